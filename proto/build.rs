@@ -1,0 +1,23 @@
+//! Compiles the `.proto` contract with `protox` (pure Rust), so a fresh machine
+//! needs no `protoc`. The encoded descriptor set is kept for gRPC reflection.
+
+use std::{env, fs, path::PathBuf};
+
+use prost::Message;
+
+const PROTOS: &[&str] = &["leye/common/v1/common.proto", "leye/person/v1/person.proto"];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    for proto in PROTOS {
+        println!("cargo:rerun-if-changed={proto}");
+    }
+    let fds = protox::compile(PROTOS, ["."])?;
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").ok_or("OUT_DIR is not set by cargo")?);
+    fs::write(out_dir.join("leye_descriptor.bin"), fds.encode_to_vec())?;
+    tonic_prost_build::configure()
+        // Registration holds the resident ID and the name: its Debug is written
+        // by hand in lib.rs and redacts them, so no `{:?}` can leak them.
+        .skip_debug(["leye.person.v1.Registration"])
+        .compile_fds(fds)?;
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! The metadata every recorded event carries, beside its payload.
+//!
+//! The store adds the rest of the envelope itself: stream, revision, global
+//! position, event id and the recorded time (its commit clock).
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Date;
+
+/// Who recorded an event, why, and for which date. Stored as the event's metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventMetadata {
+    /// The command that produced the event (client-chosen, the idempotency key).
+    pub command_id: Uuid,
+    /// Ties together every command and event of one business transaction.
+    pub correlation_id: Uuid,
+    /// The message that caused this command.
+    pub causation_id: Uuid,
+    /// Staff id of the caseworker or system account (never a person's name).
+    pub actor: String,
+    /// The service office that recorded the fact.
+    pub office: String,
+    /// When the fact happened in the world.
+    pub effective_date: Date,
+    /// Version of the payload's schema, for upcasting.
+    pub schema_version: u32,
+    /// SHA-256 (hex) of the command as decided. A retry must carry the same
+    /// command; the same command id with another content is refused.
+    pub command_fingerprint: String,
+}
+
+/// Event ids are derived from the command id, so a command re-decided after a
+/// crash or a retry produces the same ids and the store can recognise them.
+pub fn event_id(command_id: Uuid, index: usize) -> Uuid {
+    Uuid::new_v5(&command_id, format!("event-{index}").as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_ids_are_stable_and_distinct() {
+        let c = Uuid::new_v4();
+        assert_eq!(event_id(c, 0), event_id(c, 0));
+        assert_ne!(event_id(c, 0), event_id(c, 1));
+        assert_ne!(event_id(c, 0), event_id(Uuid::new_v4(), 0));
+    }
+}

@@ -1,0 +1,375 @@
+//! The person (劳动者) case: one stream per person, several unemployment spells.
+//!
+//! # Rules (each holds by a test in `tests.rs`, named after its rejection code)
+//! - At most one open registration at a time: a second is `ALREADY_REGISTERED`.
+//! - A registration needs no current placement (`CURRENTLY_PLACED`), age ≥ 16 on
+//!   its date (`UNDER_WORKING_AGE`, Labour Law art. 15), and a date not before the
+//!   previous spell or placement ended (`BEFORE_PREVIOUS_END`).
+//! - Every fact's effective date lies on or before today (`EFFECTIVE_DATE_IN_FUTURE`)
+//!   and not before the registration it belongs to, the latest one
+//!   (`BEFORE_REGISTRATION`); what ends something not before it started
+//!   (`BEFORE_START`).
+//! - Difficulty recognition, job recommendation, benefit start and exit need an
+//!   open registration (`NOT_REGISTERED`); "4050" needs women 40+ / men 50+ and
+//!   "older worker" women 35+ / men 45+ on the first day of validity
+//!   (`CATEGORY_AGE_MISMATCH`).
+//! - A placement closes the open spell (the person is re-employed); placing
+//!   someone already placed is `ALREADY_PLACED`, ending a placement that does not
+//!   exist `NOT_PLACED`.
+//! - Trainings and subsidies are named by client-chosen ids, unique in the case:
+//!   `TRAINING_EXISTS`, `TRAINING_NOT_FOUND`, `TRAINING_FINISHED`, `SUBSIDY_EXISTS`,
+//!   `SUBSIDY_NOT_FOUND`, `SUBSIDY_ALREADY_REVOKED`.
+//! - Benefit: one running at a time (`BENEFIT_RUNNING`), ending needs one
+//!   (`BENEFIT_NOT_RUNNING`).
+
+mod facts;
+mod state;
+#[cfg(test)]
+mod tests;
+
+use serde::{Deserialize, Serialize};
+
+pub use facts::*;
+pub use state::*;
+
+use crate::{
+    Date,
+    rejection::{Rejection, RejectionCode as Code},
+};
+
+/// What a caseworker or another system asks to record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "command", content = "fact", rename_all = "snake_case")]
+pub enum PersonCommand {
+    RegisterUnemployment(Registration),
+    RecogniseDifficulty(Difficulty),
+    RecordContact(Contact),
+    RecommendJob(JobRecommendation),
+    EnrolTraining(TrainingEnrolment),
+    CompleteTraining(TrainingCompletion),
+    DropTraining(TrainingDrop),
+    RecordPlacement(Placement),
+    EndPlacement(PlacementEnd),
+    GrantSubsidy(SubsidyGrant),
+    RevokeSubsidy(SubsidyRevocation),
+    StartBenefit(BenefitStart),
+    EndBenefit(BenefitEnd),
+    ExitRegistration(RegistrationExit),
+}
+
+/// A command with the date the fact happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DatedCommand {
+    pub effective_date: Date,
+    pub command: PersonCommand,
+}
+
+/// What happened: the payload of one recorded event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "fact", rename_all = "snake_case")]
+pub enum PersonFact {
+    Registered(Registration),
+    DifficultyRecognised(Difficulty),
+    Contacted(Contact),
+    JobRecommended(JobRecommendation),
+    TrainingEnrolled(TrainingEnrolment),
+    TrainingCompleted(TrainingCompletion),
+    TrainingDropped(TrainingDrop),
+    Placed(Placement),
+    PlacementEnded(PlacementEnd),
+    SubsidyGranted(SubsidyGrant),
+    SubsidyRevoked(SubsidyRevocation),
+    BenefitStarted(BenefitStart),
+    BenefitEnded(BenefitEnd),
+    RegistrationExited(RegistrationExit),
+}
+
+/// One event of a person case: a fact and the date it happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonEvent {
+    pub effective_date: Date,
+    #[serde(flatten)]
+    pub fact: PersonFact,
+}
+
+/// Current schema version of every person event payload.
+pub const SCHEMA_VERSION: u32 = 1;
+
+impl PersonFact {
+    /// Stable event type name, e.g. `person.registered`.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::Registered(_) => "person.registered",
+            Self::DifficultyRecognised(_) => "person.difficulty_recognised",
+            Self::Contacted(_) => "person.contacted",
+            Self::JobRecommended(_) => "person.job_recommended",
+            Self::TrainingEnrolled(_) => "person.training_enrolled",
+            Self::TrainingCompleted(_) => "person.training_completed",
+            Self::TrainingDropped(_) => "person.training_dropped",
+            Self::Placed(_) => "person.placed",
+            Self::PlacementEnded(_) => "person.placement_ended",
+            Self::SubsidyGranted(_) => "person.subsidy_granted",
+            Self::SubsidyRevoked(_) => "person.subsidy_revoked",
+            Self::BenefitStarted(_) => "person.benefit_started",
+            Self::BenefitEnded(_) => "person.benefit_ended",
+            Self::RegistrationExited(_) => "person.registration_exited",
+        }
+    }
+}
+
+/// Why a stored event could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("event type {event_type} has unknown schema version {version}")]
+    UnknownVersion { event_type: String, version: u32 },
+    #[error("event type {event_type}: payload does not match its schema: {reason}")]
+    Payload { event_type: String, reason: String },
+}
+
+impl PersonEvent {
+    /// The stored payload (JSON).
+    pub fn encode(&self) -> Vec<u8> {
+        // Serialising plain data with string keys cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Reads a stored payload, upcasting older schema versions (none yet).
+    pub fn decode(event_type: &str, schema_version: u32, data: &[u8]) -> Result<Self, DecodeError> {
+        if schema_version != SCHEMA_VERSION {
+            return Err(DecodeError::UnknownVersion { event_type: event_type.into(), version: schema_version });
+        }
+        let event: Self = serde_json::from_slice(data)
+            .map_err(|e| DecodeError::Payload { event_type: event_type.into(), reason: e.to_string() })?;
+        if event.fact.event_type() != event_type {
+            return Err(DecodeError::Payload {
+                event_type: event_type.into(),
+                reason: format!("payload is a {}", event.fact.event_type()),
+            });
+        }
+        Ok(event)
+    }
+}
+
+/// Decides whether `cmd` may be recorded on `case`, and what happened.
+/// `today` is the current date in Beijing time, passed in by the caller.
+pub fn decide(case: &PersonCase, cmd: DatedCommand, today: Date) -> Result<Vec<PersonEvent>, Rejection> {
+    let on = cmd.effective_date;
+    if on > today {
+        return Err(Rejection::on_field(
+            Code::EffectiveDateInFuture,
+            "effective_date",
+            "the effective date lies in the future",
+        ));
+    }
+    let fact = match (case.file(), cmd.command) {
+        (None, PersonCommand::RegisterUnemployment(reg)) => register(None, reg, on)?,
+        (None, _) => return Err(Rejection::new(Code::CaseNotFound, "no person case with this id")),
+        (Some(file), command) => decide_on_file(file, command, on)?,
+    };
+    Ok(vec![PersonEvent { effective_date: on, fact }])
+}
+
+fn register(file: Option<&PersonFile>, reg: Registration, on: Date) -> Result<PersonFact, Rejection> {
+    let age = reg.resident_id.age_on(on);
+    if age < 16 {
+        return Err(Rejection::new(
+            Code::UnderWorkingAge,
+            format!("the person is {age} on the registration date; the minimum working age is 16"),
+        ));
+    }
+    if let Some(file) = file {
+        if file.registration.resident_id != reg.resident_id {
+            return Err(Rejection::new(Code::ResidentIdMismatch, "the case belongs to another resident ID"));
+        }
+        if let Some(spell) = file.open_spell() {
+            return Err(Rejection::new(
+                Code::AlreadyRegistered,
+                format!("a registration is already open since {}", spell.registered_on),
+            ));
+        }
+        if let Some(p) = file.current_placement() {
+            return Err(Rejection::new(
+                Code::CurrentlyPlaced,
+                format!("the person is placed since {}; end the placement first", p.started_on),
+            ));
+        }
+        if let Some(end) = file.last_end() {
+            if on < end {
+                return Err(Rejection::new(
+                    Code::BeforePreviousEnd,
+                    format!("the registration date lies before the previous spell or placement ended ({end})"),
+                ));
+            }
+        }
+    }
+    Ok(PersonFact::Registered(reg))
+}
+
+fn decide_on_file(file: &PersonFile, command: PersonCommand, on: Date) -> Result<PersonFact, Rejection> {
+    let latest_registration = file.latest_spell().registered_on;
+    let not_before_registration = || {
+        if on < latest_registration {
+            Err(Rejection::new(
+                Code::BeforeRegistration,
+                format!("the effective date lies before the registration of {latest_registration}"),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    let needs_open_spell = |what: &str| {
+        if file.open_spell().is_none() {
+            Err(Rejection::new(Code::NotRegistered, format!("{what} needs an open registration")))
+        } else {
+            Ok(())
+        }
+    };
+    let not_before = |start: Date, what: &str| {
+        if on < start {
+            Err(Rejection::new(Code::BeforeStart, format!("the effective date lies before {what} ({start})")))
+        } else {
+            Ok(())
+        }
+    };
+
+    Ok(match command {
+        PersonCommand::RegisterUnemployment(reg) => register(Some(file), reg, on)?,
+        PersonCommand::RecogniseDifficulty(d) => {
+            needs_open_spell("recognising employment difficulty")?;
+            not_before_registration()?;
+            check_category_ages(file, &d)?;
+            PersonFact::DifficultyRecognised(d)
+        }
+        PersonCommand::RecordContact(c) => {
+            not_before_registration()?;
+            PersonFact::Contacted(c)
+        }
+        PersonCommand::RecommendJob(r) => {
+            needs_open_spell("a job recommendation")?;
+            not_before_registration()?;
+            PersonFact::JobRecommended(r)
+        }
+        PersonCommand::EnrolTraining(t) => {
+            not_before_registration()?;
+            if file.training(&t.training_id).is_some() {
+                return Err(Rejection::new(
+                    Code::TrainingExists,
+                    "a training with this training_id is already on the case",
+                ));
+            }
+            PersonFact::TrainingEnrolled(t)
+        }
+        PersonCommand::CompleteTraining(t) => {
+            let training = open_training(file, &t.training_id)?;
+            not_before(training.enrolled_on, "the enrolment")?;
+            PersonFact::TrainingCompleted(t)
+        }
+        PersonCommand::DropTraining(t) => {
+            let training = open_training(file, &t.training_id)?;
+            not_before(training.enrolled_on, "the enrolment")?;
+            PersonFact::TrainingDropped(t)
+        }
+        PersonCommand::RecordPlacement(p) => {
+            not_before_registration()?;
+            if let Some(current) = file.current_placement() {
+                return Err(Rejection::new(
+                    Code::AlreadyPlaced,
+                    format!("the person is already placed since {}", current.started_on),
+                ));
+            }
+            if let Some(previous_end) = file.placements.last().and_then(|p| p.ended_on) {
+                not_before(previous_end, "the end of the previous placement")?;
+            }
+            PersonFact::Placed(p)
+        }
+        PersonCommand::EndPlacement(e) => {
+            let Some(current) = file.current_placement() else {
+                return Err(Rejection::new(Code::NotPlaced, "the person has no current placement"));
+            };
+            not_before(current.started_on, "the start of the placement")?;
+            PersonFact::PlacementEnded(e)
+        }
+        PersonCommand::GrantSubsidy(g) => {
+            not_before_registration()?;
+            if file.subsidy(&g.subsidy_id).is_some() {
+                return Err(Rejection::new(
+                    Code::SubsidyExists,
+                    "a subsidy with this subsidy_id is already on the case",
+                ));
+            }
+            PersonFact::SubsidyGranted(g)
+        }
+        PersonCommand::RevokeSubsidy(r) => {
+            let Some(subsidy) = file.subsidy(&r.subsidy_id) else {
+                return Err(Rejection::new(Code::SubsidyNotFound, "no subsidy with this subsidy_id on the case"));
+            };
+            if let Some(revoked_on) = subsidy.revoked_on {
+                return Err(Rejection::new(
+                    Code::SubsidyAlreadyRevoked,
+                    format!("the subsidy was revoked on {revoked_on}"),
+                ));
+            }
+            not_before(subsidy.granted_on, "the grant")?;
+            PersonFact::SubsidyRevoked(r)
+        }
+        PersonCommand::StartBenefit(b) => {
+            needs_open_spell("starting unemployment benefit")?;
+            not_before_registration()?;
+            if let Some(running) = file.running_benefit() {
+                return Err(Rejection::new(
+                    Code::BenefitRunning,
+                    format!("unemployment benefit is running since {}", running.started_on),
+                ));
+            }
+            PersonFact::BenefitStarted(b)
+        }
+        PersonCommand::EndBenefit(e) => {
+            let Some(running) = file.running_benefit() else {
+                return Err(Rejection::new(Code::BenefitNotRunning, "no unemployment benefit is running"));
+            };
+            not_before(running.started_on, "the start of the benefit")?;
+            PersonFact::BenefitEnded(e)
+        }
+        PersonCommand::ExitRegistration(x) => {
+            needs_open_spell("exiting")?;
+            not_before_registration()?;
+            PersonFact::RegistrationExited(x)
+        }
+    })
+}
+
+fn open_training<'a>(file: &'a PersonFile, training_id: &str) -> Result<&'a TrainingRecord, Rejection> {
+    let Some(training) = file.training(training_id) else {
+        return Err(Rejection::new(Code::TrainingNotFound, "no training with this training_id on the case"));
+    };
+    if let Some(finished) = training.finished_on() {
+        return Err(Rejection::new(Code::TrainingFinished, format!("the training already finished on {finished}")));
+    }
+    Ok(training)
+}
+
+fn check_category_ages(file: &PersonFile, d: &Difficulty) -> Result<(), Rejection> {
+    let id = &file.registration.resident_id;
+    let age = id.age_on(d.valid.from);
+    let female = id.gender() == crate::values::Gender::Female;
+    for (category, women, men, label) in
+        [(DifficultyCategory::Age4050, 40, 50, "4050"), (DifficultyCategory::OlderWorker, 35, 45, "older worker")]
+    {
+        let needed = if female { women } else { men };
+        if d.categories.contains(&category) && age < needed {
+            return Err(Rejection::on_field(
+                Code::CategoryAgeMismatch,
+                "difficulty.categories",
+                format!("category {label} needs women {women}+ / men {men}+; the person is {age} on valid_from"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Folds one event into the case. Total: an event that cannot apply (never
+/// produced by `decide`) leaves the case as it was.
+pub fn evolve(mut case: PersonCase, event: &PersonEvent) -> PersonCase {
+    case.apply(event);
+    case
+}

@@ -1,0 +1,277 @@
+//! The state of a person case, folded from its events.
+
+use crate::{
+    Date,
+    person::{
+        BenefitEndReason, BenefitStart, Difficulty, ExitReason, PersonEvent, PersonFact, Placement, PlacementEndReason,
+        Registration, SubsidyGrant, TrainingEnrolment,
+    },
+};
+
+/// A person case: empty until the first registration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PersonCase {
+    file: Option<PersonFile>,
+}
+
+/// Everything known about a registered person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonFile {
+    /// The latest registration's details.
+    pub registration: Registration,
+    /// Unemployment spells in order; only the last may be open. Never empty.
+    pub spells: Vec<UnemploymentSpell>,
+    pub difficulties: Vec<DifficultyRecord>,
+    pub contact_count: u32,
+    pub last_contact_on: Option<Date>,
+    pub recommendation_count: u32,
+    pub last_recommendation_on: Option<Date>,
+    pub trainings: Vec<TrainingRecord>,
+    /// Placements in order; only the last may be current.
+    pub placements: Vec<PlacementRecord>,
+    pub subsidies: Vec<SubsidyRecord>,
+    /// Benefit periods in order; only the last may be running.
+    pub benefits: Vec<BenefitRecord>,
+}
+
+/// How an unemployment spell ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpellEnd {
+    Placed,
+    Exited(ExitReason),
+}
+
+/// One unemployment spell: from registration to placement or exit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnemploymentSpell {
+    pub registered_on: Date,
+    pub ended: Option<(Date, SpellEnd)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DifficultyRecord {
+    pub difficulty: Difficulty,
+    pub recognised_on: Date,
+}
+
+impl DifficultyRecord {
+    /// Holds one of the four special categories (特殊就业困难人员).
+    pub fn special(&self) -> bool {
+        self.difficulty.categories.iter().any(|c| c.is_special())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrainingRecord {
+    pub enrolment: TrainingEnrolment,
+    pub enrolled_on: Date,
+    pub completed: Option<(Date, Option<String>)>,
+    pub dropped: Option<(Date, String)>,
+}
+
+impl TrainingRecord {
+    pub fn finished_on(&self) -> Option<Date> {
+        self.completed.as_ref().map(|c| c.0).or(self.dropped.as_ref().map(|d| d.0))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacementRecord {
+    pub placement: Placement,
+    pub started_on: Date,
+    pub ended_on: Option<Date>,
+    pub end_reason: Option<PlacementEndReason>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubsidyRecord {
+    pub grant: SubsidyGrant,
+    pub granted_on: Date,
+    pub revoked_on: Option<Date>,
+    pub revoke_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BenefitRecord {
+    pub benefit: BenefitStart,
+    pub started_on: Date,
+    pub ended_on: Option<Date>,
+    pub end_reason: Option<BenefitEndReason>,
+}
+
+/// Where a case stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseStatus {
+    RegisteredUnemployed,
+    Placed,
+    NotRegistered,
+}
+
+impl PersonCase {
+    /// The folded facts, `None` before the first registration.
+    pub fn file(&self) -> Option<&PersonFile> {
+        self.file.as_ref()
+    }
+
+    /// Folds a sequence of events from empty.
+    pub fn from_events<'a>(events: impl IntoIterator<Item = &'a PersonEvent>) -> Self {
+        let mut case = Self::default();
+        for e in events {
+            case.apply(e);
+        }
+        case
+    }
+
+    /// Folds one event in place. Events `decide` never produces for this state
+    /// (e.g. a fact before any registration) leave it unchanged.
+    pub fn apply(&mut self, event: &PersonEvent) {
+        let on = event.effective_date;
+        if let PersonFact::Registered(reg) = &event.fact {
+            let spell = UnemploymentSpell { registered_on: on, ended: None };
+            match &mut self.file {
+                Some(file) => {
+                    file.registration = reg.clone();
+                    file.spells.push(spell);
+                }
+                None => {
+                    self.file = Some(PersonFile {
+                        registration: reg.clone(),
+                        spells: vec![spell],
+                        difficulties: Vec::new(),
+                        contact_count: 0,
+                        last_contact_on: None,
+                        recommendation_count: 0,
+                        last_recommendation_on: None,
+                        trainings: Vec::new(),
+                        placements: Vec::new(),
+                        subsidies: Vec::new(),
+                        benefits: Vec::new(),
+                    })
+                }
+            }
+            return;
+        }
+        let Some(file) = &mut self.file else { return };
+        match &event.fact {
+            PersonFact::Registered(_) => {}
+            PersonFact::DifficultyRecognised(d) => {
+                file.difficulties.push(DifficultyRecord { difficulty: d.clone(), recognised_on: on })
+            }
+            PersonFact::Contacted(_) => {
+                file.contact_count += 1;
+                file.last_contact_on = file.last_contact_on.max(Some(on));
+            }
+            PersonFact::JobRecommended(_) => {
+                file.recommendation_count += 1;
+                file.last_recommendation_on = file.last_recommendation_on.max(Some(on));
+            }
+            PersonFact::TrainingEnrolled(t) => file.trainings.push(TrainingRecord {
+                enrolment: t.clone(),
+                enrolled_on: on,
+                completed: None,
+                dropped: None,
+            }),
+            PersonFact::TrainingCompleted(t) => {
+                if let Some(r) = file.trainings.iter_mut().find(|r| r.enrolment.training_id == t.training_id) {
+                    r.completed = Some((on, t.certificate.clone()));
+                }
+            }
+            PersonFact::TrainingDropped(t) => {
+                if let Some(r) = file.trainings.iter_mut().find(|r| r.enrolment.training_id == t.training_id) {
+                    r.dropped = Some((on, t.reason.clone()));
+                }
+            }
+            PersonFact::Placed(p) => {
+                if let Some(spell) = file.spells.last_mut().filter(|s| s.ended.is_none()) {
+                    spell.ended = Some((on, SpellEnd::Placed));
+                }
+                file.placements.push(PlacementRecord {
+                    placement: p.clone(),
+                    started_on: on,
+                    ended_on: None,
+                    end_reason: None,
+                });
+            }
+            PersonFact::PlacementEnded(e) => {
+                if let Some(p) = file.placements.last_mut().filter(|p| p.ended_on.is_none()) {
+                    p.ended_on = Some(on);
+                    p.end_reason = Some(e.reason);
+                }
+            }
+            PersonFact::SubsidyGranted(g) => file.subsidies.push(SubsidyRecord {
+                grant: g.clone(),
+                granted_on: on,
+                revoked_on: None,
+                revoke_reason: None,
+            }),
+            PersonFact::SubsidyRevoked(r) => {
+                if let Some(s) = file.subsidies.iter_mut().find(|s| s.grant.subsidy_id == r.subsidy_id) {
+                    s.revoked_on = Some(on);
+                    s.revoke_reason = Some(r.reason.clone());
+                }
+            }
+            PersonFact::BenefitStarted(b) => file.benefits.push(BenefitRecord {
+                benefit: b.clone(),
+                started_on: on,
+                ended_on: None,
+                end_reason: None,
+            }),
+            PersonFact::BenefitEnded(e) => {
+                if let Some(b) = file.benefits.last_mut().filter(|b| b.ended_on.is_none()) {
+                    b.ended_on = Some(on);
+                    b.end_reason = Some(e.reason);
+                }
+            }
+            PersonFact::RegistrationExited(x) => {
+                if let Some(spell) = file.spells.last_mut().filter(|s| s.ended.is_none()) {
+                    spell.ended = Some((on, SpellEnd::Exited(x.reason)));
+                }
+            }
+        }
+    }
+
+    pub fn status(&self) -> Option<CaseStatus> {
+        let file = self.file()?;
+        Some(if file.open_spell().is_some() {
+            CaseStatus::RegisteredUnemployed
+        } else if file.current_placement().is_some() {
+            CaseStatus::Placed
+        } else {
+            CaseStatus::NotRegistered
+        })
+    }
+}
+
+impl PersonFile {
+    pub fn open_spell(&self) -> Option<&UnemploymentSpell> {
+        self.spells.last().filter(|s| s.ended.is_none())
+    }
+
+    pub fn latest_spell(&self) -> &UnemploymentSpell {
+        // A file is only created by a registration, which pushes a spell.
+        &self.spells[self.spells.len() - 1]
+    }
+
+    pub fn current_placement(&self) -> Option<&PlacementRecord> {
+        self.placements.last().filter(|p| p.ended_on.is_none())
+    }
+
+    pub fn running_benefit(&self) -> Option<&BenefitRecord> {
+        self.benefits.last().filter(|b| b.ended_on.is_none())
+    }
+
+    pub fn training(&self, id: &str) -> Option<&TrainingRecord> {
+        self.trainings.iter().find(|t| t.enrolment.training_id == id)
+    }
+
+    pub fn subsidy(&self, id: &str) -> Option<&SubsidyRecord> {
+        self.subsidies.iter().find(|s| s.grant.subsidy_id == id)
+    }
+
+    /// The latest date a spell or a placement ended.
+    pub fn last_end(&self) -> Option<Date> {
+        let spell_end = self.spells.iter().filter_map(|s| s.ended.map(|e| e.0)).max();
+        let placement_end = self.placements.iter().filter_map(|p| p.ended_on).max();
+        spell_end.max(placement_end)
+    }
+}

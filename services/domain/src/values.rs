@@ -1,0 +1,557 @@
+//! Value types, parsed once at the edge. A value that exists is valid.
+//!
+//! Parse errors are [`ValueError`]s: the rule that failed, in words, never
+//! repeating the offending value (it may be personal data). The caller adds the
+//! field name.
+
+use std::fmt;
+
+use chrono::Datelike;
+use serde::{Deserialize, Serialize};
+
+use crate::Date;
+
+/// The rule a value broke, e.g. "must be 18 characters".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ValueError(pub String);
+
+impl ValueError {
+    fn new(rule: impl Into<String>) -> Self {
+        Self(rule.into())
+    }
+}
+
+// === impl ResidentId ===
+
+/// 公民身份号码: the 18-character resident identity number (GB 11643-1999).
+///
+/// 6-digit address code, 8-digit birth date, 3-digit sequence (odd: male, even:
+/// female), and a check character by ISO 7064 MOD 11-2. Sensitive personal
+/// information: `Debug` redacts it and there is no `Display`.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ResidentId(String);
+
+const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const ID_CHECK: [u8; 11] = *b"10X98765432";
+
+/// Province-level prefixes of GB/T 2260 codes (mainland, Taiwan, Hong Kong, Macao).
+const PROVINCES: [&str; 34] = [
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42", "43", "44",
+    "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Gender {
+    Male,
+    Female,
+}
+
+impl ResidentId {
+    /// Parses a resident ID, checking length, digits, province, a real birth
+    /// date not after `today`, and the check character. A lowercase `x` check
+    /// character is accepted and stored uppercase.
+    pub fn parse(raw: &str, today: Date) -> Result<Self, ValueError> {
+        let id = Self::parse_unchecked_date(raw)?;
+        if id.birth_date() > today {
+            return Err(ValueError::new("birth date (characters 7-14) lies in the future"));
+        }
+        Ok(id)
+    }
+
+    /// Every check but "birth date not in the future" (for stored values).
+    fn parse_unchecked_date(raw: &str) -> Result<Self, ValueError> {
+        let s = raw.trim().to_ascii_uppercase();
+        if s.chars().count() != 18 {
+            return Err(ValueError::new("must be 18 characters (GB 11643-1999)"));
+        }
+        let bytes = s.as_bytes();
+        if !bytes[..17].iter().all(u8::is_ascii_digit) {
+            return Err(ValueError::new("the first 17 characters must be digits"));
+        }
+        if !(bytes[17].is_ascii_digit() || bytes[17] == b'X') {
+            return Err(ValueError::new("the check character must be a digit or X"));
+        }
+        if !PROVINCES.contains(&&s[..2]) {
+            return Err(ValueError::new("characters 1-2 are not a province code (GB/T 2260)"));
+        }
+        let year: i32 = s[6..10].parse().map_err(|_| ValueError::new("birth year is not a number"))?;
+        let month: u32 = s[10..12].parse().map_err(|_| ValueError::new("birth month is not a number"))?;
+        let day: u32 = s[12..14].parse().map_err(|_| ValueError::new("birth day is not a number"))?;
+        if year < 1900 || Date::from_ymd_opt(year, month, day).is_none() {
+            return Err(ValueError::new("characters 7-14 are not a real birth date YYYYMMDD"));
+        }
+        let sum: u32 = bytes[..17].iter().zip(ID_WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
+        if ID_CHECK[(sum % 11) as usize] != bytes[17] {
+            return Err(ValueError::new("check character does not match (ISO 7064 MOD 11-2)"));
+        }
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The birth date encoded in characters 7-14.
+    pub fn birth_date(&self) -> Date {
+        let y = self.0[6..10].parse().unwrap_or(1900);
+        let m = self.0[10..12].parse().unwrap_or(1);
+        let d = self.0[12..14].parse().unwrap_or(1);
+        // Checked to be a real date when parsed.
+        Date::from_ymd_opt(y, m, d).unwrap_or_default()
+    }
+
+    /// Odd 17th digit: male; even: female.
+    pub fn gender(&self) -> Gender {
+        if (self.0.as_bytes()[16] - b'0') % 2 == 1 { Gender::Male } else { Gender::Female }
+    }
+
+    /// Full years of age on `date` (0 before the first birthday). A person born
+    /// on 29 February turns a year older on 1 March in common years.
+    pub fn age_on(&self, date: Date) -> u32 {
+        full_years_between(self.birth_date(), date)
+    }
+}
+
+/// Full years from `from` to `to` (0 when `to` is before `from`).
+pub fn full_years_between(from: Date, to: Date) -> u32 {
+    if to < from {
+        return 0;
+    }
+    let mut years = to.year() - from.year();
+    if (to.month(), to.day()) < (from.month(), from.day()) {
+        years -= 1;
+    }
+    u32::try_from(years).unwrap_or(0)
+}
+
+impl TryFrom<String> for ResidentId {
+    type Error = ValueError;
+    fn try_from(s: String) -> Result<Self, ValueError> {
+        Self::parse_unchecked_date(&s)
+    }
+}
+
+impl From<ResidentId> for String {
+    fn from(id: ResidentId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Debug for ResidentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ResidentId(<redacted>)")
+    }
+}
+
+// === impl PersonName ===
+
+/// A person's name, 1 to 50 characters. Sensitive: `Debug` redacts it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        Ok(Self(text(raw, 1, 50)?))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for PersonName {
+    type Error = ValueError;
+    fn try_from(s: String) -> Result<Self, ValueError> {
+        Self::parse(&s)
+    }
+}
+
+impl From<PersonName> for String {
+    fn from(n: PersonName) -> String {
+        n.0
+    }
+}
+
+impl fmt::Debug for PersonName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PersonName(<redacted>)")
+    }
+}
+
+// === text ===
+
+/// Trims `raw` and checks it has `min..=max` characters and no control characters.
+pub fn text(raw: &str, min: usize, max: usize) -> Result<String, ValueError> {
+    let s = raw.trim();
+    let n = s.chars().count();
+    if n < min {
+        return Err(ValueError::new(if min == 1 {
+            "is required".to_string()
+        } else {
+            format!("needs at least {min} characters")
+        }));
+    }
+    if n > max {
+        return Err(ValueError::new(format!("must be at most {max} characters")));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(ValueError::new("must not contain control characters"));
+    }
+    Ok(s.to_string())
+}
+
+/// A short code: 1 to 64 characters of letters, digits, `-`, `_`, `.`, `#`, `:`.
+pub fn code(raw: &str) -> Result<String, ValueError> {
+    let s = text(raw, 1, 64)?;
+    if !s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.#:".contains(c)) {
+        return Err(ValueError::new("may hold only ASCII letters, digits and - _ . # :"));
+    }
+    Ok(s)
+}
+
+/// A programme code: 1 to 64 characters of lowercase ASCII letters, digits and `-`.
+pub fn slug(raw: &str) -> Result<String, ValueError> {
+    let s = text(raw, 1, 64)?;
+    if !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        return Err(ValueError::new("may hold only lowercase ASCII letters, digits and -"));
+    }
+    Ok(s)
+}
+
+// === places ===
+
+/// A GB/T 2260 six-digit county-level code anywhere in China (户籍地).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CountyCode(String);
+
+impl CountyCode {
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        let s = raw.trim();
+        if s.len() != 6 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ValueError::new("must be a 6-digit GB/T 2260 code"));
+        }
+        if !PROVINCES.contains(&&s[..2]) {
+            return Err(ValueError::new("the first 2 digits are not a province code (GB/T 2260)"));
+        }
+        Ok(Self(s.to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// Tianjin hukou (天津户籍): codes starting 12.
+    pub fn is_tianjin(&self) -> bool {
+        self.0.starts_with("12")
+    }
+}
+
+impl TryFrom<String> for CountyCode {
+    type Error = ValueError;
+    fn try_from(s: String) -> Result<Self, ValueError> {
+        Self::parse(&s)
+    }
+}
+impl From<CountyCode> for String {
+    fn from(c: CountyCode) -> String {
+        c.0
+    }
+}
+
+/// Tianjin's 16 districts (GB/T 2260), domain.md §6.
+pub const TIANJIN_DISTRICTS: [(&str, &str); 16] = [
+    ("120101", "和平区 Heping"),
+    ("120102", "河东区 Hedong"),
+    ("120103", "河西区 Hexi"),
+    ("120104", "南开区 Nankai"),
+    ("120105", "河北区 Hebei"),
+    ("120106", "红桥区 Hongqiao"),
+    ("120110", "东丽区 Dongli"),
+    ("120111", "西青区 Xiqing"),
+    ("120112", "津南区 Jinnan"),
+    ("120113", "北辰区 Beichen"),
+    ("120114", "武清区 Wuqing"),
+    ("120115", "宝坻区 Baodi"),
+    ("120116", "滨海新区 Binhai New Area"),
+    ("120117", "宁河区 Ninghe"),
+    ("120118", "静海区 Jinghai"),
+    ("120119", "蓟州区 Jizhou"),
+];
+
+/// One of Tianjin's 16 districts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DistrictCode(String);
+
+impl DistrictCode {
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        let s = raw.trim();
+        if TIANJIN_DISTRICTS.iter().any(|(c, _)| *c == s) {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(ValueError::new("must be one of Tianjin's 16 district codes (120101..120119)"))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for DistrictCode {
+    type Error = ValueError;
+    fn try_from(s: String) -> Result<Self, ValueError> {
+        Self::parse(&s)
+    }
+}
+impl From<DistrictCode> for String {
+    fn from(c: DistrictCode) -> String {
+        c.0
+    }
+}
+
+/// 常住地: district, street/town (9-digit code) and community/village (12-digit
+/// code), nested by prefix as in the statistical division codes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Residence {
+    pub district: DistrictCode,
+    pub street: String,
+    pub community: String,
+}
+
+/// Which part of a residence failed, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResidencePart {
+    District,
+    Street,
+    Community,
+}
+
+impl Residence {
+    pub fn parse(district: &str, street: &str, community: &str) -> Result<Self, (ResidencePart, ValueError)> {
+        let district = DistrictCode::parse(district).map_err(|e| (ResidencePart::District, e))?;
+        let street = street.trim();
+        if street.len() != 9 || !street.bytes().all(|b| b.is_ascii_digit()) || !street.starts_with(district.as_str()) {
+            return Err((ResidencePart::Street, ValueError::new("must be 9 digits starting with the district code")));
+        }
+        let community = community.trim();
+        if community.len() != 12 || !community.bytes().all(|b| b.is_ascii_digit()) || !community.starts_with(street) {
+            return Err((ResidencePart::Community, ValueError::new("must be 12 digits starting with the street code")));
+        }
+        Ok(Self { district, street: street.to_string(), community: community.to_string() })
+    }
+}
+
+// === impl CreditCode ===
+
+/// 统一社会信用代码 (GB 32100-2015): 18 characters over 0-9 A-H J-N P-R T-U W-Y,
+/// the last a check character (weights 3^i mod 31, check = 31 - sum mod 31).
+///
+/// Codes failing the check are refused: a typo in an employer's code would
+/// otherwise link a placement to the wrong enterprise.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CreditCode(String);
+
+const CREDIT_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+const CREDIT_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+
+impl CreditCode {
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        let s = raw.trim().to_ascii_uppercase();
+        if s.len() != 18 {
+            return Err(ValueError::new("must be 18 characters (GB 32100-2015)"));
+        }
+        let mut values = [0u32; 18];
+        for (i, b) in s.bytes().enumerate() {
+            let Some(v) = CREDIT_ALPHABET.iter().position(|&a| a == b) else {
+                return Err(ValueError::new("may hold only 0-9 and A-H J-N P-R T-U W-Y"));
+            };
+            values[i] = v as u32;
+        }
+        if !s.as_bytes()[2..8].iter().all(u8::is_ascii_digit) {
+            return Err(ValueError::new("characters 3-8 must be a division code (digits)"));
+        }
+        let sum: u32 = values[..17].iter().zip(CREDIT_WEIGHTS).map(|(v, w)| v * w).sum();
+        let check = (31 - sum % 31) % 31;
+        if values[17] != check {
+            return Err(ValueError::new("check character does not match (GB 32100-2015)"));
+        }
+        Ok(Self(s))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for CreditCode {
+    type Error = ValueError;
+    fn try_from(s: String) -> Result<Self, ValueError> {
+        Self::parse(&s)
+    }
+}
+impl From<CreditCode> for String {
+    fn from(c: CreditCode) -> String {
+        c.0
+    }
+}
+
+// === impl Fen ===
+
+/// An amount of money in fen (1 yuan = 100 fen), strictly positive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct Fen(i64);
+
+impl Fen {
+    pub fn positive(amount: i64) -> Result<Self, ValueError> {
+        if amount > 0 { Ok(Self(amount)) } else { Err(ValueError::new("must be a positive amount in fen")) }
+    }
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for Fen {
+    type Error = ValueError;
+    fn try_from(v: i64) -> Result<Self, ValueError> {
+        Self::positive(v)
+    }
+}
+impl From<Fen> for i64 {
+    fn from(f: Fen) -> i64 {
+        f.0
+    }
+}
+
+// === dates ===
+
+/// Parses an ISO calendar date `YYYY-MM-DD`.
+pub fn parse_date(raw: &str) -> Result<Date, ValueError> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err(ValueError::new("is required (YYYY-MM-DD)"));
+    }
+    Date::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .filter(|d| d.year() >= 1900 && s.len() == 10)
+        .ok_or_else(|| ValueError::new("must be a real date YYYY-MM-DD"))
+}
+
+/// An inclusive date range with `from <= to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DateRange {
+    pub from: Date,
+    pub to: Date,
+}
+
+impl DateRange {
+    pub fn new(from: Date, to: Date) -> Result<Self, ValueError> {
+        if from <= to { Ok(Self { from, to }) } else { Err(ValueError::new("must not end before it starts")) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> Date {
+        Date::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    /// Builds a valid ID from its first 17 characters, computing the check character.
+    pub(crate) fn with_check(first17: &str) -> String {
+        let sum: u32 = first17.bytes().zip(ID_WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
+        format!("{first17}{}", ID_CHECK[(sum % 11) as usize] as char)
+    }
+
+    #[test]
+    fn accepts_the_standard_example_with_x_check() {
+        // GB 11643-1999's own example.
+        let id = ResidentId::parse("11010519491231002X", d(2026, 1, 1)).unwrap();
+        assert_eq!(id.birth_date(), d(1949, 12, 31));
+        assert_eq!(id.gender(), Gender::Female);
+        assert_eq!(id.age_on(d(2026, 1, 1)), 76);
+        // lowercase x is normalised
+        assert_eq!(ResidentId::parse("11010519491231002x", d(2026, 1, 1)).unwrap().as_str(), "11010519491231002X");
+    }
+
+    #[test]
+    fn rejects_each_broken_rule() {
+        let today = d(2026, 1, 1);
+        let rule = |s: &str| ResidentId::parse(s, today).unwrap_err().0;
+        assert!(rule("1101051949123100").contains("18 characters"));
+        assert!(rule("1101051949123A002X").contains("17 characters must be digits"));
+        assert!(rule("11010519491231002Y").contains("digit or X"));
+        assert!(rule(&with_check("99010519491231002")).contains("province"));
+        assert!(rule(&with_check("12011119900230001")).contains("real birth date"));
+        assert!(rule(&with_check("12011118990101001")).contains("real birth date"));
+        assert!(rule(&with_check("12011120300101001")).contains("future"));
+        assert!(rule("110105194912310021").contains("check character"));
+    }
+
+    #[test]
+    fn error_texts_never_repeat_the_id() {
+        let err = ResidentId::parse("110105194912310021", d(2026, 1, 1)).unwrap_err();
+        assert!(!err.0.contains("110105"));
+        assert_eq!(
+            format!("{:?}", ResidentId::parse("11010519491231002X", d(2026, 1, 1)).unwrap()),
+            "ResidentId(<redacted>)"
+        );
+    }
+
+    #[test]
+    fn gender_and_age_follow_from_the_id() {
+        let man = ResidentId::parse(&with_check("12011119800615003"), d(2026, 1, 1)).unwrap();
+        assert_eq!(man.gender(), Gender::Male);
+        assert_eq!(man.age_on(d(2026, 6, 14)), 45);
+        assert_eq!(man.age_on(d(2026, 6, 15)), 46);
+        let leap = ResidentId::parse(&with_check("12011120000229004"), d(2026, 1, 1)).unwrap();
+        assert_eq!(leap.gender(), Gender::Female);
+        assert_eq!(leap.age_on(d(2018, 2, 28)), 17);
+        assert_eq!(leap.age_on(d(2018, 3, 1)), 18);
+    }
+
+    #[test]
+    fn credit_code_check_character() {
+        // A code built by the rule: check = 31 - (Σ vᵢ·wᵢ mod 31).
+        let body = "91120111MA05JX0K0";
+        let sum: u32 = body
+            .bytes()
+            .zip(CREDIT_WEIGHTS)
+            .map(|(b, w)| CREDIT_ALPHABET.iter().position(|&a| a == b).unwrap() as u32 * w)
+            .sum();
+        let check = CREDIT_ALPHABET[((31 - sum % 31) % 31) as usize] as char;
+        let good = format!("{body}{check}");
+        assert!(CreditCode::parse(&good).is_ok());
+        let wrong = if check == '0' { '1' } else { '0' };
+        assert!(CreditCode::parse(&format!("{body}{wrong}")).unwrap_err().0.contains("check character"));
+        assert!(CreditCode::parse("91120111MA05JX0K0I").unwrap_err().0.contains("0-9 and A-H"));
+        assert!(CreditCode::parse("911201").unwrap_err().0.contains("18 characters"));
+    }
+
+    #[test]
+    fn residence_codes_nest_by_prefix() {
+        assert!(Residence::parse("120111", "120111001", "120111001002").is_ok());
+        assert_eq!(Residence::parse("120199", "120199001", "120199001002").unwrap_err().0, ResidencePart::District);
+        assert_eq!(Residence::parse("120111", "120110001", "120110001002").unwrap_err().0, ResidencePart::Street);
+        assert_eq!(Residence::parse("120111", "120111001", "120111002002").unwrap_err().0, ResidencePart::Community);
+    }
+
+    #[test]
+    fn text_and_dates() {
+        assert_eq!(text("  a  ", 1, 5).unwrap(), "a");
+        assert!(text("", 1, 5).unwrap_err().0.contains("required"));
+        assert!(text("abcdef", 1, 5).unwrap_err().0.contains("at most 5"));
+        assert!(text("a\u{0}b", 1, 5).unwrap_err().0.contains("control"));
+        assert_eq!(parse_date("2026-02-28").unwrap(), d(2026, 2, 28));
+        assert!(parse_date("2026-02-29").is_err());
+        assert!(parse_date("26-2-1").is_err());
+        assert!(DateRange::new(d(2026, 1, 2), d(2026, 1, 1)).is_err());
+        assert!(Fen::positive(0).is_err());
+        assert!(!CountyCode::parse("130102").unwrap().is_tianjin());
+        assert!(CountyCode::parse("990102").is_err());
+        assert_eq!(full_years_between(d(2020, 5, 1), d(2020, 4, 1)), 0);
+    }
+}

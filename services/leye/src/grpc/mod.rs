@@ -1,0 +1,45 @@
+//! The gRPC surface: the person-case service, gRPC health and reflection.
+//!
+//! API boundary: only this module knows protobuf request types; errors become
+//! statuses only in [`status`].
+
+pub mod person;
+pub mod status;
+
+use std::{future::Future, net::SocketAddr};
+
+use leye_proto::person::v1::person_case_service_server::PersonCaseServiceServer;
+use leye_store::EventStore;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::cases::PersonCases;
+
+/// Largest message the transport decodes at all (bigger: RESOURCE_EXHAUSTED).
+/// Commands are further limited to [`person::MAX_COMMAND_BYTES`].
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Serves the API on `listener` until `shutdown` resolves, then lets in-flight
+/// requests finish.
+pub async fn serve<S: EventStore>(
+    cases: PersonCases<S>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter.set_serving::<PersonCaseServiceServer<person::PersonApi<S>>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(leye_proto::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let person =
+        PersonCaseServiceServer::new(person::PersonApi::new(cases)).max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let addr: SocketAddr = listener.local_addr()?;
+    tracing::info!(%addr, "gRPC listening");
+    tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(person)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await?;
+    Ok(())
+}

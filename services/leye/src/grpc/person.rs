@@ -1,0 +1,871 @@
+//! The person-case gRPC adapter: thin. Parse the request into domain types
+//! (`check_*`), hand it to [`PersonCases`], map the result back (`to_proto_*`).
+//! Only this module knows the person protobuf request types.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Datelike, Utc};
+use leye_domain::{
+    Date,
+    person::{self as domain, DatedCommand, PersonCase, PersonCommand, PersonFact},
+    values::{
+        CountyCode, CreditCode, DateRange, Fen, Gender, PersonName, Residence, ResidencePart, ResidentId, code,
+        parse_date, slug, text,
+    },
+};
+use leye_proto::{
+    common::v1::{CommandContext, CommandResult, EventMetadata},
+    person::v1::{self as pb, person_case_service_server::PersonCaseService},
+};
+use leye_store::EventStore;
+use prost::Message;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use super::status::{Fields, to_status};
+use crate::cases::{AsOf, CaseView, CommandMeta, PersonCases, Recorded, Target};
+
+/// Largest encoded command accepted; larger ones are refused as INVALID_ARGUMENT
+/// (and above the transport limit, by tonic, as RESOURCE_EXHAUSTED).
+pub const MAX_COMMAND_BYTES: usize = 64 * 1024;
+
+/// The gRPC face of [`PersonCases`].
+#[derive(Debug, Clone)]
+pub struct PersonApi<S> {
+    cases: PersonCases<S>,
+}
+
+impl<S: EventStore> PersonApi<S> {
+    pub fn new(cases: PersonCases<S>) -> Self {
+        Self { cases }
+    }
+
+    /// Runs a command on an existing case after parsing its common fields.
+    async fn on_case(
+        &self,
+        encoded_len: usize,
+        context: Option<&CommandContext>,
+        case_id: &str,
+        effective_date: &str,
+        fact: impl FnOnce(&mut Fields, Date) -> Option<PersonCommand>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let mut f = Fields::new();
+        check_size(&mut f, encoded_len);
+        let meta = check_context(&mut f, context);
+        let case_id = f.take("case_id", parse_uuid(case_id));
+        let date = f.take("effective_date", parse_date(effective_date));
+        let command = fact(&mut f, self.cases.today());
+        let (Some(meta), Some(case_id), Some(date), Some(command), true) = (meta, case_id, date, command, f.is_empty())
+        else {
+            return Err(f.into_status());
+        };
+        self.run(Target::Case(case_id), meta, date, command).await
+    }
+
+    async fn run(
+        &self,
+        target: Target,
+        meta: CommandMeta,
+        effective_date: Date,
+        command: PersonCommand,
+    ) -> Result<Response<CommandResult>, Status> {
+        let outcome =
+            self.cases.execute(target, meta, DatedCommand { effective_date, command }).await.map_err(to_status)?;
+        Ok(Response::new(CommandResult {
+            case_id: outcome.case_id.to_string(),
+            revision: outcome.revision,
+            event_ids: outcome.event_ids.iter().map(Uuid::to_string).collect(),
+            duplicate: outcome.duplicate,
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl<S: EventStore> PersonCaseService for PersonApi<S> {
+    async fn register_unemployment(
+        &self,
+        request: Request<pb::RegisterUnemploymentRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let req = request.into_inner();
+        let today = self.cases.today();
+        let mut f = Fields::new();
+        check_size(&mut f, req.encoded_len());
+        let meta = check_context(&mut f, req.context.as_ref());
+        let date = f.take("effective_date", parse_date(&req.effective_date));
+        let reg = check_registration(&mut f, req.registration.as_ref(), today);
+        let (Some(meta), Some(date), Some(reg), true) = (meta, date, reg, f.is_empty()) else {
+            return Err(f.into_status());
+        };
+        self.run(Target::Person(reg.resident_id.clone()), meta, date, PersonCommand::RegisterUnemployment(reg)).await
+    }
+
+    async fn recognise_difficulty(
+        &self,
+        request: Request<pb::RecogniseDifficultyRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let r = request.into_inner();
+        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            check_difficulty(f, r.difficulty.as_ref()).map(PersonCommand::RecogniseDifficulty)
+        })
+        .await
+    }
+
+    async fn record_contact(
+        &self,
+        request: Request<pb::RecordContactRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let r = request.into_inner();
+        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            let c = required(f, "contact", r.contact.as_ref())?;
+            let channel = check_enum(f, "contact.channel", c.channel, contact_channel);
+            let outcome = check_enum(f, "contact.outcome", c.outcome, contact_outcome);
+            let note = f.take("contact.note", text(&c.note, 0, 500));
+            Some(PersonCommand::RecordContact(domain::Contact { channel: channel?, outcome: outcome?, note: note? }))
+        })
+        .await
+    }
+
+    async fn recommend_job(
+        &self,
+        request: Request<pb::RecommendJobRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let r = request.into_inner();
+        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            let j = required(f, "recommendation", r.recommendation.as_ref())?;
+            let vacancy_id = f.take("recommendation.vacancy_id", code(&j.vacancy_id));
+            let enterprise =
+                optional_credit_code(f, "recommendation.enterprise_credit_code", &j.enterprise_credit_code);
+            Some(PersonCommand::RecommendJob(domain::JobRecommendation {
+                vacancy_id: vacancy_id?,
+                enterprise: enterprise?,
+                two_way: j.two_way,
+            }))
+        })
+        .await
+    }
+
+    async fn enrol_training(
+        &self,
+        request: Request<pb::EnrolTrainingRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let r = request.into_inner();
+        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            let t = required(f, "training", r.training.as_ref())?;
+            let training_id = f.take("training.training_id", code(&t.training_id));
+            let programme = check_enum(f, "training.programme", t.programme, training_programme);
+            let provider = f.take("training.provider", text(&t.provider, 1, 100));
+            Some(PersonCommand::EnrolTraining(domain::TrainingEnrolment {
+                training_id: training_id?,
+                programme: programme?,
+                provider: provider?,
+            }))
+        })
+        .await
+    }
+
+    async fn complete_training(
+        &self,
+        request: Request<pb::CompleteTrainingRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let r = request.into_inner();
+        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            let c = required(f, "completion", r.completion.as_ref())?;
+            let training_id = f.take("completion.training_id", code(&c.training_id));
+            let certificate = f.take("completion.certificate", text(&c.certificate, 0, 64));
+            Some(PersonCommand::CompleteTraining(domain::TrainingCompletion {
+                training_id: training_id?,
+                certificate: certificate.map(|c| Some(c).filter(|c| !c.is_empty()))?,
+            }))
+        })
+        .await
+    }
+
+    async fn drop_training(
+        &self,
+        request: Request<pb::DropTrainingRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let r = request.into_inner();
+        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            let d = required(f, "drop", r.drop.as_ref())?;
+            let training_id = f.take("drop.training_id", code(&d.training_id));
+            let reason = f.take("drop.reason", text(&d.reason, 0, 200));
+            Some(PersonCommand::DropTraining(domain::TrainingDrop { training_id: training_id?, reason: reason? }))
+        })
+        .await
+    }
+
+    async fn record_placement(
+        &self,
+        request: Request<pb::RecordPlacementRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let r = request.into_inner();
+        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            check_placement(f, r.placement.as_ref()).map(PersonCommand::RecordPlacement)
+        })
+        .await
+    }
+
+    async fn end_placement(
+        &self,
+        request: Request<pb::EndPlacementRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let r = request.into_inner();
+        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            let e = required(f, "end", r.end.as_ref())?;
+            let reason = check_enum(f, "end.reason", e.reason, placement_end_reason)?;
+            Some(PersonCommand::EndPlacement(domain::PlacementEnd { reason }))
+        })
+        .await
+    }
+
+    async fn grant_subsidy(
+        &self,
+        request: Request<pb::GrantSubsidyRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let r = request.into_inner();
+        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            check_grant(f, r.grant.as_ref()).map(PersonCommand::GrantSubsidy)
+        })
+        .await
+    }
+
+    async fn revoke_subsidy(
+        &self,
+        request: Request<pb::RevokeSubsidyRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let r = request.into_inner();
+        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            let v = required(f, "revocation", r.revocation.as_ref())?;
+            let subsidy_id = f.take("revocation.subsidy_id", code(&v.subsidy_id));
+            let reason = f.take("revocation.reason", text(&v.reason, 1, 200));
+            Some(PersonCommand::RevokeSubsidy(domain::SubsidyRevocation { subsidy_id: subsidy_id?, reason: reason? }))
+        })
+        .await
+    }
+
+    async fn start_benefit(
+        &self,
+        request: Request<pb::StartBenefitRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let r = request.into_inner();
+        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            let b = required(f, "benefit", r.benefit.as_ref())?;
+            if !(1..=24).contains(&b.months) {
+                f.bad("benefit.months", "must be 1 to 24 (失业保险条例 art. 17)");
+                return None;
+            }
+            Some(PersonCommand::StartBenefit(domain::BenefitStart {
+                months: b.months,
+                extended_to_retirement: b.extended_to_retirement,
+            }))
+        })
+        .await
+    }
+
+    async fn end_benefit(&self, request: Request<pb::EndBenefitRequest>) -> Result<Response<CommandResult>, Status> {
+        let r = request.into_inner();
+        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            let e = required(f, "end", r.end.as_ref())?;
+            let reason = check_enum(f, "end.reason", e.reason, benefit_end_reason)?;
+            Some(PersonCommand::EndBenefit(domain::BenefitEnd { reason }))
+        })
+        .await
+    }
+
+    async fn exit_registration(
+        &self,
+        request: Request<pb::ExitRegistrationRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let r = request.into_inner();
+        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            let x = required(f, "exit", r.exit.as_ref())?;
+            let reason = check_enum(f, "exit.reason", x.reason, exit_reason)?;
+            Some(PersonCommand::ExitRegistration(domain::RegistrationExit { reason }))
+        })
+        .await
+    }
+
+    async fn get_case(&self, request: Request<pb::GetCaseRequest>) -> Result<Response<pb::PersonCase>, Status> {
+        let r = request.into_inner();
+        let mut f = Fields::new();
+        let case_id = f.take("case_id", parse_uuid(&r.case_id));
+        use pb::get_case_request::AsOf as P;
+        let as_of = match r.as_of {
+            None => Some(AsOf::Latest),
+            Some(P::Revision(rev)) => Some(AsOf::Revision(rev)),
+            Some(P::RecordedAt(t)) => f.take("recorded_at", timestamp(&t)).map(AsOf::RecordedAt),
+            Some(P::EffectiveDate(d)) => f.take("effective_date", parse_date(&d)).map(AsOf::EffectiveDate),
+        };
+        let (Some(case_id), Some(as_of)) = (case_id, as_of) else { return Err(f.into_status()) };
+        let view = self.cases.state(case_id, as_of).await.map_err(to_status)?;
+        Ok(Response::new(to_proto_case(&view)))
+    }
+
+    async fn find_case_by_resident_id(
+        &self,
+        request: Request<pb::FindCaseByResidentIdRequest>,
+    ) -> Result<Response<pb::FindCaseByResidentIdResponse>, Status> {
+        let r = request.into_inner();
+        let mut f = Fields::new();
+        let Some(id) = f.take("resident_id", ResidentId::parse(&r.resident_id, self.cases.today())) else {
+            return Err(f.into_status());
+        };
+        let (case_id, revision) = self.cases.find(&id).await.map_err(to_status)?;
+        Ok(Response::new(pb::FindCaseByResidentIdResponse { case_id: case_id.to_string(), revision }))
+    }
+
+    async fn replay_case(
+        &self,
+        request: Request<pb::ReplayCaseRequest>,
+    ) -> Result<Response<pb::ReplayCaseResponse>, Status> {
+        let r = request.into_inner();
+        let mut f = Fields::new();
+        let Some(case_id) = f.take("case_id", parse_uuid(&r.case_id)) else { return Err(f.into_status()) };
+        let history = self.cases.replay(case_id).await.map_err(to_status)?;
+        let today = self.cases.today();
+        let events = history
+            .iter()
+            .map(|(recorded, after)| pb::RecordedPersonEvent {
+                metadata: Some(to_proto_metadata(case_id, recorded)),
+                event: Some(to_proto_event(&recorded.event.fact)),
+                state_after: Some(to_proto_case(&CaseView {
+                    case_id,
+                    revision: recorded.revision,
+                    case: after.clone(),
+                    reference_date: today,
+                })),
+            })
+            .collect();
+        Ok(Response::new(pb::ReplayCaseResponse { events }))
+    }
+}
+
+// === check_*: protobuf → domain ===
+
+fn check_size(f: &mut Fields, encoded_len: usize) {
+    if encoded_len > MAX_COMMAND_BYTES {
+        f.bad("request", format!("encoded size {encoded_len} bytes exceeds the limit of {MAX_COMMAND_BYTES} bytes"));
+    }
+}
+
+fn parse_uuid(raw: &str) -> Result<Uuid, String> {
+    if raw.trim().is_empty() {
+        return Err("is required (a UUID)".into());
+    }
+    Uuid::parse_str(raw.trim()).map_err(|_| "must be a UUID".to_string())
+}
+
+fn timestamp(t: &prost_types::Timestamp) -> Result<DateTime<Utc>, String> {
+    u32::try_from(t.nanos)
+        .ok()
+        .and_then(|n| DateTime::from_timestamp(t.seconds, n))
+        .ok_or_else(|| "must be a valid timestamp".to_string())
+}
+
+fn required<'a, T>(f: &mut Fields, field: &str, value: Option<&'a T>) -> Option<&'a T> {
+    if value.is_none() {
+        f.bad(field, "is required");
+    }
+    value
+}
+
+/// Reads a protobuf enum: 0 (UNSPECIFIED) is "is required", unknown numbers are refused.
+fn check_enum<P: TryFrom<i32>, D>(f: &mut Fields, field: &str, raw: i32, map: impl Fn(P) -> Option<D>) -> Option<D> {
+    match P::try_from(raw).ok() {
+        None => {
+            f.bad(field, format!("unknown enum value {raw}"));
+            None
+        }
+        Some(p) => {
+            let d = map(p);
+            if d.is_none() {
+                f.bad(field, "is required");
+            }
+            d
+        }
+    }
+}
+
+fn check_context(f: &mut Fields, context: Option<&CommandContext>) -> Option<CommandMeta> {
+    let c = required(f, "context", context)?;
+    let command_id = f.take("context.command_id", parse_uuid(&c.command_id));
+    let optional_id = |f: &mut Fields, field: &str, raw: &str| {
+        if raw.trim().is_empty() { command_id } else { f.take(field, parse_uuid(raw)) }
+    };
+    let correlation_id = optional_id(f, "context.correlation_id", &c.correlation_id);
+    let causation_id = optional_id(f, "context.causation_id", &c.causation_id);
+    let actor = f.take("context.actor", text(&c.actor, 1, 64));
+    let office = f.take("context.office", text(&c.office, 1, 64));
+    Some(CommandMeta {
+        command_id: command_id?,
+        correlation_id: correlation_id?,
+        causation_id: causation_id?,
+        actor: actor?,
+        office: office?,
+        expected_revision: c.expected_revision,
+    })
+}
+
+fn check_registration(f: &mut Fields, reg: Option<&pb::Registration>, today: Date) -> Option<domain::Registration> {
+    let r = required(f, "registration", reg)?;
+    let resident_id = f.take("registration.resident_id", ResidentId::parse(&r.resident_id, today));
+    let name = f.take("registration.name", PersonName::parse(&r.name));
+    let hukou = required(f, "registration.hukou", r.hukou.as_ref()).and_then(|h| {
+        let county = f.take("registration.hukou.district_code", CountyCode::parse(&h.district_code));
+        let nature = check_enum(f, "registration.hukou.nature", h.nature, hukou_nature);
+        Some(domain::Hukou { county: county?, nature: nature? })
+    });
+    let residence =
+        required(f, "registration.residence", r.residence.as_ref()).and_then(|res| {
+            match Residence::parse(&res.district_code, &res.street_code, &res.community_code) {
+                Ok(residence) => Some(residence),
+                Err((part, rule)) => {
+                    let field = match part {
+                        ResidencePart::District => "registration.residence.district_code",
+                        ResidencePart::Street => "registration.residence.street_code",
+                        ResidencePart::Community => "registration.residence.community_code",
+                    };
+                    f.bad(field, rule.0);
+                    None
+                }
+            }
+        });
+    let education = check_enum(f, "registration.education", r.education, education);
+    let graduation = match &r.graduation {
+        None => Some(None),
+        Some(g) => {
+            let year = if (1950..=today.year()).contains(&g.year) {
+                Some(g.year)
+            } else {
+                f.bad("registration.graduation.year", "must be a year from 1950 to this year");
+                None
+            };
+            let school = f.take("registration.graduation.school", text(&g.school, 1, 100));
+            year.zip(school)
+                .map(|(year, school)| Some(domain::Graduation { year, school, tianjin_school: g.tianjin_school }))
+        }
+    };
+    let household = match &r.household {
+        None => Some(None),
+        Some(h) => {
+            let id = f.take("registration.household.household_id", parse_uuid(&h.household_id));
+            let relation = check_enum(f, "registration.household.relation", h.relation, household_relation);
+            id.zip(relation)
+                .map(|(household_id, relation)| Some(domain::HouseholdMembership { household_id, relation }))
+        }
+    };
+    let mut groups = BTreeSet::new();
+    for (i, raw) in r.groups.iter().enumerate() {
+        if let Some(g) = check_enum(f, &format!("registration.groups[{i}]"), *raw, person_group) {
+            if !groups.insert(g) {
+                f.bad(format!("registration.groups[{i}]"), "is listed twice");
+            }
+        }
+    }
+    Some(domain::Registration {
+        resident_id: resident_id?,
+        name: name?,
+        hukou: hukou?,
+        residence: residence?,
+        education: education?,
+        graduation: graduation?,
+        household: household?,
+        groups,
+    })
+}
+
+fn check_difficulty(f: &mut Fields, d: Option<&pb::Difficulty>) -> Option<domain::Difficulty> {
+    let d = required(f, "difficulty", d)?;
+    let mut categories = BTreeSet::new();
+    if d.categories.is_empty() {
+        f.bad("difficulty.categories", "needs at least one category");
+    }
+    for (i, raw) in d.categories.iter().enumerate() {
+        if let Some(c) = check_enum(f, &format!("difficulty.categories[{i}]"), *raw, difficulty_category) {
+            if !categories.insert(c) {
+                f.bad(format!("difficulty.categories[{i}]"), "is listed twice");
+            }
+        }
+    }
+    let from = f.take("difficulty.valid_from", parse_date(&d.valid_from));
+    let to = f.take("difficulty.valid_to", parse_date(&d.valid_to));
+    let valid = f.take("difficulty.valid_to", DateRange::new(from?, to?))?;
+    Some(domain::Difficulty { categories, valid })
+}
+
+fn optional_credit_code(f: &mut Fields, field: &str, raw: &str) -> Option<Option<CreditCode>> {
+    if raw.trim().is_empty() { Some(None) } else { f.take(field, CreditCode::parse(raw)).map(Some) }
+}
+
+fn check_placement(f: &mut Fields, p: Option<&pb::Placement>) -> Option<domain::Placement> {
+    let p = required(f, "placement", p)?;
+    let kind = check_enum(f, "placement.kind", p.kind, placement_kind);
+    let employer = optional_credit_code(f, "placement.employer_credit_code", &p.employer_credit_code);
+    if let (Some(kind), Some(None)) = (kind, &employer) {
+        if kind.needs_employer() {
+            f.bad("placement.employer_credit_code", "is required for this placement kind");
+            return None;
+        }
+    }
+    let contract_months = match p.contract_months {
+        Some(m) if !(1..=600).contains(&m) => {
+            f.bad("placement.contract_months", "must be 1 to 600 when given");
+            None
+        }
+        other => Some(other),
+    };
+    Some(domain::Placement { kind: kind?, employer: employer?, contract_months: contract_months? })
+}
+
+fn check_grant(f: &mut Fields, g: Option<&pb::SubsidyGrant>) -> Option<domain::SubsidyGrant> {
+    let g = required(f, "grant", g)?;
+    let subsidy_id = f.take("grant.subsidy_id", code(&g.subsidy_id));
+    let programme = f.take("grant.programme", slug(&g.programme));
+    let amount = f.take("grant.amount_fen", Fen::positive(g.amount_fen));
+    let from = f.take("grant.period_from", parse_date(&g.period_from));
+    let to = f.take("grant.period_to", parse_date(&g.period_to));
+    let period = match (from, to) {
+        (Some(from), Some(to)) => f.take("grant.period_to", DateRange::new(from, to)),
+        _ => None,
+    };
+    use pb::payee::Payee as P;
+    let payee = match g.payee.as_ref().and_then(|p| p.payee.as_ref()) {
+        None | Some(P::Person(false)) => {
+            f.bad("grant.payee", "is required: the person, an enterprise or a training provider");
+            None
+        }
+        Some(P::Person(true)) => Some(domain::Payee::Person),
+        Some(P::EnterpriseCreditCode(c)) => {
+            f.take("grant.payee.enterprise_credit_code", CreditCode::parse(c)).map(domain::Payee::Enterprise)
+        }
+        Some(P::TrainingProvider(p)) => {
+            f.take("grant.payee.training_provider", text(p, 1, 100)).map(domain::Payee::TrainingProvider)
+        }
+    };
+    let policy_clause = f.take("grant.policy_clause", code(&g.policy_clause));
+    Some(domain::SubsidyGrant {
+        subsidy_id: subsidy_id?,
+        programme: programme?,
+        amount: amount?,
+        period: period?,
+        payee: payee?,
+        policy_clause: policy_clause?,
+    })
+}
+
+// === enum maps, both ways ===
+
+macro_rules! enum_map {
+    ($to_domain:ident, $to_proto:ident, $p:ty, $d:ty, { $($pv:ident => $dv:ident),+ $(,)? }) => {
+        fn $to_domain(p: $p) -> Option<$d> {
+            match p {
+                <$p>::Unspecified => None,
+                $(<$p>::$pv => Some(<$d>::$dv),)+
+            }
+        }
+        fn $to_proto(d: $d) -> i32 {
+            match d {
+                $(<$d>::$dv => <$p>::$pv as i32,)+
+            }
+        }
+    };
+}
+
+enum_map!(hukou_nature, hukou_nature_pb, pb::HukouNature, domain::HukouNature, { Urban => Urban, Rural => Rural });
+enum_map!(education, education_pb, pb::Education, domain::Education, {
+    PrimaryOrBelow => PrimaryOrBelow, JuniorSecondary => JuniorSecondary, SeniorSecondary => SeniorSecondary,
+    JuniorCollege => JuniorCollege, Bachelor => Bachelor, Master => Master, Doctorate => Doctorate,
+});
+enum_map!(household_relation, household_relation_pb, pb::HouseholdRelation, domain::HouseholdRelation, {
+    Head => Head, Spouse => Spouse, Child => Child, Parent => Parent, Other => Other,
+});
+enum_map!(person_group, person_group_pb, pb::PersonGroup, domain::PersonGroup, {
+    Graduate => Graduate, GraduateUnemployedAfterSchool => GraduateUnemployedAfterSchool,
+    TianjinStudent => TianjinStudent, HaiheTalent => HaiheTalent, RuralLabour => RuralLabour,
+    PoorVillageLabour => PoorVillageLabour, MigrantWorker => MigrantWorker, ReturningFounder => ReturningFounder,
+    Veteran => Veteran, Disabled => Disabled, MilitarySpouse => MilitarySpouse,
+    RegisteredPoorLabour => RegisteredPoorLabour, RelocatedFarmer => RelocatedFarmer,
+    ZeroEmploymentHousehold => ZeroEmploymentHousehold, MinimumLivingAllowance => MinimumLivingAllowance,
+    LowIncomeFamily => LowIncomeFamily, SingleParent => SingleParent,
+    SupportsSeriouslyIllRelative => SupportsSeriouslyIllRelative,
+});
+enum_map!(difficulty_category, difficulty_category_pb, pb::DifficultyCategory, domain::DifficultyCategory, {
+    ZeroEmploymentHousehold => ZeroEmploymentHousehold, SingleParentHousehold => SingleParentHousehold,
+    MinimumLivingAllowanceHousehold => MinimumLivingAllowanceHousehold,
+    SupportsSeriouslyIllRelative => SupportsSeriouslyIllRelative, Age4050 => Age4050, OlderWorker => OlderWorker,
+    Disabled => Disabled, RegisteredPoorLabour => RegisteredPoorLabour, LongTermUnemployed => LongTermUnemployed,
+    Other => Other,
+});
+enum_map!(contact_channel, contact_channel_pb, pb::ContactChannel, domain::ContactChannel, {
+    InPerson => InPerson, Phone => Phone, HomeVisit => HomeVisit, Online => Online, Sms => Sms,
+});
+enum_map!(contact_outcome, contact_outcome_pb, pb::ContactOutcome, domain::ContactOutcome, {
+    StillSeeking => StillSeeking, FoundWork => FoundWork, NotSeeking => NotSeeking, NotReached => NotReached,
+});
+enum_map!(training_programme, training_programme_pb, pb::TrainingProgramme, domain::TrainingProgramme, {
+    VocationalSkills => VocationalSkills, StartUpMalanhua => StartUpMalanhua,
+    ImproveYourBusiness => ImproveYourBusiness, OnlineVocational => OnlineVocational,
+});
+enum_map!(placement_kind, placement_kind_pb, pb::PlacementKind, domain::PlacementKind, {
+    Enterprise => Enterprise, Flexible => Flexible, SelfEmployed => SelfEmployed, StartUp => StartUp,
+    PublicWelfarePost => PublicWelfarePost, CommunityServicePost => CommunityServicePost, Internship => Internship,
+});
+enum_map!(placement_end_reason, placement_end_reason_pb, pb::PlacementEndReason, domain::PlacementEndReason, {
+    ContractExpired => ContractExpired, Resigned => Resigned, Dismissed => Dismissed,
+    EmployerClosed => EmployerClosed, PostEnded => PostEnded, BusinessClosed => BusinessClosed, Other => Other,
+});
+enum_map!(benefit_end_reason, benefit_end_reason_pb, pb::BenefitEndReason, domain::BenefitEndReason, {
+    Exhausted => Exhausted, Employed => Employed, Retired => Retired, Other => Other,
+});
+enum_map!(exit_reason, exit_reason_pb, pb::ExitReason, domain::ExitReason, {
+    Employed => Employed, ReachedRetirementAge => ReachedRetirementAge, EnteredSchool => EnteredSchool,
+    Enlisted => Enlisted, MovedAway => MovedAway, Deceased => Deceased, NoLongerSeeking => NoLongerSeeking,
+    Other => Other,
+});
+
+// === to_proto_*: domain → protobuf ===
+
+fn date_pb(d: Date) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn opt_date_pb(d: Option<Date>) -> String {
+    d.map(date_pb).unwrap_or_default()
+}
+
+fn registration_pb(r: &domain::Registration) -> pb::Registration {
+    pb::Registration {
+        resident_id: r.resident_id.as_str().to_string(),
+        name: r.name.as_str().to_string(),
+        hukou: Some(pb::Hukou {
+            district_code: r.hukou.county.as_str().to_string(),
+            nature: hukou_nature_pb(r.hukou.nature),
+        }),
+        residence: Some(pb::Residence {
+            district_code: r.residence.district.as_str().to_string(),
+            street_code: r.residence.street.clone(),
+            community_code: r.residence.community.clone(),
+        }),
+        education: education_pb(r.education),
+        graduation: r.graduation.as_ref().map(|g| pb::Graduation {
+            year: g.year,
+            school: g.school.clone(),
+            tianjin_school: g.tianjin_school,
+        }),
+        household: r.household.as_ref().map(|h| pb::HouseholdMembership {
+            household_id: h.household_id.to_string(),
+            relation: household_relation_pb(h.relation),
+        }),
+        groups: r.groups.iter().map(|g| person_group_pb(*g)).collect(),
+    }
+}
+
+fn difficulty_pb(d: &domain::Difficulty) -> pb::Difficulty {
+    pb::Difficulty {
+        categories: d.categories.iter().map(|c| difficulty_category_pb(*c)).collect(),
+        valid_from: date_pb(d.valid.from),
+        valid_to: date_pb(d.valid.to),
+    }
+}
+
+fn placement_pb(p: &domain::Placement) -> pb::Placement {
+    pb::Placement {
+        kind: placement_kind_pb(p.kind),
+        employer_credit_code: p.employer.as_ref().map(|c| c.as_str().to_string()).unwrap_or_default(),
+        contract_months: p.contract_months,
+    }
+}
+
+fn grant_pb(g: &domain::SubsidyGrant) -> pb::SubsidyGrant {
+    use pb::payee::Payee as P;
+    pb::SubsidyGrant {
+        subsidy_id: g.subsidy_id.clone(),
+        programme: g.programme.clone(),
+        amount_fen: g.amount.get(),
+        period_from: date_pb(g.period.from),
+        period_to: date_pb(g.period.to),
+        payee: Some(pb::Payee {
+            payee: Some(match &g.payee {
+                domain::Payee::Person => P::Person(true),
+                domain::Payee::Enterprise(c) => P::EnterpriseCreditCode(c.as_str().to_string()),
+                domain::Payee::TrainingProvider(p) => P::TrainingProvider(p.clone()),
+            }),
+        }),
+        policy_clause: g.policy_clause.clone(),
+    }
+}
+
+/// The public event payload of a fact.
+pub fn to_proto_event(fact: &PersonFact) -> pb::PersonEvent {
+    use pb::person_event::Event as E;
+    let event = match fact {
+        PersonFact::Registered(r) => E::Registered(registration_pb(r)),
+        PersonFact::DifficultyRecognised(d) => E::DifficultyRecognised(difficulty_pb(d)),
+        PersonFact::Contacted(c) => E::Contacted(pb::Contact {
+            channel: contact_channel_pb(c.channel),
+            outcome: contact_outcome_pb(c.outcome),
+            note: c.note.clone(),
+        }),
+        PersonFact::JobRecommended(j) => E::JobRecommended(pb::JobRecommendation {
+            vacancy_id: j.vacancy_id.clone(),
+            enterprise_credit_code: j.enterprise.as_ref().map(|c| c.as_str().to_string()).unwrap_or_default(),
+            two_way: j.two_way,
+        }),
+        PersonFact::TrainingEnrolled(t) => E::TrainingEnrolled(pb::TrainingEnrolment {
+            training_id: t.training_id.clone(),
+            programme: training_programme_pb(t.programme),
+            provider: t.provider.clone(),
+        }),
+        PersonFact::TrainingCompleted(t) => E::TrainingCompleted(pb::TrainingCompletion {
+            training_id: t.training_id.clone(),
+            certificate: t.certificate.clone().unwrap_or_default(),
+        }),
+        PersonFact::TrainingDropped(t) => {
+            E::TrainingDropped(pb::TrainingDrop { training_id: t.training_id.clone(), reason: t.reason.clone() })
+        }
+        PersonFact::Placed(p) => E::Placed(placement_pb(p)),
+        PersonFact::PlacementEnded(e) => {
+            E::PlacementEnded(pb::PlacementEnd { reason: placement_end_reason_pb(e.reason) })
+        }
+        PersonFact::SubsidyGranted(g) => E::SubsidyGranted(grant_pb(g)),
+        PersonFact::SubsidyRevoked(r) => {
+            E::SubsidyRevoked(pb::SubsidyRevocation { subsidy_id: r.subsidy_id.clone(), reason: r.reason.clone() })
+        }
+        PersonFact::BenefitStarted(b) => {
+            E::BenefitStarted(pb::BenefitStart { months: b.months, extended_to_retirement: b.extended_to_retirement })
+        }
+        PersonFact::BenefitEnded(e) => E::BenefitEnded(pb::BenefitEnd { reason: benefit_end_reason_pb(e.reason) }),
+        PersonFact::RegistrationExited(x) => {
+            E::RegistrationExited(pb::RegistrationExit { reason: exit_reason_pb(x.reason) })
+        }
+    };
+    pb::PersonEvent { event: Some(event) }
+}
+
+/// The public envelope of a recorded event.
+pub fn to_proto_metadata(case_id: Uuid, r: &Recorded) -> EventMetadata {
+    EventMetadata {
+        event_id: r.event_id.to_string(),
+        event_type: r.event_type.clone(),
+        schema_version: r.metadata.schema_version,
+        case_id: case_id.to_string(),
+        revision: r.revision,
+        global_position: r.position.commit,
+        command_id: r.metadata.command_id.to_string(),
+        correlation_id: r.metadata.correlation_id.to_string(),
+        causation_id: r.metadata.causation_id.to_string(),
+        actor: r.metadata.actor.clone(),
+        office: r.metadata.office.clone(),
+        recorded_at: Some(prost_types::Timestamp {
+            seconds: r.recorded_at.timestamp(),
+            nanos: i32::try_from(r.recorded_at.timestamp_subsec_nanos()).unwrap_or(0),
+        }),
+        effective_date: date_pb(r.metadata.effective_date),
+    }
+}
+
+/// The state of a case as the API shows it.
+pub fn to_proto_case(view: &CaseView) -> pb::PersonCase {
+    let case: &PersonCase = &view.case;
+    let Some(file) = case.file() else {
+        return pb::PersonCase { case_id: view.case_id.to_string(), revision: view.revision, ..Default::default() };
+    };
+    let id = &file.registration.resident_id;
+    let status = match case.status() {
+        Some(domain::CaseStatus::RegisteredUnemployed) => pb::CaseStatus::RegisteredUnemployed,
+        Some(domain::CaseStatus::Placed) => pb::CaseStatus::Placed,
+        Some(domain::CaseStatus::NotRegistered) => pb::CaseStatus::NotRegistered,
+        None => pb::CaseStatus::Unspecified,
+    };
+    pb::PersonCase {
+        case_id: view.case_id.to_string(),
+        revision: view.revision,
+        status: status as i32,
+        registration: Some(registration_pb(&file.registration)),
+        birth_date: date_pb(id.birth_date()),
+        gender: match id.gender() {
+            Gender::Male => pb::Gender::Male,
+            Gender::Female => pb::Gender::Female,
+        } as i32,
+        age: id.age_on(view.reference_date),
+        reference_date: date_pb(view.reference_date),
+        spells: file
+            .spells
+            .iter()
+            .map(|s| {
+                let (ended_on, end, exit) = match s.ended {
+                    None => (None, pb::SpellEnd::Unspecified, pb::ExitReason::Unspecified as i32),
+                    Some((d, domain::SpellEnd::Placed)) => {
+                        (Some(d), pb::SpellEnd::Placed, pb::ExitReason::Unspecified as i32)
+                    }
+                    Some((d, domain::SpellEnd::Exited(r))) => (Some(d), pb::SpellEnd::Exited, exit_reason_pb(r)),
+                };
+                pb::UnemploymentSpell {
+                    registered_on: date_pb(s.registered_on),
+                    ended_on: opt_date_pb(ended_on),
+                    end: end as i32,
+                    exit_reason: exit,
+                }
+            })
+            .collect(),
+        difficulties: file
+            .difficulties
+            .iter()
+            .map(|d| pb::DifficultyRecord {
+                difficulty: Some(difficulty_pb(&d.difficulty)),
+                recognised_on: date_pb(d.recognised_on),
+                special: d.special(),
+            })
+            .collect(),
+        contact_count: file.contact_count,
+        last_contact_on: opt_date_pb(file.last_contact_on),
+        recommendation_count: file.recommendation_count,
+        last_recommendation_on: opt_date_pb(file.last_recommendation_on),
+        trainings: file
+            .trainings
+            .iter()
+            .map(|t| pb::TrainingRecord {
+                training_id: t.enrolment.training_id.clone(),
+                programme: training_programme_pb(t.enrolment.programme),
+                provider: t.enrolment.provider.clone(),
+                enrolled_on: date_pb(t.enrolled_on),
+                completed_on: opt_date_pb(t.completed.as_ref().map(|c| c.0)),
+                dropped_on: opt_date_pb(t.dropped.as_ref().map(|d| d.0)),
+                certificate: t.completed.as_ref().and_then(|c| c.1.clone()).unwrap_or_default(),
+            })
+            .collect(),
+        placements: file
+            .placements
+            .iter()
+            .map(|p| pb::PlacementRecord {
+                placement: Some(placement_pb(&p.placement)),
+                started_on: date_pb(p.started_on),
+                ended_on: opt_date_pb(p.ended_on),
+                end_reason: p.end_reason.map_or(0, placement_end_reason_pb),
+            })
+            .collect(),
+        subsidies: file
+            .subsidies
+            .iter()
+            .map(|s| pb::SubsidyRecord {
+                grant: Some(grant_pb(&s.grant)),
+                granted_on: date_pb(s.granted_on),
+                revoked_on: opt_date_pb(s.revoked_on),
+                revoke_reason: s.revoke_reason.clone().unwrap_or_default(),
+            })
+            .collect(),
+        benefits: file
+            .benefits
+            .iter()
+            .map(|b| pb::BenefitRecord {
+                benefit: Some(pb::BenefitStart {
+                    months: b.benefit.months,
+                    extended_to_retirement: b.benefit.extended_to_retirement,
+                }),
+                started_on: date_pb(b.started_on),
+                ended_on: opt_date_pb(b.ended_on),
+                end_reason: b.end_reason.map_or(0, benefit_end_reason_pb),
+            })
+            .collect(),
+    }
+}

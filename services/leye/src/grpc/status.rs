@@ -1,0 +1,111 @@
+//! The one place where errors become gRPC statuses.
+//!
+//! | error | code | details |
+//! |---|---|---|
+//! | a field's value is bad (parse, or a rejection about one field) | `INVALID_ARGUMENT` | `BadRequest` naming each field; `ErrorInfo` reason for domain codes |
+//! | the case's rules refuse the fact | `FAILED_PRECONDITION` | `ErrorInfo` reason = rejection code, metadata `case_revision` |
+//! | no such case | `NOT_FOUND` | `ErrorInfo` reason `CASE_NOT_FOUND` |
+//! | the case moved on (pinned `expected_revision`, or lost races) | `ABORTED` | `ErrorInfo` reason `REVISION_CONFLICT`, metadata `current_revision` |
+//! | command id reused with another command | `ALREADY_EXISTS` | `ErrorInfo` reason `COMMAND_ID_REUSED` |
+//! | store closed or failing | `UNAVAILABLE` | — |
+//! | a stored event cannot be read | `INTERNAL` | — (details go to the log, not the client) |
+//!
+//! Texts never contain personal data: rules are stated without the offending value.
+
+use std::collections::HashMap;
+
+use leye_domain::RejectionCode;
+use leye_store::StoreError;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
+
+use crate::cases::AppError;
+
+/// `google.rpc.ErrorInfo.domain` of every leye error.
+pub const ERROR_DOMAIN: &str = "leye.gov.tj";
+
+/// Collects every field violation of a request, so the client learns them all at once.
+#[derive(Debug, Default)]
+pub struct Fields {
+    violations: Vec<FieldViolation>,
+}
+
+impl Fields {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records `rule` against `field`.
+    pub fn bad(&mut self, field: impl Into<String>, rule: impl Into<String>) {
+        self.violations.push(FieldViolation::new(field, rule));
+    }
+
+    /// The value, or `None` after recording why `field` is bad.
+    pub fn take<T, E: std::fmt::Display>(&mut self, field: &str, parsed: Result<T, E>) -> Option<T> {
+        match parsed {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.bad(field, e.to_string());
+                None
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// `INVALID_ARGUMENT` listing every violation.
+    pub fn into_status(self) -> Status {
+        let text: Vec<String> = self.violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect();
+        let message = if text.is_empty() { "invalid request".to_string() } else { text.join("; ") };
+        Status::with_error_details(Code::InvalidArgument, message, ErrorDetails::with_bad_request(self.violations))
+    }
+}
+
+fn info(reason: &str, metadata: HashMap<String, String>) -> ErrorDetails {
+    ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata)
+}
+
+/// Maps an application error to its status (see the table above).
+pub fn to_status(err: AppError) -> Status {
+    match err {
+        AppError::Rejected(r) => {
+            let reason = r.code.as_str();
+            if let Some(field) = r.field {
+                let mut details = ErrorDetails::with_bad_request_violation(field, r.message.clone());
+                details.set_error_info(reason, ERROR_DOMAIN, HashMap::new());
+                return Status::with_error_details(Code::InvalidArgument, format!("{field}: {}", r.message), details);
+            }
+            let code = if r.code == RejectionCode::CaseNotFound { Code::NotFound } else { Code::FailedPrecondition };
+            Status::with_error_details(code, format!("{reason}: {}", r.message), info(reason, HashMap::new()))
+        }
+        AppError::Conflict { current } => {
+            let mut meta = HashMap::new();
+            let shown = current.map_or_else(|| "none".to_string(), |r| r.to_string());
+            meta.insert("current_revision".to_string(), shown.clone());
+            Status::with_error_details(
+                Code::Aborted,
+                format!("the case changed concurrently; its current revision is {shown}"),
+                info("REVISION_CONFLICT", meta),
+            )
+        }
+        AppError::CommandIdReused => Status::with_error_details(
+            Code::AlreadyExists,
+            "context.command_id: already used for a different command",
+            info("COMMAND_ID_REUSED", HashMap::new()),
+        ),
+        AppError::NotFound => {
+            Status::with_error_details(Code::NotFound, "no such case", info("CASE_NOT_FOUND", HashMap::new()))
+        }
+        AppError::Store(StoreError::Closed) => Status::unavailable("the service is shutting down"),
+        AppError::Store(e) => {
+            tracing::error!(error = %e, "store failure");
+            Status::unavailable("the event store is unavailable")
+        }
+        AppError::Corrupt(e) => {
+            tracing::error!(error = %e, "stored event cannot be read");
+            Status::internal("a stored event cannot be read; the incident is logged")
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Case identifiers derived from a person's resident ID with a secret key.
+//!
+//! A person's case id is `HMAC-SHA256(key, "person:" + resident ID)`, cut to a
+//! UUID (version 8, "custom"). So:
+//! - the same person always lands in the same stream, and the store's
+//!   expected-revision check is the arbiter of concurrent registrations (no
+//!   in-memory index, no second write);
+//! - the id is a pseudonym: without the key it cannot be turned back into a
+//!   resident ID, not even by trying every possible ID, so it may appear in
+//!   logs, NATS subjects and analysts' tables.
+//!
+//! The key is part of the data: back it up with the store. Every server of one
+//! deployment must use the same key.
+
+use std::{fmt, path::Path};
+
+use hmac::{Hmac, Mac};
+use leye_domain::values::ResidentId;
+use sha2::Sha256;
+use uuid::Uuid;
+
+/// The secret that turns resident IDs into case ids.
+#[derive(Clone)]
+pub struct CaseIds {
+    key: [u8; 32],
+}
+
+impl fmt::Debug for CaseIds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CaseIds(<key redacted>)")
+    }
+}
+
+impl CaseIds {
+    pub fn from_key(key: [u8; 32]) -> Self {
+        Self { key }
+    }
+
+    /// Reads the key file (64 hex characters), creating it with a fresh random
+    /// key (mode 0600) when it does not exist.
+    pub fn load_or_create(path: &Path) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        if !path.exists() {
+            let key: [u8; 32] = rand::random();
+            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            write_private(path, &hex).with_context(|| format!("creating pseudonym key file {}", path.display()))?;
+            tracing::info!(path = %path.display(), "created a new pseudonym key: back it up with the store");
+        }
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading pseudonym key file {}", path.display()))?;
+        let text = text.trim();
+        let mut key = [0u8; 32];
+        let valid = text.len() == 64
+            && text.is_ascii()
+            && key.iter_mut().enumerate().all(|(i, k)| match u8::from_str_radix(&text[2 * i..2 * i + 2], 16) {
+                Ok(v) => {
+                    *k = v;
+                    true
+                }
+                Err(_) => false,
+            });
+        anyhow::ensure!(valid, "pseudonym key file {} must hold 64 hexadecimal characters", path.display());
+        Ok(Self { key })
+    }
+
+    /// The case id of a person.
+    pub fn person(&self, id: &ResidentId) -> Uuid {
+        // HMAC accepts keys of any length.
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(b"person:");
+        mac.update(id.as_str().as_bytes());
+        let digest = mac.finalize().into_bytes();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        uuid::Builder::from_custom_bytes(bytes).into_uuid()
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(contents.as_bytes())?;
+    f.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_person_same_case_other_key_other_case() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let id = ResidentId::parse("11010519491231002X", today).unwrap();
+        let a = CaseIds::from_key([1; 32]);
+        assert_eq!(a.person(&id), a.person(&id));
+        assert_ne!(a.person(&id), CaseIds::from_key([2; 32]).person(&id));
+        assert!(!a.person(&id).to_string().contains("110105"));
+    }
+
+    #[test]
+    fn key_file_is_created_once_and_reread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pseudonym.key");
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let id = ResidentId::parse("11010519491231002X", today).unwrap();
+        let first = CaseIds::load_or_create(&path).unwrap().person(&id);
+        let again = CaseIds::load_or_create(&path).unwrap().person(&id);
+        assert_eq!(first, again);
+        std::fs::write(&path, "not hex").unwrap();
+        assert!(CaseIds::load_or_create(&path).is_err());
+    }
+}

@@ -1,0 +1,724 @@
+//! The embedded default adapter: one SQLite file.
+//!
+//! # Design
+//! - **One writer.** A dedicated thread (`leye-store-writer`) owns the only
+//!   connection that writes. [`SqliteStore::append`] sends its request over a
+//!   channel and awaits the reply; nothing else ever writes through this process.
+//! - **Group commit.** The writer blocks for one request, then drains every
+//!   request already queued (up to [`SqliteStoreOptions::max_batch`]) and runs
+//!   them all, in arrival order, in ONE `BEGIN IMMEDIATE … COMMIT` transaction:
+//!   one fsync for the whole batch, however many callers are waiting.
+//! - **Savepoints.** Each request runs inside its own savepoint. A request that
+//!   fails its expected-revision check (or hits a duplicate event id) is rolled
+//!   back alone; the others in the batch still commit. If the `COMMIT` itself
+//!   fails, every request of the batch gets [`StoreError::Backend`] and nothing
+//!   of the batch is written.
+//! - **Snapshot reads.** The file is in WAL mode. Reads run on
+//!   `spawn_blocking` with read-only connections from a small pool, never the
+//!   writer's: each read statement sees one committed snapshot and never waits
+//!   for the writer.
+//! - **Gap-free global order.** An event's position is its `INTEGER PRIMARY KEY`
+//!   (rowid). Rows are never deleted, and SQLite has one writer at a time, so
+//!   positions are handed out in commit order and a commit makes a contiguous run
+//!   visible at once: a reader that sees position `p` has seen every position
+//!   below it. Following the log by `position > after` therefore misses nothing.
+//! - **Durability.** `synchronous=FULL` in WAL mode syncs the log on every
+//!   commit, and the writer replies only after `COMMIT` returned: an `Ok` append
+//!   survives a crash or power loss.
+//! - **Followers.** After each commit the writer publishes the new head on a
+//!   `watch` channel, which wakes subscriptions without polling; they also
+//!   re-check every [`SqliteStoreOptions::poll_interval`] to see appends made by
+//!   another process on the same file.
+//!
+//! `recorded_at` is one timestamp per batch, taken when its transaction starts:
+//! `max(now, recorded_at of the last event in the log)`, so it never decreases.
+//! The schema version is kept in `PRAGMA user_version`; a file written by a newer
+//! version of this adapter is refused.
+
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    thread,
+    time::{Duration, Instant},
+};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
+use tokio::{
+    runtime::Handle,
+    sync::{mpsc, oneshot, watch},
+};
+use tracing::debug;
+use uuid::Uuid;
+
+use crate::{
+    AppendResult, CurrentRevision, EventData, EventStore, ExpectedRevision, Position, RecordedEvent, StoreError,
+    StreamName, Subscription,
+};
+
+/// The schema version this build writes (`PRAGMA user_version`). Files with a
+/// higher version are refused by [`SqliteStore::open`].
+pub const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events (
+    position    INTEGER PRIMARY KEY,
+    stream      TEXT    NOT NULL,
+    revision    INTEGER NOT NULL,
+    event_id    BLOB    NOT NULL UNIQUE,
+    event_type  TEXT    NOT NULL,
+    data        BLOB    NOT NULL,
+    metadata    BLOB    NOT NULL,
+    recorded_at INTEGER NOT NULL, -- microseconds since the Unix epoch, UTC
+    UNIQUE (stream, revision)
+) STRICT;
+";
+
+const SELECT_EVENTS: &str = "SELECT position, stream, revision, event_id, event_type, data, \
+                             metadata, recorded_at FROM events";
+
+/// How many events a subscription reads per query.
+const SUBSCRIPTION_PAGE: usize = 512;
+/// How many events a subscription buffers ahead of its reader.
+const SUBSCRIPTION_BUFFER: usize = 1024;
+
+/// Tuning of a [`SqliteStore`]. The defaults suit the service.
+#[derive(Debug, Clone)]
+pub struct SqliteStoreOptions {
+    /// Most append requests committed in one transaction (group commit). Default 1024.
+    pub max_batch: usize,
+    /// Most append requests waiting for the writer; further appends wait for room.
+    /// Default 4096.
+    pub queue_capacity: usize,
+    /// Most idle read-only connections kept for reuse. Default 4.
+    pub read_pool_size: usize,
+    /// How long a connection waits for a lock held by another process before
+    /// failing (`PRAGMA busy_timeout`). Default 5 s.
+    pub busy_timeout: Duration,
+    /// How often an idle subscription re-reads the log even without a local
+    /// commit, to see appends by other processes. Default 500 ms.
+    pub poll_interval: Duration,
+}
+
+impl Default for SqliteStoreOptions {
+    fn default() -> Self {
+        Self {
+            max_batch: 1024,
+            queue_capacity: 4096,
+            read_pool_size: 4,
+            busy_timeout: Duration::from_secs(5),
+            poll_interval: Duration::from_millis(500),
+        }
+    }
+}
+
+/// The PRAGMAs of the writer connection, as read back from it after opening.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlitePragmas {
+    /// `wal`.
+    pub journal_mode: String,
+    /// `2` (`FULL`).
+    pub synchronous: i64,
+    pub foreign_keys: bool,
+    pub busy_timeout_ms: i64,
+    /// The schema version, [`SCHEMA_VERSION`].
+    pub user_version: i64,
+}
+
+/// The SQLite event store: a cheap, cloneable handle. The writer thread stops
+/// when [`close`](Self::close) is called or the last handle is dropped.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    pragmas: SqlitePragmas,
+    poll_interval: Duration,
+    /// `None` once closed.
+    queue: Mutex<Option<mpsc::Sender<Request>>>,
+    writer: Mutex<Option<thread::JoinHandle<()>>>,
+    readers: Arc<Readers>,
+    head: watch::Receiver<Option<Position>>,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.inner.path).finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens the store at `path`, creating the file and its schema if missing,
+    /// and starts the writer thread. Must run inside a tokio runtime.
+    ///
+    /// Fails with [`StoreError::Backend`] if the file cannot be opened, cannot be
+    /// put in WAL mode, or has a schema newer than [`SCHEMA_VERSION`].
+    pub async fn open(path: impl AsRef<Path>, options: SqliteStoreOptions) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let busy_timeout = options.busy_timeout;
+        let (conn, pragmas, head) = blocking({
+            let path = path.clone();
+            move || open_writer(&path, busy_timeout)
+        })
+        .await?;
+
+        let (queue, rx) = mpsc::channel(options.queue_capacity.max(1));
+        let (head_tx, head_rx) = watch::channel(head);
+        let writer = Writer { conn, rx, head: head_tx, max_batch: options.max_batch.max(1) };
+        let thread = thread::Builder::new()
+            .name("leye-store-writer".into())
+            .spawn(move || writer.run())
+            .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
+        debug!(path = %path.display(), head = ?head, "opened SQLite store");
+
+        let readers = Arc::new(Readers {
+            path: path.clone(),
+            idle: Mutex::new(Vec::new()),
+            max_idle: options.read_pool_size,
+            busy_timeout,
+        });
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path,
+                pragmas,
+                poll_interval: options.poll_interval,
+                queue: Mutex::new(Some(queue)),
+                writer: Mutex::new(Some(thread)),
+                readers,
+                head: head_rx,
+            }),
+        })
+    }
+
+    /// The file this store was opened from.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The writer connection's PRAGMAs, read back from it when it was opened.
+    pub fn pragmas(&self) -> &SqlitePragmas {
+        &self.inner.pragmas
+    }
+
+    /// Stops accepting appends, lets the writer answer every append already
+    /// queued, and waits for the writer thread to end. Afterwards `append` on any
+    /// remaining clone fails with [`StoreError::Closed`]; reads still work, and
+    /// subscriptions end once they have delivered everything committed.
+    pub async fn close(self) {
+        if let Some(writer) = self.inner.stop() {
+            // The thread only finishes the queued requests; joining cannot block for long,
+            // but it is still blocking, so keep it off the async workers.
+            let joined =
+                blocking(move || writer.join().map_err(|_| StoreError::Backend("writer thread panicked".into()))).await;
+            if let Err(e) = joined {
+                tracing::warn!(error = %e, "closing the SQLite store");
+            }
+        }
+    }
+}
+
+impl Inner {
+    /// Drops the queue's sender (the writer ends once the queue is drained) and
+    /// hands out the writer thread to join, the first time only.
+    fn stop(&self) -> Option<thread::JoinHandle<()>> {
+        lock(&self.queue).take();
+        lock(&self.writer).take()
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(writer) = self.stop() {
+            // The last handle is gone: nobody can enqueue any more, so the writer
+            // answers what is queued and ends. Join it so the file is closed cleanly.
+            let _ = writer.join();
+        }
+    }
+}
+
+impl EventStore for SqliteStore {
+    async fn append(
+        &self,
+        stream: &StreamName,
+        expected: ExpectedRevision,
+        events: Vec<EventData>,
+    ) -> Result<AppendResult, StoreError> {
+        if events.is_empty() {
+            return Err(StoreError::EmptyAppend);
+        }
+        let queue = lock(&self.inner.queue).clone().ok_or(StoreError::Closed)?;
+        let (reply, answer) = oneshot::channel();
+        let request = Request { stream: stream.clone(), expected, events, reply };
+        queue.send(request).await.map_err(|_| StoreError::Closed)?;
+        drop(queue);
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn read_stream(&self, stream: &StreamName, from_revision: u64) -> Result<Vec<RecordedEvent>, StoreError> {
+        let stream = stream.as_str().to_owned();
+        let from = signed(from_revision);
+        self.inner
+            .readers
+            .run(move |conn| {
+                query_events(conn, "WHERE stream = ?1 AND revision >= ?2 ORDER BY revision", params![stream, from])
+            })
+            .await
+    }
+
+    async fn read_all(&self, after: Option<Position>, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.inner.readers.read_all(after, max).await
+    }
+
+    async fn head(&self) -> Result<Option<Position>, StoreError> {
+        self.inner
+            .readers
+            .run(|conn| {
+                let max: Option<i64> =
+                    conn.query_row("SELECT max(position) FROM events", [], |row| row.get(0)).map_err(db)?;
+                max.map(|p| unsigned(p).map(Position::from_sequence)).transpose()
+            })
+            .await
+    }
+
+    fn subscribe_all(&self, after: Option<Position>) -> Subscription {
+        let (tx, rx) = mpsc::channel(SUBSCRIPTION_BUFFER);
+        match Handle::try_current() {
+            Ok(runtime) => {
+                let readers = Arc::clone(&self.inner.readers);
+                let head = self.inner.head.clone();
+                runtime.spawn(follow(readers, head, self.inner.poll_interval, after, tx));
+            }
+            Err(_) => {
+                // The channel is fresh, so this send cannot fail for lack of room.
+                let _ = tx.try_send(Err(no_runtime()));
+            }
+        }
+        Subscription::from_channel(rx)
+    }
+}
+
+/// The follower task behind [`SqliteStore::subscribe_all`].
+async fn follow(
+    readers: Arc<Readers>,
+    mut head: watch::Receiver<Option<Position>>,
+    poll_interval: Duration,
+    mut after: Option<Position>,
+    tx: mpsc::Sender<Result<RecordedEvent, StoreError>>,
+) {
+    let mut store_open = true;
+    loop {
+        // Anything committed from here on changes `head`, and anything committed
+        // before is visible to the read below: no wake-up can be lost.
+        head.mark_unchanged();
+        let page = match readers.read_all(after, SUBSCRIPTION_PAGE).await {
+            Ok(page) => page,
+            Err(e) => {
+                let _ = tx.send(Err(e)).await;
+                return;
+            }
+        };
+        let caught_up = page.len() < SUBSCRIPTION_PAGE;
+        for event in page {
+            after = Some(event.position);
+            if tx.send(Ok(event)).await.is_err() {
+                return; // the subscriber is gone
+            }
+        }
+        if !caught_up {
+            continue;
+        }
+        if !store_open {
+            return; // closed, and everything committed was delivered
+        }
+        tokio::select! {
+            () = tx.closed() => return,
+            changed = head.changed() => store_open = changed.is_ok(),
+            () = tokio::time::sleep(poll_interval) => {}
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The writer
+
+/// One `append` call waiting for the writer.
+struct Request {
+    stream: StreamName,
+    expected: ExpectedRevision,
+    events: Vec<EventData>,
+    reply: oneshot::Sender<Result<AppendResult, StoreError>>,
+}
+
+/// The writer thread's state: the only connection that writes.
+struct Writer {
+    conn: Connection,
+    rx: mpsc::Receiver<Request>,
+    head: watch::Sender<Option<Position>>,
+    max_batch: usize,
+}
+
+/// The outcome of each request of a batch, and the last position it wrote.
+type BatchOutcome = (Vec<Result<AppendResult, StoreError>>, Option<Position>);
+
+impl Writer {
+    /// Commits batches until every sender is gone and the queue is drained.
+    fn run(mut self) {
+        while let Some(first) = self.rx.blocking_recv() {
+            let mut batch = vec![first];
+            while batch.len() < self.max_batch {
+                match self.rx.try_recv() {
+                    Ok(request) => batch.push(request),
+                    Err(_) => break,
+                }
+            }
+            self.commit_batch(batch);
+        }
+        debug!("SQLite writer stopped");
+    }
+
+    fn commit_batch(&mut self, batch: Vec<Request>) {
+        let started = Instant::now();
+        let results = match self.execute(&batch) {
+            Ok((results, last_written)) => {
+                if let Some(position) = last_written {
+                    self.head.send_replace(Some(position));
+                }
+                results
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                tracing::warn!(batch = batch.len(), error = %reason, "group commit failed");
+                batch.iter().map(|_| Err(StoreError::Backend(reason.clone()))).collect()
+            }
+        };
+        debug!(
+            batch = batch.len(),
+            ok = results.iter().filter(|r| r.is_ok()).count(),
+            commit_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "group commit"
+        );
+        for (request, result) in batch.into_iter().zip(results) {
+            let _ = request.reply.send(result); // the caller may have given up
+        }
+    }
+
+    /// Runs the whole batch in one transaction, each request in its own savepoint.
+    /// `Err` means the transaction failed as a whole and nothing was written.
+    fn execute(&mut self, batch: &[Request]) -> Result<BatchOutcome, StoreError> {
+        let mut tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        let last: Option<i64> = tx
+            .query_row("SELECT recorded_at FROM events ORDER BY position DESC LIMIT 1", [], |r| r.get(0))
+            .optional()
+            .map_err(db)?;
+        let recorded_at = Utc::now().timestamp_micros().max(last.unwrap_or(i64::MIN));
+
+        let mut results = Vec::with_capacity(batch.len());
+        let mut last_written = None;
+        for request in batch {
+            let savepoint = tx.savepoint().map_err(db)?;
+            let result = apply(&savepoint, request, recorded_at);
+            match &result {
+                Ok(r) if !r.already_written => {
+                    savepoint.commit().map_err(db)?;
+                    last_written = Some(r.position);
+                }
+                // Nothing to keep: roll back whatever the request did, alone.
+                _ => savepoint.finish().map_err(db)?,
+            }
+            results.push(result);
+        }
+        // On failure `tx` is dropped, which rolls back.
+        tx.commit().map_err(db)?;
+        Ok((results, last_written))
+    }
+}
+
+/// One append request, inside its savepoint.
+fn apply(conn: &Connection, request: &Request, recorded_at: i64) -> Result<AppendResult, StoreError> {
+    let Some(first) = request.events.first() else {
+        return Err(StoreError::EmptyAppend);
+    };
+    let found: Option<(String, i64)> = conn
+        .prepare_cached("SELECT stream, revision FROM events WHERE event_id = ?1")
+        .and_then(|mut s| {
+            s.query_row([first.event_id.as_bytes().as_slice()], |r| Ok((r.get(0)?, r.get(1)?))).optional()
+        })
+        .map_err(db)?;
+    if let Some((stream, revision)) = found {
+        return already_written(conn, request, first.event_id, &stream, revision);
+    }
+
+    let current: Option<i64> = conn
+        .prepare_cached("SELECT max(revision) FROM events WHERE stream = ?1")
+        .and_then(|mut s| s.query_row([request.stream.as_str()], |r| r.get(0)))
+        .map_err(db)?;
+    let current = match current {
+        Some(r) => CurrentRevision::Current(unsigned(r)?),
+        None => CurrentRevision::NoStream,
+    };
+    let ok = match (request.expected, current) {
+        (ExpectedRevision::Any, _)
+        | (ExpectedRevision::NoStream, CurrentRevision::NoStream)
+        | (ExpectedRevision::StreamExists, CurrentRevision::Current(_)) => true,
+        (ExpectedRevision::Exact(want), CurrentRevision::Current(have)) => want == have,
+        _ => false,
+    };
+    if !ok {
+        return Err(StoreError::WrongExpectedRevision {
+            stream: request.stream.clone(),
+            expected: request.expected,
+            current,
+        });
+    }
+
+    let mut revision = match current {
+        CurrentRevision::Current(r) => r + 1,
+        CurrentRevision::NoStream => 0,
+    };
+    let mut insert = conn
+        .prepare_cached(
+            "INSERT INTO events (stream, revision, event_id, event_type, data, metadata, \
+             recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .map_err(db)?;
+    for event in &request.events {
+        insert
+            .execute(params![
+                request.stream.as_str(),
+                signed(revision),
+                event.event_id.as_bytes().as_slice(),
+                event.event_type,
+                event.data,
+                event.metadata,
+                recorded_at,
+            ])
+            .map_err(|e| duplicate_or_db(e, event.event_id))?;
+        revision += 1;
+    }
+    Ok(AppendResult {
+        next_expected_revision: revision - 1,
+        position: Position::from_sequence(unsigned(conn.last_insert_rowid())?),
+        already_written: false,
+    })
+}
+
+/// The request's first event id is already stored at `stream`/`revision`: an
+/// idempotent retry if the request's ids are exactly the events stored from there.
+fn already_written(
+    conn: &Connection,
+    request: &Request,
+    first_id: Uuid,
+    stream: &str,
+    revision: i64,
+) -> Result<AppendResult, StoreError> {
+    let duplicate = || StoreError::DuplicateEventId { event_id: first_id };
+    if stream != request.stream.as_str() {
+        return Err(duplicate());
+    }
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT event_id, revision, position FROM events \
+             WHERE stream = ?1 AND revision >= ?2 ORDER BY revision LIMIT ?3",
+        )
+        .map_err(db)?;
+    let stored = stmt
+        .query_map(params![stream, revision, i64::try_from(request.events.len()).unwrap_or(i64::MAX)], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        })
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+        .map_err(db)?;
+    let same = stored.len() == request.events.len()
+        && stored.iter().zip(&request.events).all(|((id, _, _), e)| id == e.event_id.as_bytes());
+    match stored.last() {
+        Some(&(_, revision, position)) if same => Ok(AppendResult {
+            next_expected_revision: unsigned(revision)?,
+            position: Position::from_sequence(unsigned(position)?),
+            already_written: true,
+        }),
+        _ => Err(duplicate()),
+    }
+}
+
+/// Opens the writer connection: PRAGMAs, schema, and the current head.
+fn open_writer(
+    path: &Path,
+    busy_timeout: Duration,
+) -> Result<(Connection, SqlitePragmas, Option<Position>), StoreError> {
+    let mut conn = Connection::open(path).map_err(db)?;
+    conn.busy_timeout(busy_timeout).map_err(db)?;
+    let journal_mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(db)?;
+    if !journal_mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Backend(format!(
+            "{}: cannot use WAL mode (journal_mode is {journal_mode})",
+            path.display()
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
+    conn.pragma_update(None, "foreign_keys", true).map_err(db)?;
+
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(db)?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Backend(format!(
+            "{}: schema version {version} is newer than this build supports ({SCHEMA_VERSION}); \
+             upgrade leye to open it",
+            path.display()
+        )));
+    }
+    if version < SCHEMA_VERSION {
+        tx.execute_batch(SCHEMA).map_err(db)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(db)?;
+    }
+    tx.commit().map_err(db)?;
+
+    let head: Option<i64> = conn.query_row("SELECT max(position) FROM events", [], |r| r.get(0)).map_err(db)?;
+    let head = head.map(|p| unsigned(p).map(Position::from_sequence)).transpose()?;
+    let pragmas = SqlitePragmas {
+        journal_mode: conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).map_err(db)?,
+        synchronous: conn.pragma_query_value(None, "synchronous", |r| r.get(0)).map_err(db)?,
+        foreign_keys: conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).map_err(db)?,
+        busy_timeout_ms: conn.pragma_query_value(None, "busy_timeout", |r| r.get(0)).map_err(db)?,
+        user_version: conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(db)?,
+    };
+    Ok((conn, pragmas, head))
+}
+
+// ---------------------------------------------------------------------------
+// Reads
+
+/// A small pool of read-only connections, used on blocking threads.
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    max_idle: usize,
+    busy_timeout: Duration,
+}
+
+impl Readers {
+    /// Runs `f` on a blocking thread with a read-only connection.
+    async fn run<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let this = Arc::clone(self);
+        blocking(move || {
+            let pooled = lock(&this.idle).pop();
+            let conn = match pooled {
+                Some(conn) => conn,
+                None => this.connect()?,
+            };
+            let result = f(&conn);
+            // A connection that just failed is not trusted again.
+            if result.is_ok() {
+                let mut idle = lock(&this.idle);
+                if idle.len() < this.max_idle {
+                    idle.push(conn);
+                }
+            }
+            result
+        })
+        .await
+    }
+
+    fn connect(&self) -> Result<Connection, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags).map_err(db)?;
+        conn.busy_timeout(self.busy_timeout).map_err(db)?;
+        Ok(conn)
+    }
+
+    async fn read_all(self: &Arc<Self>, after: Option<Position>, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let after = after.map_or(0, |p| signed(p.commit));
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        self.run(move |conn| query_events(conn, "WHERE position > ?1 ORDER BY position LIMIT ?2", params![after, max]))
+            .await
+    }
+}
+
+fn query_events(
+    conn: &Connection,
+    tail: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("{SELECT_EVENTS} {tail}")).map_err(db)?;
+    let mut rows = stmt.query(params).map_err(db)?;
+    let mut events = Vec::new();
+    while let Some(row) = rows.next().map_err(db)? {
+        events.push(decode(row)?);
+    }
+    Ok(events)
+}
+
+/// One row of [`SELECT_EVENTS`].
+fn decode(row: &Row<'_>) -> Result<RecordedEvent, StoreError> {
+    let stream: String = row.get(1).map_err(db)?;
+    let event_id: Vec<u8> = row.get(3).map_err(db)?;
+    let recorded_at: i64 = row.get(7).map_err(db)?;
+    Ok(RecordedEvent {
+        stream: StreamName::parse(stream).map_err(|_| corrupt("stream name"))?,
+        revision: unsigned(row.get(2).map_err(db)?)?,
+        position: Position::from_sequence(unsigned(row.get(0).map_err(db)?)?),
+        event_id: Uuid::from_slice(&event_id).map_err(|_| corrupt("event id"))?,
+        event_type: row.get(4).map_err(db)?,
+        data: row.get(5).map_err(db)?,
+        metadata: row.get(6).map_err(db)?,
+        recorded_at: DateTime::from_timestamp_micros(recorded_at).ok_or_else(|| corrupt("recorded_at"))?,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+/// Runs blocking work off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let runtime = Handle::try_current().map_err(|_| no_runtime())?;
+    runtime.spawn_blocking(f).await.map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
+}
+
+fn no_runtime() -> StoreError {
+    StoreError::Backend("the SQLite store must be used inside a tokio runtime".into())
+}
+
+/// Locks `mutex`, ignoring poisoning: the data behind it (a queue handle, a pool)
+/// stays valid whatever a panicking holder was doing.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn db(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// A failed insert: a unique-constraint failure on `event_id` is a duplicate.
+fn duplicate_or_db(e: rusqlite::Error, event_id: Uuid) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, Some(message))
+            if f.code == ErrorCode::ConstraintViolation && message.contains("event_id") =>
+        {
+            StoreError::DuplicateEventId { event_id }
+        }
+        _ => db(e),
+    }
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Backend(format!("corrupt {what} in the event log"))
+}
+
+/// SQLite integers are `i64`; revisions and positions are never negative.
+fn unsigned(value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| corrupt("negative number"))
+}
+
+/// A `u64` bound for SQL; values past `i64::MAX` match nothing stored anyway.
+fn signed(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}

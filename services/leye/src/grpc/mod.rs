@@ -15,12 +15,18 @@ use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::cases::PersonCases;
 
-/// Largest message the transport decodes at all (bigger: RESOURCE_EXHAUSTED).
+/// Largest message the transport decodes at all (bigger: OUT_OF_RANGE, from tonic).
 /// Commands are further limited to [`person::MAX_COMMAND_BYTES`].
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
+/// How long in-flight requests may run on after shutdown is asked for. Then
+/// the remaining connections are dropped: nothing acknowledged is lost (an
+/// acknowledged command is already durable), a client that keeps a connection
+/// open cannot hold the shutdown up.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Serves the API on `listener` until `shutdown` resolves, then lets in-flight
-/// requests finish.
+/// requests finish for up to [`SHUTDOWN_GRACE`].
 pub async fn serve<S: EventStore>(
     cases: PersonCases<S>,
     listener: TcpListener,
@@ -35,11 +41,27 @@ pub async fn serve<S: EventStore>(
         PersonCaseServiceServer::new(person::PersonApi::new(cases)).max_decoding_message_size(MAX_MESSAGE_BYTES);
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, "gRPC listening");
-    tonic::transport::Server::builder()
+    let (asked, asked_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        let _ = asked.send(());
+    };
+    let serving = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection)
         .add_service(person)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await?;
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+    let grace_over = async {
+        // The sender only drops unsent if serving ended first; then this branch loses the race.
+        if asked_rx.await.is_ok() {
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        served = serving => served?,
+        () = grace_over => tracing::warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the grace period; closing them"),
+    }
     Ok(())
 }

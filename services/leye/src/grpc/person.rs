@@ -26,7 +26,7 @@ use super::status::{Fields, to_status};
 use crate::cases::{AsOf, CaseView, CommandMeta, PersonCases, Recorded, Target};
 
 /// Largest encoded command accepted; larger ones are refused as INVALID_ARGUMENT
-/// (and above the transport limit, by tonic, as RESOURCE_EXHAUSTED).
+/// (and above the transport limit, by tonic itself, as OUT_OF_RANGE).
 pub const MAX_COMMAND_BYTES: usize = 64 * 1024;
 
 /// The gRPC face of [`PersonCases`].

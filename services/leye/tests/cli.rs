@@ -1,0 +1,154 @@
+//! The `leye` binary as an operator and an auditor use it: `leye serve` as a
+//! process stopped by SIGTERM, then `leye replay` on its data directory.
+
+use std::{
+    io::Read,
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use leye_proto::{
+    common::v1::CommandContext,
+    person::v1::{self as pb, person_case_service_client::PersonCaseServiceClient},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_leye");
+const NAME: &str = "李审计";
+
+fn resident_id() -> String {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let first17 = "12011119830704005";
+    let sum: u32 = first17.bytes().zip(W).map(|(b, w)| u32::from(b - b'0') * w).sum();
+    format!("{first17}{}", b"10X98765432"[(sum % 11) as usize] as char)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn yesterday() -> String {
+    (chrono::Utc::now() + chrono::Duration::hours(8) - chrono::Duration::days(1)).date_naive().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_until_sigterm_then_replay_for_the_auditor() {
+    let data = tempfile::tempdir().unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut server = Command::new(BIN)
+        .args(["serve", "--listen", &addr, "--data-dir"])
+        .arg(data.path())
+        .env("LEYE_LOG", "debug")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    let mut client = None;
+    for _ in 0..200 {
+        if let Ok(c) = PersonCaseServiceClient::connect(format!("http://{addr}")).await {
+            client = Some(c);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let mut client = client.expect("leye serve came up");
+    let registration = pb::Registration {
+        resident_id: resident_id(),
+        name: NAME.into(),
+        hukou: Some(pb::Hukou { district_code: "130102".into(), nature: pb::HukouNature::Rural as i32 }),
+        residence: Some(pb::Residence {
+            district_code: "120116".into(),
+            street_code: "120116002".into(),
+            community_code: "120116002003".into(),
+        }),
+        education: pb::Education::JuniorSecondary as i32,
+        groups: vec![pb::PersonGroup::MigrantWorker as i32],
+        ..Default::default()
+    };
+    let context = || {
+        Some(CommandContext {
+            command_id: uuid::Uuid::new_v4().to_string(),
+            actor: "auditor-test".into(),
+            office: "binhai-1".into(),
+            ..Default::default()
+        })
+    };
+    let case_id = client
+        .register_unemployment(pb::RegisterUnemploymentRequest {
+            context: context(),
+            effective_date: yesterday(),
+            registration: Some(registration),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .case_id;
+    // A refused command is logged too: still without personal data.
+    let refused = client
+        .register_unemployment(pb::RegisterUnemploymentRequest {
+            context: context(),
+            effective_date: yesterday(),
+            registration: Some(pb::Registration {
+                resident_id: resident_id(),
+                name: NAME.into(),
+                ..Default::default()
+            }),
+        })
+        .await;
+    assert!(refused.is_err());
+    drop(client);
+
+    let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = server.wait().unwrap();
+    assert!(exit.success(), "leye serve exits cleanly on SIGTERM: {exit:?}");
+    let mut logs = String::new();
+    server.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
+    assert!(logs.contains("SIGTERM"), "{logs}");
+    assert!(logs.contains(&case_id), "logs name the case by its pseudonymous id");
+    assert!(!logs.contains(&resident_id()[..14]), "no resident ID in logs:\n{logs}");
+    assert!(!logs.contains(NAME), "no name in logs");
+
+    let out = Command::new(BIN).args(["replay", &case_id, "--data-dir"]).arg(data.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("revision 0"), "{text}");
+    assert!(text.contains("person.registered"));
+    assert!(text.contains("auditor-test at office binhai-1"));
+    assert!(text.contains(&format!("effective  {}", yesterday())));
+    assert!(text.contains("1 event(s)"));
+
+    let out = Command::new(BIN)
+        .args(["replay", &case_id, "--format", "json", "--data-dir"])
+        .arg(data.path())
+        .output()
+        .unwrap();
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert!(line.contains("\"event_type\":\"person.registered\""), "{line}");
+
+    // What the service knew before anything was recorded: nothing.
+    let out = Command::new(BIN)
+        .args(["replay", &case_id, "--recorded-until", "2000-01-01T00:00:00Z", "--data-dir"])
+        .arg(data.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+
+    let out = Command::new(BIN)
+        .args(["replay", &uuid::Uuid::new_v4().to_string(), "--data-dir"])
+        .arg(data.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such case"));
+}
+
+#[test]
+fn a_bad_config_file_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("leye.toml");
+    std::fs::write(&file, "listen = 5\n").unwrap();
+    let out = Command::new(BIN).args(["serve", "--config"]).arg(&file).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("leye.toml"), "{err}");
+}

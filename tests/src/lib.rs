@@ -1,0 +1,179 @@
+//! Helpers for leye's end-to-end tests: a real server on a free loopback port
+//! over a real SQLite file, a gRPC client, and valid test data.
+//!
+//! Tracing stays silent unless `TEST_LOG` is set.
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+
+use chrono::{Duration, NaiveDate, Utc};
+use leye::config::{STORE_FILE, ServeConfig};
+use leye_proto::{
+    common::v1::CommandContext,
+    person::v1::{self as pb, person_case_service_client::PersonCaseServiceClient},
+};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tonic::transport::Channel;
+use uuid::Uuid;
+
+pub type Client = PersonCaseServiceClient<Channel>;
+
+/// A running `leye` service, in this process, on its own data directory.
+#[derive(Debug)]
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub data_dir: Arc<tempfile::TempDir>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// Starts a server on a fresh data directory.
+pub async fn spawn() -> TestServer {
+    spawn_on(Arc::new(tempfile::tempdir().expect("temp dir"))).await
+}
+
+/// Starts a server on an existing data directory (a restart).
+pub async fn spawn_on(data_dir: Arc<tempfile::TempDir>) -> TestServer {
+    init_log();
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    let config = ServeConfig {
+        listen: addr,
+        data_dir: data_dir.path().to_path_buf(),
+        pseudonym_key_file: data_dir.path().join("pseudonym.key"),
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(leye::server::run(
+        config,
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+        Arc::new(Utc::now),
+    ));
+    TestServer { addr, data_dir, stop: Some(stop), task: Some(task) }
+}
+
+impl TestServer {
+    /// A client connected over the socket (retries while the server starts).
+    pub async fn client(&self) -> Client {
+        let url = format!("http://{}", self.addr);
+        for _ in 0..100 {
+            if let Ok(c) = PersonCaseServiceClient::connect(url.clone()).await {
+                return c;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("server at {url} did not come up");
+    }
+
+    pub fn store_path(&self) -> PathBuf {
+        self.data_dir.path().join(STORE_FILE)
+    }
+
+    /// Number of events in the store, read straight from the SQLite file.
+    pub fn event_count(&self) -> i64 {
+        let conn = rusqlite::Connection::open(self.store_path()).expect("open store file");
+        conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).expect("count events")
+    }
+
+    /// Graceful shutdown; returns the data directory for a restart.
+    pub async fn stop(mut self) -> Arc<tempfile::TempDir> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server ran cleanly");
+        }
+        self.data_dir.clone()
+    }
+}
+
+fn init_log() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let filter = tracing_subscriber::EnvFilter::try_from_env("TEST_LOG").unwrap_or_default();
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    }
+}
+
+/// Today in Beijing time.
+pub fn today() -> NaiveDate {
+    (Utc::now() + Duration::hours(8)).date_naive()
+}
+
+pub fn days_ago(n: i64) -> String {
+    date(today() - Duration::days(n))
+}
+
+pub fn date(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// A valid resident ID: Xiqing address code, the given birth date (YYYYMMDD)
+/// and sequence (odd: male, even: female), with its check character.
+pub fn resident_id(birth: &str, seq: u32) -> String {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let first17 = format!("120111{birth}{seq:03}");
+    let sum: u32 = first17.bytes().zip(W).map(|(b, w)| u32::from(b - b'0') * w).sum();
+    format!("{first17}{}", b"10X98765432"[(sum % 11) as usize] as char)
+}
+
+/// A valid unified social credit code (GB 32100-2015) built from a 17-character body.
+pub fn credit_code(body: &str) -> String {
+    const A: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    const W: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+    let sum: u32 =
+        body.bytes().zip(W).map(|(b, w)| A.iter().position(|&a| a == b).expect("body in alphabet") as u32 * w).sum();
+    format!("{body}{}", A[((31 - sum % 31) % 31) as usize] as char)
+}
+
+/// A context with a fresh command id.
+pub fn ctx() -> Option<CommandContext> {
+    ctx_with(Uuid::new_v4())
+}
+
+pub fn ctx_with(command_id: Uuid) -> Option<CommandContext> {
+    Some(CommandContext {
+        command_id: command_id.to_string(),
+        actor: "staff-0042".into(),
+        office: "120111001-service-point".into(),
+        ..Default::default()
+    })
+}
+
+/// A complete, valid registration.
+pub fn registration(resident_id: &str) -> pb::Registration {
+    pb::Registration {
+        resident_id: resident_id.into(),
+        name: "王小明".into(),
+        hukou: Some(pb::Hukou { district_code: "120111".into(), nature: pb::HukouNature::Urban as i32 }),
+        residence: Some(pb::Residence {
+            district_code: "120111".into(),
+            street_code: "120111001".into(),
+            community_code: "120111001002".into(),
+        }),
+        education: pb::Education::Bachelor as i32,
+        graduation: Some(pb::Graduation { year: 2024, school: "天津大学".into(), tianjin_school: true }),
+        household: None,
+        groups: vec![pb::PersonGroup::Graduate as i32],
+    }
+}
+
+pub fn register_request(resident_id: &str, effective_date: String) -> pb::RegisterUnemploymentRequest {
+    pb::RegisterUnemploymentRequest { context: ctx(), effective_date, registration: Some(registration(resident_id)) }
+}
+
+/// The `ErrorInfo.reason` of a status, if any.
+pub fn reason(status: &tonic::Status) -> Option<String> {
+    use tonic_types::StatusExt;
+    status.get_error_details().error_info().map(|i| i.reason.clone())
+}
+
+/// The fields named by a status's `BadRequest`.
+pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_error_details()
+        .bad_request()
+        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+        .unwrap_or_default()
+}

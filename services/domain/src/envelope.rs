@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::Date;
+use crate::{Date, values::DistrictCode};
 
 /// Who recorded an event, why, and for which date. Stored as the event's metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +21,11 @@ pub struct EventMetadata {
     pub actor: String,
     /// The service office that recorded the fact.
     pub office: String,
+    /// The district (GB/T 2260) whose jurisdiction the case falls under when the
+    /// fact is recorded: the residence district of the latest registration.
+    /// Lets followers of the log (publisher, projectors) route by district
+    /// without keeping state.
+    pub district: DistrictCode,
     /// When the fact happened in the world.
     pub effective_date: Date,
     /// Version of the payload's schema, for upcasting.

@@ -27,7 +27,7 @@ use leye_domain::{
     Date, Rejection, beijing_date,
     envelope::{EventMetadata, event_id},
     person::{self, DatedCommand, PersonCase, PersonEvent},
-    values::ResidentId,
+    values::{DistrictCode, ResidentId},
 };
 use leye_store::{EventData, EventStore, ExpectedRevision, Position, StoreError, StreamName};
 use sha2::{Digest, Sha256};
@@ -190,8 +190,14 @@ impl<S: EventStore> PersonCases<S> {
                 tracing::info!(case = %case_id, command = kind, code = %rejection.code, "command rejected");
                 AppError::Rejected(rejection)
             })?;
+            let mut after = case;
+            events.iter().for_each(|e| after.apply(e));
+            let Some(district) = after.file().map(|f| f.registration.residence.district.clone()) else {
+                // decide only accepts facts on a registered case, or a registration.
+                return Err(AppError::Corrupt(format!("case {case_id}: accepted facts left no registration")));
+            };
             let data: Vec<EventData> =
-                events.iter().enumerate().map(|(i, e)| encode(&meta, &fingerprint, i, e)).collect();
+                events.iter().enumerate().map(|(i, e)| encode(&meta, &district, &fingerprint, i, e)).collect();
             let event_ids: Vec<Uuid> = data.iter().map(|d| d.event_id).collect();
             let expected = current.map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
             match self.store.append(&stream, expected, data).await {
@@ -303,13 +309,20 @@ fn earlier_outcome(
     }))
 }
 
-fn encode(meta: &CommandMeta, fingerprint: &str, index: usize, event: &PersonEvent) -> EventData {
+fn encode(
+    meta: &CommandMeta,
+    district: &DistrictCode,
+    fingerprint: &str,
+    index: usize,
+    event: &PersonEvent,
+) -> EventData {
     let metadata = EventMetadata {
         command_id: meta.command_id,
         correlation_id: meta.correlation_id,
         causation_id: meta.causation_id,
         actor: meta.actor.clone(),
         office: meta.office.clone(),
+        district: district.clone(),
         effective_date: event.effective_date,
         schema_version: person::SCHEMA_VERSION,
         command_fingerprint: fingerprint.to_string(),

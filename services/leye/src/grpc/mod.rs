@@ -11,7 +11,7 @@ use std::{future::Future, net::SocketAddr};
 use leye_proto::person::v1::person_case_service_server::PersonCaseServiceServer;
 use leye_store::EventStore;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 
 use crate::cases::PersonCases;
 
@@ -50,7 +50,8 @@ pub async fn serve<S: EventStore>(
         .add_service(health_service)
         .add_service(reflection)
         .add_service(person)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+        // Small gRPC responses must not wait for the peer's delayed ACK (~40 ms).
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), signal);
     let grace_over = async {
         // The sender only drops unsent if serving ended first; then this branch loses the race.
         if asked_rx.await.is_ok() {

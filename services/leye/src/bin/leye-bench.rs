@@ -1,0 +1,1209 @@
+//! `leye-bench`: how fast is the command path, and how far is it from its limits?
+//!
+//! # What it measures
+//! Four workloads, one after the other, each with a warm-up (discarded) and then
+//! a measured window of the same length:
+//!
+//! 1. **gRPC commands (leye serve)**: `--clients` concurrent gRPC clients over one
+//!    shared HTTP/2 connection (`--connections` to spread them over more) against a
+//!    running `leye serve`. Each client loops over fresh persons: register an
+//!    unemployment case, then record a contact, recommend a job and record a
+//!    placement on it (four commands, each with a fresh command id). Every
+//!    command is one durable append on the server.
+//! 2. **no-op unary gRPC (health)**: the same clients, on the same connection,
+//!    calling `grpc.health.v1.Health/Check`: what the transport alone allows.
+//! 3. **raw SQLite append (N tasks)**: in this process, a fresh `SqliteStore`
+//!    (default options: WAL, `synchronous=FULL`, the same group-commit writer
+//!    thread) and N concurrent tasks appending events of the same sizes as the
+//!    server writes (built by the domain's own decider and encoders), one event
+//!    per append, four per stream, with the same expected-revision checks. The
+//!    writer batches whatever is queued into one transaction: one fsync for many
+//!    appends. This is the ceiling for the command path on this disk.
+//! 4. **raw SQLite append (1 task)**: the same, one task, so every append is its
+//!    own commit and its own fsync.
+//!
+//! For each: completed operations per second in the measured window, latency
+//! p50 / p99 / max (µs, HdrHistogram), commits and events per commit (derived
+//! from the store: the store stamps one `recorded_at` per committed batch, so
+//! distinct `recorded_at` values in the window are the commits), and the CPU
+//! used by the server and by the bench process (in % of one core).
+//!
+//! # How to run
+//! ```text
+//! cargo build --release -p leye --bins
+//! target/release/leye-bench [--clients 32] [--duration-secs 10] [--warmup-secs 2]
+//!                           [--connections 1] [--server 127.0.0.1:50051]
+//!                           [--server-log info] [--tmp-dir DIR]
+//! ```
+//! (or `cargo run --release -p leye --bin leye-bench -- …`, once the `leye`
+//! binary has been built in the same profile: `cargo run --bin` builds only the
+//! bench, and the bench refuses to start without its server). Without `--server`
+//! it starts the `leye` binary found next to itself with
+//! `serve --listen 127.0.0.1:<free port> --data-dir <temp dir>`, waits for its
+//! health check to answer SERVING, and stops it with SIGTERM at the end. With
+//! `--server` it uses that server (loopback only) and writes into its store:
+//! resident IDs are drawn from a random block, so repeated runs rarely collide,
+//! but a collision shows up as `ALREADY_REGISTERED` / `CURRENTLY_PLACED` errors.
+//! Temporary stores go to `--tmp-dir` (default: the system temp dir); put it on
+//! the disk you care about, since fsync cost is what group commit amortises.
+//!
+//! # How to read the ratios
+//! - `commands / no-op gRPC`: the share of the transport's rate left once a
+//!   command does its real work (read the stream, decide, append durably). Far
+//!   below 1 means the server's work, not gRPC, is the bottleneck.
+//! - `commands / raw append`: how close the service comes to the store's batched
+//!   append rate. Each command also reads its stream and the client and server
+//!   share the machine, so 1 is out of reach; a small ratio together with few
+//!   events per commit means commands are not sharing commits.
+//! - `group-commit gain`: batched appends (N tasks) over one-fsync-per-append
+//!   (1 task). Well above 1 means concurrent appends share durable commits.
+//!
+//! Errors (any non-OK answer) are counted over the whole run and should be 0;
+//! the first few are printed.
+
+use std::{
+    collections::{BTreeMap, BTreeSet, HashSet},
+    fmt,
+    future::Future,
+    net::{Ipv4Addr, SocketAddr},
+    path::{Path, PathBuf},
+    process::{ExitCode, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, anyhow, bail, ensure};
+use chrono::{DateTime, Utc};
+use clap::Parser;
+use hdrhistogram::Histogram;
+use leye_domain::{
+    Date, beijing_date,
+    envelope::EventMetadata,
+    person::{
+        self as domain, ContactChannel, ContactOutcome, DatedCommand, Education, Hukou, HukouNature, PersonCase,
+        PersonCommand, PersonEvent, PlacementKind,
+    },
+    values::{CountyCode, CreditCode, PersonName, Residence, ResidentId},
+};
+use leye_proto::{
+    common::v1::CommandContext,
+    person::v1::{self as pb, person_case_service_client::PersonCaseServiceClient},
+};
+use leye_store::{EventData, EventStore, ExpectedRevision, SqliteStore, SqliteStoreOptions, StreamName};
+use tokio::task::JoinSet;
+use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+use uuid::Uuid;
+
+/// The gRPC service whose health the bench checks (and calls as the no-op).
+const PERSON_SERVICE: &str = "leye.person.v1.PersonCaseService";
+/// The store file inside a data directory (`leye::config::STORE_FILE`).
+const STORE_FILE: &str = leye::config::STORE_FILE;
+
+/// Fixed parts of every registration (Xiqing district, Tianjin).
+const HUKOU_DISTRICT: &str = "120111";
+const RESIDENCE_DISTRICT: &str = "120111";
+const RESIDENCE_STREET: &str = "120111001";
+const RESIDENCE_COMMUNITY: &str = "120111001002";
+/// Address codes of resident IDs: Tianjin's 16 districts.
+const ADDRESS_CODES: [&str; 16] = [
+    "120101", "120102", "120103", "120104", "120105", "120106", "120110", "120111", "120112", "120113", "120114",
+    "120115", "120116", "120117", "120118", "120119",
+];
+/// Two-character names, so every registration has the same size.
+const NAMES: [&str; 8] = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄勇"];
+const CONTACT_NOTE: &str = "电话回访：仍在求职，意向岗位为仓储物流，已推送三条岗位信息。";
+/// The first 17 characters of the employer's credit code; the check character is computed.
+const EMPLOYER_CODE_BASE: &str = "91120111MA05JX0K0";
+const ACTOR: &str = "bench";
+const OFFICE: &str = "bench-office";
+
+/// The command kinds, in the order each client sends them for one person.
+const KINDS: [&str; 4] = ["register_unemployment", "record_contact", "recommend_job", "record_placement"];
+
+/// Benchmark of the leye command path against its two limits: the raw SQLite
+/// append rate and a no-op gRPC call. See the file's documentation.
+#[derive(Debug, Parser)]
+#[command(name = "leye-bench", version, about)]
+struct Args {
+    /// Concurrent gRPC clients, and concurrent tasks of the batched raw-append run.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    clients: u32,
+    /// Measured seconds of each workload.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    duration_secs: u64,
+    /// Warm-up seconds before each measured window (discarded).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=600))]
+    warmup_secs: u64,
+    /// HTTP/2 connections the gRPC clients share, round robin.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    connections: u32,
+    /// Address of an already running `leye serve` (loopback only). Without it, the
+    /// bench starts its own server on a temporary data directory.
+    #[arg(long)]
+    server: Option<SocketAddr>,
+    /// Log filter (`LEYE_LOG`) of the server the bench starts; its log goes to a file.
+    #[arg(long, default_value = "info")]
+    server_log: String,
+    /// Parent directory of the temporary data directories (default: the system temp dir).
+    #[arg(long)]
+    tmp_dir: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let clients = args.clients as usize;
+    let warmup = Duration::from_secs(args.warmup_secs);
+    let duration = Duration::from_secs(args.duration_secs);
+    let tmp_parent = match &args.tmp_dir {
+        Some(dir) => dir.clone(),
+        None => std::env::temp_dir(),
+    };
+    std::fs::create_dir_all(&tmp_parent).with_context(|| format!("creating {}", tmp_parent.display()))?;
+
+    let employer = employer_code()?;
+    let today = beijing_date(Utc::now());
+    let ids = Arc::new(IdSource::new(rand::random::<u64>()));
+    let payloads = Payloads::build(&ids.peek(), today, &employer).context("building the event payloads")?;
+
+    // --- the server ---------------------------------------------------------
+    let mut server = match args.server {
+        Some(addr) => {
+            ensure!(addr.ip().is_loopback(), "--server must be a loopback address, not {addr}");
+            wait_ready(addr, None, Duration::from_secs(10)).await?;
+            Server::External(addr)
+        }
+        None => Server::Started(Box::new(start_server(&tmp_parent, &args.server_log).await?)),
+    };
+    let addr = server.addr();
+
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let fs = filesystem_of(&tmp_parent);
+    println!(
+        "leye-bench: {clients} clients over {} connection(s), {} s measured after {} s warm-up, {cores} cores",
+        args.connections,
+        duration.as_secs(),
+        warmup.as_secs()
+    );
+    match &server {
+        Server::Started(s) => println!(
+            "server: {} started by the bench at {addr} (LEYE_LOG={}), data in {} [{fs}]",
+            s.exe.display(),
+            args.server_log,
+            s.data_dir.display()
+        ),
+        Server::External(_) => println!("server: external at {addr} (its store is not inspected)"),
+    }
+
+    // One set of channels for both gRPC workloads: the same transport.
+    let mut channels = Vec::new();
+    for _ in 0..args.connections {
+        channels.push(connect(addr).await?);
+    }
+
+    let result = grpc_workloads(&args, &channels, &ids, warmup, duration, server.pid()).await;
+    drop(channels);
+    let stopped = server.stop().await;
+    let (commands, health) = result?;
+    let server_log_tail = stopped?;
+
+    // What the server stored: sizes, and commits during the measured window.
+    let stored = match &server {
+        Server::Started(s) => Some(inspect_store(&s.data_dir.join(STORE_FILE), commands.window).await?),
+        Server::External(_) => None,
+    };
+    let commands = Measured { commits: stored.as_ref().map(|s| s.window), ..commands };
+
+    // --- raw SQLite appends ---------------------------------------------------
+    eprintln!("running: raw SQLite append, {clients} tasks …");
+    let raw_many = raw_appends(&tmp_parent, clients, &payloads, warmup, duration).await?;
+    eprintln!("running: raw SQLite append, 1 task …");
+    let raw_one = raw_appends(&tmp_parent, 1, &payloads, warmup, duration).await?;
+
+    // --- report ---------------------------------------------------------------
+    println!();
+    print_payloads(&payloads, stored.as_ref());
+    println!();
+    println!("raw store: {} (default SqliteStoreOptions), data in {} [{fs}]", raw_many.pragmas, tmp_parent.display());
+    println!();
+    let raw_rate = raw_many.rate();
+    println!(
+        "{:<34} {:>10} {:>9} {:>9} {:>9} {:>7} {:>8} {:>9} {:>8} {:>8}",
+        "workload", "ops/s", "p50 µs", "p99 µs", "max µs", "vs raw", "commits", "ev/commit", "srv CPU", "bench CPU"
+    );
+    commands.print_row("gRPC commands (leye serve)", raw_rate);
+    for (i, kind) in KINDS.iter().enumerate() {
+        commands.print_kind_row(i, kind);
+    }
+    health.print_row("no-op unary gRPC (health)", raw_rate);
+    raw_many.print_row(&format!("raw SQLite append ({clients} tasks)"), raw_rate);
+    raw_one.print_row("raw SQLite append (1 task)", raw_rate);
+    println!();
+    println!(
+        "ratios: commands / no-op gRPC = {} ; commands / raw append = {} ; group-commit gain = {}",
+        ratio(commands.rate(), health.rate()),
+        ratio(commands.rate(), raw_rate),
+        ratio(raw_rate, raw_one.rate()),
+    );
+    let cpu_per_op = |m: &Measured| match m.cpu.server {
+        Some(pct) if m.rate() > 0.0 => format!("{:.0} µs", pct / 100.0 / m.rate() * 1e6),
+        _ => "-".into(),
+    };
+    println!("server CPU per operation: command = {} ; no-op gRPC = {}", cpu_per_op(&commands), cpu_per_op(&health));
+    println!(
+        "(commits and ev/commit: distinct recorded_at stamps of the events recorded in the measured window; \
+         CPU in % of one core over the window)"
+    );
+
+    let mut errors = 0;
+    for (name, m) in [
+        ("gRPC commands", &commands),
+        ("no-op gRPC", &health),
+        ("raw append (N tasks)", &raw_many),
+        ("raw append (1 task)", &raw_one),
+    ] {
+        errors += m.rec.errors;
+        if m.rec.errors > 0 {
+            println!("errors in {name}: {} (first ones below)", m.rec.errors);
+            for e in &m.rec.samples {
+                println!("  {e}");
+            }
+        }
+    }
+    if errors == 0 {
+        println!("errors: 0");
+    } else if let Some(tail) = server_log_tail {
+        println!("last lines of the server's log:\n{tail}");
+    }
+    Ok(())
+}
+
+/// Runs the two gRPC workloads on the same channels.
+async fn grpc_workloads(
+    args: &Args,
+    channels: &[Channel],
+    ids: &Arc<IdSource>,
+    warmup: Duration,
+    duration: Duration,
+    server_pid: Option<u32>,
+) -> anyhow::Result<(Measured, Measured)> {
+    let clients = args.clients as usize;
+    eprintln!("running: gRPC commands, {clients} clients …");
+    let window = Window::starting_now(warmup, duration);
+    let cpu = CpuMonitor::spawn(window, server_pid);
+    let rec = run_clients(clients, window, KINDS.len(), |i, rec| {
+        command_client(channels[i % channels.len()].clone(), Arc::clone(ids), rec)
+    })
+    .await?;
+    let commands = Measured { rec, window, cpu: cpu.await.unwrap_or_default(), commits: None, pragmas: String::new() };
+
+    eprintln!("running: no-op unary gRPC (health), {clients} clients …");
+    let window = Window::starting_now(warmup, duration);
+    let cpu = CpuMonitor::spawn(window, server_pid);
+    let rec =
+        run_clients(clients, window, 1, |i, rec| health_client(channels[i % channels.len()].clone(), rec)).await?;
+    let health = Measured { rec, window, cpu: cpu.await.unwrap_or_default(), commits: None, pragmas: String::new() };
+    Ok((commands, health))
+}
+
+// ---------------------------------------------------------------------------
+// Measuring
+
+/// The warm-up and the measured window of one workload.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    /// Operations started before this are warm-up.
+    from: Instant,
+    /// Clients stop starting operations at this instant; completions after it are not counted.
+    until: Instant,
+    from_utc: DateTime<Utc>,
+    until_utc: DateTime<Utc>,
+}
+
+impl Window {
+    fn starting_now(warmup: Duration, duration: Duration) -> Self {
+        let now = Instant::now();
+        let now_utc = Utc::now();
+        let to_chrono = |d: Duration| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+        Self {
+            from: now + warmup,
+            until: now + warmup + duration,
+            from_utc: now_utc + to_chrono(warmup),
+            until_utc: now_utc + to_chrono(warmup + duration),
+        }
+    }
+
+    fn seconds(&self) -> f64 {
+        (self.until - self.from).as_secs_f64()
+    }
+}
+
+/// Latencies and errors of one client (or, merged, of all).
+#[derive(Debug)]
+struct Recorder {
+    window: Window,
+    /// Every measured operation, µs.
+    all: Histogram<u64>,
+    /// Per operation kind, µs.
+    kinds: Vec<Histogram<u64>>,
+    /// Failed operations over the whole run (warm-up included).
+    errors: u64,
+    /// The first few error messages.
+    samples: Vec<String>,
+}
+
+const MAX_ERROR_SAMPLES: usize = 8;
+
+/// Highest latency tracked, µs (one hour); longer ones are recorded as this.
+const MAX_LATENCY_US: u64 = 3_600_000_000;
+
+fn histogram() -> Histogram<u64> {
+    // Fixed bounds (so recording never resizes and every histogram merges into
+    // every other), 3 significant figures: valid arguments, creation cannot fail.
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("1 µs to 1 h at 3 significant figures is valid")
+}
+
+impl Recorder {
+    fn new(window: Window, kinds: usize) -> Self {
+        Self { window, all: histogram(), kinds: (0..kinds).map(|_| histogram()).collect(), errors: 0, samples: vec![] }
+    }
+
+    /// Whether the client should start another operation.
+    fn running(&self) -> bool {
+        Instant::now() < self.window.until
+    }
+
+    /// An operation of `kind` started at `started` succeeded just now.
+    fn ok(&mut self, kind: usize, started: Instant) {
+        let done = Instant::now();
+        if started < self.window.from || done > self.window.until {
+            return; // warm-up, or finished after the window
+        }
+        let us = u64::try_from(done.duration_since(started).as_micros()).unwrap_or(u64::MAX).max(1);
+        self.all.saturating_record(us);
+        if let Some(h) = self.kinds.get_mut(kind) {
+            h.saturating_record(us);
+        }
+    }
+
+    fn error(&mut self, what: &str, error: impl fmt::Display) {
+        self.errors += 1;
+        if self.samples.len() < MAX_ERROR_SAMPLES {
+            self.samples.push(format!("{what}: {error}"));
+        }
+    }
+
+    fn merge(&mut self, other: Recorder) -> anyhow::Result<()> {
+        self.all.add(&other.all).map_err(|e| anyhow!("merging histograms: {e:?}"))?;
+        for (mine, theirs) in self.kinds.iter_mut().zip(&other.kinds) {
+            mine.add(theirs).map_err(|e| anyhow!("merging histograms: {e:?}"))?;
+        }
+        self.errors += other.errors;
+        for s in other.samples {
+            if self.samples.len() < MAX_ERROR_SAMPLES {
+                self.samples.push(s);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs `n` clients, each made by `client(index, recorder)`, and merges their recorders.
+async fn run_clients<F, Fut>(n: usize, window: Window, kinds: usize, client: F) -> anyhow::Result<Recorder>
+where
+    F: Fn(usize, Recorder) -> Fut,
+    Fut: Future<Output = Recorder> + Send + 'static,
+{
+    let mut set = JoinSet::new();
+    for i in 0..n {
+        set.spawn(client(i, Recorder::new(window, kinds)));
+    }
+    let mut total = Recorder::new(window, kinds);
+    while let Some(joined) = set.join_next().await {
+        total.merge(joined.context("a client task failed")?)?;
+    }
+    Ok(total)
+}
+
+/// Commits and events recorded in a measured window.
+#[derive(Debug, Clone, Copy, Default)]
+struct Commits {
+    events: u64,
+    commits: u64,
+}
+
+/// CPU used during a window, in % of one core.
+#[derive(Debug, Clone, Copy, Default)]
+struct CpuUse {
+    server: Option<f64>,
+    bench: Option<f64>,
+}
+
+/// One workload's figures.
+#[derive(Debug)]
+struct Measured {
+    rec: Recorder,
+    window: Window,
+    cpu: CpuUse,
+    commits: Option<Commits>,
+    /// The store's PRAGMAs (raw runs only).
+    pragmas: String,
+}
+
+impl Measured {
+    fn rate(&self) -> f64 {
+        self.rec.all.len() as f64 / self.window.seconds()
+    }
+
+    fn print_row(&self, name: &str, raw_rate: f64) {
+        let (commits, per_commit) = match self.commits {
+            Some(c) if c.commits > 0 => (c.commits.to_string(), format!("{:.1}", c.events as f64 / c.commits as f64)),
+            Some(c) => (c.commits.to_string(), "-".into()),
+            None => ("-".into(), "-".into()),
+        };
+        println!(
+            "{:<34} {:>10.1} {:>9} {:>9} {:>9} {:>7} {:>8} {:>9} {:>8} {:>8}",
+            name,
+            self.rate(),
+            quantile(&self.rec.all, 0.50),
+            quantile(&self.rec.all, 0.99),
+            max(&self.rec.all),
+            ratio(self.rate(), raw_rate),
+            commits,
+            per_commit,
+            percent(self.cpu.server),
+            percent(self.cpu.bench),
+        );
+    }
+
+    fn print_kind_row(&self, kind: usize, name: &str) {
+        let Some(h) = self.rec.kinds.get(kind) else { return };
+        println!(
+            "{:<34} {:>10.1} {:>9} {:>9} {:>9}",
+            format!("  · {name}"),
+            h.len() as f64 / self.window.seconds(),
+            quantile(h, 0.50),
+            quantile(h, 0.99),
+            max(h),
+        );
+    }
+}
+
+fn quantile(h: &Histogram<u64>, q: f64) -> String {
+    if h.is_empty() { "-".into() } else { h.value_at_quantile(q).to_string() }
+}
+
+fn max(h: &Histogram<u64>) -> String {
+    if h.is_empty() { "-".into() } else { h.max().to_string() }
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    if b > 0.0 && a.is_finite() { format!("{:.2}", a / b) } else { "-".into() }
+}
+
+fn percent(p: Option<f64>) -> String {
+    p.map_or_else(|| "-".into(), |p| format!("{p:.0}%"))
+}
+
+/// Samples the CPU time of the server process and of this process at the start
+/// and the end of a window (Linux `/proc`; `None` elsewhere).
+struct CpuMonitor;
+
+impl CpuMonitor {
+    fn spawn(window: Window, server_pid: Option<u32>) -> tokio::task::JoinHandle<CpuUse> {
+        tokio::spawn(async move {
+            tokio::time::sleep_until(window.from.into()).await;
+            let server0 = server_pid.and_then(cpu_seconds);
+            let bench0 = cpu_seconds(std::process::id());
+            tokio::time::sleep_until(window.until.into()).await;
+            let secs = window.seconds();
+            let used = |before: Option<f64>, after: Option<f64>| Some((after? - before?) / secs * 100.0);
+            CpuUse {
+                server: used(server0, server_pid.and_then(cpu_seconds)),
+                bench: used(bench0, cpu_seconds(std::process::id())),
+            }
+        })
+    }
+}
+
+/// User + system CPU seconds of a process, from `/proc/<pid>/stat` (USER_HZ = 100).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; the fields after its ')' are plain.
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Fields 14 and 15 of the full line (utime, stime) are 12 and 13 after the name.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
+}
+
+// ---------------------------------------------------------------------------
+// Persons, requests and payloads
+
+/// Hands out resident IDs that never repeat within a run.
+#[derive(Debug)]
+struct IdSource {
+    next: AtomicU64,
+}
+
+/// Birth dates from 1970-01-01 on, for 31 years.
+const BIRTH_DAYS: u64 = 31 * 365;
+/// Distinct IDs: address code × birth date × sequence number 000..999.
+const ID_SPACE: u64 = ADDRESS_CODES.len() as u64 * BIRTH_DAYS * 1000;
+
+impl IdSource {
+    /// Starts at a random place, so runs against the same server rarely collide.
+    fn new(seed: u64) -> Self {
+        Self { next: AtomicU64::new(seed % ID_SPACE) }
+    }
+
+    fn peek(&self) -> Person {
+        Person::numbered(self.next.load(Ordering::Relaxed))
+    }
+
+    fn next_person(&self) -> Person {
+        Person::numbered(self.next.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// One person the bench registers.
+#[derive(Debug, Clone)]
+struct Person {
+    resident_id: String,
+    name: &'static str,
+    vacancy_id: String,
+}
+
+impl Person {
+    fn numbered(n: u64) -> Self {
+        let n = n % ID_SPACE;
+        let sequence = n % 1000;
+        let day = (n / 1000) % BIRTH_DAYS;
+        let address = ADDRESS_CODES[(n / 1000 / BIRTH_DAYS) as usize % ADDRESS_CODES.len()];
+        let epoch = Date::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+        let birth = epoch + chrono::Duration::days(day as i64);
+        let first17 = format!("{address}{}{sequence:03}", birth.format("%Y%m%d"));
+        Self {
+            resident_id: format!("{first17}{}", resident_id_check(&first17)),
+            name: NAMES[(n % NAMES.len() as u64) as usize],
+            vacancy_id: format!("V-2025-{:08}", n % 100_000_000),
+        }
+    }
+}
+
+/// The check character of a resident ID (ISO 7064 MOD 11-2) over its first 17 digits.
+fn resident_id_check(first17: &str) -> char {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const CHECK: &[u8; 11] = b"10X98765432";
+    let sum: u32 = first17.bytes().zip(WEIGHTS).map(|(b, w)| u32::from(b.wrapping_sub(b'0')) * w).sum();
+    char::from(CHECK[(sum % 11) as usize])
+}
+
+/// The employer's unified social credit code (GB 32100-2015), check character computed.
+fn employer_code() -> anyhow::Result<String> {
+    const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+    let mut sum = 0;
+    for (b, w) in EMPLOYER_CODE_BASE.bytes().zip(WEIGHTS) {
+        let v = ALPHABET.iter().position(|&a| a == b).context("employer code character outside the alphabet")?;
+        sum += v as u32 * w;
+    }
+    let check = char::from(ALPHABET[((31 - sum % 31) % 31) as usize]);
+    let code = format!("{EMPLOYER_CODE_BASE}{check}");
+    CreditCode::parse(&code).map_err(|e| anyhow!("generated employer code is invalid: {e}"))?;
+    Ok(code)
+}
+
+fn context() -> Option<CommandContext> {
+    Some(CommandContext {
+        command_id: Uuid::new_v4().to_string(),
+        actor: ACTOR.into(),
+        office: OFFICE.into(),
+        ..Default::default()
+    })
+}
+
+impl Person {
+    fn register(&self, date: &str) -> pb::RegisterUnemploymentRequest {
+        pb::RegisterUnemploymentRequest {
+            context: context(),
+            effective_date: date.into(),
+            registration: Some(pb::Registration {
+                resident_id: self.resident_id.clone(),
+                name: self.name.into(),
+                hukou: Some(pb::Hukou { district_code: HUKOU_DISTRICT.into(), nature: pb::HukouNature::Urban as i32 }),
+                residence: Some(pb::Residence {
+                    district_code: RESIDENCE_DISTRICT.into(),
+                    street_code: RESIDENCE_STREET.into(),
+                    community_code: RESIDENCE_COMMUNITY.into(),
+                }),
+                education: pb::Education::SeniorSecondary as i32,
+                graduation: None,
+                household: None,
+                groups: vec![],
+            }),
+        }
+    }
+
+    fn contact(case_id: &str, date: &str) -> pb::RecordContactRequest {
+        pb::RecordContactRequest {
+            context: context(),
+            case_id: case_id.into(),
+            effective_date: date.into(),
+            contact: Some(pb::Contact {
+                channel: pb::ContactChannel::Phone as i32,
+                outcome: pb::ContactOutcome::StillSeeking as i32,
+                note: CONTACT_NOTE.into(),
+            }),
+        }
+    }
+
+    fn recommend(&self, case_id: &str, date: &str, employer: &str) -> pb::RecommendJobRequest {
+        pb::RecommendJobRequest {
+            context: context(),
+            case_id: case_id.into(),
+            effective_date: date.into(),
+            recommendation: Some(pb::JobRecommendation {
+                vacancy_id: self.vacancy_id.clone(),
+                enterprise_credit_code: employer.into(),
+                two_way: true,
+            }),
+        }
+    }
+
+    fn place(case_id: &str, date: &str, employer: &str) -> pb::RecordPlacementRequest {
+        pb::RecordPlacementRequest {
+            context: context(),
+            case_id: case_id.into(),
+            effective_date: date.into(),
+            placement: Some(pb::Placement {
+                kind: pb::PlacementKind::Enterprise as i32,
+                employer_credit_code: employer.into(),
+                contract_months: Some(12),
+            }),
+        }
+    }
+
+    /// The same four commands as domain commands.
+    fn domain_commands(&self, today: Date, employer: &str) -> anyhow::Result<Vec<PersonCommand>> {
+        let employer = CreditCode::parse(employer)?;
+        let registration = domain::Registration {
+            resident_id: ResidentId::parse(&self.resident_id, today)?,
+            name: PersonName::parse(self.name)?,
+            hukou: Hukou { county: CountyCode::parse(HUKOU_DISTRICT)?, nature: HukouNature::Urban },
+            residence: Residence::parse(RESIDENCE_DISTRICT, RESIDENCE_STREET, RESIDENCE_COMMUNITY)
+                .map_err(|(_, e)| e)?,
+            education: Education::SeniorSecondary,
+            graduation: None,
+            household: None,
+            groups: BTreeSet::new(),
+        };
+        Ok(vec![
+            PersonCommand::RegisterUnemployment(registration),
+            PersonCommand::RecordContact(domain::Contact {
+                channel: ContactChannel::Phone,
+                outcome: ContactOutcome::StillSeeking,
+                note: CONTACT_NOTE.into(),
+            }),
+            PersonCommand::RecommendJob(domain::JobRecommendation {
+                vacancy_id: self.vacancy_id.clone(),
+                enterprise: Some(employer.clone()),
+                two_way: true,
+            }),
+            PersonCommand::RecordPlacement(domain::Placement {
+                kind: PlacementKind::Enterprise,
+                employer: Some(employer),
+                contract_months: Some(12),
+            }),
+        ])
+    }
+}
+
+/// One stored event as the server writes it: type, payload, metadata.
+#[derive(Debug, Clone)]
+struct Payload {
+    event_type: String,
+    data: Vec<u8>,
+    metadata: Vec<u8>,
+}
+
+/// The four events of one person, as the server would store them.
+#[derive(Debug)]
+struct Payloads {
+    events: Vec<Payload>,
+}
+
+impl Payloads {
+    /// Runs the person's commands through the domain's decider and encodes the
+    /// events and metadata exactly as the command path does.
+    fn build(person: &Person, today: Date, employer: &str) -> anyhow::Result<Self> {
+        let mut case = PersonCase::default();
+        let mut events = Vec::new();
+        for command in person.domain_commands(today, employer)? {
+            let decided = domain::decide(&case, DatedCommand { effective_date: today, command }, today)?;
+            for event in decided {
+                case.apply(&event);
+                events.push(payload(&event)?);
+            }
+        }
+        ensure!(events.len() == KINDS.len(), "expected one event per command, got {}", events.len());
+        Ok(Self { events })
+    }
+}
+
+fn payload(event: &PersonEvent) -> anyhow::Result<Payload> {
+    let command_id = Uuid::new_v4();
+    let metadata = EventMetadata {
+        command_id,
+        correlation_id: command_id,
+        causation_id: command_id,
+        actor: ACTOR.into(),
+        office: OFFICE.into(),
+        district: leye_domain::values::DistrictCode::parse("120111")?,
+        effective_date: event.effective_date,
+        schema_version: domain::SCHEMA_VERSION,
+        // A SHA-256 in hex, as the command path writes it.
+        command_fingerprint: "0".repeat(64),
+    };
+    Ok(Payload {
+        event_type: event.fact.event_type().to_string(),
+        data: event.encode(),
+        metadata: serde_json::to_vec(&metadata)?,
+    })
+}
+
+fn print_payloads(payloads: &Payloads, stored: Option<&Stored>) {
+    println!("event sizes in bytes (raw appends use the synthetic ones; the server's are read back from its store):");
+    println!(
+        "{:<30} {:>14} {:>14} {:>16} {:>16}",
+        "event type", "data (synth)", "meta (synth)", "data (server)", "meta (server)"
+    );
+    for p in &payloads.events {
+        let (data, meta) = match stored.and_then(|s| s.sizes.get(&p.event_type)) {
+            Some(s) if s.count > 0 => {
+                (format!("{:.1}", s.data as f64 / s.count as f64), format!("{:.1}", s.metadata as f64 / s.count as f64))
+            }
+            _ => ("-".into(), "-".into()),
+        };
+        println!("{:<30} {:>14} {:>14} {:>16} {:>16}", p.event_type, p.data.len(), p.metadata.len(), data, meta);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The gRPC clients
+
+/// Registers persons and updates their cases until the window ends.
+async fn command_client(channel: Channel, ids: Arc<IdSource>, mut rec: Recorder) -> Recorder {
+    let employer = match employer_code() {
+        Ok(code) => code,
+        Err(e) => {
+            rec.error("setup", e);
+            return rec;
+        }
+    };
+    let mut client = PersonCaseServiceClient::new(channel);
+    while rec.running() {
+        let person = ids.next_person();
+        let date = beijing_date(Utc::now()).format("%Y-%m-%d").to_string();
+
+        let request = person.register(&date);
+        let started = Instant::now();
+        let case_id = match client.register_unemployment(request).await {
+            Ok(response) => {
+                rec.ok(0, started);
+                response.into_inner().case_id
+            }
+            Err(status) => {
+                rec.error(KINDS[0], status_text(&status));
+                backoff().await;
+                continue;
+            }
+        };
+
+        for (kind, name) in KINDS.iter().enumerate().skip(1) {
+            if !rec.running() {
+                break;
+            }
+            let result = match kind {
+                1 => {
+                    let request = Person::contact(&case_id, &date);
+                    let started = Instant::now();
+                    client.record_contact(request).await.map(|_| started)
+                }
+                2 => {
+                    let request = person.recommend(&case_id, &date, &employer);
+                    let started = Instant::now();
+                    client.recommend_job(request).await.map(|_| started)
+                }
+                _ => {
+                    let request = Person::place(&case_id, &date, &employer);
+                    let started = Instant::now();
+                    client.record_placement(request).await.map(|_| started)
+                }
+            };
+            match result {
+                Ok(started) => rec.ok(kind, started),
+                Err(status) => {
+                    rec.error(name, status_text(&status));
+                    backoff().await;
+                    break;
+                }
+            }
+        }
+    }
+    rec
+}
+
+/// Calls the health check until the window ends.
+async fn health_client(channel: Channel, mut rec: Recorder) -> Recorder {
+    let mut client = HealthClient::new(channel);
+    while rec.running() {
+        let request = HealthCheckRequest { service: PERSON_SERVICE.into() };
+        let started = Instant::now();
+        match client.check(request).await {
+            Ok(r) if r.get_ref().status == ServingStatus::Serving as i32 => rec.ok(0, started),
+            Ok(r) => {
+                rec.error("health", format!("status {}", r.get_ref().status));
+                backoff().await;
+            }
+            Err(status) => {
+                rec.error("health", status_text(&status));
+                backoff().await;
+            }
+        }
+    }
+    rec
+}
+
+/// After an error, so a failing server does not make a client spin.
+async fn backoff() {
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+fn status_text(status: &tonic::Status) -> String {
+    format!("{:?}: {}", status.code(), status.message())
+}
+
+async fn connect(addr: SocketAddr) -> anyhow::Result<Channel> {
+    Endpoint::from_shared(format!("http://{addr}"))?
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true)
+        .connect()
+        .await
+        .with_context(|| format!("connecting to {addr}"))
+}
+
+/// Whether the server's health check answers SERVING for the person service.
+async fn serving(addr: SocketAddr) -> anyhow::Result<bool> {
+    let channel = connect(addr).await?;
+    let response = HealthClient::new(channel).check(HealthCheckRequest { service: PERSON_SERVICE.into() }).await?;
+    Ok(response.get_ref().status == ServingStatus::Serving as i32)
+}
+
+// ---------------------------------------------------------------------------
+// The server
+
+enum Server {
+    Started(Box<StartedServer>),
+    External(SocketAddr),
+}
+
+struct StartedServer {
+    child: tokio::process::Child,
+    exe: PathBuf,
+    addr: SocketAddr,
+    /// Holds the data directory and the log; removed when dropped.
+    _dir: tempfile::TempDir,
+    data_dir: PathBuf,
+    log: PathBuf,
+}
+
+impl Server {
+    fn addr(&self) -> SocketAddr {
+        match self {
+            Self::Started(s) => s.addr,
+            Self::External(addr) => *addr,
+        }
+    }
+
+    fn pid(&self) -> Option<u32> {
+        match self {
+            Self::Started(s) => s.child.id(),
+            Self::External(_) => None,
+        }
+    }
+
+    /// Stops a started server with SIGTERM and waits for it. Returns the tail of
+    /// its log, or `None` for an external server.
+    async fn stop(&mut self) -> anyhow::Result<Option<String>> {
+        let Self::Started(s) = self else { return Ok(None) };
+        if let Some(pid) = s.child.id() {
+            let sent = tokio::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .stdin(Stdio::null())
+                .status()
+                .await
+                .context("running kill -TERM")?;
+            if !sent.success() {
+                eprintln!("warning: kill -TERM {pid} failed ({sent})");
+            }
+        }
+        match tokio::time::timeout(Duration::from_secs(20), s.child.wait()).await {
+            Ok(status) => {
+                let status = status.context("waiting for leye serve")?;
+                if !status.success() {
+                    eprintln!("warning: leye serve exited with {status}; log:\n{}", log_tail(&s.log));
+                }
+            }
+            Err(_) => {
+                s.child.kill().await.context("killing leye serve")?;
+                bail!("leye serve did not stop within 20 s of SIGTERM; killed. Log:\n{}", log_tail(&s.log));
+            }
+        }
+        Ok(Some(log_tail(&s.log)))
+    }
+}
+
+/// Starts `leye serve` from next to this executable, on a free loopback port and
+/// a fresh data directory, and waits until it answers its health check.
+async fn start_server(tmp_parent: &Path, log_filter: &str) -> anyhow::Result<StartedServer> {
+    let exe = std::env::current_exe().context("locating the bench executable")?.with_file_name("leye");
+    ensure!(
+        exe.is_file(),
+        "{} not found: build it first (cargo build --release -p leye --bins), or pass --server",
+        exe.display()
+    );
+    let dir = tempfile::Builder::new()
+        .prefix("leye-bench-server-")
+        .tempdir_in(tmp_parent)
+        .context("creating the server's data directory")?;
+    let data_dir = dir.path().join("data");
+    let log = dir.path().join("leye-serve.log");
+    let log_file = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?));
+    let mut command = tokio::process::Command::new(&exe);
+    command
+        .arg("serve")
+        .arg("--listen")
+        .arg(addr.to_string())
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .env("LEYE_LOG", log_filter)
+        .env_remove("LEYE_CONFIG")
+        .env_remove("LEYE_LISTEN")
+        .env_remove("LEYE_DATA_DIR")
+        .env_remove("LEYE_PSEUDONYM_KEY_FILE")
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone()?)
+        .stderr(log_file)
+        .kill_on_drop(true);
+    let mut child = command.spawn().with_context(|| format!("starting {}", exe.display()))?;
+    eprintln!("started {} serve --listen {addr} (pid {})", exe.display(), child.id().unwrap_or(0));
+    if let Err(e) = wait_ready(addr, Some(&mut child), Duration::from_secs(30)).await {
+        let _ = child.kill().await;
+        return Err(e.context(format!("leye serve did not become ready; log:\n{}", log_tail(&log))));
+    }
+    Ok(StartedServer { child, exe, addr, _dir: dir, data_dir, log })
+}
+
+/// Waits until `addr` answers SERVING, failing if `child` exits or time runs out.
+async fn wait_ready(
+    addr: SocketAddr,
+    mut child: Option<&mut tokio::process::Child>,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(child) = child.as_deref_mut() {
+            if let Some(status) = child.try_wait()? {
+                bail!("leye serve exited early ({status})");
+            }
+        }
+        let last = match tokio::time::timeout(Duration::from_secs(2), serving(addr)).await {
+            Ok(Ok(true)) => return Ok(()),
+            Ok(Ok(false)) => anyhow!("not SERVING yet"),
+            Ok(Err(e)) => e,
+            Err(_) => anyhow!("health check timed out"),
+        };
+        if Instant::now() >= deadline {
+            return Err(last.context(format!("no SERVING health check from {addr} within {timeout:?}")));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A loopback port nobody listens on right now.
+fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("finding a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+// ---------------------------------------------------------------------------
+// Reading a store back
+
+/// Sizes of one event type in a store.
+#[derive(Debug, Default)]
+struct Sizes {
+    count: u64,
+    data: u64,
+    metadata: u64,
+}
+
+/// What a store holds: sizes per event type, and commits in a window.
+#[derive(Debug)]
+struct Stored {
+    sizes: BTreeMap<String, Sizes>,
+    window: Commits,
+}
+
+/// Opens a stopped server's store and reads every event.
+async fn inspect_store(path: &Path, window: Window) -> anyhow::Result<Stored> {
+    let store = SqliteStore::open(path, SqliteStoreOptions::default())
+        .await
+        .with_context(|| format!("opening the server's store {}", path.display()))?;
+    let stored = scan(&store, window).await;
+    store.close().await;
+    stored
+}
+
+/// Reads the whole log: sizes per event type, and the events and distinct
+/// `recorded_at` stamps (one per committed batch) within `window`.
+async fn scan(store: &SqliteStore, window: Window) -> anyhow::Result<Stored> {
+    let mut sizes: BTreeMap<String, Sizes> = BTreeMap::new();
+    let mut stamps = HashSet::new();
+    let mut events = 0;
+    let mut after = None;
+    loop {
+        let page = store.read_all(after, 10_000).await.context("reading the store back")?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.position);
+        for e in &page {
+            let s = sizes.entry(e.event_type.clone()).or_default();
+            s.count += 1;
+            s.data += e.data.len() as u64;
+            s.metadata += e.metadata.len() as u64;
+            if e.recorded_at >= window.from_utc && e.recorded_at < window.until_utc {
+                events += 1;
+                stamps.insert(e.recorded_at);
+            }
+        }
+    }
+    Ok(Stored { sizes, window: Commits { events, commits: stamps.len() as u64 } })
+}
+
+// ---------------------------------------------------------------------------
+// Raw appends
+
+/// `tasks` concurrent tasks appending the person payloads to a fresh store.
+async fn raw_appends(
+    tmp_parent: &Path,
+    tasks: usize,
+    payloads: &Payloads,
+    warmup: Duration,
+    duration: Duration,
+) -> anyhow::Result<Measured> {
+    let dir = tempfile::Builder::new().prefix("leye-bench-raw-").tempdir_in(tmp_parent)?;
+    let store = SqliteStore::open(dir.path().join(STORE_FILE), SqliteStoreOptions::default())
+        .await
+        .context("opening the raw-append store")?;
+    let p = store.pragmas();
+    let pragmas = format!(
+        "journal_mode={} synchronous={}{}",
+        p.journal_mode,
+        p.synchronous,
+        if p.synchronous == 2 { " (FULL)" } else { "" }
+    );
+    let events = Arc::new(payloads.events.clone());
+    let window = Window::starting_now(warmup, duration);
+    let cpu = CpuMonitor::spawn(window, None);
+    let rec =
+        run_clients(tasks, window, events.len(), |_, rec| raw_task(store.clone(), Arc::clone(&events), rec)).await;
+    let cpu = cpu.await.unwrap_or_default();
+    let scanned = scan(&store, window).await;
+    store.close().await;
+    Ok(Measured { rec: rec?, window, cpu, commits: Some(scanned?.window), pragmas })
+}
+
+/// Appends one person's events at a time, each in its own append, until the window ends.
+async fn raw_task(store: SqliteStore, events: Arc<Vec<Payload>>, mut rec: Recorder) -> Recorder {
+    while rec.running() {
+        let stream = match StreamName::parse(format!("person-{}", Uuid::new_v4())) {
+            Ok(s) => s,
+            Err(e) => {
+                rec.error("stream name", e);
+                return rec;
+            }
+        };
+        for (revision, p) in (0u64..).zip(events.iter()) {
+            if !rec.running() {
+                break;
+            }
+            let expected = match revision {
+                0 => ExpectedRevision::NoStream,
+                r => ExpectedRevision::Exact(r - 1),
+            };
+            let event = EventData {
+                event_id: Uuid::new_v4(),
+                event_type: p.event_type.clone(),
+                data: p.data.clone(),
+                metadata: p.metadata.clone(),
+            };
+            let started = Instant::now();
+            match store.append(&stream, expected, vec![event]).await {
+                Ok(_) => rec.ok(revision as usize, started),
+                Err(e) => {
+                    rec.error("append", e);
+                    backoff().await;
+                    break;
+                }
+            }
+        }
+    }
+    rec
+}
+
+// ---------------------------------------------------------------------------
+// Environment
+
+/// The filesystem type and device holding `path`, from `/proc/mounts`.
+fn filesystem_of(path: &Path) -> String {
+    let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    mounts
+        .lines()
+        .filter_map(|line| {
+            let mut f = line.split_whitespace();
+            let (device, mount, fstype) = (f.next()?, f.next()?, f.next()?);
+            path.starts_with(mount).then(|| (mount.len(), format!("{fstype} on {device}")))
+        })
+        .max_by_key(|(len, _)| *len)
+        .map_or_else(|| "filesystem unknown".into(), |(_, fs)| fs)
+}

@@ -1,0 +1,38 @@
+//! Read models of leye and the targets the district and city are held to.
+//!
+//! # Layout
+//! - [`projector`]: folds the store's global log into an embedded SQLite
+//!   database, the checkpoint in the same transaction as the rows.
+//! - [`runner`]: follows the log from the checkpoint (catch up, then live).
+//! - [`targets`]: the target formulas as pure functions over rows.
+//! - [`read_model`]: selects rows by jurisdiction and date; assembles targets
+//!   and action lists.
+//! - `schema.sql`: the analysts' tables (documented in `projections/README.md`).
+//!
+//! # Invariants
+//! - The read model is a pure function of the log up to its checkpoint.
+//! - Analyst-facing tables hold pseudonymous case ids only: no names, no
+//!   resident ID numbers.
+//! - Targets use effective dates and only facts effective on or before the
+//!   as-of date.
+
+pub mod names;
+pub mod projector;
+pub mod read_model;
+pub mod runner;
+pub mod targets;
+
+pub use projector::Projector;
+pub use read_model::ReadModel;
+pub use targets::{Jurisdiction, Period, TargetParams};
+
+/// Why a projection could not be built or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error("read-model database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("event store: {0}")]
+    Store(#[from] leye_store::StoreError),
+    #[error("stored event cannot be read: {0}")]
+    Corrupt(String),
+}

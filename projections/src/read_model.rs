@@ -1,0 +1,553 @@
+//! Queries over the read model: the targets and the action lists.
+//!
+//! Rows are selected by jurisdiction and date in SQL, then the targets are
+//! computed by the pure functions in [`crate::targets`], so the arithmetic is
+//! tested without a database and the database only filters.
+
+use std::{collections::HashMap, path::Path};
+
+use chrono::NaiveDate;
+use rusqlite::{Connection, OpenFlags, params};
+use serde::Serialize;
+
+use crate::{
+    ProjectionError,
+    targets::{
+        self, CommunityRow, ExitReviewRow, Jurisdiction, LongTermRow, MatchmakerRow, OverdueRow, Period, PlacementRow,
+        SpellRow, TargetParams, TargetValue, count_of, rate_of,
+    },
+};
+
+/// A read-only view of the read-model database.
+#[derive(Debug)]
+pub struct ReadModel {
+    conn: Connection,
+}
+
+/// Every target for one jurisdiction, period and as-of date.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetReport {
+    pub jurisdiction: String,
+    pub period_from: NaiveDate,
+    pub period_to: NaiveDate,
+    pub as_of: NaiveDate,
+    pub targets: Vec<TargetValue>,
+}
+
+/// A zero-employment household not yet cleared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HouseholdRow {
+    pub household_id: String,
+    pub identified_on: NaiveDate,
+    pub days_outstanding: i64,
+    pub overdue: bool,
+    /// Communities its members live in (a household may span districts).
+    pub communities: Vec<String>,
+}
+
+/// Subsidies granted, by programme, year and district.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SubsidyTotalRow {
+    pub programme: String,
+    pub year: i32,
+    pub district: String,
+    pub grants: i64,
+    pub amount_fen: i64,
+}
+
+fn date(s: String) -> rusqlite::Result<NaiveDate> {
+    NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+fn opt_date(s: Option<String>) -> rusqlite::Result<Option<NaiveDate>> {
+    s.map(date).transpose()
+}
+
+/// An end date known on `a`: later ends have not happened yet.
+fn known(end: Option<NaiveDate>, a: NaiveDate) -> Option<NaiveDate> {
+    end.filter(|e| *e <= a)
+}
+
+impl ReadModel {
+    /// Opens the database read-only (analysts' tools may open it the same way).
+    pub fn open(path: &Path) -> Result<Self, ProjectionError> {
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        Ok(Self { conn })
+    }
+
+    /// Spells in `j` registered by `a`, as known on `a`.
+    pub fn spells(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<SpellRow>, ProjectionError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT case_id, registered_on, ended_on, end_kind, exit_reason, community FROM spell
+             WHERE community LIKE ?1 AND registered_on <= ?2 ORDER BY case_id, spell_no",
+        )?;
+        let rows = stmt.query_map(params![j.like(), a.to_string()], |r| {
+            let ended_on = known(opt_date(r.get(2)?)?, a);
+            Ok(SpellRow {
+                case_id: r.get(0)?,
+                registered_on: date(r.get(1)?)?,
+                ended_on,
+                end_kind: ended_on.and(r.get(3)?),
+                exit_reason: ended_on.and(r.get(4)?),
+                community: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Placements in `j` started by `a`, as known on `a`.
+    pub fn placements(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<PlacementRow>, ProjectionError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT case_id, kind, started_on, ended_on, community FROM placement
+             WHERE community LIKE ?1 AND started_on <= ?2",
+        )?;
+        let rows = stmt.query_map(params![j.like(), a.to_string()], |r| {
+            Ok(PlacementRow {
+                case_id: r.get(0)?,
+                kind: r.get(1)?,
+                started_on: date(r.get(2)?)?,
+                ended_on: known(opt_date(r.get(3)?)?, a),
+                community: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn dates_by_case(
+        &self,
+        sql: &str,
+        j: &Jurisdiction,
+        a: NaiveDate,
+    ) -> Result<HashMap<String, Vec<NaiveDate>>, ProjectionError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut out: HashMap<String, Vec<NaiveDate>> = HashMap::new();
+        let mut rows = stmt.query(params![j.like(), a.to_string()])?;
+        while let Some(r) = rows.next()? {
+            out.entry(r.get(0)?).or_default().push(date(r.get(1)?)?);
+        }
+        Ok(out)
+    }
+
+    /// Contact dates per case, for cases living in `j`, up to `a`.
+    pub fn contacts(&self, j: &Jurisdiction, a: NaiveDate) -> Result<HashMap<String, Vec<NaiveDate>>, ProjectionError> {
+        self.dates_by_case(
+            "SELECT c.case_id, c.contacted_on FROM contact c JOIN person p USING (case_id)
+             WHERE p.community LIKE ?1 AND c.contacted_on <= ?2",
+            j,
+            a,
+        )
+    }
+
+    fn two_way(&self, j: &Jurisdiction, a: NaiveDate) -> Result<HashMap<String, Vec<NaiveDate>>, ProjectionError> {
+        self.dates_by_case(
+            "SELECT r.case_id, r.recommended_on FROM recommendation r JOIN person p USING (case_id)
+             WHERE p.community LIKE ?1 AND r.recommended_on <= ?2 AND r.two_way = 1",
+            j,
+            a,
+        )
+    }
+
+    fn home_communities(&self, j: &Jurisdiction) -> Result<HashMap<String, String>, ProjectionError> {
+        let mut stmt = self.conn.prepare_cached("SELECT case_id, community FROM person WHERE community LIKE ?1")?;
+        let rows = stmt.query_map(params![j.like()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Cases carrying `group` since on or before `a`.
+    fn with_group(&self, group: &str, a: NaiveDate) -> Result<std::collections::HashSet<String>, ProjectionError> {
+        let mut stmt = self.conn.prepare_cached("SELECT case_id FROM person_group WHERE grp = ?1 AND since <= ?2")?;
+        let rows = stmt.query_map(params![group, a.to_string()], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The long-term unemployed and at-risk list on `a`.
+    pub fn long_term(
+        &self,
+        j: &Jurisdiction,
+        a: NaiveDate,
+        p: &TargetParams,
+    ) -> Result<Vec<LongTermRow>, ProjectionError> {
+        Ok(targets::long_term(&self.spells(j, a)?, a, p))
+    }
+
+    /// Persons overdue for monthly follow-up on `a`.
+    pub fn overdue_followups(
+        &self,
+        j: &Jurisdiction,
+        a: NaiveDate,
+        p: &TargetParams,
+    ) -> Result<Vec<OverdueRow>, ProjectionError> {
+        Ok(targets::overdue_followups(&self.spells(j, a)?, &self.contacts(j, a)?, a, p.followup_month_start_day))
+    }
+
+    /// Registrations to consider for exit on `a`.
+    pub fn exit_review(
+        &self,
+        j: &Jurisdiction,
+        a: NaiveDate,
+        p: &TargetParams,
+    ) -> Result<Vec<ExitReviewRow>, ProjectionError> {
+        Ok(targets::exit_review(&self.spells(j, a)?, &self.contacts(j, a)?, a, p.exit_review_months))
+    }
+
+    /// Matchmaker breaches for registrations in `period`, as of `a`.
+    pub fn matchmaker_breaches(
+        &self,
+        j: &Jurisdiction,
+        period: Period,
+        a: NaiveDate,
+        p: &TargetParams,
+    ) -> Result<Vec<MatchmakerRow>, ProjectionError> {
+        let (rows, _, _) = targets::matchmaker(
+            &self.spells(j, a)?,
+            &self.contacts(j, a)?,
+            &self.two_way(j, a)?,
+            period,
+            a,
+            p.recommendation_days,
+        );
+        Ok(rows)
+    }
+
+    /// Employment per community on `a`.
+    pub fn communities(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<CommunityRow>, ProjectionError> {
+        let everywhere = Jurisdiction::city();
+        let home: HashMap<String, String> =
+            self.home_communities(j)?.into_iter().filter(|(_, c)| j.contains(c)).collect();
+        Ok(targets::communities(&self.spells(&everywhere, a)?, &self.placements(&everywhere, a)?, &home, a))
+    }
+
+    /// Zero-employment households (零就业家庭) not cleared on `a`. A household is
+    /// identified on the earliest date one of its members was recognised in the
+    /// difficulty category "zero-employment household" or registered in that
+    /// group; it is cleared on the first placement of any member on or after
+    /// that date. It belongs to every jurisdiction one of its members lives in.
+    pub fn zero_employment_households(
+        &self,
+        j: &Jurisdiction,
+        a: NaiveDate,
+        p: &TargetParams,
+    ) -> Result<Vec<HouseholdRow>, ProjectionError> {
+        let mut stmt = self.conn.prepare_cached(
+            "WITH identified AS (
+                 SELECT p.household_id AS h, min(d) AS identified_on FROM person p JOIN (
+                     SELECT case_id, recognised_on AS d FROM difficulty WHERE zero_employment = 1
+                     UNION ALL
+                     SELECT case_id, since AS d FROM person_group WHERE grp = 'zero_employment_household'
+                 ) z USING (case_id)
+                 WHERE p.household_id IS NOT NULL AND z.d <= ?2
+                 GROUP BY p.household_id
+             )
+             SELECT i.h, i.identified_on, group_concat(DISTINCT p.community)
+             FROM identified i JOIN person p ON p.household_id = i.h
+             WHERE NOT EXISTS (
+                 SELECT 1 FROM placement pl JOIN person m USING (case_id)
+                 WHERE m.household_id = i.h AND pl.started_on >= i.identified_on AND pl.started_on <= ?2
+             )
+             GROUP BY i.h
+             HAVING sum(p.community LIKE ?1) > 0
+             ORDER BY i.identified_on, i.h",
+        )?;
+        let rows = stmt.query_map(params![j.like(), a.to_string()], |r| {
+            let identified_on = date(r.get(1)?)?;
+            let days = (a - identified_on).num_days();
+            let communities: String = r.get(2)?;
+            Ok(HouseholdRow {
+                household_id: r.get(0)?,
+                identified_on,
+                days_outstanding: days,
+                overdue: days > i64::from(p.zero_employment_clearance_days),
+                communities: communities.split(',').map(str::to_string).collect(),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Subsidies granted in `period` (not revoked by `a`), by programme, year and district.
+    pub fn subsidy_totals(
+        &self,
+        j: &Jurisdiction,
+        period: Period,
+        a: NaiveDate,
+    ) -> Result<Vec<SubsidyTotalRow>, ProjectionError> {
+        let e = period.to.min(a);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT programme, CAST(substr(granted_on, 1, 4) AS INTEGER), district, count(*), sum(amount_fen)
+             FROM subsidy
+             WHERE community LIKE ?1 AND granted_on >= ?2 AND granted_on <= ?3
+               AND (revoked_on IS NULL OR revoked_on > ?4)
+             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        )?;
+        let rows = stmt.query_map(params![j.like(), period.from.to_string(), e.to_string(), a.to_string()], |r| {
+            Ok(SubsidyTotalRow {
+                programme: r.get(0)?,
+                year: r.get(1)?,
+                district: r.get(2)?,
+                grants: r.get(3)?,
+                amount_fen: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every target for `j` over `period`, as of `a`.
+    pub fn targets(
+        &self,
+        j: &Jurisdiction,
+        period: Period,
+        a: NaiveDate,
+        p: &TargetParams,
+    ) -> Result<TargetReport, ProjectionError> {
+        let e = period.to.min(a);
+        let spells = self.spells(j, a)?;
+        let placements = self.placements(&Jurisdiction::city(), a)?;
+        let contacts = self.contacts(j, a)?;
+        let mut out = Vec::new();
+
+        out.push(rate_of(
+            "reemployment_rate",
+            "登记失业人员就业率 re-employment rate of registered unemployed",
+            targets::reemployment(&spells, &placements, period, e),
+            0.9,
+            "≥ 90 %",
+            "001 § 9",
+        ));
+
+        let long = targets::long_term(&spells, a, p);
+        let lt = long.iter().filter(|r| r.status == "long_term").count();
+        out.push(count_of(
+            "long_term_unemployed",
+            "失业6个月以上 long-term unemployed (2-year look-back)",
+            lt,
+            lt == 0,
+            "0",
+            "001 § 9",
+        ));
+        let at_risk = long.len() - lt;
+        out.push(count_of(
+            "long_term_at_risk",
+            "approaching 6 months unemployed (at risk)",
+            at_risk,
+            true,
+            "watch list",
+            "001 § 9",
+        ));
+
+        let zeh = self.zero_employment_households(j, a, p)?;
+        out.push(count_of(
+            "zero_employment_households_outstanding",
+            "零就业家庭 not yet cleared",
+            zeh.len(),
+            zeh.is_empty(),
+            "0",
+            "001 § 9, 003 § 14",
+        ));
+
+        out.push(rate_of(
+            "difficulty_employment_rate",
+            "其他就业困难人员就业率 other difficulty persons employed",
+            self.difficulty_employment(j, period, a)?,
+            0.9,
+            "≥ 90 %",
+            "001 § 9",
+        ));
+
+        let graduates = self.with_group("graduate_unemployed_after_school", e)?;
+        let grad_spells: Vec<SpellRow> = spells.iter().filter(|s| graduates.contains(&s.case_id)).cloned().collect();
+        let served = self.served(&grad_spells, period, a)?;
+        out.push(rate_of(
+            "graduate_service_rate",
+            "离校未就业高校毕业生 served at least once",
+            served,
+            1.0,
+            "100 %",
+            "001 § 8",
+        ));
+        out.push(rate_of(
+            "graduate_employment_rate",
+            "离校未就业高校毕业生 employment rate",
+            targets::reemployment(&grad_spells, &placements, period, e),
+            0.95,
+            "≥ 95 %",
+            "001 § 8",
+        ));
+
+        out.push(rate_of(
+            "monthly_followup_rate",
+            "每月跟踪服务 person-months with a contact",
+            targets::followup(&spells, &contacts, period, e, p.followup_month_start_day),
+            1.0,
+            "100 %",
+            "000 § 20",
+        ));
+
+        let (_, same_day, two_way) =
+            targets::matchmaker(&spells, &contacts, &self.two_way(j, a)?, period, a, p.recommendation_days);
+        out.push(rate_of(
+            "matchmaker_same_day_contact_rate",
+            "就业红娘 same-day contact",
+            same_day,
+            1.0,
+            "100 %",
+            "001 § 14",
+        ));
+        out.push(rate_of(
+            "matchmaker_two_way_rate",
+            "就业红娘 two-way recommendation within 3 days",
+            two_way,
+            1.0,
+            "100 %",
+            "001 § 14",
+        ));
+
+        let communities = self.communities(j, a)?;
+        let full = communities.iter().filter(|c| c.full_employment).count();
+        out.push(rate_of(
+            "full_employment_communities",
+            "充分就业社区 communities at ≥ 90 % employment",
+            (full, communities.len()),
+            1.0,
+            "every community",
+            "001 § 10",
+        ));
+
+        let (posts, local) = self.public_welfare(j, period, a)?;
+        out.push(count_of(
+            "public_welfare_placements",
+            "公益性岗位 placements in the period",
+            posts,
+            posts >= 300,
+            "≥ 300 (Xiqing)",
+            "001 § 9",
+        ));
+        out.push(rate_of(
+            "public_welfare_local_share",
+            "公益性岗位 local-hukou share",
+            (local, posts),
+            0.8,
+            "≥ 80 %",
+            "000 § 12",
+        ));
+
+        let trainees = self.count_distinct(
+            "SELECT count(DISTINCT case_id) FROM training WHERE community LIKE ?1 AND programme = 'start_up_malanhua'
+             AND enrolled_on >= ?2 AND enrolled_on <= ?3",
+            j,
+            period.from,
+            e,
+        )?;
+        out.push(count_of(
+            "startup_trainees",
+            "马兰花 start-up trainees",
+            trainees,
+            trainees >= 2500,
+            "≥ 2 500 / year",
+            "001 § 7",
+        ));
+        let interns = self.count_distinct(
+            "SELECT count(DISTINCT case_id) FROM placement WHERE community LIKE ?1 AND kind = 'internship'
+             AND started_on >= ?2 AND started_on <= ?3",
+            j,
+            period.from,
+            e,
+        )?;
+        out.push(count_of("interns", "见习 interns placed", interns, interns >= 1000, "≥ 1 000 / year", "001 § 8"));
+
+        let granted: i64 = self.subsidy_totals(j, period, a)?.iter().map(|r| r.amount_fen).sum();
+        out.push(TargetValue {
+            id: "subsidy_granted_fen",
+            title: "补贴 granted, not revoked (fen)",
+            numerator: granted,
+            denominator: None,
+            value: granted as f64,
+            goal: "against budget",
+            met: None,
+            source: "001 § 4",
+        });
+
+        Ok(TargetReport {
+            jurisdiction: j.code().to_string(),
+            period_from: period.from,
+            period_to: period.to,
+            as_of: a,
+            targets: out,
+        })
+    }
+
+    /// Persons recognised with employment difficulty in a category other than
+    /// zero-employment household, valid at some time in `[F, E]`; employed =
+    /// a placement current on some day of `[F, E]`.
+    fn difficulty_employment(
+        &self,
+        j: &Jurisdiction,
+        period: Period,
+        a: NaiveDate,
+    ) -> Result<(usize, usize), ProjectionError> {
+        let e = period.to.min(a);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT d.case_id,
+                EXISTS (SELECT 1 FROM placement pl WHERE pl.case_id = d.case_id AND pl.started_on <= ?3
+                        AND (pl.ended_on IS NULL OR pl.ended_on > ?4 OR pl.ended_on >= ?2))
+             FROM difficulty d JOIN person p USING (case_id)
+             WHERE p.community LIKE ?1 AND d.zero_employment = 0 AND d.recognised_on <= ?3
+               AND d.valid_from <= ?3 AND d.valid_to >= ?2",
+        )?;
+        let rows = stmt.query_map(params![j.like(), period.from.to_string(), e.to_string(), a.to_string()], |r| {
+            r.get::<_, bool>(1)
+        })?;
+        let flags: Vec<bool> = rows.collect::<Result<_, _>>()?;
+        Ok((flags.iter().filter(|f| **f).count(), flags.len()))
+    }
+
+    /// Of `spells` overlapping the period, how many persons were served at least
+    /// once (a contact, a recommendation or a training enrolment dated from the
+    /// spell's registration to `E`).
+    fn served(&self, spells: &[SpellRow], period: Period, a: NaiveDate) -> Result<(usize, usize), ProjectionError> {
+        let e = period.to.min(a);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM contact WHERE case_id = ?1 AND contacted_on >= ?2 AND contacted_on <= ?3)
+                 OR EXISTS (SELECT 1 FROM recommendation WHERE case_id = ?1 AND recommended_on >= ?2 AND recommended_on <= ?3)
+                 OR EXISTS (SELECT 1 FROM training WHERE case_id = ?1 AND enrolled_on >= ?2 AND enrolled_on <= ?3)",
+        )?;
+        let mut persons: HashMap<&str, bool> = HashMap::new();
+        for s in spells.iter().filter(|s| s.overlaps(period.from, e)) {
+            let served: bool =
+                stmt.query_row(params![s.case_id, s.registered_on.to_string(), e.to_string()], |r| r.get(0))?;
+            *persons.entry(&s.case_id).or_default() |= served;
+        }
+        Ok((persons.values().filter(|s| **s).count(), persons.len()))
+    }
+
+    /// Public-welfare post placements started in `[F, E]`, and how many of them
+    /// went to persons whose hukou is the district of the post's community.
+    fn public_welfare(
+        &self,
+        j: &Jurisdiction,
+        period: Period,
+        a: NaiveDate,
+    ) -> Result<(usize, usize), ProjectionError> {
+        let e = period.to.min(a);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT count(*), coalesce(sum(p.hukou_county = pl.district), 0)
+             FROM placement pl JOIN person p USING (case_id)
+             WHERE pl.community LIKE ?1 AND pl.kind = 'public_welfare_post'
+               AND pl.started_on >= ?2 AND pl.started_on <= ?3",
+        )?;
+        let (n, local): (i64, i64) =
+            stmt.query_row(params![j.like(), period.from.to_string(), e.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok((n as usize, local as usize))
+    }
+
+    fn count_distinct(
+        &self,
+        sql: &str,
+        j: &Jurisdiction,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<usize, ProjectionError> {
+        let n: i64 = self.conn.query_row(sql, params![j.like(), from.to_string(), to.to_string()], |r| r.get(0))?;
+        Ok(n as usize)
+    }
+}

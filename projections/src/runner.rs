@@ -1,0 +1,199 @@
+//! Running projections: the live follower, the rebuild, and the directory that
+//! says which database is current.
+//!
+//! # Generations
+//! The read model lives in `<dir>/rm-<n>.sqlite`; the file `<dir>/CURRENT` names
+//! the one in use, and is replaced atomically (write, fsync, rename). A rebuild
+//! writes a new generation from position zero while queries keep reading the
+//! current one, then switches `CURRENT`. The live follower notices the switch
+//! and continues on the new generation from its checkpoint; queries opened
+//! after the switch read the new one, those already running finish on the old.
+
+use std::{
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use leye_store::{EventStore, Position};
+use tokio::sync::watch;
+
+use crate::{ProjectionError, Projector};
+
+/// How many events one transaction folds at most.
+const BATCH: usize = 2000;
+
+/// The directory of read-model generations.
+#[derive(Debug, Clone)]
+pub struct ReadModelDir {
+    dir: PathBuf,
+}
+
+impl ReadModelDir {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    fn pointer(&self) -> PathBuf {
+        self.dir.join("CURRENT")
+    }
+
+    /// The current generation's database, creating the first one if needed.
+    pub fn current(&self) -> Result<PathBuf, ProjectionError> {
+        std::fs::create_dir_all(&self.dir).map_err(io)?;
+        match std::fs::read_to_string(self.pointer()) {
+            Ok(name) => Ok(self.dir.join(name.trim())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let first = self.next_path()?;
+                self.switch_to(&first)?;
+                Ok(first)
+            }
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    /// A fresh path for a new generation.
+    pub fn next_path(&self) -> Result<PathBuf, ProjectionError> {
+        std::fs::create_dir_all(&self.dir).map_err(io)?;
+        let n = std::fs::read_dir(&self.dir)
+            .map_err(io)?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                name.strip_prefix("rm-")?.strip_suffix(".sqlite")?.parse::<u64>().ok()
+            })
+            .max()
+            .map_or(1, |n| n + 1);
+        Ok(self.dir.join(format!("rm-{n}.sqlite")))
+    }
+
+    /// Makes `db` the current generation, atomically.
+    pub fn switch_to(&self, db: &Path) -> Result<(), ProjectionError> {
+        let name = db
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| ProjectionError::Corrupt(format!("read-model path {} has no file name", db.display())))?;
+        let tmp = self.dir.join("CURRENT.tmp");
+        {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp).map_err(io)?;
+            f.write_all(name.as_bytes()).map_err(io)?;
+            f.sync_all().map_err(io)?;
+        }
+        std::fs::rename(&tmp, self.pointer()).map_err(io)?;
+        if let Ok(d) = std::fs::File::open(&self.dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+}
+
+fn io(e: std::io::Error) -> ProjectionError {
+    ProjectionError::Corrupt(format!("read-model directory: {e}"))
+}
+
+/// Removes a generation's files (main file, WAL, shared memory).
+fn remove_generation(db: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+}
+
+/// Folds one batch on a blocking thread, handing the projector back.
+async fn apply_batch(
+    mut projector: Projector,
+    batch: Vec<leye_store::RecordedEvent>,
+) -> Result<Projector, ProjectionError> {
+    tokio::task::spawn_blocking(move || projector.apply(&batch).map(|()| projector))
+        .await
+        .map_err(|e| ProjectionError::Corrupt(format!("projector thread: {e}")))?
+}
+
+/// Follows the log into the current generation until `stop` turns true,
+/// switching generation when a rebuild switches `CURRENT`.
+pub async fn follow<S: EventStore>(
+    store: S,
+    dir: ReadModelDir,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), ProjectionError> {
+    let mut path = dir.current()?;
+    let mut projector = Projector::open(&path)?;
+    let mut subscription = store.subscribe_all(projector.checkpoint()?);
+    tracing::info!(db = %path.display(), checkpoint = ?projector.checkpoint()?, "projector following the log");
+    loop {
+        let mut batch = Vec::new();
+        tokio::select! {
+            _ = stop.changed() => return Ok(()),
+            next = subscription.next() => match next {
+                None => return Ok(()),
+                Some(event) => batch.push(event?),
+            },
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+        // Take whatever else is already waiting, without blocking.
+        while batch.len() < BATCH {
+            match tokio::time::timeout(Duration::ZERO, subscription.next()).await {
+                Ok(Some(event)) => batch.push(event?),
+                _ => break,
+            }
+        }
+        let current = dir.current()?;
+        if current != path {
+            tracing::info!(from = %path.display(), to = %current.display(), "read model switched by a rebuild");
+            let old = std::mem::replace(&mut path, current);
+            projector = Projector::open(&path)?;
+            remove_generation(&old);
+            // The new generation has its own checkpoint: follow from there.
+            subscription = store.subscribe_all(projector.checkpoint()?);
+            continue;
+        }
+        if !batch.is_empty() {
+            projector = apply_batch(projector, batch).await?;
+        }
+    }
+}
+
+/// Progress of a rebuild.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub events: u64,
+    pub total: u64,
+    pub events_per_second: f64,
+    pub seconds_left: f64,
+}
+
+/// Replays the whole log into a new generation, then switches to it.
+/// `report` is called about once a second. Returns the new database and the
+/// number of events folded.
+pub async fn rebuild<S: EventStore>(
+    store: &S,
+    dir: &ReadModelDir,
+    mut report: impl FnMut(Progress),
+) -> Result<(PathBuf, u64), ProjectionError> {
+    let path = dir.next_path()?;
+    let mut projector = Projector::open(&path)?;
+    let total = store.head().await?.map_or(0, |p| p.commit);
+    let started = Instant::now();
+    let mut last_report = Instant::now();
+    let mut after: Option<Position> = None;
+    let mut events = 0u64;
+    loop {
+        let batch = store.read_all(after, BATCH).await?;
+        let Some(last) = batch.last() else { break };
+        after = Some(last.position);
+        events += batch.len() as u64;
+        projector = apply_batch(projector, batch).await?;
+        if last_report.elapsed() >= Duration::from_secs(1) {
+            last_report = Instant::now();
+            let rate = events as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            let left = total.saturating_sub(after.map_or(0, |p| p.commit)) as f64 / rate.max(1e-9);
+            report(Progress { events, total, events_per_second: rate, seconds_left: left });
+        }
+    }
+    drop(projector);
+    dir.switch_to(&path)?;
+    let rate = events as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    report(Progress { events, total, events_per_second: rate, seconds_left: 0.0 });
+    Ok((path, events))
+}

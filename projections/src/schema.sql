@@ -1,0 +1,123 @@
+-- The analysts' read model. Every table is a documented, read-only surface
+-- (see projections/README.md). Cases appear by their pseudonymous case id only:
+-- no names, no resident ID numbers. Dates are ISO 'YYYY-MM-DD' effective dates.
+
+CREATE TABLE IF NOT EXISTS checkpoint (
+    id               INTEGER PRIMARY KEY CHECK (id = 1),
+    commit_position  INTEGER NOT NULL,
+    prepare_position INTEGER NOT NULL,
+    events_applied   INTEGER NOT NULL,
+    updated_at       TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS person (
+    case_id        TEXT PRIMARY KEY,
+    birth_month    TEXT NOT NULL,   -- YYYY-MM
+    gender         TEXT NOT NULL,   -- male | female
+    hukou_county   TEXT NOT NULL,   -- GB/T 2260 code of the household registration
+    hukou_nature   TEXT NOT NULL,   -- urban | rural
+    education      TEXT NOT NULL,
+    graduation_year INTEGER,
+    household_id   TEXT,
+    district       TEXT NOT NULL,   -- residence at the latest registration
+    street         TEXT NOT NULL,
+    community      TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS person_group (
+    case_id TEXT NOT NULL,
+    grp     TEXT NOT NULL,
+    since   TEXT NOT NULL,          -- first registration that listed the group
+    PRIMARY KEY (case_id, grp)
+);
+
+CREATE TABLE IF NOT EXISTS spell (
+    case_id       TEXT NOT NULL,
+    spell_no      INTEGER NOT NULL, -- 1, 2, … per case
+    registered_on TEXT NOT NULL,
+    ended_on      TEXT,             -- NULL while open
+    end_kind      TEXT,             -- placed | exited
+    exit_reason   TEXT,
+    district      TEXT NOT NULL,    -- residence at this registration
+    street        TEXT NOT NULL,
+    community     TEXT NOT NULL,
+    office        TEXT NOT NULL,
+    PRIMARY KEY (case_id, spell_no)
+);
+CREATE INDEX IF NOT EXISTS spell_community ON spell (community, registered_on);
+
+CREATE TABLE IF NOT EXISTS contact (
+    case_id      TEXT NOT NULL,
+    contacted_on TEXT NOT NULL,
+    channel      TEXT NOT NULL,
+    outcome      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS contact_case ON contact (case_id, contacted_on);
+
+CREATE TABLE IF NOT EXISTS recommendation (
+    case_id        TEXT NOT NULL,
+    recommended_on TEXT NOT NULL,
+    two_way        INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS recommendation_case ON recommendation (case_id, recommended_on);
+
+CREATE TABLE IF NOT EXISTS placement (
+    case_id         TEXT NOT NULL,
+    placement_no    INTEGER NOT NULL,
+    kind            TEXT NOT NULL,
+    employer        TEXT,           -- unified social credit code of the employer
+    contract_months INTEGER,
+    started_on      TEXT NOT NULL,
+    ended_on        TEXT,
+    end_reason      TEXT,
+    district        TEXT NOT NULL,
+    community       TEXT NOT NULL,
+    PRIMARY KEY (case_id, placement_no)
+);
+CREATE INDEX IF NOT EXISTS placement_case ON placement (case_id, started_on);
+
+CREATE TABLE IF NOT EXISTS training (
+    case_id      TEXT NOT NULL,
+    training_id  TEXT NOT NULL,
+    programme    TEXT NOT NULL,
+    enrolled_on  TEXT NOT NULL,
+    completed_on TEXT,
+    dropped_on   TEXT,
+    district     TEXT NOT NULL,
+    community    TEXT NOT NULL,
+    PRIMARY KEY (case_id, training_id)
+);
+
+CREATE TABLE IF NOT EXISTS subsidy (
+    case_id       TEXT NOT NULL,
+    subsidy_id    TEXT NOT NULL,
+    programme     TEXT NOT NULL,
+    amount_fen    INTEGER NOT NULL,
+    period_from   TEXT NOT NULL,
+    period_to     TEXT NOT NULL,
+    payee_kind    TEXT NOT NULL,    -- person | enterprise | training_provider
+    policy_clause TEXT NOT NULL,
+    granted_on    TEXT NOT NULL,
+    revoked_on    TEXT,
+    district      TEXT NOT NULL,
+    community     TEXT NOT NULL,
+    PRIMARY KEY (case_id, subsidy_id)
+);
+
+CREATE TABLE IF NOT EXISTS difficulty (
+    case_id         TEXT NOT NULL,
+    recognised_on   TEXT NOT NULL,
+    valid_from      TEXT NOT NULL,
+    valid_to        TEXT NOT NULL,
+    special         INTEGER NOT NULL, -- one of the four special categories
+    zero_employment INTEGER NOT NULL, -- category zero-employment household
+    categories      TEXT NOT NULL     -- comma-separated
+);
+CREATE INDEX IF NOT EXISTS difficulty_case ON difficulty (case_id);
+
+CREATE TABLE IF NOT EXISTS benefit (
+    case_id    TEXT NOT NULL,
+    started_on TEXT NOT NULL,
+    months     INTEGER NOT NULL,
+    ended_on   TEXT
+);

@@ -1,0 +1,564 @@
+//! The targets the district and city are held to (domain.md §3), computed from
+//! the read model for a jurisdiction, a period and an as-of date.
+//!
+//! Every figure is computed on **effective dates** and only from facts whose
+//! effective date is on or before the as-of date `A`: a placement dated after
+//! `A` did not happen yet; a spell that ends after `A` is still open on `A`.
+//! A period `P = [F, T]` is inclusive; facts in it are counted up to
+//! `E = min(T, A)`. Formulas, with numerator and denominator, are in
+//! `projections/TARGETS.md`; each function below restates its own.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{Datelike, Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+/// A jurisdiction: the city, a district, a street/town or a community/village,
+/// given by its code (empty for the city). Cases belong to it when their
+/// 12-digit community code starts with that code.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Jurisdiction(String);
+
+/// The level of a jurisdiction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    City,
+    District,
+    Street,
+    Community,
+}
+
+impl Jurisdiction {
+    /// `""` (the city), 6 digits (district), 9 (street/town) or 12 (community/village).
+    pub fn parse(code: &str) -> Result<Self, String> {
+        let code = code.trim();
+        if !code.bytes().all(|b| b.is_ascii_digit()) || ![0, 6, 9, 12].contains(&code.len()) {
+            return Err("must be empty (the city) or a 6-, 9- or 12-digit division code".into());
+        }
+        if !code.is_empty() && !code.starts_with("12") {
+            return Err("must be a Tianjin code (starting 12)".into());
+        }
+        Ok(Self(code.to_string()))
+    }
+
+    pub fn city() -> Self {
+        Self(String::new())
+    }
+
+    pub fn code(&self) -> &str {
+        &self.0
+    }
+
+    pub fn level(&self) -> Level {
+        match self.0.len() {
+            0 => Level::City,
+            6 => Level::District,
+            9 => Level::Street,
+            _ => Level::Community,
+        }
+    }
+
+    /// Whether a community code lies in this jurisdiction.
+    pub fn contains(&self, community: &str) -> bool {
+        community.starts_with(&self.0)
+    }
+
+    /// The SQL `LIKE` pattern of community codes in this jurisdiction.
+    pub fn like(&self) -> String {
+        format!("{}%", self.0)
+    }
+}
+
+/// Parameters the sources leave to local rule, with their defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TargetParams {
+    /// A spell is long-term when it lasts more than this many months (001 § 9: 6).
+    pub long_term_months: u32,
+    /// The long-term list looks back this many years (001 § 9: 2).
+    pub lookback_years: u32,
+    /// An open spell is "at risk" once it has lasted this many months (local rule; default 5).
+    pub at_risk_after_months: u32,
+    /// Days a zero-employment household may stay uncleared before it is overdue
+    /// (local rule; default 30, "一个月内").
+    pub zero_employment_clearance_days: u32,
+    /// Day of the calendar month on which a follow-up month begins (1..=28; default 1:
+    /// calendar months).
+    pub followup_month_start_day: u32,
+    /// Registrations with no contact for this many months are listed for
+    /// review for exit (动态退出, 000 § 20; local rule; default 3).
+    pub exit_review_months: u32,
+    /// Days within which a two-way recommendation must follow registration (001 § 14: 3).
+    pub recommendation_days: u32,
+}
+
+impl Default for TargetParams {
+    fn default() -> Self {
+        Self {
+            long_term_months: 6,
+            lookback_years: 2,
+            at_risk_after_months: 5,
+            zero_employment_clearance_days: 30,
+            followup_month_start_day: 1,
+            exit_review_months: 3,
+            recommendation_days: 3,
+        }
+    }
+}
+
+impl TargetParams {
+    /// Checks the parameters, naming the one at fault.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=28).contains(&self.followup_month_start_day) {
+            return Err("followup_month_start_day: must be 1 to 28".into());
+        }
+        if self.at_risk_after_months >= self.long_term_months {
+            return Err("at_risk_after_months: must be less than long_term_months".into());
+        }
+        if self.long_term_months == 0 || self.lookback_years == 0 || self.exit_review_months == 0 {
+            return Err("long_term_months, lookback_years and exit_review_months must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// An inclusive period of effective dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Period {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl Period {
+    pub fn new(from: NaiveDate, to: NaiveDate) -> Result<Self, String> {
+        if from <= to { Ok(Self { from, to }) } else { Err("period: must not end before it starts".into()) }
+    }
+
+    pub fn contains(&self, d: NaiveDate) -> bool {
+        self.from <= d && d <= self.to
+    }
+}
+
+/// `d` plus `n` calendar months; the 31st of a shorter month is its last day
+/// (2026-08-31 + 6 months = 2027-02-28).
+pub fn add_months(d: NaiveDate, n: u32) -> NaiveDate {
+    d.checked_add_months(Months::new(n)).unwrap_or(NaiveDate::MAX)
+}
+
+fn sub_years(d: NaiveDate, n: u32) -> NaiveDate {
+    d.checked_sub_months(Months::new(12 * n)).unwrap_or(NaiveDate::MIN)
+}
+
+// === rows the computations read ===
+
+/// One unemployment spell as of the as-of date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpellRow {
+    pub case_id: String,
+    pub registered_on: NaiveDate,
+    /// `None` when open on the as-of date.
+    pub ended_on: Option<NaiveDate>,
+    pub end_kind: Option<String>,
+    pub exit_reason: Option<String>,
+    pub community: String,
+}
+
+impl SpellRow {
+    /// Open at some time in `[from, to]`: registered by `to`, not ended before `from`.
+    pub fn overlaps(&self, from: NaiveDate, to: NaiveDate) -> bool {
+        self.registered_on <= to && self.ended_on.is_none_or(|e| e >= from)
+    }
+
+    /// Open on day `d`: registered on or before it and not yet ended (a spell
+    /// ending on `d` was open until that day).
+    pub fn open_on(&self, d: NaiveDate) -> bool {
+        self.registered_on <= d && self.ended_on.is_none_or(|e| e >= d)
+    }
+
+    /// Ended as re-employment: by a placement, or an exit for employment.
+    pub fn ended_employed(&self) -> Option<NaiveDate> {
+        let employed = self.end_kind.as_deref() == Some("placed") || self.exit_reason.as_deref() == Some("employed");
+        if employed { self.ended_on } else { None }
+    }
+}
+
+/// One placement as of the as-of date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacementRow {
+    pub case_id: String,
+    pub kind: String,
+    pub started_on: NaiveDate,
+    pub ended_on: Option<NaiveDate>,
+    pub community: String,
+}
+
+/// A computed target: the value with its numerator and denominator.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TargetValue {
+    /// Stable id, e.g. `reemployment_rate`.
+    pub id: &'static str,
+    pub title: &'static str,
+    pub numerator: i64,
+    /// `None` for counts (the value is the numerator).
+    pub denominator: Option<i64>,
+    /// The rate (0..=1) or the count.
+    pub value: f64,
+    /// The goal as text, e.g. "≥ 90 %".
+    pub goal: &'static str,
+    /// Whether the goal is met; `None` when the denominator is 0.
+    pub met: Option<bool>,
+    /// Source clause.
+    pub source: &'static str,
+}
+
+impl TargetValue {
+    fn rate(
+        id: &'static str,
+        title: &'static str,
+        numerator: usize,
+        denominator: usize,
+        goal_share: f64,
+        goal: &'static str,
+        source: &'static str,
+    ) -> Self {
+        let value = if denominator == 0 { 0.0 } else { numerator as f64 / denominator as f64 };
+        Self {
+            id,
+            title,
+            numerator: numerator as i64,
+            denominator: Some(denominator as i64),
+            value,
+            goal,
+            met: (denominator > 0).then_some(value + 1e-12 >= goal_share),
+            source,
+        }
+    }
+
+    fn count(
+        id: &'static str,
+        title: &'static str,
+        n: usize,
+        met: bool,
+        goal: &'static str,
+        source: &'static str,
+    ) -> Self {
+        Self { id, title, numerator: n as i64, denominator: None, value: n as f64, goal, met: Some(met), source }
+    }
+}
+
+// === re-employment ===
+
+/// 登记失业人员就业率 (001 § 9). Denominator: persons with a spell open at some
+/// time in `[F, E]`. Numerator: those of them re-employed in `[F, E]` after that
+/// spell began: a placement started, or the spell closed by an exit for
+/// employment.
+pub fn reemployment(spells: &[SpellRow], placements: &[PlacementRow], period: Period, e: NaiveDate) -> (usize, usize) {
+    let mut starts: HashMap<&str, Vec<NaiveDate>> = HashMap::new();
+    for p in placements {
+        starts.entry(p.case_id.as_str()).or_default().push(p.started_on);
+    }
+    let mut denominator = BTreeSet::new();
+    let mut numerator = BTreeSet::new();
+    for s in spells.iter().filter(|s| s.overlaps(period.from, e)) {
+        denominator.insert(s.case_id.as_str());
+        let from = period.from.max(s.registered_on);
+        let placed = starts.get(s.case_id.as_str()).is_some_and(|v| v.iter().any(|d| from <= *d && *d <= e));
+        let exited_employed = s.ended_employed().is_some_and(|d| from <= d && d <= e);
+        if placed || exited_employed {
+            numerator.insert(s.case_id.as_str());
+        }
+    }
+    (numerator.len(), denominator.len())
+}
+
+// === long-term unemployment ===
+
+/// A spell on the long-term or at-risk list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LongTermRow {
+    pub case_id: String,
+    pub community: String,
+    pub registered_on: NaiveDate,
+    /// `None` while open on the as-of date.
+    pub ended_on: Option<NaiveDate>,
+    /// Days from registration to its end, or to the as-of date while open.
+    pub days: i64,
+    /// The day the spell passes `long_term_months` (it is long-term from the day after).
+    pub long_term_after: NaiveDate,
+    /// `long_term` or `at_risk`.
+    pub status: &'static str,
+}
+
+/// No long-term unemployed (001 § 9). A spell is long-term when it lasts more
+/// than `long_term_months`: it is still open, or ended, on a day after
+/// `registered_on + long_term_months` (a placement on that last day keeps it
+/// off the list; on the day after, it is on). Spells overlapping the
+/// `lookback_years` before `A` count. At risk: open on `A`, not long-term,
+/// open for at least `at_risk_after_months`.
+pub fn long_term(spells: &[SpellRow], a: NaiveDate, p: &TargetParams) -> Vec<LongTermRow> {
+    let window_start = sub_years(a, p.lookback_years);
+    let mut rows = Vec::new();
+    for s in spells.iter().filter(|s| s.overlaps(window_start, a)) {
+        let end = s.ended_on.unwrap_or(a);
+        let mark = add_months(s.registered_on, p.long_term_months);
+        let status = if end > mark {
+            "long_term"
+        } else if s.ended_on.is_none() && a >= add_months(s.registered_on, p.at_risk_after_months) {
+            "at_risk"
+        } else {
+            continue;
+        };
+        rows.push(LongTermRow {
+            case_id: s.case_id.clone(),
+            community: s.community.clone(),
+            registered_on: s.registered_on,
+            ended_on: s.ended_on,
+            days: (end - s.registered_on).num_days(),
+            long_term_after: mark,
+            status,
+        });
+    }
+    rows.sort_by(|x, y| {
+        (x.status, std::cmp::Reverse(x.days), &x.case_id).cmp(&(y.status, std::cmp::Reverse(y.days), &y.case_id))
+    });
+    rows
+}
+
+// === follow-up ===
+
+/// The follow-up month containing `d`, given the day months start on.
+pub fn followup_month(d: NaiveDate, start_day: u32) -> (NaiveDate, NaiveDate) {
+    let this_start = NaiveDate::from_ymd_opt(d.year(), d.month(), start_day).unwrap_or(d);
+    let start =
+        if d >= this_start { this_start } else { this_start.checked_sub_months(Months::new(1)).unwrap_or(this_start) };
+    let end = add_months(start, 1).pred_opt().unwrap_or(start);
+    (start, end)
+}
+
+/// Monthly follow-up (000 § 20). Person-months: for each follow-up month that
+/// overlaps `[F, E]`, each person with a spell open on at least one day of it.
+/// Followed up: at least one contact dated in that month. Rate = followed-up
+/// person-months / person-months.
+pub fn followup(
+    spells: &[SpellRow],
+    contacts: &HashMap<String, Vec<NaiveDate>>,
+    period: Period,
+    e: NaiveDate,
+    start_day: u32,
+) -> (usize, usize) {
+    let mut person_months: BTreeSet<(&str, NaiveDate)> = BTreeSet::new();
+    let mut followed: BTreeSet<(&str, NaiveDate)> = BTreeSet::new();
+    let (mut m_start, mut m_end) = followup_month(period.from, start_day);
+    while m_start <= e {
+        for s in spells.iter().filter(|s| s.overlaps(m_start.max(period.from), m_end.min(e))) {
+            let key = (s.case_id.as_str(), m_start);
+            person_months.insert(key);
+            let contacted =
+                contacts.get(&s.case_id).is_some_and(|v| v.iter().any(|c| m_start <= *c && *c <= m_end && *c <= e));
+            if contacted {
+                followed.insert(key);
+            }
+        }
+        m_start = add_months(m_start, 1);
+        m_end = add_months(m_start, 1).pred_opt().unwrap_or(m_start);
+    }
+    (followed.len(), person_months.len())
+}
+
+/// A person overdue for monthly follow-up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OverdueRow {
+    pub case_id: String,
+    pub community: String,
+    pub registered_on: NaiveDate,
+    pub last_contact_on: Option<NaiveDate>,
+    /// The last complete follow-up month without a contact.
+    pub missed_month_start: NaiveDate,
+}
+
+/// Overdue on `A`: an open spell on `A` that was open during the last complete
+/// follow-up month before `A`, with no contact dated in that month.
+pub fn overdue_followups(
+    spells: &[SpellRow],
+    contacts: &HashMap<String, Vec<NaiveDate>>,
+    a: NaiveDate,
+    start_day: u32,
+) -> Vec<OverdueRow> {
+    let (current_start, _) = followup_month(a, start_day);
+    let (last_start, last_end) = followup_month(current_start.pred_opt().unwrap_or(current_start), start_day);
+    let mut rows: Vec<OverdueRow> = spells
+        .iter()
+        .filter(|s| s.open_on(a) && s.ended_on.is_none() && s.overlaps(last_start, last_end))
+        .filter_map(|s| {
+            let dates = contacts.get(&s.case_id).map(Vec::as_slice).unwrap_or(&[]);
+            let in_month = dates.iter().any(|c| last_start <= *c && *c <= last_end);
+            (!in_month).then(|| OverdueRow {
+                case_id: s.case_id.clone(),
+                community: s.community.clone(),
+                registered_on: s.registered_on,
+                last_contact_on: dates.iter().filter(|c| **c <= a).max().copied(),
+                missed_month_start: last_start,
+            })
+        })
+        .collect();
+    rows.sort_by(|x, y| (x.last_contact_on, &x.case_id).cmp(&(y.last_contact_on, &y.case_id)));
+    rows
+}
+
+/// A registration without contact for `exit_review_months`: to consider for exit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExitReviewRow {
+    pub case_id: String,
+    pub community: String,
+    pub registered_on: NaiveDate,
+    pub last_contact_on: Option<NaiveDate>,
+}
+
+/// Open on `A`, and neither a contact nor the registration itself within the
+/// last `exit_review_months` before `A`.
+pub fn exit_review(
+    spells: &[SpellRow],
+    contacts: &HashMap<String, Vec<NaiveDate>>,
+    a: NaiveDate,
+    months: u32,
+) -> Vec<ExitReviewRow> {
+    let since = a.checked_sub_months(Months::new(months)).unwrap_or(NaiveDate::MIN);
+    let mut rows: Vec<ExitReviewRow> = spells
+        .iter()
+        .filter(|s| s.ended_on.is_none() && s.registered_on <= a)
+        .filter_map(|s| {
+            let last = contacts.get(&s.case_id).and_then(|v| v.iter().filter(|c| **c <= a).max().copied());
+            let latest = last.unwrap_or(s.registered_on).max(s.registered_on);
+            (latest < since).then(|| ExitReviewRow {
+                case_id: s.case_id.clone(),
+                community: s.community.clone(),
+                registered_on: s.registered_on,
+                last_contact_on: last,
+            })
+        })
+        .collect();
+    rows.sort_by(|x, y| (x.last_contact_on, &x.case_id).cmp(&(y.last_contact_on, &y.case_id)));
+    rows
+}
+
+// === matchmaker (就业红娘) ===
+
+/// A registration the matchmaker did not answer in time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MatchmakerRow {
+    pub case_id: String,
+    pub community: String,
+    pub registered_on: NaiveDate,
+    pub same_day_contact: bool,
+    pub two_way_in_time: bool,
+}
+
+/// Matchmaker response (001 § 14) for registrations dated in `[F, E]`:
+/// same-day contact (a contact dated the registration day) and a two-way
+/// recommendation within `recommendation_days` (dated no later than
+/// registration + that many days). A registration counts in the two-way
+/// denominator only once its deadline is on or before `A`.
+pub fn matchmaker(
+    spells: &[SpellRow],
+    contacts: &HashMap<String, Vec<NaiveDate>>,
+    two_way: &HashMap<String, Vec<NaiveDate>>,
+    period: Period,
+    a: NaiveDate,
+    days: u32,
+) -> (Vec<MatchmakerRow>, (usize, usize), (usize, usize)) {
+    let e = period.to.min(a);
+    let mut rows = Vec::new();
+    let (mut same_day, mut regs, mut in_time, mut due) = (0, 0, 0, 0);
+    for s in spells.iter().filter(|s| period.from <= s.registered_on && s.registered_on <= e) {
+        regs += 1;
+        let contacted = contacts.get(&s.case_id).is_some_and(|v| v.contains(&s.registered_on));
+        let deadline = s.registered_on + chrono::Days::new(u64::from(days));
+        let recommended = two_way
+            .get(&s.case_id)
+            .is_some_and(|v| v.iter().any(|d| s.registered_on <= *d && *d <= deadline && *d <= a));
+        same_day += usize::from(contacted);
+        let is_due = deadline <= a;
+        if is_due {
+            due += 1;
+            in_time += usize::from(recommended);
+        }
+        if !contacted || (is_due && !recommended) {
+            rows.push(MatchmakerRow {
+                case_id: s.case_id.clone(),
+                community: s.community.clone(),
+                registered_on: s.registered_on,
+                same_day_contact: contacted,
+                two_way_in_time: recommended,
+            });
+        }
+    }
+    (rows, (same_day, regs), (in_time, due))
+}
+
+// === full-employment communities ===
+
+/// One community's employment figure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CommunityRow {
+    pub community: String,
+    pub employed: i64,
+    pub unemployed: i64,
+    pub rate: f64,
+    pub full_employment: bool,
+}
+
+/// 充分就业社区 (001 § 10), on `A`, per community of the person's latest
+/// registration: those able and willing to work known to the service are the
+/// persons with a spell open on `A` (unemployed) or a placement current on `A`
+/// (employed); rate = employed / (employed + unemployed); full employment at ≥ 90 %.
+pub fn communities(
+    spells: &[SpellRow],
+    placements: &[PlacementRow],
+    home: &HashMap<String, String>,
+    a: NaiveDate,
+) -> Vec<CommunityRow> {
+    let mut employed: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut unemployed: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for s in spells.iter().filter(|s| s.registered_on <= a && s.ended_on.is_none_or(|e| e > a)) {
+        if let Some(c) = home.get(&s.case_id) {
+            unemployed.entry(c).or_default().insert(&s.case_id);
+        }
+    }
+    for p in placements.iter().filter(|p| p.started_on <= a && p.ended_on.is_none_or(|e| e > a)) {
+        if let Some(c) = home.get(&p.case_id) {
+            employed.entry(c).or_default().insert(&p.case_id);
+        }
+    }
+    let all: BTreeSet<&str> = employed.keys().chain(unemployed.keys()).copied().collect();
+    all.into_iter()
+        .map(|c| {
+            let e = employed.get(c).map_or(0, BTreeSet::len) as i64;
+            let u = unemployed.get(c).map_or(0, BTreeSet::len) as i64;
+            let rate = if e + u == 0 { 0.0 } else { e as f64 / (e + u) as f64 };
+            CommunityRow { community: c.to_string(), employed: e, unemployed: u, rate, full_employment: rate >= 0.9 }
+        })
+        .collect()
+}
+
+pub(crate) fn rate_of(
+    id: &'static str,
+    title: &'static str,
+    (n, d): (usize, usize),
+    goal_share: f64,
+    goal: &'static str,
+    source: &'static str,
+) -> TargetValue {
+    TargetValue::rate(id, title, n, d, goal_share, goal, source)
+}
+
+pub(crate) fn count_of(
+    id: &'static str,
+    title: &'static str,
+    n: usize,
+    met: bool,
+    goal: &'static str,
+    source: &'static str,
+) -> TargetValue {
+    TargetValue::count(id, title, n, met, goal, source)
+}

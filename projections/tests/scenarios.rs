@@ -1,0 +1,415 @@
+//! Hand-computed scenarios: small histories whose every target value is
+//! worked out by hand here, boundaries included.
+
+use std::collections::BTreeSet;
+
+use chrono::{NaiveDate, Utc};
+use leye_domain::{
+    envelope::EventMetadata,
+    person::*,
+    values::{CountyCode, CreditCode, DateRange, Fen, PersonName, Residence, ResidentId},
+};
+use leye_projections::{Jurisdiction, Period, Projector, ReadModel, TargetParams, read_model::TargetReport};
+use leye_store::{Position, RecordedEvent, StreamName};
+use uuid::Uuid;
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn resident_id(seq: u32) -> ResidentId {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let first17 = format!("12011119850101{:03}", seq % 1000);
+    let sum: u32 = first17.bytes().zip(W).map(|(b, w)| u32::from(b - b'0') * w).sum();
+    ResidentId::parse(&format!("{first17}{}", b"10X98765432"[(sum % 11) as usize] as char), d("2026-01-01")).unwrap()
+}
+
+fn employer() -> CreditCode {
+    const A: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    const W: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+    let body = "91120111MA05JX0K0";
+    let sum: u32 = body.bytes().zip(W).map(|(b, w)| A.iter().position(|&a| a == b).unwrap() as u32 * w).sum();
+    CreditCode::parse(&format!("{body}{}", A[((31 - sum % 31) % 31) as usize] as char)).unwrap()
+}
+
+/// Builds a log event by event, as the command path would record it.
+#[derive(Default)]
+struct World {
+    events: Vec<RecordedEvent>,
+    revisions: std::collections::HashMap<String, u64>,
+}
+
+struct Person {
+    seq: u32,
+    community: &'static str,
+    hukou: &'static str,
+    groups: Vec<PersonGroup>,
+    household: Option<Uuid>,
+}
+
+impl Person {
+    fn new(seq: u32, community: &'static str) -> Self {
+        Self { seq, community, hukou: "120111", groups: vec![], household: None }
+    }
+    fn case(&self) -> String {
+        format!("00000000-0000-0000-0000-{:012}", self.seq)
+    }
+    fn registration(&self) -> Registration {
+        Registration {
+            resident_id: resident_id(self.seq),
+            name: PersonName::parse("测试").unwrap(),
+            hukou: Hukou { county: CountyCode::parse(self.hukou).unwrap(), nature: HukouNature::Urban },
+            residence: Residence::parse(&self.community[..6], &self.community[..9], self.community).unwrap(),
+            education: Education::Bachelor,
+            graduation: None,
+            household: self
+                .household
+                .map(|h| HouseholdMembership { household_id: h, relation: HouseholdRelation::Other }),
+            groups: self.groups.iter().copied().collect::<BTreeSet<_>>(),
+        }
+    }
+}
+
+impl World {
+    fn record(&mut self, p: &Person, on: &str, fact: PersonFact) -> &mut Self {
+        let case = p.case();
+        let revision = self.revisions.entry(case.clone()).or_insert(0);
+        let metadata = EventMetadata {
+            command_id: Uuid::new_v4(),
+            correlation_id: Uuid::new_v4(),
+            causation_id: Uuid::new_v4(),
+            actor: "t".into(),
+            office: "o".into(),
+            district: leye_domain::values::DistrictCode::parse(&p.community[..6]).unwrap(),
+            effective_date: d(on),
+            schema_version: SCHEMA_VERSION,
+            command_fingerprint: String::new(),
+        };
+        let event = PersonEvent { effective_date: d(on), fact };
+        let seq = self.events.len() as u64 + 1;
+        self.events.push(RecordedEvent {
+            stream: StreamName::parse(format!("person-{case}")).unwrap(),
+            revision: *revision,
+            position: Position::from_sequence(seq),
+            event_id: Uuid::new_v4(),
+            event_type: event.fact.event_type().into(),
+            data: event.encode(),
+            metadata: serde_json::to_vec(&metadata).unwrap(),
+            recorded_at: Utc::now(),
+        });
+        *revision += 1;
+        self
+    }
+    fn register(&mut self, p: &Person, on: &str) -> &mut Self {
+        self.record(p, on, PersonFact::Registered(p.registration()))
+    }
+    fn place(&mut self, p: &Person, on: &str, kind: PlacementKind) -> &mut Self {
+        let employer = kind.needs_employer().then(employer);
+        self.record(p, on, PersonFact::Placed(Placement { kind, employer, contract_months: Some(12) }))
+    }
+    fn contact(&mut self, p: &Person, on: &str) -> &mut Self {
+        self.record(
+            p,
+            on,
+            PersonFact::Contacted(Contact {
+                channel: ContactChannel::Phone,
+                outcome: ContactOutcome::StillSeeking,
+                note: String::new(),
+            }),
+        )
+    }
+    fn exit(&mut self, p: &Person, on: &str, reason: ExitReason) -> &mut Self {
+        self.record(p, on, PersonFact::RegistrationExited(RegistrationExit { reason }))
+    }
+    fn end_placement(&mut self, p: &Person, on: &str) -> &mut Self {
+        self.record(p, on, PersonFact::PlacementEnded(PlacementEnd { reason: PlacementEndReason::ContractExpired }))
+    }
+    fn project(&self) -> (tempfile::TempDir, ReadModel) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rm.sqlite");
+        let mut projector = Projector::open(&path).unwrap();
+        projector.apply(&self.events).unwrap();
+        drop(projector);
+        let rm = ReadModel::open(&path).unwrap();
+        (dir, rm)
+    }
+}
+
+fn target(report: &TargetReport, id: &str) -> (i64, Option<i64>) {
+    let t = report.targets.iter().find(|t| t.id == id).unwrap_or_else(|| panic!("no target {id}"));
+    (t.numerator, t.denominator)
+}
+
+fn report(rm: &ReadModel, j: &str, from: &str, to: &str, as_of: &str) -> TargetReport {
+    rm.targets(
+        &Jurisdiction::parse(j).unwrap(),
+        Period::new(d(from), d(to)).unwrap(),
+        d(as_of),
+        &TargetParams::default(),
+    )
+    .unwrap()
+}
+
+const XQ_A: &str = "120111001001"; // Xiqing, street 001, community 001
+const XQ_B: &str = "120111002003"; // Xiqing, street 002
+const HP: &str = "120101001001"; // Heping
+
+#[test]
+fn six_months_boundary_last_day_and_day_after() {
+    // Registered 2026-01-15: six months end on 2026-07-15.
+    // A is placed on 2026-07-15 (the last day): spell lasted exactly 6 months, not long-term.
+    // B is placed on 2026-07-16 (the day after): more than 6 months, long-term.
+    // C registered 2025-08-31: + 6 months = 2026-02-28 (clamped); still open → long-term on 2026-03-01, not on 2026-02-28.
+    let (a, b, c) = (Person::new(1, XQ_A), Person::new(2, XQ_A), Person::new(3, XQ_A));
+    let mut w = World::default();
+    w.register(&a, "2026-01-15").register(&b, "2026-01-15").register(&c, "2025-08-31");
+    w.place(&a, "2026-07-15", PlacementKind::Flexible).place(&b, "2026-07-16", PlacementKind::Flexible);
+    let (_dir, rm) = w.project();
+    let p = TargetParams::default();
+    let list = rm.long_term(&Jurisdiction::city(), d("2026-08-01"), &p).unwrap();
+    let long: Vec<&str> = list.iter().filter(|r| r.status == "long_term").map(|r| r.case_id.as_str()).collect();
+    assert_eq!(long, vec![c.case().as_str(), b.case().as_str()], "C (open, 335 days) then B (182 days); not A");
+    let b_row = list.iter().find(|r| r.case_id == b.case()).unwrap();
+    assert_eq!((b_row.days, b_row.long_term_after), (182, d("2026-07-15")));
+
+    let on_feb_28 = rm.long_term(&Jurisdiction::city(), d("2026-02-28"), &p).unwrap();
+    assert_eq!(
+        on_feb_28.iter().find(|r| r.case_id == c.case()).unwrap().status,
+        "at_risk",
+        "5 months passed on 2026-01-31"
+    );
+    let on_mar_1 = rm.long_term(&Jurisdiction::city(), d("2026-03-01"), &p).unwrap();
+    assert_eq!(on_mar_1.iter().find(|r| r.case_id == c.case()).unwrap().status, "long_term");
+    // A and B on 2026-06-15: both at risk (5 months reached on 2026-06-15), neither long-term yet.
+    let mid = rm.long_term(&Jurisdiction::city(), d("2026-06-15"), &p).unwrap();
+    assert!(mid.iter().filter(|r| r.case_id != c.case()).all(|r| r.status == "at_risk"));
+    assert_eq!(mid.len(), 3);
+    // Looking back 2 years from 2028-07-16: B's spell ended 2026-07-16, exactly 2 years before, still counts;
+    // A's ended 2026-07-15 and is outside the window anyway (and was never long-term).
+    let later = rm.long_term(&Jurisdiction::city(), d("2028-07-16"), &p).unwrap();
+    assert!(later.iter().any(|r| r.case_id == b.case()));
+    let after_window = rm.long_term(&Jurisdiction::city(), d("2028-07-17"), &p).unwrap();
+    assert!(!after_window.iter().any(|r| r.case_id == b.case()));
+}
+
+#[test]
+fn reemployment_rate_with_a_spell_crossing_the_period_and_re_registration() {
+    // Period: 2026-Q2 (04-01..06-30).
+    // A: registered 2026-02-10 (crosses into Q2), placed 2026-05-05 → in both.
+    // B: registered 2026-06-20, still open → denominator only.
+    // C: registered 2026-01-05, exited (moved away) 2026-03-31 → ended before Q2: in neither.
+    //    Re-registered 2026-04-10, exited "employed" 2026-06-30 (last day) → in both.
+    // D: registered 2026-03-01, placed 2026-07-01 (day after the period) → denominator only.
+    // E: Heping, registered 2026-04-01, placed 2026-04-02 → in both at city level, not in Xiqing.
+    let (a, b, c, dd, e) =
+        (Person::new(1, XQ_A), Person::new(2, XQ_A), Person::new(3, XQ_B), Person::new(4, XQ_B), Person::new(5, HP));
+    let mut w = World::default();
+    w.register(&a, "2026-02-10").place(&a, "2026-05-05", PlacementKind::Enterprise);
+    w.register(&b, "2026-06-20");
+    w.register(&c, "2026-01-05").exit(&c, "2026-03-31", ExitReason::MovedAway);
+    w.register(&c, "2026-04-10").exit(&c, "2026-06-30", ExitReason::Employed);
+    w.register(&dd, "2026-03-01").place(&dd, "2026-07-01", PlacementKind::Flexible);
+    w.register(&e, "2026-04-01").place(&e, "2026-04-02", PlacementKind::SelfEmployed);
+    let (_dir, rm) = w.project();
+    let q2 = report(&rm, "120111", "2026-04-01", "2026-06-30", "2026-12-31");
+    assert_eq!(target(&q2, "reemployment_rate"), (2, Some(4)), "Xiqing: A, C of A, B, C, D");
+    let city = report(&rm, "", "2026-04-01", "2026-06-30", "2026-12-31");
+    assert_eq!(target(&city, "reemployment_rate"), (3, Some(5)));
+    let street = report(&rm, "120111002", "2026-04-01", "2026-06-30", "2026-12-31");
+    assert_eq!(target(&street, "reemployment_rate"), (1, Some(2)), "street 002: C and D");
+    // As of 2026-05-04 (the day before A's placement): A is not yet placed; C's exit not yet known.
+    let early = report(&rm, "120111", "2026-04-01", "2026-06-30", "2026-05-04");
+    assert_eq!(target(&early, "reemployment_rate"), (0, Some(3)), "A, C, D registered by then; B not yet");
+    let on_day = report(&rm, "120111", "2026-04-01", "2026-06-30", "2026-05-05");
+    assert_eq!(target(&on_day, "reemployment_rate"), (1, Some(3)));
+}
+
+#[test]
+fn as_of_before_and_after_a_placement_moves_the_state() {
+    let a = Person::new(1, XQ_A);
+    let mut w = World::default();
+    w.register(&a, "2026-01-10").place(&a, "2026-03-01", PlacementKind::PublicWelfarePost);
+    w.end_placement(&a, "2026-06-30");
+    let (_dir, rm) = w.project();
+    let j = Jurisdiction::parse("120111").unwrap();
+    let before = rm.communities(&j, d("2026-02-28")).unwrap();
+    assert_eq!((before[0].employed, before[0].unemployed), (0, 1));
+    let after = rm.communities(&j, d("2026-03-01")).unwrap();
+    assert_eq!((after[0].employed, after[0].unemployed), (1, 0));
+    assert!(after[0].full_employment);
+    // The placement ended on 06-30 and no registration followed. On a stock date an end is
+    // exclusive (as a start is inclusive): employed on 06-29, no longer on 06-30.
+    assert_eq!(rm.communities(&j, d("2026-06-29")).unwrap()[0].employed, 1);
+    assert!(rm.communities(&j, d("2026-06-30")).unwrap().is_empty());
+    let posts = report(&rm, "120111", "2026-01-01", "2026-12-31", "2026-12-31");
+    assert_eq!(target(&posts, "public_welfare_placements"), (1, None));
+    assert_eq!(target(&posts, "public_welfare_local_share"), (1, Some(1)), "Xiqing hukou in a Xiqing post");
+    let too_early = report(&rm, "120111", "2026-01-01", "2026-12-31", "2026-02-28");
+    assert_eq!(target(&too_early, "public_welfare_placements"), (0, None));
+}
+
+#[test]
+fn followup_on_the_last_and_the_first_day_of_a_month() {
+    // Period: January and February 2026. Registered 2026-01-05.
+    // A is contacted on 01-31 (last day of January) and 02-01 (first day of February): 2 of 2 person-months.
+    // B is contacted twice on 01-31 and not in February: 1 of 2.
+    // C registered 2026-02-28 (the last day) with no contact: 1 person-month, 0 followed.
+    let (a, b, c) = (Person::new(1, XQ_A), Person::new(2, XQ_A), Person::new(3, XQ_A));
+    let mut w = World::default();
+    w.register(&a, "2026-01-05").contact(&a, "2026-01-31").contact(&a, "2026-02-01");
+    w.register(&b, "2026-01-05").contact(&b, "2026-01-31").contact(&b, "2026-01-31");
+    w.register(&c, "2026-02-28");
+    let (_dir, rm) = w.project();
+    let r = report(&rm, "", "2026-01-01", "2026-02-28", "2026-03-15");
+    assert_eq!(target(&r, "monthly_followup_rate"), (3, Some(5)));
+    // Overdue on 2026-03-15: the last complete month is February: B and C missed it, A did not.
+    let overdue = rm.overdue_followups(&Jurisdiction::city(), d("2026-03-15"), &TargetParams::default()).unwrap();
+    let ids: BTreeSet<String> = overdue.iter().map(|r| r.case_id.clone()).collect();
+    assert_eq!(ids, [b.case(), c.case()].into_iter().collect());
+    // With follow-up months starting on the 26th, 01-31 and 02-01 fall in the same month (01-26..02-25):
+    // months overlapping Jan-Feb: 12-26..01-25, 01-26..02-25, 02-26..03-25 (clipped to 02-28).
+    // A: (m1: no contact, m2: yes, m3: no) → 1 of 3; B: 1 of 3; C: only m3, no → 0 of 1.
+    let p = TargetParams { followup_month_start_day: 26, ..TargetParams::default() };
+    let r26 = rm
+        .targets(&Jurisdiction::city(), Period::new(d("2026-01-01"), d("2026-02-28")).unwrap(), d("2026-03-15"), &p)
+        .unwrap();
+    assert_eq!(target(&r26, "monthly_followup_rate"), (2, Some(7)));
+}
+
+#[test]
+fn a_zero_employment_household_spanning_two_districts() {
+    // Household H: member A lives in Xiqing, member B in Heping.
+    // A is recognised "zero-employment household" on 2026-03-01; B is placed on 2026-04-10.
+    let h = Uuid::from_u128(7);
+    let mut a = Person::new(1, XQ_A);
+    a.household = Some(h);
+    let mut b = Person::new(2, HP);
+    b.household = Some(h);
+    b.hukou = "120101";
+    let mut w = World::default();
+    w.register(&a, "2026-02-01").register(&b, "2026-02-01");
+    w.record(
+        &a,
+        "2026-03-01",
+        PersonFact::DifficultyRecognised(Difficulty {
+            categories: [DifficultyCategory::ZeroEmploymentHousehold].into_iter().collect(),
+            valid: DateRange::new(d("2026-03-01"), d("2027-02-28")).unwrap(),
+        }),
+    );
+    w.place(&b, "2026-04-10", PlacementKind::Enterprise);
+    let (_dir, rm) = w.project();
+    let p = TargetParams::default();
+    for j in ["", "120111", "120101", "120101001001"] {
+        let on = rm.zero_employment_households(&Jurisdiction::parse(j).unwrap(), d("2026-04-09"), &p).unwrap();
+        assert_eq!(on.len(), 1, "outstanding in jurisdiction {j:?} on 04-09");
+        assert_eq!(on[0].days_outstanding, 39);
+        assert!(on[0].overdue, "39 days > 30");
+    }
+    assert!(
+        rm.zero_employment_households(&Jurisdiction::parse("120102").unwrap(), d("2026-04-09"), &p).unwrap().is_empty()
+    );
+    let cleared = rm.zero_employment_households(&Jurisdiction::city(), d("2026-04-10"), &p).unwrap();
+    assert!(cleared.is_empty(), "cleared by B's placement on 04-10");
+    let r = report(&rm, "120111", "2026-01-01", "2026-03-31", "2026-03-31");
+    assert_eq!(target(&r, "zero_employment_households_outstanding"), (1, None));
+    // The zero-employment recognition is not "other difficulty".
+    assert_eq!(target(&r, "difficulty_employment_rate"), (0, Some(0)));
+}
+
+#[test]
+fn matchmaker_same_day_contact_and_two_way_recommendation_within_three_days() {
+    // A: registered 03-02, contacted 03-02, two-way recommendation 03-05 (day 3): both met.
+    // B: registered 03-02, contacted 03-03, two-way recommendation 03-06 (day 4): both breached.
+    // C: registered 03-30, contacted same day; on 03-31 the 3-day deadline (04-02) has not passed: not yet due.
+    let (a, b, c) = (Person::new(1, XQ_A), Person::new(2, XQ_A), Person::new(3, XQ_A));
+    let rec =
+        |two_way| PersonFact::JobRecommended(JobRecommendation { vacancy_id: "v".into(), enterprise: None, two_way });
+    let mut w = World::default();
+    w.register(&a, "2026-03-02").contact(&a, "2026-03-02").record(&a, "2026-03-05", rec(true));
+    w.register(&b, "2026-03-02").contact(&b, "2026-03-03").record(&b, "2026-03-06", rec(true));
+    w.register(&c, "2026-03-30").contact(&c, "2026-03-30");
+    let (_dir, rm) = w.project();
+    let r = report(&rm, "", "2026-03-01", "2026-03-31", "2026-03-31");
+    assert_eq!(target(&r, "matchmaker_same_day_contact_rate"), (2, Some(3)));
+    assert_eq!(target(&r, "matchmaker_two_way_rate"), (1, Some(2)));
+    let breaches = rm
+        .matchmaker_breaches(
+            &Jurisdiction::city(),
+            Period::new(d("2026-03-01"), d("2026-03-31")).unwrap(),
+            d("2026-03-31"),
+            &TargetParams::default(),
+        )
+        .unwrap();
+    assert_eq!(breaches.len(), 1);
+    assert_eq!(breaches[0].case_id, b.case());
+}
+
+#[test]
+fn subsidies_training_interns_graduates_and_exit_review() {
+    let mut a = Person::new(1, XQ_A);
+    a.groups = vec![PersonGroup::GraduateUnemployedAfterSchool];
+    let mut b = Person::new(2, XQ_A);
+    b.groups = vec![PersonGroup::GraduateUnemployedAfterSchool];
+    let c = Person::new(3, XQ_B);
+    let grant = |id: &str, fen: i64| {
+        PersonFact::SubsidyGranted(SubsidyGrant {
+            subsidy_id: id.into(),
+            programme: "start-up-training".into(),
+            amount: Fen::positive(fen).unwrap(),
+            period: DateRange::new(d("2026-01-01"), d("2026-01-31")).unwrap(),
+            payee: Payee::Person,
+            policy_clause: "000#13".into(),
+        })
+    };
+    let mut w = World::default();
+    // A: graduate, contacted, placed as intern in March.
+    w.register(&a, "2026-01-10").contact(&a, "2026-01-12").place(&a, "2026-03-01", PlacementKind::Internship);
+    // B: graduate, never served, still open.
+    w.register(&b, "2026-01-10");
+    // C: start-up training, two grants, one revoked on 2026-05-01.
+    w.register(&c, "2025-10-01").record(
+        &c,
+        "2026-01-15",
+        PersonFact::TrainingEnrolled(TrainingEnrolment {
+            training_id: "t".into(),
+            programme: TrainingProgramme::StartUpMalanhua,
+            provider: "p".into(),
+        }),
+    );
+    w.record(&c, "2026-02-01", grant("s1", 50_000)).record(&c, "2026-02-02", grant("s2", 100_000));
+    w.record(
+        &c,
+        "2026-05-01",
+        PersonFact::SubsidyRevoked(SubsidyRevocation { subsidy_id: "s2".into(), reason: "r".into() }),
+    );
+    let (_dir, rm) = w.project();
+    let year = |as_of| report(&rm, "120111", "2026-01-01", "2026-12-31", as_of);
+    let r = year("2026-04-30");
+    assert_eq!(target(&r, "graduate_service_rate"), (1, Some(2)));
+    assert_eq!(target(&r, "graduate_employment_rate"), (1, Some(2)));
+    assert_eq!(target(&r, "startup_trainees"), (1, None));
+    assert_eq!(target(&r, "interns"), (1, None));
+    assert_eq!(target(&r, "subsidy_granted_fen"), (150_000, None), "s2 not yet revoked on 04-30");
+    assert_eq!(target(&year("2026-05-01"), "subsidy_granted_fen"), (50_000, None));
+    // Exit review on 2026-04-30 (3 months: since 2026-01-30): B (registered 01-10, never contacted)
+    // and C (registered 2025-10-01, never contacted) are listed; A is placed.
+    let review =
+        rm.exit_review(&Jurisdiction::parse("120111").unwrap(), d("2026-04-30"), &TargetParams::default()).unwrap();
+    let ids: BTreeSet<String> = review.iter().map(|r| r.case_id.clone()).collect();
+    assert_eq!(ids, [b.case(), c.case()].into_iter().collect());
+}
+
+#[test]
+fn reapplying_a_batch_changes_nothing() {
+    let a = Person::new(1, XQ_A);
+    let mut w = World::default();
+    w.register(&a, "2026-01-10").contact(&a, "2026-01-11");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rm.sqlite");
+    let mut p = Projector::open(&path).unwrap();
+    p.apply(&w.events).unwrap();
+    p.apply(&w.events).unwrap();
+    p.apply(&w.events[1..]).unwrap();
+    assert_eq!(p.events_applied().unwrap(), 2);
+    assert_eq!(p.checkpoint().unwrap(), Some(Position::from_sequence(2)));
+}

@@ -1,0 +1,1256 @@
+//! Grant evaluation: a pure function of the catalogue, the request and the facts.
+//!
+//! # How a decision is reached
+//! 1. The rule the grant names is looked up: it must belong to the city or to
+//!    the granting district, and one of its versions must be in force on the
+//!    grant's date ([`Catalogue::rule_in_force`]).
+//! 2. The payee kind must be the rule's.
+//! 3. Eligibility: every condition of `[rule.eligible]`; of `any_of`, one
+//!    alternative.
+//! 4. Limits: one-time, number of grants, exclusions, public-welfare placements
+//!    in total, and for periodic subsidies the months of this grant and of all
+//!    grants of the programme — lifted up to the retirement month when the
+//!    person is within the rule's years of retirement at the start of the
+//!    period; periods must not overlap earlier ones.
+//! 5. Amount: the rule's cap for this request. **A proposal over the cap is
+//!    refused, not cut down** (an auditor sees exactly what was proposed and
+//!    why it was refused); [`Decision::max_amount`] tells the caller what may
+//!    be proposed instead.
+//!
+//! Every step adds [`Check`]s, passed or not, each citing the rule's clause:
+//! the decision explains itself. A refused decision grants nothing.
+
+use std::fmt;
+
+use chrono::Datelike;
+use leye_domain::{
+    Date,
+    values::{DateRange, DistrictCode, Fen, Gender},
+};
+
+use crate::{
+    catalogue::{Catalogue, NotApplicable},
+    dates::{add_months, full_months_between, month_end, month_starts, whole_months},
+    facts::{Facts, GrantRequest, PersonFacts, TrainingFacts},
+    model::{AmountRule, Conditions, DifficultyRequirement, Jurisdiction, Nature, PayeeKind, PostType, Rule, Share},
+    retirement::{age_in_years, month_of, within_years_of_retirement},
+};
+
+/// One step of a decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// What was checked: a condition or limit key (`min_contract_months`,
+    /// `one_time`, `amount`, …).
+    pub check: String,
+    pub passed: bool,
+    /// What was found, with the seed's wording where the catalogue gives it.
+    pub detail: String,
+    /// The source clause, e.g. `"002 #38"`.
+    pub clause: String,
+}
+
+/// The rule version a decision applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleRef {
+    pub id: String,
+    pub programme: String,
+    pub title: String,
+    pub jurisdiction: Jurisdiction,
+    pub valid_from: Date,
+    pub valid_to: Option<Date>,
+    pub source: String,
+    pub payee: PayeeKind,
+    pub nature: Nature,
+}
+
+impl RuleRef {
+    fn of(r: &Rule) -> Self {
+        Self {
+            id: r.id.clone(),
+            programme: r.programme.clone(),
+            title: r.title.clone(),
+            jurisdiction: r.jurisdiction.clone(),
+            valid_from: r.valid_from,
+            valid_to: r.valid_to,
+            source: r.source.clone(),
+            payee: r.payee,
+            nature: r.nature,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Granted: the amount (none for an entitlement) and the period (the date
+    /// itself for one-time grants; to retirement for an entitlement).
+    Granted { amount: Option<Fen>, period: DateRange },
+    /// Refused: the failed checks say why.
+    Refused,
+}
+
+/// A decision on a grant, with its explanation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// The rule id asked for.
+    pub rule_id: String,
+    /// The version applied; `None` when no version applies.
+    pub rule: Option<RuleRef>,
+    pub outcome: Outcome,
+    /// The most this request may be granted, when it could be computed.
+    pub max_amount: Option<Fen>,
+    pub checks: Vec<Check>,
+}
+
+impl Decision {
+    pub fn is_granted(&self) -> bool {
+        matches!(self.outcome, Outcome::Granted { .. })
+    }
+
+    pub fn failed(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| !c.passed)
+    }
+
+    /// The explanation, one check a line.
+    pub fn explain(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.outcome {
+            Outcome::Granted { amount: Some(a), period } => {
+                writeln!(f, "{}: granted {} fen for {}..{}", self.rule_id, a.get(), period.from, period.to)?
+            }
+            Outcome::Granted { amount: None, period } => {
+                writeln!(f, "{}: granted for {}..{}", self.rule_id, period.from, period.to)?
+            }
+            Outcome::Refused => writeln!(f, "{}: refused", self.rule_id)?,
+        }
+        for c in &self.checks {
+            writeln!(f, "  [{}] {} ({}): {}", if c.passed { "ok" } else { "NO" }, c.check, c.clause, c.detail)?;
+        }
+        Ok(())
+    }
+}
+
+/// A programme someone is eligible for and has not received (政策找人).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Eligibility {
+    pub rule: RuleRef,
+    /// The checks that make the person eligible, each citing its clause.
+    pub reasons: Vec<Check>,
+    /// The amount when it does not depend on the request (fixed amounts).
+    pub amount: Option<Fen>,
+}
+
+impl Catalogue {
+    /// Decides a grant. Pure: reads only its arguments.
+    pub fn evaluate(&self, request: &GrantRequest, facts: &Facts) -> Decision {
+        let rule = match self.rule_in_force(&request.rule_id, &request.district, request.on) {
+            Ok(r) => r,
+            Err(why) => return not_applicable(request, why),
+        };
+        let mut ev = Eval::new(self, rule, facts, request.on, &request.district);
+        ev.units = request.units;
+        ev.in_force();
+        ev.check(
+            "payee",
+            request.payee == rule.payee,
+            format!("rule pays the {}; request names the {}", rule.payee.as_str(), request.payee.as_str()),
+        );
+        ev.subject();
+        ev.conditions_top(&rule.eligible);
+        ev.history_limits();
+        let period = ev.period(request);
+        let cap = ev.amount(request, period.as_ref());
+        let ok = ev.checks.iter().all(|c| c.passed);
+        let outcome = match (ok, period) {
+            (true, Some(p)) => {
+                Outcome::Granted { amount: request.amount.or(cap.and_then(|c| Fen::positive(c).ok())), period: p }
+            }
+            _ => Outcome::Refused,
+        };
+        Decision {
+            rule_id: request.rule_id.clone(),
+            rule: Some(RuleRef::of(rule)),
+            outcome,
+            max_amount: cap.and_then(|c| Fen::positive(c).ok()),
+            checks: ev.checks,
+        }
+    }
+
+    /// Policy finds people (政策找人): the rules in force in `district` on `on`
+    /// whose eligibility and limits the facts meet, and whose programme the
+    /// case has not received yet, with the reasons and clauses.
+    ///
+    /// Amount checks that need a request (periods, units, bases) are not run:
+    /// this lists who should be told, not what they will get.
+    pub fn find_eligible(&self, facts: &Facts, district: &DistrictCode, on: Date) -> Vec<Eligibility> {
+        let mut out = Vec::new();
+        for rule in self.rules_in_force(district, on) {
+            if facts.prior_grants.iter().any(|g| g.programme == rule.programme) {
+                continue;
+            }
+            let mut ev = Eval::new(self, rule, facts, on, district);
+            ev.in_force();
+            ev.subject();
+            ev.conditions_top(&rule.eligible);
+            ev.history_limits();
+            if ev.checks.iter().all(|c| c.passed) {
+                let amount = match rule.amount {
+                    AmountRule::Fixed { fen } => Fen::positive(fen).ok(),
+                    _ => None,
+                };
+                out.push(Eligibility { rule: RuleRef::of(rule), reasons: ev.checks, amount });
+            }
+        }
+        out
+    }
+}
+
+fn not_applicable(request: &GrantRequest, why: NotApplicable) -> Decision {
+    let detail = match why {
+        NotApplicable::UnknownRule => "no rule with this id in the catalogue".to_string(),
+        NotApplicable::OtherJurisdiction(j) => {
+            format!("the rule belongs to {j}; it does not apply in district {}", request.district.as_str())
+        }
+        NotApplicable::NotInForce(versions) => {
+            let v: Vec<String> =
+                versions.iter().map(|(f, t)| format!("{f}..{}", t.map_or("".into(), |t| t.to_string()))).collect();
+            format!("no version in force on {}; versions: {}", request.on, v.join(", "))
+        }
+    };
+    Decision {
+        rule_id: request.rule_id.clone(),
+        rule: None,
+        outcome: Outcome::Refused,
+        max_amount: None,
+        checks: vec![Check { check: "in_force".into(), passed: false, detail, clause: "catalogue".into() }],
+    }
+}
+
+// === the evaluator ===
+
+struct Eval<'a> {
+    cat: &'a Catalogue,
+    rule: &'a Rule,
+    facts: &'a Facts,
+    on: Date,
+    district: &'a DistrictCode,
+    /// The request's units (batch sizes); none while finding people.
+    units: Option<u32>,
+    checks: Vec<Check>,
+}
+
+/// The result of one condition: passed or not, and what was found.
+type Found = (bool, String);
+
+impl<'a> Eval<'a> {
+    fn new(cat: &'a Catalogue, rule: &'a Rule, facts: &'a Facts, on: Date, district: &'a DistrictCode) -> Self {
+        Self { cat, rule, facts, on, district, units: None, checks: Vec::new() }
+    }
+
+    fn make(&self, name: &str, key: &str, passed: bool, detail: String) -> Check {
+        let detail = match self.rule.wording.get(key) {
+            Some(w) => format!("{detail} — 「{w}」"),
+            None => detail,
+        };
+        Check { check: name.to_string(), passed, detail, clause: self.rule.source.clone() }
+    }
+
+    fn check(&mut self, key: &str, passed: bool, detail: String) {
+        let c = self.make(key, key, passed, detail);
+        self.checks.push(c);
+    }
+
+    fn in_force(&mut self) {
+        let r = self.rule;
+        let to = r.valid_to.map_or("open-ended".to_string(), |t| t.to_string());
+        let detail = format!(
+            "version {}..{} of {} covers {} in district {}",
+            r.valid_from,
+            to,
+            r.jurisdiction,
+            self.on,
+            self.district.as_str()
+        );
+        self.check("in_force", true, detail);
+        if r.verify {
+            let note = r.note.clone().unwrap_or_default();
+            self.check("verify", true, format!("to be confirmed by the bureau: {note}"));
+        }
+    }
+
+    fn subject(&mut self) {
+        let (ok, what) = match self.rule.subject {
+            crate::model::Subject::Person => (self.facts.person.is_some(), "person"),
+            crate::model::Subject::Enterprise => (self.facts.enterprise.is_some(), "enterprise"),
+        };
+        let detail = if ok { format!("{what} facts supplied") } else { format!("{what} facts not supplied") };
+        self.check("subject", ok, detail);
+    }
+
+    // --- eligibility ---
+
+    fn conditions_top(&mut self, c: &Conditions) {
+        let mut out = Vec::new();
+        self.conditions(c, "", &mut out);
+        self.checks.extend(out);
+    }
+
+    /// Evaluates `c`, appending its checks (names prefixed with `prefix`);
+    /// returns whether all held.
+    fn conditions(&self, c: &Conditions, prefix: &str, out: &mut Vec<Check>) -> bool {
+        let mut results: Vec<(&str, Found)> = Vec::new();
+        let p = self.facts.person.as_ref();
+        let e = self.facts.enterprise.as_ref();
+        let on = self.on;
+        let no_person = || (false, "person facts not supplied".to_string());
+        let no_ent = || (false, "enterprise facts not supplied".to_string());
+
+        if !c.groups_any.is_empty() {
+            results.push((
+                "groups_any",
+                p.map_or_else(no_person, |p| {
+                    let hit: Vec<String> = c.groups_any.iter().filter(|g| p.groups.contains(g)).map(name).collect();
+                    if hit.is_empty() {
+                        (false, format!("in none of {}", names(&c.groups_any)))
+                    } else {
+                        (true, format!("in {}", hit.join(", ")))
+                    }
+                }),
+            ));
+        }
+        if !c.groups_all.is_empty() {
+            results.push((
+                "groups_all",
+                p.map_or_else(no_person, |p| {
+                    let missing: Vec<String> =
+                        c.groups_all.iter().filter(|g| !p.groups.contains(g)).map(name).collect();
+                    if missing.is_empty() {
+                        (true, format!("in all of {}", names(&c.groups_all)))
+                    } else {
+                        (false, format!("not in {}", missing.join(", ")))
+                    }
+                }),
+            ));
+        }
+        if let Some(req) = c.difficulty {
+            results.push((
+                "difficulty",
+                p.map_or_else(no_person, |p| match (&p.difficulty, req) {
+                    (None, _) => (false, format!("no employment difficulty recognised as valid on {on}")),
+                    (Some(d), DifficultyRequirement::Any) => {
+                        (true, format!("difficulty recognised {} ({})", d.recognised_on, names(&d.categories)))
+                    }
+                    (Some(d), DifficultyRequirement::Special) => (
+                        d.special(),
+                        format!(
+                            "categories {}: {}",
+                            names(&d.categories),
+                            if d.special() {
+                                "special (特殊就业困难人员)"
+                            } else {
+                                "none special (特殊就业困难人员 needed)"
+                            }
+                        ),
+                    ),
+                    (Some(d), DifficultyRequirement::NotSpecial) => (
+                        !d.special(),
+                        format!(
+                            "categories {}: {}",
+                            names(&d.categories),
+                            if d.special() {
+                                "special: the special-difficulty rule applies instead"
+                            } else {
+                                "other difficulty (其他就业困难人员)"
+                            }
+                        ),
+                    ),
+                }),
+            ));
+        }
+        if !c.difficulty_categories_any.is_empty() {
+            results.push((
+                "difficulty_categories_any",
+                p.map_or_else(no_person, |p| match &p.difficulty {
+                    Some(d) if c.difficulty_categories_any.iter().any(|x| d.categories.contains(x)) => {
+                        (true, format!("categories {}", names(&d.categories)))
+                    }
+                    Some(d) => (
+                        false,
+                        format!("categories {}, none of {}", names(&d.categories), names(&c.difficulty_categories_any)),
+                    ),
+                    None => (false, format!("no difficulty valid on {on}")),
+                }),
+            ));
+        }
+        if let Some(a) = c.min_age {
+            results.push((
+                "min_age",
+                p.map_or_else(no_person, |p| {
+                    let age = age_in_years(p.birth_date, on);
+                    let (need, sex) = match p.gender {
+                        Gender::Female => (a.female, "woman"),
+                        Gender::Male => (a.male, "man"),
+                    };
+                    (age >= need, format!("{sex} aged {age} on {on}; needs {need} or more (年满, inclusive)"))
+                }),
+            ));
+        }
+        if let Some(d) = &c.hukou_district {
+            results.push((
+                "hukou_district",
+                p.map_or_else(no_person, |p| match &p.hukou {
+                    Some(h) => (h.as_str() == d.as_str(), format!("hukou county {}; needs {}", h.as_str(), d.as_str())),
+                    None => (false, "hukou not supplied".into()),
+                }),
+            ));
+        }
+        if c.hukou_tianjin {
+            results.push((
+                "hukou_tianjin",
+                p.map_or_else(no_person, |p| match &p.hukou {
+                    Some(h) => (
+                        h.is_tianjin(),
+                        format!(
+                            "hukou county {}: {}",
+                            h.as_str(),
+                            if h.is_tianjin() { "Tianjin" } else { "not Tianjin" }
+                        ),
+                    ),
+                    None => (false, "hukou not supplied".into()),
+                }),
+            ));
+        }
+        if c.tianjin_graduate {
+            results.push((
+                "tianjin_graduate",
+                p.map_or_else(no_person, |p| match &p.graduation {
+                    Some(g) => (
+                        g.tianjin_graduate,
+                        if g.tianjin_graduate {
+                            "Tianjin graduate (本市生源或本市院校)".into()
+                        } else {
+                            "not a Tianjin graduate".into()
+                        },
+                    ),
+                    None => (false, "no graduation recorded".into()),
+                }),
+            ));
+        }
+        if let Some(n) = c.max_months_since_graduation {
+            results.push((
+                "max_months_since_graduation",
+                p.map_or_else(no_person, |p| match &p.graduation {
+                    Some(g) => {
+                        let limit = add_months(g.graduated_on, n);
+                        (
+                            g.graduated_on <= on && on <= limit,
+                            format!("graduated {}; within {n} months means on or before {limit}", g.graduated_on),
+                        )
+                    }
+                    None => (false, "no graduation recorded".into()),
+                }),
+            ));
+        }
+        if c.graduated_this_year {
+            results.push((
+                "graduated_this_year",
+                p.map_or_else(no_person, |p| match &p.graduation {
+                    Some(g) => (
+                        g.graduated_on.year() == on.year(),
+                        format!("graduated in {}; the date is in {} (应届)", g.graduated_on.year(), on.year()),
+                    ),
+                    None => (false, "no graduation recorded".into()),
+                }),
+            ));
+        }
+        if c.registered_unemployed {
+            results.push((
+                "registered_unemployed",
+                p.map_or_else(no_person, |p| match &p.unemployment {
+                    Some(s) if s.ended_on.is_none() => {
+                        (true, format!("registered unemployed since {}", s.registered_on))
+                    }
+                    Some(s) => {
+                        (false, format!("registration ended {}", s.ended_on.map_or(String::new(), |d| d.to_string())))
+                    }
+                    None => (false, "never registered unemployed".into()),
+                }),
+            ));
+        }
+        if let Some(n) = c.min_months_registered_unemployed {
+            results.push((
+                "min_months_registered_unemployed",
+                p.map_or_else(no_person, |p| match &p.unemployment {
+                    Some(s) => {
+                        let end = s.ended_on.unwrap_or(on);
+                        let m = full_months_between(s.registered_on, end);
+                        (m >= n, format!("registered {} to {end}: {m} full months; needs {n} or more", s.registered_on))
+                    }
+                    None => (false, "never registered unemployed".into()),
+                }),
+            ));
+        }
+        if !c.placement_kinds.is_empty() {
+            results.push((
+                "placement_kinds",
+                p.map_or_else(no_person, |p| match &p.placement {
+                    Some(pl) => (
+                        c.placement_kinds.contains(&pl.kind),
+                        format!("placement {}; needs one of {}", name(&pl.kind), names(&c.placement_kinds)),
+                    ),
+                    None => (false, "no placement".into()),
+                }),
+            ));
+        }
+        if let Some(n) = c.min_contract_months {
+            results.push((
+                "min_contract_months",
+                p.map_or_else(no_person, |p| match p.placement.as_ref().map(|pl| pl.contract_months) {
+                    Some(Some(m)) => (m >= n, format!("contract of {m} months; needs {n} or more")),
+                    Some(None) => (
+                        false,
+                        format!("no fixed-term contract length recorded; needs a contract of {n} months or more"),
+                    ),
+                    None => (false, "no placement".into()),
+                }),
+            ));
+        }
+        if let Some(n) = c.min_months_employed {
+            results.push((
+                "min_months_employed",
+                p.map_or_else(no_person, |p| match &p.placement {
+                    Some(pl) => {
+                        let end = pl.ended_on.unwrap_or(on);
+                        let m = full_months_between(pl.started_on, end);
+                        (m >= n, format!("employed {} to {end}: {m} full months; needs {n} or more", pl.started_on))
+                    }
+                    None => (false, "no placement".into()),
+                }),
+            ));
+        }
+        if c.still_employed {
+            results.push((
+                "still_employed",
+                p.map_or_else(no_person, |p| match &p.placement {
+                    Some(pl) if pl.ended_on.is_none() => (true, format!("still in the placement on {on}")),
+                    Some(pl) => {
+                        (false, format!("placement ended {}", pl.ended_on.map_or(String::new(), |d| d.to_string())))
+                    }
+                    None => (false, "no placement".into()),
+                }),
+            ));
+        }
+        if let Some(n) = c.min_insured_months {
+            results.push((
+                "min_insured_months",
+                p.map_or_else(no_person, |p| match p.insured_months {
+                    Some(m) => (m >= n, format!("{m} months of social insurance paid; needs {n} or more")),
+                    None => (false, "months of social insurance not supplied".into()),
+                }),
+            ));
+        }
+        if let Some(n) = c.within_years_of_retirement {
+            let found = p.map_or_else(no_person, |p| {
+                match self.retirement_for(p, |r| within_years_of_retirement(r, n, on)) {
+                    Ok((r, age)) => {
+                        let after = crate::dates::sub_months(r, n * 12);
+                        let detail = format!(
+                            "statutory retirement age {age}, reached {}; less than {n} years to go on {on} means after {after}",
+                            month_of(r)
+                        );
+                        (within_years_of_retirement(r, n, on), detail)
+                    }
+                    Err(why) => (false, why),
+                }
+            });
+            results.push(("within_years_of_retirement", found));
+        }
+        if c.first_public_welfare_placement {
+            results.push((
+                "first_public_welfare_placement",
+                p.map_or_else(no_person, |p| {
+                    (
+                        p.public_welfare_placements <= 1,
+                        format!("public-welfare placements so far, this one included: {}", p.public_welfare_placements),
+                    )
+                }),
+            ));
+        }
+        if !c.training_completed.is_empty() {
+            results.push((
+                "training_completed",
+                p.map_or_else(no_person, |p| match self.training(p, c) {
+                    Some(t) => {
+                        (true, format!("{} completed {} with a certificate", name(&t.programme), t.completed_on))
+                    }
+                    None => {
+                        (false, format!("no {} completed with a certificate by {on}", names(&c.training_completed)))
+                    }
+                }),
+            ));
+        }
+        if let Some(n) = c.max_months_training_to_business {
+            results.push((
+                "max_months_training_to_business",
+                p.map_or_else(no_person, |p| match (self.training(p, c), &p.business) {
+                    (Some(t), Some(b)) => {
+                        let limit = add_months(t.completed_on, n);
+                        (
+                            t.completed_on <= b.registered_on && b.registered_on <= limit,
+                            format!(
+                                "training completed {}, business registered {}; needs registration by {limit}",
+                                t.completed_on, b.registered_on
+                            ),
+                        )
+                    }
+                    (None, _) => (false, "no qualifying training".into()),
+                    (_, None) => (false, "no business recorded".into()),
+                }),
+            ));
+        }
+        if let Some(n) = c.max_months_since_training {
+            results.push((
+                "max_months_since_training",
+                p.map_or_else(no_person, |p| match self.training(p, c) {
+                    Some(t) => {
+                        let limit = add_months(t.completed_on, n);
+                        (
+                            on <= limit,
+                            format!("training completed {}; within {n} months means by {limit}", t.completed_on),
+                        )
+                    }
+                    None => (false, "no qualifying training".into()),
+                }),
+            ));
+        }
+        if let Some(n) = c.min_business_operating_months {
+            results.push((
+                "min_business_operating_months",
+                p.map_or_else(no_person, |p| match &p.business {
+                    Some(b) => {
+                        let m = full_months_between(b.registered_on, on);
+                        (
+                            m >= n,
+                            format!(
+                                "business registered {}: {m} full months by {on}; needs {n} or more",
+                                b.registered_on
+                            ),
+                        )
+                    }
+                    None => (false, "no business recorded".into()),
+                }),
+            ));
+        }
+        if let Some(n) = c.max_months_since_business_registration {
+            results.push((
+                "max_months_since_business_registration",
+                p.map_or_else(no_person, |p| match &p.business {
+                    Some(b) => {
+                        let limit = add_months(b.registered_on, n);
+                        (
+                            b.registered_on <= on && on <= limit,
+                            format!("business registered {}; within {n} months means by {limit}", b.registered_on),
+                        )
+                    }
+                    None => (false, "no business recorded".into()),
+                }),
+            ));
+        }
+        if let Some(n) = c.min_business_employees {
+            results.push((
+                "min_business_employees",
+                p.map_or_else(no_person, |p| match &p.business {
+                    Some(b) => (b.employees >= n, format!("{} employed; needs {n} or more", b.employees)),
+                    None => (false, "no business recorded".into()),
+                }),
+            ));
+        }
+        if !c.attested.is_empty() {
+            let missing: Vec<String> =
+                c.attested.iter().filter(|a| !self.facts.attested.contains(a)).map(name).collect();
+            results.push((
+                "attested",
+                if missing.is_empty() {
+                    (true, format!("attested: {}", names(&c.attested)))
+                } else {
+                    (false, format!("not attested: {}", missing.join(", ")))
+                },
+            ));
+        }
+        if !c.requires_grant.is_empty() {
+            let hit = self.facts.prior_grants.iter().find(|g| c.requires_grant.contains(&g.programme));
+            results.push((
+                "requires_grant",
+                match hit {
+                    Some(g) => (true, format!("{} granted {}", g.programme, g.granted_on)),
+                    None => (false, format!("needs an earlier grant of {}", c.requires_grant.join(" or "))),
+                },
+            ));
+        }
+        if !c.enterprise_kinds_any.is_empty() {
+            results.push((
+                "enterprise_kinds_any",
+                e.map_or_else(no_ent, |e| {
+                    let ok = c.enterprise_kinds_any.iter().any(|k| e.kinds.contains(k));
+                    (
+                        ok,
+                        format!(
+                            "enterprise kinds {}; needs one of {}",
+                            names(&e.kinds),
+                            names(&c.enterprise_kinds_any)
+                        ),
+                    )
+                }),
+            ));
+        }
+        if !c.enterprise_kinds_none.is_empty() {
+            results.push((
+                "enterprise_kinds_none",
+                e.map_or_else(no_ent, |e| {
+                    let bad: Vec<String> =
+                        c.enterprise_kinds_none.iter().filter(|k| e.kinds.contains(k)).map(name).collect();
+                    (
+                        bad.is_empty(),
+                        if bad.is_empty() {
+                            format!("none of {}", names(&c.enterprise_kinds_none))
+                        } else {
+                            format!("excluded kind {}", bad.join(", "))
+                        },
+                    )
+                }),
+            ));
+        }
+        if let Some(d) = &c.enterprise_district {
+            results.push((
+                "enterprise_district",
+                e.map_or_else(no_ent, |e| match &e.district {
+                    Some(x) => (x == d, format!("enterprise registered in {}; needs {}", x.as_str(), d.as_str())),
+                    None => (false, "enterprise district not supplied".into()),
+                }),
+            ));
+        }
+        if let Some(n) = c.enterprise_min_insured_months {
+            results.push((
+                "enterprise_min_insured_months",
+                e.map_or_else(no_ent, |e| {
+                    (
+                        e.insured_months >= n,
+                        format!("unemployment insurance paid {} months; needs {n} or more", e.insured_months),
+                    )
+                }),
+            ));
+        }
+        if let Some(l) = &c.layoffs {
+            results.push(("layoffs", e.map_or_else(no_ent, |e| self.layoffs(l, e))));
+        }
+        if let Some(h) = &c.new_hires {
+            results.push((
+                "new_hires",
+                e.map_or_else(no_ent, |e| {
+                    let (share, size) = if e.insured_employees >= h.large_from_employees {
+                        (
+                            h.large_min_share,
+                            format!("{} staff, {} or more", e.insured_employees, h.large_from_employees),
+                        )
+                    } else {
+                        (h.min_share, format!("{} staff", e.insured_employees))
+                    };
+                    let hires = if h.local_hukou_only { e.new_hires_local_hukou } else { e.new_hires };
+                    let ok = e.insured_employees > 0
+                        && !share.greater_than_ratio(u64::from(hires), u64::from(e.insured_employees));
+                    (
+                        ok,
+                        format!(
+                            "{hires} {}new hires for {size}; needs at least {share} (达到, inclusive)",
+                            if h.local_hukou_only { "local-hukou " } else { "" }
+                        ),
+                    )
+                }),
+            ));
+        }
+        if let Some(n) = c.min_units {
+            results.push((
+                "min_units",
+                match self.facts_units() {
+                    Some(u) => (u >= n, format!("{u} at once; needs {n} or more")),
+                    None => (false, "number of people (units) not supplied".into()),
+                },
+            ));
+        }
+
+        let mut all = true;
+        for (key, (passed, detail)) in results {
+            all &= passed;
+            out.push(self.make(&format!("{prefix}{key}"), key, passed, detail));
+        }
+        if !c.any_of.is_empty() {
+            let mut alts = Vec::new();
+            let mut winner = None;
+            for (i, alt) in c.any_of.iter().enumerate() {
+                let mut checks = Vec::new();
+                let ok = self.conditions(alt, &format!("{prefix}any_of[{i}]."), &mut checks);
+                if ok && winner.is_none() {
+                    winner = Some(i);
+                }
+                alts.push(checks);
+            }
+            match winner {
+                Some(i) => {
+                    out.push(self.make(
+                        &format!("{prefix}any_of"),
+                        "any_of",
+                        true,
+                        format!("alternative {} of {} holds", i + 1, alts.len()),
+                    ));
+                    out.extend(alts.swap_remove(i));
+                }
+                None => {
+                    all = false;
+                    out.push(self.make(
+                        &format!("{prefix}any_of"),
+                        "any_of",
+                        false,
+                        format!("none of {} alternatives holds", alts.len()),
+                    ));
+                    out.extend(alts.into_iter().flatten().filter(|c| !c.passed));
+                }
+            }
+        }
+        all
+    }
+
+    /// Units are a request field; during "policy finds people" there is none.
+    fn facts_units(&self) -> Option<u32> {
+        self.units
+    }
+
+    fn training<'p>(&self, p: &'p PersonFacts, c: &Conditions) -> Option<&'p TrainingFacts> {
+        p.trainings
+            .iter()
+            .filter(|t| t.certificate && t.completed_on <= self.on)
+            .filter(|t| c.training_completed.is_empty() || c.training_completed.contains(&t.programme))
+            .max_by_key(|t| t.completed_on)
+    }
+
+    /// The person's statutory retirement (date, age); for a woman whose post
+    /// type is not known, both readings (worker, cadre).
+    fn retirements(&self, p: &PersonFacts) -> Vec<(Date, crate::retirement::RetirementAge)> {
+        let posts: &[PostType] = match (p.gender, p.post_type) {
+            (Gender::Male, _) => &[PostType::Worker],
+            (Gender::Female, Some(PostType::Worker)) => &[PostType::Worker],
+            (Gender::Female, Some(PostType::Cadre)) => &[PostType::Cadre],
+            (Gender::Female, None) => &[PostType::Worker, PostType::Cadre],
+        };
+        posts
+            .iter()
+            .map(|post| {
+                let (age, date) = self.cat.retirement(p.birth_date, p.gender, *post);
+                (date, age)
+            })
+            .collect()
+    }
+
+    /// The one retirement that decides, or why none does: a woman's unknown
+    /// post type only matters when the two readings disagree on `test`.
+    fn retirement_for(
+        &self,
+        p: &PersonFacts,
+        test: impl Fn(Date) -> bool,
+    ) -> Result<(Date, crate::retirement::RetirementAge), String> {
+        let all = self.retirements(p);
+        let first = all[0];
+        if all.iter().all(|(d, _)| test(*d) == test(first.0)) && (all.len() == 1 || !test(first.0)) {
+            Ok(first)
+        } else {
+            Err("post type (worker or cadre) not supplied: a woman's retirement age depends on it here".into())
+        }
+    }
+
+    fn layoffs(&self, l: &crate::model::LayoffRule, e: &crate::facts::EnterpriseFacts) -> Found {
+        let staff = u64::from(e.insured_employees);
+        let laid = u64::from(e.layoffs);
+        if laid == 0 {
+            return (true, "no layoffs (不裁员)".into());
+        }
+        let Some(target) = self.cat.parameter_on(&l.below_parameter, self.on) else {
+            return (false, format!("no value of {} on {}", l.below_parameter, self.on));
+        };
+        let rate = Share { num: u32::try_from(target.value).unwrap_or(u32::MAX), den: 10_000 };
+        let below_target = staff > 0 && rate.greater_than_ratio(laid, staff);
+        let small = e.insured_employees <= l.small_max_employees;
+        // "放宽至20%": not more than 20 % (国发〔2019〕28号: 放宽至不超过…20%)
+        let small_ok =
+            small && staff > 0 && laid * u64::from(l.small_max_rate.den) <= u64::from(l.small_max_rate.num) * staff;
+        let detail = format!(
+            "{laid} laid off of {staff} insured: below the control target {}.{:02}% ({}): {}; \
+             small enterprise (≤ {} staff) up to {}: {}",
+            target.value / 100,
+            target.value % 100,
+            l.below_parameter,
+            if below_target { "yes" } else { "no" },
+            l.small_max_employees,
+            l.small_max_rate,
+            if small { if small_ok { "yes" } else { "no" } } else { "not small" }
+        );
+        (below_target || small_ok, detail)
+    }
+
+    // --- limits across grants ---
+
+    fn history_limits(&mut self) {
+        let r = self.rule;
+        let mine: Vec<_> = self.facts.prior_grants.iter().filter(|g| g.programme == r.programme).collect();
+        if r.limits.one_time {
+            let detail = match mine.first() {
+                Some(g) => format!("one-time (一次性): {} already granted on {}", r.programme, g.granted_on),
+                None => format!("one-time (一次性): no earlier grant of {}", r.programme),
+            };
+            self.check("one_time", mine.is_empty(), detail);
+        }
+        if let Some(n) = r.limits.max_grants {
+            self.check(
+                "max_grants",
+                (mine.len() as u32) < n,
+                format!("{} earlier grants of {}; at most {n} in total", mine.len(), r.programme),
+            );
+        }
+        if !r.limits.excludes.is_empty() {
+            let hit = self.facts.prior_grants.iter().find(|g| r.limits.excludes.contains(&g.programme));
+            let detail = match hit {
+                Some(g) => format!("{} was granted on {}; the two exclude each other", g.programme, g.granted_on),
+                None => format!("no grant of {}", r.limits.excludes.join(", ")),
+            };
+            self.check("excludes", hit.is_none(), detail);
+        }
+        if let Some(n) = r.limits.max_public_welfare_placements {
+            match &self.facts.person {
+                Some(p) => self.check(
+                    "max_public_welfare_placements",
+                    p.public_welfare_placements <= n,
+                    format!(
+                        "{} public-welfare placements in total, this one included; at most {n} (累计安置不超过{n}次)",
+                        p.public_welfare_placements
+                    ),
+                ),
+                None => self.check("max_public_welfare_placements", false, "person facts not supplied".into()),
+            }
+        }
+        // remaining months, for "policy finds people" (evaluate checks the period itself)
+    }
+
+    // --- period ---
+
+    /// The period granted, checking month limits. `None` (with a failed
+    /// check) when the request's period is unusable.
+    fn period(&mut self, req: &GrantRequest) -> Option<DateRange> {
+        let r = self.rule;
+        if r.nature == Nature::Entitlement {
+            return self.entitlement_period();
+        }
+        if !r.is_periodic() {
+            return DateRange::new(req.on, req.on).ok();
+        }
+        let Some(period) = req.period else {
+            self.check("period", false, "a periodic subsidy needs the months it covers".into());
+            return None;
+        };
+        let Some(months) = whole_months(period.from, period.to) else {
+            self.check(
+                "period",
+                false,
+                format!("{}..{} must run from a 1st to a month's last day (whole months)", period.from, period.to),
+            );
+            return None;
+        };
+        let mine: Vec<_> = self.facts.prior_grants.iter().filter(|g| g.programme == r.programme).collect();
+        let overlap = mine.iter().find(|g| g.period.from <= period.to && period.from <= g.period.to);
+        self.check(
+            "period_overlap",
+            overlap.is_none(),
+            match overlap {
+                Some(g) => format!(
+                    "{}..{} overlaps the grant of {} for {}..{}",
+                    period.from, period.to, g.granted_on, g.period.from, g.period.to
+                ),
+                None => format!("{}..{} ({months} months) overlaps no earlier grant", period.from, period.to),
+            },
+        );
+        if r.limits.period_from_placement_month {
+            match self.facts.person.as_ref().and_then(|p| p.placement.as_ref()) {
+                Some(pl) => self.check(
+                    "period_from_placement_month",
+                    crate::dates::month_start(pl.started_on) == period.from,
+                    format!(
+                        "placement started {}; the period must start {} (自就业当月起)",
+                        pl.started_on,
+                        crate::dates::month_start(pl.started_on)
+                    ),
+                ),
+                None => self.check("period_from_placement_month", false, "no placement".into()),
+            }
+        }
+        // extension to retirement
+        let mut extended = false;
+        if let Some(years) = r.limits.extend_to_retirement_within_years {
+            match self
+                .facts
+                .person
+                .as_ref()
+                .map(|p| self.retirement_for(p, |r| within_years_of_retirement(r, years, period.from)))
+            {
+                Some(Ok((ret, age))) => {
+                    extended = within_years_of_retirement(ret, years, period.from);
+                    let bound = month_end(ret);
+                    if extended {
+                        self.check(
+                            "extend_to_retirement_within_years",
+                            period.to <= bound,
+                            format!(
+                                "retirement age {age} reached {}: less than {years} years away on {}, so the month \
+                                 limits give way up to the retirement month; the period must end by {bound}",
+                                month_of(ret),
+                                period.from
+                            ),
+                        );
+                    } else {
+                        let detail = format!(
+                            "retirement age {age} reached {}: {years} years or more away on {}, no extension",
+                            month_of(ret),
+                            period.from
+                        );
+                        self.check("extend_to_retirement_within_years", true, detail);
+                    }
+                }
+                Some(Err(why)) => self.check("extend_to_retirement_within_years", false, why),
+                None => {}
+            }
+        }
+        if let Some(max) = r.limits.max_months
+            && !extended
+        {
+            self.check("max_months", months <= max, format!("{months} months asked; at most {max} (最长)"));
+        }
+        if let Some(total) = r.limits.cumulative_months
+            && !extended
+        {
+            let placement_start = if r.limits.cumulative_per_placement {
+                self.facts.person.as_ref().and_then(|p| p.placement.as_ref()).map(|pl| pl.started_on)
+            } else {
+                None
+            };
+            let from =
+                [self.renewal_from(), placement_start.map(crate::dates::month_start)].into_iter().flatten().max();
+            let counted: Vec<_> = match from {
+                Some(from) => mine.iter().filter(|g| g.period.from >= from).collect(),
+                None => mine.iter().collect(),
+            };
+            let before: u32 = counted
+                .iter()
+                .map(|g| {
+                    whole_months(g.period.from, g.period.to).unwrap_or_else(|| {
+                        full_months_between(g.period.from, g.period.to.succ_opt().unwrap_or(g.period.to))
+                    })
+                })
+                .sum();
+            let renewal = if counted.len() == mine.len() {
+                ""
+            } else if placement_start.is_some() {
+                " (counted for the current placement)"
+            } else {
+                " (counted afresh after re-recognition, 重新认定)"
+            };
+            self.check(
+                "cumulative_months",
+                before + months <= total,
+                format!("{before} months granted before{renewal} + {months} asked; at most {total} in total"),
+            );
+        }
+        Some(period)
+    }
+
+    /// The date from which months count afresh after a re-recognition.
+    fn renewal_from(&self) -> Option<Date> {
+        let renewal = self.rule.limits.renewal.as_ref()?;
+        let p = self.facts.person.as_ref()?;
+        let d = p.difficulty.as_ref()?;
+        let all = renewal.groups_all.iter().all(|g| p.groups.contains(g));
+        let any = renewal.groups_any.is_empty() || renewal.groups_any.iter().any(|g| p.groups.contains(g));
+        let last_end =
+            self.facts.prior_grants.iter().filter(|g| g.programme == self.rule.programme).map(|g| g.period.to).max()?;
+        (all && any && d.recognised_on > last_end).then_some(d.recognised_on)
+    }
+
+    fn entitlement_period(&mut self) -> Option<DateRange> {
+        let on = self.on;
+        match self.facts.person.as_ref().map(|p| self.retirement_for(p, |r| r > on)) {
+            Some(Ok((ret, _))) if ret > self.on => DateRange::new(self.on, ret.pred_opt().unwrap_or(ret)).ok(),
+            Some(Ok((ret, _))) => {
+                self.check("period", false, format!("retirement age reached {}, before the date", month_of(ret)));
+                None
+            }
+            Some(Err(why)) => {
+                self.check("period", false, why);
+                None
+            }
+            None => None,
+        }
+    }
+
+    // --- amount ---
+
+    /// The cap for this request in fen (checks added); `None` for entitlements
+    /// or when it cannot be computed.
+    fn amount(&mut self, req: &GrantRequest, period: Option<&DateRange>) -> Option<i64> {
+        let r = self.rule;
+        let months = period.and_then(|p| whole_months(p.from, p.to));
+        let cap: Result<(i64, String), String> = match &r.amount {
+            AmountRule::None => return None,
+            AmountRule::Fixed { fen } => Ok((*fen, format!("standard amount {} (按标准)", yuan(*fen)))),
+            AmountRule::UpTo { fen } => Ok((*fen, format!("at most {} (最高)", yuan(*fen)))),
+            AmountRule::PerMonth { fen, per_employee_fen, max_per_month_fen } => {
+                let employees = self.facts.person.as_ref().and_then(|p| p.business.as_ref()).map(|b| b.employees);
+                match (months, per_employee_fen, employees) {
+                    (None, _, _) => Err("needs a period of whole months".into()),
+                    (Some(_), Some(_), None) => Err("needs the business's number of employees".into()),
+                    (Some(m), _, emp) => {
+                        let mut monthly = *fen + per_employee_fen.unwrap_or(0) * i64::from(emp.unwrap_or(0));
+                        if let Some(max) = max_per_month_fen {
+                            monthly = monthly.min(*max);
+                        }
+                        Ok((monthly * i64::from(m), format!("{} a month × {m} months", yuan(monthly))))
+                    }
+                }
+            }
+            AmountRule::PerMonthShareOfParameter { parameter, share } => match period {
+                None => Err("needs a period of whole months".into()),
+                Some(p) => {
+                    let mut total = 0i64;
+                    let mut missing = None;
+                    let mut parts = Vec::new();
+                    for m in month_starts(p.from, p.to) {
+                        match self.cat.parameter_on(parameter, m) {
+                            Some(v) => {
+                                total += share.of(v.value);
+                                if v.verify && !parts.iter().any(|x: &String| x.contains(&v.valid_from.to_string())) {
+                                    parts.push(format!("value from {} is unconfirmed (verify)", v.valid_from));
+                                }
+                            }
+                            None => missing = Some(m),
+                        }
+                    }
+                    match missing {
+                        Some(m) => Err(format!("parameter {parameter} has no value for {}", month_of(m))),
+                        None => Ok((
+                            total,
+                            format!(
+                                "{share} of {parameter} for each month{}",
+                                if parts.is_empty() { String::new() } else { format!("; {}", parts.join("; ")) }
+                            ),
+                        )),
+                    }
+                }
+            },
+            AmountRule::ShareOfBase { base, share } => match req.base {
+                Some(b) => Ok((share.of(b.get()), format!("{share} of {} {}", base.as_str(), yuan(b.get())))),
+                None => Err(format!("needs the base: {}", base.as_str())),
+            },
+            AmountRule::PerUnit { fen } => match req.units {
+                Some(u) => Ok((*fen * i64::from(u), format!("at most {} × {u}", yuan(*fen)))),
+                None => Err("needs the number of units (people)".into()),
+            },
+            AmountRule::InterestSubsidy { parameter, share, max_principal_fen, max_months } => match &req.loan {
+                None => Err("needs the loan (principal, months, contract date)".into()),
+                Some(loan) => {
+                    let principal_ok = loan.principal.get() <= *max_principal_fen;
+                    self.check(
+                        "loan_principal",
+                        principal_ok,
+                        format!("principal {}; at most {}", yuan(loan.principal.get()), yuan(*max_principal_fen)),
+                    );
+                    self.check(
+                        "loan_months",
+                        loan.months <= *max_months,
+                        format!("{} months; at most {max_months} (最长)", loan.months),
+                    );
+                    match self.cat.parameter_on(parameter, loan.contract_date) {
+                        None => Err(format!("no value of {parameter} on the contract date {}", loan.contract_date)),
+                        Some(v) => {
+                            let principal = loan.principal.get().min(*max_principal_fen);
+                            let months = loan.months.min(*max_months);
+                            let cap = i128::from(principal)
+                                * i128::from(v.value)
+                                * i128::from(share.num)
+                                * i128::from(months)
+                                / (10_000 * i128::from(share.den) * 12);
+                            Ok((
+                                i64::try_from(cap).unwrap_or(i64::MAX),
+                                format!(
+                                    "{share} of {parameter} {}.{:02}% (contract date {}) on {} for {months} months",
+                                    v.value / 100,
+                                    v.value % 100,
+                                    loan.contract_date,
+                                    yuan(principal)
+                                ),
+                            ))
+                        }
+                    }
+                }
+            },
+        };
+        match cap {
+            Err(why) => {
+                self.check("amount", false, why);
+                None
+            }
+            Ok((cap, how)) => {
+                match req.amount {
+                    Some(a) => self.check(
+                        "amount",
+                        a.get() <= cap,
+                        if a.get() <= cap {
+                            format!("{} asked; cap {} = {how}", yuan(a.get()), yuan(cap))
+                        } else {
+                            format!(
+                                "{} asked exceeds the cap {} = {how}; refused (propose at most the cap)",
+                                yuan(a.get()),
+                                yuan(cap)
+                            )
+                        },
+                    ),
+                    None => self.check("amount", cap > 0, format!("cap {} = {how}", yuan(cap))),
+                }
+                Some(cap)
+            }
+        }
+    }
+}
+
+fn yuan(fen: i64) -> String {
+    if fen % 100 == 0 { format!("{} yuan", fen / 100) } else { format!("{}.{:02} yuan", fen / 100, fen % 100) }
+}
+
+fn name<T: fmt::Debug>(v: &T) -> String {
+    // snake_case of the Debug name: the catalogue spelling
+    let s = format!("{v:?}");
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if ch.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(ch.to_ascii_lowercase());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+fn names<'x, T: fmt::Debug + 'x>(v: impl IntoIterator<Item = &'x T>) -> String {
+    let n: Vec<String> = v.into_iter().map(name).collect();
+    format!("[{}]", n.join(", "))
+}

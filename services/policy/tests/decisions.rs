@@ -1,0 +1,356 @@
+//! Decisions across grants: caps, one-time grants, cumulative limits, the
+//! extension to retirement, renewal after re-recognition, jurisdiction
+//! precedence, "policy finds people", and facts taken from a person case.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{case, d, district, fen};
+use leye_domain::{
+    person::{
+        DifficultyCategory as D, Education, Hukou, HukouNature, PersonCase, PersonEvent, PersonFact, PersonGroup as G,
+        Placement, PlacementKind as P, Registration, SubsidyGrant,
+    },
+    values::{CountyCode, CreditCode, DateRange, Gender, PersonName, Residence, ResidentId},
+};
+use leye_policy::{
+    Attestation as A, EnterpriseKind as E, Facts, GrantRequest, Outcome, PayeeKind, PersonFacts, PostType,
+};
+
+#[test]
+fn a_grant_over_the_cap_is_refused_citing_its_clause_and_the_cap_is_offered() {
+    // 002 #37: 每个岗位每月再给予企业最高1000元补助 — 12 months at most 12,000 yuan
+    let c = case("002 #37", "binhai.placement.community-service-post", "2024-01-05")
+        .difficulty(&[D::Other], "2023-12-01")
+        .placed(P::CommunityServicePost, "2024-01-01", Some(36))
+        .attest(&[A::HardToPlaceThroughMarket])
+        .period("2024-01-01", "2024-12-31")
+        .amount(1_300_000);
+    let decision = c.decide();
+    assert_eq!(decision.outcome, Outcome::Refused);
+    let failed: Vec<_> = decision.failed().collect();
+    assert_eq!(failed.len(), 1, "{decision}");
+    assert_eq!(failed[0].check, "amount");
+    assert_eq!(failed[0].clause, "002 #37");
+    assert!(failed[0].detail.contains("13000 yuan asked exceeds the cap 12000 yuan"), "{}", failed[0].detail);
+    assert_eq!(decision.max_amount, Some(fen(1_200_000)));
+    // proposing the offered cap is granted
+    let again = c.amount(1_200_000).decide();
+    assert!(again.is_granted(), "{again}");
+}
+
+#[test]
+fn a_second_one_time_grant_is_refused_citing_its_clause() {
+    // 000 § 9: 按每人1000元的标准给予一次性补贴
+    let first = case("000 § 9", "xiqing.hiring.one-time", "2024-03-01").groups(&[G::MigrantWorker]).placed(
+        P::Enterprise,
+        "2024-01-10",
+        Some(12),
+    );
+    assert!(first.decide().is_granted());
+    let second = first.prior("xiqing-hiring-one-time", "2024-03-01", "2024-03-01").decide();
+    assert!(!second.is_granted());
+    let failed: Vec<_> = second.failed().collect();
+    assert_eq!(failed.len(), 1, "{second}");
+    assert_eq!((failed[0].check.as_str(), failed[0].clause.as_str()), ("one_time", "000 § 9"));
+    assert!(failed[0].detail.contains("already granted on 2024-03-01"));
+}
+
+#[test]
+fn a_third_public_welfare_placement_is_refused_citing_002_38() {
+    let placement = |n: u32| {
+        case("002 #38", "binhai.placement.public-welfare-post", "2024-01-05")
+            .difficulty(&[D::MinimumLivingAllowanceHousehold], "2023-12-01")
+            .placed(P::PublicWelfarePost, "2024-01-01", Some(36))
+            .welfare_placements(n)
+            .period("2024-01-01", "2026-12-31")
+            .base(3_000_000)
+            .decide()
+    };
+    assert!(placement(1).is_granted());
+    assert!(placement(2).is_granted(), "a second placement of a special-difficulty person");
+    let third = placement(3);
+    assert!(!third.is_granted());
+    let failed: Vec<_> = third.failed().collect();
+    assert_eq!(failed.len(), 1, "{third}");
+    assert_eq!((failed[0].check.as_str(), failed[0].clause.as_str()), ("max_public_welfare_placements", "002 #38"));
+    assert!(failed[0].detail.contains("累计安置不超过2次"), "{}", failed[0].detail);
+}
+
+#[test]
+fn years_of_social_insurance_subsidy_are_counted_across_grants() {
+    // 002 #33: 最长3年 — 36 months already granted, a 37th refused
+    let c = case("002 #33", "binhai.hiring.social-insurance", "2024-01-05")
+        .born("1975-05-01", Gender::Male)
+        .difficulty(&[D::ZeroEmploymentHousehold], "2020-12-01")
+        .enterprise(&[E::Medium], "120116")
+        .placed(P::Enterprise, "2021-01-01", Some(60))
+        .prior("binhai-hiring-social-insurance", "2021-01-01", "2023-12-31")
+        .period("2024-01-01", "2024-01-31")
+        .base(200_000);
+    let decision = c.decide();
+    let failed: Vec<_> = decision.failed().collect();
+    assert_eq!(failed.len(), 1, "{decision}");
+    assert_eq!(failed[0].check, "cumulative_months");
+    assert!(failed[0].detail.contains("36 months granted before + 1 asked; at most 36"), "{}", failed[0].detail);
+}
+
+#[test]
+fn within_five_years_of_retirement_the_subsidy_extends_to_the_retirement_month() {
+    // man born 1966-03-15: idx 14 from 1965-01 → 14/4+1 = 4 months → 60y4m → retires 2026-07-15.
+    // On 2024-01-01 that is less than 5 years away (after 2021-07-15): 不足5年的可延长至退休.
+    let c = |to: &str| {
+        case("002 #33", "binhai.hiring.social-insurance", "2024-01-05")
+            .born("1966-03-15", Gender::Male)
+            .difficulty(&[D::ZeroEmploymentHousehold], "2020-12-01")
+            .enterprise(&[E::Medium], "120116")
+            .placed(P::Enterprise, "2021-01-01", Some(120))
+            .prior("binhai-hiring-social-insurance", "2021-01-01", "2023-12-31")
+            .period("2024-01-01", to)
+            .base(5_000_000)
+    };
+    let to_retirement = c("2026-07-31").decide();
+    assert!(to_retirement.is_granted(), "{to_retirement}");
+    assert!(
+        to_retirement
+            .checks
+            .iter()
+            .any(|x| x.check == "extend_to_retirement_within_years" && x.detail.contains("60y4m reached 2026-07"))
+    );
+    let beyond = c("2026-08-31").decide();
+    let failed: Vec<_> = beyond.failed().collect();
+    assert_eq!(failed.len(), 1, "{beyond}");
+    assert_eq!((failed[0].check.as_str(), failed[0].clause.as_str()), ("extend_to_retirement_within_years", "002 #33"));
+}
+
+#[test]
+fn exactly_five_years_before_retirement_there_is_no_extension() {
+    // man born 1975-01-01: idx 120 → 120/4+1 = 31 months → 62y7m → retires 2037-08-01;
+    // on 2032-08-01 exactly 5 years remain: not 不足5年
+    let c = |from: &str, to: &str| {
+        case("002 #33", "binhai.hiring.social-insurance", from)
+            .born("1975-01-01", Gender::Male)
+            .difficulty(&[D::ZeroEmploymentHousehold], "2029-01-01")
+            .enterprise(&[E::Medium], "120116")
+            .placed(P::Enterprise, "2029-08-01", Some(120))
+            .prior("binhai-hiring-social-insurance", "2029-08-01", "2032-07-31")
+            .period(from, to)
+            .base(1_000_000)
+            .decide()
+    };
+    let on_the_day = c("2032-08-01", "2032-08-31");
+    assert!(on_the_day.failed().any(|f| f.check == "cumulative_months"), "{on_the_day}");
+    let a_month_later = c("2032-09-01", "2032-09-30");
+    assert!(a_month_later.is_granted(), "{a_month_later}");
+}
+
+#[test]
+fn re_recognition_renews_the_flexible_subsidy() {
+    // 002 #36: 享受期满，符合享受最低生活保障条件，且需赡养患重大疾病直系亲属或单亲家庭人员的，可以重新认定…继续申请
+    let c = case("002 #36", "binhai.flexible.special-difficulty-social-insurance", "2023-04-05")
+        .difficulty(&[D::MinimumLivingAllowanceHousehold], "2023-03-01")
+        .placed(P::Flexible, "2020-01-01", None)
+        .prior("binhai-flexible-difficulty", "2020-01-01", "2022-12-31")
+        .period("2023-04-01", "2024-03-31");
+    let without = c.clone().decide();
+    assert!(without.failed().any(|f| f.check == "cumulative_months"), "{without}");
+    let renewed = c.groups(&[G::MinimumLivingAllowance, G::SingleParent]).decide();
+    assert!(renewed.is_granted(), "{renewed}");
+    assert!(renewed.checks.iter().any(|x| x.detail.contains("重新认定")), "{renewed}");
+}
+
+#[test]
+fn a_district_rule_does_not_apply_in_another_district_and_city_rules_apply_everywhere() {
+    let xiqing_rule_in_heping = case("000 § 9", "xiqing.hiring.one-time", "2024-03-01")
+        .groups(&[G::MigrantWorker])
+        .placed(P::Enterprise, "2024-01-10", Some(12))
+        .in_district("120101")
+        .decide();
+    assert!(!xiqing_rule_in_heping.is_granted());
+    assert_eq!(xiqing_rule_in_heping.checks[0].check, "in_force");
+    assert!(xiqing_rule_in_heping.checks[0].detail.contains("belongs to district 120111"));
+
+    for code in ["120101", "120111", "120116", "120119"] {
+        let city = case("000 § 24", "tianjin.benefit.extension-to-retirement", "2024-06-01")
+            .born("1965-01-15", Gender::Male)
+            .spell("2022-01-01", None)
+            .attest(&[A::BenefitExhausted])
+            .in_district(code)
+            .decide();
+        assert!(city.is_granted(), "{code}: {city}");
+        // continued to the statutory age: 60y1m, 2025-02-15
+        assert_eq!(
+            city.outcome,
+            Outcome::Granted { amount: None, period: DateRange::new(d("2024-06-01"), d("2025-02-14")).unwrap() }
+        );
+    }
+}
+
+#[test]
+fn unknown_rules_and_wrong_payees_are_refused() {
+    let cat = leye_policy::default_catalogue();
+    let facts = Facts { person: Some(common::person()), ..Facts::default() };
+    let unknown = cat
+        .evaluate(&GrantRequest::new("xiqing.nothing", district("120111"), d("2024-01-01"), PayeeKind::Person), &facts);
+    assert!(!unknown.is_granted());
+    assert!(unknown.checks[0].detail.contains("no rule with this id"));
+
+    let mut wrong_payee = case("000 § 9", "xiqing.hiring.one-time", "2024-03-01").groups(&[G::MigrantWorker]).placed(
+        P::Enterprise,
+        "2024-01-10",
+        Some(12),
+    );
+    wrong_payee.request.payee = PayeeKind::Person;
+    let decision = wrong_payee.decide();
+    assert_eq!(decision.failed().map(|f| f.check.as_str()).collect::<Vec<_>>(), ["payee"]);
+}
+
+#[test]
+fn a_womans_unknown_post_type_matters_only_where_the_readings_differ() {
+    // born 1984-01-05: worker idx 108 → 108/2+1 = 55 months → 54y7m; cadre idx 168 → 43, capped 36 → 58: decades away
+    let far = case("002 #36", "binhai.flexible.difficulty-4050-social-insurance", "2024-01-05")
+        .born("1984-01-05", Gender::Female)
+        .difficulty(&[D::Other], "2023-12-01")
+        .placed(P::Flexible, "2023-12-01", None)
+        .period("2024-01-01", "2024-01-31")
+        .decide();
+    assert!(far.is_granted(), "{far}");
+    // born 1972-06-01: as a worker retired at 50 on 2022-06-01; as a cadre idx 29 → 29/4+1 = 8 months →
+    // 55y8m → 2028-02-01, less than 5 years after 2024-01-01: the readings differ
+    let near = case("002 #36", "binhai.flexible.difficulty-4050-social-insurance", "2024-01-05")
+        .born("1972-06-01", Gender::Female)
+        .difficulty(&[D::Other], "2023-12-01")
+        .placed(P::Flexible, "2023-12-01", None)
+        .period("2024-01-01", "2024-01-31");
+    let unknown = near.clone().decide();
+    assert!(unknown.failed().any(|f| f.detail.contains("post type")), "{unknown}");
+    assert!(near.post(PostType::Cadre).decide().is_granted());
+}
+
+#[test]
+fn every_check_cites_a_clause_and_decisions_are_repeatable() {
+    let c = case("002 #44", "binhai.startup.rent", "2024-03-01")
+        .groups(&[G::TianjinStudent])
+        .placed(P::StartUp, "2024-01-01", None)
+        .business("2024-01-01", 2)
+        .period("2024-03-01", "2025-02-28");
+    let a = c.decide();
+    let b = c.decide();
+    assert_eq!(a, b);
+    assert!(a.checks.iter().all(|x| x.clause == "002 #44"));
+    // 1000 + 2 × 500 = 2000 a month × 12
+    assert_eq!(
+        a.outcome,
+        Outcome::Granted {
+            amount: Some(fen(2_400_000)),
+            period: DateRange::new(d("2024-03-01"), d("2025-02-28")).unwrap()
+        }
+    );
+    let text = a.explain();
+    assert!(text.starts_with("binhai.startup.rent: granted 2400000 fen"), "{text}");
+}
+
+#[test]
+fn policy_finds_people_lists_unreceived_programmes_with_reasons() {
+    let cat = leye_policy::default_catalogue();
+    let mut woman = common::person();
+    woman.birth_date = d("1984-01-05");
+    woman.gender = Gender::Female;
+    woman.post_type = Some(PostType::Worker);
+    woman.difficulty =
+        Some(leye_policy::DifficultyFacts { categories: [D::Other].into(), recognised_on: d("2023-12-01") });
+    woman.placement = Some(leye_policy::PlacementFacts {
+        kind: P::Flexible,
+        started_on: d("2023-12-01"),
+        contract_months: None,
+        ended_on: None,
+    });
+    let facts = Facts { person: Some(woman), ..Facts::default() };
+    let found = cat.find_eligible(&facts, &district("120116"), d("2024-03-01"));
+    let ids: BTreeSet<&str> = found.iter().map(|e| e.rule.id.as_str()).collect();
+    assert!(ids.contains("binhai.flexible.difficulty-4050-social-insurance"), "{ids:?}");
+    assert!(!ids.contains("binhai.flexible.special-difficulty-social-insurance"));
+    assert!(!ids.iter().any(|id| id.starts_with("xiqing.") || id.starts_with("heping.")), "{ids:?}");
+    let hit = found.iter().find(|e| e.rule.id == "binhai.flexible.difficulty-4050-social-insurance").unwrap();
+    assert!(hit.reasons.iter().all(|r| r.passed && r.clause == "002 #36"));
+    assert!(hit.reasons.iter().any(|r| r.check == "min_age"));
+
+    // once received, no longer listed
+    let mut received = facts.clone();
+    received.prior_grants.push(leye_policy::PriorGrant {
+        programme: "binhai-flexible-difficulty".into(),
+        rule_id: None,
+        amount: Some(fen(65_550)),
+        period: DateRange::new(d("2024-01-01"), d("2024-01-31")).unwrap(),
+        granted_on: d("2024-01-05"),
+    });
+    let again = cat.find_eligible(&received, &district("120116"), d("2024-03-01"));
+    assert!(!again.iter().any(|e| e.rule.programme == "binhai-flexible-difficulty"));
+
+    // a city-wide rule is found in any district
+    let mut man = common::person();
+    man.birth_date = d("1965-01-15");
+    man.unemployment = Some(leye_policy::SpellFacts { registered_on: d("2022-01-01"), ended_on: None });
+    let facts = Facts { person: Some(man), attested: [A::BenefitExhausted].into(), ..Facts::default() };
+    let found = cat.find_eligible(&facts, &district("120104"), d("2024-06-01"));
+    assert!(found.iter().any(|e| e.rule.id == "tianjin.benefit.extension-to-retirement"), "{found:?}");
+}
+
+fn resident_id(first17: &str) -> ResidentId {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = first17.bytes().zip(W).map(|(b, w)| u32::from(b - b'0') * w).sum();
+    let check = b"10X98765432"[(sum % 11) as usize] as char;
+    ResidentId::parse(&format!("{first17}{check}"), d("2026-01-01")).unwrap()
+}
+
+fn credit_code() -> CreditCode {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    const W: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+    let body = "91120111MA05JX0K0";
+    let sum: u32 = body.bytes().zip(W).map(|(b, w)| ALPHABET.iter().position(|&a| a == b).unwrap() as u32 * w).sum();
+    CreditCode::parse(&format!("{body}{}", ALPHABET[((31 - sum % 31) % 31) as usize] as char)).unwrap()
+}
+
+#[test]
+fn facts_from_a_person_case_decide_a_hiring_subsidy_once() {
+    let ev = |on: &str, fact: PersonFact| PersonEvent { effective_date: d(on), fact };
+    let registration = Registration {
+        resident_id: resident_id("12011119800615003"),
+        name: PersonName::parse("测试").unwrap(),
+        hukou: Hukou { county: CountyCode::parse("120111").unwrap(), nature: HukouNature::Urban },
+        residence: Residence::parse("120111", "120111001", "120111001002").unwrap(),
+        education: Education::SeniorSecondary,
+        graduation: None,
+        household: None,
+        groups: BTreeSet::new(),
+    };
+    let placement = Placement { kind: P::Enterprise, employer: Some(credit_code()), contract_months: Some(12) };
+    let mut events =
+        vec![ev("2023-01-10", PersonFact::Registered(registration)), ev("2023-07-10", PersonFact::Placed(placement))];
+    let decide = |events: &[PersonEvent]| {
+        let case = PersonCase::from_events(events);
+        let (person, grants) = PersonFacts::from_file(case.file().unwrap(), d("2024-03-01"));
+        assert_eq!(person.gender, Gender::Male);
+        let facts = Facts { person: Some(person), prior_grants: grants, ..Facts::default() };
+        let request =
+            GrantRequest::new("xiqing.hiring.one-time", district("120111"), d("2024-03-01"), PayeeKind::Enterprise);
+        leye_policy::default_catalogue().evaluate(&request, &facts)
+    };
+    // 2023-01-10 → 2023-07-10: 6 full months registered: 登记失业半年以上
+    let first = decide(&events);
+    assert!(first.is_granted(), "{first}");
+    events.push(ev(
+        "2024-03-01",
+        PersonFact::SubsidyGranted(SubsidyGrant {
+            subsidy_id: "s-1".into(),
+            programme: "xiqing-hiring-one-time".into(),
+            amount: fen(100_000),
+            period: DateRange::new(d("2024-03-01"), d("2024-03-01")).unwrap(),
+            payee: leye_domain::person::Payee::Enterprise(credit_code()),
+            policy_clause: "xiqing.hiring.one-time".into(),
+        }),
+    ));
+    let second = decide(&events);
+    assert_eq!(second.failed().map(|f| f.check.as_str()).collect::<Vec<_>>(), ["one_time"]);
+}

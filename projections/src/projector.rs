@@ -66,18 +66,18 @@ impl Projector {
         for e in &fresh {
             apply_one(&tx, e)?;
         }
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO checkpoint (id, commit_position, prepare_position, events_applied, updated_at)
              VALUES (1, ?1, ?2, ?3, ?4)
              ON CONFLICT (id) DO UPDATE SET commit_position = ?1, prepare_position = ?2,
                 events_applied = events_applied + ?3, updated_at = ?4",
-            params![
-                last.position.commit as i64,
-                last.position.prepare as i64,
-                fresh.len() as i64,
-                Utc::now().to_rfc3339()
-            ],
-        )?;
+        )?
+        .execute(params![
+            last.position.commit as i64,
+            last.position.prepare as i64,
+            fresh.len() as i64,
+            Utc::now().to_rfc3339()
+        ])?;
         tx.commit()?;
         Ok(())
     }
@@ -95,9 +95,8 @@ fn apply_one(tx: &Transaction<'_>, e: &RecordedEvent) -> Result<(), ProjectionEr
         PersonFact::Registered(reg) => registered(tx, case_id, &on, reg, &metadata.office)?,
         PersonFact::DifficultyRecognised(d) => {
             let categories: Vec<String> = d.categories.iter().map(names::of).collect();
-            tx.execute(
-                "INSERT INTO difficulty (case_id, recognised_on, valid_from, valid_to, special, zero_employment, categories)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            tx.prepare_cached("INSERT INTO difficulty (case_id, recognised_on, valid_from, valid_to, special, zero_employment, categories)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(
                 params![
                     case_id,
                     on,
@@ -110,46 +109,37 @@ fn apply_one(tx: &Transaction<'_>, e: &RecordedEvent) -> Result<(), ProjectionEr
             )?;
         }
         PersonFact::Contacted(c) => {
-            tx.execute(
-                "INSERT INTO contact (case_id, contacted_on, channel, outcome) VALUES (?1, ?2, ?3, ?4)",
-                params![case_id, on, names::of(&c.channel), names::of(&c.outcome)],
-            )?;
+            tx.prepare_cached("INSERT INTO contact (case_id, contacted_on, channel, outcome) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![case_id, on, names::of(&c.channel), names::of(&c.outcome)])?;
         }
         PersonFact::JobRecommended(r) => {
-            tx.execute(
-                "INSERT INTO recommendation (case_id, recommended_on, two_way) VALUES (?1, ?2, ?3)",
-                params![case_id, on, r.two_way],
-            )?;
+            tx.prepare_cached("INSERT INTO recommendation (case_id, recommended_on, two_way) VALUES (?1, ?2, ?3)")?
+                .execute(params![case_id, on, r.two_way])?;
         }
         PersonFact::TrainingEnrolled(t) => {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO training (case_id, training_id, programme, enrolled_on, district, community)
                  SELECT ?1, ?2, ?3, ?4, district, community FROM person WHERE case_id = ?1",
-                params![case_id, t.training_id, names::of(&t.programme), on],
-            )?;
+            )?
+            .execute(params![case_id, t.training_id, names::of(&t.programme), on])?;
         }
         PersonFact::TrainingCompleted(t) => {
-            tx.execute(
-                "UPDATE training SET completed_on = ?3 WHERE case_id = ?1 AND training_id = ?2",
-                params![case_id, t.training_id, on],
-            )?;
+            tx.prepare_cached("UPDATE training SET completed_on = ?3 WHERE case_id = ?1 AND training_id = ?2")?
+                .execute(params![case_id, t.training_id, on])?;
         }
         PersonFact::TrainingDropped(t) => {
-            tx.execute(
-                "UPDATE training SET dropped_on = ?3 WHERE case_id = ?1 AND training_id = ?2",
-                params![case_id, t.training_id, on],
-            )?;
+            tx.prepare_cached("UPDATE training SET dropped_on = ?3 WHERE case_id = ?1 AND training_id = ?2")?
+                .execute(params![case_id, t.training_id, on])?;
         }
         PersonFact::Placed(p) => {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE spell SET ended_on = ?2, end_kind = 'placed'
                  WHERE case_id = ?1 AND ended_on IS NULL",
-                params![case_id, on],
-            )?;
-            tx.execute(
-                "INSERT INTO placement (case_id, placement_no, kind, employer, contract_months, started_on, district, community)
+            )?
+            .execute(params![case_id, on])?;
+            tx.prepare_cached("INSERT INTO placement (case_id, placement_no, kind, employer, contract_months, started_on, district, community)
                  SELECT ?1, (SELECT count(*) + 1 FROM placement WHERE case_id = ?1), ?2, ?3, ?4, ?5, district, community
-                 FROM person WHERE case_id = ?1",
+                 FROM person WHERE case_id = ?1")?.execute(
                 params![
                     case_id,
                     names::of(&p.kind),
@@ -160,10 +150,10 @@ fn apply_one(tx: &Transaction<'_>, e: &RecordedEvent) -> Result<(), ProjectionEr
             )?;
         }
         PersonFact::PlacementEnded(end) => {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE placement SET ended_on = ?2, end_reason = ?3 WHERE case_id = ?1 AND ended_on IS NULL",
-                params![case_id, on, names::of(&end.reason)],
-            )?;
+            )?
+            .execute(params![case_id, on, names::of(&end.reason)])?;
         }
         PersonFact::SubsidyGranted(g) => {
             let payee = match g.payee {
@@ -171,48 +161,42 @@ fn apply_one(tx: &Transaction<'_>, e: &RecordedEvent) -> Result<(), ProjectionEr
                 leye_domain::person::Payee::Enterprise(_) => "enterprise",
                 leye_domain::person::Payee::TrainingProvider(_) => "training_provider",
             };
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO subsidy (case_id, subsidy_id, programme, amount_fen, period_from, period_to, payee_kind,
                                       policy_clause, granted_on, district, community)
                  SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, community FROM person WHERE case_id = ?1",
-                params![
-                    case_id,
-                    g.subsidy_id,
-                    g.programme,
-                    g.amount.get(),
-                    g.period.from.to_string(),
-                    g.period.to.to_string(),
-                    payee,
-                    g.policy_clause,
-                    on,
-                    metadata.district.as_str(),
-                ],
-            )?;
+            )?
+            .execute(params![
+                case_id,
+                g.subsidy_id,
+                g.programme,
+                g.amount.get(),
+                g.period.from.to_string(),
+                g.period.to.to_string(),
+                payee,
+                g.policy_clause,
+                on,
+                metadata.district.as_str(),
+            ])?;
         }
         PersonFact::SubsidyRevoked(r) => {
-            tx.execute(
-                "UPDATE subsidy SET revoked_on = ?3 WHERE case_id = ?1 AND subsidy_id = ?2",
-                params![case_id, r.subsidy_id, on],
-            )?;
+            tx.prepare_cached("UPDATE subsidy SET revoked_on = ?3 WHERE case_id = ?1 AND subsidy_id = ?2")?
+                .execute(params![case_id, r.subsidy_id, on])?;
         }
         PersonFact::BenefitStarted(b) => {
-            tx.execute(
-                "INSERT INTO benefit (case_id, started_on, months) VALUES (?1, ?2, ?3)",
-                params![case_id, on, b.months],
-            )?;
+            tx.prepare_cached("INSERT INTO benefit (case_id, started_on, months) VALUES (?1, ?2, ?3)")?
+                .execute(params![case_id, on, b.months])?;
         }
         PersonFact::BenefitEnded(_) => {
-            tx.execute(
-                "UPDATE benefit SET ended_on = ?2 WHERE case_id = ?1 AND ended_on IS NULL",
-                params![case_id, on],
-            )?;
+            tx.prepare_cached("UPDATE benefit SET ended_on = ?2 WHERE case_id = ?1 AND ended_on IS NULL")?
+                .execute(params![case_id, on])?;
         }
         PersonFact::RegistrationExited(x) => {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE spell SET ended_on = ?2, end_kind = 'exited', exit_reason = ?3
                  WHERE case_id = ?1 AND ended_on IS NULL",
-                params![case_id, on, names::of(&x.reason)],
-            )?;
+            )?
+            .execute(params![case_id, on, names::of(&x.reason)])?;
         }
     }
     Ok(())
@@ -228,36 +212,34 @@ fn registered(
     let id = &reg.resident_id;
     let birth = id.birth_date();
     let r = &reg.residence;
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO person (case_id, birth_month, gender, hukou_county, hukou_nature, education, graduation_year,
                              household_id, district, street, community)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT (case_id) DO UPDATE SET hukou_county = ?4, hukou_nature = ?5, education = ?6,
              graduation_year = ?7, household_id = ?8, district = ?9, street = ?10, community = ?11",
-        params![
-            case_id,
-            birth.format("%Y-%m").to_string(),
-            names::of(&id.gender()),
-            reg.hukou.county.as_str(),
-            names::of(&reg.hukou.nature),
-            names::of(&reg.education),
-            reg.graduation.as_ref().map(|g| g.year),
-            reg.household.as_ref().map(|h| h.household_id.to_string()),
-            r.district.as_str(),
-            r.street,
-            r.community,
-        ],
-    )?;
+    )?
+    .execute(params![
+        case_id,
+        birth.format("%Y-%m").to_string(),
+        names::of(&id.gender()),
+        reg.hukou.county.as_str(),
+        names::of(&reg.hukou.nature),
+        names::of(&reg.education),
+        reg.graduation.as_ref().map(|g| g.year),
+        reg.household.as_ref().map(|h| h.household_id.to_string()),
+        r.district.as_str(),
+        r.street,
+        r.community,
+    ])?;
     for g in &reg.groups {
-        tx.execute(
-            "INSERT OR IGNORE INTO person_group (case_id, grp, since) VALUES (?1, ?2, ?3)",
-            params![case_id, names::of(g), on],
-        )?;
+        tx.prepare_cached("INSERT OR IGNORE INTO person_group (case_id, grp, since) VALUES (?1, ?2, ?3)")?
+            .execute(params![case_id, names::of(g), on])?;
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO spell (case_id, spell_no, registered_on, district, street, community, office)
          VALUES (?1, (SELECT count(*) + 1 FROM spell WHERE case_id = ?1), ?2, ?3, ?4, ?5, ?6)",
-        params![case_id, on, r.district.as_str(), r.street, r.community, office],
-    )?;
+    )?
+    .execute(params![case_id, on, r.district.as_str(), r.street, r.community, office])?;
     Ok(())
 }

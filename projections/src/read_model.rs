@@ -79,10 +79,19 @@ impl ReadModel {
 
     /// Spells in `j` registered by `a`, as known on `a`.
     pub fn spells(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<SpellRow>, ProjectionError> {
-        let mut stmt = self.conn.prepare_cached(
+        self.spells_where("community LIKE ?1", j, a)
+    }
+
+    /// Every spell of the persons living in `j` (latest registration), wherever registered.
+    fn spells_of_residents(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<SpellRow>, ProjectionError> {
+        self.spells_where("case_id IN (SELECT case_id FROM person WHERE community LIKE ?1)", j, a)
+    }
+
+    fn spells_where(&self, cond: &str, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<SpellRow>, ProjectionError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT case_id, registered_on, ended_on, end_kind, exit_reason, community FROM spell
-             WHERE community LIKE ?1 AND registered_on <= ?2 ORDER BY case_id, spell_no",
-        )?;
+             WHERE {cond} AND registered_on <= ?2 ORDER BY case_id, spell_no"
+        ))?;
         let rows = stmt.query_map(params![j.like(), a.to_string()], |r| {
             let ended_on = known(opt_date(r.get(2)?)?, a);
             Ok(SpellRow {
@@ -99,10 +108,29 @@ impl ReadModel {
 
     /// Placements in `j` started by `a`, as known on `a`.
     pub fn placements(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<PlacementRow>, ProjectionError> {
-        let mut stmt = self.conn.prepare_cached(
+        self.placements_where("community LIKE ?1", j, a)
+    }
+
+    /// Every placement of the persons with a spell in `j`, wherever they worked.
+    fn placements_of_registered(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<PlacementRow>, ProjectionError> {
+        self.placements_where("case_id IN (SELECT case_id FROM spell WHERE community LIKE ?1)", j, a)
+    }
+
+    /// Every placement of the persons living in `j` (latest registration).
+    fn placements_of_residents(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<PlacementRow>, ProjectionError> {
+        self.placements_where("case_id IN (SELECT case_id FROM person WHERE community LIKE ?1)", j, a)
+    }
+
+    fn placements_where(
+        &self,
+        cond: &str,
+        j: &Jurisdiction,
+        a: NaiveDate,
+    ) -> Result<Vec<PlacementRow>, ProjectionError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT case_id, kind, started_on, ended_on, community FROM placement
-             WHERE community LIKE ?1 AND started_on <= ?2",
-        )?;
+             WHERE {cond} AND started_on <= ?2"
+        ))?;
         let rows = stmt.query_map(params![j.like(), a.to_string()], |r| {
             Ok(PlacementRow {
                 case_id: r.get(0)?,
@@ -156,7 +184,7 @@ impl ReadModel {
     }
 
     /// Cases carrying `group` since on or before `a`.
-    fn with_group(&self, group: &str, a: NaiveDate) -> Result<std::collections::HashSet<String>, ProjectionError> {
+    pub fn with_group(&self, group: &str, a: NaiveDate) -> Result<std::collections::HashSet<String>, ProjectionError> {
         let mut stmt = self.conn.prepare_cached("SELECT case_id FROM person_group WHERE grp = ?1 AND since <= ?2")?;
         let rows = stmt.query_map(params![group, a.to_string()], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -213,10 +241,9 @@ impl ReadModel {
 
     /// Employment per community on `a`.
     pub fn communities(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<CommunityRow>, ProjectionError> {
-        let everywhere = Jurisdiction::city();
         let home: HashMap<String, String> =
             self.home_communities(j)?.into_iter().filter(|(_, c)| j.contains(c)).collect();
-        Ok(targets::communities(&self.spells(&everywhere, a)?, &self.placements(&everywhere, a)?, &home, a))
+        Ok(targets::communities(&self.spells_of_residents(j, a)?, &self.placements_of_residents(j, a)?, &home, a))
     }
 
     /// Zero-employment households (零就业家庭) not cleared on `a`. A household is
@@ -292,6 +319,14 @@ impl ReadModel {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The log position the read model has folded up to.
+    pub fn checkpoint(&self) -> Result<u64, ProjectionError> {
+        use rusqlite::OptionalExtension;
+        let c: Option<i64> =
+            self.conn.query_row("SELECT commit_position FROM checkpoint WHERE id = 1", [], |r| r.get(0)).optional()?;
+        Ok(c.unwrap_or(0) as u64)
+    }
+
     /// Every target for `j` over `period`, as of `a`.
     pub fn targets(
         &self,
@@ -302,7 +337,7 @@ impl ReadModel {
     ) -> Result<TargetReport, ProjectionError> {
         let e = period.to.min(a);
         let spells = self.spells(j, a)?;
-        let placements = self.placements(&Jurisdiction::city(), a)?;
+        let placements = self.placements_of_registered(j, a)?;
         let contacts = self.contacts(j, a)?;
         let mut out = Vec::new();
 
@@ -356,7 +391,7 @@ impl ReadModel {
 
         let graduates = self.with_group("graduate_unemployed_after_school", e)?;
         let grad_spells: Vec<SpellRow> = spells.iter().filter(|s| graduates.contains(&s.case_id)).cloned().collect();
-        let served = self.served(&grad_spells, period, a)?;
+        let served = self.served(j, &grad_spells, period, a)?;
         out.push(rate_of(
             "graduate_service_rate",
             "离校未就业高校毕业生 served at least once",
@@ -504,17 +539,27 @@ impl ReadModel {
     /// Of `spells` overlapping the period, how many persons were served at least
     /// once (a contact, a recommendation or a training enrolment dated from the
     /// spell's registration to `E`).
-    fn served(&self, spells: &[SpellRow], period: Period, a: NaiveDate) -> Result<(usize, usize), ProjectionError> {
+    fn served(
+        &self,
+        j: &Jurisdiction,
+        spells: &[SpellRow],
+        period: Period,
+        a: NaiveDate,
+    ) -> Result<(usize, usize), ProjectionError> {
         let e = period.to.min(a);
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM contact WHERE case_id = ?1 AND contacted_on >= ?2 AND contacted_on <= ?3)
-                 OR EXISTS (SELECT 1 FROM recommendation WHERE case_id = ?1 AND recommended_on >= ?2 AND recommended_on <= ?3)
-                 OR EXISTS (SELECT 1 FROM training WHERE case_id = ?1 AND enrolled_on >= ?2 AND enrolled_on <= ?3)",
+        let services = self.dates_by_case(
+            "SELECT s.case_id, s.d FROM (
+                 SELECT case_id, contacted_on AS d FROM contact
+                 UNION ALL SELECT case_id, recommended_on FROM recommendation
+                 UNION ALL SELECT case_id, enrolled_on FROM training
+             ) s JOIN person p USING (case_id)
+             WHERE p.community LIKE ?1 AND s.d <= ?2",
+            j,
+            e,
         )?;
         let mut persons: HashMap<&str, bool> = HashMap::new();
         for s in spells.iter().filter(|s| s.overlaps(period.from, e)) {
-            let served: bool =
-                stmt.query_row(params![s.case_id, s.registered_on.to_string(), e.to_string()], |r| r.get(0))?;
+            let served = services.get(&s.case_id).is_some_and(|v| v.iter().any(|d| s.registered_on <= *d && *d <= e));
             *persons.entry(&s.case_id).or_default() |= served;
         }
         Ok((persons.values().filter(|s| **s).count(), persons.len()))

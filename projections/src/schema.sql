@@ -121,3 +121,8 @@ CREATE TABLE IF NOT EXISTS benefit (
     months     INTEGER NOT NULL,
     ended_on   TEXT
 );
+CREATE INDEX IF NOT EXISTS benefit_case ON benefit (case_id);
+CREATE INDEX IF NOT EXISTS training_community ON training (community, enrolled_on);
+CREATE INDEX IF NOT EXISTS placement_community ON placement (community, started_on);
+CREATE INDEX IF NOT EXISTS person_community ON person (community);
+CREATE INDEX IF NOT EXISTS person_household ON person (household_id);

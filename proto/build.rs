@@ -5,7 +5,8 @@ use std::{env, fs, path::PathBuf};
 
 use prost::Message;
 
-const PROTOS: &[&str] = &["leye/common/v1/common.proto", "leye/person/v1/person.proto"];
+const PROTOS: &[&str] =
+    &["leye/common/v1/common.proto", "leye/person/v1/person.proto", "leye/analytics/v1/analytics.proto"];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     for proto in PROTOS {

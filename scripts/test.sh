@@ -1,6 +1,38 @@
 #!/usr/bin/env bash
 # Runs leye's whole test suite on a fresh machine: everything the tests need is
 # found or installed here. Used verbatim by .ci/run.
+#
+# Needs: a Rust toolchain, and nats-server for the publisher's tests (they
+# start their own servers on free loopback ports; a NATS already running on
+# the machine is never used). nats-server is taken from $NATS_SERVER, the
+# PATH or /usr/sbin, else installed from the OS packages (Debian/Ubuntu:
+# apt-get install nats-server, as root or through sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+find_nats_server() {
+    if [[ -n "${NATS_SERVER:-}" && -x "${NATS_SERVER}" ]]; then
+        echo "${NATS_SERVER}"
+    elif command -v nats-server >/dev/null 2>&1; then
+        command -v nats-server
+    elif [[ -x /usr/sbin/nats-server ]]; then
+        echo /usr/sbin/nats-server
+    fi
+}
+
+NATS_SERVER="$(find_nats_server)"
+if [[ -z "${NATS_SERVER}" ]]; then
+    echo "nats-server not found: installing it from the OS packages" >&2
+    if [[ "$(id -u)" -eq 0 ]]; then SUDO=(); else SUDO=(sudo); fi
+    "${SUDO[@]}" apt-get update -q
+    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q nats-server
+    NATS_SERVER="$(find_nats_server)"
+fi
+if [[ -z "${NATS_SERVER}" ]]; then
+    echo "error: nats-server is still missing; install it and/or set NATS_SERVER" >&2
+    exit 1
+fi
+export NATS_SERVER
+echo "using $("${NATS_SERVER}" --version) at ${NATS_SERVER}" >&2
+
 cargo test --workspace --locked --all-targets

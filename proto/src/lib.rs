@@ -3,6 +3,7 @@
 //! # Layout
 //! - `leye/common/v1/common.proto`: command context, command result, event metadata.
 //! - `leye/person/v1/person.proto`: the person-case service, its facts and events.
+//! - `leye/analytics/v1/analytics.proto`: targets and action lists for analysts.
 //!
 //! Generated at build time by `protox` + `tonic-prost-build` (no `protoc` needed).
 //! Messages are only ever extended within a `v1` package; a breaking change is a
@@ -20,6 +21,12 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "
 pub mod common {
     pub mod v1 {
         tonic::include_proto!("leye.common.v1");
+    }
+}
+
+pub mod analytics {
+    pub mod v1 {
+        tonic::include_proto!("leye.analytics.v1");
     }
 }
 

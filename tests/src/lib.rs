@@ -40,6 +40,7 @@ pub async fn spawn_on(data_dir: Arc<tempfile::TempDir>) -> TestServer {
         listen: addr,
         data_dir: data_dir.path().to_path_buf(),
         pseudonym_key_file: data_dir.path().join("pseudonym.key"),
+        ..ServeConfig::default()
     };
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(leye::server::run(

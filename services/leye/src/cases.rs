@@ -141,7 +141,14 @@ impl<S> std::fmt::Debug for PersonCases<S> {
 /// The stream of a person case.
 pub fn person_stream(case_id: Uuid) -> StreamName {
     // "person-" and a hyphenated UUID: 43 characters, no whitespace.
-    StreamName::parse(format!("person-{case_id}")).expect("a person stream name is always valid")
+    StreamName::parse(format!("{PERSON_STREAM_PREFIX}{case_id}")).expect("a person stream name is always valid")
+}
+
+const PERSON_STREAM_PREFIX: &str = "person-";
+
+/// The case id of a person stream (`person-<case id>`); `None` for any other stream.
+pub fn person_case_id(stream: &StreamName) -> Option<Uuid> {
+    stream.as_str().strip_prefix(PERSON_STREAM_PREFIX).and_then(|id| Uuid::parse_str(id).ok())
 }
 
 impl<S: EventStore> PersonCases<S> {
@@ -336,7 +343,10 @@ fn encode(
     }
 }
 
-fn decode(e: leye_store::RecordedEvent) -> Result<Recorded, AppError> {
+/// A stored person event with its envelope, decoded (upcast by schema version).
+/// The one decoder of stored events: the command path, the queries and the
+/// publisher all read events through it.
+pub fn decode(e: leye_store::RecordedEvent) -> Result<Recorded, AppError> {
     let metadata: EventMetadata = serde_json::from_slice(&e.metadata)
         .map_err(|err| AppError::Corrupt(format!("{} revision {}: metadata: {err}", e.stream, e.revision)))?;
     let event = PersonEvent::decode(&e.event_type, metadata.schema_version, &e.data)

@@ -7,14 +7,35 @@
 //! | data directory | `--data-dir` | `LEYE_DATA_DIR` | `data_dir` | `./leye-data` |
 //! | pseudonym key file | `--pseudonym-key-file` | `LEYE_PSEUDONYM_KEY_FILE` | `pseudonym_key_file` | `<data_dir>/pseudonym.key` |
 //! | config file | `--config` | `LEYE_CONFIG` | — | none |
+//! | metrics address (HTTP, Prometheus) | `--metrics-listen` | `LEYE_METRICS_LISTEN` | `metrics_listen` | off |
+//! | NATS server URL(s), comma-separated | `--nats-url` | `LEYE_NATS_URL` | `nats_url` | none: publisher off |
+//! | JetStream stream name | `--nats-stream` | `LEYE_NATS_STREAM` | `nats_stream` | `LEYE_V1` |
+//! | stream replicas (1–5) | `--nats-stream-replicas` | `LEYE_NATS_STREAM_REPLICAS` | `nats_stream_replicas` | `1` |
+//! | duplicate window, seconds | `--nats-duplicate-window-secs` | `LEYE_NATS_DUPLICATE_WINDOW_SECS` | `nats_duplicate_window_secs` | `3600` |
+//! | stream max age, days (0: unlimited) | `--nats-max-age-days` | `LEYE_NATS_MAX_AGE_DAYS` | `nats_max_age_days` | `30` |
+//! | stream max bytes (0: unlimited) | `--nats-max-bytes` | `LEYE_NATS_MAX_BYTES` | `nats_max_bytes` | `10737418240` (10 GiB) |
+//! | publishes in flight | `--nats-max-in-flight` | `LEYE_NATS_MAX_IN_FLIGHT` | `nats_max_in_flight` | `256` |
+//! | ack timeout, seconds | `--nats-ack-timeout-secs` | `LEYE_NATS_ACK_TIMEOUT_SECS` | `nats_ack_timeout_secs` | `5` |
+//! | publisher lag for NOT_SERVING, seconds | `--publisher-max-lag-secs` | `LEYE_PUBLISHER_MAX_LAG_SECS` | `publisher_max_lag_secs` | `30` |
+//! | target parameters (local rules) | — | — | `[targets]` table | see `projections/TARGETS.md` |
+//!
+//! The read model lives in `<data_dir>/readmodel/` (see [`READMODEL_DIR`]).
 
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use anyhow::Context;
 use serde::Deserialize;
+
+use leye_projections::TargetParams;
+
+use crate::publisher::{
+    self, NatsUrl, PublisherConfig,
+    stream::{self, StreamSettings},
+};
 
 /// What `leye serve` runs with, after layering.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +43,27 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub pseudonym_key_file: PathBuf,
+    /// Where `/metrics` is served; `None`: not served.
+    pub metrics_listen: Option<SocketAddr>,
+    /// The NATS publisher; it runs only with a `nats_url`.
+    pub publisher: PublisherConfig,
+    /// Parameters of the targets that local rule decides.
+    pub targets: TargetParams,
+}
+
+impl ServeConfig {
+    /// The directory of read-model generations.
+    pub fn readmodel_dir(&self) -> PathBuf {
+        self.data_dir.join(READMODEL_DIR)
+    }
+}
+
+impl Default for ServeConfig {
+    /// The built-in defaults (no file, no environment, no flags).
+    fn default() -> Self {
+        // The defaults are valid by construction (unit-tested below).
+        ServeSettings::default().layered_over(ServeSettings::default()).expect("the built-in defaults are valid")
+    }
 }
 
 /// The settings as given by one layer (flags and environment, or the file).
@@ -37,12 +79,51 @@ pub struct ServeSettings {
     /// File holding the secret key that derives case ids from resident IDs.
     #[arg(long, env = "LEYE_PSEUDONYM_KEY_FILE")]
     pub pseudonym_key_file: Option<PathBuf>,
+    /// Address for the Prometheus metrics endpoint (`/metrics`), e.g.
+    /// 127.0.0.1:9464. Off unless set.
+    #[arg(long, env = "LEYE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// NATS server URL(s), comma-separated: publish every event to JetStream.
+    /// Without one, events wait in the store.
+    #[arg(long, env = "LEYE_NATS_URL")]
+    pub nats_url: Option<NatsUrl>,
+    /// JetStream stream name (created or updated on start).
+    #[arg(long, env = "LEYE_NATS_STREAM")]
+    pub nats_stream: Option<String>,
+    /// Copies of the stream in the NATS cluster, 1 to 5 (3 in production).
+    #[arg(long, env = "LEYE_NATS_STREAM_REPLICAS")]
+    pub nats_stream_replicas: Option<usize>,
+    /// JetStream de-duplication window by event id, in seconds.
+    #[arg(long, env = "LEYE_NATS_DUPLICATE_WINDOW_SECS")]
+    pub nats_duplicate_window_secs: Option<u64>,
+    /// Messages older than this are removed from the stream (days; 0: never).
+    #[arg(long, env = "LEYE_NATS_MAX_AGE_DAYS")]
+    pub nats_max_age_days: Option<u64>,
+    /// Size limit of the stream, oldest messages removed first (bytes; 0: none).
+    #[arg(long, env = "LEYE_NATS_MAX_BYTES")]
+    pub nats_max_bytes: Option<u64>,
+    /// Publishes awaiting their acknowledgement at once.
+    #[arg(long, env = "LEYE_NATS_MAX_IN_FLIGHT")]
+    pub nats_max_in_flight: Option<usize>,
+    /// How long one acknowledgement may take before publishing restarts, in seconds.
+    #[arg(long, env = "LEYE_NATS_ACK_TIMEOUT_SECS")]
+    pub nats_ack_timeout_secs: Option<u64>,
+    /// Lag (age of the oldest unpublished event) above which the health
+    /// service reports `leye.Publisher` NOT_SERVING, in seconds.
+    #[arg(long, env = "LEYE_PUBLISHER_MAX_LAG_SECS")]
+    pub publisher_max_lag_secs: Option<u64>,
+    /// Target parameters: config file only, a `[targets]` table.
+    #[arg(skip)]
+    #[serde(default)]
+    pub targets: Option<TargetParams>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 pub const DEFAULT_DATA_DIR: &str = "leye-data";
 /// The event store's file name inside the data directory.
 pub const STORE_FILE: &str = "events.sqlite";
+/// The read-model directory's name inside the data directory.
+pub const READMODEL_DIR: &str = "readmodel";
 
 impl ServeSettings {
     /// Reads a config file. Unknown keys are refused, naming the file.
@@ -60,9 +141,58 @@ impl ServeSettings {
         };
         let pseudonym_key_file =
             self.pseudonym_key_file.or(lower.pseudonym_key_file).unwrap_or_else(|| data_dir.join("pseudonym.key"));
-        Ok(ServeConfig { listen, data_dir, pseudonym_key_file })
+        let secs = Duration::from_secs;
+        let defaults = StreamSettings::default();
+        let stream = StreamSettings {
+            name: self.nats_stream.or(lower.nats_stream).unwrap_or(defaults.name),
+            replicas: self.nats_stream_replicas.or(lower.nats_stream_replicas).unwrap_or(defaults.replicas),
+            duplicate_window: self
+                .nats_duplicate_window_secs
+                .or(lower.nats_duplicate_window_secs)
+                .map_or(defaults.duplicate_window, secs),
+            max_age: self
+                .nats_max_age_days
+                .or(lower.nats_max_age_days)
+                .map_or(defaults.max_age, |d| secs(d.saturating_mul(24 * 60 * 60))),
+            max_bytes: match self.nats_max_bytes.or(lower.nats_max_bytes) {
+                None => defaults.max_bytes,
+                Some(0) => None,
+                Some(b) => Some(b),
+            },
+        };
+        stream.validate().map_err(|e| anyhow::anyhow!(e))?;
+        let max_in_flight =
+            self.nats_max_in_flight.or(lower.nats_max_in_flight).unwrap_or(publisher::DEFAULT_MAX_IN_FLIGHT);
+        anyhow::ensure!((1..=65_536).contains(&max_in_flight), "nats_max_in_flight: must be 1 to 65536");
+        let ack_timeout =
+            self.nats_ack_timeout_secs.or(lower.nats_ack_timeout_secs).map_or(publisher::DEFAULT_ACK_TIMEOUT, secs);
+        anyhow::ensure!(!ack_timeout.is_zero(), "nats_ack_timeout_secs: must be at least 1");
+        let publisher = PublisherConfig {
+            nats_url: self.nats_url.or(lower.nats_url),
+            checkpoint_file: data_dir.join(checkpoint_file_name(&stream.name)),
+            stream,
+            max_in_flight,
+            ack_timeout,
+            max_lag: self
+                .publisher_max_lag_secs
+                .or(lower.publisher_max_lag_secs)
+                .map_or(publisher::DEFAULT_MAX_LAG, secs),
+        };
+        let metrics_listen = self.metrics_listen.or(lower.metrics_listen);
+        let targets = self.targets.or(lower.targets).unwrap_or_default();
+        targets.validate().map_err(|e| anyhow::anyhow!("targets.{e}"))?;
+        Ok(ServeConfig { listen, data_dir, pseudonym_key_file, metrics_listen, publisher, targets })
     }
 }
+
+/// The publisher's checkpoint file in the data directory: one per stream, so
+/// that pointing the publisher at a new stream starts that stream afresh.
+pub fn checkpoint_file_name(stream: &str) -> String {
+    format!("publisher-{stream}.checkpoint")
+}
+
+/// The name of the default stream, for tools that read it.
+pub const DEFAULT_STREAM: &str = stream::DEFAULT_STREAM;
 
 #[cfg(test)]
 mod tests {
@@ -81,6 +211,60 @@ mod tests {
         assert_eq!(cfg.pseudonym_key_file, PathBuf::from("/srv/leye/pseudonym.key"));
         let defaults = ServeSettings::default().layered_over(ServeSettings::default()).unwrap();
         assert_eq!(defaults.listen, DEFAULT_LISTEN.parse().unwrap());
+        assert_eq!(defaults, ServeConfig::default());
+        assert_eq!(defaults.metrics_listen, None);
+        assert_eq!(defaults.publisher.nats_url, None);
+        assert_eq!(defaults.publisher.stream, StreamSettings::default());
+        assert_eq!(defaults.publisher.checkpoint_file, PathBuf::from("leye-data/publisher-LEYE_V1.checkpoint"));
+    }
+
+    #[test]
+    fn publisher_settings_layer_like_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("leye.toml");
+        std::fs::write(
+            &file,
+            "nats_url = \"nats://leye:pw@10.1.1.1:4222,nats://10.1.1.2\"\nnats_stream_replicas = 3\n\
+             nats_max_bytes = 0\nmetrics_listen = \"127.0.0.1:9464\"\nnats_max_in_flight = 64\n",
+        )
+        .unwrap();
+        let from_file = ServeSettings::from_file(&file).unwrap();
+        let flags =
+            ServeSettings { nats_duplicate_window_secs: Some(600), nats_max_in_flight: Some(32), ..Default::default() };
+        let cfg = flags.layered_over(from_file).unwrap();
+        let p = &cfg.publisher;
+        assert_eq!(p.nats_url.as_ref().map(|u| u.to_string()).as_deref(), Some("10.1.1.1:4222,10.1.1.2:4222"));
+        assert!(!format!("{cfg:?}").contains("pw@"), "credentials never shown");
+        assert_eq!(p.stream.replicas, 3);
+        assert_eq!(p.stream.max_bytes, None);
+        assert_eq!(p.stream.duplicate_window, Duration::from_secs(600));
+        assert_eq!(p.max_in_flight, 32);
+        assert_eq!(cfg.metrics_listen, Some("127.0.0.1:9464".parse().unwrap()));
+    }
+
+    #[test]
+    fn bad_publisher_settings_are_refused_naming_the_key() {
+        for (settings, key) in [
+            (ServeSettings { nats_stream_replicas: Some(7), ..Default::default() }, "nats_stream_replicas"),
+            (ServeSettings { nats_max_in_flight: Some(0), ..Default::default() }, "nats_max_in_flight"),
+            (ServeSettings { nats_stream: Some("a b".into()), ..Default::default() }, "nats_stream"),
+            (
+                ServeSettings {
+                    nats_max_age_days: Some(1),
+                    nats_duplicate_window_secs: Some(200_000),
+                    ..Default::default()
+                },
+                "nats_duplicate_window_secs",
+            ),
+        ] {
+            let err = settings.layered_over(ServeSettings::default()).unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("leye.toml");
+        std::fs::write(&file, "nats_url = \"nats://u:secret@[::1\"\n").unwrap();
+        let err = format!("{:#}", ServeSettings::from_file(&file).unwrap_err());
+        assert!(err.contains("leye.toml") && err.contains("not a valid URL"), "{err}");
     }
 
     #[test]

@@ -7,17 +7,32 @@
 //! - [`cases`]: the command path (load → decide → append) and the queries
 //!   (state as of, replay, find), generic over the event store.
 //! - [`grpc`]: the thin gRPC adapter; the one place errors become statuses.
-//! - [`server`]: wiring for `leye serve`: open the store, serve, shut down.
+//! - [`wire`]: the one mapping from domain values to the public protobuf
+//!   messages, used by `grpc` and `publisher` alike.
+//! - [`publisher`]: follows the store's global log from its own checkpoint and
+//!   publishes every event to NATS JetStream.
+//! - [`metrics`]: `/metrics` in the Prometheus text format (publisher lag).
+//! - [`server`]: wiring for `leye serve`: open the store, serve, publish, shut down.
 //! - [`replay`]: `leye replay`, a case's history for an auditor.
+//! - [`consume`]: `leye consume`, a demo JetStream subscriber.
 //!
 //! # Invariants
 //! - The domain is called with parsed values only; parsing happens in `grpc`.
-//! - Nothing but the event store is written on the command path.
-//! - Logs carry case ids (pseudonyms), codes and counts, never names or resident IDs.
+//! - Nothing but the event store is written on the command path; the
+//!   publisher only reads the store, so NATS never holds a command up.
+//! - Only `publisher` (and the demo subscriber `consume`) know NATS.
+//! - Logs carry case ids (pseudonyms), codes and counts, never names or resident IDs;
+//!   NATS subjects and headers never carry personal data.
 
+pub mod analyst;
 pub mod cases;
 pub mod config;
+pub mod consume;
+pub mod generate;
 pub mod grpc;
 pub mod identity;
+pub mod metrics;
+pub mod publisher;
 pub mod replay;
 pub mod server;
+pub mod wire;

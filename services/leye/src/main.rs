@@ -1,13 +1,17 @@
 //! The `leye` command: `leye serve` runs the service; `leye replay` prints a
-//! case's history for an auditor.
+//! case's history for an auditor; `leye consume` prints the events published
+//! on NATS, as a subscriber sees them.
 
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
 use anyhow::Context;
+use chrono::Datelike;
 use clap::{Parser, Subcommand};
 use leye::{
+    analyst,
     cases::PersonCases,
     config::{STORE_FILE, ServeSettings},
+    consume,
     identity::CaseIds,
     replay,
 };
@@ -34,11 +38,12 @@ enum LogFormat {
 enum Command {
     /// Serve the gRPC API on the embedded event store.
     Serve {
-        /// TOML config file (keys: listen, data_dir, pseudonym_key_file).
+        /// TOML config file (keys as in the README's configuration table,
+        /// e.g. listen, data_dir, nats_url, metrics_listen).
         #[arg(long, env = "LEYE_CONFIG")]
         config: Option<PathBuf>,
         #[command(flatten)]
-        settings: ServeSettings,
+        settings: Box<ServeSettings>,
     },
     /// Print a case's full history, as recorded, for an auditor.
     Replay {
@@ -53,6 +58,60 @@ enum Command {
         recorded_until: Option<chrono::DateTime<chrono::Utc>>,
         #[arg(long, value_enum, default_value = "text")]
         format: replay::Format,
+    },
+    /// Follow the events published on NATS JetStream with a durable consumer,
+    /// printing one line per event (personal data masked).
+    Consume(consume::ConsumeArgs),
+    /// The analysts' read model: rebuild it, or export a target table or action list as CSV.
+    Projections {
+        #[command(subcommand)]
+        command: ProjectionsCommand,
+    },
+    /// Create a synthetic Tianjin-like population through the normal command
+    /// path (reproducible from the seed), for demos, benchmarks and tests.
+    Generate {
+        /// Persons to create (about 17 events each).
+        #[arg(long, default_value_t = 1000)]
+        people: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, env = "LEYE_DATA_DIR", default_value = leye::config::DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ProjectionsCommand {
+    /// Replay the whole log into a new read model and switch to it. Safe while
+    /// `leye serve` runs: queries keep answering and its projector follows.
+    Rebuild {
+        #[arg(long, env = "LEYE_DATA_DIR", default_value = leye::config::DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+    },
+    /// Write a target table or an action list as CSV.
+    Export {
+        #[arg(value_enum)]
+        what: analyst::Export,
+        /// Empty: the city; or a 6-, 9- or 12-digit district, street or community code.
+        #[arg(long, default_value = "")]
+        jurisdiction: String,
+        /// Period start (YYYY-MM-DD); default: 1 January of the as-of year.
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Period end (YYYY-MM-DD); default: the as-of date.
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        /// Facts effective after this date are ignored; default: today.
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        /// Output file; default: standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, env = "LEYE_DATA_DIR", default_value = leye::config::DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+        /// Config file whose `[targets]` table sets the parameters.
+        #[arg(long, env = "LEYE_CONFIG")]
+        config: Option<PathBuf>,
     },
 }
 
@@ -86,11 +145,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             leye::server::run_until_signal(config).await
         }
         Command::Replay { case, data_dir, recorded_until, format } => {
-            let path = data_dir.join(STORE_FILE);
-            anyhow::ensure!(path.exists(), "no event store at {}", path.display());
-            let store = leye_store::SqliteStore::open(&path, Default::default())
-                .await
-                .with_context(|| format!("opening {}", path.display()))?;
+            let store = open_existing_store(&data_dir).await?;
             // Replay reads streams by case id only: the key is not needed, so a
             // throwaway one is used and the real key file is never touched.
             let cases = PersonCases::new(store.clone(), CaseIds::from_key([0; 32]), Arc::new(chrono::Utc::now));
@@ -99,7 +154,76 @@ async fn run(command: Command) -> anyhow::Result<()> {
             store.close().await;
             result.map(|_| ())
         }
+        Command::Projections { command: ProjectionsCommand::Rebuild { data_dir } } => {
+            let store = open_existing_store(&data_dir).await?;
+            let dir = leye_projections::runner::ReadModelDir::new(data_dir.join(leye::config::READMODEL_DIR));
+            let result = analyst::rebuild(&store, &dir, &mut std::io::stderr()).await;
+            store.close().await;
+            result
+        }
+        Command::Projections {
+            command: ProjectionsCommand::Export { what, jurisdiction, from, to, as_of, out, data_dir, config },
+        } => {
+            let params = match config {
+                Some(path) => ServeSettings::from_file(&path)?.targets.unwrap_or_default(),
+                None => Default::default(),
+            };
+            params.validate().map_err(|e| anyhow::anyhow!("targets.{e}"))?;
+            let j = leye_projections::Jurisdiction::parse(&jurisdiction)
+                .map_err(|e| anyhow::anyhow!("--jurisdiction: {e}"))?;
+            let as_of = as_of.unwrap_or_else(|| leye_domain::beijing_date(chrono::Utc::now()));
+            let from = from.unwrap_or_else(|| chrono::NaiveDate::from_ymd_opt(as_of.year(), 1, 1).unwrap_or(as_of));
+            let period = leye_projections::Period::new(from, to.unwrap_or(as_of)).map_err(|e| anyhow::anyhow!(e))?;
+            let dir = leye_projections::runner::ReadModelDir::new(data_dir.join(leye::config::READMODEL_DIR));
+            let rm = leye_projections::ReadModel::open(&dir.current()?)?;
+            let rows = match out {
+                Some(path) => {
+                    let mut file = std::io::BufWriter::new(
+                        std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?,
+                    );
+                    let n = analyst::export(&rm, what, &j, period, as_of, &params, &mut file)?;
+                    std::io::Write::flush(&mut file)?;
+                    n
+                }
+                None => analyst::export(&rm, what, &j, period, as_of, &params, &mut std::io::stdout().lock())?,
+            };
+            tracing::info!(rows, "exported");
+            Ok(())
+        }
+        Command::Generate { people, seed, data_dir } => {
+            std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+            let store = leye_store::SqliteStore::open(data_dir.join(STORE_FILE), Default::default()).await?;
+            let ids = CaseIds::load_or_create(&data_dir.join("pseudonym.key"))?;
+            let cases = PersonCases::new(store.clone(), ids, Arc::new(chrono::Utc::now));
+            let cfg = leye::generate::GeneratorConfig::new(seed, people, cases.today());
+            let result = leye::generate::generate(&cases, &cfg, |p| {
+                eprintln!("generate: {} / {} persons, {} events", p.persons_done, p.persons_total, p.events);
+            })
+            .await;
+            store.close().await;
+            let summary = result?;
+            eprintln!(
+                "generate: done: {} persons, {} households, {} events, {} unexpected rejections",
+                summary.persons, summary.households, summary.events, summary.rejected_unexpected
+            );
+            Ok(())
+        }
+        Command::Consume(args) => {
+            let mut out = std::io::stdout();
+            let n = consume::run(args, &mut out).await?;
+            tracing::info!(events = n, "consumer stopped");
+            Ok(())
+        }
     }
+}
+
+/// Opens the event store of an existing data directory.
+async fn open_existing_store(data_dir: &std::path::Path) -> anyhow::Result<leye_store::SqliteStore> {
+    let path = data_dir.join(STORE_FILE);
+    anyhow::ensure!(path.exists(), "no event store at {}", path.display());
+    leye_store::SqliteStore::open(&path, Default::default())
+        .await
+        .with_context(|| format!("opening {}", path.display()))
 }
 
 fn init_tracing(format: LogFormat) {

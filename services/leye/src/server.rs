@@ -1,15 +1,28 @@
-//! `leye serve`: open the embedded store, serve gRPC, shut down cleanly.
+//! `leye serve`: open the embedded store, serve gRPC, publish to NATS, serve
+//! metrics, shut down cleanly.
+//!
+//! Start: store → key → metrics listener (if configured) → publisher and its
+//! lag sampler (they report on the shared health service) → projector
+//! (follows the log into the read model) → gRPC.
+//! Stop: gRPC drains → projector finishes its batch → publisher takes its
+//! pending acks and writes its checkpoint → metrics stop → the store's writer
+//! drains and closes.
 
 use std::{future::Future, sync::Arc};
 
 use anyhow::Context;
 use leye_store::{SqliteStore, SqliteStoreOptions};
 use tokio::net::TcpListener;
+use tonic_health::server::HealthReporter;
+
+use leye_projections::runner::ReadModelDir;
 
 use crate::{
     cases::{Clock, PersonCases},
     config::{STORE_FILE, ServeConfig},
+    grpc::analytics::AnalyticsApi,
     identity::CaseIds,
+    publisher,
 };
 
 /// Opens the embedded store in `config.data_dir`, creating it if needed.
@@ -32,12 +45,71 @@ pub async fn run(
     clock: Clock,
 ) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
-    let ids = CaseIds::load_or_create(&config.pseudonym_key_file)?;
-    let cases = PersonCases::new(store.clone(), ids, clock);
-    let served = crate::grpc::serve(cases, listener, shutdown).await;
+    let started = start_followers(&config, &store).await;
+    let (publisher, metrics) = match started {
+        Ok(f) => f,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
+    let readmodel = ReadModelDir::new(config.readmodel_dir());
+    let (stop_projector, projector_stopped) = tokio::sync::watch::channel(false);
+    let projector = tokio::spawn(leye_projections::runner::follow(store.clone(), readmodel.clone(), projector_stopped));
+    let result = async {
+        let ids = CaseIds::load_or_create(&config.pseudonym_key_file)?;
+        let analytics = AnalyticsApi::new(readmodel, config.targets.clone(), clock.clone());
+        let cases = PersonCases::new(store.clone(), ids, clock);
+        crate::grpc::serve(cases, listener, shutdown, analytics, publisher.health.clone()).await
+    }
+    .await;
+    stop_projector.send_replace(true);
+    match projector.await {
+        Ok(Err(e)) => tracing::error!(error = %e, "projector stopped on an error"),
+        Err(e) => tracing::error!(error = %e, "projector task ended abnormally"),
+        Ok(Ok(())) => {}
+    }
+    publisher.handle.stop().await;
+    if let Some((stop, task)) = metrics {
+        stop.send_replace(true);
+        match task.await {
+            Ok(Err(e)) => tracing::warn!(error = %e, "metrics endpoint failed"),
+            Err(e) => tracing::warn!(error = %e, "metrics task ended abnormally"),
+            Ok(Ok(())) => {}
+        }
+    }
     store.close().await;
     tracing::info!("store closed; bye");
-    served
+    result
+}
+
+/// The publisher with its health reporter, and the metrics endpoint with its stop switch.
+struct Publishing {
+    handle: publisher::PublisherHandle,
+    health: HealthReporter,
+}
+
+type Metrics = Option<(tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<std::io::Result<()>>)>;
+
+/// Binds the metrics endpoint (if configured) and starts the publisher.
+async fn start_followers(config: &ServeConfig, store: &SqliteStore) -> anyhow::Result<(Publishing, Metrics)> {
+    let metrics_listener = match config.metrics_listen {
+        Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("binding metrics address {addr}"))?),
+        None => None,
+    };
+    let health = HealthReporter::new();
+    let (handle, status) = publisher::start(store.clone(), config.publisher.clone(), health.clone())?;
+    let metrics = metrics_listener.map(|listener| {
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, "metrics listening on /metrics");
+        }
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(crate::metrics::serve(listener, status, async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }));
+        (stop, task)
+    });
+    Ok((Publishing { handle, health }, metrics))
 }
 
 /// Runs the service on `config.listen`, stopping on SIGINT or SIGTERM.

@@ -1,17 +1,26 @@
-//! The gRPC surface: the person-case service, gRPC health and reflection.
+//! The gRPC surface: the person-case service, the analytics (targets) service,
+//! gRPC health and reflection.
 //!
 //! API boundary: only this module knows protobuf request types; errors become
 //! statuses only in [`status`].
 
+pub mod analytics;
 pub mod person;
 pub mod status;
 
 use std::{future::Future, net::SocketAddr};
 
-use leye_proto::person::v1::person_case_service_server::PersonCaseServiceServer;
+use leye_proto::{
+    analytics::v1::targets_service_server::TargetsServiceServer,
+    person::v1::person_case_service_server::PersonCaseServiceServer,
+};
 use leye_store::EventStore;
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
+use tonic_health::{
+    pb::health_server::HealthServer,
+    server::{HealthReporter, HealthService},
+};
 
 use crate::cases::PersonCases;
 
@@ -26,14 +35,19 @@ pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Serves the API on `listener` until `shutdown` resolves, then lets in-flight
-/// requests finish for up to [`SHUTDOWN_GRACE`].
+/// requests finish for up to [`SHUTDOWN_GRACE`]. `health` is shared with the
+/// parts of the service that report their own status (the publisher reports
+/// `leye.Publisher`); the person service is reported SERVING here.
 pub async fn serve<S: EventStore>(
     cases: PersonCases<S>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
+    analytics: analytics::AnalyticsApi,
+    health: HealthReporter,
 ) -> anyhow::Result<()> {
-    let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter.set_serving::<PersonCaseServiceServer<person::PersonApi<S>>>().await;
+    health.set_serving::<PersonCaseServiceServer<person::PersonApi<S>>>().await;
+    health.set_serving::<TargetsServiceServer<analytics::AnalyticsApi>>().await;
+    let health_service = HealthServer::new(HealthService::from_health_reporter(health));
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(leye_proto::FILE_DESCRIPTOR_SET)
         .build_v1()?;
@@ -50,6 +64,7 @@ pub async fn serve<S: EventStore>(
         .add_service(health_service)
         .add_service(reflection)
         .add_service(person)
+        .add_service(TargetsServiceServer::new(analytics))
         // Small gRPC responses must not wait for the peer's delayed ACK (~40 ms).
         .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), signal);
     let grace_over = async {

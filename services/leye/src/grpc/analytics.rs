@@ -1,0 +1,308 @@
+//! The analytics gRPC adapter: targets and action lists from the read model.
+//! Thin: parse → query the current read-model generation on a blocking thread
+//! → map to protobuf.
+
+use std::collections::HashSet;
+
+use chrono::{Datelike, NaiveDate};
+use leye_domain::{person::PersonGroup, values::parse_date};
+use leye_projections::{Jurisdiction, Period, ReadModel, TargetParams, read_model::TargetReport, runner::ReadModelDir};
+use leye_proto::analytics::v1::{self as pb, targets_service_server::TargetsService};
+use tonic::{Request, Response, Status};
+
+use super::status::Fields;
+use crate::cases::Clock;
+
+/// The gRPC face of the read model.
+#[derive(Clone)]
+pub struct AnalyticsApi {
+    dir: ReadModelDir,
+    params: TargetParams,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for AnalyticsApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnalyticsApi").field("dir", &self.dir).finish_non_exhaustive()
+    }
+}
+
+const MAX_PAGE: u32 = 1000;
+const DEFAULT_PAGE: u32 = 100;
+
+impl AnalyticsApi {
+    pub fn new(dir: ReadModelDir, params: TargetParams, clock: Clock) -> Self {
+        Self { dir, params, clock }
+    }
+
+    fn today(&self) -> NaiveDate {
+        leye_domain::beijing_date((self.clock)())
+    }
+
+    /// Runs `query` on the current generation, off the async threads.
+    async fn query<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&ReadModel) -> Result<T, leye_projections::ProjectionError> + Send + 'static,
+    ) -> Result<T, Status> {
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || {
+            let path = dir.current()?;
+            let rm = ReadModel::open(&path)?;
+            query(&rm)
+        })
+        .await
+        .map_err(|e| Status::internal(format!("query task failed: {e}")))?
+        .map_err(|e| {
+            tracing::error!(error = %e, "read-model query failed");
+            Status::unavailable("the read model is unavailable")
+        })
+    }
+
+    /// Jurisdiction, period and as-of date of a targets request.
+    fn check_targets(&self, r: &pb::GetTargetsRequest) -> Result<(Jurisdiction, Period, NaiveDate), Status> {
+        let mut f = Fields::new();
+        let j = f.take("jurisdiction", Jurisdiction::parse(&r.jurisdiction));
+        let from = f.take("period_from", parse_date(&r.period_from));
+        let to = f.take("period_to", parse_date(&r.period_to));
+        let period = match (from, to) {
+            (Some(from), Some(to)) => f.take("period_to", Period::new(from, to)),
+            _ => None,
+        };
+        let as_of = if r.as_of.trim().is_empty() {
+            period.map(|p| p.to.min(self.today()))
+        } else {
+            f.take("as_of", parse_date(&r.as_of))
+        };
+        match (j, period, as_of, f.is_empty()) {
+            (Some(j), Some(p), Some(a), true) => Ok((j, p, a)),
+            _ => Err(f.into_status()),
+        }
+    }
+}
+
+fn date(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn opt(d: Option<NaiveDate>) -> String {
+    d.map(date).unwrap_or_default()
+}
+
+fn report_pb(r: TargetReport, checkpoint: u64) -> pb::TargetReport {
+    pb::TargetReport {
+        jurisdiction: r.jurisdiction,
+        period_from: date(r.period_from),
+        period_to: date(r.period_to),
+        as_of: date(r.as_of),
+        checkpoint_position: checkpoint,
+        targets: r
+            .targets
+            .into_iter()
+            .map(|t| pb::Target {
+                id: t.id.into(),
+                title: t.title.into(),
+                numerator: t.numerator,
+                denominator: t.denominator,
+                value: t.value,
+                goal: t.goal.into(),
+                met: t.met,
+                source: t.source.into(),
+            })
+            .collect(),
+    }
+}
+
+/// A group name as the read model stores it, checked against the domain's groups.
+fn check_group(raw: &str) -> Result<Option<String>, String> {
+    let g = raw.trim();
+    if g.is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_value::<PersonGroup>(serde_json::Value::String(g.to_string()))
+        .map(|_| Some(g.to_string()))
+        .map_err(|_| "is not a known person group (e.g. graduate_unemployed_after_school)".to_string())
+}
+
+#[tonic::async_trait]
+impl TargetsService for AnalyticsApi {
+    async fn get_targets(&self, request: Request<pb::GetTargetsRequest>) -> Result<Response<pb::TargetReport>, Status> {
+        let (j, period, as_of) = self.check_targets(request.get_ref())?;
+        let params = self.params.clone();
+        let (report, checkpoint) =
+            self.query(move |rm| Ok((rm.targets(&j, period, as_of, &params)?, rm.checkpoint()?))).await?;
+        Ok(Response::new(report_pb(report, checkpoint)))
+    }
+
+    async fn list_subsidy_totals(
+        &self,
+        request: Request<pb::GetTargetsRequest>,
+    ) -> Result<Response<pb::SubsidyTotals>, Status> {
+        let (j, period, as_of) = self.check_targets(request.get_ref())?;
+        let rows = self.query(move |rm| rm.subsidy_totals(&j, period, as_of)).await?;
+        Ok(Response::new(pb::SubsidyTotals {
+            totals: rows
+                .into_iter()
+                .map(|r| pb::SubsidyTotal {
+                    programme: r.programme,
+                    year: r.year,
+                    district: r.district,
+                    grants: r.grants,
+                    amount_fen: r.amount_fen,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn list_communities(
+        &self,
+        request: Request<pb::GetTargetsRequest>,
+    ) -> Result<Response<pb::CommunityPage>, Status> {
+        let (j, _, as_of) = self.check_targets(request.get_ref())?;
+        let rows = self.query(move |rm| rm.communities(&j, as_of)).await?;
+        Ok(Response::new(pb::CommunityPage {
+            communities: rows
+                .into_iter()
+                .map(|c| pb::CommunityEmployment {
+                    community: c.community,
+                    employed: c.employed,
+                    unemployed: c.unemployed,
+                    rate: c.rate,
+                    full_employment: c.full_employment,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn list_actions(&self, request: Request<pb::ListActionsRequest>) -> Result<Response<pb::ActionPage>, Status> {
+        let r = request.into_inner();
+        let mut f = Fields::new();
+        let list = match pb::ActionList::try_from(r.list) {
+            Ok(pb::ActionList::Unspecified) => {
+                f.bad("list", "is required");
+                None
+            }
+            Ok(l) => Some(l),
+            Err(_) => {
+                f.bad("list", format!("unknown enum value {}", r.list));
+                None
+            }
+        };
+        let j = f.take("jurisdiction", Jurisdiction::parse(&r.jurisdiction));
+        let as_of = if r.as_of.trim().is_empty() { Some(self.today()) } else { f.take("as_of", parse_date(&r.as_of)) };
+        let group = f.take("group", check_group(&r.group));
+        let page_size = match r.page_size {
+            0 => DEFAULT_PAGE,
+            n if n <= MAX_PAGE => n,
+            _ => {
+                f.bad("page_size", format!("must be at most {MAX_PAGE}"));
+                DEFAULT_PAGE
+            }
+        };
+        let offset = if r.page_token.is_empty() {
+            Some(0usize)
+        } else {
+            f.take("page_token", r.page_token.parse::<usize>().map_err(|_| "is not a token from a previous page"))
+        };
+        let period = match as_of {
+            Some(a) if r.period_from.is_empty() && r.period_to.is_empty() => {
+                let first = NaiveDate::from_ymd_opt(a.year(), a.month(), 1).unwrap_or(a);
+                Some(Period { from: first, to: a })
+            }
+            _ => {
+                let from = f.take("period_from", parse_date(&r.period_from));
+                let to = f.take("period_to", parse_date(&r.period_to));
+                match (from, to) {
+                    (Some(from), Some(to)) => f.take("period_to", Period::new(from, to)),
+                    _ => None,
+                }
+            }
+        };
+        let (Some(list), Some(j), Some(a), Some(group), Some(offset), Some(period), true) =
+            (list, j, as_of, group, offset, period, f.is_empty())
+        else {
+            return Err(f.into_status());
+        };
+        let params = self.params.clone();
+        let (items, total) = self
+            .query(move |rm| {
+                let members: Option<HashSet<String>> = group.map(|g| rm.with_group(&g, a)).transpose()?;
+                let keep = |case_id: &str| members.as_ref().is_none_or(|m| m.contains(case_id));
+                let items: Vec<pb::ActionItem> = match list {
+                    pb::ActionList::LongTermUnemployed => rm
+                        .long_term(&j, a, &params)?
+                        .into_iter()
+                        .filter(|r| keep(&r.case_id))
+                        .map(|r| pb::ActionItem {
+                            case_id: r.case_id,
+                            communities: vec![r.community],
+                            registered_on: date(r.registered_on),
+                            ended_on: opt(r.ended_on),
+                            days: r.days,
+                            status: r.status.into(),
+                            reference_date: date(r.long_term_after),
+                            ..Default::default()
+                        })
+                        .collect(),
+                    pb::ActionList::ZeroEmploymentHouseholds => rm
+                        .zero_employment_households(&j, a, &params)?
+                        .into_iter()
+                        .map(|h| pb::ActionItem {
+                            household_id: h.household_id,
+                            communities: h.communities,
+                            days: h.days_outstanding,
+                            status: if h.overdue { "overdue" } else { "within_deadline" }.into(),
+                            reference_date: date(h.identified_on),
+                            ..Default::default()
+                        })
+                        .collect(),
+                    pb::ActionList::OverdueFollowUp => rm
+                        .overdue_followups(&j, a, &params)?
+                        .into_iter()
+                        .filter(|r| keep(&r.case_id))
+                        .map(|r| pb::ActionItem {
+                            case_id: r.case_id,
+                            communities: vec![r.community],
+                            registered_on: date(r.registered_on),
+                            last_contact_on: opt(r.last_contact_on),
+                            reference_date: date(r.missed_month_start),
+                            ..Default::default()
+                        })
+                        .collect(),
+                    pb::ActionList::MatchmakerBreaches => rm
+                        .matchmaker_breaches(&j, period, a, &params)?
+                        .into_iter()
+                        .filter(|r| keep(&r.case_id))
+                        .map(|r| pb::ActionItem {
+                            case_id: r.case_id,
+                            communities: vec![r.community],
+                            registered_on: date(r.registered_on),
+                            same_day_contact: r.same_day_contact,
+                            two_way_in_time: r.two_way_in_time,
+                            ..Default::default()
+                        })
+                        .collect(),
+                    pb::ActionList::ExitReview | pb::ActionList::Unspecified => rm
+                        .exit_review(&j, a, &params)?
+                        .into_iter()
+                        .filter(|r| keep(&r.case_id))
+                        .map(|r| pb::ActionItem {
+                            case_id: r.case_id,
+                            communities: vec![r.community],
+                            registered_on: date(r.registered_on),
+                            last_contact_on: opt(r.last_contact_on),
+                            ..Default::default()
+                        })
+                        .collect(),
+                };
+                let total = items.len();
+                Ok((items.into_iter().skip(offset).take(page_size as usize).collect::<Vec<_>>(), total))
+            })
+            .await?;
+        let next = offset + items.len();
+        Ok(Response::new(pb::ActionPage {
+            items,
+            next_page_token: if next < total { next.to_string() } else { String::new() },
+            total: total as u32,
+        }))
+    }
+}

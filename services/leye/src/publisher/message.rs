@@ -1,0 +1,307 @@
+//! What one stored event looks like on NATS: subject, headers, payload.
+//!
+//! - **Subject** `leye.v1.<case kind>.<district>.<event>`, e.g.
+//!   `leye.v1.person.120111.placed`: the case kind and event name come from
+//!   the event type (`person.placed`), the district from the event's metadata
+//!   (GB/T 2260 code of the case's residence district). Subscribers filter
+//!   with wildcards: `leye.v1.person.120111.>`, `leye.v1.person.*.placed`.
+//! - **Headers** (table in the README, "Consuming events"): `Nats-Msg-Id` is
+//!   the event id, so JetStream drops a re-publish within its duplicate
+//!   window; the `Leye-*` headers carry the envelope ([`headers`]).
+//! - **Payload** the protobuf `leye.person.v1.PersonEvent` of the fact, built by
+//!   [`crate::wire::to_proto_event`], the same mapping the gRPC API uses.
+//!
+//! # Invariant
+//! Subjects and headers hold codes, ids, numbers and dates only; personal data
+//! (resident ID, name, free text) is only ever in the payload.
+
+use async_nats::HeaderMap;
+use bytes::Bytes;
+use chrono::{DateTime, SecondsFormat, Utc};
+use leye_domain::values::DistrictCode;
+use leye_store::{Position, RecordedEvent};
+use prost::Message;
+use uuid::Uuid;
+
+use crate::{cases, wire};
+
+/// First tokens of every subject leye publishes; the major version changes
+/// only with a new protobuf package (`leye.person.v2`).
+pub const SUBJECT_PREFIX: &str = "leye.v1";
+
+/// The subjects of the JetStream stream: everything under [`SUBJECT_PREFIX`].
+pub const STREAM_SUBJECTS: &str = "leye.v1.>";
+
+/// Names of the headers on every message. Values are ASCII.
+pub mod headers {
+    /// The event id (UUID), the de-duplication key of JetStream.
+    pub const NATS_MSG_ID: &str = "Nats-Msg-Id";
+    /// The event id (UUID), the subscriber's de-duplication key.
+    pub const EVENT_ID: &str = "Leye-Event-Id";
+    /// The stable event type, e.g. `person.placed`.
+    pub const EVENT_TYPE: &str = "Leye-Event-Type";
+    /// Version of the event's schema (decimal), today `1`.
+    pub const SCHEMA_VERSION: &str = "Leye-Schema-Version";
+    /// The case (UUID, a pseudonym: reveals nothing about the person).
+    pub const CASE_ID: &str = "Leye-Case-Id";
+    /// Place of the event in its case, from 0 (decimal).
+    pub const REVISION: &str = "Leye-Revision";
+    /// Place of the event in leye's global log (decimal, increasing).
+    pub const GLOBAL_POSITION: &str = "Leye-Global-Position";
+    /// The command that produced the event (UUID).
+    pub const COMMAND_ID: &str = "Leye-Command-Id";
+    /// Ties together the commands and events of one business transaction (UUID).
+    pub const CORRELATION_ID: &str = "Leye-Correlation-Id";
+    /// The message that caused the command (UUID).
+    pub const CAUSATION_ID: &str = "Leye-Causation-Id";
+    /// When the fact happened in the world, `YYYY-MM-DD` (Beijing time).
+    pub const EFFECTIVE_DATE: &str = "Leye-Effective-Date";
+    /// When leye recorded the event, RFC 3339 UTC with microseconds.
+    pub const RECORDED_AT: &str = "Leye-Recorded-At";
+    /// The case's district (GB/T 2260), also in the subject.
+    pub const DISTRICT: &str = "Leye-District";
+    /// The protobuf message in the payload: `leye.person.v1.PersonEvent`.
+    pub const PAYLOAD_TYPE: &str = "Leye-Payload-Type";
+}
+
+/// The protobuf message type of person event payloads.
+pub const PERSON_PAYLOAD_TYPE: &str = "leye.person.v1.PersonEvent";
+
+/// One event, ready to publish.
+#[derive(Debug, Clone)]
+pub struct OutboundEvent {
+    pub subject: String,
+    pub headers: HeaderMap,
+    /// Encoded `leye.person.v1.PersonEvent`. Holds personal data for
+    /// registrations: never logged.
+    pub payload: Bytes,
+    /// Where the event is in the store's global log: the checkpoint moves here
+    /// once JetStream acknowledges it.
+    pub position: Position,
+    pub event_id: Uuid,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// Why a stored event cannot be published. The texts name the event by id,
+/// type and position, never its content.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("event {event_id} at position {position} is in stream {stream}, which is not a case stream leye publishes")]
+    UnknownStream { event_id: Uuid, position: Position, stream: String },
+    #[error(
+        "event {event_id} ({event_type}) at position {position} cannot be decoded by this version of leye \
+         (unknown schema version or corrupt payload; inspect it with `leye replay`)"
+    )]
+    Undecodable { event_id: Uuid, event_type: String, position: Position },
+}
+
+/// Builds the message of a stored event.
+pub fn build(event: RecordedEvent) -> Result<OutboundEvent, BuildError> {
+    let (event_id, position) = (event.event_id, event.position);
+    let Some(case_id) = cases::person_case_id(&event.stream) else {
+        return Err(BuildError::UnknownStream { event_id, position, stream: event.stream.to_string() });
+    };
+    let event_type = event.event_type.clone();
+    // The decoder's error text may quote the payload: it is dropped here.
+    let recorded = cases::decode(event).map_err(|_| BuildError::Undecodable {
+        event_id,
+        event_type: event_type.clone(),
+        position,
+    })?;
+    let meta = wire::to_proto_metadata(case_id, &recorded);
+    let payload = Bytes::from(wire::to_proto_event(&recorded.event.fact).encode_to_vec());
+    let district = &recorded.metadata.district;
+
+    let mut h = HeaderMap::new();
+    h.insert(headers::NATS_MSG_ID, meta.event_id.as_str());
+    h.insert(headers::EVENT_ID, meta.event_id.as_str());
+    h.insert(headers::EVENT_TYPE, meta.event_type.as_str());
+    h.insert(headers::SCHEMA_VERSION, meta.schema_version.to_string().as_str());
+    h.insert(headers::CASE_ID, meta.case_id.as_str());
+    h.insert(headers::REVISION, meta.revision.to_string().as_str());
+    h.insert(headers::GLOBAL_POSITION, meta.global_position.to_string().as_str());
+    h.insert(headers::COMMAND_ID, meta.command_id.as_str());
+    h.insert(headers::CORRELATION_ID, meta.correlation_id.as_str());
+    h.insert(headers::CAUSATION_ID, meta.causation_id.as_str());
+    h.insert(headers::EFFECTIVE_DATE, meta.effective_date.as_str());
+    h.insert(headers::RECORDED_AT, recorded.recorded_at.to_rfc3339_opts(SecondsFormat::Micros, true).as_str());
+    h.insert(headers::DISTRICT, district.as_str());
+    h.insert(headers::PAYLOAD_TYPE, PERSON_PAYLOAD_TYPE);
+
+    Ok(OutboundEvent {
+        subject: subject(recorded.event.fact.event_type(), district),
+        headers: h,
+        payload,
+        position,
+        event_id,
+        recorded_at: recorded.recorded_at,
+    })
+}
+
+/// `leye.v1.<kind>.<district>.<event>` for an event type `<kind>.<event>`.
+/// Event types are the domain's static names (lowercase letters and `_`), and
+/// district codes are six digits: every token is a valid, literal NATS token.
+pub fn subject(event_type: &str, district: &DistrictCode) -> String {
+    let (kind, name) = event_type.split_once('.').unwrap_or(("unknown", event_type));
+    format!("{SUBJECT_PREFIX}.{kind}.{}.{name}", district.as_str())
+}
+
+/// The global position a published message carries, if it is one of ours.
+pub fn position_of(headers: &HeaderMap) -> Option<Position> {
+    let raw = headers.get(headers::GLOBAL_POSITION)?;
+    // SQLite positions are one sequence number (commit = prepare). A KurrentDB
+    // adapter would need both parts here, e.g. in a second header.
+    raw.as_str().parse::<u64>().ok().map(Position::from_sequence)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use leye_domain::{
+        envelope::EventMetadata,
+        person::{self, PersonEvent, PersonFact},
+        values::{PersonName, ResidentId},
+    };
+    use leye_proto::person::v1 as pb;
+    use leye_store::StreamName;
+
+    use super::*;
+
+    const RESIDENT_ID: &str = "120111198307040057";
+    const NAME: &str = "王测试";
+
+    fn registration() -> person::Registration {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        person::Registration {
+            resident_id: ResidentId::parse(RESIDENT_ID, today).unwrap(),
+            name: PersonName::parse(NAME).unwrap(),
+            hukou: person::Hukou {
+                county: leye_domain::values::CountyCode::parse("120111").unwrap(),
+                nature: person::HukouNature::Urban,
+            },
+            residence: leye_domain::values::Residence::parse("120111", "120111001", "120111001002").unwrap(),
+            education: person::Education::Bachelor,
+            graduation: None,
+            household: None,
+            groups: Default::default(),
+        }
+    }
+
+    fn stored(fact: PersonFact, case_id: Uuid) -> RecordedEvent {
+        let effective_date = chrono::NaiveDate::from_ymd_opt(2025, 12, 30).unwrap();
+        let event = PersonEvent { effective_date, fact };
+        let command_id = Uuid::new_v4();
+        let metadata = EventMetadata {
+            command_id,
+            correlation_id: Uuid::new_v4(),
+            causation_id: command_id,
+            actor: "staff-1".into(),
+            office: "120111001".into(),
+            district: DistrictCode::parse("120111").unwrap(),
+            effective_date,
+            schema_version: person::SCHEMA_VERSION,
+            command_fingerprint: "f".into(),
+        };
+        RecordedEvent {
+            stream: crate::cases::person_stream(case_id),
+            revision: 3,
+            position: Position::from_sequence(42),
+            event_id: leye_domain::envelope::event_id(command_id, 0),
+            event_type: event.fact.event_type().into(),
+            data: event.encode(),
+            metadata: serde_json::to_vec(&metadata).unwrap(),
+            recorded_at: Utc.with_ymd_and_hms(2026, 1, 1, 2, 3, 4).unwrap(),
+        }
+    }
+
+    #[test]
+    fn subject_has_kind_district_and_event_name() {
+        let d = DistrictCode::parse("120111").unwrap();
+        assert_eq!(subject("person.placed", &d), "leye.v1.person.120111.placed");
+        assert_eq!(subject("person.difficulty_recognised", &d), "leye.v1.person.120111.difficulty_recognised");
+    }
+
+    #[test]
+    fn every_event_type_makes_literal_subject_tokens() {
+        // The decider's names: lowercase ASCII and '_' only, no wildcards or dots
+        // beyond the kind separator.
+        let names = [
+            "person.registered",
+            "person.difficulty_recognised",
+            "person.contacted",
+            "person.job_recommended",
+            "person.training_enrolled",
+            "person.training_completed",
+            "person.training_dropped",
+            "person.placed",
+            "person.placement_ended",
+            "person.subsidy_granted",
+            "person.subsidy_revoked",
+            "person.benefit_started",
+            "person.benefit_ended",
+            "person.registration_exited",
+        ];
+        let d = DistrictCode::parse("120101").unwrap();
+        for n in names {
+            let s = subject(n, &d);
+            let tokens: Vec<&str> = s.split('.').collect();
+            assert_eq!(tokens.len(), 5, "{s}");
+            assert!(
+                tokens
+                    .iter()
+                    .all(|t| !t.is_empty()
+                        && t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')),
+                "{s}"
+            );
+        }
+    }
+
+    #[test]
+    fn message_carries_envelope_in_headers_and_fact_in_payload() {
+        let case_id = Uuid::new_v4();
+        let e = stored(PersonFact::Registered(registration()), case_id);
+        let event_id = e.event_id;
+        let m = build(e).unwrap();
+        assert_eq!(m.subject, "leye.v1.person.120111.registered");
+        let h = |name: &str| m.headers.get(name).map(|v| v.as_str().to_string()).unwrap_or_default();
+        assert_eq!(h(headers::NATS_MSG_ID), event_id.to_string());
+        assert_eq!(h(headers::EVENT_ID), event_id.to_string());
+        assert_eq!(h(headers::EVENT_TYPE), "person.registered");
+        assert_eq!(h(headers::SCHEMA_VERSION), "1");
+        assert_eq!(h(headers::CASE_ID), case_id.to_string());
+        assert_eq!(h(headers::REVISION), "3");
+        assert_eq!(h(headers::GLOBAL_POSITION), "42");
+        assert_eq!(h(headers::EFFECTIVE_DATE), "2025-12-30");
+        assert_eq!(h(headers::RECORDED_AT), "2026-01-01T02:03:04.000000Z");
+        assert_eq!(h(headers::DISTRICT), "120111");
+        assert_eq!(h(headers::PAYLOAD_TYPE), PERSON_PAYLOAD_TYPE);
+        assert!(Uuid::parse_str(&h(headers::CORRELATION_ID)).is_ok());
+        assert!(Uuid::parse_str(&h(headers::COMMAND_ID)).is_ok());
+        assert_eq!(position_of(&m.headers), Some(Position::from_sequence(42)));
+
+        // Personal data: in the payload only.
+        let all_headers: String =
+            m.headers.iter().flat_map(|(k, vs)| vs.iter().map(move |v| format!("{k}: {}\n", v.as_str()))).collect();
+        for secret in [RESIDENT_ID, NAME] {
+            assert!(!all_headers.contains(secret) && !m.subject.contains(secret));
+        }
+        let decoded = pb::PersonEvent::decode(m.payload.as_ref()).unwrap();
+        let Some(pb::person_event::Event::Registered(r)) = decoded.event else { panic!("not a registration") };
+        assert_eq!(r.resident_id, RESIDENT_ID);
+        assert_eq!(r.name, NAME);
+        assert_eq!(r.residence.unwrap().community_code, "120111001002");
+    }
+
+    #[test]
+    fn foreign_and_corrupt_events_are_refused_without_their_content() {
+        let mut e = stored(PersonFact::Registered(registration()), Uuid::new_v4());
+        e.stream = StreamName::parse("enterprise-1").unwrap();
+        assert!(matches!(build(e), Err(BuildError::UnknownStream { .. })));
+
+        let mut e = stored(PersonFact::Registered(registration()), Uuid::new_v4());
+        e.data = format!("{{\"effective_date\":\"2025-12-30\",\"registered\":{{\"name\":\"{NAME}\"}}}}").into_bytes();
+        let err = build(e).unwrap_err();
+        assert!(matches!(err, BuildError::Undecodable { .. }));
+        assert!(!err.to_string().contains(NAME), "{err}");
+    }
+}

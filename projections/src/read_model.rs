@@ -6,15 +6,15 @@
 
 use std::{collections::HashMap, path::Path};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rusqlite::{Connection, OpenFlags, params};
 use serde::Serialize;
 
 use crate::{
     ProjectionError,
     targets::{
-        self, CommunityRow, ExitReviewRow, Jurisdiction, LongTermRow, MatchmakerRow, OverdueRow, Period, PlacementRow,
-        SpellRow, TargetParams, TargetValue, count_of, rate_of,
+        self, BudgetKind, CommunityRow, ContextFigure, ExitReviewRow, Jurisdiction, LongTermRow, MatchmakerRow,
+        OverdueRow, Period, PlacementRow, SpellRow, TargetParams, TargetValue, count_of, rate_of,
     },
 };
 
@@ -32,6 +32,25 @@ pub struct TargetReport {
     pub period_to: NaiveDate,
     pub as_of: NaiveDate,
     pub targets: Vec<TargetValue>,
+    /// Grants against the configured annual amounts of this jurisdiction.
+    pub budgets: Vec<BudgetLine>,
+    /// Configured outside figures for this jurisdiction, as given.
+    pub context: Vec<ContextFigure>,
+}
+
+/// Grants of a year against a configured annual amount.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BudgetLine {
+    pub id: String,
+    pub title: String,
+    pub year: i32,
+    /// Granted in that year up to the as-of date, not revoked by it.
+    pub granted_fen: i64,
+    pub amount_fen: i64,
+    pub kind: BudgetKind,
+    /// granted / amount.
+    pub share: f64,
+    pub source: String,
 }
 
 /// A zero-employment household not yet cleared.
@@ -502,12 +521,44 @@ impl ReadModel {
             source: "001 § 4",
         });
 
+        let mut budgets = Vec::new();
+        for b in p.budget.iter().filter(|b| b.jurisdiction == j.code()) {
+            let years = match b.year {
+                Some(y) => y..=y,
+                None => period.from.year()..=period.to.year(),
+            };
+            for y in years {
+                let (Some(first), Some(last)) = (NaiveDate::from_ymd_opt(y, 1, 1), NaiveDate::from_ymd_opt(y, 12, 31))
+                else {
+                    continue;
+                };
+                let Ok(year) = Period::new(first, last) else { continue };
+                let granted: i64 = self
+                    .subsidy_totals(j, year, a)?
+                    .iter()
+                    .filter(|r| b.programmes.contains(&r.programme))
+                    .map(|r| r.amount_fen)
+                    .sum();
+                budgets.push(BudgetLine {
+                    id: b.id.clone(),
+                    title: b.title.clone(),
+                    year: y,
+                    granted_fen: granted,
+                    amount_fen: b.amount_fen,
+                    kind: b.kind,
+                    share: granted as f64 / b.amount_fen as f64,
+                    source: b.source.clone(),
+                });
+            }
+        }
         Ok(TargetReport {
             jurisdiction: j.code().to_string(),
             period_from: period.from,
             period_to: period.to,
             as_of: a,
             targets: out,
+            budgets,
+            context: p.context.iter().filter(|c| c.jurisdiction == j.code()).cloned().collect(),
         })
     }
 

@@ -91,7 +91,57 @@ pub struct TargetParams {
     pub exit_review_months: u32,
     /// Days within which a two-way recommendation must follow registration (001 § 14: 3).
     pub recommendation_days: u32,
+    /// Annual amounts that grants are held against (budgets, or amounts a
+    /// jurisdiction must reach), reported beside the targets.
+    pub budget: Vec<Budget>,
+    /// Figures from outside the case files (new urban jobs, surveyed
+    /// unemployment), reported beside the case-based ones as given.
+    pub context: Vec<ContextFigure>,
 }
+
+/// An annual amount for a set of programmes in a jurisdiction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    pub id: String,
+    pub title: String,
+    /// Jurisdiction code ("" for the city); reported for that jurisdiction only.
+    #[serde(default)]
+    pub jurisdiction: String,
+    /// The year it is for; absent: every year (one line per calendar year of the period).
+    #[serde(default)]
+    pub year: Option<i32>,
+    /// Programme codes whose grants count against it.
+    pub programmes: Vec<String>,
+    pub amount_fen: i64,
+    /// `budget` (granted should stay within it) or `floor` (granted should reach it).
+    pub kind: BudgetKind,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetKind {
+    Budget,
+    Floor,
+}
+
+/// A figure reported as given, beside the case-based targets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextFigure {
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub jurisdiction: String,
+    /// The period it refers to, as text (e.g. "2021–2025").
+    pub period: String,
+    pub value: f64,
+    pub unit: String,
+    pub source: String,
+}
+
+impl Eq for ContextFigure {}
 
 impl Default for TargetParams {
     fn default() -> Self {
@@ -103,6 +153,45 @@ impl Default for TargetParams {
             followup_month_start_day: 1,
             exit_review_months: 3,
             recommendation_days: 3,
+            budget: vec![Budget {
+                id: "xiqing_startup_subsidies".into(),
+                title: "西青区 创业补贴 start-up subsidies granted per year".into(),
+                jurisdiction: "120111".into(),
+                year: None,
+                programmes: vec!["xiqing-startup-training".into(), "xiqing-startup-success".into()],
+                amount_fen: 50_000_000 * 100,
+                kind: BudgetKind::Floor,
+                source: "001 § 4".into(),
+            }],
+            context: vec![
+                ContextFigure {
+                    id: "city_new_urban_jobs_target".into(),
+                    title: "城镇新增就业 new urban jobs, target".into(),
+                    jurisdiction: String::new(),
+                    period: "2021–2025".into(),
+                    value: 1_750_000.0,
+                    unit: "jobs".into(),
+                    source: "003 专栏1".into(),
+                },
+                ContextFigure {
+                    id: "city_surveyed_unemployment_ceiling".into(),
+                    title: "城镇调查失业率 surveyed unemployment rate, ceiling".into(),
+                    jurisdiction: String::new(),
+                    period: "2021–2025".into(),
+                    value: 5.5,
+                    unit: "%".into(),
+                    source: "003 专栏1".into(),
+                },
+                ContextFigure {
+                    id: "xiqing_new_urban_jobs_target".into(),
+                    title: "西青区 城镇新增就业 new urban jobs, target".into(),
+                    jurisdiction: "120111".into(),
+                    period: "2021–2025".into(),
+                    value: 120_000.0,
+                    unit: "jobs".into(),
+                    source: "001 § 二".into(),
+                },
+            ],
         }
     }
 }
@@ -118,6 +207,19 @@ impl TargetParams {
         }
         if self.long_term_months == 0 || self.lookback_years == 0 || self.exit_review_months == 0 {
             return Err("long_term_months, lookback_years and exit_review_months must be at least 1".into());
+        }
+        for (i, b) in self.budget.iter().enumerate() {
+            if Jurisdiction::parse(&b.jurisdiction).is_err() {
+                return Err(format!("budget[{i}].jurisdiction: must be empty or a 6-, 9- or 12-digit Tianjin code"));
+            }
+            if b.amount_fen <= 0 || b.programmes.is_empty() {
+                return Err(format!("budget[{i}]: needs a positive amount_fen and at least one programme"));
+            }
+        }
+        for (i, c) in self.context.iter().enumerate() {
+            if Jurisdiction::parse(&c.jurisdiction).is_err() {
+                return Err(format!("context[{i}].jurisdiction: must be empty or a 6-, 9- or 12-digit Tianjin code"));
+            }
         }
         Ok(())
     }

@@ -391,6 +391,27 @@ fn subsidies_training_interns_graduates_and_exit_review() {
     assert_eq!(target(&r, "interns"), (1, None));
     assert_eq!(target(&r, "subsidy_granted_fen"), (150_000, None), "s2 not yet revoked on 04-30");
     assert_eq!(target(&year("2026-05-01"), "subsidy_granted_fen"), (50_000, None));
+    // Against a configured annual amount: 150 000 fen granted in 2026 up to 04-30, of 1 000 000.
+    let budget = leye_projections::targets::Budget {
+        id: "b".into(),
+        title: "t".into(),
+        jurisdiction: "120111".into(),
+        year: None,
+        programmes: vec!["start-up-training".into()],
+        amount_fen: 1_000_000,
+        kind: leye_projections::targets::BudgetKind::Budget,
+        source: "s".into(),
+    };
+    let p = TargetParams { budget: vec![budget], ..TargetParams::default() };
+    let j = Jurisdiction::parse("120111").unwrap();
+    let r = rm.targets(&j, Period::new(d("2025-01-01"), d("2026-12-31")).unwrap(), d("2026-04-30"), &p).unwrap();
+    let lines: Vec<(i32, i64)> = r.budgets.iter().map(|b| (b.year, b.granted_fen)).collect();
+    assert_eq!(lines, vec![(2025, 0), (2026, 150_000)]);
+    assert!((r.budgets[1].share - 0.15).abs() < 1e-9);
+    let city = rm
+        .targets(&Jurisdiction::city(), Period::new(d("2026-01-01"), d("2026-12-31")).unwrap(), d("2026-04-30"), &p)
+        .unwrap();
+    assert!(city.budgets.is_empty(), "a district's budget is reported for that district only");
     // Exit review on 2026-04-30 (3 months: since 2026-01-30): B (registered 01-10, never contacted)
     // and C (registered 2025-10-01, never contacted) are listed; A is placed.
     let review =

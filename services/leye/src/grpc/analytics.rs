@@ -90,6 +90,32 @@ fn opt(d: Option<NaiveDate>) -> String {
 
 fn report_pb(r: TargetReport, checkpoint: u64) -> pb::TargetReport {
     pb::TargetReport {
+        budgets: r
+            .budgets
+            .into_iter()
+            .map(|b| pb::BudgetLine {
+                id: b.id,
+                title: b.title,
+                year: b.year,
+                granted_fen: b.granted_fen,
+                amount_fen: b.amount_fen,
+                kind: leye_projections::names::of(&b.kind),
+                share: b.share,
+                source: b.source,
+            })
+            .collect(),
+        context: r
+            .context
+            .into_iter()
+            .map(|c| pb::ContextFigure {
+                id: c.id,
+                title: c.title,
+                period: c.period,
+                value: c.value,
+                unit: c.unit,
+                source: c.source,
+            })
+            .collect(),
         jurisdiction: r.jurisdiction,
         period_from: date(r.period_from),
         period_to: date(r.period_to),

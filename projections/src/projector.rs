@@ -86,8 +86,10 @@ impl Projector {
 /// Folds one event. Streams other than person cases are not (yet) projected.
 fn apply_one(tx: &Transaction<'_>, e: &RecordedEvent) -> Result<(), ProjectionError> {
     let Some(case_id) = e.stream.as_str().strip_prefix("person-") else { return Ok(()) };
-    let metadata: EventMetadata = serde_json::from_slice(&e.metadata)
-        .map_err(|err| ProjectionError::Corrupt(format!("{} revision {}: metadata: {err}", e.stream, e.revision)))?;
+    let metadata: EventMetadata = serde_json::from_slice(&e.metadata).map_err(|err| {
+        let err = leye_domain::person::json_error(&err);
+        ProjectionError::Corrupt(format!("{} revision {}: metadata: {err}", e.stream, e.revision))
+    })?;
     let event = PersonEvent::decode(&e.event_type, metadata.schema_version, &e.data)
         .map_err(|err| ProjectionError::Corrupt(format!("{} revision {}: {err}", e.stream, e.revision)))?;
     let on = event.effective_date.to_string();

@@ -347,8 +347,10 @@ fn encode(
 /// The one decoder of stored events: the command path, the queries and the
 /// publisher all read events through it.
 pub fn decode(e: leye_store::RecordedEvent) -> Result<Recorded, AppError> {
-    let metadata: EventMetadata = serde_json::from_slice(&e.metadata)
-        .map_err(|err| AppError::Corrupt(format!("{} revision {}: metadata: {err}", e.stream, e.revision)))?;
+    let metadata: EventMetadata = serde_json::from_slice(&e.metadata).map_err(|err| {
+        let err = leye_domain::person::json_error(&err);
+        AppError::Corrupt(format!("{} revision {}: metadata: {err}", e.stream, e.revision))
+    })?;
     let event = PersonEvent::decode(&e.event_type, metadata.schema_version, &e.data)
         .map_err(|err| AppError::Corrupt(format!("{} revision {}: {err}", e.stream, e.revision)))?;
     Ok(Recorded {

@@ -139,7 +139,7 @@ impl PersonEvent {
             return Err(DecodeError::UnknownVersion { event_type: event_type.into(), version: schema_version });
         }
         let event: Self = serde_json::from_slice(data)
-            .map_err(|e| DecodeError::Payload { event_type: event_type.into(), reason: e.to_string() })?;
+            .map_err(|e| DecodeError::Payload { event_type: event_type.into(), reason: json_error(&e) })?;
         if event.fact.event_type() != event_type {
             return Err(DecodeError::Payload {
                 event_type: event_type.into(),
@@ -148,6 +148,12 @@ impl PersonEvent {
         }
         Ok(event)
     }
+}
+
+/// Where and what kind of JSON error, without serde's message: it may quote
+/// the stored value, which can be personal data.
+pub fn json_error(e: &serde_json::Error) -> String {
+    format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column())
 }
 
 /// Decides whether `cmd` may be recorded on `case`, and what happened.

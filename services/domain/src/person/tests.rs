@@ -539,3 +539,17 @@ fn every_rejection_code_is_exercised_above() {
         assert!(source.contains(&variant), "{variant} has no given/when/then test");
     }
 }
+
+#[test]
+fn a_corrupt_payload_error_never_quotes_the_stored_value() {
+    let e = PersonEvent { effective_date: d("2026-01-05"), fact: PersonFact::Registered(registration(man())) };
+    let mut json = String::from_utf8(e.encode()).unwrap();
+    // Break the resident ID's check character: the value fails to parse.
+    let id = man().as_str().to_string();
+    let broken = format!("{}0", &id[..17]);
+    let broken = if broken == id { format!("{}1", &id[..17]) } else { broken };
+    json = json.replace(&id, &broken);
+    let err = PersonEvent::decode("person.registered", SCHEMA_VERSION, json.as_bytes()).unwrap_err().to_string();
+    assert!(!err.contains(&broken[..14]), "{err}");
+    assert!(err.contains("line 1"), "{err}");
+}

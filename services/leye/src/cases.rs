@@ -178,7 +178,7 @@ impl<S: EventStore> PersonCases<S> {
         };
         let stream = person_stream(case_id);
         let fingerprint = fingerprint(case_id, &command);
-        let kind = command_kind(&command);
+        let kind = command.command.name();
 
         for attempt in 1..=MAX_ATTEMPTS {
             let history = self.load(&stream).await?;
@@ -371,25 +371,4 @@ fn fingerprint(case_id: Uuid, command: &DatedCommand) -> String {
     // Plain data with string keys: serialisation cannot fail.
     h.update(serde_json::to_vec(command).unwrap_or_default());
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A short name of the command, for logs.
-fn command_kind(command: &DatedCommand) -> &'static str {
-    use person::PersonCommand as C;
-    match command.command {
-        C::RegisterUnemployment(_) => "register_unemployment",
-        C::RecogniseDifficulty(_) => "recognise_difficulty",
-        C::RecordContact(_) => "record_contact",
-        C::RecommendJob(_) => "recommend_job",
-        C::EnrolTraining(_) => "enrol_training",
-        C::CompleteTraining(_) => "complete_training",
-        C::DropTraining(_) => "drop_training",
-        C::RecordPlacement(_) => "record_placement",
-        C::EndPlacement(_) => "end_placement",
-        C::GrantSubsidy(_) => "grant_subsidy",
-        C::RevokeSubsidy(_) => "revoke_subsidy",
-        C::StartBenefit(_) => "start_benefit",
-        C::EndBenefit(_) => "end_benefit",
-        C::ExitRegistration(_) => "exit_registration",
-    }
 }

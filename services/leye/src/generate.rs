@@ -288,7 +288,7 @@ async fn run_person<S: EventStore>(
             PersonCommand::RegisterUnemployment(_) => Target::Person(member.resident_id.clone()),
             _ => Target::Case(case_id),
         };
-        *tally.by_command.entry(command_kind(&step.command)).or_default() += 1;
+        *tally.by_command.entry(step.command.name()).or_default() += 1;
         tally.commands += 1;
         let command = DatedCommand { effective_date: step.date, command: step.command };
         match cases.execute(target, meta, command).await {
@@ -306,27 +306,6 @@ async fn run_person<S: EventStore>(
         }
     }
     Ok(tally)
-}
-
-/// A short name of the command, for the summary.
-fn command_kind(command: &PersonCommand) -> &'static str {
-    use PersonCommand as C;
-    match command {
-        C::RegisterUnemployment(_) => "register_unemployment",
-        C::RecogniseDifficulty(_) => "recognise_difficulty",
-        C::RecordContact(_) => "record_contact",
-        C::RecommendJob(_) => "recommend_job",
-        C::EnrolTraining(_) => "enrol_training",
-        C::CompleteTraining(_) => "complete_training",
-        C::DropTraining(_) => "drop_training",
-        C::RecordPlacement(_) => "record_placement",
-        C::EndPlacement(_) => "end_placement",
-        C::GrantSubsidy(_) => "grant_subsidy",
-        C::RevokeSubsidy(_) => "revoke_subsidy",
-        C::StartBenefit(_) => "start_benefit",
-        C::EndBenefit(_) => "end_benefit",
-        C::ExitRegistration(_) => "exit_registration",
-    }
 }
 
 fn uuid5(name: &str) -> Uuid {

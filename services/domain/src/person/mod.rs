@@ -57,6 +57,28 @@ pub enum PersonCommand {
     ExitRegistration(RegistrationExit),
 }
 
+impl PersonCommand {
+    /// A short stable name, for logs and summaries, e.g. `record_placement`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::RegisterUnemployment(_) => "register_unemployment",
+            Self::RecogniseDifficulty(_) => "recognise_difficulty",
+            Self::RecordContact(_) => "record_contact",
+            Self::RecommendJob(_) => "recommend_job",
+            Self::EnrolTraining(_) => "enrol_training",
+            Self::CompleteTraining(_) => "complete_training",
+            Self::DropTraining(_) => "drop_training",
+            Self::RecordPlacement(_) => "record_placement",
+            Self::EndPlacement(_) => "end_placement",
+            Self::GrantSubsidy(_) => "grant_subsidy",
+            Self::RevokeSubsidy(_) => "revoke_subsidy",
+            Self::StartBenefit(_) => "start_benefit",
+            Self::EndBenefit(_) => "end_benefit",
+            Self::ExitRegistration(_) => "exit_registration",
+        }
+    }
+}
+
 /// A command with the date the fact happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DatedCommand {

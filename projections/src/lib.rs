@@ -35,4 +35,6 @@ pub enum ProjectionError {
     Store(#[from] leye_store::StoreError),
     #[error("stored event cannot be read: {0}")]
     Corrupt(String),
+    #[error("the read model is not built yet")]
+    NotReady,
 }

@@ -31,6 +31,8 @@ impl Projector {
     /// Opens (creating if needed) the read-model database at `path`.
     pub fn open(path: &Path) -> Result<Self, ProjectionError> {
         let conn = Connection::open(path)?;
+        // Another opener (a starting projector, a rebuild) may hold the lock a moment.
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
         conn.execute_batch(SCHEMA)?;
         Ok(Self { conn })

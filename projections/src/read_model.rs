@@ -93,7 +93,21 @@ impl ReadModel {
     pub fn open(path: &Path) -> Result<Self, ProjectionError> {
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         Ok(Self { conn })
+    }
+
+    /// Runs `f` in one read transaction: every statement it makes sees the
+    /// same committed state, so figures and checkpoint agree even while the
+    /// projector commits.
+    pub fn snapshot<T, E: From<rusqlite::Error>>(&self, f: impl FnOnce(&Self) -> Result<T, E>) -> Result<T, E> {
+        self.conn.execute_batch("BEGIN DEFERRED")?;
+        let result = f(self);
+        // A read transaction has nothing to keep: ending it cannot lose data.
+        let ended = self.conn.execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" });
+        let value = result?;
+        ended?;
+        Ok(value)
     }
 
     /// Spells in `j` registered by `a`, as known on `a`.

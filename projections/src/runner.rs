@@ -37,17 +37,28 @@ impl ReadModelDir {
         self.dir.join("CURRENT")
     }
 
-    /// The current generation's database, creating the first one if needed.
+    /// The current generation's database. Readers call this: it never
+    /// creates anything, and says so when there is no read model yet.
     pub fn current(&self) -> Result<PathBuf, ProjectionError> {
-        std::fs::create_dir_all(&self.dir).map_err(io)?;
         match std::fs::read_to_string(self.pointer()) {
             Ok(name) => Ok(self.dir.join(name.trim())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let first = self.next_path()?;
-                self.switch_to(&first)?;
-                Ok(first)
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ProjectionError::NotReady),
             Err(e) => Err(io(e)),
+        }
+    }
+
+    /// The current generation, creating the first one (schema included)
+    /// before publishing it, so a reader never finds a database without
+    /// tables. For the projector.
+    pub fn current_or_init(&self) -> Result<PathBuf, ProjectionError> {
+        match self.current() {
+            Err(ProjectionError::NotReady) => {
+                let first = self.next_path()?;
+                drop(Projector::open(&first)?);
+                self.switch_to(&first)?;
+                self.current()
+            }
+            other => other,
         }
     }
 
@@ -72,7 +83,8 @@ impl ReadModelDir {
             .file_name()
             .and_then(|n| n.to_str())
             .ok_or_else(|| ProjectionError::Corrupt(format!("read-model path {} has no file name", db.display())))?;
-        let tmp = self.dir.join("CURRENT.tmp");
+        // A temporary name of its own, so concurrent switches never collide.
+        let tmp = self.dir.join(format!("CURRENT.{}.{}.tmp", std::process::id(), uuid::Uuid::new_v4()));
         {
             use std::io::Write;
             let mut f = std::fs::File::create(&tmp).map_err(io)?;
@@ -117,7 +129,7 @@ pub async fn follow<S: EventStore>(
     dir: ReadModelDir,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), ProjectionError> {
-    let mut path = dir.current()?;
+    let mut path = dir.current_or_init()?;
     let mut projector = Projector::open(&path)?;
     let mut subscription = store.subscribe_all(projector.checkpoint()?);
     tracing::info!(db = %path.display(), checkpoint = ?projector.checkpoint()?, "projector following the log");
@@ -138,7 +150,7 @@ pub async fn follow<S: EventStore>(
                 _ => break,
             }
         }
-        let current = dir.current()?;
+        let current = dir.current_or_init()?;
         if current != path {
             tracing::info!(from = %path.display(), to = %current.display(), "read model switched by a rebuild");
             let old = std::mem::replace(&mut path, current);
@@ -196,4 +208,38 @@ pub async fn rebuild<S: EventStore>(
     let rate = events as f64 / started.elapsed().as_secs_f64().max(1e-9);
     report(Progress { events, total, events_per_second: rate, seconds_left: 0.0 });
     Ok((path, events))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readers_never_create_and_never_see_a_database_without_tables() {
+        for _ in 0..50 {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = ReadModelDir::new(tmp.path().join("rm"));
+            assert!(matches!(dir.current(), Err(ProjectionError::NotReady)));
+            assert!(!tmp.path().join("rm").exists(), "a reader created nothing");
+            std::thread::scope(|s| {
+                let reader = s.spawn(|| {
+                    for _ in 0..2000 {
+                        match dir.current() {
+                            Err(ProjectionError::NotReady) => continue,
+                            Ok(path) => {
+                                let rm = crate::ReadModel::open(&path).unwrap();
+                                assert_eq!(rm.checkpoint().unwrap(), 0, "published with its tables");
+                                return true;
+                            }
+                            Err(e) => panic!("reader failed: {e}"),
+                        }
+                    }
+                    false
+                });
+                let init = dir.current_or_init().unwrap();
+                assert_eq!(dir.current().unwrap(), init);
+                reader.join().unwrap();
+            });
+        }
+    }
 }

@@ -57,15 +57,18 @@ pub fn export(
     params: &TargetParams,
     out: &mut impl Write,
 ) -> anyhow::Result<usize> {
-    Ok(match what {
-        Export::Targets => csv(out, &rm.targets(j, period, as_of, params)?.targets)?,
-        Export::LongTerm => csv(out, &rm.long_term(j, as_of, params)?)?,
-        Export::Households => csv(out, &rm.zero_employment_households(j, as_of, params)?)?,
-        Export::OverdueFollowUp => csv(out, &rm.overdue_followups(j, as_of, params)?)?,
-        Export::Matchmaker => csv(out, &rm.matchmaker_breaches(j, period, as_of, params)?)?,
-        Export::ExitReview => csv(out, &rm.exit_review(j, as_of, params)?)?,
-        Export::Communities => csv(out, &rm.communities(j, as_of)?)?,
-        Export::SubsidyTotals => csv(out, &rm.subsidy_totals(j, period, as_of)?)?,
+    // One read transaction: the rows agree with each other even while the projector commits.
+    rm.snapshot(|rm| -> anyhow::Result<usize> {
+        Ok(match what {
+            Export::Targets => csv(out, &rm.targets(j, period, as_of, params)?.targets)?,
+            Export::LongTerm => csv(out, &rm.long_term(j, as_of, params)?)?,
+            Export::Households => csv(out, &rm.zero_employment_households(j, as_of, params)?)?,
+            Export::OverdueFollowUp => csv(out, &rm.overdue_followups(j, as_of, params)?)?,
+            Export::Matchmaker => csv(out, &rm.matchmaker_breaches(j, period, as_of, params)?)?,
+            Export::ExitReview => csv(out, &rm.exit_review(j, as_of, params)?)?,
+            Export::Communities => csv(out, &rm.communities(j, as_of)?)?,
+            Export::SubsidyTotals => csv(out, &rm.subsidy_totals(j, period, as_of)?)?,
+        })
     })
 }
 

@@ -55,7 +55,7 @@ pub async fn run(
     };
     let readmodel = ReadModelDir::new(config.readmodel_dir());
     let (stop_projector, projector_stopped) = tokio::sync::watch::channel(false);
-    let projector = tokio::spawn(leye_projections::runner::follow(store.clone(), readmodel.clone(), projector_stopped));
+    let projector = tokio::spawn(keep_projecting(store.clone(), readmodel.clone(), projector_stopped));
     let result = async {
         let ids = CaseIds::load_or_create(&config.pseudonym_key_file)?;
         let analytics = AnalyticsApi::new(readmodel, config.targets.clone(), clock.clone());
@@ -64,10 +64,8 @@ pub async fn run(
     }
     .await;
     stop_projector.send_replace(true);
-    match projector.await {
-        Ok(Err(e)) => tracing::error!(error = %e, "projector stopped on an error"),
-        Err(e) => tracing::error!(error = %e, "projector task ended abnormally"),
-        Ok(Ok(())) => {}
+    if let Err(e) = projector.await {
+        tracing::error!(error = %e, "projector task ended abnormally");
     }
     publisher.handle.stop().await;
     if let Some((stop, task)) = metrics {
@@ -81,6 +79,23 @@ pub async fn run(
     store.close().await;
     tracing::info!("store closed; bye");
     result
+}
+
+/// Runs the projector until `stop`, restarting it after a failure (logged at
+/// once) so the read model never silently stops following the log.
+async fn keep_projecting(store: SqliteStore, dir: ReadModelDir, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut backoff = std::time::Duration::from_millis(200);
+    loop {
+        match leye_projections::runner::follow(store.clone(), dir.clone(), stop.clone()).await {
+            Ok(()) => return,
+            Err(e) => tracing::error!(error = %e, retry_in = ?backoff, "projector failed; restarting it"),
+        }
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            () = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(std::time::Duration::from_secs(10));
+    }
 }
 
 /// The publisher with its health reporter, and the metrics endpoint with its stop switch.

@@ -48,13 +48,16 @@ impl AnalyticsApi {
         tokio::task::spawn_blocking(move || {
             let path = dir.current()?;
             let rm = ReadModel::open(&path)?;
-            query(&rm)
+            rm.snapshot(query)
         })
         .await
         .map_err(|e| Status::internal(format!("query task failed: {e}")))?
-        .map_err(|e| {
-            tracing::error!(error = %e, "read-model query failed");
-            Status::unavailable("the read model is unavailable")
+        .map_err(|e| match e {
+            leye_projections::ProjectionError::NotReady => Status::unavailable("the read model is not built yet"),
+            e => {
+                tracing::error!(error = %e, "read-model query failed");
+                Status::unavailable("the read model is unavailable")
+            }
         })
     }
 

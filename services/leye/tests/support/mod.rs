@@ -1,7 +1,7 @@
-//! Helpers for the publisher's process-level tests: real `nats-server`
-//! processes (one, or a three-node JetStream cluster) on free loopback ports,
-//! `leye serve` as a process, gRPC clients that record what they sent, and a
-//! JetStream reader that returns what subscribers see.
+//! Helpers for the process-level tests (publisher, projections): real
+//! `nats-server` processes (one, or a three-node JetStream cluster) on free
+//! loopback ports, `leye serve` as a process, gRPC clients that record what
+//! they sent, and a JetStream reader that returns what subscribers see.
 //!
 //! Every process is killed when its handle drops, and every wait has a
 //! deadline: a test fails, it does not hang. Never uses a NATS already running
@@ -22,6 +22,7 @@ use async_nats::jetstream::{
 };
 use futures::StreamExt;
 use leye_proto::{
+    analytics::v1::targets_service_client::TargetsServiceClient,
     common::v1::CommandContext,
     person::v1::{self as pb, person_case_service_client::PersonCaseServiceClient},
 };
@@ -330,6 +331,14 @@ pub struct Leye {
 impl Leye {
     /// Starts `leye serve` (with `--nats-url` when given) and waits until gRPC answers.
     pub async fn start(data_dir: &Path, nats_url: Option<&str>, extra: &[&str]) -> Self {
+        let me = Self::spawn(data_dir, nats_url, extra);
+        me.client().await;
+        me
+    }
+
+    /// Starts `leye serve` without waiting for it to answer (for tests that
+    /// must observe it from its first milliseconds).
+    pub fn spawn(data_dir: &Path, nats_url: Option<&str>, extra: &[&str]) -> Self {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let n = std::fs::read_dir(data_dir).map(|d| d.count()).unwrap_or(0);
@@ -355,9 +364,7 @@ impl Leye {
             .kill_on_drop(true)
             .spawn()
             .expect("start leye serve");
-        let me = Self { addr, metrics, data_dir: data_dir.to_path_buf(), log, child: Some(child) };
-        me.client().await;
-        me
+        Self { addr, metrics, data_dir: data_dir.to_path_buf(), log, child: Some(child) }
     }
 
     pub async fn client(&self) -> Client {
@@ -366,6 +373,17 @@ impl Leye {
         eventually(&format!("leye serve at {url} (log {})", log.display()), Duration::from_secs(30), || {
             let url = url.clone();
             async move { PersonCaseServiceClient::connect(url).await.ok() }
+        })
+        .await
+    }
+
+    /// A client of `leye.analytics.v1.TargetsService`, once gRPC answers.
+    pub async fn targets_client(&self) -> TargetsServiceClient<Channel> {
+        let url = format!("http://{}", self.addr);
+        let log = self.log.clone();
+        eventually(&format!("leye serve at {url} (log {})", log.display()), Duration::from_secs(30), || {
+            let url = url.clone();
+            async move { TargetsServiceClient::connect(url).await.ok() }
         })
         .await
     }

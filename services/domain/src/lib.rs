@@ -10,6 +10,8 @@
 //! - [`values`]: value types parsed once at the edge (resident ID, district,
 //!   street and community codes, credit code, money, bounded text).
 //! - [`person`]: the person (劳动者) case: facts, commands, events, state, decider.
+//! - [`enterprise`]: the enterprise (用人单位) case: facts, commands, events, state,
+//!   decider, and its own rejection codes.
 //! - [`envelope`]: metadata every recorded event carries.
 //! - [`rejection`]: why a decider refuses a command (stable codes).
 //!
@@ -18,6 +20,7 @@
 //! - `decide` never returns an event that `evolve` cannot fold.
 //! - Personal data (resident ID, name) has a redacting `Debug` and no `Display`.
 
+pub mod enterprise;
 pub mod envelope;
 pub mod person;
 pub mod rejection;

@@ -1,0 +1,131 @@
+//! The facts an enterprise case records (domain.md §2.2). Each is the payload of
+//! one command and of the event it produces. Subsidies reuse the person case's
+//! [`SubsidyGrant`](crate::person::SubsidyGrant) and
+//! [`SubsidyRevocation`](crate::person::SubsidyRevocation).
+
+use std::{collections::BTreeSet, num::NonZeroU32};
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{
+    Date,
+    values::{CreditCode, DistrictCode, ValueError, text},
+};
+
+// === impl EnterpriseName ===
+
+/// An enterprise's registered name: 1 to 100 characters, trimmed, no control
+/// characters. Not personal data, so it has an ordinary `Debug`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EnterpriseName(String);
+
+impl EnterpriseName {
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        text(raw, 1, 100).map(Self)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for EnterpriseName {
+    type Error = ValueError;
+    fn try_from(s: String) -> Result<Self, ValueError> {
+        Self::parse(&s)
+    }
+}
+impl From<EnterpriseName> for String {
+    fn from(n: EnterpriseName) -> String {
+        n.0
+    }
+}
+
+// === registration ===
+
+/// Kinds of enterprise that policies single out (domain.md §2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnterpriseKind {
+    /// 科技型初创企业
+    TechStartUp,
+    /// 高校毕业生创办企业
+    GraduateStartUp,
+    /// 养老服务机构
+    ElderlyCare,
+    /// 员工制家政服务企业
+    EmployeeBasedDomesticService,
+    /// 人力资源服务机构
+    HumanResourcesAgency,
+    /// 职业院校
+    VocationalSchool,
+    /// 创业孵化基地
+    Incubator,
+    Other,
+}
+
+/// 用人单位登记: the facts recorded when an enterprise case is opened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnterpriseRegistration {
+    /// The case's identity (统一社会信用代码).
+    pub credit_code: CreditCode,
+    pub name: EnterpriseName,
+    pub district: DistrictCode,
+    /// Industry classification code (GB/T 4754), parsed at the edge with
+    /// [`crate::values::code`].
+    pub industry_code: String,
+    /// 参保职工人数 on the registration date: the size until a headcount is reported.
+    pub insured_employees: u32,
+    /// 小微企业
+    pub small_micro: bool,
+    /// May be empty.
+    pub kinds: BTreeSet<EnterpriseKind>,
+}
+
+/// 参保人数月报: insured employees in one month, for the layoff rate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Headcount {
+    /// The first day of the month reported on.
+    pub month: Date,
+    pub insured_employees: u32,
+}
+
+/// 招用: the enterprise hired a person who has a person case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hire {
+    /// Client-chosen, unique in the case.
+    pub hire_id: String,
+    /// The person case's stream id (no personal data on the enterprise stream).
+    pub person_case_id: Uuid,
+    /// 1..=600 months, checked at the edge; `None` for no fixed term.
+    pub contract_months: Option<u32>,
+    pub started_on: Date,
+}
+
+/// 批量退工减员: people who left the enterprise at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchLayoff {
+    /// Client-chosen, unique in the case.
+    pub layoff_id: String,
+    pub people: NonZeroU32,
+}
+
+/// 经济性裁员方案: an economic layoff plan, filed before it is carried out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayoffPlan {
+    /// Client-chosen, unique in the case.
+    pub plan_id: String,
+    pub people: NonZeroU32,
+    pub planned_layoff_on: Date,
+    /// When the union or all staff were told (向工会或全体职工说明情况).
+    pub notice_given_on: Date,
+}
+
+/// 缺工: posts the enterprise cannot fill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabourShortage {
+    pub posts: NonZeroU32,
+    /// The skills wanted, 1..=500 characters, parsed at the edge with [`crate::values::text`].
+    pub skills: String,
+}

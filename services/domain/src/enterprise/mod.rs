@@ -1,0 +1,414 @@
+//! The enterprise (用人单位) case: one stream per enterprise, identified by its
+//! unified social credit code (domain.md §2.2).
+//!
+//! # Rules (each holds by a test in `tests.rs`, named after its rejection code)
+//! - Every fact but registration needs a registered case (`CASE_NOT_FOUND`); an
+//!   enterprise is registered once (`ALREADY_REGISTERED`).
+//! - Every fact's effective date lies on or before today (`EFFECTIVE_DATE_IN_FUTURE`,
+//!   field `effective_date`) and not before the registration (`BEFORE_REGISTRATION`).
+//! - A headcount names the first day of a month that has begun by the effective
+//!   date (`INVALID_MONTH`, field `headcount.month`), once per month
+//!   (`HEADCOUNT_EXISTS`).
+//! - Hires, batch layoffs, layoff plans and subsidies are named by client-chosen
+//!   ids, unique in the case: `HIRE_EXISTS`, `LAYOFF_EXISTS`, `LAYOFF_PLAN_EXISTS`,
+//!   `SUBSIDY_EXISTS`; revoking needs the subsidy (`SUBSIDY_NOT_FOUND`), not yet
+//!   revoked (`SUBSIDY_ALREADY_REVOKED`), on or after its grant (`BEFORE_START`).
+//! - An economic layoff plan gives the union or all staff at least 30 days'
+//!   notice, "提前30日向工会或全体职工说明情况" (000 § 3, 002 #13): planned layoff
+//!   date − notice date ≥ 30 days, else `NOTICE_TOO_SHORT` (field
+//!   `layoff_plan.notice_given_on`).
+//! - Key-enterprise designation needs more than 200 insured employees on its date,
+//!   "对超 200人重点企业进行用工监测" (000 § 28): 200 is `BELOW_KEY_ENTERPRISE_SIZE`,
+//!   201 qualifies; a second designation is `ALREADY_DESIGNATED`.
+//! - Batch layoffs of 20+ / 40+ people call for warning and tracking / training and
+//!   job fairs (000 § 3, "20人以上" / "40人以上", inclusive): [`layoff_response`].
+//!   This is derived, not a rule: a layoff of any size ≥ 1 is recorded.
+//!
+//! # Open points
+//! - A hire names the person's case but does not touch it: linking a hire to the
+//!   person's placement (`person.placed`) is a reactor's job in a later change,
+//!   not built here. Until then a person may be hired twice; only duplicate hire
+//!   ids are refused.
+
+mod facts;
+mod state;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+
+use chrono::Datelike;
+use serde::{Deserialize, Serialize};
+
+pub use facts::*;
+pub use state::*;
+
+use crate::{
+    Date,
+    person::{DecodeError, SubsidyGrant, SubsidyRevocation, json_error},
+};
+
+// === impl EnterpriseRejectionCode ===
+
+/// Stable, machine-readable rejection codes of the enterprise case. The string
+/// forms are part of the public contract: never rename one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EnterpriseRejectionCode {
+    /// The case does not exist (no registration recorded).
+    CaseNotFound,
+    /// The enterprise is already registered.
+    AlreadyRegistered,
+    /// The effective date lies after today (Beijing time).
+    EffectiveDateInFuture,
+    /// The effective date lies before the registration.
+    BeforeRegistration,
+    /// A headcount month is not the first day of a month, or has not begun.
+    InvalidMonth,
+    /// A headcount for this month is already on the case.
+    HeadcountExists,
+    /// A hire with this id is already on the case.
+    HireExists,
+    /// A batch layoff with this id is already on the case.
+    LayoffExists,
+    /// A layoff plan with this id is already on the case.
+    LayoffPlanExists,
+    /// A layoff plan gives less than 30 days' notice (000 § 3, 002 #13).
+    NoticeTooShort,
+    /// Key-enterprise designation needs more than 200 insured employees (000 § 28).
+    BelowKeyEnterpriseSize,
+    /// The enterprise is already a key enterprise.
+    AlreadyDesignated,
+    /// A subsidy with this id is already on the case.
+    SubsidyExists,
+    /// No subsidy with this id on the case.
+    SubsidyNotFound,
+    /// The subsidy was already revoked.
+    SubsidyAlreadyRevoked,
+    /// The date lies before the start of what it ends.
+    BeforeStart,
+}
+
+impl EnterpriseRejectionCode {
+    /// Every code, for documentation and exhaustive tests.
+    pub const ALL: [EnterpriseRejectionCode; 16] = [
+        Self::CaseNotFound,
+        Self::AlreadyRegistered,
+        Self::EffectiveDateInFuture,
+        Self::BeforeRegistration,
+        Self::InvalidMonth,
+        Self::HeadcountExists,
+        Self::HireExists,
+        Self::LayoffExists,
+        Self::LayoffPlanExists,
+        Self::NoticeTooShort,
+        Self::BelowKeyEnterpriseSize,
+        Self::AlreadyDesignated,
+        Self::SubsidyExists,
+        Self::SubsidyNotFound,
+        Self::SubsidyAlreadyRevoked,
+        Self::BeforeStart,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CaseNotFound => "CASE_NOT_FOUND",
+            Self::AlreadyRegistered => "ALREADY_REGISTERED",
+            Self::EffectiveDateInFuture => "EFFECTIVE_DATE_IN_FUTURE",
+            Self::BeforeRegistration => "BEFORE_REGISTRATION",
+            Self::InvalidMonth => "INVALID_MONTH",
+            Self::HeadcountExists => "HEADCOUNT_EXISTS",
+            Self::HireExists => "HIRE_EXISTS",
+            Self::LayoffExists => "LAYOFF_EXISTS",
+            Self::LayoffPlanExists => "LAYOFF_PLAN_EXISTS",
+            Self::NoticeTooShort => "NOTICE_TOO_SHORT",
+            Self::BelowKeyEnterpriseSize => "BELOW_KEY_ENTERPRISE_SIZE",
+            Self::AlreadyDesignated => "ALREADY_DESIGNATED",
+            Self::SubsidyExists => "SUBSIDY_EXISTS",
+            Self::SubsidyNotFound => "SUBSIDY_NOT_FOUND",
+            Self::SubsidyAlreadyRevoked => "SUBSIDY_ALREADY_REVOKED",
+            Self::BeforeStart => "BEFORE_START",
+        }
+    }
+}
+
+impl fmt::Display for EnterpriseRejectionCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The enterprise decider's refusal: a stable code, a text for people, and the
+/// request field at fault when the refusal is about one field's value. Texts
+/// never contain personal data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct EnterpriseRejection {
+    pub code: EnterpriseRejectionCode,
+    pub message: String,
+    pub field: Option<&'static str>,
+}
+
+impl EnterpriseRejection {
+    pub fn new(code: EnterpriseRejectionCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), field: None }
+    }
+
+    /// A refusal about the value of one request field.
+    pub fn on_field(code: EnterpriseRejectionCode, field: &'static str, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), field: Some(field) }
+    }
+}
+
+use EnterpriseRejection as Rejection;
+use EnterpriseRejectionCode as Code;
+
+// === commands and events ===
+
+/// What a caseworker or another system asks to record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "command", content = "fact", rename_all = "snake_case")]
+pub enum EnterpriseCommand {
+    Register(EnterpriseRegistration),
+    ReportHeadcount(Headcount),
+    RecordHire(Hire),
+    ReportBatchLayoff(BatchLayoff),
+    FileLayoffPlan(LayoffPlan),
+    DesignateKeyEnterprise,
+    ReportLabourShortage(LabourShortage),
+    GrantSubsidy(SubsidyGrant),
+    RevokeSubsidy(SubsidyRevocation),
+}
+
+impl EnterpriseCommand {
+    /// A short stable name, for logs and summaries, e.g. `record_hire`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Register(_) => "register",
+            Self::ReportHeadcount(_) => "report_headcount",
+            Self::RecordHire(_) => "record_hire",
+            Self::ReportBatchLayoff(_) => "report_batch_layoff",
+            Self::FileLayoffPlan(_) => "file_layoff_plan",
+            Self::DesignateKeyEnterprise => "designate_key_enterprise",
+            Self::ReportLabourShortage(_) => "report_labour_shortage",
+            Self::GrantSubsidy(_) => "grant_subsidy",
+            Self::RevokeSubsidy(_) => "revoke_subsidy",
+        }
+    }
+}
+
+/// A command with the date the fact happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DatedEnterpriseCommand {
+    pub effective_date: Date,
+    pub command: EnterpriseCommand,
+}
+
+/// What happened: the payload of one recorded event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "fact", rename_all = "snake_case")]
+pub enum EnterpriseFact {
+    Registered(EnterpriseRegistration),
+    HeadcountReported(Headcount),
+    HireRecorded(Hire),
+    BatchLayoffReported(BatchLayoff),
+    LayoffPlanFiled(LayoffPlan),
+    DesignatedKeyEnterprise,
+    LabourShortageReported(LabourShortage),
+    SubsidyGranted(SubsidyGrant),
+    SubsidyRevoked(SubsidyRevocation),
+}
+
+impl EnterpriseFact {
+    /// Stable event type name, e.g. `enterprise.hire_recorded`.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::Registered(_) => "enterprise.registered",
+            Self::HeadcountReported(_) => "enterprise.headcount_reported",
+            Self::HireRecorded(_) => "enterprise.hire_recorded",
+            Self::BatchLayoffReported(_) => "enterprise.batch_layoff_reported",
+            Self::LayoffPlanFiled(_) => "enterprise.layoff_plan_filed",
+            Self::DesignatedKeyEnterprise => "enterprise.designated_key_enterprise",
+            Self::LabourShortageReported(_) => "enterprise.labour_shortage_reported",
+            Self::SubsidyGranted(_) => "enterprise.subsidy_granted",
+            Self::SubsidyRevoked(_) => "enterprise.subsidy_revoked",
+        }
+    }
+}
+
+/// One event of an enterprise case: a fact and the date it happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnterpriseEvent {
+    pub effective_date: Date,
+    #[serde(flatten)]
+    pub fact: EnterpriseFact,
+}
+
+/// Current schema version of every enterprise event payload.
+pub const SCHEMA_VERSION: u32 = 1;
+
+impl EnterpriseEvent {
+    /// The stored payload (JSON).
+    pub fn encode(&self) -> Vec<u8> {
+        // Serialising plain data with string keys cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Reads a stored payload, upcasting older schema versions (none yet).
+    pub fn decode(event_type: &str, schema_version: u32, data: &[u8]) -> Result<Self, DecodeError> {
+        if schema_version != SCHEMA_VERSION {
+            return Err(DecodeError::UnknownVersion { event_type: event_type.into(), version: schema_version });
+        }
+        let event: Self = serde_json::from_slice(data)
+            .map_err(|e| DecodeError::Payload { event_type: event_type.into(), reason: json_error(&e) })?;
+        if event.fact.event_type() != event_type {
+            return Err(DecodeError::Payload {
+                event_type: event_type.into(),
+                reason: format!("payload is a {}", event.fact.event_type()),
+            });
+        }
+        Ok(event)
+    }
+}
+
+// === the decider ===
+
+/// Decides whether `cmd` may be recorded on `case`, and what happened.
+/// `today` is the current date in Beijing time, passed in by the caller.
+pub fn decide(
+    case: &EnterpriseCase,
+    cmd: DatedEnterpriseCommand,
+    today: Date,
+) -> Result<Vec<EnterpriseEvent>, EnterpriseRejection> {
+    let on = cmd.effective_date;
+    if on > today {
+        return Err(Rejection::on_field(
+            Code::EffectiveDateInFuture,
+            "effective_date",
+            "the effective date lies in the future",
+        ));
+    }
+    let fact = match (case.file(), cmd.command) {
+        (None, EnterpriseCommand::Register(reg)) => EnterpriseFact::Registered(reg),
+        (None, _) => return Err(Rejection::new(Code::CaseNotFound, "no enterprise case with this id")),
+        (Some(file), EnterpriseCommand::Register(_)) => {
+            return Err(Rejection::new(
+                Code::AlreadyRegistered,
+                format!("the enterprise is already registered since {}", file.registered_on),
+            ));
+        }
+        (Some(file), command) => decide_on_file(file, command, on)?,
+    };
+    Ok(vec![EnterpriseEvent { effective_date: on, fact }])
+}
+
+fn decide_on_file(file: &EnterpriseFile, command: EnterpriseCommand, on: Date) -> Result<EnterpriseFact, Rejection> {
+    if on < file.registered_on {
+        return Err(Rejection::new(
+            Code::BeforeRegistration,
+            format!("the effective date lies before the registration of {}", file.registered_on),
+        ));
+    }
+    let exists = |found: bool, code: Code, what: &str| {
+        if found { Err(Rejection::new(code, format!("a {what} with this id is already on the case"))) } else { Ok(()) }
+    };
+    Ok(match command {
+        EnterpriseCommand::Register(_) => {
+            return Err(Rejection::new(Code::AlreadyRegistered, "the enterprise is already registered"));
+        }
+        EnterpriseCommand::ReportHeadcount(h) => {
+            if h.month.day() != 1 {
+                return Err(Rejection::on_field(
+                    Code::InvalidMonth,
+                    "headcount.month",
+                    "the month must be given as its first day",
+                ));
+            }
+            if h.month > on {
+                return Err(Rejection::on_field(
+                    Code::InvalidMonth,
+                    "headcount.month",
+                    "the month has not begun on the effective date",
+                ));
+            }
+            if file.headcounts.contains_key(&h.month) {
+                return Err(Rejection::new(
+                    Code::HeadcountExists,
+                    format!("a headcount for {} is already on the case", h.month.format("%Y-%m")),
+                ));
+            }
+            EnterpriseFact::HeadcountReported(h)
+        }
+        EnterpriseCommand::RecordHire(h) => {
+            exists(file.hire(&h.hire_id).is_some(), Code::HireExists, "hire")?;
+            EnterpriseFact::HireRecorded(h)
+        }
+        EnterpriseCommand::ReportBatchLayoff(l) => {
+            exists(file.layoff(&l.layoff_id).is_some(), Code::LayoffExists, "batch layoff")?;
+            EnterpriseFact::BatchLayoffReported(l)
+        }
+        EnterpriseCommand::FileLayoffPlan(p) => {
+            exists(file.layoff_plan(&p.plan_id).is_some(), Code::LayoffPlanExists, "layoff plan")?;
+            let notice = (p.planned_layoff_on - p.notice_given_on).num_days();
+            if notice < LAYOFF_NOTICE_DAYS {
+                return Err(Rejection::on_field(
+                    Code::NoticeTooShort,
+                    "layoff_plan.notice_given_on",
+                    format!(
+                        "the union or all staff must be told at least {LAYOFF_NOTICE_DAYS} days before the layoff \
+                         (000 § 3, 002 #13); the plan gives {notice}"
+                    ),
+                ));
+            }
+            EnterpriseFact::LayoffPlanFiled(p)
+        }
+        EnterpriseCommand::DesignateKeyEnterprise => {
+            if let Some(since) = file.designated_key_on {
+                return Err(Rejection::new(
+                    Code::AlreadyDesignated,
+                    format!("the enterprise is a key enterprise since {since}"),
+                ));
+            }
+            if !file.key_enterprise_size_on(on) {
+                let n = file.insured_employees_on(on).unwrap_or(0);
+                return Err(Rejection::new(
+                    Code::BelowKeyEnterpriseSize,
+                    format!(
+                        "a key enterprise has more than {KEY_ENTERPRISE_MORE_THAN} insured employees (000 § 28); \
+                         this one has {n}"
+                    ),
+                ));
+            }
+            EnterpriseFact::DesignatedKeyEnterprise
+        }
+        EnterpriseCommand::ReportLabourShortage(s) => EnterpriseFact::LabourShortageReported(s),
+        EnterpriseCommand::GrantSubsidy(g) => {
+            exists(file.subsidy(&g.subsidy_id).is_some(), Code::SubsidyExists, "subsidy")?;
+            EnterpriseFact::SubsidyGranted(g)
+        }
+        EnterpriseCommand::RevokeSubsidy(r) => {
+            let Some(subsidy) = file.subsidy(&r.subsidy_id) else {
+                return Err(Rejection::new(Code::SubsidyNotFound, "no subsidy with this subsidy_id on the case"));
+            };
+            if let Some(revoked_on) = subsidy.revoked_on {
+                return Err(Rejection::new(
+                    Code::SubsidyAlreadyRevoked,
+                    format!("the subsidy was revoked on {revoked_on}"),
+                ));
+            }
+            if on < subsidy.granted_on {
+                return Err(Rejection::new(
+                    Code::BeforeStart,
+                    format!("the effective date lies before the grant ({})", subsidy.granted_on),
+                ));
+            }
+            EnterpriseFact::SubsidyRevoked(r)
+        }
+    })
+}
+
+/// Folds one event into the case. Total: an event that cannot apply (never
+/// produced by `decide`) leaves the case as it was.
+pub fn evolve(mut case: EnterpriseCase, event: &EnterpriseEvent) -> EnterpriseCase {
+    case.apply(event);
+    case
+}

@@ -35,6 +35,49 @@ pub struct EventMetadata {
     pub command_fingerprint: String,
 }
 
+/// Why a stored event could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("event type {event_type} has unknown schema version {version}")]
+    UnknownVersion { event_type: String, version: u32 },
+    #[error("event type {event_type}: payload does not match its schema: {reason}")]
+    Payload { event_type: String, reason: String },
+}
+
+/// Where and what kind of JSON error, without serde's message: it may quote
+/// the stored value, which can be personal data.
+pub fn json_error(e: &serde_json::Error) -> String {
+    format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column())
+}
+
+/// The stored form (JSON) of an event payload.
+pub fn encode_payload<T: Serialize>(event: &T) -> Vec<u8> {
+    // Serialising plain data with string keys cannot fail.
+    serde_json::to_vec(event).unwrap_or_default()
+}
+
+/// Reads a stored payload of schema `version` (upcasting would go here; there
+/// is only version `current` yet) and checks that it is the `event_type` the
+/// store says, by the type name `type_of` gives the decoded value.
+pub fn decode_payload<T: serde::de::DeserializeOwned>(
+    event_type: &str,
+    version: u32,
+    current: u32,
+    data: &[u8],
+    type_of: impl Fn(&T) -> &'static str,
+) -> Result<T, DecodeError> {
+    if version != current {
+        return Err(DecodeError::UnknownVersion { event_type: event_type.into(), version });
+    }
+    let event: T = serde_json::from_slice(data)
+        .map_err(|e| DecodeError::Payload { event_type: event_type.into(), reason: json_error(&e) })?;
+    let actual = type_of(&event);
+    if actual != event_type {
+        return Err(DecodeError::Payload { event_type: event_type.into(), reason: format!("payload is a {actual}") });
+    }
+    Ok(event)
+}
+
 /// Event ids are derived from the command id, so a command re-decided after a
 /// crash or a retry produces the same ids and the store can recognise them.
 pub fn event_id(command_id: Uuid, index: usize) -> Uuid {

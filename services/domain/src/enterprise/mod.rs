@@ -45,7 +45,7 @@ pub use state::*;
 
 use crate::{
     Date,
-    person::{DecodeError, SubsidyGrant, SubsidyRevocation, json_error},
+    person::{DecodeError, SubsidyGrant, SubsidyRevocation},
 };
 
 // === impl EnterpriseRejectionCode ===
@@ -249,24 +249,14 @@ pub const SCHEMA_VERSION: u32 = 1;
 impl EnterpriseEvent {
     /// The stored payload (JSON).
     pub fn encode(&self) -> Vec<u8> {
-        // Serialising plain data with string keys cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+        crate::envelope::encode_payload(self)
     }
 
     /// Reads a stored payload, upcasting older schema versions (none yet).
     pub fn decode(event_type: &str, schema_version: u32, data: &[u8]) -> Result<Self, DecodeError> {
-        if schema_version != SCHEMA_VERSION {
-            return Err(DecodeError::UnknownVersion { event_type: event_type.into(), version: schema_version });
-        }
-        let event: Self = serde_json::from_slice(data)
-            .map_err(|e| DecodeError::Payload { event_type: event_type.into(), reason: json_error(&e) })?;
-        if event.fact.event_type() != event_type {
-            return Err(DecodeError::Payload {
-                event_type: event_type.into(),
-                reason: format!("payload is a {}", event.fact.event_type()),
-            });
-        }
-        Ok(event)
+        crate::envelope::decode_payload(event_type, schema_version, SCHEMA_VERSION, data, |e: &Self| {
+            e.fact.event_type()
+        })
     }
 }
 

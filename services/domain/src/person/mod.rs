@@ -139,43 +139,20 @@ impl PersonFact {
     }
 }
 
-/// Why a stored event could not be read back.
-#[derive(Debug, thiserror::Error)]
-pub enum DecodeError {
-    #[error("event type {event_type} has unknown schema version {version}")]
-    UnknownVersion { event_type: String, version: u32 },
-    #[error("event type {event_type}: payload does not match its schema: {reason}")]
-    Payload { event_type: String, reason: String },
-}
+pub use crate::envelope::{DecodeError, json_error};
 
 impl PersonEvent {
     /// The stored payload (JSON).
     pub fn encode(&self) -> Vec<u8> {
-        // Serialising plain data with string keys cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+        crate::envelope::encode_payload(self)
     }
 
     /// Reads a stored payload, upcasting older schema versions (none yet).
     pub fn decode(event_type: &str, schema_version: u32, data: &[u8]) -> Result<Self, DecodeError> {
-        if schema_version != SCHEMA_VERSION {
-            return Err(DecodeError::UnknownVersion { event_type: event_type.into(), version: schema_version });
-        }
-        let event: Self = serde_json::from_slice(data)
-            .map_err(|e| DecodeError::Payload { event_type: event_type.into(), reason: json_error(&e) })?;
-        if event.fact.event_type() != event_type {
-            return Err(DecodeError::Payload {
-                event_type: event_type.into(),
-                reason: format!("payload is a {}", event.fact.event_type()),
-            });
-        }
-        Ok(event)
+        crate::envelope::decode_payload(event_type, schema_version, SCHEMA_VERSION, data, |e: &Self| {
+            e.fact.event_type()
+        })
     }
-}
-
-/// Where and what kind of JSON error, without serde's message: it may quote
-/// the stored value, which can be personal data.
-pub fn json_error(e: &serde_json::Error) -> String {
-    format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column())
 }
 
 /// Decides whether `cmd` may be recorded on `case`, and what happened.

@@ -50,6 +50,17 @@ pub enum Gender {
 }
 
 impl ResidentId {
+    /// The check character (ISO 7064 MOD 11-2) of the first 17 characters,
+    /// `None` unless they are 17 ASCII digits. For generators of test and demo data.
+    pub fn check_character(first17: &str) -> Option<char> {
+        let bytes = first17.as_bytes();
+        if bytes.len() != 17 || !bytes.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let sum: u32 = bytes.iter().zip(ID_WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
+        Some(char::from(ID_CHECK[(sum % 11) as usize]))
+    }
+
     /// Parses a resident ID, checking length, digits, province, a real birth
     /// date not after `today`, and the check character. A lowercase `x` check
     /// character is accepted and stored uppercase.
@@ -83,8 +94,7 @@ impl ResidentId {
         if year < 1900 || Date::from_ymd_opt(year, month, day).is_none() {
             return Err(ValueError::new("characters 7-14 are not a real birth date YYYYMMDD"));
         }
-        let sum: u32 = bytes[..17].iter().zip(ID_WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
-        if ID_CHECK[(sum % 11) as usize] != bytes[17] {
+        if Self::check_character(&s[..17]) != Some(char::from(bytes[17])) {
             return Err(ValueError::new("check character does not match (ISO 7064 MOD 11-2)"));
         }
         Ok(Self(s))
@@ -358,24 +368,31 @@ const CREDIT_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 const CREDIT_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
 impl CreditCode {
+    /// The check character (GB 32100-2015) of the first 17 characters, `None`
+    /// unless they are 17 characters of the code's alphabet. For generators.
+    pub fn check_character(first17: &str) -> Option<char> {
+        if first17.len() != 17 {
+            return None;
+        }
+        let mut sum = 0u32;
+        for (b, w) in first17.bytes().zip(CREDIT_WEIGHTS) {
+            sum += CREDIT_ALPHABET.iter().position(|&a| a == b)? as u32 * w;
+        }
+        Some(char::from(CREDIT_ALPHABET[((31 - sum % 31) % 31) as usize]))
+    }
+
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
         let s = raw.trim().to_ascii_uppercase();
         if s.len() != 18 {
             return Err(ValueError::new("must be 18 characters (GB 32100-2015)"));
         }
-        let mut values = [0u32; 18];
-        for (i, b) in s.bytes().enumerate() {
-            let Some(v) = CREDIT_ALPHABET.iter().position(|&a| a == b) else {
-                return Err(ValueError::new("may hold only 0-9 and A-H J-N P-R T-U W-Y"));
-            };
-            values[i] = v as u32;
+        if !s.bytes().all(|b| CREDIT_ALPHABET.contains(&b)) {
+            return Err(ValueError::new("may hold only 0-9 and A-H J-N P-R T-U W-Y"));
         }
         if !s.as_bytes()[2..8].iter().all(u8::is_ascii_digit) {
             return Err(ValueError::new("characters 3-8 must be a division code (digits)"));
         }
-        let sum: u32 = values[..17].iter().zip(CREDIT_WEIGHTS).map(|(v, w)| v * w).sum();
-        let check = (31 - sum % 31) % 31;
-        if values[17] != check {
+        if Self::check_character(&s[..17]) != Some(char::from(s.as_bytes()[17])) {
             return Err(ValueError::new("check character does not match (GB 32100-2015)"));
         }
         Ok(Self(s))
@@ -475,6 +492,18 @@ mod tests {
         assert_eq!(id.age_on(d(2026, 1, 1)), 76);
         // lowercase x is normalised
         assert_eq!(ResidentId::parse("11010519491231002x", d(2026, 1, 1)).unwrap().as_str(), "11010519491231002X");
+    }
+
+    #[test]
+    fn check_characters_for_generators_agree_with_parse() {
+        assert_eq!(ResidentId::check_character("11010519491231002"), Some('X'));
+        assert_eq!(ResidentId::check_character("1101051949123100"), None);
+        assert_eq!(ResidentId::check_character("1101051949123100A"), None);
+        let body = "91120111MA05JX0K0";
+        let check = CreditCode::check_character(body).unwrap();
+        assert!(CreditCode::parse(&format!("{body}{check}")).is_ok());
+        assert_eq!(CreditCode::check_character("91120111MA05JX0KI"), None, "I is outside the alphabet");
+        assert_eq!(CreditCode::check_character("911201"), None);
     }
 
     #[test]

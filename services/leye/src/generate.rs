@@ -921,8 +921,6 @@ fn resident_id(
     today: Date,
     sequence: &mut HashMap<(u32, i32, bool), u16>,
 ) -> anyhow::Result<(ResidentId, Date)> {
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    const CHECK: &[u8; 11] = b"10X98765432";
     let male = gender == Gender::Male;
     let address_number: u32 = address.parse().context("address code is not a number")?;
     loop {
@@ -931,8 +929,8 @@ fn resident_id(
             let n = 2 * *used + u16::from(male);
             *used += 1;
             let first17 = format!("{address}{}{n:03}", birth.format("%Y%m%d"));
-            let sum: u32 = first17.bytes().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
-            let id = format!("{first17}{}", char::from(CHECK[(sum % 11) as usize]));
+            let check = ResidentId::check_character(&first17).context("address code and birth date are digits")?;
+            let id = format!("{first17}{check}");
             let id = ResidentId::parse(&id, today).map_err(|e| anyhow!("generated resident ID: {e}"))?;
             return Ok((id, birth));
         }
@@ -1834,7 +1832,6 @@ impl Planner<'_> {
 /// characters numbering the employer, and the check character.
 fn employer_code(kind: &str, district: &str, n: u32) -> CreditCode {
     const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
     // Spread the numbers over the code space; "MA" marks the newer codes.
     let mut x = u64::from(n).wrapping_mul(2_654_435_761) ^ u64::from(district.parse::<u32>().unwrap_or(0));
     let mut body = format!("{kind}{district}MA");
@@ -1842,9 +1839,9 @@ fn employer_code(kind: &str, district: &str, n: u32) -> CreditCode {
         body.push(char::from(ALPHABET[(x % 31) as usize]));
         x /= 31;
     }
-    let sum: u32 =
-        body.bytes().zip(WEIGHTS).map(|(b, w)| ALPHABET.iter().position(|&a| a == b).unwrap_or(0) as u32 * w).sum();
-    body.push(char::from(ALPHABET[((31 - sum % 31) % 31) as usize]));
+    // The body is built from the code's alphabet, 17 characters long.
+    let check = CreditCode::check_character(&body).expect("a 17-character body from the code's alphabet");
+    body.push(check);
     CreditCode::parse(&body).expect("built with the check character of GB 32100-2015, from its alphabet")
 }
 

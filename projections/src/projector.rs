@@ -202,6 +202,27 @@ fn apply_one(tx: &Transaction<'_>, e: &RecordedEvent) -> Result<(), ProjectionEr
             )?
             .execute(params![case_id, on, names::of(&x.reason)])?;
         }
+        PersonFact::EligibilityFound(f) => {
+            // Plain data with string keys: serialisation cannot fail.
+            let reasons = serde_json::to_string(&f.reasons).unwrap_or_default();
+            // The decider notes a rule once per case; OR IGNORE keeps a
+            // hand-made duplicate in the log from stopping the projector.
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO eligibility (case_id, rule_id, rule_valid_from, programme, clause, reasons,
+                                                   amount_fen, found_on, district, street, community)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, district, street, community FROM person WHERE case_id = ?1",
+            )?
+            .execute(params![
+                case_id,
+                f.rule_id,
+                f.rule_valid_from.to_string(),
+                f.programme,
+                f.clause,
+                reasons,
+                f.amount.map(|a| a.get()),
+                on,
+            ])?;
+        }
     }
     Ok(())
 }

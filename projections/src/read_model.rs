@@ -74,6 +74,29 @@ pub struct SubsidyTotalRow {
     pub amount_fen: i64,
 }
 
+/// A person found eligible for a programme (政策找人), and not in receipt of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EligibleRow {
+    pub case_id: String,
+    pub rule_id: String,
+    pub rule_valid_from: NaiveDate,
+    pub programme: String,
+    pub clause: String,
+    /// JSON array of `{check, detail, clause}`: the checks that passed.
+    pub reasons: String,
+    pub amount_fen: Option<i64>,
+    pub found_on: NaiveDate,
+    pub district: String,
+    pub community: String,
+}
+
+/// One page of [`EligibleRow`]s and the size of the whole list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EligiblePage {
+    pub rows: Vec<EligibleRow>,
+    pub total: usize,
+}
+
 fn date(s: String) -> rusqlite::Result<NaiveDate> {
     NaiveDate::parse_from_str(&s, "%Y-%m-%d")
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
@@ -349,6 +372,63 @@ impl ReadModel {
                 amount_fen: r.get(4)?,
             })
         })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// 政策找人: persons in `j` found eligible on or before `a` for a programme
+    /// (only `programme` when given) that they have not received: no grant of
+    /// it dated on or before `a` and not revoked by `a`. Ordered by the day
+    /// found, then case and rule; `offset` and `limit` page the list.
+    pub fn eligible(
+        &self,
+        j: &Jurisdiction,
+        programme: Option<&str>,
+        a: NaiveDate,
+        offset: usize,
+        limit: usize,
+    ) -> Result<EligiblePage, ProjectionError> {
+        const OPEN: &str = "FROM eligibility e
+             WHERE e.community LIKE ?1 AND e.found_on <= ?2 AND (?3 IS NULL OR e.programme = ?3)
+               AND NOT EXISTS (
+                   SELECT 1 FROM subsidy s
+                   WHERE s.case_id = e.case_id AND s.programme = e.programme AND s.granted_on <= ?2
+                     AND (s.revoked_on IS NULL OR s.revoked_on > ?2))";
+        let a = a.to_string();
+        let total: i64 = self
+            .conn
+            .prepare_cached(&format!("SELECT count(*) {OPEN}"))?
+            .query_row(params![j.like(), a, programme], |r| r.get(0))?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT e.case_id, e.rule_id, e.rule_valid_from, e.programme, e.clause, e.reasons, e.amount_fen,
+                    e.found_on, e.district, e.community
+             {OPEN}
+             ORDER BY e.found_on, e.case_id, e.rule_id LIMIT ?4 OFFSET ?5"
+        ))?;
+        let rows = stmt.query_map(
+            params![j.like(), a, programme, i64::try_from(limit).unwrap_or(i64::MAX), offset as i64],
+            |r| {
+                Ok(EligibleRow {
+                    case_id: r.get(0)?,
+                    rule_id: r.get(1)?,
+                    rule_valid_from: date(r.get(2)?)?,
+                    programme: r.get(3)?,
+                    clause: r.get(4)?,
+                    reasons: r.get(5)?,
+                    amount_fen: r.get(6)?,
+                    found_on: date(r.get(7)?)?,
+                    district: r.get(8)?,
+                    community: r.get(9)?,
+                })
+            },
+        )?;
+        Ok(EligiblePage { rows: rows.collect::<Result<_, _>>()?, total: total as usize })
+    }
+
+    /// Every person case in the read model, in case-id order (the policy
+    /// finder's daily sweep).
+    pub fn person_case_ids(&self) -> Result<Vec<String>, ProjectionError> {
+        let mut stmt = self.conn.prepare_cached("SELECT case_id FROM person ORDER BY case_id")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

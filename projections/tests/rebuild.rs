@@ -8,7 +8,7 @@ use chrono::{Days, NaiveDate, Utc};
 use leye_domain::{
     envelope::EventMetadata,
     person::*,
-    values::{CountyCode, DateRange, DistrictCode, PersonName, Residence, ResidentId},
+    values::{CountyCode, DateRange, DistrictCode, Fen, PersonName, Residence, ResidentId},
 };
 use leye_projections::{Jurisdiction, Period, Projector, ReadModel, TargetParams};
 use leye_store::{Position, RecordedEvent, StreamName};
@@ -38,7 +38,7 @@ fn history(seed: u64, persons: u32, steps: usize) -> Vec<RecordedEvent> {
         let (case, last, _) = cases.entry(i).or_insert((PersonCase::default(), start, 0));
         let on = (*last + Days::new(rng.random_range(0..20))).min(today);
         let community = COMMUNITIES[(i as usize) % COMMUNITIES.len()];
-        let command = match rng.random_range(0..10) {
+        let command = match rng.random_range(0..12) {
             0 | 1 => PersonCommand::RegisterUnemployment(Registration {
                 resident_id: resident_id(i),
                 name: PersonName::parse("随机").unwrap(),
@@ -79,6 +79,36 @@ fn history(seed: u64, persons: u32, steps: usize) -> Vec<RecordedEvent> {
                 },
                 valid: DateRange::new(on, on + Days::new(365)).unwrap(),
             }),
+            10 => {
+                let k = rng.random_range(0..3);
+                PersonCommand::NoteEligibility(EligibilityFinding {
+                    rule_id: format!("r.rule.{k}"),
+                    rule_valid_from: NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+                    programme: format!("p{k}"),
+                    clause: "000 § 9".into(),
+                    reasons: vec![EligibilityReason {
+                        check: "c".into(),
+                        detail: "d".into(),
+                        clause: "000 § 9".into(),
+                    }],
+                    amount: (k == 0).then(|| Fen::positive(100_000).unwrap()),
+                })
+            }
+            11 => {
+                let k = rng.random_range(0..3);
+                if rng.random_range(0..3) == 0 {
+                    PersonCommand::RevokeSubsidy(SubsidyRevocation { subsidy_id: format!("s{k}"), reason: "r".into() })
+                } else {
+                    PersonCommand::GrantSubsidy(SubsidyGrant {
+                        subsidy_id: format!("s{k}"),
+                        programme: format!("p{k}"),
+                        amount: Fen::positive(100_000).unwrap(),
+                        period: DateRange::new(on, on).unwrap(),
+                        payee: Payee::Person,
+                        policy_clause: "000 § 9".into(),
+                    })
+                }
+            }
             _ => PersonCommand::EnrolTraining(TrainingEnrolment {
                 training_id: format!("t{}", rng.random_range(0..3)),
                 programme: TrainingProgramme::StartUpMalanhua,
@@ -132,6 +162,7 @@ fn dump(path: &std::path::Path) -> Vec<String> {
         "subsidy",
         "difficulty",
         "benefit",
+        "eligibility",
     ] {
         let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
         let n = stmt.column_count();
@@ -162,6 +193,7 @@ fn answers(path: &std::path::Path) -> Vec<String> {
             out.push(format!("{:?}", rm.long_term(&j, d(a), &p).unwrap()));
             out.push(format!("{:?}", rm.zero_employment_households(&j, d(a), &p).unwrap()));
             out.push(format!("{:?}", rm.overdue_followups(&j, d(a), &p).unwrap()));
+            out.push(format!("{:?}", rm.eligible(&j, None, d(a), 0, usize::MAX).unwrap()));
         }
     }
     out
@@ -200,6 +232,8 @@ fn live_with_a_crash_equals_a_rebuild_from_zero() {
     assert_eq!(projector.events_applied().unwrap(), log.len() as u64);
     drop(projector);
 
-    assert_eq!(dump(&live), dump(&rebuilt));
+    let rebuilt_rows = dump(&rebuilt);
+    assert!(rebuilt_rows.iter().any(|r| r.starts_with("eligibility:")), "the history notes eligibilities");
+    assert_eq!(dump(&live), rebuilt_rows);
     assert_eq!(answers(&live), answers(&rebuilt));
 }

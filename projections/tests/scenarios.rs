@@ -434,3 +434,74 @@ fn reapplying_a_batch_changes_nothing() {
     assert_eq!(p.events_applied().unwrap(), 2);
     assert_eq!(p.checkpoint().unwrap(), Some(Position::from_sequence(2)));
 }
+
+#[test]
+fn eligible_persons_leave_the_list_when_the_programme_is_granted_and_return_when_it_is_revoked() {
+    let a = Person::new(1, "120111001001");
+    let b = Person::new(2, "120101001001");
+    let finding = |rule: &str, programme: &str, amount: Option<i64>| {
+        PersonFact::EligibilityFound(EligibilityFinding {
+            rule_id: rule.into(),
+            rule_valid_from: d("2020-05-18"),
+            programme: programme.into(),
+            clause: "000 § 9".into(),
+            reasons: vec![EligibilityReason {
+                check: "placement_kinds".into(),
+                detail: "placement is enterprise".into(),
+                clause: "000 § 9".into(),
+            }],
+            amount: amount.map(|f| Fen::positive(f).unwrap()),
+        })
+    };
+    let grant = |id: &str, programme: &str| {
+        PersonFact::SubsidyGranted(SubsidyGrant {
+            subsidy_id: id.into(),
+            programme: programme.into(),
+            amount: Fen::positive(100_000).unwrap(),
+            period: DateRange::new(d("2026-04-01"), d("2026-04-01")).unwrap(),
+            payee: Payee::Enterprise(employer()),
+            policy_clause: "000 § 9".into(),
+        })
+    };
+    let mut w = World::default();
+    w.register(&a, "2026-01-05")
+        .register(&b, "2026-01-06")
+        .place(&a, "2026-03-01", PlacementKind::Enterprise)
+        .record(&a, "2026-03-02", finding("xiqing.hiring.one-time", "xiqing-hiring-one-time", Some(100_000)))
+        .record(&b, "2026-03-03", finding("tianjin.other", "tianjin-other", None))
+        // Another programme granted to A: A stays on the list.
+        .record(&a, "2026-03-10", grant("S0", "tianjin-other"))
+        .record(&a, "2026-04-01", grant("S1", "xiqing-hiring-one-time"))
+        .record(
+            &a,
+            "2026-05-01",
+            PersonFact::SubsidyRevoked(SubsidyRevocation { subsidy_id: "S1".into(), reason: "r".into() }),
+        );
+    let (_dir, rm) = w.project();
+    let city = Jurisdiction::parse("").unwrap();
+    let listed = |j: &Jurisdiction, programme: Option<&str>, on: &str| -> Vec<(String, String)> {
+        let page = rm.eligible(j, programme, d(on), 0, 100).unwrap();
+        assert_eq!(page.total, page.rows.len());
+        page.rows.into_iter().map(|r| (r.case_id, r.rule_id)).collect()
+    };
+    let a_row = (a.case(), "xiqing.hiring.one-time".to_string());
+    let b_row = (b.case(), "tianjin.other".to_string());
+    // Before anything was found: empty; found on 2026-03-02 and 03-03.
+    assert_eq!(listed(&city, None, "2026-03-01"), vec![]);
+    assert_eq!(listed(&city, None, "2026-03-31"), vec![a_row.clone(), b_row.clone()]);
+    // Jurisdiction and programme filters.
+    assert_eq!(listed(&Jurisdiction::parse("120111").unwrap(), None, "2026-03-31"), vec![a_row.clone()]);
+    assert_eq!(listed(&city, Some("tianjin-other"), "2026-03-31"), vec![b_row.clone()]);
+    // Granted on 04-01: A leaves the list that day; revoked on 05-01: A is back.
+    assert_eq!(listed(&city, None, "2026-04-01"), vec![b_row.clone()]);
+    assert_eq!(listed(&city, None, "2026-05-01"), vec![a_row.clone(), b_row.clone()]);
+    // The row carries the clause, the reasons, the amount and the residence.
+    let page = rm.eligible(&city, None, d("2026-03-31"), 1, 1).unwrap();
+    assert_eq!((page.total, page.rows.len()), (2, 1), "the second page of size 1");
+    let row = &rm.eligible(&city, None, d("2026-03-31"), 0, 1).unwrap().rows[0];
+    assert_eq!((row.clause.as_str(), row.amount_fen, row.found_on), ("000 § 9", Some(100_000), d("2026-03-02")));
+    assert_eq!((row.district.as_str(), row.community.as_str()), ("120111", "120111001001"));
+    let reasons: serde_json::Value = serde_json::from_str(&row.reasons).unwrap();
+    assert_eq!(reasons[0]["check"], "placement_kinds");
+    assert_eq!(reasons[0]["clause"], "000 § 9");
+}

@@ -48,11 +48,13 @@ pub enum RejectionCode {
     BenefitNotRunning,
     /// The command names a person other than the case's.
     ResidentIdMismatch,
+    /// Eligibility under this rule is already noted on the case (政策找人).
+    EligibilityAlreadyNoted,
 }
 
 impl RejectionCode {
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [RejectionCode; 21] = [
+    pub const ALL: [RejectionCode; 22] = [
         Self::CaseNotFound,
         Self::EffectiveDateInFuture,
         Self::BeforeRegistration,
@@ -74,6 +76,7 @@ impl RejectionCode {
         Self::BenefitRunning,
         Self::BenefitNotRunning,
         Self::ResidentIdMismatch,
+        Self::EligibilityAlreadyNoted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -99,6 +102,7 @@ impl RejectionCode {
             Self::BenefitRunning => "BENEFIT_RUNNING",
             Self::BenefitNotRunning => "BENEFIT_NOT_RUNNING",
             Self::ResidentIdMismatch => "RESIDENT_ID_MISMATCH",
+            Self::EligibilityAlreadyNoted => "ELIGIBILITY_ALREADY_NOTED",
         }
     }
 }

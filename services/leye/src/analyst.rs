@@ -31,6 +31,9 @@ pub enum Export {
     Communities,
     /// Subsidy totals by programme, year and district.
     SubsidyTotals,
+    /// 政策找人: persons eligible for a programme they have not received, with
+    /// rule, clause and reasons (JSON).
+    Eligible,
 }
 
 /// Rebuilds the read model from position zero, reporting progress.
@@ -68,6 +71,7 @@ pub fn export(
             Export::ExitReview => csv(out, &rm.exit_review(j, as_of, params)?)?,
             Export::Communities => csv(out, &rm.communities(j, as_of)?)?,
             Export::SubsidyTotals => csv(out, &rm.subsidy_totals(j, period, as_of)?)?,
+            Export::Eligible => csv(out, &rm.eligible(j, None, as_of, 0, usize::MAX)?.rows)?,
         })
     })
 }

@@ -17,6 +17,7 @@
 //! | publishes in flight | `--nats-max-in-flight` | `LEYE_NATS_MAX_IN_FLIGHT` | `nats_max_in_flight` | `256` |
 //! | ack timeout, seconds | `--nats-ack-timeout-secs` | `LEYE_NATS_ACK_TIMEOUT_SECS` | `nats_ack_timeout_secs` | `5` |
 //! | publisher lag for NOT_SERVING, seconds | `--publisher-max-lag-secs` | `LEYE_PUBLISHER_MAX_LAG_SECS` | `publisher_max_lag_secs` | `30` |
+//! | policy finder (政策找人) on/off | `--policy-finder` | `LEYE_POLICY_FINDER` | `policy_finder` | `true` |
 //! | target parameters (local rules) | — | — | `[targets]` table | see `projections/TARGETS.md` |
 //!
 //! The read model lives in `<data_dir>/readmodel/` (see [`READMODEL_DIR`]).
@@ -31,6 +32,8 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use leye_projections::TargetParams;
+
+use crate::finder::FinderConfig;
 
 use crate::publisher::{
     self, NatsUrl, PublisherConfig,
@@ -49,6 +52,8 @@ pub struct ServeConfig {
     pub publisher: PublisherConfig,
     /// Parameters of the targets that local rule decides.
     pub targets: TargetParams,
+    /// The eligibility finder (policy finds people).
+    pub finder: FinderConfig,
 }
 
 impl ServeConfig {
@@ -112,6 +117,10 @@ pub struct ServeSettings {
     /// service reports `leye.Publisher` NOT_SERVING, in seconds.
     #[arg(long, env = "LEYE_PUBLISHER_MAX_LAG_SECS")]
     pub publisher_max_lag_secs: Option<u64>,
+    /// Run the policy finder (政策找人): note on person cases the programmes
+    /// they are eligible for and have not received (`true`/`false`).
+    #[arg(long, env = "LEYE_POLICY_FINDER")]
+    pub policy_finder: Option<bool>,
     /// Target parameters: config file only, a `[targets]` table.
     #[arg(skip)]
     #[serde(default)]
@@ -181,7 +190,12 @@ impl ServeSettings {
         let metrics_listen = self.metrics_listen.or(lower.metrics_listen);
         let targets = self.targets.or(lower.targets).unwrap_or_default();
         targets.validate().map_err(|e| anyhow::anyhow!("targets.{e}"))?;
-        Ok(ServeConfig { listen, data_dir, pseudonym_key_file, metrics_listen, publisher, targets })
+        let finder = FinderConfig {
+            enabled: self.policy_finder.or(lower.policy_finder).unwrap_or(true),
+            checkpoint_file: data_dir.join(crate::finder::CHECKPOINT_FILE),
+            sweep_every: crate::finder::SWEEP_EVERY,
+        };
+        Ok(ServeConfig { listen, data_dir, pseudonym_key_file, metrics_listen, publisher, targets, finder })
     }
 }
 
@@ -216,6 +230,17 @@ mod tests {
         assert_eq!(defaults.publisher.nats_url, None);
         assert_eq!(defaults.publisher.stream, StreamSettings::default());
         assert_eq!(defaults.publisher.checkpoint_file, PathBuf::from("leye-data/publisher-LEYE_V1.checkpoint"));
+        assert!(defaults.finder.enabled, "the policy finder runs unless switched off");
+        assert_eq!(defaults.finder.checkpoint_file, PathBuf::from("leye-data/policy-finder.checkpoint"));
+        let off = ServeSettings::from_file(&{
+            let f = dir.path().join("off.toml");
+            std::fs::write(&f, "policy_finder = false\n").unwrap();
+            f
+        })
+        .unwrap()
+        .layered_over(ServeSettings::default())
+        .unwrap();
+        assert!(!off.finder.enabled);
     }
 
     #[test]

@@ -12,6 +12,9 @@
 //! - [`publisher`]: follows the store's global log from its own checkpoint and
 //!   publishes every event to NATS JetStream.
 //! - [`metrics`]: `/metrics` in the Prometheus text format (publisher lag).
+//! - [`finder`]: policy finds people (政策找人): follows the log from its own
+//!   checkpoint and notes on each person case the programmes it is eligible
+//!   for and has not received.
 //! - [`server`]: wiring for `leye serve`: open the store, serve, publish, shut down.
 //! - [`replay`]: `leye replay`, a case's history for an auditor.
 //! - [`consume`]: `leye consume`, a demo JetStream subscriber.
@@ -28,6 +31,7 @@ pub mod analyst;
 pub mod cases;
 pub mod config;
 pub mod consume;
+pub mod finder;
 pub mod generate;
 pub mod grpc;
 pub mod identity;

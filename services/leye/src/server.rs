@@ -3,8 +3,10 @@
 //!
 //! Start: store → key → metrics listener (if configured) → publisher and its
 //! lag sampler (they report on the shared health service) → projector
-//! (follows the log into the read model) → gRPC.
-//! Stop: gRPC drains → projector finishes its batch → publisher takes its
+//! (follows the log into the read model) → policy finder (follows the log,
+//! notes eligibilities through the command path) → gRPC.
+//! Stop: gRPC drains → policy finder finishes its case → projector finishes
+//! its batch → publisher takes its
 //! pending acks and writes its checkpoint → metrics stop → the store's writer
 //! drains and closes.
 
@@ -20,6 +22,7 @@ use leye_projections::runner::ReadModelDir;
 use crate::{
     cases::{Clock, PersonCases},
     config::{STORE_FILE, ServeConfig},
+    finder,
     grpc::analytics::AnalyticsApi,
     identity::CaseIds,
     publisher,
@@ -56,13 +59,22 @@ pub async fn run(
     let readmodel = ReadModelDir::new(config.readmodel_dir());
     let (stop_projector, projector_stopped) = tokio::sync::watch::channel(false);
     let projector = tokio::spawn(keep_projecting(store.clone(), readmodel.clone(), projector_stopped));
+    let (stop_finder, finder_stopped) = tokio::sync::watch::channel(false);
+    let mut finder_task = None;
     let result = async {
         let ids = CaseIds::load_or_create(&config.pseudonym_key_file)?;
-        let analytics = AnalyticsApi::new(readmodel, config.targets.clone(), clock.clone());
+        let analytics = AnalyticsApi::new(readmodel.clone(), config.targets.clone(), clock.clone());
         let cases = PersonCases::new(store.clone(), ids, clock);
+        finder_task = start_finder(&config, &store, &cases, &readmodel, finder_stopped)?;
         crate::grpc::serve(cases, listener, shutdown, analytics, publisher.health.clone()).await
     }
     .await;
+    stop_finder.send_replace(true);
+    if let Some(task) = finder_task {
+        if let Err(e) = task.await {
+            tracing::error!(error = %e, "policy finder task ended abnormally");
+        }
+    }
     stop_projector.send_replace(true);
     if let Err(e) = projector.await {
         tracing::error!(error = %e, "projector task ended abnormally");
@@ -96,6 +108,31 @@ async fn keep_projecting(store: SqliteStore, dir: ReadModelDir, mut stop: tokio:
         }
         backoff = (backoff * 2).min(std::time::Duration::from_secs(10));
     }
+}
+
+/// Starts the policy finder when enabled. Its checkpoint is read first: a
+/// corrupt one stops the service from starting, as the publisher's does.
+fn start_finder(
+    config: &ServeConfig,
+    store: &SqliteStore,
+    cases: &PersonCases<SqliteStore>,
+    readmodel: &ReadModelDir,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    if !config.finder.enabled {
+        tracing::info!("policy finder off (policy_finder = false)");
+        return Ok(None);
+    }
+    let catalogue = Arc::new(leye_policy::default_catalogue().clone());
+    let finder = finder::Finder::new(cases.clone(), catalogue, config.finder.checkpoint_file.clone());
+    finder.checkpoint()?;
+    Ok(Some(tokio::spawn(finder::keep_finding(
+        finder,
+        store.clone(),
+        readmodel.clone(),
+        config.finder.sweep_every,
+        stop,
+    ))))
 }
 
 /// The publisher with its health reporter, and the metrics endpoint with its stop switch.

@@ -163,6 +163,25 @@ pub(crate) fn grant_pb(g: &domain::SubsidyGrant) -> pb::SubsidyGrant {
     }
 }
 
+pub(crate) fn eligibility_pb(e: &domain::EligibilityFinding) -> pb::EligibilityFinding {
+    pb::EligibilityFinding {
+        rule_id: e.rule_id.clone(),
+        rule_valid_from: date_pb(e.rule_valid_from),
+        programme: e.programme.clone(),
+        clause: e.clause.clone(),
+        reasons: e
+            .reasons
+            .iter()
+            .map(|r| pb::EligibilityReason {
+                check: r.check.clone(),
+                detail: r.detail.clone(),
+                clause: r.clause.clone(),
+            })
+            .collect(),
+        amount_fen: e.amount.map(|a| a.get()),
+    }
+}
+
 /// The public event payload of a fact.
 pub fn to_proto_event(fact: &PersonFact) -> pb::PersonEvent {
     use pb::person_event::Event as E;
@@ -206,6 +225,7 @@ pub fn to_proto_event(fact: &PersonFact) -> pb::PersonEvent {
         PersonFact::RegistrationExited(x) => {
             E::RegistrationExited(pb::RegistrationExit { reason: exit_reason_pb(x.reason) })
         }
+        PersonFact::EligibilityFound(e) => E::EligibilityFound(eligibility_pb(e)),
     };
     pb::PersonEvent { event: Some(event) }
 }

@@ -341,3 +341,35 @@ pub enum ExitReason {
 pub struct RegistrationExit {
     pub reason: ExitReason,
 }
+
+/// One check that makes a person eligible, with the clause it rests on.
+/// `detail` states what was found (ages, months, dates, codes); never a name
+/// or a resident ID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EligibilityReason {
+    /// The condition or limit checked, e.g. `placement_kinds`, `one_time`.
+    pub check: String,
+    pub detail: String,
+    /// The source clause, e.g. `000 § 9`.
+    pub clause: String,
+}
+
+/// 政策找人 (domain.md §5): the service found that the person meets a rule of
+/// the policy catalogue whose programme the case has not received. Recorded
+/// by the service itself (the eligibility finder), never by a caseworker;
+/// the event's effective date is the day the rule was evaluated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EligibilityFinding {
+    /// The catalogue rule, e.g. `xiqing.hiring.one-time`. Noted once per case.
+    pub rule_id: String,
+    /// The version applied: the first day of its period.
+    pub rule_valid_from: crate::Date,
+    /// The programme a grant would be recorded under.
+    pub programme: String,
+    /// The rule's clause(s), e.g. `000 § 9`.
+    pub clause: String,
+    /// The checks that passed, each citing its clause.
+    pub reasons: Vec<EligibilityReason>,
+    /// The amount when the rule fixes it; `None` when it depends on a request.
+    pub amount: Option<Fen>,
+}

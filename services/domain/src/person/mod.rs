@@ -21,6 +21,8 @@
 //!   `SUBSIDY_NOT_FOUND`, `SUBSIDY_ALREADY_REVOKED`.
 //! - Benefit: one running at a time (`BENEFIT_RUNNING`), ending needs one
 //!   (`BENEFIT_NOT_RUNNING`).
+//! - Eligibility (政策找人) is noted at most once per rule and case
+//!   (`ELIGIBILITY_ALREADY_NOTED`), not before the latest registration.
 
 mod facts;
 mod state;
@@ -55,6 +57,8 @@ pub enum PersonCommand {
     StartBenefit(BenefitStart),
     EndBenefit(BenefitEnd),
     ExitRegistration(RegistrationExit),
+    /// Sent by the service's eligibility finder only; not a public gRPC command.
+    NoteEligibility(EligibilityFinding),
 }
 
 impl PersonCommand {
@@ -75,6 +79,7 @@ impl PersonCommand {
             Self::StartBenefit(_) => "start_benefit",
             Self::EndBenefit(_) => "end_benefit",
             Self::ExitRegistration(_) => "exit_registration",
+            Self::NoteEligibility(_) => "note_eligibility",
         }
     }
 }
@@ -104,6 +109,8 @@ pub enum PersonFact {
     BenefitStarted(BenefitStart),
     BenefitEnded(BenefitEnd),
     RegistrationExited(RegistrationExit),
+    /// 政策找人: eligible for a programme not yet received (recorded by the service).
+    EligibilityFound(EligibilityFinding),
 }
 
 /// One event of a person case: a fact and the date it happened.
@@ -135,6 +142,7 @@ impl PersonFact {
             Self::BenefitStarted(_) => "person.benefit_started",
             Self::BenefitEnded(_) => "person.benefit_ended",
             Self::RegistrationExited(_) => "person.registration_exited",
+            Self::EligibilityFound(_) => "person.eligibility_found",
         }
     }
 }
@@ -339,6 +347,16 @@ fn decide_on_file(file: &PersonFile, command: PersonCommand, on: Date) -> Result
             needs_open_spell("exiting")?;
             not_before_registration()?;
             PersonFact::RegistrationExited(x)
+        }
+        PersonCommand::NoteEligibility(e) => {
+            not_before_registration()?;
+            if let Some(noted) = file.eligibility(&e.rule_id) {
+                return Err(Rejection::new(
+                    Code::EligibilityAlreadyNoted,
+                    format!("eligibility under this rule was already noted on {}", noted.found_on),
+                ));
+            }
+            PersonFact::EligibilityFound(e)
         }
     })
 }

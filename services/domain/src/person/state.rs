@@ -3,8 +3,8 @@
 use crate::{
     Date,
     person::{
-        BenefitEndReason, BenefitStart, Difficulty, ExitReason, PersonEvent, PersonFact, Placement, PlacementEndReason,
-        Registration, SubsidyGrant, TrainingEnrolment,
+        BenefitEndReason, BenefitStart, Difficulty, EligibilityFinding, ExitReason, PersonEvent, PersonFact, Placement,
+        PlacementEndReason, Registration, SubsidyGrant, TrainingEnrolment,
     },
 };
 
@@ -32,6 +32,8 @@ pub struct PersonFile {
     pub subsidies: Vec<SubsidyRecord>,
     /// Benefit periods in order; only the last may be running.
     pub benefits: Vec<BenefitRecord>,
+    /// Eligibilities the service noted (政策找人), in order; one per rule.
+    pub eligibilities: Vec<EligibilityRecord>,
 }
 
 /// How an unemployment spell ended.
@@ -99,6 +101,14 @@ pub struct BenefitRecord {
     pub end_reason: Option<BenefitEndReason>,
 }
 
+/// An eligibility the service noted (政策找人).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EligibilityRecord {
+    pub finding: EligibilityFinding,
+    /// The day the rule was evaluated.
+    pub found_on: Date,
+}
+
 /// Where a case stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaseStatus {
@@ -146,6 +156,7 @@ impl PersonCase {
                         placements: Vec::new(),
                         subsidies: Vec::new(),
                         benefits: Vec::new(),
+                        eligibilities: Vec::new(),
                     })
                 }
             }
@@ -227,6 +238,9 @@ impl PersonCase {
                     spell.ended = Some((on, SpellEnd::Exited(x.reason)));
                 }
             }
+            PersonFact::EligibilityFound(e) => {
+                file.eligibilities.push(EligibilityRecord { finding: e.clone(), found_on: on })
+            }
         }
     }
 
@@ -266,6 +280,11 @@ impl PersonFile {
 
     pub fn subsidy(&self, id: &str) -> Option<&SubsidyRecord> {
         self.subsidies.iter().find(|s| s.grant.subsidy_id == id)
+    }
+
+    /// The eligibility noted under a catalogue rule, if any.
+    pub fn eligibility(&self, rule_id: &str) -> Option<&EligibilityRecord> {
+        self.eligibilities.iter().find(|e| e.finding.rule_id == rule_id)
     }
 
     /// The latest date a spell or a placement ended.

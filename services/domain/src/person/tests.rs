@@ -410,6 +410,65 @@ fn subsidy_rules() {
     assert_eq!(rec.revoked_on, Some(d("2026-03-01")));
 }
 
+// === eligibility (政策找人) ===
+
+fn finding(rule_id: &str) -> EligibilityFinding {
+    EligibilityFinding {
+        rule_id: rule_id.into(),
+        rule_valid_from: d("2020-05-18"),
+        programme: "xiqing-hiring-one-time".into(),
+        clause: "000 § 9".into(),
+        reasons: vec![EligibilityReason {
+            check: "placement_kinds".into(),
+            detail: "placement is enterprise".into(),
+            clause: "000 § 9".into(),
+        }],
+        amount: Some(Fen::positive(100_000).unwrap()),
+    }
+}
+
+#[test]
+fn eligibility_is_noted_once_per_rule_and_kept_in_the_file() {
+    let g = given(&[registered("2026-01-05")]);
+    then_fact(
+        g.when("2026-03-01", PersonCommand::NoteEligibility(finding("xiqing.hiring.one-time"))),
+        "2026-03-01",
+        PersonFact::EligibilityFound(finding("xiqing.hiring.one-time")),
+    );
+    then_rejected(
+        g.when("2026-01-04", PersonCommand::NoteEligibility(finding("xiqing.hiring.one-time"))),
+        RejectionCode::BeforeRegistration,
+    );
+    let noted = given(&[
+        registered("2026-01-05"),
+        ("2026-03-01", PersonFact::EligibilityFound(finding("xiqing.hiring.one-time"))),
+    ]);
+    // The same rule again, even under a later version or on a later day, is refused.
+    let mut later_version = finding("xiqing.hiring.one-time");
+    later_version.rule_valid_from = d("2026-01-01");
+    then_rejected(
+        noted.when("2026-04-01", PersonCommand::NoteEligibility(later_version)),
+        RejectionCode::EligibilityAlreadyNoted,
+    );
+    // Another rule is noted.
+    assert!(noted.when("2026-04-01", PersonCommand::NoteEligibility(finding("xiqing.startup.success"))).is_ok());
+    let file = noted.0.file().unwrap();
+    let rec = file.eligibility("xiqing.hiring.one-time").unwrap();
+    assert_eq!((rec.found_on, rec.finding.amount.map(|a| a.get())), (d("2026-03-01"), Some(100_000)));
+    assert!(file.eligibility("xiqing.startup.success").is_none());
+    // A case that does not exist cannot be noted.
+    then_rejected(
+        given(&[]).when("2026-03-01", PersonCommand::NoteEligibility(finding("xiqing.hiring.one-time"))),
+        RejectionCode::CaseNotFound,
+    );
+    // The stored form round-trips.
+    let e = PersonEvent {
+        effective_date: d("2026-03-01"),
+        fact: PersonFact::EligibilityFound(finding("xiqing.hiring.one-time")),
+    };
+    assert_eq!(PersonEvent::decode("person.eligibility_found", SCHEMA_VERSION, &e.encode()).unwrap(), e);
+}
+
 // === benefit ===
 
 #[test]

@@ -152,8 +152,82 @@ fn check_group(raw: &str) -> Result<Option<String>, String> {
         .map_err(|_| "is not a known person group (e.g. graduate_unemployed_after_school)".to_string())
 }
 
+/// A programme code as the catalogue and grants spell it: `[a-z0-9-]`, 1 to 64.
+fn check_programme(raw: &str) -> Result<Option<String>, String> {
+    let p = raw.trim();
+    if p.is_empty() {
+        return Ok(None);
+    }
+    if p.len() <= 64 && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        Ok(Some(p.to_string()))
+    } else {
+        Err("must be lowercase letters, digits and '-', 1 to 64 characters".to_string())
+    }
+}
+
+fn eligible_pb(r: leye_projections::read_model::EligibleRow) -> pb::EligibleItem {
+    // Written by the projector from the event's reasons; an unreadable value
+    // (never written so) shows as no reasons rather than failing the page.
+    let reasons: Vec<leye_domain::person::EligibilityReason> = serde_json::from_str(&r.reasons).unwrap_or_default();
+    pb::EligibleItem {
+        case_id: r.case_id,
+        rule_id: r.rule_id,
+        rule_valid_from: date(r.rule_valid_from),
+        programme: r.programme,
+        clause: r.clause,
+        reasons: reasons
+            .into_iter()
+            .map(|c| pb::EligibleReason { check: c.check, detail: c.detail, clause: c.clause })
+            .collect(),
+        amount_fen: r.amount_fen,
+        found_on: date(r.found_on),
+        district: r.district,
+        community: r.community,
+    }
+}
+
 #[tonic::async_trait]
 impl TargetsService for AnalyticsApi {
+    async fn list_eligible(
+        &self,
+        request: Request<pb::ListEligibleRequest>,
+    ) -> Result<Response<pb::EligiblePage>, Status> {
+        let r = request.into_inner();
+        let mut f = Fields::new();
+        let j = f.take("jurisdiction", Jurisdiction::parse(&r.jurisdiction));
+        let programme = f.take("programme", check_programme(&r.programme));
+        let as_of = if r.as_of.trim().is_empty() { Some(self.today()) } else { f.take("as_of", parse_date(&r.as_of)) };
+        let page_size = match r.page_size {
+            0 => DEFAULT_PAGE,
+            n if n <= MAX_PAGE => n,
+            _ => {
+                f.bad("page_size", format!("must be at most {MAX_PAGE}"));
+                DEFAULT_PAGE
+            }
+        };
+        let offset = if r.page_token.is_empty() {
+            Some(0usize)
+        } else {
+            f.take("page_token", r.page_token.parse::<usize>().map_err(|_| "is not a token from a previous page"))
+        };
+        let (Some(j), Some(programme), Some(a), Some(offset), true) = (j, programme, as_of, offset, f.is_empty())
+        else {
+            return Err(f.into_status());
+        };
+        let (page, checkpoint) = self
+            .query(move |rm| {
+                Ok((rm.eligible(&j, programme.as_deref(), a, offset, page_size as usize)?, rm.checkpoint()?))
+            })
+            .await?;
+        let next = offset + page.rows.len();
+        Ok(Response::new(pb::EligiblePage {
+            next_page_token: if next < page.total { next.to_string() } else { String::new() },
+            total: page.total as u32,
+            checkpoint_position: checkpoint,
+            items: page.rows.into_iter().map(eligible_pb).collect(),
+        }))
+    }
+
     async fn get_targets(&self, request: Request<pb::GetTargetsRequest>) -> Result<Response<pb::TargetReport>, Status> {
         let (j, period, as_of) = self.check_targets(request.get_ref())?;
         let params = self.params.clone();

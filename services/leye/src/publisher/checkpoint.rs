@@ -9,6 +9,9 @@
 //!
 //! It is kept apart from the event store on purpose: the store's tables belong
 //! to the store adapter, and the checkpoint is the publisher's own state.
+//!
+//! The eligibility finder ([`crate::finder`]) keeps its own checkpoint in the
+//! same kind of file ([`CheckpointFile::for_follower`]).
 
 use std::{
     fs,
@@ -22,23 +25,29 @@ use serde::{Deserialize, Serialize};
 /// Version of the file's layout.
 const FORMAT: u32 = 1;
 
-/// The checkpoint file of one stream.
+/// The checkpoint file of one follower of the log (the publisher of one
+/// stream, the eligibility finder).
 #[derive(Debug, Clone)]
 pub struct CheckpointFile {
     path: PathBuf,
+    /// Who owns it, for messages: `publisher`, `policy finder`.
+    owner: &'static str,
+    /// What happens when the file is moved aside, for the corrupt-file message.
+    if_moved_aside: &'static str,
 }
+
+const PUBLISHER_IF_MOVED_ASIDE: &str = "the publisher then resumes after the JetStream stream's last message (or \
+     from the start of the log if the stream never held one), and JetStream drops re-published duplicates by event id";
 
 /// Why the checkpoint cannot be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
-    #[error("publisher checkpoint {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("{owner} checkpoint {path}: {source}")]
+    Io { owner: &'static str, path: PathBuf, source: std::io::Error },
     #[error(
-        "publisher checkpoint {path} is corrupt ({reason}). Nothing was published or changed. Move the file aside \
-         to go on: the publisher then resumes after the JetStream stream's last message (or from the start of \
-         the log if the stream never held one), and JetStream drops re-published duplicates by event id"
+        "{owner} checkpoint {path} is corrupt ({reason}). Nothing was changed. Move the file aside to go on: {if_moved_aside}"
     )]
-    Corrupt { path: PathBuf, reason: String },
+    Corrupt { owner: &'static str, path: PathBuf, reason: String, if_moved_aside: &'static str },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -50,8 +59,15 @@ struct OnDisk {
 }
 
 impl CheckpointFile {
+    /// The publisher's checkpoint.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self::for_follower(path, "publisher", PUBLISHER_IF_MOVED_ASIDE)
+    }
+
+    /// The checkpoint of another follower of the log: `owner` names it in
+    /// messages, `if_moved_aside` says what moving a corrupt file aside does.
+    pub fn for_follower(path: impl Into<PathBuf>, owner: &'static str, if_moved_aside: &'static str) -> Self {
+        Self { path: path.into(), owner, if_moved_aside }
     }
 
     pub fn path(&self) -> &Path {
@@ -64,9 +80,14 @@ impl CheckpointFile {
         let bytes = match fs::read(&self.path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(CheckpointError::Io { path: self.path.clone(), source }),
+            Err(source) => return Err(CheckpointError::Io { owner: self.owner, path: self.path.clone(), source }),
         };
-        let corrupt = |reason: String| CheckpointError::Corrupt { path: self.path.clone(), reason };
+        let corrupt = |reason: String| CheckpointError::Corrupt {
+            owner: self.owner,
+            path: self.path.clone(),
+            reason,
+            if_moved_aside: self.if_moved_aside,
+        };
         let on_disk: OnDisk = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
         if on_disk.format != FORMAT {
             return Err(corrupt(format!("format {} is not {FORMAT}", on_disk.format)));
@@ -77,7 +98,7 @@ impl CheckpointFile {
     /// Replaces the stored position atomically and durably. Blocking: call it
     /// from `spawn_blocking`.
     pub fn store(&self, position: Position) -> Result<(), CheckpointError> {
-        let io = |source| CheckpointError::Io { path: self.path.clone(), source };
+        let io = |source| CheckpointError::Io { owner: self.owner, path: self.path.clone(), source };
         let on_disk = OnDisk { format: FORMAT, commit: position.commit, prepare: position.prepare };
         // Three integers: serialisation cannot fail.
         let mut text = serde_json::to_vec(&on_disk).unwrap_or_default();

@@ -1,0 +1,595 @@
+//! The eligibility finder: policy finds people (政策找人, 免申即享; domain.md §5).
+//!
+//! Runs inside `leye serve`. It follows the store's global log from its own
+//! durable checkpoint (`<data_dir>/policy-finder.checkpoint`, written like the
+//! publisher's: temp file, fsync, rename, fsync the directory). For every
+//! person event it loads that person's case, derives the policy facts
+//! ([`leye_policy::PersonFacts::from_file`]) and asks the catalogue which rules
+//! in force **today** in the person's residence district the person meets and
+//! whose programme the case has not received ([`Catalogue::find_eligible`]).
+//! Each such rule not yet noted on the case is recorded as a person fact
+//! `EligibilityFound` through the ordinary command path
+//! ([`PersonCases::execute`], actor [`ACTOR`], office [`OFFICE`]). Being a person
+//! event, it is published on NATS as `leye.v1.person.<district>.eligibility_found`
+//! (the event other systems subscribe to) and folded into the read model's
+//! `eligibility` table (`ListEligible`).
+//!
+//! # Why today, not the event's effective date
+//! The finding says what the person can get *now*: a fact entered late (a
+//! placement dated last year) must not announce a programme that has since
+//! closed, and a person must be told under the rule version in force when
+//! told. The case is loaded as it stands now, so evaluating it on today keeps
+//! facts and date consistent. Today is also never before the latest
+//! registration, so the decider never refuses the date.
+//!
+//! # Time
+//! Some rules become true without any event ("registered unemployed 6 months
+//! or more", "aged 40", "6 months in the job"). A sweep examines every person
+//! case of the read model at start and then every [`SWEEP_EVERY`].
+//!
+//! # Idempotency, and no loops
+//! - A rule already noted on the case is skipped (the fold keeps noted
+//!   eligibilities); the decider refuses a second note under the same rule
+//!   (`ELIGIBILITY_ALREADY_NOTED`), which the finder treats as done.
+//! - The command id is UUIDv5 of case id, rule id and rule version, so a
+//!   re-sent note (a crash between the append and the checkpoint, the sweep
+//!   racing the follower) is answered `duplicate: true` and writes nothing.
+//! - The checkpoint moves after a batch is examined: a crash re-examines at
+//!   most that batch, which notes nothing new.
+//! - `person.eligibility_found` events are skipped: the finder never reacts to
+//!   its own findings.
+//!
+//! # Limits
+//! - Enterprise cases are not examined yet: enterprise eligibility is not found
+//!   (ARCHITECTURE.md, "The policy finder").
+//! - Facts no case holds (caseworker attestations, social-insurance months, the
+//!   enterprise behind a hire) are not supplied, so rules needing them are not
+//!   found.
+//! - A noted eligibility stays noted: when the person later stops meeting the
+//!   rule (e.g. past "within 2 years of graduation"), the row stays on the list
+//!   until the programme is granted.
+//! - Only one finder may run per store (one `leye serve` with it enabled).
+
+use std::{collections::BTreeSet, path::PathBuf, sync::Arc, time::Duration};
+
+use leye_domain::{
+    person::{DatedCommand, EligibilityFinding, EligibilityReason, PersonCommand},
+    rejection::RejectionCode,
+};
+use leye_policy::{Catalogue, Eligibility, Facts, PersonFacts};
+use leye_projections::{ProjectionError, ReadModel, runner::ReadModelDir};
+use leye_store::{EventStore, Position, RecordedEvent};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::{
+    cases::{AppError, AsOf, CommandMeta, PersonCases, Target, person_case_id},
+    publisher::checkpoint::{CheckpointError, CheckpointFile},
+};
+
+/// The actor recorded on the finder's events.
+pub const ACTOR: &str = "leye-policy-finder";
+/// The office recorded on the finder's events.
+pub const OFFICE: &str = "leye";
+/// The checkpoint's file name in the data directory.
+pub const CHECKPOINT_FILE: &str = "policy-finder.checkpoint";
+/// How often every person case is examined again (time-based eligibility).
+pub const SWEEP_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
+/// At most this many events are examined before the checkpoint moves.
+const BATCH: usize = 500;
+
+/// Namespace of the finder's command ids (UUIDv5).
+const COMMAND_NAMESPACE: Uuid = Uuid::from_u128(0x6c65_7965_2d70_6f6c_6963_792d_6669_6e64);
+
+const IF_MOVED_ASIDE: &str = "the policy finder then examines every case of the log again; eligibilities already \
+     noted are not noted twice";
+
+/// The event type the finder records, and skips when it reads it back.
+const OWN_EVENT_TYPE: &str = "person.eligibility_found";
+
+/// The settings of the finder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinderConfig {
+    /// Off: nothing is examined and the checkpoint stays as it is.
+    pub enabled: bool,
+    pub checkpoint_file: PathBuf,
+    /// The interval of the sweep over every person case.
+    pub sweep_every: Duration,
+}
+
+/// Why the finder stopped. Texts carry case ids, rule ids and positions only.
+#[derive(Debug, thiserror::Error)]
+pub enum FinderError {
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error("reading the store: {0}")]
+    Store(#[from] leye_store::StoreError),
+    #[error("case {case}: {error}")]
+    Case { case: Uuid, error: AppError },
+    #[error("read model: {0}")]
+    ReadModel(#[from] ProjectionError),
+    #[error("checkpoint task: {0}")]
+    Task(String),
+}
+
+/// The command id of the note of `rule` (a version) on `case`.
+pub fn command_id(case: Uuid, rule_id: &str, valid_from: leye_domain::Date) -> Uuid {
+    Uuid::new_v5(&COMMAND_NAMESPACE, format!("{case}/{rule_id}/{valid_from}").as_bytes())
+}
+
+/// The finder: examines person cases and notes what they are eligible for.
+pub struct Finder<S> {
+    cases: PersonCases<S>,
+    catalogue: Arc<Catalogue>,
+    checkpoint: CheckpointFile,
+}
+
+impl<S> std::fmt::Debug for Finder<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Finder").field("checkpoint", &self.checkpoint.path()).finish_non_exhaustive()
+    }
+}
+
+impl<S: EventStore> Finder<S> {
+    pub fn new(cases: PersonCases<S>, catalogue: Arc<Catalogue>, checkpoint_file: PathBuf) -> Self {
+        let checkpoint = CheckpointFile::for_follower(checkpoint_file, "policy finder", IF_MOVED_ASIDE);
+        Self { cases, catalogue, checkpoint }
+    }
+
+    /// The stored checkpoint: the last log position examined. A corrupt file
+    /// is an error (the service does not start), never "start over" silently.
+    pub fn checkpoint(&self) -> Result<Option<Position>, CheckpointError> {
+        self.checkpoint.load()
+    }
+
+    /// Examines one person case on today's date and notes every rule it
+    /// newly meets. Returns the rule ids noted now.
+    pub async fn examine(&self, case_id: Uuid, cause: Uuid) -> Result<Vec<String>, FinderError> {
+        let err = |error| FinderError::Case { case: case_id, error };
+        let view = match self.cases.state(case_id, AsOf::Latest).await {
+            Ok(v) => v,
+            Err(AppError::NotFound) => return Ok(Vec::new()),
+            Err(e) => return Err(err(e)),
+        };
+        let Some(file) = view.case.file() else { return Ok(Vec::new()) };
+        let today = self.cases.today();
+        let (person, prior_grants) = PersonFacts::from_file(file, today);
+        let facts = Facts { person: Some(person), prior_grants, ..Facts::default() };
+        let district = file.registration.residence.district.clone();
+        let mut noted = Vec::new();
+        for found in self.catalogue.find_eligible(&facts, &district, today) {
+            if file.eligibility(&found.rule.id).is_some() {
+                continue;
+            }
+            let rule_id = found.rule.id.clone();
+            let command_id = command_id(case_id, &rule_id, found.rule.valid_from);
+            let meta = CommandMeta {
+                command_id,
+                correlation_id: command_id,
+                causation_id: cause,
+                actor: ACTOR.into(),
+                office: OFFICE.into(),
+                expected_revision: None,
+            };
+            let command =
+                DatedCommand { effective_date: today, command: PersonCommand::NoteEligibility(finding(found)) };
+            match self.cases.execute(Target::Case(case_id), meta, command).await {
+                Ok(outcome) if outcome.duplicate => {}
+                Ok(outcome) => {
+                    tracing::info!(case = %case_id, rule = %rule_id, revision = outcome.revision, "eligibility found");
+                    noted.push(rule_id);
+                }
+                // Noted meanwhile (the sweep and the follower raced, or a
+                // note of another version of the rule): done.
+                Err(AppError::Rejected(r)) if r.code == RejectionCode::EligibilityAlreadyNoted => {}
+                Err(AppError::CommandIdReused) => {}
+                Err(AppError::Rejected(r)) => {
+                    tracing::warn!(case = %case_id, rule = %rule_id, code = %r.code, "eligibility note refused");
+                }
+                Err(e) => return Err(err(e)),
+            }
+        }
+        Ok(noted)
+    }
+
+    /// Follows the log from the checkpoint until `stop`, examining the case of
+    /// every person event, and sweeping every person case of the read model in
+    /// `readmodel` at start and then every `sweep_every`.
+    pub async fn follow(
+        &self,
+        store: &S,
+        readmodel: Option<&ReadModelDir>,
+        sweep_every: Duration,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<(), FinderError> {
+        let mut after = self.checkpoint()?;
+        let mut events = store.subscribe_all(after);
+        tracing::info!(checkpoint = ?after.map(|p| p.commit), "policy finder following the log");
+        let mut sweep = tokio::time::interval(sweep_every.max(Duration::from_secs(1)));
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let sweep_stop = stop.clone();
+        loop {
+            let first = tokio::select! {
+                () = stopped(&mut stop) => return Ok(()),
+                _ = sweep.tick() => {
+                    if let Some(dir) = readmodel {
+                        self.sweep(dir, &sweep_stop).await?;
+                    }
+                    continue;
+                }
+                next = events.next() => match next {
+                    None => return Ok(()),
+                    Some(e) => e?,
+                },
+            };
+            let mut batch = vec![first];
+            while batch.len() < BATCH {
+                match tokio::time::timeout(Duration::ZERO, events.next()).await {
+                    Ok(Some(e)) => batch.push(e?),
+                    _ => break,
+                }
+            }
+            let last = batch.last().map(|e| e.position);
+            for (case_id, cause) in cases_to_examine(&batch) {
+                self.examine(case_id, cause).await?;
+            }
+            if last > after {
+                after = last;
+                if let Some(p) = last {
+                    let file = self.checkpoint.clone();
+                    tokio::task::spawn_blocking(move || file.store(p))
+                        .await
+                        .map_err(|e| FinderError::Task(e.to_string()))??;
+                }
+            }
+        }
+    }
+
+    /// Examines every person case of the read model (time-based eligibility).
+    async fn sweep(&self, dir: &ReadModelDir, stop: &watch::Receiver<bool>) -> Result<(), FinderError> {
+        let dir = dir.clone();
+        let ids = tokio::task::spawn_blocking(move || match dir.current() {
+            Ok(path) => ReadModel::open(&path)?.person_case_ids(),
+            Err(ProjectionError::NotReady) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        })
+        .await
+        .map_err(|e| FinderError::Task(e.to_string()))??;
+        let (mut examined, mut noted) = (0usize, 0usize);
+        for id in ids {
+            if *stop.borrow() {
+                break;
+            }
+            let Ok(case_id) = Uuid::parse_str(&id) else { continue };
+            noted += self.examine(case_id, Uuid::nil()).await?.len();
+            examined += 1;
+        }
+        tracing::info!(examined, noted, "policy finder sweep done");
+        Ok(())
+    }
+}
+
+/// The person cases a batch touches, once each, in first-seen order, with the
+/// first event that touched each (the cause of a note). The finder's own
+/// events and other streams are skipped.
+fn cases_to_examine(batch: &[RecordedEvent]) -> Vec<(Uuid, Uuid)> {
+    let mut seen = BTreeSet::new();
+    batch
+        .iter()
+        .filter(|e| e.event_type != OWN_EVENT_TYPE)
+        .filter_map(|e| person_case_id(&e.stream).map(|c| (c, e.event_id)))
+        .filter(|(c, _)| seen.insert(*c))
+        .collect()
+}
+
+/// Resolves once `stop` turns true (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// The fact recorded for one eligibility.
+fn finding(e: Eligibility) -> EligibilityFinding {
+    EligibilityFinding {
+        rule_id: e.rule.id,
+        rule_valid_from: e.rule.valid_from,
+        programme: e.rule.programme,
+        clause: e.rule.source,
+        reasons: e
+            .reasons
+            .into_iter()
+            .filter(|c| c.passed)
+            .map(|c| EligibilityReason { check: c.check, detail: c.detail, clause: c.clause })
+            .collect(),
+        amount: e.amount,
+    }
+}
+
+/// Runs the finder until `stop`, restarting it after a failure (logged at
+/// once) with a backoff from 200 ms to 10 s, like the projector.
+pub async fn keep_finding<S: EventStore>(
+    finder: Finder<S>,
+    store: S,
+    readmodel: ReadModelDir,
+    sweep_every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match finder.follow(&store, Some(&readmodel), sweep_every, stop.clone()).await {
+            Ok(()) => return,
+            Err(e) => tracing::error!(error = %e, retry_in = ?backoff, "policy finder failed; restarting it"),
+        }
+        tokio::select! {
+            () = stopped(&mut stop) => return,
+            () = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(10));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The finder over a real SQLite store, through the real command path.
+
+    use std::sync::Mutex;
+
+    use chrono::{DateTime, TimeZone, Utc};
+    use leye_domain::{
+        Date,
+        person::{
+            Difficulty, DifficultyCategory, Education, Hukou, HukouNature, PersonGroup, Placement, PlacementKind,
+            Registration,
+        },
+        values::{CountyCode, CreditCode, DateRange, PersonName, Residence, ResidentId, parse_date},
+    };
+    use leye_store::SqliteStore;
+
+    use super::*;
+    use crate::{cases::Clock, identity::CaseIds};
+
+    fn d(s: &str) -> Date {
+        parse_date(s).unwrap()
+    }
+
+    /// A clock the test moves: noon Beijing time on the day set.
+    fn clock(day: &str) -> (Clock, Arc<Mutex<DateTime<Utc>>>) {
+        let at = |s: &str| {
+            let d = d(s);
+            Utc.from_utc_datetime(&d.and_hms_opt(4, 0, 0).unwrap())
+        };
+        let now = Arc::new(Mutex::new(at(day)));
+        let read = now.clone();
+        (Arc::new(move || *read.lock().unwrap()), now)
+    }
+
+    fn set_day(now: &Mutex<DateTime<Utc>>, day: &str) {
+        *now.lock().unwrap() = Utc.from_utc_datetime(&d(day).and_hms_opt(4, 0, 0).unwrap());
+    }
+
+    fn resident_id(county: &str, birth: &str, seq: u32) -> ResidentId {
+        const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+        let first17 = format!("{county}{birth}{seq:03}");
+        let sum: u32 = first17.bytes().zip(W).map(|(b, w)| u32::from(b - b'0') * w).sum();
+        ResidentId::parse(&format!("{first17}{}", b"10X98765432"[(sum % 11) as usize] as char), d("2026-11-22"))
+            .unwrap()
+    }
+
+    fn employer() -> CreditCode {
+        const A: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+        const W: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+        let body = "91120111MA05JX0K0";
+        let sum: u32 = body.bytes().zip(W).map(|(b, w)| A.iter().position(|&a| a == b).unwrap() as u32 * w).sum();
+        CreditCode::parse(&format!("{body}{}", A[((31 - sum % 31) % 31) as usize] as char)).unwrap()
+    }
+
+    fn registration(id: ResidentId, community: &str, groups: &[PersonGroup]) -> Registration {
+        Registration {
+            resident_id: id,
+            name: PersonName::parse("测试").unwrap(),
+            hukou: Hukou { county: CountyCode::parse("130102").unwrap(), nature: HukouNature::Rural },
+            residence: Residence::parse(&community[..6], &community[..9], community).unwrap(),
+            education: Education::SeniorSecondary,
+            graduation: None,
+            household: None,
+            groups: groups.iter().copied().collect(),
+        }
+    }
+
+    fn meta() -> CommandMeta {
+        CommandMeta {
+            command_id: Uuid::new_v4(),
+            correlation_id: Uuid::new_v4(),
+            causation_id: Uuid::new_v4(),
+            actor: "staff-1".into(),
+            office: "120111001".into(),
+            expected_revision: None,
+        }
+    }
+
+    async fn run(cases: &PersonCases<SqliteStore>, target: Target, on: &str, command: PersonCommand) -> Uuid {
+        cases.execute(target, meta(), DatedCommand { effective_date: d(on), command }).await.unwrap().case_id
+    }
+
+    /// Every `person.eligibility_found` in the log: (case, rule, command id).
+    async fn found(store: &SqliteStore) -> Vec<(Uuid, String, Uuid)> {
+        let mut out = Vec::new();
+        for e in store.read_all(None, usize::MAX).await.unwrap() {
+            if e.event_type == OWN_EVENT_TYPE {
+                let case = person_case_id(&e.stream).unwrap();
+                let r = crate::cases::decode(e).unwrap();
+                let leye_domain::person::PersonFact::EligibilityFound(f) = &r.event.fact else { unreachable!() };
+                assert_eq!((r.metadata.actor.as_str(), r.metadata.office.as_str()), (ACTOR, OFFICE));
+                out.push((case, f.rule_id.clone(), r.metadata.command_id));
+            }
+        }
+        out
+    }
+
+    /// Runs `follow` until its checkpoint reaches the store's head, then stops it.
+    async fn follow_to_head(finder: &Finder<SqliteStore>, store: &SqliteStore, readmodel: Option<&ReadModelDir>) {
+        let (stop, stopped) = watch::channel(false);
+        let follow = finder.follow(store, readmodel, SWEEP_EVERY, stopped);
+        let watch = async {
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            loop {
+                let head = store.head().await.unwrap();
+                if head.is_some() && finder.checkpoint().unwrap() == head {
+                    // Settled: the head did not move since (no note pending).
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    if store.head().await.unwrap() == head {
+                        break;
+                    }
+                }
+                assert!(std::time::Instant::now() < deadline, "the finder did not reach the head");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            stop.send_replace(true);
+        };
+        let (result, ()) = tokio::join!(follow, watch);
+        result.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_note_per_eligibility_even_when_restarted_from_an_older_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("events.sqlite"), Default::default()).await.unwrap();
+        let (clock, _) = clock("2026-11-22");
+        let cases = PersonCases::new(store.clone(), CaseIds::from_key([7; 32]), clock);
+        let checkpoint = dir.path().join(CHECKPOINT_FILE);
+        let finder = Finder::new(cases.clone(), Arc::new(leye_policy::default_catalogue().clone()), checkpoint.clone());
+
+        // A migrant worker living in Xiqing, registered: no enterprise placement yet,
+        // so xiqing.hiring.one-time (000 § 9: placement_kinds = enterprise, and
+        // migrant_worker among the alternatives) does not hold.
+        let id = resident_id("130102", "19900304", 11);
+        let worker = registration(id.clone(), "120111001002", &[PersonGroup::MigrantWorker]);
+        let case = run(&cases, Target::Person(id), "2026-09-01", PersonCommand::RegisterUnemployment(worker)).await;
+        follow_to_head(&finder, &store, None).await;
+        assert_eq!(found(&store).await, vec![]);
+        let before_placement = finder.checkpoint().unwrap();
+
+        // Hired by an enterprise: now it holds, and is noted once.
+        let placement =
+            Placement { kind: PlacementKind::Enterprise, employer: Some(employer()), contract_months: Some(12) };
+        run(&cases, Target::Case(case), "2026-10-01", PersonCommand::RecordPlacement(placement)).await;
+        follow_to_head(&finder, &store, None).await;
+        let rule = "xiqing.hiring.one-time";
+        let expected_id = command_id(case, rule, d("2020-05-18"));
+        assert_eq!(found(&store).await, vec![(case, rule.to_string(), expected_id)]);
+        let head = store.head().await.unwrap();
+
+        // The event itself: today's date, the clause, the reasons and the amount.
+        let view = cases.state(case, AsOf::Latest).await.unwrap();
+        let noted = view.case.file().unwrap().eligibility(rule).unwrap().clone();
+        assert_eq!(noted.found_on, d("2026-11-22"));
+        assert_eq!(
+            (noted.finding.clause.as_str(), noted.finding.programme.as_str()),
+            ("000 § 9", "xiqing-hiring-one-time")
+        );
+        assert_eq!(noted.finding.amount.map(|a| a.get()), Some(100_000));
+        assert!(noted.finding.reasons.iter().any(|r| r.check == "placement_kinds" && r.clause == "000 § 9"));
+        assert!(
+            noted
+                .finding
+                .reasons
+                .iter()
+                .any(|r| r.check == "any_of[1].groups_any" && r.detail.contains("migrant_worker"))
+        );
+        let text = format!("{:?}", noted.finding);
+        assert!(!text.contains(view.case.file().unwrap().registration.resident_id.as_str()), "no resident ID");
+        assert!(!text.contains("测试"), "no name");
+
+        // Restarted from an older checkpoint (before the placement), and from
+        // none at all: the whole log is examined again, nothing is noted twice.
+        for older in [before_placement, None] {
+            match older {
+                Some(p) => CheckpointFile::new(&checkpoint).store(p).unwrap(),
+                None => std::fs::remove_file(&checkpoint).unwrap(),
+            }
+            let restarted =
+                Finder::new(cases.clone(), Arc::new(leye_policy::default_catalogue().clone()), checkpoint.clone());
+            assert_eq!(restarted.checkpoint().unwrap(), older);
+            follow_to_head(&restarted, &store, None).await;
+            assert_eq!(store.head().await.unwrap(), head, "nothing written");
+            assert_eq!(found(&store).await.len(), 1);
+        }
+
+        // A crash between the append and the checkpoint re-sends the same
+        // command: the command path answers it as a duplicate.
+        let again =
+            DatedCommand { effective_date: noted.found_on, command: PersonCommand::NoteEligibility(noted.finding) };
+        let meta = CommandMeta {
+            command_id: expected_id,
+            correlation_id: expected_id,
+            causation_id: Uuid::nil(),
+            actor: ACTOR.into(),
+            office: OFFICE.into(),
+            expected_revision: None,
+        };
+        assert!(cases.execute(Target::Case(case), meta, again).await.unwrap().duplicate);
+        assert_eq!(store.head().await.unwrap(), head);
+
+        // Examined again directly (the sweep's path): the noted rule is skipped.
+        assert_eq!(finder.examine(case, Uuid::nil()).await.unwrap(), Vec::<String>::new());
+        assert_eq!(store.head().await.unwrap(), head);
+        store.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_sweep_finds_what_time_alone_makes_true() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("events.sqlite"), Default::default()).await.unwrap();
+        let (clock, now) = clock("2026-06-01");
+        let cases = PersonCases::new(store.clone(), CaseIds::from_key([8; 32]), clock);
+        let finder = Finder::new(
+            cases.clone(),
+            Arc::new(leye_policy::default_catalogue().clone()),
+            dir.path().join(CHECKPOINT_FILE),
+        );
+        // A woman born 1986-07-15 living in Binhai (120116): disabled (a
+        // difficulty that is not special), flexibly employed. The rule
+        // binhai.flexible.difficulty-4050-social-insurance (002 #36) needs
+        // women aged 40 (年满, inclusive): she turns 40 on 2026-07-15.
+        let id = resident_id("120116", "19860715", 22);
+        let woman = registration(id.clone(), "120116003004", &[]);
+        let case = run(&cases, Target::Person(id), "2026-03-02", PersonCommand::RegisterUnemployment(woman)).await;
+        let difficulty = Difficulty {
+            categories: [DifficultyCategory::Disabled].into(),
+            valid: DateRange::new(d("2026-03-02"), d("2029-03-01")).unwrap(),
+        };
+        run(&cases, Target::Case(case), "2026-03-02", PersonCommand::RecogniseDifficulty(difficulty)).await;
+        let flexible = Placement { kind: PlacementKind::Flexible, employer: None, contract_months: None };
+        run(&cases, Target::Case(case), "2026-04-01", PersonCommand::RecordPlacement(flexible)).await;
+        let rule = "binhai.flexible.difficulty-4050-social-insurance".to_string();
+        follow_to_head(&finder, &store, None).await;
+        assert!(!found(&store).await.iter().any(|(_, r, _)| *r == rule), "39 years old: not yet");
+
+        // Nothing happens on the case; on 2026-07-15 she is 40. The finder
+        // starts again (caught up: no event to examine) and its first sweep
+        // over the read model's persons finds her.
+        set_day(&now, "2026-07-15");
+        let readmodel = ReadModelDir::new(dir.path().join("readmodel"));
+        leye_projections::runner::rebuild(&store, &readmodel, |_| {}).await.unwrap();
+        let head = store.head().await.unwrap();
+        assert_eq!(finder.checkpoint().unwrap(), head, "no event left to examine");
+        let (stop, stopped) = watch::channel(false);
+        let follow = finder.follow(&store, Some(&readmodel), SWEEP_EVERY, stopped);
+        let watch = async {
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while !found(&store).await.iter().any(|(_, r, _)| *r == rule) {
+                assert!(std::time::Instant::now() < deadline, "the sweep did not find her");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            stop.send_replace(true);
+        };
+        let (result, ()) = tokio::join!(follow, watch);
+        result.unwrap();
+        let notes: Vec<String> = found(&store).await.into_iter().map(|(_, r, _)| r).filter(|r| *r == rule).collect();
+        assert_eq!(notes, vec![rule.clone()]);
+        let view = cases.state(case, AsOf::Latest).await.unwrap();
+        let noted = view.case.file().unwrap().eligibility(&rule).unwrap();
+        assert_eq!(noted.found_on, d("2026-07-15"));
+        assert!(noted.finding.reasons.iter().any(|r| r.check == "min_age" && r.detail.contains("aged 40")));
+        store.close().await;
+    }
+}

@@ -32,16 +32,31 @@ pub async fn spawn() -> TestServer {
 }
 
 /// Starts a server on an existing data directory (a restart).
+///
+/// The policy finder is off: it appends `person.eligibility_found` events to
+/// cases on its own, which tests counting revisions and events must not see.
+/// [`spawn_with_policy_finder`] turns it on.
 pub async fn spawn_on(data_dir: Arc<tempfile::TempDir>) -> TestServer {
+    spawn_configured(data_dir, false).await
+}
+
+/// Starts a server on a fresh data directory with the policy finder on, as
+/// `leye serve` runs by default.
+pub async fn spawn_with_policy_finder() -> TestServer {
+    spawn_configured(Arc::new(tempfile::tempdir().expect("temp dir")), true).await
+}
+
+async fn spawn_configured(data_dir: Arc<tempfile::TempDir>, policy_finder: bool) -> TestServer {
     init_log();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
-    let config = ServeConfig {
+    let mut config = ServeConfig {
         listen: addr,
         data_dir: data_dir.path().to_path_buf(),
         pseudonym_key_file: data_dir.path().join("pseudonym.key"),
         ..ServeConfig::default()
     };
+    config.finder.enabled = policy_finder;
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(leye::server::run(
         config,

@@ -240,6 +240,7 @@ mod tests {
             "person.benefit_started",
             "person.benefit_ended",
             "person.registration_exited",
+            "person.eligibility_found",
         ];
         let d = DistrictCode::parse("120101").unwrap();
         for n in names {
@@ -290,6 +291,33 @@ mod tests {
         assert_eq!(r.resident_id, RESIDENT_ID);
         assert_eq!(r.name, NAME);
         assert_eq!(r.residence.unwrap().community_code, "120111001002");
+    }
+
+    #[test]
+    fn an_eligibility_finding_is_published_under_its_own_subject_with_rule_clause_and_reasons() {
+        let finding = person::EligibilityFinding {
+            rule_id: "xiqing.hiring.one-time".into(),
+            rule_valid_from: chrono::NaiveDate::from_ymd_opt(2020, 5, 18).unwrap(),
+            programme: "xiqing-hiring-one-time".into(),
+            clause: "000 § 9".into(),
+            reasons: vec![person::EligibilityReason {
+                check: "placement_kinds".into(),
+                detail: "placement is enterprise".into(),
+                clause: "000 § 9".into(),
+            }],
+            amount: Some(leye_domain::values::Fen::positive(100_000).unwrap()),
+        };
+        let m = build(stored(PersonFact::EligibilityFound(finding), Uuid::new_v4())).unwrap();
+        assert_eq!(m.subject, "leye.v1.person.120111.eligibility_found");
+        let decoded = pb::PersonEvent::decode(m.payload.as_ref()).unwrap();
+        let Some(pb::person_event::Event::EligibilityFound(f)) = decoded.event else { panic!("not a finding") };
+        assert_eq!((f.rule_id.as_str(), f.rule_valid_from.as_str()), ("xiqing.hiring.one-time", "2020-05-18"));
+        assert_eq!(
+            (f.programme.as_str(), f.clause.as_str(), f.amount_fen),
+            ("xiqing-hiring-one-time", "000 § 9", Some(100_000))
+        );
+        assert_eq!(f.reasons.len(), 1);
+        assert_eq!((f.reasons[0].check.as_str(), f.reasons[0].clause.as_str()), ("placement_kinds", "000 § 9"));
     }
 
     #[test]

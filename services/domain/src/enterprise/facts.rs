@@ -129,3 +129,35 @@ pub struct LabourShortage {
     /// The skills wanted, 1..=500 characters, parsed at the edge with [`crate::values::text`].
     pub skills: String,
 }
+
+// === after a batch layoff, and internship posts ===
+
+/// The public employment services owed after a batch layoff (000 § 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LayoffService {
+    /// 动态跟踪、主动服务: a tracking visit to the enterprise and the people
+    /// laid off, with the services offered (owed from 20 people).
+    TrackingVisit,
+    /// 技能培训: skills training organised for them (owed from 40 people).
+    SkillsTraining,
+    /// 专场招聘: a special job fair for them (owed from 40 people).
+    JobFair,
+}
+
+/// A service given after one batch layoff of the case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayoffServiceProvision {
+    /// The batch layoff served (its `layoff_id`).
+    pub layoff_id: String,
+    pub service: LayoffService,
+}
+
+/// 见习岗位: internship posts the enterprise offers (a 见习基地 or any employer
+/// taking interns; 001 § 8 counts posts beside interns).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InternshipOffer {
+    /// Client-chosen, unique in the case.
+    pub offer_id: String,
+    pub posts: NonZeroU32,
+}

@@ -23,6 +23,13 @@
 //! - Batch layoffs of 20+ / 40+ people call for warning and tracking / training and
 //!   job fairs (000 § 3, "20人以上" / "40人以上", inclusive): [`layoff_response`].
 //!   This is derived, not a rule: a layoff of any size ≥ 1 is recorded.
+//! - A service after a batch layoff (tracking visit, skills training, job fair)
+//!   names a layoff of the case (`LAYOFF_NOT_FOUND`) and is dated on or after
+//!   the layoff's date (`BEFORE_START`). The same service may be given again
+//!   (a second visit, another fair); whether service followed in time is for
+//!   the targets to judge (projections/TARGETS.md), not a rule here.
+//! - Internship posts (见习岗位) are offered under client-chosen ids, unique in
+//!   the case (`INTERNSHIP_OFFER_EXISTS`).
 //!
 //! # Open points
 //! - A hire names the person's case but does not touch it: linking a hire to the
@@ -84,13 +91,18 @@ pub enum EnterpriseRejectionCode {
     SubsidyNotFound,
     /// The subsidy was already revoked.
     SubsidyAlreadyRevoked,
-    /// The date lies before the start of what it ends.
+    /// The date lies before the start of what it ends or follows (a grant, a
+    /// batch layoff).
     BeforeStart,
+    /// No batch layoff with this id on the case.
+    LayoffNotFound,
+    /// An internship offer with this id is already on the case.
+    InternshipOfferExists,
 }
 
 impl EnterpriseRejectionCode {
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [EnterpriseRejectionCode; 16] = [
+    pub const ALL: [EnterpriseRejectionCode; 18] = [
         Self::CaseNotFound,
         Self::AlreadyRegistered,
         Self::EffectiveDateInFuture,
@@ -107,6 +119,8 @@ impl EnterpriseRejectionCode {
         Self::SubsidyNotFound,
         Self::SubsidyAlreadyRevoked,
         Self::BeforeStart,
+        Self::LayoffNotFound,
+        Self::InternshipOfferExists,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -127,6 +141,8 @@ impl EnterpriseRejectionCode {
             Self::SubsidyNotFound => "SUBSIDY_NOT_FOUND",
             Self::SubsidyAlreadyRevoked => "SUBSIDY_ALREADY_REVOKED",
             Self::BeforeStart => "BEFORE_START",
+            Self::LayoffNotFound => "LAYOFF_NOT_FOUND",
+            Self::InternshipOfferExists => "INTERNSHIP_OFFER_EXISTS",
         }
     }
 }
@@ -172,6 +188,10 @@ pub enum EnterpriseCommand {
     ReportHeadcount(Headcount),
     RecordHire(Hire),
     ReportBatchLayoff(BatchLayoff),
+    /// A service given after a batch layoff (000 § 3).
+    RecordLayoffService(LayoffServiceProvision),
+    /// 见习岗位 offered.
+    OfferInternshipPosts(InternshipOffer),
     FileLayoffPlan(LayoffPlan),
     DesignateKeyEnterprise,
     ReportLabourShortage(LabourShortage),
@@ -187,6 +207,8 @@ impl EnterpriseCommand {
             Self::ReportHeadcount(_) => "report_headcount",
             Self::RecordHire(_) => "record_hire",
             Self::ReportBatchLayoff(_) => "report_batch_layoff",
+            Self::RecordLayoffService(_) => "record_layoff_service",
+            Self::OfferInternshipPosts(_) => "offer_internship_posts",
             Self::FileLayoffPlan(_) => "file_layoff_plan",
             Self::DesignateKeyEnterprise => "designate_key_enterprise",
             Self::ReportLabourShortage(_) => "report_labour_shortage",
@@ -211,6 +233,8 @@ pub enum EnterpriseFact {
     HeadcountReported(Headcount),
     HireRecorded(Hire),
     BatchLayoffReported(BatchLayoff),
+    LayoffServiceProvided(LayoffServiceProvision),
+    InternshipPostsOffered(InternshipOffer),
     LayoffPlanFiled(LayoffPlan),
     DesignatedKeyEnterprise,
     LabourShortageReported(LabourShortage),
@@ -226,6 +250,8 @@ impl EnterpriseFact {
             Self::HeadcountReported(_) => "enterprise.headcount_reported",
             Self::HireRecorded(_) => "enterprise.hire_recorded",
             Self::BatchLayoffReported(_) => "enterprise.batch_layoff_reported",
+            Self::LayoffServiceProvided(_) => "enterprise.layoff_service_provided",
+            Self::InternshipPostsOffered(_) => "enterprise.internship_posts_offered",
             Self::LayoffPlanFiled(_) => "enterprise.layoff_plan_filed",
             Self::DesignatedKeyEnterprise => "enterprise.designated_key_enterprise",
             Self::LabourShortageReported(_) => "enterprise.labour_shortage_reported",
@@ -335,6 +361,22 @@ fn decide_on_file(file: &EnterpriseFile, command: EnterpriseCommand, on: Date) -
         EnterpriseCommand::ReportBatchLayoff(l) => {
             exists(file.layoff(&l.layoff_id).is_some(), Code::LayoffExists, "batch layoff")?;
             EnterpriseFact::BatchLayoffReported(l)
+        }
+        EnterpriseCommand::RecordLayoffService(s) => {
+            let Some(layoff) = file.layoff(&s.layoff_id) else {
+                return Err(Rejection::new(Code::LayoffNotFound, "no batch layoff with this layoff_id on the case"));
+            };
+            if on < layoff.reported_on {
+                return Err(Rejection::new(
+                    Code::BeforeStart,
+                    format!("the effective date lies before the batch layoff ({})", layoff.reported_on),
+                ));
+            }
+            EnterpriseFact::LayoffServiceProvided(s)
+        }
+        EnterpriseCommand::OfferInternshipPosts(o) => {
+            exists(file.internship_offer(&o.offer_id).is_some(), Code::InternshipOfferExists, "internship offer")?;
+            EnterpriseFact::InternshipPostsOffered(o)
         }
         EnterpriseCommand::FileLayoffPlan(p) => {
             exists(file.layoff_plan(&p.plan_id).is_some(), Code::LayoffPlanExists, "layoff plan")?;

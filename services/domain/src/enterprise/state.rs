@@ -8,7 +8,8 @@ use chrono::Datelike;
 use crate::{
     Date,
     enterprise::{
-        BatchLayoff, EnterpriseEvent, EnterpriseFact, EnterpriseRegistration, Hire, LabourShortage, LayoffPlan,
+        BatchLayoff, EnterpriseEvent, EnterpriseFact, EnterpriseRegistration, Hire, InternshipOffer, LabourShortage,
+        LayoffPlan, LayoffService,
     },
     person::SubsidyRecord,
 };
@@ -66,6 +67,8 @@ pub struct EnterpriseFile {
     pub designated_key_on: Option<Date>,
     pub shortages: Vec<LabourShortageRecord>,
     pub subsidies: Vec<SubsidyRecord>,
+    /// 见习岗位 offered, in order.
+    pub internship_offers: Vec<InternshipOfferRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +81,21 @@ pub struct HireRecord {
 pub struct BatchLayoffRecord {
     pub layoff: BatchLayoff,
     pub reported_on: Date,
+    /// Services given after it (000 § 3), in the order recorded.
+    pub services: Vec<LayoffServiceRecord>,
+}
+
+/// One service given after a batch layoff, and its date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayoffServiceRecord {
+    pub service: LayoffService,
+    pub provided_on: Date,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InternshipOfferRecord {
+    pub offer: InternshipOffer,
+    pub offered_on: Date,
 }
 
 impl BatchLayoffRecord {
@@ -130,6 +148,7 @@ impl EnterpriseCase {
                     designated_key_on: None,
                     shortages: Vec::new(),
                     subsidies: Vec::new(),
+                    internship_offers: Vec::new(),
                 });
             }
             return;
@@ -142,7 +161,15 @@ impl EnterpriseCase {
             }
             EnterpriseFact::HireRecorded(h) => file.hires.push(HireRecord { hire: h.clone(), recorded_on: on }),
             EnterpriseFact::BatchLayoffReported(l) => {
-                file.layoffs.push(BatchLayoffRecord { layoff: l.clone(), reported_on: on })
+                file.layoffs.push(BatchLayoffRecord { layoff: l.clone(), reported_on: on, services: Vec::new() })
+            }
+            EnterpriseFact::LayoffServiceProvided(s) => {
+                if let Some(l) = file.layoffs.iter_mut().find(|l| l.layoff.layoff_id == s.layoff_id) {
+                    l.services.push(LayoffServiceRecord { service: s.service, provided_on: on });
+                }
+            }
+            EnterpriseFact::InternshipPostsOffered(o) => {
+                file.internship_offers.push(InternshipOfferRecord { offer: o.clone(), offered_on: on })
             }
             EnterpriseFact::LayoffPlanFiled(p) => {
                 file.layoff_plans.push(LayoffPlanRecord { plan: p.clone(), filed_on: on })
@@ -229,6 +256,15 @@ impl EnterpriseFile {
 
     pub fn layoff(&self, id: &str) -> Option<&BatchLayoffRecord> {
         self.layoffs.iter().find(|l| l.layoff.layoff_id == id)
+    }
+
+    pub fn internship_offer(&self, id: &str) -> Option<&InternshipOfferRecord> {
+        self.internship_offers.iter().find(|o| o.offer.offer_id == id)
+    }
+
+    /// Internship posts offered from `from` to `to` (inclusive).
+    pub fn internship_posts_between(&self, from: Date, to: Date) -> u32 {
+        self.internship_offers.iter().filter(|o| (from..=to).contains(&o.offered_on)).map(|o| o.offer.posts.get()).sum()
     }
 
     pub fn layoff_plan(&self, id: &str) -> Option<&LayoffPlanRecord> {

@@ -399,6 +399,86 @@ fn a_subsidy_is_granted_once_and_revoked_once() {
     );
 }
 
+// === after a batch layoff (000 § 3), internship posts (001 § 8) ===
+
+fn service(layoff_id: &str, service: LayoffService) -> LayoffServiceProvision {
+    LayoffServiceProvision { layoff_id: layoff_id.into(), service }
+}
+
+fn offer(id: &str, posts: u32) -> InternshipOffer {
+    InternshipOffer { offer_id: id.into(), posts: n(posts) }
+}
+
+#[test]
+fn a_layoff_service_follows_a_layoff_of_the_case() {
+    let g =
+        given(&[registered("2026-01-05", 300), ("2026-05-02", EnterpriseFact::BatchLayoffReported(layoff("l1", 45)))]);
+    // On the layoff's own date, and again later: each service is recorded.
+    for (on, s) in [("2026-05-02", LayoffService::TrackingVisit), ("2026-06-01", LayoffService::JobFair)] {
+        then_fact(
+            g.when(on, EnterpriseCommand::RecordLayoffService(service("l1", s))),
+            on,
+            EnterpriseFact::LayoffServiceProvided(service("l1", s)),
+        );
+    }
+    then_rejected(
+        g.when("2026-05-03", EnterpriseCommand::RecordLayoffService(service("l2", LayoffService::SkillsTraining))),
+        EnterpriseRejectionCode::LayoffNotFound,
+    );
+    // The day before the layoff: nothing to follow yet.
+    then_rejected(
+        g.when("2026-05-01", EnterpriseCommand::RecordLayoffService(service("l1", LayoffService::TrackingVisit))),
+        EnterpriseRejectionCode::BeforeStart,
+    );
+}
+
+#[test]
+fn layoff_services_fold_into_their_layoff() {
+    let case = given(&[
+        registered("2026-01-05", 300),
+        ("2026-05-02", EnterpriseFact::BatchLayoffReported(layoff("l1", 45))),
+        ("2026-05-03", EnterpriseFact::BatchLayoffReported(layoff("l2", 20))),
+        ("2026-05-10", EnterpriseFact::LayoffServiceProvided(service("l1", LayoffService::SkillsTraining))),
+        ("2026-05-20", EnterpriseFact::LayoffServiceProvided(service("l1", LayoffService::SkillsTraining))),
+        // A service of a layoff not on the case (never decided) changes nothing.
+        ("2026-05-21", EnterpriseFact::LayoffServiceProvided(service("l9", LayoffService::JobFair))),
+    ])
+    .0;
+    let file = case.file().unwrap();
+    let l1 = file.layoff("l1").unwrap();
+    assert_eq!(
+        l1.services,
+        vec![
+            LayoffServiceRecord { service: LayoffService::SkillsTraining, provided_on: d("2026-05-10") },
+            LayoffServiceRecord { service: LayoffService::SkillsTraining, provided_on: d("2026-05-20") },
+        ]
+    );
+    assert!(file.layoff("l2").unwrap().services.is_empty());
+}
+
+#[test]
+fn internship_posts_are_offered_under_unique_ids() {
+    let g = given(&[registered("2026-01-05", 50)]);
+    then_fact(
+        g.when("2026-03-01", EnterpriseCommand::OfferInternshipPosts(offer("o1", 12))),
+        "2026-03-01",
+        EnterpriseFact::InternshipPostsOffered(offer("o1", 12)),
+    );
+    let offered = given(&[
+        registered("2026-01-05", 50),
+        ("2026-03-01", EnterpriseFact::InternshipPostsOffered(offer("o1", 12))),
+        ("2026-07-01", EnterpriseFact::InternshipPostsOffered(offer("o2", 3))),
+    ]);
+    then_rejected(
+        offered.when("2026-08-01", EnterpriseCommand::OfferInternshipPosts(offer("o1", 5))),
+        EnterpriseRejectionCode::InternshipOfferExists,
+    );
+    let file = offered.0.file().unwrap().clone();
+    assert_eq!(file.internship_posts_between(d("2026-01-01"), d("2026-12-31")), 15);
+    assert_eq!(file.internship_posts_between(d("2026-03-02"), d("2026-07-01")), 3);
+    assert!(serde_json::from_str::<InternshipOffer>(r#"{"offer_id":"o","posts":0}"#).is_err(), "posts ≥ 1");
+}
+
 // === events ===
 
 fn one_of_each() -> Vec<EnterpriseEvent> {
@@ -407,6 +487,8 @@ fn one_of_each() -> Vec<EnterpriseEvent> {
         EnterpriseFact::HeadcountReported(headcount("2026-02-01", 310)),
         EnterpriseFact::HireRecorded(hire("h1")),
         EnterpriseFact::BatchLayoffReported(layoff("l1", 21)),
+        EnterpriseFact::LayoffServiceProvided(service("l1", LayoffService::TrackingVisit)),
+        EnterpriseFact::InternshipPostsOffered(offer("o1", 4)),
         EnterpriseFact::LayoffPlanFiled(plan("p1", "2026-02-01", "2026-03-15")),
         EnterpriseFact::DesignatedKeyEnterprise,
         EnterpriseFact::LabourShortageReported(LabourShortage { posts: n(3), skills: "焊工".into() }),
@@ -447,6 +529,7 @@ fn folding_one_of_each_builds_the_file() {
     assert_eq!(file.registered_on, d("2026-02-03"));
     assert_eq!(file.insured_employees(), 310);
     assert_eq!((file.hires.len(), file.layoffs.len(), file.layoff_plans.len(), file.shortages.len()), (1, 1, 1, 1));
+    assert_eq!((file.layoffs[0].services.len(), file.internship_offers.len()), (1, 1));
     assert!(case.is_key_enterprise());
     // A second registration event (never decided) changes nothing.
     let again = evolve(

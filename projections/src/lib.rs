@@ -2,7 +2,8 @@
 //!
 //! # Layout
 //! - [`projector`]: folds the store's global log into an embedded SQLite
-//!   database, the checkpoint in the same transaction as the rows.
+//!   database, the checkpoint in the same transaction as the rows; enterprise
+//!   streams through `enterprises`.
 //! - [`runner`]: follows the log from the checkpoint (catch up, then live).
 //! - [`targets`]: the target formulas as pure functions over rows.
 //! - [`read_model`]: selects rows by jurisdiction and date; assembles targets
@@ -16,6 +17,7 @@
 //! - Targets use effective dates and only facts effective on or before the
 //!   as-of date.
 
+mod enterprises;
 pub mod names;
 pub mod projector;
 pub mod read_model;

@@ -85,8 +85,12 @@ impl Projector {
     }
 }
 
-/// Folds one event. Streams other than person cases are not (yet) projected.
+/// Folds one event: person cases here, enterprise cases in
+/// [`crate::enterprises`]; other streams are not projected.
 fn apply_one(tx: &Transaction<'_>, e: &RecordedEvent) -> Result<(), ProjectionError> {
+    if let Some(case_id) = e.stream.as_str().strip_prefix("enterprise-") {
+        return crate::enterprises::apply_one(tx, case_id, e);
+    }
     let Some(case_id) = e.stream.as_str().strip_prefix("person-") else { return Ok(()) };
     let metadata: EventMetadata = serde_json::from_slice(&e.metadata).map_err(|err| {
         let err = leye_domain::person::json_error(&err);

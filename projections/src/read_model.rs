@@ -13,8 +13,9 @@ use serde::Serialize;
 use crate::{
     ProjectionError,
     targets::{
-        self, BudgetKind, CommunityRow, ContextFigure, ExitReviewRow, Jurisdiction, LongTermRow, MatchmakerRow,
-        OverdueRow, Period, PlacementRow, SpellRow, TargetParams, TargetValue, count_of, rate_of,
+        self, BudgetKind, CommunityRow, ContextFigure, ExitReviewRow, Jurisdiction, LayoffRow, Level, LongTermRow,
+        MatchmakerRow, OverdueRow, Period, PlacementRow, SpellRow, TargetParams, TargetValue, UnservedLayoffRow,
+        count_of, rate_of,
     },
 };
 
@@ -348,7 +349,10 @@ impl ReadModel {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Subsidies granted in `period` (not revoked by `a`), by programme, year and district.
+    /// Subsidies granted in `period` (not revoked by `a`), by programme, year
+    /// and district: grants on person cases of `j`, and, for the city and a
+    /// district, grants on enterprise cases of `j` (an enterprise has no street
+    /// or community).
     pub fn subsidy_totals(
         &self,
         j: &Jurisdiction,
@@ -358,12 +362,17 @@ impl ReadModel {
         let e = period.to.min(a);
         let mut stmt = self.conn.prepare_cached(
             "SELECT programme, CAST(substr(granted_on, 1, 4) AS INTEGER), district, count(*), sum(amount_fen)
-             FROM subsidy
-             WHERE community LIKE ?1 AND granted_on >= ?2 AND granted_on <= ?3
-               AND (revoked_on IS NULL OR revoked_on > ?4)
+             FROM (
+                 SELECT programme, granted_on, revoked_on, district, amount_fen FROM subsidy WHERE community LIKE ?1
+                 UNION ALL
+                 SELECT programme, granted_on, revoked_on, district, amount_fen FROM enterprise_subsidy
+                 WHERE ?5 AND district LIKE ?1
+             )
+             WHERE granted_on >= ?2 AND granted_on <= ?3 AND (revoked_on IS NULL OR revoked_on > ?4)
              GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
         )?;
-        let rows = stmt.query_map(params![j.like(), period.from.to_string(), e.to_string(), a.to_string()], |r| {
+        let args = params![j.like(), period.from.to_string(), e.to_string(), a.to_string(), enterprise_level(j)];
+        let rows = stmt.query_map(args, |r| {
             Ok(SubsidyTotalRow {
                 programme: r.get(0)?,
                 year: r.get(1)?,
@@ -602,6 +611,9 @@ impl ReadModel {
             e,
         )?;
         out.push(count_of("interns", "见习 interns placed", interns, interns >= 1000, "≥ 1 000 / year", "001 § 8"));
+        if enterprise_level(j) {
+            out.extend(self.enterprise_targets(j, period, a, p)?);
+        }
 
         let granted: i64 = self.subsidy_totals(j, period, a)?.iter().map(|r| r.amount_fen).sum();
         out.push(TargetValue {
@@ -739,5 +751,117 @@ impl ReadModel {
     ) -> Result<usize, ProjectionError> {
         let n: i64 = self.conn.query_row(sql, params![j.like(), from.to_string(), to.to_string()], |r| r.get(0))?;
         Ok(n as usize)
+    }
+}
+
+// === enterprises: batch layoffs (000 § 3), internship posts (001 § 8) ===
+
+/// Enterprise figures exist for the city and a district only: an enterprise
+/// has a district but no street or community.
+fn enterprise_level(j: &Jurisdiction) -> bool {
+    matches!(j.level(), Level::City | Level::District)
+}
+
+impl ReadModel {
+    /// Batch layoffs of enterprises in `j` reported by `a`, with the services
+    /// given after them dated by `a`. Empty below district level.
+    pub fn batch_layoffs(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<LayoffRow>, ProjectionError> {
+        if !enterprise_level(j) {
+            return Ok(Vec::new());
+        }
+        let a_text = a.to_string();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT case_id, layoff_id, people, reported_on, district FROM batch_layoff
+             WHERE district LIKE ?1 AND reported_on <= ?2 ORDER BY case_id, layoff_id",
+        )?;
+        let rows = stmt.query_map(params![j.like(), a_text], |r| {
+            Ok(LayoffRow {
+                case_id: r.get(0)?,
+                layoff_id: r.get(1)?,
+                people: r.get(2)?,
+                reported_on: date(r.get(3)?)?,
+                district: r.get(4)?,
+                services: Vec::new(),
+            })
+        })?;
+        let mut layoffs: Vec<LayoffRow> = rows.collect::<Result<_, _>>()?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.case_id, s.layoff_id, s.service, s.provided_on
+             FROM layoff_service s JOIN batch_layoff l USING (case_id, layoff_id)
+             WHERE l.district LIKE ?1 AND l.reported_on <= ?2 AND s.provided_on <= ?2",
+        )?;
+        let mut services: HashMap<(String, String), Vec<(String, NaiveDate)>> = HashMap::new();
+        let mut rows = stmt.query(params![j.like(), a_text])?;
+        while let Some(r) = rows.next()? {
+            services.entry((r.get(0)?, r.get(1)?)).or_default().push((r.get(2)?, date(r.get(3)?)?));
+        }
+        for l in &mut layoffs {
+            if let Some(mut s) = services.remove(&(l.case_id.clone(), l.layoff_id.clone())) {
+                s.sort();
+                l.services = s;
+            }
+        }
+        Ok(layoffs)
+    }
+
+    /// Batch layoffs of 20 or more reported in `period` still lacking a
+    /// service on `a` ([`targets::unserved_layoffs`]).
+    pub fn unserved_layoffs(
+        &self,
+        j: &Jurisdiction,
+        period: Period,
+        a: NaiveDate,
+        p: &TargetParams,
+    ) -> Result<Vec<UnservedLayoffRow>, ProjectionError> {
+        Ok(targets::unserved_layoffs(&self.batch_layoffs(j, a)?, period, a, p.batch_layoff_service_days))
+    }
+
+    /// `batch_layoffs_20_followed`, `batch_layoffs_40_followed` and
+    /// `internship_posts` for the city or a district.
+    fn enterprise_targets(
+        &self,
+        j: &Jurisdiction,
+        period: Period,
+        a: NaiveDate,
+        p: &TargetParams,
+    ) -> Result<Vec<TargetValue>, ProjectionError> {
+        let e = period.to.min(a);
+        let (twenty, forty) =
+            targets::batch_layoffs_followed(&self.batch_layoffs(j, a)?, period, e, p.batch_layoff_service_days);
+        let posts: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT coalesce(sum(posts), 0) FROM internship_offer
+             WHERE district LIKE ?1 AND offered_on >= ?2 AND offered_on <= ?3",
+            )?
+            .query_row(params![j.like(), period.from.to_string(), e.to_string()], |r| r.get(0))?;
+        Ok(vec![
+            rate_of(
+                "batch_layoffs_20_followed",
+                "批量退工减员 20人以上: a service within the deadline (实时预警、动态跟踪、主动服务)",
+                twenty,
+                1.0,
+                "every one",
+                "000 § 3",
+            ),
+            rate_of(
+                "batch_layoffs_40_followed",
+                "批量退工减员 40人以上: skills training and a job fair within the deadline (技能培训、专场招聘)",
+                forty,
+                1.0,
+                "every one",
+                "000 § 3",
+            ),
+            TargetValue {
+                id: "internship_posts",
+                title: "见习岗位 internship posts offered",
+                numerator: posts,
+                denominator: None,
+                value: posts as f64,
+                goal: "≥ 2 000 / year (Xiqing)",
+                met: Some(posts >= 2000),
+                source: "001 § 8",
+            },
+        ])
     }
 }

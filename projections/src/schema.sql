@@ -147,3 +147,66 @@ CREATE TABLE IF NOT EXISTS eligibility (
 );
 CREATE INDEX IF NOT EXISTS eligibility_community ON eligibility (community, found_on);
 CREATE INDEX IF NOT EXISTS subsidy_case_programme ON subsidy (case_id, programme);
+
+-- Enterprise (用人单位) cases. An enterprise has a district but no street or
+-- community, so enterprise figures count at city and district level only.
+-- No name: a sole proprietorship's name may be a person's name.
+CREATE TABLE IF NOT EXISTS enterprise (
+    case_id           TEXT PRIMARY KEY,
+    credit_code       TEXT NOT NULL,    -- 统一社会信用代码 (not personal data)
+    district          TEXT NOT NULL,    -- GB/T 2260
+    industry_code     TEXT NOT NULL,    -- GB/T 4754
+    registered_on     TEXT NOT NULL,
+    insured_employees INTEGER NOT NULL, -- at registration
+    small_micro       INTEGER NOT NULL, -- 小微企业
+    kinds             TEXT NOT NULL,    -- comma-separated, e.g. tech_start_up,incubator
+    key_enterprise_on TEXT              -- designated a key enterprise (重点企业), NULL if not
+);
+CREATE INDEX IF NOT EXISTS enterprise_district ON enterprise (district);
+
+-- 批量退工减员: batch layoffs, and the services given after them (000 § 3).
+CREATE TABLE IF NOT EXISTS batch_layoff (
+    case_id     TEXT NOT NULL,
+    layoff_id   TEXT NOT NULL,
+    people      INTEGER NOT NULL,
+    reported_on TEXT NOT NULL,
+    district    TEXT NOT NULL,          -- the enterprise's
+    PRIMARY KEY (case_id, layoff_id)
+);
+CREATE INDEX IF NOT EXISTS batch_layoff_district ON batch_layoff (district, reported_on);
+
+CREATE TABLE IF NOT EXISTS layoff_service (
+    case_id     TEXT NOT NULL,
+    layoff_id   TEXT NOT NULL,
+    service     TEXT NOT NULL,          -- tracking_visit | skills_training | job_fair
+    provided_on TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS layoff_service_layoff ON layoff_service (case_id, layoff_id);
+
+-- 见习岗位: internship posts offered (001 § 8).
+CREATE TABLE IF NOT EXISTS internship_offer (
+    case_id    TEXT NOT NULL,
+    offer_id   TEXT NOT NULL,
+    posts      INTEGER NOT NULL,
+    offered_on TEXT NOT NULL,
+    district   TEXT NOT NULL,           -- the enterprise's
+    PRIMARY KEY (case_id, offer_id)
+);
+CREATE INDEX IF NOT EXISTS internship_offer_district ON internship_offer (district, offered_on);
+
+-- Grants recorded on enterprise cases (person-case grants are in `subsidy`).
+CREATE TABLE IF NOT EXISTS enterprise_subsidy (
+    case_id       TEXT NOT NULL,
+    subsidy_id    TEXT NOT NULL,
+    programme     TEXT NOT NULL,
+    amount_fen    INTEGER NOT NULL,
+    period_from   TEXT NOT NULL,
+    period_to     TEXT NOT NULL,
+    payee_kind    TEXT NOT NULL,        -- person | enterprise | training_provider
+    policy_clause TEXT NOT NULL,
+    granted_on    TEXT NOT NULL,
+    revoked_on    TEXT,
+    district      TEXT NOT NULL,        -- the enterprise's
+    PRIMARY KEY (case_id, subsidy_id)
+);
+CREATE INDEX IF NOT EXISTS enterprise_subsidy_district ON enterprise_subsidy (district, granted_on);

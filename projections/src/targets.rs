@@ -91,6 +91,10 @@ pub struct TargetParams {
     pub exit_review_months: u32,
     /// Days within which a two-way recommendation must follow registration (001 § 14: 3).
     pub recommendation_days: u32,
+    /// Days after a batch layoff of 20 or more people within which the
+    /// services it calls for count as following it (000 § 3 says "实时预警"
+    /// without a number; local rule, default 30: one month).
+    pub batch_layoff_service_days: u32,
     /// Annual amounts that grants are held against (budgets, or amounts a
     /// jurisdiction must reach), reported beside the targets.
     pub budget: Vec<Budget>,
@@ -153,6 +157,7 @@ impl Default for TargetParams {
             followup_month_start_day: 1,
             exit_review_months: 3,
             recommendation_days: 3,
+            batch_layoff_service_days: 30,
             budget: vec![Budget {
                 id: "xiqing_startup_subsidies".into(),
                 title: "西青区 创业补贴 start-up subsidies granted per year".into(),
@@ -204,6 +209,9 @@ impl TargetParams {
         }
         if self.at_risk_after_months >= self.long_term_months {
             return Err("at_risk_after_months: must be less than long_term_months".into());
+        }
+        if !(1..=366).contains(&self.batch_layoff_service_days) {
+            return Err("batch_layoff_service_days: must be 1 to 366".into());
         }
         if self.long_term_months == 0 || self.lookback_years == 0 || self.exit_review_months == 0 {
             return Err("long_term_months, lookback_years and exit_review_months must be at least 1".into());
@@ -641,6 +649,154 @@ pub fn communities(
             CommunityRow { community: c.to_string(), employed: e, unemployed: u, rate, full_employment: rate >= 0.9 }
         })
         .collect()
+}
+
+// === batch layoffs (批量退工减员, 000 § 3) ===
+
+/// One batch layoff as known on the as-of date, with the services given
+/// after it dated on or before that date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayoffRow {
+    pub case_id: String,
+    pub layoff_id: String,
+    pub people: u32,
+    pub reported_on: NaiveDate,
+    pub district: String,
+    /// `(service, provided_on)`, e.g. `("job_fair", 2026-05-10)`.
+    pub services: Vec<(String, NaiveDate)>,
+}
+
+/// The services a layoff of 40 or more calls for: "技能培训、专场招聘" (000 § 3).
+pub const TRAINING_AND_JOB_FAIR: [&str; 2] = ["skills_training", "job_fair"];
+
+/// Stands for "a service of any kind" in [`UnservedLayoffRow::missing`].
+pub const ANY_SERVICE: &str = "any_service";
+
+impl LayoffRow {
+    /// The last day a service counts as following the layoff in time:
+    /// `reported_on + days`.
+    pub fn deadline(&self, days: u32) -> NaiveDate {
+        self.reported_on + chrono::Days::new(u64::from(days))
+    }
+
+    /// The response the size calls for (20 and 40 inclusive, "以上").
+    pub fn response(&self) -> leye_domain::enterprise::LayoffResponse {
+        leye_domain::enterprise::layoff_response(self.people)
+    }
+
+    /// Services dated from the layoff to `until` (inclusive).
+    fn given_by(&self, until: NaiveDate) -> impl Iterator<Item = &str> {
+        self.services.iter().filter(move |(_, on)| self.reported_on <= *on && *on <= until).map(|(s, _)| s.as_str())
+    }
+
+    /// What the size calls for and was not given by `until`: for 20 to 39
+    /// people [`ANY_SERVICE`] when nothing was given; for 40 or more, those of
+    /// skills training and a job fair not given. Empty under 20 people.
+    pub fn missing_by(&self, until: NaiveDate) -> Vec<&'static str> {
+        use leye_domain::enterprise::LayoffResponse as R;
+        match self.response() {
+            R::Monitor => vec![],
+            R::WarningTrackingProactiveService => {
+                if self.given_by(until).next().is_some() {
+                    vec![]
+                } else {
+                    vec![ANY_SERVICE]
+                }
+            }
+            R::SkillsTrainingAndJobFairs => {
+                let given: BTreeSet<&str> = self.given_by(until).collect();
+                TRAINING_AND_JOB_FAIR.into_iter().filter(|s| !given.contains(s)).collect()
+            }
+        }
+    }
+}
+
+/// Whether service followed batch layoffs in time (000 § 3). Over layoffs
+/// reported in `[F, E]`, with services dated from the layoff to its deadline
+/// (`reported_on + days`) and on or before `A` (rows hold only those):
+/// - `20`: of layoffs of 20 or more people, those with at least one service of
+///   any kind in time / all of them;
+/// - `40`: of layoffs of 40 or more people, those with both skills training and
+///   a job fair in time / all of them.
+///
+/// A layoff whose deadline is still ahead counts in the denominator: the
+/// target asks that every one be served, and the action list says which are
+/// still within their deadline.
+pub fn batch_layoffs_followed(
+    layoffs: &[LayoffRow],
+    period: Period,
+    e: NaiveDate,
+    days: u32,
+) -> ((usize, usize), (usize, usize)) {
+    let (mut n20, mut d20, mut n40, mut d40) = (0, 0, 0, 0);
+    for l in layoffs.iter().filter(|l| period.from <= l.reported_on && l.reported_on <= e) {
+        use leye_domain::enterprise::LayoffResponse as R;
+        let response = l.response();
+        if response == R::Monitor {
+            continue;
+        }
+        let deadline = l.deadline(days);
+        d20 += 1;
+        n20 += usize::from(l.given_by(deadline).next().is_some());
+        if response == R::SkillsTrainingAndJobFairs {
+            d40 += 1;
+            let given: BTreeSet<&str> = l.given_by(deadline).collect();
+            n40 += usize::from(TRAINING_AND_JOB_FAIR.iter().all(|s| given.contains(s)));
+        }
+    }
+    ((n20, d20), (n40, d40))
+}
+
+/// A batch layoff still lacking a service its size calls for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnservedLayoffRow {
+    pub case_id: String,
+    pub layoff_id: String,
+    pub people: u32,
+    pub reported_on: NaiveDate,
+    pub district: String,
+    /// `reported_on + batch_layoff_service_days`.
+    pub deadline: NaiveDate,
+    /// Not given by `A`: [`ANY_SERVICE`] (20 to 39 people), or `skills_training`
+    /// and/or `job_fair` (40 or more).
+    pub missing: Vec<&'static str>,
+    /// `A` is after the deadline.
+    pub overdue: bool,
+}
+
+/// The batch layoffs of 20 or more people reported in `[F, min(T, A)]` that on
+/// `A` still lack a service their size calls for (any service from 20 people;
+/// skills training and a job fair from 40), services dated on or before `A`
+/// counting even when late. Overdue ones first, then by report date.
+pub fn unserved_layoffs(layoffs: &[LayoffRow], period: Period, a: NaiveDate, days: u32) -> Vec<UnservedLayoffRow> {
+    let e = period.to.min(a);
+    let mut rows: Vec<UnservedLayoffRow> = layoffs
+        .iter()
+        .filter(|l| period.from <= l.reported_on && l.reported_on <= e)
+        .filter_map(|l| {
+            let missing = l.missing_by(a);
+            let deadline = l.deadline(days);
+            (!missing.is_empty()).then(|| UnservedLayoffRow {
+                case_id: l.case_id.clone(),
+                layoff_id: l.layoff_id.clone(),
+                people: l.people,
+                reported_on: l.reported_on,
+                district: l.district.clone(),
+                deadline,
+                missing,
+                overdue: a > deadline,
+            })
+        })
+        .collect();
+    rows.sort_by(|x, y| {
+        (!x.overdue, x.reported_on, &x.case_id, &x.layoff_id).cmp(&(
+            !y.overdue,
+            y.reported_on,
+            &y.case_id,
+            &y.layoff_id,
+        ))
+    });
+    rows
 }
 
 pub(crate) fn rate_of(

@@ -1,0 +1,113 @@
+//! Folds enterprise (用人单位) streams, `enterprise-<case id>`, into the
+//! enterprise tables: the enterprise, its batch layoffs and the services given
+//! after them, its internship posts and the subsidies granted on its case.
+//!
+//! Called by [`crate::projector`] inside the batch's transaction, so these rows
+//! move with the checkpoint like every other. An enterprise has a district but
+//! no street or community: every row carries the enterprise's district (the
+//! event metadata's), and enterprise figures count at city and district level
+//! only. No enterprise name is kept (a sole proprietorship's name may be a
+//! person's name).
+
+use leye_domain::{
+    enterprise::{EnterpriseEvent, EnterpriseFact},
+    envelope::EventMetadata,
+    person::Payee,
+};
+use leye_store::RecordedEvent;
+use rusqlite::{Transaction, params};
+
+use crate::{ProjectionError, names};
+
+/// Folds one event of the enterprise case `case_id`.
+pub(crate) fn apply_one(tx: &Transaction<'_>, case_id: &str, e: &RecordedEvent) -> Result<(), ProjectionError> {
+    let metadata: EventMetadata = serde_json::from_slice(&e.metadata).map_err(|err| {
+        let err = leye_domain::person::json_error(&err);
+        ProjectionError::Corrupt(format!("{} revision {}: metadata: {err}", e.stream, e.revision))
+    })?;
+    let event = EnterpriseEvent::decode(&e.event_type, metadata.schema_version, &e.data)
+        .map_err(|err| ProjectionError::Corrupt(format!("{} revision {}: {err}", e.stream, e.revision)))?;
+    let on = event.effective_date.to_string();
+    let district = metadata.district.as_str();
+    match &event.fact {
+        EnterpriseFact::Registered(reg) => {
+            let kinds: Vec<String> = reg.kinds.iter().map(names::of).collect();
+            tx.prepare_cached(
+                "INSERT INTO enterprise (case_id, credit_code, district, industry_code, registered_on,
+                                         insured_employees, small_micro, kinds)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                case_id,
+                reg.credit_code.as_str(),
+                reg.district.as_str(),
+                reg.industry_code,
+                on,
+                reg.insured_employees,
+                reg.small_micro,
+                kinds.join(","),
+            ])?;
+        }
+        EnterpriseFact::DesignatedKeyEnterprise => {
+            tx.prepare_cached(
+                "UPDATE enterprise SET key_enterprise_on = ?2 WHERE case_id = ?1 AND key_enterprise_on IS NULL",
+            )?
+            .execute(params![case_id, on])?;
+        }
+        EnterpriseFact::BatchLayoffReported(l) => {
+            tx.prepare_cached(
+                "INSERT INTO batch_layoff (case_id, layoff_id, people, reported_on, district)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![case_id, l.layoff_id, l.people.get(), on, district])?;
+        }
+        EnterpriseFact::LayoffServiceProvided(s) => {
+            tx.prepare_cached(
+                "INSERT INTO layoff_service (case_id, layoff_id, service, provided_on) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![case_id, s.layoff_id, names::of(&s.service), on])?;
+        }
+        EnterpriseFact::InternshipPostsOffered(o) => {
+            tx.prepare_cached(
+                "INSERT INTO internship_offer (case_id, offer_id, posts, offered_on, district)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![case_id, o.offer_id, o.posts.get(), on, district])?;
+        }
+        EnterpriseFact::SubsidyGranted(g) => {
+            let payee = match g.payee {
+                Payee::Person => "person",
+                Payee::Enterprise(_) => "enterprise",
+                Payee::TrainingProvider(_) => "training_provider",
+            };
+            tx.prepare_cached(
+                "INSERT INTO enterprise_subsidy (case_id, subsidy_id, programme, amount_fen, period_from, period_to,
+                                                 payee_kind, policy_clause, granted_on, district)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                case_id,
+                g.subsidy_id,
+                g.programme,
+                g.amount.get(),
+                g.period.from.to_string(),
+                g.period.to.to_string(),
+                payee,
+                g.policy_clause,
+                on,
+                district,
+            ])?;
+        }
+        EnterpriseFact::SubsidyRevoked(r) => {
+            tx.prepare_cached("UPDATE enterprise_subsidy SET revoked_on = ?3 WHERE case_id = ?1 AND subsidy_id = ?2")?
+                .execute(params![case_id, r.subsidy_id, on])?;
+        }
+        // Headcounts, hires and their links, layoff plans, labour shortages,
+        // subsidy proposals and their review: no target or analyst's table
+        // needs them yet. (A grant counts when `SubsidyGranted` is recorded,
+        // also when it follows an approved proposal.) A new fact a target
+        // needs gets its own arm above.
+        _ => {}
+    }
+    Ok(())
+}

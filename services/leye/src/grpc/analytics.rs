@@ -308,7 +308,12 @@ impl TargetsService for AnalyticsApi {
         };
         let period = match as_of {
             Some(a) if r.period_from.is_empty() && r.period_to.is_empty() => {
-                let first = NaiveDate::from_ymd_opt(a.year(), a.month(), 1).unwrap_or(a);
+                let first = if list == Some(pb::ActionList::UnservedBatchLayoffs) {
+                    // The 12 months up to as_of.
+                    a.checked_sub_months(chrono::Months::new(12)).and_then(|d| d.succ_opt()).unwrap_or(a)
+                } else {
+                    NaiveDate::from_ymd_opt(a.year(), a.month(), 1).unwrap_or(a)
+                };
                 Some(Period { from: first, to: a })
             }
             _ => {
@@ -381,6 +386,22 @@ impl TargetsService for AnalyticsApi {
                             registered_on: date(r.registered_on),
                             same_day_contact: r.same_day_contact,
                             two_way_in_time: r.two_way_in_time,
+                            ..Default::default()
+                        })
+                        .collect(),
+                    pb::ActionList::UnservedBatchLayoffs => rm
+                        .unserved_layoffs(&j, period, a, &params)?
+                        .into_iter()
+                        .map(|l| pb::ActionItem {
+                            days: (a - l.reported_on).num_days(),
+                            case_id: l.case_id,
+                            communities: vec![l.district],
+                            status: if l.overdue { "overdue" } else { "within_deadline" }.into(),
+                            reference_date: date(l.deadline),
+                            layoff_id: l.layoff_id,
+                            people: l.people,
+                            reported_on: date(l.reported_on),
+                            missing_services: l.missing.into_iter().map(String::from).collect(),
                             ..Default::default()
                         })
                         .collect(),

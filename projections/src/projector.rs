@@ -212,9 +212,10 @@ fn apply_one(tx: &Transaction<'_>, e: &RecordedEvent) -> Result<(), ProjectionEr
             // The decider notes a rule once per case; OR IGNORE keeps a
             // hand-made duplicate in the log from stopping the projector.
             tx.prepare_cached(
-                "INSERT OR IGNORE INTO eligibility (case_id, rule_id, rule_valid_from, programme, clause, reasons,
-                                                   amount_fen, found_on, district, street, community)
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, district, street, community FROM person WHERE case_id = ?1",
+                "INSERT OR IGNORE INTO eligibility (case_id, case_kind, rule_id, rule_valid_from, programme, clause,
+                                                   reasons, amount_fen, found_on, district, street, community)
+                 SELECT ?1, 'person', ?2, ?3, ?4, ?5, ?6, ?7, ?8, district, street, community FROM person
+                 WHERE case_id = ?1",
             )?
             .execute(params![
                 case_id,

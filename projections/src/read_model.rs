@@ -79,6 +79,8 @@ pub struct SubsidyTotalRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EligibleRow {
     pub case_id: String,
+    /// `person` or `enterprise`.
+    pub case_kind: String,
     pub rule_id: String,
     pub rule_valid_from: NaiveDate,
     pub programme: String,
@@ -401,6 +403,10 @@ impl ReadModel {
                AND NOT EXISTS (
                    SELECT 1 FROM subsidy s
                    WHERE s.case_id = e.case_id AND s.programme = e.programme AND s.granted_on <= ?2
+                     AND (s.revoked_on IS NULL OR s.revoked_on > ?2))
+               AND NOT EXISTS (
+                   SELECT 1 FROM enterprise_subsidy s
+                   WHERE s.case_id = e.case_id AND s.programme = e.programme AND s.granted_on <= ?2
                      AND (s.revoked_on IS NULL OR s.revoked_on > ?2))";
         let a = a.to_string();
         let total: i64 = self
@@ -409,7 +415,7 @@ impl ReadModel {
             .query_row(params![j.like(), a, programme], |r| r.get(0))?;
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT e.case_id, e.rule_id, e.rule_valid_from, e.programme, e.clause, e.reasons, e.amount_fen,
-                    e.found_on, e.district, e.community
+                    e.found_on, e.district, e.community, e.case_kind
              {OPEN}
              ORDER BY e.found_on, e.case_id, e.rule_id LIMIT ?4 OFFSET ?5"
         ))?;
@@ -427,10 +433,19 @@ impl ReadModel {
                     found_on: date(r.get(7)?)?,
                     district: r.get(8)?,
                     community: r.get(9)?,
+                    case_kind: r.get(10)?,
                 })
             },
         )?;
         Ok(EligiblePage { rows: rows.collect::<Result<_, _>>()?, total: total as usize })
+    }
+
+    /// Every enterprise case in the read model, in case-id order (the policy
+    /// finder's daily sweep).
+    pub fn enterprise_case_ids(&self) -> Result<Vec<String>, ProjectionError> {
+        let mut stmt = self.conn.prepare_cached("SELECT case_id FROM enterprise ORDER BY case_id")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Every person case in the read model, in case-id order (the policy

@@ -127,12 +127,14 @@ CREATE INDEX IF NOT EXISTS placement_community ON placement (community, started_
 CREATE INDEX IF NOT EXISTS person_community ON person (community);
 CREATE INDEX IF NOT EXISTS person_household ON person (household_id);
 
--- 政策找人: eligibilities the service found (person.eligibility_found), one per
--- case and rule. Whether the programme was received since is computed at query
--- time from `subsidy` (a grant not revoked on the as-of date), so a rebuild
+-- 政策找人: eligibilities the service found (person.eligibility_found,
+-- enterprise.eligibility_found), one per case and rule. Whether the programme
+-- was received since is computed at query time from `subsidy` and
+-- `enterprise_subsidy` (a grant not revoked on the as-of date), so a rebuild
 -- gives the same answers.
 CREATE TABLE IF NOT EXISTS eligibility (
     case_id         TEXT NOT NULL,
+    case_kind       TEXT NOT NULL,  -- person | enterprise
     rule_id         TEXT NOT NULL,  -- catalogue rule, e.g. xiqing.hiring.one-time
     rule_valid_from TEXT NOT NULL,  -- the rule version applied
     programme       TEXT NOT NULL,  -- as on subsidy.programme
@@ -140,9 +142,9 @@ CREATE TABLE IF NOT EXISTS eligibility (
     reasons         TEXT NOT NULL,  -- JSON array of {check, detail, clause}
     amount_fen      INTEGER,        -- NULL when the amount depends on a request
     found_on        TEXT NOT NULL,  -- the day the rule was evaluated
-    district        TEXT NOT NULL,  -- the person's residence when found
-    street          TEXT NOT NULL,
-    community       TEXT NOT NULL,
+    district        TEXT NOT NULL,  -- the person's residence when found; the enterprise's district
+    street          TEXT NOT NULL,  -- '' for enterprises
+    community       TEXT NOT NULL,  -- the district for enterprises (no community)
     PRIMARY KEY (case_id, rule_id)
 );
 CREATE INDEX IF NOT EXISTS eligibility_community ON eligibility (community, found_on);

@@ -183,6 +183,7 @@ fn eligible_pb(r: leye_projections::read_model::EligibleRow) -> pb::EligibleItem
         found_on: date(r.found_on),
         district: r.district,
         community: r.community,
+        case_kind: r.case_kind,
     }
 }
 

@@ -5,8 +5,12 @@ use std::{env, fs, path::PathBuf};
 
 use prost::Message;
 
-const PROTOS: &[&str] =
-    &["leye/common/v1/common.proto", "leye/person/v1/person.proto", "leye/analytics/v1/analytics.proto"];
+const PROTOS: &[&str] = &[
+    "leye/common/v1/common.proto",
+    "leye/person/v1/person.proto",
+    "leye/enterprise/v1/enterprise.proto",
+    "leye/analytics/v1/analytics.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     for proto in PROTOS {

@@ -102,6 +102,28 @@ pub(crate) fn apply_one(tx: &Transaction<'_>, case_id: &str, e: &RecordedEvent) 
             tx.prepare_cached("UPDATE enterprise_subsidy SET revoked_on = ?3 WHERE case_id = ?1 AND subsidy_id = ?2")?
                 .execute(params![case_id, r.subsidy_id, on])?;
         }
+        EnterpriseFact::EligibilityFound(f) => {
+            // As for persons (crate::projector); an enterprise has no street or
+            // community: the district stands for both, so the row shows at city
+            // and district level.
+            let reasons = serde_json::to_string(&f.reasons).unwrap_or_default();
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO eligibility (case_id, case_kind, rule_id, rule_valid_from, programme, clause,
+                                                   reasons, amount_fen, found_on, district, street, community)
+                 VALUES (?1, 'enterprise', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '', ?9)",
+            )?
+            .execute(params![
+                case_id,
+                f.rule_id,
+                f.rule_valid_from.to_string(),
+                f.programme,
+                f.clause,
+                reasons,
+                f.amount.map(|a| a.get()),
+                on,
+                district,
+            ])?;
+        }
         // Headcounts, hires and their links, layoff plans, labour shortages,
         // subsidy proposals and their review: no target or analyst's table
         // needs them yet. (A grant counts when `SubsidyGranted` is recorded,

@@ -11,7 +11,7 @@ use std::path::Path;
 use chrono::Utc;
 use leye_domain::{
     envelope::EventMetadata,
-    person::{PersonEvent, PersonFact, Registration},
+    person::{HouseholdMembership, PersonEvent, PersonFact, Registration},
 };
 use leye_store::{Position, RecordedEvent};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -187,6 +187,9 @@ fn apply_one(tx: &Transaction<'_>, e: &RecordedEvent) -> Result<(), ProjectionEr
                 metadata.district.as_str(),
             ])?;
         }
+        // Proposals and their review do not count until a grant: the grant
+        // (subsidy_granted, recorded with the approval) is what the tables hold.
+        PersonFact::SubsidyProposed(_) | PersonFact::SubsidyApproved(_) | PersonFact::SubsidyProposalRejected(_) => {}
         PersonFact::SubsidyRevoked(r) => {
             tx.prepare_cached("UPDATE subsidy SET revoked_on = ?3 WHERE case_id = ?1 AND subsidy_id = ?2")?
                 .execute(params![case_id, r.subsidy_id, on])?;
@@ -205,6 +208,15 @@ fn apply_one(tx: &Transaction<'_>, e: &RecordedEvent) -> Result<(), ProjectionEr
                  WHERE case_id = ?1 AND ended_on IS NULL",
             )?
             .execute(params![case_id, on, names::of(&x.reason)])?;
+        }
+        PersonFact::HouseholdJoined(m) => joined(tx, case_id, on.as_str(), m)?,
+        PersonFact::HouseholdLeft(l) => {
+            tx.prepare_cached(
+                "UPDATE household_membership SET left_on = ?3
+                 WHERE case_id = ?1 AND household_id = ?2 AND left_on IS NULL",
+            )?
+            .execute(params![case_id, l.household_id.to_string(), on])?;
+            current_household(tx, case_id)?;
         }
         PersonFact::EligibilityFound(f) => {
             // Plain data with string keys: serialisation cannot fail.
@@ -267,9 +279,46 @@ fn registered(
             .execute(params![case_id, names::of(g), on])?;
     }
     tx.prepare_cached(
-        "INSERT INTO spell (case_id, spell_no, registered_on, district, street, community, office)
-         VALUES (?1, (SELECT count(*) + 1 FROM spell WHERE case_id = ?1), ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO spell (case_id, spell_no, registered_on, district, street, community, office,
+                            zero_employment_group)
+         VALUES (?1, (SELECT count(*) + 1 FROM spell WHERE case_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
-    .execute(params![case_id, on, r.district.as_str(), r.street, r.community, office])?;
+    .execute(params![
+        case_id,
+        on,
+        r.district.as_str(),
+        r.street,
+        r.community,
+        office,
+        reg.groups.contains(&leye_domain::person::PersonGroup::ZeroEmploymentHousehold),
+    ])?;
+    // A registration naming a household joins it (or continues the membership),
+    // exactly as the person decider folds it.
+    match &reg.household {
+        Some(m) => joined(tx, case_id, on, m),
+        None => current_household(tx, case_id),
+    }
+}
+
+/// A membership starts, unless one is current (then it continues, as in the
+/// decider's fold).
+fn joined(tx: &Transaction<'_>, case_id: &str, on: &str, m: &HouseholdMembership) -> Result<(), ProjectionError> {
+    tx.prepare_cached(
+        "INSERT INTO household_membership (household_id, case_id, membership_no, relation, joined_on)
+         SELECT ?1, ?2, (SELECT count(*) + 1 FROM household_membership WHERE case_id = ?2), ?3, ?4
+         WHERE NOT EXISTS (SELECT 1 FROM household_membership WHERE case_id = ?2 AND left_on IS NULL)",
+    )?
+    .execute(params![m.household_id.to_string(), case_id, names::of(&m.relation), on])?;
+    current_household(tx, case_id)
+}
+
+/// `person.household_id` follows the current membership.
+fn current_household(tx: &Transaction<'_>, case_id: &str) -> Result<(), ProjectionError> {
+    tx.prepare_cached(
+        "UPDATE person SET household_id =
+             (SELECT household_id FROM household_membership WHERE case_id = ?1 AND left_on IS NULL)
+         WHERE case_id = ?1",
+    )?
+    .execute(params![case_id])?;
     Ok(())
 }

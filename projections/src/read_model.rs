@@ -59,10 +59,36 @@ pub struct BudgetLine {
 pub struct HouseholdRow {
     pub household_id: String,
     pub identified_on: NaiveDate,
+    /// First day of the current stretch without an employed member.
+    pub since: NaiveDate,
+    /// Days from `since` to the as-of date.
     pub days_outstanding: i64,
     pub overdue: bool,
     /// Communities its members live in (a household may span districts).
     pub communities: Vec<String>,
+}
+
+/// One household (家庭) on an as-of date: a projection over its members' cases.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HouseholdView {
+    pub household_id: String,
+    pub as_of: NaiveDate,
+    /// Every membership known on `as_of`, in the order joined.
+    pub members: Vec<HouseholdMember>,
+    pub status: targets::HouseholdStatus,
+}
+
+/// One membership of a household, by pseudonymous case id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HouseholdMember {
+    pub case_id: String,
+    pub relation: String,
+    pub joined_on: NaiveDate,
+    /// `None` while a member on `as_of` (a later leave is not known yet).
+    pub left_on: Option<NaiveDate>,
+    pub member_on_as_of: bool,
+    /// A placement current on `as_of` (start inclusive, end exclusive).
+    pub employed_on_as_of: bool,
 }
 
 /// Subsidies granted, by programme, year and district.
@@ -305,50 +331,130 @@ impl ReadModel {
         Ok(targets::communities(&self.spells_of_residents(j, a)?, &self.placements_of_residents(j, a)?, &home, a))
     }
 
-    /// Zero-employment households (零就业家庭) not cleared on `a`. A household is
-    /// identified on the earliest date one of its members was recognised in the
-    /// difficulty category "zero-employment household" or registered in that
-    /// group; it is cleared on the first placement of any member on or after
-    /// that date. It belongs to every jurisdiction one of its members lives in.
+    /// Zero-employment households (零就业家庭) not cleared on `a`, as
+    /// [`targets::household_status`] defines them from membership periods: a
+    /// person counts only while a member. A household belongs to every
+    /// jurisdiction one of its members on `a` lives in.
     pub fn zero_employment_households(
         &self,
         j: &Jurisdiction,
         a: NaiveDate,
         p: &TargetParams,
     ) -> Result<Vec<HouseholdRow>, ProjectionError> {
-        let mut stmt = self.conn.prepare_cached(
-            "WITH identified AS (
-                 SELECT p.household_id AS h, min(d) AS identified_on FROM person p JOIN (
-                     SELECT case_id, recognised_on AS d FROM difficulty WHERE zero_employment = 1
-                     UNION ALL
-                     SELECT case_id, since AS d FROM person_group WHERE grp = 'zero_employment_household'
-                 ) z USING (case_id)
-                 WHERE p.household_id IS NOT NULL AND z.d <= ?2
-                 GROUP BY p.household_id
-             )
-             SELECT i.h, i.identified_on, group_concat(DISTINCT p.community)
-             FROM identified i JOIN person p ON p.household_id = i.h
-             WHERE NOT EXISTS (
-                 SELECT 1 FROM placement pl JOIN person m USING (case_id)
-                 WHERE m.household_id = i.h AND pl.started_on >= i.identified_on AND pl.started_on <= ?2
-             )
-             GROUP BY i.h
-             HAVING sum(p.community LIKE ?1) > 0
-             ORDER BY i.identified_on, i.h",
-        )?;
-        let rows = stmt.query_map(params![j.like(), a.to_string()], |r| {
-            let identified_on = date(r.get(1)?)?;
-            let days = (a - identified_on).num_days();
-            let communities: String = r.get(2)?;
-            Ok(HouseholdRow {
-                household_id: r.get(0)?,
+        let households = "SELECT hm.household_id FROM household_membership hm JOIN person p USING (case_id)
+             WHERE p.community LIKE ?1 AND hm.joined_on <= ?2 AND (hm.left_on IS NULL OR hm.left_on > ?2)";
+        let (members, signals, placements) = self.household_rows(households, params![j.like(), a.to_string()], a)?;
+        let mut rows = Vec::new();
+        for (household_id, members) in members {
+            let status = targets::household_status(&members, &signals, &placements, a);
+            let (Some(identified_on), Some(since), true) = (status.identified_on, status.since, status.zero_employment)
+            else {
+                continue;
+            };
+            let communities: std::collections::BTreeSet<String> =
+                members.iter().filter(|m| m.member_on(a)).map(|m| m.community.clone()).collect();
+            let days = (a - since).num_days();
+            rows.push(HouseholdRow {
+                household_id,
                 identified_on,
+                since,
                 days_outstanding: days,
                 overdue: days > i64::from(p.zero_employment_clearance_days),
-                communities: communities.split(',').map(str::to_string).collect(),
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+                communities: communities.into_iter().collect(),
+            });
+        }
+        rows.sort_by(|x, y| (x.since, &x.household_id).cmp(&(y.since, &y.household_id)));
+        Ok(rows)
+    }
+
+    /// One household on `a`: its members (every membership known on `a`) and
+    /// its zero-employment status. `None` when nobody had joined it by `a`.
+    pub fn household(&self, household_id: &str, a: NaiveDate) -> Result<Option<HouseholdView>, ProjectionError> {
+        let (mut members, signals, placements) =
+            self.household_rows("SELECT ?1", params![household_id, a.to_string()], a)?;
+        let Some(members) = members.remove(household_id) else { return Ok(None) };
+        let status = targets::household_status(&members, &signals, &placements, a);
+        let employed = |case_id: &str| {
+            placements.get(case_id).is_some_and(|v| v.iter().any(|(s, e)| *s <= a && e.is_none_or(|e| e > a)))
+        };
+        Ok(Some(HouseholdView {
+            household_id: household_id.to_string(),
+            as_of: a,
+            members: members
+                .iter()
+                .map(|m| HouseholdMember {
+                    case_id: m.case_id.clone(),
+                    relation: m.relation.clone(),
+                    joined_on: m.joined_on,
+                    left_on: m.left_on,
+                    member_on_as_of: m.member_on(a),
+                    employed_on_as_of: employed(&m.case_id),
+                })
+                .collect(),
+            status,
+        }))
+    }
+
+    /// Memberships (by household), zero-employment signals and placements
+    /// (by case) of the households `households` selects (SQL with `?1`, `?2` = `a`),
+    /// as known on `a`.
+    #[allow(clippy::type_complexity)]
+    fn household_rows(
+        &self,
+        households: &str,
+        args: impl rusqlite::Params + Clone,
+        a: NaiveDate,
+    ) -> Result<
+        (
+            std::collections::BTreeMap<String, Vec<targets::MemberRow>>,
+            HashMap<String, Vec<NaiveDate>>,
+            HashMap<String, Vec<(NaiveDate, Option<NaiveDate>)>>,
+        ),
+        ProjectionError,
+    > {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT m.household_id, m.case_id, m.relation, m.joined_on, m.left_on, p.community
+             FROM household_membership m JOIN person p USING (case_id)
+             WHERE m.joined_on <= ?2 AND m.household_id IN ({households})
+             ORDER BY m.household_id, m.joined_on, m.case_id, m.membership_no"
+        ))?;
+        let mut members: std::collections::BTreeMap<String, Vec<targets::MemberRow>> = Default::default();
+        let mut rows = stmt.query(args.clone())?;
+        while let Some(r) = rows.next()? {
+            let row = targets::MemberRow {
+                household_id: r.get(0)?,
+                case_id: r.get(1)?,
+                relation: r.get(2)?,
+                joined_on: date(r.get(3)?)?,
+                left_on: known(opt_date(r.get(4)?)?, a),
+                community: r.get(5)?,
+            };
+            members.entry(row.household_id.clone()).or_default().push(row);
+        }
+        let cases = format!(
+            "SELECT case_id FROM household_membership WHERE joined_on <= ?2 AND household_id IN ({households})"
+        );
+        let mut signals: HashMap<String, Vec<NaiveDate>> = HashMap::new();
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT case_id, d FROM (
+                 SELECT case_id, recognised_on AS d FROM difficulty WHERE zero_employment = 1
+                 UNION ALL
+                 SELECT case_id, registered_on AS d FROM spell WHERE zero_employment_group = 1
+             ) WHERE d <= ?2 AND case_id IN ({cases})"
+        ))?;
+        let mut rows = stmt.query(args.clone())?;
+        while let Some(r) = rows.next()? {
+            signals.entry(r.get(0)?).or_default().push(date(r.get(1)?)?);
+        }
+        let mut placements: HashMap<String, Vec<(NaiveDate, Option<NaiveDate>)>> = HashMap::new();
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT case_id, started_on, ended_on FROM placement WHERE started_on <= ?2 AND case_id IN ({cases})"
+        ))?;
+        let mut rows = stmt.query(args)?;
+        while let Some(r) = rows.next()? {
+            placements.entry(r.get(0)?).or_default().push((date(r.get(1)?)?, known(opt_date(r.get(2)?)?, a)));
+        }
+        Ok((members, signals, placements))
     }
 
     /// Subsidies granted in `period` (not revoked by `a`), by programme, year

@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS spell (
     street        TEXT NOT NULL,
     community     TEXT NOT NULL,
     office        TEXT NOT NULL,
+    zero_employment_group INTEGER NOT NULL DEFAULT 0, -- 1: this registration listed the group zero_employment_household
     PRIMARY KEY (case_id, spell_no)
 );
 CREATE INDEX IF NOT EXISTS spell_community ON spell (community, registered_on);
@@ -126,6 +127,19 @@ CREATE INDEX IF NOT EXISTS training_community ON training (community, enrolled_o
 CREATE INDEX IF NOT EXISTS placement_community ON placement (community, started_on);
 CREATE INDEX IF NOT EXISTS person_community ON person (community);
 CREATE INDEX IF NOT EXISTS person_household ON person (household_id);
+
+-- Household (家庭) memberships: a household is a projection over its members'
+-- person streams (see projections/README.md). One row per membership period.
+CREATE TABLE IF NOT EXISTS household_membership (
+    household_id  TEXT NOT NULL,
+    case_id       TEXT NOT NULL,
+    membership_no INTEGER NOT NULL, -- 1, 2, … per case
+    relation      TEXT NOT NULL,    -- head | spouse | child | parent | other
+    joined_on     TEXT NOT NULL,    -- first day a member (a registration naming it, or a join)
+    left_on       TEXT,             -- first day no longer a member; NULL while a member
+    PRIMARY KEY (case_id, membership_no)
+);
+CREATE INDEX IF NOT EXISTS household_membership_household ON household_membership (household_id, joined_on);
 
 -- 政策找人: eligibilities the service found (person.eligibility_found,
 -- enterprise.eligibility_found), one per case and rule. Whether the programme

@@ -651,6 +651,121 @@ pub fn communities(
         .collect()
 }
 
+// === households (零就业家庭) ===
+
+/// One membership of a household, as known on the as-of date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRow {
+    pub household_id: String,
+    pub case_id: String,
+    pub relation: String,
+    pub joined_on: NaiveDate,
+    /// First day no longer a member; `None` while a member on the as-of date.
+    pub left_on: Option<NaiveDate>,
+    /// The member's community (latest registration).
+    pub community: String,
+}
+
+impl MemberRow {
+    /// A member on day `d`: joined on or before it, not yet left (a leave is
+    /// exclusive, a join inclusive).
+    pub fn member_on(&self, d: NaiveDate) -> bool {
+        self.joined_on <= d && self.left_on.is_none_or(|l| l > d)
+    }
+}
+
+/// Where a household stands on the as-of date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct HouseholdStatus {
+    /// The earliest zero-employment signal of a member on `A`, dated within
+    /// that member's current membership; `None`: not identified on `A`.
+    pub identified_on: Option<NaiveDate>,
+    /// Identified and no member employed on `A`.
+    pub zero_employment: bool,
+    /// When `zero_employment`: the first day of the current stretch without
+    /// an employed member, on or after `identified_on`.
+    pub since: Option<NaiveDate>,
+    /// When identified and not `zero_employment`: the first day of the
+    /// current stretch with an employed member, on or after `identified_on`
+    /// (动态清零: at least one member placed).
+    pub cleared_on: Option<NaiveDate>,
+}
+
+/// 零就业家庭 (001 § 9, 003 § 14) for one household on `A`, from its
+/// membership periods (`members`, every row of the household known on `A`),
+/// the zero-employment signals of its members (a difficulty recognition in
+/// category "zero-employment household", or a registration listing that
+/// group; dates ≤ `A`) and their placements (`(started_on, ended_on)` known
+/// on `A`). A person counts only while a member: a signal only if dated in the
+/// member's membership current on `A`; a placement only on days it overlaps a
+/// membership. The household has an employed member on day `d` when some
+/// member on `d` has a placement current on `d` (start inclusive, end
+/// exclusive). Zero-employment on `A`: identified, and no employed member on
+/// `A`. Clearing is dynamic: a household whose employed members all stop
+/// working (or leave) is zero-employment again from that day.
+pub fn household_status(
+    members: &[MemberRow],
+    signals: &HashMap<String, Vec<NaiveDate>>,
+    placements: &HashMap<String, Vec<(NaiveDate, Option<NaiveDate>)>>,
+    a: NaiveDate,
+) -> HouseholdStatus {
+    let identified_on = members
+        .iter()
+        .filter(|m| m.member_on(a))
+        .flat_map(|m| {
+            signals.get(&m.case_id).into_iter().flatten().copied().filter(move |s| m.joined_on <= *s && *s <= a)
+        })
+        .min();
+    let Some(identified_on) = identified_on else {
+        return HouseholdStatus { identified_on: None, zero_employment: false, since: None, cleared_on: None };
+    };
+    // Days with an employed member, from the identification on: [start, end), end None = still on `A`.
+    let mut employed: Vec<(NaiveDate, Option<NaiveDate>)> = Vec::new();
+    for m in members {
+        for (started, ended) in placements.get(&m.case_id).into_iter().flatten().filter(|(s, _)| *s <= a) {
+            let start = (*started).max(m.joined_on).max(identified_on);
+            let end = match (m.left_on, *ended) {
+                (Some(x), Some(y)) => Some(x.min(y)),
+                (x, y) => x.or(y),
+            };
+            if end.is_none_or(|e| start < e) {
+                employed.push((start, end));
+            }
+        }
+    }
+    employed.sort();
+    // Merge overlapping or touching stretches.
+    let mut merged: Vec<(NaiveDate, Option<NaiveDate>)> = Vec::new();
+    for (start, end) in employed {
+        match merged.last_mut() {
+            Some((_, last_end)) if last_end.is_none_or(|e| start <= e) => {
+                *last_end = match (*last_end, end) {
+                    (Some(x), Some(y)) => Some(x.max(y)),
+                    _ => None,
+                };
+            }
+            _ => merged.push((start, end)),
+        }
+    }
+    match merged.iter().find(|(s, e)| *s <= a && e.is_none_or(|e| e > a)) {
+        Some((start, _)) => HouseholdStatus {
+            identified_on: Some(identified_on),
+            zero_employment: false,
+            since: None,
+            cleared_on: Some(*start),
+        },
+        None => {
+            let last_end = merged.iter().filter_map(|(_, e)| *e).filter(|e| *e <= a).max();
+            HouseholdStatus {
+                identified_on: Some(identified_on),
+                zero_employment: true,
+                since: Some(last_end.map_or(identified_on, |e| e.max(identified_on))),
+                cleared_on: None,
+            }
+        }
+    }
+}
+
 // === batch layoffs (批量退工减员, 000 § 3) ===
 
 /// One batch layoff as known on the as-of date, with the services given

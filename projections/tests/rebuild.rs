@@ -38,7 +38,7 @@ fn history(seed: u64, persons: u32, steps: usize) -> Vec<RecordedEvent> {
         let (case, last, _) = cases.entry(i).or_insert((PersonCase::default(), start, 0));
         let on = (*last + Days::new(rng.random_range(0..20))).min(today);
         let community = COMMUNITIES[(i as usize) % COMMUNITIES.len()];
-        let command = match rng.random_range(0..12) {
+        let command = match rng.random_range(0..14) {
             0 | 1 => PersonCommand::RegisterUnemployment(Registration {
                 resident_id: resident_id(i),
                 name: PersonName::parse("随机").unwrap(),
@@ -96,19 +96,50 @@ fn history(seed: u64, persons: u32, steps: usize) -> Vec<RecordedEvent> {
             }
             11 => {
                 let k = rng.random_range(0..3);
-                if rng.random_range(0..3) == 0 {
-                    PersonCommand::RevokeSubsidy(SubsidyRevocation { subsidy_id: format!("s{k}"), reason: "r".into() })
-                } else {
-                    PersonCommand::GrantSubsidy(SubsidyGrant {
+                // Proposals, their approval or rejection, revocations; the
+                // decider refuses what is out of order (a review of nothing,
+                // a second review, a self-review).
+                let reviewer = |user: &str| leye_domain::subsidy::Reviewer { user: user.into(), supervisor: true };
+                match rng.random_range(0..4) {
+                    0 => PersonCommand::RevokeSubsidy(SubsidyRevocation {
                         subsidy_id: format!("s{k}"),
-                        programme: format!("p{k}"),
-                        amount: Fen::positive(100_000).unwrap(),
-                        period: DateRange::new(on, on).unwrap(),
-                        payee: Payee::Person,
-                        policy_clause: "000 § 9".into(),
-                    })
+                        reason: "r".into(),
+                    }),
+                    1 => PersonCommand::ApproveSubsidy(leye_domain::subsidy::ApproveProposal {
+                        proposal_id: format!("s{k}"),
+                        reviewer: reviewer(if rng.random_range(0..4) == 0 { "staff" } else { "chief" }),
+                    }),
+                    2 => PersonCommand::RejectSubsidyProposal(leye_domain::subsidy::RejectProposal {
+                        proposal_id: format!("s{k}"),
+                        reviewer: reviewer("chief"),
+                        reason: "r".into(),
+                    }),
+                    _ => PersonCommand::ProposeSubsidy(leye_domain::subsidy::SubsidyProposal {
+                        grant: SubsidyGrant {
+                            subsidy_id: format!("s{k}"),
+                            programme: format!("p{k}"),
+                            amount: Fen::positive(100_000).unwrap(),
+                            period: DateRange::new(on, on).unwrap(),
+                            payee: Payee::Person,
+                            policy_clause: "000 § 9".into(),
+                        },
+                        rule_id: format!("r.rule.{k}"),
+                        rule_valid_from: NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+                        proposed_by: "staff".into(),
+                        reasons: vec![],
+                        inputs: Default::default(),
+                    }),
                 }
             }
+            // Households 42 and 43: members join and leave (the decider refuses
+            // a second household, a leave of another one, and dates out of order).
+            12 => PersonCommand::JoinHousehold(HouseholdMembership {
+                household_id: Uuid::from_u128(42 + rng.random_range(0..2)),
+                relation: HouseholdRelation::Other,
+            }),
+            13 => PersonCommand::LeaveHousehold(HouseholdLeave {
+                household_id: Uuid::from_u128(42 + rng.random_range(0..2)),
+            }),
             _ => PersonCommand::EnrolTraining(TrainingEnrolment {
                 training_id: format!("t{}", rng.random_range(0..3)),
                 programme: TrainingProgramme::StartUpMalanhua,
@@ -147,6 +178,133 @@ fn history(seed: u64, persons: u32, steps: usize) -> Vec<RecordedEvent> {
     log
 }
 
+const DISTRICTS: [&str; 3] = ["120111", "120101", "120116"];
+
+/// Random but valid enterprise histories (layoffs, services after them,
+/// internship posts, subsidies), interleaved at random with `log` (each
+/// stream's order kept) and numbered again in log order.
+fn with_enterprises(log: Vec<RecordedEvent>, seed: u64, enterprises: u32, steps: usize) -> Vec<RecordedEvent> {
+    use leye_domain::{
+        enterprise::{self as ent, EnterpriseCommand as C},
+        subsidy::{ApproveProposal, Reviewer, SubsidyProposal},
+        values::CreditCode,
+    };
+    let mut rng = StdRng::seed_from_u64(seed);
+    let start = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+    let today = NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
+    let mut cases: HashMap<u32, (ent::EnterpriseCase, NaiveDate, u64)> = HashMap::new();
+    let mut own = Vec::new();
+    for _ in 0..steps {
+        let i = rng.random_range(0..enterprises);
+        let (case, last, _) = cases.entry(i).or_insert((ent::EnterpriseCase::default(), start, 0));
+        let on = (*last + Days::new(rng.random_range(0..15))).min(today);
+        let district = DISTRICTS[(i as usize) % DISTRICTS.len()];
+        let code = {
+            const A: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+            const W: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+            let body = format!("91{district}MA{i:07}");
+            let sum: u32 = body.bytes().zip(W).map(|(b, w)| A.iter().position(|&a| a == b).unwrap() as u32 * w).sum();
+            CreditCode::parse(&format!("{body}{}", A[((31 - sum % 31) % 31) as usize] as char)).unwrap()
+        };
+        let k = rng.random_range(0..4);
+        let command = match rng.random_range(0..8) {
+            // From its stored form, so that fields with a default keep it.
+            0 => C::Register(
+                serde_json::from_value(serde_json::json!({
+                    "credit_code": code.as_str(),
+                    "name": "随机企业",
+                    "district": district,
+                    "industry_code": "C3411",
+                    "insured_employees": 300,
+                    "small_micro": rng.random::<bool>(),
+                    "kinds": [],
+                }))
+                .unwrap(),
+            ),
+            1 | 2 => C::ReportBatchLayoff(ent::BatchLayoff {
+                layoff_id: format!("l{k}"),
+                people: std::num::NonZeroU32::new(rng.random_range(1..60)).unwrap(),
+            }),
+            3 | 4 => C::RecordLayoffService(ent::LayoffServiceProvision {
+                layoff_id: format!("l{k}"),
+                service: [
+                    ent::LayoffService::TrackingVisit,
+                    ent::LayoffService::SkillsTraining,
+                    ent::LayoffService::JobFair,
+                ][rng.random_range(0..3)],
+            }),
+            5 => C::OfferInternshipPosts(ent::InternshipOffer {
+                offer_id: format!("o{k}"),
+                posts: std::num::NonZeroU32::new(rng.random_range(1..50)).unwrap(),
+            }),
+            6 => C::ProposeSubsidy(SubsidyProposal {
+                grant: SubsidyGrant {
+                    subsidy_id: format!("s{k}"),
+                    programme: format!("p{k}"),
+                    amount: Fen::positive(50_000).unwrap(),
+                    period: DateRange::new(on, on).unwrap(),
+                    payee: Payee::Enterprise(code.clone()),
+                    policy_clause: "000 § 9".into(),
+                },
+                rule_id: format!("r.rule.{k}"),
+                rule_valid_from: NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+                proposed_by: "staff".into(),
+                reasons: vec![],
+                inputs: Default::default(),
+            }),
+            _ if rng.random() => C::ApproveSubsidy(ApproveProposal {
+                proposal_id: format!("s{k}"),
+                reviewer: Reviewer { user: "chief".into(), supervisor: true },
+            }),
+            _ => C::RevokeSubsidy(SubsidyRevocation { subsidy_id: format!("s{k}"), reason: "r".into() }),
+        };
+        let Ok(events) = ent::decide(case, ent::DatedEnterpriseCommand { effective_date: on, command }, today) else {
+            continue;
+        };
+        let (case, last, revision) = cases.get_mut(&i).unwrap();
+        *last = on;
+        for event in events {
+            case.apply(&event);
+            let metadata = EventMetadata {
+                command_id: Uuid::new_v4(),
+                correlation_id: Uuid::new_v4(),
+                causation_id: Uuid::new_v4(),
+                actor: "r".into(),
+                office: "o".into(),
+                district: DistrictCode::parse(district).unwrap(),
+                effective_date: on,
+                schema_version: ent::SCHEMA_VERSION,
+                command_fingerprint: String::new(),
+            };
+            own.push(RecordedEvent {
+                stream: StreamName::parse(format!("enterprise-{}", Uuid::from_u128(u128::from(i) + 1_000_000)))
+                    .unwrap(),
+                revision: *revision,
+                position: Position::from_sequence(1),
+                event_id: Uuid::new_v4(),
+                event_type: event.fact.event_type().into(),
+                data: event.encode(),
+                metadata: serde_json::to_vec(&metadata).unwrap(),
+                recorded_at: Utc::now(),
+            });
+            *revision += 1;
+        }
+    }
+    let (mut persons, mut enterprises) = (log.into_iter().peekable(), own.into_iter().peekable());
+    let mut merged = Vec::new();
+    while persons.peek().is_some() || enterprises.peek().is_some() {
+        let take_enterprise = match (persons.peek(), enterprises.peek()) {
+            (Some(_), Some(_)) => rng.random_range(0..5) == 0,
+            (None, _) => true,
+            (_, None) => false,
+        };
+        let mut e = if take_enterprise { enterprises.next() } else { persons.next() }.unwrap();
+        e.position = Position::from_sequence(merged.len() as u64 + 1);
+        merged.push(e);
+    }
+    merged
+}
+
 /// Every row of every read-model table, in a canonical order.
 fn dump(path: &std::path::Path) -> Vec<String> {
     let conn = Connection::open(path).unwrap();
@@ -162,7 +320,13 @@ fn dump(path: &std::path::Path) -> Vec<String> {
         "subsidy",
         "difficulty",
         "benefit",
+        "household_membership",
         "eligibility",
+        "enterprise",
+        "batch_layoff",
+        "layoff_service",
+        "internship_offer",
+        "enterprise_subsidy",
     ] {
         let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
         let n = stmt.column_count();
@@ -193,7 +357,13 @@ fn answers(path: &std::path::Path) -> Vec<String> {
             out.push(format!("{:?}", rm.long_term(&j, d(a), &p).unwrap()));
             out.push(format!("{:?}", rm.zero_employment_households(&j, d(a), &p).unwrap()));
             out.push(format!("{:?}", rm.overdue_followups(&j, d(a), &p).unwrap()));
+            for h in [42u128, 43] {
+                out.push(format!("{:?}", rm.household(&Uuid::from_u128(h).to_string(), d(a)).unwrap()));
+            }
             out.push(format!("{:?}", rm.eligible(&j, None, d(a), 0, usize::MAX).unwrap()));
+            let period = Period::new(d(from), d(to)).unwrap();
+            out.push(format!("{:?}", rm.unserved_layoffs(&j, period, d(a), &p).unwrap()));
+            out.push(format!("{:?}", rm.subsidy_totals(&j, period, d(a)).unwrap()));
         }
     }
     out
@@ -201,8 +371,19 @@ fn answers(path: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn live_with_a_crash_equals_a_rebuild_from_zero() {
-    let log = history(7, 300, 20_000);
+    let log = with_enterprises(history(7, 300, 20_000), 11, 30, 3_000);
     assert!(log.len() > 5_000, "a long history: {} events", log.len());
+    for t in [
+        "person.household_joined",
+        "person.household_left",
+        "enterprise.batch_layoff_reported",
+        "enterprise.layoff_service_provided",
+        "enterprise.internship_posts_offered",
+        "enterprise.subsidy_granted",
+        "enterprise.subsidy_revoked",
+    ] {
+        assert!(log.iter().filter(|e| e.event_type == t).count() > 10, "the history exercises {t}");
+    }
     let dir = tempfile::tempdir().unwrap();
 
     // Rebuild: everything at once.

@@ -3,6 +3,7 @@
 //! # Layout
 //! - `leye/common/v1/common.proto`: command context, command result, event metadata.
 //! - `leye/person/v1/person.proto`: the person-case service, its facts and events.
+//! - `leye/enterprise/v1/enterprise.proto`: the enterprise-case service, its facts and events.
 //! - `leye/analytics/v1/analytics.proto`: targets and action lists for analysts.
 //!
 //! Generated at build time by `protox` + `tonic-prost-build` (no `protoc` needed).
@@ -30,7 +31,17 @@ pub mod analytics {
     }
 }
 
+pub mod enterprise {
+    // Generated oneofs hold whole fact messages; their sizes differ by design.
+    #[allow(clippy::large_enum_variant)]
+    pub mod v1 {
+        tonic::include_proto!("leye.enterprise.v1");
+    }
+}
+
 pub mod person {
+    // Generated oneofs hold whole fact messages; their sizes differ by design.
+    #[allow(clippy::large_enum_variant)]
     pub mod v1 {
         tonic::include_proto!("leye.person.v1");
     }

@@ -9,6 +9,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use leye::config::{STORE_FILE, ServeConfig};
 use leye_proto::{
     common::v1::CommandContext,
+    enterprise::v1::enterprise_case_service_client::EnterpriseCaseServiceClient,
     person::v1::{self as pb, person_case_service_client::PersonCaseServiceClient},
 };
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
@@ -16,6 +17,7 @@ use tonic::transport::Channel;
 use uuid::Uuid;
 
 pub type Client = PersonCaseServiceClient<Channel>;
+pub type EnterpriseClient = EnterpriseCaseServiceClient<Channel>;
 
 /// A running `leye` service, in this process, on its own data directory.
 #[derive(Debug)]
@@ -82,6 +84,12 @@ impl TestServer {
         panic!("server at {url} did not come up");
     }
 
+    /// An enterprise-case client on the same socket.
+    pub async fn enterprise_client(&self) -> EnterpriseClient {
+        let _ = self.client().await; // waits until the server is up
+        EnterpriseCaseServiceClient::connect(format!("http://{}", self.addr)).await.expect("connect")
+    }
+
     pub fn store_path(&self) -> PathBuf {
         self.data_dir.path().join(STORE_FILE)
     }
@@ -90,6 +98,13 @@ impl TestServer {
     pub fn event_count(&self) -> i64 {
         let conn = rusqlite::Connection::open(self.store_path()).expect("open store file");
         conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).expect("count events")
+    }
+
+    /// Every event's type in log order, read straight from the SQLite file.
+    pub fn event_types(&self) -> Vec<String> {
+        let conn = rusqlite::Connection::open(self.store_path()).expect("open store file");
+        let mut stmt = conn.prepare("SELECT event_type FROM events ORDER BY position").expect("prepare");
+        stmt.query_map([], |r| r.get(0)).expect("query").map(|r| r.expect("row")).collect()
     }
 
     /// Graceful shutdown; returns the data directory for a restart.
@@ -145,6 +160,16 @@ pub fn credit_code(body: &str) -> String {
 /// A context with a fresh command id.
 pub fn ctx() -> Option<CommandContext> {
     ctx_with(Uuid::new_v4())
+}
+
+/// A context with a fresh command id, acting as `actor` with `roles`.
+pub fn ctx_as(actor: &str, roles: &[&str]) -> Option<CommandContext> {
+    let mut c = ctx();
+    if let Some(c) = c.as_mut() {
+        c.actor = actor.into();
+        c.roles = roles.iter().map(|r| r.to_string()).collect();
+    }
+    c
 }
 
 pub fn ctx_with(command_id: Uuid) -> Option<CommandContext> {

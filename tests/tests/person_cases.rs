@@ -76,21 +76,29 @@ async fn a_whole_person_lifecycle() {
     })
     .await
     .unwrap();
-    c.grant_subsidy(pb::GrantSubsidyRequest {
-        context: ctx(),
+    // Xiqing hukou and a start-up training certificate: 500 yuan (000 § 13),
+    // proposed by the caseworker, approved by a supervisor.
+    let proposed = c
+        .propose_subsidy(pb::ProposeSubsidyRequest {
+            context: ctx(),
+            case_id: case_id.clone(),
+            effective_date: days_ago(379),
+            proposal_id: "S1".into(),
+            rule_id: "xiqing.startup.training-certificate".into(),
+            payee: Some(pb::Payee { payee: Some(pb::payee::Payee::Person(true)) }),
+            inputs: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let decision = proposed.decision.unwrap();
+    assert!(decision.granted);
+    assert_eq!(decision.amount_fen, 50_000);
+    c.approve_subsidy(pb::ApproveSubsidyRequest {
+        context: leye_e2e::ctx_as("chief-0007", &["supervisor"]),
         case_id: case_id.clone(),
         effective_date: days_ago(379),
-        grant: Some(pb::SubsidyGrant {
-            subsidy_id: "S1".into(),
-            programme: "start-up-training".into(),
-            amount_fen: 50_000,
-            period_from: days_ago(390),
-            period_to: days_ago(380),
-            payee: Some(pb::Payee {
-                payee: Some(pb::payee::Payee::TrainingProvider("西青区职业培训学校".into()))
-            }),
-            policy_clause: "000#13".into(),
-        }),
+        proposal_id: "S1".into(),
     })
     .await
     .unwrap();
@@ -170,10 +178,10 @@ async fn a_whole_person_lifecycle() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(last.revision, 15, "16 facts, revisions 0..=15");
+    assert_eq!(last.revision, 17, "18 facts (the approval records two), revisions 0..=17");
 
     let case = c.get_case(pb::GetCaseRequest { case_id: case_id.clone(), as_of: None }).await.unwrap().into_inner();
-    assert_eq!(case.revision, 15);
+    assert_eq!(case.revision, 17);
     assert_eq!(case.status(), pb::CaseStatus::NotRegistered);
     assert_eq!(case.gender(), pb::Gender::Male);
     assert_eq!(case.birth_date, "1980-06-15");
@@ -189,13 +197,16 @@ async fn a_whole_person_lifecycle() {
     assert_eq!(case.trainings[1].dropped_on, days_ago(8));
     assert_eq!(case.placements[0].ended_on, days_ago(100));
     assert_eq!(case.subsidies[0].revoked_on, days_ago(99));
+    assert_eq!(case.proposals[0].status(), pb::ProposalStatus::Approved);
+    assert_eq!(case.proposals[0].reviewed_by, "chief-0007");
+    assert_eq!(case.proposals[0].proposal.as_ref().unwrap().rule_id, "xiqing.startup.training-certificate");
     assert_eq!(case.benefits[0].ended_on, days_ago(10));
     assert!(!case.difficulties[0].special);
 
     let found =
         c.find_case_by_resident_id(pb::FindCaseByResidentIdRequest { resident_id: id }).await.unwrap().into_inner();
-    assert_eq!((found.case_id, found.revision), (case_id, 15));
-    assert_eq!(server.event_count(), 16);
+    assert_eq!((found.case_id, found.revision), (case_id, 17));
+    assert_eq!(server.event_count(), 18);
 }
 
 #[tokio::test]
@@ -407,24 +418,25 @@ async fn bad_input_is_refused_naming_the_field_and_changes_nothing() {
         .unwrap_err();
     assert_eq!(bad_fields(&err), vec!["placement.employer_credit_code".to_string()]);
     let err = c
-        .grant_subsidy(pb::GrantSubsidyRequest {
+        .propose_subsidy(pb::ProposeSubsidyRequest {
             context: ctx(),
             case_id: case_id.clone(),
             effective_date: days_ago(1),
-            grant: Some(pb::SubsidyGrant {
-                subsidy_id: "S".into(),
-                programme: "Bad Programme".into(),
+            proposal_id: "S".into(),
+            rule_id: "Bad Rule".into(),
+            payee: None,
+            inputs: Some(pb::ProposalInputs {
                 amount_fen: -5,
                 period_from: days_ago(1),
                 period_to: days_ago(2),
-                payee: None,
-                policy_clause: "002#36".into(),
+                attestations: vec!["no_such_attestation".into()],
+                ..Default::default()
             }),
         })
         .await
         .unwrap_err();
     let fields = bad_fields(&err);
-    for f in ["grant.programme", "grant.amount_fen", "grant.period_to", "grant.payee"] {
+    for f in ["rule_id", "inputs.amount_fen", "inputs.period_to", "payee", "inputs.attestations[0]"] {
         assert!(fields.iter().any(|x| x == f), "{f} missing from {fields:?}");
     }
     let err = c

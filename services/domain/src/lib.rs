@@ -12,6 +12,8 @@
 //! - [`person`]: the person (劳动者) case: facts, commands, events, state, decider.
 //! - [`enterprise`]: the enterprise (用人单位) case: facts, commands, events, state,
 //!   decider, and its own rejection codes.
+//! - [`subsidy`]: subsidy proposals and their review (separation of duties),
+//!   shared by both case kinds.
 //! - [`envelope`]: metadata every recorded event carries.
 //! - [`rejection`]: why a decider refuses a command (stable codes).
 //!
@@ -24,6 +26,7 @@ pub mod enterprise;
 pub mod envelope;
 pub mod person;
 pub mod rejection;
+pub mod subsidy;
 pub mod values;
 
 pub use rejection::{Rejection, RejectionCode};

@@ -48,13 +48,25 @@ pub enum RejectionCode {
     BenefitNotRunning,
     /// The command names a person other than the case's.
     ResidentIdMismatch,
+    /// No subsidy proposal with this id on the case.
+    ProposalNotFound,
+    /// The proposal was already approved or rejected.
+    ProposalDecided,
+    /// Separation of duties: the proposer cannot review their own proposal.
+    SelfReview,
+    /// Reviewing proposals needs the supervisor role.
+    NotSupervisor,
+    /// Joining a household while a member of one: leave it first.
+    AlreadyInHousehold,
+    /// Leaving a household the person is not a member of.
+    NotInHousehold,
     /// Eligibility under this rule is already noted on the case (政策找人).
     EligibilityAlreadyNoted,
 }
 
 impl RejectionCode {
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [RejectionCode; 22] = [
+    pub const ALL: [RejectionCode; 28] = [
         Self::CaseNotFound,
         Self::EffectiveDateInFuture,
         Self::BeforeRegistration,
@@ -76,7 +88,13 @@ impl RejectionCode {
         Self::BenefitRunning,
         Self::BenefitNotRunning,
         Self::ResidentIdMismatch,
+        Self::AlreadyInHousehold,
+        Self::NotInHousehold,
         Self::EligibilityAlreadyNoted,
+        Self::ProposalNotFound,
+        Self::ProposalDecided,
+        Self::SelfReview,
+        Self::NotSupervisor,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -102,6 +120,12 @@ impl RejectionCode {
             Self::BenefitRunning => "BENEFIT_RUNNING",
             Self::BenefitNotRunning => "BENEFIT_NOT_RUNNING",
             Self::ResidentIdMismatch => "RESIDENT_ID_MISMATCH",
+            Self::ProposalNotFound => "PROPOSAL_NOT_FOUND",
+            Self::ProposalDecided => "PROPOSAL_DECIDED",
+            Self::SelfReview => "SELF_REVIEW",
+            Self::NotSupervisor => "NOT_SUPERVISOR",
+            Self::AlreadyInHousehold => "ALREADY_IN_HOUSEHOLD",
+            Self::NotInHousehold => "NOT_IN_HOUSEHOLD",
             Self::EligibilityAlreadyNoted => "ELIGIBILITY_ALREADY_NOTED",
         }
     }

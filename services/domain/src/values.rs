@@ -358,8 +358,13 @@ impl Residence {
 /// 统一社会信用代码 (GB 32100-2015): 18 characters over 0-9 A-H J-N P-R T-U W-Y,
 /// the last a check character (weights 3^i mod 31, check = 31 - sum mod 31).
 ///
-/// Codes failing the check are refused: a typo in an employer's code would
-/// otherwise link a placement to the wrong enterprise.
+/// [`CreditCode::parse`] refuses codes failing the check: a typo in an
+/// employer's code would otherwise link a placement to the wrong enterprise.
+/// Some codes issued early fail the check yet are legal; an enterprise
+/// registration may accept one when a caseworker confirms it against the
+/// business licence ([`CreditCode::parse_format`]), and stored events keep it
+/// (deserialisation checks the format only: the check was decided when the
+/// fact was recorded).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct CreditCode(String);
@@ -381,7 +386,23 @@ impl CreditCode {
         Some(char::from(CREDIT_ALPHABET[((31 - sum % 31) % 31) as usize]))
     }
 
+    /// A code of the right form whose check character matches.
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        let code = Self::parse_format(raw)?;
+        if !code.check_character_valid() {
+            return Err(ValueError::new("check character does not match (GB 32100-2015)"));
+        }
+        Ok(code)
+    }
+
+    /// Whether the last character is the GB 32100-2015 check character of the others.
+    pub fn check_character_valid(&self) -> bool {
+        Self::check_character(&self.0[..17]) == Some(char::from(self.0.as_bytes()[17]))
+    }
+
+    /// A code of the right form (length, alphabet, division code), whether or
+    /// not its check character matches: see [`CreditCode::check_character_valid`].
+    pub fn parse_format(raw: &str) -> Result<Self, ValueError> {
         let s = raw.trim().to_ascii_uppercase();
         if s.len() != 18 {
             return Err(ValueError::new("must be 18 characters (GB 32100-2015)"));
@@ -392,9 +413,6 @@ impl CreditCode {
         if !s.as_bytes()[2..8].iter().all(u8::is_ascii_digit) {
             return Err(ValueError::new("characters 3-8 must be a division code (digits)"));
         }
-        if Self::check_character(&s[..17]) != Some(char::from(s.as_bytes()[17])) {
-            return Err(ValueError::new("check character does not match (GB 32100-2015)"));
-        }
         Ok(Self(s))
     }
     pub fn as_str(&self) -> &str {
@@ -404,8 +422,9 @@ impl CreditCode {
 
 impl TryFrom<String> for CreditCode {
     type Error = ValueError;
+    /// The format only: stored facts keep codes confirmed by hand.
     fn try_from(s: String) -> Result<Self, ValueError> {
-        Self::parse(&s)
+        Self::parse_format(&s)
     }
 }
 impl From<CreditCode> for String {
@@ -556,6 +575,14 @@ mod tests {
         assert!(CreditCode::parse(&good).is_ok());
         let wrong = if check == '0' { '1' } else { '0' };
         assert!(CreditCode::parse(&format!("{body}{wrong}")).unwrap_err().0.contains("check character"));
+        // An early code failing the check keeps its form checks, and says so.
+        let early = CreditCode::parse_format(&format!("{body}{wrong}")).unwrap();
+        assert!(!early.check_character_valid());
+        assert!(CreditCode::parse(&good).unwrap().check_character_valid());
+        assert!(CreditCode::parse_format("91120111MA05JX0K0I").is_err());
+        // Stored facts are read back whether or not their check character matched.
+        let stored: CreditCode = serde_json::from_str(&format!("\"{body}{wrong}\"")).unwrap();
+        assert_eq!(stored, early);
         assert!(CreditCode::parse("91120111MA05JX0K0I").unwrap_err().0.contains("0-9 and A-H"));
         assert!(CreditCode::parse("911201").unwrap_err().0.contains("18 characters"));
     }

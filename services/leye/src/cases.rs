@@ -1,4 +1,6 @@
-//! Person cases: the command path and the queries, over any [`EventStore`].
+//! Cases (persons, enterprises): the command path and the queries, over any
+//! [`EventStore`]. One generic implementation, [`Cases`], serves every case
+//! kind; a [`CaseKind`] says how that kind decides, folds and stores its events.
 //!
 //! The command path, in one direction:
 //! request (already parsed into domain types) → load the case stream → a
@@ -20,16 +22,18 @@
 //! event ids if two retries race. A rejected command wrote nothing, so its retry
 //! is decided afresh.
 
-use std::sync::Arc;
+use std::{marker::PhantomData, sync::Arc};
 
 use chrono::{DateTime, Utc};
 use leye_domain::{
     Date, Rejection, beijing_date,
-    envelope::{EventMetadata, event_id},
+    enterprise::{self, DatedEnterpriseCommand, EnterpriseCase, EnterpriseEvent, EnterpriseRejection},
+    envelope::{DecodeError, EventMetadata, event_id},
     person::{self, DatedCommand, PersonCase, PersonEvent},
-    values::{DistrictCode, ResidentId},
+    values::{CreditCode, DistrictCode, ResidentId},
 };
 use leye_store::{EventData, EventStore, ExpectedRevision, Position, StoreError, StreamName};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -57,6 +61,127 @@ pub enum Target {
     Case(Uuid),
     /// The case of this person (registrations): derived from the resident ID.
     Person(ResidentId),
+    /// The case of this enterprise (registrations): derived from the credit code.
+    Enterprise(CreditCode),
+}
+
+impl Target {
+    fn case_id(&self, ids: &CaseIds) -> Uuid {
+        match self {
+            Self::Case(id) => *id,
+            Self::Person(resident_id) => ids.person(resident_id),
+            Self::Enterprise(code) => ids.enterprise(code),
+        }
+    }
+}
+
+/// One kind of case: how it decides, folds and stores its events. Implemented
+/// by [`Person`] and [`Enterprise`]; everything else on the command path and
+/// the query path is shared.
+pub trait CaseKind: Send + Sync + 'static {
+    /// The folded state.
+    type Case: Default + Clone + Send + Sync + 'static;
+    /// A command with its effective date.
+    type Command: Serialize + Clone + Send + Sync + 'static;
+    type Event: Clone + Send + Sync + 'static;
+    /// Streams of this kind are named `<prefix><case id>`.
+    const STREAM_PREFIX: &'static str;
+    const SCHEMA_VERSION: u32;
+
+    fn decide(case: &Self::Case, command: Self::Command, today: Date) -> Result<Vec<Self::Event>, AppError>;
+    fn apply(case: &mut Self::Case, event: &Self::Event);
+    /// The district the case belongs to (event metadata, NATS subjects); `None`
+    /// before registration.
+    fn district(case: &Self::Case) -> Option<DistrictCode>;
+    fn command_name(command: &Self::Command) -> &'static str;
+    fn event_type(event: &Self::Event) -> &'static str;
+    fn effective_date(event: &Self::Event) -> Date;
+    fn encode(event: &Self::Event) -> Vec<u8>;
+    fn decode(event_type: &str, schema_version: u32, data: &[u8]) -> Result<Self::Event, DecodeError>;
+
+    fn fold<'a>(events: impl IntoIterator<Item = &'a Self::Event>) -> Self::Case {
+        let mut case = Self::Case::default();
+        events.into_iter().for_each(|e| Self::apply(&mut case, e));
+        case
+    }
+}
+
+/// The person (劳动者) case kind: streams `person-<case id>`.
+#[derive(Debug, Clone, Copy)]
+pub struct Person;
+
+impl CaseKind for Person {
+    type Case = PersonCase;
+    type Command = DatedCommand;
+    type Event = PersonEvent;
+    const STREAM_PREFIX: &'static str = "person-";
+    const SCHEMA_VERSION: u32 = person::SCHEMA_VERSION;
+
+    fn decide(case: &PersonCase, command: DatedCommand, today: Date) -> Result<Vec<PersonEvent>, AppError> {
+        person::decide(case, command, today).map_err(AppError::Rejected)
+    }
+    fn apply(case: &mut PersonCase, event: &PersonEvent) {
+        case.apply(event);
+    }
+    fn district(case: &PersonCase) -> Option<DistrictCode> {
+        case.file().map(|f| f.registration.residence.district.clone())
+    }
+    fn command_name(command: &DatedCommand) -> &'static str {
+        command.command.name()
+    }
+    fn event_type(event: &PersonEvent) -> &'static str {
+        event.fact.event_type()
+    }
+    fn effective_date(event: &PersonEvent) -> Date {
+        event.effective_date
+    }
+    fn encode(event: &PersonEvent) -> Vec<u8> {
+        event.encode()
+    }
+    fn decode(event_type: &str, schema_version: u32, data: &[u8]) -> Result<PersonEvent, DecodeError> {
+        PersonEvent::decode(event_type, schema_version, data)
+    }
+}
+
+/// The enterprise (用人单位) case kind: streams `enterprise-<case id>`.
+#[derive(Debug, Clone, Copy)]
+pub struct Enterprise;
+
+impl CaseKind for Enterprise {
+    type Case = EnterpriseCase;
+    type Command = DatedEnterpriseCommand;
+    type Event = EnterpriseEvent;
+    const STREAM_PREFIX: &'static str = "enterprise-";
+    const SCHEMA_VERSION: u32 = enterprise::SCHEMA_VERSION;
+
+    fn decide(
+        case: &EnterpriseCase,
+        command: DatedEnterpriseCommand,
+        today: Date,
+    ) -> Result<Vec<EnterpriseEvent>, AppError> {
+        enterprise::decide(case, command, today).map_err(AppError::EnterpriseRejected)
+    }
+    fn apply(case: &mut EnterpriseCase, event: &EnterpriseEvent) {
+        case.apply(event);
+    }
+    fn district(case: &EnterpriseCase) -> Option<DistrictCode> {
+        case.file().map(|f| f.registration.district.clone())
+    }
+    fn command_name(command: &DatedEnterpriseCommand) -> &'static str {
+        command.command.name()
+    }
+    fn event_type(event: &EnterpriseEvent) -> &'static str {
+        event.fact.event_type()
+    }
+    fn effective_date(event: &EnterpriseEvent) -> Date {
+        event.effective_date
+    }
+    fn encode(event: &EnterpriseEvent) -> Vec<u8> {
+        event.encode()
+    }
+    fn decode(event_type: &str, schema_version: u32, data: &[u8]) -> Result<EnterpriseEvent, DecodeError> {
+        EnterpriseEvent::decode(event_type, schema_version, data)
+    }
 }
 
 /// What an accepted command wrote (or had written, for a retry).
@@ -75,6 +200,15 @@ pub struct CommandOutcome {
 pub enum AppError {
     #[error("rejected: {0}")]
     Rejected(Rejection),
+    #[error("rejected: {0}")]
+    EnterpriseRejected(EnterpriseRejection),
+    /// The policy catalogue refuses the subsidy: the decision says why, citing
+    /// clauses. It holds personal facts (ages, dates): for the caller, not the log.
+    #[error("the policy in force refuses the subsidy")]
+    PolicyRefused(Box<leye_policy::Decision>),
+    /// A request value the service (not the decider) refuses.
+    #[error("{field}: {rule}")]
+    BadInput { field: &'static str, rule: String },
     #[error("the case moved on concurrently (now at {current:?})")]
     Conflict { current: Option<u64> },
     #[error("command id was already used for a different command")]
@@ -87,16 +221,28 @@ pub enum AppError {
     Corrupt(String),
 }
 
+impl AppError {
+    /// The stable rejection code, for logs; `""` for errors that are not rejections.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Rejected(r) => r.code.as_str(),
+            Self::EnterpriseRejected(r) => r.code.as_str(),
+            Self::PolicyRefused(_) => "POLICY_REFUSED",
+            _ => "",
+        }
+    }
+}
+
 /// One recorded event with its envelope.
 #[derive(Debug, Clone)]
-pub struct Recorded {
+pub struct Recorded<E = PersonEvent> {
     pub event_id: Uuid,
     pub event_type: String,
     pub revision: u64,
     pub position: Position,
     pub recorded_at: DateTime<Utc>,
     pub metadata: EventMetadata,
-    pub event: PersonEvent,
+    pub event: E,
 }
 
 /// Which state of a case a query asks for.
@@ -113,10 +259,10 @@ pub enum AsOf {
 
 /// A case folded up to some point.
 #[derive(Debug, Clone)]
-pub struct CaseView {
+pub struct CaseView<C = PersonCase> {
     pub case_id: Uuid,
     pub revision: u64,
-    pub case: PersonCase,
+    pub case: C,
     /// The date ages are computed on.
     pub reference_date: Date,
 }
@@ -124,36 +270,80 @@ pub struct CaseView {
 /// The clock the service reads; tests may pass their own.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
-/// Person-case commands and queries over a store.
-#[derive(Clone)]
-pub struct PersonCases<S> {
+/// Commands and queries of one case kind over a store.
+pub struct Cases<K, S> {
     store: S,
     ids: CaseIds,
     clock: Clock,
+    /// Commands on one case take turns in this process (striped by case id), so
+    /// a busy case (an enterprise hiring forty people at once) is not a storm of
+    /// lost races; the expected-revision check still arbitrates between processes.
+    turns: Arc<[tokio::sync::Mutex<()>]>,
+    kind: PhantomData<fn() -> K>,
 }
 
-impl<S> std::fmt::Debug for PersonCases<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PersonCases").finish_non_exhaustive()
+/// Stripes of [`Cases::turns`]: two cases share one with probability 1/1024.
+const TURN_STRIPES: usize = 1024;
+
+/// Person-case commands and queries.
+pub type PersonCases<S> = Cases<Person, S>;
+/// Enterprise-case commands and queries.
+pub type EnterpriseCases<S> = Cases<Enterprise, S>;
+
+impl<K, S: Clone> Clone for Cases<K, S> {
+    fn clone(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            ids: self.ids.clone(),
+            clock: self.clock.clone(),
+            turns: self.turns.clone(),
+            kind: PhantomData,
+        }
     }
+}
+
+impl<K, S> std::fmt::Debug for Cases<K, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cases").field("kind", &std::any::type_name::<K>()).finish_non_exhaustive()
+    }
+}
+
+/// The stream of a case of kind `K`.
+pub fn stream_of<K: CaseKind>(case_id: Uuid) -> StreamName {
+    // A short ASCII prefix and a hyphenated UUID: no whitespace, well under the limit.
+    StreamName::parse(format!("{}{case_id}", K::STREAM_PREFIX)).expect("a case stream name is always valid")
+}
+
+/// The case id of a stream of kind `K`; `None` for any other stream.
+pub fn case_id_of<K: CaseKind>(stream: &StreamName) -> Option<Uuid> {
+    stream.as_str().strip_prefix(K::STREAM_PREFIX).and_then(|id| Uuid::parse_str(id).ok())
 }
 
 /// The stream of a person case.
 pub fn person_stream(case_id: Uuid) -> StreamName {
-    // "person-" and a hyphenated UUID: 43 characters, no whitespace.
-    StreamName::parse(format!("{PERSON_STREAM_PREFIX}{case_id}")).expect("a person stream name is always valid")
+    stream_of::<Person>(case_id)
 }
-
-const PERSON_STREAM_PREFIX: &str = "person-";
 
 /// The case id of a person stream (`person-<case id>`); `None` for any other stream.
 pub fn person_case_id(stream: &StreamName) -> Option<Uuid> {
-    stream.as_str().strip_prefix(PERSON_STREAM_PREFIX).and_then(|id| Uuid::parse_str(id).ok())
+    case_id_of::<Person>(stream)
 }
 
-impl<S: EventStore> PersonCases<S> {
+impl<K: CaseKind, S: EventStore> Cases<K, S> {
     pub fn new(store: S, ids: CaseIds, clock: Clock) -> Self {
-        Self { store, ids, clock }
+        let turns = (0..TURN_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect();
+        Self { store, ids, clock, turns, kind: PhantomData }
+    }
+
+    /// The same store, ids, clock and turns, for another case kind.
+    pub fn of_kind<L: CaseKind>(&self) -> Cases<L, S> {
+        Cases {
+            store: self.store.clone(),
+            ids: self.ids.clone(),
+            clock: self.clock.clone(),
+            turns: self.turns.clone(),
+            kind: PhantomData,
+        }
     }
 
     /// Today in Beijing time, from the service's clock.
@@ -165,25 +355,45 @@ impl<S: EventStore> PersonCases<S> {
         &self.ids
     }
 
+    /// The store the cases live in (for followers of its log).
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
     /// Decides and records one command.
     pub async fn execute(
         &self,
         target: Target,
         meta: CommandMeta,
-        command: DatedCommand,
+        command: K::Command,
     ) -> Result<CommandOutcome, AppError> {
-        let case_id = match &target {
-            Target::Case(id) => *id,
-            Target::Person(resident_id) => self.ids.person(resident_id),
-        };
-        let stream = person_stream(case_id);
-        let fingerprint = fingerprint(case_id, &command);
-        let kind = command.command.name();
+        let request = command.clone();
+        self.execute_with(target, meta, &request, move |_, _| Ok(command.clone())).await
+    }
+
+    /// Decides and records the command `prepare` makes from the case as it is
+    /// (folded, on today's date) — for commands that depend on the state
+    /// beyond the decider's rules, e.g. a subsidy evaluated against the policy
+    /// catalogue. `prepare` runs inside the case's turn and again after a lost
+    /// race, so what it reads is what the append is checked against. Retries
+    /// are recognised by the command id and the fingerprint of `request`.
+    pub async fn execute_with<R: Serialize>(
+        &self,
+        target: Target,
+        meta: CommandMeta,
+        request: &R,
+        prepare: impl Fn(&K::Case, Date) -> Result<K::Command, AppError>,
+    ) -> Result<CommandOutcome, AppError> {
+        let case_id = target.case_id(&self.ids);
+        let stream = stream_of::<K>(case_id);
+        let fingerprint = fingerprint(case_id, request);
+        let stripe = (case_id.as_u128() % self.turns.len() as u128) as usize;
+        let _turn = self.turns[stripe].lock().await;
 
         for attempt in 1..=MAX_ATTEMPTS {
             let history = self.load(&stream).await?;
             if let Some(outcome) = earlier_outcome(case_id, &history, &meta, &fingerprint)? {
-                tracing::info!(case = %case_id, command = kind, revision = outcome.revision, "duplicate command: original outcome returned");
+                tracing::info!(case = %case_id, revision = outcome.revision, "duplicate command: original outcome returned");
                 return Ok(outcome);
             }
             let current = history.last().map(|r| r.revision);
@@ -192,19 +402,21 @@ impl<S: EventStore> PersonCases<S> {
                     return Err(AppError::Conflict { current });
                 }
             }
-            let case = PersonCase::from_events(history.iter().map(|r| &r.event));
-            let events = person::decide(&case, command.clone(), self.today()).map_err(|rejection| {
-                tracing::info!(case = %case_id, command = kind, code = %rejection.code, "command rejected");
-                AppError::Rejected(rejection)
+            let case = K::fold(history.iter().map(|r| &r.event));
+            let today = self.today();
+            let command = prepare(&case, today)?;
+            let kind = K::command_name(&command);
+            let events = K::decide(&case, command, today).inspect_err(|rejection| {
+                tracing::info!(case = %case_id, command = kind, code = rejection.code(), "command rejected");
             })?;
             let mut after = case;
-            events.iter().for_each(|e| after.apply(e));
-            let Some(district) = after.file().map(|f| f.registration.residence.district.clone()) else {
+            events.iter().for_each(|e| K::apply(&mut after, e));
+            let Some(district) = K::district(&after) else {
                 // decide only accepts facts on a registered case, or a registration.
                 return Err(AppError::Corrupt(format!("case {case_id}: accepted facts left no registration")));
             };
             let data: Vec<EventData> =
-                events.iter().enumerate().map(|(i, e)| encode(&meta, &district, &fingerprint, i, e)).collect();
+                events.iter().enumerate().map(|(i, e)| encode::<K>(&meta, &district, &fingerprint, i, e)).collect();
             let event_ids: Vec<Uuid> = data.iter().map(|d| d.event_id).collect();
             let expected = current.map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
             match self.store.append(&stream, expected, data).await {
@@ -242,68 +454,63 @@ impl<S: EventStore> PersonCases<S> {
     }
 
     /// Every event of a stream, decoded.
-    async fn load(&self, stream: &StreamName) -> Result<Vec<Recorded>, AppError> {
+    async fn load(&self, stream: &StreamName) -> Result<Vec<Recorded<K::Event>>, AppError> {
         let events = self.store.read_stream(stream, 0).await?;
-        events.into_iter().map(decode).collect()
+        events.into_iter().map(decode_as::<K>).collect()
     }
 
     /// Every event of a case, with the state after each.
-    pub async fn replay(&self, case_id: Uuid) -> Result<Vec<(Recorded, PersonCase)>, AppError> {
-        let history = self.load(&person_stream(case_id)).await?;
+    pub async fn replay(&self, case_id: Uuid) -> Result<Vec<(Recorded<K::Event>, K::Case)>, AppError> {
+        let history = self.load(&stream_of::<K>(case_id)).await?;
         if history.is_empty() {
             return Err(AppError::NotFound);
         }
-        let mut case = PersonCase::default();
+        let mut case = K::Case::default();
         Ok(history
             .into_iter()
             .map(|r| {
-                case.apply(&r.event);
+                K::apply(&mut case, &r.event);
                 (r, case.clone())
             })
             .collect())
     }
 
     /// A case as of a revision, a recorded instant or an effective date.
-    pub async fn state(&self, case_id: Uuid, as_of: AsOf) -> Result<CaseView, AppError> {
-        let history = self.load(&person_stream(case_id)).await?;
-        let keep = |r: &Recorded| match as_of {
+    pub async fn state(&self, case_id: Uuid, as_of: AsOf) -> Result<CaseView<K::Case>, AppError> {
+        let history = self.load(&stream_of::<K>(case_id)).await?;
+        let keep = |r: &Recorded<K::Event>| match as_of {
             AsOf::Latest => true,
             AsOf::Revision(rev) => r.revision <= rev,
             AsOf::RecordedAt(t) => r.recorded_at <= t,
-            AsOf::EffectiveDate(d) => r.event.effective_date <= d,
+            AsOf::EffectiveDate(d) => K::effective_date(&r.event) <= d,
         };
-        let kept: Vec<&Recorded> = history.iter().filter(|r| keep(r)).collect();
+        let kept: Vec<&Recorded<K::Event>> = history.iter().filter(|r| keep(r)).collect();
         let Some(last) = kept.last() else { return Err(AppError::NotFound) };
         let reference_date = match as_of {
             AsOf::Latest | AsOf::Revision(_) => self.today(),
             AsOf::RecordedAt(t) => beijing_date(t),
             AsOf::EffectiveDate(d) => d,
         };
-        Ok(CaseView {
-            case_id,
-            revision: last.revision,
-            case: PersonCase::from_events(kept.iter().map(|r| &r.event)),
-            reference_date,
-        })
+        Ok(CaseView { case_id, revision: last.revision, case: K::fold(kept.iter().map(|r| &r.event)), reference_date })
     }
 
-    /// The case of a person, if one exists: its id and revision.
-    pub async fn find(&self, resident_id: &ResidentId) -> Result<(Uuid, u64), AppError> {
-        let case_id = self.ids.person(resident_id);
-        let events = self.store.read_stream(&person_stream(case_id), 0).await?;
-        let last = events.last().ok_or(AppError::NotFound)?;
+    /// The case a target names, if it exists: its id and revision.
+    pub async fn find(&self, target: &Target) -> Result<(Uuid, u64), AppError> {
+        let case_id = target.case_id(&self.ids);
+        let head = self.store.read_stream(&stream_of::<K>(case_id), 0).await?;
+        let last = head.last().ok_or(AppError::NotFound)?;
         Ok((case_id, last.revision))
     }
 }
 
 /// The outcome of this command if the stream already holds its events.
-fn earlier_outcome(
+fn earlier_outcome<E>(
     case_id: Uuid,
-    history: &[Recorded],
+    history: &[Recorded<E>],
     meta: &CommandMeta,
     fingerprint: &str,
 ) -> Result<Option<CommandOutcome>, AppError> {
-    let mine: Vec<&Recorded> = history.iter().filter(|r| r.metadata.command_id == meta.command_id).collect();
+    let mine: Vec<&Recorded<E>> = history.iter().filter(|r| r.metadata.command_id == meta.command_id).collect();
     let Some(last) = mine.last() else { return Ok(None) };
     if last.metadata.command_fingerprint != fingerprint {
         return Err(AppError::CommandIdReused);
@@ -316,12 +523,12 @@ fn earlier_outcome(
     }))
 }
 
-fn encode(
+fn encode<K: CaseKind>(
     meta: &CommandMeta,
     district: &DistrictCode,
     fingerprint: &str,
     index: usize,
-    event: &PersonEvent,
+    event: &K::Event,
 ) -> EventData {
     let metadata = EventMetadata {
         command_id: meta.command_id,
@@ -330,28 +537,33 @@ fn encode(
         actor: meta.actor.clone(),
         office: meta.office.clone(),
         district: district.clone(),
-        effective_date: event.effective_date,
-        schema_version: person::SCHEMA_VERSION,
+        effective_date: K::effective_date(event),
+        schema_version: K::SCHEMA_VERSION,
         command_fingerprint: fingerprint.to_string(),
     };
     EventData {
         event_id: event_id(meta.command_id, index),
-        event_type: event.fact.event_type().to_string(),
-        data: event.encode(),
+        event_type: K::event_type(event).to_string(),
+        data: K::encode(event),
         // Plain data with string keys: serialisation cannot fail.
         metadata: serde_json::to_vec(&metadata).unwrap_or_default(),
     }
 }
 
 /// A stored person event with its envelope, decoded (upcast by schema version).
-/// The one decoder of stored events: the command path, the queries and the
-/// publisher all read events through it.
 pub fn decode(e: leye_store::RecordedEvent) -> Result<Recorded, AppError> {
+    decode_as::<Person>(e)
+}
+
+/// A stored event of kind `K` with its envelope, decoded (upcast by schema
+/// version). The one decoder of stored events: the command path, the queries
+/// and the publisher all read events through it.
+pub fn decode_as<K: CaseKind>(e: leye_store::RecordedEvent) -> Result<Recorded<K::Event>, AppError> {
     let metadata: EventMetadata = serde_json::from_slice(&e.metadata).map_err(|err| {
         let err = leye_domain::person::json_error(&err);
         AppError::Corrupt(format!("{} revision {}: metadata: {err}", e.stream, e.revision))
     })?;
-    let event = PersonEvent::decode(&e.event_type, metadata.schema_version, &e.data)
+    let event = K::decode(&e.event_type, metadata.schema_version, &e.data)
         .map_err(|err| AppError::Corrupt(format!("{} revision {}: {err}", e.stream, e.revision)))?;
     Ok(Recorded {
         event_id: e.event_id,
@@ -365,7 +577,7 @@ pub fn decode(e: leye_store::RecordedEvent) -> Result<Recorded, AppError> {
 }
 
 /// SHA-256 of the case id and the command as decided.
-fn fingerprint(case_id: Uuid, command: &DatedCommand) -> String {
+fn fingerprint(case_id: Uuid, command: &impl Serialize) -> String {
     let mut h = Sha256::new();
     h.update(case_id.as_bytes());
     // Plain data with string keys: serialisation cannot fail.

@@ -18,6 +18,7 @@
 //! | ack timeout, seconds | `--nats-ack-timeout-secs` | `LEYE_NATS_ACK_TIMEOUT_SECS` | `nats_ack_timeout_secs` | `5` |
 //! | publisher lag for NOT_SERVING, seconds | `--publisher-max-lag-secs` | `LEYE_PUBLISHER_MAX_LAG_SECS` | `publisher_max_lag_secs` | `30` |
 //! | policy finder (政策找人) on/off | `--policy-finder` | `LEYE_POLICY_FINDER` | `policy_finder` | `true` |
+//! | policy catalogue directory (`*.toml`) | `--policies` | `LEYE_POLICIES` | `policies` | the catalogue built into the binary (`policies/`) |
 //! | target parameters (local rules) | — | — | `[targets]` table | see `projections/TARGETS.md` |
 //!
 //! The read model lives in `<data_dir>/readmodel/` (see [`READMODEL_DIR`]).
@@ -54,6 +55,10 @@ pub struct ServeConfig {
     pub targets: TargetParams,
     /// The eligibility finder (policy finds people).
     pub finder: FinderConfig,
+    /// A policy catalogue directory replacing the built-in one; loaded and
+    /// validated at start (an invalid file stops the start, naming file, rule
+    /// and field).
+    pub policies: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -121,6 +126,10 @@ pub struct ServeSettings {
     /// they are eligible for and have not received (`true`/`false`).
     #[arg(long, env = "LEYE_POLICY_FINDER")]
     pub policy_finder: Option<bool>,
+    /// A directory of policy catalogue files (`*.toml`, see policies/README.md)
+    /// replacing the catalogue built into the binary.
+    #[arg(long, env = "LEYE_POLICIES")]
+    pub policies: Option<PathBuf>,
     /// Target parameters: config file only, a `[targets]` table.
     #[arg(skip)]
     #[serde(default)]
@@ -195,7 +204,8 @@ impl ServeSettings {
             checkpoint_file: data_dir.join(crate::finder::CHECKPOINT_FILE),
             sweep_every: crate::finder::SWEEP_EVERY,
         };
-        Ok(ServeConfig { listen, data_dir, pseudonym_key_file, metrics_listen, publisher, targets, finder })
+        let policies = self.policies.or(lower.policies);
+        Ok(ServeConfig { listen, data_dir, pseudonym_key_file, metrics_listen, publisher, targets, finder, policies })
     }
 }
 

@@ -3,16 +3,19 @@
 //! Runs inside `leye serve`. It follows the store's global log from its own
 //! durable checkpoint (`<data_dir>/policy-finder.checkpoint`, written like the
 //! publisher's: temp file, fsync, rename, fsync the directory). For every
-//! person event it loads that person's case, derives the policy facts
-//! ([`leye_policy::PersonFacts::from_file`]) and asks the catalogue which rules
-//! in force **today** in the person's residence district the person meets and
-//! whose programme the case has not received ([`Catalogue::find_eligible`]).
-//! Each such rule not yet noted on the case is recorded as a person fact
-//! `EligibilityFound` through the ordinary command path
-//! ([`PersonCases::execute`], actor [`ACTOR`], office [`OFFICE`]). Being a person
-//! event, it is published on NATS as `leye.v1.person.<district>.eligibility_found`
-//! (the event other systems subscribe to) and folded into the read model's
-//! `eligibility` table (`ListEligible`).
+//! person or enterprise event it loads that case, derives the policy facts
+//! ([`leye_policy::PersonFacts::from_file`], with the facts of the employer of
+//! the current placement when it has a case; for an enterprise, the facts of
+//! its case as for a subsidy proposal) and asks the catalogue which rules in
+//! force **today** in the case's district (a person's residence) the case
+//! meets and whose programme it has not received
+//! ([`Catalogue::find_eligible`]). Each such rule not yet noted on the case is
+//! recorded as the fact `EligibilityFound` on the case's own stream through
+//! the ordinary command path (`execute`, actor [`ACTOR`], office [`OFFICE`]).
+//! It is published on NATS as `leye.v1.person.<district>.eligibility_found` or
+//! `leye.v1.enterprise.<district>.eligibility_found` (the event other systems
+//! subscribe to) and folded into the read model's `eligibility` table
+//! (`ListEligible`).
 //!
 //! # Why today, not the event's effective date
 //! The finding says what the person can get *now*: a fact entered late (a
@@ -25,7 +28,8 @@
 //! # Time
 //! Some rules become true without any event ("registered unemployed 6 months
 //! or more", "aged 40", "6 months in the job"). A sweep examines every person
-//! case of the read model at start and then every [`SWEEP_EVERY`].
+//! and enterprise case of the read model at start and then every
+//! [`SWEEP_EVERY`].
 //!
 //! # Idempotency, and no loops
 //! - A rule already noted on the case is skipped (the fold keeps noted
@@ -36,15 +40,13 @@
 //!   racing the follower) is answered `duplicate: true` and writes nothing.
 //! - The checkpoint moves after a batch is examined: a crash re-examines at
 //!   most that batch, which notes nothing new.
-//! - `person.eligibility_found` events are skipped: the finder never reacts to
-//!   its own findings.
+//! - `*.eligibility_found` events are skipped: the finder never reacts to its
+//!   own findings.
 //!
 //! # Limits
-//! - Enterprise cases are not examined yet: enterprise eligibility is not found
-//!   (ARCHITECTURE.md, "The policy finder").
-//! - Facts no case holds (caseworker attestations, social-insurance months, the
-//!   enterprise behind a hire) are not supplied, so rules needing them are not
-//!   found.
+//! - Facts no case holds (caseworker attestations, social-insurance months,
+//!   an enterprise's local-hukou hires) are not supplied, so rules needing
+//!   them are not found.
 //! - A noted eligibility stays noted: when the person later stops meeting the
 //!   rule (e.g. past "within 2 years of graduation"), the row stays on the list
 //!   until the programme is granted.
@@ -53,17 +55,21 @@
 use std::{collections::BTreeSet, path::PathBuf, sync::Arc, time::Duration};
 
 use leye_domain::{
-    person::{DatedCommand, EligibilityFinding, EligibilityReason, PersonCommand},
+    enterprise::{DatedEnterpriseCommand, EnterpriseCommand, EnterpriseFile, EnterpriseRejectionCode},
+    person::{DatedCommand, EligibilityFinding, EligibilityReason, PersonCommand, PersonFile},
     rejection::RejectionCode,
 };
-use leye_policy::{Catalogue, Eligibility, Facts, PersonFacts};
+use leye_policy::{Catalogue, Eligibility, EnterpriseFacts, Facts, PersonFacts, PriorGrant};
 use leye_projections::{ProjectionError, ReadModel, runner::ReadModelDir};
 use leye_store::{EventStore, Position, RecordedEvent};
 use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::{
-    cases::{AppError, AsOf, CommandMeta, PersonCases, Target, person_case_id},
+    cases::{
+        AppError, AsOf, CommandMeta, CommandOutcome, Enterprise, EnterpriseCases, PersonCases, Target, case_id_of,
+        person_case_id,
+    },
     publisher::checkpoint::{CheckpointError, CheckpointFile},
 };
 
@@ -84,8 +90,15 @@ const COMMAND_NAMESPACE: Uuid = Uuid::from_u128(0x6c65_7965_2d70_6f6c_6963_792d_
 const IF_MOVED_ASIDE: &str = "the policy finder then examines every case of the log again; eligibilities already \
      noted are not noted twice";
 
-/// The event type the finder records, and skips when it reads it back.
-const OWN_EVENT_TYPE: &str = "person.eligibility_found";
+/// The event types the finder records, and skips when it reads them back.
+const OWN_EVENT_TYPES: [&str; 2] = ["person.eligibility_found", "enterprise.eligibility_found"];
+
+/// A case the finder examines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CaseRef {
+    Person(Uuid),
+    Enterprise(Uuid),
+}
 
 /// The settings of the finder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,9 +130,11 @@ pub fn command_id(case: Uuid, rule_id: &str, valid_from: leye_domain::Date) -> U
     Uuid::new_v5(&COMMAND_NAMESPACE, format!("{case}/{rule_id}/{valid_from}").as_bytes())
 }
 
-/// The finder: examines person cases and notes what they are eligible for.
+/// The finder: examines person and enterprise cases and notes what they are
+/// eligible for.
 pub struct Finder<S> {
     cases: PersonCases<S>,
+    enterprises: EnterpriseCases<S>,
     catalogue: Arc<Catalogue>,
     checkpoint: CheckpointFile,
 }
@@ -133,7 +148,7 @@ impl<S> std::fmt::Debug for Finder<S> {
 impl<S: EventStore> Finder<S> {
     pub fn new(cases: PersonCases<S>, catalogue: Arc<Catalogue>, checkpoint_file: PathBuf) -> Self {
         let checkpoint = CheckpointFile::for_follower(checkpoint_file, "policy finder", IF_MOVED_ASIDE);
-        Self { cases, catalogue, checkpoint }
+        Self { enterprises: cases.of_kind::<Enterprise>(), cases, catalogue, checkpoint }
     }
 
     /// The stored checkpoint: the last log position examined. A corrupt file
@@ -142,19 +157,32 @@ impl<S: EventStore> Finder<S> {
         self.checkpoint.load()
     }
 
-    /// Examines one person case on today's date and notes every rule it
-    /// newly meets. Returns the rule ids noted now.
-    pub async fn examine(&self, case_id: Uuid, cause: Uuid) -> Result<Vec<String>, FinderError> {
-        let err = |error| FinderError::Case { case: case_id, error };
+    /// Examines one case on today's date and notes every rule it newly
+    /// meets. Returns the rule ids noted now.
+    pub async fn examine(&self, case: CaseRef, cause: Uuid) -> Result<Vec<String>, FinderError> {
+        match case {
+            CaseRef::Person(id) => self.examine_person(id, cause).await,
+            CaseRef::Enterprise(id) => self.examine_enterprise(id, cause).await,
+        }
+        .map_err(|error| FinderError::Case {
+            case: match case {
+                CaseRef::Person(id) | CaseRef::Enterprise(id) => id,
+            },
+            error,
+        })
+    }
+
+    async fn examine_person(&self, case_id: Uuid, cause: Uuid) -> Result<Vec<String>, AppError> {
         let view = match self.cases.state(case_id, AsOf::Latest).await {
             Ok(v) => v,
             Err(AppError::NotFound) => return Ok(Vec::new()),
-            Err(e) => return Err(err(e)),
+            Err(e) => return Err(e),
         };
         let Some(file) = view.case.file() else { return Ok(Vec::new()) };
         let today = self.cases.today();
         let (person, prior_grants) = PersonFacts::from_file(file, today);
-        let facts = Facts { person: Some(person), prior_grants, ..Facts::default() };
+        let employer = self.employer_facts(file, today).await?;
+        let facts = Facts { person: Some(person), enterprise: employer, prior_grants, ..Facts::default() };
         let district = file.registration.residence.district.clone();
         let mut noted = Vec::new();
         for found in self.catalogue.find_eligible(&facts, &district, today) {
@@ -162,31 +190,59 @@ impl<S: EventStore> Finder<S> {
                 continue;
             }
             let rule_id = found.rule.id.clone();
-            let command_id = command_id(case_id, &rule_id, found.rule.valid_from);
-            let meta = CommandMeta {
-                command_id,
-                correlation_id: command_id,
-                causation_id: cause,
-                actor: ACTOR.into(),
-                office: OFFICE.into(),
-                expected_revision: None,
-            };
+            let meta = meta(case_id, &found, cause);
             let command =
                 DatedCommand { effective_date: today, command: PersonCommand::NoteEligibility(finding(found)) };
-            match self.cases.execute(Target::Case(case_id), meta, command).await {
-                Ok(outcome) if outcome.duplicate => {}
-                Ok(outcome) => {
-                    tracing::info!(case = %case_id, rule = %rule_id, revision = outcome.revision, "eligibility found");
-                    noted.push(rule_id);
-                }
-                // Noted meanwhile (the sweep and the follower raced, or a
-                // note of another version of the rule): done.
-                Err(AppError::Rejected(r)) if r.code == RejectionCode::EligibilityAlreadyNoted => {}
-                Err(AppError::CommandIdReused) => {}
-                Err(AppError::Rejected(r)) => {
-                    tracing::warn!(case = %case_id, rule = %rule_id, code = %r.code, "eligibility note refused");
-                }
-                Err(e) => return Err(err(e)),
+            if settled(case_id, &rule_id, self.cases.execute(Target::Case(case_id), meta, command).await)? {
+                noted.push(rule_id);
+            }
+        }
+        Ok(noted)
+    }
+
+    /// The facts of the enterprise of the person's current placement, when it
+    /// has a case (hiring rules name the employer's district or kind).
+    async fn employer_facts(
+        &self,
+        file: &PersonFile,
+        on: leye_domain::Date,
+    ) -> Result<Option<EnterpriseFacts>, AppError> {
+        let Some(code) = file.current_placement().and_then(|p| p.placement.employer.clone()) else { return Ok(None) };
+        let id = match self.enterprises.find(&Target::Enterprise(code)).await {
+            Ok((id, _)) => id,
+            Err(AppError::NotFound) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let view = self.enterprises.state(id, AsOf::Latest).await?;
+        Ok(view.case.file().map(|f| crate::subsidies::enterprise_facts(f, on, None)))
+    }
+
+    async fn examine_enterprise(&self, case_id: Uuid, cause: Uuid) -> Result<Vec<String>, AppError> {
+        let view = match self.enterprises.state(case_id, AsOf::Latest).await {
+            Ok(v) => v,
+            Err(AppError::NotFound) => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let Some(file) = view.case.file() else { return Ok(Vec::new()) };
+        let today = self.cases.today();
+        let facts = Facts {
+            enterprise: Some(crate::subsidies::enterprise_facts(file, today, None)),
+            prior_grants: enterprise_grants(file, today),
+            ..Facts::default()
+        };
+        let mut noted = Vec::new();
+        for found in self.catalogue.find_eligible(&facts, &file.registration.district, today) {
+            if file.eligibility(&found.rule.id).is_some() {
+                continue;
+            }
+            let rule_id = found.rule.id.clone();
+            let meta = meta(case_id, &found, cause);
+            let command = DatedEnterpriseCommand {
+                effective_date: today,
+                command: EnterpriseCommand::NoteEligibility(finding(found)),
+            };
+            if settled(case_id, &rule_id, self.enterprises.execute(Target::Case(case_id), meta, command).await)? {
+                noted.push(rule_id);
             }
         }
         Ok(noted)
@@ -230,8 +286,8 @@ impl<S: EventStore> Finder<S> {
                 }
             }
             let last = batch.last().map(|e| e.position);
-            for (case_id, cause) in cases_to_examine(&batch) {
-                self.examine(case_id, cause).await?;
+            for (case, cause) in cases_to_examine(&batch) {
+                self.examine(case, cause).await?;
             }
             if last > after {
                 after = last;
@@ -248,20 +304,25 @@ impl<S: EventStore> Finder<S> {
     /// Examines every person case of the read model (time-based eligibility).
     async fn sweep(&self, dir: &ReadModelDir, stop: &watch::Receiver<bool>) -> Result<(), FinderError> {
         let dir = dir.clone();
-        let ids = tokio::task::spawn_blocking(move || match dir.current() {
-            Ok(path) => ReadModel::open(&path)?.person_case_ids(),
-            Err(ProjectionError::NotReady) => Ok(Vec::new()),
-            Err(e) => Err(e),
+        let ids = tokio::task::spawn_blocking(move || -> Result<Vec<CaseRef>, ProjectionError> {
+            let rm = match dir.current() {
+                Ok(path) => ReadModel::open(&path)?,
+                Err(ProjectionError::NotReady) => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            };
+            let parse = |id: String| Uuid::parse_str(&id).ok();
+            let people = rm.person_case_ids()?.into_iter().filter_map(parse).map(CaseRef::Person);
+            let enterprises = rm.enterprise_case_ids()?.into_iter().filter_map(parse).map(CaseRef::Enterprise);
+            Ok(people.chain(enterprises).collect())
         })
         .await
         .map_err(|e| FinderError::Task(e.to_string()))??;
         let (mut examined, mut noted) = (0usize, 0usize);
-        for id in ids {
+        for case in ids {
             if *stop.borrow() {
                 break;
             }
-            let Ok(case_id) = Uuid::parse_str(&id) else { continue };
-            noted += self.examine(case_id, Uuid::nil()).await?.len();
+            noted += self.examine(case, Uuid::nil()).await?.len();
             examined += 1;
         }
         tracing::info!(examined, noted, "policy finder sweep done");
@@ -269,16 +330,76 @@ impl<S: EventStore> Finder<S> {
     }
 }
 
-/// The person cases a batch touches, once each, in first-seen order, with the
-/// first event that touched each (the cause of a note). The finder's own
-/// events and other streams are skipped.
-fn cases_to_examine(batch: &[RecordedEvent]) -> Vec<(Uuid, Uuid)> {
+/// The person and enterprise cases a batch touches, once each, in first-seen
+/// order, with the first event that touched each (the cause of a note). The
+/// finder's own events and other streams are skipped.
+fn cases_to_examine(batch: &[RecordedEvent]) -> Vec<(CaseRef, Uuid)> {
     let mut seen = BTreeSet::new();
     batch
         .iter()
-        .filter(|e| e.event_type != OWN_EVENT_TYPE)
-        .filter_map(|e| person_case_id(&e.stream).map(|c| (c, e.event_id)))
+        .filter(|e| !OWN_EVENT_TYPES.contains(&e.event_type.as_str()))
+        .filter_map(|e| {
+            let case = person_case_id(&e.stream)
+                .map(CaseRef::Person)
+                .or_else(|| case_id_of::<Enterprise>(&e.stream).map(CaseRef::Enterprise))?;
+            Some((case, e.event_id))
+        })
         .filter(|(c, _)| seen.insert(*c))
+        .collect()
+}
+
+/// The envelope of a note: the finder's actor and office, and a command id
+/// derived from the case, the rule and its version.
+fn meta(case_id: Uuid, found: &Eligibility, cause: Uuid) -> CommandMeta {
+    let command_id = command_id(case_id, &found.rule.id, found.rule.valid_from);
+    CommandMeta {
+        command_id,
+        correlation_id: command_id,
+        causation_id: cause,
+        actor: ACTOR.into(),
+        office: OFFICE.into(),
+        expected_revision: None,
+    }
+}
+
+/// Whether a note was recorded now; a note already made (a duplicate
+/// command, `ELIGIBILITY_ALREADY_NOTED`) is done, not an error.
+fn settled(case_id: Uuid, rule_id: &str, result: Result<CommandOutcome, AppError>) -> Result<bool, AppError> {
+    match result {
+        Ok(outcome) if outcome.duplicate => Ok(false),
+        Ok(outcome) => {
+            tracing::info!(case = %case_id, rule = %rule_id, revision = outcome.revision, "eligibility found");
+            Ok(true)
+        }
+        // Noted meanwhile (the sweep and the follower raced, or a note of
+        // another version of the rule): done.
+        Err(AppError::Rejected(r)) if r.code == RejectionCode::EligibilityAlreadyNoted => Ok(false),
+        Err(AppError::EnterpriseRejected(r)) if r.code == EnterpriseRejectionCode::EligibilityAlreadyNoted => Ok(false),
+        Err(AppError::CommandIdReused) => Ok(false),
+        Err(AppError::Rejected(r)) => {
+            tracing::warn!(case = %case_id, rule = %rule_id, code = %r.code, "eligibility note refused");
+            Ok(false)
+        }
+        Err(AppError::EnterpriseRejected(r)) => {
+            tracing::warn!(case = %case_id, rule = %rule_id, code = %r.code, "eligibility note refused");
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Grants received by an enterprise case by `on`, not revoked by then.
+fn enterprise_grants(file: &EnterpriseFile, on: leye_domain::Date) -> Vec<PriorGrant> {
+    file.subsidies
+        .iter()
+        .filter(|s| s.granted_on <= on && s.revoked_on.is_none_or(|r| r > on))
+        .map(|s| PriorGrant {
+            programme: s.grant.programme.clone(),
+            rule_id: None,
+            amount: Some(s.grant.amount),
+            period: s.grant.period,
+            granted_on: s.granted_on,
+        })
         .collect()
 }
 
@@ -414,7 +535,7 @@ mod tests {
     async fn found(store: &SqliteStore) -> Vec<(Uuid, String, Uuid)> {
         let mut out = Vec::new();
         for e in store.read_all(None, usize::MAX).await.unwrap() {
-            if e.event_type == OWN_EVENT_TYPE {
+            if e.event_type == OWN_EVENT_TYPES[0] {
                 let case = person_case_id(&e.stream).unwrap();
                 let r = crate::cases::decode(e).unwrap();
                 let leye_domain::person::PersonFact::EligibilityFound(f) = &r.event.fact else { unreachable!() };
@@ -530,7 +651,7 @@ mod tests {
         assert_eq!(store.head().await.unwrap(), head);
 
         // Examined again directly (the sweep's path): the noted rule is skipped.
-        assert_eq!(finder.examine(case, Uuid::nil()).await.unwrap(), Vec::<String>::new());
+        assert_eq!(finder.examine(CaseRef::Person(case), Uuid::nil()).await.unwrap(), Vec::<String>::new());
         assert_eq!(store.head().await.unwrap(), head);
         store.close().await;
     }
@@ -590,6 +711,76 @@ mod tests {
         let noted = view.case.file().unwrap().eligibility(&rule).unwrap();
         assert_eq!(noted.found_on, d("2026-07-15"));
         assert!(noted.finding.reasons.iter().any(|r| r.check == "min_age" && r.detail.contains("aged 40")));
+        store.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_enterprise_is_found_eligible_from_its_own_case_once() {
+        use leye_domain::enterprise::{EnterpriseName, EnterpriseRegistration, Hire};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("events.sqlite"), Default::default()).await.unwrap();
+        let (clock, _) = clock("2026-11-22");
+        let people = PersonCases::new(store.clone(), CaseIds::from_key([9; 32]), clock);
+        let enterprises: EnterpriseCases<SqliteStore> = people.of_kind();
+        let finder =
+            Finder::new(people, Arc::new(leye_policy::default_catalogue().clone()), dir.path().join(CHECKPOINT_FILE));
+        // A small/micro enterprise in Xiqing, 10 insured staff, hires 1 then 2
+        // people this year. xiqing.loan.small-micro (000 § 14): small_micro,
+        // and new hires reaching 20 % of staff (达到, inclusive): 1/10 does
+        // not, 2/10 does.
+        let registration = EnterpriseRegistration {
+            credit_code: employer(),
+            name: EnterpriseName::parse("天津西青测试制造有限公司").unwrap(),
+            district: leye_domain::values::DistrictCode::parse("120111").unwrap(),
+            industry_code: "C3411".into(),
+            insured_employees: 10,
+            small_micro: true,
+            kinds: Default::default(),
+            check_character_valid: true,
+        };
+        let run = |command: EnterpriseCommand, target: Target, on: &'static str| {
+            let enterprises = enterprises.clone();
+            async move {
+                let command = DatedEnterpriseCommand { effective_date: d(on), command };
+                enterprises.execute(target, meta(), command).await.unwrap().case_id
+            }
+        };
+        let case = run(EnterpriseCommand::Register(registration), Target::Enterprise(employer()), "2026-01-05").await;
+        let hire = |id: &str| {
+            EnterpriseCommand::RecordHire(Hire {
+                hire_id: id.into(),
+                person_case_id: Uuid::new_v4(),
+                contract_months: Some(12),
+                started_on: d("2026-03-01"),
+            })
+        };
+        run(hire("h1"), Target::Case(case), "2026-03-01").await;
+        follow_to_head(&finder, &store, None).await;
+        let rule = "xiqing.loan.small-micro";
+        let notes = |store: SqliteStore| async move {
+            let mut out = Vec::new();
+            for e in store.read_all(None, usize::MAX).await.unwrap() {
+                if e.event_type == "enterprise.eligibility_found" {
+                    out.push((case_id_of::<Enterprise>(&e.stream).unwrap(), e.event_id));
+                }
+            }
+            out
+        };
+        assert_eq!(notes(store.clone()).await, vec![], "1 hire for 10 staff: not yet");
+        run(hire("h2"), Target::Case(case), "2026-03-01").await;
+        follow_to_head(&finder, &store, None).await;
+        assert_eq!(notes(store.clone()).await.len(), 1);
+        let view = enterprises.state(case, AsOf::Latest).await.unwrap();
+        let noted = view.case.file().unwrap().eligibility(rule).unwrap();
+        assert_eq!((noted.found_on, noted.finding.clause.as_str()), (d("2026-11-22"), "000 § 14"));
+        assert_eq!(noted.finding.amount, None, "an interest subsidy depends on the loan");
+        assert!(noted.finding.reasons.iter().any(|r| r.check == "new_hires" && r.detail.starts_with("2 new hires")));
+        // Restarted from no checkpoint: nothing noted twice.
+        std::fs::remove_file(dir.path().join(CHECKPOINT_FILE)).unwrap();
+        let head = store.head().await.unwrap();
+        follow_to_head(&finder, &store, None).await;
+        assert_eq!(store.head().await.unwrap(), head);
+        assert_eq!(notes(store.clone()).await.len(), 1);
         store.close().await;
     }
 }

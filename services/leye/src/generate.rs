@@ -67,6 +67,7 @@ use std::{
 
 use anyhow::{Context, anyhow, ensure};
 use chrono::{Datelike, Days, Months, NaiveDate};
+use leye_domain::subsidy::{ApproveProposal, ProposalInputs, Reviewer, SubsidyProposal};
 use leye_domain::{
     Date, RejectionCode,
     person::{
@@ -280,7 +281,11 @@ async fn run_person<S: EventStore>(
             command_id,
             correlation_id: uuid5(&format!("spell/{}/{index}/{}", cfg.seed, step.spell)),
             causation_id: command_id,
-            actor: format!("gen-caseworker-{:02}", step.place.community + 1),
+            actor: match &step.command {
+                PersonCommand::ProposeSubsidy(p) => p.proposed_by.clone(),
+                PersonCommand::ApproveSubsidy(a) => a.reviewer.user.clone(),
+                _ => caseworker(step.place),
+            },
             office: places.street(step.place).code.clone(),
             expected_revision: None,
         };
@@ -306,6 +311,16 @@ async fn run_person<S: EventStore>(
         }
     }
     Ok(tally)
+}
+
+/// The generated caseworker of a place (one per community).
+fn caseworker(place: PlaceRef) -> String {
+    format!("gen-caseworker-{:02}", place.community + 1)
+}
+
+/// The generated supervisor who reviews a place's subsidy proposals.
+fn supervisor(place: PlaceRef) -> String {
+    format!("gen-supervisor-{:02}", place.community + 1)
 }
 
 fn uuid5(name: &str) -> Uuid {
@@ -953,9 +968,10 @@ mod order {
     pub const EXIT: u8 = 7;
     pub const PLACE: u8 = 8;
     pub const BENEFIT_END: u8 = 9;
-    pub const GRANT: u8 = 10;
-    pub const REVOKE: u8 = 11;
-    pub const END_PLACEMENT: u8 = 12;
+    pub const PROPOSE: u8 = 10;
+    pub const APPROVE: u8 = 11;
+    pub const REVOKE: u8 = 12;
+    pub const END_PLACEMENT: u8 = 13;
 }
 
 /// One planned command.
@@ -1533,18 +1549,29 @@ impl Planner<'_> {
         };
         self.subsidies += 1;
         let subsidy_id = format!("S{}-{}", self.spell, self.subsidies);
-        self.push(
-            on,
-            order::GRANT,
-            PersonCommand::GrantSubsidy(SubsidyGrant {
-                subsidy_id: subsidy_id.clone(),
-                programme: programme.to_string(),
-                amount,
-                period,
-                payee,
-                policy_clause: clause.to_string(),
-            }),
-        );
+        // Proposed by the community's caseworker, approved by the street's
+        // supervisor (separation of duties). Synthetic programmes: the decider
+        // is asked, the policy catalogue is not.
+        let grant = SubsidyGrant {
+            subsidy_id: subsidy_id.clone(),
+            programme: programme.to_string(),
+            amount,
+            period,
+            payee,
+            policy_clause: clause.to_string(),
+        };
+        let proposal = SubsidyProposal {
+            grant,
+            rule_id: format!("generated.{programme}"),
+            rule_valid_from: on,
+            proposed_by: caseworker(self.place),
+            reasons: Vec::new(),
+            inputs: ProposalInputs::default(),
+        };
+        self.push(on, order::PROPOSE, PersonCommand::ProposeSubsidy(proposal));
+        let reviewer = Reviewer { user: supervisor(self.place), supervisor: true };
+        let approval = ApproveProposal { proposal_id: subsidy_id.clone(), reviewer };
+        self.push(on, order::APPROVE, PersonCommand::ApproveSubsidy(approval));
         if self.rng.random_bool(0.02) {
             let revoked = plus_days(on, self.rng.random_range(20..=150));
             if revoked <= self.end {
@@ -2038,7 +2065,10 @@ mod tests {
         let summary = generate(&cases(store.clone()), &cfg, |_| {}).await.unwrap();
         assert_eq!(summary.rejected_unexpected, 0, "{:?}", summary.rejections);
         assert_eq!(summary.persons, 400);
-        assert_eq!(summary.accepted, summary.events);
+        // One event per command, but two per approval (approved, granted).
+        let approvals = summary.by_command.get("approve_subsidy").copied().unwrap_or(0);
+        assert!(approvals > 0, "the population has subsidies");
+        assert_eq!(summary.accepted + approvals, summary.events);
 
         let read_models = runner::ReadModelDir::new(dir.path().join("rm"));
         let (db, folded) = runner::rebuild(&store, &read_models, |_| {}).await.unwrap();

@@ -67,6 +67,12 @@ enum Command {
         #[command(subcommand)]
         command: ProjectionsCommand,
     },
+    /// The subsidy policy catalogue: check a directory of rule files before
+    /// deploying it (`leye serve --policies DIR` refuses an invalid one).
+    Policies {
+        #[command(subcommand)]
+        command: PoliciesCommand,
+    },
     /// Create a synthetic Tianjin-like population through the normal command
     /// path (reproducible from the seed), for demos, benchmarks and tests.
     Generate {
@@ -77,6 +83,16 @@ enum Command {
         seed: u64,
         #[arg(long, env = "LEYE_DATA_DIR", default_value = leye::config::DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PoliciesCommand {
+    /// Load and validate every `*.toml` of a directory; print what it holds,
+    /// or one line per problem (file, rule, field) and fail.
+    Check {
+        /// The catalogue directory; default: the catalogue built into the binary.
+        dir: Option<PathBuf>,
     },
 }
 
@@ -136,6 +152,25 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
+        Command::Policies { command: PoliciesCommand::Check { dir } } => {
+            let catalogue = leye_policy::Catalogue::load(dir.as_deref()).map_err(|e| {
+                let from = dir.as_ref().map_or("the built-in catalogue".to_string(), |d| d.display().to_string());
+                anyhow::anyhow!("policy catalogue {from} refused:\n{e}")
+            })?;
+            for j in catalogue.jurisdictions() {
+                let prefix = format!("{}.", j.key);
+                let rules: Vec<_> = catalogue.rules().iter().filter(|r| r.id.starts_with(&prefix)).collect();
+                let verify = rules.iter().filter(|r| r.verify).count();
+                println!("{:<10} {:>3} rule versions ({verify} marked verify)  {}", j.key, rules.len(), j.name);
+            }
+            println!(
+                "{} documents, {} dated parameters, {} retirement-age laws: the catalogue is valid",
+                catalogue.documents().count(),
+                catalogue.parameters().count(),
+                catalogue.retirement_laws().len()
+            );
+            Ok(())
+        }
         Command::Serve { config, settings } => {
             let file = match config {
                 Some(path) => ServeSettings::from_file(&path)?,

@@ -4,8 +4,9 @@
 //! Start: store → key → metrics listener (if configured) → publisher and its
 //! lag sampler (they report on the shared health service) → projector
 //! (follows the log into the read model) → policy finder (follows the log,
-//! notes eligibilities through the command path) → gRPC.
-//! Stop: gRPC drains → policy finder finishes its case → projector finishes
+//! notes eligibilities through the command path) → hire linker (settles each
+//! hire on both cases) → gRPC.
+//! Stop: gRPC drains → policy finder finishes its case, the linker its hire → projector finishes
 //! its batch → publisher takes its
 //! pending acks and writes its checkpoint → metrics stop → the store's writer
 //! drains and closes.
@@ -25,8 +26,22 @@ use crate::{
     finder,
     grpc::analytics::AnalyticsApi,
     identity::CaseIds,
-    publisher,
+    linker, publisher,
 };
+
+/// The policy catalogue: the directory configured, or the one built in. An
+/// invalid catalogue is refused with one line per problem (file, rule, field).
+pub fn load_catalogue(config: &ServeConfig) -> anyhow::Result<leye_policy::Catalogue> {
+    let catalogue = leye_policy::Catalogue::load(config.policies.as_deref()).map_err(|e| {
+        let from = config.policies.as_ref().map_or("the built-in catalogue".to_string(), |d| d.display().to_string());
+        anyhow::anyhow!("policy catalogue {from} refused:\n{e}")
+    })?;
+    match &config.policies {
+        Some(dir) => tracing::info!(dir = %dir.display(), "policy catalogue loaded"),
+        None => tracing::info!("built-in policy catalogue loaded"),
+    }
+    Ok(catalogue)
+}
 
 /// Opens the embedded store in `config.data_dir`, creating it if needed.
 pub async fn open_store(config: &ServeConfig) -> anyhow::Result<SqliteStore> {
@@ -47,6 +62,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
     clock: Clock,
 ) -> anyhow::Result<()> {
+    // The policy catalogue first: an invalid file stops the start before anything opens.
+    let catalogue = Arc::new(load_catalogue(&config)?);
     let store = open_store(&config).await?;
     let started = start_followers(&config, &store).await;
     let (publisher, metrics) = match started {
@@ -61,18 +78,28 @@ pub async fn run(
     let projector = tokio::spawn(keep_projecting(store.clone(), readmodel.clone(), projector_stopped));
     let (stop_finder, finder_stopped) = tokio::sync::watch::channel(false);
     let mut finder_task = None;
+    // The hire linker stops with the finder: both write through the command path.
+    let mut linker_task = None;
     let result = async {
         let ids = CaseIds::load_or_create(&config.pseudonym_key_file)?;
         let analytics = AnalyticsApi::new(readmodel.clone(), config.targets.clone(), clock.clone());
         let cases = PersonCases::new(store.clone(), ids, clock);
-        finder_task = start_finder(&config, &store, &cases, &readmodel, finder_stopped)?;
-        crate::grpc::serve(cases, listener, shutdown, analytics, publisher.health.clone()).await
+        finder_task = start_finder(&config, &store, &cases, &catalogue, &readmodel, finder_stopped.clone())?;
+        let checkpoint = linker::checkpoint(config.data_dir.join(linker::CHECKPOINT_FILE));
+        linker_task =
+            Some(tokio::spawn(linker::keep_linking(linker::Linker::new(cases.clone()), checkpoint, finder_stopped)));
+        crate::grpc::serve(cases, catalogue, listener, shutdown, analytics, publisher.health.clone()).await
     }
     .await;
     stop_finder.send_replace(true);
     if let Some(task) = finder_task {
         if let Err(e) = task.await {
             tracing::error!(error = %e, "policy finder task ended abnormally");
+        }
+    }
+    if let Some(task) = linker_task {
+        if let Err(e) = task.await {
+            tracing::error!(error = %e, "hire linker task ended abnormally");
         }
     }
     stop_projector.send_replace(true);
@@ -116,6 +143,7 @@ fn start_finder(
     config: &ServeConfig,
     store: &SqliteStore,
     cases: &PersonCases<SqliteStore>,
+    catalogue: &Arc<leye_policy::Catalogue>,
     readmodel: &ReadModelDir,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
@@ -123,8 +151,7 @@ fn start_finder(
         tracing::info!("policy finder off (policy_finder = false)");
         return Ok(None);
     }
-    let catalogue = Arc::new(leye_policy::default_catalogue().clone());
-    let finder = finder::Finder::new(cases.clone(), catalogue, config.finder.checkpoint_file.clone());
+    let finder = finder::Finder::new(cases.clone(), catalogue.clone(), config.finder.checkpoint_file.clone());
     finder.checkpoint()?;
     Ok(Some(tokio::spawn(finder::keep_finding(
         finder,

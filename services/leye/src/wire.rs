@@ -39,6 +39,10 @@ macro_rules! enum_map {
     };
 }
 
+// After the macro, so the enterprise module can use it.
+pub mod enterprise;
+pub mod subsidy;
+
 enum_map!(hukou_nature, hukou_nature_pb, pb::HukouNature, domain::HukouNature, { Urban => Urban, Rural => Rural });
 enum_map!(education, education_pb, pb::Education, domain::Education, {
     PrimaryOrBelow => PrimaryOrBelow, JuniorSecondary => JuniorSecondary, SeniorSecondary => SeniorSecondary,
@@ -120,11 +124,20 @@ pub(crate) fn registration_pb(r: &domain::Registration) -> pb::Registration {
             school: g.school.clone(),
             tianjin_school: g.tianjin_school,
         }),
-        household: r.household.as_ref().map(|h| pb::HouseholdMembership {
-            household_id: h.household_id.to_string(),
-            relation: household_relation_pb(h.relation),
-        }),
+        household: r.household.as_ref().map(membership_pb),
         groups: r.groups.iter().map(|g| person_group_pb(*g)).collect(),
+    }
+}
+
+pub(crate) fn membership_pb(m: &domain::HouseholdMembership) -> pb::HouseholdMembership {
+    pb::HouseholdMembership { household_id: m.household_id.to_string(), relation: household_relation_pb(m.relation) }
+}
+
+fn household_record_pb(h: &domain::HouseholdPeriod) -> pb::HouseholdRecord {
+    pb::HouseholdRecord {
+        membership: Some(membership_pb(&h.membership)),
+        joined_on: date_pb(h.joined_on),
+        left_on: opt_date_pb(h.left_on),
     }
 }
 
@@ -214,6 +227,9 @@ pub fn to_proto_event(fact: &PersonFact) -> pb::PersonEvent {
         PersonFact::PlacementEnded(e) => {
             E::PlacementEnded(pb::PlacementEnd { reason: placement_end_reason_pb(e.reason) })
         }
+        PersonFact::SubsidyProposed(p) => E::SubsidyProposed(subsidy::proposal_pb(p)),
+        PersonFact::SubsidyApproved(a) => E::SubsidyApproved(subsidy::approval_pb(a)),
+        PersonFact::SubsidyProposalRejected(r) => E::SubsidyProposalRejected(subsidy::rejection_pb(r)),
         PersonFact::SubsidyGranted(g) => E::SubsidyGranted(grant_pb(g)),
         PersonFact::SubsidyRevoked(r) => {
             E::SubsidyRevoked(pb::SubsidyRevocation { subsidy_id: r.subsidy_id.clone(), reason: r.reason.clone() })
@@ -225,13 +241,26 @@ pub fn to_proto_event(fact: &PersonFact) -> pb::PersonEvent {
         PersonFact::RegistrationExited(x) => {
             E::RegistrationExited(pb::RegistrationExit { reason: exit_reason_pb(x.reason) })
         }
+        PersonFact::HouseholdJoined(m) => E::HouseholdJoined(membership_pb(m)),
+        PersonFact::HouseholdLeft(l) => {
+            E::HouseholdLeft(pb::HouseholdLeave { household_id: l.household_id.to_string() })
+        }
         PersonFact::EligibilityFound(e) => E::EligibilityFound(eligibility_pb(e)),
     };
     pb::PersonEvent { event: Some(event) }
 }
 
+pub(crate) fn subsidy_record_pb(s: &domain::SubsidyRecord) -> pb::SubsidyRecord {
+    pb::SubsidyRecord {
+        grant: Some(grant_pb(&s.grant)),
+        granted_on: date_pb(s.granted_on),
+        revoked_on: opt_date_pb(s.revoked_on),
+        revoke_reason: s.revoke_reason.clone().unwrap_or_default(),
+    }
+}
+
 /// The public envelope of a recorded event.
-pub fn to_proto_metadata(case_id: Uuid, r: &Recorded) -> EventMetadata {
+pub fn to_proto_metadata<E>(case_id: Uuid, r: &Recorded<E>) -> EventMetadata {
     EventMetadata {
         event_id: r.event_id.to_string(),
         event_type: r.event_type.clone(),
@@ -332,16 +361,7 @@ pub fn to_proto_case(view: &CaseView) -> pb::PersonCase {
                 end_reason: p.end_reason.map_or(0, placement_end_reason_pb),
             })
             .collect(),
-        subsidies: file
-            .subsidies
-            .iter()
-            .map(|s| pb::SubsidyRecord {
-                grant: Some(grant_pb(&s.grant)),
-                granted_on: date_pb(s.granted_on),
-                revoked_on: opt_date_pb(s.revoked_on),
-                revoke_reason: s.revoke_reason.clone().unwrap_or_default(),
-            })
-            .collect(),
+        subsidies: file.subsidies.iter().map(subsidy_record_pb).collect(),
         benefits: file
             .benefits
             .iter()
@@ -355,5 +375,8 @@ pub fn to_proto_case(view: &CaseView) -> pb::PersonCase {
                 end_reason: b.end_reason.map_or(0, benefit_end_reason_pb),
             })
             .collect(),
+        current_household: file.current_household().map(household_record_pb),
+        households: file.households.iter().map(household_record_pb).collect(),
+        proposals: file.proposals.iter().map(subsidy::proposal_record_pb).collect(),
     }
 }

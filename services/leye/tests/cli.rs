@@ -152,3 +152,46 @@ fn a_bad_config_file_is_refused_naming_it() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("leye.toml"), "{err}");
 }
+
+#[test]
+fn an_invalid_policy_file_is_refused_at_start_naming_file_rule_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    // The shipped catalogue, with one amount made negative in the Xiqing file.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let mut text = std::fs::read_to_string(&path).unwrap();
+            if path.file_name().unwrap() == "xiqing.toml" {
+                let before = "amount = { kind = \"fixed\", fen = 100000 }";
+                assert!(text.contains(before), "the fixture line is in xiqing.toml");
+                text = text.replacen(before, "amount = { kind = \"fixed\", fen = -100 }", 1);
+            }
+            std::fs::write(policies.join(path.file_name().unwrap()), text).unwrap();
+        }
+    }
+    let data = dir.path().join("data");
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port()), "--data-dir"])
+        .arg(&data)
+        .arg("--policies")
+        .arg(&policies)
+        .env("LEYE_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "leye serve must refuse an invalid catalogue");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("xiqing.toml"), "names the file: {stderr}");
+    assert!(stderr.contains("xiqing.hiring.one-time"), "names the rule: {stderr}");
+    assert!(stderr.contains("amount.fen"), "names the field: {stderr}");
+    assert!(!data.join("events.sqlite").exists(), "nothing was opened or created");
+
+    // The same directory, repaired, is accepted: the check is not a blanket refusal.
+    let fixed =
+        std::fs::read_to_string(policies.join("xiqing.toml")).unwrap().replacen("fen = -100", "fen = 100000", 1);
+    std::fs::write(policies.join("xiqing.toml"), fixed).unwrap();
+    let out = Command::new(BIN).args(["policies", "check"]).arg(&policies).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -81,6 +81,14 @@ pub struct EnterpriseRegistration {
     pub small_micro: bool,
     /// May be empty.
     pub kinds: BTreeSet<EnterpriseKind>,
+    /// False when the credit code fails the GB 32100-2015 check character and a
+    /// caseworker confirmed it against the business licence (early codes).
+    #[serde(default = "check_character_valid_default")]
+    pub check_character_valid: bool,
+}
+
+fn check_character_valid_default() -> bool {
+    true
 }
 
 /// 参保人数月报: insured employees in one month, for the layoff rate.
@@ -128,6 +136,27 @@ pub struct LabourShortage {
     pub posts: NonZeroU32,
     /// The skills wanted, 1..=500 characters, parsed at the edge with [`crate::values::text`].
     pub skills: String,
+}
+
+/// The person's case recorded the placement a hire asked for (written by
+/// leye's hire linker, never by clients).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HireLink {
+    pub hire_id: String,
+    /// The `person.placed` event on the person's case.
+    pub placement_event_id: Uuid,
+}
+
+/// The person's case refused the placement a hire asked for: the hire stays on
+/// the enterprise case, not linked, with the person case's reason (written by
+/// leye's hire linker, never by clients).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HireLinkRefusal {
+    pub hire_id: String,
+    /// The person case's rejection code, e.g. `ALREADY_PLACED`.
+    pub reason_code: String,
+    /// The rule, stated without personal data.
+    pub reason: String,
 }
 
 // === after a batch layoff, and internship posts ===

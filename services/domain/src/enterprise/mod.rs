@@ -31,11 +31,10 @@
 //! - Internship posts (见习岗位) are offered under client-chosen ids, unique in
 //!   the case (`INTERNSHIP_OFFER_EXISTS`).
 //!
-//! # Open points
-//! - A hire names the person's case but does not touch it: linking a hire to the
-//!   person's placement (`person.placed`) is a reactor's job in a later change,
-//!   not built here. Until then a person may be hired twice; only duplicate hire
-//!   ids are refused.
+//! - A hire names the person's case but does not touch it: leye's hire linker
+//!   (`services/leye/src/linker.rs`) records the placement on the person's case
+//!   and then settles the hire here, once: `LinkHire` or `RefuseHireLink`, on a
+//!   hire that exists (`HIRE_NOT_FOUND`) and is not settled (`HIRE_LINK_SETTLED`).
 
 mod facts;
 mod state;
@@ -52,7 +51,11 @@ pub use state::*;
 
 use crate::{
     Date,
-    person::{DecodeError, SubsidyGrant, SubsidyRevocation},
+    person::{DecodeError, EligibilityFinding, SubsidyGrant, SubsidyRevocation},
+    subsidy::{
+        self, ApproveProposal, RejectProposal, ReviewRefusal, SubsidyApproval, SubsidyProposal,
+        SubsidyProposalRejection,
+    },
 };
 
 // === impl EnterpriseRejectionCode ===
@@ -92,17 +95,31 @@ pub enum EnterpriseRejectionCode {
     /// The subsidy was already revoked.
     SubsidyAlreadyRevoked,
     /// The date lies before the start of what it ends or follows (a grant, a
-    /// batch layoff).
+    /// proposal, a batch layoff).
     BeforeStart,
+    /// No hire with this id on the case.
+    HireNotFound,
+    /// The hire is already linked to a placement, or its link was refused.
+    HireLinkSettled,
+    /// No subsidy proposal with this id on the case.
+    ProposalNotFound,
+    /// The proposal was already approved or rejected.
+    ProposalDecided,
+    /// Separation of duties: the proposer cannot review their own proposal.
+    SelfReview,
+    /// Reviewing proposals needs the supervisor role.
+    NotSupervisor,
     /// No batch layoff with this id on the case.
     LayoffNotFound,
     /// An internship offer with this id is already on the case.
     InternshipOfferExists,
+    /// Eligibility under this rule is already noted on the case (政策找人).
+    EligibilityAlreadyNoted,
 }
 
 impl EnterpriseRejectionCode {
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [EnterpriseRejectionCode; 18] = [
+    pub const ALL: [EnterpriseRejectionCode; 25] = [
         Self::CaseNotFound,
         Self::AlreadyRegistered,
         Self::EffectiveDateInFuture,
@@ -119,8 +136,15 @@ impl EnterpriseRejectionCode {
         Self::SubsidyNotFound,
         Self::SubsidyAlreadyRevoked,
         Self::BeforeStart,
+        Self::HireNotFound,
+        Self::HireLinkSettled,
+        Self::ProposalNotFound,
+        Self::ProposalDecided,
+        Self::SelfReview,
+        Self::NotSupervisor,
         Self::LayoffNotFound,
         Self::InternshipOfferExists,
+        Self::EligibilityAlreadyNoted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -141,8 +165,15 @@ impl EnterpriseRejectionCode {
             Self::SubsidyNotFound => "SUBSIDY_NOT_FOUND",
             Self::SubsidyAlreadyRevoked => "SUBSIDY_ALREADY_REVOKED",
             Self::BeforeStart => "BEFORE_START",
+            Self::HireNotFound => "HIRE_NOT_FOUND",
+            Self::HireLinkSettled => "HIRE_LINK_SETTLED",
+            Self::ProposalNotFound => "PROPOSAL_NOT_FOUND",
+            Self::ProposalDecided => "PROPOSAL_DECIDED",
+            Self::SelfReview => "SELF_REVIEW",
+            Self::NotSupervisor => "NOT_SUPERVISOR",
             Self::LayoffNotFound => "LAYOFF_NOT_FOUND",
             Self::InternshipOfferExists => "INTERNSHIP_OFFER_EXISTS",
+            Self::EligibilityAlreadyNoted => "ELIGIBILITY_ALREADY_NOTED",
         }
     }
 }
@@ -195,8 +226,16 @@ pub enum EnterpriseCommand {
     FileLayoffPlan(LayoffPlan),
     DesignateKeyEnterprise,
     ReportLabourShortage(LabourShortage),
-    GrantSubsidy(SubsidyGrant),
+    /// Propose a subsidy evaluated against the catalogue (see [`crate::subsidy`]).
+    ProposeSubsidy(SubsidyProposal),
+    /// Approve a proposal: the subsidy is granted.
+    ApproveSubsidy(ApproveProposal),
+    RejectSubsidyProposal(RejectProposal),
     RevokeSubsidy(SubsidyRevocation),
+    LinkHire(HireLink),
+    RefuseHireLink(HireLinkRefusal),
+    /// 政策找人: sent by the service's eligibility finder only; not a public gRPC command.
+    NoteEligibility(EligibilityFinding),
 }
 
 impl EnterpriseCommand {
@@ -212,8 +251,13 @@ impl EnterpriseCommand {
             Self::FileLayoffPlan(_) => "file_layoff_plan",
             Self::DesignateKeyEnterprise => "designate_key_enterprise",
             Self::ReportLabourShortage(_) => "report_labour_shortage",
-            Self::GrantSubsidy(_) => "grant_subsidy",
+            Self::ProposeSubsidy(_) => "propose_subsidy",
+            Self::ApproveSubsidy(_) => "approve_subsidy",
+            Self::RejectSubsidyProposal(_) => "reject_subsidy_proposal",
             Self::RevokeSubsidy(_) => "revoke_subsidy",
+            Self::LinkHire(_) => "link_hire",
+            Self::RefuseHireLink(_) => "refuse_hire_link",
+            Self::NoteEligibility(_) => "note_eligibility",
         }
     }
 }
@@ -238,8 +282,15 @@ pub enum EnterpriseFact {
     LayoffPlanFiled(LayoffPlan),
     DesignatedKeyEnterprise,
     LabourShortageReported(LabourShortage),
+    SubsidyProposed(SubsidyProposal),
+    SubsidyApproved(SubsidyApproval),
+    SubsidyProposalRejected(SubsidyProposalRejection),
     SubsidyGranted(SubsidyGrant),
     SubsidyRevoked(SubsidyRevocation),
+    HireLinked(HireLink),
+    HireLinkRefused(HireLinkRefusal),
+    /// 政策找人: eligible for a programme not yet received (recorded by the service).
+    EligibilityFound(EligibilityFinding),
 }
 
 impl EnterpriseFact {
@@ -255,8 +306,14 @@ impl EnterpriseFact {
             Self::LayoffPlanFiled(_) => "enterprise.layoff_plan_filed",
             Self::DesignatedKeyEnterprise => "enterprise.designated_key_enterprise",
             Self::LabourShortageReported(_) => "enterprise.labour_shortage_reported",
+            Self::SubsidyProposed(_) => "enterprise.subsidy_proposed",
+            Self::SubsidyApproved(_) => "enterprise.subsidy_approved",
+            Self::SubsidyProposalRejected(_) => "enterprise.subsidy_proposal_rejected",
             Self::SubsidyGranted(_) => "enterprise.subsidy_granted",
             Self::SubsidyRevoked(_) => "enterprise.subsidy_revoked",
+            Self::HireLinked(_) => "enterprise.hire_linked",
+            Self::HireLinkRefused(_) => "enterprise.hire_link_refused",
+            Self::EligibilityFound(_) => "enterprise.eligibility_found",
         }
     }
 }
@@ -306,6 +363,13 @@ pub fn decide(
     let fact = match (case.file(), cmd.command) {
         (None, EnterpriseCommand::Register(reg)) => EnterpriseFact::Registered(reg),
         (None, _) => return Err(Rejection::new(Code::CaseNotFound, "no enterprise case with this id")),
+        (Some(file), EnterpriseCommand::ApproveSubsidy(a)) => {
+            let (approval, grant) = subsidy::decide_approval(&file.proposals, &a, on).map_err(review_refused)?;
+            return Ok(vec![
+                EnterpriseEvent { effective_date: on, fact: EnterpriseFact::SubsidyApproved(approval) },
+                EnterpriseEvent { effective_date: on, fact: EnterpriseFact::SubsidyGranted(grant) },
+            ]);
+        }
         (Some(file), EnterpriseCommand::Register(_)) => {
             return Err(Rejection::new(
                 Code::AlreadyRegistered,
@@ -413,10 +477,25 @@ fn decide_on_file(file: &EnterpriseFile, command: EnterpriseCommand, on: Date) -
             EnterpriseFact::DesignatedKeyEnterprise
         }
         EnterpriseCommand::ReportLabourShortage(s) => EnterpriseFact::LabourShortageReported(s),
-        EnterpriseCommand::GrantSubsidy(g) => {
-            exists(file.subsidy(&g.subsidy_id).is_some(), Code::SubsidyExists, "subsidy")?;
-            EnterpriseFact::SubsidyGranted(g)
+        EnterpriseCommand::ProposeSubsidy(p) => {
+            let id = &p.grant.subsidy_id;
+            if file.subsidy(id).is_some() || file.proposals.iter().any(|r| r.id() == id) {
+                return Err(Rejection::on_field(
+                    Code::SubsidyExists,
+                    "proposal_id",
+                    "a subsidy or proposal with this id is already on the case",
+                ));
+            }
+            EnterpriseFact::SubsidyProposed(p)
         }
+        EnterpriseCommand::ApproveSubsidy(a) => {
+            // Handled in `decide`: it records two facts.
+            let (approval, _) = subsidy::decide_approval(&file.proposals, &a, on).map_err(review_refused)?;
+            EnterpriseFact::SubsidyApproved(approval)
+        }
+        EnterpriseCommand::RejectSubsidyProposal(r) => EnterpriseFact::SubsidyProposalRejected(
+            subsidy::decide_rejection(&file.proposals, &r, on).map_err(review_refused)?,
+        ),
         EnterpriseCommand::RevokeSubsidy(r) => {
             let Some(subsidy) = file.subsidy(&r.subsidy_id) else {
                 return Err(Rejection::new(Code::SubsidyNotFound, "no subsidy with this subsidy_id on the case"));
@@ -435,7 +514,35 @@ fn decide_on_file(file: &EnterpriseFile, command: EnterpriseCommand, on: Date) -
             }
             EnterpriseFact::SubsidyRevoked(r)
         }
+        EnterpriseCommand::LinkHire(link) => {
+            settle_hire(file, &link.hire_id)?;
+            EnterpriseFact::HireLinked(link)
+        }
+        EnterpriseCommand::RefuseHireLink(refusal) => {
+            settle_hire(file, &refusal.hire_id)?;
+            EnterpriseFact::HireLinkRefused(refusal)
+        }
+        EnterpriseCommand::NoteEligibility(e) => {
+            if let Some(noted) = file.eligibility(&e.rule_id) {
+                return Err(Rejection::new(
+                    Code::EligibilityAlreadyNoted,
+                    format!("eligibility under this rule was already noted on {}", noted.found_on),
+                ));
+            }
+            EnterpriseFact::EligibilityFound(e)
+        }
     })
+}
+
+/// A hire may be settled (linked or refused) once.
+fn settle_hire(file: &EnterpriseFile, hire_id: &str) -> Result<(), Rejection> {
+    let Some(hire) = file.hire(hire_id) else {
+        return Err(Rejection::new(Code::HireNotFound, "no hire with this hire_id on the case"));
+    };
+    if hire.link != HireLinkState::Pending {
+        return Err(Rejection::new(Code::HireLinkSettled, "the hire is already linked, or its link was refused"));
+    }
+    Ok(())
 }
 
 /// Folds one event into the case. Total: an event that cannot apply (never
@@ -443,4 +550,16 @@ fn decide_on_file(file: &EnterpriseFile, command: EnterpriseCommand, on: Date) -
 pub fn evolve(mut case: EnterpriseCase, event: &EnterpriseEvent) -> EnterpriseCase {
     case.apply(event);
     case
+}
+
+/// A refused review, as the enterprise case's rejection.
+fn review_refused(r: ReviewRefusal) -> Rejection {
+    let code = match &r {
+        ReviewRefusal::NotFound => Code::ProposalNotFound,
+        ReviewRefusal::Decided(_) => Code::ProposalDecided,
+        ReviewRefusal::SelfReview => Code::SelfReview,
+        ReviewRefusal::NotSupervisor => Code::NotSupervisor,
+        ReviewRefusal::BeforeProposal(_) => Code::BeforeStart,
+    };
+    Rejection::new(code, r.message())
 }

@@ -12,6 +12,7 @@ use crate::{
         LayoffPlan, LayoffService,
     },
     person::SubsidyRecord,
+    subsidy::{self, ProposalRecord, ProposalStatus},
 };
 
 /// More insured employees than this make a key enterprise (重点企业) under
@@ -69,12 +70,28 @@ pub struct EnterpriseFile {
     pub subsidies: Vec<SubsidyRecord>,
     /// 见习岗位 offered, in order.
     pub internship_offers: Vec<InternshipOfferRecord>,
+    /// Subsidy proposals and their review, in order.
+    pub proposals: Vec<ProposalRecord>,
+    /// Eligibilities the service noted (政策找人), in order; one per rule.
+    pub eligibilities: Vec<crate::person::EligibilityRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HireRecord {
     pub hire: Hire,
     pub recorded_on: Date,
+    pub link: HireLinkState,
+}
+
+/// Whether a hire shows on the person's case as a placement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HireLinkState {
+    /// leye's hire linker has not settled it yet.
+    Pending,
+    /// The person's case recorded the placement (`person.placed`, this event id).
+    Linked { placement_event_id: uuid::Uuid, on: Date },
+    /// The person's case refused the placement, for this reason.
+    Refused { reason_code: String, reason: String, on: Date },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,6 +166,8 @@ impl EnterpriseCase {
                     shortages: Vec::new(),
                     subsidies: Vec::new(),
                     internship_offers: Vec::new(),
+                    proposals: Vec::new(),
+                    eligibilities: Vec::new(),
                 });
             }
             return;
@@ -159,7 +178,20 @@ impl EnterpriseCase {
             EnterpriseFact::HeadcountReported(h) => {
                 file.headcounts.insert(h.month, h.insured_employees);
             }
-            EnterpriseFact::HireRecorded(h) => file.hires.push(HireRecord { hire: h.clone(), recorded_on: on }),
+            EnterpriseFact::HireRecorded(h) => {
+                file.hires.push(HireRecord { hire: h.clone(), recorded_on: on, link: HireLinkState::Pending })
+            }
+            EnterpriseFact::HireLinked(l) => {
+                if let Some(h) = file.hires.iter_mut().find(|h| h.hire.hire_id == l.hire_id) {
+                    h.link = HireLinkState::Linked { placement_event_id: l.placement_event_id, on };
+                }
+            }
+            EnterpriseFact::HireLinkRefused(r) => {
+                if let Some(h) = file.hires.iter_mut().find(|h| h.hire.hire_id == r.hire_id) {
+                    h.link =
+                        HireLinkState::Refused { reason_code: r.reason_code.clone(), reason: r.reason.clone(), on };
+                }
+            }
             EnterpriseFact::BatchLayoffReported(l) => {
                 file.layoffs.push(BatchLayoffRecord { layoff: l.clone(), reported_on: on, services: Vec::new() })
             }
@@ -180,6 +212,13 @@ impl EnterpriseCase {
             EnterpriseFact::LabourShortageReported(s) => {
                 file.shortages.push(LabourShortageRecord { shortage: s.clone(), reported_on: on })
             }
+            EnterpriseFact::SubsidyProposed(p) => file.proposals.push(ProposalRecord {
+                proposal: p.clone(),
+                proposed_on: on,
+                status: ProposalStatus::Pending,
+            }),
+            EnterpriseFact::SubsidyApproved(a) => subsidy::apply_approval(&mut file.proposals, a, on),
+            EnterpriseFact::SubsidyProposalRejected(r) => subsidy::apply_rejection(&mut file.proposals, r, on),
             EnterpriseFact::SubsidyGranted(g) => file.subsidies.push(SubsidyRecord {
                 grant: g.clone(),
                 granted_on: on,
@@ -191,6 +230,9 @@ impl EnterpriseCase {
                     s.revoked_on = Some(on);
                     s.revoke_reason = Some(r.reason.clone());
                 }
+            }
+            EnterpriseFact::EligibilityFound(e) => {
+                file.eligibilities.push(crate::person::EligibilityRecord { finding: e.clone(), found_on: on })
             }
         }
     }
@@ -273,5 +315,10 @@ impl EnterpriseFile {
 
     pub fn subsidy(&self, id: &str) -> Option<&SubsidyRecord> {
         self.subsidies.iter().find(|s| s.grant.subsidy_id == id)
+    }
+
+    /// The eligibility noted under a catalogue rule, if any.
+    pub fn eligibility(&self, rule_id: &str) -> Option<&crate::person::EligibilityRecord> {
+        self.eligibilities.iter().find(|e| e.finding.rule_id == rule_id)
     }
 }

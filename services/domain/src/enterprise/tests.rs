@@ -40,6 +40,7 @@ fn registration(insured_employees: u32) -> EnterpriseRegistration {
         insured_employees,
         small_micro: false,
         kinds: BTreeSet::from([EnterpriseKind::TechStartUp]),
+        check_character_valid: true,
     }
 }
 
@@ -220,6 +221,45 @@ fn a_hire_id_is_unique() {
 }
 
 #[test]
+fn a_hire_is_settled_once_linked_or_refused() {
+    let hired = [registered("2026-01-05", 50), ("2026-03-01", EnterpriseFact::HireRecorded(hire("h1")))];
+    let link = |id: &str| HireLink { hire_id: id.into(), placement_event_id: Uuid::from_u128(7) };
+    let refuse = |id: &str| HireLinkRefusal {
+        hire_id: id.into(),
+        reason_code: "ALREADY_PLACED".into(),
+        reason: "a placement is already current".into(),
+    };
+    then_fact(
+        given(&hired).when("2026-03-01", EnterpriseCommand::LinkHire(link("h1"))),
+        "2026-03-01",
+        EnterpriseFact::HireLinked(link("h1")),
+    );
+    then_fact(
+        given(&hired).when("2026-03-01", EnterpriseCommand::RefuseHireLink(refuse("h1"))),
+        "2026-03-01",
+        EnterpriseFact::HireLinkRefused(refuse("h1")),
+    );
+    then_rejected(
+        given(&hired).when("2026-03-01", EnterpriseCommand::LinkHire(link("h2"))),
+        EnterpriseRejectionCode::HireNotFound,
+    );
+    let linked = [hired[0].clone(), hired[1].clone(), ("2026-03-01", EnterpriseFact::HireLinked(link("h1")))];
+    then_rejected(
+        given(&linked).when("2026-03-02", EnterpriseCommand::RefuseHireLink(refuse("h1"))),
+        EnterpriseRejectionCode::HireLinkSettled,
+    );
+    let refused = [hired[0].clone(), hired[1].clone(), ("2026-03-01", EnterpriseFact::HireLinkRefused(refuse("h1")))];
+    then_rejected(
+        given(&refused).when("2026-03-02", EnterpriseCommand::LinkHire(link("h1"))),
+        EnterpriseRejectionCode::HireLinkSettled,
+    );
+    let Given(case) = given(&linked);
+    assert!(matches!(case.file().unwrap().hire("h1").unwrap().link, HireLinkState::Linked { .. }));
+    let Given(case) = given(&hired);
+    assert_eq!(case.file().unwrap().hire("h1").unwrap().link, HireLinkState::Pending);
+}
+
+#[test]
 fn a_batch_layoff_id_is_unique() {
     let g = given(&[registered("2026-01-05", 50)]);
     then_fact(
@@ -363,15 +403,57 @@ fn a_key_enterprise_is_designated_once() {
 
 #[test]
 fn a_subsidy_is_granted_once_and_revoked_once() {
+    let proposal = |by: &str| SubsidyProposal {
+        grant: grant("s1"),
+        rule_id: "xiqing.enterprise.x".into(),
+        rule_valid_from: d("2020-05-18"),
+        proposed_by: by.into(),
+        reasons: vec![],
+        inputs: Default::default(),
+    };
+    let reviewer = |user: &str, supervisor: bool| crate::subsidy::Reviewer { user: user.into(), supervisor };
+    let approve = |user: &str, supervisor: bool| {
+        EnterpriseCommand::ApproveSubsidy(ApproveProposal {
+            proposal_id: "s1".into(),
+            reviewer: reviewer(user, supervisor),
+        })
+    };
     let g = given(&[registered("2026-01-05", 50)]);
     then_fact(
-        g.when("2026-03-01", EnterpriseCommand::GrantSubsidy(grant("s1"))),
+        g.when("2026-03-01", EnterpriseCommand::ProposeSubsidy(proposal("staff-1"))),
         "2026-03-01",
-        EnterpriseFact::SubsidyGranted(grant("s1")),
+        EnterpriseFact::SubsidyProposed(proposal("staff-1")),
     );
-    let granted = given(&[registered("2026-01-05", 50), ("2026-03-01", EnterpriseFact::SubsidyGranted(grant("s1")))]);
+    let proposed = [registered("2026-01-05", 50), ("2026-03-01", EnterpriseFact::SubsidyProposed(proposal("staff-1")))];
+    let p = given(&proposed);
+    then_rejected(p.when("2026-03-01", approve("staff-1", true)), EnterpriseRejectionCode::SelfReview);
+    then_rejected(p.when("2026-03-01", approve("staff-2", false)), EnterpriseRejectionCode::NotSupervisor);
+    let other = EnterpriseCommand::RejectSubsidyProposal(RejectProposal {
+        proposal_id: "s2".into(),
+        reviewer: reviewer("chief-1", true),
+        reason: "no such".into(),
+    });
+    then_rejected(p.when("2026-03-01", other), EnterpriseRejectionCode::ProposalNotFound);
+    let approval = SubsidyApproval { proposal_id: "s1".into(), approved_by: "chief-1".into() };
+    assert_eq!(
+        p.when("2026-03-01", approve("chief-1", true)),
+        Ok(vec![
+            EnterpriseEvent {
+                effective_date: d("2026-03-01"),
+                fact: EnterpriseFact::SubsidyApproved(approval.clone())
+            },
+            EnterpriseEvent { effective_date: d("2026-03-01"), fact: EnterpriseFact::SubsidyGranted(grant("s1")) },
+        ])
+    );
+    let granted = given(&[
+        proposed[0].clone(),
+        proposed[1].clone(),
+        ("2026-03-01", EnterpriseFact::SubsidyApproved(approval)),
+        ("2026-03-01", EnterpriseFact::SubsidyGranted(grant("s1"))),
+    ]);
+    then_rejected(granted.when("2026-03-02", approve("chief-2", true)), EnterpriseRejectionCode::ProposalDecided);
     then_rejected(
-        granted.when("2026-03-02", EnterpriseCommand::GrantSubsidy(grant("s1"))),
+        granted.when("2026-03-02", EnterpriseCommand::ProposeSubsidy(proposal("staff-1"))),
         EnterpriseRejectionCode::SubsidyExists,
     );
     then_fact(
@@ -537,6 +619,50 @@ fn folding_one_of_each_builds_the_file() {
         &EnterpriseEvent { effective_date: d("2026-03-01"), fact: EnterpriseFact::Registered(registration(5)) },
     );
     assert_eq!(again, case);
+}
+
+// === eligibility (政策找人) ===
+
+#[test]
+fn eligibility_is_noted_once_per_rule_and_kept_in_the_file() {
+    let finding = |rule: &str| crate::person::EligibilityFinding {
+        rule_id: rule.into(),
+        rule_valid_from: d("2020-05-18"),
+        programme: "xiqing-small-micro-loan".into(),
+        clause: "000 § 14".into(),
+        reasons: vec![crate::person::EligibilityReason {
+            check: "enterprise_kinds_any".into(),
+            detail: "kinds small_micro".into(),
+            clause: "000 § 14".into(),
+        }],
+        amount: None,
+    };
+    let g = given(&[registered("2026-01-05", 10)]);
+    then_fact(
+        g.when("2026-03-01", EnterpriseCommand::NoteEligibility(finding("xiqing.loan.small-micro"))),
+        "2026-03-01",
+        EnterpriseFact::EligibilityFound(finding("xiqing.loan.small-micro")),
+    );
+    then_rejected(
+        g.when("2026-01-04", EnterpriseCommand::NoteEligibility(finding("xiqing.loan.small-micro"))),
+        EnterpriseRejectionCode::BeforeRegistration,
+    );
+    let noted = given(&[
+        registered("2026-01-05", 10),
+        ("2026-03-01", EnterpriseFact::EligibilityFound(finding("xiqing.loan.small-micro"))),
+    ]);
+    then_rejected(
+        noted.when("2026-04-01", EnterpriseCommand::NoteEligibility(finding("xiqing.loan.small-micro"))),
+        EnterpriseRejectionCode::EligibilityAlreadyNoted,
+    );
+    assert!(noted.when("2026-04-01", EnterpriseCommand::NoteEligibility(finding("binhai.stability.refund"))).is_ok());
+    let file = noted.0.file().unwrap();
+    assert_eq!(file.eligibility("xiqing.loan.small-micro").unwrap().found_on, d("2026-03-01"));
+    assert!(file.eligibility("binhai.stability.refund").is_none());
+    then_rejected(
+        given(&[]).when("2026-03-01", EnterpriseCommand::NoteEligibility(finding("xiqing.loan.small-micro"))),
+        EnterpriseRejectionCode::CaseNotFound,
+    );
 }
 
 #[test]

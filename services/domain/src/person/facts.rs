@@ -59,6 +59,13 @@ pub struct HouseholdMembership {
     pub relation: HouseholdRelation,
 }
 
+/// Leaving a household (家庭): names the household left, so that a command
+/// meant for another household is refused rather than applied to the wrong one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HouseholdLeave {
+    pub household_id: Uuid,
+}
+
 /// Groups a person can belong to (domain.md §2.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -16,6 +16,9 @@
 //! - A placement closes the open spell (the person is re-employed); placing
 //!   someone already placed is `ALREADY_PLACED`, ending a placement that does not
 //!   exist `NOT_PLACED`.
+//! - Subsidies are proposed and then approved or rejected by another user with
+//!   the supervisor role (`crate::subsidy`): `PROPOSAL_NOT_FOUND`,
+//!   `PROPOSAL_DECIDED`, `SELF_REVIEW`, `NOT_SUPERVISOR`; an approval grants.
 //! - Trainings and subsidies are named by client-chosen ids, unique in the case:
 //!   `TRAINING_EXISTS`, `TRAINING_NOT_FOUND`, `TRAINING_FINISHED`, `SUBSIDY_EXISTS`,
 //!   `SUBSIDY_NOT_FOUND`, `SUBSIDY_ALREADY_REVOKED`.
@@ -23,6 +26,15 @@
 //!   (`BENEFIT_NOT_RUNNING`).
 //! - Eligibility (政策找人) is noted at most once per rule and case
 //!   (`ELIGIBILITY_ALREADY_NOTED`), not before the latest registration.
+//! - Household (家庭) membership: one household at a time. A registration
+//!   naming a household joins it on the registration date (or continues the
+//!   membership when the person is already in that household); joining, by
+//!   command or by a registration naming another household, while a member is
+//!   `ALREADY_IN_HOUSEHOLD` (leave first); leaving a household the person is
+//!   not in is `NOT_IN_HOUSEHOLD`; a leave dated before the join is
+//!   `BEFORE_START`, a join dated before the previous leave
+//!   `BEFORE_PREVIOUS_END`. Joining and leaving need the case to exist, not an
+//!   open registration: membership outlives an unemployment spell.
 
 mod facts;
 mod state;
@@ -37,6 +49,10 @@ pub use state::*;
 use crate::{
     Date,
     rejection::{Rejection, RejectionCode as Code},
+    subsidy::{
+        self, ApproveProposal, RejectProposal, ReviewRefusal, SubsidyApproval, SubsidyProposal,
+        SubsidyProposalRejection,
+    },
 };
 
 /// What a caseworker or another system asks to record.
@@ -52,11 +68,17 @@ pub enum PersonCommand {
     DropTraining(TrainingDrop),
     RecordPlacement(Placement),
     EndPlacement(PlacementEnd),
-    GrantSubsidy(SubsidyGrant),
+    /// Propose a subsidy evaluated against the catalogue (see [`crate::subsidy`]).
+    ProposeSubsidy(SubsidyProposal),
+    /// Approve a proposal: the subsidy is granted.
+    ApproveSubsidy(ApproveProposal),
+    RejectSubsidyProposal(RejectProposal),
     RevokeSubsidy(SubsidyRevocation),
     StartBenefit(BenefitStart),
     EndBenefit(BenefitEnd),
     ExitRegistration(RegistrationExit),
+    JoinHousehold(HouseholdMembership),
+    LeaveHousehold(HouseholdLeave),
     /// Sent by the service's eligibility finder only; not a public gRPC command.
     NoteEligibility(EligibilityFinding),
 }
@@ -74,12 +96,16 @@ impl PersonCommand {
             Self::DropTraining(_) => "drop_training",
             Self::RecordPlacement(_) => "record_placement",
             Self::EndPlacement(_) => "end_placement",
-            Self::GrantSubsidy(_) => "grant_subsidy",
+            Self::ProposeSubsidy(_) => "propose_subsidy",
+            Self::ApproveSubsidy(_) => "approve_subsidy",
+            Self::RejectSubsidyProposal(_) => "reject_subsidy_proposal",
             Self::RevokeSubsidy(_) => "revoke_subsidy",
             Self::StartBenefit(_) => "start_benefit",
             Self::EndBenefit(_) => "end_benefit",
             Self::ExitRegistration(_) => "exit_registration",
             Self::NoteEligibility(_) => "note_eligibility",
+            Self::JoinHousehold(_) => "join_household",
+            Self::LeaveHousehold(_) => "leave_household",
         }
     }
 }
@@ -104,11 +130,21 @@ pub enum PersonFact {
     TrainingDropped(TrainingDrop),
     Placed(Placement),
     PlacementEnded(PlacementEnd),
+    /// A subsidy proposed, awaiting review.
+    SubsidyProposed(SubsidyProposal),
+    /// A proposal approved; `SubsidyGranted` follows in the same command.
+    SubsidyApproved(SubsidyApproval),
+    SubsidyProposalRejected(SubsidyProposalRejection),
+    /// A subsidy granted (by approving its proposal): it counts from now.
     SubsidyGranted(SubsidyGrant),
     SubsidyRevoked(SubsidyRevocation),
     BenefitStarted(BenefitStart),
     BenefitEnded(BenefitEnd),
     RegistrationExited(RegistrationExit),
+    /// Joined a household; the effective date is the first day of membership.
+    HouseholdJoined(HouseholdMembership),
+    /// Left a household; the effective date is the first day no longer a member.
+    HouseholdLeft(HouseholdLeave),
     /// 政策找人: eligible for a programme not yet received (recorded by the service).
     EligibilityFound(EligibilityFinding),
 }
@@ -137,12 +173,17 @@ impl PersonFact {
             Self::TrainingDropped(_) => "person.training_dropped",
             Self::Placed(_) => "person.placed",
             Self::PlacementEnded(_) => "person.placement_ended",
+            Self::SubsidyProposed(_) => "person.subsidy_proposed",
+            Self::SubsidyApproved(_) => "person.subsidy_approved",
+            Self::SubsidyProposalRejected(_) => "person.subsidy_proposal_rejected",
             Self::SubsidyGranted(_) => "person.subsidy_granted",
             Self::SubsidyRevoked(_) => "person.subsidy_revoked",
             Self::BenefitStarted(_) => "person.benefit_started",
             Self::BenefitEnded(_) => "person.benefit_ended",
             Self::RegistrationExited(_) => "person.registration_exited",
             Self::EligibilityFound(_) => "person.eligibility_found",
+            Self::HouseholdJoined(_) => "person.household_joined",
+            Self::HouseholdLeft(_) => "person.household_left",
         }
     }
 }
@@ -177,6 +218,13 @@ pub fn decide(case: &PersonCase, cmd: DatedCommand, today: Date) -> Result<Vec<P
     let fact = match (case.file(), cmd.command) {
         (None, PersonCommand::RegisterUnemployment(reg)) => register(None, reg, on)?,
         (None, _) => return Err(Rejection::new(Code::CaseNotFound, "no person case with this id")),
+        (Some(file), PersonCommand::ApproveSubsidy(a)) => {
+            let (approval, grant) = subsidy::decide_approval(&file.proposals, &a, on).map_err(review_refused)?;
+            return Ok(vec![
+                PersonEvent { effective_date: on, fact: PersonFact::SubsidyApproved(approval) },
+                PersonEvent { effective_date: on, fact: PersonFact::SubsidyGranted(grant) },
+            ]);
+        }
         (Some(file), command) => decide_on_file(file, command, on)?,
     };
     Ok(vec![PersonEvent { effective_date: on, fact }])
@@ -214,8 +262,34 @@ fn register(file: Option<&PersonFile>, reg: Registration, on: Date) -> Result<Pe
                 ));
             }
         }
+        if let Some(named) = &reg.household {
+            match file.current_household() {
+                // Already a member of the household named: the membership continues.
+                Some(current) if current.membership.household_id == named.household_id => {}
+                Some(current) => return Err(already_in_household(current)),
+                None => may_join(file, on)?,
+            }
+        }
     }
     Ok(PersonFact::Registered(reg))
+}
+
+fn already_in_household(current: &HouseholdPeriod) -> Rejection {
+    Rejection::new(
+        Code::AlreadyInHousehold,
+        format!("the person is a member of another household since {}; leave it first", current.joined_on),
+    )
+}
+
+/// A new membership may not start before the previous one ended.
+fn may_join(file: &PersonFile, on: Date) -> Result<(), Rejection> {
+    match file.households.last().and_then(|h| h.left_on) {
+        Some(left) if on < left => Err(Rejection::new(
+            Code::BeforePreviousEnd,
+            format!("the person left their previous household on {left}; a new membership cannot start before"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn decide_on_file(file: &PersonFile, command: PersonCommand, on: Date) -> Result<PersonFact, Rejection> {
@@ -302,16 +376,26 @@ fn decide_on_file(file: &PersonFile, command: PersonCommand, on: Date) -> Result
             not_before(current.started_on, "the start of the placement")?;
             PersonFact::PlacementEnded(e)
         }
-        PersonCommand::GrantSubsidy(g) => {
+        PersonCommand::ProposeSubsidy(p) => {
             not_before_registration()?;
-            if file.subsidy(&g.subsidy_id).is_some() {
-                return Err(Rejection::new(
+            let id = &p.grant.subsidy_id;
+            if file.subsidy(id).is_some() || file.proposals.iter().any(|r| r.id() == id) {
+                return Err(Rejection::on_field(
                     Code::SubsidyExists,
-                    "a subsidy with this subsidy_id is already on the case",
+                    "proposal_id",
+                    "a subsidy or proposal with this id is already on the case",
                 ));
             }
-            PersonFact::SubsidyGranted(g)
+            PersonFact::SubsidyProposed(p)
         }
+        PersonCommand::ApproveSubsidy(a) => {
+            // Handled in `decide`: it records two facts.
+            let (approval, _) = subsidy::decide_approval(&file.proposals, &a, on).map_err(review_refused)?;
+            PersonFact::SubsidyApproved(approval)
+        }
+        PersonCommand::RejectSubsidyProposal(r) => PersonFact::SubsidyProposalRejected(
+            subsidy::decide_rejection(&file.proposals, &r, on).map_err(review_refused)?,
+        ),
         PersonCommand::RevokeSubsidy(r) => {
             let Some(subsidy) = file.subsidy(&r.subsidy_id) else {
                 return Err(Rejection::new(Code::SubsidyNotFound, "no subsidy with this subsidy_id on the case"));
@@ -358,6 +442,22 @@ fn decide_on_file(file: &PersonFile, command: PersonCommand, on: Date) -> Result
             }
             PersonFact::EligibilityFound(e)
         }
+        PersonCommand::JoinHousehold(m) => {
+            not_before_registration()?;
+            if let Some(current) = file.current_household() {
+                return Err(already_in_household(current));
+            }
+            may_join(file, on)?;
+            PersonFact::HouseholdJoined(m)
+        }
+        PersonCommand::LeaveHousehold(l) => {
+            let Some(current) = file.current_household().filter(|h| h.membership.household_id == l.household_id) else {
+                return Err(Rejection::new(Code::NotInHousehold, "the person is not a member of this household"));
+            };
+            not_before_registration()?;
+            not_before(current.joined_on, "joining the household")?;
+            PersonFact::HouseholdLeft(l)
+        }
     })
 }
 
@@ -395,4 +495,16 @@ fn check_category_ages(file: &PersonFile, d: &Difficulty) -> Result<(), Rejectio
 pub fn evolve(mut case: PersonCase, event: &PersonEvent) -> PersonCase {
     case.apply(event);
     case
+}
+
+/// A refused review, as the person case's rejection.
+fn review_refused(r: ReviewRefusal) -> Rejection {
+    let code = match &r {
+        ReviewRefusal::NotFound => Code::ProposalNotFound,
+        ReviewRefusal::Decided(_) => Code::ProposalDecided,
+        ReviewRefusal::SelfReview => Code::SelfReview,
+        ReviewRefusal::NotSupervisor => Code::NotSupervisor,
+        ReviewRefusal::BeforeProposal(_) => Code::BeforeStart,
+    };
+    Rejection::new(code, r.message())
 }

@@ -3,9 +3,10 @@
 use crate::{
     Date,
     person::{
-        BenefitEndReason, BenefitStart, Difficulty, EligibilityFinding, ExitReason, PersonEvent, PersonFact, Placement,
-        PlacementEndReason, Registration, SubsidyGrant, TrainingEnrolment,
+        BenefitEndReason, BenefitStart, Difficulty, EligibilityFinding, ExitReason, HouseholdMembership, PersonEvent,
+        PersonFact, Placement, PlacementEndReason, Registration, SubsidyGrant, TrainingEnrolment,
     },
+    subsidy::{self, ProposalRecord, ProposalStatus},
 };
 
 /// A person case: empty until the first registration.
@@ -30,10 +31,25 @@ pub struct PersonFile {
     /// Placements in order; only the last may be current.
     pub placements: Vec<PlacementRecord>,
     pub subsidies: Vec<SubsidyRecord>,
+    /// Subsidy proposals and their review, in order.
+    pub proposals: Vec<ProposalRecord>,
     /// Benefit periods in order; only the last may be running.
     pub benefits: Vec<BenefitRecord>,
+    /// Household memberships in order; only the last may be current (one
+    /// household at a time).
+    pub households: Vec<HouseholdPeriod>,
     /// Eligibilities the service noted (政策找人), in order; one per rule.
     pub eligibilities: Vec<EligibilityRecord>,
+}
+
+/// A membership of one household: from the day joined (a registration naming
+/// the household, or a join) to the day left, exclusive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HouseholdPeriod {
+    pub membership: HouseholdMembership,
+    pub joined_on: Date,
+    /// `None` while a member.
+    pub left_on: Option<Date>,
 }
 
 /// How an unemployment spell ended.
@@ -138,26 +154,29 @@ impl PersonCase {
         let on = event.effective_date;
         if let PersonFact::Registered(reg) = &event.fact {
             let spell = UnemploymentSpell { registered_on: on, ended: None };
-            match &mut self.file {
-                Some(file) => {
-                    file.registration = reg.clone();
-                    file.spells.push(spell);
-                }
-                None => {
-                    self.file = Some(PersonFile {
-                        registration: reg.clone(),
-                        spells: vec![spell],
-                        difficulties: Vec::new(),
-                        contact_count: 0,
-                        last_contact_on: None,
-                        recommendation_count: 0,
-                        last_recommendation_on: None,
-                        trainings: Vec::new(),
-                        placements: Vec::new(),
-                        subsidies: Vec::new(),
-                        benefits: Vec::new(),
-                        eligibilities: Vec::new(),
-                    })
+            let file = self.file.get_or_insert_with(|| PersonFile {
+                registration: reg.clone(),
+                spells: Vec::new(),
+                difficulties: Vec::new(),
+                contact_count: 0,
+                last_contact_on: None,
+                recommendation_count: 0,
+                last_recommendation_on: None,
+                trainings: Vec::new(),
+                placements: Vec::new(),
+                subsidies: Vec::new(),
+                proposals: Vec::new(),
+                benefits: Vec::new(),
+                households: Vec::new(),
+                eligibilities: Vec::new(),
+            });
+            file.registration = reg.clone();
+            file.spells.push(spell);
+            // A registration naming a household joins it, unless the person is
+            // already its member (then the membership simply continues).
+            if let Some(m) = &reg.household {
+                if file.current_household().is_none() {
+                    file.households.push(HouseholdPeriod { membership: m.clone(), joined_on: on, left_on: None });
                 }
             }
             return;
@@ -209,6 +228,13 @@ impl PersonCase {
                     p.end_reason = Some(e.reason);
                 }
             }
+            PersonFact::SubsidyProposed(p) => file.proposals.push(ProposalRecord {
+                proposal: p.clone(),
+                proposed_on: on,
+                status: ProposalStatus::Pending,
+            }),
+            PersonFact::SubsidyApproved(a) => subsidy::apply_approval(&mut file.proposals, a, on),
+            PersonFact::SubsidyProposalRejected(r) => subsidy::apply_rejection(&mut file.proposals, r, on),
             PersonFact::SubsidyGranted(g) => file.subsidies.push(SubsidyRecord {
                 grant: g.clone(),
                 granted_on: on,
@@ -236,6 +262,20 @@ impl PersonCase {
             PersonFact::RegistrationExited(x) => {
                 if let Some(spell) = file.spells.last_mut().filter(|s| s.ended.is_none()) {
                     spell.ended = Some((on, SpellEnd::Exited(x.reason)));
+                }
+            }
+            PersonFact::HouseholdJoined(m) => {
+                if file.current_household().is_none() {
+                    file.households.push(HouseholdPeriod { membership: m.clone(), joined_on: on, left_on: None });
+                }
+            }
+            PersonFact::HouseholdLeft(l) => {
+                if let Some(h) = file
+                    .households
+                    .last_mut()
+                    .filter(|h| h.left_on.is_none() && h.membership.household_id == l.household_id)
+                {
+                    h.left_on = Some(on);
                 }
             }
             PersonFact::EligibilityFound(e) => {
@@ -268,6 +308,11 @@ impl PersonFile {
 
     pub fn current_placement(&self) -> Option<&PlacementRecord> {
         self.placements.last().filter(|p| p.ended_on.is_none())
+    }
+
+    /// The household the person is a member of now, if any.
+    pub fn current_household(&self) -> Option<&HouseholdPeriod> {
+        self.households.last().filter(|h| h.left_on.is_none())
     }
 
     pub fn running_benefit(&self) -> Option<&BenefitRecord> {

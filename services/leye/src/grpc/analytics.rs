@@ -277,6 +277,48 @@ impl TargetsService for AnalyticsApi {
         }))
     }
 
+    async fn get_household(
+        &self,
+        request: Request<pb::GetHouseholdRequest>,
+    ) -> Result<Response<pb::Household>, Status> {
+        let r = request.into_inner();
+        let mut f = Fields::new();
+        let household_id = f.take(
+            "household_id",
+            uuid::Uuid::parse_str(r.household_id.trim()).map_err(|_| "must be a UUID (the household's id)"),
+        );
+        let as_of = if r.as_of.trim().is_empty() { Some(self.today()) } else { f.take("as_of", parse_date(&r.as_of)) };
+        let (Some(household_id), Some(a), true) = (household_id, as_of, f.is_empty()) else {
+            return Err(f.into_status());
+        };
+        let (view, checkpoint) =
+            self.query(move |rm| Ok((rm.household(&household_id.to_string(), a)?, rm.checkpoint()?))).await?;
+        let Some(v) = view else {
+            return Err(Status::not_found("no member had joined this household by as_of"));
+        };
+        Ok(Response::new(pb::Household {
+            household_id: v.household_id,
+            as_of: date(v.as_of),
+            members: v
+                .members
+                .into_iter()
+                .map(|m| pb::HouseholdMember {
+                    case_id: m.case_id,
+                    relation: m.relation,
+                    joined_on: date(m.joined_on),
+                    left_on: opt(m.left_on),
+                    member: m.member_on_as_of,
+                    employed: m.employed_on_as_of,
+                })
+                .collect(),
+            identified_on: opt(v.status.identified_on),
+            zero_employment: v.status.zero_employment,
+            zero_employment_since: opt(v.status.since),
+            cleared_on: opt(v.status.cleared_on),
+            checkpoint_position: checkpoint,
+        }))
+    }
+
     async fn list_actions(&self, request: Request<pb::ListActionsRequest>) -> Result<Response<pb::ActionPage>, Status> {
         let r = request.into_inner();
         let mut f = Fields::new();

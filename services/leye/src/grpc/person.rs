@@ -10,8 +10,7 @@ use leye_domain::{
     Date,
     person::{self as domain, DatedCommand, PersonCommand},
     values::{
-        CountyCode, CreditCode, DateRange, Fen, PersonName, Residence, ResidencePart, ResidentId, code, parse_date,
-        slug, text,
+        CountyCode, CreditCode, DateRange, PersonName, Residence, ResidencePart, ResidentId, code, parse_date, text,
     },
 };
 use leye_proto::{
@@ -23,9 +22,13 @@ use prost::Message;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use super::status::{Fields, to_status};
+use super::{
+    status::{Fields, to_status},
+    subsidy,
+};
 use crate::{
     cases::{AsOf, CaseView, CommandMeta, PersonCases, Target},
+    subsidies::{CaseRef, Subsidies},
     wire::{
         benefit_end_reason, contact_channel, contact_outcome, difficulty_category, education, exit_reason,
         household_relation, hukou_nature, person_group, placement_end_reason, placement_kind, to_proto_case,
@@ -41,11 +44,12 @@ pub const MAX_COMMAND_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 pub struct PersonApi<S> {
     cases: PersonCases<S>,
+    subsidies: Subsidies<S>,
 }
 
 impl<S: EventStore> PersonApi<S> {
-    pub fn new(cases: PersonCases<S>) -> Self {
-        Self { cases }
+    pub fn new(cases: PersonCases<S>, subsidies: Subsidies<S>) -> Self {
+        Self { cases, subsidies }
     }
 
     /// Runs a command on an existing case after parsing its common fields.
@@ -226,15 +230,32 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         .await
     }
 
-    async fn grant_subsidy(
+    async fn propose_subsidy(
         &self,
-        request: Request<pb::GrantSubsidyRequest>,
+        request: Request<pb::ProposeSubsidyRequest>,
+    ) -> Result<Response<pb::ProposeSubsidyResponse>, Status> {
+        subsidy::propose(&self.subsidies, CaseRef::Person, request.into_inner()).await
+    }
+
+    async fn evaluate_subsidy(
+        &self,
+        request: Request<pb::ProposeSubsidyRequest>,
+    ) -> Result<Response<pb::PolicyDecision>, Status> {
+        subsidy::evaluate(&self.subsidies, CaseRef::Person, request.into_inner()).await
+    }
+
+    async fn approve_subsidy(
+        &self,
+        request: Request<pb::ApproveSubsidyRequest>,
+    ) -> Result<Response<pb::ProposeSubsidyResponse>, Status> {
+        subsidy::approve(&self.subsidies, CaseRef::Person, request.into_inner()).await
+    }
+
+    async fn reject_subsidy_proposal(
+        &self,
+        request: Request<pb::RejectSubsidyProposalRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        let r = request.into_inner();
-        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
-            check_grant(f, r.grant.as_ref()).map(PersonCommand::GrantSubsidy)
-        })
-        .await
+        subsidy::reject(&self.subsidies, CaseRef::Person, request.into_inner()).await
     }
 
     async fn revoke_subsidy(
@@ -293,6 +314,31 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         .await
     }
 
+    async fn join_household(
+        &self,
+        request: Request<pb::JoinHouseholdRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let r = request.into_inner();
+        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            let m = required(f, "membership", r.membership.as_ref())?;
+            check_membership(f, "membership", m).map(PersonCommand::JoinHousehold)
+        })
+        .await
+    }
+
+    async fn leave_household(
+        &self,
+        request: Request<pb::LeaveHouseholdRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let r = request.into_inner();
+        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            let l = required(f, "leave", r.leave.as_ref())?;
+            let household_id = f.take("leave.household_id", parse_uuid(&l.household_id))?;
+            Some(PersonCommand::LeaveHousehold(domain::HouseholdLeave { household_id }))
+        })
+        .await
+    }
+
     async fn get_case(&self, request: Request<pb::GetCaseRequest>) -> Result<Response<pb::PersonCase>, Status> {
         let r = request.into_inner();
         let mut f = Fields::new();
@@ -318,7 +364,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         let Some(id) = f.take("resident_id", ResidentId::parse(&r.resident_id, self.cases.today())) else {
             return Err(f.into_status());
         };
-        let (case_id, revision) = self.cases.find(&id).await.map_err(to_status)?;
+        let (case_id, revision) = self.cases.find(&Target::Person(id)).await.map_err(to_status)?;
         Ok(Response::new(pb::FindCaseByResidentIdResponse { case_id: case_id.to_string(), revision }))
     }
 
@@ -350,27 +396,27 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
 
 // === check_*: protobuf → domain ===
 
-fn check_size(f: &mut Fields, encoded_len: usize) {
+pub(super) fn check_size(f: &mut Fields, encoded_len: usize) {
     if encoded_len > MAX_COMMAND_BYTES {
         f.bad("request", format!("encoded size {encoded_len} bytes exceeds the limit of {MAX_COMMAND_BYTES} bytes"));
     }
 }
 
-fn parse_uuid(raw: &str) -> Result<Uuid, String> {
+pub(super) fn parse_uuid(raw: &str) -> Result<Uuid, String> {
     if raw.trim().is_empty() {
         return Err("is required (a UUID)".into());
     }
     Uuid::parse_str(raw.trim()).map_err(|_| "must be a UUID".to_string())
 }
 
-fn timestamp(t: &prost_types::Timestamp) -> Result<DateTime<Utc>, String> {
+pub(super) fn timestamp(t: &prost_types::Timestamp) -> Result<DateTime<Utc>, String> {
     u32::try_from(t.nanos)
         .ok()
         .and_then(|n| DateTime::from_timestamp(t.seconds, n))
         .ok_or_else(|| "must be a valid timestamp".to_string())
 }
 
-fn required<'a, T>(f: &mut Fields, field: &str, value: Option<&'a T>) -> Option<&'a T> {
+pub(super) fn required<'a, T>(f: &mut Fields, field: &str, value: Option<&'a T>) -> Option<&'a T> {
     if value.is_none() {
         f.bad(field, "is required");
     }
@@ -378,7 +424,12 @@ fn required<'a, T>(f: &mut Fields, field: &str, value: Option<&'a T>) -> Option<
 }
 
 /// Reads a protobuf enum: 0 (UNSPECIFIED) is "is required", unknown numbers are refused.
-fn check_enum<P: TryFrom<i32>, D>(f: &mut Fields, field: &str, raw: i32, map: impl Fn(P) -> Option<D>) -> Option<D> {
+pub(super) fn check_enum<P: TryFrom<i32>, D>(
+    f: &mut Fields,
+    field: &str,
+    raw: i32,
+    map: impl Fn(P) -> Option<D>,
+) -> Option<D> {
     match P::try_from(raw).ok() {
         None => {
             f.bad(field, format!("unknown enum value {raw}"));
@@ -394,7 +445,7 @@ fn check_enum<P: TryFrom<i32>, D>(f: &mut Fields, field: &str, raw: i32, map: im
     }
 }
 
-fn check_context(f: &mut Fields, context: Option<&CommandContext>) -> Option<CommandMeta> {
+pub(super) fn check_context(f: &mut Fields, context: Option<&CommandContext>) -> Option<CommandMeta> {
     let c = required(f, "context", context)?;
     let command_id = f.take("context.command_id", parse_uuid(&c.command_id));
     let optional_id = |f: &mut Fields, field: &str, raw: &str| {
@@ -455,12 +506,7 @@ fn check_registration(f: &mut Fields, reg: Option<&pb::Registration>, today: Dat
     };
     let household = match &r.household {
         None => Some(None),
-        Some(h) => {
-            let id = f.take("registration.household.household_id", parse_uuid(&h.household_id));
-            let relation = check_enum(f, "registration.household.relation", h.relation, household_relation);
-            id.zip(relation)
-                .map(|(household_id, relation)| Some(domain::HouseholdMembership { household_id, relation }))
-        }
+        Some(h) => check_membership(f, "registration.household", h).map(Some),
     };
     let mut groups = BTreeSet::new();
     for (i, raw) in r.groups.iter().enumerate() {
@@ -480,6 +526,13 @@ fn check_registration(f: &mut Fields, reg: Option<&pb::Registration>, today: Dat
         household: household?,
         groups,
     })
+}
+
+/// A household membership; `at` is the field path of the message, e.g. `membership`.
+fn check_membership(f: &mut Fields, at: &str, m: &pb::HouseholdMembership) -> Option<domain::HouseholdMembership> {
+    let id = f.take(&format!("{at}.household_id"), parse_uuid(&m.household_id));
+    let relation = check_enum(f, &format!("{at}.relation"), m.relation, household_relation);
+    Some(domain::HouseholdMembership { household_id: id?, relation: relation? })
 }
 
 fn check_difficulty(f: &mut Fields, d: Option<&pb::Difficulty>) -> Option<domain::Difficulty> {
@@ -523,40 +576,4 @@ fn check_placement(f: &mut Fields, p: Option<&pb::Placement>) -> Option<domain::
         other => Some(other),
     };
     Some(domain::Placement { kind: kind?, employer: employer?, contract_months: contract_months? })
-}
-
-fn check_grant(f: &mut Fields, g: Option<&pb::SubsidyGrant>) -> Option<domain::SubsidyGrant> {
-    let g = required(f, "grant", g)?;
-    let subsidy_id = f.take("grant.subsidy_id", code(&g.subsidy_id));
-    let programme = f.take("grant.programme", slug(&g.programme));
-    let amount = f.take("grant.amount_fen", Fen::positive(g.amount_fen));
-    let from = f.take("grant.period_from", parse_date(&g.period_from));
-    let to = f.take("grant.period_to", parse_date(&g.period_to));
-    let period = match (from, to) {
-        (Some(from), Some(to)) => f.take("grant.period_to", DateRange::new(from, to)),
-        _ => None,
-    };
-    use pb::payee::Payee as P;
-    let payee = match g.payee.as_ref().and_then(|p| p.payee.as_ref()) {
-        None | Some(P::Person(false)) => {
-            f.bad("grant.payee", "is required: the person, an enterprise or a training provider");
-            None
-        }
-        Some(P::Person(true)) => Some(domain::Payee::Person),
-        Some(P::EnterpriseCreditCode(c)) => {
-            f.take("grant.payee.enterprise_credit_code", CreditCode::parse(c)).map(domain::Payee::Enterprise)
-        }
-        Some(P::TrainingProvider(p)) => {
-            f.take("grant.payee.training_provider", text(p, 1, 100)).map(domain::Payee::TrainingProvider)
-        }
-    };
-    let policy_clause = f.take("grant.policy_clause", code(&g.policy_clause));
-    Some(domain::SubsidyGrant {
-        subsidy_id: subsidy_id?,
-        programme: programme?,
-        amount: amount?,
-        period: period?,
-        payee: payee?,
-        policy_clause: policy_clause?,
-    })
 }

@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | a field's value is bad (parse, or a rejection about one field) | `INVALID_ARGUMENT` | `BadRequest` naming each field; `ErrorInfo` reason for domain codes |
 //! | the case's rules refuse the fact | `FAILED_PRECONDITION` | `ErrorInfo` reason = rejection code, metadata `case_revision` |
+//! | the policy in force refuses a subsidy | `FAILED_PRECONDITION` | `ErrorInfo` reason `POLICY_REFUSED` (metadata `rule_id`, `failed_checks`, `clauses`, `max_amount_fen`), `PreconditionFailure` per failed check |
 //! | no such case | `NOT_FOUND` | `ErrorInfo` reason `CASE_NOT_FOUND` |
 //! | the case moved on (pinned `expected_revision`, or lost races) | `ABORTED` | `ErrorInfo` reason `REVISION_CONFLICT`, metadata `current_revision` |
 //! | command id reused with another command | `ALREADY_EXISTS` | `ErrorInfo` reason `COMMAND_ID_REUSED` |
@@ -14,7 +15,7 @@
 
 use std::collections::HashMap;
 
-use leye_domain::RejectionCode;
+use leye_domain::{RejectionCode, enterprise::EnterpriseRejectionCode};
 use leye_store::StoreError;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
@@ -67,18 +68,57 @@ fn info(reason: &str, metadata: HashMap<String, String>) -> ErrorDetails {
     ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata)
 }
 
+/// A decider's refusal: `INVALID_ARGUMENT` when it is about one field's value,
+/// `NOT_FOUND` for a missing case, else `FAILED_PRECONDITION`.
+fn refused(reason: &str, message: &str, field: Option<&str>, not_found: bool) -> Status {
+    if let Some(field) = field {
+        let mut details = ErrorDetails::with_bad_request_violation(field, message);
+        details.set_error_info(reason, ERROR_DOMAIN, HashMap::new());
+        return Status::with_error_details(Code::InvalidArgument, format!("{field}: {message}"), details);
+    }
+    let code = if not_found { Code::NotFound } else { Code::FailedPrecondition };
+    Status::with_error_details(code, format!("{reason}: {message}"), info(reason, HashMap::new()))
+}
+
+/// `FAILED_PRECONDITION` with reason `POLICY_REFUSED`: every failed check with
+/// its clause in the message and as `PreconditionFailure` violations (type =
+/// the check, subject = the clause); `ErrorInfo` metadata names the rule, the
+/// failed checks and, when known, the most that may be proposed.
+fn policy_refused(d: &leye_policy::Decision) -> Status {
+    let failed: Vec<&leye_policy::Check> = d.failed().collect();
+    let text: Vec<String> = failed.iter().map(|c| format!("[{}] {} ({})", c.check, c.detail, c.clause)).collect();
+    let mut meta = HashMap::new();
+    meta.insert("rule_id".to_string(), d.rule_id.clone());
+    meta.insert("failed_checks".to_string(), failed.iter().map(|c| c.check.as_str()).collect::<Vec<_>>().join(","));
+    meta.insert("clauses".to_string(), failed.iter().map(|c| c.clause.as_str()).collect::<Vec<_>>().join("; "));
+    if let Some(max) = d.max_amount {
+        meta.insert("max_amount_fen".to_string(), max.get().to_string());
+    }
+    let mut details = info("POLICY_REFUSED", meta);
+    let violations = failed
+        .iter()
+        .map(|c| tonic_types::PreconditionViolation::new(c.check.clone(), c.clause.clone(), c.detail.clone()))
+        .collect::<Vec<_>>();
+    details.set_precondition_failure(violations);
+    Status::with_error_details(
+        Code::FailedPrecondition,
+        format!("POLICY_REFUSED: {} refused: {}", d.rule_id, text.join("; ")),
+        details,
+    )
+}
+
 /// Maps an application error to its status (see the table above).
 pub fn to_status(err: AppError) -> Status {
     match err {
-        AppError::Rejected(r) => {
-            let reason = r.code.as_str();
-            if let Some(field) = r.field {
-                let mut details = ErrorDetails::with_bad_request_violation(field, r.message.clone());
-                details.set_error_info(reason, ERROR_DOMAIN, HashMap::new());
-                return Status::with_error_details(Code::InvalidArgument, format!("{field}: {}", r.message), details);
-            }
-            let code = if r.code == RejectionCode::CaseNotFound { Code::NotFound } else { Code::FailedPrecondition };
-            Status::with_error_details(code, format!("{reason}: {}", r.message), info(reason, HashMap::new()))
+        AppError::Rejected(r) => refused(r.code.as_str(), &r.message, r.field, r.code == RejectionCode::CaseNotFound),
+        AppError::EnterpriseRejected(r) => {
+            refused(r.code.as_str(), &r.message, r.field, r.code == EnterpriseRejectionCode::CaseNotFound)
+        }
+        AppError::PolicyRefused(decision) => policy_refused(&decision),
+        AppError::BadInput { field, rule } => {
+            let mut f = Fields::new();
+            f.bad(field, rule);
+            f.into_status()
         }
         AppError::Conflict { current } => {
             let mut meta = HashMap::new();

@@ -1,15 +1,18 @@
 //! What one stored event looks like on NATS: subject, headers, payload.
 //!
 //! - **Subject** `leye.v1.<case kind>.<district>.<event>`, e.g.
-//!   `leye.v1.person.120111.placed`: the case kind and event name come from
-//!   the event type (`person.placed`), the district from the event's metadata
-//!   (GB/T 2260 code of the case's residence district). Subscribers filter
+//!   `leye.v1.person.120111.placed`, `leye.v1.enterprise.120111.hire_recorded`:
+//!   the case kind and event name come from the event type (`person.placed`),
+//!   the district from the event's metadata (GB/T 2260 code of the person's
+//!   residence district, or of the enterprise). Subscribers filter
 //!   with wildcards: `leye.v1.person.120111.>`, `leye.v1.person.*.placed`.
 //! - **Headers** (table in the README, "Consuming events"): `Nats-Msg-Id` is
 //!   the event id, so JetStream drops a re-publish within its duplicate
 //!   window; the `Leye-*` headers carry the envelope ([`headers`]).
-//! - **Payload** the protobuf `leye.person.v1.PersonEvent` of the fact, built by
-//!   [`crate::wire::to_proto_event`], the same mapping the gRPC API uses.
+//! - **Payload** the protobuf `leye.person.v1.PersonEvent` or
+//!   `leye.enterprise.v1.EnterpriseEvent` of the fact (header
+//!   `Leye-Payload-Type` says which), built by [`crate::wire`], the same
+//!   mapping the gRPC API uses.
 //!
 //! # Invariant
 //! Subjects and headers hold codes, ids, numbers and dates only; personal data
@@ -23,7 +26,10 @@ use leye_store::{Position, RecordedEvent};
 use prost::Message;
 use uuid::Uuid;
 
-use crate::{cases, wire};
+use crate::{
+    cases::{self, Enterprise, Person, Recorded},
+    wire,
+};
 
 /// First tokens of every subject leye publishes; the major version changes
 /// only with a new protobuf package (`leye.person.v2`).
@@ -60,19 +66,22 @@ pub mod headers {
     pub const RECORDED_AT: &str = "Leye-Recorded-At";
     /// The case's district (GB/T 2260), also in the subject.
     pub const DISTRICT: &str = "Leye-District";
-    /// The protobuf message in the payload: `leye.person.v1.PersonEvent`.
+    /// The protobuf message in the payload: `leye.person.v1.PersonEvent` or
+    /// `leye.enterprise.v1.EnterpriseEvent`.
     pub const PAYLOAD_TYPE: &str = "Leye-Payload-Type";
 }
 
 /// The protobuf message type of person event payloads.
 pub const PERSON_PAYLOAD_TYPE: &str = "leye.person.v1.PersonEvent";
+/// The protobuf message type of enterprise event payloads.
+pub const ENTERPRISE_PAYLOAD_TYPE: &str = "leye.enterprise.v1.EnterpriseEvent";
 
 /// One event, ready to publish.
 #[derive(Debug, Clone)]
 pub struct OutboundEvent {
     pub subject: String,
     pub headers: HeaderMap,
-    /// Encoded `leye.person.v1.PersonEvent`. Holds personal data for
+    /// Encoded `leye.person.v1.PersonEvent` (or `EnterpriseEvent`). Holds personal data for
     /// registrations: never logged.
     pub payload: Bytes,
     /// Where the event is in the store's global log: the checkpoint moves here
@@ -98,18 +107,24 @@ pub enum BuildError {
 /// Builds the message of a stored event.
 pub fn build(event: RecordedEvent) -> Result<OutboundEvent, BuildError> {
     let (event_id, position) = (event.event_id, event.position);
-    let Some(case_id) = cases::person_case_id(&event.stream) else {
-        return Err(BuildError::UnknownStream { event_id, position, stream: event.stream.to_string() });
-    };
     let event_type = event.event_type.clone();
     // The decoder's error text may quote the payload: it is dropped here.
-    let recorded = cases::decode(event).map_err(|_| BuildError::Undecodable {
-        event_id,
-        event_type: event_type.clone(),
-        position,
-    })?;
-    let meta = wire::to_proto_metadata(case_id, &recorded);
-    let payload = Bytes::from(wire::to_proto_event(&recorded.event.fact).encode_to_vec());
+    let undecodable = |_| BuildError::Undecodable { event_id, event_type: event_type.clone(), position };
+    if let Some(case_id) = cases::case_id_of::<Person>(&event.stream) {
+        let recorded = cases::decode_as::<Person>(event).map_err(undecodable)?;
+        let payload = wire::to_proto_event(&recorded.event.fact).encode_to_vec();
+        return Ok(outbound(case_id, &recorded, payload, PERSON_PAYLOAD_TYPE));
+    }
+    if let Some(case_id) = cases::case_id_of::<Enterprise>(&event.stream) {
+        let recorded = cases::decode_as::<Enterprise>(event).map_err(undecodable)?;
+        let payload = wire::enterprise::to_proto_enterprise_event(&recorded.event.fact).encode_to_vec();
+        return Ok(outbound(case_id, &recorded, payload, ENTERPRISE_PAYLOAD_TYPE));
+    }
+    Err(BuildError::UnknownStream { event_id, position, stream: event.stream.to_string() })
+}
+
+fn outbound<E>(case_id: Uuid, recorded: &Recorded<E>, payload: Vec<u8>, payload_type: &str) -> OutboundEvent {
+    let meta = wire::to_proto_metadata(case_id, recorded);
     let district = &recorded.metadata.district;
 
     let mut h = HeaderMap::new();
@@ -126,16 +141,16 @@ pub fn build(event: RecordedEvent) -> Result<OutboundEvent, BuildError> {
     h.insert(headers::EFFECTIVE_DATE, meta.effective_date.as_str());
     h.insert(headers::RECORDED_AT, recorded.recorded_at.to_rfc3339_opts(SecondsFormat::Micros, true).as_str());
     h.insert(headers::DISTRICT, district.as_str());
-    h.insert(headers::PAYLOAD_TYPE, PERSON_PAYLOAD_TYPE);
+    h.insert(headers::PAYLOAD_TYPE, payload_type);
 
-    Ok(OutboundEvent {
-        subject: subject(recorded.event.fact.event_type(), district),
+    OutboundEvent {
+        subject: subject(&recorded.event_type, district),
         headers: h,
-        payload,
-        position,
-        event_id,
+        payload: Bytes::from(payload),
+        position: recorded.position,
+        event_id: recorded.event_id,
         recorded_at: recorded.recorded_at,
-    })
+    }
 }
 
 /// `leye.v1.<kind>.<district>.<event>` for an event type `<kind>.<event>`.
@@ -212,6 +227,47 @@ mod tests {
             metadata: serde_json::to_vec(&metadata).unwrap(),
             recorded_at: Utc.with_ymd_and_hms(2026, 1, 1, 2, 3, 4).unwrap(),
         }
+    }
+
+    #[test]
+    fn an_enterprise_event_is_published_under_the_enterprise_kind_with_its_payload_type() {
+        use leye_domain::enterprise::{BatchLayoff, EnterpriseEvent, EnterpriseFact};
+        use leye_proto::enterprise::v1 as epb;
+        let effective_date = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        let layoff = BatchLayoff { layoff_id: "L1".into(), people: std::num::NonZeroU32::new(40).unwrap() };
+        let event = EnterpriseEvent { effective_date, fact: EnterpriseFact::BatchLayoffReported(layoff) };
+        let command_id = Uuid::new_v4();
+        let metadata = EventMetadata {
+            command_id,
+            correlation_id: command_id,
+            causation_id: command_id,
+            actor: "staff-1".into(),
+            office: "120116001".into(),
+            district: DistrictCode::parse("120116").unwrap(),
+            effective_date,
+            schema_version: leye_domain::enterprise::SCHEMA_VERSION,
+            command_fingerprint: "f".into(),
+        };
+        let case_id = Uuid::new_v4();
+        let m = build(RecordedEvent {
+            stream: crate::cases::stream_of::<crate::cases::Enterprise>(case_id),
+            revision: 1,
+            position: Position::from_sequence(7),
+            event_id: leye_domain::envelope::event_id(command_id, 0),
+            event_type: event.fact.event_type().into(),
+            data: event.encode(),
+            metadata: serde_json::to_vec(&metadata).unwrap(),
+            recorded_at: Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap(),
+        })
+        .unwrap();
+        assert_eq!(m.subject, "leye.v1.enterprise.120116.batch_layoff_reported");
+        let h = |name: &str| m.headers.get(name).map(|v| v.as_str().to_string()).unwrap_or_default();
+        assert_eq!(h(headers::PAYLOAD_TYPE), ENTERPRISE_PAYLOAD_TYPE);
+        assert_eq!(h(headers::CASE_ID), case_id.to_string());
+        let decoded = epb::EnterpriseEvent::decode(m.payload.as_ref()).unwrap();
+        assert_eq!(decoded.layoff_response, epb::LayoffResponse::TrainingAndJobFairs as i32);
+        let Some(epb::enterprise_event::Event::BatchLayoffReported(l)) = decoded.event else { panic!("not a layoff") };
+        assert_eq!((l.layoff_id.as_str(), l.people), ("L1", 40));
     }
 
     #[test]

@@ -1,0 +1,425 @@
+//! The enterprise-case gRPC adapter: parse the request into domain types, hand
+//! it to [`EnterpriseCases`], map the result back with
+//! [`crate::wire::enterprise`]. Only this module knows the enterprise protobuf
+//! request types.
+
+use std::{collections::BTreeSet, num::NonZeroU32};
+
+use leye_domain::{
+    Date,
+    enterprise::{self as domain, DatedEnterpriseCommand, EnterpriseCommand, EnterpriseName, EnterpriseRegistration},
+    values::{CreditCode, DistrictCode, code, parse_date, text},
+};
+use leye_proto::{
+    common::v1::{CommandContext, CommandResult},
+    enterprise::v1::{self as pb, enterprise_case_service_server::EnterpriseCaseService},
+    person::v1 as person_pb,
+};
+use leye_store::EventStore;
+use prost::Message;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use super::{
+    person::{check_context, check_enum, check_size, parse_uuid, required, timestamp},
+    status::{Fields, to_status},
+    subsidy,
+};
+use crate::{
+    cases::{AppError, AsOf, CaseView, CommandMeta, EnterpriseCases, PersonCases, Target},
+    subsidies::{CaseRef, Subsidies},
+    wire::{
+        enterprise::{enterprise_kind, layoff_service, to_proto_enterprise, to_proto_enterprise_event},
+        to_proto_metadata,
+    },
+};
+
+/// The gRPC face of [`EnterpriseCases`].
+#[derive(Debug, Clone)]
+pub struct EnterpriseApi<S> {
+    cases: EnterpriseCases<S>,
+    /// To check that a hire names an existing person case.
+    people: PersonCases<S>,
+    subsidies: Subsidies<S>,
+}
+
+impl<S: EventStore> EnterpriseApi<S> {
+    pub fn new(people: PersonCases<S>, subsidies: Subsidies<S>) -> Self {
+        Self { cases: people.of_kind(), people, subsidies }
+    }
+}
+
+impl<S: EventStore> EnterpriseApi<S> {
+    /// Runs a command on an existing case after parsing its common fields.
+    async fn on_case(
+        &self,
+        encoded_len: usize,
+        context: Option<&CommandContext>,
+        case_id: &str,
+        effective_date: &str,
+        fact: impl FnOnce(&mut Fields, Option<Date>) -> Option<EnterpriseCommand>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let mut f = Fields::new();
+        check_size(&mut f, encoded_len);
+        let meta = check_context(&mut f, context);
+        let case_id = f.take("case_id", parse_uuid(case_id));
+        let date = f.take("effective_date", parse_date(effective_date));
+        let command = fact(&mut f, date);
+        let (Some(meta), Some(case_id), Some(date), Some(command), true) = (meta, case_id, date, command, f.is_empty())
+        else {
+            return Err(f.into_status());
+        };
+        self.run(Target::Case(case_id), meta, date, command).await
+    }
+
+    async fn run(
+        &self,
+        target: Target,
+        meta: CommandMeta,
+        effective_date: Date,
+        command: EnterpriseCommand,
+    ) -> Result<Response<CommandResult>, Status> {
+        let outcome = self
+            .cases
+            .execute(target, meta, DatedEnterpriseCommand { effective_date, command })
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(CommandResult {
+            case_id: outcome.case_id.to_string(),
+            revision: outcome.revision,
+            event_ids: outcome.event_ids.iter().map(Uuid::to_string).collect(),
+            duplicate: outcome.duplicate,
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
+    async fn register_enterprise(
+        &self,
+        request: Request<pb::RegisterEnterpriseRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let req = request.into_inner();
+        let mut f = Fields::new();
+        check_size(&mut f, req.encoded_len());
+        let meta = check_context(&mut f, req.context.as_ref());
+        let date = f.take("effective_date", parse_date(&req.effective_date));
+        let reg = check_registration(&mut f, req.registration.as_ref());
+        let (Some(meta), Some(date), Some(reg), true) = (meta, date, reg, f.is_empty()) else {
+            return Err(f.into_status());
+        };
+        self.run(Target::Enterprise(reg.credit_code.clone()), meta, date, EnterpriseCommand::Register(reg)).await
+    }
+
+    async fn report_headcount(
+        &self,
+        request: Request<pb::ReportHeadcountRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let r = request.into_inner();
+        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            let h = required(f, "headcount", r.headcount.as_ref())?;
+            let month = f.take("headcount.month", parse_date(&h.month))?;
+            Some(EnterpriseCommand::ReportHeadcount(domain::Headcount {
+                month,
+                insured_employees: h.insured_employees,
+            }))
+        })
+        .await
+    }
+
+    async fn record_hire(&self, request: Request<pb::RecordHireRequest>) -> Result<Response<CommandResult>, Status> {
+        let r = request.into_inner();
+        let person = r.hire.as_ref().and_then(|h| parse_uuid(&h.person_case_id).ok());
+        // A hire must name a person case that exists: said at once, rather than
+        // later as a refused link. (The linker still handles a case that
+        // changes in between: see crate::linker.)
+        let person_exists = match person {
+            Some(id) => match self.people.find(&Target::Case(id)).await {
+                Ok(_) => true,
+                Err(AppError::NotFound) => false,
+                Err(e) => return Err(to_status(e)),
+            },
+            None => true,
+        };
+        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, on| {
+            let h = required(f, "hire", r.hire.as_ref())?;
+            let hire_id = f.take("hire.hire_id", code(&h.hire_id));
+            let person_case_id = f.take("hire.person_case_id", parse_uuid(&h.person_case_id));
+            if !person_exists {
+                f.bad("hire.person_case_id", "no person case with this id: register the person first");
+            }
+            let contract_months = match h.contract_months {
+                0 => Some(None),
+                m @ 1..=600 => Some(Some(m)),
+                _ => {
+                    f.bad("hire.contract_months", "must be 1 to 600, or 0 for no fixed term");
+                    None
+                }
+            };
+            let started_on = f.take("hire.started_on", parse_date(&h.started_on));
+            if let (Some(start), Some(on)) = (started_on, on) {
+                if start > on {
+                    f.bad("hire.started_on", "must be on or before the effective date");
+                }
+            }
+            Some(EnterpriseCommand::RecordHire(domain::Hire {
+                hire_id: hire_id?,
+                person_case_id: person_case_id?,
+                contract_months: contract_months?,
+                started_on: started_on?,
+            }))
+        })
+        .await
+    }
+
+    async fn report_batch_layoff(
+        &self,
+        request: Request<pb::ReportBatchLayoffRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let r = request.into_inner();
+        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            let l = required(f, "layoff", r.layoff.as_ref())?;
+            let layoff_id = f.take("layoff.layoff_id", code(&l.layoff_id));
+            let people = f.take("layoff.people", at_least_one(l.people));
+            Some(EnterpriseCommand::ReportBatchLayoff(domain::BatchLayoff { layoff_id: layoff_id?, people: people? }))
+        })
+        .await
+    }
+
+    async fn record_layoff_service(
+        &self,
+        request: Request<pb::RecordLayoffServiceRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let r = request.into_inner();
+        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            let s = required(f, "service", r.service.as_ref())?;
+            let layoff_id = f.take("service.layoff_id", code(&s.layoff_id));
+            let service = check_enum(f, "service.service", s.service, layoff_service);
+            Some(EnterpriseCommand::RecordLayoffService(domain::LayoffServiceProvision {
+                layoff_id: layoff_id?,
+                service: service?,
+            }))
+        })
+        .await
+    }
+
+    async fn offer_internship_posts(
+        &self,
+        request: Request<pb::OfferInternshipPostsRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let r = request.into_inner();
+        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            let o = required(f, "offer", r.offer.as_ref())?;
+            let offer_id = f.take("offer.offer_id", code(&o.offer_id));
+            let posts = f.take("offer.posts", at_least_one(o.posts));
+            Some(EnterpriseCommand::OfferInternshipPosts(domain::InternshipOffer {
+                offer_id: offer_id?,
+                posts: posts?,
+            }))
+        })
+        .await
+    }
+
+    async fn file_layoff_plan(
+        &self,
+        request: Request<pb::FileLayoffPlanRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let r = request.into_inner();
+        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            let p = required(f, "plan", r.plan.as_ref())?;
+            let plan_id = f.take("plan.plan_id", code(&p.plan_id));
+            let people = f.take("plan.people", at_least_one(p.people));
+            let planned = f.take("plan.planned_layoff_on", parse_date(&p.planned_layoff_on));
+            let notice = f.take("plan.notice_given_on", parse_date(&p.notice_given_on));
+            Some(EnterpriseCommand::FileLayoffPlan(domain::LayoffPlan {
+                plan_id: plan_id?,
+                people: people?,
+                planned_layoff_on: planned?,
+                notice_given_on: notice?,
+            }))
+        })
+        .await
+    }
+
+    async fn designate_key_enterprise(
+        &self,
+        request: Request<pb::DesignateKeyEnterpriseRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let r = request.into_inner();
+        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |_, _| {
+            Some(EnterpriseCommand::DesignateKeyEnterprise)
+        })
+        .await
+    }
+
+    async fn report_labour_shortage(
+        &self,
+        request: Request<pb::ReportLabourShortageRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let r = request.into_inner();
+        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            let s = required(f, "shortage", r.shortage.as_ref())?;
+            let posts = f.take("shortage.posts", at_least_one(s.posts));
+            let skills = f.take("shortage.skills", text(&s.skills, 1, 500));
+            Some(EnterpriseCommand::ReportLabourShortage(domain::LabourShortage { posts: posts?, skills: skills? }))
+        })
+        .await
+    }
+
+    async fn propose_subsidy(
+        &self,
+        request: Request<person_pb::ProposeSubsidyRequest>,
+    ) -> Result<Response<person_pb::ProposeSubsidyResponse>, Status> {
+        subsidy::propose(&self.subsidies, CaseRef::Enterprise, request.into_inner()).await
+    }
+
+    async fn evaluate_subsidy(
+        &self,
+        request: Request<person_pb::ProposeSubsidyRequest>,
+    ) -> Result<Response<person_pb::PolicyDecision>, Status> {
+        subsidy::evaluate(&self.subsidies, CaseRef::Enterprise, request.into_inner()).await
+    }
+
+    async fn approve_subsidy(
+        &self,
+        request: Request<person_pb::ApproveSubsidyRequest>,
+    ) -> Result<Response<person_pb::ProposeSubsidyResponse>, Status> {
+        subsidy::approve(&self.subsidies, CaseRef::Enterprise, request.into_inner()).await
+    }
+
+    async fn reject_subsidy_proposal(
+        &self,
+        request: Request<person_pb::RejectSubsidyProposalRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        subsidy::reject(&self.subsidies, CaseRef::Enterprise, request.into_inner()).await
+    }
+
+    async fn revoke_subsidy(
+        &self,
+        request: Request<pb::RevokeEnterpriseSubsidyRequest>,
+    ) -> Result<Response<CommandResult>, Status> {
+        let r = request.into_inner();
+        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            let v = required(f, "revocation", r.revocation.as_ref())?;
+            let subsidy_id = f.take("revocation.subsidy_id", code(&v.subsidy_id));
+            let reason = f.take("revocation.reason", text(&v.reason, 1, 200));
+            Some(EnterpriseCommand::RevokeSubsidy(leye_domain::person::SubsidyRevocation {
+                subsidy_id: subsidy_id?,
+                reason: reason?,
+            }))
+        })
+        .await
+    }
+
+    async fn get_enterprise(
+        &self,
+        request: Request<pb::GetEnterpriseRequest>,
+    ) -> Result<Response<pb::EnterpriseCase>, Status> {
+        let r = request.into_inner();
+        let mut f = Fields::new();
+        let case_id = f.take("case_id", parse_uuid(&r.case_id));
+        use pb::get_enterprise_request::AsOf as P;
+        let as_of = match r.as_of {
+            None => Some(AsOf::Latest),
+            Some(P::Revision(rev)) => Some(AsOf::Revision(rev)),
+            Some(P::RecordedAt(t)) => f.take("recorded_at", timestamp(&t)).map(AsOf::RecordedAt),
+            Some(P::EffectiveDate(d)) => f.take("effective_date", parse_date(&d)).map(AsOf::EffectiveDate),
+        };
+        let (Some(case_id), Some(as_of)) = (case_id, as_of) else { return Err(f.into_status()) };
+        let view = self.cases.state(case_id, as_of).await.map_err(to_status)?;
+        Ok(Response::new(to_proto_enterprise(&view)))
+    }
+
+    async fn find_enterprise_by_credit_code(
+        &self,
+        request: Request<pb::FindEnterpriseByCreditCodeRequest>,
+    ) -> Result<Response<pb::FindEnterpriseByCreditCodeResponse>, Status> {
+        let r = request.into_inner();
+        let mut f = Fields::new();
+        // The form only: an early code registered after confirmation is found too.
+        let Some(code) = f.take("credit_code", CreditCode::parse_format(&r.credit_code)) else {
+            return Err(f.into_status());
+        };
+        let (case_id, revision) = self.cases.find(&Target::Enterprise(code)).await.map_err(to_status)?;
+        Ok(Response::new(pb::FindEnterpriseByCreditCodeResponse { case_id: case_id.to_string(), revision }))
+    }
+
+    async fn replay_enterprise(
+        &self,
+        request: Request<pb::ReplayEnterpriseRequest>,
+    ) -> Result<Response<pb::ReplayEnterpriseResponse>, Status> {
+        let r = request.into_inner();
+        let mut f = Fields::new();
+        let Some(case_id) = f.take("case_id", parse_uuid(&r.case_id)) else { return Err(f.into_status()) };
+        let history = self.cases.replay(case_id).await.map_err(to_status)?;
+        let today = self.cases.today();
+        let events = history
+            .iter()
+            .map(|(recorded, after)| pb::RecordedEnterpriseEvent {
+                metadata: Some(to_proto_metadata(case_id, recorded)),
+                event: Some(to_proto_enterprise_event(&recorded.event.fact)),
+                state_after: Some(to_proto_enterprise(&CaseView {
+                    case_id,
+                    revision: recorded.revision,
+                    case: after.clone(),
+                    reference_date: today,
+                })),
+            })
+            .collect();
+        Ok(Response::new(pb::ReplayEnterpriseResponse { events }))
+    }
+}
+
+// === check_*: protobuf → domain ===
+
+fn at_least_one(n: u32) -> Result<NonZeroU32, &'static str> {
+    NonZeroU32::new(n).ok_or("must be at least 1")
+}
+
+/// The credit code rule (GB 32100-2015 check character), with the escape for
+/// early codes confirmed by hand: see `check_character_confirmed` in the proto.
+fn check_registration(f: &mut Fields, reg: Option<&pb::EnterpriseRegistration>) -> Option<EnterpriseRegistration> {
+    let r = required(f, "registration", reg)?;
+    let credit_code = match CreditCode::parse_format(&r.credit_code) {
+        Err(e) => {
+            f.bad("registration.credit_code", e.to_string());
+            None
+        }
+        Ok(c) if c.check_character_valid() || r.check_character_confirmed => Some(c),
+        Ok(_) => {
+            f.bad(
+                "registration.credit_code",
+                "check character does not match (GB 32100-2015); if the code is exactly as on the business \
+                 licence (some early codes fail the check yet are legal), set registration.check_character_confirmed",
+            );
+            None
+        }
+    };
+    let name = f.take("registration.name", EnterpriseName::parse(&r.name));
+    let district = f.take("registration.district", DistrictCode::parse(&r.district));
+    let industry_code = f.take("registration.industry_code", industry(&r.industry_code));
+    let mut kinds = BTreeSet::new();
+    for (i, k) in r.kinds.iter().enumerate() {
+        if let Some(k) = check_enum(f, &format!("registration.kinds[{i}]"), *k, enterprise_kind) {
+            kinds.insert(k);
+        }
+    }
+    let credit_code = credit_code?;
+    Some(EnterpriseRegistration {
+        check_character_valid: credit_code.check_character_valid(),
+        credit_code,
+        name: name?,
+        district: district?,
+        industry_code: industry_code?,
+        insured_employees: r.insured_employees,
+        small_micro: r.small_micro,
+        kinds,
+    })
+}
+
+/// GB/T 4754 codes: a section letter and up to four digits, e.g. "C3411".
+fn industry(raw: &str) -> Result<String, &'static str> {
+    let s = raw.trim().to_ascii_uppercase();
+    let ok = (1..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if ok { Ok(s) } else { Err("must be a GB/T 4754 industry code: 1 to 8 letters or digits") }
+}

@@ -1,0 +1,246 @@
+//! The subsidy RPCs both case services share: parse, hand to [`Subsidies`],
+//! answer with the command result and the policy decision.
+
+use std::collections::BTreeSet;
+
+use leye_domain::{
+    Date,
+    person::Payee,
+    subsidy::{BusinessInput, LoanInput, ProposalInputs, RejectProposal, Reviewer, SUPERVISOR_ROLE},
+    values::{CreditCode, DateRange, Fen, code, parse_date, text},
+};
+use leye_proto::{
+    common::v1::{CommandContext, CommandResult},
+    person::v1 as pb,
+};
+use leye_store::EventStore;
+use prost::Message;
+use tonic::{Response, Status};
+use uuid::Uuid;
+
+use super::{
+    person::{check_context, check_size, parse_uuid},
+    status::{Fields, to_status},
+};
+use crate::{
+    cases::CommandOutcome,
+    subsidies::{CaseRef, ProposalRequest, Subsidies},
+    wire::subsidy::decision_pb,
+};
+
+/// How a service names its cases.
+pub(super) type Kind = fn(Uuid) -> CaseRef;
+
+pub(super) async fn propose<S: EventStore>(
+    subsidies: &Subsidies<S>,
+    kind: Kind,
+    r: pb::ProposeSubsidyRequest,
+) -> Result<Response<pb::ProposeSubsidyResponse>, Status> {
+    let mut f = Fields::new();
+    check_size(&mut f, r.encoded_len());
+    let meta = check_context(&mut f, r.context.as_ref());
+    let (case, on, request) = check_proposal(&mut f, &r);
+    let (Some(meta), Some(case), Some(on), Some(request), true) = (meta, case, on, request, f.is_empty()) else {
+        return Err(f.into_status());
+    };
+    let (outcome, decision) = subsidies.propose(kind(case), meta, on, request).await.map_err(to_status)?;
+    Ok(Response::new(pb::ProposeSubsidyResponse {
+        result: Some(result(&outcome)),
+        decision: Some(decision_pb(&decision)).filter(|_| !outcome.duplicate),
+    }))
+}
+
+pub(super) async fn evaluate<S: EventStore>(
+    subsidies: &Subsidies<S>,
+    kind: Kind,
+    r: pb::ProposeSubsidyRequest,
+) -> Result<Response<pb::PolicyDecision>, Status> {
+    let mut f = Fields::new();
+    check_size(&mut f, r.encoded_len());
+    let (case, on, request) = check_proposal(&mut f, &r);
+    let (Some(case), Some(on), Some(request), true) = (case, on, request, f.is_empty()) else {
+        return Err(f.into_status());
+    };
+    let decision = subsidies.evaluate(kind(case), on, &request).await.map_err(to_status)?;
+    Ok(Response::new(decision_pb(&decision)))
+}
+
+pub(super) async fn approve<S: EventStore>(
+    subsidies: &Subsidies<S>,
+    kind: Kind,
+    r: pb::ApproveSubsidyRequest,
+) -> Result<Response<pb::ProposeSubsidyResponse>, Status> {
+    let mut f = Fields::new();
+    check_size(&mut f, r.encoded_len());
+    let meta = check_context(&mut f, r.context.as_ref());
+    let case = f.take("case_id", parse_uuid(&r.case_id));
+    let on = f.take("effective_date", parse_date(&r.effective_date));
+    let proposal_id = f.take("proposal_id", code(&r.proposal_id));
+    let (Some(meta), Some(case), Some(on), Some(proposal_id), true) = (meta, case, on, proposal_id, f.is_empty())
+    else {
+        return Err(f.into_status());
+    };
+    let reviewer = reviewer(r.context.as_ref(), &meta.actor);
+    let (outcome, decision) =
+        subsidies.approve(kind(case), meta, on, proposal_id, reviewer).await.map_err(to_status)?;
+    Ok(Response::new(pb::ProposeSubsidyResponse {
+        result: Some(result(&outcome)),
+        decision: Some(decision_pb(&decision)).filter(|_| !outcome.duplicate),
+    }))
+}
+
+pub(super) async fn reject<S: EventStore>(
+    subsidies: &Subsidies<S>,
+    kind: Kind,
+    r: pb::RejectSubsidyProposalRequest,
+) -> Result<Response<CommandResult>, Status> {
+    let mut f = Fields::new();
+    check_size(&mut f, r.encoded_len());
+    let meta = check_context(&mut f, r.context.as_ref());
+    let case = f.take("case_id", parse_uuid(&r.case_id));
+    let on = f.take("effective_date", parse_date(&r.effective_date));
+    let proposal_id = f.take("proposal_id", code(&r.proposal_id));
+    let reason = f.take("reason", text(&r.reason, 1, 500));
+    let (Some(meta), Some(case), Some(on), Some(proposal_id), Some(reason), true) =
+        (meta, case, on, proposal_id, reason, f.is_empty())
+    else {
+        return Err(f.into_status());
+    };
+    let reviewer = reviewer(r.context.as_ref(), &meta.actor);
+    let command = RejectProposal { proposal_id, reviewer, reason };
+    let outcome = subsidies.reject(kind(case), meta, on, command).await.map_err(to_status)?;
+    Ok(Response::new(result(&outcome)))
+}
+
+fn result(o: &CommandOutcome) -> CommandResult {
+    CommandResult {
+        case_id: o.case_id.to_string(),
+        revision: o.revision,
+        event_ids: o.event_ids.iter().map(Uuid::to_string).collect(),
+        duplicate: o.duplicate,
+    }
+}
+
+/// The reviewer as the context asserts it.
+fn reviewer(context: Option<&CommandContext>, actor: &str) -> Reviewer {
+    let supervisor = context.is_some_and(|c| c.roles.iter().any(|r| r.trim() == SUPERVISOR_ROLE));
+    Reviewer { user: actor.to_string(), supervisor }
+}
+
+fn check_proposal(
+    f: &mut Fields,
+    r: &pb::ProposeSubsidyRequest,
+) -> (Option<Uuid>, Option<Date>, Option<ProposalRequest>) {
+    let case = f.take("case_id", parse_uuid(&r.case_id));
+    let on = f.take("effective_date", parse_date(&r.effective_date));
+    let proposal_id = f.take("proposal_id", code(&r.proposal_id));
+    let rule_id = f.take("rule_id", rule_id(&r.rule_id));
+    let payee = check_payee(f, r.payee.as_ref());
+    let inputs = check_inputs(f, r.inputs.as_ref());
+    let request = match (proposal_id, rule_id, payee, inputs) {
+        (Some(proposal_id), Some(rule_id), Some(payee), Some(inputs)) => {
+            Some(ProposalRequest { proposal_id, rule_id, payee, inputs })
+        }
+        _ => None,
+    };
+    (case, on, request)
+}
+
+/// Catalogue rule ids: `[a-z0-9.-]`, 1 to 128 characters.
+fn rule_id(raw: &str) -> Result<String, &'static str> {
+    let s = raw.trim();
+    let ok = (1..=128).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    if ok { Ok(s.to_string()) } else { Err("must be a catalogue rule id: 1 to 128 of a-z 0-9 . -") }
+}
+
+pub(super) fn check_payee(f: &mut Fields, payee: Option<&pb::Payee>) -> Option<Payee> {
+    use pb::payee::Payee as P;
+    match payee.and_then(|p| p.payee.as_ref()) {
+        None | Some(P::Person(false)) => {
+            f.bad("payee", "is required: the person, an enterprise or a training provider");
+            None
+        }
+        Some(P::Person(true)) => Some(Payee::Person),
+        Some(P::EnterpriseCreditCode(c)) => {
+            // The form only: an early code registered after confirmation may be paid.
+            f.take("payee.enterprise_credit_code", CreditCode::parse_format(c)).map(Payee::Enterprise)
+        }
+        Some(P::TrainingProvider(p)) => f.take("payee.training_provider", text(p, 1, 100)).map(Payee::TrainingProvider),
+    }
+}
+
+fn check_inputs(f: &mut Fields, inputs: Option<&pb::ProposalInputs>) -> Option<ProposalInputs> {
+    let Some(i) = inputs else { return Some(ProposalInputs::default()) };
+    let positive = |f: &mut Fields, field: &str, v: i64| match v {
+        0 => Some(None),
+        v => f.take(field, Fen::positive(v)).map(Some),
+    };
+    let amount = positive(f, "inputs.amount_fen", i.amount_fen);
+    let base = positive(f, "inputs.base_fen", i.base_fen);
+    let period = match (i.period_from.trim().is_empty(), i.period_to.trim().is_empty()) {
+        (true, true) => Some(None),
+        (false, false) => {
+            let from = f.take("inputs.period_from", parse_date(&i.period_from));
+            let to = f.take("inputs.period_to", parse_date(&i.period_to));
+            match (from, to) {
+                (Some(from), Some(to)) => f.take("inputs.period_to", DateRange::new(from, to)).map(Some),
+                _ => None,
+            }
+        }
+        _ => {
+            f.bad("inputs.period_to", "period_from and period_to are given together or not at all");
+            None
+        }
+    };
+    let loan = match &i.loan {
+        None => Some(None),
+        Some(l) => {
+            let principal = f.take("inputs.loan.principal_fen", Fen::positive(l.principal_fen));
+            let contract_date = f.take("inputs.loan.contract_date", parse_date(&l.contract_date));
+            if l.months == 0 {
+                f.bad("inputs.loan.months", "must be at least 1");
+            }
+            match (principal, contract_date, l.months) {
+                (Some(principal), Some(contract_date), months @ 1..) => {
+                    Some(Some(LoanInput { principal, months, contract_date }))
+                }
+                _ => None,
+            }
+        }
+    };
+    let post_type = match i.post_type.trim() {
+        "" => Some(None),
+        p @ ("worker" | "cadre") => Some(Some(p.to_string())),
+        _ => {
+            f.bad("inputs.post_type", "must be \"worker\" or \"cadre\" when given");
+            None
+        }
+    };
+    let business = match &i.business {
+        None => Some(None),
+        Some(b) => f
+            .take("inputs.business.registered_on", parse_date(&b.registered_on))
+            .map(|registered_on| Some(BusinessInput { registered_on, employees: b.employees })),
+    };
+    let mut attestations = BTreeSet::new();
+    for (n, a) in i.attestations.iter().enumerate() {
+        let name = a.trim();
+        if crate::subsidies::named::<leye_policy::Attestation>(name, "attestations").is_ok() {
+            attestations.insert(name.to_string());
+        } else {
+            f.bad(format!("inputs.attestations[{n}]"), "unknown attestation: see policies/README.md");
+        }
+    }
+    Some(ProposalInputs {
+        amount: amount?,
+        period: period?,
+        units: Some(i.units).filter(|u| *u > 0),
+        base: base?,
+        loan: loan?,
+        post_type: post_type?,
+        insured_months: i.insured_months,
+        business: business?,
+        attestations,
+    })
+}

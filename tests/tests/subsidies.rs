@@ -1,0 +1,373 @@
+//! Subsidies end to end: proposed under a rule of the shipped policy catalogue,
+//! refused with the clause when the rule says no, approved only by another
+//! user with the supervisor role. gRPC over a real socket, a real SQLite file.
+//!
+//! Scenarios worked out by hand from the seeds:
+//! - 000 § 13 (Xiqing): a Xiqing-hukou person with a start-up training
+//!   certificate gets 500 yuan once (`xiqing.startup.training-certificate`).
+//! - 002 #38 (Binhai): public-welfare posts, "累计安置不超过2次": a second
+//!   placement of a special difficulty person qualifies, a third does not
+//!   (`binhai.placement.public-welfare-post`).
+
+use chrono::{Datelike, Duration, NaiveDate};
+use leye_e2e::{
+    Client, EnterpriseClient, bad_fields, credit_code, ctx, ctx_as, date, days_ago, reason, register_request,
+    resident_id, spawn, today,
+};
+use leye_proto::{enterprise::v1 as epb, person::v1 as pb};
+use tonic_types::StatusExt;
+
+const STARTUP: &str = "xiqing.startup.training-certificate";
+const WELFARE: &str = "binhai.placement.public-welfare-post";
+
+fn person_payee() -> Option<pb::Payee> {
+    Some(pb::Payee { payee: Some(pb::payee::Payee::Person(true)) })
+}
+
+fn propose(case_id: &str, proposal_id: &str, rule_id: &str, on: String) -> pb::ProposeSubsidyRequest {
+    pb::ProposeSubsidyRequest {
+        context: ctx(), // actor staff-0042
+        case_id: case_id.into(),
+        effective_date: on,
+        proposal_id: proposal_id.into(),
+        rule_id: rule_id.into(),
+        payee: person_payee(),
+        inputs: None,
+    }
+}
+
+fn approve(case_id: &str, proposal_id: &str, actor: &str, roles: &[&str]) -> pb::ApproveSubsidyRequest {
+    pb::ApproveSubsidyRequest {
+        context: ctx_as(actor, roles),
+        case_id: case_id.into(),
+        effective_date: days_ago(0),
+        proposal_id: proposal_id.into(),
+    }
+}
+
+/// A Xiqing person (registration() has Xiqing hukou and residence) with a
+/// start-up training certificate.
+async fn trained_person(c: &mut Client, seq: u32) -> String {
+    let id = resident_id("19900101", seq);
+    let case_id = c.register_unemployment(register_request(&id, days_ago(200))).await.unwrap().into_inner().case_id;
+    c.enrol_training(pb::EnrolTrainingRequest {
+        context: ctx(),
+        case_id: case_id.clone(),
+        effective_date: days_ago(150),
+        training: Some(pb::TrainingEnrolment {
+            training_id: "T1".into(),
+            programme: pb::TrainingProgramme::StartUpMalanhua as i32,
+            provider: "西青区职业培训学校".into(),
+        }),
+    })
+    .await
+    .unwrap();
+    c.complete_training(pb::CompleteTrainingRequest {
+        context: ctx(),
+        case_id: case_id.clone(),
+        effective_date: days_ago(120),
+        completion: Some(pb::TrainingCompletion { training_id: "T1".into(), certificate: "CERT-1".into() }),
+    })
+    .await
+    .unwrap();
+    case_id
+}
+
+fn refused_checks(status: &tonic::Status) -> Vec<(String, String)> {
+    status
+        .get_error_details()
+        .precondition_failure()
+        .map(|p| p.violations.iter().map(|v| (v.r#type.clone(), v.subject.clone())).collect())
+        .unwrap_or_default()
+}
+
+async fn case(c: &mut Client, case_id: &str) -> pb::PersonCase {
+    c.get_case(pb::GetCaseRequest { case_id: case_id.into(), as_of: None }).await.unwrap().into_inner()
+}
+
+#[tokio::test]
+async fn a_grant_over_the_cap_or_a_second_one_time_grant_is_refused_citing_the_clause() {
+    let server = spawn().await;
+    let mut c = server.client().await;
+    let case_id = trained_person(&mut c, 1).await;
+    let before = server.event_count();
+
+    // Over the cap: 600 yuan asked, the rule fixes 500.
+    let mut over = propose(&case_id, "P1", STARTUP, days_ago(100));
+    over.inputs = Some(pb::ProposalInputs { amount_fen: 60_000, ..Default::default() });
+    let refused = c.propose_subsidy(over).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    assert_eq!(reason(&refused).as_deref(), Some("POLICY_REFUSED"));
+    let info = refused.get_error_details().error_info().cloned().unwrap();
+    assert_eq!(info.metadata["rule_id"], STARTUP);
+    assert_eq!(info.metadata["max_amount_fen"], "50000");
+    assert!(info.metadata["clauses"].contains("000 § 13"), "{:?}", info.metadata);
+    assert!(refused.message().contains("000 § 13"), "{}", refused.message());
+    assert!(refused_checks(&refused).iter().all(|(_, clause)| clause.contains("000 § 13")));
+    assert_eq!(server.event_count(), before, "a refused proposal records nothing");
+
+    // The dry run says what may be proposed instead.
+    let dry = c.evaluate_subsidy(propose(&case_id, "P1", STARTUP, days_ago(100))).await.unwrap().into_inner();
+    assert!(dry.granted, "{dry:?}");
+    assert_eq!(dry.amount_fen, 50_000);
+    assert!(dry.checks.iter().all(|k| k.passed && !k.clause.is_empty()));
+    assert_eq!(server.event_count(), before, "a dry run records nothing");
+
+    // Within the rule: proposed, then approved by a supervisor.
+    let proposed = c.propose_subsidy(propose(&case_id, "P1", STARTUP, days_ago(100))).await.unwrap().into_inner();
+    assert_eq!(proposed.decision.as_ref().map(|d| d.amount_fen), Some(50_000));
+    assert!(case(&mut c, &case_id).await.subsidies.is_empty(), "a proposal is not a grant");
+    c.approve_subsidy(approve(&case_id, "P1", "chief-0007", &["supervisor"])).await.unwrap();
+    let granted = case(&mut c, &case_id).await;
+    assert_eq!(granted.subsidies.len(), 1);
+    assert_eq!(granted.subsidies[0].grant.as_ref().unwrap().programme, "xiqing-startup-training");
+
+    // A second one-time grant of the programme.
+    let second = c.propose_subsidy(propose(&case_id, "P2", STARTUP, days_ago(0))).await.unwrap_err();
+    assert_eq!(reason(&second).as_deref(), Some("POLICY_REFUSED"));
+    let failed: Vec<String> = refused_checks(&second).into_iter().map(|(check, _)| check).collect();
+    assert!(failed.iter().any(|c| c.contains("one_time")), "{failed:?}");
+    assert!(second.message().contains("000 § 13"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn two_pending_proposals_of_a_one_time_programme_cannot_both_be_approved() {
+    let server = spawn().await;
+    let mut c = server.client().await;
+    let case_id = trained_person(&mut c, 3).await;
+    c.propose_subsidy(propose(&case_id, "A", STARTUP, days_ago(100))).await.unwrap();
+    c.propose_subsidy(propose(&case_id, "B", STARTUP, days_ago(99))).await.unwrap();
+    c.approve_subsidy(approve(&case_id, "A", "chief-0007", &["supervisor"])).await.unwrap();
+    let refused = c.approve_subsidy(approve(&case_id, "B", "chief-0007", &["supervisor"])).await.unwrap_err();
+    assert_eq!(reason(&refused).as_deref(), Some("POLICY_REFUSED"));
+    assert_eq!(case(&mut c, &case_id).await.subsidies.len(), 1);
+    // The second is then rejected, with the reason.
+    c.reject_subsidy_proposal(pb::RejectSubsidyProposalRequest {
+        context: ctx_as("chief-0007", &["supervisor"]),
+        case_id: case_id.clone(),
+        effective_date: days_ago(0),
+        proposal_id: "B".into(),
+        reason: "已享受过一次性创业培训补贴".into(),
+    })
+    .await
+    .unwrap();
+    let after = case(&mut c, &case_id).await;
+    assert_eq!(after.proposals[1].status(), pb::ProposalStatus::Rejected);
+    assert_eq!(after.proposals[1].rejection_reason, "已享受过一次性创业培训补贴");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn separation_of_duties_the_proposer_cannot_approve_and_only_supervisors_review() {
+    let server = spawn().await;
+    let mut c = server.client().await;
+    let case_id = trained_person(&mut c, 5).await;
+    c.propose_subsidy(propose(&case_id, "P1", STARTUP, days_ago(100))).await.unwrap();
+    let before = server.event_count();
+
+    // The proposer (staff-0042), even holding the supervisor role.
+    let own = c.approve_subsidy(approve(&case_id, "P1", "staff-0042", &["supervisor"])).await.unwrap_err();
+    assert_eq!(reason(&own).as_deref(), Some("SELF_REVIEW"));
+    assert_eq!(own.code(), tonic::Code::FailedPrecondition);
+    // Another caseworker without the role.
+    let peer = c.approve_subsidy(approve(&case_id, "P1", "staff-0043", &[])).await.unwrap_err();
+    assert_eq!(reason(&peer).as_deref(), Some("NOT_SUPERVISOR"));
+    let reject_own = c
+        .reject_subsidy_proposal(pb::RejectSubsidyProposalRequest {
+            context: ctx_as("staff-0042", &["supervisor"]),
+            case_id: case_id.clone(),
+            effective_date: days_ago(0),
+            proposal_id: "P1".into(),
+            reason: "withdrawn".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&reject_own).as_deref(), Some("SELF_REVIEW"));
+    let missing = c.approve_subsidy(approve(&case_id, "P9", "chief-0007", &["supervisor"])).await.unwrap_err();
+    assert_eq!(reason(&missing).as_deref(), Some("PROPOSAL_NOT_FOUND"));
+    assert_eq!(server.event_count(), before, "refused reviews record nothing");
+
+    let ok = c.approve_subsidy(approve(&case_id, "P1", "chief-0007", &["supervisor"])).await.unwrap().into_inner();
+    assert_eq!(ok.result.as_ref().unwrap().event_ids.len(), 2, "subsidy_approved and subsidy_granted");
+    let again = c.approve_subsidy(approve(&case_id, "P1", "chief-0008", &["supervisor"])).await.unwrap_err();
+    assert_eq!(reason(&again).as_deref(), Some("PROPOSAL_DECIDED"));
+
+    // The auditor sees who proposed and who approved.
+    let replay = c.replay_case(pb::ReplayCaseRequest { case_id: case_id.clone() }).await.unwrap().into_inner().events;
+    let actor_of = |t: &str| {
+        replay
+            .iter()
+            .find(|e| e.metadata.as_ref().unwrap().event_type == t)
+            .unwrap()
+            .metadata
+            .as_ref()
+            .unwrap()
+            .actor
+            .clone()
+    };
+    assert_eq!(actor_of("person.subsidy_proposed"), "staff-0042");
+    assert_eq!(actor_of("person.subsidy_approved"), "chief-0007");
+    assert_eq!(actor_of("person.subsidy_granted"), "chief-0007");
+
+    // Bad input names the fields.
+    let bad = c
+        .approve_subsidy(pb::ApproveSubsidyRequest {
+            context: ctx_as("chief-0007", &["supervisor"]),
+            case_id: "nope".into(),
+            effective_date: "2026-13-01".into(),
+            proposal_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    let mut fields = bad_fields(&bad);
+    fields.sort();
+    assert_eq!(fields, ["case_id", "effective_date", "proposal_id"]);
+    server.stop().await;
+}
+
+/// First and last day of the calendar month `days` ago.
+fn month_of(days: i64) -> (String, String) {
+    let d = today() - Duration::days(days);
+    let first = NaiveDate::from_ymd_opt(d.year(), d.month(), 1).unwrap();
+    let next = if d.month() == 12 {
+        NaiveDate::from_ymd_opt(d.year() + 1, 1, 1).unwrap()
+    } else {
+        NaiveDate::from_ymd_opt(d.year(), d.month() + 1, 1).unwrap()
+    };
+    (date(first), date(next - Duration::days(1)))
+}
+
+#[tokio::test]
+async fn a_third_public_welfare_placement_is_refused_citing_the_clause() {
+    let server = spawn().await;
+    let mut c = server.client().await;
+    // A Binhai resident with a special difficulty (minimum living allowance household).
+    let id = resident_id("19800101", 7);
+    let mut reg = register_request(&id, days_ago(900));
+    let residence = reg.registration.as_mut().unwrap().residence.as_mut().unwrap();
+    residence.district_code = "120116".into();
+    residence.street_code = "120116001".into();
+    residence.community_code = "120116001001".into();
+    let case_id = c.register_unemployment(reg).await.unwrap().into_inner().case_id;
+    c.recognise_difficulty(pb::RecogniseDifficultyRequest {
+        context: ctx(),
+        case_id: case_id.clone(),
+        effective_date: days_ago(890),
+        difficulty: Some(pb::Difficulty {
+            categories: vec![pb::DifficultyCategory::MinimumLivingAllowanceHousehold as i32],
+            valid_from: days_ago(890),
+            valid_to: date(today() + Duration::days(365)),
+        }),
+    })
+    .await
+    .unwrap();
+    let employer = credit_code("12120116MB0000001");
+    // Three public-welfare placements: from 880, 600 and 300 days ago.
+    for (start, end) in [(880, Some(650)), (600, Some(350)), (300, None)] {
+        c.record_placement(pb::RecordPlacementRequest {
+            context: ctx(),
+            case_id: case_id.clone(),
+            effective_date: days_ago(start),
+            placement: Some(pb::Placement {
+                kind: pb::PlacementKind::PublicWelfarePost as i32,
+                employer_credit_code: employer.clone(),
+                contract_months: Some(12),
+            }),
+        })
+        .await
+        .unwrap();
+        if let Some(end) = end {
+            c.end_placement(pb::EndPlacementRequest {
+                context: ctx(),
+                case_id: case_id.clone(),
+                effective_date: days_ago(end),
+                end: Some(pb::PlacementEnd { reason: pb::PlacementEndReason::PostEnded as i32 }),
+            })
+            .await
+            .unwrap();
+        }
+    }
+    let request = |on: i64| {
+        let (from, to) = month_of(on + 31);
+        let mut r = propose(&case_id, "W", WELFARE, days_ago(on));
+        r.payee = Some(pb::Payee { payee: Some(pb::payee::Payee::EnterpriseCreditCode(employer.clone())) });
+        r.inputs =
+            Some(pb::ProposalInputs { base_fen: 120_000, period_from: from, period_to: to, ..Default::default() });
+        r
+    };
+    // During the second placement: allowed (at most twice, inclusive).
+    let second = c.evaluate_subsidy(request(400)).await.unwrap().into_inner();
+    assert!(second.granted, "second placement: {second:#?}");
+    // During the third: refused, citing 002 #38.
+    let third = c.evaluate_subsidy(request(200)).await.unwrap().into_inner();
+    assert!(!third.granted);
+    let failed: Vec<&pb::PolicyCheck> = third.checks.iter().filter(|k| !k.passed).collect();
+    assert!(failed.iter().any(|k| k.check.contains("public_welfare") && k.clause.contains("002 #38")), "{failed:#?}");
+    let refused = c.propose_subsidy(request(200)).await.unwrap_err();
+    assert_eq!(reason(&refused).as_deref(), Some("POLICY_REFUSED"));
+    assert!(refused.message().contains("002 #38"), "{}", refused.message());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_enterprise_subsidy_is_proposed_and_approved_on_the_enterprise_case() {
+    let server = spawn().await;
+    let mut e: EnterpriseClient = server.enterprise_client().await;
+    let registered = e
+        .register_enterprise(epb::RegisterEnterpriseRequest {
+            context: ctx(),
+            effective_date: days_ago(400),
+            registration: Some(epb::EnterpriseRegistration {
+                credit_code: credit_code("52120111MJ0000001"),
+                name: "西青区创业孵化基地".into(),
+                district: "120111".into(),
+                industry_code: "M7590".into(),
+                insured_employees: 12,
+                kinds: vec![epb::EnterpriseKind::Incubator as i32],
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let rule = "xiqing.incubator.municipal-demonstration-award";
+    let request = |attested: bool, amount_fen: i64| pb::ProposeSubsidyRequest {
+        context: ctx(),
+        case_id: registered.case_id.clone(),
+        effective_date: days_ago(10),
+        proposal_id: "AWARD-1".into(),
+        rule_id: rule.into(),
+        payee: Some(pb::Payee {
+            payee: Some(pb::payee::Payee::EnterpriseCreditCode(credit_code("52120111MJ0000001"))),
+        }),
+        inputs: Some(pb::ProposalInputs {
+            amount_fen,
+            attestations: if attested { vec!["municipal_demonstration_base".into()] } else { vec![] },
+            ..Default::default()
+        }),
+    };
+    // Without the recognition attested, refused; over 500 000 yuan, refused.
+    let unattested = e.propose_subsidy(request(false, 10_000_000)).await.unwrap_err();
+    assert_eq!(reason(&unattested).as_deref(), Some("POLICY_REFUSED"));
+    let over = e.propose_subsidy(request(true, 50_000_001)).await.unwrap_err();
+    assert_eq!(reason(&over).as_deref(), Some("POLICY_REFUSED"));
+    e.propose_subsidy(request(true, 50_000_000)).await.expect("within the cap");
+    e.approve_subsidy(pb::ApproveSubsidyRequest {
+        context: ctx_as("chief-0007", &["supervisor"]),
+        case_id: registered.case_id.clone(),
+        effective_date: days_ago(5),
+        proposal_id: "AWARD-1".into(),
+    })
+    .await
+    .unwrap();
+    let case = e
+        .get_enterprise(epb::GetEnterpriseRequest { case_id: registered.case_id.clone(), as_of: None })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(case.subsidies.len(), 1);
+    assert_eq!(case.subsidies[0].grant.as_ref().unwrap().amount_fen, 50_000_000);
+    assert_eq!(case.proposals[0].status(), pb::ProposalStatus::Approved);
+    server.stop().await;
+}

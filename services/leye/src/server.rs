@@ -74,6 +74,12 @@ pub async fn run(
         }
     };
     let readmodel = ReadModelDir::new(config.readmodel_dir());
+    // The first generation (empty, at checkpoint 0) exists before gRPC serves,
+    // so a query right after the start answers rather than "not built yet".
+    // On failure the projector retries it and logs why.
+    if let Err(e) = readmodel.current_or_init() {
+        tracing::error!(error = %e, "cannot create the read model yet; the projector retries");
+    }
     let (stop_projector, projector_stopped) = tokio::sync::watch::channel(false);
     let projector = tokio::spawn(keep_projecting(store.clone(), readmodel.clone(), projector_stopped));
     let (stop_finder, finder_stopped) = tokio::sync::watch::channel(false);

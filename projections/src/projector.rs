@@ -34,7 +34,9 @@ impl Projector {
         // Another opener (a starting projector, a rebuild) may hold the lock a moment.
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
-        conn.execute_batch(SCHEMA)?;
+        // One transaction: one fsync for the whole schema, not one per
+        // statement (a new generation is ready that much sooner).
+        conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{SCHEMA}\nCOMMIT;"))?;
         Ok(Self { conn })
     }
 

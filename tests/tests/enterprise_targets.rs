@@ -139,15 +139,21 @@ async fn batch_layoffs_services_and_internship_posts_reach_the_targets() {
     let last = replay.events.last().unwrap();
     assert!(matches!(last.event.as_ref().unwrap().event, Some(pb::enterprise_event::Event::InternshipPostsOffered(_))));
     let head = last.metadata.as_ref().unwrap().global_position;
-    let mut report = a.get_targets(targets_request("120111")).await.unwrap().into_inner();
+    let mut report = None;
     for _ in 0..200 {
-        if report.checkpoint_position >= head {
-            break;
+        // UNAVAILABLE until the projector has created the read model.
+        match a.get_targets(targets_request("120111")).await {
+            Ok(r) if r.get_ref().checkpoint_position >= head => {
+                report = Some(r.into_inner());
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => assert_eq!(e.code(), Code::Unavailable, "{e}"),
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
-        report = a.get_targets(targets_request("120111")).await.unwrap().into_inner();
     }
-    assert_eq!(report.checkpoint_position, head, "the projector caught up");
+    let report = report.expect("the projector caught up");
+    assert_eq!(report.checkpoint_position, head);
 
     // ≥ 20: big, mid, late, new; a service within 30 days: big, mid, late.
     assert_eq!(value(&report, "batch_layoffs_20_followed"), (3, Some(4)));

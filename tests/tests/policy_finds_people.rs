@@ -141,6 +141,14 @@ async fn an_eligible_person_is_listed_with_the_clause_until_the_programme_is_gra
     assert_eq!((meta.actor.as_str(), meta.office.as_str()), ("leye-policy-finder", "leye"));
     let Some(Event::EligibilityFound(f)) = &noted[0].event.as_ref().unwrap().event else { panic!("{noted:?}") };
     assert_eq!((f.rule_id.as_str(), f.clause.as_str(), f.amount_fen), (RULE, "000 § 9", Some(100_000)));
+    // And on the case a caseworker opens.
+    let case = c.get_case(pb::GetCaseRequest { case_id: a_case.clone(), as_of: None }).await.unwrap().into_inner();
+    let noted: Vec<(&str, &str)> = case
+        .eligibilities
+        .iter()
+        .map(|e| (e.finding.as_ref().unwrap().rule_id.as_str(), e.found_on.as_str()))
+        .collect();
+    assert_eq!(noted, vec![(RULE, days_ago(0).as_str())]);
 
     // Granted (proposed under the rule, approved by a supervisor): A leaves the list.
     c.propose_subsidy(pb::ProposeSubsidyRequest {
@@ -244,6 +252,13 @@ async fn an_eligible_enterprise_is_listed_at_district_level() {
     assert_eq!((item.clause.as_str(), item.amount_fen), ("000 § 14", None));
     assert_eq!((item.district.as_str(), item.community.as_str()), ("120111", "120111"));
     assert!(item.reasons.iter().any(|r| r.check == "new_hires" && r.detail.starts_with("2 new hires")), "{item:?}");
+    let case = e
+        .get_enterprise(epb::GetEnterpriseRequest { case_id: enterprise.clone(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    let rules: Vec<&str> = case.eligibilities.iter().map(|e| e.finding.as_ref().unwrap().rule_id.as_str()).collect();
+    assert_eq!(rules, vec!["xiqing.loan.small-micro"]);
     // An enterprise has no street: a street-level list does not show it.
     let street = a.list_eligible(request("120111001", "xiqing-small-micro-loan")).await.unwrap().into_inner();
     assert!(street.items.iter().all(|i| i.case_id != enterprise));

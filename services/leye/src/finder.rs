@@ -263,6 +263,11 @@ impl<S: EventStore> Finder<S> {
         tracing::info!(checkpoint = ?after.map(|p| p.commit), "policy finder following the log");
         let mut sweep = tokio::time::interval(sweep_every.max(Duration::from_secs(1)));
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        if after.is_none() {
+            // From no checkpoint the whole log is examined, every case with
+            // it: the sweep at start would only repeat that.
+            sweep.tick().await;
+        }
         let sweep_stop = stop.clone();
         loop {
             let first = tokio::select! {

@@ -195,6 +195,10 @@ pub(crate) fn eligibility_pb(e: &domain::EligibilityFinding) -> pb::EligibilityF
     }
 }
 
+pub(crate) fn eligibility_record_pb(e: &domain::EligibilityRecord) -> pb::EligibilityRecord {
+    pb::EligibilityRecord { finding: Some(eligibility_pb(&e.finding)), found_on: date_pb(e.found_on) }
+}
+
 /// The public event payload of a fact.
 pub fn to_proto_event(fact: &PersonFact) -> pb::PersonEvent {
     use pb::person_event::Event as E;
@@ -378,5 +382,6 @@ pub fn to_proto_case(view: &CaseView) -> pb::PersonCase {
         current_household: file.current_household().map(household_record_pb),
         households: file.households.iter().map(household_record_pb).collect(),
         proposals: file.proposals.iter().map(subsidy::proposal_record_pb).collect(),
+        eligibilities: file.eligibilities.iter().map(eligibility_record_pb).collect(),
     }
 }

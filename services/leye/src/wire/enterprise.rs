@@ -184,6 +184,7 @@ fn file_pb(file: &EnterpriseFile, view: &CaseView<EnterpriseCase>, base: pb::Ent
             .collect(),
         subsidies: file.subsidies.iter().map(subsidy_record_pb).collect(),
         proposals: file.proposals.iter().map(super::subsidy::proposal_record_pb).collect(),
+        eligibilities: file.eligibilities.iter().map(crate::wire::eligibility_record_pb).collect(),
         check_character_valid: file.registration.check_character_valid,
         internship_offers: file
             .internship_offers

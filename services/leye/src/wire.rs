@@ -182,16 +182,22 @@ pub(crate) fn eligibility_pb(e: &domain::EligibilityFinding) -> pb::EligibilityF
         rule_valid_from: date_pb(e.rule_valid_from),
         programme: e.programme.clone(),
         clause: e.clause.clone(),
-        reasons: e
-            .reasons
-            .iter()
-            .map(|r| pb::EligibilityReason {
-                check: r.check.clone(),
-                detail: r.detail.clone(),
-                clause: r.clause.clone(),
-            })
-            .collect(),
+        reasons: e.reasons.iter().map(reason_pb).collect(),
         amount_fen: e.amount.map(|a| a.get()),
+    }
+}
+
+pub(crate) fn reason_pb(r: &domain::EligibilityReason) -> pb::EligibilityReason {
+    pb::EligibilityReason { check: r.check.clone(), detail: r.detail.clone(), clause: r.clause.clone() }
+}
+
+/// What an accepted command wrote, as every command RPC answers it.
+pub fn command_result(o: &crate::cases::CommandOutcome) -> leye_proto::common::v1::CommandResult {
+    leye_proto::common::v1::CommandResult {
+        case_id: o.case_id.to_string(),
+        revision: o.revision,
+        event_ids: o.event_ids.iter().map(Uuid::to_string).collect(),
+        duplicate: o.duplicate,
     }
 }
 

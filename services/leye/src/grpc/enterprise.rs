@@ -18,7 +18,6 @@ use leye_proto::{
 use leye_store::EventStore;
 use prost::Message;
 use tonic::{Request, Response, Status};
-use uuid::Uuid;
 
 use super::{
     person::{check_context, check_enum, check_size, parse_uuid, required, timestamp},
@@ -84,12 +83,7 @@ impl<S: EventStore> EnterpriseApi<S> {
             .execute(target, meta, DatedEnterpriseCommand { effective_date, command })
             .await
             .map_err(to_status)?;
-        Ok(Response::new(CommandResult {
-            case_id: outcome.case_id.to_string(),
-            revision: outcome.revision,
-            event_ids: outcome.event_ids.iter().map(Uuid::to_string).collect(),
-            duplicate: outcome.duplicate,
-        }))
+        Ok(Response::new(crate::wire::command_result(&outcome)))
     }
 }
 

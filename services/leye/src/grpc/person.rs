@@ -83,12 +83,7 @@ impl<S: EventStore> PersonApi<S> {
     ) -> Result<Response<CommandResult>, Status> {
         let outcome =
             self.cases.execute(target, meta, DatedCommand { effective_date, command }).await.map_err(to_status)?;
-        Ok(Response::new(CommandResult {
-            case_id: outcome.case_id.to_string(),
-            revision: outcome.revision,
-            event_ids: outcome.event_ids.iter().map(Uuid::to_string).collect(),
-            duplicate: outcome.duplicate,
-        }))
+        Ok(Response::new(crate::wire::command_result(&outcome)))
     }
 }
 

@@ -23,9 +23,8 @@ use super::{
     status::{Fields, to_status},
 };
 use crate::{
-    cases::CommandOutcome,
     subsidies::{CaseRef, ProposalRequest, Subsidies},
-    wire::subsidy::decision_pb,
+    wire::{command_result, subsidy::decision_pb},
 };
 
 /// How a service names its cases.
@@ -45,7 +44,7 @@ pub(super) async fn propose<S: EventStore>(
     };
     let (outcome, decision) = subsidies.propose(kind(case), meta, on, request).await.map_err(to_status)?;
     Ok(Response::new(pb::ProposeSubsidyResponse {
-        result: Some(result(&outcome)),
+        result: Some(command_result(&outcome)),
         decision: Some(decision_pb(&decision)).filter(|_| !outcome.duplicate),
     }))
 }
@@ -84,7 +83,7 @@ pub(super) async fn approve<S: EventStore>(
     let (outcome, decision) =
         subsidies.approve(kind(case), meta, on, proposal_id, reviewer).await.map_err(to_status)?;
     Ok(Response::new(pb::ProposeSubsidyResponse {
-        result: Some(result(&outcome)),
+        result: Some(command_result(&outcome)),
         decision: Some(decision_pb(&decision)).filter(|_| !outcome.duplicate),
     }))
 }
@@ -109,16 +108,7 @@ pub(super) async fn reject<S: EventStore>(
     let reviewer = reviewer(r.context.as_ref(), &meta.actor);
     let command = RejectProposal { proposal_id, reviewer, reason };
     let outcome = subsidies.reject(kind(case), meta, on, command).await.map_err(to_status)?;
-    Ok(Response::new(result(&outcome)))
-}
-
-fn result(o: &CommandOutcome) -> CommandResult {
-    CommandResult {
-        case_id: o.case_id.to_string(),
-        revision: o.revision,
-        event_ids: o.event_ids.iter().map(Uuid::to_string).collect(),
-        duplicate: o.duplicate,
-    }
+    Ok(Response::new(command_result(&outcome)))
 }
 
 /// The reviewer as the context asserts it.

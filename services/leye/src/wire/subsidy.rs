@@ -7,7 +7,7 @@ use leye_domain::subsidy::{
 use leye_policy::{Decision, Outcome};
 use leye_proto::person::v1 as pb;
 
-use super::{date_pb, grant_pb};
+use super::{date_pb, grant_pb, reason_pb};
 
 pub(crate) fn proposal_pb(p: &SubsidyProposal) -> pb::SubsidyProposal {
     pb::SubsidyProposal {
@@ -15,15 +15,7 @@ pub(crate) fn proposal_pb(p: &SubsidyProposal) -> pb::SubsidyProposal {
         rule_id: p.rule_id.clone(),
         rule_valid_from: date_pb(p.rule_valid_from),
         proposed_by: p.proposed_by.clone(),
-        reasons: p
-            .reasons
-            .iter()
-            .map(|r| pb::EligibilityReason {
-                check: r.check.clone(),
-                detail: r.detail.clone(),
-                clause: r.clause.clone(),
-            })
-            .collect(),
+        reasons: p.reasons.iter().map(reason_pb).collect(),
         inputs: Some(inputs_pb(&p.inputs)),
     }
 }

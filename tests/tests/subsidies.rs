@@ -371,3 +371,62 @@ async fn an_enterprise_subsidy_is_proposed_and_approved_on_the_enterprise_case()
     assert_eq!(case.proposals[0].status(), pb::ProposalStatus::Approved);
     server.stop().await;
 }
+
+/// GetCase shows the statutory retirement age and date under the gradual
+/// increase in force since 2025-01-01 (国务院关于渐进式延迟法定退休年龄的办法,
+/// 附件1-3), worked out by hand:
+/// - a man born 1965-05-15: one month per four birth months from 1965-01,
+///   idx 4 → 2 months: 60y2m, retiring 2025-07-15;
+/// - a woman born 1984-10-15: worker post, one month per two birth months
+///   from 1975-01, idx 117 → 59 months: 54y11m, retiring 2039-09-15; cadre
+///   post, one month per four from 1970-01, idx 177 → 45, capped at 36: 58,
+///   retiring 2042-10-15.
+///
+/// "不足5年 / 不足1年" is strict: exactly five years to go is not within.
+#[tokio::test]
+async fn the_case_shows_statutory_retirement_and_the_years_to_it() {
+    let server = spawn().await;
+    let mut c = server.client().await;
+    let register = |id: String, on: String| {
+        let mut r = register_request(&id, on);
+        r.registration.as_mut().unwrap().graduation = None;
+        r.registration.as_mut().unwrap().groups = vec![];
+        r
+    };
+    let man = c.register_unemployment(register(resident_id("19650515", 11), days_ago(600))).await.unwrap();
+    let man = man.into_inner().case_id;
+    let woman = c.register_unemployment(register(resident_id("19841015", 12), days_ago(10))).await.unwrap();
+    let woman = woman.into_inner().case_id;
+    let on = |case_id: &str, date: &str| pb::GetCaseRequest {
+        case_id: case_id.into(),
+        as_of: Some(pb::get_case_request::AsOf::EffectiveDate(date.into())),
+    };
+    let outlook = |case: pb::PersonCase| {
+        case.retirement
+            .iter()
+            .map(|r| {
+                let age = (r.age_years, r.age_months);
+                (r.post_type.clone(), age, r.retirement_date.clone(), r.within_5_years, r.within_1_year)
+            })
+            .collect::<Vec<_>>()
+    };
+    let s = |x: &str| x.to_string();
+
+    // The day before he reaches 60y2m: within one year; on the day: reached.
+    let before = c.get_case(on(&man, "2025-07-14")).await;
+    let before = before.unwrap_or_else(|e| panic!("{e:?}")).into_inner();
+    assert_eq!(outlook(before), [(s(""), (60, 2), s("2025-07-15"), true, true)]);
+    let reached = c.get_case(on(&man, "2025-07-15")).await.unwrap().into_inner();
+    assert_eq!(outlook(reached), [(s(""), (60, 2), s("2025-07-15"), false, false)]);
+
+    // Her worker-post date is 2039-09-15: five years before is 2034-09-15, not "不足5年".
+    let exactly_five = c.get_case(on(&woman, "2034-09-15")).await.unwrap().into_inner();
+    assert_eq!(
+        outlook(exactly_five),
+        [(s("worker"), (54, 11), s("2039-09-15"), false, false), (s("cadre"), (58, 0), s("2042-10-15"), false, false)]
+    );
+    let a_day_later = c.get_case(on(&woman, "2034-09-16")).await.unwrap().into_inner();
+    let flags: Vec<(bool, bool)> = a_day_later.retirement.iter().map(|r| (r.within_5_years, r.within_1_year)).collect();
+    assert_eq!(flags, [(true, false), (false, false)]);
+    server.stop().await;
+}

@@ -388,6 +388,8 @@ pub fn to_proto_case(view: &CaseView) -> pb::PersonCase {
         current_household: file.current_household().map(household_record_pb),
         households: file.households.iter().map(household_record_pb).collect(),
         proposals: file.proposals.iter().map(subsidy::proposal_record_pb).collect(),
+        // Derived from the policy catalogue by the adapter (grpc/person.rs).
+        retirement: Vec::new(),
         eligibilities: file.eligibilities.iter().map(eligibility_record_pb).collect(),
     }
 }

@@ -29,6 +29,7 @@ use super::{
 use crate::{
     cases::{AsOf, CaseView, CommandMeta, PersonCases, Target},
     subsidies::{CaseRef, Subsidies},
+    wire::subsidy::retirement_pb,
     wire::{
         benefit_end_reason, contact_channel, contact_outcome, difficulty_category, education, exit_reason,
         household_relation, hukou_nature, person_group, placement_end_reason, placement_kind, to_proto_case,
@@ -50,6 +51,17 @@ pub struct PersonApi<S> {
 impl<S: EventStore> PersonApi<S> {
     pub fn new(cases: PersonCases<S>, subsidies: Subsidies<S>) -> Self {
         Self { cases, subsidies }
+    }
+
+    /// The case view with what the policy catalogue derives from it.
+    fn case_pb(&self, view: &CaseView) -> pb::PersonCase {
+        let mut case = to_proto_case(view);
+        if let Some(file) = view.case.file() {
+            let id = &file.registration.resident_id;
+            case.retirement =
+                retirement_pb(self.subsidies.catalogue(), id.birth_date(), id.gender(), view.reference_date);
+        }
+        case
     }
 
     /// Runs a command on an existing case after parsing its common fields.
@@ -347,7 +359,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         };
         let (Some(case_id), Some(as_of)) = (case_id, as_of) else { return Err(f.into_status()) };
         let view = self.cases.state(case_id, as_of).await.map_err(to_status)?;
-        Ok(Response::new(to_proto_case(&view)))
+        Ok(Response::new(self.case_pb(&view)))
     }
 
     async fn find_case_by_resident_id(
@@ -377,7 +389,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
             .map(|(recorded, after)| pb::RecordedPersonEvent {
                 metadata: Some(to_proto_metadata(case_id, recorded)),
                 event: Some(to_proto_event(&recorded.event.fact)),
-                state_after: Some(to_proto_case(&CaseView {
+                state_after: Some(self.case_pb(&CaseView {
                     case_id,
                     revision: recorded.revision,
                     case: after.clone(),

@@ -105,3 +105,33 @@ pub fn decision_pb(d: &Decision) -> pb::PolicyDecision {
             .collect(),
     }
 }
+
+/// Statutory retirement as the case view shows it (one entry for a man, one
+/// per post type for a woman), judged on `reference_date`.
+pub fn retirement_pb(
+    catalogue: &leye_policy::Catalogue,
+    birth: leye_domain::Date,
+    gender: leye_domain::values::Gender,
+    reference_date: leye_domain::Date,
+) -> Vec<pb::RetirementOutlook> {
+    use leye_domain::values::Gender;
+    use leye_policy::PostType;
+    let posts: &[(PostType, &str)] = match gender {
+        Gender::Male => &[(PostType::Worker, "")],
+        Gender::Female => &[(PostType::Worker, "worker"), (PostType::Cadre, "cadre")],
+    };
+    posts
+        .iter()
+        .map(|(post, name)| {
+            let (age, date) = catalogue.retirement(birth, gender, *post);
+            pb::RetirementOutlook {
+                post_type: name.to_string(),
+                age_years: age.years,
+                age_months: age.months,
+                retirement_date: date_pb(date),
+                within_5_years: leye_policy::within_years_of_retirement(date, 5, reference_date),
+                within_1_year: leye_policy::less_than_one_year_to_retirement(date, reference_date),
+            }
+        })
+        .collect()
+}

@@ -430,3 +430,64 @@ async fn the_case_shows_statutory_retirement_and_the_years_to_it() {
     assert_eq!(flags, [(true, false), (false, false)]);
     server.stop().await;
 }
+
+/// 000 § 9 (Xiqing): an enterprise hiring a person registered unemployed for
+/// six months or more gets 1 000 yuan once. The rule is Xiqing's, and so is
+/// the enterprise: it applies to a hire of a Heping resident, because a
+/// subsidy paid to an enterprise is claimed under the enterprise's district.
+#[tokio::test]
+async fn a_hiring_subsidy_follows_the_enterprise_district_not_the_residence() {
+    let server = spawn().await;
+    let mut c = server.client().await;
+    let mut e: EnterpriseClient = server.enterprise_client().await;
+    let xiqing_firm = credit_code("91120111MA0000009");
+    e.register_enterprise(epb::RegisterEnterpriseRequest {
+        context: ctx(),
+        effective_date: days_ago(400),
+        registration: Some(epb::EnterpriseRegistration {
+            credit_code: xiqing_firm.clone(),
+            name: "西青测试制造有限公司".into(),
+            district: "120111".into(),
+            industry_code: "C3411".into(),
+            insured_employees: 40,
+            ..Default::default()
+        }),
+    })
+    .await
+    .unwrap();
+    // A Heping resident, registered 200 days ago, placed with the firm 10 days ago.
+    let mut reg = register_request(&resident_id("19880303", 21), days_ago(200));
+    let r = reg.registration.as_mut().unwrap();
+    r.graduation = None;
+    r.groups = vec![];
+    let residence = r.residence.as_mut().unwrap();
+    residence.district_code = "120101".into();
+    residence.street_code = "120101001".into();
+    residence.community_code = "120101001001".into();
+    let case_id = c.register_unemployment(reg).await.unwrap().into_inner().case_id;
+    let place = |employer: &str| pb::RecordPlacementRequest {
+        context: ctx(),
+        case_id: case_id.clone(),
+        effective_date: days_ago(10),
+        placement: Some(pb::Placement {
+            kind: pb::PlacementKind::Enterprise as i32,
+            employer_credit_code: employer.into(),
+            contract_months: Some(12),
+        }),
+    };
+    c.record_placement(place(&xiqing_firm)).await.unwrap();
+    let claim = |payee: &str| {
+        let mut r = propose(&case_id, "H1", "xiqing.hiring.one-time", days_ago(5));
+        r.payee = Some(pb::Payee { payee: Some(pb::payee::Payee::EnterpriseCreditCode(payee.into())) });
+        r
+    };
+    let decision = c.evaluate_subsidy(claim(&xiqing_firm)).await.unwrap().into_inner();
+    assert!(decision.granted, "{decision:#?}");
+    assert_eq!(decision.amount_fen, 100_000);
+    assert!(decision.checks.iter().any(|k| k.clause.contains("000 § 9")));
+    // Paid to an enterprise leye knows nothing of: the residence (Heping)
+    // decides, where Xiqing's rule does not apply.
+    let elsewhere = c.evaluate_subsidy(claim(&credit_code("91120101MA0000007"))).await.unwrap().into_inner();
+    assert!(!elsewhere.granted);
+    server.stop().await;
+}

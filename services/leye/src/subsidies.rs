@@ -330,8 +330,12 @@ fn person_decision(
     person.insured_months = i.insured_months;
     person.business =
         i.business.as_ref().map(|b| BusinessFacts { registered_on: b.registered_on, employees: b.employees });
+    // A district's rule for subsidies paid to an enterprise (hiring subsidies)
+    // is the enterprise's district's: a Xiqing enterprise hiring a resident of
+    // Heping claims under Xiqing's rules. Otherwise the person's residence.
+    let district =
+        payee.as_ref().and_then(|e| e.district.clone()).unwrap_or_else(|| file.registration.residence.district.clone());
     let facts = Facts { person: Some(person), enterprise: payee, attested: attested(i)?, prior_grants };
-    let district = file.registration.residence.district.clone();
     Ok(catalogue.evaluate(&grant_request(req, district, on), &facts))
 }
 

@@ -264,3 +264,54 @@ async fn an_eligible_enterprise_is_listed_at_district_level() {
     assert!(street.items.iter().all(|i| i.case_id != enterprise));
     server.stop().await;
 }
+
+/// A Heping resident hired by a Xiqing enterprise that has a case: the hiring
+/// subsidy is paid to the enterprise and claimed under the enterprise's
+/// district (as ProposeSubsidy decides it), so Xiqing's 000 § 9 is found for
+/// a person living outside Xiqing, and listed where the person lives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hiring_subsidy_is_found_under_the_employers_district() {
+    use leye_proto::enterprise::v1 as epb;
+    let server = spawn_with_policy_finder().await;
+    let mut c = server.client().await;
+    let mut e = server.enterprise_client().await;
+    let mut a = TargetsServiceClient::connect(format!("http://{}", server.addr)).await.unwrap();
+    let code = credit_code("91120111MA05JX0K2");
+    e.register_enterprise(epb::RegisterEnterpriseRequest {
+        context: ctx(),
+        effective_date: days_ago(300),
+        registration: Some(epb::EnterpriseRegistration {
+            credit_code: code.clone(),
+            name: "天津西青测试制造有限公司".into(),
+            district: "120111".into(),
+            industry_code: "C3411".into(),
+            insured_employees: 50,
+            ..Default::default()
+        }),
+    })
+    .await
+    .unwrap();
+    let mut reg = xiqing_person(&resident_id("19820808", 31));
+    let residence = reg.residence.as_mut().unwrap();
+    residence.district_code = "120101".into();
+    residence.street_code = "120101001".into();
+    residence.community_code = "120101001001".into();
+    let case_id = c
+        .register_unemployment(pb::RegisterUnemploymentRequest {
+            context: ctx(),
+            effective_date: days_ago(200),
+            registration: Some(reg),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .case_id;
+    place(&mut c, &case_id, &code).await;
+    let page = eventually(&mut a, request("120101", PROGRAMME), "listed in Heping", |p| {
+        p.items.iter().any(|i| i.case_id == case_id)
+    })
+    .await;
+    assert_eq!(page.items[0].rule_id, RULE);
+    assert_eq!(page.items[0].district, "120101", "listed where the person lives");
+    server.stop().await;
+}

@@ -7,8 +7,9 @@
 //! ([`leye_policy::PersonFacts::from_file`], with the facts of the employer of
 //! the current placement when it has a case; for an enterprise, the facts of
 //! its case as for a subsidy proposal) and asks the catalogue which rules in
-//! force **today** in the case's district (a person's residence) the case
-//! meets and whose programme it has not received
+//! force **today** in the case's district (a person's residence; for rules
+//! paying the employer, the employer's district when it has a case, as a
+//! proposal is decided) the case meets and whose programme it has not received
 //! ([`Catalogue::find_eligible`]). Each such rule not yet noted on the case is
 //! recorded as the fact `EligibilityFound` on the case's own stream through
 //! the ordinary command path (`execute`, actor [`ACTOR`], office [`OFFICE`]).
@@ -182,10 +183,21 @@ impl<S: EventStore> Finder<S> {
         let today = self.cases.today();
         let (person, prior_grants) = PersonFacts::from_file(file, today);
         let employer = self.employer_facts(file, today).await?;
+        // Subsidies paid to the employer are claimed under the employer's
+        // district (as `subsidies.rs` decides them); the rest under the
+        // person's residence.
+        let employer_district = employer.as_ref().and_then(|e| e.district.clone());
         let facts = Facts { person: Some(person), enterprise: employer, prior_grants, ..Facts::default() };
         let district = file.registration.residence.district.clone();
+        let mut found_rules = self.catalogue.find_eligible(&facts, &district, today);
+        found_rules.retain(|f| f.rule.payee != leye_policy::PayeeKind::Enterprise || employer_district.is_none());
+        if let Some(employer_district) = employer_district {
+            let paid_to_employer = self.catalogue.find_eligible(&facts, &employer_district, today);
+            found_rules
+                .extend(paid_to_employer.into_iter().filter(|f| f.rule.payee == leye_policy::PayeeKind::Enterprise));
+        }
         let mut noted = Vec::new();
-        for found in self.catalogue.find_eligible(&facts, &district, today) {
+        for found in found_rules {
             if file.eligibility(&found.rule.id).is_some() {
                 continue;
             }

@@ -2,14 +2,18 @@
 //! systems and a tool for operators.
 //!
 //! It creates (or reuses) a durable pull consumer on the stream, decodes each
-//! message's protobuf payload (`leye.person.v1.PersonEvent`) and prints one
+//! message's protobuf payload (`leye.person.v1.PersonEvent` or
+//! `leye.enterprise.v1.EnterpriseEvent`, as the `Leye-Payload-Type` header
+//! says) and prints one
 //! line per event: stream sequence, event id, type, case, revision, global
 //! position, effective date, subject, and the fact. Each message is
 //! acknowledged after it is printed; a restart with the same `--durable`
 //! name continues where the last run stopped.
 //!
-//! The fact is printed masked: the resident ID and name of a registration and
-//! the free text of a contact note are replaced by `<redacted>`, because this
+//! The fact is printed masked: the resident ID and name of a registration, the
+//! free text of a contact note or a rejection reason, and an enterprise's name
+//! (a sole proprietorship's name can be a person's) are replaced by
+//! `<redacted>`, because this
 //! output lands in terminals and logs. A real subscriber receives them in the
 //! payload (see the README, "Consuming events").
 //!
@@ -24,10 +28,16 @@ use async_nats::jetstream::{
     consumer::{AckPolicy, DeliverPolicy, pull},
 };
 use futures::StreamExt;
-use leye_proto::person::v1::{self as pb, person_event::Event};
+use leye_proto::{
+    enterprise::v1::{self as epb, enterprise_event::Event as EnterpriseFact},
+    person::v1::{self as pb, person_event::Event},
+};
 use prost::Message;
 
-use crate::publisher::{NatsUrl, message::headers};
+use crate::publisher::{
+    NatsUrl,
+    message::{ENTERPRISE_PAYLOAD_TYPE, headers},
+};
 
 /// What to consume.
 #[derive(Debug, Clone, clap::Args)]
@@ -93,8 +103,13 @@ pub async fn run(args: ConsumeArgs, out: &mut (impl Write + Send)) -> anyhow::Re
         let header = |name: &str| {
             message.headers.as_ref().and_then(|h| h.get(name)).map(|v| v.as_str().to_string()).unwrap_or_default()
         };
-        match pb::PersonEvent::decode(message.payload.as_ref()) {
-            Ok(event) => {
+        let payload = message.payload.as_ref();
+        let fact = match header(headers::PAYLOAD_TYPE).as_str() {
+            ENTERPRISE_PAYLOAD_TYPE => epb::EnterpriseEvent::decode(payload).map(masked_enterprise),
+            _ => pb::PersonEvent::decode(payload).map(masked),
+        };
+        match fact {
+            Ok(fact) => {
                 writeln!(
                     out,
                     "seq={sequence} event={} type={} case={} revision={} position={} effective={} subject={} fact={}",
@@ -105,7 +120,7 @@ pub async fn run(args: ConsumeArgs, out: &mut (impl Write + Send)) -> anyhow::Re
                     header(headers::GLOBAL_POSITION),
                     header(headers::EFFECTIVE_DATE),
                     message.subject,
-                    masked(event),
+                    fact,
                 )?;
                 message.ack().await.map_err(|e| anyhow::anyhow!("acknowledging: {e}"))?;
             }
@@ -131,6 +146,26 @@ pub fn masked(event: pb::PersonEvent) -> String {
             }
             format!("{:?}", Event::Contacted(c))
         }
+        Some(Event::SubsidyProposalRejected(mut r)) => {
+            r.reason = "<redacted>".into();
+            format!("{:?}", Event::SubsidyProposalRejected(r))
+        }
+        Some(e) => format!("{e:?}"),
+    }
+}
+
+/// An enterprise fact for printing: the name and free reasons replaced.
+pub fn masked_enterprise(event: epb::EnterpriseEvent) -> String {
+    match event.event {
+        None => "unknown (a newer event type; update leye-proto)".into(),
+        Some(EnterpriseFact::Registered(mut r)) => {
+            r.name = "<redacted>".into();
+            format!("{:?}", EnterpriseFact::Registered(r))
+        }
+        Some(EnterpriseFact::SubsidyProposalRejected(mut r)) => {
+            r.reason = "<redacted>".into();
+            format!("{:?}", EnterpriseFact::SubsidyProposalRejected(r))
+        }
         Some(e) => format!("{e:?}"),
     }
 }
@@ -155,5 +190,15 @@ mod tests {
         };
         assert!(!masked(contact).contains("13800000000"));
         assert!(masked(pb::PersonEvent { event: None }).contains("unknown"));
+        let firm = epb::EnterpriseEvent {
+            event: Some(EnterpriseFact::Registered(epb::EnterpriseRegistration {
+                name: "王测试个体工商户".into(),
+                district: "120111".into(),
+                ..Default::default()
+            })),
+            layoff_response: 0,
+        };
+        let shown = masked_enterprise(firm);
+        assert!(shown.starts_with("Registered(") && shown.contains("120111") && !shown.contains("王测试"));
     }
 }

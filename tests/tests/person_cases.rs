@@ -137,6 +137,7 @@ async fn a_whole_person_lifecycle() {
         case_id: case_id.clone(),
         effective_date: days_ago(89),
         benefit: Some(pb::BenefitStart { months: 12, extended_to_retirement: false }),
+        post_type: String::new(),
     })
     .await
     .unwrap();

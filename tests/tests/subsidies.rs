@@ -491,3 +491,65 @@ async fn a_hiring_subsidy_follows_the_enterprise_district_not_the_residence() {
     assert!(!elsewhere.granted);
     server.stop().await;
 }
+
+/// 000 § 24 (and 002 #65, 004 § 27): benefit that expires less than one year
+/// before the statutory retirement age continues to it. Fixed past dates,
+/// worked out by hand from the conversion table:
+/// - a man born 1965-09-15 reaches 60y3m on 2025-12-15: on 2025-11-01 he has
+///   less than one year to go → the extension is allowed;
+/// - a man born 1966-12-15 reaches 60y6m on 2027-06-15: on 2025-11-01 more
+///   than a year → refused, citing the clauses;
+/// - without a previous benefit ended exhausted → refused.
+#[tokio::test]
+async fn benefit_continues_to_retirement_only_within_a_year_of_it() {
+    let server = spawn().await;
+    let mut c = server.client().await;
+    async fn person(c: &mut Client, birth: &str, seq: u32, exhaust: bool) -> String {
+        let mut reg = register_request(&resident_id(birth, seq), "2025-01-01".into());
+        reg.registration.as_mut().unwrap().graduation = None;
+        reg.registration.as_mut().unwrap().groups = vec![];
+        let case_id = c.register_unemployment(reg).await.unwrap().into_inner().case_id;
+        if exhaust {
+            c.start_benefit(pb::StartBenefitRequest {
+                context: ctx(),
+                case_id: case_id.clone(),
+                effective_date: "2025-01-10".into(),
+                benefit: Some(pb::BenefitStart { months: 9, extended_to_retirement: false }),
+                post_type: String::new(),
+            })
+            .await
+            .unwrap();
+            c.end_benefit(pb::EndBenefitRequest {
+                context: ctx(),
+                case_id: case_id.clone(),
+                effective_date: "2025-10-31".into(),
+                end: Some(pb::BenefitEnd { reason: pb::BenefitEndReason::Exhausted as i32 }),
+            })
+            .await
+            .unwrap();
+        }
+        case_id
+    }
+    let extend = |case_id: &str| pb::StartBenefitRequest {
+        context: ctx(),
+        case_id: case_id.into(),
+        effective_date: "2025-11-01".into(),
+        benefit: Some(pb::BenefitStart { months: 1, extended_to_retirement: true }),
+        post_type: String::new(),
+    };
+    let near = person(&mut c, "19650915", 31, true).await;
+    c.start_benefit(extend(&near)).await.expect("less than a year to retirement");
+
+    let far = person(&mut c, "19661215", 33, true).await;
+    let refused = c.start_benefit(extend(&far)).await.unwrap_err();
+    assert_eq!(reason(&refused).as_deref(), Some("POLICY_REFUSED"));
+    assert!(refused.message().contains("000 § 24"), "{}", refused.message());
+    let failed: Vec<String> = refused_checks(&refused).into_iter().map(|(check, _)| check).collect();
+    assert_eq!(failed, ["within_years_of_retirement"]);
+
+    let not_exhausted = person(&mut c, "19650915", 35, false).await;
+    let refused = c.start_benefit(extend(&not_exhausted)).await.unwrap_err();
+    let failed: Vec<String> = refused_checks(&refused).into_iter().map(|(check, _)| check).collect();
+    assert!(failed.iter().any(|c| c.contains("attested")), "{failed:?}");
+    server.stop().await;
+}

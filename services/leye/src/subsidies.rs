@@ -25,7 +25,9 @@ use leye_domain::{
     enterprise::{
         DatedEnterpriseCommand, EnterpriseCase, EnterpriseCommand, EnterpriseFile, EnterpriseKind as DomainKind,
     },
-    person::{DatedCommand, EligibilityReason, Payee, PersonCase, PersonCommand, SubsidyGrant},
+    person::{
+        BenefitEndReason, BenefitStart, DatedCommand, EligibilityReason, Payee, PersonCase, PersonCommand, SubsidyGrant,
+    },
     subsidy::{ApproveProposal, ProposalInputs, ProposalRecord, RejectProposal, Reviewer, SubsidyProposal},
     values::DistrictCode,
 };
@@ -38,6 +40,10 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::cases::{AppError, AsOf, CommandMeta, CommandOutcome, EnterpriseCases, PersonCases, Target};
+
+/// The catalogue rule deciding whether unemployment benefit continues to
+/// retirement age (`policies/tianjin.toml`).
+pub const BENEFIT_EXTENSION_RULE: &str = "tianjin.benefit.extension-to-retirement";
 
 /// Which case a subsidy is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -205,6 +211,40 @@ impl<S: EventStore> Subsidies<S> {
                 self.enterprises.execute(Target::Case(id), meta, command).await
             }
         }
+    }
+
+    /// Starts unemployment benefit; an extension to retirement age is granted
+    /// only under the catalogue's rule [`BENEFIT_EXTENSION_RULE`] (000 § 24):
+    /// registered unemployed, the previous benefit ended exhausted, strictly
+    /// less than one year to the statutory retirement age on `on`.
+    pub async fn start_benefit(
+        &self,
+        case_id: Uuid,
+        meta: CommandMeta,
+        on: Date,
+        benefit: BenefitStart,
+        post_type: Option<String>,
+    ) -> Result<CommandOutcome, AppError> {
+        let request = (on, &benefit, &post_type);
+        self.people
+            .execute_with(Target::Case(case_id), meta, &request, |c, _| {
+                if benefit.extended_to_retirement {
+                    let Some(file) = c.file() else { return Err(AppError::NotFound) };
+                    let (mut person, prior_grants) = PersonFacts::from_file(file, on);
+                    person.post_type = post_type.as_deref().map(|p| named::<PostType>(p, "post_type")).transpose()?;
+                    let exhausted = file.benefits.iter().rev().find(|b| b.ended_on.is_some()).is_some_and(|b| {
+                        b.ended_on.is_some_and(|d| d <= on) && b.end_reason == Some(BenefitEndReason::Exhausted)
+                    });
+                    let attested =
+                        if exhausted { BTreeSet::from([Attestation::BenefitExhausted]) } else { BTreeSet::new() };
+                    let facts = Facts { person: Some(person), enterprise: None, attested, prior_grants };
+                    let district = file.registration.residence.district.clone();
+                    let request = GrantRequest::new(BENEFIT_EXTENSION_RULE, district, on, PayeeKind::Person);
+                    refuse_unless_granted(&self.catalogue.evaluate(&request, &facts))?;
+                }
+                Ok(DatedCommand { effective_date: on, command: PersonCommand::StartBenefit(benefit.clone()) })
+            })
+            .await
     }
 
     /// The facts of the enterprise a person's subsidy is paid to, when it has a case.

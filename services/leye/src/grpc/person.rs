@@ -284,18 +284,33 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         request: Request<pb::StartBenefitRequest>,
     ) -> Result<Response<CommandResult>, Status> {
         let r = request.into_inner();
-        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
-            let b = required(f, "benefit", r.benefit.as_ref())?;
+        let mut f = Fields::new();
+        check_size(&mut f, r.encoded_len());
+        let meta = check_context(&mut f, r.context.as_ref());
+        let case_id = f.take("case_id", parse_uuid(&r.case_id));
+        let date = f.take("effective_date", parse_date(&r.effective_date));
+        let benefit = required(&mut f, "benefit", r.benefit.as_ref()).and_then(|b| {
             if !(1..=24).contains(&b.months) {
                 f.bad("benefit.months", "must be 1 to 24 (失业保险条例 art. 17)");
                 return None;
             }
-            Some(PersonCommand::StartBenefit(domain::BenefitStart {
-                months: b.months,
-                extended_to_retirement: b.extended_to_retirement,
-            }))
-        })
-        .await
+            Some(domain::BenefitStart { months: b.months, extended_to_retirement: b.extended_to_retirement })
+        });
+        let post_type = match r.post_type.trim() {
+            "" => Some(None),
+            p @ ("worker" | "cadre") => Some(Some(p.to_string())),
+            _ => {
+                f.bad("post_type", "must be \"worker\" or \"cadre\" when given");
+                None
+            }
+        };
+        let (Some(meta), Some(case_id), Some(date), Some(benefit), Some(post_type), true) =
+            (meta, case_id, date, benefit, post_type, f.is_empty())
+        else {
+            return Err(f.into_status());
+        };
+        let outcome = self.subsidies.start_benefit(case_id, meta, date, benefit, post_type).await.map_err(to_status)?;
+        Ok(Response::new(crate::wire::command_result(&outcome)))
     }
 
     async fn end_benefit(&self, request: Request<pb::EndBenefitRequest>) -> Result<Response<CommandResult>, Status> {

@@ -12,7 +12,9 @@
 //!   member in 25 living in another community, often another district;
 //!   ≈ 1.2 % zero-employment households (零就业家庭), whose members register
 //!   together, are recognised in that difficulty category, and whose head is
-//!   placed within a month (动态清零).
+//!   placed within a month (动态清零). About 3 % of the children who register
+//!   move out: they leave the household (`LeaveHousehold`) 30 days to two years
+//!   after their first registration and name none when they register again.
 //! - **Persons**: valid resident IDs (unique per person index, check
 //!   character by ISO 7064 MOD 11-2, born 1960–2005, men up to 59 and women up
 //!   to 52 at the start), hukou (≈ 72 % the home district, 10 % another Tianjin
@@ -72,10 +74,10 @@ use leye_domain::{
     Date, RejectionCode,
     person::{
         BenefitEnd, BenefitEndReason, BenefitStart, Contact, ContactChannel, ContactOutcome, DatedCommand, Difficulty,
-        DifficultyCategory, Education, ExitReason, Graduation, HouseholdMembership, HouseholdRelation, Hukou,
-        HukouNature, JobRecommendation, Payee, PersonCommand, PersonGroup, Placement, PlacementEnd, PlacementEndReason,
-        PlacementKind, Registration, RegistrationExit, SubsidyGrant, SubsidyRevocation, TrainingCompletion,
-        TrainingDrop, TrainingEnrolment, TrainingProgramme,
+        DifficultyCategory, Education, ExitReason, Graduation, HouseholdLeave, HouseholdMembership, HouseholdRelation,
+        Hukou, HukouNature, JobRecommendation, Payee, PersonCommand, PersonGroup, Placement, PlacementEnd,
+        PlacementEndReason, PlacementKind, Registration, RegistrationExit, SubsidyGrant, SubsidyRevocation,
+        TrainingCompletion, TrainingDrop, TrainingEnrolment, TrainingProgramme,
     },
     values::{CountyCode, CreditCode, DateRange, Fen, Gender, PersonName, Residence, ResidentId, full_years_between},
 };
@@ -972,6 +974,7 @@ mod order {
     pub const APPROVE: u8 = 11;
     pub const REVOKE: u8 = 12;
     pub const END_PLACEMENT: u8 = 13;
+    pub const LEAVE_HOUSEHOLD: u8 = 14;
 }
 
 /// One planned command.
@@ -1033,6 +1036,7 @@ fn plan_person(
         difficulty: false,
         special: false,
         malanhua: None,
+        leaves_on: None,
     };
     planner.plan()?;
     let mut steps = planner.steps;
@@ -1062,6 +1066,9 @@ struct Planner<'a> {
     special: bool,
     /// The last completed start-up training: completion date and provider.
     malanhua: Option<(Date, String)>,
+    /// A grown child who moves out leaves the household on this day; later
+    /// registrations name no household.
+    leaves_on: Option<Date>,
 }
 
 impl Planner<'_> {
@@ -1096,7 +1103,11 @@ impl Planner<'_> {
     }
 
     fn plan(&mut self) -> anyhow::Result<()> {
-        let mut next = Some(self.first_registration());
+        let first = self.first_registration();
+        if self.m.relation == HouseholdRelation::Child && self.rng.random_bool(0.03) {
+            self.leaves_on = Some(plus_days(first, self.rng.random_range(30..=720))).filter(|l| *l <= self.end);
+        }
+        let mut next = Some(first);
         while let Some(r) = next {
             if r > self.end || self.spell >= MAX_SPELLS || plus_days(r, 90) >= self.retirement() {
                 break;
@@ -1107,6 +1118,10 @@ impl Planner<'_> {
             }
             self.spell += 1;
             next = self.spell_from(r)?;
+        }
+        if let (Some(on), true) = (self.leaves_on, self.spell > 0) {
+            let leave = HouseholdLeave { household_id: self.hh.id };
+            self.push(on, order::LEAVE_HOUSEHOLD, PersonCommand::LeaveHousehold(leave));
         }
         Ok(())
     }
@@ -1133,7 +1148,7 @@ impl Planner<'_> {
         day_between(&mut self.rng, start, end)
     }
 
-    fn registration(&self) -> anyhow::Result<Registration> {
+    fn registration(&self, on: Date) -> anyhow::Result<Registration> {
         let m = self.m;
         let t = m.traits;
         let mut groups = BTreeSet::new();
@@ -1166,7 +1181,8 @@ impl Planner<'_> {
             residence: self.places.residence(self.place)?,
             education: m.education,
             graduation: m.graduation.clone(),
-            household: Some(HouseholdMembership { household_id: self.hh.id, relation: m.relation }),
+            household: Some(HouseholdMembership { household_id: self.hh.id, relation: m.relation })
+                .filter(|_| self.leaves_on.is_none_or(|l| on < l)),
             groups,
         })
     }
@@ -1197,7 +1213,7 @@ impl Planner<'_> {
 
     /// Plans one spell registered on `r`; returns the next registration's date.
     fn spell_from(&mut self, r: Date) -> anyhow::Result<Option<Date>> {
-        let registration = self.registration()?;
+        let registration = self.registration(r)?;
         self.push(r, order::REGISTER, PersonCommand::RegisterUnemployment(registration.clone()));
 
         let categories = self.difficulty_categories(r);
@@ -2068,6 +2084,7 @@ mod tests {
         // One event per command, but two per approval (approved, granted).
         let approvals = summary.by_command.get("approve_subsidy").copied().unwrap_or(0);
         assert!(approvals > 0, "the population has subsidies");
+        assert!(summary.by_command.get("leave_household").is_some_and(|n| *n > 0), "{:?}", summary.by_command);
         assert_eq!(summary.accepted + approvals, summary.events);
 
         let read_models = runner::ReadModelDir::new(dir.path().join("rm"));

@@ -3,6 +3,10 @@
 //! parsing), for benchmarks, demonstrations and projection tests.
 //!
 //! # What it makes
+//! - **Enterprises**: one per 50 persons, by district population, with
+//!   headcounts, key-enterprise designations, batch layoffs and the services
+//!   that follow them (or not), internship posts and labour shortages
+//!   (`generate/enterprises.rs`).
 //! - **Places**: the 16 districts (GB/T 2260), weighted by resident population
 //!   (2020 census), each with 6–15 streets (街道, codes `…001`) and towns (镇,
 //!   `…101`), each with 5–12 communities (社区, `…001`) or, in towns, villages
@@ -150,6 +154,8 @@ impl GenProgress {
 pub struct GenSummary {
     pub persons: usize,
     pub households: usize,
+    /// Enterprises registered (one per [`enterprises::PERSONS_PER_ENTERPRISE`] persons).
+    pub enterprises: usize,
     /// Commands sent.
     pub commands: u64,
     /// Commands accepted and written by this run.
@@ -190,6 +196,8 @@ impl GenSummary {
         }
     }
 }
+
+mod enterprises;
 
 // === the driver ===
 
@@ -242,6 +250,7 @@ pub async fn generate<S: EventStore>(
             });
         }
     }
+    enterprises::generate(&cases.of_kind(), cfg, &places, &mut summary).await?;
     summary.elapsed = started.elapsed();
     progress(GenProgress {
         persons_done: summary.persons,
@@ -2085,6 +2094,8 @@ mod tests {
         let approvals = summary.by_command.get("approve_subsidy").copied().unwrap_or(0);
         assert!(approvals > 0, "the population has subsidies");
         assert!(summary.by_command.get("leave_household").is_some_and(|n| *n > 0), "{:?}", summary.by_command);
+        assert_eq!(summary.enterprises, 8, "one per 50 persons");
+        assert_eq!(summary.by_command.get("register"), Some(&8));
         assert_eq!(summary.accepted + approvals, summary.events);
 
         let read_models = runner::ReadModelDir::new(dir.path().join("rm"));

@@ -79,6 +79,7 @@ impl<S: EventStore> Linker<S> {
     pub async fn follow(&self, file: &CheckpointFile, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
         let reader = file.clone();
         let mut at = tokio::task::spawn_blocking(move || reader.load()).await??;
+        tracing::info!(checkpoint = ?at, "hire linker following the log");
         let mut subscription = self.people.store().subscribe_all(at);
         let mut unsaved = 0u64;
         loop {

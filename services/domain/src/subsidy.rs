@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     Date,
-    person::{EligibilityReason, SubsidyGrant},
+    person::{EligibilityReason, SubsidyGrant, SubsidyRecord},
     values::{DateRange, Fen},
 };
 
@@ -131,9 +131,11 @@ impl ProposalRecord {
     }
 }
 
-/// Why a review is refused.
+/// Why a proposal or its review is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReviewRefusal {
+    /// A new proposal's id is taken by a proposal or a grant of the case.
+    IdTaken,
     /// No proposal with this id on the case.
     NotFound,
     /// Already approved or rejected.
@@ -150,6 +152,7 @@ impl ReviewRefusal {
     /// A text for people, without personal data.
     pub fn message(&self) -> String {
         match self {
+            Self::IdTaken => "a subsidy or proposal with this id is already on the case".into(),
             Self::NotFound => "no subsidy proposal with this proposal_id on the case".into(),
             Self::Decided(ProposalStatus::Approved { on, .. }) => format!("the proposal was approved on {on}"),
             Self::Decided(ProposalStatus::Rejected { on, .. }) => format!("the proposal was rejected on {on}"),
@@ -217,9 +220,22 @@ pub struct RejectProposal {
     pub reason: String,
 }
 
+/// A new proposal on a case with these proposals and grants: proposals and
+/// grants share one id space.
+pub fn decide_proposal(
+    proposals: &[ProposalRecord],
+    subsidies: &[SubsidyRecord],
+    p: SubsidyProposal,
+) -> Result<SubsidyProposal, ReviewRefusal> {
+    let id = p.grant.subsidy_id.as_str();
+    if subsidies.iter().any(|s| s.grant.subsidy_id == id) || proposals.iter().any(|r| r.id() == id) {
+        return Err(ReviewRefusal::IdTaken);
+    }
+    Ok(p)
+}
+
 /// What a review command produces on a case whose proposals are `proposals`:
-/// the approval and the grant, or the rejection. Proposals and grants share
-/// one id space: a new proposal id must not be taken by either.
+/// the approval and the grant, or the rejection.
 pub fn decide_approval(
     proposals: &[ProposalRecord],
     cmd: &ApproveProposal,

@@ -477,17 +477,9 @@ fn decide_on_file(file: &EnterpriseFile, command: EnterpriseCommand, on: Date) -
             EnterpriseFact::DesignatedKeyEnterprise
         }
         EnterpriseCommand::ReportLabourShortage(s) => EnterpriseFact::LabourShortageReported(s),
-        EnterpriseCommand::ProposeSubsidy(p) => {
-            let id = &p.grant.subsidy_id;
-            if file.subsidy(id).is_some() || file.proposals.iter().any(|r| r.id() == id) {
-                return Err(Rejection::on_field(
-                    Code::SubsidyExists,
-                    "proposal_id",
-                    "a subsidy or proposal with this id is already on the case",
-                ));
-            }
-            EnterpriseFact::SubsidyProposed(p)
-        }
+        EnterpriseCommand::ProposeSubsidy(p) => EnterpriseFact::SubsidyProposed(
+            subsidy::decide_proposal(&file.proposals, &file.subsidies, p).map_err(review_refused)?,
+        ),
         EnterpriseCommand::ApproveSubsidy(a) => {
             // Handled in `decide`: it records two facts.
             let (approval, _) = subsidy::decide_approval(&file.proposals, &a, on).map_err(review_refused)?;
@@ -555,6 +547,7 @@ pub fn evolve(mut case: EnterpriseCase, event: &EnterpriseEvent) -> EnterpriseCa
 /// A refused review, as the enterprise case's rejection.
 fn review_refused(r: ReviewRefusal) -> Rejection {
     let code = match &r {
+        ReviewRefusal::IdTaken => return Rejection::on_field(Code::SubsidyExists, "proposal_id", r.message()),
         ReviewRefusal::NotFound => Code::ProposalNotFound,
         ReviewRefusal::Decided(_) => Code::ProposalDecided,
         ReviewRefusal::SelfReview => Code::SelfReview,

@@ -378,15 +378,9 @@ fn decide_on_file(file: &PersonFile, command: PersonCommand, on: Date) -> Result
         }
         PersonCommand::ProposeSubsidy(p) => {
             not_before_registration()?;
-            let id = &p.grant.subsidy_id;
-            if file.subsidy(id).is_some() || file.proposals.iter().any(|r| r.id() == id) {
-                return Err(Rejection::on_field(
-                    Code::SubsidyExists,
-                    "proposal_id",
-                    "a subsidy or proposal with this id is already on the case",
-                ));
-            }
-            PersonFact::SubsidyProposed(p)
+            PersonFact::SubsidyProposed(
+                subsidy::decide_proposal(&file.proposals, &file.subsidies, p).map_err(review_refused)?,
+            )
         }
         PersonCommand::ApproveSubsidy(a) => {
             // Handled in `decide`: it records two facts.
@@ -500,6 +494,7 @@ pub fn evolve(mut case: PersonCase, event: &PersonEvent) -> PersonCase {
 /// A refused review, as the person case's rejection.
 fn review_refused(r: ReviewRefusal) -> Rejection {
     let code = match &r {
+        ReviewRefusal::IdTaken => return Rejection::on_field(Code::SubsidyExists, "proposal_id", r.message()),
         ReviewRefusal::NotFound => Code::ProposalNotFound,
         ReviewRefusal::Decided(_) => Code::ProposalDecided,
         ReviewRefusal::SelfReview => Code::SelfReview,

@@ -1,0 +1,510 @@
+//! The audit trail against real SQLite files in temporary directories.
+
+use std::{
+    collections::BTreeSet,
+    os::unix::fs::PermissionsExt,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use chrono::{DateTime, TimeZone, Utc};
+use hmac::{Hmac, Mac};
+use leye_audit::{
+    AuditError, AuditFilter, AuditLog, AuditOptions, AuditRecord, BreakKind, MIN_RETENTION_DAYS, VerifyReport,
+    verify_file,
+};
+use rusqlite::{Connection, params};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+struct Trail {
+    dir: tempfile::TempDir,
+}
+
+impl Trail {
+    fn new() -> Self {
+        Self { dir: tempfile::tempdir().expect("temp dir") }
+    }
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("audit.sqlite")
+    }
+    fn key(&self) -> PathBuf {
+        self.dir.path().join("audit.key")
+    }
+    fn head(&self) -> PathBuf {
+        self.dir.path().join("audit.sqlite.head")
+    }
+    fn open(&self) -> AuditLog {
+        self.open_with(AuditOptions::default()).expect("open")
+    }
+    fn open_with(&self, options: AuditOptions) -> Result<AuditLog, AuditError> {
+        AuditLog::open(&self.path(), &self.key(), options)
+    }
+    fn verify(&self) -> VerifyReport {
+        verify_file(&self.path(), &self.key()).expect("verify")
+    }
+    /// A writable connection as an attacker would use it: triggers dropped.
+    fn attacker(&self) -> Connection {
+        let conn = Connection::open(self.path()).expect("attacker connection");
+        conn.execute_batch(
+            "DROP TRIGGER IF EXISTS records_no_update; DROP TRIGGER IF EXISTS records_no_delete; \
+             DROP TRIGGER IF EXISTS record_cases_no_update; DROP TRIGGER IF EXISTS record_cases_no_delete; \
+             DROP TRIGGER IF EXISTS anchor_no_update; DROP TRIGGER IF EXISTS anchor_no_delete;",
+        )
+        .expect("drop triggers");
+        conn
+    }
+}
+
+fn base() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, 1, 8, 0, 0).single().expect("valid time")
+}
+
+fn case(n: u8) -> Uuid {
+    Uuid::from_bytes([n; 16])
+}
+
+fn record(i: usize) -> AuditRecord {
+    AuditRecord {
+        time: base() + chrono::Duration::minutes(i64::try_from(i).expect("small")),
+        principal: format!("staff-{}", i % 4),
+        authn: "bearer:https://idp.example".into(),
+        peer: format!("127.0.0.1:{}", 40000 + i),
+        operation: if i % 3 == 0 {
+            "leye.person.v1.PersonCaseService/GetCase".into()
+        } else {
+            "leye.person.v1.PersonCaseService/ListCases".into()
+        },
+        case_ids: vec![case(u8::try_from(i % 5).expect("small")), case(200)],
+        outcome: if i % 7 == 0 { "PERMISSION_DENIED".into() } else { "OK".into() },
+        reason: if i % 7 == 0 { "ROLE_MISSING".into() } else { String::new() },
+    }
+}
+
+/// Writes records `0..n` one after the other and closes the log.
+async fn write_sequential(trail: &Trail, n: usize) {
+    let log = trail.open();
+    for i in 0..n {
+        log.record(record(i)).await.expect("record");
+    }
+    log.close().await;
+}
+
+fn assert_ok(report: &VerifyReport) {
+    assert!(report.broken.is_none(), "chain broken: {:?}", report.broken);
+}
+
+fn broken_at(report: &VerifyReport) -> (u64, BreakKind) {
+    let b = report.broken.as_ref().expect("a break");
+    (b.seq, b.what)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_records_get_contiguous_seqs_and_the_chain_continues_after_reopening() {
+    let trail = Trail::new();
+    let log = trail.open();
+    let tasks: Vec<_> = (0..300)
+        .map(|i| {
+            let log = log.clone();
+            tokio::spawn(async move { log.record(record(i)).await })
+        })
+        .collect();
+    let mut seqs = Vec::new();
+    for task in tasks {
+        seqs.push(task.await.expect("task").expect("record"));
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=300).collect::<Vec<_>>());
+    let report = log.verify().expect("verify");
+    assert_ok(&report);
+    assert_eq!((report.records, report.first_seq, report.last_seq), (300, Some(1), Some(300)));
+    log.close().await;
+    assert!(matches!(log.record(record(0)).await, Err(AuditError::Closed)));
+
+    for (file, what) in [(trail.path(), "trail"), (trail.key(), "key"), (trail.head(), "head")] {
+        let mode = std::fs::metadata(&file).expect("stat").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{what} file mode");
+    }
+    assert_eq!(std::fs::metadata(trail.key()).expect("stat").len(), 32);
+
+    let log = trail.open();
+    for i in 0..20 {
+        assert_eq!(log.record(record(i)).await.expect("record"), 301 + i as u64);
+    }
+    log.close().await;
+    let report = trail.verify();
+    assert_ok(&report);
+    assert_eq!((report.records, report.last_seq), (320, Some(320)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_independent_verifier_can_recompute_every_mac_from_the_documented_encoding() {
+    let trail = Trail::new();
+    write_sequential(&trail, 10).await;
+    let key = std::fs::read(trail.key()).expect("key");
+    let conn = Connection::open(trail.path()).expect("open");
+    let mut stmt = conn
+        .prepare(
+            "SELECT seq, time, principal, authn, peer, operation, case_ids, outcome, reason, prev, mac \
+             FROM records ORDER BY seq",
+        )
+        .expect("prepare");
+    let mut rows = stmt.query([]).expect("query");
+    let mut prev = "0".repeat(64);
+    let mut last = String::new();
+    while let Some(row) = rows.next().expect("row") {
+        let s = |i: usize| row.get::<_, String>(i).expect("text");
+        let str_field = |out: &mut Vec<u8>, v: &[u8]| {
+            out.extend_from_slice(&u32::try_from(v.len()).expect("short").to_be_bytes());
+            out.extend_from_slice(v);
+        };
+        let mut msg = hex_decode(&s(9));
+        str_field(&mut msg, b"leye.audit.record.v1");
+        msg.extend_from_slice(&row.get::<_, i64>(0).expect("seq").to_be_bytes());
+        msg.extend_from_slice(&row.get::<_, i64>(1).expect("time").to_be_bytes());
+        for i in [2, 3, 4, 5] {
+            str_field(&mut msg, s(i).as_bytes());
+        }
+        let cases: Vec<u8> = row.get(6).expect("cases");
+        msg.extend_from_slice(&u32::try_from(cases.len() / 16).expect("few").to_be_bytes());
+        msg.extend_from_slice(&cases);
+        for i in [7, 8] {
+            str_field(&mut msg, s(i).as_bytes());
+        }
+        let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("hmac");
+        mac.update(&msg);
+        assert_eq!(hex_encode(&mac.finalize().into_bytes()), s(10));
+        assert_eq!(s(9), prev);
+        prev = s(10);
+        last = s(10);
+    }
+    let head = std::fs::read_to_string(trail.head()).expect("head");
+    assert!(head.starts_with(&format!("leye-audit-head v1\nseq=10\nmac={last}\ntag=")), "{head}");
+    assert_eq!(trail.verify().head_hash, last);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_field_is_named_by_seq() {
+    let trail = Trail::new();
+    write_sequential(&trail, 20).await;
+    let before: Vec<String> = trail
+        .attacker()
+        .prepare("SELECT mac FROM records ORDER BY seq")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("macs");
+    assert_eq!(before.len(), 20);
+    trail.attacker().execute("UPDATE records SET principal = 'someone-else' WHERE seq = 7", []).expect("edit");
+    assert_eq!(broken_at(&trail.verify()), (7, BreakKind::Edited));
+    // Open checks only the head and what follows it, so an edit further back
+    // does not stop the server; the full check still names it.
+    let log = trail.open();
+    assert_eq!(broken_at(&log.verify().expect("verify")), (7, BreakKind::Edited));
+    log.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_triggers_refuse_updates_and_deletes() {
+    let trail = Trail::new();
+    write_sequential(&trail, 3).await;
+    let conn = Connection::open(trail.path()).expect("open");
+    let update = conn.execute("UPDATE records SET outcome = 'OK' WHERE seq = 1", []);
+    assert!(update.expect_err("update refused").to_string().contains("cannot be changed"));
+    let delete = conn.execute("DELETE FROM records WHERE seq = 3", []);
+    assert!(delete.expect_err("delete refused").to_string().contains("cannot be deleted"));
+    let delete = conn.execute("DELETE FROM record_cases", []);
+    assert!(delete.is_err());
+    assert_ok(&trail.verify());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_middle_record_is_a_gap() {
+    let trail = Trail::new();
+    write_sequential(&trail, 20).await;
+    let conn = trail.attacker();
+    conn.execute("DELETE FROM records WHERE seq = 7", []).expect("delete");
+    conn.execute("DELETE FROM record_cases WHERE seq = 7", []).expect("delete");
+    assert_eq!(broken_at(&trail.verify()), (7, BreakKind::Deleted));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_the_newest_record_is_a_truncation_and_the_trail_is_not_reopened() {
+    let trail = Trail::new();
+    write_sequential(&trail, 20).await;
+    let conn = trail.attacker();
+    conn.execute("DELETE FROM records WHERE seq = 20", []).expect("delete");
+    conn.execute("DELETE FROM record_cases WHERE seq = 20", []).expect("delete");
+    let report = trail.verify();
+    assert_eq!(broken_at(&report), (20, BreakKind::Truncated));
+    assert_eq!(report.last_seq, Some(19));
+    // Appending now would hide the truncation behind a new head: refused.
+    match trail.open_with(AuditOptions::default()) {
+        Err(AuditError::Tampered(b)) => assert_eq!(b.what, BreakKind::Truncated),
+        other => panic!("expected Tampered, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_or_forged_head_file_is_reported() {
+    let trail = Trail::new();
+    write_sequential(&trail, 5).await;
+    let head = std::fs::read_to_string(trail.head()).expect("head");
+    std::fs::write(trail.head(), head.replace("seq=5", "seq=4")).expect("forge");
+    assert_eq!(broken_at(&trail.verify()).1, BreakKind::HeadMismatch);
+    std::fs::remove_file(trail.head()).expect("remove");
+    assert_eq!(broken_at(&trail.verify()).1, BreakKind::HeadMismatch);
+    assert!(matches!(trail.open_with(AuditOptions::default()), Err(AuditError::Tampered(_))));
+}
+
+/// The attacker edits a record and rebuilds the chain from there with plain
+/// SHA-256 (no key), updating the head file's mac too: the MAC still fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_recomputed_without_the_key_is_still_detected() {
+    let trail = Trail::new();
+    write_sequential(&trail, 12).await;
+    let conn = trail.attacker();
+    conn.execute("UPDATE records SET outcome = 'OK', reason = '' WHERE seq = 7", []).expect("edit");
+    let mut prev: String = conn.query_row("SELECT mac FROM records WHERE seq = 6", [], |r| r.get(0)).expect("mac 6");
+    for seq in 7..=12 {
+        let body: String = conn
+            .query_row(
+                "SELECT time || principal || authn || peer || operation || hex(case_ids) || outcome || reason \
+                 FROM records WHERE seq = ?1",
+                [seq],
+                |r| r.get(0),
+            )
+            .expect("row");
+        let mac = hex_encode(&Sha256::digest(format!("{prev}{seq}{body}").as_bytes()));
+        conn.execute("UPDATE records SET prev = ?1, mac = ?2 WHERE seq = ?3", params![prev, mac, seq]).expect("re-mac");
+        prev = mac;
+    }
+    let head = std::fs::read_to_string(trail.head()).expect("head");
+    let forged: String =
+        head.lines().map(|l| if l.starts_with("mac=") { format!("mac={prev}\n") } else { format!("{l}\n") }).collect();
+    std::fs::write(trail.head(), forged).expect("forge head");
+    assert_eq!(broken_at(&trail.verify()), (7, BreakKind::Edited));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_case_index_and_forged_appends_are_checked() {
+    let trail = Trail::new();
+    write_sequential(&trail, 10).await;
+    let conn = trail.attacker();
+    conn.execute("DELETE FROM record_cases WHERE seq = 4 AND case_id = ?1", [case(3).as_bytes().as_slice()])
+        .expect("hide a case");
+    assert_eq!(broken_at(&trail.verify()), (4, BreakKind::Edited));
+    conn.execute("INSERT INTO record_cases (seq, case_id) VALUES (4, ?1)", [case(3).as_bytes().as_slice()])
+        .expect("restore");
+    assert_ok(&trail.verify());
+
+    let mac: String = conn.query_row("SELECT mac FROM records WHERE seq = 10", [], |r| r.get(0)).expect("mac");
+    conn.execute(
+        "INSERT INTO records (seq, time, principal, authn, peer, operation, case_ids, outcome, reason, prev, mac) \
+         VALUES (11, 0, 'x', 'none', '', 'op', x'', 'OK', '', ?1, ?2)",
+        params![mac, "ab".repeat(32)],
+    )
+    .expect("forge");
+    assert_eq!(broken_at(&trail.verify()), (11, BreakKind::Inserted));
+    assert!(matches!(trail.open_with(AuditOptions::default()), Err(AuditError::Tampered(_))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_filter_and_page_through_every_match_once() {
+    let trail = Trail::new();
+    let log = trail.open();
+    for i in 0..100 {
+        log.record(record(i)).await.expect("record");
+    }
+    let all: Vec<(u64, AuditRecord)> = (0..100).map(|i| (i as u64 + 1, record(i))).collect();
+    let expect = |pred: &dyn Fn(&AuditRecord) -> bool| -> Vec<u64> {
+        all.iter().filter(|(_, r)| pred(r)).map(|(s, _)| *s).collect()
+    };
+    let run = |filter: &AuditFilter, limit: u32| -> Vec<u64> {
+        let mut seqs = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = log.query(filter, after, limit).expect("query");
+            assert!(page.entries.len() <= limit as usize);
+            for e in &page.entries {
+                assert_eq!(e.record, all[(e.seq - 1) as usize].1, "round trip of {}", e.seq);
+                seqs.push(e.seq);
+            }
+            match page.next_after {
+                Some(next) => after = next,
+                None => return seqs,
+            }
+        }
+    };
+
+    let by_principal = AuditFilter { principal: Some("staff-2".into()), ..AuditFilter::default() };
+    assert_eq!(run(&by_principal, 7), expect(&|r| r.principal == "staff-2"));
+    let by_case = AuditFilter { case_id: Some(case(3)), ..AuditFilter::default() };
+    assert_eq!(run(&by_case, 4), expect(&|r| r.case_ids.contains(&case(3))));
+    let shared_case = AuditFilter { case_id: Some(case(200)), ..AuditFilter::default() };
+    assert_eq!(run(&shared_case, 1000), (1..=100).collect::<Vec<_>>());
+    let op = "leye.person.v1.PersonCaseService/GetCase";
+    let by_operation = AuditFilter { operation: Some(op.into()), ..AuditFilter::default() };
+    assert_eq!(run(&by_operation, 5), expect(&|r| r.operation == op));
+    let (from, to) = (base() + chrono::Duration::minutes(10), base() + chrono::Duration::minutes(35));
+    let by_time = AuditFilter { from: Some(from), to: Some(to), ..AuditFilter::default() };
+    assert_eq!(run(&by_time, 6), expect(&|r| r.time >= from && r.time < to));
+    assert_eq!(run(&by_time, 6).len(), 25);
+    let combined = AuditFilter {
+        principal: Some("staff-1".into()),
+        case_id: Some(case(1)),
+        from: Some(from),
+        ..AuditFilter::default()
+    };
+    assert_eq!(
+        run(&combined, 2),
+        expect(&|r| r.principal == "staff-1" && r.case_ids.contains(&case(1)) && r.time >= from)
+    );
+    let every = run(&AuditFilter::default(), 9);
+    assert_eq!(every.iter().copied().collect::<BTreeSet<_>>().len(), 100);
+    assert_eq!(every, (1..=100).collect::<Vec<_>>());
+    let nobody = AuditFilter { principal: Some("nobody".into()), ..AuditFilter::default() };
+    assert_eq!(log.query(&nobody, 0, 10).expect("query").entries, vec![]);
+
+    for limit in [0, 1001] {
+        assert!(matches!(log.query(&AuditFilter::default(), 0, limit), Err(AuditError::InvalidQuery(_))));
+    }
+    log.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_below_six_months_is_refused() {
+    let trail = Trail::new();
+    let options = AuditOptions { retention_days: MIN_RETENTION_DAYS - 1, ..AuditOptions::default() };
+    assert!(matches!(trail.open_with(options), Err(AuditError::Config(_))));
+    assert!(!trail.path().exists(), "nothing created for a refused configuration");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_removes_only_old_records_and_keeps_the_chain_verifiable() {
+    let trail = Trail::new();
+    let now = base();
+    let at = |days: i64, i: usize| AuditRecord { time: now - chrono::Duration::days(days), ..record(i) };
+    let log = trail.open();
+    for i in 0..10 {
+        log.record(at(400, i)).await.expect("record"); // seq 1..=10: past retention
+    }
+    for i in 10..20 {
+        log.record(at(184, i)).await.expect("record"); // seq 11..=20: past retention
+    }
+    for i in 20..30 {
+        log.record(at(182, i)).await.expect("record"); // seq 21..=30: kept
+    }
+    log.record(at(300, 30)).await.expect("record"); // seq 31: old, but after young ones: kept
+    for i in 31..35 {
+        log.record(at(1, i)).await.expect("record"); // seq 32..=35
+    }
+
+    assert_eq!(log.prune(now).await.expect("prune"), 20);
+    let report = log.verify().expect("verify");
+    assert_ok(&report);
+    assert_eq!((report.records, report.first_seq, report.last_seq), (15, Some(21), Some(35)));
+    let page = log.query(&AuditFilter::default(), 0, 1000).expect("query");
+    assert_eq!(page.entries.iter().map(|e| e.seq).collect::<Vec<_>>(), (21..=35).collect::<Vec<_>>());
+    let case_page = log.query(&AuditFilter { case_id: Some(case(200)), ..AuditFilter::default() }, 0, 1000);
+    assert_eq!(case_page.expect("query").entries.len(), 15, "the case index is pruned too");
+    assert_eq!(log.prune(now).await.expect("prune again"), 0);
+
+    for i in 0..5 {
+        assert_eq!(log.record(at(0, i)).await.expect("record"), 36 + i as u64);
+    }
+    assert_ok(&log.verify().expect("verify"));
+    log.close().await;
+
+    let log = trail.open();
+    log.record(at(0, 0)).await.expect("record after reopening");
+    // 100 days later the cutoff is 83 days back: seq 21..=31 go, 32..=41 stay.
+    assert_eq!(log.prune(now + chrono::Duration::days(100)).await.expect("prune"), 11);
+    let report = log.verify().expect("verify");
+    assert_ok(&report);
+    assert_eq!((report.records, report.first_seq, report.last_seq), (10, Some(32), Some(41)));
+    log.close().await;
+    assert_ok(&trail.verify());
+
+    // Pruning everything leaves only the anchor, and the chain continues from it.
+    let log = trail.open();
+    assert_eq!(log.prune(now + chrono::Duration::days(900)).await.expect("prune"), 10);
+    let report = log.verify().expect("verify");
+    assert_ok(&report);
+    assert_eq!((report.records, report.first_seq), (0, None));
+    assert_eq!(log.record(at(0, 0)).await.expect("record"), 42);
+    assert_ok(&log.verify().expect("verify"));
+    log.close().await;
+
+    // A forged anchor (pointing further on, to hide records) is caught.
+    let conn = trail.attacker();
+    conn.execute("UPDATE anchor SET seq = seq + 1", []).expect("forge");
+    assert_eq!(broken_at(&trail.verify()).1, BreakKind::AnchorMismatch);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_refuses_to_erase_a_tampered_part() {
+    let trail = Trail::new();
+    let old = AuditRecord { time: base() - chrono::Duration::days(400), ..record(0) };
+    let log = trail.open();
+    for _ in 0..5 {
+        log.record(old.clone()).await.expect("record");
+    }
+    log.close().await;
+    trail.attacker().execute("UPDATE records SET principal = 'x' WHERE seq = 3", []).expect("edit");
+    let log = trail.open();
+    match log.prune(base()).await {
+        Err(AuditError::Tampered(b)) => assert_eq!((b.seq, b.what), (3, BreakKind::Edited)),
+        other => panic!("expected Tampered, got {other:?}"),
+    }
+    assert_eq!(log.verify().expect("verify").records, 5);
+    log.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_failure_is_an_error_and_the_chain_recovers() {
+    let trail = Trail::new();
+    let options = AuditOptions { busy_timeout: Duration::from_millis(100), ..AuditOptions::default() };
+    let log = trail.open_with(options).expect("open");
+    log.record(record(0)).await.expect("record");
+
+    // Another process holds the write lock: the batch cannot commit.
+    let blocker = Connection::open(trail.path()).expect("open");
+    blocker.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let failed = tokio::time::timeout(Duration::from_secs(10), log.record(record(1))).await.expect("no hang");
+    assert!(matches!(failed, Err(AuditError::Storage(_))), "{failed:?}");
+    blocker.execute_batch("ROLLBACK").expect("unlock");
+
+    assert_eq!(log.record(record(2)).await.expect("record"), 2);
+    assert_ok(&log.verify().expect("verify"));
+    log.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_directory_is_an_error_not_a_hang() {
+    let trail = Trail::new();
+    let log = trail.open();
+    log.record(record(0)).await.expect("record");
+    std::fs::remove_dir_all(trail.dir.path()).expect("remove");
+    let failed = tokio::time::timeout(Duration::from_secs(10), log.record(record(1))).await.expect("no hang");
+    assert!(failed.is_err(), "{failed:?}");
+    log.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loose_or_short_key_file_is_refused() {
+    let trail = Trail::new();
+    std::fs::write(trail.key(), [7u8; 16]).expect("short key");
+    std::fs::set_permissions(trail.key(), std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    assert!(matches!(trail.open_with(AuditOptions::default()), Err(AuditError::Key { .. })));
+    std::fs::write(trail.key(), [7u8; 32]).expect("key");
+    std::fs::set_permissions(trail.key(), std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    assert!(matches!(trail.open_with(AuditOptions::default()), Err(AuditError::Key { .. })));
+    assert!(matches!(verify_file(&trail.path(), Path::new("/nonexistent/key")), Err(AuditError::Key { .. })));
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hex_decode(text: &str) -> Vec<u8> {
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex")).collect()
+}

@@ -522,8 +522,9 @@ fn parse_jwk(obj: &Map<String, Value>) -> Result<Option<VerifyingKey>, (&'static
             if !(2048..=8192).contains(&bits) {
                 return Err(("n", "is an RSA modulus of 2048 to 8192 bits"));
             }
-            if e.is_empty() || e.len() > 4 || e.last().is_some_and(|b| b & 1 == 0) {
-                return Err(("e", "is an odd public exponent of at most 32 bits"));
+            let too_small = e.len() == 1 && e.first().is_some_and(|b| *b < 3);
+            if e.is_empty() || e.len() > 4 || too_small || e.last().is_some_and(|b| b & 1 == 0) {
+                return Err(("e", "is an odd public exponent from 3 to 32 bits"));
             }
             (KeyAlgorithm::Rs256, Material::Rsa { n, e })
         }

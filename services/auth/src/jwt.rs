@@ -248,7 +248,7 @@ impl TokenVerifier {
         if alg.eq_ignore_ascii_case("none") {
             return Err(AuthError::TokenAlgorithmRefused("unsigned tokens (`none`) are never accepted"));
         }
-        if alg.len() >= 2 && alg[..2].eq_ignore_ascii_case("HS") {
+        if alg.as_bytes().get(..2).is_some_and(|p| p.eq_ignore_ascii_case(b"HS")) {
             return Err(AuthError::TokenAlgorithmRefused("HMAC algorithms are never accepted"));
         }
         if header.contains_key("crit") {
@@ -395,9 +395,11 @@ pub(crate) fn unknown_role_rule(name: &str) -> String {
         && name.len() <= 32
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if plain {
-        format!("lists the unknown role \"{name}\" (roles are caseworker, supervisor, analyst, auditor, system, admin)")
+        format!(
+            "lists only known roles; \"{name}\" is not one (roles are caseworker, supervisor, analyst, auditor, system, admin)"
+        )
     } else {
-        "lists an unknown role (roles are caseworker, supervisor, analyst, auditor, system, admin)".to_owned()
+        "lists only known roles (caseworker, supervisor, analyst, auditor, system, admin)".to_owned()
     }
 }
 

@@ -454,6 +454,33 @@ fn malformed_tokens() {
     ] {
         assert_eq!(refused(&s.verifier, bad).reason(), "TOKEN_MALFORMED", "{bad:.40}");
     }
+    // Odd headers, with multi-byte characters where ASCII is expected.
+    let c = raw_claims();
+    let sig = genuine.rsplit('.').next().unwrap_or_default();
+    for header in [
+        json!({"alg": "aé", "kid": "k1"}),
+        json!({"alg": "é", "kid": "k1"}),
+        json!({"alg": "", "kid": "k1"}),
+        json!({"alg": "Hé", "kid": "k1"}),
+        json!({"alg": 5, "kid": "k1"}),
+        json!({"kid": "k1"}),
+        json!({"alg": "EdDSA", "kid": 1}),
+        json!({"alg": "EdDSA", "kid": "é"}),
+        json!(["EdDSA"]),
+    ] {
+        let t = format!("{}.{}.{sig}", b64(&header), b64(&c));
+        let e = refused(&s.verifier, &t);
+        assert!(
+            matches!(e.reason(), "TOKEN_MALFORMED" | "TOKEN_ALGORITHM_REFUSED" | "TOKEN_KEY_UNKNOWN"),
+            "{header}: {e}"
+        );
+    }
+    // Every byte boundary of a genuine token, cut or with a multi-byte character spliced in.
+    for i in 0..genuine.len() {
+        for t in [genuine[..i].to_owned(), format!("{}é{}", &genuine[..i], &genuine[i..])] {
+            assert!(s.verifier.verify(&t, NOW).is_err());
+        }
+    }
     // A payload that is JSON but not an object, correctly signed.
     let t = dev::issue_token_with_claims(&s.key, Some("k1"), &json!([1, 2])).expect("issue");
     assert_eq!(refused(&s.verifier, &t).reason(), "TOKEN_MALFORMED");

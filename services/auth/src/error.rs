@@ -28,7 +28,7 @@ pub enum AuthError {
     TokenAlgorithmRefused(&'static str),
     #[error("the bearer token's lifetime exceeds the configured maximum")]
     TokenLifetimeTooLong,
-    #[error("claim `{claim}` is invalid: it {rule}")]
+    #[error("claim `{claim}` is invalid (rule: it {rule})")]
     ClaimInvalid { claim: &'static str, rule: String },
     #[error("the subject is reserved for the service's own actors")]
     ReservedSubject,

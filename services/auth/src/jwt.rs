@@ -248,7 +248,7 @@ impl TokenVerifier {
         if alg.eq_ignore_ascii_case("none") {
             return Err(AuthError::TokenAlgorithmRefused("unsigned tokens (`none`) are never accepted"));
         }
-        if alg.len() >= 2 && alg[..2].eq_ignore_ascii_case("HS") {
+        if alg.as_bytes().get(..2).is_some_and(|p| p.eq_ignore_ascii_case(b"HS")) {
             return Err(AuthError::TokenAlgorithmRefused("HMAC algorithms are never accepted"));
         }
         if header.contains_key("crit") {
@@ -395,9 +395,11 @@ pub(crate) fn unknown_role_rule(name: &str) -> String {
         && name.len() <= 32
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if plain {
-        format!("lists the unknown role \"{name}\" (roles are caseworker, supervisor, analyst, auditor, system, admin)")
+        format!(
+            "lists only known roles; \"{name}\" is not one (roles are caseworker, supervisor, analyst, auditor, system, admin)"
+        )
     } else {
-        "lists an unknown role (roles are caseworker, supervisor, analyst, auditor, system, admin)".to_owned()
+        "lists only known roles (caseworker, supervisor, analyst, auditor, system, admin)".to_owned()
     }
 }
 
@@ -522,8 +524,9 @@ fn parse_jwk(obj: &Map<String, Value>) -> Result<Option<VerifyingKey>, (&'static
             if !(2048..=8192).contains(&bits) {
                 return Err(("n", "is an RSA modulus of 2048 to 8192 bits"));
             }
-            if e.is_empty() || e.len() > 4 || e.last().is_some_and(|b| b & 1 == 0) {
-                return Err(("e", "is an odd public exponent of at most 32 bits"));
+            let too_small = e.len() == 1 && e.first().is_some_and(|b| *b < 3);
+            if e.is_empty() || e.len() > 4 || too_small || e.last().is_some_and(|b| b & 1 == 0) {
+                return Err(("e", "is an odd public exponent from 3 to 32 bits"));
             }
             (KeyAlgorithm::Rs256, Material::Rsa { n, e })
         }

@@ -10,6 +10,7 @@ const PROTOS: &[&str] = &[
     "leye/person/v1/person.proto",
     "leye/enterprise/v1/enterprise.proto",
     "leye/analytics/v1/analytics.proto",
+    "leye/audit/v1/audit.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -20,6 +21,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").ok_or("OUT_DIR is not set by cargo")?);
     fs::write(out_dir.join("leye_descriptor.bin"), fds.encode_to_vec())?;
     tonic_prost_build::configure()
+        // INVALID_ARGUMENT, not INTERNAL, for a request that does not decode.
+        .codec_path("crate::codec::LeyeCodec")
         // Registration holds the resident ID and the name: its Debug is written
         // by hand in lib.rs and redacts them, so no `{:?}` can leak them.
         .skip_debug(["leye.person.v1.Registration"])

@@ -562,6 +562,21 @@ impl ReadModel {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Where persons live now (district, street, community at their latest
+    /// registration), for the jurisdiction of a household: one entry per
+    /// person of `case_ids` the read model knows.
+    pub fn person_places(&self, case_ids: &[String]) -> Result<Vec<(String, String, String)>, ProjectionError> {
+        let mut stmt = self.conn.prepare_cached("SELECT district, street, community FROM person WHERE case_id = ?1")?;
+        let mut places = Vec::with_capacity(case_ids.len());
+        for id in case_ids {
+            let mut rows = stmt.query(params![id])?;
+            if let Some(row) = rows.next()? {
+                places.push((row.get(0)?, row.get(1)?, row.get(2)?));
+            }
+        }
+        Ok(places)
+    }
+
     /// The log position the read model has folded up to.
     pub fn checkpoint(&self) -> Result<u64, ProjectionError> {
         use rusqlite::OptionalExtension;

@@ -161,6 +161,8 @@ fn history(seed: u64, persons: u32, steps: usize) -> Vec<RecordedEvent> {
                 effective_date: on,
                 schema_version: SCHEMA_VERSION,
                 command_fingerprint: String::new(),
+                actor_roles: Vec::new(),
+                authenticated_by: String::new(),
             };
             log.push(RecordedEvent {
                 stream: StreamName::parse(format!("person-{}", Uuid::from_u128(u128::from(i) + 1))).unwrap(),
@@ -275,6 +277,8 @@ fn with_enterprises(log: Vec<RecordedEvent>, seed: u64, enterprises: u32, steps:
                 effective_date: on,
                 schema_version: ent::SCHEMA_VERSION,
                 command_fingerprint: String::new(),
+                actor_roles: Vec::new(),
+                authenticated_by: String::new(),
             };
             own.push(RecordedEvent {
                 stream: StreamName::parse(format!("enterprise-{}", Uuid::from_u128(u128::from(i) + 1_000_000)))

@@ -84,6 +84,8 @@ impl World {
             effective_date: d(on),
             schema_version: SCHEMA_VERSION,
             command_fingerprint: String::new(),
+            actor_roles: Vec::new(),
+            authenticated_by: String::new(),
         };
         let event = PersonEvent { effective_date: d(on), fact };
         let seq = self.events.len() as u64 + 1;
@@ -692,6 +694,8 @@ impl World {
             effective_date: d(on),
             schema_version: leye_domain::enterprise::SCHEMA_VERSION,
             command_fingerprint: String::new(),
+            actor_roles: Vec::new(),
+            authenticated_by: String::new(),
         };
         let event = leye_domain::enterprise::EnterpriseEvent { effective_date: d(on), fact };
         let seq = self.events.len() as u64 + 1;

@@ -5,6 +5,7 @@
 //! - `leye/person/v1/person.proto`: the person-case service, its facts and events.
 //! - `leye/enterprise/v1/enterprise.proto`: the enterprise-case service, its facts and events.
 //! - `leye/analytics/v1/analytics.proto`: targets and action lists for analysts.
+//! - `leye/audit/v1/audit.proto`: the audit trail, for auditors.
 //!
 //! Generated at build time by `protox` + `tonic-prost-build` (no `protoc` needed).
 //! Messages are only ever extended within a `v1` package; a breaking change is a
@@ -19,6 +20,8 @@ use std::fmt;
 /// Encoded `FileDescriptorSet` of every `.proto` file, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/leye_descriptor.bin"));
 
+pub mod codec;
+
 pub mod common {
     pub mod v1 {
         tonic::include_proto!("leye.common.v1");
@@ -28,6 +31,12 @@ pub mod common {
 pub mod analytics {
     pub mod v1 {
         tonic::include_proto!("leye.analytics.v1");
+    }
+}
+
+pub mod audit {
+    pub mod v1 {
+        tonic::include_proto!("leye.audit.v1");
     }
 }
 

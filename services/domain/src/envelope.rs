@@ -33,6 +33,16 @@ pub struct EventMetadata {
     /// SHA-256 (hex) of the command as decided. A retry must carry the same
     /// command; the same command id with another content is refused.
     pub command_fingerprint: String,
+    /// Roles of the authenticated principal that recorded the event
+    /// (`["service"]` for the service's own followers). Empty in events
+    /// recorded before authentication existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actor_roles: Vec<String>,
+    /// How the actor was authenticated (`bearer:<issuer>`,
+    /// `certificate:<fingerprint prefix>`, `service`). Empty in events recorded
+    /// before authentication existed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub authenticated_by: String,
 }
 
 /// Why a stored event could not be read back.

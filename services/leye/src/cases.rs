@@ -37,7 +37,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::identity::CaseIds;
+use crate::{
+    access::{Access, Denied, Place},
+    identity::CaseIds,
+};
 
 /// How often a command is re-decided after losing a race before giving up.
 const MAX_ATTEMPTS: usize = 5;
@@ -48,10 +51,14 @@ pub struct CommandMeta {
     pub command_id: Uuid,
     pub correlation_id: Uuid,
     pub causation_id: Uuid,
+    /// The authenticated principal's id, or the service's own actor name.
     pub actor: String,
     pub office: String,
     /// The revision the client based its decision on, if it pinned one.
     pub expected_revision: Option<u64>,
+    /// Whose authority the command runs under: checked against the case's
+    /// place inside the case's turn, and recorded with the events.
+    pub access: Access,
 }
 
 /// Which case a command is for.
@@ -93,6 +100,8 @@ pub trait CaseKind: Send + Sync + 'static {
     /// The district the case belongs to (event metadata, NATS subjects); `None`
     /// before registration.
     fn district(case: &Self::Case) -> Option<DistrictCode>;
+    /// Where the case is, for the jurisdiction check; `None` before registration.
+    fn place(case: &Self::Case) -> Option<Place>;
     fn command_name(command: &Self::Command) -> &'static str;
     fn event_type(event: &Self::Event) -> &'static str;
     fn effective_date(event: &Self::Event) -> Date;
@@ -125,6 +134,16 @@ impl CaseKind for Person {
     }
     fn district(case: &PersonCase) -> Option<DistrictCode> {
         case.file().map(|f| f.registration.residence.district.clone())
+    }
+    fn place(case: &PersonCase) -> Option<Place> {
+        case.file().map(|f| {
+            let r = &f.registration.residence;
+            Place {
+                district: r.district.as_str().to_string(),
+                street: Some(r.street.clone()),
+                community: Some(r.community.clone()),
+            }
+        })
     }
     fn command_name(command: &DatedCommand) -> &'static str {
         command.command.name()
@@ -166,6 +185,14 @@ impl CaseKind for Enterprise {
     }
     fn district(case: &EnterpriseCase) -> Option<DistrictCode> {
         case.file().map(|f| f.registration.district.clone())
+    }
+    /// An enterprise's seat is known by its district only.
+    fn place(case: &EnterpriseCase) -> Option<Place> {
+        case.file().map(|f| Place {
+            district: f.registration.district.as_str().to_string(),
+            street: None,
+            community: None,
+        })
     }
     fn command_name(command: &DatedEnterpriseCommand) -> &'static str {
         command.command.name()
@@ -215,6 +242,9 @@ pub enum AppError {
     CommandIdReused,
     #[error("no such case")]
     NotFound,
+    /// The caller may not do this, here: mapped to PERMISSION_DENIED.
+    #[error("denied: {0}")]
+    Denied(#[from] Denied),
     #[error("store: {0}")]
     Store(#[from] StoreError),
     #[error("stored event cannot be read: {0}")]
@@ -385,6 +415,7 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
         prepare: impl Fn(&K::Case, Date) -> Result<K::Command, AppError>,
     ) -> Result<CommandOutcome, AppError> {
         let case_id = target.case_id(&self.ids);
+        meta.access.touch(case_id);
         let stream = stream_of::<K>(case_id);
         let fingerprint = fingerprint(case_id, request);
         let stripe = (case_id.as_u128() % self.turns.len() as u128) as usize;
@@ -392,6 +423,13 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
 
         for attempt in 1..=MAX_ATTEMPTS {
             let history = self.load(&stream).await?;
+            let case = K::fold(history.iter().map(|r| &r.event));
+            // The jurisdiction first: a caller outside it learns nothing more,
+            // not even whether its command id was used here.
+            let before = K::place(&case);
+            if let Some(place) = &before {
+                meta.access.check_place(case_id, place)?;
+            }
             if let Some(outcome) = earlier_outcome(case_id, &history, &meta, &fingerprint)? {
                 tracing::info!(case = %case_id, revision = outcome.revision, "duplicate command: original outcome returned");
                 return Ok(outcome);
@@ -402,7 +440,6 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
                     return Err(AppError::Conflict { current });
                 }
             }
-            let case = K::fold(history.iter().map(|r| &r.event));
             let today = self.today();
             let command = prepare(&case, today)?;
             let kind = K::command_name(&command);
@@ -411,10 +448,15 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
             })?;
             let mut after = case;
             events.iter().for_each(|e| K::apply(&mut after, e));
-            let Some(district) = K::district(&after) else {
+            let (Some(district), Some(place)) = (K::district(&after), K::place(&after)) else {
                 // decide only accepts facts on a registered case, or a registration.
                 return Err(AppError::Corrupt(format!("case {case_id}: accepted facts left no registration")));
             };
+            // A registration opens the case where the caller may act; a move
+            // needs a caller covering the new place as well as the old one.
+            if before.as_ref() != Some(&place) {
+                meta.access.check_place(case_id, &place)?;
+            }
             let data: Vec<EventData> =
                 events.iter().enumerate().map(|(i, e)| encode::<K>(&meta, &district, &fingerprint, i, e)).collect();
             let event_ids: Vec<Uuid> = data.iter().map(|d| d.event_id).collect();
@@ -459,12 +501,22 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
         events.into_iter().map(decode_as::<K>).collect()
     }
 
-    /// Every event of a case, with the state after each.
-    pub async fn replay(&self, case_id: Uuid) -> Result<Vec<(Recorded<K::Event>, K::Case)>, AppError> {
-        let history = self.load(&stream_of::<K>(case_id)).await?;
+    /// Checks `access` against the case's current place.
+    fn check_history(&self, case_id: Uuid, history: &[Recorded<K::Event>], access: &Access) -> Result<(), AppError> {
+        access.touch(case_id);
         if history.is_empty() {
             return Err(AppError::NotFound);
         }
+        if let Some(place) = K::place(&K::fold(history.iter().map(|r| &r.event))) {
+            access.check_place(case_id, &place)?;
+        }
+        Ok(())
+    }
+
+    /// Every event of a case, with the state after each.
+    pub async fn replay(&self, case_id: Uuid, access: &Access) -> Result<Vec<(Recorded<K::Event>, K::Case)>, AppError> {
+        let history = self.load(&stream_of::<K>(case_id)).await?;
+        self.check_history(case_id, &history, access)?;
         let mut case = K::Case::default();
         Ok(history
             .into_iter()
@@ -476,8 +528,10 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
     }
 
     /// A case as of a revision, a recorded instant or an effective date.
-    pub async fn state(&self, case_id: Uuid, as_of: AsOf) -> Result<CaseView<K::Case>, AppError> {
+    /// Access follows where the case is now, whatever the date asked for.
+    pub async fn state(&self, case_id: Uuid, as_of: AsOf, access: &Access) -> Result<CaseView<K::Case>, AppError> {
         let history = self.load(&stream_of::<K>(case_id)).await?;
+        self.check_history(case_id, &history, access)?;
         let keep = |r: &Recorded<K::Event>| match as_of {
             AsOf::Latest => true,
             AsOf::Revision(rev) => r.revision <= rev,
@@ -494,11 +548,12 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
         Ok(CaseView { case_id, revision: last.revision, case: K::fold(kept.iter().map(|r| &r.event)), reference_date })
     }
 
-    /// The case a target names, if it exists: its id and revision.
-    pub async fn find(&self, target: &Target) -> Result<(Uuid, u64), AppError> {
+    /// The case a target names, if it exists and `access` reaches it: its id and revision.
+    pub async fn find(&self, target: &Target, access: &Access) -> Result<(Uuid, u64), AppError> {
         let case_id = target.case_id(&self.ids);
-        let head = self.store.read_stream(&stream_of::<K>(case_id), 0).await?;
-        let last = head.last().ok_or(AppError::NotFound)?;
+        let history = self.load(&stream_of::<K>(case_id)).await?;
+        self.check_history(case_id, &history, access)?;
+        let last = history.last().ok_or(AppError::NotFound)?;
         Ok((case_id, last.revision))
     }
 }
@@ -540,6 +595,8 @@ fn encode<K: CaseKind>(
         effective_date: K::effective_date(event),
         schema_version: K::SCHEMA_VERSION,
         command_fingerprint: fingerprint.to_string(),
+        actor_roles: meta.access.roles(),
+        authenticated_by: meta.access.authenticated_by(),
     };
     EventData {
         event_id: event_id(meta.command_id, index),

@@ -20,6 +20,7 @@
 //! | policy finder (政策找人) on/off | `--policy-finder` | `LEYE_POLICY_FINDER` | `policy_finder` | `true` |
 //! | policy catalogue directory (`*.toml`) | `--policies` | `LEYE_POLICIES` | `policies` | the catalogue built into the binary (`policies/`) |
 //! | target parameters (local rules) | — | — | `[targets]` table | see `projections/TARGETS.md` |
+//! | TLS, tokens, client certificates, reflection, audit retention, limits | `--tls-cert` … (see [`crate::trust`]) | `LEYE_TLS_CERT` … | `[security]` table | loopback: plaintext with the development issuer |
 //!
 //! The read model lives in `<data_dir>/readmodel/` (see [`READMODEL_DIR`]).
 
@@ -34,7 +35,10 @@ use serde::Deserialize;
 
 use leye_projections::TargetParams;
 
-use crate::finder::FinderConfig;
+use crate::{
+    finder::FinderConfig,
+    trust::{TrustConfig, TrustSettings},
+};
 
 use crate::publisher::{
     self, NatsUrl, PublisherConfig,
@@ -59,6 +63,8 @@ pub struct ServeConfig {
     /// validated at start (an invalid file stops the start, naming file, rule
     /// and field).
     pub policies: Option<PathBuf>,
+    /// TLS, authentication, reflection, the audit trail, resource limits.
+    pub trust: TrustConfig,
 }
 
 impl ServeConfig {
@@ -134,6 +140,10 @@ pub struct ServeSettings {
     #[arg(skip)]
     #[serde(default)]
     pub targets: Option<TargetParams>,
+    /// Trust: flags, environment, or the file's `[security]` table.
+    #[command(flatten)]
+    #[serde(default)]
+    pub security: TrustSettings,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
@@ -205,7 +215,18 @@ impl ServeSettings {
             sweep_every: crate::finder::SWEEP_EVERY,
         };
         let policies = self.policies.or(lower.policies);
-        Ok(ServeConfig { listen, data_dir, pseudonym_key_file, metrics_listen, publisher, targets, finder, policies })
+        let trust = self.security.layered_over(lower.security)?;
+        Ok(ServeConfig {
+            listen,
+            data_dir,
+            pseudonym_key_file,
+            metrics_listen,
+            publisher,
+            targets,
+            finder,
+            policies,
+            trust,
+        })
     }
 }
 

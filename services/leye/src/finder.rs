@@ -67,6 +67,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::{
+    access::Access,
     cases::{
         AppError, AsOf, CommandMeta, CommandOutcome, Enterprise, EnterpriseCases, PersonCases, Target, case_id_of,
         person_case_id,
@@ -174,7 +175,7 @@ impl<S: EventStore> Finder<S> {
     }
 
     async fn examine_person(&self, case_id: Uuid, cause: Uuid) -> Result<Vec<String>, AppError> {
-        let view = match self.cases.state(case_id, AsOf::Latest).await {
+        let view = match self.cases.state(case_id, AsOf::Latest, &Access::Service(ACTOR)).await {
             Ok(v) => v,
             Err(AppError::NotFound) => return Ok(Vec::new()),
             Err(e) => return Err(e),
@@ -220,17 +221,17 @@ impl<S: EventStore> Finder<S> {
         on: leye_domain::Date,
     ) -> Result<Option<EnterpriseFacts>, AppError> {
         let Some(code) = file.current_placement().and_then(|p| p.placement.employer.clone()) else { return Ok(None) };
-        let id = match self.enterprises.find(&Target::Enterprise(code)).await {
+        let id = match self.enterprises.find(&Target::Enterprise(code), &Access::Service(ACTOR)).await {
             Ok((id, _)) => id,
             Err(AppError::NotFound) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let view = self.enterprises.state(id, AsOf::Latest).await?;
+        let view = self.enterprises.state(id, AsOf::Latest, &Access::Service(ACTOR)).await?;
         Ok(view.case.file().map(|f| crate::subsidies::enterprise_facts(f, on, None)))
     }
 
     async fn examine_enterprise(&self, case_id: Uuid, cause: Uuid) -> Result<Vec<String>, AppError> {
-        let view = match self.enterprises.state(case_id, AsOf::Latest).await {
+        let view = match self.enterprises.state(case_id, AsOf::Latest, &Access::Service(ACTOR)).await {
             Ok(v) => v,
             Err(AppError::NotFound) => return Ok(Vec::new()),
             Err(e) => return Err(e),
@@ -376,6 +377,7 @@ fn meta(case_id: Uuid, found: &Eligibility, cause: Uuid) -> CommandMeta {
         actor: ACTOR.into(),
         office: OFFICE.into(),
         expected_revision: None,
+        access: Access::Service(ACTOR),
     }
 }
 
@@ -541,6 +543,7 @@ mod tests {
             actor: "staff-1".into(),
             office: "120111001".into(),
             expected_revision: None,
+            access: Access::Service(ACTOR),
         }
     }
 
@@ -617,7 +620,7 @@ mod tests {
         let head = store.head().await.unwrap();
 
         // The event itself: today's date, the clause, the reasons and the amount.
-        let view = cases.state(case, AsOf::Latest).await.unwrap();
+        let view = cases.state(case, AsOf::Latest, &Access::Service(ACTOR)).await.unwrap();
         let noted = view.case.file().unwrap().eligibility(rule).unwrap().clone();
         assert_eq!(noted.found_on, d("2026-11-22"));
         assert_eq!(
@@ -663,6 +666,7 @@ mod tests {
             actor: ACTOR.into(),
             office: OFFICE.into(),
             expected_revision: None,
+            access: Access::Service(ACTOR),
         };
         assert!(cases.execute(Target::Case(case), meta, again).await.unwrap().duplicate);
         assert_eq!(store.head().await.unwrap(), head);
@@ -724,7 +728,7 @@ mod tests {
         result.unwrap();
         let notes: Vec<String> = found(&store).await.into_iter().map(|(_, r, _)| r).filter(|r| *r == rule).collect();
         assert_eq!(notes, vec![rule.clone()]);
-        let view = cases.state(case, AsOf::Latest).await.unwrap();
+        let view = cases.state(case, AsOf::Latest, &Access::Service(ACTOR)).await.unwrap();
         let noted = view.case.file().unwrap().eligibility(&rule).unwrap();
         assert_eq!(noted.found_on, d("2026-07-15"));
         assert!(noted.finding.reasons.iter().any(|r| r.check == "min_age" && r.detail.contains("aged 40")));
@@ -787,7 +791,7 @@ mod tests {
         run(hire("h2"), Target::Case(case), "2026-03-01").await;
         follow_to_head(&finder, &store, None).await;
         assert_eq!(notes(store.clone()).await.len(), 1);
-        let view = enterprises.state(case, AsOf::Latest).await.unwrap();
+        let view = enterprises.state(case, AsOf::Latest, &Access::Service(ACTOR)).await.unwrap();
         let noted = view.case.file().unwrap().eligibility(rule).unwrap();
         assert_eq!((noted.found_on, noted.finding.clause.as_str()), (d("2026-11-22"), "000 § 14"));
         assert_eq!(noted.finding.amount, None, "an interest subsidy depends on the loan");

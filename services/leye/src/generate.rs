@@ -92,7 +92,10 @@ use sha2::{Digest, Sha256};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use crate::cases::{AppError, CommandMeta, PersonCases, Target};
+use crate::{
+    access::Access,
+    cases::{AppError, CommandMeta, PersonCases, Target},
+};
 
 /// Persons driven at once unless configured otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 32;
@@ -299,6 +302,7 @@ async fn run_person<S: EventStore>(
             },
             office: places.street(step.place).code.clone(),
             expected_revision: None,
+            access: Access::Service("leye-generate"),
         };
         let target = match step.command {
             PersonCommand::RegisterUnemployment(_) => Target::Person(member.resident_id.clone()),

@@ -6,7 +6,13 @@
 //! - [`identity`]: pseudonymous case ids derived from resident IDs with a key.
 //! - [`cases`]: the command path (load → decide → append) and the queries
 //!   (state as of, replay, find), generic over the event store.
-//! - [`grpc`]: the thin gRPC adapter; the one place errors become statuses.
+//! - [`access`]: the authorization table (role × operation × jurisdiction)
+//!   and the gate each request carries; checked by `grpc::guard` (roles) and
+//!   where a case's place is known (`cases`).
+//! - [`trust`]: TLS, token issuer, client certificates, limits, and the rule
+//!   that an exposed port needs them.
+//! - [`grpc`]: the thin gRPC adapter; `grpc::guard` authenticates, authorizes
+//!   and audits every request; the one place errors become statuses.
 //! - [`wire`]: the one mapping from domain values to the public protobuf
 //!   messages, used by `grpc` and `publisher` alike.
 //! - [`publisher`]: follows the store's global log from its own checkpoint and
@@ -18,19 +24,24 @@
 //! - [`server`]: wiring for `leye serve`: open the store, serve, publish, shut down.
 //! - [`replay`]: `leye replay`, a case's history for an auditor.
 //! - [`consume`]: `leye consume`, a demo JetStream subscriber.
+//! - [`devtools`]: `leye dev token|certs`, `leye audit verify`.
 //!
 //! # Invariants
 //! - The domain is called with parsed values only; parsing happens in `grpc`.
 //! - Nothing but the event store is written on the command path; the
 //!   publisher only reads the store, so NATS never holds a command up.
 //! - Only `publisher` (and the demo subscriber `consume`) know NATS.
+//! - Every RPC but health passes `grpc::guard`; no handler runs without a
+//!   [`access::Gate`], and no request is answered before its audit record is durable.
 //! - Logs carry case ids (pseudonyms), codes and counts, never names or resident IDs;
 //!   NATS subjects and headers never carry personal data.
 
+pub mod access;
 pub mod analyst;
 pub mod cases;
 pub mod config;
 pub mod consume;
+pub mod devtools;
 pub mod finder;
 pub mod generate;
 pub mod grpc;
@@ -41,4 +52,5 @@ pub mod publisher;
 pub mod replay;
 pub mod server;
 pub mod subsidies;
+pub mod trust;
 pub mod wire;

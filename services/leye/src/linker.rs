@@ -38,6 +38,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::{
+    access::Access,
     cases::{
         AppError, AsOf, CommandMeta, Enterprise, EnterpriseCases, PersonCases, Recorded, Target, case_id_of, decode_as,
     },
@@ -132,7 +133,7 @@ impl<S: EventStore> Linker<S> {
         recorded: &Recorded<EnterpriseEvent>,
     ) -> anyhow::Result<Option<EnterpriseCommand>> {
         let EnterpriseFact::HireRecorded(hire) = &recorded.event.fact else { return Ok(None) };
-        let view = self.enterprises.state(enterprise_id, AsOf::Latest).await?;
+        let view = self.enterprises.state(enterprise_id, AsOf::Latest, &Access::Service(ACTOR)).await?;
         let Some(file) = view.case.file() else { return Ok(None) };
         if file.hire(&hire.hire_id).is_some_and(|h| h.link != HireLinkState::Pending) {
             return Ok(None); // settled before a crash that kept the checkpoint behind
@@ -192,6 +193,7 @@ fn meta(recorded: &Recorded<EnterpriseEvent>, step: &str) -> CommandMeta {
         actor: ACTOR.to_string(),
         office: recorded.metadata.office.clone(),
         expected_revision: None,
+        access: Access::Service(ACTOR),
     }
 }
 

@@ -11,7 +11,7 @@ use leye::{
     analyst,
     cases::PersonCases,
     config::{STORE_FILE, ServeSettings},
-    consume,
+    consume, devtools,
     identity::CaseIds,
     replay,
 };
@@ -58,6 +58,16 @@ enum Command {
         recorded_until: Option<chrono::DateTime<chrono::Utc>>,
         #[arg(long, value_enum, default_value = "text")]
         format: replay::Format,
+    },
+    /// Development credentials: tokens from the development issuer, a CA and certificates.
+    Dev {
+        #[command(subcommand)]
+        command: devtools::DevCommand,
+    },
+    /// The audit trail: verify its hash chain offline.
+    Audit {
+        #[command(subcommand)]
+        command: devtools::AuditCommand,
     },
     /// Follow the events published on NATS JetStream with a durable consumer,
     /// printing one line per event (personal data masked).
@@ -241,6 +251,16 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 "generate: done: {} persons, {} households, {} events, {} unexpected rejections",
                 summary.persons, summary.households, summary.events, summary.rejected_unexpected
             );
+            Ok(())
+        }
+        Command::Dev { command: devtools::DevCommand::Token(args) } => {
+            println!("{}", devtools::token(&args, chrono::Utc::now().timestamp())?);
+            Ok(())
+        }
+        Command::Dev { command: devtools::DevCommand::Certs(args) } => devtools::certs(&args, &mut std::io::stdout()),
+        Command::Audit { command: devtools::AuditCommand::Verify { data_dir } } => {
+            let intact = devtools::verify_audit(&data_dir, &mut std::io::stdout())?;
+            anyhow::ensure!(intact, "the audit trail has been tampered with or damaged");
             Ok(())
         }
         Command::Consume(args) => {

@@ -14,7 +14,14 @@ use chrono::{DateTime, Utc};
 use leye_store::EventStore;
 use uuid::Uuid;
 
-use crate::cases::{AsOf, PersonCases};
+use crate::{
+    access::Access,
+    cases::{AsOf, PersonCases},
+};
+
+/// The operator CLI reads the store file directly: it needs file access,
+/// not a principal (see README, "Security").
+const OPERATOR: Access = Access::Service("leye-cli");
 
 /// How to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -34,7 +41,7 @@ pub async fn print<S: EventStore>(
     format: Format,
     out: &mut impl Write,
 ) -> anyhow::Result<usize> {
-    let history = cases.replay(case_id).await?;
+    let history = cases.replay(case_id, &OPERATOR).await?;
     let mut shown = 0;
     for (r, after) in history.iter().filter(|(r, _)| recorded_until.is_none_or(|t| r.recorded_at <= t)) {
         let m = &r.metadata;
@@ -80,7 +87,7 @@ pub async fn print<S: EventStore>(
     }
     if format == Format::Text {
         let as_of = recorded_until.map_or(AsOf::Latest, AsOf::RecordedAt);
-        let view = cases.state(case_id, as_of).await?;
+        let view = cases.state(case_id, as_of, &OPERATOR).await?;
         writeln!(out, "{shown} event(s); case {case_id} at revision {}", view.revision)?;
     }
     Ok(shown)

@@ -20,13 +20,18 @@ use tonic_health::server::HealthReporter;
 
 use leye_projections::runner::ReadModelDir;
 
+use leye_audit::{AuditLog, AuditOptions};
+use leye_auth::{CertificateMap, TokenVerifier};
+
 use crate::{
     cases::{Clock, PersonCases},
     config::{STORE_FILE, ServeConfig},
     finder,
     grpc::analytics::AnalyticsApi,
+    grpc::guard::{Authenticator, GuardConfig},
     identity::CaseIds,
     linker, publisher,
+    trust::{AUDIT_FILE, AUDIT_KEY_FILE},
 };
 
 /// The policy catalogue: the directory configured, or the one built in. An
@@ -62,14 +67,43 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
     clock: Clock,
 ) -> anyhow::Result<()> {
-    // The policy catalogue first: an invalid file stops the start before anything opens.
+    if config.trust.insecure {
+        // Every log line of an insecure service says so.
+        let span = tracing::warn_span!("serve", insecure = true);
+        return tracing::Instrument::instrument(run_checked(config, listener, shutdown, clock), span).await;
+    }
+    run_checked(config, listener, shutdown, clock).await
+}
+
+async fn run_checked(
+    config: ServeConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+    clock: Clock,
+) -> anyhow::Result<()> {
+    // Exposure first: an exposed port without TLS and authentication is refused before anything opens.
+    let addr = listener.local_addr().context("the gRPC listener's address")?;
+    config.trust.check_exposure(addr)?;
+    if config.trust.insecure {
+        tracing::warn!(%addr, "INSECURE: --insecure given; TLS and configured authentication are not enforced");
+    }
+    // The policy catalogue next: an invalid file stops the start before anything opens.
     let catalogue = Arc::new(load_catalogue(&config)?);
-    let store = open_store(&config).await?;
+    let authenticator = authenticator(&config)?;
+    let audit = open_audit(&config)?;
+    let store = match open_store(&config).await {
+        Ok(s) => s,
+        Err(e) => {
+            audit.close().await;
+            return Err(e);
+        }
+    };
     let started = start_followers(&config, &store).await;
     let (publisher, metrics) = match started {
         Ok(f) => f,
         Err(e) => {
             store.close().await;
+            audit.close().await;
             return Err(e);
         }
     };
@@ -94,7 +128,19 @@ pub async fn run(
         let checkpoint = linker::checkpoint(config.data_dir.join(linker::CHECKPOINT_FILE));
         linker_task =
             Some(tokio::spawn(linker::keep_linking(linker::Linker::new(cases.clone()), checkpoint, finder_stopped)));
-        crate::grpc::serve(cases, catalogue, listener, shutdown, analytics, publisher.health.clone()).await
+        let api = crate::grpc::Api {
+            catalogue,
+            analytics,
+            health: publisher.health.clone(),
+            guard: GuardConfig {
+                authenticator,
+                audit: audit.clone(),
+                reflection: config.trust.reflection,
+                max_in_flight: config.trust.limits.max_in_flight,
+            },
+            trust: config.trust.clone(),
+        };
+        crate::grpc::serve(cases, api, listener, shutdown).await
     }
     .await;
     stop_finder.send_replace(true);
@@ -122,8 +168,36 @@ pub async fn run(
         }
     }
     store.close().await;
-    tracing::info!("store closed; bye");
+    audit.close().await;
+    tracing::info!("store and audit trail closed; bye");
     result
+}
+
+/// Who may call: the token issuer (configured, or the development issuer on
+/// loopback) and the client certificates mapped to principals.
+pub fn authenticator(config: &ServeConfig) -> anyhow::Result<Authenticator> {
+    let jwt = config.trust.jwt_config(&config.data_dir)?;
+    let tokens = TokenVerifier::new(&jwt).map_err(|e| anyhow::anyhow!("token issuer: {e}"))?;
+    if config.trust.jwt.is_none() {
+        tracing::warn!(dir = %config.data_dir.join(crate::trust::DEV_AUTH_DIR).display(), "development token issuer in use; issue tokens with `leye dev token`");
+    }
+    let certificates = if config.trust.clients.is_empty() {
+        None
+    } else {
+        Some(Arc::new(
+            CertificateMap::new(&config.trust.clients).map_err(|e| anyhow::anyhow!("[[security.clients]]: {e}"))?,
+        ))
+    };
+    Ok(Authenticator { tokens: Some(Arc::new(tokens)), certificates })
+}
+
+/// Opens the audit trail in the data directory (its chain key beside it).
+pub fn open_audit(config: &ServeConfig) -> anyhow::Result<AuditLog> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let options = AuditOptions { retention_days: config.trust.audit_retention_days, ..AuditOptions::default() };
+    AuditLog::open(&config.data_dir.join(AUDIT_FILE), &config.data_dir.join(AUDIT_KEY_FILE), options)
+        .map_err(|e| anyhow::anyhow!("opening the audit trail: {e}"))
 }
 
 /// Runs the projector until `stop`, restarting it after a failure (logged at

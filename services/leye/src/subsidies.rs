@@ -39,7 +39,10 @@ use leye_store::EventStore;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::cases::{AppError, AsOf, CommandMeta, CommandOutcome, EnterpriseCases, PersonCases, Target};
+use crate::{
+    access::Access,
+    cases::{AppError, AsOf, CommandMeta, CommandOutcome, EnterpriseCases, PersonCases, Target},
+};
 
 /// The catalogue rule deciding whether unemployment benefit continues to
 /// retirement age (`policies/tianjin.toml`).
@@ -81,15 +84,21 @@ impl<S: EventStore> Subsidies<S> {
 
     /// The decision a proposal would get now, recording nothing (a dry run
     /// for the caseworker's screen).
-    pub async fn evaluate(&self, case: CaseRef, on: Date, req: &ProposalRequest) -> Result<Decision, AppError> {
-        let payee = self.payee_facts(&req.payee, on).await?;
+    pub async fn evaluate(
+        &self,
+        case: CaseRef,
+        on: Date,
+        req: &ProposalRequest,
+        access: &Access,
+    ) -> Result<Decision, AppError> {
         match case {
             CaseRef::Person(id) => {
-                let view = self.people.state(id, AsOf::Latest).await?;
+                let view = self.people.state(id, AsOf::Latest, access).await?;
+                let payee = self.payee_facts(&req.payee, on).await?;
                 person_decision(&self.catalogue, &view.case, on, req, payee)
             }
             CaseRef::Enterprise(id) => {
-                let view = self.enterprises.state(id, AsOf::Latest).await?;
+                let view = self.enterprises.state(id, AsOf::Latest, access).await?;
                 enterprise_decision(&self.catalogue, &view.case, on, req)
             }
         }
@@ -152,7 +161,7 @@ impl<S: EventStore> Subsidies<S> {
         let outcome = match case {
             CaseRef::Person(id) => {
                 // The payee enterprise's facts, as of now.
-                let view = self.people.state(id, AsOf::Latest).await?;
+                let view = self.people.state(id, AsOf::Latest, &meta.access).await?;
                 let payee = match view.case.file().and_then(|f| pending(&f.proposals, &proposal_id)) {
                     Some(p) => self.payee_facts(&p.grant.payee, on).await?,
                     None => None,
@@ -250,12 +259,12 @@ impl<S: EventStore> Subsidies<S> {
     /// The facts of the enterprise a person's subsidy is paid to, when it has a case.
     async fn payee_facts(&self, payee: &Payee, on: Date) -> Result<Option<EnterpriseFacts>, AppError> {
         let Payee::Enterprise(code) = payee else { return Ok(None) };
-        let id = match self.enterprises.find(&Target::Enterprise(code.clone())).await {
+        let id = match self.enterprises.find(&Target::Enterprise(code.clone()), &Access::internal()).await {
             Ok((id, _)) => id,
             Err(AppError::NotFound) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let view = self.enterprises.state(id, AsOf::Latest).await?;
+        let view = self.enterprises.state(id, AsOf::Latest, &Access::internal()).await?;
         Ok(view.case.file().map(|f| enterprise_facts(f, on, None)))
     }
 }

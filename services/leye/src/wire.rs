@@ -288,6 +288,8 @@ pub fn to_proto_metadata<E>(case_id: Uuid, r: &Recorded<E>) -> EventMetadata {
             nanos: i32::try_from(r.recorded_at.timestamp_subsec_nanos()).unwrap_or(0),
         }),
         effective_date: date_pb(r.metadata.effective_date),
+        actor_roles: r.metadata.actor_roles.clone(),
+        authenticated_by: r.metadata.authenticated_by.clone(),
     }
 }
 

@@ -7,6 +7,7 @@ mod support;
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use leye::{
+    access::Access,
     cases::{AsOf, CommandMeta, Enterprise, EnterpriseCases, PersonCases, Target, decode_as, stream_of},
     config::STORE_FILE,
     identity::CaseIds,
@@ -176,6 +177,7 @@ async fn killed_between_the_two_writes_the_hire_is_settled_on_restart() {
             actor: "staff-0042".into(),
             office: "120111001-service-point".into(),
             expected_revision: None,
+            access: Access::Service("leye-test"),
         };
         let command = DatedEnterpriseCommand { effective_date: today(), command: EnterpriseCommand::RecordHire(hire) };
         firms.execute(Target::Case(enterprise_id), meta, command).await.unwrap();
@@ -183,10 +185,10 @@ async fn killed_between_the_two_writes_the_hire_is_settled_on_restart() {
         let recorded = decode_as::<Enterprise>(last).unwrap();
         let settle = Linker::new(persons.clone()).place(enterprise_id, &recorded).await.unwrap();
         assert!(settle.is_some(), "the placement was recorded and the hire is still to settle");
-        let view = firms.state(enterprise_id, AsOf::Latest).await.unwrap();
+        let view = firms.state(enterprise_id, AsOf::Latest, &Access::Service("leye-test")).await.unwrap();
         assert_eq!(view.case.file().unwrap().hire("h1").unwrap().link, HireLinkState::Pending);
         let person_id: Uuid = people[0].parse().unwrap();
-        let history = persons.replay(person_id).await.unwrap();
+        let history = persons.replay(person_id, &Access::Service("leye-test")).await.unwrap();
         assert_eq!(history.iter().filter(|(r, _)| r.event_type == "person.placed").count(), 1);
         store.close().await;
     }

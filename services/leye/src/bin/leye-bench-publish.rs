@@ -44,6 +44,7 @@ use anyhow::Context;
 use clap::Parser;
 use futures::{StreamExt, stream::FuturesOrdered};
 use leye::{
+    access::Access,
     cases::{CommandMeta, PersonCases, Target},
     identity::CaseIds,
     publisher::{self, PublisherConfig, message, stream::StreamSettings},
@@ -282,6 +283,7 @@ async fn person(people: &PersonCases<SqliteStore>, n: u64) -> anyhow::Result<()>
             actor: "bench".into(),
             office: format!("{d}001"),
             expected_revision: None,
+            access: Access::Service("leye-bench"),
         };
         let target = case_id.map_or_else(|| target.clone(), Target::Case);
         let outcome = people

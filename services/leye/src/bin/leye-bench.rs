@@ -777,6 +777,8 @@ fn payload(event: &PersonEvent) -> anyhow::Result<Payload> {
         schema_version: domain::SCHEMA_VERSION,
         // A SHA-256 in hex, as the command path writes it.
         command_fingerprint: "0".repeat(64),
+        actor_roles: Vec::new(),
+        authenticated_by: String::new(),
     };
     Ok(Payload {
         event_type: event.fact.event_type().to_string(),

@@ -31,7 +31,10 @@ use leye_store::EventStore;
 use rand::Rng;
 
 use super::{GenSummary, GeneratorConfig, Places, pick_index, plus_days, rng_for, uuid5};
-use crate::cases::{AppError, CommandMeta, EnterpriseCases, Target};
+use crate::{
+    access::Access,
+    cases::{AppError, CommandMeta, EnterpriseCases, Target},
+};
 
 /// Persons per generated enterprise.
 pub const PERSONS_PER_ENTERPRISE: usize = 50;
@@ -59,6 +62,7 @@ pub async fn generate<S: EventStore>(
                 actor: format!("gen-enterprise-desk-{district}"),
                 office: district.to_string(),
                 expected_revision: None,
+                access: Access::Service("leye-generate"),
             };
             summary.commands += 1;
             *summary.by_command.entry(command.name()).or_default() += 1;

@@ -10,8 +10,14 @@ use leye_projections::{Jurisdiction, Period, ReadModel, TargetParams, read_model
 use leye_proto::analytics::v1::{self as pb, targets_service_server::TargetsService};
 use tonic::{Request, Response, Status};
 
-use super::status::Fields;
-use crate::cases::Clock;
+use super::{
+    guard::gated,
+    status::{Fields, denied},
+};
+use crate::{
+    access::{Denied, Gate},
+    cases::Clock,
+};
 
 /// The gRPC face of the read model.
 #[derive(Clone)]
@@ -62,7 +68,12 @@ impl AnalyticsApi {
     }
 
     /// Jurisdiction, period and as-of date of a targets request.
-    fn check_targets(&self, r: &pb::GetTargetsRequest) -> Result<(Jurisdiction, Period, NaiveDate), Status> {
+    /// Checks the area against the caller's jurisdiction (parsed first).
+    fn check_targets(
+        &self,
+        gate: &Gate,
+        r: &pb::GetTargetsRequest,
+    ) -> Result<(Jurisdiction, Period, NaiveDate), Status> {
         let mut f = Fields::new();
         let j = f.take("jurisdiction", Jurisdiction::parse(&r.jurisdiction));
         let from = f.take("period_from", parse_date(&r.period_from));
@@ -77,7 +88,10 @@ impl AnalyticsApi {
             f.take("as_of", parse_date(&r.as_of))
         };
         match (j, period, as_of, f.is_empty()) {
-            (Some(j), Some(p), Some(a), true) => Ok((j, p, a)),
+            (Some(j), Some(p), Some(a), true) => {
+                gate.check_area(j.code()).map_err(|d| denied(&d))?;
+                Ok((j, p, a))
+            }
             _ => Err(f.into_status()),
         }
     }
@@ -193,7 +207,7 @@ impl TargetsService for AnalyticsApi {
         &self,
         request: Request<pb::ListEligibleRequest>,
     ) -> Result<Response<pb::EligiblePage>, Status> {
-        let r = request.into_inner();
+        let (gate, r) = gated(request)?;
         let mut f = Fields::new();
         let j = f.take("jurisdiction", Jurisdiction::parse(&r.jurisdiction));
         let programme = f.take("programme", check_programme(&r.programme));
@@ -215,6 +229,7 @@ impl TargetsService for AnalyticsApi {
         else {
             return Err(f.into_status());
         };
+        gate.check_area(j.code()).map_err(|d| denied(&d))?;
         let (page, checkpoint) = self
             .query(move |rm| {
                 Ok((rm.eligible(&j, programme.as_deref(), a, offset, page_size as usize)?, rm.checkpoint()?))
@@ -230,7 +245,8 @@ impl TargetsService for AnalyticsApi {
     }
 
     async fn get_targets(&self, request: Request<pb::GetTargetsRequest>) -> Result<Response<pb::TargetReport>, Status> {
-        let (j, period, as_of) = self.check_targets(request.get_ref())?;
+        let (gate, r) = gated(request)?;
+        let (j, period, as_of) = self.check_targets(&gate, &r)?;
         let params = self.params.clone();
         let (report, checkpoint) =
             self.query(move |rm| Ok((rm.targets(&j, period, as_of, &params)?, rm.checkpoint()?))).await?;
@@ -241,7 +257,8 @@ impl TargetsService for AnalyticsApi {
         &self,
         request: Request<pb::GetTargetsRequest>,
     ) -> Result<Response<pb::SubsidyTotals>, Status> {
-        let (j, period, as_of) = self.check_targets(request.get_ref())?;
+        let (gate, r) = gated(request)?;
+        let (j, period, as_of) = self.check_targets(&gate, &r)?;
         let rows = self.query(move |rm| rm.subsidy_totals(&j, period, as_of)).await?;
         Ok(Response::new(pb::SubsidyTotals {
             totals: rows
@@ -261,7 +278,8 @@ impl TargetsService for AnalyticsApi {
         &self,
         request: Request<pb::GetTargetsRequest>,
     ) -> Result<Response<pb::CommunityPage>, Status> {
-        let (j, _, as_of) = self.check_targets(request.get_ref())?;
+        let (gate, r) = gated(request)?;
+        let (j, _, as_of) = self.check_targets(&gate, &r)?;
         let rows = self.query(move |rm| rm.communities(&j, as_of)).await?;
         Ok(Response::new(pb::CommunityPage {
             communities: rows
@@ -281,7 +299,7 @@ impl TargetsService for AnalyticsApi {
         &self,
         request: Request<pb::GetHouseholdRequest>,
     ) -> Result<Response<pb::Household>, Status> {
-        let r = request.into_inner();
+        let (gate, r) = gated(request)?;
         let mut f = Fields::new();
         let household_id = f.take(
             "household_id",
@@ -291,11 +309,24 @@ impl TargetsService for AnalyticsApi {
         let (Some(household_id), Some(a), true) = (household_id, as_of, f.is_empty()) else {
             return Err(f.into_status());
         };
-        let (view, checkpoint) =
-            self.query(move |rm| Ok((rm.household(&household_id.to_string(), a)?, rm.checkpoint()?))).await?;
+        let (view, places, checkpoint) = self
+            .query(move |rm| {
+                let view = rm.household(&household_id.to_string(), a)?;
+                let members: Vec<String> =
+                    view.iter().flat_map(|v| v.members.iter().map(|m| m.case_id.clone())).collect();
+                Ok((view, rm.person_places(&members)?, rm.checkpoint()?))
+            })
+            .await?;
         let Some(v) = view else {
             return Err(Status::not_found("no member had joined this household by as_of"));
         };
+        // A household is reached through any of its members' places.
+        let reached = places.iter().any(|(district, street, community)| {
+            gate.principal().covers(district, Some(street.as_str()), Some(community.as_str()))
+        });
+        if !reached {
+            return Err(denied(&gate.deny(Denied::OutOfJurisdiction)));
+        }
         Ok(Response::new(pb::Household {
             household_id: v.household_id,
             as_of: date(v.as_of),
@@ -320,7 +351,7 @@ impl TargetsService for AnalyticsApi {
     }
 
     async fn list_actions(&self, request: Request<pb::ListActionsRequest>) -> Result<Response<pb::ActionPage>, Status> {
-        let r = request.into_inner();
+        let (gate, r) = gated(request)?;
         let mut f = Fields::new();
         let list = match pb::ActionList::try_from(r.list) {
             Ok(pb::ActionList::Unspecified) => {
@@ -373,6 +404,7 @@ impl TargetsService for AnalyticsApi {
         else {
             return Err(f.into_status());
         };
+        gate.check_area(j.code()).map_err(|d| denied(&d))?;
         let params = self.params.clone();
         let (items, total) = self
             .query(move |rm| {

@@ -20,11 +20,13 @@ use prost::Message;
 use tonic::{Request, Response, Status};
 
 use super::{
+    guard::gated,
     person::{check_context, check_enum, check_size, parse_uuid, required, timestamp},
     status::{Fields, to_status},
     subsidy,
 };
 use crate::{
+    access::{Access, Gate},
     cases::{AppError, AsOf, CaseView, CommandMeta, EnterpriseCases, PersonCases, Target},
     subsidies::{CaseRef, Subsidies},
     wire::{
@@ -52,6 +54,7 @@ impl<S: EventStore> EnterpriseApi<S> {
     /// Runs a command on an existing case after parsing its common fields.
     async fn on_case(
         &self,
+        gate: &Gate,
         encoded_len: usize,
         context: Option<&CommandContext>,
         case_id: &str,
@@ -60,7 +63,7 @@ impl<S: EventStore> EnterpriseApi<S> {
     ) -> Result<Response<CommandResult>, Status> {
         let mut f = Fields::new();
         check_size(&mut f, encoded_len);
-        let meta = check_context(&mut f, context);
+        let meta = check_context(&mut f, context, gate)?;
         let case_id = f.take("case_id", parse_uuid(case_id));
         let date = f.take("effective_date", parse_date(effective_date));
         let command = fact(&mut f, date);
@@ -93,10 +96,10 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
         &self,
         request: Request<pb::RegisterEnterpriseRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        let req = request.into_inner();
+        let (gate, req) = gated(request)?;
         let mut f = Fields::new();
         check_size(&mut f, req.encoded_len());
-        let meta = check_context(&mut f, req.context.as_ref());
+        let meta = check_context(&mut f, req.context.as_ref(), &gate)?;
         let date = f.take("effective_date", parse_date(&req.effective_date));
         let reg = check_registration(&mut f, req.registration.as_ref());
         let (Some(meta), Some(date), Some(reg), true) = (meta, date, reg, f.is_empty()) else {
@@ -109,8 +112,8 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
         &self,
         request: Request<pb::ReportHeadcountRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        let r = request.into_inner();
-        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        let (gate, r) = gated(request)?;
+        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let h = required(f, "headcount", r.headcount.as_ref())?;
             let month = f.take("headcount.month", parse_date(&h.month))?;
             Some(EnterpriseCommand::ReportHeadcount(domain::Headcount {
@@ -122,20 +125,20 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
     }
 
     async fn record_hire(&self, request: Request<pb::RecordHireRequest>) -> Result<Response<CommandResult>, Status> {
-        let r = request.into_inner();
+        let (gate, r) = gated(request)?;
         let person = r.hire.as_ref().and_then(|h| parse_uuid(&h.person_case_id).ok());
         // A hire must name a person case that exists: said at once, rather than
         // later as a refused link. (The linker still handles a case that
         // changes in between: see crate::linker.)
         let person_exists = match person {
-            Some(id) => match self.people.find(&Target::Case(id)).await {
+            Some(id) => match self.people.find(&Target::Case(id), &Access::internal()).await {
                 Ok(_) => true,
                 Err(AppError::NotFound) => false,
                 Err(e) => return Err(to_status(e)),
             },
             None => true,
         };
-        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, on| {
+        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, on| {
             let h = required(f, "hire", r.hire.as_ref())?;
             let hire_id = f.take("hire.hire_id", code(&h.hire_id));
             let person_case_id = f.take("hire.person_case_id", parse_uuid(&h.person_case_id));
@@ -170,8 +173,8 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
         &self,
         request: Request<pb::ReportBatchLayoffRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        let r = request.into_inner();
-        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        let (gate, r) = gated(request)?;
+        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let l = required(f, "layoff", r.layoff.as_ref())?;
             let layoff_id = f.take("layoff.layoff_id", code(&l.layoff_id));
             let people = f.take("layoff.people", at_least_one(l.people));
@@ -184,8 +187,8 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
         &self,
         request: Request<pb::RecordLayoffServiceRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        let r = request.into_inner();
-        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        let (gate, r) = gated(request)?;
+        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let s = required(f, "service", r.service.as_ref())?;
             let layoff_id = f.take("service.layoff_id", code(&s.layoff_id));
             let service = check_enum(f, "service.service", s.service, layoff_service);
@@ -201,8 +204,8 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
         &self,
         request: Request<pb::OfferInternshipPostsRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        let r = request.into_inner();
-        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        let (gate, r) = gated(request)?;
+        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let o = required(f, "offer", r.offer.as_ref())?;
             let offer_id = f.take("offer.offer_id", code(&o.offer_id));
             let posts = f.take("offer.posts", at_least_one(o.posts));
@@ -218,8 +221,8 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
         &self,
         request: Request<pb::FileLayoffPlanRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        let r = request.into_inner();
-        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        let (gate, r) = gated(request)?;
+        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let p = required(f, "plan", r.plan.as_ref())?;
             let plan_id = f.take("plan.plan_id", code(&p.plan_id));
             let people = f.take("plan.people", at_least_one(p.people));
@@ -239,8 +242,8 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
         &self,
         request: Request<pb::DesignateKeyEnterpriseRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        let r = request.into_inner();
-        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |_, _| {
+        let (gate, r) = gated(request)?;
+        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |_, _| {
             Some(EnterpriseCommand::DesignateKeyEnterprise)
         })
         .await
@@ -250,8 +253,8 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
         &self,
         request: Request<pb::ReportLabourShortageRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        let r = request.into_inner();
-        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        let (gate, r) = gated(request)?;
+        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let s = required(f, "shortage", r.shortage.as_ref())?;
             let posts = f.take("shortage.posts", at_least_one(s.posts));
             let skills = f.take("shortage.skills", text(&s.skills, 1, 500));
@@ -264,36 +267,36 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
         &self,
         request: Request<person_pb::ProposeSubsidyRequest>,
     ) -> Result<Response<person_pb::ProposeSubsidyResponse>, Status> {
-        subsidy::propose(&self.subsidies, CaseRef::Enterprise, request.into_inner()).await
+        subsidy::propose(&self.subsidies, CaseRef::Enterprise, request).await
     }
 
     async fn evaluate_subsidy(
         &self,
         request: Request<person_pb::ProposeSubsidyRequest>,
     ) -> Result<Response<person_pb::PolicyDecision>, Status> {
-        subsidy::evaluate(&self.subsidies, CaseRef::Enterprise, request.into_inner()).await
+        subsidy::evaluate(&self.subsidies, CaseRef::Enterprise, request).await
     }
 
     async fn approve_subsidy(
         &self,
         request: Request<person_pb::ApproveSubsidyRequest>,
     ) -> Result<Response<person_pb::ProposeSubsidyResponse>, Status> {
-        subsidy::approve(&self.subsidies, CaseRef::Enterprise, request.into_inner()).await
+        subsidy::approve(&self.subsidies, CaseRef::Enterprise, request).await
     }
 
     async fn reject_subsidy_proposal(
         &self,
         request: Request<person_pb::RejectSubsidyProposalRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        subsidy::reject(&self.subsidies, CaseRef::Enterprise, request.into_inner()).await
+        subsidy::reject(&self.subsidies, CaseRef::Enterprise, request).await
     }
 
     async fn revoke_subsidy(
         &self,
         request: Request<pb::RevokeEnterpriseSubsidyRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        let r = request.into_inner();
-        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        let (gate, r) = gated(request)?;
+        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let v = required(f, "revocation", r.revocation.as_ref())?;
             let subsidy_id = f.take("revocation.subsidy_id", code(&v.subsidy_id));
             let reason = f.take("revocation.reason", text(&v.reason, 1, 200));
@@ -309,7 +312,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
         &self,
         request: Request<pb::GetEnterpriseRequest>,
     ) -> Result<Response<pb::EnterpriseCase>, Status> {
-        let r = request.into_inner();
+        let (gate, r) = gated(request)?;
         let mut f = Fields::new();
         let case_id = f.take("case_id", parse_uuid(&r.case_id));
         use pb::get_enterprise_request::AsOf as P;
@@ -320,7 +323,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
             Some(P::EffectiveDate(d)) => f.take("effective_date", parse_date(&d)).map(AsOf::EffectiveDate),
         };
         let (Some(case_id), Some(as_of)) = (case_id, as_of) else { return Err(f.into_status()) };
-        let view = self.cases.state(case_id, as_of).await.map_err(to_status)?;
+        let view = self.cases.state(case_id, as_of, &Access::Caller(gate)).await.map_err(to_status)?;
         Ok(Response::new(to_proto_enterprise(&view)))
     }
 
@@ -328,13 +331,14 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
         &self,
         request: Request<pb::FindEnterpriseByCreditCodeRequest>,
     ) -> Result<Response<pb::FindEnterpriseByCreditCodeResponse>, Status> {
-        let r = request.into_inner();
+        let (gate, r) = gated(request)?;
         let mut f = Fields::new();
         // The form only: an early code registered after confirmation is found too.
         let Some(code) = f.take("credit_code", CreditCode::parse_format(&r.credit_code)) else {
             return Err(f.into_status());
         };
-        let (case_id, revision) = self.cases.find(&Target::Enterprise(code)).await.map_err(to_status)?;
+        let (case_id, revision) =
+            self.cases.find(&Target::Enterprise(code), &Access::Caller(gate)).await.map_err(to_status)?;
         Ok(Response::new(pb::FindEnterpriseByCreditCodeResponse { case_id: case_id.to_string(), revision }))
     }
 
@@ -342,10 +346,10 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
         &self,
         request: Request<pb::ReplayEnterpriseRequest>,
     ) -> Result<Response<pb::ReplayEnterpriseResponse>, Status> {
-        let r = request.into_inner();
+        let (gate, r) = gated(request)?;
         let mut f = Fields::new();
         let Some(case_id) = f.take("case_id", parse_uuid(&r.case_id)) else { return Err(f.into_status()) };
-        let history = self.cases.replay(case_id).await.map_err(to_status)?;
+        let history = self.cases.replay(case_id, &Access::Caller(gate)).await.map_err(to_status)?;
         let today = self.cases.today();
         let events = history
             .iter()

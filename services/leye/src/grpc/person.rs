@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Datelike, Utc};
+use leye_auth::{PrincipalId, Role};
 use leye_domain::{
     Date,
     person::{self as domain, DatedCommand, PersonCommand},
@@ -23,10 +24,12 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
-    status::{Fields, to_status},
+    guard::gated,
+    status::{Fields, denied, to_status},
     subsidy,
 };
 use crate::{
+    access::{Access, Denied, Gate},
     cases::{AsOf, CaseView, CommandMeta, PersonCases, Target},
     subsidies::{CaseRef, Subsidies},
     wire::subsidy::retirement_pb,
@@ -67,6 +70,7 @@ impl<S: EventStore> PersonApi<S> {
     /// Runs a command on an existing case after parsing its common fields.
     async fn on_case(
         &self,
+        gate: &Gate,
         encoded_len: usize,
         context: Option<&CommandContext>,
         case_id: &str,
@@ -75,7 +79,7 @@ impl<S: EventStore> PersonApi<S> {
     ) -> Result<Response<CommandResult>, Status> {
         let mut f = Fields::new();
         check_size(&mut f, encoded_len);
-        let meta = check_context(&mut f, context);
+        let meta = check_context(&mut f, context, gate)?;
         let case_id = f.take("case_id", parse_uuid(case_id));
         let date = f.take("effective_date", parse_date(effective_date));
         let command = fact(&mut f, self.cases.today());
@@ -105,11 +109,11 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         &self,
         request: Request<pb::RegisterUnemploymentRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        let req = request.into_inner();
+        let (gate, req) = gated(request)?;
         let today = self.cases.today();
         let mut f = Fields::new();
         check_size(&mut f, req.encoded_len());
-        let meta = check_context(&mut f, req.context.as_ref());
+        let meta = check_context(&mut f, req.context.as_ref(), &gate)?;
         let date = f.take("effective_date", parse_date(&req.effective_date));
         let reg = check_registration(&mut f, req.registration.as_ref(), today);
         let (Some(meta), Some(date), Some(reg), true) = (meta, date, reg, f.is_empty()) else {
@@ -122,8 +126,8 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         &self,
         request: Request<pb::RecogniseDifficultyRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        let r = request.into_inner();
-        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        let (gate, r) = gated(request)?;
+        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             check_difficulty(f, r.difficulty.as_ref()).map(PersonCommand::RecogniseDifficulty)
         })
         .await
@@ -133,8 +137,8 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         &self,
         request: Request<pb::RecordContactRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        let r = request.into_inner();
-        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        let (gate, r) = gated(request)?;
+        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let c = required(f, "contact", r.contact.as_ref())?;
             let channel = check_enum(f, "contact.channel", c.channel, contact_channel);
             let outcome = check_enum(f, "contact.outcome", c.outcome, contact_outcome);
@@ -148,8 +152,8 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         &self,
         request: Request<pb::RecommendJobRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        let r = request.into_inner();
-        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        let (gate, r) = gated(request)?;
+        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let j = required(f, "recommendation", r.recommendation.as_ref())?;
             let vacancy_id = f.take("recommendation.vacancy_id", code(&j.vacancy_id));
             let enterprise =
@@ -167,8 +171,8 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         &self,
         request: Request<pb::EnrolTrainingRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        let r = request.into_inner();
-        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        let (gate, r) = gated(request)?;
+        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let t = required(f, "training", r.training.as_ref())?;
             let training_id = f.take("training.training_id", code(&t.training_id));
             let programme = check_enum(f, "training.programme", t.programme, training_programme);
@@ -186,8 +190,8 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         &self,
         request: Request<pb::CompleteTrainingRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        let r = request.into_inner();
-        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        let (gate, r) = gated(request)?;
+        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let c = required(f, "completion", r.completion.as_ref())?;
             let training_id = f.take("completion.training_id", code(&c.training_id));
             let certificate = f.take("completion.certificate", text(&c.certificate, 0, 64));
@@ -203,8 +207,8 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         &self,
         request: Request<pb::DropTrainingRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        let r = request.into_inner();
-        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        let (gate, r) = gated(request)?;
+        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let d = required(f, "drop", r.drop.as_ref())?;
             let training_id = f.take("drop.training_id", code(&d.training_id));
             let reason = f.take("drop.reason", text(&d.reason, 0, 200));
@@ -217,8 +221,8 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         &self,
         request: Request<pb::RecordPlacementRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        let r = request.into_inner();
-        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        let (gate, r) = gated(request)?;
+        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             check_placement(f, r.placement.as_ref()).map(PersonCommand::RecordPlacement)
         })
         .await
@@ -228,8 +232,8 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         &self,
         request: Request<pb::EndPlacementRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        let r = request.into_inner();
-        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        let (gate, r) = gated(request)?;
+        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let e = required(f, "end", r.end.as_ref())?;
             let reason = check_enum(f, "end.reason", e.reason, placement_end_reason)?;
             Some(PersonCommand::EndPlacement(domain::PlacementEnd { reason }))
@@ -241,36 +245,36 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         &self,
         request: Request<pb::ProposeSubsidyRequest>,
     ) -> Result<Response<pb::ProposeSubsidyResponse>, Status> {
-        subsidy::propose(&self.subsidies, CaseRef::Person, request.into_inner()).await
+        subsidy::propose(&self.subsidies, CaseRef::Person, request).await
     }
 
     async fn evaluate_subsidy(
         &self,
         request: Request<pb::ProposeSubsidyRequest>,
     ) -> Result<Response<pb::PolicyDecision>, Status> {
-        subsidy::evaluate(&self.subsidies, CaseRef::Person, request.into_inner()).await
+        subsidy::evaluate(&self.subsidies, CaseRef::Person, request).await
     }
 
     async fn approve_subsidy(
         &self,
         request: Request<pb::ApproveSubsidyRequest>,
     ) -> Result<Response<pb::ProposeSubsidyResponse>, Status> {
-        subsidy::approve(&self.subsidies, CaseRef::Person, request.into_inner()).await
+        subsidy::approve(&self.subsidies, CaseRef::Person, request).await
     }
 
     async fn reject_subsidy_proposal(
         &self,
         request: Request<pb::RejectSubsidyProposalRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        subsidy::reject(&self.subsidies, CaseRef::Person, request.into_inner()).await
+        subsidy::reject(&self.subsidies, CaseRef::Person, request).await
     }
 
     async fn revoke_subsidy(
         &self,
         request: Request<pb::RevokeSubsidyRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        let r = request.into_inner();
-        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        let (gate, r) = gated(request)?;
+        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let v = required(f, "revocation", r.revocation.as_ref())?;
             let subsidy_id = f.take("revocation.subsidy_id", code(&v.subsidy_id));
             let reason = f.take("revocation.reason", text(&v.reason, 1, 200));
@@ -283,10 +287,10 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         &self,
         request: Request<pb::StartBenefitRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        let r = request.into_inner();
+        let (gate, r) = gated(request)?;
         let mut f = Fields::new();
         check_size(&mut f, r.encoded_len());
-        let meta = check_context(&mut f, r.context.as_ref());
+        let meta = check_context(&mut f, r.context.as_ref(), &gate)?;
         let case_id = f.take("case_id", parse_uuid(&r.case_id));
         let date = f.take("effective_date", parse_date(&r.effective_date));
         let benefit = required(&mut f, "benefit", r.benefit.as_ref()).and_then(|b| {
@@ -314,8 +318,8 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
     }
 
     async fn end_benefit(&self, request: Request<pb::EndBenefitRequest>) -> Result<Response<CommandResult>, Status> {
-        let r = request.into_inner();
-        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        let (gate, r) = gated(request)?;
+        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let e = required(f, "end", r.end.as_ref())?;
             let reason = check_enum(f, "end.reason", e.reason, benefit_end_reason)?;
             Some(PersonCommand::EndBenefit(domain::BenefitEnd { reason }))
@@ -327,8 +331,8 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         &self,
         request: Request<pb::ExitRegistrationRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        let r = request.into_inner();
-        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        let (gate, r) = gated(request)?;
+        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let x = required(f, "exit", r.exit.as_ref())?;
             let reason = check_enum(f, "exit.reason", x.reason, exit_reason)?;
             Some(PersonCommand::ExitRegistration(domain::RegistrationExit { reason }))
@@ -340,8 +344,8 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         &self,
         request: Request<pb::JoinHouseholdRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        let r = request.into_inner();
-        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        let (gate, r) = gated(request)?;
+        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let m = required(f, "membership", r.membership.as_ref())?;
             check_membership(f, "membership", m).map(PersonCommand::JoinHousehold)
         })
@@ -352,8 +356,8 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         &self,
         request: Request<pb::LeaveHouseholdRequest>,
     ) -> Result<Response<CommandResult>, Status> {
-        let r = request.into_inner();
-        self.on_case(r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        let (gate, r) = gated(request)?;
+        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let l = required(f, "leave", r.leave.as_ref())?;
             let household_id = f.take("leave.household_id", parse_uuid(&l.household_id))?;
             Some(PersonCommand::LeaveHousehold(domain::HouseholdLeave { household_id }))
@@ -362,7 +366,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
     }
 
     async fn get_case(&self, request: Request<pb::GetCaseRequest>) -> Result<Response<pb::PersonCase>, Status> {
-        let r = request.into_inner();
+        let (gate, r) = gated(request)?;
         let mut f = Fields::new();
         let case_id = f.take("case_id", parse_uuid(&r.case_id));
         use pb::get_case_request::AsOf as P;
@@ -373,7 +377,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
             Some(P::EffectiveDate(d)) => f.take("effective_date", parse_date(&d)).map(AsOf::EffectiveDate),
         };
         let (Some(case_id), Some(as_of)) = (case_id, as_of) else { return Err(f.into_status()) };
-        let view = self.cases.state(case_id, as_of).await.map_err(to_status)?;
+        let view = self.cases.state(case_id, as_of, &Access::Caller(gate)).await.map_err(to_status)?;
         Ok(Response::new(self.case_pb(&view)))
     }
 
@@ -381,12 +385,13 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         &self,
         request: Request<pb::FindCaseByResidentIdRequest>,
     ) -> Result<Response<pb::FindCaseByResidentIdResponse>, Status> {
-        let r = request.into_inner();
+        let (gate, r) = gated(request)?;
         let mut f = Fields::new();
         let Some(id) = f.take("resident_id", ResidentId::parse(&r.resident_id, self.cases.today())) else {
             return Err(f.into_status());
         };
-        let (case_id, revision) = self.cases.find(&Target::Person(id)).await.map_err(to_status)?;
+        let (case_id, revision) =
+            self.cases.find(&Target::Person(id), &Access::Caller(gate)).await.map_err(to_status)?;
         Ok(Response::new(pb::FindCaseByResidentIdResponse { case_id: case_id.to_string(), revision }))
     }
 
@@ -394,10 +399,10 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         &self,
         request: Request<pb::ReplayCaseRequest>,
     ) -> Result<Response<pb::ReplayCaseResponse>, Status> {
-        let r = request.into_inner();
+        let (gate, r) = gated(request)?;
         let mut f = Fields::new();
         let Some(case_id) = f.take("case_id", parse_uuid(&r.case_id)) else { return Err(f.into_status()) };
-        let history = self.cases.replay(case_id).await.map_err(to_status)?;
+        let history = self.cases.replay(case_id, &Access::Caller(gate)).await.map_err(to_status)?;
         let today = self.cases.today();
         let events = history
             .iter()
@@ -467,24 +472,44 @@ pub(super) fn check_enum<P: TryFrom<i32>, D>(
     }
 }
 
-pub(super) fn check_context(f: &mut Fields, context: Option<&CommandContext>) -> Option<CommandMeta> {
-    let c = required(f, "context", context)?;
+pub(super) fn check_context(
+    f: &mut Fields,
+    context: Option<&CommandContext>,
+    gate: &Gate,
+) -> Result<Option<CommandMeta>, Status> {
+    let Some(c) = required(f, "context", context) else { return Ok(None) };
+    let principal = gate.principal();
+    // Who acts is the principal; the context may only repeat it.
+    let mismatch = |field| denied(&gate.deny(Denied::ContextMismatch { field }));
+    if !c.actor.trim().is_empty() && PrincipalId::parse(&c.actor).ok().as_ref() != Some(&principal.id) {
+        return Err(mismatch("context.actor"));
+    }
+    if c.roles.iter().any(|r| r.trim().parse::<Role>().map_or(true, |role| !principal.has_role(role))) {
+        return Err(mismatch("context.roles"));
+    }
+    let office = match (&principal.office, c.office.trim()) {
+        (Some(own), "") => Some(own.clone()),
+        (Some(own), given) if given == own => Some(own.clone()),
+        (Some(_), _) => return Err(mismatch("context.office")),
+        (None, given) => f.take("context.office", text(given, 1, 64)),
+    };
     let command_id = f.take("context.command_id", parse_uuid(&c.command_id));
     let optional_id = |f: &mut Fields, field: &str, raw: &str| {
         if raw.trim().is_empty() { command_id } else { f.take(field, parse_uuid(raw)) }
     };
     let correlation_id = optional_id(f, "context.correlation_id", &c.correlation_id);
     let causation_id = optional_id(f, "context.causation_id", &c.causation_id);
-    let actor = f.take("context.actor", text(&c.actor, 1, 64));
-    let office = f.take("context.office", text(&c.office, 1, 64));
-    Some(CommandMeta {
-        command_id: command_id?,
-        correlation_id: correlation_id?,
-        causation_id: causation_id?,
-        actor: actor?,
-        office: office?,
-        expected_revision: c.expected_revision,
-    })
+    Ok((|| {
+        Some(CommandMeta {
+            command_id: command_id?,
+            correlation_id: correlation_id?,
+            causation_id: causation_id?,
+            actor: principal.id.to_string(),
+            office: office?,
+            expected_revision: c.expected_revision,
+            access: Access::Caller(gate.clone()),
+        })
+    })())
 }
 
 fn check_registration(f: &mut Fields, reg: Option<&pb::Registration>, today: Date) -> Option<domain::Registration> {

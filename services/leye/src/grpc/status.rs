@@ -8,6 +8,10 @@
 //! | no such case | `NOT_FOUND` | `ErrorInfo` reason `CASE_NOT_FOUND` |
 //! | the case moved on (pinned `expected_revision`, or lost races) | `ABORTED` | `ErrorInfo` reason `REVISION_CONFLICT`, metadata `current_revision` |
 //! | command id reused with another command | `ALREADY_EXISTS` | `ErrorInfo` reason `COMMAND_ID_REUSED` |
+//! | no credentials, or credentials that do not verify | `UNAUTHENTICATED` | `ErrorInfo` reason e.g. `TOKEN_EXPIRED`, `CREDENTIALS_MISSING` |
+//! | the table allows no role of the caller, the case or area is outside its jurisdiction, a context field disagrees with it | `PERMISSION_DENIED` | `ErrorInfo` reason `ROLE_MISSING`, `OUT_OF_JURISDICTION`, `CONTEXT_MISMATCH` (metadata `field`), `CITY_LEVEL_REQUIRED`, `NO_RULE` |
+//! | too many requests in flight | `RESOURCE_EXHAUSTED` | `ErrorInfo` reason `OVERLOADED` |
+//! | the audit record cannot be written | `UNAVAILABLE` | `ErrorInfo` reason `AUDIT_UNAVAILABLE` |
 //! | store closed or failing | `UNAVAILABLE` | — |
 //! | a stored event cannot be read | `INTERNAL` | — (details go to the log, not the client) |
 //!
@@ -20,7 +24,7 @@ use leye_store::StoreError;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
-use crate::cases::AppError;
+use crate::{access::Denied, cases::AppError};
 
 /// `google.rpc.ErrorInfo.domain` of every leye error.
 pub const ERROR_DOMAIN: &str = "leye.gov.tj";
@@ -107,6 +111,39 @@ fn policy_refused(d: &leye_policy::Decision) -> Status {
     )
 }
 
+/// `PERMISSION_DENIED` with the denial's stable reason. Says what is missing,
+/// never anything about the case.
+pub fn denied(d: &Denied) -> Status {
+    let mut meta = HashMap::new();
+    if let Denied::ContextMismatch { field } = d {
+        meta.insert("field".to_string(), (*field).to_string());
+    }
+    Status::with_error_details(Code::PermissionDenied, format!("{}: {d}", d.reason()), info(d.reason(), meta))
+}
+
+/// `UNAUTHENTICATED` with the verification failure's stable reason.
+pub fn unauthenticated(reason: &str, message: &str) -> Status {
+    Status::with_error_details(Code::Unauthenticated, format!("{reason}: {message}"), info(reason, HashMap::new()))
+}
+
+/// `RESOURCE_EXHAUSTED`: shed, not queued, so memory stays bounded.
+pub fn overloaded(what: &str) -> Status {
+    Status::with_error_details(
+        Code::ResourceExhausted,
+        format!("OVERLOADED: {what}; retry with backoff"),
+        info("OVERLOADED", HashMap::new()),
+    )
+}
+
+/// `UNAVAILABLE`: the request's audit record could not be written, so it is not answered.
+pub fn audit_unavailable() -> Status {
+    Status::with_error_details(
+        Code::Unavailable,
+        "AUDIT_UNAVAILABLE: the audit record could not be written; the request is not answered",
+        info("AUDIT_UNAVAILABLE", HashMap::new()),
+    )
+}
+
 /// Maps an application error to its status (see the table above).
 pub fn to_status(err: AppError) -> Status {
     match err {
@@ -138,6 +175,7 @@ pub fn to_status(err: AppError) -> Status {
         AppError::NotFound => {
             Status::with_error_details(Code::NotFound, "no such case", info("CASE_NOT_FOUND", HashMap::new()))
         }
+        AppError::Denied(d) => denied(&d),
         AppError::Store(StoreError::Closed) => Status::unavailable("the service is shutting down"),
         AppError::Store(e) => {
             tracing::error!(error = %e, "store failure");

@@ -3,26 +3,26 @@
 
 use std::collections::BTreeSet;
 
+use leye_auth::Role;
 use leye_domain::{
     Date,
     person::Payee,
-    subsidy::{BusinessInput, LoanInput, ProposalInputs, RejectProposal, Reviewer, SUPERVISOR_ROLE},
+    subsidy::{BusinessInput, LoanInput, ProposalInputs, RejectProposal, Reviewer},
     values::{CreditCode, DateRange, Fen, code, parse_date, text},
 };
-use leye_proto::{
-    common::v1::{CommandContext, CommandResult},
-    person::v1 as pb,
-};
+use leye_proto::{common::v1::CommandResult, person::v1 as pb};
 use leye_store::EventStore;
 use prost::Message;
-use tonic::{Response, Status};
+use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
+    guard::gated,
     person::{check_context, check_size, parse_uuid},
     status::{Fields, to_status},
 };
 use crate::{
+    access::{Access, Gate},
     subsidies::{CaseRef, ProposalRequest, Subsidies},
     wire::{command_result, subsidy::decision_pb},
 };
@@ -33,11 +33,12 @@ pub(super) type Kind = fn(Uuid) -> CaseRef;
 pub(super) async fn propose<S: EventStore>(
     subsidies: &Subsidies<S>,
     kind: Kind,
-    r: pb::ProposeSubsidyRequest,
+    request: Request<pb::ProposeSubsidyRequest>,
 ) -> Result<Response<pb::ProposeSubsidyResponse>, Status> {
+    let (gate, r) = gated(request)?;
     let mut f = Fields::new();
     check_size(&mut f, r.encoded_len());
-    let meta = check_context(&mut f, r.context.as_ref());
+    let meta = check_context(&mut f, r.context.as_ref(), &gate)?;
     let (case, on, request) = check_proposal(&mut f, &r);
     let (Some(meta), Some(case), Some(on), Some(request), true) = (meta, case, on, request, f.is_empty()) else {
         return Err(f.into_status());
@@ -52,26 +53,28 @@ pub(super) async fn propose<S: EventStore>(
 pub(super) async fn evaluate<S: EventStore>(
     subsidies: &Subsidies<S>,
     kind: Kind,
-    r: pb::ProposeSubsidyRequest,
+    request: Request<pb::ProposeSubsidyRequest>,
 ) -> Result<Response<pb::PolicyDecision>, Status> {
+    let (gate, r) = gated(request)?;
     let mut f = Fields::new();
     check_size(&mut f, r.encoded_len());
     let (case, on, request) = check_proposal(&mut f, &r);
     let (Some(case), Some(on), Some(request), true) = (case, on, request, f.is_empty()) else {
         return Err(f.into_status());
     };
-    let decision = subsidies.evaluate(kind(case), on, &request).await.map_err(to_status)?;
+    let decision = subsidies.evaluate(kind(case), on, &request, &Access::Caller(gate)).await.map_err(to_status)?;
     Ok(Response::new(decision_pb(&decision)))
 }
 
 pub(super) async fn approve<S: EventStore>(
     subsidies: &Subsidies<S>,
     kind: Kind,
-    r: pb::ApproveSubsidyRequest,
+    request: Request<pb::ApproveSubsidyRequest>,
 ) -> Result<Response<pb::ProposeSubsidyResponse>, Status> {
+    let (gate, r) = gated(request)?;
     let mut f = Fields::new();
     check_size(&mut f, r.encoded_len());
-    let meta = check_context(&mut f, r.context.as_ref());
+    let meta = check_context(&mut f, r.context.as_ref(), &gate)?;
     let case = f.take("case_id", parse_uuid(&r.case_id));
     let on = f.take("effective_date", parse_date(&r.effective_date));
     let proposal_id = f.take("proposal_id", code(&r.proposal_id));
@@ -79,7 +82,7 @@ pub(super) async fn approve<S: EventStore>(
     else {
         return Err(f.into_status());
     };
-    let reviewer = reviewer(r.context.as_ref(), &meta.actor);
+    let reviewer = reviewer(&gate);
     let (outcome, decision) =
         subsidies.approve(kind(case), meta, on, proposal_id, reviewer).await.map_err(to_status)?;
     Ok(Response::new(pb::ProposeSubsidyResponse {
@@ -91,11 +94,12 @@ pub(super) async fn approve<S: EventStore>(
 pub(super) async fn reject<S: EventStore>(
     subsidies: &Subsidies<S>,
     kind: Kind,
-    r: pb::RejectSubsidyProposalRequest,
+    request: Request<pb::RejectSubsidyProposalRequest>,
 ) -> Result<Response<CommandResult>, Status> {
+    let (gate, r) = gated(request)?;
     let mut f = Fields::new();
     check_size(&mut f, r.encoded_len());
-    let meta = check_context(&mut f, r.context.as_ref());
+    let meta = check_context(&mut f, r.context.as_ref(), &gate)?;
     let case = f.take("case_id", parse_uuid(&r.case_id));
     let on = f.take("effective_date", parse_date(&r.effective_date));
     let proposal_id = f.take("proposal_id", code(&r.proposal_id));
@@ -105,16 +109,18 @@ pub(super) async fn reject<S: EventStore>(
     else {
         return Err(f.into_status());
     };
-    let reviewer = reviewer(r.context.as_ref(), &meta.actor);
+    let reviewer = reviewer(&gate);
     let command = RejectProposal { proposal_id, reviewer, reason };
     let outcome = subsidies.reject(kind(case), meta, on, command).await.map_err(to_status)?;
     Ok(Response::new(command_result(&outcome)))
 }
 
-/// The reviewer as the context asserts it.
-fn reviewer(context: Option<&CommandContext>, actor: &str) -> Reviewer {
-    let supervisor = context.is_some_and(|c| c.roles.iter().any(|r| r.trim() == SUPERVISOR_ROLE));
-    Reviewer { user: actor.to_string(), supervisor }
+/// The reviewer: the authenticated principal (its canonical id, so that case
+/// variants of one staff id are one person) and whether it holds the
+/// supervisor role.
+fn reviewer(gate: &Gate) -> Reviewer {
+    let p = gate.principal();
+    Reviewer { user: p.id.to_string(), supervisor: p.has_role(Role::Supervisor) }
 }
 
 fn check_proposal(

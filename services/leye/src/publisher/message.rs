@@ -216,6 +216,8 @@ mod tests {
             effective_date,
             schema_version: person::SCHEMA_VERSION,
             command_fingerprint: "f".into(),
+            actor_roles: Vec::new(),
+            authenticated_by: String::new(),
         };
         RecordedEvent {
             stream: crate::cases::person_stream(case_id),
@@ -247,6 +249,8 @@ mod tests {
             effective_date,
             schema_version: leye_domain::enterprise::SCHEMA_VERSION,
             command_fingerprint: "f".into(),
+            actor_roles: Vec::new(),
+            authenticated_by: String::new(),
         };
         let case_id = Uuid::new_v4();
         let m = build(RecordedEvent {

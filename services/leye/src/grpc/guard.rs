@@ -1,0 +1,303 @@
+//! The one layer every RPC passes: authentication, the role part of the
+//! authorization table, load shedding, and the audit record.
+//!
+//! For each request, in one direction:
+//! 1. the standard health service passes untouched (no principal, no record);
+//! 2. beyond the global concurrency limit the request is shed
+//!    (`RESOURCE_EXHAUSTED`), never queued;
+//! 3. the caller is authenticated: a bearer token when the request carries
+//!    one, else the client certificate of the TLS session
+//!    (`UNAUTHENTICATED` when neither verifies);
+//! 4. the path is looked up in [`access::RULES`] (no row: `PERMISSION_DENIED`
+//!    `NO_RULE`) and the principal's roles are checked (`ROLE_MISSING`);
+//! 5. the request goes on with a [`Gate`] in its extensions; handlers take it
+//!    with [`gated`] and the jurisdiction is checked where the place is known;
+//! 6. the outcome (status code, denial reason, cases touched) is written to
+//!    the audit trail and made durable **before** the answer leaves: a request
+//!    whose record cannot be written gets `UNAVAILABLE` instead of its answer.
+
+use std::{
+    convert::Infallible,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use leye_audit::{AuditLog, AuditRecord};
+use leye_auth::{AuthError, CertificateMap, Principal, TokenVerifier};
+use tonic::{
+    Status,
+    body::Body,
+    codegen::http::{Request, Response},
+    server::NamedService,
+    transport::server::TlsConnectInfo,
+};
+use tower::{Layer, Service};
+
+use super::{net::ConnInfo, status};
+use crate::access::{self, Denied, Gate};
+
+/// Who may call the reflection service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReflectionAccess {
+    /// Anyone, without credentials.
+    Public,
+    /// Any authenticated principal, whatever its roles (the default).
+    Authenticated,
+    /// Not served.
+    Off,
+}
+
+/// How callers prove who they are.
+#[derive(Debug, Clone, Default)]
+pub struct Authenticator {
+    pub tokens: Option<Arc<TokenVerifier>>,
+    pub certificates: Option<Arc<CertificateMap>>,
+}
+
+impl Authenticator {
+    /// The principal of a request: its bearer token if it has one, else its
+    /// client certificate.
+    fn authenticate(&self, bearer: Option<&str>, cert: Option<&[u8]>, now: i64) -> Result<Principal, AuthError> {
+        if let Some(token) = bearer {
+            return match &self.tokens {
+                Some(v) => v.verify(token, now),
+                None => Err(AuthError::CredentialsMissing),
+            };
+        }
+        match (cert, &self.certificates) {
+            (Some(der), Some(map)) => map.principal(der),
+            _ => Err(AuthError::CredentialsMissing),
+        }
+    }
+}
+
+/// What the guard needs, shared by every connection.
+#[derive(Debug, Clone)]
+pub struct GuardConfig {
+    pub authenticator: Authenticator,
+    pub audit: AuditLog,
+    pub reflection: ReflectionAccess,
+    /// Requests in flight over all connections; beyond it, shed.
+    pub max_in_flight: usize,
+}
+
+/// The tower layer of [`Guard`].
+#[derive(Debug, Clone)]
+pub struct GuardLayer {
+    config: Arc<GuardConfig>,
+    in_flight: Arc<tokio::sync::Semaphore>,
+}
+
+impl GuardLayer {
+    pub fn new(config: GuardConfig) -> Self {
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(config.max_in_flight));
+        Self { config: Arc::new(config), in_flight }
+    }
+}
+
+impl<S> Layer<S> for GuardLayer {
+    type Service = Guard<S>;
+    fn layer(&self, inner: S) -> Guard<S> {
+        Guard { inner, config: self.config.clone(), in_flight: self.in_flight.clone() }
+    }
+}
+
+/// See the module docs.
+#[derive(Debug, Clone)]
+pub struct Guard<S> {
+    inner: S,
+    config: Arc<GuardConfig>,
+    in_flight: Arc<tokio::sync::Semaphore>,
+}
+
+/// How the request was handled before the handler (if it got there).
+enum Admission {
+    Public,
+    Refused { status: Status, principal: Option<Principal>, reason: &'static str },
+    Admitted { gate: Option<Gate>, principal: Principal },
+}
+
+impl<S> Guard<S> {
+    fn admit(&self, path: &str, bearer: Option<&str>, cert: Option<&[u8]>) -> Admission {
+        if access::PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p)) {
+            return Admission::Public;
+        }
+        let reflection = access::REFLECTION_PREFIXES.iter().any(|p| path.starts_with(p));
+        if reflection && self.config.reflection == ReflectionAccess::Public {
+            return Admission::Public;
+        }
+        let now = chrono::Utc::now().timestamp();
+        let principal = match self.config.authenticator.authenticate(bearer, cert, now) {
+            Ok(p) => p,
+            Err(e) => {
+                let reason = e.reason();
+                return Admission::Refused {
+                    status: status::unauthenticated(reason, &e.to_string()),
+                    principal: None,
+                    reason,
+                };
+            }
+        };
+        if reflection {
+            return Admission::Admitted { gate: None, principal };
+        }
+        let Some(rule) = access::rule_for(path) else {
+            return refused(principal, Denied::NoRule);
+        };
+        if let Err(d) = access::authorize(&principal, rule) {
+            return refused(principal, d);
+        }
+        let shared = Arc::new(principal.clone());
+        Admission::Admitted { gate: Some(Gate::new(shared, rule)), principal }
+    }
+}
+
+fn refused(principal: Principal, d: Denied) -> Admission {
+    Admission::Refused { status: status::denied(&d), principal: Some(principal), reason: d.reason() }
+}
+
+impl<S> Service<Request<Body>> for Guard<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        // The clone is ready only if `self.inner` was: take the ready one.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let path = request.uri().path().to_string();
+        let (conn, cert) = connection(&request);
+        let bearer = bearer(&request);
+        let admission = self.admit(&path, bearer.as_deref(), cert.as_deref());
+        let config = self.config.clone();
+        let permit = self.in_flight.clone().try_acquire_owned();
+        Box::pin(async move {
+            let _busy = conn.as_ref().map(|c| c.activity.begin());
+            let peer = conn.as_ref().and_then(|c| c.remote).map(|a| a.to_string()).unwrap_or_default();
+            let operation = path.trim_start_matches('/').to_string();
+            let (principal, gate) = match admission {
+                Admission::Public => return inner.call(request).await,
+                Admission::Refused { status, principal, reason } => {
+                    let record = record(principal.as_ref(), &peer, &operation, Vec::new(), &status, reason);
+                    return Ok(answer(&config.audit, record, status.into_http()).await);
+                }
+                Admission::Admitted { gate, principal } => (principal, gate),
+            };
+            let Ok(_permit) = permit else {
+                let status = status::overloaded("too many requests in flight");
+                let record = record(Some(&principal), &peer, &operation, Vec::new(), &status, "OVERLOADED");
+                return Ok(answer(&config.audit, record, status.into_http()).await);
+            };
+            if let Some(gate) = &gate {
+                request.extensions_mut().insert(gate.clone());
+            }
+            let response = inner.call(request).await?;
+            let outcome = Status::from_header_map(response.headers());
+            let touched = gate.as_ref().map(Gate::touched).unwrap_or_default();
+            let reason = gate.as_ref().and_then(Gate::denial).unwrap_or("");
+            let record = match &outcome {
+                Some(status) => record(Some(&principal), &peer, &operation, touched, status, reason),
+                None => record(Some(&principal), &peer, &operation, touched, &Status::ok(""), ""),
+            };
+            Ok(answer(&config.audit, record, response).await)
+        })
+    }
+}
+
+impl<S: NamedService> NamedService for Guard<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+/// Writes the record, then lets the answer go; `UNAVAILABLE` if the record
+/// cannot be written.
+async fn answer(audit: &AuditLog, record: AuditRecord, response: Response<Body>) -> Response<Body> {
+    match audit.record(record).await {
+        Ok(_) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "audit record not written; request not answered");
+            status::audit_unavailable().into_http()
+        }
+    }
+}
+
+fn record(
+    principal: Option<&Principal>,
+    peer: &str,
+    operation: &str,
+    case_ids: Vec<uuid::Uuid>,
+    status: &Status,
+    reason: &str,
+) -> AuditRecord {
+    AuditRecord {
+        time: chrono::Utc::now(),
+        principal: principal.map(|p| p.id.to_string()).unwrap_or_default(),
+        authn: principal.map_or_else(|| "none".to_string(), |p| p.method.label()),
+        peer: peer.to_string(),
+        operation: operation.to_string(),
+        case_ids,
+        outcome: code_name(status.code()).to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// The connection's info and the client certificate (DER), if any.
+fn connection(request: &Request<Body>) -> (Option<ConnInfo>, Option<Vec<u8>>) {
+    let ext = request.extensions();
+    if let Some(tls) = ext.get::<TlsConnectInfo<ConnInfo>>() {
+        let cert = tls.peer_certs().and_then(|c| c.first().map(|c| c.as_ref().to_vec()));
+        return (Some(tls.get_ref().clone()), cert);
+    }
+    (ext.get::<ConnInfo>().cloned(), None)
+}
+
+/// The token of an `authorization: Bearer …` header.
+fn bearer(request: &Request<Body>) -> Option<String> {
+    let value = request.headers().get("authorization")?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+}
+
+/// The canonical gRPC name of a status code, as the audit trail records it.
+pub fn code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code::*;
+    match code {
+        Ok => "OK",
+        Cancelled => "CANCELLED",
+        Unknown => "UNKNOWN",
+        InvalidArgument => "INVALID_ARGUMENT",
+        DeadlineExceeded => "DEADLINE_EXCEEDED",
+        NotFound => "NOT_FOUND",
+        AlreadyExists => "ALREADY_EXISTS",
+        PermissionDenied => "PERMISSION_DENIED",
+        ResourceExhausted => "RESOURCE_EXHAUSTED",
+        FailedPrecondition => "FAILED_PRECONDITION",
+        Aborted => "ABORTED",
+        OutOfRange => "OUT_OF_RANGE",
+        Unimplemented => "UNIMPLEMENTED",
+        Internal => "INTERNAL",
+        Unavailable => "UNAVAILABLE",
+        DataLoss => "DATA_LOSS",
+        Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// The request's gate and message. A request without a gate did not pass the
+/// guard: refused (deny by default).
+pub fn gated<T>(request: tonic::Request<T>) -> Result<(Gate, T), Status> {
+    let gate = request.extensions().get::<Gate>().cloned();
+    match gate {
+        Some(gate) => Ok((gate, request.into_inner())),
+        None => Err(status::denied(&Denied::NoRule)),
+    }
+}

@@ -208,8 +208,9 @@ pub struct VerifyReport {
     pub records: u64,
     pub first_seq: Option<u64>,
     pub last_seq: Option<u64>,
-    /// Hex MAC of the last record (of the anchor if none remain; 64 zeros for
-    /// an empty trail).
+    /// Hex MAC of the last record verified: the last record of an intact trail
+    /// (the anchor's if none remain; 64 zeros for an empty trail), or the last
+    /// good link before the break.
     pub head_hash: String,
     /// The first break, `None` if the whole chain verifies.
     pub broken: Option<ChainBreak>,
@@ -378,6 +379,11 @@ impl AuditLog {
     /// sequence order, at most `limit` (1..=[`MAX_PAGE`]). Blocking: it runs on a
     /// read-only connection, never waits for the writer, and sees one committed
     /// snapshot. From async code, call it in `spawn_blocking`.
+    ///
+    /// A principal, operation or case filter reads its index in seq order and
+    /// stops after the page. A time range alone reads the whole range from its
+    /// index and sorts it by seq for every page: page wide ranges by another
+    /// filter too, or narrow the range.
     pub fn query(&self, filter: &AuditFilter, after: u64, limit: u32) -> Result<AuditPage, AuditError> {
         self.inner.readers.query(filter, after, limit)
     }

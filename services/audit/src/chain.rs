@@ -8,7 +8,7 @@ use std::{
     fmt,
     fs::{self, File, OpenOptions},
     io::{ErrorKind, Read, Write},
-    os::unix::fs::{OpenOptionsExt, PermissionsExt},
+    os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt},
     path::{Path, PathBuf},
 };
 
@@ -275,43 +275,106 @@ pub(crate) enum HeadFile {
     Valid(Link),
 }
 
-/// Writes the head file atomically: `<trail>.head.tmp` (mode 0600), fsync, rename.
-/// The directory is not fsynced: after a crash the head file may be the
-/// previous one, which only lags the trail, and verification accepts records
-/// past the head as long as they chain.
-pub(crate) fn write_head(path: &Path, key: &ChainKey, link: &Link) -> Result<(), AuditError> {
-    let text = format!("{HEAD_MAGIC}\nseq={}\nmac={}\ntag={}\n", link.seq, hex(&link.mac), hex(&key.head_tag(link)));
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let write = || -> std::io::Result<()> {
-        let mut file = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    };
-    write().map_err(|e| AuditError::Head { path: path.display().to_string(), reason: e.to_string() })
+/// Bytes per slot of the head file.
+const SLOT_LEN: usize = 256;
+/// Offset of the second slot: another page, so that one torn write cannot reach both.
+const SLOT_1: usize = 4096;
+/// Size of the head file.
+const HEAD_LEN: usize = SLOT_1 + SLOT_LEN;
+
+/// One slot: the four lines, padded with spaces, ending in a newline.
+fn head_slot(key: &ChainKey, link: &Link) -> Vec<u8> {
+    let mut slot =
+        format!("{HEAD_MAGIC}\nseq={}\nmac={}\ntag={}\n", link.seq, hex(&link.mac), hex(&key.head_tag(link)))
+            .into_bytes();
+    slot.resize(SLOT_LEN - 1, b' ');
+    slot.push(b'\n');
+    slot
 }
 
-/// Reads the head file. Only I/O errors other than "not found" are `Err`.
+/// Writes the head file. Two identical slots, each written in place and
+/// fdatasynced in turn: a crash tears at most the slot being written, and the
+/// other still holds a valid head (the new one, or the previous one, which only
+/// lags the trail). In the steady state both slots hold the newest head, so no
+/// older tagged head lies around to be restored. In-place writes of a file whose
+/// size does not change need no metadata journal commit: this costs two
+/// `fdatasync`s, a fraction of a temp-file-and-rename.
+#[derive(Debug)]
+pub(crate) struct HeadWriter {
+    path: PathBuf,
+}
+
+impl HeadWriter {
+    /// Uses the head file at `path`, first creating it (temp file with mode
+    /// 0600, fsync, rename, fsync of the directory) holding `link` if it does
+    /// not have the expected size.
+    pub fn open(path: &Path, key: &ChainKey, link: &Link) -> Result<Self, AuditError> {
+        let err = |e: std::io::Error| AuditError::Head { path: path.display().to_string(), reason: e.to_string() };
+        let writer = Self { path: path.to_path_buf() };
+        match fs::metadata(path) {
+            Ok(meta) if meta.len() == HEAD_LEN as u64 => writer.write(key, link)?,
+            Ok(_) | Err(_) => {
+                let mut bytes = vec![b'\n'; HEAD_LEN];
+                let slot = head_slot(key, link);
+                bytes[..SLOT_LEN].copy_from_slice(&slot);
+                bytes[SLOT_1..].copy_from_slice(&slot);
+                let mut tmp = path.as_os_str().to_owned();
+                tmp.push(".tmp");
+                let tmp = PathBuf::from(tmp);
+                let mut file =
+                    OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(err)?;
+                file.write_all(&bytes).and_then(|()| file.sync_all()).map_err(err)?;
+                fs::rename(&tmp, path).map_err(err)?;
+                sync_dir(path).map_err(err)?;
+            }
+        }
+        Ok(writer)
+    }
+
+    /// Points the head file at `link`.
+    pub fn write(&self, key: &ChainKey, link: &Link) -> Result<(), AuditError> {
+        let slot = head_slot(key, link);
+        // Opened by name each time: a head file or directory that was removed
+        // is an error here, not a write into a file nobody will ever see.
+        let write = || -> std::io::Result<()> {
+            let file = OpenOptions::new().write(true).open(&self.path)?;
+            file.write_all_at(&slot, 0)?;
+            file.sync_data()?;
+            file.write_all_at(&slot, SLOT_1 as u64)?;
+            file.sync_data()
+        };
+        write().map_err(|e| AuditError::Head { path: self.path.display().to_string(), reason: e.to_string() })
+    }
+}
+
+/// Reads the head file: the valid slot with the higher seq. Only I/O errors
+/// other than "not found" are `Err`.
 pub(crate) fn read_head(path: &Path, key: &ChainKey) -> Result<HeadFile, AuditError> {
-    let text = match fs::read(path) {
-        Ok(text) => text,
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(HeadFile::Missing),
         Err(e) => return Err(AuditError::Head { path: path.display().to_string(), reason: e.to_string() }),
     };
-    Ok(parse_head(&text, key).map_or(HeadFile::Invalid, HeadFile::Valid))
+    if bytes.len() != HEAD_LEN {
+        return Ok(HeadFile::Invalid);
+    }
+    let slots = [&bytes[..SLOT_LEN], &bytes[SLOT_1..]];
+    let newest = slots.iter().filter_map(|slot| parse_slot(slot, key)).max_by_key(|link| link.seq);
+    Ok(newest.map_or(HeadFile::Invalid, HeadFile::Valid))
 }
 
-fn parse_head(text: &[u8], key: &ChainKey) -> Option<Link> {
-    let text = std::str::from_utf8(text).ok()?;
-    let mut lines = text.lines();
+fn parse_slot(slot: &[u8], key: &ChainKey) -> Option<Link> {
+    let text = std::str::from_utf8(slot).ok()?;
+    let mut lines = text.trim_end().lines();
     if lines.next()? != HEAD_MAGIC {
         return None;
     }
     let seq = lines.next()?.strip_prefix("seq=")?.parse::<u64>().ok()?;
     let mac = unhex(lines.next()?.strip_prefix("mac=")?.as_bytes())?;
     let tag = unhex(lines.next()?.strip_prefix("tag=")?.as_bytes())?;
+    if lines.next().is_some() {
+        return None;
+    }
     let link = Link { seq, mac };
     key.check_head(&link, &tag).then_some(link)
 }

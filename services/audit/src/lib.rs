@@ -31,7 +31,9 @@
 //!   open. Keep it apart from the trail (another directory, another owner or a
 //!   secret mount): whoever can read it can forge the chain.
 //! - **The head file** (`<path>.head`): the last committed link, rewritten
-//!   (temp file, fsync, rename) after every batch commit and every prune.
+//!   after every batch commit and every prune, in two identical slots written
+//!   and fdatasynced one after the other, so that a crash mid-write leaves one
+//!   valid slot (created atomically: temp file, fsync, rename).
 //!
 //! # The chain
 //! Record `n` stores `prev` (hex of record `n-1`'s `mac`; 64 zeros for record 1;
@@ -51,9 +53,12 @@
 //! ```
 //! The stored time is the record's time truncated to microseconds.
 //!
-//! The head file is four lines of text:
-//! `leye-audit-head v1`, `seq=<decimal>`, `mac=<hex>`, `tag=<hex>` with
-//! `tag = HMAC-SHA256(key, str("leye.audit.head.v1") || u64 seq || mac_raw)`.
+//! The head file is 4352 bytes: two slots, at offsets 0 and 4096, of 256 bytes
+//! each: four lines of text `leye-audit-head v1`, `seq=<decimal>`,
+//! `mac=<hex>`, `tag=<hex>`, padded with spaces to 255 bytes and a newline,
+//! with `tag = HMAC-SHA256(key, str("leye.audit.head.v1") || u64 seq || mac_raw)`.
+//! The head is the valid slot with the higher seq (the bytes in between are
+//! newlines).
 //! The anchor row holds `seq`, `mac` and
 //! `tag = HMAC-SHA256(key, str("leye.audit.anchor.v1") || u64 seq || mac_raw)`.
 //! An empty trail's head is `seq=0` with 64 zero digits.
@@ -107,7 +112,7 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::{
-    chain::{ChainKey, head_path},
+    chain::ChainKey,
     store::{Readers, Request},
 };
 
@@ -203,8 +208,9 @@ pub struct VerifyReport {
     pub records: u64,
     pub first_seq: Option<u64>,
     pub last_seq: Option<u64>,
-    /// Hex MAC of the last record (of the anchor if none remain; 64 zeros for
-    /// an empty trail).
+    /// Hex MAC of the last record verified: the last record of an intact trail
+    /// (the anchor's if none remain; 64 zeros for an empty trail), or the last
+    /// good link before the break.
     pub head_hash: String,
     /// The first break, `None` if the whole chain verifies.
     pub broken: Option<ChainBreak>,
@@ -320,9 +326,9 @@ impl AuditLog {
             )));
         }
         let key = Arc::new(ChainKey::load_or_create(key_file)?);
-        let (conn, head) = store::open_writer(path, &key, options.busy_timeout)?;
+        let (conn, head, head_file) = store::open_writer(path, &key, options.busy_timeout)?;
         let (queue, rx) = mpsc::channel(options.queue_capacity.max(1));
-        let writer = store::Writer::new(conn, rx, Arc::clone(&key), head_path(path), head, options.max_batch.max(1));
+        let writer = store::Writer::new(conn, rx, Arc::clone(&key), head_file, head, options.max_batch.max(1));
         let thread = thread::Builder::new()
             .name("leye-audit-writer".into())
             .spawn(move || writer.run())
@@ -373,6 +379,11 @@ impl AuditLog {
     /// sequence order, at most `limit` (1..=[`MAX_PAGE`]). Blocking: it runs on a
     /// read-only connection, never waits for the writer, and sees one committed
     /// snapshot. From async code, call it in `spawn_blocking`.
+    ///
+    /// A principal, operation or case filter reads its index in seq order and
+    /// stops after the page. A time range alone reads the whole range from its
+    /// index and sorts it by seq for every page: page wide ranges by another
+    /// filter too, or narrow the range.
     pub fn query(&self, filter: &AuditFilter, after: u64, limit: u32) -> Result<AuditPage, AuditError> {
         self.inner.readers.query(filter, after, limit)
     }

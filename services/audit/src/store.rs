@@ -31,7 +31,7 @@ use uuid::Uuid;
 
 use crate::{
     AuditEntry, AuditError, AuditFilter, AuditPage, AuditRecord, MAX_CASE_IDS, MAX_FIELD_BYTES, MAX_PAGE,
-    chain::{ChainKey, HeadFile, Link, RecordBytes, hex, read_head, sync_dir, unhex, write_head},
+    chain::{ChainKey, HeadWriter, Link, RecordBytes, hex, read_head, sync_dir, unhex},
     lock,
     verify::{SELECT_RAW, Walker, chain_start, check_tail, signed},
 };
@@ -105,7 +105,7 @@ pub(crate) fn open_writer(
     path: &Path,
     key: &ChainKey,
     busy_timeout: Duration,
-) -> Result<(Connection, Link), AuditError> {
+) -> Result<(Connection, Link, HeadWriter), AuditError> {
     let io = |what: &str, e: std::io::Error| AuditError::Storage(format!("{}: {what}: {e}", path.display()));
     match OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
         Ok(_) => sync_dir(path).map_err(|e| io("cannot sync its directory", e))?,
@@ -147,13 +147,11 @@ pub(crate) fn open_writer(
     let head_path = crate::chain::head_path(path);
     let head = read_head(&head_path, key)?;
     let link = check_tail(&conn, key, head)?;
-    if head != HeadFile::Valid(link) {
-        // A new trail, or records committed just before a crash: catch the head up.
-        write_head(&head_path, key, &link)?;
-        sync_dir(&head_path).map_err(|e| io("cannot sync its directory", e))?;
-    }
+    // Creates the head file of a new trail; catches it up with records
+    // committed just before a crash.
+    let head_file = HeadWriter::open(&head_path, key, &link)?;
     debug!(path = %path.display(), head = ?link, "opened the audit trail");
-    Ok((conn, link))
+    Ok((conn, link, head_file))
 }
 
 /// A read-only connection (queries, verification). Never creates the file.
@@ -180,7 +178,7 @@ pub(crate) struct Writer {
     conn: Connection,
     rx: mpsc::Receiver<Request>,
     key: Arc<ChainKey>,
-    head_path: PathBuf,
+    head_file: HeadWriter,
     /// The last committed link; `None` after a failed transaction, until re-read.
     head: Option<Link>,
     max_batch: usize,
@@ -191,11 +189,11 @@ impl Writer {
         conn: Connection,
         rx: mpsc::Receiver<Request>,
         key: Arc<ChainKey>,
-        head_path: PathBuf,
+        head_file: HeadWriter,
         head: Link,
         max_batch: usize,
     ) -> Self {
-        Self { conn, rx, key, head_path, head: Some(head), max_batch }
+        Self { conn, rx, key, head_file, head: Some(head), max_batch }
     }
 
     /// Commits batches until every sender is gone and the queue is drained.
@@ -234,7 +232,7 @@ impl Writer {
             // The records are committed; the head file must follow before anyone
             // is told so. If it cannot be written, the storage is failing: say so.
             let head = self.head.unwrap_or(Link::START);
-            write_head(&self.head_path, &self.key, &head).map(|()| seqs)
+            self.head_file.write(&self.key, &head).map(|()| seqs)
         });
         debug!(
             batch = batch.len(),
@@ -322,7 +320,7 @@ impl Writer {
             Some(link) => link,
             None => last_link(&self.conn, &key)?,
         };
-        write_head(&self.head_path, &key, &head)?;
+        self.head_file.write(&key, &head)?;
         self.head = Some(head);
         Ok(u64::try_from(pruned).unwrap_or(u64::MAX))
     }
@@ -537,4 +535,33 @@ fn decode(row: &rusqlite::Row<'_>) -> Result<AuditEntry, AuditError> {
 
 pub(crate) fn db(e: rusqlite::Error) -> AuditError {
     AuditError::Storage(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every single filter is answered from its index, not by scanning the trail.
+    #[test]
+    fn each_filter_uses_its_index() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let key = ChainKey::load_or_create(&dir.path().join("key")).expect("key");
+        let (conn, _, _) = open_writer(&dir.path().join("trail"), &key, Duration::from_secs(1)).expect("open");
+        let now = chrono::Utc::now();
+        let cases = [
+            (AuditFilter { principal: Some("p".into()), ..AuditFilter::default() }, "records_principal"),
+            (AuditFilter { operation: Some("o".into()), ..AuditFilter::default() }, "records_operation"),
+            (AuditFilter { case_id: Some(Uuid::nil()), ..AuditFilter::default() }, "record_cases_case"),
+            (AuditFilter { from: Some(now), to: Some(now), ..AuditFilter::default() }, "records_time"),
+        ];
+        for (filter, index) in cases {
+            let (sql, values) = query_sql(&filter, 0, 10);
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .and_then(|mut s| s.query_map(rusqlite::params_from_iter(values), |r| r.get(3))?.collect())
+                .expect("plan");
+            let plan = plan.join(" | ");
+            assert!(plan.contains(index), "{filter:?} should use {index}: {plan}");
+        }
+    }
 }

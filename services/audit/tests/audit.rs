@@ -178,8 +178,12 @@ async fn an_independent_verifier_can_recompute_every_mac_from_the_documented_enc
         prev = s(10);
         last = s(10);
     }
-    let head = std::fs::read_to_string(trail.head()).expect("head");
-    assert!(head.starts_with(&format!("leye-audit-head v1\nseq=10\nmac={last}\ntag=")), "{head}");
+    let head = std::fs::read(trail.head()).expect("head");
+    assert_eq!(head.len(), 4096 + 256);
+    for slot in [&head[..256], &head[4096..]] {
+        let slot = String::from_utf8(slot.to_vec()).expect("text");
+        assert!(slot.starts_with(&format!("leye-audit-head v1\nseq=10\nmac={last}\ntag=")), "{slot}");
+    }
     assert_eq!(trail.verify().head_hash, last);
 }
 
@@ -247,9 +251,19 @@ async fn deleting_the_newest_record_is_a_truncation_and_the_trail_is_not_reopene
 async fn a_missing_or_forged_head_file_is_reported() {
     let trail = Trail::new();
     write_sequential(&trail, 5).await;
-    let head = std::fs::read_to_string(trail.head()).expect("head");
+    let head = String::from_utf8(std::fs::read(trail.head()).expect("head")).expect("text");
+    // Both slots point at seq 4, with the tag of seq 5: the tag fails.
     std::fs::write(trail.head(), head.replace("seq=5", "seq=4")).expect("forge");
     assert_eq!(broken_at(&trail.verify()).1, BreakKind::HeadMismatch);
+    // One slot torn (as by a crash mid-write): the other still names seq 5.
+    let mut torn = head.clone().into_bytes();
+    torn[..256].fill(0);
+    std::fs::write(trail.head(), &torn).expect("tear");
+    assert_ok(&trail.verify());
+    let mut torn = head.into_bytes();
+    torn[4096..].fill(b'x');
+    std::fs::write(trail.head(), &torn).expect("tear");
+    assert_ok(&trail.verify());
     std::fs::remove_file(trail.head()).expect("remove");
     assert_eq!(broken_at(&trail.verify()).1, BreakKind::HeadMismatch);
     assert!(matches!(trail.open_with(AuditOptions::default()), Err(AuditError::Tampered(_))));
@@ -277,9 +291,9 @@ async fn a_chain_recomputed_without_the_key_is_still_detected() {
         conn.execute("UPDATE records SET prev = ?1, mac = ?2 WHERE seq = ?3", params![prev, mac, seq]).expect("re-mac");
         prev = mac;
     }
-    let head = std::fs::read_to_string(trail.head()).expect("head");
-    let forged: String =
-        head.lines().map(|l| if l.starts_with("mac=") { format!("mac={prev}\n") } else { format!("{l}\n") }).collect();
+    let head = String::from_utf8(std::fs::read(trail.head()).expect("head")).expect("text");
+    let old_mac: String = head.lines().find_map(|l| l.strip_prefix("mac=")).expect("mac line").into();
+    let forged = head.replace(&old_mac, &prev);
     std::fs::write(trail.head(), forged).expect("forge head");
     assert_eq!(broken_at(&trail.verify()), (7, BreakKind::Edited));
 }

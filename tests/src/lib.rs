@@ -1,13 +1,22 @@
 //! Helpers for leye's end-to-end tests: a real server on a free loopback port
-//! over a real SQLite file, a gRPC client, and valid test data.
+//! over a real SQLite file, serving TLS with a development CA; gRPC clients
+//! over TLS carrying bearer tokens of the development issuer (one principal
+//! per client); and valid test data.
 //!
 //! Tracing stays silent unless `TEST_LOG` is set.
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use chrono::{Duration, NaiveDate, Utc};
-use leye::config::{STORE_FILE, ServeConfig};
+use leye::{
+    client::{Authed, Bearer},
+    config::{STORE_FILE, ServeConfig},
+    trust::TlsFiles,
+};
+use leye_auth::{Role, dev};
 use leye_proto::{
+    analytics::v1::targets_service_client::TargetsServiceClient,
+    audit::v1::audit_service_client::AuditServiceClient,
     common::v1::CommandContext,
     enterprise::v1::enterprise_case_service_client::EnterpriseCaseServiceClient,
     person::v1::{self as pb, person_case_service_client::PersonCaseServiceClient},
@@ -16,8 +25,18 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tonic::transport::Channel;
 use uuid::Uuid;
 
-pub type Client = PersonCaseServiceClient<Channel>;
-pub type EnterpriseClient = EnterpriseCaseServiceClient<Channel>;
+pub type Client = PersonCaseServiceClient<Authed>;
+pub type EnterpriseClient = EnterpriseCaseServiceClient<Authed>;
+pub type TargetsClient = TargetsServiceClient<Authed>;
+pub type AuditClient = AuditServiceClient<Authed>;
+
+/// The whole city, as a jurisdiction.
+pub const CITY: &[&str] = &["120000"];
+/// The principal of [`TestServer::client`]: a city-wide caseworker who may
+/// also replay (auditor) and read the targets (analyst), but not review
+/// subsidies (supervisor).
+pub const DEFAULT_SUBJECT: &str = "staff-0042";
+pub const DEFAULT_ROLES: &[&str] = &["caseworker", "auditor", "analyst"];
 
 /// A running `leye` service, in this process, on its own data directory.
 #[derive(Debug)]
@@ -26,6 +45,21 @@ pub struct TestServer {
     pub data_dir: Arc<tempfile::TempDir>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// The development CA and server certificate in `<data_dir>/tls/` (made once
+/// per data directory, so restarts keep them); the development token issuer
+/// in `<data_dir>/dev-auth/`.
+fn credentials(data_dir: &std::path::Path) -> PathBuf {
+    let dir = data_dir.join("tls");
+    if !dir.join("server.pem").exists() {
+        std::fs::create_dir_all(&dir).expect("tls dir");
+        // Writes test-ca.pem, server.pem and server.key.pem.
+        let ca = dev::create_ca(&dir, "test").expect("CA");
+        dev::issue_server_cert(&ca, &dir, &["localhost".into(), "127.0.0.1".into()]).expect("server cert");
+    }
+    leye::trust::dev_issuer(data_dir).expect("development issuer");
+    dir
 }
 
 /// Starts a server on a fresh data directory.
@@ -59,6 +93,12 @@ async fn spawn_configured(data_dir: Arc<tempfile::TempDir>, policy_finder: bool)
         ..ServeConfig::default()
     };
     config.finder.enabled = policy_finder;
+    let tls = credentials(data_dir.path());
+    config.trust.tls = Some(TlsFiles {
+        cert: tls.join("server.pem"),
+        key: tls.join("server.key.pem"),
+        client_ca: Some(tls.join("test-ca.pem")),
+    });
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(leye::server::run(
         config,
@@ -72,22 +112,66 @@ async fn spawn_configured(data_dir: Arc<tempfile::TempDir>, policy_finder: bool)
 }
 
 impl TestServer {
-    /// A client connected over the socket (retries while the server starts).
-    pub async fn client(&self) -> Client {
-        let url = format!("http://{}", self.addr);
+    /// A token of the development issuer for `subject` with `roles` in `jurisdiction`.
+    pub fn token(&self, subject: &str, roles: &[&str], jurisdiction: &[&str]) -> String {
+        let roles: Vec<Role> = roles.iter().map(|r| r.parse().expect("a role")).collect();
+        let claims = dev::DevClaims {
+            key_id: Some(leye::trust::DEV_KEY_ID.into()),
+            ..dev::DevClaims::new(subject, &roles, jurisdiction)
+        };
+        let (key, _) = leye::trust::dev_issuer(self.data_dir.path()).expect("development issuer");
+        dev::issue_token(&key, &claims, Utc::now().timestamp()).expect("token")
+    }
+
+    /// A TLS channel to the server, trusting the test CA (retries while the server starts).
+    pub async fn channel(&self) -> Channel {
+        let ca = std::fs::read(self.data_dir.path().join("tls/test-ca.pem")).expect("test CA");
+        let addr = format!("localhost:{}", self.addr.port());
         for _ in 0..100 {
-            if let Ok(c) = PersonCaseServiceClient::connect(url.clone()).await {
+            if let Ok(c) = leye::client::channel(&addr, Some((&ca, "localhost"))).await {
                 return c;
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        panic!("server at {url} did not come up");
+        panic!("server at {addr} did not come up");
     }
 
-    /// An enterprise-case client on the same socket.
+    /// A channel carrying a token for `subject` with `roles` in `jurisdiction`.
+    pub async fn authed(&self, subject: &str, roles: &[&str], jurisdiction: &[&str]) -> Authed {
+        let bearer = Bearer::new(&self.token(subject, roles, jurisdiction)).expect("bearer");
+        tonic::service::interceptor::InterceptedService::new(self.channel().await, bearer)
+    }
+
+    /// A person-case client as the default principal ([`DEFAULT_SUBJECT`], city-wide).
+    pub async fn client(&self) -> Client {
+        self.client_as(DEFAULT_SUBJECT, DEFAULT_ROLES, CITY).await
+    }
+
+    /// A person-case client as `subject` with `roles` in `jurisdiction`.
+    pub async fn client_as(&self, subject: &str, roles: &[&str], jurisdiction: &[&str]) -> Client {
+        PersonCaseServiceClient::new(self.authed(subject, roles, jurisdiction).await)
+    }
+
+    /// An enterprise-case client as the default principal.
     pub async fn enterprise_client(&self) -> EnterpriseClient {
-        let _ = self.client().await; // waits until the server is up
-        EnterpriseCaseServiceClient::connect(format!("http://{}", self.addr)).await.expect("connect")
+        self.enterprise_client_as(DEFAULT_SUBJECT, DEFAULT_ROLES, CITY).await
+    }
+
+    pub async fn enterprise_client_as(&self, subject: &str, roles: &[&str], jurisdiction: &[&str]) -> EnterpriseClient {
+        EnterpriseCaseServiceClient::new(self.authed(subject, roles, jurisdiction).await)
+    }
+
+    /// A targets client as the default principal (an analyst among its roles).
+    pub async fn targets_client(&self) -> TargetsClient {
+        self.targets_client_as(DEFAULT_SUBJECT, DEFAULT_ROLES, CITY).await
+    }
+
+    pub async fn targets_client_as(&self, subject: &str, roles: &[&str], jurisdiction: &[&str]) -> TargetsClient {
+        TargetsServiceClient::new(self.authed(subject, roles, jurisdiction).await)
+    }
+
+    pub async fn audit_client_as(&self, subject: &str, roles: &[&str], jurisdiction: &[&str]) -> AuditClient {
+        AuditServiceClient::new(self.authed(subject, roles, jurisdiction).await)
     }
 
     pub fn store_path(&self) -> PathBuf {
@@ -162,20 +246,10 @@ pub fn ctx() -> Option<CommandContext> {
     ctx_with(Uuid::new_v4())
 }
 
-/// A context with a fresh command id, acting as `actor` with `roles`.
-pub fn ctx_as(actor: &str, roles: &[&str]) -> Option<CommandContext> {
-    let mut c = ctx();
-    if let Some(c) = c.as_mut() {
-        c.actor = actor.into();
-        c.roles = roles.iter().map(|r| r.to_string()).collect();
-    }
-    c
-}
-
 pub fn ctx_with(command_id: Uuid) -> Option<CommandContext> {
+    // No actor: who acts is the principal of the client's token.
     Some(CommandContext {
         command_id: command_id.to_string(),
-        actor: "staff-0042".into(),
         office: "120111001-service-point".into(),
         ..Default::default()
     })

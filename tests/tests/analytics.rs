@@ -8,10 +8,10 @@ use leye_proto::{
     analytics::v1::{self as apb, targets_service_client::TargetsServiceClient},
     person::v1 as pb,
 };
-use tonic::{Code, transport::Channel};
+use tonic::Code;
 
-async fn analytics(server: &TestServer) -> TargetsServiceClient<Channel> {
-    TargetsServiceClient::connect(format!("http://{}", server.addr)).await.expect("connect")
+async fn analytics(server: &TestServer) -> leye_e2e::TargetsClient {
+    server.targets_client().await
 }
 
 fn targets_request(jurisdiction: &str, from: String, to: String) -> apb::GetTargetsRequest {
@@ -19,7 +19,7 @@ fn targets_request(jurisdiction: &str, from: String, to: String) -> apb::GetTarg
 }
 
 /// Waits until the read model has folded everything up to `position`.
-async fn caught_up(a: &mut TargetsServiceClient<Channel>, position: u64) {
+async fn caught_up(a: &mut leye_e2e::TargetsClient, position: u64) {
     for _ in 0..200 {
         let r = a.get_targets(targets_request("", days_ago(1), days_ago(0))).await.unwrap().into_inner();
         if r.checkpoint_position >= position {

@@ -10,10 +10,10 @@ use leye_proto::{
     analytics::v1::{self as apb, targets_service_client::TargetsServiceClient},
     enterprise::v1::{self as pb, LayoffService},
 };
-use tonic::{Code, transport::Channel};
+use tonic::Code;
 
-async fn analytics(server: &TestServer) -> TargetsServiceClient<Channel> {
-    TargetsServiceClient::connect(format!("http://{}", server.addr)).await.expect("connect")
+async fn analytics(server: &TestServer) -> leye_e2e::TargetsClient {
+    server.targets_client().await
 }
 
 fn targets_request(jurisdiction: &str) -> apb::GetTargetsRequest {

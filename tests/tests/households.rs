@@ -9,7 +9,7 @@ use leye_proto::{
     analytics::v1::{self as apb, targets_service_client::TargetsServiceClient},
     person::v1 as pb,
 };
-use tonic::{Code, transport::Channel};
+use tonic::Code;
 use uuid::Uuid;
 
 fn join(case_id: &str, on: String, household: &str, relation: pb::HouseholdRelation) -> pb::JoinHouseholdRequest {
@@ -35,7 +35,7 @@ fn get(household: &str, as_of: String) -> apb::GetHouseholdRequest {
 }
 
 /// Waits until the read model has folded everything up to `position`.
-async fn caught_up(a: &mut TargetsServiceClient<Channel>, household: &str, position: u64) {
+async fn caught_up(a: &mut leye_e2e::TargetsClient, household: &str, position: u64) {
     for _ in 0..200 {
         if let Ok(h) = a.get_household(get(household, days_ago(0))).await {
             if h.into_inner().checkpoint_position >= position {
@@ -51,7 +51,7 @@ async fn caught_up(a: &mut TargetsServiceClient<Channel>, household: &str, posit
 async fn members_join_and_leave_and_the_household_is_zero_employment_then_cleared_then_again() {
     let server = spawn().await;
     let mut c = server.client().await;
-    let mut a = TargetsServiceClient::connect(format!("http://{}", server.addr)).await.expect("connect");
+    let mut a = server.targets_client().await;
     let h = Uuid::new_v4().to_string();
 
     // A registers 100 days ago naming the household (a member from that day) and is

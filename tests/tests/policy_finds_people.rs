@@ -75,7 +75,7 @@ fn request(jurisdiction: &str, programme: &str) -> apb::ListEligibleRequest {
 /// Asks until `done` holds for the answer (the finder and the projector work
 /// in the background), for at most 30 s.
 async fn eventually(
-    a: &mut TargetsServiceClient<Channel>,
+    a: &mut leye_e2e::TargetsClient,
     req: apb::ListEligibleRequest,
     what: &str,
     done: impl Fn(&apb::EligiblePage) -> bool,
@@ -96,7 +96,7 @@ async fn eventually(
 async fn an_eligible_person_is_listed_with_the_clause_until_the_programme_is_granted() {
     let server = spawn_with_policy_finder().await;
     let mut c = server.client().await;
-    let mut a = TargetsServiceClient::connect(format!("http://{}", server.addr)).await.unwrap();
+    let mut a = server.targets_client().await;
     let employer = credit_code("91120111MA05JX0K0");
 
     // B first, A last: the finder and the projector follow the log in order,
@@ -162,17 +162,16 @@ async fn an_eligible_person_is_listed_with_the_clause_until_the_programme_is_gra
     })
     .await
     .unwrap();
-    let mut supervisor = ctx().unwrap();
-    supervisor.actor = "staff-0099".into();
-    supervisor.roles = vec!["supervisor".into()];
-    c.approve_subsidy(pb::ApproveSubsidyRequest {
-        context: Some(supervisor),
-        case_id: a_case.clone(),
-        effective_date: days_ago(0),
-        proposal_id: "P1".into(),
-    })
-    .await
-    .unwrap();
+    let mut supervisor = server.client_as("staff-0099", &["supervisor"], leye_e2e::CITY).await;
+    supervisor
+        .approve_subsidy(pb::ApproveSubsidyRequest {
+            context: ctx(),
+            case_id: a_case.clone(),
+            effective_date: days_ago(0),
+            proposal_id: "P1".into(),
+        })
+        .await
+        .unwrap();
     let page = eventually(&mut a, request("", ""), "A gone", |p| p.items.iter().all(|i| i.case_id != a_case)).await;
     assert_eq!(page.total, 0, "{page:?}");
     // And nothing else was noted on either case meanwhile.
@@ -198,7 +197,7 @@ async fn an_eligible_enterprise_is_listed_at_district_level() {
     let server = spawn_with_policy_finder().await;
     let mut c = server.client().await;
     let mut e = server.enterprise_client().await;
-    let mut a = TargetsServiceClient::connect(format!("http://{}", server.addr)).await.unwrap();
+    let mut a = server.targets_client().await;
     let code = credit_code("91120111MA05JX0K1");
     let enterprise = e
         .register_enterprise(epb::RegisterEnterpriseRequest {
@@ -275,7 +274,7 @@ async fn a_hiring_subsidy_is_found_under_the_employers_district() {
     let server = spawn_with_policy_finder().await;
     let mut c = server.client().await;
     let mut e = server.enterprise_client().await;
-    let mut a = TargetsServiceClient::connect(format!("http://{}", server.addr)).await.unwrap();
+    let mut a = server.targets_client().await;
     let code = credit_code("91120111MA05JX0K2");
     e.register_enterprise(epb::RegisterEnterpriseRequest {
         context: ctx(),

@@ -11,7 +11,7 @@
 
 use chrono::{Datelike, Duration, NaiveDate};
 use leye_e2e::{
-    Client, EnterpriseClient, bad_fields, credit_code, ctx, ctx_as, date, days_ago, reason, register_request,
+    CITY, Client, EnterpriseClient, TestServer, bad_fields, credit_code, ctx, date, days_ago, reason, register_request,
     resident_id, spawn, today,
 };
 use leye_proto::{enterprise::v1 as epb, person::v1 as pb};
@@ -36,9 +36,14 @@ fn propose(case_id: &str, proposal_id: &str, rule_id: &str, on: String) -> pb::P
     }
 }
 
-fn approve(case_id: &str, proposal_id: &str, actor: &str, roles: &[&str]) -> pb::ApproveSubsidyRequest {
+/// A person-case client as `actor` with `roles`, city-wide.
+async fn as_(server: &TestServer, actor: &str, roles: &[&str]) -> Client {
+    server.client_as(actor, roles, CITY).await
+}
+
+fn approve(case_id: &str, proposal_id: &str) -> pb::ApproveSubsidyRequest {
     pb::ApproveSubsidyRequest {
-        context: ctx_as(actor, roles),
+        context: ctx(),
         case_id: case_id.into(),
         effective_date: days_ago(0),
         proposal_id: proposal_id.into(),
@@ -117,7 +122,7 @@ async fn a_grant_over_the_cap_or_a_second_one_time_grant_is_refused_citing_the_c
     let proposed = c.propose_subsidy(propose(&case_id, "P1", STARTUP, days_ago(100))).await.unwrap().into_inner();
     assert_eq!(proposed.decision.as_ref().map(|d| d.amount_fen), Some(50_000));
     assert!(case(&mut c, &case_id).await.subsidies.is_empty(), "a proposal is not a grant");
-    c.approve_subsidy(approve(&case_id, "P1", "chief-0007", &["supervisor"])).await.unwrap();
+    as_(&server, "chief-0007", &["supervisor"]).await.approve_subsidy(approve(&case_id, "P1")).await.unwrap();
     let granted = case(&mut c, &case_id).await;
     assert_eq!(granted.subsidies.len(), 1);
     assert_eq!(granted.subsidies[0].grant.as_ref().unwrap().programme, "xiqing-startup-training");
@@ -138,20 +143,23 @@ async fn two_pending_proposals_of_a_one_time_programme_cannot_both_be_approved()
     let case_id = trained_person(&mut c, 3).await;
     c.propose_subsidy(propose(&case_id, "A", STARTUP, days_ago(100))).await.unwrap();
     c.propose_subsidy(propose(&case_id, "B", STARTUP, days_ago(99))).await.unwrap();
-    c.approve_subsidy(approve(&case_id, "A", "chief-0007", &["supervisor"])).await.unwrap();
-    let refused = c.approve_subsidy(approve(&case_id, "B", "chief-0007", &["supervisor"])).await.unwrap_err();
+    as_(&server, "chief-0007", &["supervisor"]).await.approve_subsidy(approve(&case_id, "A")).await.unwrap();
+    let refused =
+        as_(&server, "chief-0007", &["supervisor"]).await.approve_subsidy(approve(&case_id, "B")).await.unwrap_err();
     assert_eq!(reason(&refused).as_deref(), Some("POLICY_REFUSED"));
     assert_eq!(case(&mut c, &case_id).await.subsidies.len(), 1);
     // The second is then rejected, with the reason.
-    c.reject_subsidy_proposal(pb::RejectSubsidyProposalRequest {
-        context: ctx_as("chief-0007", &["supervisor"]),
-        case_id: case_id.clone(),
-        effective_date: days_ago(0),
-        proposal_id: "B".into(),
-        reason: "已享受过一次性创业培训补贴".into(),
-    })
-    .await
-    .unwrap();
+    as_(&server, "chief-0007", &["supervisor"])
+        .await
+        .reject_subsidy_proposal(pb::RejectSubsidyProposalRequest {
+            context: ctx(),
+            case_id: case_id.clone(),
+            effective_date: days_ago(0),
+            proposal_id: "B".into(),
+            reason: "已享受过一次性创业培训补贴".into(),
+        })
+        .await
+        .unwrap();
     let after = case(&mut c, &case_id).await;
     assert_eq!(after.proposals[1].status(), pb::ProposalStatus::Rejected);
     assert_eq!(after.proposals[1].rejection_reason, "已享受过一次性创业培训补贴");
@@ -167,15 +175,36 @@ async fn separation_of_duties_the_proposer_cannot_approve_and_only_supervisors_r
     let before = server.event_count();
 
     // The proposer (staff-0042), even holding the supervisor role.
-    let own = c.approve_subsidy(approve(&case_id, "P1", "staff-0042", &["supervisor"])).await.unwrap_err();
+    let own =
+        as_(&server, "staff-0042", &["supervisor"]).await.approve_subsidy(approve(&case_id, "P1")).await.unwrap_err();
     assert_eq!(reason(&own).as_deref(), Some("SELF_REVIEW"));
     assert_eq!(own.code(), tonic::Code::FailedPrecondition);
-    // Another caseworker without the role.
-    let peer = c.approve_subsidy(approve(&case_id, "P1", "staff-0043", &[])).await.unwrap_err();
-    assert_eq!(reason(&peer).as_deref(), Some("NOT_SUPERVISOR"));
-    let reject_own = c
+    // The proposer under a case variant of their staff id: the same principal.
+    let variant =
+        as_(&server, "STAFF-0042", &["supervisor"]).await.approve_subsidy(approve(&case_id, "P1")).await.unwrap_err();
+    assert_eq!(reason(&variant).as_deref(), Some("SELF_REVIEW"));
+    // A supervisor whose request claims to be the proposer: refused, naming the field.
+    let mut claimed = approve(&case_id, "P1");
+    claimed.context.as_mut().unwrap().actor = "staff-0042".into();
+    let claim = as_(&server, "chief-0007", &["supervisor"]).await.approve_subsidy(claimed).await.unwrap_err();
+    assert_eq!((claim.code(), reason(&claim).as_deref()), (tonic::Code::PermissionDenied, Some("CONTEXT_MISMATCH")));
+    assert!(claim.message().contains("context.actor"), "{}", claim.message());
+    // Roles come from the token, not the request: a caseworker listing "supervisor" is refused.
+    let mut listed = approve(&case_id, "P1");
+    listed.context.as_mut().unwrap().roles = vec!["supervisor".into()];
+    let peer = as_(&server, "staff-0043", &["caseworker"]).await.approve_subsidy(listed).await.unwrap_err();
+    assert_eq!((peer.code(), reason(&peer).as_deref()), (tonic::Code::PermissionDenied, Some("ROLE_MISSING")));
+    // No client can be the policy finder or the hire linker.
+    let finder = as_(&server, "leye-policy-finder", &["supervisor"])
+        .await
+        .approve_subsidy(approve(&case_id, "P1"))
+        .await
+        .unwrap_err();
+    assert_eq!((finder.code(), reason(&finder).as_deref()), (tonic::Code::Unauthenticated, Some("RESERVED_SUBJECT")));
+    let reject_own = as_(&server, "staff-0042", &["supervisor"])
+        .await
         .reject_subsidy_proposal(pb::RejectSubsidyProposalRequest {
-            context: ctx_as("staff-0042", &["supervisor"]),
+            context: ctx(),
             case_id: case_id.clone(),
             effective_date: days_ago(0),
             proposal_id: "P1".into(),
@@ -184,13 +213,20 @@ async fn separation_of_duties_the_proposer_cannot_approve_and_only_supervisors_r
         .await
         .unwrap_err();
     assert_eq!(reason(&reject_own).as_deref(), Some("SELF_REVIEW"));
-    let missing = c.approve_subsidy(approve(&case_id, "P9", "chief-0007", &["supervisor"])).await.unwrap_err();
+    let missing =
+        as_(&server, "chief-0007", &["supervisor"]).await.approve_subsidy(approve(&case_id, "P9")).await.unwrap_err();
     assert_eq!(reason(&missing).as_deref(), Some("PROPOSAL_NOT_FOUND"));
     assert_eq!(server.event_count(), before, "refused reviews record nothing");
 
-    let ok = c.approve_subsidy(approve(&case_id, "P1", "chief-0007", &["supervisor"])).await.unwrap().into_inner();
+    let ok = as_(&server, "chief-0007", &["supervisor"])
+        .await
+        .approve_subsidy(approve(&case_id, "P1"))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(ok.result.as_ref().unwrap().event_ids.len(), 2, "subsidy_approved and subsidy_granted");
-    let again = c.approve_subsidy(approve(&case_id, "P1", "chief-0008", &["supervisor"])).await.unwrap_err();
+    let again =
+        as_(&server, "chief-0008", &["supervisor"]).await.approve_subsidy(approve(&case_id, "P1")).await.unwrap_err();
     assert_eq!(reason(&again).as_deref(), Some("PROPOSAL_DECIDED"));
 
     // The auditor sees who proposed and who approved.
@@ -211,9 +247,10 @@ async fn separation_of_duties_the_proposer_cannot_approve_and_only_supervisors_r
     assert_eq!(actor_of("person.subsidy_granted"), "chief-0007");
 
     // Bad input names the fields.
-    let bad = c
+    let bad = as_(&server, "chief-0007", &["supervisor"])
+        .await
         .approve_subsidy(pb::ApproveSubsidyRequest {
-            context: ctx_as("chief-0007", &["supervisor"]),
+            context: ctx(),
             case_id: "nope".into(),
             effective_date: "2026-13-01".into(),
             proposal_id: String::new(),
@@ -353,14 +390,16 @@ async fn an_enterprise_subsidy_is_proposed_and_approved_on_the_enterprise_case()
     let over = e.propose_subsidy(request(true, 50_000_001)).await.unwrap_err();
     assert_eq!(reason(&over).as_deref(), Some("POLICY_REFUSED"));
     e.propose_subsidy(request(true, 50_000_000)).await.expect("within the cap");
-    e.approve_subsidy(pb::ApproveSubsidyRequest {
-        context: ctx_as("chief-0007", &["supervisor"]),
-        case_id: registered.case_id.clone(),
-        effective_date: days_ago(5),
-        proposal_id: "AWARD-1".into(),
-    })
-    .await
-    .unwrap();
+    let mut chief = server.enterprise_client_as("chief-0007", &["supervisor"], CITY).await;
+    chief
+        .approve_subsidy(pb::ApproveSubsidyRequest {
+            context: ctx(),
+            case_id: registered.case_id.clone(),
+            effective_date: days_ago(5),
+            proposal_id: "AWARD-1".into(),
+        })
+        .await
+        .unwrap();
     let case = e
         .get_enterprise(epb::GetEnterpriseRequest { case_id: registered.case_id.clone(), as_of: None })
         .await

@@ -91,7 +91,7 @@ pub fn token(args: &TokenArgs, now_unix_secs: i64) -> anyhow::Result<String> {
 /// Writes the development CA and certificates; describes them on `out`.
 pub fn certs(args: &CertsArgs, out: &mut impl Write) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    let ca = dev::create_ca(&args.out, "leye development CA").context("creating the CA")?;
+    let ca = dev::create_ca(&args.out, "leye-dev").context("creating the CA")?;
     let server =
         dev::issue_server_cert(&ca, &args.out, &args.server_names).context("issuing the server certificate")?;
     writeln!(out, "# [security] settings for leye serve (development certificates in {})", args.out.display())?;

@@ -39,6 +39,7 @@
 pub mod access;
 pub mod analyst;
 pub mod cases;
+pub mod client;
 pub mod config;
 pub mod consume;
 pub mod devtools;

@@ -20,10 +20,9 @@ use leye_proto::{
 };
 use leye_store::{EventStore, SqliteStore, SqliteStoreOptions};
 use support::{Leye, eventually, resident_id};
-use tonic::transport::Channel;
 use uuid::Uuid;
 
-type Enterprises = EnterpriseCaseServiceClient<Channel>;
+type Enterprises = EnterpriseCaseServiceClient<leye::client::Authed>;
 
 fn today() -> chrono::NaiveDate {
     (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
@@ -51,7 +50,7 @@ fn credit_code(body: &str) -> String {
 
 async fn enterprises(leye: &Leye) -> Enterprises {
     let _ = leye.client().await;
-    EnterpriseCaseServiceClient::connect(format!("http://{}", leye.addr)).await.unwrap()
+    EnterpriseCaseServiceClient::new(support::authed(leye.addr, &leye.token()).await.unwrap())
 }
 
 /// Registers `n` people and one enterprise over gRPC; returns their case ids.

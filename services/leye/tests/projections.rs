@@ -34,9 +34,8 @@ use leye_proto::{
     person::v1 as ppb,
 };
 use support::{LEYE, Leye, eventually};
-use tonic::transport::Channel;
 
-type Targets = TargetsServiceClient<Channel>;
+type Targets = TargetsServiceClient<leye::client::Authed>;
 
 /// The most any one test may take.
 const TEST_LIMIT: Duration = Duration::from_secs(300);
@@ -377,8 +376,8 @@ async fn killed_while_catching_up_then_restarted_answers_as_a_rebuild_from_zero(
             tokio::time::sleep(Duration::from_millis(1)).await;
         };
         let mut client = loop {
-            if let Ok(c) = TargetsServiceClient::connect(url.clone()).await {
-                break c;
+            if let Some(c) = support::authed(leye.addr, &leye.token()).await {
+                break TargetsServiceClient::new(c);
             }
             assert!(Instant::now() < deadline, "leye serve did not answer within 30 s:\n{}", leye.log_text());
             tokio::time::sleep(Duration::from_millis(5)).await;

@@ -33,7 +33,7 @@ async fn events_from_concurrent_clients_arrive_once_in_case_order_with_headers_a
     let mut leye = Leye::start(&data, Some(&nats.url()), &[]).await;
 
     // 16 clients × 3 cases × 4 commands.
-    let sent = run_clients(leye.addr, 16, 3, 0).await;
+    let sent = run_clients(leye.addr, leye.token(), 16, 3, 0).await;
     assert_eq!(sent.len(), 16 * 3 * 4);
     let js = jetstream(&[nats.url()]).await;
     wait_stream_count(&js, sent.len() as u64, MINUTE).await;
@@ -99,7 +99,7 @@ async fn backlog_waits_without_nats_then_a_kill_mid_stream_loses_and_doubles_not
 
     // No NATS URL: commands are accepted, the backlog is kept and visible.
     let mut leye = Leye::start(&data, None, &[]).await;
-    let sent = run_clients(leye.addr, 16, 40, 0).await;
+    let sent = run_clients(leye.addr, leye.token(), 16, 40, 0).await;
     let n = sent.len() as u64;
     eventually("metrics to show the whole backlog", MINUTE, || async {
         (leye.metric("leye_publisher_lag_events").await == Some(n as f64)).then_some(())
@@ -148,13 +148,13 @@ async fn nats_down_while_commands_continue_then_back_every_event_arrives() {
     let mut leye = Leye::start(&data, Some(&nats.url()), &[]).await;
     let js = jetstream(&[nats.url()]).await;
 
-    let mut sent = run_clients(leye.addr, 8, 3, 0).await;
+    let mut sent = run_clients(leye.addr, leye.token(), 8, 3, 0).await;
     wait_stream_count(&js, sent.len() as u64, MINUTE).await;
     leye.wait_health(ServingStatus::Serving, MINUTE).await;
 
     // NATS goes away; commands still succeed (run_clients fails on any refusal).
     nats.kill().await;
-    sent.extend(run_clients(leye.addr, 8, 3, 1000).await);
+    sent.extend(run_clients(leye.addr, leye.token(), 8, 3, 1000).await);
     leye.wait_health(ServingStatus::NotServing, MINUTE).await;
     eventually("metrics to show the lag", MINUTE, || async {
         let lag = leye.metric("leye_publisher_lag_events").await?;
@@ -200,8 +200,8 @@ async fn a_three_node_cluster_loses_a_node_while_publishing_and_nothing_acknowle
     assert_eq!(info.config.num_replicas, 3);
 
     // Commands run in the background while a node goes down.
-    let addr = leye.addr;
-    let load = tokio::spawn(async move { run_clients(addr, 8, 10, 0).await });
+    let (addr, token) = (leye.addr, leye.token());
+    let load = tokio::spawn(async move { run_clients(addr, token, 8, 10, 0).await });
     eventually("publishing under way", MINUTE, || async { (stream_messages(&js).await? >= 40).then_some(()) }).await;
     // Stop the stream's leader: the hardest node to lose.
     let leader = js.get_stream(STREAM).await.unwrap().info().await.unwrap().cluster.clone().and_then(|c| c.leader);

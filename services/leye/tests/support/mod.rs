@@ -21,6 +21,7 @@ use async_nats::jetstream::{
     consumer::{AckPolicy, DeliverPolicy, pull},
 };
 use futures::StreamExt;
+use leye::client::{Authed, Bearer};
 use leye_proto::{
     analytics::v1::targets_service_client::TargetsServiceClient,
     common::v1::CommandContext,
@@ -39,7 +40,26 @@ pub const LEYE: &str = env!("CARGO_BIN_EXE_leye");
 pub const STREAM: &str = "LEYE_V1";
 pub const NAME: &str = "测试人";
 
-pub type Client = PersonCaseServiceClient<Channel>;
+pub type Client = PersonCaseServiceClient<Authed>;
+
+/// A token of the development issuer of `data_dir` (the server started on it
+/// without a configured issuer uses the same one): a city-wide caseworker who
+/// may also replay and read the targets.
+pub fn token(data_dir: &Path) -> String {
+    let (key, _) = leye::trust::dev_issuer(data_dir).expect("development issuer");
+    let roles = [leye_auth::Role::Caseworker, leye_auth::Role::Auditor, leye_auth::Role::Analyst];
+    let claims = leye_auth::dev::DevClaims {
+        key_id: Some(leye::trust::DEV_KEY_ID.into()),
+        ..leye_auth::dev::DevClaims::new("staff-0042", &roles, &["120000"])
+    };
+    leye_auth::dev::issue_token(&key, &claims, chrono::Utc::now().timestamp()).expect("token")
+}
+
+/// A plain-text loopback channel to `addr` carrying `token`.
+pub async fn authed(addr: SocketAddr, token: &str) -> Option<Authed> {
+    let channel = leye::client::channel(&addr.to_string(), None).await.ok()?;
+    Some(tonic::service::interceptor::InterceptedService::new(channel, Bearer::new(token).ok()?))
+}
 
 /// Polls `probe` every 100 ms until it returns `Some`, or panics naming `what`.
 pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut probe: F) -> T
@@ -370,25 +390,29 @@ impl Leye {
         Self { addr, metrics, data_dir: data_dir.to_path_buf(), log, child: Some(child) }
     }
 
-    pub async fn client(&self) -> Client {
-        let url = format!("http://{}", self.addr);
+    /// The default principal's token (see [`token`]).
+    pub fn token(&self) -> String {
+        token(&self.data_dir)
+    }
+
+    /// A channel with the default principal's token, once gRPC answers.
+    async fn authed(&self) -> Authed {
+        let (addr, token) = (self.addr, self.token());
         let log = self.log.clone();
-        eventually(&format!("leye serve at {url} (log {})", log.display()), Duration::from_secs(30), || {
-            let url = url.clone();
-            async move { PersonCaseServiceClient::connect(url).await.ok() }
+        eventually(&format!("leye serve at {addr} (log {})", log.display()), Duration::from_secs(30), || {
+            let token = token.clone();
+            async move { authed(addr, &token).await }
         })
         .await
     }
 
+    pub async fn client(&self) -> Client {
+        PersonCaseServiceClient::new(self.authed().await)
+    }
+
     /// A client of `leye.analytics.v1.TargetsService`, once gRPC answers.
-    pub async fn targets_client(&self) -> TargetsServiceClient<Channel> {
-        let url = format!("http://{}", self.addr);
-        let log = self.log.clone();
-        eventually(&format!("leye serve at {url} (log {})", log.display()), Duration::from_secs(30), || {
-            let url = url.clone();
-            async move { TargetsServiceClient::connect(url).await.ok() }
-        })
-        .await
+    pub async fn targets_client(&self) -> TargetsServiceClient<Authed> {
+        TargetsServiceClient::new(self.authed().await)
     }
 
     /// SIGKILL: no shutdown at all.
@@ -621,11 +645,18 @@ where
 
 /// `clients` concurrent clients, each running `cases` cases, persons numbered
 /// from `first_person`. Returns every event recorded.
-pub async fn run_clients(leye_addr: SocketAddr, clients: u32, cases: u32, first_person: u32) -> Vec<Sent> {
+pub async fn run_clients(
+    leye_addr: SocketAddr,
+    token: String,
+    clients: u32,
+    cases: u32,
+    first_person: u32,
+) -> Vec<Sent> {
     let mut tasks = Vec::new();
     for c in 0..clients {
+        let token = token.clone();
         tasks.push(tokio::spawn(async move {
-            let mut client = PersonCaseServiceClient::connect(format!("http://{leye_addr}")).await.expect("connect");
+            let mut client = PersonCaseServiceClient::new(authed(leye_addr, &token).await.expect("connect"));
             let mut sent = Vec::new();
             for k in 0..cases {
                 sent.extend(run_case(&mut client, first_person + c * cases + k).await);

@@ -34,7 +34,7 @@ use leye_domain::{Date, values::DistrictCode};
 use crate::{
     dates::month_starts,
     model::{
-        AmountRule, CatalogueFile, Conditions, Document, Jurisdiction, Nature, Parameter, ParameterUnit,
+        AmountRule, CatalogueFile, Conditions, Document, InForceBy, Jurisdiction, Nature, Parameter, ParameterUnit,
         ParameterValue, RetirementLaw, RetirementSchedule, Rule, WORDING_KEYS,
     },
 };
@@ -226,16 +226,23 @@ impl Catalogue {
     /// District and city rules never override each other implicitly: each is
     /// its own rule, and [`Catalogue::rules_in_force`] lists both.
     pub fn rule_in_force(&self, id: &str, district: &DistrictCode, date: Date) -> Result<&Rule, NotApplicable> {
-        let versions = self.versions(id);
-        let Some(first) = versions.first() else { return Err(NotApplicable::UnknownRule) };
-        if !first.jurisdiction.covers(district) {
-            return Err(NotApplicable::OtherJurisdiction(first.jurisdiction.clone()));
-        }
+        let versions = self.applicable_versions(id, district)?;
         versions
             .iter()
             .find(|r| r.in_force_on(date))
             .copied()
             .ok_or_else(|| NotApplicable::NotInForce(versions.iter().map(|r| (r.valid_from, r.valid_to)).collect()))
+    }
+
+    /// The versions of rule `id` (oldest first) when the rule applies in
+    /// `district`: unknown ids and rules of another district are refused.
+    pub fn applicable_versions(&self, id: &str, district: &DistrictCode) -> Result<Vec<&Rule>, NotApplicable> {
+        let versions = self.versions(id);
+        let Some(first) = versions.first() else { return Err(NotApplicable::UnknownRule) };
+        if !first.jurisdiction.covers(district) {
+            return Err(NotApplicable::OtherJurisdiction(first.jurisdiction.clone()));
+        }
+        Ok(versions)
     }
 
     /// Every rule version in force on `date` whose jurisdiction covers `district`.
@@ -543,10 +550,36 @@ fn check_rule(ctx: &mut Ctx<'_>, r: &Rule) {
     if (l.cumulative_per_placement || l.renewal.is_some()) && l.cumulative_months.is_none() {
         ctx.rule(r, Some("limits.cumulative_months"), "is needed by cumulative_per_placement and renewal");
     }
+    if !l.cumulative_with.is_empty() && l.cumulative_months.is_none() {
+        ctx.rule(r, Some("limits.cumulative_with"), "needs limits.cumulative_months, the ceiling the months share");
+    }
+    if l.cumulative_with.contains(&r.programme) {
+        ctx.rule(r, Some("limits.cumulative_with"), "names the rule's own programme, which always counts");
+    }
+    match r.in_force_by {
+        InForceBy::TrainingCompletion if r.eligible.training_completed.is_empty() => {
+            ctx.rule(r, Some("in_force_by"), "training_completion needs eligible.training_completed to name the training")
+        }
+        InForceBy::LoanContract if !matches!(r.amount, AmountRule::InterestSubsidy { .. }) => {
+            ctx.rule(r, Some("in_force_by"), "loan_contract is for interest subsidies, whose request names the loan")
+        }
+        _ => {}
+    }
+    if mentions_expiry(&r.eligible) && l.cumulative_months.is_none() {
+        ctx.rule(
+            r,
+            Some("eligible.prior_placement_subsidy_expired"),
+            "needs limits.cumulative_months: the full term the earlier subsidy must have run",
+        );
+    }
     if l.period_from_placement_month && !r.is_periodic() {
         ctx.rule(r, Some("limits.period_from_placement_month"), "applies only to periodic subsidies");
     }
     check_conditions(ctx, r, &r.eligible, "eligible");
+}
+
+fn mentions_expiry(c: &Conditions) -> bool {
+    c.prior_placement_subsidy_expired || c.any_of.iter().any(mentions_expiry)
 }
 
 fn check_conditions(ctx: &mut Ctx<'_>, r: &Rule, c: &Conditions, path: &str) {
@@ -695,14 +728,16 @@ fn check_across_rules(
             let same = earlier.programme == r.programme
                 && earlier.jurisdiction == r.jurisdiction
                 && earlier.subject == r.subject
-                && earlier.payee == r.payee;
+                && earlier.payee == r.payee
+                && earlier.in_force_by == r.in_force_by;
             if !same {
-                let msg = "versions of one rule must share programme, jurisdiction, subject and payee";
+                let msg = "versions of one rule must share programme, jurisdiction, subject, payee and in_force_by";
                 ctx.rule(r, Some("id"), msg);
             }
         }
         let mut refs: Vec<(String, &str)> =
             r.limits.excludes.iter().map(|p| ("limits.excludes".into(), p.as_str())).collect();
+        refs.extend(r.limits.cumulative_with.iter().map(|p| ("limits.cumulative_with".into(), p.as_str())));
         collect_requires(&r.eligible, "eligible", &mut refs);
         for (field, p) in refs {
             if !programmes.contains(p) {

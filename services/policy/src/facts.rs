@@ -94,6 +94,9 @@ pub struct SpellFacts {
 pub struct PlacementFacts {
     pub kind: PlacementKind,
     pub started_on: Date,
+    /// The labour contract's term in months. `None`: no fixed term
+    /// (无固定期限劳动合同) for placements under a labour contract (enterprise,
+    /// public-welfare and community-service posts); no contract otherwise.
     pub contract_months: Option<u32>,
     pub ended_on: Option<Date>,
 }

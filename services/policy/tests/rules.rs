@@ -780,10 +780,11 @@ fn binhai() -> Vec<Case> {
             .placed(P::Enterprise, "2024-03-15", Some(12))
             .period("2024-03-01", "2025-02-28")
             .granted_amount(720_000),
+        // 002 #67: 自正式签订劳动合同当月起 — flexible work signs no labour contract
         case("002 #67", "binhai.living.first-job-income-disregard", "2024-03-20")
             .groups(&[G::LowIncomeFamily])
             .attest(&[A::FirstJob])
-            .placed(P::Enterprise, "2024-03-15", None)
+            .placed(P::Flexible, "2024-03-15", None)
             .period("2024-03-01", "2025-02-28")
             .refused("min_contract_months"),
     ]

@@ -331,7 +331,7 @@ async fn an_enterprise_subsidy_is_proposed_and_approved_on_the_enterprise_case()
         .await
         .unwrap()
         .into_inner();
-    let rule = "xiqing.incubator.municipal-demonstration-award";
+    let rule = "tianjin.incubator.municipal-demonstration-award";
     let request = |attested: bool, amount_fen: i64| pb::ProposeSubsidyRequest {
         context: ctx(),
         case_id: registered.case_id.clone(),

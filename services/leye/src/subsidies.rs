@@ -283,7 +283,14 @@ fn request_of(p: &SubsidyProposal) -> ProposalRequest {
 
 /// A decision for an outcome replayed from the case (a retried command).
 fn recorded_decision(rule_id: &str) -> Decision {
-    Decision { rule_id: rule_id.to_string(), rule: None, outcome: Outcome::Refused, max_amount: None, checks: vec![] }
+    Decision {
+        rule_id: rule_id.to_string(),
+        rule: None,
+        outcome: Outcome::Refused,
+        max_amount: None,
+        checks: vec![],
+        not_applicable: None,
+    }
 }
 
 fn refuse_unless_granted(d: &Decision) -> Result<(), AppError> {

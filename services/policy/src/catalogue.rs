@@ -142,6 +142,8 @@ pub enum NotApplicable {
     OtherJurisdiction(Jurisdiction),
     /// No version is in force on the date; the versions' periods.
     NotInForce(Vec<(Date, Option<Date>)>),
+    /// A city rule the district's own rule (the id) stands in for on the date.
+    ReplacedBy(String),
 }
 
 impl Catalogue {
@@ -227,6 +229,9 @@ impl Catalogue {
     /// its own rule, and [`Catalogue::rules_in_force`] lists both.
     pub fn rule_in_force(&self, id: &str, district: &DistrictCode, date: Date) -> Result<&Rule, NotApplicable> {
         let versions = self.applicable_versions(id, district)?;
+        if let Some(by) = self.replaced_by(id, district, date) {
+            return Err(NotApplicable::ReplacedBy(by.id.clone()));
+        }
         versions
             .iter()
             .find(|r| r.in_force_on(date))
@@ -245,9 +250,22 @@ impl Catalogue {
         Ok(versions)
     }
 
-    /// Every rule version in force on `date` whose jurisdiction covers `district`.
+    /// Every rule version in force on `date` whose jurisdiction covers
+    /// `district`, less the city rules the district's own rules replace then.
     pub fn rules_in_force<'a>(&'a self, district: &'a DistrictCode, date: Date) -> impl Iterator<Item = &'a Rule> {
-        self.rules.iter().filter(move |r| r.jurisdiction.covers(district) && r.in_force_on(date))
+        self.rules.iter().filter(move |r| {
+            r.jurisdiction.covers(district) && r.in_force_on(date) && self.replaced_by(&r.id, district, date).is_none()
+        })
+    }
+
+    /// The district rule in force on `date` that stands in for city rule `id`
+    /// in `district` (`replaces`), if any.
+    pub fn replaced_by(&self, id: &str, district: &DistrictCode, date: Date) -> Option<&Rule> {
+        self.rules.iter().find(|r| {
+            r.jurisdiction == Jurisdiction::District(district.clone())
+                && r.replaces.iter().any(|x| x == id)
+                && r.in_force_on(date)
+        })
     }
 
     /// A parameter's value in force on `date`.
@@ -733,6 +751,14 @@ fn check_across_rules(
             if !same {
                 let msg = "versions of one rule must share programme, jurisdiction, subject, payee and in_force_by";
                 ctx.rule(r, Some("id"), msg);
+            }
+        }
+        for target in &r.replaces {
+            let city = rules.iter().any(|x| &x.id == target && x.jurisdiction == Jurisdiction::City);
+            if r.jurisdiction == Jurisdiction::City {
+                ctx.rule(r, Some("replaces"), "only a district rule may stand in for a city rule");
+            } else if !city {
+                ctx.rule(r, Some("replaces"), format!("\"{target}\" is not a city rule"));
             }
         }
         let mut refs: Vec<(String, &str)> =

@@ -165,14 +165,22 @@ impl Catalogue {
         };
         // Versions share `in_force_by` (checked at load).
         let by = versions[0].in_force_by;
-        let fact_on = match deciding_date(by, &versions[0].eligible, request, facts) {
-            Ok(d) => d,
-            Err(missing) => {
-                let v = nearest(&versions, request.on);
-                let detail = format!("{missing}: {} decides which version is in force", by.describe());
-                return refused_before_eligibility(request, v, detail, None);
-            }
+        // Without the fact, the grant's date decides; the conditions that
+        // need the fact then fail on their own, each citing its clause.
+        let (fact_on, missing) = match deciding_date(by, &versions[0].eligible, request, facts) {
+            Ok(d) => (d, None),
+            Err(missing) => (request.on, Some(missing)),
         };
+        if let Some(by) = self.replaced_by(&request.rule_id, &request.district, fact_on) {
+            let v = nearest(&versions, fact_on);
+            let detail = format!(
+                "in district {} the municipal programme is granted under the district's rule {} ({}) on {fact_on}",
+                request.district.as_str(),
+                by.id,
+                by.source
+            );
+            return refused_before_eligibility(request, v, detail, Some(NotApplicable::ReplacedBy(by.id.clone())));
+        }
         let Some(rule) = versions.iter().find(|r| r.in_force_on(fact_on)).copied() else {
             let v = nearest(&versions, fact_on);
             let periods: Vec<String> = versions.iter().map(|r| period_text(r.valid_from, r.valid_to)).collect();
@@ -189,6 +197,7 @@ impl Catalogue {
         };
         let mut ev = Eval::new(self, rule, facts, request.on, &request.district);
         ev.fact_on = fact_on;
+        ev.fact_missing = missing;
         ev.units = request.units;
         ev.in_force();
         ev.check(
@@ -229,7 +238,7 @@ impl Catalogue {
                     format!("the rule belongs to {j}; it does not apply in district {}", request.district.as_str());
                 refused_before_eligibility(request, nearest(&versions, request.on), detail, Some(why))
             }
-            NotApplicable::UnknownRule | NotApplicable::NotInForce(_) => Decision {
+            NotApplicable::UnknownRule | NotApplicable::NotInForce(_) | NotApplicable::ReplacedBy(_) => Decision {
                 rule_id: request.rule_id.clone(),
                 rule: None,
                 outcome: Outcome::Refused,
@@ -338,6 +347,8 @@ struct Eval<'a> {
     /// the person's standing is judged: 应届, 毕业N年内, 年满N周岁 at the hire.
     /// The grant's date where the rule names no such fact.
     fact_on: Date,
+    /// Why the fact's date is not known (then `fact_on` is the grant's date).
+    fact_missing: Option<String>,
     district: &'a DistrictCode,
     /// The request's units (batch sizes); none while finding people.
     units: Option<u32>,
@@ -349,7 +360,7 @@ type Found = (bool, String);
 
 impl<'a> Eval<'a> {
     fn new(cat: &'a Catalogue, rule: &'a Rule, facts: &'a Facts, on: Date, district: &'a DistrictCode) -> Self {
-        Self { cat, rule, facts, on, fact_on: on, district, units: None, checks: Vec::new() }
+        Self { cat, rule, facts, on, fact_on: on, fact_missing: None, district, units: None, checks: Vec::new() }
     }
 
     fn make(&self, name: &str, key: &str, passed: bool, detail: String) -> Check {
@@ -368,9 +379,10 @@ impl<'a> Eval<'a> {
     fn in_force(&mut self) {
         let r = self.rule;
         let to = r.valid_to.map_or("open-ended".to_string(), |t| t.to_string());
-        let when = match r.in_force_by {
-            InForceBy::GrantDate => self.on.to_string(),
-            by => format!("{} ({}; decided {})", self.fact_on, by.describe(), self.on),
+        let when = match (r.in_force_by, &self.fact_missing) {
+            (InForceBy::GrantDate, _) => self.on.to_string(),
+            (by, Some(missing)) => format!("{} ({missing}, so the grant's date stands for {})", self.on, by.describe()),
+            (by, None) => format!("{} ({}; decided {})", self.fact_on, by.describe(), self.on),
         };
         let detail = format!(
             "version {}..{} of {} covers {when} in district {}",
@@ -796,6 +808,18 @@ impl<'a> Eval<'a> {
                 "min_business_employees",
                 p.map_or_else(no_person, |p| match &p.business {
                     Some(b) => (b.employees >= n, format!("{} employed; needs {n} or more", b.employees)),
+                    None => (false, "no business recorded".into()),
+                }),
+            ));
+        }
+        if let Some(d) = &c.business_district {
+            results.push((
+                "business_district",
+                p.map_or_else(no_person, |p| match p.business.as_ref().map(|b| b.district.as_ref()) {
+                    Some(Some(x)) => {
+                        (x == d, format!("business registered in district {}; needs {}", x.as_str(), d.as_str()))
+                    }
+                    Some(None) => (false, "the business's district not supplied".into()),
                     None => (false, "no business recorded".into()),
                 }),
             ));

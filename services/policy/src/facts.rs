@@ -114,6 +114,8 @@ pub struct BusinessFacts {
     pub registered_on: Date,
     /// People employed (带动就业人数), the founder not counted.
     pub employees: u32,
+    /// Where the business is registered (在本区创业), when known.
+    pub district: Option<DistrictCode>,
 }
 
 /// The enterprise's facts on the decision date.

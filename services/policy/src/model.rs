@@ -227,6 +227,16 @@ pub enum Attestation {
     HardToPlaceThroughMarket,
     /// 线上职业技能培训 completed by the employee
     OnlineTrainingCompleted,
+    /// 外省市重点高校学生 (an intern from a key university outside Tianjin, 002 #29)
+    OutOfProvinceKeyUniversityStudent,
+    /// 经认定的市级人力资源服务产业园 (000 § 23)
+    MunicipalHrIndustrialPark,
+    /// 经认定的国家级人力资源服务产业园 (000 § 23)
+    NationalHrIndustrialPark,
+    /// 海河英才创新创业大赛获奖 (the person or project won an award, 004 § 18)
+    HaiheContestAwardWon,
+    /// 举办创业大赛 (an industry system of the district held a contest, 004 § 18)
+    StartUpContestHeld,
 }
 
 /// Which date decides the version of a rule in force: the date of the fact the
@@ -375,6 +385,12 @@ pub struct Rule {
     /// Which date decides the version in force (default: the grant's date).
     #[serde(default)]
     pub in_force_by: InForceBy,
+    /// City rules this district rule stands in for in its district while it is
+    /// in force: the district restates a municipal programme with conditions
+    /// of its own (e.g. 在本区注册经营), so the municipal rule does not apply
+    /// there beside it. Explicit: nothing overrides implicitly.
+    #[serde(default)]
+    pub replaces: Vec<String>,
     pub subject: Subject,
     pub payee: PayeeKind,
     #[serde(default)]
@@ -619,6 +635,9 @@ pub struct Conditions {
     /// The business employs at least N people (带动1人以上就业).
     #[serde(default)]
     pub min_business_employees: Option<u32>,
+    /// The person's business is registered in this district (在本区创业).
+    #[serde(default)]
+    pub business_district: Option<DistrictCode>,
     /// Facts the caseworker attests.
     #[serde(default)]
     pub attested: Vec<Attestation>,
@@ -674,6 +693,7 @@ pub const WORDING_KEYS: &[&str] = &[
     "min_business_operating_months",
     "max_months_since_business_registration",
     "min_business_employees",
+    "business_district",
     "attested",
     "requires_grant",
     "enterprise_kinds_any",
@@ -699,6 +719,7 @@ pub const WORDING_KEYS: &[&str] = &[
     "valid_to",
     "valid_from",
     "in_force_by",
+    "replaces",
 ];
 
 // === parameters ===

@@ -226,7 +226,7 @@ impl<S: EventStore> Finder<S> {
             Err(e) => return Err(e),
         };
         let view = self.enterprises.state(id, AsOf::Latest).await?;
-        Ok(view.case.file().map(|f| crate::subsidies::enterprise_facts(f, on, None)))
+        Ok(view.case.file().map(|f| crate::subsidies::enterprise_facts(f, on, None, 0)))
     }
 
     async fn examine_enterprise(&self, case_id: Uuid, cause: Uuid) -> Result<Vec<String>, AppError> {
@@ -238,7 +238,7 @@ impl<S: EventStore> Finder<S> {
         let Some(file) = view.case.file() else { return Ok(Vec::new()) };
         let today = self.cases.today();
         let facts = Facts {
-            enterprise: Some(crate::subsidies::enterprise_facts(file, today, None)),
+            enterprise: Some(crate::subsidies::enterprise_facts(file, today, None, 0)),
             prior_grants: enterprise_grants(file, today),
             ..Facts::default()
         };

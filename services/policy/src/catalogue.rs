@@ -131,6 +131,8 @@ pub struct Catalogue {
     parameters: BTreeMap<String, Parameter>,
     retirement: Vec<RetirementLaw>,
     jurisdictions: Vec<JurisdictionInfo>,
+    /// Former programme code → the programme it is now (`formerly`).
+    former_programmes: BTreeMap<String, String>,
 }
 
 /// Why no rule version applies to a request.
@@ -266,6 +268,12 @@ impl Catalogue {
                 && r.replaces.iter().any(|x| x == id)
                 && r.in_force_on(date)
         })
+    }
+
+    /// The programme a recorded code stands for now: itself, or the programme
+    /// that lists it under `formerly`.
+    pub fn current_programme<'a>(&'a self, programme: &'a str) -> &'a str {
+        self.former_programmes.get(programme).map_or(programme, String::as_str)
     }
 
     /// A parameter's value in force on `date`.
@@ -471,11 +479,13 @@ fn build(files: Vec<(String, CatalogueFile)>, problems: &mut Vec<Problem>) -> Ca
     }
 
     // Cross-file checks would only echo a file that failed to parse.
+    let mut former_programmes = BTreeMap::new();
     if syntax_ok {
         check_across_rules(&mut ctx, &rules, &documents, &parameters);
         check_retirement_laws(&mut ctx, &mut retirement);
+        former_programmes = check_former_programmes(&mut ctx, &rules);
     }
-    Catalogue { rules, documents, parameters, retirement, jurisdictions }
+    Catalogue { rules, documents, parameters, retirement, jurisdictions, former_programmes }
 }
 
 fn check_rule(ctx: &mut Ctx<'_>, r: &Rule) {
@@ -796,6 +806,25 @@ fn check_across_rules(
             }
         }
     }
+}
+
+/// Former programme codes: none may still be a rule's programme, and none may
+/// stand for two programmes.
+fn check_former_programmes(ctx: &mut Ctx<'_>, rules: &[Rule]) -> BTreeMap<String, String> {
+    let live: BTreeSet<&str> = rules.iter().map(|r| r.programme.as_str()).collect();
+    let mut map: BTreeMap<String, String> = BTreeMap::new();
+    for r in rules {
+        for old in &r.formerly {
+            if live.contains(old.as_str()) {
+                ctx.rule(r, Some("formerly"), format!("\"{old}\" is still the programme of a rule"));
+            } else if let Some(other) = map.get(old).filter(|p| **p != r.programme) {
+                ctx.rule(r, Some("formerly"), format!("\"{old}\" already stands for programme \"{other}\""));
+            } else {
+                map.insert(old.clone(), r.programme.clone());
+            }
+        }
+    }
+    map
 }
 
 fn collect_requires<'a>(c: &'a Conditions, path: &str, out: &mut Vec<(String, &'a str)>) {

@@ -159,6 +159,7 @@ impl Catalogue {
     /// programme rewards (`in_force_by`: the hire, the training, the business
     /// registration, the loan contract), or on the grant's date.
     pub fn evaluate(&self, request: &GrantRequest, facts: &Facts) -> Decision {
+        let facts = &self.current_programmes(facts);
         let versions = match self.applicable_versions(&request.rule_id, &request.district) {
             Ok(v) => v,
             Err(why) => return self.not_applicable(request, why),
@@ -227,6 +228,19 @@ impl Catalogue {
         }
     }
 
+    /// The facts with prior grants recorded under a former programme code
+    /// counted as the programme's now (`formerly`).
+    fn current_programmes<'f>(&self, facts: &'f Facts) -> std::borrow::Cow<'f, Facts> {
+        if facts.prior_grants.iter().all(|g| self.current_programme(&g.programme) == g.programme) {
+            return std::borrow::Cow::Borrowed(facts);
+        }
+        let mut owned = facts.clone();
+        for g in &mut owned.prior_grants {
+            g.programme = self.current_programme(&g.programme).to_string();
+        }
+        std::borrow::Cow::Owned(owned)
+    }
+
     /// A refusal for a rule that does not apply to the request at all. An
     /// unknown id cites no clause (there is none); a rule of another district
     /// cites the clause of its version nearest the date.
@@ -261,6 +275,7 @@ impl Catalogue {
     /// Amount checks that need a request (periods, units, bases) are not run:
     /// this lists who should be told, not what they will get.
     pub fn find_eligible(&self, facts: &Facts, district: &DistrictCode, on: Date) -> Vec<Eligibility> {
+        let facts = &self.current_programmes(facts);
         let mut out = Vec::new();
         for rule in self.rules_in_force(district, on) {
             if facts.prior_grants.iter().any(|g| g.programme == rule.programme) {

@@ -391,6 +391,11 @@ pub struct Rule {
     /// there beside it. Explicit: nothing overrides implicitly.
     #[serde(default)]
     pub replaces: Vec<String>,
+    /// Programme codes grants of this programme were recorded under before
+    /// (a district restatement moved to the city): such grants count as this
+    /// programme's for one-time, cumulative, exclusion and top-up limits.
+    #[serde(default)]
+    pub formerly: Vec<String>,
     pub subject: Subject,
     pub payee: PayeeKind,
     #[serde(default)]

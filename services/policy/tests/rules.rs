@@ -295,24 +295,24 @@ fn xiqing() -> Vec<Case> {
             .loan(300_000_000, 24, "2024-01-02")
             .refused("new_hires"),
         // 000 § 15: 国家级和市级 最高100万元和50万元
-        case("000 § 15", "tianjin.incubator.national-demonstration-award", "2024-03-01")
+        case("000 § 15", "xiqing.incubator.national-demonstration-award", "2024-03-01")
             .no_person()
             .enterprise(&[E::Incubator], "120111")
             .attest(&[A::NationalDemonstrationBase])
             .amount(100_000_000)
             .granted(),
-        case("000 § 15", "tianjin.incubator.national-demonstration-award", "2024-03-01")
+        case("000 § 15", "xiqing.incubator.national-demonstration-award", "2024-03-01")
             .no_person()
             .enterprise(&[E::Incubator], "120111")
             .attest(&[A::NationalDemonstrationBase])
             .amount(100_000_001)
             .refused("amount"),
-        case("000 § 15", "tianjin.incubator.municipal-demonstration-award", "2024-03-01")
+        case("000 § 15", "xiqing.incubator.municipal-demonstration-award", "2024-03-01")
             .no_person()
             .enterprise(&[E::Incubator], "120111")
             .attest(&[A::MunicipalDemonstrationBase])
             .granted_amount(50_000_000),
-        case("000 § 15", "tianjin.incubator.municipal-demonstration-award", "2024-03-01")
+        case("000 § 15", "xiqing.incubator.municipal-demonstration-award", "2024-03-01")
             .no_person()
             .enterprise(&[E::Incubator], "120111")
             .refused("attested"),
@@ -803,21 +803,25 @@ fn binhai() -> Vec<Case> {
             .enterprise(&[E::Incubator], "120116")
             .refused("amount"),
         case("002 #46", "tianjin.incubator.national-demonstration-award", "2024-03-01")
+            .in_district("120116")
             .no_person()
             .enterprise(&[E::Incubator], "120116")
             .attest(&[A::NationalDemonstrationBase])
             .granted_amount(100_000_000),
         case("002 #46", "tianjin.incubator.national-demonstration-award", "2024-03-01")
+            .in_district("120116")
             .no_person()
             .enterprise(&[E::Incubator], "120116")
             .attest(&[A::MunicipalDemonstrationBase])
             .refused("attested"),
         case("002 #46", "tianjin.incubator.municipal-demonstration-award", "2024-03-01")
+            .in_district("120116")
             .no_person()
             .enterprise(&[E::Incubator], "120116")
             .attest(&[A::MunicipalDemonstrationBase])
             .granted_amount(50_000_000),
         case("002 #46", "tianjin.incubator.municipal-demonstration-award", "2024-03-01")
+            .in_district("120116")
             .no_person()
             .enterprise(&[E::Incubator], "120116")
             .attest(&[A::MunicipalDemonstrationBase])

@@ -278,16 +278,20 @@ async fn an_unknown_rule_is_a_bad_argument_and_another_district_s_rule_is_not_fo
     assert_eq!(unknown.code(), tonic::Code::InvalidArgument);
     assert_eq!(bad_fields(&unknown), ["rule_id"]);
     assert_eq!(reason(&unknown).as_deref(), Some("UNKNOWN_RULE"));
+    // the dry run answers with the refused decision
     let dry = c.evaluate_subsidy(request(&case_id, "xiqing.hiring.nope", days_ago(0), payee_person())).await;
-    assert_eq!(dry.unwrap_err().code(), tonic::Code::InvalidArgument);
+    assert!(!dry.unwrap().into_inner().granted);
 
     // a Heping rule for a Xiqing resident paid to the person
     let heping = "heping.upskilling.degree";
     let other = c.propose_subsidy(request(&case_id, heping, days_ago(0), payee_person())).await.unwrap_err();
     assert_eq!(other.code(), tonic::Code::NotFound);
     assert_eq!(reason(&other).as_deref(), Some("RULE_NOT_IN_DISTRICT"));
-    let dry = c.evaluate_subsidy(request(&case_id, heping, days_ago(0), payee_person())).await.unwrap_err();
-    assert_eq!(dry.code(), tonic::Code::NotFound);
+    let dry = c.evaluate_subsidy(request(&case_id, heping, days_ago(0), payee_person())).await.unwrap().into_inner();
+    assert!(!dry.granted);
+    // … citing the clause of the rule it names (004 § 1), with its validity
+    assert_eq!((dry.source.as_str(), dry.rule_valid_to.as_str()), ("004 § 1", "2025-06-29"));
+    assert!(dry.checks.iter().all(|k| k.clause == "004 § 1"), "{dry:#?}");
     assert_eq!(server.event_count(), before, "nothing recorded");
     server.stop().await;
 }

@@ -65,12 +65,10 @@ pub(super) async fn evaluate<S: EventStore>(
     let (Some(case), Some(on), Some(request), true) = (case, on, request, f.is_empty()) else {
         return Err(f.into_status());
     };
+    // A dry run answers with the decision, whatever it is: an unknown rule or
+    // one of another district is a refused decision saying so (ProposeSubsidy
+    // turns those into INVALID_ARGUMENT / NOT_FOUND).
     let decision = subsidies.evaluate(kind(case), on, &request).await.map_err(subsidy_status)?;
-    // A rule that does not exist, or not in this district, is an error in the
-    // request, as for ProposeSubsidy; any other refusal is the decision itself.
-    if let Some(status) = rule_not_applicable(&decision) {
-        return Err(status);
-    }
     Ok(Response::new(decision_pb(&decision)))
 }
 

@@ -81,7 +81,14 @@ async fn register(c: &mut Client, seq: u32, on: String) -> String {
     c.register_unemployment(r).await.unwrap().into_inner().case_id
 }
 
-async fn place(c: &mut Client, case_id: &str, on: String, kind: pb::PlacementKind, employer: &str, months: Option<u32>) {
+async fn place(
+    c: &mut Client,
+    case_id: &str,
+    on: String,
+    kind: pb::PlacementKind,
+    employer: &str,
+    months: Option<u32>,
+) {
     c.record_placement(pb::RecordPlacementRequest {
         context: ctx(),
         case_id: case_id.into(),

@@ -44,8 +44,9 @@ pub struct SubsidyProposal {
     pub proposed_by: String,
     /// The checks that passed, each citing its clause.
     pub reasons: Vec<EligibilityReason>,
-    /// The facts the proposer supplied that no case holds.
-    pub inputs: ProposalInputs,
+    /// The facts the proposer supplied that no case holds. Boxed: proposals
+    /// ride in the command and fact enums, which stay small.
+    pub inputs: Box<ProposalInputs>,
 }
 
 /// Facts from outside the cases (social insurance, market regulation, the

@@ -297,7 +297,7 @@ fn pending<'a>(proposals: &'a [ProposalRecord], id: &str) -> Option<&'a SubsidyP
 
 /// What an approval re-evaluates: exactly what was proposed.
 fn request_of(p: &SubsidyProposal) -> ProposalRequest {
-    let mut inputs = p.inputs.clone();
+    let mut inputs = (*p.inputs).clone();
     inputs.amount = Some(p.grant.amount);
     inputs.period = Some(p.grant.period);
     ProposalRequest {
@@ -359,7 +359,7 @@ fn proposal(d: &Decision, req: &ProposalRequest, proposer: &str) -> Result<Subsi
             .iter()
             .map(|c| EligibilityReason { check: c.check.clone(), detail: c.detail.clone(), clause: c.clause.clone() })
             .collect(),
-        inputs: req.inputs.clone(),
+        inputs: Box::new(req.inputs.clone()),
     })
 }
 
@@ -446,12 +446,7 @@ fn enterprise_decision(
     if let Some(n) = i.new_hires_local_hukou {
         enterprise.new_hires_local_hukou = n;
     }
-    let facts = Facts {
-        person: None,
-        enterprise: Some(enterprise),
-        attested: attested(&req.inputs)?,
-        prior_grants,
-    };
+    let facts = Facts { person: None, enterprise: Some(enterprise), attested: attested(&req.inputs)?, prior_grants };
     Ok(catalogue.evaluate(&grant_request(req, file.registration.district.clone(), on), &facts))
 }
 

@@ -585,9 +585,11 @@ fn check_rule(ctx: &mut Ctx<'_>, r: &Rule) {
         ctx.rule(r, Some("limits.cumulative_with"), "names the rule's own programme, which always counts");
     }
     match r.in_force_by {
-        InForceBy::TrainingCompletion if r.eligible.training_completed.is_empty() => {
-            ctx.rule(r, Some("in_force_by"), "training_completion needs eligible.training_completed to name the training")
-        }
+        InForceBy::TrainingCompletion if r.eligible.training_completed.is_empty() => ctx.rule(
+            r,
+            Some("in_force_by"),
+            "training_completion needs eligible.training_completed to name the training",
+        ),
         InForceBy::LoanContract if !matches!(r.amount, AmountRule::InterestSubsidy { .. }) => {
             ctx.rule(r, Some("in_force_by"), "loan_contract is for interest subsidies, whose request names the loan")
         }

@@ -34,7 +34,8 @@ use crate::{
     dates::{add_months, full_months_between, month_end, month_starts, whole_months},
     facts::{Facts, GrantRequest, PersonFacts, PlacementFacts, TrainingFacts},
     model::{
-        AmountRule, Conditions, DifficultyRequirement, InForceBy, Jurisdiction, Nature, PayeeKind, PostType, Rule, Share,
+        AmountRule, Conditions, DifficultyRequirement, InForceBy, Jurisdiction, Nature, PayeeKind, PostType, Rule,
+        Share,
     },
     retirement::{age_in_years, month_of, within_years_of_retirement},
 };
@@ -300,7 +301,12 @@ impl Catalogue {
 
 /// A refusal decided before eligibility: one failed `in_force` check citing
 /// the clause of version `v`, which the decision names (source, validity).
-fn refused_before_eligibility(request: &GrantRequest, v: &Rule, detail: String, why: Option<NotApplicable>) -> Decision {
+fn refused_before_eligibility(
+    request: &GrantRequest,
+    v: &Rule,
+    detail: String,
+    why: Option<NotApplicable>,
+) -> Decision {
     Decision {
         rule_id: request.rule_id.clone(),
         rule: Some(RuleRef::of(v)),
@@ -658,7 +664,9 @@ impl<'a> Eval<'a> {
                     // labour contract without a fixed term, the longest there is.
                     Some(pl) if labour_contract(pl.kind) => (
                         true,
-                        format!("open-ended labour contract (无固定期限劳动合同): meets a contract of {n} months or more"),
+                        format!(
+                            "open-ended labour contract (无固定期限劳动合同): meets a contract of {n} months or more"
+                        ),
                     ),
                     Some(pl) => (
                         false,

@@ -95,7 +95,13 @@ fn years_of_social_insurance_subsidy_are_counted_across_grants() {
     let failed: Vec<_> = decision.failed().collect();
     assert_eq!(failed.len(), 1, "{decision}");
     assert_eq!(failed[0].check, "cumulative_months");
-    assert!(failed[0].detail.contains("36 months granted before (with tianjin-hiring-social-insurance-other-difficulty) + 1 asked; at most 36"), "{}", failed[0].detail);
+    assert!(
+        failed[0].detail.contains(
+            "36 months granted before (with tianjin-hiring-social-insurance-other-difficulty) + 1 asked; at most 36"
+        ),
+        "{}",
+        failed[0].detail
+    );
 }
 
 #[test]

@@ -305,7 +305,10 @@ fn no_version_in_force_cites_the_clause_of_the_version_found() {
     assert_eq!((check.check.as_str(), check.clause.as_str()), ("in_force", "002 #34"));
     assert!(check.detail.contains("实施期限为2020年1月1日至12月31日"), "{}", check.detail);
     let rule = d.rule.as_ref().expect("the version found is named");
-    assert_eq!((rule.source.as_str(), rule.valid_from, rule.valid_to), ("002 #34", d_("2020-01-01"), Some(d_("2020-12-31"))));
+    assert_eq!(
+        (rule.source.as_str(), rule.valid_from, rule.valid_to),
+        ("002 #34", d_("2020-01-01"), Some(d_("2020-12-31")))
+    );
     assert!(matches!(d.not_applicable, Some(NotApplicable::NotInForce(_))));
 }
 

@@ -1467,10 +1467,7 @@ fn heping() -> Vec<Case> {
             .enterprise(&[], "120101")
             .attest(&[A::StartUpContestHeld])
             .granted_amount(50_000_000),
-        case("004 § 18", "heping.contest.hosting", on)
-            .no_person()
-            .enterprise(&[], "120101")
-            .refused("attested"),
+        case("004 § 18", "heping.contest.hosting", on).no_person().enterprise(&[], "120101").refused("attested"),
         // 004 § 19-20
         case("004 § 19", "heping.training.online-vocational", on)
             .attest(&[A::OnlineTrainingCompleted])

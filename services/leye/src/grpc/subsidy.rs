@@ -9,12 +9,12 @@ use leye_domain::{
     subsidy::{BusinessInput, LoanInput, ProposalInputs, RejectProposal, Reviewer, SUPERVISOR_ROLE},
     values::{CreditCode, DateRange, DistrictCode, Fen, code, parse_date, text},
 };
+use leye_policy::{Decision, NotApplicable};
 use leye_proto::{
     common::v1::{CommandContext, CommandResult},
     person::v1 as pb,
 };
 use leye_store::EventStore;
-use leye_policy::{Decision, NotApplicable};
 use prost::Message;
 use tonic::{Code, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -197,7 +197,8 @@ pub const DECISION_TYPE_URL: &str = "type.googleapis.com/leye.person.v1.PolicyDe
 /// Appends the full decision to a status's `google.rpc.Status` details.
 fn with_decision(status: Status, code: Code, message: String, d: &Decision) -> Status {
     let Ok(mut rpc) = tonic_types::Status::decode(status.details()) else { return status };
-    rpc.details.push(prost_types::Any { type_url: DECISION_TYPE_URL.to_string(), value: decision_pb(d).encode_to_vec() });
+    rpc.details
+        .push(prost_types::Any { type_url: DECISION_TYPE_URL.to_string(), value: decision_pb(d).encode_to_vec() });
     Status::with_details(code, message, rpc.encode_to_vec().into())
 }
 

@@ -2,8 +2,12 @@
 //!
 //! # How a decision is reached
 //! 1. The rule the grant names is looked up: it must belong to the city or to
-//!    the granting district, and one of its versions must be in force on the
-//!    grant's date ([`Catalogue::rule_in_force`]).
+//!    the granting district (and, for a city rule, not be replaced there by
+//!    the district's own rule), and one of its versions must be in force on
+//!    the date of the fact the programme rewards (`in_force_by`: the hire,
+//!    the training, the business registration, the loan contract; else the
+//!    grant's date). A refusal here still names the version nearest that date
+//!    and cites its clause; [`Decision::not_applicable`] says why.
 //! 2. The payee kind must be the rule's.
 //! 3. Eligibility: every condition of `[rule.eligible]`; of `any_of`, one
 //!    alternative.

@@ -286,7 +286,16 @@ impl Catalogue {
             if facts.prior_grants.iter().any(|g| g.programme == rule.programme) {
                 continue;
             }
+            // As in `evaluate`: the fact the programme rewards dates it, and the
+            // person's standing is judged then; a fact outside this version's
+            // period is not this programme's (a request would be refused).
+            let probe = GrantRequest::new(rule.id.clone(), district.clone(), on, rule.payee);
+            let fact = deciding_date(rule.in_force_by, &rule.eligible, &probe, facts).ok();
+            if fact.is_some_and(|f| !rule.in_force_on(f)) {
+                continue;
+            }
             let mut ev = Eval::new(self, rule, facts, on, district);
+            ev.fact_on = fact.unwrap_or(on);
             ev.in_force();
             ev.subject();
             ev.conditions_top(&rule.eligible);

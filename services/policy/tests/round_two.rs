@@ -366,3 +366,21 @@ fn the_new_keys_are_checked_at_load() {
     let e = load_with(&EXTRA.replace("subject =", "in_force_by = \"training_completion\"\nsubject =")).unwrap_err();
     assert!(e.contains("field in_force_by: training_completion needs eligible.training_completed"), "{e}");
 }
+
+#[test]
+fn policy_finds_people_judges_standing_at_the_hire_too() {
+    // 002 #33 其他女年满35周岁男年满45周岁就业困难人员, at the hire: a man who was 44
+    // when hired is not found on a later date when he is 45; hired at 45 he is
+    let found = |hired: &str| {
+        let c = case("002 #33", "tianjin.hiring.social-insurance", "2025-09-01")
+            .born("1980-06-15", Gender::Male)
+            .difficulty(&[D::Other], "2025-01-01")
+            .placed(P::Enterprise, hired, Some(36));
+        leye_policy::default_catalogue()
+            .find_eligible(&c.facts, &common::district("120116"), d("2025-09-01"))
+            .iter()
+            .any(|e| e.rule.id == "tianjin.hiring.social-insurance")
+    };
+    assert!(found("2025-06-15"));
+    assert!(!found("2025-06-14"));
+}

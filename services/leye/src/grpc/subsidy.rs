@@ -1,5 +1,12 @@
 //! The subsidy RPCs both case services share: parse, hand to [`Subsidies`],
 //! answer with the command result and the policy decision.
+//!
+//! Refusals of `ProposeSubsidy` (and `ApproveSubsidy`): an unknown rule id is
+//! `INVALID_ARGUMENT` (reason `UNKNOWN_RULE`, field `rule_id`); a rule of
+//! another district, or a city rule the district's own rule replaces there,
+//! `NOT_FOUND` (reason `RULE_NOT_IN_DISTRICT`); any other refusal
+//! `FAILED_PRECONDITION` (reason `POLICY_REFUSED`) carrying the whole decision.
+//! `EvaluateSubsidy` is a dry run and answers with the decision in every case.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -89,7 +96,7 @@ pub(super) async fn approve<S: EventStore>(
     };
     let reviewer = reviewer(r.context.as_ref(), &meta.actor);
     let (outcome, decision) =
-        subsidies.approve(kind(case), meta, on, proposal_id, reviewer).await.map_err(subsidy_status)?;
+        subsidies.approve(kind(case), meta, on, proposal_id, reviewer).await.map_err(approval_status)?;
     Ok(Response::new(pb::ProposeSubsidyResponse {
         result: Some(command_result(&outcome)),
         decision: Some(decision_pb(&decision)).filter(|_| !outcome.duplicate),
@@ -126,6 +133,16 @@ pub(super) async fn reject<S: EventStore>(
 fn subsidy_status(err: AppError) -> Status {
     match err {
         AppError::PolicyRefused(d) => rule_not_applicable(&d).unwrap_or_else(|| policy_refused(&d)),
+        other => to_status(other),
+    }
+}
+
+/// An approval names no rule: whatever the evaluation on the approval date
+/// refuses (a rule that lapsed or was replaced meanwhile included) is a
+/// policy refusal.
+fn approval_status(err: AppError) -> Status {
+    match err {
+        AppError::PolicyRefused(d) => policy_refused(&d),
         other => to_status(other),
     }
 }

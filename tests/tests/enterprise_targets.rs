@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use leye_e2e::{EnterpriseClient, TestServer, bad_fields, credit_code, ctx, days_ago, reason, spawn};
 use leye_proto::{
-    analytics::v1::{self as apb, targets_service_client::TargetsServiceClient},
+    analytics::v1 as apb,
     enterprise::v1::{self as pb, LayoffService},
 };
 use tonic::Code;

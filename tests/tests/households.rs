@@ -5,10 +5,7 @@
 use std::time::Duration;
 
 use leye_e2e::*;
-use leye_proto::{
-    analytics::v1::{self as apb, targets_service_client::TargetsServiceClient},
-    person::v1 as pb,
-};
+use leye_proto::{analytics::v1 as apb, person::v1 as pb};
 use tonic::Code;
 use uuid::Uuid;
 

@@ -26,10 +26,9 @@ use std::time::Duration;
 
 use leye_e2e::*;
 use leye_proto::{
-    analytics::v1::{self as apb, targets_service_client::TargetsServiceClient},
+    analytics::v1 as apb,
     person::v1::{self as pb, person_event::Event},
 };
-use tonic::transport::Channel;
 
 const RULE: &str = "xiqing.hiring.one-time";
 const PROGRAMME: &str = "xiqing-hiring-one-time";

@@ -5,8 +5,9 @@
 //! Scenarios worked out by hand from the seeds:
 //! - 000 § 13 (Xiqing): a Xiqing-hukou person with a start-up training
 //!   certificate gets 500 yuan once (`xiqing.startup.training-certificate`).
-//! - 002 #38 (Binhai): public-welfare posts, "累计安置不超过2次": a second
-//!   placement of a special difficulty person qualifies, a third does not
+//! - 002 #38 (Binhai): public-welfare posts, "累计安置不超过2次": a third
+//!   placement is refused; a second one only once the first subsidy ran its
+//!   term (补贴期满), which these placements did not
 //!   (`binhai.placement.public-welfare-post`).
 
 use chrono::{Datelike, Duration, NaiveDate};
@@ -333,9 +334,14 @@ async fn a_third_public_welfare_placement_is_refused_citing_the_clause() {
             Some(pb::ProposalInputs { base_fen: 120_000, period_from: from, period_to: to, ..Default::default() });
         r
     };
-    // During the second placement: allowed (at most twice, inclusive).
+    // During the second placement: the first placement's subsidy did not run its
+    // term (补贴期满仍难以…就业的…可再次安置, issue 10 item 5), so refused citing 002 #38.
     let second = c.evaluate_subsidy(request(400)).await.unwrap().into_inner();
-    assert!(second.granted, "second placement: {second:#?}");
+    assert!(!second.granted, "second placement: {second:#?}");
+    assert!(
+        second.checks.iter().any(|k| !k.passed && k.check.ends_with("prior_placement_subsidy_expired")),
+        "{second:#?}"
+    );
     // During the third: refused, citing 002 #38.
     let third = c.evaluate_subsidy(request(200)).await.unwrap().into_inner();
     assert!(!third.granted);

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     Date,
     person::{EligibilityReason, SubsidyGrant, SubsidyRecord},
-    values::{DateRange, Fen},
+    values::{DateRange, DistrictCode, Fen},
 };
 
 /// The role that may approve or reject proposals.
@@ -44,8 +44,9 @@ pub struct SubsidyProposal {
     pub proposed_by: String,
     /// The checks that passed, each citing its clause.
     pub reasons: Vec<EligibilityReason>,
-    /// The facts the proposer supplied that no case holds.
-    pub inputs: ProposalInputs,
+    /// The facts the proposer supplied that no case holds. Boxed: proposals
+    /// ride in the command and fact enums, which stay small.
+    pub inputs: Box<ProposalInputs>,
 }
 
 /// Facts from outside the cases (social insurance, market regulation, the
@@ -64,8 +65,23 @@ pub struct ProposalInputs {
     pub loan: Option<LoanInput>,
     /// For women: `worker` or `cadre` (sets the retirement age).
     pub post_type: Option<String>,
-    /// Months of social insurance paid in the placement.
-    pub insured_months: Option<u32>,
+    /// Months of social insurance paid for the person (in the placement, or
+    /// by the founder): person proposals only. Recorded as `insured_months`
+    /// before the enterprise's months were named apart.
+    #[serde(default, alias = "insured_months")]
+    pub person_insured_months: Option<u32>,
+    /// Months the enterprise has paid unemployment insurance (依法缴纳失业保险费
+    /// 满12个月): enterprise proposals only.
+    #[serde(default)]
+    pub enterprise_insured_months: Option<u32>,
+    /// The enterprise's new hires this year that meet the loan's conditions
+    /// (当年新招用符合创业担保贷款申请条件的人数), when stated instead of
+    /// counted from the recorded hires: enterprise proposals only.
+    #[serde(default)]
+    pub new_hires: Option<u32>,
+    /// Of those, the hires with the district's hukou (新招用人员中西青户籍人员数量).
+    #[serde(default)]
+    pub new_hires_local_hukou: Option<u32>,
     /// The business the person founded.
     pub business: Option<BusinessInput>,
     /// Attested facts by their catalogue names, e.g. `social_insurance_paid`.
@@ -83,6 +99,9 @@ pub struct LoanInput {
 pub struct BusinessInput {
     pub registered_on: Date,
     pub employees: u32,
+    /// Where the business is registered (在本区创业), when stated.
+    #[serde(default)]
+    pub district: Option<DistrictCode>,
 }
 
 /// A review of a proposal: who reviews, and whether they hold the supervisor role.

@@ -227,7 +227,7 @@ impl<S: EventStore> Finder<S> {
             Err(e) => return Err(e),
         };
         let view = self.enterprises.state(id, AsOf::Latest, &Access::Service(ACTOR)).await?;
-        Ok(view.case.file().map(|f| crate::subsidies::enterprise_facts(f, on, None)))
+        Ok(view.case.file().map(|f| crate::subsidies::enterprise_facts(f, on, None, 0)))
     }
 
     async fn examine_enterprise(&self, case_id: Uuid, cause: Uuid) -> Result<Vec<String>, AppError> {
@@ -239,7 +239,7 @@ impl<S: EventStore> Finder<S> {
         let Some(file) = view.case.file() else { return Ok(Vec::new()) };
         let today = self.cases.today();
         let facts = Facts {
-            enterprise: Some(crate::subsidies::enterprise_facts(file, today, None)),
+            enterprise: Some(crate::subsidies::enterprise_facts(file, today, None, 0)),
             prior_grants: enterprise_grants(file, today),
             ..Facts::default()
         };
@@ -690,7 +690,7 @@ mod tests {
         );
         // A woman born 1986-07-15 living in Binhai (120116): disabled (a
         // difficulty that is not special), flexibly employed. The rule
-        // binhai.flexible.difficulty-4050-social-insurance (002 #36) needs
+        // tianjin.flexible.difficulty-4050-social-insurance (002 #36) needs
         // women aged 40 (年满, inclusive): she turns 40 on 2026-07-15.
         let id = resident_id("120116", "19860715", 22);
         let woman = registration(id.clone(), "120116003004", &[]);
@@ -702,7 +702,7 @@ mod tests {
         run(&cases, Target::Case(case), "2026-03-02", PersonCommand::RecogniseDifficulty(difficulty)).await;
         let flexible = Placement { kind: PlacementKind::Flexible, employer: None, contract_months: None };
         run(&cases, Target::Case(case), "2026-04-01", PersonCommand::RecordPlacement(flexible)).await;
-        let rule = "binhai.flexible.difficulty-4050-social-insurance".to_string();
+        let rule = "tianjin.flexible.difficulty-4050-social-insurance".to_string();
         follow_to_head(&finder, &store, None).await;
         assert!(!found(&store).await.iter().any(|(_, r, _)| *r == rule), "39 years old: not yet");
 

@@ -73,7 +73,7 @@ use std::{
 
 use anyhow::{Context, anyhow, ensure};
 use chrono::{Datelike, Days, Months, NaiveDate};
-use leye_domain::subsidy::{ApproveProposal, ProposalInputs, Reviewer, SubsidyProposal};
+use leye_domain::subsidy::{ApproveProposal, Reviewer, SubsidyProposal};
 use leye_domain::{
     Date, RejectionCode,
     person::{
@@ -1595,7 +1595,7 @@ impl Planner<'_> {
             rule_valid_from: on,
             proposed_by: caseworker(self.place),
             reasons: Vec::new(),
-            inputs: ProposalInputs::default(),
+            inputs: Default::default(),
         };
         self.push(on, order::PROPOSE, PersonCommand::ProposeSubsidy(proposal));
         let reviewer = Reviewer { user: supervisor(self.place), supervisor: true };

@@ -99,7 +99,8 @@ impl<S: EventStore> Subsidies<S> {
             }
             CaseRef::Enterprise(id) => {
                 let view = self.enterprises.state(id, AsOf::Latest, access).await?;
-                enterprise_decision(&self.catalogue, &view.case, on, req)
+                let local = self.local_hukou_hires(&view.case, on).await?;
+                enterprise_decision(&self.catalogue, &view.case, on, req, local)
             }
         }
     }
@@ -128,9 +129,11 @@ impl<S: EventStore> Subsidies<S> {
                     .await?
             }
             CaseRef::Enterprise(id) => {
+                let view = self.enterprises.state(id, AsOf::Latest, &meta.access).await?;
+                let local = self.local_hukou_hires(&view.case, on).await?;
                 self.enterprises
                     .execute_with(Target::Case(id), meta, &(case, on, &req), |c, _| {
-                        let decision = enterprise_decision(&self.catalogue, c, on, &req)?;
+                        let decision = enterprise_decision(&self.catalogue, c, on, &req, local)?;
                         keep(&decision);
                         let proposal = proposal(&decision, &req, &proposer)?;
                         Ok(DatedEnterpriseCommand {
@@ -179,10 +182,12 @@ impl<S: EventStore> Subsidies<S> {
                     .await?
             }
             CaseRef::Enterprise(id) => {
+                let view = self.enterprises.state(id, AsOf::Latest, &meta.access).await?;
+                let local = self.local_hukou_hires(&view.case, on).await?;
                 self.enterprises
                     .execute_with(Target::Case(id), meta, &request, |c, _| {
                         if let Some(p) = c.file().and_then(|f| pending(&f.proposals, &proposal_id)) {
-                            let decision = enterprise_decision(&self.catalogue, c, on, &request_of(p))?;
+                            let decision = enterprise_decision(&self.catalogue, c, on, &request_of(p), local)?;
                             keep(&decision);
                             refuse_unless_granted(&decision)?;
                         }
@@ -256,6 +261,28 @@ impl<S: EventStore> Subsidies<S> {
             .await
     }
 
+    /// The enterprise's hires this year (to `on`) of persons whose hukou is in
+    /// the enterprise's district, read from the hired persons' cases (the
+    /// enterprise stream holds no personal data). A hire whose person case
+    /// is gone does not count.
+    async fn local_hukou_hires(&self, case: &EnterpriseCase, on: Date) -> Result<u32, AppError> {
+        let Some(file) = case.file() else { return Ok(0) };
+        let district = file.registration.district.as_str();
+        let year_start = Date::from_ymd_opt(chrono::Datelike::year(&on), 1, 1).unwrap_or(on);
+        let mut local = 0;
+        for h in file.hires.iter().filter(|h| h.hire.started_on >= year_start && h.hire.started_on <= on) {
+            let view = match self.people.state(h.hire.person_case_id, AsOf::Latest, &Access::internal()).await {
+                Ok(v) => v,
+                Err(AppError::NotFound) => continue,
+                Err(e) => return Err(e),
+            };
+            if view.case.file().is_some_and(|p| p.registration.hukou.county.as_str() == district) {
+                local += 1;
+            }
+        }
+        Ok(local)
+    }
+
     /// The facts of the enterprise a person's subsidy is paid to, when it has a case.
     async fn payee_facts(&self, payee: &Payee, on: Date) -> Result<Option<EnterpriseFacts>, AppError> {
         let Payee::Enterprise(code) = payee else { return Ok(None) };
@@ -265,7 +292,7 @@ impl<S: EventStore> Subsidies<S> {
             Err(e) => return Err(e),
         };
         let view = self.enterprises.state(id, AsOf::Latest, &Access::internal()).await?;
-        Ok(view.case.file().map(|f| enterprise_facts(f, on, None)))
+        Ok(view.case.file().map(|f| enterprise_facts(f, on, None, 0)))
     }
 }
 
@@ -279,7 +306,7 @@ fn pending<'a>(proposals: &'a [ProposalRecord], id: &str) -> Option<&'a SubsidyP
 
 /// What an approval re-evaluates: exactly what was proposed.
 fn request_of(p: &SubsidyProposal) -> ProposalRequest {
-    let mut inputs = p.inputs.clone();
+    let mut inputs = (*p.inputs).clone();
     inputs.amount = Some(p.grant.amount);
     inputs.period = Some(p.grant.period);
     ProposalRequest {
@@ -292,7 +319,14 @@ fn request_of(p: &SubsidyProposal) -> ProposalRequest {
 
 /// A decision for an outcome replayed from the case (a retried command).
 fn recorded_decision(rule_id: &str) -> Decision {
-    Decision { rule_id: rule_id.to_string(), rule: None, outcome: Outcome::Refused, max_amount: None, checks: vec![] }
+    Decision {
+        rule_id: rule_id.to_string(),
+        rule: None,
+        outcome: Outcome::Refused,
+        max_amount: None,
+        checks: vec![],
+        not_applicable: None,
+    }
 }
 
 fn refuse_unless_granted(d: &Decision) -> Result<(), AppError> {
@@ -334,7 +368,7 @@ fn proposal(d: &Decision, req: &ProposalRequest, proposer: &str) -> Result<Subsi
             .iter()
             .map(|c| EligibilityReason { check: c.check.clone(), detail: c.detail.clone(), clause: c.clause.clone() })
             .collect(),
-        inputs: req.inputs.clone(),
+        inputs: Box::new(req.inputs.clone()),
     })
 }
 
@@ -376,9 +410,12 @@ fn person_decision(
     let (mut person, prior_grants) = PersonFacts::from_file(file, on);
     let i = &req.inputs;
     person.post_type = i.post_type.as_deref().map(|p| named::<PostType>(p, "post_type")).transpose()?;
-    person.insured_months = i.insured_months;
-    person.business =
-        i.business.as_ref().map(|b| BusinessFacts { registered_on: b.registered_on, employees: b.employees });
+    person.insured_months = i.person_insured_months;
+    person.business = i.business.as_ref().map(|b| BusinessFacts {
+        registered_on: b.registered_on,
+        employees: b.employees,
+        district: b.district.clone(),
+    });
     // A district's rule for subsidies paid to an enterprise (hiring subsidies)
     // is the enterprise's district's: a Xiqing enterprise hiring a resident of
     // Heping claims under Xiqing's rules. Otherwise the person's residence.
@@ -393,6 +430,7 @@ fn enterprise_decision(
     case: &EnterpriseCase,
     on: Date,
     req: &ProposalRequest,
+    local_hukou_hires: u32,
 ) -> Result<Decision, AppError> {
     let Some(file) = case.file() else { return Err(AppError::NotFound) };
     let prior_grants = file
@@ -407,19 +445,29 @@ fn enterprise_decision(
             granted_on: s.granted_on,
         })
         .collect();
-    let facts = Facts {
-        person: None,
-        enterprise: Some(enterprise_facts(file, on, req.inputs.insured_months)),
-        attested: attested(&req.inputs)?,
-        prior_grants,
-    };
+    let i = &req.inputs;
+    let mut enterprise = enterprise_facts(file, on, i.enterprise_insured_months, local_hukou_hires);
+    // New hires meeting the loan's conditions, when the proposer states them
+    // (kept with the proposal like every input); else the recorded hires.
+    if let Some(n) = i.new_hires {
+        enterprise.new_hires = n;
+    }
+    if let Some(n) = i.new_hires_local_hukou {
+        enterprise.new_hires_local_hukou = n;
+    }
+    let facts = Facts { person: None, enterprise: Some(enterprise), attested: attested(&req.inputs)?, prior_grants };
     Ok(catalogue.evaluate(&grant_request(req, file.registration.district.clone(), on), &facts))
 }
 
 /// The policy facts an enterprise case holds on `on`. Layoffs count the
-/// twelve months before `on`; new hires the calendar year of `on` (local hukou
-/// is not known from the enterprise case: 0).
-pub(crate) fn enterprise_facts(file: &EnterpriseFile, on: Date, insured_months: Option<u32>) -> EnterpriseFacts {
+/// twelve months before `on`; new hires the calendar year of `on`; of them,
+/// `local_hukou_hires` have the district's hukou (the person cases know it).
+pub(crate) fn enterprise_facts(
+    file: &EnterpriseFile,
+    on: Date,
+    insured_months: Option<u32>,
+    local_hukou_hires: u32,
+) -> EnterpriseFacts {
     let mut kinds: BTreeSet<EnterpriseKind> = file.registration.kinds.iter().filter_map(|k| policy_kind(*k)).collect();
     if file.registration.small_micro {
         kinds.insert(EnterpriseKind::SmallMicro);
@@ -434,7 +482,7 @@ pub(crate) fn enterprise_facts(file: &EnterpriseFile, on: Date, insured_months: 
         layoffs: file.laid_off_between(year_ago, on),
         new_hires: file.hires.iter().filter(|h| h.hire.started_on >= year_start && h.hire.started_on <= on).count()
             as u32,
-        new_hires_local_hukou: 0,
+        new_hires_local_hukou: local_hukou_hires,
     }
 }
 

@@ -59,7 +59,7 @@ enum_map!(person_group, person_group_pb, pb::PersonGroup, domain::PersonGroup, {
     RegisteredPoorLabour => RegisteredPoorLabour, RelocatedFarmer => RelocatedFarmer,
     ZeroEmploymentHousehold => ZeroEmploymentHousehold, MinimumLivingAllowance => MinimumLivingAllowance,
     LowIncomeFamily => LowIncomeFamily, SingleParent => SingleParent,
-    SupportsSeriouslyIllRelative => SupportsSeriouslyIllRelative,
+    SupportsSeriouslyIllRelative => SupportsSeriouslyIllRelative, RuralSchoolLeaver => RuralSchoolLeaver,
 });
 enum_map!(difficulty_category, difficulty_category_pb, pb::DifficultyCategory, domain::DifficultyCategory, {
     ZeroEmploymentHousehold => ZeroEmploymentHousehold, SingleParentHousehold => SingleParentHousehold,

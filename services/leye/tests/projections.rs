@@ -360,7 +360,6 @@ async fn killed_while_catching_up_then_restarted_answers_as_a_rebuild_from_zero(
 
         // Watch the projector from the server's first milliseconds, every 5 ms.
         let mut leye = Leye::spawn(&d, None, &[]);
-        let url = format!("http://{}", leye.addr);
         let deadline = Instant::now() + Duration::from_secs(30);
         // Not before the projector has created the first generation: a query
         // arriving while it does would create `CURRENT` too, and one of two

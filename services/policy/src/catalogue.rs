@@ -34,7 +34,7 @@ use leye_domain::{Date, values::DistrictCode};
 use crate::{
     dates::month_starts,
     model::{
-        AmountRule, CatalogueFile, Conditions, Document, Jurisdiction, Nature, Parameter, ParameterUnit,
+        AmountRule, CatalogueFile, Conditions, Document, InForceBy, Jurisdiction, Nature, Parameter, ParameterUnit,
         ParameterValue, RetirementLaw, RetirementSchedule, Rule, WORDING_KEYS,
     },
 };
@@ -131,6 +131,8 @@ pub struct Catalogue {
     parameters: BTreeMap<String, Parameter>,
     retirement: Vec<RetirementLaw>,
     jurisdictions: Vec<JurisdictionInfo>,
+    /// Former programme code → the programme it is now (`formerly`).
+    former_programmes: BTreeMap<String, String>,
 }
 
 /// Why no rule version applies to a request.
@@ -142,6 +144,8 @@ pub enum NotApplicable {
     OtherJurisdiction(Jurisdiction),
     /// No version is in force on the date; the versions' periods.
     NotInForce(Vec<(Date, Option<Date>)>),
+    /// A city rule the district's own rule (the id) stands in for on the date.
+    ReplacedBy(String),
 }
 
 impl Catalogue {
@@ -226,10 +230,9 @@ impl Catalogue {
     /// District and city rules never override each other implicitly: each is
     /// its own rule, and [`Catalogue::rules_in_force`] lists both.
     pub fn rule_in_force(&self, id: &str, district: &DistrictCode, date: Date) -> Result<&Rule, NotApplicable> {
-        let versions = self.versions(id);
-        let Some(first) = versions.first() else { return Err(NotApplicable::UnknownRule) };
-        if !first.jurisdiction.covers(district) {
-            return Err(NotApplicable::OtherJurisdiction(first.jurisdiction.clone()));
+        let versions = self.applicable_versions(id, district)?;
+        if let Some(by) = self.replaced_by(id, district, date) {
+            return Err(NotApplicable::ReplacedBy(by.id.clone()));
         }
         versions
             .iter()
@@ -238,9 +241,39 @@ impl Catalogue {
             .ok_or_else(|| NotApplicable::NotInForce(versions.iter().map(|r| (r.valid_from, r.valid_to)).collect()))
     }
 
-    /// Every rule version in force on `date` whose jurisdiction covers `district`.
+    /// The versions of rule `id` (oldest first) when the rule applies in
+    /// `district`: unknown ids and rules of another district are refused.
+    pub fn applicable_versions(&self, id: &str, district: &DistrictCode) -> Result<Vec<&Rule>, NotApplicable> {
+        let versions = self.versions(id);
+        let Some(first) = versions.first() else { return Err(NotApplicable::UnknownRule) };
+        if !first.jurisdiction.covers(district) {
+            return Err(NotApplicable::OtherJurisdiction(first.jurisdiction.clone()));
+        }
+        Ok(versions)
+    }
+
+    /// Every rule version in force on `date` whose jurisdiction covers
+    /// `district`, less the city rules the district's own rules replace then.
     pub fn rules_in_force<'a>(&'a self, district: &'a DistrictCode, date: Date) -> impl Iterator<Item = &'a Rule> {
-        self.rules.iter().filter(move |r| r.jurisdiction.covers(district) && r.in_force_on(date))
+        self.rules.iter().filter(move |r| {
+            r.jurisdiction.covers(district) && r.in_force_on(date) && self.replaced_by(&r.id, district, date).is_none()
+        })
+    }
+
+    /// The district rule in force on `date` that stands in for city rule `id`
+    /// in `district` (`replaces`), if any.
+    pub fn replaced_by(&self, id: &str, district: &DistrictCode, date: Date) -> Option<&Rule> {
+        self.rules.iter().find(|r| {
+            r.jurisdiction == Jurisdiction::District(district.clone())
+                && r.replaces.iter().any(|x| x == id)
+                && r.in_force_on(date)
+        })
+    }
+
+    /// The programme a recorded code stands for now: itself, or the programme
+    /// that lists it under `formerly`.
+    pub fn current_programme<'a>(&'a self, programme: &'a str) -> &'a str {
+        self.former_programmes.get(programme).map_or(programme, String::as_str)
     }
 
     /// A parameter's value in force on `date`.
@@ -446,11 +479,13 @@ fn build(files: Vec<(String, CatalogueFile)>, problems: &mut Vec<Problem>) -> Ca
     }
 
     // Cross-file checks would only echo a file that failed to parse.
+    let mut former_programmes = BTreeMap::new();
     if syntax_ok {
         check_across_rules(&mut ctx, &rules, &documents, &parameters);
         check_retirement_laws(&mut ctx, &mut retirement);
+        former_programmes = check_former_programmes(&mut ctx, &rules);
     }
-    Catalogue { rules, documents, parameters, retirement, jurisdictions }
+    Catalogue { rules, documents, parameters, retirement, jurisdictions, former_programmes }
 }
 
 fn check_rule(ctx: &mut Ctx<'_>, r: &Rule) {
@@ -543,10 +578,38 @@ fn check_rule(ctx: &mut Ctx<'_>, r: &Rule) {
     if (l.cumulative_per_placement || l.renewal.is_some()) && l.cumulative_months.is_none() {
         ctx.rule(r, Some("limits.cumulative_months"), "is needed by cumulative_per_placement and renewal");
     }
+    if !l.cumulative_with.is_empty() && l.cumulative_months.is_none() {
+        ctx.rule(r, Some("limits.cumulative_with"), "needs limits.cumulative_months, the ceiling the months share");
+    }
+    if l.cumulative_with.contains(&r.programme) {
+        ctx.rule(r, Some("limits.cumulative_with"), "names the rule's own programme, which always counts");
+    }
+    match r.in_force_by {
+        InForceBy::TrainingCompletion if r.eligible.training_completed.is_empty() => ctx.rule(
+            r,
+            Some("in_force_by"),
+            "training_completion needs eligible.training_completed to name the training",
+        ),
+        InForceBy::LoanContract if !matches!(r.amount, AmountRule::InterestSubsidy { .. }) => {
+            ctx.rule(r, Some("in_force_by"), "loan_contract is for interest subsidies, whose request names the loan")
+        }
+        _ => {}
+    }
+    if mentions_expiry(&r.eligible) && l.cumulative_months.is_none() {
+        ctx.rule(
+            r,
+            Some("eligible.prior_placement_subsidy_expired"),
+            "needs limits.cumulative_months: the full term the earlier subsidy must have run",
+        );
+    }
     if l.period_from_placement_month && !r.is_periodic() {
         ctx.rule(r, Some("limits.period_from_placement_month"), "applies only to periodic subsidies");
     }
     check_conditions(ctx, r, &r.eligible, "eligible");
+}
+
+fn mentions_expiry(c: &Conditions) -> bool {
+    c.prior_placement_subsidy_expired || c.any_of.iter().any(mentions_expiry)
 }
 
 fn check_conditions(ctx: &mut Ctx<'_>, r: &Rule, c: &Conditions, path: &str) {
@@ -695,14 +758,24 @@ fn check_across_rules(
             let same = earlier.programme == r.programme
                 && earlier.jurisdiction == r.jurisdiction
                 && earlier.subject == r.subject
-                && earlier.payee == r.payee;
+                && earlier.payee == r.payee
+                && earlier.in_force_by == r.in_force_by;
             if !same {
-                let msg = "versions of one rule must share programme, jurisdiction, subject and payee";
+                let msg = "versions of one rule must share programme, jurisdiction, subject, payee and in_force_by";
                 ctx.rule(r, Some("id"), msg);
+            }
+        }
+        for target in &r.replaces {
+            let city = rules.iter().any(|x| &x.id == target && x.jurisdiction == Jurisdiction::City);
+            if r.jurisdiction == Jurisdiction::City {
+                ctx.rule(r, Some("replaces"), "only a district rule may stand in for a city rule");
+            } else if !city {
+                ctx.rule(r, Some("replaces"), format!("\"{target}\" is not a city rule"));
             }
         }
         let mut refs: Vec<(String, &str)> =
             r.limits.excludes.iter().map(|p| ("limits.excludes".into(), p.as_str())).collect();
+        refs.extend(r.limits.cumulative_with.iter().map(|p| ("limits.cumulative_with".into(), p.as_str())));
         collect_requires(&r.eligible, "eligible", &mut refs);
         for (field, p) in refs {
             if !programmes.contains(p) {
@@ -735,6 +808,25 @@ fn check_across_rules(
             }
         }
     }
+}
+
+/// Former programme codes: none may still be a rule's programme, and none may
+/// stand for two programmes.
+fn check_former_programmes(ctx: &mut Ctx<'_>, rules: &[Rule]) -> BTreeMap<String, String> {
+    let live: BTreeSet<&str> = rules.iter().map(|r| r.programme.as_str()).collect();
+    let mut map: BTreeMap<String, String> = BTreeMap::new();
+    for r in rules {
+        for old in &r.formerly {
+            if live.contains(old.as_str()) {
+                ctx.rule(r, Some("formerly"), format!("\"{old}\" is still the programme of a rule"));
+            } else if let Some(other) = map.get(old).filter(|p| **p != r.programme) {
+                ctx.rule(r, Some("formerly"), format!("\"{old}\" already stands for programme \"{other}\""));
+            } else {
+                map.insert(old.clone(), r.programme.clone());
+            }
+        }
+    }
+    map
 }
 
 fn collect_requires<'a>(c: &'a Conditions, path: &str, out: &mut Vec<(String, &'a str)>) {

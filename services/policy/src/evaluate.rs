@@ -2,8 +2,12 @@
 //!
 //! # How a decision is reached
 //! 1. The rule the grant names is looked up: it must belong to the city or to
-//!    the granting district, and one of its versions must be in force on the
-//!    grant's date ([`Catalogue::rule_in_force`]).
+//!    the granting district (and, for a city rule, not be replaced there by
+//!    the district's own rule), and one of its versions must be in force on
+//!    the date of the fact the programme rewards (`in_force_by`: the hire,
+//!    the training, the business registration, the loan contract; else the
+//!    grant's date). A refusal here still names the version nearest that date
+//!    and cites its clause; [`Decision::not_applicable`] says why.
 //! 2. The payee kind must be the rule's.
 //! 3. Eligibility: every condition of `[rule.eligible]`; of `any_of`, one
 //!    alternative.
@@ -25,14 +29,18 @@ use std::fmt;
 use chrono::Datelike;
 use leye_domain::{
     Date,
+    person::PlacementKind,
     values::{DateRange, DistrictCode, Fen, Gender},
 };
 
 use crate::{
     catalogue::{Catalogue, NotApplicable},
     dates::{add_months, full_months_between, month_end, month_starts, whole_months},
-    facts::{Facts, GrantRequest, PersonFacts, TrainingFacts},
-    model::{AmountRule, Conditions, DifficultyRequirement, Jurisdiction, Nature, PayeeKind, PostType, Rule, Share},
+    facts::{Facts, GrantRequest, PersonFacts, PlacementFacts, TrainingFacts},
+    model::{
+        AmountRule, Conditions, DifficultyRequirement, InForceBy, Jurisdiction, Nature, PayeeKind, PostType, Rule,
+        Share,
+    },
     retirement::{age_in_years, month_of, within_years_of_retirement},
 };
 
@@ -99,6 +107,11 @@ pub struct Decision {
     /// The most this request may be granted, when it could be computed.
     pub max_amount: Option<Fen>,
     pub checks: Vec<Check>,
+    /// Why no version of the rule could be applied, when that is the refusal:
+    /// an unknown id or a rule of another district (errors in the request),
+    /// or no version in force on the deciding date (a refusal citing the
+    /// clause of the nearest version).
+    pub not_applicable: Option<NotApplicable>,
 }
 
 impl Decision {
@@ -146,12 +159,51 @@ pub struct Eligibility {
 
 impl Catalogue {
     /// Decides a grant. Pure: reads only its arguments.
+    ///
+    /// The version applied is the one in force on the date of the fact the
+    /// programme rewards (`in_force_by`: the hire, the training, the business
+    /// registration, the loan contract), or on the grant's date.
     pub fn evaluate(&self, request: &GrantRequest, facts: &Facts) -> Decision {
-        let rule = match self.rule_in_force(&request.rule_id, &request.district, request.on) {
-            Ok(r) => r,
-            Err(why) => return not_applicable(request, why),
+        let facts = &self.current_programmes(facts);
+        let versions = match self.applicable_versions(&request.rule_id, &request.district) {
+            Ok(v) => v,
+            Err(why) => return self.not_applicable(request, why),
+        };
+        // Versions share `in_force_by` (checked at load).
+        let by = versions[0].in_force_by;
+        // Without the fact, the grant's date decides; the conditions that
+        // need the fact then fail on their own, each citing its clause.
+        let (fact_on, missing) = match deciding_date(by, &versions[0].eligible, request, facts) {
+            Ok(d) => (d, None),
+            Err(missing) => (request.on, Some(missing)),
+        };
+        if let Some(by) = self.replaced_by(&request.rule_id, &request.district, fact_on) {
+            let v = nearest(&versions, fact_on);
+            let detail = format!(
+                "in district {} the municipal programme is granted under the district's rule {} ({}) on {fact_on}",
+                request.district.as_str(),
+                by.id,
+                by.source
+            );
+            return refused_before_eligibility(request, v, detail, Some(NotApplicable::ReplacedBy(by.id.clone())));
+        }
+        let Some(rule) = versions.iter().find(|r| r.in_force_on(fact_on)).copied() else {
+            let v = nearest(&versions, fact_on);
+            let periods: Vec<String> = versions.iter().map(|r| period_text(r.valid_from, r.valid_to)).collect();
+            let on = match by {
+                InForceBy::GrantDate => format!("on {fact_on}"),
+                _ => format!("on {fact_on}, {}", by.describe()),
+            };
+            let mut detail = format!("no version in force {on}; versions: {}", periods.join(", "));
+            if let Some(w) = v.wording.get("valid_to").or_else(|| v.wording.get("valid_from")) {
+                detail = format!("{detail} — 「{w}」");
+            }
+            let why = NotApplicable::NotInForce(versions.iter().map(|r| (r.valid_from, r.valid_to)).collect());
+            return refused_before_eligibility(request, v, detail, Some(why));
         };
         let mut ev = Eval::new(self, rule, facts, request.on, &request.district);
+        ev.fact_on = fact_on;
+        ev.fact_missing = missing;
         ev.units = request.units;
         ev.in_force();
         ev.check(
@@ -177,6 +229,47 @@ impl Catalogue {
             outcome,
             max_amount: cap.and_then(|c| Fen::positive(c).ok()),
             checks: ev.checks,
+            not_applicable: None,
+        }
+    }
+
+    /// The facts with prior grants recorded under a former programme code
+    /// counted as the programme's now (`formerly`).
+    fn current_programmes<'f>(&self, facts: &'f Facts) -> std::borrow::Cow<'f, Facts> {
+        if facts.prior_grants.iter().all(|g| self.current_programme(&g.programme) == g.programme) {
+            return std::borrow::Cow::Borrowed(facts);
+        }
+        let mut owned = facts.clone();
+        for g in &mut owned.prior_grants {
+            g.programme = self.current_programme(&g.programme).to_string();
+        }
+        std::borrow::Cow::Owned(owned)
+    }
+
+    /// A refusal for a rule that does not apply to the request at all. An
+    /// unknown id cites no clause (there is none); a rule of another district
+    /// cites the clause of its version nearest the date.
+    fn not_applicable(&self, request: &GrantRequest, why: NotApplicable) -> Decision {
+        match &why {
+            NotApplicable::OtherJurisdiction(j) => {
+                let versions = self.versions(&request.rule_id);
+                let detail =
+                    format!("the rule belongs to {j}; it does not apply in district {}", request.district.as_str());
+                refused_before_eligibility(request, nearest(&versions, request.on), detail, Some(why))
+            }
+            NotApplicable::UnknownRule | NotApplicable::NotInForce(_) | NotApplicable::ReplacedBy(_) => Decision {
+                rule_id: request.rule_id.clone(),
+                rule: None,
+                outcome: Outcome::Refused,
+                max_amount: None,
+                checks: vec![Check {
+                    check: "in_force".into(),
+                    passed: false,
+                    detail: "no rule with this id in the catalogue".into(),
+                    clause: "catalogue".into(),
+                }],
+                not_applicable: Some(why),
+            },
         }
     }
 
@@ -187,12 +280,22 @@ impl Catalogue {
     /// Amount checks that need a request (periods, units, bases) are not run:
     /// this lists who should be told, not what they will get.
     pub fn find_eligible(&self, facts: &Facts, district: &DistrictCode, on: Date) -> Vec<Eligibility> {
+        let facts = &self.current_programmes(facts);
         let mut out = Vec::new();
         for rule in self.rules_in_force(district, on) {
             if facts.prior_grants.iter().any(|g| g.programme == rule.programme) {
                 continue;
             }
+            // As in `evaluate`: the fact the programme rewards dates it, and the
+            // person's standing is judged then; a fact outside this version's
+            // period is not this programme's (a request would be refused).
+            let probe = GrantRequest::new(rule.id.clone(), district.clone(), on, rule.payee);
+            let fact = deciding_date(rule.in_force_by, &rule.eligible, &probe, facts).ok();
+            if fact.is_some_and(|f| !rule.in_force_on(f)) {
+                continue;
+            }
             let mut ev = Eval::new(self, rule, facts, on, district);
+            ev.fact_on = fact.unwrap_or(on);
             ev.in_force();
             ev.subject();
             ev.conditions_top(&rule.eligible);
@@ -209,24 +312,61 @@ impl Catalogue {
     }
 }
 
-fn not_applicable(request: &GrantRequest, why: NotApplicable) -> Decision {
-    let detail = match why {
-        NotApplicable::UnknownRule => "no rule with this id in the catalogue".to_string(),
-        NotApplicable::OtherJurisdiction(j) => {
-            format!("the rule belongs to {j}; it does not apply in district {}", request.district.as_str())
-        }
-        NotApplicable::NotInForce(versions) => {
-            let v: Vec<String> =
-                versions.iter().map(|(f, t)| format!("{f}..{}", t.map_or("".into(), |t| t.to_string()))).collect();
-            format!("no version in force on {}; versions: {}", request.on, v.join(", "))
-        }
-    };
+/// A refusal decided before eligibility: one failed `in_force` check citing
+/// the clause of version `v`, which the decision names (source, validity).
+fn refused_before_eligibility(
+    request: &GrantRequest,
+    v: &Rule,
+    detail: String,
+    why: Option<NotApplicable>,
+) -> Decision {
     Decision {
         rule_id: request.rule_id.clone(),
-        rule: None,
+        rule: Some(RuleRef::of(v)),
         outcome: Outcome::Refused,
         max_amount: None,
-        checks: vec![Check { check: "in_force".into(), passed: false, detail, clause: "catalogue".into() }],
+        checks: vec![Check { check: "in_force".into(), passed: false, detail, clause: v.source.clone() }],
+        not_applicable: why,
+    }
+}
+
+/// The version nearest `date`: the latest begun by then, else the first.
+fn nearest<'r>(versions: &[&'r Rule], date: Date) -> &'r Rule {
+    // `versions` is never empty: an unknown id is refused before.
+    let found = versions.iter().rev().find(|r| r.valid_from <= date).or(versions.first());
+    found.copied().expect("an applicable rule has at least one version")
+}
+
+fn period_text(from: Date, to: Option<Date>) -> String {
+    format!("{from}..{}", to.map_or("open-ended".to_string(), |t| t.to_string()))
+}
+
+/// The date that decides which version is in force, or what is missing to know it.
+fn deciding_date(by: InForceBy, c: &Conditions, request: &GrantRequest, facts: &Facts) -> Result<Date, String> {
+    let person = facts.person.as_ref();
+    match by {
+        InForceBy::GrantDate => Ok(request.on),
+        InForceBy::PlacementStart => person
+            .and_then(|p| p.placement.as_ref())
+            .map(|pl| pl.started_on)
+            .ok_or_else(|| "no placement recorded".to_string()),
+        InForceBy::TrainingCompletion => person
+            .and_then(|p| {
+                p.trainings
+                    .iter()
+                    .filter(|t| t.certificate && t.completed_on <= request.on)
+                    .filter(|t| c.training_completed.contains(&t.programme))
+                    .map(|t| t.completed_on)
+                    .max()
+            })
+            .ok_or_else(|| format!("no {} completed with a certificate", names(&c.training_completed))),
+        InForceBy::BusinessRegistration => person
+            .and_then(|p| p.business.as_ref())
+            .map(|b| b.registered_on)
+            .ok_or_else(|| "no business recorded".to_string()),
+        InForceBy::LoanContract => {
+            request.loan.as_ref().map(|l| l.contract_date).ok_or_else(|| "the loan is not given".to_string())
+        }
     }
 }
 
@@ -237,6 +377,12 @@ struct Eval<'a> {
     rule: &'a Rule,
     facts: &'a Facts,
     on: Date,
+    /// The date of the fact the programme rewards (`in_force_by`), at which
+    /// the person's standing is judged: 应届, 毕业N年内, 年满N周岁 at the hire.
+    /// The grant's date where the rule names no such fact.
+    fact_on: Date,
+    /// Why the fact's date is not known (then `fact_on` is the grant's date).
+    fact_missing: Option<String>,
     district: &'a DistrictCode,
     /// The request's units (batch sizes); none while finding people.
     units: Option<u32>,
@@ -248,7 +394,7 @@ type Found = (bool, String);
 
 impl<'a> Eval<'a> {
     fn new(cat: &'a Catalogue, rule: &'a Rule, facts: &'a Facts, on: Date, district: &'a DistrictCode) -> Self {
-        Self { cat, rule, facts, on, district, units: None, checks: Vec::new() }
+        Self { cat, rule, facts, on, fact_on: on, fact_missing: None, district, units: None, checks: Vec::new() }
     }
 
     fn make(&self, name: &str, key: &str, passed: bool, detail: String) -> Check {
@@ -267,12 +413,16 @@ impl<'a> Eval<'a> {
     fn in_force(&mut self) {
         let r = self.rule;
         let to = r.valid_to.map_or("open-ended".to_string(), |t| t.to_string());
+        let when = match (r.in_force_by, &self.fact_missing) {
+            (InForceBy::GrantDate, _) => self.on.to_string(),
+            (by, Some(missing)) => format!("{} ({missing}, so the grant's date stands for {})", self.on, by.describe()),
+            (by, None) => format!("{} ({}; decided {})", self.fact_on, by.describe(), self.on),
+        };
         let detail = format!(
-            "version {}..{} of {} covers {} in district {}",
+            "version {}..{} of {} covers {when} in district {}",
             r.valid_from,
             to,
             r.jurisdiction,
-            self.on,
             self.district.as_str()
         );
         self.check("in_force", true, detail);
@@ -390,12 +540,13 @@ impl<'a> Eval<'a> {
             results.push((
                 "min_age",
                 p.map_or_else(no_person, |p| {
-                    let age = age_in_years(p.birth_date, on);
+                    let at = self.fact_on;
+                    let age = age_in_years(p.birth_date, at);
                     let (need, sex) = match p.gender {
                         Gender::Female => (a.female, "woman"),
                         Gender::Male => (a.male, "man"),
                     };
-                    (age >= need, format!("{sex} aged {age} on {on}; needs {need} or more (年满, inclusive)"))
+                    (age >= need, format!("{sex} aged {age} on {at}; needs {need} or more (年满, inclusive)"))
                 }),
             ));
         }
@@ -445,10 +596,14 @@ impl<'a> Eval<'a> {
                 "max_months_since_graduation",
                 p.map_or_else(no_person, |p| match &p.graduation {
                     Some(g) => {
+                        let at = self.fact_on;
                         let limit = add_months(g.graduated_on, n);
                         (
-                            g.graduated_on <= on && on <= limit,
-                            format!("graduated {}; within {n} months means on or before {limit}", g.graduated_on),
+                            g.graduated_on <= at && at <= limit,
+                            format!(
+                                "graduated {}; within {n} months means on or before {limit}; judged on {at}",
+                                g.graduated_on
+                            ),
                         )
                     }
                     None => (false, "no graduation recorded".into()),
@@ -460,8 +615,13 @@ impl<'a> Eval<'a> {
                 "graduated_this_year",
                 p.map_or_else(no_person, |p| match &p.graduation {
                     Some(g) => (
-                        g.graduated_on.year() == on.year(),
-                        format!("graduated in {}; the date is in {} (应届)", g.graduated_on.year(), on.year()),
+                        g.graduated_on.year() == self.fact_on.year(),
+                        format!(
+                            "graduated in {}; judged on {}, in {} (应届)",
+                            g.graduated_on.year(),
+                            self.fact_on,
+                            self.fact_on.year()
+                        ),
                     ),
                     None => (false, "no graduation recorded".into()),
                 }),
@@ -509,11 +669,24 @@ impl<'a> Eval<'a> {
         if let Some(n) = c.min_contract_months {
             results.push((
                 "min_contract_months",
-                p.map_or_else(no_person, |p| match p.placement.as_ref().map(|pl| pl.contract_months) {
-                    Some(Some(m)) => (m >= n, format!("contract of {m} months; needs {n} or more")),
-                    Some(None) => (
+                p.map_or_else(no_person, |p| match p.placement.as_ref() {
+                    Some(PlacementFacts { contract_months: Some(m), .. }) => {
+                        (*m >= n, format!("contract of {m} months; needs {n} or more"))
+                    }
+                    // A placement with an employer and no term recorded holds a
+                    // labour contract without a fixed term, the longest there is.
+                    Some(pl) if labour_contract(pl.kind) => (
+                        true,
+                        format!(
+                            "open-ended labour contract (无固定期限劳动合同): meets a contract of {n} months or more"
+                        ),
+                    ),
+                    Some(pl) => (
                         false,
-                        format!("no fixed-term contract length recorded; needs a contract of {n} months or more"),
+                        format!(
+                            "placement {} has no labour contract; needs a contract of {n} months or more",
+                            name(&pl.kind)
+                        ),
                     ),
                     None => (false, "no placement".into()),
                 }),
@@ -578,6 +751,12 @@ impl<'a> Eval<'a> {
                         format!("public-welfare placements so far, this one included: {}", p.public_welfare_placements),
                     )
                 }),
+            ));
+        }
+        if c.prior_placement_subsidy_expired {
+            results.push((
+                "prior_placement_subsidy_expired",
+                p.map_or_else(no_person, |p| self.prior_placement_subsidy_expired(p)),
             ));
         }
         if !c.training_completed.is_empty() {
@@ -665,6 +844,18 @@ impl<'a> Eval<'a> {
                 "min_business_employees",
                 p.map_or_else(no_person, |p| match &p.business {
                     Some(b) => (b.employees >= n, format!("{} employed; needs {n} or more", b.employees)),
+                    None => (false, "no business recorded".into()),
+                }),
+            ));
+        }
+        if let Some(d) = &c.business_district {
+            results.push((
+                "business_district",
+                p.map_or_else(no_person, |p| match p.business.as_ref().map(|b| b.district.as_ref()) {
+                    Some(Some(x)) => {
+                        (x == d, format!("business registered in district {}; needs {}", x.as_str(), d.as_str()))
+                    }
+                    Some(None) => (false, "the business's district not supplied".into()),
                     None => (false, "no business recorded".into()),
                 }),
             ));
@@ -823,6 +1014,28 @@ impl<'a> Eval<'a> {
         all
     }
 
+    /// 补贴期满: the months of this programme granted before the current
+    /// placement began reach the programme's full term.
+    fn prior_placement_subsidy_expired(&self, p: &PersonFacts) -> Found {
+        let Some(pl) = &p.placement else { return (false, "no placement".into()) };
+        let term = self.rule.limits.cumulative_months.unwrap_or(0);
+        let start = crate::dates::month_start(pl.started_on);
+        let before: u32 = self
+            .facts
+            .prior_grants
+            .iter()
+            .filter(|g| g.programme == self.rule.programme && g.period.to < start)
+            .map(|g| grant_months(g.period))
+            .sum();
+        (
+            term > 0 && before >= term,
+            format!(
+                "{before} months of {} granted before this placement began {}; the full term is {term} (补贴期满)",
+                self.rule.programme, pl.started_on
+            ),
+        )
+    }
+
     /// Units are a request field; during "policy finds people" there is none.
     fn facts_units(&self) -> Option<u32> {
         self.units
@@ -966,7 +1179,13 @@ impl<'a> Eval<'a> {
             );
             return None;
         };
-        let mine: Vec<_> = self.facts.prior_grants.iter().filter(|g| g.programme == r.programme).collect();
+        // This programme's grants and those sharing its ceiling (cumulative_with).
+        let mine: Vec<_> = self
+            .facts
+            .prior_grants
+            .iter()
+            .filter(|g| g.programme == r.programme || r.limits.cumulative_with.contains(&g.programme))
+            .collect();
         let overlap = mine.iter().find(|g| g.period.from <= period.to && period.from <= g.period.to);
         self.check(
             "period_overlap",
@@ -1048,14 +1267,7 @@ impl<'a> Eval<'a> {
                 Some(from) => mine.iter().filter(|g| g.period.from >= from).collect(),
                 None => mine.iter().collect(),
             };
-            let before: u32 = counted
-                .iter()
-                .map(|g| {
-                    whole_months(g.period.from, g.period.to).unwrap_or_else(|| {
-                        full_months_between(g.period.from, g.period.to.succ_opt().unwrap_or(g.period.to))
-                    })
-                })
-                .sum();
+            let before: u32 = counted.iter().map(|g| grant_months(g.period)).sum();
             let renewal = if counted.len() == mine.len() {
                 ""
             } else if placement_start.is_some() {
@@ -1063,10 +1275,15 @@ impl<'a> Eval<'a> {
             } else {
                 " (counted afresh after re-recognition, 重新认定)"
             };
+            let shared = if r.limits.cumulative_with.is_empty() {
+                String::new()
+            } else {
+                format!(" (with {})", r.limits.cumulative_with.join(", "))
+            };
             self.check(
                 "cumulative_months",
                 before + months <= total,
-                format!("{before} months granted before{renewal} + {months} asked; at most {total} in total"),
+                format!("{before} months granted before{shared}{renewal} + {months} asked; at most {total} in total"),
             );
         }
         Some(period)
@@ -1227,6 +1444,18 @@ impl<'a> Eval<'a> {
             }
         }
     }
+}
+
+/// The months a granted period covers: whole calendar months, else full months.
+fn grant_months(period: DateRange) -> u32 {
+    whole_months(period.from, period.to)
+        .unwrap_or_else(|| full_months_between(period.from, period.to.succ_opt().unwrap_or(period.to)))
+}
+
+/// Placements held under a labour contract (劳动合同), where no recorded term
+/// means no fixed term (无固定期限), not no contract.
+fn labour_contract(kind: PlacementKind) -> bool {
+    matches!(kind, PlacementKind::Enterprise | PlacementKind::PublicWelfarePost | PlacementKind::CommunityServicePost)
 }
 
 fn yuan(fen: i64) -> String {

@@ -94,6 +94,9 @@ pub struct SpellFacts {
 pub struct PlacementFacts {
     pub kind: PlacementKind,
     pub started_on: Date,
+    /// The labour contract's term in months. `None`: no fixed term
+    /// (无固定期限劳动合同) for placements under a labour contract (enterprise,
+    /// public-welfare and community-service posts); no contract otherwise.
     pub contract_months: Option<u32>,
     pub ended_on: Option<Date>,
 }
@@ -111,6 +114,8 @@ pub struct BusinessFacts {
     pub registered_on: Date,
     /// People employed (带动就业人数), the founder not counted.
     pub employees: u32,
+    /// Where the business is registered (在本区创业), when known.
+    pub district: Option<DistrictCode>,
 }
 
 /// The enterprise's facts on the decision date.

@@ -227,6 +227,50 @@ pub enum Attestation {
     HardToPlaceThroughMarket,
     /// 线上职业技能培训 completed by the employee
     OnlineTrainingCompleted,
+    /// 外省市重点高校学生 (an intern from a key university outside Tianjin, 002 #29)
+    OutOfProvinceKeyUniversityStudent,
+    /// 经认定的市级人力资源服务产业园 (000 § 23)
+    MunicipalHrIndustrialPark,
+    /// 经认定的国家级人力资源服务产业园 (000 § 23)
+    NationalHrIndustrialPark,
+    /// 海河英才创新创业大赛获奖 (the person or project won an award, 004 § 18)
+    HaiheContestAwardWon,
+    /// 举办创业大赛 (an industry system of the district held a contest, 004 § 18)
+    StartUpContestHeld,
+}
+
+/// Which date decides the version of a rule in force: the date of the fact the
+/// programme rewards (the hire, the training, the business registration, the
+/// loan), not the date the grant is decided (domain §4: a 2020 hire decided in
+/// January 2021 is still under a programme that ran to 2020-12-31).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InForceBy {
+    /// The grant's own date (yearly refunds, attested achievements, periodic
+    /// subsidies for an ongoing status).
+    #[default]
+    GrantDate,
+    /// The start of the placement the grant concerns (招用, 吸纳, 安置, 就业).
+    PlacementStart,
+    /// The completion of the training the rule names (培训后…).
+    TrainingCompletion,
+    /// The registration of the person's business (营业执照, 注册).
+    BusinessRegistration,
+    /// The loan's contract date (贷款合同签订日).
+    LoanContract,
+}
+
+impl InForceBy {
+    /// The fact, in words, for decisions.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::GrantDate => "the grant's date",
+            Self::PlacementStart => "the placement's start (the hire)",
+            Self::TrainingCompletion => "the training's completion",
+            Self::BusinessRegistration => "the business's registration",
+            Self::LoanContract => "the loan's contract date",
+        }
+    }
 }
 
 /// What a share-of-base amount is a share of; the request carries the base.
@@ -338,6 +382,20 @@ pub struct Rule {
     /// Inclusive; absent: open-ended.
     #[serde(default, deserialize_with = "de_opt_date")]
     pub valid_to: Option<Date>,
+    /// Which date decides the version in force (default: the grant's date).
+    #[serde(default)]
+    pub in_force_by: InForceBy,
+    /// City rules this district rule stands in for in its district while it is
+    /// in force: the district restates a municipal programme with conditions
+    /// of its own (e.g. 在本区注册经营), so the municipal rule does not apply
+    /// there beside it. Explicit: nothing overrides implicitly.
+    #[serde(default)]
+    pub replaces: Vec<String>,
+    /// Programme codes grants of this programme were recorded under before
+    /// (a district restatement moved to the city): such grants count as this
+    /// programme's for one-time, cumulative, exclusion and top-up limits.
+    #[serde(default)]
+    pub formerly: Vec<String>,
     pub subject: Subject,
     pub payee: PayeeKind,
     #[serde(default)]
@@ -444,6 +502,12 @@ pub struct Limits {
     /// A grant of any of these programmes rules this one out.
     #[serde(default)]
     pub excludes: Vec<String>,
+    /// Programmes whose months count towards `cumulative_months` too, and whose
+    /// periods this one's must not overlap: two subsidies of one kind under
+    /// one ceiling (社保补贴期限一般不超过3年 over the 3-year and the 1-year
+    /// social-insurance subsidies).
+    #[serde(default)]
+    pub cumulative_with: Vec<String>,
     /// When these groups hold and the difficulty was recognised again after the
     /// last grant, cumulative months count afresh (重新认定…继续申请).
     #[serde(default)]
@@ -553,6 +617,11 @@ pub struct Conditions {
     /// No earlier public-welfare placement (the first 安置).
     #[serde(default)]
     pub first_public_welfare_placement: bool,
+    /// The subsidy of the earlier placement ran its full term before the
+    /// current placement began: the programme's months granted before it
+    /// reach `cumulative_months` (补贴期满仍难以…就业的…可再次安置).
+    #[serde(default)]
+    pub prior_placement_subsidy_expired: bool,
     /// Completed one of these trainings with a certificate.
     #[serde(default)]
     pub training_completed: Vec<TrainingProgramme>,
@@ -571,6 +640,9 @@ pub struct Conditions {
     /// The business employs at least N people (带动1人以上就业).
     #[serde(default)]
     pub min_business_employees: Option<u32>,
+    /// The person's business is registered in this district (在本区创业).
+    #[serde(default)]
+    pub business_district: Option<DistrictCode>,
     /// Facts the caseworker attests.
     #[serde(default)]
     pub attested: Vec<Attestation>,
@@ -619,12 +691,14 @@ pub const WORDING_KEYS: &[&str] = &[
     "min_insured_months",
     "within_years_of_retirement",
     "first_public_welfare_placement",
+    "prior_placement_subsidy_expired",
     "training_completed",
     "max_months_training_to_business",
     "max_months_since_training",
     "min_business_operating_months",
     "max_months_since_business_registration",
     "min_business_employees",
+    "business_district",
     "attested",
     "requires_grant",
     "enterprise_kinds_any",
@@ -645,9 +719,12 @@ pub const WORDING_KEYS: &[&str] = &[
     "extend_to_retirement_within_years",
     "max_public_welfare_placements",
     "excludes",
+    "cumulative_with",
     "renewal",
     "valid_to",
     "valid_from",
+    "in_force_by",
+    "replaces",
 ];
 
 // === parameters ===

@@ -38,7 +38,7 @@ fn extreme_requests_are_decided_without_panicking() {
     let mut p = person();
     p.insured_months = Some(u32::MAX);
     p.public_welfare_placements = u32::MAX;
-    p.business = Some(BusinessFacts { registered_on: d("0001-01-01"), employees: u32::MAX });
+    p.business = Some(BusinessFacts { registered_on: d("0001-01-01"), employees: u32::MAX, district: None });
     let born_early = PersonFacts { birth_date: d("0001-01-01"), gender: Gender::Female, ..p.clone() };
     let born_late = PersonFacts { birth_date: d("9999-12-31"), ..p.clone() };
     let periods = [

@@ -106,6 +106,9 @@ pub enum PersonGroup {
     SingleParent,
     /// 赡养患重大疾病直系亲属
     SupportsSeriouslyIllRelative,
+    /// 农村未继续升学初高中毕业生 (rural junior/senior secondary school leavers
+    /// not going on to further study, 004 § 20)
+    RuralSchoolLeaver,
 }
 
 /// 失业登记: the facts recorded when a person registers as unemployed.

@@ -424,7 +424,7 @@ fn proposal(id: &str, by: &str) -> SubsidyProposal {
         rule_valid_from: d("2020-01-01"),
         proposed_by: by.into(),
         reasons: vec![],
-        inputs: ProposalInputs::default(),
+        inputs: ProposalInputs::default().into(),
     }
 }
 

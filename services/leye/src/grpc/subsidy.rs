@@ -1,28 +1,38 @@
 //! The subsidy RPCs both case services share: parse, hand to [`Subsidies`],
 //! answer with the command result and the policy decision.
+//!
+//! Refusals of `ProposeSubsidy` (and `ApproveSubsidy`): an unknown rule id is
+//! `INVALID_ARGUMENT` (reason `UNKNOWN_RULE`, field `rule_id`); a rule of
+//! another district, or a city rule the district's own rule replaces there,
+//! `NOT_FOUND` (reason `RULE_NOT_IN_DISTRICT`); any other refusal
+//! `FAILED_PRECONDITION` (reason `POLICY_REFUSED`) carrying the whole decision.
+//! `EvaluateSubsidy` is a dry run and answers with the decision in every case.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use leye_auth::Role;
 use leye_domain::{
     Date,
     person::Payee,
     subsidy::{BusinessInput, LoanInput, ProposalInputs, RejectProposal, Reviewer},
-    values::{CreditCode, DateRange, Fen, code, parse_date, text},
+    values::{CreditCode, DateRange, DistrictCode, Fen, code, parse_date, text},
 };
+use leye_policy::{Decision, NotApplicable};
 use leye_proto::{common::v1::CommandResult, person::v1 as pb};
 use leye_store::EventStore;
 use prost::Message;
-use tonic::{Request, Response, Status};
+use tonic::{Code, Request, Response, Status};
+use tonic_types::{ErrorDetails, StatusExt};
 use uuid::Uuid;
 
 use super::{
     guard::gated,
     person::{check_context, check_size, parse_uuid},
-    status::{Fields, to_status},
+    status::{ERROR_DOMAIN, Fields, to_status},
 };
 use crate::{
     access::{Access, Gate},
+    cases::AppError,
     subsidies::{CaseRef, ProposalRequest, Subsidies},
     wire::{command_result, subsidy::decision_pb},
 };
@@ -40,10 +50,11 @@ pub(super) async fn propose<S: EventStore>(
     check_size(&mut f, r.encoded_len());
     let meta = check_context(&mut f, r.context.as_ref(), &gate)?;
     let (case, on, request) = check_proposal(&mut f, &r);
+    check_fit(&mut f, case.map(kind), request.as_ref());
     let (Some(meta), Some(case), Some(on), Some(request), true) = (meta, case, on, request, f.is_empty()) else {
         return Err(f.into_status());
     };
-    let (outcome, decision) = subsidies.propose(kind(case), meta, on, request).await.map_err(to_status)?;
+    let (outcome, decision) = subsidies.propose(kind(case), meta, on, request).await.map_err(subsidy_status)?;
     Ok(Response::new(pb::ProposeSubsidyResponse {
         result: Some(command_result(&outcome)),
         decision: Some(decision_pb(&decision)).filter(|_| !outcome.duplicate),
@@ -59,10 +70,14 @@ pub(super) async fn evaluate<S: EventStore>(
     let mut f = Fields::new();
     check_size(&mut f, r.encoded_len());
     let (case, on, request) = check_proposal(&mut f, &r);
+    check_fit(&mut f, case.map(kind), request.as_ref());
     let (Some(case), Some(on), Some(request), true) = (case, on, request, f.is_empty()) else {
         return Err(f.into_status());
     };
-    let decision = subsidies.evaluate(kind(case), on, &request, &Access::Caller(gate)).await.map_err(to_status)?;
+    // A dry run answers with the decision, whatever it is: an unknown rule or
+    // one of another district is a refused decision saying so (ProposeSubsidy
+    // turns those into INVALID_ARGUMENT / NOT_FOUND).
+    let decision = subsidies.evaluate(kind(case), on, &request, &Access::Caller(gate)).await.map_err(subsidy_status)?;
     Ok(Response::new(decision_pb(&decision)))
 }
 
@@ -84,7 +99,7 @@ pub(super) async fn approve<S: EventStore>(
     };
     let reviewer = reviewer(&gate);
     let (outcome, decision) =
-        subsidies.approve(kind(case), meta, on, proposal_id, reviewer).await.map_err(to_status)?;
+        subsidies.approve(kind(case), meta, on, proposal_id, reviewer).await.map_err(approval_status)?;
     Ok(Response::new(pb::ProposeSubsidyResponse {
         result: Some(command_result(&outcome)),
         decision: Some(decision_pb(&decision)).filter(|_| !outcome.duplicate),
@@ -113,6 +128,127 @@ pub(super) async fn reject<S: EventStore>(
     let command = RejectProposal { proposal_id, reviewer, reason };
     let outcome = subsidies.reject(kind(case), meta, on, command).await.map_err(to_status)?;
     Ok(Response::new(command_result(&outcome)))
+}
+
+// === refusals ===
+
+/// Maps a subsidy RPC's error to its status: a policy refusal as below, any
+/// other error as every RPC maps it ([`to_status`]).
+fn subsidy_status(err: AppError) -> Status {
+    match err {
+        AppError::PolicyRefused(d) => rule_not_applicable(&d).unwrap_or_else(|| policy_refused(&d)),
+        other => to_status(other),
+    }
+}
+
+/// An approval names no rule: whatever the evaluation on the approval date
+/// refuses (a rule that lapsed or was replaced meanwhile included) is a
+/// policy refusal.
+fn approval_status(err: AppError) -> Status {
+    match err {
+        AppError::PolicyRefused(d) => policy_refused(&d),
+        other => to_status(other),
+    }
+}
+
+/// An unknown rule id is a bad request field (`INVALID_ARGUMENT`, reason
+/// `UNKNOWN_RULE`); a rule of another district, or a city rule the district's
+/// own rule replaces there, is not found among the case district's rules
+/// (`NOT_FOUND`, reason `RULE_NOT_IN_DISTRICT`). `None` for any other decision.
+fn rule_not_applicable(d: &Decision) -> Option<Status> {
+    let mut meta = HashMap::new();
+    meta.insert("rule_id".to_string(), d.rule_id.clone());
+    match d.not_applicable.as_ref()? {
+        NotApplicable::UnknownRule => {
+            let rule = "no rule with this id in the policy catalogue";
+            let mut details = ErrorDetails::with_bad_request_violation("rule_id", rule);
+            details.set_error_info("UNKNOWN_RULE", ERROR_DOMAIN, meta);
+            return Some(Status::with_error_details(Code::InvalidArgument, format!("rule_id: {rule}"), details));
+        }
+        NotApplicable::NotInForce(_) => return None,
+        NotApplicable::OtherJurisdiction(_) => {}
+        NotApplicable::ReplacedBy(by) => {
+            meta.insert("replaced_by".to_string(), by.clone());
+        }
+    }
+    // The decision's one check says whose rule it is (no personal data).
+    let why = d.checks.first().map(|c| c.detail.clone()).unwrap_or_default();
+    let mut details = ErrorDetails::with_error_info("RULE_NOT_IN_DISTRICT", ERROR_DOMAIN, meta);
+    details.set_resource_info("policy rule", d.rule_id.clone(), "", why.clone());
+    Some(Status::with_error_details(Code::NotFound, format!("rule_id: {why}"), details))
+}
+
+/// `FAILED_PRECONDITION`, reason `POLICY_REFUSED`: every failed check with its
+/// clause in the message and as `PreconditionFailure` violations (type = the
+/// check, subject = the clause). `ErrorInfo` metadata: `rule_id`,
+/// `failed_checks` (comma-separated) and `clauses`, one entry per failed
+/// check in the same order separated by [`CLAUSES_SEPARATOR`] (an entry may
+/// itself cite several clauses, separated by "; " as in the catalogue), and
+/// `max_amount_fen` when known. The whole decision, the checks that passed
+/// included, follows as a `leye.person.v1.PolicyDecision` detail.
+fn policy_refused(d: &Decision) -> Status {
+    let failed: Vec<&leye_policy::Check> = d.failed().collect();
+    let text: Vec<String> = failed.iter().map(|c| format!("[{}] {} ({})", c.check, c.detail, c.clause)).collect();
+    let mut meta = HashMap::new();
+    meta.insert("rule_id".to_string(), d.rule_id.clone());
+    meta.insert("failed_checks".to_string(), failed.iter().map(|c| c.check.as_str()).collect::<Vec<_>>().join(","));
+    let clauses: Vec<&str> = failed.iter().map(|c| c.clause.as_str()).collect();
+    meta.insert("clauses".to_string(), clauses.join(CLAUSES_SEPARATOR));
+    if let Some(max) = d.max_amount {
+        meta.insert("max_amount_fen".to_string(), max.get().to_string());
+    }
+    let mut details = ErrorDetails::with_error_info("POLICY_REFUSED", ERROR_DOMAIN, meta);
+    let violations = failed
+        .iter()
+        .map(|c| tonic_types::PreconditionViolation::new(c.check.clone(), c.clause.clone(), c.detail.clone()))
+        .collect::<Vec<_>>();
+    details.set_precondition_failure(violations);
+    let message = format!("POLICY_REFUSED: {} refused: {}", d.rule_id, text.join("; "));
+    let status = Status::with_error_details(Code::FailedPrecondition, message.clone(), details);
+    with_decision(status, Code::FailedPrecondition, message, d)
+}
+
+/// Separates the `clauses` entries of a refusal: a character no clause
+/// ("000 § 9", "002 #34; 004 § 10") contains.
+pub const CLAUSES_SEPARATOR: &str = " | ";
+
+/// The type URL of the decision attached to a refusal.
+pub const DECISION_TYPE_URL: &str = "type.googleapis.com/leye.person.v1.PolicyDecision";
+
+/// Appends the full decision to a status's `google.rpc.Status` details.
+fn with_decision(status: Status, code: Code, message: String, d: &Decision) -> Status {
+    let Ok(mut rpc) = tonic_types::Status::decode(status.details()) else { return status };
+    rpc.details
+        .push(prost_types::Any { type_url: DECISION_TYPE_URL.to_string(), value: decision_pb(d).encode_to_vec() });
+    Status::with_details(code, message, rpc.encode_to_vec().into())
+}
+
+/// Inputs that name the other kind of case are refused, so that the
+/// person's and the enterprise's months cannot be confused.
+fn check_fit(f: &mut Fields, case: Option<CaseRef>, request: Option<&ProposalRequest>) {
+    let (Some(case), Some(r)) = (case, request) else { return };
+    let i = &r.inputs;
+    match case {
+        CaseRef::Person(_) => {
+            for (field, given) in [
+                ("inputs.enterprise_insured_months", i.enterprise_insured_months.is_some()),
+                ("inputs.new_hires", i.new_hires.is_some()),
+                ("inputs.new_hires_local_hukou", i.new_hires_local_hukou.is_some()),
+            ] {
+                if given {
+                    f.bad(field, "applies to enterprise proposals only");
+                }
+            }
+        }
+        CaseRef::Enterprise(_) => {
+            if i.person_insured_months.is_some() {
+                f.bad(
+                    "inputs.person_insured_months",
+                    "applies to person proposals only: the enterprise's months are inputs.enterprise_insured_months",
+                );
+            }
+        }
+    }
 }
 
 /// The reviewer: the authenticated principal (its canonical id, so that case
@@ -215,10 +351,25 @@ fn check_inputs(f: &mut Fields, inputs: Option<&pb::ProposalInputs>) -> Option<P
     };
     let business = match &i.business {
         None => Some(None),
-        Some(b) => f
-            .take("inputs.business.registered_on", parse_date(&b.registered_on))
-            .map(|registered_on| Some(BusinessInput { registered_on, employees: b.employees })),
+        Some(b) => {
+            let registered_on = f.take("inputs.business.registered_on", parse_date(&b.registered_on));
+            let district = match b.district.trim() {
+                "" => Some(None),
+                d => f.take("inputs.business.district", DistrictCode::parse(d)).map(Some),
+            };
+            match (registered_on, district) {
+                (Some(registered_on), Some(district)) => {
+                    Some(Some(BusinessInput { registered_on, employees: b.employees, district }))
+                }
+                _ => None,
+            }
+        }
     };
+    if let (Some(all), Some(local)) = (i.new_hires, i.new_hires_local_hukou)
+        && local > all
+    {
+        f.bad("inputs.new_hires_local_hukou", "cannot exceed inputs.new_hires");
+    }
     let mut attestations = BTreeSet::new();
     for (n, a) in i.attestations.iter().enumerate() {
         let name = a.trim();
@@ -235,7 +386,10 @@ fn check_inputs(f: &mut Fields, inputs: Option<&pb::ProposalInputs>) -> Option<P
         base: base?,
         loan: loan?,
         post_type: post_type?,
-        insured_months: i.insured_months,
+        person_insured_months: i.person_insured_months,
+        enterprise_insured_months: i.enterprise_insured_months,
+        new_hires: i.new_hires,
+        new_hires_local_hukou: i.new_hires_local_hukou,
         business: business?,
         attestations,
     })

@@ -33,12 +33,16 @@ fn inputs_pb(i: &ProposalInputs) -> pb::ProposalInputs {
             contract_date: date_pb(l.contract_date),
         }),
         post_type: i.post_type.clone().unwrap_or_default(),
-        insured_months: i.insured_months,
-        business: i
-            .business
-            .as_ref()
-            .map(|b| pb::BusinessInput { registered_on: date_pb(b.registered_on), employees: b.employees }),
+        person_insured_months: i.person_insured_months,
+        business: i.business.as_ref().map(|b| pb::BusinessInput {
+            registered_on: date_pb(b.registered_on),
+            employees: b.employees,
+            district: b.district.as_ref().map(|d| d.as_str().to_string()).unwrap_or_default(),
+        }),
         attestations: i.attestations.iter().cloned().collect(),
+        enterprise_insured_months: i.enterprise_insured_months,
+        new_hires: i.new_hires,
+        new_hires_local_hukou: i.new_hires_local_hukou,
     }
 }
 

@@ -133,7 +133,12 @@ impl Case {
         self
     }
     pub fn business(mut self, registered: &str, employees: u32) -> Self {
-        self.p().business = Some(BusinessFacts { registered_on: d(registered), employees });
+        self.p().business = Some(BusinessFacts { registered_on: d(registered), employees, district: None });
+        self
+    }
+    /// The business's district (在本区创业); needs `business` first.
+    pub fn business_in(mut self, district_code: &str) -> Self {
+        self.p().business.as_mut().expect("business first").district = Some(district(district_code));
         self
     }
     pub fn welfare_placements(mut self, n: u32) -> Self {

@@ -1,0 +1,386 @@
+//! Issue 10, "the policy catalogue, round two": each wrong decision it lists,
+//! on both sides of its threshold, phrased from the seed's words. The rows of
+//! `rules.rs` hold the thresholds of every rule; these tests hold the readings
+//! that cut across rules (domain.md §4, "Readings that hold throughout").
+
+mod common;
+
+use common::{case, d};
+use leye_domain::{
+    person::{DifficultyCategory as D, PersonGroup as G, PlacementKind as P, TrainingProgramme as T},
+    values::Gender,
+};
+use leye_policy::{Attestation as A, Catalogue, EnterpriseKind as E, NotApplicable, Outcome, SHIPPED_FILES};
+
+fn failed(decision: &leye_policy::Decision) -> Vec<&str> {
+    decision.failed().map(|c| c.check.as_str()).collect()
+}
+
+// === 1. 签订1年以上劳动合同 is met by an open-ended contract ===
+
+#[test]
+fn an_open_ended_contract_meets_every_one_year_contract_condition() {
+    // 000 § 9 本区企业每招用1名西青户籍人员并签订1年以上（含1年）劳动合同 — 2,400 yuan
+    let xiqing = |contract| {
+        case("000 § 9", "xiqing.hiring.local-hukou-stable-employment", "2024-03-01")
+            .enterprise(&[E::SmallMicro], "120111")
+            .placed(P::Enterprise, "2023-09-01", contract)
+            .decide()
+    };
+    let open_ended = xiqing(None);
+    assert!(open_ended.is_granted(), "{open_ended}");
+    assert!(open_ended.checks.iter().any(|c| c.check == "min_contract_months" && c.detail.contains("无固定期限")));
+    assert!(xiqing(Some(12)).is_granted());
+    assert_eq!(failed(&xiqing(Some(11))), ["min_contract_months"]);
+
+    // 004 § 10 签订1年以上劳动合同并按规定缴纳社会保险费满3个月 — 1,000 yuan
+    let heping = |contract| {
+        case("004 § 10", "heping.hiring.one-time", "2024-03-01")
+            .spell("2023-01-01", Some("2023-07-01"))
+            .placed(P::Enterprise, "2023-07-01", contract)
+            .insured(3)
+            .decide()
+    };
+    assert!(heping(None).is_granted(), "{}", heping(None));
+    assert_eq!(failed(&heping(Some(11))), ["min_contract_months"]);
+
+    // 002 #67 自正式签订劳动合同当月起1年内 — the income disregard of a first job
+    let binhai = |kind, contract| {
+        case("002 #67", "binhai.living.first-job-income-disregard", "2024-03-20")
+            .groups(&[G::MinimumLivingAllowance])
+            .attest(&[A::FirstJob])
+            .placed(kind, "2024-03-15", contract)
+            .period("2024-03-01", "2025-02-28")
+            .decide()
+    };
+    assert!(binhai(P::Enterprise, None).is_granted());
+    // flexible work signs no labour contract: no term recorded there means none
+    assert_eq!(failed(&binhai(P::Flexible, None)), ["min_contract_months"]);
+}
+
+// === 2. the municipal programmes apply in Xiqing ===
+
+#[test]
+fn xiqing_has_the_municipal_programmes_its_opinions_build_on() {
+    // 000 § 13 在落实市级创业培训补贴、创业补贴、创业房租补贴政策的基础上: 002 #43's 3,000 yuan
+    let startup = case("002 #43", "tianjin.startup.one-time", "2024-03-01")
+        .spell("2022-01-01", Some("2022-07-01"))
+        .business("2023-03-01", 0)
+        .attest(&[A::FirstBusiness, A::BusinessOperatingNormally]);
+    let granted = startup.clone().decide();
+    assert!(granted.is_granted(), "{granted}");
+    assert_eq!(granted.rule.as_ref().map(|r| r.source.as_str()), Some("002 #43; 004 § 14"));
+    // 正常经营满1年: a business registered 2023-03-02 has not run a full year on 2024-03-01
+    let young = startup.business("2023-03-02", 0).decide();
+    assert_eq!(failed(&young), ["min_business_operating_months"]);
+
+    // the municipal flexible subsidy runs in Xiqing before 001 (2022-06-21)
+    let flexible = case("000 § 10", "tianjin.flexible.special-difficulty-social-insurance", "2021-03-05")
+        .difficulty(&[D::ZeroEmploymentHousehold], "2021-01-01")
+        .placed(P::Flexible, "2021-01-01", None)
+        .period("2021-03-01", "2021-03-31")
+        .decide();
+    assert!(flexible.is_granted(), "{flexible}");
+    // and the rent subsidy, the enterprise social-insurance subsidy and the internship allowance
+    for id in ["tianjin.startup.rent", "tianjin.hiring.social-insurance", "tianjin.internship.living-allowance"] {
+        let cat = leye_policy::default_catalogue();
+        assert!(cat.rule_in_force(id, &common::district("120111"), d("2021-03-01")).is_ok(), "{id}");
+    }
+}
+
+#[test]
+fn where_a_district_adds_conditions_its_rule_replaces_the_city_rule() {
+    // 004 § 14 adds 在本区注册经营 and 带动1人以上就业: in Heping the city rule does not apply
+    let city = case("004 § 14", "tianjin.startup.one-time", "2024-03-01")
+        .spell("2022-01-01", Some("2022-07-01"))
+        .business("2023-03-01", 0)
+        .attest(&[A::FirstBusiness, A::BusinessOperatingNormally]);
+    let in_heping = city.clone().in_district("120101").decide();
+    assert!(!in_heping.is_granted());
+    assert_eq!(in_heping.not_applicable, Some(NotApplicable::ReplacedBy("heping.startup.one-time".into())));
+    assert!(in_heping.failed().all(|c| c.clause.contains("002 #43")), "{in_heping}");
+    // … while 004 is in force (to 2025-06-29): a business registered from 2025-06-30 on is under
+    // the municipal rule again (the business's registration decides, in_force_by)
+    let mut after = city.clone().in_district("120101");
+    after.request.on = d("2026-07-01");
+    let after = after.business("2025-06-30", 0).decide();
+    assert!(after.is_granted(), "{after}");
+    // in Binhai there is no replacement
+    assert!(city.in_district("120116").decide().is_granted());
+}
+
+#[test]
+fn grants_recorded_under_a_district_programme_count_for_the_city_programme() {
+    // a rent subsidy granted as binhai-startup-rent before the move: 2 years in total
+    let c = case("002 #44", "tianjin.startup.rent", "2024-03-01")
+        .groups(&[G::TianjinStudent])
+        .placed(P::StartUp, "2022-01-01", None)
+        .business("2022-01-01", 0)
+        .in_district("120116")
+        .period("2024-03-01", "2024-03-31");
+    assert!(c.clone().decide().is_granted());
+    let again = c.prior("binhai-startup-rent", "2022-03-01", "2024-02-29").decide();
+    assert_eq!(failed(&again), ["cumulative_months"], "{again}");
+}
+
+// === 3. 社保补贴期限一般不超过3年 over the 1-year and 3-year subsidies ===
+
+#[test]
+fn the_one_and_three_year_social_insurance_subsidies_share_the_three_years() {
+    // 004 § 10: a woman of 35+ in difficulty, 12 months as "other difficulty", then the 3-year subsidy
+    let c = |from: &str, to: &str| {
+        case("004 § 10", "tianjin.hiring.social-insurance", "2025-03-05")
+            .born("1985-01-01", Gender::Female)
+            .difficulty(&[D::Other], "2024-01-01")
+            .enterprise(&[E::Medium], "120101")
+            .placed(P::Enterprise, "2024-03-01", Some(60))
+            .prior("tianjin-hiring-social-insurance-other-difficulty", "2024-03-01", "2025-02-28")
+            .period(from, to)
+            .base(5_000_000)
+            .decide()
+    };
+    assert!(c("2025-03-01", "2027-02-28").is_granted(), "12 + 24 = 36");
+    assert_eq!(failed(&c("2025-03-01", "2027-03-31")), ["cumulative_months"], "12 + 25 = 37, not 48");
+    // nor can the two pay one month twice
+    assert_eq!(failed(&c("2025-02-01", "2025-03-31")), ["period_overlap"]);
+}
+
+// === 4. 对带动就业效果明显的创业者和小微企业，可最多申请3次贷款 ===
+
+#[test]
+fn only_strong_job_creators_get_a_second_loan() {
+    let c = case("004 § 17", "heping.loan.individual", "2024-03-01")
+        .placed(P::StartUp, "2023-01-01", None)
+        .business("2023-01-01", 0)
+        .business_in("120101")
+        .loan(30_000_000, 36, "2024-01-02");
+    assert!(c.clone().decide().is_granted());
+    let second = c.clone().prior("heping-guarantee-loan", "2022-01-01", "2022-01-01");
+    assert_eq!(failed(&second.clone().decide()), ["max_grants"]);
+    let mut repeat = second.attest(&[A::StrongJobCreator]);
+    repeat.request.rule_id = "heping.loan.individual-repeat".into();
+    assert!(repeat.decide().is_granted());
+}
+
+// === 5. 补贴期满仍难以…就业的特殊困难人员，可再次安置 ===
+
+#[test]
+fn a_second_public_welfare_placement_needs_the_first_subsidy_to_have_run_its_term() {
+    let second = |granted_to: &str| {
+        case("002 #38", "binhai.placement.public-welfare-post", "2024-01-05")
+            .difficulty(&[D::ZeroEmploymentHousehold], "2023-12-01")
+            .placed(P::PublicWelfarePost, "2024-01-01", Some(36))
+            .welfare_placements(2)
+            .prior("binhai-public-welfare-post", "2020-01-01", granted_to)
+            .period("2024-01-01", "2024-12-31")
+            .base(1_000_000)
+            .decide()
+    };
+    assert!(second("2022-12-31").is_granted(), "36 months ran out");
+    let early = second("2020-12-31");
+    assert_eq!(failed(&early)[0], "any_of", "{early}");
+    assert!(early.checks.iter().any(|c| c.check.ends_with("prior_placement_subsidy_expired") && !c.passed));
+}
+
+// === 6. the date of the fact the programme rewards decides ===
+
+#[test]
+fn a_2020_hire_decided_in_2021_is_under_the_2020_programme() {
+    // 002 #34 实施期限为2020年1月1日至12月31日
+    let hire = |hired: &str| {
+        case("002 #34", "binhai.hiring.registered-unemployed-one-time", "2021-01-20")
+            .spell("2020-01-01", Some(hired))
+            .placed(P::Enterprise, hired, Some(12))
+            .attest(&[A::SocialInsurancePaid])
+            .decide()
+    };
+    let in_2020 = hire("2020-12-31");
+    assert!(in_2020.is_granted(), "{in_2020}");
+    assert!(in_2020.checks[0].detail.contains("2020-12-31"), "{}", in_2020.checks[0].detail);
+    assert_eq!(failed(&hire("2021-01-01")), ["in_force"]);
+}
+
+#[test]
+fn a_training_certificate_of_the_programme_s_time_decides_not_the_grant_date() {
+    // 000 § 13 from 2020-05-18: a certificate of 2020-05-17 is before the programme
+    let trained = |on: &str| {
+        case("000 § 13", "xiqing.startup.training-certificate", "2020-06-01")
+            .trained(T::StartUpMalanhua, on, true)
+            .decide()
+    };
+    assert!(trained("2020-05-18").is_granted());
+    assert_eq!(failed(&trained("2020-05-17")), ["in_force"]);
+}
+
+// === 7. the local-hukou bonus counts local-hukou new hires ===
+
+#[test]
+fn the_local_hukou_loan_bonus_is_granted_when_local_hires_reach_the_ratio() {
+    // 000 § 14 企业新招用人员中西青户籍人员数量达到上述比例: 20 % of 50 staff = 10
+    let c = |local| {
+        case("000 § 14", "xiqing.loan.small-micro-local-hukou-bonus", "2024-03-01")
+            .no_person()
+            .enterprise(&[E::SmallMicro], "120111")
+            .staff(50, 24, 0)
+            .hires(12, local)
+            .prior("xiqing-small-micro-loan", "2024-03-01", "2024-03-01")
+            .loan(300_000_000, 24, "2024-01-02")
+            .decide()
+    };
+    assert!(c(10).is_granted());
+    assert_eq!(failed(&c(9)), ["new_hires"]);
+}
+
+// === 8. smaller ===
+
+#[test]
+fn both_heping_rent_subsidies_cannot_pay_the_same_month() {
+    let workstation = case("004 § 15", "heping.startup.rent-workstation", "2024-03-01")
+        .groups(&[G::HaiheTalent])
+        .placed(P::StartUp, "2024-01-01", None)
+        .business("2024-01-01", 1)
+        .business_in("120101")
+        .period("2024-03-01", "2024-03-31");
+    assert!(workstation.clone().decide().is_granted());
+    let both = workstation.clone().prior("heping-startup-rent", "2024-03-01", "2024-03-31").decide();
+    assert_eq!(failed(&both), ["period_overlap"]);
+    let next_month = workstation.prior("heping-startup-rent", "2024-02-01", "2024-02-29").decide();
+    assert!(next_month.is_granted());
+}
+
+#[test]
+fn an_individual_guarantee_loan_needs_the_business_in_the_district() {
+    // 002 #47 在新区创业的各类人员
+    let loan = |district: &str| {
+        case("002 #47", "binhai.loan.individual", "2024-03-01")
+            .placed(P::SelfEmployed, "2024-01-01", None)
+            .business("2024-01-01", 0)
+            .business_in(district)
+            .loan(30_000_000, 36, "2024-01-02")
+            .decide()
+    };
+    assert!(loan("120116").is_granted());
+    assert_eq!(failed(&loan("120111")), ["business_district"]);
+}
+
+#[test]
+fn a_4050_person_is_read_by_age_too_for_the_xiqing_bonus() {
+    // 000 § 9 “4050”人员: women from their 40th birthday, at the hire
+    let woman = |born: &str| {
+        case("000 § 9", "xiqing.hiring.local-hukou-key-group-bonus", "2024-09-05")
+            .born(born, Gender::Female)
+            .placed(P::Enterprise, "2024-03-01", Some(12))
+            .prior("xiqing-hiring-local-hukou", "2024-09-05", "2024-09-05")
+            .decide()
+    };
+    assert!(woman("1984-03-01").is_granted());
+    assert_eq!(failed(&woman("1984-03-02"))[0], "any_of");
+}
+
+#[test]
+fn rural_school_leavers_get_the_one_time_living_allowance() {
+    // 004 § 20 农村未继续升学初高中毕业生…还可在一年内申请一次性1000元生活费补贴
+    let c = |groups: &[G]| {
+        case("004 § 20", "heping.training.difficulty-living-allowance", "2024-03-01")
+            .groups(groups)
+            .trained(T::VocationalSkills, "2024-01-10", true)
+            .decide()
+    };
+    assert!(c(&[G::RuralSchoolLeaver]).is_granted());
+    assert_eq!(failed(&c(&[G::RuralLabour]))[0], "any_of");
+}
+
+// === 9. every refusal cites the clause ===
+
+#[test]
+fn no_version_in_force_cites_the_clause_of_the_version_found() {
+    // a 2021 hire under 002 #34 (2020 only)
+    let d = case("002 #34", "binhai.hiring.registered-unemployed-one-time", "2021-03-01")
+        .spell("2020-06-01", Some("2021-01-04"))
+        .placed(P::Enterprise, "2021-01-04", Some(12))
+        .attest(&[A::SocialInsurancePaid])
+        .decide();
+    assert_eq!(d.outcome, Outcome::Refused);
+    let check = d.failed().next().unwrap();
+    assert_eq!((check.check.as_str(), check.clause.as_str()), ("in_force", "002 #34"));
+    assert!(check.detail.contains("实施期限为2020年1月1日至12月31日"), "{}", check.detail);
+    let rule = d.rule.as_ref().expect("the version found is named");
+    assert_eq!(
+        (rule.source.as_str(), rule.valid_from, rule.valid_to),
+        ("002 #34", d_("2020-01-01"), Some(d_("2020-12-31")))
+    );
+    assert!(matches!(d.not_applicable, Some(NotApplicable::NotInForce(_))));
+}
+
+fn d_(s: &str) -> leye_domain::Date {
+    d(s)
+}
+
+#[test]
+fn a_rule_of_another_district_names_the_rule_and_its_clause() {
+    let d = case("000 § 9", "xiqing.hiring.one-time", "2024-03-01")
+        .groups(&[G::MigrantWorker])
+        .placed(P::Enterprise, "2024-01-10", Some(12))
+        .in_district("120101")
+        .decide();
+    assert!(matches!(d.not_applicable, Some(NotApplicable::OtherJurisdiction(_))));
+    assert_eq!(d.failed().next().map(|c| c.clause.as_str()), Some("000 § 9"));
+    let mut unknown = case("000 § 9", "xiqing.hiring.one-time", "2024-03-01");
+    unknown.request.rule_id = "xiqing.hiring.nope".into();
+    assert_eq!(unknown.decide().not_applicable, Some(NotApplicable::UnknownRule));
+}
+
+// === the catalogue checks the new keys ===
+
+fn load_with(xiqing_extra: &str) -> Result<Catalogue, String> {
+    let mut files: Vec<(&str, String)> = SHIPPED_FILES.iter().map(|(n, t)| (*n, t.to_string())).collect();
+    for (n, t) in &mut files {
+        if *n == "policies/xiqing.toml" {
+            t.push_str(xiqing_extra);
+        }
+    }
+    Catalogue::from_texts(files.iter().map(|(n, t)| (*n, t.as_str()))).map_err(|e| e.to_string())
+}
+
+const EXTRA: &str = r#"
+[[rule]]
+id = "xiqing.test.x"
+programme = "xiqing-test-x"
+title = "test"
+source = "000 § 9"
+valid_from = 2020-05-18
+subject = "person"
+payee = "person"
+amount = { kind = "fixed", fen = 100 }
+"#;
+
+#[test]
+fn the_new_keys_are_checked_at_load() {
+    assert!(load_with(EXTRA).is_ok());
+    let e = load_with(&EXTRA.replace("subject =", "replaces = [\"xiqing.hiring.one-time\"]\nsubject =")).unwrap_err();
+    assert!(e.contains("field replaces: \"xiqing.hiring.one-time\" is not a city rule"), "{e}");
+    let e = load_with(&EXTRA.replace("subject =", "formerly = [\"xiqing-hiring-one-time\"]\nsubject =")).unwrap_err();
+    assert!(e.contains("field formerly: \"xiqing-hiring-one-time\" is still the programme of a rule"), "{e}");
+    let e = load_with(&format!("{EXTRA}limits = {{ cumulative_with = [\"xiqing-hiring-one-time\"] }}\n")).unwrap_err();
+    assert!(e.contains("field limits.cumulative_with: needs limits.cumulative_months"), "{e}");
+    let e = load_with(&EXTRA.replace("subject =", "in_force_by = \"training_completion\"\nsubject =")).unwrap_err();
+    assert!(e.contains("field in_force_by: training_completion needs eligible.training_completed"), "{e}");
+}
+
+#[test]
+fn policy_finds_people_judges_standing_at_the_hire_too() {
+    // 002 #33 其他女年满35周岁男年满45周岁就业困难人员, at the hire: a man who was 44
+    // when hired is not found on a later date when he is 45; hired at 45 he is
+    let found = |hired: &str| {
+        let c = case("002 #33", "tianjin.hiring.social-insurance", "2025-09-01")
+            .born("1980-06-15", Gender::Male)
+            .difficulty(&[D::Other], "2025-01-01")
+            .placed(P::Enterprise, hired, Some(36));
+        leye_policy::default_catalogue()
+            .find_eligible(&c.facts, &common::district("120116"), d("2025-09-01"))
+            .iter()
+            .any(|e| e.rule.id == "tianjin.hiring.social-insurance")
+    };
+    assert!(found("2025-06-15"));
+    assert!(!found("2025-06-14"));
+}

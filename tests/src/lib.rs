@@ -50,7 +50,7 @@ pub struct TestServer {
 /// The development CA and server certificate in `<data_dir>/tls/` (made once
 /// per data directory, so restarts keep them); the development token issuer
 /// in `<data_dir>/dev-auth/`.
-fn credentials(data_dir: &std::path::Path) -> PathBuf {
+pub fn credentials(data_dir: &std::path::Path) -> PathBuf {
     let dir = data_dir.join("tls");
     if !dir.join("server.pem").exists() {
         std::fs::create_dir_all(&dir).expect("tls dir");
@@ -83,6 +83,13 @@ pub async fn spawn_with_policy_finder() -> TestServer {
 }
 
 async fn spawn_configured(data_dir: Arc<tempfile::TempDir>, policy_finder: bool) -> TestServer {
+    spawn_with(data_dir, |c| c.finder.enabled = policy_finder).await
+}
+
+/// Starts a server on `data_dir` with TLS (the test CA) and the development
+/// issuer, after `configure` adjusts the configuration (limits, client
+/// certificates, …). The policy finder is off unless `configure` turns it on.
+pub async fn spawn_with(data_dir: Arc<tempfile::TempDir>, configure: impl FnOnce(&mut ServeConfig)) -> TestServer {
     init_log();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
@@ -92,13 +99,14 @@ async fn spawn_configured(data_dir: Arc<tempfile::TempDir>, policy_finder: bool)
         pseudonym_key_file: data_dir.path().join("pseudonym.key"),
         ..ServeConfig::default()
     };
-    config.finder.enabled = policy_finder;
+    config.finder.enabled = false;
     let tls = credentials(data_dir.path());
     config.trust.tls = Some(TlsFiles {
         cert: tls.join("server.pem"),
         key: tls.join("server.key.pem"),
         client_ca: Some(tls.join("test-ca.pem")),
     });
+    configure(&mut config);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(leye::server::run(
         config,

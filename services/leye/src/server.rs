@@ -114,6 +114,8 @@ async fn run_checked(
     if let Err(e) = readmodel.current_or_init() {
         tracing::error!(error = %e, "cannot create the read model yet; the projector retries");
     }
+    let (stop_pruning, pruning_stopped) = tokio::sync::watch::channel(false);
+    let pruner = tokio::spawn(keep_pruning(audit.clone(), pruning_stopped));
     let (stop_projector, projector_stopped) = tokio::sync::watch::channel(false);
     let projector = tokio::spawn(keep_projecting(store.clone(), readmodel.clone(), projector_stopped));
     let (stop_finder, finder_stopped) = tokio::sync::watch::channel(false);
@@ -167,10 +169,28 @@ async fn run_checked(
             Ok(Ok(())) => {}
         }
     }
+    stop_pruning.send_replace(true);
+    let _ = pruner.await;
     store.close().await;
     audit.close().await;
     tracing::info!("store and audit trail closed; bye");
     result
+}
+
+/// Removes audit records older than the retention once a day (never younger
+/// ones: `leye-audit` refuses); a failure is logged and tried again the next day.
+async fn keep_pruning(audit: AuditLog, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        match audit.prune(chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "audit records past their retention removed"),
+            Err(e) => tracing::error!(error = %e, "pruning the audit trail failed; retrying tomorrow"),
+        }
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            () = tokio::time::sleep(std::time::Duration::from_secs(24 * 3600)) => {}
+        }
+    }
 }
 
 /// Who may call: the token issuer (configured, or the development issuer on

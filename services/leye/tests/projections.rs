@@ -489,7 +489,7 @@ type Answered = (Instant, Instant, Result<apb::TargetReport, tonic::Status>);
 fn context() -> Option<CommandContext> {
     Some(CommandContext {
         command_id: uuid::Uuid::new_v4().to_string(),
-        actor: "projections-test".into(),
+        actor: String::new(), // the principal of the token acts
         office: "120111001".into(),
         ..Default::default()
     })

@@ -79,6 +79,7 @@ use anyhow::{Context, anyhow, bail, ensure};
 use chrono::{DateTime, Utc};
 use clap::Parser;
 use hdrhistogram::Histogram;
+use leye::client::{Authed, Bearer};
 use leye_domain::{
     Date, beijing_date,
     envelope::EventMetadata,
@@ -94,7 +95,7 @@ use leye_proto::{
 };
 use leye_store::{EventData, EventStore, ExpectedRevision, SqliteStore, SqliteStoreOptions, StreamName};
 use tokio::task::JoinSet;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 use uuid::Uuid;
 
@@ -145,6 +146,10 @@ struct Args {
     /// bench starts its own server on a temporary data directory.
     #[arg(long)]
     server: Option<SocketAddr>,
+    /// Bearer token for an external `--server` (e.g. from `leye dev token`);
+    /// a server the bench starts gets one from its development issuer.
+    #[arg(long, env = "LEYE_TOKEN")]
+    token: Option<String>,
     /// Log filter (`LEYE_LOG`) of the server the bench starts; its log goes to a file.
     #[arg(long, default_value = "info")]
     server_log: String,
@@ -215,10 +220,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
         Server::External(_) => println!("server: external at {addr} (its store is not inspected)"),
     }
 
+    // A city-wide caseworker: the requests pass the guard and the audit trail like any client's.
+    let token = match (&server, &args.token) {
+        (_, Some(t)) => t.clone(),
+        (Server::Started(s), None) => bench_token(&s.data_dir)?,
+        (Server::External(_), None) => bail!("--token is required with --server (see `leye dev token`)"),
+    };
     // One set of channels for both gRPC workloads: the same transport.
     let mut channels = Vec::new();
     for _ in 0..args.connections {
-        channels.push(connect(addr).await?);
+        channels.push(connect(addr, &token).await?);
     }
 
     let result = grpc_workloads(&args, &channels, &ids, warmup, duration, server.pid()).await;
@@ -301,7 +312,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
 /// Runs the two gRPC workloads on the same channels.
 async fn grpc_workloads(
     args: &Args,
-    channels: &[Channel],
+    channels: &[Authed],
     ids: &Arc<IdSource>,
     warmup: Duration,
     duration: Duration,
@@ -628,12 +639,7 @@ fn employer_code() -> anyhow::Result<String> {
 }
 
 fn context() -> Option<CommandContext> {
-    Some(CommandContext {
-        command_id: Uuid::new_v4().to_string(),
-        actor: ACTOR.into(),
-        office: OFFICE.into(),
-        ..Default::default()
-    })
+    Some(CommandContext { command_id: Uuid::new_v4().to_string(), office: OFFICE.into(), ..Default::default() })
 }
 
 impl Person {
@@ -808,7 +814,7 @@ fn print_payloads(payloads: &Payloads, stored: Option<&Stored>) {
 // The gRPC clients
 
 /// Registers persons and updates their cases until the window ends.
-async fn command_client(channel: Channel, ids: Arc<IdSource>, mut rec: Recorder) -> Recorder {
+async fn command_client(channel: Authed, ids: Arc<IdSource>, mut rec: Recorder) -> Recorder {
     let employer = match employer_code() {
         Ok(code) => code,
         Err(e) => {
@@ -870,7 +876,7 @@ async fn command_client(channel: Channel, ids: Arc<IdSource>, mut rec: Recorder)
 }
 
 /// Calls the health check until the window ends.
-async fn health_client(channel: Channel, mut rec: Recorder) -> Recorder {
+async fn health_client(channel: Authed, mut rec: Recorder) -> Recorder {
     let mut client = HealthClient::new(channel);
     while rec.running() {
         let request = HealthCheckRequest { service: PERSON_SERVICE.into() };
@@ -899,18 +905,30 @@ fn status_text(status: &tonic::Status) -> String {
     format!("{:?}: {}", status.code(), status.message())
 }
 
-async fn connect(addr: SocketAddr) -> anyhow::Result<Channel> {
-    Endpoint::from_shared(format!("http://{addr}"))?
+async fn connect(addr: SocketAddr, token: &str) -> anyhow::Result<Authed> {
+    let channel = Endpoint::from_shared(format!("http://{addr}"))?
         .connect_timeout(Duration::from_secs(5))
         .tcp_nodelay(true)
         .connect()
         .await
-        .with_context(|| format!("connecting to {addr}"))
+        .with_context(|| format!("connecting to {addr}"))?;
+    Ok(tonic::service::interceptor::InterceptedService::new(channel, Bearer::new(token)?))
 }
 
-/// Whether the server's health check answers SERVING for the person service.
+/// A token of the development issuer of the server's data directory.
+fn bench_token(data_dir: &Path) -> anyhow::Result<String> {
+    let (key, _) = leye::trust::dev_issuer(data_dir)?;
+    let claims = leye_auth::dev::DevClaims {
+        key_id: Some(leye::trust::DEV_KEY_ID.into()),
+        ..leye_auth::dev::DevClaims::new(ACTOR, &[leye_auth::Role::Caseworker], &["120000"])
+    };
+    Ok(leye_auth::dev::issue_token(&key, &claims, Utc::now().timestamp())?)
+}
+
+/// Whether the server's health check answers SERVING for the person service
+/// (health needs no credentials).
 async fn serving(addr: SocketAddr) -> anyhow::Result<bool> {
-    let channel = connect(addr).await?;
+    let channel = Endpoint::from_shared(format!("http://{addr}"))?.connect().await?;
     let response = HealthClient::new(channel).check(HealthCheckRequest { service: PERSON_SERVICE.into() }).await?;
     Ok(response.get_ref().status == ServingStatus::Serving as i32)
 }

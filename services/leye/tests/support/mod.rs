@@ -509,7 +509,7 @@ fn context(correlation_id: &str) -> Option<CommandContext> {
     Some(CommandContext {
         command_id: Uuid::new_v4().to_string(),
         correlation_id: correlation_id.into(),
-        actor: "test-clerk".into(),
+        actor: String::new(), // the principal of the token acts
         office: "120111001".into(),
         ..Default::default()
     })

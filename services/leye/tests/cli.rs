@@ -111,6 +111,11 @@ async fn serve_until_sigterm_then_replay_for_the_auditor() {
     assert!(!logs.contains(&resident_id()[..14]), "no resident ID in logs:\n{logs}");
     assert!(!logs.contains(NAME), "no name in logs");
 
+    // Both requests are in the audit trail, whose chain the operator can check offline.
+    let out = Command::new(BIN).args(["audit", "verify", "--data-dir"]).arg(data.path()).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && said.contains("audit trail intact: 2 records"), "{said}");
+
     let out = Command::new(BIN).args(["replay", &case_id, "--data-dir"]).arg(data.path()).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();

@@ -16,12 +16,11 @@ use leye_proto::{
     person::v1 as person_pb,
 };
 use leye_store::EventStore;
-use prost::Message;
 use tonic::{Request, Response, Status};
 
 use super::{
     guard::gated,
-    person::{check_context, check_enum, check_size, parse_uuid, required, timestamp},
+    person::{check_context, check_enum, parse_uuid, required, timestamp},
     status::{Fields, to_status},
     subsidy,
 };
@@ -55,14 +54,12 @@ impl<S: EventStore> EnterpriseApi<S> {
     async fn on_case(
         &self,
         gate: &Gate,
-        encoded_len: usize,
         context: Option<&CommandContext>,
         case_id: &str,
         effective_date: &str,
         fact: impl FnOnce(&mut Fields, Option<Date>) -> Option<EnterpriseCommand>,
     ) -> Result<Response<CommandResult>, Status> {
         let mut f = Fields::new();
-        check_size(&mut f, encoded_len);
         let meta = check_context(&mut f, context, gate)?;
         let case_id = f.take("case_id", parse_uuid(case_id));
         let date = f.take("effective_date", parse_date(effective_date));
@@ -98,7 +95,6 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
     ) -> Result<Response<CommandResult>, Status> {
         let (gate, req) = gated(request)?;
         let mut f = Fields::new();
-        check_size(&mut f, req.encoded_len());
         let meta = check_context(&mut f, req.context.as_ref(), &gate)?;
         let date = f.take("effective_date", parse_date(&req.effective_date));
         let reg = check_registration(&mut f, req.registration.as_ref());
@@ -113,7 +109,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
         request: Request<pb::ReportHeadcountRequest>,
     ) -> Result<Response<CommandResult>, Status> {
         let (gate, r) = gated(request)?;
-        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let h = required(f, "headcount", r.headcount.as_ref())?;
             let month = f.take("headcount.month", parse_date(&h.month))?;
             Some(EnterpriseCommand::ReportHeadcount(domain::Headcount {
@@ -138,7 +134,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
             },
             None => true,
         };
-        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, on| {
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, on| {
             let h = required(f, "hire", r.hire.as_ref())?;
             let hire_id = f.take("hire.hire_id", code(&h.hire_id));
             let person_case_id = f.take("hire.person_case_id", parse_uuid(&h.person_case_id));
@@ -174,7 +170,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
         request: Request<pb::ReportBatchLayoffRequest>,
     ) -> Result<Response<CommandResult>, Status> {
         let (gate, r) = gated(request)?;
-        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let l = required(f, "layoff", r.layoff.as_ref())?;
             let layoff_id = f.take("layoff.layoff_id", code(&l.layoff_id));
             let people = f.take("layoff.people", at_least_one(l.people));
@@ -188,7 +184,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
         request: Request<pb::RecordLayoffServiceRequest>,
     ) -> Result<Response<CommandResult>, Status> {
         let (gate, r) = gated(request)?;
-        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let s = required(f, "service", r.service.as_ref())?;
             let layoff_id = f.take("service.layoff_id", code(&s.layoff_id));
             let service = check_enum(f, "service.service", s.service, layoff_service);
@@ -205,7 +201,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
         request: Request<pb::OfferInternshipPostsRequest>,
     ) -> Result<Response<CommandResult>, Status> {
         let (gate, r) = gated(request)?;
-        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let o = required(f, "offer", r.offer.as_ref())?;
             let offer_id = f.take("offer.offer_id", code(&o.offer_id));
             let posts = f.take("offer.posts", at_least_one(o.posts));
@@ -222,7 +218,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
         request: Request<pb::FileLayoffPlanRequest>,
     ) -> Result<Response<CommandResult>, Status> {
         let (gate, r) = gated(request)?;
-        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let p = required(f, "plan", r.plan.as_ref())?;
             let plan_id = f.take("plan.plan_id", code(&p.plan_id));
             let people = f.take("plan.people", at_least_one(p.people));
@@ -243,7 +239,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
         request: Request<pb::DesignateKeyEnterpriseRequest>,
     ) -> Result<Response<CommandResult>, Status> {
         let (gate, r) = gated(request)?;
-        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |_, _| {
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |_, _| {
             Some(EnterpriseCommand::DesignateKeyEnterprise)
         })
         .await
@@ -254,7 +250,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
         request: Request<pb::ReportLabourShortageRequest>,
     ) -> Result<Response<CommandResult>, Status> {
         let (gate, r) = gated(request)?;
-        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let s = required(f, "shortage", r.shortage.as_ref())?;
             let posts = f.take("shortage.posts", at_least_one(s.posts));
             let skills = f.take("shortage.skills", text(&s.skills, 1, 500));
@@ -296,7 +292,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
         request: Request<pb::RevokeEnterpriseSubsidyRequest>,
     ) -> Result<Response<CommandResult>, Status> {
         let (gate, r) = gated(request)?;
-        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let v = required(f, "revocation", r.revocation.as_ref())?;
             let subsidy_id = f.take("revocation.subsidy_id", code(&v.subsidy_id));
             let reason = f.take("revocation.reason", text(&v.reason, 1, 200));

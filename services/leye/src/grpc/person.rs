@@ -19,7 +19,6 @@ use leye_proto::{
     person::v1::{self as pb, person_case_service_server::PersonCaseService},
 };
 use leye_store::EventStore;
-use prost::Message;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -39,10 +38,6 @@ use crate::{
         to_proto_event, to_proto_metadata, training_programme,
     },
 };
-
-/// Largest encoded command accepted; larger ones are refused as INVALID_ARGUMENT
-/// (and above the transport limit, by tonic itself, as OUT_OF_RANGE).
-pub const MAX_COMMAND_BYTES: usize = 64 * 1024;
 
 /// The gRPC face of [`PersonCases`].
 #[derive(Debug, Clone)]
@@ -71,14 +66,12 @@ impl<S: EventStore> PersonApi<S> {
     async fn on_case(
         &self,
         gate: &Gate,
-        encoded_len: usize,
         context: Option<&CommandContext>,
         case_id: &str,
         effective_date: &str,
         fact: impl FnOnce(&mut Fields, Date) -> Option<PersonCommand>,
     ) -> Result<Response<CommandResult>, Status> {
         let mut f = Fields::new();
-        check_size(&mut f, encoded_len);
         let meta = check_context(&mut f, context, gate)?;
         let case_id = f.take("case_id", parse_uuid(case_id));
         let date = f.take("effective_date", parse_date(effective_date));
@@ -112,7 +105,6 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         let (gate, req) = gated(request)?;
         let today = self.cases.today();
         let mut f = Fields::new();
-        check_size(&mut f, req.encoded_len());
         let meta = check_context(&mut f, req.context.as_ref(), &gate)?;
         let date = f.take("effective_date", parse_date(&req.effective_date));
         let reg = check_registration(&mut f, req.registration.as_ref(), today);
@@ -127,7 +119,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         request: Request<pb::RecogniseDifficultyRequest>,
     ) -> Result<Response<CommandResult>, Status> {
         let (gate, r) = gated(request)?;
-        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             check_difficulty(f, r.difficulty.as_ref()).map(PersonCommand::RecogniseDifficulty)
         })
         .await
@@ -138,7 +130,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         request: Request<pb::RecordContactRequest>,
     ) -> Result<Response<CommandResult>, Status> {
         let (gate, r) = gated(request)?;
-        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let c = required(f, "contact", r.contact.as_ref())?;
             let channel = check_enum(f, "contact.channel", c.channel, contact_channel);
             let outcome = check_enum(f, "contact.outcome", c.outcome, contact_outcome);
@@ -153,7 +145,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         request: Request<pb::RecommendJobRequest>,
     ) -> Result<Response<CommandResult>, Status> {
         let (gate, r) = gated(request)?;
-        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let j = required(f, "recommendation", r.recommendation.as_ref())?;
             let vacancy_id = f.take("recommendation.vacancy_id", code(&j.vacancy_id));
             let enterprise =
@@ -172,7 +164,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         request: Request<pb::EnrolTrainingRequest>,
     ) -> Result<Response<CommandResult>, Status> {
         let (gate, r) = gated(request)?;
-        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let t = required(f, "training", r.training.as_ref())?;
             let training_id = f.take("training.training_id", code(&t.training_id));
             let programme = check_enum(f, "training.programme", t.programme, training_programme);
@@ -191,7 +183,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         request: Request<pb::CompleteTrainingRequest>,
     ) -> Result<Response<CommandResult>, Status> {
         let (gate, r) = gated(request)?;
-        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let c = required(f, "completion", r.completion.as_ref())?;
             let training_id = f.take("completion.training_id", code(&c.training_id));
             let certificate = f.take("completion.certificate", text(&c.certificate, 0, 64));
@@ -208,7 +200,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         request: Request<pb::DropTrainingRequest>,
     ) -> Result<Response<CommandResult>, Status> {
         let (gate, r) = gated(request)?;
-        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let d = required(f, "drop", r.drop.as_ref())?;
             let training_id = f.take("drop.training_id", code(&d.training_id));
             let reason = f.take("drop.reason", text(&d.reason, 0, 200));
@@ -222,7 +214,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         request: Request<pb::RecordPlacementRequest>,
     ) -> Result<Response<CommandResult>, Status> {
         let (gate, r) = gated(request)?;
-        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             check_placement(f, r.placement.as_ref()).map(PersonCommand::RecordPlacement)
         })
         .await
@@ -233,7 +225,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         request: Request<pb::EndPlacementRequest>,
     ) -> Result<Response<CommandResult>, Status> {
         let (gate, r) = gated(request)?;
-        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let e = required(f, "end", r.end.as_ref())?;
             let reason = check_enum(f, "end.reason", e.reason, placement_end_reason)?;
             Some(PersonCommand::EndPlacement(domain::PlacementEnd { reason }))
@@ -274,7 +266,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         request: Request<pb::RevokeSubsidyRequest>,
     ) -> Result<Response<CommandResult>, Status> {
         let (gate, r) = gated(request)?;
-        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let v = required(f, "revocation", r.revocation.as_ref())?;
             let subsidy_id = f.take("revocation.subsidy_id", code(&v.subsidy_id));
             let reason = f.take("revocation.reason", text(&v.reason, 1, 200));
@@ -289,7 +281,6 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
     ) -> Result<Response<CommandResult>, Status> {
         let (gate, r) = gated(request)?;
         let mut f = Fields::new();
-        check_size(&mut f, r.encoded_len());
         let meta = check_context(&mut f, r.context.as_ref(), &gate)?;
         let case_id = f.take("case_id", parse_uuid(&r.case_id));
         let date = f.take("effective_date", parse_date(&r.effective_date));
@@ -319,7 +310,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
 
     async fn end_benefit(&self, request: Request<pb::EndBenefitRequest>) -> Result<Response<CommandResult>, Status> {
         let (gate, r) = gated(request)?;
-        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let e = required(f, "end", r.end.as_ref())?;
             let reason = check_enum(f, "end.reason", e.reason, benefit_end_reason)?;
             Some(PersonCommand::EndBenefit(domain::BenefitEnd { reason }))
@@ -332,7 +323,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         request: Request<pb::ExitRegistrationRequest>,
     ) -> Result<Response<CommandResult>, Status> {
         let (gate, r) = gated(request)?;
-        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let x = required(f, "exit", r.exit.as_ref())?;
             let reason = check_enum(f, "exit.reason", x.reason, exit_reason)?;
             Some(PersonCommand::ExitRegistration(domain::RegistrationExit { reason }))
@@ -345,7 +336,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         request: Request<pb::JoinHouseholdRequest>,
     ) -> Result<Response<CommandResult>, Status> {
         let (gate, r) = gated(request)?;
-        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let m = required(f, "membership", r.membership.as_ref())?;
             check_membership(f, "membership", m).map(PersonCommand::JoinHousehold)
         })
@@ -357,7 +348,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         request: Request<pb::LeaveHouseholdRequest>,
     ) -> Result<Response<CommandResult>, Status> {
         let (gate, r) = gated(request)?;
-        self.on_case(&gate, r.encoded_len(), r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let l = required(f, "leave", r.leave.as_ref())?;
             let household_id = f.take("leave.household_id", parse_uuid(&l.household_id))?;
             Some(PersonCommand::LeaveHousehold(domain::HouseholdLeave { household_id }))
@@ -422,12 +413,6 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
 }
 
 // === check_*: protobuf → domain ===
-
-pub(super) fn check_size(f: &mut Fields, encoded_len: usize) {
-    if encoded_len > MAX_COMMAND_BYTES {
-        f.bad("request", format!("encoded size {encoded_len} bytes exceeds the limit of {MAX_COMMAND_BYTES} bytes"));
-    }
-}
 
 pub(super) fn parse_uuid(raw: &str) -> Result<Uuid, String> {
     if raw.trim().is_empty() {

@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use super::{
     guard::gated,
-    person::{check_context, check_size, parse_uuid},
+    person::{check_context, parse_uuid},
     status::{ERROR_DOMAIN, Fields, to_status},
 };
 use crate::{
@@ -47,7 +47,6 @@ pub(super) async fn propose<S: EventStore>(
 ) -> Result<Response<pb::ProposeSubsidyResponse>, Status> {
     let (gate, r) = gated(request)?;
     let mut f = Fields::new();
-    check_size(&mut f, r.encoded_len());
     let meta = check_context(&mut f, r.context.as_ref(), &gate)?;
     let (case, on, request) = check_proposal(&mut f, &r);
     check_fit(&mut f, case.map(kind), request.as_ref());
@@ -68,7 +67,6 @@ pub(super) async fn evaluate<S: EventStore>(
 ) -> Result<Response<pb::PolicyDecision>, Status> {
     let (gate, r) = gated(request)?;
     let mut f = Fields::new();
-    check_size(&mut f, r.encoded_len());
     let (case, on, request) = check_proposal(&mut f, &r);
     check_fit(&mut f, case.map(kind), request.as_ref());
     let (Some(case), Some(on), Some(request), true) = (case, on, request, f.is_empty()) else {
@@ -88,7 +86,6 @@ pub(super) async fn approve<S: EventStore>(
 ) -> Result<Response<pb::ProposeSubsidyResponse>, Status> {
     let (gate, r) = gated(request)?;
     let mut f = Fields::new();
-    check_size(&mut f, r.encoded_len());
     let meta = check_context(&mut f, r.context.as_ref(), &gate)?;
     let case = f.take("case_id", parse_uuid(&r.case_id));
     let on = f.take("effective_date", parse_date(&r.effective_date));
@@ -113,7 +110,6 @@ pub(super) async fn reject<S: EventStore>(
 ) -> Result<Response<CommandResult>, Status> {
     let (gate, r) = gated(request)?;
     let mut f = Fields::new();
-    check_size(&mut f, r.encoded_len());
     let meta = check_context(&mut f, r.context.as_ref(), &gate)?;
     let case = f.take("case_id", parse_uuid(&r.case_id));
     let on = f.take("effective_date", parse_date(&r.effective_date));

@@ -203,3 +203,44 @@ fn an_invalid_policy_file_is_refused_at_start_naming_file_rule_and_field() {
     let out = Command::new(BIN).args(["policies", "check"]).arg(&policies).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// An exposed address without TLS and authentication is refused before
+/// anything opens; `--insecure true` lets it start, and every log line says so.
+#[tokio::test]
+async fn an_exposed_port_without_tls_is_refused_unless_insecure_and_then_every_line_says_so() {
+    let data = tempfile::tempdir().unwrap();
+    let exposed = format!("0.0.0.0:{}", free_port());
+    let out = Command::new(BIN).args(["serve", "--listen", &exposed, "--data-dir"]).arg(data.path()).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("without TLS") && err.contains("--insecure"), "{err}");
+    assert!(!data.path().join("events.sqlite").exists(), "nothing opened");
+
+    let mut server = Command::new(BIN)
+        .args(["serve", "--insecure", "true", "--listen", &exposed, "--data-dir"])
+        .arg(data.path())
+        .env("LEYE_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let port: u16 = exposed.rsplit(':').next().unwrap().parse().unwrap();
+    let mut up = false;
+    for _ in 0..400 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    let exit = server.wait().unwrap();
+    let mut logs = String::new();
+    server.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
+    assert!(up, "leye serve --insecure came up: {logs}");
+    assert!(exit.success(), "{logs}");
+    let lines: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.len() > 3, "{logs}");
+    assert!(lines.iter().all(|l| l.contains("insecure=true")), "every line says insecure:\n{logs}");
+    assert!(logs.contains("INSECURE"), "{logs}");
+}

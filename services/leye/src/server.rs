@@ -12,6 +12,7 @@
 //! drains and closes.
 
 use std::{future::Future, sync::Arc};
+use tracing::Instrument;
 
 use anyhow::Context;
 use leye_store::{SqliteStore, SqliteStoreOptions};
@@ -115,9 +116,10 @@ async fn run_checked(
         tracing::error!(error = %e, "cannot create the read model yet; the projector retries");
     }
     let (stop_pruning, pruning_stopped) = tokio::sync::watch::channel(false);
-    let pruner = tokio::spawn(keep_pruning(audit.clone(), pruning_stopped));
+    let pruner = tokio::spawn(keep_pruning(audit.clone(), pruning_stopped).in_current_span());
     let (stop_projector, projector_stopped) = tokio::sync::watch::channel(false);
-    let projector = tokio::spawn(keep_projecting(store.clone(), readmodel.clone(), projector_stopped));
+    let projector =
+        tokio::spawn(keep_projecting(store.clone(), readmodel.clone(), projector_stopped).in_current_span());
     let (stop_finder, finder_stopped) = tokio::sync::watch::channel(false);
     let mut finder_task = None;
     // The hire linker stops with the finder: both write through the command path.
@@ -128,8 +130,9 @@ async fn run_checked(
         let cases = PersonCases::new(store.clone(), ids, clock);
         finder_task = start_finder(&config, &store, &cases, &catalogue, &readmodel, finder_stopped.clone())?;
         let checkpoint = linker::checkpoint(config.data_dir.join(linker::CHECKPOINT_FILE));
-        linker_task =
-            Some(tokio::spawn(linker::keep_linking(linker::Linker::new(cases.clone()), checkpoint, finder_stopped)));
+        linker_task = Some(tokio::spawn(
+            linker::keep_linking(linker::Linker::new(cases.clone()), checkpoint, finder_stopped).in_current_span(),
+        ));
         let api = crate::grpc::Api {
             catalogue,
             analytics,
@@ -253,13 +256,10 @@ fn start_finder(
     }
     let finder = finder::Finder::new(cases.clone(), catalogue.clone(), config.finder.checkpoint_file.clone());
     finder.checkpoint()?;
-    Ok(Some(tokio::spawn(finder::keep_finding(
-        finder,
-        store.clone(),
-        readmodel.clone(),
-        config.finder.sweep_every,
-        stop,
-    ))))
+    Ok(Some(tokio::spawn(
+        finder::keep_finding(finder, store.clone(), readmodel.clone(), config.finder.sweep_every, stop)
+            .in_current_span(),
+    )))
 }
 
 /// The publisher with its health reporter, and the metrics endpoint with its stop switch.
@@ -283,9 +283,12 @@ async fn start_followers(config: &ServeConfig, store: &SqliteStore) -> anyhow::R
             tracing::info!(%addr, "metrics listening on /metrics");
         }
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(crate::metrics::serve(listener, status, async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        }));
+        let task = tokio::spawn(
+            crate::metrics::serve(listener, status, async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .in_current_span(),
+        );
         (stop, task)
     });
     Ok((Publishing { handle, health }, metrics))

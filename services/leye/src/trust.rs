@@ -53,6 +53,8 @@ pub struct Limits {
     /// Open connections at most (further ones are closed at once). Lowered
     /// at start to fit the process's descriptor limit.
     pub max_connections: usize,
+    /// Open connections one peer address may hold (further ones are closed at once).
+    pub max_connections_per_peer: usize,
     /// A connection with no request in flight for this long is closed.
     pub idle_timeout_secs: u64,
     /// HTTP/2 streams one connection may have open.
@@ -76,8 +78,9 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_connections: 1024,
-            idle_timeout_secs: 300,
-            max_concurrent_streams: 64,
+            max_connections_per_peer: 64,
+            idle_timeout_secs: 120,
+            max_concurrent_streams: 32,
             max_requests_per_connection: 64,
             max_in_flight: 512,
             request_timeout_secs: 30,
@@ -93,6 +96,7 @@ impl Limits {
     fn validate(&self) -> anyhow::Result<()> {
         let positive = [
             ("limits.max_connections", self.max_connections as u64),
+            ("limits.max_connections_per_peer", self.max_connections_per_peer as u64),
             ("limits.idle_timeout_secs", self.idle_timeout_secs),
             ("limits.max_concurrent_streams", u64::from(self.max_concurrent_streams)),
             ("limits.max_requests_per_connection", self.max_requests_per_connection as u64),

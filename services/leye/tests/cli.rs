@@ -225,14 +225,23 @@ async fn an_exposed_port_without_tls_is_refused_unless_insecure_and_then_every_l
         .spawn()
         .unwrap();
     let port: u16 = exposed.rsplit(':').next().unwrap().parse().unwrap();
+    // Up when the health service answers (it needs no credentials).
     let mut up = false;
     for _ in 0..400 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            up = true;
-            break;
+        let url = format!("http://127.0.0.1:{port}");
+        let channel = tonic::transport::Channel::from_shared(url).unwrap().connect().await;
+        if let Ok(mut health) = channel.map(tonic_health::pb::health_client::HealthClient::new) {
+            let request = tonic_health::pb::HealthCheckRequest { service: String::new() };
+            if health.check(request).await.is_ok() {
+                up = true;
+                break;
+            }
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+    // Let the dropped client's connection task close its socket before this
+    // thread blocks in wait() (else shutdown waits out its grace period).
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
     let exit = server.wait().unwrap();
     let mut logs = String::new();

@@ -497,10 +497,10 @@ fn memory_bound_kib(baseline_kib: u64, conns: u64, streams: u64, response_bytes:
 async fn never_read_streams_keep_memory_bounded_and_others_answered() {
     bounded("never_read_streams_keep_memory_bounded_and_others_answered", async {
         const CONNS: usize = 12;
-        const STREAMS: usize = 64; // the default max_concurrent_streams
+        const STREAMS: usize = 64; // max_concurrent_streams as configured below (the default is 32)
         const CONTACTS: u32 = 80;
         let dir = tempfile::tempdir().unwrap();
-        // The defaults (64 streams per connection, 1024 connections, 512 in flight), stated.
+        // 64 streams per connection (twice the default), 1024 connections, 512 in flight.
         let server = Server::start(dir.path(), "max_concurrent_streams = 64", None, None).await;
         let mut client = server.client().await;
         let case_id = big_case(&mut client, 3, CONTACTS).await;

@@ -103,9 +103,14 @@ pub async fn serve<S: EventStore>(
     let audit_api = audit::AuditApi::new(guard.audit.clone(), cases.clone());
     let subsidies = Subsidies::new(cases.clone(), catalogue);
     let max = limits.max_request_bytes;
+    // Every unsent response is held in memory until the client reads it:
+    // one response is at most MAX_MESSAGE_BYTES (see net.rs, "Per peer").
     let enterprise = EnterpriseCaseServiceServer::new(enterprise::EnterpriseApi::new(cases.clone(), subsidies.clone()))
-        .max_decoding_message_size(max);
-    let person = PersonCaseServiceServer::new(person::PersonApi::new(cases, subsidies)).max_decoding_message_size(max);
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let person = PersonCaseServiceServer::new(person::PersonApi::new(cases, subsidies))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let targets = TargetsServiceServer::new(analytics).max_decoding_message_size(max);
     let audit_service = AuditServiceServer::new(audit_api).max_decoding_message_size(max);
     let addr: SocketAddr = listener.local_addr()?;
@@ -129,7 +134,11 @@ pub async fn serve<S: EventStore>(
     };
     let incoming = net::incoming(
         listener,
-        net::ConnLimits { max_connections, idle_timeout: Limits::secs(limits.idle_timeout_secs) },
+        net::ConnLimits {
+            max_connections,
+            max_connections_per_peer: limits.max_connections_per_peer,
+            idle_timeout: Limits::secs(limits.idle_timeout_secs),
+        },
     );
     let (asked, asked_rx) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {

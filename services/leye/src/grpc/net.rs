@@ -10,6 +10,13 @@
 //! projector, linker, finder), which open files too, fail. With the cap below
 //! the descriptor limit (see [`fd_budget`]), clients can use at most the cap.
 //!
+//! # Per peer
+//! One peer address (one client machine) may hold at most
+//! `max_connections_per_peer` connections. Every open HTTP/2 stream can hold
+//! one unsent response, so what one client can make the server buffer is
+//! bounded by `max_connections_per_peer × max_concurrent_streams × the
+//! largest response`, whatever the global cap.
+//!
 //! # Idle
 //! A connection is idle while no request is in flight on it; the guard counts
 //! requests on the connection's [`Activity`]. HTTP/2 pings do not count, so a
@@ -17,11 +24,12 @@
 //! idle timeout.
 
 use std::{
+    collections::HashMap,
     io,
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     pin::Pin,
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     task::{Context, Poll},
@@ -95,6 +103,44 @@ pub struct Conn {
     timer: Pin<Box<Sleep>>,
     /// Returned to the cap when the connection is dropped.
     _permit: OwnedSemaphorePermit,
+    /// Returned to the peer's count when the connection is dropped.
+    _peer: PeerSlot,
+}
+
+/// Open connections by peer address.
+type PeerCounts = Arc<Mutex<HashMap<IpAddr, usize>>>;
+
+/// One connection of a peer, counted until dropped.
+#[derive(Debug)]
+struct PeerSlot {
+    counts: PeerCounts,
+    ip: IpAddr,
+}
+
+impl PeerSlot {
+    /// A slot for `ip`, unless it holds `max` connections already.
+    fn take(counts: &PeerCounts, ip: IpAddr, max: usize) -> Option<Self> {
+        let mut map = counts.lock().ok()?;
+        let n = map.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Self { counts: counts.clone(), ip })
+    }
+}
+
+impl Drop for PeerSlot {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.counts.lock() {
+            if let Some(n) = map.get_mut(&self.ip) {
+                *n -= 1;
+                if *n == 0 {
+                    map.remove(&self.ip);
+                }
+            }
+        }
+    }
 }
 
 impl Connected for Conn {
@@ -150,6 +196,7 @@ impl AsyncWrite for Conn {
 #[derive(Debug, Clone, Copy)]
 pub struct ConnLimits {
     pub max_connections: usize,
+    pub max_connections_per_peer: usize,
     pub idle_timeout: Duration,
 }
 
@@ -159,8 +206,10 @@ pub struct ConnLimits {
 pub fn incoming(listener: TcpListener, limits: ConnLimits) -> ReceiverStream<io::Result<Conn>> {
     let (tx, rx) = mpsc::channel(1);
     let cap = Arc::new(Semaphore::new(limits.max_connections));
-    tokio::spawn(async move {
+    let peers: PeerCounts = Arc::default();
+    let accepting = async move {
         let mut refused: u64 = 0;
+        let mut refused_peer: u64 = 0;
         loop {
             let accepted = tokio::select! {
                 a = listener.accept() => a,
@@ -188,6 +237,18 @@ pub fn incoming(listener: TcpListener, limits: ConnLimits) -> ReceiverStream<io:
                 drop(io);
                 continue;
             };
+            let Some(peer) = PeerSlot::take(&peers, remote.ip(), limits.max_connections_per_peer) else {
+                refused_peer += 1;
+                if refused_peer.is_power_of_two() {
+                    tracing::warn!(
+                        refused = refused_peer,
+                        max = limits.max_connections_per_peer,
+                        "a peer reached its connection cap; closing its new connections"
+                    );
+                }
+                drop(io);
+                continue;
+            };
             // Small gRPC responses must not wait for the peer's delayed ACK (~40 ms).
             let _ = io.set_nodelay(true);
             let info = ConnInfo { remote: Some(remote), activity: Arc::new(Activity::new()) };
@@ -197,12 +258,14 @@ pub fn incoming(listener: TcpListener, limits: ConnLimits) -> ReceiverStream<io:
                 idle: limits.idle_timeout,
                 timer: Box::pin(tokio::time::sleep(limits.idle_timeout)),
                 _permit: permit,
+                _peer: peer,
             };
             if tx.send(Ok(conn)).await.is_err() {
                 return;
             }
         }
-    });
+    };
+    tokio::spawn(tracing::Instrument::in_current_span(accepting));
     ReceiverStream::new(rx)
 }
 

@@ -48,6 +48,7 @@ pub mod status;
 pub mod stream;
 
 use std::{fmt, path::PathBuf, str::FromStr, time::Duration};
+use tracing::Instrument;
 
 use async_nats::{
     ConnectOptions, Event, ServerAddr,
@@ -178,13 +179,14 @@ pub fn start<S: EventStore>(
     let checkpoint = file.load()?;
     let status = PublisherStatus::new(config.nats_url.is_some(), checkpoint);
     let (stop, stop_rx) = watch::channel(false);
-    let mut tasks =
-        vec![tokio::spawn(status::sample(store.clone(), status.clone(), health, config.max_lag, stop_rx.clone()))];
+    let mut tasks = vec![tokio::spawn(
+        status::sample(store.clone(), status.clone(), health, config.max_lag, stop_rx.clone()).in_current_span(),
+    )];
     match &config.nats_url {
         Some(url) => {
             tracing::info!(nats = %url, stream = %config.stream.name, checkpoint = ?checkpoint.map(|p| p.commit), "publisher starting");
             let publisher = Publisher { store, config, status: status.clone(), client: None, progressed: false };
-            tasks.push(tokio::spawn(publisher.run(file, stop_rx)));
+            tasks.push(tokio::spawn(publisher.run(file, stop_rx).in_current_span()));
         }
         None => tracing::info!(
             checkpoint = ?checkpoint.map(|p| p.commit),
@@ -230,7 +232,7 @@ struct Publisher<S> {
 impl<S: EventStore> Publisher<S> {
     async fn run(mut self, file: CheckpointFile, mut stop: watch::Receiver<bool>) {
         let (writer_done, writer_done_rx) = watch::channel(false);
-        let writer = tokio::spawn(keep_checkpoint(file, self.status.clone(), writer_done_rx));
+        let writer = tokio::spawn(keep_checkpoint(file, self.status.clone(), writer_done_rx).in_current_span());
         let mut failures: u32 = 0;
         loop {
             self.progressed = false;

@@ -253,3 +253,59 @@ async fn an_exposed_port_without_tls_is_refused_unless_insecure_and_then_every_l
     assert!(lines.iter().all(|l| l.contains("insecure=true")), "every line says insecure:\n{logs}");
     assert!(logs.contains("INSECURE"), "{logs}");
 }
+
+/// `leye dev token` and `leye dev certs` give a new user credentials with
+/// nothing from outside; the token is accepted by a server on the same data
+/// directory (the e2e tests use the same functions through the library).
+#[tokio::test]
+async fn dev_token_and_dev_certs_work_for_a_new_user() {
+    let data = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["dev", "token", "--subject", "staff-0042", "--role", "caseworker", "--jurisdiction", "120111"])
+        .args(["--data-dir"])
+        .arg(data.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert_eq!(token.split('.').count(), 3, "a JWS: {token}");
+    let bad = Command::new(BIN)
+        .args(["dev", "token", "--subject", "x", "--role", "chief", "--jurisdiction", "120111", "--data-dir"])
+        .arg(data.path())
+        .output()
+        .unwrap();
+    assert!(!bad.status.success(), "an unknown role is refused");
+
+    let certs = data.path().join("certs");
+    let out =
+        Command::new(BIN).args(["dev", "certs", "--client", "sys-hr-bureau", "--out"]).arg(&certs).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8(out.stdout).unwrap();
+    assert!(said.contains("tls_cert = ") && said.contains("sha256 = "), "{said}");
+    for file in ["leye-dev-ca.pem", "server.pem", "server.key.pem", "client-sys-hr-bureau.pem"] {
+        assert!(certs.join(file).is_file(), "{file} written");
+    }
+
+    // The token works against `leye serve` on the same data directory.
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut server = Command::new(BIN)
+        .args(["serve", "--listen", &addr, "--data-dir"])
+        .arg(data.path())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut answered = None;
+    for _ in 0..400 {
+        if let Some(c) = support::authed(addr.parse().unwrap(), &token).await {
+            let mut client = PersonCaseServiceClient::new(c);
+            let request = pb::FindCaseByResidentIdRequest { resident_id: resident_id() };
+            answered = Some(client.find_case_by_resident_id(request).await.map(|_| ()).map_err(|s| s.code()));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    let _ = server.wait();
+    assert_eq!(answered, Some(Err(tonic::Code::NotFound)), "authenticated, no such case");
+}

@@ -694,6 +694,30 @@ async fn health_and_reflection_answer() {
         panic!("no service list")
     };
     assert!(list.service.iter().any(|s| s.name == "leye.person.v1.PersonCaseService"));
+
+    // v1alpha too (older grpcurl speaks only it), resolving health and the
+    // google.rpc error details by symbol.
+    use tonic_reflection::pb::v1alpha::{
+        ServerReflectionRequest as AlphaRequest, server_reflection_client::ServerReflectionClient as AlphaClient,
+        server_reflection_request::MessageRequest as AlphaMessage,
+        server_reflection_response::MessageResponse as AlphaResponse,
+    };
+    let mut alpha = AlphaClient::new(server.authed("analyst-1", &["analyst"], &["120101"]).await);
+    for symbol in
+        ["leye.audit.v1.AuditService", "grpc.health.v1.Health", "google.rpc.BadRequest", "google.rpc.ErrorInfo"]
+    {
+        let request = AlphaRequest {
+            host: String::new(),
+            message_request: Some(AlphaMessage::FileContainingSymbol(symbol.into())),
+        };
+        let mut responses = alpha.server_reflection_info(tokio_stream_once(request)).await.unwrap().into_inner();
+        let response = responses.message().await.unwrap().unwrap();
+        assert!(
+            matches!(response.message_response, Some(AlphaResponse::FileDescriptorResponse(_))),
+            "{symbol} resolves: {:?}",
+            response.message_response
+        );
+    }
 }
 
 fn tokio_stream_once<T: Send + 'static>(item: T) -> impl tonic::codegen::tokio_stream::Stream<Item = T> {

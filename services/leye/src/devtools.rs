@@ -1,6 +1,7 @@
-//! `leye dev …` and `leye audit …`: development credentials, so that a new
-//! user and the tests need nothing from outside, and the audit trail's
-//! offline check for operators.
+//! `leye dev …`, `leye audit …` and `leye health`: development credentials,
+//! so that a new user and the tests need nothing from outside; the audit
+//! trail's offline check; and a health probe for orchestrators (Docker
+//! HEALTHCHECK, compose) that speaks the standard gRPC health service.
 //!
 //! Development credentials are for development: a token signed by the
 //! development issuer of a data directory is accepted only by a server that
@@ -126,4 +127,42 @@ pub fn verify_audit(data_dir: &Path, out: &mut impl Write) -> anyhow::Result<boo
         writeln!(out, "audit trail BROKEN at seq {}: {} ({})", pb.broken_at_seq, pb.break_kind, pb.detail)?;
     }
     Ok(pb.intact)
+}
+
+/// `leye health`: asks a running server's gRPC health service.
+#[derive(Debug, clap::Args)]
+pub struct HealthArgs {
+    /// The server, host:port.
+    #[arg(long, default_value = crate::config::DEFAULT_LISTEN)]
+    pub addr: String,
+    /// CA (PEM) to verify the server's TLS certificate; without it, plain text.
+    #[arg(long)]
+    pub tls_ca: Option<PathBuf>,
+    /// The name the server's certificate must carry (default: the host of --addr).
+    #[arg(long)]
+    pub server_name: Option<String>,
+    /// The service to ask about; empty: the server as a whole.
+    #[arg(long, default_value = "")]
+    pub service: String,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 5)]
+    pub timeout_secs: u64,
+}
+
+/// The serving status of `args.service`; `Ok(true)` when SERVING. Health needs no credentials.
+pub async fn health(args: &HealthArgs, out: &mut impl Write) -> anyhow::Result<bool> {
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+    let ask = async {
+        let ca = args.tls_ca.as_ref().map(std::fs::read).transpose().context("reading --tls-ca")?;
+        let host = args.addr.rsplit_once(':').map_or(args.addr.as_str(), |(h, _)| h).trim_matches(['[', ']']);
+        let name = args.server_name.clone().unwrap_or_else(|| host.to_string());
+        let channel = crate::client::channel(&args.addr, ca.as_deref().map(|ca| (ca, name.as_str()))).await?;
+        let response = HealthClient::new(channel).check(HealthCheckRequest { service: args.service.clone() }).await?;
+        anyhow::Ok(response.into_inner().status())
+    };
+    let status = tokio::time::timeout(std::time::Duration::from_secs(args.timeout_secs), ask)
+        .await
+        .map_err(|_| anyhow::anyhow!("no answer from {} within {} s", args.addr, args.timeout_secs))??;
+    writeln!(out, "{}", status.as_str_name())?;
+    Ok(status == ServingStatus::Serving)
 }

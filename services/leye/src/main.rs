@@ -69,6 +69,9 @@ enum Command {
         #[command(subcommand)]
         command: devtools::AuditCommand,
     },
+    /// Ask a running server's gRPC health service; exit 0 when SERVING (for
+    /// Docker HEALTHCHECK and orchestrators).
+    Health(devtools::HealthArgs),
     /// Follow the events published on NATS JetStream with a durable consumer,
     /// printing one line per event (personal data masked).
     Consume(consume::ConsumeArgs),
@@ -261,6 +264,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Audit { command: devtools::AuditCommand::Verify { data_dir } } => {
             let intact = devtools::verify_audit(&data_dir, &mut std::io::stdout())?;
             anyhow::ensure!(intact, "the audit trail has been tampered with or damaged");
+            Ok(())
+        }
+        Command::Health(args) => {
+            let serving = devtools::health(&args, &mut std::io::stdout()).await?;
+            anyhow::ensure!(serving, "not serving");
             Ok(())
         }
         Command::Consume(args) => {

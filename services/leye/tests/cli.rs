@@ -304,8 +304,14 @@ async fn dev_token_and_dev_certs_work_for_a_new_user() {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+    // The health probe for orchestrators: exit 0 when SERVING, no credentials needed.
+    let probe = Command::new(BIN).args(["health", "--addr", &addr]).output().unwrap();
+    let unknown = Command::new(BIN).args(["health", "--addr", &addr, "--service", "no.such.Service"]).output().unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
     let _ = server.wait();
     assert_eq!(answered, Some(Err(tonic::Code::NotFound)), "authenticated, no such case");
+    assert!(probe.status.success(), "{}", String::from_utf8_lossy(&probe.stderr));
+    assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), "SERVING");
+    assert!(!unknown.status.success(), "an unknown service is not SERVING");
 }

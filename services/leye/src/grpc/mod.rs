@@ -92,13 +92,17 @@ pub async fn serve<S: EventStore>(
     health.set_serving::<TargetsServiceServer<analytics::AnalyticsApi>>().await;
     health.set_serving::<AuditServiceServer<audit::AuditApi<S>>>().await;
     let health_service = HealthServer::new(HealthService::from_health_reporter(health));
-    let reflection = match guard.reflection {
-        ReflectionAccess::Off => None,
-        _ => Some(
-            tonic_reflection::server::Builder::configure()
-                .register_encoded_file_descriptor_set(leye_proto::FILE_DESCRIPTOR_SET)
-                .build_v1()?,
-        ),
+    // Reflection v1 and v1alpha (older grpcurl speaks only v1alpha), resolving
+    // leye's services, health and the google.rpc error details by symbol.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(leye_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+    };
+    let (reflection_v1, reflection_v1alpha) = match guard.reflection {
+        ReflectionAccess::Off => (None, None),
+        _ => (Some(reflection().build_v1()?), Some(reflection().build_v1alpha()?)),
     };
     let audit_api = audit::AuditApi::new(guard.audit.clone(), cases.clone());
     let subsidies = Subsidies::new(cases.clone(), catalogue);
@@ -154,7 +158,8 @@ pub async fn serve<S: EventStore>(
         .http2_keepalive_timeout(Some(Limits::secs(limits.keepalive_timeout_secs)))
         .layer(GuardLayer::new(guard))
         .add_service(health_service)
-        .add_optional_service(reflection)
+        .add_optional_service(reflection_v1)
+        .add_optional_service(reflection_v1alpha)
         .add_service(person)
         .add_service(enterprise)
         .add_service(targets)

@@ -4,7 +4,8 @@
 //! |---|---|---|
 //! | a field's value is bad (parse, or a rejection about one field) | `INVALID_ARGUMENT` | `BadRequest` naming each field; `ErrorInfo` reason for domain codes |
 //! | the case's rules refuse the fact | `FAILED_PRECONDITION` | `ErrorInfo` reason = rejection code, metadata `case_revision` |
-//! | the policy in force refuses a subsidy | `FAILED_PRECONDITION` | `ErrorInfo` reason `POLICY_REFUSED` (metadata `rule_id`, `failed_checks`, `clauses`, `max_amount_fen`), `PreconditionFailure` per failed check |
+//! | the policy in force refuses a subsidy | `FAILED_PRECONDITION` | `ErrorInfo` reason `POLICY_REFUSED` (metadata `rule_id`, `failed_checks`, `clauses` separated by " \| ", `max_amount_fen`), `PreconditionFailure` per failed check, the whole `PolicyDecision` |
+//! | a proposal names an unknown rule / one not in the case's district | `INVALID_ARGUMENT` / `NOT_FOUND` | `ErrorInfo` reason `UNKNOWN_RULE` / `RULE_NOT_IN_DISTRICT` |
 //! | no such case | `NOT_FOUND` | `ErrorInfo` reason `CASE_NOT_FOUND` |
 //! | the case moved on (pinned `expected_revision`, or lost races) | `ABORTED` | `ErrorInfo` reason `REVISION_CONFLICT`, metadata `current_revision` |
 //! | command id reused with another command | `ALREADY_EXISTS` | `ErrorInfo` reason `COMMAND_ID_REUSED` |
@@ -24,7 +25,10 @@ use leye_store::StoreError;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
-use crate::{access::Denied, cases::AppError};
+use leye_policy::{Decision, NotApplicable};
+use prost::Message;
+
+use crate::{access::Denied, cases::AppError, wire::subsidy::decision_pb};
 
 /// `google.rpc.ErrorInfo.domain` of every leye error.
 pub const ERROR_DOMAIN: &str = "leye.gov.tj";
@@ -84,31 +88,97 @@ fn refused(reason: &str, message: &str, field: Option<&str>, not_found: bool) ->
     Status::with_error_details(code, format!("{reason}: {message}"), info(reason, HashMap::new()))
 }
 
-/// `FAILED_PRECONDITION` with reason `POLICY_REFUSED`: every failed check with
-/// its clause in the message and as `PreconditionFailure` violations (type =
-/// the check, subject = the clause); `ErrorInfo` metadata names the rule, the
-/// failed checks and, when known, the most that may be proposed.
-fn policy_refused(d: &leye_policy::Decision) -> Status {
+// === subsidy refusals ===
+
+/// Maps a subsidy RPC's error to its status: a policy refusal as below, any
+/// other error as every RPC maps it ([`to_status`]).
+pub fn subsidy_status(err: AppError) -> Status {
+    match err {
+        AppError::PolicyRefused(d) => rule_not_applicable(&d).unwrap_or_else(|| policy_refused(&d)),
+        other => to_status(other),
+    }
+}
+
+/// An approval names no rule: whatever the evaluation on the approval date
+/// refuses (a rule that lapsed or was replaced meanwhile included) is a
+/// policy refusal.
+pub fn approval_status(err: AppError) -> Status {
+    match err {
+        AppError::PolicyRefused(d) => policy_refused(&d),
+        other => to_status(other),
+    }
+}
+
+/// An unknown rule id is a bad request field (`INVALID_ARGUMENT`, reason
+/// `UNKNOWN_RULE`); a rule of another district, or a city rule the district's
+/// own rule replaces there, is not found among the case district's rules
+/// (`NOT_FOUND`, reason `RULE_NOT_IN_DISTRICT`). `None` for any other decision.
+fn rule_not_applicable(d: &Decision) -> Option<Status> {
+    let mut meta = HashMap::new();
+    meta.insert("rule_id".to_string(), d.rule_id.clone());
+    match d.not_applicable.as_ref()? {
+        NotApplicable::UnknownRule => {
+            let rule = "no rule with this id in the policy catalogue";
+            let mut details = ErrorDetails::with_bad_request_violation("rule_id", rule);
+            details.set_error_info("UNKNOWN_RULE", ERROR_DOMAIN, meta);
+            return Some(Status::with_error_details(Code::InvalidArgument, format!("rule_id: {rule}"), details));
+        }
+        NotApplicable::NotInForce(_) => return None,
+        NotApplicable::OtherJurisdiction(_) => {}
+        NotApplicable::ReplacedBy(by) => {
+            meta.insert("replaced_by".to_string(), by.clone());
+        }
+    }
+    // The decision's one check says whose rule it is (no personal data).
+    let why = d.checks.first().map(|c| c.detail.clone()).unwrap_or_default();
+    let mut details = ErrorDetails::with_error_info("RULE_NOT_IN_DISTRICT", ERROR_DOMAIN, meta);
+    details.set_resource_info("policy rule", d.rule_id.clone(), "", why.clone());
+    Some(Status::with_error_details(Code::NotFound, format!("rule_id: {why}"), details))
+}
+
+/// `FAILED_PRECONDITION`, reason `POLICY_REFUSED`: every failed check with its
+/// clause in the message and as `PreconditionFailure` violations (type = the
+/// check, subject = the clause). `ErrorInfo` metadata: `rule_id`,
+/// `failed_checks` (comma-separated) and `clauses`, one entry per failed
+/// check in the same order separated by [`CLAUSES_SEPARATOR`] (an entry may
+/// itself cite several clauses, separated by "; " as in the catalogue), and
+/// `max_amount_fen` when known. The whole decision, the checks that passed
+/// included, follows as a `leye.person.v1.PolicyDecision` detail.
+fn policy_refused(d: &Decision) -> Status {
     let failed: Vec<&leye_policy::Check> = d.failed().collect();
     let text: Vec<String> = failed.iter().map(|c| format!("[{}] {} ({})", c.check, c.detail, c.clause)).collect();
     let mut meta = HashMap::new();
     meta.insert("rule_id".to_string(), d.rule_id.clone());
     meta.insert("failed_checks".to_string(), failed.iter().map(|c| c.check.as_str()).collect::<Vec<_>>().join(","));
-    meta.insert("clauses".to_string(), failed.iter().map(|c| c.clause.as_str()).collect::<Vec<_>>().join("; "));
+    let clauses: Vec<&str> = failed.iter().map(|c| c.clause.as_str()).collect();
+    meta.insert("clauses".to_string(), clauses.join(CLAUSES_SEPARATOR));
     if let Some(max) = d.max_amount {
         meta.insert("max_amount_fen".to_string(), max.get().to_string());
     }
-    let mut details = info("POLICY_REFUSED", meta);
+    let mut details = ErrorDetails::with_error_info("POLICY_REFUSED", ERROR_DOMAIN, meta);
     let violations = failed
         .iter()
         .map(|c| tonic_types::PreconditionViolation::new(c.check.clone(), c.clause.clone(), c.detail.clone()))
         .collect::<Vec<_>>();
     details.set_precondition_failure(violations);
-    Status::with_error_details(
-        Code::FailedPrecondition,
-        format!("POLICY_REFUSED: {} refused: {}", d.rule_id, text.join("; ")),
-        details,
-    )
+    let message = format!("POLICY_REFUSED: {} refused: {}", d.rule_id, text.join("; "));
+    let status = Status::with_error_details(Code::FailedPrecondition, message.clone(), details);
+    with_decision(status, Code::FailedPrecondition, message, d)
+}
+
+/// Separates the `clauses` entries of a refusal: a character no clause
+/// ("000 § 9", "002 #34; 004 § 10") contains.
+pub const CLAUSES_SEPARATOR: &str = " | ";
+
+/// The type URL of the decision attached to a refusal.
+pub const DECISION_TYPE_URL: &str = "type.googleapis.com/leye.person.v1.PolicyDecision";
+
+/// Appends the full decision to a status's `google.rpc.Status` details.
+fn with_decision(status: Status, code: Code, message: String, d: &Decision) -> Status {
+    let Ok(mut rpc) = tonic_types::Status::decode(status.details()) else { return status };
+    rpc.details
+        .push(prost_types::Any { type_url: DECISION_TYPE_URL.to_string(), value: decision_pb(d).encode_to_vec() });
+    Status::with_details(code, message, rpc.encode_to_vec().into())
 }
 
 /// `PERMISSION_DENIED` with the denial's stable reason. Says what is missing,

@@ -1,20 +1,34 @@
 //! The `leye` command: `leye serve` runs the service; `leye replay` prints a
 //! case's history for an auditor; `leye consume` prints the events published
 //! on NATS, as a subscriber sees them.
+//!
+//! Every subcommand that reads a data directory resolves it as `serve` does:
+//! `--data-dir` > `LEYE_DATA_DIR` > the config file's `data_dir`
+//! (`--config`/`LEYE_CONFIG`) > `./leye-data`. A closed standard output or
+//! error (`leye replay … | head`) ends the command quietly with exit 0.
 
-use std::{path::PathBuf, process::ExitCode, sync::Arc};
+use std::{
+    io::{IsTerminal, Write},
+    path::{Path, PathBuf},
+    process::ExitCode,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use anyhow::Context;
 use chrono::Datelike;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, parser::ValueSource};
 use leye::{
     analyst,
     cases::PersonCases,
-    config::{STORE_FILE, ServeSettings},
+    config::{STORE_FILE, ServeConfig, ServeSettings},
     consume, devtools,
+    generate::GenProgress,
     identity::CaseIds,
     replay,
 };
+use leye_projections::{ProjectionError, runner::ReadModelDir};
+use leye_store::EventStore;
 use tracing_subscriber::EnvFilter;
 
 /// leye (乐业): case management for public employment services.
@@ -26,6 +40,35 @@ struct Cli {
     log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The configuration a data-directory subcommand reads: the same layers as
+/// `leye serve` (flags > environment > file > defaults).
+#[derive(Debug, Clone, clap::Args)]
+struct DataArgs {
+    /// TOML config file, as for `leye serve` (its `data_dir`, `pseudonym_key_file`,
+    /// `[targets]`, … are used).
+    #[arg(long, env = "LEYE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory of the service; default: the config file's `data_dir`,
+    /// else ./leye-data.
+    #[arg(long, env = "LEYE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+impl DataArgs {
+    /// The layered configuration, with `flags` (and these arguments) over the file.
+    fn resolve_with(self, flags: ServeSettings) -> anyhow::Result<ServeConfig> {
+        let file = match &self.config {
+            Some(path) => ServeSettings::from_file(path)?,
+            None => ServeSettings::default(),
+        };
+        ServeSettings { data_dir: self.data_dir.or(flags.data_dir), ..flags }.layered_over(file)
+    }
+
+    fn resolve(self) -> anyhow::Result<ServeConfig> {
+        self.resolve_with(ServeSettings::default())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -49,9 +92,8 @@ enum Command {
     Replay {
         /// The case id (a UUID).
         case: uuid::Uuid,
-        /// Data directory of the service.
-        #[arg(long, env = "LEYE_DATA_DIR", default_value = leye::config::DEFAULT_DATA_DIR)]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
         /// Only events recorded at or before this instant (RFC 3339), i.e. what
         /// the service knew then.
         #[arg(long)]
@@ -61,11 +103,19 @@ enum Command {
     },
     /// Development credentials: tokens from the development issuer, a CA and certificates.
     Dev {
+        /// TOML config file, as for `leye serve`: `dev token` uses its
+        /// `data_dir` unless `--data-dir` or LEYE_DATA_DIR is given.
+        #[arg(long, env = "LEYE_CONFIG", global = true)]
+        config: Option<PathBuf>,
         #[command(subcommand)]
         command: devtools::DevCommand,
     },
     /// The audit trail: verify its hash chain offline.
     Audit {
+        /// TOML config file, as for `leye serve`: `audit verify` uses its
+        /// `data_dir` unless `--data-dir` or LEYE_DATA_DIR is given.
+        #[arg(long, env = "LEYE_CONFIG", global = true)]
+        config: Option<PathBuf>,
         #[command(subcommand)]
         command: devtools::AuditCommand,
     },
@@ -87,15 +137,25 @@ enum Command {
         command: PoliciesCommand,
     },
     /// Create a synthetic Tianjin-like population through the normal command
-    /// path (reproducible from the seed), for demos, benchmarks and tests.
+    /// path (reproducible from the seed), for demos, benchmarks and tests, in
+    /// the data directory `leye serve` reads, then build the read model.
     Generate {
         /// Persons to create (about 17 events each).
         #[arg(long, default_value_t = 1000)]
         people: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        #[arg(long, env = "LEYE_DATA_DIR", default_value = leye::config::DEFAULT_DATA_DIR)]
-        data_dir: PathBuf,
+        /// Add to a data directory that already holds events (by default
+        /// refused). The same seed writes nothing new; another seed may collide
+        /// with the persons already there.
+        #[arg(long)]
+        append: bool,
+        /// File holding the pseudonym key, as for `leye serve`; default:
+        /// `<data_dir>/pseudonym.key`.
+        #[arg(long, env = "LEYE_PSEUDONYM_KEY_FILE")]
+        pseudonym_key_file: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
     },
 }
 
@@ -114,8 +174,8 @@ enum ProjectionsCommand {
     /// Replay the whole log into a new read model and switch to it. Safe while
     /// `leye serve` runs: queries keep answering and its projector follows.
     Rebuild {
-        #[arg(long, env = "LEYE_DATA_DIR", default_value = leye::config::DEFAULT_DATA_DIR)]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
     },
     /// Write a target table or an action list as CSV.
     Export {
@@ -136,52 +196,79 @@ enum ProjectionsCommand {
         /// Output file; default: standard output.
         #[arg(long)]
         out: Option<PathBuf>,
-        #[arg(long, env = "LEYE_DATA_DIR", default_value = leye::config::DEFAULT_DATA_DIR)]
-        data_dir: PathBuf,
-        /// Config file whose `[targets]` table sets the parameters.
-        #[arg(long, env = "LEYE_CONFIG")]
-        config: Option<PathBuf>,
+        /// The config file's `[targets]` table sets the parameters.
+        #[command(flatten)]
+        data: DataArgs,
     },
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_tracing(cli.log_format);
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    // `dev token` and `audit verify` take `--data-dir` with a default: the
+    // config file's `data_dir` applies only when neither the flag nor
+    // LEYE_DATA_DIR gave one.
+    let data_dir_given = matches
+        .subcommand()
+        .filter(|(name, _)| ["dev", "audit"].contains(name))
+        .and_then(|(_, m)| m.subcommand())
+        .filter(|(name, _)| ["token", "verify"].contains(name))
+        .and_then(|(_, m)| m.value_source("data_dir"))
+        .is_some_and(|source| source != ValueSource::DefaultValue);
+    // A command per generated event would flood the terminal: `generate`
+    // reports one progress line instead.
+    let default_log = if matches!(cli.command, Command::Generate { .. }) { "warn" } else { "info" };
+    init_tracing(cli.log_format, default_log);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
+            let _ = writeln!(std::io::stderr(), "error: cannot start the runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command)) {
+    match runtime.block_on(run(cli.command, data_dir_given)) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`leye replay … | head`): a normal end.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run(command: Command) -> anyhow::Result<()> {
+/// Whether `e` is, at bottom, a write to a closed pipe.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
     match command {
         Command::Policies { command: PoliciesCommand::Check { dir } } => {
             let catalogue = leye_policy::Catalogue::load(dir.as_deref()).map_err(|e| {
                 let from = dir.as_ref().map_or("the built-in catalogue".to_string(), |d| d.display().to_string());
                 anyhow::anyhow!("policy catalogue {from} refused:\n{e}")
             })?;
+            let mut out = std::io::stdout().lock();
             for j in catalogue.jurisdictions() {
                 let prefix = format!("{}.", j.key);
                 let rules: Vec<_> = catalogue.rules().iter().filter(|r| r.id.starts_with(&prefix)).collect();
                 let verify = rules.iter().filter(|r| r.verify).count();
-                println!("{:<10} {:>3} rule versions ({verify} marked verify)  {}", j.key, rules.len(), j.name);
+                writeln!(out, "{:<10} {:>3} rule versions ({verify} marked verify)  {}", j.key, rules.len(), j.name)?;
             }
-            println!(
+            writeln!(
+                out,
                 "{} documents, {} dated parameters, {} retirement-age laws: the catalogue is valid",
                 catalogue.documents().count(),
                 catalogue.parameters().count(),
                 catalogue.retirement_laws().len()
-            );
+            )?;
+            out.flush()?;
             Ok(())
         }
         Command::Serve { config, settings } => {
@@ -192,76 +279,78 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let config = settings.layered_over(file)?;
             leye::server::run_until_signal(config).await
         }
-        Command::Replay { case, data_dir, recorded_until, format } => {
-            let store = open_existing_store(&data_dir).await?;
+        Command::Replay { case, data, recorded_until, format } => {
+            let config = data.resolve()?;
+            let store = open_existing_store(&config.data_dir).await?;
             // Replay reads streams by case id only: the key is not needed, so a
             // throwaway one is used and the real key file is never touched.
             let cases = PersonCases::new(store.clone(), CaseIds::from_key([0; 32]), Arc::new(chrono::Utc::now));
             let mut out = std::io::stdout().lock();
             let result = replay::print(&cases, case, recorded_until, format, &mut out).await;
+            let flushed = out.flush();
             store.close().await;
-            result.map(|_| ())
+            result?;
+            flushed?;
+            Ok(())
         }
-        Command::Projections { command: ProjectionsCommand::Rebuild { data_dir } } => {
-            let store = open_existing_store(&data_dir).await?;
-            let dir = leye_projections::runner::ReadModelDir::new(data_dir.join(leye::config::READMODEL_DIR));
+        Command::Projections { command: ProjectionsCommand::Rebuild { data } } => {
+            let config = data.resolve()?;
+            let store = open_existing_store(&config.data_dir).await?;
+            let dir = ReadModelDir::new(config.readmodel_dir());
             let result = analyst::rebuild(&store, &dir, &mut std::io::stderr()).await;
             store.close().await;
             result
         }
         Command::Projections {
-            command: ProjectionsCommand::Export { what, jurisdiction, from, to, as_of, out, data_dir, config },
+            command: ProjectionsCommand::Export { what, jurisdiction, from, to, as_of, out, data },
         } => {
-            let params = match config {
-                Some(path) => ServeSettings::from_file(&path)?.targets.unwrap_or_default(),
-                None => Default::default(),
-            };
-            params.validate().map_err(|e| anyhow::anyhow!("targets.{e}"))?;
+            let config = data.resolve()?;
+            let params = config.targets.clone();
             let j = leye_projections::Jurisdiction::parse(&jurisdiction)
                 .map_err(|e| anyhow::anyhow!("--jurisdiction: {e}"))?;
             let as_of = as_of.unwrap_or_else(|| leye_domain::beijing_date(chrono::Utc::now()));
             let from = from.unwrap_or_else(|| chrono::NaiveDate::from_ymd_opt(as_of.year(), 1, 1).unwrap_or(as_of));
             let period = leye_projections::Period::new(from, to.unwrap_or(as_of)).map_err(|e| anyhow::anyhow!(e))?;
-            let dir = leye_projections::runner::ReadModelDir::new(data_dir.join(leye::config::READMODEL_DIR));
-            let rm = leye_projections::ReadModel::open(&dir.current()?)?;
+            let rm = leye_projections::ReadModel::open(&current_read_model(&config)?)?;
             let rows = match out {
                 Some(path) => {
                     let mut file = std::io::BufWriter::new(
                         std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?,
                     );
                     let n = analyst::export(&rm, what, &j, period, as_of, &params, &mut file)?;
-                    std::io::Write::flush(&mut file)?;
+                    file.flush()?;
                     n
                 }
-                None => analyst::export(&rm, what, &j, period, as_of, &params, &mut std::io::stdout().lock())?,
+                None => {
+                    let mut stdout = std::io::stdout().lock();
+                    let n = analyst::export(&rm, what, &j, period, as_of, &params, &mut stdout)?;
+                    stdout.flush()?;
+                    n
+                }
             };
             tracing::info!(rows, "exported");
             Ok(())
         }
-        Command::Generate { people, seed, data_dir } => {
-            std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-            let store = leye_store::SqliteStore::open(data_dir.join(STORE_FILE), Default::default()).await?;
-            let ids = CaseIds::load_or_create(&data_dir.join("pseudonym.key"))?;
-            let cases = PersonCases::new(store.clone(), ids, Arc::new(chrono::Utc::now));
-            let cfg = leye::generate::GeneratorConfig::new(seed, people, cases.today());
-            let result = leye::generate::generate(&cases, &cfg, |p| {
-                eprintln!("generate: {} / {} persons, {} events", p.persons_done, p.persons_total, p.events);
-            })
-            .await;
-            store.close().await;
-            let summary = result?;
-            eprintln!(
-                "generate: done: {} persons, {} households, {} events, {} unexpected rejections",
-                summary.persons, summary.households, summary.events, summary.rejected_unexpected
-            );
+        Command::Generate { people, seed, append, pseudonym_key_file, data } => {
+            let config = data.resolve_with(ServeSettings { pseudonym_key_file, ..Default::default() })?;
+            generate(&config, people, seed, append).await
+        }
+        Command::Dev { config, command: devtools::DevCommand::Token(mut args) } => {
+            if !data_dir_given {
+                args.data_dir = DataArgs { config, data_dir: None }.resolve()?.data_dir;
+            }
+            let token = devtools::token(&args, chrono::Utc::now().timestamp())?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{token}")?;
+            out.flush()?;
             Ok(())
         }
-        Command::Dev { command: devtools::DevCommand::Token(args) } => {
-            println!("{}", devtools::token(&args, chrono::Utc::now().timestamp())?);
-            Ok(())
+        Command::Dev { config: _, command: devtools::DevCommand::Certs(args) } => {
+            devtools::certs(&args, &mut std::io::stdout())
         }
-        Command::Dev { command: devtools::DevCommand::Certs(args) } => devtools::certs(&args, &mut std::io::stdout()),
-        Command::Audit { command: devtools::AuditCommand::Verify { data_dir } } => {
+        Command::Audit { config, command: devtools::AuditCommand::Verify { data_dir } } => {
+            let data_dir =
+                if data_dir_given { data_dir } else { DataArgs { config, data_dir: None }.resolve()?.data_dir };
             let intact = devtools::verify_audit(&data_dir, &mut std::io::stdout())?;
             anyhow::ensure!(intact, "the audit trail has been tampered with or damaged");
             Ok(())
@@ -280,20 +369,169 @@ async fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
+/// `leye generate`: a population into the data directory `serve` reads, then
+/// the read model, so that exports and queries answer at once.
+async fn generate(config: &ServeConfig, people: usize, seed: u64, append: bool) -> anyhow::Result<()> {
+    let data_dir = &config.data_dir;
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let store = leye_store::SqliteStore::open(data_dir.join(STORE_FILE), Default::default()).await?;
+    let head = match store.head().await {
+        Ok(head) => head,
+        Err(e) => {
+            store.close().await;
+            return Err(e.into());
+        }
+    };
+    if let (Some(head), false) = (head, append) {
+        store.close().await;
+        anyhow::bail!(
+            "{} already holds events (up to position {}): give `--data-dir` a new or empty directory, \
+             or pass `--append` to add to this one (the same --seed and --people write nothing new; \
+             another seed may collide with the persons already there)",
+            data_dir.display(),
+            head.commit
+        );
+    }
+    let ids = match CaseIds::load_or_create(&config.pseudonym_key_file) {
+        Ok(ids) => ids,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
+    let cases = PersonCases::new(store.clone(), ids, Arc::new(chrono::Utc::now));
+    let cfg = leye::generate::GeneratorConfig::new(seed, people, cases.today());
+    let mut bar = ProgressLine::new();
+    let result = leye::generate::generate(&cases, &cfg, |p| bar.show(&p)).await;
+    bar.finish();
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(e) => {
+            store.close().await;
+            return Err(e.context(format!(
+                "generating into {} (what was written stays; run again with `--append` and the same \
+                 --seed and --people to complete it)",
+                data_dir.display()
+            )));
+        }
+    };
+    let rebuilt = analyst::rebuild(&store, &ReadModelDir::new(config.readmodel_dir()), &mut std::io::stderr()).await;
+    store.close().await;
+    rebuilt.context("building the read model (run `leye projections rebuild` to try again)")?;
+    let secs = summary.elapsed.as_secs_f64();
+    let mut err = std::io::stderr().lock();
+    writeln!(
+        err,
+        "generate: done: {} persons, {} households, {} enterprises, {} events in {secs:.1} s ({:.0} events/s), \
+         {} unexpected rejections; the read model is ready: `leye serve --data-dir {dir}` or `leye projections export targets \
+         --data-dir {dir}` next",
+        summary.persons,
+        summary.households,
+        summary.enterprises,
+        summary.events,
+        summary.events as f64 / secs.max(1e-9),
+        summary.rejected_unexpected,
+        dir = data_dir.display()
+    )?;
+    Ok(())
+}
+
+/// One progress line on stderr: rewritten in place on a terminal, else a
+/// line every few seconds (logs, CI).
+struct ProgressLine {
+    terminal: bool,
+    last: Option<Instant>,
+    shown: bool,
+}
+
+impl ProgressLine {
+    const EVERY: Duration = Duration::from_secs(5);
+
+    fn new() -> Self {
+        Self { terminal: std::io::stderr().is_terminal(), last: None, shown: false }
+    }
+
+    fn show(&mut self, p: &GenProgress) {
+        let line = progress_text(p);
+        let mut err = std::io::stderr().lock();
+        // Progress is best effort: a closed stderr does not stop the work.
+        if self.terminal {
+            let _ = write!(err, "\r{line}\x1b[K");
+            let _ = err.flush();
+            self.shown = true;
+        } else if self.last.is_none_or(|t| t.elapsed() >= Self::EVERY) {
+            self.last = Some(Instant::now());
+            let _ = writeln!(err, "{line}");
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.terminal && self.shown {
+            let _ = writeln!(std::io::stderr());
+        }
+    }
+}
+
+fn progress_text(p: &GenProgress) -> String {
+    let secs = p.elapsed.as_secs_f64();
+    let rate = p.events as f64 / secs.max(1e-9);
+    let left = match p.persons_done {
+        0 => "?".to_string(),
+        done => format!("{:.0}", secs * p.persons_total.saturating_sub(done) as f64 / done as f64),
+    };
+    let percent = (p.persons_done * 100).checked_div(p.persons_total).unwrap_or(100);
+    format!(
+        "generate: {} / {} persons ({percent} %), {} events, {rate:.0} events/s, about {left} s left",
+        p.persons_done, p.persons_total, p.events
+    )
+}
+
 /// Opens the event store of an existing data directory.
-async fn open_existing_store(data_dir: &std::path::Path) -> anyhow::Result<leye_store::SqliteStore> {
+async fn open_existing_store(data_dir: &Path) -> anyhow::Result<leye_store::SqliteStore> {
     let path = data_dir.join(STORE_FILE);
-    anyhow::ensure!(path.exists(), "no event store at {}", path.display());
+    anyhow::ensure!(
+        path.exists(),
+        "no event store at {}: start `leye serve --data-dir {dir}` or run `leye generate --data-dir {dir}` first \
+         (or point --data-dir, LEYE_DATA_DIR or the config file's data_dir at the service's data directory)",
+        path.display(),
+        dir = data_dir.display()
+    );
     leye_store::SqliteStore::open(&path, Default::default())
         .await
         .with_context(|| format!("opening {}", path.display()))
 }
 
-fn init_tracing(format: LogFormat) {
-    let filter = EnvFilter::try_from_env("LEYE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+/// The current read-model database, or what to do when there is none.
+fn current_read_model(config: &ServeConfig) -> anyhow::Result<PathBuf> {
+    match ReadModelDir::new(config.readmodel_dir()).current() {
+        Err(ProjectionError::NotReady) => {
+            let dir = config.data_dir.display();
+            if config.data_dir.join(STORE_FILE).exists() {
+                anyhow::bail!(
+                    "the read model is not built yet in {dir}: run `leye projections rebuild --data-dir {dir}` \
+                     (or start `leye serve`, which builds it)"
+                )
+            }
+            anyhow::bail!(
+                "no data in {dir}: start `leye serve --data-dir {dir}` or run `leye generate --data-dir {dir}` \
+                 first (or point --data-dir, LEYE_DATA_DIR or the config file's data_dir at the service's data \
+                 directory)"
+            )
+        }
+        other => Ok(other?),
+    }
+}
+
+fn init_tracing(format: LogFormat, default_filter: &str) {
+    let filter = EnvFilter::try_from_env("LEYE_LOG").unwrap_or_else(|_| EnvFilter::new(default_filter));
     // Colours only on a terminal: log files and collectors get plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
+    let ansi = std::io::stderr().is_terminal();
+    // A log line that cannot be written (stderr closed) is dropped, silently.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .log_internal_errors(false);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

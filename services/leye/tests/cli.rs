@@ -315,3 +315,185 @@ async fn dev_token_and_dev_certs_work_for_a_new_user() {
     assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), "SERVING");
     assert!(!unknown.status.success(), "an unknown service is not SERVING");
 }
+
+/// `leye` with none of the environment that would redirect it.
+fn leye() -> Command {
+    let mut c = Command::new(BIN);
+    for var in ["LEYE_LOG", "LEYE_CONFIG", "LEYE_DATA_DIR", "LEYE_PSEUDONYM_KEY_FILE"] {
+        c.env_remove(var);
+    }
+    c
+}
+
+/// The person case with the most events in a data directory.
+fn busiest_case(data: &std::path::Path) -> String {
+    let db = rusqlite::Connection::open(data.join("events.sqlite")).unwrap();
+    let stream: String = db
+        .query_row(
+            "SELECT stream FROM events WHERE stream LIKE 'person-%' GROUP BY stream ORDER BY count(*) DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    stream.trim_start_matches("person-").to_string()
+}
+
+/// `leye generate` fills a data directory as `serve` would read it, with one
+/// progress report instead of a log line per command, and leaves the read
+/// model built: an export answers at once. A second run is refused unless
+/// `--append`.
+#[test]
+fn generate_leaves_a_read_model_an_export_can_use_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = leye().args(["generate", "--people", "30", "--data-dir"]).arg(&data).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("command accepted"), "no log line per command:\n{err}");
+    assert!(err.lines().count() < 20, "a few progress lines, not one per command:\n{err}");
+    let last = err.lines().rfind(|l| !l.trim().is_empty()).unwrap_or_default();
+    assert!(last.starts_with("generate: done: 30 persons"), "ends with the summary:\n{err}");
+    assert!(last.contains("events/s") || last.contains("events in"), "{last}");
+    assert!(err.contains("events/s") && err.contains("s left"), "progress with rate and ETA:\n{err}");
+
+    let out = leye().args(["projections", "export", "targets", "--data-dir"]).arg(&data).output().unwrap();
+    assert!(out.status.success(), "no rebuild needed: {}", String::from_utf8_lossy(&out.stderr));
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert!(csv.starts_with("id,") && csv.lines().count() > 2, "{csv}");
+
+    let again = leye().args(["generate", "--people", "30", "--data-dir"]).arg(&data).output().unwrap();
+    assert!(!again.status.success(), "a data directory with events is not filled again by default");
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("already holds events") && err.contains("--append"), "says what to do: {err}");
+    let append = leye().args(["generate", "--people", "30", "--append", "--data-dir"]).arg(&data).output().unwrap();
+    let err = String::from_utf8_lossy(&append.stderr);
+    assert!(append.status.success(), "{err}");
+    assert!(err.contains("generate: done: 30 persons") && err.contains(" 0 events in"), "nothing new: {err}");
+
+    // Errors say what to do next.
+    let empty = dir.path().join("empty");
+    let out = leye().args(["projections", "export", "targets", "--data-dir"]).arg(&empty).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("leye generate") && err.contains("leye serve"), "{err}");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::copy(data.join("events.sqlite"), empty.join("events.sqlite")).unwrap();
+    let out = leye().args(["projections", "export", "targets", "--data-dir"]).arg(&empty).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not built yet") && err.contains("leye projections rebuild --data-dir"), "{err}");
+    let out =
+        leye().args(["replay", &uuid::Uuid::new_v4().to_string(), "--data-dir"]).arg(dir.path()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no event store") && err.contains("leye generate"), "{err}");
+}
+
+/// `--config` (or LEYE_CONFIG) with a `data_dir` is read by every data
+/// subcommand, as by `serve`; `--data-dir` still wins.
+#[test]
+fn every_subcommand_reads_the_data_dir_of_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("configured");
+    let config = dir.path().join("leye.toml");
+    std::fs::write(&config, format!("data_dir = {:?}\n", data.to_str().unwrap())).unwrap();
+    let out = leye().args(["generate", "--people", "10", "--config"]).arg(&config).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(data.join("events.sqlite").is_file(), "generate wrote where the config file says");
+    let case = busiest_case(&data);
+
+    let out = leye().args(["replay", &case, "--config"]).arg(&config).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("person.registered"));
+    let out = leye().args(["projections", "export", "targets"]).env("LEYE_CONFIG", &config).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("id,"));
+    let out = leye().args(["projections", "rebuild", "--config"]).arg(&config).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // The flag beats the file.
+    let elsewhere = dir.path().join("elsewhere");
+    let out =
+        leye().args(["replay", &case, "--config"]).arg(&config).arg("--data-dir").arg(&elsewhere).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("elsewhere"));
+    // `audit verify` and `dev token` too.
+    let out = leye().args(["audit", "verify", "--config"]).arg(&config).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("configured"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = leye()
+        .args(["dev", "token", "--subject", "a-1", "--role", "analyst", "--jurisdiction", "120000", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(data.join("dev-auth").exists(), "the development issuer of the configured data directory");
+}
+
+/// `leye replay … | head` with stdout and stderr closed early: a normal end,
+/// never a panic (exit 101).
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = leye().args(["generate", "--people", "10", "--data-dir"]).arg(&data).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let case = busiest_case(&data);
+
+    // `| head -c 10`, with stderr into the same pipe: read a little, close both.
+    let mut child = leye()
+        .args(["replay", &case, "--data-dir"])
+        .arg(&data)
+        .env("LEYE_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 10];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_ne!(status.code(), Some(101), "no panic");
+    assert!(status.success(), "{status:?}");
+
+    // Both closed before anything is written: every write fails.
+    for args in [vec!["replay", case.as_str()], vec!["projections", "export", "targets"]] {
+        let mut child = leye()
+            .args(&args)
+            .arg("--data-dir")
+            .arg(&data)
+            .env("LEYE_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        let status = child.wait().unwrap();
+        assert!(status.success(), "{args:?}: {status:?}");
+    }
+
+    // stdout closed, stderr kept: nothing but the ordinary logs on stderr.
+    let mut child = leye()
+        .args(["replay", &case, "--data-dir"])
+        .arg(&data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}: {err}");
+    assert!(!err.contains("panicked") && !err.contains("error"), "{err}");
+
+    // generate with stderr closed still fills the directory and builds the read model.
+    let more = dir.path().join("more");
+    let mut child = leye()
+        .args(["generate", "--people", "5", "--data-dir"])
+        .arg(&more)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    assert!(child.wait().unwrap().success());
+    assert!(more.join("readmodel/CURRENT").is_file());
+}

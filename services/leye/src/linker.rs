@@ -80,7 +80,7 @@ impl<S: EventStore> Linker<S> {
     pub async fn follow(&self, file: &CheckpointFile, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
         let reader = file.clone();
         let mut at = tokio::task::spawn_blocking(move || reader.load()).await??;
-        tracing::info!(checkpoint = ?at, "hire linker following the log");
+        tracing::info!(checkpoint = at.map_or(0, |p| p.commit), "hire linker following the log");
         let mut subscription = self.people.store().subscribe_all(at);
         let mut unsaved = 0u64;
         loop {
@@ -210,7 +210,9 @@ pub async fn keep_linking<S: EventStore>(linker: Linker<S>, file: CheckpointFile
     loop {
         match linker.follow(&file, stop.clone()).await {
             Ok(()) => return,
-            Err(e) => tracing::error!(error = %e, retry_in = ?backoff, "hire linker failed; restarting it"),
+            Err(e) => {
+                tracing::error!(error = %e, retry_in_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX), "hire linker failed; restarting it")
+            }
         }
         let mut stop = stop.clone();
         tokio::select! {

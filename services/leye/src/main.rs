@@ -534,6 +534,7 @@ fn init_tracing(format: LogFormat, default_filter: &str) {
         .log_internal_errors(false);
     match format {
         LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        // Flat: an event's fields at the top level beside level, target and message.
+        LogFormat::Json => builder.json().flatten_event(true).init(),
     }
 }

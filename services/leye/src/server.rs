@@ -230,7 +230,9 @@ async fn keep_projecting(store: SqliteStore, dir: ReadModelDir, mut stop: tokio:
     loop {
         match leye_projections::runner::follow(store.clone(), dir.clone(), stop.clone()).await {
             Ok(()) => return,
-            Err(e) => tracing::error!(error = %e, retry_in = ?backoff, "projector failed; restarting it"),
+            Err(e) => {
+                tracing::error!(error = %e, retry_in_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX), "projector failed; restarting it")
+            }
         }
         tokio::select! {
             _ = stop.wait_for(|s| *s) => return,

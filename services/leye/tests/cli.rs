@@ -497,3 +497,48 @@ fn a_closed_pipe_ends_the_command_quietly() {
     assert!(child.wait().unwrap().success());
     assert!(more.join("readmodel/CURRENT").is_file());
 }
+
+/// JSON logs are flat (an event's fields beside `level` and `message`), and a
+/// refused request leaves a line an operator can filter, with ids and codes only.
+#[tokio::test]
+async fn json_logs_are_flat_and_refused_requests_are_logged() {
+    let data = tempfile::tempdir().unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut server = Command::new(BIN)
+        .args(["--log-format", "json", "serve", "--listen", &addr, "--data-dir"])
+        .arg(data.path())
+        .env("LEYE_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // No token at all: refused, and logged.
+    let mut refused = None;
+    for _ in 0..400 {
+        let url = format!("http://{addr}");
+        if let Ok(channel) = tonic::transport::Channel::from_shared(url).unwrap().connect().await {
+            let mut client = PersonCaseServiceClient::new(channel);
+            let request = pb::FindCaseByResidentIdRequest { resident_id: resident_id() };
+            refused = Some(client.find_case_by_resident_id(request).await.unwrap_err().code());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    let _ = server.wait();
+    let mut logs = String::new();
+    server.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
+    assert_eq!(refused, Some(tonic::Code::Unauthenticated));
+    let lines: Vec<serde_json::Value> =
+        logs.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).expect(l)).collect();
+    assert!(lines.iter().all(|l| l.get("fields").is_none() && l.get("message").is_some()), "flat:\n{logs}");
+    let line = lines.iter().find(|l| l["message"] == "request refused").expect("the refusal is logged");
+    assert_eq!(line["operation"], "leye.person.v1.PersonCaseService/FindCaseByResidentId");
+    assert_eq!(
+        (line["code"].as_str(), line["reason"].as_str()),
+        (Some("UNAUTHENTICATED"), Some("CREDENTIALS_MISSING"))
+    );
+    assert!(!logs.contains(&resident_id()[..14]), "no resident ID in the log");
+    assert!(!logs.contains("Some("), "no Rust Debug text in the log:\n{logs}");
+}

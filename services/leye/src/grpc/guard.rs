@@ -220,14 +220,35 @@ impl<S: NamedService> NamedService for Guard<S> {
 }
 
 /// Writes the record, then lets the answer go; `UNAVAILABLE` if the record
-/// cannot be written.
+/// cannot be written. Logs the outcome: answered requests at `debug`, refused
+/// ones (the caller's doing) at `info`, the service's failures at `warn`.
 async fn answer(audit: &AuditLog, record: AuditRecord, response: Response<Body>) -> Response<Body> {
+    log_outcome(&record);
     match audit.record(record).await {
         Ok(_) => response,
         Err(e) => {
             tracing::error!(error = %e, "audit record not written; request not answered");
             status::audit_unavailable().into_http()
         }
+    }
+}
+
+/// One line per request, ids and codes only (never personal data).
+fn log_outcome(r: &AuditRecord) {
+    let cases: Vec<String> = r.case_ids.iter().map(ToString::to_string).collect();
+    let cases = cases.join(",");
+    let (op, code, reason, principal, peer) = (&r.operation, &r.outcome, &r.reason, &r.principal, &r.peer);
+    match r.outcome.as_str() {
+        "OK" => {
+            tracing::debug!(operation = %op, code = %code, principal = %principal, cases = %cases, "request answered")
+        }
+        "INTERNAL" | "UNAVAILABLE" | "UNKNOWN" | "DATA_LOSS" | "DEADLINE_EXCEEDED" => {
+            tracing::warn!(operation = %op, code = %code, principal = %principal, cases = %cases, "request failed")
+        }
+        _ => tracing::info!(
+            operation = %op, code = %code, reason = %reason, principal = %principal, peer = %peer, cases = %cases,
+            "request refused"
+        ),
     }
 }
 

@@ -175,7 +175,7 @@ pub async fn serve<S: EventStore>(
     };
     tokio::select! {
         served = serving => served?,
-        () = grace_over => tracing::warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the grace period; closing them"),
+        () = grace_over => tracing::warn!(grace_secs = SHUTDOWN_GRACE.as_secs(), "connections still open after the grace period; closing them"),
     }
     Ok(())
 }

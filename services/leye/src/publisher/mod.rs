@@ -184,12 +184,12 @@ pub fn start<S: EventStore>(
     )];
     match &config.nats_url {
         Some(url) => {
-            tracing::info!(nats = %url, stream = %config.stream.name, checkpoint = ?checkpoint.map(|p| p.commit), "publisher starting");
+            tracing::info!(nats = %url, stream = %config.stream.name, checkpoint = checkpoint.map_or(0, |p| p.commit), "publisher starting");
             let publisher = Publisher { store, config, status: status.clone(), client: None, progressed: false };
             tasks.push(tokio::spawn(publisher.run(file, stop_rx).in_current_span()));
         }
         None => tracing::info!(
-            checkpoint = ?checkpoint.map(|p| p.commit),
+            checkpoint = checkpoint.map_or(0, |p| p.commit),
             "no NATS URL configured: the publisher is off; events are kept in the store and published once one is"
         ),
     }
@@ -262,7 +262,7 @@ impl<S: EventStore> Publisher<S> {
         if let Err(e) = writer.await {
             tracing::error!(error = %e, "checkpoint writer ended abnormally");
         }
-        tracing::info!(acknowledged = ?self.status.acked().map(|p| p.commit), "publisher stopped");
+        tracing::info!(acknowledged = self.status.acked().map_or(0, |p| p.commit), "publisher stopped");
     }
 
     /// The NATS client and JetStream context, connecting on first use.

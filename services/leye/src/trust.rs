@@ -78,10 +78,13 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_connections: 1024,
-            max_connections_per_peer: 64,
+            max_connections_per_peer: 32,
             idle_timeout_secs: 120,
-            max_concurrent_streams: 32,
-            max_requests_per_connection: 64,
+            // RFC 9113 §5.1.2 recommends at least 100: a client opening a
+            // burst of calls before it has read the server's SETTINGS gets
+            // REFUSED_STREAM beyond a smaller limit.
+            max_concurrent_streams: 100,
+            max_requests_per_connection: 100,
             max_in_flight: 512,
             request_timeout_secs: 30,
             keepalive_interval_secs: 30,

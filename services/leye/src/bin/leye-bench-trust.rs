@@ -41,7 +41,7 @@
 //! ```text
 //! cargo build --release -p leye --bin leye --bin leye-bench-trust
 //! target/release/leye-bench-trust [--clients 32] [--duration-secs 5] [--warmup-secs 1]
-//!                                 [--sizes 10,40] [--streams 32] [--contacts 80]
+//!                                 [--sizes 10,40] [--streams 100] [--contacts 80]
 //!                                 [--probes 4] [--server-log info] [--tmp-dir DIR]
 //! ```
 //! It starts the `leye` binary found next to itself and stops it with SIGTERM
@@ -101,8 +101,8 @@ struct Args {
     /// Attacker sizes: connections, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "10,40")]
     sizes: Vec<u32>,
-    /// Never-read streams per attacker connection (the server allows 32 by default: `max_concurrent_streams`).
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    /// Never-read streams per attacker connection (the server allows 100 by default: `max_concurrent_streams`).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
     streams: u32,
     /// Contacts on the replayed case (its ReplayCase response grows with them).
     #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u32).range(1..=10_000))]

@@ -25,6 +25,40 @@ async fn a_prometheus_user_finds_requests_commands_followers_process_and_build()
     let mut client = leye.client().await;
     let sent = run_case(&mut client, 1).await;
     assert_eq!(sent.len(), 4);
+    // A contact sent twice (the retry gets the original outcome), and the
+    // registration again under a new command id (the domain refuses it).
+    let context = |command_id: &str| {
+        Some(leye_proto::common::v1::CommandContext {
+            command_id: command_id.into(),
+            correlation_id: uuid::Uuid::new_v4().to_string(),
+            office: "120111001".into(),
+            ..Default::default()
+        })
+    };
+    let contact_id = uuid::Uuid::new_v4().to_string();
+    let contact = pb::RecordContactRequest {
+        context: context(&contact_id),
+        case_id: sent[0].case_id.clone(),
+        effective_date: sent[0].effective_date.clone(),
+        contact: Some(pb::Contact {
+            channel: pb::ContactChannel::Phone as i32,
+            outcome: pb::ContactOutcome::StillSeeking as i32,
+            note: "again".into(),
+        }),
+    };
+    let first = client.record_contact(contact.clone()).await.unwrap().into_inner();
+    let retry = client.record_contact(contact).await.unwrap().into_inner();
+    assert_eq!(first.event_ids, retry.event_ids);
+    let Some(pb::person_event::Event::Registered(registration)) = sent[0].event.event.clone() else {
+        panic!("the first event registers")
+    };
+    let again = pb::RegisterUnemploymentRequest {
+        context: context(&uuid::Uuid::new_v4().to_string()),
+        effective_date: sent[0].effective_date.clone(),
+        registration: Some(registration),
+    };
+    let refused = client.register_unemployment(again).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition, "{refused:?}");
     // Without credentials: UNAUTHENTICATED, counted under the same method.
     let channel = leye::client::channel(&leye.addr.to_string(), None).await.unwrap();
     let mut anonymous = pb::person_case_service_client::PersonCaseServiceClient::new(channel);
@@ -38,7 +72,7 @@ async fn a_prometheus_user_finds_requests_commands_followers_process_and_build()
         let head = *s.get("leye_store_head_position")?;
         let at_head =
             FOLLOWERS.iter().all(|f| s.get(&format!("leye_follower_position{{follower=\"{f}\"}}")) == Some(&head));
-        (head >= 4.0 && at_head).then_some(text)
+        (head >= 5.0 && at_head).then_some(text)
     })
     .await;
     let (head, text) = text.split_once("\r\n\r\n").expect("an HTTP answer");
@@ -47,13 +81,17 @@ async fn a_prometheus_user_finds_requests_commands_followers_process_and_build()
     let get = |k: &str| *s.get(k).unwrap_or_else(|| panic!("{k} missing in\n{text}"));
     assert_eq!(get(&format!("leye_grpc_requests_total{{method=\"{REGISTER}\",code=\"OK\"}}")), 1.0);
     assert_eq!(get(&format!("leye_grpc_requests_total{{method=\"{REGISTER}\",code=\"UNAUTHENTICATED\"}}")), 1.0);
-    assert_eq!(get(&format!("leye_grpc_request_duration_seconds_count{{method=\"{REGISTER}\"}}")), 2.0);
+    assert_eq!(get(&format!("leye_grpc_request_duration_seconds_count{{method=\"{REGISTER}\"}}")), 3.0);
     assert_eq!(
         get("leye_commands_total{command=\"register_unemployment\",outcome=\"accepted\",code=\"\"}"),
         1.0,
         "{text}"
     );
-    assert!(get("leye_store_append_duration_seconds_count") >= 4.0);
+    assert_eq!(get("leye_commands_total{command=\"record_contact\",outcome=\"accepted\",code=\"\"}"), 2.0);
+    assert_eq!(get("leye_commands_total{command=\"record_contact\",outcome=\"duplicate\",code=\"\"}"), 1.0);
+    let rejected = "leye_commands_total{command=\"register_unemployment\",outcome=\"rejected\",code=\"";
+    assert!(s.iter().any(|(k, v)| k.starts_with(rejected) && *v == 1.0), "{text}");
+    assert!(get("leye_store_append_duration_seconds_count") >= 5.0);
     // The harness runs with the policy finder off: no series for it.
     assert!(!text.contains("follower=\"policy_finder\""), "{text}");
     for f in FOLLOWERS {

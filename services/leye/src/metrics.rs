@@ -1,22 +1,37 @@
 //! The metrics endpoint: `GET /metrics` in the Prometheus text format (0.0.4),
-//! over plain HTTP on `metrics_listen` (off unless configured).
+//! over plain HTTP on `metrics_listen` (off unless configured). The series
+//! come from one [`prometheus_client`] registry ([`crate::telemetry`]), read
+//! at scrape time; `promtool check metrics` accepts the page
+//! (`services/leye/tests/metrics.rs`).
 //!
-//! | metric | type | meaning |
-//! |---|---|---|
-//! | `leye_store_head_position` | gauge | global position of the last event in the store |
-//! | `leye_publisher_enabled` | gauge | 1 when a NATS URL is configured |
-//! | `leye_publisher_connected` | gauge | 1 while the NATS connection is up |
-//! | `leye_publisher_publishing` | gauge | 1 while a publishing session runs (stream set up) |
-//! | `leye_publisher_healthy` | gauge | 1 when `leye.Publisher` is SERVING |
-//! | `leye_publisher_checkpoint_position` | gauge | position up to which JetStream acknowledged every event |
-//! | `leye_publisher_checkpoint_persisted_position` | gauge | the same, as last written to the checkpoint file |
-//! | `leye_publisher_lag_events` | gauge | head − checkpoint position |
-//! | `leye_publisher_lag_seconds` | gauge | age of the oldest unacknowledged event; 0 when caught up |
-//! | `leye_publisher_published_total` | counter | acknowledged publishes since start (duplicates included) |
-//! | `leye_publisher_duplicates_total` | counter | publishes JetStream reported as duplicates |
-//! | `leye_publisher_failures_total` | counter | publishing sessions ended by an error |
+//! | metric | type | labels | meaning |
+//! |---|---|---|---|
+//! | `leye_grpc_requests_total` | counter | `method`, `code` | requests answered (after the audit record), by gRPC method (`other` for a path the access table does not know) and status code name; the health service and public reflection are not counted |
+//! | `leye_grpc_request_duration_seconds` | histogram | `method` | time from arrival to answer, audit record included |
+//! | `leye_commands_total` | counter | `command`, `outcome`, `code` | commands decided: `outcome` is `accepted`, `duplicate` (a retry answered with the original outcome), `rejected` (`code` = the rejection code), `conflict`, `denied` or `error`; `command` is the command type (`unknown` when refused before it was known) |
+//! | `leye_store_append_duration_seconds` | histogram | | one append to the event store (durable when it returns), refused ones included |
+//! | `leye_follower_position` | gauge | `follower` | global position up to which `publisher` (acknowledged by JetStream), `projector` (read model checkpoint), `policy_finder` (checkpoint file; absent when off) and `hire_linker` (in memory) handled the log |
+//! | `leye_follower_lag_events` | gauge | `follower` | `leye_store_head_position` − the follower's position |
+//! | `leye_store_head_position` | gauge | | global position of the last event in the store (sampled every 0.5 s) |
+//! | `leye_publisher_enabled` | gauge | | 1 when a NATS URL is configured |
+//! | `leye_publisher_connected` | gauge | | 1 while the NATS connection is up |
+//! | `leye_publisher_publishing` | gauge | | 1 while a publishing session runs (stream set up) |
+//! | `leye_publisher_healthy` | gauge | | 1 when `leye.Publisher` is SERVING |
+//! | `leye_publisher_checkpoint_position` | gauge | | position up to which JetStream acknowledged every event |
+//! | `leye_publisher_checkpoint_persisted_position` | gauge | | the same, as last written to the checkpoint file |
+//! | `leye_publisher_lag_events` | gauge | | head − checkpoint position |
+//! | `leye_publisher_lag_seconds` | gauge | | age of the oldest unacknowledged event; 0 when caught up (the only lag in seconds) |
+//! | `leye_publisher_published_total` | counter | | acknowledged publishes since start (duplicates included) |
+//! | `leye_publisher_duplicates_total` | counter | | publishes JetStream reported as duplicates |
+//! | `leye_publisher_failures_total` | counter | | publishing sessions ended by an error |
+//! | `process_cpu_seconds_total` | counter | | user + system CPU time (Linux, from `/proc/self`; absent elsewhere) |
+//! | `process_resident_memory_bytes` | gauge | | resident memory |
+//! | `process_open_fds`, `process_max_fds` | gauge | | open file descriptors, and their soft limit |
+//! | `process_start_time_seconds` | gauge | | start of the process, Unix time |
+//! | `leye_build_info` | gauge | `version` | always 1 |
 //!
-//! Gauges are sampled every [`crate::publisher::status::SAMPLE_INTERVAL`].
+//! Labels never carry personal data or case ids. Publisher gauges are
+//! sampled every [`crate::publisher::status::SAMPLE_INTERVAL`].
 
 use std::{future::Future, sync::Arc};
 

@@ -360,3 +360,39 @@ async fn shutdown_signal() {
         () = term => tracing::info!("SIGTERM: shutting down"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use leye_store::Position;
+
+    use super::*;
+    use crate::publisher::{checkpoint::CheckpointFile, status::PublisherStatus};
+
+    #[test]
+    fn follower_positions_come_from_the_checkpoints_and_the_linker_cell() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ServeConfig { data_dir: dir.path().to_path_buf(), ..ServeConfig::default() };
+        config.finder.enabled = true;
+        config.finder.checkpoint_file = dir.path().join(finder::CHECKPOINT_FILE);
+        CheckpointFile::new(&config.finder.checkpoint_file).store(Position::from_sequence(7)).unwrap();
+        ReadModelDir::new(config.readmodel_dir()).current_or_init().unwrap();
+        let (followers, linker) = followers(&config);
+        linker.set(3);
+        let text = Metrics::new(PublisherStatus::new(false, None), followers).render();
+        for line in [
+            "leye_follower_position{follower=\"policy_finder\"} 7",
+            "leye_follower_position{follower=\"hire_linker\"} 3",
+            "leye_follower_position{follower=\"projector\"} 0",
+            "leye_follower_position{follower=\"publisher\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+        }
+        config.finder.enabled = false;
+        let text = Metrics::new(PublisherStatus::new(false, None), followers_of(&config)).render();
+        assert!(!text.contains("policy_finder"), "{text}");
+    }
+
+    fn followers_of(config: &ServeConfig) -> Followers {
+        followers(config).0
+    }
+}

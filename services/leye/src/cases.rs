@@ -464,15 +464,22 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
             let case = K::fold(history.iter().map(|r| &r.event));
             // The jurisdiction first: a caller outside it learns nothing more,
             // not even whether its command id was used here.
-            let before = K::place(&case);
-            if let Some(place) = &before {
-                meta.access.check_place(case_id, place)?;
-            }
-            if let Some(outcome) = earlier_outcome(case_id, &history, &meta, &fingerprint)? {
+            // The command's type when it is refused before being decided: for
+            // the metrics only (nothing of it reaches the caller).
+            let note_kind = |kind_seen: &mut Option<&'static str>| {
                 if self.metrics.is_some() {
-                    // The type of the command retried, for the metrics only.
                     *kind_seen = prepare(&case, self.today()).ok().map(|c| K::command_name(&c));
                 }
+            };
+            let before = K::place(&case);
+            if let Some(place) = &before {
+                if let Err(denied) = meta.access.check_place(case_id, place) {
+                    note_kind(kind_seen);
+                    return Err(denied.into());
+                }
+            }
+            if let Some(outcome) = earlier_outcome(case_id, &history, &meta, &fingerprint)? {
+                note_kind(kind_seen);
                 tracing::info!(case = %case_id, revision = outcome.revision, "duplicate command: original outcome returned");
                 return Ok(outcome);
             }

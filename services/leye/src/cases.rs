@@ -462,15 +462,15 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
         for attempt in 1..=MAX_ATTEMPTS {
             let history = self.load(&stream).await?;
             let case = K::fold(history.iter().map(|r| &r.event));
-            // The jurisdiction first: a caller outside it learns nothing more,
-            // not even whether its command id was used here.
-            // The command's type when it is refused before being decided: for
+            // The command's type when it is answered before being decided: for
             // the metrics only (nothing of it reaches the caller).
             let note_kind = |kind_seen: &mut Option<&'static str>| {
                 if self.metrics.is_some() {
                     *kind_seen = prepare(&case, self.today()).ok().map(|c| K::command_name(&c));
                 }
             };
+            // The jurisdiction first: a caller outside it learns nothing more,
+            // not even whether its command id was used here.
             let before = K::place(&case);
             if let Some(place) = &before {
                 if let Err(denied) = meta.access.check_place(case_id, place) {

@@ -309,6 +309,8 @@ pub struct Cases<K, S> {
     /// a busy case (an enterprise hiring forty people at once) is not a storm of
     /// lost races; the expected-revision check still arbitrates between processes.
     turns: Arc<[tokio::sync::Mutex<()>]>,
+    /// Commands and store appends are counted here when set.
+    metrics: Option<Arc<crate::telemetry::Metrics>>,
     kind: PhantomData<fn() -> K>,
 }
 
@@ -327,6 +329,7 @@ impl<K, S: Clone> Clone for Cases<K, S> {
             ids: self.ids.clone(),
             clock: self.clock.clone(),
             turns: self.turns.clone(),
+            metrics: self.metrics.clone(),
             kind: PhantomData,
         }
     }
@@ -362,16 +365,23 @@ pub fn person_case_id(stream: &StreamName) -> Option<Uuid> {
 impl<K: CaseKind, S: EventStore> Cases<K, S> {
     pub fn new(store: S, ids: CaseIds, clock: Clock) -> Self {
         let turns = (0..TURN_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect();
-        Self { store, ids, clock, turns, kind: PhantomData }
+        Self { store, ids, clock, turns, metrics: None, kind: PhantomData }
     }
 
-    /// The same store, ids, clock and turns, for another case kind.
+    /// Counts commands and times store appends in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<crate::telemetry::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// The same store, ids, clock, turns and metrics, for another case kind.
     pub fn of_kind<L: CaseKind>(&self) -> Cases<L, S> {
         Cases {
             store: self.store.clone(),
             ids: self.ids.clone(),
             clock: self.clock.clone(),
             turns: self.turns.clone(),
+            metrics: self.metrics.clone(),
             kind: PhantomData,
         }
     }
@@ -414,6 +424,34 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
         request: &R,
         prepare: impl Fn(&K::Case, Date) -> Result<K::Command, AppError>,
     ) -> Result<CommandOutcome, AppError> {
+        let Some(metrics) = self.metrics.clone() else {
+            return self.decide_and_append(target, meta, request, prepare, &mut None).await;
+        };
+        let mut kind = None;
+        let result = self.decide_and_append(target, meta, request, prepare, &mut kind).await;
+        use crate::telemetry::CommandOutcome as Counted;
+        let counted = match &result {
+            Ok(outcome) if outcome.duplicate => Counted::Duplicate,
+            Ok(_) => Counted::Accepted,
+            Err(e @ (AppError::Rejected(_) | AppError::EnterpriseRejected(_))) => Counted::Rejected(e.code()),
+            Err(AppError::PolicyRefused(_)) => Counted::Rejected("POLICY_REFUSED"),
+            Err(AppError::Conflict { .. }) => Counted::Conflict,
+            Err(AppError::Denied(_)) => Counted::Denied,
+            Err(_) => Counted::Error,
+        };
+        metrics.command(kind.unwrap_or("unknown"), counted);
+        result
+    }
+
+    /// [`Self::execute_with`], noting the command's type in `kind` once known.
+    async fn decide_and_append<R: Serialize>(
+        &self,
+        target: Target,
+        meta: CommandMeta,
+        request: &R,
+        prepare: impl Fn(&K::Case, Date) -> Result<K::Command, AppError>,
+        kind_seen: &mut Option<&'static str>,
+    ) -> Result<CommandOutcome, AppError> {
         let case_id = target.case_id(&self.ids);
         meta.access.touch(case_id);
         let stream = stream_of::<K>(case_id);
@@ -424,13 +462,24 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
         for attempt in 1..=MAX_ATTEMPTS {
             let history = self.load(&stream).await?;
             let case = K::fold(history.iter().map(|r| &r.event));
+            // The command's type when it is answered before being decided: for
+            // the metrics only (nothing of it reaches the caller).
+            let note_kind = |kind_seen: &mut Option<&'static str>| {
+                if self.metrics.is_some() {
+                    *kind_seen = prepare(&case, self.today()).ok().map(|c| K::command_name(&c));
+                }
+            };
             // The jurisdiction first: a caller outside it learns nothing more,
             // not even whether its command id was used here.
             let before = K::place(&case);
             if let Some(place) = &before {
-                meta.access.check_place(case_id, place)?;
+                if let Err(denied) = meta.access.check_place(case_id, place) {
+                    note_kind(kind_seen);
+                    return Err(denied.into());
+                }
             }
             if let Some(outcome) = earlier_outcome(case_id, &history, &meta, &fingerprint)? {
+                note_kind(kind_seen);
                 tracing::info!(case = %case_id, revision = outcome.revision, "duplicate command: original outcome returned");
                 return Ok(outcome);
             }
@@ -443,6 +492,7 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
             let today = self.today();
             let command = prepare(&case, today)?;
             let kind = K::command_name(&command);
+            *kind_seen = Some(kind);
             let events = K::decide(&case, command, today).inspect_err(|rejection| {
                 tracing::info!(case = %case_id, command = kind, code = rejection.code(), "command rejected");
             })?;
@@ -461,7 +511,12 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
                 events.iter().enumerate().map(|(i, e)| encode::<K>(&meta, &district, &fingerprint, i, e)).collect();
             let event_ids: Vec<Uuid> = data.iter().map(|d| d.event_id).collect();
             let expected = current.map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
-            match self.store.append(&stream, expected, data).await {
+            let started = std::time::Instant::now();
+            let appended = self.store.append(&stream, expected, data).await;
+            if let Some(m) = &self.metrics {
+                m.append(started.elapsed());
+            }
+            match appended {
                 Ok(result) => {
                     tracing::info!(
                         case = %case_id,

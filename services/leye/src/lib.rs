@@ -53,5 +53,6 @@ pub mod publisher;
 pub mod replay;
 pub mod server;
 pub mod subsidies;
+pub mod telemetry;
 pub mod trust;
 pub mod wire;

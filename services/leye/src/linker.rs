@@ -68,11 +68,19 @@ pub fn checkpoint(path: impl Into<std::path::PathBuf>) -> CheckpointFile {
 pub struct Linker<S> {
     people: PersonCases<S>,
     enterprises: EnterpriseCases<S>,
+    /// Where the linker is, for the metrics.
+    position: Option<crate::telemetry::Position>,
 }
 
 impl<S: EventStore> Linker<S> {
     pub fn new(people: PersonCases<S>) -> Self {
-        Self { enterprises: people.of_kind(), people }
+        Self { enterprises: people.of_kind(), people, position: None }
+    }
+
+    /// Reports the position handled in `cell` (the metrics read it).
+    pub fn with_position(mut self, cell: crate::telemetry::Position) -> Self {
+        self.position = Some(cell);
+        self
     }
 
     /// Follows the log from the checkpoint until `stop` turns true; returns an
@@ -81,6 +89,9 @@ impl<S: EventStore> Linker<S> {
         let reader = file.clone();
         let mut at = tokio::task::spawn_blocking(move || reader.load()).await??;
         tracing::info!(checkpoint = at.map_or(0, |p| p.commit), "hire linker following the log");
+        if let Some(cell) = &self.position {
+            cell.set(at.map_or(0, |p| p.commit));
+        }
         let mut subscription = self.people.store().subscribe_all(at);
         let mut unsaved = 0u64;
         loop {
@@ -93,6 +104,9 @@ impl<S: EventStore> Linker<S> {
             let position = event.position;
             let linked = self.handle(event).await?;
             at = Some(position);
+            if let Some(cell) = &self.position {
+                cell.set(position.commit);
+            }
             unsaved += 1;
             if linked || unsaved >= CHECKPOINT_EVERY {
                 save(file, position).await?;

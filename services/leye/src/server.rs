@@ -32,6 +32,7 @@ use crate::{
     grpc::guard::{Authenticator, GuardConfig},
     identity::CaseIds,
     linker, publisher,
+    telemetry::{self, Followers, Metrics},
     trust::{AUDIT_FILE, AUDIT_KEY_FILE},
 };
 
@@ -127,11 +128,16 @@ async fn run_checked(
     let result = async {
         let ids = CaseIds::load_or_create(&config.pseudonym_key_file)?;
         let analytics = AnalyticsApi::new(readmodel.clone(), config.targets.clone(), clock.clone());
-        let cases = PersonCases::new(store.clone(), ids, clock);
+        let cases = PersonCases::new(store.clone(), ids, clock).with_metrics(publisher.metrics.clone());
         finder_task = start_finder(&config, &store, &cases, &catalogue, &readmodel, finder_stopped.clone())?;
         let checkpoint = linker::checkpoint(config.data_dir.join(linker::CHECKPOINT_FILE));
         linker_task = Some(tokio::spawn(
-            linker::keep_linking(linker::Linker::new(cases.clone()), checkpoint, finder_stopped).in_current_span(),
+            linker::keep_linking(
+                linker::Linker::new(cases.clone()).with_position(publisher.linker_position.clone()),
+                checkpoint,
+                finder_stopped,
+            )
+            .in_current_span(),
         ));
         let api = crate::grpc::Api {
             catalogue,
@@ -142,6 +148,7 @@ async fn run_checked(
                 audit: audit.clone(),
                 reflection: config.trust.reflection,
                 max_in_flight: config.trust.limits.max_in_flight,
+                metrics: Some(publisher.metrics.clone()),
             },
             trust: config.trust.clone(),
         };
@@ -264,36 +271,59 @@ fn start_finder(
     )))
 }
 
-/// The publisher with its health reporter, and the metrics endpoint with its stop switch.
+/// The publisher with its health reporter, the metrics shared by every part,
+/// and the hire linker's position cell.
 struct Publishing {
     handle: publisher::PublisherHandle,
     health: HealthReporter,
+    metrics: Arc<Metrics>,
+    linker_position: telemetry::Position,
 }
 
-type Metrics = Option<(tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<std::io::Result<()>>)>;
+type MetricsTask = Option<(tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<std::io::Result<()>>)>;
+
+/// Where each follower's position comes from at scrape time: the projector's
+/// and the policy finder's durable checkpoints, the linker's cell (its file is
+/// written only every few thousand events).
+fn followers(config: &ServeConfig) -> (Followers, telemetry::Position) {
+    let readmodel = ReadModelDir::new(config.readmodel_dir());
+    let followers = Followers::default().read("projector", move || {
+        let path = readmodel.current().ok()?;
+        leye_projections::ReadModel::open(&path).ok()?.checkpoint().ok()
+    });
+    let followers = if config.finder.enabled {
+        let file = publisher::checkpoint::CheckpointFile::new(config.finder.checkpoint_file.clone());
+        followers.read("policy_finder", move || Some(file.load().ok()?.map_or(0, |p| p.commit)))
+    } else {
+        followers
+    };
+    followers.kept("hire_linker")
+}
 
 /// Binds the metrics endpoint (if configured) and starts the publisher.
-async fn start_followers(config: &ServeConfig, store: &SqliteStore) -> anyhow::Result<(Publishing, Metrics)> {
+async fn start_followers(config: &ServeConfig, store: &SqliteStore) -> anyhow::Result<(Publishing, MetricsTask)> {
     let metrics_listener = match config.metrics_listen {
         Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("binding metrics address {addr}"))?),
         None => None,
     };
     let health = HealthReporter::new();
     let (handle, status) = publisher::start(store.clone(), config.publisher.clone(), health.clone())?;
-    let metrics = metrics_listener.map(|listener| {
+    let (followers, linker_position) = followers(config);
+    let metrics = Arc::new(Metrics::new(status, followers));
+    let task = metrics_listener.map(|listener| {
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, "metrics listening on /metrics");
         }
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
         let task = tokio::spawn(
-            crate::metrics::serve(listener, status, async move {
+            crate::metrics::serve(listener, metrics.clone(), async move {
                 let _ = stopped.wait_for(|s| *s).await;
             })
             .in_current_span(),
         );
         (stop, task)
     });
-    Ok((Publishing { handle, health }, metrics))
+    Ok((Publishing { handle, health, metrics, linker_position }, task))
 }
 
 /// Runs the service on `config.listen`, stopping on SIGINT or SIGTERM.
@@ -328,5 +358,41 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => tracing::info!("SIGINT: shutting down"),
         () = term => tracing::info!("SIGTERM: shutting down"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use leye_store::Position;
+
+    use super::*;
+    use crate::publisher::{checkpoint::CheckpointFile, status::PublisherStatus};
+
+    #[test]
+    fn follower_positions_come_from_the_checkpoints_and_the_linker_cell() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ServeConfig { data_dir: dir.path().to_path_buf(), ..ServeConfig::default() };
+        config.finder.enabled = true;
+        config.finder.checkpoint_file = dir.path().join(finder::CHECKPOINT_FILE);
+        CheckpointFile::new(&config.finder.checkpoint_file).store(Position::from_sequence(7)).unwrap();
+        ReadModelDir::new(config.readmodel_dir()).current_or_init().unwrap();
+        let (followers, linker) = followers(&config);
+        linker.set(3);
+        let text = Metrics::new(PublisherStatus::new(false, None), followers).render();
+        for line in [
+            "leye_follower_position{follower=\"policy_finder\"} 7",
+            "leye_follower_position{follower=\"hire_linker\"} 3",
+            "leye_follower_position{follower=\"projector\"} 0",
+            "leye_follower_position{follower=\"publisher\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+        }
+        config.finder.enabled = false;
+        let text = Metrics::new(PublisherStatus::new(false, None), followers_of(&config)).render();
+        assert!(!text.contains("policy_finder"), "{text}");
+    }
+
+    fn followers_of(config: &ServeConfig) -> Followers {
+        followers(config).0
     }
 }

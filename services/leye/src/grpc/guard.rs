@@ -82,6 +82,9 @@ pub struct GuardConfig {
     pub reflection: ReflectionAccess,
     /// Requests in flight over all connections; beyond it, shed.
     pub max_in_flight: usize,
+    /// Requests counted and timed here when set (the health service and
+    /// public reflection are not).
+    pub metrics: Option<Arc<crate::telemetry::Metrics>>,
 }
 
 /// The tower layer of [`Guard`].
@@ -182,22 +185,24 @@ where
         let admission = self.admit(&path, bearer.as_deref(), cert.as_deref());
         let config = self.config.clone();
         let permit = self.in_flight.clone().try_acquire_owned();
+        let started = std::time::Instant::now();
         Box::pin(async move {
             let _busy = conn.as_ref().map(|c| c.activity.begin());
             let peer = conn.as_ref().and_then(|c| c.remote).map(|a| a.to_string()).unwrap_or_default();
             let operation = path.trim_start_matches('/').to_string();
+            let done = Done { config: &config, started, method: method_label(&path, &operation) };
             let (principal, gate) = match admission {
                 Admission::Public => return inner.call(request).await,
                 Admission::Refused { status, principal, reason } => {
                     let record = record(principal.as_ref(), &peer, &operation, Vec::new(), &status, reason);
-                    return Ok(answer(&config.audit, record, status.into_http()).await);
+                    return Ok(done.answer(record, status.into_http()).await);
                 }
                 Admission::Admitted { gate, principal } => (principal, gate),
             };
             let Ok(_permit) = permit else {
                 let status = status::overloaded("too many requests in flight");
                 let record = record(Some(&principal), &peer, &operation, Vec::new(), &status, "OVERLOADED");
-                return Ok(answer(&config.audit, record, status.into_http()).await);
+                return Ok(done.answer(record, status.into_http()).await);
             };
             if let Some(gate) = &gate {
                 request.extensions_mut().insert(gate.clone());
@@ -210,7 +215,7 @@ where
                 Some(status) => record(Some(&principal), &peer, &operation, touched, status, reason),
                 None => record(Some(&principal), &peer, &operation, touched, &Status::ok(""), ""),
             };
-            Ok(answer(&config.audit, record, response).await)
+            Ok(done.answer(record, response).await)
         })
     }
 }
@@ -219,18 +224,40 @@ impl<S: NamedService> NamedService for Guard<S> {
     const NAME: &'static str = S::NAME;
 }
 
-/// Writes the record, then lets the answer go; `UNAVAILABLE` if the record
-/// cannot be written. Logs the outcome: answered requests at `debug`, refused
-/// ones (the caller's doing) at `info`, the service's failures at `warn`.
-async fn answer(audit: &AuditLog, record: AuditRecord, response: Response<Body>) -> Response<Body> {
-    log_outcome(&record);
-    match audit.record(record).await {
-        Ok(_) => response,
-        Err(e) => {
-            tracing::error!(error = %e, "audit record not written; request not answered");
-            status::audit_unavailable().into_http()
+/// What answering a request needs besides the record.
+struct Done<'a> {
+    config: &'a GuardConfig,
+    started: std::time::Instant,
+    method: &'a str,
+}
+
+impl Done<'_> {
+    /// Writes the record, then lets the answer go; `UNAVAILABLE` if the record
+    /// cannot be written. Logs the outcome: answered requests at `debug`,
+    /// refused ones (the caller's doing) at `info`, the service's failures at
+    /// `warn`. Counts and times the request.
+    async fn answer(&self, record: AuditRecord, response: Response<Body>) -> Response<Body> {
+        log_outcome(&record);
+        let code = record.outcome.clone();
+        let (response, code) = match self.config.audit.record(record).await {
+            Ok(_) => (response, code),
+            Err(e) => {
+                tracing::error!(error = %e, "audit record not written; request not answered");
+                (status::audit_unavailable().into_http(), "UNAVAILABLE".to_string())
+            }
+        };
+        if let Some(m) = &self.config.metrics {
+            m.request(self.method, &code, self.started.elapsed());
         }
+        response
     }
+}
+
+/// The `method` label: the operation when the access table (or reflection)
+/// knows it, else `other`, so callers cannot mint label values.
+fn method_label<'a>(path: &str, operation: &'a str) -> &'a str {
+    let known = access::rule_for(path).is_some() || access::REFLECTION_PREFIXES.iter().any(|p| path.starts_with(p));
+    if known { operation } else { "other" }
 }
 
 /// One line per request, ids and codes only (never personal data).

@@ -305,12 +305,27 @@ pub fn dev_issuer(data_dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
     let dir = data_dir.join(DEV_AUTH_DIR);
     let key = dir.join(format!("{DEV_KEY_ID}.key.pem"));
     let jwks = dir.join(format!("{DEV_KEY_ID}.jwks.json"));
-    if key.is_file() && jwks.is_file() {
+    // The JWKS is written after the key: once it has content, both are complete.
+    let ready = || key.is_file() && std::fs::metadata(&jwks).is_ok_and(|m| m.len() > 0);
+    if ready() {
         return Ok((key, jwks));
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    leye_auth::dev::create_signing_key(&dir, DEV_KEY_ID)
-        .with_context(|| format!("creating the development token issuer in {}", dir.display()))
+    match leye_auth::dev::create_signing_key(&dir, DEV_KEY_ID) {
+        Ok(paths) => Ok(paths),
+        Err(e) => {
+            // Another process (`leye serve` and `leye dev token` started together)
+            // may be creating the same files, which are never overwritten: wait
+            // for its key and JWKS rather than fail.
+            for _ in 0..100 {
+                if ready() {
+                    return Ok((key, jwks));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(anyhow::Error::new(e).context(format!("creating the development token issuer in {}", dir.display())))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -338,6 +353,27 @@ mod tests {
         assert!(secured.check_exposure(public).is_ok());
         let insecure = TrustConfig { insecure: true, ..TrustConfig::default() };
         assert!(insecure.check_exposure(public).is_ok());
+    }
+
+    /// `leye serve` and `leye dev token` (or a test) starting together on a new
+    /// data directory: one creates the issuer, the others wait for it.
+    #[test]
+    fn the_development_issuer_is_created_once_under_concurrent_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_path_buf();
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || dev_issuer(&path).map(|(k, j)| (k, j, std::fs::read(j_of(&path)).unwrap())))
+            })
+            .collect();
+        let results: Vec<_> =
+            handles.into_iter().map(|h| h.join().unwrap().expect("every start gets the issuer")).collect();
+        assert!(results.windows(2).all(|w| w[0] == w[1]), "one issuer for all");
+        assert!(!results[0].2.is_empty());
+        fn j_of(p: &Path) -> PathBuf {
+            p.join(DEV_AUTH_DIR).join(format!("{DEV_KEY_ID}.jwks.json"))
+        }
     }
 
     #[test]

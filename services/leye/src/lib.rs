@@ -38,6 +38,7 @@
 
 pub mod access;
 pub mod analyst;
+pub mod bench;
 pub mod cases;
 pub mod client;
 pub mod config;

@@ -49,7 +49,6 @@
 //! dir). Errors are counted and the first few printed.
 
 use std::{
-    fmt,
     future::Future,
     net::{Ipv4Addr, SocketAddr},
     path::{Path, PathBuf},
@@ -61,7 +60,10 @@ use std::{
 use anyhow::{Context, anyhow, bail, ensure};
 use clap::Parser;
 use hdrhistogram::Histogram;
-use leye::client::{Authed, Bearer};
+use leye::{
+    bench::{Recorder, Window},
+    client::{Authed, Bearer},
+};
 use leye_audit::{AuditLog, AuditOptions, AuditRecord};
 use leye_proto::{
     codec::LeyeCodec,
@@ -69,7 +71,6 @@ use leye_proto::{
     person::v1::{self as pb, person_case_service_client::PersonCaseServiceClient},
 };
 use prost::Message;
-use tokio::task::JoinSet;
 use tonic::{
     codegen::http::uri::PathAndQuery,
     service::interceptor::InterceptedService,
@@ -660,108 +661,14 @@ async fn backoff() {
 // ---------------------------------------------------------------------------
 // Measuring
 
-/// The warm-up and the measured window of one workload.
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    from: Instant,
-    until: Instant,
-}
-
-impl Window {
-    fn starting_now(warmup: Duration, duration: Duration) -> Self {
-        let now = Instant::now();
-        Self { from: now + warmup, until: now + warmup + duration }
-    }
-
-    fn seconds(&self) -> f64 {
-        (self.until - self.from).as_secs_f64()
-    }
-}
-
-/// Latencies (µs) and errors of one client, or merged, of all.
-#[derive(Debug)]
-struct Recorder {
-    window: Window,
-    all: Histogram<u64>,
-    kinds: Vec<Histogram<u64>>,
-    errors: u64,
-    samples: Vec<String>,
-}
-
-const MAX_ERROR_SAMPLES: usize = 8;
-const MAX_LATENCY_US: u64 = 3_600_000_000;
-
-fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("1 µs to 1 h at 3 significant figures is valid")
-}
-
-impl Recorder {
-    fn new(window: Window, kinds: usize) -> Self {
-        Self { window, all: histogram(), kinds: (0..kinds).map(|_| histogram()).collect(), errors: 0, samples: vec![] }
-    }
-
-    fn running(&self) -> bool {
-        Instant::now() < self.window.until
-    }
-
-    fn ok(&mut self, kind: usize, started: Instant) {
-        let done = Instant::now();
-        if started < self.window.from || done > self.window.until {
-            return;
-        }
-        let us = u64::try_from(done.duration_since(started).as_micros()).unwrap_or(u64::MAX).max(1);
-        self.all.saturating_record(us);
-        if let Some(h) = self.kinds.get_mut(kind) {
-            h.saturating_record(us);
-        }
-    }
-
-    fn error(&mut self, what: &str, error: impl fmt::Display) {
-        self.errors += 1;
-        if self.samples.len() < MAX_ERROR_SAMPLES {
-            self.samples.push(format!("{what}: {error}"));
-        }
-    }
-
-    fn merge(&mut self, other: Recorder) -> anyhow::Result<()> {
-        self.all.add(&other.all).map_err(|e| anyhow!("merging histograms: {e:?}"))?;
-        for (mine, theirs) in self.kinds.iter_mut().zip(&other.kinds) {
-            mine.add(theirs).map_err(|e| anyhow!("merging histograms: {e:?}"))?;
-        }
-        self.errors += other.errors;
-        for s in other.samples {
-            if self.samples.len() < MAX_ERROR_SAMPLES {
-                self.samples.push(s);
-            }
-        }
-        Ok(())
-    }
-
-    fn print_errors(&self, name: &str) {
-        if self.errors > 0 {
-            println!("errors in {name}: {} (first ones below)", self.errors);
-            for e in &self.samples {
-                println!("  {e}");
-            }
-        }
-    }
-}
-
-/// Runs `n` clients, each made by `client(index, recorder)`, and merges their recorders.
+/// Runs `n` clients (see [`leye::bench::run_clients`]) and keeps their window.
 async fn run_clients<F, Fut>(n: usize, window: Window, kinds: usize, client: F) -> anyhow::Result<Measured>
 where
     F: Fn(usize, Recorder) -> Fut,
     Fut: Future<Output = Recorder> + Send + 'static,
 {
-    let mut set = JoinSet::new();
-    for i in 0..n {
-        set.spawn(client(i, Recorder::new(window, kinds)));
-    }
-    let mut total = Recorder::new(window, kinds);
-    while let Some(joined) = set.join_next().await {
-        total.merge(joined.context("a client task failed")?)?;
-    }
-    Ok(Measured { rec: total, window })
+    let rec = leye::bench::run_clients(n, window, kinds, client).await?;
+    Ok(Measured { rec, window })
 }
 
 /// One workload's figures.

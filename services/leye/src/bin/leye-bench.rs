@@ -63,8 +63,6 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashSet},
-    fmt,
-    future::Future,
     net::{Ipv4Addr, SocketAddr},
     path::{Path, PathBuf},
     process::{ExitCode, Stdio},
@@ -76,10 +74,13 @@ use std::{
 };
 
 use anyhow::{Context, anyhow, bail, ensure};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use clap::Parser;
 use hdrhistogram::Histogram;
-use leye::client::{Authed, Bearer};
+use leye::{
+    bench::{Recorder, Window, run_clients},
+    client::{Authed, Bearer},
+};
 use leye_domain::{
     Date, beijing_date,
     envelope::EventMetadata,
@@ -94,7 +95,6 @@ use leye_proto::{
     person::v1::{self as pb, person_case_service_client::PersonCaseServiceClient},
 };
 use leye_store::{EventData, EventStore, ExpectedRevision, SqliteStore, SqliteStoreOptions, StreamName};
-use tokio::task::JoinSet;
 use tonic::transport::Endpoint;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 use uuid::Uuid;
@@ -339,122 +339,6 @@ async fn grpc_workloads(
 
 // ---------------------------------------------------------------------------
 // Measuring
-
-/// The warm-up and the measured window of one workload.
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    /// Operations started before this are warm-up.
-    from: Instant,
-    /// Clients stop starting operations at this instant; completions after it are not counted.
-    until: Instant,
-    from_utc: DateTime<Utc>,
-    until_utc: DateTime<Utc>,
-}
-
-impl Window {
-    fn starting_now(warmup: Duration, duration: Duration) -> Self {
-        let now = Instant::now();
-        let now_utc = Utc::now();
-        let to_chrono = |d: Duration| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
-        Self {
-            from: now + warmup,
-            until: now + warmup + duration,
-            from_utc: now_utc + to_chrono(warmup),
-            until_utc: now_utc + to_chrono(warmup + duration),
-        }
-    }
-
-    fn seconds(&self) -> f64 {
-        (self.until - self.from).as_secs_f64()
-    }
-}
-
-/// Latencies and errors of one client (or, merged, of all).
-#[derive(Debug)]
-struct Recorder {
-    window: Window,
-    /// Every measured operation, µs.
-    all: Histogram<u64>,
-    /// Per operation kind, µs.
-    kinds: Vec<Histogram<u64>>,
-    /// Failed operations over the whole run (warm-up included).
-    errors: u64,
-    /// The first few error messages.
-    samples: Vec<String>,
-}
-
-const MAX_ERROR_SAMPLES: usize = 8;
-
-/// Highest latency tracked, µs (one hour); longer ones are recorded as this.
-const MAX_LATENCY_US: u64 = 3_600_000_000;
-
-fn histogram() -> Histogram<u64> {
-    // Fixed bounds (so recording never resizes and every histogram merges into
-    // every other), 3 significant figures: valid arguments, creation cannot fail.
-    Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("1 µs to 1 h at 3 significant figures is valid")
-}
-
-impl Recorder {
-    fn new(window: Window, kinds: usize) -> Self {
-        Self { window, all: histogram(), kinds: (0..kinds).map(|_| histogram()).collect(), errors: 0, samples: vec![] }
-    }
-
-    /// Whether the client should start another operation.
-    fn running(&self) -> bool {
-        Instant::now() < self.window.until
-    }
-
-    /// An operation of `kind` started at `started` succeeded just now.
-    fn ok(&mut self, kind: usize, started: Instant) {
-        let done = Instant::now();
-        if started < self.window.from || done > self.window.until {
-            return; // warm-up, or finished after the window
-        }
-        let us = u64::try_from(done.duration_since(started).as_micros()).unwrap_or(u64::MAX).max(1);
-        self.all.saturating_record(us);
-        if let Some(h) = self.kinds.get_mut(kind) {
-            h.saturating_record(us);
-        }
-    }
-
-    fn error(&mut self, what: &str, error: impl fmt::Display) {
-        self.errors += 1;
-        if self.samples.len() < MAX_ERROR_SAMPLES {
-            self.samples.push(format!("{what}: {error}"));
-        }
-    }
-
-    fn merge(&mut self, other: Recorder) -> anyhow::Result<()> {
-        self.all.add(&other.all).map_err(|e| anyhow!("merging histograms: {e:?}"))?;
-        for (mine, theirs) in self.kinds.iter_mut().zip(&other.kinds) {
-            mine.add(theirs).map_err(|e| anyhow!("merging histograms: {e:?}"))?;
-        }
-        self.errors += other.errors;
-        for s in other.samples {
-            if self.samples.len() < MAX_ERROR_SAMPLES {
-                self.samples.push(s);
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Runs `n` clients, each made by `client(index, recorder)`, and merges their recorders.
-async fn run_clients<F, Fut>(n: usize, window: Window, kinds: usize, client: F) -> anyhow::Result<Recorder>
-where
-    F: Fn(usize, Recorder) -> Fut,
-    Fut: Future<Output = Recorder> + Send + 'static,
-{
-    let mut set = JoinSet::new();
-    for i in 0..n {
-        set.spawn(client(i, Recorder::new(window, kinds)));
-    }
-    let mut total = Recorder::new(window, kinds);
-    while let Some(joined) = set.join_next().await {
-        total.merge(joined.context("a client task failed")?)?;
-    }
-    Ok(total)
-}
 
 /// Commits and events recorded in a measured window.
 #[derive(Debug, Clone, Copy, Default)]

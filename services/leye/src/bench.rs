@@ -1,0 +1,141 @@
+//! Measuring for the benchmark binaries (`leye-bench`, `leye-bench-trust`):
+//! a warm-up and a measured window, latency histograms per operation kind,
+//! errors with their first messages, and concurrent clients whose recorders
+//! are merged. Prints figures; asserts nothing.
+
+use std::{
+    fmt,
+    future::Future,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, anyhow};
+use chrono::{DateTime, Utc};
+use hdrhistogram::Histogram;
+use tokio::task::JoinSet;
+
+/// The warm-up and the measured window of one workload.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    /// Operations started before this are warm-up.
+    pub from: Instant,
+    /// Clients stop starting operations at this instant; completions after it are not counted.
+    pub until: Instant,
+    pub from_utc: DateTime<Utc>,
+    pub until_utc: DateTime<Utc>,
+}
+
+impl Window {
+    pub fn starting_now(warmup: Duration, duration: Duration) -> Self {
+        let now = Instant::now();
+        let now_utc = Utc::now();
+        let to_chrono = |d: Duration| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+        Self {
+            from: now + warmup,
+            until: now + warmup + duration,
+            from_utc: now_utc + to_chrono(warmup),
+            until_utc: now_utc + to_chrono(warmup + duration),
+        }
+    }
+
+    pub fn seconds(&self) -> f64 {
+        (self.until - self.from).as_secs_f64()
+    }
+}
+
+/// Latencies and errors of one client (or, merged, of all).
+#[derive(Debug)]
+pub struct Recorder {
+    pub window: Window,
+    /// Every measured operation, µs.
+    pub all: Histogram<u64>,
+    /// Per operation kind, µs.
+    pub kinds: Vec<Histogram<u64>>,
+    /// Failed operations over the whole run (warm-up included).
+    pub errors: u64,
+    /// The first few error messages.
+    pub samples: Vec<String>,
+}
+
+pub const MAX_ERROR_SAMPLES: usize = 8;
+
+/// Highest latency tracked, µs (one hour); longer ones are recorded as this.
+pub const MAX_LATENCY_US: u64 = 3_600_000_000;
+
+pub fn histogram() -> Histogram<u64> {
+    // Fixed bounds (so recording never resizes and every histogram merges into
+    // every other), 3 significant figures: valid arguments, creation cannot fail.
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("1 µs to 1 h at 3 significant figures is valid")
+}
+
+impl Recorder {
+    pub fn new(window: Window, kinds: usize) -> Self {
+        Self { window, all: histogram(), kinds: (0..kinds).map(|_| histogram()).collect(), errors: 0, samples: vec![] }
+    }
+
+    /// Whether the client should start another operation.
+    pub fn running(&self) -> bool {
+        Instant::now() < self.window.until
+    }
+
+    /// An operation of `kind` started at `started` succeeded just now.
+    pub fn ok(&mut self, kind: usize, started: Instant) {
+        let done = Instant::now();
+        if started < self.window.from || done > self.window.until {
+            return; // warm-up, or finished after the window
+        }
+        let us = u64::try_from(done.duration_since(started).as_micros()).unwrap_or(u64::MAX).max(1);
+        self.all.saturating_record(us);
+        if let Some(h) = self.kinds.get_mut(kind) {
+            h.saturating_record(us);
+        }
+    }
+
+    pub fn error(&mut self, what: &str, error: impl fmt::Display) {
+        self.errors += 1;
+        if self.samples.len() < MAX_ERROR_SAMPLES {
+            self.samples.push(format!("{what}: {error}"));
+        }
+    }
+
+    /// Prints the error count and the first messages, if any.
+    pub fn print_errors(&self, name: &str) {
+        if self.errors > 0 {
+            println!("errors in {name}: {} (first ones below)", self.errors);
+            for e in &self.samples {
+                println!("  {e}");
+            }
+        }
+    }
+
+    pub fn merge(&mut self, other: Recorder) -> anyhow::Result<()> {
+        self.all.add(&other.all).map_err(|e| anyhow!("merging histograms: {e:?}"))?;
+        for (mine, theirs) in self.kinds.iter_mut().zip(&other.kinds) {
+            mine.add(theirs).map_err(|e| anyhow!("merging histograms: {e:?}"))?;
+        }
+        self.errors += other.errors;
+        for s in other.samples {
+            if self.samples.len() < MAX_ERROR_SAMPLES {
+                self.samples.push(s);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs `n` clients, each made by `client(index, recorder)`, and merges their recorders.
+pub async fn run_clients<F, Fut>(n: usize, window: Window, kinds: usize, client: F) -> anyhow::Result<Recorder>
+where
+    F: Fn(usize, Recorder) -> Fut,
+    Fut: Future<Output = Recorder> + Send + 'static,
+{
+    let mut set = JoinSet::new();
+    for i in 0..n {
+        set.spawn(client(i, Recorder::new(window, kinds)));
+    }
+    let mut total = Recorder::new(window, kinds);
+    while let Some(joined) = set.join_next().await {
+        total.merge(joined.context("a client task failed")?)?;
+    }
+    Ok(total)
+}

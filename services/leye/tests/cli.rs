@@ -216,7 +216,7 @@ async fn an_exposed_port_without_tls_is_refused_unless_insecure_and_then_every_l
     assert!(err.contains("without TLS") && err.contains("--insecure"), "{err}");
     assert!(!data.path().join("events.sqlite").exists(), "nothing opened");
 
-    let mut server = Command::new(BIN)
+    let server = Command::new(BIN)
         .args(["serve", "--insecure", "true", "--listen", &exposed, "--data-dir"])
         .arg(data.path())
         .env("LEYE_LOG", "info")
@@ -225,27 +225,8 @@ async fn an_exposed_port_without_tls_is_refused_unless_insecure_and_then_every_l
         .spawn()
         .unwrap();
     let port: u16 = exposed.rsplit(':').next().unwrap().parse().unwrap();
-    // Up when the health service answers (it needs no credentials).
-    let mut up = false;
-    for _ in 0..400 {
-        let url = format!("http://127.0.0.1:{port}");
-        let channel = tonic::transport::Channel::from_shared(url).unwrap().connect().await;
-        if let Ok(mut health) = channel.map(tonic_health::pb::health_client::HealthClient::new) {
-            let request = tonic_health::pb::HealthCheckRequest { service: String::new() };
-            if health.check(request).await.is_ok() {
-                up = true;
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    // Let the dropped client's connection task close its socket before this
-    // thread blocks in wait() (else shutdown waits out its grace period).
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
-    let exit = server.wait().unwrap();
-    let mut logs = String::new();
-    server.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
+    let up = serving(&format!("127.0.0.1:{port}")).await;
+    let (exit, logs) = stop(server).await;
     assert!(up, "leye serve --insecure came up: {logs}");
     assert!(exit.success(), "{logs}");
     let lines: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -288,28 +269,21 @@ async fn dev_token_and_dev_certs_work_for_a_new_user() {
 
     // The token works against `leye serve` on the same data directory.
     let addr = format!("127.0.0.1:{}", free_port());
-    let mut server = Command::new(BIN)
+    let server = Command::new(BIN)
         .args(["serve", "--listen", &addr, "--data-dir"])
         .arg(data.path())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut answered = None;
-    for _ in 0..400 {
-        if let Some(c) = support::authed(addr.parse().unwrap(), &token).await {
-            let mut client = PersonCaseServiceClient::new(c);
-            let request = pb::FindCaseByResidentIdRequest { resident_id: resident_id() };
-            answered = Some(client.find_case_by_resident_id(request).await.map(|_| ()).map_err(|s| s.code()));
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    assert!(serving(&addr).await, "leye serve came up");
+    let channel = support::authed(addr.parse().unwrap(), &token).await.expect("connect");
+    let request = pb::FindCaseByResidentIdRequest { resident_id: resident_id() };
+    let answered = PersonCaseServiceClient::new(channel).find_case_by_resident_id(request).await;
+    let answered = Some(answered.map(|_| ()).map_err(|s| s.code()));
     // The health probe for orchestrators: exit 0 when SERVING, no credentials needed.
     let probe = Command::new(BIN).args(["health", "--addr", &addr]).output().unwrap();
     let unknown = Command::new(BIN).args(["health", "--addr", &addr, "--service", "no.such.Service"]).output().unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
-    let _ = server.wait();
+    let _ = stop(server).await;
     assert_eq!(answered, Some(Err(tonic::Code::NotFound)), "authenticated, no such case");
     assert!(probe.status.success(), "{}", String::from_utf8_lossy(&probe.stderr));
     assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), "SERVING");
@@ -504,7 +478,7 @@ fn a_closed_pipe_ends_the_command_quietly() {
 async fn json_logs_are_flat_and_refused_requests_are_logged() {
     let data = tempfile::tempdir().unwrap();
     let addr = format!("127.0.0.1:{}", free_port());
-    let mut server = Command::new(BIN)
+    let server = Command::new(BIN)
         .args(["--log-format", "json", "serve", "--listen", &addr, "--data-dir"])
         .arg(data.path())
         .env("LEYE_LOG", "info")
@@ -513,22 +487,12 @@ async fn json_logs_are_flat_and_refused_requests_are_logged() {
         .spawn()
         .unwrap();
     // No token at all: refused, and logged.
-    let mut refused = None;
-    for _ in 0..400 {
-        let url = format!("http://{addr}");
-        if let Ok(channel) = tonic::transport::Channel::from_shared(url).unwrap().connect().await {
-            let mut client = PersonCaseServiceClient::new(channel);
-            let request = pb::FindCaseByResidentIdRequest { resident_id: resident_id() };
-            refused = Some(client.find_case_by_resident_id(request).await.unwrap_err().code());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
-    let _ = server.wait();
-    let mut logs = String::new();
-    server.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
+    assert!(serving(&addr).await, "leye serve came up");
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
+    let request = pb::FindCaseByResidentIdRequest { resident_id: resident_id() };
+    let refused = PersonCaseServiceClient::new(channel).find_case_by_resident_id(request).await.unwrap_err();
+    let refused = Some(refused.code());
+    let (_, logs) = stop(server).await;
     assert_eq!(refused, Some(tonic::Code::Unauthenticated));
     let lines: Vec<serde_json::Value> =
         logs.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).expect(l)).collect();
@@ -541,4 +505,35 @@ async fn json_logs_are_flat_and_refused_requests_are_logged() {
     );
     assert!(!logs.contains(&resident_id()[..14]), "no resident ID in the log");
     assert!(!logs.contains("Some("), "no Rust Debug text in the log:\n{logs}");
+}
+
+/// Whether `leye serve` at `addr` comes up: its health service (which needs no
+/// credentials) answers within 10 s.
+async fn serving(addr: &str) -> bool {
+    for _ in 0..400 {
+        let url = format!("http://{addr}");
+        let channel = tonic::transport::Channel::from_shared(url).unwrap().connect().await;
+        if let Ok(mut health) = channel.map(tonic_health::pb::health_client::HealthClient::new) {
+            let request = tonic_health::pb::HealthCheckRequest { service: String::new() };
+            if health.check(request).await.is_ok() {
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    false
+}
+
+/// SIGTERM, then the exit status and what the server wrote on stderr.
+async fn stop(mut server: std::process::Child) -> (std::process::ExitStatus, String) {
+    // Let dropped clients' connection tasks close their sockets before this
+    // thread blocks in wait() (else shutdown waits out its grace period).
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    let exit = server.wait().unwrap();
+    let mut logs = String::new();
+    if let Some(mut err) = server.stderr.take() {
+        err.read_to_string(&mut logs).unwrap();
+    }
+    (exit, logs)
 }

@@ -167,13 +167,44 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// One metric's value from `/metrics`.
-    async fn metric(&self, name: &str) -> Option<f64> {
+    /// Waits until the publisher's acknowledged position reaches `head`; on
+    /// timeout the panic shows the publisher's series and the log's tail, so
+    /// a failure in CI says why.
+    async fn publisher_at(&self, head: u64, when: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let acked = self.metric("leye_publisher_checkpoint_position").await;
+            if acked.is_some_and(|p| p >= head as f64) {
+                return;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let series = self.metrics_text().await.unwrap_or_default();
+                let series: Vec<&str> = series.lines().filter(|l| l.starts_with("leye_publisher")).collect();
+                let log = self.log_text();
+                let tail: Vec<&str> = log.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect();
+                panic!(
+                    "the publisher did not reach {head} {when} within 30 s (acked {acked:?})\n{}\n--- log tail ---\n{}",
+                    series.join("\n"),
+                    tail.join("\n")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The `/metrics` page.
+    async fn metrics_text(&self) -> Option<String> {
         use tokio::io::AsyncWriteExt;
-        let mut s = TcpStream::connect(self.metrics).await.ok()?;
+        let mut s = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(self.metrics)).await.ok()?.ok()?;
         s.write_all(b"GET /metrics HTTP/1.0\r\nHost: leye\r\n\r\n").await.ok()?;
         let mut body = String::new();
         tokio::time::timeout(Duration::from_secs(5), s.read_to_string(&mut body)).await.ok()?.ok()?;
+        Some(body)
+    }
+
+    /// One metric's value from `/metrics`.
+    async fn metric(&self, name: &str) -> Option<f64> {
+        let body = self.metrics_text().await?;
         body.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
     }
 }
@@ -653,6 +684,8 @@ async fn at_the_descriptor_limit_the_followers_keep_going() {
             async move { (projector_position(&mut t).await? >= head).then_some(()) }
         })
         .await;
+        // The publisher too: what the flood may not stop must be running first.
+        server.publisher_at(head, "before the flood").await;
 
         // The flood: many more connections than the descriptor limit allows.
         let mut flood = Vec::new();
@@ -684,11 +717,7 @@ async fn at_the_descriptor_limit_the_followers_keep_going() {
         })
         .await;
         // …and so does the publisher.
-        eventually("the publisher to follow the log while flooded", Duration::from_secs(30), || async {
-            let p = server.metric("leye_publisher_checkpoint_position").await?;
-            (p >= head as f64).then_some(())
-        })
-        .await;
+        server.publisher_at(head, "while flooded").await;
         // The accept loop does not spin: held connections cost no CPU.
         tokio::time::sleep(Duration::from_secs(2)).await;
         let cpu = server.cpu_secs() - cpu0;

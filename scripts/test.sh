@@ -52,4 +52,38 @@ if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     exit 1
 fi
 
+# promtool checks the /metrics page (services/leye/tests/metrics.rs). Taken
+# from $PROMTOOL or the PATH, else unpacked from Debian's prometheus package
+# into target/tools (only the promtool binary: no daemon is installed or run).
+find_promtool() {
+    if [[ -n "${PROMTOOL:-}" && -x "${PROMTOOL}" ]]; then
+        echo "${PROMTOOL}"
+    elif command -v promtool >/dev/null 2>&1; then
+        command -v promtool
+    elif [[ -x target/tools/bin/promtool ]]; then
+        echo "$PWD/target/tools/bin/promtool"
+    fi
+}
+PROMTOOL="$(find_promtool)"
+if [[ -z "${PROMTOOL}" ]]; then
+    echo "promtool not found: unpacking it from Debian's prometheus package into target/tools" >&2
+    debs="$(mktemp -d)"
+    if ! (cd "${debs}" && apt-get download -q prometheus >/dev/null 2>&1); then
+        if [[ "$(id -u)" -eq 0 ]]; then SUDO=(); else SUDO=(sudo); fi
+        "${SUDO[@]}" apt-get update -q
+        (cd "${debs}" && apt-get download -q prometheus)
+    fi
+    dpkg-deb -x "${debs}"/prometheus_*.deb "${debs}/x"
+    mkdir -p target/tools/bin
+    cp "${debs}/x/usr/bin/promtool" target/tools/bin/promtool
+    rm -rf "${debs}"
+    PROMTOOL="$(find_promtool)"
+fi
+if [[ -z "${PROMTOOL}" ]]; then
+    echo "error: promtool is still missing; install Debian's prometheus package or set PROMTOOL" >&2
+    exit 1
+fi
+export PROMTOOL
+echo "using $("${PROMTOOL}" --version 2>&1 | head -1) at ${PROMTOOL}" >&2
+
 cargo test --workspace --locked --all-targets

@@ -12,6 +12,7 @@
 //! | `leye_store_append_duration_seconds` | histogram | | one append to the event store (durable when it returns), refused ones included |
 //! | `leye_follower_position` | gauge | `follower` | global position up to which `publisher` (acknowledged by JetStream), `projector` (read model checkpoint), `policy_finder` (checkpoint file; absent when off) and `hire_linker` (in memory) handled the log |
 //! | `leye_follower_lag_events` | gauge | `follower` | `leye_store_head_position` − the follower's position |
+//! | `leye_follower_lag_seconds` | gauge | `follower` | age of the oldest event the follower has not handled (now − its `recorded_at`); 0 when caught up |
 //! | `leye_store_head_position` | gauge | | global position of the last event in the store (sampled every 0.5 s) |
 //! | `leye_publisher_enabled` | gauge | | 1 when a NATS URL is configured |
 //! | `leye_publisher_connected` | gauge | | 1 while the NATS connection is up |
@@ -20,7 +21,7 @@
 //! | `leye_publisher_checkpoint_position` | gauge | | position up to which JetStream acknowledged every event |
 //! | `leye_publisher_checkpoint_persisted_position` | gauge | | the same, as last written to the checkpoint file |
 //! | `leye_publisher_lag_events` | gauge | | head − checkpoint position |
-//! | `leye_publisher_lag_seconds` | gauge | | age of the oldest unacknowledged event; 0 when caught up (the only lag in seconds) |
+//! | `leye_publisher_lag_seconds` | gauge | | age of the oldest unacknowledged event; 0 when caught up (also `leye_follower_lag_seconds{follower="publisher"}`) |
 //! | `leye_publisher_published_total` | counter | | acknowledged publishes since start (duplicates included) |
 //! | `leye_publisher_duplicates_total` | counter | | publishes JetStream reported as duplicates |
 //! | `leye_publisher_failures_total` | counter | | publishing sessions ended by an error |

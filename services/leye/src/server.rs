@@ -15,7 +15,7 @@ use std::{future::Future, sync::Arc};
 use tracing::Instrument;
 
 use anyhow::Context;
-use leye_store::{SqliteStore, SqliteStoreOptions};
+use leye_store::{EventStore, SqliteStore, SqliteStoreOptions};
 use tokio::net::TcpListener;
 use tonic_health::server::HealthReporter;
 
@@ -309,6 +309,13 @@ async fn start_followers(config: &ServeConfig, store: &SqliteStore) -> anyhow::R
     let health = HealthReporter::new();
     let (handle, status) = publisher::start(store.clone(), config.publisher.clone(), health.clone())?;
     let (followers, linker_position) = followers(config);
+    // Scrapes run on a blocking thread (metrics.rs): waiting on the store there is fine.
+    let (log, runtime) = (store.clone(), tokio::runtime::Handle::current());
+    let followers = followers.clock(move |after| {
+        let next =
+            runtime.block_on(log.read_all(Some(leye_store::Position::from_sequence(after)).filter(|_| after > 0), 1));
+        next.ok()?.first().map(|e| e.recorded_at)
+    });
     let metrics = Arc::new(Metrics::new(status, followers));
     let task = metrics_listener.map(|listener| {
         if let Ok(addr) = listener.local_addr() {

@@ -12,6 +12,7 @@ use std::{
     time::Duration,
 };
 
+use chrono::{DateTime, Utc};
 use prometheus_client::{
     collector::Collector,
     encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric},
@@ -162,10 +163,17 @@ impl Metrics {
     }
 }
 
-/// The followers besides the publisher, each with where its position comes from.
+/// When the first event after a position was recorded (`None`: no such event
+/// or the store cannot say). Blocking: called at scrape time, off the async
+/// threads.
+type Clock = Box<dyn Fn(u64) -> Option<DateTime<Utc>> + Send + Sync>;
+
+/// The followers besides the publisher, each with where its position comes
+/// from, and the log's clock for their lag in seconds.
 #[derive(Default)]
 pub struct Followers {
     sources: Vec<(&'static str, Source)>,
+    clock: Option<Clock>,
 }
 
 impl std::fmt::Debug for Followers {
@@ -179,6 +187,24 @@ impl Followers {
     pub fn read(mut self, name: &'static str, read: impl Fn() -> Option<u64> + Send + Sync + 'static) -> Self {
         self.sources.push((name, Box::new(read)));
         self
+    }
+
+    /// How to find when the oldest event a follower has not handled was
+    /// recorded: `recorded_after(p)` is the `recorded_at` of the first event
+    /// after position `p`. Without it no `leye_follower_lag_seconds` is given
+    /// for these followers.
+    pub fn clock(mut self, recorded_after: impl Fn(u64) -> Option<DateTime<Utc>> + Send + Sync + 'static) -> Self {
+        self.clock = Some(Box::new(recorded_after));
+        self
+    }
+
+    /// Age of the oldest event after `position`; 0 when caught up with `head`.
+    fn lag_seconds(&self, position: u64, head: u64) -> Option<f64> {
+        if position >= head {
+            return Some(0.0);
+        }
+        let recorded = (self.clock.as_ref()?)(position)?;
+        Some((Utc::now() - recorded).num_milliseconds().max(0) as f64 / 1000.0)
     }
 
     /// A follower that reports its position as it moves: set the returned cell.
@@ -289,6 +315,20 @@ impl Collector for FollowersCollector {
             let labels = [("follower", *name)];
             ConstGauge::new(int(s.head_position.saturating_sub(*position))).encode(lags.encode_family(&labels)?)?;
         }
+        drop(lags);
+        let help = "Age of the oldest event the follower has not handled yet; 0 when caught up.";
+        let mut ages =
+            e.encode_descriptor("leye_follower_lag_seconds", help, None, Gauge::<i64>::default().metric_type())?;
+        for (name, position) in &rows {
+            let age = if *name == "publisher" {
+                Some(s.lag_seconds)
+            } else {
+                self.followers.lag_seconds(*position, s.head_position)
+            };
+            if let Some(age) = age {
+                ConstGauge::new(age).encode(ages.encode_family(&[("follower", *name)])?)?;
+            }
+        }
         Ok(())
     }
 }
@@ -341,5 +381,27 @@ mod process {
         let btime = boot.lines().find_map(|l| l.strip_prefix("btime "))?.trim().parse::<f64>().ok()?;
         let start_time = btime + field(22)? / TICKS;
         Some(Process { cpu_seconds, resident_bytes, open_fds, max_fds, start_time })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_followers_lag_in_seconds_is_the_age_of_the_first_event_it_has_not_handled() {
+        let recorded = Utc::now() - chrono::Duration::seconds(90);
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let seen = asked.clone();
+        let followers = Followers::default().clock(move |after| {
+            seen.lock().unwrap().push(after);
+            Some(recorded)
+        });
+        let lag = followers.lag_seconds(4, 10).unwrap();
+        assert!((90.0..95.0).contains(&lag), "{lag}");
+        assert_eq!(*asked.lock().unwrap(), vec![4], "asked for the event after the follower's position");
+        assert_eq!(followers.lag_seconds(10, 10), Some(0.0), "caught up: 0 without asking the store");
+        assert_eq!(asked.lock().unwrap().len(), 1);
+        assert_eq!(Followers::default().lag_seconds(4, 10), None, "no clock: no figure rather than a wrong one");
     }
 }

@@ -315,7 +315,6 @@ impl Collector for FollowersCollector {
             let labels = [("follower", *name)];
             ConstGauge::new(int(s.head_position.saturating_sub(*position))).encode(lags.encode_family(&labels)?)?;
         }
-        drop(lags);
         let help = "Age of the oldest event the follower has not handled yet; 0 when caught up.";
         let mut ages =
             e.encode_descriptor("leye_follower_lag_seconds", help, None, Gauge::<i64>::default().metric_type())?;

@@ -8,6 +8,7 @@
 //! | pseudonym key file | `--pseudonym-key-file` | `LEYE_PSEUDONYM_KEY_FILE` | `pseudonym_key_file` | `<data_dir>/pseudonym.key` |
 //! | config file | `--config` | `LEYE_CONFIG` | — | none |
 //! | metrics address (HTTP, Prometheus) | `--metrics-listen` | `LEYE_METRICS_LISTEN` | `metrics_listen` | off |
+//! | OTLP/gRPC collector for request spans | `--otlp-endpoint` | `LEYE_OTLP_ENDPOINT` | `otlp_endpoint` | off |
 //! | NATS server URL(s), comma-separated | `--nats-url` | `LEYE_NATS_URL` | `nats_url` | none: publisher off |
 //! | JetStream stream name | `--nats-stream` | `LEYE_NATS_STREAM` | `nats_stream` | `LEYE_V1` |
 //! | stream replicas (1–5) | `--nats-stream-replicas` | `LEYE_NATS_STREAM_REPLICAS` | `nats_stream_replicas` | `1` |
@@ -53,6 +54,8 @@ pub struct ServeConfig {
     pub pseudonym_key_file: PathBuf,
     /// Where `/metrics` is served; `None`: not served.
     pub metrics_listen: Option<SocketAddr>,
+    /// Where request spans are exported (OTLP/gRPC); `None`: not exported.
+    pub otlp_endpoint: Option<String>,
     /// The NATS publisher; it runs only with a `nats_url`.
     pub publisher: PublisherConfig,
     /// Parameters of the targets that local rule decides.
@@ -99,6 +102,10 @@ pub struct ServeSettings {
     /// 127.0.0.1:9464. Off unless set.
     #[arg(long, env = "LEYE_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// OpenTelemetry collector's OTLP/gRPC endpoint for request spans, e.g.
+    /// http://127.0.0.1:4317. Off unless set.
+    #[arg(long, env = "LEYE_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
     /// NATS server URL(s), comma-separated: publish every event to JetStream.
     /// Without one, events wait in the store.
     #[arg(long, env = "LEYE_NATS_URL")]
@@ -207,6 +214,14 @@ impl ServeSettings {
                 .map_or(publisher::DEFAULT_MAX_LAG, secs),
         };
         let metrics_listen = self.metrics_listen.or(lower.metrics_listen);
+        let otlp_endpoint = self.otlp_endpoint.or(lower.otlp_endpoint);
+        if let Some(e) = &otlp_endpoint {
+            let url = e.strip_prefix("http://").or_else(|| e.strip_prefix("https://"));
+            anyhow::ensure!(
+                url.is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace)),
+                "otlp_endpoint: must be an http:// or https:// URL of the collector's OTLP/gRPC port"
+            );
+        }
         let targets = self.targets.or(lower.targets).unwrap_or_default();
         targets.validate().map_err(|e| anyhow::anyhow!("targets.{e}"))?;
         let finder = FinderConfig {
@@ -221,6 +236,7 @@ impl ServeSettings {
             data_dir,
             pseudonym_key_file,
             metrics_listen,
+            otlp_endpoint,
             publisher,
             targets,
             finder,
@@ -312,6 +328,8 @@ mod tests {
                 },
                 "nats_duplicate_window_secs",
             ),
+            (ServeSettings { otlp_endpoint: Some("collector:4317".into()), ..Default::default() }, "otlp_endpoint"),
+            (ServeSettings { otlp_endpoint: Some("http://".into()), ..Default::default() }, "otlp_endpoint"),
         ] {
             let err = settings.layered_over(ServeSettings::default()).unwrap_err().to_string();
             assert!(err.contains(key), "{err}");

@@ -49,6 +49,7 @@ pub mod generate;
 pub mod grpc;
 pub mod identity;
 pub mod linker;
+pub mod logging;
 pub mod metrics;
 pub mod publisher;
 pub mod replay;

@@ -29,7 +29,6 @@ use leye::{
 };
 use leye_projections::{ProjectionError, runner::ReadModelDir};
 use leye_store::EventStore;
-use tracing_subscriber::EnvFilter;
 
 /// leye (乐业): case management for public employment services.
 #[derive(Debug, Parser)]
@@ -221,7 +220,6 @@ fn main() -> ExitCode {
     // A command per generated event would flood the terminal: `generate`
     // reports one progress line instead.
     let default_log = if matches!(cli.command, Command::Generate { .. }) { "warn" } else { "info" };
-    init_tracing(cli.log_format, default_log);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -229,7 +227,33 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command, data_dir_given)) {
+    // Only `serve` exports request spans; its configuration says where.
+    let otlp_endpoint = match &cli.command {
+        Command::Serve { config, settings } => match serve_config(config.clone(), (**settings).clone()) {
+            Ok(c) => c.otlp_endpoint,
+            Err(e) => {
+                let _ = writeln!(std::io::stderr(), "error: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => None,
+    };
+    let spans = {
+        let _runtime = runtime.enter();
+        match leye::logging::init(cli.log_format == LogFormat::Json, default_log, otlp_endpoint.as_deref()) {
+            Ok(spans) => spans,
+            Err(e) => {
+                let _ = writeln!(std::io::stderr(), "error: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    let outcome = runtime.block_on(run(cli.command, data_dir_given));
+    {
+        let _runtime = runtime.enter();
+        drop(spans);
+    }
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         // The reader went away (`leye replay … | head`): a normal end.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
@@ -271,14 +295,7 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
             out.flush()?;
             Ok(())
         }
-        Command::Serve { config, settings } => {
-            let file = match config {
-                Some(path) => ServeSettings::from_file(&path)?,
-                None => ServeSettings::default(),
-            };
-            let config = settings.layered_over(file)?;
-            leye::server::run_until_signal(config).await
-        }
+        Command::Serve { config, settings } => leye::server::run_until_signal(serve_config(config, *settings)?).await,
         Command::Replay { case, data, recorded_until, format } => {
             let config = data.resolve()?;
             let store = open_existing_store(&config.data_dir).await?;
@@ -522,19 +539,11 @@ fn current_read_model(config: &ServeConfig) -> anyhow::Result<PathBuf> {
     }
 }
 
-fn init_tracing(format: LogFormat, default_filter: &str) {
-    let filter = EnvFilter::try_from_env("LEYE_LOG").unwrap_or_else(|_| EnvFilter::new(default_filter));
-    // Colours only on a terminal: log files and collectors get plain text.
-    let ansi = std::io::stderr().is_terminal();
-    // A log line that cannot be written (stderr closed) is dropped, silently.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .log_internal_errors(false);
-    match format {
-        LogFormat::Text => builder.init(),
-        // Flat: an event's fields at the top level beside level, target and message.
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-    }
+/// `leye serve`'s configuration: flags and environment over the file.
+fn serve_config(config: Option<PathBuf>, settings: ServeSettings) -> anyhow::Result<ServeConfig> {
+    let file = match config {
+        Some(path) => ServeSettings::from_file(&path)?,
+        None => ServeSettings::default(),
+    };
+    settings.layered_over(file)
 }

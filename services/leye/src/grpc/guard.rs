@@ -34,6 +34,7 @@ use tonic::{
     transport::server::TlsConnectInfo,
 };
 use tower::{Layer, Service};
+use tracing::Instrument;
 
 use super::{net::ConnInfo, status};
 use crate::access::{self, Denied, Gate};
@@ -186,10 +187,15 @@ where
         let config = self.config.clone();
         let permit = self.in_flight.clone().try_acquire_owned();
         let started = std::time::Instant::now();
-        Box::pin(async move {
+        let operation = path.trim_start_matches('/').to_string();
+        // Health checks and reflection are not traced (nor counted).
+        let span = match admission {
+            Admission::Public => tracing::Span::none(),
+            _ => crate::logging::request_span(method_label(&path, &operation), request.headers()),
+        };
+        let answered = async move {
             let _busy = conn.as_ref().map(|c| c.activity.begin());
             let peer = conn.as_ref().and_then(|c| c.remote).map(|a| a.to_string()).unwrap_or_default();
-            let operation = path.trim_start_matches('/').to_string();
             let done = Done { config: &config, started, method: method_label(&path, &operation) };
             let (principal, gate) = match admission {
                 Admission::Public => return inner.call(request).await,
@@ -216,7 +222,8 @@ where
                 None => record(Some(&principal), &peer, &operation, touched, &Status::ok(""), ""),
             };
             Ok(done.answer(record, response).await)
-        })
+        };
+        Box::pin(answered.instrument(span))
     }
 }
 
@@ -239,13 +246,15 @@ impl Done<'_> {
     async fn answer(&self, record: AuditRecord, response: Response<Body>) -> Response<Body> {
         log_outcome(&record);
         let code = record.outcome.clone();
-        let (response, code) = match self.config.audit.record(record).await {
-            Ok(_) => (response, code),
+        let grpc_code = Status::from_header_map(response.headers()).map_or(tonic::Code::Ok, |s| s.code());
+        let (response, code, grpc_code) = match self.config.audit.record(record).await {
+            Ok(_) => (response, code, grpc_code),
             Err(e) => {
                 tracing::error!(error = %e, "audit record not written; request not answered");
-                (status::audit_unavailable().into_http(), "UNAVAILABLE".to_string())
+                (status::audit_unavailable().into_http(), "UNAVAILABLE".to_string(), tonic::Code::Unavailable)
             }
         };
+        crate::logging::record_status(&tracing::Span::current(), grpc_code);
         if let Some(m) = &self.config.metrics {
             m.request(self.method, &code, self.started.elapsed());
         }

@@ -107,6 +107,7 @@ async fn a_prometheus_user_finds_requests_commands_followers_process_and_build()
 
     check_strictly(text);
     promtool(text);
+    dashboard_queries_exist(text);
     leye.terminate().await;
 }
 
@@ -214,4 +215,44 @@ fn promtool(text: &str) {
     let out = child.wait_with_output().unwrap();
     let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && said.trim().is_empty(), "promtool check metrics:\n{said}\n{text}");
+}
+
+/// Every series the Grafana dashboard (`docker/grafana/leye-dashboard.json`)
+/// queries is on the page: a renamed metric cannot leave a panel empty.
+fn dashboard_queries_exist(page: &str) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docker/grafana/leye-dashboard.json");
+    let dashboard: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut exprs = Vec::new();
+    collect_exprs(&dashboard, &mut exprs);
+    assert!(exprs.len() >= 20, "the dashboard has {} queries", exprs.len());
+    let mut names = std::collections::BTreeSet::new();
+    for expr in &exprs {
+        let mut rest = expr.as_str();
+        while let Some(at) = rest.find("leye_").into_iter().chain(rest.find("process_")).min() {
+            let name: String =
+                rest[at..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '_' || c.is_ascii_digit()).collect();
+            rest = &rest[at + name.len()..];
+            names.insert(name);
+        }
+    }
+    assert!(names.len() >= 15, "{names:?}");
+    for name in names {
+        let present = page.lines().any(|l| l.split(['{', ' ']).next() == Some(name.as_str()));
+        assert!(present, "the dashboard queries {name}, which /metrics does not serve");
+    }
+}
+
+fn collect_exprs(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                match (k.as_str(), v) {
+                    ("expr", serde_json::Value::String(e)) => out.push(e.clone()),
+                    _ => collect_exprs(v, out),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|v| collect_exprs(v, out)),
+        _ => {}
+    }
 }

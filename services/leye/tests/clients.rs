@@ -1,5 +1,6 @@
-//! The README's client examples, run verbatim as a user runs them: the
-//! grpcurl blocks (quick start and "The API") and the Python client block,
+//! The README's client examples, run verbatim as a user runs them: the quick
+//! start (demo population, token, targets), the grpcurl blocks of "The API"
+//! and the Python client block,
 //! against `leye serve` on a free loopback port with a temporary data
 //! directory. Only the address is substituted, and `cargo run … -p leye --`
 //! runs the binary under test (same arguments) instead of a release build.
@@ -127,6 +128,7 @@ fn python_env(root: &Path) -> PathBuf {
 
 /// Runs a README block with bash (`set -e`) in `cwd`, the README's address
 /// replaced by `addr`; panics with the block and its output when it fails.
+/// Returns what it printed: standard output, then standard error.
 fn run_block(block: &str, cwd: &Path, addr: &str, token: &str, path: &std::ffi::OsStr) -> String {
     let script = format!("{PRELUDE}{}", block.replace(README_ADDR, addr));
     let out = Command::new("bash")
@@ -141,7 +143,7 @@ fn run_block(block: &str, cwd: &Path, addr: &str, token: &str, path: &std::ffi::
         .output()
         .unwrap();
     assert!(out.status.success(), "README example failed:\n{block}\n{}", text(&out));
-    String::from_utf8(out.stdout).unwrap()
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
 #[test]
@@ -159,6 +161,11 @@ fn readme_grpcurl_and_python_examples_run_verbatim() {
     // The README's commands use the default data directory, ./leye-data, of the shell's directory.
     let data = tmp.path().join("leye-data");
     let addr = format!("127.0.0.1:{}", free_port());
+    // Quick start, step 1: the demo population, before the service starts.
+    let blocks = sh_blocks(&readme, &["leye -- generate"]);
+    assert_eq!(blocks.len(), 1, "the quick start's generate block: {blocks:#?}");
+    let generated = run_block(&blocks[0], tmp.path(), &addr, "", &path);
+    assert!(generated.contains("the read model is ready"), "{generated}");
     let _server = Server(
         Command::new(BIN)
             .args(["serve", "--listen", &addr, "--data-dir"])
@@ -189,6 +196,16 @@ fn readme_grpcurl_and_python_examples_run_verbatim() {
     assert_eq!(blocks.len(), 2, "the quick start and \"The API\" blocks: {blocks:#?}");
     let quick_start = run_block(&blocks[0], tmp.path(), &addr, &token, &path);
     assert!(quick_start.contains("leye.person.v1.PersonCaseService"), "{quick_start}");
+    // Quick start, step 4: the analyst's targets over the demo population.
+    let targets = sh_blocks(&readme, &["GetTargets", "$ANALYST"]);
+    assert_eq!(targets.len(), 1, "the quick start's targets block: {targets:#?}");
+    let targets = run_block(&targets[0], tmp.path(), &addr, &token, &path);
+    assert!(targets.contains("\"id\": \"reemployment_rate\""), "{targets}");
+    let denominator = targets.lines().find_map(|l| l.trim().strip_prefix("\"denominator\": \""));
+    assert!(
+        denominator.is_some_and(|d| d.trim_end_matches(['"', ',']).parse::<u64>().is_ok_and(|n| n > 0)),
+        "{targets}"
+    );
     let api = run_block(&blocks[1], tmp.path(), &addr, &token, &path);
     assert!(api.contains("leye.person.v1.PersonCaseService"), "{api}");
     assert!(api.contains("\"caseId\": \""), "the registration answers with its case id: {api}");

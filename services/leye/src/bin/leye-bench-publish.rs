@@ -126,9 +126,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
     std::fs::create_dir_all(&nats_dir)?;
     let bin = nats_server_bin()?;
     let log = std::fs::File::create(nats_dir.join("nats.log"))?;
+    // A set file limit, as in the tests: not derived from the disk's free space.
+    let conf = nats_dir.join("js.conf");
+    std::fs::write(
+        &conf,
+        format!("jetstream {{\n  store_dir: {:?}\n  max_file_store: 64GB\n}}\n", nats_dir.join("js")),
+    )?;
     let mut nats = Command::new(&bin)
-        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-        .arg(nats_dir.join("js"))
+        .arg("-c")
+        .arg(&conf)
+        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string()])
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)

@@ -156,11 +156,18 @@ impl NatsServer {
 
     fn new(name: &str, port: u16, dir: PathBuf, extra: Vec<String>) -> Self {
         std::fs::create_dir_all(&dir).unwrap();
-        let mut args: Vec<String> = ["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-n", name, "-sd"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        args.push(dir.join("js").display().to_string());
+        // JetStream's file limit is set, not derived from the disk's free
+        // space: below the stream's 10 GiB default that would refuse the
+        // stream ("insufficient storage resources") on a nearly full disk,
+        // while the tests store a few megabytes.
+        let conf = dir.join("js.conf");
+        let store = dir.join("js");
+        std::fs::write(&conf, format!("jetstream {{\n  store_dir: {:?}\n  max_file_store: 64GB\n}}\n", store)).unwrap();
+        let mut args: Vec<String> =
+            ["-c", &conf.display().to_string(), "-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-n", name]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
         args.extend(extra);
         Self { name: name.into(), port, dir, args, child: None, starts: 0 }
     }

@@ -150,6 +150,8 @@ async fn fixture(server: &TestServer) -> Fixture {
         .await
         .expect("register the person")
         .into_inner()
+        .result
+        .unwrap()
         .case_id;
     c.enrol_training(pb::EnrolTrainingRequest {
         context: ctx(),
@@ -183,6 +185,8 @@ async fn fixture(server: &TestServer) -> Fixture {
         .await
         .expect("register the person to hire")
         .into_inner()
+        .result
+        .unwrap()
         .case_id;
 
     let enterprise_code = credit_code("91120111MA05JX0K0");
@@ -195,6 +199,8 @@ async fn fixture(server: &TestServer) -> Fixture {
         .await
         .expect("register the enterprise")
         .into_inner()
+        .result
+        .unwrap()
         .case_id;
 
     // GetHousehold answers from the read model: wait until it has the household.
@@ -508,7 +514,7 @@ fn request_for(operation: &str, f: &Fixture) -> Vec<u8> {
                 reason: "材料不全".into(),
             }
             .encode_to_vec(),
-            "RevokeSubsidy" => epb::RevokeEnterpriseSubsidyRequest {
+            "RevokeSubsidy" => epb::RevokeSubsidyRequest {
                 context: ctx(),
                 case_id: firm(),
                 effective_date: now(),
@@ -666,7 +672,9 @@ async fn hires_settled(server: &TestServer, enterprise: &str) {
             .get_enterprise(epb::GetEnterpriseRequest { case_id: enterprise.into(), as_of: None })
             .await
             .expect("get enterprise")
-            .into_inner();
+            .into_inner()
+            .case
+            .unwrap();
         if case.hires.iter().all(|h| h.link != epb::HireLink::Pending as i32) {
             return;
         }

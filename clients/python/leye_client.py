@@ -70,7 +70,9 @@ def main() -> int:
     with grpc.insecure_channel(args.addr) as channel:
         cases = person_pb2_grpc.PersonCaseServiceStub(channel)
 
-        result = cases.RegisterUnemployment(
+        # Every command answers with its own <Rpc>Response; the CommandResult
+        # (case id, revision, event ids, duplicate) is its `result` field.
+        registered = cases.RegisterUnemployment(
             person_pb2.RegisterUnemploymentRequest(
                 context=common_pb2.CommandContext(command_id=str(uuid.uuid4())),
                 effective_date=today,
@@ -79,8 +81,10 @@ def main() -> int:
             metadata=metadata,
             timeout=10,
         )
-        case = cases.GetCase(person_pb2.GetCaseRequest(case_id=result.case_id), metadata=metadata, timeout=10)
-        print(f"case {case.case_id} revision {case.revision}")
+        answer = cases.GetCase(
+            person_pb2.GetCaseRequest(case_id=registered.result.case_id), metadata=metadata, timeout=10
+        )
+        print(f"case {answer.case.case_id} revision {answer.case.revision}")
 
         # Refused: the residence (Binhai, 120116) is outside the token's jurisdiction.
         try:

@@ -9,7 +9,9 @@
 //!
 //! Generated at build time by `protox` + `tonic-prost-build` (no `protoc` needed).
 //! Messages are only ever extended within a `v1` package; a breaking change is a
-//! new package version.
+//! new package version. `proto/buf.yaml` holds the checks `scripts/test.sh`
+//! runs with buf: lint (one request and one response message per RPC, every
+//! element commented), format, and breaking against `proto/buf-baseline.binpb`.
 //!
 //! # Invariant
 //! Messages holding personal data (resident ID, name) have a redacting `Debug`,

@@ -18,7 +18,7 @@ use leye_proto::{
     analytics::v1::targets_service_client::TargetsServiceClient,
     audit::v1::audit_service_client::AuditServiceClient,
     common::v1::CommandContext,
-    enterprise::v1::enterprise_case_service_client::EnterpriseCaseServiceClient,
+    enterprise::v1::{self as epb, enterprise_case_service_client::EnterpriseCaseServiceClient},
     person::v1::{self as pb, person_case_service_client::PersonCaseServiceClient},
 };
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
@@ -299,4 +299,47 @@ pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
         .bad_request()
         .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
         .unwrap_or_default()
+}
+
+// === subsidy requests: one proposal, every RPC that takes its fields ===
+//
+// Each RPC has its own request message; the tests build a proposal once, as
+// `leye.person.v1.ProposeSubsidyRequest`, and send it where they need it.
+
+/// The dry run (`EvaluateSubsidy`) of a person proposal: the same fields, no context.
+pub fn dry_run(p: pb::ProposeSubsidyRequest) -> pb::EvaluateSubsidyRequest {
+    pb::EvaluateSubsidyRequest {
+        case_id: p.case_id,
+        effective_date: p.effective_date,
+        proposal_id: p.proposal_id,
+        rule_id: p.rule_id,
+        payee: p.payee,
+        inputs: p.inputs,
+    }
+}
+
+/// The same proposal, made on an enterprise case.
+pub fn enterprise_proposal(p: pb::ProposeSubsidyRequest) -> epb::ProposeSubsidyRequest {
+    epb::ProposeSubsidyRequest {
+        context: p.context,
+        case_id: p.case_id,
+        effective_date: p.effective_date,
+        proposal_id: p.proposal_id,
+        rule_id: p.rule_id,
+        payee: p.payee,
+        inputs: p.inputs,
+    }
+}
+
+/// The dry run of a proposal on an enterprise case.
+pub fn enterprise_dry_run(p: pb::ProposeSubsidyRequest) -> epb::EvaluateSubsidyRequest {
+    let p = dry_run(p);
+    epb::EvaluateSubsidyRequest {
+        case_id: p.case_id,
+        effective_date: p.effective_date,
+        proposal_id: p.proposal_id,
+        rule_id: p.rule_id,
+        payee: p.payee,
+        inputs: p.inputs,
+    }
 }

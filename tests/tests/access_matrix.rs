@@ -20,7 +20,8 @@ use leye::{
 };
 use leye_auth::{Role, dev};
 use leye_e2e::{
-    CITY, TestServer, credit_code, ctx, date, days_ago, reason, register_request, resident_id, spawn, today,
+    CITY, TestServer, credit_code, ctx, date, days_ago, dry_run, enterprise_dry_run, enterprise_proposal, reason,
+    register_request, resident_id, spawn, today,
 };
 use leye_proto::{analytics::v1 as apb, audit::v1 as aupb, enterprise::v1 as epb, person::v1 as pb};
 use prost::{
@@ -150,6 +151,8 @@ async fn fixture(server: &TestServer) -> Fixture {
         .await
         .expect("register the person")
         .into_inner()
+        .result
+        .unwrap()
         .case_id;
     c.enrol_training(pb::EnrolTrainingRequest {
         context: ctx(),
@@ -183,6 +186,8 @@ async fn fixture(server: &TestServer) -> Fixture {
         .await
         .expect("register the person to hire")
         .into_inner()
+        .result
+        .unwrap()
         .case_id;
 
     let enterprise_code = credit_code("91120111MA05JX0K0");
@@ -195,6 +200,8 @@ async fn fixture(server: &TestServer) -> Fixture {
         .await
         .expect("register the enterprise")
         .into_inner()
+        .result
+        .unwrap()
         .case_id;
 
     // GetHousehold answers from the read model: wait until it has the household.
@@ -266,10 +273,23 @@ fn request_for(operation: &str, f: &Fixture) -> Vec<u8> {
             ..Default::default()
         }),
     };
+    let (period_from, period_to) = (days_ago(30), now());
     let targets = || apb::GetTargetsRequest {
         jurisdiction: INSIDE.into(),
-        period_from: days_ago(30),
-        period_to: now(),
+        period_from: period_from.clone(),
+        period_to: period_to.clone(),
+        as_of: String::new(),
+    };
+    let subsidy_totals = || apb::ListSubsidyTotalsRequest {
+        jurisdiction: INSIDE.into(),
+        period_from: period_from.clone(),
+        period_to: period_to.clone(),
+        as_of: String::new(),
+    };
+    let communities = || apb::ListCommunitiesRequest {
+        jurisdiction: INSIDE.into(),
+        period_from: period_from.clone(),
+        period_to: period_to.clone(),
         as_of: String::new(),
     };
     let first_of_month = date(today() - chrono::Duration::days(i64::from(today().day()) - 1));
@@ -350,7 +370,8 @@ fn request_for(operation: &str, f: &Fixture) -> Vec<u8> {
                 end: Some(pb::PlacementEnd { reason: pb::PlacementEndReason::Resigned as i32 }),
             }
             .encode_to_vec(),
-            "ProposeSubsidy" | "EvaluateSubsidy" => person_proposal().encode_to_vec(),
+            "ProposeSubsidy" => person_proposal().encode_to_vec(),
+            "EvaluateSubsidy" => dry_run(person_proposal()).encode_to_vec(),
             "ApproveSubsidy" => pb::ApproveSubsidyRequest {
                 context: ctx(),
                 case_id: case(),
@@ -492,15 +513,16 @@ fn request_for(operation: &str, f: &Fixture) -> Vec<u8> {
                 shortage: Some(epb::LabourShortage { posts: 5, skills: "焊工".into() }),
             }
             .encode_to_vec(),
-            "ProposeSubsidy" | "EvaluateSubsidy" => firm_proposal().encode_to_vec(),
-            "ApproveSubsidy" => pb::ApproveSubsidyRequest {
+            "ProposeSubsidy" => enterprise_proposal(firm_proposal()).encode_to_vec(),
+            "EvaluateSubsidy" => enterprise_dry_run(firm_proposal()).encode_to_vec(),
+            "ApproveSubsidy" => epb::ApproveSubsidyRequest {
                 context: ctx(),
                 case_id: firm(),
                 effective_date: now(),
                 proposal_id: "AWARD-1".into(),
             }
             .encode_to_vec(),
-            "RejectSubsidyProposal" => pb::RejectSubsidyProposalRequest {
+            "RejectSubsidyProposal" => epb::RejectSubsidyProposalRequest {
                 context: ctx(),
                 case_id: firm(),
                 effective_date: now(),
@@ -508,7 +530,7 @@ fn request_for(operation: &str, f: &Fixture) -> Vec<u8> {
                 reason: "材料不全".into(),
             }
             .encode_to_vec(),
-            "RevokeSubsidy" => epb::RevokeEnterpriseSubsidyRequest {
+            "RevokeSubsidy" => epb::RevokeSubsidyRequest {
                 context: ctx(),
                 case_id: firm(),
                 effective_date: now(),
@@ -523,7 +545,9 @@ fn request_for(operation: &str, f: &Fixture) -> Vec<u8> {
             _ => no_request(operation),
         },
         ("leye.analytics.v1.TargetsService", m) => match m {
-            "GetTargets" | "ListSubsidyTotals" | "ListCommunities" => targets().encode_to_vec(),
+            "GetTargets" => targets().encode_to_vec(),
+            "ListSubsidyTotals" => subsidy_totals().encode_to_vec(),
+            "ListCommunities" => communities().encode_to_vec(),
             "ListActions" => apb::ListActionsRequest {
                 list: apb::ActionList::LongTermUnemployed as i32,
                 jurisdiction: INSIDE.into(),
@@ -666,7 +690,9 @@ async fn hires_settled(server: &TestServer, enterprise: &str) {
             .get_enterprise(epb::GetEnterpriseRequest { case_id: enterprise.into(), as_of: None })
             .await
             .expect("get enterprise")
-            .into_inner();
+            .into_inner()
+            .case
+            .unwrap();
         if case.hires.iter().all(|h| h.link != epb::HireLink::Pending as i32) {
             return;
         }

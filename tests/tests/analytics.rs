@@ -27,7 +27,7 @@ async fn caught_up(a: &mut leye_e2e::TargetsClient, position: u64) {
     panic!("the projector did not reach position {position}");
 }
 
-fn value(report: &apb::TargetReport, id: &str) -> (i64, Option<i64>) {
+fn value(report: &apb::GetTargetsResponse, id: &str) -> (i64, Option<i64>) {
     let t = report.targets.iter().find(|t| t.id == id).unwrap();
     (t.numerator, t.denominator)
 }
@@ -43,7 +43,9 @@ async fn targets_and_action_lists_follow_the_commands() {
         .register_unemployment(register_request(&resident_id("19800101", 1), days_ago(60)))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .result
+        .unwrap();
     c.record_contact(pb::RecordContactRequest {
         context: ctx(),
         case_id: a_case.case_id.clone(),
@@ -68,6 +70,8 @@ async fn targets_and_action_lists_follow_the_commands() {
             .await
             .unwrap()
             .into_inner()
+            .result
+            .unwrap()
             .case_id;
     }
     let replay = c.replay_case(pb::ReplayCaseRequest { case_id: last_case }).await.unwrap().into_inner();

@@ -34,7 +34,14 @@ async fn every_read_and_every_denial_is_in_the_trail_without_personal_data() {
     let server = spawn().await;
     let mut c = server.client().await;
     let id = resident_id("19900101", 31);
-    let case_id = c.register_unemployment(register_request(&id, days_ago(10))).await.unwrap().into_inner().case_id;
+    let case_id = c
+        .register_unemployment(register_request(&id, days_ago(10)))
+        .await
+        .unwrap()
+        .into_inner()
+        .result
+        .unwrap()
+        .case_id;
 
     // N reads give N records.
     const N: usize = 12;
@@ -119,6 +126,8 @@ async fn an_edited_or_deleted_audit_record_is_found_by_the_verify_command() {
         .await
         .unwrap()
         .into_inner()
+        .result
+        .unwrap()
         .case_id;
     for _ in 0..5 {
         c.get_case(pb::GetCaseRequest { case_id: case_id.clone(), as_of: None }).await.unwrap();

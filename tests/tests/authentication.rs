@@ -116,6 +116,8 @@ async fn tokens_that_do_not_verify_and_no_token_are_unauthenticated_and_write_no
         .await
         .expect("register")
         .into_inner()
+        .result
+        .unwrap()
         .case_id;
     let now = Utc::now().timestamp();
 
@@ -259,6 +261,8 @@ async fn a_mapped_client_certificate_is_its_principal_and_one_of_another_ca_fail
         .await
         .expect("register a Xiqing person")
         .into_inner()
+        .result
+        .unwrap()
         .case_id;
     let before = server.event_count();
 

@@ -25,7 +25,7 @@ fn targets_request(jurisdiction: &str) -> apb::GetTargetsRequest {
     }
 }
 
-fn value(report: &apb::TargetReport, id: &str) -> (i64, Option<i64>) {
+fn value(report: &apb::GetTargetsResponse, id: &str) -> (i64, Option<i64>) {
     let t = report.targets.iter().find(|t| t.id == id).unwrap_or_else(|| panic!("no target {id}"));
     (t.numerator, t.denominator)
 }
@@ -82,6 +82,8 @@ async fn batch_layoffs_services_and_internship_posts_reach_the_targets() {
         .await
         .expect("register")
         .into_inner()
+        .result
+        .unwrap()
         .case_id;
 
     // The deadline is 30 days (the default batch_layoff_service_days).
@@ -123,7 +125,9 @@ async fn batch_layoffs_services_and_internship_posts_reach_the_targets() {
         .get_enterprise(pb::GetEnterpriseRequest { case_id: case_id.clone(), as_of: None })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .case
+        .unwrap();
     let big = case.layoffs.iter().find(|l| l.layoff.as_ref().unwrap().layoff_id == "big").unwrap();
     let services: Vec<(i32, String)> = big.services.iter().map(|s| (s.service, s.provided_on.clone())).collect();
     assert_eq!(

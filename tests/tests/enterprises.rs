@@ -34,7 +34,7 @@ async fn register(client: &mut EnterpriseClient, reg: pb::EnterpriseRegistration
             registration: Some(reg),
         })
         .await?;
-    Ok(r.into_inner().case_id)
+    Ok(r.into_inner().result.unwrap().case_id)
 }
 
 async fn get(client: &mut EnterpriseClient, case_id: &str) -> pb::EnterpriseCase {
@@ -43,6 +43,8 @@ async fn get(client: &mut EnterpriseClient, case_id: &str) -> pb::EnterpriseCase
         .await
         .expect("get enterprise")
         .into_inner()
+        .case
+        .expect("the answer holds the case")
 }
 
 /// A code of the right form whose check character is wrong.
@@ -166,7 +168,9 @@ async fn layoffs_plans_and_key_enterprise_thresholds() {
         .get_enterprise(pb::GetEnterpriseRequest { case_id: id, as_of: Some(AsOf::Revision(0)) })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .case
+        .unwrap();
     assert!(as_of_registration.layoffs.is_empty());
     server.stop().await;
 }
@@ -182,7 +186,7 @@ async fn a_hire_shows_on_both_cases_or_says_why_not() {
     let mut case_of = Vec::new();
     for n in [1, 3] {
         let r = people.register_unemployment(register_request(&person(n), days_ago(100))).await.unwrap();
-        case_of.push(r.into_inner().case_id);
+        case_of.push(r.into_inner().result.unwrap().case_id);
     }
     // The second person is already placed elsewhere.
     people

@@ -57,7 +57,7 @@ async fn members_join_and_leave_and_the_household_is_zero_employment_then_cleare
     let mut reg = register_request(&a_id, days_ago(100));
     reg.registration.as_mut().unwrap().household =
         Some(pb::HouseholdMembership { household_id: h.clone(), relation: pb::HouseholdRelation::Head as i32 });
-    let a_case = c.register_unemployment(reg).await.unwrap().into_inner().case_id;
+    let a_case = c.register_unemployment(reg).await.unwrap().into_inner().result.unwrap().case_id;
     c.recognise_difficulty(pb::RecogniseDifficultyRequest {
         context: ctx(),
         case_id: a_case.clone(),
@@ -73,7 +73,14 @@ async fn members_join_and_leave_and_the_household_is_zero_employment_then_cleare
 
     // B registers 100 days ago without a household, is placed 80 days ago, joins 50 days ago.
     let b_id = resident_id("19720202", 12);
-    let b_case = c.register_unemployment(register_request(&b_id, days_ago(100))).await.unwrap().into_inner().case_id;
+    let b_case = c
+        .register_unemployment(register_request(&b_id, days_ago(100)))
+        .await
+        .unwrap()
+        .into_inner()
+        .result
+        .unwrap()
+        .case_id;
     c.record_placement(pb::RecordPlacementRequest {
         context: ctx(),
         case_id: b_case.clone(),
@@ -84,8 +91,14 @@ async fn members_join_and_leave_and_the_household_is_zero_employment_then_cleare
     .unwrap();
     // The join over gRPC; GetCase shows the current household.
     let joined = c.join_household(join(&b_case, days_ago(50), &h, pb::HouseholdRelation::Spouse)).await.unwrap();
-    assert!(!joined.into_inner().duplicate);
-    let case = c.get_case(pb::GetCaseRequest { case_id: b_case.clone(), as_of: None }).await.unwrap().into_inner();
+    assert!(!joined.into_inner().result.unwrap().duplicate);
+    let case = c
+        .get_case(pb::GetCaseRequest { case_id: b_case.clone(), as_of: None })
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .unwrap();
     let current = case.current_household.expect("B is a member");
     assert_eq!(current.membership.as_ref().unwrap().household_id, h);
     assert_eq!((current.joined_on.as_str(), current.left_on.as_str()), (days_ago(50).as_str(), ""));

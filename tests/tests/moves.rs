@@ -18,7 +18,14 @@ async fn a_move_between_districts_needs_a_principal_covering_both() {
     let server = spawn().await;
     let id = resident_id("19880202", 41);
     let mut xiqing = server.client_as("xq-cw-1", &["caseworker"], &["120111"]).await;
-    let case_id = xiqing.register_unemployment(register_request(&id, days_ago(60))).await.unwrap().into_inner().case_id;
+    let case_id = xiqing
+        .register_unemployment(register_request(&id, days_ago(60)))
+        .await
+        .unwrap()
+        .into_inner()
+        .result
+        .unwrap()
+        .case_id;
     // A placement ends the spell, and it ends too; the person then moves to Heping and registers again.
     xiqing
         .record_placement(pb::RecordPlacementRequest {
@@ -59,12 +66,12 @@ async fn a_move_between_districts_needs_a_principal_covering_both() {
 
     // A principal covering both districts records it.
     let mut both = server.client_as("transfer-desk-1", &["caseworker"], &["120111", "120101"]).await;
-    let registered = both.register_unemployment(moved()).await.unwrap().into_inner();
+    let registered = both.register_unemployment(moved()).await.unwrap().into_inner().result.unwrap();
     assert_eq!(registered.case_id, case_id, "the same case, now in Heping");
 
     // Access follows the case: Heping reaches it now, Xiqing no longer does.
     let get = || pb::GetCaseRequest { case_id: case_id.clone(), as_of: None };
-    let now = heping.get_case(get()).await.unwrap().into_inner();
+    let now = heping.get_case(get()).await.unwrap().into_inner().case.unwrap();
     assert_eq!(now.revision, registered.revision);
     let gone = xiqing.get_case(get()).await.unwrap_err();
     assert_eq!(reason(&gone).as_deref(), Some("OUT_OF_JURISDICTION"));

@@ -9,7 +9,14 @@ use tonic::Code;
 use uuid::Uuid;
 
 async fn register(client: &mut Client, id: &str, on: String) -> String {
-    client.register_unemployment(register_request(id, on)).await.expect("registered").into_inner().case_id
+    client
+        .register_unemployment(register_request(id, on))
+        .await
+        .expect("registered")
+        .into_inner()
+        .result
+        .unwrap()
+        .case_id
 }
 
 #[tokio::test]
@@ -181,10 +188,18 @@ async fn a_whole_person_lifecycle() {
         })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .result
+        .unwrap();
     assert_eq!(last.revision, 17, "18 facts (the approval records two), revisions 0..=17");
 
-    let case = c.get_case(pb::GetCaseRequest { case_id: case_id.clone(), as_of: None }).await.unwrap().into_inner();
+    let case = c
+        .get_case(pb::GetCaseRequest { case_id: case_id.clone(), as_of: None })
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .unwrap();
     assert_eq!(case.revision, 17);
     assert_eq!(case.status(), pb::CaseStatus::NotRegistered);
     assert_eq!(case.gender(), pb::Gender::Male);
@@ -229,7 +244,7 @@ async fn replay_returns_exactly_what_was_recorded() {
         office: "office-A".into(),
         ..Default::default()
     });
-    let registered = c.register_unemployment(req.clone()).await.unwrap().into_inner();
+    let registered = c.register_unemployment(req.clone()).await.unwrap().into_inner().result.unwrap();
     let contact = pb::Contact {
         channel: pb::ContactChannel::Phone as i32,
         outcome: pb::ContactOutcome::NotReached as i32,
@@ -272,7 +287,7 @@ async fn replay_returns_exactly_what_was_recorded() {
     assert!(second.metadata.as_ref().unwrap().global_position > meta.global_position);
     let current =
         c.get_case(pb::GetCaseRequest { case_id: registered.case_id, as_of: None }).await.unwrap().into_inner();
-    assert_eq!(second.state_after.as_ref().unwrap(), &current);
+    assert_eq!(second.state_after.as_ref().unwrap(), current.case.as_ref().unwrap());
 }
 
 #[tokio::test]
@@ -293,17 +308,17 @@ async fn state_as_of_revision_recorded_time_and_effective_date() {
     .unwrap();
 
     let get = |as_of| pb::GetCaseRequest { case_id: case_id.clone(), as_of: Some(as_of) };
-    let at_rev0 = c.get_case(get(AsOf::Revision(0))).await.unwrap().into_inner();
+    let at_rev0 = c.get_case(get(AsOf::Revision(0))).await.unwrap().into_inner().case.unwrap();
     assert_eq!((at_rev0.revision, at_rev0.status()), (0, pb::CaseStatus::RegisteredUnemployed));
 
     let ts = prost_types::Timestamp { seconds: between.timestamp(), nanos: between.timestamp_subsec_nanos() as i32 };
-    let known_then = c.get_case(get(AsOf::RecordedAt(ts))).await.unwrap().into_inner();
+    let known_then = c.get_case(get(AsOf::RecordedAt(ts))).await.unwrap().into_inner().case.unwrap();
     assert_eq!((known_then.revision, known_then.status()), (0, pb::CaseStatus::RegisteredUnemployed));
 
-    let day_before = c.get_case(get(AsOf::EffectiveDate(days_ago(51)))).await.unwrap().into_inner();
+    let day_before = c.get_case(get(AsOf::EffectiveDate(days_ago(51)))).await.unwrap().into_inner().case.unwrap();
     assert_eq!(day_before.status(), pb::CaseStatus::RegisteredUnemployed);
     assert_eq!(day_before.reference_date, days_ago(51));
-    let day_of = c.get_case(get(AsOf::EffectiveDate(days_ago(50)))).await.unwrap().into_inner();
+    let day_of = c.get_case(get(AsOf::EffectiveDate(days_ago(50)))).await.unwrap().into_inner().case.unwrap();
     assert_eq!((day_of.revision, day_of.status()), (1, pb::CaseStatus::Placed));
 
     let before_case = c.get_case(get(AsOf::EffectiveDate(days_ago(201)))).await.unwrap_err();
@@ -538,7 +553,7 @@ async fn a_retried_command_yields_one_set_of_events_even_after_a_restart() {
     let command_id = Uuid::new_v4();
     let mut req = register_request(&id, days_ago(5));
     req.context = ctx_with(command_id);
-    let first = c.register_unemployment(req.clone()).await.unwrap().into_inner();
+    let first = c.register_unemployment(req.clone()).await.unwrap().into_inner().result.unwrap();
     assert!(!first.duplicate);
     // Retries, sequential and concurrent.
     let mut tasks = Vec::new();
@@ -548,7 +563,7 @@ async fn a_retried_command_yields_one_set_of_events_even_after_a_restart() {
         tasks.push(tokio::spawn(async move { c.register_unemployment(req).await }));
     }
     for t in tasks {
-        let again = t.await.unwrap().unwrap().into_inner();
+        let again = t.await.unwrap().unwrap().into_inner().result.unwrap();
         assert_eq!(
             (again.case_id.as_str(), again.revision, &again.event_ids),
             (first.case_id.as_str(), 0, &first.event_ids)
@@ -567,7 +582,7 @@ async fn a_retried_command_yields_one_set_of_events_even_after_a_restart() {
     let data = server.stop().await;
     let server = spawn_on(data).await;
     let mut c = server.client().await;
-    let after_restart = c.register_unemployment(req).await.unwrap().into_inner();
+    let after_restart = c.register_unemployment(req).await.unwrap().into_inner().result.unwrap();
     assert!(after_restart.duplicate);
     assert_eq!(after_restart.event_ids, first.event_ids);
     assert_eq!(server.event_count(), 1);
@@ -629,7 +644,9 @@ async fn conflicting_commands_exactly_one_wins() {
         })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .result
+        .unwrap();
     assert_eq!(ended.revision, 2);
     assert_eq!(server.event_count(), 3);
 }
@@ -642,7 +659,7 @@ async fn graceful_shutdown_loses_no_acknowledged_command() {
         let mut c = server.client().await;
         tasks.push(tokio::spawn(async move {
             let req = register_request(&resident_id("19900101", 100 + i), days_ago(1));
-            c.register_unemployment(req).await.map(|r| r.into_inner().case_id)
+            c.register_unemployment(req).await.map(|r| r.into_inner().result.unwrap().case_id)
         }));
     }
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;

@@ -47,6 +47,8 @@ async fn register_and_place(c: &mut Client, id: &str, registered_ago: i64, emplo
         .await
         .unwrap()
         .into_inner()
+        .result
+        .unwrap()
         .case_id;
     place(c, &case_id, employer).await;
     case_id
@@ -77,8 +79,8 @@ async fn eventually(
     a: &mut leye_e2e::TargetsClient,
     req: apb::ListEligibleRequest,
     what: &str,
-    done: impl Fn(&apb::EligiblePage) -> bool,
-) -> apb::EligiblePage {
+    done: impl Fn(&apb::ListEligibleResponse) -> bool,
+) -> apb::ListEligibleResponse {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         match a.list_eligible(req.clone()).await {
@@ -142,6 +144,7 @@ async fn an_eligible_person_is_listed_with_the_clause_until_the_programme_is_gra
     assert_eq!((f.rule_id.as_str(), f.clause.as_str(), f.amount_fen), (RULE, "000 § 9", Some(100_000)));
     // And on the case a caseworker opens.
     let case = c.get_case(pb::GetCaseRequest { case_id: a_case.clone(), as_of: None }).await.unwrap().into_inner();
+    let case = case.case.unwrap();
     let noted: Vec<(&str, &str)> = case
         .eligibilities
         .iter()
@@ -215,6 +218,8 @@ async fn an_eligible_enterprise_is_listed_at_district_level() {
         .await
         .unwrap()
         .into_inner()
+        .result
+        .unwrap()
         .case_id;
     for (i, birth) in ["19900101", "19910202"].into_iter().enumerate() {
         let person = c
@@ -226,6 +231,8 @@ async fn an_eligible_enterprise_is_listed_at_district_level() {
             .await
             .unwrap()
             .into_inner()
+            .result
+            .unwrap()
             .case_id;
         e.record_hire(epb::RecordHireRequest {
             context: ctx(),
@@ -254,7 +261,9 @@ async fn an_eligible_enterprise_is_listed_at_district_level() {
         .get_enterprise(epb::GetEnterpriseRequest { case_id: enterprise.clone(), ..Default::default() })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .case
+        .unwrap();
     let rules: Vec<&str> = case.eligibilities.iter().map(|e| e.finding.as_ref().unwrap().rule_id.as_str()).collect();
     assert_eq!(rules, vec!["xiqing.loan.small-micro"]);
     // An enterprise has no street: a street-level list does not show it.
@@ -303,6 +312,8 @@ async fn a_hiring_subsidy_is_found_under_the_employers_district() {
         .await
         .unwrap()
         .into_inner()
+        .result
+        .unwrap()
         .case_id;
     place(&mut c, &case_id, &code).await;
     let page = eventually(&mut a, request("120101", PROGRAMME), "listed in Heping", |p| {

@@ -15,8 +15,8 @@
 
 use chrono::{Datelike, Duration};
 use leye_e2e::{
-    CITY, Client, EnterpriseClient, bad_fields, credit_code, ctx, date, days_ago, reason, register_request,
-    resident_id, spawn, today,
+    CITY, Client, EnterpriseClient, bad_fields, credit_code, ctx, date, days_ago, dry_run, enterprise_dry_run,
+    enterprise_proposal, reason, register_request, resident_id, spawn, today,
 };
 use leye_proto::{enterprise::v1 as epb, person::v1 as pb};
 use prost::Message;
@@ -69,6 +69,8 @@ async fn register_enterprise(
         .await
         .unwrap()
         .into_inner()
+        .result
+        .unwrap()
         .case_id;
     (case_id, code)
 }
@@ -78,7 +80,7 @@ async fn register(c: &mut Client, seq: u32, on: String) -> String {
     // no graduation, no groups: only what each scenario states counts
     r.registration.as_mut().unwrap().graduation = None;
     r.registration.as_mut().unwrap().groups = vec![];
-    c.register_unemployment(r).await.unwrap().into_inner().case_id
+    c.register_unemployment(r).await.unwrap().into_inner().result.unwrap().case_id
 }
 
 async fn place(
@@ -153,14 +155,16 @@ async fn a_2020_hire_decided_in_2021_is_under_002_34() {
             r
         }
     };
-    let in_2020 = c.evaluate_subsidy(hired_in("2020-12-31", 31).await).await.unwrap().into_inner();
+    let in_2020 =
+        c.evaluate_subsidy(dry_run(hired_in("2020-12-31", 31).await)).await.unwrap().into_inner().decision.unwrap();
     assert!(in_2020.granted, "{in_2020:#?}");
     assert_eq!((in_2020.amount_fen, in_2020.source.as_str()), (100_000, "002 #34"));
     let proposed = c.propose_subsidy(hired_in("2020-12-31", 33).await).await.unwrap().into_inner();
     assert!(proposed.decision.unwrap().granted);
 
     // A 2021 hire: refused, citing 002 #34 and naming the version (2020-01-01..2020-12-31).
-    let in_2021 = c.evaluate_subsidy(hired_in("2021-01-01", 35).await).await.unwrap().into_inner();
+    let in_2021 =
+        c.evaluate_subsidy(dry_run(hired_in("2021-01-01", 35).await)).await.unwrap().into_inner().decision.unwrap();
     assert!(!in_2021.granted);
     assert_eq!(
         (in_2021.source.as_str(), in_2021.rule_valid_from.as_str(), in_2021.rule_valid_to.as_str()),
@@ -248,10 +252,12 @@ async fn local_hukou_hires_are_counted_for_the_xiqing_loan_bonus() {
         });
         r
     };
-    e.propose_subsidy(loan("xiqing.loan.small-micro", Default::default())).await.unwrap_or_else(|s| panic!("{s:?}"));
+    e.propose_subsidy(enterprise_proposal(loan("xiqing.loan.small-micro", Default::default())))
+        .await
+        .unwrap_or_else(|s| panic!("{s:?}"));
     let mut chief = server.enterprise_client_as("chief-0007", &["supervisor"], CITY).await;
     chief
-        .approve_subsidy(pb::ApproveSubsidyRequest {
+        .approve_subsidy(epb::ApproveSubsidyRequest {
             context: ctx(),
             case_id: enterprise.clone(),
             effective_date: days_ago(0),
@@ -261,17 +267,24 @@ async fn local_hukou_hires_are_counted_for_the_xiqing_loan_bonus() {
         .unwrap();
 
     let bonus = "xiqing.loan.small-micro-local-hukou-bonus";
-    let counted = e.evaluate_subsidy(loan(bonus, Default::default())).await.unwrap().into_inner();
+    let counted = e
+        .evaluate_subsidy(enterprise_dry_run(loan(bonus, Default::default())))
+        .await
+        .unwrap()
+        .into_inner()
+        .decision
+        .unwrap();
     assert!(counted.granted, "{counted:#?}");
     let hires = counted.checks.iter().find(|k| k.check == "new_hires").unwrap();
     assert!(hires.detail.starts_with("2 local-hukou new hires"), "{hires:?}");
     // stated with the proposal instead (the hires meeting the loan's conditions): 1 of 10 is short
     let stated = pb::ProposalInputs { new_hires: Some(2), new_hires_local_hukou: Some(1), ..Default::default() };
-    let short = e.evaluate_subsidy(loan(bonus, stated)).await.unwrap().into_inner();
+    let short =
+        e.evaluate_subsidy(enterprise_dry_run(loan(bonus, stated))).await.unwrap().into_inner().decision.unwrap();
     assert!(!short.granted);
     // the person's months are not the enterprise's
     let wrong = pb::ProposalInputs { person_insured_months: Some(12), ..Default::default() };
-    let bad = e.evaluate_subsidy(loan(bonus, wrong)).await.unwrap_err();
+    let bad = e.evaluate_subsidy(enterprise_dry_run(loan(bonus, wrong))).await.unwrap_err();
     assert_eq!(bad_fields(&bad), ["inputs.person_insured_months"]);
     server.stop().await;
 }
@@ -288,15 +301,21 @@ async fn an_unknown_rule_is_a_bad_argument_and_another_district_s_rule_is_not_fo
     assert_eq!(bad_fields(&unknown), ["rule_id"]);
     assert_eq!(reason(&unknown).as_deref(), Some("UNKNOWN_RULE"));
     // the dry run answers with the refused decision
-    let dry = c.evaluate_subsidy(request(&case_id, "xiqing.hiring.nope", days_ago(0), payee_person())).await;
-    assert!(!dry.unwrap().into_inner().granted);
+    let dry = c.evaluate_subsidy(dry_run(request(&case_id, "xiqing.hiring.nope", days_ago(0), payee_person()))).await;
+    assert!(!dry.unwrap().into_inner().decision.unwrap().granted);
 
     // a Heping rule for a Xiqing resident paid to the person
     let heping = "heping.upskilling.degree";
     let other = c.propose_subsidy(request(&case_id, heping, days_ago(0), payee_person())).await.unwrap_err();
     assert_eq!(other.code(), tonic::Code::NotFound);
     assert_eq!(reason(&other).as_deref(), Some("RULE_NOT_IN_DISTRICT"));
-    let dry = c.evaluate_subsidy(request(&case_id, heping, days_ago(0), payee_person())).await.unwrap().into_inner();
+    let dry = c
+        .evaluate_subsidy(dry_run(request(&case_id, heping, days_ago(0), payee_person())))
+        .await
+        .unwrap()
+        .into_inner()
+        .decision
+        .unwrap();
     assert!(!dry.granted);
     // … citing the clause of the rule it names (004 § 1), with its validity
     assert_eq!((dry.source.as_str(), dry.rule_valid_to.as_str()), ("004 § 1", "2025-06-29"));

@@ -12,8 +12,8 @@
 
 use chrono::{Datelike, Duration, NaiveDate};
 use leye_e2e::{
-    CITY, Client, EnterpriseClient, TestServer, bad_fields, credit_code, ctx, date, days_ago, reason, register_request,
-    resident_id, spawn, today,
+    CITY, Client, EnterpriseClient, TestServer, bad_fields, credit_code, ctx, date, days_ago, dry_run,
+    enterprise_proposal, reason, register_request, resident_id, spawn, today,
 };
 use leye_proto::{enterprise::v1 as epb, person::v1 as pb};
 use tonic_types::StatusExt;
@@ -55,7 +55,14 @@ fn approve(case_id: &str, proposal_id: &str) -> pb::ApproveSubsidyRequest {
 /// start-up training certificate.
 async fn trained_person(c: &mut Client, seq: u32) -> String {
     let id = resident_id("19900101", seq);
-    let case_id = c.register_unemployment(register_request(&id, days_ago(200))).await.unwrap().into_inner().case_id;
+    let case_id = c
+        .register_unemployment(register_request(&id, days_ago(200)))
+        .await
+        .unwrap()
+        .into_inner()
+        .result
+        .unwrap()
+        .case_id;
     c.enrol_training(pb::EnrolTrainingRequest {
         context: ctx(),
         case_id: case_id.clone(),
@@ -88,7 +95,7 @@ fn refused_checks(status: &tonic::Status) -> Vec<(String, String)> {
 }
 
 async fn case(c: &mut Client, case_id: &str) -> pb::PersonCase {
-    c.get_case(pb::GetCaseRequest { case_id: case_id.into(), as_of: None }).await.unwrap().into_inner()
+    c.get_case(pb::GetCaseRequest { case_id: case_id.into(), as_of: None }).await.unwrap().into_inner().case.unwrap()
 }
 
 #[tokio::test]
@@ -113,7 +120,13 @@ async fn a_grant_over_the_cap_or_a_second_one_time_grant_is_refused_citing_the_c
     assert_eq!(server.event_count(), before, "a refused proposal records nothing");
 
     // The dry run says what may be proposed instead.
-    let dry = c.evaluate_subsidy(propose(&case_id, "P1", STARTUP, days_ago(100))).await.unwrap().into_inner();
+    let dry = c
+        .evaluate_subsidy(dry_run(propose(&case_id, "P1", STARTUP, days_ago(100))))
+        .await
+        .unwrap()
+        .into_inner()
+        .decision
+        .unwrap();
     assert!(dry.granted, "{dry:?}");
     assert_eq!(dry.amount_fen, 50_000);
     assert!(dry.checks.iter().all(|k| k.passed && !k.clause.is_empty()));
@@ -287,7 +300,7 @@ async fn a_third_public_welfare_placement_is_refused_citing_the_clause() {
     residence.district_code = "120116".into();
     residence.street_code = "120116001".into();
     residence.community_code = "120116001001".into();
-    let case_id = c.register_unemployment(reg).await.unwrap().into_inner().case_id;
+    let case_id = c.register_unemployment(reg).await.unwrap().into_inner().result.unwrap().case_id;
     c.recognise_difficulty(pb::RecogniseDifficultyRequest {
         context: ctx(),
         case_id: case_id.clone(),
@@ -336,14 +349,14 @@ async fn a_third_public_welfare_placement_is_refused_citing_the_clause() {
     };
     // During the second placement: the first placement's subsidy did not run its
     // term (补贴期满仍难以…就业的…可再次安置, issue 10 item 5), so refused citing 002 #38.
-    let second = c.evaluate_subsidy(request(400)).await.unwrap().into_inner();
+    let second = c.evaluate_subsidy(dry_run(request(400))).await.unwrap().into_inner().decision.unwrap();
     assert!(!second.granted, "second placement: {second:#?}");
     assert!(
         second.checks.iter().any(|k| !k.passed && k.check.ends_with("prior_placement_subsidy_expired")),
         "{second:#?}"
     );
     // During the third: refused, citing 002 #38.
-    let third = c.evaluate_subsidy(request(200)).await.unwrap().into_inner();
+    let third = c.evaluate_subsidy(dry_run(request(200))).await.unwrap().into_inner().decision.unwrap();
     assert!(!third.granted);
     let failed: Vec<&pb::PolicyCheck> = third.checks.iter().filter(|k| !k.passed).collect();
     assert!(failed.iter().any(|k| k.check.contains("public_welfare") && k.clause.contains("002 #38")), "{failed:#?}");
@@ -373,7 +386,9 @@ async fn an_enterprise_subsidy_is_proposed_and_approved_on_the_enterprise_case()
         })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .result
+        .unwrap();
     let rule = "xiqing.incubator.municipal-demonstration-award";
     let request = |attested: bool, amount_fen: i64| pb::ProposeSubsidyRequest {
         context: ctx(),
@@ -391,14 +406,14 @@ async fn an_enterprise_subsidy_is_proposed_and_approved_on_the_enterprise_case()
         }),
     };
     // Without the recognition attested, refused; over 500 000 yuan, refused.
-    let unattested = e.propose_subsidy(request(false, 10_000_000)).await.unwrap_err();
+    let unattested = e.propose_subsidy(enterprise_proposal(request(false, 10_000_000))).await.unwrap_err();
     assert_eq!(reason(&unattested).as_deref(), Some("POLICY_REFUSED"));
-    let over = e.propose_subsidy(request(true, 50_000_001)).await.unwrap_err();
+    let over = e.propose_subsidy(enterprise_proposal(request(true, 50_000_001))).await.unwrap_err();
     assert_eq!(reason(&over).as_deref(), Some("POLICY_REFUSED"));
-    e.propose_subsidy(request(true, 50_000_000)).await.expect("within the cap");
+    e.propose_subsidy(enterprise_proposal(request(true, 50_000_000))).await.expect("within the cap");
     let mut chief = server.enterprise_client_as("chief-0007", &["supervisor"], CITY).await;
     chief
-        .approve_subsidy(pb::ApproveSubsidyRequest {
+        .approve_subsidy(epb::ApproveSubsidyRequest {
             context: ctx(),
             case_id: registered.case_id.clone(),
             effective_date: days_ago(5),
@@ -410,7 +425,9 @@ async fn an_enterprise_subsidy_is_proposed_and_approved_on_the_enterprise_case()
         .get_enterprise(epb::GetEnterpriseRequest { case_id: registered.case_id.clone(), as_of: None })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .case
+        .unwrap();
     assert_eq!(case.subsidies.len(), 1);
     assert_eq!(case.subsidies[0].grant.as_ref().unwrap().amount_fen, 50_000_000);
     assert_eq!(case.proposals[0].status(), pb::ProposalStatus::Approved);
@@ -439,15 +456,18 @@ async fn the_case_shows_statutory_retirement_and_the_years_to_it() {
         r
     };
     let man = c.register_unemployment(register(resident_id("19650515", 11), days_ago(600))).await.unwrap();
-    let man = man.into_inner().case_id;
+    let man = man.into_inner().result.unwrap().case_id;
     let woman = c.register_unemployment(register(resident_id("19841015", 12), days_ago(10))).await.unwrap();
-    let woman = woman.into_inner().case_id;
+    let woman = woman.into_inner().result.unwrap().case_id;
     let on = |case_id: &str, date: &str| pb::GetCaseRequest {
         case_id: case_id.into(),
         as_of: Some(pb::get_case_request::AsOf::EffectiveDate(date.into())),
     };
-    let outlook = |case: pb::PersonCase| {
-        case.retirement
+    let outlook = |answer: pb::GetCaseResponse| {
+        answer
+            .case
+            .expect("the answer holds the case")
+            .retirement
             .iter()
             .map(|r| {
                 let age = (r.age_years, r.age_months);
@@ -470,7 +490,7 @@ async fn the_case_shows_statutory_retirement_and_the_years_to_it() {
         outlook(exactly_five),
         [(s("worker"), (54, 11), s("2039-09-15"), false, false), (s("cadre"), (58, 0), s("2042-10-15"), false, false)]
     );
-    let a_day_later = c.get_case(on(&woman, "2034-09-16")).await.unwrap().into_inner();
+    let a_day_later = c.get_case(on(&woman, "2034-09-16")).await.unwrap().into_inner().case.unwrap();
     let flags: Vec<(bool, bool)> = a_day_later.retirement.iter().map(|r| (r.within_5_years, r.within_1_year)).collect();
     assert_eq!(flags, [(true, false), (false, false)]);
     server.stop().await;
@@ -509,7 +529,7 @@ async fn a_hiring_subsidy_follows_the_enterprise_district_not_the_residence() {
     residence.district_code = "120101".into();
     residence.street_code = "120101001".into();
     residence.community_code = "120101001001".into();
-    let case_id = c.register_unemployment(reg).await.unwrap().into_inner().case_id;
+    let case_id = c.register_unemployment(reg).await.unwrap().into_inner().result.unwrap().case_id;
     let place = |employer: &str| pb::RecordPlacementRequest {
         context: ctx(),
         case_id: case_id.clone(),
@@ -526,13 +546,19 @@ async fn a_hiring_subsidy_follows_the_enterprise_district_not_the_residence() {
         r.payee = Some(pb::Payee { payee: Some(pb::payee::Payee::EnterpriseCreditCode(payee.into())) });
         r
     };
-    let decision = c.evaluate_subsidy(claim(&xiqing_firm)).await.unwrap().into_inner();
+    let decision = c.evaluate_subsidy(dry_run(claim(&xiqing_firm))).await.unwrap().into_inner().decision.unwrap();
     assert!(decision.granted, "{decision:#?}");
     assert_eq!(decision.amount_fen, 100_000);
     assert!(decision.checks.iter().any(|k| k.clause.contains("000 § 9")));
     // Paid to an enterprise leye knows nothing of: the residence (Heping)
     // decides, where Xiqing's rule does not apply.
-    let elsewhere = c.evaluate_subsidy(claim(&credit_code("91120101MA0000007"))).await.unwrap().into_inner();
+    let elsewhere = c
+        .evaluate_subsidy(dry_run(claim(&credit_code("91120101MA0000007"))))
+        .await
+        .unwrap()
+        .into_inner()
+        .decision
+        .unwrap();
     assert!(!elsewhere.granted);
     server.stop().await;
 }
@@ -553,7 +579,7 @@ async fn benefit_continues_to_retirement_only_within_a_year_of_it() {
         let mut reg = register_request(&resident_id(birth, seq), "2025-01-01".into());
         reg.registration.as_mut().unwrap().graduation = None;
         reg.registration.as_mut().unwrap().groups = vec![];
-        let case_id = c.register_unemployment(reg).await.unwrap().into_inner().case_id;
+        let case_id = c.register_unemployment(reg).await.unwrap().into_inner().result.unwrap().case_id;
         if exhaust {
             c.start_benefit(pb::StartBenefitRequest {
                 context: ctx(),

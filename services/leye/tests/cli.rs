@@ -84,6 +84,8 @@ async fn serve_until_sigterm_then_replay_for_the_auditor() {
         .await
         .unwrap()
         .into_inner()
+        .result
+        .unwrap()
         .case_id;
     // A refused command is logged too: still without personal data.
     let refused = client

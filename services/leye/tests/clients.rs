@@ -208,7 +208,8 @@ fn readme_grpcurl_and_python_examples_run_verbatim() {
     );
     let api = run_block(&blocks[1], tmp.path(), &addr, &token, &path);
     assert!(api.contains("leye.person.v1.PersonCaseService"), "{api}");
-    assert!(api.contains("\"caseId\": \""), "the registration answers with its case id: {api}");
+    assert!(api.contains("\"result\": {"), "the registration answers with its command result: {api}");
+    assert!(api.contains("\"caseId\": \""), "the result carries the case id: {api}");
 
     // Python: stubs generated from proto/ into target/python-client, then the client.
     let blocks = sh_blocks(&readme, &["leye_client.py"]);

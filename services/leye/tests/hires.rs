@@ -78,7 +78,7 @@ async fn register(leye: &Leye, n: u32) -> (Vec<String>, String) {
             })
             .await
             .expect("register person");
-        cases.push(r.into_inner().case_id);
+        cases.push(r.into_inner().result.unwrap().case_id);
     }
     let r = enterprises(leye)
         .await
@@ -96,7 +96,7 @@ async fn register(leye: &Leye, n: u32) -> (Vec<String>, String) {
         })
         .await
         .expect("register enterprise");
-    (cases, r.into_inner().case_id)
+    (cases, r.into_inner().result.unwrap().case_id)
 }
 
 /// Waits until every hire of the enterprise is settled; returns the case.
@@ -105,8 +105,13 @@ async fn settled(c: &mut Enterprises, enterprise: &str, hires: usize) -> epb::En
         let mut c = c.clone();
         let id = enterprise.to_string();
         async move {
-            let case =
-                c.get_enterprise(epb::GetEnterpriseRequest { case_id: id, as_of: None }).await.ok()?.into_inner();
+            let case = c
+                .get_enterprise(epb::GetEnterpriseRequest { case_id: id, as_of: None })
+                .await
+                .ok()?
+                .into_inner()
+                .case
+                .unwrap();
             let done = case.hires.len() == hires && case.hires.iter().all(|h| h.link != epb::HireLink::Pending as i32);
             done.then_some(case)
         }

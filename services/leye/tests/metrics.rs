@@ -46,8 +46,8 @@ async fn a_prometheus_user_finds_requests_commands_followers_process_and_build()
             note: "again".into(),
         }),
     };
-    let first = client.record_contact(contact.clone()).await.unwrap().into_inner();
-    let retry = client.record_contact(contact).await.unwrap().into_inner();
+    let first = client.record_contact(contact.clone()).await.unwrap().into_inner().result.unwrap();
+    let retry = client.record_contact(contact).await.unwrap().into_inner().result.unwrap();
     assert_eq!(first.event_ids, retry.event_ids);
     let Some(pb::person_event::Event::Registered(registration)) = sent[0].event.event.clone() else {
         panic!("the first event registers")

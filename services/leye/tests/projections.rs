@@ -83,6 +83,16 @@ impl Window {
             as_of: self.as_of.to_string(),
         }
     }
+
+    fn communities_request(&self, jurisdiction: &str) -> apb::ListCommunitiesRequest {
+        let r = self.request(jurisdiction);
+        apb::ListCommunitiesRequest {
+            jurisdiction: r.jurisdiction,
+            period_from: r.period_from,
+            period_to: r.period_to,
+            as_of: r.as_of,
+        }
+    }
 }
 
 // === the data directory, read from outside ===
@@ -217,7 +227,7 @@ fn strip_ansi(text: &str) -> String {
 /// Polls `GetTargets` for the city until the read model's checkpoint is `head`
 /// (it must never pass it), and returns that first answer. Ask again for the
 /// numbers: see [`note_if_torn`].
-async fn wait_caught_up(client: &Targets, w: Window, head: u64) -> apb::TargetReport {
+async fn wait_caught_up(client: &Targets, w: Window, head: u64) -> apb::GetTargetsResponse {
     eventually(&format!("the read model to reach position {head}"), Duration::from_secs(60), || {
         let mut c = client.clone();
         async move {
@@ -235,7 +245,7 @@ async fn wait_caught_up(client: &Targets, w: Window, head: u64) -> apb::TargetRe
 /// answer can carry the new checkpoint with numbers from before it. Reported
 /// here (and not failed on) because it is a race the tests cannot force;
 /// answers compared by the tests are always asked after the catch-up.
-fn note_if_torn(when: &str, first_at_head: &apb::TargetReport, settled: &apb::TargetReport) {
+fn note_if_torn(when: &str, first_at_head: &apb::GetTargetsResponse, settled: &apb::GetTargetsResponse) {
     if first_at_head != settled {
         let differing: Vec<String> = first_at_head
             .targets
@@ -254,13 +264,13 @@ fn note_if_torn(when: &str, first_at_head: &apb::TargetReport, settled: &apb::Ta
     }
 }
 
-async fn targets(client: &Targets, w: Window, jurisdiction: &str) -> apb::TargetReport {
+async fn targets(client: &Targets, w: Window, jurisdiction: &str) -> apb::GetTargetsResponse {
     let r = client.clone().get_targets(w.request(jurisdiction)).await;
     r.unwrap_or_else(|s| panic!("GetTargets {jurisdiction:?}: {s:?}")).into_inner()
 }
 
 async fn communities(client: &Targets, w: Window, jurisdiction: &str) -> Vec<apb::CommunityEmployment> {
-    let r = client.clone().list_communities(w.request(jurisdiction)).await;
+    let r = client.clone().list_communities(w.communities_request(jurisdiction)).await;
     r.unwrap_or_else(|s| panic!("ListCommunities {jurisdiction:?}: {s:?}")).into_inner().communities
 }
 
@@ -308,9 +318,9 @@ async fn busiest_community(client: &Targets, w: Window) -> String {
 /// the communities, and the long-term list for the city.
 #[derive(Debug, PartialEq)]
 struct Answers {
-    city: apb::TargetReport,
-    district: apb::TargetReport,
-    community: apb::TargetReport,
+    city: apb::GetTargetsResponse,
+    district: apb::GetTargetsResponse,
+    community: apb::GetTargetsResponse,
     communities: Vec<apb::CommunityEmployment>,
     long_term: Vec<apb::ActionItem>,
 }
@@ -325,7 +335,7 @@ async fn answers(client: &Targets, w: Window, community: &str) -> Answers {
     }
 }
 
-fn target<'a>(r: &'a apb::TargetReport, id: &str) -> &'a apb::Target {
+fn target<'a>(r: &'a apb::GetTargetsResponse, id: &str) -> &'a apb::Target {
     r.targets.iter().find(|t| t.id == id).unwrap_or_else(|| panic!("no target {id} in {r:?}"))
 }
 
@@ -487,7 +497,7 @@ async fn killed_while_catching_up_then_restarted_answers_as_a_rebuild_from_zero(
 // === 2. rebuild while serving ===
 
 /// One background `GetTargets` call: when it was sent and answered, and what came back.
-type Answered = (Instant, Instant, Result<apb::TargetReport, tonic::Status>);
+type Answered = (Instant, Instant, Result<apb::GetTargetsResponse, tonic::Status>);
 
 fn context() -> Option<CommandContext> {
     Some(CommandContext {
@@ -612,7 +622,9 @@ async fn rebuild_while_serving_keeps_answering_and_the_projector_follows_the_new
             })
             .await
             .unwrap_or_else(|s| panic!("registration refused: {s:?}"))
-            .into_inner();
+            .into_inner()
+            .result
+            .unwrap();
         drop(persons);
         let new_head = store_head(&d).await;
         assert_eq!(new_head, head + 1, "one event recorded for case {}", registered.case_id);

@@ -293,10 +293,16 @@ async fn command_client(channel: Authed, persons: Arc<std::sync::atomic::AtomicU
         let person = persons.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let started = Instant::now();
         let case_id = match client.register_unemployment(registration(person)).await {
-            Ok(r) => {
-                rec.ok(2, started);
-                r.into_inner().case_id
-            }
+            Ok(r) => match r.into_inner().result {
+                Some(result) => {
+                    rec.ok(2, started);
+                    result.case_id
+                }
+                None => {
+                    rec.error("register", "answer without a command result");
+                    continue;
+                }
+            },
             Err(s) => {
                 rec.error("register", status_text(&s));
                 backoff().await;
@@ -570,7 +576,8 @@ async fn big_case(
 ) -> anyhow::Result<String> {
     let mut client = PersonCaseServiceClient::new(connect(addr, token).await?);
     let person = persons.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let case_id = client.register_unemployment(registration(person)).await?.into_inner().case_id;
+    let registered = client.register_unemployment(registration(person)).await?.into_inner();
+    let case_id = registered.result.context("the registration answered without a command result")?.case_id;
     for i in 0..contacts {
         client.record_contact(contact(&case_id, i)).await.context("recording a contact on the replayed case")?;
     }

@@ -714,10 +714,16 @@ async fn command_client(channel: Authed, ids: Arc<IdSource>, mut rec: Recorder) 
         let request = person.register(&date);
         let started = Instant::now();
         let case_id = match client.register_unemployment(request).await {
-            Ok(response) => {
-                rec.ok(0, started);
-                response.into_inner().case_id
-            }
+            Ok(response) => match response.into_inner().result {
+                Some(result) => {
+                    rec.ok(0, started);
+                    result.case_id
+                }
+                None => {
+                    rec.error(KINDS[0], "answer without a command result");
+                    continue;
+                }
+            },
             Err(status) => {
                 rec.error(KINDS[0], status_text(&status));
                 backoff().await;

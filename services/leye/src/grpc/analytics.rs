@@ -67,17 +67,13 @@ impl AnalyticsApi {
         })
     }
 
-    /// Jurisdiction, period and as-of date of a targets request.
+    /// Jurisdiction, period and as-of date of a figures request.
     /// Checks the area against the caller's jurisdiction (parsed first).
-    fn check_targets(
-        &self,
-        gate: &Gate,
-        r: &pb::GetTargetsRequest,
-    ) -> Result<(Jurisdiction, Period, NaiveDate), Status> {
+    fn check_targets(&self, gate: &Gate, r: Scope<'_>) -> Result<(Jurisdiction, Period, NaiveDate), Status> {
         let mut f = Fields::new();
-        let j = f.take("jurisdiction", Jurisdiction::parse(&r.jurisdiction));
-        let from = f.take("period_from", parse_date(&r.period_from));
-        let to = f.take("period_to", parse_date(&r.period_to));
+        let j = f.take("jurisdiction", Jurisdiction::parse(r.jurisdiction));
+        let from = f.take("period_from", parse_date(r.period_from));
+        let to = f.take("period_to", parse_date(r.period_to));
         let period = match (from, to) {
             (Some(from), Some(to)) => f.take("period_to", Period::new(from, to)),
             _ => None,
@@ -85,7 +81,7 @@ impl AnalyticsApi {
         let as_of = if r.as_of.trim().is_empty() {
             period.map(|p| p.to.min(self.today()))
         } else {
-            f.take("as_of", parse_date(&r.as_of))
+            f.take("as_of", parse_date(r.as_of))
         };
         match (j, period, as_of, f.is_empty()) {
             (Some(j), Some(p), Some(a), true) => {
@@ -97,6 +93,27 @@ impl AnalyticsApi {
     }
 }
 
+/// The fields `GetTargets`, `ListSubsidyTotals` and `ListCommunities` share:
+/// each RPC has its own request message, read through this one view.
+#[derive(Clone, Copy)]
+struct Scope<'a> {
+    jurisdiction: &'a str,
+    period_from: &'a str,
+    period_to: &'a str,
+    as_of: &'a str,
+}
+
+macro_rules! scope_of {
+    ($($request:ty),*) => {$(
+        impl<'a> From<&'a $request> for Scope<'a> {
+            fn from(r: &'a $request) -> Self {
+                Scope { jurisdiction: &r.jurisdiction, period_from: &r.period_from, period_to: &r.period_to, as_of: &r.as_of }
+            }
+        }
+    )*};
+}
+scope_of!(pb::GetTargetsRequest, pb::ListSubsidyTotalsRequest, pb::ListCommunitiesRequest);
+
 fn date(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
@@ -105,8 +122,8 @@ fn opt(d: Option<NaiveDate>) -> String {
     d.map(date).unwrap_or_default()
 }
 
-fn report_pb(r: TargetReport, checkpoint: u64) -> pb::TargetReport {
-    pb::TargetReport {
+fn report_pb(r: TargetReport, checkpoint: u64) -> pb::GetTargetsResponse {
+    pb::GetTargetsResponse {
         budgets: r
             .budgets
             .into_iter()
@@ -206,7 +223,7 @@ impl TargetsService for AnalyticsApi {
     async fn list_eligible(
         &self,
         request: Request<pb::ListEligibleRequest>,
-    ) -> Result<Response<pb::EligiblePage>, Status> {
+    ) -> Result<Response<pb::ListEligibleResponse>, Status> {
         let (gate, r) = gated(request)?;
         let mut f = Fields::new();
         let j = f.take("jurisdiction", Jurisdiction::parse(&r.jurisdiction));
@@ -236,7 +253,7 @@ impl TargetsService for AnalyticsApi {
             })
             .await?;
         let next = offset + page.rows.len();
-        Ok(Response::new(pb::EligiblePage {
+        Ok(Response::new(pb::ListEligibleResponse {
             next_page_token: if next < page.total { next.to_string() } else { String::new() },
             total: page.total as u32,
             checkpoint_position: checkpoint,
@@ -244,9 +261,12 @@ impl TargetsService for AnalyticsApi {
         }))
     }
 
-    async fn get_targets(&self, request: Request<pb::GetTargetsRequest>) -> Result<Response<pb::TargetReport>, Status> {
+    async fn get_targets(
+        &self,
+        request: Request<pb::GetTargetsRequest>,
+    ) -> Result<Response<pb::GetTargetsResponse>, Status> {
         let (gate, r) = gated(request)?;
-        let (j, period, as_of) = self.check_targets(&gate, &r)?;
+        let (j, period, as_of) = self.check_targets(&gate, (&r).into())?;
         let params = self.params.clone();
         let (report, checkpoint) =
             self.query(move |rm| Ok((rm.targets(&j, period, as_of, &params)?, rm.checkpoint()?))).await?;
@@ -255,12 +275,12 @@ impl TargetsService for AnalyticsApi {
 
     async fn list_subsidy_totals(
         &self,
-        request: Request<pb::GetTargetsRequest>,
-    ) -> Result<Response<pb::SubsidyTotals>, Status> {
+        request: Request<pb::ListSubsidyTotalsRequest>,
+    ) -> Result<Response<pb::ListSubsidyTotalsResponse>, Status> {
         let (gate, r) = gated(request)?;
-        let (j, period, as_of) = self.check_targets(&gate, &r)?;
+        let (j, period, as_of) = self.check_targets(&gate, (&r).into())?;
         let rows = self.query(move |rm| rm.subsidy_totals(&j, period, as_of)).await?;
-        Ok(Response::new(pb::SubsidyTotals {
+        Ok(Response::new(pb::ListSubsidyTotalsResponse {
             totals: rows
                 .into_iter()
                 .map(|r| pb::SubsidyTotal {
@@ -276,12 +296,12 @@ impl TargetsService for AnalyticsApi {
 
     async fn list_communities(
         &self,
-        request: Request<pb::GetTargetsRequest>,
-    ) -> Result<Response<pb::CommunityPage>, Status> {
+        request: Request<pb::ListCommunitiesRequest>,
+    ) -> Result<Response<pb::ListCommunitiesResponse>, Status> {
         let (gate, r) = gated(request)?;
-        let (j, _, as_of) = self.check_targets(&gate, &r)?;
+        let (j, _, as_of) = self.check_targets(&gate, (&r).into())?;
         let rows = self.query(move |rm| rm.communities(&j, as_of)).await?;
-        Ok(Response::new(pb::CommunityPage {
+        Ok(Response::new(pb::ListCommunitiesResponse {
             communities: rows
                 .into_iter()
                 .map(|c| pb::CommunityEmployment {
@@ -298,7 +318,7 @@ impl TargetsService for AnalyticsApi {
     async fn get_household(
         &self,
         request: Request<pb::GetHouseholdRequest>,
-    ) -> Result<Response<pb::Household>, Status> {
+    ) -> Result<Response<pb::GetHouseholdResponse>, Status> {
         let (gate, r) = gated(request)?;
         let mut f = Fields::new();
         let household_id = f.take(
@@ -327,7 +347,7 @@ impl TargetsService for AnalyticsApi {
         if !reached {
             return Err(denied(&gate.deny(Denied::OutOfJurisdiction)));
         }
-        Ok(Response::new(pb::Household {
+        Ok(Response::new(pb::GetHouseholdResponse {
             household_id: v.household_id,
             as_of: date(v.as_of),
             members: v
@@ -350,7 +370,10 @@ impl TargetsService for AnalyticsApi {
         }))
     }
 
-    async fn list_actions(&self, request: Request<pb::ListActionsRequest>) -> Result<Response<pb::ActionPage>, Status> {
+    async fn list_actions(
+        &self,
+        request: Request<pb::ListActionsRequest>,
+    ) -> Result<Response<pb::ListActionsResponse>, Status> {
         let (gate, r) = gated(request)?;
         let mut f = Fields::new();
         let list = match pb::ActionList::try_from(r.list) {
@@ -498,7 +521,7 @@ impl TargetsService for AnalyticsApi {
             })
             .await?;
         let next = offset + items.len();
-        Ok(Response::new(pb::ActionPage {
+        Ok(Response::new(pb::ListActionsResponse {
             items,
             next_page_token: if next < total { next.to_string() } else { String::new() },
             total: total as u32,

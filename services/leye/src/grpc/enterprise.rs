@@ -11,9 +11,8 @@ use leye_domain::{
     values::{CreditCode, DistrictCode, code, parse_date, text},
 };
 use leye_proto::{
-    common::v1::{CommandContext, CommandResult},
+    common::v1::CommandContext,
     enterprise::v1::{self as pb, enterprise_case_service_server::EnterpriseCaseService},
-    person::v1 as person_pb,
 };
 use leye_store::EventStore;
 use tonic::{Request, Response, Status};
@@ -21,6 +20,7 @@ use tonic::{Request, Response, Status};
 use super::{
     guard::gated,
     person::{check_context, check_enum, parse_uuid, required, timestamp},
+    reply::CommandReply,
     status::{Fields, to_status},
     subsidy,
 };
@@ -51,14 +51,14 @@ impl<S: EventStore> EnterpriseApi<S> {
 
 impl<S: EventStore> EnterpriseApi<S> {
     /// Runs a command on an existing case after parsing its common fields.
-    async fn on_case(
+    async fn on_case<R: CommandReply>(
         &self,
         gate: &Gate,
         context: Option<&CommandContext>,
         case_id: &str,
         effective_date: &str,
         fact: impl FnOnce(&mut Fields, Option<Date>) -> Option<EnterpriseCommand>,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<R>, Status> {
         let mut f = Fields::new();
         let meta = check_context(&mut f, context, gate)?;
         let case_id = f.take("case_id", parse_uuid(case_id));
@@ -71,19 +71,19 @@ impl<S: EventStore> EnterpriseApi<S> {
         self.run(Target::Case(case_id), meta, date, command).await
     }
 
-    async fn run(
+    async fn run<R: CommandReply>(
         &self,
         target: Target,
         meta: CommandMeta,
         effective_date: Date,
         command: EnterpriseCommand,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<R>, Status> {
         let outcome = self
             .cases
             .execute(target, meta, DatedEnterpriseCommand { effective_date, command })
             .await
             .map_err(to_status)?;
-        Ok(Response::new(crate::wire::command_result(&outcome)))
+        Ok(Response::new(R::of(crate::wire::command_result(&outcome))))
     }
 }
 
@@ -92,7 +92,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
     async fn register_enterprise(
         &self,
         request: Request<pb::RegisterEnterpriseRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<pb::RegisterEnterpriseResponse>, Status> {
         let (gate, req) = gated(request)?;
         let mut f = Fields::new();
         let meta = check_context(&mut f, req.context.as_ref(), &gate)?;
@@ -107,7 +107,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
     async fn report_headcount(
         &self,
         request: Request<pb::ReportHeadcountRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<pb::ReportHeadcountResponse>, Status> {
         let (gate, r) = gated(request)?;
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let h = required(f, "headcount", r.headcount.as_ref())?;
@@ -120,7 +120,10 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
         .await
     }
 
-    async fn record_hire(&self, request: Request<pb::RecordHireRequest>) -> Result<Response<CommandResult>, Status> {
+    async fn record_hire(
+        &self,
+        request: Request<pb::RecordHireRequest>,
+    ) -> Result<Response<pb::RecordHireResponse>, Status> {
         let (gate, r) = gated(request)?;
         let person = r.hire.as_ref().and_then(|h| parse_uuid(&h.person_case_id).ok());
         // A hire must name a person case that exists: said at once, rather than
@@ -168,7 +171,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
     async fn report_batch_layoff(
         &self,
         request: Request<pb::ReportBatchLayoffRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<pb::ReportBatchLayoffResponse>, Status> {
         let (gate, r) = gated(request)?;
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let l = required(f, "layoff", r.layoff.as_ref())?;
@@ -182,7 +185,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
     async fn record_layoff_service(
         &self,
         request: Request<pb::RecordLayoffServiceRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<pb::RecordLayoffServiceResponse>, Status> {
         let (gate, r) = gated(request)?;
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let s = required(f, "service", r.service.as_ref())?;
@@ -199,7 +202,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
     async fn offer_internship_posts(
         &self,
         request: Request<pb::OfferInternshipPostsRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<pb::OfferInternshipPostsResponse>, Status> {
         let (gate, r) = gated(request)?;
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let o = required(f, "offer", r.offer.as_ref())?;
@@ -216,7 +219,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
     async fn file_layoff_plan(
         &self,
         request: Request<pb::FileLayoffPlanRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<pb::FileLayoffPlanResponse>, Status> {
         let (gate, r) = gated(request)?;
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let p = required(f, "plan", r.plan.as_ref())?;
@@ -237,7 +240,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
     async fn designate_key_enterprise(
         &self,
         request: Request<pb::DesignateKeyEnterpriseRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<pb::DesignateKeyEnterpriseResponse>, Status> {
         let (gate, r) = gated(request)?;
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |_, _| {
             Some(EnterpriseCommand::DesignateKeyEnterprise)
@@ -248,7 +251,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
     async fn report_labour_shortage(
         &self,
         request: Request<pb::ReportLabourShortageRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<pb::ReportLabourShortageResponse>, Status> {
         let (gate, r) = gated(request)?;
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let s = required(f, "shortage", r.shortage.as_ref())?;
@@ -261,36 +264,47 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
 
     async fn propose_subsidy(
         &self,
-        request: Request<person_pb::ProposeSubsidyRequest>,
-    ) -> Result<Response<person_pb::ProposeSubsidyResponse>, Status> {
-        subsidy::propose(&self.subsidies, CaseRef::Enterprise, request).await
+        request: Request<pb::ProposeSubsidyRequest>,
+    ) -> Result<Response<pb::ProposeSubsidyResponse>, Status> {
+        let (gate, r) = gated(request)?;
+        let (result, decision) =
+            subsidy::propose(&self.subsidies, CaseRef::Enterprise, gate, r.context.as_ref(), (&r).into()).await?;
+        Ok(Response::new(pb::ProposeSubsidyResponse { result: Some(result), decision }))
     }
 
     async fn evaluate_subsidy(
         &self,
-        request: Request<person_pb::ProposeSubsidyRequest>,
-    ) -> Result<Response<person_pb::PolicyDecision>, Status> {
-        subsidy::evaluate(&self.subsidies, CaseRef::Enterprise, request).await
+        request: Request<pb::EvaluateSubsidyRequest>,
+    ) -> Result<Response<pb::EvaluateSubsidyResponse>, Status> {
+        let (gate, r) = gated(request)?;
+        let decision = subsidy::evaluate(&self.subsidies, CaseRef::Enterprise, gate, (&r).into()).await?;
+        Ok(Response::new(pb::EvaluateSubsidyResponse { decision: Some(decision) }))
     }
 
     async fn approve_subsidy(
         &self,
-        request: Request<person_pb::ApproveSubsidyRequest>,
-    ) -> Result<Response<person_pb::ProposeSubsidyResponse>, Status> {
-        subsidy::approve(&self.subsidies, CaseRef::Enterprise, request).await
+        request: Request<pb::ApproveSubsidyRequest>,
+    ) -> Result<Response<pb::ApproveSubsidyResponse>, Status> {
+        let (gate, r) = gated(request)?;
+        let (result, decision) =
+            subsidy::approve(&self.subsidies, CaseRef::Enterprise, gate, r.context.as_ref(), (&r).into()).await?;
+        Ok(Response::new(pb::ApproveSubsidyResponse { result: Some(result), decision }))
     }
 
     async fn reject_subsidy_proposal(
         &self,
-        request: Request<person_pb::RejectSubsidyProposalRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
-        subsidy::reject(&self.subsidies, CaseRef::Enterprise, request).await
+        request: Request<pb::RejectSubsidyProposalRequest>,
+    ) -> Result<Response<pb::RejectSubsidyProposalResponse>, Status> {
+        let (gate, r) = gated(request)?;
+        let result =
+            subsidy::reject(&self.subsidies, CaseRef::Enterprise, gate, r.context.as_ref(), (&r).into()).await?;
+        Ok(Response::new(pb::RejectSubsidyProposalResponse::of(result)))
     }
 
     async fn revoke_subsidy(
         &self,
-        request: Request<pb::RevokeEnterpriseSubsidyRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
+        request: Request<pb::RevokeSubsidyRequest>,
+    ) -> Result<Response<pb::RevokeSubsidyResponse>, Status> {
         let (gate, r) = gated(request)?;
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let v = required(f, "revocation", r.revocation.as_ref())?;
@@ -307,7 +321,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
     async fn get_enterprise(
         &self,
         request: Request<pb::GetEnterpriseRequest>,
-    ) -> Result<Response<pb::EnterpriseCase>, Status> {
+    ) -> Result<Response<pb::GetEnterpriseResponse>, Status> {
         let (gate, r) = gated(request)?;
         let mut f = Fields::new();
         let case_id = f.take("case_id", parse_uuid(&r.case_id));
@@ -320,7 +334,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
         };
         let (Some(case_id), Some(as_of)) = (case_id, as_of) else { return Err(f.into_status()) };
         let view = self.cases.state(case_id, as_of, &Access::Caller(gate)).await.map_err(to_status)?;
-        Ok(Response::new(to_proto_enterprise(&view)))
+        Ok(Response::new(pb::GetEnterpriseResponse { case: Some(to_proto_enterprise(&view)) }))
     }
 
     async fn find_enterprise_by_credit_code(

@@ -11,6 +11,7 @@ pub mod enterprise;
 pub mod guard;
 pub mod net;
 pub mod person;
+pub mod reply;
 pub mod status;
 pub mod subsidy;
 

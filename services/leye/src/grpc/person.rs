@@ -15,7 +15,7 @@ use leye_domain::{
     },
 };
 use leye_proto::{
-    common::v1::{CommandContext, CommandResult},
+    common::v1::CommandContext,
     person::v1::{self as pb, person_case_service_server::PersonCaseService},
 };
 use leye_store::EventStore;
@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use super::{
     guard::gated,
+    reply::CommandReply,
     status::{Fields, denied, to_status},
     subsidy,
 };
@@ -63,14 +64,14 @@ impl<S: EventStore> PersonApi<S> {
     }
 
     /// Runs a command on an existing case after parsing its common fields.
-    async fn on_case(
+    async fn on_case<R: CommandReply>(
         &self,
         gate: &Gate,
         context: Option<&CommandContext>,
         case_id: &str,
         effective_date: &str,
         fact: impl FnOnce(&mut Fields, Date) -> Option<PersonCommand>,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<R>, Status> {
         let mut f = Fields::new();
         let meta = check_context(&mut f, context, gate)?;
         let case_id = f.take("case_id", parse_uuid(case_id));
@@ -83,16 +84,16 @@ impl<S: EventStore> PersonApi<S> {
         self.run(Target::Case(case_id), meta, date, command).await
     }
 
-    async fn run(
+    async fn run<R: CommandReply>(
         &self,
         target: Target,
         meta: CommandMeta,
         effective_date: Date,
         command: PersonCommand,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<R>, Status> {
         let outcome =
             self.cases.execute(target, meta, DatedCommand { effective_date, command }).await.map_err(to_status)?;
-        Ok(Response::new(crate::wire::command_result(&outcome)))
+        Ok(Response::new(R::of(crate::wire::command_result(&outcome))))
     }
 }
 
@@ -101,7 +102,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
     async fn register_unemployment(
         &self,
         request: Request<pb::RegisterUnemploymentRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<pb::RegisterUnemploymentResponse>, Status> {
         let (gate, req) = gated(request)?;
         let today = self.cases.today();
         let mut f = Fields::new();
@@ -117,7 +118,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
     async fn recognise_difficulty(
         &self,
         request: Request<pb::RecogniseDifficultyRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<pb::RecogniseDifficultyResponse>, Status> {
         let (gate, r) = gated(request)?;
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             check_difficulty(f, r.difficulty.as_ref()).map(PersonCommand::RecogniseDifficulty)
@@ -128,7 +129,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
     async fn record_contact(
         &self,
         request: Request<pb::RecordContactRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<pb::RecordContactResponse>, Status> {
         let (gate, r) = gated(request)?;
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let c = required(f, "contact", r.contact.as_ref())?;
@@ -143,7 +144,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
     async fn recommend_job(
         &self,
         request: Request<pb::RecommendJobRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<pb::RecommendJobResponse>, Status> {
         let (gate, r) = gated(request)?;
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let j = required(f, "recommendation", r.recommendation.as_ref())?;
@@ -162,7 +163,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
     async fn enrol_training(
         &self,
         request: Request<pb::EnrolTrainingRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<pb::EnrolTrainingResponse>, Status> {
         let (gate, r) = gated(request)?;
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let t = required(f, "training", r.training.as_ref())?;
@@ -181,7 +182,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
     async fn complete_training(
         &self,
         request: Request<pb::CompleteTrainingRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<pb::CompleteTrainingResponse>, Status> {
         let (gate, r) = gated(request)?;
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let c = required(f, "completion", r.completion.as_ref())?;
@@ -198,7 +199,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
     async fn drop_training(
         &self,
         request: Request<pb::DropTrainingRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<pb::DropTrainingResponse>, Status> {
         let (gate, r) = gated(request)?;
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let d = required(f, "drop", r.drop.as_ref())?;
@@ -212,7 +213,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
     async fn record_placement(
         &self,
         request: Request<pb::RecordPlacementRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<pb::RecordPlacementResponse>, Status> {
         let (gate, r) = gated(request)?;
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             check_placement(f, r.placement.as_ref()).map(PersonCommand::RecordPlacement)
@@ -223,7 +224,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
     async fn end_placement(
         &self,
         request: Request<pb::EndPlacementRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<pb::EndPlacementResponse>, Status> {
         let (gate, r) = gated(request)?;
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let e = required(f, "end", r.end.as_ref())?;
@@ -237,34 +238,44 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         &self,
         request: Request<pb::ProposeSubsidyRequest>,
     ) -> Result<Response<pb::ProposeSubsidyResponse>, Status> {
-        subsidy::propose(&self.subsidies, CaseRef::Person, request).await
+        let (gate, r) = gated(request)?;
+        let (result, decision) =
+            subsidy::propose(&self.subsidies, CaseRef::Person, gate, r.context.as_ref(), (&r).into()).await?;
+        Ok(Response::new(pb::ProposeSubsidyResponse { result: Some(result), decision }))
     }
 
     async fn evaluate_subsidy(
         &self,
-        request: Request<pb::ProposeSubsidyRequest>,
-    ) -> Result<Response<pb::PolicyDecision>, Status> {
-        subsidy::evaluate(&self.subsidies, CaseRef::Person, request).await
+        request: Request<pb::EvaluateSubsidyRequest>,
+    ) -> Result<Response<pb::EvaluateSubsidyResponse>, Status> {
+        let (gate, r) = gated(request)?;
+        let decision = subsidy::evaluate(&self.subsidies, CaseRef::Person, gate, (&r).into()).await?;
+        Ok(Response::new(pb::EvaluateSubsidyResponse { decision: Some(decision) }))
     }
 
     async fn approve_subsidy(
         &self,
         request: Request<pb::ApproveSubsidyRequest>,
-    ) -> Result<Response<pb::ProposeSubsidyResponse>, Status> {
-        subsidy::approve(&self.subsidies, CaseRef::Person, request).await
+    ) -> Result<Response<pb::ApproveSubsidyResponse>, Status> {
+        let (gate, r) = gated(request)?;
+        let (result, decision) =
+            subsidy::approve(&self.subsidies, CaseRef::Person, gate, r.context.as_ref(), (&r).into()).await?;
+        Ok(Response::new(pb::ApproveSubsidyResponse { result: Some(result), decision }))
     }
 
     async fn reject_subsidy_proposal(
         &self,
         request: Request<pb::RejectSubsidyProposalRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
-        subsidy::reject(&self.subsidies, CaseRef::Person, request).await
+    ) -> Result<Response<pb::RejectSubsidyProposalResponse>, Status> {
+        let (gate, r) = gated(request)?;
+        let result = subsidy::reject(&self.subsidies, CaseRef::Person, gate, r.context.as_ref(), (&r).into()).await?;
+        Ok(Response::new(pb::RejectSubsidyProposalResponse::of(result)))
     }
 
     async fn revoke_subsidy(
         &self,
         request: Request<pb::RevokeSubsidyRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<pb::RevokeSubsidyResponse>, Status> {
         let (gate, r) = gated(request)?;
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let v = required(f, "revocation", r.revocation.as_ref())?;
@@ -278,7 +289,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
     async fn start_benefit(
         &self,
         request: Request<pb::StartBenefitRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<pb::StartBenefitResponse>, Status> {
         let (gate, r) = gated(request)?;
         let mut f = Fields::new();
         let meta = check_context(&mut f, r.context.as_ref(), &gate)?;
@@ -305,10 +316,13 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
             return Err(f.into_status());
         };
         let outcome = self.subsidies.start_benefit(case_id, meta, date, benefit, post_type).await.map_err(to_status)?;
-        Ok(Response::new(crate::wire::command_result(&outcome)))
+        Ok(Response::new(pb::StartBenefitResponse::of(crate::wire::command_result(&outcome))))
     }
 
-    async fn end_benefit(&self, request: Request<pb::EndBenefitRequest>) -> Result<Response<CommandResult>, Status> {
+    async fn end_benefit(
+        &self,
+        request: Request<pb::EndBenefitRequest>,
+    ) -> Result<Response<pb::EndBenefitResponse>, Status> {
         let (gate, r) = gated(request)?;
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let e = required(f, "end", r.end.as_ref())?;
@@ -321,7 +335,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
     async fn exit_registration(
         &self,
         request: Request<pb::ExitRegistrationRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<pb::ExitRegistrationResponse>, Status> {
         let (gate, r) = gated(request)?;
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let x = required(f, "exit", r.exit.as_ref())?;
@@ -334,7 +348,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
     async fn join_household(
         &self,
         request: Request<pb::JoinHouseholdRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<pb::JoinHouseholdResponse>, Status> {
         let (gate, r) = gated(request)?;
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let m = required(f, "membership", r.membership.as_ref())?;
@@ -346,7 +360,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
     async fn leave_household(
         &self,
         request: Request<pb::LeaveHouseholdRequest>,
-    ) -> Result<Response<CommandResult>, Status> {
+    ) -> Result<Response<pb::LeaveHouseholdResponse>, Status> {
         let (gate, r) = gated(request)?;
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let l = required(f, "leave", r.leave.as_ref())?;
@@ -356,7 +370,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         .await
     }
 
-    async fn get_case(&self, request: Request<pb::GetCaseRequest>) -> Result<Response<pb::PersonCase>, Status> {
+    async fn get_case(&self, request: Request<pb::GetCaseRequest>) -> Result<Response<pb::GetCaseResponse>, Status> {
         let (gate, r) = gated(request)?;
         let mut f = Fields::new();
         let case_id = f.take("case_id", parse_uuid(&r.case_id));
@@ -369,7 +383,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         };
         let (Some(case_id), Some(as_of)) = (case_id, as_of) else { return Err(f.into_status()) };
         let view = self.cases.state(case_id, as_of, &Access::Caller(gate)).await.map_err(to_status)?;
-        Ok(Response::new(self.case_pb(&view)))
+        Ok(Response::new(pb::GetCaseResponse { case: Some(self.case_pb(&view)) }))
     }
 
     async fn find_case_by_resident_id(

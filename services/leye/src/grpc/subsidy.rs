@@ -17,13 +17,16 @@ use leye_domain::{
     subsidy::{BusinessInput, LoanInput, ProposalInputs, RejectProposal, Reviewer},
     values::{CreditCode, DateRange, DistrictCode, Fen, code, parse_date, text},
 };
-use leye_proto::{common::v1::CommandResult, person::v1 as pb};
+use leye_proto::{
+    common::v1::{CommandContext, CommandResult},
+    enterprise::v1 as enterprise_pb,
+    person::v1 as pb,
+};
 use leye_store::EventStore;
-use tonic::{Request, Response, Status};
+use tonic::Status;
 use uuid::Uuid;
 
 use super::{
-    guard::gated,
     person::{check_context, parse_uuid},
     status::{Fields, approval_status, subsidy_status, to_status},
 };
@@ -36,34 +39,97 @@ use crate::{
 /// How a service names its cases.
 pub(super) type Kind = fn(Uuid) -> CaseRef;
 
+/// The fields of a proposal, as the person and enterprise services'
+/// `ProposeSubsidyRequest` and `EvaluateSubsidyRequest` each carry them.
+#[derive(Clone, Copy)]
+pub(super) struct Proposal<'a> {
+    case_id: &'a str,
+    effective_date: &'a str,
+    proposal_id: &'a str,
+    rule_id: &'a str,
+    payee: Option<&'a pb::Payee>,
+    inputs: Option<&'a pb::ProposalInputs>,
+}
+
+/// The fields of a review: `ApproveSubsidyRequest` (no reason) and
+/// `RejectSubsidyProposalRequest` of either service.
+#[derive(Clone, Copy)]
+pub(super) struct Review<'a> {
+    case_id: &'a str,
+    effective_date: &'a str,
+    proposal_id: &'a str,
+    reason: &'a str,
+}
+
+macro_rules! proposal_of {
+    ($($request:ty),*) => {$(
+        impl<'a> From<&'a $request> for Proposal<'a> {
+            fn from(r: &'a $request) -> Self {
+                Proposal {
+                    case_id: &r.case_id,
+                    effective_date: &r.effective_date,
+                    proposal_id: &r.proposal_id,
+                    rule_id: &r.rule_id,
+                    payee: r.payee.as_ref(),
+                    inputs: r.inputs.as_ref(),
+                }
+            }
+        }
+    )*};
+}
+proposal_of!(
+    pb::ProposeSubsidyRequest,
+    pb::EvaluateSubsidyRequest,
+    enterprise_pb::ProposeSubsidyRequest,
+    enterprise_pb::EvaluateSubsidyRequest
+);
+
+macro_rules! review_of {
+    ($($request:ty => |$r:ident| $reason:expr),*) => {$(
+        impl<'a> From<&'a $request> for Review<'a> {
+            fn from($r: &'a $request) -> Self {
+                Review { case_id: &$r.case_id, effective_date: &$r.effective_date, proposal_id: &$r.proposal_id, reason: $reason }
+            }
+        }
+    )*};
+}
+review_of!(
+    pb::ApproveSubsidyRequest => |r| "",
+    enterprise_pb::ApproveSubsidyRequest => |r| "",
+    pb::RejectSubsidyProposalRequest => |r| &r.reason,
+    enterprise_pb::RejectSubsidyProposalRequest => |r| &r.reason
+);
+
+/// What a proposal or an approval wrote, and the decision it rests on (none
+/// for a repeated command, which decided nothing new).
+pub(super) type Decided = (CommandResult, Option<pb::PolicyDecision>);
+
 pub(super) async fn propose<S: EventStore>(
     subsidies: &Subsidies<S>,
     kind: Kind,
-    request: Request<pb::ProposeSubsidyRequest>,
-) -> Result<Response<pb::ProposeSubsidyResponse>, Status> {
-    let (gate, r) = gated(request)?;
+    gate: Gate,
+    context: Option<&CommandContext>,
+    r: Proposal<'_>,
+) -> Result<Decided, Status> {
     let mut f = Fields::new();
-    let meta = check_context(&mut f, r.context.as_ref(), &gate)?;
-    let (case, on, request) = check_proposal(&mut f, &r);
+    let meta = check_context(&mut f, context, &gate)?;
+    let (case, on, request) = check_proposal(&mut f, r);
     check_fit(&mut f, case.map(kind), request.as_ref());
     let (Some(meta), Some(case), Some(on), Some(request), true) = (meta, case, on, request, f.is_empty()) else {
         return Err(f.into_status());
     };
     let (outcome, decision) = subsidies.propose(kind(case), meta, on, request).await.map_err(subsidy_status)?;
-    Ok(Response::new(pb::ProposeSubsidyResponse {
-        result: Some(command_result(&outcome)),
-        decision: Some(decision_pb(&decision)).filter(|_| !outcome.duplicate),
-    }))
+    Ok((command_result(&outcome), Some(decision_pb(&decision)).filter(|_| !outcome.duplicate)))
 }
 
 pub(super) async fn evaluate<S: EventStore>(
     subsidies: &Subsidies<S>,
     kind: Kind,
-    request: Request<pb::ProposeSubsidyRequest>,
-) -> Result<Response<pb::PolicyDecision>, Status> {
-    let (gate, r) = gated(request)?;
+    gate: Gate,
+    r: Proposal<'_>,
+) -> Result<pb::PolicyDecision, Status> {
     let mut f = Fields::new();
-    let (case, on, request) = check_proposal(&mut f, &r);
+    let (case, on, request) = check_proposal(&mut f, r);
     check_fit(&mut f, case.map(kind), request.as_ref());
     let (Some(case), Some(on), Some(request), true) = (case, on, request, f.is_empty()) else {
         return Err(f.into_status());
@@ -72,20 +138,21 @@ pub(super) async fn evaluate<S: EventStore>(
     // one of another district is a refused decision saying so (ProposeSubsidy
     // turns those into INVALID_ARGUMENT / NOT_FOUND).
     let decision = subsidies.evaluate(kind(case), on, &request, &Access::Caller(gate)).await.map_err(subsidy_status)?;
-    Ok(Response::new(decision_pb(&decision)))
+    Ok(decision_pb(&decision))
 }
 
 pub(super) async fn approve<S: EventStore>(
     subsidies: &Subsidies<S>,
     kind: Kind,
-    request: Request<pb::ApproveSubsidyRequest>,
-) -> Result<Response<pb::ProposeSubsidyResponse>, Status> {
-    let (gate, r) = gated(request)?;
+    gate: Gate,
+    context: Option<&CommandContext>,
+    r: Review<'_>,
+) -> Result<Decided, Status> {
     let mut f = Fields::new();
-    let meta = check_context(&mut f, r.context.as_ref(), &gate)?;
-    let case = f.take("case_id", parse_uuid(&r.case_id));
-    let on = f.take("effective_date", parse_date(&r.effective_date));
-    let proposal_id = f.take("proposal_id", code(&r.proposal_id));
+    let meta = check_context(&mut f, context, &gate)?;
+    let case = f.take("case_id", parse_uuid(r.case_id));
+    let on = f.take("effective_date", parse_date(r.effective_date));
+    let proposal_id = f.take("proposal_id", code(r.proposal_id));
     let (Some(meta), Some(case), Some(on), Some(proposal_id), true) = (meta, case, on, proposal_id, f.is_empty())
     else {
         return Err(f.into_status());
@@ -93,24 +160,22 @@ pub(super) async fn approve<S: EventStore>(
     let reviewer = reviewer(&gate);
     let (outcome, decision) =
         subsidies.approve(kind(case), meta, on, proposal_id, reviewer).await.map_err(approval_status)?;
-    Ok(Response::new(pb::ProposeSubsidyResponse {
-        result: Some(command_result(&outcome)),
-        decision: Some(decision_pb(&decision)).filter(|_| !outcome.duplicate),
-    }))
+    Ok((command_result(&outcome), Some(decision_pb(&decision)).filter(|_| !outcome.duplicate)))
 }
 
 pub(super) async fn reject<S: EventStore>(
     subsidies: &Subsidies<S>,
     kind: Kind,
-    request: Request<pb::RejectSubsidyProposalRequest>,
-) -> Result<Response<CommandResult>, Status> {
-    let (gate, r) = gated(request)?;
+    gate: Gate,
+    context: Option<&CommandContext>,
+    r: Review<'_>,
+) -> Result<CommandResult, Status> {
     let mut f = Fields::new();
-    let meta = check_context(&mut f, r.context.as_ref(), &gate)?;
-    let case = f.take("case_id", parse_uuid(&r.case_id));
-    let on = f.take("effective_date", parse_date(&r.effective_date));
-    let proposal_id = f.take("proposal_id", code(&r.proposal_id));
-    let reason = f.take("reason", text(&r.reason, 1, 500));
+    let meta = check_context(&mut f, context, &gate)?;
+    let case = f.take("case_id", parse_uuid(r.case_id));
+    let on = f.take("effective_date", parse_date(r.effective_date));
+    let proposal_id = f.take("proposal_id", code(r.proposal_id));
+    let reason = f.take("reason", text(r.reason, 1, 500));
     let (Some(meta), Some(case), Some(on), Some(proposal_id), Some(reason), true) =
         (meta, case, on, proposal_id, reason, f.is_empty())
     else {
@@ -119,7 +184,7 @@ pub(super) async fn reject<S: EventStore>(
     let reviewer = reviewer(&gate);
     let command = RejectProposal { proposal_id, reviewer, reason };
     let outcome = subsidies.reject(kind(case), meta, on, command).await.map_err(to_status)?;
-    Ok(Response::new(command_result(&outcome)))
+    Ok(command_result(&outcome))
 }
 
 /// Inputs that name the other kind of case are refused, so that the
@@ -158,16 +223,13 @@ fn reviewer(gate: &Gate) -> Reviewer {
     Reviewer { user: p.id.to_string(), supervisor: p.has_role(Role::Supervisor) }
 }
 
-fn check_proposal(
-    f: &mut Fields,
-    r: &pb::ProposeSubsidyRequest,
-) -> (Option<Uuid>, Option<Date>, Option<ProposalRequest>) {
-    let case = f.take("case_id", parse_uuid(&r.case_id));
-    let on = f.take("effective_date", parse_date(&r.effective_date));
-    let proposal_id = f.take("proposal_id", code(&r.proposal_id));
-    let rule_id = f.take("rule_id", rule_id(&r.rule_id));
-    let payee = check_payee(f, r.payee.as_ref());
-    let inputs = check_inputs(f, r.inputs.as_ref());
+fn check_proposal(f: &mut Fields, r: Proposal<'_>) -> (Option<Uuid>, Option<Date>, Option<ProposalRequest>) {
+    let case = f.take("case_id", parse_uuid(r.case_id));
+    let on = f.take("effective_date", parse_date(r.effective_date));
+    let proposal_id = f.take("proposal_id", code(r.proposal_id));
+    let rule_id = f.take("rule_id", rule_id(r.rule_id));
+    let payee = check_payee(f, r.payee);
+    let inputs = check_inputs(f, r.inputs);
     let request = match (proposal_id, rule_id, payee, inputs) {
         (Some(proposal_id), Some(rule_id), Some(payee), Some(inputs)) => {
             Some(ProposalRequest { proposal_id, rule_id, payee, inputs })

@@ -641,13 +641,17 @@ pub async fn run_case(client: &mut Client, person: u32) -> Vec<Sent> {
 
 /// A command must succeed; transport hiccups are not what these tests are about,
 /// but a refusal fails the test at once.
-async fn accepted<F, Fut>(mut call: F) -> leye_proto::common::v1::CommandResult
+async fn accepted<F, Fut, R>(mut call: F) -> leye_proto::common::v1::CommandResult
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<tonic::Response<leye_proto::common::v1::CommandResult>, tonic::Status>>,
+    Fut: std::future::Future<Output = Result<tonic::Response<R>, tonic::Status>>,
+    R: leye::grpc::reply::CommandReply,
 {
     let r = tokio::time::timeout(Duration::from_secs(30), call()).await.expect("command answered in time");
-    r.unwrap_or_else(|s| panic!("command refused: {s:?}")).into_inner()
+    r.unwrap_or_else(|s| panic!("command refused: {s:?}"))
+        .into_inner()
+        .into_result()
+        .expect("a command answers with its result")
 }
 
 /// `clients` concurrent clients, each running `cases` cases, persons numbered

@@ -38,6 +38,7 @@
 
 pub mod access;
 pub mod analyst;
+pub mod analytics;
 pub mod bench;
 pub mod cases;
 pub mod client;

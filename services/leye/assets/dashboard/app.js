@@ -5,7 +5,6 @@
 
 (function () {
   const TOKEN_KEY = "leye.token";
-  const PAGE = 20;
   const DISTRICTS = {
     "120101": "和平区", "120102": "河东区", "120103": "河西区", "120104": "南开区", "120105": "河北区",
     "120106": "红桥区", "120110": "东丽区", "120111": "西青区", "120112": "津南区", "120113": "北辰区",
@@ -15,7 +14,7 @@
   const $ = (id) => document.getElementById(id);
   // What the page shows, for the browser test to compare with gRPC.
   const state = { jurisdiction: "", path: [], targets: null, trend: [], actions: null, eligible: null, totals: null,
-    views: {} };
+    views: {}, loads: 0, error: "" };
   window.leyeDashboard = state;
 
   function placeName(code) {
@@ -81,6 +80,7 @@
   }
 
   function showError(e) {
+    state.error = e ? e.message : "";
     $("error").textContent = e ? "查询失败" + e.message : "";
   }
 
@@ -236,7 +236,8 @@
   async function loadActions() {
     const tokens = pages.actions;
     const page = await api("/api/v1/actions", { list: $("action-list").value, jurisdiction: state.jurisdiction,
-      page_size: PAGE, page_token: tokens[tokens.length - 1] });
+      page_size: $("page-size").value, page_token: tokens[tokens.length - 1] });
+    page.page_size = Number($("page-size").value);
     state.actions = page;
     $("actions-total").textContent = "共 " + page.total + " 条";
     $("actions-page").textContent = "第 " + tokens.length + " 页";
@@ -248,8 +249,9 @@
 
   async function loadEligible() {
     const tokens = pages.eligible;
-    const page = await api("/api/v1/eligible", { jurisdiction: state.jurisdiction, page_size: PAGE,
+    const page = await api("/api/v1/eligible", { jurisdiction: state.jurisdiction, page_size: $("page-size").value,
       page_token: tokens[tokens.length - 1] });
+    page.page_size = Number($("page-size").value);
     state.eligible = page;
     $("eligible-total").textContent = "共 " + page.total + " 条";
     $("eligible-page").textContent = "第 " + tokens.length + " 页";
@@ -259,18 +261,18 @@
       i.programme, i.rule_id, { v: yuan(i.amount_fen), cls: "num" }, i.found_on, i.community || i.district]);
   }
 
-  function pager(kind, load) {
+  function pager(kind) {
     $(kind + "-next").addEventListener("click", () => {
       const page = state[kind];
       if (page && page.next_page_token) {
         pages[kind].push(page.next_page_token);
-        load().catch(showError);
+        refresh();
       }
     });
     $(kind + "-prev").addEventListener("click", () => {
       if (pages[kind].length > 1) {
         pages[kind].pop();
-        load().catch(showError);
+        refresh();
       }
     });
   }
@@ -317,6 +319,7 @@
     } catch (e) {
       showError(e);
     } finally {
+      state.loads += 1;
       document.body.dataset.loading = "false";
       document.body.dataset.view = current;
     }
@@ -391,9 +394,10 @@
     refresh();
   });
   $("action-list").addEventListener("change", () => { pages.actions = [""]; refresh(); });
+  $("page-size").addEventListener("change", () => { pages.actions = [""]; pages.eligible = [""]; refresh(); });
   $("trend-target").addEventListener("change", drawTrend);
-  pager("actions", loadActions);
-  pager("eligible", loadEligible);
+  pager("actions");
+  pager("eligible");
   $("period-from").value = today().slice(0, 4) + "-01-01";
   $("period-to").value = today();
   start();

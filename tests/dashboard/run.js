@@ -163,7 +163,7 @@ async function main() {
     const s = window.leyeDashboard;
     const chart = echarts.getInstanceByDom(document.getElementById("budget-chart")).getOption();
     return { totals: s.totals.totals, budgets: s.budgets, chart: { ids: chart.xAxis[0].data,
-      granted: chart.series[0].data, amount: chart.series[1].data } };
+      granted: chart.series[0].data, amount: (chart.series[1] || { data: [] }).data } };
   });
   observed.subsidies.budgets.forEach((b, i) => {
     check(observed.subsidies.chart.granted[i] === b.granted_fen / 100, "granted bar " + b.id);

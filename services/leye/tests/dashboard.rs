@@ -82,7 +82,16 @@ async fn the_dashboard_in_a_browser_shows_what_grpc_answers() {
     }
     let dir = tempfile::tempdir().unwrap();
     dash::generate(dir.path(), 300).await;
-    let served = Served::start(dir.path()).await;
+    // A city budget, so that the subsidies view has a line to compare.
+    let config = dir.path().join("leye.toml");
+    std::fs::write(
+        &config,
+        "[[targets.budget]]\nid = \"city_community_service_posts\"\ntitle = \"全市 社区服务岗位补贴\"\n\
+         jurisdiction = \"\"\nprogrammes = [\"community-service-post\"]\namount_fen = 50000000\n\
+         kind = \"budget\"\nsource = \"test\"\n",
+    )
+    .unwrap();
+    let served = Served::start_with(dir.path(), &["--config", config.to_str().unwrap()]).await;
     served.settle().await;
     let city = token(dir.path(), "analyst-city", &[Role::Analyst], &["120000"]);
     let heping = token(dir.path(), "analyst-hp", &[Role::Analyst], &[HEPING]);
@@ -179,6 +188,7 @@ async fn the_dashboard_in_a_browser_shows_what_grpc_answers() {
     let report = client.get_targets(request).await.unwrap().into_inner();
     let budgets = seen["subsidies"]["budgets"].as_array().unwrap();
     assert_eq!(budgets.len(), report.budgets.len());
+    assert!(!budgets.is_empty(), "the configured city budget is shown");
     for (b, w) in budgets.iter().zip(&report.budgets) {
         assert_eq!((b["granted_fen"].as_i64(), b["amount_fen"].as_i64()), (Some(w.granted_fen), Some(w.amount_fen)));
     }

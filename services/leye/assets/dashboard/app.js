@@ -288,18 +288,34 @@
       { v: yuan(b.amount_fen), cls: "num" }, { v: (b.share * 100).toFixed(1) + "%", cls: "num" }]);
     rows($("totals-table").tBodies[0], totals.totals, (t) => [t.programme, t.year, placeName(t.district),
       { v: t.grants, cls: "num" }, { v: yuan(t.amount_fen), cls: "num" }]);
-    chart("budget-chart").setOption({
-      title: { text: "补贴发放与预算（元）", left: "center", textStyle: { fontSize: 14 } },
-      tooltip: { trigger: "axis" },
-      legend: { top: 24 },
-      grid: { top: 60, bottom: 80 },
-      xAxis: { type: "category", data: report.budgets.map((b) => b.id), axisLabel: { rotate: 30, fontSize: 10 } },
-      yAxis: { type: "value" },
-      series: [
-        { name: "已发放", type: "bar", data: report.budgets.map((b) => b.granted_fen / 100) },
-        { name: "预算", type: "bar", data: report.budgets.map((b) => b.amount_fen / 100) },
-      ],
-    }, true);
+    $("budget-note").textContent = report.budgets.length ? "" :
+      "本辖区未配置预算（配置文件 [[targets.budget]]）；下图为各项目发放金额。";
+    if (report.budgets.length) {
+      chart("budget-chart").setOption({
+        title: { text: "补贴发放与预算（元）", left: "center", textStyle: { fontSize: 14 } },
+        tooltip: { trigger: "axis" },
+        legend: { top: 24 },
+        grid: { top: 60, bottom: 80 },
+        xAxis: { type: "category", data: report.budgets.map((b) => b.id), axisLabel: { rotate: 30, fontSize: 10 } },
+        yAxis: { type: "value" },
+        series: [
+          { name: "已发放", type: "bar", data: report.budgets.map((b) => b.granted_fen / 100) },
+          { name: "预算", type: "bar", data: report.budgets.map((b) => b.amount_fen / 100) },
+        ],
+      }, true);
+    } else {
+      const byProgramme = new Map();
+      for (const t of totals.totals) byProgramme.set(t.programme, (byProgramme.get(t.programme) || 0) + t.amount_fen);
+      const names = [...byProgramme.keys()];
+      chart("budget-chart").setOption({
+        title: { text: "各项目补贴发放（元）", left: "center", textStyle: { fontSize: 14 } },
+        tooltip: { trigger: "axis" },
+        grid: { top: 60, bottom: 100 },
+        xAxis: { type: "category", data: names, axisLabel: { rotate: 30, fontSize: 10 } },
+        yAxis: { type: "value" },
+        series: [{ name: "已发放", type: "bar", data: names.map((n) => byProgramme.get(n) / 100) }],
+      }, true);
+    }
   }
 
   // === views ===

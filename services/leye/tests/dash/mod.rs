@@ -52,6 +52,11 @@ pub struct Served {
 
 impl Served {
     pub async fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, &[]).await
+    }
+
+    /// With more `leye serve` arguments.
+    pub async fn start_with(data_dir: &Path, extra: &[&str]) -> Self {
         let port = |_| -> SocketAddr { format!("127.0.0.1:{}", free_port()).parse().unwrap() };
         let (grpc, dashboard, metrics) = (port(0), port(1), port(2));
         let log = data_dir.join("serve.log");
@@ -59,7 +64,8 @@ impl Served {
         let mut cmd = Command::new(LEYE);
         cmd.args(["serve", "--listen", &grpc.to_string(), "--dashboard-listen", &dashboard.to_string()])
             .args(["--metrics-listen", &metrics.to_string(), "--data-dir"])
-            .arg(data_dir);
+            .arg(data_dir)
+            .args(extra);
         for (k, _) in std::env::vars() {
             if k.starts_with("LEYE_") {
                 cmd.env_remove(k);

@@ -272,3 +272,46 @@ async fn the_page_the_openapi_file_and_the_exposure_rule() {
     let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("without TLS"), "{text}");
 }
+
+/// With the gRPC port's certificate configured, the dashboard speaks TLS with
+/// it (and nothing in plain text).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_serves_tls_with_the_grpc_ports_certificate() {
+    use std::sync::Arc;
+
+    use rustls_pki_types::{CertificateDer, ServerName, pem::PemObject};
+
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    let ca = leye_auth::dev::create_ca(&certs, "test").unwrap();
+    let server = leye_auth::dev::issue_server_cert(&ca, &certs, &["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let served = Served::spawn(
+        dir.path(),
+        &["--tls-cert", server.cert.to_str().unwrap(), "--tls-key", server.key.to_str().unwrap()],
+    );
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(&ca.cert).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let addr = served.dashboard;
+    let a = support::eventually("the dashboard answers over TLS", std::time::Duration::from_secs(60), || {
+        let connector = connector.clone();
+        async move {
+            let tcp = tokio::net::TcpStream::connect(addr).await.ok()?;
+            let tls = connector.connect(ServerName::try_from("localhost").unwrap(), tcp).await.ok()?;
+            dash::get_over(tls, "/api/v1/targets?period_from=2026-01-01&period_to=2026-01-31", None).await
+        }
+    })
+    .await;
+    assert_eq!(a.status, 401, "over TLS, and still no answer without a token: {}", a.body);
+    let plain = get(addr, "/api/v1/openapi.json", None).await;
+    assert!(plain.is_none_or(|a| a.status != 200), "no plain-text answer on a TLS port");
+    assert!(served.log_text().contains("dashboard listening") && served.log_text().contains("tls=true"));
+}

@@ -55,8 +55,19 @@ impl Served {
         Self::start_with(data_dir, &[]).await
     }
 
-    /// With more `leye serve` arguments.
+    /// With more `leye serve` arguments; waits until the dashboard answers.
     pub async fn start_with(data_dir: &Path, extra: &[&str]) -> Self {
+        let me = Self::spawn(data_dir, extra);
+        let dashboard = me.dashboard;
+        eventually("the dashboard answers", Duration::from_secs(60), || async move {
+            get(dashboard, "/api/v1/openapi.json", None).await.filter(|r| r.status == 200)
+        })
+        .await;
+        me
+    }
+
+    /// Starts `leye serve` without waiting for it.
+    pub fn spawn(data_dir: &Path, extra: &[&str]) -> Self {
         let port = |_| -> SocketAddr { format!("127.0.0.1:{}", free_port()).parse().unwrap() };
         let (grpc, dashboard, metrics) = (port(0), port(1), port(2));
         let log = data_dir.join("serve.log");
@@ -79,12 +90,7 @@ impl Served {
             .kill_on_drop(true)
             .spawn()
             .expect("start leye serve");
-        let me = Self { grpc, dashboard, metrics, log, _child: child };
-        eventually("the dashboard answers", Duration::from_secs(60), || async move {
-            get(dashboard, "/api/v1/openapi.json", None).await.filter(|r| r.status == 200)
-        })
-        .await;
-        me
+        Self { grpc, dashboard, metrics, log, _child: child }
     }
 
     /// Waits until the projector and the policy finder have caught up with the
@@ -136,12 +142,26 @@ impl Answer {
 
 /// `GET path` over a fresh connection, with a bearer token when given.
 pub async fn get(addr: SocketAddr, path: &str, token: Option<&str>) -> Option<Answer> {
-    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+    get_over(tokio::net::TcpStream::connect(addr).await.ok()?, path, token).await
+}
+
+/// `GET path` over `s` (plain or TLS), closing it after the answer.
+pub async fn get_over<S>(mut s: S, path: &str, token: Option<&str>) -> Option<Answer>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
     let request = format!("GET {path} HTTP/1.1\r\nHost: leye\r\n{auth}Connection: close\r\n\r\n");
     s.write_all(request.as_bytes()).await.ok()?;
     let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut raw)).await.ok()?.ok()?;
+    let mut buf = [0u8; 16 * 1024];
+    // Until the server closes (a TLS peer may close without close_notify).
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), s.read(&mut buf)).await.ok()? {
+            Ok(0) | Err(_) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+        }
+    }
     let text = String::from_utf8(raw).ok()?;
     let (head, body) = text.split_once("\r\n\r\n")?;
     let mut lines = head.lines();

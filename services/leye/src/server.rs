@@ -90,7 +90,7 @@ async fn run_checked(
     let dashboard = match config.dashboard_listen {
         Some(d) => {
             config.trust.check_exposure(d)?;
-            let tls = crate::http::tls::acceptor(&config.trust)?;
+            let tls = crate::http::listener::acceptor(&config.trust)?;
             let listener = TcpListener::bind(d).await.with_context(|| format!("binding dashboard address {d}"))?;
             Some((listener, tls))
         }
@@ -164,8 +164,14 @@ async fn run_checked(
                 tracing::info!(%addr, tls = tls.is_some(), "dashboard listening");
             }
             let mut stopped = dashboard_stopped;
+            let limits = &config.trust.limits;
+            let limits = crate::grpc::net::ConnLimits {
+                max_connections: limits.max_connections,
+                max_connections_per_peer: limits.max_connections_per_peer,
+                idle_timeout: crate::trust::Limits::secs(limits.idle_timeout_secs),
+            };
             tokio::spawn(
-                crate::http::serve(listener, tls, app, async move {
+                crate::http::serve(listener, limits, tls, app, async move {
                     // Also when the sender is dropped (gRPC ended).
                     let _ = stopped.wait_for(|s| *s).await;
                 })

@@ -315,3 +315,39 @@ async fn the_dashboard_serves_tls_with_the_grpc_ports_certificate() {
     assert!(plain.is_none_or(|a| a.status != 200), "no plain-text answer on a TLS port");
     assert!(served.log_text().contains("dashboard listening") && served.log_text().contains("tls=true"));
 }
+
+/// The dashboard port keeps gRPC's connection limits: connections per peer,
+/// and idle connections closed after the idle timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_port_keeps_the_connection_limits() {
+    use tokio::io::AsyncReadExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("leye.toml");
+    std::fs::write(&config, "[security.limits]\nmax_connections_per_peer = 2\nidle_timeout_secs = 2\n").unwrap();
+    let served = Served::start_with(dir.path(), &["--config", config.to_str().unwrap()]).await;
+    // Two idle connections are held; a third from the same peer is closed at
+    // once. (First, the server drops the connection of its readiness probe.)
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(tokio::net::TcpStream::connect(served.dashboard).await.unwrap());
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut third = tokio::net::TcpStream::connect(served.dashboard).await.unwrap();
+    let mut buf = [0u8; 64];
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(1), third.read(&mut buf)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+        "the third connection is closed at once: {closed:?}\n{}",
+        served.log_text()
+    );
+    // The held ones are closed once idle past the timeout.
+    for mut c in held {
+        let read = tokio::time::timeout(std::time::Duration::from_secs(10), c.read(&mut buf)).await;
+        assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "an idle connection is closed: {read:?}");
+    }
+    // Then the peer is served again.
+    let a = get(served.dashboard, "/api/v1/openapi.json", None).await.expect("served again");
+    assert_eq!(a.status, 200);
+}

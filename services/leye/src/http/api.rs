@@ -5,7 +5,7 @@
 //! stay numbers, names stay `snake_case`). The queries are
 //! [`crate::analytics`], the same functions `TargetsService` calls.
 
-use std::{collections::HashMap, net::SocketAddr};
+use std::collections::HashMap;
 
 use axum::{
     extract::{ConnectInfo, Path, State},
@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use super::{App, guard::ApiError};
 use crate::analytics::{ActionList, ActionsQuery, AreaQuery, EligibleQuery, PageQuery, date, opt_date};
+use crate::grpc::net::ConnInfo;
 
 /// A route of the JSON API and the gRPC operation it mirrors.
 #[derive(Debug, Clone, Copy)]
@@ -101,12 +102,12 @@ fn area(p: &HashMap<String, String>) -> AreaQuery<'_> {
     }
 }
 
-type Conn = ConnectInfo<SocketAddr>;
+type Conn = ConnectInfo<ConnInfo>;
 
-pub async fn targets(State(app): State<App>, ConnectInfo(peer): Conn, headers: HeaderMap, uri: Uri) -> Response {
+pub async fn targets(State(app): State<App>, ConnectInfo(conn): Conn, headers: HeaderMap, uri: Uri) -> Response {
     let r = route("/api/v1/targets");
     app.guard
-        .answer(r.operation, peer, &headers, |gate| async move {
+        .answer(r.operation, &conn, &headers, |gate| async move {
             let p = params(&uri, r)?;
             let (report, checkpoint) = app.queries.targets(&gate, area(&p)).await?;
             let freshness = freshness(app.store.as_ref(), checkpoint).await;
@@ -115,10 +116,10 @@ pub async fn targets(State(app): State<App>, ConnectInfo(peer): Conn, headers: H
         .await
 }
 
-pub async fn subsidy_totals(State(app): State<App>, ConnectInfo(peer): Conn, headers: HeaderMap, uri: Uri) -> Response {
+pub async fn subsidy_totals(State(app): State<App>, ConnectInfo(conn): Conn, headers: HeaderMap, uri: Uri) -> Response {
     let r = route("/api/v1/subsidy-totals");
     app.guard
-        .answer(r.operation, peer, &headers, |gate| async move {
+        .answer(r.operation, &conn, &headers, |gate| async move {
             let p = params(&uri, r)?;
             let rows = app.queries.subsidy_totals(&gate, area(&p)).await?;
             let totals: Vec<Value> = rows
@@ -133,10 +134,10 @@ pub async fn subsidy_totals(State(app): State<App>, ConnectInfo(peer): Conn, hea
         .await
 }
 
-pub async fn communities(State(app): State<App>, ConnectInfo(peer): Conn, headers: HeaderMap, uri: Uri) -> Response {
+pub async fn communities(State(app): State<App>, ConnectInfo(conn): Conn, headers: HeaderMap, uri: Uri) -> Response {
     let r = route("/api/v1/communities");
     app.guard
-        .answer(r.operation, peer, &headers, |gate| async move {
+        .answer(r.operation, &conn, &headers, |gate| async move {
             let p = params(&uri, r)?;
             let rows = app.queries.communities(&gate, area(&p)).await?;
             let communities: Vec<Value> = rows
@@ -151,10 +152,10 @@ pub async fn communities(State(app): State<App>, ConnectInfo(peer): Conn, header
         .await
 }
 
-pub async fn actions(State(app): State<App>, ConnectInfo(peer): Conn, headers: HeaderMap, uri: Uri) -> Response {
+pub async fn actions(State(app): State<App>, ConnectInfo(conn): Conn, headers: HeaderMap, uri: Uri) -> Response {
     let r = route("/api/v1/actions");
     app.guard
-        .answer(r.operation, peer, &headers, |gate| async move {
+        .answer(r.operation, &conn, &headers, |gate| async move {
             let p = params(&uri, r)?;
             let list = p.get("list").filter(|l| !l.trim().is_empty()).map(|l| {
                 ActionList::parse(l).ok_or_else(|| {
@@ -178,10 +179,10 @@ pub async fn actions(State(app): State<App>, ConnectInfo(peer): Conn, headers: H
         .await
 }
 
-pub async fn eligible(State(app): State<App>, ConnectInfo(peer): Conn, headers: HeaderMap, uri: Uri) -> Response {
+pub async fn eligible(State(app): State<App>, ConnectInfo(conn): Conn, headers: HeaderMap, uri: Uri) -> Response {
     let r = route("/api/v1/eligible");
     app.guard
-        .answer(r.operation, peer, &headers, |gate| async move {
+        .answer(r.operation, &conn, &headers, |gate| async move {
             let p = params(&uri, r)?;
             let q = EligibleQuery {
                 jurisdiction: get(&p, "jurisdiction"),
@@ -199,14 +200,14 @@ pub async fn eligible(State(app): State<App>, ConnectInfo(peer): Conn, headers: 
 
 pub async fn household(
     State(app): State<App>,
-    ConnectInfo(peer): Conn,
+    ConnectInfo(conn): Conn,
     Path(household_id): Path<String>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
     let r = route("/api/v1/households/{household_id}");
     app.guard
-        .answer(r.operation, peer, &headers, |gate| async move {
+        .answer(r.operation, &conn, &headers, |gate| async move {
             let p = params(&uri, r)?;
             let (v, checkpoint) = app.queries.household(&gate, &household_id, get(&p, "as_of")).await?;
             let members: Vec<Value> = v

@@ -16,7 +16,7 @@
 //! "fields": [{"field", "rule"}]}}`, `code` being the gRPC code the same
 //! request gets over gRPC. Texts never carry personal data.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
 use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
@@ -29,7 +29,10 @@ use serde_json::{Value, json};
 use crate::{
     access::{self, Denied, Gate},
     analytics::{QueryError, Violation},
-    grpc::guard::{Authenticator, log_outcome},
+    grpc::{
+        guard::{Authenticator, log_outcome},
+        net::ConnInfo,
+    },
 };
 
 /// Why a request is not answered with its figures.
@@ -124,11 +127,14 @@ impl HttpGuard {
 
     /// Authenticates, authorizes and audits one request for `operation` (the
     /// gRPC operation the route mirrors), running `handler` with its gate.
-    pub async fn answer<F, Fut>(&self, operation: &str, peer: SocketAddr, headers: &HeaderMap, handler: F) -> Response
+    pub async fn answer<F, Fut>(&self, operation: &str, conn: &ConnInfo, headers: &HeaderMap, handler: F) -> Response
     where
         F: FnOnce(Gate) -> Fut,
         Fut: std::future::Future<Output = Result<Value, ApiError>>,
     {
+        // The connection is not idle while this request runs (grpc::net's idle timeout).
+        let _busy = conn.activity.begin();
+        let peer = conn.remote.map(|a| a.to_string()).unwrap_or_default();
         let now = chrono::Utc::now().timestamp();
         let admitted = match self.authenticator.authenticate(bearer(headers), None, now) {
             Err(e) => Err((None, ApiError::Unauthenticated { reason: e.reason(), message: e.to_string() })),
@@ -158,7 +164,7 @@ impl HttpGuard {
                 (code, if code == "INVALID_ARGUMENT" || code == "NOT_FOUND" { "" } else { reason })
             }
         };
-        let record = record(principal.as_ref(), peer, operation, touched, code, reason);
+        let record = record(principal.as_ref(), &peer, operation, touched, code, reason);
         log_outcome(&record);
         if let Err(e) = self.audit.record(record).await {
             tracing::error!(error = %e, "audit record not written; request not answered");
@@ -173,7 +179,7 @@ impl HttpGuard {
 
 fn record(
     principal: Option<&Principal>,
-    peer: SocketAddr,
+    peer: &str,
     operation: &str,
     case_ids: Vec<uuid::Uuid>,
     code: &str,

@@ -20,9 +20,9 @@
 
 pub mod api;
 pub mod guard;
-pub mod tls;
+pub mod listener;
 
-use std::{future::Future, net::SocketAddr};
+use std::future::Future;
 
 use axum::{
     Router,
@@ -35,7 +35,9 @@ use axum::{
 use leye_store::SqliteStore;
 use tokio::net::TcpListener;
 
-use crate::analytics::Analytics;
+use axum::serve::ListenerExt;
+
+use crate::{analytics::Analytics, grpc::net::ConnInfo};
 use guard::HttpGuard;
 
 /// The OpenAPI 3 description of [`api::ROUTES`].
@@ -98,21 +100,24 @@ async fn security_headers(request: Request, next: Next) -> Response {
     response
 }
 
-/// Serves the dashboard on `listener` (over TLS when `tls` is given) until
-/// `shutdown` resolves.
+/// Serves the dashboard on `listener` within `limits` (over TLS when `tls`
+/// is given) until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
+    limits: crate::grpc::net::ConnLimits,
     tls: Option<(tokio_rustls::TlsAcceptor, std::time::Duration)>,
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+    let service = router(app).into_make_service_with_connect_info::<ConnInfo>();
+    let local = listener.local_addr();
+    let plain = listener::Plain::new(crate::grpc::net::incoming(listener, limits), local);
+    // `tap_io` only for axum's `ConnectInfo` impl over any listener.
     match tls {
-        None => axum::serve(listener, service).with_graceful_shutdown(shutdown).await,
+        None => axum::serve(plain.tap_io(|_| {}), service).with_graceful_shutdown(shutdown).await,
         Some((acceptor, timeout)) => {
-            // `tap_io` only for axum's `ConnectInfo` impl over any listener.
-            let listener = axum::serve::ListenerExt::tap_io(tls::TlsListener::new(listener, acceptor, timeout), |_| {});
-            axum::serve(listener, service).with_graceful_shutdown(shutdown).await
+            let tls = listener::Tls::new(plain, acceptor, timeout);
+            axum::serve(tls.tap_io(|_| {}), service).with_graceful_shutdown(shutdown).await
         }
     }
 }

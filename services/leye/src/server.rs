@@ -156,6 +156,7 @@ async fn run_checked(
                     authenticator.clone(),
                     audit.clone(),
                     config.trust.limits.max_in_flight,
+                    crate::trust::Limits::secs(config.trust.limits.request_timeout_secs),
                 ),
                 queries: analytics.queries().clone(),
                 store: Some(store.clone()),

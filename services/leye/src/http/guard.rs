@@ -7,7 +7,8 @@
 //!    (`403 ROLE_MISSING`);
 //! 3. sheds the request beyond the in-flight limit (`429 OVERLOADED`);
 //! 4. runs the handler with a [`Gate`], which checks the jurisdiction where
-//!    the area or household is known (`403 OUT_OF_JURISDICTION`);
+//!    the area or household is known (`403 OUT_OF_JURISDICTION`), within the
+//!    request timeout (`503 TIMEOUT`);
 //! 5. writes the audit record (operation `http/<gRPC operation>`) and waits
 //!    until it is durable **before** the answer leaves; a record that cannot
 //!    be written turns the answer into `503 AUDIT_UNAVAILABLE`.
@@ -48,6 +49,8 @@ pub enum ApiError {
     Overloaded,
     /// The audit record could not be written.
     AuditUnavailable,
+    /// The query ran past the request timeout (`limits.request_timeout_secs`).
+    Timeout,
 }
 
 impl From<QueryError> for ApiError {
@@ -75,6 +78,7 @@ impl ApiError {
             }
             Self::Overloaded => (StatusCode::TOO_MANY_REQUESTS, "RESOURCE_EXHAUSTED", "OVERLOADED"),
             Self::AuditUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "AUDIT_UNAVAILABLE"),
+            Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "DEADLINE_EXCEEDED", "TIMEOUT"),
         }
     }
 
@@ -90,6 +94,7 @@ impl ApiError {
             Self::Query(e) => (e.to_string(), Vec::new()),
             Self::Overloaded => ("too many requests in flight".to_string(), Vec::new()),
             Self::AuditUnavailable => ("the audit record could not be written".to_string(), Vec::new()),
+            Self::Timeout => ("the request took longer than the request timeout".to_string(), Vec::new()),
         };
         json!({"error": {"status": status.as_u16(), "code": code, "reason": reason, "message": message, "fields": fields}})
     }
@@ -118,11 +123,19 @@ pub struct HttpGuard {
     authenticator: Authenticator,
     audit: AuditLog,
     in_flight: Arc<tokio::sync::Semaphore>,
+    /// A query taking longer is answered `503 TIMEOUT` (and recorded so).
+    request_timeout: std::time::Duration,
 }
 
 impl HttpGuard {
-    pub fn new(authenticator: Authenticator, audit: AuditLog, max_in_flight: usize) -> Self {
-        Self { authenticator, audit, in_flight: Arc::new(tokio::sync::Semaphore::new(max_in_flight.max(1))) }
+    pub fn new(
+        authenticator: Authenticator,
+        audit: AuditLog,
+        max_in_flight: usize,
+        request_timeout: std::time::Duration,
+    ) -> Self {
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(max_in_flight.max(1)));
+        Self { authenticator, audit, in_flight, request_timeout }
     }
 
     /// Authenticates, authorizes and audits one request for `operation` (the
@@ -152,7 +165,9 @@ impl HttpGuard {
                 Err(_) => (Some(principal), Err(ApiError::Overloaded), Vec::new()),
                 Ok(_permit) => {
                     let gate = Gate::new(Arc::new(principal.clone()), rule);
-                    let outcome = handler(gate.clone()).await;
+                    let outcome = tokio::time::timeout(self.request_timeout, handler(gate.clone()))
+                        .await
+                        .unwrap_or(Err(ApiError::Timeout));
                     (Some(principal), outcome, gate.touched())
                 }
             },

@@ -42,6 +42,11 @@ async function main() {
   const page = context.pages()[0] || (await context.newPage());
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(String(e)));
+  // The page runs under its Content-Security-Policy without violating it.
+  const cspViolations = [];
+  page.on("console", (m) => {
+    if (m.text().includes("Content Security Policy")) cspViolations.push(m.text());
+  });
   page.setDefaultTimeout(60000);
 
   const loads = () => page.evaluate(() => window.leyeDashboard.loads);
@@ -194,6 +199,9 @@ async function main() {
   check(cookies.length === 0, "no cookies");
 
   check(pageErrors.length === 0, "no script errors: " + pageErrors.join("; "));
+  check(cspViolations.length === 0, "no CSP violations: " + cspViolations.join("; "));
+  const csp = await page.evaluate(async () => (await fetch("/")).headers.get("content-security-policy"));
+  check(csp && csp.startsWith("default-src 'self'"), "the page is served under CSP: " + csp);
   check(blocked.length === 0, "no request left leye: " + blocked.join(", "));
   fs.writeFileSync(process.env.OBSERVED_FILE, JSON.stringify(observed, null, 1));
   await context.close();

@@ -91,6 +91,28 @@ fi
 export PROMTOOL
 echo "using $("${PROMTOOL}" --version 2>&1 | head -1) at ${PROMTOOL}" >&2
 
+# The dashboard's browser test (services/leye/tests/dashboard.rs) drives
+# Debian's chromium with playwright-core (pinned in tests/dashboard/package-lock.json;
+# never `npx playwright install`: the browser is the OS package). CJK fonts
+# make the screenshots readable.
+if [[ ! -x /usr/bin/chromium ]] || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk"; then
+    echo "chromium or a CJK font not found: installing them from the OS packages" >&2
+    if [[ "$(id -u)" -eq 0 ]]; then SUDO=(); else SUDO=(sudo); fi
+    "${SUDO[@]}" apt-get update -q
+    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q chromium fonts-wqy-zenhei
+fi
+if ! command -v node >/dev/null 2>&1; then
+    echo "node not found: installing nodejs and npm from the OS packages" >&2
+    if [[ "$(id -u)" -eq 0 ]]; then SUDO=(); else SUDO=(sudo); fi
+    "${SUDO[@]}" apt-get update -q
+    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q nodejs npm
+fi
+# npm ci again whenever the lock file changed since the last install.
+if ! cmp -s tests/dashboard/package-lock.json tests/dashboard/node_modules/.leye-installed-lock.json; then
+    (cd tests/dashboard && npm ci --no-audit --no-fund && cp package-lock.json node_modules/.leye-installed-lock.json)
+fi
+export LEYE_REQUIRE_BROWSER=1
+
 BUF_VERSION=1.75.0
 BUF_DIR=target/buf
 BUF="${BUF_DIR}/node_modules/.bin/buf"

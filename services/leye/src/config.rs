@@ -8,6 +8,7 @@
 //! | pseudonym key file | `--pseudonym-key-file` | `LEYE_PSEUDONYM_KEY_FILE` | `pseudonym_key_file` | `<data_dir>/pseudonym.key` |
 //! | config file | `--config` | `LEYE_CONFIG` | — | none |
 //! | metrics address (HTTP, Prometheus) | `--metrics-listen` | `LEYE_METRICS_LISTEN` | `metrics_listen` | off |
+//! | dashboard and JSON API (HTTP, `/`, `/api/v1/`) | `--dashboard-listen` | `LEYE_DASHBOARD_LISTEN` | `dashboard_listen` | off |
 //! | OTLP/gRPC collector for request spans | `--otlp-endpoint` | `LEYE_OTLP_ENDPOINT` | `otlp_endpoint` | off |
 //! | NATS server URL(s), comma-separated | `--nats-url` | `LEYE_NATS_URL` | `nats_url` | none: publisher off |
 //! | JetStream stream name | `--nats-stream` | `LEYE_NATS_STREAM` | `nats_stream` | `LEYE_V1` |
@@ -54,6 +55,8 @@ pub struct ServeConfig {
     pub pseudonym_key_file: PathBuf,
     /// Where `/metrics` is served; `None`: not served.
     pub metrics_listen: Option<SocketAddr>,
+    /// Where the dashboard and its JSON API are served; `None`: not served.
+    pub dashboard_listen: Option<SocketAddr>,
     /// Where request spans are exported (OTLP/gRPC); `None`: not exported.
     pub otlp_endpoint: Option<String>,
     /// The NATS publisher; it runs only with a `nats_url`.
@@ -102,6 +105,10 @@ pub struct ServeSettings {
     /// 127.0.0.1:9464. Off unless set.
     #[arg(long, env = "LEYE_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Address for the bureau's dashboard and its JSON API (`/`, `/api/v1/`),
+    /// e.g. 127.0.0.1:8080. Off unless set; beyond loopback it needs TLS.
+    #[arg(long, env = "LEYE_DASHBOARD_LISTEN")]
+    pub dashboard_listen: Option<SocketAddr>,
     /// OpenTelemetry collector's OTLP/gRPC endpoint for request spans, e.g.
     /// http://127.0.0.1:4317. Off unless set.
     #[arg(long, env = "LEYE_OTLP_ENDPOINT")]
@@ -214,6 +221,7 @@ impl ServeSettings {
                 .map_or(publisher::DEFAULT_MAX_LAG, secs),
         };
         let metrics_listen = self.metrics_listen.or(lower.metrics_listen);
+        let dashboard_listen = self.dashboard_listen.or(lower.dashboard_listen);
         let otlp_endpoint = self.otlp_endpoint.or(lower.otlp_endpoint);
         if let Some(e) = &otlp_endpoint {
             let url = e.strip_prefix("http://").or_else(|| e.strip_prefix("https://"));
@@ -236,6 +244,7 @@ impl ServeSettings {
             data_dir,
             pseudonym_key_file,
             metrics_listen,
+            dashboard_listen,
             otlp_endpoint,
             publisher,
             targets,
@@ -274,6 +283,7 @@ mod tests {
         assert_eq!(defaults.listen, DEFAULT_LISTEN.parse().unwrap());
         assert_eq!(defaults, ServeConfig::default());
         assert_eq!(defaults.metrics_listen, None);
+        assert_eq!(defaults.dashboard_listen, None, "the dashboard is off unless asked for");
         assert_eq!(defaults.publisher.nats_url, None);
         assert_eq!(defaults.publisher.stream, StreamSettings::default());
         assert_eq!(defaults.publisher.checkpoint_file, PathBuf::from("leye-data/publisher-LEYE_V1.checkpoint"));

@@ -17,6 +17,8 @@
 //!   messages, used by `grpc` and `publisher` alike.
 //! - [`publisher`]: follows the store's global log from its own checkpoint and
 //!   publishes every event to NATS JetStream.
+//! - [`analytics`]: the analytics queries (targets, lists) both wires answer with.
+//! - [`http`]: the bureau's dashboard and its JSON API (`dashboard_listen`), through the same rules and audit.
 //! - [`metrics`]: `/metrics` in the Prometheus text format (publisher lag).
 //! - [`finder`]: policy finds people (政策找人): follows the log from its own
 //!   checkpoint and notes on each person case the programmes it is eligible
@@ -38,6 +40,7 @@
 
 pub mod access;
 pub mod analyst;
+pub mod analytics;
 pub mod bench;
 pub mod cases;
 pub mod client;
@@ -47,6 +50,7 @@ pub mod devtools;
 pub mod finder;
 pub mod generate;
 pub mod grpc;
+pub mod http;
 pub mod identity;
 pub mod linker;
 pub mod logging;

@@ -86,6 +86,16 @@ async fn run_checked(
     // Exposure first: an exposed port without TLS and authentication is refused before anything opens.
     let addr = listener.local_addr().context("the gRPC listener's address")?;
     config.trust.check_exposure(addr)?;
+    // The dashboard's port follows the same rule, and is bound before anything opens.
+    let dashboard = match config.dashboard_listen {
+        Some(d) => {
+            config.trust.check_exposure(d)?;
+            let tls = crate::http::listener::acceptor(&config.trust)?;
+            let listener = TcpListener::bind(d).await.with_context(|| format!("binding dashboard address {d}"))?;
+            Some((listener, tls))
+        }
+        None => None,
+    };
     if config.trust.insecure {
         tracing::warn!(%addr, "INSECURE: --insecure given; TLS and configured authentication are not enforced");
     }
@@ -139,6 +149,41 @@ async fn run_checked(
             )
             .in_current_span(),
         ));
+        let (stop_dashboard, dashboard_stopped) = tokio::sync::watch::channel(false);
+        let dashboard_task = dashboard.map(|(listener, tls)| {
+            let app = crate::http::App {
+                guard: crate::http::guard::HttpGuard::new(
+                    authenticator.clone(),
+                    audit.clone(),
+                    config.trust.limits.max_in_flight,
+                    crate::trust::Limits::secs(config.trust.limits.request_timeout_secs),
+                ),
+                queries: analytics.queries().clone(),
+                store: Some(store.clone()),
+            };
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!(%addr, tls = tls.is_some(), "dashboard listening");
+            }
+            let mut stopped = dashboard_stopped;
+            let limits = &config.trust.limits;
+            let limits = crate::grpc::net::ConnLimits {
+                max_connections: limits.max_connections,
+                max_connections_per_peer: limits.max_connections_per_peer,
+                idle_timeout: crate::trust::Limits::secs(limits.idle_timeout_secs),
+            };
+            tokio::spawn(
+                crate::http::serve(listener, limits, tls, app, async move {
+                    // Also when the sender is dropped (gRPC ended).
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .in_current_span(),
+            )
+        });
+        // gRPC's shutdown signal stops the dashboard too.
+        let shutdown = async move {
+            shutdown.await;
+            stop_dashboard.send_replace(true);
+        };
         let api = crate::grpc::Api {
             catalogue,
             analytics,
@@ -152,7 +197,19 @@ async fn run_checked(
             },
             trust: config.trust.clone(),
         };
-        crate::grpc::serve(cases, api, listener, shutdown).await
+        let served = crate::grpc::serve(cases, api, listener, shutdown).await;
+        if let Some(mut task) = dashboard_task {
+            match tokio::time::timeout(crate::grpc::SHUTDOWN_GRACE, &mut task).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => tracing::warn!(error = %e, "dashboard failed"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "dashboard task ended abnormally"),
+                Err(_) => {
+                    tracing::warn!("dashboard connections still open after the grace period; closing them");
+                    task.abort();
+                }
+            }
+        }
+        served
     }
     .await;
     stop_finder.send_replace(true);

@@ -61,7 +61,12 @@ pub struct Authenticator {
 impl Authenticator {
     /// The principal of a request: its bearer token if it has one, else its
     /// client certificate.
-    fn authenticate(&self, bearer: Option<&str>, cert: Option<&[u8]>, now: i64) -> Result<Principal, AuthError> {
+    pub(crate) fn authenticate(
+        &self,
+        bearer: Option<&str>,
+        cert: Option<&[u8]>,
+        now: i64,
+    ) -> Result<Principal, AuthError> {
         if let Some(token) = bearer {
             return match &self.tokens {
                 Some(v) => v.verify(token, now),
@@ -270,7 +275,7 @@ fn method_label<'a>(path: &str, operation: &'a str) -> &'a str {
 }
 
 /// One line per request, ids and codes only (never personal data).
-fn log_outcome(r: &AuditRecord) {
+pub(crate) fn log_outcome(r: &AuditRecord) {
     let cases: Vec<String> = r.case_ids.iter().map(ToString::to_string).collect();
     let cases = cases.join(",");
     let (op, code, reason, principal, peer) = (&r.operation, &r.outcome, &r.reason, &r.principal, &r.peer);

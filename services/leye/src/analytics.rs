@@ -1,0 +1,568 @@
+//! The analytics queries (targets, action lists, eligible lists, subsidy
+//! totals, communities, households), free of any wire format: the gRPC
+//! `TargetsService` (`grpc/analytics.rs`) and the dashboard's JSON API
+//! (`http/`) are thin adapters over the same functions, so both answer with
+//! the same parameters, defaults, as-of semantics and checks.
+//!
+//! Each query takes the request's fields as the client sent them (text, as
+//! both wires carry them), parses them all (every bad field is reported at
+//! once), checks the area against the caller's [`Gate`] before touching the
+//! read model, and runs on the current read-model generation in one read
+//! transaction, off the async threads.
+
+use std::collections::HashSet;
+
+use chrono::{Datelike, NaiveDate};
+use leye_domain::{person::PersonGroup, values::parse_date};
+use leye_projections::{
+    Jurisdiction, Period, ReadModel, TargetParams,
+    read_model::{EligibleRow, HouseholdView, SubsidyTotalRow, TargetReport},
+    runner::ReadModelDir,
+    targets::CommunityRow,
+};
+
+use crate::{
+    access::{Denied, Gate},
+    cases::Clock,
+};
+
+/// Largest page a list query returns.
+pub const MAX_PAGE: u32 = 1000;
+/// Page size when the request gives none (0).
+pub const DEFAULT_PAGE: u32 = 100;
+
+/// One bad request field and the rule it breaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub field: String,
+    pub rule: String,
+}
+
+/// Why a query is not answered. Each wire maps it once (gRPC status, HTTP status and JSON).
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// Every bad field of the request (`INVALID_ARGUMENT`, HTTP 400).
+    #[error("invalid request")]
+    Invalid(Vec<Violation>),
+    /// The area or household is outside the caller's jurisdiction.
+    #[error(transparent)]
+    Denied(Denied),
+    /// Nothing to show (a household nobody had joined by the date).
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// The read model is not built yet, or cannot be read (details logged).
+    #[error("{0}")]
+    Unavailable(&'static str),
+}
+
+/// Collects every violation of a request.
+#[derive(Debug, Default)]
+struct Fields(Vec<Violation>);
+
+impl Fields {
+    fn bad(&mut self, field: &str, rule: impl Into<String>) {
+        self.0.push(Violation { field: field.to_string(), rule: rule.into() });
+    }
+
+    fn take<T, E: std::fmt::Display>(&mut self, field: &str, parsed: Result<T, E>) -> Option<T> {
+        parsed.map_err(|e| self.bad(field, e.to_string())).ok()
+    }
+
+    fn into_error(self) -> QueryError {
+        QueryError::Invalid(self.0)
+    }
+}
+
+/// An area over a period: targets, subsidy totals, communities.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AreaQuery<'a> {
+    /// Empty for the city, or a district, street or community code.
+    pub jurisdiction: &'a str,
+    pub period_from: &'a str,
+    pub period_to: &'a str,
+    /// Empty: the end of the period, or today if that is earlier.
+    pub as_of: &'a str,
+}
+
+/// A page of a list: size (0 = [`DEFAULT_PAGE`]) and the token of a previous answer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PageQuery<'a> {
+    pub size: u32,
+    pub token: &'a str,
+}
+
+/// `ListEligible` (政策找人).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EligibleQuery<'a> {
+    pub jurisdiction: &'a str,
+    /// Empty: every programme.
+    pub programme: &'a str,
+    /// Empty: today.
+    pub as_of: &'a str,
+    pub page: PageQuery<'a>,
+}
+
+/// The action lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionList {
+    LongTermUnemployed,
+    ZeroEmploymentHouseholds,
+    OverdueFollowUp,
+    MatchmakerBreaches,
+    ExitReview,
+    UnservedBatchLayoffs,
+}
+
+impl ActionList {
+    pub const ALL: [Self; 6] = [
+        Self::LongTermUnemployed,
+        Self::ZeroEmploymentHouseholds,
+        Self::OverdueFollowUp,
+        Self::MatchmakerBreaches,
+        Self::ExitReview,
+        Self::UnservedBatchLayoffs,
+    ];
+
+    /// The list's name (the protobuf enum value without `ACTION_LIST_`, lower case).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::LongTermUnemployed => "long_term_unemployed",
+            Self::ZeroEmploymentHouseholds => "zero_employment_households",
+            Self::OverdueFollowUp => "overdue_follow_up",
+            Self::MatchmakerBreaches => "matchmaker_breaches",
+            Self::ExitReview => "exit_review",
+            Self::UnservedBatchLayoffs => "unserved_batch_layoffs",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.name() == name.trim())
+    }
+}
+
+/// `ListActions`.
+#[derive(Debug, Clone, Default)]
+pub struct ActionsQuery<'a> {
+    /// The list, or the rule the request's value breaks.
+    pub list: Option<Result<ActionList, String>>,
+    pub jurisdiction: &'a str,
+    pub as_of: &'a str,
+    /// A person group (e.g. `graduate_unemployed_after_school`); empty: all.
+    pub group: &'a str,
+    /// Both empty: the month of `as_of` (the 12 months up to it for batch layoffs).
+    pub period_from: &'a str,
+    pub period_to: &'a str,
+    pub page: PageQuery<'a>,
+}
+
+/// One row of an action list; which fields are set depends on the list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ActionItem {
+    pub case_id: String,
+    pub household_id: String,
+    pub communities: Vec<String>,
+    pub registered_on: String,
+    pub ended_on: String,
+    pub days: i64,
+    pub status: String,
+    pub last_contact_on: String,
+    pub reference_date: String,
+    pub same_day_contact: bool,
+    pub two_way_in_time: bool,
+    pub layoff_id: String,
+    pub people: u32,
+    pub reported_on: String,
+    pub missing_services: Vec<String>,
+}
+
+/// A page of a list, with the token of the next one (empty on the last page).
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: usize,
+    pub next_page_token: String,
+    /// The read model's position (global log) the answer was read at.
+    pub checkpoint: u64,
+}
+
+/// The analytics queries over the read model's current generation.
+#[derive(Clone)]
+pub struct Analytics {
+    dir: ReadModelDir,
+    params: TargetParams,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Analytics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Analytics").field("dir", &self.dir).finish_non_exhaustive()
+    }
+}
+
+pub fn date(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+pub fn opt_date(d: Option<NaiveDate>) -> String {
+    d.map(date).unwrap_or_default()
+}
+
+/// A group name as the read model stores it, checked against the domain's groups.
+fn check_group(raw: &str) -> Result<Option<String>, String> {
+    let g = raw.trim();
+    if g.is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_value::<PersonGroup>(serde_json::Value::String(g.to_string()))
+        .map(|_| Some(g.to_string()))
+        .map_err(|_| "is not a known person group (e.g. graduate_unemployed_after_school)".to_string())
+}
+
+/// A programme code as the catalogue and grants spell it: `[a-z0-9-]`, 1 to 64.
+fn check_programme(raw: &str) -> Result<Option<String>, String> {
+    let p = raw.trim();
+    if p.is_empty() {
+        return Ok(None);
+    }
+    if p.len() <= 64 && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        Ok(Some(p.to_string()))
+    } else {
+        Err("must be lowercase letters, digits and '-', 1 to 64 characters".to_string())
+    }
+}
+
+/// Page size and offset of a list request.
+fn check_page(f: &mut Fields, page: PageQuery<'_>) -> (u32, Option<usize>) {
+    let size = match page.size {
+        0 => DEFAULT_PAGE,
+        n if n <= MAX_PAGE => n,
+        _ => {
+            f.bad("page_size", format!("must be at most {MAX_PAGE}"));
+            DEFAULT_PAGE
+        }
+    };
+    let offset = if page.token.is_empty() {
+        Some(0usize)
+    } else {
+        f.take("page_token", page.token.parse::<usize>().map_err(|_| "is not a token from a previous page"))
+    };
+    (size, offset)
+}
+
+fn next_token(offset: usize, shown: usize, total: usize) -> String {
+    let next = offset + shown;
+    if next < total { next.to_string() } else { String::new() }
+}
+
+impl Analytics {
+    pub fn new(dir: ReadModelDir, params: TargetParams, clock: Clock) -> Self {
+        Self { dir, params, clock }
+    }
+
+    pub fn today(&self) -> NaiveDate {
+        leye_domain::beijing_date((self.clock)())
+    }
+
+    /// Runs `query` on the current generation, off the async threads.
+    async fn query<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&ReadModel) -> Result<T, leye_projections::ProjectionError> + Send + 'static,
+    ) -> Result<T, QueryError> {
+        let dir = self.dir.clone();
+        let ran = tokio::task::spawn_blocking(move || {
+            let path = dir.current()?;
+            let rm = ReadModel::open(&path)?;
+            rm.snapshot(query)
+        })
+        .await;
+        match ran {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(leye_projections::ProjectionError::NotReady)) => {
+                Err(QueryError::Unavailable("the read model is not built yet"))
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "read-model query failed");
+                Err(QueryError::Unavailable("the read model is unavailable"))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "read-model query task failed");
+                Err(QueryError::Unavailable("the read model is unavailable"))
+            }
+        }
+    }
+
+    /// The `as_of` of a list: the given date, or today.
+    fn as_of_or_today(&self, f: &mut Fields, raw: &str) -> Option<NaiveDate> {
+        if raw.trim().is_empty() { Some(self.today()) } else { f.take("as_of", parse_date(raw)) }
+    }
+
+    /// Jurisdiction, period and as-of date of an area request; the area is
+    /// checked against the caller's jurisdiction once every field parsed.
+    fn check_area(&self, gate: &Gate, q: AreaQuery<'_>) -> Result<(Jurisdiction, Period, NaiveDate), QueryError> {
+        let mut f = Fields::default();
+        let j = f.take("jurisdiction", Jurisdiction::parse(q.jurisdiction));
+        let from = f.take("period_from", parse_date(q.period_from));
+        let to = f.take("period_to", parse_date(q.period_to));
+        let period = match (from, to) {
+            (Some(from), Some(to)) => f.take("period_to", Period::new(from, to)),
+            _ => None,
+        };
+        let as_of = if q.as_of.trim().is_empty() {
+            period.map(|p| p.to.min(self.today()))
+        } else {
+            f.take("as_of", parse_date(q.as_of))
+        };
+        match (j, period, as_of, f.0.is_empty()) {
+            (Some(j), Some(p), Some(a), true) => {
+                gate.check_area(j.code()).map_err(QueryError::Denied)?;
+                Ok((j, p, a))
+            }
+            _ => Err(f.into_error()),
+        }
+    }
+
+    /// `GetTargets`: the report and the read model's position.
+    pub async fn targets(&self, gate: &Gate, q: AreaQuery<'_>) -> Result<(TargetReport, u64), QueryError> {
+        let (j, period, as_of) = self.check_area(gate, q)?;
+        let params = self.params.clone();
+        self.query(move |rm| Ok((rm.targets(&j, period, as_of, &params)?, rm.checkpoint()?))).await
+    }
+
+    /// `ListSubsidyTotals`.
+    pub async fn subsidy_totals(&self, gate: &Gate, q: AreaQuery<'_>) -> Result<Vec<SubsidyTotalRow>, QueryError> {
+        let (j, period, as_of) = self.check_area(gate, q)?;
+        self.query(move |rm| rm.subsidy_totals(&j, period, as_of)).await
+    }
+
+    /// `ListCommunities` (the period is checked; the figures are on `as_of`).
+    pub async fn communities(&self, gate: &Gate, q: AreaQuery<'_>) -> Result<Vec<CommunityRow>, QueryError> {
+        let (j, _, as_of) = self.check_area(gate, q)?;
+        self.query(move |rm| rm.communities(&j, as_of)).await
+    }
+
+    /// `ListEligible`.
+    pub async fn eligible(&self, gate: &Gate, q: EligibleQuery<'_>) -> Result<Page<EligibleRow>, QueryError> {
+        let mut f = Fields::default();
+        let j = f.take("jurisdiction", Jurisdiction::parse(q.jurisdiction));
+        let programme = f.take("programme", check_programme(q.programme));
+        let as_of = self.as_of_or_today(&mut f, q.as_of);
+        let (size, offset) = check_page(&mut f, q.page);
+        let (Some(j), Some(programme), Some(a), Some(offset), true) = (j, programme, as_of, offset, f.0.is_empty())
+        else {
+            return Err(f.into_error());
+        };
+        gate.check_area(j.code()).map_err(QueryError::Denied)?;
+        let (page, checkpoint) = self
+            .query(move |rm| Ok((rm.eligible(&j, programme.as_deref(), a, offset, size as usize)?, rm.checkpoint()?)))
+            .await?;
+        Ok(Page {
+            next_page_token: next_token(offset, page.rows.len(), page.total),
+            total: page.total,
+            checkpoint,
+            items: page.rows,
+        })
+    }
+
+    /// `GetHousehold`: one household on a date, reached through any of its
+    /// members' places.
+    pub async fn household(
+        &self,
+        gate: &Gate,
+        household_id: &str,
+        as_of: &str,
+    ) -> Result<(HouseholdView, u64), QueryError> {
+        let mut f = Fields::default();
+        let household_id = f.take(
+            "household_id",
+            uuid::Uuid::parse_str(household_id.trim()).map_err(|_| "must be a UUID (the household's id)"),
+        );
+        let as_of = self.as_of_or_today(&mut f, as_of);
+        let (Some(household_id), Some(a), true) = (household_id, as_of, f.0.is_empty()) else {
+            return Err(f.into_error());
+        };
+        let (view, places, checkpoint) = self
+            .query(move |rm| {
+                let view = rm.household(&household_id.to_string(), a)?;
+                let members: Vec<String> =
+                    view.iter().flat_map(|v| v.members.iter().map(|m| m.case_id.clone())).collect();
+                Ok((view, rm.person_places(&members)?, rm.checkpoint()?))
+            })
+            .await?;
+        let Some(v) = view else {
+            return Err(QueryError::NotFound("no member had joined this household by as_of"));
+        };
+        let reached = places.iter().any(|(district, street, community)| {
+            gate.principal().covers(district, Some(street.as_str()), Some(community.as_str()))
+        });
+        if !reached {
+            return Err(QueryError::Denied(gate.deny(Denied::OutOfJurisdiction)));
+        }
+        Ok((v, checkpoint))
+    }
+
+    /// `ListActions`.
+    pub async fn actions(&self, gate: &Gate, q: ActionsQuery<'_>) -> Result<Page<ActionItem>, QueryError> {
+        let mut f = Fields::default();
+        let list = match q.list {
+            None => {
+                f.bad("list", "is required");
+                None
+            }
+            Some(Err(rule)) => {
+                f.bad("list", rule);
+                None
+            }
+            Some(Ok(l)) => Some(l),
+        };
+        let j = f.take("jurisdiction", Jurisdiction::parse(q.jurisdiction));
+        let as_of = self.as_of_or_today(&mut f, q.as_of);
+        let group = f.take("group", check_group(q.group));
+        let (size, offset) = check_page(&mut f, q.page);
+        let period = match as_of {
+            Some(a) if q.period_from.is_empty() && q.period_to.is_empty() => {
+                let first = if list == Some(ActionList::UnservedBatchLayoffs) {
+                    // The 12 months up to as_of.
+                    a.checked_sub_months(chrono::Months::new(12)).and_then(|d| d.succ_opt()).unwrap_or(a)
+                } else {
+                    NaiveDate::from_ymd_opt(a.year(), a.month(), 1).unwrap_or(a)
+                };
+                Some(Period { from: first, to: a })
+            }
+            _ => {
+                let from = f.take("period_from", parse_date(q.period_from));
+                let to = f.take("period_to", parse_date(q.period_to));
+                match (from, to) {
+                    (Some(from), Some(to)) => f.take("period_to", Period::new(from, to)),
+                    _ => None,
+                }
+            }
+        };
+        let (Some(list), Some(j), Some(a), Some(group), Some(offset), Some(period), true) =
+            (list, j, as_of, group, offset, period, f.0.is_empty())
+        else {
+            return Err(f.into_error());
+        };
+        gate.check_area(j.code()).map_err(QueryError::Denied)?;
+        let params = self.params.clone();
+        let (items, total, checkpoint) = self
+            .query(move |rm| {
+                let members: Option<HashSet<String>> = group.map(|g| rm.with_group(&g, a)).transpose()?;
+                let items = action_items(rm, list, &j, period, a, &params, members.as_ref())?;
+                let total = items.len();
+                let page: Vec<ActionItem> = items.into_iter().skip(offset).take(size as usize).collect();
+                Ok((page, total, rm.checkpoint()?))
+            })
+            .await?;
+        Ok(Page { next_page_token: next_token(offset, items.len(), total), total, checkpoint, items })
+    }
+}
+
+/// Every row of `list` (before paging), filtered to `members` when a group is asked.
+fn action_items(
+    rm: &ReadModel,
+    list: ActionList,
+    j: &Jurisdiction,
+    period: Period,
+    a: NaiveDate,
+    params: &TargetParams,
+    members: Option<&HashSet<String>>,
+) -> Result<Vec<ActionItem>, leye_projections::ProjectionError> {
+    let keep = |case_id: &str| members.is_none_or(|m| m.contains(case_id));
+    Ok(match list {
+        ActionList::LongTermUnemployed => rm
+            .long_term(j, a, params)?
+            .into_iter()
+            .filter(|r| keep(&r.case_id))
+            .map(|r| ActionItem {
+                case_id: r.case_id,
+                communities: vec![r.community],
+                registered_on: date(r.registered_on),
+                ended_on: opt_date(r.ended_on),
+                days: r.days,
+                status: r.status.into(),
+                reference_date: date(r.long_term_after),
+                ..Default::default()
+            })
+            .collect(),
+        ActionList::ZeroEmploymentHouseholds => rm
+            .zero_employment_households(j, a, params)?
+            .into_iter()
+            .map(|h| ActionItem {
+                household_id: h.household_id,
+                communities: h.communities,
+                days: h.days_outstanding,
+                status: if h.overdue { "overdue" } else { "within_deadline" }.into(),
+                reference_date: date(h.identified_on),
+                ..Default::default()
+            })
+            .collect(),
+        ActionList::OverdueFollowUp => rm
+            .overdue_followups(j, a, params)?
+            .into_iter()
+            .filter(|r| keep(&r.case_id))
+            .map(|r| ActionItem {
+                case_id: r.case_id,
+                communities: vec![r.community],
+                registered_on: date(r.registered_on),
+                last_contact_on: opt_date(r.last_contact_on),
+                reference_date: date(r.missed_month_start),
+                ..Default::default()
+            })
+            .collect(),
+        ActionList::MatchmakerBreaches => rm
+            .matchmaker_breaches(j, period, a, params)?
+            .into_iter()
+            .filter(|r| keep(&r.case_id))
+            .map(|r| ActionItem {
+                case_id: r.case_id,
+                communities: vec![r.community],
+                registered_on: date(r.registered_on),
+                same_day_contact: r.same_day_contact,
+                two_way_in_time: r.two_way_in_time,
+                ..Default::default()
+            })
+            .collect(),
+        ActionList::UnservedBatchLayoffs => rm
+            .unserved_layoffs(j, period, a, params)?
+            .into_iter()
+            .map(|l| ActionItem {
+                days: (a - l.reported_on).num_days(),
+                case_id: l.case_id,
+                communities: vec![l.district],
+                status: if l.overdue { "overdue" } else { "within_deadline" }.into(),
+                reference_date: date(l.deadline),
+                layoff_id: l.layoff_id,
+                people: l.people,
+                reported_on: date(l.reported_on),
+                missing_services: l.missing.into_iter().map(String::from).collect(),
+                ..Default::default()
+            })
+            .collect(),
+        ActionList::ExitReview => rm
+            .exit_review(j, a, params)?
+            .into_iter()
+            .filter(|r| keep(&r.case_id))
+            .map(|r| ActionItem {
+                case_id: r.case_id,
+                communities: vec![r.community],
+                registered_on: date(r.registered_on),
+                last_contact_on: opt_date(r.last_contact_on),
+                ..Default::default()
+            })
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_list_parses_from_its_name_and_nothing_else_does() {
+        for l in ActionList::ALL {
+            assert_eq!(ActionList::parse(l.name()), Some(l));
+        }
+        assert_eq!(ActionList::parse("ACTION_LIST_EXIT_REVIEW"), None);
+        assert_eq!(ActionList::parse(""), None);
+    }
+}

@@ -205,14 +205,16 @@ where
             let (principal, gate) = match admission {
                 Admission::Public => return inner.call(request).await,
                 Admission::Refused { status, principal, reason } => {
-                    let record = record(principal.as_ref(), &peer, &operation, Vec::new(), &status, reason);
+                    let record =
+                        record(principal.as_ref(), &peer, &operation, Vec::new(), code_name(status.code()), reason);
                     return Ok(done.answer(record, status.into_http()).await);
                 }
                 Admission::Admitted { gate, principal } => (principal, gate),
             };
             let Ok(_permit) = permit else {
                 let status = status::overloaded("too many requests in flight");
-                let record = record(Some(&principal), &peer, &operation, Vec::new(), &status, "OVERLOADED");
+                let record =
+                    record(Some(&principal), &peer, &operation, Vec::new(), code_name(status.code()), "OVERLOADED");
                 return Ok(done.answer(record, status.into_http()).await);
             };
             if let Some(gate) = &gate {
@@ -223,8 +225,8 @@ where
             let touched = gate.as_ref().map(Gate::touched).unwrap_or_default();
             let reason = gate.as_ref().and_then(Gate::denial).unwrap_or("");
             let record = match &outcome {
-                Some(status) => record(Some(&principal), &peer, &operation, touched, status, reason),
-                None => record(Some(&principal), &peer, &operation, touched, &Status::ok(""), ""),
+                Some(status) => record(Some(&principal), &peer, &operation, touched, code_name(status.code()), reason),
+                None => record(Some(&principal), &peer, &operation, touched, "OK", ""),
             };
             Ok(done.answer(record, response).await)
         };
@@ -293,12 +295,14 @@ pub(crate) fn log_outcome(r: &AuditRecord) {
     }
 }
 
-fn record(
+/// One request's audit record: `code` is the gRPC status code name
+/// (`OK`, `PERMISSION_DENIED`, …), for either wire.
+pub(crate) fn record(
     principal: Option<&Principal>,
     peer: &str,
     operation: &str,
     case_ids: Vec<uuid::Uuid>,
-    status: &Status,
+    code: &str,
     reason: &str,
 ) -> AuditRecord {
     AuditRecord {
@@ -308,7 +312,7 @@ fn record(
         peer: peer.to_string(),
         operation: operation.to_string(),
         case_ids,
-        outcome: code_name(status.code()).to_string(),
+        outcome: code.to_string(),
         reason: reason.to_string(),
     }
 }

@@ -23,8 +23,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use leye_audit::{AuditLog, AuditRecord};
-use leye_auth::Principal;
+use leye_audit::AuditLog;
 use serde_json::{Value, json};
 
 use crate::{
@@ -179,7 +178,8 @@ impl HttpGuard {
                 (code, if code == "INVALID_ARGUMENT" || code == "NOT_FOUND" { "" } else { reason })
             }
         };
-        let record = record(principal.as_ref(), &peer, operation, touched, code, reason);
+        let record =
+            crate::grpc::guard::record(principal.as_ref(), &peer, &format!("http/{operation}"), touched, code, reason);
         log_outcome(&record);
         if let Err(e) = self.audit.record(record).await {
             tracing::error!(error = %e, "audit record not written; request not answered");
@@ -189,26 +189,6 @@ impl HttpGuard {
             Ok(body) => json_response(StatusCode::OK, &body),
             Err(e) => e.into_response(),
         }
-    }
-}
-
-fn record(
-    principal: Option<&Principal>,
-    peer: &str,
-    operation: &str,
-    case_ids: Vec<uuid::Uuid>,
-    code: &str,
-    reason: &str,
-) -> AuditRecord {
-    AuditRecord {
-        time: chrono::Utc::now(),
-        principal: principal.map(|p| p.id.to_string()).unwrap_or_default(),
-        authn: principal.map_or_else(|| "none".to_string(), |p| p.method.label()),
-        peer: peer.to_string(),
-        operation: format!("http/{operation}"),
-        case_ids,
-        outcome: code.to_string(),
-        reason: reason.to_string(),
     }
 }
 

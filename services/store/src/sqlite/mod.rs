@@ -30,15 +30,34 @@
 //!   re-check every [`SqliteStoreOptions::poll_interval`] to see appends made by
 //!   another process on the same file.
 //!
+//! - **The chain.** The writer seals every event it inserts ([`crate::chain`]):
+//!   inside the batch's transaction it reads the last event's hash, gives each
+//!   new event the next position explicitly and stores `chain_prev`,
+//!   `chain_hash`, `chain_mac`, `chain_check` beside it, so a request rolled back
+//!   in its savepoint leaves no link behind. After the commit a separate thread
+//!   (`leye-store-head`) points the head file `<file>.head` at the newest link,
+//!   off the commit path: the head lags by at most the batches committed
+//!   meanwhile. The key is `<dir>/keys/chain.key` by default (0600, created
+//!   with the first chain; an existing chain never gets a new key).
+//! - **The check at open.** The head file and the last
+//!   [`SqliteStoreOptions::tail_check`] events are checked (and `PRAGMA
+//!   quick_check` run when asked); a problem is kept in
+//!   [`SqliteStore::integrity`] and every append is then refused with
+//!   [`StoreError::Integrity`], while reads go on. `seal.rs` holds the chain
+//!   columns, the migration of schema-1 files and [`verify_file`].
+//!
 //! `recorded_at` is one timestamp per batch, taken when its transaction starts:
 //! `max(now, recorded_at of the last event in the log)`, so it never decreases.
 //! The schema version is kept in `PRAGMA user_version`; a file written by a newer
 //! version of this adapter is refused.
 
+mod backup;
+mod seal;
+
 use std::{
     fmt,
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError},
     thread,
     time::{Duration, Instant},
 };
@@ -52,14 +71,24 @@ use tokio::{
 use tracing::debug;
 use uuid::Uuid;
 
+pub use backup::{BackupReport, backup};
+pub use seal::{HEAD_FORMAT, Verified, VerifyOptions, verify_file};
+
 use crate::{
-    AppendResult, CurrentRevision, EventData, EventStore, ExpectedRevision, Position, RecordedEvent, StoreError,
-    StreamName, Subscription,
+    AppendResult, ChainedEvent, CurrentRevision, EventData, EventStore, ExpectedRevision, IntegrityProblem, Position,
+    RecordedEvent, StoreError, StreamName, Subscription,
+    chain::{ChainAlgorithm, ChainKey, EventBytes, GENESIS},
+    headfile::{self, HeadState, HeadWriter, Link},
+    keyfile::{self, KeyFileError},
 };
 
 /// The schema version this build writes (`PRAGMA user_version`). Files with a
 /// higher version are refused by [`SqliteStore::open`].
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// The chain key's file, relative to the store's directory, unless
+/// [`SqliteStoreOptions::key_file`] says otherwise.
+pub const DEFAULT_KEY_FILE: &str = "keys/chain.key";
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -101,6 +130,17 @@ pub struct SqliteStoreOptions {
     /// How often an idle subscription re-reads the log even without a local
     /// commit, to see appends by other processes. Default 500 ms.
     pub poll_interval: Duration,
+    /// The chain key; default `<the store's directory>/keys/chain.key`.
+    pub key_file: Option<PathBuf>,
+    /// The chain's hash function for a new store; `None`: SHA-256 for a new
+    /// store, the recorded one for an existing store (which must match when set).
+    pub algorithm: Option<ChainAlgorithm>,
+    /// Events at the end of the log checked at open (with every event past the
+    /// head file). Default 1000.
+    pub tail_check: u64,
+    /// Run `PRAGMA quick_check` at open (reads the whole file). Default false;
+    /// `leye serve` sets it.
+    pub quick_check: bool,
 }
 
 impl Default for SqliteStoreOptions {
@@ -111,6 +151,10 @@ impl Default for SqliteStoreOptions {
             read_pool_size: 64,
             busy_timeout: Duration::from_secs(5),
             poll_interval: Duration::from_millis(500),
+            key_file: None,
+            algorithm: None,
+            tail_check: 1000,
+            quick_check: false,
         }
     }
 }
@@ -137,6 +181,10 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
+    key_file: PathBuf,
+    chain: ChainInfo,
+    /// What the check at open found; appends are refused while it is `Some`.
+    problem: Option<IntegrityProblem>,
     pragmas: SqlitePragmas,
     poll_interval: Duration,
     /// `None` once closed.
@@ -161,15 +209,24 @@ impl SqliteStore {
     pub async fn open(path: impl AsRef<Path>, options: SqliteStoreOptions) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         let busy_timeout = options.busy_timeout;
-        let (conn, pragmas, head) = blocking({
-            let path = path.clone();
-            move || open_writer(&path, busy_timeout)
+        let key_file = options.key_file.clone().unwrap_or_else(|| default_key_file(&path));
+        let opened = blocking({
+            let (path, key_file, options) = (path.clone(), key_file.clone(), options.clone());
+            move || open_writer(&path, &key_file, &options)
         })
         .await?;
+        let Opened { conn, pragmas, head, key, chain, problem, head_writer } = opened;
+        if let Some(p) = &problem {
+            tracing::error!(code = p.code, detail = %p.detail, path = %path.display(), "STORE INTEGRITY ALERT: appends refused");
+        }
 
         let (queue, rx) = mpsc::channel(options.queue_capacity.max(1));
         let (head_tx, head_rx) = watch::channel(head);
-        let writer = Writer { conn, rx, head: head_tx, max_batch: options.max_batch.max(1) };
+        let heads = match (head_writer, key.clone()) {
+            (Some(file), Some(key)) => Some(HeadThread::start(file, key)?),
+            _ => None,
+        };
+        let writer = Writer { conn, rx, head: head_tx, max_batch: options.max_batch.max(1), key, heads };
         let thread = thread::Builder::new()
             .name("leye-store-writer".into())
             .spawn(move || writer.run())
@@ -185,6 +242,9 @@ impl SqliteStore {
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
+                key_file,
+                chain,
+                problem,
                 pragmas,
                 poll_interval: options.poll_interval,
                 queue: Mutex::new(Some(queue)),
@@ -203,6 +263,22 @@ impl SqliteStore {
     /// The writer connection's PRAGMAs, read back from it when it was opened.
     pub fn pragmas(&self) -> &SqlitePragmas {
         &self.inner.pragmas
+    }
+
+    /// What the check at open found: `None` when the tail of the chain, the head
+    /// file, the key (and `quick_check`, when asked) were sound.
+    pub fn integrity(&self) -> Option<&IntegrityProblem> {
+        self.inner.problem.as_ref()
+    }
+
+    /// The chain key's file.
+    pub fn key_file(&self) -> &Path {
+        &self.inner.key_file
+    }
+
+    /// The chain's algorithm and key id, as recorded in the store.
+    pub fn chain(&self) -> &ChainInfo {
+        &self.inner.chain
     }
 
     /// Stops accepting appends, lets the writer answer every append already
@@ -251,6 +327,9 @@ impl EventStore for SqliteStore {
         if events.is_empty() {
             return Err(StoreError::EmptyAppend);
         }
+        if let Some(problem) = &self.inner.problem {
+            return Err(problem.error());
+        }
         let queue = lock(&self.inner.queue).clone().ok_or(StoreError::Closed)?;
         let (reply, answer) = oneshot::channel();
         let request = Request { stream: stream.clone(), expected, events, reply };
@@ -272,6 +351,41 @@ impl EventStore for SqliteStore {
 
     async fn read_all(&self, after: Option<Position>, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
         self.inner.readers.read_all(after, max).await
+    }
+
+    async fn read_chain(&self, after: Option<Position>, max: usize) -> Result<Vec<ChainedEvent>, StoreError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let after = after.map_or(0, |p| signed(p.commit));
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        self.inner
+            .readers
+            .run(move |conn| {
+                let sql = format!("{} WHERE position > ?1 ORDER BY position LIMIT ?2", seal::SELECT_SEALED);
+                let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+                let mut rows = stmt.query(params![after, max]).map_err(db)?;
+                let mut events = Vec::new();
+                while let Some(row) = rows.next().map_err(db)? {
+                    events.push(seal::decode_chained(row)?);
+                }
+                Ok(events)
+            })
+            .await
+    }
+
+    async fn sealed_head(&self) -> Result<Option<Link>, StoreError> {
+        let Ok(key) = ChainKey::load(&self.inner.key_file, self.inner.chain.algorithm) else {
+            return Err(StoreError::Backend(format!("cannot read the chain key {}", self.inner.key_file.display())));
+        };
+        let path = self.inner.path.clone();
+        blocking(move || match seal::read_head(&path, &key)? {
+            HeadState::Valid(link) if link.seq == 0 => Ok(None),
+            HeadState::Valid(link) => Ok(Some(link)),
+            HeadState::Missing => Ok(None),
+            HeadState::Invalid => Err(StoreError::Backend("the head file does not verify".into())),
+        })
+        .await
     }
 
     async fn head(&self) -> Result<Option<Position>, StoreError> {
@@ -360,10 +474,15 @@ struct Writer {
     rx: mpsc::Receiver<Request>,
     head: watch::Sender<Option<Position>>,
     max_batch: usize,
+    /// `None` when the store's key is missing or wrong (appends are then
+    /// refused before they reach the writer).
+    key: Option<Arc<ChainKey>>,
+    /// The head file's thread; `None` when appends are refused.
+    heads: Option<HeadThread>,
 }
 
-/// The outcome of each request of a batch, and the last position it wrote.
-type BatchOutcome = (Vec<Result<AppendResult, StoreError>>, Option<Position>);
+/// The outcome of each request of a batch, and the last link it wrote.
+type BatchOutcome = (Vec<Result<AppendResult, StoreError>>, Option<Link>);
 
 impl Writer {
     /// Commits batches until every sender is gone and the queue is drained.
@@ -378,6 +497,9 @@ impl Writer {
             }
             self.commit_batch(batch);
         }
+        if let Some(heads) = self.heads.take() {
+            heads.stop();
+        }
         debug!("SQLite writer stopped");
     }
 
@@ -385,8 +507,11 @@ impl Writer {
         let started = Instant::now();
         let results = match self.execute(&batch) {
             Ok((results, last_written)) => {
-                if let Some(position) = last_written {
-                    self.head.send_replace(Some(position));
+                if let Some(link) = last_written {
+                    self.head.send_replace(Some(Position::from_sequence(link.seq)));
+                    if let Some(heads) = &self.heads {
+                        heads.publish(link);
+                    }
                 }
                 results
             }
@@ -410,22 +535,35 @@ impl Writer {
     /// Runs the whole batch in one transaction, each request in its own savepoint.
     /// `Err` means the transaction failed as a whole and nothing was written.
     fn execute(&mut self, batch: &[Request]) -> Result<BatchOutcome, StoreError> {
+        let key = self.key.clone().ok_or_else(|| StoreError::Backend("the chain key is not available".into()))?;
         let mut tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
-        let last: Option<i64> = tx
-            .query_row("SELECT recorded_at FROM events ORDER BY position DESC LIMIT 1", [], |r| r.get(0))
+        // Read inside the write transaction: another process may have appended.
+        let last: Option<(i64, i64, Vec<u8>)> = tx
+            .query_row("SELECT position, recorded_at, chain_hash FROM events ORDER BY position DESC LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
             .optional()
             .map_err(db)?;
-        let recorded_at = Utc::now().timestamp_micros().max(last.unwrap_or(i64::MIN));
+        let recorded_at = Utc::now().timestamp_micros().max(last.as_ref().map_or(i64::MIN, |l| l.1));
+        let mut link = match last {
+            None => Link { seq: 0, hash: GENESIS },
+            Some((position, _, hash)) => Link {
+                seq: unsigned(position)?,
+                hash: hash.try_into().map_err(|_| corrupt("chain hash of the last event"))?,
+            },
+        };
 
         let mut results = Vec::with_capacity(batch.len());
         let mut last_written = None;
         for request in batch {
             let savepoint = tx.savepoint().map_err(db)?;
-            let result = apply(&savepoint, request, recorded_at);
+            let mut tentative = link;
+            let result = apply(&savepoint, request, recorded_at, &key, &mut tentative);
             match &result {
                 Ok(r) if !r.already_written => {
                     savepoint.commit().map_err(db)?;
-                    last_written = Some(r.position);
+                    link = tentative;
+                    last_written = Some(link);
                 }
                 // Nothing to keep: roll back whatever the request did, alone.
                 _ => savepoint.finish().map_err(db)?,
@@ -439,7 +577,13 @@ impl Writer {
 }
 
 /// One append request, inside its savepoint.
-fn apply(conn: &Connection, request: &Request, recorded_at: i64) -> Result<AppendResult, StoreError> {
+fn apply(
+    conn: &Connection,
+    request: &Request,
+    recorded_at: i64,
+    key: &ChainKey,
+    link: &mut Link,
+) -> Result<AppendResult, StoreError> {
     let Some(first) = request.events.first() else {
         return Err(StoreError::EmptyAppend);
     };
@@ -482,13 +626,29 @@ fn apply(conn: &Connection, request: &Request, recorded_at: i64) -> Result<Appen
     };
     let mut insert = conn
         .prepare_cached(
-            "INSERT INTO events (stream, revision, event_id, event_type, data, metadata, \
-             recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO events (position, stream, revision, event_id, event_type, data, metadata, \
+             recorded_at, chain_prev, chain_hash, chain_mac, chain_check) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )
         .map_err(db)?;
     for event in &request.events {
+        let position = link.seq + 1;
+        let seal = key.seal(
+            &link.hash,
+            &EventBytes {
+                position: Position::from_sequence(position),
+                stream: request.stream.as_str().as_bytes(),
+                revision,
+                event_id: event.event_id.as_bytes(),
+                event_type: event.event_type.as_bytes(),
+                recorded_at_us: recorded_at,
+                data: &event.data,
+                metadata: &event.metadata,
+            },
+        );
         insert
             .execute(params![
+                signed(position),
                 request.stream.as_str(),
                 signed(revision),
                 event.event_id.as_bytes().as_slice(),
@@ -496,13 +656,18 @@ fn apply(conn: &Connection, request: &Request, recorded_at: i64) -> Result<Appen
                 event.data,
                 event.metadata,
                 recorded_at,
+                &seal.prev[..],
+                &seal.hash[..],
+                &seal.mac[..],
+                &seal.check[..],
             ])
             .map_err(|e| duplicate_or_db(e, event.event_id))?;
+        *link = Link { seq: position, hash: seal.hash };
         revision += 1;
     }
     Ok(AppendResult {
         next_expected_revision: revision - 1,
-        position: Position::from_sequence(unsigned(conn.last_insert_rowid())?),
+        position: Position::from_sequence(link.seq),
         already_written: false,
     })
 }
@@ -544,13 +709,39 @@ fn already_written(
     }
 }
 
-/// Opens the writer connection: PRAGMAs, schema, and the current head.
-fn open_writer(
-    path: &Path,
-    busy_timeout: Duration,
-) -> Result<(Connection, SqlitePragmas, Option<Position>), StoreError> {
+/// The chain's algorithm and key id, as recorded in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainInfo {
+    pub algorithm: ChainAlgorithm,
+    pub key_id: String,
+    /// Events up to this position were sealed by the migration of a schema-1 file.
+    pub migrated_through: Option<u64>,
+}
+
+/// What [`open_writer`] hands to [`SqliteStore::open`].
+struct Opened {
+    conn: Connection,
+    pragmas: SqlitePragmas,
+    head: Option<Position>,
+    key: Option<Arc<ChainKey>>,
+    chain: ChainInfo,
+    problem: Option<IntegrityProblem>,
+    head_writer: Option<HeadWriter>,
+}
+
+/// `<the store's directory>/keys/chain.key`.
+pub fn default_key_file(store: &Path) -> PathBuf {
+    store.parent().unwrap_or_else(|| Path::new(".")).join(DEFAULT_KEY_FILE)
+}
+
+/// Opens the writer connection: PRAGMAs, schema (migrating older files), the
+/// chain key, the check at open, and the head file.
+fn open_writer(path: &Path, key_file: &Path, options: &SqliteStoreOptions) -> Result<Opened, StoreError> {
     let mut conn = Connection::open(path).map_err(db)?;
-    conn.busy_timeout(busy_timeout).map_err(db)?;
+    // The event log holds personal data: owner only (SQLite gives its -wal
+    // and -shm files the same mode).
+    keyfile::restrict(path, 0o600).map_err(|e| StoreError::Backend(format!("{}: {e}", path.display())))?;
+    conn.busy_timeout(options.busy_timeout).map_err(db)?;
     let journal_mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(db)?;
     if !journal_mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Backend(format!(
@@ -570,11 +761,83 @@ fn open_writer(
             path.display()
         )));
     }
-    if version < SCHEMA_VERSION {
+    if version < 1 {
         tx.execute_batch(SCHEMA).map_err(db)?;
+    }
+    if version < 2 {
+        tx.execute_batch(seal::MIGRATE_V2).map_err(db)?;
+    }
+    if version < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(db)?;
     }
+    let (key, chain, problem) = match seal::read_chain_row(&tx)? {
+        None => {
+            // A new chain (a new store, or a schema-1 file): its key is created if missing.
+            let algorithm = options.algorithm.unwrap_or_default();
+            let key = load_or_create_key(key_file, algorithm)?;
+            let sealed = seal::start_chain(&tx, &key)?;
+            if sealed > 0 {
+                tracing::info!(events = sealed, path = %path.display(), "sealed the existing events: one-way migration to schema 2");
+            }
+            let migrated_through = seal::read_chain_row(&tx)?.and_then(|r| r.migrated_through);
+            let chain = ChainInfo { algorithm, key_id: key.id().to_owned(), migrated_through };
+            (Some(key), chain, None)
+        }
+        Some(row) => {
+            if let Some(wanted) = options.algorithm.filter(|a| *a != row.algorithm) {
+                return Err(StoreError::Backend(format!(
+                    "{}: the chain uses {}, not the {wanted} configured; the algorithm is chosen when a store is \
+                     created and cannot change",
+                    path.display(),
+                    row.algorithm
+                )));
+            }
+            let chain = ChainInfo {
+                algorithm: row.algorithm,
+                key_id: row.key_id.clone(),
+                migrated_through: row.migrated_through,
+            };
+            match ChainKey::load(key_file, row.algorithm) {
+                Ok(key) if key.id() == row.key_id => (Some(key), chain, None),
+                Ok(key) => {
+                    let detail = format!(
+                        "the chain key {} has id {}, but the store was sealed with key {}",
+                        key_file.display(),
+                        key.id(),
+                        row.key_id
+                    );
+                    (None, chain, Some(IntegrityProblem::new(IntegrityProblem::CHAIN_KEY, detail)))
+                }
+                Err(e) => (None, chain, Some(IntegrityProblem::new(IntegrityProblem::CHAIN_KEY, e.to_string()))),
+            }
+        }
+    };
     tx.commit().map_err(db)?;
+
+    let mut problem = problem;
+    if let (Some(key), None) = (&key, &problem) {
+        if let Some(b) = seal::check_tail(&conn, path, key, options.tail_check)? {
+            problem = Some(IntegrityProblem::new(IntegrityProblem::CHAIN_BROKEN, b.to_string()));
+        }
+    }
+    if problem.is_none() && options.quick_check {
+        if let Some(found) = seal::quick_check(&conn)? {
+            problem =
+                Some(IntegrityProblem::new(IntegrityProblem::STORE_CORRUPT, format!("PRAGMA quick_check: {found}")));
+        }
+    }
+    // The head moves only over a sound chain: a broken one keeps its evidence.
+    let head_writer = match (&key, &problem) {
+        (Some(key), None) => {
+            let link = seal::last_link(&conn)?;
+            let head_path = headfile::head_path(path);
+            Some(
+                HeadWriter::open(&head_path, seal::HEAD_FORMAT, &link, &key.head_tag(&link))
+                    .map_err(|e| StoreError::Backend(format!("head file {}: {e}", head_path.display())))?,
+            )
+        }
+        _ => None,
+    };
 
     let head: Option<i64> = conn.query_row("SELECT max(position) FROM events", [], |r| r.get(0)).map_err(db)?;
     let head = head.map(|p| unsigned(p).map(Position::from_sequence)).transpose()?;
@@ -585,7 +848,81 @@ fn open_writer(
         busy_timeout_ms: conn.pragma_query_value(None, "busy_timeout", |r| r.get(0)).map_err(db)?,
         user_version: conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(db)?,
     };
-    Ok((conn, pragmas, head))
+    Ok(Opened { conn, pragmas, head, key: key.map(Arc::new), chain, problem, head_writer })
+}
+
+/// The chain key of a new chain: read, or created (with its directory, 0700).
+fn load_or_create_key(key_file: &Path, algorithm: ChainAlgorithm) -> Result<ChainKey, StoreError> {
+    let err = |e: KeyFileError| StoreError::Backend(e.to_string());
+    if let Some(dir) = key_file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        keyfile::create_private_dir(dir)
+            .map_err(|e| StoreError::Backend(format!("creating {}: {e}", dir.display())))?;
+    }
+    Ok(ChainKey::new(algorithm, keyfile::SecretKey::load_or_create(key_file).map_err(err)?))
+}
+
+/// The thread that points the head file at the newest committed link, off the
+/// writer's commit path. It writes the latest link published (skipping
+/// intermediate ones) and, when stopped, the last one before it ends.
+struct HeadThread {
+    shared: Arc<HeadShared>,
+    thread: thread::JoinHandle<()>,
+}
+
+#[derive(Default)]
+struct HeadShared {
+    /// The newest link committed, and whether the writer has stopped.
+    state: Mutex<(Option<Link>, bool)>,
+    changed: Condvar,
+}
+
+impl HeadThread {
+    fn start(file: HeadWriter, key: Arc<ChainKey>) -> Result<Self, StoreError> {
+        let shared = Arc::new(HeadShared::default());
+        let thread = thread::Builder::new()
+            .name("leye-store-head".into())
+            .spawn({
+                let shared = Arc::clone(&shared);
+                move || head_loop(&shared, &file, &key)
+            })
+            .map_err(|e| StoreError::Backend(format!("cannot start the head file thread: {e}")))?;
+        Ok(Self { shared, thread })
+    }
+
+    fn publish(&self, link: Link) {
+        lock(&self.shared.state).0 = Some(link);
+        self.shared.changed.notify_one();
+    }
+
+    /// Writes the last link, then ends the thread.
+    fn stop(self) {
+        lock(&self.shared.state).1 = true;
+        self.shared.changed.notify_one();
+        let _ = self.thread.join();
+    }
+}
+
+fn head_loop(shared: &HeadShared, file: &HeadWriter, key: &ChainKey) {
+    let mut written: Option<Link> = None;
+    loop {
+        let (next, stopped) = {
+            let mut state = lock(&shared.state);
+            while state.0 == written && !state.1 {
+                state = shared.changed.wait(state).unwrap_or_else(PoisonError::into_inner);
+            }
+            *state
+        };
+        if next != written {
+            if let Some(link) = next {
+                if let Err(e) = file.write(&link, &key.head_tag(&link)) {
+                    tracing::error!(error = %e, position = link.seq, "cannot write the event store's head file");
+                }
+            }
+            written = next;
+        } else if stopped {
+            return;
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------

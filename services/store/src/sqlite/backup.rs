@@ -68,7 +68,18 @@ pub fn backup(store: &Path, key_file: &Path, dest: &Path) -> Result<BackupReport
         let backup = rusqlite::backup::Backup::new(&src, &mut dst).map_err(db)?;
         // One step copies every page under one read snapshot: with smaller
         // steps a busy writer would restart the copy again and again.
-        backup.run_to_completion(-1, Duration::ZERO, None).map_err(db)?;
+        let mut tries = 0;
+        loop {
+            match backup.step(-1).map_err(db)? {
+                rusqlite::backup::StepResult::Done => break,
+                // Another connection holds a lock for a moment: try again.
+                _ if tries < 100 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                _ => return Err(StoreError::Backend("the backup could not take a read snapshot in 2 s".into())),
+            }
+        }
     }
     let copy_file = fs::File::open(&copy).map_err(|e| io(&copy, e))?;
     copy_file.sync_all().map_err(|e| io(&copy, e))?;

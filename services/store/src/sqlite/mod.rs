@@ -770,6 +770,7 @@ fn open_writer(path: &Path, key_file: &Path, options: &SqliteStoreOptions) -> Re
     if version < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(db)?;
     }
+    let new_chain = seal::read_chain_row(&tx)?.is_none();
     let (key, chain, problem) = match seal::read_chain_row(&tx)? {
         None => {
             // A new chain (a new store, or a schema-1 file): its key is created if missing.
@@ -815,7 +816,8 @@ fn open_writer(path: &Path, key_file: &Path, options: &SqliteStoreOptions) -> Re
     tx.commit().map_err(db)?;
 
     let mut problem = problem;
-    if let (Some(key), None) = (&key, &problem) {
+    // A chain started by this open was just sealed whole: nothing to check yet.
+    if let (Some(key), None, false) = (&key, &problem, new_chain) {
         if let Some(b) = seal::check_tail(&conn, path, key, options.tail_check)? {
             problem = Some(IntegrityProblem::new(IntegrityProblem::CHAIN_BROKEN, b.to_string()));
         }

@@ -148,6 +148,9 @@ fn parse_slot(slot: &[u8], format: HeadFormat, check: &impl Fn(&Link, &[u8]) -> 
     let seq = lines.next()?.strip_prefix("seq=")?.parse::<u64>().ok()?;
     let hash = unhex(lines.next()?.strip_prefix(format.field)?.strip_prefix('=')?.as_bytes())?;
     let tag = unhex(lines.next()?.strip_prefix("tag=")?.as_bytes())?;
+    if lines.next().is_some() {
+        return None;
+    }
     let link = Link { seq, hash };
     check(&link, &tag).then_some(link)
 }

@@ -19,6 +19,8 @@
 //! | publisher lag for NOT_SERVING, seconds | `--publisher-max-lag-secs` | `LEYE_PUBLISHER_MAX_LAG_SECS` | `publisher_max_lag_secs` | `30` |
 //! | policy finder (政策找人) on/off | `--policy-finder` | `LEYE_POLICY_FINDER` | `policy_finder` | `true` |
 //! | policy catalogue directory (`*.toml`) | `--policies` | `LEYE_POLICIES` | `policies` | the catalogue built into the binary (`policies/`) |
+//! | event-store chain key file | `--chain-key-file` | `LEYE_CHAIN_KEY_FILE` | `chain_key_file` | `<data_dir>/keys/chain.key` |
+//! | chain hash of a new store (`sha256`, `sm3`) | `--chain-algorithm` | `LEYE_CHAIN_ALGORITHM` | `chain_algorithm` | `sha256` (an existing store keeps its own) |
 //! | target parameters (local rules) | — | — | `[targets]` table | see `projections/TARGETS.md` |
 //! | TLS, tokens, client certificates, reflection, audit retention, limits | `--tls-cert` … (see [`crate::trust`]) | `LEYE_TLS_CERT` … | `[security]` table | loopback: plaintext with the development issuer |
 //!
@@ -51,6 +53,12 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub pseudonym_key_file: PathBuf,
+    /// The event store's chain key (kept apart from the database file);
+    /// `None`: `<data_dir>/keys/chain.key` (see [`Self::chain_key_file`]).
+    pub chain_key_file: Option<PathBuf>,
+    /// The chain's hash function for a new store; `None`: SHA-256, or what an
+    /// existing store records (which must match when set).
+    pub chain_algorithm: Option<leye_store::chain::ChainAlgorithm>,
     /// Where `/metrics` is served; `None`: not served.
     pub metrics_listen: Option<SocketAddr>,
     /// The NATS publisher; it runs only with a `nats_url`.
@@ -68,6 +76,27 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
+    /// The event store's chain key file.
+    pub fn chain_key_file(&self) -> PathBuf {
+        self.chain_key_file.clone().unwrap_or_else(|| self.data_dir.join(leye_store::sqlite::DEFAULT_KEY_FILE))
+    }
+
+    /// The event store's file.
+    pub fn store_file(&self) -> PathBuf {
+        self.data_dir.join(STORE_FILE)
+    }
+
+    /// How the event store is opened: the chain key and algorithm configured;
+    /// `quick_check` at open for `leye serve`.
+    pub fn store_options(&self, quick_check: bool) -> leye_store::SqliteStoreOptions {
+        leye_store::SqliteStoreOptions {
+            key_file: Some(self.chain_key_file()),
+            algorithm: self.chain_algorithm,
+            quick_check,
+            ..Default::default()
+        }
+    }
+
     /// The directory of read-model generations.
     pub fn readmodel_dir(&self) -> PathBuf {
         self.data_dir.join(READMODEL_DIR)
@@ -89,6 +118,15 @@ pub struct ServeSettings {
     /// Address for gRPC, e.g. 0.0.0.0:50051.
     #[arg(long, env = "LEYE_LISTEN")]
     pub listen: Option<SocketAddr>,
+    /// File holding the event store's chain key (32 bytes, 0600; created with
+    /// a new store). Default: <data_dir>/keys/chain.key.
+    #[arg(long, env = "LEYE_CHAIN_KEY_FILE")]
+    pub chain_key_file: Option<PathBuf>,
+    /// Hash function of a new store's chain: sha256 (default) or sm3 (GB/T
+    /// 32905, for deployments assessed under GB/T 39786). An existing store
+    /// keeps the one it was created with.
+    #[arg(long, env = "LEYE_CHAIN_ALGORITHM")]
+    pub chain_algorithm: Option<String>,
     /// Directory holding the embedded event store and the pseudonym key.
     #[arg(long, env = "LEYE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -169,6 +207,13 @@ impl ServeSettings {
         };
         let pseudonym_key_file =
             self.pseudonym_key_file.or(lower.pseudonym_key_file).unwrap_or_else(|| data_dir.join("pseudonym.key"));
+        let chain_key_file = self.chain_key_file.or(lower.chain_key_file);
+        let chain_algorithm = self
+            .chain_algorithm
+            .or(lower.chain_algorithm)
+            .map(|a| a.parse::<leye_store::chain::ChainAlgorithm>())
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("chain_algorithm: {e}"))?;
         let secs = Duration::from_secs;
         let defaults = StreamSettings::default();
         let stream = StreamSettings {
@@ -220,6 +265,8 @@ impl ServeSettings {
             listen,
             data_dir,
             pseudonym_key_file,
+            chain_key_file,
+            chain_algorithm,
             metrics_listen,
             publisher,
             targets,

@@ -25,6 +25,9 @@
 //! - [`replay`]: `leye replay`, a case's history for an auditor.
 //! - [`consume`]: `leye consume`, a demo JetStream subscriber.
 //! - [`devtools`]: `leye dev token|certs`, `leye audit verify`.
+//! - [`integrity`]: `leye verify`, the store's check at start on the health
+//!   service, the guard of `leye projections rebuild`.
+//! - [`backup`]: `leye backup|restore`, the data directory's lock and modes.
 //!
 //! # Invariants
 //! - The domain is called with parsed values only; parsing happens in `grpc`.
@@ -38,6 +41,7 @@
 
 pub mod access;
 pub mod analyst;
+pub mod backup;
 pub mod bench;
 pub mod cases;
 pub mod client;
@@ -48,6 +52,7 @@ pub mod finder;
 pub mod generate;
 pub mod grpc;
 pub mod identity;
+pub mod integrity;
 pub mod linker;
 pub mod metrics;
 pub mod publisher;

@@ -15,7 +15,7 @@ use std::{future::Future, sync::Arc};
 use tracing::Instrument;
 
 use anyhow::Context;
-use leye_store::{SqliteStore, SqliteStoreOptions};
+use leye_store::SqliteStore;
 use tokio::net::TcpListener;
 use tonic_health::server::HealthReporter;
 
@@ -50,12 +50,15 @@ pub fn load_catalogue(config: &ServeConfig) -> anyhow::Result<leye_policy::Catal
     Ok(catalogue)
 }
 
-/// Opens the embedded store in `config.data_dir`, creating it if needed.
+/// Opens the embedded store in `config.data_dir`, creating it (0700) if
+/// needed, and runs its check at start: the tail of the chain, the head file
+/// and `PRAGMA quick_check`. A store that fails it opens all the same (reads
+/// answer) but refuses appends: see [`SqliteStore::integrity`].
 pub async fn open_store(config: &ServeConfig) -> anyhow::Result<SqliteStore> {
-    std::fs::create_dir_all(&config.data_dir)
+    leye_store::keyfile::create_private_dir(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let path = config.data_dir.join(STORE_FILE);
-    SqliteStore::open(&path, SqliteStoreOptions::default())
+    SqliteStore::open(&path, config.store_options(true))
         .await
         .with_context(|| format!("opening event store {}", path.display()))
 }
@@ -92,6 +95,8 @@ async fn run_checked(
     // The policy catalogue next: an invalid file stops the start before anything opens.
     let catalogue = Arc::new(load_catalogue(&config)?);
     let authenticator = authenticator(&config)?;
+    // Held while serving: `leye restore` never replaces a store in use.
+    let _lock = crate::backup::lock_for_serving(&config.data_dir)?;
     let audit = open_audit(&config)?;
     let store = match open_store(&config).await {
         Ok(s) => s,
@@ -109,6 +114,7 @@ async fn run_checked(
             return Err(e);
         }
     };
+    crate::integrity::report(store.integrity(), &publisher.health).await;
     let readmodel = ReadModelDir::new(config.readmodel_dir());
     // The first generation (empty, at checkpoint 0) exists before gRPC serves,
     // so a query right after the start answers rather than "not built yet".
@@ -151,6 +157,7 @@ async fn run_checked(
                 metrics: Some(publisher.metrics.clone()),
             },
             trust: config.trust.clone(),
+            commands_refused: store.integrity().is_some(),
         };
         crate::grpc::serve(cases, api, listener, shutdown).await
     }
@@ -223,7 +230,7 @@ pub fn authenticator(config: &ServeConfig) -> anyhow::Result<Authenticator> {
 
 /// Opens the audit trail in the data directory (its chain key beside it).
 pub fn open_audit(config: &ServeConfig) -> anyhow::Result<AuditLog> {
-    std::fs::create_dir_all(&config.data_dir)
+    leye_store::keyfile::create_private_dir(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let options = AuditOptions { retention_days: config.trust.audit_retention_days, ..AuditOptions::default() };
     AuditLog::open(&config.data_dir.join(AUDIT_FILE), &config.data_dir.join(AUDIT_KEY_FILE), options)

@@ -221,7 +221,7 @@ impl SqliteStore {
         .await?;
         let Opened { conn, pragmas, head, key, chain, problem, head_writer } = opened;
         if let Some(p) = &problem {
-            tracing::error!(code = p.code, detail = %p.detail, path = %path.display(), "STORE INTEGRITY ALERT: appends refused");
+            tracing::warn!(code = p.code, detail = %p.detail, path = %path.display(), "event store check at open failed: appends refused");
         }
 
         let (queue, rx) = mpsc::channel(options.queue_capacity.max(1));

@@ -335,6 +335,8 @@ async fn start_followers(config: &ServeConfig, store: &SqliteStore) -> anyhow::R
 
 /// Runs the service on `config.listen`, stopping on SIGINT or SIGTERM.
 pub async fn run_until_signal(config: ServeConfig) -> anyhow::Result<()> {
+    // Before the port answers: a restore started once it does is refused.
+    let _lock = crate::backup::lock_for_serving(&config.data_dir)?;
     let listener =
         TcpListener::bind(config.listen).await.with_context(|| format!("binding gRPC address {}", config.listen))?;
     run(config, listener, shutdown_signal(), Arc::new(chrono::Utc::now)).await

@@ -96,6 +96,9 @@ fn overwrite_page(dir: &Path) {
     std::fs::write(&path, bytes).unwrap();
 }
 
+/// A name, what it does to a data directory, what `leye verify` must say.
+type Tampering<'a> = (&'a str, &'a dyn Fn(&Path), &'a str);
+
 /// An edit that still decodes (JSON allows the leading space), so a forced
 /// rebuild can go on over it.
 const PAYLOAD: &str = "UPDATE events SET data = CAST(' ' || CAST(data AS TEXT) AS BLOB) WHERE position = 5";
@@ -110,7 +113,7 @@ async fn verify_names_each_break_and_a_server_on_a_broken_store_reads_but_refuse
     assert!(text(&ok).contains("event store intact: 20 events (positions 1..=20)"), "{}", text(&ok));
     assert!(text(&ok).contains("events/s"), "{}", text(&ok));
 
-    let cases_of_tampering: [(&str, &dyn Fn(&Path), &str); 7] = [
+    let cases_of_tampering: [Tampering; 7] = [
         ("payload", &|d| tamper(d, PAYLOAD), "BROKEN at position 5: EDITED_PAYLOAD"),
         (
             "metadata",

@@ -59,6 +59,9 @@ pub struct ServeConfig {
     /// The chain's hash function for a new store; `None`: SHA-256, or what an
     /// existing store records (which must match when set).
     pub chain_algorithm: Option<leye_store::chain::ChainAlgorithm>,
+    /// Benchmarks only: the store writes events without seals (hidden flag
+    /// `--bench-unsealed`, for `leye-bench --compare-chain`).
+    pub bench_unsealed: bool,
     /// Where `/metrics` is served; `None`: not served.
     pub metrics_listen: Option<SocketAddr>,
     /// The NATS publisher; it runs only with a `nats_url`.
@@ -93,6 +96,7 @@ impl ServeConfig {
             key_file: Some(self.chain_key_file()),
             algorithm: self.chain_algorithm,
             quick_check,
+            unsealed_for_benchmarks: self.bench_unsealed,
             ..Default::default()
         }
     }
@@ -174,6 +178,12 @@ pub struct ServeSettings {
     /// replacing the catalogue built into the binary.
     #[arg(long, env = "LEYE_POLICIES")]
     pub policies: Option<PathBuf>,
+    /// Benchmarks only: write events without seals, so that `leye-bench
+    /// --compare-chain` can measure what the chain costs. Such a store never
+    /// verifies and refuses appends on its next start.
+    #[arg(long, hide = true)]
+    #[serde(skip)]
+    pub bench_unsealed: bool,
     /// Target parameters: config file only, a `[targets]` table.
     #[arg(skip)]
     #[serde(default)]
@@ -267,6 +277,7 @@ impl ServeSettings {
             pseudonym_key_file,
             chain_key_file,
             chain_algorithm,
+            bench_unsealed: self.bench_unsealed || lower.bench_unsealed,
             metrics_listen,
             publisher,
             targets,

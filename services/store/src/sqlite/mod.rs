@@ -145,6 +145,11 @@ pub struct SqliteStoreOptions {
     /// Run `PRAGMA quick_check` at open (reads the whole file). Default false;
     /// `leye serve` sets it.
     pub quick_check: bool,
+    /// Writes events WITHOUT seals (empty chain columns, no head file), only
+    /// to measure what sealing costs (`leye-bench --compare-chain`). Such a
+    /// store never verifies, and every later open refuses its appends.
+    #[doc(hidden)]
+    pub unsealed_for_benchmarks: bool,
 }
 
 impl Default for SqliteStoreOptions {
@@ -159,6 +164,7 @@ impl Default for SqliteStoreOptions {
             algorithm: None,
             tail_check: 1000,
             quick_check: false,
+            unsealed_for_benchmarks: false,
         }
     }
 }
@@ -189,6 +195,7 @@ struct Inner {
     chain: ChainInfo,
     /// What the check at open found; appends are refused while it is `Some`.
     problem: Option<IntegrityProblem>,
+    unsealed: bool,
     pragmas: SqlitePragmas,
     poll_interval: Duration,
     /// `None` once closed.
@@ -226,11 +233,15 @@ impl SqliteStore {
 
         let (queue, rx) = mpsc::channel(options.queue_capacity.max(1));
         let (head_tx, head_rx) = watch::channel(head);
+        let unsealed = options.unsealed_for_benchmarks;
         let heads = match (head_writer, key.clone()) {
-            (Some(file), Some(key)) => Some(HeadThread::start(file, key)?),
+            (Some(file), Some(key)) if !unsealed => Some(HeadThread::start(file, key)?),
             _ => None,
         };
-        let writer = Writer { conn, rx, head: head_tx, max_batch: options.max_batch.max(1), key, heads };
+        if unsealed {
+            tracing::warn!(path = %path.display(), "UNSEALED store (benchmarks only): its events get no seal and it will never verify");
+        }
+        let writer = Writer { conn, rx, head: head_tx, max_batch: options.max_batch.max(1), key, unsealed, heads };
         let thread = thread::Builder::new()
             .name("leye-store-writer".into())
             .spawn(move || writer.run())
@@ -249,6 +260,7 @@ impl SqliteStore {
                 key_file,
                 chain,
                 problem,
+                unsealed,
                 pragmas,
                 poll_interval: options.poll_interval,
                 queue: Mutex::new(Some(queue)),
@@ -331,7 +343,7 @@ impl EventStore for SqliteStore {
         if events.is_empty() {
             return Err(StoreError::EmptyAppend);
         }
-        if let Some(problem) = &self.inner.problem {
+        if let Some(problem) = self.inner.problem.as_ref().filter(|_| !self.inner.unsealed) {
             return Err(problem.error());
         }
         let queue = lock(&self.inner.queue).clone().ok_or(StoreError::Closed)?;

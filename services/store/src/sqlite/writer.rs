@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{HeadThread, corrupt, db, duplicate_or_db, signed, unsigned};
 use crate::{
     AppendResult, CurrentRevision, EventData, ExpectedRevision, Position, StoreError, StreamName,
-    chain::{ChainKey, EventBytes, GENESIS},
+    chain::{ChainKey, EventBytes, GENESIS, Seal},
     headfile::Link,
 };
 
@@ -33,6 +33,8 @@ pub(super) struct Writer {
     /// `None` when the store's key is missing or wrong (appends are then
     /// refused before they reach the writer).
     pub key: Option<Arc<ChainKey>>,
+    /// [`super::SqliteStoreOptions::unsealed_for_benchmarks`].
+    pub unsealed: bool,
     /// The head file's thread; `None` when appends are refused.
     pub heads: Option<HeadThread>,
 }
@@ -91,7 +93,11 @@ impl Writer {
     /// Runs the whole batch in one transaction, each request in its own savepoint.
     /// `Err` means the transaction failed as a whole and nothing was written.
     fn execute(&mut self, batch: &[Request]) -> Result<BatchOutcome, StoreError> {
-        let key = self.key.clone().ok_or_else(|| StoreError::Backend("the chain key is not available".into()))?;
+        let key = match (&self.key, self.unsealed) {
+            (_, true) => None,
+            (Some(key), false) => Some(Arc::clone(key)),
+            (None, false) => return Err(StoreError::Backend("the chain key is not available".into())),
+        };
         let mut tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
         // Read inside the write transaction: another process may have appended.
         let last: Option<(i64, i64, Vec<u8>)> = tx
@@ -114,7 +120,7 @@ impl Writer {
         for request in batch {
             let savepoint = tx.savepoint().map_err(db)?;
             let mut tentative = link;
-            let result = apply(&savepoint, request, recorded_at, &key, &mut tentative);
+            let result = apply(&savepoint, request, recorded_at, key.as_deref(), &mut tentative);
             match &result {
                 Ok(r) if !r.already_written => {
                     savepoint.commit().map_err(db)?;
@@ -137,7 +143,7 @@ fn apply(
     conn: &Connection,
     request: &Request,
     recorded_at: i64,
-    key: &ChainKey,
+    key: Option<&ChainKey>,
     link: &mut Link,
 ) -> Result<AppendResult, StoreError> {
     let Some(first) = request.events.first() else {
@@ -189,19 +195,26 @@ fn apply(
         .map_err(db)?;
     for event in &request.events {
         let position = link.seq + 1;
-        let seal = key.seal(
-            &link.hash,
-            &EventBytes {
-                position: Position::from_sequence(position),
-                stream: request.stream.as_str().as_bytes(),
-                revision,
-                event_id: event.event_id.as_bytes(),
-                event_type: event.event_type.as_bytes(),
-                recorded_at_us: recorded_at,
-                data: &event.data,
-                metadata: &event.metadata,
-            },
-        );
+        let bytes = EventBytes {
+            position: Position::from_sequence(position),
+            stream: request.stream.as_str().as_bytes(),
+            revision,
+            event_id: event.event_id.as_bytes(),
+            event_type: event.event_type.as_bytes(),
+            recorded_at_us: recorded_at,
+            data: &event.data,
+            metadata: &event.metadata,
+        };
+        // Unsealed (benchmarks only): empty chain columns, a zero link.
+        let seal = key.map_or(Seal { prev: GENESIS, hash: GENESIS, mac: GENESIS, check: [0; 16] }, |k| {
+            k.seal(&link.hash, &bytes)
+        });
+        let empty: &[u8] = &[];
+        let (prev, hash, mac, check) = if key.is_some() {
+            (&seal.prev[..], &seal.hash[..], &seal.mac[..], &seal.check[..])
+        } else {
+            (empty, empty, empty, empty)
+        };
         insert
             .execute(params![
                 signed(position),
@@ -212,10 +225,10 @@ fn apply(
                 event.data,
                 event.metadata,
                 recorded_at,
-                &seal.prev[..],
-                &seal.hash[..],
-                &seal.mac[..],
-                &seal.check[..],
+                prev,
+                hash,
+                mac,
+                check,
             ])
             .map_err(|e| duplicate_or_db(e, event.event_id))?;
         *link = Link { seq: position, hash: seal.hash };

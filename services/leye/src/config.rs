@@ -302,6 +302,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_chain_settings_are_layered_and_a_bad_algorithm_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("leye.toml");
+        std::fs::write(&file, "data_dir = \"/srv/leye\"\nchain_algorithm = \"sm3\"\n").unwrap();
+        let cfg = ServeSettings::default().layered_over(ServeSettings::from_file(&file).unwrap()).unwrap();
+        assert_eq!(cfg.chain_algorithm, Some(leye_store::chain::ChainAlgorithm::Sm3));
+        assert_eq!(cfg.chain_key_file(), PathBuf::from("/srv/leye/keys/chain.key"));
+        assert_eq!(cfg.store_options(true).key_file, Some(PathBuf::from("/srv/leye/keys/chain.key")));
+        let bad = ServeSettings { chain_algorithm: Some("md5".into()), ..Default::default() };
+        let e = bad.layered_over(ServeSettings::default()).unwrap_err().to_string();
+        assert!(e.contains("chain_algorithm") && e.contains("md5"), "{e}");
+    }
+
+    #[test]
     fn flags_beat_file_beats_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("leye.toml");

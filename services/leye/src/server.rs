@@ -57,6 +57,11 @@ pub fn load_catalogue(config: &ServeConfig) -> anyhow::Result<leye_policy::Catal
 pub async fn open_store(config: &ServeConfig) -> anyhow::Result<SqliteStore> {
     leye_store::keyfile::create_private_dir(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    // A directory made by an older build (or by hand) is tightened too: it
+    // holds personal data and keys.
+    if let Err(e) = leye_store::keyfile::restrict(&config.data_dir, 0o700) {
+        tracing::warn!(dir = %config.data_dir.display(), error = %e, "cannot make the data directory 0700");
+    }
     let path = config.data_dir.join(STORE_FILE);
     SqliteStore::open(&path, config.store_options(true))
         .await

@@ -142,8 +142,11 @@ pub fn restore(config: &ServeConfig, src: &Path, force: bool, out: &mut impl Wri
     if let Some(dir) = key_file.parent() {
         create_private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    keep_aside(&key_file, &src_key, &stamp, out)?;
     copy_private(&src_key, &key_file)?;
     if src.join(PSEUDONYM_KEY).exists() {
+        keep_aside(&config.pseudonym_key_file, &src.join(PSEUDONYM_KEY), &stamp, out)?;
         copy_private(&src.join(PSEUDONYM_KEY), &config.pseudonym_key_file)?;
     }
     let restored = verify_file(&store, &key_file, VerifyOptions::default())?;
@@ -159,6 +162,21 @@ pub fn restore(config: &ServeConfig, src: &Path, force: bool, out: &mut impl Wri
         headfile::hex(&restored.report.end.hash),
         data_dir.display()
     )?;
+    Ok(())
+}
+
+/// A key file kept outside the data directory (so not moved aside with it)
+/// that differs from the backup's is renamed `<file>.replaced-<time>`, never
+/// overwritten: the store moved aside may still need it.
+fn keep_aside(existing: &Path, from_backup: &Path, stamp: &str, out: &mut impl Write) -> anyhow::Result<()> {
+    let Ok(current) = fs::read(existing) else { return Ok(()) };
+    if current == fs::read(from_backup).with_context(|| format!("reading {}", from_backup.display()))? {
+        return Ok(());
+    }
+    let mut aside = existing.as_os_str().to_owned();
+    aside.push(format!(".replaced-{stamp}"));
+    fs::rename(existing, &aside).with_context(|| format!("moving {} aside", existing.display()))?;
+    writeln!(out, "kept the previous {} as {}", existing.display(), PathBuf::from(&aside).display())?;
     Ok(())
 }
 
@@ -180,4 +198,35 @@ fn copy_private(from: &Path, to: &Path) -> anyhow::Result<()> {
     output.sync_all().with_context(|| format!("syncing {}", tmp.display()))?;
     fs::rename(&tmp, to).with_context(|| format!("renaming {} to {}", tmp.display(), to.display()))?;
     keyfile::sync_dir(to).with_context(|| format!("syncing the directory of {}", to.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_different_key_outside_the_data_directory_is_kept_aside_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let (existing, backup) = (dir.path().join("chain.key"), dir.path().join("backup.key"));
+        fs::write(&backup, [1u8; 32]).unwrap();
+        let mut out = Vec::new();
+        keep_aside(&existing, &backup, "T", &mut out).unwrap();
+        assert!(out.is_empty(), "nothing there: nothing to keep");
+        fs::write(&existing, [1u8; 32]).unwrap();
+        keep_aside(&existing, &backup, "T", &mut out).unwrap();
+        assert!(existing.exists() && out.is_empty(), "the same key stays in place");
+        fs::write(&existing, [2u8; 32]).unwrap();
+        keep_aside(&existing, &backup, "T", &mut out).unwrap();
+        assert!(!existing.exists());
+        assert_eq!(fs::read(dir.path().join("chain.key.replaced-T")).unwrap(), [2u8; 32]);
+        assert!(String::from_utf8(out).unwrap().contains("kept the previous"));
+    }
+
+    #[test]
+    fn a_restore_is_refused_while_the_directory_is_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let _serving = lock_for_serving(dir.path()).unwrap();
+        let _second_server = lock_for_serving(dir.path()).unwrap();
+        assert!(lock(dir.path(), FlockOperation::NonBlockingLockExclusive).unwrap().is_none());
+    }
 }

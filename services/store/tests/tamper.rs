@@ -276,3 +276,13 @@ async fn a_schema_1_file_is_sealed_on_first_open_one_way() {
     tamper(&path, "UPDATE events SET data = x'00' WHERE position = 40");
     assert_eq!(broken_at(&path), (BreakKind::EditedPayload, 40));
 }
+
+/// The benchmark-only unsealed mode writes, but such a store never verifies
+/// and a normal open refuses its appends: it cannot pass for a sealed one.
+#[tokio::test]
+async fn an_unsealed_benchmark_store_never_passes_for_a_sealed_one() {
+    let unsealed = SqliteStoreOptions { unsealed_for_benchmarks: true, ..Default::default() };
+    let (_dir, path) = written(unsealed).await;
+    assert_eq!(broken_at(&path), (BreakKind::Forged, 1));
+    refused_on_open(&path, IntegrityProblem::CHAIN_BROKEN).await;
+}

@@ -316,12 +316,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
 
     let mut errors = 0;
-    for (name, m) in [
+    let mut all = vec![
         ("gRPC commands", &commands),
         ("no-op gRPC", &health),
         ("raw append (N tasks)", &raw_many),
         ("raw append (1 task)", &raw_one),
-    ] {
+    ];
+    if let Some(c) = &chain {
+        all.extend([("gRPC commands, chain off", &c.commands), ("raw append unsealed", &c.raw_unsealed)]);
+    }
+    for (name, m) in all {
         errors += m.rec.errors;
         if m.rec.errors > 0 {
             println!("errors in {name}: {} (first ones below)", m.rec.errors);

@@ -22,6 +22,12 @@
 //! 4. **raw SQLite append (1 task)**: the same, one task, so every append is its
 //!    own commit and its own fsync.
 //!
+//! With `--compare-chain`, from the same run: `leye verify`'s walk against a
+//! raw `read_all` of the first server's log (events/s), the command workload
+//! again against a second server started with the hidden `--bench-unsealed`
+//! (its store writes no seals), and the raw append (N tasks) unsealed: what the
+//! tamper-evident chain costs.
+//!
 //! For each: completed operations per second in the measured window, latency
 //! p50 / p99 / max (µs, HdrHistogram), commits and events per commit (derived
 //! from the store: the store stamps one `recorded_at` per committed batch, so

@@ -6,14 +6,18 @@
 
 use std::{
     fmt,
-    fs::{self, File, OpenOptions},
-    io::{ErrorKind, Read, Write},
-    os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt},
     path::{Path, PathBuf},
 };
 
 use hmac::{Hmac, Mac};
-use rand::TryRngCore;
+use leye_store::{
+    headfile::{self, HeadFormat, HeadState},
+    keyfile::{KeyFileError, SecretKey},
+};
+pub(crate) use leye_store::{
+    headfile::{hex, unhex},
+    keyfile::sync_dir,
+};
 use sha2::Sha256;
 
 use crate::AuditError;
@@ -53,7 +57,7 @@ impl fmt::Debug for Link {
 }
 
 /// The 32-byte HMAC key of the chain. Never printed.
-pub(crate) struct ChainKey([u8; MAC_LEN]);
+pub(crate) struct ChainKey(SecretKey);
 
 impl fmt::Debug for ChainKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -65,59 +69,17 @@ impl ChainKey {
     /// Reads the key at `path`, or creates it (32 bytes from the operating
     /// system's generator, mode 0600, fsynced with its directory) if missing.
     pub fn load_or_create(path: &Path) -> Result<Self, AuditError> {
-        match Self::load(path) {
-            Err(AuditError::Key { missing: true, .. }) => {}
-            other => return other,
-        }
-        let mut key = [0u8; MAC_LEN];
-        rand::rngs::OsRng.try_fill_bytes(&mut key).map_err(|e| key_error(path, format!("no randomness: {e}")))?;
-        let created = OpenOptions::new().write(true).create_new(true).mode(0o600).open(path);
-        let mut file = match created {
-            Ok(file) => file,
-            // Someone else created it meanwhile: use theirs.
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => return Self::load(path),
-            Err(e) => return Err(key_error(path, format!("cannot create: {e}"))),
-        };
-        file.write_all(&key)
-            .and_then(|()| file.sync_all())
-            .map_err(|e| key_error(path, format!("cannot write: {e}")))?;
-        sync_dir(path).map_err(|e| key_error(path, format!("cannot sync its directory: {e}")))?;
-        Ok(Self(key))
+        SecretKey::load_or_create(path).map(Self).map_err(key_error)
     }
 
     /// Reads the key at `path`: exactly 32 bytes, not readable by group or others.
     pub fn load(path: &Path) -> Result<Self, AuditError> {
-        let mut file = match File::open(path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                return Err(AuditError::Key {
-                    path: path.display().to_string(),
-                    reason: "missing".into(),
-                    missing: true,
-                });
-            }
-            Err(e) => return Err(key_error(path, format!("cannot open: {e}"))),
-        };
-        let meta = file.metadata().map_err(|e| key_error(path, e.to_string()))?;
-        if meta.permissions().mode() & 0o077 != 0 {
-            return Err(key_error(
-                path,
-                format!("mode {:o} lets group or others access it; it must be 0600", meta.permissions().mode() & 0o777),
-            ));
-        }
-        let mut bytes = Vec::with_capacity(MAC_LEN + 1);
-        Read::take(&mut file, MAC_LEN as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| key_error(path, format!("cannot read: {e}")))?;
-        let key: [u8; MAC_LEN] = bytes
-            .try_into()
-            .map_err(|b: Vec<u8>| key_error(path, format!("must be exactly {MAC_LEN} bytes, not {}", b.len())))?;
-        Ok(Self(key))
+        SecretKey::load(path).map(Self).map_err(key_error)
     }
 
     fn hmac(&self) -> HmacSha256 {
         // HMAC takes keys of any length: this cannot fail.
-        HmacSha256::new_from_slice(&self.0).expect("HMAC accepts any key length")
+        HmacSha256::new_from_slice(self.0.bytes()).expect("HMAC accepts any key length")
     }
 
     /// The MAC of the record encoded as `canonical`, chained to `prev`.
@@ -163,8 +125,8 @@ impl ChainKey {
     }
 }
 
-fn key_error(path: &Path, reason: String) -> AuditError {
-    AuditError::Key { path: path.display().to_string(), reason, missing: false }
+fn key_error(e: KeyFileError) -> AuditError {
+    AuditError::Key { path: e.path, reason: e.reason, missing: e.missing }
 }
 
 // ---------------------------------------------------------------------------
@@ -224,46 +186,14 @@ fn field_len(len: usize) -> [u8; 4] {
 }
 
 // ---------------------------------------------------------------------------
-// Hex
+// The head file (the format and its writer are `leye_store::headfile`'s,
+// shared with the event store)
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    s
-}
-
-/// Decodes exactly 64 lowercase or uppercase hex digits.
-pub(crate) fn unhex(text: &[u8]) -> Option<[u8; MAC_LEN]> {
-    fn digit(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            b'A'..=b'F' => Some(c - b'A' + 10),
-            _ => None,
-        }
-    }
-    if text.len() != MAC_LEN * 2 {
-        return None;
-    }
-    let mut out = [0u8; MAC_LEN];
-    for (o, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
-        *o = digit(pair[0])? << 4 | digit(pair[1])?;
-    }
-    Some(out)
-}
-
-// ---------------------------------------------------------------------------
-// The head file
+const HEAD_FORMAT: HeadFormat = HeadFormat { magic: HEAD_MAGIC, field: "mac" };
 
 /// `<trail>.head`, next to the trail.
 pub(crate) fn head_path(trail: &Path) -> PathBuf {
-    let mut name = trail.as_os_str().to_owned();
-    name.push(".head");
-    PathBuf::from(name)
+    headfile::head_path(trail)
 }
 
 /// What the head file says, once its tag is checked.
@@ -275,130 +205,49 @@ pub(crate) enum HeadFile {
     Valid(Link),
 }
 
-/// Bytes per slot of the head file.
-const SLOT_LEN: usize = 256;
-/// Offset of the second slot: another page, so that one torn write cannot reach both.
-const SLOT_1: usize = 4096;
-/// Size of the head file.
-const HEAD_LEN: usize = SLOT_1 + SLOT_LEN;
-
-/// One slot: the four lines, padded with spaces, ending in a newline.
-fn head_slot(key: &ChainKey, link: &Link) -> Vec<u8> {
-    let mut slot =
-        format!("{HEAD_MAGIC}\nseq={}\nmac={}\ntag={}\n", link.seq, hex(&link.mac), hex(&key.head_tag(link)))
-            .into_bytes();
-    slot.resize(SLOT_LEN - 1, b' ');
-    slot.push(b'\n');
-    slot
+fn shared(link: &Link) -> headfile::Link {
+    headfile::Link { seq: link.seq, hash: link.mac }
 }
 
-/// Writes the head file. Two identical slots, each written in place and
-/// fdatasynced in turn: a crash tears at most the slot being written, and the
-/// other still holds a valid head (the new one, or the previous one, which only
-/// lags the trail). In the steady state both slots hold the newest head, so no
-/// older tagged head lies around to be restored. In-place writes of a file whose
-/// size does not change need no metadata journal commit: this costs two
-/// `fdatasync`s, a fraction of a temp-file-and-rename.
+/// Writes the head file: two slots, each written in place and fdatasynced in
+/// turn (see `leye_store::headfile`).
 #[derive(Debug)]
-pub(crate) struct HeadWriter {
-    path: PathBuf,
-}
+pub(crate) struct HeadWriter(headfile::HeadWriter, PathBuf);
 
 impl HeadWriter {
-    /// Uses the head file at `path`, first creating it (temp file with mode
-    /// 0600, fsync, rename, fsync of the directory) holding `link` if it does
-    /// not have the expected size.
+    /// Uses the head file at `path`, first creating it holding `link` if it
+    /// does not have the expected size.
     pub fn open(path: &Path, key: &ChainKey, link: &Link) -> Result<Self, AuditError> {
-        let err = |e: std::io::Error| AuditError::Head { path: path.display().to_string(), reason: e.to_string() };
-        let writer = Self { path: path.to_path_buf() };
-        match fs::metadata(path) {
-            Ok(meta) if meta.len() == HEAD_LEN as u64 => writer.write(key, link)?,
-            Ok(_) | Err(_) => {
-                let mut bytes = vec![b'\n'; HEAD_LEN];
-                let slot = head_slot(key, link);
-                bytes[..SLOT_LEN].copy_from_slice(&slot);
-                bytes[SLOT_1..].copy_from_slice(&slot);
-                let mut tmp = path.as_os_str().to_owned();
-                tmp.push(".tmp");
-                let tmp = PathBuf::from(tmp);
-                let mut file =
-                    OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(err)?;
-                file.write_all(&bytes).and_then(|()| file.sync_all()).map_err(err)?;
-                fs::rename(&tmp, path).map_err(err)?;
-                sync_dir(path).map_err(err)?;
-            }
-        }
-        Ok(writer)
+        headfile::HeadWriter::open(path, HEAD_FORMAT, &shared(link), &key.head_tag(link))
+            .map(|w| Self(w, path.to_path_buf()))
+            .map_err(|e| head_error(path, e))
     }
 
     /// Points the head file at `link`.
     pub fn write(&self, key: &ChainKey, link: &Link) -> Result<(), AuditError> {
-        let slot = head_slot(key, link);
-        // Opened by name each time: a head file or directory that was removed
-        // is an error here, not a write into a file nobody will ever see.
-        let write = || -> std::io::Result<()> {
-            let file = OpenOptions::new().write(true).open(&self.path)?;
-            file.write_all_at(&slot, 0)?;
-            file.sync_data()?;
-            file.write_all_at(&slot, SLOT_1 as u64)?;
-            file.sync_data()
-        };
-        write().map_err(|e| AuditError::Head { path: self.path.display().to_string(), reason: e.to_string() })
+        self.0.write(&shared(link), &key.head_tag(link)).map_err(|e| head_error(&self.1, e))
     }
+}
+
+fn head_error(path: &Path, e: std::io::Error) -> AuditError {
+    AuditError::Head { path: path.display().to_string(), reason: e.to_string() }
 }
 
 /// Reads the head file: the valid slot with the higher seq. Only I/O errors
 /// other than "not found" are `Err`.
 pub(crate) fn read_head(path: &Path, key: &ChainKey) -> Result<HeadFile, AuditError> {
-    let bytes = match fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(HeadFile::Missing),
-        Err(e) => return Err(AuditError::Head { path: path.display().to_string(), reason: e.to_string() }),
-    };
-    if bytes.len() != HEAD_LEN {
-        return Ok(HeadFile::Invalid);
-    }
-    let slots = [&bytes[..SLOT_LEN], &bytes[SLOT_1..]];
-    let newest = slots.iter().filter_map(|slot| parse_slot(slot, key)).max_by_key(|link| link.seq);
-    Ok(newest.map_or(HeadFile::Invalid, HeadFile::Valid))
-}
-
-fn parse_slot(slot: &[u8], key: &ChainKey) -> Option<Link> {
-    let text = std::str::from_utf8(slot).ok()?;
-    let mut lines = text.trim_end().lines();
-    if lines.next()? != HEAD_MAGIC {
-        return None;
-    }
-    let seq = lines.next()?.strip_prefix("seq=")?.parse::<u64>().ok()?;
-    let mac = unhex(lines.next()?.strip_prefix("mac=")?.as_bytes())?;
-    let tag = unhex(lines.next()?.strip_prefix("tag=")?.as_bytes())?;
-    if lines.next().is_some() {
-        return None;
-    }
-    let link = Link { seq, mac };
-    key.check_head(&link, &tag).then_some(link)
-}
-
-/// fsyncs the directory holding `path`, so that a new name in it is durable.
-pub(crate) fn sync_dir(path: &Path) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    File::open(dir)?.sync_all()
+    let state = headfile::read(path, HEAD_FORMAT, |l, tag| key.check_head(&Link { seq: l.seq, mac: l.hash }, tag))
+        .map_err(|e| head_error(path, e))?;
+    Ok(match state {
+        HeadState::Missing => HeadFile::Missing,
+        HeadState::Invalid => HeadFile::Invalid,
+        HeadState::Valid(l) => HeadFile::Valid(Link { seq: l.seq, mac: l.hash }),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hex_round_trips() {
-        let bytes: [u8; MAC_LEN] = std::array::from_fn(|i| (i * 37) as u8);
-        assert_eq!(unhex(hex(&bytes).as_bytes()), Some(bytes));
-        assert_eq!(unhex(b"zz"), None);
-        assert_eq!(unhex(&[b'g'; 64]), None);
-    }
 
     #[test]
     fn canonical_encoding_is_the_documented_one() {

@@ -12,7 +12,9 @@
 //!
 //! # Layout
 //! - `lib.rs`: the public types and [`AuditLog`], the handle.
-//! - `chain.rs`: the chain key, the canonical encoding, the MACs, the head file.
+//! - `chain.rs`: the chain key, the canonical encoding, the MACs, the head file
+//!   (the key file and head file code is `leye_store::keyfile`/`headfile`,
+//!   shared with the event store's chain).
 //! - `store.rs`: the SQLite schema, the single writer thread (group commit,
 //!   pruning) and the auditors' query.
 //! - `verify.rs`: the chain check, shared by [`AuditLog::verify`],

@@ -139,3 +139,41 @@ where
     }
     Ok(total)
 }
+
+/// `leye verify`'s walk against a raw read of the same log: events and
+/// events/s of each (the walk without `quick_check`).
+#[derive(Debug, Clone, Copy)]
+pub struct VerifyVsRead {
+    pub events: u64,
+    pub verify_per_sec: f64,
+    pub read_per_sec: f64,
+}
+
+/// Measures [`VerifyVsRead`] on the closed store at `store` with its chain key.
+pub async fn verify_vs_read(store: &std::path::Path, key_file: &std::path::Path) -> anyhow::Result<VerifyVsRead> {
+    use leye_store::EventStore;
+    let (s, k) = (store.to_path_buf(), key_file.to_path_buf());
+    let verified = tokio::task::spawn_blocking(move || {
+        leye_store::sqlite::verify_file(&s, &k, leye_store::sqlite::VerifyOptions { quick_check: false })
+    })
+    .await??;
+    anyhow::ensure!(verified.report.is_intact(), "the store does not verify: {:?}", verified.report.broken);
+    let opened = leye_store::SqliteStore::open(store, Default::default()).await?;
+    let started = std::time::Instant::now();
+    let (mut after, mut read) = (None, 0u64);
+    loop {
+        let page = opened.read_all(after, 2000).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.position);
+        read += page.len() as u64;
+    }
+    let read_secs = started.elapsed().as_secs_f64();
+    opened.close().await;
+    let events = verified.report.events;
+    anyhow::ensure!(read == events, "read {read} events, verified {events}");
+    Ok(VerifyVsRead {
+        events,
+        verify_per_sec: events as f64 / verified.walk.as_secs_f64().max(1e-9),
+        read_per_sec: read as f64 / read_secs.max(1e-9),
+    })
+}

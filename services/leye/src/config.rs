@@ -21,6 +21,8 @@
 //! | publisher lag for NOT_SERVING, seconds | `--publisher-max-lag-secs` | `LEYE_PUBLISHER_MAX_LAG_SECS` | `publisher_max_lag_secs` | `30` |
 //! | policy finder (政策找人) on/off | `--policy-finder` | `LEYE_POLICY_FINDER` | `policy_finder` | `true` |
 //! | policy catalogue directory (`*.toml`) | `--policies` | `LEYE_POLICIES` | `policies` | the catalogue built into the binary (`policies/`) |
+//! | event-store chain key file | `--chain-key-file` | `LEYE_CHAIN_KEY_FILE` | `chain_key_file` | `<data_dir>/keys/chain.key` |
+//! | chain hash of a new store (`sha256`, `sm3`) | `--chain-algorithm` | `LEYE_CHAIN_ALGORITHM` | `chain_algorithm` | `sha256` (an existing store keeps its own) |
 //! | target parameters (local rules) | — | — | `[targets]` table | see `projections/TARGETS.md` |
 //! | TLS, tokens, client certificates, reflection, audit retention, limits | `--tls-cert` … (see [`crate::trust`]) | `LEYE_TLS_CERT` … | `[security]` table | loopback: plaintext with the development issuer |
 //!
@@ -53,6 +55,15 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub pseudonym_key_file: PathBuf,
+    /// The event store's chain key (kept apart from the database file);
+    /// `None`: `<data_dir>/keys/chain.key` (see [`Self::chain_key_file`]).
+    pub chain_key_file: Option<PathBuf>,
+    /// The chain's hash function for a new store; `None`: SHA-256, or what an
+    /// existing store records (which must match when set).
+    pub chain_algorithm: Option<leye_store::chain::ChainAlgorithm>,
+    /// Benchmarks only: the store writes events without seals (hidden flag
+    /// `--bench-unsealed`, for `leye-bench --compare-chain`).
+    pub bench_unsealed: bool,
     /// Where `/metrics` is served; `None`: not served.
     pub metrics_listen: Option<SocketAddr>,
     /// Where the dashboard and its JSON API are served; `None`: not served.
@@ -74,6 +85,28 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
+    /// The event store's chain key file.
+    pub fn chain_key_file(&self) -> PathBuf {
+        self.chain_key_file.clone().unwrap_or_else(|| self.data_dir.join(leye_store::sqlite::DEFAULT_KEY_FILE))
+    }
+
+    /// The event store's file.
+    pub fn store_file(&self) -> PathBuf {
+        self.data_dir.join(STORE_FILE)
+    }
+
+    /// How the event store is opened: the chain key and algorithm configured;
+    /// `quick_check` at open for `leye serve`.
+    pub fn store_options(&self, quick_check: bool) -> leye_store::SqliteStoreOptions {
+        leye_store::SqliteStoreOptions {
+            key_file: Some(self.chain_key_file()),
+            algorithm: self.chain_algorithm,
+            quick_check,
+            unsealed_for_benchmarks: self.bench_unsealed,
+            ..Default::default()
+        }
+    }
+
     /// The directory of read-model generations.
     pub fn readmodel_dir(&self) -> PathBuf {
         self.data_dir.join(READMODEL_DIR)
@@ -95,6 +128,15 @@ pub struct ServeSettings {
     /// Address for gRPC, e.g. 0.0.0.0:50051.
     #[arg(long, env = "LEYE_LISTEN")]
     pub listen: Option<SocketAddr>,
+    /// File holding the event store's chain key (32 bytes, 0600; created with
+    /// a new store). Default: <data_dir>/keys/chain.key.
+    #[arg(long, env = "LEYE_CHAIN_KEY_FILE")]
+    pub chain_key_file: Option<PathBuf>,
+    /// Hash function of a new store's chain: sha256 (default) or sm3 (GB/T
+    /// 32905, for deployments assessed under GB/T 39786). An existing store
+    /// keeps the one it was created with.
+    #[arg(long, env = "LEYE_CHAIN_ALGORITHM")]
+    pub chain_algorithm: Option<String>,
     /// Directory holding the embedded event store and the pseudonym key.
     #[arg(long, env = "LEYE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -150,6 +192,12 @@ pub struct ServeSettings {
     /// replacing the catalogue built into the binary.
     #[arg(long, env = "LEYE_POLICIES")]
     pub policies: Option<PathBuf>,
+    /// Benchmarks only: write events without seals, so that `leye-bench
+    /// --compare-chain` can measure what the chain costs. Such a store never
+    /// verifies and refuses appends on its next start.
+    #[arg(long, hide = true)]
+    #[serde(skip)]
+    pub bench_unsealed: bool,
     /// Target parameters: config file only, a `[targets]` table.
     #[arg(skip)]
     #[serde(default)]
@@ -183,6 +231,13 @@ impl ServeSettings {
         };
         let pseudonym_key_file =
             self.pseudonym_key_file.or(lower.pseudonym_key_file).unwrap_or_else(|| data_dir.join("pseudonym.key"));
+        let chain_key_file = self.chain_key_file.or(lower.chain_key_file);
+        let chain_algorithm = self
+            .chain_algorithm
+            .or(lower.chain_algorithm)
+            .map(|a| a.parse::<leye_store::chain::ChainAlgorithm>())
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("chain_algorithm: {e}"))?;
         let secs = Duration::from_secs;
         let defaults = StreamSettings::default();
         let stream = StreamSettings {
@@ -243,6 +298,9 @@ impl ServeSettings {
             listen,
             data_dir,
             pseudonym_key_file,
+            chain_key_file,
+            chain_algorithm,
+            bench_unsealed: self.bench_unsealed || lower.bench_unsealed,
             metrics_listen,
             dashboard_listen,
             otlp_endpoint,
@@ -267,6 +325,20 @@ pub const DEFAULT_STREAM: &str = stream::DEFAULT_STREAM;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_chain_settings_are_layered_and_a_bad_algorithm_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("leye.toml");
+        std::fs::write(&file, "data_dir = \"/srv/leye\"\nchain_algorithm = \"sm3\"\n").unwrap();
+        let cfg = ServeSettings::default().layered_over(ServeSettings::from_file(&file).unwrap()).unwrap();
+        assert_eq!(cfg.chain_algorithm, Some(leye_store::chain::ChainAlgorithm::Sm3));
+        assert_eq!(cfg.chain_key_file(), PathBuf::from("/srv/leye/keys/chain.key"));
+        assert_eq!(cfg.store_options(true).key_file, Some(PathBuf::from("/srv/leye/keys/chain.key")));
+        let bad = ServeSettings { chain_algorithm: Some("md5".into()), ..Default::default() };
+        let e = bad.layered_over(ServeSettings::default()).unwrap_err().to_string();
+        assert!(e.contains("chain_algorithm") && e.contains("md5"), "{e}");
+    }
 
     #[test]
     fn flags_beat_file_beats_defaults() {

@@ -27,6 +27,9 @@
 //! - [`replay`]: `leye replay`, a case's history for an auditor.
 //! - [`consume`]: `leye consume`, a demo JetStream subscriber.
 //! - [`devtools`]: `leye dev token|certs`, `leye audit verify`.
+//! - [`integrity`]: `leye verify`, the store's check at start on the health
+//!   service, the guard of `leye projections rebuild`.
+//! - [`backup`]: `leye backup|restore`, the data directory's lock and modes.
 //!
 //! # Invariants
 //! - The domain is called with parsed values only; parsing happens in `grpc`.
@@ -41,6 +44,7 @@
 pub mod access;
 pub mod analyst;
 pub mod analytics;
+pub mod backup;
 pub mod bench;
 pub mod cases;
 pub mod client;
@@ -52,6 +56,7 @@ pub mod generate;
 pub mod grpc;
 pub mod http;
 pub mod identity;
+pub mod integrity;
 pub mod linker;
 pub mod logging;
 pub mod metrics;

@@ -9,7 +9,7 @@
 
 use std::{
     io::{IsTerminal, Write},
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::ExitCode,
     sync::Arc,
     time::{Duration, Instant},
@@ -118,6 +118,35 @@ enum Command {
         #[command(subcommand)]
         command: devtools::AuditCommand,
     },
+    /// Walk the event store's whole chain and name the first break (edited,
+    /// deleted, inserted or reordered events, a truncated tail, a bad head
+    /// file, a damaged file); exit 1 if broken. Safe while `leye serve` runs.
+    Verify {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Skip `PRAGMA quick_check` (damaged index or free-list pages).
+        #[arg(long)]
+        no_quick_check: bool,
+    },
+    /// Write an online, consistent, verified copy of the event store with its
+    /// head file and keys into a new directory, while the service runs.
+    Backup {
+        /// The directory to create (must not hold a backup yet).
+        dest: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Put a backup back into a stopped data directory, after verifying it.
+    Restore {
+        /// A directory written by `leye backup`.
+        src: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+        /// Restore into a non-empty data directory: its contents are moved
+        /// aside into `replaced-<time>/` first.
+        #[arg(long)]
+        force: bool,
+    },
     /// Ask a running server's gRPC health service; exit 0 when SERVING (for
     /// Docker HEALTHCHECK and orchestrators).
     Health(devtools::HealthArgs),
@@ -175,6 +204,9 @@ enum ProjectionsCommand {
     Rebuild {
         #[command(flatten)]
         data: DataArgs,
+        /// Rebuild even if the event store's chain does not verify.
+        #[arg(long)]
+        force: bool,
     },
     /// Write a target table or an action list as CSV.
     Export {
@@ -220,6 +252,7 @@ fn main() -> ExitCode {
     // A command per generated event would flood the terminal: `generate`
     // reports one progress line instead.
     let default_log = if matches!(cli.command, Command::Generate { .. }) { "warn" } else { "info" };
+    leye::backup::private_umask();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -298,7 +331,7 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
         Command::Serve { config, settings } => leye::server::run_until_signal(serve_config(config, *settings)?).await,
         Command::Replay { case, data, recorded_until, format } => {
             let config = data.resolve()?;
-            let store = open_existing_store(&config.data_dir).await?;
+            let store = open_existing_store(&config).await?;
             // Replay reads streams by case id only: the key is not needed, so a
             // throwaway one is used and the real key file is never touched.
             let cases = PersonCases::new(store.clone(), CaseIds::from_key([0; 32]), Arc::new(chrono::Utc::now));
@@ -310,9 +343,10 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
             flushed?;
             Ok(())
         }
-        Command::Projections { command: ProjectionsCommand::Rebuild { data } } => {
+        Command::Projections { command: ProjectionsCommand::Rebuild { data, force } } => {
             let config = data.resolve()?;
-            let store = open_existing_store(&config.data_dir).await?;
+            leye::integrity::require_intact(&config, force, &mut std::io::stderr())?;
+            let store = open_existing_store(&config).await?;
             let dir = ReadModelDir::new(config.readmodel_dir());
             let result = analyst::rebuild(&store, &dir, &mut std::io::stderr()).await;
             store.close().await;
@@ -372,6 +406,28 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
             anyhow::ensure!(intact, "the audit trail has been tampered with or damaged");
             Ok(())
         }
+        Command::Verify { data, no_quick_check } => {
+            let config = data.resolve()?;
+            let mut out = std::io::stdout().lock();
+            let intact = leye::integrity::verify(&config, !no_quick_check, &mut out)?;
+            out.flush()?;
+            anyhow::ensure!(intact, "the event store has been tampered with or damaged");
+            Ok(())
+        }
+        Command::Backup { dest, data } => {
+            let config = data.resolve()?;
+            let mut out = std::io::stdout().lock();
+            leye::backup::backup(&config, &dest, &mut out)?;
+            out.flush()?;
+            Ok(())
+        }
+        Command::Restore { src, data, force } => {
+            let config = data.resolve()?;
+            let mut out = std::io::stdout().lock();
+            leye::backup::restore(&config, &src, force, &mut out)?;
+            out.flush()?;
+            Ok(())
+        }
         Command::Health(args) => {
             let serving = devtools::health(&args, &mut std::io::stdout()).await?;
             anyhow::ensure!(serving, "not serving");
@@ -391,7 +447,7 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
 async fn generate(config: &ServeConfig, people: usize, seed: u64, append: bool) -> anyhow::Result<()> {
     let data_dir = &config.data_dir;
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-    let store = leye_store::SqliteStore::open(data_dir.join(STORE_FILE), Default::default()).await?;
+    let store = leye_store::SqliteStore::open(config.store_file(), config.store_options(false)).await?;
     let head = match store.head().await {
         Ok(head) => head,
         Err(e) => {
@@ -504,7 +560,8 @@ fn progress_text(p: &GenProgress) -> String {
 }
 
 /// Opens the event store of an existing data directory.
-async fn open_existing_store(data_dir: &Path) -> anyhow::Result<leye_store::SqliteStore> {
+async fn open_existing_store(config: &ServeConfig) -> anyhow::Result<leye_store::SqliteStore> {
+    let data_dir = &config.data_dir;
     let path = data_dir.join(STORE_FILE);
     anyhow::ensure!(
         path.exists(),
@@ -513,7 +570,7 @@ async fn open_existing_store(data_dir: &Path) -> anyhow::Result<leye_store::Sqli
         path.display(),
         dir = data_dir.display()
     );
-    leye_store::SqliteStore::open(&path, Default::default())
+    leye_store::SqliteStore::open(&path, config.store_options(false))
         .await
         .with_context(|| format!("opening {}", path.display()))
 }

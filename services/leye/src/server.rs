@@ -15,7 +15,7 @@ use std::{future::Future, sync::Arc};
 use tracing::Instrument;
 
 use anyhow::Context;
-use leye_store::{EventStore, SqliteStore, SqliteStoreOptions};
+use leye_store::{EventStore, SqliteStore};
 use tokio::net::TcpListener;
 use tonic_health::server::HealthReporter;
 
@@ -50,12 +50,20 @@ pub fn load_catalogue(config: &ServeConfig) -> anyhow::Result<leye_policy::Catal
     Ok(catalogue)
 }
 
-/// Opens the embedded store in `config.data_dir`, creating it if needed.
+/// Opens the embedded store in `config.data_dir`, creating it (0700) if
+/// needed, and runs its check at start: the tail of the chain, the head file
+/// and `PRAGMA quick_check`. A store that fails it opens all the same (reads
+/// answer) but refuses appends: see [`SqliteStore::integrity`].
 pub async fn open_store(config: &ServeConfig) -> anyhow::Result<SqliteStore> {
-    std::fs::create_dir_all(&config.data_dir)
+    leye_store::keyfile::create_private_dir(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    // A directory made by an older build (or by hand) is tightened too: it
+    // holds personal data and keys.
+    if let Err(e) = leye_store::keyfile::restrict(&config.data_dir, 0o700) {
+        tracing::warn!(dir = %config.data_dir.display(), error = %e, "cannot make the data directory 0700");
+    }
     let path = config.data_dir.join(STORE_FILE);
-    SqliteStore::open(&path, SqliteStoreOptions::default())
+    SqliteStore::open(&path, config.store_options(true))
         .await
         .with_context(|| format!("opening event store {}", path.display()))
 }
@@ -102,6 +110,8 @@ async fn run_checked(
     // The policy catalogue next: an invalid file stops the start before anything opens.
     let catalogue = Arc::new(load_catalogue(&config)?);
     let authenticator = authenticator(&config)?;
+    // Held while serving: `leye restore` never replaces a store in use.
+    let _lock = crate::backup::lock_for_serving(&config.data_dir)?;
     let audit = open_audit(&config)?;
     let store = match open_store(&config).await {
         Ok(s) => s,
@@ -119,6 +129,7 @@ async fn run_checked(
             return Err(e);
         }
     };
+    crate::integrity::report(store.integrity(), &publisher.health).await;
     let readmodel = ReadModelDir::new(config.readmodel_dir());
     // The first generation (empty, at checkpoint 0) exists before gRPC serves,
     // so a query right after the start answers rather than "not built yet".
@@ -196,6 +207,7 @@ async fn run_checked(
                 metrics: Some(publisher.metrics.clone()),
             },
             trust: config.trust.clone(),
+            commands_refused: store.integrity().is_some(),
         };
         let served = crate::grpc::serve(cases, api, listener, shutdown).await;
         if let Some(mut task) = dashboard_task {
@@ -280,7 +292,7 @@ pub fn authenticator(config: &ServeConfig) -> anyhow::Result<Authenticator> {
 
 /// Opens the audit trail in the data directory (its chain key beside it).
 pub fn open_audit(config: &ServeConfig) -> anyhow::Result<AuditLog> {
-    std::fs::create_dir_all(&config.data_dir)
+    leye_store::keyfile::create_private_dir(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let options = AuditOptions { retention_days: config.trust.audit_retention_days, ..AuditOptions::default() };
     AuditLog::open(&config.data_dir.join(AUDIT_FILE), &config.data_dir.join(AUDIT_KEY_FILE), options)
@@ -392,6 +404,8 @@ async fn start_followers(config: &ServeConfig, store: &SqliteStore) -> anyhow::R
 
 /// Runs the service on `config.listen`, stopping on SIGINT or SIGTERM.
 pub async fn run_until_signal(config: ServeConfig) -> anyhow::Result<()> {
+    // Before the port answers: a restore started once it does is refused.
+    let _lock = crate::backup::lock_for_serving(&config.data_dir)?;
     let listener =
         TcpListener::bind(config.listen).await.with_context(|| format!("binding gRPC address {}", config.listen))?;
     run(config, listener, shutdown_signal(), Arc::new(chrono::Utc::now)).await

@@ -18,6 +18,8 @@ use uuid::Uuid;
 use crate::{
     AppendResult, CurrentRevision, EventData, EventStore, ExpectedRevision, RecordedEvent, StoreError, StreamName,
     Subscription,
+    chain::{BreakKind, ChainBreak, ChainKey, EventBytes, StoredSeal, Walker},
+    headfile::{HeadState, Link},
 };
 
 /// Gives the suite stores to test.
@@ -27,6 +29,8 @@ pub trait Harness: Send + Sync + 'static {
     fn fresh(&self) -> impl Future<Output = Self::Store> + Send;
     /// Closes `store` and opens the same storage again (durability check).
     fn reopen(&self, store: Self::Store) -> impl Future<Output = Self::Store> + Send;
+    /// The key `store` seals its chain with, read from where the adapter keeps it.
+    fn chain_key(&self, store: &Self::Store) -> ChainKey;
 }
 
 /// Expands to one `#[tokio::test]` per contract case, in a module
@@ -60,6 +64,9 @@ macro_rules! store_contract_tests {
                 durable_across_reopen,
                 recorded_at_never_decreases,
                 read_stream_from_middle,
+                chain_verifies,
+                chain_continues_across_reopen,
+                chain_needs_the_key,
             );
         }
     };
@@ -507,4 +514,88 @@ pub async fn read_stream_from_middle<H: Harness>(h: &H) {
     assert!(store.read_stream(&s, 6).await.expect("read_stream").is_empty());
     assert!(store.read_stream(&s, u64::MAX).await.expect("read_stream").is_empty());
     assert!(store.read_stream(&stream("missing"), 0).await.expect("read_stream").is_empty());
+}
+
+/// Walks the store's whole chain with `key`, page by page, and compares the
+/// end with the sealed head (waiting for it to catch up with the log).
+async fn walk_chain<S: EventStore>(store: &S, key: &ChainKey, page: usize) -> Result<Link, ChainBreak> {
+    let log = read_everything(store).await;
+    let last = log.last().map(|e| e.position.commit).unwrap_or(0);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let head = loop {
+        let head = store.sealed_head().await.expect("sealed_head");
+        if head.map_or(0, |h| h.seq) >= last || tokio::time::Instant::now() > deadline {
+            break head;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let mut walker = Walker::new(key, head.map(|h| h.seq));
+    let mut after = None;
+    let mut chained = Vec::new();
+    loop {
+        let batch = store.read_chain(after, page).await.expect("read_chain");
+        let Some(last) = batch.last() else { break };
+        after = Some(last.event.position);
+        for c in &batch {
+            walker.step(&EventBytes::from(&c.event), &StoredSeal::from(&c.seal))?;
+        }
+        chained.extend(batch.into_iter().map(|c| c.event));
+    }
+    assert_eq!(chained, log, "read_chain returns the log");
+    walker.finish(head.map_or(HeadState::Missing, HeadState::Valid))?;
+    assert_eq!(head.map(|h| h.seq), (last > 0).then_some(last), "the sealed head reaches the last event");
+    Ok(walker.last())
+}
+
+/// Case 12: Every event is sealed: the chain over the global log verifies with
+/// the store's key, through concurrent appends, refused appends and retries,
+/// and the sealed head names the last event.
+pub async fn chain_verifies<H: Harness>(h: &H) {
+    let store = h.fresh().await;
+    let key = h.chain_key(&store);
+    assert_eq!(walk_chain(&store, &key, 7).await, Ok(Link { seq: 0, hash: crate::chain::GENESIS }));
+    let contended = stream("contended");
+    append_ok(&store, &contended, ExpectedRevision::NoStream, events(2)).await;
+    let mut tasks = JoinSet::new();
+    for i in 0..40 {
+        let (store, contended) = (store.clone(), contended.clone());
+        tasks.spawn(async move {
+            // Half of these lose their race and are rolled back inside a batch.
+            let _ = store.append(&contended, ExpectedRevision::Exact(1), events(1)).await;
+            let s = stream(&format!("chain{i}"));
+            let batch = events(1 + i % 3);
+            append_ok(&store, &s, ExpectedRevision::NoStream, batch.clone()).await;
+            let retry = append_ok(&store, &s, ExpectedRevision::NoStream, batch).await;
+            assert!(retry.already_written);
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        joined.expect("task");
+    }
+    let end = walk_chain(&store, &key, 13).await.expect("the chain verifies");
+    assert_eq!(Some(end.seq), store.head().await.expect("head").map(|p| p.commit));
+}
+
+/// Case 13: After reopening, appends continue the same chain.
+pub async fn chain_continues_across_reopen<H: Harness>(h: &H) {
+    let store = h.fresh().await;
+    let s = stream("reopen");
+    append_ok(&store, &s, ExpectedRevision::NoStream, events(3)).await;
+    let store = h.reopen(store).await;
+    append_ok(&store, &s, ExpectedRevision::Exact(2), events(2)).await;
+    let key = h.chain_key(&store);
+    let end = walk_chain(&store, &key, 2).await.expect("the chain verifies across the reopen");
+    assert_eq!(end.seq, store.head().await.expect("head").expect("events").commit);
+}
+
+/// Case 14: The seal is keyed: the same log does not verify under another key.
+pub async fn chain_needs_the_key<H: Harness>(h: &H) {
+    let store = h.fresh().await;
+    append_ok(&store, &stream("keyed"), ExpectedRevision::NoStream, events(2)).await;
+    let right = h.chain_key(&store);
+    let wrong = ChainKey::new(right.algorithm(), crate::keyfile::SecretKey::from_bytes([0x5a; 32]));
+    let first = store.read_chain(None, 1).await.expect("read_chain");
+    let mut walker = Walker::new(&wrong, None);
+    let broken = walker.step(&EventBytes::from(&first[0].event), &StoredSeal::from(&first[0].seal));
+    assert!(matches!(broken, Err(ChainBreak { kind: BreakKind::Forged, .. })), "got {broken:?}");
 }

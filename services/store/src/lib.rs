@@ -10,6 +10,11 @@
 //!   KurrentDB adapter fits without a second model.
 //! - [`sqlite`]: the embedded default adapter (one file, WAL, `synchronous=FULL`,
 //!   one writer thread doing group commit).
+//! - [`chain`]: the tamper-evident chain of the global log (hash, keyed MAC,
+//!   head tag) and the [`chain::Walker`] that names the first break; independent
+//!   of any database, so every adapter seals and checks the same way.
+//! - [`keyfile`], [`headfile`]: the 0600 key file and the MAC-tagged head file
+//!   (shared with the audit trail).
 //! - [`contract`]: the contract suite. Every adapter runs the same suite through
 //!   [`store_contract_tests!`].
 //!
@@ -21,6 +26,12 @@
 //! - Appending event ids that the stream already holds, in the same order, is an
 //!   idempotent success returning the original result: nothing is written twice.
 //! - `recorded_at` never decreases along the global log.
+//! - Every event is sealed by the writer that appends it: its hash chains it to
+//!   the event before it in the global log and its MAC needs the chain key
+//!   ([`chain`]); [`EventStore::read_chain`] returns the seals so that anyone
+//!   with the key can check the log.
+//! - A store whose chain or file is found broken refuses appends
+//!   ([`StoreError::Integrity`]) and still answers reads.
 //!
 //! The store knows nothing of the domain: payloads and metadata are opaque bytes.
 
@@ -29,7 +40,10 @@ use std::{fmt, future::Future};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+pub mod chain;
 pub mod contract;
+pub mod headfile;
+pub mod keyfile;
 pub mod sqlite;
 
 pub use sqlite::{SqliteStore, SqliteStoreOptions};
@@ -213,8 +227,48 @@ pub enum StoreError {
     InvalidStreamName,
     #[error("the store is closed")]
     Closed,
+    /// The store found its chain broken, its file damaged or its key wrong
+    /// (at open); it refuses appends. `code` is stable (`CHAIN_BROKEN`,
+    /// `STORE_CORRUPT`, `CHAIN_KEY`), `detail` names the place, never contents.
+    #[error("{code}: {detail}; appends are refused until an operator checks the store (`leye verify`)")]
+    Integrity { code: &'static str, detail: String },
     #[error("store failure: {0}")]
     Backend(String),
+}
+
+/// What an adapter's check at open found wrong with its store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntegrityProblem {
+    /// [`Self::CHAIN_BROKEN`], [`Self::STORE_CORRUPT`] or [`Self::CHAIN_KEY`].
+    pub code: &'static str,
+    /// Where and how (positions, break kinds), never event contents.
+    pub detail: String,
+}
+
+impl IntegrityProblem {
+    /// The chain does not verify (an edited, deleted, inserted or reordered
+    /// event, a truncated tail, a bad head file).
+    pub const CHAIN_BROKEN: &'static str = "CHAIN_BROKEN";
+    /// The database file is damaged (`PRAGMA quick_check`).
+    pub const STORE_CORRUPT: &'static str = "STORE_CORRUPT";
+    /// The chain key is missing, unreadable or not the store's.
+    pub const CHAIN_KEY: &'static str = "CHAIN_KEY";
+
+    pub fn new(code: &'static str, detail: impl Into<String>) -> Self {
+        Self { code, detail: detail.into() }
+    }
+
+    /// The error every append gets while the problem stands.
+    pub fn error(&self) -> StoreError {
+        StoreError::Integrity { code: self.code, detail: self.detail.clone() }
+    }
+}
+
+/// An event with the seal its adapter stored (see [`chain`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainedEvent {
+    pub event: RecordedEvent,
+    pub seal: chain::Seal,
 }
 
 /// The event-store port. Cheap to clone (a handle); every method may be called
@@ -243,6 +297,18 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         after: Option<Position>,
         max: usize,
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send;
+
+    /// Like [`read_all`](Self::read_all), with each event's seal.
+    fn read_chain(
+        &self,
+        after: Option<Position>,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<ChainedEvent>, StoreError>> + Send;
+
+    /// The last link the store has sealed in its tamper-evident head (`None`
+    /// before the first), as read back and checked against the key. It may lag
+    /// the log by the batches being committed.
+    fn sealed_head(&self) -> impl Future<Output = Result<Option<headfile::Link>, StoreError>> + Send;
 
     /// Position of the last event in the global log, `None` when empty.
     fn head(&self) -> impl Future<Output = Result<Option<Position>, StoreError>> + Send;

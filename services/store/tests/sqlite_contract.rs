@@ -7,7 +7,7 @@ use std::{
 };
 
 use leye_store::{
-    EventData, EventStore, ExpectedRevision, SqliteStore, SqliteStoreOptions, StoreError, StreamName,
+    EventData, EventStore, ExpectedRevision, SqliteStore, SqliteStoreOptions, StoreError, StreamName, chain::ChainKey,
     contract::Harness, sqlite::SCHEMA_VERSION,
 };
 use tempfile::TempDir;
@@ -41,6 +41,10 @@ impl Harness for SqliteHarness {
         let path = store.path().to_path_buf();
         store.close().await;
         SqliteStore::open(path, SqliteStoreOptions::default()).await.expect("reopen")
+    }
+
+    fn chain_key(&self, store: &SqliteStore) -> ChainKey {
+        ChainKey::load(store.key_file(), store.chain().algorithm).expect("the store's chain key")
     }
 }
 

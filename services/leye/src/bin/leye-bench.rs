@@ -22,6 +22,12 @@
 //! 4. **raw SQLite append (1 task)**: the same, one task, so every append is its
 //!    own commit and its own fsync.
 //!
+//! With `--compare-chain`, from the same run: `leye verify`'s walk against a
+//! raw `read_all` of the first server's log (events/s), the command workload
+//! again against a second server started with the hidden `--bench-unsealed`
+//! (its store writes no seals), and the raw append (N tasks) unsealed: what the
+//! tamper-evident chain costs.
+//!
 //! For each: completed operations per second in the measured window, latency
 //! p50 / p99 / max (µs, HdrHistogram), commits and events per commit (derived
 //! from the store: the store stamps one `recorded_at` per committed batch, so
@@ -156,6 +162,12 @@ struct Args {
     /// Parent directory of the temporary data directories (default: the system temp dir).
     #[arg(long)]
     tmp_dir: Option<PathBuf>,
+    /// What the tamper-evident chain costs, in the same run: the gRPC
+    /// commands again against a second server whose store writes no seals
+    /// (`leye serve --bench-unsealed`), raw appends sealed and unsealed, and
+    /// `leye verify`'s walk against a raw read of the first server's log.
+    #[arg(long)]
+    compare_chain: bool,
 }
 
 fn main() -> ExitCode {
@@ -198,7 +210,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             wait_ready(addr, None, Duration::from_secs(10)).await?;
             Server::External(addr)
         }
-        None => Server::Started(Box::new(start_server(&tmp_parent, &args.server_log).await?)),
+        None => Server::Started(Box::new(start_server(&tmp_parent, &args.server_log, &[]).await?)),
     };
     let addr = server.addr();
 
@@ -244,12 +256,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
         Server::External(_) => None,
     };
     let commands = Measured { commits: stored.as_ref().map(|s| s.window), ..commands };
+    let chain = match (&server, args.compare_chain) {
+        (Server::Started(s), true) => Some(compare_chain(&args, s, &ids, &tmp_parent, &payloads).await?),
+        (Server::External(_), true) => bail!("--compare-chain needs the server the bench starts (no --server)"),
+        _ => None,
+    };
 
     // --- raw SQLite appends ---------------------------------------------------
     eprintln!("running: raw SQLite append, {clients} tasks …");
-    let raw_many = raw_appends(&tmp_parent, clients, &payloads, warmup, duration).await?;
+    let raw_many = raw_appends(&tmp_parent, clients, &payloads, warmup, duration, false).await?;
     eprintln!("running: raw SQLite append, 1 task …");
-    let raw_one = raw_appends(&tmp_parent, 1, &payloads, warmup, duration).await?;
+    let raw_one = raw_appends(&tmp_parent, 1, &payloads, warmup, duration, false).await?;
 
     // --- report ---------------------------------------------------------------
     println!();
@@ -269,7 +286,25 @@ async fn run(args: Args) -> anyhow::Result<()> {
     health.print_row("no-op unary gRPC (health)", raw_rate);
     raw_many.print_row(&format!("raw SQLite append ({clients} tasks)"), raw_rate);
     raw_one.print_row("raw SQLite append (1 task)", raw_rate);
+    if let Some(c) = &chain {
+        c.commands.print_row("gRPC commands, chain off", raw_rate);
+        c.raw_unsealed.print_row(&format!("raw append unsealed ({clients} tasks)"), raw_rate);
+    }
     println!();
+    if let Some(c) = &chain {
+        println!(
+            "chain: commands with / without = {} ({:.0} vs {:.0} ops/s); raw append with / without = {} ; \
+             leye verify walk {:.0} events/s vs raw read_all {:.0} events/s = {} ({} events)",
+            ratio(commands.rate(), c.commands.rate()),
+            commands.rate(),
+            c.commands.rate(),
+            ratio(raw_rate, c.raw_unsealed.rate()),
+            c.verify.verify_per_sec,
+            c.verify.read_per_sec,
+            ratio(c.verify.verify_per_sec, c.verify.read_per_sec),
+            c.verify.events,
+        );
+    }
     println!(
         "ratios: commands / no-op gRPC = {} ; commands / raw append = {} ; group-commit gain = {}",
         ratio(commands.rate(), health.rate()),
@@ -287,12 +322,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
 
     let mut errors = 0;
-    for (name, m) in [
+    let mut all = vec![
         ("gRPC commands", &commands),
         ("no-op gRPC", &health),
         ("raw append (N tasks)", &raw_many),
         ("raw append (1 task)", &raw_one),
-    ] {
+    ];
+    if let Some(c) = &chain {
+        all.extend([("gRPC commands, chain off", &c.commands), ("raw append unsealed", &c.raw_unsealed)]);
+    }
+    for (name, m) in all {
         errors += m.rec.errors;
         if m.rec.errors > 0 {
             println!("errors in {name}: {} (first ones below)", m.rec.errors);
@@ -890,7 +929,7 @@ impl Server {
 
 /// Starts `leye serve` from next to this executable, on a free loopback port and
 /// a fresh data directory, and waits until it answers its health check.
-async fn start_server(tmp_parent: &Path, log_filter: &str) -> anyhow::Result<StartedServer> {
+async fn start_server(tmp_parent: &Path, log_filter: &str, extra: &[&str]) -> anyhow::Result<StartedServer> {
     let exe = std::env::current_exe().context("locating the bench executable")?.with_file_name("leye");
     ensure!(
         exe.is_file(),
@@ -912,6 +951,7 @@ async fn start_server(tmp_parent: &Path, log_filter: &str) -> anyhow::Result<Sta
         .arg(addr.to_string())
         .arg("--data-dir")
         .arg(&data_dir)
+        .args(extra)
         .env("LEYE_LOG", log_filter)
         .env_remove("LEYE_CONFIG")
         .env_remove("LEYE_LISTEN")
@@ -1031,11 +1071,12 @@ async fn raw_appends(
     payloads: &Payloads,
     warmup: Duration,
     duration: Duration,
+    unsealed: bool,
 ) -> anyhow::Result<Measured> {
     let dir = tempfile::Builder::new().prefix("leye-bench-raw-").tempdir_in(tmp_parent)?;
-    let store = SqliteStore::open(dir.path().join(STORE_FILE), SqliteStoreOptions::default())
-        .await
-        .context("opening the raw-append store")?;
+    let options = SqliteStoreOptions { unsealed_for_benchmarks: unsealed, ..Default::default() };
+    let store =
+        SqliteStore::open(dir.path().join(STORE_FILE), options).await.context("opening the raw-append store")?;
     let p = store.pragmas();
     let pragmas = format!(
         "journal_mode={} synchronous={}{}",
@@ -1108,4 +1149,49 @@ fn filesystem_of(path: &Path) -> String {
         })
         .max_by_key(|(len, _)| *len)
         .map_or_else(|| "filesystem unknown".into(), |(_, fs)| fs)
+}
+
+/// The figures of `--compare-chain`.
+struct ChainCost {
+    /// The gRPC commands against a server writing no seals.
+    commands: Measured,
+    raw_unsealed: Measured,
+    verify: leye::bench::VerifyVsRead,
+}
+
+/// `--compare-chain`: `leye verify` against a raw read of the (stopped) first
+/// server's log, then the same command workload against a second server
+/// started with `--bench-unsealed`, then raw appends without seals.
+async fn compare_chain(
+    args: &Args,
+    first: &StartedServer,
+    ids: &Arc<IdSource>,
+    tmp_parent: &Path,
+    payloads: &Payloads,
+) -> anyhow::Result<ChainCost> {
+    eprintln!("running: leye verify vs raw read of the first server's log …");
+    let verify = leye::bench::verify_vs_read(
+        &first.data_dir.join(STORE_FILE),
+        &first.data_dir.join(leye_store::sqlite::DEFAULT_KEY_FILE),
+    )
+    .await?;
+    let (warmup, duration) = (Duration::from_secs(args.warmup_secs), Duration::from_secs(args.duration_secs));
+    let mut server =
+        Server::Started(Box::new(start_server(tmp_parent, &args.server_log, &["--bench-unsealed"]).await?));
+    let token = match &server {
+        Server::Started(s) => bench_token(&s.data_dir)?,
+        Server::External(_) => bail!("the unsealed server is started by the bench"),
+    };
+    let mut channels = Vec::new();
+    for _ in 0..args.connections {
+        channels.push(connect(server.addr(), &token).await?);
+    }
+    eprintln!("running: the same gRPC commands, chain off …");
+    let result = grpc_workloads(args, &channels, ids, warmup, duration, server.pid()).await;
+    drop(channels);
+    server.stop().await?;
+    let (commands, _health) = result?;
+    eprintln!("running: raw SQLite append unsealed, {} tasks …", args.clients);
+    let raw_unsealed = raw_appends(tmp_parent, args.clients as usize, payloads, warmup, duration, true).await?;
+    Ok(ChainCost { commands, raw_unsealed, verify })
 }

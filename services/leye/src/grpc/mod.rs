@@ -59,6 +59,9 @@ pub struct Api {
     pub health: HealthReporter,
     pub guard: GuardConfig,
     pub trust: TrustConfig,
+    /// The store failed its check at start: the command services report
+    /// NOT_SERVING (the store refuses their appends); queries still serve.
+    pub commands_refused: bool,
 }
 
 /// The TLS settings of the port, from the configured files.
@@ -86,12 +89,16 @@ pub async fn serve<S: EventStore>(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let Api { catalogue, analytics, health, guard, trust } = api;
+    let Api { catalogue, analytics, health, guard, trust, commands_refused } = api;
     let limits = trust.limits;
     health.set_serving::<PersonCaseServiceServer<person::PersonApi<S>>>().await;
     health.set_serving::<EnterpriseCaseServiceServer<enterprise::EnterpriseApi<S>>>().await;
     health.set_serving::<TargetsServiceServer<analytics::AnalyticsApi>>().await;
     health.set_serving::<AuditServiceServer<audit::AuditApi<S>>>().await;
+    if commands_refused {
+        health.set_not_serving::<PersonCaseServiceServer<person::PersonApi<S>>>().await;
+        health.set_not_serving::<EnterpriseCaseServiceServer<enterprise::EnterpriseApi<S>>>().await;
+    }
     let health_service = HealthServer::new(HealthService::from_health_reporter(health));
     // Reflection v1 and v1alpha (older grpcurl speaks only v1alpha), resolving
     // leye's services, health and the google.rpc error details by symbol.

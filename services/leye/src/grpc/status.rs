@@ -13,6 +13,7 @@
 //! | the table allows no role of the caller, the case or area is outside its jurisdiction, a context field disagrees with it | `PERMISSION_DENIED` | `ErrorInfo` reason `ROLE_MISSING`, `OUT_OF_JURISDICTION`, `CONTEXT_MISMATCH` (metadata `field`), `CITY_LEVEL_REQUIRED`, `NO_RULE` |
 //! | too many requests in flight | `RESOURCE_EXHAUSTED` | `ErrorInfo` reason `OVERLOADED` |
 //! | the audit record cannot be written | `UNAVAILABLE` | `ErrorInfo` reason `AUDIT_UNAVAILABLE` |
+//! | the store failed its integrity check at start (commands refused) | `UNAVAILABLE` | `ErrorInfo` reason `CHAIN_BROKEN`, `STORE_CORRUPT` or `CHAIN_KEY` |
 //! | store closed or failing | `UNAVAILABLE` | — |
 //! | a stored event cannot be read | `INTERNAL` | — (details go to the log, not the client) |
 //!
@@ -247,6 +248,14 @@ pub fn to_status(err: AppError) -> Status {
         }
         AppError::Denied(d) => denied(&d),
         AppError::Store(StoreError::Closed) => Status::unavailable("the service is shutting down"),
+        AppError::Store(StoreError::Integrity { code, .. }) => Status::with_error_details(
+            Code::Unavailable,
+            format!(
+                "{code}: the event store failed its integrity check at start; commands are refused until an \
+                 operator checks it (`leye verify`)"
+            ),
+            info(code, HashMap::new()),
+        ),
         AppError::Store(e) => {
             tracing::error!(error = %e, "store failure");
             Status::unavailable("the event store is unavailable")

@@ -30,21 +30,42 @@
 //!   re-check every [`SqliteStoreOptions::poll_interval`] to see appends made by
 //!   another process on the same file.
 //!
+//! - **The chain.** The writer seals every event it inserts ([`crate::chain`]):
+//!   inside the batch's transaction it reads the last event's hash, gives each
+//!   new event the next position explicitly and stores `chain_prev`,
+//!   `chain_hash`, `chain_mac`, `chain_check` beside it, so a request rolled back
+//!   in its savepoint leaves no link behind. After the commit a separate thread
+//!   (`leye-store-head`) points the head file `<file>.head` at the newest link,
+//!   off the commit path: the head lags by at most the batches committed
+//!   meanwhile. The key is `<dir>/keys/chain.key` by default (0600, created
+//!   with the first chain; an existing chain never gets a new key).
+//! - **The check at open.** The head file and the last
+//!   [`SqliteStoreOptions::tail_check`] events are checked (and `PRAGMA
+//!   quick_check` run when asked); a problem is kept in
+//!   [`SqliteStore::integrity`] and every append is then refused with
+//!   [`StoreError::Integrity`], while reads go on. `seal.rs` holds the chain
+//!   columns, the migration of schema-1 files and [`verify_file`].
+//!
 //! `recorded_at` is one timestamp per batch, taken when its transaction starts:
 //! `max(now, recorded_at of the last event in the log)`, so it never decreases.
 //! The schema version is kept in `PRAGMA user_version`; a file written by a newer
 //! version of this adapter is refused.
+
+mod backup;
+mod open;
+mod seal;
+mod writer;
 
 use std::{
     fmt,
     path::{Path, PathBuf},
     sync::{Arc, Mutex, MutexGuard, PoisonError},
     thread,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
-use chrono::{DateTime, Utc};
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
+use chrono::DateTime;
+use rusqlite::{Connection, ErrorCode, OpenFlags, Row, params};
 use tokio::{
     runtime::Handle,
     sync::{mpsc, oneshot, watch},
@@ -52,14 +73,26 @@ use tokio::{
 use tracing::debug;
 use uuid::Uuid;
 
+pub use backup::{BackupReport, backup};
+pub use open::{ChainInfo, default_key_file};
+use open::{HeadThread, Opened, open_writer};
+pub use seal::{HEAD_FORMAT, Verified, VerifyOptions, verify_file};
+use writer::{Request, Writer};
+
 use crate::{
-    AppendResult, CurrentRevision, EventData, EventStore, ExpectedRevision, Position, RecordedEvent, StoreError,
-    StreamName, Subscription,
+    AppendResult, ChainedEvent, EventData, EventStore, ExpectedRevision, IntegrityProblem, Position, RecordedEvent,
+    StoreError, StreamName, Subscription,
+    chain::{ChainAlgorithm, ChainKey},
+    headfile::{HeadState, Link},
 };
 
 /// The schema version this build writes (`PRAGMA user_version`). Files with a
 /// higher version are refused by [`SqliteStore::open`].
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// The chain key's file, relative to the store's directory, unless
+/// [`SqliteStoreOptions::key_file`] says otherwise.
+pub const DEFAULT_KEY_FILE: &str = "keys/chain.key";
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -101,6 +134,22 @@ pub struct SqliteStoreOptions {
     /// How often an idle subscription re-reads the log even without a local
     /// commit, to see appends by other processes. Default 500 ms.
     pub poll_interval: Duration,
+    /// The chain key; default `<the store's directory>/keys/chain.key`.
+    pub key_file: Option<PathBuf>,
+    /// The chain's hash function for a new store; `None`: SHA-256 for a new
+    /// store, the recorded one for an existing store (which must match when set).
+    pub algorithm: Option<ChainAlgorithm>,
+    /// Events at the end of the log checked at open (with every event past the
+    /// head file). Default 1000.
+    pub tail_check: u64,
+    /// Run `PRAGMA quick_check` at open (reads the whole file). Default false;
+    /// `leye serve` sets it.
+    pub quick_check: bool,
+    /// Writes events WITHOUT seals (empty chain columns, no head file), only
+    /// to measure what sealing costs (`leye-bench --compare-chain`). Such a
+    /// store never verifies, and every later open refuses its appends.
+    #[doc(hidden)]
+    pub unsealed_for_benchmarks: bool,
 }
 
 impl Default for SqliteStoreOptions {
@@ -111,6 +160,11 @@ impl Default for SqliteStoreOptions {
             read_pool_size: 64,
             busy_timeout: Duration::from_secs(5),
             poll_interval: Duration::from_millis(500),
+            key_file: None,
+            algorithm: None,
+            tail_check: 1000,
+            quick_check: false,
+            unsealed_for_benchmarks: false,
         }
     }
 }
@@ -137,6 +191,11 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
+    key_file: PathBuf,
+    chain: ChainInfo,
+    /// What the check at open found; appends are refused while it is `Some`.
+    problem: Option<IntegrityProblem>,
+    unsealed: bool,
     pragmas: SqlitePragmas,
     poll_interval: Duration,
     /// `None` once closed.
@@ -161,15 +220,28 @@ impl SqliteStore {
     pub async fn open(path: impl AsRef<Path>, options: SqliteStoreOptions) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         let busy_timeout = options.busy_timeout;
-        let (conn, pragmas, head) = blocking({
-            let path = path.clone();
-            move || open_writer(&path, busy_timeout)
+        let key_file = options.key_file.clone().unwrap_or_else(|| default_key_file(&path));
+        let opened = blocking({
+            let (path, key_file, options) = (path.clone(), key_file.clone(), options.clone());
+            move || open_writer(&path, &key_file, &options)
         })
         .await?;
+        let Opened { conn, pragmas, head, key, chain, problem, head_writer } = opened;
+        if let Some(p) = &problem {
+            tracing::warn!(code = p.code, detail = %p.detail, path = %path.display(), "event store check at open failed: appends refused");
+        }
 
         let (queue, rx) = mpsc::channel(options.queue_capacity.max(1));
         let (head_tx, head_rx) = watch::channel(head);
-        let writer = Writer { conn, rx, head: head_tx, max_batch: options.max_batch.max(1) };
+        let unsealed = options.unsealed_for_benchmarks;
+        let heads = match (head_writer, key.clone()) {
+            (Some(file), Some(key)) if !unsealed => Some(HeadThread::start(file, key)?),
+            _ => None,
+        };
+        if unsealed {
+            tracing::warn!(path = %path.display(), "UNSEALED store (benchmarks only): its events get no seal and it will never verify");
+        }
+        let writer = Writer { conn, rx, head: head_tx, max_batch: options.max_batch.max(1), key, unsealed, heads };
         let thread = thread::Builder::new()
             .name("leye-store-writer".into())
             .spawn(move || writer.run())
@@ -185,6 +257,10 @@ impl SqliteStore {
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
+                key_file,
+                chain,
+                problem,
+                unsealed,
                 pragmas,
                 poll_interval: options.poll_interval,
                 queue: Mutex::new(Some(queue)),
@@ -203,6 +279,22 @@ impl SqliteStore {
     /// The writer connection's PRAGMAs, read back from it when it was opened.
     pub fn pragmas(&self) -> &SqlitePragmas {
         &self.inner.pragmas
+    }
+
+    /// What the check at open found: `None` when the tail of the chain, the head
+    /// file, the key (and `quick_check`, when asked) were sound.
+    pub fn integrity(&self) -> Option<&IntegrityProblem> {
+        self.inner.problem.as_ref()
+    }
+
+    /// The chain key's file.
+    pub fn key_file(&self) -> &Path {
+        &self.inner.key_file
+    }
+
+    /// The chain's algorithm and key id, as recorded in the store.
+    pub fn chain(&self) -> &ChainInfo {
+        &self.inner.chain
     }
 
     /// Stops accepting appends, lets the writer answer every append already
@@ -251,6 +343,9 @@ impl EventStore for SqliteStore {
         if events.is_empty() {
             return Err(StoreError::EmptyAppend);
         }
+        if let Some(problem) = self.inner.problem.as_ref().filter(|_| !self.inner.unsealed) {
+            return Err(problem.error());
+        }
         let queue = lock(&self.inner.queue).clone().ok_or(StoreError::Closed)?;
         let (reply, answer) = oneshot::channel();
         let request = Request { stream: stream.clone(), expected, events, reply };
@@ -272,6 +367,41 @@ impl EventStore for SqliteStore {
 
     async fn read_all(&self, after: Option<Position>, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
         self.inner.readers.read_all(after, max).await
+    }
+
+    async fn read_chain(&self, after: Option<Position>, max: usize) -> Result<Vec<ChainedEvent>, StoreError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let after = after.map_or(0, |p| signed(p.commit));
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        self.inner
+            .readers
+            .run(move |conn| {
+                let sql = format!("{} WHERE position > ?1 ORDER BY position LIMIT ?2", seal::SELECT_SEALED);
+                let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+                let mut rows = stmt.query(params![after, max]).map_err(db)?;
+                let mut events = Vec::new();
+                while let Some(row) = rows.next().map_err(db)? {
+                    events.push(seal::decode_chained(row)?);
+                }
+                Ok(events)
+            })
+            .await
+    }
+
+    async fn sealed_head(&self) -> Result<Option<Link>, StoreError> {
+        let Ok(key) = ChainKey::load(&self.inner.key_file, self.inner.chain.algorithm) else {
+            return Err(StoreError::Backend(format!("cannot read the chain key {}", self.inner.key_file.display())));
+        };
+        let path = self.inner.path.clone();
+        blocking(move || match seal::read_head(&path, &key)? {
+            HeadState::Valid(link) if link.seq == 0 => Ok(None),
+            HeadState::Valid(link) => Ok(Some(link)),
+            HeadState::Missing => Ok(None),
+            HeadState::Invalid => Err(StoreError::Backend("the head file does not verify".into())),
+        })
+        .await
     }
 
     async fn head(&self) -> Result<Option<Position>, StoreError> {
@@ -341,251 +471,6 @@ async fn follow(
             () = tokio::time::sleep(poll_interval) => {}
         }
     }
-}
-
-// ---------------------------------------------------------------------------
-// The writer
-
-/// One `append` call waiting for the writer.
-struct Request {
-    stream: StreamName,
-    expected: ExpectedRevision,
-    events: Vec<EventData>,
-    reply: oneshot::Sender<Result<AppendResult, StoreError>>,
-}
-
-/// The writer thread's state: the only connection that writes.
-struct Writer {
-    conn: Connection,
-    rx: mpsc::Receiver<Request>,
-    head: watch::Sender<Option<Position>>,
-    max_batch: usize,
-}
-
-/// The outcome of each request of a batch, and the last position it wrote.
-type BatchOutcome = (Vec<Result<AppendResult, StoreError>>, Option<Position>);
-
-impl Writer {
-    /// Commits batches until every sender is gone and the queue is drained.
-    fn run(mut self) {
-        while let Some(first) = self.rx.blocking_recv() {
-            let mut batch = vec![first];
-            while batch.len() < self.max_batch {
-                match self.rx.try_recv() {
-                    Ok(request) => batch.push(request),
-                    Err(_) => break,
-                }
-            }
-            self.commit_batch(batch);
-        }
-        debug!("SQLite writer stopped");
-    }
-
-    fn commit_batch(&mut self, batch: Vec<Request>) {
-        let started = Instant::now();
-        let results = match self.execute(&batch) {
-            Ok((results, last_written)) => {
-                if let Some(position) = last_written {
-                    self.head.send_replace(Some(position));
-                }
-                results
-            }
-            Err(e) => {
-                let reason = e.to_string();
-                tracing::warn!(batch = batch.len(), error = %reason, "group commit failed");
-                batch.iter().map(|_| Err(StoreError::Backend(reason.clone()))).collect()
-            }
-        };
-        debug!(
-            batch = batch.len(),
-            ok = results.iter().filter(|r| r.is_ok()).count(),
-            commit_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-            "group commit"
-        );
-        for (request, result) in batch.into_iter().zip(results) {
-            let _ = request.reply.send(result); // the caller may have given up
-        }
-    }
-
-    /// Runs the whole batch in one transaction, each request in its own savepoint.
-    /// `Err` means the transaction failed as a whole and nothing was written.
-    fn execute(&mut self, batch: &[Request]) -> Result<BatchOutcome, StoreError> {
-        let mut tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
-        let last: Option<i64> = tx
-            .query_row("SELECT recorded_at FROM events ORDER BY position DESC LIMIT 1", [], |r| r.get(0))
-            .optional()
-            .map_err(db)?;
-        let recorded_at = Utc::now().timestamp_micros().max(last.unwrap_or(i64::MIN));
-
-        let mut results = Vec::with_capacity(batch.len());
-        let mut last_written = None;
-        for request in batch {
-            let savepoint = tx.savepoint().map_err(db)?;
-            let result = apply(&savepoint, request, recorded_at);
-            match &result {
-                Ok(r) if !r.already_written => {
-                    savepoint.commit().map_err(db)?;
-                    last_written = Some(r.position);
-                }
-                // Nothing to keep: roll back whatever the request did, alone.
-                _ => savepoint.finish().map_err(db)?,
-            }
-            results.push(result);
-        }
-        // On failure `tx` is dropped, which rolls back.
-        tx.commit().map_err(db)?;
-        Ok((results, last_written))
-    }
-}
-
-/// One append request, inside its savepoint.
-fn apply(conn: &Connection, request: &Request, recorded_at: i64) -> Result<AppendResult, StoreError> {
-    let Some(first) = request.events.first() else {
-        return Err(StoreError::EmptyAppend);
-    };
-    let found: Option<(String, i64)> = conn
-        .prepare_cached("SELECT stream, revision FROM events WHERE event_id = ?1")
-        .and_then(|mut s| {
-            s.query_row([first.event_id.as_bytes().as_slice()], |r| Ok((r.get(0)?, r.get(1)?))).optional()
-        })
-        .map_err(db)?;
-    if let Some((stream, revision)) = found {
-        return already_written(conn, request, first.event_id, &stream, revision);
-    }
-
-    let current: Option<i64> = conn
-        .prepare_cached("SELECT max(revision) FROM events WHERE stream = ?1")
-        .and_then(|mut s| s.query_row([request.stream.as_str()], |r| r.get(0)))
-        .map_err(db)?;
-    let current = match current {
-        Some(r) => CurrentRevision::Current(unsigned(r)?),
-        None => CurrentRevision::NoStream,
-    };
-    let ok = match (request.expected, current) {
-        (ExpectedRevision::Any, _)
-        | (ExpectedRevision::NoStream, CurrentRevision::NoStream)
-        | (ExpectedRevision::StreamExists, CurrentRevision::Current(_)) => true,
-        (ExpectedRevision::Exact(want), CurrentRevision::Current(have)) => want == have,
-        _ => false,
-    };
-    if !ok {
-        return Err(StoreError::WrongExpectedRevision {
-            stream: request.stream.clone(),
-            expected: request.expected,
-            current,
-        });
-    }
-
-    let mut revision = match current {
-        CurrentRevision::Current(r) => r + 1,
-        CurrentRevision::NoStream => 0,
-    };
-    let mut insert = conn
-        .prepare_cached(
-            "INSERT INTO events (stream, revision, event_id, event_type, data, metadata, \
-             recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )
-        .map_err(db)?;
-    for event in &request.events {
-        insert
-            .execute(params![
-                request.stream.as_str(),
-                signed(revision),
-                event.event_id.as_bytes().as_slice(),
-                event.event_type,
-                event.data,
-                event.metadata,
-                recorded_at,
-            ])
-            .map_err(|e| duplicate_or_db(e, event.event_id))?;
-        revision += 1;
-    }
-    Ok(AppendResult {
-        next_expected_revision: revision - 1,
-        position: Position::from_sequence(unsigned(conn.last_insert_rowid())?),
-        already_written: false,
-    })
-}
-
-/// The request's first event id is already stored at `stream`/`revision`: an
-/// idempotent retry if the request's ids are exactly the events stored from there.
-fn already_written(
-    conn: &Connection,
-    request: &Request,
-    first_id: Uuid,
-    stream: &str,
-    revision: i64,
-) -> Result<AppendResult, StoreError> {
-    let duplicate = || StoreError::DuplicateEventId { event_id: first_id };
-    if stream != request.stream.as_str() {
-        return Err(duplicate());
-    }
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT event_id, revision, position FROM events \
-             WHERE stream = ?1 AND revision >= ?2 ORDER BY revision LIMIT ?3",
-        )
-        .map_err(db)?;
-    let stored = stmt
-        .query_map(params![stream, revision, i64::try_from(request.events.len()).unwrap_or(i64::MAX)], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-        })
-        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
-        .map_err(db)?;
-    let same = stored.len() == request.events.len()
-        && stored.iter().zip(&request.events).all(|((id, _, _), e)| id == e.event_id.as_bytes());
-    match stored.last() {
-        Some(&(_, revision, position)) if same => Ok(AppendResult {
-            next_expected_revision: unsigned(revision)?,
-            position: Position::from_sequence(unsigned(position)?),
-            already_written: true,
-        }),
-        _ => Err(duplicate()),
-    }
-}
-
-/// Opens the writer connection: PRAGMAs, schema, and the current head.
-fn open_writer(
-    path: &Path,
-    busy_timeout: Duration,
-) -> Result<(Connection, SqlitePragmas, Option<Position>), StoreError> {
-    let mut conn = Connection::open(path).map_err(db)?;
-    conn.busy_timeout(busy_timeout).map_err(db)?;
-    let journal_mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(db)?;
-    if !journal_mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Backend(format!(
-            "{}: cannot use WAL mode (journal_mode is {journal_mode})",
-            path.display()
-        )));
-    }
-    conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
-    conn.pragma_update(None, "foreign_keys", true).map_err(db)?;
-
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
-    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(db)?;
-    if version > SCHEMA_VERSION {
-        return Err(StoreError::Backend(format!(
-            "{}: schema version {version} is newer than this build supports ({SCHEMA_VERSION}); \
-             upgrade leye to open it",
-            path.display()
-        )));
-    }
-    if version < SCHEMA_VERSION {
-        tx.execute_batch(SCHEMA).map_err(db)?;
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(db)?;
-    }
-    tx.commit().map_err(db)?;
-
-    let head: Option<i64> = conn.query_row("SELECT max(position) FROM events", [], |r| r.get(0)).map_err(db)?;
-    let head = head.map(|p| unsigned(p).map(Position::from_sequence)).transpose()?;
-    let pragmas = SqlitePragmas {
-        journal_mode: conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).map_err(db)?,
-        synchronous: conn.pragma_query_value(None, "synchronous", |r| r.get(0)).map_err(db)?,
-        foreign_keys: conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).map_err(db)?,
-        busy_timeout_ms: conn.pragma_query_value(None, "busy_timeout", |r| r.get(0)).map_err(db)?,
-        user_version: conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(db)?,
-    };
-    Ok((conn, pragmas, head))
 }
 
 // ---------------------------------------------------------------------------

@@ -156,6 +156,84 @@ impl fmt::Debug for ResidentId {
     }
 }
 
+// === impl RegisteredId ===
+
+/// The resident ID a registration was made with, or what of it stays when it
+/// is not at hand: the birth date and sex it encodes, which the rules (ages,
+/// "4050", retirement) and the targets need and which do not identify a
+/// person by themselves.
+///
+/// Stored events keep the resident ID sealed (leye's personal-data codec);
+/// `Withheld` is what a reader gets without the person's key: a follower that
+/// needs none (projections, the publisher by default), or anyone after the
+/// key was destroyed (`erased`, PIPL art. 47).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RegisteredId {
+    Known(ResidentId),
+    Withheld {
+        birth_date: Date,
+        gender: Gender,
+        /// The person's key was destroyed: the resident ID is gone for good.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        erased: bool,
+    },
+}
+
+impl RegisteredId {
+    /// The resident ID, when at hand.
+    pub fn known(&self) -> Option<&ResidentId> {
+        match self {
+            Self::Known(id) => Some(id),
+            Self::Withheld { .. } => None,
+        }
+    }
+
+    pub fn birth_date(&self) -> Date {
+        match self {
+            Self::Known(id) => id.birth_date(),
+            Self::Withheld { birth_date, .. } => *birth_date,
+        }
+    }
+
+    pub fn gender(&self) -> Gender {
+        match self {
+            Self::Known(id) => id.gender(),
+            Self::Withheld { gender, .. } => *gender,
+        }
+    }
+
+    /// Full years of age on `date`, as [`ResidentId::age_on`].
+    pub fn age_on(&self, date: Date) -> u32 {
+        full_years_between(self.birth_date(), date)
+    }
+
+    /// What stays of it without the resident ID.
+    pub fn withheld(&self, erased: bool) -> Self {
+        Self::Withheld { birth_date: self.birth_date(), gender: self.gender(), erased }
+    }
+
+    /// Whether the resident ID was erased.
+    pub fn is_erased(&self) -> bool {
+        matches!(self, Self::Withheld { erased: true, .. })
+    }
+
+    /// Whether `other` can be the same person: the same resident ID, or, when
+    /// one is withheld, the same birth date and sex.
+    pub fn may_be(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Known(a), Self::Known(b)) => a == b,
+            _ => self.birth_date() == other.birth_date() && self.gender() == other.gender(),
+        }
+    }
+}
+
+impl From<ResidentId> for RegisteredId {
+    fn from(id: ResidentId) -> Self {
+        Self::Known(id)
+    }
+}
+
 // === impl PersonName ===
 
 /// A person's name, 1 to 50 characters. Sensitive: `Debug` redacts it.

@@ -271,7 +271,10 @@ impl fmt::Debug for PersonName {
 
 // === text ===
 
-/// Trims `raw` and checks it has `min..=max` characters and no control characters.
+/// Trims `raw` and checks it has `min..=max` characters, no control
+/// characters and nothing shaped like a resident ID: free text is not sealed
+/// at rest nor withheld on NATS, so a person is named by the case id, never
+/// by their resident ID, in a note, a reason or an id.
 pub fn text(raw: &str, min: usize, max: usize) -> Result<String, ValueError> {
     let s = raw.trim();
     let n = s.chars().count();
@@ -288,7 +291,34 @@ pub fn text(raw: &str, min: usize, max: usize) -> Result<String, ValueError> {
     if s.chars().any(char::is_control) {
         return Err(ValueError::new("must not contain control characters"));
     }
+    if contains_resident_id(s) {
+        return Err(ValueError::new(
+            "must not contain a resident ID (18 characters with a valid GB 11643 check character): refer to the person by the case id",
+        ));
+    }
     Ok(s.to_string())
+}
+
+/// Whether `s` holds something shaped like a resident ID: 17 digits and a
+/// check character (digit or X) that matches them (ISO 7064 MOD 11-2), not
+/// part of a longer run of digits.
+pub fn contains_resident_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() < 18 {
+        return false;
+    }
+    (0..=b.len() - 18).any(|i| {
+        let w = &b[i..i + 18];
+        let bounded_before = i == 0 || !b[i - 1].is_ascii_digit();
+        let bounded_after = b.get(i + 18).is_none_or(|c| !c.is_ascii_alphanumeric());
+        bounded_before
+            && bounded_after
+            && w[..17].iter().all(u8::is_ascii_digit)
+            && std::str::from_utf8(&w[..17])
+                .ok()
+                .and_then(ResidentId::check_character)
+                .is_some_and(|c| c == char::from(w[17].to_ascii_uppercase()))
+    })
 }
 
 /// A short code: 1 to 64 characters of letters, digits, `-`, `_`, `.`, `#`, `:`.
@@ -671,6 +701,23 @@ mod tests {
         assert_eq!(Residence::parse("120199", "120199001", "120199001002").unwrap_err().0, ResidencePart::District);
         assert_eq!(Residence::parse("120111", "120110001", "120110001002").unwrap_err().0, ResidencePart::Street);
         assert_eq!(Residence::parse("120111", "120111001", "120111002002").unwrap_err().0, ResidencePart::Community);
+    }
+
+    #[test]
+    fn free_text_refuses_what_is_shaped_like_a_resident_id() {
+        for s in ["11010519491231002X", "11010519491231002x", "见11010519491231002X本人", "id:11010519491231002X."] {
+            assert!(contains_resident_id(s), "{s}");
+        }
+        let err = text("本人 11010519491231002X 来访", 0, 500).unwrap_err().0;
+        assert!(err.contains("resident ID") && !err.contains("110105"), "{err}");
+        assert!(code("11010519491231002X").is_err(), "ids of vacancies and trainings too");
+        // A wrong check character, a longer run of digits, fewer characters: not a resident ID.
+        for s in
+            ["110105194912310021", "9110105194912310021", "11010519491231002X7", "110105194912310 02X", "VAC-2026-0001"]
+        {
+            assert!(!contains_resident_id(s), "{s}");
+            assert!(text(s, 0, 50).is_ok(), "{s}");
+        }
     }
 
     #[test]

@@ -278,6 +278,7 @@ pub fn registration(resident_id: &str) -> pb::Registration {
         graduation: Some(pb::Graduation { year: 2024, school: "天津大学".into(), tianjin_school: true }),
         household: None,
         groups: vec![pb::PersonGroup::Graduate as i32],
+        personal_data: 0,
     }
 }
 

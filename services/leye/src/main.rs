@@ -54,6 +54,10 @@ struct DataArgs {
     /// else ./leye-data.
     #[arg(long, env = "LEYE_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// The master key file of the personal-data key store, as for `leye serve`
+    /// (`LEYE_MASTER_KEY`, holding the key itself, wins).
+    #[arg(long, env = "LEYE_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
 }
 
 impl DataArgs {
@@ -63,7 +67,8 @@ impl DataArgs {
             Some(path) => ServeSettings::from_file(path)?,
             None => ServeSettings::default(),
         };
-        ServeSettings { data_dir: self.data_dir.or(flags.data_dir), ..flags }.layered_over(file)
+        let master_key_file = self.master_key_file.or(flags.master_key_file);
+        ServeSettings { data_dir: self.data_dir.or(flags.data_dir), master_key_file, ..flags }.layered_over(file)
     }
 
     fn resolve(self) -> anyhow::Result<ServeConfig> {
@@ -154,6 +159,44 @@ enum Command {
         /// `<data_dir>/pseudonym.key`.
         #[arg(long, env = "LEYE_PSEUDONYM_KEY_FILE")]
         pseudonym_key_file: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Personal-data keys: rotate the master key, or count the data keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// One-way migrations of a data directory (run with the service stopped).
+    Migrate {
+        #[command(subcommand)]
+        command: MigrateCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Re-wrap every data key under a new master key (no event is rewritten).
+    Rotate {
+        /// The new master key (64 hex characters); default: a fresh random key.
+        /// Required when the key comes from LEYE_MASTER_KEY.
+        #[arg(long)]
+        new_master_key_file: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// How many data keys are live and destroyed.
+    Status {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MigrateCommand {
+    /// Seal the resident IDs and names a release before sealing stored in
+    /// clear (one way; positions and checkpoints unchanged).
+    Encrypt {
         #[command(flatten)]
         data: DataArgs,
     },
@@ -284,13 +327,37 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
             let store = open_existing_store(&config.data_dir).await?;
             // Replay reads streams by case id only: the key is not needed, so a
             // throwaway one is used and the real key file is never touched.
-            let cases = PersonCases::new(store.clone(), CaseIds::from_key([0; 32]), Arc::new(chrono::Utc::now));
+            // Personal fields are opened with the master key (erased ones say so).
+            let personal = match config.vault.open() {
+                Ok(p) => p,
+                Err(e) => {
+                    store.close().await;
+                    return Err(e.context("personal-data key store"));
+                }
+            };
+            let cases = PersonCases::new(store.clone(), CaseIds::from_key([0; 32]), Arc::new(chrono::Utc::now))
+                .with_personal_data(personal);
             let mut out = std::io::stdout().lock();
             let result = replay::print(&cases, case, recorded_until, format, &mut out).await;
             let flushed = out.flush();
             store.close().await;
             result?;
             flushed?;
+            Ok(())
+        }
+        Command::Keys { command: KeysCommand::Rotate { new_master_key_file, data } } => {
+            let config = data.resolve()?;
+            println!("{}", leye::keys::rotate(&config, new_master_key_file.as_deref())?);
+            Ok(())
+        }
+        Command::Keys { command: KeysCommand::Status { data } } => {
+            println!("{}", leye::keys::status(&data.resolve()?)?);
+            Ok(())
+        }
+        Command::Migrate { command: MigrateCommand::Encrypt { data } } => {
+            let config = data.resolve()?;
+            let n = leye::keys::migrate_encrypt(&config)?;
+            println!("{n} registrations sealed in {}", config.data_dir.display());
             Ok(())
         }
         Command::Projections { command: ProjectionsCommand::Rebuild { data } } => {
@@ -337,7 +404,7 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
         }
         Command::Dev { config, command: devtools::DevCommand::Token(mut args) } => {
             if !data_dir_given {
-                args.data_dir = DataArgs { config, data_dir: None }.resolve()?.data_dir;
+                args.data_dir = DataArgs { config, data_dir: None, master_key_file: None }.resolve()?.data_dir;
             }
             let token = devtools::token(&args, chrono::Utc::now().timestamp())?;
             let mut out = std::io::stdout().lock();
@@ -349,8 +416,11 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
             devtools::certs(&args, &mut std::io::stdout())
         }
         Command::Audit { config, command: devtools::AuditCommand::Verify { data_dir } } => {
-            let data_dir =
-                if data_dir_given { data_dir } else { DataArgs { config, data_dir: None }.resolve()?.data_dir };
+            let data_dir = if data_dir_given {
+                data_dir
+            } else {
+                DataArgs { config, data_dir: None, master_key_file: None }.resolve()?.data_dir
+            };
             let intact = devtools::verify_audit(&data_dir, &mut std::io::stdout())?;
             anyhow::ensure!(intact, "the audit trail has been tampered with or damaged");
             Ok(())
@@ -399,7 +469,14 @@ async fn generate(config: &ServeConfig, people: usize, seed: u64, append: bool) 
             return Err(e);
         }
     };
-    let cases = PersonCases::new(store.clone(), ids, Arc::new(chrono::Utc::now));
+    let personal = match config.vault.open() {
+        Ok(p) => p,
+        Err(e) => {
+            store.close().await;
+            return Err(e.context("personal-data key store"));
+        }
+    };
+    let cases = PersonCases::new(store.clone(), ids, Arc::new(chrono::Utc::now)).with_personal_data(personal);
     let cfg = leye::generate::GeneratorConfig::new(seed, people, cases.today());
     let mut bar = ProgressLine::new();
     let result = leye::generate::generate(&cases, &cfg, |p| bar.show(&p)).await;

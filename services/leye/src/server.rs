@@ -1,7 +1,7 @@
 //! `leye serve`: open the embedded store, serve gRPC, publish to NATS, serve
 //! metrics, shut down cleanly.
 //!
-//! Start: store → key → metrics listener (if configured) → publisher and its
+//! Start: personal-data key store (master key checked) → store → key → metrics listener (if configured) → publisher and its
 //! lag sampler (they report on the shared health service) → projector
 //! (follows the log into the read model) → policy finder (follows the log,
 //! notes eligibilities through the command path) → hire linker (settles each
@@ -92,6 +92,13 @@ async fn run_checked(
     // The policy catalogue next: an invalid file stops the start before anything opens.
     let catalogue = Arc::new(load_catalogue(&config)?);
     let authenticator = authenticator(&config)?;
+    // The personal-data key store next: a missing or wrong master key stops the start.
+    let personal = config.vault.open().context("personal-data key store")?;
+    let mut config = config;
+    if config.publisher.personal_data {
+        tracing::warn!("resident IDs and names are published on NATS (nats_personal_data = true)");
+        config.publisher.opener = Some(crate::personal::Opener(personal.clone()));
+    }
     let audit = open_audit(&config)?;
     let store = match open_store(&config).await {
         Ok(s) => s,
@@ -128,7 +135,9 @@ async fn run_checked(
     let result = async {
         let ids = CaseIds::load_or_create(&config.pseudonym_key_file)?;
         let analytics = AnalyticsApi::new(readmodel.clone(), config.targets.clone(), clock.clone());
-        let cases = PersonCases::new(store.clone(), ids, clock).with_metrics(publisher.metrics.clone());
+        let cases = PersonCases::new(store.clone(), ids, clock)
+            .with_metrics(publisher.metrics.clone())
+            .with_personal_data(personal);
         finder_task = start_finder(&config, &store, &cases, &catalogue, &readmodel, finder_stopped.clone())?;
         let checkpoint = linker::checkpoint(config.data_dir.join(linker::CHECKPOINT_FILE));
         linker_task = Some(tokio::spawn(

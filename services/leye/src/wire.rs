@@ -111,7 +111,7 @@ pub(crate) fn opt_date_pb(d: Option<Date>) -> String {
 
 pub(crate) fn registration_pb(r: &domain::Registration) -> pb::Registration {
     let state = match (&r.resident_id, &r.name) {
-        (domain::RegisteredId::Known(_), Some(_)) => pb::PersonalDataState::Present,
+        (leye_domain::values::RegisteredId::Known(_), Some(_)) => pb::PersonalDataState::Present,
         (id, _) if id.is_erased() => pb::PersonalDataState::Erased,
         _ => pb::PersonalDataState::Withheld,
     };

@@ -30,6 +30,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub mod contract;
+pub mod maintenance;
 pub mod sqlite;
 
 pub use sqlite::{SqliteStore, SqliteStoreOptions};

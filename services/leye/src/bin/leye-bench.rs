@@ -544,6 +544,7 @@ impl Person {
                 graduation: None,
                 household: None,
                 groups: vec![],
+                personal_data: 0,
             }),
         }
     }
@@ -591,8 +592,8 @@ impl Person {
     fn domain_commands(&self, today: Date, employer: &str) -> anyhow::Result<Vec<PersonCommand>> {
         let employer = CreditCode::parse(employer)?;
         let registration = domain::Registration {
-            resident_id: ResidentId::parse(&self.resident_id, today)?,
-            name: PersonName::parse(self.name)?,
+            resident_id: ResidentId::parse(&self.resident_id, today)?.into(),
+            name: Some(PersonName::parse(self.name)?),
             hukou: Hukou { county: CountyCode::parse(HUKOU_DISTRICT)?, nature: HukouNature::Urban },
             residence: Residence::parse(RESIDENCE_DISTRICT, RESIDENCE_STREET, RESIDENCE_COMMUNITY)
                 .map_err(|(_, e)| e)?,

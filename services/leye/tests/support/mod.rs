@@ -535,6 +535,7 @@ pub async fn run_case(client: &mut Client, person: u32) -> Vec<Sent> {
         graduation: None,
         household: None,
         groups: vec![pb::PersonGroup::MigrantWorker as i32],
+        personal_data: 0,
     };
     let r = accepted(|| {
         let mut c = client.clone();

@@ -75,6 +75,14 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
+    /// The built-in defaults with every file under `data_dir` (store, keys,
+    /// checkpoints), as `--data-dir` alone gives.
+    pub fn in_data_dir(data_dir: &Path) -> Self {
+        ServeSettings { data_dir: Some(data_dir.to_path_buf()), ..Default::default() }
+            .layered_over(ServeSettings::default())
+            .expect("the built-in defaults are valid")
+    }
+
     /// The directory of read-model generations.
     pub fn readmodel_dir(&self) -> PathBuf {
         self.data_dir.join(READMODEL_DIR)

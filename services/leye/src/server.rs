@@ -380,7 +380,7 @@ mod tests {
     #[test]
     fn follower_positions_come_from_the_checkpoints_and_the_linker_cell() {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = ServeConfig { data_dir: dir.path().to_path_buf(), ..ServeConfig::default() };
+        let mut config = ServeConfig::in_data_dir(dir.path());
         config.finder.enabled = true;
         config.finder.checkpoint_file = dir.path().join(finder::CHECKPOINT_FILE);
         CheckpointFile::new(&config.finder.checkpoint_file).store(Position::from_sequence(7)).unwrap();

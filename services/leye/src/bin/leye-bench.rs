@@ -156,6 +156,10 @@ struct Args {
     /// Parent directory of the temporary data directories (default: the system temp dir).
     #[arg(long)]
     tmp_dir: Option<PathBuf>,
+    /// Also measure the cost of sealing personal data: the in-process command
+    /// path with plain payloads and with sealed ones, alternately, twice each.
+    #[arg(long)]
+    personal_data: bool,
 }
 
 fn main() -> ExitCode {
@@ -286,6 +290,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
          CPU in % of one core over the window)"
     );
 
+    if args.personal_data {
+        personal_data_cost(&tmp_parent, clients, warmup, duration).await?;
+    }
+
     let mut errors = 0;
     for (name, m) in [
         ("gRPC commands", &commands),
@@ -306,6 +314,39 @@ async fn run(args: Args) -> anyhow::Result<()> {
     } else if let Some(tail) = server_log_tail {
         println!("last lines of the server's log:\n{tail}");
     }
+    Ok(())
+}
+
+/// The in-process command path, plain and sealed, alternately (twice each, so
+/// drift of the machine falls on both); prints each run and the ratio.
+async fn personal_data_cost(tmp: &Path, tasks: usize, warmup: Duration, duration: Duration) -> anyhow::Result<()> {
+    use leye::bench::personal::command_path;
+    let mut rates = [Vec::new(), Vec::new()];
+    println!();
+    println!("{:<34} {:>10} {:>9} {:>9} {:>7}", "command path (in process)", "ops/s", "p50 µs", "p99 µs", "errors");
+    for round in 0..2 {
+        for (i, sealed) in [false, true].into_iter().enumerate() {
+            eprintln!("running: command path, {} …", if sealed { "sealed" } else { "plain" });
+            let rec = command_path(tmp, sealed, tasks, Window::starting_now(warmup, duration)).await?;
+            let rate = rec.all.len() as f64 / rec.window.seconds();
+            let name = format!("{} (run {})", if sealed { "personal data sealed" } else { "plain payloads" }, round + 1);
+            println!(
+                "{name:<34} {rate:>10.0} {:>9} {:>9} {:>7}",
+                quantile(&rec.all, 0.5),
+                quantile(&rec.all, 0.99),
+                rec.errors
+            );
+            rec.print_errors(&name);
+            rates[i].push(rate);
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (plain, sealed) = (mean(&rates[0]), mean(&rates[1]));
+    println!(
+        "sealing cost on commands: sealed / plain = {} ({:.1} % fewer commands/s)",
+        ratio(sealed, plain),
+        (1.0 - sealed / plain) * 100.0
+    );
     Ok(())
 }
 

@@ -25,6 +25,7 @@ use leye::{
     consume, devtools,
     generate::GenProgress,
     identity::CaseIds,
+    personal::PersonalData,
     replay,
 };
 use leye_projections::{ProjectionError, runner::ReadModelDir};
@@ -178,8 +179,8 @@ enum Command {
 enum KeysCommand {
     /// Re-wrap every data key under a new master key (no event is rewritten).
     Rotate {
-        /// The new master key (64 hex characters); default: a fresh random key.
-        /// Required when the key comes from LEYE_MASTER_KEY.
+        /// The new master key (64 hex characters); default: a fresh random key
+        /// (required when the key comes from LEYE_MASTER_KEY).
         #[arg(long)]
         new_master_key_file: Option<PathBuf>,
         #[command(flatten)]
@@ -328,13 +329,7 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
             // Replay reads streams by case id only: the key is not needed, so a
             // throwaway one is used and the real key file is never touched.
             // Personal fields are opened with the master key (erased ones say so).
-            let personal = match config.vault.open() {
-                Ok(p) => p,
-                Err(e) => {
-                    store.close().await;
-                    return Err(e.context("personal-data key store"));
-                }
-            };
+            let personal = personal_data(&config, &store).await?;
             let cases = PersonCases::new(store.clone(), CaseIds::from_key([0; 32]), Arc::new(chrono::Utc::now))
                 .with_personal_data(personal);
             let mut out = std::io::stdout().lock();
@@ -345,13 +340,14 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
             flushed?;
             Ok(())
         }
-        Command::Keys { command: KeysCommand::Rotate { new_master_key_file, data } } => {
-            let config = data.resolve()?;
-            println!("{}", leye::keys::rotate(&config, new_master_key_file.as_deref())?);
-            Ok(())
-        }
-        Command::Keys { command: KeysCommand::Status { data } } => {
-            println!("{}", leye::keys::status(&data.resolve()?)?);
+        Command::Keys { command } => {
+            let report = match command {
+                KeysCommand::Rotate { new_master_key_file, data } => {
+                    leye::keys::rotate(&data.resolve()?, new_master_key_file.as_deref())?
+                }
+                KeysCommand::Status { data } => leye::keys::status(&data.resolve()?)?,
+            };
+            println!("{report}");
             Ok(())
         }
         Command::Migrate { command: MigrateCommand::Encrypt { data } } => {
@@ -469,13 +465,7 @@ async fn generate(config: &ServeConfig, people: usize, seed: u64, append: bool) 
             return Err(e);
         }
     };
-    let personal = match config.vault.open() {
-        Ok(p) => p,
-        Err(e) => {
-            store.close().await;
-            return Err(e.context("personal-data key store"));
-        }
-    };
+    let personal = personal_data(config, &store).await?;
     let cases = PersonCases::new(store.clone(), ids, Arc::new(chrono::Utc::now)).with_personal_data(personal);
     let cfg = leye::generate::GeneratorConfig::new(seed, people, cases.today());
     let mut bar = ProgressLine::new();
@@ -564,6 +554,15 @@ fn progress_text(p: &GenProgress) -> String {
 }
 
 /// Opens the event store of an existing data directory.
+/// The personal-data codec; `store` is closed when the key store cannot be opened.
+async fn personal_data(config: &ServeConfig, store: &leye_store::SqliteStore) -> anyhow::Result<Arc<PersonalData>> {
+    let opened = config.vault.open();
+    if opened.is_err() {
+        store.clone().close().await;
+    }
+    opened.context("personal-data key store")
+}
+
 async fn open_existing_store(data_dir: &Path) -> anyhow::Result<leye_store::SqliteStore> {
     let path = data_dir.join(STORE_FILE);
     anyhow::ensure!(

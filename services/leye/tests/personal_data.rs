@@ -204,7 +204,7 @@ async fn a_population_leaves_no_resident_id_or_name_in_any_file_and_an_erasure_r
     let found = leaks(&[&data, &nats.dir], &secrets);
     assert!(found.is_empty(), "personal data in clear:\n{}", found.join("\n"));
     // The search does find what is there: the sealed store opened gives them back.
-    assert!(!leaks(&[&data], &[case_id.clone()]).is_empty(), "case ids are in the files");
+    assert!(!leaks(&[&data], std::slice::from_ref(&case_id)).is_empty(), "case ids are in the files");
 }
 
 fn erase_request(case_id: &str) -> pb::ErasePersonalDataRequest {
@@ -275,6 +275,9 @@ fn rotation_keeps_everything_readable_and_a_wrong_or_missing_master_key_stops_th
     assert_eq!(String::from_utf8_lossy(&out.stdout), before);
 }
 
+/// position, event id, stream, recorded_at, metadata
+type Row = (i64, Vec<u8>, String, i64, Vec<u8>);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migration_seals_a_store_written_in_clear_and_keeps_positions_and_ids() {
     let tmp = tempfile::tempdir().unwrap();
@@ -328,7 +331,7 @@ async fn migration_seals_a_store_written_in_clear_and_keeps_positions_and_ids() 
     }
     store.close().await;
     let secrets: Vec<String> = people.iter().flat_map(|(id, name, _)| [id.clone(), name.clone()]).collect();
-    let rows = |path: &Path| -> Vec<(i64, Vec<u8>, String, i64, Vec<u8>)> {
+    let rows = |path: &Path| -> Vec<Row> {
         let conn = rusqlite::Connection::open(path).unwrap();
         let mut s = conn
             .prepare("SELECT position, event_id, stream, recorded_at, metadata FROM events ORDER BY position")

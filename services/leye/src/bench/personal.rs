@@ -50,10 +50,9 @@ pub async fn command_path(tmp_parent: &Path, sealed: bool, tasks: usize, window:
     }
     let base: u64 = rand::random::<u32>().into();
     let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let rec = run_clients(tasks, window, COMMAND_KINDS.len(), |_, rec| {
-        person_task(cases.clone(), base, next.clone(), rec)
-    })
-    .await;
+    let rec =
+        run_clients(tasks, window, COMMAND_KINDS.len(), |_, rec| person_task(cases.clone(), base, next.clone(), rec))
+            .await;
     store.close().await;
     rec
 }
@@ -104,7 +103,8 @@ async fn person_task(
 
 /// Person `n`: a resident ID of its own and the four commands.
 fn person(n: u64, today: chrono::NaiveDate) -> anyhow::Result<(ResidentId, Vec<PersonCommand>)> {
-    let birth = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default() + chrono::Duration::days((n % 9000) as i64);
+    let birth =
+        chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default() + chrono::Duration::days((n % 9000) as i64);
     let first17 = format!("120111{}{:03}", birth.format("%Y%m%d"), n / 9000 % 1000);
     let check = ResidentId::check_character(&first17).context("17 digits")?;
     let id = ResidentId::parse(&format!("{first17}{check}"), today)?;
@@ -118,14 +118,25 @@ fn person(n: u64, today: chrono::NaiveDate) -> anyhow::Result<(ResidentId, Vec<P
         household: None,
         groups: Default::default(),
     };
-    Ok((id, vec![
-        PersonCommand::RegisterUnemployment(registration),
-        PersonCommand::RecordContact(Contact {
-            channel: ContactChannel::Phone,
-            outcome: ContactOutcome::StillSeeking,
-            note: "月度跟踪服务".into(),
-        }),
-        PersonCommand::RecommendJob(JobRecommendation { vacancy_id: format!("V-{n}"), enterprise: None, two_way: false }),
-        PersonCommand::RecordPlacement(Placement { kind: PlacementKind::Flexible, employer: None, contract_months: None }),
-    ]))
+    Ok((
+        id,
+        vec![
+            PersonCommand::RegisterUnemployment(registration),
+            PersonCommand::RecordContact(Contact {
+                channel: ContactChannel::Phone,
+                outcome: ContactOutcome::StillSeeking,
+                note: "月度跟踪服务".into(),
+            }),
+            PersonCommand::RecommendJob(JobRecommendation {
+                vacancy_id: format!("V-{n}"),
+                enterprise: None,
+                two_way: false,
+            }),
+            PersonCommand::RecordPlacement(Placement {
+                kind: PlacementKind::Flexible,
+                employer: None,
+                contract_months: None,
+            }),
+        ],
+    ))
 }

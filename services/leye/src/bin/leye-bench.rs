@@ -329,7 +329,8 @@ async fn personal_data_cost(tmp: &Path, tasks: usize, warmup: Duration, duration
             eprintln!("running: command path, {} …", if sealed { "sealed" } else { "plain" });
             let rec = command_path(tmp, sealed, tasks, Window::starting_now(warmup, duration)).await?;
             let rate = rec.all.len() as f64 / rec.window.seconds();
-            let name = format!("{} (run {})", if sealed { "personal data sealed" } else { "plain payloads" }, round + 1);
+            let name =
+                format!("{} (run {})", if sealed { "personal data sealed" } else { "plain payloads" }, round + 1);
             println!(
                 "{name:<34} {rate:>10.0} {:>9} {:>9} {:>7}",
                 quantile(&rec.all, 0.5),

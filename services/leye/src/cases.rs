@@ -551,8 +551,13 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
                 let personal = self.personal.as_ref().ok_or_else(|| {
                     AppError::Vault("this service has no personal-data key store to erase from".into())
                 })?;
-                let destroyed = personal.erase(case_id)?;
+                let destroyed = personal.erase(case_id).await?;
                 tracing::info!(case = %case_id, destroyed, "personal-data keys destroyed");
+            }
+            if let Some(p) = &self.personal {
+                if events.iter().any(|e| PersonalData::seals(K::event_type(e))) {
+                    p.prepare(case_id).await?;
+                }
             }
             let data = events
                 .iter()

@@ -164,9 +164,27 @@ impl PersonalData {
         Ok(Cow::Owned(serde_json::to_vec(&json).unwrap_or_default()))
     }
 
-    /// Destroys the person's data keys: every sealed field of the case is erased for good.
-    pub fn erase(&self, case_id: Uuid) -> Result<usize, AppError> {
-        self.vault.erase(case_id).map_err(vault_error)
+    /// Whether payloads of `event_type` have fields to seal.
+    pub fn seals(event_type: &str) -> bool {
+        fields_of(event_type).is_some()
+    }
+
+    /// Creates the case's data key if it has none, on a blocking thread (the
+    /// key store's durable write must not hold an async worker).
+    pub async fn prepare(self: &Arc<Self>, case_id: Uuid) -> Result<(), AppError> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || me.vault.prepare(case_id).map_err(vault_error))
+            .await
+            .map_err(|e| AppError::Vault(format!("key store task failed: {e}")))?
+    }
+
+    /// Destroys the person's data keys: every sealed field of the case is
+    /// erased for good. Returns how many keys were live.
+    pub async fn erase(self: &Arc<Self>, case_id: Uuid) -> Result<usize, AppError> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || me.vault.erase(case_id).map_err(vault_error))
+            .await
+            .map_err(|e| AppError::Vault(format!("key store task failed: {e}")))?
     }
 }
 

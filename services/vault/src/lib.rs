@@ -197,6 +197,13 @@ impl Vault {
         Ok(Sealed { alg: self.cipher, kid, nonce: nonce.to_vec(), ct })
     }
 
+    /// Makes sure `subject` has a live data key (creating it, durably, when
+    /// not): blocking I/O, for callers that want it off their async threads
+    /// before [`Self::seal`].
+    pub fn prepare(&self, subject: Uuid) -> Result<(), VaultError> {
+        self.live_key(subject).map(|_| ())
+    }
+
     /// Opens a value sealed for `subject` with the same `aad`.
     pub fn unseal(&self, subject: Uuid, aad: &[u8], sealed: &Sealed) -> Result<Opened, VaultError> {
         let Some(key) = self.data_key(subject, sealed.kid)? else { return Ok(Opened::Erased) };

@@ -24,6 +24,7 @@
 use std::{borrow::Cow, path::PathBuf, sync::Arc};
 
 use leye_domain::values::{RegisteredId, ResidentId};
+use leye_store::EventStore;
 use leye_vault::{Cipher, EnvKey, KeyFile, MasterKeySource, Opened, Sealed, Vault, VaultError};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -66,6 +67,35 @@ impl VaultConfig {
     pub fn open(&self) -> anyhow::Result<Arc<PersonalData>> {
         let vault = Vault::open(&self.key_store, self.source().as_ref(), self.cipher)?;
         Ok(Arc::new(PersonalData::new(Arc::new(vault))))
+    }
+
+    /// [`Self::open`] for the service over `store`: a key store that is
+    /// missing while the store already holds sealed personal data is refused
+    /// (a fresh one would read none of it), rather than created anew.
+    pub async fn open_for(&self, store: &impl EventStore) -> anyhow::Result<Arc<PersonalData>> {
+        if !self.key_store.exists() && holds_sealed_data(store).await? {
+            anyhow::bail!(
+                "the event store holds sealed personal data but the key store {} is missing: restore it from the \
+                 backup of the data directory (without it no resident ID or name can be read)",
+                self.key_store.display()
+            );
+        }
+        self.open()
+    }
+}
+
+/// Whether the first registration of the log is sealed (the log is read up
+/// to it: at the start of a populated log).
+async fn holds_sealed_data(store: &impl EventStore) -> anyhow::Result<bool> {
+    let mut after = None;
+    loop {
+        let page = store.read_all(after, 1000).await?;
+        let Some(last) = page.last() else { return Ok(false) };
+        after = Some(last.position);
+        if let Some(e) = page.iter().find(|e| fields_of(&e.event_type).is_some()) {
+            let json: Map<String, Value> = serde_json::from_slice(&e.data).unwrap_or_default();
+            return Ok(json.contains_key("sealed"));
+        }
     }
 }
 

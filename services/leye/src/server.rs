@@ -1,7 +1,7 @@
 //! `leye serve`: open the embedded store, serve gRPC, publish to NATS, serve
 //! metrics, shut down cleanly.
 //!
-//! Start: personal-data key store (master key checked) → store → key → metrics listener (if configured) → publisher and its
+//! Start: store → personal-data key store (master key checked) → key → metrics listener (if configured) → publisher and its
 //! lag sampler (they report on the shared health service) → projector
 //! (follows the log into the read model) → policy finder (follows the log,
 //! notes eligibilities through the command path) → hire linker (settles each
@@ -92,13 +92,6 @@ async fn run_checked(
     // The policy catalogue next: an invalid file stops the start before anything opens.
     let catalogue = Arc::new(load_catalogue(&config)?);
     let authenticator = authenticator(&config)?;
-    // The personal-data key store next: a missing or wrong master key stops the start.
-    let personal = config.vault.open().context("personal-data key store")?;
-    let mut config = config;
-    if config.publisher.personal_data {
-        tracing::warn!("resident IDs and names are published on NATS (nats_personal_data = true)");
-        config.publisher.opener = Some(crate::personal::Opener(personal.clone()));
-    }
     let audit = open_audit(&config)?;
     let store = match open_store(&config).await {
         Ok(s) => s,
@@ -107,6 +100,21 @@ async fn run_checked(
             return Err(e);
         }
     };
+    // The personal-data key store: a missing or wrong master key (or a lost
+    // key store beside sealed data) stops the start.
+    let personal = match config.vault.open_for(&store).await.context("personal-data key store") {
+        Ok(p) => p,
+        Err(e) => {
+            store.close().await;
+            audit.close().await;
+            return Err(e);
+        }
+    };
+    let mut config = config;
+    if config.publisher.personal_data {
+        tracing::warn!("resident IDs and names are published on NATS (nats_personal_data = true)");
+        config.publisher.opener = Some(crate::personal::Opener(personal.clone()));
+    }
     let started = start_followers(&config, &store).await;
     let (publisher, metrics) = match started {
         Ok(f) => f,

@@ -273,6 +273,11 @@ fn rotation_keeps_everything_readable_and_a_wrong_or_missing_master_key_stops_th
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), before);
+    // A lost key store is not replaced by an empty one: the start is refused.
+    std::fs::rename(data.join("keys/keys.sqlite"), tmp.path().join("keys.sqlite.bak")).unwrap();
+    let err = start(Some(new_key.trim()));
+    assert!(err.contains("keys.sqlite is missing") && err.contains("restore it"), "{err}");
+    assert!(!data.join("keys/keys.sqlite").exists());
 }
 
 /// position, event id, stream, recorded_at, metadata

@@ -551,7 +551,9 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
                 let personal = self.personal.as_ref().ok_or_else(|| {
                     AppError::Vault("this service has no personal-data key store to erase from".into())
                 })?;
-                let destroyed = personal.erase(case_id).await?;
+                let stored = self.store.read_stream(&stream, 0).await?;
+                let kids = stored.iter().filter_map(|e| PersonalData::key_of(&e.event_type, &e.data)).collect();
+                let destroyed = personal.erase(case_id, kids).await?;
                 tracing::info!(case = %case_id, destroyed, "personal-data keys destroyed");
             }
             if let Some(p) = &self.personal {

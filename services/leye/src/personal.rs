@@ -208,11 +208,19 @@ impl PersonalData {
             .map_err(|e| AppError::Vault(format!("key store task failed: {e}")))?
     }
 
-    /// Destroys the person's data keys: every sealed field of the case is
-    /// erased for good. Returns how many keys were live.
-    pub async fn erase(self: &Arc<Self>, case_id: Uuid) -> Result<usize, AppError> {
+    /// The data key a stored payload's sealed fields name, if any.
+    pub fn key_of(event_type: &str, data: &[u8]) -> Option<Uuid> {
+        fields_of(event_type)?;
+        let json: Map<String, Value> = serde_json::from_slice(data).ok()?;
+        serde_json::from_value::<Sealed>(json.get("sealed")?.clone()).ok().map(|s| s.kid)
+    }
+
+    /// Destroys the person's data keys (those recorded for the case and
+    /// `kids`, the ones its sealed payloads name): every sealed field of the
+    /// case is erased for good. Returns how many keys were live.
+    pub async fn erase(self: &Arc<Self>, case_id: Uuid, kids: Vec<Uuid>) -> Result<usize, AppError> {
         let me = self.clone();
-        tokio::task::spawn_blocking(move || me.vault.erase(case_id).map_err(vault_error))
+        tokio::task::spawn_blocking(move || me.vault.erase(case_id, &kids).map_err(vault_error))
             .await
             .map_err(|e| AppError::Vault(format!("key store task failed: {e}")))?
     }

@@ -21,11 +21,11 @@ const SCHEMA_VERSION: i64 = 1;
 const SCHEMA: &str = "
 CREATE TABLE data_key (
     kid          TEXT PRIMARY KEY,
-    subject      TEXT NOT NULL,
+    subject      TEXT,             -- NULL until assigned (see `create_unassigned`)
     created_at   TEXT NOT NULL,
     destroyed_at TEXT
 );
-CREATE UNIQUE INDEX data_key_live ON data_key (subject) WHERE destroyed_at IS NULL;
+CREATE UNIQUE INDEX data_key_live ON data_key (subject) WHERE destroyed_at IS NULL AND subject IS NOT NULL;
 CREATE INDEX data_key_subject ON data_key (subject);
 CREATE TABLE wrapped_key (
     kid     TEXT PRIMARY KEY REFERENCES data_key (kid),
@@ -41,10 +41,11 @@ fn db(e: rusqlite::Error) -> VaultError {
     VaultError::Store(e.to_string())
 }
 
-/// What the store knows of a key id.
+/// What the store knows of a key id. `subject` is `None` while the
+/// assignment is not (or, after a power loss, no longer) recorded.
 pub(crate) enum KeyRow {
-    Live { subject: Uuid, wrapped: Sealed },
-    Destroyed { subject: Uuid },
+    Live { subject: Option<Uuid>, wrapped: Sealed },
+    Destroyed,
 }
 
 /// Opens (creating when `create`) the key store file.
@@ -110,34 +111,44 @@ pub(crate) fn live_key(conn: &Connection, subject: Uuid) -> Result<Option<(Uuid,
     row.map(|(kid, wrapped)| Ok((parse_uuid(&kid)?, parse_sealed(&wrapped)?))).transpose()
 }
 
-/// Stores a new live key for the subject; `false` when it already has one
-/// (another writer got there first).
-pub(crate) fn insert_key(
-    conn: &mut Connection,
-    subject: Uuid,
-    kid: Uuid,
-    wrapped: &Sealed,
-) -> Result<bool, VaultError> {
+/// Stores new keys, not yet assigned to a subject, durably in one
+/// transaction (one fsync for the whole batch).
+pub(crate) fn create_unassigned(conn: &mut Connection, keys: &[(Uuid, Sealed)]) -> Result<(), VaultError> {
+    conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
     let tx = conn.transaction().map_err(db)?;
-    let inserted = tx
-        .execute(
-            "INSERT OR IGNORE INTO data_key (kid, subject, created_at) VALUES (?1, ?2, ?3)",
-            params![kid.to_string(), subject.to_string(), chrono::Utc::now().to_rfc3339()],
-        )
-        .map_err(db)?;
-    if inserted == 1 {
+    let now = chrono::Utc::now().to_rfc3339();
+    for (kid, wrapped) in keys {
+        tx.execute("INSERT INTO data_key (kid, created_at) VALUES (?1, ?2)", params![kid.to_string(), now])
+            .map_err(db)?;
         tx.execute(
             "INSERT INTO wrapped_key (kid, wrapped) VALUES (?1, ?2)",
             params![kid.to_string(), encode_sealed(wrapped)],
         )
         .map_err(db)?;
     }
-    tx.commit().map_err(db)?;
-    Ok(inserted == 1)
+    tx.commit().map_err(db)
+}
+
+/// Records that `kid` is `subject`'s key, without waiting for the disk: the
+/// key itself is durable already, and what it sealed names it, so a lost
+/// assignment costs nothing but a second key for the subject later.
+/// `false` when the subject got another live key first.
+pub(crate) fn assign(conn: &mut Connection, kid: Uuid, subject: Uuid) -> Result<bool, VaultError> {
+    conn.pragma_update(None, "synchronous", "NORMAL").map_err(db)?;
+    let done = conn.execute(
+        "UPDATE data_key SET subject = ?2 WHERE kid = ?1 AND subject IS NULL",
+        params![kid.to_string(), subject.to_string()],
+    );
+    conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
+    match done {
+        Ok(n) => Ok(n == 1),
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => Ok(false),
+        Err(e) => Err(db(e)),
+    }
 }
 
 pub(crate) fn key(conn: &Connection, kid: Uuid) -> Result<Option<KeyRow>, VaultError> {
-    let row: Option<(String, Option<String>, Option<String>)> = conn
+    let row: Option<(Option<String>, Option<String>, Option<String>)> = conn
         .prepare_cached(
             "SELECT d.subject, d.destroyed_at, w.wrapped FROM data_key d LEFT JOIN wrapped_key w ON w.kid = d.kid
              WHERE d.kid = ?1",
@@ -147,28 +158,40 @@ pub(crate) fn key(conn: &Connection, kid: Uuid) -> Result<Option<KeyRow>, VaultE
         .optional()
         .map_err(db)?;
     let Some((subject, destroyed_at, wrapped)) = row else { return Ok(None) };
-    let subject = parse_uuid(&subject)?;
+    let subject = subject.as_deref().map(parse_uuid).transpose()?;
     Ok(Some(match (destroyed_at, wrapped) {
         (None, Some(w)) => KeyRow::Live { subject, wrapped: parse_sealed(&w)? },
-        (Some(_), _) => KeyRow::Destroyed { subject },
+        (Some(_), _) => KeyRow::Destroyed,
         (None, None) => {
             return Err(VaultError::Store(format!("data key {kid} has neither a wrapped key nor a tombstone")));
         }
     }))
 }
 
-/// Destroys every key of the subject; returns how many were live.
-pub(crate) fn destroy(conn: &mut Connection, subject: Uuid) -> Result<usize, VaultError> {
+/// Destroys every key of the subject and the keys `kids` (those its sealed
+/// values name); returns how many were live.
+pub(crate) fn destroy(conn: &mut Connection, subject: Uuid, kids: &[Uuid]) -> Result<usize, VaultError> {
     let tx = conn.transaction().map_err(db)?;
     let s = subject.to_string();
-    tx.execute("DELETE FROM wrapped_key WHERE kid IN (SELECT kid FROM data_key WHERE subject = ?1)", [&s])
-        .map_err(db)?;
-    let n = tx
-        .execute(
-            "UPDATE data_key SET destroyed_at = ?2 WHERE subject = ?1 AND destroyed_at IS NULL",
-            params![s, chrono::Utc::now().to_rfc3339()],
-        )
-        .map_err(db)?;
+    let mut mine: Vec<String> = {
+        let mut q = tx.prepare("SELECT kid FROM data_key WHERE subject = ?1").map_err(db)?;
+        let rows = q.query_map([&s], |r| r.get::<_, String>(0)).map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)?
+    };
+    mine.extend(kids.iter().map(Uuid::to_string));
+    mine.sort();
+    mine.dedup();
+    let now = chrono::Utc::now().to_rfc3339();
+    let mut n = 0;
+    for kid in &mine {
+        tx.execute("DELETE FROM wrapped_key WHERE kid = ?1", [kid]).map_err(db)?;
+        n += tx
+            .execute(
+                "UPDATE data_key SET destroyed_at = ?2, subject = ?3 WHERE kid = ?1 AND destroyed_at IS NULL",
+                params![kid, now, s],
+            )
+            .map_err(db)?;
+    }
     tx.commit().map_err(db)?;
     // The WAL still holds the pages as they were: copy them back (zeroed by
     // secure_delete) and truncate it.
@@ -176,17 +199,13 @@ pub(crate) fn destroy(conn: &mut Connection, subject: Uuid) -> Result<usize, Vau
     Ok(n)
 }
 
-/// Every live key: (kid, subject, wrapped).
-pub(crate) fn all_live(conn: &Connection) -> Result<Vec<(Uuid, Uuid, Sealed)>, VaultError> {
-    let mut stmt = conn
-        .prepare("SELECT d.kid, d.subject, w.wrapped FROM data_key d JOIN wrapped_key w ON w.kid = d.kid")
-        .map_err(db)?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
-        .map_err(db)?;
+/// Every live key, assigned or not: (kid, wrapped).
+pub(crate) fn all_live(conn: &Connection) -> Result<Vec<(Uuid, Sealed)>, VaultError> {
+    let mut stmt = conn.prepare("SELECT kid, wrapped FROM wrapped_key").map_err(db)?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(db)?;
     rows.map(|r| {
-        let (k, s, w) = r.map_err(db)?;
-        Ok((parse_uuid(&k)?, parse_uuid(&s)?, parse_sealed(&w)?))
+        let (k, w) = r.map_err(db)?;
+        Ok((parse_uuid(&k)?, parse_sealed(&w)?))
     })
     .collect()
 }
@@ -200,7 +219,8 @@ pub(crate) fn set_wrapped(tx: &rusqlite::Transaction<'_>, kid: Uuid, wrapped: &S
 /// (live keys, destroyed keys).
 pub(crate) fn counts(conn: &Connection) -> Result<(u64, u64), VaultError> {
     conn.query_row(
-        "SELECT COUNT(*) FILTER (WHERE destroyed_at IS NULL), COUNT(*) FILTER (WHERE destroyed_at IS NOT NULL) FROM data_key",
+        "SELECT COUNT(*) FILTER (WHERE destroyed_at IS NULL AND subject IS NOT NULL), \
+         COUNT(*) FILTER (WHERE destroyed_at IS NOT NULL) FROM data_key",
         [],
         |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
     )

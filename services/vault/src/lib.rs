@@ -7,8 +7,13 @@
 //!   first start, an environment variable, later a KMS): wraps data keys;
 //!   never stored in the key store; rotated by re-wrapping ([`Vault::rotate`]).
 //! - **data key** (256 bits, random, one live per subject, i.e. per person
-//!   case): seals that person's fields; kept wrapped in the key store
-//!   (`keystore.rs`, its own SQLite file), cached unwrapped in memory.
+//!   case, never shared): seals that person's fields; kept wrapped in the key
+//!   store (`keystore.rs`, its own SQLite file), cached unwrapped in memory.
+//!   Keys are created durably in batches ahead of use (one fsync per
+//!   [`POOL_BATCH`] new persons) and assigned to a subject on first use; a
+//!   sealed value names its key id, so erasure finds every key of a subject
+//!   even if an assignment was lost in a power failure. Keys left unassigned
+//!   by a stopped process are never handed out again.
 //!
 //! # Ciphers
 //! AES-256-GCM by default, SM4-GCM (key derived with HMAC-SM3) selectable
@@ -49,6 +54,10 @@ pub use master::{EnvKey, KeyFile, MasterKey, MasterKeySource};
 
 /// Unwrapped data keys kept in memory at most; the cache is emptied when full.
 const CACHE_LIMIT: usize = 100_000;
+
+/// Data keys created (durably) in one transaction, ahead of use: one fsync
+/// per this many new persons instead of one each.
+const POOL_BATCH: usize = 64;
 
 /// What the master-key check value seals, and its AAD.
 const CHECK_PLAINTEXT: &[u8] = b"leye-vault master key check v1";
@@ -120,6 +129,9 @@ pub struct Vault {
     keys: Mutex<HashMap<Uuid, (Uuid, DataKey)>>,
     /// The live key id of each subject seen.
     live: Mutex<HashMap<Uuid, Uuid>>,
+    /// Durable keys this process created and has not assigned yet. Never
+    /// refilled from the file: a key whose assignment was lost may be in use.
+    pool: Mutex<Vec<(Uuid, DataKey)>>,
 }
 
 impl fmt::Debug for Vault {
@@ -182,6 +194,7 @@ impl Vault {
             cipher,
             keys: Mutex::new(HashMap::new()),
             live: Mutex::new(HashMap::new()),
+            pool: Mutex::new(Vec::new()),
         })
     }
 
@@ -214,12 +227,17 @@ impl Vault {
             .ok_or(VaultError::Tampered { subject })
     }
 
-    /// Destroys every data key of `subject`: what they sealed is erased for
-    /// good. Returns how many keys were live (0 when already erased).
-    pub fn erase(&self, subject: Uuid) -> Result<usize, VaultError> {
-        let n = keystore::destroy(&mut self.lock_conn(), subject)?;
+    /// Destroys every data key of `subject`, and the keys `kids` its sealed
+    /// values name (in case an assignment was lost): what they sealed is
+    /// erased for good. Returns how many keys were live (0 when already erased).
+    pub fn erase(&self, subject: Uuid, kids: &[Uuid]) -> Result<usize, VaultError> {
+        let n = keystore::destroy(&mut self.lock_conn(), subject, kids)?;
         self.keys.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, (s, _)| *s != subject);
         self.live.lock().unwrap_or_else(|p| p.into_inner()).remove(&subject);
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        kids.iter().for_each(|k| {
+            keys.remove(k);
+        });
         Ok(n)
     }
 
@@ -246,9 +264,9 @@ impl Vault {
         let mut conn = self.lock_conn();
         let live = keystore::all_live(&conn)?;
         let tx = conn.transaction().map_err(|e| VaultError::Store(e.to_string()))?;
-        for (kid, subject, wrapped) in &live {
-            let key = self.unwrap_key(*kid, *subject, wrapped)?;
-            keystore::set_wrapped(&tx, *kid, &self.wrap(new, *kid, *subject, &key))?;
+        for (kid, wrapped) in &live {
+            let key = self.unwrap_key(*kid, wrapped)?;
+            keystore::set_wrapped(&tx, *kid, &self.wrap(new, *kid, &key))?;
         }
         let (nonce, ct) = self.cipher.seal(new.bytes(), CHECK_AAD, CHECK_PLAINTEXT);
         let check = Sealed { alg: self.cipher, kid: Uuid::nil(), nonce: nonce.to_vec(), ct };
@@ -266,7 +284,8 @@ impl Vault {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The subject's live key, created (and durable) when it has none.
+    /// The subject's live key: the one it has, else one from the pool
+    /// (durable before it is handed out).
     fn live_key(&self, subject: Uuid) -> Result<(Uuid, DataKey), VaultError> {
         let cached = self.live.lock().unwrap_or_else(|p| p.into_inner()).get(&subject).copied();
         if let Some(kid) = cached {
@@ -275,25 +294,34 @@ impl Vault {
             }
         }
         let mut conn = self.lock_conn();
-        let (kid, key) = match keystore::live_key(&conn, subject)? {
-            Some((kid, wrapped)) => (kid, self.unwrap_key(kid, subject, &wrapped)?),
-            None => {
-                let kid = Uuid::new_v4();
-                let key: DataKey = Zeroizing::new(rand::random());
-                let wrapped = self.wrap(&self.master, kid, subject, &key);
-                if !keystore::insert_key(&mut conn, subject, kid, &wrapped)? {
-                    let (kid, wrapped) = keystore::live_key(&conn, subject)?
-                        .ok_or_else(|| VaultError::Store(format!("subject {subject}: its new key vanished")))?;
-                    (kid, self.unwrap_key(kid, subject, &wrapped)?)
-                } else {
-                    (kid, key)
-                }
+        let (kid, key) = loop {
+            if let Some((kid, wrapped)) = keystore::live_key(&conn, subject)? {
+                break (kid, self.unwrap_key(kid, &wrapped)?);
             }
+            let (kid, key) = self.from_pool(&mut conn)?;
+            if keystore::assign(&mut conn, kid, subject)? {
+                break (kid, key);
+            }
+            // Another writer gave the subject a key first: use that one.
         };
         drop(conn);
         self.remember(kid, subject, &key);
         self.live.lock().unwrap_or_else(|p| p.into_inner()).insert(subject, kid);
         Ok((kid, key))
+    }
+
+    /// A durable, unassigned key; refills the pool (one transaction) when empty.
+    fn from_pool(&self, conn: &mut Connection) -> Result<(Uuid, DataKey), VaultError> {
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.is_empty() {
+            let fresh: Vec<(Uuid, DataKey)> =
+                (0..POOL_BATCH).map(|_| (Uuid::new_v4(), Zeroizing::new(rand::random()))).collect();
+            let wrapped: Vec<(Uuid, Sealed)> =
+                fresh.iter().map(|(kid, key)| (*kid, self.wrap(&self.master, *kid, key))).collect();
+            keystore::create_unassigned(conn, &wrapped)?;
+            *pool = fresh;
+        }
+        pool.pop().ok_or_else(|| VaultError::Store("the key pool is empty after a refill".into()))
     }
 
     /// The unwrapped data key `kid` of `subject`; `None` when destroyed.
@@ -305,14 +333,15 @@ impl Vault {
         }
         let row = keystore::key(&self.lock_conn(), kid)?;
         match row {
-            Some(keystore::KeyRow::Live { subject: s, wrapped }) if s == subject => {
-                let key = self.unwrap_key(kid, subject, &wrapped)?;
+            // The AAD binds the value to its subject; a recorded assignment must agree.
+            Some(keystore::KeyRow::Live { subject: s, wrapped }) if s.is_none_or(|s| s == subject) => {
+                let key = self.unwrap_key(kid, &wrapped)?;
                 self.remember(kid, subject, &key);
                 Ok(Some(key))
             }
-            Some(keystore::KeyRow::Destroyed { subject: s, .. }) if s == subject => Ok(None),
+            Some(keystore::KeyRow::Destroyed) => Ok(None),
             // A key of another subject: the value was moved here.
-            Some(_) => Err(VaultError::Tampered { subject }),
+            Some(keystore::KeyRow::Live { .. }) => Err(VaultError::Tampered { subject }),
             None => Err(VaultError::UnknownKey { subject, kid }),
         }
     }
@@ -325,15 +354,15 @@ impl Vault {
         keys.insert(kid, (subject, key.clone()));
     }
 
-    fn wrap(&self, master: &MasterKey, kid: Uuid, subject: Uuid, key: &DataKey) -> Sealed {
-        let (nonce, ct) = self.cipher.seal(master.bytes(), &wrap_aad(kid, subject), key.as_slice());
+    fn wrap(&self, master: &MasterKey, kid: Uuid, key: &DataKey) -> Sealed {
+        let (nonce, ct) = self.cipher.seal(master.bytes(), &wrap_aad(kid), key.as_slice());
         Sealed { alg: self.cipher, kid, nonce: nonce.to_vec(), ct }
     }
 
-    fn unwrap_key(&self, kid: Uuid, subject: Uuid, wrapped: &Sealed) -> Result<DataKey, VaultError> {
+    fn unwrap_key(&self, kid: Uuid, wrapped: &Sealed) -> Result<DataKey, VaultError> {
         let clear = wrapped
             .alg
-            .open(self.master.bytes(), &wrap_aad(kid, subject), &wrapped.nonce, &wrapped.ct)
+            .open(self.master.bytes(), &wrap_aad(kid), &wrapped.nonce, &wrapped.ct)
             .ok_or_else(|| VaultError::Store(format!("data key {kid} does not unwrap with the master key")))?;
         let bytes: [u8; 32] = clear
             .as_slice()
@@ -343,8 +372,8 @@ impl Vault {
     }
 }
 
-fn wrap_aad(kid: Uuid, subject: Uuid) -> Vec<u8> {
-    [b"leye-vault/data-key/v1".as_slice(), kid.as_bytes(), subject.as_bytes()].concat()
+fn wrap_aad(kid: Uuid) -> Vec<u8> {
+    [b"leye-vault/data-key/v1".as_slice(), kid.as_bytes()].concat()
 }
 
 fn aad_with(kid: Uuid, subject: Uuid, aad: &[u8]) -> Vec<u8> {

@@ -298,7 +298,7 @@ impl Vault {
             if let Some((kid, wrapped)) = keystore::live_key(&conn, subject)? {
                 break (kid, self.unwrap_key(kid, &wrapped)?);
             }
-            let (kid, key) = self.from_pool(&mut conn)?;
+            let (kid, key) = self.take_from_pool(&mut conn)?;
             if keystore::assign(&mut conn, kid, subject)? {
                 break (kid, key);
             }
@@ -311,7 +311,7 @@ impl Vault {
     }
 
     /// A durable, unassigned key; refills the pool (one transaction) when empty.
-    fn from_pool(&self, conn: &mut Connection) -> Result<(Uuid, DataKey), VaultError> {
+    fn take_from_pool(&self, conn: &mut Connection) -> Result<(Uuid, DataKey), VaultError> {
         let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
         if pool.is_empty() {
             let fresh: Vec<(Uuid, DataKey)> =

@@ -97,25 +97,24 @@ pub(crate) fn set_meta(conn: &Connection, name: &str, value: &str) -> Result<(),
     Ok(())
 }
 
-/// The subject's live key id and wrapped key, if it has one.
-pub(crate) fn live_key(conn: &Connection, subject: Uuid) -> Result<Option<(Uuid, Sealed)>, VaultError> {
-    let row: Option<(String, String)> = conn
-        .prepare_cached(
-            "SELECT d.kid, w.wrapped FROM data_key d JOIN wrapped_key w ON w.kid = d.kid
-             WHERE d.subject = ?1 AND d.destroyed_at IS NULL",
-        )
-        .map_err(db)?
-        .query_row([subject.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()
-        .map_err(db)?;
-    row.map(|(kid, wrapped)| Ok((parse_uuid(&kid)?, parse_sealed(&wrapped)?))).transpose()
-}
-
 /// Stores new keys, not yet assigned to a subject, durably in one
-/// transaction (one fsync for the whole batch).
-pub(crate) fn create_unassigned(conn: &mut Connection, keys: &[(Uuid, Sealed)]) -> Result<(), VaultError> {
-    conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
+/// transaction (one fsync for the whole batch), together with the
+/// assignments made since the last batch (`kid` → subject). An assignment
+/// only helps lookups: a sealed value names its key, so a lost or refused
+/// one (the subject has a recorded live key already) costs nothing.
+pub(crate) fn create_unassigned(
+    conn: &mut Connection,
+    keys: &[(Uuid, Sealed)],
+    assigned: &[(Uuid, Uuid)],
+) -> Result<(), VaultError> {
     let tx = conn.transaction().map_err(db)?;
+    for (kid, subject) in assigned {
+        tx.execute(
+            "UPDATE OR IGNORE data_key SET subject = ?2 WHERE kid = ?1 AND subject IS NULL",
+            params![kid.to_string(), subject.to_string()],
+        )
+        .map_err(db)?;
+    }
     let now = chrono::Utc::now().to_rfc3339();
     for (kid, wrapped) in keys {
         tx.execute("INSERT INTO data_key (kid, created_at) VALUES (?1, ?2)", params![kid.to_string(), now])
@@ -127,24 +126,6 @@ pub(crate) fn create_unassigned(conn: &mut Connection, keys: &[(Uuid, Sealed)]) 
         .map_err(db)?;
     }
     tx.commit().map_err(db)
-}
-
-/// Records that `kid` is `subject`'s key, without waiting for the disk: the
-/// key itself is durable already, and what it sealed names it, so a lost
-/// assignment costs nothing but a second key for the subject later.
-/// `false` when the subject got another live key first.
-pub(crate) fn assign(conn: &mut Connection, kid: Uuid, subject: Uuid) -> Result<bool, VaultError> {
-    conn.pragma_update(None, "synchronous", "NORMAL").map_err(db)?;
-    let done = conn.execute(
-        "UPDATE data_key SET subject = ?2 WHERE kid = ?1 AND subject IS NULL",
-        params![kid.to_string(), subject.to_string()],
-    );
-    conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
-    match done {
-        Ok(n) => Ok(n == 1),
-        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => Ok(false),
-        Err(e) => Err(db(e)),
-    }
 }
 
 pub(crate) fn key(conn: &Connection, kid: Uuid) -> Result<Option<KeyRow>, VaultError> {
@@ -219,8 +200,7 @@ pub(crate) fn set_wrapped(tx: &rusqlite::Transaction<'_>, kid: Uuid, wrapped: &S
 /// (live keys, destroyed keys).
 pub(crate) fn counts(conn: &Connection) -> Result<(u64, u64), VaultError> {
     conn.query_row(
-        "SELECT COUNT(*) FILTER (WHERE destroyed_at IS NULL AND subject IS NOT NULL), \
-         COUNT(*) FILTER (WHERE destroyed_at IS NOT NULL) FROM data_key",
+        "SELECT COUNT(*) FILTER (WHERE destroyed_at IS NULL), COUNT(*) FILTER (WHERE destroyed_at IS NOT NULL) FROM data_key",
         [],
         |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
     )

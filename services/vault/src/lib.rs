@@ -113,6 +113,7 @@ pub enum Opened {
 /// Counts for `leye keys status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyCounts {
+    /// Not destroyed (including keys created ahead and not used yet).
     pub live: u64,
     pub destroyed: u64,
 }
@@ -132,6 +133,8 @@ pub struct Vault {
     /// Durable keys this process created and has not assigned yet. Never
     /// refilled from the file: a key whose assignment was lost may be in use.
     pool: Mutex<Vec<(Uuid, DataKey)>>,
+    /// Assignments (kid, subject) not yet written: written with the next batch.
+    assigned: Mutex<Vec<(Uuid, Uuid)>>,
 }
 
 impl fmt::Debug for Vault {
@@ -195,6 +198,7 @@ impl Vault {
             keys: Mutex::new(HashMap::new()),
             live: Mutex::new(HashMap::new()),
             pool: Mutex::new(Vec::new()),
+            assigned: Mutex::new(Vec::new()),
         })
     }
 
@@ -293,32 +297,27 @@ impl Vault {
                 return Ok((kid, key));
             }
         }
-        let mut conn = self.lock_conn();
-        let (kid, key) = loop {
-            if let Some((kid, wrapped)) = keystore::live_key(&conn, subject)? {
-                break (kid, self.unwrap_key(kid, &wrapped)?);
-            }
-            let (kid, key) = self.take_from_pool(&mut conn)?;
-            if keystore::assign(&mut conn, kid, subject)? {
-                break (kid, key);
-            }
-            // Another writer gave the subject a key first: use that one.
-        };
-        drop(conn);
+        // A subject this process has not sealed for gets a fresh key (also
+        // one whose earlier key another process or start assigned: erasure
+        // follows the key ids its values name, so every one of them goes).
+        let (kid, key) = self.take_from_pool()?;
+        self.assigned.lock().unwrap_or_else(|p| p.into_inner()).push((kid, subject));
         self.remember(kid, subject, &key);
         self.live.lock().unwrap_or_else(|p| p.into_inner()).insert(subject, kid);
         Ok((kid, key))
     }
 
-    /// A durable, unassigned key; refills the pool (one transaction) when empty.
-    fn take_from_pool(&self, conn: &mut Connection) -> Result<(Uuid, DataKey), VaultError> {
+    /// A durable, unassigned key; refills the pool (one transaction, with
+    /// the assignments made since the last one) when empty.
+    fn take_from_pool(&self) -> Result<(Uuid, DataKey), VaultError> {
         let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
         if pool.is_empty() {
             let fresh: Vec<(Uuid, DataKey)> =
                 (0..POOL_BATCH).map(|_| (Uuid::new_v4(), Zeroizing::new(rand::random()))).collect();
             let wrapped: Vec<(Uuid, Sealed)> =
                 fresh.iter().map(|(kid, key)| (*kid, self.wrap(&self.master, *kid, key))).collect();
-            keystore::create_unassigned(conn, &wrapped)?;
+            let assigned = std::mem::take(&mut *self.assigned.lock().unwrap_or_else(|p| p.into_inner()));
+            keystore::create_unassigned(&mut self.lock_conn(), &wrapped, &assigned)?;
             *pool = fresh;
         }
         pool.pop().ok_or_else(|| VaultError::Store("the key pool is empty after a refill".into()))

@@ -202,6 +202,10 @@ impl PersonalData {
     /// Creates the case's data key if it has none, on a blocking thread (the
     /// key store's durable write must not hold an async worker).
     pub async fn prepare(self: &Arc<Self>, case_id: Uuid) -> Result<(), AppError> {
+        if !self.vault.prepare_blocks(case_id) {
+            // A key from the pool in memory: no I/O, no thread hop.
+            return self.vault.prepare(case_id).map_err(vault_error);
+        }
         let me = self.clone();
         tokio::task::spawn_blocking(move || me.vault.prepare(case_id).map_err(vault_error))
             .await

@@ -221,6 +221,13 @@ impl Vault {
         self.live_key(subject).map(|_| ())
     }
 
+    /// Whether [`Self::prepare`] for `subject` would touch the disk (the
+    /// subject has no key in this process and the pool is empty).
+    pub fn prepare_blocks(&self, subject: Uuid) -> bool {
+        !self.live.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&subject)
+            && self.pool.lock().unwrap_or_else(|p| p.into_inner()).is_empty()
+    }
+
     /// Opens a value sealed for `subject` with the same `aad`.
     pub fn unseal(&self, subject: Uuid, aad: &[u8], sealed: &Sealed) -> Result<Opened, VaultError> {
         let Some(key) = self.data_key(subject, sealed.kid)? else { return Ok(Opened::Erased) };

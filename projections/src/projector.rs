@@ -192,6 +192,8 @@ fn apply_one(tx: &Transaction<'_>, e: &RecordedEvent) -> Result<(), ProjectionEr
         // Proposals and their review do not count until a grant: the grant
         // (subsidy_granted, recorded with the approval) is what the tables hold.
         PersonFact::SubsidyProposed(_) | PersonFact::SubsidyApproved(_) | PersonFact::SubsidyProposalRejected(_) => {}
+        // The read model never held personal data: an erasure changes no row.
+        PersonFact::PersonalDataErased(_) => {}
         PersonFact::SubsidyRevoked(r) => {
             tx.prepare_cached("UPDATE subsidy SET revoked_on = ?3 WHERE case_id = ?1 AND subsidy_id = ?2")?
                 .execute(params![case_id, r.subsidy_id, on])?;

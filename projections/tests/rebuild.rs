@@ -40,8 +40,8 @@ fn history(seed: u64, persons: u32, steps: usize) -> Vec<RecordedEvent> {
         let community = COMMUNITIES[(i as usize) % COMMUNITIES.len()];
         let command = match rng.random_range(0..14) {
             0 | 1 => PersonCommand::RegisterUnemployment(Registration {
-                resident_id: resident_id(i),
-                name: PersonName::parse("随机").unwrap(),
+                resident_id: resident_id(i).into(),
+                name: Some(PersonName::parse("随机").unwrap()),
                 hukou: Hukou { county: CountyCode::parse(&community[..6]).unwrap(), nature: HukouNature::Urban },
                 residence: Residence::parse(&community[..6], &community[..9], community).unwrap(),
                 education: Education::SeniorSecondary,

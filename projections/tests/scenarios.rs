@@ -56,8 +56,8 @@ impl Person {
     }
     fn registration(&self) -> Registration {
         Registration {
-            resident_id: resident_id(self.seq),
-            name: PersonName::parse("测试").unwrap(),
+            resident_id: resident_id(self.seq).into(),
+            name: Some(PersonName::parse("测试").unwrap()),
             hukou: Hukou { county: CountyCode::parse(self.hukou).unwrap(), nature: HukouNature::Urban },
             residence: Residence::parse(&self.community[..6], &self.community[..9], self.community).unwrap(),
             education: Education::Bachelor,

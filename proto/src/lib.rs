@@ -69,6 +69,7 @@ impl fmt::Debug for person::v1::Registration {
             .field("graduation", &self.graduation)
             .field("household", &self.household)
             .field("groups", &self.groups)
+            .field("personal_data", &self.personal_data)
             .finish()
     }
 }

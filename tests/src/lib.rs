@@ -93,12 +93,7 @@ pub async fn spawn_with(data_dir: Arc<tempfile::TempDir>, configure: impl FnOnce
     init_log();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
-    let mut config = ServeConfig {
-        listen: addr,
-        data_dir: data_dir.path().to_path_buf(),
-        pseudonym_key_file: data_dir.path().join("pseudonym.key"),
-        ..ServeConfig::default()
-    };
+    let mut config = ServeConfig { listen: addr, ..ServeConfig::in_data_dir(data_dir.path()) };
     config.finder.enabled = false;
     let tls = credentials(data_dir.path());
     config.trust.tls = Some(TlsFiles {
@@ -278,6 +273,7 @@ pub fn registration(resident_id: &str) -> pb::Registration {
         graduation: Some(pb::Graduation { year: 2024, school: "天津大学".into(), tianjin_school: true }),
         household: None,
         groups: vec![pb::PersonGroup::Graduate as i32],
+        personal_data: 0,
     }
 }
 

@@ -433,6 +433,14 @@ fn request_for(operation: &str, f: &Fixture) -> Vec<u8> {
                 leave: Some(pb::HouseholdLeave { household_id: f.other_household.clone() }),
             }
             .encode_to_vec(),
+            // The hired person (not the fixture's own): later rows still find the fixture person.
+            "ErasePersonalData" => pb::ErasePersonalDataRequest {
+                context: ctx(),
+                case_id: f.hired.clone(),
+                effective_date: now(),
+                erasure: Some(pb::PersonalDataErasure { ground: pb::ErasureGround::ConsentWithdrawn as i32 }),
+            }
+            .encode_to_vec(),
             "GetCase" => pb::GetCaseRequest { case_id: case(), as_of: None }.encode_to_vec(),
             "FindCaseByResidentId" => {
                 pb::FindCaseByResidentIdRequest { resident_id: f.person_resident_id.clone() }.encode_to_vec()

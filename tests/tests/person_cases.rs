@@ -279,7 +279,12 @@ async fn replay_returns_exactly_what_was_recorded() {
     assert!(meta.recorded_at.is_some());
     assert_eq!(
         first.event,
-        Some(pb::PersonEvent { event: Some(pb::person_event::Event::Registered(req.registration.unwrap())) })
+        Some(pb::PersonEvent {
+            event: Some(pb::person_event::Event::Registered(pb::Registration {
+                personal_data: pb::PersonalDataState::Present as i32,
+                ..req.registration.unwrap()
+            }))
+        })
     );
     assert_eq!(first.state_after.as_ref().unwrap().status(), pb::CaseStatus::RegisteredUnemployed);
     let second = &replay.events[1];

@@ -60,13 +60,17 @@ pub enum RejectionCode {
     AlreadyInHousehold,
     /// Leaving a household the person is not a member of.
     NotInHousehold,
+    /// The personal data was already erased (and nobody registered since).
+    AlreadyErased,
+    /// A registration without the resident ID or the name.
+    PersonalDataMissing,
     /// Eligibility under this rule is already noted on the case (政策找人).
     EligibilityAlreadyNoted,
 }
 
 impl RejectionCode {
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [RejectionCode; 28] = [
+    pub const ALL: [RejectionCode; 30] = [
         Self::CaseNotFound,
         Self::EffectiveDateInFuture,
         Self::BeforeRegistration,
@@ -90,6 +94,8 @@ impl RejectionCode {
         Self::ResidentIdMismatch,
         Self::AlreadyInHousehold,
         Self::NotInHousehold,
+        Self::AlreadyErased,
+        Self::PersonalDataMissing,
         Self::EligibilityAlreadyNoted,
         Self::ProposalNotFound,
         Self::ProposalDecided,
@@ -126,6 +132,8 @@ impl RejectionCode {
             Self::NotSupervisor => "NOT_SUPERVISOR",
             Self::AlreadyInHousehold => "ALREADY_IN_HOUSEHOLD",
             Self::NotInHousehold => "NOT_IN_HOUSEHOLD",
+            Self::AlreadyErased => "ALREADY_ERASED",
+            Self::PersonalDataMissing => "PERSONAL_DATA_MISSING",
             Self::EligibilityAlreadyNoted => "ELIGIBILITY_ALREADY_NOTED",
         }
     }

@@ -156,6 +156,84 @@ impl fmt::Debug for ResidentId {
     }
 }
 
+// === impl RegisteredId ===
+
+/// The resident ID a registration was made with, or what of it stays when it
+/// is not at hand: the birth date and sex it encodes, which the rules (ages,
+/// "4050", retirement) and the targets need and which do not identify a
+/// person by themselves.
+///
+/// Stored events keep the resident ID sealed (leye's personal-data codec);
+/// `Withheld` is what a reader gets without the person's key: a follower that
+/// needs none (projections, the publisher by default), or anyone after the
+/// key was destroyed (`erased`, PIPL art. 47).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RegisteredId {
+    Known(ResidentId),
+    Withheld {
+        birth_date: Date,
+        gender: Gender,
+        /// The person's key was destroyed: the resident ID is gone for good.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        erased: bool,
+    },
+}
+
+impl RegisteredId {
+    /// The resident ID, when at hand.
+    pub fn known(&self) -> Option<&ResidentId> {
+        match self {
+            Self::Known(id) => Some(id),
+            Self::Withheld { .. } => None,
+        }
+    }
+
+    pub fn birth_date(&self) -> Date {
+        match self {
+            Self::Known(id) => id.birth_date(),
+            Self::Withheld { birth_date, .. } => *birth_date,
+        }
+    }
+
+    pub fn gender(&self) -> Gender {
+        match self {
+            Self::Known(id) => id.gender(),
+            Self::Withheld { gender, .. } => *gender,
+        }
+    }
+
+    /// Full years of age on `date`, as [`ResidentId::age_on`].
+    pub fn age_on(&self, date: Date) -> u32 {
+        full_years_between(self.birth_date(), date)
+    }
+
+    /// What stays of it without the resident ID.
+    pub fn withheld(&self, erased: bool) -> Self {
+        Self::Withheld { birth_date: self.birth_date(), gender: self.gender(), erased }
+    }
+
+    /// Whether the resident ID was erased.
+    pub fn is_erased(&self) -> bool {
+        matches!(self, Self::Withheld { erased: true, .. })
+    }
+
+    /// Whether `other` can be the same person: the same resident ID, or, when
+    /// one is withheld, the same birth date and sex.
+    pub fn may_be(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Known(a), Self::Known(b)) => a == b,
+            _ => self.birth_date() == other.birth_date() && self.gender() == other.gender(),
+        }
+    }
+}
+
+impl From<ResidentId> for RegisteredId {
+    fn from(id: ResidentId) -> Self {
+        Self::Known(id)
+    }
+}
+
 // === impl PersonName ===
 
 /// A person's name, 1 to 50 characters. Sensitive: `Debug` redacts it.
@@ -193,7 +271,10 @@ impl fmt::Debug for PersonName {
 
 // === text ===
 
-/// Trims `raw` and checks it has `min..=max` characters and no control characters.
+/// Trims `raw` and checks it has `min..=max` characters, no control
+/// characters and nothing shaped like a resident ID: free text is not sealed
+/// at rest nor withheld on NATS, so a person is named by the case id, never
+/// by their resident ID, in a note, a reason or an id.
 pub fn text(raw: &str, min: usize, max: usize) -> Result<String, ValueError> {
     let s = raw.trim();
     let n = s.chars().count();
@@ -210,7 +291,34 @@ pub fn text(raw: &str, min: usize, max: usize) -> Result<String, ValueError> {
     if s.chars().any(char::is_control) {
         return Err(ValueError::new("must not contain control characters"));
     }
+    if contains_resident_id(s) {
+        return Err(ValueError::new(
+            "must not contain a resident ID (18 characters with a valid GB 11643 check character): refer to the person by the case id",
+        ));
+    }
     Ok(s.to_string())
+}
+
+/// Whether `s` holds something shaped like a resident ID: 17 digits and a
+/// check character (digit or X) that matches them (ISO 7064 MOD 11-2), not
+/// part of a longer run of digits.
+pub fn contains_resident_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() < 18 {
+        return false;
+    }
+    (0..=b.len() - 18).any(|i| {
+        let w = &b[i..i + 18];
+        let bounded_before = i == 0 || !b[i - 1].is_ascii_digit();
+        let bounded_after = b.get(i + 18).is_none_or(|c| !c.is_ascii_alphanumeric());
+        bounded_before
+            && bounded_after
+            && w[..17].iter().all(u8::is_ascii_digit)
+            && std::str::from_utf8(&w[..17])
+                .ok()
+                .and_then(ResidentId::check_character)
+                .is_some_and(|c| c == char::from(w[17].to_ascii_uppercase()))
+    })
 }
 
 /// A short code: 1 to 64 characters of letters, digits, `-`, `_`, `.`, `#`, `:`.
@@ -593,6 +701,23 @@ mod tests {
         assert_eq!(Residence::parse("120199", "120199001", "120199001002").unwrap_err().0, ResidencePart::District);
         assert_eq!(Residence::parse("120111", "120110001", "120110001002").unwrap_err().0, ResidencePart::Street);
         assert_eq!(Residence::parse("120111", "120111001", "120111002002").unwrap_err().0, ResidencePart::Community);
+    }
+
+    #[test]
+    fn free_text_refuses_what_is_shaped_like_a_resident_id() {
+        for s in ["11010519491231002X", "11010519491231002x", "见11010519491231002X本人", "id:11010519491231002X."] {
+            assert!(contains_resident_id(s), "{s}");
+        }
+        let err = text("本人 11010519491231002X 来访", 0, 500).unwrap_err().0;
+        assert!(err.contains("resident ID") && !err.contains("110105"), "{err}");
+        assert!(code("11010519491231002X").is_err(), "ids of vacancies and trainings too");
+        // A wrong check character, a longer run of digits, fewer characters: not a resident ID.
+        for s in
+            ["110105194912310021", "9110105194912310021", "11010519491231002X7", "110105194912310 02X", "VAC-2026-0001"]
+        {
+            assert!(!contains_resident_id(s), "{s}");
+            assert!(text(s, 0, 50).is_ok(), "{s}");
+        }
     }
 
     #[test]

@@ -112,6 +112,9 @@ rules! {
         "ExitRegistration" => CW, Case, true;
         "JoinHousehold" => CW, Case, true;
         "LeaveHousehold" => CW, Case, true;
+        // Irreversible: a supervisor of the case's place, never the caseworker
+        // alone (as for revoking a grant); auditors stay read-only, admins reach no case.
+        "ErasePersonalData" => SUP, Case, true;
         "GetCase" => CASE_READ, Case, true;
         "FindCaseByResidentId" => CASE_READ, Case, true;
         "ReplayCase" => REPLAY, Case, true;

@@ -14,6 +14,8 @@ use chrono::{DateTime, Utc};
 use hdrhistogram::Histogram;
 use tokio::task::JoinSet;
 
+pub mod personal;
+
 /// The warm-up and the measured window of one workload.
 #[derive(Debug, Clone, Copy)]
 pub struct Window {

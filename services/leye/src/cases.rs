@@ -40,6 +40,7 @@ use uuid::Uuid;
 use crate::{
     access::{Access, Denied, Place},
     identity::CaseIds,
+    personal::PersonalData,
 };
 
 /// How often a command is re-decided after losing a race before giving up.
@@ -107,6 +108,15 @@ pub trait CaseKind: Send + Sync + 'static {
     fn effective_date(event: &Self::Event) -> Date;
     fn encode(event: &Self::Event) -> Vec<u8>;
     fn decode(event_type: &str, schema_version: u32, data: &[u8]) -> Result<Self::Event, DecodeError>;
+    /// Whether recording this event destroys the case's personal-data key
+    /// first (an erasure, PIPL art. 47).
+    fn erases(_event: &Self::Event) -> bool {
+        false
+    }
+    /// Whether a lookup by natural key (resident ID, credit code) finds the case.
+    fn findable(_case: &Self::Case) -> bool {
+        true
+    }
 
     fn fold<'a>(events: impl IntoIterator<Item = &'a Self::Event>) -> Self::Case {
         let mut case = Self::Case::default();
@@ -159,6 +169,13 @@ impl CaseKind for Person {
     }
     fn decode(event_type: &str, schema_version: u32, data: &[u8]) -> Result<PersonEvent, DecodeError> {
         PersonEvent::decode(event_type, schema_version, data)
+    }
+    fn erases(event: &PersonEvent) -> bool {
+        matches!(event.fact, person::PersonFact::PersonalDataErased(_))
+    }
+    /// An erased person is not found by resident ID until they register again.
+    fn findable(case: &PersonCase) -> bool {
+        case.file().is_some_and(|f| f.personal_data_erased.is_none())
     }
 }
 
@@ -249,6 +266,9 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error("stored event cannot be read: {0}")]
     Corrupt(String),
+    /// The personal-data key store failed (or is not configured).
+    #[error("personal-data key store: {0}")]
+    Vault(String),
 }
 
 impl AppError {
@@ -311,6 +331,10 @@ pub struct Cases<K, S> {
     turns: Arc<[tokio::sync::Mutex<()>]>,
     /// Commands and store appends are counted here when set.
     metrics: Option<Arc<crate::telemetry::Metrics>>,
+    /// Seals personal fields on write and opens them on read when set;
+    /// without it payloads are written plain (the format before sealing) and
+    /// sealed ones read as withheld.
+    personal: Option<Arc<PersonalData>>,
     kind: PhantomData<fn() -> K>,
 }
 
@@ -330,6 +354,7 @@ impl<K, S: Clone> Clone for Cases<K, S> {
             clock: self.clock.clone(),
             turns: self.turns.clone(),
             metrics: self.metrics.clone(),
+            personal: self.personal.clone(),
             kind: PhantomData,
         }
     }
@@ -365,7 +390,18 @@ pub fn person_case_id(stream: &StreamName) -> Option<Uuid> {
 impl<K: CaseKind, S: EventStore> Cases<K, S> {
     pub fn new(store: S, ids: CaseIds, clock: Clock) -> Self {
         let turns = (0..TURN_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect();
-        Self { store, ids, clock, turns, metrics: None, kind: PhantomData }
+        Self { store, ids, clock, turns, metrics: None, personal: None, kind: PhantomData }
+    }
+
+    /// Seals personal fields with `personal` (and opens them on read).
+    pub fn with_personal_data(mut self, personal: Arc<PersonalData>) -> Self {
+        self.personal = Some(personal);
+        self
+    }
+
+    /// The personal-data codec, when set.
+    pub fn personal_data(&self) -> Option<&Arc<PersonalData>> {
+        self.personal.as_ref()
     }
 
     /// Counts commands and times store appends in `metrics`.
@@ -382,6 +418,7 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
             clock: self.clock.clone(),
             turns: self.turns.clone(),
             metrics: self.metrics.clone(),
+            personal: self.personal.clone(),
             kind: PhantomData,
         }
     }
@@ -507,8 +544,28 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
             if before.as_ref() != Some(&place) {
                 meta.access.check_place(case_id, &place)?;
             }
-            let data: Vec<EventData> =
-                events.iter().enumerate().map(|(i, e)| encode::<K>(&meta, &district, &fingerprint, i, e)).collect();
+            if events.iter().any(K::erases) {
+                // The key goes before the event is recorded: an erasure on
+                // record is always true. A failed append leaves the key gone and
+                // the command's retry records the event.
+                let personal = self.personal.as_ref().ok_or_else(|| {
+                    AppError::Vault("this service has no personal-data key store to erase from".into())
+                })?;
+                let stored = self.store.read_stream(&stream, 0).await?;
+                let kids = stored.iter().filter_map(|e| PersonalData::key_of(&e.event_type, &e.data)).collect();
+                let destroyed = personal.erase(case_id, kids).await?;
+                tracing::info!(case = %case_id, destroyed, "personal-data keys destroyed");
+            }
+            if let Some(p) = &self.personal {
+                if events.iter().any(|e| PersonalData::seals(K::event_type(e))) {
+                    p.prepare(case_id).await?;
+                }
+            }
+            let data = events
+                .iter()
+                .enumerate()
+                .map(|(i, e)| encode::<K>(&meta, &district, &fingerprint, i, e, case_id, self.personal.as_deref()))
+                .collect::<Result<Vec<EventData>, AppError>>()?;
             let event_ids: Vec<Uuid> = data.iter().map(|d| d.event_id).collect();
             let expected = current.map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
             let started = std::time::Instant::now();
@@ -553,7 +610,7 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
     /// Every event of a stream, decoded.
     async fn load(&self, stream: &StreamName) -> Result<Vec<Recorded<K::Event>>, AppError> {
         let events = self.store.read_stream(stream, 0).await?;
-        events.into_iter().map(decode_as::<K>).collect()
+        events.into_iter().map(|e| decode_with::<K>(e, self.personal.as_deref())).collect()
     }
 
     /// Checks `access` against the case's current place.
@@ -608,6 +665,10 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
         let case_id = target.case_id(&self.ids);
         let history = self.load(&stream_of::<K>(case_id)).await?;
         self.check_history(case_id, &history, access)?;
+        // By natural key only: a case id keeps naming an erased case.
+        if !matches!(target, Target::Case(_)) && !K::findable(&K::fold(history.iter().map(|r| &r.event))) {
+            return Err(AppError::NotFound);
+        }
         let last = history.last().ok_or(AppError::NotFound)?;
         Ok((case_id, last.revision))
     }
@@ -639,7 +700,9 @@ fn encode<K: CaseKind>(
     fingerprint: &str,
     index: usize,
     event: &K::Event,
-) -> EventData {
+    case_id: Uuid,
+    personal: Option<&PersonalData>,
+) -> Result<EventData, AppError> {
     let metadata = EventMetadata {
         command_id: meta.command_id,
         correlation_id: meta.correlation_id,
@@ -653,13 +716,19 @@ fn encode<K: CaseKind>(
         actor_roles: meta.access.roles(),
         authenticated_by: meta.access.authenticated_by(),
     };
-    EventData {
-        event_id: event_id(meta.command_id, index),
-        event_type: K::event_type(event).to_string(),
-        data: K::encode(event),
+    let event_id = event_id(meta.command_id, index);
+    let event_type = K::event_type(event);
+    let data = match personal {
+        Some(p) => p.seal(case_id, event_id, event_type, K::encode(event))?,
+        None => K::encode(event),
+    };
+    Ok(EventData {
+        event_id,
+        event_type: event_type.to_string(),
+        data,
         // Plain data with string keys: serialisation cannot fail.
         metadata: serde_json::to_vec(&metadata).unwrap_or_default(),
-    }
+    })
 }
 
 /// A stored person event with its envelope, decoded (upcast by schema version).
@@ -671,11 +740,28 @@ pub fn decode(e: leye_store::RecordedEvent) -> Result<Recorded, AppError> {
 /// version). The one decoder of stored events: the command path, the queries
 /// and the publisher all read events through it.
 pub fn decode_as<K: CaseKind>(e: leye_store::RecordedEvent) -> Result<Recorded<K::Event>, AppError> {
+    decode_with::<K>(e, None)
+}
+
+/// [`decode_as`], opening personal fields with `personal` when given
+/// (without it, sealed fields read as withheld).
+pub fn decode_with<K: CaseKind>(
+    e: leye_store::RecordedEvent,
+    personal: Option<&PersonalData>,
+) -> Result<Recorded<K::Event>, AppError> {
+    let data = match personal {
+        Some(p) => {
+            let case_id = case_id_of::<K>(&e.stream)
+                .ok_or_else(|| AppError::Corrupt(format!("{} is not a case stream", e.stream)))?;
+            p.open(case_id, e.event_id, &e.event_type, &e.data)?
+        }
+        None => std::borrow::Cow::Borrowed(e.data.as_slice()),
+    };
     let metadata: EventMetadata = serde_json::from_slice(&e.metadata).map_err(|err| {
         let err = leye_domain::person::json_error(&err);
         AppError::Corrupt(format!("{} revision {}: metadata: {err}", e.stream, e.revision))
     })?;
-    let event = K::decode(&e.event_type, metadata.schema_version, &e.data)
+    let event = K::decode(&e.event_type, metadata.schema_version, &data)
         .map_err(|err| AppError::Corrupt(format!("{} revision {}: {err}", e.stream, e.revision)))?;
     Ok(Recorded {
         event_id: e.event_id,

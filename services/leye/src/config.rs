@@ -6,6 +6,9 @@
 //! | gRPC address | `--listen` | `LEYE_LISTEN` | `listen` | `127.0.0.1:50051` |
 //! | data directory | `--data-dir` | `LEYE_DATA_DIR` | `data_dir` | `./leye-data` |
 //! | pseudonym key file | `--pseudonym-key-file` | `LEYE_PSEUDONYM_KEY_FILE` | `pseudonym_key_file` | `<data_dir>/pseudonym.key` |
+//! | master key file (personal data, [`crate::personal`]) | `--master-key-file` | `LEYE_MASTER_KEY_FILE` | `master_key_file` | `<data_dir>/keys/master.key`; the key itself in `LEYE_MASTER_KEY` wins |
+//! | cipher of personal data (`aes-256-gcm`, `sm4-gcm`) | `--personal-data-cipher` | `LEYE_PERSONAL_DATA_CIPHER` | `personal_data_cipher` | `aes-256-gcm` |
+//! | resident ID and name on NATS (entitled subscribers only) | `--nats-personal-data` | `LEYE_NATS_PERSONAL_DATA` | `nats_personal_data` | `false` |
 //! | config file | `--config` | `LEYE_CONFIG` | — | none |
 //! | metrics address (HTTP, Prometheus) | `--metrics-listen` | `LEYE_METRICS_LISTEN` | `metrics_listen` | off |
 //! | dashboard and JSON API (HTTP, `/`, `/api/v1/`) | `--dashboard-listen` | `LEYE_DASHBOARD_LISTEN` | `dashboard_listen` | off |
@@ -38,9 +41,11 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use leye_projections::TargetParams;
+use leye_vault::Cipher;
 
 use crate::{
     finder::FinderConfig,
+    personal::VaultConfig,
     trust::{TrustConfig, TrustSettings},
 };
 
@@ -64,6 +69,8 @@ pub struct ServeConfig {
     /// Benchmarks only: the store writes events without seals (hidden flag
     /// `--bench-unsealed`, for `leye-bench --compare-chain`).
     pub bench_unsealed: bool,
+    /// The personal-data key store and its master key.
+    pub vault: VaultConfig,
     /// Where `/metrics` is served; `None`: not served.
     pub metrics_listen: Option<SocketAddr>,
     /// Where the dashboard and its JSON API are served; `None`: not served.
@@ -107,6 +114,14 @@ impl ServeConfig {
         }
     }
 
+    /// The built-in defaults with every file under `data_dir` (store, keys,
+    /// checkpoints), as `--data-dir` alone gives.
+    pub fn in_data_dir(data_dir: &Path) -> Self {
+        ServeSettings { data_dir: Some(data_dir.to_path_buf()), ..Default::default() }
+            .layered_over(ServeSettings::default())
+            .expect("the built-in defaults are valid")
+    }
+
     /// The directory of read-model generations.
     pub fn readmodel_dir(&self) -> PathBuf {
         self.data_dir.join(READMODEL_DIR)
@@ -143,6 +158,18 @@ pub struct ServeSettings {
     /// File holding the secret key that derives case ids from resident IDs.
     #[arg(long, env = "LEYE_PSEUDONYM_KEY_FILE")]
     pub pseudonym_key_file: Option<PathBuf>,
+    /// File holding the master key that wraps each person's data key
+    /// (created 0600 on the first start). `LEYE_MASTER_KEY`, holding the key
+    /// itself, takes its place when set.
+    #[arg(long, env = "LEYE_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+    /// Cipher sealing personal data: aes-256-gcm (default) or sm4-gcm (GB/T 39786 deployments).
+    #[arg(long, env = "LEYE_PERSONAL_DATA_CIPHER")]
+    pub personal_data_cipher: Option<String>,
+    /// Publish resident ID and name in NATS `registered` payloads, for
+    /// subscribers entitled to them (`true`/`false`; default false).
+    #[arg(long, env = "LEYE_NATS_PERSONAL_DATA")]
+    pub nats_personal_data: Option<bool>,
     /// Address for the Prometheus metrics endpoint (`/metrics`), e.g.
     /// 127.0.0.1:9464. Off unless set.
     #[arg(long, env = "LEYE_METRICS_LISTEN")]
@@ -238,6 +265,18 @@ impl ServeSettings {
             .map(|a| a.parse::<leye_store::chain::ChainAlgorithm>())
             .transpose()
             .map_err(|e| anyhow::anyhow!("chain_algorithm: {e}"))?;
+        let cipher = match self.personal_data_cipher.or(lower.personal_data_cipher) {
+            None => Cipher::default(),
+            Some(c) => Cipher::parse(&c).map_err(|e| anyhow::anyhow!("personal_data_cipher: {e}"))?,
+        };
+        let vault = VaultConfig {
+            key_store: data_dir.join(crate::personal::KEY_STORE_FILE),
+            master_key_file: self
+                .master_key_file
+                .or(lower.master_key_file)
+                .unwrap_or_else(|| data_dir.join(crate::personal::MASTER_KEY_FILE)),
+            cipher,
+        };
         let secs = Duration::from_secs;
         let defaults = StreamSettings::default();
         let stream = StreamSettings {
@@ -274,6 +313,8 @@ impl ServeSettings {
                 .publisher_max_lag_secs
                 .or(lower.publisher_max_lag_secs)
                 .map_or(publisher::DEFAULT_MAX_LAG, secs),
+            personal_data: self.nats_personal_data.or(lower.nats_personal_data).unwrap_or(false),
+            opener: None,
         };
         let metrics_listen = self.metrics_listen.or(lower.metrics_listen);
         let dashboard_listen = self.dashboard_listen.or(lower.dashboard_listen);
@@ -301,6 +342,7 @@ impl ServeSettings {
             chain_key_file,
             chain_algorithm,
             bench_unsealed: self.bench_unsealed || lower.bench_unsealed,
+            vault,
             metrics_listen,
             dashboard_listen,
             otlp_endpoint,
@@ -351,6 +393,10 @@ mod tests {
         assert_eq!(cfg.listen, "127.0.0.1:7000".parse().unwrap());
         assert_eq!(cfg.data_dir, PathBuf::from("/srv/leye"));
         assert_eq!(cfg.pseudonym_key_file, PathBuf::from("/srv/leye/pseudonym.key"));
+        assert_eq!(cfg.vault.key_store, PathBuf::from("/srv/leye/keys/keys.sqlite"));
+        assert_eq!(cfg.vault.master_key_file, PathBuf::from("/srv/leye/keys/master.key"));
+        assert_eq!(cfg.vault.cipher, Cipher::Aes256Gcm);
+        assert!(!cfg.publisher.personal_data, "no personal data on NATS unless configured");
         let defaults = ServeSettings::default().layered_over(ServeSettings::default()).unwrap();
         assert_eq!(defaults.listen, DEFAULT_LISTEN.parse().unwrap());
         assert_eq!(defaults, ServeConfig::default());
@@ -400,6 +446,7 @@ mod tests {
     fn bad_publisher_settings_are_refused_naming_the_key() {
         for (settings, key) in [
             (ServeSettings { nats_stream_replicas: Some(7), ..Default::default() }, "nats_stream_replicas"),
+            (ServeSettings { personal_data_cipher: Some("des".into()), ..Default::default() }, "personal_data_cipher"),
             (ServeSettings { nats_max_in_flight: Some(0), ..Default::default() }, "nats_max_in_flight"),
             (ServeSettings { nats_stream: Some("a b".into()), ..Default::default() }, "nats_stream"),
             (

@@ -526,8 +526,8 @@ mod tests {
 
     fn registration(id: ResidentId, community: &str, groups: &[PersonGroup]) -> Registration {
         Registration {
-            resident_id: id,
-            name: PersonName::parse("测试").unwrap(),
+            resident_id: id.into(),
+            name: Some(PersonName::parse("测试").unwrap()),
             hukou: Hukou { county: CountyCode::parse("130102").unwrap(), nature: HukouNature::Rural },
             residence: Residence::parse(&community[..6], &community[..9], community).unwrap(),
             education: Education::SeniorSecondary,
@@ -639,7 +639,10 @@ mod tests {
                 .any(|r| r.check == "any_of[1].groups_any" && r.detail.contains("migrant_worker"))
         );
         let text = format!("{:?}", noted.finding);
-        assert!(!text.contains(view.case.file().unwrap().registration.resident_id.as_str()), "no resident ID");
+        assert!(
+            !text.contains(view.case.file().unwrap().registration.resident_id.known().unwrap().as_str()),
+            "no resident ID"
+        );
         assert!(!text.contains("测试"), "no name");
 
         // Restarted from an older checkpoint (before the placement), and from

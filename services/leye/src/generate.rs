@@ -1188,8 +1188,8 @@ impl Planner<'_> {
         add(self.hh.single_parent && m.relation == HouseholdRelation::Head, PersonGroup::SingleParent);
         add(t.supports_ill_relative, PersonGroup::SupportsSeriouslyIllRelative);
         Ok(Registration {
-            resident_id: m.resident_id.clone(),
-            name: m.name.clone(),
+            resident_id: m.resident_id.clone().into(),
+            name: Some(m.name.clone()),
             hukou: Hukou { county: self.hh.hukou.clone(), nature: self.hh.nature },
             residence: self.places.residence(self.place)?,
             education: m.education,

@@ -25,6 +25,7 @@ use leye::{
     consume, devtools,
     generate::GenProgress,
     identity::CaseIds,
+    personal::PersonalData,
     replay,
 };
 use leye_projections::{ProjectionError, runner::ReadModelDir};
@@ -53,6 +54,10 @@ struct DataArgs {
     /// else ./leye-data.
     #[arg(long, env = "LEYE_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// The master key file of the personal-data key store, as for `leye serve`
+    /// (`LEYE_MASTER_KEY`, holding the key itself, wins).
+    #[arg(long, env = "LEYE_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
 }
 
 impl DataArgs {
@@ -62,7 +67,8 @@ impl DataArgs {
             Some(path) => ServeSettings::from_file(path)?,
             None => ServeSettings::default(),
         };
-        ServeSettings { data_dir: self.data_dir.or(flags.data_dir), ..flags }.layered_over(file)
+        let master_key_file = self.master_key_file.or(flags.master_key_file);
+        ServeSettings { data_dir: self.data_dir.or(flags.data_dir), master_key_file, ..flags }.layered_over(file)
     }
 
     fn resolve(self) -> anyhow::Result<ServeConfig> {
@@ -182,6 +188,44 @@ enum Command {
         /// `<data_dir>/pseudonym.key`.
         #[arg(long, env = "LEYE_PSEUDONYM_KEY_FILE")]
         pseudonym_key_file: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Personal-data keys: rotate the master key, or count the data keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// One-way migrations of a data directory (run with the service stopped).
+    Migrate {
+        #[command(subcommand)]
+        command: MigrateCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Re-wrap every data key under a new master key (no event is rewritten).
+    Rotate {
+        /// The new master key (64 hex characters); default: a fresh random key
+        /// (required when the key comes from LEYE_MASTER_KEY).
+        #[arg(long)]
+        new_master_key_file: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// How many data keys are live and destroyed.
+    Status {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MigrateCommand {
+    /// Seal the resident IDs and names a release before sealing stored in
+    /// clear (one way; positions and checkpoints unchanged).
+    Encrypt {
         #[command(flatten)]
         data: DataArgs,
     },
@@ -334,13 +378,35 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
             let store = open_existing_store(&config).await?;
             // Replay reads streams by case id only: the key is not needed, so a
             // throwaway one is used and the real key file is never touched.
-            let cases = PersonCases::new(store.clone(), CaseIds::from_key([0; 32]), Arc::new(chrono::Utc::now));
+            // Personal fields are opened with the master key (erased ones say so).
+            let personal = personal_data(&config, &store).await?;
+            let cases = PersonCases::new(store.clone(), CaseIds::from_key([0; 32]), Arc::new(chrono::Utc::now))
+                .with_personal_data(personal);
             let mut out = std::io::stdout().lock();
             let result = replay::print(&cases, case, recorded_until, format, &mut out).await;
             let flushed = out.flush();
             store.close().await;
             result?;
             flushed?;
+            Ok(())
+        }
+        Command::Keys { command } => {
+            let report = match command {
+                KeysCommand::Rotate { new_master_key_file, data } => {
+                    leye::keys::rotate(&data.resolve()?, new_master_key_file.as_deref())?
+                }
+                KeysCommand::Status { data } => leye::keys::status(&data.resolve()?)?,
+            };
+            println!("{report}");
+            Ok(())
+        }
+        Command::Migrate { command: MigrateCommand::Encrypt { data } } => {
+            let config = data.resolve()?;
+            let n = leye::keys::migrate_encrypt(&config)?;
+            // The rewrite dropped the hash chain of a sealed store: opening
+            // the store seals the whole log again before anyone reads it.
+            open_existing_store(&config).await?.close().await;
+            println!("{n} registrations sealed in {}", config.data_dir.display());
             Ok(())
         }
         Command::Projections { command: ProjectionsCommand::Rebuild { data, force } } => {
@@ -388,7 +454,7 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
         }
         Command::Dev { config, command: devtools::DevCommand::Token(mut args) } => {
             if !data_dir_given {
-                args.data_dir = DataArgs { config, data_dir: None }.resolve()?.data_dir;
+                args.data_dir = DataArgs { config, data_dir: None, master_key_file: None }.resolve()?.data_dir;
             }
             let token = devtools::token(&args, chrono::Utc::now().timestamp())?;
             let mut out = std::io::stdout().lock();
@@ -400,8 +466,11 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
             devtools::certs(&args, &mut std::io::stdout())
         }
         Command::Audit { config, command: devtools::AuditCommand::Verify { data_dir } } => {
-            let data_dir =
-                if data_dir_given { data_dir } else { DataArgs { config, data_dir: None }.resolve()?.data_dir };
+            let data_dir = if data_dir_given {
+                data_dir
+            } else {
+                DataArgs { config, data_dir: None, master_key_file: None }.resolve()?.data_dir
+            };
             let intact = devtools::verify_audit(&data_dir, &mut std::io::stdout())?;
             anyhow::ensure!(intact, "the audit trail has been tampered with or damaged");
             Ok(())
@@ -472,7 +541,8 @@ async fn generate(config: &ServeConfig, people: usize, seed: u64, append: bool) 
             return Err(e);
         }
     };
-    let cases = PersonCases::new(store.clone(), ids, Arc::new(chrono::Utc::now));
+    let personal = personal_data(config, &store).await?;
+    let cases = PersonCases::new(store.clone(), ids, Arc::new(chrono::Utc::now)).with_personal_data(personal);
     let cfg = leye::generate::GeneratorConfig::new(seed, people, cases.today());
     let mut bar = ProgressLine::new();
     let result = leye::generate::generate(&cases, &cfg, |p| bar.show(&p)).await;
@@ -560,6 +630,15 @@ fn progress_text(p: &GenProgress) -> String {
 }
 
 /// Opens the event store of an existing data directory.
+/// The personal-data codec; `store` is closed when the key store cannot be opened.
+async fn personal_data(config: &ServeConfig, store: &leye_store::SqliteStore) -> anyhow::Result<Arc<PersonalData>> {
+    let opened = config.vault.open();
+    if opened.is_err() {
+        store.clone().close().await;
+    }
+    opened.context("personal-data key store")
+}
+
 async fn open_existing_store(config: &ServeConfig) -> anyhow::Result<leye_store::SqliteStore> {
     let data_dir = &config.data_dir;
     let path = data_dir.join(STORE_FILE);

@@ -1,7 +1,7 @@
 //! `leye serve`: open the embedded store, serve gRPC, publish to NATS, serve
 //! metrics, shut down cleanly.
 //!
-//! Start: store → key → metrics listener (if configured) → publisher and its
+//! Start: store → personal-data key store (master key checked) → key → metrics listener (if configured) → publisher and its
 //! lag sampler (they report on the shared health service) → projector
 //! (follows the log into the read model) → policy finder (follows the log,
 //! notes eligibilities through the command path) → hire linker (settles each
@@ -120,6 +120,21 @@ async fn run_checked(
             return Err(e);
         }
     };
+    // The personal-data key store: a missing or wrong master key (or a lost
+    // key store beside sealed data) stops the start.
+    let personal = match config.vault.open_for(&store).await.context("personal-data key store") {
+        Ok(p) => p,
+        Err(e) => {
+            store.close().await;
+            audit.close().await;
+            return Err(e);
+        }
+    };
+    let mut config = config;
+    if config.publisher.personal_data {
+        tracing::warn!("resident IDs and names are published on NATS (nats_personal_data = true)");
+        config.publisher.opener = Some(crate::personal::Opener(personal.clone()));
+    }
     let started = start_followers(&config, &store).await;
     let (publisher, metrics) = match started {
         Ok(f) => f,
@@ -149,7 +164,9 @@ async fn run_checked(
     let result = async {
         let ids = CaseIds::load_or_create(&config.pseudonym_key_file)?;
         let analytics = AnalyticsApi::new(readmodel.clone(), config.targets.clone(), clock.clone());
-        let cases = PersonCases::new(store.clone(), ids, clock).with_metrics(publisher.metrics.clone());
+        let cases = PersonCases::new(store.clone(), ids, clock)
+            .with_metrics(publisher.metrics.clone())
+            .with_personal_data(personal);
         finder_task = start_finder(&config, &store, &cases, &catalogue, &readmodel, finder_stopped.clone())?;
         let checkpoint = linker::checkpoint(config.data_dir.join(linker::CHECKPOINT_FILE));
         linker_task = Some(tokio::spawn(
@@ -449,7 +466,7 @@ mod tests {
     #[test]
     fn follower_positions_come_from_the_checkpoints_and_the_linker_cell() {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = ServeConfig { data_dir: dir.path().to_path_buf(), ..ServeConfig::default() };
+        let mut config = ServeConfig::in_data_dir(dir.path());
         config.finder.enabled = true;
         config.finder.checkpoint_file = dir.path().join(finder::CHECKPOINT_FILE);
         CheckpointFile::new(&config.finder.checkpoint_file).store(Position::from_sequence(7)).unwrap();

@@ -43,6 +43,10 @@ macro_rules! enum_map {
 pub mod enterprise;
 pub mod subsidy;
 
+enum_map!(erasure_ground, erasure_ground_pb, pb::ErasureGround, domain::ErasureGround, {
+    PurposeAchieved => PurposeAchieved, RetentionExpired => RetentionExpired, ConsentWithdrawn => ConsentWithdrawn,
+    UnlawfulProcessing => UnlawfulProcessing, Other => Other,
+});
 enum_map!(hukou_nature, hukou_nature_pb, pb::HukouNature, domain::HukouNature, { Urban => Urban, Rural => Rural });
 enum_map!(education, education_pb, pb::Education, domain::Education, {
     PrimaryOrBelow => PrimaryOrBelow, JuniorSecondary => JuniorSecondary, SeniorSecondary => SeniorSecondary,
@@ -106,9 +110,16 @@ pub(crate) fn opt_date_pb(d: Option<Date>) -> String {
 }
 
 pub(crate) fn registration_pb(r: &domain::Registration) -> pb::Registration {
+    let state = match (&r.resident_id, &r.name) {
+        (leye_domain::values::RegisteredId::Known(_), Some(_)) => pb::PersonalDataState::Present,
+        (id, _) if id.is_erased() => pb::PersonalDataState::Erased,
+        _ => pb::PersonalDataState::Withheld,
+    };
+    let present = state == pb::PersonalDataState::Present;
     pb::Registration {
-        resident_id: r.resident_id.as_str().to_string(),
-        name: r.name.as_str().to_string(),
+        resident_id: r.resident_id.known().filter(|_| present).map(|id| id.as_str().to_string()).unwrap_or_default(),
+        name: r.name.as_ref().filter(|_| present).map(|n| n.as_str().to_string()).unwrap_or_default(),
+        personal_data: state as i32,
         hukou: Some(pb::Hukou {
             district_code: r.hukou.county.as_str().to_string(),
             nature: hukou_nature_pb(r.hukou.nature),
@@ -256,6 +267,9 @@ pub fn to_proto_event(fact: &PersonFact) -> pb::PersonEvent {
             E::HouseholdLeft(pb::HouseholdLeave { household_id: l.household_id.to_string() })
         }
         PersonFact::EligibilityFound(e) => E::EligibilityFound(eligibility_pb(e)),
+        PersonFact::PersonalDataErased(e) => {
+            E::PersonalDataErased(pb::PersonalDataErasure { ground: erasure_ground_pb(e.ground) })
+        }
     };
     pb::PersonEvent { event: Some(event) }
 }
@@ -393,5 +407,6 @@ pub fn to_proto_case(view: &CaseView) -> pb::PersonCase {
         // Derived from the policy catalogue by the adapter (grpc/person.rs).
         retirement: Vec::new(),
         eligibilities: file.eligibilities.iter().map(eligibility_record_pb).collect(),
+        personal_data_erased_on: opt_date_pb(file.personal_data_erased),
     }
 }

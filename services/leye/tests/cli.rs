@@ -65,6 +65,7 @@ async fn serve_until_sigterm_then_replay_for_the_auditor() {
         }),
         education: pb::Education::JuniorSecondary as i32,
         groups: vec![pb::PersonGroup::MigrantWorker as i32],
+        personal_data: 0,
         ..Default::default()
     };
     let context = || {

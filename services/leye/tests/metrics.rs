@@ -52,6 +52,9 @@ async fn a_prometheus_user_finds_requests_commands_followers_process_and_build()
     let Some(pb::person_event::Event::Registered(registration)) = sent[0].event.event.clone() else {
         panic!("the first event registers")
     };
+    // The same person again (the published fact withholds resident ID and name).
+    let registration =
+        pb::Registration { resident_id: resident_id(1), name: NAME.into(), personal_data: 0, ..registration };
     let again = pb::RegisterUnemploymentRequest {
         context: context(&uuid::Uuid::new_v4().to_string()),
         effective_date: sent[0].effective_date.clone(),

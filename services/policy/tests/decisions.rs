@@ -325,8 +325,8 @@ fn credit_code() -> CreditCode {
 fn facts_from_a_person_case_decide_a_hiring_subsidy_once() {
     let ev = |on: &str, fact: PersonFact| PersonEvent { effective_date: d(on), fact };
     let registration = Registration {
-        resident_id: resident_id("12011119800615003"),
-        name: PersonName::parse("测试").unwrap(),
+        resident_id: resident_id("12011119800615003").into(),
+        name: Some(PersonName::parse("测试").unwrap()),
         hukou: Hukou { county: CountyCode::parse("120111").unwrap(), nature: HukouNature::Urban },
         residence: Residence::parse("120111", "120111001", "120111001002").unwrap(),
         education: Education::SeniorSecondary,

@@ -44,6 +44,7 @@ pub mod chain;
 pub mod contract;
 pub mod headfile;
 pub mod keyfile;
+pub mod maintenance;
 pub mod sqlite;
 
 pub use sqlite::{SqliteStore, SqliteStoreOptions};

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::values::{CountyCode, CreditCode, DateRange, Fen, PersonName, Residence, ResidentId};
+use crate::values::{CountyCode, CreditCode, DateRange, Fen, PersonName, RegisteredId, Residence};
 
 /// 户籍性质
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -114,8 +114,10 @@ pub enum PersonGroup {
 /// 失业登记: the facts recorded when a person registers as unemployed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Registration {
-    pub resident_id: ResidentId,
-    pub name: PersonName,
+    /// Sealed in the stored event; [`RegisteredId::Withheld`] without the key.
+    pub resident_id: RegisteredId,
+    /// Sealed in the stored event; `None` without the key.
+    pub name: Option<PersonName>,
     pub hukou: Hukou,
     pub residence: Residence,
     pub education: Education,
@@ -350,6 +352,30 @@ pub enum ExitReason {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegistrationExit {
     pub reason: ExitReason,
+}
+
+/// Under which ground of PIPL art. 47 personal data is erased.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErasureGround {
+    /// The purpose is achieved or can no longer be achieved, or the data is no longer needed (47 (1)).
+    PurposeAchieved,
+    /// The service stopped, or the retention period expired (47 (2)).
+    RetentionExpired,
+    /// The person withdrew consent (47 (3)).
+    ConsentWithdrawn,
+    /// Processed in breach of laws or of an agreement (47 (4)).
+    UnlawfulProcessing,
+    /// Another ground provided by laws and regulations (47 (5)).
+    Other,
+}
+
+/// 个人信息删除 (PIPL art. 47): the person's data key is destroyed, so the
+/// resident ID and name of every registration on the case read as erased;
+/// every other fact stays. Holds no personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonalDataErasure {
+    pub ground: ErasureGround,
 }
 
 /// One check that makes a person eligible, with the clause it rests on.

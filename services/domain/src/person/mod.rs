@@ -81,6 +81,8 @@ pub enum PersonCommand {
     LeaveHousehold(HouseholdLeave),
     /// Sent by the service's eligibility finder only; not a public gRPC command.
     NoteEligibility(EligibilityFinding),
+    /// Erase the person's personal data (the caller destroys the key).
+    ErasePersonalData(PersonalDataErasure),
 }
 
 impl PersonCommand {
@@ -106,6 +108,7 @@ impl PersonCommand {
             Self::NoteEligibility(_) => "note_eligibility",
             Self::JoinHousehold(_) => "join_household",
             Self::LeaveHousehold(_) => "leave_household",
+            Self::ErasePersonalData(_) => "erase_personal_data",
         }
     }
 }
@@ -147,6 +150,8 @@ pub enum PersonFact {
     HouseholdLeft(HouseholdLeave),
     /// 政策找人: eligible for a programme not yet received (recorded by the service).
     EligibilityFound(EligibilityFinding),
+    /// The person's personal data was erased (PIPL art. 47).
+    PersonalDataErased(PersonalDataErasure),
 }
 
 /// One event of a person case: a fact and the date it happened.
@@ -184,6 +189,7 @@ impl PersonFact {
             Self::EligibilityFound(_) => "person.eligibility_found",
             Self::HouseholdJoined(_) => "person.household_joined",
             Self::HouseholdLeft(_) => "person.household_left",
+            Self::PersonalDataErased(_) => "person.personal_data_erased",
         }
     }
 }
@@ -231,6 +237,13 @@ pub fn decide(case: &PersonCase, cmd: DatedCommand, today: Date) -> Result<Vec<P
 }
 
 fn register(file: Option<&PersonFile>, reg: Registration, on: Date) -> Result<PersonFact, Rejection> {
+    if reg.resident_id.known().is_none() || reg.name.is_none() {
+        return Err(Rejection::on_field(
+            Code::PersonalDataMissing,
+            "registration.resident_id",
+            "a registration needs the resident ID and the name",
+        ));
+    }
     let age = reg.resident_id.age_on(on);
     if age < 16 {
         return Err(Rejection::new(
@@ -239,7 +252,9 @@ fn register(file: Option<&PersonFile>, reg: Registration, on: Date) -> Result<Pe
         ));
     }
     if let Some(file) = file {
-        if file.registration.resident_id != reg.resident_id {
+        // After an erasure the case keeps only the birth date and sex; the
+        // case id (derived from the resident ID) already names this person.
+        if !file.registration.resident_id.may_be(&reg.resident_id) {
             return Err(Rejection::new(Code::ResidentIdMismatch, "the case belongs to another resident ID"));
         }
         if let Some(spell) = file.open_spell() {
@@ -451,6 +466,16 @@ fn decide_on_file(file: &PersonFile, command: PersonCommand, on: Date) -> Result
             not_before_registration()?;
             not_before(current.joined_on, "joining the household")?;
             PersonFact::HouseholdLeft(l)
+        }
+        PersonCommand::ErasePersonalData(e) => {
+            if let Some(erased_on) = file.personal_data_erased {
+                return Err(Rejection::new(
+                    Code::AlreadyErased,
+                    format!("the personal data was erased on {erased_on} and nobody registered since"),
+                ));
+            }
+            not_before_registration()?;
+            PersonFact::PersonalDataErased(e)
         }
     })
 }

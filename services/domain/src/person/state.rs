@@ -40,6 +40,9 @@ pub struct PersonFile {
     pub households: Vec<HouseholdPeriod>,
     /// Eligibilities the service noted (政策找人), in order; one per rule.
     pub eligibilities: Vec<EligibilityRecord>,
+    /// When the personal data was erased (PIPL art. 47), unless the person
+    /// registered again since.
+    pub personal_data_erased: Option<Date>,
 }
 
 /// A membership of one household: from the day joined (a registration naming
@@ -169,8 +172,10 @@ impl PersonCase {
                 benefits: Vec::new(),
                 households: Vec::new(),
                 eligibilities: Vec::new(),
+                personal_data_erased: None,
             });
             file.registration = reg.clone();
+            file.personal_data_erased = None;
             file.spells.push(spell);
             // A registration naming a household joins it, unless the person is
             // already its member (then the membership simply continues).
@@ -184,6 +189,11 @@ impl PersonCase {
         let Some(file) = &mut self.file else { return };
         match &event.fact {
             PersonFact::Registered(_) => {}
+            PersonFact::PersonalDataErased(_) => {
+                file.personal_data_erased = Some(on);
+                file.registration.resident_id = file.registration.resident_id.withheld(true);
+                file.registration.name = None;
+            }
             PersonFact::DifficultyRecognised(d) => {
                 file.difficulties.push(DifficultyRecord { difficulty: d.clone(), recognised_on: on })
             }

@@ -36,8 +36,8 @@ fn woman() -> ResidentId {
 
 fn registration(who: ResidentId) -> Registration {
     Registration {
-        resident_id: who,
-        name: PersonName::parse("测试").unwrap(),
+        resident_id: who.into(),
+        name: Some(PersonName::parse("测试").unwrap()),
         hukou: Hukou { county: CountyCode::parse("120111").unwrap(), nature: HukouNature::Urban },
         residence: Residence::parse("120111", "120111001", "120111001002").unwrap(),
         education: Education::SeniorSecondary,
@@ -864,4 +864,72 @@ fn a_corrupt_payload_error_never_quotes_the_stored_value() {
     let err = PersonEvent::decode("person.registered", SCHEMA_VERSION, json.as_bytes()).unwrap_err().to_string();
     assert!(!err.contains(&broken[..14]), "{err}");
     assert!(err.contains("line 1"), "{err}");
+}
+
+// === personal data erasure (PIPL art. 47) ===
+
+fn erased(on: &str) -> (&str, PersonFact) {
+    (on, PersonFact::PersonalDataErased(PersonalDataErasure { ground: ErasureGround::ConsentWithdrawn }))
+}
+
+#[test]
+fn erasure_keeps_birth_date_and_sex_and_is_recorded_once() {
+    let g = given(&[registered("2025-01-05"), erased("2025-06-01")]);
+    let file = g.0.file().unwrap();
+    assert_eq!(file.personal_data_erased, Some(d("2025-06-01")));
+    assert!(file.registration.resident_id.known().is_none() && file.registration.name.is_none());
+    assert!(file.registration.resident_id.is_erased());
+    assert_eq!(file.registration.resident_id.birth_date(), man().birth_date());
+    assert_eq!(file.registration.resident_id.gender(), man().gender());
+    let again = PersonCommand::ErasePersonalData(PersonalDataErasure { ground: ErasureGround::Other });
+    then_rejected(g.when("2025-06-02", again.clone()), RejectionCode::AlreadyErased);
+    then_rejected(given(&[]).when("2025-06-02", again), RejectionCode::CaseNotFound);
+}
+
+#[test]
+fn the_same_person_may_register_again_after_erasure_and_be_erased_again() {
+    let g = given(&[
+        registered("2025-01-05"),
+        ("2025-03-01", PersonFact::RegistrationExited(RegistrationExit { reason: ExitReason::Other })),
+        erased("2025-06-01"),
+    ]);
+    then_rejected(
+        g.when("2025-07-01", PersonCommand::RegisterUnemployment(registration(woman()))),
+        RejectionCode::ResidentIdMismatch,
+    );
+    let events = g.when("2025-07-01", PersonCommand::RegisterUnemployment(registration(man()))).unwrap();
+    let mut case = g.0.clone();
+    events.iter().for_each(|e| case.apply(e));
+    let file = case.file().unwrap();
+    assert_eq!(file.registration.resident_id.known(), Some(&man()));
+    assert_eq!(file.personal_data_erased, None);
+    assert_eq!(file.spells.len(), 2, "the earlier spell stays, pseudonymous");
+    let erase = PersonCommand::ErasePersonalData(PersonalDataErasure { ground: ErasureGround::PurposeAchieved });
+    assert!(Given(case).when("2025-08-01", erase).is_ok());
+}
+
+#[test]
+fn a_registration_without_the_resident_id_is_refused() {
+    let mut reg = registration(woman());
+    reg.resident_id = reg.resident_id.withheld(false);
+    then_rejected(
+        given(&[]).when("2025-01-05", PersonCommand::RegisterUnemployment(reg)),
+        RejectionCode::PersonalDataMissing,
+    );
+}
+
+#[test]
+fn a_stored_registration_without_its_personal_fields_decodes_as_withheld() {
+    let e = PersonEvent { effective_date: d("2025-01-05"), fact: PersonFact::Registered(registration(woman())) };
+    let mut json: serde_json::Value = serde_json::from_slice(&e.encode()).unwrap();
+    assert_eq!(json["resident_id"], woman().as_str(), "the plain form is unchanged");
+    json["resident_id"] = serde_json::json!({"birth_date": "1988-03-02", "gender": "female"});
+    json["name"] = serde_json::Value::Null;
+    json["sealed"] = serde_json::json!({"alg": "aes-256-gcm"});
+    let back = PersonEvent::decode("person.registered", SCHEMA_VERSION, json.to_string().as_bytes()).unwrap();
+    let PersonFact::Registered(reg) = back.fact else { panic!() };
+    assert!(reg.resident_id.known().is_none());
+    assert!(!reg.resident_id.is_erased());
+    assert_eq!(reg.name, None);
+    assert_eq!(reg.resident_id.age_on(d("2028-03-02")), 40);
 }

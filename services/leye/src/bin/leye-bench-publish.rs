@@ -158,6 +158,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ack_timeout: Duration::from_secs(10),
         max_lag: Duration::from_secs(30),
         checkpoint_file: tmp.path().join("publisher.checkpoint"),
+        personal_data: false,
+        opener: None,
     };
     let started = Instant::now();
     let (handle, status) = publisher::start(store.clone(), config, HealthReporter::new())?;
@@ -248,8 +250,8 @@ async fn person(people: &PersonCases<SqliteStore>, n: u64) -> anyhow::Result<()>
     const DISTRICTS: [&str; 4] = ["120101", "120111", "120116", "120119"];
     let d = DISTRICTS[(n % 4) as usize];
     let registration = domain::Registration {
-        resident_id: resident_id.clone(),
-        name: PersonName::parse("测试人").map_err(|e| anyhow::anyhow!("{e}"))?,
+        resident_id: resident_id.clone().into(),
+        name: Some(PersonName::parse("测试人").map_err(|e| anyhow::anyhow!("{e}"))?),
         hukou: Hukou {
             county: CountyCode::parse("130102").map_err(|e| anyhow::anyhow!("{e}"))?,
             nature: HukouNature::Rural,
@@ -322,7 +324,7 @@ async fn build_all(store: &SqliteStore, head: u64) -> anyhow::Result<Vec<message
         let Some(last) = page.last() else { break };
         after = Some(last.position);
         for e in page {
-            let mut m = message::build(e)?;
+            let mut m = message::build(e, None)?;
             m.subject = format!("bench.{}", m.subject);
             out.push(m);
         }

@@ -635,6 +635,7 @@ fn registration(person: u32) -> pb::RegisterUnemploymentRequest {
             graduation: None,
             household: None,
             groups: vec![pb::PersonGroup::MigrantWorker as i32],
+            personal_data: 0,
         }),
     }
 }

@@ -168,6 +168,10 @@ struct Args {
     /// `leye verify`'s walk against a raw read of the first server's log.
     #[arg(long)]
     compare_chain: bool,
+    /// Also measure the cost of sealing personal data: the in-process command
+    /// path with plain payloads and with sealed ones, alternately, twice each.
+    #[arg(long)]
+    personal_data: bool,
 }
 
 fn main() -> ExitCode {
@@ -321,6 +325,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
          CPU in % of one core over the window)"
     );
 
+    if args.personal_data {
+        personal_data_cost(&tmp_parent, clients, warmup, duration).await?;
+    }
+
     let mut errors = 0;
     let mut all = vec![
         ("gRPC commands", &commands),
@@ -345,6 +353,40 @@ async fn run(args: Args) -> anyhow::Result<()> {
     } else if let Some(tail) = server_log_tail {
         println!("last lines of the server's log:\n{tail}");
     }
+    Ok(())
+}
+
+/// The in-process command path, plain and sealed, alternately (twice each, so
+/// drift of the machine falls on both); prints each run and the ratio.
+async fn personal_data_cost(tmp: &Path, tasks: usize, warmup: Duration, duration: Duration) -> anyhow::Result<()> {
+    use leye::bench::personal::command_path;
+    let mut rates = [Vec::new(), Vec::new()];
+    println!();
+    println!("{:<34} {:>10} {:>9} {:>9} {:>7}", "command path (in process)", "ops/s", "p50 µs", "p99 µs", "errors");
+    for round in 0..2 {
+        for (i, sealed) in [false, true].into_iter().enumerate() {
+            eprintln!("running: command path, {} …", if sealed { "sealed" } else { "plain" });
+            let rec = command_path(tmp, sealed, tasks, Window::starting_now(warmup, duration)).await?;
+            let rate = rec.all.len() as f64 / rec.window.seconds();
+            let name =
+                format!("{} (run {})", if sealed { "personal data sealed" } else { "plain payloads" }, round + 1);
+            println!(
+                "{name:<34} {rate:>10.0} {:>9} {:>9} {:>7}",
+                quantile(&rec.all, 0.5),
+                quantile(&rec.all, 0.99),
+                rec.errors
+            );
+            rec.print_errors(&name);
+            rates[i].push(rate);
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (plain, sealed) = (mean(&rates[0]), mean(&rates[1]));
+    println!(
+        "sealing cost on commands: sealed / plain = {} ({:.1} % fewer commands/s)",
+        ratio(sealed, plain),
+        (1.0 - sealed / plain) * 100.0
+    );
     Ok(())
 }
 
@@ -583,6 +625,7 @@ impl Person {
                 graduation: None,
                 household: None,
                 groups: vec![],
+                personal_data: 0,
             }),
         }
     }
@@ -630,8 +673,8 @@ impl Person {
     fn domain_commands(&self, today: Date, employer: &str) -> anyhow::Result<Vec<PersonCommand>> {
         let employer = CreditCode::parse(employer)?;
         let registration = domain::Registration {
-            resident_id: ResidentId::parse(&self.resident_id, today)?,
-            name: PersonName::parse(self.name)?,
+            resident_id: ResidentId::parse(&self.resident_id, today)?.into(),
+            name: Some(PersonName::parse(self.name)?),
             hukou: Hukou { county: CountyCode::parse(HUKOU_DISTRICT)?, nature: HukouNature::Urban },
             residence: Residence::parse(RESIDENCE_DISTRICT, RESIDENCE_STREET, RESIDENCE_COMMUNITY)
                 .map_err(|(_, e)| e)?,

@@ -34,9 +34,9 @@ use crate::{
     subsidies::{CaseRef, Subsidies},
     wire::subsidy::retirement_pb,
     wire::{
-        benefit_end_reason, contact_channel, contact_outcome, difficulty_category, education, exit_reason,
-        household_relation, hukou_nature, person_group, placement_end_reason, placement_kind, to_proto_case,
-        to_proto_event, to_proto_metadata, training_programme,
+        benefit_end_reason, contact_channel, contact_outcome, difficulty_category, education, erasure_ground,
+        exit_reason, household_relation, hukou_nature, person_group, placement_end_reason, placement_kind,
+        to_proto_case, to_proto_event, to_proto_metadata, training_programme,
     },
 };
 
@@ -109,10 +109,10 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         let meta = check_context(&mut f, req.context.as_ref(), &gate)?;
         let date = f.take("effective_date", parse_date(&req.effective_date));
         let reg = check_registration(&mut f, req.registration.as_ref(), today);
-        let (Some(meta), Some(date), Some(reg), true) = (meta, date, reg, f.is_empty()) else {
+        let (Some(meta), Some(date), Some((resident_id, reg)), true) = (meta, date, reg, f.is_empty()) else {
             return Err(f.into_status());
         };
-        self.run(Target::Person(reg.resident_id.clone()), meta, date, PersonCommand::RegisterUnemployment(reg)).await
+        self.run(Target::Person(resident_id), meta, date, PersonCommand::RegisterUnemployment(reg)).await
     }
 
     async fn recognise_difficulty(
@@ -345,6 +345,19 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         .await
     }
 
+    async fn erase_personal_data(
+        &self,
+        request: Request<pb::ErasePersonalDataRequest>,
+    ) -> Result<Response<pb::ErasePersonalDataResponse>, Status> {
+        let (gate, r) = gated(request)?;
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            let e = required(f, "erasure", r.erasure.as_ref())?;
+            let ground = check_enum(f, "erasure.ground", e.ground, erasure_ground)?;
+            Some(PersonCommand::ErasePersonalData(domain::PersonalDataErasure { ground }))
+        })
+        .await
+    }
+
     async fn join_household(
         &self,
         request: Request<pb::JoinHouseholdRequest>,
@@ -511,7 +524,12 @@ pub(super) fn check_context(
     })())
 }
 
-fn check_registration(f: &mut Fields, reg: Option<&pb::Registration>, today: Date) -> Option<domain::Registration> {
+/// The registration, with its resident ID apart (it names the case).
+fn check_registration(
+    f: &mut Fields,
+    reg: Option<&pb::Registration>,
+    today: Date,
+) -> Option<(ResidentId, domain::Registration)> {
     let r = required(f, "registration", reg)?;
     let resident_id = f.take("registration.resident_id", ResidentId::parse(&r.resident_id, today));
     let name = f.take("registration.name", PersonName::parse(&r.name));
@@ -562,16 +580,20 @@ fn check_registration(f: &mut Fields, reg: Option<&pb::Registration>, today: Dat
             }
         }
     }
-    Some(domain::Registration {
-        resident_id: resident_id?,
-        name: name?,
-        hukou: hukou?,
-        residence: residence?,
-        education: education?,
-        graduation: graduation?,
-        household: household?,
-        groups,
-    })
+    let resident_id = resident_id?;
+    Some((
+        resident_id.clone(),
+        domain::Registration {
+            resident_id: resident_id.into(),
+            name: Some(name?),
+            hukou: hukou?,
+            residence: residence?,
+            education: education?,
+            graduation: graduation?,
+            household: household?,
+            groups,
+        },
+    ))
 }
 
 /// A household membership; `at` is the field path of the message, e.g. `membership`.

@@ -43,6 +43,7 @@ command_replies!(
     person::ExitRegistrationResponse,
     person::JoinHouseholdResponse,
     person::LeaveHouseholdResponse,
+    person::ErasePersonalDataResponse,
     enterprise::RegisterEnterpriseResponse,
     enterprise::ReportHeadcountResponse,
     enterprise::RecordHireResponse,

@@ -260,6 +260,10 @@ pub fn to_status(err: AppError) -> Status {
             tracing::error!(error = %e, "store failure");
             Status::unavailable("the event store is unavailable")
         }
+        AppError::Vault(e) => {
+            tracing::error!(error = %e, "personal-data key store failure");
+            Status::unavailable("the personal-data key store is unavailable; the incident is logged")
+        }
         AppError::Corrupt(e) => {
             tracing::error!(error = %e, "stored event cannot be read");
             Status::internal("a stored event cannot be read; the incident is logged")

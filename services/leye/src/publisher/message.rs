@@ -26,8 +26,11 @@ use leye_store::{Position, RecordedEvent};
 use prost::Message;
 use uuid::Uuid;
 
+use leye_domain::person::PersonFact;
+
 use crate::{
     cases::{self, Enterprise, Person, Recorded},
+    personal::PersonalData,
     wire,
 };
 
@@ -104,15 +107,28 @@ pub enum BuildError {
     Undecodable { event_id: Uuid, event_type: String, position: Position },
 }
 
-/// Builds the message of a stored event.
-pub fn build(event: RecordedEvent) -> Result<OutboundEvent, BuildError> {
+/// Builds the message of a stored event. Personal fields are opened with
+/// `personal` when given (subscribers entitled to them); otherwise a
+/// `registered` payload carries neither resident ID nor name
+/// (`personal_data: WITHHELD`).
+pub fn build(event: RecordedEvent, personal: Option<&PersonalData>) -> Result<OutboundEvent, BuildError> {
     let (event_id, position) = (event.event_id, event.position);
     let event_type = event.event_type.clone();
     // The decoder's error text may quote the payload: it is dropped here.
     let undecodable = |_| BuildError::Undecodable { event_id, event_type: event_type.clone(), position };
     if let Some(case_id) = cases::case_id_of::<Person>(&event.stream) {
-        let recorded = cases::decode_as::<Person>(event).map_err(undecodable)?;
-        let payload = wire::to_proto_event(&recorded.event.fact).encode_to_vec();
+        let recorded = cases::decode_with::<Person>(event, personal).map_err(undecodable)?;
+        let payload = match (&recorded.event.fact, personal) {
+            // Withheld whatever the store's form (also a store not yet migrated).
+            (PersonFact::Registered(r), None) => {
+                let mut r = r.clone();
+                r.resident_id = r.resident_id.withheld(r.resident_id.is_erased());
+                r.name = None;
+                wire::to_proto_event(&PersonFact::Registered(r))
+            }
+            (fact, _) => wire::to_proto_event(fact),
+        }
+        .encode_to_vec();
         return Ok(outbound(case_id, &recorded, payload, PERSON_PAYLOAD_TYPE));
     }
     if let Some(case_id) = cases::case_id_of::<Enterprise>(&event.stream) {
@@ -188,8 +204,8 @@ mod tests {
     fn registration() -> person::Registration {
         let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
         person::Registration {
-            resident_id: ResidentId::parse(RESIDENT_ID, today).unwrap(),
-            name: PersonName::parse(NAME).unwrap(),
+            resident_id: ResidentId::parse(RESIDENT_ID, today).unwrap().into(),
+            name: Some(PersonName::parse(NAME).unwrap()),
             hukou: person::Hukou {
                 county: leye_domain::values::CountyCode::parse("120111").unwrap(),
                 nature: person::HukouNature::Urban,
@@ -253,16 +269,19 @@ mod tests {
             authenticated_by: String::new(),
         };
         let case_id = Uuid::new_v4();
-        let m = build(RecordedEvent {
-            stream: crate::cases::stream_of::<crate::cases::Enterprise>(case_id),
-            revision: 1,
-            position: Position::from_sequence(7),
-            event_id: leye_domain::envelope::event_id(command_id, 0),
-            event_type: event.fact.event_type().into(),
-            data: event.encode(),
-            metadata: serde_json::to_vec(&metadata).unwrap(),
-            recorded_at: Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap(),
-        })
+        let m = build(
+            RecordedEvent {
+                stream: crate::cases::stream_of::<crate::cases::Enterprise>(case_id),
+                revision: 1,
+                position: Position::from_sequence(7),
+                event_id: leye_domain::envelope::event_id(command_id, 0),
+                event_type: event.fact.event_type().into(),
+                data: event.encode(),
+                metadata: serde_json::to_vec(&metadata).unwrap(),
+                recorded_at: Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap(),
+            },
+            None,
+        )
         .unwrap();
         assert_eq!(m.subject, "leye.v1.enterprise.120116.batch_layoff_reported");
         let h = |name: &str| m.headers.get(name).map(|v| v.as_str().to_string()).unwrap_or_default();
@@ -322,7 +341,7 @@ mod tests {
         let case_id = Uuid::new_v4();
         let e = stored(PersonFact::Registered(registration()), case_id);
         let event_id = e.event_id;
-        let m = build(e).unwrap();
+        let m = build(e.clone(), None).unwrap();
         assert_eq!(m.subject, "leye.v1.person.120111.registered");
         let h = |name: &str| m.headers.get(name).map(|v| v.as_str().to_string()).unwrap_or_default();
         assert_eq!(h(headers::NATS_MSG_ID), event_id.to_string());
@@ -346,11 +365,32 @@ mod tests {
         for secret in [RESIDENT_ID, NAME] {
             assert!(!all_headers.contains(secret) && !m.subject.contains(secret));
         }
-        let decoded = pb::PersonEvent::decode(m.payload.as_ref()).unwrap();
-        let Some(pb::person_event::Event::Registered(r)) = decoded.event else { panic!("not a registration") };
-        assert_eq!(r.resident_id, RESIDENT_ID);
-        assert_eq!(r.name, NAME);
+        // By default not in the payload either: the case id alone.
+        let registered = |m: &OutboundEvent| {
+            let decoded = pb::PersonEvent::decode(m.payload.as_ref()).unwrap();
+            let Some(pb::person_event::Event::Registered(r)) = decoded.event else { panic!("not a registration") };
+            r
+        };
+        let r = registered(&m);
+        assert_eq!((r.resident_id.as_str(), r.name.as_str()), ("", ""));
+        assert_eq!(r.personal_data, pb::PersonalDataState::Withheld as i32);
         assert_eq!(r.residence.unwrap().community_code, "120111001002");
+        // For entitled subscribers, opened from the sealed store.
+        let dir = tempfile::tempdir().unwrap();
+        let vault = crate::personal::VaultConfig {
+            key_store: dir.path().join("keys.sqlite"),
+            master_key_file: dir.path().join("master.key"),
+            cipher: leye_vault::Cipher::Aes256Gcm,
+        }
+        .open()
+        .unwrap();
+        let mut sealed = e;
+        sealed.data = vault.seal(case_id, sealed.event_id, "person.registered", sealed.data).unwrap();
+        assert!(!String::from_utf8_lossy(&sealed.data).contains(RESIDENT_ID));
+        let r = registered(&build(sealed.clone(), Some(&vault)).unwrap());
+        assert_eq!((r.resident_id.as_str(), r.name.as_str()), (RESIDENT_ID, NAME));
+        assert_eq!(r.personal_data, pb::PersonalDataState::Present as i32);
+        assert_eq!(registered(&build(sealed, None).unwrap()).resident_id, "");
     }
 
     #[test]
@@ -367,7 +407,7 @@ mod tests {
             }],
             amount: Some(leye_domain::values::Fen::positive(100_000).unwrap()),
         };
-        let m = build(stored(PersonFact::EligibilityFound(finding), Uuid::new_v4())).unwrap();
+        let m = build(stored(PersonFact::EligibilityFound(finding), Uuid::new_v4()), None).unwrap();
         assert_eq!(m.subject, "leye.v1.person.120111.eligibility_found");
         let decoded = pb::PersonEvent::decode(m.payload.as_ref()).unwrap();
         let Some(pb::person_event::Event::EligibilityFound(f)) = decoded.event else { panic!("not a finding") };
@@ -384,11 +424,11 @@ mod tests {
     fn foreign_and_corrupt_events_are_refused_without_their_content() {
         let mut e = stored(PersonFact::Registered(registration()), Uuid::new_v4());
         e.stream = StreamName::parse("enterprise-1").unwrap();
-        assert!(matches!(build(e), Err(BuildError::UnknownStream { .. })));
+        assert!(matches!(build(e, None), Err(BuildError::UnknownStream { .. })));
 
         let mut e = stored(PersonFact::Registered(registration()), Uuid::new_v4());
         e.data = format!("{{\"effective_date\":\"2025-12-30\",\"registered\":{{\"name\":\"{NAME}\"}}}}").into_bytes();
-        let err = build(e).unwrap_err();
+        let err = build(e, None).unwrap_err();
         assert!(matches!(err, BuildError::Undecodable { .. }));
         assert!(!err.to_string().contains(NAME), "{err}");
     }

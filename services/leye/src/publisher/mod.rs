@@ -79,6 +79,12 @@ pub struct PublisherConfig {
     /// `leye.Publisher` is NOT_SERVING when the oldest unpublished event is older.
     pub max_lag: Duration,
     pub checkpoint_file: PathBuf,
+    /// Publish resident ID and name in `registered` payloads (for entitled
+    /// subscribers only); off: the pseudonymous case id alone.
+    pub personal_data: bool,
+    /// Opens the sealed fields when `personal_data` is on (set by the server
+    /// once the key store is open).
+    pub opener: Option<crate::personal::Opener>,
 }
 
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
@@ -384,7 +390,8 @@ impl<S: EventStore> Publisher<S> {
                         self.drain(pending).await;
                         return Ok(Ended::StoreClosed);
                     };
-                    let out = message::build(next?)?;
+                    let opener = self.config.opener.as_ref().filter(|_| self.config.personal_data);
+                    let out = message::build(next?, opener.map(|o| o.0.as_ref()))?;
                     let position = out.position;
                     let publish = PublishMessage::build()
                         .payload(out.payload)

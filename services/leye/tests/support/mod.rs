@@ -542,6 +542,7 @@ pub async fn run_case(client: &mut Client, person: u32) -> Vec<Sent> {
         graduation: None,
         household: None,
         groups: vec![pb::PersonGroup::MigrantWorker as i32],
+        personal_data: 0,
     };
     let r = accepted(|| {
         let mut c = client.clone();
@@ -562,7 +563,15 @@ pub async fn run_case(client: &mut Client, person: u32) -> Vec<Sent> {
         district,
         correlation_id: correlation.clone(),
         effective_date: date.clone(),
-        event: pb::PersonEvent { event: Some(E::Registered(registration)) },
+        // Published without resident ID and name (nats_personal_data is off by default).
+        event: pb::PersonEvent {
+            event: Some(E::Registered(pb::Registration {
+                resident_id: String::new(),
+                name: String::new(),
+                personal_data: pb::PersonalDataState::Withheld as i32,
+                ..registration
+            })),
+        },
     }];
 
     let contact = pb::Contact {

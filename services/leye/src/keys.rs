@@ -1,0 +1,88 @@
+//! Operator commands on personal data (`leye keys …`, `leye migrate
+//! encrypt`): file operations on the data directory, like `leye projections
+//! rebuild`, not gRPC. Run them with the service stopped.
+//!
+//! - `leye keys rotate`: re-wraps every person's data key under a new master
+//!   key in one transaction; no event is rewritten. A master key file is
+//!   replaced through `<file>.next` (a crash half-way is finished by the next
+//!   start); a key in `LEYE_MASTER_KEY` needs `--new-master-key-file`, and the
+//!   operator then sets the variable to it.
+//! - `leye keys status`: how many data keys are live and destroyed.
+//! - `leye migrate encrypt`: one way, seals the personal fields of every
+//!   `person.registered` event a release before sealing wrote in clear, in
+//!   place: positions, event ids, recorded times and metadata are untouched,
+//!   so checkpoints stay valid and the read model (which never held personal
+//!   data) needs no rebuild. Already sealed events are left as they are, so
+//!   it may be run again.
+
+use std::path::Path;
+
+use anyhow::Context;
+use leye_vault::{KeyFile, MasterKey, MasterKeySource, Vault};
+
+use crate::{
+    cases::{AppError, Person, case_id_of},
+    config::{STORE_FILE, ServeConfig},
+    personal::{MASTER_KEY_ENV, PersonalData},
+};
+
+/// Re-wraps every data key under a new master key; returns a report line.
+pub fn rotate(config: &ServeConfig, new_key_file: Option<&Path>) -> anyhow::Result<String> {
+    let source = config.vault.source();
+    let mut vault = Vault::open(&config.vault.key_store, source.as_ref(), config.vault.cipher)?;
+    let new = match new_key_file {
+        Some(path) => KeyFile::new(path)
+            .load()?
+            .with_context(|| format!("new master key file {} does not exist", path.display()))?,
+        None => MasterKey::generate(),
+    };
+    if std::env::var_os(MASTER_KEY_ENV).is_some() {
+        let path = new_key_file.with_context(|| {
+            format!("the master key comes from {MASTER_KEY_ENV}: give the new key with --new-master-key-file")
+        })?;
+        let n = vault.rotate_unstaged(new)?;
+        return Ok(format!(
+            "{n} data keys re-wrapped; now set {MASTER_KEY_ENV} to the key in {} (the old key no longer opens the key store)",
+            path.display()
+        ));
+    }
+    let n = vault.rotate(source.as_ref(), new)?;
+    Ok(format!(
+        "{n} data keys re-wrapped under a new master key, now in {}; keep a copy apart from the data",
+        config.vault.master_key_file.display()
+    ))
+}
+
+/// Live and destroyed data keys; returns a report line.
+pub fn status(config: &ServeConfig) -> anyhow::Result<String> {
+    let vault = Vault::open(&config.vault.key_store, config.vault.source().as_ref(), config.vault.cipher)?;
+    let c = vault.counts()?;
+    Ok(format!(
+        "key store {}: {} live data keys, {} destroyed (erased persons); cipher for new keys {}",
+        config.vault.key_store.display(),
+        c.live,
+        c.destroyed,
+        config.vault.cipher.as_str()
+    ))
+}
+
+/// Seals the personal fields of every registration stored in clear; returns
+/// how many events were sealed.
+pub fn migrate_encrypt(config: &ServeConfig) -> anyhow::Result<usize> {
+    let store = config.data_dir.join(STORE_FILE);
+    anyhow::ensure!(store.exists(), "no event store at {}", store.display());
+    let personal = PersonalData::new(std::sync::Arc::new(Vault::open(
+        &config.vault.key_store,
+        config.vault.source().as_ref(),
+        config.vault.cipher,
+    )?));
+    let sealed = leye_store::maintenance::rewrite_payloads(&store, "person.registered", |p| {
+        let stream = leye_store::StreamName::parse(p.stream).map_err(AppError::from)?;
+        let case_id = case_id_of::<Person>(&stream)
+            .ok_or_else(|| AppError::Corrupt(format!("a person.registered event in stream {}", p.stream)))?;
+        let data = personal.seal(case_id, p.event_id, p.event_type, p.data.to_vec())?;
+        Ok::<_, AppError>((data != p.data).then_some(data))
+    })
+    .with_context(|| format!("sealing personal data in {}", store.display()))?;
+    Ok(sealed)
+}

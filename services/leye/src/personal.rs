@@ -1,0 +1,249 @@
+//! Personal data at rest: the codec beside `cases.rs` that seals the fields
+//! identifying a person in stored event payloads and opens them on read,
+//! with the person's data key from [`leye_vault::Vault`].
+//!
+//! **What is sealed**: a `person.registered` payload's `resident_id` and
+//! `name` ([`SEALED`]). In their place the stored JSON keeps what the rules
+//! and the targets need and what does not identify anyone by itself: the
+//! birth date and sex the resident ID encodes (`resident_id` becomes
+//! `{"birth_date", "gender"}`, `name` becomes `null`), beside the
+//! ciphertext (`"sealed": {alg, kid, nonce, ct}`). Everything else (codes,
+//! dates, amounts, the residence's division codes) stays in clear: the
+//! projector and the publisher fold and publish without any key.
+//!
+//! **Binding**: the AAD is the event type and the event id (and, inside the
+//! vault, the case id and key id), so a ciphertext moved to another event or
+//! case does not open.
+//!
+//! **Reading**: a sealed payload whose key is live opens to exactly the plain
+//! payload; one whose key was destroyed reads as erased
+//! (`{"birth_date", "gender", "erased": true}`, `name: null`); a payload
+//! without `sealed` (a store written before sealing, see `leye migrate
+//! encrypt`) is read as it is.
+
+use std::{borrow::Cow, path::PathBuf, sync::Arc};
+
+use leye_domain::values::{RegisteredId, ResidentId};
+use leye_store::EventStore;
+use leye_vault::{Cipher, EnvKey, KeyFile, MasterKeySource, Opened, Sealed, Vault, VaultError};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::cases::AppError;
+
+/// Event types with personal fields, and those fields.
+pub const SEALED: &[(&str, &[&str])] = &[("person.registered", &["resident_id", "name"])];
+
+/// The environment variable that may hold the master key itself (64 hex characters).
+pub const MASTER_KEY_ENV: &str = "LEYE_MASTER_KEY";
+/// The key store's file, inside `<data_dir>/keys/`.
+pub const KEY_STORE_FILE: &str = "keys/keys.sqlite";
+/// The master key file's default place, inside the data directory.
+pub const MASTER_KEY_FILE: &str = "keys/master.key";
+
+/// Where the keys are and how to seal: part of the service configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultConfig {
+    /// The key store (`<data_dir>/keys/keys.sqlite`).
+    pub key_store: PathBuf,
+    /// The master key file, unless [`MASTER_KEY_ENV`] is set.
+    pub master_key_file: PathBuf,
+    /// The cipher for new data keys and values.
+    pub cipher: Cipher,
+}
+
+impl VaultConfig {
+    /// The master key's source: the environment variable when set, else the file.
+    pub fn source(&self) -> Box<dyn MasterKeySource> {
+        if std::env::var_os(MASTER_KEY_ENV).is_some() {
+            Box::new(EnvKey::new(MASTER_KEY_ENV))
+        } else {
+            Box::new(KeyFile::new(&self.master_key_file))
+        }
+    }
+
+    /// Opens the key store; a missing or wrong master key is an error naming
+    /// the file or variable and the key store.
+    pub fn open(&self) -> anyhow::Result<Arc<PersonalData>> {
+        let vault = Vault::open(&self.key_store, self.source().as_ref(), self.cipher)?;
+        Ok(Arc::new(PersonalData::new(Arc::new(vault))))
+    }
+
+    /// [`Self::open`] for the service over `store`: a key store that is
+    /// missing while the store already holds sealed personal data is refused
+    /// (a fresh one would read none of it), rather than created anew.
+    pub async fn open_for(&self, store: &impl EventStore) -> anyhow::Result<Arc<PersonalData>> {
+        if !self.key_store.exists() && holds_sealed_data(store).await? {
+            anyhow::bail!(
+                "the event store holds sealed personal data but the key store {} is missing: restore it from the \
+                 backup of the data directory (without it no resident ID or name can be read)",
+                self.key_store.display()
+            );
+        }
+        self.open()
+    }
+}
+
+/// Whether the first registration of the log is sealed (the log is read up
+/// to it: at the start of a populated log).
+async fn holds_sealed_data(store: &impl EventStore) -> anyhow::Result<bool> {
+    let mut after = None;
+    loop {
+        let page = store.read_all(after, 1000).await?;
+        let Some(last) = page.last() else { return Ok(false) };
+        after = Some(last.position);
+        if let Some(e) = page.iter().find(|e| fields_of(&e.event_type).is_some()) {
+            let json: Map<String, Value> = serde_json::from_slice(&e.data).unwrap_or_default();
+            return Ok(json.contains_key("sealed"));
+        }
+    }
+}
+
+/// The codec of personal fields in stored payloads.
+#[derive(Debug, Clone)]
+pub struct PersonalData {
+    vault: Arc<Vault>,
+}
+
+fn vault_error(e: VaultError) -> AppError {
+    match e {
+        VaultError::Tampered { .. } | VaultError::UnknownKey { .. } => AppError::Corrupt(e.to_string()),
+        e => AppError::Vault(e.to_string()),
+    }
+}
+
+fn fields_of(event_type: &str) -> Option<&'static [&'static str]> {
+    SEALED.iter().find(|(t, _)| *t == event_type).map(|(_, f)| *f)
+}
+
+fn aad(event_type: &str, event_id: Uuid) -> Vec<u8> {
+    [event_type.as_bytes(), b"/", event_id.as_bytes()].concat()
+}
+
+fn corrupt(case_id: Uuid, what: &str) -> AppError {
+    AppError::Corrupt(format!("case {case_id}: {what}"))
+}
+
+impl PersonalData {
+    pub fn new(vault: Arc<Vault>) -> Self {
+        Self { vault }
+    }
+
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    /// The stored form of a payload: its personal fields sealed. Payloads of
+    /// other event types, and payloads already sealed, come back unchanged.
+    pub fn seal(&self, case_id: Uuid, event_id: Uuid, event_type: &str, data: Vec<u8>) -> Result<Vec<u8>, AppError> {
+        let Some(fields) = fields_of(event_type) else { return Ok(data) };
+        let mut json: Map<String, Value> =
+            serde_json::from_slice(&data).map_err(|_| corrupt(case_id, "payload is not a JSON object"))?;
+        if json.contains_key("sealed") {
+            return Ok(data);
+        }
+        let mut secret = Map::new();
+        for f in fields {
+            if let Some(v) = json.remove(*f) {
+                secret.insert((*f).to_string(), v);
+            }
+        }
+        // What stays in clear: birth date and sex from the resident ID.
+        let id = secret
+            .get("resident_id")
+            .and_then(Value::as_str)
+            .and_then(|s| ResidentId::try_from(s.to_string()).ok())
+            .ok_or_else(|| corrupt(case_id, "registration without a valid resident ID"))?;
+        json.insert("resident_id".into(), to_value(&RegisteredId::Known(id).withheld(false)));
+        json.insert("name".into(), Value::Null);
+        let plaintext = zeroize::Zeroizing::new(serde_json::to_vec(&secret).unwrap_or_default());
+        let sealed = self.vault.seal(case_id, &aad(event_type, event_id), &plaintext).map_err(vault_error)?;
+        json.insert("sealed".into(), to_value(&sealed));
+        Ok(serde_json::to_vec(&json).unwrap_or_default())
+    }
+
+    /// The payload with its personal fields opened, or marked erased when
+    /// the person's key was destroyed. Payloads without `sealed` are returned as they are.
+    pub fn open<'a>(
+        &self,
+        case_id: Uuid,
+        event_id: Uuid,
+        event_type: &str,
+        data: &'a [u8],
+    ) -> Result<Cow<'a, [u8]>, AppError> {
+        if fields_of(event_type).is_none() {
+            return Ok(Cow::Borrowed(data));
+        }
+        let mut json: Map<String, Value> =
+            serde_json::from_slice(data).map_err(|_| corrupt(case_id, "payload is not a JSON object"))?;
+        let Some(sealed) = json.remove("sealed") else { return Ok(Cow::Borrowed(data)) };
+        let sealed: Sealed =
+            serde_json::from_value(sealed).map_err(|_| corrupt(case_id, "sealed personal data is malformed"))?;
+        match self.vault.unseal(case_id, &aad(event_type, event_id), &sealed).map_err(vault_error)? {
+            Opened::Clear(plain) => {
+                let secret: Map<String, Value> = serde_json::from_slice(&plain)
+                    .map_err(|_| corrupt(case_id, "sealed personal data is not a JSON object"))?;
+                json.extend(secret);
+            }
+            Opened::Erased => {
+                if let Some(Value::Object(id)) = json.get_mut("resident_id") {
+                    id.insert("erased".into(), Value::Bool(true));
+                }
+            }
+        }
+        Ok(Cow::Owned(serde_json::to_vec(&json).unwrap_or_default()))
+    }
+
+    /// Whether payloads of `event_type` have fields to seal.
+    pub fn seals(event_type: &str) -> bool {
+        fields_of(event_type).is_some()
+    }
+
+    /// Creates the case's data key if it has none, on a blocking thread (the
+    /// key store's durable write must not hold an async worker).
+    pub async fn prepare(self: &Arc<Self>, case_id: Uuid) -> Result<(), AppError> {
+        if !self.vault.prepare_blocks(case_id) {
+            // A key from the pool in memory: no I/O, no thread hop.
+            return self.vault.prepare(case_id).map_err(vault_error);
+        }
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || me.vault.prepare(case_id).map_err(vault_error))
+            .await
+            .map_err(|e| AppError::Vault(format!("key store task failed: {e}")))?
+    }
+
+    /// The data key a stored payload's sealed fields name, if any.
+    pub fn key_of(event_type: &str, data: &[u8]) -> Option<Uuid> {
+        fields_of(event_type)?;
+        let json: Map<String, Value> = serde_json::from_slice(data).ok()?;
+        serde_json::from_value::<Sealed>(json.get("sealed")?.clone()).ok().map(|s| s.kid)
+    }
+
+    /// Destroys the person's data keys (those recorded for the case and
+    /// `kids`, the ones its sealed payloads name): every sealed field of the
+    /// case is erased for good. Returns how many keys were live.
+    pub async fn erase(self: &Arc<Self>, case_id: Uuid, kids: Vec<Uuid>) -> Result<usize, AppError> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || me.vault.erase(case_id, &kids).map_err(vault_error))
+            .await
+            .map_err(|e| AppError::Vault(format!("key store task failed: {e}")))?
+    }
+}
+
+/// The codec handed to the publisher when subscribers are entitled to
+/// personal data (`nats_personal_data = true`); compared by identity.
+#[derive(Debug, Clone)]
+pub struct Opener(pub Arc<PersonalData>);
+
+impl PartialEq for Opener {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Opener {}
+
+fn to_value<T: serde::Serialize>(v: &T) -> Value {
+    // Plain data with string keys: serialisation cannot fail.
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}

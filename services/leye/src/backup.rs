@@ -4,7 +4,9 @@
 //! A backup is a directory: `events.sqlite` (an online, consistent copy taken
 //! with SQLite's backup API under one read snapshot while the service runs),
 //! its head file `events.sqlite.head`, the chain key `keys/chain.key` and the
-//! pseudonym key `pseudonym.key`: everything needed to read it back and look
+//! pseudonym key `pseudonym.key`, the personal-data key store
+//! `keys/keys.sqlite` (not the master key that wraps it, kept apart):
+//! everything needed to read it back and look
 //! cases up again. The read model and the followers' checkpoints are not in
 //! it: they are rebuilt from the log. The audit trail is not in it either.
 //!
@@ -26,7 +28,10 @@ use leye_store::{
 };
 use rustix::fs::FlockOperation;
 
-use crate::config::{STORE_FILE, ServeConfig};
+use crate::{
+    config::{STORE_FILE, ServeConfig},
+    personal::KEY_STORE_FILE,
+};
 
 /// The lock file in the data directory.
 pub const LOCK_FILE: &str = "serve.lock";
@@ -80,6 +85,20 @@ pub fn backup(config: &ServeConfig, dest: &Path, out: &mut impl Write) -> anyhow
     if config.pseudonym_key_file.exists() {
         let copy = dest.join(PSEUDONYM_KEY);
         copy_private(&config.pseudonym_key_file, &copy)?;
+        files.push(copy);
+    }
+    // The personal-data key store, after the event store: every key a
+    // backed-up event names was created before that event, so it is there
+    // (unless erased meanwhile, which stays erased). The master key is not
+    // copied: it is kept apart from the data and its backups.
+    if config.vault.key_store.exists() {
+        let copy = dest.join(KEY_STORE_FILE);
+        if let Some(dir) = copy.parent() {
+            create_private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        leye_store::maintenance::snapshot_file(&config.vault.key_store, &copy)
+            .with_context(|| format!("copying {} to {}", config.vault.key_store.display(), copy.display()))?;
+        keyfile::sync_dir(&copy).with_context(|| format!("syncing {}", dest.display()))?;
         files.push(copy);
     }
     keyfile::sync_dir(&dest.join(STORE_FILE)).with_context(|| format!("syncing {}", dest.display()))?;
@@ -148,6 +167,15 @@ pub fn restore(config: &ServeConfig, src: &Path, force: bool, out: &mut impl Wri
     if src.join(PSEUDONYM_KEY).exists() {
         keep_aside(&config.pseudonym_key_file, &src.join(PSEUDONYM_KEY), &stamp, out)?;
         copy_private(&src.join(PSEUDONYM_KEY), &config.pseudonym_key_file)?;
+    }
+    let src_keys = src.join(KEY_STORE_FILE);
+    if src_keys.exists() {
+        let to = &config.vault.key_store;
+        if let Some(dir) = to.parent() {
+            create_private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        copy_private(&src_keys, to)?;
+        writeln!(out, "restored the personal-data key store; the master key it needs is not in a backup: put it back")?;
     }
     let restored = verify_file(&store, &key_file, VerifyOptions::default())?;
     if let Some(b) = &restored.report.broken {

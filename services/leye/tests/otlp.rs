@@ -75,7 +75,13 @@ async fn every_request_is_a_span_at_the_collector_child_of_the_callers_trace_and
             ..Default::default()
         }),
         effective_date: sent[0].effective_date.clone(),
-        registration: Some(registration),
+        // The published fact withholds the resident ID and name: given again.
+        registration: Some(pb::Registration {
+            resident_id: resident_id(1),
+            name: support::NAME.into(),
+            personal_data: 0,
+            ..registration
+        }),
     });
     request.metadata_mut().insert("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01").parse().unwrap());
     let again = client.register_unemployment(request).await.unwrap_err();

@@ -84,3 +84,15 @@ pub fn rewrite_payloads<E: From<StoreError>>(
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(db)?;
     Ok(rewritten)
 }
+
+/// An online, consistent copy of any SQLite file at `from` into the new file
+/// `to` (`VACUUM INTO`): a snapshot of one read transaction, whatever the
+/// file's writer does meanwhile. For the files beside the event store (the
+/// personal-data key store) that a backup takes with it.
+pub fn snapshot_file(from: &Path, to: &Path) -> Result<(), StoreError> {
+    let conn = Connection::open(from).map_err(db)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?;
+    let target = to.to_str().ok_or_else(|| StoreError::Backend(format!("{}: not a UTF-8 path", to.display())))?;
+    conn.execute("VACUUM INTO ?1", [target]).map_err(db)?;
+    Ok(())
+}

@@ -59,11 +59,20 @@ async fn events_from_concurrent_clients_arrive_once_in_case_order_with_headers_a
         assert!(r.header("Leye-Recorded-At").ends_with('Z'));
         assert!(r.header("Leye-Global-Position").parse::<u64>().unwrap() >= 1);
         assert_eq!(r.event, s.event, "the payload is the fact that was sent");
-        // No personal data outside the payload.
+        // No personal data anywhere in the message: by default the
+        // registration withholds the resident ID and the name.
         let outside: String = r.headers.values().cloned().chain([r.subject.clone()]).collect();
+        assert!(!outside.contains(NAME), "a name in the headers or subject");
         if let Some(pb::person_event::Event::Registered(reg)) = &r.event.event {
-            assert!(!outside.contains(&reg.resident_id) && !outside.contains(NAME));
+            assert_eq!((reg.resident_id.as_str(), reg.name.as_str()), ("", ""), "withheld by default");
+            assert_eq!(reg.personal_data, pb::PersonalDataState::Withheld as i32);
         }
+    }
+    // Not one of the 48 persons' resident IDs in a header or subject.
+    let everything: String =
+        received.iter().flat_map(|r| r.headers.values().cloned().chain([r.subject.clone()])).collect();
+    for person in 0..16 * 3 {
+        assert!(!everything.contains(&resident_id(person)), "person {person}'s resident ID in a header or subject");
     }
     // Global positions increase along the stream.
     let positions: Vec<u64> = received.iter().map(|r| r.header("Leye-Global-Position").parse().unwrap()).collect();

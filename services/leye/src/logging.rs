@@ -9,6 +9,7 @@
 //!   `rpc.grpc.status_code`. They are exported over OTLP/gRPC only when an
 //!   endpoint is configured (`otlp_endpoint`), in batches from a background
 //!   task; a caller's W3C `traceparent` header makes the span its child.
+//!   Without an endpoint no request span is made at all.
 //!   Span attributes never hold personal data, principals or case ids.
 
 use opentelemetry::{
@@ -23,6 +24,9 @@ use opentelemetry_sdk::{
 };
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
+
+/// Whether request spans are exported (set once by [`init`]).
+static EXPORTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// The span exporter, flushed when dropped (at the end of `main`).
 #[derive(Debug)]
@@ -65,6 +69,7 @@ pub fn init(json: bool, default_filter: &str, otlp_endpoint: Option<&str>) -> an
     };
     tracing_subscriber::registry().with(logs.with_filter(filter)).with(spans).init();
     if let Some(endpoint) = otlp_endpoint {
+        EXPORTING.store(true, std::sync::atomic::Ordering::Relaxed);
         tracing::info!(endpoint, "request spans exported over OTLP");
     }
     Ok(Spans(provider))
@@ -93,6 +98,10 @@ fn provider(endpoint: &str) -> anyhow::Result<SdkTracerProvider> {
 /// cannot mint span names). A valid `traceparent` header makes it a child of
 /// the caller's span.
 pub fn request_span(operation: &str, headers: &tonic::codegen::http::HeaderMap) -> tracing::Span {
+    // Without an exporter nobody reads the span: none is made per request.
+    if !EXPORTING.load(std::sync::atomic::Ordering::Relaxed) {
+        return tracing::Span::none();
+    }
     let (service, method) = operation.split_once('/').unwrap_or((operation, ""));
     let span = tracing::info_span!(
         target: module_path!(),

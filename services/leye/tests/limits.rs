@@ -37,7 +37,7 @@ use leye_proto::{
     person::v1::{self as pb, person_case_service_client::PersonCaseServiceClient},
 };
 use prost::Message;
-use support::{Client, LEYE, NatsServer, authed, eventually, free_port, run_case, token};
+use support::{Client, LEYE, NatsServer, authed, eventually, free_port, run_case, spawn_logged, token};
 use tokio::{
     io::AsyncReadExt,
     net::TcpStream,
@@ -85,7 +85,6 @@ impl Server {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let log = dir.join("leye.log");
-        let file = std::fs::File::create(&log).unwrap();
         let mut cmd = match nofile {
             // prlimit sets the limit and execs leye: the same process id.
             Some(n) => {
@@ -102,19 +101,7 @@ impl Server {
         if let Some(url) = nats_url {
             cmd.args(["--nats-url", url]);
         }
-        for (k, _) in std::env::vars() {
-            if k.starts_with("LEYE_") {
-                cmd.env_remove(k);
-            }
-        }
-        let child = cmd
-            .env("LEYE_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap())
-            .stderr(file)
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start leye serve");
+        let child = spawn_logged(cmd, &log);
         let server = Self { addr, metrics, data_dir, log, child };
         drop(server.client().await);
         server

@@ -3,7 +3,7 @@
 //! a plain HTTP/1.1 client over a real socket.
 #![allow(dead_code)]
 
-use std::{net::SocketAddr, path::Path, process::Stdio, time::Duration};
+use std::{net::SocketAddr, path::Path, time::Duration};
 
 use leye_auth::Role;
 use tokio::{
@@ -11,7 +11,7 @@ use tokio::{
     process::{Child, Command},
 };
 
-use crate::support::{LEYE, eventually, free_port};
+use crate::support::{LEYE, eventually, free_port, spawn_logged};
 
 /// Heping (和平区) and Xiqing (西青区).
 pub const HEPING: &str = "120101";
@@ -71,25 +71,12 @@ impl Served {
         let port = |_| -> SocketAddr { format!("127.0.0.1:{}", free_port()).parse().unwrap() };
         let (grpc, dashboard, metrics) = (port(0), port(1), port(2));
         let log = data_dir.join("serve.log");
-        let file = std::fs::File::create(&log).unwrap();
         let mut cmd = Command::new(LEYE);
         cmd.args(["serve", "--listen", &grpc.to_string(), "--dashboard-listen", &dashboard.to_string()])
             .args(["--metrics-listen", &metrics.to_string(), "--data-dir"])
             .arg(data_dir)
             .args(extra);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("LEYE_") {
-                cmd.env_remove(k);
-            }
-        }
-        let child = cmd
-            .env("LEYE_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap())
-            .stderr(file)
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start leye serve");
+        let child = spawn_logged(cmd, &log);
         Self { grpc, dashboard, metrics, log, _child: child }
     }
 

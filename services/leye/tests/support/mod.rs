@@ -344,6 +344,25 @@ pub async fn read_all(js: &jetstream::Context, n: usize) -> Vec<Received> {
 
 // === leye serve ===
 
+/// Spawns `cmd` (a `leye serve`, possibly behind a wrapper such as
+/// `prlimit`) with no `LEYE_*` setting of the test's environment, logging at
+/// `info` into the new file `log`, killed when the handle drops.
+pub fn spawn_logged(mut cmd: Command, log: &Path) -> Child {
+    let file = std::fs::File::create(log).unwrap();
+    for (k, _) in std::env::vars() {
+        if k.starts_with("LEYE_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("LEYE_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start leye serve")
+}
+
 /// `leye serve` as a process on a data directory, killed on drop. Its log is a
 /// file in the data directory.
 #[derive(Debug)]
@@ -370,7 +389,6 @@ impl Leye {
         let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let n = std::fs::read_dir(data_dir).map(|d| d.count()).unwrap_or(0);
         let log = data_dir.join(format!("leye-{n}.log"));
-        let file = std::fs::File::create(&log).unwrap();
         let mut cmd = Command::new(LEYE);
         cmd.args(["serve", "--listen", &addr.to_string(), "--metrics-listen", &metrics.to_string(), "--data-dir"])
             .arg(data_dir)
@@ -381,19 +399,7 @@ impl Leye {
         if let Some(url) = nats_url {
             cmd.args(["--nats-url", url]);
         }
-        for (k, _) in std::env::vars() {
-            if k.starts_with("LEYE_") {
-                cmd.env_remove(k);
-            }
-        }
-        let child = cmd
-            .env("LEYE_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap())
-            .stderr(file)
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start leye serve");
+        let child = spawn_logged(cmd, &log);
         Self { addr, metrics, data_dir: data_dir.to_path_buf(), log, child: Some(child) }
     }
 

@@ -21,6 +21,27 @@ use crate::{ProjectionError, names};
 /// The read model's schema, applied on open.
 pub const SCHEMA: &str = include_str!("schema.sql");
 
+/// Indexes the fold itself reads (an `UPDATE … WHERE case_id = ?` on a table
+/// whose primary key does not start with `case_id`): they exist during a bulk
+/// rebuild too; every other `CREATE INDEX` of [`SCHEMA`] serves queries only.
+pub const FOLD_INDEXES: [&str; 1] = ["benefit_case"];
+
+/// Page cache of a generation being rebuilt, in KiB (bounds its memory).
+pub const FRESH_CACHE_KIB: u32 = 128 * 1024;
+
+/// [`SCHEMA`] without the query-only indexes (one-line `CREATE INDEX`
+/// statements not named in [`FOLD_INDEXES`]).
+fn schema_without_query_indexes() -> String {
+    SCHEMA
+        .lines()
+        .filter(|line| {
+            let Some(rest) = line.trim_start().strip_prefix("CREATE INDEX IF NOT EXISTS ") else { return true };
+            FOLD_INDEXES.iter().any(|name| rest.split_whitespace().next() == Some(name))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Owns the read-model database for writing.
 #[derive(Debug)]
 pub struct Projector {
@@ -38,6 +59,47 @@ impl Projector {
         // statement (a new generation is ready that much sooner).
         conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{SCHEMA}\nCOMMIT;"))?;
         Ok(Self { conn })
+    }
+
+    /// Creates a new generation for a rebuild, tuned for one bulk writer.
+    ///
+    /// Nobody reads this file until [`Self::finish_fresh`] has made it durable
+    /// and the caller switches `CURRENT` to it, so it is written without a
+    /// journal (`journal_mode=OFF`, `synchronous=OFF`): a crash mid-rebuild
+    /// leaves a half-written file no pointer names, which the next rebuild
+    /// passes over (it takes a new number) — crash-safe by construction. The
+    /// indexes only queries use are created once at the end (a sort instead
+    /// of a b-tree insert per row); those the fold itself reads
+    /// ([`FOLD_INDEXES`]) exist from the start. The page cache is bounded
+    /// ([`FRESH_CACHE_KIB`]).
+    pub fn create_fresh(path: &Path) -> Result<Self, ProjectionError> {
+        if path.exists() {
+            return Err(ProjectionError::Corrupt(format!("new generation {} exists already", path.display())));
+        }
+        let conn = Connection::open(path)?;
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;
+             PRAGMA temp_store=MEMORY; PRAGMA cache_size=-{FRESH_CACHE_KIB}; PRAGMA foreign_keys=ON;"
+        ))?;
+        conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{}\nCOMMIT;", schema_without_query_indexes()))?;
+        Ok(Self { conn })
+    }
+
+    /// Completes a generation made by [`Self::create_fresh`]: creates the
+    /// query indexes, turns the file into
+    /// the WAL-mode database the live follower and readers expect, and makes
+    /// it durable (fsync) before the caller may publish it.
+    pub fn finish_fresh(self) -> Result<(), ProjectionError> {
+        self.conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{SCHEMA}\nCOMMIT;"))?;
+        self.conn.execute_batch("PRAGMA locking_mode=NORMAL; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")?;
+        let path = self.conn.path().map(std::path::PathBuf::from);
+        self.conn.close().map_err(|(_, e)| e)?;
+        if let Some(path) = path {
+            std::fs::File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| ProjectionError::Corrupt(format!("syncing {}: {e}", path.display())))?;
+        }
+        Ok(())
     }
 
     /// The position of the last event folded in, `None` before the first.

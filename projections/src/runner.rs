@@ -175,38 +175,102 @@ pub struct Progress {
     pub seconds_left: f64,
 }
 
+/// Events folded per transaction during a rebuild.
+const REBUILD_TXN_EVENTS: usize = 20_000;
+/// Batches of [`BATCH`] events read ahead of the fold during a rebuild: with
+/// [`REBUILD_TXN_EVENTS`] pending, at most ~40 000 events are in memory.
+const READ_AHEAD: usize = 8;
+
 /// Replays the whole log into a new generation, then switches to it.
-/// `report` is called about once a second. Returns the new database and the
-/// number of events folded.
+/// `report` is called about once a second (and a progress line is logged
+/// every ten), with events folded, events/s and the time left. Returns the
+/// new database and the number of events folded.
+///
+/// Reading and folding overlap: this task reads the log in batches of
+/// [`BATCH`] and hands them over a bounded channel to one blocking thread
+/// that folds them, [`REBUILD_TXN_EVENTS`] per transaction, into a generation
+/// made by [`Projector::create_fresh`] (no journal, query indexes built at
+/// the end). The generation is made durable before `CURRENT` names it; on any
+/// error it is removed and `CURRENT` is untouched.
 pub async fn rebuild<S: EventStore>(
     store: &S,
     dir: &ReadModelDir,
     mut report: impl FnMut(Progress),
 ) -> Result<(PathBuf, u64), ProjectionError> {
     let path = dir.next_path()?;
-    let mut projector = Projector::open(&path)?;
     let total = store.head().await?.map_or(0, |p| p.commit);
     let started = Instant::now();
-    let mut last_report = Instant::now();
-    let mut after: Option<Position> = None;
-    let mut events = 0u64;
-    loop {
-        let batch = store.read_all(after, BATCH).await?;
-        let Some(last) = batch.last() else { break };
-        after = Some(last.position);
-        events += batch.len() as u64;
-        projector = apply_batch(projector, batch).await?;
-        if last_report.elapsed() >= Duration::from_secs(1) {
-            last_report = Instant::now();
-            let rate = events as f64 / started.elapsed().as_secs_f64().max(1e-9);
-            let left = total.saturating_sub(after.map_or(0, |p| p.commit)) as f64 / rate.max(1e-9);
-            report(Progress { events, total, events_per_second: rate, seconds_left: left });
+    let folded = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<leye_store::RecordedEvent>>(READ_AHEAD);
+    let folder = {
+        let (path, folded) = (path.clone(), folded.clone());
+        tokio::task::spawn_blocking(move || -> Result<u64, ProjectionError> {
+            let mut projector = Projector::create_fresh(&path)?;
+            let mut pending = Vec::with_capacity(REBUILD_TXN_EVENTS + BATCH);
+            let mut events = 0u64;
+            while let Some(batch) = rx.blocking_recv() {
+                pending.extend(batch);
+                if pending.len() >= REBUILD_TXN_EVENTS {
+                    projector.apply(&pending)?;
+                    events += pending.len() as u64;
+                    folded.store(events, std::sync::atomic::Ordering::Relaxed);
+                    pending.clear();
+                }
+            }
+            projector.apply(&pending)?;
+            events += pending.len() as u64;
+            folded.store(events, std::sync::atomic::Ordering::Relaxed);
+            projector.finish_fresh()?;
+            Ok(events)
+        })
+    };
+    let progress = |seconds_left_at: Option<u64>| {
+        let events = folded.load(std::sync::atomic::Ordering::Relaxed);
+        let rate = events as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        let left = seconds_left_at.map_or(0.0, |at| total.saturating_sub(at) as f64 / rate.max(1e-9));
+        Progress { events, total, events_per_second: rate, seconds_left: left }
+    };
+    let read = async {
+        let (mut last_report, mut last_log) = (Instant::now(), Instant::now());
+        let mut after: Option<Position> = None;
+        loop {
+            let batch = store.read_all(after, BATCH).await?;
+            let Some(last) = batch.last() else { return Ok::<_, ProjectionError>(()) };
+            after = Some(last.position);
+            if tx.send(batch).await.is_err() {
+                return Ok(()); // the folder stopped: its error is the one to report
+            }
+            if last_report.elapsed() >= Duration::from_secs(1) {
+                last_report = Instant::now();
+                let p = progress(Some(folded.load(std::sync::atomic::Ordering::Relaxed)));
+                report(p);
+                if last_log.elapsed() >= Duration::from_secs(10) {
+                    last_log = Instant::now();
+                    tracing::info!(
+                        events = p.events,
+                        total = p.total,
+                        events_per_second = p.events_per_second.round(),
+                        seconds_left = p.seconds_left.round(),
+                        "rebuilding the read model"
+                    );
+                }
+            }
         }
-    }
-    drop(projector);
+    };
+    let read = read.await;
+    drop(tx);
+    let folded_events = folder.await.map_err(|e| ProjectionError::Corrupt(format!("rebuild thread: {e}")));
+    let events = match (read, folded_events) {
+        (Ok(()), Ok(Ok(events))) => events,
+        (Err(e), _) | (Ok(()), Ok(Err(e)) | Err(e)) => {
+            remove_generation(&path);
+            return Err(e);
+        }
+    };
     dir.switch_to(&path)?;
-    let rate = events as f64 / started.elapsed().as_secs_f64().max(1e-9);
-    report(Progress { events, total, events_per_second: rate, seconds_left: 0.0 });
+    let p = progress(None);
+    tracing::info!(events, events_per_second = p.events_per_second.round(), db = %path.display(), "read model rebuilt");
+    report(p);
     Ok((path, events))
 }
 

@@ -674,6 +674,42 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
     }
 }
 
+impl<K: CaseKind, S: EventStore> Cases<K, S> {
+    /// Decides `command` on `case`, a case the caller holds in memory (a bulk
+    /// loader that owns the case's stream: the synthetic generator's bulk
+    /// path), applies the accepted events to it and returns them encoded
+    /// exactly as [`Self::execute`] would store them: the same decider on
+    /// today's date, metadata, fingerprint and event ids. What it leaves out:
+    /// reading the stream and the turn (the caller owns the stream), the
+    /// duplicate check, the jurisdiction check of `meta.access` (only for
+    /// [`Access::Service`](crate::access::Access::Service)) and the append
+    /// itself. Refused when personal data is sealed (that needs the key store).
+    pub fn decide_detached(
+        &self,
+        case_id: Uuid,
+        case: &mut K::Case,
+        meta: &CommandMeta,
+        command: K::Command,
+    ) -> Result<Vec<EventData>, AppError> {
+        if self.personal.is_some() || !matches!(meta.access, crate::access::Access::Service(_)) {
+            return Err(AppError::BadInput {
+                field: "access",
+                rule: "decide_detached is for the service's own bulk loads, without sealing".into(),
+            });
+        }
+        let fingerprint = fingerprint(case_id, &command);
+        let events = K::decide(case, command, self.today())?;
+        events.iter().for_each(|e| K::apply(case, e));
+        let district = K::district(case)
+            .ok_or_else(|| AppError::Corrupt(format!("case {case_id}: accepted facts left no registration")))?;
+        events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| encode::<K>(meta, &district, &fingerprint, i, e, case_id, None))
+            .collect()
+    }
+}
+
 /// The outcome of this command if the stream already holds its events.
 fn earlier_outcome<E>(
     case_id: Uuid,

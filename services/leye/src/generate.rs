@@ -124,13 +124,16 @@ pub struct GeneratorConfig {
     pub end: NaiveDate,
     /// Persons driven at once; each person's commands are sent in order.
     pub concurrency: usize,
+    /// The bulk path ([`bulk`]): each person's commands decided in memory and
+    /// appended in one write, instead of one command-path call per command.
+    pub bulk: bool,
 }
 
 impl GeneratorConfig {
     /// The two years up to `today`, [`DEFAULT_CONCURRENCY`] persons at a time.
     pub fn new(seed: u64, people: usize, today: NaiveDate) -> Self {
         let start = today.checked_sub_months(Months::new(24)).unwrap_or(today);
-        Self { seed, people, start, end: today, concurrency: DEFAULT_CONCURRENCY }
+        Self { seed, people, start, end: today, concurrency: DEFAULT_CONCURRENCY, bulk: false }
     }
 }
 
@@ -200,6 +203,7 @@ impl GenSummary {
     }
 }
 
+mod bulk;
 mod enterprises;
 
 // === the driver ===
@@ -236,7 +240,13 @@ pub async fn generate<S: EventStore>(
         while next < cfg.people && tasks.len() < cfg.concurrency {
             let (cases, population, places, cfg) = (cases.clone(), population.clone(), places.clone(), cfg.clone());
             let index = next;
-            tasks.spawn(async move { run_person(&cases, &population, &places, &cfg, index).await });
+            tasks.spawn(async move {
+                if cfg.bulk {
+                    bulk::run_person(&cases, &population, &places, &cfg, index).await
+                } else {
+                    run_person(&cases, &population, &places, &cfg, index).await
+                }
+            });
             next += 1;
         }
         if let Some(joined) = tasks.join_next().await {

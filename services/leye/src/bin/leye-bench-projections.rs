@@ -36,7 +36,7 @@ use std::{
 };
 
 use anyhow::{Context, ensure};
-use chrono::{Months, NaiveDate, Utc};
+use chrono::{Datelike, Months, NaiveDate, Utc};
 use clap::Parser;
 use leye::{
     cases::PersonCases,
@@ -63,21 +63,37 @@ const DISTRICT: &str = "120111";
 #[derive(Debug, Parser)]
 #[command(name = "leye-bench-projections", version, about)]
 struct Args {
-    /// Persons to generate (≈ 17 events each).
-    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
-    people: u64,
+    /// Persons to generate (≈ 17 events each); several sizes, comma-separated,
+    /// are measured one after another, each in a fresh store, and compared.
+    #[arg(long, value_delimiter = ',', default_value = "20000", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    people: Vec<u64>,
+    /// How the population is written: `bulk` (each person decided in memory,
+    /// one append per person) or `command` (`PersonCases::execute` per command).
+    #[arg(long, value_enum, default_value_t = WritePath::Bulk)]
+    path: WritePath,
     /// Seed of the population.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Data directory to fill (new or empty); default: a temporary one, removed at the end.
+    /// Data directory to fill (new or empty; one size only); default: a
+    /// temporary one per size, removed after it.
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Where the temporary data directories go (default: the system's temp dir).
+    #[arg(long)]
+    temp_dir: Option<PathBuf>,
     /// Persons generated at once.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=4096))]
     concurrency: u64,
     /// Timed runs of each query.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     runs: u64,
+}
+
+/// How the population is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum WritePath {
+    Bulk,
+    Command,
 }
 
 fn main() -> ExitCode {
@@ -99,6 +115,34 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    ensure!(
+        args.data_dir.is_none() || args.people.len() == 1,
+        "--data-dir keeps one size's data: give one --people size with it"
+    );
+    let mut sizes = Vec::new();
+    for &people in &args.people {
+        sizes.push(run_size(&args, people).await?);
+    }
+    if sizes.len() > 1 {
+        print_growth(&sizes);
+    }
+    Ok(())
+}
+
+/// What one size measured, for the comparison at the end.
+struct SizeFigures {
+    people: u64,
+    events: u64,
+    generate_rate: f64,
+    raw_rate: f64,
+    rebuild_rate: f64,
+    rebuild_secs: f64,
+    rebuild_peak_rss: Option<u64>,
+    /// (name, p50, p99, max) per timed query.
+    queries: Vec<(String, Duration, Duration, Duration)>,
+}
+
+async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
     let today = beijing_date(Utc::now());
     let (data_dir, _temp) = match &args.data_dir {
         Some(dir) => {
@@ -108,7 +152,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
             (dir.clone(), None)
         }
         None => {
-            let temp = tempfile::Builder::new().prefix("leye-bench-projections-").tempdir()?;
+            let mut builder = tempfile::Builder::new();
+            builder.prefix("leye-bench-projections-");
+            let temp = match &args.temp_dir {
+                Some(parent) => builder.tempdir_in(parent)?,
+                None => builder.tempdir()?,
+            };
             (temp.path().to_path_buf(), Some(temp))
         }
     };
@@ -117,8 +166,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .context("opening the event store")?;
     let ids = CaseIds::load_or_create(&data_dir.join(KEY_FILE))?;
     let cases = PersonCases::new(store.clone(), ids, Arc::new(Utc::now));
-    let mut cfg = GeneratorConfig::new(args.seed, usize::try_from(args.people)?, today);
+    let mut cfg = GeneratorConfig::new(args.seed, usize::try_from(people)?, today);
     cfg.concurrency = usize::try_from(args.concurrency)?;
+    cfg.bulk = args.path == WritePath::Bulk;
 
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!("leye-bench-projections");
@@ -133,33 +183,41 @@ async fn run(args: Args) -> anyhow::Result<()> {
         filesystem_of(&data_dir)
     );
 
-    // --- 1. generation through the command path ----------------------------
+    // --- 1. generation ----------------------------------------------------------
     let summary = generate(&cases, &cfg, |p: GenProgress| {
         eprint!(
-            "\r  generating: {}/{} persons, {} commands, {:.0} commands/s   ",
+            "\r  generating: {}/{} persons, {} commands, {:.0} commands/s, {:.0} events/s   ",
             p.persons_done,
             p.persons_total,
             p.commands,
-            p.commands_per_second()
+            p.commands_per_second(),
+            p.events as f64 / p.elapsed.as_secs_f64().max(1e-9)
         );
     })
     .await?;
     eprintln!();
     let secs = summary.elapsed.as_secs_f64();
     println!();
-    println!("1. Generation (PersonCases::execute, SQLite, group commit)");
+    match args.path {
+        WritePath::Bulk => println!(
+            "1. Generation, bulk path (same plans, deciders and payloads as the command path; each person decided in \
+             memory, one append per person; enterprises through the command path)"
+        ),
+        WritePath::Command => println!("1. Generation (PersonCases::execute, SQLite, group commit)"),
+    }
     println!("  persons {:>10}   households {:>9}", summary.persons, summary.households);
     println!(
         "  commands {:>9}   accepted {:>11}   rejected by design {:>4}   rejected otherwise {:>4} {:?}",
         summary.commands, summary.accepted, summary.rejected_by_design, summary.rejected_unexpected, summary.rejections
     );
+    let generate_rate = summary.events as f64 / secs.max(1e-9);
     println!(
         "  events {:>11}   per person {:>9.1}   in {:.1} s: {:.0} commands/s, {:.0} events/s",
         summary.events,
         summary.events as f64 / summary.persons.max(1) as f64,
         secs,
         summary.commands_per_second(),
-        summary.events as f64 / secs.max(1e-9)
+        generate_rate
     );
     let kinds: Vec<String> = summary.by_command.iter().map(|(k, n)| format!("{k} {n}")).collect();
     println!("  by command: {}", kinds.join(", "));
@@ -180,32 +238,38 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     // --- 3. rebuild -------------------------------------------------------------
     let read_models = ReadModelDir::new(data_dir.join("read-model"));
+    let peak_reset = reset_peak_rss();
     let started = Instant::now();
     let (db, folded) = runner::rebuild(&store, &read_models, |p| {
-        eprint!("\r  rebuilding: {}/{} events, {:.0} events/s   ", p.events, p.total, p.events_per_second);
+        eprint!(
+            "\r  rebuilding: {}/{} events, {:.0} events/s, about {:.0} s left   ",
+            p.events, p.total, p.events_per_second, p.seconds_left
+        );
     })
     .await?;
     eprintln!();
     let rebuild_secs = started.elapsed().as_secs_f64();
     let rebuild_rate = folded as f64 / rebuild_secs.max(1e-9);
+    let rebuild_peak_rss = peak_reset.then(peak_rss).flatten();
     ensure!(folded == events, "the rebuild folded {folded} events, the log holds {events}");
 
     println!();
     println!("2./3. Reading the log and rebuilding the read model ({events} events)");
-    println!("  {:<44} {:>10} {:>12} {:>10}", "", "seconds", "events/s", "vs raw");
-    println!("  {:<44} {:>10.2} {:>12.0} {:>10.2}", "raw read_all, batches of 2 000", raw_secs, raw_rate, 1.0);
+    println!("  {:<52} {:>10} {:>12} {:>10}", "", "seconds", "events/s", "vs raw");
+    println!("  {:<52} {:>10.2} {:>12.0} {:>10.2}", "raw read_all, batches of 2 000", raw_secs, raw_rate, 1.0);
     println!(
-        "  {:<44} {:>10.2} {:>12.0} {:>10.2}",
-        "rebuild (read + fold, one txn per batch)",
+        "  {:<52} {:>10.2} {:>12.0} {:>10.2}",
+        "rebuild (read ∥ fold, fresh generation, 20 000/txn)",
         rebuild_secs,
         rebuild_rate,
         rebuild_rate / raw_rate.max(1e-9)
     );
     println!(
-        "  payload + metadata {:.1} MiB; store file {:.1} MiB; read model {:.1} MiB",
+        "  payload + metadata {:.1} MiB; store file {:.1} MiB; read model {:.1} MiB; peak RSS during the rebuild {}",
         mib(bytes),
         mib(store_bytes),
-        mib(file_size(&db))
+        mib(file_size(&db)),
+        rebuild_peak_rss.map_or_else(|| "unknown".to_string(), |b| format!("{:.0} MiB", mib(b)))
     );
 
     // --- 4. queries ---------------------------------------------------------------
@@ -217,27 +281,93 @@ async fn run(args: Args) -> anyhow::Result<()> {
         queried.period.from
     );
     println!("  {:<52} {:>8} {:>10} {:>10} {:>10}", "query", "rows", "p50 ms", "p99 ms", "max ms");
+    let mut figures = Vec::new();
     for q in &queried.timings {
-        println!(
-            "  {:<52} {:>8} {:>10.2} {:>10.2} {:>10.2}",
-            q.name,
-            q.rows,
-            ms(percentile(&q.samples, 0.50)),
-            ms(percentile(&q.samples, 0.99)),
-            ms(percentile(&q.samples, 1.0))
-        );
+        let (p50, p99, max) = (percentile(&q.samples, 0.50), percentile(&q.samples, 0.99), percentile(&q.samples, 1.0));
+        println!("  {:<52} {:>8} {:>10.2} {:>10.2} {:>10.2}", q.name, q.rows, ms(p50), ms(p99), ms(max));
+        figures.push((q.label.clone(), p50, p99, max));
     }
 
     for report in &queried.reports {
         println!();
         print_report(report);
     }
+    println!();
     store.close().await;
-    Ok(())
+    Ok(SizeFigures {
+        people,
+        events,
+        generate_rate,
+        raw_rate,
+        rebuild_rate,
+        rebuild_secs,
+        rebuild_peak_rss,
+        queries: figures,
+    })
+}
+
+/// The sizes side by side, and the growth from one size to the next.
+fn print_growth(sizes: &[SizeFigures]) {
+    println!("Growth from one size to the next (ratio of the figures; p99 for queries)");
+    let head: Vec<String> = sizes.iter().map(|s| format!("{} persons", s.people)).collect();
+    println!("  {:<34} {}", "", head.iter().map(|h| format!("{h:>18}")).collect::<String>());
+    let row = |name: &str, values: Vec<String>| {
+        println!("  {:<34} {}", name, values.iter().map(|v| format!("{v:>18}")).collect::<String>());
+    };
+    row("events", sizes.iter().map(|s| s.events.to_string()).collect());
+    row("generate events/s", sizes.iter().map(|s| format!("{:.0}", s.generate_rate)).collect());
+    row("raw read events/s", sizes.iter().map(|s| format!("{:.0}", s.raw_rate)).collect());
+    row("rebuild events/s", sizes.iter().map(|s| format!("{:.0}", s.rebuild_rate)).collect());
+    row("rebuild / raw read", sizes.iter().map(|s| format!("{:.2}", s.rebuild_rate / s.raw_rate.max(1e-9))).collect());
+    row("rebuild seconds", sizes.iter().map(|s| format!("{:.1}", s.rebuild_secs)).collect());
+    row(
+        "rebuild peak RSS MiB",
+        sizes.iter().map(|s| s.rebuild_peak_rss.map_or_else(|| "?".into(), |b| format!("{:.0}", mib(b)))).collect(),
+    );
+    for (i, (name, ..)) in sizes[0].queries.iter().enumerate() {
+        row(
+            &format!("{name} p50/p99 ms"),
+            sizes
+                .iter()
+                .map(|s| s.queries.get(i).map_or_else(|| "?".into(), |q| format!("{:.1}/{:.1}", ms(q.1), ms(q.2))))
+                .collect(),
+        );
+    }
+    println!();
+    for pair in sizes.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        let ratio = |x: f64, y: f64| y / x.max(1e-12);
+        let mut parts = vec![
+            format!("events ×{:.1}", ratio(a.events as f64, b.events as f64)),
+            format!("rebuild events/s ×{:.2}", ratio(a.rebuild_rate, b.rebuild_rate)),
+            format!("rebuild/raw {:.2} → {:.2}", a.rebuild_rate / a.raw_rate, b.rebuild_rate / b.raw_rate),
+        ];
+        for (qa, qb) in a.queries.iter().zip(&b.queries) {
+            parts.push(format!("{} p99 ×{:.2}", qa.0, ratio(ms(qa.2), ms(qb.2))));
+        }
+        println!("  {} → {} persons: {}", a.people, b.people, parts.join(", "));
+    }
+}
+
+/// Resets the process's peak resident set (Linux: `/proc/self/clear_refs`,
+/// value 5), so the next [`peak_rss`] is the rebuild's own. False when the
+/// system does not allow it.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// The peak resident set since the last reset (`VmHWM`), in bytes.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// One timed query.
 struct Timing {
+    /// Short name for the comparison across sizes.
+    label: String,
     name: String,
     rows: usize,
     samples: Vec<Duration>,
@@ -272,14 +402,36 @@ fn queries(db: &Path, today: NaiveDate, runs: usize) -> anyhow::Result<Queried> 
     for (label, j) in [("city", &city), ("district", &district), ("community", &community)] {
         let (samples, report) = timed(runs, || model.targets(j, period, today, &params))?;
         timings.push(Timing {
+            label: format!("targets {label}"),
             name: format!("targets, {label} {}", if j.code().is_empty() { "(all)" } else { j.code() }),
             rows: report.targets.len(),
             samples,
         });
         reports.push(report);
     }
-    let (samples, rows) = timed(runs, || model.long_term(&city, today, &params))?;
-    timings.push(Timing { name: "long-term and at-risk list, city".into(), rows: rows.len(), samples });
+    // Action lists: the API computes the whole list and pages it, so one
+    // page costs the list. The city is the largest.
+    let month = Period::new(today.with_day(1).unwrap_or(today), today).map_err(anyhow::Error::msg)?;
+    let mut list = |label: &str, name: &str, f: &mut dyn FnMut() -> anyhow::Result<usize>| -> anyhow::Result<()> {
+        let (samples, rows) = timed(runs, &mut *f)?;
+        timings.push(Timing { label: label.into(), name: name.into(), rows, samples });
+        Ok(())
+    };
+    list("list long-term", "list: long-term and at-risk, city", &mut || {
+        Ok(model.long_term(&city, today, &params)?.len())
+    })?;
+    list("list overdue", "list: overdue follow-ups, city", &mut || {
+        Ok(model.overdue_followups(&city, today, &params)?.len())
+    })?;
+    list("list matchmaker", "list: matchmaker breaches this month, city", &mut || {
+        Ok(model.matchmaker_breaches(&city, month, today, &params)?.len())
+    })?;
+    list("list households", "list: zero-employment households, city", &mut || {
+        Ok(model.zero_employment_households(&city, today, &params)?.len())
+    })?;
+    list("list eligible", "list: eligible, first page of 100, city", &mut || {
+        Ok(model.eligible(&city, None, today, 0, 100)?.rows.len())
+    })?;
     Ok(Queried { period, timings, reports })
 }
 

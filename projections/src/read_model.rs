@@ -164,12 +164,16 @@ impl ReadModel {
 
     /// Spells in `j` registered by `a`, as known on `a`.
     pub fn spells(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<SpellRow>, ProjectionError> {
-        self.spells_where("community LIKE ?1", j, a)
+        self.spells_where("community >= ?1 AND community < ?1 || '~'", j, a)
     }
 
     /// Every spell of the persons living in `j` (latest registration), wherever registered.
     fn spells_of_residents(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<SpellRow>, ProjectionError> {
-        self.spells_where("case_id IN (SELECT case_id FROM person WHERE community LIKE ?1)", j, a)
+        self.spells_where(
+            "case_id IN (SELECT case_id FROM person WHERE community >= ?1 AND community < ?1 || '~')",
+            j,
+            a,
+        )
     }
 
     fn spells_where(&self, cond: &str, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<SpellRow>, ProjectionError> {
@@ -177,7 +181,7 @@ impl ReadModel {
             "SELECT case_id, registered_on, ended_on, end_kind, exit_reason, community FROM spell
              WHERE {cond} AND registered_on <= ?2 ORDER BY case_id, spell_no"
         ))?;
-        let rows = stmt.query_map(params![j.like(), a.to_string()], |r| {
+        let rows = stmt.query_map(params![j.code(), a.to_string()], |r| {
             let ended_on = known(opt_date(r.get(2)?)?, a);
             Ok(SpellRow {
                 case_id: r.get(0)?,
@@ -193,17 +197,25 @@ impl ReadModel {
 
     /// Placements in `j` started by `a`, as known on `a`.
     pub fn placements(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<PlacementRow>, ProjectionError> {
-        self.placements_where("community LIKE ?1", j, a)
+        self.placements_where("community >= ?1 AND community < ?1 || '~'", j, a)
     }
 
     /// Every placement of the persons with a spell in `j`, wherever they worked.
     fn placements_of_registered(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<PlacementRow>, ProjectionError> {
-        self.placements_where("case_id IN (SELECT case_id FROM spell WHERE community LIKE ?1)", j, a)
+        self.placements_where(
+            "case_id IN (SELECT case_id FROM spell WHERE community >= ?1 AND community < ?1 || '~')",
+            j,
+            a,
+        )
     }
 
     /// Every placement of the persons living in `j` (latest registration).
     fn placements_of_residents(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<PlacementRow>, ProjectionError> {
-        self.placements_where("case_id IN (SELECT case_id FROM person WHERE community LIKE ?1)", j, a)
+        self.placements_where(
+            "case_id IN (SELECT case_id FROM person WHERE community >= ?1 AND community < ?1 || '~')",
+            j,
+            a,
+        )
     }
 
     fn placements_where(
@@ -216,7 +228,7 @@ impl ReadModel {
             "SELECT case_id, kind, started_on, ended_on, community FROM placement
              WHERE {cond} AND started_on <= ?2"
         ))?;
-        let rows = stmt.query_map(params![j.like(), a.to_string()], |r| {
+        let rows = stmt.query_map(params![j.code(), a.to_string()], |r| {
             Ok(PlacementRow {
                 case_id: r.get(0)?,
                 kind: r.get(1)?,
@@ -236,7 +248,7 @@ impl ReadModel {
     ) -> Result<HashMap<String, Vec<NaiveDate>>, ProjectionError> {
         let mut stmt = self.conn.prepare_cached(sql)?;
         let mut out: HashMap<String, Vec<NaiveDate>> = HashMap::new();
-        let mut rows = stmt.query(params![j.like(), a.to_string()])?;
+        let mut rows = stmt.query(params![j.code(), a.to_string()])?;
         while let Some(r) = rows.next()? {
             out.entry(r.get(0)?).or_default().push(date(r.get(1)?)?);
         }
@@ -247,7 +259,7 @@ impl ReadModel {
     pub fn contacts(&self, j: &Jurisdiction, a: NaiveDate) -> Result<HashMap<String, Vec<NaiveDate>>, ProjectionError> {
         self.dates_by_case(
             "SELECT c.case_id, c.contacted_on FROM contact c JOIN person p USING (case_id)
-             WHERE p.community LIKE ?1 AND c.contacted_on <= ?2",
+             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND c.contacted_on <= ?2",
             j,
             a,
         )
@@ -256,15 +268,17 @@ impl ReadModel {
     fn two_way(&self, j: &Jurisdiction, a: NaiveDate) -> Result<HashMap<String, Vec<NaiveDate>>, ProjectionError> {
         self.dates_by_case(
             "SELECT r.case_id, r.recommended_on FROM recommendation r JOIN person p USING (case_id)
-             WHERE p.community LIKE ?1 AND r.recommended_on <= ?2 AND r.two_way = 1",
+             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND r.recommended_on <= ?2 AND r.two_way = 1",
             j,
             a,
         )
     }
 
     fn home_communities(&self, j: &Jurisdiction) -> Result<HashMap<String, String>, ProjectionError> {
-        let mut stmt = self.conn.prepare_cached("SELECT case_id, community FROM person WHERE community LIKE ?1")?;
-        let rows = stmt.query_map(params![j.like()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT case_id, community FROM person WHERE community >= ?1 AND community < ?1 || '~'")?;
+        let rows = stmt.query_map(params![j.code()], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -272,6 +286,22 @@ impl ReadModel {
     pub fn with_group(&self, group: &str, a: NaiveDate) -> Result<std::collections::HashSet<String>, ProjectionError> {
         let mut stmt = self.conn.prepare_cached("SELECT case_id FROM person_group WHERE grp = ?1 AND since <= ?2")?;
         let rows = stmt.query_map(params![group, a.to_string()], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// [`Self::with_group`], of the cases with a spell in `j` only (all a
+    /// filter of `j`'s spells needs).
+    fn with_group_registered_in(
+        &self,
+        group: &str,
+        a: NaiveDate,
+        j: &Jurisdiction,
+    ) -> Result<std::collections::HashSet<String>, ProjectionError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT case_id FROM person_group WHERE grp = ?1 AND since <= ?2
+             AND case_id IN (SELECT case_id FROM spell WHERE community >= ?3 AND community < ?3 || '~')",
+        )?;
+        let rows = stmt.query_map(params![group, a.to_string(), j.code()], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -342,8 +372,8 @@ impl ReadModel {
         p: &TargetParams,
     ) -> Result<Vec<HouseholdRow>, ProjectionError> {
         let households = "SELECT hm.household_id FROM household_membership hm JOIN person p USING (case_id)
-             WHERE p.community LIKE ?1 AND hm.joined_on <= ?2 AND (hm.left_on IS NULL OR hm.left_on > ?2)";
-        let (members, signals, placements) = self.household_rows(households, params![j.like(), a.to_string()], a)?;
+             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND hm.joined_on <= ?2 AND (hm.left_on IS NULL OR hm.left_on > ?2)";
+        let (members, signals, placements) = self.household_rows(households, params![j.code(), a.to_string()], a)?;
         let mut rows = Vec::new();
         for (household_id, members) in members {
             let status = targets::household_status(&members, &signals, &placements, a);
@@ -471,15 +501,15 @@ impl ReadModel {
         let mut stmt = self.conn.prepare_cached(
             "SELECT programme, CAST(substr(granted_on, 1, 4) AS INTEGER), district, count(*), sum(amount_fen)
              FROM (
-                 SELECT programme, granted_on, revoked_on, district, amount_fen FROM subsidy WHERE community LIKE ?1
+                 SELECT programme, granted_on, revoked_on, district, amount_fen FROM subsidy WHERE community >= ?1 AND community < ?1 || '~'
                  UNION ALL
                  SELECT programme, granted_on, revoked_on, district, amount_fen FROM enterprise_subsidy
-                 WHERE ?5 AND district LIKE ?1
+                 WHERE ?5 AND district >= ?1 AND district < ?1 || '~'
              )
              WHERE granted_on >= ?2 AND granted_on <= ?3 AND (revoked_on IS NULL OR revoked_on > ?4)
              GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
         )?;
-        let args = params![j.like(), period.from.to_string(), e.to_string(), a.to_string(), enterprise_level(j)];
+        let args = params![j.code(), period.from.to_string(), e.to_string(), a.to_string(), enterprise_level(j)];
         let rows = stmt.query_map(args, |r| {
             Ok(SubsidyTotalRow {
                 programme: r.get(0)?,
@@ -505,7 +535,7 @@ impl ReadModel {
         limit: usize,
     ) -> Result<EligiblePage, ProjectionError> {
         const OPEN: &str = "FROM eligibility e
-             WHERE e.community LIKE ?1 AND e.found_on <= ?2 AND (?3 IS NULL OR e.programme = ?3)
+             WHERE e.community >= ?1 AND e.community < ?1 || '~' AND e.found_on <= ?2 AND (?3 IS NULL OR e.programme = ?3)
                AND NOT EXISTS (
                    SELECT 1 FROM subsidy s
                    WHERE s.case_id = e.case_id AND s.programme = e.programme AND s.granted_on <= ?2
@@ -518,7 +548,7 @@ impl ReadModel {
         let total: i64 = self
             .conn
             .prepare_cached(&format!("SELECT count(*) {OPEN}"))?
-            .query_row(params![j.like(), a, programme], |r| r.get(0))?;
+            .query_row(params![j.code(), a, programme], |r| r.get(0))?;
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT e.case_id, e.rule_id, e.rule_valid_from, e.programme, e.clause, e.reasons, e.amount_fen,
                     e.found_on, e.district, e.community, e.case_kind
@@ -526,7 +556,7 @@ impl ReadModel {
              ORDER BY e.found_on, e.case_id, e.rule_id LIMIT ?4 OFFSET ?5"
         ))?;
         let rows = stmt.query_map(
-            params![j.like(), a, programme, i64::try_from(limit).unwrap_or(i64::MAX), offset as i64],
+            params![j.code(), a, programme, i64::try_from(limit).unwrap_or(i64::MAX), offset as i64],
             |r| {
                 Ok(EligibleRow {
                     case_id: r.get(0)?,
@@ -647,7 +677,7 @@ impl ReadModel {
             "001 § 9",
         ));
 
-        let graduates = self.with_group("graduate_unemployed_after_school", e)?;
+        let graduates = self.with_group_registered_in("graduate_unemployed_after_school", e, j)?;
         let grad_spells: Vec<SpellRow> = spells.iter().filter(|s| graduates.contains(&s.case_id)).cloned().collect();
         let served = self.served(j, &grad_spells, period, a)?;
         out.push(rate_of(
@@ -725,7 +755,7 @@ impl ReadModel {
         ));
 
         let trainees = self.count_distinct(
-            "SELECT count(DISTINCT case_id) FROM training WHERE community LIKE ?1 AND programme = 'start_up_malanhua'
+            "SELECT count(DISTINCT case_id) FROM training WHERE community >= ?1 AND community < ?1 || '~' AND programme = 'start_up_malanhua'
              AND enrolled_on >= ?2 AND enrolled_on <= ?3",
             j,
             period.from,
@@ -740,7 +770,7 @@ impl ReadModel {
             "001 § 7",
         ));
         let interns = self.count_distinct(
-            "SELECT count(DISTINCT case_id) FROM placement WHERE community LIKE ?1 AND kind = 'internship'
+            "SELECT count(DISTINCT case_id) FROM placement WHERE community >= ?1 AND community < ?1 || '~' AND kind = 'internship'
              AND started_on >= ?2 AND started_on <= ?3",
             j,
             period.from,
@@ -819,10 +849,10 @@ impl ReadModel {
                 EXISTS (SELECT 1 FROM placement pl WHERE pl.case_id = d.case_id AND pl.started_on <= ?3
                         AND (pl.ended_on IS NULL OR pl.ended_on > ?4 OR pl.ended_on >= ?2))
              FROM difficulty d JOIN person p USING (case_id)
-             WHERE p.community LIKE ?1 AND d.zero_employment = 0 AND d.recognised_on <= ?3
+             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND d.zero_employment = 0 AND d.recognised_on <= ?3
                AND d.valid_from <= ?3 AND d.valid_to >= ?2",
         )?;
-        let rows = stmt.query_map(params![j.like(), period.from.to_string(), e.to_string(), a.to_string()], |r| {
+        let rows = stmt.query_map(params![j.code(), period.from.to_string(), e.to_string(), a.to_string()], |r| {
             r.get::<_, bool>(1)
         })?;
         let flags: Vec<bool> = rows.collect::<Result<_, _>>()?;
@@ -846,7 +876,7 @@ impl ReadModel {
                  UNION ALL SELECT case_id, recommended_on FROM recommendation
                  UNION ALL SELECT case_id, enrolled_on FROM training
              ) s JOIN person p USING (case_id)
-             WHERE p.community LIKE ?1 AND s.d <= ?2",
+             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND s.d <= ?2",
             j,
             e,
         )?;
@@ -870,11 +900,11 @@ impl ReadModel {
         let mut stmt = self.conn.prepare_cached(
             "SELECT count(*), coalesce(sum(p.hukou_county = pl.district), 0)
              FROM placement pl JOIN person p USING (case_id)
-             WHERE pl.community LIKE ?1 AND pl.kind = 'public_welfare_post'
+             WHERE pl.community >= ?1 AND pl.community < ?1 || '~' AND pl.kind = 'public_welfare_post'
                AND pl.started_on >= ?2 AND pl.started_on <= ?3",
         )?;
         let (n, local): (i64, i64) =
-            stmt.query_row(params![j.like(), period.from.to_string(), e.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            stmt.query_row(params![j.code(), period.from.to_string(), e.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok((n as usize, local as usize))
     }
 
@@ -885,7 +915,7 @@ impl ReadModel {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<usize, ProjectionError> {
-        let n: i64 = self.conn.query_row(sql, params![j.like(), from.to_string(), to.to_string()], |r| r.get(0))?;
+        let n: i64 = self.conn.query_row(sql, params![j.code(), from.to_string(), to.to_string()], |r| r.get(0))?;
         Ok(n as usize)
     }
 }
@@ -908,9 +938,9 @@ impl ReadModel {
         let a_text = a.to_string();
         let mut stmt = self.conn.prepare_cached(
             "SELECT case_id, layoff_id, people, reported_on, district FROM batch_layoff
-             WHERE district LIKE ?1 AND reported_on <= ?2 ORDER BY case_id, layoff_id",
+             WHERE district >= ?1 AND district < ?1 || '~' AND reported_on <= ?2 ORDER BY case_id, layoff_id",
         )?;
-        let rows = stmt.query_map(params![j.like(), a_text], |r| {
+        let rows = stmt.query_map(params![j.code(), a_text], |r| {
             Ok(LayoffRow {
                 case_id: r.get(0)?,
                 layoff_id: r.get(1)?,
@@ -924,10 +954,10 @@ impl ReadModel {
         let mut stmt = self.conn.prepare_cached(
             "SELECT s.case_id, s.layoff_id, s.service, s.provided_on
              FROM layoff_service s JOIN batch_layoff l USING (case_id, layoff_id)
-             WHERE l.district LIKE ?1 AND l.reported_on <= ?2 AND s.provided_on <= ?2",
+             WHERE l.district >= ?1 AND l.district < ?1 || '~' AND l.reported_on <= ?2 AND s.provided_on <= ?2",
         )?;
         let mut services: HashMap<(String, String), Vec<(String, NaiveDate)>> = HashMap::new();
-        let mut rows = stmt.query(params![j.like(), a_text])?;
+        let mut rows = stmt.query(params![j.code(), a_text])?;
         while let Some(r) = rows.next()? {
             services.entry((r.get(0)?, r.get(1)?)).or_default().push((r.get(2)?, date(r.get(3)?)?));
         }
@@ -968,9 +998,9 @@ impl ReadModel {
             .conn
             .prepare_cached(
                 "SELECT coalesce(sum(posts), 0) FROM internship_offer
-             WHERE district LIKE ?1 AND offered_on >= ?2 AND offered_on <= ?3",
+             WHERE district >= ?1 AND district < ?1 || '~' AND offered_on >= ?2 AND offered_on <= ?3",
             )?
-            .query_row(params![j.like(), period.from.to_string(), e.to_string()], |r| r.get(0))?;
+            .query_row(params![j.code(), period.from.to_string(), e.to_string()], |r| r.get(0))?;
         Ok(vec![
             rate_of(
                 "batch_layoffs_20_followed",

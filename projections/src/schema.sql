@@ -163,6 +163,7 @@ CREATE TABLE IF NOT EXISTS eligibility (
 );
 CREATE INDEX IF NOT EXISTS eligibility_community ON eligibility (community, found_on);
 CREATE INDEX IF NOT EXISTS subsidy_case_programme ON subsidy (case_id, programme);
+CREATE INDEX IF NOT EXISTS subsidy_community ON subsidy (community, granted_on);
 
 -- Enterprise (用人单位) cases. An enterprise has a district but no street or
 -- community, so enterprise figures count at city and district level only.

@@ -14,19 +14,17 @@ use leye_domain::{
     envelope::EventMetadata,
     person::Payee,
 };
-use leye_store::RecordedEvent;
 use rusqlite::{Transaction, params};
 
 use crate::{ProjectionError, names};
 
 /// Folds one event of the enterprise case `case_id`.
-pub(crate) fn apply_one(tx: &Transaction<'_>, case_id: &str, e: &RecordedEvent) -> Result<(), ProjectionError> {
-    let metadata: EventMetadata = serde_json::from_slice(&e.metadata).map_err(|err| {
-        let err = leye_domain::person::json_error(&err);
-        ProjectionError::Corrupt(format!("{} revision {}: metadata: {err}", e.stream, e.revision))
-    })?;
-    let event = EnterpriseEvent::decode(&e.event_type, metadata.schema_version, &e.data)
-        .map_err(|err| ProjectionError::Corrupt(format!("{} revision {}: {err}", e.stream, e.revision)))?;
+pub(crate) fn apply_one(
+    tx: &Transaction<'_>,
+    case_id: &str,
+    metadata: &EventMetadata,
+    event: &EnterpriseEvent,
+) -> Result<(), ProjectionError> {
     let on = event.effective_date.to_string();
     let district = metadata.district.as_str();
     match &event.fact {

@@ -17,6 +17,7 @@
 //! - Targets use effective dates and only facts effective on or before the
 //!   as-of date.
 
+mod decoded;
 mod enterprises;
 pub mod names;
 pub mod projector;
@@ -24,6 +25,7 @@ pub mod read_model;
 pub mod runner;
 pub mod targets;
 
+pub use decoded::Decoded;
 pub use projector::Projector;
 pub use read_model::ReadModel;
 pub use targets::{Jurisdiction, Period, TargetParams};

@@ -9,14 +9,15 @@
 use std::path::Path;
 
 use chrono::Utc;
-use leye_domain::{
-    envelope::EventMetadata,
-    person::{HouseholdMembership, PersonEvent, PersonFact, Registration},
-};
+use leye_domain::person::{HouseholdMembership, PersonFact, Registration};
 use leye_store::{Position, RecordedEvent};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use crate::{ProjectionError, names};
+use crate::{
+    ProjectionError,
+    decoded::{Case, Decoded},
+    names,
+};
 
 /// The read model's schema, applied on open.
 pub const SCHEMA: &str = include_str!("schema.sql");
@@ -126,7 +127,18 @@ impl Projector {
     /// checkpoint) are skipped, so a re-delivered batch changes nothing.
     pub fn apply(&mut self, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
         let checkpoint = self.checkpoint()?;
-        let fresh: Vec<&RecordedEvent> = events.iter().filter(|e| checkpoint.is_none_or(|c| e.position > c)).collect();
+        let fresh = events
+            .iter()
+            .filter(|e| checkpoint.is_none_or(|c| e.position > c))
+            .map(Decoded::decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.apply_decoded(&fresh)
+    }
+
+    /// [`Self::apply`] for events decoded already ([`Decoded::decode`]).
+    pub fn apply_decoded(&mut self, events: &[Decoded]) -> Result<(), ProjectionError> {
+        let checkpoint = self.checkpoint()?;
+        let fresh: Vec<&Decoded> = events.iter().filter(|e| checkpoint.is_none_or(|c| e.position > c)).collect();
         let Some(last) = fresh.last() else { return Ok(()) };
         let tx = self.conn.transaction()?;
         for e in &fresh {
@@ -151,17 +163,14 @@ impl Projector {
 
 /// Folds one event: person cases here, enterprise cases in
 /// [`crate::enterprises`]; other streams are not projected.
-fn apply_one(tx: &Transaction<'_>, e: &RecordedEvent) -> Result<(), ProjectionError> {
-    if let Some(case_id) = e.stream.as_str().strip_prefix("enterprise-") {
-        return crate::enterprises::apply_one(tx, case_id, e);
-    }
-    let Some(case_id) = e.stream.as_str().strip_prefix("person-") else { return Ok(()) };
-    let metadata: EventMetadata = serde_json::from_slice(&e.metadata).map_err(|err| {
-        let err = leye_domain::person::json_error(&err);
-        ProjectionError::Corrupt(format!("{} revision {}: metadata: {err}", e.stream, e.revision))
-    })?;
-    let event = PersonEvent::decode(&e.event_type, metadata.schema_version, &e.data)
-        .map_err(|err| ProjectionError::Corrupt(format!("{} revision {}: {err}", e.stream, e.revision)))?;
+fn apply_one(tx: &Transaction<'_>, e: &Decoded) -> Result<(), ProjectionError> {
+    let (case_id, metadata, event) = match &e.case {
+        Case::Enterprise { case_id, metadata, event } => {
+            return crate::enterprises::apply_one(tx, case_id, metadata, event);
+        }
+        Case::Person { case_id, metadata, event } => (case_id.as_str(), metadata, event),
+        Case::Other => return Ok(()),
+    };
     let on = event.effective_date.to_string();
     match &event.fact {
         PersonFact::Registered(reg) => registered(tx, case_id, &on, reg, &metadata.office)?,

@@ -187,8 +187,8 @@ const READ_AHEAD: usize = 8;
 /// new database and the number of events folded.
 ///
 /// Reading and folding overlap: this task reads the log in batches of
-/// [`BATCH`] and hands them over a bounded channel to one blocking thread
-/// that folds them, [`REBUILD_TXN_EVENTS`] per transaction, into a generation
+/// [`BATCH`], decodes them ([`crate::Decoded`]) and hands them over a bounded
+/// channel to one blocking thread that folds them, [`REBUILD_TXN_EVENTS`] per transaction, into a generation
 /// made by [`Projector::create_fresh`] (no journal, query indexes built at
 /// the end). The generation is made durable before `CURRENT` names it; on any
 /// error it is removed and `CURRENT` is untouched.
@@ -201,7 +201,7 @@ pub async fn rebuild<S: EventStore>(
     let total = store.head().await?.map_or(0, |p| p.commit);
     let started = Instant::now();
     let folded = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<leye_store::RecordedEvent>>(READ_AHEAD);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<crate::Decoded>>(READ_AHEAD);
     let folder = {
         let (path, folded) = (path.clone(), folded.clone());
         tokio::task::spawn_blocking(move || -> Result<u64, ProjectionError> {
@@ -211,13 +211,13 @@ pub async fn rebuild<S: EventStore>(
             while let Some(batch) = rx.blocking_recv() {
                 pending.extend(batch);
                 if pending.len() >= REBUILD_TXN_EVENTS {
-                    projector.apply(&pending)?;
+                    projector.apply_decoded(&pending)?;
                     events += pending.len() as u64;
                     folded.store(events, std::sync::atomic::Ordering::Relaxed);
                     pending.clear();
                 }
             }
-            projector.apply(&pending)?;
+            projector.apply_decoded(&pending)?;
             events += pending.len() as u64;
             folded.store(events, std::sync::atomic::Ordering::Relaxed);
             projector.finish_fresh()?;
@@ -237,7 +237,13 @@ pub async fn rebuild<S: EventStore>(
             let batch = store.read_all(after, BATCH).await?;
             let Some(last) = batch.last() else { return Ok::<_, ProjectionError>(()) };
             after = Some(last.position);
-            if tx.send(batch).await.is_err() {
+            // Decoding (JSON) here, off the folding thread: the two overlap.
+            let decoded = tokio::task::spawn_blocking(move || {
+                batch.iter().map(crate::Decoded::decode).collect::<Result<Vec<_>, _>>()
+            })
+            .await
+            .map_err(|e| ProjectionError::Corrupt(format!("rebuild decoder: {e}")))??;
+            if tx.send(decoded).await.is_err() {
                 return Ok(()); // the folder stopped: its error is the one to report
             }
             if last_report.elapsed() >= Duration::from_secs(1) {

@@ -466,11 +466,11 @@ impl ReadModel {
         );
         let mut signals: HashMap<String, Vec<NaiveDate>> = HashMap::new();
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT case_id, d FROM (
-                 SELECT case_id, recognised_on AS d FROM difficulty WHERE zero_employment = 1
-                 UNION ALL
-                 SELECT case_id, registered_on AS d FROM spell WHERE zero_employment_group = 1
-             ) WHERE d <= ?2 AND case_id IN ({cases})"
+            "SELECT case_id, recognised_on FROM difficulty
+             WHERE zero_employment = 1 AND recognised_on <= ?2 AND case_id IN ({cases})
+             UNION ALL
+             SELECT case_id, registered_on FROM spell
+             WHERE zero_employment_group = 1 AND registered_on <= ?2 AND case_id IN ({cases})"
         ))?;
         let mut rows = stmt.query(args.clone())?;
         while let Some(r) = rows.next()? {
@@ -501,12 +501,14 @@ impl ReadModel {
         let mut stmt = self.conn.prepare_cached(
             "SELECT programme, CAST(substr(granted_on, 1, 4) AS INTEGER), district, count(*), sum(amount_fen)
              FROM (
-                 SELECT programme, granted_on, revoked_on, district, amount_fen FROM subsidy WHERE community >= ?1 AND community < ?1 || '~'
+                 SELECT programme, granted_on, district, amount_fen FROM subsidy
+                 WHERE community >= ?1 AND community < ?1 || '~' AND granted_on >= ?2 AND granted_on <= ?3
+                   AND (revoked_on IS NULL OR revoked_on > ?4)
                  UNION ALL
-                 SELECT programme, granted_on, revoked_on, district, amount_fen FROM enterprise_subsidy
-                 WHERE ?5 AND district >= ?1 AND district < ?1 || '~'
+                 SELECT programme, granted_on, district, amount_fen FROM enterprise_subsidy
+                 WHERE ?5 AND district >= ?1 AND district < ?1 || '~' AND granted_on >= ?2 AND granted_on <= ?3
+                   AND (revoked_on IS NULL OR revoked_on > ?4)
              )
-             WHERE granted_on >= ?2 AND granted_on <= ?3 AND (revoked_on IS NULL OR revoked_on > ?4)
              GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
         )?;
         let args = params![j.code(), period.from.to_string(), e.to_string(), a.to_string(), enterprise_level(j)];
@@ -871,12 +873,15 @@ impl ReadModel {
     ) -> Result<(usize, usize), ProjectionError> {
         let e = period.to.min(a);
         let services = self.dates_by_case(
-            "SELECT s.case_id, s.d FROM (
-                 SELECT case_id, contacted_on AS d FROM contact
-                 UNION ALL SELECT case_id, recommended_on FROM recommendation
-                 UNION ALL SELECT case_id, enrolled_on FROM training
-             ) s JOIN person p USING (case_id)
-             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND s.d <= ?2",
+            // Each branch from the jurisdiction's persons (an index range), never a whole table.
+            "SELECT c.case_id, c.contacted_on FROM person p JOIN contact c USING (case_id)
+             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND c.contacted_on <= ?2
+             UNION ALL
+             SELECT r.case_id, r.recommended_on FROM person p JOIN recommendation r USING (case_id)
+             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND r.recommended_on <= ?2
+             UNION ALL
+             SELECT t.case_id, t.enrolled_on FROM person p JOIN training t USING (case_id)
+             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND t.enrolled_on <= ?2",
             j,
             e,
         )?;

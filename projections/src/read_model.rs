@@ -371,8 +371,19 @@ impl ReadModel {
         a: NaiveDate,
         p: &TargetParams,
     ) -> Result<Vec<HouseholdRow>, ProjectionError> {
+        // Only households with a zero-employment signal of some member dated by
+        // `a` can be identified (household_status needs one): the others are
+        // never read. The signals come from two partial indexes, so this is
+        // the 1 % of households, not all of them.
         let households = "SELECT hm.household_id FROM household_membership hm JOIN person p USING (case_id)
-             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND hm.joined_on <= ?2 AND (hm.left_on IS NULL OR hm.left_on > ?2)";
+             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND hm.joined_on <= ?2
+               AND (hm.left_on IS NULL OR hm.left_on > ?2)
+               AND hm.household_id IN (
+                   SELECT m.household_id FROM household_membership m
+                   WHERE m.joined_on <= ?2 AND m.case_id IN (
+                       SELECT case_id FROM difficulty WHERE zero_employment = 1 AND recognised_on <= ?2
+                       UNION ALL
+                       SELECT case_id FROM spell WHERE zero_employment_group = 1 AND registered_on <= ?2))";
         let (members, signals, placements) = self.household_rows(households, params![j.code(), a.to_string()], a)?;
         let mut rows = Vec::new();
         for (household_id, members) in members {

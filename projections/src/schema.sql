@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS spell (
     PRIMARY KEY (case_id, spell_no)
 );
 CREATE INDEX IF NOT EXISTS spell_community ON spell (community, registered_on);
+CREATE INDEX IF NOT EXISTS spell_zero_employment ON spell (case_id, registered_on) WHERE zero_employment_group = 1;
 
 CREATE TABLE IF NOT EXISTS contact (
     case_id      TEXT NOT NULL,
@@ -115,6 +116,7 @@ CREATE TABLE IF NOT EXISTS difficulty (
     categories      TEXT NOT NULL     -- comma-separated
 );
 CREATE INDEX IF NOT EXISTS difficulty_case ON difficulty (case_id);
+CREATE INDEX IF NOT EXISTS difficulty_zero_employment ON difficulty (case_id, recognised_on) WHERE zero_employment = 1;
 
 CREATE TABLE IF NOT EXISTS benefit (
     case_id    TEXT NOT NULL,

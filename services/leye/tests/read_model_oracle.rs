@@ -49,6 +49,11 @@ struct Tables {
     home: HashMap<String, String>,
     /// (case_id, grp, since)
     groups: Vec<(String, String, String)>,
+    /// (household_id, case_id, membership_no, relation, joined_on, left_on)
+    memberships: Vec<(String, String, i64, String, String, Option<String>)>,
+    /// Zero-employment signals: (case_id, date) of a recognition in that
+    /// category or a registration listing the group.
+    signals: Vec<(String, String)>,
 }
 
 fn all_rows(db: &Path) -> Tables {
@@ -102,7 +107,58 @@ fn all_rows(db: &Path) -> Tables {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    Tables { spells, placements, contacts, recommendations, trainings, home, groups }
+    let memberships = c
+        .prepare("SELECT household_id, case_id, membership_no, relation, joined_on, left_on FROM household_membership")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let signals = c
+        .prepare(
+            "SELECT case_id, recognised_on FROM difficulty WHERE zero_employment = 1
+             UNION ALL SELECT case_id, registered_on FROM spell WHERE zero_employment_group = 1",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    Tables { spells, placements, contacts, recommendations, trainings, home, groups, memberships, signals }
+}
+
+/// Zero-employment households of `j` not cleared on `a`, by the definition
+/// (`targets::household_status` over every household with a member on `a`
+/// living in `j`): (household, identified on, since).
+fn households(t: &Tables, j: &Jurisdiction, a: NaiveDate) -> Vec<(String, NaiveDate, NaiveDate)> {
+    let mut members: BTreeMap<&str, Vec<targets::MemberRow>> = BTreeMap::new();
+    for m in t.memberships.iter().filter(|m| date(&m.4) <= a) {
+        members.entry(&m.0).or_default().push(targets::MemberRow {
+            household_id: m.0.clone(),
+            case_id: m.1.clone(),
+            relation: m.3.clone(),
+            joined_on: date(&m.4),
+            left_on: m.5.as_deref().map(date).filter(|l| *l <= a),
+            community: t.home.get(&m.1).cloned().unwrap_or_default(),
+        });
+    }
+    let signals = t.dates(t.signals.iter().filter(|s| date(&s.1) <= a).map(|s| (s.0.clone(), date(&s.1))));
+    let mut placements: HashMap<String, Vec<(NaiveDate, Option<NaiveDate>)>> = HashMap::new();
+    for p in t.placements(a, |_| true) {
+        placements.entry(p.case_id).or_default().push((p.started_on, p.ended_on));
+    }
+    let mut out = Vec::new();
+    for (household, mut rows) in members {
+        if !rows.iter().any(|m| m.member_on(a) && j.contains(&m.community)) {
+            continue;
+        }
+        rows.sort_by(|x, y| (x.joined_on, &x.case_id).cmp(&(y.joined_on, &y.case_id)));
+        let status = targets::household_status(&rows, &signals, &placements, a);
+        if let (true, Some(identified), Some(since)) = (status.zero_employment, status.identified_on, status.since) {
+            out.push((household.to_string(), identified, since));
+        }
+    }
+    out
 }
 
 impl Tables {
@@ -280,7 +336,7 @@ async fn the_query_path_answers_as_the_definitions_on_a_generated_population() {
     let store = SqliteStore::open(dir.path().join("store.sqlite"), SqliteStoreOptions::default()).await.unwrap();
     let cases = PersonCases::new(store.clone(), CaseIds::from_key([3; 32]), Arc::new(Utc::now));
     let today = cases.today();
-    let mut cfg = GeneratorConfig::new(9, 700, today);
+    let mut cfg = GeneratorConfig::new(4, 900, today);
     cfg.bulk = true;
     cfg.concurrency = 64;
     let summary = generate(&cases, &cfg, |_| {}).await.unwrap();
@@ -312,6 +368,7 @@ async fn the_query_path_answers_as_the_definitions_on_a_generated_population() {
         (month(20), month(8), month(7)),
     ];
     let mut compared = 0;
+    let mut households_seen = 0;
     for code in &codes {
         let j = Jurisdiction::parse(code).unwrap();
         for (from, to, a) in windows {
@@ -341,9 +398,39 @@ async fn the_query_path_answers_as_the_definitions_on_a_generated_population() {
                 targets::matchmaker(&spells, &contacts, &t.two_way(&j, a), period, a, p.recommendation_days);
             assert_eq!(rm.matchmaker_breaches(&j, period, a, &p).unwrap(), breaches, "matchmaker {code:?} {a}");
             assert_eq!(rm.communities(&j, a).unwrap(), communities(&t, &j, a), "communities {code:?} {a}");
+            let listed: Vec<(String, NaiveDate, NaiveDate)> = rm
+                .zero_employment_households(&j, a, &p)
+                .unwrap()
+                .into_iter()
+                .map(|h| (h.household_id, h.identified_on, h.since))
+                .collect();
+            let expected = households(&t, &j, a);
+            assert_eq!(listed, expected, "zero-employment households {code:?} {a}");
+            assert_eq!(fast["zero_employment_households_outstanding"].0, expected.len() as i64);
+            households_seen += expected.len();
         }
     }
     assert!(compared > 300, "{compared} figures compared");
+    // Households are cleared within a month, so they are compared on the days
+    // signals are dated too, where they are outstanding, at every level.
+    let mut days: Vec<NaiveDate> = t.signals.iter().map(|s| date(&s.1)).collect();
+    days.sort();
+    days.dedup();
+    for a in days.into_iter().take(40) {
+        for code in &codes {
+            let j = Jurisdiction::parse(code).unwrap();
+            let listed: Vec<(String, NaiveDate, NaiveDate)> = rm
+                .zero_employment_households(&j, a, &p)
+                .unwrap()
+                .into_iter()
+                .map(|h| (h.household_id, h.identified_on, h.since))
+                .collect();
+            let expected = households(&t, &j, a);
+            assert_eq!(listed, expected, "zero-employment households {code:?} {a}");
+            households_seen += expected.len();
+        }
+    }
+    assert!(households_seen > 3, "the population has zero-employment households to compare: {households_seen}");
     // The population is not trivial at the levels compared.
     let city = oracle(&t, &Jurisdiction::city(), Period::new(month(12), today).unwrap(), today, &p);
     assert!(city["reemployment_rate"].1 > 200, "{city:?}");

@@ -127,8 +127,30 @@ pub struct EligiblePage {
 }
 
 fn date(s: String) -> rusqlite::Result<NaiveDate> {
-    NaiveDate::parse_from_str(&s, "%Y-%m-%d")
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+    day(&s)
+}
+
+/// An ISO `YYYY-MM-DD` date as the projector writes them (parsed by hand:
+/// queries read millions of them, and chrono's format parser is the slower
+/// part of a row).
+fn day(s: &str) -> rusqlite::Result<NaiveDate> {
+    let b = s.as_bytes();
+    let num = |from: usize, to: usize| {
+        b.get(from..to)?.iter().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    let parsed = (b.len() == 10 && b[4] == b'-' && b[7] == b'-')
+        .then(|| NaiveDate::from_ymd_opt(i32::try_from(num(0, 4)?).ok()?, num(5, 7)?, num(8, 10)?))
+        .flatten();
+    parsed.ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, format!("not a date: {s:?}").into())
+    })
+}
+
+/// Column `i` of `r` as text, borrowed (no allocation).
+fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+    r.get_ref(i)?
+        .as_str()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 fn opt_date(s: Option<String>) -> rusqlite::Result<Option<NaiveDate>> {
@@ -250,7 +272,14 @@ impl ReadModel {
         let mut out: HashMap<String, Vec<NaiveDate>> = HashMap::new();
         let mut rows = stmt.query(params![j.code(), a.to_string()])?;
         while let Some(r) = rows.next()? {
-            out.entry(r.get(0)?).or_default().push(date(r.get(1)?)?);
+            let d = day(text(r, 1)?)?;
+            // Rows come grouped by case: allocate a key once per case, not per row.
+            match out.get_mut(text(r, 0)?) {
+                Some(dates) => dates.push(d),
+                None => {
+                    out.insert(text(r, 0)?.to_string(), vec![d]);
+                }
+            }
         }
         Ok(out)
     }

@@ -34,10 +34,13 @@ fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
+/// A stored spell: (case_id, spell_no, registered_on, ended_on, end_kind, exit_reason, community).
+type StoredSpell = (String, i64, String, Option<String>, Option<String>, Option<String>, String);
+
 /// Every row the definitions read, as stored (before any as-of cut).
 struct Tables {
     /// (case_id, spell_no, registered_on, ended_on, end_kind, exit_reason, community)
-    spells: Vec<(String, i64, String, Option<String>, Option<String>, Option<String>, String)>,
+    spells: Vec<StoredSpell>,
     /// (case_id, kind, started_on, ended_on, community)
     placements: Vec<(String, String, String, Option<String>, String)>,
     contacts: Vec<(String, String)>,

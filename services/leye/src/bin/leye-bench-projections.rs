@@ -247,6 +247,9 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
     // --- 3. rebuild -------------------------------------------------------------
     let read_models = ReadModelDir::new(data_dir.join("read-model"));
     let peak_reset = reset_peak_rss();
+    // What the process holds already (the generation's leftovers): the
+    // rebuild's own memory is the peak above this.
+    let rss_before = rss("VmRSS:");
     let started = Instant::now();
     let (db, folded) = runner::rebuild(&store, &read_models, |p| {
         eprint!(
@@ -258,7 +261,7 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
     eprintln!();
     let rebuild_secs = started.elapsed().as_secs_f64();
     let rebuild_rate = folded as f64 / rebuild_secs.max(1e-9);
-    let rebuild_peak_rss = peak_reset.then(peak_rss).flatten();
+    let rebuild_peak_rss = peak_reset.then(|| rss("VmHWM:")).flatten();
     ensure!(folded == events, "the rebuild folded {folded} events, the log holds {events}");
 
     println!();
@@ -273,11 +276,13 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
         rebuild_rate / raw_rate.max(1e-9)
     );
     println!(
-        "  payload + metadata {:.1} MiB; store file {:.1} MiB; read model {:.1} MiB; peak RSS during the rebuild {}",
+        "  payload + metadata {:.1} MiB; store file {:.1} MiB; read model {:.1} MiB; peak RSS during the rebuild {} \
+         ({} at its start)",
         mib(bytes),
         mib(store_bytes),
         mib(file_size(&db)),
-        rebuild_peak_rss.map_or_else(|| "unknown".to_string(), |b| format!("{:.0} MiB", mib(b)))
+        rebuild_peak_rss.map_or_else(|| "unknown".to_string(), |b| format!("{:.0} MiB", mib(b))),
+        rss_before.map_or_else(|| "unknown".to_string(), |b| format!("{:.0} MiB", mib(b)))
     );
 
     // --- 4. queries ---------------------------------------------------------------
@@ -360,16 +365,17 @@ fn print_growth(sizes: &[SizeFigures]) {
 }
 
 /// Resets the process's peak resident set (Linux: `/proc/self/clear_refs`,
-/// value 5), so the next [`peak_rss`] is the rebuild's own. False when the
+/// value 5), so the next `VmHWM` ([`rss`]) is the rebuild's peak. False when the
 /// system does not allow it.
 fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
-/// The peak resident set since the last reset (`VmHWM`), in bytes.
-fn peak_rss() -> Option<u64> {
+/// A memory figure of this process from `/proc/self/status`, in bytes:
+/// `VmHWM:` the peak resident set since the last reset, `VmRSS:` the current.
+fn rss(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
 }

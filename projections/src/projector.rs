@@ -72,7 +72,9 @@ impl Projector {
     /// indexes only queries use are created once at the end (a sort instead
     /// of a b-tree insert per row); those the fold itself reads
     /// ([`FOLD_INDEXES`]) exist from the start. The page cache is bounded
-    /// ([`FRESH_CACHE_KIB`]).
+    /// ([`FRESH_CACHE_KIB`]), and the sorts that build the indexes spill to
+    /// temporary files beyond it (`temp_store` stays the default, files): the
+    /// rebuild's memory does not grow with the log.
     pub fn create_fresh(path: &Path) -> Result<Self, ProjectionError> {
         if path.exists() {
             return Err(ProjectionError::Corrupt(format!("new generation {} exists already", path.display())));
@@ -80,7 +82,7 @@ impl Projector {
         let conn = Connection::open(path)?;
         conn.execute_batch(&format!(
             "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;
-             PRAGMA temp_store=MEMORY; PRAGMA cache_size=-{FRESH_CACHE_KIB}; PRAGMA foreign_keys=ON;"
+             PRAGMA cache_size=-{FRESH_CACHE_KIB}; PRAGMA foreign_keys=ON;"
         ))?;
         conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{}\nCOMMIT;", schema_without_query_indexes()))?;
         Ok(Self { conn })

@@ -74,7 +74,8 @@ impl Jurisdiction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TargetParams {
-    /// A spell is long-term when it lasts more than this many months (001 § 9: 6).
+    /// A spell is long-term once it has lasted this many months or more
+    /// (001 § 9: "半年以上", 以上 includes the number: 6).
     pub long_term_months: u32,
     /// The long-term list looks back this many years (001 § 9: 2).
     pub lookback_years: u32,
@@ -394,25 +395,26 @@ pub struct LongTermRow {
     pub ended_on: Option<NaiveDate>,
     /// Days from registration to its end, or to the as-of date while open.
     pub days: i64,
-    /// The day the spell passes `long_term_months` (it is long-term from the day after).
-    pub long_term_after: NaiveDate,
+    /// `registered_on + long_term_months`: the day the spell has lasted
+    /// `long_term_months` (it is long-term from this day on, inclusive).
+    pub long_term_from: NaiveDate,
     /// `long_term` or `at_risk`.
     pub status: &'static str,
 }
 
-/// No long-term unemployed (001 § 9). A spell is long-term when it lasts more
-/// than `long_term_months`: it is still open, or ended, on a day after
-/// `registered_on + long_term_months` (a placement on that last day keeps it
-/// off the list; on the day after, it is on). Spells overlapping the
-/// `lookback_years` before `A` count. At risk: open on `A`, not long-term,
-/// open for at least `at_risk_after_months`.
+/// No long-term unemployed (001 § 9: "无2年内失业半年以上人员"; 以上 includes
+/// the number). A spell is long-term when it has lasted `long_term_months` or
+/// more: its end, or `A` while it is open, is on or after `registered_on +
+/// long_term_months` (a placement on that day leaves it on the list; on the
+/// day before, off). Spells overlapping the `lookback_years` before `A` count.
+/// At risk: open on `A`, not long-term, open for at least `at_risk_after_months`.
 pub fn long_term(spells: &[SpellRow], a: NaiveDate, p: &TargetParams) -> Vec<LongTermRow> {
     let window_start = sub_years(a, p.lookback_years);
     let mut rows = Vec::new();
     for s in spells.iter().filter(|s| s.overlaps(window_start, a)) {
         let end = s.ended_on.unwrap_or(a);
         let mark = add_months(s.registered_on, p.long_term_months);
-        let status = if end > mark {
+        let status = if end >= mark {
             "long_term"
         } else if s.ended_on.is_none() && a >= add_months(s.registered_on, p.at_risk_after_months) {
             "at_risk"
@@ -425,7 +427,7 @@ pub fn long_term(spells: &[SpellRow], a: NaiveDate, p: &TargetParams) -> Vec<Lon
             registered_on: s.registered_on,
             ended_on: s.ended_on,
             days: (end - s.registered_on).num_days(),
-            long_term_after: mark,
+            long_term_from: mark,
             status,
         });
     }

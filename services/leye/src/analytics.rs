@@ -480,7 +480,7 @@ fn action_items(
                 ended_on: opt_date(r.ended_on),
                 days: r.days,
                 status: r.status.into(),
-                reference_date: date(r.long_term_after),
+                reference_date: date(r.long_term_from),
                 ..Default::default()
             })
             .collect(),

@@ -249,6 +249,12 @@ impl Period {
     pub fn contains(&self, d: NaiveDate) -> bool {
         self.from <= d && d <= self.to
     }
+
+    /// The as-of date when none is given, for every query and export alike:
+    /// the end of the period, or `today` (Beijing time) if that is earlier.
+    pub fn default_as_of(&self, today: NaiveDate) -> NaiveDate {
+        self.to.min(today)
+    }
 }
 
 /// `d` plus `n` calendar months; the 31st of a shorter month is its last day

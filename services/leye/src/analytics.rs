@@ -308,7 +308,7 @@ impl Analytics {
             _ => None,
         };
         let as_of = if q.as_of.trim().is_empty() {
-            period.map(|p| p.to.min(self.today()))
+            period.map(|p| p.default_as_of(self.today()))
         } else {
             f.take("as_of", parse_date(q.as_of))
         };

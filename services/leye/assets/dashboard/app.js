@@ -118,7 +118,7 @@
       (rm ? " / 日志 " + rm.head + "，滞后 " + rm.lag_events + " 条、" + rm.lag_seconds + " 秒" : "");
     rows($("targets-table").tBodies[0], report.targets, (t) => [
       t.title, { v: t.numerator, cls: "num" }, { v: t.denominator, cls: "num" }, { v: showValue(t), cls: "num" },
-      t.goal, t.met == null ? "—" : { v: t.met ? "达标" : "未达标", cls: t.met ? "met" : "unmet" }, t.source,
+      t.goal || "—", t.met == null ? "—" : { v: t.met ? "达标" : "未达标", cls: t.met ? "met" : "unmet" }, t.source,
     ]);
     const withValue = report.targets.filter((t) => t.value != null && percentish(t));
     chart("targets-chart").setOption({

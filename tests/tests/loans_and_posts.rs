@@ -93,6 +93,25 @@ async fn loans_count_by_principal_and_posts_as_posts_through_grpc() {
     assert_eq!(bad_fields(&err), ["posts.kind", "posts.posts"]);
     assert_eq!(server.event_count(), before, "refused commands write nothing");
 
+    // The case shows them.
+    let case = c
+        .get_enterprise(pb::GetEnterpriseRequest { case_id: xq.clone(), as_of: None })
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .unwrap();
+    let loans: Vec<(String, i64, String)> = case
+        .guarantee_loans
+        .iter()
+        .map(|l| {
+            (l.loan.as_ref().unwrap().loan_id.clone(), l.loan.as_ref().unwrap().principal_fen, l.granted_on.clone())
+        })
+        .collect();
+    assert_eq!(loans, [("g1".into(), 30_000_000, days_ago(30)), ("g2".into(), 20_000_000, days_ago(20))]);
+    let developed: Vec<u32> = case.welfare_posts.iter().map(|w| w.posts.as_ref().unwrap().posts).collect();
+    assert_eq!(developed, [40, 12]);
+
     // The events carry the facts.
     let replay = c.replay_enterprise(pb::ReplayEnterpriseRequest { case_id: xq.clone() }).await.unwrap().into_inner();
     let last = replay.events.last().unwrap();

@@ -222,6 +222,16 @@ fn file_pb(file: &EnterpriseFile, view: &CaseView<EnterpriseCase>, base: pb::Ent
                 offered_on: date_pb(o.offered_on),
             })
             .collect(),
+        welfare_posts: file
+            .welfare_posts
+            .iter()
+            .map(|(w, on)| pb::WelfarePostsRecord { posts: Some(welfare_posts_pb(w)), developed_on: date_pb(*on) })
+            .collect(),
+        guarantee_loans: file
+            .guarantee_loans
+            .iter()
+            .map(|(l, on)| pb::GuaranteeLoanRecord { loan: Some(guarantee_loan_pb(l)), granted_on: date_pb(*on) })
+            .collect(),
         ..base
     }
 }

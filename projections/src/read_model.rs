@@ -756,7 +756,7 @@ impl ReadModel {
                 Some(y) => y..=y,
                 None => period.from.year()..=period.to.year(),
             };
-            for y in years {
+            for y in years.filter(|y| b.covers(*y)) {
                 let (Some(first), Some(last)) = (NaiveDate::from_ymd_opt(y, 1, 1), NaiveDate::from_ymd_opt(y, 12, 31))
                 else {
                     continue;

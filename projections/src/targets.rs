@@ -116,6 +116,12 @@ pub struct Budget {
     /// The year it is for; absent: every year (one line per calendar year of the period).
     #[serde(default)]
     pub year: Option<i32>,
+    /// The first and last years the amount was set for (a plan's term);
+    /// absent: no bound. Years of the period outside them get no line.
+    #[serde(default)]
+    pub first_year: Option<i32>,
+    #[serde(default)]
+    pub last_year: Option<i32>,
     /// Programme codes whose grants count against it.
     pub programmes: Vec<String>,
     pub amount_fen: i64,
@@ -148,6 +154,13 @@ pub struct ContextFigure {
 
 impl Eq for ContextFigure {}
 
+impl Budget {
+    /// Whether the amount was set for `year`.
+    pub fn covers(&self, year: i32) -> bool {
+        self.first_year.is_none_or(|f| f <= year) && self.last_year.is_none_or(|l| year <= l)
+    }
+}
+
 impl Default for TargetParams {
     fn default() -> Self {
         Self {
@@ -164,6 +177,9 @@ impl Default for TargetParams {
                 title: "西青区 创业补贴 start-up subsidies granted per year".into(),
                 jurisdiction: "120111".into(),
                 year: None,
+                // 001's term: "每年…不低于5000万元" until 2025.
+                first_year: Some(2022),
+                last_year: Some(2025),
                 programmes: vec!["xiqing-startup-training".into(), "xiqing-startup-success".into()],
                 amount_fen: 50_000_000 * 100,
                 kind: BudgetKind::Floor,

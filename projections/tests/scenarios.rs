@@ -426,6 +426,8 @@ fn subsidies_training_interns_graduates_and_exit_review() {
         title: "t".into(),
         jurisdiction: "120111".into(),
         year: None,
+        first_year: None,
+        last_year: None,
         programmes: vec!["start-up-training".into()],
         amount_fen: 1_000_000,
         kind: leye_projections::targets::BudgetKind::Budget,
@@ -437,6 +439,14 @@ fn subsidies_training_interns_graduates_and_exit_review() {
     let lines: Vec<(i32, i64)> = r.budgets.iter().map(|b| (b.year, b.granted_fen)).collect();
     assert_eq!(lines, vec![(2025, 0), (2026, 150_000)]);
     assert!((r.budgets[1].share - 0.15).abs() < 1e-9);
+    // An amount set for 2026 on only: no 2025 line.
+    let from_2026 = TargetParams {
+        budget: vec![leye_projections::targets::Budget { first_year: Some(2026), ..p.budget[0].clone() }],
+        ..TargetParams::default()
+    };
+    let r =
+        rm.targets(&j, Period::new(d("2025-01-01"), d("2026-12-31")).unwrap(), d("2026-04-30"), &from_2026).unwrap();
+    assert_eq!(r.budgets.iter().map(|b| b.year).collect::<Vec<_>>(), vec![2026]);
     let city = rm
         .targets(&Jurisdiction::city(), Period::new(d("2026-01-01"), d("2026-12-31")).unwrap(), d("2026-04-30"), &p)
         .unwrap();
@@ -1006,9 +1016,15 @@ fn enterprise_subsidies_count_in_the_totals_and_budgets_of_the_city_and_district
     assert_eq!(totals("", "2026-04-01"), vec![("xiqing-startup-success".into(), 2, 21_000)], "e2 revoked on 04-01");
     // A street knows its residents' grants only.
     assert_eq!(totals("120111001", "2026-03-31"), vec![("xiqing-startup-success".into(), 1, 1_000)]);
-    // subsidy_granted_fen and the shipped Xiqing start-up floor include the enterprise's grant.
+    // subsidy_granted_fen and the Xiqing start-up floor include the enterprise's grant.
     let r = report(&rm, "120111", "2026-01-01", "2026-12-31", "2026-06-30");
     assert_eq!(target(&r, "subsidy_granted_fen"), (21_000, None));
+    // The shipped floor is 001's, set for 2022–2025: 2026 has no line.
+    assert!(r.budgets.is_empty(), "{:?}", r.budgets);
+    let mut p = TargetParams::default();
+    p.budget[0].last_year = None;
+    let j = Jurisdiction::parse("120111").unwrap();
+    let r = rm.targets(&j, Period::new(d("2026-01-01"), d("2026-12-31")).unwrap(), d("2026-06-30"), &p).unwrap();
     assert_eq!(
         r.budgets.iter().map(|b| (b.id.as_str(), b.granted_fen)).collect::<Vec<_>>(),
         vec![("xiqing_startup_subsidies", 21_000)]

@@ -22,6 +22,7 @@
 mod enterprises;
 pub mod goals;
 pub mod names;
+pub mod params;
 pub mod projector;
 pub mod read_model;
 pub mod runner;

@@ -123,7 +123,7 @@ pub const GOALS: &[Goal] = &[
         scope: Scope::Exactly(XIQING),
         when: When::OnDate { from: XQ_001_FROM, to: XQ_001_TO },
         test: Test::Zero,
-        text: "0",
+        text: "none (0)",
         source: "001 § 9",
     },
     Goal {
@@ -384,7 +384,7 @@ mod tests {
                 ("≥ 90 %", Some(true)),
                 ("≥ 90 %", None),
                 ("≥ 1 000 / year", Some(false)),
-                ("0", Some(false)),
+                ("none (0)", Some(false)),
                 ("≥ 50 000 000 yuan / year", Some(true)),
                 ("", None),
             ]

@@ -199,7 +199,7 @@ fn a_goal_is_judged_only_for_the_jurisdiction_and_period_its_document_sets() {
     let half = report(&rm, "120111", "2024-01-01", "2024-06-30", "2024-06-30");
     assert_eq!(t(&half, "interns"), Some((0, None, "", None)));
     // A stock goal (no long-term unemployed) is judged on an as-of date within the term.
-    assert_eq!(t(&xq, "long_term_unemployed"), Some((0, None, "0", Some(true))));
+    assert_eq!(t(&xq, "long_term_unemployed"), Some((0, None, "none (0)", Some(true))));
     let after = report(&rm, "120111", "2024-01-01", "2024-12-31", "2026-01-01");
     assert_eq!(t(&after, "long_term_unemployed"), Some((0, None, "", None)));
     // The at-risk list is a watch list: never a goal.

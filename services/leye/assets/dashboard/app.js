@@ -40,7 +40,8 @@
     return v == null || v === "" ? "—" : String(v);
   }
   function percentish(t) {
-    return t.value != null && t.value <= 1 && (t.denominator > 1 || (t.goal || "").includes("%"));
+    // A rate has a denominator; a count has none (its goal may be absent: TARGETS.md, "Goals").
+    return t.value != null && t.denominator != null && t.value <= 1;
   }
   function showValue(t) {
     if (t.value == null) return "—";

@@ -855,4 +855,22 @@ async fn exports_open_right_and_default_as_of_as_grpc(
             .collect();
         assert_eq!(csv, api, "jurisdiction {j:?}: CLI and gRPC with their as-of defaults");
     }
+
+    // Last calendar year in Xiqing lies in 001's term (to 2025): goals and met as gRPC says; the city's bare.
+    let year = t.year() - 1;
+    let last_year = Window {
+        from: NaiveDate::from_ymd_opt(year, 1, 1).unwrap(),
+        to: NaiveDate::from_ymd_opt(year, 12, 31).unwrap(),
+        as_of: NaiveDate::from_ymd_opt(year, 12, 31).unwrap(),
+    };
+    let file = out.join("targets-last-year.csv");
+    export(d, "targets", DISTRICT, last_year, &file).await;
+    let grpc = client.clone().get_targets(last_year.request(DISTRICT)).await.unwrap().into_inner();
+    let (_, rows) = read_csv(&file);
+    let csv: Vec<(String, String)> = rows.iter().map(|r| (r[5].clone(), r[6].clone())).collect();
+    let api: Vec<(String, String)> =
+        grpc.targets.iter().map(|t| (t.goal.clone(), t.met.map(|m| m.to_string()).unwrap_or_default())).collect();
+    assert_eq!(csv, api, "goal and met as GetTargets has them");
+    let judged = grpc.targets.iter().any(|t| !t.goal.is_empty());
+    assert_eq!(judged, year <= 2025, "001's goals are judged in Xiqing through 2025 only");
 }

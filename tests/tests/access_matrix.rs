@@ -498,6 +498,30 @@ fn request_for(operation: &str, f: &Fixture) -> Vec<u8> {
                 offer: Some(epb::InternshipPostsOffered { offer_id: "O1".into(), posts: 3 }),
             }
             .encode_to_vec(),
+            "DevelopWelfarePosts" => epb::DevelopWelfarePostsRequest {
+                context: ctx(),
+                case_id: firm(),
+                effective_date: now(),
+                posts: Some(epb::WelfarePostsDeveloped {
+                    development_id: "W1".into(),
+                    kind: epb::WelfarePostKind::PublicWelfare as i32,
+                    posts: 3,
+                }),
+            }
+            .encode_to_vec(),
+            "RecordGuaranteeLoan" => epb::RecordGuaranteeLoanRequest {
+                context: ctx(),
+                case_id: firm(),
+                effective_date: now(),
+                loan: Some(epb::GuaranteeLoanGranted {
+                    loan_id: "G1".into(),
+                    borrower: epb::LoanBorrower::Enterprise as i32,
+                    principal_fen: 30_000_000,
+                    lender: "天津银行".into(),
+                    term_months: 24,
+                }),
+            }
+            .encode_to_vec(),
             "FileLayoffPlan" => epb::FileLayoffPlanRequest {
                 context: ctx(),
                 case_id: firm(),

@@ -308,7 +308,7 @@ impl Analytics {
             _ => None,
         };
         let as_of = if q.as_of.trim().is_empty() {
-            period.map(|p| p.to.min(self.today()))
+            period.map(|p| p.default_as_of(self.today()))
         } else {
             f.take("as_of", parse_date(q.as_of))
         };
@@ -480,7 +480,7 @@ fn action_items(
                 ended_on: opt_date(r.ended_on),
                 days: r.days,
                 status: r.status.into(),
-                reference_date: date(r.long_term_after),
+                reference_date: date(r.long_term_from),
                 ..Default::default()
             })
             .collect(),

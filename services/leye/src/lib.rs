@@ -51,6 +51,7 @@ pub mod client;
 pub mod config;
 pub mod consume;
 pub mod devtools;
+pub mod export;
 pub mod finder;
 pub mod generate;
 pub mod grpc;

@@ -16,7 +16,6 @@ use std::{
 };
 
 use anyhow::Context;
-use chrono::Datelike;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, parser::ValueSource};
 use leye::{
     analyst,
@@ -159,7 +158,7 @@ enum Command {
     /// Follow the events published on NATS JetStream with a durable consumer,
     /// printing one line per event (personal data masked).
     Consume(consume::ConsumeArgs),
-    /// The analysts' read model: rebuild it, or export a target table or action list as CSV.
+    /// The analysts' read model: rebuild it, or export a target table or action list as CSV or xlsx.
     Projections {
         #[command(subcommand)]
         command: ProjectionsCommand,
@@ -252,25 +251,29 @@ enum ProjectionsCommand {
         #[arg(long)]
         force: bool,
     },
-    /// Write a target table or an action list as CSV.
+    /// Write a target table or an action list as CSV or xlsx.
     Export {
         #[arg(value_enum)]
         what: analyst::Export,
         /// Empty: the city; or a 6-, 9- or 12-digit district, street or community code.
         #[arg(long, default_value = "")]
         jurisdiction: String,
-        /// Period start (YYYY-MM-DD); default: 1 January of the as-of year.
+        /// Period start (YYYY-MM-DD); default: 1 January of the period's last year.
         #[arg(long)]
         from: Option<chrono::NaiveDate>,
-        /// Period end (YYYY-MM-DD); default: the as-of date.
+        /// Period end (YYYY-MM-DD); default: --as-of if given, else today (Beijing time).
         #[arg(long)]
         to: Option<chrono::NaiveDate>,
-        /// Facts effective after this date are ignored; default: today.
+        /// Facts effective after this date are ignored; default, as GetTargets:
+        /// the end of the period, or today if that is earlier.
         #[arg(long)]
         as_of: Option<chrono::NaiveDate>,
         /// Output file; default: standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// csv or xlsx; default: xlsx when --out ends in .xlsx, else csv.
+        #[arg(long, value_enum)]
+        format: Option<analyst::Format>,
         /// The config file's `[targets]` table sets the parameters.
         #[command(flatten)]
         data: DataArgs,
@@ -419,28 +422,28 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
             result
         }
         Command::Projections {
-            command: ProjectionsCommand::Export { what, jurisdiction, from, to, as_of, out, data },
+            command: ProjectionsCommand::Export { what, jurisdiction, from, to, as_of, out, format, data },
         } => {
             let config = data.resolve()?;
             let params = config.targets.clone();
             let j = leye_projections::Jurisdiction::parse(&jurisdiction)
                 .map_err(|e| anyhow::anyhow!("--jurisdiction: {e}"))?;
-            let as_of = as_of.unwrap_or_else(|| leye_domain::beijing_date(chrono::Utc::now()));
-            let from = from.unwrap_or_else(|| chrono::NaiveDate::from_ymd_opt(as_of.year(), 1, 1).unwrap_or(as_of));
-            let period = leye_projections::Period::new(from, to.unwrap_or(as_of)).map_err(|e| anyhow::anyhow!(e))?;
+            let today = leye_domain::beijing_date(chrono::Utc::now());
+            let (period, as_of) = analyst::window(from, to, as_of, today)?;
+            let format = analyst::Format::resolve(format, out.as_deref());
             let rm = leye_projections::ReadModel::open(&current_read_model(&config)?)?;
             let rows = match out {
                 Some(path) => {
                     let mut file = std::io::BufWriter::new(
                         std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?,
                     );
-                    let n = analyst::export(&rm, what, &j, period, as_of, &params, &mut file)?;
+                    let n = analyst::export(&rm, what, format, &j, period, as_of, &params, &mut file)?;
                     file.flush()?;
                     n
                 }
                 None => {
                     let mut stdout = std::io::stdout().lock();
-                    let n = analyst::export(&rm, what, &j, period, as_of, &params, &mut stdout)?;
+                    let n = analyst::export(&rm, what, format, &j, period, as_of, &params, &mut stdout)?;
                     stdout.flush()?;
                     n
                 }

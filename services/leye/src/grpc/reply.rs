@@ -50,6 +50,8 @@ command_replies!(
     enterprise::ReportBatchLayoffResponse,
     enterprise::RecordLayoffServiceResponse,
     enterprise::OfferInternshipPostsResponse,
+    enterprise::DevelopWelfarePostsResponse,
+    enterprise::RecordGuaranteeLoanResponse,
     enterprise::FileLayoffPlanResponse,
     enterprise::DesignateKeyEnterpriseResponse,
     enterprise::ReportLabourShortageResponse,

@@ -44,6 +44,7 @@ fn period() -> apb::GetTargetsRequest {
         period_from: days_ago(730),
         period_to: days_ago(0),
         as_of: days_ago(0),
+        min_position: 0,
     }
 }
 
@@ -72,6 +73,7 @@ async fn snapshot(a: &mut TargetsClient) -> Vec<String> {
                 period_from: days_ago(730),
                 period_to: days_ago(0),
                 as_of: days_ago(0),
+                min_position: 0,
             })
             .await
             .unwrap();

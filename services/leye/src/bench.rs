@@ -15,6 +15,7 @@ use hdrhistogram::Histogram;
 use tokio::task::JoinSet;
 
 pub mod personal;
+pub mod sealing;
 
 /// The warm-up and the measured window of one workload.
 #[derive(Debug, Clone, Copy)]

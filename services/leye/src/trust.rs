@@ -65,6 +65,9 @@ pub struct Limits {
     pub max_in_flight: usize,
     /// A request taking longer is cancelled (`CANCELLED`/`DEADLINE_EXCEEDED`).
     pub request_timeout_secs: u64,
+    /// Longest an analytics query waits for the read model to reach its
+    /// `min_position` (read your own writes), in ms; below the request timeout.
+    pub query_wait_max_ms: u64,
     /// HTTP/2 ping interval; a peer not answering within the timeout is dropped.
     pub keepalive_interval_secs: u64,
     pub keepalive_timeout_secs: u64,
@@ -87,6 +90,7 @@ impl Default for Limits {
             max_requests_per_connection: 100,
             max_in_flight: 512,
             request_timeout_secs: 30,
+            query_wait_max_ms: 5000,
             keepalive_interval_secs: 30,
             keepalive_timeout_secs: 10,
             tls_handshake_timeout_secs: 10,
@@ -105,6 +109,7 @@ impl Limits {
             ("limits.max_requests_per_connection", self.max_requests_per_connection as u64),
             ("limits.max_in_flight", self.max_in_flight as u64),
             ("limits.request_timeout_secs", self.request_timeout_secs),
+            ("limits.query_wait_max_ms", self.query_wait_max_ms),
             ("limits.keepalive_interval_secs", self.keepalive_interval_secs),
             ("limits.keepalive_timeout_secs", self.keepalive_timeout_secs),
             ("limits.tls_handshake_timeout_secs", self.tls_handshake_timeout_secs),
@@ -112,6 +117,10 @@ impl Limits {
         for (key, value) in positive {
             anyhow::ensure!(value > 0, "{key}: must be at least 1");
         }
+        anyhow::ensure!(
+            self.query_wait_max_ms < self.request_timeout_secs.saturating_mul(1000),
+            "limits.query_wait_max_ms: must be below limits.request_timeout_secs (a query that waits must answer before its request is cancelled)"
+        );
         anyhow::ensure!(
             (1024..=4 * 1024 * 1024).contains(&self.max_request_bytes),
             "limits.max_request_bytes: must be 1024 to 4194304"

@@ -41,7 +41,10 @@ use std::{
     collections::HashMap,
     fmt,
     path::{Path, PathBuf},
-    sync::Mutex,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use rusqlite::Connection;
@@ -128,6 +131,9 @@ pub struct Vault {
     cipher: Cipher,
     /// Unwrapped data keys by key id, with their subject.
     keys: Mutex<HashMap<Uuid, (Uuid, DataKey)>>,
+    /// Erasures so far, moved on under the `keys` lock: a key read from the
+    /// store before an erasure is not cached after it (see [`Self::erase`]).
+    erasures: AtomicU64,
     /// The live key id of each subject seen.
     live: Mutex<HashMap<Uuid, Uuid>>,
     /// Durable keys this process created and has not assigned yet. Never
@@ -196,6 +202,7 @@ impl Vault {
             master,
             cipher,
             keys: Mutex::new(HashMap::new()),
+            erasures: AtomicU64::new(0),
             live: Mutex::new(HashMap::new()),
             pool: Mutex::new(Vec::new()),
             assigned: Mutex::new(Vec::new()),
@@ -241,15 +248,18 @@ impl Vault {
     /// Destroys every data key of `subject`, and the keys `kids` its sealed
     /// values name (in case an assignment was lost): what they sealed is
     /// erased for good. Returns how many keys were live (0 when already erased).
+    ///
+    /// The cached keys go after the store's rows (also when destroying them
+    /// failed), and a key another thread read from the store before the
+    /// erasure is not cached after it: once this returns, no value of the
+    /// subject opens.
     pub fn erase(&self, subject: Uuid, kids: &[Uuid]) -> Result<usize, VaultError> {
-        let n = keystore::destroy(&mut self.lock_conn(), subject, kids)?;
-        self.keys.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, (s, _)| *s != subject);
+        let destroyed = keystore::destroy(&mut self.lock_conn(), subject, kids);
         self.live.lock().unwrap_or_else(|p| p.into_inner()).remove(&subject);
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        kids.iter().for_each(|k| {
-            keys.remove(k);
-        });
-        Ok(n)
+        self.erasures.fetch_add(1, Ordering::SeqCst);
+        keys.retain(|kid, (s, _)| *s != subject && !kids.contains(kid));
+        destroyed
     }
 
     /// Re-wraps every live data key under `new` in one transaction (the
@@ -307,9 +317,10 @@ impl Vault {
         // A subject this process has not sealed for gets a fresh key (also
         // one whose earlier key another process or start assigned: erasure
         // follows the key ids its values name, so every one of them goes).
+        let erasures = self.erasures.load(Ordering::SeqCst);
         let (kid, key) = self.take_from_pool()?;
         self.assigned.lock().unwrap_or_else(|p| p.into_inner()).push((kid, subject));
-        self.remember(kid, subject, &key);
+        self.remember(erasures, kid, subject, &key);
         self.live.lock().unwrap_or_else(|p| p.into_inner()).insert(subject, kid);
         Ok((kid, key))
     }
@@ -337,12 +348,13 @@ impl Vault {
                 return Ok(Some(key.clone()));
             }
         }
+        let erasures = self.erasures.load(Ordering::SeqCst);
         let row = keystore::key(&self.lock_conn(), kid)?;
         match row {
             // The AAD binds the value to its subject; a recorded assignment must agree.
             Some(keystore::KeyRow::Live { subject: s, wrapped }) if s.is_none_or(|s| s == subject) => {
                 let key = self.unwrap_key(kid, &wrapped)?;
-                self.remember(kid, subject, &key);
+                self.remember(erasures, kid, subject, &key);
                 Ok(Some(key))
             }
             Some(keystore::KeyRow::Destroyed) => Ok(None),
@@ -352,8 +364,13 @@ impl Vault {
         }
     }
 
-    fn remember(&self, kid: Uuid, subject: Uuid, key: &DataKey) {
+    /// Caches `key`, unless an erasure happened since `erasures` was read
+    /// (the key may be one it destroyed).
+    fn remember(&self, erasures: u64, kid: Uuid, subject: Uuid, key: &DataKey) {
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        if self.erasures.load(Ordering::SeqCst) != erasures {
+            return;
+        }
         if keys.len() >= CACHE_LIMIT {
             keys.clear();
         }

@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 
 pub mod personal;
 pub mod sealing;
+pub mod sealing_grpc;
 
 /// The warm-up and the measured window of one workload.
 #[derive(Debug, Clone, Copy)]

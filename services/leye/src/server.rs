@@ -168,9 +168,8 @@ async fn run_checked(
         let wait_max = std::time::Duration::from_millis(config.trust.limits.query_wait_max_ms);
         let analytics = AnalyticsApi::new(readmodel.clone(), config.targets.clone(), clock.clone())
             .with_progress(crate::analytics::Progress::new(reached_rx, wait_max));
-        let cases = PersonCases::new(store.clone(), ids, clock)
-            .with_metrics(publisher.metrics.clone())
-            .with_personal_data(personal);
+        let cases = PersonCases::new(store.clone(), ids, clock).with_metrics(publisher.metrics.clone());
+        let cases = if config.bench_clear_personal_data { cases } else { cases.with_personal_data(personal) };
         finder_task = start_finder(&config, &store, &cases, &catalogue, &readmodel, finder_stopped.clone())?;
         let checkpoint = linker::checkpoint(config.data_dir.join(linker::CHECKPOINT_FILE));
         linker_task = Some(tokio::spawn(

@@ -16,7 +16,10 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::Parser;
-use leye::bench::sealing::{Run, Variant, raw_append_rate, run, tmp_parent};
+use leye::bench::{
+    sealing::{Run, Variant, raw_append_rate, run, tmp_parent},
+    sealing_grpc::{GrpcRun, grpc_run},
+};
 
 /// The chain's and sealing's cost on commands and rebuilds, in one run.
 #[derive(Debug, Parser)]
@@ -34,6 +37,10 @@ struct Args {
     /// Parent directory of the temporary stores (default: the system temp dir).
     #[arg(long)]
     tmp_dir: Option<PathBuf>,
+    /// Also the three variants through gRPC over TLS (a `leye serve` per
+    /// variant in this process, `--tasks` clients), at each size.
+    #[arg(long)]
+    grpc: bool,
 }
 
 fn main() -> ExitCode {
@@ -155,11 +162,62 @@ async fn main_async(args: Args) -> anyhow::Result<bool> {
             cost(sealed, plain_cmd),
             cost(sealed, chain)
         );
+        let plain_reb = mean(&of(Variant::Plain), Run::rebuild_rate);
+        println!(
+            "cost on the rebuild at {persons} persons: chain {} ; chain + sealed {}",
+            cost(mean(&of(Variant::Chain), Run::rebuild_rate), plain_reb),
+            cost(mean(&of(Variant::Sealed), Run::rebuild_rate), plain_reb),
+        );
+        if args.grpc {
+            ok &= grpc_size(&args, &tmp, persons).await?;
+        }
     }
     println!();
     println!(
         "(cost: fewer per second than the plain variant, in %; vs raw: command rate / raw append rate; \
          reb/raw: rebuild rate / raw read_all rate of the same log)"
+    );
+    Ok(ok)
+}
+
+/// The three variants through gRPC over TLS at one size; prints them and their cost.
+async fn grpc_size(args: &Args, tmp: &std::path::Path, persons: u64) -> anyhow::Result<bool> {
+    let mut runs: Vec<GrpcRun> = Vec::new();
+    for round in 0..args.rounds {
+        let mut order = Variant::ALL.to_vec();
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for v in order {
+            eprintln!("running: gRPC over TLS, {persons} persons, {}, round {} …", v.name(), round + 1);
+            runs.push(grpc_run(tmp, v, persons, args.tasks as usize).await?);
+        }
+    }
+    let rate = |v: Variant| {
+        let rs: Vec<&GrpcRun> = runs.iter().filter(|r| r.variant == v).collect();
+        rs.iter().map(|r| r.rate()).sum::<f64>() / rs.len().max(1) as f64
+    };
+    let plain = rate(Variant::Plain);
+    println!("gRPC over TLS ({} clients, guard and audit trail as in production):", args.tasks);
+    println!("{:<24} {:>10} {:>8} {:>8} {:>8}", "variant", "cmds/s", "p50 µs", "p99 µs", "cost");
+    let mut ok = true;
+    for v in Variant::ALL {
+        let last = runs.iter().rfind(|r| r.variant == v);
+        let (p50, p99) = last.map_or((0, 0), |r| (r.latency.value_at_quantile(0.5), r.latency.value_at_quantile(0.99)));
+        let c = if v == Variant::Plain { "-".into() } else { cost(rate(v), plain) };
+        println!("{:<24} {:>10.0} {p50:>8} {p99:>8} {c:>8}", v.name(), rate(v));
+        for r in runs.iter().filter(|r| r.variant == v) {
+            println!("  round: {:>8.0} cmds/s in {:.2} s, errors {}", r.rate(), r.secs, r.errors);
+            if let Some(e) = &r.first_error {
+                println!("    first error: {e}");
+                ok = false;
+            }
+        }
+    }
+    println!(
+        "cost on gRPC commands at {persons} persons: chain {} ; chain + sealed {} (goal ≤ 15 %)",
+        cost(rate(Variant::Chain), plain),
+        cost(rate(Variant::Sealed), plain)
     );
     Ok(ok)
 }

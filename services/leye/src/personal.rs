@@ -219,15 +219,30 @@ impl PersonalData {
 
     /// Creates the case's data key if it has none, on a blocking thread (the
     /// key store's durable write must not hold an async worker).
+    ///
+    /// When the pool of keys created ahead runs low, the next batch is
+    /// written in the background (`Vault::refill_ahead`), so registrations
+    /// keep taking keys from memory instead of waiting for its fsync.
     pub async fn prepare(self: &Arc<Self>, case_id: Uuid) -> Result<(), AppError> {
-        if !self.vault.prepare_blocks(case_id) {
+        let prepared = if !self.vault.prepare_blocks(case_id) {
             // A key from the pool in memory: no I/O, no thread hop.
-            return self.vault.prepare(case_id).map_err(vault_error);
+            self.vault.prepare(case_id).map_err(vault_error)
+        } else {
+            let me = self.clone();
+            tokio::task::spawn_blocking(move || me.vault.prepare(case_id).map_err(vault_error))
+                .await
+                .map_err(|e| AppError::Vault(format!("key store task failed: {e}")))?
+        };
+        if self.vault.refill_due() {
+            let me = self.clone();
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = me.vault.refill_ahead() {
+                    // The next registration that finds the pool empty refills it itself (and fails if this persists).
+                    tracing::warn!(error = %e, "creating personal-data keys ahead failed");
+                }
+            });
         }
-        let me = self.clone();
-        tokio::task::spawn_blocking(move || me.vault.prepare(case_id).map_err(vault_error))
-            .await
-            .map_err(|e| AppError::Vault(format!("key store task failed: {e}")))?
+        prepared
     }
 
     /// The data key a stored payload's sealed fields name, if any.

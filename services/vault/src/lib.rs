@@ -10,7 +10,9 @@
 //!   case, never shared): seals that person's fields; kept wrapped in the key
 //!   store (`keystore.rs`, its own SQLite file), cached unwrapped in memory.
 //!   Keys are created durably in batches ahead of use (one fsync per
-//!   [`POOL_BATCH`] new persons) and assigned to a subject on first use; a
+//!   [`POOL_BATCH`] new persons; the next batch written in the background
+//!   once the pool is half used, [`Vault::refill_ahead`]) and assigned to a
+//!   subject on first use; a
 //!   sealed value names its key id, so erasure finds every key of a subject
 //!   even if an assignment was lost in a power failure. Keys left unassigned
 //!   by a stopped process are never handed out again.
@@ -60,7 +62,12 @@ const CACHE_LIMIT: usize = 100_000;
 
 /// Data keys created (durably) in one transaction, ahead of use: one fsync
 /// per this many new persons instead of one each.
-const POOL_BATCH: usize = 64;
+const POOL_BATCH: usize = 256;
+
+/// Below this many keys in the pool, [`Vault::refill_ahead`] is due: the
+/// next batch is written while the rest of the pool is handed out, so no
+/// registration waits for the key store's fsync.
+const POOL_LOW: usize = POOL_BATCH / 2;
 
 /// What the master-key check value seals, and its AAD.
 const CHECK_PLAINTEXT: &[u8] = b"leye-vault master key check v1";
@@ -141,6 +148,8 @@ pub struct Vault {
     pool: Mutex<Vec<(Uuid, DataKey)>>,
     /// Assignments (kid, subject) not yet written: written with the next batch.
     assigned: Mutex<Vec<(Uuid, Uuid)>>,
+    /// A refill ahead of need is running.
+    refilling: std::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for Vault {
@@ -206,6 +215,7 @@ impl Vault {
             live: Mutex::new(HashMap::new()),
             pool: Mutex::new(Vec::new()),
             assigned: Mutex::new(Vec::new()),
+            refilling: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -330,15 +340,43 @@ impl Vault {
     fn take_from_pool(&self) -> Result<(Uuid, DataKey), VaultError> {
         let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
         if pool.is_empty() {
-            let fresh: Vec<(Uuid, DataKey)> =
-                (0..POOL_BATCH).map(|_| (Uuid::new_v4(), Zeroizing::new(rand::random()))).collect();
-            let wrapped: Vec<(Uuid, Sealed)> =
-                fresh.iter().map(|(kid, key)| (*kid, self.wrap(&self.master, *kid, key))).collect();
-            let assigned = std::mem::take(&mut *self.assigned.lock().unwrap_or_else(|p| p.into_inner()));
-            keystore::create_unassigned(&mut self.lock_conn(), &wrapped, &assigned)?;
-            *pool = fresh;
+            *pool = self.durable_batch()?;
         }
         pool.pop().ok_or_else(|| VaultError::Store("the key pool is empty after a refill".into()))
+    }
+
+    /// [`POOL_BATCH`] new keys, committed (`synchronous=FULL`) with the
+    /// assignments made since the last batch before they are returned: a
+    /// key is durable before anything is sealed with it.
+    fn durable_batch(&self) -> Result<Vec<(Uuid, DataKey)>, VaultError> {
+        let fresh: Vec<(Uuid, DataKey)> =
+            (0..POOL_BATCH).map(|_| (Uuid::new_v4(), Zeroizing::new(rand::random()))).collect();
+        let wrapped: Vec<(Uuid, Sealed)> =
+            fresh.iter().map(|(kid, key)| (*kid, self.wrap(&self.master, *kid, key))).collect();
+        let assigned = std::mem::take(&mut *self.assigned.lock().unwrap_or_else(|p| p.into_inner()));
+        keystore::create_unassigned(&mut self.lock_conn(), &wrapped, &assigned)?;
+        Ok(fresh)
+    }
+
+    /// Whether the pool is low and no refill is running: call
+    /// [`Self::refill_ahead`] (blocking I/O) off the async threads.
+    pub fn refill_due(&self) -> bool {
+        !self.refilling.load(Ordering::SeqCst) && self.pool.lock().unwrap_or_else(|p| p.into_inner()).len() < POOL_LOW
+    }
+
+    /// Writes the next batch of keys durably while the pool still hands out
+    /// the rest, then adds it to the pool. At most one runs at a time (a
+    /// second call returns at once).
+    pub fn refill_ahead(&self) -> Result<(), VaultError> {
+        if self.refilling.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let fresh = self.durable_batch();
+        if let Ok(fresh) = &fresh {
+            self.pool.lock().unwrap_or_else(|p| p.into_inner()).extend(fresh.iter().cloned());
+        }
+        self.refilling.store(false, Ordering::SeqCst);
+        fresh.map(drop)
     }
 
     /// The unwrapped data key `kid` of `subject`; `None` when destroyed.

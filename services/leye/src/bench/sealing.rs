@@ -81,6 +81,10 @@ pub struct Run {
     /// Commands accepted.
     pub commands: u64,
     pub command_secs: f64,
+    /// CPU time of this process (every thread: tasks, store writer, key
+    /// store) during the fill: less disturbed by other load on the machine
+    /// than the rate.
+    pub command_cpu_secs: f64,
     /// Command latency, µs.
     pub latency: Histogram<u64>,
     pub errors: u64,
@@ -100,6 +104,10 @@ pub struct Run {
 impl Run {
     pub fn command_rate(&self) -> f64 {
         self.commands as f64 / self.command_secs.max(1e-9)
+    }
+    /// CPU µs per command.
+    pub fn cpu_per_command(&self) -> f64 {
+        self.command_cpu_secs * 1e6 / self.commands.max(1) as f64
     }
     pub fn rebuild_rate(&self) -> f64 {
         self.rebuilt as f64 / self.rebuild_secs.max(1e-9)
@@ -127,6 +135,7 @@ pub async fn run(tmp: &Path, variant: Variant, persons: u64, tasks: usize) -> an
     let base: u64 = rand::random::<u32>().into();
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
+    let cpu_before = process_cpu_secs();
     let mut set = JoinSet::new();
     for _ in 0..tasks {
         set.spawn(fill_task(cases.clone(), base, persons, next.clone()));
@@ -140,6 +149,7 @@ pub async fn run(tmp: &Path, variant: Variant, persons: u64, tasks: usize) -> an
         first_error = first_error.or(t.first_error);
     }
     let command_secs = started.elapsed().as_secs_f64();
+    let command_cpu_secs = process_cpu_secs() - cpu_before;
     drop(cases);
 
     let (read, read_secs, payload_bytes, events) = raw_read(&store, variant == Variant::Plain).await?;
@@ -153,6 +163,7 @@ pub async fn run(tmp: &Path, variant: Variant, persons: u64, tasks: usize) -> an
         persons,
         commands,
         command_secs,
+        command_cpu_secs,
         latency,
         errors,
         first_error,
@@ -284,6 +295,18 @@ pub async fn raw_append_rate(tmp: &Path, events: Vec<(StreamName, EventData)>, t
     let secs = started.elapsed().as_secs_f64();
     store.close().await;
     Ok(total as f64 / secs.max(1e-9))
+}
+
+/// CPU seconds (user + system) this process used so far, from
+/// `/proc/self/stat` (Linux; clock ticks of 1/100 s); 0 elsewhere.
+pub fn process_cpu_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
+    // The fields after the command name (which may hold spaces) in parentheses.
+    let Some((_, rest)) = stat.rsplit_once(')') else { return 0.0 };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    (ticks(11) + ticks(12)) as f64 / 100.0
 }
 
 /// Where the temporary stores go.

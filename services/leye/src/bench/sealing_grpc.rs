@@ -39,6 +39,8 @@ pub struct GrpcRun {
     pub variant: Variant,
     pub commands: u64,
     pub secs: f64,
+    /// CPU time of this process (server and clients) during the run.
+    pub cpu_secs: f64,
     pub latency: Histogram<u64>,
     pub errors: u64,
     pub first_error: Option<String>,
@@ -47,6 +49,11 @@ pub struct GrpcRun {
 impl GrpcRun {
     pub fn rate(&self) -> f64 {
         self.commands as f64 / self.secs.max(1e-9)
+    }
+
+    /// CPU µs per command (server, TLS and clients together).
+    pub fn cpu_per_command(&self) -> f64 {
+        self.cpu_secs * 1e6 / self.commands.max(1) as f64
     }
 }
 
@@ -76,11 +83,13 @@ pub async fn grpc_run(tmp: &Path, variant: Variant, persons: u64, clients: usize
         },
         Arc::new(chrono::Utc::now),
     ));
+    let cpu_before = super::sealing::process_cpu_secs();
     let result = drive(&tls.join("bench-ca.pem"), &data, addr, persons, clients).await;
+    let cpu_secs = super::sealing::process_cpu_secs() - cpu_before;
     let _ = stop.send(());
     server.await.context("the server task failed")?.context("the server failed")?;
     let (commands, secs, latency, errors, first_error) = result?;
-    Ok(GrpcRun { variant, commands, secs, latency, errors, first_error })
+    Ok(GrpcRun { variant, commands, secs, cpu_secs, latency, errors, first_error })
 }
 
 type Driven = (u64, f64, Histogram<u64>, u64, Option<String>);

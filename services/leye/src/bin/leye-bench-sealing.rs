@@ -41,6 +41,10 @@ struct Args {
     /// variant in this process, `--tasks` clients), at each size.
     #[arg(long)]
     grpc: bool,
+    /// Only these variants (plain, chain, sealed), e.g. to profile one; the
+    /// costs need plain.
+    #[arg(long, value_delimiter = ',', default_values_t = ["plain".to_string(), "chain".into(), "sealed".into()])]
+    variants: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -62,9 +66,30 @@ fn main() -> ExitCode {
     }
 }
 
+/// The variants `--variants` names, in [`Variant::ALL`]'s order.
+fn chosen(args: &Args) -> anyhow::Result<Vec<Variant>> {
+    for name in &args.variants {
+        anyhow::ensure!(
+            ["plain", "chain", "sealed"].contains(&name.as_str()),
+            "--variants: {name:?} is not one of plain, chain, sealed"
+        );
+    }
+    let named = |v: Variant| match v {
+        Variant::Plain => "plain",
+        Variant::Chain => "chain",
+        Variant::Sealed => "sealed",
+    };
+    Ok(Variant::ALL.into_iter().filter(|v| args.variants.iter().any(|n| n == named(*v))).collect())
+}
+
 /// Mean of `f` over runs.
 fn mean(runs: &[&Run], f: impl Fn(&Run) -> f64) -> f64 {
     runs.iter().map(|r| f(r)).sum::<f64>() / runs.len().max(1) as f64
+}
+
+/// More CPU per command than `without`, in %.
+fn extra(with: f64, without: f64) -> String {
+    if without > 0.0 { format!("{:+.1} %", (with / without - 1.0) * 100.0) } else { "-".into() }
 }
 
 fn cost(with: f64, without: f64) -> String {
@@ -86,7 +111,7 @@ async fn main_async(args: Args) -> anyhow::Result<bool> {
         let mut runs: Vec<Run> = Vec::new();
         let mut raw = Vec::new();
         for round in 0..args.rounds {
-            let mut order = Variant::ALL.to_vec();
+            let mut order = chosen(&args)?;
             if round % 2 == 1 {
                 order.reverse();
             }
@@ -104,17 +129,20 @@ async fn main_async(args: Args) -> anyhow::Result<bool> {
         let of = |v: Variant| runs.iter().filter(|r| r.variant == v).collect::<Vec<_>>();
         let plain = of(Variant::Plain);
         let (plain_cmd, plain_rebuild) = (mean(&plain, Run::command_rate), mean(&plain, Run::rebuild_rate));
+        let plain_cpu = mean(&plain, Run::cpu_per_command);
         println!();
         println!(
             "{persons} persons ({} commands per fill); raw append of the same events: {raw_append:.0} events/s",
             persons * 4
         );
         println!(
-            "{:<24} {:>10} {:>8} {:>8} {:>8} {:>9} {:>11} {:>11} {:>8} {:>8} {:>9}",
+            "{:<24} {:>10} {:>8} {:>8} {:>8} {:>10} {:>9} {:>9} {:>11} {:>11} {:>8} {:>8} {:>9}",
             "variant",
             "cmds/s",
             "p50 µs",
             "p99 µs",
+            "cost",
+            "CPU µs/cmd",
             "cost",
             "vs raw",
             "rebuild/s",
@@ -125,25 +153,31 @@ async fn main_async(args: Args) -> anyhow::Result<bool> {
         );
         for v in Variant::ALL {
             let rs = of(v);
+            if rs.is_empty() {
+                continue;
+            }
             let cmd = mean(&rs, Run::command_rate);
             let reb = mean(&rs, Run::rebuild_rate);
             let read = mean(&rs, Run::read_rate);
             let last = rs.last().map(|r| (r.latency.value_at_quantile(0.5), r.latency.value_at_quantile(0.99)));
             let (p50, p99) = last.unwrap_or_default();
             let bytes = mean(&rs, |r| r.payload_bytes as f64 / r.read.max(1) as f64);
+            let cpu = mean(&rs, Run::cpu_per_command);
             println!(
-                "{:<24} {cmd:>10.0} {p50:>8} {p99:>8} {:>8} {:>9.2} {reb:>11.0} {read:>11.0} {:>8.2} {:>8} {bytes:>9.0}",
+                "{:<24} {cmd:>10.0} {p50:>8} {p99:>8} {:>8} {cpu:>10.0} {:>9} {:>9.2} {reb:>11.0} {read:>11.0} {:>8.2} {:>8} {bytes:>9.0}",
                 v.name(),
                 if v == Variant::Plain { "-".into() } else { cost(cmd, plain_cmd) },
+                if v == Variant::Plain { "-".into() } else { extra(cpu, plain_cpu) },
                 cmd / raw_append.max(1e-9),
                 reb / read.max(1e-9),
                 if v == Variant::Plain { "-".into() } else { cost(reb, plain_rebuild) },
             );
             for r in &rs {
                 println!(
-                    "  round: {:>8.0} cmds/s in {:.2} s, rebuild {:>8.0} ev/s ({} events), errors {}",
+                    "  round: {:>8.0} cmds/s in {:.2} s, {:.0} CPU µs/cmd, rebuild {:>8.0} ev/s ({} events), errors {}",
                     r.command_rate(),
                     r.command_secs,
+                    r.cpu_per_command(),
                     r.rebuild_rate(),
                     r.rebuilt,
                     r.errors
@@ -162,6 +196,12 @@ async fn main_async(args: Args) -> anyhow::Result<bool> {
             cost(sealed, plain_cmd),
             cost(sealed, chain)
         );
+        println!(
+            "CPU per command at {persons} persons: chain {} ; chain + sealed {} ; sealing alone {}",
+            extra(mean(&of(Variant::Chain), Run::cpu_per_command), plain_cpu),
+            extra(mean(&of(Variant::Sealed), Run::cpu_per_command), plain_cpu),
+            extra(mean(&of(Variant::Sealed), Run::cpu_per_command), mean(&of(Variant::Chain), Run::cpu_per_command)),
+        );
         let plain_reb = mean(&of(Variant::Plain), Run::rebuild_rate);
         println!(
             "cost on the rebuild at {persons} persons: chain {} ; chain + sealed {}",
@@ -174,8 +214,8 @@ async fn main_async(args: Args) -> anyhow::Result<bool> {
     }
     println!();
     println!(
-        "(cost: fewer per second than the plain variant, in %; vs raw: command rate / raw append rate; \
-         reb/raw: rebuild rate / raw read_all rate of the same log)"
+        "(cost: fewer per second than the plain variant, in %, or more CPU per command; vs raw: command rate / \
+         raw append rate; reb/raw: rebuild rate / raw read_all rate of the same log; CPU: this process, all threads)"
     );
     Ok(ok)
 }
@@ -184,7 +224,7 @@ async fn main_async(args: Args) -> anyhow::Result<bool> {
 async fn grpc_size(args: &Args, tmp: &std::path::Path, persons: u64) -> anyhow::Result<bool> {
     let mut runs: Vec<GrpcRun> = Vec::new();
     for round in 0..args.rounds {
-        let mut order = Variant::ALL.to_vec();
+        let mut order = chosen(args)?;
         if round % 2 == 1 {
             order.reverse();
         }
@@ -197,17 +237,34 @@ async fn grpc_size(args: &Args, tmp: &std::path::Path, persons: u64) -> anyhow::
         let rs: Vec<&GrpcRun> = runs.iter().filter(|r| r.variant == v).collect();
         rs.iter().map(|r| r.rate()).sum::<f64>() / rs.len().max(1) as f64
     };
+    let cpu = |v: Variant| {
+        let rs: Vec<&GrpcRun> = runs.iter().filter(|r| r.variant == v).collect();
+        rs.iter().map(|r| r.cpu_per_command()).sum::<f64>() / rs.len().max(1) as f64
+    };
     let plain = rate(Variant::Plain);
     println!("gRPC over TLS ({} clients, guard and audit trail as in production):", args.tasks);
-    println!("{:<24} {:>10} {:>8} {:>8} {:>8}", "variant", "cmds/s", "p50 µs", "p99 µs", "cost");
+    println!(
+        "{:<24} {:>10} {:>8} {:>8} {:>8} {:>10} {:>8}",
+        "variant", "cmds/s", "p50 µs", "p99 µs", "cost", "CPU µs/cmd", "cost"
+    );
     let mut ok = true;
     for v in Variant::ALL {
+        if !runs.iter().any(|r| r.variant == v) {
+            continue;
+        }
         let last = runs.iter().rfind(|r| r.variant == v);
         let (p50, p99) = last.map_or((0, 0), |r| (r.latency.value_at_quantile(0.5), r.latency.value_at_quantile(0.99)));
         let c = if v == Variant::Plain { "-".into() } else { cost(rate(v), plain) };
-        println!("{:<24} {:>10.0} {p50:>8} {p99:>8} {c:>8}", v.name(), rate(v));
+        let x = if v == Variant::Plain { "-".into() } else { extra(cpu(v), cpu(Variant::Plain)) };
+        println!("{:<24} {:>10.0} {p50:>8} {p99:>8} {c:>8} {:>10.0} {x:>8}", v.name(), rate(v), cpu(v));
         for r in runs.iter().filter(|r| r.variant == v) {
-            println!("  round: {:>8.0} cmds/s in {:.2} s, errors {}", r.rate(), r.secs, r.errors);
+            println!(
+                "  round: {:>8.0} cmds/s in {:.2} s, {:.0} CPU µs/cmd, errors {}",
+                r.rate(),
+                r.secs,
+                r.cpu_per_command(),
+                r.errors
+            );
             if let Some(e) = &r.first_error {
                 println!("    first error: {e}");
                 ok = false;
@@ -215,9 +272,11 @@ async fn grpc_size(args: &Args, tmp: &std::path::Path, persons: u64) -> anyhow::
         }
     }
     println!(
-        "cost on gRPC commands at {persons} persons: chain {} ; chain + sealed {} (goal ≤ 15 %)",
+        "cost on gRPC commands at {persons} persons: chain {} ; chain + sealed {} (goal ≤ 15 %); CPU per command: chain {} ; chain + sealed {}",
         cost(rate(Variant::Chain), plain),
-        cost(rate(Variant::Sealed), plain)
+        cost(rate(Variant::Sealed), plain),
+        extra(cpu(Variant::Chain), cpu(Variant::Plain)),
+        extra(cpu(Variant::Sealed), cpu(Variant::Plain)),
     );
     Ok(ok)
 }

@@ -165,7 +165,7 @@ async fn run_checked(
     let mut linker_task = None;
     let result = async {
         let ids = CaseIds::load_or_create(&config.pseudonym_key_file)?;
-        let wait_max = std::time::Duration::from_millis(config.trust.limits.query_wait_max_ms);
+        let wait_max = config.trust.limits.query_wait_max();
         let analytics = AnalyticsApi::new(readmodel.clone(), config.targets.clone(), clock.clone())
             .with_progress(crate::analytics::Progress::new(reached_rx, wait_max));
         let cases = PersonCases::new(store.clone(), ids, clock).with_metrics(publisher.metrics.clone());

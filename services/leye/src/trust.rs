@@ -66,7 +66,8 @@ pub struct Limits {
     /// A request taking longer is cancelled (`CANCELLED`/`DEADLINE_EXCEEDED`).
     pub request_timeout_secs: u64,
     /// Longest an analytics query waits for the read model to reach its
-    /// `min_position` (read your own writes), in ms; below the request timeout.
+    /// `min_position` (read your own writes), in ms; capped at the request
+    /// timeout less 100 ms ([`Self::query_wait_max`]).
     pub query_wait_max_ms: u64,
     /// HTTP/2 ping interval; a peer not answering within the timeout is dropped.
     pub keepalive_interval_secs: u64,
@@ -118,10 +119,6 @@ impl Limits {
             anyhow::ensure!(value > 0, "{key}: must be at least 1");
         }
         anyhow::ensure!(
-            self.query_wait_max_ms < self.request_timeout_secs.saturating_mul(1000),
-            "limits.query_wait_max_ms: must be below limits.request_timeout_secs (a query that waits must answer before its request is cancelled)"
-        );
-        anyhow::ensure!(
             (1024..=4 * 1024 * 1024).contains(&self.max_request_bytes),
             "limits.max_request_bytes: must be 1024 to 4194304"
         );
@@ -130,6 +127,14 @@ impl Limits {
 
     pub fn secs(s: u64) -> Duration {
         Duration::from_secs(s)
+    }
+
+    /// The bound on a query's wait for `min_position`: `query_wait_max_ms`,
+    /// but never so long that the request timeout cancels the query first
+    /// (its answer names the position reached).
+    pub fn query_wait_max(&self) -> Duration {
+        let before_timeout = Self::secs(self.request_timeout_secs).saturating_sub(Duration::from_millis(100));
+        Duration::from_millis(self.query_wait_max_ms).min(before_timeout)
     }
 }
 
@@ -340,6 +345,16 @@ pub fn dev_issuer(data_dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_waits_at_most_its_bound_and_always_less_than_the_request_timeout() {
+        let limits = Limits::default();
+        assert_eq!(limits.query_wait_max(), Duration::from_secs(5));
+        let short = Limits { request_timeout_secs: 2, query_wait_max_ms: 9000, ..Limits::default() };
+        assert_eq!(short.query_wait_max(), Duration::from_millis(1900));
+        let zero = Limits { query_wait_max_ms: 0, ..Limits::default() };
+        assert!(zero.validate().unwrap_err().to_string().contains("limits.query_wait_max_ms"));
+    }
 
     #[test]
     fn an_exposed_address_needs_tls_and_authentication_or_insecure() {

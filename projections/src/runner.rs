@@ -182,10 +182,23 @@ async fn apply_batch(
 pub async fn follow<S: EventStore>(
     store: S,
     dir: ReadModelDir,
+    stop: watch::Receiver<bool>,
+) -> Result<(), ProjectionError> {
+    follow_reporting(store, dir, stop, &watch::Sender::new(0)).await
+}
+
+/// [`follow`], sending the checkpoint (commit position) on `reached` each
+/// time one is committed, and on opening a generation: what queries waiting
+/// for a position (read your own writes) wait on.
+pub async fn follow_reporting<S: EventStore>(
+    store: S,
+    dir: ReadModelDir,
     mut stop: watch::Receiver<bool>,
+    reached: &watch::Sender<u64>,
 ) -> Result<(), ProjectionError> {
     let mut path = dir.current_or_init()?;
     let mut projector = Projector::open(&path)?;
+    reached.send_replace(projector.checkpoint()?.map_or(0, |p| p.commit));
     let mut subscription = store.subscribe_all(projector.checkpoint()?);
     tracing::info!(db = %path.display(), checkpoint = projector.checkpoint()?.map_or(0, |p| p.commit), "projector following the log");
     loop {
@@ -213,10 +226,12 @@ pub async fn follow<S: EventStore>(
             remove_generation(&old);
             // The new generation has its own checkpoint: follow from there.
             subscription = store.subscribe_all(projector.checkpoint()?);
+            reached.send_replace(projector.checkpoint()?.map_or(0, |p| p.commit));
             continue;
         }
         if !batch.is_empty() {
             projector = apply_batch(projector, batch).await?;
+            reached.send_replace(projector.checkpoint()?.map_or(0, |p| p.commit));
         }
     }
 }

@@ -44,6 +44,7 @@ fn period() -> apb::GetTargetsRequest {
         period_from: days_ago(730),
         period_to: days_ago(0),
         as_of: days_ago(0),
+        min_position: 0,
     }
 }
 
@@ -72,10 +73,13 @@ async fn snapshot(a: &mut TargetsClient) -> Vec<String> {
                 period_from: days_ago(730),
                 period_to: days_ago(0),
                 as_of: days_ago(0),
+                min_position: 0,
             })
             .await
             .unwrap();
-        out.push(format!("{:?}", totals.into_inner()));
+        // The figures, not the position they were read at (the erasures moved the log on).
+        let totals = apb::ListSubsidyTotalsResponse { checkpoint_position: 0, ..totals.into_inner() };
+        out.push(format!("{:?}", totals));
     }
     for list in 1..=6 {
         let page = a

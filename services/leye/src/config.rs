@@ -69,6 +69,9 @@ pub struct ServeConfig {
     /// Benchmarks only: the store writes events without seals (hidden flag
     /// `--bench-unsealed`, for `leye-bench --compare-chain`).
     pub bench_unsealed: bool,
+    /// Benchmarks only: registrations are stored with resident ID and name in
+    /// clear (no flag; set by `leye-bench-sealing --grpc` on the server it runs).
+    pub bench_clear_personal_data: bool,
     /// The personal-data key store and its master key.
     pub vault: VaultConfig,
     /// Where `/metrics` is served; `None`: not served.
@@ -342,6 +345,7 @@ impl ServeSettings {
             chain_key_file,
             chain_algorithm,
             bench_unsealed: self.bench_unsealed || lower.bench_unsealed,
+            bench_clear_personal_data: false,
             vault,
             metrics_listen,
             dashboard_listen,

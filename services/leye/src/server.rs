@@ -155,18 +155,21 @@ async fn run_checked(
     let (stop_pruning, pruning_stopped) = tokio::sync::watch::channel(false);
     let pruner = tokio::spawn(keep_pruning(audit.clone(), pruning_stopped).in_current_span());
     let (stop_projector, projector_stopped) = tokio::sync::watch::channel(false);
+    // The projector's checkpoint, for queries that wait for a position (read your own writes).
+    let (reached, reached_rx) = tokio::sync::watch::channel(0u64);
     let projector =
-        tokio::spawn(keep_projecting(store.clone(), readmodel.clone(), projector_stopped).in_current_span());
+        tokio::spawn(keep_projecting(store.clone(), readmodel.clone(), projector_stopped, reached).in_current_span());
     let (stop_finder, finder_stopped) = tokio::sync::watch::channel(false);
     let mut finder_task = None;
     // The hire linker stops with the finder: both write through the command path.
     let mut linker_task = None;
     let result = async {
         let ids = CaseIds::load_or_create(&config.pseudonym_key_file)?;
-        let analytics = AnalyticsApi::new(readmodel.clone(), config.targets.clone(), clock.clone());
-        let cases = PersonCases::new(store.clone(), ids, clock)
-            .with_metrics(publisher.metrics.clone())
-            .with_personal_data(personal);
+        let wait_max = config.trust.limits.query_wait_max();
+        let analytics = AnalyticsApi::new(readmodel.clone(), config.targets.clone(), clock.clone())
+            .with_progress(crate::analytics::Progress::new(reached_rx, wait_max));
+        let cases = PersonCases::new(store.clone(), ids, clock).with_metrics(publisher.metrics.clone());
+        let cases = if config.bench_clear_personal_data { cases } else { cases.with_personal_data(personal) };
         finder_task = start_finder(&config, &store, &cases, &catalogue, &readmodel, finder_stopped.clone())?;
         let checkpoint = linker::checkpoint(config.data_dir.join(linker::CHECKPOINT_FILE));
         linker_task = Some(tokio::spawn(
@@ -318,10 +321,15 @@ pub fn open_audit(config: &ServeConfig) -> anyhow::Result<AuditLog> {
 
 /// Runs the projector until `stop`, restarting it after a failure (logged at
 /// once) so the read model never silently stops following the log.
-async fn keep_projecting(store: SqliteStore, dir: ReadModelDir, mut stop: tokio::sync::watch::Receiver<bool>) {
+async fn keep_projecting(
+    store: SqliteStore,
+    dir: ReadModelDir,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    reached: tokio::sync::watch::Sender<u64>,
+) {
     let mut backoff = std::time::Duration::from_millis(200);
     loop {
-        match leye_projections::runner::follow(store.clone(), dir.clone(), stop.clone()).await {
+        match leye_projections::runner::follow_reporting(store.clone(), dir.clone(), stop.clone(), &reached).await {
             Ok(()) => return,
             Err(e) => {
                 tracing::error!(error = %e, retry_in_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX), "projector failed; restarting it")

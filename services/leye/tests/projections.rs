@@ -81,6 +81,7 @@ impl Window {
             period_from: self.from.to_string(),
             period_to: self.to.to_string(),
             as_of: self.as_of.to_string(),
+            min_position: 0,
         }
     }
 
@@ -91,6 +92,7 @@ impl Window {
             period_from: r.period_from,
             period_to: r.period_to,
             as_of: r.as_of,
+            min_position: 0,
         }
     }
 }

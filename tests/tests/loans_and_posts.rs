@@ -127,6 +127,7 @@ async fn loans_count_by_principal_and_posts_as_posts_through_grpc() {
         period_from: days_ago(60),
         period_to: days_ago(0),
         as_of: String::new(),
+        min_position: head,
     };
     let mut report = None;
     for _ in 0..200 {

@@ -45,7 +45,9 @@ pub mod contract;
 pub mod headfile;
 pub mod keyfile;
 pub mod maintenance;
+pub mod postgres;
 pub mod sqlite;
+pub mod test_postgres;
 
 pub use sqlite::{SqliteStore, SqliteStoreOptions};
 

@@ -366,7 +366,10 @@ impl EventStore for PostgresStore {
         }
         let queue = lock(&self.inner.queue).clone().ok_or(StoreError::Closed)?;
         let (reply, answer) = oneshot::channel();
-        queue.send(Request { stream: stream.clone(), expected, events, reply }).await.map_err(|_| StoreError::Closed)?;
+        queue
+            .send(Request { stream: stream.clone(), expected, events, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
         drop(queue);
         answer.await.map_err(|_| StoreError::Closed)?
     }

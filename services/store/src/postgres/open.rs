@@ -71,10 +71,8 @@ pub(super) async fn prepare(
     tx.query("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK]).await.map_err(pg)?;
     tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", target.schema)).await.map_err(pg)?;
     tx.batch_execute(SCHEMA).await.map_err(pg)?;
-    let row = tx
-        .query_opt("SELECT schema_version, algorithm, key_id FROM chain WHERE id = 1", &[])
-        .await
-        .map_err(pg)?;
+    let row =
+        tx.query_opt("SELECT schema_version, algorithm, key_id FROM chain WHERE id = 1", &[]).await.map_err(pg)?;
     let (chain, key, problem) = match row {
         None => {
             let algorithm = options.algorithm.unwrap_or_default();

@@ -51,9 +51,8 @@ impl Reader {
         let read_chain = prepare(format!(
             "SELECT {COLUMNS}, {SEAL_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
         ));
-        let read_stream = prepare(format!(
-            "SELECT {COLUMNS} FROM events WHERE stream = $1 AND revision >= $2 ORDER BY revision"
-        ));
+        let read_stream =
+            prepare(format!("SELECT {COLUMNS} FROM events WHERE stream = $1 AND revision >= $2 ORDER BY revision"));
         let head = prepare("SELECT max(position) FROM events".into());
         let log_head = prepare("SELECT position, hash, tag FROM log_head WHERE id = 1".into());
         let (read_all, read_chain, read_stream, head, log_head) =
@@ -116,7 +115,10 @@ impl Readers {
                 };
                 let check: Vec<u8> = row.try_get(11).map_err(pg)?;
                 let check = check.try_into().map_err(|_| corrupt("seal"))?;
-                Ok(ChainedEvent { event: decode(row)?, seal: Seal { prev: fixed(8)?, hash: fixed(9)?, mac: fixed(10)?, check } })
+                Ok(ChainedEvent {
+                    event: decode(row)?,
+                    seal: Seal { prev: fixed(8)?, hash: fixed(9)?, mac: fixed(10)?, check },
+                })
             })
             .collect()
     }

@@ -112,7 +112,10 @@ impl Writer {
 
     /// The whole batch in one transaction. `Err`: nothing was written (or, if
     /// the connection died during `COMMIT`, the outcome is unknown).
-    async fn execute(&mut self, batch: &[Request]) -> Result<(Vec<Result<AppendResult, StoreError>>, bool), StoreError> {
+    async fn execute(
+        &mut self,
+        batch: &[Request],
+    ) -> Result<(Vec<Result<AppendResult, StoreError>>, bool), StoreError> {
         let key = self.key.clone().ok_or_else(|| StoreError::Backend("the chain key is not available".into()))?;
         if self.client.is_none() {
             self.client = Some(self.target.connect("writer").await?);

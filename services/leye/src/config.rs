@@ -59,6 +59,8 @@ use crate::publisher::{
 pub struct ServeConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// The event store: `sqlite:<data_dir>/events.sqlite` unless configured.
+    pub store: leye_store::StoreLocator,
     pub pseudonym_key_file: PathBuf,
     /// The event store's chain key (kept apart from the database file);
     /// `None`: `<data_dir>/keys/chain.key` (see [`Self::chain_key_file`]).
@@ -114,6 +116,16 @@ impl ServeConfig {
         }
     }
 
+    /// How [`leye_store::AnyStore`] opens the configured store.
+    pub fn any_store_options(&self, quick_check: bool) -> leye_store::AnyStoreOptions {
+        leye_store::AnyStoreOptions {
+            key_file: self.chain_key_file(),
+            algorithm: self.chain_algorithm,
+            quick_check,
+            unsealed_for_benchmarks: self.bench_unsealed,
+        }
+    }
+
     /// The built-in defaults with every file under `data_dir` (store, keys,
     /// checkpoints), as `--data-dir` alone gives.
     pub fn in_data_dir(data_dir: &Path) -> Self {
@@ -155,6 +167,12 @@ pub struct ServeSettings {
     /// Directory holding the embedded event store and the pseudonym key.
     #[arg(long, env = "LEYE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The event store: sqlite:PATH (default: <data_dir>/events.sqlite),
+    /// postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (several servers may
+    /// share it) or kurrentdb://…. Never printed with its password.
+    #[arg(long, env = "LEYE_STORE")]
+    #[serde(default, deserialize_with = "deserialize_store")]
+    pub store: Option<leye_store::StoreLocator>,
     /// File holding the secret key that derives case ids from resident IDs.
     #[arg(long, env = "LEYE_PSEUDONYM_KEY_FILE")]
     pub pseudonym_key_file: Option<PathBuf>,
@@ -241,6 +259,12 @@ pub const DEFAULT_DATA_DIR: &str = "leye-data";
 pub const STORE_FILE: &str = "events.sqlite";
 /// The read-model directory's name inside the data directory.
 pub const READMODEL_DIR: &str = "readmodel";
+
+/// The config file's `store` key, parsed as the flag is.
+fn deserialize_store<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<leye_store::StoreLocator>, D::Error> {
+    let raw: Option<String> = Deserialize::deserialize(d)?;
+    raw.map(|s| s.parse().map_err(serde::de::Error::custom)).transpose()
+}
 
 impl ServeSettings {
     /// Reads a config file. Unknown keys are refused, naming the file.
@@ -335,7 +359,10 @@ impl ServeSettings {
         };
         let policies = self.policies.or(lower.policies);
         let trust = self.security.layered_over(lower.security)?;
+        let store =
+            self.store.or(lower.store).unwrap_or_else(|| leye_store::StoreLocator::Sqlite(data_dir.join(STORE_FILE)));
         Ok(ServeConfig {
+            store,
             listen,
             data_dir,
             pseudonym_key_file,

@@ -15,7 +15,7 @@ use std::{future::Future, sync::Arc};
 use tracing::Instrument;
 
 use anyhow::Context;
-use leye_store::{EventStore, SqliteStore};
+use leye_store::{AnyStore, EventStore};
 use tokio::net::TcpListener;
 use tonic_health::server::HealthReporter;
 
@@ -26,7 +26,7 @@ use leye_auth::{CertificateMap, TokenVerifier};
 
 use crate::{
     cases::{Clock, PersonCases},
-    config::{STORE_FILE, ServeConfig},
+    config::ServeConfig,
     finder,
     grpc::analytics::AnalyticsApi,
     grpc::guard::{Authenticator, GuardConfig},
@@ -50,11 +50,15 @@ pub fn load_catalogue(config: &ServeConfig) -> anyhow::Result<leye_policy::Catal
     Ok(catalogue)
 }
 
-/// Opens the embedded store in `config.data_dir`, creating it (0700) if
-/// needed, and runs its check at start: the tail of the chain, the head file
-/// and `PRAGMA quick_check`. A store that fails it opens all the same (reads
-/// answer) but refuses appends: see [`SqliteStore::integrity`].
-pub async fn open_store(config: &ServeConfig) -> anyhow::Result<SqliteStore> {
+/// The event store the service runs on: any adapter, chosen by `--store`.
+pub type Store = AnyStore;
+
+/// Opens the configured store (the embedded one in `config.data_dir` by
+/// default), creating the data directory (0700) if needed, and runs its check
+/// at start: the tail of the chain, the head file or row, and for SQLite
+/// `PRAGMA quick_check`. A store that fails it opens all the same (reads
+/// answer) but refuses appends: see [`AnyStore::integrity`].
+pub async fn open_store(config: &ServeConfig) -> anyhow::Result<Store> {
     leye_store::keyfile::create_private_dir(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     // A directory made by an older build (or by hand) is tightened too: it
@@ -62,10 +66,9 @@ pub async fn open_store(config: &ServeConfig) -> anyhow::Result<SqliteStore> {
     if let Err(e) = leye_store::keyfile::restrict(&config.data_dir, 0o700) {
         tracing::warn!(dir = %config.data_dir.display(), error = %e, "cannot make the data directory 0700");
     }
-    let path = config.data_dir.join(STORE_FILE);
-    SqliteStore::open(&path, config.store_options(true))
+    AnyStore::open(&config.store, &config.any_store_options(true))
         .await
-        .with_context(|| format!("opening event store {}", path.display()))
+        .with_context(|| format!("opening event store {}", config.store))
 }
 
 /// Runs the service on an already bound listener until `shutdown` resolves.
@@ -318,7 +321,7 @@ pub fn open_audit(config: &ServeConfig) -> anyhow::Result<AuditLog> {
 
 /// Runs the projector until `stop`, restarting it after a failure (logged at
 /// once) so the read model never silently stops following the log.
-async fn keep_projecting(store: SqliteStore, dir: ReadModelDir, mut stop: tokio::sync::watch::Receiver<bool>) {
+async fn keep_projecting(store: Store, dir: ReadModelDir, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut backoff = std::time::Duration::from_millis(200);
     loop {
         match leye_projections::runner::follow(store.clone(), dir.clone(), stop.clone()).await {
@@ -339,8 +342,8 @@ async fn keep_projecting(store: SqliteStore, dir: ReadModelDir, mut stop: tokio:
 /// corrupt one stops the service from starting, as the publisher's does.
 fn start_finder(
     config: &ServeConfig,
-    store: &SqliteStore,
-    cases: &PersonCases<SqliteStore>,
+    store: &Store,
+    cases: &PersonCases<Store>,
     catalogue: &Arc<leye_policy::Catalogue>,
     readmodel: &ReadModelDir,
     stop: tokio::sync::watch::Receiver<bool>,
@@ -387,7 +390,7 @@ fn followers(config: &ServeConfig) -> (Followers, telemetry::Position) {
 }
 
 /// Binds the metrics endpoint (if configured) and starts the publisher.
-async fn start_followers(config: &ServeConfig, store: &SqliteStore) -> anyhow::Result<(Publishing, MetricsTask)> {
+async fn start_followers(config: &ServeConfig, store: &Store) -> anyhow::Result<(Publishing, MetricsTask)> {
     let metrics_listener = match config.metrics_listen {
         Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("binding metrics address {addr}"))?),
         None => None,

@@ -48,6 +48,7 @@
 //!   [`PostgresStoreOptions::tail_check`] events of the chain; a problem is kept
 //!   in [`PostgresStore::integrity`] and appends are refused, reads go on.
 
+mod import;
 mod open;
 mod read;
 mod writer;

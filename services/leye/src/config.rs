@@ -172,7 +172,7 @@ pub struct ServeSettings {
     /// share it) or kurrentdb://…. Never printed with its password.
     #[arg(long, env = "LEYE_STORE")]
     #[serde(default, deserialize_with = "deserialize_store")]
-    pub store: Option<leye_store::StoreLocator>,
+    pub store: Option<StoreArg>,
     /// File holding the secret key that derives case ids from resident IDs.
     #[arg(long, env = "LEYE_PSEUDONYM_KEY_FILE")]
     pub pseudonym_key_file: Option<PathBuf>,
@@ -260,10 +260,37 @@ pub const STORE_FILE: &str = "events.sqlite";
 /// The read-model directory's name inside the data directory.
 pub const READMODEL_DIR: &str = "readmodel";
 
-/// The config file's `store` key, parsed as the flag is.
-fn deserialize_store<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<leye_store::StoreLocator>, D::Error> {
+/// A store locator as given (flag, environment or file), parsed into a
+/// [`leye_store::StoreLocator`] when the configuration is layered: clap and
+/// serde repeat a value they refuse, which could hold a password, so this
+/// accepts any text and the layering names the problem without it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoreArg(String);
+
+impl StoreArg {
+    /// The locator, or an error naming `what` and the accepted forms.
+    pub fn parse(&self, what: &str) -> anyhow::Result<leye_store::StoreLocator> {
+        self.0.parse().map_err(|e: String| anyhow::anyhow!("{what}: {}", e.trim_start_matches("store: ")))
+    }
+}
+
+impl std::str::FromStr for StoreArg {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for StoreArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StoreArg({})", leye_store::postgres::redact_url(&self.0))
+    }
+}
+
+/// The config file's `store` key.
+fn deserialize_store<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<StoreArg>, D::Error> {
     let raw: Option<String> = Deserialize::deserialize(d)?;
-    raw.map(|s| s.parse().map_err(serde::de::Error::custom)).transpose()
+    Ok(raw.map(StoreArg))
 }
 
 impl ServeSettings {
@@ -359,8 +386,10 @@ impl ServeSettings {
         };
         let policies = self.policies.or(lower.policies);
         let trust = self.security.layered_over(lower.security)?;
-        let store =
-            self.store.or(lower.store).unwrap_or_else(|| leye_store::StoreLocator::Sqlite(data_dir.join(STORE_FILE)));
+        let store = match self.store.or(lower.store) {
+            Some(arg) => arg.parse("store")?,
+            None => leye_store::StoreLocator::Sqlite(data_dir.join(STORE_FILE)),
+        };
         Ok(ServeConfig {
             store,
             listen,
@@ -407,6 +436,26 @@ mod tests {
         let bad = ServeSettings { chain_algorithm: Some("md5".into()), ..Default::default() };
         let e = bad.layered_over(ServeSettings::default()).unwrap_err().to_string();
         assert!(e.contains("chain_algorithm") && e.contains("md5"), "{e}");
+    }
+
+    #[test]
+    fn the_store_is_chosen_by_file_or_flag_and_never_shown_with_its_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("leye.toml");
+        std::fs::write(&file, "data_dir = \"/srv/leye\"\nstore = \"postgres://leye:s3cret@db/leye\"\n").unwrap();
+        let from_file = ServeSettings::from_file(&file).unwrap();
+        assert!(!format!("{from_file:?}").contains("s3cret"));
+        let cfg = ServeSettings::default().layered_over(from_file.clone()).unwrap();
+        assert_eq!(cfg.store, leye_store::StoreLocator::Postgres("postgres://leye:s3cret@db/leye".into()));
+        assert!(!format!("{cfg:?}").contains("s3cret") && !cfg.store.to_string().contains("s3cret"));
+        let flag = ServeSettings { store: Some("sqlite:/tmp/x.db".parse().unwrap()), ..Default::default() };
+        let cfg = flag.layered_over(from_file).unwrap();
+        assert_eq!(cfg.store, leye_store::StoreLocator::Sqlite("/tmp/x.db".into()));
+        let default = ServeConfig::in_data_dir(Path::new("/srv/leye"));
+        assert_eq!(default.store, leye_store::StoreLocator::Sqlite("/srv/leye/events.sqlite".into()));
+        let bad = ServeSettings { store: Some("redis://u:s3cret@h".parse().unwrap()), ..Default::default() };
+        let e = bad.layered_over(ServeSettings::default()).unwrap_err().to_string();
+        assert!(e.starts_with("store:") && e.contains("postgres://") && !e.contains("s3cret"), "{e}");
     }
 
     #[test]

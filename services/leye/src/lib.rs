@@ -65,6 +65,7 @@ pub mod personal;
 pub mod publisher;
 pub mod replay;
 pub mod server;
+pub mod storecopy;
 pub mod subsidies;
 pub mod telemetry;
 pub mod trust;

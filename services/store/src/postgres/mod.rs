@@ -251,8 +251,10 @@ impl PostgresStore {
     /// and starts the writer task. Must run inside a tokio runtime.
     pub async fn open(url: &str, options: PostgresStoreOptions) -> Result<Self, StoreError> {
         let target = Target::parse(url, &options)?;
-        let mut client = target.connect("writer").await?;
+        let mut client = target.connect("open").await?;
         let opened = open::prepare(&mut client, &target, &options).await?;
+        drop(client);
+        let conn = writer::WriterConn::connect(&target).await?;
         if let Some(p) = &opened.problem {
             tracing::warn!(code = p.code, detail = %p.detail, store = ?target, "event store check at open failed: appends refused");
         }
@@ -261,7 +263,7 @@ impl PostgresStore {
         let wake_tx = Arc::new(wake_tx);
         let writer = Writer {
             target: target.clone(),
-            client: Some(client),
+            conn: Some(conn),
             rx,
             wake: Arc::clone(&wake_tx),
             max_batch: options.max_batch.max(1),

@@ -10,7 +10,7 @@ use std::{
 
 use chrono::Utc;
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio_postgres::Client;
+use tokio_postgres::{Client, Statement, types::ToSql};
 use uuid::Uuid;
 
 use super::{NOTIFY_CHANNEL, Target, corrupt, pg, signed, unsigned};
@@ -31,7 +31,7 @@ pub(super) struct Request {
 pub(super) struct Writer {
     pub target: Target,
     /// `None` after the connection failed: reconnected for the next batch.
-    pub client: Option<Client>,
+    pub conn: Option<WriterConn>,
     pub rx: mpsc::Receiver<Request>,
     pub wake: Arc<watch::Sender<u64>>,
     pub max_batch: usize,
@@ -92,8 +92,8 @@ impl Writer {
                 results
             }
             Err(e) => {
-                if self.client.as_ref().is_some_and(Client::is_closed) {
-                    self.client = None;
+                if self.conn.as_ref().is_some_and(|c| c.client.is_closed()) {
+                    self.conn = None;
                 }
                 let reason = e.to_string();
                 tracing::warn!(batch = batch.len(), error = %reason, "group commit failed");
@@ -110,113 +110,148 @@ impl Writer {
         }
     }
 
-    /// The whole batch in one transaction. `Err`: nothing was written (or, if
+    /// The whole batch in one transaction, in three round trips: `BEGIN`, the
+    /// head lock and both look-ups pipelined; the insert, the head update and
+    /// the notification pipelined; `COMMIT`. `Err`: nothing was written (or, if
     /// the connection died during `COMMIT`, the outcome is unknown).
     async fn execute(
         &mut self,
         batch: &[Request],
     ) -> Result<(Vec<Result<AppendResult, StoreError>>, bool), StoreError> {
         let key = self.key.clone().ok_or_else(|| StoreError::Backend("the chain key is not available".into()))?;
-        if self.client.is_none() {
-            self.client = Some(self.target.connect("writer").await?);
+        if self.conn.is_none() {
+            self.conn = Some(WriterConn::connect(&self.target).await?);
         }
-        let Some(client) = self.client.as_mut() else { return Err(StoreError::Closed) };
-        let tx = client.transaction().await.map_err(pg)?;
-        // The lock every writer of every server takes first: see the module docs.
-        let head = tx
-            .query_one("SELECT position, hash, recorded_at FROM log_head WHERE id = 1 FOR UPDATE", &[])
-            .await
-            .map_err(pg)?;
-        let mut link = Link {
-            seq: unsigned(head.try_get(0).map_err(pg)?)?,
-            hash: <[u8; LINK_LEN]>::try_from(head.try_get::<_, Vec<u8>>(1).map_err(pg)?.as_slice())
-                .map_err(|_| corrupt("log head hash"))?,
-        };
-        let last_recorded: i64 = head.try_get(2).map_err(pg)?;
-        let recorded_at = Utc::now().timestamp_micros().max(last_recorded);
-
-        let ids: Vec<&[u8]> =
-            batch.iter().flat_map(|r| r.events.iter().map(|e| e.event_id.as_bytes().as_slice())).collect();
-        let mut known: HashMap<Uuid, Stored> = HashMap::new();
-        for row in tx
-            .query("SELECT event_id, stream, revision, position FROM events WHERE event_id = ANY($1)", &[&ids])
-            .await
-            .map_err(pg)?
-        {
-            let id: Vec<u8> = row.try_get(0).map_err(pg)?;
-            let id = Uuid::from_slice(&id).map_err(|_| corrupt("event id"))?;
-            let stored = Stored {
-                stream: row.try_get(1).map_err(pg)?,
-                revision: unsigned(row.try_get(2).map_err(pg)?)?,
-                position: unsigned(row.try_get(3).map_err(pg)?)?,
-            };
-            known.insert(id, stored);
+        let Some(conn) = self.conn.as_ref() else { return Err(StoreError::Closed) };
+        let result = transaction(conn, batch, &key).await;
+        if result.is_err() && !conn.client.is_closed() {
+            // Ends the transaction the error left open (a no-op when none is).
+            let _ = conn.client.batch_execute("ROLLBACK").await;
         }
-        let streams: Vec<&str> = {
-            let mut seen = HashSet::new();
-            batch.iter().map(|r| r.stream.as_str()).filter(|s| seen.insert(*s)).collect()
-        };
-        let mut current: HashMap<String, CurrentRevision> = HashMap::new();
-        for row in tx
-            .query(
-                "SELECT s.name, (SELECT e.revision FROM events e WHERE e.stream = s.name \
-                 ORDER BY e.revision DESC LIMIT 1) FROM UNNEST($1::text[]) AS s(name)",
-                &[&streams],
-            )
-            .await
-            .map_err(pg)?
-        {
-            let name: String = row.try_get(0).map_err(pg)?;
-            let revision: Option<i64> = row.try_get(1).map_err(pg)?;
-            let revision = match revision {
-                Some(r) => CurrentRevision::Current(unsigned(r)?),
-                None => CurrentRevision::NoStream,
-            };
-            current.insert(name, revision);
-        }
-
-        let mut rows = Rows::default();
-        let mut results = Vec::with_capacity(batch.len());
-        for request in batch {
-            results.push(decide(request, &mut known, &mut current, &mut link, recorded_at, &key, &mut rows));
-        }
-        let wrote = !rows.position.is_empty();
-        if wrote {
-            let prev: Vec<&[u8]> = rows.seals.iter().map(|s| &s.prev[..]).collect();
-            let hash: Vec<&[u8]> = rows.seals.iter().map(|s| &s.hash[..]).collect();
-            let mac: Vec<&[u8]> = rows.seals.iter().map(|s| &s.mac[..]).collect();
-            let check: Vec<&[u8]> = rows.seals.iter().map(|s| &s.check[..]).collect();
-            tx.execute(
-                INSERT,
-                &[
-                    &rows.position,
-                    &rows.stream,
-                    &rows.revision,
-                    &rows.event_id,
-                    &rows.event_type,
-                    &rows.data,
-                    &rows.metadata,
-                    &rows.recorded_at,
-                    &prev,
-                    &hash,
-                    &mac,
-                    &check,
-                ],
-            )
-            .await
-            .map_err(pg)?;
-            let tag = key.head_tag(&link);
-            tx.execute(
-                "UPDATE log_head SET position = $1, hash = $2, recorded_at = $3, tag = $4 WHERE id = 1",
-                &[&signed(link.seq), &&link.hash[..], &recorded_at, &&tag[..]],
-            )
-            .await
-            .map_err(pg)?;
-            tx.batch_execute(&format!("NOTIFY {NOTIFY_CHANNEL}")).await.map_err(pg)?;
-        }
-        tx.commit().await.map_err(pg)?;
-        Ok((results, wrote))
+        result
     }
+}
+
+/// The writer's connection and its prepared statements.
+pub(super) struct WriterConn {
+    pub client: Client,
+    lock: Statement,
+    ids: Statement,
+    revisions: Statement,
+    insert: Statement,
+    update: Statement,
+}
+
+impl WriterConn {
+    pub(super) async fn connect(target: &Target) -> Result<Self, StoreError> {
+        let client = target.connect("writer").await?;
+        let (lock, ids, revisions, insert, update) = futures::try_join!(
+            // The lock every writer of every server takes first: see the module docs.
+            client.prepare("SELECT position, hash, recorded_at FROM log_head WHERE id = 1 FOR UPDATE"),
+            client.prepare("SELECT event_id, stream, revision, position FROM events WHERE event_id = ANY($1)"),
+            client.prepare(
+                "SELECT s.name, (SELECT e.revision FROM events e WHERE e.stream = s.name \
+                 ORDER BY e.revision DESC LIMIT 1) FROM UNNEST($1::text[]) AS s(name)"
+            ),
+            client.prepare(INSERT),
+            client.prepare("UPDATE log_head SET position = $1, hash = $2, recorded_at = $3, tag = $4 WHERE id = 1"),
+        )
+        .map_err(pg)?;
+        Ok(Self { client, lock, ids, revisions, insert, update })
+    }
+}
+
+async fn transaction(
+    conn: &WriterConn,
+    batch: &[Request],
+    key: &ChainKey,
+) -> Result<(Vec<Result<AppendResult, StoreError>>, bool), StoreError> {
+    let client = &conn.client;
+    let ids: Vec<&[u8]> =
+        batch.iter().flat_map(|r| r.events.iter().map(|e| e.event_id.as_bytes().as_slice())).collect();
+    let streams: Vec<&str> = {
+        let mut seen = HashSet::new();
+        batch.iter().map(|r| r.stream.as_str()).filter(|s| seen.insert(*s)).collect()
+    };
+    // Sent in this order on one session: the look-ups run once the lock is held.
+    let ids_param: [&(dyn ToSql + Sync); 1] = [&ids];
+    let streams_param: [&(dyn ToSql + Sync); 1] = [&streams];
+    let (_, head, found, revisions) = futures::try_join!(
+        client.batch_execute("BEGIN"),
+        client.query_one(&conn.lock, &[]),
+        client.query(&conn.ids, &ids_param),
+        client.query(&conn.revisions, &streams_param),
+    )
+    .map_err(pg)?;
+    let mut link = Link {
+        seq: unsigned(head.try_get(0).map_err(pg)?)?,
+        hash: <[u8; LINK_LEN]>::try_from(head.try_get::<_, Vec<u8>>(1).map_err(pg)?.as_slice())
+            .map_err(|_| corrupt("log head hash"))?,
+    };
+    let last_recorded: i64 = head.try_get(2).map_err(pg)?;
+    let recorded_at = Utc::now().timestamp_micros().max(last_recorded);
+    let mut known: HashMap<Uuid, Stored> = HashMap::new();
+    for row in found {
+        let id: Vec<u8> = row.try_get(0).map_err(pg)?;
+        let id = Uuid::from_slice(&id).map_err(|_| corrupt("event id"))?;
+        let stored = Stored {
+            stream: row.try_get(1).map_err(pg)?,
+            revision: unsigned(row.try_get(2).map_err(pg)?)?,
+            position: unsigned(row.try_get(3).map_err(pg)?)?,
+        };
+        known.insert(id, stored);
+    }
+    let mut current: HashMap<String, CurrentRevision> = HashMap::new();
+    for row in revisions {
+        let name: String = row.try_get(0).map_err(pg)?;
+        let revision: Option<i64> = row.try_get(1).map_err(pg)?;
+        let revision = match revision {
+            Some(r) => CurrentRevision::Current(unsigned(r)?),
+            None => CurrentRevision::NoStream,
+        };
+        current.insert(name, revision);
+    }
+
+    let mut rows = Rows::default();
+    let mut results = Vec::with_capacity(batch.len());
+    for request in batch {
+        results.push(decide(request, &mut known, &mut current, &mut link, recorded_at, key, &mut rows));
+    }
+    let wrote = !rows.position.is_empty();
+    if wrote {
+        let prev: Vec<&[u8]> = rows.seals.iter().map(|s| &s.prev[..]).collect();
+        let hash: Vec<&[u8]> = rows.seals.iter().map(|s| &s.hash[..]).collect();
+        let mac: Vec<&[u8]> = rows.seals.iter().map(|s| &s.mac[..]).collect();
+        let check: Vec<&[u8]> = rows.seals.iter().map(|s| &s.check[..]).collect();
+        let tag = key.head_tag(&link);
+        let position = signed(link.seq);
+        let notify = format!("NOTIFY {NOTIFY_CHANNEL}");
+        let insert_params: [&(dyn ToSql + Sync); 12] = [
+            &rows.position,
+            &rows.stream,
+            &rows.revision,
+            &rows.event_id,
+            &rows.event_type,
+            &rows.data,
+            &rows.metadata,
+            &rows.recorded_at,
+            &prev,
+            &hash,
+            &mac,
+            &check,
+        ];
+        let head_hash: &[u8] = &link.hash;
+        let tag: &[u8] = &tag;
+        let update_params: [&(dyn ToSql + Sync); 4] = [&position, &head_hash, &recorded_at, &tag];
+        futures::try_join!(
+            client.execute(&conn.insert, &insert_params),
+            client.execute(&conn.update, &update_params),
+            client.batch_execute(&notify),
+        )
+        .map_err(pg)?;
+    }
+    client.batch_execute("COMMIT").await.map_err(pg)?;
+    Ok((results, wrote))
 }
 
 /// Decides one request against the stored rows and what the batch accepted

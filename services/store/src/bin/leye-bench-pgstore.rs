@@ -3,7 +3,7 @@
 //! PostgreSQL measured in the same run, at two concurrencies.
 //!
 //! ```text
-//! cargo run --release -p leye-store --bin leye-bench-pgstore -- [--appends N] [--url postgres://…]
+//! cargo run --release -p leye-store --bin leye-bench-pgstore -- [--appends N] [--writers W] [--url postgres://…]
 //! ```
 //! Without `--url` it starts a PostgreSQL of its own (`test_postgres`), with
 //! `fsync` and `synchronous_commit` on.
@@ -74,13 +74,17 @@ async fn store(
     url: &str,
     key: &Path,
     schema: &str,
-    servers: usize,
+    (servers, writers): (usize, usize),
     callers: usize,
     total: usize,
 ) -> anyhow::Result<f64> {
     let mut stores = Vec::new();
     for _ in 0..servers {
-        let options = PostgresStoreOptions { schema: schema.into(), ..PostgresStoreOptions::new(key) };
+        let options = PostgresStoreOptions {
+            schema: schema.into(),
+            writer_connections: writers,
+            ..PostgresStoreOptions::new(key)
+        };
         stores.push(PostgresStore::open(url, options).await?);
     }
     let per = total / callers;
@@ -113,6 +117,7 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let total: usize = arg("--appends").map_or(Ok(6000), |s| s.parse())?;
+    let writers: usize = arg("--writers").map_or(Ok(2), |s| s.parse())?;
     let given = arg("--url");
     let own = match given {
         Some(_) => None,
@@ -127,7 +132,7 @@ async fn main() -> anyhow::Result<()> {
     let key = keys.path().join("chain.key");
     println!(
         "PostgreSQL event store, appends/s: {total} appends of 1 event ({PAYLOAD} B) per run, each caller its own \
-         stream; fsync and synchronous_commit on"
+         stream; {writers} writer connection(s) per server; fsync and synchronous_commit on"
     );
     println!(
         "{:>8} {:>11} {:>10} {:>10} {:>10} {:>9}",
@@ -139,7 +144,7 @@ async fn main() -> anyhow::Result<()> {
         let mut rates = Vec::new();
         for servers in 1..=3 {
             run += 1;
-            rates.push(store(&url, &key, &format!("bench{run}"), servers, callers, total).await?);
+            rates.push(store(&url, &key, &format!("bench{run}"), (servers, writers), callers, total).await?);
         }
         let best = rates.iter().copied().fold(0.0, f64::max);
         println!(

@@ -6,10 +6,12 @@
 //!   `(stream, revision)` unique), `log_head` (ONE row: the last position, its
 //!   chain hash, its `recorded_at`, and the head tag of [`ChainKey::head_tag`])
 //!   and `chain` (algorithm, key id, schema version).
-//! - **One writer task per handle, group commit.** [`PostgresStore::append`]
-//!   queues its request; the writer task (one connection) drains every request
-//!   already queued (up to [`PostgresStoreOptions::max_batch`]) and commits them
-//!   in ONE transaction: one WAL flush for the batch.
+//! - **Writer tasks per handle, group commit.** [`PostgresStore::append`]
+//!   queues its request; a writer task (one connection each,
+//!   [`PostgresStoreOptions::writer_connections`], default 2) drains every
+//!   request already queued (up to [`PostgresStoreOptions::max_batch`]) and
+//!   commits them in ONE transaction: one WAL flush for the batch. While one
+//!   writer commits, the next waits on the head lock with the next batch.
 //! - **The global log in commit order, with several servers.** Every batch
 //!   starts with `SELECT … FROM log_head WHERE id = 1 FOR UPDATE`. That row lock
 //!   serialises every writer of every server: a batch reads the last position
@@ -99,6 +101,9 @@ pub struct PostgresStoreOptions {
     pub max_batch: usize,
     /// Most append requests waiting for the writer. Default 4096.
     pub queue_capacity: usize,
+    /// Writer connections taking batches in turn: while one commits, the next
+    /// waits on the head lock with its batch. Default 2.
+    pub writer_connections: usize,
     /// Read connections (each pipelines concurrent queries). Default 4.
     pub read_connections: usize,
     /// How often an idle follower re-reads the log when no notification came
@@ -119,6 +124,7 @@ impl PostgresStoreOptions {
             algorithm: None,
             max_batch: 1024,
             queue_capacity: 4096,
+            writer_connections: 2,
             read_connections: 4,
             poll_interval: Duration::from_secs(1),
             tail_check: 1000,
@@ -254,22 +260,30 @@ impl PostgresStore {
         let mut client = target.connect("open").await?;
         let opened = open::prepare(&mut client, &target, &options).await?;
         drop(client);
-        let conn = writer::WriterConn::connect(&target).await?;
         if let Some(p) = &opened.problem {
             tracing::warn!(code = p.code, detail = %p.detail, store = ?target, "event store check at open failed: appends refused");
         }
         let (queue, rx) = mpsc::channel(options.queue_capacity.max(1));
         let (wake_tx, wake_rx) = watch::channel(0u64);
         let wake_tx = Arc::new(wake_tx);
-        let writer = Writer {
-            target: target.clone(),
-            conn: Some(conn),
-            rx,
-            wake: Arc::clone(&wake_tx),
-            max_batch: options.max_batch.max(1),
-            key: opened.key.clone(),
-        };
-        let writer = tokio::spawn(writer.run());
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let mut writers = Vec::new();
+        for _ in 0..options.writer_connections.max(1) {
+            let writer = Writer {
+                target: target.clone(),
+                conn: Some(writer::WriterConn::connect(&target).await?),
+                rx: Arc::clone(&rx),
+                wake: Arc::clone(&wake_tx),
+                max_batch: options.max_batch.max(1),
+                key: opened.key.clone(),
+            };
+            writers.push(tokio::spawn(writer.run()));
+        }
+        let writer = tokio::spawn(async move {
+            for w in writers {
+                let _ = w.await;
+            }
+        });
         let listener = tokio::spawn(read::listen(target.clone(), wake_tx, options.poll_interval));
         let readers = Arc::new(Readers::new(target.clone(), options.read_connections.max(1)));
         tracing::debug!(store = ?target, "opened PostgreSQL store");

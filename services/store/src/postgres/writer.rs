@@ -9,7 +9,7 @@ use std::{
 };
 
 use chrono::Utc;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Mutex, mpsc, oneshot, watch};
 use tokio_postgres::{Client, Statement, types::ToSql};
 use uuid::Uuid;
 
@@ -32,7 +32,8 @@ pub(super) struct Writer {
     pub target: Target,
     /// `None` after the connection failed: reconnected for the next batch.
     pub conn: Option<WriterConn>,
-    pub rx: mpsc::Receiver<Request>,
+    /// Shared by the handle's writer connections: each takes a batch in turn.
+    pub rx: Arc<Mutex<mpsc::Receiver<Request>>>,
     pub wake: Arc<watch::Sender<u64>>,
     pub max_batch: usize,
     /// `None` when the key is missing or wrong (appends are then refused
@@ -68,15 +69,24 @@ struct Rows<'a> {
 }
 
 impl Writer {
+    /// Takes a batch (everything queued, up to `max_batch`), commits it, and
+    /// again, until every sender is gone and the queue is drained. While one
+    /// writer connection of the handle commits, the next already waits on the
+    /// head lock with its batch: a two-stage pipeline.
     pub(super) async fn run(mut self) {
-        while let Some(first) = self.rx.recv().await {
-            let mut batch = vec![first];
-            while batch.len() < self.max_batch {
-                match self.rx.try_recv() {
-                    Ok(request) => batch.push(request),
-                    Err(_) => break,
+        loop {
+            let batch = {
+                let mut rx = self.rx.lock().await;
+                let Some(first) = rx.recv().await else { break };
+                let mut batch = vec![first];
+                while batch.len() < self.max_batch {
+                    match rx.try_recv() {
+                        Ok(request) => batch.push(request),
+                        Err(_) => break,
+                    }
                 }
-            }
+                batch
+            };
             self.commit_batch(batch).await;
         }
         tracing::debug!("PostgreSQL writer stopped");
@@ -110,9 +120,9 @@ impl Writer {
         }
     }
 
-    /// The whole batch in one transaction, in three round trips: `BEGIN`, the
-    /// head lock and both look-ups pipelined; the insert, the head update and
-    /// the notification pipelined; `COMMIT`. `Err`: nothing was written (or, if
+    /// The whole batch in one transaction, in two round trips: `BEGIN`, the
+    /// head lock and both look-ups pipelined; then the insert, the head update,
+    /// the notification and `COMMIT` pipelined. `Err`: nothing was written (or, if
     /// the connection died during `COMMIT`, the outcome is unknown).
     async fn execute(
         &mut self,
@@ -243,14 +253,18 @@ async fn transaction(
         let head_hash: &[u8] = &link.hash;
         let tag: &[u8] = &tag;
         let update_params: [&(dyn ToSql + Sync); 4] = [&position, &head_hash, &recorded_at, &tag];
+        // COMMIT in the same pipeline: if a statement before it failed, the
+        // server ends the transaction without committing and the error is ours.
         futures::try_join!(
             client.execute(&conn.insert, &insert_params),
             client.execute(&conn.update, &update_params),
             client.batch_execute(&notify),
+            client.batch_execute("COMMIT"),
         )
         .map_err(pg)?;
+    } else {
+        client.batch_execute("COMMIT").await.map_err(pg)?;
     }
-    client.batch_execute("COMMIT").await.map_err(pg)?;
     Ok((results, wrote))
 }
 

@@ -16,11 +16,14 @@
 //!   appending one event per call to its own stream (`ExpectedRevision::Exact`),
 //!   through group commit under the `log_head` lock, every event sealed.
 
-use std::{path::Path, time::Instant};
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
 
 use leye_store::{
     EventData, EventStore, ExpectedRevision, StreamName,
-    postgres::{PostgresStore, PostgresStoreOptions},
+    postgres::{Leadership, PostgresStore, PostgresStoreOptions},
     test_postgres::TestPostgres,
 };
 use tokio::task::JoinSet;
@@ -161,6 +164,42 @@ async fn main() -> anyhow::Result<()> {
             rates[0] / raw_rate,
             rates[1] / raw_rate,
             rates[2] / raw_rate
+        );
+    }
+    // Fail-over: three servers campaign for one role; the leader exits; how
+    // long until a standby leads.
+    println!("fail-over (leader exits, a standby leads), 5 times each:");
+    let options = PostgresStoreOptions { schema: "failover".into(), ..PostgresStoreOptions::new(&key) };
+    let mut servers = Vec::new();
+    for _ in 0..3 {
+        servers.push(PostgresStore::open(&url, options.clone()).await?);
+    }
+    for interval in [Duration::from_millis(250), Duration::from_secs(1)] {
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let mut campaigns: Vec<Option<Leadership>> =
+                servers.iter().map(|s| Some(Leadership::campaign(s, "publisher", interval))).collect();
+            let leader = loop {
+                if let Some(i) = campaigns.iter().position(|c| c.as_ref().is_some_and(Leadership::is_leader)) {
+                    break i;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            };
+            // Let the standbys settle into their polling.
+            tokio::time::sleep(interval * 2).await;
+            let started = Instant::now();
+            campaigns[leader] = None;
+            while !campaigns.iter().flatten().any(Leadership::is_leader) {
+                anyhow::ensure!(started.elapsed() < Duration::from_secs(30), "no fail-over within 30 s");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        let max = times.iter().copied().fold(0.0, f64::max);
+        let mean = times.iter().sum::<f64>() / times.len() as f64;
+        println!(
+            "  interval {:>5} ms: mean {mean:.0} ms, max {max:.0} ms (bound: the interval plus a connection)",
+            interval.as_millis()
         );
     }
     Ok(())

@@ -51,6 +51,7 @@
 //!   in [`PostgresStore::integrity`] and appends are refused, reads go on.
 
 mod import;
+mod leader;
 mod open;
 mod read;
 mod writer;
@@ -75,6 +76,7 @@ use crate::{
     chain::{ChainAlgorithm, ChainKey},
     headfile::Link,
 };
+pub use leader::{Leadership, lock_key};
 pub use open::PostgresChainInfo;
 use read::Readers;
 use writer::{Request, Writer};

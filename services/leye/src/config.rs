@@ -366,6 +366,7 @@ impl ServeSettings {
                 .map_or(publisher::DEFAULT_MAX_LAG, secs),
             personal_data: self.nats_personal_data.or(lower.nats_personal_data).unwrap_or(false),
             opener: None,
+            leader: None,
         };
         let metrics_listen = self.metrics_listen.or(lower.metrics_listen);
         let dashboard_listen = self.dashboard_listen.or(lower.dashboard_listen);

@@ -58,6 +58,7 @@ pub mod http;
 pub mod identity;
 pub mod integrity;
 pub mod keys;
+pub mod leadership;
 pub mod linker;
 pub mod logging;
 pub mod metrics;

@@ -133,7 +133,10 @@ async fn run_checked(
             return Err(e);
         }
     };
+    // On a shared store, one server at a time publishes, links hires and finds people.
+    let roles = crate::leadership::Roles::campaign(&store, crate::leadership::INTERVAL);
     let mut config = config;
+    config.publisher.leader = crate::leadership::Roles::leader(&roles.publisher);
     if config.publisher.personal_data {
         tracing::warn!("resident IDs and names are published on NATS (nats_personal_data = true)");
         config.publisher.opener = Some(crate::personal::Opener(personal.clone()));
@@ -170,13 +173,23 @@ async fn run_checked(
         let cases = PersonCases::new(store.clone(), ids, clock)
             .with_metrics(publisher.metrics.clone())
             .with_personal_data(personal);
-        finder_task = start_finder(&config, &store, &cases, &catalogue, &readmodel, finder_stopped.clone())?;
-        let checkpoint = linker::checkpoint(config.data_dir.join(linker::CHECKPOINT_FILE));
+        let finder_leader = crate::leadership::Roles::leader(&roles.finder);
+        finder_task =
+            start_finder(&config, &store, &cases, &catalogue, &readmodel, finder_leader, finder_stopped.clone())?;
+        let checkpoint_path = config.data_dir.join(linker::CHECKPOINT_FILE);
+        let (linker_cases, linker_position) = (cases.clone(), publisher.linker_position.clone());
         linker_task = Some(tokio::spawn(
-            linker::keep_linking(
-                linker::Linker::new(cases.clone()).with_position(publisher.linker_position.clone()),
-                checkpoint,
+            crate::leadership::run_while_leading(
+                "hire-linker",
+                crate::leadership::Roles::leader(&roles.linker),
                 finder_stopped,
+                move |stop| {
+                    linker::keep_linking(
+                        linker::Linker::new(linker_cases.clone()).with_position(linker_position.clone()),
+                        linker::checkpoint(checkpoint_path.clone()),
+                        stop,
+                    )
+                },
             )
             .in_current_span(),
         ));
@@ -270,6 +283,7 @@ async fn run_checked(
     }
     stop_pruning.send_replace(true);
     let _ = pruner.await;
+    drop(roles);
     store.close().await;
     audit.close().await;
     tracing::info!("store and audit trail closed; bye");
@@ -346,17 +360,24 @@ fn start_finder(
     cases: &PersonCases<Store>,
     catalogue: &Arc<leye_policy::Catalogue>,
     readmodel: &ReadModelDir,
+    leader: Option<crate::leadership::Leader>,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     if !config.finder.enabled {
         tracing::info!("policy finder off (policy_finder = false)");
         return Ok(None);
     }
-    let finder = finder::Finder::new(cases.clone(), catalogue.clone(), config.finder.checkpoint_file.clone());
-    finder.checkpoint()?;
+    let new_finder = {
+        let (cases, catalogue, file) = (cases.clone(), catalogue.clone(), config.finder.checkpoint_file.clone());
+        move || finder::Finder::new(cases.clone(), catalogue.clone(), file.clone())
+    };
+    new_finder().checkpoint()?;
+    let (store, readmodel, sweep_every) = (store.clone(), readmodel.clone(), config.finder.sweep_every);
     Ok(Some(tokio::spawn(
-        finder::keep_finding(finder, store.clone(), readmodel.clone(), config.finder.sweep_every, stop)
-            .in_current_span(),
+        crate::leadership::run_while_leading("policy-finder", leader, stop, move |stop| {
+            finder::keep_finding(new_finder(), store.clone(), readmodel.clone(), sweep_every, stop)
+        })
+        .in_current_span(),
     )))
 }
 

@@ -176,7 +176,7 @@ async fn main() -> anyhow::Result<()> {
     }
     for interval in [Duration::from_millis(250), Duration::from_secs(1)] {
         let mut times = Vec::new();
-        for _ in 0..5 {
+        for run in 0..5u32 {
             let mut campaigns: Vec<Option<Leadership>> =
                 servers.iter().map(|s| Some(Leadership::campaign(s, "publisher", interval))).collect();
             let leader = loop {
@@ -185,8 +185,9 @@ async fn main() -> anyhow::Result<()> {
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;
             };
-            // Let the standbys settle into their polling.
-            tokio::time::sleep(interval * 2).await;
+            // The standbys poll in step with the leader's start: drop it at
+            // five phases of their interval (0, 1/5, … 4/5 after a poll).
+            tokio::time::sleep(interval * 2 + interval * run / 5 + Duration::from_millis(20)).await;
             let started = Instant::now();
             campaigns[leader] = None;
             while !campaigns.iter().flatten().any(Leadership::is_leader) {

@@ -74,3 +74,97 @@ async fn two_servers_one_store_every_event_once_across_a_publisher_leader_kill()
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(support::stream_messages(&js).await, Some(sent.len() as u64));
 }
+
+/// The deployment of `docker/compose.yaml` as processes: one PostgreSQL,
+/// three nats-servers (stream replicas 3), three leye servers. Under command
+/// load the publisher's leader is killed, then the stream's NATS leader:
+/// every acknowledged event is in the store once and on NATS once, and every
+/// position of the log arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_servers_three_nats_nodes_kill_the_leader_then_a_nats_node() {
+    let Some(pg) = TestPostgres::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut nodes = NatsServer::cluster(dir.path()).await;
+    let urls: Vec<String> = nodes.iter().map(NatsServer::url).collect();
+    let nats = urls.join(",");
+    let url = pg.url();
+    let first = dir.path().join("leye-1");
+    std::fs::create_dir_all(&first).unwrap();
+    let common = ["--store", url.as_str(), "--nats-stream-replicas", "3"];
+    let mut servers = vec![Leye::start(&first, Some(&nats), &common).await];
+    let mut sent = run_clients(servers[0].addr, servers[0].token(), 1, 1, 5000).await;
+    let pseudonym = first.join("pseudonym.key");
+    for n in 2..=3 {
+        let data = dir.path().join(format!("leye-{n}"));
+        std::fs::create_dir_all(&data).unwrap();
+        std::os::unix::fs::symlink(first.join("keys"), data.join("keys")).unwrap();
+        let mut args = common.to_vec();
+        args.extend(["--pseudonym-key-file", pseudonym.to_str().unwrap()]);
+        servers.push(Leye::start(&data, Some(&nats), &args).await);
+    }
+
+    // Load on every server, in the background.
+    let mut load = Vec::new();
+    for (i, s) in servers.iter().enumerate() {
+        load.push(tokio::spawn(run_clients(s.addr, s.token(), 2, 4, 100 * i as u32)));
+    }
+    let leader = support::eventually("one publisher leader", Duration::from_secs(60), || {
+        let leading: Vec<usize> = (0..servers.len()).filter(|&i| leads_publisher(&servers[i])).collect();
+        async move { (leading.len() == 1).then(|| leading[0]) }
+    })
+    .await;
+    let js = jetstream(&urls).await;
+    support::eventually("publishing under way", Duration::from_secs(60), || {
+        let js = js.clone();
+        async move { (support::stream_messages(&js).await? >= 20).then_some(()) }
+    })
+    .await;
+    servers[leader].kill9().await;
+    eprintln!("killed leye server {} (the publisher's leader)", leader + 1);
+    // Its clients fail from here; what they had acknowledged counts, the rest is lost with them.
+    let killed_load = load.remove(leader);
+    killed_load.abort();
+    let _ = killed_load.await;
+    let (addr, token) = (servers[(leader + 1) % 3].addr, servers[(leader + 1) % 3].token());
+    load.push(tokio::spawn(run_clients(addr, token, 2, 4, 1000)));
+    support::eventually("another server leads the publisher", Duration::from_secs(60), || {
+        let n = (0..servers.len()).filter(|&i| i != leader && leads_publisher(&servers[i])).count();
+        async move { (n == 1).then_some(()) }
+    })
+    .await;
+    // Then the stream's NATS leader.
+    let stream_leader =
+        js.get_stream(support::STREAM).await.unwrap().info().await.unwrap().cluster.clone().and_then(|c| c.leader);
+    let victim = nodes.iter().position(|n| Some(&n.name) == stream_leader.as_ref()).unwrap_or(0);
+    nodes[victim].kill().await;
+    eprintln!("killed nats node {} (stream leader {stream_leader:?})", nodes[victim].name);
+    for l in load {
+        sent.extend(tokio::time::timeout(Duration::from_secs(180), l).await.expect("commands finish").unwrap());
+    }
+
+    // The store: every acknowledged event once (the killed server's clients
+    // may have had commands committed but not acknowledged: counted from the store).
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let row = client.query_one("SELECT count(*), count(DISTINCT event_id) FROM leye.events", &[]).await.unwrap();
+    let (events, distinct): (i64, i64) = (row.get(0), row.get(1));
+    assert_eq!(events, distinct, "each event once in the store");
+    let ids: std::collections::HashSet<String> = client
+        .query("SELECT event_id FROM leye.events", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| uuid::Uuid::from_slice(r.get::<_, &[u8]>(0)).unwrap().to_string())
+        .collect();
+    assert!(sent.iter().all(|s| ids.contains(&s.event_id)), "every acknowledged event is in the store");
+
+    let survivors: Vec<String> = nodes.iter().enumerate().filter(|(i, _)| *i != victim).map(|(_, n)| n.url()).collect();
+    let js = jetstream(&survivors).await;
+    wait_stream_count(&js, events as u64, Duration::from_secs(120)).await;
+    let received = support::read_by_sequence(&js, events as usize).await;
+    let mut positions: Vec<u64> = received.iter().map(|r| r.header("Leye-Global-Position").parse().unwrap()).collect();
+    positions.sort_unstable();
+    assert_eq!(positions, (1..=events as u64).collect::<Vec<_>>(), "every position of the log once on NATS");
+    let on_nats: std::collections::HashSet<&str> = received.iter().map(|r| r.header("Leye-Event-Id")).collect();
+    assert!(sent.iter().all(|s| on_nats.contains(s.event_id.as_str())), "every acknowledged event on NATS");
+}

@@ -189,7 +189,8 @@ pub fn start<S: EventStore>(
     let status = PublisherStatus::new(config.nats_url.is_some(), checkpoint);
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = vec![tokio::spawn(
-        status::sample(store.clone(), status.clone(), health, config.max_lag, stop_rx.clone()).in_current_span(),
+        status::sample(store.clone(), status.clone(), health, config.max_lag, config.leader.clone(), stop_rx.clone())
+            .in_current_span(),
     )];
     match &config.nats_url {
         Some(url) => {

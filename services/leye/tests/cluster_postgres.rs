@@ -73,6 +73,32 @@ async fn two_servers_one_store_every_event_once_across_a_publisher_leader_kill()
     // Nothing more arrives on NATS afterwards (no late double from the killed leader).
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(support::stream_messages(&js).await, Some(sent.len() as u64));
+
+    // The survivor's read model equals a rebuild of the shared log.
+    let rebuilt = dir.path().join("rebuilt");
+    std::fs::create_dir_all(&rebuilt).unwrap();
+    std::os::unix::fs::symlink(a_dir.join("keys"), rebuilt.join("keys")).unwrap();
+    let leye = |args: &[&str], data: &std::path::Path| {
+        let out = std::process::Command::new(support::LEYE)
+            .args(args)
+            .args(["--store", &url, "--data-dir"])
+            .arg(data)
+            .env_remove("LEYE_STORE")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "leye {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    leye(&["projections", "rebuild"], &rebuilt);
+    let want = leye(&["projections", "export", "targets"], &rebuilt);
+    assert!(want.lines().count() > 2, "{want}");
+    let survivor_dir = survivor.data_dir.clone();
+    support::eventually("the survivor's read model equals the rebuild", Duration::from_secs(30), || {
+        let got = leye(&["projections", "export", "targets"], &survivor_dir);
+        let same = got == want;
+        async move { same.then_some(()) }
+    })
+    .await;
 }
 
 /// The deployment of `docker/compose.yaml` as processes: one PostgreSQL,

@@ -66,9 +66,11 @@ pub async fn open_store(config: &ServeConfig) -> anyhow::Result<Store> {
     if let Err(e) = leye_store::keyfile::restrict(&config.data_dir, 0o700) {
         tracing::warn!(dir = %config.data_dir.display(), error = %e, "cannot make the data directory 0700");
     }
-    AnyStore::open(&config.store, &config.any_store_options(true))
+    let store = AnyStore::open(&config.store, &config.any_store_options(true))
         .await
-        .with_context(|| format!("opening event store {}", config.store))
+        .with_context(|| format!("opening event store {}", config.store))?;
+    tracing::info!(store = %store.describe(), "event store opened");
+    Ok(store)
 }
 
 /// Runs the service on an already bound listener until `shutdown` resolves.

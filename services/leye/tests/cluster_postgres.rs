@@ -24,7 +24,8 @@ async fn two_servers_one_store_every_event_once_across_a_publisher_leader_kill()
     let Some(pg) = TestPostgres::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let nats = NatsServer::start(&dir.path().join("nats")).await;
-    let url = pg.url();
+    // With a password (the test server trusts loopback): it must never be printed.
+    let url = format!("postgres://leye:pa55-w0rd@127.0.0.1:{}/postgres", pg.port());
     let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
     std::fs::create_dir_all(&a_dir).unwrap();
     let mut a = Leye::start(&a_dir, Some(&nats.url()), &["--store", &url]).await;
@@ -99,6 +100,11 @@ async fn two_servers_one_store_every_event_once_across_a_publisher_leader_kill()
         async move { same.then_some(()) }
     })
     .await;
+    for l in [&a, &b] {
+        let log = l.log_text();
+        assert!(log.contains("event store opened") && log.contains("postgres://leye:***@127.0.0.1"), "{log}");
+        assert!(!log.contains("pa55-w0rd"), "the password is never logged");
+    }
 }
 
 /// The deployment of `docker/compose.yaml` as processes: one PostgreSQL,

@@ -436,6 +436,11 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
         }
         Command::Migrate { command: MigrateCommand::Encrypt { data } } => {
             let config = data.resolve()?;
+            refuse_shared(
+                &config,
+                "leye migrate encrypt",
+                "migrate the SQLite store first, then `leye store copy` it",
+            )?;
             let n = leye::keys::migrate_encrypt(&config)?;
             // The rewrite dropped the hash chain of a sealed store: opening
             // the store seals the whole log again before anyone reads it.
@@ -532,6 +537,7 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
         }
         Command::Backup { dest, data } => {
             let config = data.resolve()?;
+            refuse_shared(&config, "leye backup", "back PostgreSQL up with pg_basebackup and WAL archiving")?;
             let mut out = std::io::stdout().lock();
             leye::backup::backup(&config, &dest, &mut out)?;
             out.flush()?;
@@ -539,6 +545,7 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
         }
         Command::Restore { src, data, force } => {
             let config = data.resolve()?;
+            refuse_shared(&config, "leye restore", "restore PostgreSQL with its own tools")?;
             let mut out = std::io::stdout().lock();
             leye::backup::restore(&config, &src, force, &mut out)?;
             out.flush()?;
@@ -674,6 +681,17 @@ fn progress_text(p: &GenProgress) -> String {
         "generate: {} / {} persons ({percent} %), {} events, {rate:.0} events/s, about {left} s left",
         p.persons_done, p.persons_total, p.events
     )
+}
+
+/// `what` works on the embedded SQLite store only: refused, saying what to do
+/// instead, when the configured store is shared (PostgreSQL).
+fn refuse_shared(config: &ServeConfig, what: &str, instead: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !config.store.is_shared(),
+        "{what} works on the embedded SQLite store; the configured store is {}: {instead}",
+        config.store
+    );
+    Ok(())
 }
 
 /// Opens the event store of an existing data directory.

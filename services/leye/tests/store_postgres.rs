@@ -71,6 +71,13 @@ fn a_generated_store_copied_into_postgres_verifies_and_replays_the_same() {
     assert!(from_sqlite.stdout.len() > 100);
     assert_eq!(from_pg.stdout, from_sqlite.stdout, "the same history");
 
+    // What only a SQLite file has is refused for PostgreSQL, saying what to do instead.
+    let backup = dir.path().join("backup");
+    let out = leye().args(["backup"]).arg(&backup).args(["--store", &url, "--data-dir"]).arg(&data).output().unwrap();
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success() && stderr.contains("pg_basebackup") && !stderr.contains("pa55word"), "{stderr}");
+    assert!(!backup.exists(), "nothing written");
+
     // Bad locators are named, with the forms, without the password.
     let out = leye().args(["verify", "--store", "mysql://u:pa55word@h/d", "--data-dir"]).arg(&data).output().unwrap();
     let (_, stderr) = text(&out);

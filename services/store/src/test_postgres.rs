@@ -152,6 +152,26 @@ impl TestPostgres {
         &self.bin
     }
 
+    /// Stops the server (`pg_ctl stop -m fast`) and starts it again on the
+    /// same port and data: every connection is cut.
+    pub fn restart(&mut self) {
+        self.stop();
+        let data = self.data_dir();
+        let log = self.dir.path().join("server.log");
+        let (Some(data), Some(log), Some(sockets)) = (data.to_str(), log.to_str(), self.dir.path().to_str()) else {
+            panic!("test PostgreSQL paths are not UTF-8");
+        };
+        let options = format!(
+            "-p {} -k {sockets} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=on \
+             -c synchronous_commit=on -c shared_buffers=64MB",
+            self.port
+        );
+        if let Err(e) = self.run("pg_ctl", &["-D", data, "-l", log, "-w", "-t", "60", "-o", &options, "start"]) {
+            panic!("restarting the test PostgreSQL: {e}");
+        }
+        self.running = true;
+    }
+
     /// Stops the server (`pg_ctl stop -m fast`).
     pub fn stop(&mut self) {
         if self.running {

@@ -250,3 +250,41 @@ async fn bad_urls_and_schemas_are_named_without_the_password() {
     let e = PostgresStore::open("postgres://leye:s3cret@127.0.0.1:1/x", options(&key)).await.unwrap_err();
     assert!(e.to_string().contains("cannot connect") && !e.to_string().contains("s3cret"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_restart_costs_the_appends_in_flight_not_the_store() {
+    let Some(mut pg) = TestPostgres::start() else { return };
+    let keys = tempfile::tempdir().expect("tempdir");
+    let store = PostgresStore::open(&pg.url(), options(&keys.path().join("chain.key"))).await.expect("open");
+    let s = stream("restart");
+    let r = store.append(&s, ExpectedRevision::NoStream, events(2)).await.expect("append");
+    pg.restart();
+    // Every connection was cut: the writer and the readers reconnect; an
+    // append that met the cut connection fails as a backend error, and its
+    // retry (same event ids) is answered as if once.
+    let retry = events(1);
+    let mut answered = None;
+    for _ in 0..20 {
+        match store.append(&s, ExpectedRevision::Exact(r.next_expected_revision), retry.clone()).await {
+            Ok(done) => {
+                answered = Some(done);
+                break;
+            }
+            Err(StoreError::Backend(_)) => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(e) => panic!("unexpected: {e}"),
+        }
+    }
+    let done = answered.expect("appends work again after the restart");
+    assert_eq!(done.next_expected_revision, 2);
+    let mut read = None;
+    for _ in 0..20 {
+        if let Ok(events) = store.read_stream(&s, 0).await {
+            read = Some(events);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(read.expect("reads work again").len(), 3, "each event once");
+    let key = ChainKey::load(&keys.path().join("chain.key"), store.chain().algorithm).expect("key");
+    assert_eq!(verify(&store, &key).await, 3);
+}

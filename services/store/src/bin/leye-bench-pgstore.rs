@@ -147,7 +147,10 @@ async fn main() -> anyhow::Result<()> {
         let mut rates = Vec::new();
         for servers in 1..=3 {
             run += 1;
-            rates.push(store(&url, &key, &format!("bench{run}"), (servers, writers), callers, total).await?);
+            rates.push(
+                store(&url, &key, &format!("bench{}_{run}", std::process::id()), (servers, writers), callers, total)
+                    .await?,
+            );
         }
         let best = rates.iter().copied().fold(0.0, f64::max);
         println!(
@@ -169,7 +172,8 @@ async fn main() -> anyhow::Result<()> {
     // Fail-over: three servers campaign for one role; the leader exits; how
     // long until a standby leads.
     println!("fail-over (leader exits, a standby leads), 5 times each:");
-    let options = PostgresStoreOptions { schema: "failover".into(), ..PostgresStoreOptions::new(&key) };
+    let options =
+        PostgresStoreOptions { schema: format!("failover{}", std::process::id()), ..PostgresStoreOptions::new(&key) };
     let mut servers = Vec::new();
     for _ in 0..3 {
         servers.push(PostgresStore::open(&url, options.clone()).await?);

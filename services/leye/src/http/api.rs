@@ -13,7 +13,7 @@ use axum::{
     response::Response,
 };
 use leye_projections::read_model::{EligibleRow, TargetReport};
-use leye_store::{EventStore, Position, SqliteStore};
+use leye_store::{AnyStore, EventStore, Position};
 use serde_json::{Value, json};
 
 use super::{App, guard::ApiError};
@@ -251,7 +251,7 @@ pub async fn household(
 
 /// How far the read model is behind the log: its position, the log's head,
 /// and the age of the oldest event it has not folded yet (0 when caught up).
-async fn freshness(store: Option<&SqliteStore>, checkpoint: u64) -> Value {
+async fn freshness(store: Option<&AnyStore>, checkpoint: u64) -> Value {
     let Some(store) = store else { return Value::Null };
     let head = store.head().await.ok().flatten().map_or(0, |p| p.commit);
     let after = Some(Position::from_sequence(checkpoint)).filter(|_| checkpoint > 0);

@@ -113,6 +113,39 @@ if ! cmp -s tests/dashboard/package-lock.json tests/dashboard/node_modules/.leye
 fi
 export LEYE_REQUIRE_BROWSER=1
 
+# The PostgreSQL event store's tests (services/store/tests/postgres_*.rs) start
+# servers of their own (initdb into a temporary directory, pg_ctl on a free
+# loopback port; as root they run as the postgres user through setpriv). Only
+# the binaries are needed: taken from $LEYE_POSTGRES_BIN, pg_config or
+# /usr/lib/postgresql/*/bin, else Debian's postgresql is installed, without
+# creating or starting its own cluster (a server on 5432 is never used).
+find_postgres_bin() {
+    if [[ -n "${LEYE_POSTGRES_BIN:-}" && -x "${LEYE_POSTGRES_BIN}/initdb" ]]; then
+        echo "${LEYE_POSTGRES_BIN}"
+    elif command -v pg_config >/dev/null 2>&1 && [[ -x "$(pg_config --bindir)/initdb" ]]; then
+        pg_config --bindir
+    else
+        find /usr/lib/postgresql -maxdepth 3 -name initdb -path '*/bin/*' 2>/dev/null | sort -V | tail -1 | xargs -r dirname
+    fi
+}
+LEYE_POSTGRES_BIN="$(find_postgres_bin)"
+if [[ -z "${LEYE_POSTGRES_BIN}" ]]; then
+    echo "PostgreSQL not found: installing postgresql from the OS packages (no cluster created)" >&2
+    if [[ "$(id -u)" -eq 0 ]]; then SUDO=(); else SUDO=(sudo); fi
+    "${SUDO[@]}" mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" | "${SUDO[@]}" tee /etc/postgresql-common/createcluster.d/leye-no-main.conf >/dev/null
+    "${SUDO[@]}" apt-get update -q
+    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q postgresql
+    LEYE_POSTGRES_BIN="$(find_postgres_bin)"
+fi
+if [[ -z "${LEYE_POSTGRES_BIN}" ]]; then
+    echo "error: PostgreSQL is still missing; install it (postgresql) and/or set LEYE_POSTGRES_BIN" >&2
+    exit 1
+fi
+export LEYE_POSTGRES_BIN
+export LEYE_REQUIRE_POSTGRES=1
+echo "using $("${LEYE_POSTGRES_BIN}/postgres" --version) at ${LEYE_POSTGRES_BIN}" >&2
+
 BUF_VERSION=1.75.0
 BUF_DIR=target/buf
 BUF="${BUF_DIR}/node_modules/.bin/buf"

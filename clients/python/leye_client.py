@@ -71,7 +71,7 @@ def main() -> int:
         cases = person_pb2_grpc.PersonCaseServiceStub(channel)
 
         # Every command answers with its own <Rpc>Response; the CommandResult
-        # (case id, revision, event ids, duplicate) is its `result` field.
+        # (case id, revision, event ids, duplicate, global position) is its `result` field.
         registered = cases.RegisterUnemployment(
             person_pb2.RegisterUnemploymentRequest(
                 context=common_pb2.CommandContext(command_id=str(uuid.uuid4())),

@@ -1,6 +1,7 @@
 //! Folds enterprise (用人单位) streams, `enterprise-<case id>`, into the
 //! enterprise tables: the enterprise, its batch layoffs and the services given
-//! after them, its internship posts and the subsidies granted on its case.
+//! after them, its internship posts, the public-welfare and community-service
+//! posts it develops, its guarantee loans and the subsidies granted on its case.
 //!
 //! Called by [`crate::projector`] inside the batch's transaction, so these rows
 //! move with the checkpoint like every other. An enterprise has a district but
@@ -71,6 +72,37 @@ pub(crate) fn apply_one(
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![case_id, o.offer_id, o.posts.get(), on, district])?;
+        }
+        EnterpriseFact::WelfarePostsDeveloped(w) => {
+            tx.prepare_cached(
+                "INSERT INTO welfare_posts (case_id, development_id, kind, posts, developed_on, district)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                case_id,
+                w.development_id,
+                names::of(&w.kind),
+                w.posts.get(),
+                on,
+                district
+            ])?;
+        }
+        EnterpriseFact::GuaranteeLoanGranted(l) => {
+            tx.prepare_cached(
+                "INSERT INTO guarantee_loan (case_id, loan_id, borrower, principal_fen, lender, term_months,
+                                             granted_on, district)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                case_id,
+                l.loan_id,
+                names::of(&l.borrower),
+                l.principal.get(),
+                l.lender,
+                l.term_months,
+                on,
+                district
+            ])?;
         }
         EnterpriseFact::SubsidyGranted(g) => {
             let payee = match g.payee {

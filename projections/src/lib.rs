@@ -6,6 +6,8 @@
 //!   streams through `enterprises`.
 //! - [`runner`]: follows the log from the checkpoint (catch up, then live).
 //! - [`targets`]: the target formulas as pure functions over rows.
+//! - [`goals`]: which goal applies to a target, for which jurisdiction and
+//!   period (the bare figure elsewhere).
 //! - [`read_model`]: selects rows by jurisdiction and date; assembles targets
 //!   and action lists.
 //! - `schema.sql`: the analysts' tables (documented in `projections/README.md`).
@@ -19,7 +21,9 @@
 
 mod decoded;
 mod enterprises;
+pub mod goals;
 pub mod names;
+pub mod params;
 pub mod projector;
 pub mod read_model;
 pub mod runner;

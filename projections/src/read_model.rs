@@ -10,6 +10,8 @@ use chrono::{Datelike, NaiveDate};
 use rusqlite::{Connection, OpenFlags, params};
 use serde::Serialize;
 
+mod volumes;
+
 use crate::{
     ProjectionError,
     targets::{
@@ -778,23 +780,7 @@ impl ReadModel {
             "001 § 10",
         ));
 
-        let (posts, local) = self.public_welfare(j, period, a)?;
-        out.push(count_of(
-            "public_welfare_placements",
-            "公益性岗位 placements in the period",
-            posts,
-            posts >= 300,
-            "≥ 300 (Xiqing)",
-            "001 § 9",
-        ));
-        out.push(rate_of(
-            "public_welfare_local_share",
-            "公益性岗位 local-hukou share",
-            (local, posts),
-            0.8,
-            "≥ 80 %",
-            "000 § 12",
-        ));
+        out.extend(self.welfare_targets(j, period, a)?);
 
         let trainees = self.count_distinct(
             "SELECT count(DISTINCT case_id) FROM training WHERE community >= ?1 AND community < ?1 || '~' AND programme = 'start_up_malanhua'
@@ -822,6 +808,7 @@ impl ReadModel {
         if enterprise_level(j) {
             out.extend(self.enterprise_targets(j, period, a, p)?);
         }
+        out.extend(self.volume_targets(j, period, a)?);
 
         let granted: i64 = self.subsidy_totals(j, period, a)?.iter().map(|r| r.amount_fen).sum();
         out.push(TargetValue {
@@ -841,7 +828,7 @@ impl ReadModel {
                 Some(y) => y..=y,
                 None => period.from.year()..=period.to.year(),
             };
-            for y in years {
+            for y in years.filter(|y| b.covers(*y)) {
                 let (Some(first), Some(last)) = (NaiveDate::from_ymd_opt(y, 1, 1), NaiveDate::from_ymd_opt(y, 12, 31))
                 else {
                     continue;
@@ -865,6 +852,7 @@ impl ReadModel {
                 });
             }
         }
+        crate::goals::apply(j, period, a, &mut out);
         Ok(TargetReport {
             jurisdiction: j.code().to_string(),
             period_from: period.from,
@@ -931,26 +919,6 @@ impl ReadModel {
             *persons.entry(&s.case_id).or_default() |= served;
         }
         Ok((persons.values().filter(|s| **s).count(), persons.len()))
-    }
-
-    /// Public-welfare post placements started in `[F, E]`, and how many of them
-    /// went to persons whose hukou is the district of the post's community.
-    fn public_welfare(
-        &self,
-        j: &Jurisdiction,
-        period: Period,
-        a: NaiveDate,
-    ) -> Result<(usize, usize), ProjectionError> {
-        let e = period.to.min(a);
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT count(*), coalesce(sum(p.hukou_county = pl.district), 0)
-             FROM placement pl JOIN person p USING (case_id)
-             WHERE pl.community >= ?1 AND pl.community < ?1 || '~' AND pl.kind = 'public_welfare_post'
-               AND pl.started_on >= ?2 AND pl.started_on <= ?3",
-        )?;
-        let (n, local): (i64, i64) =
-            stmt.query_row(params![j.code(), period.from.to_string(), e.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok((n as usize, local as usize))
     }
 
     fn count_distinct(

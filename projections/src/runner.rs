@@ -8,6 +8,10 @@
 //! current one, then switches `CURRENT`. The live follower notices the switch
 //! and continues on the new generation from its checkpoint; queries opened
 //! after the switch read the new one, those already running finish on the old.
+//!
+//! `<dir>/current.sqlite` is a symbolic link to the current generation,
+//! swapped atomically with `CURRENT`: the stable path for BI tools. After a
+//! rebuild switches, the older generations are removed ([`ReadModelDir::prune`]).
 
 use std::{
     path::{Path, PathBuf},
@@ -58,6 +62,15 @@ impl ReadModelDir {
                 self.switch_to(&first)?;
                 self.current()
             }
+            Ok(path) => {
+                // A directory from before the link: give it one.
+                if std::fs::symlink_metadata(self.current_link()).is_err() {
+                    if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+                        self.link_current(name)?;
+                    }
+                }
+                Ok(path)
+            }
             other => other,
         }
     }
@@ -92,10 +105,52 @@ impl ReadModelDir {
             f.sync_all().map_err(io)?;
         }
         std::fs::rename(&tmp, self.pointer()).map_err(io)?;
+        self.link_current(name)?;
         if let Ok(d) = std::fs::File::open(&self.dir) {
             let _ = d.sync_all();
         }
         Ok(())
+    }
+
+    /// The stable path for BI tools: `<dir>/current.sqlite`, a symbolic link
+    /// to the current generation, replaced atomically (a new link under a
+    /// temporary name, renamed over the old one) on every switch. A tool that
+    /// opens it reads the generation current at that moment until it closes
+    /// (SQLite follows the link, so its WAL is the generation's own).
+    pub fn current_link(&self) -> PathBuf {
+        self.dir.join("current.sqlite")
+    }
+
+    fn link_current(&self, name: &str) -> Result<(), ProjectionError> {
+        #[cfg(unix)]
+        {
+            let tmp = self.dir.join(format!("current.{}.{}.tmp", std::process::id(), uuid::Uuid::new_v4()));
+            std::os::unix::fs::symlink(name, &tmp).map_err(io)?;
+            std::fs::rename(&tmp, self.current_link()).map_err(io)?;
+        }
+        #[cfg(not(unix))]
+        let _ = name;
+        Ok(())
+    }
+
+    /// Removes the generations older than the current one (and their WAL and
+    /// shared-memory files); a generation newer than `CURRENT` is a rebuild
+    /// under way and stays. Readers that still have an old generation open
+    /// finish on it (the file lives until they close it); new readers open
+    /// the current one. Returns how many generations were removed.
+    pub fn prune(&self) -> Result<usize, ProjectionError> {
+        let number = |name: &str| name.strip_prefix("rm-")?.strip_suffix(".sqlite")?.parse::<u64>().ok();
+        let current = self.current()?;
+        let Some(keep) = current.file_name().and_then(|n| n.to_str()).and_then(number) else { return Ok(0) };
+        let mut removed = 0;
+        for entry in std::fs::read_dir(&self.dir).map_err(io)?.filter_map(|e| e.ok()) {
+            let name = entry.file_name();
+            if name.to_str().and_then(number).is_some_and(|n| n < keep) {
+                remove_generation(&entry.path());
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 }
 
@@ -127,10 +182,23 @@ async fn apply_batch(
 pub async fn follow<S: EventStore>(
     store: S,
     dir: ReadModelDir,
+    stop: watch::Receiver<bool>,
+) -> Result<(), ProjectionError> {
+    follow_reporting(store, dir, stop, &watch::Sender::new(0)).await
+}
+
+/// [`follow`], sending the checkpoint (commit position) on `reached` each
+/// time one is committed, and on opening a generation: what queries waiting
+/// for a position (read your own writes) wait on.
+pub async fn follow_reporting<S: EventStore>(
+    store: S,
+    dir: ReadModelDir,
     mut stop: watch::Receiver<bool>,
+    reached: &watch::Sender<u64>,
 ) -> Result<(), ProjectionError> {
     let mut path = dir.current_or_init()?;
     let mut projector = Projector::open(&path)?;
+    reached.send_replace(projector.checkpoint()?.map_or(0, |p| p.commit));
     let mut subscription = store.subscribe_all(projector.checkpoint()?);
     tracing::info!(db = %path.display(), checkpoint = projector.checkpoint()?.map_or(0, |p| p.commit), "projector following the log");
     loop {
@@ -158,10 +226,12 @@ pub async fn follow<S: EventStore>(
             remove_generation(&old);
             // The new generation has its own checkpoint: follow from there.
             subscription = store.subscribe_all(projector.checkpoint()?);
+            reached.send_replace(projector.checkpoint()?.map_or(0, |p| p.commit));
             continue;
         }
         if !batch.is_empty() {
             projector = apply_batch(projector, batch).await?;
+            reached.send_replace(projector.checkpoint()?.map_or(0, |p| p.commit));
         }
     }
 }
@@ -274,6 +344,7 @@ pub async fn rebuild<S: EventStore>(
         }
     };
     dir.switch_to(&path)?;
+    dir.prune()?;
     let p = progress(None);
     tracing::info!(events, events_per_second = p.events_per_second.round(), db = %path.display(), "read model rebuilt");
     report(p);
@@ -311,5 +382,35 @@ mod tests {
                 reader.join().unwrap();
             });
         }
+    }
+
+    #[test]
+    fn current_sqlite_follows_every_switch_and_prune_keeps_the_current_and_newer_generations() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = ReadModelDir::new(tmp.path().join("rm"));
+        let first = dir.current_or_init().unwrap();
+        let link = dir.current_link();
+        assert_eq!(
+            std::fs::read_link(&link).unwrap(),
+            PathBuf::from("rm-1.sqlite"),
+            "relative: the directory may move"
+        );
+        assert_eq!(std::fs::canonicalize(&link).unwrap(), std::fs::canonicalize(&first).unwrap());
+        // A reader through the link sees a read model with its tables.
+        assert_eq!(crate::ReadModel::open(&link).unwrap().checkpoint().unwrap(), 0);
+        let second = dir.next_path().unwrap();
+        drop(Projector::open(&second).unwrap());
+        let third = dir.next_path().unwrap(); // a rebuild under way
+        drop(Projector::open(&third).unwrap());
+        dir.switch_to(&second).unwrap();
+        assert_eq!(std::fs::read_link(&link).unwrap(), PathBuf::from("rm-2.sqlite"));
+        assert_eq!(dir.prune().unwrap(), 1);
+        assert!(!first.exists() && second.exists() && third.exists(), "rm-1 gone; rm-2 current; rm-3 under way");
+        let leftovers: Vec<String> = std::fs::read_dir(tmp.path().join("rm"))
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".tmp") || n.starts_with("rm-1"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 }

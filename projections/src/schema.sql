@@ -229,3 +229,30 @@ CREATE TABLE IF NOT EXISTS enterprise_subsidy (
     PRIMARY KEY (case_id, subsidy_id)
 );
 CREATE INDEX IF NOT EXISTS enterprise_subsidy_district ON enterprise_subsidy (district, granted_on);
+
+-- 公益性岗位 / 社区服务岗位 developed (001 § 9 counts posts, not persons placed),
+-- on the case of the unit offering them.
+CREATE TABLE IF NOT EXISTS welfare_posts (
+    case_id        TEXT NOT NULL,
+    development_id TEXT NOT NULL,
+    kind           TEXT NOT NULL,       -- public_welfare | community_service
+    posts          INTEGER NOT NULL,
+    developed_on   TEXT NOT NULL,
+    district       TEXT NOT NULL,       -- the unit's
+    PRIMARY KEY (case_id, development_id)
+);
+CREATE INDEX IF NOT EXISTS welfare_posts_district ON welfare_posts (district, developed_on);
+
+-- 创业担保贷款: guarantee loans lent (001 § 4 counts the principal lent).
+CREATE TABLE IF NOT EXISTS guarantee_loan (
+    case_id       TEXT NOT NULL,
+    loan_id       TEXT NOT NULL,
+    borrower      TEXT NOT NULL,        -- enterprise | founder
+    principal_fen INTEGER NOT NULL,
+    lender        TEXT NOT NULL,        -- the lending bank
+    term_months   INTEGER NOT NULL,
+    granted_on    TEXT NOT NULL,
+    district      TEXT NOT NULL,        -- the enterprise's
+    PRIMARY KEY (case_id, loan_id)
+);
+CREATE INDEX IF NOT EXISTS guarantee_loan_district ON guarantee_loan (district, granted_on);

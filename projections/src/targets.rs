@@ -70,168 +70,7 @@ impl Jurisdiction {
     }
 }
 
-/// Parameters the sources leave to local rule, with their defaults.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TargetParams {
-    /// A spell is long-term when it lasts more than this many months (001 § 9: 6).
-    pub long_term_months: u32,
-    /// The long-term list looks back this many years (001 § 9: 2).
-    pub lookback_years: u32,
-    /// An open spell is "at risk" once it has lasted this many months (local rule; default 5).
-    pub at_risk_after_months: u32,
-    /// Days a zero-employment household may stay uncleared before it is overdue
-    /// (local rule; default 30, "一个月内").
-    pub zero_employment_clearance_days: u32,
-    /// Day of the calendar month on which a follow-up month begins (1..=28; default 1:
-    /// calendar months).
-    pub followup_month_start_day: u32,
-    /// Registrations with no contact for this many months are listed for
-    /// review for exit (动态退出, 000 § 20; local rule; default 3).
-    pub exit_review_months: u32,
-    /// Days within which a two-way recommendation must follow registration (001 § 14: 3).
-    pub recommendation_days: u32,
-    /// Days after a batch layoff of 20 or more people within which the
-    /// services it calls for count as following it (000 § 3 says "实时预警"
-    /// without a number; local rule, default 30: one month).
-    pub batch_layoff_service_days: u32,
-    /// Annual amounts that grants are held against (budgets, or amounts a
-    /// jurisdiction must reach), reported beside the targets.
-    pub budget: Vec<Budget>,
-    /// Figures from outside the case files (new urban jobs, surveyed
-    /// unemployment), reported beside the case-based ones as given.
-    pub context: Vec<ContextFigure>,
-}
-
-/// An annual amount for a set of programmes in a jurisdiction.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Budget {
-    pub id: String,
-    pub title: String,
-    /// Jurisdiction code ("" for the city); reported for that jurisdiction only.
-    #[serde(default)]
-    pub jurisdiction: String,
-    /// The year it is for; absent: every year (one line per calendar year of the period).
-    #[serde(default)]
-    pub year: Option<i32>,
-    /// Programme codes whose grants count against it.
-    pub programmes: Vec<String>,
-    pub amount_fen: i64,
-    /// `budget` (granted should stay within it) or `floor` (granted should reach it).
-    pub kind: BudgetKind,
-    pub source: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BudgetKind {
-    Budget,
-    Floor,
-}
-
-/// A figure reported as given, beside the case-based targets.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ContextFigure {
-    pub id: String,
-    pub title: String,
-    #[serde(default)]
-    pub jurisdiction: String,
-    /// The period it refers to, as text (e.g. "2021–2025").
-    pub period: String,
-    pub value: f64,
-    pub unit: String,
-    pub source: String,
-}
-
-impl Eq for ContextFigure {}
-
-impl Default for TargetParams {
-    fn default() -> Self {
-        Self {
-            long_term_months: 6,
-            lookback_years: 2,
-            at_risk_after_months: 5,
-            zero_employment_clearance_days: 30,
-            followup_month_start_day: 1,
-            exit_review_months: 3,
-            recommendation_days: 3,
-            batch_layoff_service_days: 30,
-            budget: vec![Budget {
-                id: "xiqing_startup_subsidies".into(),
-                title: "西青区 创业补贴 start-up subsidies granted per year".into(),
-                jurisdiction: "120111".into(),
-                year: None,
-                programmes: vec!["xiqing-startup-training".into(), "xiqing-startup-success".into()],
-                amount_fen: 50_000_000 * 100,
-                kind: BudgetKind::Floor,
-                source: "001 § 4".into(),
-            }],
-            context: vec![
-                ContextFigure {
-                    id: "city_new_urban_jobs_target".into(),
-                    title: "城镇新增就业 new urban jobs, target".into(),
-                    jurisdiction: String::new(),
-                    period: "2021–2025".into(),
-                    value: 1_750_000.0,
-                    unit: "jobs".into(),
-                    source: "003 专栏1".into(),
-                },
-                ContextFigure {
-                    id: "city_surveyed_unemployment_ceiling".into(),
-                    title: "城镇调查失业率 surveyed unemployment rate, ceiling".into(),
-                    jurisdiction: String::new(),
-                    period: "2021–2025".into(),
-                    value: 5.5,
-                    unit: "%".into(),
-                    source: "003 专栏1".into(),
-                },
-                ContextFigure {
-                    id: "xiqing_new_urban_jobs_target".into(),
-                    title: "西青区 城镇新增就业 new urban jobs, target".into(),
-                    jurisdiction: "120111".into(),
-                    period: "2021–2025".into(),
-                    value: 120_000.0,
-                    unit: "jobs".into(),
-                    source: "001 § 二".into(),
-                },
-            ],
-        }
-    }
-}
-
-impl TargetParams {
-    /// Checks the parameters, naming the one at fault.
-    pub fn validate(&self) -> Result<(), String> {
-        if !(1..=28).contains(&self.followup_month_start_day) {
-            return Err("followup_month_start_day: must be 1 to 28".into());
-        }
-        if self.at_risk_after_months >= self.long_term_months {
-            return Err("at_risk_after_months: must be less than long_term_months".into());
-        }
-        if !(1..=366).contains(&self.batch_layoff_service_days) {
-            return Err("batch_layoff_service_days: must be 1 to 366".into());
-        }
-        if self.long_term_months == 0 || self.lookback_years == 0 || self.exit_review_months == 0 {
-            return Err("long_term_months, lookback_years and exit_review_months must be at least 1".into());
-        }
-        for (i, b) in self.budget.iter().enumerate() {
-            if Jurisdiction::parse(&b.jurisdiction).is_err() {
-                return Err(format!("budget[{i}].jurisdiction: must be empty or a 6-, 9- or 12-digit Tianjin code"));
-            }
-            if b.amount_fen <= 0 || b.programmes.is_empty() {
-                return Err(format!("budget[{i}]: needs a positive amount_fen and at least one programme"));
-            }
-        }
-        for (i, c) in self.context.iter().enumerate() {
-            if Jurisdiction::parse(&c.jurisdiction).is_err() {
-                return Err(format!("context[{i}].jurisdiction: must be empty or a 6-, 9- or 12-digit Tianjin code"));
-            }
-        }
-        Ok(())
-    }
-}
+pub use crate::params::{Budget, BudgetKind, ContextFigure, TargetParams};
 
 /// An inclusive period of effective dates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -247,6 +86,12 @@ impl Period {
 
     pub fn contains(&self, d: NaiveDate) -> bool {
         self.from <= d && d <= self.to
+    }
+
+    /// The as-of date when none is given, for every query and export alike:
+    /// the end of the period, or `today` (Beijing time) if that is earlier.
+    pub fn default_as_of(&self, today: NaiveDate) -> NaiveDate {
+        self.to.min(today)
     }
 }
 
@@ -394,25 +239,26 @@ pub struct LongTermRow {
     pub ended_on: Option<NaiveDate>,
     /// Days from registration to its end, or to the as-of date while open.
     pub days: i64,
-    /// The day the spell passes `long_term_months` (it is long-term from the day after).
-    pub long_term_after: NaiveDate,
+    /// `registered_on + long_term_months`: the day the spell has lasted
+    /// `long_term_months` (it is long-term from this day on, inclusive).
+    pub long_term_from: NaiveDate,
     /// `long_term` or `at_risk`.
     pub status: &'static str,
 }
 
-/// No long-term unemployed (001 § 9). A spell is long-term when it lasts more
-/// than `long_term_months`: it is still open, or ended, on a day after
-/// `registered_on + long_term_months` (a placement on that last day keeps it
-/// off the list; on the day after, it is on). Spells overlapping the
-/// `lookback_years` before `A` count. At risk: open on `A`, not long-term,
-/// open for at least `at_risk_after_months`.
+/// No long-term unemployed (001 § 9: "无2年内失业半年以上人员"; 以上 includes
+/// the number). A spell is long-term when it has lasted `long_term_months` or
+/// more: its end, or `A` while it is open, is on or after `registered_on +
+/// long_term_months` (a placement on that day leaves it on the list; on the
+/// day before, off). Spells overlapping the `lookback_years` before `A` count.
+/// At risk: open on `A`, not long-term, open for at least `at_risk_after_months`.
 pub fn long_term(spells: &[SpellRow], a: NaiveDate, p: &TargetParams) -> Vec<LongTermRow> {
     let window_start = sub_years(a, p.lookback_years);
     let mut rows = Vec::new();
     for s in spells.iter().filter(|s| s.overlaps(window_start, a)) {
         let end = s.ended_on.unwrap_or(a);
         let mark = add_months(s.registered_on, p.long_term_months);
-        let status = if end > mark {
+        let status = if end >= mark {
             "long_term"
         } else if s.ended_on.is_none() && a >= add_months(s.registered_on, p.at_risk_after_months) {
             "at_risk"
@@ -425,7 +271,7 @@ pub fn long_term(spells: &[SpellRow], a: NaiveDate, p: &TargetParams) -> Vec<Lon
             registered_on: s.registered_on,
             ended_on: s.ended_on,
             days: (end - s.registered_on).num_days(),
-            long_term_after: mark,
+            long_term_from: mark,
             status,
         });
     }

@@ -209,7 +209,7 @@ fn with_enterprises(log: Vec<RecordedEvent>, seed: u64, enterprises: u32, steps:
             CreditCode::parse(&format!("{body}{}", A[((31 - sum % 31) % 31) as usize] as char)).unwrap()
         };
         let k = rng.random_range(0..4);
-        let command = match rng.random_range(0..8) {
+        let command = match rng.random_range(0..10) {
             // From its stored form, so that fields with a default keep it.
             0 => C::Register(
                 serde_json::from_value(serde_json::json!({
@@ -238,6 +238,18 @@ fn with_enterprises(log: Vec<RecordedEvent>, seed: u64, enterprises: u32, steps:
             5 => C::OfferInternshipPosts(ent::InternshipOffer {
                 offer_id: format!("o{k}"),
                 posts: std::num::NonZeroU32::new(rng.random_range(1..50)).unwrap(),
+            }),
+            8 => C::DevelopWelfarePosts(ent::WelfarePostsDevelopment {
+                development_id: format!("w{k}"),
+                kind: [ent::WelfarePostKind::PublicWelfare, ent::WelfarePostKind::CommunityService][k % 2],
+                posts: std::num::NonZeroU32::new(rng.random_range(1..30)).unwrap(),
+            }),
+            9 => C::RecordGuaranteeLoan(ent::GuaranteeLoan {
+                loan_id: format!("g{k}"),
+                borrower: [ent::LoanBorrower::Enterprise, ent::LoanBorrower::Founder][k % 2],
+                principal: Fen::positive(rng.random_range(1..50_000_000)).unwrap(),
+                lender: "银行".into(),
+                term_months: rng.random_range(1..=36),
             }),
             6 => C::ProposeSubsidy(SubsidyProposal {
                 grant: SubsidyGrant {
@@ -331,6 +343,8 @@ fn dump(path: &std::path::Path) -> Vec<String> {
         "layoff_service",
         "internship_offer",
         "enterprise_subsidy",
+        "welfare_posts",
+        "guarantee_loan",
     ] {
         let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
         let n = stmt.column_count();
@@ -397,6 +411,8 @@ fn live_with_a_crash_equals_a_rebuild_from_zero() {
         "enterprise.internship_posts_offered",
         "enterprise.subsidy_granted",
         "enterprise.subsidy_revoked",
+        "enterprise.welfare_posts_developed",
+        "enterprise.guarantee_loan_granted",
     ] {
         assert!(log.iter().filter(|e| e.event_type == t).count() > 10, "the history exercises {t}");
     }

@@ -157,37 +157,61 @@ const XQ_B: &str = "120111002003"; // Xiqing, street 002
 const HP: &str = "120101001001"; // Heping
 
 #[test]
-fn six_months_boundary_last_day_and_day_after() {
-    // Registered 2026-01-15: six months end on 2026-07-15.
-    // A is placed on 2026-07-15 (the last day): spell lasted exactly 6 months, not long-term.
-    // B is placed on 2026-07-16 (the day after): more than 6 months, long-term.
-    // C registered 2025-08-31: + 6 months = 2026-02-28 (clamped); still open → long-term on 2026-03-01, not on 2026-02-28.
+fn six_months_or_more_is_long_term_the_day_before_is_not() {
+    // 001 § 9 "失业半年以上": 以上 includes the number, so a spell that has lasted exactly
+    // 6 months is long-term. Registered 2026-01-15: 6 months are reached on 2026-07-15.
+    // A is placed on 2026-07-15 (exactly 6 months): long-term.
+    // B is placed on 2026-07-16: long-term.
+    // D is placed on 2026-07-14 (the day before): not long-term, and no longer at risk (not open).
+    // C registered 2025-08-31: + 6 months = 2026-02-28 (no 31 February: the month's last day);
+    //   still open → long-term on 2026-02-28, at risk on 2026-02-27.
+    // E registered 2026-02-28: + 6 months = 2026-08-28 (not the month's end): long-term on 08-28, not 08-27.
     let (a, b, c) = (Person::new(1, XQ_A), Person::new(2, XQ_A), Person::new(3, XQ_A));
+    let (dd, e) = (Person::new(4, XQ_A), Person::new(5, XQ_B));
     let mut w = World::default();
     w.register(&a, "2026-01-15").register(&b, "2026-01-15").register(&c, "2025-08-31");
+    w.register(&dd, "2026-01-15").register(&e, "2026-02-28");
     w.place(&a, "2026-07-15", PlacementKind::Flexible).place(&b, "2026-07-16", PlacementKind::Flexible);
+    w.place(&dd, "2026-07-14", PlacementKind::Flexible);
     let (_dir, rm) = w.project();
     let p = TargetParams::default();
+    let status = |on: &str, who: &Person| -> Option<&'static str> {
+        rm.long_term(&Jurisdiction::city(), d(on), &p)
+            .unwrap()
+            .iter()
+            .find(|r| r.case_id == who.case())
+            .map(|r| r.status)
+    };
     let list = rm.long_term(&Jurisdiction::city(), d("2026-08-01"), &p).unwrap();
     let long: Vec<&str> = list.iter().filter(|r| r.status == "long_term").map(|r| r.case_id.as_str()).collect();
-    assert_eq!(long, vec![c.case().as_str(), b.case().as_str()], "C (open, 335 days) then B (182 days); not A");
-    let b_row = list.iter().find(|r| r.case_id == b.case()).unwrap();
-    assert_eq!((b_row.days, b_row.long_term_after), (182, d("2026-07-15")));
+    // Ordered by days, longest first: C (open, 335 days), B (182), A (181); never D (180).
+    assert_eq!(long, vec![c.case().as_str(), b.case().as_str(), a.case().as_str()]);
+    let a_row = list.iter().find(|r| r.case_id == a.case()).unwrap();
+    assert_eq!((a_row.days, a_row.long_term_from), (181, d("2026-07-15")));
+    assert_eq!(status("2026-08-01", &dd), None, "placed the day before 6 months");
+    // E on 2026-08-01 is at risk (5 months reached on 07-28), long-term from 08-28 on.
+    assert_eq!(status("2026-08-01", &e), Some("at_risk"));
+    assert_eq!(status("2026-08-27", &e), Some("at_risk"));
+    assert_eq!(status("2026-08-28", &e), Some("long_term"));
+    assert_eq!(list.iter().find(|r| r.case_id == e.case()).unwrap().long_term_from, d("2026-08-28"));
 
-    let on_feb_28 = rm.long_term(&Jurisdiction::city(), d("2026-02-28"), &p).unwrap();
-    assert_eq!(
-        on_feb_28.iter().find(|r| r.case_id == c.case()).unwrap().status,
-        "at_risk",
-        "5 months passed on 2026-01-31"
-    );
-    let on_mar_1 = rm.long_term(&Jurisdiction::city(), d("2026-03-01"), &p).unwrap();
-    assert_eq!(on_mar_1.iter().find(|r| r.case_id == c.case()).unwrap().status, "long_term");
-    // A and B on 2026-06-15: both at risk (5 months reached on 2026-06-15), neither long-term yet.
-    let mid = rm.long_term(&Jurisdiction::city(), d("2026-06-15"), &p).unwrap();
-    assert!(mid.iter().filter(|r| r.case_id != c.case()).all(|r| r.status == "at_risk"));
-    assert_eq!(mid.len(), 3);
-    // Looking back 2 years from 2028-07-16: B's spell ended 2026-07-16, exactly 2 years before, still counts;
-    // A's ended 2026-07-15 and is outside the window anyway (and was never long-term).
+    // C at the month's end: at risk on 02-27, long-term on 02-28.
+    assert_eq!(status("2026-02-27", &c), Some("at_risk"), "5 months passed on 2026-01-31");
+    assert_eq!(status("2026-02-28", &c), Some("long_term"), "2025-08-31 + 6 months = 2026-02-28");
+    // A on the day before its 6 months (open): at risk; on the day (placed that day): long-term.
+    assert_eq!(status("2026-07-14", &a), Some("at_risk"));
+    assert_eq!(status("2026-07-15", &a), Some("long_term"));
+    // The at-risk list never holds a long-term spell, nor the long-term one a spell under 6 months.
+    for on in ["2026-06-15", "2026-07-14", "2026-07-15", "2026-08-27", "2026-08-28"] {
+        for r in rm.long_term(&Jurisdiction::city(), d(on), &p).unwrap() {
+            let reached = d(on).min(r.ended_on.unwrap_or(d(on))) >= r.long_term_from;
+            assert_eq!(r.status == "long_term", reached, "{on}: {r:?}");
+        }
+    }
+    // The target counts the same spells as the list.
+    let r = report(&rm, "", "2026-01-01", "2026-12-31", "2026-07-15");
+    assert_eq!(target(&r, "long_term_unemployed"), (3, None), "C; A (placed that day); B (open, 6 months that day)");
+    // Looking back 2 years from 2028-07-16: B's spell ended 2026-07-16, exactly 2 years before, still counts.
     let later = rm.long_term(&Jurisdiction::city(), d("2028-07-16"), &p).unwrap();
     assert!(later.iter().any(|r| r.case_id == b.case()));
     let after_window = rm.long_term(&Jurisdiction::city(), d("2028-07-17"), &p).unwrap();
@@ -244,10 +268,13 @@ fn as_of_before_and_after_a_placement_moves_the_state() {
     assert_eq!(rm.communities(&j, d("2026-06-29")).unwrap()[0].employed, 1);
     assert!(rm.communities(&j, d("2026-06-30")).unwrap().is_empty());
     let posts = report(&rm, "120111", "2026-01-01", "2026-12-31", "2026-12-31");
-    assert_eq!(target(&posts, "public_welfare_placements"), (1, None));
-    assert_eq!(target(&posts, "public_welfare_local_share"), (1, Some(1)), "Xiqing hukou in a Xiqing post");
+    assert_eq!(target(&posts, "welfare_post_placements"), (1, None));
+    // The local share is a stock: on 12-31 nobody works in a public-welfare post any more.
+    assert_eq!(target(&posts, "public_welfare_local_share"), (0, Some(0)));
+    let in_post = report(&rm, "120111", "2026-01-01", "2026-12-31", "2026-06-29");
+    assert_eq!(target(&in_post, "public_welfare_local_share"), (1, Some(1)), "Xiqing hukou in a Xiqing post");
     let too_early = report(&rm, "120111", "2026-01-01", "2026-12-31", "2026-02-28");
-    assert_eq!(target(&too_early, "public_welfare_placements"), (0, None));
+    assert_eq!(target(&too_early, "welfare_post_placements"), (0, None));
 }
 
 #[test]
@@ -399,6 +426,8 @@ fn subsidies_training_interns_graduates_and_exit_review() {
         title: "t".into(),
         jurisdiction: "120111".into(),
         year: None,
+        first_year: None,
+        last_year: None,
         programmes: vec!["start-up-training".into()],
         amount_fen: 1_000_000,
         kind: leye_projections::targets::BudgetKind::Budget,
@@ -410,6 +439,14 @@ fn subsidies_training_interns_graduates_and_exit_review() {
     let lines: Vec<(i32, i64)> = r.budgets.iter().map(|b| (b.year, b.granted_fen)).collect();
     assert_eq!(lines, vec![(2025, 0), (2026, 150_000)]);
     assert!((r.budgets[1].share - 0.15).abs() < 1e-9);
+    // An amount set for 2026 on only: no 2025 line.
+    let from_2026 = TargetParams {
+        budget: vec![leye_projections::targets::Budget { first_year: Some(2026), ..p.budget[0].clone() }],
+        ..TargetParams::default()
+    };
+    let r =
+        rm.targets(&j, Period::new(d("2025-01-01"), d("2026-12-31")).unwrap(), d("2026-04-30"), &from_2026).unwrap();
+    assert_eq!(r.budgets.iter().map(|b| b.year).collect::<Vec<_>>(), vec![2026]);
     let city = rm
         .targets(&Jurisdiction::city(), Period::new(d("2026-01-01"), d("2026-12-31")).unwrap(), d("2026-04-30"), &p)
         .unwrap();
@@ -919,8 +956,9 @@ fn internship_posts_are_summed_across_the_enterprises_of_a_district() {
     assert_eq!(target(&h1("", "2026-06-30"), "internship_posts"), (120, None));
     assert_eq!(target(&h1("120101", "2026-06-30"), "internship_posts"), (100, None));
     assert_eq!(target(&h1("120111", "2026-06-29"), "internship_posts"), (12, None), "as of the day before X2's offer");
+    // 2 000 posts is a yearly goal of 001 (2022–2025): a half year of 2026 shows the bare figure.
     let t = xq.targets.iter().find(|t| t.id == "internship_posts").unwrap();
-    assert_eq!(t.met, Some(false), "goal 2 000");
+    assert_eq!((t.goal, t.met), ("", None));
 }
 
 #[test]
@@ -978,9 +1016,15 @@ fn enterprise_subsidies_count_in_the_totals_and_budgets_of_the_city_and_district
     assert_eq!(totals("", "2026-04-01"), vec![("xiqing-startup-success".into(), 2, 21_000)], "e2 revoked on 04-01");
     // A street knows its residents' grants only.
     assert_eq!(totals("120111001", "2026-03-31"), vec![("xiqing-startup-success".into(), 1, 1_000)]);
-    // subsidy_granted_fen and the shipped Xiqing start-up floor include the enterprise's grant.
+    // subsidy_granted_fen and the Xiqing start-up floor include the enterprise's grant.
     let r = report(&rm, "120111", "2026-01-01", "2026-12-31", "2026-06-30");
     assert_eq!(target(&r, "subsidy_granted_fen"), (21_000, None));
+    // The shipped floor is 001's, set for 2022–2025: 2026 has no line.
+    assert!(r.budgets.is_empty(), "{:?}", r.budgets);
+    let mut p = TargetParams::default();
+    p.budget[0].last_year = None;
+    let j = Jurisdiction::parse("120111").unwrap();
+    let r = rm.targets(&j, Period::new(d("2026-01-01"), d("2026-12-31")).unwrap(), d("2026-06-30"), &p).unwrap();
     assert_eq!(
         r.budgets.iter().map(|b| (b.id.as_str(), b.granted_fen)).collect::<Vec<_>>(),
         vec![("xiqing_startup_subsidies", 21_000)]

@@ -208,7 +208,8 @@ async fn fixture(server: &TestServer) -> Fixture {
     let mut a = server.targets_client().await;
     let ready = async {
         for _ in 0..400 {
-            let asked = apb::GetHouseholdRequest { household_id: household.clone(), as_of: String::new() };
+            let asked =
+                apb::GetHouseholdRequest { household_id: household.clone(), as_of: String::new(), min_position: 0 };
             if a.get_household(asked).await.is_ok() {
                 return true;
             }
@@ -279,18 +280,21 @@ fn request_for(operation: &str, f: &Fixture) -> Vec<u8> {
         period_from: period_from.clone(),
         period_to: period_to.clone(),
         as_of: String::new(),
+        min_position: 0,
     };
     let subsidy_totals = || apb::ListSubsidyTotalsRequest {
         jurisdiction: INSIDE.into(),
         period_from: period_from.clone(),
         period_to: period_to.clone(),
         as_of: String::new(),
+        min_position: 0,
     };
     let communities = || apb::ListCommunitiesRequest {
         jurisdiction: INSIDE.into(),
         period_from: period_from.clone(),
         period_to: period_to.clone(),
         as_of: String::new(),
+        min_position: 0,
     };
     let first_of_month = date(today() - chrono::Duration::days(i64::from(today().day()) - 1));
 
@@ -498,6 +502,30 @@ fn request_for(operation: &str, f: &Fixture) -> Vec<u8> {
                 offer: Some(epb::InternshipPostsOffered { offer_id: "O1".into(), posts: 3 }),
             }
             .encode_to_vec(),
+            "DevelopWelfarePosts" => epb::DevelopWelfarePostsRequest {
+                context: ctx(),
+                case_id: firm(),
+                effective_date: now(),
+                posts: Some(epb::WelfarePostsDeveloped {
+                    development_id: "W1".into(),
+                    kind: epb::WelfarePostKind::PublicWelfare as i32,
+                    posts: 3,
+                }),
+            }
+            .encode_to_vec(),
+            "RecordGuaranteeLoan" => epb::RecordGuaranteeLoanRequest {
+                context: ctx(),
+                case_id: firm(),
+                effective_date: now(),
+                loan: Some(epb::GuaranteeLoanGranted {
+                    loan_id: "G1".into(),
+                    borrower: epb::LoanBorrower::Enterprise as i32,
+                    principal_fen: 30_000_000,
+                    lender: "天津银行".into(),
+                    term_months: 24,
+                }),
+            }
+            .encode_to_vec(),
             "FileLayoffPlan" => epb::FileLayoffPlanRequest {
                 context: ctx(),
                 case_id: firm(),
@@ -563,7 +591,8 @@ fn request_for(operation: &str, f: &Fixture) -> Vec<u8> {
             }
             .encode_to_vec(),
             "GetHousehold" => {
-                apb::GetHouseholdRequest { household_id: f.household.clone(), as_of: String::new() }.encode_to_vec()
+                apb::GetHouseholdRequest { household_id: f.household.clone(), as_of: String::new(), min_position: 0 }
+                    .encode_to_vec()
             }
             "ListEligible" => {
                 apb::ListEligibleRequest { jurisdiction: INSIDE.into(), ..Default::default() }.encode_to_vec()

@@ -12,7 +12,13 @@ async fn analytics(server: &TestServer) -> leye_e2e::TargetsClient {
 }
 
 fn targets_request(jurisdiction: &str, from: String, to: String) -> apb::GetTargetsRequest {
-    apb::GetTargetsRequest { jurisdiction: jurisdiction.into(), period_from: from, period_to: to, as_of: String::new() }
+    apb::GetTargetsRequest {
+        jurisdiction: jurisdiction.into(),
+        period_from: from,
+        period_to: to,
+        as_of: String::new(),
+        min_position: 0,
+    }
 }
 
 /// Waits until the read model has folded everything up to `position`.

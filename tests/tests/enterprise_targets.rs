@@ -22,6 +22,7 @@ fn targets_request(jurisdiction: &str) -> apb::GetTargetsRequest {
         period_from: days_ago(120),
         period_to: days_ago(0),
         as_of: String::new(),
+        min_position: 0,
     }
 }
 

@@ -28,7 +28,7 @@ fn leave(case_id: &str, on: String, household: &str) -> pb::LeaveHouseholdReques
 }
 
 fn get(household: &str, as_of: String) -> apb::GetHouseholdRequest {
-    apb::GetHouseholdRequest { household_id: household.into(), as_of }
+    apb::GetHouseholdRequest { household_id: household.into(), as_of, min_position: 0 }
 }
 
 /// Waits until the read model has folded everything up to `position`.

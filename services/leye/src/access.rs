@@ -126,6 +126,8 @@ rules! {
         "ReportBatchLayoff" => CW, Case, false;
         "RecordLayoffService" => CW, Case, false;
         "OfferInternshipPosts" => CW, Case, false;
+        "DevelopWelfarePosts" => CW, Case, false;
+        "RecordGuaranteeLoan" => CW, Case, false;
         "FileLayoffPlan" => CW, Case, false;
         "DesignateKeyEnterprise" => CW, Case, false;
         "ReportLabourShortage" => CW, Case, false;

@@ -10,6 +10,8 @@
 //! read model, and runs on the current read-model generation in one read
 //! transaction, off the async threads.
 
+mod wait;
+
 use std::collections::HashSet;
 
 use chrono::{Datelike, NaiveDate};
@@ -25,6 +27,8 @@ use crate::{
     access::{Denied, Gate},
     cases::Clock,
 };
+
+pub use wait::{Bound, Progress, Wait};
 
 /// Largest page a list query returns.
 pub const MAX_PAGE: u32 = 1000;
@@ -53,6 +57,10 @@ pub enum QueryError {
     /// The read model is not built yet, or cannot be read (details logged).
     #[error("{0}")]
     Unavailable(&'static str),
+    /// The read model had not reached the request's `min_position` at the
+    /// first bound (`UNAVAILABLE` for the server's, `DEADLINE_EXCEEDED` for the call's).
+    #[error("the read model has reached log position {reached}, not min_position {wanted}, within {bound}")]
+    NotReached { wanted: u64, reached: u64, bound: Bound },
 }
 
 /// Collects every violation of a request.
@@ -82,6 +90,8 @@ pub struct AreaQuery<'a> {
     pub period_to: &'a str,
     /// Empty: the end of the period, or today if that is earlier.
     pub as_of: &'a str,
+    /// The log position to wait for (read your own writes).
+    pub wait: Wait,
 }
 
 /// A page of a list: size (0 = [`DEFAULT_PAGE`]) and the token of a previous answer.
@@ -100,6 +110,8 @@ pub struct EligibleQuery<'a> {
     /// Empty: today.
     pub as_of: &'a str,
     pub page: PageQuery<'a>,
+    /// The log position to wait for (read your own writes).
+    pub wait: Wait,
 }
 
 /// The action lists.
@@ -153,6 +165,8 @@ pub struct ActionsQuery<'a> {
     pub period_from: &'a str,
     pub period_to: &'a str,
     pub page: PageQuery<'a>,
+    /// The log position to wait for (read your own writes).
+    pub wait: Wait,
 }
 
 /// One row of an action list; which fields are set depends on the list.
@@ -191,6 +205,8 @@ pub struct Analytics {
     dir: ReadModelDir,
     params: TargetParams,
     clock: Clock,
+    /// The projector's progress, when it runs in this process.
+    progress: Option<Progress>,
 }
 
 impl std::fmt::Debug for Analytics {
@@ -256,26 +272,43 @@ fn next_token(offset: usize, shown: usize, total: usize) -> String {
 
 impl Analytics {
     pub fn new(dir: ReadModelDir, params: TargetParams, clock: Clock) -> Self {
-        Self { dir, params, clock }
+        Self { dir, params, clock, progress: None }
+    }
+
+    /// Lets queries wait for the projector reporting on `progress` (`min_position`).
+    pub fn with_progress(mut self, progress: Progress) -> Self {
+        self.progress = Some(progress);
+        self
     }
 
     pub fn today(&self) -> NaiveDate {
         leye_domain::beijing_date((self.clock)())
     }
 
-    /// Runs `query` on the current generation, off the async threads.
+    /// Runs `query` on the current generation, off the async threads, once
+    /// the projector has reached `wait.min_position`: the answer and the read
+    /// model's position, read in the same snapshot (never below `min_position`).
     async fn query<T: Send + 'static>(
         &self,
+        wait: Wait,
         query: impl FnOnce(&ReadModel) -> Result<T, leye_projections::ProjectionError> + Send + 'static,
-    ) -> Result<T, QueryError> {
+    ) -> Result<(T, u64), QueryError> {
+        if let Some(progress) = &self.progress {
+            progress.wait(wait).await?;
+        }
         let dir = self.dir.clone();
         let ran = tokio::task::spawn_blocking(move || {
             let path = dir.current()?;
             let rm = ReadModel::open(&path)?;
-            rm.snapshot(query)
+            rm.snapshot(|rm| Ok((query(rm)?, rm.checkpoint()?)))
         })
         .await;
         match ran {
+            // Behind although the projector said otherwise: a rebuild switched
+            // to a generation not yet as far (or no projector runs here).
+            Ok(Ok((_, reached))) if reached < wait.min_position => {
+                Err(QueryError::NotReached { wanted: wait.min_position, reached, bound: Bound::Server })
+            }
             Ok(Ok(v)) => Ok(v),
             Ok(Err(leye_projections::ProjectionError::NotReady)) => {
                 Err(QueryError::Unavailable("the read model is not built yet"))
@@ -308,7 +341,7 @@ impl Analytics {
             _ => None,
         };
         let as_of = if q.as_of.trim().is_empty() {
-            period.map(|p| p.to.min(self.today()))
+            period.map(|p| p.default_as_of(self.today()))
         } else {
             f.take("as_of", parse_date(q.as_of))
         };
@@ -325,19 +358,24 @@ impl Analytics {
     pub async fn targets(&self, gate: &Gate, q: AreaQuery<'_>) -> Result<(TargetReport, u64), QueryError> {
         let (j, period, as_of) = self.check_area(gate, q)?;
         let params = self.params.clone();
-        self.query(move |rm| Ok((rm.targets(&j, period, as_of, &params)?, rm.checkpoint()?))).await
+        self.query(q.wait, move |rm| rm.targets(&j, period, as_of, &params)).await
     }
 
-    /// `ListSubsidyTotals`.
-    pub async fn subsidy_totals(&self, gate: &Gate, q: AreaQuery<'_>) -> Result<Vec<SubsidyTotalRow>, QueryError> {
+    /// `ListSubsidyTotals`, and the read model's position.
+    pub async fn subsidy_totals(
+        &self,
+        gate: &Gate,
+        q: AreaQuery<'_>,
+    ) -> Result<(Vec<SubsidyTotalRow>, u64), QueryError> {
         let (j, period, as_of) = self.check_area(gate, q)?;
-        self.query(move |rm| rm.subsidy_totals(&j, period, as_of)).await
+        self.query(q.wait, move |rm| rm.subsidy_totals(&j, period, as_of)).await
     }
 
-    /// `ListCommunities` (the period is checked; the figures are on `as_of`).
-    pub async fn communities(&self, gate: &Gate, q: AreaQuery<'_>) -> Result<Vec<CommunityRow>, QueryError> {
+    /// `ListCommunities` (the period is checked; the figures are on `as_of`),
+    /// and the read model's position.
+    pub async fn communities(&self, gate: &Gate, q: AreaQuery<'_>) -> Result<(Vec<CommunityRow>, u64), QueryError> {
         let (j, _, as_of) = self.check_area(gate, q)?;
-        self.query(move |rm| rm.communities(&j, as_of)).await
+        self.query(q.wait, move |rm| rm.communities(&j, as_of)).await
     }
 
     /// `ListEligible`.
@@ -352,9 +390,8 @@ impl Analytics {
             return Err(f.into_error());
         };
         gate.check_area(j.code()).map_err(QueryError::Denied)?;
-        let (page, checkpoint) = self
-            .query(move |rm| Ok((rm.eligible(&j, programme.as_deref(), a, offset, size as usize)?, rm.checkpoint()?)))
-            .await?;
+        let (page, checkpoint) =
+            self.query(q.wait, move |rm| rm.eligible(&j, programme.as_deref(), a, offset, size as usize)).await?;
         Ok(Page {
             next_page_token: next_token(offset, page.rows.len(), page.total),
             total: page.total,
@@ -370,6 +407,7 @@ impl Analytics {
         gate: &Gate,
         household_id: &str,
         as_of: &str,
+        wait: Wait,
     ) -> Result<(HouseholdView, u64), QueryError> {
         let mut f = Fields::default();
         let household_id = f.take(
@@ -380,12 +418,12 @@ impl Analytics {
         let (Some(household_id), Some(a), true) = (household_id, as_of, f.0.is_empty()) else {
             return Err(f.into_error());
         };
-        let (view, places, checkpoint) = self
-            .query(move |rm| {
+        let ((view, places), checkpoint) = self
+            .query(wait, move |rm| {
                 let view = rm.household(&household_id.to_string(), a)?;
                 let members: Vec<String> =
                     view.iter().flat_map(|v| v.members.iter().map(|m| m.case_id.clone())).collect();
-                Ok((view, rm.person_places(&members)?, rm.checkpoint()?))
+                Ok((view, rm.person_places(&members)?))
             })
             .await?;
         let Some(v) = view else {
@@ -444,13 +482,13 @@ impl Analytics {
         };
         gate.check_area(j.code()).map_err(QueryError::Denied)?;
         let params = self.params.clone();
-        let (items, total, checkpoint) = self
-            .query(move |rm| {
+        let ((items, total), checkpoint) = self
+            .query(q.wait, move |rm| {
                 let members: Option<HashSet<String>> = group.map(|g| rm.with_group(&g, a)).transpose()?;
                 let items = action_items(rm, list, &j, period, a, &params, members.as_ref())?;
                 let total = items.len();
                 let page: Vec<ActionItem> = items.into_iter().skip(offset).take(size as usize).collect();
-                Ok((page, total, rm.checkpoint()?))
+                Ok((page, total))
             })
             .await?;
         Ok(Page { next_page_token: next_token(offset, items.len(), total), total, checkpoint, items })
@@ -480,7 +518,7 @@ fn action_items(
                 ended_on: opt_date(r.ended_on),
                 days: r.days,
                 status: r.status.into(),
-                reference_date: date(r.long_term_after),
+                reference_date: date(r.long_term_from),
                 ..Default::default()
             })
             .collect(),

@@ -15,6 +15,8 @@ use hdrhistogram::Histogram;
 use tokio::task::JoinSet;
 
 pub mod personal;
+pub mod sealing;
+pub mod sealing_grpc;
 
 /// The warm-up and the measured window of one workload.
 #[derive(Debug, Clone, Copy)]

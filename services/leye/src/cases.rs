@@ -236,6 +236,9 @@ pub struct CommandOutcome {
     pub event_ids: Vec<Uuid>,
     /// The command had been accepted before: nothing new was written.
     pub duplicate: bool,
+    /// Global log position (commit part) of the command's last event; for a
+    /// duplicate, of the original's. Queries with this `min_position` read it.
+    pub position: u64,
 }
 
 /// Everything that can go wrong on the command and query paths. Mapped to a
@@ -587,6 +590,7 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
                         revision: result.next_expected_revision,
                         event_ids,
                         duplicate: result.already_written,
+                        position: result.position.commit,
                     });
                 }
                 Err(StoreError::WrongExpectedRevision { current, .. }) => {
@@ -727,6 +731,7 @@ fn earlier_outcome<E>(
         revision: last.revision,
         event_ids: mine.iter().map(|r| r.event_id).collect(),
         duplicate: true,
+        position: last.position.commit,
     }))
 }
 

@@ -59,6 +59,8 @@ use crate::publisher::{
 pub struct ServeConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// The event store: `sqlite:<data_dir>/events.sqlite` unless configured.
+    pub store: leye_store::StoreLocator,
     pub pseudonym_key_file: PathBuf,
     /// The event store's chain key (kept apart from the database file);
     /// `None`: `<data_dir>/keys/chain.key` (see [`Self::chain_key_file`]).
@@ -69,6 +71,9 @@ pub struct ServeConfig {
     /// Benchmarks only: the store writes events without seals (hidden flag
     /// `--bench-unsealed`, for `leye-bench --compare-chain`).
     pub bench_unsealed: bool,
+    /// Benchmarks only: registrations are stored with resident ID and name in
+    /// clear (no flag; set by `leye-bench-sealing --grpc` on the server it runs).
+    pub bench_clear_personal_data: bool,
     /// The personal-data key store and its master key.
     pub vault: VaultConfig,
     /// Where `/metrics` is served; `None`: not served.
@@ -114,6 +119,16 @@ impl ServeConfig {
         }
     }
 
+    /// How [`leye_store::AnyStore`] opens the configured store.
+    pub fn any_store_options(&self, quick_check: bool) -> leye_store::AnyStoreOptions {
+        leye_store::AnyStoreOptions {
+            key_file: self.chain_key_file(),
+            algorithm: self.chain_algorithm,
+            quick_check,
+            unsealed_for_benchmarks: self.bench_unsealed,
+        }
+    }
+
     /// The built-in defaults with every file under `data_dir` (store, keys,
     /// checkpoints), as `--data-dir` alone gives.
     pub fn in_data_dir(data_dir: &Path) -> Self {
@@ -155,6 +170,12 @@ pub struct ServeSettings {
     /// Directory holding the embedded event store and the pseudonym key.
     #[arg(long, env = "LEYE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The event store: sqlite:PATH (default: <data_dir>/events.sqlite),
+    /// postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (several servers may
+    /// share it) or kurrentdb://…. Never printed with its password.
+    #[arg(long, env = "LEYE_STORE")]
+    #[serde(default, deserialize_with = "deserialize_store")]
+    pub store: Option<StoreArg>,
     /// File holding the secret key that derives case ids from resident IDs.
     #[arg(long, env = "LEYE_PSEUDONYM_KEY_FILE")]
     pub pseudonym_key_file: Option<PathBuf>,
@@ -242,6 +263,39 @@ pub const STORE_FILE: &str = "events.sqlite";
 /// The read-model directory's name inside the data directory.
 pub const READMODEL_DIR: &str = "readmodel";
 
+/// A store locator as given (flag, environment or file), parsed into a
+/// [`leye_store::StoreLocator`] when the configuration is layered: clap and
+/// serde repeat a value they refuse, which could hold a password, so this
+/// accepts any text and the layering names the problem without it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoreArg(String);
+
+impl StoreArg {
+    /// The locator, or an error naming `what` and the accepted forms.
+    pub fn parse(&self, what: &str) -> anyhow::Result<leye_store::StoreLocator> {
+        self.0.parse().map_err(|e: String| anyhow::anyhow!("{what}: {}", e.trim_start_matches("store: ")))
+    }
+}
+
+impl std::str::FromStr for StoreArg {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for StoreArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StoreArg({})", leye_store::postgres::redact_url(&self.0))
+    }
+}
+
+/// The config file's `store` key.
+fn deserialize_store<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<StoreArg>, D::Error> {
+    let raw: Option<String> = Deserialize::deserialize(d)?;
+    Ok(raw.map(StoreArg))
+}
+
 impl ServeSettings {
     /// Reads a config file. Unknown keys are refused, naming the file.
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
@@ -315,6 +369,7 @@ impl ServeSettings {
                 .map_or(publisher::DEFAULT_MAX_LAG, secs),
             personal_data: self.nats_personal_data.or(lower.nats_personal_data).unwrap_or(false),
             opener: None,
+            leader: None,
         };
         let metrics_listen = self.metrics_listen.or(lower.metrics_listen);
         let dashboard_listen = self.dashboard_listen.or(lower.dashboard_listen);
@@ -335,13 +390,19 @@ impl ServeSettings {
         };
         let policies = self.policies.or(lower.policies);
         let trust = self.security.layered_over(lower.security)?;
+        let store = match self.store.or(lower.store) {
+            Some(arg) => arg.parse("store")?,
+            None => leye_store::StoreLocator::Sqlite(data_dir.join(STORE_FILE)),
+        };
         Ok(ServeConfig {
+            store,
             listen,
             data_dir,
             pseudonym_key_file,
             chain_key_file,
             chain_algorithm,
             bench_unsealed: self.bench_unsealed || lower.bench_unsealed,
+            bench_clear_personal_data: false,
             vault,
             metrics_listen,
             dashboard_listen,
@@ -380,6 +441,26 @@ mod tests {
         let bad = ServeSettings { chain_algorithm: Some("md5".into()), ..Default::default() };
         let e = bad.layered_over(ServeSettings::default()).unwrap_err().to_string();
         assert!(e.contains("chain_algorithm") && e.contains("md5"), "{e}");
+    }
+
+    #[test]
+    fn the_store_is_chosen_by_file_or_flag_and_never_shown_with_its_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("leye.toml");
+        std::fs::write(&file, "data_dir = \"/srv/leye\"\nstore = \"postgres://leye:s3cret@db/leye\"\n").unwrap();
+        let from_file = ServeSettings::from_file(&file).unwrap();
+        assert!(!format!("{from_file:?}").contains("s3cret"));
+        let cfg = ServeSettings::default().layered_over(from_file.clone()).unwrap();
+        assert_eq!(cfg.store, leye_store::StoreLocator::Postgres("postgres://leye:s3cret@db/leye".into()));
+        assert!(!format!("{cfg:?}").contains("s3cret") && !cfg.store.to_string().contains("s3cret"));
+        let flag = ServeSettings { store: Some("sqlite:/tmp/x.db".parse().unwrap()), ..Default::default() };
+        let cfg = flag.layered_over(from_file).unwrap();
+        assert_eq!(cfg.store, leye_store::StoreLocator::Sqlite("/tmp/x.db".into()));
+        let default = ServeConfig::in_data_dir(Path::new("/srv/leye"));
+        assert_eq!(default.store, leye_store::StoreLocator::Sqlite("/srv/leye/events.sqlite".into()));
+        let bad = ServeSettings { store: Some("redis://u:s3cret@h".parse().unwrap()), ..Default::default() };
+        let e = bad.layered_over(ServeSettings::default()).unwrap_err().to_string();
+        assert!(e.starts_with("store:") && e.contains("postgres://") && !e.contains("s3cret"), "{e}");
     }
 
     #[test]

@@ -26,7 +26,10 @@ pub const ALERT: &str = "STORE INTEGRITY ALERT";
 /// `leye verify`: walks the whole log, prints the counts and throughput when
 /// clean or the first break, and returns whether the store is intact.
 pub fn verify(config: &ServeConfig, quick_check: bool, out: &mut impl Write) -> anyhow::Result<bool> {
-    let path = config.store_file();
+    let path = match &config.store {
+        leye_store::StoreLocator::Sqlite(path) => path.clone(),
+        _ => config.store_file(),
+    };
     anyhow::ensure!(path.exists(), "no event store at {}", path.display());
     let started = Instant::now();
     let key_file = config.chain_key_file();
@@ -68,6 +71,64 @@ pub fn verify(config: &ServeConfig, quick_check: bool, out: &mut impl Write) -> 
         writeln!(out, "events 1..={m} were sealed as found by the one-way migration to schema 2")?;
     }
     Ok(r.is_intact())
+}
+
+/// `leye verify` of any store: a SQLite file as [`verify`] does; a shared
+/// store (PostgreSQL) by walking its whole chain through the port (one page
+/// at a time) and checking it ends on the head row.
+pub async fn verify_any(config: &ServeConfig, quick_check: bool, out: &mut impl Write) -> anyhow::Result<bool> {
+    if !config.store.is_shared() {
+        return verify(config, quick_check, out);
+    }
+    let store = leye_store::AnyStore::open(&config.store, &config.any_store_options(false))
+        .await
+        .with_context(|| format!("opening {}", config.store))?;
+    let key = leye_store::chain::ChainKey::load(store.key_file(), store.algorithm())
+        .map_err(|e| anyhow::anyhow!("chain key: {e}"))?;
+    let started = Instant::now();
+    let walked = leye_store::copy::walk(&store, &key, 2000).await;
+    let where_ = store.describe();
+    store.close().await;
+    let walked = walked?;
+    let secs = started.elapsed().as_secs_f64();
+    match &walked.broken {
+        None => writeln!(
+            out,
+            "event store intact: {} events (positions 1..={}), last hash {}, head row at position {}; \
+             {where_}, chain {} with key {}; walk {secs:.3} s ({:.0} events/s)",
+            walked.events,
+            walked.end.seq,
+            leye_store::headfile::hex(&walked.end.hash),
+            walked.head.map_or(0, |h| h.seq),
+            key.algorithm(),
+            key.id(),
+            walked.events as f64 / secs.max(1e-9),
+        )?,
+        Some(b) => writeln!(
+            out,
+            "event store BROKEN at position {}: {} ({}); {} events verified before it; {where_}",
+            b.position, b.kind, b.detail, walked.events
+        )?,
+    }
+    Ok(walked.broken.is_none())
+}
+
+/// [`require_intact`] for any store.
+pub async fn require_intact_any(config: &ServeConfig, force: bool, err: &mut impl Write) -> anyhow::Result<()> {
+    if !config.store.is_shared() {
+        return require_intact(config, force, err);
+    }
+    let mut report = Vec::new();
+    if verify_any(config, false, &mut report).await? {
+        return Ok(());
+    }
+    let report = String::from_utf8_lossy(&report);
+    if force {
+        tracing::error!(alert = ALERT, "--force: going on over a broken event store");
+        writeln!(err, "{report}--force given: going on anyway")?;
+        return Ok(());
+    }
+    anyhow::bail!("{}the event store does not verify; investigate (`leye verify`), or pass --force", report)
 }
 
 /// Refuses to go on over a broken store unless `force`: for commands that

@@ -16,7 +16,6 @@ use std::{
 };
 
 use anyhow::Context;
-use chrono::Datelike;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, parser::ValueSource};
 use leye::{
     analyst,
@@ -58,6 +57,10 @@ struct DataArgs {
     /// (`LEYE_MASTER_KEY`, holding the key itself, wins).
     #[arg(long, env = "LEYE_MASTER_KEY_FILE")]
     master_key_file: Option<PathBuf>,
+    /// The event store, as for `leye serve` (sqlite:PATH, postgres://…); default:
+    /// the config file's `store`, else <data_dir>/events.sqlite.
+    #[arg(long, env = "LEYE_STORE")]
+    store: Option<leye::config::StoreArg>,
 }
 
 impl DataArgs {
@@ -68,7 +71,8 @@ impl DataArgs {
             None => ServeSettings::default(),
         };
         let master_key_file = self.master_key_file.or(flags.master_key_file);
-        ServeSettings { data_dir: self.data_dir.or(flags.data_dir), master_key_file, ..flags }.layered_over(file)
+        let store = self.store.or(flags.store);
+        ServeSettings { data_dir: self.data_dir.or(flags.data_dir), master_key_file, store, ..flags }.layered_over(file)
     }
 
     fn resolve(self) -> anyhow::Result<ServeConfig> {
@@ -159,10 +163,15 @@ enum Command {
     /// Follow the events published on NATS JetStream with a durable consumer,
     /// printing one line per event (personal data masked).
     Consume(consume::ConsumeArgs),
-    /// The analysts' read model: rebuild it, or export a target table or action list as CSV.
+    /// The analysts' read model: rebuild it, or export a target table or action list as CSV or xlsx.
     Projections {
         #[command(subcommand)]
         command: ProjectionsCommand,
+    },
+    /// The event store itself: copy a log into PostgreSQL.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
     },
     /// The subsidy policy catalogue: check a directory of rule files before
     /// deploying it (`leye serve --policies DIR` refuses an invalid one).
@@ -242,6 +251,30 @@ enum PoliciesCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum StoreCommand {
+    /// Copy the whole log of one store into a new, empty PostgreSQL store,
+    /// positions, times and seals kept (both use the chain key of the data
+    /// directory or --chain-key-file); the chain is checked on the way and the
+    /// copy verified on arrival. Run it with the service stopped.
+    Copy {
+        /// The source, e.g. sqlite:leye-data/events.sqlite.
+        #[arg(long)]
+        from: leye::config::StoreArg,
+        /// The target, e.g. postgres://leye@db/leye.
+        #[arg(long)]
+        to: leye::config::StoreArg,
+        /// The chain key file (default: <data_dir>/keys/chain.key).
+        #[arg(long, env = "LEYE_CHAIN_KEY_FILE")]
+        chain_key_file: Option<PathBuf>,
+        /// Events per transaction.
+        #[arg(long, default_value_t = 2000)]
+        page: usize,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum ProjectionsCommand {
     /// Replay the whole log into a new read model and switch to it. Safe while
     /// `leye serve` runs: queries keep answering and its projector follows.
@@ -252,25 +285,29 @@ enum ProjectionsCommand {
         #[arg(long)]
         force: bool,
     },
-    /// Write a target table or an action list as CSV.
+    /// Write a target table or an action list as CSV or xlsx.
     Export {
         #[arg(value_enum)]
         what: analyst::Export,
         /// Empty: the city; or a 6-, 9- or 12-digit district, street or community code.
         #[arg(long, default_value = "")]
         jurisdiction: String,
-        /// Period start (YYYY-MM-DD); default: 1 January of the as-of year.
+        /// Period start (YYYY-MM-DD); default: 1 January of the period's last year.
         #[arg(long)]
         from: Option<chrono::NaiveDate>,
-        /// Period end (YYYY-MM-DD); default: the as-of date.
+        /// Period end (YYYY-MM-DD); default: --as-of if given, else today (Beijing time).
         #[arg(long)]
         to: Option<chrono::NaiveDate>,
-        /// Facts effective after this date are ignored; default: today.
+        /// Facts effective after this date are ignored; default, as GetTargets:
+        /// the end of the period, or today if that is earlier.
         #[arg(long)]
         as_of: Option<chrono::NaiveDate>,
         /// Output file; default: standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// csv or xlsx; default: xlsx when --out ends in .xlsx, else csv.
+        #[arg(long, value_enum)]
+        format: Option<analyst::Format>,
         /// The config file's `[targets]` table sets the parameters.
         #[command(flatten)]
         data: DataArgs,
@@ -402,6 +439,11 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
         }
         Command::Migrate { command: MigrateCommand::Encrypt { data } } => {
             let config = data.resolve()?;
+            refuse_shared(
+                &config,
+                "leye migrate encrypt",
+                "migrate the SQLite store first, then `leye store copy` it",
+            )?;
             let n = leye::keys::migrate_encrypt(&config)?;
             // The rewrite dropped the hash chain of a sealed store: opening
             // the store seals the whole log again before anyone reads it.
@@ -409,9 +451,21 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
             println!("{n} registrations sealed in {}", config.data_dir.display());
             Ok(())
         }
+        Command::Store { command: StoreCommand::Copy { from, to, chain_key_file, page, data } } => {
+            let config = data.resolve()?;
+            let mut options = config.any_store_options(false);
+            if let Some(key) = chain_key_file {
+                options.key_file = key;
+            }
+            let mut out = std::io::stdout().lock();
+            let (from, to) = (from.parse("--from")?, to.parse("--to")?);
+            leye::storecopy::copy(&from, &to, &options, page, &mut out).await?;
+            out.flush()?;
+            Ok(())
+        }
         Command::Projections { command: ProjectionsCommand::Rebuild { data, force } } => {
             let config = data.resolve()?;
-            leye::integrity::require_intact(&config, force, &mut std::io::stderr())?;
+            leye::integrity::require_intact_any(&config, force, &mut std::io::stderr()).await?;
             let store = open_existing_store(&config).await?;
             let dir = ReadModelDir::new(config.readmodel_dir());
             let result = analyst::rebuild(&store, &dir, &mut std::io::stderr()).await;
@@ -419,28 +473,28 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
             result
         }
         Command::Projections {
-            command: ProjectionsCommand::Export { what, jurisdiction, from, to, as_of, out, data },
+            command: ProjectionsCommand::Export { what, jurisdiction, from, to, as_of, out, format, data },
         } => {
             let config = data.resolve()?;
             let params = config.targets.clone();
             let j = leye_projections::Jurisdiction::parse(&jurisdiction)
                 .map_err(|e| anyhow::anyhow!("--jurisdiction: {e}"))?;
-            let as_of = as_of.unwrap_or_else(|| leye_domain::beijing_date(chrono::Utc::now()));
-            let from = from.unwrap_or_else(|| chrono::NaiveDate::from_ymd_opt(as_of.year(), 1, 1).unwrap_or(as_of));
-            let period = leye_projections::Period::new(from, to.unwrap_or(as_of)).map_err(|e| anyhow::anyhow!(e))?;
+            let today = leye_domain::beijing_date(chrono::Utc::now());
+            let (period, as_of) = analyst::window(from, to, as_of, today)?;
+            let format = analyst::Format::resolve(format, out.as_deref());
             let rm = leye_projections::ReadModel::open(&current_read_model(&config)?)?;
             let rows = match out {
                 Some(path) => {
                     let mut file = std::io::BufWriter::new(
                         std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?,
                     );
-                    let n = analyst::export(&rm, what, &j, period, as_of, &params, &mut file)?;
+                    let n = analyst::export(&rm, what, format, &j, period, as_of, &params, &mut file)?;
                     file.flush()?;
                     n
                 }
                 None => {
                     let mut stdout = std::io::stdout().lock();
-                    let n = analyst::export(&rm, what, &j, period, as_of, &params, &mut stdout)?;
+                    let n = analyst::export(&rm, what, format, &j, period, as_of, &params, &mut stdout)?;
                     stdout.flush()?;
                     n
                 }
@@ -454,7 +508,8 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
         }
         Command::Dev { config, command: devtools::DevCommand::Token(mut args) } => {
             if !data_dir_given {
-                args.data_dir = DataArgs { config, data_dir: None, master_key_file: None }.resolve()?.data_dir;
+                args.data_dir =
+                    DataArgs { config, data_dir: None, master_key_file: None, store: None }.resolve()?.data_dir;
             }
             let token = devtools::token(&args, chrono::Utc::now().timestamp())?;
             let mut out = std::io::stdout().lock();
@@ -469,7 +524,7 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
             let data_dir = if data_dir_given {
                 data_dir
             } else {
-                DataArgs { config, data_dir: None, master_key_file: None }.resolve()?.data_dir
+                DataArgs { config, data_dir: None, master_key_file: None, store: None }.resolve()?.data_dir
             };
             let intact = devtools::verify_audit(&data_dir, &mut std::io::stdout())?;
             anyhow::ensure!(intact, "the audit trail has been tampered with or damaged");
@@ -478,13 +533,14 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
         Command::Verify { data, no_quick_check } => {
             let config = data.resolve()?;
             let mut out = std::io::stdout().lock();
-            let intact = leye::integrity::verify(&config, !no_quick_check, &mut out)?;
+            let intact = leye::integrity::verify_any(&config, !no_quick_check, &mut out).await?;
             out.flush()?;
             anyhow::ensure!(intact, "the event store has been tampered with or damaged");
             Ok(())
         }
         Command::Backup { dest, data } => {
             let config = data.resolve()?;
+            refuse_shared(&config, "leye backup", "back PostgreSQL up with pg_basebackup and WAL archiving")?;
             let mut out = std::io::stdout().lock();
             leye::backup::backup(&config, &dest, &mut out)?;
             out.flush()?;
@@ -492,6 +548,7 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
         }
         Command::Restore { src, data, force } => {
             let config = data.resolve()?;
+            refuse_shared(&config, "leye restore", "restore PostgreSQL with its own tools")?;
             let mut out = std::io::stdout().lock();
             leye::backup::restore(&config, &src, force, &mut out)?;
             out.flush()?;
@@ -516,7 +573,7 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
 async fn generate(config: &ServeConfig, people: usize, seed: u64, append: bool) -> anyhow::Result<()> {
     let data_dir = &config.data_dir;
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-    let store = leye_store::SqliteStore::open(config.store_file(), config.store_options(false)).await?;
+    let store = leye_store::AnyStore::open(&config.store, &config.any_store_options(false)).await?;
     let head = match store.head().await {
         Ok(head) => head,
         Err(e) => {
@@ -629,9 +686,20 @@ fn progress_text(p: &GenProgress) -> String {
     )
 }
 
+/// `what` works on the embedded SQLite store only: refused, saying what to do
+/// instead, when the configured store is shared (PostgreSQL).
+fn refuse_shared(config: &ServeConfig, what: &str, instead: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !config.store.is_shared(),
+        "{what} works on the embedded SQLite store; the configured store is {}: {instead}",
+        config.store
+    );
+    Ok(())
+}
+
 /// Opens the event store of an existing data directory.
 /// The personal-data codec; `store` is closed when the key store cannot be opened.
-async fn personal_data(config: &ServeConfig, store: &leye_store::SqliteStore) -> anyhow::Result<Arc<PersonalData>> {
+async fn personal_data(config: &ServeConfig, store: &leye_store::AnyStore) -> anyhow::Result<Arc<PersonalData>> {
     let opened = config.vault.open();
     if opened.is_err() {
         store.clone().close().await;
@@ -639,9 +707,16 @@ async fn personal_data(config: &ServeConfig, store: &leye_store::SqliteStore) ->
     opened.context("personal-data key store")
 }
 
-async fn open_existing_store(config: &ServeConfig) -> anyhow::Result<leye_store::SqliteStore> {
+async fn open_existing_store(config: &ServeConfig) -> anyhow::Result<leye_store::AnyStore> {
     let data_dir = &config.data_dir;
-    let path = data_dir.join(STORE_FILE);
+    let path = match &config.store {
+        leye_store::StoreLocator::Sqlite(path) => path.clone(),
+        shared => {
+            return leye_store::AnyStore::open(shared, &config.any_store_options(false))
+                .await
+                .with_context(|| format!("opening {shared}"));
+        }
+    };
     anyhow::ensure!(
         path.exists(),
         "no event store at {}: start `leye serve --data-dir {dir}` or run `leye generate --data-dir {dir}` first \
@@ -649,7 +724,7 @@ async fn open_existing_store(config: &ServeConfig) -> anyhow::Result<leye_store:
         path.display(),
         dir = data_dir.display()
     );
-    leye_store::SqliteStore::open(&path, config.store_options(false))
+    leye_store::AnyStore::open(&config.store, &config.any_store_options(false))
         .await
         .with_context(|| format!("opening {}", path.display()))
 }

@@ -21,7 +21,11 @@
 //! without `sealed` (a store written before sealing, see `leye migrate
 //! encrypt`) is read as it is.
 
+mod cache;
+
 use std::{borrow::Cow, path::PathBuf, sync::Arc};
+
+use cache::OpenedCache;
 
 use leye_domain::values::{RegisteredId, ResidentId};
 use leye_store::EventStore;
@@ -103,6 +107,8 @@ async fn holds_sealed_data(store: &impl EventStore) -> anyhow::Result<bool> {
 #[derive(Debug, Clone)]
 pub struct PersonalData {
     vault: Arc<Vault>,
+    /// Registrations opened (or sealed) by this process; shared by clones.
+    opened: Arc<OpenedCache>,
 }
 
 fn vault_error(e: VaultError) -> AppError {
@@ -126,7 +132,7 @@ fn corrupt(case_id: Uuid, what: &str) -> AppError {
 
 impl PersonalData {
     pub fn new(vault: Arc<Vault>) -> Self {
-        Self { vault }
+        Self { vault, opened: Arc::new(OpenedCache::new(cache::CAPACITY)) }
     }
 
     pub fn vault(&self) -> &Vault {
@@ -142,6 +148,7 @@ impl PersonalData {
         if json.contains_key("sealed") {
             return Ok(data);
         }
+        let generation = self.opened.generation();
         let mut secret = Map::new();
         for f in fields {
             if let Some(v) = json.remove(*f) {
@@ -159,7 +166,11 @@ impl PersonalData {
         let plaintext = zeroize::Zeroizing::new(serde_json::to_vec(&secret).unwrap_or_default());
         let sealed = self.vault.seal(case_id, &aad(event_type, event_id), &plaintext).map_err(vault_error)?;
         json.insert("sealed".into(), to_value(&sealed));
-        Ok(serde_json::to_vec(&json).unwrap_or_default())
+        let stored = serde_json::to_vec(&json).unwrap_or_default();
+        // What this payload opens to is the payload itself: later loads of
+        // the case (every command folds it) need not open it.
+        self.opened.insert(generation, case_id, event_id, stored.clone(), data);
+        Ok(stored)
     }
 
     /// The payload with its personal fields opened, or marked erased when
@@ -174,6 +185,10 @@ impl PersonalData {
         if fields_of(event_type).is_none() {
             return Ok(Cow::Borrowed(data));
         }
+        if let Some(opened) = self.opened.get(case_id, event_id, data) {
+            return Ok(Cow::Owned(opened));
+        }
+        let generation = self.opened.generation();
         let mut json: Map<String, Value> =
             serde_json::from_slice(data).map_err(|_| corrupt(case_id, "payload is not a JSON object"))?;
         let Some(sealed) = json.remove("sealed") else { return Ok(Cow::Borrowed(data)) };
@@ -184,14 +199,17 @@ impl PersonalData {
                 let secret: Map<String, Value> = serde_json::from_slice(&plain)
                     .map_err(|_| corrupt(case_id, "sealed personal data is not a JSON object"))?;
                 json.extend(secret);
+                let opened = serde_json::to_vec(&json).unwrap_or_default();
+                self.opened.insert(generation, case_id, event_id, data.to_vec(), opened.clone());
+                Ok(Cow::Owned(opened))
             }
             Opened::Erased => {
                 if let Some(Value::Object(id)) = json.get_mut("resident_id") {
                     id.insert("erased".into(), Value::Bool(true));
                 }
+                Ok(Cow::Owned(serde_json::to_vec(&json).unwrap_or_default()))
             }
         }
-        Ok(Cow::Owned(serde_json::to_vec(&json).unwrap_or_default()))
     }
 
     /// Whether payloads of `event_type` have fields to seal.
@@ -201,15 +219,30 @@ impl PersonalData {
 
     /// Creates the case's data key if it has none, on a blocking thread (the
     /// key store's durable write must not hold an async worker).
+    ///
+    /// When the pool of keys created ahead runs low, the next batch is
+    /// written in the background (`Vault::refill_ahead`), so registrations
+    /// keep taking keys from memory instead of waiting for its fsync.
     pub async fn prepare(self: &Arc<Self>, case_id: Uuid) -> Result<(), AppError> {
-        if !self.vault.prepare_blocks(case_id) {
+        let prepared = if !self.vault.prepare_blocks(case_id) {
             // A key from the pool in memory: no I/O, no thread hop.
-            return self.vault.prepare(case_id).map_err(vault_error);
+            self.vault.prepare(case_id).map_err(vault_error)
+        } else {
+            let me = self.clone();
+            tokio::task::spawn_blocking(move || me.vault.prepare(case_id).map_err(vault_error))
+                .await
+                .map_err(|e| AppError::Vault(format!("key store task failed: {e}")))?
+        };
+        if self.vault.refill_due() {
+            let me = self.clone();
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = me.vault.refill_ahead() {
+                    // The next registration that finds the pool empty refills it itself (and fails if this persists).
+                    tracing::warn!(error = %e, "creating personal-data keys ahead failed");
+                }
+            });
         }
-        let me = self.clone();
-        tokio::task::spawn_blocking(move || me.vault.prepare(case_id).map_err(vault_error))
-            .await
-            .map_err(|e| AppError::Vault(format!("key store task failed: {e}")))?
+        prepared
     }
 
     /// The data key a stored payload's sealed fields name, if any.
@@ -222,11 +255,23 @@ impl PersonalData {
     /// Destroys the person's data keys (those recorded for the case and
     /// `kids`, the ones its sealed payloads name): every sealed field of the
     /// case is erased for good. Returns how many keys were live.
+    ///
+    /// The opened registrations of the case are dropped from memory after
+    /// the keys are gone (also when destroying them failed half-way), and an
+    /// open that raced the erasure is not kept: from here on nothing of the
+    /// person is served from a cache.
     pub async fn erase(self: &Arc<Self>, case_id: Uuid, kids: Vec<Uuid>) -> Result<usize, AppError> {
         let me = self.clone();
-        tokio::task::spawn_blocking(move || me.vault.erase(case_id, &kids).map_err(vault_error))
-            .await
-            .map_err(|e| AppError::Vault(format!("key store task failed: {e}")))?
+        let erased = tokio::task::spawn_blocking(move || {
+            let erased = me.vault.erase(case_id, &kids).map_err(vault_error);
+            me.opened.purge(case_id);
+            erased
+        })
+        .await
+        .map_err(|e| AppError::Vault(format!("key store task failed: {e}")));
+        // A panicked task purged nothing: purge here too.
+        self.opened.purge(case_id);
+        erased?
     }
 }
 
@@ -246,4 +291,80 @@ impl Eq for Opener {}
 fn to_value<T: serde::Serialize>(v: &T) -> Value {
     // Plain data with string keys: serialisation cannot fail.
     serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codec(dir: &std::path::Path) -> Arc<PersonalData> {
+        let config = VaultConfig {
+            key_store: dir.join(KEY_STORE_FILE),
+            master_key_file: dir.join(MASTER_KEY_FILE),
+            cipher: Cipher::default(),
+        };
+        config.open().unwrap()
+    }
+
+    fn registration() -> Vec<u8> {
+        let first17 = "12011119900101005";
+        let id = format!("{first17}{}", ResidentId::check_character(first17).unwrap());
+        serde_json::to_vec(&serde_json::json!({"resident_id": id, "name": "王小明", "education": "senior_secondary"}))
+            .unwrap()
+    }
+
+    fn json(bytes: &[u8]) -> Value {
+        serde_json::from_slice(bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_erased_person_is_never_served_from_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let personal = codec(dir.path());
+        let (case, other) = (Uuid::new_v4(), Uuid::new_v4());
+        let (event, other_event) = (Uuid::new_v4(), Uuid::new_v4());
+        let plain = registration();
+        let stored = personal.seal(case, event, "person.registered", plain.clone()).unwrap();
+        let other_stored = personal.seal(other, other_event, "person.registered", plain.clone()).unwrap();
+        assert!(!stored.windows(9).any(|w| w == "王小明".as_bytes()), "sealed in the stored form");
+        // Opened from the cache the seal filled, by this codec and by a clone (the server's handlers share one).
+        let clone = PersonalData::clone(&personal);
+        assert_eq!(json(&personal.open(case, event, "person.registered", &stored).unwrap()), json(&plain));
+        assert_eq!(json(&clone.open(case, event, "person.registered", &stored).unwrap()), json(&plain));
+        assert_eq!(personal.opened.len(), 2, "both registrations are cached");
+
+        let kids = vec![PersonalData::key_of("person.registered", &stored).unwrap()];
+        assert_eq!(personal.erase(case, kids).await.unwrap(), 1);
+        for reader in [&*personal, &clone] {
+            let opened = json(&reader.open(case, event, "person.registered", &stored).unwrap());
+            assert_eq!(opened["resident_id"]["erased"], Value::Bool(true), "read as erased at once: {opened}");
+            assert_eq!(opened["name"], Value::Null);
+            assert!(!opened.to_string().contains("王小明"));
+        }
+        // The other person is untouched, and still served.
+        assert_eq!(json(&clone.open(other, other_event, "person.registered", &other_stored).unwrap()), json(&plain));
+        // A fresh codec over the same key store (a restart) agrees: the key is gone, not only the cache.
+        drop((personal, clone));
+        let restarted = codec(dir.path());
+        let opened = json(&restarted.open(case, event, "person.registered", &stored).unwrap());
+        assert_eq!(opened["resident_id"]["erased"], Value::Bool(true));
+    }
+
+    #[tokio::test]
+    async fn a_payload_changed_in_the_file_is_opened_again_not_served_from_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let personal = codec(dir.path());
+        let (case, event) = (Uuid::new_v4(), Uuid::new_v4());
+        let stored = personal.seal(case, event, "person.registered", registration()).unwrap();
+        let mut altered = json(&stored);
+        altered["education"] = Value::String("university".into());
+        let altered = serde_json::to_vec(&altered).unwrap();
+        let opened = json(&personal.open(case, event, "person.registered", &altered).unwrap());
+        assert_eq!(opened["education"], "university", "what the file holds now, opened");
+        assert_eq!(opened["name"], "王小明");
+        assert!(
+            matches!(personal.open(Uuid::new_v4(), event, "person.registered", &stored), Err(AppError::Corrupt(_))),
+            "the cache serves an entry only to its own case; moved to another it does not open"
+        );
+    }
 }

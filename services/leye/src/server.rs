@@ -15,7 +15,7 @@ use std::{future::Future, sync::Arc};
 use tracing::Instrument;
 
 use anyhow::Context;
-use leye_store::{EventStore, SqliteStore};
+use leye_store::{AnyStore, EventStore};
 use tokio::net::TcpListener;
 use tonic_health::server::HealthReporter;
 
@@ -26,7 +26,7 @@ use leye_auth::{CertificateMap, TokenVerifier};
 
 use crate::{
     cases::{Clock, PersonCases},
-    config::{STORE_FILE, ServeConfig},
+    config::ServeConfig,
     finder,
     grpc::analytics::AnalyticsApi,
     grpc::guard::{Authenticator, GuardConfig},
@@ -50,11 +50,15 @@ pub fn load_catalogue(config: &ServeConfig) -> anyhow::Result<leye_policy::Catal
     Ok(catalogue)
 }
 
-/// Opens the embedded store in `config.data_dir`, creating it (0700) if
-/// needed, and runs its check at start: the tail of the chain, the head file
-/// and `PRAGMA quick_check`. A store that fails it opens all the same (reads
-/// answer) but refuses appends: see [`SqliteStore::integrity`].
-pub async fn open_store(config: &ServeConfig) -> anyhow::Result<SqliteStore> {
+/// The event store the service runs on: any adapter, chosen by `--store`.
+pub type Store = AnyStore;
+
+/// Opens the configured store (the embedded one in `config.data_dir` by
+/// default), creating the data directory (0700) if needed, and runs its check
+/// at start: the tail of the chain, the head file or row, and for SQLite
+/// `PRAGMA quick_check`. A store that fails it opens all the same (reads
+/// answer) but refuses appends: see [`AnyStore::integrity`].
+pub async fn open_store(config: &ServeConfig) -> anyhow::Result<Store> {
     leye_store::keyfile::create_private_dir(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     // A directory made by an older build (or by hand) is tightened too: it
@@ -62,10 +66,11 @@ pub async fn open_store(config: &ServeConfig) -> anyhow::Result<SqliteStore> {
     if let Err(e) = leye_store::keyfile::restrict(&config.data_dir, 0o700) {
         tracing::warn!(dir = %config.data_dir.display(), error = %e, "cannot make the data directory 0700");
     }
-    let path = config.data_dir.join(STORE_FILE);
-    SqliteStore::open(&path, config.store_options(true))
+    let store = AnyStore::open(&config.store, &config.any_store_options(true))
         .await
-        .with_context(|| format!("opening event store {}", path.display()))
+        .with_context(|| format!("opening event store {}", config.store))?;
+    tracing::info!(store = %store.describe(), "event store opened");
+    Ok(store)
 }
 
 /// Runs the service on an already bound listener until `shutdown` resolves.
@@ -130,7 +135,10 @@ async fn run_checked(
             return Err(e);
         }
     };
+    // On a shared store, one server at a time publishes, links hires and finds people.
+    let roles = crate::leadership::Roles::campaign(&store, crate::leadership::INTERVAL);
     let mut config = config;
+    config.publisher.leader = crate::leadership::Roles::leader(&roles.publisher);
     if config.publisher.personal_data {
         tracing::warn!("resident IDs and names are published on NATS (nats_personal_data = true)");
         config.publisher.opener = Some(crate::personal::Opener(personal.clone()));
@@ -155,25 +163,38 @@ async fn run_checked(
     let (stop_pruning, pruning_stopped) = tokio::sync::watch::channel(false);
     let pruner = tokio::spawn(keep_pruning(audit.clone(), pruning_stopped).in_current_span());
     let (stop_projector, projector_stopped) = tokio::sync::watch::channel(false);
+    // The projector's checkpoint, for queries that wait for a position (read your own writes).
+    let (reached, reached_rx) = tokio::sync::watch::channel(0u64);
     let projector =
-        tokio::spawn(keep_projecting(store.clone(), readmodel.clone(), projector_stopped).in_current_span());
+        tokio::spawn(keep_projecting(store.clone(), readmodel.clone(), projector_stopped, reached).in_current_span());
     let (stop_finder, finder_stopped) = tokio::sync::watch::channel(false);
     let mut finder_task = None;
     // The hire linker stops with the finder: both write through the command path.
     let mut linker_task = None;
     let result = async {
         let ids = CaseIds::load_or_create(&config.pseudonym_key_file)?;
-        let analytics = AnalyticsApi::new(readmodel.clone(), config.targets.clone(), clock.clone());
-        let cases = PersonCases::new(store.clone(), ids, clock)
-            .with_metrics(publisher.metrics.clone())
-            .with_personal_data(personal);
-        finder_task = start_finder(&config, &store, &cases, &catalogue, &readmodel, finder_stopped.clone())?;
-        let checkpoint = linker::checkpoint(config.data_dir.join(linker::CHECKPOINT_FILE));
+        let wait_max = config.trust.limits.query_wait_max();
+        let analytics = AnalyticsApi::new(readmodel.clone(), config.targets.clone(), clock.clone())
+            .with_progress(crate::analytics::Progress::new(reached_rx, wait_max));
+        let cases = PersonCases::new(store.clone(), ids, clock).with_metrics(publisher.metrics.clone());
+        let cases = if config.bench_clear_personal_data { cases } else { cases.with_personal_data(personal) };
+        let finder_leader = crate::leadership::Roles::leader(&roles.finder);
+        finder_task =
+            start_finder(&config, &store, &cases, &catalogue, &readmodel, finder_leader, finder_stopped.clone())?;
+        let checkpoint_path = config.data_dir.join(linker::CHECKPOINT_FILE);
+        let (linker_cases, linker_position) = (cases.clone(), publisher.linker_position.clone());
         linker_task = Some(tokio::spawn(
-            linker::keep_linking(
-                linker::Linker::new(cases.clone()).with_position(publisher.linker_position.clone()),
-                checkpoint,
+            crate::leadership::run_while_leading(
+                "hire-linker",
+                crate::leadership::Roles::leader(&roles.linker),
                 finder_stopped,
+                move |stop| {
+                    linker::keep_linking(
+                        linker::Linker::new(linker_cases.clone()).with_position(linker_position.clone()),
+                        linker::checkpoint(checkpoint_path.clone()),
+                        stop,
+                    )
+                },
             )
             .in_current_span(),
         ));
@@ -267,6 +288,7 @@ async fn run_checked(
     }
     stop_pruning.send_replace(true);
     let _ = pruner.await;
+    drop(roles);
     store.close().await;
     audit.close().await;
     tracing::info!("store and audit trail closed; bye");
@@ -318,10 +340,15 @@ pub fn open_audit(config: &ServeConfig) -> anyhow::Result<AuditLog> {
 
 /// Runs the projector until `stop`, restarting it after a failure (logged at
 /// once) so the read model never silently stops following the log.
-async fn keep_projecting(store: SqliteStore, dir: ReadModelDir, mut stop: tokio::sync::watch::Receiver<bool>) {
+async fn keep_projecting(
+    store: Store,
+    dir: ReadModelDir,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    reached: tokio::sync::watch::Sender<u64>,
+) {
     let mut backoff = std::time::Duration::from_millis(200);
     loop {
-        match leye_projections::runner::follow(store.clone(), dir.clone(), stop.clone()).await {
+        match leye_projections::runner::follow_reporting(store.clone(), dir.clone(), stop.clone(), &reached).await {
             Ok(()) => return,
             Err(e) => {
                 tracing::error!(error = %e, retry_in_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX), "projector failed; restarting it")
@@ -339,21 +366,28 @@ async fn keep_projecting(store: SqliteStore, dir: ReadModelDir, mut stop: tokio:
 /// corrupt one stops the service from starting, as the publisher's does.
 fn start_finder(
     config: &ServeConfig,
-    store: &SqliteStore,
-    cases: &PersonCases<SqliteStore>,
+    store: &Store,
+    cases: &PersonCases<Store>,
     catalogue: &Arc<leye_policy::Catalogue>,
     readmodel: &ReadModelDir,
+    leader: Option<crate::leadership::Leader>,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     if !config.finder.enabled {
         tracing::info!("policy finder off (policy_finder = false)");
         return Ok(None);
     }
-    let finder = finder::Finder::new(cases.clone(), catalogue.clone(), config.finder.checkpoint_file.clone());
-    finder.checkpoint()?;
+    let new_finder = {
+        let (cases, catalogue, file) = (cases.clone(), catalogue.clone(), config.finder.checkpoint_file.clone());
+        move || finder::Finder::new(cases.clone(), catalogue.clone(), file.clone())
+    };
+    new_finder().checkpoint()?;
+    let (store, readmodel, sweep_every) = (store.clone(), readmodel.clone(), config.finder.sweep_every);
     Ok(Some(tokio::spawn(
-        finder::keep_finding(finder, store.clone(), readmodel.clone(), config.finder.sweep_every, stop)
-            .in_current_span(),
+        crate::leadership::run_while_leading("policy-finder", leader, stop, move |stop| {
+            finder::keep_finding(new_finder(), store.clone(), readmodel.clone(), sweep_every, stop)
+        })
+        .in_current_span(),
     )))
 }
 
@@ -387,7 +421,7 @@ fn followers(config: &ServeConfig) -> (Followers, telemetry::Position) {
 }
 
 /// Binds the metrics endpoint (if configured) and starts the publisher.
-async fn start_followers(config: &ServeConfig, store: &SqliteStore) -> anyhow::Result<(Publishing, MetricsTask)> {
+async fn start_followers(config: &ServeConfig, store: &Store) -> anyhow::Result<(Publishing, MetricsTask)> {
     let metrics_listener = match config.metrics_listen {
         Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("binding metrics address {addr}"))?),
         None => None,

@@ -65,6 +65,10 @@ pub struct Limits {
     pub max_in_flight: usize,
     /// A request taking longer is cancelled (`CANCELLED`/`DEADLINE_EXCEEDED`).
     pub request_timeout_secs: u64,
+    /// Longest an analytics query waits for the read model to reach its
+    /// `min_position` (read your own writes), in ms; capped at the request
+    /// timeout less 100 ms ([`Self::query_wait_max`]).
+    pub query_wait_max_ms: u64,
     /// HTTP/2 ping interval; a peer not answering within the timeout is dropped.
     pub keepalive_interval_secs: u64,
     pub keepalive_timeout_secs: u64,
@@ -87,6 +91,7 @@ impl Default for Limits {
             max_requests_per_connection: 100,
             max_in_flight: 512,
             request_timeout_secs: 30,
+            query_wait_max_ms: 5000,
             keepalive_interval_secs: 30,
             keepalive_timeout_secs: 10,
             tls_handshake_timeout_secs: 10,
@@ -105,6 +110,7 @@ impl Limits {
             ("limits.max_requests_per_connection", self.max_requests_per_connection as u64),
             ("limits.max_in_flight", self.max_in_flight as u64),
             ("limits.request_timeout_secs", self.request_timeout_secs),
+            ("limits.query_wait_max_ms", self.query_wait_max_ms),
             ("limits.keepalive_interval_secs", self.keepalive_interval_secs),
             ("limits.keepalive_timeout_secs", self.keepalive_timeout_secs),
             ("limits.tls_handshake_timeout_secs", self.tls_handshake_timeout_secs),
@@ -121,6 +127,14 @@ impl Limits {
 
     pub fn secs(s: u64) -> Duration {
         Duration::from_secs(s)
+    }
+
+    /// The bound on a query's wait for `min_position`: `query_wait_max_ms`,
+    /// but never so long that the request timeout cancels the query first
+    /// (its answer names the position reached).
+    pub fn query_wait_max(&self) -> Duration {
+        let before_timeout = Self::secs(self.request_timeout_secs).saturating_sub(Duration::from_millis(100));
+        Duration::from_millis(self.query_wait_max_ms).min(before_timeout)
     }
 }
 
@@ -331,6 +345,16 @@ pub fn dev_issuer(data_dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_waits_at_most_its_bound_and_always_less_than_the_request_timeout() {
+        let limits = Limits::default();
+        assert_eq!(limits.query_wait_max(), Duration::from_secs(5));
+        let short = Limits { request_timeout_secs: 2, query_wait_max_ms: 9000, ..Limits::default() };
+        assert_eq!(short.query_wait_max(), Duration::from_millis(1900));
+        let zero = Limits { query_wait_max_ms: 0, ..Limits::default() };
+        assert!(zero.validate().unwrap_err().to_string().contains("limits.query_wait_max_ms"));
+    }
 
     #[test]
     fn an_exposed_address_needs_tls_and_authentication_or_insecure() {

@@ -209,6 +209,7 @@ pub fn command_result(o: &crate::cases::CommandOutcome) -> leye_proto::common::v
         revision: o.revision,
         event_ids: o.event_ids.iter().map(Uuid::to_string).collect(),
         duplicate: o.duplicate,
+        global_position: o.position,
     }
 }
 

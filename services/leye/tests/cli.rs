@@ -336,7 +336,7 @@ fn generate_leaves_a_read_model_an_export_can_use_at_once() {
     let out = leye().args(["projections", "export", "targets", "--data-dir"]).arg(&data).output().unwrap();
     assert!(out.status.success(), "no rebuild needed: {}", String::from_utf8_lossy(&out.stderr));
     let csv = String::from_utf8(out.stdout).unwrap();
-    assert!(csv.starts_with("id,") && csv.lines().count() > 2, "{csv}");
+    assert!(csv.starts_with("\u{feff}id,") && csv.lines().count() > 2, "a BOM, then the header: {csv}");
 
     let again = leye().args(["generate", "--people", "30", "--data-dir"]).arg(&data).output().unwrap();
     assert!(!again.status.success(), "a data directory with events is not filled again by default");
@@ -381,7 +381,7 @@ fn every_subcommand_reads_the_data_dir_of_the_config_file() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("person.registered"));
     let out = leye().args(["projections", "export", "targets"]).env("LEYE_CONFIG", &config).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("id,"));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("\u{feff}id,"));
     let out = leye().args(["projections", "rebuild", "--config"]).arg(&config).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 

@@ -108,6 +108,7 @@ async fn the_json_api_answers_as_grpc_does_under_the_same_rules_and_audits_every
         period_from: req.period_from.clone(),
         period_to: req.period_to.clone(),
         as_of: req.as_of.clone(),
+        min_position: 0,
     };
     let want = client.list_subsidy_totals(totals).await.unwrap().into_inner();
     let rows: Vec<(String, i64, i64)> = a.json()["totals"]
@@ -132,6 +133,7 @@ async fn the_json_api_answers_as_grpc_does_under_the_same_rules_and_audits_every
         period_from: req.period_from.clone(),
         period_to: req.period_to.clone(),
         as_of: req.as_of.clone(),
+        min_position: 0,
     };
     let want = client.list_communities(communities).await.unwrap().into_inner();
     let rows: Vec<(String, i64, i64)> = a.json()["communities"]

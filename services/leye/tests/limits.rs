@@ -619,6 +619,7 @@ async fn projector_position(targets: &mut TargetsServiceClient<leye::client::Aut
         period_from: (today - chrono::Duration::days(364)).to_string(),
         period_to: today.to_string(),
         as_of: today.to_string(),
+        min_position: 0,
     };
     let r = tokio::time::timeout(Duration::from_secs(5), targets.get_targets(request)).await.ok()?.ok()?;
     Some(r.into_inner().checkpoint_position)

@@ -81,6 +81,7 @@ impl Window {
             period_from: self.from.to_string(),
             period_to: self.to.to_string(),
             as_of: self.as_of.to_string(),
+            min_position: 0,
         }
     }
 
@@ -91,6 +92,7 @@ impl Window {
             period_from: r.period_from,
             period_to: r.period_to,
             as_of: r.as_of,
+            min_position: 0,
         }
     }
 }
@@ -668,8 +670,12 @@ fn csv_cells(line: &str) -> Vec<String> {
 }
 
 /// A CSV file written by `leye projections export`: the header and the rows.
+/// Checks what a Chinese Excel needs: a UTF-8 BOM and CRLF line ends.
 fn read_csv(path: &Path) -> (String, Vec<Vec<String>>) {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let text = text.strip_prefix('\u{feff}').unwrap_or_else(|| panic!("{}: no UTF-8 BOM", path.display()));
+    assert!(text.ends_with("\r\n"), "{}: CRLF line ends", path.display());
+    assert_eq!(text.matches('\n').count(), text.matches("\r\n").count(), "{}: every line ends CRLF", path.display());
     let mut lines = text.lines();
     let header = lines.next().unwrap_or_else(|| panic!("{} is empty", path.display())).to_string();
     let width = csv_cells(&header).len();
@@ -683,7 +689,11 @@ fn read_csv(path: &Path) -> (String, Vec<Vec<String>>) {
 /// `leye projections export <what>` for `w` into `out`.
 async fn export(d: &Path, what: &str, jurisdiction: &str, w: Window, out: &Path) {
     let (from, to, as_of) = (w.from.to_string(), w.to.to_string(), w.as_of.to_string());
-    let mut args = vec!["projections", "export", what, "--from", &from, "--to", &to, "--as-of", &as_of];
+    let mut args = vec!["projections", "export", what, "--from", &from, "--to", &to];
+    // An as-of date equal to its default (the end of the period, or today) is left to the default.
+    if w.as_of != w.to.min(today()) {
+        args.extend(["--as-of", &as_of]);
+    }
     if !jurisdiction.is_empty() {
         args.extend(["--jurisdiction", jurisdiction]);
     }
@@ -729,6 +739,11 @@ async fn export_writes_the_csv_the_grpc_api_answers() {
             assert_eq!(rows.len(), report.targets.len(), "{file}: one row per target");
             for (row, t) in rows.iter().zip(&report.targets) {
                 assert_eq!(row[0], t.id, "{file}");
+                // Counts as integers: `15`, never `15.0`.
+                if t.denominator.is_none() {
+                    assert_eq!(row[4], t.numerator.to_string(), "{file}: {}", t.id);
+                }
+                assert_eq!(row[5], t.goal, "{file}: {}", t.id);
                 assert_eq!(row[1], t.title, "{file}");
                 assert_eq!(row[2], t.numerator.to_string(), "{file}: {}", t.id);
                 assert_eq!(row[3], t.denominator.map(|n| n.to_string()).unwrap_or_default(), "{file}: {}", t.id);
@@ -740,9 +755,10 @@ async fn export_writes_the_csv_the_grpc_api_answers() {
         for (file, list) in [("long-term.csv", &city_long_term), ("long-term-120111.csv", &district_long_term)] {
             assert!(!list.is_empty(), "{file}: the generator makes long-term unemployed");
             let (header, rows) = read_csv(&out.join(file));
-            assert_eq!(header, "case_id,community,registered_on,ended_on,days,long_term_after,status", "{file}");
+            assert_eq!(header, "case_id,community,registered_on,ended_on,days,long_term_from,status", "{file}");
             assert_eq!(rows.len(), list.len(), "{file}: one row per ListActions item");
             let csv_ids: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+            assert!(rows.iter().all(|r| r[1].starts_with('\t') && r[1].len() == 13), "{file}: codes as text");
             let grpc_ids: Vec<&str> = list.iter().map(|i| i.case_id.as_str()).collect();
             assert_eq!(csv_ids, grpc_ids, "{file}: the same cases in the same order");
         }
@@ -752,9 +768,14 @@ async fn export_writes_the_csv_the_grpc_api_answers() {
         for (row, c) in rows.iter().zip(&city_communities) {
             assert_eq!(
                 (row[0].as_str(), row[1].as_str(), row[2].as_str()),
-                (c.community.as_str(), c.employed.to_string().as_str(), c.unemployed.to_string().as_str())
+                (
+                    format!("\t{}", c.community).as_str(),
+                    c.employed.to_string().as_str(),
+                    c.unemployed.to_string().as_str()
+                )
             );
         }
+        exports_open_right_and_default_as_of_as_grpc(&d, &out, &mut leye, &city_communities).await;
 
         // A bad jurisdiction: refused naming the flag, no file written.
         let bad = out.join("bad.csv");
@@ -778,4 +799,80 @@ async fn export_writes_the_csv_the_grpc_api_answers() {
         }
     })
     .await;
+}
+
+/// The xlsx export opened as Excel reads it (calamine), an empty export's
+/// header, and the as-of default of the CLI equal to GetTargets'.
+async fn exports_open_right_and_default_as_of_as_grpc(
+    d: &Path,
+    out: &Path,
+    leye: &mut Leye,
+    city_communities: &[apb::CommunityEmployment],
+) {
+    use calamine::{Data, Reader, Xlsx};
+    let t = today();
+    let w = Window { from: NaiveDate::from_ymd_opt(t.year(), 1, 1).unwrap(), to: t, as_of: t };
+    let xlsx = out.join("communities.xlsx");
+    export(d, "communities", "", w, &xlsx).await;
+    let mut book: Xlsx<_> = calamine::open_workbook(&xlsx).expect("open the xlsx");
+    let sheet = book.worksheet_range("communities").expect("a sheet named after the export");
+    let rows: Vec<&[Data]> = sheet.rows().collect();
+    let header: Vec<String> = rows[0].iter().map(|c| c.to_string()).collect();
+    assert_eq!(header, ["community", "employed", "unemployed", "rate", "full_employment"]);
+    assert_eq!(rows.len() - 1, city_communities.len());
+    for (row, c) in rows[1..].iter().zip(city_communities) {
+        assert_eq!(row[0], Data::String(c.community.clone()), "a code is a text cell, unchanged");
+        assert_eq!(row[1], Data::Float(c.employed as f64), "a count is a number cell");
+        assert_eq!(row[4], Data::Bool(c.full_employment));
+    }
+    // An export with no rows: still the header (a community nobody lives in).
+    let empty = out.join("long-term-empty.csv");
+    let (from, to) = (w.from.to_string(), w.to.to_string());
+    let args = ["projections", "export", "long-term", "--jurisdiction", "120119999999", "--from", &from, "--to", &to];
+    let o = leye_cli(&[&args[..], &["--out", empty.to_str().unwrap()]].concat(), d).await;
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    assert_eq!(
+        std::fs::read(&empty).unwrap(),
+        "\u{feff}case_id,community,registered_on,ended_on,days,long_term_from,status\r\n".as_bytes()
+    );
+
+    // The as-of default: a period that ended 60 days ago, no --as-of, no as_of: the same figures.
+    let past =
+        Window { from: t - chrono::Days::new(400), to: t - chrono::Days::new(60), as_of: t - chrono::Days::new(60) };
+    let client = leye.targets_client().await;
+    for j in ["", DISTRICT] {
+        let file = out.join(format!("targets-past-{j}.csv"));
+        export(d, "targets", j, past, &file).await;
+        let mut request = past.request(j);
+        request.as_of = String::new();
+        let grpc = client.clone().get_targets(request).await.unwrap().into_inner();
+        assert_eq!(grpc.as_of, past.to.to_string(), "GetTargets' default: the end of the period");
+        let (_, rows) = read_csv(&file);
+        let csv: Vec<(String, String, String)> =
+            rows.iter().map(|r| (r[0].clone(), r[2].clone(), r[3].clone())).collect();
+        let api: Vec<(String, String, String)> = grpc
+            .targets
+            .iter()
+            .map(|t| (t.id.clone(), t.numerator.to_string(), t.denominator.map(|n| n.to_string()).unwrap_or_default()))
+            .collect();
+        assert_eq!(csv, api, "jurisdiction {j:?}: CLI and gRPC with their as-of defaults");
+    }
+
+    // Last calendar year in Xiqing lies in 001's term (to 2025): goals and met as gRPC says; the city's bare.
+    let year = t.year() - 1;
+    let last_year = Window {
+        from: NaiveDate::from_ymd_opt(year, 1, 1).unwrap(),
+        to: NaiveDate::from_ymd_opt(year, 12, 31).unwrap(),
+        as_of: NaiveDate::from_ymd_opt(year, 12, 31).unwrap(),
+    };
+    let file = out.join("targets-last-year.csv");
+    export(d, "targets", DISTRICT, last_year, &file).await;
+    let grpc = client.clone().get_targets(last_year.request(DISTRICT)).await.unwrap().into_inner();
+    let (_, rows) = read_csv(&file);
+    let csv: Vec<(String, String)> = rows.iter().map(|r| (r[5].clone(), r[6].clone())).collect();
+    let api: Vec<(String, String)> =
+        grpc.targets.iter().map(|t| (t.goal.clone(), t.met.map(|m| m.to_string()).unwrap_or_default())).collect();
+    assert_eq!(csv, api, "goal and met as GetTargets has them");
+    let judged = grpc.targets.iter().any(|t| !t.goal.is_empty());
+    assert_eq!(judged, year <= 2025, "001's goals are judged in Xiqing through 2025 only");
 }

@@ -40,13 +40,18 @@ use std::{fmt, future::Future};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+pub mod any;
 pub mod chain;
 pub mod contract;
+pub mod copy;
 pub mod headfile;
 pub mod keyfile;
 pub mod maintenance;
+pub mod postgres;
 pub mod sqlite;
+pub mod test_postgres;
 
+pub use any::{AnyStore, AnyStoreOptions, StoreLocator};
 pub use sqlite::{SqliteStore, SqliteStoreOptions};
 
 /// Name of one event stream, e.g. `person-0b0c…`. 1 to 200 characters, no

@@ -10,7 +10,9 @@
 //!   case, never shared): seals that person's fields; kept wrapped in the key
 //!   store (`keystore.rs`, its own SQLite file), cached unwrapped in memory.
 //!   Keys are created durably in batches ahead of use (one fsync per
-//!   [`POOL_BATCH`] new persons) and assigned to a subject on first use; a
+//!   [`POOL_BATCH`] new persons; the next batch written in the background
+//!   once the pool is half used, [`Vault::refill_ahead`]) and assigned to a
+//!   subject on first use; a
 //!   sealed value names its key id, so erasure finds every key of a subject
 //!   even if an assignment was lost in a power failure. Keys left unassigned
 //!   by a stopped process are never handed out again.
@@ -41,7 +43,10 @@ use std::{
     collections::HashMap,
     fmt,
     path::{Path, PathBuf},
-    sync::Mutex,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use rusqlite::Connection;
@@ -57,7 +62,12 @@ const CACHE_LIMIT: usize = 100_000;
 
 /// Data keys created (durably) in one transaction, ahead of use: one fsync
 /// per this many new persons instead of one each.
-const POOL_BATCH: usize = 64;
+const POOL_BATCH: usize = 256;
+
+/// Below this many keys in the pool, [`Vault::refill_ahead`] is due: the
+/// next batch is written while the rest of the pool is handed out, so no
+/// registration waits for the key store's fsync.
+const POOL_LOW: usize = POOL_BATCH / 2;
 
 /// What the master-key check value seals, and its AAD.
 const CHECK_PLAINTEXT: &[u8] = b"leye-vault master key check v1";
@@ -128,6 +138,9 @@ pub struct Vault {
     cipher: Cipher,
     /// Unwrapped data keys by key id, with their subject.
     keys: Mutex<HashMap<Uuid, (Uuid, DataKey)>>,
+    /// Erasures so far, moved on under the `keys` lock: a key read from the
+    /// store before an erasure is not cached after it (see [`Self::erase`]).
+    erasures: AtomicU64,
     /// The live key id of each subject seen.
     live: Mutex<HashMap<Uuid, Uuid>>,
     /// Durable keys this process created and has not assigned yet. Never
@@ -135,6 +148,8 @@ pub struct Vault {
     pool: Mutex<Vec<(Uuid, DataKey)>>,
     /// Assignments (kid, subject) not yet written: written with the next batch.
     assigned: Mutex<Vec<(Uuid, Uuid)>>,
+    /// A refill ahead of need is running.
+    refilling: std::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for Vault {
@@ -196,9 +211,11 @@ impl Vault {
             master,
             cipher,
             keys: Mutex::new(HashMap::new()),
+            erasures: AtomicU64::new(0),
             live: Mutex::new(HashMap::new()),
             pool: Mutex::new(Vec::new()),
             assigned: Mutex::new(Vec::new()),
+            refilling: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -241,15 +258,18 @@ impl Vault {
     /// Destroys every data key of `subject`, and the keys `kids` its sealed
     /// values name (in case an assignment was lost): what they sealed is
     /// erased for good. Returns how many keys were live (0 when already erased).
+    ///
+    /// The cached keys go after the store's rows (also when destroying them
+    /// failed), and a key another thread read from the store before the
+    /// erasure is not cached after it: once this returns, no value of the
+    /// subject opens.
     pub fn erase(&self, subject: Uuid, kids: &[Uuid]) -> Result<usize, VaultError> {
-        let n = keystore::destroy(&mut self.lock_conn(), subject, kids)?;
-        self.keys.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, (s, _)| *s != subject);
+        let destroyed = keystore::destroy(&mut self.lock_conn(), subject, kids);
         self.live.lock().unwrap_or_else(|p| p.into_inner()).remove(&subject);
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        kids.iter().for_each(|k| {
-            keys.remove(k);
-        });
-        Ok(n)
+        self.erasures.fetch_add(1, Ordering::SeqCst);
+        keys.retain(|kid, (s, _)| *s != subject && !kids.contains(kid));
+        destroyed
     }
 
     /// Re-wraps every live data key under `new` in one transaction (the
@@ -307,9 +327,10 @@ impl Vault {
         // A subject this process has not sealed for gets a fresh key (also
         // one whose earlier key another process or start assigned: erasure
         // follows the key ids its values name, so every one of them goes).
+        let erasures = self.erasures.load(Ordering::SeqCst);
         let (kid, key) = self.take_from_pool()?;
         self.assigned.lock().unwrap_or_else(|p| p.into_inner()).push((kid, subject));
-        self.remember(kid, subject, &key);
+        self.remember(erasures, kid, subject, &key);
         self.live.lock().unwrap_or_else(|p| p.into_inner()).insert(subject, kid);
         Ok((kid, key))
     }
@@ -319,15 +340,43 @@ impl Vault {
     fn take_from_pool(&self) -> Result<(Uuid, DataKey), VaultError> {
         let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
         if pool.is_empty() {
-            let fresh: Vec<(Uuid, DataKey)> =
-                (0..POOL_BATCH).map(|_| (Uuid::new_v4(), Zeroizing::new(rand::random()))).collect();
-            let wrapped: Vec<(Uuid, Sealed)> =
-                fresh.iter().map(|(kid, key)| (*kid, self.wrap(&self.master, *kid, key))).collect();
-            let assigned = std::mem::take(&mut *self.assigned.lock().unwrap_or_else(|p| p.into_inner()));
-            keystore::create_unassigned(&mut self.lock_conn(), &wrapped, &assigned)?;
-            *pool = fresh;
+            *pool = self.durable_batch()?;
         }
         pool.pop().ok_or_else(|| VaultError::Store("the key pool is empty after a refill".into()))
+    }
+
+    /// [`POOL_BATCH`] new keys, committed (`synchronous=FULL`) with the
+    /// assignments made since the last batch before they are returned: a
+    /// key is durable before anything is sealed with it.
+    fn durable_batch(&self) -> Result<Vec<(Uuid, DataKey)>, VaultError> {
+        let fresh: Vec<(Uuid, DataKey)> =
+            (0..POOL_BATCH).map(|_| (Uuid::new_v4(), Zeroizing::new(rand::random()))).collect();
+        let wrapped: Vec<(Uuid, Sealed)> =
+            fresh.iter().map(|(kid, key)| (*kid, self.wrap(&self.master, *kid, key))).collect();
+        let assigned = std::mem::take(&mut *self.assigned.lock().unwrap_or_else(|p| p.into_inner()));
+        keystore::create_unassigned(&mut self.lock_conn(), &wrapped, &assigned)?;
+        Ok(fresh)
+    }
+
+    /// Whether the pool is low and no refill is running: call
+    /// [`Self::refill_ahead`] (blocking I/O) off the async threads.
+    pub fn refill_due(&self) -> bool {
+        !self.refilling.load(Ordering::SeqCst) && self.pool.lock().unwrap_or_else(|p| p.into_inner()).len() < POOL_LOW
+    }
+
+    /// Writes the next batch of keys durably while the pool still hands out
+    /// the rest, then adds it to the pool. At most one runs at a time (a
+    /// second call returns at once).
+    pub fn refill_ahead(&self) -> Result<(), VaultError> {
+        if self.refilling.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let fresh = self.durable_batch();
+        if let Ok(fresh) = &fresh {
+            self.pool.lock().unwrap_or_else(|p| p.into_inner()).extend(fresh.iter().cloned());
+        }
+        self.refilling.store(false, Ordering::SeqCst);
+        fresh.map(drop)
     }
 
     /// The unwrapped data key `kid` of `subject`; `None` when destroyed.
@@ -337,12 +386,13 @@ impl Vault {
                 return Ok(Some(key.clone()));
             }
         }
+        let erasures = self.erasures.load(Ordering::SeqCst);
         let row = keystore::key(&self.lock_conn(), kid)?;
         match row {
             // The AAD binds the value to its subject; a recorded assignment must agree.
             Some(keystore::KeyRow::Live { subject: s, wrapped }) if s.is_none_or(|s| s == subject) => {
                 let key = self.unwrap_key(kid, &wrapped)?;
-                self.remember(kid, subject, &key);
+                self.remember(erasures, kid, subject, &key);
                 Ok(Some(key))
             }
             Some(keystore::KeyRow::Destroyed) => Ok(None),
@@ -352,8 +402,13 @@ impl Vault {
         }
     }
 
-    fn remember(&self, kid: Uuid, subject: Uuid, key: &DataKey) {
+    /// Caches `key`, unless an erasure happened since `erasures` was read
+    /// (the key may be one it destroyed).
+    fn remember(&self, erasures: u64, kid: Uuid, subject: Uuid, key: &DataKey) {
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        if self.erasures.load(Ordering::SeqCst) != erasures {
+            return;
+        }
         if keys.len() >= CACHE_LIMIT {
             keys.clear();
         }

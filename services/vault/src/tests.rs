@@ -166,3 +166,50 @@ fn keys_come_durable_from_a_pool_are_never_shared_or_reused_and_erase_by_the_ids
     assert!(matches!(vault.unseal(a, b"e", &sa2).unwrap(), Opened::Erased));
     assert_eq!(clear(vault.unseal(b, b"e", &sb).unwrap()), b"beta");
 }
+
+#[test]
+fn a_refill_ahead_writes_the_next_keys_durably_before_the_pool_runs_dry() {
+    let (_dir, store, source, vault) = setup(Cipher::Aes256Gcm);
+    let first = vault.seal(Uuid::new_v4(), b"e", b"x").unwrap();
+    assert_eq!(vault.counts().unwrap().live, POOL_BATCH as u64, "one durable batch before the first seal");
+    // Use the pool down to its low mark: a refill becomes due, none ran yet.
+    while !vault.refill_due() {
+        vault.seal(Uuid::new_v4(), b"e", b"x").unwrap();
+    }
+    assert_eq!(vault.counts().unwrap().live, POOL_BATCH as u64);
+    vault.refill_ahead().unwrap();
+    assert!(!vault.refill_due(), "the pool is full again");
+    assert_eq!(vault.counts().unwrap().live, 2 * POOL_BATCH as u64, "the next batch is in the key store");
+    // The keys handed out are in the file: a fresh vault over it opens what was sealed.
+    let subject = Uuid::new_v4();
+    let sealed = vault.seal(subject, b"e", b"after the refill").unwrap();
+    drop(vault);
+    let reopened = Vault::open(&store, &source, Cipher::Aes256Gcm).unwrap();
+    assert_eq!(clear(reopened.unseal(subject, b"e", &sealed).unwrap()), b"after the refill");
+    assert_ne!(first.kid, sealed.kid);
+}
+
+#[test]
+fn a_key_read_before_an_erasure_is_not_cached_after_it() {
+    let (_dir, _, _, vault) = setup(Cipher::Aes256Gcm);
+    let subject = Uuid::new_v4();
+    let sealed = vault.seal(subject, b"e", b"alpha").unwrap();
+    // Another thread's cache miss: it read the live key from the store …
+    let before = vault.erasures.load(Ordering::SeqCst);
+    vault.keys.lock().unwrap().clear();
+    let key = match keystore::key(&vault.lock_conn(), sealed.kid).unwrap() {
+        Some(keystore::KeyRow::Live { wrapped, .. }) => vault.unwrap_key(sealed.kid, &wrapped).unwrap(),
+        _ => panic!("live before the erasure"),
+    };
+    // … then the erasure runs, then that thread caches what it read.
+    vault.erase(subject, &[sealed.kid]).unwrap();
+    vault.remember(before, sealed.kid, subject, &key);
+    assert!(vault.keys.lock().unwrap().is_empty(), "not cached after the erasure");
+    assert!(matches!(vault.unseal(subject, b"e", &sealed).unwrap(), Opened::Erased));
+    // Without an erasure in between, the same path caches.
+    let other = Uuid::new_v4();
+    let s = vault.seal(other, b"e", b"beta").unwrap();
+    vault.keys.lock().unwrap().clear();
+    assert_eq!(clear(vault.unseal(other, b"e", &s).unwrap()), b"beta");
+    assert_eq!(vault.keys.lock().unwrap().len(), 1);
+}

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::{
     Date,
-    values::{CreditCode, DistrictCode, ValueError, text},
+    values::{CreditCode, DistrictCode, Fen, ValueError, text},
 };
 
 // === impl EnterpriseName ===
@@ -190,3 +190,61 @@ pub struct InternshipOffer {
     pub offer_id: String,
     pub posts: NonZeroU32,
 }
+
+// === safety-net posts developed, guarantee loans ===
+
+/// The two kinds of safety-net post 001 § 9 counts together
+/// ("300个以上公益性岗位和社区服务岗位").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WelfarePostKind {
+    /// 公益性岗位
+    PublicWelfare,
+    /// 社区服务型岗位 (domestic, elderly care, property services)
+    CommunityService,
+}
+
+/// 开发公益性岗位/社区服务岗位: posts the unit on this case (a street office,
+/// a community, a social organisation or an enterprise: anyone with a credit
+/// code) makes available for safety-net placement. 001 § 9 counts posts
+/// developed, not persons placed in them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WelfarePostsDevelopment {
+    /// Client-chosen, unique in the case.
+    pub development_id: String,
+    pub kind: WelfarePostKind,
+    pub posts: NonZeroU32,
+}
+
+/// Who borrowed a guarantee loan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoanBorrower {
+    /// The enterprise itself (小微企业创业担保贷款).
+    Enterprise,
+    /// Its founder, for this business (个人创业担保贷款, e.g. a 个体工商户);
+    /// the founder is not named here.
+    Founder,
+}
+
+/// 创业担保贷款发放: a guarantee loan lent for the business on this case. A loan
+/// is a fact of its own: the interest subsidy on it is a grant
+/// (`SubsidyGranted`); the principal lent is what 001 § 4 counts
+/// ("每年发放创业担保贷款不低于5000万元").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuaranteeLoan {
+    /// Client-chosen, unique in the case.
+    pub loan_id: String,
+    pub borrower: LoanBorrower,
+    /// The principal lent.
+    pub principal: Fen,
+    /// The lending bank, 1 to 100 characters, parsed at the edge with [`crate::values::text`].
+    pub lender: String,
+    /// 1..=[`MAX_LOAN_TERM_MONTHS`].
+    pub term_months: u32,
+}
+
+/// The longest term a guarantee loan may be recorded with: the longest any
+/// source allows is 3 years (000 § 14, 002 #47, 004 § 17); 5 years leaves room
+/// for an extension (展期) without admitting nonsense.
+pub const MAX_LOAN_TERM_MONTHS: u32 = 60;

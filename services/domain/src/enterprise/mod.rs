@@ -30,6 +30,13 @@
 //!   the targets to judge (projections/TARGETS.md), not a rule here.
 //! - Internship posts (见习岗位) are offered under client-chosen ids, unique in
 //!   the case (`INTERNSHIP_OFFER_EXISTS`).
+//! - Public-welfare and community-service posts developed (001 § 9) are
+//!   recorded under client-chosen ids, unique in the case
+//!   (`POSTS_DEVELOPMENT_EXISTS`).
+//! - A guarantee loan (创业担保贷款, 001 § 4) is recorded under a client-chosen
+//!   id, unique in the case (`LOAN_EXISTS`), with a term of 1 to 60 months
+//!   (`INVALID_LOAN_TERM`, field `loan.term_months`); the principal is a
+//!   positive amount in fen (checked at the edge).
 //!
 //! - A hire names the person's case but does not touch it: leye's hire linker
 //!   (`services/leye/src/linker.rs`) records the placement on the person's case
@@ -115,11 +122,17 @@ pub enum EnterpriseRejectionCode {
     InternshipOfferExists,
     /// Eligibility under this rule is already noted on the case (政策找人).
     EligibilityAlreadyNoted,
+    /// Posts developed with this id are already on the case.
+    PostsDevelopmentExists,
+    /// A guarantee loan with this id is already on the case.
+    LoanExists,
+    /// A guarantee loan's term is outside 1 to 60 months.
+    InvalidLoanTerm,
 }
 
 impl EnterpriseRejectionCode {
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [EnterpriseRejectionCode; 25] = [
+    pub const ALL: [EnterpriseRejectionCode; 28] = [
         Self::CaseNotFound,
         Self::AlreadyRegistered,
         Self::EffectiveDateInFuture,
@@ -145,6 +158,9 @@ impl EnterpriseRejectionCode {
         Self::LayoffNotFound,
         Self::InternshipOfferExists,
         Self::EligibilityAlreadyNoted,
+        Self::PostsDevelopmentExists,
+        Self::LoanExists,
+        Self::InvalidLoanTerm,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -174,6 +190,9 @@ impl EnterpriseRejectionCode {
             Self::LayoffNotFound => "LAYOFF_NOT_FOUND",
             Self::InternshipOfferExists => "INTERNSHIP_OFFER_EXISTS",
             Self::EligibilityAlreadyNoted => "ELIGIBILITY_ALREADY_NOTED",
+            Self::PostsDevelopmentExists => "POSTS_DEVELOPMENT_EXISTS",
+            Self::LoanExists => "LOAN_EXISTS",
+            Self::InvalidLoanTerm => "INVALID_LOAN_TERM",
         }
     }
 }
@@ -223,6 +242,10 @@ pub enum EnterpriseCommand {
     RecordLayoffService(LayoffServiceProvision),
     /// 见习岗位 offered.
     OfferInternshipPosts(InternshipOffer),
+    /// 公益性岗位/社区服务岗位 developed (001 § 9).
+    DevelopWelfarePosts(WelfarePostsDevelopment),
+    /// 创业担保贷款 lent (001 § 4).
+    RecordGuaranteeLoan(GuaranteeLoan),
     FileLayoffPlan(LayoffPlan),
     DesignateKeyEnterprise,
     ReportLabourShortage(LabourShortage),
@@ -248,6 +271,8 @@ impl EnterpriseCommand {
             Self::ReportBatchLayoff(_) => "report_batch_layoff",
             Self::RecordLayoffService(_) => "record_layoff_service",
             Self::OfferInternshipPosts(_) => "offer_internship_posts",
+            Self::DevelopWelfarePosts(_) => "develop_welfare_posts",
+            Self::RecordGuaranteeLoan(_) => "record_guarantee_loan",
             Self::FileLayoffPlan(_) => "file_layoff_plan",
             Self::DesignateKeyEnterprise => "designate_key_enterprise",
             Self::ReportLabourShortage(_) => "report_labour_shortage",
@@ -279,6 +304,8 @@ pub enum EnterpriseFact {
     BatchLayoffReported(BatchLayoff),
     LayoffServiceProvided(LayoffServiceProvision),
     InternshipPostsOffered(InternshipOffer),
+    WelfarePostsDeveloped(WelfarePostsDevelopment),
+    GuaranteeLoanGranted(GuaranteeLoan),
     LayoffPlanFiled(LayoffPlan),
     DesignatedKeyEnterprise,
     LabourShortageReported(LabourShortage),
@@ -303,6 +330,8 @@ impl EnterpriseFact {
             Self::BatchLayoffReported(_) => "enterprise.batch_layoff_reported",
             Self::LayoffServiceProvided(_) => "enterprise.layoff_service_provided",
             Self::InternshipPostsOffered(_) => "enterprise.internship_posts_offered",
+            Self::WelfarePostsDeveloped(_) => "enterprise.welfare_posts_developed",
+            Self::GuaranteeLoanGranted(_) => "enterprise.guarantee_loan_granted",
             Self::LayoffPlanFiled(_) => "enterprise.layoff_plan_filed",
             Self::DesignatedKeyEnterprise => "enterprise.designated_key_enterprise",
             Self::LabourShortageReported(_) => "enterprise.labour_shortage_reported",
@@ -441,6 +470,21 @@ fn decide_on_file(file: &EnterpriseFile, command: EnterpriseCommand, on: Date) -
         EnterpriseCommand::OfferInternshipPosts(o) => {
             exists(file.internship_offer(&o.offer_id).is_some(), Code::InternshipOfferExists, "internship offer")?;
             EnterpriseFact::InternshipPostsOffered(o)
+        }
+        EnterpriseCommand::DevelopWelfarePosts(d) => {
+            exists(file.welfare_posts(&d.development_id).is_some(), Code::PostsDevelopmentExists, "posts development")?;
+            EnterpriseFact::WelfarePostsDeveloped(d)
+        }
+        EnterpriseCommand::RecordGuaranteeLoan(l) => {
+            exists(file.guarantee_loan(&l.loan_id).is_some(), Code::LoanExists, "guarantee loan")?;
+            if !(1..=MAX_LOAN_TERM_MONTHS).contains(&l.term_months) {
+                return Err(Rejection::on_field(
+                    Code::InvalidLoanTerm,
+                    "loan.term_months",
+                    format!("the term must be 1 to {MAX_LOAN_TERM_MONTHS} months; it is {}", l.term_months),
+                ));
+            }
+            EnterpriseFact::GuaranteeLoanGranted(l)
         }
         EnterpriseCommand::FileLayoffPlan(p) => {
             exists(file.layoff_plan(&p.plan_id).is_some(), Code::LayoffPlanExists, "layoff plan")?;

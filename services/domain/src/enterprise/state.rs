@@ -8,8 +8,8 @@ use chrono::Datelike;
 use crate::{
     Date,
     enterprise::{
-        BatchLayoff, EnterpriseEvent, EnterpriseFact, EnterpriseRegistration, Hire, InternshipOffer, LabourShortage,
-        LayoffPlan, LayoffService,
+        BatchLayoff, EnterpriseEvent, EnterpriseFact, EnterpriseRegistration, GuaranteeLoan, Hire, InternshipOffer,
+        LabourShortage, LayoffPlan, LayoffService, WelfarePostsDevelopment,
     },
     person::SubsidyRecord,
     subsidy::{self, ProposalRecord, ProposalStatus},
@@ -70,6 +70,10 @@ pub struct EnterpriseFile {
     pub subsidies: Vec<SubsidyRecord>,
     /// 见习岗位 offered, in order.
     pub internship_offers: Vec<InternshipOfferRecord>,
+    /// Public-welfare and community-service posts developed, in order: (fact, date).
+    pub welfare_posts: Vec<(WelfarePostsDevelopment, Date)>,
+    /// Guarantee loans lent, in order: (fact, date).
+    pub guarantee_loans: Vec<(GuaranteeLoan, Date)>,
     /// Subsidy proposals and their review, in order.
     pub proposals: Vec<ProposalRecord>,
     /// Eligibilities the service noted (政策找人), in order; one per rule.
@@ -166,6 +170,8 @@ impl EnterpriseCase {
                     shortages: Vec::new(),
                     subsidies: Vec::new(),
                     internship_offers: Vec::new(),
+                    welfare_posts: Vec::new(),
+                    guarantee_loans: Vec::new(),
                     proposals: Vec::new(),
                     eligibilities: Vec::new(),
                 });
@@ -203,6 +209,8 @@ impl EnterpriseCase {
             EnterpriseFact::InternshipPostsOffered(o) => {
                 file.internship_offers.push(InternshipOfferRecord { offer: o.clone(), offered_on: on })
             }
+            EnterpriseFact::WelfarePostsDeveloped(d) => file.welfare_posts.push((d.clone(), on)),
+            EnterpriseFact::GuaranteeLoanGranted(l) => file.guarantee_loans.push((l.clone(), on)),
             EnterpriseFact::LayoffPlanFiled(p) => {
                 file.layoff_plans.push(LayoffPlanRecord { plan: p.clone(), filed_on: on })
             }
@@ -307,6 +315,16 @@ impl EnterpriseFile {
     /// Internship posts offered from `from` to `to` (inclusive).
     pub fn internship_posts_between(&self, from: Date, to: Date) -> u32 {
         self.internship_offers.iter().filter(|o| (from..=to).contains(&o.offered_on)).map(|o| o.offer.posts.get()).sum()
+    }
+
+    /// Posts developed under `id`, if recorded.
+    pub fn welfare_posts(&self, id: &str) -> Option<&(WelfarePostsDevelopment, Date)> {
+        self.welfare_posts.iter().find(|(d, _)| d.development_id == id)
+    }
+
+    /// The guarantee loan recorded under `id`, if any.
+    pub fn guarantee_loan(&self, id: &str) -> Option<&(GuaranteeLoan, Date)> {
+        self.guarantee_loans.iter().find(|(l, _)| l.loan_id == id)
     }
 
     pub fn layoff_plan(&self, id: &str) -> Option<&LayoffPlanRecord> {

@@ -561,6 +561,82 @@ fn internship_posts_are_offered_under_unique_ids() {
     assert!(serde_json::from_str::<InternshipOffer>(r#"{"offer_id":"o","posts":0}"#).is_err(), "posts ≥ 1");
 }
 
+fn posts(id: &str, kind: WelfarePostKind, n_posts: u32) -> WelfarePostsDevelopment {
+    WelfarePostsDevelopment { development_id: id.into(), kind, posts: n(n_posts) }
+}
+
+fn loan(id: &str, principal: i64, term_months: u32) -> GuaranteeLoan {
+    GuaranteeLoan {
+        loan_id: id.into(),
+        borrower: LoanBorrower::Enterprise,
+        principal: crate::values::Fen::positive(principal).unwrap(),
+        lender: "天津农商银行".into(),
+        term_months,
+    }
+}
+
+#[test]
+fn welfare_posts_developed_are_recorded_under_unique_ids() {
+    let g = given(&[registered("2026-01-05", 50)]);
+    then_fact(
+        g.when("2026-03-01", EnterpriseCommand::DevelopWelfarePosts(posts("w1", WelfarePostKind::PublicWelfare, 30))),
+        "2026-03-01",
+        EnterpriseFact::WelfarePostsDeveloped(posts("w1", WelfarePostKind::PublicWelfare, 30)),
+    );
+    let developed = given(&[
+        registered("2026-01-05", 50),
+        ("2026-03-01", EnterpriseFact::WelfarePostsDeveloped(posts("w1", WelfarePostKind::PublicWelfare, 30))),
+    ]);
+    then_rejected(
+        developed.when(
+            "2026-04-01",
+            EnterpriseCommand::DevelopWelfarePosts(posts("w1", WelfarePostKind::CommunityService, 5)),
+        ),
+        EnterpriseRejectionCode::PostsDevelopmentExists,
+    );
+    assert!(
+        serde_json::from_str::<WelfarePostsDevelopment>(r#"{"development_id":"w","kind":"public_welfare","posts":0}"#)
+            .is_err(),
+        "posts ≥ 1"
+    );
+}
+
+#[test]
+fn a_guarantee_loan_has_a_unique_id_and_a_term_of_1_to_60_months() {
+    let g = given(&[registered("2026-01-05", 50)]);
+    then_fact(
+        g.when("2026-03-01", EnterpriseCommand::RecordGuaranteeLoan(loan("g1", 30_000_000, 24))),
+        "2026-03-01",
+        EnterpriseFact::GuaranteeLoanGranted(loan("g1", 30_000_000, 24)),
+    );
+    for term in [1, 60] {
+        assert!(g.when("2026-03-01", EnterpriseCommand::RecordGuaranteeLoan(loan("g1", 1, term))).is_ok(), "{term}");
+    }
+    for term in [0, 61] {
+        let err = g.when("2026-03-01", EnterpriseCommand::RecordGuaranteeLoan(loan("g1", 1, term))).unwrap_err();
+        assert_eq!((err.code, err.field), (EnterpriseRejectionCode::InvalidLoanTerm, Some("loan.term_months")));
+    }
+    let lent = given(&[
+        registered("2026-01-05", 50),
+        ("2026-03-01", EnterpriseFact::GuaranteeLoanGranted(loan("g1", 30_000_000, 24))),
+    ]);
+    then_rejected(
+        lent.when("2026-05-01", EnterpriseCommand::RecordGuaranteeLoan(loan("g1", 10_000_000, 12))),
+        EnterpriseRejectionCode::LoanExists,
+    );
+    then_rejected(
+        given(&[]).when("2026-03-01", EnterpriseCommand::RecordGuaranteeLoan(loan("g1", 1, 12))),
+        EnterpriseRejectionCode::CaseNotFound,
+    );
+    assert!(
+        serde_json::from_str::<GuaranteeLoan>(
+            r#"{"loan_id":"g","borrower":"founder","principal":0,"lender":"b","term_months":12}"#
+        )
+        .is_err(),
+        "principal > 0"
+    );
+}
+
 // === events ===
 
 fn one_of_each() -> Vec<EnterpriseEvent> {
@@ -571,6 +647,8 @@ fn one_of_each() -> Vec<EnterpriseEvent> {
         EnterpriseFact::BatchLayoffReported(layoff("l1", 21)),
         EnterpriseFact::LayoffServiceProvided(service("l1", LayoffService::TrackingVisit)),
         EnterpriseFact::InternshipPostsOffered(offer("o1", 4)),
+        EnterpriseFact::WelfarePostsDeveloped(posts("w1", WelfarePostKind::CommunityService, 2)),
+        EnterpriseFact::GuaranteeLoanGranted(loan("g1", 50_000_000, 36)),
         EnterpriseFact::LayoffPlanFiled(plan("p1", "2026-02-01", "2026-03-15")),
         EnterpriseFact::DesignatedKeyEnterprise,
         EnterpriseFact::LabourShortageReported(LabourShortage { posts: n(3), skills: "焊工".into() }),

@@ -40,7 +40,8 @@
     return v == null || v === "" ? "—" : String(v);
   }
   function percentish(t) {
-    return t.value != null && t.value <= 1 && (t.denominator > 1 || (t.goal || "").includes("%"));
+    // A rate has a denominator; a count has none (its goal may be absent: TARGETS.md, "Goals").
+    return t.value != null && t.denominator != null && t.value <= 1;
   }
   function showValue(t) {
     if (t.value == null) return "—";
@@ -118,7 +119,7 @@
       (rm ? " / 日志 " + rm.head + "，滞后 " + rm.lag_events + " 条、" + rm.lag_seconds + " 秒" : "");
     rows($("targets-table").tBodies[0], report.targets, (t) => [
       t.title, { v: t.numerator, cls: "num" }, { v: t.denominator, cls: "num" }, { v: showValue(t), cls: "num" },
-      t.goal, t.met == null ? "—" : { v: t.met ? "达标" : "未达标", cls: t.met ? "met" : "unmet" }, t.source,
+      t.goal || "—", t.met == null ? "—" : { v: t.met ? "达标" : "未达标", cls: t.met ? "met" : "unmet" }, t.source,
     ]);
     const withValue = report.targets.filter((t) => t.value != null && percentish(t));
     chart("targets-chart").setOption({

@@ -102,7 +102,7 @@ async fn person_task(
 }
 
 /// Person `n`: a resident ID of its own and the four commands.
-fn person(n: u64, today: chrono::NaiveDate) -> anyhow::Result<(ResidentId, Vec<PersonCommand>)> {
+pub(crate) fn person(n: u64, today: chrono::NaiveDate) -> anyhow::Result<(ResidentId, Vec<PersonCommand>)> {
     let birth =
         chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default() + chrono::Duration::days((n % 9000) as i64);
     let first17 = format!("120111{}{:03}", birth.format("%Y%m%d"), n / 9000 % 1000);

@@ -160,6 +160,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         checkpoint_file: tmp.path().join("publisher.checkpoint"),
         personal_data: false,
         opener: None,
+        leader: None,
     };
     let started = Instant::now();
     let (handle, status) = publisher::start(store.clone(), config, HealthReporter::new())?;

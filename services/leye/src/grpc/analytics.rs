@@ -12,8 +12,8 @@ use super::{
 };
 use crate::{
     analytics::{
-        ActionItem, ActionList, ActionsQuery, Analytics, AreaQuery, EligibleQuery, PageQuery, QueryError, date,
-        opt_date,
+        ActionItem, ActionList, ActionsQuery, Analytics, AreaQuery, Bound, EligibleQuery, PageQuery, Progress,
+        QueryError, Wait, date, opt_date,
     },
     cases::Clock,
 };
@@ -31,6 +31,12 @@ impl AnalyticsApi {
         clock: Clock,
     ) -> Self {
         Self { queries: Analytics::new(dir, params, clock) }
+    }
+
+    /// Lets queries wait for the projector's progress (`min_position`).
+    pub fn with_progress(mut self, progress: Progress) -> Self {
+        self.queries = self.queries.with_progress(progress);
+        self
     }
 
     /// The queries behind this service, for the other wires (the dashboard's JSON API).
@@ -52,7 +58,40 @@ fn to_status(e: QueryError) -> Status {
         QueryError::Denied(d) => denied(&d),
         QueryError::NotFound(m) => Status::not_found(m),
         QueryError::Unavailable(m) => Status::unavailable(m),
+        e @ QueryError::NotReached { bound: Bound::Server, .. } => Status::unavailable(e.to_string()),
+        e @ QueryError::NotReached { bound: Bound::Call, .. } => Status::deadline_exceeded(e.to_string()),
     }
+}
+
+/// A request's `min_position` with the call's deadline (`grpc-timeout`),
+/// brought forward a little so the answer naming the position reached
+/// leaves before tonic cancels the call at the deadline itself.
+fn wait_of<T>(request: &Request<T>, min_position: u64) -> Wait {
+    let timeout = request.metadata().get("grpc-timeout").and_then(|v| grpc_timeout(v.to_str().ok()?));
+    let deadline = timeout.map(|t| {
+        let margin = (t / 10).min(std::time::Duration::from_millis(50));
+        std::time::Instant::now() + t.saturating_sub(margin)
+    });
+    Wait { min_position, deadline }
+}
+
+/// `grpc-timeout`: at most 8 digits and a unit (H, M, S, m, u, n); `None` when malformed.
+fn grpc_timeout(v: &str) -> Option<std::time::Duration> {
+    use std::time::Duration;
+    let (digits, unit) = v.split_at(v.len().checked_sub(1)?);
+    if digits.is_empty() || digits.len() > 8 {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
 }
 
 /// The fields `GetTargets`, `ListSubsidyTotals` and `ListCommunities` share:
@@ -61,7 +100,13 @@ macro_rules! area_of {
     ($($request:ty),*) => {$(
         impl<'a> From<&'a $request> for AreaQuery<'a> {
             fn from(r: &'a $request) -> Self {
-                AreaQuery { jurisdiction: &r.jurisdiction, period_from: &r.period_from, period_to: &r.period_to, as_of: &r.as_of }
+                AreaQuery {
+                    jurisdiction: &r.jurisdiction,
+                    period_from: &r.period_from,
+                    period_to: &r.period_to,
+                    as_of: &r.as_of,
+                    wait: Wait::at_least(r.min_position),
+                }
             }
         }
     )*};
@@ -179,12 +224,14 @@ impl TargetsService for AnalyticsApi {
         &self,
         request: Request<pb::ListEligibleRequest>,
     ) -> Result<Response<pb::ListEligibleResponse>, Status> {
+        let wait = wait_of(&request, request.get_ref().min_position);
         let (gate, r) = gated(request)?;
         let q = EligibleQuery {
             jurisdiction: &r.jurisdiction,
             programme: &r.programme,
             as_of: &r.as_of,
             page: PageQuery { size: r.page_size, token: &r.page_token },
+            wait,
         };
         let page = self.queries.eligible(&gate, q).await.map_err(to_status)?;
         Ok(Response::new(pb::ListEligibleResponse {
@@ -199,8 +246,10 @@ impl TargetsService for AnalyticsApi {
         &self,
         request: Request<pb::GetTargetsRequest>,
     ) -> Result<Response<pb::GetTargetsResponse>, Status> {
+        let wait = wait_of(&request, request.get_ref().min_position);
         let (gate, r) = gated(request)?;
-        let (report, checkpoint) = self.queries.targets(&gate, (&r).into()).await.map_err(to_status)?;
+        let q = AreaQuery { wait, ..(&r).into() };
+        let (report, checkpoint) = self.queries.targets(&gate, q).await.map_err(to_status)?;
         Ok(Response::new(report_pb(report, checkpoint)))
     }
 
@@ -208,9 +257,12 @@ impl TargetsService for AnalyticsApi {
         &self,
         request: Request<pb::ListSubsidyTotalsRequest>,
     ) -> Result<Response<pb::ListSubsidyTotalsResponse>, Status> {
+        let wait = wait_of(&request, request.get_ref().min_position);
         let (gate, r) = gated(request)?;
-        let rows = self.queries.subsidy_totals(&gate, (&r).into()).await.map_err(to_status)?;
+        let q = AreaQuery { wait, ..(&r).into() };
+        let (rows, checkpoint) = self.queries.subsidy_totals(&gate, q).await.map_err(to_status)?;
         Ok(Response::new(pb::ListSubsidyTotalsResponse {
+            checkpoint_position: checkpoint,
             totals: rows
                 .into_iter()
                 .map(|r| pb::SubsidyTotal {
@@ -228,9 +280,12 @@ impl TargetsService for AnalyticsApi {
         &self,
         request: Request<pb::ListCommunitiesRequest>,
     ) -> Result<Response<pb::ListCommunitiesResponse>, Status> {
+        let wait = wait_of(&request, request.get_ref().min_position);
         let (gate, r) = gated(request)?;
-        let rows = self.queries.communities(&gate, (&r).into()).await.map_err(to_status)?;
+        let q = AreaQuery { wait, ..(&r).into() };
+        let (rows, checkpoint) = self.queries.communities(&gate, q).await.map_err(to_status)?;
         Ok(Response::new(pb::ListCommunitiesResponse {
+            checkpoint_position: checkpoint,
             communities: rows
                 .into_iter()
                 .map(|c| pb::CommunityEmployment {
@@ -248,8 +303,10 @@ impl TargetsService for AnalyticsApi {
         &self,
         request: Request<pb::GetHouseholdRequest>,
     ) -> Result<Response<pb::GetHouseholdResponse>, Status> {
+        let wait = wait_of(&request, request.get_ref().min_position);
         let (gate, r) = gated(request)?;
-        let (v, checkpoint) = self.queries.household(&gate, &r.household_id, &r.as_of).await.map_err(to_status)?;
+        let (v, checkpoint) =
+            self.queries.household(&gate, &r.household_id, &r.as_of, wait).await.map_err(to_status)?;
         Ok(Response::new(pb::GetHouseholdResponse {
             household_id: v.household_id,
             as_of: date(v.as_of),
@@ -277,6 +334,7 @@ impl TargetsService for AnalyticsApi {
         &self,
         request: Request<pb::ListActionsRequest>,
     ) -> Result<Response<pb::ListActionsResponse>, Status> {
+        let wait = wait_of(&request, request.get_ref().min_position);
         let (gate, r) = gated(request)?;
         let q = ActionsQuery {
             list: action_list(r.list),
@@ -286,12 +344,31 @@ impl TargetsService for AnalyticsApi {
             period_from: &r.period_from,
             period_to: &r.period_to,
             page: PageQuery { size: r.page_size, token: &r.page_token },
+            wait,
         };
         let page = self.queries.actions(&gate, q).await.map_err(to_status)?;
         Ok(Response::new(pb::ListActionsResponse {
             items: page.items.into_iter().map(action_pb).collect(),
             next_page_token: page.next_page_token,
             total: page.total as u32,
+            checkpoint_position: page.checkpoint,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeouts_parse_as_the_protocol_spells_them_and_nothing_else() {
+        use std::time::Duration;
+        assert_eq!(grpc_timeout("250m"), Some(Duration::from_millis(250)));
+        assert_eq!(grpc_timeout("5S"), Some(Duration::from_secs(5)));
+        assert_eq!(grpc_timeout("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(grpc_timeout("99999999n"), Some(Duration::from_nanos(99_999_999)));
+        for bad in ["", "m", "123456789m", "5s", "-1S", "1.5S"] {
+            assert_eq!(grpc_timeout(bad), None, "{bad:?}");
+        }
     }
 }

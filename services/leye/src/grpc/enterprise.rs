@@ -29,7 +29,10 @@ use crate::{
     cases::{AppError, AsOf, CaseView, CommandMeta, EnterpriseCases, PersonCases, Target},
     subsidies::{CaseRef, Subsidies},
     wire::{
-        enterprise::{enterprise_kind, layoff_service, to_proto_enterprise, to_proto_enterprise_event},
+        enterprise::{
+            enterprise_kind, layoff_service, loan_borrower, to_proto_enterprise, to_proto_enterprise_event,
+            welfare_post_kind,
+        },
         to_proto_metadata,
     },
 };
@@ -211,6 +214,48 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
             Some(EnterpriseCommand::OfferInternshipPosts(domain::InternshipOffer {
                 offer_id: offer_id?,
                 posts: posts?,
+            }))
+        })
+        .await
+    }
+
+    async fn develop_welfare_posts(
+        &self,
+        request: Request<pb::DevelopWelfarePostsRequest>,
+    ) -> Result<Response<pb::DevelopWelfarePostsResponse>, Status> {
+        let (gate, r) = gated(request)?;
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            let p = required(f, "posts", r.posts.as_ref())?;
+            let development_id = f.take("posts.development_id", code(&p.development_id));
+            let kind = check_enum(f, "posts.kind", p.kind, welfare_post_kind);
+            let posts = f.take("posts.posts", at_least_one(p.posts));
+            Some(EnterpriseCommand::DevelopWelfarePosts(domain::WelfarePostsDevelopment {
+                development_id: development_id?,
+                kind: kind?,
+                posts: posts?,
+            }))
+        })
+        .await
+    }
+
+    async fn record_guarantee_loan(
+        &self,
+        request: Request<pb::RecordGuaranteeLoanRequest>,
+    ) -> Result<Response<pb::RecordGuaranteeLoanResponse>, Status> {
+        let (gate, r) = gated(request)?;
+        self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
+            let l = required(f, "loan", r.loan.as_ref())?;
+            let loan_id = f.take("loan.loan_id", code(&l.loan_id));
+            let borrower = check_enum(f, "loan.borrower", l.borrower, loan_borrower);
+            let principal = f.take("loan.principal_fen", leye_domain::values::Fen::positive(l.principal_fen));
+            let lender = f.take("loan.lender", text(&l.lender, 1, 100));
+            Some(EnterpriseCommand::RecordGuaranteeLoan(domain::GuaranteeLoan {
+                loan_id: loan_id?,
+                borrower: borrower?,
+                principal: principal?,
+                lender: lender?,
+                // The decider checks the range, naming loan.term_months.
+                term_months: l.term_months,
             }))
         })
         .await

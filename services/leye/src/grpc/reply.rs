@@ -50,6 +50,8 @@ command_replies!(
     enterprise::ReportBatchLayoffResponse,
     enterprise::RecordLayoffServiceResponse,
     enterprise::OfferInternshipPostsResponse,
+    enterprise::DevelopWelfarePostsResponse,
+    enterprise::RecordGuaranteeLoanResponse,
     enterprise::FileLayoffPlanResponse,
     enterprise::DesignateKeyEnterpriseResponse,
     enterprise::ReportLabourShortageResponse,
@@ -63,7 +65,13 @@ mod tests {
 
     #[test]
     fn the_result_travels_in_the_result_field() {
-        let result = CommandResult { case_id: "c".into(), revision: 3, event_ids: vec!["e".into()], duplicate: true };
+        let result = CommandResult {
+            case_id: "c".into(),
+            revision: 3,
+            event_ids: vec!["e".into()],
+            duplicate: true,
+            global_position: 9,
+        };
         let reply = person::RecordContactResponse::of(result.clone());
         assert_eq!(reply.result, Some(result.clone()));
         assert_eq!(enterprise::RecordHireResponse::of(result.clone()).into_result(), Some(result));

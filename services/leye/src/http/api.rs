@@ -13,11 +13,11 @@ use axum::{
     response::Response,
 };
 use leye_projections::read_model::{EligibleRow, TargetReport};
-use leye_store::{EventStore, Position, SqliteStore};
+use leye_store::{AnyStore, EventStore, Position};
 use serde_json::{Value, json};
 
 use super::{App, guard::ApiError};
-use crate::analytics::{ActionList, ActionsQuery, AreaQuery, EligibleQuery, PageQuery, date, opt_date};
+use crate::analytics::{ActionList, ActionsQuery, AreaQuery, EligibleQuery, PageQuery, Wait, date, opt_date};
 use crate::grpc::net::ConnInfo;
 
 /// A route of the JSON API and the gRPC operation it mirrors.
@@ -31,7 +31,7 @@ pub struct Route {
     pub params: &'static [&'static str],
 }
 
-const AREA: &[&str] = &["jurisdiction", "period_from", "period_to", "as_of"];
+const AREA: &[&str] = &["jurisdiction", "period_from", "period_to", "as_of", "min_position"];
 
 /// Every route of the JSON API. `openapi.json` describes exactly these
 /// (`http::tests::every_route_is_described`), and each has a rule.
@@ -46,17 +46,27 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/api/v1/actions",
         operation: "leye.analytics.v1.TargetsService/ListActions",
-        params: &["list", "jurisdiction", "as_of", "group", "period_from", "period_to", "page_size", "page_token"],
+        params: &[
+            "list",
+            "jurisdiction",
+            "as_of",
+            "group",
+            "period_from",
+            "period_to",
+            "page_size",
+            "page_token",
+            "min_position",
+        ],
     },
     Route {
         path: "/api/v1/eligible",
         operation: "leye.analytics.v1.TargetsService/ListEligible",
-        params: &["jurisdiction", "programme", "as_of", "page_size", "page_token"],
+        params: &["jurisdiction", "programme", "as_of", "page_size", "page_token", "min_position"],
     },
     Route {
         path: "/api/v1/households/{household_id}",
         operation: "leye.analytics.v1.TargetsService/GetHousehold",
-        params: &["as_of"],
+        params: &["as_of", "min_position"],
     },
 ];
 
@@ -93,13 +103,24 @@ fn page_size(p: &HashMap<String, String>) -> Result<u32, ApiError> {
     }
 }
 
-fn area(p: &HashMap<String, String>) -> AreaQuery<'_> {
-    AreaQuery {
+/// `min_position` (read your own writes): the log position to wait for; empty: 0, no wait.
+fn wait(p: &HashMap<String, String>) -> Result<Wait, ApiError> {
+    match p.get("min_position").map(|s| s.trim()) {
+        None | Some("") => Ok(Wait::default()),
+        Some(s) => s.parse().map(Wait::at_least).map_err(|_| {
+            ApiError::field("min_position", "must be a whole number (a log position, e.g. a command's global_position)")
+        }),
+    }
+}
+
+fn area(p: &HashMap<String, String>) -> Result<AreaQuery<'_>, ApiError> {
+    Ok(AreaQuery {
         jurisdiction: get(p, "jurisdiction"),
         period_from: get(p, "period_from"),
         period_to: get(p, "period_to"),
         as_of: get(p, "as_of"),
-    }
+        wait: wait(p)?,
+    })
 }
 
 type Conn = ConnectInfo<ConnInfo>;
@@ -109,7 +130,7 @@ pub async fn targets(State(app): State<App>, ConnectInfo(conn): Conn, headers: H
     app.guard
         .answer(r.operation, &conn, &headers, |gate| async move {
             let p = params(&uri, r)?;
-            let (report, checkpoint) = app.queries.targets(&gate, area(&p)).await?;
+            let (report, checkpoint) = app.queries.targets(&gate, area(&p)?).await?;
             let freshness = freshness(app.store.as_ref(), checkpoint).await;
             Ok(report_json(report, checkpoint, freshness))
         })
@@ -121,7 +142,7 @@ pub async fn subsidy_totals(State(app): State<App>, ConnectInfo(conn): Conn, hea
     app.guard
         .answer(r.operation, &conn, &headers, |gate| async move {
             let p = params(&uri, r)?;
-            let rows = app.queries.subsidy_totals(&gate, area(&p)).await?;
+            let (rows, checkpoint) = app.queries.subsidy_totals(&gate, area(&p)?).await?;
             let totals: Vec<Value> = rows
                 .into_iter()
                 .map(|t| {
@@ -129,7 +150,7 @@ pub async fn subsidy_totals(State(app): State<App>, ConnectInfo(conn): Conn, hea
                            "grants": t.grants, "amount_fen": t.amount_fen})
                 })
                 .collect();
-            Ok(json!({ "totals": totals }))
+            Ok(json!({ "totals": totals, "checkpoint_position": checkpoint }))
         })
         .await
 }
@@ -139,7 +160,7 @@ pub async fn communities(State(app): State<App>, ConnectInfo(conn): Conn, header
     app.guard
         .answer(r.operation, &conn, &headers, |gate| async move {
             let p = params(&uri, r)?;
-            let rows = app.queries.communities(&gate, area(&p)).await?;
+            let (rows, checkpoint) = app.queries.communities(&gate, area(&p)?).await?;
             let communities: Vec<Value> = rows
                 .into_iter()
                 .map(|c| {
@@ -147,7 +168,7 @@ pub async fn communities(State(app): State<App>, ConnectInfo(conn): Conn, header
                            "rate": c.rate, "full_employment": c.full_employment})
                 })
                 .collect();
-            Ok(json!({ "communities": communities }))
+            Ok(json!({ "communities": communities, "checkpoint_position": checkpoint }))
         })
         .await
 }
@@ -171,6 +192,7 @@ pub async fn actions(State(app): State<App>, ConnectInfo(conn): Conn, headers: H
                 period_from: get(&p, "period_from"),
                 period_to: get(&p, "period_to"),
                 page: PageQuery { size: page_size(&p)?, token: get(&p, "page_token") },
+                wait: wait(&p)?,
             };
             let page = app.queries.actions(&gate, q).await?;
             Ok(json!({"items": page.items, "next_page_token": page.next_page_token, "total": page.total,
@@ -189,6 +211,7 @@ pub async fn eligible(State(app): State<App>, ConnectInfo(conn): Conn, headers: 
                 programme: get(&p, "programme"),
                 as_of: get(&p, "as_of"),
                 page: PageQuery { size: page_size(&p)?, token: get(&p, "page_token") },
+                wait: wait(&p)?,
             };
             let page = app.queries.eligible(&gate, q).await?;
             let items: Vec<Value> = page.items.into_iter().map(eligible_json).collect();
@@ -209,7 +232,7 @@ pub async fn household(
     app.guard
         .answer(r.operation, &conn, &headers, |gate| async move {
             let p = params(&uri, r)?;
-            let (v, checkpoint) = app.queries.household(&gate, &household_id, get(&p, "as_of")).await?;
+            let (v, checkpoint) = app.queries.household(&gate, &household_id, get(&p, "as_of"), wait(&p)?).await?;
             let members: Vec<Value> = v
                 .members
                 .into_iter()
@@ -228,7 +251,7 @@ pub async fn household(
 
 /// How far the read model is behind the log: its position, the log's head,
 /// and the age of the oldest event it has not folded yet (0 when caught up).
-async fn freshness(store: Option<&SqliteStore>, checkpoint: u64) -> Value {
+async fn freshness(store: Option<&AnyStore>, checkpoint: u64) -> Value {
     let Some(store) = store else { return Value::Null };
     let head = store.head().await.ok().flatten().map_or(0, |p| p.commit);
     let after = Some(Position::from_sequence(checkpoint)).filter(|_| checkpoint > 0);

@@ -75,6 +75,10 @@ impl ApiError {
             Self::Query(QueryError::Unavailable(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "READ_MODEL_UNAVAILABLE")
             }
+            // The dashboard's calls carry no deadline: only the server's bound applies.
+            Self::Query(QueryError::NotReached { .. }) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "READ_MODEL_BEHIND")
+            }
             Self::Overloaded => (StatusCode::TOO_MANY_REQUESTS, "RESOURCE_EXHAUSTED", "OVERLOADED"),
             Self::AuditUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "AUDIT_UNAVAILABLE"),
             Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "DEADLINE_EXCEEDED", "TIMEOUT"),

@@ -32,7 +32,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use leye_store::SqliteStore;
+use leye_store::AnyStore;
 use tokio::net::TcpListener;
 
 use axum::serve::ListenerExt;
@@ -61,7 +61,7 @@ pub struct App {
     pub guard: HttpGuard,
     pub queries: Analytics,
     /// The event log, for the read model's lag (`None` in tests without one).
-    pub store: Option<SqliteStore>,
+    pub store: Option<AnyStore>,
 }
 
 /// The dashboard's routes.

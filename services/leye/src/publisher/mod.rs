@@ -85,6 +85,9 @@ pub struct PublisherConfig {
     /// Opens the sealed fields when `personal_data` is on (set by the server
     /// once the key store is open).
     pub opener: Option<crate::personal::Opener>,
+    /// On a shared store: publish only while this server leads the
+    /// `publisher` role (`crate::leadership`); `None`: always.
+    pub leader: Option<crate::leadership::Leader>,
 }
 
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
@@ -186,7 +189,8 @@ pub fn start<S: EventStore>(
     let status = PublisherStatus::new(config.nats_url.is_some(), checkpoint);
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = vec![tokio::spawn(
-        status::sample(store.clone(), status.clone(), health, config.max_lag, stop_rx.clone()).in_current_span(),
+        status::sample(store.clone(), status.clone(), health, config.max_lag, config.leader.clone(), stop_rx.clone())
+            .in_current_span(),
     )];
     match &config.nats_url {
         Some(url) => {
@@ -242,7 +246,24 @@ impl<S: EventStore> Publisher<S> {
         let mut failures: u32 = 0;
         loop {
             self.progressed = false;
-            match self.session(&mut stop).await {
+            // A standby waits to lead; a leader's session ends when it no longer does.
+            let mut session_stop = match self.config.leader.clone() {
+                None => stop.clone(),
+                Some(crate::leadership::Leader(mut leader)) => {
+                    match crate::leadership::term(&mut leader, &mut stop).await {
+                        Some(term) => {
+                            tracing::info!("leading the publisher role: publishing");
+                            term
+                        }
+                        None => break,
+                    }
+                }
+            };
+            match self.session(&mut session_stop).await {
+                Ok(Ended::Stopped) if !*stop.borrow() => {
+                    tracing::info!("no longer leading the publisher role: standing by");
+                    continue;
+                }
                 Ok(Ended::Stopped) => break,
                 Ok(Ended::StoreClosed) => {
                     tracing::info!("store closed: publisher stops");

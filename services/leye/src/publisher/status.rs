@@ -196,6 +196,7 @@ pub async fn sample<S: EventStore>(
     status: PublisherStatus,
     health: HealthReporter,
     max_lag: Duration,
+    leader: Option<crate::leadership::Leader>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut reported: Option<bool> = None;
@@ -226,7 +227,8 @@ pub async fn sample<S: EventStore>(
         let now = tokio::time::Instant::now();
         if healthy {
             (unhealthy_since, last_warning) = (None, None);
-        } else if status.enabled() {
+        } else if status.enabled() && leader.as_ref().is_none_or(|l| *l.0.borrow()) {
+            // A standby (another server publishes) is NOT_SERVING, without warnings.
             let since = *unhealthy_since.get_or_insert(now);
             let due = last_warning.is_none_or(|t| now - t >= LAG_LOG_INTERVAL);
             if now - since >= LAG_LOG_AFTER && due {

@@ -19,6 +19,32 @@ enum_map!(layoff_service, layoff_service_pb, pb::LayoffService, domain::LayoffSe
     TrackingVisit => TrackingVisit, SkillsTraining => SkillsTraining, JobFair => JobFair,
 });
 
+enum_map!(welfare_post_kind, welfare_post_kind_pb, pb::WelfarePostKind, domain::WelfarePostKind, {
+    PublicWelfare => PublicWelfare, CommunityService => CommunityService,
+});
+
+enum_map!(loan_borrower, loan_borrower_pb, pb::LoanBorrower, domain::LoanBorrower, {
+    Enterprise => Enterprise, Founder => Founder,
+});
+
+fn welfare_posts_pb(w: &domain::WelfarePostsDevelopment) -> pb::WelfarePostsDeveloped {
+    pb::WelfarePostsDeveloped {
+        development_id: w.development_id.clone(),
+        kind: welfare_post_kind_pb(w.kind),
+        posts: w.posts.get(),
+    }
+}
+
+fn guarantee_loan_pb(l: &domain::GuaranteeLoan) -> pb::GuaranteeLoanGranted {
+    pb::GuaranteeLoanGranted {
+        loan_id: l.loan_id.clone(),
+        borrower: loan_borrower_pb(l.borrower),
+        principal_fen: l.principal.get(),
+        lender: l.lender.clone(),
+        term_months: l.term_months,
+    }
+}
+
 fn layoff_service_provided_pb(s: &domain::LayoffServiceProvision) -> pb::LayoffServiceProvided {
     pb::LayoffServiceProvided { layoff_id: s.layoff_id.clone(), service: layoff_service_pb(s.service) }
 }
@@ -90,6 +116,8 @@ pub fn to_proto_enterprise_event(fact: &EnterpriseFact) -> pb::EnterpriseEvent {
         }
         EnterpriseFact::LayoffServiceProvided(s) => E::LayoffServiceProvided(layoff_service_provided_pb(s)),
         EnterpriseFact::InternshipPostsOffered(o) => E::InternshipPostsOffered(internship_offer_pb(o)),
+        EnterpriseFact::WelfarePostsDeveloped(w) => E::WelfarePostsDeveloped(welfare_posts_pb(w)),
+        EnterpriseFact::GuaranteeLoanGranted(l) => E::GuaranteeLoanGranted(guarantee_loan_pb(l)),
         EnterpriseFact::LayoffPlanFiled(p) => E::LayoffPlanFiled(plan_pb(p)),
         EnterpriseFact::DesignatedKeyEnterprise => E::DesignatedKeyEnterprise(pb::KeyEnterpriseDesignation {}),
         EnterpriseFact::LabourShortageReported(s) => E::LabourShortageReported(shortage_pb(s)),
@@ -193,6 +221,16 @@ fn file_pb(file: &EnterpriseFile, view: &CaseView<EnterpriseCase>, base: pb::Ent
                 offer: Some(internship_offer_pb(&o.offer)),
                 offered_on: date_pb(o.offered_on),
             })
+            .collect(),
+        welfare_posts: file
+            .welfare_posts
+            .iter()
+            .map(|(w, on)| pb::WelfarePostsRecord { posts: Some(welfare_posts_pb(w)), developed_on: date_pb(*on) })
+            .collect(),
+        guarantee_loans: file
+            .guarantee_loans
+            .iter()
+            .map(|(l, on)| pb::GuaranteeLoanRecord { loan: Some(guarantee_loan_pb(l)), granted_on: date_pb(*on) })
             .collect(),
         ..base
     }

@@ -1,0 +1,126 @@
+//! Read your own writes: a query may ask to be answered from a read model
+//! that has folded the log up to a position (`min_position`, e.g. the
+//! `global_position` a command answered with).
+//!
+//! The projector reports every checkpoint it commits on a `watch` channel
+//! (`leye_projections::runner::follow_reporting`); a query waits on it, no
+//! polling, bounded by the server's maximum ([`Progress::max`],
+//! `limits.query_wait_max_ms`, 5 s by default) and by the call's deadline
+//! when the client sent one. Not reached by then: [`QueryError::NotReached`]
+//! naming the position reached, `UNAVAILABLE` when the server's bound ran
+//! out (retry later), `DEADLINE_EXCEEDED` when the call's did. The answer
+//! itself carries the read model's position, read in the same snapshot as
+//! the figures, and is never below `min_position`.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use super::QueryError;
+
+/// What a query asks to wait for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Wait {
+    /// The log position the read model must have reached; 0: no wait.
+    pub min_position: u64,
+    /// The call's own deadline (gRPC `grpc-timeout`), if any.
+    pub deadline: Option<Instant>,
+}
+
+impl Wait {
+    pub fn at_least(min_position: u64) -> Self {
+        Self { min_position, deadline: None }
+    }
+}
+
+/// Which bound a wait ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// The server's maximum wait (`UNAVAILABLE`).
+    Server,
+    /// The call's deadline (`DEADLINE_EXCEEDED`).
+    Call,
+}
+
+impl std::fmt::Display for Bound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Server => "the server's wait bound (limits.query_wait_max_ms)",
+            Self::Call => "the call's deadline",
+        })
+    }
+}
+
+/// The projector's position as it reports it, and the server's bound on waiting for it.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    reached: watch::Receiver<u64>,
+    max: Duration,
+}
+
+impl Progress {
+    pub fn new(reached: watch::Receiver<u64>, max: Duration) -> Self {
+        Self { reached, max }
+    }
+
+    /// The longest a query waits.
+    pub fn max(&self) -> Duration {
+        self.max
+    }
+
+    /// Returns once the projector has reached `wait.min_position`, or
+    /// [`QueryError::NotReached`] at the first bound.
+    pub async fn wait(&self, wait: Wait) -> Result<(), QueryError> {
+        let wanted = wait.min_position;
+        let mut reached = self.reached.clone();
+        if wanted == 0 || *reached.borrow() >= wanted {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let (limit, bound) = match wait.deadline {
+            Some(d) if d.saturating_duration_since(now) < self.max => (d.saturating_duration_since(now), Bound::Call),
+            _ => (self.max, Bound::Server),
+        };
+        let waited = tokio::time::timeout(limit, reached.wait_for(|p| *p >= wanted)).await;
+        match waited {
+            Ok(Ok(_)) => Ok(()),
+            // Timed out, or the projector stopped (the service is shutting down).
+            _ => Err(QueryError::NotReached { wanted, reached: *self.reached.borrow(), bound }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_wait_ends_when_the_position_is_reached_or_at_the_first_bound() {
+        let (tx, rx) = watch::channel(5u64);
+        let p = Progress::new(rx, Duration::from_millis(200));
+        assert!(p.wait(Wait::at_least(0)).await.is_ok());
+        assert!(p.wait(Wait::at_least(5)).await.is_ok(), "already there");
+        let waiter = tokio::spawn({
+            let p = p.clone();
+            async move { p.wait(Wait::at_least(8)).await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        tx.send_replace(7);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiter.is_finished(), "7 is not 8");
+        tx.send_replace(9);
+        assert!(waiter.await.unwrap().is_ok());
+
+        let started = Instant::now();
+        let e = p.wait(Wait::at_least(100)).await.unwrap_err();
+        assert!(matches!(e, QueryError::NotReached { wanted: 100, reached: 9, bound: Bound::Server }), "{e:?}");
+        assert!(started.elapsed() >= Duration::from_millis(200) && started.elapsed() < Duration::from_secs(2));
+        let deadline = Some(Instant::now() + Duration::from_millis(50));
+        let e = p.wait(Wait { min_position: 100, deadline }).await.unwrap_err();
+        assert!(matches!(e, QueryError::NotReached { bound: Bound::Call, .. }), "{e:?}");
+        assert!(e.to_string().contains("position 9") && e.to_string().contains("min_position 100"), "{e}");
+        drop(tx);
+        let e = p.wait(Wait::at_least(100)).await.unwrap_err();
+        assert!(matches!(e, QueryError::NotReached { .. }), "a stopped projector ends the wait: {e:?}");
+    }
+}

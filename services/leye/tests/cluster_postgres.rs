@@ -1,0 +1,202 @@
+//! Two `leye serve` processes on one PostgreSQL of the test's own and one
+//! nats-server of its own: commands to both, the publisher's leader killed
+//! (SIGKILL) under command load, and afterwards every acknowledged command's
+//! events are in the store once and on NATS once, per case in order.
+//!
+//! The two servers share the chain, pseudonym and personal-data keys (and the
+//! key store: `keys/` is one directory), as a deployment must.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use leye_store::test_postgres::TestPostgres;
+use support::{Leye, NatsServer, assert_each_once_in_case_order, jetstream, read_all, run_clients, wait_stream_count};
+
+fn leads_publisher(l: &Leye) -> bool {
+    l.log_text().contains("leading the publisher role: publishing")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_one_store_every_event_once_across_a_publisher_leader_kill() {
+    let Some(pg) = TestPostgres::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start(&dir.path().join("nats")).await;
+    // With a password (the test server trusts loopback): it must never be printed.
+    let url = format!("postgres://leye:pa55-w0rd@127.0.0.1:{}/postgres", pg.port());
+    let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(&a_dir).unwrap();
+    let mut a = Leye::start(&a_dir, Some(&nats.url()), &["--store", &url]).await;
+    // A case on A first: A has created the keys (and the key store) before B opens them.
+    let mut sent = run_clients(a.addr, a.token(), 1, 1, 1000).await;
+    // B shares A's keys: the key directory, and the pseudonym key.
+    std::fs::create_dir_all(&b_dir).unwrap();
+    std::os::unix::fs::symlink(a_dir.join("keys"), b_dir.join("keys")).unwrap();
+    let pseudonym = a_dir.join("pseudonym.key");
+    let pseudonym = pseudonym.to_str().unwrap();
+    let mut b = Leye::start(&b_dir, Some(&nats.url()), &["--store", &url, "--pseudonym-key-file", pseudonym]).await;
+
+    let (from_a, from_b) =
+        tokio::join!(run_clients(a.addr, a.token(), 2, 3, 0), run_clients(b.addr, b.token(), 2, 3, 100));
+    sent.extend(from_a);
+    sent.extend(from_b);
+    support::eventually("one publisher leader", Duration::from_secs(30), || {
+        let (a, b) = (leads_publisher(&a), leads_publisher(&b));
+        async move { (a != b).then_some(()) }
+    })
+    .await;
+    let js = jetstream(&[nats.url()]).await;
+    wait_stream_count(&js, sent.len() as u64, Duration::from_secs(60)).await;
+
+    // Kill the leader while the other server takes more commands.
+    let (leader, survivor) = if leads_publisher(&a) { (&mut a, &mut b) } else { (&mut b, &mut a) };
+    let more = tokio::spawn(run_clients(survivor.addr, survivor.token(), 2, 4, 200));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    leader.kill9().await;
+    sent.extend(more.await.unwrap());
+    support::eventually("the survivor leads the publisher", Duration::from_secs(30), || {
+        let leads = leads_publisher(survivor);
+        async move { leads.then_some(()) }
+    })
+    .await;
+    wait_stream_count(&js, sent.len() as u64, Duration::from_secs(60)).await;
+    let received = read_all(&js, sent.len()).await;
+    assert_each_once_in_case_order(&received, &sent);
+
+    // The store holds every acknowledged event once.
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let row = client.query_one("SELECT count(*), count(DISTINCT event_id) FROM leye.events", &[]).await.unwrap();
+    let (events, distinct): (i64, i64) = (row.get(0), row.get(1));
+    assert_eq!((events, distinct), (sent.len() as i64, sent.len() as i64), "each event once in the store");
+    // Nothing more arrives on NATS afterwards (no late double from the killed leader).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(support::stream_messages(&js).await, Some(sent.len() as u64));
+
+    // The survivor's read model equals a rebuild of the shared log.
+    let rebuilt = dir.path().join("rebuilt");
+    std::fs::create_dir_all(&rebuilt).unwrap();
+    std::os::unix::fs::symlink(a_dir.join("keys"), rebuilt.join("keys")).unwrap();
+    let leye = |args: &[&str], data: &std::path::Path| {
+        let out = std::process::Command::new(support::LEYE)
+            .args(args)
+            .args(["--store", &url, "--data-dir"])
+            .arg(data)
+            .env_remove("LEYE_STORE")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "leye {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    leye(&["projections", "rebuild"], &rebuilt);
+    let want = leye(&["projections", "export", "targets"], &rebuilt);
+    assert!(want.lines().count() > 2, "{want}");
+    let survivor_dir = survivor.data_dir.clone();
+    support::eventually("the survivor's read model equals the rebuild", Duration::from_secs(30), || {
+        let got = leye(&["projections", "export", "targets"], &survivor_dir);
+        let same = got == want;
+        async move { same.then_some(()) }
+    })
+    .await;
+    for l in [&a, &b] {
+        let log = l.log_text();
+        assert!(log.contains("event store opened") && log.contains("postgres://leye:***@127.0.0.1"), "{log}");
+        assert!(!log.contains("pa55-w0rd"), "the password is never logged");
+    }
+}
+
+/// The deployment of `docker/compose.yaml` as processes: one PostgreSQL,
+/// three nats-servers (stream replicas 3), three leye servers. Under command
+/// load the publisher's leader is killed, then the stream's NATS leader:
+/// every acknowledged event is in the store once and on NATS once, and every
+/// position of the log arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_servers_three_nats_nodes_kill_the_leader_then_a_nats_node() {
+    let Some(pg) = TestPostgres::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut nodes = NatsServer::cluster(dir.path()).await;
+    let urls: Vec<String> = nodes.iter().map(NatsServer::url).collect();
+    let nats = urls.join(",");
+    let url = pg.url();
+    let first = dir.path().join("leye-1");
+    std::fs::create_dir_all(&first).unwrap();
+    let common = ["--store", url.as_str(), "--nats-stream-replicas", "3"];
+    let mut servers = vec![Leye::start(&first, Some(&nats), &common).await];
+    let mut sent = run_clients(servers[0].addr, servers[0].token(), 1, 1, 5000).await;
+    let pseudonym = first.join("pseudonym.key");
+    for n in 2..=3 {
+        let data = dir.path().join(format!("leye-{n}"));
+        std::fs::create_dir_all(&data).unwrap();
+        std::os::unix::fs::symlink(first.join("keys"), data.join("keys")).unwrap();
+        let mut args = common.to_vec();
+        args.extend(["--pseudonym-key-file", pseudonym.to_str().unwrap()]);
+        servers.push(Leye::start(&data, Some(&nats), &args).await);
+    }
+
+    // Load on every server, in the background.
+    let mut load = Vec::new();
+    for (i, s) in servers.iter().enumerate() {
+        load.push(tokio::spawn(run_clients(s.addr, s.token(), 2, 4, 100 * i as u32)));
+    }
+    let leader = support::eventually("one publisher leader", Duration::from_secs(60), || {
+        let leading: Vec<usize> = (0..servers.len()).filter(|&i| leads_publisher(&servers[i])).collect();
+        async move { (leading.len() == 1).then(|| leading[0]) }
+    })
+    .await;
+    let js = jetstream(&urls).await;
+    support::eventually("publishing under way", Duration::from_secs(60), || {
+        let js = js.clone();
+        async move { (support::stream_messages(&js).await? >= 20).then_some(()) }
+    })
+    .await;
+    servers[leader].kill9().await;
+    eprintln!("killed leye server {} (the publisher's leader)", leader + 1);
+    // Its clients fail from here; what they had acknowledged counts, the rest is lost with them.
+    let killed_load = load.remove(leader);
+    killed_load.abort();
+    let _ = killed_load.await;
+    let (addr, token) = (servers[(leader + 1) % 3].addr, servers[(leader + 1) % 3].token());
+    load.push(tokio::spawn(run_clients(addr, token, 2, 4, 1000)));
+    support::eventually("another server leads the publisher", Duration::from_secs(60), || {
+        let n = (0..servers.len()).filter(|&i| i != leader && leads_publisher(&servers[i])).count();
+        async move { (n == 1).then_some(()) }
+    })
+    .await;
+    // Then the stream's NATS leader.
+    let stream_leader =
+        js.get_stream(support::STREAM).await.unwrap().info().await.unwrap().cluster.clone().and_then(|c| c.leader);
+    let victim = nodes.iter().position(|n| Some(&n.name) == stream_leader.as_ref()).unwrap_or(0);
+    nodes[victim].kill().await;
+    eprintln!("killed nats node {} (stream leader {stream_leader:?})", nodes[victim].name);
+    for l in load {
+        sent.extend(tokio::time::timeout(Duration::from_secs(180), l).await.expect("commands finish").unwrap());
+    }
+
+    // The store: every acknowledged event once (the killed server's clients
+    // may have had commands committed but not acknowledged: counted from the store).
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let row = client.query_one("SELECT count(*), count(DISTINCT event_id) FROM leye.events", &[]).await.unwrap();
+    let (events, distinct): (i64, i64) = (row.get(0), row.get(1));
+    assert_eq!(events, distinct, "each event once in the store");
+    let ids: std::collections::HashSet<String> = client
+        .query("SELECT event_id FROM leye.events", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| uuid::Uuid::from_slice(r.get::<_, &[u8]>(0)).unwrap().to_string())
+        .collect();
+    assert!(sent.iter().all(|s| ids.contains(&s.event_id)), "every acknowledged event is in the store");
+
+    let survivors: Vec<String> = nodes.iter().enumerate().filter(|(i, _)| *i != victim).map(|(_, n)| n.url()).collect();
+    let js = jetstream(&survivors).await;
+    wait_stream_count(&js, events as u64, Duration::from_secs(120)).await;
+    let received = support::read_by_sequence(&js, events as usize).await;
+    let mut positions: Vec<u64> = received.iter().map(|r| r.header("Leye-Global-Position").parse().unwrap()).collect();
+    positions.sort_unstable();
+    assert_eq!(positions, (1..=events as u64).collect::<Vec<_>>(), "every position of the log once on NATS");
+    let on_nats: std::collections::HashSet<&str> = received.iter().map(|r| r.header("Leye-Event-Id")).collect();
+    assert!(sent.iter().all(|s| on_nats.contains(s.event_id.as_str())), "every acknowledged event on NATS");
+}

@@ -1,0 +1,362 @@
+//! The writer task: group commit of queued appends under the `log_head` row
+//! lock, every request decided in memory against what the database and the
+//! batch hold, every accepted event sealed on the chain.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::Instant,
+};
+
+use chrono::Utc;
+use tokio::sync::{Mutex, mpsc, oneshot, watch};
+use tokio_postgres::{Client, Statement, types::ToSql};
+use uuid::Uuid;
+
+use super::{NOTIFY_CHANNEL, Target, corrupt, pg, signed, unsigned};
+use crate::{
+    AppendResult, CurrentRevision, EventData, ExpectedRevision, Position, StoreError, StreamName,
+    chain::{ChainKey, EventBytes, Seal},
+    headfile::{LINK_LEN, Link},
+};
+
+/// One `append` call waiting for the writer.
+pub(super) struct Request {
+    pub stream: StreamName,
+    pub expected: ExpectedRevision,
+    pub events: Vec<EventData>,
+    pub reply: oneshot::Sender<Result<AppendResult, StoreError>>,
+}
+
+pub(super) struct Writer {
+    pub target: Target,
+    /// `None` after the connection failed: reconnected for the next batch.
+    pub conn: Option<WriterConn>,
+    /// Shared by the handle's writer connections: each takes a batch in turn.
+    pub rx: Arc<Mutex<mpsc::Receiver<Request>>>,
+    pub wake: Arc<watch::Sender<u64>>,
+    pub max_batch: usize,
+    /// `None` when the key is missing or wrong (appends are then refused
+    /// before they reach the writer).
+    pub key: Option<Arc<ChainKey>>,
+}
+
+const INSERT: &str = "INSERT INTO events (position, stream, revision, event_id, event_type, data, metadata, \
+                      recorded_at, chain_prev, chain_hash, chain_mac, chain_check) \
+                      SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::bytea[], $5::text[], \
+                      $6::bytea[], $7::bytea[], $8::bigint[], $9::bytea[], $10::bytea[], $11::bytea[], $12::bytea[])";
+
+/// Where an event id is stored (or was accepted earlier in the batch).
+#[derive(Debug, Clone)]
+struct Stored {
+    stream: String,
+    revision: u64,
+    position: u64,
+}
+
+/// The rows a batch inserts, column by column.
+#[derive(Default)]
+struct Rows<'a> {
+    position: Vec<i64>,
+    stream: Vec<&'a str>,
+    revision: Vec<i64>,
+    event_id: Vec<&'a [u8]>,
+    event_type: Vec<&'a str>,
+    data: Vec<&'a [u8]>,
+    metadata: Vec<&'a [u8]>,
+    recorded_at: Vec<i64>,
+    seals: Vec<Seal>,
+}
+
+impl Writer {
+    /// Takes a batch (everything queued, up to `max_batch`), commits it, and
+    /// again, until every sender is gone and the queue is drained. While one
+    /// writer connection of the handle commits, the next already waits on the
+    /// head lock with its batch: a two-stage pipeline.
+    pub(super) async fn run(mut self) {
+        loop {
+            let batch = {
+                let mut rx = self.rx.lock().await;
+                let Some(first) = rx.recv().await else { break };
+                let mut batch = vec![first];
+                while batch.len() < self.max_batch {
+                    match rx.try_recv() {
+                        Ok(request) => batch.push(request),
+                        Err(_) => break,
+                    }
+                }
+                batch
+            };
+            self.commit_batch(batch).await;
+        }
+        tracing::debug!("PostgreSQL writer stopped");
+    }
+
+    async fn commit_batch(&mut self, batch: Vec<Request>) {
+        let started = Instant::now();
+        let results = match self.execute(&batch).await {
+            Ok((results, wrote)) => {
+                if wrote {
+                    self.wake.send_modify(|n| *n = n.wrapping_add(1));
+                }
+                results
+            }
+            Err(e) => {
+                if self.conn.as_ref().is_some_and(|c| c.client.is_closed()) {
+                    self.conn = None;
+                }
+                let reason = e.to_string();
+                tracing::warn!(batch = batch.len(), error = %reason, "group commit failed");
+                batch.iter().map(|_| Err(StoreError::Backend(reason.clone()))).collect()
+            }
+        };
+        tracing::debug!(
+            batch = batch.len(),
+            commit_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "group commit"
+        );
+        for (request, result) in batch.into_iter().zip(results) {
+            let _ = request.reply.send(result);
+        }
+    }
+
+    /// The whole batch in one transaction, in two round trips: `BEGIN`, the
+    /// head lock and both look-ups pipelined; then the insert, the head update,
+    /// the notification and `COMMIT` pipelined. `Err`: nothing was written (or, if
+    /// the connection died during `COMMIT`, the outcome is unknown).
+    async fn execute(
+        &mut self,
+        batch: &[Request],
+    ) -> Result<(Vec<Result<AppendResult, StoreError>>, bool), StoreError> {
+        let key = self.key.clone().ok_or_else(|| StoreError::Backend("the chain key is not available".into()))?;
+        if self.conn.is_none() {
+            self.conn = Some(WriterConn::connect(&self.target).await?);
+        }
+        let Some(conn) = self.conn.as_ref() else { return Err(StoreError::Closed) };
+        let result = transaction(conn, batch, &key).await;
+        if result.is_err() && !conn.client.is_closed() {
+            // Ends the transaction the error left open (a no-op when none is).
+            let _ = conn.client.batch_execute("ROLLBACK").await;
+        }
+        result
+    }
+}
+
+/// The writer's connection and its prepared statements.
+pub(super) struct WriterConn {
+    pub client: Client,
+    lock: Statement,
+    ids: Statement,
+    revisions: Statement,
+    insert: Statement,
+    update: Statement,
+}
+
+impl WriterConn {
+    pub(super) async fn connect(target: &Target) -> Result<Self, StoreError> {
+        let client = target.connect("writer").await?;
+        let (lock, ids, revisions, insert, update) = futures::try_join!(
+            // The lock every writer of every server takes first: see the module docs.
+            client.prepare("SELECT position, hash, recorded_at FROM log_head WHERE id = 1 FOR UPDATE"),
+            client.prepare("SELECT event_id, stream, revision, position FROM events WHERE event_id = ANY($1)"),
+            client.prepare(
+                "SELECT s.name, (SELECT e.revision FROM events e WHERE e.stream = s.name \
+                 ORDER BY e.revision DESC LIMIT 1) FROM UNNEST($1::text[]) AS s(name)"
+            ),
+            client.prepare(INSERT),
+            client.prepare("UPDATE log_head SET position = $1, hash = $2, recorded_at = $3, tag = $4 WHERE id = 1"),
+        )
+        .map_err(pg)?;
+        Ok(Self { client, lock, ids, revisions, insert, update })
+    }
+}
+
+async fn transaction(
+    conn: &WriterConn,
+    batch: &[Request],
+    key: &ChainKey,
+) -> Result<(Vec<Result<AppendResult, StoreError>>, bool), StoreError> {
+    let client = &conn.client;
+    let ids: Vec<&[u8]> =
+        batch.iter().flat_map(|r| r.events.iter().map(|e| e.event_id.as_bytes().as_slice())).collect();
+    let streams: Vec<&str> = {
+        let mut seen = HashSet::new();
+        batch.iter().map(|r| r.stream.as_str()).filter(|s| seen.insert(*s)).collect()
+    };
+    // Sent in this order on one session: the look-ups run once the lock is held.
+    let ids_param: [&(dyn ToSql + Sync); 1] = [&ids];
+    let streams_param: [&(dyn ToSql + Sync); 1] = [&streams];
+    let (_, head, found, revisions) = futures::try_join!(
+        client.batch_execute("BEGIN"),
+        client.query_one(&conn.lock, &[]),
+        client.query(&conn.ids, &ids_param),
+        client.query(&conn.revisions, &streams_param),
+    )
+    .map_err(pg)?;
+    let mut link = Link {
+        seq: unsigned(head.try_get(0).map_err(pg)?)?,
+        hash: <[u8; LINK_LEN]>::try_from(head.try_get::<_, Vec<u8>>(1).map_err(pg)?.as_slice())
+            .map_err(|_| corrupt("log head hash"))?,
+    };
+    let last_recorded: i64 = head.try_get(2).map_err(pg)?;
+    let recorded_at = Utc::now().timestamp_micros().max(last_recorded);
+    let mut known: HashMap<Uuid, Stored> = HashMap::new();
+    for row in found {
+        let id: Vec<u8> = row.try_get(0).map_err(pg)?;
+        let id = Uuid::from_slice(&id).map_err(|_| corrupt("event id"))?;
+        let stored = Stored {
+            stream: row.try_get(1).map_err(pg)?,
+            revision: unsigned(row.try_get(2).map_err(pg)?)?,
+            position: unsigned(row.try_get(3).map_err(pg)?)?,
+        };
+        known.insert(id, stored);
+    }
+    let mut current: HashMap<String, CurrentRevision> = HashMap::new();
+    for row in revisions {
+        let name: String = row.try_get(0).map_err(pg)?;
+        let revision: Option<i64> = row.try_get(1).map_err(pg)?;
+        let revision = match revision {
+            Some(r) => CurrentRevision::Current(unsigned(r)?),
+            None => CurrentRevision::NoStream,
+        };
+        current.insert(name, revision);
+    }
+
+    let mut rows = Rows::default();
+    let mut results = Vec::with_capacity(batch.len());
+    for request in batch {
+        results.push(decide(request, &mut known, &mut current, &mut link, recorded_at, key, &mut rows));
+    }
+    let wrote = !rows.position.is_empty();
+    if wrote {
+        let prev: Vec<&[u8]> = rows.seals.iter().map(|s| &s.prev[..]).collect();
+        let hash: Vec<&[u8]> = rows.seals.iter().map(|s| &s.hash[..]).collect();
+        let mac: Vec<&[u8]> = rows.seals.iter().map(|s| &s.mac[..]).collect();
+        let check: Vec<&[u8]> = rows.seals.iter().map(|s| &s.check[..]).collect();
+        let tag = key.head_tag(&link);
+        let position = signed(link.seq);
+        let notify = format!("NOTIFY {NOTIFY_CHANNEL}");
+        let insert_params: [&(dyn ToSql + Sync); 12] = [
+            &rows.position,
+            &rows.stream,
+            &rows.revision,
+            &rows.event_id,
+            &rows.event_type,
+            &rows.data,
+            &rows.metadata,
+            &rows.recorded_at,
+            &prev,
+            &hash,
+            &mac,
+            &check,
+        ];
+        let head_hash: &[u8] = &link.hash;
+        let tag: &[u8] = &tag;
+        let update_params: [&(dyn ToSql + Sync); 4] = [&position, &head_hash, &recorded_at, &tag];
+        // COMMIT in the same pipeline: if a statement before it failed, the
+        // server ends the transaction without committing and the error is ours.
+        futures::try_join!(
+            client.execute(&conn.insert, &insert_params),
+            client.execute(&conn.update, &update_params),
+            client.batch_execute(&notify),
+            client.batch_execute("COMMIT"),
+        )
+        .map_err(pg)?;
+    } else {
+        client.batch_execute("COMMIT").await.map_err(pg)?;
+    }
+    Ok((results, wrote))
+}
+
+/// Decides one request against the stored rows and what the batch accepted
+/// before it; an accepted request's events are sealed and added to `rows`.
+fn decide<'a>(
+    request: &'a Request,
+    known: &mut HashMap<Uuid, Stored>,
+    current: &mut HashMap<String, CurrentRevision>,
+    link: &mut Link,
+    recorded_at: i64,
+    key: &ChainKey,
+    rows: &mut Rows<'a>,
+) -> Result<AppendResult, StoreError> {
+    let Some(first) = request.events.first() else {
+        return Err(StoreError::EmptyAppend);
+    };
+    let stream = request.stream.as_str();
+    if let Some(found) = known.get(&first.event_id) {
+        // An idempotent retry if the stream holds exactly these ids from there.
+        let start = found.revision;
+        let mut last = None;
+        for (i, e) in request.events.iter().enumerate() {
+            match known.get(&e.event_id) {
+                Some(s) if s.stream == stream && s.revision == start + i as u64 => last = Some(s),
+                _ => return Err(StoreError::DuplicateEventId { event_id: first.event_id }),
+            }
+        }
+        let last = last.ok_or(StoreError::EmptyAppend)?;
+        return Ok(AppendResult {
+            next_expected_revision: last.revision,
+            position: Position::from_sequence(last.position),
+            already_written: true,
+        });
+    }
+    let now = current.get(stream).copied().unwrap_or(CurrentRevision::NoStream);
+    let ok = match (request.expected, now) {
+        (ExpectedRevision::Any, _)
+        | (ExpectedRevision::NoStream, CurrentRevision::NoStream)
+        | (ExpectedRevision::StreamExists, CurrentRevision::Current(_)) => true,
+        (ExpectedRevision::Exact(want), CurrentRevision::Current(have)) => want == have,
+        _ => false,
+    };
+    if !ok {
+        return Err(StoreError::WrongExpectedRevision {
+            stream: request.stream.clone(),
+            expected: request.expected,
+            current: now,
+        });
+    }
+    let mut in_request = HashSet::new();
+    for e in &request.events {
+        if known.contains_key(&e.event_id) || !in_request.insert(e.event_id) {
+            return Err(StoreError::DuplicateEventId { event_id: e.event_id });
+        }
+    }
+    let mut revision = match now {
+        CurrentRevision::Current(r) => r + 1,
+        CurrentRevision::NoStream => 0,
+    };
+    for e in &request.events {
+        let position = link.seq + 1;
+        let seal = key.seal(
+            &link.hash,
+            &EventBytes {
+                position: Position::from_sequence(position),
+                stream: stream.as_bytes(),
+                revision,
+                event_id: e.event_id.as_bytes(),
+                event_type: e.event_type.as_bytes(),
+                recorded_at_us: recorded_at,
+                data: &e.data,
+                metadata: &e.metadata,
+            },
+        );
+        rows.position.push(signed(position));
+        rows.stream.push(stream);
+        rows.revision.push(signed(revision));
+        rows.event_id.push(e.event_id.as_bytes().as_slice());
+        rows.event_type.push(&e.event_type);
+        rows.data.push(&e.data);
+        rows.metadata.push(&e.metadata);
+        rows.recorded_at.push(recorded_at);
+        rows.seals.push(seal);
+        known.insert(e.event_id, Stored { stream: stream.to_owned(), revision, position });
+        *link = Link { seq: position, hash: seal.hash };
+        revision += 1;
+    }
+    current.insert(stream.to_owned(), CurrentRevision::Current(revision - 1));
+    Ok(AppendResult {
+        next_expected_revision: revision - 1,
+        position: Position::from_sequence(link.seq),
+        already_written: false,
+    })
+}

@@ -1,0 +1,290 @@
+//! What a shared SQL store must get right beyond the contract suite: several
+//! store handles on one database stand for several servers. Each test runs on
+//! a PostgreSQL of its own (`leye_store::test_postgres`).
+
+use std::{
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use leye_store::{
+    EventData, EventStore, ExpectedRevision, IntegrityProblem, Position, RecordedEvent, StoreError, StreamName,
+    chain::{ChainKey, EventBytes, StoredSeal, Walker},
+    headfile::HeadState,
+    postgres::{PostgresStore, PostgresStoreOptions},
+    test_postgres::TestPostgres,
+};
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+fn options(key: &Path) -> PostgresStoreOptions {
+    PostgresStoreOptions { poll_interval: Duration::from_secs(30), ..PostgresStoreOptions::new(key) }
+}
+
+fn stream(name: &str) -> StreamName {
+    StreamName::parse(format!("{name}-{}", Uuid::new_v4().simple())).expect("valid")
+}
+
+fn events(n: usize) -> Vec<EventData> {
+    (0..n)
+        .map(|i| EventData {
+            event_id: Uuid::new_v4(),
+            event_type: "test.event".into(),
+            data: format!(r#"{{"n":{i}}}"#).into_bytes(),
+            metadata: b"{}".to_vec(),
+        })
+        .collect()
+}
+
+async fn two_servers(pg: &TestPostgres, key: &Path) -> (PostgresStore, PostgresStore) {
+    let a = PostgresStore::open(&pg.url(), options(key)).await.expect("open a");
+    let b = PostgresStore::open(&pg.url(), options(key)).await.expect("open b");
+    (a, b)
+}
+
+/// Walks the whole chain, checking it against the sealed head.
+async fn verify(store: &PostgresStore, key: &ChainKey) -> u64 {
+    let head = store.sealed_head().await.expect("sealed head");
+    let mut walker = Walker::new(key, head.map(|h| h.seq));
+    let mut after = None;
+    loop {
+        let page = store.read_chain(after, 500).await.expect("read_chain");
+        let Some(last) = page.last() else { break };
+        after = Some(last.event.position);
+        for c in &page {
+            walker.step(&EventBytes::from(&c.event), &StoredSeal::from(&c.seal)).expect("the chain verifies");
+        }
+    }
+    walker.finish(head.map_or(HeadState::Missing, HeadState::Valid)).expect("the head matches");
+    walker.events()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writers_on_two_servers_followers_see_the_log_in_commit_order() {
+    let Some(pg) = TestPostgres::start() else { return };
+    let keys = tempfile::tempdir().expect("tempdir");
+    let key = keys.path().join("chain.key");
+    let (a, b) = two_servers(&pg, &key).await;
+    assert_eq!(a.synchronous_commit(), "on");
+
+    // Followers on both servers, from the start, while both write.
+    let mut followers = Vec::new();
+    for store in [&a, &b] {
+        followers.push(store.subscribe_all(None));
+    }
+    // Pollers reading as fast as they can: every page must continue exactly
+    // where the last one ended (a later position visible before an earlier one
+    // would show as a jump).
+    let done = Arc::new(AtomicBool::new(false));
+    let mut pollers = JoinSet::new();
+    for store in [a.clone(), b.clone()] {
+        let done = Arc::clone(&done);
+        pollers.spawn(async move {
+            let mut after: Option<Position> = None;
+            let mut seen = 0u64;
+            loop {
+                // Read `done` first: a page read after it holds every append.
+                let finished = done.load(Ordering::SeqCst);
+                let page = store.read_all(after, 100).await.expect("read_all");
+                if finished && page.is_empty() {
+                    break;
+                }
+                for e in page {
+                    let want = after.map_or(1, |p| p.commit + 1);
+                    assert_eq!(e.position.commit, want, "a follower saw position {} right after {want}-1", e.position);
+                    after = Some(e.position);
+                    seen += 1;
+                }
+            }
+            seen
+        });
+    }
+    let mut writers = JoinSet::new();
+    for w in 0..24 {
+        let store = if w % 2 == 0 { a.clone() } else { b.clone() };
+        writers.spawn(async move {
+            let s = stream(&format!("w{w}"));
+            let mut r =
+                store.append(&s, ExpectedRevision::NoStream, events(1)).await.expect("first").next_expected_revision;
+            for round in 0..33 {
+                let n = 1 + round % 5;
+                r = store
+                    .append(&s, ExpectedRevision::Exact(r), events(n))
+                    .await
+                    .expect("append")
+                    .next_expected_revision;
+            }
+            r + 1
+        });
+    }
+    let mut total = 0;
+    while let Some(n) = writers.join_next().await {
+        total += n.expect("writer");
+    }
+    done.store(true, Ordering::SeqCst);
+    let log = a.read_all(None, usize::MAX).await.expect("read_all");
+    assert_eq!(log.len() as u64, total);
+    assert!(log.iter().enumerate().all(|(i, e)| e.position.commit == i as u64 + 1), "positions 1..=N without a gap");
+    assert_eq!(b.read_all(None, usize::MAX).await.expect("read_all"), log, "both servers read one log");
+    while let Some(seen) = pollers.join_next().await {
+        assert_eq!(seen.expect("poller"), total, "each poller saw every position once");
+    }
+    for mut sub in followers {
+        let mut got: Vec<RecordedEvent> = Vec::new();
+        while got.len() < log.len() {
+            let next = tokio::time::timeout(Duration::from_secs(20), sub.next()).await.expect("in time");
+            got.push(next.expect("open").expect("event"));
+        }
+        assert_eq!(got, log, "each follower gets the whole log, in order, once");
+    }
+    let key = ChainKey::load(&key, a.chain().algorithm).expect("key");
+    assert_eq!(verify(&a, &key).await, total, "one chain over both servers' appends");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_and_conflicts_across_servers() {
+    let Some(pg) = TestPostgres::start() else { return };
+    let keys = tempfile::tempdir().expect("tempdir");
+    let (a, b) = two_servers(&pg, &keys.path().join("chain.key")).await;
+    let s = stream("case");
+    let first = events(3);
+    let original = a.append(&s, ExpectedRevision::NoStream, first.clone()).await.expect("append");
+    // A client that timed out on server a retries on server b.
+    let retry = b.append(&s, ExpectedRevision::NoStream, first.clone()).await.expect("retry");
+    assert!(retry.already_written);
+    assert_eq!((retry.next_expected_revision, retry.position), (original.next_expected_revision, original.position));
+    assert_eq!(a.read_stream(&s, 0).await.expect("read").len(), 3, "written once");
+    // The same id in another stream, through the other server.
+    let r = b.append(&stream("other"), ExpectedRevision::Any, vec![first[1].clone()]).await;
+    assert!(matches!(r, Err(StoreError::DuplicateEventId { event_id }) if event_id == first[1].event_id), "{r:?}");
+
+    // 40 commands on one case from the same revision, half through each server: one wins.
+    let mut tasks = JoinSet::new();
+    for i in 0..40 {
+        let (store, s) = (if i % 2 == 0 { a.clone() } else { b.clone() }, s.clone());
+        tasks.spawn(async move { store.append(&s, ExpectedRevision::Exact(2), events(1)).await });
+    }
+    let (mut won, mut lost) = (0, 0);
+    while let Some(r) = tasks.join_next().await {
+        match r.expect("task") {
+            Ok(_) => won += 1,
+            Err(StoreError::WrongExpectedRevision { .. }) => lost += 1,
+            Err(e) => panic!("unexpected: {e}"),
+        }
+    }
+    assert_eq!((won, lost), (1, 39));
+    assert_eq!(b.read_stream(&s, 0).await.expect("read").len(), 4);
+    // Identical concurrent retries through both servers: written once.
+    let again = events(2);
+    let (ra, rb) = tokio::join!(
+        a.append(&s, ExpectedRevision::Exact(3), again.clone()),
+        b.append(&s, ExpectedRevision::Exact(3), again.clone())
+    );
+    let (ra, rb) = (ra.expect("a"), rb.expect("b"));
+    assert_eq!(ra.position, rb.position);
+    assert!(ra.already_written != rb.already_written, "exactly one wrote");
+    assert_eq!(a.read_stream(&s, 0).await.expect("read").len(), 6);
+}
+
+async fn sql(pg: &TestPostgres, statement: &str) {
+    let (client, connection) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    client.batch_execute(statement).await.expect(statement);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_check_at_open_finds_edits_and_truncation() {
+    let Some(pg) = TestPostgres::start() else { return };
+    let keys = tempfile::tempdir().expect("tempdir");
+    let key = keys.path().join("chain.key");
+    let store = PostgresStore::open(&pg.url(), options(&key)).await.expect("open");
+    let s = stream("grant");
+    store.append(&s, ExpectedRevision::NoStream, events(5)).await.expect("append");
+    store.close().await;
+
+    // An operator with SQL access raises an amount.
+    sql(&pg, "UPDATE leye.events SET data = convert_to('{\"n\":9999}', 'UTF8') WHERE position = 3").await;
+    let store = PostgresStore::open(&pg.url(), options(&key)).await.expect("open");
+    let problem = store.integrity().expect("found").clone();
+    assert_eq!(problem.code, IntegrityProblem::CHAIN_BROKEN);
+    assert!(problem.detail.contains("EDITED_PAYLOAD at position 3"), "{}", problem.detail);
+    assert!(!problem.detail.contains("9999"), "no contents in the finding");
+    let r = store.append(&s, ExpectedRevision::Any, events(1)).await;
+    assert!(matches!(r, Err(StoreError::Integrity { code: "CHAIN_BROKEN", .. })), "{r:?}");
+    assert_eq!(store.read_stream(&s, 0).await.expect("reads go on").len(), 5);
+    store.close().await;
+
+    // The tail deleted: the head row still names position 5.
+    sql(&pg, "DELETE FROM leye.events WHERE position >= 3").await;
+    let store = PostgresStore::open(&pg.url(), options(&key)).await.expect("open");
+    let problem = store.integrity().expect("found");
+    assert!(problem.detail.contains("TRUNCATED"), "{}", problem.detail);
+    store.close().await;
+
+    // A missing key file is not replaced by a new one for an existing chain,
+    // and another key is named as such.
+    let other = keys.path().join("other.key");
+    let store = PostgresStore::open(&pg.url(), options(&other)).await.expect("open");
+    assert_eq!(store.integrity().expect("found").code, IntegrityProblem::CHAIN_KEY);
+    assert!(!other.exists(), "no key created for an existing chain");
+    store.close().await;
+    leye_store::keyfile::SecretKey::load_or_create(&other).expect("key");
+    let store = PostgresStore::open(&pg.url(), options(&other)).await.expect("open");
+    assert_eq!(store.integrity().expect("found").code, IntegrityProblem::CHAIN_KEY);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_urls_and_schemas_are_named_without_the_password() {
+    let keys = tempfile::tempdir().expect("tempdir");
+    let key = keys.path().join("chain.key");
+    let e = PostgresStore::open("postgres://leye:s3cret@127.0.0.1:1/x?port=abc", options(&key)).await.unwrap_err();
+    assert!(!e.to_string().contains("s3cret"), "{e}");
+    let bad = PostgresStoreOptions { schema: "Robert'); DROP".into(), ..options(&key) };
+    let e = PostgresStore::open("postgres://leye@127.0.0.1:1/x", bad).await.unwrap_err();
+    assert!(e.to_string().contains("schema"), "{e}");
+    // Nothing listens on port 1: a connection error, no password shown.
+    let e = PostgresStore::open("postgres://leye:s3cret@127.0.0.1:1/x", options(&key)).await.unwrap_err();
+    assert!(e.to_string().contains("cannot connect") && !e.to_string().contains("s3cret"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_restart_costs_the_appends_in_flight_not_the_store() {
+    let Some(mut pg) = TestPostgres::start() else { return };
+    let keys = tempfile::tempdir().expect("tempdir");
+    let store = PostgresStore::open(&pg.url(), options(&keys.path().join("chain.key"))).await.expect("open");
+    let s = stream("restart");
+    let r = store.append(&s, ExpectedRevision::NoStream, events(2)).await.expect("append");
+    pg.restart();
+    // Every connection was cut: the writer and the readers reconnect; an
+    // append that met the cut connection fails as a backend error, and its
+    // retry (same event ids) is answered as if once.
+    let retry = events(1);
+    let mut answered = None;
+    for _ in 0..20 {
+        match store.append(&s, ExpectedRevision::Exact(r.next_expected_revision), retry.clone()).await {
+            Ok(done) => {
+                answered = Some(done);
+                break;
+            }
+            Err(StoreError::Backend(_)) => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(e) => panic!("unexpected: {e}"),
+        }
+    }
+    let done = answered.expect("appends work again after the restart");
+    assert_eq!(done.next_expected_revision, 2);
+    let mut read = None;
+    for _ in 0..20 {
+        if let Ok(events) = store.read_stream(&s, 0).await {
+            read = Some(events);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(read.expect("reads work again").len(), 3, "each event once");
+    let key = ChainKey::load(&keys.path().join("chain.key"), store.chain().algorithm).expect("key");
+    assert_eq!(verify(&store, &key).await, 3);
+}

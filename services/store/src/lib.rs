@@ -44,6 +44,7 @@ pub mod any;
 pub mod chain;
 pub mod contract;
 pub mod copy;
+mod follow;
 pub mod headfile;
 pub mod keyfile;
 pub mod maintenance;

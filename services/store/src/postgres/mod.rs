@@ -426,7 +426,11 @@ impl EventStore for PostgresStore {
             Ok(runtime) => {
                 let readers = Arc::clone(&self.inner.readers);
                 let wake = self.inner.wake.clone();
-                runtime.spawn(read::follow(readers, wake, self.inner.poll_interval, after, tx));
+                let read_page = move |after| {
+                    let readers = Arc::clone(&readers);
+                    async move { readers.read_all(after, crate::follow::SUBSCRIPTION_PAGE).await }
+                };
+                runtime.spawn(crate::follow::follow_log(read_page, wake, self.inner.poll_interval, after, tx));
             }
             Err(_) => {
                 let _ = tx.try_send(Err(StoreError::Backend(

@@ -23,7 +23,6 @@ use crate::{
 };
 
 /// How many events a subscription reads per query.
-const SUBSCRIPTION_PAGE: usize = 512;
 /// How many events a subscription buffers ahead of its reader.
 pub(super) const SUBSCRIPTION_BUFFER: usize = 1024;
 
@@ -168,47 +167,6 @@ fn decode(row: &Row) -> Result<RecordedEvent, StoreError> {
         metadata: row.try_get(6).map_err(pg)?,
         recorded_at: DateTime::from_timestamp_micros(recorded_at).ok_or_else(|| corrupt("recorded_at"))?,
     })
-}
-
-/// The follower task behind `subscribe_all`.
-pub(super) async fn follow(
-    readers: Arc<Readers>,
-    mut wake: watch::Receiver<u64>,
-    poll_interval: Duration,
-    mut after: Option<Position>,
-    tx: mpsc::Sender<Result<RecordedEvent, StoreError>>,
-) {
-    let mut store_open = true;
-    loop {
-        // Anything committed from here on bumps `wake`; anything before is
-        // visible to the read below: no wake-up can be lost.
-        wake.mark_unchanged();
-        let page = match readers.read_all(after, SUBSCRIPTION_PAGE).await {
-            Ok(page) => page,
-            Err(e) => {
-                let _ = tx.send(Err(e)).await;
-                return;
-            }
-        };
-        let caught_up = page.len() < SUBSCRIPTION_PAGE;
-        for event in page {
-            after = Some(event.position);
-            if tx.send(Ok(event)).await.is_err() {
-                return;
-            }
-        }
-        if !caught_up {
-            continue;
-        }
-        if !store_open {
-            return;
-        }
-        tokio::select! {
-            () = tx.closed() => return,
-            changed = wake.changed() => store_open = changed.is_ok(),
-            () = tokio::time::sleep(poll_interval) => {}
-        }
-    }
 }
 
 /// Listens on [`NOTIFY_CHANNEL`] and bumps `wake` on every notification (and

@@ -83,6 +83,7 @@ use crate::{
     AppendResult, ChainedEvent, EventData, EventStore, ExpectedRevision, IntegrityProblem, Position, RecordedEvent,
     StoreError, StreamName, Subscription,
     chain::{ChainAlgorithm, ChainKey},
+    follow::{SUBSCRIPTION_PAGE, follow_log},
     headfile::{HeadState, Link},
 };
 
@@ -112,7 +113,6 @@ const SELECT_EVENTS: &str = "SELECT position, stream, revision, event_id, event_
                              metadata, recorded_at FROM events";
 
 /// How many events a subscription reads per query.
-const SUBSCRIPTION_PAGE: usize = 512;
 /// How many events a subscription buffers ahead of its reader.
 const SUBSCRIPTION_BUFFER: usize = 1024;
 
@@ -421,7 +421,11 @@ impl EventStore for SqliteStore {
             Ok(runtime) => {
                 let readers = Arc::clone(&self.inner.readers);
                 let head = self.inner.head.clone();
-                runtime.spawn(follow(readers, head, self.inner.poll_interval, after, tx));
+                let read_page = move |after| {
+                    let readers = Arc::clone(&readers);
+                    async move { readers.read_all(after, SUBSCRIPTION_PAGE).await }
+                };
+                runtime.spawn(follow_log(read_page, head, self.inner.poll_interval, after, tx));
             }
             Err(_) => {
                 // The channel is fresh, so this send cannot fail for lack of room.
@@ -429,47 +433,6 @@ impl EventStore for SqliteStore {
             }
         }
         Subscription::from_channel(rx)
-    }
-}
-
-/// The follower task behind [`SqliteStore::subscribe_all`].
-async fn follow(
-    readers: Arc<Readers>,
-    mut head: watch::Receiver<Option<Position>>,
-    poll_interval: Duration,
-    mut after: Option<Position>,
-    tx: mpsc::Sender<Result<RecordedEvent, StoreError>>,
-) {
-    let mut store_open = true;
-    loop {
-        // Anything committed from here on changes `head`, and anything committed
-        // before is visible to the read below: no wake-up can be lost.
-        head.mark_unchanged();
-        let page = match readers.read_all(after, SUBSCRIPTION_PAGE).await {
-            Ok(page) => page,
-            Err(e) => {
-                let _ = tx.send(Err(e)).await;
-                return;
-            }
-        };
-        let caught_up = page.len() < SUBSCRIPTION_PAGE;
-        for event in page {
-            after = Some(event.position);
-            if tx.send(Ok(event)).await.is_err() {
-                return; // the subscriber is gone
-            }
-        }
-        if !caught_up {
-            continue;
-        }
-        if !store_open {
-            return; // closed, and everything committed was delivered
-        }
-        tokio::select! {
-            () = tx.closed() => return,
-            changed = head.changed() => store_open = changed.is_ok(),
-            () = tokio::time::sleep(poll_interval) => {}
-        }
     }
 }
 

@@ -203,6 +203,32 @@ impl GenSummary {
     }
 }
 
+/// The metadata of person `index`'s step `step_no`: ids derived from the seed
+/// (so a second run is an idempotent retry), the acting caseworker or
+/// reviewer, the street's office. The same for the command and bulk paths.
+fn step_meta(
+    cfg: &GeneratorConfig,
+    places: &Places,
+    index: usize,
+    step_no: usize,
+    step: &lifecycle::Step,
+) -> CommandMeta {
+    let command_id = uuid5(&format!("command/{}/{index}/{step_no}", cfg.seed));
+    CommandMeta {
+        command_id,
+        correlation_id: uuid5(&format!("spell/{}/{index}/{}", cfg.seed, step.spell)),
+        causation_id: command_id,
+        actor: match &step.command {
+            PersonCommand::ProposeSubsidy(p) => p.proposed_by.clone(),
+            PersonCommand::ApproveSubsidy(a) => a.reviewer.user.clone(),
+            _ => caseworker(step.place),
+        },
+        office: places.street(step.place).code.clone(),
+        expected_revision: None,
+        access: Access::Service("leye-generate"),
+    }
+}
+
 mod bulk;
 mod enterprises;
 
@@ -300,20 +326,7 @@ async fn run_person<S: EventStore>(
     let case_id = cases.case_ids().person(&member.resident_id);
     let mut tally = PersonTally::default();
     for (step_no, step) in plan.into_iter().enumerate() {
-        let command_id = uuid5(&format!("command/{}/{index}/{step_no}", cfg.seed));
-        let meta = CommandMeta {
-            command_id,
-            correlation_id: uuid5(&format!("spell/{}/{index}/{}", cfg.seed, step.spell)),
-            causation_id: command_id,
-            actor: match &step.command {
-                PersonCommand::ProposeSubsidy(p) => p.proposed_by.clone(),
-                PersonCommand::ApproveSubsidy(a) => a.reviewer.user.clone(),
-                _ => caseworker(step.place),
-            },
-            office: places.street(step.place).code.clone(),
-            expected_revision: None,
-            access: Access::Service("leye-generate"),
-        };
+        let meta = step_meta(cfg, places, index, step_no, &step);
         let target = match step.command {
             PersonCommand::RegisterUnemployment(_) => Target::Person(member.resident_id.clone()),
             _ => Target::Case(case_id),

@@ -22,14 +22,11 @@
 //! interleaves whole persons instead of single commands.
 
 use anyhow::anyhow;
-use leye_domain::person::{DatedCommand, PersonCase, PersonCommand};
+use leye_domain::person::{DatedCommand, PersonCase};
 use leye_store::{EventStore, ExpectedRevision};
 
-use super::{GeneratorConfig, PersonTally, Places, Population, caseworker, plan_person, uuid5};
-use crate::{
-    access::Access,
-    cases::{AppError, CommandMeta, PersonCases, person_stream},
-};
+use super::{GeneratorConfig, PersonTally, Places, Population, plan_person, step_meta};
+use crate::cases::{AppError, PersonCases, person_stream};
 
 /// Plans one person, decides the plan's commands in memory and appends the
 /// accepted events in one write.
@@ -47,20 +44,7 @@ pub(super) async fn run_person<S: EventStore>(
     let mut case = PersonCase::default();
     let mut events = Vec::new();
     for (step_no, step) in plan.into_iter().enumerate() {
-        let command_id = uuid5(&format!("command/{}/{index}/{step_no}", cfg.seed));
-        let meta = CommandMeta {
-            command_id,
-            correlation_id: uuid5(&format!("spell/{}/{index}/{}", cfg.seed, step.spell)),
-            causation_id: command_id,
-            actor: match &step.command {
-                PersonCommand::ProposeSubsidy(p) => p.proposed_by.clone(),
-                PersonCommand::ApproveSubsidy(a) => a.reviewer.user.clone(),
-                _ => caseworker(step.place),
-            },
-            office: places.street(step.place).code.clone(),
-            expected_revision: None,
-            access: Access::Service("leye-generate"),
-        };
+        let meta = step_meta(cfg, places, index, step_no, &step);
         *tally.by_command.entry(step.command.name()).or_default() += 1;
         tally.commands += 1;
         let command = DatedCommand { effective_date: step.date, command: step.command };

@@ -59,74 +59,45 @@ struct Tables {
     signals: Vec<(String, String)>,
 }
 
+/// Every row `sql` selects, read by `row`.
+fn all<T, C: FromIterator<T>>(
+    c: &Connection,
+    sql: &str,
+    row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> C {
+    c.prepare(sql).unwrap().query_map([], row).unwrap().map(Result::unwrap).collect()
+}
+
 fn all_rows(db: &Path) -> Tables {
     let c = Connection::open(db).unwrap();
-    let spells = c
-        .prepare("SELECT case_id, spell_no, registered_on, ended_on, end_kind, exit_reason, community FROM spell")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let placements = c
-        .prepare("SELECT case_id, kind, started_on, ended_on, community FROM placement")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let contacts = c
-        .prepare("SELECT case_id, contacted_on FROM contact")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let recommendations = c
-        .prepare("SELECT case_id, recommended_on, two_way FROM recommendation")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let trainings = c
-        .prepare("SELECT case_id, programme, enrolled_on, community FROM training")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let home = c
-        .prepare("SELECT case_id, community FROM person")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let groups = c
-        .prepare("SELECT case_id, grp, since FROM person_group")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let memberships = c
-        .prepare("SELECT household_id, case_id, membership_no, relation, joined_on, left_on FROM household_membership")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let signals = c
-        .prepare(
-            "SELECT case_id, recognised_on FROM difficulty WHERE zero_employment = 1
-             UNION ALL SELECT case_id, registered_on FROM spell WHERE zero_employment_group = 1",
-        )
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let spells = all(
+        &c,
+        "SELECT case_id, spell_no, registered_on, ended_on, end_kind, exit_reason, community FROM spell",
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+    );
+    let placements = all(&c, "SELECT case_id, kind, started_on, ended_on, community FROM placement", |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    });
+    let contacts = all(&c, "SELECT case_id, contacted_on FROM contact", |r| Ok((r.get(0)?, r.get(1)?)));
+    let recommendations = all(&c, "SELECT case_id, recommended_on, two_way FROM recommendation", |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    });
+    let trainings = all(&c, "SELECT case_id, programme, enrolled_on, community FROM training", |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    });
+    let home = all(&c, "SELECT case_id, community FROM person", |r| Ok((r.get(0)?, r.get(1)?)));
+    let groups = all(&c, "SELECT case_id, grp, since FROM person_group", |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)));
+    let memberships = all(
+        &c,
+        "SELECT household_id, case_id, membership_no, relation, joined_on, left_on FROM household_membership",
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+    );
+    let signals = all(
+        &c,
+        "SELECT case_id, recognised_on FROM difficulty WHERE zero_employment = 1
+         UNION ALL SELECT case_id, registered_on FROM spell WHERE zero_employment_group = 1",
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    );
     Tables { spells, placements, contacts, recommendations, trainings, home, groups, memberships, signals }
 }
 

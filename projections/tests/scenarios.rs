@@ -3,33 +3,21 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use leye_domain::{
     envelope::EventMetadata,
     person::*,
-    values::{CountyCode, CreditCode, DateRange, Fen, PersonName, Residence, ResidentId},
+    values::{CountyCode, CreditCode, DateRange, Fen, PersonName, Residence},
 };
 use leye_projections::{Jurisdiction, Period, Projector, ReadModel, TargetParams, read_model::TargetReport};
 use leye_store::{Position, RecordedEvent, StreamName};
 use uuid::Uuid;
 
-fn d(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
-
-fn resident_id(seq: u32) -> ResidentId {
-    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let first17 = format!("12011119850101{:03}", seq % 1000);
-    let sum: u32 = first17.bytes().zip(W).map(|(b, w)| u32::from(b - b'0') * w).sum();
-    ResidentId::parse(&format!("{first17}{}", b"10X98765432"[(sum % 11) as usize] as char), d("2026-01-01")).unwrap()
-}
+mod support;
+use support::{credit_code, d, resident_id};
 
 fn employer() -> CreditCode {
-    const A: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    const W: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
-    let body = "91120111MA05JX0K0";
-    let sum: u32 = body.bytes().zip(W).map(|(b, w)| A.iter().position(|&a| a == b).unwrap() as u32 * w).sum();
-    CreditCode::parse(&format!("{body}{}", A[((31 - sum % 31) % 31) as usize] as char)).unwrap()
+    credit_code("91120111MA05JX0K0")
 }
 
 /// Builds a log event by event, as the command path would record it.

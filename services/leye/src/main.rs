@@ -228,6 +228,13 @@ enum KeysCommand {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Copy this server's key store file (<data_dir>/keys/keys.sqlite) into
+    /// the key store of the PostgreSQL event store given with --store, which
+    /// every server on it shares; every key is checked on arrival. May be run again.
+    Copy {
+        #[command(flatten)]
+        data: DataArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -433,6 +440,7 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
                     leye::keys::rotate(&data.resolve()?, new_master_key_file.as_deref())?
                 }
                 KeysCommand::Status { data } => leye::keys::status(&data.resolve()?)?,
+                KeysCommand::Copy { data } => leye::keys::copy(&data.resolve()?)?,
             };
             println!("{report}");
             Ok(())

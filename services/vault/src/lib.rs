@@ -273,6 +273,12 @@ impl Vault {
         Ok(vault)
     }
 
+    /// Whether the PostgreSQL key store holds a master key's check value
+    /// (a server has opened it); creates its tables when missing.
+    pub fn postgres_key_store_exists(options: &PgKeyStoreOptions) -> Result<bool, VaultError> {
+        Ok(pgstore::PgKeyStore::open(options)?.meta("check")?.is_some())
+    }
+
     /// The source's key; a new one on the very first start.
     fn master(first: bool, source: &dyn MasterKeySource, store: &str) -> Result<MasterKey, VaultError> {
         match source.load()? {

@@ -28,7 +28,7 @@ use leye_vault::{KeyFile, MasterKey, MasterKeySource, Vault};
 use crate::{
     cases::{AppError, Person, case_id_of},
     config::{STORE_FILE, ServeConfig},
-    personal::{MASTER_KEY_ENV, PersonalData},
+    personal::{MASTER_KEY_ENV, PersonalData, VaultConfig},
 };
 
 /// Re-wraps every data key under a new master key; returns a report line.
@@ -74,12 +74,18 @@ pub fn status(config: &ServeConfig) -> anyhow::Result<String> {
 /// Copies this server's SQLite key store into the shared PostgreSQL one,
 /// verified on arrival; returns a report line.
 pub fn copy(config: &ServeConfig) -> anyhow::Result<String> {
-    let shared = config.vault.shared.as_ref().with_context(
+    copy_keys(&config.vault)
+}
+
+/// [`copy`] for a vault configuration (`leye store copy` into PostgreSQL
+/// calls it with the target's URL).
+pub fn copy_keys(vault: &VaultConfig) -> anyhow::Result<String> {
+    let shared = vault.shared.as_ref().with_context(
         || "leye keys copy copies into the key store of a PostgreSQL event store: give --store postgres://…",
     )?;
     let options = shared.options();
-    let from = &config.vault.key_store;
-    let r = leye_vault::copy_sqlite_to_postgres(from, config.vault.source().as_ref(), &options)
+    let from = &vault.key_store;
+    let r = leye_vault::copy_sqlite_to_postgres(from, vault.source().as_ref(), &options)
         .with_context(|| format!("copying {} into the {}", from.display(), options.describe()))?;
     Ok(format!(
         "{} data keys ({} destroyed) of {} are in the {}, checked ({} new); every server of this store now reads them",

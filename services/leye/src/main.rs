@@ -468,6 +468,13 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
             let mut out = std::io::stdout().lock();
             let (from, to) = (from.parse("--from")?, to.parse("--to")?);
             leye::storecopy::copy(&from, &to, &options, page, &mut out).await?;
+            // Into PostgreSQL: the personal-data keys of this data directory come along.
+            if let (leye_store::StoreLocator::Postgres(url), true) = (&to, config.vault.key_store.exists()) {
+                let mut vault = config.vault.clone();
+                vault.shared = Some(leye::personal::SharedKeyStore(url.clone()));
+                let line = tokio::task::spawn_blocking(move || leye::keys::copy_keys(&vault)).await??;
+                writeln!(out, "{line}")?;
+            }
             out.flush()?;
             Ok(())
         }
@@ -708,7 +715,7 @@ fn refuse_shared(config: &ServeConfig, what: &str, instead: &str) -> anyhow::Res
 /// Opens the event store of an existing data directory.
 /// The personal-data codec; `store` is closed when the key store cannot be opened.
 async fn personal_data(config: &ServeConfig, store: &leye_store::AnyStore) -> anyhow::Result<Arc<PersonalData>> {
-    let opened = config.vault.open();
+    let opened = config.vault.open_for(store).await;
     if opened.is_err() {
         store.clone().close().await;
     }

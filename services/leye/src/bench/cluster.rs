@@ -106,7 +106,10 @@ impl Bench {
         let nats_dir = dir.path().join("nats");
         std::fs::create_dir_all(&nats_dir)?;
         let conf = nats_dir.join("js.conf");
-        std::fs::write(&conf, format!("jetstream {{\n  store_dir: {:?}\n  max_file_store: 8GB\n}}\n", nats_dir.join("js")))?;
+        std::fs::write(
+            &conf,
+            format!("jetstream {{\n  store_dir: {:?}\n  max_file_store: 8GB\n}}\n", nats_dir.join("js")),
+        )?;
         let port = free_port()?;
         let nats = tokio::process::Command::new(nats_server())
             .args(["-c", &conf.display().to_string(), "-js", "-a", "127.0.0.1", "-p", &port.to_string()])
@@ -149,7 +152,8 @@ impl Bench {
                 let (client, conn) = tokio_postgres::connect(&url, NoTls).await?;
                 tokio::spawn(conn);
                 client.batch_execute("SET synchronous_commit TO on").await?;
-                let insert = client.prepare("INSERT INTO raw_bench (event_id, stream, data) VALUES ($1, $2, $3)").await?;
+                let insert =
+                    client.prepare("INSERT INTO raw_bench (event_id, stream, data) VALUES ($1, $2, $3)").await?;
                 for _ in 0..per {
                     let id = uuid::Uuid::new_v4();
                     let stream = format!("person-{}", id.simple());
@@ -172,6 +176,10 @@ impl Bench {
         for n in &nodes {
             channels.push(self.authed(n).await?);
         }
+        // The readiness probes' events are not the run's.
+        let (c, conn) = tokio_postgres::connect(&url, NoTls).await?;
+        tokio::spawn(conn);
+        let before: i64 = c.query_one("SELECT count(*) FROM leye.events", &[]).await?.get(0);
         let base: u64 = rand::random::<u32>().into();
         let next = Arc::new(AtomicU64::new(0));
         let started = Instant::now();
@@ -189,12 +197,10 @@ impl Bench {
             first_error = first_error.or(first);
         }
         let secs = started.elapsed().as_secs_f64();
-        let (c, conn) = tokio_postgres::connect(&url, NoTls).await?;
-        tokio::spawn(conn);
         let row = c
             .query_one(
-                "SELECT count(*), coalesce(avg(length(data) + length(metadata)), 0)::float8 FROM leye.events",
-                &[],
+                "SELECT count(*) - $1, coalesce(avg(length(data) + length(metadata)), 0)::float8 FROM leye.events",
+                &[&before],
             )
             .await?;
         let (events, mean_row): (i64, f64) = (row.get(0), row.get(1));
@@ -254,7 +260,8 @@ impl Bench {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             };
             let Some((_, c)) = standbys.iter_mut().find(|(i, _)| *i == led_at.0) else { bail!("no standby") };
-            let (_, n, _, first) = client(c.clone(), rand::random::<u32>().into(), 1, Arc::new(AtomicU64::new(0))).await;
+            let (_, n, _, first) =
+                client(c.clone(), rand::random::<u32>().into(), 1, Arc::new(AtomicU64::new(0))).await;
             anyhow::ensure!(n >= 1, "the command after the fail-over failed: {first:?}");
             let served = started.elapsed();
             times.push((led_at.1.as_secs_f64() * 1000.0, served.as_secs_f64() * 1000.0));
@@ -315,7 +322,8 @@ impl Bench {
         let c = PersonCaseServiceClient::new(self.authed(&node).await?);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let (_, n, _, first) = client(c.clone(), rand::random::<u32>().into(), 1, Arc::new(AtomicU64::new(0))).await;
+            let (_, n, _, first) =
+                client(c.clone(), rand::random::<u32>().into(), 1, Arc::new(AtomicU64::new(0))).await;
             if n > 0 {
                 return Ok(node);
             }

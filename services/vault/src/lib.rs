@@ -367,15 +367,32 @@ impl Vault {
     /// Makes sure `subject` has a live data key (creating it, durably, when
     /// not): blocking I/O, for callers that want it off their async threads
     /// before [`Self::seal`].
+    ///
+    /// Over a shared (PostgreSQL) key store, a key this process holds for
+    /// the subject is first checked in the store: another server may have
+    /// destroyed it (an erasure this process has not followed yet), and
+    /// nothing new is sealed under a destroyed key.
     pub fn prepare(&self, subject: Uuid) -> Result<(), VaultError> {
+        if let Backend::Postgres(_) = &self.backend {
+            let cached = self.caches.live.lock().unwrap_or_else(|p| p.into_inner()).get(&subject).copied();
+            if let Some(kid) = cached {
+                if !matches!(self.backend.key(kid)?, Some(keystore::KeyRow::Live { .. })) {
+                    self.caches.forget(subject, &[kid]);
+                }
+            }
+        }
         self.live_key(subject).map(|_| ())
     }
 
     /// Whether [`Self::prepare`] for `subject` would touch the disk (the
     /// subject has no key in this process and the pool is empty).
     pub fn prepare_blocks(&self, subject: Uuid) -> bool {
-        !self.caches.live.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&subject)
-            && self.pool.lock().unwrap_or_else(|p| p.into_inner()).is_empty()
+        let known = self.caches.live.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&subject);
+        match &self.backend {
+            // A known subject's key is checked in the store (see `prepare`).
+            Backend::Postgres(_) if known => true,
+            _ => !known && self.pool.lock().unwrap_or_else(|p| p.into_inner()).is_empty(),
+        }
     }
 
     /// Opens a value sealed for `subject` with the same `aad`.

@@ -81,6 +81,33 @@ fn two_servers_share_keys_and_an_erasure_on_one_reaches_the_others_cache_within_
 }
 
 #[test]
+fn nothing_new_is_sealed_under_a_key_another_server_destroyed_even_before_the_erasure_is_followed() {
+    let Some(pg) = TestPostgres::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let master = MasterKey::generate();
+    let (ka, kb) = (key_file(dir.path(), "a.key", &master), key_file(dir.path(), "b.key", &master));
+    let a = Vault::open_postgres(&options(&pg), &ka, Cipher::Aes256Gcm).unwrap();
+    let b = Vault::open_postgres(&options(&pg), &kb, Cipher::Aes256Gcm).unwrap();
+    let p = Uuid::new_v4();
+    b.prepare(p).unwrap();
+    let first = b.seal(p, b"e1", b"first registration").unwrap();
+    let held = b.caches.keys.lock().unwrap().get(&first.kid).map(|(s, k)| (*s, k.clone())).unwrap();
+    // A erases the person (the kids come from the case's sealed payloads).
+    assert_eq!(a.erase(p, &[first.kid]).unwrap(), 1);
+    // B as if its follower had not run yet (within the staleness bound):
+    // the destroyed key still in its caches.
+    std::thread::sleep(Duration::from_millis(300));
+    b.caches.keys.lock().unwrap().insert(first.kid, held);
+    b.caches.live.lock().unwrap().insert(p, first.kid);
+    // B registers the person again.
+    assert!(b.prepare_blocks(p), "a known subject's key is checked in the store");
+    b.prepare(p).unwrap();
+    let again = b.seal(p, b"e2", b"second registration").unwrap();
+    assert_ne!(again.kid, first.kid, "sealed under a new key, not the destroyed one");
+    assert_eq!(clear(a.unseal(p, b"e2", &again).unwrap()), b"second registration", "readable everywhere");
+}
+
+#[test]
 fn a_wrong_or_missing_master_key_on_another_server_is_refused_at_open_naming_the_source() {
     let Some(pg) = TestPostgres::start() else { return };
     let dir = tempfile::tempdir().unwrap();

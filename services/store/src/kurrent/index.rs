@@ -1,0 +1,403 @@
+//! The writer's view of the log: every stream's events (as log sequence
+//! numbers) and every event id's place, rebuilt from the log at open and kept
+//! caught up with it; and [`plan`], which decides a batch of appends against
+//! it exactly as the SQL adapters decide against their tables. Pure: no I/O.
+
+use std::collections::{HashMap, HashSet};
+
+use uuid::Uuid;
+
+use super::envelope::Envelope;
+use crate::{
+    AppendResult, CurrentRevision, EventData, ExpectedRevision, Position, RecordedEvent, StoreError, StreamName,
+    chain::{ChainKey, EventBytes, GENESIS, Seal},
+    headfile::Link,
+};
+
+/// Where an event id is in the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Place {
+    pub stream: StreamName,
+    pub revision: u64,
+    pub seq: u64,
+}
+
+/// The log as far as it was read: memory grows with the log (about 100 bytes
+/// an event: see ARCHITECTURE.md, "KurrentDB").
+#[derive(Debug)]
+pub(super) struct Index {
+    /// The last event indexed (seq 0 and [`GENESIS`] before the first).
+    pub link: Link,
+    /// Its `recorded_at` (µs): the next batch's is never earlier.
+    pub recorded_at_us: i64,
+    pub ids: HashMap<Uuid, Place>,
+    /// Each stream's events by revision: `streams[s][r]` is the seq of revision `r`.
+    pub streams: HashMap<StreamName, Vec<u64>>,
+}
+
+impl Default for Index {
+    fn default() -> Self {
+        Self { link: Link { seq: 0, hash: GENESIS }, recorded_at_us: 0, ids: HashMap::new(), streams: HashMap::new() }
+    }
+}
+
+impl Index {
+    /// Number of events indexed (= the seq of the last one).
+    pub fn len(&self) -> u64 {
+        self.link.seq
+    }
+
+    /// Adds the next event of the log (already checked against the chain).
+    /// Events at or before the last indexed one are ignored, so applying the
+    /// same page twice is harmless. Err: the log has a gap or a stream
+    /// revision out of order (not a log leye wrote).
+    pub fn apply(&mut self, event: &RecordedEvent, seal: &Seal) -> Result<(), StoreError> {
+        let seq = event.position.commit;
+        if seq <= self.link.seq {
+            return Ok(());
+        }
+        if seq != self.link.seq + 1 {
+            return Err(StoreError::Backend(format!("the log jumps from {} to {seq}", self.link.seq)));
+        }
+        let seqs = self.streams.entry(event.stream.clone()).or_default();
+        if event.revision != seqs.len() as u64 {
+            return Err(StoreError::Backend(format!(
+                "log event {seq}: stream revision {} does not follow {} events",
+                event.revision,
+                seqs.len()
+            )));
+        }
+        seqs.push(seq);
+        self.ids.insert(event.event_id, Place { stream: event.stream.clone(), revision: event.revision, seq });
+        self.link = Link { seq, hash: seal.hash };
+        self.recorded_at_us = event.recorded_at.timestamp_micros().max(self.recorded_at_us);
+        Ok(())
+    }
+
+    pub fn current(&self, stream: &StreamName) -> CurrentRevision {
+        match self.streams.get(stream).map(Vec::len) {
+            Some(n) if n > 0 => CurrentRevision::Current(n as u64 - 1),
+            _ => CurrentRevision::NoStream,
+        }
+    }
+
+    /// The seqs of `stream`'s events from `from_revision` on.
+    pub fn seqs(&self, stream: &StreamName, from_revision: u64) -> Vec<u64> {
+        let Some(seqs) = self.streams.get(stream) else { return Vec::new() };
+        let from = usize::try_from(from_revision).unwrap_or(usize::MAX).min(seqs.len());
+        seqs[from..].to_vec()
+    }
+}
+
+/// An event the batch will append to the log, sealed.
+#[derive(Debug, Clone)]
+pub(super) struct Planned {
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub data: Vec<u8>,
+    pub envelope: Envelope,
+}
+
+/// What one batch will write, and the answer to each request if it does.
+#[derive(Debug)]
+pub(super) struct Plan {
+    /// The index length the batch was decided on: the log must still end there.
+    pub base: u64,
+    pub events: Vec<Planned>,
+    pub results: Vec<Result<AppendResult, StoreError>>,
+}
+
+/// One request of a batch, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Ask<'a> {
+    pub stream: &'a StreamName,
+    pub expected: ExpectedRevision,
+    pub events: &'a [EventData],
+}
+
+/// Decides every request of a batch, in order, against `index` and what the
+/// batch accepted before it: idempotent retry, expected revision, duplicate
+/// ids (the same rules as the SQL adapters). Accepted events are sealed,
+/// continuing the chain from the index's last link, all with one
+/// `recorded_at` (`now_us`, or the last one if the clock went back).
+pub(super) fn plan(index: &Index, batch: &[Ask<'_>], key: &ChainKey, now_us: i64) -> Plan {
+    let recorded_at_us = now_us.max(index.recorded_at_us);
+    let mut added: HashMap<Uuid, Place> = HashMap::new();
+    let mut current: HashMap<&StreamName, CurrentRevision> = HashMap::new();
+    let mut link = index.link;
+    let mut events = Vec::new();
+    let mut results = Vec::with_capacity(batch.len());
+    for ask in batch {
+        let result = decide(index, ask, &mut added, &mut current, &mut link, recorded_at_us, key, &mut events);
+        results.push(result);
+    }
+    Plan { base: index.len(), events, results }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn decide<'a>(
+    index: &Index,
+    ask: &Ask<'a>,
+    added: &mut HashMap<Uuid, Place>,
+    current: &mut HashMap<&'a StreamName, CurrentRevision>,
+    link: &mut Link,
+    recorded_at_us: i64,
+    key: &ChainKey,
+    out: &mut Vec<Planned>,
+) -> Result<AppendResult, StoreError> {
+    let Some(first) = ask.events.first() else {
+        return Err(StoreError::EmptyAppend);
+    };
+    let known = |id: &Uuid| added.get(id).or_else(|| index.ids.get(id)).cloned();
+    if let Some(found) = known(&first.event_id) {
+        // An idempotent retry if the stream holds exactly these ids from there.
+        let mut last = found.clone();
+        for (i, e) in ask.events.iter().enumerate() {
+            match known(&e.event_id) {
+                Some(p) if &p.stream == ask.stream && p.revision == found.revision + i as u64 => last = p,
+                _ => return Err(StoreError::DuplicateEventId { event_id: first.event_id }),
+            }
+        }
+        return Ok(AppendResult {
+            next_expected_revision: last.revision,
+            position: Position::from_sequence(last.seq),
+            already_written: true,
+        });
+    }
+    let now = current.get(ask.stream).copied().unwrap_or_else(|| index.current(ask.stream));
+    let ok = match (ask.expected, now) {
+        (ExpectedRevision::Any, _)
+        | (ExpectedRevision::NoStream, CurrentRevision::NoStream)
+        | (ExpectedRevision::StreamExists, CurrentRevision::Current(_)) => true,
+        (ExpectedRevision::Exact(want), CurrentRevision::Current(have)) => want == have,
+        _ => false,
+    };
+    if !ok {
+        return Err(StoreError::WrongExpectedRevision {
+            stream: ask.stream.clone(),
+            expected: ask.expected,
+            current: now,
+        });
+    }
+    let mut in_request = HashSet::new();
+    for e in ask.events {
+        if known(&e.event_id).is_some() || !in_request.insert(e.event_id) {
+            return Err(StoreError::DuplicateEventId { event_id: e.event_id });
+        }
+    }
+    let mut revision = match now {
+        CurrentRevision::Current(r) => r + 1,
+        CurrentRevision::NoStream => 0,
+    };
+    for e in ask.events {
+        let seq = link.seq + 1;
+        let seal = key.seal(
+            &link.hash,
+            &EventBytes {
+                position: Position::from_sequence(seq),
+                stream: ask.stream.as_str().as_bytes(),
+                revision,
+                event_id: e.event_id.as_bytes(),
+                event_type: e.event_type.as_bytes(),
+                recorded_at_us,
+                data: &e.data,
+                metadata: &e.metadata,
+            },
+        );
+        out.push(Planned {
+            event_id: e.event_id,
+            event_type: e.event_type.clone(),
+            data: e.data.clone(),
+            envelope: Envelope {
+                stream: ask.stream.clone(),
+                revision,
+                recorded_at_us,
+                seal,
+                metadata: e.metadata.clone(),
+            },
+        });
+        added.insert(e.event_id, Place { stream: ask.stream.clone(), revision, seq });
+        *link = Link { seq, hash: seal.hash };
+        revision += 1;
+    }
+    current.insert(ask.stream, CurrentRevision::Current(revision - 1));
+    Ok(AppendResult {
+        next_expected_revision: revision - 1,
+        position: Position::from_sequence(link.seq),
+        already_written: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        chain::{ChainAlgorithm, StoredSeal, Walker},
+        keyfile::SecretKey,
+    };
+
+    fn key() -> ChainKey {
+        ChainKey::new(ChainAlgorithm::Sha256, SecretKey::from_bytes([7; 32]))
+    }
+
+    fn stream(name: &str) -> StreamName {
+        StreamName::parse(name).expect("valid")
+    }
+
+    fn events(n: usize) -> Vec<EventData> {
+        (0..n)
+            .map(|i| EventData {
+                event_id: Uuid::new_v4(),
+                event_type: "test.event".into(),
+                data: format!("{{\"n\":{i}}}").into_bytes(),
+                metadata: b"{}".to_vec(),
+            })
+            .collect()
+    }
+
+    /// Applies a plan as the log would hold it (what the writer reads back).
+    fn apply(index: &mut Index, plan: &Plan) {
+        for (i, p) in plan.events.iter().enumerate() {
+            let event = RecordedEvent {
+                stream: p.envelope.stream.clone(),
+                revision: p.envelope.revision,
+                position: Position::from_sequence(plan.base + 1 + i as u64),
+                event_id: p.event_id,
+                event_type: p.event_type.clone(),
+                data: p.data.clone(),
+                metadata: p.envelope.metadata.clone(),
+                recorded_at: super::super::envelope::recorded_at(p.envelope.recorded_at_us).expect("in range"),
+            };
+            index.apply(&event, &p.envelope.seal).expect("the plan follows the index");
+        }
+    }
+
+    #[test]
+    fn a_batch_is_decided_like_the_sql_adapters_and_chains() {
+        let key = key();
+        let mut index = Index::default();
+        let (a, b) = (stream("person-a"), stream("person-b"));
+        let (ea, eb) = (events(2), events(1));
+        let batch = [
+            Ask { stream: &a, expected: ExpectedRevision::NoStream, events: &ea },
+            // The same stream again in the batch: it now exists.
+            Ask { stream: &a, expected: ExpectedRevision::NoStream, events: &eb },
+            Ask { stream: &b, expected: ExpectedRevision::Exact(0), events: &eb },
+            Ask { stream: &b, expected: ExpectedRevision::Any, events: &eb },
+            Ask { stream: &b, expected: ExpectedRevision::Any, events: &[] },
+        ];
+        let plan = plan(&index, &batch, &key, 1_000);
+        assert_eq!(plan.base, 0);
+        let r0 = plan.results[0].as_ref().expect("first append");
+        assert_eq!(
+            (r0.next_expected_revision, r0.position, r0.already_written),
+            (1, Position::from_sequence(2), false)
+        );
+        assert!(matches!(
+            &plan.results[1],
+            Err(StoreError::WrongExpectedRevision { current: CurrentRevision::Current(1), .. })
+        ));
+        assert!(matches!(
+            &plan.results[2],
+            Err(StoreError::WrongExpectedRevision { current: CurrentRevision::NoStream, .. })
+        ));
+        let r3 = plan.results[3].as_ref().expect("Any appends");
+        assert_eq!((r3.next_expected_revision, r3.position), (0, Position::from_sequence(3)));
+        assert!(matches!(plan.results[4], Err(StoreError::EmptyAppend)));
+        assert_eq!(plan.events.len(), 3);
+
+        // The planned seals verify as a chain from the genesis.
+        let mut walker = Walker::new(&key, None);
+        for (i, p) in plan.events.iter().enumerate() {
+            let event = EventBytes {
+                position: Position::from_sequence(i as u64 + 1),
+                stream: p.envelope.stream.as_str().as_bytes(),
+                revision: p.envelope.revision,
+                event_id: p.event_id.as_bytes(),
+                event_type: p.event_type.as_bytes(),
+                recorded_at_us: p.envelope.recorded_at_us,
+                data: &p.data,
+                metadata: &p.envelope.metadata,
+            };
+            walker.step(&event, &StoredSeal::from(&p.envelope.seal)).expect("chains");
+        }
+        apply(&mut index, &plan);
+        assert_eq!(index.len(), 3);
+        assert_eq!(index.current(&a), CurrentRevision::Current(1));
+        assert_eq!(index.seqs(&a, 1), vec![2]);
+        assert_eq!(index.seqs(&b, 0), vec![3]);
+        assert!(index.seqs(&a, u64::MAX).is_empty());
+        assert_eq!(index.link, walker.last());
+    }
+
+    #[test]
+    fn retries_are_idempotent_and_reused_ids_are_duplicates() {
+        let key = key();
+        let mut index = Index::default();
+        let (s, other) = (stream("case-1"), stream("case-2"));
+        let first = events(2);
+        let p = plan(&index, &[Ask { stream: &s, expected: ExpectedRevision::NoStream, events: &first }], &key, 5);
+        apply(&mut index, &p);
+
+        let retry = plan(&index, &[Ask { stream: &s, expected: ExpectedRevision::Exact(7), events: &first }], &key, 6);
+        assert!(retry.events.is_empty(), "a retry writes nothing");
+        let r = retry.results[0].as_ref().expect("idempotent");
+        assert_eq!((r.next_expected_revision, r.position, r.already_written), (1, Position::from_sequence(2), true));
+
+        let dup = |r: &Result<AppendResult, StoreError>, want: Uuid| match r {
+            Err(StoreError::DuplicateEventId { event_id }) => assert_eq!(*event_id, want),
+            other => panic!("expected a duplicate, got {other:?}"),
+        };
+        let elsewhere =
+            plan(&index, &[Ask { stream: &other, expected: ExpectedRevision::Any, events: &first[..1] }], &key, 6);
+        dup(&elsewhere.results[0], first[0].event_id);
+        let reordered = vec![first[1].clone(), first[0].clone()];
+        let r = plan(&index, &[Ask { stream: &s, expected: ExpectedRevision::Any, events: &reordered }], &key, 6);
+        dup(&r.results[0], first[1].event_id);
+        let mut later = events(1);
+        later.push(first[1].clone());
+        let r = plan(&index, &[Ask { stream: &other, expected: ExpectedRevision::Any, events: &later }], &key, 6);
+        dup(&r.results[0], first[1].event_id);
+        let e = events(1).remove(0);
+        let twice = vec![e.clone(), e.clone()];
+        let r = plan(&index, &[Ask { stream: &other, expected: ExpectedRevision::Any, events: &twice }], &key, 6);
+        dup(&r.results[0], e.event_id);
+
+        // Within one batch: the second copy of a request is its idempotent retry.
+        let fresh = events(1);
+        let ask = Ask { stream: &other, expected: ExpectedRevision::NoStream, events: &fresh };
+        let p = plan(&index, &[ask, ask], &key, 6);
+        assert_eq!(p.events.len(), 1);
+        assert!(p.results[1].as_ref().expect("retry in the batch").already_written);
+    }
+
+    #[test]
+    fn recorded_at_never_goes_back_and_the_index_refuses_gaps() {
+        let key = key();
+        let mut index = Index::default();
+        let s = stream("clock");
+        let p = plan(&index, &[Ask { stream: &s, expected: ExpectedRevision::Any, events: &events(1) }], &key, 5_000);
+        apply(&mut index, &p);
+        let p = plan(&index, &[Ask { stream: &s, expected: ExpectedRevision::Any, events: &events(1) }], &key, 10);
+        assert_eq!(p.events[0].envelope.recorded_at_us, 5_000, "a clock that went back does not move the log back");
+
+        let mut gap = Index::default();
+        let e = &p.events[0];
+        let event = RecordedEvent {
+            stream: s.clone(),
+            revision: 0,
+            position: Position::from_sequence(2),
+            event_id: e.event_id,
+            event_type: e.event_type.clone(),
+            data: e.data.clone(),
+            metadata: Vec::new(),
+            recorded_at: chrono::Utc::now(),
+        };
+        assert!(gap.apply(&event, &e.envelope.seal).is_err(), "seq 2 cannot follow nothing");
+        // Applying what is already indexed is a no-op.
+        let before = index.len();
+        let again = RecordedEvent { position: Position::from_sequence(1), ..event };
+        index.apply(&again, &e.envelope.seal).expect("ignored");
+        assert_eq!(index.len(), before);
+    }
+}

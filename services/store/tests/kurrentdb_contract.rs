@@ -178,9 +178,10 @@ async fn opening_an_unreachable_cluster_fails_cleanly() {
     assert!(!keys.path().join("chain.key").exists(), "no key is made for a store that was never reached");
     eprintln!("unreachable cluster refused in {:?}: {e}", started.elapsed());
 
-    let bad = KurrentStore::open(&url, KurrentStoreOptions { namespace: "$all".into(), ..KurrentStoreOptions::new("k") })
-        .await
-        .expect_err("a system-stream namespace is refused")
-        .to_string();
+    let bad =
+        KurrentStore::open(&url, KurrentStoreOptions { namespace: "$all".into(), ..KurrentStoreOptions::new("k") })
+            .await
+            .expect_err("a system-stream namespace is refused")
+            .to_string();
     assert!(bad.contains("namespace") && bad.contains("lowercase"), "{bad}");
 }

@@ -22,8 +22,8 @@ pub(super) struct Place {
     pub seq: u64,
 }
 
-/// The log as far as it was read: memory grows with the log (about 100 bytes
-/// an event: see ARCHITECTURE.md, "KurrentDB").
+/// The log as far as it was read: memory grows with the log (about 150–200
+/// bytes an event, estimated: see ARCHITECTURE.md, "The KurrentDB store").
 #[derive(Debug)]
 pub(super) struct Index {
     /// The last event indexed (seq 0 and [`GENESIS`] before the first).

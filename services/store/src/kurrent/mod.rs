@@ -44,7 +44,8 @@
 //!
 //! # Limits
 //! - The index holds every event id and stream of the log in memory (about
-//!   100 bytes an event) and is rebuilt by reading the whole log at open.
+//!   150–200 bytes an event, estimated from its maps) and is rebuilt by
+//!   reading the whole log at open.
 //! - All appends of all servers serialise on one stream's revision: one
 //!   batch at a time cluster-wide (batches grow under load: group commit).
 //! - `read_stream` reads a stream's events one contiguous run of the log at a
@@ -91,6 +92,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// Events per read while catching the index up.
 const CATCH_UP_PAGE: usize = 1024;
+
+/// Most events asked of the server in one read (a larger page is several reads).
+const READ_CHUNK: usize = 4096;
 
 /// Tuning of a [`KurrentStore`].
 #[derive(Debug, Clone)]
@@ -167,11 +171,26 @@ impl Log {
         self.index.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Up to `max` events of the log strictly after `after`, with their seals.
+    /// Up to `max` events of the log strictly after `after`, with their seals,
+    /// in reads of at most [`READ_CHUNK`] events.
     async fn read_page(&self, after: Option<Position>, max: usize) -> Result<Vec<(RecordedEvent, Seal)>, StoreError> {
-        if max == 0 {
-            return Ok(Vec::new());
+        let mut out: Vec<(RecordedEvent, Seal)> = Vec::new();
+        let mut after = after;
+        while out.len() < max {
+            let want = (max - out.len()).min(READ_CHUNK);
+            let chunk = self.read_chunk(after, want).await?;
+            let short = chunk.len() < want;
+            after = chunk.last().map(|(e, _)| e.position).or(after);
+            out.extend(chunk);
+            if short {
+                break;
+            }
         }
+        Ok(out)
+    }
+
+    /// One read of up to `max` events (≥ 1) strictly after `after`.
+    async fn read_chunk(&self, after: Option<Position>, max: usize) -> Result<Vec<(RecordedEvent, Seal)>, StoreError> {
         let options = ReadStreamOptions::default()
             .forwards()
             .position(StreamPosition::Position(first_revision_after(after)))
@@ -182,15 +201,12 @@ impl Log {
             Err(e) if is_missing(&e) => return Ok(Vec::new()),
             Err(e) => return Err(store_error(&self.shown, what, &e)),
         };
-        let mut out = Vec::new();
-        loop {
+        let mut out = Vec::with_capacity(max.min(READ_CHUNK));
+        while out.len() < max {
             match read.next().await {
                 Ok(Some(resolved)) => {
                     let Some(event) = resolved.event.as_ref() else { continue };
                     out.push(recorded_event(event).map_err(|e| StoreError::Backend(e.to_string()))?);
-                    if out.len() >= max {
-                        break;
-                    }
                 }
                 Ok(None) => break,
                 Err(e) if is_missing(&e) => break,

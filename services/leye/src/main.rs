@@ -341,6 +341,7 @@ fn main() -> ExitCode {
     // reports one progress line instead.
     let default_log = if matches!(cli.command, Command::Generate { .. }) { "warn" } else { "info" };
     leye::backup::private_umask();
+    leye::grpc::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

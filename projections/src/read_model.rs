@@ -4,7 +4,7 @@
 //! computed by the pure functions in [`crate::targets`], so the arithmetic is
 //! tested without a database and the database only filters.
 
-use std::{collections::HashMap, path::Path};
+use std::{collections::HashMap, path::Path, sync::Arc};
 
 use chrono::{Datelike, NaiveDate};
 use rusqlite::{Connection, OpenFlags, params};
@@ -13,14 +13,16 @@ use serde::Serialize;
 mod enterprises;
 mod volumes;
 
+pub use crate::index::IndexStats;
+
 use enterprises::enterprise_level;
 
 use crate::{
     ProjectionError,
+    index::{CaseIndex, SharedIndex},
     targets::{
         self, BudgetKind, CommunityRow, ContextFigure, ExitReviewRow, Jurisdiction, LayoffRow, Level, LongTermRow,
-        MatchmakerRow, OverdueRow, Period, PlacementRow, SpellRow, TargetParams, TargetValue, UnservedLayoffRow,
-        count_of, rate_of,
+        MatchmakerRow, OverdueRow, Period, TargetParams, TargetValue, UnservedLayoffRow, count_of, rate_of,
     },
 };
 
@@ -28,6 +30,26 @@ use crate::{
 #[derive(Debug)]
 pub struct ReadModel {
     conn: Connection,
+    /// The person-case index of this generation, shared in the process.
+    index: Arc<SharedIndex>,
+}
+
+/// The person-case figures of a report, from the index.
+pub(crate) struct PersonFigures {
+    difficulty: (usize, usize),
+    start_up_trainees: usize,
+    interns: usize,
+    pub(crate) welfare_placed: usize,
+    pub(crate) public_welfare_local: (usize, usize),
+    pub(crate) training_person_times: usize,
+    reemployment: (usize, usize),
+    long_term: (usize, usize),
+    graduates_served: (usize, usize),
+    graduates_employed: (usize, usize),
+    followup: (usize, usize),
+    same_day: (usize, usize),
+    two_way: (usize, usize),
+    full_employment: (usize, usize),
 }
 
 /// Every target for one jurisdiction, period and as-of date.
@@ -138,7 +160,7 @@ fn date(s: String) -> rusqlite::Result<NaiveDate> {
 /// An ISO `YYYY-MM-DD` date as the projector writes them (parsed by hand:
 /// queries read millions of them, and chrono's format parser is the slower
 /// part of a row).
-fn day(s: &str) -> rusqlite::Result<NaiveDate> {
+pub(crate) fn day(s: &str) -> rusqlite::Result<NaiveDate> {
     let b = s.as_bytes();
     let num = |from: usize, to: usize| {
         b.get(from..to)?.iter().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
@@ -152,7 +174,7 @@ fn day(s: &str) -> rusqlite::Result<NaiveDate> {
 }
 
 /// Column `i` of `r` as text, borrowed (no allocation).
-fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+pub(crate) fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
     r.get_ref(i)?
         .as_str()
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
@@ -173,7 +195,7 @@ impl ReadModel {
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        Ok(Self { conn })
+        Ok(Self { conn, index: SharedIndex::of(path) })
     }
 
     /// Runs `f` in one read transaction: every statement it makes sees the
@@ -189,133 +211,6 @@ impl ReadModel {
         Ok(value)
     }
 
-    /// Spells in `j` registered by `a`, as known on `a`.
-    pub fn spells(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<SpellRow>, ProjectionError> {
-        self.spells_where("community >= ?1 AND community < ?1 || '~'", j, a)
-    }
-
-    /// Every spell of the persons living in `j` (latest registration), wherever registered.
-    fn spells_of_residents(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<SpellRow>, ProjectionError> {
-        self.spells_where(
-            "case_id IN (SELECT case_id FROM person WHERE community >= ?1 AND community < ?1 || '~')",
-            j,
-            a,
-        )
-    }
-
-    fn spells_where(&self, cond: &str, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<SpellRow>, ProjectionError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT case_id, registered_on, ended_on, end_kind, exit_reason, community FROM spell
-             WHERE {cond} AND registered_on <= ?2 ORDER BY case_id, spell_no"
-        ))?;
-        let rows = stmt.query_map(params![j.code(), a.to_string()], |r| {
-            let ended_on = known(opt_date(r.get(2)?)?, a);
-            Ok(SpellRow {
-                case_id: r.get(0)?,
-                registered_on: date(r.get(1)?)?,
-                ended_on,
-                end_kind: ended_on.and(r.get(3)?),
-                exit_reason: ended_on.and(r.get(4)?),
-                community: r.get(5)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Placements in `j` started by `a`, as known on `a`.
-    pub fn placements(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<PlacementRow>, ProjectionError> {
-        self.placements_where("community >= ?1 AND community < ?1 || '~'", j, a)
-    }
-
-    /// Every placement of the persons with a spell in `j`, wherever they worked.
-    fn placements_of_registered(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<PlacementRow>, ProjectionError> {
-        self.placements_where(
-            "case_id IN (SELECT case_id FROM spell WHERE community >= ?1 AND community < ?1 || '~')",
-            j,
-            a,
-        )
-    }
-
-    /// Every placement of the persons living in `j` (latest registration).
-    fn placements_of_residents(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<PlacementRow>, ProjectionError> {
-        self.placements_where(
-            "case_id IN (SELECT case_id FROM person WHERE community >= ?1 AND community < ?1 || '~')",
-            j,
-            a,
-        )
-    }
-
-    fn placements_where(
-        &self,
-        cond: &str,
-        j: &Jurisdiction,
-        a: NaiveDate,
-    ) -> Result<Vec<PlacementRow>, ProjectionError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT case_id, kind, started_on, ended_on, community FROM placement
-             WHERE {cond} AND started_on <= ?2"
-        ))?;
-        let rows = stmt.query_map(params![j.code(), a.to_string()], |r| {
-            Ok(PlacementRow {
-                case_id: r.get(0)?,
-                kind: r.get(1)?,
-                started_on: date(r.get(2)?)?,
-                ended_on: known(opt_date(r.get(3)?)?, a),
-                community: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn dates_by_case(
-        &self,
-        sql: &str,
-        j: &Jurisdiction,
-        a: NaiveDate,
-    ) -> Result<HashMap<String, Vec<NaiveDate>>, ProjectionError> {
-        let mut stmt = self.conn.prepare_cached(sql)?;
-        let mut out: HashMap<String, Vec<NaiveDate>> = HashMap::new();
-        let mut rows = stmt.query(params![j.code(), a.to_string()])?;
-        while let Some(r) = rows.next()? {
-            let d = day(text(r, 1)?)?;
-            // Rows come grouped by case: allocate a key once per case, not per row.
-            match out.get_mut(text(r, 0)?) {
-                Some(dates) => dates.push(d),
-                None => {
-                    out.insert(text(r, 0)?.to_string(), vec![d]);
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Contact dates per case, for cases living in `j`, up to `a`.
-    pub fn contacts(&self, j: &Jurisdiction, a: NaiveDate) -> Result<HashMap<String, Vec<NaiveDate>>, ProjectionError> {
-        self.dates_by_case(
-            "SELECT c.case_id, c.contacted_on FROM contact c JOIN person p USING (case_id)
-             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND c.contacted_on <= ?2",
-            j,
-            a,
-        )
-    }
-
-    fn two_way(&self, j: &Jurisdiction, a: NaiveDate) -> Result<HashMap<String, Vec<NaiveDate>>, ProjectionError> {
-        self.dates_by_case(
-            "SELECT r.case_id, r.recommended_on FROM recommendation r JOIN person p USING (case_id)
-             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND r.recommended_on <= ?2 AND r.two_way = 1",
-            j,
-            a,
-        )
-    }
-
-    fn home_communities(&self, j: &Jurisdiction) -> Result<HashMap<String, String>, ProjectionError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT case_id, community FROM person WHERE community >= ?1 AND community < ?1 || '~'")?;
-        let rows = stmt.query_map(params![j.code()], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
     /// Cases carrying `group` since on or before `a`.
     pub fn with_group(&self, group: &str, a: NaiveDate) -> Result<std::collections::HashSet<String>, ProjectionError> {
         let mut stmt = self.conn.prepare_cached("SELECT case_id FROM person_group WHERE grp = ?1 AND since <= ?2")?;
@@ -323,20 +218,24 @@ impl ReadModel {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// [`Self::with_group`], of the cases with a spell in `j` only (all a
-    /// filter of `j`'s spells needs).
-    fn with_group_registered_in(
-        &self,
-        group: &str,
-        a: NaiveDate,
-        j: &Jurisdiction,
-    ) -> Result<std::collections::HashSet<String>, ProjectionError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT case_id FROM person_group WHERE grp = ?1 AND since <= ?2
-             AND case_id IN (SELECT case_id FROM spell WHERE community >= ?3 AND community < ?3 || '~')",
-        )?;
-        let rows = stmt.query_map(params![group, a.to_string(), j.code()], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    /// Runs `f` on the person-case index at this snapshot's checkpoint (in a
+    /// read transaction of its own when the caller has none).
+    fn indexed<T>(&self, f: impl FnOnce(&CaseIndex) -> Result<T, ProjectionError>) -> Result<T, ProjectionError> {
+        if self.conn.is_autocommit() {
+            self.snapshot(|rm| rm.index.with(&rm.conn, f))
+        } else {
+            self.index.with(&self.conn, f)
+        }
+    }
+
+    /// What the person-case index of this generation holds, at this
+    /// snapshot's checkpoint (loading or refreshing it first).
+    pub fn index_stats(&self) -> Result<IndexStats, ProjectionError> {
+        if self.conn.is_autocommit() {
+            self.snapshot(|rm| rm.index.stats(&rm.conn))
+        } else {
+            self.index.stats(&self.conn)
+        }
     }
 
     /// The long-term unemployed and at-risk list on `a`.
@@ -346,7 +245,10 @@ impl ReadModel {
         a: NaiveDate,
         p: &TargetParams,
     ) -> Result<Vec<LongTermRow>, ProjectionError> {
-        Ok(targets::long_term(&self.spells(j, a)?, a, p))
+        self.indexed(|ix| {
+            let f = ix.facts(j);
+            Ok(targets::long_term(&f, &targets::spells_in(&f, &ix.cases_in(&f), a), a, p))
+        })
     }
 
     /// Persons overdue for monthly follow-up on `a`.
@@ -356,7 +258,11 @@ impl ReadModel {
         a: NaiveDate,
         p: &TargetParams,
     ) -> Result<Vec<OverdueRow>, ProjectionError> {
-        Ok(targets::overdue_followups(&self.spells(j, a)?, &self.contacts(j, a)?, a, p.followup_month_start_day))
+        self.indexed(|ix| {
+            let f = ix.facts(j);
+            let spells = targets::spells_in(&f, &ix.cases_in(&f), a);
+            Ok(targets::overdue_followups(&f, &spells, a, p.followup_month_start_day))
+        })
     }
 
     /// Registrations to consider for exit on `a`.
@@ -366,7 +272,10 @@ impl ReadModel {
         a: NaiveDate,
         p: &TargetParams,
     ) -> Result<Vec<ExitReviewRow>, ProjectionError> {
-        Ok(targets::exit_review(&self.spells(j, a)?, &self.contacts(j, a)?, a, p.exit_review_months))
+        self.indexed(|ix| {
+            let f = ix.facts(j);
+            Ok(targets::exit_review(&f, &targets::spells_in(&f, &ix.cases_in(&f), a), a, p.exit_review_months))
+        })
     }
 
     /// Matchmaker breaches for registrations in `period`, as of `a`.
@@ -377,22 +286,19 @@ impl ReadModel {
         a: NaiveDate,
         p: &TargetParams,
     ) -> Result<Vec<MatchmakerRow>, ProjectionError> {
-        let (rows, _, _) = targets::matchmaker(
-            &self.spells(j, a)?,
-            &self.contacts(j, a)?,
-            &self.two_way(j, a)?,
-            period,
-            a,
-            p.recommendation_days,
-        );
-        Ok(rows)
+        self.indexed(|ix| {
+            let f = ix.facts(j);
+            let spells = targets::spells_in(&f, &ix.cases_in(&f), a);
+            Ok(targets::matchmaker(&f, &spells, period, a, p.recommendation_days).0)
+        })
     }
 
     /// Employment per community on `a`.
     pub fn communities(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<CommunityRow>, ProjectionError> {
-        let home: HashMap<String, String> =
-            self.home_communities(j)?.into_iter().filter(|(_, c)| j.contains(c)).collect();
-        Ok(targets::communities(&self.spells_of_residents(j, a)?, &self.placements_of_residents(j, a)?, &home, a))
+        self.indexed(|ix| {
+            let f = ix.facts(j);
+            Ok(targets::communities(&f, &ix.cases_in(&f), a))
+        })
     }
 
     /// Zero-employment households (零就业家庭) not cleared on `a`, as
@@ -407,17 +313,21 @@ impl ReadModel {
     ) -> Result<Vec<HouseholdRow>, ProjectionError> {
         // Only households with a zero-employment signal of some member dated by
         // `a` can be identified (household_status needs one): the others are
-        // never read. The signals come from two partial indexes, so this is
-        // the 1 % of households, not all of them.
-        let households = "SELECT hm.household_id FROM household_membership hm JOIN person p USING (case_id)
-             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND hm.joined_on <= ?2
-               AND (hm.left_on IS NULL OR hm.left_on > ?2)
-               AND hm.household_id IN (
-                   SELECT m.household_id FROM household_membership m
-                   WHERE m.joined_on <= ?2 AND m.case_id IN (
-                       SELECT case_id FROM difficulty WHERE zero_employment = 1 AND recognised_on <= ?2
-                       UNION ALL
-                       SELECT case_id FROM spell WHERE zero_employment_group = 1 AND registered_on <= ?2))";
+        // never read. The query starts from the signals (two partial indexes:
+        // 1 % of the cases), finds their households by the members' primary
+        // key, and keeps those with a member on `a` living in `j` (an index
+        // lookup per household): it reads the 1 %, whatever the size of `j`.
+        let households = "SELECT h.household_id FROM (
+                 SELECT DISTINCT m.household_id FROM household_membership m
+                 WHERE m.joined_on <= ?2 AND m.case_id IN (
+                     SELECT case_id FROM difficulty WHERE zero_employment = 1 AND recognised_on <= ?2
+                     UNION
+                     SELECT case_id FROM spell WHERE zero_employment_group = 1 AND registered_on <= ?2)) h
+             WHERE EXISTS (
+                 SELECT 1 FROM household_membership hm JOIN person p USING (case_id)
+                 WHERE hm.household_id = h.household_id AND hm.joined_on <= ?2
+                   AND (hm.left_on IS NULL OR hm.left_on > ?2)
+                   AND p.community >= ?1 AND p.community < ?1 || '~')";
         let (members, signals, placements) = self.household_rows(households, params![j.code(), a.to_string()], a)?;
         let mut rows = Vec::new();
         for (household_id, members) in members {
@@ -670,23 +580,50 @@ impl ReadModel {
         a: NaiveDate,
         p: &TargetParams,
     ) -> Result<TargetReport, ProjectionError> {
+        if self.conn.is_autocommit() {
+            // Every figure from one snapshot (the index's first of all).
+            return self.snapshot(|rm| rm.targets(j, period, a, p));
+        }
         let e = period.to.min(a);
-        let spells = self.spells(j, a)?;
-        let placements = self.placements_of_registered(j, a)?;
-        let contacts = self.contacts(j, a)?;
+        let persons = self.index.with(&self.conn, |ix| {
+            let f = ix.facts(j);
+            let cases = ix.cases_in(&f);
+            let spells = targets::spells_in(&f, &cases, a);
+            let graduates = targets::graduate_spells(&f, &spells, e);
+            let (_, same_day, two_way) = targets::matchmaker(&f, &spells, period, a, p.recommendation_days);
+            let communities = targets::communities(&f, &cases, a);
+            use crate::facts::PlacementKind as K;
+            Ok(PersonFigures {
+                difficulty: targets::difficulty_employment(&f, &cases, period, a),
+                start_up_trainees: targets::start_up_trainees(&f, &cases, period, e),
+                interns: targets::placed_in(&f, &cases, period, e, |k| k == K::Internship),
+                welfare_placed: targets::placed_in(&f, &cases, period, e, |k| {
+                    matches!(k, K::PublicWelfarePost | K::CommunityServicePost)
+                }),
+                public_welfare_local: targets::public_welfare_local_share(&f, &cases, a),
+                training_person_times: targets::training_person_times(&f, &cases, period, e),
+                reemployment: targets::reemployment(&f, &spells, period, e),
+                long_term: targets::long_term_counts(&spells, a, p),
+                graduates_served: targets::served(&f, &graduates, period, e),
+                graduates_employed: targets::reemployment(&f, &graduates, period, e),
+                followup: targets::followup(&f, &spells, period, e, p.followup_month_start_day),
+                same_day,
+                two_way,
+                full_employment: (communities.iter().filter(|c| c.full_employment).count(), communities.len()),
+            })
+        })?;
         let mut out = Vec::new();
 
         out.push(rate_of(
             "reemployment_rate",
             "登记失业人员就业率 re-employment rate of registered unemployed",
-            targets::reemployment(&spells, &placements, period, e),
+            persons.reemployment,
             0.9,
             "≥ 90 %",
             "001 § 9",
         ));
 
-        let long = targets::long_term(&spells, a, p);
-        let lt = long.iter().filter(|r| r.status == "long_term").count();
+        let (lt, at_risk) = persons.long_term;
         out.push(count_of(
             "long_term_unemployed",
             "失业6个月以上 long-term unemployed (2-year look-back)",
@@ -695,7 +632,6 @@ impl ReadModel {
             "0",
             "001 § 9",
         ));
-        let at_risk = long.len() - lt;
         out.push(count_of(
             "long_term_at_risk",
             "approaching 6 months unemployed (at risk)",
@@ -718,19 +654,15 @@ impl ReadModel {
         out.push(rate_of(
             "difficulty_employment_rate",
             "其他就业困难人员就业率 other difficulty persons employed",
-            self.difficulty_employment(j, period, a)?,
+            persons.difficulty,
             0.9,
             "≥ 90 %",
             "001 § 9",
         ));
-
-        let graduates = self.with_group_registered_in("graduate_unemployed_after_school", e, j)?;
-        let grad_spells: Vec<SpellRow> = spells.iter().filter(|s| graduates.contains(&s.case_id)).cloned().collect();
-        let served = self.served(j, &grad_spells, period, a)?;
         out.push(rate_of(
             "graduate_service_rate",
             "离校未就业高校毕业生 served at least once",
-            served,
+            persons.graduates_served,
             1.0,
             "100 %",
             "001 § 8",
@@ -738,27 +670,23 @@ impl ReadModel {
         out.push(rate_of(
             "graduate_employment_rate",
             "离校未就业高校毕业生 employment rate",
-            targets::reemployment(&grad_spells, &placements, period, e),
+            persons.graduates_employed,
             0.95,
             "≥ 95 %",
             "001 § 8",
         ));
-
         out.push(rate_of(
             "monthly_followup_rate",
             "每月跟踪服务 person-months with a contact",
-            targets::followup(&spells, &contacts, period, e, p.followup_month_start_day),
+            persons.followup,
             1.0,
             "100 %",
             "000 § 20",
         ));
-
-        let (_, same_day, two_way) =
-            targets::matchmaker(&spells, &contacts, &self.two_way(j, a)?, period, a, p.recommendation_days);
         out.push(rate_of(
             "matchmaker_same_day_contact_rate",
             "就业红娘 same-day contact",
-            same_day,
+            persons.same_day,
             1.0,
             "100 %",
             "001 § 14",
@@ -766,32 +694,23 @@ impl ReadModel {
         out.push(rate_of(
             "matchmaker_two_way_rate",
             "就业红娘 two-way recommendation within 3 days",
-            two_way,
+            persons.two_way,
             1.0,
             "100 %",
             "001 § 14",
         ));
-
-        let communities = self.communities(j, a)?;
-        let full = communities.iter().filter(|c| c.full_employment).count();
         out.push(rate_of(
             "full_employment_communities",
             "充分就业社区 communities at ≥ 90 % employment",
-            (full, communities.len()),
+            persons.full_employment,
             1.0,
             "every community",
             "001 § 10",
         ));
 
-        out.extend(self.welfare_targets(j, period, a)?);
+        out.extend(self.welfare_targets(j, period, a, &persons)?);
 
-        let trainees = self.count_distinct(
-            "SELECT count(DISTINCT case_id) FROM training WHERE community >= ?1 AND community < ?1 || '~' AND programme = 'start_up_malanhua'
-             AND enrolled_on >= ?2 AND enrolled_on <= ?3",
-            j,
-            period.from,
-            e,
-        )?;
+        let trainees = persons.start_up_trainees;
         out.push(count_of(
             "startup_trainees",
             "马兰花 start-up trainees",
@@ -800,18 +719,12 @@ impl ReadModel {
             "≥ 2 500 / year",
             "001 § 7",
         ));
-        let interns = self.count_distinct(
-            "SELECT count(DISTINCT case_id) FROM placement WHERE community >= ?1 AND community < ?1 || '~' AND kind = 'internship'
-             AND started_on >= ?2 AND started_on <= ?3",
-            j,
-            period.from,
-            e,
-        )?;
+        let interns = persons.interns;
         out.push(count_of("interns", "见习 interns placed", interns, interns >= 1000, "≥ 1 000 / year", "001 § 8"));
         if enterprise_level(j) {
             out.extend(self.enterprise_targets(j, period, a, p)?);
         }
-        out.extend(self.volume_targets(j, period, a)?);
+        out.extend(self.volume_targets(j, period, a, &persons)?);
 
         let granted: i64 = self.subsidy_totals(j, period, a)?.iter().map(|r| r.amount_fen).sum();
         out.push(TargetValue {
@@ -865,73 +778,5 @@ impl ReadModel {
             budgets,
             context: p.context.iter().filter(|c| c.jurisdiction == j.code()).cloned().collect(),
         })
-    }
-
-    /// Persons recognised with employment difficulty in a category other than
-    /// zero-employment household, valid at some time in `[F, E]`; employed =
-    /// a placement current on some day of `[F, E]`.
-    fn difficulty_employment(
-        &self,
-        j: &Jurisdiction,
-        period: Period,
-        a: NaiveDate,
-    ) -> Result<(usize, usize), ProjectionError> {
-        let e = period.to.min(a);
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT DISTINCT d.case_id,
-                EXISTS (SELECT 1 FROM placement pl WHERE pl.case_id = d.case_id AND pl.started_on <= ?3
-                        AND (pl.ended_on IS NULL OR pl.ended_on > ?4 OR pl.ended_on >= ?2))
-             FROM difficulty d JOIN person p USING (case_id)
-             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND d.zero_employment = 0 AND d.recognised_on <= ?3
-               AND d.valid_from <= ?3 AND d.valid_to >= ?2",
-        )?;
-        let rows = stmt.query_map(params![j.code(), period.from.to_string(), e.to_string(), a.to_string()], |r| {
-            r.get::<_, bool>(1)
-        })?;
-        let flags: Vec<bool> = rows.collect::<Result<_, _>>()?;
-        Ok((flags.iter().filter(|f| **f).count(), flags.len()))
-    }
-
-    /// Of `spells` overlapping the period, how many persons were served at least
-    /// once (a contact, a recommendation or a training enrolment dated from the
-    /// spell's registration to `E`).
-    fn served(
-        &self,
-        j: &Jurisdiction,
-        spells: &[SpellRow],
-        period: Period,
-        a: NaiveDate,
-    ) -> Result<(usize, usize), ProjectionError> {
-        let e = period.to.min(a);
-        let services = self.dates_by_case(
-            // Each branch from the jurisdiction's persons (an index range), never a whole table.
-            "SELECT c.case_id, c.contacted_on FROM person p JOIN contact c USING (case_id)
-             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND c.contacted_on <= ?2
-             UNION ALL
-             SELECT r.case_id, r.recommended_on FROM person p JOIN recommendation r USING (case_id)
-             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND r.recommended_on <= ?2
-             UNION ALL
-             SELECT t.case_id, t.enrolled_on FROM person p JOIN training t USING (case_id)
-             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND t.enrolled_on <= ?2",
-            j,
-            e,
-        )?;
-        let mut persons: HashMap<&str, bool> = HashMap::new();
-        for s in spells.iter().filter(|s| s.overlaps(period.from, e)) {
-            let served = services.get(&s.case_id).is_some_and(|v| v.iter().any(|d| s.registered_on <= *d && *d <= e));
-            *persons.entry(&s.case_id).or_default() |= served;
-        }
-        Ok((persons.values().filter(|s| **s).count(), persons.len()))
-    }
-
-    fn count_distinct(
-        &self,
-        sql: &str,
-        j: &Jurisdiction,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<usize, ProjectionError> {
-        let n: i64 = self.conn.query_row(sql, params![j.code(), from.to_string(), to.to_string()], |r| r.get(0))?;
-        Ok(n as usize)
     }
 }

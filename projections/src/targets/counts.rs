@@ -1,0 +1,103 @@
+//! Person-case counts over compact rows: difficulty persons employed,
+//! start-up trainees, interns, persons placed in safety-net posts, the local
+//! share of public-welfare staff, training person-times. Formulas:
+//! `projections/TARGETS.md`. Each takes the cases to look at (any superset
+//! of the cases with a row in `J`); rows outside `J` are passed over here.
+
+use chrono::NaiveDate;
+
+use super::{Facts, Period};
+use crate::facts::{CaseNo, CaseSet, PlacementKind};
+
+/// 其他就业困难人员就业率 (001 § 9): persons living in `J` recognised with
+/// employment difficulty in a category other than zero-employment household,
+/// recognised by `E` and valid at some time in `[F, E]`; employed: a placement
+/// started by `E` and not ended before `F` (an end after `A` is not known).
+pub fn difficulty_employment(f: &Facts<'_>, cases: &[CaseNo], period: Period, a: NaiveDate) -> (usize, usize) {
+    let e = period.to.min(a);
+    let (mut employed, mut recognised) = (0, 0);
+    for &c in cases.iter().filter(|c| f.lives_in_j(**c)) {
+        let facts = f.case(c);
+        let valid =
+            facts.recognitions.iter().any(|r| r.recognised_on <= e && r.valid_from <= e && r.valid_to >= period.from);
+        if !valid {
+            continue;
+        }
+        recognised += 1;
+        employed += usize::from(
+            facts
+                .placements
+                .iter()
+                .any(|p| p.started_on <= e && p.ended_on.filter(|x| *x <= a).is_none_or(|x| x >= period.from)),
+        );
+    }
+    (employed, recognised)
+}
+
+/// 马兰花 start-up trainees (001 § 7): persons enrolled in `start_up_malanhua`
+/// in `[F, E]`, in a community of `J` at enrolment.
+pub fn start_up_trainees(f: &Facts<'_>, cases: &[CaseNo], period: Period, e: NaiveDate) -> usize {
+    cases
+        .iter()
+        .filter(|c| {
+            f.case(**c)
+                .trainings
+                .iter()
+                .any(|t| t.start_up && f.place_in_j(t.community) && period.from <= t.enrolled_on && t.enrolled_on <= e)
+        })
+        .count()
+}
+
+/// Persons with a placement of a kind `kinds` accepts started in `[F, E]`,
+/// in a community of `J` at its start: interns (见习, 001 § 8), persons placed
+/// in public-welfare or community-service posts (001 § 9).
+pub fn placed_in(
+    f: &Facts<'_>,
+    cases: &[CaseNo],
+    period: Period,
+    e: NaiveDate,
+    kinds: impl Fn(PlacementKind) -> bool,
+) -> usize {
+    cases
+        .iter()
+        .filter(|c| {
+            f.case(**c)
+                .placements
+                .iter()
+                .any(|p| kinds(p.kind) && f.place_in_j(p.community) && period.from <= p.started_on && p.started_on <= e)
+        })
+        .count()
+}
+
+/// 公益性岗位 staff on `A` (000 § 12): persons with a public-welfare placement
+/// current on `A` started in a community of `J`; local: of them, those whose
+/// hukou county is the placement's district. `(local, staff)`.
+pub fn public_welfare_local_share(f: &Facts<'_>, cases: &[CaseNo], a: NaiveDate) -> (usize, usize) {
+    let (mut staff, mut local) = (CaseSet::default(), CaseSet::default());
+    for &c in cases {
+        for p in f.case(c).placements.iter() {
+            if p.kind == PlacementKind::PublicWelfarePost && f.place_in_j(p.community) && p.current_on(a, a) {
+                staff.insert(c);
+                if p.local {
+                    local.insert(c);
+                }
+            }
+        }
+    }
+    (local.len(), staff.len())
+}
+
+/// 补贴性职业技能培训 person-times (003 专栏1): trainings completed in `[F, E]`,
+/// in a community of `J` at enrolment (every completion counts).
+pub fn training_person_times(f: &Facts<'_>, cases: &[CaseNo], period: Period, e: NaiveDate) -> usize {
+    cases
+        .iter()
+        .map(|c| {
+            f.case(*c)
+                .trainings
+                .iter()
+                .filter(|t| f.place_in_j(t.community) && t.completed_on.is_some_and(|d| period.from <= d && d <= e))
+                .count()
+        })
+        .sum()
+}

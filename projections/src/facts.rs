@@ -12,6 +12,8 @@ use chrono::NaiveDate;
 
 /// A person case, by its number in one numbering (an index, an oracle).
 pub type CaseNo = u32;
+/// A household, by its number in the same numbering.
+pub type HouseholdNo = u32;
 /// A community/village code, by its number in the same numbering.
 pub type PlaceNo = u32;
 
@@ -117,6 +119,22 @@ pub struct CaseFacts {
     pub trainings: Box<[Training]>,
     /// In the order recognised.
     pub recognitions: Box<[Recognition]>,
+    /// By `membership_no`.
+    pub memberships: Box<[Membership]>,
+    /// Zero-employment signals, sorted: recognitions in that category and
+    /// registrations listing the group.
+    pub zero_employment_signals: Box<[NaiveDate]>,
+}
+
+/// One household membership as stored (`household_membership` table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Membership {
+    pub household: HouseholdNo,
+    /// Numbered like the places: an index into the numbering's relation names.
+    pub relation: u16,
+    pub joined_on: NaiveDate,
+    /// First day no longer a member; `None` while a member.
+    pub left_on: Option<NaiveDate>,
 }
 
 impl CaseFacts {

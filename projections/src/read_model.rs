@@ -36,6 +36,7 @@ pub struct ReadModel {
 
 /// The person-case figures of a report, from the index.
 pub(crate) struct PersonFigures {
+    zero_employment_households: usize,
     difficulty: (usize, usize),
     start_up_trainees: usize,
     interns: usize,
@@ -311,45 +312,7 @@ impl ReadModel {
         a: NaiveDate,
         p: &TargetParams,
     ) -> Result<Vec<HouseholdRow>, ProjectionError> {
-        // Only households with a zero-employment signal of some member dated by
-        // `a` can be identified (household_status needs one): the others are
-        // never read. The query starts from the signals (two partial indexes:
-        // 1 % of the cases), finds their households by the members' primary
-        // key, and keeps those with a member on `a` living in `j` (an index
-        // lookup per household): it reads the 1 %, whatever the size of `j`.
-        let households = "SELECT h.household_id FROM (
-                 SELECT DISTINCT m.household_id FROM household_membership m
-                 WHERE m.joined_on <= ?2 AND m.case_id IN (
-                     SELECT case_id FROM difficulty WHERE zero_employment = 1 AND recognised_on <= ?2
-                     UNION
-                     SELECT case_id FROM spell WHERE zero_employment_group = 1 AND registered_on <= ?2)) h
-             WHERE EXISTS (
-                 SELECT 1 FROM household_membership hm JOIN person p USING (case_id)
-                 WHERE hm.household_id = h.household_id AND hm.joined_on <= ?2
-                   AND (hm.left_on IS NULL OR hm.left_on > ?2)
-                   AND p.community >= ?1 AND p.community < ?1 || '~')";
-        let (members, signals, placements) = self.household_rows(households, params![j.code(), a.to_string()], a)?;
-        let mut rows = Vec::new();
-        for (household_id, members) in members {
-            let status = targets::household_status(&members, &signals, &placements, a);
-            let (Some(identified_on), Some(since), true) = (status.identified_on, status.since, status.zero_employment)
-            else {
-                continue;
-            };
-            let communities: std::collections::BTreeSet<String> =
-                members.iter().filter(|m| m.member_on(a)).map(|m| m.community.clone()).collect();
-            let days = (a - since).num_days();
-            rows.push(HouseholdRow {
-                household_id,
-                identified_on,
-                since,
-                days_outstanding: days,
-                overdue: days > i64::from(p.zero_employment_clearance_days),
-                communities: communities.into_iter().collect(),
-            });
-        }
-        rows.sort_by(|x, y| (x.since, &x.household_id).cmp(&(y.since, &y.household_id)));
-        Ok(rows)
+        self.indexed(|ix| Ok(ix.zero_employment_households(&ix.facts(j), a, p)))
     }
 
     /// One household on `a`: its members (every membership known on `a`) and
@@ -594,6 +557,7 @@ impl ReadModel {
             let communities = targets::communities(&f, &cases, a);
             use crate::facts::PlacementKind as K;
             Ok(PersonFigures {
+                zero_employment_households: ix.zero_employment_households(&f, a, p).len(),
                 difficulty: targets::difficulty_employment(&f, &cases, period, a),
                 start_up_trainees: targets::start_up_trainees(&f, &cases, period, e),
                 interns: targets::placed_in(&f, &cases, period, e, |k| k == K::Internship),
@@ -641,12 +605,12 @@ impl ReadModel {
             "001 § 9",
         ));
 
-        let zeh = self.zero_employment_households(j, a, p)?;
+        let zeh = persons.zero_employment_households;
         out.push(count_of(
             "zero_employment_households_outstanding",
             "零就业家庭 not yet cleared",
-            zeh.len(),
-            zeh.is_empty(),
+            zeh,
+            zeh == 0,
             "0",
             "001 § 9, 003 § 14",
         ));

@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::CaseIndex;
 use crate::{
     ProjectionError,
-    facts::{CaseFacts, CaseNo, Placement, PlacementKind, Recognition, Spell, Training},
+    facts::{CaseFacts, CaseNo, Membership, Placement, PlacementKind, Recognition, Spell, Training},
     read_model::{day, text},
 };
 
@@ -27,6 +27,8 @@ struct Rows {
     other_services: Vec<NaiveDate>,
     trainings: Vec<Training>,
     recognitions: Vec<Recognition>,
+    memberships: Vec<(i64, Membership)>,
+    signals: Vec<NaiveDate>,
 }
 
 impl Rows {
@@ -37,6 +39,8 @@ impl Rows {
             dates.sort_unstable();
         }
         self.trainings.sort_by_key(|t| (t.enrolled_on, t.community));
+        self.memberships.sort_by_key(|m| m.0);
+        self.signals.sort_unstable();
         self.recognitions.sort_by_key(|r| (r.recognised_on, r.valid_from, r.valid_to));
         CaseFacts {
             home: self.home,
@@ -48,6 +52,8 @@ impl Rows {
             other_services: self.other_services.into(),
             trainings: self.trainings.into(),
             recognitions: self.recognitions.into(),
+            memberships: self.memberships.into_iter().map(|m| m.1).collect(),
+            zero_employment_signals: self.signals.into(),
         }
     }
 }
@@ -69,15 +75,16 @@ fn ended_employed(r: &rusqlite::Row<'_>, kind: usize, reason: usize) -> rusqlite
 const PERSON: &str = "SELECT case_id, community, hukou_county FROM person {cond}";
 const GRADUATE: &str =
     "SELECT case_id, since FROM person_group WHERE grp = 'graduate_unemployed_after_school' {and_cond}";
-const SPELL: &str =
-    "SELECT case_id, spell_no, registered_on, ended_on, end_kind, exit_reason, community FROM spell {cond}";
+const SPELL: &str = "SELECT case_id, spell_no, registered_on, ended_on, end_kind, exit_reason, community,
+                            zero_employment_group FROM spell {cond}";
 const PLACEMENT: &str =
     "SELECT case_id, placement_no, started_on, ended_on, kind, community, district FROM placement {cond}";
 const CONTACT: &str = "SELECT case_id, contacted_on FROM contact {cond}";
 const RECOMMENDATION: &str = "SELECT case_id, recommended_on, two_way FROM recommendation {cond}";
 const TRAINING: &str = "SELECT case_id, enrolled_on, programme, completed_on, community FROM training {cond}";
-const DIFFICULTY: &str =
-    "SELECT case_id, recognised_on, valid_from, valid_to FROM difficulty WHERE zero_employment = 0 {and_cond}";
+const DIFFICULTY: &str = "SELECT case_id, recognised_on, valid_from, valid_to, zero_employment FROM difficulty {cond}";
+const MEMBERSHIP: &str =
+    "SELECT case_id, membership_no, household_id, relation, joined_on, left_on FROM household_membership {cond}";
 
 fn sql(template: &str, one_case: bool) -> String {
     let (cond, and_cond) = if one_case { ("WHERE case_id = ?1", "AND case_id = ?1") } else { ("", "") };
@@ -141,6 +148,9 @@ fn read_rows(
             community: ix.place(text(r, 6)?),
         };
         c.spells.push((r.get(1)?, spell));
+        if r.get::<_, bool>(7)? {
+            c.signals.push(spell.registered_on);
+        }
         Ok(())
     })?;
     read(conn, ix, &mut rows, one, PLACEMENT, |ix, c, r| {
@@ -178,11 +188,26 @@ fn read_rows(
         Ok(())
     })?;
     read(conn, ix, &mut rows, one, DIFFICULTY, |_, c, r| {
-        c.recognitions.push(Recognition {
-            recognised_on: day(text(r, 1)?)?,
-            valid_from: day(text(r, 2)?)?,
-            valid_to: day(text(r, 3)?)?,
-        });
+        let recognised_on = day(text(r, 1)?)?;
+        if r.get::<_, bool>(4)? {
+            c.signals.push(recognised_on);
+        } else {
+            c.recognitions.push(Recognition {
+                recognised_on,
+                valid_from: day(text(r, 2)?)?,
+                valid_to: day(text(r, 3)?)?,
+            });
+        }
+        Ok(())
+    })?;
+    read(conn, ix, &mut rows, one, MEMBERSHIP, |ix, c, r| {
+        let membership = Membership {
+            household: ix.household(text(r, 2)?),
+            relation: ix.relation(text(r, 3)?),
+            joined_on: day(text(r, 4)?)?,
+            left_on: opt_day(r, 5)?,
+        };
+        c.memberships.push((r.get(1)?, membership));
         Ok(())
     })?;
     Ok(rows)

@@ -26,6 +26,7 @@
 //! - A rebuild makes a new generation (a new file): a new index, loaded on
 //!   its first query; the old one is dropped once two newer ones are cached.
 
+mod households;
 mod load;
 
 use std::{
@@ -41,7 +42,7 @@ use rusqlite::Connection;
 
 use crate::{
     ProjectionError,
-    facts::{CaseFacts, CaseNo, Names, PlaceNo},
+    facts::{CaseFacts, CaseNo, HouseholdNo, Names, PlaceNo},
     targets::{Facts, Jurisdiction},
 };
 
@@ -60,6 +61,15 @@ pub struct CaseIndex {
     cases: Vec<CaseFacts>,
     /// By [`PlaceNo`]: the cases with a row naming it ([`CaseFacts::places`]), sorted.
     cases_at: Vec<Vec<CaseNo>>,
+    /// By [`HouseholdNo`]: the household id.
+    households: Vec<String>,
+    household_no: HashMap<String, HouseholdNo>,
+    /// By [`HouseholdNo`]: the cases with a membership of it, sorted.
+    members: Vec<Vec<CaseNo>>,
+    /// Relation names (`head`, `spouse`, …), numbered as in [`crate::facts::Membership`].
+    relations: Vec<String>,
+    /// The cases with a zero-employment signal, sorted.
+    signal_cases: Vec<CaseNo>,
 }
 
 impl Names for CaseIndex {
@@ -116,11 +126,19 @@ impl CaseIndex {
                     + std::mem::size_of_val(&*c.placements)
                     + std::mem::size_of_val(&*c.trainings)
                     + std::mem::size_of_val(&*c.recognitions)
+                    + std::mem::size_of_val(&*c.memberships)
+                    + boxed(c.zero_employment_signals.len(), 4)
                     + boxed(c.contacts.len() + c.two_way.len() + c.other_services.len(), 4)
             })
             .sum();
         // The maps hold a second copy of each key, plus their tables.
-        strings(&self.case_ids) * 2 + strings(&self.places) * 2 + lists(&self.cases_at) + facts
+        strings(&self.case_ids) * 2
+            + strings(&self.places) * 2
+            + strings(&self.households) * 2
+            + lists(&self.cases_at)
+            + lists(&self.members)
+            + self.signal_cases.capacity() * 4
+            + facts
     }
 
     /// The number of case `id`, numbering it when new.
@@ -146,19 +164,53 @@ impl CaseIndex {
         p
     }
 
-    /// Puts `case` on the lists of the communities its facts name.
-    fn enlist(&mut self, case: CaseNo) {
-        for p in self.cases[case as usize].places() {
-            insert_sorted(&mut self.cases_at[p as usize], case);
+    /// The number of household `id`, numbering it when new.
+    fn household(&mut self, id: &str) -> HouseholdNo {
+        if let Some(h) = self.household_no.get(id) {
+            return *h;
+        }
+        let h = self.households.len() as HouseholdNo;
+        self.households.push(id.to_string());
+        self.household_no.insert(id.to_string(), h);
+        self.members.push(Vec::new());
+        h
+    }
+
+    /// The number of relation name `name`.
+    fn relation(&mut self, name: &str) -> u16 {
+        match self.relations.iter().position(|r| r == name) {
+            Some(i) => i as u16,
+            None => {
+                self.relations.push(name.to_string());
+                (self.relations.len() - 1) as u16
+            }
         }
     }
 
-    /// Takes `case` off the lists of the communities its facts name.
+    /// Puts `case` on the lists its facts name: communities, households, signals.
+    fn enlist(&mut self, case: CaseNo) {
+        let facts = &self.cases[case as usize];
+        for p in facts.places() {
+            insert_sorted(&mut self.cases_at[p as usize], case);
+        }
+        for m in facts.memberships.iter() {
+            insert_sorted(&mut self.members[m.household as usize], case);
+        }
+        if !facts.zero_employment_signals.is_empty() {
+            insert_sorted(&mut self.signal_cases, case);
+        }
+    }
+
+    /// Takes `case` off the lists its facts name.
     fn delist(&mut self, case: CaseNo) {
         let Some(facts) = self.cases.get(case as usize) else { return };
         for p in facts.places() {
             remove_sorted(&mut self.cases_at[p as usize], case);
         }
+        for m in facts.memberships.iter() {
+            remove_sorted(&mut self.members[m.household as usize], case);
+        }
+        remove_sorted(&mut self.signal_cases, case);
     }
 
     /// Replaces the facts of `case` (numbered already).

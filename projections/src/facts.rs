@@ -124,6 +124,22 @@ pub struct CaseFacts {
     /// Zero-employment signals, sorted: recognitions in that category and
     /// registrations listing the group.
     pub zero_employment_signals: Box<[NaiveDate]>,
+    /// Grants on the case (`subsidy` table), by `subsidy_id`.
+    pub grants: Box<[Grant]>,
+}
+
+/// One grant on a person case as stored (`subsidy` table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grant {
+    /// `programme`, numbered (a label of the numbering).
+    pub programme: u16,
+    pub amount_fen: i64,
+    pub granted_on: NaiveDate,
+    pub revoked_on: Option<NaiveDate>,
+    /// `district` (the recording office's), numbered (a label of the numbering).
+    pub district: u16,
+    /// The person's community when granted.
+    pub community: PlaceNo,
 }
 
 /// One household membership as stored (`household_membership` table).

@@ -415,31 +415,48 @@ impl ReadModel {
         period: Period,
         a: NaiveDate,
     ) -> Result<Vec<SubsidyTotalRow>, ProjectionError> {
-        let e = period.to.min(a);
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT programme, CAST(substr(granted_on, 1, 4) AS INTEGER), district, count(*), sum(amount_fen)
-             FROM (
-                 SELECT programme, granted_on, district, amount_fen FROM subsidy
-                 WHERE community >= ?1 AND community < ?1 || '~' AND granted_on >= ?2 AND granted_on <= ?3
+        if self.conn.is_autocommit() {
+            return self.snapshot(|rm| rm.subsidy_totals(j, period, a));
+        }
+        // Person-case grants from the index, by (programme, year, district).
+        let mut totals: std::collections::BTreeMap<(String, i32, String), (i64, i64)> =
+            self.index.with(&self.conn, |ix| {
+                let f = ix.facts(j);
+                Ok(targets::grant_totals(&f, &ix.cases_in(&f), period, a)
+                    .into_iter()
+                    .map(|((programme, year, district), t)| {
+                        ((ix.label_of(programme).to_string(), year, ix.label_of(district).to_string()), t)
+                    })
+                    .collect())
+            })?;
+        // Enterprise-case grants (city and district): few, from SQL.
+        if enterprise_level(j) {
+            let e = period.to.min(a);
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT programme, CAST(substr(granted_on, 1, 4) AS INTEGER), district, count(*), sum(amount_fen)
+                 FROM enterprise_subsidy
+                 WHERE district >= ?1 AND district < ?1 || '~' AND granted_on >= ?2 AND granted_on <= ?3
                    AND (revoked_on IS NULL OR revoked_on > ?4)
-                 UNION ALL
-                 SELECT programme, granted_on, district, amount_fen FROM enterprise_subsidy
-                 WHERE ?5 AND district >= ?1 AND district < ?1 || '~' AND granted_on >= ?2 AND granted_on <= ?3
-                   AND (revoked_on IS NULL OR revoked_on > ?4)
-             )
-             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-        )?;
-        let args = params![j.code(), period.from.to_string(), e.to_string(), a.to_string(), enterprise_level(j)];
-        let rows = stmt.query_map(args, |r| {
-            Ok(SubsidyTotalRow {
-                programme: r.get(0)?,
-                year: r.get(1)?,
-                district: r.get(2)?,
-                grants: r.get(3)?,
-                amount_fen: r.get(4)?,
+                 GROUP BY 1, 2, 3",
+            )?;
+            let args = params![j.code(), period.from.to_string(), e.to_string(), a.to_string()];
+            let mut rows = stmt.query(args)?;
+            while let Some(r) = rows.next()? {
+                let t = totals.entry((r.get(0)?, r.get(1)?, r.get(2)?)).or_default();
+                t.0 += r.get::<_, i64>(3)?;
+                t.1 += r.get::<_, i64>(4)?;
+            }
+        }
+        Ok(totals
+            .into_iter()
+            .map(|((programme, year, district), (grants, amount_fen))| SubsidyTotalRow {
+                programme,
+                year,
+                district,
+                grants,
+                amount_fen,
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            .collect())
     }
 
     /// 政策找人: persons in `j` found eligible on or before `a` for a programme

@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::CaseIndex;
 use crate::{
     ProjectionError,
-    facts::{CaseFacts, CaseNo, Membership, Placement, PlacementKind, Recognition, Spell, Training},
+    facts::{CaseFacts, CaseNo, Grant, Membership, Placement, PlacementKind, Recognition, Spell, Training},
     read_model::{day, text},
 };
 
@@ -29,6 +29,7 @@ struct Rows {
     recognitions: Vec<Recognition>,
     memberships: Vec<(i64, Membership)>,
     signals: Vec<NaiveDate>,
+    grants: Vec<(String, Grant)>,
 }
 
 impl Rows {
@@ -41,6 +42,7 @@ impl Rows {
         self.trainings.sort_by_key(|t| (t.enrolled_on, t.community));
         self.memberships.sort_by_key(|m| m.0);
         self.signals.sort_unstable();
+        self.grants.sort_by(|x, y| x.0.cmp(&y.0));
         self.recognitions.sort_by_key(|r| (r.recognised_on, r.valid_from, r.valid_to));
         CaseFacts {
             home: self.home,
@@ -54,6 +56,7 @@ impl Rows {
             recognitions: self.recognitions.into(),
             memberships: self.memberships.into_iter().map(|m| m.1).collect(),
             zero_employment_signals: self.signals.into(),
+            grants: self.grants.into_iter().map(|g| g.1).collect(),
         }
     }
 }
@@ -83,6 +86,7 @@ const CONTACT: &str = "SELECT case_id, contacted_on FROM contact {cond}";
 const RECOMMENDATION: &str = "SELECT case_id, recommended_on, two_way FROM recommendation {cond}";
 const TRAINING: &str = "SELECT case_id, enrolled_on, programme, completed_on, community FROM training {cond}";
 const DIFFICULTY: &str = "SELECT case_id, recognised_on, valid_from, valid_to, zero_employment FROM difficulty {cond}";
+const SUBSIDY: &str = "SELECT case_id, subsidy_id, programme, amount_fen, granted_on, revoked_on, district, community FROM subsidy {cond}";
 const MEMBERSHIP: &str =
     "SELECT case_id, membership_no, household_id, relation, joined_on, left_on FROM household_membership {cond}";
 
@@ -198,6 +202,18 @@ fn read_rows(
                 valid_to: day(text(r, 3)?)?,
             });
         }
+        Ok(())
+    })?;
+    read(conn, ix, &mut rows, one, SUBSIDY, |ix, c, r| {
+        let grant = Grant {
+            programme: ix.label(text(r, 2)?),
+            amount_fen: r.get(3)?,
+            granted_on: day(text(r, 4)?)?,
+            revoked_on: opt_day(r, 5)?,
+            district: ix.label(text(r, 6)?),
+            community: ix.place(text(r, 7)?),
+        };
+        c.grants.push((text(r, 1)?.to_string(), grant));
         Ok(())
     })?;
     read(conn, ix, &mut rows, one, MEMBERSHIP, |ix, c, r| {

@@ -70,6 +70,9 @@ pub struct CaseIndex {
     relations: Vec<String>,
     /// The cases with a zero-employment signal, sorted.
     signal_cases: Vec<CaseNo>,
+    /// Programme and district codes of the grants, numbered as in [`crate::facts::Grant`].
+    labels: Vec<String>,
+    label_no: HashMap<String, u16>,
 }
 
 impl Names for CaseIndex {
@@ -128,6 +131,7 @@ impl CaseIndex {
                     + std::mem::size_of_val(&*c.recognitions)
                     + std::mem::size_of_val(&*c.memberships)
                     + boxed(c.zero_employment_signals.len(), 4)
+                    + std::mem::size_of_val(&*c.grants)
                     + boxed(c.contacts.len() + c.two_way.len() + c.other_services.len(), 4)
             })
             .sum();
@@ -174,6 +178,22 @@ impl CaseIndex {
         self.household_no.insert(id.to_string(), h);
         self.members.push(Vec::new());
         h
+    }
+
+    /// A programme or district code of a grant, by its number.
+    pub fn label_of(&self, label: u16) -> &str {
+        self.labels.get(label as usize).map_or("", String::as_str)
+    }
+
+    /// The number of a programme or district code.
+    fn label(&mut self, code: &str) -> u16 {
+        if let Some(l) = self.label_no.get(code) {
+            return *l;
+        }
+        let l = self.labels.len() as u16;
+        self.labels.push(code.to_string());
+        self.label_no.insert(code.to_string(), l);
+        l
     }
 
     /// The number of relation name `name`.

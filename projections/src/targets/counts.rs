@@ -4,7 +4,9 @@
 //! `projections/TARGETS.md`. Each takes the cases to look at (any superset
 //! of the cases with a row in `J`); rows outside `J` are passed over here.
 
-use chrono::NaiveDate;
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
 
 use super::{Facts, Period};
 use crate::facts::{CaseNo, CaseSet, PlacementKind};
@@ -100,4 +102,31 @@ pub fn training_person_times(f: &Facts<'_>, cases: &[CaseNo], period: Period, e:
                 .count()
         })
         .sum()
+}
+
+/// 补贴 granted (001 § 4), person-case grants: grants in a community of `J`
+/// granted in `[F, E]` and not revoked on `A`, by (programme, year granted,
+/// district) as numbered in the grants: `(grants, fen)` each.
+pub fn grant_totals(
+    f: &Facts<'_>,
+    cases: &[CaseNo],
+    period: Period,
+    a: NaiveDate,
+) -> BTreeMap<(u16, i32, u16), (i64, i64)> {
+    let e = period.to.min(a);
+    let mut totals: BTreeMap<(u16, i32, u16), (i64, i64)> = BTreeMap::new();
+    for &c in cases {
+        for g in f.case(c).grants.iter() {
+            let counted = f.place_in_j(g.community)
+                && period.from <= g.granted_on
+                && g.granted_on <= e
+                && g.revoked_on.is_none_or(|r| r > a);
+            if counted {
+                let t = totals.entry((g.programme, g.granted_on.year(), g.district)).or_default();
+                t.0 += 1;
+                t.1 += g.amount_fen;
+            }
+        }
+    }
+    totals
 }

@@ -55,6 +55,11 @@ struct Tables {
     hukou: HashMap<String, String>,
     /// Recognitions outside the zero-employment category: (case_id, recognised_on, valid_from, valid_to)
     difficulty: Vec<(String, String, String, String)>,
+    /// Grants, person cases then enterprise cases: (programme, amount_fen,
+    /// granted_on, revoked_on, district, community; the district for enterprises)
+    grants: Vec<(String, i64, String, Option<String>, String, String)>,
+    /// How many of `grants` are on person cases (the rest: enterprise cases).
+    person_grants: usize,
     /// (case_id, grp, since)
     groups: Vec<(String, String, String)>,
     /// (household_id, case_id, membership_no, relation, joined_on, left_on)
@@ -108,7 +113,19 @@ fn all_rows(db: &Path) -> Tables {
          UNION ALL SELECT case_id, registered_on FROM spell WHERE zero_employment_group = 1",
         |r| Ok((r.get(0)?, r.get(1)?)),
     );
+    let mut grants: Vec<(String, i64, String, Option<String>, String, String)> =
+        all(&c, "SELECT programme, amount_fen, granted_on, revoked_on, district, community FROM subsidy", |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+        });
+    let person_grants = grants.len();
+    grants.extend(all::<_, Vec<_>>(
+        &c,
+        "SELECT programme, amount_fen, granted_on, revoked_on, district, district FROM enterprise_subsidy",
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+    ));
     Tables {
+        grants,
+        person_grants,
         spells,
         placements,
         contacts,
@@ -293,6 +310,31 @@ impl Tables {
     }
 }
 
+/// Subsidy totals by the definition (TARGETS.md): grants in `j` granted in
+/// `[F, E]`, not revoked on `A`, by programme, year and district; enterprise
+/// grants for the city and a district only.
+fn subsidy_totals(t: &Tables, j: &Jurisdiction, period: Period, a: NaiveDate) -> Vec<(String, i32, String, i64, i64)> {
+    let e = period.to.min(a);
+    let enterprise_level = j.code().len() <= 6;
+    let mut totals: BTreeMap<(String, i32, String), (i64, i64)> = BTreeMap::new();
+    for (i, g) in t.grants.iter().enumerate() {
+        let granted = date(&g.2);
+        let counted = (i < t.person_grants || enterprise_level)
+            && j.contains(&g.5)
+            && period.from <= granted
+            && granted <= e
+            && g.3.as_deref().is_none_or(|r| date(r) > a);
+        if counted {
+            let entry = totals
+                .entry((g.0.clone(), granted.format("%Y").to_string().parse().unwrap(), g.4.clone()))
+                .or_default();
+            entry.0 += 1;
+            entry.1 += g.1;
+        }
+    }
+    totals.into_iter().map(|((p, y, d), (n, fen))| (p, y, d, n, fen)).collect()
+}
+
 /// The figures of the definitions, by target id, as `(numerator, denominator)`.
 fn oracle(
     t: &Tables,
@@ -407,6 +449,7 @@ async fn the_query_path_answers_as_the_definitions_on_a_generated_population() {
     ];
     let mut compared = 0;
     let mut households_seen = 0;
+    let mut grants_seen = 0;
     for code in &codes {
         let j = Jurisdiction::parse(code).unwrap();
         for (from, to, a) in windows {
@@ -418,6 +461,14 @@ async fn the_query_path_answers_as_the_definitions_on_a_generated_population() {
                 assert_eq!(fast.get(&id), Some(&expected), "{id} for {code:?}, {from} .. {to} as of {a}");
                 compared += 1;
             }
+            let totals: Vec<(String, i32, String, i64, i64)> = rm
+                .subsidy_totals(&j, period, a)
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.programme, r.year, r.district, r.grants, r.amount_fen))
+                .collect();
+            assert_eq!(totals, subsidy_totals(&t, &j, period, a), "subsidy totals {code:?} {from} .. {to} as of {a}");
+            grants_seen += totals.len();
             // The action lists, row for row.
             let f = n.facts(&j);
             let spells = n.spells(&j, a);
@@ -453,6 +504,7 @@ async fn the_query_path_answers_as_the_definitions_on_a_generated_population() {
         }
     }
     assert!(compared > 300, "{compared} figures compared");
+    assert!(grants_seen > 20, "the population has grants to total: {grants_seen}");
     // Households are cleared within a month, so they are compared on the days
     // signals are dated too, where they are outstanding, at every level.
     let mut days: Vec<NaiveDate> = t.signals.iter().map(|s| date(&s.1)).collect();

@@ -254,7 +254,7 @@ pub(super) fn load_all(conn: &Connection) -> Result<CaseIndex, ProjectionError> 
     // Copied once more in case order, while the first copies still hold
     // their memory: each case's rows then lie next to the next case's, so a
     // walk over every case reads memory in order.
-    ix.cases = ix.cases.iter().cloned().collect();
+    ix.cases = ix.cases.to_vec();
     for case in 0..ix.cases.len() {
         ix.enlist(case as CaseNo);
     }

@@ -253,7 +253,7 @@ impl Numbered {
                 valid_to: date(&d.3),
             });
         }
-        let mut dates = |rows: Vec<(&String, &String)>| {
+        let dates = |rows: Vec<(&String, &String)>| {
             let mut out: Vec<Vec<NaiveDate>> = vec![Vec::new(); case_ids.len()];
             for (case, d) in rows {
                 out[no[case.as_str()]].push(date(d));

@@ -322,9 +322,12 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
     })
 }
 
+/// (label, p50, p99, max) of one timed query.
+type QueryFigure = (String, Duration, Duration, Duration);
+
 /// The query table of one size (and the index's load time and memory);
 /// returns (label, p50, p99, max) per query.
-fn print_timings(queried: &Queried) -> Vec<(String, Duration, Duration, Duration)> {
+fn print_timings(queried: &Queried) -> Vec<QueryFigure> {
     let ix = &queried.index;
     println!(
         "  person-case index: {} cases, {:.1} MiB ({:.0} bytes a case), loaded whole in {:.2} s on first use",
@@ -349,7 +352,7 @@ fn print_timings(queried: &Queried) -> Vec<(String, Duration, Duration, Duration
 fn queries_only(args: &Args) -> anyhow::Result<()> {
     let today = beijing_date(Utc::now());
     let runs = usize::try_from(args.runs)?;
-    let mut sizes: Vec<(String, usize, Vec<(String, Duration, Duration, Duration)>)> = Vec::new();
+    let mut sizes: Vec<(String, usize, Vec<QueryFigure>)> = Vec::new();
     for dir in &args.queries_only {
         let db = ReadModelDir::new(dir.join("read-model")).current()?;
         println!("leye-bench-projections --queries-only {}", dir.display());

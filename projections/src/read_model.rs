@@ -34,8 +34,44 @@ pub struct ReadModel {
     index: Arc<SharedIndex>,
 }
 
+/// Grants and fen by (programme, year granted, district).
+type GrantTotals = std::collections::BTreeMap<(String, i32, String), (i64, i64)>;
+
+/// Person-case grants of `j` granted in `period`, not revoked by `a`, named.
+fn person_grants(ix: &CaseIndex, j: &Jurisdiction, period: Period, a: NaiveDate) -> GrantTotals {
+    let f = ix.facts(j);
+    targets::grant_totals(&f, &ix.cases_in(&f), period, a)
+        .into_iter()
+        .map(|((programme, year, district), t)| {
+            ((ix.label_of(programme).to_string(), year, ix.label_of(district).to_string()), t)
+        })
+        .collect()
+}
+
+/// The calendar years of the budgets of `j` a report over `period` shows.
+fn budget_years(j: &Jurisdiction, period: Period, p: &TargetParams) -> Vec<(i32, Period)> {
+    let mut years = std::collections::BTreeSet::new();
+    for b in p.budget.iter().filter(|b| b.jurisdiction == j.code()) {
+        let range = match b.year {
+            Some(y) => y..=y,
+            None => period.from.year()..=period.to.year(),
+        };
+        years.extend(range.filter(|y| b.covers(*y)));
+    }
+    years
+        .into_iter()
+        .filter_map(|y| {
+            let (first, last) = (NaiveDate::from_ymd_opt(y, 1, 1)?, NaiveDate::from_ymd_opt(y, 12, 31)?);
+            Some((y, Period::new(first, last).ok()?))
+        })
+        .collect()
+}
+
 /// The person-case figures of a report, from the index.
 pub(crate) struct PersonFigures {
+    /// Person-case grants in the period, and in each budget year.
+    grants: GrantTotals,
+    grants_by_year: HashMap<i32, GrantTotals>,
     zero_employment_households: usize,
     difficulty: (usize, usize),
     start_up_trainees: usize,
@@ -239,6 +275,13 @@ impl ReadModel {
         }
     }
 
+    /// The floor of a city-wide query: one walk over every case of the index,
+    /// reading each case's spells (how many open on `a`). Benchmarks print it
+    /// beside the targets as the raw limit of this design.
+    pub fn index_walk(&self, a: NaiveDate) -> Result<usize, ProjectionError> {
+        self.indexed(|ix| Ok(ix.walk(a)))
+    }
+
     /// The long-term unemployed and at-risk list on `a`.
     pub fn long_term(
         &self,
@@ -418,17 +461,19 @@ impl ReadModel {
         if self.conn.is_autocommit() {
             return self.snapshot(|rm| rm.subsidy_totals(j, period, a));
         }
-        // Person-case grants from the index, by (programme, year, district).
-        let mut totals: std::collections::BTreeMap<(String, i32, String), (i64, i64)> =
-            self.index.with(&self.conn, |ix| {
-                let f = ix.facts(j);
-                Ok(targets::grant_totals(&f, &ix.cases_in(&f), period, a)
-                    .into_iter()
-                    .map(|((programme, year, district), t)| {
-                        ((ix.label_of(programme).to_string(), year, ix.label_of(district).to_string()), t)
-                    })
-                    .collect())
-            })?;
+        let totals = self.index.with(&self.conn, |ix| Ok(person_grants(ix, j, period, a)))?;
+        self.with_enterprise_grants(totals, j, period, a)
+    }
+
+    /// `totals` (person-case grants) with the grants on enterprise cases of
+    /// `j` added (city and district), as [`Self::subsidy_totals`] rows.
+    fn with_enterprise_grants(
+        &self,
+        mut totals: GrantTotals,
+        j: &Jurisdiction,
+        period: Period,
+        a: NaiveDate,
+    ) -> Result<Vec<SubsidyTotalRow>, ProjectionError> {
         // Enterprise-case grants (city and district): few, from SQL.
         if enterprise_level(j) {
             let e = period.to.min(a);
@@ -565,7 +610,9 @@ impl ReadModel {
             return self.snapshot(|rm| rm.targets(j, period, a, p));
         }
         let e = period.to.min(a);
-        let persons = self.index.with(&self.conn, |ix| {
+        // The index first: it must be the first read of this snapshot (see
+        // `SharedIndex::with`); everything it gives is computed in this one call.
+        let mut persons = self.index.with(&self.conn, |ix| {
             let f = ix.facts(j);
             let cases = ix.cases_in(&f);
             let spells = targets::spells_in(&f, &cases, a);
@@ -574,6 +621,11 @@ impl ReadModel {
             let communities = targets::communities(&f, &cases, a);
             use crate::facts::PlacementKind as K;
             Ok(PersonFigures {
+                grants: person_grants(ix, j, period, a),
+                grants_by_year: budget_years(j, period, p)
+                    .into_iter()
+                    .map(|(y, year)| (y, person_grants(ix, j, year, a)))
+                    .collect(),
                 zero_employment_households: ix.zero_employment_households(&f, a, p).len(),
                 difficulty: targets::difficulty_employment(&f, &cases, period, a),
                 start_up_trainees: targets::start_up_trainees(&f, &cases, period, e),
@@ -707,7 +759,9 @@ impl ReadModel {
         }
         out.extend(self.volume_targets(j, period, a, &persons)?);
 
-        let granted: i64 = self.subsidy_totals(j, period, a)?.iter().map(|r| r.amount_fen).sum();
+        // Grants from the index (read first, above) and enterprise grants from SQL, in this snapshot.
+        let grants = std::mem::take(&mut persons.grants);
+        let granted: i64 = self.with_enterprise_grants(grants, j, period, a)?.iter().map(|r| r.amount_fen).sum();
         out.push(TargetValue {
             id: "subsidy_granted_fen",
             title: "补贴 granted, not revoked (fen)",
@@ -731,8 +785,9 @@ impl ReadModel {
                     continue;
                 };
                 let Ok(year) = Period::new(first, last) else { continue };
+                let person = persons.grants_by_year.get(&y).cloned().unwrap_or_default();
                 let granted: i64 = self
-                    .subsidy_totals(j, year, a)?
+                    .with_enterprise_grants(person, j, year, a)?
                     .iter()
                     .filter(|r| b.programmes.contains(&r.programme))
                     .map(|r| r.amount_fen)

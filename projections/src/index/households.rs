@@ -29,6 +29,11 @@ impl CaseIndex {
         }
         let mut rows = Vec::new();
         for h in candidates {
+            // A member living in `J` is needed (checked exactly below): skip
+            // the households of other places before building their rows.
+            if !self.members[h as usize].iter().any(|c| f.lives_in_j(*c)) {
+                continue;
+            }
             let members = self.member_rows(h, a);
             if !members.iter().any(|m| m.0.member_on(a) && f.lives_in_j(m.1)) {
                 continue;

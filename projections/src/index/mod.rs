@@ -114,6 +114,14 @@ impl CaseIndex {
         cases
     }
 
+    /// Spells open on `a`, over every case: the cheapest walk over all cases.
+    pub fn walk(&self, a: chrono::NaiveDate) -> usize {
+        self.cases
+            .iter()
+            .map(|c| c.spells.iter().filter(|s| s.registered_on <= a && s.ended_on.is_none_or(|e| e > a)).count())
+            .sum()
+    }
+
     /// Heap memory the index holds, in bytes (capacities, not lengths of use).
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;

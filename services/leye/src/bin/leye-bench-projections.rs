@@ -489,6 +489,15 @@ fn queries(db: &Path, today: NaiveDate, runs: usize) -> anyhow::Result<Queried> 
 
     let mut timings = Vec::new();
     let mut reports = Vec::new();
+    // The raw limit: one walk over every case of the index (each case's
+    // spells), the least any city-wide figure costs in this design.
+    let (samples, open) = timed(runs, || model.index_walk(today))?;
+    timings.push(Timing {
+        label: "raw walk".into(),
+        name: "raw limit: one walk over every case's spells".into(),
+        rows: open,
+        samples,
+    });
     for (label, j) in [("city", &city), ("district", &district), ("community", &community)] {
         let (samples, report) = timed(runs, || model.targets(j, period, today, &params))?;
         timings.push(Timing {

@@ -24,7 +24,8 @@
 //!   past this snapshot): the query starts a newer read transaction first.
 //!   So every answer is of one checkpoint, the one the query reports.
 //! - A rebuild makes a new generation (a new file): a new index, loaded on
-//!   its first query; the old one is dropped once two newer ones are cached.
+//!   its first query; the old one is dropped once its file is pruned (or
+//!   four newer ones are cached).
 
 mod households;
 mod load;
@@ -296,9 +297,10 @@ type FileKey = (PathBuf, u64, u64);
 
 /// Generations whose index this process keeps, least recently opened first.
 static REGISTRY: Mutex<Vec<(FileKey, Arc<SharedIndex>)>> = Mutex::new(Vec::new());
-/// Indexes kept: the current generation and the one before (a reader may
-/// still finish on it after a rebuild).
-const KEPT: usize = 2;
+/// Indexes kept at most: a server has the current generation and, for a
+/// moment after a rebuild, the one before; an index whose file is gone
+/// (a pruned generation) is dropped at the next open.
+const KEPT: usize = 4;
 
 fn file_key(path: &Path) -> FileKey {
     let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
@@ -317,6 +319,7 @@ impl SharedIndex {
     pub fn of(path: &Path) -> Arc<Self> {
         let key = file_key(path);
         let mut registry = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+        registry.retain(|(k, _)| k.0.exists());
         let shared = match registry.iter().position(|(k, _)| *k == key) {
             Some(i) => registry.remove(i).1,
             None => Arc::new(Self::default()),

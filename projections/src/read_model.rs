@@ -1,8 +1,11 @@
 //! Queries over the read model: the targets and the action lists.
 //!
-//! Rows are selected by jurisdiction and date in SQL, then the targets are
-//! computed by the pure functions in [`crate::targets`], so the arithmetic is
-//! tested without a database and the database only filters.
+//! The person-case figures and lists come from the in-memory index of this
+//! generation ([`crate::index`], the first read of a snapshot); the others
+//! (one household's view, enterprise figures, enterprise grants, eligible
+//! lists) select rows by jurisdiction and date in SQL. Either way the
+//! figures are computed by the pure functions in [`crate::targets`], so the
+//! arithmetic is tested without a database and the database only filters.
 
 use std::{collections::HashMap, path::Path, sync::Arc};
 

@@ -43,7 +43,12 @@ type GrantTotals = std::collections::BTreeMap<(String, i32, String), (i64, i64)>
 /// Person-case grants of `j` granted in `period`, not revoked by `a`, named.
 fn person_grants(ix: &CaseIndex, j: &Jurisdiction, period: Period, a: NaiveDate) -> GrantTotals {
     let f = ix.facts(j);
-    targets::grant_totals(&f, &ix.cases_in(&f), period, a)
+    named_grants(ix, targets::grant_totals(&f, &ix.cases_in(&f), period, a))
+}
+
+/// Grant totals with their programme and district codes.
+fn named_grants(ix: &CaseIndex, totals: std::collections::BTreeMap<(u16, i32, u16), (i64, i64)>) -> GrantTotals {
+    totals
         .into_iter()
         .map(|((programme, year, district), t)| {
             ((ix.label_of(programme).to_string(), year, ix.label_of(district).to_string()), t)
@@ -622,22 +627,21 @@ impl ReadModel {
             let graduates = targets::graduate_spells(&f, &spells, e);
             let (_, same_day, two_way) = targets::matchmaker(&f, &spells, period, a, p.recommendation_days);
             let communities = targets::communities(&f, &cases, a);
-            use crate::facts::PlacementKind as K;
+            // The per-case counts in one walk over the cases.
+            let counts = targets::case_counts(&f, &cases, period, a);
             Ok(PersonFigures {
-                grants: person_grants(ix, j, period, a),
+                grants: named_grants(ix, counts.grants),
                 grants_by_year: budget_years(j, period, p)
                     .into_iter()
                     .map(|(y, year)| (y, person_grants(ix, j, year, a)))
                     .collect(),
                 zero_employment_households: ix.zero_employment_households(&f, a, p).len(),
-                difficulty: targets::difficulty_employment(&f, &cases, period, a),
-                start_up_trainees: targets::start_up_trainees(&f, &cases, period, e),
-                interns: targets::placed_in(&f, &cases, period, e, |k| k == K::Internship),
-                welfare_placed: targets::placed_in(&f, &cases, period, e, |k| {
-                    matches!(k, K::PublicWelfarePost | K::CommunityServicePost)
-                }),
-                public_welfare_local: targets::public_welfare_local_share(&f, &cases, a),
-                training_person_times: targets::training_person_times(&f, &cases, period, e),
+                difficulty: counts.difficulty,
+                start_up_trainees: counts.start_up_trainees,
+                interns: counts.interns,
+                welfare_placed: counts.welfare_placed,
+                public_welfare_local: counts.public_welfare_local,
+                training_person_times: counts.training_person_times,
                 reemployment: targets::reemployment(&f, &spells, period, e),
                 long_term: targets::long_term_counts(&spells, a, p),
                 graduates_served: targets::served(&f, &graduates, period, e),

@@ -5,7 +5,10 @@
 //!   database, the checkpoint in the same transaction as the rows; enterprise
 //!   streams through `enterprises`.
 //! - [`runner`]: follows the log from the checkpoint (catch up, then live).
-//! - [`targets`]: the target formulas as pure functions over rows.
+//! - [`targets`]: the target formulas as pure functions over rows; the
+//!   person-case ones over the compact rows of [`facts`].
+//! - `index`: the in-memory index of those rows per generation, kept at the
+//!   checkpoint of each query's snapshot (reloads only changed cases).
 //! - [`goals`]: which goal applies to a target, for which jurisdiction and
 //!   period (the bare figure elsewhere).
 //! - [`read_model`]: selects rows by jurisdiction and date; assembles targets
@@ -21,7 +24,9 @@
 
 mod decoded;
 mod enterprises;
+pub mod facts;
 pub mod goals;
+mod index;
 pub mod names;
 pub mod params;
 pub mod projector;

@@ -47,6 +47,10 @@ fn schema_without_query_indexes() -> String {
 #[derive(Debug)]
 pub struct Projector {
     conn: Connection,
+    /// Record the person cases each batch changes (`changed_case`), for the
+    /// query index to reload only those; off while a fresh generation is
+    /// rebuilt (its index is loaded whole).
+    track_changes: bool,
 }
 
 impl Projector {
@@ -59,7 +63,7 @@ impl Projector {
         // One transaction: one fsync for the whole schema, not one per
         // statement (a new generation is ready that much sooner).
         conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{SCHEMA}\nCOMMIT;"))?;
-        Ok(Self { conn })
+        Ok(Self { conn, track_changes: true })
     }
 
     /// Creates a new generation for a rebuild, tuned for one bulk writer.
@@ -85,7 +89,7 @@ impl Projector {
              PRAGMA cache_size=-{FRESH_CACHE_KIB}; PRAGMA foreign_keys=ON;"
         ))?;
         conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{}\nCOMMIT;", schema_without_query_indexes()))?;
-        Ok(Self { conn })
+        Ok(Self { conn, track_changes: false })
     }
 
     /// Completes a generation made by [`Self::create_fresh`]: creates the
@@ -145,6 +149,9 @@ impl Projector {
         let tx = self.conn.transaction()?;
         for e in &fresh {
             apply_one(&tx, e)?;
+        }
+        if self.track_changes {
+            crate::index::record_changes(&tx, &fresh, checkpoint.map_or(0, |c| c.commit))?;
         }
         tx.prepare_cached(
             "INSERT INTO checkpoint (id, commit_position, prepare_position, events_applied, updated_at)

@@ -1,10 +1,13 @@
 //! Queries over the read model: the targets and the action lists.
 //!
-//! Rows are selected by jurisdiction and date in SQL, then the targets are
-//! computed by the pure functions in [`crate::targets`], so the arithmetic is
-//! tested without a database and the database only filters.
+//! The person-case figures and lists come from the in-memory index of this
+//! generation ([`crate::index`], the first read of a snapshot); the others
+//! (one household's view, enterprise figures, enterprise grants, eligible
+//! lists) select rows by jurisdiction and date in SQL. Either way the
+//! figures are computed by the pure functions in [`crate::targets`], so the
+//! arithmetic is tested without a database and the database only filters.
 
-use std::{collections::HashMap, path::Path};
+use std::{collections::HashMap, path::Path, sync::Arc};
 
 use chrono::{Datelike, NaiveDate};
 use rusqlite::{Connection, OpenFlags, params};
@@ -13,14 +16,16 @@ use serde::Serialize;
 mod enterprises;
 mod volumes;
 
+pub use crate::index::IndexStats;
+
 use enterprises::enterprise_level;
 
 use crate::{
     ProjectionError,
+    index::{CaseIndex, SharedIndex},
     targets::{
         self, BudgetKind, CommunityRow, ContextFigure, ExitReviewRow, Jurisdiction, LayoffRow, Level, LongTermRow,
-        MatchmakerRow, OverdueRow, Period, PlacementRow, SpellRow, TargetParams, TargetValue, UnservedLayoffRow,
-        count_of, rate_of,
+        MatchmakerRow, OverdueRow, Period, TargetParams, TargetValue, UnservedLayoffRow, count_of, rate_of,
     },
 };
 
@@ -28,6 +33,68 @@ use crate::{
 #[derive(Debug)]
 pub struct ReadModel {
     conn: Connection,
+    /// The person-case index of this generation, shared in the process.
+    index: Arc<SharedIndex>,
+}
+
+/// Grants and fen by (programme, year granted, district).
+type GrantTotals = std::collections::BTreeMap<(String, i32, String), (i64, i64)>;
+
+/// Person-case grants of `j` granted in `period`, not revoked by `a`, named.
+fn person_grants(ix: &CaseIndex, j: &Jurisdiction, period: Period, a: NaiveDate) -> GrantTotals {
+    let f = ix.facts(j);
+    named_grants(ix, targets::grant_totals(&f, &ix.cases_in(&f), period, a))
+}
+
+/// Grant totals with their programme and district codes.
+fn named_grants(ix: &CaseIndex, totals: std::collections::BTreeMap<(u16, i32, u16), (i64, i64)>) -> GrantTotals {
+    totals
+        .into_iter()
+        .map(|((programme, year, district), t)| {
+            ((ix.label_of(programme).to_string(), year, ix.label_of(district).to_string()), t)
+        })
+        .collect()
+}
+
+/// The calendar years of the budgets of `j` a report over `period` shows.
+fn budget_years(j: &Jurisdiction, period: Period, p: &TargetParams) -> Vec<(i32, Period)> {
+    let mut years = std::collections::BTreeSet::new();
+    for b in p.budget.iter().filter(|b| b.jurisdiction == j.code()) {
+        let range = match b.year {
+            Some(y) => y..=y,
+            None => period.from.year()..=period.to.year(),
+        };
+        years.extend(range.filter(|y| b.covers(*y)));
+    }
+    years
+        .into_iter()
+        .filter_map(|y| {
+            let (first, last) = (NaiveDate::from_ymd_opt(y, 1, 1)?, NaiveDate::from_ymd_opt(y, 12, 31)?);
+            Some((y, Period::new(first, last).ok()?))
+        })
+        .collect()
+}
+
+/// The person-case figures of a report, from the index.
+pub(crate) struct PersonFigures {
+    /// Person-case grants in the period, and in each budget year.
+    grants: GrantTotals,
+    grants_by_year: HashMap<i32, GrantTotals>,
+    zero_employment_households: usize,
+    difficulty: (usize, usize),
+    start_up_trainees: usize,
+    interns: usize,
+    pub(crate) welfare_placed: usize,
+    pub(crate) public_welfare_local: (usize, usize),
+    pub(crate) training_person_times: usize,
+    reemployment: (usize, usize),
+    long_term: (usize, usize),
+    graduates_served: (usize, usize),
+    graduates_employed: (usize, usize),
+    followup: (usize, usize),
+    same_day: (usize, usize),
+    two_way: (usize, usize),
+    full_employment: (usize, usize),
 }
 
 /// Every target for one jurisdiction, period and as-of date.
@@ -138,7 +205,7 @@ fn date(s: String) -> rusqlite::Result<NaiveDate> {
 /// An ISO `YYYY-MM-DD` date as the projector writes them (parsed by hand:
 /// queries read millions of them, and chrono's format parser is the slower
 /// part of a row).
-fn day(s: &str) -> rusqlite::Result<NaiveDate> {
+pub(crate) fn day(s: &str) -> rusqlite::Result<NaiveDate> {
     let b = s.as_bytes();
     let num = |from: usize, to: usize| {
         b.get(from..to)?.iter().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
@@ -152,7 +219,7 @@ fn day(s: &str) -> rusqlite::Result<NaiveDate> {
 }
 
 /// Column `i` of `r` as text, borrowed (no allocation).
-fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+pub(crate) fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
     r.get_ref(i)?
         .as_str()
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
@@ -173,7 +240,7 @@ impl ReadModel {
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        Ok(Self { conn })
+        Ok(Self { conn, index: SharedIndex::of(path) })
     }
 
     /// Runs `f` in one read transaction: every statement it makes sees the
@@ -189,133 +256,6 @@ impl ReadModel {
         Ok(value)
     }
 
-    /// Spells in `j` registered by `a`, as known on `a`.
-    pub fn spells(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<SpellRow>, ProjectionError> {
-        self.spells_where("community >= ?1 AND community < ?1 || '~'", j, a)
-    }
-
-    /// Every spell of the persons living in `j` (latest registration), wherever registered.
-    fn spells_of_residents(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<SpellRow>, ProjectionError> {
-        self.spells_where(
-            "case_id IN (SELECT case_id FROM person WHERE community >= ?1 AND community < ?1 || '~')",
-            j,
-            a,
-        )
-    }
-
-    fn spells_where(&self, cond: &str, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<SpellRow>, ProjectionError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT case_id, registered_on, ended_on, end_kind, exit_reason, community FROM spell
-             WHERE {cond} AND registered_on <= ?2 ORDER BY case_id, spell_no"
-        ))?;
-        let rows = stmt.query_map(params![j.code(), a.to_string()], |r| {
-            let ended_on = known(opt_date(r.get(2)?)?, a);
-            Ok(SpellRow {
-                case_id: r.get(0)?,
-                registered_on: date(r.get(1)?)?,
-                ended_on,
-                end_kind: ended_on.and(r.get(3)?),
-                exit_reason: ended_on.and(r.get(4)?),
-                community: r.get(5)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Placements in `j` started by `a`, as known on `a`.
-    pub fn placements(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<PlacementRow>, ProjectionError> {
-        self.placements_where("community >= ?1 AND community < ?1 || '~'", j, a)
-    }
-
-    /// Every placement of the persons with a spell in `j`, wherever they worked.
-    fn placements_of_registered(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<PlacementRow>, ProjectionError> {
-        self.placements_where(
-            "case_id IN (SELECT case_id FROM spell WHERE community >= ?1 AND community < ?1 || '~')",
-            j,
-            a,
-        )
-    }
-
-    /// Every placement of the persons living in `j` (latest registration).
-    fn placements_of_residents(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<PlacementRow>, ProjectionError> {
-        self.placements_where(
-            "case_id IN (SELECT case_id FROM person WHERE community >= ?1 AND community < ?1 || '~')",
-            j,
-            a,
-        )
-    }
-
-    fn placements_where(
-        &self,
-        cond: &str,
-        j: &Jurisdiction,
-        a: NaiveDate,
-    ) -> Result<Vec<PlacementRow>, ProjectionError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT case_id, kind, started_on, ended_on, community FROM placement
-             WHERE {cond} AND started_on <= ?2"
-        ))?;
-        let rows = stmt.query_map(params![j.code(), a.to_string()], |r| {
-            Ok(PlacementRow {
-                case_id: r.get(0)?,
-                kind: r.get(1)?,
-                started_on: date(r.get(2)?)?,
-                ended_on: known(opt_date(r.get(3)?)?, a),
-                community: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn dates_by_case(
-        &self,
-        sql: &str,
-        j: &Jurisdiction,
-        a: NaiveDate,
-    ) -> Result<HashMap<String, Vec<NaiveDate>>, ProjectionError> {
-        let mut stmt = self.conn.prepare_cached(sql)?;
-        let mut out: HashMap<String, Vec<NaiveDate>> = HashMap::new();
-        let mut rows = stmt.query(params![j.code(), a.to_string()])?;
-        while let Some(r) = rows.next()? {
-            let d = day(text(r, 1)?)?;
-            // Rows come grouped by case: allocate a key once per case, not per row.
-            match out.get_mut(text(r, 0)?) {
-                Some(dates) => dates.push(d),
-                None => {
-                    out.insert(text(r, 0)?.to_string(), vec![d]);
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Contact dates per case, for cases living in `j`, up to `a`.
-    pub fn contacts(&self, j: &Jurisdiction, a: NaiveDate) -> Result<HashMap<String, Vec<NaiveDate>>, ProjectionError> {
-        self.dates_by_case(
-            "SELECT c.case_id, c.contacted_on FROM contact c JOIN person p USING (case_id)
-             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND c.contacted_on <= ?2",
-            j,
-            a,
-        )
-    }
-
-    fn two_way(&self, j: &Jurisdiction, a: NaiveDate) -> Result<HashMap<String, Vec<NaiveDate>>, ProjectionError> {
-        self.dates_by_case(
-            "SELECT r.case_id, r.recommended_on FROM recommendation r JOIN person p USING (case_id)
-             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND r.recommended_on <= ?2 AND r.two_way = 1",
-            j,
-            a,
-        )
-    }
-
-    fn home_communities(&self, j: &Jurisdiction) -> Result<HashMap<String, String>, ProjectionError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT case_id, community FROM person WHERE community >= ?1 AND community < ?1 || '~'")?;
-        let rows = stmt.query_map(params![j.code()], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
     /// Cases carrying `group` since on or before `a`.
     pub fn with_group(&self, group: &str, a: NaiveDate) -> Result<std::collections::HashSet<String>, ProjectionError> {
         let mut stmt = self.conn.prepare_cached("SELECT case_id FROM person_group WHERE grp = ?1 AND since <= ?2")?;
@@ -323,20 +263,31 @@ impl ReadModel {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// [`Self::with_group`], of the cases with a spell in `j` only (all a
-    /// filter of `j`'s spells needs).
-    fn with_group_registered_in(
-        &self,
-        group: &str,
-        a: NaiveDate,
-        j: &Jurisdiction,
-    ) -> Result<std::collections::HashSet<String>, ProjectionError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT case_id FROM person_group WHERE grp = ?1 AND since <= ?2
-             AND case_id IN (SELECT case_id FROM spell WHERE community >= ?3 AND community < ?3 || '~')",
-        )?;
-        let rows = stmt.query_map(params![group, a.to_string(), j.code()], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    /// Runs `f` on the person-case index at this snapshot's checkpoint (in a
+    /// read transaction of its own when the caller has none).
+    fn indexed<T>(&self, f: impl FnOnce(&CaseIndex) -> Result<T, ProjectionError>) -> Result<T, ProjectionError> {
+        if self.conn.is_autocommit() {
+            self.snapshot(|rm| rm.index.with(&rm.conn, f))
+        } else {
+            self.index.with(&self.conn, f)
+        }
+    }
+
+    /// What the person-case index of this generation holds, at this
+    /// snapshot's checkpoint (loading or refreshing it first).
+    pub fn index_stats(&self) -> Result<IndexStats, ProjectionError> {
+        if self.conn.is_autocommit() {
+            self.snapshot(|rm| rm.index.stats(&rm.conn))
+        } else {
+            self.index.stats(&self.conn)
+        }
+    }
+
+    /// The floor of a city-wide query: one walk over every case of the index,
+    /// reading each case's spells (how many open on `a`). Benchmarks print it
+    /// beside the targets as the raw limit of this design.
+    pub fn index_walk(&self, a: NaiveDate) -> Result<usize, ProjectionError> {
+        self.indexed(|ix| Ok(ix.walk(a)))
     }
 
     /// The long-term unemployed and at-risk list on `a`.
@@ -346,7 +297,10 @@ impl ReadModel {
         a: NaiveDate,
         p: &TargetParams,
     ) -> Result<Vec<LongTermRow>, ProjectionError> {
-        Ok(targets::long_term(&self.spells(j, a)?, a, p))
+        self.indexed(|ix| {
+            let f = ix.facts(j);
+            Ok(targets::long_term(&f, &targets::spells_in(&f, &ix.cases_in(&f), a), a, p))
+        })
     }
 
     /// Persons overdue for monthly follow-up on `a`.
@@ -356,7 +310,11 @@ impl ReadModel {
         a: NaiveDate,
         p: &TargetParams,
     ) -> Result<Vec<OverdueRow>, ProjectionError> {
-        Ok(targets::overdue_followups(&self.spells(j, a)?, &self.contacts(j, a)?, a, p.followup_month_start_day))
+        self.indexed(|ix| {
+            let f = ix.facts(j);
+            let spells = targets::spells_in(&f, &ix.cases_in(&f), a);
+            Ok(targets::overdue_followups(&f, &spells, a, p.followup_month_start_day))
+        })
     }
 
     /// Registrations to consider for exit on `a`.
@@ -366,7 +324,10 @@ impl ReadModel {
         a: NaiveDate,
         p: &TargetParams,
     ) -> Result<Vec<ExitReviewRow>, ProjectionError> {
-        Ok(targets::exit_review(&self.spells(j, a)?, &self.contacts(j, a)?, a, p.exit_review_months))
+        self.indexed(|ix| {
+            let f = ix.facts(j);
+            Ok(targets::exit_review(&f, &targets::spells_in(&f, &ix.cases_in(&f), a), a, p.exit_review_months))
+        })
     }
 
     /// Matchmaker breaches for registrations in `period`, as of `a`.
@@ -377,22 +338,19 @@ impl ReadModel {
         a: NaiveDate,
         p: &TargetParams,
     ) -> Result<Vec<MatchmakerRow>, ProjectionError> {
-        let (rows, _, _) = targets::matchmaker(
-            &self.spells(j, a)?,
-            &self.contacts(j, a)?,
-            &self.two_way(j, a)?,
-            period,
-            a,
-            p.recommendation_days,
-        );
-        Ok(rows)
+        self.indexed(|ix| {
+            let f = ix.facts(j);
+            let spells = targets::spells_in(&f, &ix.cases_in(&f), a);
+            Ok(targets::matchmaker(&f, &spells, period, a, p.recommendation_days).0)
+        })
     }
 
     /// Employment per community on `a`.
     pub fn communities(&self, j: &Jurisdiction, a: NaiveDate) -> Result<Vec<CommunityRow>, ProjectionError> {
-        let home: HashMap<String, String> =
-            self.home_communities(j)?.into_iter().filter(|(_, c)| j.contains(c)).collect();
-        Ok(targets::communities(&self.spells_of_residents(j, a)?, &self.placements_of_residents(j, a)?, &home, a))
+        self.indexed(|ix| {
+            let f = ix.facts(j);
+            Ok(targets::communities(&f, &ix.cases_in(&f), a))
+        })
     }
 
     /// Zero-employment households (零就业家庭) not cleared on `a`, as
@@ -405,41 +363,7 @@ impl ReadModel {
         a: NaiveDate,
         p: &TargetParams,
     ) -> Result<Vec<HouseholdRow>, ProjectionError> {
-        // Only households with a zero-employment signal of some member dated by
-        // `a` can be identified (household_status needs one): the others are
-        // never read. The signals come from two partial indexes, so this is
-        // the 1 % of households, not all of them.
-        let households = "SELECT hm.household_id FROM household_membership hm JOIN person p USING (case_id)
-             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND hm.joined_on <= ?2
-               AND (hm.left_on IS NULL OR hm.left_on > ?2)
-               AND hm.household_id IN (
-                   SELECT m.household_id FROM household_membership m
-                   WHERE m.joined_on <= ?2 AND m.case_id IN (
-                       SELECT case_id FROM difficulty WHERE zero_employment = 1 AND recognised_on <= ?2
-                       UNION ALL
-                       SELECT case_id FROM spell WHERE zero_employment_group = 1 AND registered_on <= ?2))";
-        let (members, signals, placements) = self.household_rows(households, params![j.code(), a.to_string()], a)?;
-        let mut rows = Vec::new();
-        for (household_id, members) in members {
-            let status = targets::household_status(&members, &signals, &placements, a);
-            let (Some(identified_on), Some(since), true) = (status.identified_on, status.since, status.zero_employment)
-            else {
-                continue;
-            };
-            let communities: std::collections::BTreeSet<String> =
-                members.iter().filter(|m| m.member_on(a)).map(|m| m.community.clone()).collect();
-            let days = (a - since).num_days();
-            rows.push(HouseholdRow {
-                household_id,
-                identified_on,
-                since,
-                days_outstanding: days,
-                overdue: days > i64::from(p.zero_employment_clearance_days),
-                communities: communities.into_iter().collect(),
-            });
-        }
-        rows.sort_by(|x, y| (x.since, &x.household_id).cmp(&(y.since, &y.household_id)));
-        Ok(rows)
+        self.indexed(|ix| Ok(ix.zero_employment_households(&ix.facts(j), a, p)))
     }
 
     /// One household on `a`: its members (every membership known on `a`) and
@@ -542,31 +466,50 @@ impl ReadModel {
         period: Period,
         a: NaiveDate,
     ) -> Result<Vec<SubsidyTotalRow>, ProjectionError> {
-        let e = period.to.min(a);
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT programme, CAST(substr(granted_on, 1, 4) AS INTEGER), district, count(*), sum(amount_fen)
-             FROM (
-                 SELECT programme, granted_on, district, amount_fen FROM subsidy
-                 WHERE community >= ?1 AND community < ?1 || '~' AND granted_on >= ?2 AND granted_on <= ?3
+        if self.conn.is_autocommit() {
+            return self.snapshot(|rm| rm.subsidy_totals(j, period, a));
+        }
+        let totals = self.index.with(&self.conn, |ix| Ok(person_grants(ix, j, period, a)))?;
+        self.with_enterprise_grants(totals, j, period, a)
+    }
+
+    /// `totals` (person-case grants) with the grants on enterprise cases of
+    /// `j` added (city and district), as [`Self::subsidy_totals`] rows.
+    fn with_enterprise_grants(
+        &self,
+        mut totals: GrantTotals,
+        j: &Jurisdiction,
+        period: Period,
+        a: NaiveDate,
+    ) -> Result<Vec<SubsidyTotalRow>, ProjectionError> {
+        // Enterprise-case grants (city and district): few, from SQL.
+        if enterprise_level(j) {
+            let e = period.to.min(a);
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT programme, CAST(substr(granted_on, 1, 4) AS INTEGER), district, count(*), sum(amount_fen)
+                 FROM enterprise_subsidy
+                 WHERE district >= ?1 AND district < ?1 || '~' AND granted_on >= ?2 AND granted_on <= ?3
                    AND (revoked_on IS NULL OR revoked_on > ?4)
-                 UNION ALL
-                 SELECT programme, granted_on, district, amount_fen FROM enterprise_subsidy
-                 WHERE ?5 AND district >= ?1 AND district < ?1 || '~' AND granted_on >= ?2 AND granted_on <= ?3
-                   AND (revoked_on IS NULL OR revoked_on > ?4)
-             )
-             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-        )?;
-        let args = params![j.code(), period.from.to_string(), e.to_string(), a.to_string(), enterprise_level(j)];
-        let rows = stmt.query_map(args, |r| {
-            Ok(SubsidyTotalRow {
-                programme: r.get(0)?,
-                year: r.get(1)?,
-                district: r.get(2)?,
-                grants: r.get(3)?,
-                amount_fen: r.get(4)?,
+                 GROUP BY 1, 2, 3",
+            )?;
+            let args = params![j.code(), period.from.to_string(), e.to_string(), a.to_string()];
+            let mut rows = stmt.query(args)?;
+            while let Some(r) = rows.next()? {
+                let t = totals.entry((r.get(0)?, r.get(1)?, r.get(2)?)).or_default();
+                t.0 += r.get::<_, i64>(3)?;
+                t.1 += r.get::<_, i64>(4)?;
+            }
+        }
+        Ok(totals
+            .into_iter()
+            .map(|((programme, year, district), (grants, amount_fen))| SubsidyTotalRow {
+                programme,
+                year,
+                district,
+                grants,
+                amount_fen,
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            .collect())
     }
 
     /// 政策找人: persons in `j` found eligible on or before `a` for a programme
@@ -670,23 +613,57 @@ impl ReadModel {
         a: NaiveDate,
         p: &TargetParams,
     ) -> Result<TargetReport, ProjectionError> {
+        if self.conn.is_autocommit() {
+            // Every figure from one snapshot (the index's first of all).
+            return self.snapshot(|rm| rm.targets(j, period, a, p));
+        }
         let e = period.to.min(a);
-        let spells = self.spells(j, a)?;
-        let placements = self.placements_of_registered(j, a)?;
-        let contacts = self.contacts(j, a)?;
+        // The index first: it must be the first read of this snapshot (see
+        // `SharedIndex::with`); everything it gives is computed in this one call.
+        let mut persons = self.index.with(&self.conn, |ix| {
+            let f = ix.facts(j);
+            let cases = ix.cases_in(&f);
+            let spells = targets::spells_in(&f, &cases, a);
+            let graduates = targets::graduate_spells(&f, &spells, e);
+            let (_, same_day, two_way) = targets::matchmaker(&f, &spells, period, a, p.recommendation_days);
+            let communities = targets::communities(&f, &cases, a);
+            // The per-case counts in one walk over the cases.
+            let counts = targets::case_counts(&f, &cases, period, a);
+            Ok(PersonFigures {
+                grants: named_grants(ix, counts.grants),
+                grants_by_year: budget_years(j, period, p)
+                    .into_iter()
+                    .map(|(y, year)| (y, person_grants(ix, j, year, a)))
+                    .collect(),
+                zero_employment_households: ix.zero_employment_households(&f, a, p).len(),
+                difficulty: counts.difficulty,
+                start_up_trainees: counts.start_up_trainees,
+                interns: counts.interns,
+                welfare_placed: counts.welfare_placed,
+                public_welfare_local: counts.public_welfare_local,
+                training_person_times: counts.training_person_times,
+                reemployment: targets::reemployment(&f, &spells, period, e),
+                long_term: targets::long_term_counts(&spells, a, p),
+                graduates_served: targets::served(&f, &graduates, period, e),
+                graduates_employed: targets::reemployment(&f, &graduates, period, e),
+                followup: targets::followup(&f, &spells, period, e, p.followup_month_start_day),
+                same_day,
+                two_way,
+                full_employment: (communities.iter().filter(|c| c.full_employment).count(), communities.len()),
+            })
+        })?;
         let mut out = Vec::new();
 
         out.push(rate_of(
             "reemployment_rate",
             "登记失业人员就业率 re-employment rate of registered unemployed",
-            targets::reemployment(&spells, &placements, period, e),
+            persons.reemployment,
             0.9,
             "≥ 90 %",
             "001 § 9",
         ));
 
-        let long = targets::long_term(&spells, a, p);
-        let lt = long.iter().filter(|r| r.status == "long_term").count();
+        let (lt, at_risk) = persons.long_term;
         out.push(count_of(
             "long_term_unemployed",
             "失业6个月以上 long-term unemployed (2-year look-back)",
@@ -695,7 +672,6 @@ impl ReadModel {
             "0",
             "001 § 9",
         ));
-        let at_risk = long.len() - lt;
         out.push(count_of(
             "long_term_at_risk",
             "approaching 6 months unemployed (at risk)",
@@ -705,12 +681,12 @@ impl ReadModel {
             "001 § 9",
         ));
 
-        let zeh = self.zero_employment_households(j, a, p)?;
+        let zeh = persons.zero_employment_households;
         out.push(count_of(
             "zero_employment_households_outstanding",
             "零就业家庭 not yet cleared",
-            zeh.len(),
-            zeh.is_empty(),
+            zeh,
+            zeh == 0,
             "0",
             "001 § 9, 003 § 14",
         ));
@@ -718,19 +694,15 @@ impl ReadModel {
         out.push(rate_of(
             "difficulty_employment_rate",
             "其他就业困难人员就业率 other difficulty persons employed",
-            self.difficulty_employment(j, period, a)?,
+            persons.difficulty,
             0.9,
             "≥ 90 %",
             "001 § 9",
         ));
-
-        let graduates = self.with_group_registered_in("graduate_unemployed_after_school", e, j)?;
-        let grad_spells: Vec<SpellRow> = spells.iter().filter(|s| graduates.contains(&s.case_id)).cloned().collect();
-        let served = self.served(j, &grad_spells, period, a)?;
         out.push(rate_of(
             "graduate_service_rate",
             "离校未就业高校毕业生 served at least once",
-            served,
+            persons.graduates_served,
             1.0,
             "100 %",
             "001 § 8",
@@ -738,27 +710,23 @@ impl ReadModel {
         out.push(rate_of(
             "graduate_employment_rate",
             "离校未就业高校毕业生 employment rate",
-            targets::reemployment(&grad_spells, &placements, period, e),
+            persons.graduates_employed,
             0.95,
             "≥ 95 %",
             "001 § 8",
         ));
-
         out.push(rate_of(
             "monthly_followup_rate",
             "每月跟踪服务 person-months with a contact",
-            targets::followup(&spells, &contacts, period, e, p.followup_month_start_day),
+            persons.followup,
             1.0,
             "100 %",
             "000 § 20",
         ));
-
-        let (_, same_day, two_way) =
-            targets::matchmaker(&spells, &contacts, &self.two_way(j, a)?, period, a, p.recommendation_days);
         out.push(rate_of(
             "matchmaker_same_day_contact_rate",
             "就业红娘 same-day contact",
-            same_day,
+            persons.same_day,
             1.0,
             "100 %",
             "001 § 14",
@@ -766,32 +734,23 @@ impl ReadModel {
         out.push(rate_of(
             "matchmaker_two_way_rate",
             "就业红娘 two-way recommendation within 3 days",
-            two_way,
+            persons.two_way,
             1.0,
             "100 %",
             "001 § 14",
         ));
-
-        let communities = self.communities(j, a)?;
-        let full = communities.iter().filter(|c| c.full_employment).count();
         out.push(rate_of(
             "full_employment_communities",
             "充分就业社区 communities at ≥ 90 % employment",
-            (full, communities.len()),
+            persons.full_employment,
             1.0,
             "every community",
             "001 § 10",
         ));
 
-        out.extend(self.welfare_targets(j, period, a)?);
+        out.extend(self.welfare_targets(j, period, a, &persons)?);
 
-        let trainees = self.count_distinct(
-            "SELECT count(DISTINCT case_id) FROM training WHERE community >= ?1 AND community < ?1 || '~' AND programme = 'start_up_malanhua'
-             AND enrolled_on >= ?2 AND enrolled_on <= ?3",
-            j,
-            period.from,
-            e,
-        )?;
+        let trainees = persons.start_up_trainees;
         out.push(count_of(
             "startup_trainees",
             "马兰花 start-up trainees",
@@ -800,20 +759,16 @@ impl ReadModel {
             "≥ 2 500 / year",
             "001 § 7",
         ));
-        let interns = self.count_distinct(
-            "SELECT count(DISTINCT case_id) FROM placement WHERE community >= ?1 AND community < ?1 || '~' AND kind = 'internship'
-             AND started_on >= ?2 AND started_on <= ?3",
-            j,
-            period.from,
-            e,
-        )?;
+        let interns = persons.interns;
         out.push(count_of("interns", "见习 interns placed", interns, interns >= 1000, "≥ 1 000 / year", "001 § 8"));
         if enterprise_level(j) {
             out.extend(self.enterprise_targets(j, period, a, p)?);
         }
-        out.extend(self.volume_targets(j, period, a)?);
+        out.extend(self.volume_targets(j, period, a, &persons)?);
 
-        let granted: i64 = self.subsidy_totals(j, period, a)?.iter().map(|r| r.amount_fen).sum();
+        // Grants from the index (read first, above) and enterprise grants from SQL, in this snapshot.
+        let grants = std::mem::take(&mut persons.grants);
+        let granted: i64 = self.with_enterprise_grants(grants, j, period, a)?.iter().map(|r| r.amount_fen).sum();
         out.push(TargetValue {
             id: "subsidy_granted_fen",
             title: "补贴 granted, not revoked (fen)",
@@ -837,8 +792,9 @@ impl ReadModel {
                     continue;
                 };
                 let Ok(year) = Period::new(first, last) else { continue };
+                let person = persons.grants_by_year.get(&y).cloned().unwrap_or_default();
                 let granted: i64 = self
-                    .subsidy_totals(j, year, a)?
+                    .with_enterprise_grants(person, j, year, a)?
                     .iter()
                     .filter(|r| b.programmes.contains(&r.programme))
                     .map(|r| r.amount_fen)
@@ -865,73 +821,5 @@ impl ReadModel {
             budgets,
             context: p.context.iter().filter(|c| c.jurisdiction == j.code()).cloned().collect(),
         })
-    }
-
-    /// Persons recognised with employment difficulty in a category other than
-    /// zero-employment household, valid at some time in `[F, E]`; employed =
-    /// a placement current on some day of `[F, E]`.
-    fn difficulty_employment(
-        &self,
-        j: &Jurisdiction,
-        period: Period,
-        a: NaiveDate,
-    ) -> Result<(usize, usize), ProjectionError> {
-        let e = period.to.min(a);
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT DISTINCT d.case_id,
-                EXISTS (SELECT 1 FROM placement pl WHERE pl.case_id = d.case_id AND pl.started_on <= ?3
-                        AND (pl.ended_on IS NULL OR pl.ended_on > ?4 OR pl.ended_on >= ?2))
-             FROM difficulty d JOIN person p USING (case_id)
-             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND d.zero_employment = 0 AND d.recognised_on <= ?3
-               AND d.valid_from <= ?3 AND d.valid_to >= ?2",
-        )?;
-        let rows = stmt.query_map(params![j.code(), period.from.to_string(), e.to_string(), a.to_string()], |r| {
-            r.get::<_, bool>(1)
-        })?;
-        let flags: Vec<bool> = rows.collect::<Result<_, _>>()?;
-        Ok((flags.iter().filter(|f| **f).count(), flags.len()))
-    }
-
-    /// Of `spells` overlapping the period, how many persons were served at least
-    /// once (a contact, a recommendation or a training enrolment dated from the
-    /// spell's registration to `E`).
-    fn served(
-        &self,
-        j: &Jurisdiction,
-        spells: &[SpellRow],
-        period: Period,
-        a: NaiveDate,
-    ) -> Result<(usize, usize), ProjectionError> {
-        let e = period.to.min(a);
-        let services = self.dates_by_case(
-            // Each branch from the jurisdiction's persons (an index range), never a whole table.
-            "SELECT c.case_id, c.contacted_on FROM person p JOIN contact c USING (case_id)
-             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND c.contacted_on <= ?2
-             UNION ALL
-             SELECT r.case_id, r.recommended_on FROM person p JOIN recommendation r USING (case_id)
-             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND r.recommended_on <= ?2
-             UNION ALL
-             SELECT t.case_id, t.enrolled_on FROM person p JOIN training t USING (case_id)
-             WHERE p.community >= ?1 AND p.community < ?1 || '~' AND t.enrolled_on <= ?2",
-            j,
-            e,
-        )?;
-        let mut persons: HashMap<&str, bool> = HashMap::new();
-        for s in spells.iter().filter(|s| s.overlaps(period.from, e)) {
-            let served = services.get(&s.case_id).is_some_and(|v| v.iter().any(|d| s.registered_on <= *d && *d <= e));
-            *persons.entry(&s.case_id).or_default() |= served;
-        }
-        Ok((persons.values().filter(|s| **s).count(), persons.len()))
-    }
-
-    fn count_distinct(
-        &self,
-        sql: &str,
-        j: &Jurisdiction,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<usize, ProjectionError> {
-        let n: i64 = self.conn.query_row(sql, params![j.code(), from.to_string(), to.to_string()], |r| r.get(0))?;
-        Ok(n as usize)
     }
 }

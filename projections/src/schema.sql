@@ -10,6 +10,15 @@ CREATE TABLE IF NOT EXISTS checkpoint (
     updated_at       TEXT NOT NULL
 );
 
+-- Person cases the live projector changed: the checkpoint (commit position)
+-- before the last batch that changed each. The query index reloads the cases
+-- noted at or after its own checkpoint (projections/src/index). Not written
+-- while a generation is rebuilt (its index is loaded whole).
+CREATE TABLE IF NOT EXISTS changed_case (
+    case_id        TEXT PRIMARY KEY,
+    after_position INTEGER NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS person (
     case_id        TEXT PRIMARY KEY,
     birth_month    TEXT NOT NULL,   -- YYYY-MM

@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 use rusqlite::params;
 
-use super::{ReadModel, enterprise_level};
+use super::{PersonFigures, ReadModel, enterprise_level};
 use crate::{
     ProjectionError,
     targets::{Jurisdiction, Period, TargetValue, count_of, rate_of},
@@ -25,6 +25,7 @@ impl ReadModel {
         j: &Jurisdiction,
         period: Period,
         a: NaiveDate,
+        persons: &PersonFigures,
     ) -> Result<Vec<TargetValue>, ProjectionError> {
         let e = period.to.min(a);
         let (from, to) = (period.from.to_string(), e.to_string());
@@ -39,14 +40,7 @@ impl ReadModel {
                 .query_row(params![j.code(), from, to], |r| r.get(0))?;
             out.push(count("welfare_posts_developed", "公益性岗位和社区服务岗位 posts developed", posts, "001 § 9"));
         }
-        let placed: i64 = self
-            .conn
-            .prepare_cached(
-                "SELECT count(DISTINCT case_id) FROM placement
-             WHERE community >= ?1 AND community < ?1 || '~' AND kind IN ('public_welfare_post', 'community_service_post')
-               AND started_on >= ?2 AND started_on <= ?3",
-            )?
-            .query_row(params![j.code(), from, to], |r| r.get(0))?;
+        let placed = persons.welfare_placed as i64;
         out.push(count_of(
             "welfare_post_placements",
             "公益性岗位和社区服务岗位 persons placed in the period",
@@ -56,20 +50,11 @@ impl ReadModel {
             "001 § 9",
         ));
         // A stock on A: the people working in a public-welfare post on A.
-        let (staff, local): (i64, i64) = self
-            .conn
-            .prepare_cached(
-                "SELECT count(DISTINCT pl.case_id),
-                    count(DISTINCT CASE WHEN p.hukou_county = pl.district THEN pl.case_id END)
-             FROM placement pl JOIN person p USING (case_id)
-             WHERE pl.community >= ?1 AND pl.community < ?1 || '~' AND pl.kind = 'public_welfare_post'
-               AND pl.started_on <= ?2 AND (pl.ended_on IS NULL OR pl.ended_on > ?2)",
-            )?
-            .query_row(params![j.code(), a.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (local, staff) = persons.public_welfare_local;
         out.push(rate_of(
             "public_welfare_local_share",
             "公益性岗位 staff with local hukou on the as-of date",
-            (local as usize, staff as usize),
+            (local, staff),
             0.8,
             "",
             "000 § 12",
@@ -84,15 +69,11 @@ impl ReadModel {
         j: &Jurisdiction,
         period: Period,
         a: NaiveDate,
+        persons: &PersonFigures,
     ) -> Result<Vec<TargetValue>, ProjectionError> {
         let e = period.to.min(a);
         let (from, to) = (period.from.to_string(), e.to_string());
-        let trained: i64 = self
-            .conn
-            .prepare_cached(
-                "SELECT count(*) FROM training WHERE community >= ?1 AND community < ?1 || '~' AND completed_on >= ?2 AND completed_on <= ?3",
-            )?
-            .query_row(params![j.code(), from, to], |r| r.get(0))?;
+        let trained = persons.training_person_times as i64;
         let mut out = vec![count(
             "subsidised_training_person_times",
             "补贴性职业技能培训 person-times (trainings completed)",

@@ -484,8 +484,16 @@ impl Analytics {
         let params = self.params.clone();
         let ((items, total), checkpoint) = self
             .query(q.wait, move |rm| {
+                // The list first: the person-case index must be the snapshot's first read.
+                let items = action_items(rm, list, &j, period, a, &params)?;
                 let members: Option<HashSet<String>> = group.map(|g| rm.with_group(&g, a)).transpose()?;
-                let items = action_items(rm, list, &j, period, a, &params, members.as_ref())?;
+                // A group filters the lists of persons (not households, not enterprises' layoffs).
+                let of_persons =
+                    !matches!(list, ActionList::ZeroEmploymentHouseholds | ActionList::UnservedBatchLayoffs);
+                let items: Vec<ActionItem> = match &members {
+                    Some(m) if of_persons => items.into_iter().filter(|i| m.contains(&i.case_id)).collect(),
+                    _ => items,
+                };
                 let total = items.len();
                 let page: Vec<ActionItem> = items.into_iter().skip(offset).take(size as usize).collect();
                 Ok((page, total))
@@ -495,7 +503,7 @@ impl Analytics {
     }
 }
 
-/// Every row of `list` (before paging), filtered to `members` when a group is asked.
+/// Every row of `list` (before paging and before a group filter).
 fn action_items(
     rm: &ReadModel,
     list: ActionList,
@@ -503,14 +511,11 @@ fn action_items(
     period: Period,
     a: NaiveDate,
     params: &TargetParams,
-    members: Option<&HashSet<String>>,
 ) -> Result<Vec<ActionItem>, leye_projections::ProjectionError> {
-    let keep = |case_id: &str| members.is_none_or(|m| m.contains(case_id));
     Ok(match list {
         ActionList::LongTermUnemployed => rm
             .long_term(j, a, params)?
             .into_iter()
-            .filter(|r| keep(&r.case_id))
             .map(|r| ActionItem {
                 case_id: r.case_id,
                 communities: vec![r.community],
@@ -537,7 +542,6 @@ fn action_items(
         ActionList::OverdueFollowUp => rm
             .overdue_followups(j, a, params)?
             .into_iter()
-            .filter(|r| keep(&r.case_id))
             .map(|r| ActionItem {
                 case_id: r.case_id,
                 communities: vec![r.community],
@@ -550,7 +554,6 @@ fn action_items(
         ActionList::MatchmakerBreaches => rm
             .matchmaker_breaches(j, period, a, params)?
             .into_iter()
-            .filter(|r| keep(&r.case_id))
             .map(|r| ActionItem {
                 case_id: r.case_id,
                 communities: vec![r.community],
@@ -579,7 +582,6 @@ fn action_items(
         ActionList::ExitReview => rm
             .exit_review(j, a, params)?
             .into_iter()
-            .filter(|r| keep(&r.case_id))
             .map(|r| ActionItem {
                 case_id: r.case_id,
                 communities: vec![r.community],

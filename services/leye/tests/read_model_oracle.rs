@@ -24,8 +24,9 @@ use leye::{
 };
 use leye_projections::{
     Jurisdiction, Period, ReadModel, TargetParams,
+    facts::{CaseFacts, CaseNo, Names, PlaceNo, Placement, PlacementKind, Recognition, Spell, SpellRow, Training},
     runner::{self, ReadModelDir},
-    targets::{self, PlacementRow, SpellRow},
+    targets::{self, Facts},
 };
 use leye_store::{SqliteStore, SqliteStoreOptions};
 use rusqlite::Connection;
@@ -41,15 +42,24 @@ type StoredSpell = (String, i64, String, Option<String>, Option<String>, Option<
 struct Tables {
     /// (case_id, spell_no, registered_on, ended_on, end_kind, exit_reason, community)
     spells: Vec<StoredSpell>,
-    /// (case_id, kind, started_on, ended_on, community)
-    placements: Vec<(String, String, String, Option<String>, String)>,
+    /// (case_id, kind, started_on, ended_on, community, district)
+    placements: Vec<(String, String, String, Option<String>, String, String)>,
     contacts: Vec<(String, String)>,
     /// (case_id, recommended_on, two_way)
     recommendations: Vec<(String, String, bool)>,
-    /// (case_id, programme, enrolled_on, community)
-    trainings: Vec<(String, String, String, String)>,
+    /// (case_id, programme, enrolled_on, community, completed_on)
+    trainings: Vec<(String, String, String, String, Option<String>)>,
     /// case_id → community of the latest registration
     home: HashMap<String, String>,
+    /// case_id → hukou county
+    hukou: HashMap<String, String>,
+    /// Recognitions outside the zero-employment category: (case_id, recognised_on, valid_from, valid_to)
+    difficulty: Vec<(String, String, String, String)>,
+    /// Grants, person cases then enterprise cases: (programme, amount_fen,
+    /// granted_on, revoked_on, district, community; the district for enterprises)
+    grants: Vec<(String, i64, String, Option<String>, String, String)>,
+    /// How many of `grants` are on person cases (the rest: enterprise cases).
+    person_grants: usize,
     /// (case_id, grp, since)
     groups: Vec<(String, String, String)>,
     /// (household_id, case_id, membership_no, relation, joined_on, left_on)
@@ -75,17 +85,22 @@ fn all_rows(db: &Path) -> Tables {
         "SELECT case_id, spell_no, registered_on, ended_on, end_kind, exit_reason, community FROM spell",
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
     );
-    let placements = all(&c, "SELECT case_id, kind, started_on, ended_on, community FROM placement", |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    let placements = all(&c, "SELECT case_id, kind, started_on, ended_on, community, district FROM placement", |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
     });
     let contacts = all(&c, "SELECT case_id, contacted_on FROM contact", |r| Ok((r.get(0)?, r.get(1)?)));
     let recommendations = all(&c, "SELECT case_id, recommended_on, two_way FROM recommendation", |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
     });
-    let trainings = all(&c, "SELECT case_id, programme, enrolled_on, community FROM training", |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    let trainings = all(&c, "SELECT case_id, programme, enrolled_on, community, completed_on FROM training", |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
     });
     let home = all(&c, "SELECT case_id, community FROM person", |r| Ok((r.get(0)?, r.get(1)?)));
+    let hukou = all(&c, "SELECT case_id, hukou_county FROM person", |r| Ok((r.get(0)?, r.get(1)?)));
+    let difficulty =
+        all(&c, "SELECT case_id, recognised_on, valid_from, valid_to FROM difficulty WHERE zero_employment = 0", |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        });
     let groups = all(&c, "SELECT case_id, grp, since FROM person_group", |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)));
     let memberships = all(
         &c,
@@ -98,7 +113,31 @@ fn all_rows(db: &Path) -> Tables {
          UNION ALL SELECT case_id, registered_on FROM spell WHERE zero_employment_group = 1",
         |r| Ok((r.get(0)?, r.get(1)?)),
     );
-    Tables { spells, placements, contacts, recommendations, trainings, home, groups, memberships, signals }
+    let mut grants: Vec<(String, i64, String, Option<String>, String, String)> =
+        all(&c, "SELECT programme, amount_fen, granted_on, revoked_on, district, community FROM subsidy", |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+        });
+    let person_grants = grants.len();
+    grants.extend(all::<_, Vec<_>>(
+        &c,
+        "SELECT programme, amount_fen, granted_on, revoked_on, district, district FROM enterprise_subsidy",
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+    ));
+    Tables {
+        grants,
+        person_grants,
+        spells,
+        placements,
+        contacts,
+        recommendations,
+        trainings,
+        home,
+        hukou,
+        difficulty,
+        groups,
+        memberships,
+        signals,
+    }
 }
 
 /// Zero-employment households of `j` not cleared on `a`, by the definition
@@ -118,8 +157,8 @@ fn households(t: &Tables, j: &Jurisdiction, a: NaiveDate) -> Vec<(String, NaiveD
     }
     let signals = t.dates(t.signals.iter().filter(|s| date(&s.1) <= a).map(|s| (s.0.clone(), date(&s.1))));
     let mut placements: HashMap<String, Vec<(NaiveDate, Option<NaiveDate>)>> = HashMap::new();
-    for p in t.placements(a, |_| true) {
-        placements.entry(p.case_id).or_default().push((p.started_on, p.ended_on));
+    for p in t.placements.iter().filter(|p| date(&p.2) <= a) {
+        placements.entry(p.0.clone()).or_default().push((date(&p.2), p.3.as_deref().map(date).filter(|e| *e <= a)));
     }
     let mut out = Vec::new();
     for (household, mut rows) in members {
@@ -135,51 +174,133 @@ fn households(t: &Tables, j: &Jurisdiction, a: NaiveDate) -> Vec<(String, NaiveD
     out
 }
 
-impl Tables {
-    /// Spells registered in `j` by `a`, as known on `a`, in (case, spell) order.
-    fn spells(&self, j: &Jurisdiction, a: NaiveDate, in_j: impl Fn(&str, &str) -> bool) -> Vec<SpellRow> {
-        let mut rows: Vec<_> = self
-            .spells
-            .iter()
-            .filter(|s| in_j(&s.0, &s.6) && date(&s.2) <= a)
-            .map(|s| {
-                let ended_on = s.3.as_deref().map(date).filter(|e| *e <= a);
-                (
-                    (s.0.clone(), s.1),
-                    SpellRow {
-                        case_id: s.0.clone(),
-                        registered_on: date(&s.2),
-                        ended_on,
-                        end_kind: ended_on.and(s.4.clone()),
-                        exit_reason: ended_on.and(s.5.clone()),
-                        community: s.6.clone(),
-                    },
-                )
-            })
-            .collect();
-        let _ = j;
-        rows.sort_by(|x, y| x.0.cmp(&y.0));
-        rows.into_iter().map(|(_, r)| r).collect()
+/// The rows of [`Tables`] as the definitions read them, numbered here: cases
+/// in descending case-id order and communities in order of first sight (not
+/// as the read model's index numbers them), from every row of the tables.
+struct Numbered {
+    case_ids: Vec<String>,
+    places: Vec<String>,
+    cases: Vec<CaseFacts>,
+}
+
+impl Names for Numbered {
+    fn case_id(&self, case: CaseNo) -> &str {
+        &self.case_ids[case as usize]
     }
 
-    fn placements(&self, a: NaiveDate, of: impl Fn(&str) -> bool) -> Vec<PlacementRow> {
-        self.placements
-            .iter()
-            .filter(|p| of(&p.0) && date(&p.2) <= a)
-            .map(|p| PlacementRow {
-                case_id: p.0.clone(),
-                kind: p.1.clone(),
+    fn community(&self, place: PlaceNo) -> &str {
+        &self.places[place as usize]
+    }
+}
+
+impl Numbered {
+    fn new(t: &Tables) -> Self {
+        let mut case_ids: Vec<String> = t.home.keys().cloned().collect();
+        case_ids.extend(t.spells.iter().map(|s| s.0.clone()));
+        case_ids.sort_by(|x, y| y.cmp(x));
+        case_ids.dedup();
+        let no: HashMap<&str, usize> = case_ids.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
+        let mut places: Vec<String> = Vec::new();
+        let mut place = |code: &str| match places.iter().position(|p| p == code) {
+            Some(i) => i as PlaceNo,
+            None => {
+                places.push(code.to_string());
+                (places.len() - 1) as PlaceNo
+            }
+        };
+        let mut cases = vec![CaseFacts::default(); case_ids.len()];
+        for (case, community) in &t.home {
+            cases[no[case.as_str()]].home = Some(place(community));
+        }
+        for g in t.groups.iter().filter(|g| g.1 == "graduate_unemployed_after_school") {
+            cases[no[g.0.as_str()]].graduate_since = Some(date(&g.2));
+        }
+        let mut spells: Vec<&StoredSpell> = t.spells.iter().collect();
+        spells.sort_by_key(|s| s.1);
+        let mut per_case: Vec<Vec<Spell>> = vec![Vec::new(); case_ids.len()];
+        for s in spells {
+            per_case[no[s.0.as_str()]].push(Spell {
+                registered_on: date(&s.2),
+                ended_on: s.3.as_deref().map(date),
+                ended_employed: s.4.as_deref() == Some("placed") || s.5.as_deref() == Some("employed"),
+                community: place(&s.6),
+            });
+        }
+        let mut placements: Vec<Vec<Placement>> = vec![Vec::new(); case_ids.len()];
+        for p in &t.placements {
+            placements[no[p.0.as_str()]].push(Placement {
                 started_on: date(&p.2),
-                ended_on: p.3.as_deref().map(date).filter(|e| *e <= a),
-                community: p.4.clone(),
+                ended_on: p.3.as_deref().map(date),
+                kind: PlacementKind::of(&p.1),
+                community: place(&p.4),
+                local: t.hukou.get(&p.0) == Some(&p.5),
+            });
+        }
+        let mut trainings: Vec<Vec<Training>> = vec![Vec::new(); case_ids.len()];
+        for x in &t.trainings {
+            trainings[no[x.0.as_str()]].push(Training {
+                start_up: x.1 == "start_up_malanhua",
+                enrolled_on: date(&x.2),
+                completed_on: x.4.as_deref().map(date),
+                community: place(&x.3),
+            });
+        }
+        let mut recognitions: Vec<Vec<Recognition>> = vec![Vec::new(); case_ids.len()];
+        for d in &t.difficulty {
+            recognitions[no[d.0.as_str()]].push(Recognition {
+                recognised_on: date(&d.1),
+                valid_from: date(&d.2),
+                valid_to: date(&d.3),
+            });
+        }
+        let dates = |rows: Vec<(&String, &String)>| {
+            let mut out: Vec<Vec<NaiveDate>> = vec![Vec::new(); case_ids.len()];
+            for (case, d) in rows {
+                out[no[case.as_str()]].push(date(d));
+            }
+            out.into_iter().map(|mut v| {
+                v.sort();
+                v
             })
-            .collect()
+        };
+        let contacts: Vec<Vec<NaiveDate>> = dates(t.contacts.iter().map(|c| (&c.0, &c.1)).collect()).collect();
+        let two_way: Vec<Vec<NaiveDate>> =
+            dates(t.recommendations.iter().filter(|r| r.2).map(|r| (&r.0, &r.1)).collect()).collect();
+        let other: Vec<Vec<NaiveDate>> = dates(
+            t.recommendations.iter().map(|r| (&r.0, &r.1)).chain(t.trainings.iter().map(|x| (&x.0, &x.2))).collect(),
+        )
+        .collect();
+        for (i, c) in cases.iter_mut().enumerate() {
+            c.spells = std::mem::take(&mut per_case[i]).into();
+            c.placements = std::mem::take(&mut placements[i]).into();
+            c.contacts = contacts[i].clone().into();
+            c.two_way = two_way[i].clone().into();
+            c.other_services = other[i].clone().into();
+            c.trainings = std::mem::take(&mut trainings[i]).into();
+            c.recognitions = std::mem::take(&mut recognitions[i]).into();
+        }
+        Self { case_ids, places, cases }
     }
 
-    fn lives_in(&self, j: &Jurisdiction, case_id: &str) -> bool {
-        self.home.get(case_id).is_some_and(|c| j.contains(c))
+    fn facts(&self, j: &Jurisdiction) -> Facts<'_> {
+        Facts::new(&self.cases, self, self.places.len(), j)
     }
 
+    /// Every spell registered in `j` by `a`, as known on `a`.
+    fn spells(&self, j: &Jurisdiction, a: NaiveDate) -> Vec<SpellRow> {
+        let mut rows = Vec::new();
+        for (case, facts) in self.cases.iter().enumerate() {
+            for (no, s) in facts.spells.iter().enumerate() {
+                if j.contains(&self.places[s.community as usize]) {
+                    rows.extend(s.at(case as CaseNo, no, a));
+                }
+            }
+        }
+        rows
+    }
+}
+
+impl Tables {
     fn dates(&self, rows: impl Iterator<Item = (String, NaiveDate)>) -> HashMap<String, Vec<NaiveDate>> {
         let mut out: HashMap<String, Vec<NaiveDate>> = HashMap::new();
         for (case, d) in rows {
@@ -187,84 +308,76 @@ impl Tables {
         }
         out
     }
+}
 
-    fn contacts(&self, j: &Jurisdiction, a: NaiveDate) -> HashMap<String, Vec<NaiveDate>> {
-        self.dates(
-            self.contacts
-                .iter()
-                .filter(|c| self.lives_in(j, &c.0) && date(&c.1) <= a)
-                .map(|c| (c.0.clone(), date(&c.1))),
-        )
+/// Subsidy totals by the definition (TARGETS.md): grants in `j` granted in
+/// `[F, E]`, not revoked on `A`, by programme, year and district; enterprise
+/// grants for the city and a district only.
+fn subsidy_totals(t: &Tables, j: &Jurisdiction, period: Period, a: NaiveDate) -> Vec<(String, i32, String, i64, i64)> {
+    let e = period.to.min(a);
+    let enterprise_level = j.code().len() <= 6;
+    let mut totals: BTreeMap<(String, i32, String), (i64, i64)> = BTreeMap::new();
+    for (i, g) in t.grants.iter().enumerate() {
+        let granted = date(&g.2);
+        let counted = (i < t.person_grants || enterprise_level)
+            && j.contains(&g.5)
+            && period.from <= granted
+            && granted <= e
+            && g.3.as_deref().is_none_or(|r| date(r) > a);
+        if counted {
+            let entry = totals
+                .entry((g.0.clone(), granted.format("%Y").to_string().parse().unwrap(), g.4.clone()))
+                .or_default();
+            entry.0 += 1;
+            entry.1 += g.1;
+        }
     }
-
-    fn two_way(&self, j: &Jurisdiction, a: NaiveDate) -> HashMap<String, Vec<NaiveDate>> {
-        self.dates(
-            self.recommendations
-                .iter()
-                .filter(|r| r.2 && self.lives_in(j, &r.0) && date(&r.1) <= a)
-                .map(|r| (r.0.clone(), date(&r.1))),
-        )
-    }
+    totals.into_iter().map(|((p, y, d), (n, fen))| (p, y, d, n, fen)).collect()
 }
 
 /// The figures of the definitions, by target id, as `(numerator, denominator)`.
 fn oracle(
     t: &Tables,
+    n: &Numbered,
     j: &Jurisdiction,
     period: Period,
     a: NaiveDate,
     p: &TargetParams,
 ) -> BTreeMap<String, (i64, i64)> {
     let e = period.to.min(a);
-    let spells = t.spells(j, a, |_, c| j.contains(c));
-    let registered_in_j: HashSet<&str> = t.spells.iter().filter(|s| j.contains(&s.6)).map(|s| s.0.as_str()).collect();
-    let placements = t.placements(a, |c| registered_in_j.contains(c));
-    let contacts = t.contacts(j, a);
+    let f = n.facts(j);
+    let spells = n.spells(j, a);
     let mut out = BTreeMap::new();
     let mut put = |id: &str, (n, d): (usize, usize)| {
         out.insert(id.to_string(), (n as i64, d as i64));
     };
-    put("reemployment_rate", targets::reemployment(&spells, &placements, period, e));
-    let long = targets::long_term(&spells, a, p);
+    put("reemployment_rate", targets::reemployment(&f, &spells, period, e));
+    let long = targets::long_term(&f, &spells, a, p);
     let lt = long.iter().filter(|r| r.status == "long_term").count();
     put("long_term_unemployed", (lt, 0));
     put("long_term_at_risk", (long.len() - lt, 0));
-    let graduates: HashSet<&str> = t
-        .groups
-        .iter()
-        .filter(|g| g.1 == "graduate_unemployed_after_school" && date(&g.2) <= e)
-        .map(|g| g.0.as_str())
-        .collect();
-    let grad_spells: Vec<SpellRow> =
-        spells.iter().filter(|s| graduates.contains(s.case_id.as_str())).cloned().collect();
-    put("graduate_employment_rate", targets::reemployment(&grad_spells, &placements, period, e));
-    // Served: a contact, recommendation or enrolment of a person living in j,
-    // dated from the spell's registration to E.
-    let mut services: HashMap<&str, Vec<NaiveDate>> = HashMap::new();
-    for (case, d) in t
-        .contacts
-        .iter()
-        .map(|c| (&c.0, &c.1))
-        .chain(t.recommendations.iter().map(|r| (&r.0, &r.1)))
-        .chain(t.trainings.iter().map(|x| (&x.0, &x.2)))
-    {
-        if t.lives_in(j, case) && date(d) <= e {
-            services.entry(case.as_str()).or_default().push(date(d));
-        }
-    }
-    let mut served: HashMap<&str, bool> = HashMap::new();
-    for s in grad_spells.iter().filter(|s| s.overlaps(period.from, e)) {
-        let yes = services.get(s.case_id.as_str()).is_some_and(|v| v.iter().any(|d| s.registered_on <= *d && *d <= e));
-        *served.entry(&s.case_id).or_default() |= yes;
-    }
-    put("graduate_service_rate", (served.values().filter(|s| **s).count(), served.len()));
-    put("monthly_followup_rate", targets::followup(&spells, &contacts, period, e, p.followup_month_start_day));
-    let (_, same_day, two_way) =
-        targets::matchmaker(&spells, &contacts, &t.two_way(j, a), period, a, p.recommendation_days);
+    let grad_spells = targets::graduate_spells(&f, &spells, e);
+    put("graduate_employment_rate", targets::reemployment(&f, &grad_spells, period, e));
+    put("graduate_service_rate", targets::served(&f, &grad_spells, period, e));
+    put("monthly_followup_rate", targets::followup(&f, &spells, period, e, p.followup_month_start_day));
+    let (_, same_day, two_way) = targets::matchmaker(&f, &spells, period, a, p.recommendation_days);
     put("matchmaker_same_day_contact_rate", same_day);
     put("matchmaker_two_way_rate", two_way);
-    let communities = communities(t, j, a);
+    let all: Vec<CaseNo> = (0..n.cases.len() as CaseNo).collect();
+    let communities = targets::communities(&f, &all, a);
     put("full_employment_communities", (communities.iter().filter(|c| c.full_employment).count(), communities.len()));
+    put("difficulty_employment_rate", targets::difficulty_employment(&f, &all, period, a));
+    put(
+        "welfare_post_placements",
+        (
+            targets::placed_in(&f, &all, period, e, |k| {
+                matches!(k, PlacementKind::PublicWelfarePost | PlacementKind::CommunityServicePost)
+            }),
+            0,
+        ),
+    );
+    put("public_welfare_local_share", targets::public_welfare_local_share(&f, &all, a));
+    put("subsidised_training_person_times", (targets::training_person_times(&f, &all, period, e), 0));
     let distinct = |rows: Vec<&str>| rows.into_iter().collect::<HashSet<_>>().len();
     let in_period = |d: &str| period.from <= date(d) && date(d) <= e;
     put(
@@ -296,14 +409,6 @@ fn oracle(
     out
 }
 
-fn communities(t: &Tables, j: &Jurisdiction, a: NaiveDate) -> Vec<targets::CommunityRow> {
-    let home: HashMap<String, String> =
-        t.home.iter().filter(|(_, c)| j.contains(c)).map(|(k, v)| (k.clone(), v.clone())).collect();
-    let spells = t.spells(j, a, |case, _| home.contains_key(case));
-    let placements = t.placements(a, |case| home.contains_key(case));
-    targets::communities(&spells, &placements, &home, a)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_query_path_answers_as_the_definitions_on_a_generated_population() {
     let dir = tempfile::tempdir().unwrap();
@@ -317,6 +422,7 @@ async fn the_query_path_answers_as_the_definitions_on_a_generated_population() {
     assert_eq!(summary.rejected_unexpected, 0, "{:?}", summary.rejections);
     let (db, _) = runner::rebuild(&store, &ReadModelDir::new(dir.path().join("rm")), |_| {}).await.unwrap();
     let t = all_rows(&db);
+    let n = Numbered::new(&t);
     let rm = ReadModel::open(&db).unwrap();
     let p = TargetParams::default();
 
@@ -343,6 +449,7 @@ async fn the_query_path_answers_as_the_definitions_on_a_generated_population() {
     ];
     let mut compared = 0;
     let mut households_seen = 0;
+    let mut grants_seen = 0;
     for code in &codes {
         let j = Jurisdiction::parse(code).unwrap();
         for (from, to, a) in windows {
@@ -350,28 +457,40 @@ async fn the_query_path_answers_as_the_definitions_on_a_generated_population() {
             let report = rm.targets(&j, period, a, &p).unwrap();
             let fast: BTreeMap<String, (i64, i64)> =
                 report.targets.iter().map(|t| (t.id.to_string(), (t.numerator, t.denominator.unwrap_or(0)))).collect();
-            for (id, expected) in oracle(&t, &j, period, a, &p) {
+            for (id, expected) in oracle(&t, &n, &j, period, a, &p) {
                 assert_eq!(fast.get(&id), Some(&expected), "{id} for {code:?}, {from} .. {to} as of {a}");
                 compared += 1;
             }
+            let totals: Vec<(String, i32, String, i64, i64)> = rm
+                .subsidy_totals(&j, period, a)
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.programme, r.year, r.district, r.grants, r.amount_fen))
+                .collect();
+            assert_eq!(totals, subsidy_totals(&t, &j, period, a), "subsidy totals {code:?} {from} .. {to} as of {a}");
+            grants_seen += totals.len();
             // The action lists, row for row.
-            let spells = t.spells(&j, a, |_, c| j.contains(c));
-            let contacts = t.contacts(&j, a);
-            assert_eq!(rm.long_term(&j, a, &p).unwrap(), targets::long_term(&spells, a, &p), "long-term {code:?} {a}");
+            let f = n.facts(&j);
+            let spells = n.spells(&j, a);
+            assert_eq!(
+                rm.long_term(&j, a, &p).unwrap(),
+                targets::long_term(&f, &spells, a, &p),
+                "long-term {code:?} {a}"
+            );
             assert_eq!(
                 rm.overdue_followups(&j, a, &p).unwrap(),
-                targets::overdue_followups(&spells, &contacts, a, p.followup_month_start_day),
+                targets::overdue_followups(&f, &spells, a, p.followup_month_start_day),
                 "overdue {code:?} {a}"
             );
             assert_eq!(
                 rm.exit_review(&j, a, &p).unwrap(),
-                targets::exit_review(&spells, &contacts, a, p.exit_review_months),
+                targets::exit_review(&f, &spells, a, p.exit_review_months),
                 "exit review {code:?} {a}"
             );
-            let (breaches, ..) =
-                targets::matchmaker(&spells, &contacts, &t.two_way(&j, a), period, a, p.recommendation_days);
+            let (breaches, ..) = targets::matchmaker(&f, &spells, period, a, p.recommendation_days);
             assert_eq!(rm.matchmaker_breaches(&j, period, a, &p).unwrap(), breaches, "matchmaker {code:?} {a}");
-            assert_eq!(rm.communities(&j, a).unwrap(), communities(&t, &j, a), "communities {code:?} {a}");
+            let all: Vec<CaseNo> = (0..n.cases.len() as CaseNo).collect();
+            assert_eq!(rm.communities(&j, a).unwrap(), targets::communities(&f, &all, a), "communities {code:?} {a}");
             let listed: Vec<(String, NaiveDate, NaiveDate)> = rm
                 .zero_employment_households(&j, a, &p)
                 .unwrap()
@@ -385,6 +504,7 @@ async fn the_query_path_answers_as_the_definitions_on_a_generated_population() {
         }
     }
     assert!(compared > 300, "{compared} figures compared");
+    assert!(grants_seen > 20, "the population has grants to total: {grants_seen}");
     // Households are cleared within a month, so they are compared on the days
     // signals are dated too, where they are outstanding, at every level.
     let mut days: Vec<NaiveDate> = t.signals.iter().map(|s| date(&s.1)).collect();
@@ -406,7 +526,7 @@ async fn the_query_path_answers_as_the_definitions_on_a_generated_population() {
     }
     assert!(households_seen > 3, "the population has zero-employment households to compare: {households_seen}");
     // The population is not trivial at the levels compared.
-    let city = oracle(&t, &Jurisdiction::city(), Period::new(month(12), today).unwrap(), today, &p);
+    let city = oracle(&t, &n, &Jurisdiction::city(), Period::new(month(12), today).unwrap(), today, &p);
     assert!(city["reemployment_rate"].1 > 200, "{city:?}");
     assert!(city["long_term_unemployed"].0 > 0 && city["graduate_service_rate"].1 > 10, "{city:?}");
 }

@@ -34,6 +34,7 @@
 //! cargo build --release -p leye --bins
 //! target/release/leye-bench-projections [--people 10000,100000,500000] [--seed 1] [--path bulk|command]
 //!                                       [--temp-dir DIR] [--data-dir DIR] [--concurrency 32] [--runs 20]
+//! target/release/leye-bench-projections --queries-only DIR[,DIR…] [--runs 20]
 //! ```
 
 use std::{
@@ -54,7 +55,7 @@ use leye::{
 use leye_domain::beijing_date;
 use leye_projections::{
     Jurisdiction, Period, ReadModel, TargetParams,
-    read_model::TargetReport,
+    read_model::{IndexStats, TargetReport},
     runner::{self, ReadModelDir},
 };
 use leye_store::{EventStore, SqliteStore, SqliteStoreOptions};
@@ -95,6 +96,10 @@ struct Args {
     /// Timed runs of each query.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     runs: u64,
+    /// Only time the queries (step 4), on the read models of data directories
+    /// an earlier run left with `--data-dir` (comma-separated, smallest first).
+    #[arg(long, value_delimiter = ',')]
+    queries_only: Vec<PathBuf>,
 }
 
 /// How the population is written.
@@ -123,6 +128,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    if !args.queries_only.is_empty() {
+        return queries_only(&args);
+    }
     ensure!(
         args.data_dir.is_none() || args.people.len() == 1,
         "--data-dir keeps one size's data: give one --people size with it"
@@ -294,14 +302,7 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
         QUERY_BUDGET.as_secs(),
         queried.period.from
     );
-    println!("  {:<52} {:>8} {:>6} {:>10} {:>10} {:>10}", "query", "rows", "runs", "p50 ms", "p99 ms", "max ms");
-    let mut figures = Vec::new();
-    for q in &queried.timings {
-        let (p50, p99, max) = (percentile(&q.samples, 0.50), percentile(&q.samples, 0.99), percentile(&q.samples, 1.0));
-        let n = q.samples.len();
-        println!("  {:<52} {:>8} {n:>6} {:>10.2} {:>10.2} {:>10.2}", q.name, q.rows, ms(p50), ms(p99), ms(max));
-        figures.push((q.label.clone(), p50, p99, max));
-    }
+    let figures = print_timings(&queried);
 
     for report in &queried.reports {
         println!();
@@ -319,6 +320,73 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
         rebuild_peak_rss,
         queries: figures,
     })
+}
+
+/// (label, p50, p99, max) of one timed query.
+type QueryFigure = (String, Duration, Duration, Duration);
+
+/// The query table of one size (and the index's load time and memory);
+/// returns (label, p50, p99, max) per query.
+fn print_timings(queried: &Queried) -> Vec<QueryFigure> {
+    let ix = &queried.index;
+    println!(
+        "  person-case index: {} cases, {:.1} MiB ({:.0} bytes a case), loaded whole in {:.2} s on first use",
+        ix.cases,
+        mib(ix.heap_bytes as u64),
+        ix.heap_bytes as f64 / ix.cases.max(1) as f64,
+        queried.index_load.as_secs_f64()
+    );
+    println!("  {:<52} {:>8} {:>6} {:>10} {:>10} {:>10}", "query", "rows", "runs", "p50 ms", "p99 ms", "max ms");
+    let mut figures = Vec::new();
+    for q in &queried.timings {
+        let (p50, p99, max) = (percentile(&q.samples, 0.50), percentile(&q.samples, 0.99), percentile(&q.samples, 1.0));
+        let n = q.samples.len();
+        println!("  {:<52} {:>8} {n:>6} {:>10.2} {:>10.2} {:>10.2}", q.name, q.rows, ms(p50), ms(p99), ms(max));
+        figures.push((q.label.clone(), p50, p99, max));
+    }
+    figures
+}
+
+/// `--queries-only`: step 4 on the read models of existing data directories,
+/// then the query figures side by side with their growth.
+fn queries_only(args: &Args) -> anyhow::Result<()> {
+    let today = beijing_date(Utc::now());
+    let runs = usize::try_from(args.runs)?;
+    let mut sizes: Vec<(String, usize, Vec<QueryFigure>)> = Vec::new();
+    for dir in &args.queries_only {
+        let db = ReadModelDir::new(dir.join("read-model")).current()?;
+        println!("leye-bench-projections --queries-only {}", dir.display());
+        let queried = queries(&db, today, runs)?;
+        println!(
+            "4. Query latency (up to {runs} runs each after a warm-up, fewer past {} s; period {} .. {today}, as of {today})",
+            QUERY_BUDGET.as_secs(),
+            queried.period.from
+        );
+        let figures = print_timings(&queried);
+        for report in &queried.reports {
+            println!();
+            print_report(report);
+        }
+        println!();
+        sizes.push((dir.display().to_string(), queried.index.cases, figures));
+    }
+    if sizes.len() > 1 {
+        println!("Query growth (p50/p99 ms; persons in the index)");
+        let row = |name: &str, values: Vec<String>| {
+            println!("  {:<34} {}", name, values.iter().map(|v| format!("{v:>18}")).collect::<String>());
+        };
+        row("persons", sizes.iter().map(|s| s.1.to_string()).collect());
+        for (i, (name, ..)) in sizes[0].2.iter().enumerate() {
+            row(
+                name,
+                sizes
+                    .iter()
+                    .map(|s| s.2.get(i).map_or_else(|| "?".into(), |q| format!("{:.1}/{:.1}", ms(q.1), ms(q.2))))
+                    .collect(),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The sizes side by side, and the growth from one size to the next.
@@ -391,6 +459,9 @@ struct Timing {
 
 struct Queried {
     period: Period,
+    /// The person-case index after its first load, and how long that took.
+    index: IndexStats,
+    index_load: Duration,
     timings: Vec<Timing>,
     reports: Vec<TargetReport>,
 }
@@ -399,6 +470,9 @@ struct Queried {
 /// long-term list. Runs on a blocking thread (SQLite).
 fn queries(db: &Path, today: NaiveDate, runs: usize) -> anyhow::Result<Queried> {
     let model = ReadModel::open(db)?;
+    let started = Instant::now();
+    let index = model.index_stats()?;
+    let index_load = started.elapsed();
     let params = TargetParams::default();
     let from = today.checked_sub_months(Months::new(12)).context("date out of range")?;
     let period = Period::new(from, today).map_err(anyhow::Error::msg)?;
@@ -415,6 +489,15 @@ fn queries(db: &Path, today: NaiveDate, runs: usize) -> anyhow::Result<Queried> 
 
     let mut timings = Vec::new();
     let mut reports = Vec::new();
+    // The raw limit: one walk over every case of the index (each case's
+    // spells), the least any city-wide figure costs in this design.
+    let (samples, open) = timed(runs, || model.index_walk(today))?;
+    timings.push(Timing {
+        label: "raw walk".into(),
+        name: "raw limit: one walk over every case's spells".into(),
+        rows: open,
+        samples,
+    });
     for (label, j) in [("city", &city), ("district", &district), ("community", &community)] {
         let (samples, report) = timed(runs, || model.targets(j, period, today, &params))?;
         timings.push(Timing {
@@ -439,6 +522,7 @@ fn queries(db: &Path, today: NaiveDate, runs: usize) -> anyhow::Result<Queried> 
     list("list overdue", "list: overdue follow-ups, city", &mut || {
         Ok(model.overdue_followups(&city, today, &params)?.len())
     })?;
+    list("list exit review", "list: exit review, city", &mut || Ok(model.exit_review(&city, today, &params)?.len()))?;
     list("list matchmaker", "list: matchmaker breaches this month, city", &mut || {
         Ok(model.matchmaker_breaches(&city, month, today, &params)?.len())
     })?;
@@ -448,7 +532,7 @@ fn queries(db: &Path, today: NaiveDate, runs: usize) -> anyhow::Result<Queried> 
     list("list eligible", "list: eligible, first page of 100, city", &mut || {
         Ok(model.eligible(&city, None, today, 0, 100)?.rows.len())
     })?;
-    Ok(Queried { period, timings, reports })
+    Ok(Queried { period, index, index_load, timings, reports })
 }
 
 /// Time one query may take in all before its runs stop early (at least

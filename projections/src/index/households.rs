@@ -1,0 +1,122 @@
+//! Zero-employment households (零就业家庭) from the index: the households
+//! of the cases with a zero-employment signal, each judged by
+//! [`targets::household_status`] from its members' rows as known on the
+//! as-of date, exactly the rows the SQL of `ReadModel::household` reads.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::NaiveDate;
+
+use super::CaseIndex;
+use crate::{
+    facts::{CaseNo, HouseholdNo},
+    read_model::HouseholdRow,
+    targets::{self, Facts, MemberRow, TargetParams},
+};
+
+impl CaseIndex {
+    /// Zero-employment households not cleared on `a` with a member on `a`
+    /// living in `J`, ordered by the start of the current stretch, then id.
+    /// Only a household with a signal of a member dated by `a`, within a
+    /// membership joined by `a`, can be identified: those are the ones read.
+    pub fn zero_employment_households(&self, f: &Facts<'_>, a: NaiveDate, p: &TargetParams) -> Vec<HouseholdRow> {
+        let mut candidates: BTreeSet<HouseholdNo> = BTreeSet::new();
+        for &c in &self.signal_cases {
+            let facts = &self.cases[c as usize];
+            if facts.zero_employment_signals.first().is_some_and(|s| *s <= a) {
+                candidates.extend(facts.memberships.iter().filter(|m| m.joined_on <= a).map(|m| m.household));
+            }
+        }
+        let mut rows = Vec::new();
+        for h in candidates {
+            // A member living in `J` is needed (checked exactly below): skip
+            // the households of other places before building their rows.
+            if !self.members[h as usize].iter().any(|c| f.lives_in_j(*c)) {
+                continue;
+            }
+            let members = self.member_rows(h, a);
+            if !members.iter().any(|m| m.0.member_on(a) && f.lives_in_j(m.1)) {
+                continue;
+            }
+            let members: Vec<MemberRow> = members.into_iter().map(|m| m.0).collect();
+            let (signals, placements) = self.member_facts(h, a);
+            let status = targets::household_status(&members, &signals, &placements, a);
+            let (Some(identified_on), Some(since), true) = (status.identified_on, status.since, status.zero_employment)
+            else {
+                continue;
+            };
+            let communities: BTreeSet<String> =
+                members.iter().filter(|m| m.member_on(a)).map(|m| m.community.clone()).collect();
+            let days = (a - since).num_days();
+            rows.push(HouseholdRow {
+                household_id: self.households[h as usize].clone(),
+                identified_on,
+                since,
+                days_outstanding: days,
+                overdue: days > i64::from(p.zero_employment_clearance_days),
+                communities: communities.into_iter().collect(),
+            });
+        }
+        rows.sort_by(|x, y| (x.since, &x.household_id).cmp(&(y.since, &y.household_id)));
+        rows
+    }
+
+    /// Every membership of `h` joined by `a` (a later leave not known yet),
+    /// with its case, ordered by joining day, case id and membership number.
+    fn member_rows(&self, h: HouseholdNo, a: NaiveDate) -> Vec<(MemberRow, CaseNo)> {
+        let mut rows: Vec<(NaiveDate, &str, usize, MemberRow, CaseNo)> = Vec::new();
+        for &c in &self.members[h as usize] {
+            let facts = &self.cases[c as usize];
+            // As the SQL joins `person`: a member without one is not listed.
+            let Some(home) = facts.home else { continue };
+            for (no, m) in facts.memberships.iter().enumerate() {
+                if m.household != h || m.joined_on > a {
+                    continue;
+                }
+                let row = MemberRow {
+                    household_id: self.households[h as usize].clone(),
+                    case_id: self.case_ids[c as usize].clone(),
+                    relation: self.relations.get(m.relation as usize).cloned().unwrap_or_default(),
+                    joined_on: m.joined_on,
+                    left_on: m.left_on.filter(|l| *l <= a),
+                    community: self.places[home as usize].clone(),
+                };
+                rows.push((m.joined_on, &self.case_ids[c as usize], no, row, c));
+            }
+        }
+        rows.sort_by(|x, y| (x.0, x.1, x.2).cmp(&(y.0, y.1, y.2)));
+        rows.into_iter().map(|r| (r.3, r.4)).collect()
+    }
+
+    /// The zero-employment signals dated by `a` and the placements started by
+    /// `a` (end as known on `a`) of the cases with a membership of `h` joined by `a`.
+    #[allow(clippy::type_complexity)]
+    fn member_facts(
+        &self,
+        h: HouseholdNo,
+        a: NaiveDate,
+    ) -> (HashMap<String, Vec<NaiveDate>>, HashMap<String, Vec<(NaiveDate, Option<NaiveDate>)>>) {
+        let (mut signals, mut placements) = (HashMap::new(), HashMap::new());
+        for &c in &self.members[h as usize] {
+            let facts = &self.cases[c as usize];
+            if !facts.memberships.iter().any(|m| m.household == h && m.joined_on <= a) {
+                continue;
+            }
+            let id = &self.case_ids[c as usize];
+            let dated: Vec<NaiveDate> = facts.zero_employment_signals.iter().copied().filter(|s| *s <= a).collect();
+            if !dated.is_empty() {
+                signals.insert(id.clone(), dated);
+            }
+            let started: Vec<(NaiveDate, Option<NaiveDate>)> = facts
+                .placements
+                .iter()
+                .filter(|p| p.started_on <= a)
+                .map(|p| (p.started_on, p.ended_on.filter(|e| *e <= a)))
+                .collect();
+            if !started.is_empty() {
+                placements.insert(id.clone(), started);
+            }
+        }
+        (signals, placements)
+    }
+}

@@ -1,0 +1,292 @@
+//! Reading the index's rows from a read-model generation: every case at
+//! once ([`load_all`]), or the cases the projector changed since a
+//! checkpoint ([`reload_changed`]).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::CaseIndex;
+use crate::{
+    ProjectionError,
+    facts::{CaseFacts, CaseNo, Grant, Membership, Placement, PlacementKind, Recognition, Spell, Training},
+    read_model::{day, text},
+};
+
+/// The rows of one case while they are read (unsorted).
+#[derive(Default)]
+struct Rows {
+    home: Option<u32>,
+    hukou_county: Option<String>,
+    graduate_since: Option<NaiveDate>,
+    spells: Vec<(i64, Spell)>,
+    placements: Vec<(i64, Placement)>,
+    contacts: Vec<NaiveDate>,
+    two_way: Vec<NaiveDate>,
+    other_services: Vec<NaiveDate>,
+    trainings: Vec<Training>,
+    recognitions: Vec<Recognition>,
+    memberships: Vec<(i64, Membership)>,
+    signals: Vec<NaiveDate>,
+    grants: Vec<(String, Grant)>,
+}
+
+impl Rows {
+    fn into_facts(mut self) -> CaseFacts {
+        self.spells.sort_by_key(|s| s.0);
+        self.placements.sort_by_key(|p| p.0);
+        for dates in [&mut self.contacts, &mut self.two_way, &mut self.other_services] {
+            dates.sort_unstable();
+        }
+        self.trainings.sort_by_key(|t| (t.enrolled_on, t.community));
+        self.memberships.sort_by_key(|m| m.0);
+        self.signals.sort_unstable();
+        self.grants.sort_by(|x, y| x.0.cmp(&y.0));
+        self.recognitions.sort_by_key(|r| (r.recognised_on, r.valid_from, r.valid_to));
+        CaseFacts {
+            home: self.home,
+            graduate_since: self.graduate_since,
+            spells: self.spells.into_iter().map(|s| s.1).collect(),
+            placements: self.placements.into_iter().map(|p| p.1).collect(),
+            contacts: self.contacts.into(),
+            two_way: self.two_way.into(),
+            other_services: self.other_services.into(),
+            trainings: self.trainings.into(),
+            recognitions: self.recognitions.into(),
+            memberships: self.memberships.into_iter().map(|m| m.1).collect(),
+            zero_employment_signals: self.signals.into(),
+            grants: self.grants.into_iter().map(|g| g.1).collect(),
+        }
+    }
+}
+
+fn opt_day(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<NaiveDate>> {
+    match r.get_ref(i)? {
+        rusqlite::types::ValueRef::Null => Ok(None),
+        _ => day(text(r, i)?).map(Some),
+    }
+}
+
+fn ended_employed(r: &rusqlite::Row<'_>, kind: usize, reason: usize) -> rusqlite::Result<bool> {
+    Ok(r.get_ref(kind)?.as_str_or_null().ok().flatten() == Some("placed")
+        || r.get_ref(reason)?.as_str_or_null().ok().flatten() == Some("employed"))
+}
+
+/// The statements that read the rows, each with `{cond}` for "every row" or
+/// "the rows of case ?1".
+const PERSON: &str = "SELECT case_id, community, hukou_county FROM person {cond}";
+const GRADUATE: &str =
+    "SELECT case_id, since FROM person_group WHERE grp = 'graduate_unemployed_after_school' {and_cond}";
+const SPELL: &str = "SELECT case_id, spell_no, registered_on, ended_on, end_kind, exit_reason, community,
+                            zero_employment_group FROM spell {cond}";
+const PLACEMENT: &str =
+    "SELECT case_id, placement_no, started_on, ended_on, kind, community, district FROM placement {cond}";
+const CONTACT: &str = "SELECT case_id, contacted_on FROM contact {cond}";
+const RECOMMENDATION: &str = "SELECT case_id, recommended_on, two_way FROM recommendation {cond}";
+const TRAINING: &str = "SELECT case_id, enrolled_on, programme, completed_on, community FROM training {cond}";
+const DIFFICULTY: &str = "SELECT case_id, recognised_on, valid_from, valid_to, zero_employment FROM difficulty {cond}";
+const SUBSIDY: &str = "SELECT case_id, subsidy_id, programme, amount_fen, granted_on, revoked_on, district, community FROM subsidy {cond}";
+const MEMBERSHIP: &str =
+    "SELECT case_id, membership_no, household_id, relation, joined_on, left_on FROM household_membership {cond}";
+
+fn sql(template: &str, one_case: bool) -> String {
+    let (cond, and_cond) = if one_case { ("WHERE case_id = ?1", "AND case_id = ?1") } else { ("", "") };
+    template.replace("{cond}", cond).replace("{and_cond}", and_cond)
+}
+
+/// Reads every row `template` selects (of case `one`, or all) into `rows`,
+/// numbering the cases in `ix`.
+fn read(
+    conn: &Connection,
+    ix: &mut CaseIndex,
+    rows: &mut HashMap<CaseNo, Rows>,
+    one: Option<&str>,
+    template: &str,
+    mut put: impl FnMut(&mut CaseIndex, &mut Rows, &rusqlite::Row<'_>) -> rusqlite::Result<()>,
+) -> Result<(), ProjectionError> {
+    let mut stmt = conn.prepare_cached(&sql(template, one.is_some()))?;
+    let mut result = match one {
+        Some(id) => stmt.query(params![id])?,
+        None => stmt.query([])?,
+    };
+    // Rows of one case mostly come together: look the case up once per run.
+    let mut last: Option<(String, CaseNo)> = None;
+    while let Some(r) = result.next()? {
+        let id = text(r, 0)?;
+        let case = match &last {
+            Some((l, c)) if l == id => *c,
+            _ => {
+                let c = ix.case(id);
+                last = Some((id.to_string(), c));
+                c
+            }
+        };
+        put(ix, rows.entry(case).or_default(), r)?;
+    }
+    Ok(())
+}
+
+/// Reads the rows of every case (`one: None`) or of one case.
+fn read_rows(
+    conn: &Connection,
+    ix: &mut CaseIndex,
+    one: Option<&str>,
+) -> Result<HashMap<CaseNo, Rows>, ProjectionError> {
+    let mut rows: HashMap<CaseNo, Rows> = HashMap::new();
+    // Persons first: a placement's `local` compares with the hukou county.
+    read(conn, ix, &mut rows, one, PERSON, |ix, c, r| {
+        c.home = Some(ix.place(text(r, 1)?));
+        c.hukou_county = Some(text(r, 2)?.to_string());
+        Ok(())
+    })?;
+    read(conn, ix, &mut rows, one, GRADUATE, |_, c, r| {
+        c.graduate_since = Some(day(text(r, 1)?)?);
+        Ok(())
+    })?;
+    read(conn, ix, &mut rows, one, SPELL, |ix, c, r| {
+        let spell = Spell {
+            registered_on: day(text(r, 2)?)?,
+            ended_on: opt_day(r, 3)?,
+            ended_employed: ended_employed(r, 4, 5)?,
+            community: ix.place(text(r, 6)?),
+        };
+        c.spells.push((r.get(1)?, spell));
+        if r.get::<_, bool>(7)? {
+            c.signals.push(spell.registered_on);
+        }
+        Ok(())
+    })?;
+    read(conn, ix, &mut rows, one, PLACEMENT, |ix, c, r| {
+        let placement = Placement {
+            started_on: day(text(r, 2)?)?,
+            ended_on: opt_day(r, 3)?,
+            kind: PlacementKind::of(text(r, 4)?),
+            community: ix.place(text(r, 5)?),
+            local: c.hukou_county.as_deref() == Some(text(r, 6)?),
+        };
+        c.placements.push((r.get(1)?, placement));
+        Ok(())
+    })?;
+    read(conn, ix, &mut rows, one, CONTACT, |_, c, r| {
+        c.contacts.push(day(text(r, 1)?)?);
+        Ok(())
+    })?;
+    read(conn, ix, &mut rows, one, RECOMMENDATION, |_, c, r| {
+        let on = day(text(r, 1)?)?;
+        c.other_services.push(on);
+        if r.get::<_, bool>(2)? {
+            c.two_way.push(on);
+        }
+        Ok(())
+    })?;
+    read(conn, ix, &mut rows, one, TRAINING, |ix, c, r| {
+        let enrolled_on = day(text(r, 1)?)?;
+        c.other_services.push(enrolled_on);
+        c.trainings.push(Training {
+            start_up: text(r, 2)? == "start_up_malanhua",
+            enrolled_on,
+            completed_on: opt_day(r, 3)?,
+            community: ix.place(text(r, 4)?),
+        });
+        Ok(())
+    })?;
+    read(conn, ix, &mut rows, one, DIFFICULTY, |_, c, r| {
+        let recognised_on = day(text(r, 1)?)?;
+        if r.get::<_, bool>(4)? {
+            c.signals.push(recognised_on);
+        } else {
+            c.recognitions.push(Recognition {
+                recognised_on,
+                valid_from: day(text(r, 2)?)?,
+                valid_to: day(text(r, 3)?)?,
+            });
+        }
+        Ok(())
+    })?;
+    read(conn, ix, &mut rows, one, SUBSIDY, |ix, c, r| {
+        let grant = Grant {
+            programme: ix.label(text(r, 2)?),
+            amount_fen: r.get(3)?,
+            granted_on: day(text(r, 4)?)?,
+            revoked_on: opt_day(r, 5)?,
+            district: ix.label(text(r, 6)?),
+            community: ix.place(text(r, 7)?),
+        };
+        c.grants.push((text(r, 1)?.to_string(), grant));
+        Ok(())
+    })?;
+    read(conn, ix, &mut rows, one, MEMBERSHIP, |ix, c, r| {
+        let membership = Membership {
+            household: ix.household(text(r, 2)?),
+            relation: ix.relation(text(r, 3)?),
+            joined_on: day(text(r, 4)?)?,
+            left_on: opt_day(r, 5)?,
+        };
+        c.memberships.push((r.get(1)?, membership));
+        Ok(())
+    })?;
+    Ok(rows)
+}
+
+/// The commit position the connection's snapshot has folded up to.
+pub(super) fn checkpoint(conn: &Connection) -> Result<u64, ProjectionError> {
+    let c: Option<i64> =
+        conn.query_row("SELECT commit_position FROM checkpoint WHERE id = 1", [], |r| r.get(0)).optional()?;
+    Ok(c.unwrap_or(0) as u64)
+}
+
+/// Every case of the generation, in the connection's snapshot.
+pub(super) fn load_all(conn: &Connection) -> Result<CaseIndex, ProjectionError> {
+    let mut ix = CaseIndex { checkpoint: checkpoint(conn)?, ..CaseIndex::default() };
+    // Numbered in case-id order (lists order by case id; the numbers start sorted).
+    let mut ids: Vec<String> =
+        conn.prepare("SELECT case_id FROM person")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    ids.sort_unstable();
+    for id in &ids {
+        ix.case(id);
+    }
+    let rows = read_rows(conn, &mut ix, None)?;
+    ix.cases.resize_with(ix.case_ids.len(), CaseFacts::default);
+    for (case, rows) in rows {
+        ix.cases[case as usize] = rows.into_facts();
+    }
+    // Copied once more in case order, while the first copies still hold
+    // their memory: each case's rows then lie next to the next case's, so a
+    // walk over every case reads memory in order.
+    ix.cases = ix.cases.to_vec();
+    for case in 0..ix.cases.len() {
+        ix.enlist(case as CaseNo);
+    }
+    Ok(ix)
+}
+
+/// Brings `ix` to the connection's snapshot by reloading the cases the
+/// projector changed since `ix`'s checkpoint (`changed_case`). `Ok(false)`
+/// when it cannot (a generation without that table, or so many changes
+/// that loading everything again is cheaper): the caller reloads it all.
+pub(super) fn reload_changed(conn: &Connection, ix: &mut CaseIndex, to: u64) -> Result<bool, ProjectionError> {
+    let has_table: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'changed_case')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_table {
+        return Ok(false);
+    }
+    let changed: Vec<String> = conn
+        .prepare_cached("SELECT case_id FROM changed_case WHERE after_position >= ?1")?
+        .query_map(params![ix.checkpoint as i64], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    if changed.len() > ix.cases.len() / 4 + 1000 {
+        return Ok(false);
+    }
+    for id in &changed {
+        let case = ix.case(id);
+        let mut rows = read_rows(conn, ix, Some(id))?;
+        let facts = rows.remove(&case).unwrap_or_default().into_facts();
+        ix.replace(case, facts);
+    }
+    ix.checkpoint = to;
+    Ok(true)
+}

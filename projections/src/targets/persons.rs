@@ -1,0 +1,443 @@
+//! The person-case targets and action lists over compact rows
+//! ([`crate::facts`]): re-employment, long-term unemployment, follow-up,
+//! exit review, matchmaker response, graduates served, full-employment
+//! communities. Each function states its definition; `projections/TARGETS.md`
+//! has them with numerator and denominator.
+//!
+//! Every function takes a [`Facts`] (the case facts and which communities
+//! are in `J`) and either the spells of `J` as known on the as-of date
+//! ([`spells_in`]) or the cases to look at (any superset of the cases with a
+//! row in `J`: the rows outside `J` are passed over here). Distinct persons are counted
+//! with a bit per case ([`CaseSet`]), never a set of strings.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, Months, NaiveDate};
+use serde::Serialize;
+
+use super::{Jurisdiction, Period, TargetParams, add_months, sub_years};
+use crate::facts::{CaseFacts, CaseNo, CaseSet, Names, PlaceNo, SpellRow, any_in, last_by};
+
+/// What the person-case definitions read for one jurisdiction `J`: the facts
+/// of every case (indexed by [`CaseNo`]) and which communities lie in `J`.
+pub struct Facts<'a> {
+    cases: &'a [CaseFacts],
+    names: &'a dyn Names,
+    /// By [`PlaceNo`]: the community lies in `J`.
+    in_j: Vec<bool>,
+}
+
+impl std::fmt::Debug for Facts<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Facts").field("cases", &self.cases.len()).finish_non_exhaustive()
+    }
+}
+
+impl<'a> Facts<'a> {
+    /// `places` communities are numbered `0..places` in `names`.
+    pub fn new(cases: &'a [CaseFacts], names: &'a dyn Names, places: usize, j: &Jurisdiction) -> Self {
+        let in_j = (0..places).map(|p| j.contains(names.community(p as PlaceNo))).collect();
+        Self { cases, names, in_j }
+    }
+
+    pub fn case(&self, c: CaseNo) -> &'a CaseFacts {
+        &self.cases[c as usize]
+    }
+
+    /// The community `p` lies in `J`.
+    pub fn place_in_j(&self, p: PlaceNo) -> bool {
+        self.in_j.get(p as usize).copied().unwrap_or(false)
+    }
+
+    /// The person lives in `J` (community of the latest registration).
+    pub fn lives_in_j(&self, c: CaseNo) -> bool {
+        self.case(c).home.is_some_and(|h| self.place_in_j(h))
+    }
+
+    /// Contact dates on or before `a` of a person living in `J` (sorted);
+    /// none for a person living elsewhere: only `J`'s own caseworkers' follow-up counts.
+    pub fn contacts(&self, c: CaseNo, a: NaiveDate) -> &'a [NaiveDate] {
+        self.living_in_j(c, a, |f| &f.contacts)
+    }
+
+    /// Two-way recommendation dates on or before `a` of a person living in `J`.
+    pub fn two_way(&self, c: CaseNo, a: NaiveDate) -> &'a [NaiveDate] {
+        self.living_in_j(c, a, |f| &f.two_way)
+    }
+
+    fn living_in_j(
+        &self,
+        c: CaseNo,
+        a: NaiveDate,
+        dates: impl Fn(&'a CaseFacts) -> &'a [NaiveDate],
+    ) -> &'a [NaiveDate] {
+        if !self.lives_in_j(c) {
+            return &[];
+        }
+        let d = dates(self.case(c));
+        &d[..d.partition_point(|x| *x <= a)]
+    }
+
+    fn case_id(&self, c: CaseNo) -> String {
+        self.names.case_id(c).to_string()
+    }
+
+    fn community(&self, p: PlaceNo) -> String {
+        self.names.community(p).to_string()
+    }
+}
+
+/// The spells of `cases` registered in `J` by `a`, as known on `a`
+/// ([`Spell::at`](crate::facts::Spell::at)), case by case.
+pub fn spells_in(f: &Facts<'_>, cases: &[CaseNo], a: NaiveDate) -> Vec<SpellRow> {
+    let mut rows = Vec::new();
+    for &case in cases {
+        for (no, s) in f.case(case).spells.iter().enumerate() {
+            if f.place_in_j(s.community) {
+                rows.extend(s.at(case, no, a));
+            }
+        }
+    }
+    rows
+}
+
+// === re-employment ===
+
+/// 登记失业人员就业率 (001 § 9). Denominator: persons with a spell open at some
+/// time in `[F, E]`. Numerator: those of them re-employed in `[F, E]` after that
+/// spell began: a placement started (anywhere), or the spell closed by an
+/// exit for employment.
+pub fn reemployment(f: &Facts<'_>, spells: &[SpellRow], period: Period, e: NaiveDate) -> (usize, usize) {
+    let (mut numerator, mut denominator) = (CaseSet::default(), CaseSet::default());
+    for s in spells.iter().filter(|s| s.overlaps(period.from, e)) {
+        denominator.insert(s.case);
+        if numerator.contains(s.case) {
+            continue;
+        }
+        let from = period.from.max(s.registered_on);
+        let placed = f.case(s.case).placements.iter().any(|p| from <= p.started_on && p.started_on <= e);
+        let exited_employed = s.ended_employed().is_some_and(|d| from <= d && d <= e);
+        if placed || exited_employed {
+            numerator.insert(s.case);
+        }
+    }
+    (numerator.len(), denominator.len())
+}
+
+/// The spells of graduates who left school unemployed (`graduate_unemployed_after_school`
+/// since on or before `E`).
+pub fn graduate_spells(f: &Facts<'_>, spells: &[SpellRow], e: NaiveDate) -> Vec<SpellRow> {
+    spells.iter().filter(|s| f.case(s.case).graduate_since.is_some_and(|d| d <= e)).copied().collect()
+}
+
+/// Served at least once (001 § 8): of the persons with a spell of `spells`
+/// open at some time in `[F, E]`, those with a contact, a recommendation or a
+/// training enrolment dated from that spell's registration to `E`, while
+/// living in `J`.
+pub fn served(f: &Facts<'_>, spells: &[SpellRow], period: Period, e: NaiveDate) -> (usize, usize) {
+    let (mut served, mut persons) = (CaseSet::default(), CaseSet::default());
+    for s in spells.iter().filter(|s| s.overlaps(period.from, e)) {
+        persons.insert(s.case);
+        if served.contains(s.case) || !f.lives_in_j(s.case) {
+            continue;
+        }
+        let c = f.case(s.case);
+        if any_in(&c.contacts, s.registered_on, e) || any_in(&c.other_services, s.registered_on, e) {
+            served.insert(s.case);
+        }
+    }
+    (served.len(), persons.len())
+}
+
+// === long-term unemployment ===
+
+/// A spell on the long-term or at-risk list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LongTermRow {
+    pub case_id: String,
+    pub community: String,
+    pub registered_on: NaiveDate,
+    /// `None` while open on the as-of date.
+    pub ended_on: Option<NaiveDate>,
+    /// Days from registration to its end, or to the as-of date while open.
+    pub days: i64,
+    /// `registered_on + long_term_months`: the day the spell has lasted
+    /// `long_term_months` (it is long-term from this day on, inclusive).
+    pub long_term_from: NaiveDate,
+    /// `long_term` or `at_risk`.
+    pub status: &'static str,
+}
+
+/// No long-term unemployed (001 § 9: "无2年内失业半年以上人员"; 以上 includes
+/// the number). A spell is long-term when it has lasted `long_term_months` or
+/// more: its end, or `A` while it is open, is on or after `registered_on +
+/// long_term_months` (a placement on that day leaves it on the list; on the
+/// day before, off). Spells overlapping the `lookback_years` before `A` count.
+/// At risk: open on `A`, not long-term, open for at least `at_risk_after_months`.
+/// Ordered long-term first, longest first, then by case id.
+pub fn long_term(f: &Facts<'_>, spells: &[SpellRow], a: NaiveDate, p: &TargetParams) -> Vec<LongTermRow> {
+    let mut rows = long_term_spells(spells, a, p);
+    rows.sort_by(|x, y| {
+        (x.2, std::cmp::Reverse(x.1), f.names.case_id(x.0.case), x.0.no).cmp(&(
+            y.2,
+            std::cmp::Reverse(y.1),
+            f.names.case_id(y.0.case),
+            y.0.no,
+        ))
+    });
+    rows.into_iter()
+        .map(|(s, days, status)| LongTermRow {
+            case_id: f.case_id(s.case),
+            community: f.community(s.community),
+            registered_on: s.registered_on,
+            ended_on: s.ended_on,
+            days,
+            long_term_from: add_months(s.registered_on, p.long_term_months),
+            status,
+        })
+        .collect()
+}
+
+/// How many spells [`long_term`] lists as long-term and as at risk.
+pub fn long_term_counts(spells: &[SpellRow], a: NaiveDate, p: &TargetParams) -> (usize, usize) {
+    let rows = long_term_spells(spells, a, p);
+    let long = rows.iter().filter(|r| r.2 == "long_term").count();
+    (long, rows.len() - long)
+}
+
+/// The spells of [`long_term`], with their days and status, unordered.
+fn long_term_spells(spells: &[SpellRow], a: NaiveDate, p: &TargetParams) -> Vec<(SpellRow, i64, &'static str)> {
+    let window_start = sub_years(a, p.lookback_years);
+    let mut rows = Vec::new();
+    for s in spells.iter().filter(|s| s.overlaps(window_start, a)) {
+        let end = s.ended_on.unwrap_or(a);
+        let status = if end >= add_months(s.registered_on, p.long_term_months) {
+            "long_term"
+        } else if s.ended_on.is_none() && a >= add_months(s.registered_on, p.at_risk_after_months) {
+            "at_risk"
+        } else {
+            continue;
+        };
+        rows.push((*s, (end - s.registered_on).num_days(), status));
+    }
+    rows
+}
+
+// === follow-up ===
+
+/// The follow-up month containing `d`, given the day months start on.
+pub fn followup_month(d: NaiveDate, start_day: u32) -> (NaiveDate, NaiveDate) {
+    let this_start = NaiveDate::from_ymd_opt(d.year(), d.month(), start_day).unwrap_or(d);
+    let start =
+        if d >= this_start { this_start } else { this_start.checked_sub_months(Months::new(1)).unwrap_or(this_start) };
+    let end = add_months(start, 1).pred_opt().unwrap_or(start);
+    (start, end)
+}
+
+/// Monthly follow-up (000 § 20). Person-months: for each follow-up month that
+/// overlaps `[F, E]`, each person with a spell open on at least one day of it
+/// (the month clipped to `[F, E]`). Followed up: at least one contact dated in
+/// that month, by `E`. Rate = followed-up person-months / person-months.
+pub fn followup(f: &Facts<'_>, spells: &[SpellRow], period: Period, e: NaiveDate, start_day: u32) -> (usize, usize) {
+    // The follow-up months from the one holding F, while they start by E.
+    let mut months: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+    let (mut m_start, mut m_end) = followup_month(period.from, start_day);
+    while m_start <= e {
+        months.push((m_start, m_end));
+        m_start = add_months(m_start, 1);
+        m_end = add_months(m_start, 1).pred_opt().unwrap_or(m_start);
+    }
+    let mut seen: Vec<CaseSet> = vec![CaseSet::default(); months.len()];
+    let (mut followed, mut person_months) = (0, 0);
+    for s in spells {
+        // A spell overlaps the clipped month k when registered by its end
+        // (true from some k on) and not ended before its start (true up to
+        // some k): a contiguous run of months.
+        let first = months.partition_point(|(_, m_end)| s.registered_on > (*m_end).min(e));
+        for (k, (m_start, m_end)) in months.iter().enumerate().skip(first) {
+            if !s.overlaps((*m_start).max(period.from), (*m_end).min(e)) {
+                break;
+            }
+            if seen[k].insert(s.case) {
+                person_months += 1;
+                followed += usize::from(any_in(f.contacts(s.case, e), *m_start, (*m_end).min(e)));
+            }
+        }
+    }
+    (followed, person_months)
+}
+
+/// A person overdue for monthly follow-up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OverdueRow {
+    pub case_id: String,
+    pub community: String,
+    pub registered_on: NaiveDate,
+    pub last_contact_on: Option<NaiveDate>,
+    /// The last complete follow-up month without a contact.
+    pub missed_month_start: NaiveDate,
+}
+
+/// Overdue on `A`: an open spell on `A` that was open during the last complete
+/// follow-up month before `A`, with no contact dated in that month. Ordered by
+/// the last contact (none first), then case id.
+pub fn overdue_followups(f: &Facts<'_>, spells: &[SpellRow], a: NaiveDate, start_day: u32) -> Vec<OverdueRow> {
+    let (current_start, _) = followup_month(a, start_day);
+    let (last_start, last_end) = followup_month(current_start.pred_opt().unwrap_or(current_start), start_day);
+    let mut rows: Vec<(Option<NaiveDate>, &SpellRow)> = spells
+        .iter()
+        .filter(|s| s.open_on(a) && s.ended_on.is_none() && s.overlaps(last_start, last_end))
+        .filter_map(|s| {
+            let dates = f.contacts(s.case, a);
+            (!any_in(dates, last_start, last_end)).then(|| (last_by(dates, a), s))
+        })
+        .collect();
+    rows.sort_by(|x, y| (x.0, f.names.case_id(x.1.case), x.1.no).cmp(&(y.0, f.names.case_id(y.1.case), y.1.no)));
+    rows.into_iter()
+        .map(|(last, s)| OverdueRow {
+            case_id: f.case_id(s.case),
+            community: f.community(s.community),
+            registered_on: s.registered_on,
+            last_contact_on: last,
+            missed_month_start: last_start,
+        })
+        .collect()
+}
+
+/// A registration without contact for `exit_review_months`: to consider for exit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExitReviewRow {
+    pub case_id: String,
+    pub community: String,
+    pub registered_on: NaiveDate,
+    pub last_contact_on: Option<NaiveDate>,
+}
+
+/// Open on `A`, and neither a contact nor the registration itself within the
+/// last `exit_review_months` before `A`. Ordered by the last contact (none
+/// first), then case id.
+pub fn exit_review(f: &Facts<'_>, spells: &[SpellRow], a: NaiveDate, months: u32) -> Vec<ExitReviewRow> {
+    let since = a.checked_sub_months(Months::new(months)).unwrap_or(NaiveDate::MIN);
+    let mut rows: Vec<(Option<NaiveDate>, &SpellRow)> = spells
+        .iter()
+        .filter(|s| s.ended_on.is_none() && s.registered_on <= a)
+        .filter_map(|s| {
+            let last = last_by(f.contacts(s.case, a), a);
+            let latest = last.unwrap_or(s.registered_on).max(s.registered_on);
+            (latest < since).then_some((last, s))
+        })
+        .collect();
+    rows.sort_by(|x, y| (x.0, f.names.case_id(x.1.case), x.1.no).cmp(&(y.0, f.names.case_id(y.1.case), y.1.no)));
+    rows.into_iter()
+        .map(|(last, s)| ExitReviewRow {
+            case_id: f.case_id(s.case),
+            community: f.community(s.community),
+            registered_on: s.registered_on,
+            last_contact_on: last,
+        })
+        .collect()
+}
+
+// === matchmaker (就业红娘) ===
+
+/// A registration the matchmaker did not answer in time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MatchmakerRow {
+    pub case_id: String,
+    pub community: String,
+    pub registered_on: NaiveDate,
+    pub same_day_contact: bool,
+    pub two_way_in_time: bool,
+}
+
+/// Matchmaker response (001 § 14) for registrations dated in `[F, E]`:
+/// same-day contact (a contact dated the registration day) and a two-way
+/// recommendation within `recommendation_days` (dated no later than
+/// registration + that many days). A registration counts in the two-way
+/// denominator only once its deadline is on or before `A`. The breaches are
+/// ordered by case id, then registration.
+pub fn matchmaker(
+    f: &Facts<'_>,
+    spells: &[SpellRow],
+    period: Period,
+    a: NaiveDate,
+    days: u32,
+) -> (Vec<MatchmakerRow>, (usize, usize), (usize, usize)) {
+    let e = period.to.min(a);
+    let mut breaches: Vec<(&SpellRow, bool, bool)> = Vec::new();
+    let (mut same_day, mut regs, mut in_time, mut due) = (0, 0, 0, 0);
+    for s in spells.iter().filter(|s| period.from <= s.registered_on && s.registered_on <= e) {
+        regs += 1;
+        let contacted = f.contacts(s.case, a).binary_search(&s.registered_on).is_ok();
+        let deadline = s.registered_on + chrono::Days::new(u64::from(days));
+        let recommended = any_in(f.two_way(s.case, a), s.registered_on, deadline.min(a));
+        same_day += usize::from(contacted);
+        let is_due = deadline <= a;
+        if is_due {
+            due += 1;
+            in_time += usize::from(recommended);
+        }
+        if !contacted || (is_due && !recommended) {
+            breaches.push((s, contacted, recommended));
+        }
+    }
+    breaches.sort_by(|x, y| (f.names.case_id(x.0.case), x.0.no).cmp(&(f.names.case_id(y.0.case), y.0.no)));
+    let rows = breaches
+        .into_iter()
+        .map(|(s, contacted, recommended)| MatchmakerRow {
+            case_id: f.case_id(s.case),
+            community: f.community(s.community),
+            registered_on: s.registered_on,
+            same_day_contact: contacted,
+            two_way_in_time: recommended,
+        })
+        .collect();
+    (rows, (same_day, regs), (in_time, due))
+}
+
+// === full-employment communities ===
+
+/// One community's employment figure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CommunityRow {
+    pub community: String,
+    pub employed: i64,
+    pub unemployed: i64,
+    pub rate: f64,
+    pub full_employment: bool,
+}
+
+/// 充分就业社区 (001 § 10), on `A`, per community of the person's latest
+/// registration (the persons of `cases` living in `J`): those able
+/// and willing to work known to the service are the persons with a spell open
+/// on `A` (unemployed) or a placement current on `A` (employed); rate =
+/// employed / (employed + unemployed); full employment at ≥ 90 %. Ordered by
+/// community code.
+pub fn communities(f: &Facts<'_>, cases: &[CaseNo], a: NaiveDate) -> Vec<CommunityRow> {
+    let mut by_place: BTreeMap<PlaceNo, (i64, i64)> = BTreeMap::new();
+    for &c in cases {
+        let facts = f.case(c);
+        let Some(home) = facts.home.filter(|h| f.place_in_j(*h)) else { continue };
+        let unemployed = facts
+            .spells
+            .iter()
+            .enumerate()
+            .filter_map(|(no, s)| s.at(c, no, a))
+            .any(|s| s.ended_on.is_none_or(|e| e > a));
+        let employed = facts.placements.iter().any(|p| p.current_on(a, a));
+        if unemployed || employed {
+            let counts = by_place.entry(home).or_default();
+            counts.0 += i64::from(employed);
+            counts.1 += i64::from(unemployed);
+        }
+    }
+    let mut rows: Vec<CommunityRow> = by_place
+        .into_iter()
+        .map(|(p, (e, u))| {
+            let rate = if e + u == 0 { 0.0 } else { e as f64 / (e + u) as f64 };
+            CommunityRow { community: f.community(p), employed: e, unemployed: u, rate, full_employment: rate >= 0.9 }
+        })
+        .collect();
+    rows.sort_by(|x, y| x.community.cmp(&y.community));
+    rows
+}

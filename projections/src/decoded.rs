@@ -167,7 +167,31 @@ fn fact<T: DeserializeOwned>(data: &[u8]) -> Option<T> {
 /// The payload's date and tag, or `None` when anything about it is unusual
 /// (the domain's decoder then says what).
 fn head(data: &[u8]) -> Option<Head<'_>> {
-    serde_json::from_slice(data).ok()
+    as_written(data).or_else(|| serde_json::from_slice(data).ok())
+}
+
+/// The date and tag of a payload as the service writes it, read from its
+/// first bytes without scanning the rest: `{"effective_date":"YYYY-MM-DD",
+/// "fact":"<tag>",…` (the domain's field order). Anything else: `None`, and
+/// [`head`] reads the object as JSON.
+fn as_written(data: &[u8]) -> Option<Head<'_>> {
+    let rest = data.strip_prefix(br#"{"effective_date":""#)?;
+    let (date, rest) = rest.split_at_checked(10)?;
+    let rest = rest.strip_prefix(br#"","fact":""#)?;
+    let end = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+    if rest[end] != b'"' {
+        return None; // an escape: let serde read it
+    }
+    let tag = std::str::from_utf8(&rest[..end]).ok()?;
+    let number = |b: &[u8]| -> Option<u32> {
+        b.iter().try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    if date[4] != b'-' || date[7] != b'-' {
+        return None;
+    }
+    let effective_date =
+        Date::from_ymd_opt(i32::try_from(number(&date[..4])?).ok()?, number(&date[5..7])?, number(&date[8..])?)?;
+    Some(Head { effective_date, fact: std::borrow::Cow::Borrowed(tag) })
 }
 
 /// `PersonEvent::decode`, reading the payload once into the fact's type.
@@ -226,4 +250,35 @@ fn enterprise_event(event_type: &str, version: u32, data: &[u8]) -> Result<Enter
     };
     let Some(fact) = fact.filter(|f| f.event_type() == event_type) else { return slow() };
     Ok(EnterpriseEvent { effective_date: head.effective_date, fact })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_head_as_written_is_what_serde_reads() {
+        for data in [
+            &br#"{"effective_date":"2025-03-09","fact":"contacted","channel":"phone"}"#[..],
+            br#"{"effective_date":"0999-12-31","fact":"placed"}"#,
+        ] {
+            let quick = as_written(data).unwrap();
+            let serde: Head<'_> = serde_json::from_slice(data).unwrap();
+            assert_eq!((quick.effective_date, &*quick.fact), (serde.effective_date, &*serde.fact));
+        }
+        // Anything unusual is left to serde (and from there to the domain's decoder).
+        for data in [
+            &br#"{"fact":"contacted","effective_date":"2025-03-09"}"#[..],
+            br#"{"effective_date":"2025-02-30","fact":"contacted"}"#,
+            br#"{"effective_date":"2025-3-9xx","fact":"contacted"}"#,
+            br#"{"effective_date":"2025-03-09","fact":"cont\u0061cted"}"#,
+            br#"{"effective_date":"2025-03-09","fact":"#,
+            b"",
+        ] {
+            assert!(as_written(data).is_none(), "{}", String::from_utf8_lossy(data));
+        }
+        let reordered: Head<'_> =
+            serde_json::from_slice(br#"{"fact":"contacted","effective_date":"2025-03-09"}"#).unwrap();
+        assert_eq!(head(br#"{"fact":"contacted","effective_date":"2025-03-09"}"#).unwrap().fact, reordered.fact);
+    }
 }

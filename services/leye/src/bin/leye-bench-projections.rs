@@ -86,6 +86,11 @@ struct Args {
     /// temporary one per size, removed after it.
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// With `--data-dir`: measure the log an earlier run left there, as it is
+    /// (no generation; `--people` should name the size it was made with), so
+    /// two builds can be compared on the same log.
+    #[arg(long, requires = "data_dir")]
+    reuse: bool,
     /// Where the temporary data directories go (default: the system's temp dir).
     #[arg(long)]
     temp_dir: Option<PathBuf>,
@@ -156,7 +161,11 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
         Some(dir) => {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             let empty = std::fs::read_dir(dir)?.next().is_none();
-            ensure!(empty, "--data-dir {} must be new or empty: the bench needs a fresh store", dir.display());
+            if args.reuse {
+                ensure!(dir.join(STORE_FILE).exists(), "--reuse: {} holds no event store", dir.display());
+            } else {
+                ensure!(empty, "--data-dir {} must be new or empty: the bench needs a fresh store", dir.display());
+            }
             (dir.clone(), None)
         }
         None => {
@@ -192,43 +201,13 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
     );
 
     // --- 1. generation ----------------------------------------------------------
-    let summary = generate(&cases, &cfg, |p: GenProgress| {
-        eprint!(
-            "\r  generating: {}/{} persons, {} commands, {:.0} commands/s, {:.0} events/s   ",
-            p.persons_done,
-            p.persons_total,
-            p.commands,
-            p.commands_per_second(),
-            p.events as f64 / p.elapsed.as_secs_f64().max(1e-9)
-        );
-    })
-    .await?;
-    eprintln!();
-    let secs = summary.elapsed.as_secs_f64();
-    println!();
-    match args.path {
-        WritePath::Bulk => println!(
-            "1. Generation, bulk path (same plans, deciders and payloads as the command path; each person decided in \
-             memory, one append per person; enterprises through the command path)"
-        ),
-        WritePath::Command => println!("1. Generation (PersonCases::execute, SQLite, group commit)"),
-    }
-    println!("  persons {:>10}   households {:>9}", summary.persons, summary.households);
-    println!(
-        "  commands {:>9}   accepted {:>11}   rejected by design {:>4}   rejected otherwise {:>4} {:?}",
-        summary.commands, summary.accepted, summary.rejected_by_design, summary.rejected_unexpected, summary.rejections
-    );
-    let generate_rate = summary.events as f64 / secs.max(1e-9);
-    println!(
-        "  events {:>11}   per person {:>9.1}   in {:.1} s: {:.0} commands/s, {:.0} events/s",
-        summary.events,
-        summary.events as f64 / summary.persons.max(1) as f64,
-        secs,
-        summary.commands_per_second(),
-        generate_rate
-    );
-    let kinds: Vec<String> = summary.by_command.iter().map(|(k, n)| format!("{k} {n}")).collect();
-    println!("  by command: {}", kinds.join(", "));
+    let generate_rate = if args.reuse {
+        println!();
+        println!("1. Generation: none, the log left in {} by an earlier run is measured", data_dir.display());
+        0.0
+    } else {
+        generation(&cases, &cfg, args.path).await?
+    };
 
     // --- 2. raw read of the log ----------------------------------------------
     let started = Instant::now();
@@ -319,6 +298,48 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
         rebuild_peak_rss,
         queries: figures,
     })
+}
+
+/// Step 1: generates the population, prints what was written; events/s.
+async fn generation(cases: &PersonCases<SqliteStore>, cfg: &GeneratorConfig, path: WritePath) -> anyhow::Result<f64> {
+    let summary = generate(cases, cfg, |p: GenProgress| {
+        eprint!(
+            "\r  generating: {}/{} persons, {} commands, {:.0} commands/s, {:.0} events/s   ",
+            p.persons_done,
+            p.persons_total,
+            p.commands,
+            p.commands_per_second(),
+            p.events as f64 / p.elapsed.as_secs_f64().max(1e-9)
+        );
+    })
+    .await?;
+    eprintln!();
+    let secs = summary.elapsed.as_secs_f64();
+    println!();
+    match path {
+        WritePath::Bulk => println!(
+            "1. Generation, bulk path (same plans, deciders and payloads as the command path; each person decided in \
+             memory, one append per person; enterprises through the command path)"
+        ),
+        WritePath::Command => println!("1. Generation (PersonCases::execute, SQLite, group commit)"),
+    }
+    println!("  persons {:>10}   households {:>9}", summary.persons, summary.households);
+    println!(
+        "  commands {:>9}   accepted {:>11}   rejected by design {:>4}   rejected otherwise {:>4} {:?}",
+        summary.commands, summary.accepted, summary.rejected_by_design, summary.rejected_unexpected, summary.rejections
+    );
+    let generate_rate = summary.events as f64 / secs.max(1e-9);
+    println!(
+        "  events {:>11}   per person {:>9.1}   in {:.1} s: {:.0} commands/s, {:.0} events/s",
+        summary.events,
+        summary.events as f64 / summary.persons.max(1) as f64,
+        secs,
+        summary.commands_per_second(),
+        generate_rate
+    );
+    let kinds: Vec<String> = summary.by_command.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    println!("  by command: {}", kinds.join(", "));
+    Ok(generate_rate)
 }
 
 /// The sizes side by side, and the growth from one size to the next.

@@ -100,6 +100,9 @@ impl Projector {
     /// the WAL-mode database the live follower and readers expect, and makes
     /// it durable (fsync) before the caller may publish it.
     pub fn finish_fresh(self) -> Result<(), ProjectionError> {
+        if !self.conn.is_autocommit() {
+            self.conn.execute_batch("COMMIT")?; // the fold's one transaction
+        }
         // The log is read by now: the index sorts may use the other cores.
         let helpers = std::thread::available_parallelism().map_or(0, |n| n.get().saturating_sub(1)).min(4);
         self.conn.execute_batch(&format!("PRAGMA threads = {helpers};"))?;
@@ -148,29 +151,28 @@ impl Projector {
     }
 
     /// [`Self::apply`] for events decoded already ([`Decoded::decode`]).
+    ///
+    /// The live projector commits each call (rows and checkpoint together).
+    /// A fresh generation ([`Self::create_fresh`]) is one transaction from
+    /// its first event to [`Self::finish_fresh`]: nobody reads it before, it
+    /// has no journal to roll back, and the pages each commit would write
+    /// again (index pages touched by every batch) are written once, or when
+    /// the bounded page cache spills. An error leaves a fresh generation
+    /// unusable (the rebuild removes it).
     pub fn apply_decoded(&mut self, events: &[Decoded]) -> Result<(), ProjectionError> {
         let checkpoint = self.checkpoint()?;
         let fresh: Vec<&Decoded> = events.iter().filter(|e| checkpoint.is_none_or(|c| e.position > c)).collect();
-        let Some(last) = fresh.last() else { return Ok(()) };
-        let tx = self.conn.transaction()?;
-        {
-            let mut fold = Fold { conn: &tx, held: Vec::new(), memory: self.memory.as_mut() };
-            for e in &fresh {
-                apply_one(&mut fold, e)?;
-            }
-            fold.stmt(
-                "INSERT INTO checkpoint (id, commit_position, prepare_position, events_applied, updated_at)
-                 VALUES (1, ?1, ?2, ?3, ?4)
-                 ON CONFLICT (id) DO UPDATE SET commit_position = ?1, prepare_position = ?2,
-                    events_applied = events_applied + ?3, updated_at = ?4",
-            )?
-            .execute(params![
-                last.position.commit as i64,
-                last.position.prepare as i64,
-                fresh.len() as i64,
-                Utc::now().to_rfc3339()
-            ])?;
+        if fresh.is_empty() {
+            return Ok(());
         }
+        if self.memory.is_some() {
+            if self.conn.is_autocommit() {
+                self.conn.execute_batch("BEGIN IMMEDIATE")?;
+            }
+            return fold_batch(&self.conn, self.memory.as_mut(), &fresh);
+        }
+        let tx = self.conn.transaction()?;
+        fold_batch(&tx, None, &fresh)?;
         tx.commit()?;
         Ok(())
     }
@@ -182,7 +184,30 @@ impl Projector {
     }
 }
 
-/// One transaction's fold: its statements, each prepared once for the whole
+/// Folds `events` (not empty, all after the checkpoint) and moves the
+/// checkpoint, inside the caller's transaction.
+fn fold_batch(conn: &Connection, memory: Option<&mut CaseMemory>, events: &[&Decoded]) -> Result<(), ProjectionError> {
+    let mut fold = Fold { conn, held: Vec::new(), memory };
+    for e in events {
+        apply_one(&mut fold, e)?;
+    }
+    let Some(last) = events.last() else { return Ok(()) };
+    fold.stmt(
+        "INSERT INTO checkpoint (id, commit_position, prepare_position, events_applied, updated_at)
+         VALUES (1, ?1, ?2, ?3, ?4)
+         ON CONFLICT (id) DO UPDATE SET commit_position = ?1, prepare_position = ?2,
+            events_applied = events_applied + ?3, updated_at = ?4",
+    )?
+    .execute(params![
+        last.position.commit as i64,
+        last.position.prepare as i64,
+        events.len() as i64,
+        Utc::now().to_rfc3339()
+    ])?;
+    Ok(())
+}
+
+/// One batch's fold: its statements, each prepared once for the whole
 /// batch (looked up by the address of its SQL text, not by hashing it), and
 /// what the fold reads back of its own rows ([`Fold::place`] and the
 /// numbering below): from SQLite for the live projector, from

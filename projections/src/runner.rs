@@ -250,11 +250,9 @@ pub struct Progress {
     pub seconds_left: f64,
 }
 
-/// Events folded per transaction during a rebuild.
-const REBUILD_TXN_EVENTS: usize = 20_000;
 /// Batches of [`BATCH`] events read ahead of the fold during a rebuild: with
-/// [`REBUILD_TXN_EVENTS`] pending and [`DECODING`] batches being decoded, at
-/// most ~60 000 events are in memory.
+/// the one being folded and [`DECODING`] being decoded, at most ~22 000
+/// events are in memory.
 const READ_AHEAD: usize = 8;
 /// Batches being decoded at once, each on a blocking thread, while the next
 /// one is read: reading, decoding and folding overlap.
@@ -268,10 +266,10 @@ const DECODING: usize = 2;
 /// Three stages overlap: this task reads the log in batches of [`BATCH`];
 /// up to [`DECODING`] batches at a time are decoded ([`crate::Decoded`]) on
 /// blocking threads while the next is read; the decoded batches go, in log
-/// order, over a bounded channel to one blocking thread that folds them,
-/// [`REBUILD_TXN_EVENTS`] per transaction, into a generation made by
-/// [`Projector::create_fresh`] (no journal, query indexes built at the end,
-/// per-case state remembered instead of read back). The generation is made
+/// order, over a bounded channel to one blocking thread that folds each as it
+/// comes into a generation made by [`Projector::create_fresh`] (no journal,
+/// one transaction, query indexes built at the end, per-case state
+/// remembered instead of read back). The generation is made
 /// durable before `CURRENT` names it; on any error it is removed and
 /// `CURRENT` is untouched.
 pub async fn rebuild<S: EventStore>(
@@ -293,25 +291,15 @@ pub async fn rebuild<S: EventStore>(
         let (path, folded) = (path.clone(), folded.clone());
         tokio::task::spawn_blocking(move || -> Result<u64, ProjectionError> {
             let mut projector = Projector::create_fresh(&path)?;
-            let mut pending = Vec::with_capacity(REBUILD_TXN_EVENTS + BATCH);
             let mut events = 0u64;
-            let mut fold = |pending: &mut Vec<crate::Decoded>| -> Result<(), ProjectionError> {
-                projector.apply_decoded(pending)?;
-                events += pending.len() as u64;
+            while let Some(batch) = rx.blocking_recv() {
+                projector.apply_decoded(&batch)?;
+                events += batch.len() as u64;
                 folded.0.store(events, Relaxed);
-                if let Some(last) = pending.last() {
+                if let Some(last) = batch.last() {
                     folded.1.store(last.position.commit, Relaxed);
                 }
-                pending.clear();
-                Ok(())
-            };
-            while let Some(batch) = rx.blocking_recv() {
-                pending.extend(batch);
-                if pending.len() >= REBUILD_TXN_EVENTS {
-                    fold(&mut pending)?;
-                }
             }
-            fold(&mut pending)?;
             tracing::debug!(cases = projector.cases_remembered(), "rebuild folded; building the query indexes");
             projector.finish_fresh()?;
             Ok(events)

@@ -249,7 +249,7 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
     println!("  {:<52} {:>10.2} {:>12.0} {:>10.2}", "raw read_all, batches of 2 000", raw_secs, raw_rate, 1.0);
     println!(
         "  {:<52} {:>10.2} {:>12.0} {:>10.2}",
-        "rebuild (read ∥ fold, fresh generation, 20 000/txn)",
+        "rebuild (read ∥ decode ∥ fold, fresh generation)",
         rebuild_secs,
         rebuild_rate,
         rebuild_rate / raw_rate.max(1e-9)

@@ -292,6 +292,13 @@ pub async fn rebuild<S: EventStore>(
         tokio::task::spawn_blocking(move || -> Result<u64, ProjectionError> {
             let mut projector = Projector::create_fresh(&path)?;
             let mut events = 0u64;
+            // Freeing a folded batch (a few small strings per event) took an
+            // eighth of the folding thread's time: another thread does it.
+            let (free, folded_batches) = std::sync::mpsc::sync_channel::<Vec<crate::Decoded>>(2);
+            std::thread::Builder::new()
+                .name("leye-rebuild-free".into())
+                .spawn(move || folded_batches.into_iter().for_each(drop))
+                .map_err(|e| ProjectionError::Corrupt(format!("rebuild thread: {e}")))?;
             while let Some(batch) = rx.blocking_recv() {
                 projector.apply_decoded(&batch)?;
                 events += batch.len() as u64;
@@ -299,6 +306,7 @@ pub async fn rebuild<S: EventStore>(
                 if let Some(last) = batch.last() {
                     folded.1.store(last.position.commit, Relaxed);
                 }
+                let _ = free.send(batch); // dropped here if that thread is gone
             }
             tracing::debug!(cases = projector.cases_remembered(), "rebuild folded; building the query indexes");
             projector.finish_fresh()?;

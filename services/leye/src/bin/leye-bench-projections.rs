@@ -211,6 +211,7 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
 
     // --- 2. raw read of the log ----------------------------------------------
     let started = Instant::now();
+    let cpu_started = cpu_seconds();
     let (mut after, mut events, mut bytes) = (None, 0u64, 0u64);
     loop {
         let batch = store.read_all(after, READ_BATCH).await?;
@@ -220,6 +221,7 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
         bytes += batch.iter().map(|e| (e.data.len() + e.metadata.len()) as u64).sum::<u64>();
     }
     let raw_secs = started.elapsed().as_secs_f64();
+    let raw_cpu = cpu_seconds().zip(cpu_started).map(|(b, a)| b - a);
     let raw_rate = events as f64 / raw_secs.max(1e-9);
     let store_bytes = file_size(&data_dir.join(STORE_FILE));
 
@@ -230,6 +232,7 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
     // rebuild's own memory is the peak above this.
     let rss_before = rss("VmRSS:");
     let started = Instant::now();
+    let cpu_started = cpu_seconds();
     let (db, folded) = runner::rebuild(&store, &read_models, |p| {
         eprint!(
             "\r  rebuilding: {}/{} events, {:.0} events/s, about {:.0} s left   ",
@@ -239,20 +242,33 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
     .await?;
     eprintln!();
     let rebuild_secs = started.elapsed().as_secs_f64();
+    let rebuild_cpu = cpu_seconds().zip(cpu_started).map(|(b, a)| b - a);
     let rebuild_rate = folded as f64 / rebuild_secs.max(1e-9);
     let rebuild_peak_rss = peak_reset.then(|| rss("VmHWM:")).flatten();
     ensure!(folded == events, "the rebuild folded {folded} events, the log holds {events}");
 
     println!();
     println!("2./3. Reading the log and rebuilding the read model ({events} events)");
-    println!("  {:<52} {:>10} {:>12} {:>10}", "", "seconds", "events/s", "vs raw");
-    println!("  {:<52} {:>10.2} {:>12.0} {:>10.2}", "raw read_all, batches of 2 000", raw_secs, raw_rate, 1.0);
+    // CPU time of the whole process (every thread) per event: what the
+    // machine's other load cannot change, unlike the seconds.
+    let per_event =
+        |cpu: Option<f64>| cpu.map_or_else(|| "?".into(), |c| format!("{:.2}", c * 1e6 / events.max(1) as f64));
+    println!("  {:<52} {:>10} {:>12} {:>10} {:>12}", "", "seconds", "events/s", "vs raw", "CPU µs/event");
     println!(
-        "  {:<52} {:>10.2} {:>12.0} {:>10.2}",
+        "  {:<52} {:>10.2} {:>12.0} {:>10.2} {:>12}",
+        "raw read_all, batches of 2 000",
+        raw_secs,
+        raw_rate,
+        1.0,
+        per_event(raw_cpu)
+    );
+    println!(
+        "  {:<52} {:>10.2} {:>12.0} {:>10.2} {:>12}",
         "rebuild (read ∥ decode ∥ fold, fresh generation)",
         rebuild_secs,
         rebuild_rate,
-        rebuild_rate / raw_rate.max(1e-9)
+        rebuild_rate / raw_rate.max(1e-9),
+        per_event(rebuild_cpu)
     );
     println!(
         "  payload + metadata {:.1} MiB; store file {:.1} MiB; read model {:.1} MiB; peak RSS during the rebuild {} \
@@ -390,6 +406,17 @@ fn print_growth(sizes: &[SizeFigures]) {
 /// system does not allow it.
 fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// CPU time (user + system, every thread) of this process so far, in
+/// seconds, from `/proc/self/stat` (clock ticks of 1/100 s, Linux's
+/// `USER_HZ`). `None` where there is no such file.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces), from field 3.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
+    Some((ticks(14)? + ticks(15)?) as f64 / 100.0)
 }
 
 /// A memory figure of this process from `/proc/self/status`, in bytes:

@@ -146,6 +146,16 @@ export LEYE_POSTGRES_BIN
 export LEYE_REQUIRE_POSTGRES=1
 echo "using $("${LEYE_POSTGRES_BIN}/postgres" --version) at ${LEYE_POSTGRES_BIN}" >&2
 
+# The KurrentDB event store's contract suite (services/store/tests/kurrentdb_contract.rs)
+# needs a real cluster, which cannot be installed from any package registry these
+# machines reach: it runs only when LEYE_TEST_KURRENTDB_URL names one, and is
+# otherwise skipped (each case says so). Say it here too, where it is seen.
+if [[ -z "${LEYE_TEST_KURRENTDB_URL:-}" ]]; then
+    echo "SKIPPED: the KurrentDB contract suite (LEYE_TEST_KURRENTDB_URL is not set; no KurrentDB server can be installed here, none is faked; its unit tests and the unreachable-cluster test still run)" >&2
+else
+    echo "running the KurrentDB contract suite against the cluster in LEYE_TEST_KURRENTDB_URL (not printed: it may hold a password)" >&2
+fi
+
 BUF_VERSION=1.75.0
 BUF_DIR=target/buf
 BUF="${BUF_DIR}/node_modules/.bin/buf"

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use hdrhistogram::Histogram;
 use tokio::task::JoinSet;
 
+pub mod cluster;
 pub mod personal;
 pub mod sealing;
 pub mod sealing_grpc;

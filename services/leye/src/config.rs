@@ -323,8 +323,9 @@ impl ServeSettings {
             None => Cipher::default(),
             Some(c) => Cipher::parse(&c).map_err(|e| anyhow::anyhow!("personal_data_cipher: {e}"))?,
         };
-        let vault = VaultConfig {
+        let mut vault = VaultConfig {
             key_store: data_dir.join(crate::personal::KEY_STORE_FILE),
+            shared: None,
             master_key_file: self
                 .master_key_file
                 .or(lower.master_key_file)
@@ -394,6 +395,10 @@ impl ServeSettings {
             Some(arg) => arg.parse("store")?,
             None => leye_store::StoreLocator::Sqlite(data_dir.join(STORE_FILE)),
         };
+        // Servers sharing a PostgreSQL event store share its key store too.
+        if let leye_store::StoreLocator::Postgres(url) = &store {
+            vault.shared = Some(crate::personal::SharedKeyStore(url.clone()));
+        }
         Ok(ServeConfig {
             store,
             listen,
@@ -453,6 +458,11 @@ mod tests {
         let cfg = ServeSettings::default().layered_over(from_file.clone()).unwrap();
         assert_eq!(cfg.store, leye_store::StoreLocator::Postgres("postgres://leye:s3cret@db/leye".into()));
         assert!(!format!("{cfg:?}").contains("s3cret") && !cfg.store.to_string().contains("s3cret"));
+        assert_eq!(
+            cfg.vault.shared,
+            Some(crate::personal::SharedKeyStore("postgres://leye:s3cret@db/leye".into())),
+            "the key store is the event store's database"
+        );
         let flag = ServeSettings { store: Some("sqlite:/tmp/x.db".parse().unwrap()), ..Default::default() };
         let cfg = flag.layered_over(from_file).unwrap();
         assert_eq!(cfg.store, leye_store::StoreLocator::Sqlite("/tmp/x.db".into()));

@@ -8,6 +8,11 @@
 //!   start); a key in `LEYE_MASTER_KEY` needs `--new-master-key-file`, and the
 //!   operator then sets the variable to it.
 //! - `leye keys status`: how many data keys are live and destroyed.
+//! - `leye keys copy`: with `--store postgres://…`, copies the server's
+//!   SQLite key store (`<data_dir>/keys/keys.sqlite`) into the PostgreSQL key
+//!   store every server of that event store shares, and checks every key on
+//!   arrival. With a shared key store, `rotate` re-wraps the keys of all
+//!   servers: stop every one of them first and give each the new master key.
 //! - `leye migrate encrypt`: one way, seals the personal fields of every
 //!   `person.registered` event a release before sealing wrote in clear, in
 //!   place: positions, event ids, recorded times and metadata are untouched,
@@ -23,13 +28,13 @@ use leye_vault::{KeyFile, MasterKey, MasterKeySource, Vault};
 use crate::{
     cases::{AppError, Person, case_id_of},
     config::{STORE_FILE, ServeConfig},
-    personal::{MASTER_KEY_ENV, PersonalData},
+    personal::{MASTER_KEY_ENV, PersonalData, VaultConfig},
 };
 
 /// Re-wraps every data key under a new master key; returns a report line.
 pub fn rotate(config: &ServeConfig, new_key_file: Option<&Path>) -> anyhow::Result<String> {
     let source = config.vault.source();
-    let mut vault = Vault::open(&config.vault.key_store, source.as_ref(), config.vault.cipher)?;
+    let mut vault = config.vault.open_vault()?;
     let new = match new_key_file {
         Some(path) => KeyFile::new(path)
             .load()?
@@ -55,14 +60,40 @@ pub fn rotate(config: &ServeConfig, new_key_file: Option<&Path>) -> anyhow::Resu
 
 /// Live and destroyed data keys; returns a report line.
 pub fn status(config: &ServeConfig) -> anyhow::Result<String> {
-    let vault = Vault::open(&config.vault.key_store, config.vault.source().as_ref(), config.vault.cipher)?;
+    let vault = config.vault.open_vault()?;
     let c = vault.counts()?;
     Ok(format!(
         "key store {}: {} live data keys, {} destroyed (erased persons); cipher for new keys {}",
-        config.vault.key_store.display(),
+        config.vault.describe(),
         c.live,
         c.destroyed,
         config.vault.cipher.as_str()
+    ))
+}
+
+/// Copies this server's SQLite key store into the shared PostgreSQL one,
+/// verified on arrival; returns a report line.
+pub fn copy(config: &ServeConfig) -> anyhow::Result<String> {
+    copy_keys(&config.vault)
+}
+
+/// [`copy`] for a vault configuration (`leye store copy` into PostgreSQL
+/// calls it with the target's URL).
+pub fn copy_keys(vault: &VaultConfig) -> anyhow::Result<String> {
+    let shared = vault.shared.as_ref().with_context(
+        || "leye keys copy copies into the key store of a PostgreSQL event store: give --store postgres://…",
+    )?;
+    let options = shared.options();
+    let from = &vault.key_store;
+    let r = leye_vault::copy_sqlite_to_postgres(from, vault.source().as_ref(), &options)
+        .with_context(|| format!("copying {} into the {}", from.display(), options.describe()))?;
+    Ok(format!(
+        "{} data keys ({} destroyed) of {} are in the {}, checked ({} new); every server of this store now reads them",
+        r.keys,
+        r.destroyed,
+        from.display(),
+        options.describe(),
+        r.added
     ))
 }
 

@@ -46,7 +46,9 @@ impl Roles {
                 linker: Some(Leadership::campaign(pg, "hire-linker", interval)),
                 finder: Some(Leadership::campaign(pg, "policy-finder", interval)),
             },
-            AnyStore::Sqlite(_) => Self::default(),
+            // No leader election through KurrentDB yet: run the followers on
+            // one server of a KurrentDB deployment (README, "Running several servers").
+            AnyStore::Sqlite(_) | AnyStore::KurrentDb(_) => Self::default(),
         }
     }
 

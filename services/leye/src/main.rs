@@ -228,6 +228,13 @@ enum KeysCommand {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Copy this server's key store file (<data_dir>/keys/keys.sqlite) into
+    /// the key store of the PostgreSQL event store given with --store, which
+    /// every server on it shares; every key is checked on arrival. May be run again.
+    Copy {
+        #[command(flatten)]
+        data: DataArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -334,6 +341,7 @@ fn main() -> ExitCode {
     // reports one progress line instead.
     let default_log = if matches!(cli.command, Command::Generate { .. }) { "warn" } else { "info" };
     leye::backup::private_umask();
+    leye::grpc::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -433,6 +441,7 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
                     leye::keys::rotate(&data.resolve()?, new_master_key_file.as_deref())?
                 }
                 KeysCommand::Status { data } => leye::keys::status(&data.resolve()?)?,
+                KeysCommand::Copy { data } => leye::keys::copy(&data.resolve()?)?,
             };
             println!("{report}");
             Ok(())
@@ -460,6 +469,13 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
             let mut out = std::io::stdout().lock();
             let (from, to) = (from.parse("--from")?, to.parse("--to")?);
             leye::storecopy::copy(&from, &to, &options, page, &mut out).await?;
+            // Into PostgreSQL: the personal-data keys of this data directory come along.
+            if let (leye_store::StoreLocator::Postgres(url), true) = (&to, config.vault.key_store.exists()) {
+                let mut vault = config.vault.clone();
+                vault.shared = Some(leye::personal::SharedKeyStore(url.clone()));
+                let line = tokio::task::spawn_blocking(move || leye::keys::copy_keys(&vault)).await??;
+                writeln!(out, "{line}")?;
+            }
             out.flush()?;
             Ok(())
         }
@@ -700,7 +716,7 @@ fn refuse_shared(config: &ServeConfig, what: &str, instead: &str) -> anyhow::Res
 /// Opens the event store of an existing data directory.
 /// The personal-data codec; `store` is closed when the key store cannot be opened.
 async fn personal_data(config: &ServeConfig, store: &leye_store::AnyStore) -> anyhow::Result<Arc<PersonalData>> {
-    let opened = config.vault.open();
+    let opened = config.vault.open_for(store).await;
     if opened.is_err() {
         store.clone().close().await;
     }

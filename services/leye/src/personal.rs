@@ -29,7 +29,7 @@ use cache::OpenedCache;
 
 use leye_domain::values::{RegisteredId, ResidentId};
 use leye_store::EventStore;
-use leye_vault::{Cipher, EnvKey, KeyFile, MasterKeySource, Opened, Sealed, Vault, VaultError};
+use leye_vault::{Cipher, EnvKey, KeyFile, MasterKeySource, Opened, PgKeyStoreOptions, Sealed, Vault, VaultError};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -45,11 +45,34 @@ pub const KEY_STORE_FILE: &str = "keys/keys.sqlite";
 /// The master key file's default place, inside the data directory.
 pub const MASTER_KEY_FILE: &str = "keys/master.key";
 
+/// The PostgreSQL database of a shared event store, holding the key store of
+/// every server on it (schema `leye`). Never printed with its password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SharedKeyStore(pub String);
+
+impl std::fmt::Debug for SharedKeyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SharedKeyStore({})", leye_store::postgres::redact_url(&self.0))
+    }
+}
+
+impl SharedKeyStore {
+    /// The key store's options: the event store's schema, the default
+    /// erasure follower (see [`PgKeyStoreOptions`]).
+    pub fn options(&self) -> PgKeyStoreOptions {
+        PgKeyStoreOptions::new(self.0.clone(), leye_store::postgres::redact_url(&self.0))
+    }
+}
+
 /// Where the keys are and how to seal: part of the service configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VaultConfig {
-    /// The key store (`<data_dir>/keys/keys.sqlite`).
+    /// The key store (`<data_dir>/keys/keys.sqlite`): this server's own, or,
+    /// with [`Self::shared`], the file `leye keys copy` copies from.
     pub key_store: PathBuf,
+    /// The event store is PostgreSQL: the keys are there, shared by every
+    /// server (`None`: the SQLite file `key_store`).
+    pub shared: Option<SharedKeyStore>,
     /// The master key file, unless [`MASTER_KEY_ENV`] is set.
     pub master_key_file: PathBuf,
     /// The cipher for new data keys and values.
@@ -66,17 +89,53 @@ impl VaultConfig {
         }
     }
 
-    /// Opens the key store; a missing or wrong master key is an error naming
-    /// the file or variable and the key store.
+    /// Opens the key store (blocking I/O); a missing or wrong master key is
+    /// an error naming the file or variable and the key store.
+    pub fn open_vault(&self) -> anyhow::Result<Vault> {
+        let source = self.source();
+        let opened = match &self.shared {
+            None => Vault::open(&self.key_store, source.as_ref(), self.cipher),
+            Some(shared) => Vault::open_postgres(&shared.options(), source.as_ref(), self.cipher),
+        };
+        opened.map_err(|e| match e {
+            VaultError::WrongMasterKey { .. } | VaultError::MasterKey(_) => anyhow::anyhow!(
+                "{e}; the master key comes from LEYE_MASTER_KEY, else --master-key-file / LEYE_MASTER_KEY_FILE / \
+                 master_key_file, and must be the same on every server"
+            ),
+            e => e.into(),
+        })
+    }
+
+    /// [`Self::open_vault`] with the codec over it.
     pub fn open(&self) -> anyhow::Result<Arc<PersonalData>> {
-        let vault = Vault::open(&self.key_store, self.source().as_ref(), self.cipher)?;
-        Ok(Arc::new(PersonalData::new(Arc::new(vault))))
+        Ok(Arc::new(PersonalData::new(Arc::new(self.open_vault()?))))
+    }
+
+    /// Where the keys are, for messages.
+    pub fn describe(&self) -> String {
+        match &self.shared {
+            None => self.key_store.display().to_string(),
+            Some(shared) => shared.options().describe(),
+        }
     }
 
     /// [`Self::open`] for the service over `store`: a key store that is
     /// missing while the store already holds sealed personal data is refused
     /// (a fresh one would read none of it), rather than created anew.
     pub async fn open_for(&self, store: &impl EventStore) -> anyhow::Result<Arc<PersonalData>> {
+        if let Some(shared) = &self.shared {
+            let options = shared.options();
+            let exists = tokio::task::spawn_blocking(move || Vault::postgres_key_store_exists(&options)).await??;
+            if !exists && holds_sealed_data(store).await? {
+                anyhow::bail!(
+                    "the event store holds sealed personal data but the {} holds no keys: copy the key store of \
+                     the server that sealed them with `leye keys copy` (without it no resident ID or name can be read)",
+                    shared.options().describe()
+                );
+            }
+            let me = self.clone();
+            return tokio::task::spawn_blocking(move || me.open()).await?;
+        }
         if !self.key_store.exists() && holds_sealed_data(store).await? {
             anyhow::bail!(
                 "the event store holds sealed personal data but the key store {} is missing: restore it from the \
@@ -132,7 +191,15 @@ fn corrupt(case_id: Uuid, what: &str) -> AppError {
 
 impl PersonalData {
     pub fn new(vault: Arc<Vault>) -> Self {
-        Self { vault, opened: Arc::new(OpenedCache::new(cache::CAPACITY)) }
+        let opened = Arc::new(OpenedCache::new(cache::CAPACITY));
+        // Another server's erasure (a shared key store): its opened payloads go too.
+        let purge = Arc::downgrade(&opened);
+        vault.on_erasure(move |case_id| {
+            if let Some(opened) = purge.upgrade() {
+                opened.purge(case_id);
+            }
+        });
+        Self { vault, opened }
     }
 
     pub fn vault(&self) -> &Vault {
@@ -185,8 +252,12 @@ impl PersonalData {
         if fields_of(event_type).is_none() {
             return Ok(Cow::Borrowed(data));
         }
-        if let Some(opened) = self.opened.get(case_id, event_id, data) {
-            return Ok(Cow::Owned(opened));
+        // Over a shared key store, only while this server has seen every
+        // erasure made more than the staleness bound ago (`Vault::cache_fresh`).
+        if self.vault.cache_fresh() {
+            if let Some(opened) = self.opened.get(case_id, event_id, data) {
+                return Ok(Cow::Owned(opened));
+            }
         }
         let generation = self.opened.generation();
         let mut json: Map<String, Value> =
@@ -300,6 +371,7 @@ mod tests {
     fn codec(dir: &std::path::Path) -> Arc<PersonalData> {
         let config = VaultConfig {
             key_store: dir.join(KEY_STORE_FILE),
+            shared: None,
             master_key_file: dir.join(MASTER_KEY_FILE),
             cipher: Cipher::default(),
         };

@@ -3,8 +3,9 @@
 //! (SIGKILL) under command load, and afterwards every acknowledged command's
 //! events are in the store once and on NATS once, per case in order.
 //!
-//! The two servers share the chain, pseudonym and personal-data keys (and the
-//! key store: `keys/` is one directory), as a deployment must.
+//! The servers share the chain, pseudonym and master keys (copies of the
+//! files, as a deployment distributes them); the personal-data key store is
+//! in PostgreSQL beside the events, shared by all.
 
 #![allow(clippy::unwrap_used)]
 
@@ -12,8 +13,32 @@ mod support;
 
 use std::time::Duration;
 
+use leye_proto::person::v1 as pb;
 use leye_store::test_postgres::TestPostgres;
-use support::{Leye, NatsServer, assert_each_once_in_case_order, jetstream, read_all, run_clients, wait_stream_count};
+use support::{
+    Leye, NAME, NatsServer, assert_each_once_in_case_order, jetstream, read_all, resident_id, run_case, run_clients,
+    wait_stream_count,
+};
+
+/// Copies the chain and master key files of `from` into `to/keys/`, as an
+/// operator distributes them (not the key store: that is in PostgreSQL).
+fn copy_keys(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to.join("keys")).unwrap();
+    for f in ["chain.key", "master.key"] {
+        let src = from.join("keys").join(f);
+        std::fs::copy(&src, to.join("keys").join(f)).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+    }
+}
+
+/// A token of `data`'s development issuer for a city-wide supervisor (who may erase).
+fn supervisor_token(data: &std::path::Path) -> String {
+    let (key, _) = leye::trust::dev_issuer(data).expect("development issuer");
+    let claims = leye_auth::dev::DevClaims {
+        key_id: Some(leye::trust::DEV_KEY_ID.into()),
+        ..leye_auth::dev::DevClaims::new("chief-0007", &[leye_auth::Role::Supervisor], &["120000"])
+    };
+    leye_auth::dev::issue_token(&key, &claims, chrono::Utc::now().timestamp()).expect("token")
+}
 
 fn leads_publisher(l: &Leye) -> bool {
     l.log_text().contains("leading the publisher role: publishing")
@@ -31,9 +56,8 @@ async fn two_servers_one_store_every_event_once_across_a_publisher_leader_kill()
     let mut a = Leye::start(&a_dir, Some(&nats.url()), &["--store", &url]).await;
     // A case on A first: A has created the keys (and the key store) before B opens them.
     let mut sent = run_clients(a.addr, a.token(), 1, 1, 1000).await;
-    // B shares A's keys: the key directory, and the pseudonym key.
-    std::fs::create_dir_all(&b_dir).unwrap();
-    std::os::unix::fs::symlink(a_dir.join("keys"), b_dir.join("keys")).unwrap();
+    // B has copies of A's key files (chain, master) and the pseudonym key.
+    copy_keys(&a_dir, &b_dir);
     let pseudonym = a_dir.join("pseudonym.key");
     let pseudonym = pseudonym.to_str().unwrap();
     let mut b = Leye::start(&b_dir, Some(&nats.url()), &["--store", &url, "--pseudonym-key-file", pseudonym]).await;
@@ -128,8 +152,7 @@ async fn three_servers_three_nats_nodes_kill_the_leader_then_a_nats_node() {
     let pseudonym = first.join("pseudonym.key");
     for n in 2..=3 {
         let data = dir.path().join(format!("leye-{n}"));
-        std::fs::create_dir_all(&data).unwrap();
-        std::os::unix::fs::symlink(first.join("keys"), data.join("keys")).unwrap();
+        copy_keys(&first, &data);
         let mut args = common.to_vec();
         args.extend(["--pseudonym-key-file", pseudonym.to_str().unwrap()]);
         servers.push(Leye::start(&data, Some(&nats), &args).await);
@@ -199,4 +222,101 @@ async fn three_servers_three_nats_nodes_kill_the_leader_then_a_nats_node() {
     assert_eq!(positions, (1..=events as u64).collect::<Vec<_>>(), "every position of the log once on NATS");
     let on_nats: std::collections::HashSet<&str> = received.iter().map(|r| r.header("Leye-Event-Id")).collect();
     assert!(sent.iter().all(|s| on_nats.contains(s.event_id.as_str())), "every acknowledged event on NATS");
+}
+
+/// The case's registration as of its first event: before any erasure is
+/// folded, so what it shows is what the registration's sealed fields open to.
+async fn registration_on(client: &mut support::Client, case_id: &str) -> pb::Registration {
+    let as_of = Some(pb::get_case_request::AsOf::Revision(0));
+    let got = client.get_case(pb::GetCaseRequest { case_id: case_id.into(), as_of }).await.unwrap();
+    got.into_inner().case.unwrap().registration.unwrap()
+}
+
+/// Personal data across servers (issue 12): a person registered through A
+/// is read with their resident ID and name on B (the key store is shared in
+/// PostgreSQL); erased through A, B stops returning them (its caches follow
+/// the erasures within the staleness bound, 1 s); a server whose master key
+/// differs, or is missing, refuses to start, naming the setting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_registered_on_one_server_is_read_on_another_and_an_erasure_on_one_holds_on_both() {
+    let Some(pg) = TestPostgres::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let url = pg.url();
+    let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(&a_dir).unwrap();
+    let a = Leye::start(&a_dir, None, &["--store", &url]).await;
+    let mut on_a = a.client().await;
+    // Answered: A has made its keys (chain, master) by now.
+    let case_id = run_case(&mut on_a, 4242).await[0].case_id.clone();
+    copy_keys(&a_dir, &b_dir);
+    let pseudonym = a_dir.join("pseudonym.key");
+    let b = Leye::start(&b_dir, None, &["--store", &url, "--pseudonym-key-file", pseudonym.to_str().unwrap()]).await;
+    let mut on_b = b.client().await;
+    let other = run_case(&mut on_b, 4343).await[0].case_id.clone();
+    for client in [&mut on_a, &mut on_b] {
+        let r = registration_on(client, &case_id).await;
+        assert_eq!((r.resident_id.as_str(), r.name.as_str()), (resident_id(4242).as_str(), NAME), "read on both");
+        let r = registration_on(client, &other).await;
+        assert_eq!(r.resident_id, resident_id(4343), "B's registration is read on A too");
+    }
+    assert!(!a_dir.join("keys/keys.sqlite").exists() && !b_dir.join("keys/keys.sqlite").exists(), "no key file");
+
+    // B has the person opened in its caches now. Erase through A.
+    let mut supervisor = pb::person_case_service_client::PersonCaseServiceClient::new(
+        support::authed(a.addr, &supervisor_token(&a_dir)).await.unwrap(),
+    );
+    let erase = pb::ErasePersonalDataRequest {
+        context: Some(leye_proto::common::v1::CommandContext {
+            command_id: uuid::Uuid::new_v4().to_string(),
+            office: "120111001".into(),
+            ..Default::default()
+        }),
+        case_id: case_id.clone(),
+        effective_date: (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive().to_string(),
+        erasure: Some(pb::PersonalDataErasure { ground: pb::ErasureGround::ConsentWithdrawn as i32 }),
+    };
+    let erased_at = std::time::Instant::now();
+    supervisor.erase_personal_data(erase).await.unwrap();
+    support::eventually("B no longer returns the erased person", Duration::from_secs(10), || {
+        let mut on_b = on_b.clone();
+        let case_id = case_id.clone();
+        async move {
+            let r = registration_on(&mut on_b, &case_id).await;
+            (r.resident_id.is_empty() && r.name.is_empty()).then_some(())
+        }
+    })
+    .await;
+    eprintln!("B stopped returning the erased person {:?} after the erasure was acknowledged", erased_at.elapsed());
+    for client in [&mut on_a, &mut on_b] {
+        let r = registration_on(client, &case_id).await;
+        assert_eq!((r.resident_id.as_str(), r.name.as_str()), ("", ""), "erased on both");
+        assert_eq!(registration_on(client, &other).await.name, NAME, "the other person is untouched");
+    }
+    for l in [&a, &b] {
+        let log = l.log_text();
+        assert!(!log.contains(&resident_id(4242)) && !log.contains(NAME), "no personal data in the log");
+    }
+
+    // A third server with another master key, or none: refused at start, naming the setting.
+    let c_dir = dir.path().join("c");
+    copy_keys(&a_dir, &c_dir);
+    std::fs::write(c_dir.join("keys/master.key"), "ab".repeat(32)).unwrap();
+    let refused = |data: std::path::PathBuf| {
+        let out = std::process::Command::new(support::LEYE)
+            .args(["serve", "--store", &url, "--listen", &format!("127.0.0.1:{}", support::free_port())])
+            .arg("--data-dir")
+            .arg(&data)
+            .env_remove("LEYE_STORE")
+            .env_remove("LEYE_MASTER_KEY")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "started with a wrong or missing master key");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = refused(c_dir.clone());
+    assert!(err.contains("does not open the key store") && err.contains("--master-key-file"), "{err}");
+    std::fs::remove_file(c_dir.join("keys/master.key")).unwrap();
+    let err = refused(c_dir.clone());
+    assert!(err.contains("holds no key") && err.contains("LEYE_MASTER_KEY"), "{err}");
+    assert!(!c_dir.join("keys/master.key").exists(), "no new master key made beside a shared key store");
 }

@@ -276,6 +276,47 @@ fn compose_checks_health_and_restarts_every_service() {
     }
 }
 
+/// The `kurrentdb` profile: three KurrentDB nodes that seed each other, and
+/// one leye whose `LEYE_STORE` names all three (not run here: no Docker).
+#[test]
+fn compose_kurrentdb_profile_is_a_three_node_cluster_under_one_leye() {
+    let Some(compose) = compose_file() else { return };
+    let services = compose["services"].as_object().expect("services");
+    let nodes = ["kurrentdb-1", "kurrentdb-2", "kurrentdb-3"];
+    if !services.contains_key(nodes[0]) {
+        skip("compose kurrentdb", "this `docker compose config` lists only the services of active profiles");
+        return;
+    }
+    let in_profile = |s: &Value| strings(&s["profiles"]).contains(&"kurrentdb");
+    for node in nodes {
+        let service = &services[node];
+        assert!(in_profile(service), "{node}: only in the kurrentdb profile");
+        let env = &service["environment"];
+        assert_eq!(env["KURRENTDB_CLUSTER_SIZE"], "3", "{node}: a three-node cluster (quorum writes)");
+        assert_eq!(env["KURRENTDB_NODE_HOST_ADVERTISE_AS"], node, "{node}: advertises its own name");
+        let mut seeds: Vec<&str> = env["KURRENTDB_GOSSIP_SEED"].as_str().expect("gossip seed").split(',').collect();
+        seeds.sort_unstable();
+        let others: Vec<String> = nodes.iter().filter(|n| **n != node).map(|n| format!("{n}:2113")).collect();
+        assert_eq!(seeds, others, "{node}: seeded with the two others");
+    }
+    let leye = &services["leye-kurrent"];
+    assert!(in_profile(leye), "leye-kurrent: only in the kurrentdb profile");
+    let url = leye["environment"]["LEYE_STORE"].as_str().expect("LEYE_STORE");
+    let locator: leye_store::StoreLocator = url.parse().expect("LEYE_STORE parses");
+    assert!(matches!(locator, leye_store::StoreLocator::KurrentDb(_)), "{url}");
+    let settings = leye_store::kurrent::settings(url).expect("the client accepts the URL");
+    let mut hosts: Vec<&str> = settings.hosts().iter().map(|h| h.host.as_str()).collect();
+    hosts.sort_unstable();
+    assert_eq!(hosts, nodes, "the store URL seeds every node");
+    for node in nodes {
+        assert_eq!(leye["depends_on"][node]["condition"], "service_healthy", "leye-kurrent waits for {node}");
+    }
+    for (name, service) in services.iter().filter(|(_, s)| !in_profile(s)) {
+        let depends = service["depends_on"].as_object().map(|d| d.keys().cloned().collect()).unwrap_or(Vec::new());
+        assert!(!depends.iter().any(|d| d.starts_with("kurrentdb")), "{name}: outside the profile, needs no KurrentDB");
+    }
+}
+
 // ------------------------------------------------------------ leye.service
 
 /// The one value of `key=` in the unit.

@@ -38,6 +38,12 @@ fn a_generated_store_copied_into_postgres_verifies_and_replays_the_same() {
     assert!(stdout.contains("the copy's chain verifies"), "{stdout}");
     assert!(!stdout.contains("pa55word") && !stderr.contains("pa55word"), "no password printed: {stdout}{stderr}");
     assert!(stdout.contains("postgres://leye:***@127.0.0.1"), "{stdout}");
+    // The personal-data keys came along, checked on arrival; a second key copy adds nothing.
+    assert!(stdout.contains("data keys") && stdout.contains("PostgreSQL key store"), "{stdout}");
+    let out = leye().args(["keys", "copy", "--store", &url, "--data-dir"]).arg(&data).output().unwrap();
+    let (keys_out, stderr) = text(&out);
+    assert!(out.status.success() && keys_out.contains("checked (0 new)"), "{keys_out}{stderr}");
+    assert!(!keys_out.contains("pa55word"));
 
     // A second copy is refused: the target holds events.
     let out =
@@ -70,6 +76,19 @@ fn a_generated_store_copied_into_postgres_verifies_and_replays_the_same() {
     assert!(from_pg.status.success(), "{:?}", text(&from_pg));
     assert!(from_sqlite.stdout.len() > 100);
     assert_eq!(from_pg.stdout, from_sqlite.stdout, "the same history");
+    // Opened with the keys in PostgreSQL, from another data directory that
+    // holds only the master key (no key store file): the same resident IDs.
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(other.join("keys")).unwrap();
+    for f in ["master.key", "chain.key"] {
+        std::fs::copy(data.join("keys").join(f), other.join("keys").join(f)).unwrap();
+    }
+    let elsewhere = leye().args(["replay", case, "--store", &url, "--data-dir"]).arg(&other).output().unwrap();
+    assert!(elsewhere.status.success(), "{:?}", text(&elsewhere));
+    assert_eq!(elsewhere.stdout, from_sqlite.stdout, "the same history, personal data opened from PostgreSQL");
+    let replayed = String::from_utf8_lossy(&elsewhere.stdout);
+    assert!(replayed.contains("resident_id") && !replayed.contains("erased"), "opened, not withheld: {replayed}");
+    assert!(!other.join("keys/keys.sqlite").exists());
 
     // What only a SQLite file has is refused for PostgreSQL, saying what to do instead.
     let backup = dir.path().join("backup");

@@ -14,6 +14,7 @@ use crate::{
     SqliteStore, SqliteStoreOptions, StoreError, StreamName, Subscription,
     chain::ChainAlgorithm,
     headfile::Link,
+    kurrent::{KurrentStore, KurrentStoreOptions},
     postgres::{PostgresStore, PostgresStoreOptions, redact_url},
 };
 
@@ -30,8 +31,7 @@ pub enum StoreLocator {
 
 impl StoreLocator {
     /// The accepted forms, for error messages.
-    pub const FORMS: &'static str =
-        "sqlite:PATH, postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE or kurrentdb://HOST:PORT";
+    pub const FORMS: &'static str = "sqlite:PATH, postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE or kurrentdb://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…]";
 
     /// Several servers can share this store (not a file of one machine).
     pub fn is_shared(&self) -> bool {
@@ -115,6 +115,10 @@ impl AnyStoreOptions {
     pub fn postgres(&self) -> PostgresStoreOptions {
         PostgresStoreOptions { algorithm: self.algorithm, ..PostgresStoreOptions::new(&self.key_file) }
     }
+
+    pub fn kurrent(&self) -> KurrentStoreOptions {
+        KurrentStoreOptions { algorithm: self.algorithm, ..KurrentStoreOptions::new(&self.key_file) }
+    }
 }
 
 /// Any adapter behind one type.
@@ -122,6 +126,7 @@ impl AnyStoreOptions {
 pub enum AnyStore {
     Sqlite(SqliteStore),
     Postgres(PostgresStore),
+    KurrentDb(KurrentStore),
 }
 
 impl From<SqliteStore> for AnyStore {
@@ -136,15 +141,19 @@ impl From<PostgresStore> for AnyStore {
     }
 }
 
+impl From<KurrentStore> for AnyStore {
+    fn from(s: KurrentStore) -> Self {
+        Self::KurrentDb(s)
+    }
+}
+
 impl AnyStore {
     /// Opens the store at `locator` (a SQLite file is created if missing).
     pub async fn open(locator: &StoreLocator, options: &AnyStoreOptions) -> Result<Self, StoreError> {
         match locator {
             StoreLocator::Sqlite(path) => Ok(Self::Sqlite(SqliteStore::open(path, options.sqlite()).await?)),
             StoreLocator::Postgres(url) => Ok(Self::Postgres(PostgresStore::open(url, options.postgres()).await?)),
-            StoreLocator::KurrentDb(_) => Err(StoreError::Backend(
-                "the KurrentDB adapter is not built into this leye; use sqlite:PATH or postgres://…".into(),
-            )),
+            StoreLocator::KurrentDb(url) => Ok(Self::KurrentDb(KurrentStore::open(url, options.kurrent()).await?)),
         }
     }
 
@@ -153,6 +162,7 @@ impl AnyStore {
         match self {
             Self::Sqlite(s) => s.integrity(),
             Self::Postgres(s) => s.integrity(),
+            Self::KurrentDb(s) => s.integrity(),
         }
     }
 
@@ -160,7 +170,7 @@ impl AnyStore {
     pub fn as_sqlite(&self) -> Option<&SqliteStore> {
         match self {
             Self::Sqlite(s) => Some(s),
-            Self::Postgres(_) => None,
+            Self::Postgres(_) | Self::KurrentDb(_) => None,
         }
     }
 
@@ -174,6 +184,7 @@ impl AnyStore {
         match self {
             Self::Sqlite(s) => s.key_file(),
             Self::Postgres(s) => s.key_file(),
+            Self::KurrentDb(s) => s.key_file(),
         }
     }
 
@@ -182,6 +193,7 @@ impl AnyStore {
         match self {
             Self::Sqlite(s) => s.chain().algorithm,
             Self::Postgres(s) => s.chain().algorithm,
+            Self::KurrentDb(s) => s.chain().algorithm,
         }
     }
 
@@ -190,6 +202,7 @@ impl AnyStore {
         match self {
             Self::Sqlite(s) => format!("sqlite:{}", s.path().display()),
             Self::Postgres(s) => format!("{} (schema {})", s.shown_url(), s.schema()),
+            Self::KurrentDb(s) => format!("{} (streams {}-log, {}-chain)", s.shown_url(), s.namespace(), s.namespace()),
         }
     }
 
@@ -198,6 +211,7 @@ impl AnyStore {
         match self {
             Self::Sqlite(s) => s.close().await,
             Self::Postgres(s) => s.close().await,
+            Self::KurrentDb(s) => s.close().await,
         }
     }
 }
@@ -212,6 +226,7 @@ impl EventStore for AnyStore {
         match self {
             Self::Sqlite(s) => s.append(stream, expected, events).await,
             Self::Postgres(s) => s.append(stream, expected, events).await,
+            Self::KurrentDb(s) => s.append(stream, expected, events).await,
         }
     }
 
@@ -219,6 +234,7 @@ impl EventStore for AnyStore {
         match self {
             Self::Sqlite(s) => s.read_stream(stream, from_revision).await,
             Self::Postgres(s) => s.read_stream(stream, from_revision).await,
+            Self::KurrentDb(s) => s.read_stream(stream, from_revision).await,
         }
     }
 
@@ -226,6 +242,7 @@ impl EventStore for AnyStore {
         match self {
             Self::Sqlite(s) => s.read_all(after, max).await,
             Self::Postgres(s) => s.read_all(after, max).await,
+            Self::KurrentDb(s) => s.read_all(after, max).await,
         }
     }
 
@@ -233,6 +250,7 @@ impl EventStore for AnyStore {
         match self {
             Self::Sqlite(s) => s.read_chain(after, max).await,
             Self::Postgres(s) => s.read_chain(after, max).await,
+            Self::KurrentDb(s) => s.read_chain(after, max).await,
         }
     }
 
@@ -240,6 +258,7 @@ impl EventStore for AnyStore {
         match self {
             Self::Sqlite(s) => s.sealed_head().await,
             Self::Postgres(s) => s.sealed_head().await,
+            Self::KurrentDb(s) => s.sealed_head().await,
         }
     }
 
@@ -247,6 +266,7 @@ impl EventStore for AnyStore {
         match self {
             Self::Sqlite(s) => s.head().await,
             Self::Postgres(s) => s.head().await,
+            Self::KurrentDb(s) => s.head().await,
         }
     }
 
@@ -254,6 +274,7 @@ impl EventStore for AnyStore {
         match self {
             Self::Sqlite(s) => s.subscribe_all(after),
             Self::Postgres(s) => s.subscribe_all(after),
+            Self::KurrentDb(s) => s.subscribe_all(after),
         }
     }
 }
@@ -271,7 +292,12 @@ mod tests {
         assert_eq!(pg.to_string(), "postgres://leye:***@db:5432/leye");
         assert!(!format!("{pg:?}").contains("s3cret"));
         let k: StoreLocator = "kurrentdb://admin:changeit@k1:2113?tls=false".parse().expect("valid");
-        assert!(!k.to_string().contains("changeit"));
+        assert!(k.is_shared());
+        assert!(!k.to_string().contains("changeit") && !format!("{k:?}").contains("changeit"));
+        assert_eq!(k.to_string(), "kurrentdb://admin:***@k1:2113?tls=false");
+        for url in ["kurrentdb+discover://k:2113", "esdb://k:2113", "ESDB+DISCOVER://k:2113", "KurrentDB://k:2113"] {
+            assert!(matches!(url.parse(), Ok(StoreLocator::KurrentDb(_))), "{url}");
+        }
         let e = "mysql://u:s3cret@h/d".parse::<StoreLocator>().unwrap_err();
         assert!(e.contains("expected sqlite:PATH") && !e.contains("s3cret"), "{e}");
         assert!("sqlite:".parse::<StoreLocator>().is_err());

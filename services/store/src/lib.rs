@@ -10,6 +10,9 @@
 //!   KurrentDB adapter fits without a second model.
 //! - [`sqlite`]: the embedded default adapter (one file, WAL, `synchronous=FULL`,
 //!   one writer thread doing group commit).
+//! - [`postgres`]: one shared log for several servers (row-locked head, group commit).
+//! - [`kurrent`]: the log as one KurrentDB stream (expected revision of that
+//!   stream serialises every server's appends; see its docs for the mapping).
 //! - [`chain`]: the tamper-evident chain of the global log (hash, keyed MAC,
 //!   head tag) and the [`chain::Walker`] that names the first break; independent
 //!   of any database, so every adapter seals and checks the same way.
@@ -47,6 +50,7 @@ pub mod copy;
 mod follow;
 pub mod headfile;
 pub mod keyfile;
+pub mod kurrent;
 pub mod maintenance;
 pub mod postgres;
 pub mod sqlite;

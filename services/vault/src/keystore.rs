@@ -180,21 +180,64 @@ pub(crate) fn destroy(conn: &mut Connection, subject: Uuid, kids: &[Uuid]) -> Re
     Ok(n)
 }
 
-/// Every live key, assigned or not: (kid, wrapped).
-pub(crate) fn all_live(conn: &Connection) -> Result<Vec<(Uuid, Sealed)>, VaultError> {
-    let mut stmt = conn.prepare("SELECT kid, wrapped FROM wrapped_key").map_err(db)?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(db)?;
-    rows.map(|r| {
-        let (k, w) = r.map_err(db)?;
-        Ok((parse_uuid(&k)?, parse_sealed(&w)?))
-    })
-    .collect()
+/// Re-wraps every live key with `rewrap` and replaces the check value, in
+/// one transaction (no key created meanwhile is left under the old master key).
+pub(crate) fn rewrap(
+    conn: &mut Connection,
+    rewrap: &dyn Fn(Uuid, &Sealed) -> Result<Sealed, VaultError>,
+    check: &str,
+) -> Result<usize, VaultError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
+    let live: Vec<(String, String)> = {
+        let mut stmt = tx.prepare("SELECT kid, wrapped FROM wrapped_key").map_err(db)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)?
+    };
+    for (kid, wrapped) in &live {
+        let new = rewrap(parse_uuid(kid)?, &parse_sealed(wrapped)?)?;
+        tx.execute("UPDATE wrapped_key SET wrapped = ?2 WHERE kid = ?1", params![kid, encode_sealed(&new)])
+            .map_err(db)?;
+    }
+    set_meta(&tx, "check", check)?;
+    tx.commit().map_err(db)?;
+    Ok(live.len())
 }
 
-pub(crate) fn set_wrapped(tx: &rusqlite::Transaction<'_>, kid: Uuid, wrapped: &Sealed) -> Result<(), VaultError> {
-    tx.execute("UPDATE wrapped_key SET wrapped = ?2 WHERE kid = ?1", params![kid.to_string(), encode_sealed(wrapped)])
+/// Every key row with its wrapped form (`None` once destroyed), for `leye keys copy`.
+pub(crate) fn export(conn: &Connection) -> Result<Vec<crate::pgstore::ImportRow>, VaultError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT d.kid, d.subject, d.created_at, d.destroyed_at, w.wrapped FROM data_key d
+             LEFT JOIN wrapped_key w ON w.kid = d.kid ORDER BY d.kid",
+        )
         .map_err(db)?;
-    Ok(())
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })
+        .map_err(db)?;
+    let micros = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .map(|t| t.timestamp_micros())
+            .map_err(|_| VaultError::Store(format!("a time in the key store is malformed: {t}")))
+    };
+    rows.map(|r| {
+        let (kid, subject, created, destroyed, wrapped) = r.map_err(db)?;
+        Ok(crate::pgstore::ImportRow {
+            kid: parse_uuid(&kid)?,
+            subject: subject.as_deref().map(parse_uuid).transpose()?,
+            created_at_us: micros(&created)?,
+            destroyed_at_us: destroyed.as_deref().map(micros).transpose()?,
+            wrapped: if destroyed.is_some() { None } else { wrapped.as_deref().map(parse_sealed).transpose()? },
+        })
+    })
+    .collect()
 }
 
 /// (live keys, destroyed keys).

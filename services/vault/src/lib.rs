@@ -36,15 +36,17 @@
 //! `keystore.rs` (the SQLite file), this file (the [`Vault`]).
 
 mod cipher;
+mod copy;
 mod keystore;
 mod master;
+mod pgstore;
 
 use std::{
     collections::HashMap,
     fmt,
-    path::{Path, PathBuf},
+    path::Path,
     sync::{
-        Mutex,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
 };
@@ -55,7 +57,9 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 pub use cipher::Cipher;
+pub use copy::{CopyReport, copy_sqlite_to_postgres};
 pub use master::{EnvKey, KeyFile, MasterKey, MasterKeySource};
+pub use pgstore::{ERASURE_CHANNEL, PgKeyStoreOptions};
 
 /// Unwrapped data keys kept in memory at most; the cache is emptied when full.
 const CACHE_LIMIT: usize = 100_000;
@@ -130,21 +134,80 @@ pub struct KeyCounts {
 
 type DataKey = Zeroizing<[u8; 32]>;
 
-/// The key store with its master key: seals, opens, erases, rotates.
-pub struct Vault {
-    path: PathBuf,
-    conn: Mutex<Connection>,
-    master: MasterKey,
-    cipher: Cipher,
+/// Where the wrapped keys are: the SQLite file of one server, or PostgreSQL
+/// shared by every server of a PostgreSQL event store.
+enum Backend {
+    Sqlite(Mutex<Connection>),
+    Postgres(pgstore::PgKeyStore),
+}
+
+impl Backend {
+    fn create_unassigned(&self, keys: &[(Uuid, Sealed)], assigned: &[(Uuid, Uuid)]) -> Result<(), VaultError> {
+        match self {
+            Self::Sqlite(c) => {
+                keystore::create_unassigned(&mut c.lock().unwrap_or_else(|p| p.into_inner()), keys, assigned)
+            }
+            Self::Postgres(p) => p.create_unassigned(keys, assigned),
+        }
+    }
+
+    fn key(&self, kid: Uuid) -> Result<Option<keystore::KeyRow>, VaultError> {
+        match self {
+            Self::Sqlite(c) => keystore::key(&c.lock().unwrap_or_else(|p| p.into_inner()), kid),
+            Self::Postgres(p) => p.key(kid),
+        }
+    }
+
+    fn destroy(&self, subject: Uuid, kids: &[Uuid]) -> Result<usize, VaultError> {
+        match self {
+            Self::Sqlite(c) => keystore::destroy(&mut c.lock().unwrap_or_else(|p| p.into_inner()), subject, kids),
+            Self::Postgres(p) => p.destroy(subject, kids),
+        }
+    }
+
+    fn counts(&self) -> Result<(u64, u64), VaultError> {
+        match self {
+            Self::Sqlite(c) => keystore::counts(&c.lock().unwrap_or_else(|p| p.into_inner())),
+            Self::Postgres(p) => p.counts(),
+        }
+    }
+}
+
+/// What this process holds in memory of the keys; shared with the erasure
+/// follower of a PostgreSQL key store, which drops a person's entries when
+/// another server erased them.
+#[derive(Default)]
+struct Caches {
     /// Unwrapped data keys by key id, with their subject.
     keys: Mutex<HashMap<Uuid, (Uuid, DataKey)>>,
     /// Erasures so far, moved on under the `keys` lock: a key read from the
-    /// store before an erasure is not cached after it (see [`Self::erase`]).
+    /// store before an erasure is not cached after it (see [`Vault::erase`]).
     erasures: AtomicU64,
     /// The live key id of each subject seen.
     live: Mutex<HashMap<Uuid, Uuid>>,
+}
+
+impl Caches {
+    /// Drops the subject's keys (and the keys `kids`) from memory, and
+    /// refuses to cache any key read before now.
+    fn forget(&self, subject: Uuid, kids: &[Uuid]) {
+        self.live.lock().unwrap_or_else(|p| p.into_inner()).remove(&subject);
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        self.erasures.fetch_add(1, Ordering::SeqCst);
+        keys.retain(|kid, (s, _)| *s != subject && !kids.contains(kid));
+    }
+}
+
+/// The key store with its master key: seals, opens, erases, rotates.
+pub struct Vault {
+    /// For messages: the file, or the PostgreSQL database and schema.
+    store: String,
+    backend: Backend,
+    master: MasterKey,
+    cipher: Cipher,
+    caches: Arc<Caches>,
     /// Durable keys this process created and has not assigned yet. Never
-    /// refilled from the file: a key whose assignment was lost may be in use.
+    /// refilled from the store: a key whose assignment was lost may be in use.
     pool: Mutex<Vec<(Uuid, DataKey)>>,
     /// Assignments (kid, subject) not yet written: written with the next batch.
     assigned: Mutex<Vec<(Uuid, Uuid)>>,
@@ -154,7 +217,7 @@ pub struct Vault {
 
 impl fmt::Debug for Vault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Vault").field("path", &self.path).field("cipher", &self.cipher).finish_non_exhaustive()
+        f.debug_struct("Vault").field("store", &self.store).field("cipher", &self.cipher).finish_non_exhaustive()
     }
 }
 
@@ -168,55 +231,125 @@ impl Vault {
     /// New data keys are wrapped and new values sealed with `cipher`.
     pub fn open(path: &Path, source: &dyn MasterKeySource, cipher: Cipher) -> Result<Self, VaultError> {
         let first = !path.exists();
-        let master = match source.load()? {
-            Some(k) => k,
-            None if first => source.create()?,
-            None => {
-                return Err(VaultError::MasterKey(format!(
-                    "the {} holds no key, but the key store {} exists: restore the master key (without it the personal data cannot be read)",
-                    source.describe(),
-                    path.display()
-                )));
-            }
-        };
+        let store = path.display().to_string();
+        let master = Self::master(first, source, &store)?;
         let conn = keystore::open(path, first)?;
-        let master = match keystore::meta(&conn, "check")? {
+        let check = keystore::meta(&conn, "check")?;
+        let check = match check {
+            Some(c) => c,
             None => {
-                let (nonce, ct) = cipher.seal(master.bytes(), CHECK_AAD, CHECK_PLAINTEXT);
-                let check = Sealed { alg: cipher, kid: Uuid::nil(), nonce: nonce.to_vec(), ct };
-                keystore::set_meta(&conn, "check", &keystore::encode_sealed(&check))?;
-                master
-            }
-            Some(check) => {
-                let check = keystore::parse_sealed(&check)?;
-                let opens = |k: &MasterKey| check.alg.open(k.bytes(), CHECK_AAD, &check.nonce, &check.ct).is_some();
-                if opens(&master) {
-                    master
-                } else if let Some(staged) = source.staged()?.filter(|k| opens(k)) {
-                    // A rotation re-wrapped everything, then stopped before the new key took the old one's place.
-                    source.promote()?;
-                    tracing::warn!(source = %source.describe(), "finished an interrupted master-key rotation");
-                    staged
-                } else {
-                    return Err(VaultError::WrongMasterKey {
-                        source_name: source.describe(),
-                        store: path.display().to_string(),
-                    });
-                }
+                let c = keystore::encode_sealed(&check_value(cipher, &master));
+                keystore::set_meta(&conn, "check", &c)?;
+                c
             }
         };
-        Ok(Self {
-            path: path.to_path_buf(),
-            conn: Mutex::new(conn),
+        let master = Self::verify(master, &check, source, &store)?;
+        Ok(Self::with(store, Backend::Sqlite(Mutex::new(conn)), master, cipher))
+    }
+
+    /// Opens (creating its tables when missing) the key store in PostgreSQL
+    /// shared by several servers, with the master key of `source`: the same
+    /// rules as [`Self::open`], the first server to start with an empty store
+    /// setting the master key (its check value) for all.
+    pub fn open_postgres(
+        options: &PgKeyStoreOptions,
+        source: &dyn MasterKeySource,
+        cipher: Cipher,
+    ) -> Result<Self, VaultError> {
+        let pg = pgstore::PgKeyStore::open(options)?;
+        let store = pg.describe().to_owned();
+        let existing = pg.meta("check")?;
+        let master = Self::master(existing.is_none(), source, &store)?;
+        let check = match existing {
+            Some(c) => c,
+            // Another server may have been first meanwhile: its value counts.
+            None => pg.init_meta("check", &keystore::encode_sealed(&check_value(cipher, &master)))?,
+        };
+        let master = Self::verify(master, &check, source, &store)?;
+        let follower = pg.follower.clone();
+        let vault = Self::with(store, Backend::Postgres(pg), master, cipher);
+        let caches = vault.caches.clone();
+        follower.add_hook(Arc::new(move |subject, kids| caches.forget(subject, kids)));
+        Ok(vault)
+    }
+
+    /// Whether the PostgreSQL key store holds a master key's check value
+    /// (a server has opened it); creates its tables when missing.
+    pub fn postgres_key_store_exists(options: &PgKeyStoreOptions) -> Result<bool, VaultError> {
+        Ok(pgstore::PgKeyStore::open(options)?.meta("check")?.is_some())
+    }
+
+    /// The source's key; a new one on the very first start.
+    fn master(first: bool, source: &dyn MasterKeySource, store: &str) -> Result<MasterKey, VaultError> {
+        match source.load()? {
+            Some(k) => Ok(k),
+            None if first => source.create(),
+            None => Err(VaultError::MasterKey(format!(
+                "the {} holds no key, but the key store {store} exists: restore the master key (without it the \
+                 personal data cannot be read)",
+                source.describe(),
+            ))),
+        }
+    }
+
+    /// `master` if it opens the check value; else the source's staged key
+    /// (an interrupted rotation, finished here); else the refusal.
+    fn verify(
+        master: MasterKey,
+        check: &str,
+        source: &dyn MasterKeySource,
+        store: &str,
+    ) -> Result<MasterKey, VaultError> {
+        let check = keystore::parse_sealed(check)?;
+        let opens = |k: &MasterKey| check.alg.open(k.bytes(), CHECK_AAD, &check.nonce, &check.ct).is_some();
+        if opens(&master) {
+            Ok(master)
+        } else if let Some(staged) = source.staged()?.filter(|k| opens(k)) {
+            // A rotation re-wrapped everything, then stopped before the new key took the old one's place.
+            source.promote()?;
+            tracing::warn!(source = %source.describe(), "finished an interrupted master-key rotation");
+            Ok(staged)
+        } else {
+            Err(VaultError::WrongMasterKey { source_name: source.describe(), store: store.to_owned() })
+        }
+    }
+
+    fn with(store: String, backend: Backend, master: MasterKey, cipher: Cipher) -> Self {
+        Self {
+            store,
+            backend,
             master,
             cipher,
-            keys: Mutex::new(HashMap::new()),
-            erasures: AtomicU64::new(0),
-            live: Mutex::new(HashMap::new()),
+            caches: Arc::default(),
             pool: Mutex::new(Vec::new()),
             assigned: Mutex::new(Vec::new()),
             refilling: std::sync::atomic::AtomicBool::new(false),
-        })
+        }
+    }
+
+    /// Whether what this process holds in memory may be served. Always, over
+    /// a SQLite key store (erasures happen in this process); over PostgreSQL,
+    /// while the erasure follower is up to date (see
+    /// [`PgKeyStoreOptions::max_staleness`]); otherwise every read asks the store.
+    pub fn cache_fresh(&self) -> bool {
+        match &self.backend {
+            Backend::Sqlite(_) => true,
+            Backend::Postgres(p) => p.follower.fresh(),
+        }
+    }
+
+    /// Calls `hook` with the subject of every erasure another server makes
+    /// (a PostgreSQL key store; never for SQLite), after this vault dropped
+    /// its keys: for callers that keep opened data of their own.
+    pub fn on_erasure(&self, hook: impl Fn(Uuid) + Send + Sync + 'static) {
+        if let Backend::Postgres(p) = &self.backend {
+            p.follower.add_hook(Arc::new(move |subject, _| hook(subject)));
+        }
+    }
+
+    /// Where the keys are, for messages.
+    pub fn describe(&self) -> &str {
+        &self.store
     }
 
     pub fn cipher(&self) -> Cipher {
@@ -234,15 +367,32 @@ impl Vault {
     /// Makes sure `subject` has a live data key (creating it, durably, when
     /// not): blocking I/O, for callers that want it off their async threads
     /// before [`Self::seal`].
+    ///
+    /// Over a shared (PostgreSQL) key store, a key this process holds for
+    /// the subject is first checked in the store: another server may have
+    /// destroyed it (an erasure this process has not followed yet), and
+    /// nothing new is sealed under a destroyed key.
     pub fn prepare(&self, subject: Uuid) -> Result<(), VaultError> {
+        if let Backend::Postgres(_) = &self.backend {
+            let cached = self.caches.live.lock().unwrap_or_else(|p| p.into_inner()).get(&subject).copied();
+            if let Some(kid) = cached {
+                if !matches!(self.backend.key(kid)?, Some(keystore::KeyRow::Live { .. })) {
+                    self.caches.forget(subject, &[kid]);
+                }
+            }
+        }
         self.live_key(subject).map(|_| ())
     }
 
     /// Whether [`Self::prepare`] for `subject` would touch the disk (the
     /// subject has no key in this process and the pool is empty).
     pub fn prepare_blocks(&self, subject: Uuid) -> bool {
-        !self.live.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&subject)
-            && self.pool.lock().unwrap_or_else(|p| p.into_inner()).is_empty()
+        let known = self.caches.live.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&subject);
+        match &self.backend {
+            // A known subject's key is checked in the store (see `prepare`).
+            Backend::Postgres(_) if known => true,
+            _ => !known && self.pool.lock().unwrap_or_else(|p| p.into_inner()).is_empty(),
+        }
     }
 
     /// Opens a value sealed for `subject` with the same `aad`.
@@ -264,11 +414,8 @@ impl Vault {
     /// erasure is not cached after it: once this returns, no value of the
     /// subject opens.
     pub fn erase(&self, subject: Uuid, kids: &[Uuid]) -> Result<usize, VaultError> {
-        let destroyed = keystore::destroy(&mut self.lock_conn(), subject, kids);
-        self.live.lock().unwrap_or_else(|p| p.into_inner()).remove(&subject);
-        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        self.erasures.fetch_add(1, Ordering::SeqCst);
-        keys.retain(|kid, (s, _)| *s != subject && !kids.contains(kid));
+        let destroyed = self.backend.destroy(subject, kids);
+        self.caches.forget(subject, kids);
         destroyed
     }
 
@@ -292,33 +439,35 @@ impl Vault {
     }
 
     fn rewrap(&self, new: &MasterKey) -> Result<usize, VaultError> {
-        let mut conn = self.lock_conn();
-        let live = keystore::all_live(&conn)?;
-        let tx = conn.transaction().map_err(|e| VaultError::Store(e.to_string()))?;
-        for (kid, wrapped) in &live {
-            let key = self.unwrap_key(*kid, wrapped)?;
-            keystore::set_wrapped(&tx, *kid, &self.wrap(new, *kid, &key))?;
+        let check = keystore::encode_sealed(&check_value(self.cipher, new));
+        let (old, new, cipher) = (self.master.clone(), new.clone(), self.cipher);
+        let rewrap = move |kid: Uuid, wrapped: &Sealed| -> Result<Sealed, VaultError> {
+            let key = unwrap_key(&old, kid, wrapped)?;
+            Ok(wrap(cipher, &new, kid, &key))
+        };
+        match &self.backend {
+            Backend::Sqlite(c) => keystore::rewrap(&mut c.lock().unwrap_or_else(|p| p.into_inner()), &rewrap, &check),
+            Backend::Postgres(p) => p.rewrap(Box::new(rewrap), check),
         }
-        let (nonce, ct) = self.cipher.seal(new.bytes(), CHECK_AAD, CHECK_PLAINTEXT);
-        let check = Sealed { alg: self.cipher, kid: Uuid::nil(), nonce: nonce.to_vec(), ct };
-        keystore::set_meta(&tx, "check", &keystore::encode_sealed(&check))?;
-        tx.commit().map_err(|e| VaultError::Store(e.to_string()))?;
-        Ok(live.len())
+    }
+
+    #[cfg(test)]
+    fn lock_conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        match &self.backend {
+            Backend::Sqlite(c) => c.lock().unwrap_or_else(|p| p.into_inner()),
+            Backend::Postgres(_) => panic!("a SQLite key store was expected"),
+        }
     }
 
     pub fn counts(&self) -> Result<KeyCounts, VaultError> {
-        let (live, destroyed) = keystore::counts(&self.lock_conn())?;
+        let (live, destroyed) = self.backend.counts()?;
         Ok(KeyCounts { live, destroyed })
-    }
-
-    fn lock_conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The subject's live key: the one it has, else one from the pool
     /// (durable before it is handed out).
     fn live_key(&self, subject: Uuid) -> Result<(Uuid, DataKey), VaultError> {
-        let cached = self.live.lock().unwrap_or_else(|p| p.into_inner()).get(&subject).copied();
+        let cached = self.caches.live.lock().unwrap_or_else(|p| p.into_inner()).get(&subject).copied();
         if let Some(kid) = cached {
             if let Some(key) = self.data_key(subject, kid)? {
                 return Ok((kid, key));
@@ -327,11 +476,11 @@ impl Vault {
         // A subject this process has not sealed for gets a fresh key (also
         // one whose earlier key another process or start assigned: erasure
         // follows the key ids its values name, so every one of them goes).
-        let erasures = self.erasures.load(Ordering::SeqCst);
+        let erasures = self.caches.erasures.load(Ordering::SeqCst);
         let (kid, key) = self.take_from_pool()?;
         self.assigned.lock().unwrap_or_else(|p| p.into_inner()).push((kid, subject));
         self.remember(erasures, kid, subject, &key);
-        self.live.lock().unwrap_or_else(|p| p.into_inner()).insert(subject, kid);
+        self.caches.live.lock().unwrap_or_else(|p| p.into_inner()).insert(subject, kid);
         Ok((kid, key))
     }
 
@@ -352,9 +501,9 @@ impl Vault {
         let fresh: Vec<(Uuid, DataKey)> =
             (0..POOL_BATCH).map(|_| (Uuid::new_v4(), Zeroizing::new(rand::random()))).collect();
         let wrapped: Vec<(Uuid, Sealed)> =
-            fresh.iter().map(|(kid, key)| (*kid, self.wrap(&self.master, *kid, key))).collect();
+            fresh.iter().map(|(kid, key)| (*kid, wrap(self.cipher, &self.master, *kid, key))).collect();
         let assigned = std::mem::take(&mut *self.assigned.lock().unwrap_or_else(|p| p.into_inner()));
-        keystore::create_unassigned(&mut self.lock_conn(), &wrapped, &assigned)?;
+        self.backend.create_unassigned(&wrapped, &assigned)?;
         Ok(fresh)
     }
 
@@ -381,17 +530,19 @@ impl Vault {
 
     /// The unwrapped data key `kid` of `subject`; `None` when destroyed.
     fn data_key(&self, subject: Uuid, kid: Uuid) -> Result<Option<DataKey>, VaultError> {
-        if let Some((s, key)) = self.keys.lock().unwrap_or_else(|p| p.into_inner()).get(&kid) {
-            if *s == subject {
-                return Ok(Some(key.clone()));
+        if self.cache_fresh() {
+            if let Some((s, key)) = self.caches.keys.lock().unwrap_or_else(|p| p.into_inner()).get(&kid) {
+                if *s == subject {
+                    return Ok(Some(key.clone()));
+                }
             }
         }
-        let erasures = self.erasures.load(Ordering::SeqCst);
-        let row = keystore::key(&self.lock_conn(), kid)?;
+        let erasures = self.caches.erasures.load(Ordering::SeqCst);
+        let row = self.backend.key(kid)?;
         match row {
             // The AAD binds the value to its subject; a recorded assignment must agree.
             Some(keystore::KeyRow::Live { subject: s, wrapped }) if s.is_none_or(|s| s == subject) => {
-                let key = self.unwrap_key(kid, &wrapped)?;
+                let key = unwrap_key(&self.master, kid, &wrapped)?;
                 self.remember(erasures, kid, subject, &key);
                 Ok(Some(key))
             }
@@ -405,8 +556,8 @@ impl Vault {
     /// Caches `key`, unless an erasure happened since `erasures` was read
     /// (the key may be one it destroyed).
     fn remember(&self, erasures: u64, kid: Uuid, subject: Uuid, key: &DataKey) {
-        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        if self.erasures.load(Ordering::SeqCst) != erasures {
+        let mut keys = self.caches.keys.lock().unwrap_or_else(|p| p.into_inner());
+        if self.caches.erasures.load(Ordering::SeqCst) != erasures {
             return;
         }
         if keys.len() >= CACHE_LIMIT {
@@ -414,23 +565,27 @@ impl Vault {
         }
         keys.insert(kid, (subject, key.clone()));
     }
+}
 
-    fn wrap(&self, master: &MasterKey, kid: Uuid, key: &DataKey) -> Sealed {
-        let (nonce, ct) = self.cipher.seal(master.bytes(), &wrap_aad(kid), key.as_slice());
-        Sealed { alg: self.cipher, kid, nonce: nonce.to_vec(), ct }
-    }
+/// The check value: a known text sealed with the master key.
+fn check_value(cipher: Cipher, master: &MasterKey) -> Sealed {
+    let (nonce, ct) = cipher.seal(master.bytes(), CHECK_AAD, CHECK_PLAINTEXT);
+    Sealed { alg: cipher, kid: Uuid::nil(), nonce: nonce.to_vec(), ct }
+}
 
-    fn unwrap_key(&self, kid: Uuid, wrapped: &Sealed) -> Result<DataKey, VaultError> {
-        let clear = wrapped
-            .alg
-            .open(self.master.bytes(), &wrap_aad(kid), &wrapped.nonce, &wrapped.ct)
-            .ok_or_else(|| VaultError::Store(format!("data key {kid} does not unwrap with the master key")))?;
-        let bytes: [u8; 32] = clear
-            .as_slice()
-            .try_into()
-            .map_err(|_| VaultError::Store(format!("data key {kid} has the wrong length")))?;
-        Ok(Zeroizing::new(bytes))
-    }
+fn wrap(cipher: Cipher, master: &MasterKey, kid: Uuid, key: &DataKey) -> Sealed {
+    let (nonce, ct) = cipher.seal(master.bytes(), &wrap_aad(kid), key.as_slice());
+    Sealed { alg: cipher, kid, nonce: nonce.to_vec(), ct }
+}
+
+fn unwrap_key(master: &MasterKey, kid: Uuid, wrapped: &Sealed) -> Result<DataKey, VaultError> {
+    let clear = wrapped
+        .alg
+        .open(master.bytes(), &wrap_aad(kid), &wrapped.nonce, &wrapped.ct)
+        .ok_or_else(|| VaultError::Store(format!("data key {kid} does not unwrap with the master key")))?;
+    let bytes: [u8; 32] =
+        clear.as_slice().try_into().map_err(|_| VaultError::Store(format!("data key {kid} has the wrong length")))?;
+    Ok(Zeroizing::new(bytes))
 }
 
 fn wrap_aad(kid: Uuid) -> Vec<u8> {
@@ -457,3 +612,6 @@ mod b64 {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod tests_pg;

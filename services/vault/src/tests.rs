@@ -1,3 +1,5 @@
+use std::path::PathBuf;
+
 use super::*;
 
 fn setup(cipher: Cipher) -> (tempfile::TempDir, PathBuf, KeyFile, Vault) {
@@ -195,21 +197,21 @@ fn a_key_read_before_an_erasure_is_not_cached_after_it() {
     let subject = Uuid::new_v4();
     let sealed = vault.seal(subject, b"e", b"alpha").unwrap();
     // Another thread's cache miss: it read the live key from the store …
-    let before = vault.erasures.load(Ordering::SeqCst);
-    vault.keys.lock().unwrap().clear();
+    let before = vault.caches.erasures.load(Ordering::SeqCst);
+    vault.caches.keys.lock().unwrap().clear();
     let key = match keystore::key(&vault.lock_conn(), sealed.kid).unwrap() {
-        Some(keystore::KeyRow::Live { wrapped, .. }) => vault.unwrap_key(sealed.kid, &wrapped).unwrap(),
+        Some(keystore::KeyRow::Live { wrapped, .. }) => unwrap_key(&vault.master, sealed.kid, &wrapped).unwrap(),
         _ => panic!("live before the erasure"),
     };
     // … then the erasure runs, then that thread caches what it read.
     vault.erase(subject, &[sealed.kid]).unwrap();
     vault.remember(before, sealed.kid, subject, &key);
-    assert!(vault.keys.lock().unwrap().is_empty(), "not cached after the erasure");
+    assert!(vault.caches.keys.lock().unwrap().is_empty(), "not cached after the erasure");
     assert!(matches!(vault.unseal(subject, b"e", &sealed).unwrap(), Opened::Erased));
     // Without an erasure in between, the same path caches.
     let other = Uuid::new_v4();
     let s = vault.seal(other, b"e", b"beta").unwrap();
-    vault.keys.lock().unwrap().clear();
+    vault.caches.keys.lock().unwrap().clear();
     assert_eq!(clear(vault.unseal(other, b"e", &s).unwrap()), b"beta");
-    assert_eq!(vault.keys.lock().unwrap().len(), 1);
+    assert_eq!(vault.caches.keys.lock().unwrap().len(), 1);
 }

@@ -43,6 +43,7 @@ pub async fn command_path(tmp_parent: &Path, sealed: bool, tasks: usize, window:
     if sealed {
         let vault = VaultConfig {
             key_store: dir.path().join("keys/keys.sqlite"),
+            shared: None,
             master_key_file: dir.path().join("keys/master.key"),
             cipher: leye_vault::Cipher::default(),
         };

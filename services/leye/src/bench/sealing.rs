@@ -127,6 +127,7 @@ pub async fn run(tmp: &Path, variant: Variant, persons: u64, tasks: usize) -> an
     if variant == Variant::Sealed {
         let vault = VaultConfig {
             key_store: dir.path().join(crate::personal::KEY_STORE_FILE),
+            shared: None,
             master_key_file: dir.path().join(crate::personal::MASTER_KEY_FILE),
             cipher: leye_vault::Cipher::default(),
         };

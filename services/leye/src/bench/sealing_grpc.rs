@@ -141,7 +141,7 @@ fn context() -> Option<CommandContext> {
     })
 }
 
-async fn client(
+pub(crate) async fn client(
     mut c: PersonCaseServiceClient<Authed>,
     base: u64,
     persons: u64,

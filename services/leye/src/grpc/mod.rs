@@ -64,6 +64,16 @@ pub struct Api {
     pub commands_refused: bool,
 }
 
+/// Makes ring rustls's process-wide default. The build holds two rustls
+/// providers (ring for leye, aws-lc through the KurrentDB client), and rustls
+/// then picks none by itself: configurations built without naming one (tonic's
+/// server TLS, async-nats's TLS) would panic. Idempotent; called by `main`
+/// and by [`serve`] (for servers started inside tests).
+pub fn install_crypto_provider() {
+    // Err: a provider is already installed (by an earlier call), which is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The TLS settings of the port, from the configured files.
 pub fn tls_config(trust: &TrustConfig) -> anyhow::Result<Option<ServerTlsConfig>> {
     let Some(files) = &trust.tls else { return Ok(None) };
@@ -126,6 +136,7 @@ pub async fn serve<S: EventStore>(
     let targets = TargetsServiceServer::new(analytics).max_decoding_message_size(max);
     let audit_service = AuditServiceServer::new(audit_api).max_decoding_message_size(max);
     let addr: SocketAddr = listener.local_addr()?;
+    install_crypto_provider();
     let mut builder = tonic::transport::Server::builder();
     let tls = tls_config(&trust)?;
     let secured = tls.is_some();

@@ -379,6 +379,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let vault = crate::personal::VaultConfig {
             key_store: dir.path().join("keys.sqlite"),
+            shared: None,
             master_key_file: dir.path().join("master.key"),
             cipher: leye_vault::Cipher::Aes256Gcm,
         }

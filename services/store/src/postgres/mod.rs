@@ -11,7 +11,8 @@
 //!   [`PostgresStoreOptions::writer_connections`], default 2) drains every
 //!   request already queued (up to [`PostgresStoreOptions::max_batch`]) and
 //!   commits them in ONE transaction: one WAL flush for the batch. While one
-//!   writer commits, the next waits on the head lock with the next batch.
+//!   writer commits, the next waits on the head lock with the next batch, and
+//!   once it holds the lock adds what was queued meanwhile.
 //! - **The global log in commit order, with several servers.** Every batch
 //!   starts with `SELECT … FROM log_head WHERE id = 1 FOR UPDATE`. That row lock
 //!   serialises every writer of every server: a batch reads the last position

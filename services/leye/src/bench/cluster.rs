@@ -1,0 +1,393 @@
+//! Commands/s of 1, 2 and 3 real `leye serve` processes on one PostgreSQL
+//! (`leye-bench-cluster`), beside the raw INSERT rate of the same PostgreSQL
+//! in the same run, and the publisher role's fail-over time.
+//!
+//! - **PostgreSQL**: one of the bench's own (`leye_store::test_postgres`: a
+//!   temporary directory, a free loopback port, `fsync` and
+//!   `synchronous_commit` on); a fresh database per measured run.
+//! - **Servers**: `leye serve --store postgres://…` processes (the `leye`
+//!   binary beside the bench), TLS on gRPC (a development CA and server
+//!   certificate), one `nats-server` with JetStream for the publisher. The
+//!   first server makes the keys; the others get copies of its chain and
+//!   master key files and its pseudonym key (the key store is in PostgreSQL).
+//! - **Load**: `clients` concurrent clients spread round robin over the
+//!   servers (one TLS connection per server), each taking the next fresh
+//!   person and sending its four commands (`RegisterUnemployment`,
+//!   `RecordContact`, `RecommendJob`, `RecordPlacement`), every one a
+//!   durable append (and, per registration, sealed personal data).
+//! - **Raw**: the same number of connections, each committing single-row
+//!   INSERTs (the stored events' mean row size, read back from the runs)
+//!   into a plain table: what this PostgreSQL commits per second with a WAL
+//!   flush per commit (it already flushes concurrent commits together).
+//! - **Fail-over**: three servers; the publisher's leader is killed
+//!   (SIGKILL); measured until a standby logs that it leads the publisher
+//!   role, and until a command sent to it right then has succeeded.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::Stdio,
+    sync::{Arc, atomic::AtomicU64},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use hdrhistogram::Histogram;
+use leye_proto::person::v1::person_case_service_client::PersonCaseServiceClient;
+use leye_store::test_postgres::TestPostgres;
+use tokio::task::JoinSet;
+use tokio_postgres::NoTls;
+
+use super::{histogram, sealing_grpc::client};
+use crate::client::{Authed, Bearer};
+
+/// The log line of a server that starts publishing as the role's leader.
+const LEADS: &str = "leading the publisher role: publishing";
+
+/// One measured run of commands through `servers` servers.
+#[derive(Debug)]
+pub struct ClusterRun {
+    pub servers: usize,
+    pub clients: usize,
+    pub commands: u64,
+    /// Events the run left in the store (read back).
+    pub events: u64,
+    /// Mean stored row (data + metadata bytes) of those events.
+    pub mean_row: f64,
+    pub secs: f64,
+    pub latency: Histogram<u64>,
+    pub errors: u64,
+    pub first_error: Option<String>,
+}
+
+impl ClusterRun {
+    pub fn commands_per_sec(&self) -> f64 {
+        self.commands as f64 / self.secs.max(1e-9)
+    }
+
+    pub fn events_per_sec(&self) -> f64 {
+        self.events as f64 / self.secs.max(1e-9)
+    }
+}
+
+/// The environment of every run: PostgreSQL, NATS, TLS files, the binary.
+#[derive(Debug)]
+pub struct Bench {
+    pg: TestPostgres,
+    nats: tokio::process::Child,
+    nats_url: String,
+    leye: PathBuf,
+    dir: tempfile::TempDir,
+    ca: Vec<u8>,
+    runs: u32,
+}
+
+/// One `leye serve` process.
+#[derive(Debug)]
+struct Node {
+    child: tokio::process::Child,
+    addr: SocketAddr,
+    data: PathBuf,
+    log: PathBuf,
+    pseudonym: PathBuf,
+}
+
+impl Bench {
+    /// Starts PostgreSQL and a nats-server under `tmp`, and makes the TLS files.
+    pub async fn start(tmp: &Path, leye: PathBuf) -> anyhow::Result<Self> {
+        anyhow::ensure!(leye.is_file(), "{} not found: cargo build --release -p leye --bins", leye.display());
+        let pg = TestPostgres::start().context("no PostgreSQL installed (apt-get install postgresql)")?;
+        let dir = tempfile::Builder::new().prefix("leye-bench-cluster-").tempdir_in(tmp)?;
+        let tls = dir.path().join("tls");
+        std::fs::create_dir_all(&tls)?;
+        let ca = leye_auth::dev::create_ca(&tls, "bench")?;
+        leye_auth::dev::issue_server_cert(&ca, &tls, &["localhost".into()])?;
+        let ca = std::fs::read(tls.join("bench-ca.pem"))?;
+        let nats_dir = dir.path().join("nats");
+        std::fs::create_dir_all(&nats_dir)?;
+        let conf = nats_dir.join("js.conf");
+        std::fs::write(
+            &conf,
+            format!("jetstream {{\n  store_dir: {:?}\n  max_file_store: 8GB\n}}\n", nats_dir.join("js")),
+        )?;
+        let port = free_port()?;
+        let nats = tokio::process::Command::new(nats_server())
+            .args(["-c", &conf.display().to_string(), "-js", "-a", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(nats_dir.join("nats.log"))?)
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting nats-server (apt-get install nats-server)")?;
+        let nats_url = format!("nats://127.0.0.1:{port}");
+        Ok(Self { pg, nats, nats_url, leye, dir, ca, runs: 0 })
+    }
+
+    /// A fresh database for the next run; its URL.
+    async fn database(&mut self) -> anyhow::Result<String> {
+        self.runs += 1;
+        let name = format!("bench_{}", self.runs);
+        let (c, conn) = tokio_postgres::connect(&self.pg.url(), NoTls).await?;
+        tokio::spawn(conn);
+        c.batch_execute(&format!("CREATE DATABASE {name}")).await?;
+        Ok(self.pg.url_for(&name))
+    }
+
+    /// Single-row INSERT commits of `row` bytes over `clients` connections: commits/s.
+    pub async fn raw_inserts(&mut self, clients: usize, total: usize, row: usize) -> anyhow::Result<f64> {
+        let url = self.database().await?;
+        let (setup, conn) = tokio_postgres::connect(&url, NoTls).await?;
+        tokio::spawn(conn);
+        setup
+            .batch_execute(
+                "CREATE TABLE raw_bench (id bigserial PRIMARY KEY, event_id bytea UNIQUE, stream text, data bytea)",
+            )
+            .await?;
+        let per = total / clients.max(1);
+        let started = Instant::now();
+        let mut tasks = JoinSet::new();
+        for _ in 0..clients {
+            let url = url.clone();
+            tasks.spawn(async move {
+                let (client, conn) = tokio_postgres::connect(&url, NoTls).await?;
+                tokio::spawn(conn);
+                client.batch_execute("SET synchronous_commit TO on").await?;
+                let insert =
+                    client.prepare("INSERT INTO raw_bench (event_id, stream, data) VALUES ($1, $2, $3)").await?;
+                for _ in 0..per {
+                    let id = uuid::Uuid::new_v4();
+                    let stream = format!("person-{}", id.simple());
+                    client.execute(&insert, &[&id.as_bytes().as_slice(), &stream, &vec![b'x'; row]]).await?;
+                }
+                anyhow::Ok(())
+            });
+        }
+        while let Some(r) = tasks.join_next().await {
+            r??;
+        }
+        Ok((per * clients) as f64 / started.elapsed().as_secs_f64())
+    }
+
+    /// `persons` × 4 commands from `clients` clients over `servers` servers.
+    pub async fn commands(&mut self, servers: usize, clients: usize, persons: u64) -> anyhow::Result<ClusterRun> {
+        let url = self.database().await?;
+        let nodes = self.start_nodes(&url, servers).await?;
+        let mut channels = Vec::new();
+        for n in &nodes {
+            channels.push(self.authed(n).await?);
+        }
+        // The readiness probes' events are not the run's.
+        let (c, conn) = tokio_postgres::connect(&url, NoTls).await?;
+        tokio::spawn(conn);
+        let before: i64 = c.query_one("SELECT count(*) FROM leye.events", &[]).await?.get(0);
+        let base: u64 = rand::random::<u32>().into();
+        let next = Arc::new(AtomicU64::new(0));
+        let started = Instant::now();
+        let mut set = JoinSet::new();
+        for i in 0..clients {
+            let c = PersonCaseServiceClient::new(channels[i % channels.len()].clone());
+            set.spawn(client(c, base, persons, next.clone()));
+        }
+        let (mut latency, mut commands, mut errors, mut first_error) = (histogram(), 0, 0, None);
+        while let Some(joined) = set.join_next().await {
+            let (h, n, e, first) = joined.context("a client task failed")?;
+            latency.add(&h).map_err(|e| anyhow::anyhow!("merging histograms: {e:?}"))?;
+            commands += n;
+            errors += e;
+            first_error = first_error.or(first);
+        }
+        let secs = started.elapsed().as_secs_f64();
+        let row = c
+            .query_one(
+                "SELECT count(*) - $1, coalesce(avg(length(data) + length(metadata)), 0)::float8 FROM leye.events",
+                &[&before],
+            )
+            .await?;
+        let (events, mean_row): (i64, f64) = (row.get(0), row.get(1));
+        for n in nodes {
+            stop(n).await;
+        }
+        Ok(ClusterRun {
+            servers,
+            clients,
+            commands,
+            events: events as u64,
+            mean_row,
+            secs,
+            latency,
+            errors,
+            first_error,
+        })
+    }
+
+    /// Fail-over of the publisher role among three servers, `rounds` times:
+    /// (ms until a standby leads, ms until a command on it succeeded).
+    pub async fn failover(&mut self, rounds: u32) -> anyhow::Result<Vec<(f64, f64)>> {
+        let url = self.database().await?;
+        let mut nodes: Vec<Option<Node>> = self.start_nodes(&url, 3).await?.into_iter().map(Some).collect();
+        let mut times = Vec::new();
+        for _ in 0..rounds {
+            let leader = loop {
+                let leading: Vec<usize> =
+                    (0..nodes.len()).filter(|&i| nodes[i].as_ref().is_some_and(|n| leads(n) > 0)).collect();
+                let last = leading.iter().copied().max_by_key(|&i| nodes[i].as_ref().map_or(0, last_lead_at));
+                if let Some(i) = last {
+                    break i;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            };
+            // A registered case on a standby to send the command to once it leads.
+            let before: Vec<usize> = nodes.iter().map(|n| n.as_ref().map_or(0, leads)).collect();
+            let mut standbys = Vec::new();
+            for (i, n) in nodes.iter().enumerate() {
+                if let (Some(n), true) = (n, i != leader) {
+                    standbys.push((i, PersonCaseServiceClient::new(self.authed(n).await?)));
+                }
+            }
+            let dead = nodes[leader].take().context("the leader runs")?;
+            let started = Instant::now();
+            let mut killed = dead.child;
+            killed.kill().await?;
+            let led_at = loop {
+                if started.elapsed() > Duration::from_secs(60) {
+                    bail!("no standby took the publisher role within 60 s");
+                }
+                if let Some(&(i, _)) =
+                    standbys.iter().find(|(i, _)| nodes[*i].as_ref().is_some_and(|n| leads(n) > before[*i]))
+                {
+                    break (i, started.elapsed());
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            };
+            let Some((_, c)) = standbys.iter_mut().find(|(i, _)| *i == led_at.0) else { bail!("no standby") };
+            let (_, n, _, first) =
+                client(c.clone(), rand::random::<u32>().into(), 1, Arc::new(AtomicU64::new(0))).await;
+            anyhow::ensure!(n >= 1, "the command after the fail-over failed: {first:?}");
+            let served = started.elapsed();
+            times.push((led_at.1.as_secs_f64() * 1000.0, served.as_secs_f64() * 1000.0));
+            // The killed server comes back (as a standby) for the next round.
+            nodes[leader] = Some(self.spawn_node(&dead.data, &url, Some(&dead.pseudonym)).await?);
+        }
+        for n in nodes.into_iter().flatten() {
+            stop(n).await;
+        }
+        Ok(times)
+    }
+
+    async fn start_nodes(&self, url: &str, n: usize) -> anyhow::Result<Vec<Node>> {
+        let run = self.dir.path().join(format!("run-{}", self.runs));
+        let first = self.spawn_node(&run.join("leye-1"), url, None).await?;
+        // Answered: the first server has made the chain and master keys.
+        let mut nodes = vec![first];
+        for i in 2..=n {
+            let data = run.join(format!("leye-{i}"));
+            std::fs::create_dir_all(data.join("keys"))?;
+            for f in ["chain.key", "master.key"] {
+                std::fs::copy(nodes[0].data.join("keys").join(f), data.join("keys").join(f))?;
+            }
+            let pseudonym = nodes[0].data.join("pseudonym.key");
+            nodes.push(self.spawn_node(&data, url, Some(&pseudonym)).await?);
+        }
+        Ok(nodes)
+    }
+
+    async fn spawn_node(&self, data: &Path, url: &str, pseudonym: Option<&Path>) -> anyhow::Result<Node> {
+        std::fs::create_dir_all(data)?;
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+        let n = std::fs::read_dir(data)?.count();
+        let log = data.join(format!("leye-{n}.log"));
+        let tls = self.dir.path().join("tls");
+        let pseudonym = pseudonym.map_or_else(|| data.join("pseudonym.key"), Path::to_path_buf);
+        let mut cmd = tokio::process::Command::new(&self.leye);
+        cmd.args(["serve", "--listen", &addr.to_string(), "--data-dir"])
+            .arg(data)
+            .args(["--store", url, "--nats-url", &self.nats_url, "--policy-finder", "false"])
+            .arg("--tls-cert")
+            .arg(tls.join("server.pem"))
+            .arg("--tls-key")
+            .arg(tls.join("server.key.pem"))
+            .arg("--pseudonym-key-file")
+            .arg(&pseudonym)
+            .env("LEYE_LOG", "info");
+        for (k, _) in std::env::vars() {
+            if k.starts_with("LEYE_") && k != "LEYE_LOG" {
+                cmd.env_remove(k);
+            }
+        }
+        let file = std::fs::File::create(&log)?;
+        cmd.stdin(Stdio::null()).stdout(file.try_clone()?).stderr(file).kill_on_drop(true);
+        let child = cmd.spawn().with_context(|| format!("starting {}", self.leye.display()))?;
+        let node = Node { child, addr, data: data.to_path_buf(), log, pseudonym };
+        // Ready once a command answers (the listener is bound before the store opens).
+        let c = PersonCaseServiceClient::new(self.authed(&node).await?);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let (_, n, _, first) =
+                client(c.clone(), rand::random::<u32>().into(), 1, Arc::new(AtomicU64::new(0))).await;
+            if n > 0 {
+                return Ok(node);
+            }
+            if Instant::now() > deadline {
+                bail!("{} did not answer a command: {first:?}; log {}", node.addr, node.log.display());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A TLS channel to `node` with a caseworker's token of its development issuer.
+    async fn authed(&self, node: &Node) -> anyhow::Result<Authed> {
+        let (key, _) = crate::trust::dev_issuer(&node.data)?;
+        let claims = leye_auth::dev::DevClaims {
+            key_id: Some(crate::trust::DEV_KEY_ID.into()),
+            ..leye_auth::dev::DevClaims::new("bench", &[leye_auth::Role::Caseworker], &["120000"])
+        };
+        let token = leye_auth::dev::issue_token(&key, &claims, chrono::Utc::now().timestamp())?;
+        let host = format!("localhost:{}", node.addr.port());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let channel = loop {
+            match crate::client::channel(&host, Some((&self.ca, "localhost"))).await {
+                Ok(c) => break c,
+                Err(e) if Instant::now() > deadline => return Err(e.context(format!("connecting to {host}"))),
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        };
+        Ok(tonic::service::interceptor::InterceptedService::new(channel, Bearer::new(&token)?))
+    }
+
+    /// Stops NATS (PostgreSQL stops when dropped).
+    pub async fn stop(mut self) {
+        let _ = self.nats.kill().await;
+    }
+}
+
+/// How many times `node`'s current log says it took the publisher role.
+fn leads(node: &Node) -> usize {
+    std::fs::read_to_string(&node.log).map_or(0, |t| t.matches(LEADS).count())
+}
+
+/// Where in its log `node` last took the role (to pick the current leader).
+fn last_lead_at(node: &Node) -> usize {
+    std::fs::read_to_string(&node.log).ok().and_then(|t| t.rfind(LEADS)).unwrap_or(0)
+}
+
+async fn stop(mut node: Node) {
+    if let Some(pid) = node.child.id() {
+        let _ = tokio::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
+    }
+    if tokio::time::timeout(Duration::from_secs(20), node.child.wait()).await.is_err() {
+        let _ = node.child.kill().await;
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn nats_server() -> PathBuf {
+    std::env::var_os("NATS_SERVER").map(PathBuf::from).unwrap_or_else(|| {
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .map(|d| d.join("nats-server"))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| PathBuf::from("/usr/sbin/nats-server"))
+    })
+}

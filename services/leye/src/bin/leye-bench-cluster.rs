@@ -1,0 +1,110 @@
+//! `leye-bench-cluster`: commands/s of 1, 2 and 3 `leye serve` processes on
+//! one PostgreSQL, beside that PostgreSQL's raw INSERT rate in the same run,
+//! at two concurrencies and two sizes, and the publisher's fail-over time
+//! (issue 12). See `leye::bench::cluster` for what each figure is.
+//!
+//! ```text
+//! cargo build --release -p leye --bins
+//! target/release/leye-bench-cluster [--persons 500,1500] [--clients 16,64] [--failovers 3] [--tmp-dir DIR]
+//! ```
+//! Needs PostgreSQL (`initdb`, `pg_ctl`) and `nats-server` installed; starts
+//! its own of each. Errors should be 0.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::Parser;
+use leye::bench::cluster::Bench;
+
+/// Commands/s on PostgreSQL with 1–3 servers, raw INSERT/s, fail-over.
+#[derive(Debug, Parser)]
+#[command(name = "leye-bench-cluster")]
+struct Args {
+    /// Sizes: persons per run (four commands each), comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [500u64, 1500])]
+    persons: Vec<u64>,
+    /// Concurrent clients in all (spread over the servers), comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [16usize, 64])]
+    clients: Vec<usize>,
+    /// Fail-overs measured (0: none).
+    #[arg(long, default_value_t = 3)]
+    failovers: u32,
+    /// Parent directory of the temporary data (default: the system temp dir).
+    #[arg(long)]
+    tmp_dir: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let tmp = args.tmp_dir.unwrap_or_else(std::env::temp_dir);
+    let leye = std::env::current_exe()?.with_file_name("leye");
+    let mut bench = Bench::start(&tmp, leye).await?;
+    println!(
+        "leye serve on one PostgreSQL (fsync, synchronous_commit on), gRPC over TLS, 4 commands per person; \
+         raw = single-row INSERT commits of the events' mean row size over as many connections"
+    );
+    println!(
+        "{:>8} {:>8} {:>8} {:>10} {:>10} {:>10} {:>8} {:>8} {:>9} {:>7}",
+        "persons", "clients", "servers", "cmds/s", "events/s", "raw ins/s", "of raw", "p50 ms", "p99 ms", "errors"
+    );
+    let mut row = 1100usize;
+    for &persons in &args.persons {
+        for &clients in &args.clients {
+            let mut runs = Vec::new();
+            for servers in 1..=3 {
+                let r = bench.commands(servers, clients, persons).await?;
+                if r.mean_row > 0.0 {
+                    row = r.mean_row.round() as usize;
+                }
+                runs.push(r);
+            }
+            let raw = bench.raw_inserts(clients, (persons * 4) as usize, row).await?;
+            for r in &runs {
+                println!(
+                    "{:>8} {:>8} {:>8} {:>10.0} {:>10.0} {:>10.0} {:>8.2} {:>8.1} {:>9.1} {:>7}",
+                    persons,
+                    r.clients,
+                    r.servers,
+                    r.commands_per_sec(),
+                    r.events_per_sec(),
+                    raw,
+                    r.events_per_sec() / raw,
+                    r.latency.value_at_quantile(0.5) as f64 / 1000.0,
+                    r.latency.value_at_quantile(0.99) as f64 / 1000.0,
+                    r.errors
+                );
+                if let Some(e) = &r.first_error {
+                    println!("         first error: {e}");
+                }
+            }
+            println!("         (raw row {row} B, the events' mean data + metadata)");
+        }
+    }
+    if args.failovers > 0 {
+        let times = bench.failover(args.failovers).await?;
+        println!("fail-over of the publisher role, 3 servers, leader killed (SIGKILL), {} times:", times.len());
+        for (i, (led, served)) in times.iter().enumerate() {
+            println!("  #{}: a standby leads after {led:.0} ms; a command on it succeeded after {served:.0} ms", i + 1);
+        }
+        let max = times.iter().map(|t| t.0).fold(0.0, f64::max);
+        println!("  max {max:.0} ms (bound: the leadership interval, 1 s, plus a connection)");
+    }
+    bench.stop().await;
+    Ok(())
+}

@@ -1,0 +1,86 @@
+//! `leye keys copy`: a server's SQLite key store copied into the PostgreSQL
+//! key store shared by the servers of a PostgreSQL event store, as it is
+//! (keys stay wrapped by the same master key; tombstones come along), then
+//! verified on arrival.
+
+use std::{collections::HashMap, path::Path};
+
+use crate::{
+    Cipher, MasterKeySource, PgKeyStoreOptions, Vault, VaultError, keystore,
+    pgstore::{ImportRow, PgKeyStore},
+    unwrap_key,
+};
+
+/// What a copy moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CopyReport {
+    /// Key rows in the SQLite file (live and destroyed).
+    pub keys: u64,
+    /// Of those, destroyed (tombstones).
+    pub destroyed: u64,
+    /// Rows the PostgreSQL store did not hold before.
+    pub added: u64,
+}
+
+/// Copies the SQLite key store at `from` into PostgreSQL, and checks that
+/// every key arrived as it left: the same wrapped bytes for a live key (or
+/// destroyed since, on the PostgreSQL side: a copy never brings a destroyed
+/// key back), a tombstone for a destroyed one, and that the master key of
+/// `source` opens both stores and every key copied. Refuses a PostgreSQL
+/// store holding keys of another master key. May be run again.
+pub fn copy_sqlite_to_postgres(
+    from: &Path,
+    source: &dyn MasterKeySource,
+    to: &PgKeyStoreOptions,
+) -> Result<CopyReport, VaultError> {
+    if !from.exists() {
+        return Err(VaultError::Store(format!("no key store at {}", from.display())));
+    }
+    // Opening checks the master key against the file's check value.
+    let sqlite = Vault::open(from, source, Cipher::default())?;
+    let (rows, check) = {
+        let conn = match &sqlite.backend {
+            crate::Backend::Sqlite(c) => c.lock().unwrap_or_else(|p| p.into_inner()),
+            crate::Backend::Postgres(_) => {
+                return Err(VaultError::Store("the source is not a SQLite key store".into()));
+            }
+        };
+        let check = keystore::meta(&conn, "check")?
+            .ok_or_else(|| VaultError::Store(format!("{} has no check value", from.display())))?;
+        (keystore::export(&conn)?, check)
+    };
+    for r in &rows {
+        if let Some(w) = &r.wrapped {
+            unwrap_key(&sqlite.master, r.kid, w)?;
+        }
+    }
+    let pg = PgKeyStore::open(to)?;
+    let added = pg.import(rows.clone(), check)?;
+    let arrived: HashMap<_, ImportRow> = pg.export()?.into_iter().map(|r| (r.kid, r)).collect();
+    for r in &rows {
+        let Some(there) = arrived.get(&r.kid) else {
+            return Err(VaultError::Store(format!(
+                "data key {} is missing in {} after the copy",
+                r.kid,
+                pg.describe()
+            )));
+        };
+        let same = match (&r.wrapped, &there.wrapped) {
+            (Some(a), Some(b)) => a == b,
+            (_, None) => there.destroyed_at_us.is_some(),
+            (None, Some(_)) => false,
+        };
+        if !same {
+            return Err(VaultError::Store(format!(
+                "data key {} differs in {} after the copy (a live key there that is destroyed here, or other wrapped bytes)",
+                r.kid,
+                pg.describe()
+            )));
+        }
+    }
+    drop(pg);
+    // The shared store now opens with the same master key.
+    Vault::open_postgres(to, source, Cipher::default())?;
+    let destroyed = rows.iter().filter(|r| r.wrapped.is_none()).count() as u64;
+    Ok(CopyReport { keys: rows.len() as u64, destroyed, added })
+}

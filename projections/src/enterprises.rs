@@ -12,26 +12,29 @@
 
 use leye_domain::{
     enterprise::{EnterpriseEvent, EnterpriseFact},
-    envelope::EventMetadata,
     person::Payee,
 };
-use rusqlite::{Transaction, params};
+use rusqlite::params;
 
-use crate::{ProjectionError, names};
+use crate::{
+    ProjectionError,
+    decoded::Meta,
+    projector::{Fold, iso, name},
+};
 
 /// Folds one event of the enterprise case `case_id`.
 pub(crate) fn apply_one(
-    tx: &Transaction<'_>,
+    f: &mut Fold<'_>,
     case_id: &str,
-    metadata: &EventMetadata,
+    metadata: &Meta,
     event: &EnterpriseEvent,
 ) -> Result<(), ProjectionError> {
-    let on = event.effective_date.to_string();
+    let on = iso(event.effective_date);
     let district = metadata.district.as_str();
     match &event.fact {
         EnterpriseFact::Registered(reg) => {
-            let kinds: Vec<String> = reg.kinds.iter().map(names::of).collect();
-            tx.prepare_cached(
+            let kinds: Vec<_> = reg.kinds.iter().map(name).collect();
+            f.stmt(
                 "INSERT INTO enterprise (case_id, credit_code, district, industry_code, registered_on,
                                          insured_employees, small_micro, kinds)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -48,47 +51,36 @@ pub(crate) fn apply_one(
             ])?;
         }
         EnterpriseFact::DesignatedKeyEnterprise => {
-            tx.prepare_cached(
-                "UPDATE enterprise SET key_enterprise_on = ?2 WHERE case_id = ?1 AND key_enterprise_on IS NULL",
-            )?
-            .execute(params![case_id, on])?;
+            f.stmt("UPDATE enterprise SET key_enterprise_on = ?2 WHERE case_id = ?1 AND key_enterprise_on IS NULL")?
+                .execute(params![case_id, on])?;
         }
         EnterpriseFact::BatchLayoffReported(l) => {
-            tx.prepare_cached(
+            f.stmt(
                 "INSERT INTO batch_layoff (case_id, layoff_id, people, reported_on, district)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![case_id, l.layoff_id, l.people.get(), on, district])?;
         }
         EnterpriseFact::LayoffServiceProvided(s) => {
-            tx.prepare_cached(
-                "INSERT INTO layoff_service (case_id, layoff_id, service, provided_on) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![case_id, s.layoff_id, names::of(&s.service), on])?;
+            f.stmt("INSERT INTO layoff_service (case_id, layoff_id, service, provided_on) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![case_id, s.layoff_id, name(&s.service), on])?;
         }
         EnterpriseFact::InternshipPostsOffered(o) => {
-            tx.prepare_cached(
+            f.stmt(
                 "INSERT INTO internship_offer (case_id, offer_id, posts, offered_on, district)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![case_id, o.offer_id, o.posts.get(), on, district])?;
         }
         EnterpriseFact::WelfarePostsDeveloped(w) => {
-            tx.prepare_cached(
+            f.stmt(
                 "INSERT INTO welfare_posts (case_id, development_id, kind, posts, developed_on, district)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![
-                case_id,
-                w.development_id,
-                names::of(&w.kind),
-                w.posts.get(),
-                on,
-                district
-            ])?;
+            .execute(params![case_id, w.development_id, name(&w.kind), w.posts.get(), on, district])?;
         }
         EnterpriseFact::GuaranteeLoanGranted(l) => {
-            tx.prepare_cached(
+            f.stmt(
                 "INSERT INTO guarantee_loan (case_id, loan_id, borrower, principal_fen, lender, term_months,
                                              granted_on, district)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -96,7 +88,7 @@ pub(crate) fn apply_one(
             .execute(params![
                 case_id,
                 l.loan_id,
-                names::of(&l.borrower),
+                name(&l.borrower),
                 l.principal.get(),
                 l.lender,
                 l.term_months,
@@ -110,7 +102,7 @@ pub(crate) fn apply_one(
                 Payee::Enterprise(_) => "enterprise",
                 Payee::TrainingProvider(_) => "training_provider",
             };
-            tx.prepare_cached(
+            f.stmt(
                 "INSERT INTO enterprise_subsidy (case_id, subsidy_id, programme, amount_fen, period_from, period_to,
                                                  payee_kind, policy_clause, granted_on, district)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -120,8 +112,8 @@ pub(crate) fn apply_one(
                 g.subsidy_id,
                 g.programme,
                 g.amount.get(),
-                g.period.from.to_string(),
-                g.period.to.to_string(),
+                iso(g.period.from),
+                iso(g.period.to),
                 payee,
                 g.policy_clause,
                 on,
@@ -129,27 +121,27 @@ pub(crate) fn apply_one(
             ])?;
         }
         EnterpriseFact::SubsidyRevoked(r) => {
-            tx.prepare_cached("UPDATE enterprise_subsidy SET revoked_on = ?3 WHERE case_id = ?1 AND subsidy_id = ?2")?
+            f.stmt("UPDATE enterprise_subsidy SET revoked_on = ?3 WHERE case_id = ?1 AND subsidy_id = ?2")?
                 .execute(params![case_id, r.subsidy_id, on])?;
         }
-        EnterpriseFact::EligibilityFound(f) => {
+        EnterpriseFact::EligibilityFound(found) => {
             // As for persons (crate::projector); an enterprise has no street or
             // community: the district stands for both, so the row shows at city
             // and district level.
-            let reasons = serde_json::to_string(&f.reasons).unwrap_or_default();
-            tx.prepare_cached(
+            let reasons = serde_json::to_string(&found.reasons).unwrap_or_default();
+            f.stmt(
                 "INSERT OR IGNORE INTO eligibility (case_id, case_kind, rule_id, rule_valid_from, programme, clause,
                                                    reasons, amount_fen, found_on, district, street, community)
                  VALUES (?1, 'enterprise', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '', ?9)",
             )?
             .execute(params![
                 case_id,
-                f.rule_id,
-                f.rule_valid_from.to_string(),
-                f.programme,
-                f.clause,
+                found.rule_id,
+                iso(found.rule_valid_from),
+                found.programme,
+                found.clause,
                 reasons,
-                f.amount.map(|a| a.get()),
+                found.amount.map(|a| a.get()),
                 on,
                 district,
             ])?;

@@ -6,15 +6,19 @@
 //! of the log: the same events give the same tables, which is what makes a
 //! rebuild from position zero equal to the live model.
 
-use std::path::Path;
+use std::{borrow::Cow, path::Path, sync::Arc};
 
-use chrono::Utc;
-use leye_domain::person::{HouseholdMembership, PersonFact, Registration};
+use chrono::{Datelike, Utc};
+use leye_domain::{
+    Date,
+    person::{HouseholdMembership, PersonFact, Registration},
+};
 use leye_store::{Position, RecordedEvent};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
 
 use crate::{
     ProjectionError,
+    case_memory::{CaseMemory, Place},
     decoded::{Case, Decoded},
     names,
 };
@@ -47,10 +51,9 @@ fn schema_without_query_indexes() -> String {
 #[derive(Debug)]
 pub struct Projector {
     conn: Connection,
-    /// Record the person cases each batch changes (`changed_case`), for the
-    /// query index to reload only those; off while a fresh generation is
-    /// rebuilt (its index is loaded whole).
-    track_changes: bool,
+    /// `Some` for a generation made by [`Self::create_fresh`]: the fold
+    /// remembers what it wrote instead of reading it back.
+    memory: Option<CaseMemory>,
 }
 
 impl Projector {
@@ -63,7 +66,7 @@ impl Projector {
         // One transaction: one fsync for the whole schema, not one per
         // statement (a new generation is ready that much sooner).
         conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{SCHEMA}\nCOMMIT;"))?;
-        Ok(Self { conn, track_changes: true })
+        Ok(Self { conn, memory: None })
     }
 
     /// Creates a new generation for a rebuild, tuned for one bulk writer.
@@ -89,7 +92,7 @@ impl Projector {
              PRAGMA cache_size=-{FRESH_CACHE_KIB}; PRAGMA foreign_keys=ON;"
         ))?;
         conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{}\nCOMMIT;", schema_without_query_indexes()))?;
-        Ok(Self { conn, track_changes: false })
+        Ok(Self { conn, memory: Some(CaseMemory::default()) })
     }
 
     /// Completes a generation made by [`Self::create_fresh`]: creates the
@@ -97,6 +100,12 @@ impl Projector {
     /// the WAL-mode database the live follower and readers expect, and makes
     /// it durable (fsync) before the caller may publish it.
     pub fn finish_fresh(self) -> Result<(), ProjectionError> {
+        if !self.conn.is_autocommit() {
+            self.conn.execute_batch("COMMIT")?; // the fold's one transaction
+        }
+        // The log is read by now: the index sorts may use the other cores.
+        let helpers = std::thread::available_parallelism().map_or(0, |n| n.get().saturating_sub(1)).min(4);
+        self.conn.execute_batch(&format!("PRAGMA threads = {helpers};"))?;
         self.conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{SCHEMA}\nCOMMIT;"))?;
         self.conn.execute_batch("PRAGMA locking_mode=NORMAL; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")?;
         let path = self.conn.path().map(std::path::PathBuf::from);
@@ -142,56 +151,217 @@ impl Projector {
     }
 
     /// [`Self::apply`] for events decoded already ([`Decoded::decode`]).
+    ///
+    /// The live projector commits each call (rows and checkpoint together).
+    /// A fresh generation ([`Self::create_fresh`]) is one transaction from
+    /// its first event to [`Self::finish_fresh`]: nobody reads it before, it
+    /// has no journal to roll back, and the pages each commit would write
+    /// again (index pages touched by every batch) are written once, or when
+    /// the bounded page cache spills. An error leaves a fresh generation
+    /// unusable (the rebuild removes it).
     pub fn apply_decoded(&mut self, events: &[Decoded]) -> Result<(), ProjectionError> {
         let checkpoint = self.checkpoint()?;
         let fresh: Vec<&Decoded> = events.iter().filter(|e| checkpoint.is_none_or(|c| e.position > c)).collect();
-        let Some(last) = fresh.last() else { return Ok(()) };
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        if self.memory.is_some() {
+            if self.conn.is_autocommit() {
+                self.conn.execute_batch("BEGIN IMMEDIATE")?;
+            }
+            return fold_batch(&self.conn, self.memory.as_mut(), &fresh);
+        }
         let tx = self.conn.transaction()?;
-        for e in &fresh {
-            apply_one(&tx, e)?;
-        }
-        if self.track_changes {
-            crate::index::record_changes(&tx, &fresh, checkpoint.map_or(0, |c| c.commit))?;
-        }
-        tx.prepare_cached(
-            "INSERT INTO checkpoint (id, commit_position, prepare_position, events_applied, updated_at)
-             VALUES (1, ?1, ?2, ?3, ?4)
-             ON CONFLICT (id) DO UPDATE SET commit_position = ?1, prepare_position = ?2,
-                events_applied = events_applied + ?3, updated_at = ?4",
-        )?
-        .execute(params![
-            last.position.commit as i64,
-            last.position.prepare as i64,
-            fresh.len() as i64,
-            Utc::now().to_rfc3339()
-        ])?;
+        fold_batch(&tx, None, &fresh)?;
+        // The live model records the person cases each batch changes
+        // (`changed_case`), for the query index to reload only those; a fresh
+        // generation (above) does not: its index is loaded whole.
+        crate::index::record_changes(&tx, &fresh, checkpoint.map_or(0, |c| c.commit))?;
         tx.commit()?;
         Ok(())
     }
+
+    /// Person cases the fold of a fresh generation remembers (0 for the live
+    /// projector, which remembers nothing).
+    pub fn cases_remembered(&self) -> usize {
+        self.memory.as_ref().map_or(0, CaseMemory::cases)
+    }
+}
+
+/// Folds `events` (not empty, all after the checkpoint) and moves the
+/// checkpoint, inside the caller's transaction.
+fn fold_batch(conn: &Connection, memory: Option<&mut CaseMemory>, events: &[&Decoded]) -> Result<(), ProjectionError> {
+    let mut fold = Fold { conn, held: Vec::new(), memory };
+    for e in events {
+        apply_one(&mut fold, e)?;
+    }
+    let Some(last) = events.last() else { return Ok(()) };
+    fold.stmt(
+        "INSERT INTO checkpoint (id, commit_position, prepare_position, events_applied, updated_at)
+         VALUES (1, ?1, ?2, ?3, ?4)
+         ON CONFLICT (id) DO UPDATE SET commit_position = ?1, prepare_position = ?2,
+            events_applied = events_applied + ?3, updated_at = ?4",
+    )?
+    .execute(params![
+        last.position.commit as i64,
+        last.position.prepare as i64,
+        events.len() as i64,
+        Utc::now().to_rfc3339()
+    ])?;
+    Ok(())
+}
+
+/// One batch's fold: its statements, each prepared once for the whole
+/// batch (looked up by the address of its SQL text, not by hashing it), and
+/// what the fold reads back of its own rows ([`Fold::place`] and the
+/// numbering below): from SQLite for the live projector, from
+/// [`CaseMemory`] for a fresh generation.
+pub(crate) struct Fold<'t> {
+    conn: &'t Connection,
+    held: Vec<(usize, usize, CachedStatement<'t>)>,
+    memory: Option<&'t mut CaseMemory>,
+}
+
+impl<'t> Fold<'t> {
+    /// The prepared statement of `sql`, prepared on its first use in this batch.
+    pub(crate) fn stmt(&mut self, sql: &'static str) -> Result<&mut CachedStatement<'t>, rusqlite::Error> {
+        let key = (sql.as_ptr() as usize, sql.len());
+        let i = match self.held.iter().position(|(p, l, _)| (*p, *l) == key) {
+            Some(i) => i,
+            None => {
+                self.held.push((key.0, key.1, self.conn.prepare_cached(sql)?));
+                self.held.len() - 1
+            }
+        };
+        Ok(&mut self.held[i].2)
+    }
+
+    /// The person row's residence (district, street, community), `None`
+    /// when the case has no person row.
+    fn place(&mut self, case_id: &str) -> Result<Option<Arc<Place>>, ProjectionError> {
+        if let Some(memory) = &self.memory {
+            return Ok(memory.place(case_id));
+        }
+        Ok(self
+            .stmt("SELECT district, street, community FROM person WHERE case_id = ?1")?
+            .query_row(params![case_id], |r| Ok(Arc::new((r.get(0)?, r.get(1)?, r.get(2)?))))
+            .optional()?)
+    }
+
+    /// The number of the spell about to be inserted: 1, 2, … per case.
+    fn next_spell_no(&mut self, case_id: &str) -> Result<u32, ProjectionError> {
+        if let Some(memory) = &mut self.memory {
+            return Ok(memory.next_spell(case_id));
+        }
+        Ok(self.stmt("SELECT count(*) + 1 FROM spell WHERE case_id = ?1")?.query_row(params![case_id], |r| r.get(0))?)
+    }
+
+    /// The number of the placement about to be inserted.
+    fn next_placement_no(&mut self, case_id: &str) -> Result<u32, ProjectionError> {
+        if let Some(memory) = &mut self.memory {
+            return Ok(memory.next_placement(case_id));
+        }
+        Ok(self
+            .stmt("SELECT count(*) + 1 FROM placement WHERE case_id = ?1")?
+            .query_row(params![case_id], |r| r.get(0))?)
+    }
+
+    /// The household of the open membership (no `left_on`), if any.
+    fn open_household(&mut self, case_id: &str) -> Result<Option<String>, ProjectionError> {
+        if let Some(memory) = &self.memory {
+            return Ok(memory.household(case_id).map(|h| h.to_string()));
+        }
+        Ok(self
+            .stmt("SELECT household_id FROM household_membership WHERE case_id = ?1 AND left_on IS NULL")?
+            .query_row(params![case_id], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// The number of the membership about to be inserted, open, in `household`.
+    fn next_membership_no(&mut self, case_id: &str, household: uuid::Uuid) -> Result<u32, ProjectionError> {
+        if let Some(memory) = &mut self.memory {
+            return Ok(memory.join(case_id, household));
+        }
+        Ok(self
+            .stmt("SELECT count(*) + 1 FROM household_membership WHERE case_id = ?1")?
+            .query_row(params![case_id], |r| r.get(0))?)
+    }
+}
+
+/// A date as the tables hold it, `YYYY-MM-DD`: chrono's `to_string`, without
+/// its formatting machinery or an allocation for the years every event has.
+pub(crate) fn iso(d: Date) -> IsoDate {
+    let year = d.year();
+    if !(0..=9999).contains(&year) {
+        return IsoDate::Other(d.to_string());
+    }
+    let (y, m, day) = (year as u32, d.month(), d.day());
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    IsoDate::Short([
+        digit(y / 1000),
+        digit(y / 100),
+        digit(y / 10),
+        digit(y),
+        b'-',
+        digit(m / 10),
+        digit(m),
+        b'-',
+        digit(day / 10),
+        digit(day),
+    ])
+}
+
+/// A date's text ([`iso`]), bound to statements as text.
+#[derive(Debug, Clone)]
+pub(crate) enum IsoDate {
+    Short([u8; 10]),
+    Other(String),
+}
+
+impl IsoDate {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            // ASCII digits and dashes: always UTF-8.
+            Self::Short(b) => std::str::from_utf8(b).unwrap_or_default(),
+            Self::Other(s) => s,
+        }
+    }
+}
+
+impl rusqlite::ToSql for IsoDate {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(self.as_str().as_bytes())))
+    }
+}
+
+/// A domain enum's stored name: [`names::name`] for a unit variant (no
+/// allocation), else [`names::of`].
+pub(crate) fn name<T: serde::Serialize>(value: &T) -> Cow<'static, str> {
+    names::name(value).map_or_else(|| Cow::Owned(names::of(value)), Cow::Borrowed)
 }
 
 /// Folds one event: person cases here, enterprise cases in
 /// [`crate::enterprises`]; other streams are not projected.
-fn apply_one(tx: &Transaction<'_>, e: &Decoded) -> Result<(), ProjectionError> {
+fn apply_one(f: &mut Fold<'_>, e: &Decoded) -> Result<(), ProjectionError> {
     let (case_id, metadata, event) = match &e.case {
         Case::Enterprise { case_id, metadata, event } => {
-            return crate::enterprises::apply_one(tx, case_id, metadata, event);
+            return crate::enterprises::apply_one(f, case_id, metadata, event);
         }
         Case::Person { case_id, metadata, event } => (case_id.as_str(), metadata, event),
         Case::Other => return Ok(()),
     };
-    let on = event.effective_date.to_string();
+    let on = iso(event.effective_date);
     match &event.fact {
-        PersonFact::Registered(reg) => registered(tx, case_id, &on, reg, &metadata.office)?,
+        PersonFact::Registered(reg) => registered(f, case_id, on.as_str(), reg, &metadata.office)?,
         PersonFact::DifficultyRecognised(d) => {
-            let categories: Vec<String> = d.categories.iter().map(names::of).collect();
-            tx.prepare_cached("INSERT INTO difficulty (case_id, recognised_on, valid_from, valid_to, special, zero_employment, categories)
+            let categories: Vec<Cow<'static, str>> = d.categories.iter().map(name).collect();
+            f.stmt("INSERT INTO difficulty (case_id, recognised_on, valid_from, valid_to, special, zero_employment, categories)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(
                 params![
                     case_id,
                     on,
-                    d.valid.from.to_string(),
-                    d.valid.to.to_string(),
+                    iso(d.valid.from),
+                    iso(d.valid.to),
                     d.categories.iter().any(|c| c.is_special()),
                     d.categories.contains(&leye_domain::person::DifficultyCategory::ZeroEmploymentHousehold),
                     categories.join(","),
@@ -199,51 +369,59 @@ fn apply_one(tx: &Transaction<'_>, e: &Decoded) -> Result<(), ProjectionError> {
             )?;
         }
         PersonFact::Contacted(c) => {
-            tx.prepare_cached("INSERT INTO contact (case_id, contacted_on, channel, outcome) VALUES (?1, ?2, ?3, ?4)")?
-                .execute(params![case_id, on, names::of(&c.channel), names::of(&c.outcome)])?;
+            f.stmt("INSERT INTO contact (case_id, contacted_on, channel, outcome) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![case_id, on, name(&c.channel), name(&c.outcome)])?;
         }
         PersonFact::JobRecommended(r) => {
-            tx.prepare_cached("INSERT INTO recommendation (case_id, recommended_on, two_way) VALUES (?1, ?2, ?3)")?
+            f.stmt("INSERT INTO recommendation (case_id, recommended_on, two_way) VALUES (?1, ?2, ?3)")?
                 .execute(params![case_id, on, r.two_way])?;
         }
         PersonFact::TrainingEnrolled(t) => {
-            tx.prepare_cached(
-                "INSERT INTO training (case_id, training_id, programme, enrolled_on, district, community)
-                 SELECT ?1, ?2, ?3, ?4, district, community FROM person WHERE case_id = ?1",
-            )?
-            .execute(params![case_id, t.training_id, names::of(&t.programme), on])?;
+            if let Some(place) = f.place(case_id)? {
+                f.stmt(
+                    "INSERT INTO training (case_id, training_id, programme, enrolled_on, district, community)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![case_id, t.training_id, name(&t.programme), on, place.0, place.2])?;
+            }
         }
         PersonFact::TrainingCompleted(t) => {
-            tx.prepare_cached("UPDATE training SET completed_on = ?3 WHERE case_id = ?1 AND training_id = ?2")?
+            f.stmt("UPDATE training SET completed_on = ?3 WHERE case_id = ?1 AND training_id = ?2")?
                 .execute(params![case_id, t.training_id, on])?;
         }
         PersonFact::TrainingDropped(t) => {
-            tx.prepare_cached("UPDATE training SET dropped_on = ?3 WHERE case_id = ?1 AND training_id = ?2")?
-                .execute(params![case_id, t.training_id, on])?;
+            f.stmt("UPDATE training SET dropped_on = ?3 WHERE case_id = ?1 AND training_id = ?2")?.execute(params![
+                case_id,
+                t.training_id,
+                on
+            ])?;
         }
         PersonFact::Placed(p) => {
-            tx.prepare_cached(
+            f.stmt(
                 "UPDATE spell SET ended_on = ?2, end_kind = 'placed'
                  WHERE case_id = ?1 AND ended_on IS NULL",
             )?
             .execute(params![case_id, on])?;
-            tx.prepare_cached("INSERT INTO placement (case_id, placement_no, kind, employer, contract_months, started_on, district, community)
-                 SELECT ?1, (SELECT count(*) + 1 FROM placement WHERE case_id = ?1), ?2, ?3, ?4, ?5, district, community
-                 FROM person WHERE case_id = ?1")?.execute(
-                params![
-                    case_id,
-                    names::of(&p.kind),
-                    p.employer.as_ref().map(|c| c.as_str().to_string()),
-                    p.contract_months,
-                    on
-                ],
-            )?;
+            if let Some(place) = f.place(case_id)? {
+                let placement_no = f.next_placement_no(case_id)?;
+                f.stmt("INSERT INTO placement (case_id, placement_no, kind, employer, contract_months, started_on, district, community)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(
+                    params![
+                        case_id,
+                        placement_no,
+                        name(&p.kind),
+                        p.employer.as_ref().map(|c| c.as_str()),
+                        p.contract_months,
+                        on,
+                        place.0,
+                        place.2
+                    ],
+                )?;
+            }
         }
         PersonFact::PlacementEnded(end) => {
-            tx.prepare_cached(
-                "UPDATE placement SET ended_on = ?2, end_reason = ?3 WHERE case_id = ?1 AND ended_on IS NULL",
-            )?
-            .execute(params![case_id, on, names::of(&end.reason)])?;
+            f.stmt("UPDATE placement SET ended_on = ?2, end_reason = ?3 WHERE case_id = ?1 AND ended_on IS NULL")?
+                .execute(params![case_id, on, name(&end.reason)])?;
         }
         PersonFact::SubsidyGranted(g) => {
             let payee = match g.payee {
@@ -251,85 +429,99 @@ fn apply_one(tx: &Transaction<'_>, e: &Decoded) -> Result<(), ProjectionError> {
                 leye_domain::person::Payee::Enterprise(_) => "enterprise",
                 leye_domain::person::Payee::TrainingProvider(_) => "training_provider",
             };
-            tx.prepare_cached(
-                "INSERT INTO subsidy (case_id, subsidy_id, programme, amount_fen, period_from, period_to, payee_kind,
-                                      policy_clause, granted_on, district, community)
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, community FROM person WHERE case_id = ?1",
-            )?
-            .execute(params![
-                case_id,
-                g.subsidy_id,
-                g.programme,
-                g.amount.get(),
-                g.period.from.to_string(),
-                g.period.to.to_string(),
-                payee,
-                g.policy_clause,
-                on,
-                metadata.district.as_str(),
-            ])?;
+            if let Some(place) = f.place(case_id)? {
+                f.stmt(
+                    "INSERT INTO subsidy (case_id, subsidy_id, programme, amount_fen, period_from, period_to, payee_kind,
+                                          policy_clause, granted_on, district, community)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                )?
+                .execute(params![
+                    case_id,
+                    g.subsidy_id,
+                    g.programme,
+                    g.amount.get(),
+                    iso(g.period.from),
+                    iso(g.period.to),
+                    payee,
+                    g.policy_clause,
+                    on,
+                    metadata.district.as_str(),
+                    place.2,
+                ])?;
+            }
         }
         // Proposals and their review do not count until a grant: the grant
         // (subsidy_granted, recorded with the approval) is what the tables hold.
+        // They are not even decoded (`decoded.rs`).
         PersonFact::SubsidyProposed(_) | PersonFact::SubsidyApproved(_) | PersonFact::SubsidyProposalRejected(_) => {}
         // The read model never held personal data: an erasure changes no row.
         PersonFact::PersonalDataErased(_) => {}
         PersonFact::SubsidyRevoked(r) => {
-            tx.prepare_cached("UPDATE subsidy SET revoked_on = ?3 WHERE case_id = ?1 AND subsidy_id = ?2")?
-                .execute(params![case_id, r.subsidy_id, on])?;
+            f.stmt("UPDATE subsidy SET revoked_on = ?3 WHERE case_id = ?1 AND subsidy_id = ?2")?.execute(params![
+                case_id,
+                r.subsidy_id,
+                on
+            ])?;
         }
         PersonFact::BenefitStarted(b) => {
-            tx.prepare_cached("INSERT INTO benefit (case_id, started_on, months) VALUES (?1, ?2, ?3)")?
+            f.stmt("INSERT INTO benefit (case_id, started_on, months) VALUES (?1, ?2, ?3)")?
                 .execute(params![case_id, on, b.months])?;
         }
         PersonFact::BenefitEnded(_) => {
-            tx.prepare_cached("UPDATE benefit SET ended_on = ?2 WHERE case_id = ?1 AND ended_on IS NULL")?
+            f.stmt("UPDATE benefit SET ended_on = ?2 WHERE case_id = ?1 AND ended_on IS NULL")?
                 .execute(params![case_id, on])?;
         }
         PersonFact::RegistrationExited(x) => {
-            tx.prepare_cached(
+            f.stmt(
                 "UPDATE spell SET ended_on = ?2, end_kind = 'exited', exit_reason = ?3
                  WHERE case_id = ?1 AND ended_on IS NULL",
             )?
-            .execute(params![case_id, on, names::of(&x.reason)])?;
+            .execute(params![case_id, on, name(&x.reason)])?;
         }
-        PersonFact::HouseholdJoined(m) => joined(tx, case_id, on.as_str(), m)?,
+        PersonFact::HouseholdJoined(m) => joined(f, case_id, on.as_str(), m)?,
         PersonFact::HouseholdLeft(l) => {
-            tx.prepare_cached(
+            f.stmt(
                 "UPDATE household_membership SET left_on = ?3
                  WHERE case_id = ?1 AND household_id = ?2 AND left_on IS NULL",
             )?
             .execute(params![case_id, l.household_id.to_string(), on])?;
-            current_household(tx, case_id)?;
+            if let Some(memory) = &mut f.memory {
+                memory.leave(case_id, l.household_id);
+            }
+            current_household(f, case_id)?;
         }
-        PersonFact::EligibilityFound(f) => {
+        PersonFact::EligibilityFound(e) => {
             // Plain data with string keys: serialisation cannot fail.
-            let reasons = serde_json::to_string(&f.reasons).unwrap_or_default();
+            let reasons = serde_json::to_string(&e.reasons).unwrap_or_default();
             // The decider notes a rule once per case; OR IGNORE keeps a
             // hand-made duplicate in the log from stopping the projector.
-            tx.prepare_cached(
-                "INSERT OR IGNORE INTO eligibility (case_id, case_kind, rule_id, rule_valid_from, programme, clause,
-                                                   reasons, amount_fen, found_on, district, street, community)
-                 SELECT ?1, 'person', ?2, ?3, ?4, ?5, ?6, ?7, ?8, district, street, community FROM person
-                 WHERE case_id = ?1",
-            )?
-            .execute(params![
-                case_id,
-                f.rule_id,
-                f.rule_valid_from.to_string(),
-                f.programme,
-                f.clause,
-                reasons,
-                f.amount.map(|a| a.get()),
-                on,
-            ])?;
+            if let Some(place) = f.place(case_id)? {
+                f.stmt(
+                    "INSERT OR IGNORE INTO eligibility (case_id, case_kind, rule_id, rule_valid_from, programme, clause,
+                                                       reasons, amount_fen, found_on, district, street, community)
+                     VALUES (?1, 'person', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                )?
+                .execute(params![
+                    case_id,
+                    e.rule_id,
+                    iso(e.rule_valid_from),
+                    e.programme,
+                    e.clause,
+                    reasons,
+                    e.amount.map(|a| a.get()),
+                    on,
+                    place.0,
+                    place.1,
+                    place.2,
+                ])?;
+            }
         }
     }
     Ok(())
 }
 
 fn registered(
-    tx: &Transaction<'_>,
+    f: &mut Fold<'_>,
     case_id: &str,
     on: &str,
     reg: &Registration,
@@ -338,7 +530,7 @@ fn registered(
     let id = &reg.resident_id;
     let birth = id.birth_date();
     let r = &reg.residence;
-    tx.prepare_cached(
+    f.stmt(
         "INSERT INTO person (case_id, birth_month, gender, hukou_county, hukou_nature, education, graduation_year,
                              household_id, district, street, community)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -347,28 +539,39 @@ fn registered(
     )?
     .execute(params![
         case_id,
-        birth.format("%Y-%m").to_string(),
-        names::of(&id.gender()),
+        match iso(birth) {
+            IsoDate::Short(d) => String::from_utf8_lossy(&d[..7]).into_owned(),
+            IsoDate::Other(_) => birth.format("%Y-%m").to_string(),
+        },
+        name(&id.gender()),
         reg.hukou.county.as_str(),
-        names::of(&reg.hukou.nature),
-        names::of(&reg.education),
+        name(&reg.hukou.nature),
+        name(&reg.education),
         reg.graduation.as_ref().map(|g| g.year),
         reg.household.as_ref().map(|h| h.household_id.to_string()),
         r.district.as_str(),
         r.street,
         r.community,
     ])?;
-    for g in &reg.groups {
-        tx.prepare_cached("INSERT OR IGNORE INTO person_group (case_id, grp, since) VALUES (?1, ?2, ?3)")?
-            .execute(params![case_id, names::of(g), on])?;
+    if let Some(memory) = &mut f.memory {
+        memory.set_place(case_id, (r.district.as_str().to_string(), r.street.clone(), r.community.clone()));
     }
-    tx.prepare_cached(
+    for g in &reg.groups {
+        f.stmt("INSERT OR IGNORE INTO person_group (case_id, grp, since) VALUES (?1, ?2, ?3)")?.execute(params![
+            case_id,
+            name(g),
+            on
+        ])?;
+    }
+    let spell_no = f.next_spell_no(case_id)?;
+    f.stmt(
         "INSERT INTO spell (case_id, spell_no, registered_on, district, street, community, office,
                             zero_employment_group)
-         VALUES (?1, (SELECT count(*) + 1 FROM spell WHERE case_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
         case_id,
+        spell_no,
         on,
         r.district.as_str(),
         r.street,
@@ -379,30 +582,47 @@ fn registered(
     // A registration naming a household joins it (or continues the membership),
     // exactly as the person decider folds it.
     match &reg.household {
-        Some(m) => joined(tx, case_id, on, m),
-        None => current_household(tx, case_id),
+        Some(m) => joined(f, case_id, on, m),
+        None => current_household(f, case_id),
     }
 }
 
 /// A membership starts, unless one is current (then it continues, as in the
 /// decider's fold).
-fn joined(tx: &Transaction<'_>, case_id: &str, on: &str, m: &HouseholdMembership) -> Result<(), ProjectionError> {
-    tx.prepare_cached(
-        "INSERT INTO household_membership (household_id, case_id, membership_no, relation, joined_on)
-         SELECT ?1, ?2, (SELECT count(*) + 1 FROM household_membership WHERE case_id = ?2), ?3, ?4
-         WHERE NOT EXISTS (SELECT 1 FROM household_membership WHERE case_id = ?2 AND left_on IS NULL)",
-    )?
-    .execute(params![m.household_id.to_string(), case_id, names::of(&m.relation), on])?;
-    current_household(tx, case_id)
+fn joined(f: &mut Fold<'_>, case_id: &str, on: &str, m: &HouseholdMembership) -> Result<(), ProjectionError> {
+    if f.open_household(case_id)?.is_none() {
+        let membership_no = f.next_membership_no(case_id, m.household_id)?;
+        f.stmt(
+            "INSERT INTO household_membership (household_id, case_id, membership_no, relation, joined_on)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![m.household_id.to_string(), case_id, membership_no, name(&m.relation), on])?;
+    }
+    current_household(f, case_id)
 }
 
 /// `person.household_id` follows the current membership.
-fn current_household(tx: &Transaction<'_>, case_id: &str) -> Result<(), ProjectionError> {
-    tx.prepare_cached(
-        "UPDATE person SET household_id =
-             (SELECT household_id FROM household_membership WHERE case_id = ?1 AND left_on IS NULL)
-         WHERE case_id = ?1",
-    )?
-    .execute(params![case_id])?;
+fn current_household(f: &mut Fold<'_>, case_id: &str) -> Result<(), ProjectionError> {
+    let household = f.open_household(case_id)?;
+    f.stmt("UPDATE person SET household_id = ?2 WHERE case_id = ?1")?.execute(params![case_id, household])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Datelike;
+
+    #[test]
+    fn iso_dates_are_chronos() {
+        let mut d = chrono::NaiveDate::from_ymd_opt(1899, 12, 25).unwrap();
+        while d.year() < 2101 {
+            assert_eq!(super::iso(d).as_str(), d.to_string());
+            d = d.succ_opt().unwrap();
+        }
+        let d = chrono::NaiveDate::from_ymd_opt(1987, 4, 30).unwrap();
+        assert_eq!(&super::iso(d).as_str()[..7], d.format("%Y-%m").to_string(), "the birth month is its first 7 bytes");
+        for d in [chrono::NaiveDate::MIN, chrono::NaiveDate::MAX, chrono::NaiveDate::from_ymd_opt(7, 1, 2).unwrap()] {
+            assert_eq!(super::iso(d).as_str(), d.to_string());
+        }
+    }
 }

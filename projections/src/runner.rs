@@ -239,86 +239,118 @@ pub async fn follow_reporting<S: EventStore>(
 /// Progress of a rebuild.
 #[derive(Debug, Clone, Copy)]
 pub struct Progress {
+    /// Events folded so far.
     pub events: u64,
+    /// The log's head (commit position) when the rebuild started: with the
+    /// SQLite store, the number of events to fold.
     pub total: u64,
+    /// Events folded per second since the start.
     pub events_per_second: f64,
+    /// Time left at the rate the log's positions have been folded so far.
     pub seconds_left: f64,
 }
 
-/// Events folded per transaction during a rebuild.
-const REBUILD_TXN_EVENTS: usize = 20_000;
 /// Batches of [`BATCH`] events read ahead of the fold during a rebuild: with
-/// [`REBUILD_TXN_EVENTS`] pending, at most ~40 000 events are in memory.
+/// the one being folded and [`DECODING`] being decoded, at most ~22 000
+/// events are in memory.
 const READ_AHEAD: usize = 8;
+/// Batches being decoded at once, each on a blocking thread, while the next
+/// one is read: reading, decoding and folding overlap.
+const DECODING: usize = 2;
 
 /// Replays the whole log into a new generation, then switches to it.
 /// `report` is called about once a second (and a progress line is logged
 /// every ten), with events folded, events/s and the time left. Returns the
 /// new database and the number of events folded.
 ///
-/// Reading and folding overlap: this task reads the log in batches of
-/// [`BATCH`], decodes them ([`crate::Decoded`]) and hands them over a bounded
-/// channel to one blocking thread that folds them, [`REBUILD_TXN_EVENTS`] per transaction, into a generation
-/// made by [`Projector::create_fresh`] (no journal, query indexes built at
-/// the end). The generation is made durable before `CURRENT` names it; on any
-/// error it is removed and `CURRENT` is untouched.
+/// Three stages overlap: this task reads the log in batches of [`BATCH`];
+/// up to [`DECODING`] batches at a time are decoded ([`crate::Decoded`]) on
+/// blocking threads while the next is read; the decoded batches go, in log
+/// order, over a bounded channel to one blocking thread that folds each as it
+/// comes into a generation made by [`Projector::create_fresh`] (no journal,
+/// one transaction, query indexes built at the end, per-case state
+/// remembered instead of read back). The generation is made
+/// durable before `CURRENT` names it; on any error it is removed and
+/// `CURRENT` is untouched.
 pub async fn rebuild<S: EventStore>(
     store: &S,
     dir: &ReadModelDir,
     mut report: impl FnMut(Progress),
 ) -> Result<(PathBuf, u64), ProjectionError> {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering::Relaxed},
+    };
     let path = dir.next_path()?;
     let total = store.head().await?.map_or(0, |p| p.commit);
     let started = Instant::now();
-    let folded = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    // Events folded, and the commit position of the last one.
+    let folded = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<crate::Decoded>>(READ_AHEAD);
     let folder = {
         let (path, folded) = (path.clone(), folded.clone());
         tokio::task::spawn_blocking(move || -> Result<u64, ProjectionError> {
             let mut projector = Projector::create_fresh(&path)?;
-            let mut pending = Vec::with_capacity(REBUILD_TXN_EVENTS + BATCH);
             let mut events = 0u64;
+            // Freeing a folded batch (a few small strings per event) took an
+            // eighth of the folding thread's time: another thread does it.
+            let (free, folded_batches) = std::sync::mpsc::sync_channel::<Vec<crate::Decoded>>(2);
+            std::thread::Builder::new()
+                .name("leye-rebuild-free".into())
+                .spawn(move || folded_batches.into_iter().for_each(drop))
+                .map_err(|e| ProjectionError::Corrupt(format!("rebuild thread: {e}")))?;
             while let Some(batch) = rx.blocking_recv() {
-                pending.extend(batch);
-                if pending.len() >= REBUILD_TXN_EVENTS {
-                    projector.apply_decoded(&pending)?;
-                    events += pending.len() as u64;
-                    folded.store(events, std::sync::atomic::Ordering::Relaxed);
-                    pending.clear();
+                projector.apply_decoded(&batch)?;
+                events += batch.len() as u64;
+                folded.0.store(events, Relaxed);
+                if let Some(last) = batch.last() {
+                    folded.1.store(last.position.commit, Relaxed);
                 }
+                let _ = free.send(batch); // dropped here if that thread is gone
             }
-            projector.apply_decoded(&pending)?;
-            events += pending.len() as u64;
-            folded.store(events, std::sync::atomic::Ordering::Relaxed);
+            tracing::debug!(cases = projector.cases_remembered(), "rebuild folded; building the query indexes");
             projector.finish_fresh()?;
             Ok(events)
         })
     };
-    let progress = |seconds_left_at: Option<u64>| {
-        let events = folded.load(std::sync::atomic::Ordering::Relaxed);
-        let rate = events as f64 / started.elapsed().as_secs_f64().max(1e-9);
-        let left = seconds_left_at.map_or(0.0, |at| total.saturating_sub(at) as f64 / rate.max(1e-9));
-        Progress { events, total, events_per_second: rate, seconds_left: left }
+    let progress = |finished: bool| {
+        let events = folded.0.load(Relaxed);
+        let at = if finished { total } else { folded.1.load(Relaxed) };
+        let secs = started.elapsed().as_secs_f64().max(1e-9);
+        let positions_per_second = at as f64 / secs;
+        let left = if at >= total { 0.0 } else { (total - at) as f64 / positions_per_second.max(1e-9) };
+        Progress { events, total, events_per_second: events as f64 / secs, seconds_left: left }
     };
     let read = async {
         let (mut last_report, mut last_log) = (Instant::now(), Instant::now());
         let mut after: Option<Position> = None;
+        let mut decoding = std::collections::VecDeque::new();
+        let mut exhausted = false;
         loop {
-            let batch = store.read_all(after, BATCH).await?;
-            let Some(last) = batch.last() else { return Ok::<_, ProjectionError>(()) };
-            after = Some(last.position);
-            // Decoding (JSON) here, off the folding thread: the two overlap.
-            let decoded = tokio::task::spawn_blocking(move || {
-                batch.iter().map(crate::Decoded::decode).collect::<Result<Vec<_>, _>>()
-            })
-            .await
-            .map_err(|e| ProjectionError::Corrupt(format!("rebuild decoder: {e}")))??;
+            // Read the next batch while the earlier ones decode.
+            if !exhausted {
+                let batch = store.read_all(after, BATCH).await?;
+                match batch.last() {
+                    None => exhausted = true,
+                    Some(last) => {
+                        after = Some(last.position);
+                        decoding.push_back(tokio::task::spawn_blocking(move || {
+                            batch.iter().map(crate::Decoded::decode).collect::<Result<Vec<_>, _>>()
+                        }));
+                    }
+                }
+            }
+            if decoding.len() < DECODING && !exhausted {
+                continue;
+            }
+            let Some(oldest) = decoding.pop_front() else { return Ok::<_, ProjectionError>(()) };
+            let decoded = oldest.await.map_err(|e| ProjectionError::Corrupt(format!("rebuild decoder: {e}")))??;
             if tx.send(decoded).await.is_err() {
                 return Ok(()); // the folder stopped: its error is the one to report
             }
             if last_report.elapsed() >= Duration::from_secs(1) {
                 last_report = Instant::now();
-                let p = progress(Some(folded.load(std::sync::atomic::Ordering::Relaxed)));
+                let p = progress(false);
                 report(p);
                 if last_log.elapsed() >= Duration::from_secs(10) {
                     last_log = Instant::now();
@@ -345,7 +377,7 @@ pub async fn rebuild<S: EventStore>(
     };
     dir.switch_to(&path)?;
     dir.prune()?;
-    let p = progress(None);
+    let p = progress(true);
     tracing::info!(events, events_per_second = p.events_per_second.round(), db = %path.display(), "read model rebuilt");
     report(p);
     Ok((path, events))

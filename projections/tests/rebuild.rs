@@ -10,7 +10,7 @@ use leye_domain::{
     person::*,
     values::{CountyCode, DateRange, DistrictCode, Fen, PersonName, Residence, ResidentId},
 };
-use leye_projections::{Jurisdiction, Period, Projector, ReadModel, TargetParams};
+use leye_projections::{Decoded, Jurisdiction, Period, Projector, ReadModel, TargetParams};
 use leye_store::{Position, RecordedEvent, StreamName};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use rusqlite::Connection;
@@ -38,12 +38,16 @@ fn history(seed: u64, persons: u32, steps: usize) -> Vec<RecordedEvent> {
         let (case, last, _) = cases.entry(i).or_insert((PersonCase::default(), start, 0));
         let on = (*last + Days::new(rng.random_range(0..20))).min(today);
         let community = COMMUNITIES[(i as usize) % COMMUNITIES.len()];
-        let command = match rng.random_range(0..14) {
+        let command = match rng.random_range(0..15) {
             0 | 1 => PersonCommand::RegisterUnemployment(Registration {
                 resident_id: resident_id(i).into(),
                 name: Some(PersonName::parse("随机").unwrap()),
                 hukou: Hukou { county: CountyCode::parse(&community[..6]).unwrap(), nature: HukouNature::Urban },
-                residence: Residence::parse(&community[..6], &community[..9], community).unwrap(),
+                // A third of the persons move between registrations.
+                residence: {
+                    let at = if i % 3 == 0 { COMMUNITIES[rng.random_range(0..COMMUNITIES.len())] } else { community };
+                    Residence::parse(&at[..6], &at[..9], at).unwrap()
+                },
                 education: Education::SeniorSecondary,
                 graduation: None,
                 household: (i % 7 == 0)
@@ -79,6 +83,18 @@ fn history(seed: u64, persons: u32, steps: usize) -> Vec<RecordedEvent> {
                 },
                 valid: DateRange::new(on, on + Days::new(365)).unwrap(),
             }),
+            9 => match rng.random_range(0..4) {
+                0 => PersonCommand::StartBenefit(BenefitStart { months: 12, extended_to_retirement: false }),
+                1 => PersonCommand::EndBenefit(BenefitEnd { reason: BenefitEndReason::Employed }),
+                2 => PersonCommand::CompleteTraining(TrainingCompletion {
+                    training_id: format!("t{}", rng.random_range(0..3)),
+                    certificate: None,
+                }),
+                _ => PersonCommand::DropTraining(TrainingDrop {
+                    training_id: format!("t{}", rng.random_range(0..3)),
+                    reason: "r".into(),
+                }),
+            },
             10 => {
                 let k = rng.random_range(0..3);
                 PersonCommand::NoteEligibility(EligibilityFinding {
@@ -406,6 +422,12 @@ fn live_with_a_crash_equals_a_rebuild_from_zero() {
     for t in [
         "person.household_joined",
         "person.household_left",
+        "person.placed",
+        "person.subsidy_granted",
+        "person.benefit_ended",
+        "person.training_completed",
+        "person.training_dropped",
+        "person.eligibility_found",
         "enterprise.batch_layoff_reported",
         "enterprise.layoff_service_provided",
         "enterprise.internship_posts_offered",
@@ -512,4 +534,76 @@ fn an_answer_is_of_one_checkpoint_when_another_reader_moved_the_index_on() {
     let fresh = ReadModel::open(&live).unwrap();
     assert_eq!(fresh.checkpoint().unwrap(), at);
     assert_eq!(report.targets, fresh.targets(&city, period, d("2026-12-31"), &p).unwrap().targets);
+}
+
+/// The projections' decoder (`decoded.rs`: the fact read straight into its
+/// type, events the fold passes over not decoded) gives the domain's decoded
+/// event for every event the fold reads, and refuses what the domain refuses.
+#[test]
+fn fast_decoding_equals_the_domains() {
+    use leye_domain::enterprise::EnterpriseEvent;
+    let log = with_enterprises(history(3, 200, 8_000), 5, 30, 2_000);
+    let not_folded = |t: &str| {
+        [
+            "person.subsidy_proposed",
+            "person.subsidy_approved",
+            "person.subsidy_proposal_rejected",
+            "person.personal_data_erased",
+        ]
+        .contains(&t)
+            || t.starts_with("enterprise.")
+                && !["registered", "batch_layoff_reported", "layoff_service_provided", "internship_posts_offered"]
+                    .iter()
+                    .chain(&["welfare_posts_developed", "guarantee_loan_granted", "subsidy_granted", "subsidy_revoked"])
+                    .chain(&["eligibility_found", "designated_key_enterprise"])
+                    .any(|f| t.strip_prefix("enterprise.") == Some(f))
+    };
+    let mut types = std::collections::BTreeSet::new();
+    for e in &log {
+        let decoded = Decoded::decode(e).unwrap();
+        assert_eq!(decoded.position(), e.position);
+        if e.stream.as_str().starts_with("person-") {
+            let domain = PersonEvent::decode(&e.event_type, SCHEMA_VERSION, &e.data).unwrap();
+            match decoded.person_event() {
+                Some(fast) => assert_eq!(fast, &domain, "{}", e.event_type),
+                None => assert!(not_folded(&e.event_type), "{} is folded, so decoded", e.event_type),
+            }
+        } else {
+            let domain = EnterpriseEvent::decode(&e.event_type, 1, &e.data).unwrap();
+            match decoded.enterprise_event() {
+                Some(fast) => assert_eq!(fast, &domain, "{}", e.event_type),
+                None => assert!(not_folded(&e.event_type), "{} is folded, so decoded", e.event_type),
+            }
+        }
+        types.insert(e.event_type.clone());
+    }
+    assert!(types.len() >= 25, "the history has events of many types: {types:?}");
+
+    // What the domain refuses is refused: a payload of another type than
+    // stored, a broken payload, an unknown schema version, broken metadata.
+    let contact = log.iter().find(|e| e.event_type == "person.contacted").unwrap();
+    let placed = log.iter().find(|e| e.event_type == "person.placed").unwrap();
+    let mut wrong_type = contact.clone();
+    wrong_type.data = placed.data.clone();
+    let mut broken = contact.clone();
+    broken.data = br#"{"effective_date":"2025-01-02","fact":"contacted","channel":7}"#.to_vec();
+    let mut no_date = contact.clone();
+    no_date.data = br#"{"fact":"contacted","channel":"phone","outcome":"still_seeking","note":""}"#.to_vec();
+    let mut version = contact.clone();
+    let mut metadata: serde_json::Value = serde_json::from_slice(&contact.metadata).unwrap();
+    metadata["schema_version"] = 2.into();
+    version.metadata = serde_json::to_vec(&metadata).unwrap();
+    let mut no_metadata = contact.clone();
+    no_metadata.metadata = b"{}".to_vec();
+    for (what, e) in [
+        ("payload of another type", &wrong_type),
+        ("broken payload", &broken),
+        ("no date", &no_date),
+        ("unknown version", &version),
+        ("broken metadata", &no_metadata),
+    ] {
+        let err = Decoded::decode(e).unwrap_err().to_string();
+        assert!(err.contains(&format!("revision {}", e.revision)), "{what}: {err}");
+        assert!(!err.contains("随机"), "no personal data in errors: {err}");
+    }
 }

@@ -87,6 +87,11 @@ struct Args {
     /// temporary one per size, removed after it.
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// With `--data-dir`: measure the log an earlier run left there, as it is
+    /// (no generation; `--people` should name the size it was made with), so
+    /// two builds can be compared on the same log.
+    #[arg(long, requires = "data_dir")]
+    reuse: bool,
     /// Where the temporary data directories go (default: the system's temp dir).
     #[arg(long)]
     temp_dir: Option<PathBuf>,
@@ -164,7 +169,11 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
         Some(dir) => {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             let empty = std::fs::read_dir(dir)?.next().is_none();
-            ensure!(empty, "--data-dir {} must be new or empty: the bench needs a fresh store", dir.display());
+            if args.reuse {
+                ensure!(dir.join(STORE_FILE).exists(), "--reuse: {} holds no event store", dir.display());
+            } else {
+                ensure!(empty, "--data-dir {} must be new or empty: the bench needs a fresh store", dir.display());
+            }
             (dir.clone(), None)
         }
         None => {
@@ -200,46 +209,17 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
     );
 
     // --- 1. generation ----------------------------------------------------------
-    let summary = generate(&cases, &cfg, |p: GenProgress| {
-        eprint!(
-            "\r  generating: {}/{} persons, {} commands, {:.0} commands/s, {:.0} events/s   ",
-            p.persons_done,
-            p.persons_total,
-            p.commands,
-            p.commands_per_second(),
-            p.events as f64 / p.elapsed.as_secs_f64().max(1e-9)
-        );
-    })
-    .await?;
-    eprintln!();
-    let secs = summary.elapsed.as_secs_f64();
-    println!();
-    match args.path {
-        WritePath::Bulk => println!(
-            "1. Generation, bulk path (same plans, deciders and payloads as the command path; each person decided in \
-             memory, one append per person; enterprises through the command path)"
-        ),
-        WritePath::Command => println!("1. Generation (PersonCases::execute, SQLite, group commit)"),
-    }
-    println!("  persons {:>10}   households {:>9}", summary.persons, summary.households);
-    println!(
-        "  commands {:>9}   accepted {:>11}   rejected by design {:>4}   rejected otherwise {:>4} {:?}",
-        summary.commands, summary.accepted, summary.rejected_by_design, summary.rejected_unexpected, summary.rejections
-    );
-    let generate_rate = summary.events as f64 / secs.max(1e-9);
-    println!(
-        "  events {:>11}   per person {:>9.1}   in {:.1} s: {:.0} commands/s, {:.0} events/s",
-        summary.events,
-        summary.events as f64 / summary.persons.max(1) as f64,
-        secs,
-        summary.commands_per_second(),
-        generate_rate
-    );
-    let kinds: Vec<String> = summary.by_command.iter().map(|(k, n)| format!("{k} {n}")).collect();
-    println!("  by command: {}", kinds.join(", "));
+    let generate_rate = if args.reuse {
+        println!();
+        println!("1. Generation: none, the log left in {} by an earlier run is measured", data_dir.display());
+        0.0
+    } else {
+        generation(&cases, &cfg, args.path).await?
+    };
 
     // --- 2. raw read of the log ----------------------------------------------
     let started = Instant::now();
+    let cpu_started = cpu_seconds();
     let (mut after, mut events, mut bytes) = (None, 0u64, 0u64);
     loop {
         let batch = store.read_all(after, READ_BATCH).await?;
@@ -249,6 +229,7 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
         bytes += batch.iter().map(|e| (e.data.len() + e.metadata.len()) as u64).sum::<u64>();
     }
     let raw_secs = started.elapsed().as_secs_f64();
+    let raw_cpu = cpu_seconds().zip(cpu_started).map(|(b, a)| b - a);
     let raw_rate = events as f64 / raw_secs.max(1e-9);
     let store_bytes = file_size(&data_dir.join(STORE_FILE));
 
@@ -259,6 +240,7 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
     // rebuild's own memory is the peak above this.
     let rss_before = rss("VmRSS:");
     let started = Instant::now();
+    let cpu_started = cpu_seconds();
     let (db, folded) = runner::rebuild(&store, &read_models, |p| {
         eprint!(
             "\r  rebuilding: {}/{} events, {:.0} events/s, about {:.0} s left   ",
@@ -268,20 +250,33 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
     .await?;
     eprintln!();
     let rebuild_secs = started.elapsed().as_secs_f64();
+    let rebuild_cpu = cpu_seconds().zip(cpu_started).map(|(b, a)| b - a);
     let rebuild_rate = folded as f64 / rebuild_secs.max(1e-9);
     let rebuild_peak_rss = peak_reset.then(|| rss("VmHWM:")).flatten();
     ensure!(folded == events, "the rebuild folded {folded} events, the log holds {events}");
 
     println!();
     println!("2./3. Reading the log and rebuilding the read model ({events} events)");
-    println!("  {:<52} {:>10} {:>12} {:>10}", "", "seconds", "events/s", "vs raw");
-    println!("  {:<52} {:>10.2} {:>12.0} {:>10.2}", "raw read_all, batches of 2 000", raw_secs, raw_rate, 1.0);
+    // CPU time of the whole process (every thread) per event: what the
+    // machine's other load cannot change, unlike the seconds.
+    let per_event =
+        |cpu: Option<f64>| cpu.map_or_else(|| "?".into(), |c| format!("{:.2}", c * 1e6 / events.max(1) as f64));
+    println!("  {:<52} {:>10} {:>12} {:>10} {:>12}", "", "seconds", "events/s", "vs raw", "CPU µs/event");
     println!(
-        "  {:<52} {:>10.2} {:>12.0} {:>10.2}",
-        "rebuild (read ∥ fold, fresh generation, 20 000/txn)",
+        "  {:<52} {:>10.2} {:>12.0} {:>10.2} {:>12}",
+        "raw read_all, batches of 2 000",
+        raw_secs,
+        raw_rate,
+        1.0,
+        per_event(raw_cpu)
+    );
+    println!(
+        "  {:<52} {:>10.2} {:>12.0} {:>10.2} {:>12}",
+        "rebuild (read ∥ decode ∥ fold, fresh generation)",
         rebuild_secs,
         rebuild_rate,
-        rebuild_rate / raw_rate.max(1e-9)
+        rebuild_rate / raw_rate.max(1e-9),
+        per_event(rebuild_cpu)
     );
     println!(
         "  payload + metadata {:.1} MiB; store file {:.1} MiB; read model {:.1} MiB; peak RSS during the rebuild {} \
@@ -389,6 +384,48 @@ fn queries_only(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Step 1: generates the population, prints what was written; events/s.
+async fn generation(cases: &PersonCases<SqliteStore>, cfg: &GeneratorConfig, path: WritePath) -> anyhow::Result<f64> {
+    let summary = generate(cases, cfg, |p: GenProgress| {
+        eprint!(
+            "\r  generating: {}/{} persons, {} commands, {:.0} commands/s, {:.0} events/s   ",
+            p.persons_done,
+            p.persons_total,
+            p.commands,
+            p.commands_per_second(),
+            p.events as f64 / p.elapsed.as_secs_f64().max(1e-9)
+        );
+    })
+    .await?;
+    eprintln!();
+    let secs = summary.elapsed.as_secs_f64();
+    println!();
+    match path {
+        WritePath::Bulk => println!(
+            "1. Generation, bulk path (same plans, deciders and payloads as the command path; each person decided in \
+             memory, one append per person; enterprises through the command path)"
+        ),
+        WritePath::Command => println!("1. Generation (PersonCases::execute, SQLite, group commit)"),
+    }
+    println!("  persons {:>10}   households {:>9}", summary.persons, summary.households);
+    println!(
+        "  commands {:>9}   accepted {:>11}   rejected by design {:>4}   rejected otherwise {:>4} {:?}",
+        summary.commands, summary.accepted, summary.rejected_by_design, summary.rejected_unexpected, summary.rejections
+    );
+    let generate_rate = summary.events as f64 / secs.max(1e-9);
+    println!(
+        "  events {:>11}   per person {:>9.1}   in {:.1} s: {:.0} commands/s, {:.0} events/s",
+        summary.events,
+        summary.events as f64 / summary.persons.max(1) as f64,
+        secs,
+        summary.commands_per_second(),
+        generate_rate
+    );
+    let kinds: Vec<String> = summary.by_command.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    println!("  by command: {}", kinds.join(", "));
+    Ok(generate_rate)
+}
+
 /// The sizes side by side, and the growth from one size to the next.
 fn print_growth(sizes: &[SizeFigures]) {
     println!("Growth from one size to the next (ratio of the figures; p99 for queries)");
@@ -437,6 +474,17 @@ fn print_growth(sizes: &[SizeFigures]) {
 /// system does not allow it.
 fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// CPU time (user + system, every thread) of this process so far, in
+/// seconds, from `/proc/self/stat` (clock ticks of 1/100 s, Linux's
+/// `USER_HZ`). `None` where there is no such file.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces), from field 3.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
+    Some((ticks(14)? + ticks(15)?) as f64 / 100.0)
 }
 
 /// A memory figure of this process from `/proc/self/status`, in bytes:

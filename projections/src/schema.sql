@@ -18,6 +18,8 @@ CREATE TABLE IF NOT EXISTS changed_case (
     case_id        TEXT PRIMARY KEY,
     after_position INTEGER NOT NULL
 );
+-- A refresh reads the cases changed since the index's checkpoint: a range, not the table.
+CREATE INDEX IF NOT EXISTS changed_case_after ON changed_case (after_position);
 
 CREATE TABLE IF NOT EXISTS person (
     case_id        TEXT PRIMARY KEY,

@@ -83,38 +83,8 @@ impl Harness for KurrentHarness {
     }
 }
 
-/// One test per contract case, each skipped (with a message) without a cluster.
-macro_rules! contract_on_kurrentdb {
-    ($($case:ident),+ $(,)?) => {
-        mod store_contract {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(h) = KurrentHarness::start() else { return };
-                    leye_store::contract::$case(&h).await;
-                }
-            )+
-        }
-    };
-}
-
-contract_on_kurrentdb!(
-    append_and_read_back,
-    expected_revision_conflicts,
-    exact_revision_continues,
-    idempotent_retry,
-    empty_append,
-    concurrent_appends,
-    global_order_and_paging,
-    subscription_misses_nothing,
-    durable_across_reopen,
-    recorded_at_never_decreases,
-    read_stream_from_middle,
-    chain_verifies,
-    chain_continues_across_reopen,
-    chain_needs_the_key,
-);
+// One test per contract case, each skipped (with a message) without a cluster.
+leye_store::store_contract_tests!(skippable KurrentHarness::start());
 
 /// Two handles on one namespace (two servers): appends racing on one stream
 /// from both still give exactly one winner per revision, the log stays one

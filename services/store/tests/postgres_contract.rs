@@ -53,36 +53,6 @@ impl Harness for PostgresHarness {
     }
 }
 
-/// One test per contract case, each skipped (with a message) when no
-/// PostgreSQL is installed and `LEYE_REQUIRE_POSTGRES` is not `1`.
-macro_rules! contract_on_postgres {
-    ($($case:ident),+ $(,)?) => {
-        mod store_contract {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(h) = PostgresHarness::start() else { return };
-                    leye_store::contract::$case(&h).await;
-                }
-            )+
-        }
-    };
-}
-
-contract_on_postgres!(
-    append_and_read_back,
-    expected_revision_conflicts,
-    exact_revision_continues,
-    idempotent_retry,
-    empty_append,
-    concurrent_appends,
-    global_order_and_paging,
-    subscription_misses_nothing,
-    durable_across_reopen,
-    recorded_at_never_decreases,
-    read_stream_from_middle,
-    chain_verifies,
-    chain_continues_across_reopen,
-    chain_needs_the_key,
-);
+// One test per contract case, each skipped (with a message) when no
+// PostgreSQL is installed and `LEYE_REQUIRE_POSTGRES` is not `1`.
+leye_store::store_contract_tests!(skippable PostgresHarness::start());

@@ -617,39 +617,37 @@ impl ReadModel {
             // Every figure from one snapshot (the index's first of all).
             return self.snapshot(|rm| rm.targets(j, period, a, p));
         }
-        let e = period.to.min(a);
         // The index first: it must be the first read of this snapshot (see
         // `SharedIndex::with`); everything it gives is computed in this one call.
         let mut persons = self.index.with(&self.conn, |ix| {
             let f = ix.facts(j);
-            let cases = ix.cases_in(&f);
-            let spells = targets::spells_in(&f, &cases, a);
-            let graduates = targets::graduate_spells(&f, &spells, e);
-            let (_, same_day, two_way) = targets::matchmaker(&f, &spells, period, a, p.recommendation_days);
-            let communities = targets::communities(&f, &cases, a);
-            // The per-case counts in one walk over the cases.
-            let counts = targets::case_counts(&f, &cases, period, a);
+            let years = budget_years(j, period, p);
+            let year_periods: Vec<Period> = years.iter().map(|(_, y)| *y).collect();
+            // Every per-case figure in one walk over the cases.
+            let t = targets::person_totals(&f, &ix.cases_in(&f), period, a, p, &year_periods);
             Ok(PersonFigures {
-                grants: named_grants(ix, counts.grants),
-                grants_by_year: budget_years(j, period, p)
-                    .into_iter()
-                    .map(|(y, year)| (y, person_grants(ix, j, year, a)))
+                grants: named_grants(ix, t.counts.grants),
+                grants_by_year: years
+                    .iter()
+                    .map(|(y, _)| *y)
+                    .zip(t.grants_by_year)
+                    .map(|(y, g)| (y, named_grants(ix, g)))
                     .collect(),
                 zero_employment_households: ix.zero_employment_households(&f, a, p).len(),
-                difficulty: counts.difficulty,
-                start_up_trainees: counts.start_up_trainees,
-                interns: counts.interns,
-                welfare_placed: counts.welfare_placed,
-                public_welfare_local: counts.public_welfare_local,
-                training_person_times: counts.training_person_times,
-                reemployment: targets::reemployment(&f, &spells, period, e),
-                long_term: targets::long_term_counts(&spells, a, p),
-                graduates_served: targets::served(&f, &graduates, period, e),
-                graduates_employed: targets::reemployment(&f, &graduates, period, e),
-                followup: targets::followup(&f, &spells, period, e, p.followup_month_start_day),
-                same_day,
-                two_way,
-                full_employment: (communities.iter().filter(|c| c.full_employment).count(), communities.len()),
+                difficulty: t.counts.difficulty,
+                start_up_trainees: t.counts.start_up_trainees,
+                interns: t.counts.interns,
+                welfare_placed: t.counts.welfare_placed,
+                public_welfare_local: t.counts.public_welfare_local,
+                training_person_times: t.counts.training_person_times,
+                reemployment: t.reemployment,
+                long_term: t.long_term,
+                graduates_served: t.graduates_served,
+                graduates_employed: t.graduates_employed,
+                followup: t.followup,
+                same_day: t.same_day,
+                two_way: t.two_way,
+                full_employment: t.full_employment,
             })
         })?;
         let mut out = Vec::new();

@@ -107,8 +107,10 @@ fn sub_years(d: NaiveDate, n: u32) -> NaiveDate {
 
 mod counts;
 mod persons;
+mod report;
 pub use counts::*;
 pub use persons::*;
+pub use report::*;
 
 /// A computed target: the value with its numerator and denominator.
 #[derive(Debug, Clone, PartialEq, Serialize)]

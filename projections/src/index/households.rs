@@ -22,7 +22,7 @@ impl CaseIndex {
     pub fn zero_employment_households(&self, f: &Facts<'_>, a: NaiveDate, p: &TargetParams) -> Vec<HouseholdRow> {
         let mut candidates: BTreeSet<HouseholdNo> = BTreeSet::new();
         for &c in &self.signal_cases {
-            let facts = &self.cases[c as usize];
+            let facts = self.cases.case(c);
             if facts.zero_employment_signals.first().is_some_and(|s| *s <= a) {
                 candidates.extend(facts.memberships.iter().filter(|m| m.joined_on <= a).map(|m| m.household));
             }
@@ -66,7 +66,7 @@ impl CaseIndex {
     fn member_rows(&self, h: HouseholdNo, a: NaiveDate) -> Vec<(MemberRow, CaseNo)> {
         let mut rows: Vec<(NaiveDate, &str, usize, MemberRow, CaseNo)> = Vec::new();
         for &c in &self.members[h as usize] {
-            let facts = &self.cases[c as usize];
+            let facts = self.cases.case(c);
             // As the SQL joins `person`: a member without one is not listed.
             let Some(home) = facts.home else { continue };
             for (no, m) in facts.memberships.iter().enumerate() {
@@ -98,7 +98,7 @@ impl CaseIndex {
     ) -> (HashMap<String, Vec<NaiveDate>>, HashMap<String, Vec<(NaiveDate, Option<NaiveDate>)>>) {
         let (mut signals, mut placements) = (HashMap::new(), HashMap::new());
         for &c in &self.members[h as usize] {
-            let facts = &self.cases[c as usize];
+            let facts = self.cases.case(c);
             if !facts.memberships.iter().any(|m| m.household == h && m.joined_on <= a) {
                 continue;
             }

@@ -246,15 +246,12 @@ pub(super) fn load_all(conn: &Connection) -> Result<CaseIndex, ProjectionError> 
     for id in &ids {
         ix.case(id);
     }
-    let rows = read_rows(conn, &mut ix, None)?;
-    ix.cases.resize_with(ix.case_ids.len(), CaseFacts::default);
-    for (case, rows) in rows {
-        ix.cases[case as usize] = rows.into_facts();
+    let mut rows = read_rows(conn, &mut ix, None)?;
+    // In case order: each case's rows lie next to the next case's (see `FactStore`).
+    for case in 0..ix.case_ids.len() as CaseNo {
+        let facts = rows.remove(&case).map(Rows::into_facts).unwrap_or_default();
+        ix.cases.push(&facts);
     }
-    // Copied once more in case order, while the first copies still hold
-    // their memory: each case's rows then lie next to the next case's, so a
-    // walk over every case reads memory in order.
-    ix.cases = ix.cases.to_vec();
     for case in 0..ix.cases.len() {
         ix.enlist(case as CaseNo);
     }

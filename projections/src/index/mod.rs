@@ -43,7 +43,7 @@ use rusqlite::Connection;
 
 use crate::{
     ProjectionError,
-    facts::{CaseFacts, CaseNo, HouseholdNo, Names, PlaceNo},
+    facts::{CaseFacts, CaseNo, FactStore, HouseholdNo, Names, PlaceNo},
     targets::{Facts, Jurisdiction},
 };
 
@@ -59,7 +59,7 @@ pub struct CaseIndex {
     places: Vec<String>,
     place_no: HashMap<String, PlaceNo>,
     /// By [`CaseNo`].
-    cases: Vec<CaseFacts>,
+    cases: FactStore,
     /// By [`PlaceNo`]: the cases with a row naming it ([`CaseFacts::places`]), sorted.
     cases_at: Vec<Vec<CaseNo>>,
     /// By [`HouseholdNo`]: the household id.
@@ -117,9 +117,15 @@ impl CaseIndex {
 
     /// Spells open on `a`, over every case: the cheapest walk over all cases.
     pub fn walk(&self, a: chrono::NaiveDate) -> usize {
-        self.cases
-            .iter()
-            .map(|c| c.spells.iter().filter(|s| s.registered_on <= a && s.ended_on.is_none_or(|e| e > a)).count())
+        (0..self.cases.len() as CaseNo)
+            .map(|c| {
+                self.cases
+                    .case(c)
+                    .spells
+                    .iter()
+                    .filter(|s| s.registered_on <= a && s.ended_on.is_none_or(|e| e > a))
+                    .count()
+            })
             .sum()
     }
 
@@ -128,22 +134,7 @@ impl CaseIndex {
         use std::mem::size_of;
         let strings = |v: &[String]| v.iter().map(|s| s.capacity() + size_of::<String>() * 2 + 16).sum::<usize>();
         let lists = |v: &[Vec<CaseNo>]| v.iter().map(|l| l.capacity() * 4 + size_of::<Vec<CaseNo>>()).sum::<usize>();
-        let boxed = |n: usize, size: usize| n * size;
-        let facts: usize = self
-            .cases
-            .iter()
-            .map(|c| {
-                size_of::<CaseFacts>()
-                    + std::mem::size_of_val(&*c.spells)
-                    + std::mem::size_of_val(&*c.placements)
-                    + std::mem::size_of_val(&*c.trainings)
-                    + std::mem::size_of_val(&*c.recognitions)
-                    + std::mem::size_of_val(&*c.memberships)
-                    + boxed(c.zero_employment_signals.len(), 4)
-                    + std::mem::size_of_val(&*c.grants)
-                    + boxed(c.contacts.len() + c.two_way.len() + c.other_services.len(), 4)
-            })
-            .sum();
+        let facts = self.cases.heap_bytes();
         // The maps hold a second copy of each key, plus their tables.
         strings(&self.case_ids) * 2
             + strings(&self.places) * 2
@@ -218,7 +209,7 @@ impl CaseIndex {
 
     /// Puts `case` on the lists its facts name: communities, households, signals.
     fn enlist(&mut self, case: CaseNo) {
-        let facts = &self.cases[case as usize];
+        let facts = self.cases.case(case);
         for p in facts.places() {
             insert_sorted(&mut self.cases_at[p as usize], case);
         }
@@ -232,7 +223,10 @@ impl CaseIndex {
 
     /// Takes `case` off the lists its facts name.
     fn delist(&mut self, case: CaseNo) {
-        let Some(facts) = self.cases.get(case as usize) else { return };
+        if case as usize >= self.cases.len() {
+            return;
+        }
+        let facts = self.cases.case(case);
         for p in facts.places() {
             remove_sorted(&mut self.cases_at[p as usize], case);
         }
@@ -245,10 +239,7 @@ impl CaseIndex {
     /// Replaces the facts of `case` (numbered already).
     fn replace(&mut self, case: CaseNo, facts: CaseFacts) {
         self.delist(case);
-        if self.cases.len() <= case as usize {
-            self.cases.resize_with(case as usize + 1, CaseFacts::default);
-        }
-        self.cases[case as usize] = facts;
+        self.cases.set(case, &facts);
         self.enlist(case);
     }
 }

@@ -147,7 +147,7 @@ pub fn grant_totals(
     totals
 }
 
-fn add_grants(
+pub(crate) fn add_grants(
     f: &Facts<'_>,
     c: CaseNo,
     period: Period,
@@ -184,22 +184,29 @@ pub struct CaseCounts {
 
 /// [`CaseCounts`] of `cases` for `J` over `period` as of `a`.
 pub fn case_counts(f: &Facts<'_>, cases: &[CaseNo], period: Period, a: NaiveDate) -> CaseCounts {
-    let e = period.to.min(a);
     let mut n = CaseCounts::default();
     for &c in cases {
-        if let Some(employed) = difficulty_of(f, c, period, a) {
-            n.difficulty.0 += usize::from(employed);
-            n.difficulty.1 += 1;
-        }
-        n.start_up_trainees += usize::from(start_up_trainee(f, c, period, e));
-        n.interns += usize::from(placed_of(f, c, period, e, &intern));
-        n.welfare_placed += usize::from(placed_of(f, c, period, e, &safety_net_post));
-        if let Some(local) = public_welfare_staff(f, c, a) {
-            n.public_welfare_local.0 += usize::from(local);
-            n.public_welfare_local.1 += 1;
-        }
-        n.training_person_times += completions(f, c, period, e);
-        add_grants(f, c, period, a, &mut n.grants);
+        n.add(f, c, period, a);
     }
     n
+}
+
+impl CaseCounts {
+    /// Counts case `c`.
+    pub fn add(&mut self, f: &Facts<'_>, c: CaseNo, period: Period, a: NaiveDate) {
+        let e = period.to.min(a);
+        if let Some(employed) = difficulty_of(f, c, period, a) {
+            self.difficulty.0 += usize::from(employed);
+            self.difficulty.1 += 1;
+        }
+        self.start_up_trainees += usize::from(start_up_trainee(f, c, period, e));
+        self.interns += usize::from(placed_of(f, c, period, e, &intern));
+        self.welfare_placed += usize::from(placed_of(f, c, period, e, &safety_net_post));
+        if let Some(local) = public_welfare_staff(f, c, a) {
+            self.public_welfare_local.0 += usize::from(local);
+            self.public_welfare_local.1 += 1;
+        }
+        self.training_person_times += completions(f, c, period, e);
+        add_grants(f, c, period, a, &mut self.grants);
+    }
 }

@@ -16,12 +16,12 @@ use chrono::{Datelike, Months, NaiveDate};
 use serde::Serialize;
 
 use super::{Jurisdiction, Period, TargetParams, add_months, sub_years};
-use crate::facts::{CaseFacts, CaseNo, CaseSet, Names, PlaceNo, SpellRow, any_in, last_by};
+use crate::facts::{CaseNo, CaseView, FactStore, Names, PlaceNo, SpellRow, any_in, last_by};
 
 /// What the person-case definitions read for one jurisdiction `J`: the facts
 /// of every case (indexed by [`CaseNo`]) and which communities lie in `J`.
 pub struct Facts<'a> {
-    cases: &'a [CaseFacts],
+    cases: &'a FactStore,
     names: &'a dyn Names,
     /// By [`PlaceNo`]: the community lies in `J`.
     in_j: Vec<bool>,
@@ -35,13 +35,18 @@ impl std::fmt::Debug for Facts<'_> {
 
 impl<'a> Facts<'a> {
     /// `places` communities are numbered `0..places` in `names`.
-    pub fn new(cases: &'a [CaseFacts], names: &'a dyn Names, places: usize, j: &Jurisdiction) -> Self {
+    pub fn new(cases: &'a FactStore, names: &'a dyn Names, places: usize, j: &Jurisdiction) -> Self {
         let in_j = (0..places).map(|p| j.contains(names.community(p as PlaceNo))).collect();
         Self { cases, names, in_j }
     }
 
-    pub fn case(&self, c: CaseNo) -> &'a CaseFacts {
-        &self.cases[c as usize]
+    pub fn case(&self, c: CaseNo) -> CaseView<'a> {
+        self.cases.case(c)
+    }
+
+    /// Communities of the numbering (in `J` or not).
+    pub fn places(&self) -> usize {
+        self.in_j.len()
     }
 
     /// The community `p` lies in `J`.
@@ -57,20 +62,15 @@ impl<'a> Facts<'a> {
     /// Contact dates on or before `a` of a person living in `J` (sorted);
     /// none for a person living elsewhere: only `J`'s own caseworkers' follow-up counts.
     pub fn contacts(&self, c: CaseNo, a: NaiveDate) -> &'a [NaiveDate] {
-        self.living_in_j(c, a, |f| &f.contacts)
+        self.living_in_j(c, a, |f| f.contacts)
     }
 
     /// Two-way recommendation dates on or before `a` of a person living in `J`.
     pub fn two_way(&self, c: CaseNo, a: NaiveDate) -> &'a [NaiveDate] {
-        self.living_in_j(c, a, |f| &f.two_way)
+        self.living_in_j(c, a, |f| f.two_way)
     }
 
-    fn living_in_j(
-        &self,
-        c: CaseNo,
-        a: NaiveDate,
-        dates: impl Fn(&'a CaseFacts) -> &'a [NaiveDate],
-    ) -> &'a [NaiveDate] {
+    fn living_in_j(&self, c: CaseNo, a: NaiveDate, dates: impl Fn(CaseView<'a>) -> &'a [NaiveDate]) -> &'a [NaiveDate] {
         if !self.lives_in_j(c) {
             return &[];
         }
@@ -107,21 +107,41 @@ pub fn spells_in(f: &Facts<'_>, cases: &[CaseNo], a: NaiveDate) -> Vec<SpellRow>
 /// time in `[F, E]`. Numerator: those of them re-employed in `[F, E]` after that
 /// spell began: a placement started (anywhere), or the spell closed by an
 /// exit for employment.
+/// `spells` grouped by case, as [`spells_in`] gives them.
 pub fn reemployment(f: &Facts<'_>, spells: &[SpellRow], period: Period, e: NaiveDate) -> (usize, usize) {
-    let (mut numerator, mut denominator) = (CaseSet::default(), CaseSet::default());
+    tally(by_case(spells).map(|s| reemployed(f, s, period, e)))
+}
+
+/// [`reemployment`] for the spells of one case: `None` when not in the
+/// denominator, else whether in the numerator.
+pub fn reemployed(f: &Facts<'_>, spells: &[SpellRow], period: Period, e: NaiveDate) -> Option<bool> {
+    let mut counted = false;
     for s in spells.iter().filter(|s| s.overlaps(period.from, e)) {
-        denominator.insert(s.case);
-        if numerator.contains(s.case) {
-            continue;
-        }
+        counted = true;
         let from = period.from.max(s.registered_on);
         let placed = f.case(s.case).placements.iter().any(|p| from <= p.started_on && p.started_on <= e);
         let exited_employed = s.ended_employed().is_some_and(|d| from <= d && d <= e);
         if placed || exited_employed {
-            numerator.insert(s.case);
+            return Some(true);
         }
     }
-    (numerator.len(), denominator.len())
+    counted.then_some(false)
+}
+
+/// The spells of each case in turn (`spells` grouped by case).
+fn by_case(spells: &[SpellRow]) -> impl Iterator<Item = &[SpellRow]> {
+    debug_assert!(spells.is_sorted_by_key(|s| s.case), "spells grouped by case");
+    spells.chunk_by(|x, y| x.case == y.case)
+}
+
+/// `(numerator, denominator)` of per-person answers (`None`: not in the denominator).
+pub(crate) fn tally(answers: impl Iterator<Item = Option<bool>>) -> (usize, usize) {
+    let mut out = (0, 0);
+    for counted in answers.flatten() {
+        out.0 += usize::from(counted);
+        out.1 += 1;
+    }
+    out
 }
 
 /// The spells of graduates who left school unemployed (`graduate_unemployed_after_school`
@@ -134,19 +154,25 @@ pub fn graduate_spells(f: &Facts<'_>, spells: &[SpellRow], e: NaiveDate) -> Vec<
 /// open at some time in `[F, E]`, those with a contact, a recommendation or a
 /// training enrolment dated from that spell's registration to `E`, while
 /// living in `J`.
+/// `spells` grouped by case.
 pub fn served(f: &Facts<'_>, spells: &[SpellRow], period: Period, e: NaiveDate) -> (usize, usize) {
-    let (mut served, mut persons) = (CaseSet::default(), CaseSet::default());
+    tally(by_case(spells).map(|s| served_case(f, s, period, e)))
+}
+
+/// [`served`] for the spells of one case.
+pub fn served_case(f: &Facts<'_>, spells: &[SpellRow], period: Period, e: NaiveDate) -> Option<bool> {
+    let mut counted = false;
     for s in spells.iter().filter(|s| s.overlaps(period.from, e)) {
-        persons.insert(s.case);
-        if served.contains(s.case) || !f.lives_in_j(s.case) {
+        counted = true;
+        if !f.lives_in_j(s.case) {
             continue;
         }
         let c = f.case(s.case);
-        if any_in(&c.contacts, s.registered_on, e) || any_in(&c.other_services, s.registered_on, e) {
-            served.insert(s.case);
+        if any_in(c.contacts, s.registered_on, e) || any_in(c.other_services, s.registered_on, e) {
+            return Some(true);
         }
     }
-    (served.len(), persons.len())
+    counted.then_some(false)
 }
 
 // === long-term unemployment ===
@@ -200,27 +226,37 @@ pub fn long_term(f: &Facts<'_>, spells: &[SpellRow], a: NaiveDate, p: &TargetPar
 
 /// How many spells [`long_term`] lists as long-term and as at risk.
 pub fn long_term_counts(spells: &[SpellRow], a: NaiveDate, p: &TargetParams) -> (usize, usize) {
-    let rows = long_term_spells(spells, a, p);
-    let long = rows.iter().filter(|r| r.2 == "long_term").count();
-    (long, rows.len() - long)
+    let mut out = (0, 0);
+    for s in spells {
+        match long_term_status(s, a, p) {
+            Some((_, "long_term")) => out.0 += 1,
+            Some(_) => out.1 += 1,
+            None => {}
+        }
+    }
+    out
 }
 
 /// The spells of [`long_term`], with their days and status, unordered.
 fn long_term_spells(spells: &[SpellRow], a: NaiveDate, p: &TargetParams) -> Vec<(SpellRow, i64, &'static str)> {
-    let window_start = sub_years(a, p.lookback_years);
-    let mut rows = Vec::new();
-    for s in spells.iter().filter(|s| s.overlaps(window_start, a)) {
-        let end = s.ended_on.unwrap_or(a);
-        let status = if end >= add_months(s.registered_on, p.long_term_months) {
-            "long_term"
-        } else if s.ended_on.is_none() && a >= add_months(s.registered_on, p.at_risk_after_months) {
-            "at_risk"
-        } else {
-            continue;
-        };
-        rows.push((*s, (end - s.registered_on).num_days(), status));
+    spells.iter().filter_map(|s| long_term_status(s, a, p).map(|(days, status)| (*s, days, status))).collect()
+}
+
+/// Where one spell stands on [`long_term`]'s list: its days and
+/// `long_term` or `at_risk`; `None` when not on it.
+pub fn long_term_status(s: &SpellRow, a: NaiveDate, p: &TargetParams) -> Option<(i64, &'static str)> {
+    if !s.overlaps(sub_years(a, p.lookback_years), a) {
+        return None;
     }
-    rows
+    let end = s.ended_on.unwrap_or(a);
+    let status = if end >= add_months(s.registered_on, p.long_term_months) {
+        "long_term"
+    } else if s.ended_on.is_none() && a >= add_months(s.registered_on, p.at_risk_after_months) {
+        "at_risk"
+    } else {
+        return None;
+    };
+    Some(((end - s.registered_on).num_days(), status))
 }
 
 // === follow-up ===
@@ -238,33 +274,67 @@ pub fn followup_month(d: NaiveDate, start_day: u32) -> (NaiveDate, NaiveDate) {
 /// overlaps `[F, E]`, each person with a spell open on at least one day of it
 /// (the month clipped to `[F, E]`). Followed up: at least one contact dated in
 /// that month, by `E`. Rate = followed-up person-months / person-months.
+/// `spells` grouped by case.
 pub fn followup(f: &Facts<'_>, spells: &[SpellRow], period: Period, e: NaiveDate, start_day: u32) -> (usize, usize) {
-    // The follow-up months from the one holding F, while they start by E.
-    let mut months: Vec<(NaiveDate, NaiveDate)> = Vec::new();
-    let (mut m_start, mut m_end) = followup_month(period.from, start_day);
-    while m_start <= e {
-        months.push((m_start, m_end));
-        m_start = add_months(m_start, 1);
-        m_end = add_months(m_start, 1).pred_opt().unwrap_or(m_start);
+    let mut months = FollowupMonths::new(period, e, start_day);
+    let mut out = (0, 0);
+    for s in by_case(spells) {
+        let (followed, person_months) = months.case(f, s);
+        out.0 += followed;
+        out.1 += person_months;
     }
-    let mut seen: Vec<CaseSet> = vec![CaseSet::default(); months.len()];
-    let (mut followed, mut person_months) = (0, 0);
-    for s in spells {
-        // A spell overlaps the clipped month k when registered by its end
-        // (true from some k on) and not ended before its start (true up to
-        // some k): a contiguous run of months.
-        let first = months.partition_point(|(_, m_end)| s.registered_on > (*m_end).min(e));
-        for (k, (m_start, m_end)) in months.iter().enumerate().skip(first) {
-            if !s.overlaps((*m_start).max(period.from), (*m_end).min(e)) {
-                break;
-            }
-            if seen[k].insert(s.case) {
-                person_months += 1;
-                followed += usize::from(any_in(f.contacts(s.case, e), *m_start, (*m_end).min(e)));
+    out
+}
+
+/// The follow-up months of [`followup`] and which of them a case was counted in.
+#[derive(Debug)]
+pub struct FollowupMonths {
+    /// From the month holding F, while they start by E: start, end clipped to E.
+    months: Vec<(NaiveDate, NaiveDate)>,
+    /// By month: the last case counted in it, plus one (0: none yet).
+    counted: Vec<u32>,
+    from: NaiveDate,
+    e: NaiveDate,
+}
+
+impl FollowupMonths {
+    pub fn new(period: Period, e: NaiveDate, start_day: u32) -> Self {
+        let mut months = Vec::new();
+        let (mut m_start, mut m_end) = followup_month(period.from, start_day);
+        while m_start <= e {
+            months.push((m_start, m_end));
+            m_start = add_months(m_start, 1);
+            m_end = add_months(m_start, 1).pred_opt().unwrap_or(m_start);
+        }
+        let counted = vec![0; months.len()];
+        let months = months.into_iter().map(|(s, end)| (s, end.min(e))).collect();
+        Self { months, counted, from: period.from, e }
+    }
+
+    /// `(followed up, person-months)` of one case, from its spells.
+    pub fn case(&mut self, f: &Facts<'_>, spells: &[SpellRow]) -> (usize, usize) {
+        let (mut followed, mut person_months) = (0, 0);
+        for s in spells {
+            let mark = s.case.wrapping_add(1);
+            // A spell overlaps month k when registered by its end (true from
+            // some k on) and not ended before its start (true up to some k):
+            // a contiguous run of months.
+            let first = self.months.partition_point(|(_, m_end)| s.registered_on > *m_end);
+            for k in first..self.months.len() {
+                let (m_start, m_end) = self.months[k];
+                // Open on a day of the month clipped to [F, E].
+                if !s.overlaps(m_start.max(self.from), m_end) {
+                    break;
+                }
+                if self.counted[k] != mark {
+                    self.counted[k] = mark;
+                    person_months += 1;
+                    followed += usize::from(any_in(f.contacts(s.case, self.e), m_start, m_end));
+                }
             }
         }
+        (followed, person_months)
     }
-    (followed, person_months)
 }
 
 /// A person overdue for monthly follow-up.
@@ -368,11 +438,8 @@ pub fn matchmaker(
     let (mut same_day, mut regs, mut in_time, mut due) = (0, 0, 0, 0);
     for s in spells.iter().filter(|s| period.from <= s.registered_on && s.registered_on <= e) {
         regs += 1;
-        let contacted = f.contacts(s.case, a).binary_search(&s.registered_on).is_ok();
-        let deadline = s.registered_on + chrono::Days::new(u64::from(days));
-        let recommended = any_in(f.two_way(s.case, a), s.registered_on, deadline.min(a));
+        let Response { contacted, is_due, recommended } = response(f, s, a, days);
         same_day += usize::from(contacted);
-        let is_due = deadline <= a;
         if is_due {
             due += 1;
             in_time += usize::from(recommended);
@@ -395,7 +462,37 @@ pub fn matchmaker(
     (rows, (same_day, regs), (in_time, due))
 }
 
+/// How the matchmaker answered one registration (see [`matchmaker`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Response {
+    /// A contact dated the registration day.
+    pub contacted: bool,
+    /// The recommendation deadline is on or before `A`.
+    pub is_due: bool,
+    /// A two-way recommendation by the deadline (and by `A`).
+    pub recommended: bool,
+}
+
+/// [`matchmaker`]'s answer for the registration opening spell `s`.
+pub fn response(f: &Facts<'_>, s: &SpellRow, a: NaiveDate, days: u32) -> Response {
+    let contacted = f.contacts(s.case, a).binary_search(&s.registered_on).is_ok();
+    let deadline = s.registered_on + chrono::Days::new(u64::from(days));
+    let recommended = any_in(f.two_way(s.case, a), s.registered_on, deadline.min(a));
+    Response { contacted, is_due: deadline <= a, recommended }
+}
+
 // === full-employment communities ===
+
+/// [`communities`] for one case: its home community in `J`, employed,
+/// unemployed; `None` when it counts nowhere.
+pub fn employment_of(f: &Facts<'_>, c: CaseNo, a: NaiveDate) -> Option<(PlaceNo, bool, bool)> {
+    let facts = f.case(c);
+    let home = facts.home.filter(|h| f.place_in_j(*h))?;
+    let unemployed =
+        facts.spells.iter().enumerate().filter_map(|(no, s)| s.at(c, no, a)).any(|s| s.ended_on.is_none_or(|e| e > a));
+    let employed = facts.placements.iter().any(|p| p.current_on(a, a));
+    (unemployed || employed).then_some((home, employed, unemployed))
+}
 
 /// One community's employment figure.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -416,16 +513,7 @@ pub struct CommunityRow {
 pub fn communities(f: &Facts<'_>, cases: &[CaseNo], a: NaiveDate) -> Vec<CommunityRow> {
     let mut by_place: BTreeMap<PlaceNo, (i64, i64)> = BTreeMap::new();
     for &c in cases {
-        let facts = f.case(c);
-        let Some(home) = facts.home.filter(|h| f.place_in_j(*h)) else { continue };
-        let unemployed = facts
-            .spells
-            .iter()
-            .enumerate()
-            .filter_map(|(no, s)| s.at(c, no, a))
-            .any(|s| s.ended_on.is_none_or(|e| e > a));
-        let employed = facts.placements.iter().any(|p| p.current_on(a, a));
-        if unemployed || employed {
+        if let Some((home, employed, unemployed)) = employment_of(f, c, a) {
             let counts = by_place.entry(home).or_default();
             counts.0 += i64::from(employed);
             counts.1 += i64::from(unemployed);

@@ -24,7 +24,9 @@ use leye::{
 };
 use leye_projections::{
     Jurisdiction, Period, ReadModel, TargetParams,
-    facts::{CaseFacts, CaseNo, Names, PlaceNo, Placement, PlacementKind, Recognition, Spell, SpellRow, Training},
+    facts::{
+        CaseFacts, CaseNo, FactStore, Names, PlaceNo, Placement, PlacementKind, Recognition, Spell, SpellRow, Training,
+    },
     runner::{self, ReadModelDir},
     targets::{self, Facts},
 };
@@ -180,7 +182,7 @@ fn households(t: &Tables, j: &Jurisdiction, a: NaiveDate) -> Vec<(String, NaiveD
 struct Numbered {
     case_ids: Vec<String>,
     places: Vec<String>,
-    cases: Vec<CaseFacts>,
+    cases: FactStore,
 }
 
 impl Names for Numbered {
@@ -279,7 +281,7 @@ impl Numbered {
             c.trainings = std::mem::take(&mut trainings[i]).into();
             c.recognitions = std::mem::take(&mut recognitions[i]).into();
         }
-        Self { case_ids, places, cases }
+        Self { case_ids, places, cases: cases.into_iter().collect() }
     }
 
     fn facts(&self, j: &Jurisdiction) -> Facts<'_> {
@@ -289,8 +291,8 @@ impl Numbered {
     /// Every spell registered in `j` by `a`, as known on `a`.
     fn spells(&self, j: &Jurisdiction, a: NaiveDate) -> Vec<SpellRow> {
         let mut rows = Vec::new();
-        for (case, facts) in self.cases.iter().enumerate() {
-            for (no, s) in facts.spells.iter().enumerate() {
+        for case in 0..self.cases.len() {
+            for (no, s) in self.cases.case(case as CaseNo).spells.iter().enumerate() {
                 if j.contains(&self.places[s.community as usize]) {
                     rows.extend(s.at(case as CaseNo, no, a));
                 }

@@ -10,6 +10,9 @@
 
 use chrono::NaiveDate;
 
+mod store;
+pub use store::{CaseView, FactStore};
+
 /// A person case, by its number in one numbering (an index, an oracle).
 pub type CaseNo = u32;
 /// A household, by its number in the same numbering.
@@ -96,7 +99,8 @@ pub struct Recognition {
     pub valid_to: NaiveDate,
 }
 
-/// Everything the person-case targets read of one case.
+/// Everything the person-case targets read of one case, owned: what a
+/// numbering builds and hands to its [`FactStore`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CaseFacts {
     /// The community of the latest registration (`person.community`); `None`
@@ -151,24 +155,6 @@ pub struct Membership {
     pub joined_on: NaiveDate,
     /// First day no longer a member; `None` while a member.
     pub left_on: Option<NaiveDate>,
-}
-
-impl CaseFacts {
-    /// Every community a row of this case names (home, spells, placements,
-    /// trainings), sorted, each once: the case belongs to the jurisdictions
-    /// holding one of them.
-    pub fn places(&self) -> Vec<PlaceNo> {
-        let mut places: Vec<PlaceNo> = self
-            .home
-            .into_iter()
-            .chain(self.spells.iter().map(|s| s.community))
-            .chain(self.placements.iter().map(|p| p.community))
-            .chain(self.trainings.iter().map(|t| t.community))
-            .collect();
-        places.sort_unstable();
-        places.dedup();
-        places
-    }
 }
 
 /// One spell as known on the as-of date `A`: registered by `A`; an end dated

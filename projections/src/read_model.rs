@@ -24,8 +24,9 @@ use crate::{
     ProjectionError,
     index::{CaseIndex, SharedIndex},
     targets::{
-        self, BudgetKind, CommunityRow, ContextFigure, ExitReviewRow, Jurisdiction, LayoffRow, Level, LongTermRow,
-        MatchmakerRow, OverdueRow, Period, TargetParams, TargetValue, UnservedLayoffRow, count_of, rate_of,
+        self, BudgetKind, CommunityRow, ContextFigure, ExitReview, ExitReviewRow, Jurisdiction, LayoffRow, Level,
+        ListPage, LongTerm, LongTermRow, Matchmaker, MatchmakerRow, Overdue, OverdueRow, Period, SpellList,
+        TargetParams, TargetValue, UnservedLayoffRow, Window, count_of, rate_of,
     },
 };
 
@@ -290,6 +291,29 @@ impl ReadModel {
         self.indexed(|ix| Ok(ix.walk(a)))
     }
 
+    /// A page of a person list on `a` ([`targets::SpellList`]): `size`
+    /// rows from `offset`, of the persons carrying `group` since on or
+    /// before `a` when given; and how many rows the list holds.
+    #[allow(clippy::too_many_arguments)]
+    pub fn list_page<L: SpellList>(
+        &self,
+        list: &L,
+        j: &Jurisdiction,
+        a: NaiveDate,
+        group: Option<&str>,
+        offset: usize,
+        size: usize,
+    ) -> Result<ListPage<L::Row>, ProjectionError> {
+        self.indexed(|ix| {
+            // Read in the index's snapshot (the index was its first read).
+            let members = group.map(|g| self.with_group(g, a)).transpose()?;
+            let keep = members.map(|m| ix.case_set(m.iter().map(String::as_str)));
+            let f = ix.facts(j);
+            let cases = ix.cases_in(&f);
+            Ok(list.page(&f, targets::spells_of(&f, &cases, a), Window { offset, size, cases: keep.as_ref() }))
+        })
+    }
+
     /// The long-term unemployed and at-risk list on `a`.
     pub fn long_term(
         &self,
@@ -297,10 +321,7 @@ impl ReadModel {
         a: NaiveDate,
         p: &TargetParams,
     ) -> Result<Vec<LongTermRow>, ProjectionError> {
-        self.indexed(|ix| {
-            let f = ix.facts(j);
-            Ok(targets::long_term(&f, &targets::spells_in(&f, &ix.cases_in(&f), a), a, p))
-        })
+        Ok(self.list_page(&LongTerm { a, p }, j, a, None, 0, usize::MAX)?.rows)
     }
 
     /// Persons overdue for monthly follow-up on `a`.
@@ -310,11 +331,7 @@ impl ReadModel {
         a: NaiveDate,
         p: &TargetParams,
     ) -> Result<Vec<OverdueRow>, ProjectionError> {
-        self.indexed(|ix| {
-            let f = ix.facts(j);
-            let spells = targets::spells_in(&f, &ix.cases_in(&f), a);
-            Ok(targets::overdue_followups(&f, &spells, a, p.followup_month_start_day))
-        })
+        Ok(self.list_page(&Overdue::new(a, p.followup_month_start_day), j, a, None, 0, usize::MAX)?.rows)
     }
 
     /// Registrations to consider for exit on `a`.
@@ -324,10 +341,7 @@ impl ReadModel {
         a: NaiveDate,
         p: &TargetParams,
     ) -> Result<Vec<ExitReviewRow>, ProjectionError> {
-        self.indexed(|ix| {
-            let f = ix.facts(j);
-            Ok(targets::exit_review(&f, &targets::spells_in(&f, &ix.cases_in(&f), a), a, p.exit_review_months))
-        })
+        Ok(self.list_page(&ExitReview::new(a, p.exit_review_months), j, a, None, 0, usize::MAX)?.rows)
     }
 
     /// Matchmaker breaches for registrations in `period`, as of `a`.
@@ -338,11 +352,8 @@ impl ReadModel {
         a: NaiveDate,
         p: &TargetParams,
     ) -> Result<Vec<MatchmakerRow>, ProjectionError> {
-        self.indexed(|ix| {
-            let f = ix.facts(j);
-            let spells = targets::spells_in(&f, &ix.cases_in(&f), a);
-            Ok(targets::matchmaker(&f, &spells, period, a, p.recommendation_days).0)
-        })
+        let list = Matchmaker { period, a, days: p.recommendation_days };
+        Ok(self.list_page(&list, j, a, None, 0, usize::MAX)?.rows)
     }
 
     /// Employment per community on `a`.

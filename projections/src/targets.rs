@@ -106,9 +106,11 @@ fn sub_years(d: NaiveDate, n: u32) -> NaiveDate {
 }
 
 mod counts;
+mod lists;
 mod persons;
 mod report;
 pub use counts::*;
+pub use lists::*;
 pub use persons::*;
 pub use report::*;
 

@@ -43,7 +43,7 @@ use rusqlite::Connection;
 
 use crate::{
     ProjectionError,
-    facts::{CaseFacts, CaseNo, FactStore, HouseholdNo, Names, PlaceNo},
+    facts::{CaseFacts, CaseNo, CaseSet, FactStore, HouseholdNo, Names, PlaceNo},
     targets::{Facts, Jurisdiction},
 };
 
@@ -143,6 +143,15 @@ impl CaseIndex {
             + lists(&self.members)
             + self.signal_cases.capacity() * 4
             + facts
+    }
+
+    /// The cases of `ids` this index holds, as a set.
+    pub fn case_set<'a>(&self, ids: impl Iterator<Item = &'a str>) -> CaseSet {
+        let mut set = CaseSet::default();
+        for c in ids.filter_map(|id| self.case_no.get(id)) {
+            set.insert(*c);
+        }
+        set
     }
 
     /// The number of case `id`, numbering it when new.

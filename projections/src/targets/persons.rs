@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, Months, NaiveDate};
 use serde::Serialize;
 
-use super::{Jurisdiction, Period, TargetParams, add_months, sub_years};
-use crate::facts::{CaseNo, CaseView, FactStore, Names, PlaceNo, SpellRow, any_in, last_by};
+use super::{Jurisdiction, Matchmaker, MatchmakerRow, Period, SpellList, TargetParams, add_months, sub_years};
+use crate::facts::{CaseNo, CaseView, FactStore, Names, PlaceNo, SpellRow, any_in};
 
 /// What the person-case definitions read for one jurisdiction `J`: the facts
 /// of every case (indexed by [`CaseNo`]) and which communities lie in `J`.
@@ -78,11 +78,16 @@ impl<'a> Facts<'a> {
         &d[..d.partition_point(|x| *x <= a)]
     }
 
-    fn case_id(&self, c: CaseNo) -> String {
+    /// The case id of `c`.
+    pub fn id_of(&self, c: CaseNo) -> &'a str {
+        self.names.case_id(c)
+    }
+
+    pub(crate) fn case_id(&self, c: CaseNo) -> String {
         self.names.case_id(c).to_string()
     }
 
-    fn community(&self, p: PlaceNo) -> String {
+    pub(crate) fn community(&self, p: PlaceNo) -> String {
         self.names.community(p).to_string()
     }
 }
@@ -90,15 +95,19 @@ impl<'a> Facts<'a> {
 /// The spells of `cases` registered in `J` by `a`, as known on `a`
 /// ([`Spell::at`](crate::facts::Spell::at)), case by case.
 pub fn spells_in(f: &Facts<'_>, cases: &[CaseNo], a: NaiveDate) -> Vec<SpellRow> {
-    let mut rows = Vec::new();
-    for &case in cases {
-        for (no, s) in f.case(case).spells.iter().enumerate() {
-            if f.place_in_j(s.community) {
-                rows.extend(s.at(case, no, a));
-            }
-        }
-    }
-    rows
+    spells_of(f, cases, a).collect()
+}
+
+/// [`spells_in`], one by one.
+pub fn spells_of<'f>(f: &'f Facts<'_>, cases: &'f [CaseNo], a: NaiveDate) -> impl Iterator<Item = SpellRow> + 'f {
+    cases.iter().flat_map(move |&case| {
+        f.case(case)
+            .spells
+            .iter()
+            .enumerate()
+            .filter(move |(_, s)| f.place_in_j(s.community))
+            .filter_map(move |(no, s)| s.at(case, no, a))
+    })
 }
 
 // === re-employment ===
@@ -177,53 +186,6 @@ pub fn served_case(f: &Facts<'_>, spells: &[SpellRow], period: Period, e: NaiveD
 
 // === long-term unemployment ===
 
-/// A spell on the long-term or at-risk list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LongTermRow {
-    pub case_id: String,
-    pub community: String,
-    pub registered_on: NaiveDate,
-    /// `None` while open on the as-of date.
-    pub ended_on: Option<NaiveDate>,
-    /// Days from registration to its end, or to the as-of date while open.
-    pub days: i64,
-    /// `registered_on + long_term_months`: the day the spell has lasted
-    /// `long_term_months` (it is long-term from this day on, inclusive).
-    pub long_term_from: NaiveDate,
-    /// `long_term` or `at_risk`.
-    pub status: &'static str,
-}
-
-/// No long-term unemployed (001 § 9: "无2年内失业半年以上人员"; 以上 includes
-/// the number). A spell is long-term when it has lasted `long_term_months` or
-/// more: its end, or `A` while it is open, is on or after `registered_on +
-/// long_term_months` (a placement on that day leaves it on the list; on the
-/// day before, off). Spells overlapping the `lookback_years` before `A` count.
-/// At risk: open on `A`, not long-term, open for at least `at_risk_after_months`.
-/// Ordered long-term first, longest first, then by case id.
-pub fn long_term(f: &Facts<'_>, spells: &[SpellRow], a: NaiveDate, p: &TargetParams) -> Vec<LongTermRow> {
-    let mut rows = long_term_spells(spells, a, p);
-    rows.sort_by(|x, y| {
-        (x.2, std::cmp::Reverse(x.1), f.names.case_id(x.0.case), x.0.no).cmp(&(
-            y.2,
-            std::cmp::Reverse(y.1),
-            f.names.case_id(y.0.case),
-            y.0.no,
-        ))
-    });
-    rows.into_iter()
-        .map(|(s, days, status)| LongTermRow {
-            case_id: f.case_id(s.case),
-            community: f.community(s.community),
-            registered_on: s.registered_on,
-            ended_on: s.ended_on,
-            days,
-            long_term_from: add_months(s.registered_on, p.long_term_months),
-            status,
-        })
-        .collect()
-}
-
 /// How many spells [`long_term`] lists as long-term and as at risk.
 pub fn long_term_counts(spells: &[SpellRow], a: NaiveDate, p: &TargetParams) -> (usize, usize) {
     let mut out = (0, 0);
@@ -235,11 +197,6 @@ pub fn long_term_counts(spells: &[SpellRow], a: NaiveDate, p: &TargetParams) -> 
         }
     }
     out
-}
-
-/// The spells of [`long_term`], with their days and status, unordered.
-fn long_term_spells(spells: &[SpellRow], a: NaiveDate, p: &TargetParams) -> Vec<(SpellRow, i64, &'static str)> {
-    spells.iter().filter_map(|s| long_term_status(s, a, p).map(|(days, status)| (*s, days, status))).collect()
 }
 
 /// Where one spell stands on [`long_term`]'s list: its days and
@@ -337,88 +294,7 @@ impl FollowupMonths {
     }
 }
 
-/// A person overdue for monthly follow-up.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OverdueRow {
-    pub case_id: String,
-    pub community: String,
-    pub registered_on: NaiveDate,
-    pub last_contact_on: Option<NaiveDate>,
-    /// The last complete follow-up month without a contact.
-    pub missed_month_start: NaiveDate,
-}
-
-/// Overdue on `A`: an open spell on `A` that was open during the last complete
-/// follow-up month before `A`, with no contact dated in that month. Ordered by
-/// the last contact (none first), then case id.
-pub fn overdue_followups(f: &Facts<'_>, spells: &[SpellRow], a: NaiveDate, start_day: u32) -> Vec<OverdueRow> {
-    let (current_start, _) = followup_month(a, start_day);
-    let (last_start, last_end) = followup_month(current_start.pred_opt().unwrap_or(current_start), start_day);
-    let mut rows: Vec<(Option<NaiveDate>, &SpellRow)> = spells
-        .iter()
-        .filter(|s| s.open_on(a) && s.ended_on.is_none() && s.overlaps(last_start, last_end))
-        .filter_map(|s| {
-            let dates = f.contacts(s.case, a);
-            (!any_in(dates, last_start, last_end)).then(|| (last_by(dates, a), s))
-        })
-        .collect();
-    rows.sort_by(|x, y| (x.0, f.names.case_id(x.1.case), x.1.no).cmp(&(y.0, f.names.case_id(y.1.case), y.1.no)));
-    rows.into_iter()
-        .map(|(last, s)| OverdueRow {
-            case_id: f.case_id(s.case),
-            community: f.community(s.community),
-            registered_on: s.registered_on,
-            last_contact_on: last,
-            missed_month_start: last_start,
-        })
-        .collect()
-}
-
-/// A registration without contact for `exit_review_months`: to consider for exit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ExitReviewRow {
-    pub case_id: String,
-    pub community: String,
-    pub registered_on: NaiveDate,
-    pub last_contact_on: Option<NaiveDate>,
-}
-
-/// Open on `A`, and neither a contact nor the registration itself within the
-/// last `exit_review_months` before `A`. Ordered by the last contact (none
-/// first), then case id.
-pub fn exit_review(f: &Facts<'_>, spells: &[SpellRow], a: NaiveDate, months: u32) -> Vec<ExitReviewRow> {
-    let since = a.checked_sub_months(Months::new(months)).unwrap_or(NaiveDate::MIN);
-    let mut rows: Vec<(Option<NaiveDate>, &SpellRow)> = spells
-        .iter()
-        .filter(|s| s.ended_on.is_none() && s.registered_on <= a)
-        .filter_map(|s| {
-            let last = last_by(f.contacts(s.case, a), a);
-            let latest = last.unwrap_or(s.registered_on).max(s.registered_on);
-            (latest < since).then_some((last, s))
-        })
-        .collect();
-    rows.sort_by(|x, y| (x.0, f.names.case_id(x.1.case), x.1.no).cmp(&(y.0, f.names.case_id(y.1.case), y.1.no)));
-    rows.into_iter()
-        .map(|(last, s)| ExitReviewRow {
-            case_id: f.case_id(s.case),
-            community: f.community(s.community),
-            registered_on: s.registered_on,
-            last_contact_on: last,
-        })
-        .collect()
-}
-
 // === matchmaker (就业红娘) ===
-
-/// A registration the matchmaker did not answer in time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MatchmakerRow {
-    pub case_id: String,
-    pub community: String,
-    pub registered_on: NaiveDate,
-    pub same_day_contact: bool,
-    pub two_way_in_time: bool,
-}
 
 /// Matchmaker response (001 § 14) for registrations dated in `[F, E]`:
 /// same-day contact (a contact dated the registration day) and a two-way
@@ -434,7 +310,6 @@ pub fn matchmaker(
     days: u32,
 ) -> (Vec<MatchmakerRow>, (usize, usize), (usize, usize)) {
     let e = period.to.min(a);
-    let mut breaches: Vec<(&SpellRow, bool, bool)> = Vec::new();
     let (mut same_day, mut regs, mut in_time, mut due) = (0, 0, 0, 0);
     for s in spells.iter().filter(|s| period.from <= s.registered_on && s.registered_on <= e) {
         regs += 1;
@@ -444,21 +319,8 @@ pub fn matchmaker(
             due += 1;
             in_time += usize::from(recommended);
         }
-        if !contacted || (is_due && !recommended) {
-            breaches.push((s, contacted, recommended));
-        }
     }
-    breaches.sort_by(|x, y| (f.names.case_id(x.0.case), x.0.no).cmp(&(f.names.case_id(y.0.case), y.0.no)));
-    let rows = breaches
-        .into_iter()
-        .map(|(s, contacted, recommended)| MatchmakerRow {
-            case_id: f.case_id(s.case),
-            community: f.community(s.community),
-            registered_on: s.registered_on,
-            same_day_contact: contacted,
-            two_way_in_time: recommended,
-        })
-        .collect();
+    let rows = Matchmaker { period, a, days }.all(f, spells.iter().copied());
     (rows, (same_day, regs), (in_time, due))
 }
 

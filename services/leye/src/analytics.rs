@@ -12,15 +12,13 @@
 
 mod wait;
 
-use std::collections::HashSet;
-
 use chrono::{Datelike, NaiveDate};
 use leye_domain::{person::PersonGroup, values::parse_date};
 use leye_projections::{
     Jurisdiction, Period, ReadModel, TargetParams,
     read_model::{EligibleRow, HouseholdView, SubsidyTotalRow, TargetReport},
     runner::ReadModelDir,
-    targets::CommunityRow,
+    targets::{CommunityRow, ExitReview, ListPage, LongTerm, Matchmaker, Overdue},
 };
 
 use crate::{
@@ -484,39 +482,47 @@ impl Analytics {
         let params = self.params.clone();
         let ((items, total), checkpoint) = self
             .query(q.wait, move |rm| {
-                // The list first: the person-case index must be the snapshot's first read.
-                let items = action_items(rm, list, &j, period, a, &params)?;
-                let members: Option<HashSet<String>> = group.map(|g| rm.with_group(&g, a)).transpose()?;
-                // A group filters the lists of persons (not households, not enterprises' layoffs).
-                let of_persons =
-                    !matches!(list, ActionList::ZeroEmploymentHouseholds | ActionList::UnservedBatchLayoffs);
-                let items: Vec<ActionItem> = match &members {
-                    Some(m) if of_persons => items.into_iter().filter(|i| m.contains(&i.case_id)).collect(),
-                    _ => items,
-                };
-                let total = items.len();
-                let page: Vec<ActionItem> = items.into_iter().skip(offset).take(size as usize).collect();
-                Ok((page, total))
+                let w = ListWindow { group: group.as_deref(), offset, size: size as usize };
+                action_page(rm, list, &j, period, a, &params, w)
             })
             .await?;
         Ok(Page { next_page_token: next_token(offset, items.len(), total), total, checkpoint, items })
     }
 }
 
-/// Every row of `list` (before paging and before a group filter).
-fn action_items(
+/// Which rows of an action list to return.
+#[derive(Debug, Clone, Copy)]
+struct ListWindow<'a> {
+    /// Only the persons carrying this group (on the lists of persons; not on
+    /// households, not on enterprises' layoffs).
+    group: Option<&'a str>,
+    offset: usize,
+    size: usize,
+}
+
+/// A page of `list` and how many rows the whole list holds. The lists of
+/// persons are paged by the read model (only the page's rows are named);
+/// the others are whole lists, paged here.
+fn action_page(
     rm: &ReadModel,
     list: ActionList,
     j: &Jurisdiction,
     period: Period,
     a: NaiveDate,
     params: &TargetParams,
-) -> Result<Vec<ActionItem>, leye_projections::ProjectionError> {
+    w: ListWindow<'_>,
+) -> Result<(Vec<ActionItem>, usize), leye_projections::ProjectionError> {
+    fn items<R>(page: ListPage<R>, item: impl Fn(R) -> ActionItem) -> (Vec<ActionItem>, usize) {
+        (page.rows.into_iter().map(item).collect(), page.total)
+    }
+    let whole = |all: Vec<ActionItem>| {
+        let total = all.len();
+        (all.into_iter().skip(w.offset).take(w.size).collect(), total)
+    };
+    let (group, offset, size) = (w.group, w.offset, w.size);
     Ok(match list {
-        ActionList::LongTermUnemployed => rm
-            .long_term(j, a, params)?
-            .into_iter()
-            .map(|r| ActionItem {
+        ActionList::LongTermUnemployed => {
+            items(rm.list_page(&LongTerm { a, p: params }, j, a, group, offset, size)?, |r| ActionItem {
                 case_id: r.case_id,
                 communities: vec![r.community],
                 registered_on: date(r.registered_on),
@@ -526,23 +532,23 @@ fn action_items(
                 reference_date: date(r.long_term_from),
                 ..Default::default()
             })
-            .collect(),
-        ActionList::ZeroEmploymentHouseholds => rm
-            .zero_employment_households(j, a, params)?
-            .into_iter()
-            .map(|h| ActionItem {
-                household_id: h.household_id,
-                communities: h.communities,
-                days: h.days_outstanding,
-                status: if h.overdue { "overdue" } else { "within_deadline" }.into(),
-                reference_date: date(h.identified_on),
-                ..Default::default()
-            })
-            .collect(),
-        ActionList::OverdueFollowUp => rm
-            .overdue_followups(j, a, params)?
-            .into_iter()
-            .map(|r| ActionItem {
+        }
+        ActionList::ZeroEmploymentHouseholds => whole(
+            rm.zero_employment_households(j, a, params)?
+                .into_iter()
+                .map(|h| ActionItem {
+                    household_id: h.household_id,
+                    communities: h.communities,
+                    days: h.days_outstanding,
+                    status: if h.overdue { "overdue" } else { "within_deadline" }.into(),
+                    reference_date: date(h.identified_on),
+                    ..Default::default()
+                })
+                .collect(),
+        ),
+        ActionList::OverdueFollowUp => {
+            let list = Overdue::new(a, params.followup_month_start_day);
+            items(rm.list_page(&list, j, a, group, offset, size)?, |r| ActionItem {
                 case_id: r.case_id,
                 communities: vec![r.community],
                 registered_on: date(r.registered_on),
@@ -550,11 +556,10 @@ fn action_items(
                 reference_date: date(r.missed_month_start),
                 ..Default::default()
             })
-            .collect(),
-        ActionList::MatchmakerBreaches => rm
-            .matchmaker_breaches(j, period, a, params)?
-            .into_iter()
-            .map(|r| ActionItem {
+        }
+        ActionList::MatchmakerBreaches => {
+            let list = Matchmaker { period, a, days: params.recommendation_days };
+            items(rm.list_page(&list, j, a, group, offset, size)?, |r| ActionItem {
                 case_id: r.case_id,
                 communities: vec![r.community],
                 registered_on: date(r.registered_on),
@@ -562,34 +567,34 @@ fn action_items(
                 two_way_in_time: r.two_way_in_time,
                 ..Default::default()
             })
-            .collect(),
-        ActionList::UnservedBatchLayoffs => rm
-            .unserved_layoffs(j, period, a, params)?
-            .into_iter()
-            .map(|l| ActionItem {
-                days: (a - l.reported_on).num_days(),
-                case_id: l.case_id,
-                communities: vec![l.district],
-                status: if l.overdue { "overdue" } else { "within_deadline" }.into(),
-                reference_date: date(l.deadline),
-                layoff_id: l.layoff_id,
-                people: l.people,
-                reported_on: date(l.reported_on),
-                missing_services: l.missing.into_iter().map(String::from).collect(),
-                ..Default::default()
-            })
-            .collect(),
-        ActionList::ExitReview => rm
-            .exit_review(j, a, params)?
-            .into_iter()
-            .map(|r| ActionItem {
+        }
+        ActionList::UnservedBatchLayoffs => whole(
+            rm.unserved_layoffs(j, period, a, params)?
+                .into_iter()
+                .map(|l| ActionItem {
+                    days: (a - l.reported_on).num_days(),
+                    case_id: l.case_id,
+                    communities: vec![l.district],
+                    status: if l.overdue { "overdue" } else { "within_deadline" }.into(),
+                    reference_date: date(l.deadline),
+                    layoff_id: l.layoff_id,
+                    people: l.people,
+                    reported_on: date(l.reported_on),
+                    missing_services: l.missing.into_iter().map(String::from).collect(),
+                    ..Default::default()
+                })
+                .collect(),
+        ),
+        ActionList::ExitReview => {
+            let list = ExitReview::new(a, params.exit_review_months);
+            items(rm.list_page(&list, j, a, group, offset, size)?, |r| ActionItem {
                 case_id: r.case_id,
                 communities: vec![r.community],
                 registered_on: date(r.registered_on),
                 last_contact_on: opt_date(r.last_contact_on),
                 ..Default::default()
             })
-            .collect(),
+        }
     })
 }
 

@@ -57,6 +57,7 @@ use leye_projections::{
     Jurisdiction, Period, ReadModel, TargetParams,
     read_model::{IndexStats, TargetReport},
     runner::{self, ReadModelDir},
+    targets::{ExitReview, LongTerm, Matchmaker, Overdue, SpellList},
 };
 use leye_store::{EventStore, SqliteStore, SqliteStoreOptions};
 
@@ -556,23 +557,42 @@ fn queries(db: &Path, today: NaiveDate, runs: usize) -> anyhow::Result<Queried> 
         });
         reports.push(report);
     }
-    // Action lists: the API computes the whole list and pages it, so one
-    // page costs the list. The city is the largest.
+    // Action lists of persons: the API asks the read model for one page (of
+    // 100, as the dashboard shows them); the first and the last page of
+    // each, for the city, the largest. The last page orders the whole list.
     let month = Period::new(today.with_day(1).unwrap_or(today), today).map_err(anyhow::Error::msg)?;
     let mut list = |label: &str, name: &str, f: &mut dyn FnMut() -> anyhow::Result<usize>| -> anyhow::Result<()> {
         let (samples, rows) = timed(runs, &mut *f)?;
         timings.push(Timing { label: label.into(), name: name.into(), rows, samples });
         Ok(())
     };
-    list("list long-term", "list: long-term and at-risk, city", &mut || {
+    fn pages<L: SpellList>(
+        list: &mut dyn FnMut(&str, &str, &mut dyn FnMut() -> anyhow::Result<usize>) -> anyhow::Result<()>,
+        model: &ReadModel,
+        (label, name): (&str, &str),
+        l: &L,
+        (city, today): (&Jurisdiction, NaiveDate),
+    ) -> anyhow::Result<()> {
+        const PAGE: usize = 100;
+        let total = model.list_page(l, city, today, None, 0, PAGE)?.total;
+        let last = total.saturating_sub(PAGE);
+        list(&format!("{label} p1"), &format!("list: {name}, city, first page of {PAGE} (of {total})"), &mut || {
+            Ok(model.list_page(l, city, today, None, 0, PAGE)?.rows.len())
+        })?;
+        list(&format!("{label} last"), &format!("list: {name}, city, last page (from {last})"), &mut || {
+            Ok(model.list_page(l, city, today, None, last, PAGE)?.rows.len())
+        })
+    }
+    let at = (&city, today);
+    pages(&mut list, &model, ("list long-term", "long-term and at-risk"), &LongTerm { a: today, p: &params }, at)?;
+    let overdue = Overdue::new(today, params.followup_month_start_day);
+    pages(&mut list, &model, ("list overdue", "overdue follow-ups"), &overdue, at)?;
+    let exit = ExitReview::new(today, params.exit_review_months);
+    pages(&mut list, &model, ("list exit review", "exit review"), &exit, at)?;
+    let breaches = Matchmaker { period: month, a: today, days: params.recommendation_days };
+    pages(&mut list, &model, ("list matchmaker", "matchmaker breaches this month"), &breaches, at)?;
+    list("list long-term all", "list: long-term and at-risk, city, whole (an export)", &mut || {
         Ok(model.long_term(&city, today, &params)?.len())
-    })?;
-    list("list overdue", "list: overdue follow-ups, city", &mut || {
-        Ok(model.overdue_followups(&city, today, &params)?.len())
-    })?;
-    list("list exit review", "list: exit review, city", &mut || Ok(model.exit_review(&city, today, &params)?.len()))?;
-    list("list matchmaker", "list: matchmaker breaches this month, city", &mut || {
-        Ok(model.matchmaker_breaches(&city, month, today, &params)?.len())
     })?;
     list("list households", "list: zero-employment households, city", &mut || {
         Ok(model.zero_employment_households(&city, today, &params)?.len())

@@ -25,7 +25,7 @@ struct Span {
 }
 
 impl Span {
-    fn of<'a, T>(self, rows: &'a [T]) -> &'a [T] {
+    fn of<T>(self, rows: &[T]) -> &[T] {
         &rows[self.start as usize..(self.start + self.len) as usize]
     }
 }

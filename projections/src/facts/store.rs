@@ -25,6 +25,7 @@ struct Span {
 }
 
 impl Span {
+    #[inline]
     fn of<T>(self, rows: &[T]) -> &[T] {
         &rows[self.start as usize..(self.start + self.len) as usize]
     }
@@ -62,34 +63,112 @@ pub struct FactStore {
     garbage: usize,
 }
 
-/// One case's facts, borrowed from a [`FactStore`]: [`CaseFacts`] with slices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One case's facts, borrowed from a [`FactStore`]: [`CaseFacts`] with
+/// slices, each made only when asked for (a definition reads two or three
+/// of the twelve).
+#[derive(Debug, Clone, Copy)]
 pub struct CaseView<'a> {
-    pub home: Option<PlaceNo>,
-    pub graduate_since: Option<NaiveDate>,
-    pub spells: &'a [Spell],
-    pub placements: &'a [Placement],
-    pub contacts: &'a [NaiveDate],
-    pub two_way: &'a [NaiveDate],
-    pub other_services: &'a [NaiveDate],
-    pub trainings: &'a [Training],
-    pub recognitions: &'a [Recognition],
-    pub memberships: &'a [Membership],
-    pub zero_employment_signals: &'a [NaiveDate],
-    pub grants: &'a [Grant],
+    store: &'a FactStore,
+    spans: &'a Spans,
 }
 
-impl CaseView<'_> {
+/// Where a case not held would lie: nowhere.
+static NO_SPANS: Spans = Spans {
+    home: None,
+    graduate_since: None,
+    spells: Span { start: 0, len: 0 },
+    placements: Span { start: 0, len: 0 },
+    dates: 0,
+    date_lens: [0; 4],
+    trainings: Span { start: 0, len: 0 },
+    recognitions: Span { start: 0, len: 0 },
+    memberships: Span { start: 0, len: 0 },
+    grants: Span { start: 0, len: 0 },
+};
+
+impl<'a> CaseView<'a> {
+    #[inline]
+    pub fn home(&self) -> Option<PlaceNo> {
+        self.spans.home
+    }
+
+    #[inline]
+    pub fn graduate_since(&self) -> Option<NaiveDate> {
+        self.spans.graduate_since
+    }
+
+    #[inline]
+    pub fn spells(&self) -> &'a [Spell] {
+        self.spans.spells.of(&self.store.spells)
+    }
+
+    #[inline]
+    pub fn placements(&self) -> &'a [Placement] {
+        self.spans.placements.of(&self.store.placements)
+    }
+
+    #[inline]
+    pub fn trainings(&self) -> &'a [Training] {
+        self.spans.trainings.of(&self.store.trainings)
+    }
+
+    #[inline]
+    pub fn recognitions(&self) -> &'a [Recognition] {
+        self.spans.recognitions.of(&self.store.recognitions)
+    }
+
+    #[inline]
+    pub fn memberships(&self) -> &'a [Membership] {
+        self.spans.memberships.of(&self.store.memberships)
+    }
+
+    #[inline]
+    pub fn grants(&self) -> &'a [Grant] {
+        self.spans.grants.of(&self.store.grants)
+    }
+
+    /// Date list `k` (see [`Spans`]).
+    #[inline]
+    fn dates(&self, k: usize) -> &'a [NaiveDate] {
+        let lens = &self.spans.date_lens;
+        let start = self.spans.dates as usize + lens[..k].iter().map(|l| *l as usize).sum::<usize>();
+        &self.store.dates[start..start + lens[k] as usize]
+    }
+
+    /// Contact dates, sorted.
+    #[inline]
+    pub fn contacts(&self) -> &'a [NaiveDate] {
+        self.dates(0)
+    }
+
+    /// Dates of two-way recommendations, sorted.
+    #[inline]
+    pub fn two_way(&self) -> &'a [NaiveDate] {
+        self.dates(1)
+    }
+
+    /// Dates of every recommendation and training enrolment, sorted.
+    #[inline]
+    pub fn other_services(&self) -> &'a [NaiveDate] {
+        self.dates(2)
+    }
+
+    /// Zero-employment signals, sorted.
+    #[inline]
+    pub fn zero_employment_signals(&self) -> &'a [NaiveDate] {
+        self.dates(3)
+    }
+
     /// Every community a row of this case names (home, spells, placements,
     /// trainings), sorted, each once: the case belongs to the jurisdictions
     /// holding one of them.
     pub fn places(&self) -> Vec<PlaceNo> {
         let mut places: Vec<PlaceNo> = self
-            .home
+            .home()
             .into_iter()
-            .chain(self.spells.iter().map(|s| s.community))
-            .chain(self.placements.iter().map(|p| p.community))
-            .chain(self.trainings.iter().map(|t| t.community))
+            .chain(self.spells().iter().map(|s| s.community))
+            .chain(self.placements().iter().map(|p| p.community))
+            .chain(self.trainings().iter().map(|t| t.community))
             .collect();
         places.sort_unstable();
         places.dedup();
@@ -125,28 +204,9 @@ impl FactStore {
     }
 
     /// The facts of `case`; a case not held has none.
+    #[inline]
     pub fn case(&self, case: CaseNo) -> CaseView<'_> {
-        let s = self.cases.get(case as usize).copied().unwrap_or_default();
-        let mut at = s.dates as usize;
-        let mut dates = [&[][..]; 4];
-        for (i, len) in s.date_lens.iter().enumerate() {
-            dates[i] = &self.dates[at..at + *len as usize];
-            at += *len as usize;
-        }
-        CaseView {
-            home: s.home,
-            graduate_since: s.graduate_since,
-            spells: s.spells.of(&self.spells),
-            placements: s.placements.of(&self.placements),
-            contacts: dates[0],
-            two_way: dates[1],
-            other_services: dates[2],
-            zero_employment_signals: dates[3],
-            trainings: s.trainings.of(&self.trainings),
-            recognitions: s.recognitions.of(&self.recognitions),
-            memberships: s.memberships.of(&self.memberships),
-            grants: s.grants.of(&self.grants),
-        }
+        CaseView { store: self, spans: self.cases.get(case as usize).unwrap_or(&NO_SPANS) }
     }
 
     /// Adds the next case (number [`Self::len`]).
@@ -209,18 +269,18 @@ impl FactStore {
         for case in 0..old.cases.len() {
             let v = old.case(case as CaseNo);
             let spans = Spans {
-                home: v.home,
-                graduate_since: v.graduate_since,
-                spells: append(&mut self.spells, v.spells),
-                placements: append(&mut self.placements, v.placements),
+                home: v.home(),
+                graduate_since: v.graduate_since(),
+                spells: append(&mut self.spells, v.spells()),
+                placements: append(&mut self.placements, v.placements()),
                 dates: self.dates.len() as u32,
                 date_lens: old.cases[case].date_lens,
-                trainings: append(&mut self.trainings, v.trainings),
-                recognitions: append(&mut self.recognitions, v.recognitions),
-                memberships: append(&mut self.memberships, v.memberships),
-                grants: append(&mut self.grants, v.grants),
+                trainings: append(&mut self.trainings, v.trainings()),
+                recognitions: append(&mut self.recognitions, v.recognitions()),
+                memberships: append(&mut self.memberships, v.memberships()),
+                grants: append(&mut self.grants, v.grants()),
             };
-            for d in [v.contacts, v.two_way, v.other_services, v.zero_employment_signals] {
+            for d in [v.contacts(), v.two_way(), v.other_services(), v.zero_employment_signals()] {
                 self.dates.extend_from_slice(d);
             }
             self.cases.push(spans);
@@ -271,12 +331,12 @@ mod tests {
     }
 
     fn view_eq(v: CaseView<'_>, f: &CaseFacts) {
-        assert_eq!(v.home, f.home);
-        assert_eq!(v.spells, &*f.spells);
-        assert_eq!(v.contacts, &*f.contacts);
-        assert_eq!(v.two_way, &*f.two_way);
-        assert_eq!(v.other_services, &*f.other_services);
-        assert_eq!(v.zero_employment_signals, &*f.zero_employment_signals);
+        assert_eq!(v.home(), f.home);
+        assert_eq!(v.spells(), &*f.spells);
+        assert_eq!(v.contacts(), &*f.contacts);
+        assert_eq!(v.two_way(), &*f.two_way);
+        assert_eq!(v.other_services(), &*f.other_services);
+        assert_eq!(v.zero_employment_signals(), &*f.zero_employment_signals);
     }
 
     #[test]
@@ -297,7 +357,7 @@ mod tests {
         // A case beyond the end is added with empty cases before it.
         store.set(9, &facts(3));
         assert_eq!(store.len(), 10);
-        assert_eq!(store.case(7), FactStore::default().case(0));
+        assert!(store.case(7).spells().is_empty() && store.case(7).home().is_none());
         view_eq(store.case(9), &facts(3));
     }
 }

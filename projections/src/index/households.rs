@@ -23,8 +23,8 @@ impl CaseIndex {
         let mut candidates: BTreeSet<HouseholdNo> = BTreeSet::new();
         for &c in &self.signal_cases {
             let facts = self.cases.case(c);
-            if facts.zero_employment_signals.first().is_some_and(|s| *s <= a) {
-                candidates.extend(facts.memberships.iter().filter(|m| m.joined_on <= a).map(|m| m.household));
+            if facts.zero_employment_signals().first().is_some_and(|s| *s <= a) {
+                candidates.extend(facts.memberships().iter().filter(|m| m.joined_on <= a).map(|m| m.household));
             }
         }
         let mut rows = Vec::new();
@@ -68,8 +68,8 @@ impl CaseIndex {
         for &c in &self.members[h as usize] {
             let facts = self.cases.case(c);
             // As the SQL joins `person`: a member without one is not listed.
-            let Some(home) = facts.home else { continue };
-            for (no, m) in facts.memberships.iter().enumerate() {
+            let Some(home) = facts.home() else { continue };
+            for (no, m) in facts.memberships().iter().enumerate() {
                 if m.household != h || m.joined_on > a {
                     continue;
                 }
@@ -99,16 +99,16 @@ impl CaseIndex {
         let (mut signals, mut placements) = (HashMap::new(), HashMap::new());
         for &c in &self.members[h as usize] {
             let facts = self.cases.case(c);
-            if !facts.memberships.iter().any(|m| m.household == h && m.joined_on <= a) {
+            if !facts.memberships().iter().any(|m| m.household == h && m.joined_on <= a) {
                 continue;
             }
             let id = &self.case_ids[c as usize];
-            let dated: Vec<NaiveDate> = facts.zero_employment_signals.iter().copied().filter(|s| *s <= a).collect();
+            let dated: Vec<NaiveDate> = facts.zero_employment_signals().iter().copied().filter(|s| *s <= a).collect();
             if !dated.is_empty() {
                 signals.insert(id.clone(), dated);
             }
             let started: Vec<(NaiveDate, Option<NaiveDate>)> = facts
-                .placements
+                .placements()
                 .iter()
                 .filter(|p| p.started_on <= a)
                 .map(|p| (p.started_on, p.ended_on.filter(|e| *e <= a)))

@@ -121,7 +121,7 @@ impl CaseIndex {
             .map(|c| {
                 self.cases
                     .case(c)
-                    .spells
+                    .spells()
                     .iter()
                     .filter(|s| s.registered_on <= a && s.ended_on.is_none_or(|e| e > a))
                     .count()
@@ -222,10 +222,10 @@ impl CaseIndex {
         for p in facts.places() {
             insert_sorted(&mut self.cases_at[p as usize], case);
         }
-        for m in facts.memberships.iter() {
+        for m in facts.memberships().iter() {
             insert_sorted(&mut self.members[m.household as usize], case);
         }
-        if !facts.zero_employment_signals.is_empty() {
+        if !facts.zero_employment_signals().is_empty() {
             insert_sorted(&mut self.signal_cases, case);
         }
     }
@@ -239,7 +239,7 @@ impl CaseIndex {
         for p in facts.places() {
             remove_sorted(&mut self.cases_at[p as usize], case);
         }
-        for m in facts.memberships.iter() {
+        for m in facts.memberships().iter() {
             remove_sorted(&mut self.members[m.household as usize], case);
         }
         remove_sorted(&mut self.signal_cases, case);

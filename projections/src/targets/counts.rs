@@ -32,14 +32,14 @@ pub fn difficulty_employment(f: &Facts<'_>, cases: &[CaseNo], period: Period, a:
 fn difficulty_of(f: &Facts<'_>, c: CaseNo, period: Period, a: NaiveDate) -> Option<bool> {
     let e = period.to.min(a);
     let facts = f.case(c);
-    if facts.recognitions.is_empty() || !f.lives_in_j(c) {
+    if facts.recognitions().is_empty() || !f.lives_in_j(c) {
         return None;
     }
     let valid =
-        facts.recognitions.iter().any(|r| r.recognised_on <= e && r.valid_from <= e && r.valid_to >= period.from);
+        facts.recognitions().iter().any(|r| r.recognised_on <= e && r.valid_from <= e && r.valid_to >= period.from);
     valid.then(|| {
         facts
-            .placements
+            .placements()
             .iter()
             .any(|p| p.started_on <= e && p.ended_on.filter(|x| *x <= a).is_none_or(|x| x >= period.from))
     })
@@ -53,7 +53,7 @@ pub fn start_up_trainees(f: &Facts<'_>, cases: &[CaseNo], period: Period, e: Nai
 
 fn start_up_trainee(f: &Facts<'_>, c: CaseNo, period: Period, e: NaiveDate) -> bool {
     f.case(c)
-        .trainings
+        .trainings()
         .iter()
         .any(|t| t.start_up && f.place_in_j(t.community) && period.from <= t.enrolled_on && t.enrolled_on <= e)
 }
@@ -73,7 +73,7 @@ pub fn placed_in(
 
 fn placed_of(f: &Facts<'_>, c: CaseNo, period: Period, e: NaiveDate, kinds: &impl Fn(PlacementKind) -> bool) -> bool {
     f.case(c)
-        .placements
+        .placements()
         .iter()
         .any(|p| kinds(p.kind) && f.place_in_j(p.community) && period.from <= p.started_on && p.started_on <= e)
 }
@@ -109,7 +109,7 @@ pub fn public_welfare_local_share(f: &Facts<'_>, cases: &[CaseNo], a: NaiveDate)
 fn public_welfare_staff(f: &Facts<'_>, c: CaseNo, a: NaiveDate) -> Option<bool> {
     let mut current = f
         .case(c)
-        .placements
+        .placements()
         .iter()
         .filter(|p| p.kind == PlacementKind::PublicWelfarePost && f.place_in_j(p.community) && p.current_on(a, a))
         .peekable();
@@ -125,7 +125,7 @@ pub fn training_person_times(f: &Facts<'_>, cases: &[CaseNo], period: Period, e:
 
 fn completions(f: &Facts<'_>, c: CaseNo, period: Period, e: NaiveDate) -> usize {
     f.case(c)
-        .trainings
+        .trainings()
         .iter()
         .filter(|t| f.place_in_j(t.community) && t.completed_on.is_some_and(|d| period.from <= d && d <= e))
         .count()
@@ -155,7 +155,7 @@ pub(crate) fn add_grants(
     totals: &mut BTreeMap<(u16, i32, u16), (i64, i64)>,
 ) {
     let e = period.to.min(a);
-    for g in f.case(c).grants.iter() {
+    for g in f.case(c).grants().iter() {
         let counted = f.place_in_j(g.community)
             && period.from <= g.granted_on
             && g.granted_on <= e
@@ -170,7 +170,7 @@ pub(crate) fn add_grants(
 
 /// The counts of this module for one report, in one walk over `cases`
 /// (each case once): the same per-case rules as the functions above.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct CaseCounts {
     pub difficulty: (usize, usize),
     pub start_up_trainees: usize,

@@ -22,7 +22,7 @@ use crate::facts::{CaseNo, CaseView, FactStore, Names, PlaceNo, SpellRow, any_in
 /// of every case (indexed by [`CaseNo`]) and which communities lie in `J`.
 pub struct Facts<'a> {
     cases: &'a FactStore,
-    names: &'a dyn Names,
+    names: &'a (dyn Names + Sync),
     /// By [`PlaceNo`]: the community lies in `J`.
     in_j: Vec<bool>,
 }
@@ -35,7 +35,7 @@ impl std::fmt::Debug for Facts<'_> {
 
 impl<'a> Facts<'a> {
     /// `places` communities are numbered `0..places` in `names`.
-    pub fn new(cases: &'a FactStore, names: &'a dyn Names, places: usize, j: &Jurisdiction) -> Self {
+    pub fn new(cases: &'a FactStore, names: &'a (dyn Names + Sync), places: usize, j: &Jurisdiction) -> Self {
         let in_j = (0..places).map(|p| j.contains(names.community(p as PlaceNo))).collect();
         Self { cases, names, in_j }
     }
@@ -56,18 +56,18 @@ impl<'a> Facts<'a> {
 
     /// The person lives in `J` (community of the latest registration).
     pub fn lives_in_j(&self, c: CaseNo) -> bool {
-        self.case(c).home.is_some_and(|h| self.place_in_j(h))
+        self.case(c).home().is_some_and(|h| self.place_in_j(h))
     }
 
     /// Contact dates on or before `a` of a person living in `J` (sorted);
     /// none for a person living elsewhere: only `J`'s own caseworkers' follow-up counts.
     pub fn contacts(&self, c: CaseNo, a: NaiveDate) -> &'a [NaiveDate] {
-        self.living_in_j(c, a, |f| f.contacts)
+        self.living_in_j(c, a, |f| f.contacts())
     }
 
     /// Two-way recommendation dates on or before `a` of a person living in `J`.
     pub fn two_way(&self, c: CaseNo, a: NaiveDate) -> &'a [NaiveDate] {
-        self.living_in_j(c, a, |f| f.two_way)
+        self.living_in_j(c, a, |f| f.two_way())
     }
 
     fn living_in_j(&self, c: CaseNo, a: NaiveDate, dates: impl Fn(CaseView<'a>) -> &'a [NaiveDate]) -> &'a [NaiveDate] {
@@ -102,7 +102,7 @@ pub fn spells_in(f: &Facts<'_>, cases: &[CaseNo], a: NaiveDate) -> Vec<SpellRow>
 pub fn spells_of<'f>(f: &'f Facts<'_>, cases: &'f [CaseNo], a: NaiveDate) -> impl Iterator<Item = SpellRow> + 'f {
     cases.iter().flat_map(move |&case| {
         f.case(case)
-            .spells
+            .spells()
             .iter()
             .enumerate()
             .filter(move |(_, s)| f.place_in_j(s.community))
@@ -128,7 +128,7 @@ pub fn reemployed(f: &Facts<'_>, spells: &[SpellRow], period: Period, e: NaiveDa
     for s in spells.iter().filter(|s| s.overlaps(period.from, e)) {
         counted = true;
         let from = period.from.max(s.registered_on);
-        let placed = f.case(s.case).placements.iter().any(|p| from <= p.started_on && p.started_on <= e);
+        let placed = f.case(s.case).placements().iter().any(|p| from <= p.started_on && p.started_on <= e);
         let exited_employed = s.ended_employed().is_some_and(|d| from <= d && d <= e);
         if placed || exited_employed {
             return Some(true);
@@ -156,7 +156,7 @@ pub(crate) fn tally(answers: impl Iterator<Item = Option<bool>>) -> (usize, usiz
 /// The spells of graduates who left school unemployed (`graduate_unemployed_after_school`
 /// since on or before `E`).
 pub fn graduate_spells(f: &Facts<'_>, spells: &[SpellRow], e: NaiveDate) -> Vec<SpellRow> {
-    spells.iter().filter(|s| f.case(s.case).graduate_since.is_some_and(|d| d <= e)).copied().collect()
+    spells.iter().filter(|s| f.case(s.case).graduate_since().is_some_and(|d| d <= e)).copied().collect()
 }
 
 /// Served at least once (001 § 8): of the persons with a spell of `spells`
@@ -177,7 +177,7 @@ pub fn served_case(f: &Facts<'_>, spells: &[SpellRow], period: Period, e: NaiveD
             continue;
         }
         let c = f.case(s.case);
-        if any_in(c.contacts, s.registered_on, e) || any_in(c.other_services, s.registered_on, e) {
+        if any_in(c.contacts(), s.registered_on, e) || any_in(c.other_services(), s.registered_on, e) {
             return Some(true);
         }
     }
@@ -277,6 +277,7 @@ impl FollowupMonths {
             // some k on) and not ended before its start (true up to some k):
             // a contiguous run of months.
             let first = self.months.partition_point(|(_, m_end)| s.registered_on > *m_end);
+            let contacts = f.contacts(s.case, self.e);
             for k in first..self.months.len() {
                 let (m_start, m_end) = self.months[k];
                 // Open on a day of the month clipped to [F, E].
@@ -286,7 +287,7 @@ impl FollowupMonths {
                 if self.counted[k] != mark {
                     self.counted[k] = mark;
                     person_months += 1;
-                    followed += usize::from(any_in(f.contacts(s.case, self.e), m_start, m_end));
+                    followed += usize::from(any_in(contacts, m_start, m_end));
                 }
             }
         }
@@ -349,10 +350,14 @@ pub fn response(f: &Facts<'_>, s: &SpellRow, a: NaiveDate, days: u32) -> Respons
 /// unemployed; `None` when it counts nowhere.
 pub fn employment_of(f: &Facts<'_>, c: CaseNo, a: NaiveDate) -> Option<(PlaceNo, bool, bool)> {
     let facts = f.case(c);
-    let home = facts.home.filter(|h| f.place_in_j(*h))?;
-    let unemployed =
-        facts.spells.iter().enumerate().filter_map(|(no, s)| s.at(c, no, a)).any(|s| s.ended_on.is_none_or(|e| e > a));
-    let employed = facts.placements.iter().any(|p| p.current_on(a, a));
+    let home = facts.home().filter(|h| f.place_in_j(*h))?;
+    let unemployed = facts
+        .spells()
+        .iter()
+        .enumerate()
+        .filter_map(|(no, s)| s.at(c, no, a))
+        .any(|s| s.ended_on.is_none_or(|e| e > a));
+    let employed = facts.placements().iter().any(|p| p.current_on(a, a));
     (unemployed || employed).then_some((home, employed, unemployed))
 }
 

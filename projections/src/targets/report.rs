@@ -20,7 +20,7 @@ use crate::facts::{CaseNo, SpellRow};
 pub type GrantSums = BTreeMap<(u16, i32, u16), (i64, i64)>;
 
 /// The person-case figures of a report (each as its definition returns it).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct PersonTotals {
     /// [`super::reemployment`].
     pub reemployment: (usize, usize),
@@ -42,8 +42,16 @@ pub struct PersonTotals {
     pub grants_by_year: Vec<GrantSums>,
 }
 
+/// Cases a walk takes on one thread at least: below this, a second thread
+/// costs more than it saves.
+const CASES_PER_THREAD: usize = 50_000;
+/// Threads a report walks with at most (a server answers other queries too).
+const MAX_THREADS: usize = 4;
+
 /// [`PersonTotals`] of `cases` (any superset of the cases with a row in `J`,
 /// each once) over `period` as of `a`, with the grants of each of `years`.
+/// A long walk is split into consecutive runs of cases, one per thread (up
+/// to the cores there are, at most [`MAX_THREADS`]), and their sums added.
 pub fn person_totals(
     f: &Facts<'_>,
     cases: &[CaseNo],
@@ -52,10 +60,101 @@ pub fn person_totals(
     p: &TargetParams,
     years: &[Period],
 ) -> PersonTotals {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = (cases.len() / CASES_PER_THREAD).clamp(1, cores.clamp(1, MAX_THREADS));
+    totals_on(threads, f, cases, period, a, p, years)
+}
+
+/// [`person_totals`] on `threads` threads.
+fn totals_on(
+    threads: usize,
+    f: &Facts<'_>,
+    cases: &[CaseNo],
+    period: Period,
+    a: NaiveDate,
+    p: &TargetParams,
+    years: &[Period],
+) -> PersonTotals {
+    let (mut t, places) = if threads <= 1 || cases.len() < 2 {
+        walk(f, cases, period, a, p, years)
+    } else {
+        let runs: Vec<&[CaseNo]> = cases.chunks(cases.len().div_ceil(threads)).collect();
+        let parts: Vec<(PersonTotals, Vec<(i64, i64)>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> =
+                runs.iter().map(|run| scope.spawn(move || walk(f, run, period, a, p, years))).collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        });
+        let mut parts = parts.into_iter();
+        let (mut t, mut places) = parts.next().unwrap_or_default();
+        for (u, more) in parts {
+            t.add(u);
+            for (sum, (employed, unemployed)) in places.iter_mut().zip(more) {
+                sum.0 += employed;
+                sum.1 += unemployed;
+            }
+        }
+        (t, places)
+    };
+    for (employed, unemployed) in places.into_iter().filter(|(e, u)| e + u > 0) {
+        // As `communities` computes the rate.
+        let rate = employed as f64 / (employed + unemployed) as f64;
+        t.full_employment.0 += usize::from(rate >= 0.9);
+        t.full_employment.1 += 1;
+    }
+    t
+}
+
+fn add2(sum: &mut (usize, usize), more: (usize, usize)) {
+    sum.0 += more.0;
+    sum.1 += more.1;
+}
+
+/// Adds each of `more`'s grant sums to `sums`.
+fn add_grants_of(sums: &mut GrantSums, more: GrantSums) {
+    for (key, (n, fen)) in more {
+        let t = sums.entry(key).or_default();
+        t.0 += n;
+        t.1 += fen;
+    }
+}
+
+impl PersonTotals {
+    /// Adds the totals of other cases (before `full_employment` is counted).
+    fn add(&mut self, more: PersonTotals) {
+        add2(&mut self.reemployment, more.reemployment);
+        add2(&mut self.long_term, more.long_term);
+        add2(&mut self.graduates_served, more.graduates_served);
+        add2(&mut self.graduates_employed, more.graduates_employed);
+        add2(&mut self.followup, more.followup);
+        add2(&mut self.same_day, more.same_day);
+        add2(&mut self.two_way, more.two_way);
+        let (c, m) = (&mut self.counts, more.counts);
+        add2(&mut c.difficulty, m.difficulty);
+        c.start_up_trainees += m.start_up_trainees;
+        c.interns += m.interns;
+        c.welfare_placed += m.welfare_placed;
+        add2(&mut c.public_welfare_local, m.public_welfare_local);
+        c.training_person_times += m.training_person_times;
+        add_grants_of(&mut c.grants, m.grants);
+        for (sums, more) in self.grants_by_year.iter_mut().zip(more.grants_by_year) {
+            add_grants_of(sums, more);
+        }
+    }
+}
+
+/// The totals of one run of cases, and by community (employed, unemployed)
+/// of the persons living there.
+fn walk(
+    f: &Facts<'_>,
+    cases: &[CaseNo],
+    period: Period,
+    a: NaiveDate,
+    p: &TargetParams,
+    years: &[Period],
+) -> (PersonTotals, Vec<(i64, i64)>) {
     let e = period.to.min(a);
     let mut t = PersonTotals { grants_by_year: vec![GrantSums::new(); years.len()], ..PersonTotals::default() };
     let mut months = FollowupMonths::new(period, e, p.followup_month_start_day);
-    // By community: (employed, unemployed) of the persons living there.
     let mut places: Vec<(i64, i64)> = vec![(0, 0); f.places()];
     let mut spells: Vec<SpellRow> = Vec::new();
     let tally = |sum: &mut (usize, usize), answer: Option<bool>| {
@@ -68,14 +167,14 @@ pub fn person_totals(
         let facts = f.case(c);
         // This case's spells registered in `J`, as known on `a` (`spells_in`).
         spells.clear();
-        for (no, s) in facts.spells.iter().enumerate() {
+        for (no, s) in facts.spells().iter().enumerate() {
             if f.place_in_j(s.community) {
                 spells.extend(s.at(c, no, a));
             }
         }
         if !spells.is_empty() {
             tally(&mut t.reemployment, reemployed(f, &spells, period, e));
-            if facts.graduate_since.is_some_and(|d| d <= e) {
+            if facts.graduate_since().is_some_and(|d| d <= e) {
                 tally(&mut t.graduates_served, served_case(f, &spells, period, e));
                 tally(&mut t.graduates_employed, reemployed(f, &spells, period, e));
             }
@@ -109,11 +208,82 @@ pub fn person_totals(
             add_grants(f, c, *year, a, sums);
         }
     }
-    for (employed, unemployed) in places.into_iter().filter(|(e, u)| e + u > 0) {
-        // As `communities` computes the rate.
-        let rate = employed as f64 / (employed + unemployed) as f64;
-        t.full_employment.0 += usize::from(rate >= 0.9);
-        t.full_employment.1 += 1;
+    (t, places)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        facts::{CaseFacts, FactStore, Grant, Names, PlaceNo, Placement, PlacementKind, Spell},
+        targets::Jurisdiction,
+    };
+
+    struct Ids(Vec<String>, Vec<String>);
+
+    impl Names for Ids {
+        fn case_id(&self, case: CaseNo) -> &str {
+            &self.0[case as usize]
+        }
+
+        fn community(&self, place: PlaceNo) -> &str {
+            &self.1[place as usize]
+        }
     }
-    t
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn a_walk_split_over_threads_adds_up_to_the_walk_on_one() {
+        let day = |i: u32| d("2025-01-01") + chrono::Days::new(u64::from(i % 700));
+        let store: FactStore = (0..2000u32)
+            .map(|i| {
+                let place = i % 7;
+                CaseFacts {
+                    home: Some(place),
+                    graduate_since: (i % 5 == 0).then(|| day(i)),
+                    spells: vec![Spell {
+                        registered_on: day(i * 3),
+                        ended_on: (i % 3 != 0).then(|| day(i * 3 + 90)),
+                        ended_employed: i % 2 == 0,
+                        community: place,
+                    }]
+                    .into(),
+                    placements: vec![Placement {
+                        started_on: day(i * 3 + 90),
+                        ended_on: None,
+                        kind: if i % 4 == 0 { PlacementKind::PublicWelfarePost } else { PlacementKind::Other },
+                        community: place,
+                        local: i % 8 == 0,
+                    }]
+                    .into(),
+                    contacts: (0..4).map(|k| day(i * 3 + k * 31)).collect(),
+                    grants: vec![Grant {
+                        programme: 0,
+                        amount_fen: i64::from(i),
+                        granted_on: day(i * 7),
+                        revoked_on: None,
+                        district: 0,
+                        community: place,
+                    }]
+                    .into(),
+                    ..CaseFacts::default()
+                }
+            })
+            .collect();
+        let ids =
+            Ids((0..2000).map(|i| format!("c{i}")).collect(), (0..7).map(|p| format!("12011100100{p}")).collect());
+        let f = Facts::new(&store, &ids, 7, &Jurisdiction::city());
+        let cases: Vec<CaseNo> = (0..2000).collect();
+        let period = Period::new(d("2025-06-01"), d("2026-05-31")).unwrap();
+        let years = [Period::new(d("2025-01-01"), d("2025-12-31")).unwrap()];
+        let p = TargetParams::default();
+        let one = totals_on(1, &f, &cases, period, d("2026-03-15"), &p, &years);
+        assert!(one.reemployment.1 > 100 && one.followup.1 > 100 && one.full_employment.1 == 7, "{one:?}");
+        for threads in [2, 3, 4] {
+            assert_eq!(totals_on(threads, &f, &cases, period, d("2026-03-15"), &p, &years), one, "{threads} threads");
+        }
+    }
 }

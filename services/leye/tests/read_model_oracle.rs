@@ -292,7 +292,7 @@ impl Numbered {
     fn spells(&self, j: &Jurisdiction, a: NaiveDate) -> Vec<SpellRow> {
         let mut rows = Vec::new();
         for case in 0..self.cases.len() {
-            for (no, s) in self.cases.case(case as CaseNo).spells.iter().enumerate() {
+            for (no, s) in self.cases.case(case as CaseNo).spells().iter().enumerate() {
                 if j.contains(&self.places[s.community as usize]) {
                     rows.extend(s.at(case as CaseNo, no, a));
                 }

@@ -566,8 +566,9 @@ fn queries(db: &Path, today: NaiveDate, runs: usize) -> anyhow::Result<Queried> 
         timings.push(Timing { label: label.into(), name: name.into(), rows, samples });
         Ok(())
     };
+    type Timer<'t> = dyn FnMut(&str, &str, &mut dyn FnMut() -> anyhow::Result<usize>) -> anyhow::Result<()> + 't;
     fn pages<L: SpellList>(
-        list: &mut dyn FnMut(&str, &str, &mut dyn FnMut() -> anyhow::Result<usize>) -> anyhow::Result<()>,
+        list: &mut Timer<'_>,
         model: &ReadModel,
         (label, name): (&str, &str),
         l: &L,

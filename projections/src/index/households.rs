@@ -34,6 +34,13 @@ impl CaseIndex {
             if !self.members[h as usize].iter().any(|c| f.lives_in_j(*c)) {
                 continue;
             }
+            // A member on `a` (with a `person` row, as listed) whose
+            // placement is current on `a` makes the household employed on
+            // `a`, whatever else `household_status` finds: most households
+            // are passed over here, before their rows are built.
+            if self.members[h as usize].iter().any(|c| self.employed_member_on(h, *c, a)) {
+                continue;
+            }
             let members = self.member_rows(h, a);
             if !members.iter().any(|m| m.0.member_on(a) && f.lives_in_j(m.1)) {
                 continue;
@@ -59,6 +66,17 @@ impl CaseIndex {
         }
         rows.sort_by(|x, y| (x.since, &x.household_id).cmp(&(y.since, &y.household_id)));
         rows
+    }
+
+    /// Case `c` is a listed member of `h` on `a` with a placement current on `a`.
+    fn employed_member_on(&self, h: HouseholdNo, c: CaseNo, a: NaiveDate) -> bool {
+        let facts = self.cases.case(c);
+        facts.home().is_some()
+            && facts
+                .memberships()
+                .iter()
+                .any(|m| m.household == h && m.joined_on <= a && m.left_on.is_none_or(|l| l > a))
+            && facts.placements().iter().any(|p| p.current_on(a, a))
     }
 
     /// Every membership of `h` joined by `a` (a later leave not known yet),

@@ -27,6 +27,21 @@ pub trait Names {
     fn case_id(&self, case: CaseNo) -> &str;
     /// The 12-digit community code of `place`.
     fn community(&self, place: PlaceNo) -> &str;
+    /// The first 8 bytes of the case id of `case` as a big-endian number:
+    /// ordering by it, then by the id, is ordering by the id, mostly
+    /// without reading the ids (lists ordered by case id).
+    fn case_key(&self, case: CaseNo) -> u64 {
+        id_key(self.case_id(case))
+    }
+}
+
+/// The first 8 bytes of `id` (zero-padded) as a big-endian number.
+pub fn id_key(id: &str) -> u64 {
+    let mut bytes = [0u8; 8];
+    for (b, s) in bytes.iter_mut().zip(id.bytes()) {
+        *b = s;
+    }
+    u64::from_be_bytes(bytes)
 }
 
 /// One unemployment spell as stored (`spell` table).

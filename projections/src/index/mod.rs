@@ -54,6 +54,8 @@ pub struct CaseIndex {
     checkpoint: u64,
     /// By [`CaseNo`]: the case id.
     case_ids: Vec<String>,
+    /// By [`CaseNo`]: [`Names::case_key`] of the case id.
+    case_keys: Vec<u64>,
     case_no: HashMap<String, CaseNo>,
     /// By [`PlaceNo`]: the community code.
     places: Vec<String>,
@@ -83,6 +85,10 @@ impl Names for CaseIndex {
 
     fn community(&self, place: PlaceNo) -> &str {
         self.places.get(place as usize).map_or("", String::as_str)
+    }
+
+    fn case_key(&self, case: CaseNo) -> u64 {
+        self.case_keys.get(case as usize).copied().unwrap_or(0)
     }
 }
 
@@ -142,6 +148,7 @@ impl CaseIndex {
             + lists(&self.cases_at)
             + lists(&self.members)
             + self.signal_cases.capacity() * 4
+            + self.case_keys.capacity() * 8
             + facts
     }
 
@@ -160,6 +167,7 @@ impl CaseIndex {
             return *c;
         }
         let c = self.case_ids.len() as CaseNo;
+        self.case_keys.push(crate::facts::id_key(id));
         self.case_ids.push(id.to_string());
         self.case_no.insert(id.to_string(), c);
         c

@@ -72,9 +72,15 @@ pub trait SpellList {
     }
 }
 
-/// Orders by `first`, then case id, then spell number.
+/// Orders by `first`, then case id (its first 8 bytes as a number, then
+/// the whole id), then spell number.
 fn then_by_case<T: Ord>(f: &Facts<'_>, first: (T, &SpellRow), second: (T, &SpellRow)) -> Ordering {
-    first.0.cmp(&second.0).then_with(|| (f.id_of(first.1.case), first.1.no).cmp(&(f.id_of(second.1.case), second.1.no)))
+    let (x, y) = (first.1, second.1);
+    first
+        .0
+        .cmp(&second.0)
+        .then_with(|| f.key_of(x.case).cmp(&f.key_of(y.case)))
+        .then_with(|| (f.id_of(x.case), x.no).cmp(&(f.id_of(y.case), y.no)))
 }
 
 // === long-term unemployed ===

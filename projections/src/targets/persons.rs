@@ -78,6 +78,11 @@ impl<'a> Facts<'a> {
         &d[..d.partition_point(|x| *x <= a)]
     }
 
+    /// [`Names::case_key`] of `c`.
+    pub fn key_of(&self, c: CaseNo) -> u64 {
+        self.names.case_key(c)
+    }
+
     /// The case id of `c`.
     pub fn id_of(&self, c: CaseNo) -> &'a str {
         self.names.case_id(c)

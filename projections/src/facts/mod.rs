@@ -311,6 +311,20 @@ mod tests {
     }
 
     #[test]
+    fn id_keys_order_as_the_ids_do_where_they_differ() {
+        let ids =
+            ["", "a", "a\0", "ab", "abcdefgh", "abcdefgh0", "abcdefgi", "b", "ffffffff-0", "ffffffff-1", "\u{7f}x"];
+        for x in ids {
+            for y in ids {
+                if id_key(x) != id_key(y) {
+                    assert_eq!(id_key(x).cmp(&id_key(y)), x.cmp(y), "{x:?} {y:?}");
+                }
+            }
+        }
+        assert_eq!(id_key("abcdefgh0"), id_key("abcdefgh1"), "only the first 8 bytes");
+    }
+
+    #[test]
     fn a_case_set_counts_each_case_once() {
         let mut s = CaseSet::default();
         assert!(s.insert(3) && s.insert(700) && !s.insert(3));

@@ -247,7 +247,7 @@ impl TokenVerifier {
         let digest = VerifiedTokens::digest(token);
         if let Some(known) = self.verified.get(&digest) {
             return match self.check_times(&known.times, now_unix_secs) {
-                Ok(()) => Ok(known.principal),
+                Ok(()) => Ok(known.principal.clone()),
                 Err(e) => {
                     if matches!(e, AuthError::TokenExpired) {
                         self.verified.remove(&digest);

@@ -20,7 +20,7 @@
 
 use std::{
     collections::HashMap,
-    sync::{Mutex, MutexGuard, PoisonError},
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
 };
 
 use crate::principal::Principal;
@@ -48,7 +48,7 @@ pub(crate) struct Verified {
 
 /// See the module documentation.
 pub(crate) struct VerifiedTokens {
-    entries: Mutex<HashMap<TokenDigest, Verified>>,
+    entries: Mutex<HashMap<TokenDigest, Arc<Verified>>>,
     capacity: usize,
 }
 
@@ -71,12 +71,14 @@ impl VerifiedTokens {
         out
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<TokenDigest, Verified>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<TokenDigest, Arc<Verified>>> {
         // The map is consistent after any panic elsewhere: every change is one call.
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub fn get(&self, digest: &TokenDigest) -> Option<Verified> {
+    /// Shared, so the lock is held for a look-up only (the caller clones
+    /// the principal outside it).
+    pub fn get(&self, digest: &TokenDigest) -> Option<Arc<Verified>> {
         self.lock().get(digest).cloned()
     }
 
@@ -94,7 +96,7 @@ impl VerifiedTokens {
                 entries.clear();
             }
         }
-        entries.insert(digest, verified);
+        entries.insert(digest, Arc::new(verified));
     }
 
     #[cfg(test)]

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -20,6 +21,7 @@ use crate::division::DivisionCode;
 use crate::error::{AuthError, ConfigError};
 use crate::principal::{AuthMethod, Principal, PrincipalId};
 use crate::role::Role;
+use crate::verified::{self, Times, Verified, VerifiedTokens};
 
 /// Longest token accepted, in bytes.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -148,7 +150,9 @@ impl VerifyingKey {
 }
 
 /// Verifies bearer tokens against one issuer's keys. Cheap to share
-/// (`&self` only); build it once at start-up.
+/// (`&self` only); build it once at start-up. Tokens that verified are
+/// remembered (see [`crate::verified`]): a token's signature is checked on
+/// its first use, its times on every use. Clones share what they remember.
 #[derive(Clone)]
 pub struct TokenVerifier {
     issuer: String,
@@ -156,6 +160,7 @@ pub struct TokenVerifier {
     skew: i64,
     max_lifetime: i64,
     keys: Vec<VerifyingKey>,
+    verified: Arc<VerifiedTokens>,
 }
 
 impl std::fmt::Debug for TokenVerifier {
@@ -218,6 +223,7 @@ impl TokenVerifier {
             skew,
             max_lifetime,
             keys: loaded,
+            verified: Arc::new(VerifiedTokens::new(verified::CAPACITY)),
         })
     }
 
@@ -227,7 +233,9 @@ impl TokenVerifier {
     }
 
     /// Verifies `token` (the compact JWS, without `Bearer `) at
-    /// `now_unix_secs` and returns its principal.
+    /// `now_unix_secs` and returns its principal. A token that verified
+    /// before is not checked again but for its times (same answer, see
+    /// [`crate::verified`]).
     pub fn verify(&self, token: &str, now_unix_secs: i64) -> Result<Principal, AuthError> {
         let token = token.trim();
         if token.is_empty() {
@@ -236,6 +244,28 @@ impl TokenVerifier {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(AuthError::TokenMalformed("it is longer than 16 KiB"));
         }
+        let digest = VerifiedTokens::digest(token);
+        if let Some(known) = self.verified.get(&digest) {
+            return match self.check_times(&known.times, now_unix_secs) {
+                Ok(()) => Ok(known.principal.clone()),
+                Err(e) => {
+                    if matches!(e, AuthError::TokenExpired) {
+                        self.verified.remove(&digest);
+                    }
+                    Err(e)
+                }
+            };
+        }
+        let (principal, times) = self.verify_signed(token, now_unix_secs)?;
+        let skew = i128::from(self.skew);
+        let live = |t: &Times| i128::from(now_unix_secs) < t.exp + skew;
+        self.verified.insert(digest, Verified { principal: principal.clone(), times }, live);
+        Ok(principal)
+    }
+
+    /// Every check of [`Self::verify`] on a token not seen before; its
+    /// principal and time claims.
+    fn verify_signed(&self, token: &str, now_unix_secs: i64) -> Result<(Principal, Times), AuthError> {
         let mut parts = token.split('.');
         let (Some(header_b64), Some(payload_b64), Some(sig_b64), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -283,7 +313,7 @@ impl TokenVerifier {
         claims: &Map<String, Value>,
         key: &VerifyingKey,
         now: i64,
-    ) -> Result<Principal, AuthError> {
+    ) -> Result<(Principal, Times), AuthError> {
         if claims.get("iss").and_then(Value::as_str) != Some(self.issuer.as_str()) {
             return Err(AuthError::TokenIssuerInvalid);
         }
@@ -295,7 +325,8 @@ impl TokenVerifier {
         if !audience_ok {
             return Err(AuthError::TokenAudienceInvalid);
         }
-        self.check_times(claims, now)?;
+        let times = read_times(claims)?;
+        self.check_times(&times, now)?;
 
         let sub = match claims.get("sub") {
             Some(Value::String(s)) => s,
@@ -318,14 +349,15 @@ impl TokenVerifier {
         };
         let operations = parse_operations(claims.get("operations"), roles.contains(&Role::System))?;
 
-        Ok(Principal {
+        let principal = Principal {
             id,
             roles,
             jurisdiction,
             office,
             method: AuthMethod::Bearer { issuer: self.issuer.clone(), key_id: Some(key.kid.clone()) },
             operations,
-        })
+        };
+        Ok((principal, times))
     }
 
     /// `exp` required; expired when `now >= exp + skew`. `nbf` optional; not
@@ -333,11 +365,9 @@ impl TokenVerifier {
     /// `iat > now + skew`. Lifetime: `exp - iat`, `exp - nbf` and
     /// `exp - now` must each be at most the configured maximum (the last
     /// plus skew), so a token without `iat` and `nbf` is bounded too.
-    fn check_times(&self, claims: &Map<String, Value>, now: i64) -> Result<(), AuthError> {
+    fn check_times(&self, times: &Times, now: i64) -> Result<(), AuthError> {
         let (now, skew, max) = (i128::from(now), i128::from(self.skew), i128::from(self.max_lifetime));
-        let exp = numeric_date(claims, "exp")?.ok_or(AuthError::claim("exp", "is required"))?;
-        let nbf = numeric_date(claims, "nbf")?;
-        let iat = numeric_date(claims, "iat")?;
+        let Times { exp, nbf, iat } = *times;
         if now >= exp + skew {
             return Err(AuthError::TokenExpired);
         }
@@ -357,6 +387,14 @@ impl TokenVerifier {
         }
         Ok(())
     }
+}
+
+/// `exp` (required), `nbf` and `iat`, in that order.
+fn read_times(claims: &Map<String, Value>) -> Result<Times, AuthError> {
+    let exp = numeric_date(claims, "exp")?.ok_or(AuthError::claim("exp", "is required"))?;
+    let nbf = numeric_date(claims, "nbf")?;
+    let iat = numeric_date(claims, "iat")?;
+    Ok(Times { exp, nbf, iat })
 }
 
 /// An integer NumericDate claim (seconds since the epoch), if present.

@@ -14,6 +14,8 @@
 //! - [`jwt`]: [`JwtConfig`] and [`TokenVerifier`], bearer tokens (compact JWS)
 //!   verified against a local JWKS file. Ed25519 (`EdDSA`), P-256 (`ES256`)
 //!   and RSA (`RS256`, 2048 bits or more); signatures are checked by `ring`.
+//! - [`verified`]: the tokens a verifier has already verified (signature
+//!   checked on a token's first use, its times on every use).
 //! - [`cert`]: [`ClientEntry`] and [`CertificateMap`], client certificates
 //!   (already verified by the TLS handshake) mapped to principals by SHA-256
 //!   fingerprint or by subject common name.
@@ -49,6 +51,7 @@ pub mod error;
 pub mod jwt;
 pub mod principal;
 pub mod role;
+pub mod verified;
 
 pub use cert::{CertificateMap, ClientEntry};
 pub use division::{DivisionCode, TIANJIN_DISTRICTS};

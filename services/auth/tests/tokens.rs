@@ -261,6 +261,49 @@ fn expiry_and_not_before_with_bounded_skew() {
 }
 
 #[test]
+fn a_token_verified_before_is_still_checked_for_its_times_at_every_use() {
+    let s = setup();
+    let v = &s.verifier;
+    // Valid from NOW - 30 (nbf) until NOW + 3600 (exp), skew 60.
+    let c = with(with(raw_claims(), "nbf", json!(NOW - 30)), "exp", json!(NOW + 3600));
+    let t = issue_raw(&s, &c);
+    let remembered = t.clone();
+    let first = v.verify(&t, NOW).expect("valid");
+    // Remembered: the same principal, from a clone too (clones share it).
+    assert_eq!(v.verify(&t, NOW + 10).expect("still valid"), first);
+    assert_eq!(v.clone().verify(&t, NOW + 3659).expect("within skew"), first);
+    // Used again before `nbf` (a clock set back) or after `exp`: refused as
+    // without the memory, and again after that.
+    assert_eq!(v.verify(&t, NOW - 100).expect_err("not yet").reason(), "TOKEN_NOT_YET_VALID");
+    assert_eq!(v.verify(&t, NOW + 3660).expect_err("expired").reason(), "TOKEN_EXPIRED");
+    assert_eq!(v.verify(&t, NOW + 3660).expect_err("expired").reason(), "TOKEN_EXPIRED");
+    // What is left of its lifetime is bounded on every use as well.
+    let mut config = JwtConfig::new(DEV_ISSUER, DEV_AUDIENCE, &s.jwks);
+    config.max_token_lifetime_secs = 3600;
+    let strict = TokenVerifier::new(&config).expect("verifier");
+    let c = with(raw_claims(), "exp", json!(NOW + 3600));
+    let c = c.as_object().map(|m| {
+        let mut m = m.clone();
+        m.remove("iat");
+        m.remove("nbf");
+        Value::Object(m)
+    });
+    let t = issue_raw(&s, &c.expect("object"));
+    strict.verify(&t, NOW).expect("exactly the lifetime");
+    assert_eq!(strict.verify(&t, NOW - 61).expect_err("too long").reason(), "TOKEN_LIFETIME_TOO_LONG");
+    // A refused token is not remembered: a fixed clock accepts it after.
+    let late = issue_raw(&s, &with(raw_claims(), "nbf", json!(NOW + 600)));
+    assert_eq!(refused(v, &late).reason(), "TOKEN_NOT_YET_VALID");
+    v.verify(&late, NOW + 600).expect("valid from nbf");
+    // The same claims with another signature are not the remembered token.
+    v.verify(&remembered, NOW).expect("remembered");
+    let mut forged = remembered;
+    forged.truncate(forged.len() - 4);
+    forged.push_str("AAAA");
+    assert_eq!(refused(v, &forged).reason(), "TOKEN_SIGNATURE_INVALID");
+}
+
+#[test]
 fn times_must_be_integers_and_exp_is_required() {
     let s = setup();
     let e = refused(&s.verifier, &issue_raw(&s, &without(raw_claims(), "exp")));

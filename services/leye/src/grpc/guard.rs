@@ -277,19 +277,20 @@ fn method_label<'a>(path: &str, operation: &'a str) -> &'a str {
 }
 
 /// One line per request, ids and codes only (never personal data).
+/// The case list is only formatted when the line is written (an answered
+/// request's line is at `debug`, usually off).
 pub(crate) fn log_outcome(r: &AuditRecord) {
-    let cases: Vec<String> = r.case_ids.iter().map(ToString::to_string).collect();
-    let cases = cases.join(",");
+    let cases = || r.case_ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
     let (op, code, reason, principal, peer) = (&r.operation, &r.outcome, &r.reason, &r.principal, &r.peer);
     match r.outcome.as_str() {
         "OK" => {
-            tracing::debug!(operation = %op, code = %code, principal = %principal, cases = %cases, "request answered")
+            tracing::debug!(operation = %op, code = %code, principal = %principal, cases = %cases(), "request answered")
         }
         "INTERNAL" | "UNAVAILABLE" | "UNKNOWN" | "DATA_LOSS" | "DEADLINE_EXCEEDED" => {
-            tracing::warn!(operation = %op, code = %code, principal = %principal, cases = %cases, "request failed")
+            tracing::warn!(operation = %op, code = %code, principal = %principal, cases = %cases(), "request failed")
         }
         _ => tracing::info!(
-            operation = %op, code = %code, reason = %reason, principal = %principal, peer = %peer, cases = %cases,
+            operation = %op, code = %code, reason = %reason, principal = %principal, peer = %peer, cases = %cases(),
             "request refused"
         ),
     }

@@ -103,10 +103,10 @@ impl Appended {
     /// last ones of the batch one by one.
     pub(crate) fn write(&self, f: &mut Fold<'_>, events: &[&Decoded]) -> Result<(), ProjectionError> {
         let row = |i: usize| events.get(i).copied();
-        let (full, rest) = self.contacts.as_chunks::<ROWS>();
-        if !full.is_empty() {
+        let mut full = self.contacts.chunks_exact(ROWS);
+        if full.len() > 0 {
             let stmt = f.stmt(CONTACTS.as_str())?;
-            for chunk in full {
+            for chunk in full.by_ref() {
                 for (r, &i) in chunk.iter().enumerate() {
                     let (case_id, on, channel, outcome) = row(i).and_then(contact).ok_or_else(not_noted)?;
                     stmt.raw_bind_parameter(r * 4 + 1, case_id)?;
@@ -117,15 +117,15 @@ impl Appended {
                 stmt.raw_execute()?;
             }
         }
-        for &i in rest {
+        for &i in full.remainder() {
             if let Some((case_id, on, channel, outcome)) = row(i).and_then(contact) {
                 f.stmt(CONTACT)?.execute(rusqlite::params![case_id, on, channel, outcome])?;
             }
         }
-        let (full, rest) = self.recommendations.as_chunks::<ROWS>();
-        if !full.is_empty() {
+        let mut full = self.recommendations.chunks_exact(ROWS);
+        if full.len() > 0 {
             let stmt = f.stmt(RECOMMENDATIONS.as_str())?;
-            for chunk in full {
+            for chunk in full.by_ref() {
                 for (r, &i) in chunk.iter().enumerate() {
                     let (case_id, on, two_way) = row(i).and_then(recommendation).ok_or_else(not_noted)?;
                     stmt.raw_bind_parameter(r * 3 + 1, case_id)?;
@@ -135,7 +135,7 @@ impl Appended {
                 stmt.raw_execute()?;
             }
         }
-        for &i in rest {
+        for &i in full.remainder() {
             if let Some((case_id, on, two_way)) = row(i).and_then(recommendation) {
                 f.stmt(RECOMMENDATION)?.execute(rusqlite::params![case_id, on, two_way])?;
             }

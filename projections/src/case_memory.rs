@@ -11,14 +11,63 @@
 //! answer without a query. `tests/rebuild.rs` compares the tables of both,
 //! row by row, on a long random history.
 //!
-//! Size: one entry per person case, ≈ 100 bytes (the case id, four counters,
-//! a residence index, a household id; residences are interned, there are a
-//! few thousand communities), so ≈ 50 MiB for 500 000 persons. It grows with
-//! the cases, not with the events.
+//! Size: one entry per person case, ≈ 80 bytes in the table (the case id as
+//! its 128 bits, four counters, a residence index, a household id; residences
+//! are interned, there are a few thousand communities), so ≈ 40–80 MiB for
+//! 500 000 persons with the table's slack. It grows with the cases, not with
+//! the events.
+//!
+//! Keys: every case id the service makes is a UUID in its canonical text
+//! (lowercase, hyphenated); such an id is kept as its 128 bits ([`Key::Uuid`]:
+//! no allocation, a cheap hash), any other text as it is ([`Key::Text`]).
+//! Only the canonical text parses, so two ids are one key exactly when they
+//! are one string.
 
 use std::{collections::HashMap, sync::Arc};
 
+use rustc_hash::FxBuildHasher;
 use uuid::Uuid;
+
+/// A case id as the memory keys it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    /// The 128 bits of a canonical UUID text.
+    Uuid(u128),
+    /// Any other case id.
+    Text(Box<str>),
+}
+
+impl Key {
+    fn of(case_id: &str) -> Self {
+        canonical_uuid(case_id).map_or_else(|| Self::Text(case_id.into()), Self::Uuid)
+    }
+}
+
+/// The bits of `s` if it is a UUID in canonical text, `xxxxxxxx-xxxx-xxxx-
+/// xxxx-xxxxxxxxxxxx` in lowercase hex digits; `None` for anything else
+/// (upper case included: one number, one text).
+fn canonical_uuid(s: &str) -> Option<u128> {
+    let b = s.as_bytes();
+    if b.len() != 36 {
+        return None;
+    }
+    let mut n = 0u128;
+    for (i, &c) in b.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            if c != b'-' {
+                return None;
+            }
+            continue;
+        }
+        let digit = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => return None,
+        };
+        n = (n << 4) | u128::from(digit);
+    }
+    Some(n)
+}
 
 /// A residence as the person row holds it: district, street, community.
 pub(crate) type Place = (String, String, String);
@@ -26,7 +75,7 @@ pub(crate) type Place = (String, String, String);
 /// Per-case memory of a fresh generation's fold.
 #[derive(Debug, Default)]
 pub(crate) struct CaseMemory {
-    cases: HashMap<Box<str>, Remembered>,
+    cases: HashMap<Key, Remembered, FxBuildHasher>,
     places: Vec<Arc<Place>>,
     place_ids: HashMap<Place, u32>,
 }
@@ -45,14 +94,11 @@ struct Remembered {
 
 impl CaseMemory {
     fn get(&self, case_id: &str) -> Remembered {
-        self.cases.get(case_id).copied().unwrap_or_default()
+        self.cases.get(&Key::of(case_id)).copied().unwrap_or_default()
     }
 
     fn entry(&mut self, case_id: &str) -> &mut Remembered {
-        if !self.cases.contains_key(case_id) {
-            self.cases.insert(case_id.into(), Remembered::default());
-        }
-        self.cases.get_mut(case_id).expect("inserted above")
+        self.cases.entry(Key::of(case_id)).or_default()
     }
 
     /// The person row's residence, `None` without a person row.
@@ -113,5 +159,34 @@ impl CaseMemory {
     /// Person cases remembered.
     pub fn cases(&self) -> usize {
         self.cases.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_canonical_uuid_text_is_kept_as_bits() {
+        let id = "00002eb5-bc58-8ddb-b254-24249ae38a15";
+        assert_eq!(canonical_uuid(id), Some(Uuid::parse_str(id).unwrap().as_u128()));
+        for other in [
+            "00002EB5-BC58-8DDB-B254-24249AE38A15",
+            "00002eb5bc588ddbb25424249ae38a15",
+            "{00002eb5-bc58-8ddb-b254-24249ae38a15}",
+            "00002eb5-bc58-8ddb-b254_24249ae38a15",
+            "00002eb5-bc58-8ddb-b254-24249ae38a1g",
+            "case-1",
+            "",
+        ] {
+            assert_eq!(canonical_uuid(other), None, "{other}");
+        }
+        // The upper-case text of the same number is another case.
+        let mut memory = CaseMemory::default();
+        assert_eq!(memory.next_spell(id), 1);
+        assert_eq!(memory.next_spell(&id.to_uppercase()), 1);
+        assert_eq!(memory.next_spell(id), 2);
+        assert_eq!(memory.next_spell("case-1"), 1);
+        assert_eq!(memory.cases(), 3);
     }
 }

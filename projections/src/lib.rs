@@ -22,6 +22,7 @@
 //! - Targets use effective dates and only facts effective on or before the
 //!   as-of date.
 
+mod appended;
 mod case_memory;
 mod decoded;
 mod enterprises;

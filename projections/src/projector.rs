@@ -18,6 +18,7 @@ use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
 
 use crate::{
     ProjectionError,
+    appended::{self, Appended},
     case_memory::{CaseMemory, Place},
     decoded::{Case, Decoded},
     names,
@@ -191,9 +192,18 @@ impl Projector {
 /// Folds `events` (not empty, all after the checkpoint) and moves the
 /// checkpoint, inside the caller's transaction.
 fn fold_batch(conn: &Connection, memory: Option<&mut CaseMemory>, events: &[&Decoded]) -> Result<(), ProjectionError> {
+    // A fresh generation writes its contacts and recommendations many to a
+    // statement, after the batch's other rows (`appended`).
+    let mut appended = memory.is_some().then(Appended::default);
     let mut fold = Fold { conn, held: Vec::new(), memory };
-    for e in events {
+    for (i, e) in events.iter().enumerate() {
+        if appended.as_mut().is_some_and(|a| a.take(i, e)) {
+            continue;
+        }
         apply_one(&mut fold, e)?;
+    }
+    if let Some(appended) = &appended {
+        appended.write(&mut fold, events)?;
     }
     let Some(last) = events.last() else { return Ok(()) };
     fold.stmt(
@@ -369,12 +379,10 @@ fn apply_one(f: &mut Fold<'_>, e: &Decoded) -> Result<(), ProjectionError> {
             )?;
         }
         PersonFact::Contacted(c) => {
-            f.stmt("INSERT INTO contact (case_id, contacted_on, channel, outcome) VALUES (?1, ?2, ?3, ?4)")?
-                .execute(params![case_id, on, name(&c.channel), name(&c.outcome)])?;
+            f.stmt(appended::CONTACT)?.execute(params![case_id, on, name(&c.channel), name(&c.outcome)])?;
         }
         PersonFact::JobRecommended(r) => {
-            f.stmt("INSERT INTO recommendation (case_id, recommended_on, two_way) VALUES (?1, ?2, ?3)")?
-                .execute(params![case_id, on, r.two_way])?;
+            f.stmt(appended::RECOMMENDATION)?.execute(params![case_id, on, r.two_way])?;
         }
         PersonFact::TrainingEnrolled(t) => {
             if let Some(place) = f.place(case_id)? {

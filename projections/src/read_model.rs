@@ -295,7 +295,7 @@ impl ReadModel {
     /// rows from `offset`, of the persons carrying `group` since on or
     /// before `a` when given; and how many rows the list holds.
     #[allow(clippy::too_many_arguments)]
-    pub fn list_page<L: SpellList>(
+    pub fn list_page<L: SpellList + Sync>(
         &self,
         list: &L,
         j: &Jurisdiction,
@@ -303,14 +303,17 @@ impl ReadModel {
         group: Option<&str>,
         offset: usize,
         size: usize,
-    ) -> Result<ListPage<L::Row>, ProjectionError> {
+    ) -> Result<ListPage<L::Row>, ProjectionError>
+    where
+        L::Key: Send,
+    {
         self.indexed(|ix| {
             // Read in the index's snapshot (the index was its first read).
             let members = group.map(|g| self.with_group(g, a)).transpose()?;
             let keep = members.map(|m| ix.case_set(m.iter().map(String::as_str)));
             let f = ix.facts(j);
             let cases = ix.cases_in(&f);
-            Ok(list.page(&f, targets::spells_of(&f, &cases, a), Window { offset, size, cases: keep.as_ref() }))
+            Ok(list.page_of_cases(&f, &cases, a, Window { offset, size, cases: keep.as_ref() }))
         })
     }
 

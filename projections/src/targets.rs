@@ -109,6 +109,7 @@ mod counts;
 mod lists;
 mod persons;
 mod report;
+mod split;
 pub use counts::*;
 pub use lists::*;
 pub use persons::*;

@@ -14,8 +14,11 @@ use std::cmp::Ordering;
 use chrono::{Months, NaiveDate};
 use serde::Serialize;
 
-use super::{Facts, Period, Response, TargetParams, add_months, followup_month, long_term_status, response};
-use crate::facts::{CaseSet, SpellRow, any_in, last_by};
+use super::{
+    Facts, Period, Response, TargetParams, add_months, followup_month, long_term_status, response, spells_of,
+    split::{over_runs, threads_for},
+};
+use crate::facts::{CaseNo, CaseSet, SpellRow, any_in, last_by};
 
 /// Part of a list: `size` rows from `offset`, of the rows whose case is in
 /// `cases` when given.
@@ -58,8 +61,28 @@ pub trait SpellList {
 
     /// The part `w` of the list of `spells`.
     fn page(&self, f: &Facts<'_>, spells: impl Iterator<Item = SpellRow>, w: Window<'_>) -> ListPage<Self::Row> {
-        let mut keys: Vec<Self::Key> =
-            spells.filter(|s| w.cases.is_none_or(|c| c.contains(s.case))).filter_map(|s| self.key(f, &s)).collect();
+        self.page_of_keys(f, self.keys(f, spells, w), w)
+    }
+
+    /// The part `w` of the list of the spells of `cases` registered in `J`,
+    /// as known on `a` ([`super::spells_of`]); a long walk is split over
+    /// threads ([`threads_for`]) and their keys put together.
+    fn page_of_cases(&self, f: &Facts<'_>, cases: &[CaseNo], a: NaiveDate, w: Window<'_>) -> ListPage<Self::Row>
+    where
+        Self: Sync,
+        Self::Key: Send,
+    {
+        let runs = over_runs(threads_for(cases.len()), cases, |run| self.keys(f, spells_of(f, run, a), w));
+        self.page_of_keys(f, runs.concat(), w)
+    }
+
+    /// The keys of the spells the list holds (of the cases `w` keeps).
+    fn keys(&self, f: &Facts<'_>, spells: impl Iterator<Item = SpellRow>, w: Window<'_>) -> Vec<Self::Key> {
+        spells.filter(|s| w.cases.is_none_or(|c| c.contains(s.case))).filter_map(|s| self.key(f, &s)).collect()
+    }
+
+    /// The part `w` of the list of `keys`.
+    fn page_of_keys(&self, f: &Facts<'_>, mut keys: Vec<Self::Key>, w: Window<'_>) -> ListPage<Self::Row> {
         let total = keys.len();
         let end = w.offset.saturating_add(w.size).min(total);
         if end < total && end > 0 {

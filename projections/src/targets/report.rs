@@ -13,6 +13,7 @@ use chrono::NaiveDate;
 use super::{
     CaseCounts, Facts, FollowupMonths, Period, Response, TargetParams, add_grants, employment_of, long_term_status,
     reemployed, response, served_case,
+    split::{over_runs, threads_for},
 };
 use crate::facts::{CaseNo, SpellRow};
 
@@ -42,16 +43,10 @@ pub struct PersonTotals {
     pub grants_by_year: Vec<GrantSums>,
 }
 
-/// Cases a walk takes on one thread at least: below this, a second thread
-/// costs more than it saves.
-const CASES_PER_THREAD: usize = 50_000;
-/// Threads a report walks with at most (a server answers other queries too).
-const MAX_THREADS: usize = 4;
-
 /// [`PersonTotals`] of `cases` (any superset of the cases with a row in `J`,
 /// each once) over `period` as of `a`, with the grants of each of `years`.
-/// A long walk is split into consecutive runs of cases, one per thread (up
-/// to the cores there are, at most [`MAX_THREADS`]), and their sums added.
+/// A long walk is split into consecutive runs of cases, one per thread
+/// ([`threads_for`]), and their sums added.
 pub fn person_totals(
     f: &Facts<'_>,
     cases: &[CaseNo],
@@ -60,9 +55,7 @@ pub fn person_totals(
     p: &TargetParams,
     years: &[Period],
 ) -> PersonTotals {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let threads = (cases.len() / CASES_PER_THREAD).clamp(1, cores.clamp(1, MAX_THREADS));
-    totals_on(threads, f, cases, period, a, p, years)
+    totals_on(threads_for(cases.len()), f, cases, period, a, p, years)
 }
 
 /// [`person_totals`] on `threads` threads.
@@ -75,26 +68,15 @@ fn totals_on(
     p: &TargetParams,
     years: &[Period],
 ) -> PersonTotals {
-    let (mut t, places) = if threads <= 1 || cases.len() < 2 {
-        walk(f, cases, period, a, p, years)
-    } else {
-        let runs: Vec<&[CaseNo]> = cases.chunks(cases.len().div_ceil(threads)).collect();
-        let parts: Vec<(PersonTotals, Vec<(i64, i64)>)> = std::thread::scope(|scope| {
-            let handles: Vec<_> =
-                runs.iter().map(|run| scope.spawn(move || walk(f, run, period, a, p, years))).collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
-        });
-        let mut parts = parts.into_iter();
-        let (mut t, mut places) = parts.next().unwrap_or_default();
-        for (u, more) in parts {
-            t.add(u);
-            for (sum, (employed, unemployed)) in places.iter_mut().zip(more) {
-                sum.0 += employed;
-                sum.1 += unemployed;
-            }
+    let mut parts = over_runs(threads, cases, |run| walk(f, run, period, a, p, years)).into_iter();
+    let (mut t, mut places) = parts.next().unwrap_or_default();
+    for (u, more) in parts {
+        t.add(u);
+        for (sum, (employed, unemployed)) in places.iter_mut().zip(more) {
+            sum.0 += employed;
+            sum.1 += unemployed;
         }
-        (t, places)
-    };
+    }
     for (employed, unemployed) in places.into_iter().filter(|(e, u)| e + u > 0) {
         // As `communities` computes the rate.
         let rate = employed as f64 / (employed + unemployed) as f64;

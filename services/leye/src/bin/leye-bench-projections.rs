@@ -567,13 +567,16 @@ fn queries(db: &Path, today: NaiveDate, runs: usize) -> anyhow::Result<Queried> 
         Ok(())
     };
     type Timer<'t> = dyn FnMut(&str, &str, &mut dyn FnMut() -> anyhow::Result<usize>) -> anyhow::Result<()> + 't;
-    fn pages<L: SpellList>(
+    fn pages<L: SpellList + Sync>(
         list: &mut Timer<'_>,
         model: &ReadModel,
         (label, name): (&str, &str),
         l: &L,
         (city, today): (&Jurisdiction, NaiveDate),
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<()>
+    where
+        L::Key: Send,
+    {
         const PAGE: usize = 100;
         let total = model.list_page(l, city, today, None, 0, PAGE)?.total;
         let last = total.saturating_sub(PAGE);

@@ -193,9 +193,9 @@ pub fn served_case(f: &Facts<'_>, spells: &[SpellRow], period: Period, e: NaiveD
 
 /// How many spells [`long_term`] lists as long-term and as at risk.
 pub fn long_term_counts(spells: &[SpellRow], a: NaiveDate, p: &TargetParams) -> (usize, usize) {
-    let mut out = (0, 0);
+    let (cut, mut out) = (LongTermCut::new(a, p), (0, 0));
     for s in spells {
-        match long_term_status(s, a, p) {
+        match cut.status(s) {
             Some((_, "long_term")) => out.0 += 1,
             Some(_) => out.1 += 1,
             None => {}
@@ -207,18 +207,61 @@ pub fn long_term_counts(spells: &[SpellRow], a: NaiveDate, p: &TargetParams) -> 
 /// Where one spell stands on [`long_term`]'s list: its days and
 /// `long_term` or `at_risk`; `None` when not on it.
 pub fn long_term_status(s: &SpellRow, a: NaiveDate, p: &TargetParams) -> Option<(i64, &'static str)> {
-    if !s.overlaps(sub_years(a, p.lookback_years), a) {
-        return None;
+    LongTermCut::new(a, p).status(s)
+}
+
+/// [`long_term_status`] on one as-of date, with what does not depend on the
+/// spell computed once (a report applies it to every spell).
+#[derive(Debug, Clone, Copy)]
+pub struct LongTermCut {
+    a: NaiveDate,
+    /// `A` minus `lookback_years`.
+    window_start: NaiveDate,
+    long_term_months: u32,
+    at_risk_after_months: u32,
+}
+
+impl LongTermCut {
+    pub fn new(a: NaiveDate, p: &TargetParams) -> Self {
+        Self {
+            a,
+            window_start: sub_years(a, p.lookback_years),
+            long_term_months: p.long_term_months,
+            at_risk_after_months: p.at_risk_after_months,
+        }
     }
-    let end = s.ended_on.unwrap_or(a);
-    let status = if end >= add_months(s.registered_on, p.long_term_months) {
-        "long_term"
-    } else if s.ended_on.is_none() && a >= add_months(s.registered_on, p.at_risk_after_months) {
-        "at_risk"
+
+    /// Where spell `s` stands on the list (see [`long_term`]).
+    pub fn status(&self, s: &SpellRow) -> Option<(i64, &'static str)> {
+        if !s.overlaps(self.window_start, self.a) {
+            return None;
+        }
+        let end = s.ended_on.unwrap_or(self.a);
+        let status = if reached(s.registered_on, self.long_term_months, end) {
+            "long_term"
+        } else if s.ended_on.is_none() && reached(s.registered_on, self.at_risk_after_months, self.a) {
+            "at_risk"
+        } else {
+            return None;
+        };
+        Some(((end - s.registered_on).num_days(), status))
+    }
+}
+
+/// `d >= add_months(from, months)`, deciding by the day count alone when it
+/// can: `months` calendar months are at least `28 × months − 3` days and at
+/// most `31 × months + 3` (a month is 28 to 31 days; the end-of-month
+/// clamp takes off at most 3), so only a day count between those bounds
+/// needs the calendar.
+pub(crate) fn reached(from: NaiveDate, months: u32, d: NaiveDate) -> bool {
+    let (days, m) = ((d - from).num_days(), i64::from(months));
+    if days < 28 * m - 3 {
+        false
+    } else if days > 31 * m + 3 {
+        true
     } else {
-        return None;
-    };
-    Some(((end - s.registered_on).num_days(), status))
+        d >= add_months(from, months)
+    }
 }
 
 // === follow-up ===
@@ -400,4 +443,23 @@ pub fn communities(f: &Facts<'_>, cases: &[CaseNo], a: NaiveDate) -> Vec<Communi
         .collect();
     rows.sort_by(|x, y| x.community.cmp(&y.community));
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reached_is_the_calendar_comparison_on_every_day_around_every_start() {
+        let first = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
+        for start in (0..800).map(|i| first + chrono::Days::new(i)) {
+            for months in [0, 1, 2, 3, 6, 12, 24] {
+                let at = add_months(start, months);
+                for offset in -130i64..130 {
+                    let d = at + chrono::TimeDelta::days(offset);
+                    assert_eq!(reached(start, months, d), d >= at, "{start} + {months} months vs {d}");
+                }
+            }
+        }
+    }
 }

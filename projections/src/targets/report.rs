@@ -1,7 +1,7 @@
 //! Every person-case figure of a target report in one walk over the cases
 //! of `J`: each case's rows are read once, while they are in the cache,
 //! and handed to the per-case form of each definition ([`reemployed`],
-//! [`served_case`], [`long_term_status`], [`FollowupMonths::case`],
+//! [`served_case`], [`LongTermCut::status`], [`FollowupMonths::case`],
 //! [`response`], [`employment_of`], [`CaseCounts::add`]). The functions
 //! over a list of spells or cases (what the oracle test and the lists call)
 //! are made of the same per-case forms, so both give the same figures.
@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 
 use super::{
-    CaseCounts, Facts, FollowupMonths, Period, Response, TargetParams, add_grants, employment_of, long_term_status,
+    CaseCounts, Facts, FollowupMonths, LongTermCut, Period, Response, TargetParams, add_grants, employment_of,
     reemployed, response, served_case,
     split::{over_runs, threads_for},
 };
@@ -137,6 +137,7 @@ fn walk(
     let e = period.to.min(a);
     let mut t = PersonTotals { grants_by_year: vec![GrantSums::new(); years.len()], ..PersonTotals::default() };
     let mut months = FollowupMonths::new(period, e, p.followup_month_start_day);
+    let cut = LongTermCut::new(a, p);
     let mut places: Vec<(i64, i64)> = vec![(0, 0); f.places()];
     let mut spells: Vec<SpellRow> = Vec::new();
     let tally = |sum: &mut (usize, usize), answer: Option<bool>| {
@@ -164,7 +165,7 @@ fn walk(
             t.followup.0 += followed;
             t.followup.1 += person_months;
             for s in &spells {
-                match long_term_status(s, a, p) {
+                match cut.status(s) {
                     Some((_, "long_term")) => t.long_term.0 += 1,
                     Some(_) => t.long_term.1 += 1,
                     None => {}

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 
-use super::{Facts, Period};
+use super::{Facts, Period, count, tally};
 use crate::facts::{CaseNo, CaseSet, PlacementKind};
 
 /// 其他就业困难人员就业率 (001 § 9): persons living in `J` recognised with
@@ -17,14 +17,7 @@ use crate::facts::{CaseNo, CaseSet, PlacementKind};
 /// started by `E` and not ended before `F` (an end after `A` is not known).
 /// `(employed, recognised)`.
 pub fn difficulty_employment(f: &Facts<'_>, cases: &[CaseNo], period: Period, a: NaiveDate) -> (usize, usize) {
-    let mut out = (0, 0);
-    for &c in cases {
-        if let Some(employed) = difficulty_of(f, c, period, a) {
-            out.0 += usize::from(employed);
-            out.1 += 1;
-        }
-    }
-    out
+    tally(cases.iter().map(|c| difficulty_of(f, *c, period, a)))
 }
 
 /// [`difficulty_employment`] for one case: `None` when not in the
@@ -195,17 +188,11 @@ impl CaseCounts {
     /// Counts case `c`.
     pub fn add(&mut self, f: &Facts<'_>, c: CaseNo, period: Period, a: NaiveDate) {
         let e = period.to.min(a);
-        if let Some(employed) = difficulty_of(f, c, period, a) {
-            self.difficulty.0 += usize::from(employed);
-            self.difficulty.1 += 1;
-        }
+        count(&mut self.difficulty, difficulty_of(f, c, period, a));
         self.start_up_trainees += usize::from(start_up_trainee(f, c, period, e));
         self.interns += usize::from(placed_of(f, c, period, e, &intern));
         self.welfare_placed += usize::from(placed_of(f, c, period, e, &safety_net_post));
-        if let Some(local) = public_welfare_staff(f, c, a) {
-            self.public_welfare_local.0 += usize::from(local);
-            self.public_welfare_local.1 += 1;
-        }
+        count(&mut self.public_welfare_local, public_welfare_staff(f, c, a));
         self.training_person_times += completions(f, c, period, e);
         add_grants(f, c, period, a, &mut self.grants);
     }

@@ -151,11 +151,18 @@ fn by_case(spells: &[SpellRow]) -> impl Iterator<Item = &[SpellRow]> {
 /// `(numerator, denominator)` of per-person answers (`None`: not in the denominator).
 pub(crate) fn tally(answers: impl Iterator<Item = Option<bool>>) -> (usize, usize) {
     let mut out = (0, 0);
-    for counted in answers.flatten() {
-        out.0 += usize::from(counted);
-        out.1 += 1;
+    for answer in answers {
+        count(&mut out, answer);
     }
     out
+}
+
+/// Adds one per-person answer to `(numerator, denominator)`.
+pub(crate) fn count(sum: &mut (usize, usize), answer: Option<bool>) {
+    if let Some(counted) = answer {
+        sum.0 += usize::from(counted);
+        sum.1 += 1;
+    }
 }
 
 /// The spells of graduates who left school unemployed (`graduate_unemployed_after_school`

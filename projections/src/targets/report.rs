@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 
 use super::{
-    CaseCounts, Facts, FollowupMonths, LongTermCut, Period, Response, TargetParams, add_grants, employment_of,
+    CaseCounts, Facts, FollowupMonths, LongTermCut, Period, Response, TargetParams, add_grants, count, employment_of,
     reemployed, response, served_case,
     split::{over_runs, threads_for},
 };
@@ -140,12 +140,6 @@ fn walk(
     let cut = LongTermCut::new(a, p);
     let mut places: Vec<(i64, i64)> = vec![(0, 0); f.places()];
     let mut spells: Vec<SpellRow> = Vec::new();
-    let tally = |sum: &mut (usize, usize), answer: Option<bool>| {
-        if let Some(counted) = answer {
-            sum.0 += usize::from(counted);
-            sum.1 += 1;
-        }
-    };
     for &c in cases {
         let facts = f.case(c);
         // This case's spells registered in `J`, as known on `a` (`spells_in`).
@@ -156,10 +150,10 @@ fn walk(
             }
         }
         if !spells.is_empty() {
-            tally(&mut t.reemployment, reemployed(f, &spells, period, e));
+            count(&mut t.reemployment, reemployed(f, &spells, period, e));
             if facts.graduate_since().is_some_and(|d| d <= e) {
-                tally(&mut t.graduates_served, served_case(f, &spells, period, e));
-                tally(&mut t.graduates_employed, reemployed(f, &spells, period, e));
+                count(&mut t.graduates_served, served_case(f, &spells, period, e));
+                count(&mut t.graduates_employed, reemployed(f, &spells, period, e));
             }
             let (followed, person_months) = months.case(f, &spells);
             t.followup.0 += followed;

@@ -274,6 +274,13 @@ impl ReadModel {
         }
     }
 
+    /// [`CaseIndex::dates_by_case`] at this snapshot's checkpoint: for
+    /// tests comparing an index kept up to date with one loaded whole.
+    #[doc(hidden)]
+    pub fn index_dates_by_case(&self) -> Result<Vec<String>, ProjectionError> {
+        self.indexed(|ix| Ok(ix.dates_by_case()))
+    }
+
     /// What the person-case index of this generation holds, at this
     /// snapshot's checkpoint (loading or refreshing it first).
     pub fn index_stats(&self) -> Result<IndexStats, ProjectionError> {

@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS spell (
     zero_employment_group INTEGER NOT NULL DEFAULT 0, -- 1: this registration listed the group zero_employment_household
     PRIMARY KEY (case_id, spell_no)
 );
-CREATE INDEX IF NOT EXISTS spell_community ON spell (community, registered_on);
+DROP INDEX IF EXISTS spell_community; -- no query of the service reads it (README, Indexes)
 CREATE INDEX IF NOT EXISTS spell_zero_employment ON spell (case_id, registered_on) WHERE zero_employment_group = 1;
 
 CREATE TABLE IF NOT EXISTS contact (
@@ -65,14 +65,17 @@ CREATE TABLE IF NOT EXISTS contact (
     channel      TEXT NOT NULL,
     outcome      TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS contact_case ON contact (case_id, contacted_on);
+-- Append-only (never updated or deleted): the query index reads the rows
+-- past the last rowid it holds, so this table needs no index by case.
+DROP INDEX IF EXISTS contact_case;
 
 CREATE TABLE IF NOT EXISTS recommendation (
     case_id        TEXT NOT NULL,
     recommended_on TEXT NOT NULL,
     two_way        INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS recommendation_case ON recommendation (case_id, recommended_on);
+-- Append-only, like `contact`.
+DROP INDEX IF EXISTS recommendation_case;
 
 CREATE TABLE IF NOT EXISTS placement (
     case_id         TEXT NOT NULL,
@@ -87,7 +90,7 @@ CREATE TABLE IF NOT EXISTS placement (
     community       TEXT NOT NULL,
     PRIMARY KEY (case_id, placement_no)
 );
-CREATE INDEX IF NOT EXISTS placement_case ON placement (case_id, started_on);
+DROP INDEX IF EXISTS placement_case; -- no query of the service reads it (README, Indexes)
 
 CREATE TABLE IF NOT EXISTS training (
     case_id      TEXT NOT NULL,
@@ -136,10 +139,10 @@ CREATE TABLE IF NOT EXISTS benefit (
     ended_on   TEXT
 );
 CREATE INDEX IF NOT EXISTS benefit_case ON benefit (case_id);
-CREATE INDEX IF NOT EXISTS training_community ON training (community, enrolled_on);
-CREATE INDEX IF NOT EXISTS placement_community ON placement (community, started_on);
-CREATE INDEX IF NOT EXISTS person_community ON person (community);
-CREATE INDEX IF NOT EXISTS person_household ON person (household_id);
+DROP INDEX IF EXISTS training_community; -- no query of the service reads it (README, Indexes)
+DROP INDEX IF EXISTS placement_community; -- no query of the service reads it (README, Indexes)
+DROP INDEX IF EXISTS person_community; -- no query of the service reads it (README, Indexes)
+DROP INDEX IF EXISTS person_household; -- no query of the service reads it (README, Indexes)
 
 -- Household (家庭) memberships: a household is a projection over its members'
 -- person streams (see projections/README.md). One row per membership period.
@@ -176,7 +179,7 @@ CREATE TABLE IF NOT EXISTS eligibility (
 );
 CREATE INDEX IF NOT EXISTS eligibility_community ON eligibility (community, found_on);
 CREATE INDEX IF NOT EXISTS subsidy_case_programme ON subsidy (case_id, programme);
-CREATE INDEX IF NOT EXISTS subsidy_community ON subsidy (community, granted_on);
+DROP INDEX IF EXISTS subsidy_community; -- no query of the service reads it (README, Indexes)
 
 -- Enterprise (用人单位) cases. An enterprise has a district but no street or
 -- community, so enterprise figures count at city and district level only.

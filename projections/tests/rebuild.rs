@@ -499,6 +499,12 @@ fn live_with_a_crash_equals_a_rebuild_from_zero() {
     assert_eq!(stats.loads, 1, "loaded whole once, then refreshed: {stats:?}");
     assert!(stats.refreshes > 10, "{stats:?}");
     assert_eq!(live_answers, answers(&rebuilt));
+    // And the index itself: each case's dates (contacts and recommendations
+    // added from the rows past the index's rowids) are those of a whole load.
+    let refreshed = ReadModel::open(&live).unwrap().index_dates_by_case().unwrap();
+    assert_eq!(refreshed.len(), ReadModel::open(&live).unwrap().index_stats().unwrap().cases);
+    assert!(refreshed.iter().any(|l| !l.contains("other services []")), "some cases have services");
+    assert_eq!(refreshed, ReadModel::open(&rebuilt).unwrap().index_dates_by_case().unwrap());
 }
 
 #[test]

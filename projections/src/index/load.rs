@@ -82,33 +82,50 @@ const SPELL: &str = "SELECT case_id, spell_no, registered_on, ended_on, end_kind
                             zero_employment_group FROM spell {cond}";
 const PLACEMENT: &str =
     "SELECT case_id, placement_no, started_on, ended_on, kind, community, district FROM placement {cond}";
-const CONTACT: &str = "SELECT case_id, contacted_on FROM contact {cond}";
-const RECOMMENDATION: &str = "SELECT case_id, recommended_on, two_way FROM recommendation {cond}";
 const TRAINING: &str = "SELECT case_id, enrolled_on, programme, completed_on, community FROM training {cond}";
 const DIFFICULTY: &str = "SELECT case_id, recognised_on, valid_from, valid_to, zero_employment FROM difficulty {cond}";
 const SUBSIDY: &str = "SELECT case_id, subsidy_id, programme, amount_fen, granted_on, revoked_on, district, community FROM subsidy {cond}";
 const MEMBERSHIP: &str =
     "SELECT case_id, membership_no, household_id, relation, joined_on, left_on FROM household_membership {cond}";
+/// The append-only tables, with `{cond}` for "every row" or "the rows past
+/// rowid ?1": never read by case (they have no index by case; see [`reload_changed`]).
+const CONTACT: &str = "SELECT case_id, contacted_on, rowid FROM contact {cond}";
+const RECOMMENDATION: &str = "SELECT case_id, recommended_on, two_way, rowid FROM recommendation {cond}";
 
-fn sql(template: &str, one_case: bool) -> String {
-    let (cond, and_cond) = if one_case { ("WHERE case_id = ?1", "AND case_id = ?1") } else { ("", "") };
+/// Which rows a statement reads.
+#[derive(Clone, Copy)]
+enum Which<'a> {
+    All,
+    /// The rows of one case.
+    Case(&'a str),
+    /// The rows past a rowid (the append-only tables).
+    After(i64),
+}
+
+fn sql(template: &str, which: Which<'_>) -> String {
+    let (cond, and_cond) = match which {
+        Which::All => ("", ""),
+        Which::Case(_) => ("WHERE case_id = ?1", "AND case_id = ?1"),
+        Which::After(_) => ("WHERE rowid > ?1", "AND rowid > ?1"),
+    };
     template.replace("{cond}", cond).replace("{and_cond}", and_cond)
 }
 
-/// Reads every row `template` selects (of case `one`, or all) into `rows`,
-/// numbering the cases in `ix`.
+/// Reads every row `template` selects (`which`) into `rows`, numbering the
+/// cases in `ix`.
 fn read(
     conn: &Connection,
     ix: &mut CaseIndex,
     rows: &mut HashMap<CaseNo, Rows>,
-    one: Option<&str>,
+    which: Which<'_>,
     template: &str,
     mut put: impl FnMut(&mut CaseIndex, &mut Rows, &rusqlite::Row<'_>) -> rusqlite::Result<()>,
 ) -> Result<(), ProjectionError> {
-    let mut stmt = conn.prepare_cached(&sql(template, one.is_some()))?;
-    let mut result = match one {
-        Some(id) => stmt.query(params![id])?,
-        None => stmt.query([])?,
+    let mut stmt = conn.prepare_cached(&sql(template, which))?;
+    let mut result = match which {
+        Which::All => stmt.query([])?,
+        Which::Case(id) => stmt.query(params![id])?,
+        Which::After(rowid) => stmt.query(params![rowid])?,
     };
     // Rows of one case mostly come together: look the case up once per run.
     let mut last: Option<(String, CaseNo)> = None;
@@ -127,24 +144,57 @@ fn read(
     Ok(())
 }
 
-/// Reads the rows of every case (`one: None`) or of one case.
+/// Reads the contacts and recommendations of every case (`after: None`) or
+/// those past the rowids the index holds, and moves those marks.
+fn read_appended(
+    conn: &Connection,
+    ix: &mut CaseIndex,
+    rows: &mut HashMap<CaseNo, Rows>,
+    after: bool,
+) -> Result<(), ProjectionError> {
+    let which = |mark: i64| if after { Which::After(mark) } else { Which::All };
+    let (mut mark, contacts) = (ix.contact_mark, which(ix.contact_mark));
+    read(conn, ix, rows, contacts, CONTACT, |_, c, r| {
+        c.contacts.push(day(text(r, 1)?)?);
+        mark = mark.max(r.get(2)?);
+        Ok(())
+    })?;
+    ix.contact_mark = mark;
+    let (mut mark, recommendations) = (ix.recommendation_mark, which(ix.recommendation_mark));
+    read(conn, ix, rows, recommendations, RECOMMENDATION, |_, c, r| {
+        let on = day(text(r, 1)?)?;
+        c.other_services.push(on);
+        if r.get::<_, bool>(2)? {
+            c.two_way.push(on);
+        }
+        mark = mark.max(r.get(3)?);
+        Ok(())
+    })?;
+    ix.recommendation_mark = mark;
+    Ok(())
+}
+
+/// Reads the rows of every case (`one: None`) or of one case, but for the
+/// append-only tables ([`read_appended`]), into `rows`.
 fn read_rows(
     conn: &Connection,
     ix: &mut CaseIndex,
+    rows: &mut HashMap<CaseNo, Rows>,
     one: Option<&str>,
-) -> Result<HashMap<CaseNo, Rows>, ProjectionError> {
-    let mut rows: HashMap<CaseNo, Rows> = HashMap::new();
+) -> Result<(), ProjectionError> {
+    let one = one.map_or(Which::All, Which::Case);
+    let rows = &mut *rows;
     // Persons first: a placement's `local` compares with the hukou county.
-    read(conn, ix, &mut rows, one, PERSON, |ix, c, r| {
+    read(conn, ix, rows, one, PERSON, |ix, c, r| {
         c.home = Some(ix.place(text(r, 1)?));
         c.hukou_county = Some(text(r, 2)?.to_string());
         Ok(())
     })?;
-    read(conn, ix, &mut rows, one, GRADUATE, |_, c, r| {
+    read(conn, ix, rows, one, GRADUATE, |_, c, r| {
         c.graduate_since = Some(day(text(r, 1)?)?);
         Ok(())
     })?;
-    read(conn, ix, &mut rows, one, SPELL, |ix, c, r| {
+    read(conn, ix, rows, one, SPELL, |ix, c, r| {
         let spell = Spell {
             registered_on: day(text(r, 2)?)?,
             ended_on: opt_day(r, 3)?,
@@ -157,7 +207,7 @@ fn read_rows(
         }
         Ok(())
     })?;
-    read(conn, ix, &mut rows, one, PLACEMENT, |ix, c, r| {
+    read(conn, ix, rows, one, PLACEMENT, |ix, c, r| {
         let placement = Placement {
             started_on: day(text(r, 2)?)?,
             ended_on: opt_day(r, 3)?,
@@ -168,19 +218,7 @@ fn read_rows(
         c.placements.push((r.get(1)?, placement));
         Ok(())
     })?;
-    read(conn, ix, &mut rows, one, CONTACT, |_, c, r| {
-        c.contacts.push(day(text(r, 1)?)?);
-        Ok(())
-    })?;
-    read(conn, ix, &mut rows, one, RECOMMENDATION, |_, c, r| {
-        let on = day(text(r, 1)?)?;
-        c.other_services.push(on);
-        if r.get::<_, bool>(2)? {
-            c.two_way.push(on);
-        }
-        Ok(())
-    })?;
-    read(conn, ix, &mut rows, one, TRAINING, |ix, c, r| {
+    read(conn, ix, rows, one, TRAINING, |ix, c, r| {
         let enrolled_on = day(text(r, 1)?)?;
         c.other_services.push(enrolled_on);
         c.trainings.push(Training {
@@ -191,7 +229,7 @@ fn read_rows(
         });
         Ok(())
     })?;
-    read(conn, ix, &mut rows, one, DIFFICULTY, |_, c, r| {
+    read(conn, ix, rows, one, DIFFICULTY, |_, c, r| {
         let recognised_on = day(text(r, 1)?)?;
         if r.get::<_, bool>(4)? {
             c.signals.push(recognised_on);
@@ -204,7 +242,7 @@ fn read_rows(
         }
         Ok(())
     })?;
-    read(conn, ix, &mut rows, one, SUBSIDY, |ix, c, r| {
+    read(conn, ix, rows, one, SUBSIDY, |ix, c, r| {
         let grant = Grant {
             programme: ix.label(text(r, 2)?),
             amount_fen: r.get(3)?,
@@ -216,7 +254,7 @@ fn read_rows(
         c.grants.push((text(r, 1)?.to_string(), grant));
         Ok(())
     })?;
-    read(conn, ix, &mut rows, one, MEMBERSHIP, |ix, c, r| {
+    read(conn, ix, rows, one, MEMBERSHIP, |ix, c, r| {
         let membership = Membership {
             household: ix.household(text(r, 2)?),
             relation: ix.relation(text(r, 3)?),
@@ -226,7 +264,7 @@ fn read_rows(
         c.memberships.push((r.get(1)?, membership));
         Ok(())
     })?;
-    Ok(rows)
+    Ok(())
 }
 
 /// The commit position the connection's snapshot has folded up to.
@@ -246,7 +284,9 @@ pub(super) fn load_all(conn: &Connection) -> Result<CaseIndex, ProjectionError> 
     for id in &ids {
         ix.case(id);
     }
-    let mut rows = read_rows(conn, &mut ix, None)?;
+    let mut rows = HashMap::new();
+    read_rows(conn, &mut ix, &mut rows, None)?;
+    read_appended(conn, &mut ix, &mut rows, false)?;
     // In case order: each case's rows lie next to the next case's (see `FactStore`).
     for case in 0..ix.case_ids.len() as CaseNo {
         let facts = rows.remove(&case).map(Rows::into_facts).unwrap_or_default();
@@ -262,6 +302,15 @@ pub(super) fn load_all(conn: &Connection) -> Result<CaseIndex, ProjectionError> 
 /// projector changed since `ix`'s checkpoint (`changed_case`). `Ok(false)`
 /// when it cannot (a generation without that table, or so many changes
 /// that loading everything again is cheaper): the caller reloads it all.
+///
+/// A changed case's rows are read again by case, but for the append-only
+/// tables (`contact`, `recommendation`: never updated nor deleted, so every
+/// new row has a rowid above all the rows before it): the index keeps the
+/// highest rowid of each it has read, reads the rows past it (of every case
+/// at once), and adds them to the dates the case had. A case's
+/// recommendation dates are its `other_services` less its trainings'
+/// enrolment dates (the two sources of that list). So those tables need no
+/// index by case, which a rebuild would have to sort at the end.
 pub(super) fn reload_changed(conn: &Connection, ix: &mut CaseIndex, to: u64) -> Result<bool, ProjectionError> {
     let has_table: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'changed_case')",
@@ -278,12 +327,59 @@ pub(super) fn reload_changed(conn: &Connection, ix: &mut CaseIndex, to: u64) -> 
     if changed.len() > ix.cases.len() / 4 + 1000 {
         return Ok(false);
     }
-    for id in &changed {
-        let case = ix.case(id);
-        let mut rows = read_rows(conn, ix, Some(id))?;
-        let facts = rows.remove(&case).unwrap_or_default().into_facts();
-        ix.replace(case, facts);
+    // The new contacts and recommendations, of whichever cases.
+    let mut rows: HashMap<CaseNo, Rows> = HashMap::new();
+    read_appended(conn, ix, &mut rows, true)?;
+    let mut cases: Vec<CaseNo> = changed.iter().map(|id| ix.case(id)).chain(rows.keys().copied()).collect();
+    cases.sort_unstable();
+    cases.dedup();
+    for case in cases {
+        let id = ix.case_ids[case as usize].clone();
+        read_rows(conn, ix, &mut rows, Some(&id))?;
+        let mut case_rows = rows.remove(&case).unwrap_or_default();
+        if (case as usize) < ix.cases.len() {
+            let held = ix.cases.case(case);
+            let Some(recommended) =
+                minus(held.other_services(), held.trainings().iter().map(|t| t.enrolled_on).collect())
+            else {
+                return Ok(false); // not the two sources: never expected; load it all again
+            };
+            case_rows.contacts.extend_from_slice(held.contacts());
+            case_rows.two_way.extend_from_slice(held.two_way());
+            case_rows.other_services.extend(recommended);
+        }
+        ix.replace(case, case_rows.into_facts());
     }
     ix.checkpoint = to;
     Ok(true)
+}
+
+/// `all` (sorted) less one occurrence of each date of `some`; `None` when
+/// `some` holds a date `all` does not (as often).
+fn minus(all: &[NaiveDate], mut some: Vec<NaiveDate>) -> Option<Vec<NaiveDate>> {
+    some.sort_unstable();
+    let mut left = Vec::with_capacity(all.len().saturating_sub(some.len()));
+    let mut take = some.into_iter().peekable();
+    for &d in all {
+        if take.peek() == Some(&d) {
+            take.next();
+        } else {
+            left.push(d);
+        }
+    }
+    take.peek().is_none().then_some(left)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minus_takes_one_occurrence_of_each() {
+        let d = |n: u32| NaiveDate::from_ymd_opt(2026, 1, n).unwrap();
+        assert_eq!(minus(&[d(1), d(2), d(2), d(5)], vec![d(2), d(5)]), Some(vec![d(1), d(2)]));
+        assert_eq!(minus(&[d(1), d(2)], vec![]), Some(vec![d(1), d(2)]));
+        assert_eq!(minus(&[d(1), d(2)], vec![d(2), d(2)]), None, "as often as it holds it");
+        assert_eq!(minus(&[d(1)], vec![d(3)]), None);
+    }
 }

@@ -52,6 +52,10 @@ use crate::{
 pub struct CaseIndex {
     /// The commit position of the snapshot the rows are of.
     checkpoint: u64,
+    /// The highest rowid of `contact`, and of `recommendation`, read into
+    /// the index (0: none): the rows past them are the new ones.
+    contact_mark: i64,
+    recommendation_mark: i64,
     /// By [`CaseNo`]: the case id.
     case_ids: Vec<String>,
     /// By [`CaseNo`]: [`Names::case_key`] of the case id.
@@ -119,6 +123,29 @@ impl CaseIndex {
         cases.sort_unstable();
         cases.dedup();
         cases
+    }
+
+    /// Every case's dates, one line a case (its id first), sorted: what two
+    /// indexes of the same snapshot must agree on however they were built
+    /// (a whole load, or refreshes; numbers of places differ between them).
+    pub fn dates_by_case(&self) -> Vec<String> {
+        let mut lines: Vec<String> = (0..self.cases.len())
+            .map(|c| {
+                let v = self.cases.case(c as CaseNo);
+                let spells: Vec<_> = v.spells().iter().map(|s| (s.registered_on, s.ended_on)).collect();
+                let trainings: Vec<_> = v.trainings().iter().map(|t| (t.enrolled_on, t.completed_on)).collect();
+                format!(
+                    "{} contacts {:?} two-way {:?} other services {:?} signals {:?} spells {spells:?} trainings {trainings:?}",
+                    self.case_ids[c],
+                    v.contacts(),
+                    v.two_way(),
+                    v.other_services(),
+                    v.zero_employment_signals(),
+                )
+            })
+            .collect();
+        lines.sort_unstable();
+        lines
     }
 
     /// Spells open on `a`, over every case: the cheapest walk over all cases.

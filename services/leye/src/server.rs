@@ -136,7 +136,9 @@ async fn run_checked(
         }
     };
     // On a shared store, one server at a time publishes, links hires and finds people.
-    let roles = crate::leadership::Roles::campaign(&store, crate::leadership::INTERVAL);
+    let nats =
+        crate::leadership::Nats { url: config.publisher.nats_url.as_ref(), replicas: config.publisher.stream.replicas };
+    let roles = crate::leadership::Roles::campaign(&store, nats, crate::leadership::INTERVAL);
     let mut config = config;
     config.publisher.leader = crate::leadership::Roles::leader(&roles.publisher);
     if config.publisher.personal_data {

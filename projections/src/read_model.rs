@@ -78,24 +78,13 @@ fn budget_years(j: &Jurisdiction, period: Period, p: &TargetParams) -> Vec<(i32,
 
 /// The person-case figures of a report, from the index.
 pub(crate) struct PersonFigures {
+    /// The walk's figures; its numbered grants are moved to `grants` and
+    /// `grants_by_year`, named.
+    pub(crate) totals: targets::PersonTotals,
     /// Person-case grants in the period, and in each budget year.
     grants: GrantTotals,
     grants_by_year: HashMap<i32, GrantTotals>,
     zero_employment_households: usize,
-    difficulty: (usize, usize),
-    start_up_trainees: usize,
-    interns: usize,
-    pub(crate) welfare_placed: usize,
-    pub(crate) public_welfare_local: (usize, usize),
-    pub(crate) training_person_times: usize,
-    reemployment: (usize, usize),
-    long_term: (usize, usize),
-    graduates_served: (usize, usize),
-    graduates_employed: (usize, usize),
-    followup: (usize, usize),
-    same_day: (usize, usize),
-    two_way: (usize, usize),
-    full_employment: (usize, usize),
 }
 
 /// Every target for one jurisdiction, period and as-of date.
@@ -645,30 +634,17 @@ impl ReadModel {
             let years = budget_years(j, period, p);
             let year_periods: Vec<Period> = years.iter().map(|(_, y)| *y).collect();
             // Every per-case figure in one walk over the cases.
-            let t = targets::person_totals(&f, &ix.cases_in(&f), period, a, p, &year_periods);
+            let mut t = targets::person_totals(&f, &ix.cases_in(&f), period, a, p, &year_periods);
             Ok(PersonFigures {
-                grants: named_grants(ix, t.counts.grants),
+                grants: named_grants(ix, std::mem::take(&mut t.counts.grants)),
                 grants_by_year: years
                     .iter()
                     .map(|(y, _)| *y)
-                    .zip(t.grants_by_year)
+                    .zip(std::mem::take(&mut t.grants_by_year))
                     .map(|(y, g)| (y, named_grants(ix, g)))
                     .collect(),
                 zero_employment_households: ix.zero_employment_households(&f, a, p).len(),
-                difficulty: t.counts.difficulty,
-                start_up_trainees: t.counts.start_up_trainees,
-                interns: t.counts.interns,
-                welfare_placed: t.counts.welfare_placed,
-                public_welfare_local: t.counts.public_welfare_local,
-                training_person_times: t.counts.training_person_times,
-                reemployment: t.reemployment,
-                long_term: t.long_term,
-                graduates_served: t.graduates_served,
-                graduates_employed: t.graduates_employed,
-                followup: t.followup,
-                same_day: t.same_day,
-                two_way: t.two_way,
-                full_employment: t.full_employment,
+                totals: t,
             })
         })?;
         let mut out = Vec::new();
@@ -676,13 +652,13 @@ impl ReadModel {
         out.push(rate_of(
             "reemployment_rate",
             "登记失业人员就业率 re-employment rate of registered unemployed",
-            persons.reemployment,
+            persons.totals.reemployment,
             0.9,
             "≥ 90 %",
             "001 § 9",
         ));
 
-        let (lt, at_risk) = persons.long_term;
+        let (lt, at_risk) = persons.totals.long_term;
         out.push(count_of(
             "long_term_unemployed",
             "失业6个月以上 long-term unemployed (2-year look-back)",
@@ -713,7 +689,7 @@ impl ReadModel {
         out.push(rate_of(
             "difficulty_employment_rate",
             "其他就业困难人员就业率 other difficulty persons employed",
-            persons.difficulty,
+            persons.totals.counts.difficulty,
             0.9,
             "≥ 90 %",
             "001 § 9",
@@ -721,7 +697,7 @@ impl ReadModel {
         out.push(rate_of(
             "graduate_service_rate",
             "离校未就业高校毕业生 served at least once",
-            persons.graduates_served,
+            persons.totals.graduates_served,
             1.0,
             "100 %",
             "001 § 8",
@@ -729,7 +705,7 @@ impl ReadModel {
         out.push(rate_of(
             "graduate_employment_rate",
             "离校未就业高校毕业生 employment rate",
-            persons.graduates_employed,
+            persons.totals.graduates_employed,
             0.95,
             "≥ 95 %",
             "001 § 8",
@@ -737,7 +713,7 @@ impl ReadModel {
         out.push(rate_of(
             "monthly_followup_rate",
             "每月跟踪服务 person-months with a contact",
-            persons.followup,
+            persons.totals.followup,
             1.0,
             "100 %",
             "000 § 20",
@@ -745,7 +721,7 @@ impl ReadModel {
         out.push(rate_of(
             "matchmaker_same_day_contact_rate",
             "就业红娘 same-day contact",
-            persons.same_day,
+            persons.totals.same_day,
             1.0,
             "100 %",
             "001 § 14",
@@ -753,7 +729,7 @@ impl ReadModel {
         out.push(rate_of(
             "matchmaker_two_way_rate",
             "就业红娘 two-way recommendation within 3 days",
-            persons.two_way,
+            persons.totals.two_way,
             1.0,
             "100 %",
             "001 § 14",
@@ -761,7 +737,7 @@ impl ReadModel {
         out.push(rate_of(
             "full_employment_communities",
             "充分就业社区 communities at ≥ 90 % employment",
-            persons.full_employment,
+            persons.totals.full_employment,
             1.0,
             "every community",
             "001 § 10",
@@ -769,7 +745,7 @@ impl ReadModel {
 
         out.extend(self.welfare_targets(j, period, a, &persons)?);
 
-        let trainees = persons.start_up_trainees;
+        let trainees = persons.totals.counts.start_up_trainees;
         out.push(count_of(
             "startup_trainees",
             "马兰花 start-up trainees",
@@ -778,7 +754,7 @@ impl ReadModel {
             "≥ 2 500 / year",
             "001 § 7",
         ));
-        let interns = persons.interns;
+        let interns = persons.totals.counts.interns;
         out.push(count_of("interns", "见习 interns placed", interns, interns >= 1000, "≥ 1 000 / year", "001 § 8"));
         if enterprise_level(j) {
             out.extend(self.enterprise_targets(j, period, a, p)?);

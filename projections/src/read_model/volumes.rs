@@ -40,7 +40,7 @@ impl ReadModel {
                 .query_row(params![j.code(), from, to], |r| r.get(0))?;
             out.push(count("welfare_posts_developed", "公益性岗位和社区服务岗位 posts developed", posts, "001 § 9"));
         }
-        let placed = persons.welfare_placed as i64;
+        let placed = persons.totals.counts.welfare_placed as i64;
         out.push(count_of(
             "welfare_post_placements",
             "公益性岗位和社区服务岗位 persons placed in the period",
@@ -50,7 +50,7 @@ impl ReadModel {
             "001 § 9",
         ));
         // A stock on A: the people working in a public-welfare post on A.
-        let (local, staff) = persons.public_welfare_local;
+        let (local, staff) = persons.totals.counts.public_welfare_local;
         out.push(rate_of(
             "public_welfare_local_share",
             "公益性岗位 staff with local hukou on the as-of date",
@@ -73,7 +73,7 @@ impl ReadModel {
     ) -> Result<Vec<TargetValue>, ProjectionError> {
         let e = period.to.min(a);
         let (from, to) = (period.from.to_string(), e.to_string());
-        let trained = persons.training_person_times as i64;
+        let trained = persons.totals.counts.training_person_times as i64;
         let mut out = vec![count(
             "subsidised_training_person_times",
             "补贴性职业技能培训 person-times (trainings completed)",

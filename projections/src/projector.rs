@@ -14,18 +14,23 @@ use leye_domain::{
     person::{HouseholdMembership, PersonFact, Registration},
 };
 use leye_store::{Position, RecordedEvent};
-use rusqlite::{CachedStatement, Connection, OptionalExtension, ToSql, params};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
 
 use crate::{
     ProjectionError,
     appended::{self, Appended},
-    case_memory::{CaseMemory, Identified, Open, Place},
+    case_memory::{CaseMemory, Place},
     decoded::{Case, Decoded},
     names,
 };
 
 /// The read model's schema, applied on open.
 pub const SCHEMA: &str = include_str!("schema.sql");
+
+/// Indexes the fold itself reads (an `UPDATE … WHERE case_id = ?` on a table
+/// whose primary key does not start with `case_id`): they exist during a bulk
+/// rebuild too; every other `CREATE INDEX` of [`SCHEMA`] serves queries only.
+pub const FOLD_INDEXES: [&str; 1] = ["benefit_case"];
 
 /// Prepared statements a projector's connection keeps: more than the fold
 /// has (≈ 40), so none is prepared again (rusqlite keeps 16 by default, and a
@@ -35,38 +40,17 @@ const STATEMENTS: usize = 64;
 /// Page cache of a generation being rebuilt, in KiB (bounds its memory).
 pub const FRESH_CACHE_KIB: u32 = 128 * 1024;
 
-/// The table of a one-line `CREATE [UNIQUE] INDEX IF NOT EXISTS <name> ON
-/// <table> (…)` of [`SCHEMA`], and whether it is unique; `None` for any
-/// other line.
-fn index_line(line: &str) -> Option<(bool, &str)> {
-    let line = line.trim_start();
-    let (unique, rest) = match line.strip_prefix("CREATE UNIQUE INDEX IF NOT EXISTS ") {
-        Some(rest) => (true, rest),
-        None => (false, line.strip_prefix("CREATE INDEX IF NOT EXISTS ")?),
-    };
-    Some((unique, rest.split_whitespace().nth(2)?))
-}
-
-/// [`SCHEMA`] without its indexes: a fresh generation's tables, whose
-/// indexes (the person tables' keys among them) are sorted once at the end.
-fn schema_without_indexes() -> String {
-    SCHEMA.lines().filter(|line| index_line(line).is_none()).collect::<Vec<_>>().join("\n")
-}
-
-/// [`SCHEMA`] for the database `conn` holds. A generation made before the
-/// person tables' keys became unique indexes of their own (`<table>_key`)
-/// has them as primary keys (SQLite's `sqlite_autoindex_<table>_1`): it is
-/// not given a second copy.
-fn schema_for(conn: &Connection) -> Result<String, ProjectionError> {
-    let keyed = conn
-        .prepare("SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name GLOB 'sqlite_autoindex_*'")?
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<Result<std::collections::HashSet<_>, _>>()?;
-    Ok(SCHEMA
+/// [`SCHEMA`] without the query-only indexes (one-line `CREATE INDEX`
+/// statements not named in [`FOLD_INDEXES`]).
+fn schema_without_query_indexes() -> String {
+    SCHEMA
         .lines()
-        .filter(|line| !index_line(line).is_some_and(|(unique, table)| unique && keyed.contains(table)))
+        .filter(|line| {
+            let Some(rest) = line.trim_start().strip_prefix("CREATE INDEX IF NOT EXISTS ") else { return true };
+            FOLD_INDEXES.iter().any(|name| rest.split_whitespace().next() == Some(name))
+        })
         .collect::<Vec<_>>()
-        .join("\n"))
+        .join("\n")
 }
 
 /// Owns the read-model database for writing.
@@ -88,9 +72,7 @@ impl Projector {
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
         // One transaction: one fsync for the whole schema, not one per
         // statement (a new generation is ready that much sooner).
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        let schema = schema_for(&conn)?;
-        conn.execute_batch(&format!("{schema}\nCOMMIT;"))?;
+        conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{SCHEMA}\nCOMMIT;"))?;
         Ok(Self { conn, memory: None })
     }
 
@@ -100,12 +82,10 @@ impl Projector {
     /// and the caller switches `CURRENT` to it, so it is written without a
     /// journal (`journal_mode=OFF`, `synchronous=OFF`): a crash mid-rebuild
     /// leaves a half-written file no pointer names, which the next rebuild
-    /// passes over (it takes a new number) — crash-safe by construction. Every
-    /// index, the person tables' keys among them, is created once at the end
-    /// (a sort instead of a b-tree insert per row): the fold finds the rows
-    /// it updates by the rowids it remembers ([`CaseMemory`]), and a key an
-    /// event would violate fails the rebuild there, as it stops the live
-    /// projector at the event. The page cache is bounded
+    /// passes over (it takes a new number) — crash-safe by construction. The
+    /// indexes only queries use are created once at the end (a sort instead
+    /// of a b-tree insert per row); those the fold itself reads
+    /// ([`FOLD_INDEXES`]) exist from the start. The page cache is bounded
     /// ([`FRESH_CACHE_KIB`]), and the sorts that build the indexes spill to
     /// temporary files beyond it (`temp_store` stays the default, files): the
     /// rebuild's memory does not grow with the log.
@@ -119,12 +99,12 @@ impl Projector {
             "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;
              PRAGMA cache_size=-{FRESH_CACHE_KIB}; PRAGMA foreign_keys=ON;"
         ))?;
-        conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{}\nCOMMIT;", schema_without_indexes()))?;
+        conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{}\nCOMMIT;", schema_without_query_indexes()))?;
         Ok(Self { conn, memory: Some(CaseMemory::default()) })
     }
 
     /// Completes a generation made by [`Self::create_fresh`]: creates the
-    /// indexes, turns the file into
+    /// query indexes, turns the file into
     /// the WAL-mode database the live follower and readers expect, and makes
     /// it durable (fsync) before the caller may publish it.
     pub fn finish_fresh(self) -> Result<(), ProjectionError> {
@@ -314,97 +294,14 @@ impl<'t> Fold<'t> {
             .optional()?)
     }
 
-    /// The number of the membership about to be inserted.
-    fn next_membership_no(&mut self, case_id: &str) -> Result<u32, ProjectionError> {
+    /// The number of the membership about to be inserted, open, in `household`.
+    fn next_membership_no(&mut self, case_id: &str, household: uuid::Uuid) -> Result<u32, ProjectionError> {
         if let Some(memory) = &mut self.memory {
-            return Ok(memory.next_membership(case_id));
+            return Ok(memory.join(case_id, household));
         }
         Ok(self
             .stmt("SELECT count(*) + 1 FROM household_membership WHERE case_id = ?1")?
             .query_row(params![case_id], |r| r.get(0))?)
-    }
-
-    /// Inserts one row with `sql`: its rowid.
-    fn insert(&mut self, sql: &'static str, values: &[&dyn ToSql]) -> Result<i64, ProjectionError> {
-        self.stmt(sql)?.execute(values)?;
-        Ok(self.conn.last_insert_rowid())
-    }
-
-    /// Inserts a row of `which` without its end (remembered as open).
-    fn insert_open(
-        &mut self,
-        case_id: &str,
-        which: Open,
-        sql: &'static str,
-        values: &[&dyn ToSql],
-    ) -> Result<(), ProjectionError> {
-        let rowid = self.insert(sql, values)?;
-        if let Some(memory) = &mut self.memory {
-            memory.opened(case_id, which, rowid);
-        }
-        Ok(())
-    }
-
-    /// Ends the case's rows of `which` that have no end: `live` with the case
-    /// id as `?1`, or in a fresh generation `by_rowid` with each remembered
-    /// rowid as `?1`; `values` are `?2`, ….
-    fn end_open(
-        &mut self,
-        case_id: &str,
-        which: Open,
-        live: &'static str,
-        by_rowid: &'static str,
-        values: &[&dyn ToSql],
-    ) -> Result<(), ProjectionError> {
-        let Some(memory) = &mut self.memory else {
-            self.stmt(live)?.execute(&*[&[&case_id as &dyn ToSql], values].concat())?;
-            return Ok(());
-        };
-        for rowid in memory.close(case_id, which) {
-            self.stmt(by_rowid)?.execute(&*[&[&rowid as &dyn ToSql], values].concat())?;
-        }
-        Ok(())
-    }
-
-    /// Inserts the case's training or subsidy `id`; in a fresh generation,
-    /// a second row with one id fails here, as its key fails the live insert.
-    fn insert_identified(
-        &mut self,
-        case_id: &str,
-        which: Identified,
-        id: &str,
-        sql: &'static str,
-        values: &[&dyn ToSql],
-    ) -> Result<(), ProjectionError> {
-        let rowid = self.insert(sql, values)?;
-        if let Some(memory) = &mut self.memory
-            && !memory.identified(case_id, which, id, rowid)
-        {
-            return Err(ProjectionError::Corrupt(format!("a second {which:?} with one id in one case")));
-        }
-        Ok(())
-    }
-
-    /// Updates the case's training or subsidy `id`: `live` with the case id
-    /// and `id` as `?1` and `?2`, or in a fresh generation `by_rowid` with the
-    /// remembered rowid as `?1`; `values` follow.
-    fn update_identified(
-        &mut self,
-        case_id: &str,
-        which: Identified,
-        id: &str,
-        live: &'static str,
-        by_rowid: &'static str,
-        values: &[&dyn ToSql],
-    ) -> Result<(), ProjectionError> {
-        let Some(memory) = &self.memory else {
-            self.stmt(live)?.execute(&*[&[&case_id as &dyn ToSql, &id], values].concat())?;
-            return Ok(());
-        };
-        if let Some(rowid) = memory.find(case_id, which, id) {
-            self.stmt(by_rowid)?.execute(&*[&[&rowid as &dyn ToSql], values].concat())?;
-        }
-        Ok(())
     }
 }
 
@@ -496,44 +393,34 @@ fn apply_one(f: &mut Fold<'_>, e: &Decoded) -> Result<(), ProjectionError> {
         }
         PersonFact::TrainingEnrolled(t) => {
             if let Some(place) = f.place(case_id)? {
-                f.insert_identified(
-                    case_id,
-                    Identified::Training,
-                    &t.training_id,
+                f.stmt(
                     "INSERT INTO training (case_id, training_id, programme, enrolled_on, district, community)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![case_id, t.training_id, name(&t.programme), on, place.0, place.2],
-                )?;
+                )?
+                .execute(params![case_id, t.training_id, name(&t.programme), on, place.0, place.2])?;
             }
         }
-        PersonFact::TrainingCompleted(t) => f.update_identified(
-            case_id,
-            Identified::Training,
-            &t.training_id,
-            "UPDATE training SET completed_on = ?3 WHERE case_id = ?1 AND training_id = ?2",
-            "UPDATE training SET completed_on = ?2 WHERE rowid = ?1",
-            params![on],
-        )?,
-        PersonFact::TrainingDropped(t) => f.update_identified(
-            case_id,
-            Identified::Training,
-            &t.training_id,
-            "UPDATE training SET dropped_on = ?3 WHERE case_id = ?1 AND training_id = ?2",
-            "UPDATE training SET dropped_on = ?2 WHERE rowid = ?1",
-            params![on],
-        )?,
-        PersonFact::Placed(p) => {
-            f.end_open(
+        PersonFact::TrainingCompleted(t) => {
+            f.stmt("UPDATE training SET completed_on = ?3 WHERE case_id = ?1 AND training_id = ?2")?
+                .execute(params![case_id, t.training_id, on])?;
+        }
+        PersonFact::TrainingDropped(t) => {
+            f.stmt("UPDATE training SET dropped_on = ?3 WHERE case_id = ?1 AND training_id = ?2")?.execute(params![
                 case_id,
-                Open::Spells,
-                "UPDATE spell SET ended_on = ?2, end_kind = 'placed' WHERE case_id = ?1 AND ended_on IS NULL",
-                "UPDATE spell SET ended_on = ?2, end_kind = 'placed' WHERE rowid = ?1",
-                params![on],
-            )?;
+                t.training_id,
+                on
+            ])?;
+        }
+        PersonFact::Placed(p) => {
+            f.stmt(
+                "UPDATE spell SET ended_on = ?2, end_kind = 'placed'
+                 WHERE case_id = ?1 AND ended_on IS NULL",
+            )?
+            .execute(params![case_id, on])?;
             if let Some(place) = f.place(case_id)? {
                 let placement_no = f.next_placement_no(case_id)?;
-                f.insert_open(case_id, Open::Placements, "INSERT INTO placement (case_id, placement_no, kind, employer, contract_months, started_on, district, community)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                f.stmt("INSERT INTO placement (case_id, placement_no, kind, employer, contract_months, started_on, district, community)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(
                     params![
                         case_id,
                         placement_no,
@@ -547,13 +434,10 @@ fn apply_one(f: &mut Fold<'_>, e: &Decoded) -> Result<(), ProjectionError> {
                 )?;
             }
         }
-        PersonFact::PlacementEnded(end) => f.end_open(
-            case_id,
-            Open::Placements,
-            "UPDATE placement SET ended_on = ?2, end_reason = ?3 WHERE case_id = ?1 AND ended_on IS NULL",
-            "UPDATE placement SET ended_on = ?2, end_reason = ?3 WHERE rowid = ?1",
-            params![on, name(&end.reason)],
-        )?,
+        PersonFact::PlacementEnded(end) => {
+            f.stmt("UPDATE placement SET ended_on = ?2, end_reason = ?3 WHERE case_id = ?1 AND ended_on IS NULL")?
+                .execute(params![case_id, on, name(&end.reason)])?;
+        }
         PersonFact::SubsidyGranted(g) => {
             let payee = match g.payee {
                 leye_domain::person::Payee::Person => "person",
@@ -561,14 +445,12 @@ fn apply_one(f: &mut Fold<'_>, e: &Decoded) -> Result<(), ProjectionError> {
                 leye_domain::person::Payee::TrainingProvider(_) => "training_provider",
             };
             if let Some(place) = f.place(case_id)? {
-                f.insert_identified(
-                    case_id,
-                    Identified::Subsidy,
-                    &g.subsidy_id,
+                f.stmt(
                     "INSERT INTO subsidy (case_id, subsidy_id, programme, amount_fen, period_from, period_to, payee_kind,
                                           policy_clause, granted_on, district, community)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                    params![
+                )?
+                .execute(params![
                     case_id,
                     g.subsidy_id,
                     g.programme,
@@ -578,10 +460,9 @@ fn apply_one(f: &mut Fold<'_>, e: &Decoded) -> Result<(), ProjectionError> {
                     payee,
                     g.policy_clause,
                     on,
-                        metadata.district.as_str(),
-                        place.2,
-                    ],
-                )?;
+                    metadata.district.as_str(),
+                    place.2,
+                ])?;
             }
         }
         // Proposals and their review do not count until a grant: the grant
@@ -590,50 +471,37 @@ fn apply_one(f: &mut Fold<'_>, e: &Decoded) -> Result<(), ProjectionError> {
         PersonFact::SubsidyProposed(_) | PersonFact::SubsidyApproved(_) | PersonFact::SubsidyProposalRejected(_) => {}
         // The read model never held personal data: an erasure changes no row.
         PersonFact::PersonalDataErased(_) => {}
-        PersonFact::SubsidyRevoked(r) => f.update_identified(
-            case_id,
-            Identified::Subsidy,
-            &r.subsidy_id,
-            "UPDATE subsidy SET revoked_on = ?3 WHERE case_id = ?1 AND subsidy_id = ?2",
-            "UPDATE subsidy SET revoked_on = ?2 WHERE rowid = ?1",
-            params![on],
-        )?,
-        PersonFact::BenefitStarted(b) => f.insert_open(
-            case_id,
-            Open::Benefits,
-            "INSERT INTO benefit (case_id, started_on, months) VALUES (?1, ?2, ?3)",
-            params![case_id, on, b.months],
-        )?,
-        PersonFact::BenefitEnded(_) => f.end_open(
-            case_id,
-            Open::Benefits,
-            "UPDATE benefit SET ended_on = ?2 WHERE case_id = ?1 AND ended_on IS NULL",
-            "UPDATE benefit SET ended_on = ?2 WHERE rowid = ?1",
-            params![on],
-        )?,
-        PersonFact::RegistrationExited(x) => f.end_open(
-            case_id,
-            Open::Spells,
-            "UPDATE spell SET ended_on = ?2, end_kind = 'exited', exit_reason = ?3 WHERE case_id = ?1 AND ended_on IS NULL",
-            "UPDATE spell SET ended_on = ?2, end_kind = 'exited', exit_reason = ?3 WHERE rowid = ?1",
-            params![on, name(&x.reason)],
-        )?,
+        PersonFact::SubsidyRevoked(r) => {
+            f.stmt("UPDATE subsidy SET revoked_on = ?3 WHERE case_id = ?1 AND subsidy_id = ?2")?.execute(params![
+                case_id,
+                r.subsidy_id,
+                on
+            ])?;
+        }
+        PersonFact::BenefitStarted(b) => {
+            f.stmt("INSERT INTO benefit (case_id, started_on, months) VALUES (?1, ?2, ?3)")?
+                .execute(params![case_id, on, b.months])?;
+        }
+        PersonFact::BenefitEnded(_) => {
+            f.stmt("UPDATE benefit SET ended_on = ?2 WHERE case_id = ?1 AND ended_on IS NULL")?
+                .execute(params![case_id, on])?;
+        }
+        PersonFact::RegistrationExited(x) => {
+            f.stmt(
+                "UPDATE spell SET ended_on = ?2, end_kind = 'exited', exit_reason = ?3
+                 WHERE case_id = ?1 AND ended_on IS NULL",
+            )?
+            .execute(params![case_id, on, name(&x.reason)])?;
+        }
         PersonFact::HouseholdJoined(m) => joined(f, case_id, on.as_str(), m)?,
         PersonFact::HouseholdLeft(l) => {
-            match &mut f.memory {
-                None => {
-                    f.stmt(
-                        "UPDATE household_membership SET left_on = ?3
-                         WHERE case_id = ?1 AND household_id = ?2 AND left_on IS NULL",
-                    )?
-                    .execute(params![case_id, l.household_id.to_string(), on])?;
-                }
-                Some(memory) => {
-                    if let Some(rowid) = memory.leave(case_id, l.household_id) {
-                        f.stmt("UPDATE household_membership SET left_on = ?2 WHERE rowid = ?1")?
-                            .execute(params![rowid, on])?;
-                    }
-                }
+            f.stmt(
+                "UPDATE household_membership SET left_on = ?3
+                 WHERE case_id = ?1 AND household_id = ?2 AND left_on IS NULL",
+            )?
+            .execute(params![case_id, l.household_id.to_string(), on])?;
+            if let Some(memory) = &mut f.memory {
+                memory.leave(case_id, l.household_id);
             }
             current_household(f, case_id)?;
         }
@@ -677,81 +545,55 @@ fn registered(
     let id = &reg.resident_id;
     let birth = id.birth_date();
     let r = &reg.residence;
-    let birth_month = match iso(birth) {
-        IsoDate::Short(d) => String::from_utf8_lossy(&d[..7]).into_owned(),
-        IsoDate::Other(_) => birth.format("%Y-%m").to_string(),
-    };
-    let household = reg.household.as_ref().map(|h| h.household_id.to_string());
-    // The columns a later registration changes (not birth month nor gender).
-    let changed: [&dyn ToSql; 8] = [
-        &reg.hukou.county.as_str(),
-        &name(&reg.hukou.nature),
-        &name(&reg.education),
-        &reg.graduation.as_ref().map(|g| g.year),
-        &household,
-        &r.district.as_str(),
-        &r.street,
-        &r.community,
-    ];
-    match f.memory.as_ref().map(|m| m.person(case_id)) {
-        None => {
-            f.stmt(
-                "INSERT INTO person (case_id, birth_month, gender, hukou_county, hukou_nature, education,
-                                     graduation_year, household_id, district, street, community)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-                 ON CONFLICT (case_id) DO UPDATE SET hukou_county = ?4, hukou_nature = ?5, education = ?6,
-                     graduation_year = ?7, household_id = ?8, district = ?9, street = ?10, community = ?11",
-            )?
-            .execute(&*[&[&case_id as &dyn ToSql, &birth_month, &name(&id.gender())], &changed[..]].concat())?;
-        }
-        Some(Some(rowid)) => {
-            f.stmt(
-                "UPDATE person SET hukou_county = ?2, hukou_nature = ?3, education = ?4, graduation_year = ?5,
-                     household_id = ?6, district = ?7, street = ?8, community = ?9
-                 WHERE rowid = ?1",
-            )?
-            .execute(&*[&[&rowid as &dyn ToSql], &changed[..]].concat())?;
-        }
-        Some(None) => {
-            let rowid = f.insert(
-                "INSERT INTO person (case_id, birth_month, gender, hukou_county, hukou_nature, education,
-                                     graduation_year, household_id, district, street, community)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                &[&[&case_id as &dyn ToSql, &birth_month, &name(&id.gender())], &changed[..]].concat(),
-            )?;
-            if let Some(memory) = &mut f.memory {
-                memory.set_person(case_id, rowid);
-            }
-        }
-    }
+    f.stmt(
+        "INSERT INTO person (case_id, birth_month, gender, hukou_county, hukou_nature, education, graduation_year,
+                             household_id, district, street, community)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (case_id) DO UPDATE SET hukou_county = ?4, hukou_nature = ?5, education = ?6,
+             graduation_year = ?7, household_id = ?8, district = ?9, street = ?10, community = ?11",
+    )?
+    .execute(params![
+        case_id,
+        match iso(birth) {
+            IsoDate::Short(d) => String::from_utf8_lossy(&d[..7]).into_owned(),
+            IsoDate::Other(_) => birth.format("%Y-%m").to_string(),
+        },
+        name(&id.gender()),
+        reg.hukou.county.as_str(),
+        name(&reg.hukou.nature),
+        name(&reg.education),
+        reg.graduation.as_ref().map(|g| g.year),
+        reg.household.as_ref().map(|h| h.household_id.to_string()),
+        r.district.as_str(),
+        r.street,
+        r.community,
+    ])?;
     if let Some(memory) = &mut f.memory {
         memory.set_place(case_id, (r.district.as_str().to_string(), r.street.clone(), r.community.clone()));
     }
     for g in &reg.groups {
-        let grp = name(g);
-        if f.memory.as_mut().is_none_or(|m| m.add_group(case_id, &grp)) {
-            f.stmt("INSERT OR IGNORE INTO person_group (case_id, grp, since) VALUES (?1, ?2, ?3)")?
-                .execute(params![case_id, grp, on])?;
-        }
+        f.stmt("INSERT OR IGNORE INTO person_group (case_id, grp, since) VALUES (?1, ?2, ?3)")?.execute(params![
+            case_id,
+            name(g),
+            on
+        ])?;
     }
     let spell_no = f.next_spell_no(case_id)?;
-    f.insert_open(
-        case_id,
-        Open::Spells,
+    f.stmt(
         "INSERT INTO spell (case_id, spell_no, registered_on, district, street, community, office,
                             zero_employment_group)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            case_id,
-            spell_no,
-            on,
-            r.district.as_str(),
-            r.street,
-            r.community,
-            office,
-            reg.groups.contains(&leye_domain::person::PersonGroup::ZeroEmploymentHousehold),
-        ],
-    )?;
+    )?
+    .execute(params![
+        case_id,
+        spell_no,
+        on,
+        r.district.as_str(),
+        r.street,
+        r.community,
+        office,
+        reg.groups.contains(&leye_domain::person::PersonGroup::ZeroEmploymentHousehold),
+    ])?;
     // A registration naming a household joins it (or continues the membership),
     // exactly as the person decider folds it.
     match &reg.household {
@@ -764,15 +606,12 @@ fn registered(
 /// decider's fold).
 fn joined(f: &mut Fold<'_>, case_id: &str, on: &str, m: &HouseholdMembership) -> Result<(), ProjectionError> {
     if f.open_household(case_id)?.is_none() {
-        let membership_no = f.next_membership_no(case_id)?;
-        let rowid = f.insert(
+        let membership_no = f.next_membership_no(case_id, m.household_id)?;
+        f.stmt(
             "INSERT INTO household_membership (household_id, case_id, membership_no, relation, joined_on)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![m.household_id.to_string(), case_id, membership_no, name(&m.relation), on],
-        )?;
-        if let Some(memory) = &mut f.memory {
-            memory.joined(case_id, m.household_id, rowid);
-        }
+        )?
+        .execute(params![m.household_id.to_string(), case_id, membership_no, name(&m.relation), on])?;
     }
     current_household(f, case_id)
 }
@@ -780,60 +619,13 @@ fn joined(f: &mut Fold<'_>, case_id: &str, on: &str, m: &HouseholdMembership) ->
 /// `person.household_id` follows the current membership.
 fn current_household(f: &mut Fold<'_>, case_id: &str) -> Result<(), ProjectionError> {
     let household = f.open_household(case_id)?;
-    match f.memory.as_ref().map(|m| m.person(case_id)) {
-        None => {
-            f.stmt("UPDATE person SET household_id = ?2 WHERE case_id = ?1")?.execute(params![case_id, household])?;
-        }
-        Some(Some(rowid)) => {
-            f.stmt("UPDATE person SET household_id = ?2 WHERE rowid = ?1")?.execute(params![rowid, household])?;
-        }
-        Some(None) => {} // no person row: the live UPDATE changes nothing either
-    }
+    f.stmt("UPDATE person SET household_id = ?2 WHERE case_id = ?1")?.execute(params![case_id, household])?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use chrono::Datelike;
-    use rusqlite::Connection;
-
-    #[test]
-    fn a_fresh_generation_starts_without_any_index() {
-        let tables = super::schema_without_indexes();
-        assert!(!tables.contains("INDEX IF NOT EXISTS"), "a multi-line CREATE INDEX escaped the filter");
-        assert!(tables.contains("CREATE TABLE IF NOT EXISTS spell"));
-        for key in ["person_key", "spell_key", "placement_key", "training_key", "subsidy_key"] {
-            assert!(super::SCHEMA.contains(&format!("CREATE UNIQUE INDEX IF NOT EXISTS {key} ON")), "{key}");
-        }
-    }
-
-    #[test]
-    fn a_generation_keyed_by_primary_keys_is_not_given_a_second_copy() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("older.sqlite");
-        // `spell` as generations made before the keys had indexes of their own.
-        Connection::open(&path)
-            .unwrap()
-            .execute_batch(
-                "CREATE TABLE spell (case_id TEXT NOT NULL, spell_no INTEGER NOT NULL, registered_on TEXT NOT NULL,
-                    ended_on TEXT, end_kind TEXT, exit_reason TEXT, district TEXT NOT NULL, street TEXT NOT NULL,
-                    community TEXT NOT NULL, office TEXT NOT NULL, zero_employment_group INTEGER NOT NULL DEFAULT 0,
-                    PRIMARY KEY (case_id, spell_no))",
-            )
-            .unwrap();
-        drop(super::Projector::open(&path).unwrap());
-        let conn = Connection::open(&path).unwrap();
-        let indexes = |table: &str| -> Vec<String> {
-            conn.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 ORDER BY name")
-                .unwrap()
-                .query_map([table], |r| r.get(0))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect()
-        };
-        assert_eq!(indexes("spell"), ["spell_zero_employment", "sqlite_autoindex_spell_1"]);
-        assert_eq!(indexes("person"), ["person_key"], "a table the file did not have gets its key");
-    }
 
     #[test]
     fn iso_dates_are_chronos() {

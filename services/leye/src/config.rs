@@ -6,6 +6,7 @@
 //! | gRPC address | `--listen` | `LEYE_LISTEN` | `listen` | `127.0.0.1:50051` |
 //! | data directory | `--data-dir` | `LEYE_DATA_DIR` | `data_dir` | `./leye-data` |
 //! | pseudonym key file | `--pseudonym-key-file` | `LEYE_PSEUDONYM_KEY_FILE` | `pseudonym_key_file` | `<data_dir>/pseudonym.key` |
+//! | personal-data key store shared by every server (`postgres://…`) | `--key-store` | `LEYE_KEY_STORE` | `key_store` | a PostgreSQL event store's database, else `<data_dir>/keys/keys.sqlite` |
 //! | master key file (personal data, [`crate::personal`]) | `--master-key-file` | `LEYE_MASTER_KEY_FILE` | `master_key_file` | `<data_dir>/keys/master.key`; the key itself in `LEYE_MASTER_KEY` wins |
 //! | cipher of personal data (`aes-256-gcm`, `sm4-gcm`) | `--personal-data-cipher` | `LEYE_PERSONAL_DATA_CIPHER` | `personal_data_cipher` | `aes-256-gcm` |
 //! | resident ID and name on NATS (entitled subscribers only) | `--nats-personal-data` | `LEYE_NATS_PERSONAL_DATA` | `nats_personal_data` | `false` |
@@ -176,6 +177,13 @@ pub struct ServeSettings {
     #[arg(long, env = "LEYE_STORE")]
     #[serde(default, deserialize_with = "deserialize_store")]
     pub store: Option<StoreArg>,
+    /// Where the personal-data keys are when they are not beside the event
+    /// store: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE, shared by every
+    /// server (several servers on a KurrentDB store need it). Default: a
+    /// PostgreSQL event store's own database, else <data_dir>/keys/keys.sqlite.
+    #[arg(long, env = "LEYE_KEY_STORE")]
+    #[serde(default, deserialize_with = "deserialize_store")]
+    pub key_store: Option<StoreArg>,
     /// File holding the secret key that derives case ids from resident IDs.
     #[arg(long, env = "LEYE_PSEUDONYM_KEY_FILE")]
     pub pseudonym_key_file: Option<PathBuf>,
@@ -290,7 +298,7 @@ impl std::fmt::Debug for StoreArg {
     }
 }
 
-/// The config file's `store` key.
+/// The config file's `store` and `key_store` keys.
 fn deserialize_store<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<StoreArg>, D::Error> {
     let raw: Option<String> = Deserialize::deserialize(d)?;
     Ok(raw.map(StoreArg))
@@ -395,10 +403,20 @@ impl ServeSettings {
             Some(arg) => arg.parse("store")?,
             None => leye_store::StoreLocator::Sqlite(data_dir.join(STORE_FILE)),
         };
-        // Servers sharing a PostgreSQL event store share its key store too.
-        if let leye_store::StoreLocator::Postgres(url) = &store {
-            vault.shared = Some(crate::personal::SharedKeyStore(url.clone()));
-        }
+        // The keys: in the PostgreSQL database named, else in a PostgreSQL
+        // event store's (servers sharing it share them), else in this server's file.
+        let key_store = self.key_store.or(lower.key_store).map(|k| k.parse("key_store")).transpose()?;
+        vault.shared = match (&key_store, &store) {
+            (Some(leye_store::StoreLocator::Postgres(url)), _) | (None, leye_store::StoreLocator::Postgres(url)) => {
+                Some(crate::personal::SharedKeyStore(url.clone()))
+            }
+            (Some(_), _) => anyhow::bail!(
+                "key_store: must be postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE, the database every server \
+                 keeps its personal-data keys in; unset, they are in a PostgreSQL event store's database, else in \
+                 <data_dir>/keys/keys.sqlite"
+            ),
+            (None, _) => None,
+        };
         Ok(ServeConfig {
             store,
             listen,
@@ -471,6 +489,38 @@ mod tests {
         let bad = ServeSettings { store: Some("redis://u:s3cret@h".parse().unwrap()), ..Default::default() };
         let e = bad.layered_over(ServeSettings::default()).unwrap_err().to_string();
         assert!(e.starts_with("store:") && e.contains("postgres://") && !e.contains("s3cret"), "{e}");
+    }
+
+    #[test]
+    fn the_key_store_may_be_a_postgresql_database_of_its_own_whatever_the_event_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("leye.toml");
+        std::fs::write(
+            &file,
+            "store = \"kurrentdb://admin:s3cret@k1:2113?tls=false\"\nkey_store = \"postgres://keys:k3y@db/leye\"\n",
+        )
+        .unwrap();
+        let from_file = ServeSettings::from_file(&file).unwrap();
+        assert!(!format!("{from_file:?}").contains("k3y"));
+        let cfg = ServeSettings::default().layered_over(from_file.clone()).unwrap();
+        assert_eq!(cfg.vault.shared, Some(crate::personal::SharedKeyStore("postgres://keys:k3y@db/leye".into())));
+        assert!(!format!("{cfg:?}").contains("k3y") && !cfg.vault.describe().contains("k3y"));
+        // Over a PostgreSQL event store, the one named wins over the store's own.
+        let flag = ServeSettings {
+            store: Some("postgres://leye:s3cret@events/leye".parse().unwrap()),
+            key_store: Some("postgres://keys:k3y@other/keys".parse().unwrap()),
+            ..Default::default()
+        };
+        let cfg = flag.layered_over(ServeSettings::default()).unwrap();
+        assert_eq!(cfg.vault.shared, Some(crate::personal::SharedKeyStore("postgres://keys:k3y@other/keys".into())));
+        // Without it: the KurrentDB server keeps its own file.
+        let kurrent = ServeSettings { key_store: None, ..from_file };
+        assert_eq!(ServeSettings::default().layered_over(kurrent).unwrap().vault.shared, None);
+        for bad in ["sqlite:/srv/keys.sqlite", "kurrentdb://u:k3y@k1:2113", "mysql://u:k3y@h/d"] {
+            let settings = ServeSettings { key_store: Some(bad.parse().unwrap()), ..Default::default() };
+            let e = settings.layered_over(ServeSettings::default()).unwrap_err().to_string();
+            assert!(e.starts_with("key_store:") && e.contains("postgres://") && !e.contains("k3y"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -61,6 +61,11 @@ struct DataArgs {
     /// the config file's `store`, else <data_dir>/events.sqlite.
     #[arg(long, env = "LEYE_STORE")]
     store: Option<leye::config::StoreArg>,
+    /// The personal-data key store, as for `leye serve` (postgres://…);
+    /// default: the config file's `key_store`, else beside a PostgreSQL event
+    /// store, else <data_dir>/keys/keys.sqlite.
+    #[arg(long, env = "LEYE_KEY_STORE")]
+    key_store: Option<leye::config::StoreArg>,
 }
 
 impl DataArgs {
@@ -71,8 +76,9 @@ impl DataArgs {
             None => ServeSettings::default(),
         };
         let master_key_file = self.master_key_file.or(flags.master_key_file);
-        let store = self.store.or(flags.store);
-        ServeSettings { data_dir: self.data_dir.or(flags.data_dir), master_key_file, store, ..flags }.layered_over(file)
+        let (store, key_store) = (self.store.or(flags.store), self.key_store.or(flags.key_store));
+        ServeSettings { data_dir: self.data_dir.or(flags.data_dir), master_key_file, store, key_store, ..flags }
+            .layered_over(file)
     }
 
     fn resolve(self) -> anyhow::Result<ServeConfig> {
@@ -525,7 +531,9 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
         Command::Dev { config, command: devtools::DevCommand::Token(mut args) } => {
             if !data_dir_given {
                 args.data_dir =
-                    DataArgs { config, data_dir: None, master_key_file: None, store: None }.resolve()?.data_dir;
+                    DataArgs { config, data_dir: None, master_key_file: None, store: None, key_store: None }
+                        .resolve()?
+                        .data_dir;
             }
             let token = devtools::token(&args, chrono::Utc::now().timestamp())?;
             let mut out = std::io::stdout().lock();
@@ -540,7 +548,9 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
             let data_dir = if data_dir_given {
                 data_dir
             } else {
-                DataArgs { config, data_dir: None, master_key_file: None, store: None }.resolve()?.data_dir
+                DataArgs { config, data_dir: None, master_key_file: None, store: None, key_store: None }
+                    .resolve()?
+                    .data_dir
             };
             let intact = devtools::verify_audit(&data_dir, &mut std::io::stdout())?;
             anyhow::ensure!(intact, "the audit trail has been tampered with or damaged");

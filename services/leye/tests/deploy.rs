@@ -277,9 +277,11 @@ fn compose_checks_health_and_restarts_every_service() {
 }
 
 /// The `kurrentdb` profile: three KurrentDB nodes that seed each other, and
-/// one leye whose `LEYE_STORE` names all three (not run here: no Docker).
+/// two leye servers whose `LEYE_STORE` names all three, with their leases in
+/// NATS and their personal-data keys in the PostgreSQL (not run here: no
+/// Docker).
 #[test]
-fn compose_kurrentdb_profile_is_a_three_node_cluster_under_one_leye() {
+fn compose_kurrentdb_profile_is_a_three_node_cluster_under_two_leye_servers() {
     let Some(compose) = compose_file() else { return };
     let services = compose["services"].as_object().expect("services");
     let nodes = ["kurrentdb-1", "kurrentdb-2", "kurrentdb-3"];
@@ -299,18 +301,31 @@ fn compose_kurrentdb_profile_is_a_three_node_cluster_under_one_leye() {
         let others: Vec<String> = nodes.iter().filter(|n| **n != node).map(|n| format!("{n}:2113")).collect();
         assert_eq!(seeds, others, "{node}: seeded with the two others");
     }
-    let leye = &services["leye-kurrent"];
-    assert!(in_profile(leye), "leye-kurrent: only in the kurrentdb profile");
-    let url = leye["environment"]["LEYE_STORE"].as_str().expect("LEYE_STORE");
-    let locator: leye_store::StoreLocator = url.parse().expect("LEYE_STORE parses");
-    assert!(matches!(locator, leye_store::StoreLocator::KurrentDb(_)), "{url}");
-    let settings = leye_store::kurrent::settings(url).expect("the client accepts the URL");
-    let mut hosts: Vec<&str> = settings.hosts().iter().map(|h| h.host.as_str()).collect();
-    hosts.sort_unstable();
-    assert_eq!(hosts, nodes, "the store URL seeds every node");
-    for node in nodes {
-        assert_eq!(leye["depends_on"][node]["condition"], "service_healthy", "leye-kurrent waits for {node}");
+    let mut data_volumes = Vec::new();
+    for name in ["leye-kurrent", "leye-kurrent-2"] {
+        let leye = &services[name];
+        assert!(in_profile(leye), "{name}: only in the kurrentdb profile");
+        let env = &leye["environment"];
+        let url = env["LEYE_STORE"].as_str().expect("LEYE_STORE");
+        let locator: leye_store::StoreLocator = url.parse().expect("LEYE_STORE parses");
+        assert!(matches!(locator, leye_store::StoreLocator::KurrentDb(_)), "{url}");
+        let settings = leye_store::kurrent::settings(url).expect("the client accepts the URL");
+        let mut hosts: Vec<&str> = settings.hosts().iter().map(|h| h.host.as_str()).collect();
+        hosts.sort_unstable();
+        assert_eq!(hosts, nodes, "{name}: the store URL seeds every node");
+        let keys = env["LEYE_KEY_STORE"].as_str().expect("LEYE_KEY_STORE: keys every server reads");
+        let keys: leye_store::StoreLocator = keys.parse().expect("LEYE_KEY_STORE parses");
+        assert!(matches!(&keys, leye_store::StoreLocator::Postgres(u) if u.contains("@postgres:")), "{name}");
+        assert!(env["LEYE_NATS_URL"].as_str().is_some_and(|u| u.contains("nats-3")), "{name}: leases in NATS");
+        for dependency in nodes.iter().copied().chain(["postgres"]) {
+            assert_eq!(leye["depends_on"][dependency]["condition"], "service_healthy", "{name} waits for {dependency}");
+        }
+        let volumes = strings(&leye["volumes"]);
+        assert!(volumes.contains(&"leye-kurrent-keys:/var/lib/leye/keys"), "{name}: the shared key files");
+        data_volumes.extend(volumes.into_iter().filter(|v| v.ends_with(":/var/lib/leye")));
     }
+    assert_eq!(data_volumes.len(), 2, "a data volume each");
+    assert_ne!(data_volumes[0], data_volumes[1], "each server its own read model and audit trail");
     for (name, service) in services.iter().filter(|(_, s)| !in_profile(s)) {
         let depends = service["depends_on"].as_object().map(|d| d.keys().cloned().collect()).unwrap_or(Vec::new());
         assert!(!depends.iter().any(|d| d.starts_with("kurrentdb")), "{name}: outside the profile, needs no KurrentDB");

@@ -10,7 +10,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_leye");
 
 fn leye() -> Command {
     let mut c = Command::new(BIN);
-    for var in ["LEYE_LOG", "LEYE_CONFIG", "LEYE_DATA_DIR", "LEYE_PSEUDONYM_KEY_FILE", "LEYE_STORE"] {
+    for var in ["LEYE_LOG", "LEYE_CONFIG", "LEYE_DATA_DIR", "LEYE_PSEUDONYM_KEY_FILE", "LEYE_STORE", "LEYE_KEY_STORE"] {
         c.env_remove(var);
     }
     c
@@ -89,6 +89,28 @@ fn a_generated_store_copied_into_postgres_verifies_and_replays_the_same() {
     let replayed = String::from_utf8_lossy(&elsewhere.stdout);
     assert!(replayed.contains("resident_id") && !replayed.contains("erased"), "opened, not withheld: {replayed}");
     assert!(!other.join("keys/keys.sqlite").exists());
+    // The keys in PostgreSQL with another event store (as several servers on
+    // KurrentDB keep them): `--key-store` names the database, here with the
+    // SQLite log; the history is the same, opened, and no key file is made.
+    let sqlite_log = format!("sqlite:{}", data.join("events.sqlite").display());
+    let keys_apart = leye()
+        .args(["replay", case, "--store", &sqlite_log, "--key-store", &url, "--data-dir"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(keys_apart.status.success(), "{:?}", text(&keys_apart));
+    assert_eq!(keys_apart.stdout, from_sqlite.stdout, "the same history, personal data opened from PostgreSQL");
+    assert!(!other.join("keys/keys.sqlite").exists(), "no key store file made");
+    let (_, stderr) = text(&keys_apart);
+    assert!(!stderr.contains("pa55word"), "{stderr}");
+    // A key store that is not PostgreSQL is refused, naming the setting.
+    let out = leye()
+        .args(["replay", case, "--key-store", "kurrentdb://u:pa55word@k1:2113", "--data-dir"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success() && stderr.contains("key_store:") && !stderr.contains("pa55word"), "{stderr}");
 
     // What only a SQLite file has is refused for PostgreSQL, saying what to do instead.
     let backup = dir.path().join("backup");

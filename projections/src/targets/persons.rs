@@ -366,18 +366,12 @@ pub fn matchmaker(
     days: u32,
 ) -> (Vec<MatchmakerRow>, (usize, usize), (usize, usize)) {
     let e = period.to.min(a);
-    let (mut same_day, mut regs, mut in_time, mut due) = (0, 0, 0, 0);
+    let (mut same_day, mut in_time) = ((0, 0), (0, 0));
     for s in spells.iter().filter(|s| period.from <= s.registered_on && s.registered_on <= e) {
-        regs += 1;
-        let Response { contacted, is_due, recommended } = response(f, s, a, days);
-        same_day += usize::from(contacted);
-        if is_due {
-            due += 1;
-            in_time += usize::from(recommended);
-        }
+        response(f, s, a, days).count(&mut same_day, &mut in_time);
     }
     let rows = Matchmaker { period, a, days }.all(f, spells.iter().copied());
-    (rows, (same_day, regs), (in_time, due))
+    (rows, same_day, in_time)
 }
 
 /// How the matchmaker answered one registration (see [`matchmaker`]).
@@ -389,6 +383,19 @@ pub struct Response {
     pub is_due: bool,
     /// A two-way recommendation by the deadline (and by `A`).
     pub recommended: bool,
+}
+
+impl Response {
+    /// Counts this registration into the two rates: same-day contacts /
+    /// registrations, and recommendations in time / due.
+    pub fn count(self, same_day: &mut (usize, usize), in_time: &mut (usize, usize)) {
+        same_day.0 += usize::from(self.contacted);
+        same_day.1 += 1;
+        if self.is_due {
+            in_time.0 += usize::from(self.recommended);
+            in_time.1 += 1;
+        }
+    }
 }
 
 /// [`matchmaker`]'s answer for the registration opening spell `s`.

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 
 use super::{
-    CaseCounts, Facts, FollowupMonths, LongTermCut, Period, Response, TargetParams, add_grants, count, employment_of,
-    reemployed, response, served_case,
+    CaseCounts, Facts, FollowupMonths, LongTermCut, Period, TargetParams, add_grants, count, employment_of, reemployed,
+    response, served_case,
     split::{over_runs, threads_for},
 };
 use crate::facts::{CaseNo, SpellRow};
@@ -165,13 +165,7 @@ fn walk(
                     None => {}
                 }
                 if period.from <= s.registered_on && s.registered_on <= e {
-                    let Response { contacted, is_due, recommended } = response(f, s, a, p.recommendation_days);
-                    t.same_day.0 += usize::from(contacted);
-                    t.same_day.1 += 1;
-                    if is_due {
-                        t.two_way.0 += usize::from(recommended);
-                        t.two_way.1 += 1;
-                    }
+                    response(f, s, a, p.recommendation_days).count(&mut t.same_day, &mut t.two_way);
                 }
             }
         }

@@ -19,6 +19,27 @@ pub mod personal;
 pub mod sealing;
 pub mod sealing_grpc;
 
+/// A benchmark binary's `main`: runs `run` on a multi-threaded runtime and
+/// exits 0 when it returns `Ok(true)`; 1 on `Ok(false)` (the run measured a
+/// failure it has printed) or on an error, printed first.
+pub fn main(run: impl Future<Output = anyhow::Result<bool>>) -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run) {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// The warm-up and the measured window of one workload.
 #[derive(Debug, Clone, Copy)]
 pub struct Window {

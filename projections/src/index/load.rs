@@ -183,7 +183,6 @@ fn read_rows(
     one: Option<&str>,
 ) -> Result<(), ProjectionError> {
     let one = one.map_or(Which::All, Which::Case);
-    let rows = &mut *rows;
     // Persons first: a placement's `local` compares with the hukou county.
     read(conn, ix, rows, one, PERSON, |ix, c, r| {
         c.home = Some(ix.place(text(r, 1)?));

@@ -452,12 +452,18 @@ pub const DEFAULT_STREAM: &str = stream::DEFAULT_STREAM;
 mod tests {
     use super::*;
 
+    /// [`ServeSettings::from_file`] of a file named `name` holding `text`.
+    fn from_toml(name: &str, text: &str) -> anyhow::Result<ServeSettings> {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join(name);
+        std::fs::write(&file, text)?;
+        ServeSettings::from_file(&file)
+    }
+
     #[test]
     fn the_chain_settings_are_layered_and_a_bad_algorithm_is_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("leye.toml");
-        std::fs::write(&file, "data_dir = \"/srv/leye\"\nchain_algorithm = \"sm3\"\n").unwrap();
-        let cfg = ServeSettings::default().layered_over(ServeSettings::from_file(&file).unwrap()).unwrap();
+        let from_file = from_toml("leye.toml", "data_dir = \"/srv/leye\"\nchain_algorithm = \"sm3\"\n").unwrap();
+        let cfg = ServeSettings::default().layered_over(from_file).unwrap();
         assert_eq!(cfg.chain_algorithm, Some(leye_store::chain::ChainAlgorithm::Sm3));
         assert_eq!(cfg.chain_key_file(), PathBuf::from("/srv/leye/keys/chain.key"));
         assert_eq!(cfg.store_options(true).key_file, Some(PathBuf::from("/srv/leye/keys/chain.key")));
@@ -468,10 +474,8 @@ mod tests {
 
     #[test]
     fn the_store_is_chosen_by_file_or_flag_and_never_shown_with_its_password() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("leye.toml");
-        std::fs::write(&file, "data_dir = \"/srv/leye\"\nstore = \"postgres://leye:s3cret@db/leye\"\n").unwrap();
-        let from_file = ServeSettings::from_file(&file).unwrap();
+        let text = "data_dir = \"/srv/leye\"\nstore = \"postgres://leye:s3cret@db/leye\"\n";
+        let from_file = from_toml("leye.toml", text).unwrap();
         assert!(!format!("{from_file:?}").contains("s3cret"));
         let cfg = ServeSettings::default().layered_over(from_file.clone()).unwrap();
         assert_eq!(cfg.store, leye_store::StoreLocator::Postgres("postgres://leye:s3cret@db/leye".into()));
@@ -493,14 +497,9 @@ mod tests {
 
     #[test]
     fn the_key_store_may_be_a_postgresql_database_of_its_own_whatever_the_event_store() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("leye.toml");
-        std::fs::write(
-            &file,
-            "store = \"kurrentdb://admin:s3cret@k1:2113?tls=false\"\nkey_store = \"postgres://keys:k3y@db/leye\"\n",
-        )
-        .unwrap();
-        let from_file = ServeSettings::from_file(&file).unwrap();
+        let text =
+            "store = \"kurrentdb://admin:s3cret@k1:2113?tls=false\"\nkey_store = \"postgres://keys:k3y@db/leye\"\n";
+        let from_file = from_toml("leye.toml", text).unwrap();
         assert!(!format!("{from_file:?}").contains("k3y"));
         let cfg = ServeSettings::default().layered_over(from_file.clone()).unwrap();
         assert_eq!(cfg.vault.shared, Some(crate::personal::SharedKeyStore("postgres://keys:k3y@db/leye".into())));
@@ -525,10 +524,7 @@ mod tests {
 
     #[test]
     fn flags_beat_file_beats_defaults() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("leye.toml");
-        std::fs::write(&file, "listen = \"127.0.0.1:6000\"\ndata_dir = \"/srv/leye\"\n").unwrap();
-        let from_file = ServeSettings::from_file(&file).unwrap();
+        let from_file = from_toml("leye.toml", "listen = \"127.0.0.1:6000\"\ndata_dir = \"/srv/leye\"\n").unwrap();
         let flags = ServeSettings { listen: Some("127.0.0.1:7000".parse().unwrap()), ..Default::default() };
         let cfg = flags.layered_over(from_file).unwrap();
         assert_eq!(cfg.listen, "127.0.0.1:7000".parse().unwrap());
@@ -548,28 +544,16 @@ mod tests {
         assert_eq!(defaults.publisher.checkpoint_file, PathBuf::from("leye-data/publisher-LEYE_V1.checkpoint"));
         assert!(defaults.finder.enabled, "the policy finder runs unless switched off");
         assert_eq!(defaults.finder.checkpoint_file, PathBuf::from("leye-data/policy-finder.checkpoint"));
-        let off = ServeSettings::from_file(&{
-            let f = dir.path().join("off.toml");
-            std::fs::write(&f, "policy_finder = false\n").unwrap();
-            f
-        })
-        .unwrap()
-        .layered_over(ServeSettings::default())
-        .unwrap();
+        let off =
+            from_toml("off.toml", "policy_finder = false\n").unwrap().layered_over(ServeSettings::default()).unwrap();
         assert!(!off.finder.enabled);
     }
 
     #[test]
     fn publisher_settings_layer_like_the_others() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("leye.toml");
-        std::fs::write(
-            &file,
-            "nats_url = \"nats://leye:pw@10.1.1.1:4222,nats://10.1.1.2\"\nnats_stream_replicas = 3\n\
-             nats_max_bytes = 0\nmetrics_listen = \"127.0.0.1:9464\"\nnats_max_in_flight = 64\n",
-        )
-        .unwrap();
-        let from_file = ServeSettings::from_file(&file).unwrap();
+        let text = "nats_url = \"nats://leye:pw@10.1.1.1:4222,nats://10.1.1.2\"\nnats_stream_replicas = 3\n\
+                    nats_max_bytes = 0\nmetrics_listen = \"127.0.0.1:9464\"\nnats_max_in_flight = 64\n";
+        let from_file = from_toml("leye.toml", text).unwrap();
         let flags =
             ServeSettings { nats_duplicate_window_secs: Some(600), nats_max_in_flight: Some(32), ..Default::default() };
         let cfg = flags.layered_over(from_file).unwrap();
@@ -604,19 +588,13 @@ mod tests {
             let err = settings.layered_over(ServeSettings::default()).unwrap_err().to_string();
             assert!(err.contains(key), "{err}");
         }
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("leye.toml");
-        std::fs::write(&file, "nats_url = \"nats://u:secret@[::1\"\n").unwrap();
-        let err = format!("{:#}", ServeSettings::from_file(&file).unwrap_err());
+        let err = format!("{:#}", from_toml("leye.toml", "nats_url = \"nats://u:secret@[::1\"\n").unwrap_err());
         assert!(err.contains("leye.toml") && err.contains("not a valid URL"), "{err}");
     }
 
     #[test]
     fn unknown_keys_are_refused_naming_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("bad.toml");
-        std::fs::write(&file, "listn = \"x\"\n").unwrap();
-        let err = format!("{:#}", ServeSettings::from_file(&file).unwrap_err());
+        let err = format!("{:#}", from_toml("bad.toml", "listn = \"x\"\n").unwrap_err());
         assert!(err.contains("bad.toml") && err.contains("listn"), "{err}");
     }
 }

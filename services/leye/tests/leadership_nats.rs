@@ -32,12 +32,18 @@ async fn until(what: &str, within: Duration, probe: impl Fn() -> bool) -> Durati
     started.elapsed()
 }
 
+/// A campaign for `role` that leads already (within 10 s).
+async fn leading(nats: &NatsServer, role: &str) -> NatsLeadership {
+    let leader = NatsLeadership::campaign(url(nats), 1, role, LEASE);
+    until("the first campaign leads", Duration::from_secs(10), || leader.is_leader()).await;
+    leader
+}
+
 #[tokio::test]
 async fn one_leader_per_role_and_a_released_role_is_taken_within_an_interval() {
     let dir = tempfile::tempdir().unwrap();
     let nats = NatsServer::start(dir.path()).await;
-    let a = NatsLeadership::campaign(url(&nats), 1, "publisher", LEASE);
-    until("the first campaign leads", Duration::from_secs(10), || a.is_leader()).await;
+    let a = leading(&nats, "publisher").await;
     let b = NatsLeadership::campaign(url(&nats), 1, "publisher", LEASE);
     let other_role = NatsLeadership::campaign(url(&nats), 1, "hire-linker", LEASE);
     until("another role has its own leader", Duration::from_secs(10), || other_role.is_leader()).await;
@@ -56,8 +62,7 @@ async fn one_leader_per_role_and_a_released_role_is_taken_within_an_interval() {
 async fn a_killed_leader_is_replaced_once_its_lease_expired_and_never_before() {
     let dir = tempfile::tempdir().unwrap();
     let nats = NatsServer::start(dir.path()).await;
-    let a = NatsLeadership::campaign(url(&nats), 1, "publisher", LEASE);
-    until("the first campaign leads", Duration::from_secs(10), || a.is_leader()).await;
+    let a = leading(&nats, "publisher").await;
     let b = NatsLeadership::campaign(url(&nats), 1, "publisher", LEASE);
     tokio::time::sleep(LEASE.interval * 3).await;
     assert!(!b.is_leader());
@@ -76,8 +81,7 @@ async fn a_killed_leader_is_replaced_once_its_lease_expired_and_never_before() {
 async fn a_leader_cut_off_from_nats_steps_down_before_its_lease_could_expire() {
     let dir = tempfile::tempdir().unwrap();
     let mut nats = NatsServer::start(dir.path()).await;
-    let a = NatsLeadership::campaign(url(&nats), 1, "publisher", LEASE);
-    until("the campaign leads", Duration::from_secs(10), || a.is_leader()).await;
+    let a = leading(&nats, "publisher").await;
     tokio::time::sleep(LEASE.interval * 2).await;
     let cut = Instant::now();
     nats.kill().await;

@@ -545,6 +545,13 @@ fn registered(
     let id = &reg.resident_id;
     let birth = id.birth_date();
     let r = &reg.residence;
+    // The person row's household is the current membership's: the one open
+    // already (a registration naming a household continues it, as the
+    // decider folds it), else the one this registration names and joins.
+    // Written with the row, not updated after it.
+    let open = f.open_household(case_id)?;
+    let joins = reg.household.as_ref().filter(|_| open.is_none());
+    let household = open.or_else(|| joins.map(|m| m.household_id.to_string()));
     f.stmt(
         "INSERT INTO person (case_id, birth_month, gender, hukou_county, hukou_nature, education, graduation_year,
                              household_id, district, street, community)
@@ -563,7 +570,7 @@ fn registered(
         name(&reg.hukou.nature),
         name(&reg.education),
         reg.graduation.as_ref().map(|g| g.year),
-        reg.household.as_ref().map(|h| h.household_id.to_string()),
+        household,
         r.district.as_str(),
         r.street,
         r.community,
@@ -594,11 +601,9 @@ fn registered(
         office,
         reg.groups.contains(&leye_domain::person::PersonGroup::ZeroEmploymentHousehold),
     ])?;
-    // A registration naming a household joins it (or continues the membership),
-    // exactly as the person decider folds it.
-    match &reg.household {
-        Some(m) => joined(f, case_id, on, m),
-        None => current_household(f, case_id),
+    match joins {
+        Some(m) => membership(f, case_id, on, m),
+        None => Ok(()),
     }
 }
 
@@ -606,14 +611,20 @@ fn registered(
 /// decider's fold).
 fn joined(f: &mut Fold<'_>, case_id: &str, on: &str, m: &HouseholdMembership) -> Result<(), ProjectionError> {
     if f.open_household(case_id)?.is_none() {
-        let membership_no = f.next_membership_no(case_id, m.household_id)?;
-        f.stmt(
-            "INSERT INTO household_membership (household_id, case_id, membership_no, relation, joined_on)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
-        .execute(params![m.household_id.to_string(), case_id, membership_no, name(&m.relation), on])?;
+        membership(f, case_id, on, m)?;
     }
     current_household(f, case_id)
+}
+
+/// Inserts a new membership, open, of `case_id` in `m`'s household.
+fn membership(f: &mut Fold<'_>, case_id: &str, on: &str, m: &HouseholdMembership) -> Result<(), ProjectionError> {
+    let membership_no = f.next_membership_no(case_id, m.household_id)?;
+    f.stmt(
+        "INSERT INTO household_membership (household_id, case_id, membership_no, relation, joined_on)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![m.household_id.to_string(), case_id, membership_no, name(&m.relation), on])?;
+    Ok(())
 }
 
 /// `person.household_id` follows the current membership.

@@ -15,6 +15,9 @@
 //! 3. **Rebuild**: `projections::runner::rebuild` of a fresh read-model
 //!    directory from position zero: events/s, the ratio rebuild / raw read of
 //!    the same run, and the peak resident memory during the rebuild.
+//!    `--rounds N` alternates steps 2 and 3 N times: each rebuild is
+//!    compared with the raw read just before it, and the median of the
+//!    rounds' ratios is printed (and used in the growth table).
 //! 4. **Queries**: every target (`ReadModel::targets`) for the last 12 months,
 //!    as of today, for the city, one district (Xiqing) and one community (its
 //!    largest), and the city's action lists (long-term, overdue follow-ups,
@@ -34,6 +37,7 @@
 //! cargo build --release -p leye --bins
 //! target/release/leye-bench-projections [--people 10000,100000,500000] [--seed 1] [--path bulk|command]
 //!                                       [--temp-dir DIR] [--data-dir DIR] [--concurrency 32] [--runs 20]
+//!                                       [--rounds 1]
 //! target/release/leye-bench-projections --queries-only DIR[,DIR…] [--runs 20]
 //! ```
 
@@ -99,6 +103,9 @@ struct Args {
     /// Persons generated at once.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=4096))]
     concurrency: u64,
+    /// Raw reads and rebuilds, alternated (the ratio printed is the median).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100))]
+    rounds: u64,
     /// Timed runs of each query.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     runs: u64,
@@ -145,6 +152,8 @@ struct SizeFigures {
     generate_rate: f64,
     raw_rate: f64,
     rebuild_rate: f64,
+    /// Median of the rounds' rebuild / raw read.
+    ratio: f64,
     rebuild_secs: f64,
     rebuild_peak_rss: Option<u64>,
     /// (name, p50, p99, max) per timed query.
@@ -205,43 +214,40 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
         generation(&cases, &cfg, args.path).await?
     };
 
-    // --- 2. raw read of the log ----------------------------------------------
-    let started = Instant::now();
-    let cpu_started = cpu_seconds();
-    let (mut after, mut events, mut bytes) = (None, 0u64, 0u64);
-    loop {
-        let batch = store.read_all(after, READ_BATCH).await?;
-        let Some(last) = batch.last() else { break };
-        after = Some(last.position);
-        events += batch.len() as u64;
-        bytes += batch.iter().map(|e| (e.data.len() + e.metadata.len()) as u64).sum::<u64>();
-    }
-    let raw_secs = started.elapsed().as_secs_f64();
-    let raw_cpu = cpu_seconds().zip(cpu_started).map(|(b, a)| b - a);
-    let raw_rate = events as f64 / raw_secs.max(1e-9);
-    let store_bytes = file_size(&data_dir.join(STORE_FILE));
-
-    // --- 3. rebuild -------------------------------------------------------------
+    // --- 2./3. raw read of the log, then a rebuild, `rounds` times -------------
+    // One raw read and one rebuild are each a few seconds to a minute on a
+    // shared machine whose other load moves either by a factor of two: the
+    // rounds alternate them and the ratio printed is the median of the
+    // rounds' ratios (each rebuild against the raw read just before it).
     let read_models = ReadModelDir::new(data_dir.join("read-model"));
-    let peak_reset = reset_peak_rss();
-    // What the process holds already (the generation's leftovers): the
-    // rebuild's own memory is the peak above this.
-    let rss_before = rss("VmRSS:");
-    let started = Instant::now();
-    let cpu_started = cpu_seconds();
-    let (db, folded) = runner::rebuild(&store, &read_models, |p| {
-        eprint!(
-            "\r  rebuilding: {}/{} events, {:.0} events/s, about {:.0} s left   ",
-            p.events, p.total, p.events_per_second, p.seconds_left
+    let mut rounds = Vec::new();
+    for _ in 0..args.rounds {
+        let raw = raw_read(&store).await?;
+        let rebuilt = rebuild(&store, &read_models).await?;
+        ensure!(
+            rebuilt.events == raw.events,
+            "the rebuild folded {} events, the log holds {}",
+            rebuilt.events,
+            raw.events
         );
-    })
-    .await?;
-    eprintln!();
-    let rebuild_secs = started.elapsed().as_secs_f64();
-    let rebuild_cpu = cpu_seconds().zip(cpu_started).map(|(b, a)| b - a);
-    let rebuild_rate = folded as f64 / rebuild_secs.max(1e-9);
-    let rebuild_peak_rss = peak_reset.then(|| rss("VmHWM:")).flatten();
-    ensure!(folded == events, "the rebuild folded {folded} events, the log holds {events}");
+        rounds.push((raw, rebuilt));
+    }
+    let (events, bytes) = rounds.first().map_or((0, 0), |(raw, _)| (raw.events, raw.bytes));
+    let store_bytes = file_size(&data_dir.join(STORE_FILE));
+    let median = |f: &dyn Fn(&(Pass, Pass)) -> f64| {
+        let mut v: Vec<f64> = rounds.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    };
+    let raw_rate = median(&|(raw, _)| raw.rate());
+    let rebuild_rate = median(&|(_, rebuilt)| rebuilt.rate());
+    let rebuild_secs = median(&|(_, rebuilt)| rebuilt.secs);
+    let ratio = median(&|(raw, rebuilt)| rebuilt.rate() / raw.rate().max(1e-9));
+    // The first rebuild's: a later one starts with what the allocator kept
+    // of the earlier rounds (each round's is printed beside its rebuild).
+    let rebuild_peak_rss = rounds.first().and_then(|(_, r)| r.peak_rss);
+    let rss_before = rounds.first().and_then(|(_, r)| r.rss_before);
+    let db = read_models.current()?;
 
     println!();
     println!("2./3. Reading the log and rebuilding the read model ({events} events)");
@@ -249,25 +255,38 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
     // machine's other load cannot change, unlike the seconds.
     let per_event =
         |cpu: Option<f64>| cpu.map_or_else(|| "?".into(), |c| format!("{:.2}", c * 1e6 / events.max(1) as f64));
-    println!("  {:<52} {:>10} {:>12} {:>10} {:>12}", "", "seconds", "events/s", "vs raw", "CPU µs/event");
     println!(
-        "  {:<52} {:>10.2} {:>12.0} {:>10.2} {:>12}",
-        "raw read_all, batches of 2 000",
-        raw_secs,
-        raw_rate,
-        1.0,
-        per_event(raw_cpu)
+        "  {:<52} {:>10} {:>12} {:>10} {:>12} {:>9}",
+        "", "seconds", "events/s", "vs raw", "CPU µs/event", "peak RSS"
     );
+    for (i, (raw, rebuilt)) in rounds.iter().enumerate() {
+        let round = if rounds.len() > 1 { format!(" (round {})", i + 1) } else { String::new() };
+        println!(
+            "  {:<52} {:>10.2} {:>12.0} {:>10.2} {:>12}",
+            format!("raw read_all, batches of 2 000{round}"),
+            raw.secs,
+            raw.rate(),
+            1.0,
+            per_event(raw.cpu)
+        );
+        println!(
+            "  {:<52} {:>10.2} {:>12.0} {:>10.2} {:>12} {:>9}",
+            format!("rebuild (read ∥ decode ∥ fold){round}"),
+            rebuilt.secs,
+            rebuilt.rate(),
+            rebuilt.rate() / raw.rate().max(1e-9),
+            per_event(rebuilt.cpu),
+            rebuilt.peak_rss.map_or_else(|| "?".to_string(), |b| format!("{:.0} MiB", mib(b)))
+        );
+    }
+    if rounds.len() > 1 {
+        println!(
+            "  median of {} rounds: raw {raw_rate:.0} events/s, rebuild {rebuild_rate:.0} events/s, rebuild / raw {ratio:.2}",
+            rounds.len()
+        );
+    }
     println!(
-        "  {:<52} {:>10.2} {:>12.0} {:>10.2} {:>12}",
-        "rebuild (read ∥ decode ∥ fold, fresh generation)",
-        rebuild_secs,
-        rebuild_rate,
-        rebuild_rate / raw_rate.max(1e-9),
-        per_event(rebuild_cpu)
-    );
-    println!(
-        "  payload + metadata {:.1} MiB; store file {:.1} MiB; read model {:.1} MiB; peak RSS during the rebuild {} \
+        "  payload + metadata {:.1} MiB; store file {:.1} MiB; read model {:.1} MiB; peak RSS during the first rebuild {} \
          ({} at its start)",
         mib(bytes),
         mib(store_bytes),
@@ -299,6 +318,7 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
         generate_rate,
         raw_rate,
         rebuild_rate,
+        ratio,
         rebuild_secs,
         rebuild_peak_rss,
         queries: figures,
@@ -426,7 +446,7 @@ fn print_growth(sizes: &[SizeFigures]) {
     row("generate events/s", sizes.iter().map(|s| format!("{:.0}", s.generate_rate)).collect());
     row("raw read events/s", sizes.iter().map(|s| format!("{:.0}", s.raw_rate)).collect());
     row("rebuild events/s", sizes.iter().map(|s| format!("{:.0}", s.rebuild_rate)).collect());
-    row("rebuild / raw read", sizes.iter().map(|s| format!("{:.2}", s.rebuild_rate / s.raw_rate.max(1e-9))).collect());
+    row("rebuild / raw read", sizes.iter().map(|s| format!("{:.2}", s.ratio)).collect());
     row("rebuild seconds", sizes.iter().map(|s| format!("{:.1}", s.rebuild_secs)).collect());
     row(
         "rebuild peak RSS MiB",
@@ -448,7 +468,7 @@ fn print_growth(sizes: &[SizeFigures]) {
         let mut parts = vec![
             format!("events ×{:.1}", ratio(a.events as f64, b.events as f64)),
             format!("rebuild events/s ×{:.2}", ratio(a.rebuild_rate, b.rebuild_rate)),
-            format!("rebuild/raw {:.2} → {:.2}", a.rebuild_rate / a.raw_rate, b.rebuild_rate / b.raw_rate),
+            format!("rebuild/raw {:.2} → {:.2}", a.ratio, b.ratio),
         ];
         for (qa, qb) in a.queries.iter().zip(&b.queries) {
             parts.push(format!("{} p99 ×{:.2}", qa.0, ratio(ms(qa.2), ms(qb.2))));
@@ -460,6 +480,65 @@ fn print_growth(sizes: &[SizeFigures]) {
 /// Resets the process's peak resident set (Linux: `/proc/self/clear_refs`,
 /// value 5), so the next `VmHWM` ([`rss`]) is the rebuild's peak. False when the
 /// system does not allow it.
+/// One timed pass over the log: a raw read or a rebuild.
+struct Pass {
+    events: u64,
+    /// Payload and metadata bytes read (raw read only).
+    bytes: u64,
+    secs: f64,
+    /// CPU seconds of the whole process during the pass.
+    cpu: Option<f64>,
+    /// Peak and starting RSS (rebuild only).
+    peak_rss: Option<u64>,
+    rss_before: Option<u64>,
+}
+
+impl Pass {
+    fn rate(&self) -> f64 {
+        self.events as f64 / self.secs.max(1e-9)
+    }
+}
+
+/// The raw limit: the whole log read through the store's `read_all`, in
+/// batches of [`READ_BATCH`], nothing done with the events.
+async fn raw_read(store: &SqliteStore) -> anyhow::Result<Pass> {
+    let started = Instant::now();
+    let cpu_started = cpu_seconds();
+    let (mut after, mut events, mut bytes) = (None, 0u64, 0u64);
+    loop {
+        let batch = store.read_all(after, READ_BATCH).await?;
+        let Some(last) = batch.last() else { break };
+        after = Some(last.position);
+        events += batch.len() as u64;
+        bytes += batch.iter().map(|e| (e.data.len() + e.metadata.len()) as u64).sum::<u64>();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds().zip(cpu_started).map(|(b, a)| b - a);
+    Ok(Pass { events, bytes, secs, cpu, peak_rss: None, rss_before: None })
+}
+
+/// A rebuild of the read model from position zero into a new generation.
+async fn rebuild(store: &SqliteStore, read_models: &ReadModelDir) -> anyhow::Result<Pass> {
+    let peak_reset = reset_peak_rss();
+    // What the process holds already (the generation's leftovers): the
+    // rebuild's own memory is the peak above this.
+    let rss_before = rss("VmRSS:");
+    let started = Instant::now();
+    let cpu_started = cpu_seconds();
+    let (_, events) = runner::rebuild(store, read_models, |p| {
+        eprint!(
+            "\r  rebuilding: {}/{} events, {:.0} events/s, about {:.0} s left   ",
+            p.events, p.total, p.events_per_second, p.seconds_left
+        );
+    })
+    .await?;
+    eprintln!();
+    let secs = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds().zip(cpu_started).map(|(b, a)| b - a);
+    let peak_rss = peak_reset.then(|| rss("VmHWM:")).flatten();
+    Ok(Pass { events, bytes: 0, secs, cpu, peak_rss, rss_before })
+}
+
 fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }

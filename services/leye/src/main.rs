@@ -43,7 +43,7 @@ struct Cli {
 
 /// The configuration a data-directory subcommand reads: the same layers as
 /// `leye serve` (flags > environment > file > defaults).
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args)]
 struct DataArgs {
     /// TOML config file, as for `leye serve` (its `data_dir`, `pseudonym_key_file`,
     /// `[targets]`, … are used).
@@ -530,10 +530,7 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
         }
         Command::Dev { config, command: devtools::DevCommand::Token(mut args) } => {
             if !data_dir_given {
-                args.data_dir =
-                    DataArgs { config, data_dir: None, master_key_file: None, store: None, key_store: None }
-                        .resolve()?
-                        .data_dir;
+                args.data_dir = DataArgs { config, ..Default::default() }.resolve()?.data_dir;
             }
             let token = devtools::token(&args, chrono::Utc::now().timestamp())?;
             let mut out = std::io::stdout().lock();
@@ -545,13 +542,8 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
             devtools::certs(&args, &mut std::io::stdout())
         }
         Command::Audit { config, command: devtools::AuditCommand::Verify { data_dir } } => {
-            let data_dir = if data_dir_given {
-                data_dir
-            } else {
-                DataArgs { config, data_dir: None, master_key_file: None, store: None, key_store: None }
-                    .resolve()?
-                    .data_dir
-            };
+            let data_dir =
+                if data_dir_given { data_dir } else { DataArgs { config, ..Default::default() }.resolve()?.data_dir };
             let intact = devtools::verify_audit(&data_dir, &mut std::io::stdout())?;
             anyhow::ensure!(intact, "the audit trail has been tampered with or damaged");
             Ok(())

@@ -477,9 +477,6 @@ fn print_growth(sizes: &[SizeFigures]) {
     }
 }
 
-/// Resets the process's peak resident set (Linux: `/proc/self/clear_refs`,
-/// value 5), so the next `VmHWM` ([`rss`]) is the rebuild's peak. False when the
-/// system does not allow it.
 /// One timed pass over the log: a raw read or a rebuild.
 struct Pass {
     events: u64,
@@ -539,6 +536,9 @@ async fn rebuild(store: &SqliteStore, read_models: &ReadModelDir) -> anyhow::Res
     Ok(Pass { events, bytes: 0, secs, cpu, peak_rss, rss_before })
 }
 
+/// Resets the process's peak resident set (Linux: `/proc/self/clear_refs`,
+/// value 5), so the next `VmHWM` ([`rss`]) is the rebuild's peak. False when the
+/// system does not allow it.
 fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }

@@ -237,7 +237,9 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
     let median = |f: &dyn Fn(&(Pass, Pass)) -> f64| {
         let mut v: Vec<f64> = rounds.iter().map(f).collect();
         v.sort_by(f64::total_cmp);
-        v.get(v.len() / 2).copied().unwrap_or(0.0)
+        // An even number of rounds: the mean of the two middle ones, not the upper.
+        let n = v.len();
+        if n == 0 { 0.0 } else { (v[(n - 1) / 2] + v[n / 2]) / 2.0 }
     };
     let raw_rate = median(&|(raw, _)| raw.rate());
     let rebuild_rate = median(&|(_, rebuilt)| rebuilt.rate());

@@ -320,7 +320,7 @@ impl ReadModel {
         a: NaiveDate,
         p: &TargetParams,
     ) -> Result<Vec<LongTermRow>, ProjectionError> {
-        Ok(self.list_page(&LongTerm { a, p }, j, a, None, 0, usize::MAX)?.rows)
+        Ok(self.list_page(&LongTerm::new(a, p), j, a, None, 0, usize::MAX)?.rows)
     }
 
     /// Persons overdue for monthly follow-up on `a`.

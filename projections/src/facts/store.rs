@@ -7,9 +7,11 @@
 //! field per case (the first design) a case was a 200-byte record plus ten
 //! heap blocks, and a walk over 500 000 cases read some 300 MB of scattered
 //! memory. Here a walk reads each array front to back (what the hardware
-//! prefetches best), a case's record is 64 bytes, and where its spells lie
-//! is in an array of its own (8 bytes a case): the lists, which read only
-//! spells and a few dates, walk 8 bytes a case plus the spells.
+//! prefetches best), a case's record is 56 bytes, and what the lists read of
+//! every case (where its spells and contacts lie, its home) is in an array
+//! of its own ([`Head`], 20 bytes a case): a list walks 20 bytes a case
+//! plus the spells, and for the few spells it holds reads the contacts
+//! without first missing the cache on the case's record.
 //!
 //! Replacing a case (the index's refresh) appends its new rows at the end
 //! and leaves the old ones as garbage; once the garbage outweighs the live
@@ -33,16 +35,37 @@ impl Span {
     }
 }
 
-/// Where one case's rows lie. The four date lists lie one after the other
-/// in [`FactStore::dates`] from `dates`: contacts, two-way recommendations,
-/// other services, zero-employment signals.
+/// What every walk reads of a case: where its spells lie, its home and
+/// where its dates lie. The four date lists lie one after the other in
+/// [`FactStore::dates`] from `dates`: contacts (`contacts` of them),
+/// two-way recommendations, other services, zero-employment signals (their
+/// lengths in [`Spans::date_lens`]).
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    spells: Span,
+    /// [`NO_HOME`] when the case has no `person` row.
+    home: PlaceNo,
+    dates: u32,
+    contacts: u16,
+}
+
+/// [`Head::home`] of a case without a home.
+const NO_HOME: PlaceNo = PlaceNo::MAX;
+
+impl Default for Head {
+    /// A case without rows.
+    fn default() -> Self {
+        Self { spells: Span::default(), home: NO_HOME, dates: 0, contacts: 0 }
+    }
+}
+
+/// Where the rest of one case's rows lie.
 #[derive(Debug, Clone, Copy, Default)]
 struct Spans {
-    home: Option<PlaceNo>,
     graduate_since: Option<NaiveDate>,
     placements: Span,
-    dates: u32,
-    date_lens: [u16; 4],
+    /// Lengths of the date lists after the contacts (see [`Head`]).
+    date_lens: [u16; 3],
     trainings: Span,
     recognitions: Span,
     memberships: Span,
@@ -53,9 +76,9 @@ struct Spans {
 #[derive(Debug, Default)]
 pub struct FactStore {
     cases: Vec<Spans>,
-    /// By case: where its spells lie, apart from [`Spans`] so that a walk
-    /// over the spells of every case reads 8 bytes a case, not 64.
-    spell_spans: Vec<Span>,
+    /// By case, apart from [`Spans`] so that a walk over the spells of
+    /// every case reads 20 bytes a case, not 76.
+    heads: Vec<Head>,
     spells: Vec<Spell>,
     placements: Vec<Placement>,
     dates: Vec<NaiveDate>,
@@ -74,16 +97,14 @@ pub struct FactStore {
 pub struct CaseView<'a> {
     store: &'a FactStore,
     spans: &'a Spans,
-    spells: Span,
+    head: Head,
 }
 
 /// Where a case not held would lie: nowhere.
 static NO_SPANS: Spans = Spans {
-    home: None,
     graduate_since: None,
     placements: Span { start: 0, len: 0 },
-    dates: 0,
-    date_lens: [0; 4],
+    date_lens: [0; 3],
     trainings: Span { start: 0, len: 0 },
     recognitions: Span { start: 0, len: 0 },
     memberships: Span { start: 0, len: 0 },
@@ -93,7 +114,7 @@ static NO_SPANS: Spans = Spans {
 impl<'a> CaseView<'a> {
     #[inline]
     pub fn home(&self) -> Option<PlaceNo> {
-        self.spans.home
+        (self.head.home != NO_HOME).then_some(self.head.home)
     }
 
     #[inline]
@@ -103,7 +124,7 @@ impl<'a> CaseView<'a> {
 
     #[inline]
     pub fn spells(&self) -> &'a [Spell] {
-        self.spells.of(&self.store.spells)
+        self.head.spells.of(&self.store.spells)
     }
 
     #[inline]
@@ -134,15 +155,17 @@ impl<'a> CaseView<'a> {
     /// Date list `k` (see [`Spans`]).
     #[inline]
     fn dates(&self, k: usize) -> &'a [NaiveDate] {
-        let lens = &self.spans.date_lens;
-        let start = self.spans.dates as usize + lens[..k].iter().map(|l| *l as usize).sum::<usize>();
-        &self.store.dates[start..start + lens[k] as usize]
+        let (head, lens) = (&self.head, &self.spans.date_lens);
+        let start =
+            (head.dates + u32::from(head.contacts)) as usize + lens[..k - 1].iter().map(|l| *l as usize).sum::<usize>();
+        &self.store.dates[start..start + lens[k - 1] as usize]
     }
 
-    /// Contact dates, sorted.
+    /// Contact dates, sorted (read without the case's [`Spans`]).
     #[inline]
     pub fn contacts(&self) -> &'a [NaiveDate] {
-        self.dates(0)
+        let start = self.head.dates as usize;
+        &self.store.dates[start..start + self.head.contacts as usize]
     }
 
     /// Dates of two-way recommendations, sorted.
@@ -214,15 +237,15 @@ impl FactStore {
         CaseView {
             store: self,
             spans: self.cases.get(i).unwrap_or(&NO_SPANS),
-            spells: self.spell_spans.get(i).copied().unwrap_or_default(),
+            head: self.heads.get(i).copied().unwrap_or_default(),
         }
     }
 
     /// Adds the next case (number [`Self::len`]).
     pub fn push(&mut self, facts: &CaseFacts) {
-        let (spans, spells) = self.append(facts);
+        let (spans, head) = self.append(facts);
         self.cases.push(spans);
-        self.spell_spans.push(spells);
+        self.heads.push(head);
     }
 
     /// Replaces the facts of `case`, adding empty cases up to it.
@@ -230,16 +253,16 @@ impl FactStore {
         let case = case as usize;
         if self.cases.len() <= case {
             self.cases.resize_with(case + 1, Spans::default);
-            self.spell_spans.resize_with(case + 1, Span::default);
+            self.heads.resize_with(case + 1, Head::default);
         }
-        self.garbage += rows_of(&self.cases[case]) + self.spell_spans[case].len as usize;
-        (self.cases[case], self.spell_spans[case]) = self.append(facts);
+        self.garbage += rows_of(&self.cases[case], &self.heads[case]);
+        (self.cases[case], self.heads[case]) = self.append(facts);
         if self.garbage > 4096 && self.garbage > self.live_rows() {
             self.compact();
         }
     }
 
-    fn append(&mut self, f: &CaseFacts) -> (Spans, Span) {
+    fn append(&mut self, f: &CaseFacts) -> (Spans, Head) {
         let dates = self.dates.len() as u32;
         let mut date_lens = [0u16; 4];
         for (i, list) in [&f.contacts, &f.two_way, &f.other_services, &f.zero_employment_signals].iter().enumerate() {
@@ -249,18 +272,18 @@ impl FactStore {
             self.dates.extend_from_slice(kept);
             date_lens[i] = kept.len() as u16;
         }
+        let [contacts, rest @ ..] = date_lens;
         let spans = Spans {
-            home: f.home,
             graduate_since: f.graduate_since,
             placements: append(&mut self.placements, &f.placements),
-            dates,
-            date_lens,
+            date_lens: rest,
             trainings: append(&mut self.trainings, &f.trainings),
             recognitions: append(&mut self.recognitions, &f.recognitions),
             memberships: append(&mut self.memberships, &f.memberships),
             grants: append(&mut self.grants, &f.grants),
         };
-        (spans, append(&mut self.spells, &f.spells))
+        let head = Head { spells: append(&mut self.spells, &f.spells), home: home_of(f.home), dates, contacts };
+        (spans, head)
     }
 
     fn live_rows(&self) -> usize {
@@ -279,11 +302,10 @@ impl FactStore {
         let old = std::mem::take(self);
         for case in 0..old.cases.len() {
             let v = old.case(case as CaseNo);
+            let dates = self.dates.len() as u32;
             let spans = Spans {
-                home: v.home(),
                 graduate_since: v.graduate_since(),
                 placements: append(&mut self.placements, v.placements()),
-                dates: self.dates.len() as u32,
                 date_lens: old.cases[case].date_lens,
                 trainings: append(&mut self.trainings, v.trainings()),
                 recognitions: append(&mut self.recognitions, v.recognitions()),
@@ -295,7 +317,7 @@ impl FactStore {
             }
             self.cases.push(spans);
             let spells = append(&mut self.spells, v.spells());
-            self.spell_spans.push(spells);
+            self.heads.push(Head { spells, home: home_of(v.home()), dates, contacts: old.heads[case].contacts });
         }
     }
 
@@ -303,7 +325,7 @@ impl FactStore {
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
         self.cases.capacity() * size_of::<Spans>()
-            + self.spell_spans.capacity() * size_of::<Span>()
+            + self.heads.capacity() * size_of::<Head>()
             + self.spells.capacity() * size_of::<Spell>()
             + self.placements.capacity() * size_of::<Placement>()
             + self.dates.capacity() * size_of::<NaiveDate>()
@@ -314,10 +336,17 @@ impl FactStore {
     }
 }
 
-/// Rows the spans of one case name.
-fn rows_of(s: &Spans) -> usize {
-    (s.placements.len + s.trainings.len + s.recognitions.len + s.memberships.len + s.grants.len) as usize
+/// Rows the spans and head of one case name.
+fn rows_of(s: &Spans, h: &Head) -> usize {
+    (s.placements.len + s.trainings.len + s.recognitions.len + s.memberships.len + s.grants.len + h.spells.len) as usize
+        + usize::from(h.contacts)
         + s.date_lens.iter().map(|l| *l as usize).sum::<usize>()
+}
+
+/// [`Head::home`] of `home`. A community numbered [`NO_HOME`] would need
+/// 2^32 communities: numberings stop long before (`PlaceNo` of a `Vec` index).
+fn home_of(home: Option<PlaceNo>) -> PlaceNo {
+    home.unwrap_or(NO_HOME)
 }
 
 #[cfg(test)]

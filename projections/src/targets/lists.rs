@@ -15,7 +15,7 @@ use chrono::{Months, NaiveDate};
 use serde::Serialize;
 
 use super::{
-    Facts, Period, Response, TargetParams, add_months, followup_month, long_term_status, response, spells_of,
+    Facts, LongTermCut, Period, Response, TargetParams, add_months, followup_month, response, spells_of,
     split::{over_runs, threads_for},
 };
 use crate::facts::{CaseNo, CaseSet, SpellRow, any_in, last_by};
@@ -134,8 +134,15 @@ pub struct LongTermRow {
 /// Ordered long-term first, longest first, then by case id.
 #[derive(Debug, Clone, Copy)]
 pub struct LongTerm<'p> {
-    pub a: NaiveDate,
-    pub p: &'p TargetParams,
+    p: &'p TargetParams,
+    /// The cut on `A`, made once for every spell.
+    cut: LongTermCut,
+}
+
+impl<'p> LongTerm<'p> {
+    pub fn new(a: NaiveDate, p: &'p TargetParams) -> Self {
+        Self { p, cut: LongTermCut::new(a, p) }
+    }
 }
 
 impl SpellList for LongTerm<'_> {
@@ -143,7 +150,7 @@ impl SpellList for LongTerm<'_> {
     type Row = LongTermRow;
 
     fn key(&self, _: &Facts<'_>, s: &SpellRow) -> Option<Self::Key> {
-        long_term_status(s, self.a, self.p).map(|(days, status)| (*s, days, status))
+        self.cut.status(s).map(|(days, status)| (*s, days, status))
     }
 
     fn order(&self, f: &Facts<'_>, x: &Self::Key, y: &Self::Key) -> Ordering {
@@ -167,7 +174,7 @@ impl SpellList for LongTerm<'_> {
 
 /// [`LongTerm`], whole.
 pub fn long_term(f: &Facts<'_>, spells: &[SpellRow], a: NaiveDate, p: &TargetParams) -> Vec<LongTermRow> {
-    LongTerm { a, p }.all(f, spells.iter().copied())
+    LongTerm::new(a, p).all(f, spells.iter().copied())
 }
 
 // === overdue follow-up ===
@@ -393,7 +400,7 @@ mod tests {
         let a = d("2026-09-30");
         let p = TargetParams::default();
         let spells = spells_in(&f, &all_cases, a);
-        let list = LongTerm { a, p: &p };
+        let list = LongTerm::new(a, &p);
         let whole = list.all(&f, spells.iter().copied());
         assert!(whole.len() > 150, "{}", whole.len());
         let first_at_risk = whole.iter().position(|r| r.status == "at_risk").unwrap_or(whole.len());

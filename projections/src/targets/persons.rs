@@ -225,7 +225,9 @@ pub struct LongTermCut {
     /// `A` minus `lookback_years`.
     window_start: NaiveDate,
     long_term_months: u32,
-    at_risk_after_months: u32,
+    /// [`latest_reaching`] `A` in `long_term_months`, and in `at_risk_after_months`.
+    long_term_by: NaiveDate,
+    at_risk_by: NaiveDate,
 }
 
 impl LongTermCut {
@@ -234,25 +236,47 @@ impl LongTermCut {
             a,
             window_start: sub_years(a, p.lookback_years),
             long_term_months: p.long_term_months,
-            at_risk_after_months: p.at_risk_after_months,
+            long_term_by: latest_reaching(a, p.long_term_months),
+            at_risk_by: latest_reaching(a, p.at_risk_after_months),
         }
     }
 
-    /// Where spell `s` stands on the list (see [`long_term`]).
+    /// Where spell `s` stands on the list (see [`long_term`]). An open
+    /// spell's end is `A`, so it is decided by comparing its registration
+    /// with the cut's two dates; an ended one (ended by `A`) cannot reach
+    /// further than `A` did, and only one registered by `long_term_by`
+    /// needs its own end counted.
     pub fn status(&self, s: &SpellRow) -> Option<(i64, &'static str)> {
         if !s.overlaps(self.window_start, self.a) {
             return None;
         }
-        let end = s.ended_on.unwrap_or(self.a);
-        let status = if reached(s.registered_on, self.long_term_months, end) {
-            "long_term"
-        } else if s.ended_on.is_none() && reached(s.registered_on, self.at_risk_after_months, self.a) {
-            "at_risk"
-        } else {
-            return None;
+        let status = match s.ended_on {
+            _ if s.registered_on > self.at_risk_by.max(self.long_term_by) => return None,
+            None if s.registered_on <= self.long_term_by => "long_term",
+            None if s.registered_on <= self.at_risk_by => "at_risk",
+            Some(end)
+                if s.registered_on <= self.long_term_by && reached(s.registered_on, self.long_term_months, end) =>
+            {
+                "long_term"
+            }
+            _ => return None,
         };
-        Some(((end - s.registered_on).num_days(), status))
+        Some(((s.ended_on.unwrap_or(self.a) - s.registered_on).num_days(), status))
     }
+}
+
+/// The latest start from which `months` calendar months have passed on
+/// `d`: `reached(from, months, d)` exactly when `from` is on or before it
+/// ([`add_months`] never decreases as its start grows, so the starts that
+/// reach `d` are all those up to some day). `d − months` reaches `d`; the
+/// end-of-month clamp lets up to three later starts reach it too (the 29th
+/// to the 31st of a month before a February).
+pub(crate) fn latest_reaching(d: NaiveDate, months: u32) -> NaiveDate {
+    let mut from = d.checked_sub_months(Months::new(months)).unwrap_or(NaiveDate::MIN);
+    while let Some(next) = from.succ_opt().filter(|n| *n <= d && add_months(*n, months) <= d) {
+        from = next;
+    }
+    from
 }
 
 /// `d >= add_months(from, months)`, deciding by the day count alone when it
@@ -462,6 +486,19 @@ pub fn communities(f: &Facts<'_>, cases: &[CaseNo], a: NaiveDate) -> Vec<Communi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_start_reaches_a_day_exactly_when_it_is_on_or_before_the_latest_that_does() {
+        let first = NaiveDate::from_ymd_opt(2023, 11, 1).unwrap();
+        for d in (0..500).map(|i| first + chrono::Days::new(i)) {
+            for months in [0, 1, 3, 5, 6, 12] {
+                let latest = latest_reaching(d, months);
+                for from in (0..500).map(|i| d - chrono::Days::new(i)) {
+                    assert_eq!(from <= latest, reached(from, months, d), "{from} + {months} months by {d}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn reached_is_the_calendar_comparison_on_every_day_around_every_start() {

@@ -522,7 +522,7 @@ fn action_page(
     let (group, offset, size) = (w.group, w.offset, w.size);
     Ok(match list {
         ActionList::LongTermUnemployed => {
-            items(rm.list_page(&LongTerm { a, p: params }, j, a, group, offset, size)?, |r| ActionItem {
+            items(rm.list_page(&LongTerm::new(a, params), j, a, group, offset, size)?, |r| ActionItem {
                 case_id: r.case_id,
                 communities: vec![r.community],
                 registered_on: date(r.registered_on),

@@ -656,7 +656,7 @@ fn queries(db: &Path, today: NaiveDate, runs: usize) -> anyhow::Result<Queried> 
         })
     }
     let at = (&city, today);
-    pages(&mut list, &model, ("list long-term", "long-term and at-risk"), &LongTerm { a: today, p: &params }, at)?;
+    pages(&mut list, &model, ("list long-term", "long-term and at-risk"), &LongTerm::new(today, &params), at)?;
     let overdue = Overdue::new(today, params.followup_month_start_day);
     pages(&mut list, &model, ("list overdue", "overdue follow-ups"), &overdue, at)?;
     let exit = ExitReview::new(today, params.exit_review_months);

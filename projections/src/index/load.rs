@@ -276,11 +276,18 @@ pub(super) fn checkpoint(conn: &Connection) -> Result<u64, ProjectionError> {
 /// Every case of the generation, in the connection's snapshot.
 pub(super) fn load_all(conn: &Connection) -> Result<CaseIndex, ProjectionError> {
     let mut ix = CaseIndex { checkpoint: checkpoint(conn)?, ..CaseIndex::default() };
-    // Numbered in case-id order (lists order by case id; the numbers start sorted).
-    let mut ids: Vec<String> =
-        conn.prepare("SELECT case_id FROM person")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    // Numbered by home community, then case id: the cases of a community,
+    // a street or a district are a run of numbers, so their rows lie
+    // together and a query for one reads them front to back, as the city's
+    // does (community codes nest: district, street, community). Lists order
+    // by case id whatever the numbers; cases numbered later (a refresh)
+    // follow at the end.
+    let mut ids: Vec<(String, String)> = conn
+        .prepare("SELECT community, case_id FROM person")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
     ids.sort_unstable();
-    for id in &ids {
+    for (_, id) in &ids {
         ix.case(id);
     }
     let mut rows = HashMap::new();

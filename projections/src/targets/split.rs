@@ -1,14 +1,24 @@
-//! Splitting a walk over many cases into consecutive runs of cases, one per
-//! thread, for the report's walk and the lists' (each run's result is
-//! computed apart and the caller adds them up, in run order).
+//! Splitting a walk over many cases into consecutive runs of cases, taken
+//! by a few threads, for the report's walk and the lists' (each run's
+//! result is computed apart and the caller adds them up, in run order).
+//!
+//! The runs are more than the threads ([`RUNS_PER_THREAD`] each), and a
+//! thread takes the next run when it has finished one: on a machine whose
+//! cores other work shares, a thread held up on a busy core leaves its
+//! remaining runs to the others instead of making the whole walk wait for
+//! its half.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::facts::CaseNo;
 
 /// Cases a walk takes on one thread at least: below this, another thread
-/// costs more than it saves (a thread is started per run, about 50 µs).
+/// costs more than it saves (a thread is started per walk, about 50 µs).
 const CASES_PER_THREAD: usize = 16_384;
 /// Threads a walk takes at most (a server answers other queries too).
 const MAX_THREADS: usize = 4;
+/// Runs a walk is cut into per thread.
+const RUNS_PER_THREAD: usize = 8;
 
 /// How many threads a walk over `cases` cases takes: one per
 /// [`CASES_PER_THREAD`], at most the cores there are and [`MAX_THREADS`].
@@ -17,18 +27,31 @@ pub fn threads_for(cases: usize) -> usize {
     (cases / CASES_PER_THREAD).clamp(1, cores.clamp(1, MAX_THREADS))
 }
 
-/// `f` of each of `threads` consecutive runs of `cases`, in order; on this
-/// thread alone when `threads` is 1.
+/// `f` of each consecutive run of `cases`, in order, the runs taken in turn
+/// by `threads` threads; one run on this thread alone when `threads` is 1.
 pub fn over_runs<T: Send>(threads: usize, cases: &[CaseNo], f: impl Fn(&[CaseNo]) -> T + Sync) -> Vec<T> {
     if threads <= 1 || cases.len() < 2 {
         return vec![f(cases)];
     }
-    let f = &f;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            cases.chunks(cases.len().div_ceil(threads)).map(|run| scope.spawn(move || f(run))).collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
-    })
+    let runs: Vec<&[CaseNo]> = cases.chunks(cases.len().div_ceil(threads * RUNS_PER_THREAD)).collect();
+    let (f, runs, next) = (&f, &runs, &AtomicUsize::new(0));
+    let mut done: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(move || {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(run) = runs.get(i) else { break mine };
+                        mine.push((i, f(run)));
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, t)| t).collect()
 }
 
 #[cfg(test)]
@@ -40,9 +63,12 @@ mod tests {
         let cases: Vec<CaseNo> = (0..1001).collect();
         for threads in [1, 2, 3, 4, 7] {
             let runs = over_runs(threads, &cases, <[CaseNo]>::to_vec);
-            assert_eq!(runs.len(), threads.min(cases.len()), "{threads}");
+            let expected = if threads == 1 { 1 } else { threads * RUNS_PER_THREAD };
+            assert!(runs.len() <= expected && runs.len() >= expected - threads, "{threads}: {}", runs.len());
             assert_eq!(runs.concat(), cases, "{threads} threads");
         }
+        let few: Vec<CaseNo> = (0..5).collect();
+        assert_eq!(over_runs(4, &few, <[CaseNo]>::to_vec).concat(), few, "fewer cases than runs");
         assert_eq!(over_runs(3, &[], <[CaseNo]>::to_vec), vec![Vec::<CaseNo>::new()]);
         assert_eq!(threads_for(10), 1);
     }

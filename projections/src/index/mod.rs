@@ -8,7 +8,9 @@
 //! numbered ([`CaseNo`], [`PlaceNo`]), dates as 4-byte `NaiveDate`, and per
 //! community the cases with a spell registered there and the cases living
 //! there, so a community's or a street's query reads only its own cases and
-//! the city's reads every case once, in order. Memory: see
+//! the city's reads every case once, in order. A whole load numbers the
+//! cases by home community, then case id, so a district's cases are a run
+//! of numbers whose rows lie together (`load.rs`). Memory: see
 //! [`CaseIndex::heap_bytes`] (about 230 bytes a person on the generated
 //! population; `docs/PERFORMANCE.md`).
 //!

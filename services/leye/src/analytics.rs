@@ -268,6 +268,9 @@ fn next_token(offset: usize, shown: usize, total: usize) -> String {
     if next < total { next.to_string() } else { String::new() }
 }
 
+/// Times a query runs again because a rebuild switched the generation under it.
+const GENERATION_RETRIES: usize = 3;
+
 impl Analytics {
     pub fn new(dir: ReadModelDir, params: TargetParams, clock: Clock) -> Self {
         Self { dir, params, clock, progress: None }
@@ -286,19 +289,33 @@ impl Analytics {
     /// Runs `query` on the current generation, off the async threads, once
     /// the projector has reached `wait.min_position`: the answer and the read
     /// model's position, read in the same snapshot (never below `min_position`).
+    ///
+    /// A rebuild may switch `CURRENT` and remove the old generation's files
+    /// between this query reading `CURRENT` and reading the file it names:
+    /// when a query fails and `CURRENT` names another generation by then, it
+    /// runs again on that one (a few times at most).
     async fn query<T: Send + 'static>(
         &self,
         wait: Wait,
-        query: impl FnOnce(&ReadModel) -> Result<T, leye_projections::ProjectionError> + Send + 'static,
+        query: impl Fn(&ReadModel) -> Result<T, leye_projections::ProjectionError> + Send + 'static,
     ) -> Result<(T, u64), QueryError> {
         if let Some(progress) = &self.progress {
             progress.wait(wait).await?;
         }
         let dir = self.dir.clone();
         let ran = tokio::task::spawn_blocking(move || {
-            let path = dir.current()?;
-            let rm = ReadModel::open(&path)?;
-            rm.snapshot(|rm| Ok((query(rm)?, rm.checkpoint()?)))
+            let mut switched = 0;
+            loop {
+                let path = dir.current()?;
+                let answer = ReadModel::open(&path).and_then(|rm| rm.snapshot(|rm| Ok((query(rm)?, rm.checkpoint()?))));
+                match answer {
+                    Err(e) if switched < GENERATION_RETRIES && dir.current().is_ok_and(|now| now != path) => {
+                        switched += 1;
+                        tracing::debug!(error = %e, db = %path.display(), "the generation switched under a query; again on the new one");
+                    }
+                    answer => return answer,
+                }
+            }
         })
         .await;
         match ran {
@@ -609,5 +626,42 @@ mod tests {
         }
         assert_eq!(ActionList::parse("ACTION_LIST_EXIT_REVIEW"), None);
         assert_eq!(ActionList::parse(""), None);
+    }
+
+    /// The race CI once caught: a query had read `CURRENT` and opened the
+    /// generation it named when a rebuild switched and removed that
+    /// generation's files; its first read failed with SQLite's "disk I/O
+    /// error" (the WAL index gone). Here the switch happens at that moment,
+    /// every time: the query's first read fails in the same way, and the
+    /// answer comes from the new generation.
+    #[tokio::test]
+    async fn a_query_whose_generation_is_switched_and_removed_under_it_answers_from_the_new_one() {
+        use std::sync::{
+            Arc,
+            atomic::{AtomicUsize, Ordering},
+        };
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = ReadModelDir::new(tmp.path().join("rm"));
+        let old = dir.current_or_init().unwrap();
+        let new = dir.next_path().unwrap();
+        drop(leye_projections::Projector::open(&new).unwrap());
+        let clock: crate::cases::Clock = Arc::new(chrono::Utc::now);
+        let analytics = Analytics::new(dir.clone(), TargetParams::default(), clock);
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (seen, switch) = (runs.clone(), (dir.clone(), new.clone()));
+        let (answer, _) = analytics
+            .query(Wait::default(), move |rm| {
+                if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+                    // A rebuild finishing right now: switch, then prune the old files.
+                    switch.0.switch_to(&switch.1)?;
+                    assert_eq!(switch.0.prune()?, 1);
+                }
+                rm.checkpoint()
+            })
+            .await
+            .unwrap();
+        assert_eq!(answer, 0);
+        assert_eq!(runs.load(Ordering::SeqCst), 2, "once on the removed generation, once on the new one");
+        assert!(!old.exists() && dir.current().unwrap() == new);
     }
 }

@@ -152,13 +152,14 @@ impl<'a> CaseView<'a> {
         self.spans.grants.of(&self.store.grants)
     }
 
-    /// Date list `k` (see [`Spans`]).
+    /// Date list `k` after the contacts: 0 two-way recommendations, 1 other
+    /// services, 2 zero-employment signals (see [`Head`]).
     #[inline]
-    fn dates(&self, k: usize) -> &'a [NaiveDate] {
-        let (head, lens) = (&self.head, &self.spans.date_lens);
-        let start =
-            (head.dates + u32::from(head.contacts)) as usize + lens[..k - 1].iter().map(|l| *l as usize).sum::<usize>();
-        &self.store.dates[start..start + lens[k - 1] as usize]
+    fn after_contacts(&self, k: usize) -> &'a [NaiveDate] {
+        let lens = &self.spans.date_lens;
+        let start = (self.head.dates + u32::from(self.head.contacts)) as usize
+            + lens[..k].iter().map(|l| *l as usize).sum::<usize>();
+        &self.store.dates[start..start + lens[k] as usize]
     }
 
     /// Contact dates, sorted (read without the case's [`Spans`]).
@@ -171,19 +172,19 @@ impl<'a> CaseView<'a> {
     /// Dates of two-way recommendations, sorted.
     #[inline]
     pub fn two_way(&self) -> &'a [NaiveDate] {
-        self.dates(1)
+        self.after_contacts(0)
     }
 
     /// Dates of every recommendation and training enrolment, sorted.
     #[inline]
     pub fn other_services(&self) -> &'a [NaiveDate] {
-        self.dates(2)
+        self.after_contacts(1)
     }
 
     /// Zero-employment signals, sorted.
     #[inline]
     pub fn zero_employment_signals(&self) -> &'a [NaiveDate] {
-        self.dates(3)
+        self.after_contacts(2)
     }
 
     /// Every community a row of this case names (home, spells, placements,

@@ -211,14 +211,9 @@ pub fn long_term_counts(spells: &[SpellRow], a: NaiveDate, p: &TargetParams) -> 
     out
 }
 
-/// Where one spell stands on [`long_term`]'s list: its days and
-/// `long_term` or `at_risk`; `None` when not on it.
-pub fn long_term_status(s: &SpellRow, a: NaiveDate, p: &TargetParams) -> Option<(i64, &'static str)> {
-    LongTermCut::new(a, p).status(s)
-}
-
-/// [`long_term_status`] on one as-of date, with what does not depend on the
-/// spell computed once (a report applies it to every spell).
+/// Where a spell stands on [`long_term`]'s list on one as-of date (its days
+/// and `long_term` or `at_risk`), with what does not depend on the spell
+/// computed once: a report and the list apply it to every spell.
 #[derive(Debug, Clone, Copy)]
 pub struct LongTermCut {
     a: NaiveDate,
@@ -251,7 +246,6 @@ impl LongTermCut {
             return None;
         }
         let status = match s.ended_on {
-            _ if s.registered_on > self.at_risk_by.max(self.long_term_by) => return None,
             None if s.registered_on <= self.long_term_by => "long_term",
             None if s.registered_on <= self.at_risk_by => "at_risk",
             Some(end)

@@ -85,6 +85,8 @@ pub(crate) struct PersonFigures {
     grants: GrantTotals,
     grants_by_year: HashMap<i32, GrantTotals>,
     zero_employment_households: usize,
+    /// The enterprises' targets (city and district only), read beside the walk.
+    enterprises: Vec<TargetValue>,
 }
 
 /// Every target for one jurisdiction, period and as-of date.
@@ -633,9 +635,18 @@ impl ReadModel {
             let f = ix.facts(j);
             let years = budget_years(j, period, p);
             let year_periods: Vec<Period> = years.iter().map(|(_, y)| *y).collect();
-            // Every per-case figure in one walk over the cases.
-            let mut t = targets::person_totals(&f, &ix.cases_in(&f), period, a, p, &year_periods);
+            // Every per-case figure in one walk over the cases; meanwhile
+            // this thread counts the households and reads the enterprises'
+            // figures (its connection cannot leave it).
+            let (mut t, (zero_employment_households, enterprises)) =
+                targets::person_totals_beside(&f, &ix.cases_in(&f), period, a, p, &year_periods, || {
+                    let households = ix.zero_employment_households(&f, a, p).len();
+                    let enterprises =
+                        if enterprise_level(j) { self.enterprise_targets(j, period, a, p) } else { Ok(Vec::new()) };
+                    (households, enterprises)
+                });
             Ok(PersonFigures {
+                enterprises: enterprises?,
                 grants: named_grants(ix, std::mem::take(&mut t.counts.grants)),
                 grants_by_year: years
                     .iter()
@@ -643,7 +654,7 @@ impl ReadModel {
                     .zip(std::mem::take(&mut t.grants_by_year))
                     .map(|(y, g)| (y, named_grants(ix, g)))
                     .collect(),
-                zero_employment_households: ix.zero_employment_households(&f, a, p).len(),
+                zero_employment_households,
                 totals: t,
             })
         })?;
@@ -756,9 +767,7 @@ impl ReadModel {
         ));
         let interns = persons.totals.counts.interns;
         out.push(count_of("interns", "见习 interns placed", interns, interns >= 1000, "≥ 1 000 / year", "001 § 8"));
-        if enterprise_level(j) {
-            out.extend(self.enterprise_targets(j, period, a, p)?);
-        }
+        out.extend(std::mem::take(&mut persons.enterprises));
         out.extend(self.volume_targets(j, period, a, &persons)?);
 
         // Grants from the index (read first, above) and enterprise grants from SQL, in this snapshot.

@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use super::{
     CaseCounts, Facts, FollowupMonths, LongTermCut, Period, TargetParams, add_grants, count, employment_of, reemployed,
     response, served_case,
-    split::{over_runs, threads_for},
+    split::{over_runs_beside, threads_for},
 };
 use crate::facts::{CaseNo, SpellRow};
 
@@ -45,8 +45,8 @@ pub struct PersonTotals {
 
 /// [`PersonTotals`] of `cases` (any superset of the cases with a row in `J`,
 /// each once) over `period` as of `a`, with the grants of each of `years`.
-/// A long walk is split into consecutive runs of cases, one per thread
-/// ([`threads_for`]), and their sums added.
+/// A long walk is split into consecutive runs of cases, taken by a few
+/// threads ([`threads_for`]), and their sums added.
 pub fn person_totals(
     f: &Facts<'_>,
     cases: &[CaseNo],
@@ -55,11 +55,27 @@ pub fn person_totals(
     p: &TargetParams,
     years: &[Period],
 ) -> PersonTotals {
-    totals_on(threads_for(cases.len()), f, cases, period, a, p, years)
+    person_totals_beside(f, cases, period, a, p, years, || ()).0
 }
 
-/// [`person_totals`] on `threads` threads.
-fn totals_on(
+/// [`person_totals`], this thread doing `beside` (the rest of the report
+/// that needs no walk) while the walk's first runs are taken
+/// ([`over_runs_beside`]).
+pub fn person_totals_beside<U>(
+    f: &Facts<'_>,
+    cases: &[CaseNo],
+    period: Period,
+    a: NaiveDate,
+    p: &TargetParams,
+    years: &[Period],
+    beside: impl FnOnce() -> U,
+) -> (PersonTotals, U) {
+    totals_on(threads_for(cases.len()), f, cases, period, a, p, years, beside)
+}
+
+/// [`person_totals_beside`] on `threads` threads.
+#[allow(clippy::too_many_arguments)]
+fn totals_on<U>(
     threads: usize,
     f: &Facts<'_>,
     cases: &[CaseNo],
@@ -67,8 +83,10 @@ fn totals_on(
     a: NaiveDate,
     p: &TargetParams,
     years: &[Period],
-) -> PersonTotals {
-    let mut parts = over_runs(threads, cases, |run| walk(f, run, period, a, p, years)).into_iter();
+    beside: impl FnOnce() -> U,
+) -> (PersonTotals, U) {
+    let (parts, other) = over_runs_beside(threads, cases, |run| walk(f, run, period, a, p, years), beside);
+    let mut parts = parts.into_iter();
     let (mut t, mut places) = parts.next().unwrap_or_default();
     for (u, more) in parts {
         t.add(u);
@@ -83,7 +101,7 @@ fn totals_on(
         t.full_employment.0 += usize::from(rate >= 0.9);
         t.full_employment.1 += 1;
     }
-    t
+    (t, other)
 }
 
 fn add2(sum: &mut (usize, usize), more: (usize, usize)) {
@@ -251,10 +269,11 @@ mod tests {
         let period = Period::new(d("2025-06-01"), d("2026-05-31")).unwrap();
         let years = [Period::new(d("2025-01-01"), d("2025-12-31")).unwrap()];
         let p = TargetParams::default();
-        let one = totals_on(1, &f, &cases, period, d("2026-03-15"), &p, &years);
+        let one = totals_on(1, &f, &cases, period, d("2026-03-15"), &p, &years, || ()).0;
         assert!(one.reemployment.1 > 100 && one.followup.1 > 100 && one.full_employment.1 == 7, "{one:?}");
         for threads in [2, 3, 4] {
-            assert_eq!(totals_on(threads, &f, &cases, period, d("2026-03-15"), &p, &years), one, "{threads} threads");
+            let (many, ()) = totals_on(threads, &f, &cases, period, d("2026-03-15"), &p, &years, || ());
+            assert_eq!(many, one, "{threads} threads");
         }
     }
 }

@@ -30,28 +30,45 @@ pub fn threads_for(cases: usize) -> usize {
 /// `f` of each consecutive run of `cases`, in order, the runs taken in turn
 /// by `threads` threads; one run on this thread alone when `threads` is 1.
 pub fn over_runs<T: Send>(threads: usize, cases: &[CaseNo], f: impl Fn(&[CaseNo]) -> T + Sync) -> Vec<T> {
+    over_runs_beside(threads, cases, f, || ()).0
+}
+
+/// [`over_runs`], this thread first doing `beside` (work of the same answer
+/// that needs no case of the walk, or that cannot leave this thread, such as
+/// a query on its SQLite connection) while `threads - 1` others take runs,
+/// then taking runs itself. On two cores the work beside the walk no longer
+/// adds its whole time to the answer's: the walk's runs balance around it.
+pub fn over_runs_beside<T: Send, U>(
+    threads: usize,
+    cases: &[CaseNo],
+    f: impl Fn(&[CaseNo]) -> T + Sync,
+    beside: impl FnOnce() -> U,
+) -> (Vec<T>, U) {
     if threads <= 1 || cases.len() < 2 {
-        return vec![f(cases)];
+        let other = beside();
+        return (vec![f(cases)], other);
     }
     let runs: Vec<&[CaseNo]> = cases.chunks(cases.len().div_ceil(threads * RUNS_PER_THREAD)).collect();
     let (f, runs, next) = (&f, &runs, &AtomicUsize::new(0));
-    let mut done: Vec<(usize, T)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(move || {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(run) = runs.get(i) else { break mine };
-                        mine.push((i, f(run)));
-                    }
-                })
-            })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    let take = move || {
+        let mut mine = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(run) = runs.get(i) else { break mine };
+            mine.push((i, f(run)));
+        }
+    };
+    let (mut done, other): (Vec<(usize, T)>, U) = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(take)).collect();
+        let other = beside();
+        let mut done = take();
+        for h in helpers {
+            done.extend(h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        }
+        (done, other)
     });
     done.sort_unstable_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, t)| t).collect()
+    (done.into_iter().map(|(_, t)| t).collect(), other)
 }
 
 #[cfg(test)]
@@ -71,5 +88,32 @@ mod tests {
         assert_eq!(over_runs(4, &few, <[CaseNo]>::to_vec).concat(), few, "fewer cases than runs");
         assert_eq!(over_runs(3, &[], <[CaseNo]>::to_vec), vec![Vec::<CaseNo>::new()]);
         assert_eq!(threads_for(10), 1);
+    }
+
+    #[test]
+    fn work_beside_the_walk_runs_once_on_this_thread_and_the_runs_still_cover_every_case() {
+        let cases: Vec<CaseNo> = (0..1001).collect();
+        let me = std::thread::current().id();
+        for threads in [1, 2, 3] {
+            let (runs, (calls, on)) =
+                over_runs_beside(threads, &cases, <[CaseNo]>::to_vec, || (1, std::thread::current().id()));
+            assert_eq!((calls, on), (1, me), "{threads} threads");
+            assert_eq!(runs.concat(), cases, "{threads} threads");
+        }
+        // With two threads or more the walk goes on while `beside` runs:
+        // `beside` waits for a run to be done (it would wait forever if the
+        // runs started only after it).
+        let done = AtomicUsize::new(0);
+        let walk = |run: &[CaseNo]| done.fetch_add(run.len(), Ordering::SeqCst);
+        let waited = || {
+            let start = std::time::Instant::now();
+            while done.load(Ordering::SeqCst) == 0 && start.elapsed() < std::time::Duration::from_secs(20) {
+                std::thread::yield_now();
+            }
+            done.load(Ordering::SeqCst) > 0
+        };
+        let (_, walked_meanwhile) = over_runs_beside(2, &cases, walk, waited);
+        assert!(walked_meanwhile, "a helper took runs while this thread was busy beside");
+        assert_eq!(done.load(Ordering::SeqCst), cases.len());
     }
 }

@@ -185,15 +185,26 @@ pub fn case_counts(f: &Facts<'_>, cases: &[CaseNo], period: Period, a: NaiveDate
 }
 
 impl CaseCounts {
-    /// Counts case `c`.
+    /// Counts case `c`. A walk over the city calls this for every case, and
+    /// most have no row of the kind a count reads: each kind is looked at
+    /// only when the case has one.
     pub fn add(&mut self, f: &Facts<'_>, c: CaseNo, period: Period, a: NaiveDate) {
         let e = period.to.min(a);
-        count(&mut self.difficulty, difficulty_of(f, c, period, a));
-        self.start_up_trainees += usize::from(start_up_trainee(f, c, period, e));
-        self.interns += usize::from(placed_of(f, c, period, e, &intern));
-        self.welfare_placed += usize::from(placed_of(f, c, period, e, &safety_net_post));
-        count(&mut self.public_welfare_local, public_welfare_staff(f, c, a));
-        self.training_person_times += completions(f, c, period, e);
-        add_grants(f, c, period, a, &mut self.grants);
+        let facts = f.case(c);
+        if !facts.recognitions().is_empty() {
+            count(&mut self.difficulty, difficulty_of(f, c, period, a));
+        }
+        if !facts.trainings().is_empty() {
+            self.start_up_trainees += usize::from(start_up_trainee(f, c, period, e));
+            self.training_person_times += completions(f, c, period, e);
+        }
+        if !facts.placements().is_empty() {
+            self.interns += usize::from(placed_of(f, c, period, e, &intern));
+            self.welfare_placed += usize::from(placed_of(f, c, period, e, &safety_net_post));
+            count(&mut self.public_welfare_local, public_welfare_staff(f, c, a));
+        }
+        if !facts.grants().is_empty() {
+            add_grants(f, c, period, a, &mut self.grants);
+        }
     }
 }

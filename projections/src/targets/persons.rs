@@ -202,8 +202,8 @@ pub fn served_case(f: &Facts<'_>, spells: &[SpellRow], period: Period, e: NaiveD
 pub fn long_term_counts(spells: &[SpellRow], a: NaiveDate, p: &TargetParams) -> (usize, usize) {
     let (cut, mut out) = (LongTermCut::new(a, p), (0, 0));
     for s in spells {
-        match cut.status(s) {
-            Some((_, "long_term")) => out.0 += 1,
+        match cut.label(s) {
+            Some("long_term") => out.0 += 1,
             Some(_) => out.1 += 1,
             None => {}
         }
@@ -236,26 +236,32 @@ impl LongTermCut {
         }
     }
 
-    /// Where spell `s` stands on the list (see [`long_term`]). An open
-    /// spell's end is `A`, so it is decided by comparing its registration
-    /// with the cut's two dates; an ended one (ended by `A`) cannot reach
-    /// further than `A` did, and only one registered by `long_term_by`
-    /// needs its own end counted.
+    /// Where spell `s` stands on the list (see [`long_term`]): its days and
+    /// [`Self::label`].
     pub fn status(&self, s: &SpellRow) -> Option<(i64, &'static str)> {
+        let label = self.label(s)?;
+        Some(((s.ended_on.unwrap_or(self.a) - s.registered_on).num_days(), label))
+    }
+
+    /// `long_term` or `at_risk` when spell `s` is on the list, without its
+    /// days (what a report counts). An open spell's end is `A`, so it is
+    /// decided by comparing its registration with the cut's two dates; an
+    /// ended one (ended by `A`) cannot reach further than `A` did, and only
+    /// one registered by `long_term_by` needs its own end counted.
+    pub fn label(&self, s: &SpellRow) -> Option<&'static str> {
         if !s.overlaps(self.window_start, self.a) {
             return None;
         }
-        let status = match s.ended_on {
-            None if s.registered_on <= self.long_term_by => "long_term",
-            None if s.registered_on <= self.at_risk_by => "at_risk",
+        match s.ended_on {
+            None if s.registered_on <= self.long_term_by => Some("long_term"),
+            None if s.registered_on <= self.at_risk_by => Some("at_risk"),
             Some(end)
                 if s.registered_on <= self.long_term_by && reached(s.registered_on, self.long_term_months, end) =>
             {
-                "long_term"
+                Some("long_term")
             }
-            _ => return None,
-        };
-        Some(((s.ended_on.unwrap_or(self.a) - s.registered_on).num_days(), status))
+            _ => None,
+        }
     }
 }
 

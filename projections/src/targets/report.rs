@@ -1,7 +1,7 @@
 //! Every person-case figure of a target report in one walk over the cases
 //! of `J`: each case's rows are read once, while they are in the cache,
 //! and handed to the per-case form of each definition ([`reemployed`],
-//! [`served_case`], [`LongTermCut::status`], [`FollowupMonths::case`],
+//! [`served_case`], [`LongTermCut::label`], [`FollowupMonths::case`],
 //! [`response`], [`employment_of`], [`CaseCounts::add`]). The functions
 //! over a list of spells or cases (what the oracle test and the lists call)
 //! are made of the same per-case forms, so both give the same figures.
@@ -177,8 +177,8 @@ fn walk(
             t.followup.0 += followed;
             t.followup.1 += person_months;
             for s in &spells {
-                match cut.status(s) {
-                    Some((_, "long_term")) => t.long_term.0 += 1,
+                match cut.label(s) {
+                    Some("long_term") => t.long_term.0 += 1,
                     Some(_) => t.long_term.1 += 1,
                     None => {}
                 }

@@ -85,8 +85,6 @@ pub(crate) struct PersonFigures {
     grants: GrantTotals,
     grants_by_year: HashMap<i32, GrantTotals>,
     zero_employment_households: usize,
-    /// The enterprises' targets (city and district only), read beside the walk.
-    enterprises: Vec<TargetValue>,
 }
 
 /// Every target for one jurisdiction, period and as-of date.
@@ -631,7 +629,7 @@ impl ReadModel {
         }
         // The index first: it must be the first read of this snapshot (see
         // `SharedIndex::with`); everything it gives is computed in this one call.
-        let mut persons = self.index.with(&self.conn, |ix| {
+        let (mut persons, enterprises) = self.index.with(&self.conn, |ix| {
             let f = ix.facts(j);
             let years = budget_years(j, period, p);
             let year_periods: Vec<Period> = years.iter().map(|(_, y)| *y).collect();
@@ -639,14 +637,13 @@ impl ReadModel {
             // this thread counts the households and reads the enterprises'
             // figures (its connection cannot leave it).
             let (mut t, (zero_employment_households, enterprises)) =
-                targets::person_totals_beside(&f, &ix.cases_in(&f), period, a, p, &year_periods, || {
+                targets::person_totals(&f, &ix.cases_in(&f), period, a, p, &year_periods, || {
                     let households = ix.zero_employment_households(&f, a, p).len();
                     let enterprises =
                         if enterprise_level(j) { self.enterprise_targets(j, period, a, p) } else { Ok(Vec::new()) };
                     (households, enterprises)
                 });
-            Ok(PersonFigures {
-                enterprises: enterprises?,
+            let persons = PersonFigures {
                 grants: named_grants(ix, std::mem::take(&mut t.counts.grants)),
                 grants_by_year: years
                     .iter()
@@ -656,7 +653,8 @@ impl ReadModel {
                     .collect(),
                 zero_employment_households,
                 totals: t,
-            })
+            };
+            Ok((persons, enterprises?))
         })?;
         let mut out = Vec::new();
 
@@ -767,7 +765,7 @@ impl ReadModel {
         ));
         let interns = persons.totals.counts.interns;
         out.push(count_of("interns", "见习 interns placed", interns, interns >= 1000, "≥ 1 000 / year", "001 § 8"));
-        out.extend(std::mem::take(&mut persons.enterprises));
+        out.extend(enterprises);
         out.extend(self.volume_targets(j, period, a, &persons)?);
 
         // Grants from the index (read first, above) and enterprise grants from SQL, in this snapshot.

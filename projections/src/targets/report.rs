@@ -46,22 +46,10 @@ pub struct PersonTotals {
 /// [`PersonTotals`] of `cases` (any superset of the cases with a row in `J`,
 /// each once) over `period` as of `a`, with the grants of each of `years`.
 /// A long walk is split into consecutive runs of cases, taken by a few
-/// threads ([`threads_for`]), and their sums added.
-pub fn person_totals(
-    f: &Facts<'_>,
-    cases: &[CaseNo],
-    period: Period,
-    a: NaiveDate,
-    p: &TargetParams,
-    years: &[Period],
-) -> PersonTotals {
-    person_totals_beside(f, cases, period, a, p, years, || ()).0
-}
-
-/// [`person_totals`], this thread doing `beside` (the rest of the report
-/// that needs no walk) while the walk's first runs are taken
+/// threads ([`threads_for`]), and their sums added; meanwhile this thread
+/// does `beside`, the rest of the report that needs no walk
 /// ([`over_runs_beside`]).
-pub fn person_totals_beside<U>(
+pub fn person_totals<U>(
     f: &Facts<'_>,
     cases: &[CaseNo],
     period: Period,
@@ -73,7 +61,7 @@ pub fn person_totals_beside<U>(
     totals_on(threads_for(cases.len()), f, cases, period, a, p, years, beside)
 }
 
-/// [`person_totals_beside`] on `threads` threads.
+/// [`person_totals`] on `threads` threads.
 #[allow(clippy::too_many_arguments)]
 fn totals_on<U>(
     threads: usize,

@@ -500,6 +500,81 @@ mod tests {
         }
     }
 
+    /// Monthly follow-up as 000 § 20 reads, month by month and case by
+    /// case, against [`FollowupMonths::case`] (which walks month runs per
+    /// spell), on random histories: several spells a case, given in
+    /// order and reversed, months starting on the 1st, 15th, 29th and 31st.
+    #[test]
+    fn followup_months_equal_the_definition_read_month_by_month() {
+        use rand::{Rng, SeedableRng};
+
+        use crate::{
+            facts::{CaseFacts, Spell},
+            targets::Jurisdiction,
+        };
+        struct Ids(Vec<String>);
+        impl Names for Ids {
+            fn case_id(&self, case: CaseNo) -> &str {
+                &self.0[case as usize]
+            }
+            fn community(&self, _: PlaceNo) -> &str {
+                "120111001001"
+            }
+        }
+        let mut rng = rand::rngs::StdRng::seed_from_u64(20261202);
+        let day0 = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        let day = |n: u64| day0 + chrono::Days::new(n);
+        let store: FactStore = (0..600)
+            .map(|_| {
+                let mut at = rng.random_range(0..500u64);
+                let spells: Vec<Spell> = (0..rng.random_range(1..4))
+                    .map(|_| {
+                        let registered_on = day(at);
+                        at += rng.random_range(0..200);
+                        let ended_on = rng.random_bool(0.7).then(|| day(at));
+                        at += rng.random_range(1..60);
+                        Spell { registered_on, ended_on, ended_employed: false, community: 0 }
+                    })
+                    .collect();
+                let mut contacts: Vec<NaiveDate> =
+                    (0..rng.random_range(0..30)).map(|_| day(rng.random_range(0..900))).collect();
+                contacts.sort();
+                CaseFacts { home: Some(0), spells: spells.into(), contacts: contacts.into(), ..CaseFacts::default() }
+            })
+            .collect();
+        let ids = Ids((0..600).map(|i| format!("c{i}")).collect());
+        let f = Facts::new(&store, &ids, 1, &Jurisdiction::city());
+        for (start_day, from, to, a) in [(1, 100, 465, 700), (15, 30, 400, 250), (29, 0, 800, 800), (31, 200, 260, 900)]
+        {
+            let period = Period::new(day(from), day(to)).unwrap();
+            let (a, e) = (day(a), day(to).min(day(a)));
+            // Each marks the months it counted a case in: one for each order.
+            let mut months = FollowupMonths::new(period, e, start_day);
+            let mut reversed = FollowupMonths::new(period, e, start_day);
+            for c in 0..600u32 {
+                let mut spells: Vec<SpellRow> =
+                    f.case(c).spells().iter().enumerate().filter_map(|(no, s)| s.at(c, no, a)).collect();
+                // The definition: each follow-up month overlapping [F, E].
+                let (mut want_followed, mut want_months) = (0, 0);
+                let (mut m_start, _) = followup_month(period.from, start_day);
+                while m_start <= e {
+                    let m_end = (add_months(m_start, 1).pred_opt().unwrap()).min(e);
+                    let open = spells.iter().any(|s| s.overlaps(m_start.max(period.from), m_end));
+                    if open {
+                        want_months += 1;
+                        let contacted = f.case(c).contacts().iter().any(|d| m_start <= *d && *d <= m_end);
+                        want_followed += usize::from(contacted);
+                    }
+                    m_start = add_months(m_start, 1);
+                }
+                let want = (want_followed, want_months);
+                assert_eq!(months.case(&f, &spells), want, "case {c}, months from day {start_day}");
+                spells.reverse();
+                assert_eq!(reversed.case(&f, &spells), want, "case {c} reversed, months from day {start_day}");
+            }
+        }
+    }
+
     #[test]
     fn reached_is_the_calendar_comparison_on_every_day_around_every_start() {
         let first = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();

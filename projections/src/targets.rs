@@ -110,6 +110,8 @@ mod lists;
 mod persons;
 mod report;
 mod split;
+#[cfg(test)]
+pub(crate) mod test_names;
 pub use counts::*;
 pub use lists::*;
 pub use persons::*;

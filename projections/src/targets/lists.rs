@@ -354,21 +354,9 @@ impl SpellList for Matchmaker {
 mod tests {
     use super::*;
     use crate::{
-        facts::{CaseFacts, CaseNo, FactStore, Names, PlaceNo, Spell},
-        targets::{Jurisdiction, spells_in},
+        facts::{CaseFacts, CaseNo, FactStore, Names, Spell},
+        targets::{Jurisdiction, spells_in, test_names::Ids},
     };
-
-    struct Ids(Vec<String>);
-
-    impl Names for Ids {
-        fn case_id(&self, case: CaseNo) -> &str {
-            &self.0[case as usize]
-        }
-
-        fn community(&self, _: PlaceNo) -> &str {
-            "120111001001"
-        }
-    }
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

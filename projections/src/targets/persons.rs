@@ -510,17 +510,8 @@ mod tests {
 
         use crate::{
             facts::{CaseFacts, Spell},
-            targets::Jurisdiction,
+            targets::{Jurisdiction, test_names::Ids},
         };
-        struct Ids(Vec<String>);
-        impl Names for Ids {
-            fn case_id(&self, case: CaseNo) -> &str {
-                &self.0[case as usize]
-            }
-            fn community(&self, _: PlaceNo) -> &str {
-                "120111001001"
-            }
-        }
         let mut rng = rand::rngs::StdRng::seed_from_u64(20261202);
         let day0 = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
         let day = |n: u64| day0 + chrono::Days::new(n);

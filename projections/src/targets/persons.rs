@@ -549,7 +549,7 @@ mod tests {
                 let (mut want_followed, mut want_months) = (0, 0);
                 let (mut m_start, _) = followup_month(period.from, start_day);
                 while m_start <= e {
-                    let m_end = (add_months(m_start, 1).pred_opt().unwrap()).min(e);
+                    let m_end = add_months(m_start, 1).pred_opt().unwrap().min(e);
                     let open = spells.iter().any(|s| s.overlaps(m_start.max(period.from), m_end));
                     if open {
                         want_months += 1;

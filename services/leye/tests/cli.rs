@@ -24,8 +24,9 @@ fn resident_id() -> String {
     format!("{first17}{}", b"10X98765432"[(sum % 11) as usize] as char)
 }
 
+/// Never the same port twice in this process (tests run side by side).
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    leye_store::test_postgres::free_port().unwrap()
 }
 
 fn yesterday() -> String {

@@ -49,8 +49,9 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
 }
 
+/// Never the same port twice in this process (tests run side by side).
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    leye_store::test_postgres::free_port().unwrap()
 }
 
 fn text(out: &Output) -> String {

@@ -319,7 +319,8 @@ async fn the_dashboard_serves_tls_with_the_grpc_ports_certificate() {
     let served = Served::spawn(
         dir.path(),
         &["--tls-cert", server.cert.to_str().unwrap(), "--tls-key", server.key.to_str().unwrap()],
-    );
+    )
+    .await;
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_file_iter(&ca.cert).unwrap() {
         roots.add(c.unwrap()).unwrap();

@@ -37,7 +37,7 @@ use leye_proto::{
     person::v1::{self as pb, person_case_service_client::PersonCaseServiceClient},
 };
 use prost::Message;
-use support::{Client, LEYE, NatsServer, authed, eventually, free_port, run_case, spawn_logged, token};
+use support::{Client, LEYE, NatsServer, authed, eventually, logged_addr, run_case, spawn_logged, token};
 use tokio::{
     io::AsyncReadExt,
     net::TcpStream,
@@ -82,8 +82,6 @@ impl Server {
         std::fs::create_dir_all(&data_dir).unwrap();
         let config = dir.join("leye.toml");
         std::fs::write(&config, format!("[security.limits]\n{limits}\n")).unwrap();
-        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let log = dir.join("leye.log");
         let mut cmd = match nofile {
             // prlimit sets the limit and execs leye: the same process id.
@@ -94,14 +92,17 @@ impl Server {
             }
             None => Command::new(LEYE),
         };
-        cmd.args(["serve", "--listen", &addr.to_string(), "--metrics-listen", &metrics.to_string(), "--data-dir"])
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--data-dir"])
             .arg(&data_dir)
             .args(["--policy-finder", "false", "--config"])
             .arg(&config);
         if let Some(url) = nats_url {
             cmd.args(["--nats-url", url]);
         }
-        let child = spawn_logged(cmd, &log);
+        let mut child = spawn_logged(cmd, &log);
+        // Port 0: the addresses are the server's own, read from its log.
+        let metrics = logged_addr(&log, "metrics listening", &mut child).await;
+        let addr = logged_addr(&log, "gRPC listening", &mut child).await;
         let server = Self { addr, metrics, data_dir, log, child };
         drop(server.client().await);
         server

@@ -373,8 +373,8 @@ async fn killed_while_catching_up_then_restarted_answers_as_a_rebuild_from_zero(
         assert!(head > 5000, "400 persons make thousands of events, not {head}");
         let w = Window::last_12_months();
 
-        // Watch the projector from the server's first milliseconds, every 5 ms.
-        let mut leye = Leye::spawn(&d, None, &[]);
+        // Watch the projector from when the server listens, every 5 ms.
+        let mut leye = Leye::spawn(&d, None, &[]).await;
         let deadline = Instant::now() + Duration::from_secs(30);
         // Not before the projector has created the first generation: a query
         // arriving while it does would create `CURRENT` too, and one of two

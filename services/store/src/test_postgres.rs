@@ -229,9 +229,22 @@ fn path_str(path: &Path) -> Result<&str, String> {
     path.to_str().ok_or_else(|| format!("{}: not a UTF-8 path", path.display()))
 }
 
-fn free_port() -> Result<u16, String> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+/// A loopback port free now, never one this process has handed out before.
+/// The port is released before its server binds it, and the kernel may give a
+/// released port to the next caller: tests running side by side (each with
+/// its servers) would then start two servers on one port, and one test would
+/// talk to the other's server. Used for every server the tests start.
+pub fn free_port() -> Result<u16, String> {
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    for _ in 0..1000 {
+        let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        let port = listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())?;
+        if GIVEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(port) {
+            return Ok(port);
+        }
+    }
+    Err("no loopback port left that this process has not handed out".into())
 }
 
 /// The `postgres` user's ids from /etc/passwd, else `nobody`'s (65534).

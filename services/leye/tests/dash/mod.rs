@@ -11,7 +11,7 @@ use tokio::{
     process::{Child, Command},
 };
 
-use crate::support::{LEYE, eventually, free_port, spawn_logged};
+use crate::support::{LEYE, eventually, logged_addr, spawn_logged};
 
 /// Heping (和平区) and Xiqing (西青区).
 pub const HEPING: &str = "120101";
@@ -57,7 +57,7 @@ impl Served {
 
     /// With more `leye serve` arguments; waits until the dashboard answers.
     pub async fn start_with(data_dir: &Path, extra: &[&str]) -> Self {
-        let me = Self::spawn(data_dir, extra);
+        let me = Self::spawn(data_dir, extra).await;
         let dashboard = me.dashboard;
         eventually("the dashboard answers", Duration::from_secs(60), || async move {
             get(dashboard, "/api/v1/openapi.json", None).await.filter(|r| r.status == 200)
@@ -66,17 +66,19 @@ impl Served {
         me
     }
 
-    /// Starts `leye serve` without waiting for it.
-    pub fn spawn(data_dir: &Path, extra: &[&str]) -> Self {
-        let port = |_| -> SocketAddr { format!("127.0.0.1:{}", free_port()).parse().unwrap() };
-        let (grpc, dashboard, metrics) = (port(0), port(1), port(2));
+    /// Starts `leye serve` and waits only until it listens (on port 0: the
+    /// addresses are its own, read from its log).
+    pub async fn spawn(data_dir: &Path, extra: &[&str]) -> Self {
         let log = data_dir.join("serve.log");
         let mut cmd = Command::new(LEYE);
-        cmd.args(["serve", "--listen", &grpc.to_string(), "--dashboard-listen", &dashboard.to_string()])
-            .args(["--metrics-listen", &metrics.to_string(), "--data-dir"])
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--dashboard-listen", "127.0.0.1:0"])
+            .args(["--metrics-listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(extra);
-        let child = spawn_logged(cmd, &log);
+        let mut child = spawn_logged(cmd, &log);
+        let dashboard = logged_addr(&log, "dashboard listening", &mut child).await;
+        let metrics = logged_addr(&log, "metrics listening", &mut child).await;
+        let grpc = logged_addr(&log, "gRPC listening", &mut child).await;
         Self { grpc, dashboard, metrics, log, _child: child }
     }
 

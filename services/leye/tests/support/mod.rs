@@ -77,8 +77,32 @@ where
     }
 }
 
+/// A loopback port for a server a test starts: free now, and never handed out
+/// twice in this process (tests run side by side; see the store's `free_port`).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    leye_store::test_postgres::free_port().expect("a free loopback port")
+}
+
+/// The address a `leye serve` logged for `what` ("gRPC listening", "metrics
+/// listening"): it is started on port 0, so the address is its own and no
+/// other test's server can be behind it. Panics with its log if it exits
+/// first, or has not listened within 60 s.
+pub async fn logged_addr(log: &Path, what: &str, child: &mut Child) -> SocketAddr {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let found = text.lines().filter(|l| l.contains(what)).find_map(|l| {
+            l.split_whitespace().find_map(|w| w.strip_prefix("addr=")).and_then(|a| a.parse::<SocketAddr>().ok())
+        });
+        if let Some(addr) = found {
+            return addr;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("leye serve exited ({status}) before {what}; its log ({}):\n{text}", log.display());
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no {what} within 60 s; log ({}):\n{text}", log.display());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 async fn accepts(port: u16) -> bool {
@@ -377,20 +401,19 @@ pub struct Leye {
 impl Leye {
     /// Starts `leye serve` (with `--nats-url` when given) and waits until gRPC answers.
     pub async fn start(data_dir: &Path, nats_url: Option<&str>, extra: &[&str]) -> Self {
-        let me = Self::spawn(data_dir, nats_url, extra);
+        let me = Self::spawn(data_dir, nats_url, extra).await;
         me.client().await;
         me
     }
 
-    /// Starts `leye serve` without waiting for it to answer (for tests that
-    /// must observe it from its first milliseconds).
-    pub fn spawn(data_dir: &Path, nats_url: Option<&str>, extra: &[&str]) -> Self {
-        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    /// Starts `leye serve` and waits only until it listens (for tests that
+    /// must observe it from its first milliseconds). Its ports are its own:
+    /// it binds port 0 and logs the addresses.
+    pub async fn spawn(data_dir: &Path, nats_url: Option<&str>, extra: &[&str]) -> Self {
         let n = std::fs::read_dir(data_dir).map(|d| d.count()).unwrap_or(0);
         let log = data_dir.join(format!("leye-{n}.log"));
         let mut cmd = Command::new(LEYE);
-        cmd.args(["serve", "--listen", &addr.to_string(), "--metrics-listen", &metrics.to_string(), "--data-dir"])
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             // The policy finder appends events on its own; these tests count
             // events and compare positions with the log they wrote.
@@ -399,7 +422,9 @@ impl Leye {
         if let Some(url) = nats_url {
             cmd.args(["--nats-url", url]);
         }
-        let child = spawn_logged(cmd, &log);
+        let mut child = spawn_logged(cmd, &log);
+        let metrics = logged_addr(&log, "metrics listening", &mut child).await;
+        let addr = logged_addr(&log, "gRPC listening", &mut child).await;
         Self { addr, metrics, data_dir: data_dir.to_path_buf(), log, child: Some(child) }
     }
 

@@ -376,11 +376,8 @@ async fn killed_while_catching_up_then_restarted_answers_as_a_rebuild_from_zero(
         // Watch the projector from when the server listens, every 5 ms.
         let mut leye = Leye::spawn(&d, None, &[]).await;
         let deadline = Instant::now() + Duration::from_secs(30);
-        // Not before the projector has created the first generation: a query
-        // arriving while it does would create `CURRENT` too, and one of two
-        // concurrent `ReadModelDir::current()` calls fails (both rename the same
-        // `CURRENT.tmp`); when the loser is the projector, it stops for good.
-        // A known product bug, not what this test is about.
+        // The generation the projector fills (made before gRPC serves; queries
+        // never make one): the kill below must leave it where it was.
         let generation = loop {
             let named = std::fs::read_to_string(readmodel_dir(&d).join("CURRENT")).ok();
             if let Some(db) = named.map(|n| readmodel_dir(&d).join(n.trim())).filter(|db| db.exists()) {

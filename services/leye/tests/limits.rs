@@ -383,14 +383,24 @@ async fn beyond_the_connection_cap_new_connections_are_closed_at_once() {
         // Once the 8 go (the server frees a slot when it sees the close, a
         // few milliseconds later, more on a loaded machine), a client is answered.
         drop(held);
+        // Each attempt is bounded too: a connection that is never answered
+        // is retried (and, past the deadline, reported with the server's log).
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
-            let mut client = server.client().await;
-            let probe = pb::FindCaseByResidentIdRequest { resident_id: support::resident_id(2) };
-            match client.find_case_by_resident_id(probe).await {
-                Ok(_) => break,
-                Err(s) if s.code() == tonic::Code::NotFound => break,
-                Err(s) => assert!(std::time::Instant::now() < deadline, "no slot freed within 10 s: {s:?}"),
+            let attempt = tokio::time::timeout(Duration::from_secs(2), async {
+                let mut client = server.client().await;
+                let probe = pb::FindCaseByResidentIdRequest { resident_id: support::resident_id(2) };
+                client.find_case_by_resident_id(probe).await
+            })
+            .await;
+            match attempt {
+                Ok(Ok(_)) => break,
+                Ok(Err(s)) if s.code() == tonic::Code::NotFound => break,
+                other => assert!(
+                    std::time::Instant::now() < deadline,
+                    "no slot freed within 10 s: {other:?}; the server's log:\n{}",
+                    server.log_text()
+                ),
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -37,7 +37,7 @@ use leye_proto::{
     person::v1::{self as pb, person_case_service_client::PersonCaseServiceClient},
 };
 use prost::Message;
-use support::{Client, LEYE, NatsServer, authed, eventually, logged_addr, run_case, spawn_logged, token};
+use support::{Client, LEYE, NatsServer, ON_PORT_ZERO, authed, eventually, listening, run_case, spawn_logged, token};
 use tokio::{
     io::AsyncReadExt,
     net::TcpStream,
@@ -92,7 +92,9 @@ impl Server {
             }
             None => Command::new(LEYE),
         };
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--data-dir"])
+        cmd.arg("serve")
+            .args(ON_PORT_ZERO)
+            .arg("--data-dir")
             .arg(&data_dir)
             .args(["--policy-finder", "false", "--config"])
             .arg(&config);
@@ -101,8 +103,7 @@ impl Server {
         }
         let mut child = spawn_logged(cmd, &log);
         // Port 0: the addresses are the server's own, read from its log.
-        let metrics = logged_addr(&log, "metrics listening", &mut child).await;
-        let addr = logged_addr(&log, "gRPC listening", &mut child).await;
+        let (addr, metrics) = listening(&log, &mut child).await;
         let server = Self { addr, metrics, data_dir, log, child };
         drop(server.client().await);
         server

@@ -11,7 +11,7 @@ use tokio::{
     process::{Child, Command},
 };
 
-use crate::support::{LEYE, eventually, logged_addr, spawn_logged};
+use crate::support::{LEYE, ON_PORT_ZERO, eventually, listening, logged_addr, spawn_logged};
 
 /// Heping (和平区) and Xiqing (西青区).
 pub const HEPING: &str = "120101";
@@ -71,14 +71,14 @@ impl Served {
     pub async fn spawn(data_dir: &Path, extra: &[&str]) -> Self {
         let log = data_dir.join("serve.log");
         let mut cmd = Command::new(LEYE);
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--dashboard-listen", "127.0.0.1:0"])
-            .args(["--metrics-listen", "127.0.0.1:0", "--data-dir"])
+        cmd.arg("serve")
+            .args(ON_PORT_ZERO)
+            .args(["--dashboard-listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(extra);
         let mut child = spawn_logged(cmd, &log);
         let dashboard = logged_addr(&log, "dashboard listening", &mut child).await;
-        let metrics = logged_addr(&log, "metrics listening", &mut child).await;
-        let grpc = logged_addr(&log, "gRPC listening", &mut child).await;
+        let (grpc, metrics) = listening(&log, &mut child).await;
         Self { grpc, dashboard, metrics, log, _child: child }
     }
 

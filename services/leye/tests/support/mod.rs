@@ -105,6 +105,15 @@ pub async fn logged_addr(log: &Path, what: &str, child: &mut Child) -> SocketAdd
     }
 }
 
+/// `leye serve`'s listen flags on port 0: gRPC and metrics (read back with [`listening`]).
+pub const ON_PORT_ZERO: [&str; 4] = ["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"];
+
+/// The gRPC and metrics addresses of a `leye serve` started with [`ON_PORT_ZERO`].
+pub async fn listening(log: &Path, child: &mut Child) -> (SocketAddr, SocketAddr) {
+    let metrics = logged_addr(log, "metrics listening", child).await;
+    (logged_addr(log, "gRPC listening", child).await, metrics)
+}
+
 async fn accepts(port: u16) -> bool {
     tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok()
 }
@@ -406,14 +415,16 @@ impl Leye {
         me
     }
 
-    /// Starts `leye serve` and waits only until it listens (for tests that
-    /// must observe it from its first milliseconds). Its ports are its own:
-    /// it binds port 0 and logs the addresses.
+    /// Starts `leye serve` and waits only until it listens, not until it
+    /// answers (for tests that watch it start). Its ports are its own: it
+    /// binds port 0 and logs the addresses.
     pub async fn spawn(data_dir: &Path, nats_url: Option<&str>, extra: &[&str]) -> Self {
         let n = std::fs::read_dir(data_dir).map(|d| d.count()).unwrap_or(0);
         let log = data_dir.join(format!("leye-{n}.log"));
         let mut cmd = Command::new(LEYE);
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--data-dir"])
+        cmd.arg("serve")
+            .args(ON_PORT_ZERO)
+            .arg("--data-dir")
             .arg(data_dir)
             // The policy finder appends events on its own; these tests count
             // events and compare positions with the log they wrote.
@@ -423,8 +434,7 @@ impl Leye {
             cmd.args(["--nats-url", url]);
         }
         let mut child = spawn_logged(cmd, &log);
-        let metrics = logged_addr(&log, "metrics listening", &mut child).await;
-        let addr = logged_addr(&log, "gRPC listening", &mut child).await;
+        let (addr, metrics) = listening(&log, &mut child).await;
         Self { addr, metrics, data_dir: data_dir.to_path_buf(), log, child: Some(child) }
     }
 

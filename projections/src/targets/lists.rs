@@ -4,9 +4,10 @@
 //! ([`SpellList::all`]) or one page of it ([`SpellList::page`]).
 //!
 //! A page does not order or name the whole list: its rows are kept as
-//! plain numbers while they are chosen (a partial selection of the first
-//! `offset + size`, then a sort of those), and only the page's rows get their
-//! case id and community as text. The order is total (every key ends in the
+//! plain numbers while they are chosen (two partial selections, of the
+//! first `offset + size` and then of those from `offset`, then a sort of the
+//! page's own), and only the page's rows get their case id and community as
+//! text. The order is total (every key ends in the
 //! case id and spell number), so a page is exactly that slice of the whole list.
 
 use std::cmp::Ordering;
@@ -81,16 +82,25 @@ pub trait SpellList {
         spells.filter(|s| w.cases.is_none_or(|c| c.contains(s.case))).filter_map(|s| self.key(f, &s)).collect()
     }
 
-    /// The part `w` of the list of `keys`.
+    /// The part `w` of the list of `keys`. Only the window is sorted: the
+    /// keys before its end are chosen (linear), then those from its start
+    /// among them (linear), then the window's own keys are sorted; a last
+    /// page costs what a first page does.
     fn page_of_keys(&self, f: &Facts<'_>, mut keys: Vec<Self::Key>, w: Window<'_>) -> ListPage<Self::Row> {
+        let order = |x: &Self::Key, y: &Self::Key| self.order(f, x, y);
         let total = keys.len();
         let end = w.offset.saturating_add(w.size).min(total);
+        let start = w.offset.min(end);
         if end < total && end > 0 {
-            keys.select_nth_unstable_by(end - 1, |x, y| self.order(f, x, y));
+            keys.select_nth_unstable_by(end - 1, order);
             keys.truncate(end);
         }
-        keys.sort_unstable_by(|x, y| self.order(f, x, y));
-        let rows = keys.get(w.offset.min(end)..end).unwrap_or_default().iter().map(|k| self.row(f, k)).collect();
+        if start > 0 && start < end {
+            keys.select_nth_unstable_by(start, order);
+        }
+        let window = keys.get_mut(start..end).unwrap_or_default();
+        window.sort_unstable_by(order);
+        let rows = window.iter().map(|k| self.row(f, k)).collect();
         ListPage { rows, total }
     }
 }
@@ -394,12 +404,16 @@ mod tests {
         let first_at_risk = whole.iter().position(|r| r.status == "at_risk").unwrap_or(whole.len());
         assert!(whole[..first_at_risk].iter().all(|r| r.status == "long_term"));
         assert!(whole[first_at_risk..].iter().all(|r| r.status == "at_risk"));
-        for (offset, size) in [(0, 10), (5, 17), (100, 100), (whole.len() - 3, 10), (whole.len() + 5, 10)] {
-            let w = Window { offset, size, cases: None };
-            let page = list.page(&f, spells.iter().copied(), w);
-            assert_eq!(page.total, whole.len());
-            let end = (offset + size).min(whole.len());
-            assert_eq!(page.rows, whole[offset.min(end)..end], "offset {offset} size {size}");
+        // Every offset (first, middle and last pages, past the end) and
+        // sizes from none to more than the whole.
+        for size in [0, 1, 7, 100, whole.len() + 1] {
+            for offset in (0..whole.len() + 3).chain([whole.len() + 5, usize::MAX]) {
+                let w = Window { offset, size, cases: None };
+                let page = list.page(&f, spells.iter().copied(), w);
+                assert_eq!(page.total, whole.len());
+                let end = offset.saturating_add(size).min(whole.len());
+                assert_eq!(page.rows, whole[offset.min(end)..end], "offset {offset} size {size}");
+            }
         }
         // A case filter keeps only its cases, before paging.
         let mut keep = CaseSet::default();

@@ -7,8 +7,8 @@
 //! plain numbers while they are chosen (two partial selections, of the
 //! first `offset + size` and then of those from `offset`, then a sort of the
 //! page's own), and only the page's rows get their case id and community as
-//! text. The order is total (every key ends in the
-//! case id and spell number), so a page is exactly that slice of the whole list.
+//! text. The order is total (every key ends in the case id and spell
+//! number), so a page is exactly that slice of the whole list.
 
 use std::cmp::Ordering;
 
@@ -82,10 +82,8 @@ pub trait SpellList {
         spells.filter(|s| w.cases.is_none_or(|c| c.contains(s.case))).filter_map(|s| self.key(f, &s)).collect()
     }
 
-    /// The part `w` of the list of `keys`. Only the window is sorted: the
-    /// keys before its end are chosen (linear), then those from its start
-    /// among them (linear), then the window's own keys are sorted; a last
-    /// page costs what a first page does.
+    /// The part `w` of the list of `keys`, choosing and sorting as the
+    /// module says: a last page costs what a first page does.
     fn page_of_keys(&self, f: &Facts<'_>, mut keys: Vec<Self::Key>, w: Window<'_>) -> ListPage<Self::Row> {
         let order = |x: &Self::Key, y: &Self::Key| self.order(f, x, y);
         let total = keys.len();

@@ -4,15 +4,20 @@
 //! The fold needs a little of what it wrote before: the person's residence
 //! (a training, placement, subsidy or eligibility row carries it), how many
 //! spells, placements and household memberships the case has (their numbers
-//! count on), and the household the person belongs to now. The live projector
+//! count on), the household the person belongs to now, the groups already
+//! listed, and the rowids of the rows it changes later: the person row, the
+//! open spell, placement, benefit and membership. A fresh generation has no
+//! index on `case_id` while it is folded (the keys are built after the rows,
+//! `projector::FOLD_INDEXES`), so it reaches those rows by rowid. The live projector
 //! asks SQLite for these ([`crate::projector`], `Lookups` with no memory); a
 //! generation made by `Projector::create_fresh` starts empty and is written by
 //! this fold only, so remembering every answer as it is written gives the same
 //! answer without a query. `tests/rebuild.rs` compares the tables of both,
 //! row by row, on a long random history.
 //!
-//! Size: one entry per person case, ≈ 80 bytes in the table (the case id as
-//! its 128 bits, four counters, a residence index, a household id; residences
+//! Size: one entry per person case, ≈ 140 bytes in the table (the case id as
+//! its 128 bits, four counters, a residence index, a household id, five
+//! rowids, the groups as bits; residences
 //! are interned, there are a few thousand communities), so ≈ 40–80 MiB for
 //! 500 000 persons with the table's slack. It grows with the cases, not with
 //! the events.
@@ -25,6 +30,7 @@
 
 use std::{collections::HashMap, sync::Arc};
 
+use leye_domain::person::PersonGroup;
 use rustc_hash::FxBuildHasher;
 use uuid::Uuid;
 
@@ -88,8 +94,56 @@ struct Remembered {
     spells: u32,
     placements: u32,
     memberships: u32,
-    /// The membership without a `left_on`, if any.
-    household: Option<Uuid>,
+    /// The membership without a `left_on`, if any, and its rowid.
+    household: Option<(Uuid, i64)>,
+    /// Rowid of the person row (0: none yet).
+    person: i64,
+    /// Groups with a `person_group` row, as bits of `PersonGroup`'s variants.
+    groups: u64,
+    spell: Open,
+    placement: Open,
+    benefit: Open,
+}
+
+/// The rows of one case that a table holds open (no end date yet): how many,
+/// and the rowid of the last one. The service's deciders keep at most one
+/// open; a log with more is folded all the same (by case, see
+/// [`Open::rowid`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Open {
+    count: u32,
+    last: i64,
+}
+
+impl Open {
+    /// How the fold reaches the open rows to close them: `Ok(Some(rowid))`
+    /// for the one open row, `Ok(None)` for none, `Err(())` for more than one
+    /// (then by case, as the live projector does).
+    pub fn rowid(self) -> Result<Option<i64>, ()> {
+        match self.count {
+            0 => Ok(None),
+            1 => Ok(Some(self.last)),
+            _ => Err(()),
+        }
+    }
+}
+
+/// The tables whose open rows the memory follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Opens {
+    Spell,
+    Placement,
+    Benefit,
+}
+
+impl Remembered {
+    fn open(&mut self, table: Opens) -> &mut Open {
+        match table {
+            Opens::Spell => &mut self.spell,
+            Opens::Placement => &mut self.placement,
+            Opens::Benefit => &mut self.benefit,
+        }
+    }
 }
 
 impl CaseMemory {
@@ -137,23 +191,72 @@ impl CaseMemory {
 
     /// The open membership's household, if any.
     pub fn household(&self, case_id: &str) -> Option<Uuid> {
-        self.get(case_id).household
+        self.get(case_id).household.map(|(h, _)| h)
     }
 
-    /// A membership row was written, open: its number.
-    pub fn join(&mut self, case_id: &str, household: Uuid) -> u32 {
+    /// The rowid of the open membership if it is in `household`.
+    pub fn membership_in(&self, case_id: &str, household: Uuid) -> Option<i64> {
+        self.get(case_id).household.filter(|(h, _)| *h == household).map(|(_, rowid)| rowid)
+    }
+
+    /// Number of the membership about to be written, open.
+    pub fn next_membership(&self, case_id: &str) -> u32 {
+        self.get(case_id).memberships + 1
+    }
+
+    /// A membership row was written, open, at `rowid`.
+    pub fn join(&mut self, case_id: &str, household: Uuid, rowid: i64) {
         let e = self.entry(case_id);
         e.memberships += 1;
-        e.household = Some(household);
-        e.memberships
+        e.household = Some((household, rowid));
     }
 
     /// The open membership of `household` was closed (if that is the open one).
     pub fn leave(&mut self, case_id: &str, household: Uuid) {
         let e = self.entry(case_id);
-        if e.household == Some(household) {
+        if e.household.is_some_and(|(h, _)| h == household) {
             e.household = None;
         }
+    }
+
+    /// Rowid of the person row, if written.
+    pub fn person_row(&self, case_id: &str) -> Option<i64> {
+        Some(self.get(case_id).person).filter(|&rowid| rowid != 0)
+    }
+
+    /// The person row was inserted at `rowid`.
+    pub fn set_person_row(&mut self, case_id: &str, rowid: i64) {
+        self.entry(case_id).person = rowid;
+    }
+
+    /// Notes that `group` has its row; `false` if it had one already.
+    pub fn add_group(&mut self, case_id: &str, group: PersonGroup) -> bool {
+        // A fieldless enum: its variant's index.
+        let bit = 1u64.checked_shl(group as u32).unwrap_or(0);
+        let e = self.entry(case_id);
+        let new = e.groups & bit == 0;
+        e.groups |= bit;
+        // The enum has 21 variants. Were it to pass 64, a repeated group
+        // would be written twice and building `person_group_key` would fail
+        // the rebuild: loud, never a wrong table.
+        new
+    }
+
+    /// The open rows of `table` for this case.
+    pub fn open(&self, case_id: &str, table: Opens) -> Open {
+        *self.get(case_id).open(table)
+    }
+
+    /// A row of `table` was inserted open at `rowid`.
+    pub fn opened(&mut self, case_id: &str, table: Opens, rowid: i64) {
+        let open = self.entry(case_id).open(table);
+        open.count += 1;
+        open.last = rowid;
+    }
+
+    /// Every open row of `table` for this case was closed.
+    pub fn closed(&mut self, case_id: &str, table: Opens) {
+        *self.entry(case_id).open(table) = Open::default();
     }
 
     /// Person cases remembered.

@@ -14,12 +14,12 @@ use leye_domain::{
     person::{HouseholdMembership, PersonFact, Registration},
 };
 use leye_store::{Position, RecordedEvent};
-use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, ToSql, params};
 
 use crate::{
     ProjectionError,
     appended::{self, Appended},
-    case_memory::{CaseMemory, Place},
+    case_memory::{CaseMemory, Opens, Place},
     decoded::{Case, Decoded},
     names,
 };
@@ -27,10 +27,13 @@ use crate::{
 /// The read model's schema, applied on open.
 pub const SCHEMA: &str = include_str!("schema.sql");
 
-/// Indexes the fold itself reads (an `UPDATE … WHERE case_id = ?` on a table
-/// whose primary key does not start with `case_id`): they exist during a bulk
-/// rebuild too; every other `CREATE INDEX` of [`SCHEMA`] serves queries only.
-pub const FOLD_INDEXES: [&str; 1] = ["benefit_case"];
+/// How a fresh generation's fold reads its own rows: through the primary keys
+/// of the tables that keep one (training, subsidy, eligibility, the
+/// enterprise tables), and by rowid ([`CaseMemory`]) for the person-case rows
+/// it changes on the busiest events (person, spell, placement, benefit,
+/// household membership), whose keys are unique indexes. So no `CREATE
+/// [UNIQUE] INDEX` of [`SCHEMA`] is needed before the end of a rebuild.
+const INDEX_LINE: [&str; 2] = ["CREATE INDEX IF NOT EXISTS ", "CREATE UNIQUE INDEX IF NOT EXISTS "];
 
 /// Prepared statements a projector's connection keeps: more than the fold
 /// has (≈ 40), so none is prepared again (rusqlite keeps 16 by default, and a
@@ -40,15 +43,11 @@ const STATEMENTS: usize = 64;
 /// Page cache of a generation being rebuilt, in KiB (bounds its memory).
 pub const FRESH_CACHE_KIB: u32 = 128 * 1024;
 
-/// [`SCHEMA`] without the query-only indexes (one-line `CREATE INDEX`
-/// statements not named in [`FOLD_INDEXES`]).
-fn schema_without_query_indexes() -> String {
+/// [`SCHEMA`] without its indexes (one-line statements, [`INDEX_LINE`]).
+fn schema_without_indexes() -> String {
     SCHEMA
         .lines()
-        .filter(|line| {
-            let Some(rest) = line.trim_start().strip_prefix("CREATE INDEX IF NOT EXISTS ") else { return true };
-            FOLD_INDEXES.iter().any(|name| rest.split_whitespace().next() == Some(name))
-        })
+        .filter(|line| !INDEX_LINE.iter().any(|start| line.trim_start().starts_with(start)))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -83,9 +82,9 @@ impl Projector {
     /// journal (`journal_mode=OFF`, `synchronous=OFF`): a crash mid-rebuild
     /// leaves a half-written file no pointer names, which the next rebuild
     /// passes over (it takes a new number) — crash-safe by construction. The
-    /// indexes only queries use are created once at the end (a sort instead
-    /// of a b-tree insert per row); those the fold itself reads
-    /// ([`FOLD_INDEXES`]) exist from the start. The page cache is bounded
+    /// indexes, unique keys included, are created once at the end (a sort
+    /// instead of a b-tree insert per row; see [`INDEX_LINE`] for how the
+    /// fold does without them). The page cache is bounded
     /// ([`FRESH_CACHE_KIB`]), and the sorts that build the indexes spill to
     /// temporary files beyond it (`temp_store` stays the default, files): the
     /// rebuild's memory does not grow with the log.
@@ -99,7 +98,7 @@ impl Projector {
             "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;
              PRAGMA cache_size=-{FRESH_CACHE_KIB}; PRAGMA foreign_keys=ON;"
         ))?;
-        conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{}\nCOMMIT;", schema_without_query_indexes()))?;
+        conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{}\nCOMMIT;", schema_without_indexes()))?;
         Ok(Self { conn, memory: Some(CaseMemory::default()) })
     }
 
@@ -294,14 +293,58 @@ impl<'t> Fold<'t> {
             .optional()?)
     }
 
-    /// The number of the membership about to be inserted, open, in `household`.
-    fn next_membership_no(&mut self, case_id: &str, household: uuid::Uuid) -> Result<u32, ProjectionError> {
-        if let Some(memory) = &mut self.memory {
-            return Ok(memory.join(case_id, household));
+    /// The number of the membership about to be inserted.
+    fn next_membership_no(&mut self, case_id: &str) -> Result<u32, ProjectionError> {
+        if let Some(memory) = &self.memory {
+            return Ok(memory.next_membership(case_id));
         }
         Ok(self
             .stmt("SELECT count(*) + 1 FROM household_membership WHERE case_id = ?1")?
             .query_row(params![case_id], |r| r.get(0))?)
+    }
+}
+
+impl Fold<'_> {
+    /// A row of `table` was just inserted open: a fresh generation remembers
+    /// its rowid.
+    fn opened(&mut self, case_id: &str, table: Opens) {
+        if let Some(memory) = &mut self.memory {
+            memory.opened(case_id, table, self.conn.last_insert_rowid());
+        }
+    }
+
+    /// Closes the open rows of `case_id` in `table`. `by_case` (`?1` the case
+    /// id, `… WHERE case_id = ?1 AND ended_on IS NULL`) is the live
+    /// projector's; a fresh generation runs `by_rowid` (`?1` the rowid) on the
+    /// one open row it remembers, nothing when none is open, and `by_case`
+    /// when the log left more than one open (no decider does; without the
+    /// index that is a scan, but the same rows). `rest` are `?2`, … of both.
+    fn close(
+        &mut self,
+        case_id: &str,
+        table: Opens,
+        by_case: &'static str,
+        by_rowid: &'static str,
+        rest: &[&dyn ToSql],
+    ) -> Result<(), ProjectionError> {
+        let open = self.memory.as_ref().map(|m| m.open(case_id, table).rowid());
+        let rowid = match open {
+            Some(Ok(None)) => return Ok(()),
+            Some(Ok(Some(rowid))) => Some(rowid),
+            None | Some(Err(())) => None,
+        };
+        let (sql, first): (&'static str, &dyn ToSql) = match &rowid {
+            Some(rowid) => (by_rowid, rowid),
+            None => (by_case, &case_id),
+        };
+        let mut values = Vec::with_capacity(1 + rest.len());
+        values.push(first);
+        values.extend_from_slice(rest);
+        self.stmt(sql)?.execute(values.as_slice())?;
+        if let Some(memory) = &mut self.memory {
+            memory.closed(case_id, table);
+        }
+        Ok(())
     }
 }
 
@@ -412,11 +455,13 @@ fn apply_one(f: &mut Fold<'_>, e: &Decoded) -> Result<(), ProjectionError> {
             ])?;
         }
         PersonFact::Placed(p) => {
-            f.stmt(
-                "UPDATE spell SET ended_on = ?2, end_kind = 'placed'
-                 WHERE case_id = ?1 AND ended_on IS NULL",
-            )?
-            .execute(params![case_id, on])?;
+            f.close(
+                case_id,
+                Opens::Spell,
+                "UPDATE spell SET ended_on = ?2, end_kind = 'placed' WHERE case_id = ?1 AND ended_on IS NULL",
+                "UPDATE spell SET ended_on = ?2, end_kind = 'placed' WHERE rowid = ?1",
+                params![on],
+            )?;
             if let Some(place) = f.place(case_id)? {
                 let placement_no = f.next_placement_no(case_id)?;
                 f.stmt("INSERT INTO placement (case_id, placement_no, kind, employer, contract_months, started_on, district, community)
@@ -432,12 +477,16 @@ fn apply_one(f: &mut Fold<'_>, e: &Decoded) -> Result<(), ProjectionError> {
                         place.2
                     ],
                 )?;
+                f.opened(case_id, Opens::Placement);
             }
         }
-        PersonFact::PlacementEnded(end) => {
-            f.stmt("UPDATE placement SET ended_on = ?2, end_reason = ?3 WHERE case_id = ?1 AND ended_on IS NULL")?
-                .execute(params![case_id, on, name(&end.reason)])?;
-        }
+        PersonFact::PlacementEnded(end) => f.close(
+            case_id,
+            Opens::Placement,
+            "UPDATE placement SET ended_on = ?2, end_reason = ?3 WHERE case_id = ?1 AND ended_on IS NULL",
+            "UPDATE placement SET ended_on = ?2, end_reason = ?3 WHERE rowid = ?1",
+            params![on, name(&end.reason)],
+        )?,
         PersonFact::SubsidyGranted(g) => {
             let payee = match g.payee {
                 leye_domain::person::Payee::Person => "person",
@@ -481,25 +530,42 @@ fn apply_one(f: &mut Fold<'_>, e: &Decoded) -> Result<(), ProjectionError> {
         PersonFact::BenefitStarted(b) => {
             f.stmt("INSERT INTO benefit (case_id, started_on, months) VALUES (?1, ?2, ?3)")?
                 .execute(params![case_id, on, b.months])?;
+            f.opened(case_id, Opens::Benefit);
         }
-        PersonFact::BenefitEnded(_) => {
-            f.stmt("UPDATE benefit SET ended_on = ?2 WHERE case_id = ?1 AND ended_on IS NULL")?
-                .execute(params![case_id, on])?;
-        }
-        PersonFact::RegistrationExited(x) => {
-            f.stmt(
-                "UPDATE spell SET ended_on = ?2, end_kind = 'exited', exit_reason = ?3
-                 WHERE case_id = ?1 AND ended_on IS NULL",
-            )?
-            .execute(params![case_id, on, name(&x.reason)])?;
-        }
+        PersonFact::BenefitEnded(_) => f.close(
+            case_id,
+            Opens::Benefit,
+            "UPDATE benefit SET ended_on = ?2 WHERE case_id = ?1 AND ended_on IS NULL",
+            "UPDATE benefit SET ended_on = ?2 WHERE rowid = ?1",
+            params![on],
+        )?,
+        PersonFact::RegistrationExited(x) => f.close(
+            case_id,
+            Opens::Spell,
+            "UPDATE spell SET ended_on = ?2, end_kind = 'exited', exit_reason = ?3
+             WHERE case_id = ?1 AND ended_on IS NULL",
+            "UPDATE spell SET ended_on = ?2, end_kind = 'exited', exit_reason = ?3 WHERE rowid = ?1",
+            params![on, name(&x.reason)],
+        )?,
         PersonFact::HouseholdJoined(m) => joined(f, case_id, on.as_str(), m)?,
         PersonFact::HouseholdLeft(l) => {
-            f.stmt(
-                "UPDATE household_membership SET left_on = ?3
-                 WHERE case_id = ?1 AND household_id = ?2 AND left_on IS NULL",
-            )?
-            .execute(params![case_id, l.household_id.to_string(), on])?;
+            // The fold opens a membership only when none is open (`joined`,
+            // `registered`), so a fresh generation's memory knows the one row
+            // the live projector's UPDATE finds, if any.
+            match f.memory.as_ref().map(|m| m.membership_in(case_id, l.household_id)) {
+                None => {
+                    f.stmt(
+                        "UPDATE household_membership SET left_on = ?3
+                         WHERE case_id = ?1 AND household_id = ?2 AND left_on IS NULL",
+                    )?
+                    .execute(params![case_id, l.household_id.to_string(), on])?;
+                }
+                Some(Some(rowid)) => {
+                    f.stmt("UPDATE household_membership SET left_on = ?2 WHERE rowid = ?1")?
+                        .execute(params![rowid, on])?;
+                }
+                Some(None) => {}
+            }
             if let Some(memory) = &mut f.memory {
                 memory.leave(case_id, l.household_id);
             }
@@ -535,6 +601,18 @@ fn apply_one(f: &mut Fold<'_>, e: &Decoded) -> Result<(), ProjectionError> {
     Ok(())
 }
 
+/// The person row's INSERT, then `$tail` (the live projector's conflict clause).
+macro_rules! person_insert {
+    ($($tail:literal)?) => {
+        concat!(
+            "INSERT INTO person (case_id, birth_month, gender, hukou_county, hukou_nature, education, graduation_year,
+                                 household_id, district, street, community)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ",
+            $($tail)?
+        )
+    };
+}
+
 fn registered(
     f: &mut Fold<'_>,
     case_id: &str,
@@ -552,33 +630,61 @@ fn registered(
     let open = f.open_household(case_id)?;
     let joins = reg.household.as_ref().filter(|_| open.is_none());
     let household = open.or_else(|| joins.map(|m| m.household_id.to_string()));
-    f.stmt(
-        "INSERT INTO person (case_id, birth_month, gender, hukou_county, hukou_nature, education, graduation_year,
-                             household_id, district, street, community)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-         ON CONFLICT (case_id) DO UPDATE SET hukou_county = ?4, hukou_nature = ?5, education = ?6,
-             graduation_year = ?7, household_id = ?8, district = ?9, street = ?10, community = ?11",
-    )?
-    .execute(params![
+    let birth_month = match iso(birth) {
+        IsoDate::Short(d) => String::from_utf8_lossy(&d[..7]).into_owned(),
+        IsoDate::Other(_) => birth.format("%Y-%m").to_string(),
+    };
+    let (gender, nature, education) = (name(&id.gender()), name(&reg.hukou.nature), name(&reg.education));
+    let row = params![
         case_id,
-        match iso(birth) {
-            IsoDate::Short(d) => String::from_utf8_lossy(&d[..7]).into_owned(),
-            IsoDate::Other(_) => birth.format("%Y-%m").to_string(),
-        },
-        name(&id.gender()),
+        birth_month,
+        gender,
         reg.hukou.county.as_str(),
-        name(&reg.hukou.nature),
-        name(&reg.education),
+        nature,
+        education,
         reg.graduation.as_ref().map(|g| g.year),
         household,
         r.district.as_str(),
         r.street,
         r.community,
-    ])?;
+    ];
+    // The live projector upserts by the key; a fresh generation, which has
+    // no index yet, inserts the first row and updates it by rowid after.
+    match f.memory.as_ref().map(|m| m.person_row(case_id)) {
+        None => {
+            f.stmt(person_insert!(
+                "ON CONFLICT (case_id) DO UPDATE SET hukou_county = ?4, hukou_nature = ?5, education = ?6,
+                 graduation_year = ?7, household_id = ?8, district = ?9, street = ?10, community = ?11"
+            ))?
+            .execute(row)?;
+        }
+        Some(None) => {
+            f.stmt(person_insert!())?.execute(row)?;
+            let rowid = f.conn.last_insert_rowid();
+            if let Some(memory) = &mut f.memory {
+                memory.set_person_row(case_id, rowid);
+            }
+        }
+        Some(Some(rowid)) => {
+            let mut values = row.to_vec();
+            values.push(&rowid);
+            f.stmt(
+                "UPDATE person SET hukou_county = ?4, hukou_nature = ?5, education = ?6, graduation_year = ?7,
+                     household_id = ?8, district = ?9, street = ?10, community = ?11
+                 WHERE rowid = ?12",
+            )?
+            .execute(values.as_slice())?;
+        }
+    }
     if let Some(memory) = &mut f.memory {
         memory.set_place(case_id, (r.district.as_str().to_string(), r.street.clone(), r.community.clone()));
     }
     for g in &reg.groups {
+        // A fresh generation has no key to ignore a repeated group by: its
+        // memory does.
+        if f.memory.as_mut().is_some_and(|m| !m.add_group(case_id, *g)) {
+            continue;
+        }
         f.stmt("INSERT OR IGNORE INTO person_group (case_id, grp, since) VALUES (?1, ?2, ?3)")?.execute(params![
             case_id,
             name(g),
@@ -601,6 +707,7 @@ fn registered(
         office,
         reg.groups.contains(&leye_domain::person::PersonGroup::ZeroEmploymentHousehold),
     ])?;
+    f.opened(case_id, Opens::Spell);
     match joins {
         Some(m) => membership(f, case_id, on, m),
         None => Ok(()),
@@ -618,19 +725,30 @@ fn joined(f: &mut Fold<'_>, case_id: &str, on: &str, m: &HouseholdMembership) ->
 
 /// Inserts a new membership, open, of `case_id` in `m`'s household.
 fn membership(f: &mut Fold<'_>, case_id: &str, on: &str, m: &HouseholdMembership) -> Result<(), ProjectionError> {
-    let membership_no = f.next_membership_no(case_id, m.household_id)?;
+    let membership_no = f.next_membership_no(case_id)?;
     f.stmt(
         "INSERT INTO household_membership (household_id, case_id, membership_no, relation, joined_on)
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![m.household_id.to_string(), case_id, membership_no, name(&m.relation), on])?;
+    if let Some(memory) = &mut f.memory {
+        memory.join(case_id, m.household_id, f.conn.last_insert_rowid());
+    }
     Ok(())
 }
 
 /// `person.household_id` follows the current membership.
 fn current_household(f: &mut Fold<'_>, case_id: &str) -> Result<(), ProjectionError> {
     let household = f.open_household(case_id)?;
-    f.stmt("UPDATE person SET household_id = ?2 WHERE case_id = ?1")?.execute(params![case_id, household])?;
+    match f.memory.as_ref().map(|m| m.person_row(case_id)) {
+        None => {
+            f.stmt("UPDATE person SET household_id = ?2 WHERE case_id = ?1")?.execute(params![case_id, household])?
+        }
+        Some(Some(rowid)) => {
+            f.stmt("UPDATE person SET household_id = ?2 WHERE rowid = ?1")?.execute(params![rowid, household])?
+        }
+        Some(None) => 0,
+    };
     Ok(())
 }
 

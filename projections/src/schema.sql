@@ -21,8 +21,13 @@ CREATE TABLE IF NOT EXISTS changed_case (
 -- A refresh reads the cases changed since the index's checkpoint: a range, not the table.
 CREATE INDEX IF NOT EXISTS changed_case_after ON changed_case (after_position);
 
+-- The person-case tables the fold writes on every registration, placement and
+-- household change (person, person_group, spell, placement,
+-- household_membership) have their key as a unique index, not a PRIMARY KEY:
+-- a rebuild builds it after the rows (one sort) instead of a random b-tree
+-- insert per row (projections/README.md, Indexes).
 CREATE TABLE IF NOT EXISTS person (
-    case_id        TEXT PRIMARY KEY,
+    case_id        TEXT NOT NULL,
     birth_month    TEXT NOT NULL,   -- YYYY-MM
     gender         TEXT NOT NULL,   -- male | female
     hukou_county   TEXT NOT NULL,   -- GB/T 2260 code of the household registration
@@ -34,13 +39,14 @@ CREATE TABLE IF NOT EXISTS person (
     street         TEXT NOT NULL,
     community      TEXT NOT NULL
 );
+CREATE UNIQUE INDEX IF NOT EXISTS person_key ON person (case_id);
 
 CREATE TABLE IF NOT EXISTS person_group (
     case_id TEXT NOT NULL,
     grp     TEXT NOT NULL,
-    since   TEXT NOT NULL,          -- first registration that listed the group
-    PRIMARY KEY (case_id, grp)
+    since   TEXT NOT NULL           -- first registration that listed the group
 );
+CREATE UNIQUE INDEX IF NOT EXISTS person_group_key ON person_group (case_id, grp);
 
 CREATE TABLE IF NOT EXISTS spell (
     case_id       TEXT NOT NULL,
@@ -53,9 +59,9 @@ CREATE TABLE IF NOT EXISTS spell (
     street        TEXT NOT NULL,
     community     TEXT NOT NULL,
     office        TEXT NOT NULL,
-    zero_employment_group INTEGER NOT NULL DEFAULT 0, -- 1: this registration listed the group zero_employment_household
-    PRIMARY KEY (case_id, spell_no)
+    zero_employment_group INTEGER NOT NULL DEFAULT 0 -- 1: this registration listed the group zero_employment_household
 );
+CREATE UNIQUE INDEX IF NOT EXISTS spell_key ON spell (case_id, spell_no);
 DROP INDEX IF EXISTS spell_community; -- no query of the service reads it (README, Indexes)
 CREATE INDEX IF NOT EXISTS spell_zero_employment ON spell (case_id, registered_on) WHERE zero_employment_group = 1;
 
@@ -87,9 +93,9 @@ CREATE TABLE IF NOT EXISTS placement (
     ended_on        TEXT,
     end_reason      TEXT,
     district        TEXT NOT NULL,
-    community       TEXT NOT NULL,
-    PRIMARY KEY (case_id, placement_no)
+    community       TEXT NOT NULL
 );
+CREATE UNIQUE INDEX IF NOT EXISTS placement_key ON placement (case_id, placement_no);
 DROP INDEX IF EXISTS placement_case; -- no query of the service reads it (README, Indexes)
 
 CREATE TABLE IF NOT EXISTS training (
@@ -152,9 +158,9 @@ CREATE TABLE IF NOT EXISTS household_membership (
     membership_no INTEGER NOT NULL, -- 1, 2, … per case
     relation      TEXT NOT NULL,    -- head | spouse | child | parent | other
     joined_on     TEXT NOT NULL,    -- first day a member (a registration naming it, or a join)
-    left_on       TEXT,             -- first day no longer a member; NULL while a member
-    PRIMARY KEY (case_id, membership_no)
+    left_on       TEXT              -- first day no longer a member; NULL while a member
 );
+CREATE UNIQUE INDEX IF NOT EXISTS household_membership_key ON household_membership (case_id, membership_no);
 CREATE INDEX IF NOT EXISTS household_membership_household ON household_membership (household_id, joined_on);
 
 -- 政策找人: eligibilities the service found (person.eligibility_found,

@@ -167,33 +167,39 @@ fn history(seed: u64, persons: u32, steps: usize) -> Vec<RecordedEvent> {
         *last = on;
         for event in events {
             case.apply(&event);
-            let metadata = EventMetadata {
-                command_id: Uuid::new_v4(),
-                correlation_id: Uuid::new_v4(),
-                causation_id: Uuid::new_v4(),
-                actor: "r".into(),
-                office: "o".into(),
-                district: DistrictCode::parse(&community[..6]).unwrap(),
-                effective_date: on,
-                schema_version: SCHEMA_VERSION,
-                command_fingerprint: String::new(),
-                actor_roles: Vec::new(),
-                authenticated_by: String::new(),
-            };
-            log.push(RecordedEvent {
-                stream: StreamName::parse(format!("person-{}", Uuid::from_u128(u128::from(i) + 1))).unwrap(),
-                revision: *revision,
-                position: Position::from_sequence(log.len() as u64 + 1),
-                event_id: Uuid::new_v4(),
-                event_type: event.fact.event_type().into(),
-                data: event.encode(),
-                metadata: serde_json::to_vec(&metadata).unwrap(),
-                recorded_at: Utc::now(),
-            });
+            let position = log.len() as u64 + 1;
+            log.push(recorded(i, *revision, position, &community[..6], &event));
             *revision += 1;
         }
     }
     log
+}
+
+/// Event `revision` of person `i`'s stream at `position` of the log.
+fn recorded(i: u32, revision: u64, position: u64, district: &str, event: &PersonEvent) -> RecordedEvent {
+    let metadata = EventMetadata {
+        command_id: Uuid::new_v4(),
+        correlation_id: Uuid::new_v4(),
+        causation_id: Uuid::new_v4(),
+        actor: "r".into(),
+        office: "o".into(),
+        district: DistrictCode::parse(district).unwrap(),
+        effective_date: event.effective_date,
+        schema_version: SCHEMA_VERSION,
+        command_fingerprint: String::new(),
+        actor_roles: Vec::new(),
+        authenticated_by: String::new(),
+    };
+    RecordedEvent {
+        stream: StreamName::parse(format!("person-{}", Uuid::from_u128(u128::from(i) + 1))).unwrap(),
+        revision,
+        position: Position::from_sequence(position),
+        event_id: Uuid::new_v4(),
+        event_type: event.fact.event_type().into(),
+        data: event.encode(),
+        metadata: serde_json::to_vec(&metadata).unwrap(),
+        recorded_at: Utc::now(),
+    }
 }
 
 const DISTRICTS: [&str; 3] = ["120111", "120101", "120116"];
@@ -505,6 +511,101 @@ fn live_with_a_crash_equals_a_rebuild_from_zero() {
     assert_eq!(refreshed.len(), ReadModel::open(&live).unwrap().index_stats().unwrap().cases);
     assert!(refreshed.iter().any(|l| !l.contains("other services []")), "some cases have services");
     assert_eq!(refreshed, ReadModel::open(&rebuilt).unwrap().index_dates_by_case().unwrap());
+}
+
+/// A log no decider writes, as a copied or hand-mended store might hold:
+/// two registrations with no end between them, a second placement while the
+/// first is open, two benefits at once, a group listed twice, a leave of a
+/// household never joined. A fresh generation (no keys while it is folded,
+/// the open rows remembered by rowid) folds it to the live projector's rows,
+/// and its unique keys still build.
+#[test]
+fn a_log_no_decider_writes_folds_the_same_live_and_fresh() {
+    let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let registration = |community: &str, groups: &[PersonGroup]| {
+        PersonFact::Registered(Registration {
+            resident_id: resident_id(1).into(),
+            name: None,
+            hukou: Hukou { county: CountyCode::parse(&community[..6]).unwrap(), nature: HukouNature::Urban },
+            residence: Residence::parse(&community[..6], &community[..9], community).unwrap(),
+            education: Education::SeniorSecondary,
+            graduation: None,
+            household: Some(HouseholdMembership {
+                household_id: Uuid::from_u128(42),
+                relation: HouseholdRelation::Other,
+            }),
+            groups: groups.iter().copied().collect(),
+        })
+    };
+    let placed =
+        || PersonFact::Placed(Placement { kind: PlacementKind::Flexible, employer: None, contract_months: None });
+    let benefit = || PersonFact::BenefitStarted(BenefitStart { months: 6, extended_to_retirement: false });
+    let facts = [
+        ("2025-01-02", registration(COMMUNITIES[0], &[PersonGroup::Graduate])),
+        ("2025-01-03", registration(COMMUNITIES[1], &[PersonGroup::Graduate, PersonGroup::Veteran])),
+        ("2025-01-04", benefit()),
+        ("2025-01-05", benefit()),
+        ("2025-02-01", placed()),
+        ("2025-02-02", placed()),
+        ("2025-03-01", PersonFact::PlacementEnded(PlacementEnd { reason: PlacementEndReason::Resigned })),
+        ("2025-03-02", PersonFact::BenefitEnded(BenefitEnd { reason: BenefitEndReason::Employed })),
+        ("2025-03-03", PersonFact::HouseholdLeft(HouseholdLeave { household_id: Uuid::from_u128(43) })),
+        ("2025-04-01", registration(COMMUNITIES[2], &[PersonGroup::Veteran])),
+        ("2025-04-02", PersonFact::HouseholdLeft(HouseholdLeave { household_id: Uuid::from_u128(42) })),
+        ("2025-05-01", PersonFact::RegistrationExited(RegistrationExit { reason: ExitReason::NoLongerSeeking })),
+        ("2025-05-02", benefit()),
+        ("2025-06-01", PersonFact::BenefitEnded(BenefitEnd { reason: BenefitEndReason::Exhausted })),
+        ("2025-06-02", placed()),
+        ("2025-07-01", PersonFact::PlacementEnded(PlacementEnd { reason: PlacementEndReason::Resigned })),
+    ];
+    let log: Vec<RecordedEvent> = facts
+        .into_iter()
+        .enumerate()
+        .map(|(k, (on, fact))| {
+            recorded(1, k as u64, k as u64 + 1, "120111", &PersonEvent { effective_date: d(on), fact })
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (live, rebuilt) = (dir.path().join("live.sqlite"), dir.path().join("rebuilt.sqlite"));
+    Projector::open(&live).unwrap().apply(&log).unwrap();
+    let mut fresh = Projector::create_fresh(&rebuilt).unwrap();
+    fresh.apply(&log).unwrap();
+    fresh.finish_fresh().unwrap();
+    let conn = Connection::open(&rebuilt).unwrap();
+    let one = |sql: &str| -> String { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+
+    assert_eq!(
+        one("SELECT group_concat(spell_no || ':' || ended_on || ':' || end_kind, ' ') FROM spell"),
+        "1:2025-02-01:placed 2:2025-02-01:placed 3:2025-05-01:exited",
+        "both open spells closed by the placement"
+    );
+    assert_eq!(
+        one("SELECT group_concat(placement_no || ':' || ended_on, ' ') FROM placement"),
+        "1:2025-03-01 2:2025-03-01 3:2025-07-01"
+    );
+    assert_eq!(
+        one("SELECT group_concat(started_on || ':' || ended_on, ' ') FROM benefit"),
+        "2025-01-04:2025-03-02 2025-01-05:2025-03-02 2025-05-02:2025-06-01"
+    );
+    assert_eq!(
+        one("SELECT group_concat(grp || ':' || since, ' ') FROM person_group"),
+        "graduate:2025-01-02 veteran:2025-01-03",
+        "a group listed again keeps its first row"
+    );
+    assert_eq!(
+        one(
+            "SELECT group_concat(membership_no || ':' || joined_on || ':' || ifnull(left_on, '-'), ' ') FROM household_membership"
+        ),
+        "1:2025-01-02:2025-04-02"
+    );
+    assert_eq!(
+        one("SELECT community || ':' || ifnull(household_id, '-') FROM person"),
+        format!("{}:-", COMMUNITIES[2])
+    );
+    drop(conn);
+    let rows = dump(&rebuilt);
+    assert_eq!(dump(&live), rows);
+    assert_eq!(schema(&live), schema(&rebuilt));
 }
 
 #[test]

@@ -177,6 +177,21 @@ fn history(seed: u64, persons: u32, steps: usize) -> Vec<RecordedEvent> {
 
 /// Event `revision` of person `i`'s stream at `position` of the log.
 fn recorded(i: u32, revision: u64, position: u64, district: &str, event: &PersonEvent) -> RecordedEvent {
+    let stream = format!("person-{}", Uuid::from_u128(u128::from(i) + 1));
+    let (date, version) = (event.effective_date, SCHEMA_VERSION);
+    stored(stream, revision, position, (district, date, version), event.fact.event_type(), event.encode())
+}
+
+/// A stored event as the service writes it, with metadata of `district`,
+/// effective date and schema version.
+fn stored(
+    stream: String,
+    revision: u64,
+    position: u64,
+    (district, effective_date, schema_version): (&str, NaiveDate, u32),
+    event_type: &str,
+    data: Vec<u8>,
+) -> RecordedEvent {
     let metadata = EventMetadata {
         command_id: Uuid::new_v4(),
         correlation_id: Uuid::new_v4(),
@@ -184,19 +199,19 @@ fn recorded(i: u32, revision: u64, position: u64, district: &str, event: &Person
         actor: "r".into(),
         office: "o".into(),
         district: DistrictCode::parse(district).unwrap(),
-        effective_date: event.effective_date,
-        schema_version: SCHEMA_VERSION,
+        effective_date,
+        schema_version,
         command_fingerprint: String::new(),
         actor_roles: Vec::new(),
         authenticated_by: String::new(),
     };
     RecordedEvent {
-        stream: StreamName::parse(format!("person-{}", Uuid::from_u128(u128::from(i) + 1))).unwrap(),
+        stream: StreamName::parse(stream).unwrap(),
         revision,
         position: Position::from_sequence(position),
         event_id: Uuid::new_v4(),
-        event_type: event.fact.event_type().into(),
-        data: event.encode(),
+        event_type: event_type.into(),
+        data,
         metadata: serde_json::to_vec(&metadata).unwrap(),
         recorded_at: Utc::now(),
     }
@@ -301,30 +316,10 @@ fn with_enterprises(log: Vec<RecordedEvent>, seed: u64, enterprises: u32, steps:
         *last = on;
         for event in events {
             case.apply(&event);
-            let metadata = EventMetadata {
-                command_id: Uuid::new_v4(),
-                correlation_id: Uuid::new_v4(),
-                causation_id: Uuid::new_v4(),
-                actor: "r".into(),
-                office: "o".into(),
-                district: DistrictCode::parse(district).unwrap(),
-                effective_date: on,
-                schema_version: ent::SCHEMA_VERSION,
-                command_fingerprint: String::new(),
-                actor_roles: Vec::new(),
-                authenticated_by: String::new(),
-            };
-            own.push(RecordedEvent {
-                stream: StreamName::parse(format!("enterprise-{}", Uuid::from_u128(u128::from(i) + 1_000_000)))
-                    .unwrap(),
-                revision: *revision,
-                position: Position::from_sequence(1),
-                event_id: Uuid::new_v4(),
-                event_type: event.fact.event_type().into(),
-                data: event.encode(),
-                metadata: serde_json::to_vec(&metadata).unwrap(),
-                recorded_at: Utc::now(),
-            });
+            let stream = format!("enterprise-{}", Uuid::from_u128(u128::from(i) + 1_000_000));
+            let meta = (district, on, ent::SCHEMA_VERSION);
+            // Numbered again when merged into the log (below).
+            own.push(stored(stream, *revision, 1, meta, event.fact.event_type(), event.encode()));
             *revision += 1;
         }
     }

@@ -107,23 +107,30 @@ struct Remembered {
 
 /// The rows of one case that a table holds open (no end date yet): how many,
 /// and the rowid of the last one. The service's deciders keep at most one
-/// open; a log with more is folded all the same (by case, see
-/// [`Open::rowid`]).
+/// open; a log with more is folded all the same ([`Closing::ByCase`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Open {
     count: u32,
     last: i64,
 }
 
+/// How the fold reaches the open rows of a case to close them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Closing {
+    /// None is open.
+    Nothing,
+    /// The one open row.
+    Row(i64),
+    /// More than one is open: by case, as the live projector does.
+    ByCase,
+}
+
 impl Open {
-    /// How the fold reaches the open rows to close them: `Ok(Some(rowid))`
-    /// for the one open row, `Ok(None)` for none, `Err(())` for more than one
-    /// (then by case, as the live projector does).
-    pub fn rowid(self) -> Result<Option<i64>, ()> {
+    pub fn closing(self) -> Closing {
         match self.count {
-            0 => Ok(None),
-            1 => Ok(Some(self.last)),
-            _ => Err(()),
+            0 => Closing::Nothing,
+            1 => Closing::Row(self.last),
+            _ => Closing::ByCase,
         }
     }
 }

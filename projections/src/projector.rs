@@ -19,7 +19,7 @@ use rusqlite::{CachedStatement, Connection, OptionalExtension, ToSql, params};
 use crate::{
     ProjectionError,
     appended::{self, Appended},
-    case_memory::{CaseMemory, Opens, Place},
+    case_memory::{CaseMemory, Closing, Opens, Place},
     decoded::{Case, Decoded},
     names,
 };
@@ -302,9 +302,7 @@ impl<'t> Fold<'t> {
             .stmt("SELECT count(*) + 1 FROM household_membership WHERE case_id = ?1")?
             .query_row(params![case_id], |r| r.get(0))?)
     }
-}
 
-impl Fold<'_> {
     /// A row of `table` was just inserted open: a fresh generation remembers
     /// its rowid.
     fn opened(&mut self, case_id: &str, table: Opens) {
@@ -327,15 +325,11 @@ impl Fold<'_> {
         by_rowid: &'static str,
         rest: &[&dyn ToSql],
     ) -> Result<(), ProjectionError> {
-        let open = self.memory.as_ref().map(|m| m.open(case_id, table).rowid());
-        let rowid = match open {
-            Some(Ok(None)) => return Ok(()),
-            Some(Ok(Some(rowid))) => Some(rowid),
-            None | Some(Err(())) => None,
-        };
-        let (sql, first): (&'static str, &dyn ToSql) = match &rowid {
-            Some(rowid) => (by_rowid, rowid),
-            None => (by_case, &case_id),
+        let closing = self.memory.as_ref().map_or(Closing::ByCase, |m| m.open(case_id, table).closing());
+        let (sql, first): (&'static str, &dyn ToSql) = match &closing {
+            Closing::Nothing => return Ok(()),
+            Closing::Row(rowid) => (by_rowid, rowid),
+            Closing::ByCase => (by_case, &case_id),
         };
         let mut values = Vec::with_capacity(1 + rest.len());
         values.push(first);

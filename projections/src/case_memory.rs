@@ -8,7 +8,7 @@
 //! listed, and the rowids of the rows it changes later: the person row, the
 //! open spell, placement, benefit and membership. A fresh generation has no
 //! index on `case_id` while it is folded (the keys are built after the rows,
-//! `projector::FOLD_INDEXES`), so it reaches those rows by rowid. The live projector
+//! `projector::INDEX_LINE`), so it reaches those rows by rowid. The live projector
 //! asks SQLite for these ([`crate::projector`], `Lookups` with no memory); a
 //! generation made by `Projector::create_fresh` starts empty and is written by
 //! this fold only, so remembering every answer as it is written gives the same
@@ -18,7 +18,7 @@
 //! Size: one entry per person case, ≈ 140 bytes in the table (the case id as
 //! its 128 bits, four counters, a residence index, a household id, five
 //! rowids, the groups as bits; residences
-//! are interned, there are a few thousand communities), so ≈ 40–80 MiB for
+//! are interned, there are a few thousand communities), so ≈ 70–140 MiB for
 //! 500 000 persons with the table's slack. It grows with the cases, not with
 //! the events.
 //!

@@ -230,6 +230,15 @@ fn fold_batch(conn: &Connection, memory: Option<&mut CaseMemory>, events: &[&Dec
     Ok(())
 }
 
+/// An `UPDATE … SET` that closes a case's open rows, in its two forms for
+/// [`Fold::close`]: by case (`?1` the case id, the rows with no `ended_on`)
+/// and by rowid (`?1` the rowid).
+macro_rules! closing {
+    ($update_set:literal) => {
+        (concat!($update_set, " WHERE case_id = ?1 AND ended_on IS NULL"), concat!($update_set, " WHERE rowid = ?1"))
+    };
+}
+
 /// One batch's fold: its statements, each prepared once for the whole
 /// batch (looked up by the address of its SQL text, not by hashing it), and
 /// what the fold reads back of its own rows ([`Fold::place`] and the
@@ -314,18 +323,17 @@ impl<'t> Fold<'t> {
         }
     }
 
-    /// Closes the open rows of `case_id` in `table`. `by_case` (`?1` the case
-    /// id, `… WHERE case_id = ?1 AND ended_on IS NULL`) is the live
-    /// projector's; a fresh generation runs `by_rowid` (`?1` the rowid) on the
-    /// one open row it remembers, nothing when none is open, and `by_case`
-    /// when the log left more than one open (no decider does; without the
-    /// index that is a scan, but the same rows). `rest` are `?2`, … of both.
+    /// Closes the open rows of `case_id` in `table` with the two forms of one
+    /// `UPDATE` ([`closing!`]). `by_case` is the live projector's; a fresh
+    /// generation runs `by_rowid` on the one open row it remembers, nothing
+    /// when none is open, and `by_case` when the log left more than one open
+    /// (no decider does; without the index that is a scan, but the same
+    /// rows). `rest` are `?2`, … of both.
     fn close(
         &mut self,
         case_id: &str,
         table: Opens,
-        by_case: &'static str,
-        by_rowid: &'static str,
+        (by_case, by_rowid): (&'static str, &'static str),
         rest: &[&dyn ToSql],
     ) -> Result<(), ProjectionError> {
         let closing = self.memory.as_ref().map_or(Closing::ByCase, |m| m.open(case_id, table).closing());
@@ -455,8 +463,7 @@ fn apply_one(f: &mut Fold<'_>, e: &Decoded) -> Result<(), ProjectionError> {
             f.close(
                 case_id,
                 Opens::Spell,
-                "UPDATE spell SET ended_on = ?2, end_kind = 'placed' WHERE case_id = ?1 AND ended_on IS NULL",
-                "UPDATE spell SET ended_on = ?2, end_kind = 'placed' WHERE rowid = ?1",
+                closing!("UPDATE spell SET ended_on = ?2, end_kind = 'placed'"),
                 params![on],
             )?;
             if let Some(place) = f.place(case_id)? {
@@ -480,8 +487,7 @@ fn apply_one(f: &mut Fold<'_>, e: &Decoded) -> Result<(), ProjectionError> {
         PersonFact::PlacementEnded(end) => f.close(
             case_id,
             Opens::Placement,
-            "UPDATE placement SET ended_on = ?2, end_reason = ?3 WHERE case_id = ?1 AND ended_on IS NULL",
-            "UPDATE placement SET ended_on = ?2, end_reason = ?3 WHERE rowid = ?1",
+            closing!("UPDATE placement SET ended_on = ?2, end_reason = ?3"),
             params![on, name(&end.reason)],
         )?,
         PersonFact::SubsidyGranted(g) => {
@@ -529,19 +535,13 @@ fn apply_one(f: &mut Fold<'_>, e: &Decoded) -> Result<(), ProjectionError> {
                 .execute(params![case_id, on, b.months])?;
             f.opened(case_id, Opens::Benefit);
         }
-        PersonFact::BenefitEnded(_) => f.close(
-            case_id,
-            Opens::Benefit,
-            "UPDATE benefit SET ended_on = ?2 WHERE case_id = ?1 AND ended_on IS NULL",
-            "UPDATE benefit SET ended_on = ?2 WHERE rowid = ?1",
-            params![on],
-        )?,
+        PersonFact::BenefitEnded(_) => {
+            f.close(case_id, Opens::Benefit, closing!("UPDATE benefit SET ended_on = ?2"), params![on])?
+        }
         PersonFact::RegistrationExited(x) => f.close(
             case_id,
             Opens::Spell,
-            "UPDATE spell SET ended_on = ?2, end_kind = 'exited', exit_reason = ?3
-             WHERE case_id = ?1 AND ended_on IS NULL",
-            "UPDATE spell SET ended_on = ?2, end_kind = 'exited', exit_reason = ?3 WHERE rowid = ?1",
+            closing!("UPDATE spell SET ended_on = ?2, end_kind = 'exited', exit_reason = ?3"),
             params![on, name(&x.reason)],
         )?,
         PersonFact::HouseholdJoined(m) => joined(f, case_id, on.as_str(), m)?,
@@ -598,15 +598,24 @@ fn apply_one(f: &mut Fold<'_>, e: &Decoded) -> Result<(), ProjectionError> {
     Ok(())
 }
 
-/// The person row's INSERT, then `$tail` (the live projector's conflict clause).
-macro_rules! person_insert {
-    ($($tail:literal)?) => {
-        concat!(
-            "INSERT INTO person (case_id, birth_month, gender, hukou_county, hukou_nature, education, graduation_year,
-                                 household_id, district, street, community)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ",
-            $($tail)?
-        )
+/// The person row's statements, over the same `?1`–`?11`: `insert`,
+/// `upsert` (the live projector's, by the key) and `update_by_rowid` (`?12`
+/// the rowid), the last two with one list of what a registration changes.
+macro_rules! person_row {
+    (insert) => {
+        "INSERT INTO person (case_id, birth_month, gender, hukou_county, hukou_nature, education, graduation_year,
+                             household_id, district, street, community)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    };
+    (changed) => {
+        " SET hukou_county = ?4, hukou_nature = ?5, education = ?6, graduation_year = ?7, household_id = ?8,
+              district = ?9, street = ?10, community = ?11"
+    };
+    (upsert) => {
+        concat!(person_row!(insert), " ON CONFLICT (case_id) DO UPDATE", person_row!(changed))
+    };
+    (update_by_rowid) => {
+        concat!("UPDATE person", person_row!(changed), " WHERE rowid = ?12")
     };
 }
 
@@ -649,14 +658,10 @@ fn registered(
     // no index yet, inserts the first row and updates it by rowid after.
     match f.memory.as_ref().map(|m| m.person_row(case_id)) {
         None => {
-            f.stmt(person_insert!(
-                "ON CONFLICT (case_id) DO UPDATE SET hukou_county = ?4, hukou_nature = ?5, education = ?6,
-                 graduation_year = ?7, household_id = ?8, district = ?9, street = ?10, community = ?11"
-            ))?
-            .execute(row)?;
+            f.stmt(person_row!(upsert))?.execute(row)?;
         }
         Some(None) => {
-            f.stmt(person_insert!())?.execute(row)?;
+            f.stmt(person_row!(insert))?.execute(row)?;
             let rowid = f.conn.last_insert_rowid();
             if let Some(memory) = &mut f.memory {
                 memory.set_person_row(case_id, rowid);
@@ -665,12 +670,7 @@ fn registered(
         Some(Some(rowid)) => {
             let mut values = row.to_vec();
             values.push(&rowid);
-            f.stmt(
-                "UPDATE person SET hukou_county = ?4, hukou_nature = ?5, education = ?6, graduation_year = ?7,
-                     household_id = ?8, district = ?9, street = ?10, community = ?11
-                 WHERE rowid = ?12",
-            )?
-            .execute(values.as_slice())?;
+            f.stmt(person_row!(update_by_rowid))?.execute(values.as_slice())?;
         }
     }
     if let Some(memory) = &mut f.memory {

@@ -383,6 +383,15 @@ async fn bad_input_is_refused_naming_the_field_and_changes_nothing() {
             "registration.name",
         ),
         (
+            "a name that displays reversed",
+            {
+                let mut r = register_request(&good, days_ago(1));
+                r.registration.as_mut().unwrap().name = "钱\u{202E}示例".into();
+                r
+            },
+            "registration.name",
+        ),
+        (
             "street outside district",
             {
                 let mut r = register_request(&good, days_ago(1));

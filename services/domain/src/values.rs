@@ -299,6 +299,27 @@ pub fn text(raw: &str, min: usize, max: usize) -> Result<String, ValueError> {
     Ok(s.to_string())
 }
 
+/// The extra rule for text a client sends now: no Unicode bidirectional
+/// embedding, override or isolate controls (U+202A–U+202E, U+2066–U+2069).
+/// They are invisible and make a name or note display in another order than
+/// it reads (the "Trojan Source" trick, on a caseworker's screen or an
+/// auditor's replay). Only new input is held to it: stored facts are read
+/// with [`text`] alone, so a fact recorded before the rule still reads.
+/// Returns `raw` unchanged.
+pub fn input(raw: &str) -> Result<&str, ValueError> {
+    if raw.chars().any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')) {
+        return Err(ValueError::new(
+            "must not contain bidirectional control characters (U+202A to U+202E, U+2066 to U+2069)",
+        ));
+    }
+    Ok(raw)
+}
+
+/// [`text`] for new input: [`input`]'s rule, then [`text`]'s.
+pub fn input_text(raw: &str, min: usize, max: usize) -> Result<String, ValueError> {
+    input(raw).and_then(|s| text(s, min, max))
+}
+
 /// Whether `s` holds something shaped like a resident ID: 17 digits and a
 /// check character (digit or X) that matches them (ISO 7064 MOD 11-2), not
 /// part of a longer run of digits.
@@ -571,7 +592,8 @@ impl From<Fen> for i64 {
 
 // === dates ===
 
-/// Parses an ISO calendar date `YYYY-MM-DD`.
+/// Parses an ISO calendar date `YYYY-MM-DD`, in 1900 or later (no
+/// employment record of this service lies earlier; a year 0001 is a typo).
 pub fn parse_date(raw: &str) -> Result<Date, ValueError> {
     let s = raw.trim();
     if s.is_empty() {
@@ -580,7 +602,7 @@ pub fn parse_date(raw: &str) -> Result<Date, ValueError> {
     Date::parse_from_str(s, "%Y-%m-%d")
         .ok()
         .filter(|d| d.year() >= 1900 && s.len() == 10)
-        .ok_or_else(|| ValueError::new("must be a real date YYYY-MM-DD"))
+        .ok_or_else(|| ValueError::new("must be a real date YYYY-MM-DD, in 1900 or later"))
 }
 
 /// An inclusive date range with `from <= to`.
@@ -729,6 +751,14 @@ mod tests {
         assert_eq!(parse_date("2026-02-28").unwrap(), d(2026, 2, 28));
         assert!(parse_date("2026-02-29").is_err());
         assert!(parse_date("26-2-1").is_err());
+        let rlo = "钱\u{202E}示例";
+        assert!(text(rlo, 1, 50).is_ok(), "stored facts still read");
+        assert!(input_text(rlo, 1, 50).unwrap_err().0.contains("bidirectional"));
+        assert!(input("a\u{2066}b").is_err() && input("a\u{2069}").is_err() && input("\u{202A}").is_err());
+        assert_eq!(input_text("阿依古丽·买买提", 1, 50).unwrap(), "阿依古丽·买买提", "a middle dot is a name's");
+        assert!(input("a\u{200D}b").is_ok(), "joiners shape some scripts");
+        assert!(parse_date("1899-12-31").unwrap_err().0.contains("in 1900 or later"), "the rule is named");
+        assert_eq!(parse_date("1900-01-01").unwrap(), d(1900, 1, 1));
         assert!(DateRange::new(d(2026, 1, 2), d(2026, 1, 1)).is_err());
         assert!(Fen::positive(0).is_err());
         assert!(!CountyCode::parse("130102").unwrap().is_tianjin());

@@ -8,7 +8,7 @@ use std::{collections::BTreeSet, num::NonZeroU32};
 use leye_domain::{
     Date,
     enterprise::{self as domain, DatedEnterpriseCommand, EnterpriseCommand, EnterpriseName, EnterpriseRegistration},
-    values::{CreditCode, DistrictCode, code, parse_date, text},
+    values::{CreditCode, DistrictCode, code, input, input_text, parse_date},
 };
 use leye_proto::{
     common::v1::CommandContext,
@@ -248,7 +248,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
             let loan_id = f.take("loan.loan_id", code(&l.loan_id));
             let borrower = check_enum(f, "loan.borrower", l.borrower, loan_borrower);
             let principal = f.take("loan.principal_fen", leye_domain::values::Fen::positive(l.principal_fen));
-            let lender = f.take("loan.lender", text(&l.lender, 1, 100));
+            let lender = f.take("loan.lender", input_text(&l.lender, 1, 100));
             Some(EnterpriseCommand::RecordGuaranteeLoan(domain::GuaranteeLoan {
                 loan_id: loan_id?,
                 borrower: borrower?,
@@ -301,7 +301,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let s = required(f, "shortage", r.shortage.as_ref())?;
             let posts = f.take("shortage.posts", at_least_one(s.posts));
-            let skills = f.take("shortage.skills", text(&s.skills, 1, 500));
+            let skills = f.take("shortage.skills", input_text(&s.skills, 1, 500));
             Some(EnterpriseCommand::ReportLabourShortage(domain::LabourShortage { posts: posts?, skills: skills? }))
         })
         .await
@@ -354,7 +354,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let v = required(f, "revocation", r.revocation.as_ref())?;
             let subsidy_id = f.take("revocation.subsidy_id", code(&v.subsidy_id));
-            let reason = f.take("revocation.reason", text(&v.reason, 1, 200));
+            let reason = f.take("revocation.reason", input_text(&v.reason, 1, 200));
             Some(EnterpriseCommand::RevokeSubsidy(leye_domain::person::SubsidyRevocation {
                 subsidy_id: subsidy_id?,
                 reason: reason?,
@@ -448,7 +448,7 @@ fn check_registration(f: &mut Fields, reg: Option<&pb::EnterpriseRegistration>) 
             None
         }
     };
-    let name = f.take("registration.name", EnterpriseName::parse(&r.name));
+    let name = f.take("registration.name", input(&r.name).and_then(EnterpriseName::parse));
     let district = f.take("registration.district", DistrictCode::parse(&r.district));
     let industry_code = f.take("registration.industry_code", industry(&r.industry_code));
     let mut kinds = BTreeSet::new();

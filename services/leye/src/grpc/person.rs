@@ -11,7 +11,8 @@ use leye_domain::{
     Date,
     person::{self as domain, DatedCommand, PersonCommand},
     values::{
-        CountyCode, CreditCode, DateRange, PersonName, Residence, ResidencePart, ResidentId, code, parse_date, text,
+        CountyCode, CreditCode, DateRange, PersonName, Residence, ResidencePart, ResidentId, code, input, input_text,
+        parse_date,
     },
 };
 use leye_proto::{
@@ -135,7 +136,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
             let c = required(f, "contact", r.contact.as_ref())?;
             let channel = check_enum(f, "contact.channel", c.channel, contact_channel);
             let outcome = check_enum(f, "contact.outcome", c.outcome, contact_outcome);
-            let note = f.take("contact.note", text(&c.note, 0, 500));
+            let note = f.take("contact.note", input_text(&c.note, 0, 500));
             Some(PersonCommand::RecordContact(domain::Contact { channel: channel?, outcome: outcome?, note: note? }))
         })
         .await
@@ -169,7 +170,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
             let t = required(f, "training", r.training.as_ref())?;
             let training_id = f.take("training.training_id", code(&t.training_id));
             let programme = check_enum(f, "training.programme", t.programme, training_programme);
-            let provider = f.take("training.provider", text(&t.provider, 1, 100));
+            let provider = f.take("training.provider", input_text(&t.provider, 1, 100));
             Some(PersonCommand::EnrolTraining(domain::TrainingEnrolment {
                 training_id: training_id?,
                 programme: programme?,
@@ -187,7 +188,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let c = required(f, "completion", r.completion.as_ref())?;
             let training_id = f.take("completion.training_id", code(&c.training_id));
-            let certificate = f.take("completion.certificate", text(&c.certificate, 0, 64));
+            let certificate = f.take("completion.certificate", input_text(&c.certificate, 0, 64));
             Some(PersonCommand::CompleteTraining(domain::TrainingCompletion {
                 training_id: training_id?,
                 certificate: certificate.map(|c| Some(c).filter(|c| !c.is_empty()))?,
@@ -204,7 +205,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let d = required(f, "drop", r.drop.as_ref())?;
             let training_id = f.take("drop.training_id", code(&d.training_id));
-            let reason = f.take("drop.reason", text(&d.reason, 0, 200));
+            let reason = f.take("drop.reason", input_text(&d.reason, 0, 200));
             Some(PersonCommand::DropTraining(domain::TrainingDrop { training_id: training_id?, reason: reason? }))
         })
         .await
@@ -280,7 +281,7 @@ impl<S: EventStore> PersonCaseService for PersonApi<S> {
         self.on_case(&gate, r.context.as_ref(), &r.case_id, &r.effective_date, |f, _| {
             let v = required(f, "revocation", r.revocation.as_ref())?;
             let subsidy_id = f.take("revocation.subsidy_id", code(&v.subsidy_id));
-            let reason = f.take("revocation.reason", text(&v.reason, 1, 200));
+            let reason = f.take("revocation.reason", input_text(&v.reason, 1, 200));
             Some(PersonCommand::RevokeSubsidy(domain::SubsidyRevocation { subsidy_id: subsidy_id?, reason: reason? }))
         })
         .await
@@ -503,7 +504,7 @@ pub(super) fn check_context(
         (Some(own), "") => Some(own.clone()),
         (Some(own), given) if given == own => Some(own.clone()),
         (Some(_), _) => return Err(mismatch("context.office")),
-        (None, given) => f.take("context.office", text(given, 1, 64)),
+        (None, given) => f.take("context.office", input_text(given, 1, 64)),
     };
     let command_id = f.take("context.command_id", parse_uuid(&c.command_id));
     let optional_id = |f: &mut Fields, field: &str, raw: &str| {
@@ -532,7 +533,7 @@ fn check_registration(
 ) -> Option<(ResidentId, domain::Registration)> {
     let r = required(f, "registration", reg)?;
     let resident_id = f.take("registration.resident_id", ResidentId::parse(&r.resident_id, today));
-    let name = f.take("registration.name", PersonName::parse(&r.name));
+    let name = f.take("registration.name", input(&r.name).and_then(PersonName::parse));
     let hukou = required(f, "registration.hukou", r.hukou.as_ref()).and_then(|h| {
         let county = f.take("registration.hukou.district_code", CountyCode::parse(&h.district_code));
         let nature = check_enum(f, "registration.hukou.nature", h.nature, hukou_nature);
@@ -563,7 +564,7 @@ fn check_registration(
                 f.bad("registration.graduation.year", "must be a year from 1950 to this year");
                 None
             };
-            let school = f.take("registration.graduation.school", text(&g.school, 1, 100));
+            let school = f.take("registration.graduation.school", input_text(&g.school, 1, 100));
             year.zip(school)
                 .map(|(year, school)| Some(domain::Graduation { year, school, tianjin_school: g.tianjin_school }))
         }

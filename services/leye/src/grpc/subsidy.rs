@@ -15,7 +15,7 @@ use leye_domain::{
     Date,
     person::Payee,
     subsidy::{BusinessInput, LoanInput, ProposalInputs, RejectProposal, Reviewer},
-    values::{CreditCode, DateRange, DistrictCode, Fen, code, parse_date, text},
+    values::{CreditCode, DateRange, DistrictCode, Fen, code, input_text, parse_date},
 };
 use leye_proto::{
     common::v1::{CommandContext, CommandResult},
@@ -175,7 +175,7 @@ pub(super) async fn reject<S: EventStore>(
     let case = f.take("case_id", parse_uuid(r.case_id));
     let on = f.take("effective_date", parse_date(r.effective_date));
     let proposal_id = f.take("proposal_id", code(r.proposal_id));
-    let reason = f.take("reason", text(r.reason, 1, 500));
+    let reason = f.take("reason", input_text(r.reason, 1, 500));
     let (Some(meta), Some(case), Some(on), Some(proposal_id), Some(reason), true) =
         (meta, case, on, proposal_id, reason, f.is_empty())
     else {
@@ -259,7 +259,9 @@ pub(super) fn check_payee(f: &mut Fields, payee: Option<&pb::Payee>) -> Option<P
             // The form only: an early code registered after confirmation may be paid.
             f.take("payee.enterprise_credit_code", CreditCode::parse_format(c)).map(Payee::Enterprise)
         }
-        Some(P::TrainingProvider(p)) => f.take("payee.training_provider", text(p, 1, 100)).map(Payee::TrainingProvider),
+        Some(P::TrainingProvider(p)) => {
+            f.take("payee.training_provider", input_text(p, 1, 100)).map(Payee::TrainingProvider)
+        }
     }
 }
 

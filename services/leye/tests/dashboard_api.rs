@@ -256,6 +256,11 @@ async fn the_json_api_answers_as_grpc_does_under_the_same_rules_and_audits_every
     assert_eq!((a.status, a.json()["error"]["fields"][0]["field"].as_str()), (400, Some("name")));
     let a = fetch(served.dashboard, "/api/v1/cases", Some(&city)).await.unwrap();
     assert_eq!(a.status, 404);
+    // The API only reads: another method is refused as JSON, naming the allowed ones.
+    let conn = tokio::net::TcpStream::connect(served.dashboard).await.unwrap();
+    let a = dash::request_over(conn, "POST", "/api/v1/targets?jurisdiction=120101", Some(&city)).await.unwrap();
+    assert_eq!((a.status, a.json()["error"]["reason"].as_str()), (405, Some("READ_ONLY")), "{}", a.body);
+    assert_eq!(a.header("allow"), Some("GET,HEAD"));
 
     // Every request is in the audit trail, with its outcome and reason.
     let targets_op = "http/leye.analytics.v1.TargetsService/GetTargets";

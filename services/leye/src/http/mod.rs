@@ -77,7 +77,11 @@ pub fn router(app: App) -> Router {
     for &(path, content_type, body) in ASSETS {
         router = router.route(path, get(move || async move { ([(header::CONTENT_TYPE, content_type)], body) }));
     }
-    router.fallback(not_found).with_state(app).layer(middleware::from_fn(security_headers))
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(app)
+        .layer(middleware::from_fn(security_headers))
 }
 
 async fn openapi() -> impl IntoResponse {
@@ -88,6 +92,14 @@ async fn not_found() -> Response {
     let body = serde_json::json!({"error": {"status": 404, "code": "NOT_FOUND", "reason": "NO_SUCH_ROUTE",
         "message": "no such route (the API is described at /api/v1/openapi.json)", "fields": []}});
     guard::json_response(StatusCode::NOT_FOUND, &body)
+}
+
+/// A route asked with another method than `GET` or `HEAD` (axum adds the
+/// `Allow` header): the same JSON error as every other refusal.
+async fn method_not_allowed() -> Response {
+    let body = serde_json::json!({"error": {"status": 405, "code": "METHOD_NOT_ALLOWED", "reason": "READ_ONLY",
+        "message": "the dashboard's API only reads: use GET", "fields": []}});
+    guard::json_response(StatusCode::METHOD_NOT_ALLOWED, &body)
 }
 
 async fn security_headers(request: Request, next: Next) -> Response {

@@ -135,12 +135,21 @@ pub async fn get(addr: SocketAddr, path: &str, token: Option<&str>) -> Option<An
 }
 
 /// `GET path` over `s` (plain or TLS), closing it after the answer.
-pub async fn get_over<S>(mut s: S, path: &str, token: Option<&str>) -> Option<Answer>
+pub async fn get_over<S>(s: S, path: &str, token: Option<&str>) -> Option<Answer>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    request_over(s, "GET", path, token).await
+}
+
+/// `method path` (no body) over `s`, closing it after the answer.
+pub async fn request_over<S>(mut s: S, method: &str, path: &str, token: Option<&str>) -> Option<Answer>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: leye\r\n{auth}Connection: close\r\n\r\n");
+    let request =
+        format!("{method} {path} HTTP/1.1\r\nHost: leye\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n");
     s.write_all(request.as_bytes()).await.ok()?;
     let mut raw = Vec::new();
     let mut buf = [0u8; 16 * 1024];

@@ -50,6 +50,10 @@ pub enum ApiError {
     AuditUnavailable,
     /// The query ran past the request timeout (`limits.request_timeout_secs`).
     Timeout,
+    /// No route has this path (answered before the guard: nothing to audit).
+    NoSuchRoute,
+    /// The route exists for `GET` and `HEAD` only (axum adds `Allow`).
+    ReadOnly,
 }
 
 impl From<QueryError> for ApiError {
@@ -82,6 +86,8 @@ impl ApiError {
             Self::Overloaded => (StatusCode::TOO_MANY_REQUESTS, "RESOURCE_EXHAUSTED", "OVERLOADED"),
             Self::AuditUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "AUDIT_UNAVAILABLE"),
             Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "DEADLINE_EXCEEDED", "TIMEOUT"),
+            Self::NoSuchRoute => (StatusCode::NOT_FOUND, "NOT_FOUND", "NO_SUCH_ROUTE"),
+            Self::ReadOnly => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "READ_ONLY"),
         }
     }
 
@@ -98,6 +104,10 @@ impl ApiError {
             Self::Overloaded => ("too many requests in flight".to_string(), Vec::new()),
             Self::AuditUnavailable => ("the audit record could not be written".to_string(), Vec::new()),
             Self::Timeout => ("the request took longer than the request timeout".to_string(), Vec::new()),
+            Self::NoSuchRoute => {
+                ("no such route (the API is described at /api/v1/openapi.json)".to_string(), Vec::new())
+            }
+            Self::ReadOnly => ("the dashboard's API only reads: use GET".to_string(), Vec::new()),
         };
         json!({"error": {"status": status.as_u16(), "code": code, "reason": reason, "message": message, "fields": fields}})
     }

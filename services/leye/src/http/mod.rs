@@ -27,7 +27,7 @@ use std::future::Future;
 use axum::{
     Router,
     extract::Request,
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderValue, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
@@ -89,17 +89,11 @@ async fn openapi() -> impl IntoResponse {
 }
 
 async fn not_found() -> Response {
-    let body = serde_json::json!({"error": {"status": 404, "code": "NOT_FOUND", "reason": "NO_SUCH_ROUTE",
-        "message": "no such route (the API is described at /api/v1/openapi.json)", "fields": []}});
-    guard::json_response(StatusCode::NOT_FOUND, &body)
+    guard::ApiError::NoSuchRoute.into_response()
 }
 
-/// A route asked with another method than `GET` or `HEAD` (axum adds the
-/// `Allow` header): the same JSON error as every other refusal.
 async fn method_not_allowed() -> Response {
-    let body = serde_json::json!({"error": {"status": 405, "code": "METHOD_NOT_ALLOWED", "reason": "READ_ONLY",
-        "message": "the dashboard's API only reads: use GET", "fields": []}});
-    guard::json_response(StatusCode::METHOD_NOT_ALLOWED, &body)
+    guard::ApiError::ReadOnly.into_response()
 }
 
 async fn security_headers(request: Request, next: Next) -> Response {

@@ -25,7 +25,9 @@
 //!   sequence values are taken at insert and commit out of order.)
 //! - **Checks in memory, one statement per kind.** Under the lock the writer
 //!   reads, for the whole batch, the stored rows of every event id of the batch
-//!   and the current revision of every stream it touches (two statements), then
+//!   and the current revision of every stream it touches (two statements,
+//!   planned at every batch for the table as it then is: a plan fixed on a
+//!   new, near-empty store would scan the whole log), then
 //!   decides each request in arrival order (idempotent retry, expected
 //!   revision, duplicate ids) against those and what the batch already accepted,
 //!   seals the accepted events, and writes them with one `INSERT … SELECT FROM

@@ -58,6 +58,85 @@ pub struct ClusterRun {
     pub latency: Histogram<u64>,
     pub errors: u64,
     pub first_error: Option<String>,
+    /// What the servers' `/metrics` and `/proc` said over the run.
+    pub cost: Cost,
+}
+
+/// Where a run's time and CPU went: the servers' own figures (their
+/// `/metrics`, differences over the run) and CPU seconds from `/proc`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Cost {
+    /// gRPC requests the servers answered, and their summed time (arrival to
+    /// answer, audit record included).
+    pub requests: f64,
+    pub request_secs: f64,
+    /// Appends to the store, and their summed time (durable when done).
+    pub appends: f64,
+    pub append_secs: f64,
+    /// CPU seconds of the servers, of this bench process (the TLS clients),
+    /// and of the whole machine (PostgreSQL and NATS are the rest).
+    pub server_cpu: f64,
+    pub client_cpu: f64,
+    pub machine_cpu: f64,
+}
+
+impl Cost {
+    fn minus(self, before: Self) -> Self {
+        Self {
+            requests: self.requests - before.requests,
+            request_secs: self.request_secs - before.request_secs,
+            appends: self.appends - before.appends,
+            append_secs: self.append_secs - before.append_secs,
+            server_cpu: self.server_cpu - before.server_cpu,
+            client_cpu: self.client_cpu - before.client_cpu,
+            machine_cpu: self.machine_cpu - before.machine_cpu,
+        }
+    }
+
+    /// Mean milliseconds of a request, of an append.
+    pub fn request_ms(&self) -> f64 {
+        1000.0 * self.request_secs / self.requests.max(1.0)
+    }
+
+    pub fn append_ms(&self) -> f64 {
+        1000.0 * self.append_secs / self.appends.max(1.0)
+    }
+
+    /// Reads every node's `/metrics` and the CPU counters now.
+    async fn now(nodes: &[Node]) -> anyhow::Result<Self> {
+        let mut c = Self {
+            client_cpu: super::sealing::process_cpu_secs(),
+            machine_cpu: super::sealing::machine_busy_secs(),
+            ..Self::default()
+        };
+        for n in nodes {
+            let text = scrape(n.metrics).await?;
+            for line in text.lines().filter(|l| !l.starts_with('#')) {
+                let Some((name, value)) = line.rsplit_once(' ') else { continue };
+                let value: f64 = value.parse().unwrap_or(0.0);
+                let name = name.split('{').next().unwrap_or(name);
+                match name {
+                    "leye_grpc_request_duration_seconds_count" => c.requests += value,
+                    "leye_grpc_request_duration_seconds_sum" => c.request_secs += value,
+                    "leye_store_append_duration_seconds_count" => c.appends += value,
+                    "leye_store_append_duration_seconds_sum" => c.append_secs += value,
+                    "process_cpu_seconds_total" => c.server_cpu += value,
+                    _ => {}
+                }
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// `GET /metrics` of a node (HTTP/1.0: the server closes after the answer).
+async fn scrape(addr: SocketAddr) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.with_context(|| format!("metrics of {addr}"))?;
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").await?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).await?;
+    Ok(text)
 }
 
 impl ClusterRun {
@@ -87,6 +166,8 @@ pub struct Bench {
 struct Node {
     child: tokio::process::Child,
     addr: SocketAddr,
+    /// Its Prometheus endpoint.
+    metrics: SocketAddr,
     data: PathBuf,
     log: PathBuf,
     pseudonym: PathBuf,
@@ -133,8 +214,9 @@ impl Bench {
         Ok(self.pg.url_for(&name))
     }
 
-    /// Single-row INSERT commits of `row` bytes over `clients` connections: commits/s.
-    pub async fn raw_inserts(&mut self, clients: usize, total: usize, row: usize) -> anyhow::Result<f64> {
+    /// Single-row INSERT commits of `row` bytes over `clients` connections:
+    /// commits/s, and the whole machine's CPU milliseconds per commit.
+    pub async fn raw_inserts(&mut self, clients: usize, total: usize, row: usize) -> anyhow::Result<(f64, f64)> {
         let url = self.database().await?;
         let (setup, conn) = tokio_postgres::connect(&url, NoTls).await?;
         tokio::spawn(conn);
@@ -144,6 +226,7 @@ impl Bench {
             )
             .await?;
         let per = total / clients.max(1);
+        let busy = super::sealing::machine_busy_secs();
         let started = Instant::now();
         let mut tasks = JoinSet::new();
         for _ in 0..clients {
@@ -165,7 +248,9 @@ impl Bench {
         while let Some(r) = tasks.join_next().await {
             r??;
         }
-        Ok((per * clients) as f64 / started.elapsed().as_secs_f64())
+        let done = (per * clients) as f64;
+        let cpu_ms = 1000.0 * (super::sealing::machine_busy_secs() - busy) / done.max(1.0);
+        Ok((done / started.elapsed().as_secs_f64(), cpu_ms))
     }
 
     /// `persons` × 4 commands from `clients` clients over `servers` servers.
@@ -182,6 +267,7 @@ impl Bench {
         let before: i64 = c.query_one("SELECT count(*) FROM leye.events", &[]).await?.get(0);
         let base: u64 = rand::random::<u32>().into();
         let next = Arc::new(AtomicU64::new(0));
+        let cost_before = Cost::now(&nodes).await?;
         let started = Instant::now();
         let mut set = JoinSet::new();
         for i in 0..clients {
@@ -197,6 +283,7 @@ impl Bench {
             first_error = first_error.or(first);
         }
         let secs = started.elapsed().as_secs_f64();
+        let cost = Cost::now(&nodes).await?.minus(cost_before);
         let row = c
             .query_one(
                 "SELECT count(*) - $1, coalesce(avg(length(data) + length(metadata)), 0)::float8 FROM leye.events",
@@ -217,6 +304,7 @@ impl Bench {
             latency,
             errors,
             first_error,
+            cost,
         })
     }
 
@@ -294,6 +382,7 @@ impl Bench {
     async fn spawn_node(&self, data: &Path, url: &str, pseudonym: Option<&Path>) -> anyhow::Result<Node> {
         std::fs::create_dir_all(data)?;
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+        let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
         let n = std::fs::read_dir(data)?.count();
         let log = data.join(format!("leye-{n}.log"));
         let tls = self.dir.path().join("tls");
@@ -302,6 +391,7 @@ impl Bench {
         cmd.args(["serve", "--listen", &addr.to_string(), "--data-dir"])
             .arg(data)
             .args(["--store", url, "--nats-url", &self.nats_url, "--policy-finder", "false"])
+            .args(["--metrics-listen", &metrics.to_string()])
             .arg("--tls-cert")
             .arg(tls.join("server.pem"))
             .arg("--tls-key")
@@ -317,7 +407,7 @@ impl Bench {
         let file = std::fs::File::create(&log)?;
         cmd.stdin(Stdio::null()).stdout(file.try_clone()?).stderr(file).kill_on_drop(true);
         let child = cmd.spawn().with_context(|| format!("starting {}", self.leye.display()))?;
-        let node = Node { child, addr, data: data.to_path_buf(), log, pseudonym };
+        let node = Node { child, addr, metrics, data: data.to_path_buf(), log, pseudonym };
         // Ready once a command answers (the listener is bound before the store opens).
         let c = PersonCaseServiceClient::new(self.authed(&node).await?);
         let deadline = Instant::now() + Duration::from_secs(60);

@@ -61,7 +61,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 }
                 runs.push(r);
             }
-            let raw = bench.raw_inserts(clients, (persons * 4) as usize, row).await?;
+            let (raw, raw_cpu) = bench.raw_inserts(clients, (persons * 4) as usize, row).await?;
             for r in &runs {
                 println!(
                     "{:>8} {:>8} {:>8} {:>10.0} {:>10.0} {:>10.0} {:>8.2} {:>8.1} {:>9.1} {:>7}",
@@ -81,6 +81,24 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 }
             }
             println!("         (raw row {row} B, the events' mean data + metadata)");
+            println!(
+                "         where it went (servers' /metrics: mean request and append ms; CPU ms per command from /proc: \
+                 servers, clients, the rest = PostgreSQL + NATS; the raw INSERT's: {raw_cpu:.2} ms of the machine)"
+            );
+            for r in &runs {
+                let c = &r.cost;
+                let per = |cpu: f64| 1000.0 * cpu / (r.commands.max(1) as f64);
+                println!(
+                    "         {} server(s): request {:.1} ms, append {:.1} ms; CPU/cmd servers {:.2}, clients {:.2}, rest {:.2}, machine {:.2} ms",
+                    r.servers,
+                    c.request_ms(),
+                    c.append_ms(),
+                    per(c.server_cpu),
+                    per(c.client_cpu),
+                    per(c.machine_cpu - c.server_cpu - c.client_cpu),
+                    per(c.machine_cpu),
+                );
+            }
         }
     }
     if args.failovers > 0 {

@@ -19,6 +19,10 @@
 //!   INSERTs (the stored events' mean row size, read back from the runs)
 //!   into a plain table: what this PostgreSQL commits per second with a WAL
 //!   flush per commit (it already flushes concurrent commits together).
+//! - **Where it went** ([`Cost`]): each server's `/metrics` before and after
+//!   a run (mean request and append time) and CPU seconds from `/proc`: of
+//!   the servers, of this process (the clients), of the whole machine (the
+//!   rest is PostgreSQL and NATS), per command.
 //! - **Fail-over**: three servers; the publisher's leader is killed
 //!   (SIGKILL); measured until a standby logs that it leads the publisher
 //!   role, and until a command sent to it right then has succeeded.

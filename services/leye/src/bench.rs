@@ -88,6 +88,30 @@ pub const MAX_ERROR_SAMPLES: usize = 8;
 /// Highest latency tracked, µs (one hour); longer ones are recorded as this.
 pub const MAX_LATENCY_US: u64 = 3_600_000_000;
 
+/// CPU seconds (user + system) this process used so far, from
+/// `/proc/self/stat` (Linux; clock ticks of 1/100 s); 0 elsewhere.
+pub fn process_cpu_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
+    // The fields after the command name (which may hold spaces) in parentheses.
+    let Some((_, rest)) = stat.rsplit_once(')') else { return 0.0 };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    (ticks(11) + ticks(12)) as f64 / 100.0
+}
+
+/// CPU seconds the whole machine was busy so far (every core: user, nice,
+/// system, irq and softirq from `/proc/stat`; idle, I/O wait and time stolen
+/// by the hypervisor left out); 0 elsewhere.
+pub fn machine_busy_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/stat") else { return 0.0 };
+    let Some(cpu) = stat.lines().find(|l| l.starts_with("cpu ")) else { return 0.0 };
+    let f: Vec<u64> = cpu.split_whitespace().skip(1).map(|x| x.parse().unwrap_or(0)).collect();
+    let at = |i: usize| f.get(i).copied().unwrap_or(0);
+    // user nice system idle iowait irq softirq steal
+    (at(0) + at(1) + at(2) + at(5) + at(6)) as f64 / 100.0
+}
+
 pub fn histogram() -> Histogram<u64> {
     // Fixed bounds (so recording never resizes and every histogram merges into
     // every other), 3 significant figures: valid arguments, creation cannot fail.

@@ -108,11 +108,8 @@ impl Cost {
 
     /// Reads every node's `/metrics` and the CPU counters now.
     async fn now(nodes: &[Node]) -> anyhow::Result<Self> {
-        let mut c = Self {
-            client_cpu: super::sealing::process_cpu_secs(),
-            machine_cpu: super::sealing::machine_busy_secs(),
-            ..Self::default()
-        };
+        let mut c =
+            Self { client_cpu: super::process_cpu_secs(), machine_cpu: super::machine_busy_secs(), ..Self::default() };
         for n in nodes {
             let text = scrape(n.metrics).await?;
             for line in text.lines().filter(|l| !l.starts_with('#')) {
@@ -230,7 +227,7 @@ impl Bench {
             )
             .await?;
         let per = total / clients.max(1);
-        let busy = super::sealing::machine_busy_secs();
+        let busy = super::machine_busy_secs();
         let started = Instant::now();
         let mut tasks = JoinSet::new();
         for _ in 0..clients {
@@ -253,7 +250,7 @@ impl Bench {
             r??;
         }
         let done = (per * clients) as f64;
-        let cpu_ms = 1000.0 * (super::sealing::machine_busy_secs() - busy) / done.max(1.0);
+        let cpu_ms = 1000.0 * (super::machine_busy_secs() - busy) / done.max(1.0);
         Ok((done / started.elapsed().as_secs_f64(), cpu_ms))
     }
 

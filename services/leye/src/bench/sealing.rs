@@ -136,7 +136,7 @@ pub async fn run(tmp: &Path, variant: Variant, persons: u64, tasks: usize) -> an
     let base: u64 = rand::random::<u32>().into();
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
-    let cpu_before = process_cpu_secs();
+    let cpu_before = super::process_cpu_secs();
     let mut set = JoinSet::new();
     for _ in 0..tasks {
         set.spawn(fill_task(cases.clone(), base, persons, next.clone()));
@@ -150,7 +150,7 @@ pub async fn run(tmp: &Path, variant: Variant, persons: u64, tasks: usize) -> an
         first_error = first_error.or(t.first_error);
     }
     let command_secs = started.elapsed().as_secs_f64();
-    let command_cpu_secs = process_cpu_secs() - cpu_before;
+    let command_cpu_secs = super::process_cpu_secs() - cpu_before;
     drop(cases);
 
     let (read, read_secs, payload_bytes, events) = raw_read(&store, variant == Variant::Plain).await?;
@@ -296,37 +296,6 @@ pub async fn raw_append_rate(tmp: &Path, events: Vec<(StreamName, EventData)>, t
     let secs = started.elapsed().as_secs_f64();
     store.close().await;
     Ok(total as f64 / secs.max(1e-9))
-}
-
-/// CPU seconds (user + system) this process used so far, from
-/// `/proc/self/stat` (Linux; clock ticks of 1/100 s); 0 elsewhere.
-pub fn process_cpu_secs() -> f64 {
-    cpu_secs_of("self")
-}
-
-/// CPU seconds (user + system) process `pid` (`"self"`, or a number) used so
-/// far, from `/proc/PID/stat` (Linux; clock ticks of 1/100 s); 0 elsewhere or
-/// when it is gone.
-pub fn cpu_secs_of(pid: &str) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
-    // The fields after the command name (which may hold spaces) in parentheses.
-    let Some((_, rest)) = stat.rsplit_once(')') else { return 0.0 };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-    (ticks(11) + ticks(12)) as f64 / 100.0
-}
-
-/// CPU seconds the whole machine was busy so far (every core: user, nice,
-/// system, irq and softirq from `/proc/stat`; idle, I/O wait and time stolen
-/// by the hypervisor left out); 0 elsewhere.
-pub fn machine_busy_secs() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/stat") else { return 0.0 };
-    let Some(cpu) = stat.lines().find(|l| l.starts_with("cpu ")) else { return 0.0 };
-    let f: Vec<u64> = cpu.split_whitespace().skip(1).map(|x| x.parse().unwrap_or(0)).collect();
-    let at = |i: usize| f.get(i).copied().unwrap_or(0);
-    // user nice system idle iowait irq softirq steal
-    (at(0) + at(1) + at(2) + at(5) + at(6)) as f64 / 100.0
 }
 
 /// Where the temporary stores go.

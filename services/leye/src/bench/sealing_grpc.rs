@@ -83,9 +83,9 @@ pub async fn grpc_run(tmp: &Path, variant: Variant, persons: u64, clients: usize
         },
         Arc::new(chrono::Utc::now),
     ));
-    let cpu_before = super::sealing::process_cpu_secs();
+    let cpu_before = super::process_cpu_secs();
     let result = drive(&tls.join("bench-ca.pem"), &data, addr, persons, clients).await;
-    let cpu_secs = super::sealing::process_cpu_secs() - cpu_before;
+    let cpu_secs = super::process_cpu_secs() - cpu_before;
     let _ = stop.send(());
     server.await.context("the server task failed")?.context("the server failed")?;
     let (commands, secs, latency, errors, first_error) = result?;

@@ -546,14 +546,9 @@ fn reset_peak_rss() -> bool {
 }
 
 /// CPU time (user + system, every thread) of this process so far, in
-/// seconds, from `/proc/self/stat` (clock ticks of 1/100 s, Linux's
-/// `USER_HZ`). `None` where there is no such file.
+/// seconds ([`leye::bench::process_cpu_secs`]); `None` where it cannot be read.
 fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name (which may hold spaces), from field 3.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
-    Some((ticks(14)? + ticks(15)?) as f64 / 100.0)
+    Some(leye::bench::process_cpu_secs()).filter(|s| *s > 0.0)
 }
 
 /// A memory figure of this process from `/proc/self/status`, in bytes:

@@ -6,10 +6,10 @@
 //! person or enterprise event it loads that case, derives the policy facts
 //! ([`leye_policy::PersonFacts::from_file`], with the facts of the employer of
 //! the current placement when it has a case; for an enterprise, the facts of
-//! its case as for a subsidy proposal) and asks the catalogue which rules in
-//! force **today** in the case's district (a person's residence; for rules
-//! paying the employer, the employer's district when it has a case, as a
-//! proposal is decided) the case meets and whose programme it has not received
+//! its case as for a subsidy proposal) and asks the catalogue which rules of
+//! the case's district (a person's residence; for rules paying the employer,
+//! the employer's district when it has a case, as a proposal is decided) the
+//! case meets **today** and whose programme it has not received
 //! ([`Catalogue::find_eligible`]). Each such rule not yet noted on the case is
 //! recorded as the fact `EligibilityFound` on the case's own stream through
 //! the ordinary command path (`execute`, actor [`ACTOR`], office [`OFFICE`]).
@@ -19,12 +19,15 @@
 //! (`ListEligible`).
 //!
 //! # Why today, not the event's effective date
-//! The finding says what the person can get *now*: a fact entered late (a
-//! placement dated last year) must not announce a programme that has since
-//! closed, and a person must be told under the rule version in force when
-//! told. The case is loaded as it stands now, so evaluating it on today keeps
-//! facts and date consistent. Today is also never before the latest
-//! registration, so the decider never refuses the date.
+//! The finding says what the person can get *now*: what a grant proposed
+//! today would be decided on. As for a grant, the version of a rule that
+//! counts is the one in force on the date of the fact it rewards (the hire,
+//! the training, the registration; domain.md §4): a programme that has since
+//! closed is still found for a fact that fell inside it (a 2020 hire found in
+//! January 2021), and never for a fact after it. The case is loaded as it
+//! stands now, so evaluating it on today keeps facts and date consistent.
+//! Today is also never before the latest registration, so the decider never
+//! refuses the date.
 //!
 //! # Time
 //! Some rules become true without any event ("registered unemployed 6 months

@@ -173,7 +173,7 @@ impl Catalogue {
         let by = versions[0].in_force_by;
         // Without the fact, the grant's date decides; the conditions that
         // need the fact then fail on their own, each citing its clause.
-        let (fact_on, missing) = match deciding_date(by, &versions[0].eligible, request, facts) {
+        let (fact_on, missing) = match deciding_date(by, &versions[0].eligible, &versions, request, facts) {
             Ok(d) => (d, None),
             Err(missing) => (request.on, Some(missing)),
         };
@@ -273,29 +273,39 @@ impl Catalogue {
         }
     }
 
-    /// Policy finds people (政策找人): the rules in force in `district` on `on`
-    /// whose eligibility and limits the facts meet, and whose programme the
+    /// Policy finds people (政策找人): the rules of `district` whose
+    /// eligibility and limits the facts meet on `on`, and whose programme the
     /// case has not received yet, with the reasons and clauses.
+    ///
+    /// As in [`Catalogue::evaluate`], the version that counts is the one in
+    /// force on the date of the fact the programme rewards (the hire, the
+    /// training, the registration, …), else on `on`: a programme that has
+    /// ended is still found for a fact that fell inside it (a 2020 hire found
+    /// in January 2021), and a district rule replaces a city rule when it does
+    /// on that same date.
     ///
     /// Amount checks that need a request (periods, units, bases) are not run:
     /// this lists who should be told, not what they will get.
     pub fn find_eligible(&self, facts: &Facts, district: &DistrictCode, on: Date) -> Vec<Eligibility> {
         let facts = &self.current_programmes(facts);
         let mut out = Vec::new();
-        for rule in self.rules_in_force(district, on) {
+        for rule in self.rules().iter().filter(|r| r.jurisdiction.covers(district) && r.valid_from <= on) {
             if facts.prior_grants.iter().any(|g| g.programme == rule.programme) {
                 continue;
             }
             // As in `evaluate`: the fact the programme rewards dates it, and the
             // person's standing is judged then; a fact outside this version's
-            // period is not this programme's (a request would be refused).
+            // period is not this version's (a request would be decided under
+            // another one, or refused).
             let probe = GrantRequest::new(rule.id.clone(), district.clone(), on, rule.payee);
-            let fact = deciding_date(rule.in_force_by, &rule.eligible, &probe, facts).ok();
-            if fact.is_some_and(|f| !rule.in_force_on(f)) {
+            let fact = deciding_date(rule.in_force_by, &rule.eligible, &[rule], &probe, facts);
+            let deciding = *fact.as_ref().unwrap_or(&on);
+            if !rule.in_force_on(deciding) || self.replaced_by(&rule.id, district, deciding).is_some() {
                 continue;
             }
             let mut ev = Eval::new(self, rule, facts, on, district);
-            ev.fact_on = fact.unwrap_or(on);
+            ev.fact_on = deciding;
+            ev.fact_missing = fact.err();
             ev.in_force();
             ev.subject();
             ev.conditions_top(&rule.eligible);
@@ -342,7 +352,13 @@ fn period_text(from: Date, to: Option<Date>) -> String {
 }
 
 /// The date that decides which version is in force, or what is missing to know it.
-fn deciding_date(by: InForceBy, c: &Conditions, request: &GrantRequest, facts: &Facts) -> Result<Date, String> {
+fn deciding_date(
+    by: InForceBy,
+    c: &Conditions,
+    _versions: &[&Rule],
+    request: &GrantRequest,
+    facts: &Facts,
+) -> Result<Date, String> {
     let person = facts.person.as_ref();
     match by {
         InForceBy::GrantDate => Ok(request.on),

@@ -200,6 +200,63 @@ fn a_2020_hire_decided_in_2021_is_under_the_2020_programme() {
     assert_eq!(failed(&hire("2021-01-01")), ["in_force"]);
 }
 
+/// 002 #34 "…给予企业一次性吸纳就业补贴，实施期限为2020年1月1日至12月31日"; domain §4 "a 2020
+/// hire decided in January 2021 is still under a programme that ran to 2020-12-31" and §5: policy
+/// finds people lists what a grant decided today would give, so the 2020 hire's programme is
+/// found in January 2021 (as `evaluate` grants it), and a 2021 hire's is not.
+#[test]
+fn policy_finds_people_lists_an_ended_programme_for_a_fact_inside_it() {
+    let hire = |hired: &'static str| {
+        case("002 #34", "binhai.hiring.registered-unemployed-one-time", "2021-01-20")
+            .spell("2020-01-01", Some(hired))
+            .placed(P::Enterprise, hired, Some(12))
+            .attest(&[A::SocialInsurancePaid])
+    };
+    let found = |c: &common::Case| -> Vec<String> {
+        leye_policy::default_catalogue()
+            .find_eligible(&c.facts, &common::district("120116"), d("2021-01-20"))
+            .into_iter()
+            .map(|e| e.rule.id)
+            .collect()
+    };
+    let in_2020 = hire("2020-12-31");
+    assert!(in_2020.decide().is_granted(), "{}", in_2020.decide());
+    let listed = found(&in_2020);
+    assert!(listed.iter().any(|id| id == "binhai.hiring.registered-unemployed-one-time"), "{listed:?}");
+    let in_2021 = hire("2021-01-01");
+    assert!(!found(&in_2021).iter().any(|id| id == "binhai.hiring.registered-unemployed-one-time"));
+}
+
+/// 004 § 14 (Heping, 有效期5年 from 2020-06-30) restates the municipal 3,000 start-up subsidy with
+/// conditions of its own and `replaces` the city rule while 004 is in force. A business registered
+/// in Heping on 2024-06-01 is decided under 004 § 14 even after 004 ended: found on 2025-07-10, it is
+/// Heping's rule that is listed, not the city's (replaced on the business's date); a business of
+/// 2025-07-01 is the city's.
+#[test]
+fn policy_finds_people_checks_replacement_on_the_deciding_date() {
+    let founder = |registered: &'static str, on: &'static str| {
+        let c = case("004 § 14", "heping.startup.one-time", on)
+            .hukou("120101")
+            .spell("2023-01-01", Some(registered))
+            .business(registered, 1)
+            .business_in("120101")
+            .insured(12)
+            .attest(&[A::FirstBusiness, A::BusinessOperatingNormally]);
+        let ids: Vec<String> = leye_policy::default_catalogue()
+            .find_eligible(&c.facts, &common::district("120101"), d(on))
+            .into_iter()
+            .map(|e| e.rule.id)
+            .filter(|id| id.ends_with("startup.one-time"))
+            .collect();
+        (c.decide(), ids)
+    };
+    let (decision, ids) = founder("2024-06-01", "2025-07-10");
+    assert!(decision.is_granted(), "{decision}");
+    assert_eq!(ids, ["heping.startup.one-time"]);
+    let (_, ids) = founder("2025-07-01", "2026-07-10");
+    assert_eq!(ids, ["tianjin.startup.one-time"]);
+}
+
 #[test]
 fn a_training_certificate_of_the_programme_s_time_decides_not_the_grant_date() {
     // 000 § 13 from 2020-05-18: a certificate of 2020-05-17 is before the programme

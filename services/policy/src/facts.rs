@@ -43,11 +43,15 @@ pub struct PersonFacts {
     /// Hukou county (户籍地).
     pub hukou: Option<CountyCode>,
     pub groups: BTreeSet<PersonGroup>,
-    /// The difficulty recognition valid on the date, if any.
-    pub difficulty: Option<DifficultyFacts>,
+    /// Every difficulty recognition made by the date, each with its
+    /// validity: a rule judges the one valid on its deciding date (the hire,
+    /// the business; else the grant's date), see [`PersonFacts::difficulty_on`].
+    pub difficulties: Vec<DifficultyFacts>,
     pub graduation: Option<GraduationFacts>,
-    /// The latest unemployment spell begun on or before the date.
-    pub unemployment: Option<SpellFacts>,
+    /// The unemployment registrations (spells) begun on or before the date,
+    /// oldest first: a rule judges them on its deciding date (the training,
+    /// the hire, the registration; else the grant's date).
+    pub spells: Vec<SpellFacts>,
     /// The placement the grant concerns (the current or latest one).
     pub placement: Option<PlacementFacts>,
     /// Months of social insurance paid in the placement (from the insurance system).
@@ -66,11 +70,17 @@ pub struct DifficultyFacts {
     /// When the recognition (认定) was made; a new recognition after a
     /// subsidy expired allows a renewal.
     pub recognised_on: Date,
+    /// The days the recognition is valid, both included.
+    pub valid: DateRange,
 }
 
 impl DifficultyFacts {
     pub fn special(&self) -> bool {
         self.categories.iter().any(|c| c.is_special())
+    }
+
+    pub fn valid_on(&self, date: Date) -> bool {
+        self.valid.from <= date && date <= self.valid.to
     }
 }
 
@@ -86,8 +96,21 @@ pub struct GraduationFacts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpellFacts {
     pub registered_on: Date,
-    /// When the spell ended (placement, exit), if it did by the date.
+    /// When the spell ended (placement, exit), if it did by the date. The
+    /// registration is no longer open on that day.
     pub ended_on: Option<Date>,
+}
+
+impl SpellFacts {
+    /// Was the registration open on `date` (registered by then, not ended)?
+    pub fn open_on(&self, date: Date) -> bool {
+        self.registered_on <= date && self.ended_on.is_none_or(|e| date < e)
+    }
+
+    /// The last day the registration was open, if it has ended.
+    pub fn last_open_day(&self) -> Option<Date> {
+        self.ended_on.map(|e| e.pred_opt().unwrap_or(e).max(self.registered_on))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,6 +217,17 @@ impl GrantRequest {
 }
 
 impl PersonFacts {
+    /// The difficulty recognition valid on `date` (the latest made, when
+    /// several are).
+    pub fn difficulty_on(&self, date: Date) -> Option<&DifficultyFacts> {
+        self.difficulties.iter().filter(|d| d.valid_on(date)).max_by_key(|d| d.recognised_on)
+    }
+
+    /// The latest unemployment spell begun on or before `date`.
+    pub fn spell_by(&self, date: Date) -> Option<&SpellFacts> {
+        self.spells.iter().rfind(|s| s.registered_on <= date)
+    }
+
     /// The facts a person case holds on `on`, and the grants it received by
     /// then (not revoked by then). Post type, insured months and the business
     /// are not in the case: set them afterwards.
@@ -204,22 +238,28 @@ impl PersonFacts {
     pub fn from_file(file: &PersonFile, on: Date) -> (Self, Vec<PriorGrant>) {
         let reg = &file.registration;
         let id = &reg.resident_id;
-        let difficulty = file
+        let difficulties = file
             .difficulties
             .iter()
-            .filter(|d| d.difficulty.valid.from <= on && on <= d.difficulty.valid.to)
-            .max_by_key(|d| d.recognised_on)
-            .map(|d| DifficultyFacts { categories: d.difficulty.categories.clone(), recognised_on: d.recognised_on });
+            .filter(|d| d.recognised_on <= on)
+            .map(|d| DifficultyFacts {
+                categories: d.difficulty.categories.clone(),
+                recognised_on: d.recognised_on,
+                valid: d.difficulty.valid,
+            })
+            .collect();
         let graduation = reg.graduation.as_ref().and_then(|g| {
             Date::from_ymd_opt(g.year, 6, 30).map(|graduated_on| GraduationFacts {
                 graduated_on,
                 tianjin_graduate: g.tianjin_school || reg.hukou.county.is_tianjin(),
             })
         });
-        let unemployment = file.spells.iter().rfind(|s| s.registered_on <= on).map(|s| SpellFacts {
-            registered_on: s.registered_on,
-            ended_on: s.ended.map(|e| e.0).filter(|d| *d <= on),
-        });
+        let spells = file
+            .spells
+            .iter()
+            .filter(|s| s.registered_on <= on)
+            .map(|s| SpellFacts { registered_on: s.registered_on, ended_on: s.ended.map(|e| e.0).filter(|d| *d <= on) })
+            .collect();
         let placement = file.placements.iter().rfind(|p| p.started_on <= on).map(|p| PlacementFacts {
             kind: p.placement.kind,
             started_on: p.started_on,
@@ -261,9 +301,9 @@ impl PersonFacts {
             post_type: None,
             hukou: Some(reg.hukou.county.clone()),
             groups: reg.groups.clone(),
-            difficulty,
+            difficulties,
             graduation,
-            unemployment,
+            spells,
             placement,
             insured_months: None,
             trainings,

@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 use common::{case, d, district, fen};
 use leye_domain::{
     person::{
-        DifficultyCategory as D, Education, Hukou, HukouNature, PersonCase, PersonEvent, PersonFact, PersonGroup as G,
-        Placement, PlacementKind as P, Registration, SubsidyGrant,
+        Difficulty, DifficultyCategory as D, Education, Hukou, HukouNature, PersonCase, PersonEvent, PersonFact,
+        PersonGroup as G, Placement, PlacementKind as P, Registration, SubsidyGrant,
     },
     values::{CountyCode, CreditCode, DateRange, Gender, PersonName, Residence, ResidentId},
 };
@@ -267,8 +267,11 @@ fn policy_finds_people_lists_unreceived_programmes_with_reasons() {
     woman.birth_date = d("1984-01-05");
     woman.gender = Gender::Female;
     woman.post_type = Some(PostType::Worker);
-    woman.difficulty =
-        Some(leye_policy::DifficultyFacts { categories: [D::Other].into(), recognised_on: d("2023-12-01") });
+    woman.difficulties.push(leye_policy::DifficultyFacts {
+        categories: [D::Other].into(),
+        recognised_on: d("2023-12-01"),
+        valid: DateRange::new(d("2023-12-01"), d("2026-11-30")).unwrap(),
+    });
     woman.placement = Some(leye_policy::PlacementFacts {
         kind: P::Flexible,
         started_on: d("2023-12-01"),
@@ -300,7 +303,7 @@ fn policy_finds_people_lists_unreceived_programmes_with_reasons() {
     // a city-wide rule is found in any district
     let mut man = common::person();
     man.birth_date = d("1965-01-15");
-    man.unemployment = Some(leye_policy::SpellFacts { registered_on: d("2022-01-01"), ended_on: None });
+    man.spells.push(leye_policy::SpellFacts { registered_on: d("2022-01-01"), ended_on: None });
     let facts = Facts { person: Some(man), attested: [A::BenefitExhausted].into(), ..Facts::default() };
     let found = cat.find_eligible(&facts, &district("120104"), d("2024-06-01"));
     assert!(found.iter().any(|e| e.rule.id == "tianjin.benefit.extension-to-retirement"), "{found:?}");
@@ -362,4 +365,81 @@ fn facts_from_a_person_case_decide_a_hiring_subsidy_once() {
     ));
     let second = decide(&events);
     assert_eq!(second.failed().map(|f| f.check.as_str()).collect::<Vec<_>>(), ["one_time"]);
+}
+
+/// 002 #33 "…各类企业吸纳零就业家庭人员…的，给予企业最长3年五项社保补贴". A zero-employment-household
+/// recognition valid 2022-02-01..2022-12-31 covers the hire of 2022-06-01 (3-year contract): the hire
+/// is the rewarded fact (`in_force_by = placement_start`), so the special difficulty is judged on
+/// that day, and the 2023 months stay within 最长3年 after the recognition has expired. Facts are
+/// taken from the person case as the service takes them.
+#[test]
+fn a_difficulty_valid_at_the_hire_counts_after_the_recognition_expired() {
+    let ev = |on: &str, fact: PersonFact| PersonEvent { effective_date: d(on), fact };
+    let registration = Registration {
+        resident_id: resident_id("12011119800615003").into(),
+        name: Some(PersonName::parse("测试").unwrap()),
+        hukou: Hukou { county: CountyCode::parse("120111").unwrap(), nature: HukouNature::Urban },
+        residence: Residence::parse("120111", "120111001", "120111001002").unwrap(),
+        education: Education::SeniorSecondary,
+        graduation: None,
+        household: None,
+        groups: BTreeSet::new(),
+    };
+    let difficulty = Difficulty {
+        categories: [D::ZeroEmploymentHousehold].into(),
+        valid: DateRange::new(d("2022-02-01"), d("2022-12-31")).unwrap(),
+    };
+    let placement = |on: &str| {
+        ev(
+            on,
+            PersonFact::Placed(Placement {
+                kind: P::Enterprise,
+                employer: Some(credit_code()),
+                contract_months: Some(36),
+            }),
+        )
+    };
+    let decide = |hired: &str, on: &str, from: &str, to: &str| {
+        let events = vec![
+            ev("2022-01-10", PersonFact::Registered(registration.clone())),
+            ev("2022-02-01", PersonFact::DifficultyRecognised(difficulty.clone())),
+            placement(hired),
+        ];
+        let case = PersonCase::from_events(&events);
+        let (person, grants) = PersonFacts::from_file(case.file().unwrap(), d(on));
+        let facts = Facts { person: Some(person), prior_grants: grants, ..Facts::default() };
+        let mut request =
+            GrantRequest::new("tianjin.hiring.social-insurance", district("120111"), d(on), PayeeKind::Enterprise);
+        request.period = Some(DateRange::new(d(from), d(to)).unwrap());
+        request.base = Some(fen(1_200_000));
+        leye_policy::default_catalogue().evaluate(&request, &facts)
+    };
+    let first_year = decide("2022-06-01", "2022-12-01", "2022-06-01", "2022-11-30");
+    assert!(first_year.is_granted(), "{first_year}");
+    let second_year = decide("2022-06-01", "2023-02-01", "2023-01-01", "2023-12-31");
+    assert!(second_year.is_granted(), "special difficulty at the hire, months 8-19 after it:\n{second_year}");
+    assert_eq!(second_year.max_amount.map(|f| f.get()), Some(1_200_000));
+    let difficulty_check = second_year.checks.iter().find(|c| c.check.ends_with("difficulty")).unwrap();
+    assert!(difficulty_check.detail.contains("valid on 2022-06-01"), "{}", difficulty_check.detail);
+    // hired after the recognition expired: not a difficulty person at the hire
+    let late = decide("2023-01-10", "2023-02-01", "2023-01-01", "2023-01-31");
+    assert!(!late.is_granted(), "{late}");
+    assert!(late.failed().any(|c| c.detail.contains("no employment difficulty recognised as valid on 2023-01-10")));
+}
+
+/// A status subsidy (002 #36 flexible work, `in_force_by` the grant's date) judges the difficulty on
+/// the grant's date: a recognition that expired before it no longer counts.
+#[test]
+fn a_status_subsidy_needs_the_difficulty_valid_on_the_grant_date() {
+    let flexible = |valid_to: &'static str| {
+        case("002 #36", "tianjin.flexible.special-difficulty-social-insurance", "2023-02-01")
+            .difficulty_valid(&[D::ZeroEmploymentHousehold], "2022-01-01", valid_to)
+            .placed(P::Flexible, "2022-01-01", None)
+            .period("2023-01-01", "2023-01-31")
+            .decide()
+    };
+    let valid = flexible("2023-02-01");
+    assert!(valid.is_granted(), "{valid}");
+    let expired = flexible("2023-01-31");
+    assert!(expired.failed().any(|c| c.check == "difficulty"), "{expired}");
 }

@@ -269,6 +269,30 @@ fn a_training_certificate_of_the_programme_s_time_decides_not_the_grant_date() {
     assert_eq!(failed(&trained("2020-05-17")), ["in_force"]);
 }
 
+/// 002 #40 "…登记失业人员均可参加免费创业培训，按照每人500元的标准，给予培训机构培训费补贴". The
+/// training is the rewarded fact (`in_force_by = training_completion`): 登记失业人员 is judged on the
+/// day it was completed with its certificate. Registered 2020-10-01, the registration ended when the
+/// business started (2021-05-01), certificate 2021-03-15, decided 2021-06-01: granted, 500 yuan to
+/// the provider. A certificate of a day when no registration was open is refused, even with a later
+/// registration open on the grant's date.
+#[test]
+fn registered_unemployed_is_judged_at_the_rewarded_training() {
+    let trainee = |certificate: &'static str| {
+        case("002 #40", "tianjin.startup.training", "2021-06-01")
+            .spell("2020-10-01", Some("2021-05-01"))
+            .trained(T::StartUpMalanhua, certificate, true)
+    };
+    let during = trainee("2021-03-15").decide();
+    assert!(during.is_granted(), "{during}");
+    assert_eq!(during.max_amount.map(|f| f.get()), Some(50_000));
+    let reg = during.checks.iter().find(|c| c.check.ends_with("registered_unemployed")).unwrap();
+    assert!(reg.detail.contains("open on 2021-03-15"), "{}", reg.detail);
+    // trained 2021-05-10, between the spell that ended 2021-05-01 and one begun 2021-05-20
+    let between = trainee("2021-05-10").spell("2021-05-20", None).decide();
+    assert!(between.failed().any(|c| c.check.ends_with("registered_unemployed")), "{between}");
+    assert!(!between.is_granted(), "{between}");
+}
+
 // === 7. the local-hukou bonus counts local-hukou new hires ===
 
 #[test]

@@ -62,7 +62,6 @@ impl Eval<'_> {
     /// schooling.
     fn person_standing(&self, c: &Conditions, results: &mut Results) {
         let p = self.facts.person.as_ref();
-        let on = self.on;
         let no_person = || (false, "person facts not supplied".to_string());
 
         if !c.groups_any.is_empty() {
@@ -92,36 +91,58 @@ impl Eval<'_> {
                 }),
             ));
         }
+        // The recognition valid on the deciding date: at the hire or the
+        // business for the rules that reward one, on the grant's date for
+        // status subsidies (flexible work, 001 § 3).
+        let at = self.fact_on;
         if let Some(req) = c.difficulty {
             results.push((
                 "difficulty",
-                p.map_or_else(no_person, |p| match (&p.difficulty, req) {
-                    (None, _) => (false, format!("no employment difficulty recognised as valid on {on}")),
+                p.map_or_else(no_person, |p| match (p.difficulty_on(at), req) {
+                    (None, _) => (false, format!("no employment difficulty recognised as valid on {at}{}", self.judged_at())),
                     (Some(d), DifficultyRequirement::Any) => {
-                        (true, format!("difficulty recognised {} ({})", d.recognised_on, names(&d.categories)))
+                        (
+                        true,
+                        format!(
+                            "difficulty recognised {} ({}), valid {}..{}: valid on {at}{}",
+                            d.recognised_on,
+                            names(&d.categories),
+                            d.valid.from,
+                            d.valid.to,
+                            self.judged_at()
+                        ),
+                    )
                     }
                     (Some(d), DifficultyRequirement::Special) => (
                         d.special(),
                         format!(
-                            "categories {}: {}",
+                            "categories {}: {}; recognised {}, valid {}..{}: valid on {at}{}",
                             names(&d.categories),
                             if d.special() {
                                 "special (特殊就业困难人员)"
                             } else {
                                 "none special (特殊就业困难人员 needed)"
-                            }
+                            },
+                            d.recognised_on,
+                            d.valid.from,
+                            d.valid.to,
+                            self.judged_at()
                         ),
                     ),
                     (Some(d), DifficultyRequirement::NotSpecial) => (
                         !d.special(),
                         format!(
-                            "categories {}: {}",
+                            "categories {}: {}; recognised {}, valid {}..{}: valid on {at}{}",
                             names(&d.categories),
                             if d.special() {
                                 "special: the special-difficulty rule applies instead"
                             } else {
                                 "other difficulty (其他就业困难人员)"
-                            }
+                            },
+                            d.recognised_on,
+                            d.valid.from,
+                            d.valid.to,
+                            self.judged_at()
                         ),
                     ),
                 }),
@@ -130,15 +151,16 @@ impl Eval<'_> {
         if !c.difficulty_categories_any.is_empty() {
             results.push((
                 "difficulty_categories_any",
-                p.map_or_else(no_person, |p| match &p.difficulty {
-                    Some(d) if c.difficulty_categories_any.iter().any(|x| d.categories.contains(x)) => {
-                        (true, format!("categories {}", names(&d.categories)))
-                    }
+                p.map_or_else(no_person, |p| match p.difficulty_on(at) {
+                    Some(d) if c.difficulty_categories_any.iter().any(|x| d.categories.contains(x)) => (
+                        true,
+                        format!("categories {}, recognition valid on {at}{}", names(&d.categories), self.judged_at()),
+                    ),
                     Some(d) => (
                         false,
                         format!("categories {}, none of {}", names(&d.categories), names(&c.difficulty_categories_any)),
                     ),
-                    None => (false, format!("no difficulty valid on {on}")),
+                    None => (false, format!("no difficulty valid on {at}{}", self.judged_at())),
                 }),
             ));
         }
@@ -242,23 +264,33 @@ impl Eval<'_> {
         let no_person = || (false, "person facts not supplied".to_string());
 
         if c.registered_unemployed {
+            // Open on the deciding date: at the training, the hire or the
+            // registration the rule rewards; else on the grant's date.
+            let at = self.fact_on;
             results.push((
                 "registered_unemployed",
-                p.map_or_else(no_person, |p| match &p.unemployment {
-                    Some(s) if s.ended_on.is_none() => {
-                        (true, format!("registered unemployed since {}", s.registered_on))
-                    }
-                    Some(s) => {
-                        (false, format!("registration ended {}", s.ended_on.map_or(String::new(), |d| d.to_string())))
-                    }
-                    None => (false, "never registered unemployed".into()),
+                p.map_or_else(no_person, |p| match p.spell_by(at) {
+                    Some(s) if s.open_on(at) => (
+                        true,
+                        format!("registered unemployed since {}: open on {at}{}", s.registered_on, self.judged_at()),
+                    ),
+                    Some(s) => (
+                        false,
+                        format!(
+                            "registration of {} ended {}: not open on {at}{}",
+                            s.registered_on,
+                            s.ended_on.map_or(String::new(), |d| d.to_string()),
+                            self.judged_at()
+                        ),
+                    ),
+                    None => (false, format!("not registered unemployed by {at}{}", self.judged_at())),
                 }),
             ));
         }
         if let Some(n) = c.min_months_registered_unemployed {
             results.push((
                 "min_months_registered_unemployed",
-                p.map_or_else(no_person, |p| match &p.unemployment {
+                p.map_or_else(no_person, |p| match p.spell_by(self.fact_on) {
                     Some(s) => {
                         let end = s.ended_on.unwrap_or(on);
                         let m = full_months_between(s.registered_on, end);
@@ -628,6 +660,16 @@ impl Eval<'_> {
                 self.rule.programme, pl.started_on
             ),
         )
+    }
+
+    /// How the deciding date was chosen, for a check's detail: empty when it
+    /// is the grant's date.
+    fn judged_at(&self) -> String {
+        match self.rule.in_force_by {
+            InForceBy::GrantDate => String::new(),
+            by if self.fact_missing.is_none() => format!(" ({}; decided {})", by.describe(), self.on),
+            _ => String::new(),
+        }
     }
 
     /// Units are a request field; during "policy finds people" there is none.

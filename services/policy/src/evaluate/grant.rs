@@ -185,7 +185,7 @@ impl Eval<'_> {
     pub(super) fn renewal_from(&self) -> Option<Date> {
         let renewal = self.rule.limits.renewal.as_ref()?;
         let p = self.facts.person.as_ref()?;
-        let d = p.difficulty.as_ref()?;
+        let d = p.difficulty_on(self.on)?;
         let all = renewal.groups_all.iter().all(|g| p.groups.contains(g));
         let any = renewal.groups_any.is_empty() || renewal.groups_any.iter().any(|g| p.groups.contains(g));
         let last_end =

@@ -35,9 +35,9 @@ pub fn person() -> PersonFacts {
         post_type: None,
         hukou: Some(CountyCode::parse("120111").unwrap()),
         groups: BTreeSet::new(),
-        difficulty: None,
+        difficulties: Vec::new(),
         graduation: None,
-        unemployment: None,
+        spells: Vec::new(),
         placement: None,
         insured_months: None,
         trainings: Vec::new(),
@@ -102,17 +102,28 @@ impl Case {
         self.p().groups.extend(g.iter().copied());
         self
     }
-    pub fn difficulty(mut self, cats: &[DifficultyCategory], recognised: &str) -> Self {
-        self.p().difficulty =
-            Some(DifficultyFacts { categories: cats.iter().copied().collect(), recognised_on: d(recognised) });
+    /// A difficulty recognition made on `recognised`, valid from then on
+    /// (to 9999-12-31).
+    pub fn difficulty(self, cats: &[DifficultyCategory], recognised: &str) -> Self {
+        self.difficulty_valid(cats, recognised, "9999-12-31")
+    }
+    /// A difficulty recognition made on `recognised`, valid to `valid_to`
+    /// included. Several may be recorded.
+    pub fn difficulty_valid(mut self, cats: &[DifficultyCategory], recognised: &str, valid_to: &str) -> Self {
+        self.p().difficulties.push(DifficultyFacts {
+            categories: cats.iter().copied().collect(),
+            recognised_on: d(recognised),
+            valid: DateRange::new(d(recognised), d(valid_to)).unwrap(),
+        });
         self
     }
     pub fn graduated(mut self, on: &str, tianjin: bool) -> Self {
         self.p().graduation = Some(GraduationFacts { graduated_on: d(on), tianjin_graduate: tianjin });
         self
     }
+    /// An unemployment registration; several may be recorded, oldest first.
     pub fn spell(mut self, registered: &str, ended: Option<&str>) -> Self {
-        self.p().unemployment = Some(SpellFacts { registered_on: d(registered), ended_on: ended.map(d) });
+        self.p().spells.push(SpellFacts { registered_on: d(registered), ended_on: ended.map(d) });
         self
     }
     pub fn placed(mut self, kind: PlacementKind, started: &str, contract: Option<u32>) -> Self {

@@ -133,6 +133,51 @@ fn within_five_years_of_retirement_the_subsidy_extends_to_the_retirement_month()
     assert!(failed[0].clause.contains("002 #33"), "{}", failed[0].clause);
 }
 
+/// 002 #36 / 004 § 11 "对就业困难人员从事个体经营或灵活就业的，给予最长3年三项社保补贴…对距法定退休
+/// 年龄不足5年的可延长至退休"; 000 § 10 "灵活就业社保补贴延长至退休". A man born 1964-06-15 reaches 60
+/// on 2024-06-15 (1978 law: reached before 2025). The subsidy ends with the retirement month
+/// (2024-06): 2024-01..2024-06 is granted; 2024-01..2024-12 runs past it and 2024-07..2024-12 lies
+/// wholly after it, so both are refused, although 24 months granted before leave room under 最长3年.
+#[test]
+fn no_month_after_the_retirement_month_is_granted() {
+    let c = |from: &'static str, to: &'static str| {
+        case("002 #36", "tianjin.flexible.special-difficulty-social-insurance", "2025-01-10")
+            .born("1964-06-15", Gender::Male)
+            .difficulty(&[D::MinimumLivingAllowanceHousehold], "2022-01-01")
+            .placed(P::Flexible, "2022-01-01", None)
+            .prior("tianjin-flexible-difficulty", "2022-01-01", "2023-12-31")
+            .period(from, to)
+            .decide()
+    };
+    let to_retirement = c("2024-01-01", "2024-06-30");
+    assert!(to_retirement.is_granted(), "{to_retirement}");
+    let across = c("2024-01-01", "2024-12-31");
+    let failed: Vec<_> = across.failed().map(|f| (f.check.as_str(), f.detail.as_str())).collect();
+    assert_eq!(failed.len(), 1, "{across}");
+    assert_eq!(failed[0].0, "extend_to_retirement_within_years");
+    assert!(failed[0].1.contains("runs past the retirement month"), "{}", failed[0].1);
+    let after = c("2024-07-01", "2024-12-31");
+    let failed: Vec<_> = after.failed().map(|f| (f.check.as_str(), f.detail.as_str())).collect();
+    assert_eq!(failed.len(), 1, "{after}");
+    assert_eq!(failed[0].0, "extend_to_retirement_within_years");
+    assert!(failed[0].1.contains("lies after the retirement month"), "{}", failed[0].1);
+    assert!(!failed[0].1.contains("no extension"), "{}", failed[0].1);
+    // a period ending before retirement, 5 years or more away, is not bounded by it
+    let young = case("002 #36", "tianjin.flexible.special-difficulty-social-insurance", "2025-01-10")
+        .born("1980-06-15", Gender::Male)
+        .difficulty(&[D::MinimumLivingAllowanceHousehold], "2022-01-01")
+        .placed(P::Flexible, "2022-01-01", None)
+        .period("2024-01-01", "2024-12-31")
+        .decide();
+    assert!(young.is_granted(), "{young}");
+    assert!(
+        young
+            .checks
+            .iter()
+            .any(|c| c.check == "extend_to_retirement_within_years" && c.detail.contains("no extension"))
+    );
+}
+
 #[test]
 fn exactly_five_years_before_retirement_there_is_no_extension() {
     // man born 1975-01-01: idx 120 → 120/4+1 = 31 months → 62y7m → retires 2037-08-01;

@@ -278,9 +278,11 @@ fn a_training_certificate_of_the_programme_s_time_decides_not_the_grant_date() {
 #[test]
 fn registered_unemployed_is_judged_at_the_rewarded_training() {
     let trainee = |certificate: &'static str| {
-        case("002 #40", "tianjin.startup.training", "2021-06-01")
-            .spell("2020-10-01", Some("2021-05-01"))
-            .trained(T::StartUpMalanhua, certificate, true)
+        case("002 #40", "tianjin.startup.training", "2021-06-01").spell("2020-10-01", Some("2021-05-01")).trained(
+            T::StartUpMalanhua,
+            certificate,
+            true,
+        )
     };
     let during = trainee("2021-03-15").decide();
     assert!(during.is_granted(), "{during}");

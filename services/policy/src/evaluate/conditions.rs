@@ -99,9 +99,10 @@ impl Eval<'_> {
             results.push((
                 "difficulty",
                 p.map_or_else(no_person, |p| match (p.difficulty_on(at), req) {
-                    (None, _) => (false, format!("no employment difficulty recognised as valid on {at}{}", self.judged_at())),
-                    (Some(d), DifficultyRequirement::Any) => {
-                        (
+                    (None, _) => {
+                        (false, format!("no employment difficulty recognised as valid on {at}{}", self.judged_at()))
+                    }
+                    (Some(d), DifficultyRequirement::Any) => (
                         true,
                         format!(
                             "difficulty recognised {} ({}), valid {}..{}: valid on {at}{}",
@@ -111,8 +112,7 @@ impl Eval<'_> {
                             d.valid.to,
                             self.judged_at()
                         ),
-                    )
-                    }
+                    ),
                     (Some(d), DifficultyRequirement::Special) => (
                         d.special(),
                         format!(

@@ -104,37 +104,52 @@ impl Eval<'_> {
                 None => self.check("period_from_placement_month", false, "no placement".into()),
             }
         }
-        // extension to retirement
+        // extension to retirement: within the years, the month limits give
+        // way up to the retirement month; in every case the subsidy ends with
+        // the retirement month (延长至退休), so no period runs past it.
         let mut extended = false;
         if let Some(years) = r.limits.extend_to_retirement_within_years {
+            let within = |ret: Date| within_years_of_retirement(ret, years, period.from);
             match self
                 .facts
                 .person
                 .as_ref()
-                .map(|p| self.retirement_for(p, |r| within_years_of_retirement(r, years, period.from)))
+                .map(|p| self.retirement_for(p, |ret| within(ret) || period.to > month_end(ret)))
             {
                 Some(Ok((ret, age))) => {
-                    extended = within_years_of_retirement(ret, years, period.from);
+                    extended = within(ret);
                     let bound = month_end(ret);
-                    if extended {
-                        self.check(
-                            "extend_to_retirement_within_years",
-                            period.to <= bound,
+                    let reached = format!("retirement age {age} reached {}", month_of(ret));
+                    let (passed, detail) = if period.from > bound {
+                        (
+                            false,
                             format!(
-                                "retirement age {age} reached {}: less than {years} years away on {}, so the month \
-                                 limits give way up to the retirement month; the period must end by {bound}",
-                                month_of(ret),
+                                "{reached}: {}..{} lies after the retirement month; the subsidy ends with it, \
+                                 on {bound}",
+                                period.from, period.to
+                            ),
+                        )
+                    } else if period.to > bound {
+                        (
+                            false,
+                            format!(
+                                "{reached}: {}..{} runs past the retirement month; the period must end by {bound}",
+                                period.from, period.to
+                            ),
+                        )
+                    } else if extended {
+                        (
+                            true,
+                            format!(
+                                "{reached}: less than {years} years away on {}, so the month limits give way up \
+                                 to the retirement month; the period ends by {bound}",
                                 period.from
                             ),
-                        );
+                        )
                     } else {
-                        let detail = format!(
-                            "retirement age {age} reached {}: {years} years or more away on {}, no extension",
-                            month_of(ret),
-                            period.from
-                        );
-                        self.check("extend_to_retirement_within_years", true, detail);
-                    }
+                        (true, format!("{reached}: {years} years or more away on {}, no extension", period.from))
+                    };
+                    self.check("extend_to_retirement_within_years", passed, detail);
                 }
                 Some(Err(why)) => self.check("extend_to_retirement_within_years", false, why),
                 None => {}

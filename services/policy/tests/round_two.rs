@@ -145,6 +145,52 @@ fn the_one_and_three_year_social_insurance_subsidies_share_the_three_years() {
     assert_eq!(failed(&c("2025-02-01", "2025-03-31")), ["period_overlap"]);
 }
 
+/// 001 § 3 "深入落实《天津市关于支持多渠道灵活就业的具体措施分工意见》…对于符合政策条件并在个人窗口
+/// 缴费的灵活就业人员最高给予所缴保费四分之三的社会保险补贴" is the municipal flexible-employment
+/// subsidy (002 #36 / 004 § 11: special difficulty 3/4 of the minimum contribution) as Xiqing pays
+/// it, at most 3/4 of the premiums: a Xiqing special-difficulty flexible worker who paid the minimum
+/// contribution at the window in 2023 (12 × 1,249.80 yuan) and received the municipal 3/4 for those
+/// months (11,248.20 yuan) is refused the window subsidy for the same months (it would make 150 %);
+/// the other way round too; and 灵活就业社保补贴期限一般不超过三年 counts both.
+#[test]
+fn xiqing_s_window_subsidy_and_the_municipal_flexible_subsidy_never_pay_a_month_twice() {
+    let city = |on: &'static str, from: &'static str, to: &'static str| {
+        case("002 #36", "tianjin.flexible.special-difficulty-social-insurance", on)
+            .difficulty(&[D::ZeroEmploymentHousehold], "2022-12-01")
+            .placed(P::Flexible, "2023-01-01", None)
+            .period(from, to)
+    };
+    let window = |on: &'static str, from: &'static str, to: &'static str| {
+        case("001 § 3", "xiqing.flexible.individual-window-social-insurance", on)
+            .difficulty(&[D::ZeroEmploymentHousehold], "2022-12-01")
+            .placed(P::Flexible, "2023-01-01", None)
+            .attest(&[A::PaysAtIndividualWindow])
+            .period(from, to)
+            .base(1_499_760)
+    };
+    let municipal = city("2024-01-10", "2023-01-01", "2023-12-31").decide();
+    assert!(municipal.is_granted(), "{municipal}");
+    assert_eq!(municipal.max_amount.map(|f| f.get()), Some(1_124_820)); // 3/4 × 124,980 × 12
+    let again = window("2024-01-10", "2023-01-01", "2023-12-31")
+        .prior("tianjin-flexible-difficulty", "2023-01-01", "2023-12-31")
+        .decide();
+    assert_eq!(failed(&again), ["period_overlap"], "{again}");
+    // the other way round: months the window subsidy paid are not paid by the city
+    let after_window = city("2024-01-10", "2023-01-01", "2023-12-31")
+        .prior("xiqing-flexible-social-insurance", "2023-06-01", "2023-06-30")
+        .decide();
+    assert_eq!(failed(&after_window), ["period_overlap"], "{after_window}");
+    // later months are paid, within one 3-year count: 24 municipal months + 12 = 36, + 13 is too many
+    let third_year = window("2025-01-10", "2024-01-01", "2024-12-31")
+        .prior("tianjin-flexible-difficulty", "2022-01-01", "2023-12-31")
+        .decide();
+    assert!(third_year.is_granted(), "{third_year}");
+    let too_long = window("2025-02-10", "2024-01-01", "2025-01-31")
+        .prior("tianjin-flexible-difficulty", "2022-01-01", "2023-12-31")
+        .decide();
+    assert_eq!(failed(&too_long), ["cumulative_months"], "{too_long}");
+}
+
 // === 4. 对带动就业效果明显的创业者和小微企业，可最多申请3次贷款 ===
 
 #[test]

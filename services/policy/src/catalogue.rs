@@ -593,6 +593,11 @@ fn check_rule(ctx: &mut Ctx<'_>, r: &Rule) {
         InForceBy::LoanContract if !matches!(r.amount, AmountRule::InterestSubsidy { .. }) => {
             ctx.rule(r, Some("in_force_by"), "loan_contract is for interest subsidies, whose request names the loan")
         }
+        InForceBy::Registration if !r.eligible.registered_unemployed => ctx.rule(
+            r,
+            Some("in_force_by"),
+            "registration needs eligible.registered_unemployed: the registration is the rewarded fact",
+        ),
         _ => {}
     }
     if mentions_expiry(&r.eligible) && l.cumulative_months.is_none() {

@@ -5,8 +5,10 @@
 //!    the granting district (and, for a city rule, not be replaced there by
 //!    the district's own rule), and one of its versions must be in force on
 //!    the date of the fact the programme rewards (`in_force_by`: the hire,
-//!    the training, the business registration, the loan contract; else the
-//!    grant's date). A refusal here still names the version nearest that date
+//!    the training, the business registration, the loan contract, the
+//!    unemployment registration's last day within the version; else the
+//!    grant's date). The person's standing (registered unemployed, difficulty,
+//!    age, 应届) is judged on that date too. A refusal here still names the version nearest that date
 //!    and cites its clause; [`Decision::not_applicable`] says why.
 //! 2. The payee kind must be the rule's.
 //! 3. Eligibility: every condition of `[rule.eligible]`; of `any_of`, one
@@ -15,7 +17,8 @@
 //!    in total, and for periodic subsidies the months of this grant and of all
 //!    grants of the programme — lifted up to the retirement month when the
 //!    person is within the rule's years of retirement at the start of the
-//!    period; periods must not overlap earlier ones.
+//!    period, and never past the retirement month; periods must not overlap
+//!    earlier ones.
 //! 5. Amount: the rule's cap for this request. **A proposal over the cap is
 //!    refused, not cut down** (an auditor sees exactly what was proposed and
 //!    why it was refused); [`Decision::max_amount`] tells the caller what may
@@ -162,7 +165,8 @@ impl Catalogue {
     ///
     /// The version applied is the one in force on the date of the fact the
     /// programme rewards (`in_force_by`: the hire, the training, the business
-    /// registration, the loan contract), or on the grant's date.
+    /// registration, the loan contract, the unemployment registration), or on
+    /// the grant's date.
     pub fn evaluate(&self, request: &GrantRequest, facts: &Facts) -> Decision {
         let facts = &self.current_programmes(facts);
         let versions = match self.applicable_versions(&request.rule_id, &request.district) {
@@ -355,7 +359,7 @@ fn period_text(from: Date, to: Option<Date>) -> String {
 fn deciding_date(
     by: InForceBy,
     c: &Conditions,
-    _versions: &[&Rule],
+    versions: &[&Rule],
     request: &GrantRequest,
     facts: &Facts,
 ) -> Result<Date, String> {
@@ -382,6 +386,22 @@ fn deciding_date(
             .ok_or_else(|| "no business recorded".to_string()),
         InForceBy::LoanContract => {
             request.loan.as_ref().map(|l| l.contract_date).ok_or_else(|| "the loan is not given".to_string())
+        }
+        // The last day, up to the grant's date, on which a registration was
+        // open within a version's period: registered before the programme
+        // began and still registered counts, and so does a registration of the
+        // programme's period decided after it ended.
+        InForceBy::Registration => {
+            let spells = person.map_or(&[][..], |p| p.spells.as_slice());
+            spells
+                .iter()
+                .flat_map(|s| versions.iter().map(move |v| (s, v)))
+                .filter_map(|(s, v)| {
+                    let last = [s.last_open_day(), v.valid_to, Some(request.on)].into_iter().flatten().min()?;
+                    (last >= s.registered_on && last >= v.valid_from).then_some(last)
+                })
+                .max()
+                .ok_or_else(|| "no unemployment registration open within the programme's period".to_string())
         }
     }
 }

@@ -258,6 +258,10 @@ pub enum InForceBy {
     BusinessRegistration,
     /// The loan's contract date (贷款合同签订日).
     LoanContract,
+    /// The person's unemployment registration (登记失业): the programme applies
+    /// when a registration was open on some day of the version's period, and
+    /// is judged on the last such day up to the grant's date.
+    Registration,
 }
 
 impl InForceBy {
@@ -269,6 +273,7 @@ impl InForceBy {
             Self::TrainingCompletion => "the training's completion",
             Self::BusinessRegistration => "the business's registration",
             Self::LoanContract => "the loan's contract date",
+            Self::Registration => "the last day of the unemployment registration within the programme",
         }
     }
 }

@@ -341,6 +341,41 @@ fn registered_unemployed_is_judged_at_the_rewarded_training() {
     assert!(!between.is_granted(), "{between}");
 }
 
+/// 000 § 25 "对登记失业的本市低收入救助家庭人员，给予一次性2000元临时生活补助，实施期限截至2020年12月31日"
+/// (002 #66, 004 § 28 alike). domain §4: "Which date decides whether a programme was in force is the
+/// date of the fact it rewards (the hire, the registration, the training), not the date the grant is
+/// decided". The registration decides (`in_force_by = "registration"`): open on some day of the
+/// programme, it is judged on the last such day. Registered 2020-11-01 and decided 2021-01-10:
+/// granted; registered before the programme and still registered: granted; registered only after
+/// it: refused.
+#[test]
+fn the_low_income_allowance_is_decided_by_the_registration_not_the_grant_date() {
+    let allowance = |rule: &'static str, clause: &'static str, on: &'static str, registered: &'static str| {
+        case(clause, rule, on).groups(&[G::LowIncomeFamily]).spell(registered, None).decide()
+    };
+    let xiqing = "xiqing.living.low-income-temporary-allowance";
+    let in_2020 = allowance(xiqing, "000 § 25", "2020-12-31", "2020-11-01");
+    assert!(in_2020.is_granted(), "{in_2020}");
+    let in_2021 = allowance(xiqing, "000 § 25", "2021-01-10", "2020-11-01");
+    assert!(in_2021.is_granted(), "{in_2021}");
+    assert_eq!(in_2021.max_amount.map(|f| f.get()), Some(200_000));
+    assert!(in_2021.checks[0].detail.contains("2020-12-31"), "{}", in_2021.checks[0].detail);
+    let before = allowance(xiqing, "000 § 25", "2021-03-01", "2019-07-01");
+    assert!(before.is_granted(), "{before}");
+    assert_eq!(failed(&allowance(xiqing, "000 § 25", "2021-03-01", "2021-01-01")), ["in_force"]);
+    // Binhai and Heping alike
+    let binhai = allowance("binhai.living.low-income-temporary-allowance", "002 #66", "2021-02-01", "2020-03-01");
+    assert!(binhai.is_granted(), "{binhai}");
+    let heping = allowance("heping.living.low-income-temporary-allowance", "004 § 28", "2021-02-01", "2020-03-01");
+    assert!(heping.is_granted(), "{heping}");
+    // registered within the programme, placed after it: still the programme's registration
+    let placed = case("000 § 25", xiqing, "2021-02-01")
+        .groups(&[G::LowIncomeFamily])
+        .spell("2020-12-01", Some("2021-01-15"))
+        .decide();
+    assert!(placed.is_granted(), "{placed}");
+}
+
 // === 7. the local-hukou bonus counts local-hukou new hires ===
 
 #[test]
@@ -494,6 +529,8 @@ fn the_new_keys_are_checked_at_load() {
     assert!(e.contains("field limits.cumulative_with: needs limits.cumulative_months"), "{e}");
     let e = load_with(&EXTRA.replace("subject =", "in_force_by = \"training_completion\"\nsubject =")).unwrap_err();
     assert!(e.contains("field in_force_by: training_completion needs eligible.training_completed"), "{e}");
+    let e = load_with(&EXTRA.replace("subject =", "in_force_by = \"registration\"\nsubject =")).unwrap_err();
+    assert!(e.contains("field in_force_by: registration needs eligible.registered_unemployed"), "{e}");
 }
 
 #[test]

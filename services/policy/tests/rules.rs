@@ -372,13 +372,19 @@ fn xiqing() -> Vec<Case> {
             .groups(&[G::LowIncomeFamily])
             .spell("2020-11-01", None)
             .granted_amount(200_000),
-        case("000 § 25", "xiqing.living.low-income-temporary-allowance", "2021-01-01")
+        // the registration decides (domain §4): open on some day of the programme, decided later
+        case("000 § 25", "xiqing.living.low-income-temporary-allowance", "2021-01-10")
             .groups(&[G::LowIncomeFamily])
             .spell("2020-11-01", None)
+            .granted_amount(200_000),
+        case("000 § 25", "xiqing.living.low-income-temporary-allowance", "2021-01-10")
+            .groups(&[G::LowIncomeFamily])
+            .spell("2021-01-01", None)
             .refused("in_force"),
+        // a registration closed on the programme's first day was never open within it
         case("000 § 25", "xiqing.living.low-income-temporary-allowance", "2020-12-31")
             .groups(&[G::LowIncomeFamily])
-            .spell("2020-11-01", Some("2020-12-01"))
+            .spell("2020-01-01", Some("2020-05-18"))
             .refused("registered_unemployed"),
         // 000 § 25: 自就业当月起1年内每月扣减600元
         case("000 § 25", "xiqing.living.first-job-income-disregard", "2024-03-20")
@@ -901,7 +907,7 @@ fn binhai() -> Vec<Case> {
             .granted_amount(200_000),
         case("002 #66", "binhai.living.low-income-temporary-allowance", "2021-01-01")
             .groups(&[G::LowIncomeFamily])
-            .spell("2020-06-01", None)
+            .spell("2021-01-01", None)
             .refused("in_force"),
         // 002 #67: 自正式签订劳动合同当月起1年内
         case("002 #67", "binhai.living.first-job-income-disregard", "2024-03-20")

@@ -123,6 +123,57 @@ fn grants_recorded_under_a_district_programme_count_for_the_city_programme() {
     assert_eq!(failed(&again), ["cumulative_months"], "{again}");
 }
 
+/// domain §4: the municipal social-insurance and post subsidies that Binhai (002 #38) and Heping
+/// (004 § 12 "按照市人社局统一安排，增加公益性岗位…给予用人单位最长3年五项社保补贴和岗位补贴")
+/// restate, and Xiqing (000 § 12) names, "belong at the city level, in force in every district".
+/// A special-difficulty person placed in a public-welfare post in Hedong (120102), a district
+/// without a document of its own, is found for the municipal subsidies; in Xiqing and Binhai the
+/// district's rules stand in for them; in Heping 004 § 12 does for a placement while 004 was in
+/// force (to 2025-06-29), the municipal rule after.
+#[test]
+fn public_welfare_post_subsidies_are_municipal_with_the_districts_rules_standing_in() {
+    let found = |district: &str, placed: &'static str, on: &str| -> Vec<String> {
+        let c = case("002 #38", "binhai.placement.public-welfare-post", on)
+            .difficulty(&[D::ZeroEmploymentHousehold], "2022-12-01")
+            .placed(P::PublicWelfarePost, placed, None)
+            .welfare_placements(1);
+        leye_policy::default_catalogue()
+            .find_eligible(&c.facts, &common::district(district), d(on))
+            .into_iter()
+            .map(|e| e.rule.id)
+            .filter(|id| id.contains("public-welfare-post"))
+            .collect()
+    };
+    let city = ["tianjin.placement.public-welfare-post", "tianjin.placement.public-welfare-post-subsidy"];
+    assert_eq!(found("120102", "2023-01-01", "2023-03-01"), city);
+    assert_eq!(
+        found("120111", "2023-01-01", "2023-03-01"),
+        ["xiqing.placement.public-welfare-post", "xiqing.placement.public-welfare-post-subsidy"]
+    );
+    assert_eq!(
+        found("120116", "2023-01-01", "2023-03-01"),
+        ["binhai.placement.public-welfare-post", "binhai.placement.public-welfare-post-subsidy"]
+    );
+    assert_eq!(
+        found("120101", "2025-06-29", "2025-09-01"),
+        ["heping.placement.public-welfare-post", "heping.placement.public-welfare-post-subsidy"]
+    );
+    assert_eq!(found("120101", "2025-06-30", "2025-09-01"), city);
+    // a request naming the city rule in Xiqing is refused, naming Xiqing's rule
+    let in_xiqing = case("002 #38", "tianjin.placement.public-welfare-post", "2023-03-01")
+        .difficulty(&[D::ZeroEmploymentHousehold], "2022-12-01")
+        .placed(P::PublicWelfarePost, "2023-01-01", None)
+        .welfare_placements(1)
+        .period("2023-01-01", "2023-02-28")
+        .base(100_000)
+        .decide();
+    assert_eq!(
+        in_xiqing.not_applicable,
+        Some(NotApplicable::ReplacedBy("xiqing.placement.public-welfare-post".into())),
+        "{in_xiqing}"
+    );
+}
+
 // === 3. 社保补贴期限一般不超过3年 over the 1-year and 3-year subsidies ===
 
 #[test]

@@ -1589,6 +1589,42 @@ fn tianjin() -> Vec<Case> {
             .period("2024-01-01", "2024-12-31")
             .base(1_000_000)
             .refused("cumulative_months"),
+        // 004 § 12 按照市人社局统一安排，增加公益性岗位…给予用人单位最长3年五项社保补贴和岗位补贴 (002 #38,
+        // 000 § 12 alike): the municipal rule, in a district without a rule of its own (Hedong)
+        case("004 § 12", "tianjin.placement.public-welfare-post", "2024-01-05")
+            .in_district("120102")
+            .difficulty(&[D::ZeroEmploymentHousehold], "2023-12-01")
+            .placed(P::PublicWelfarePost, "2024-01-01", None)
+            .welfare_placements(1)
+            .period("2024-01-01", "2024-12-31")
+            .base(2_400_000)
+            .granted_amount(2_400_000),
+        case("002 #38", "tianjin.placement.public-welfare-post", "2024-01-05")
+            .in_district("120102")
+            .placed(P::PublicWelfarePost, "2024-01-01", None)
+            .welfare_placements(1)
+            .period("2024-01-01", "2024-12-31")
+            .base(2_400_000)
+            .refused("difficulty"),
+        case("000 § 12", "tianjin.placement.public-welfare-post-subsidy", "2024-01-05")
+            .in_district("120102")
+            .difficulty(&[D::Other], "2023-12-01")
+            .placed(P::PublicWelfarePost, "2024-01-01", None)
+            .welfare_placements(1)
+            .period("2024-01-01", "2026-12-31")
+            .base(1_000_000)
+            .granted_amount(1_000_000),
+        // 对补贴期满仍难以…就业的特殊困难人员，可再次…安置: a second placement of a person who is not
+        // a special difficulty person is refused, also after months of a district programme
+        case("002 #38", "tianjin.placement.public-welfare-post-subsidy", "2024-01-05")
+            .in_district("120102")
+            .difficulty(&[D::Other], "2020-01-01")
+            .placed(P::PublicWelfarePost, "2024-01-01", None)
+            .welfare_placements(2)
+            .prior("heping-public-welfare-post-subsidy", "2020-07-01", "2023-06-30")
+            .period("2024-01-01", "2024-12-31")
+            .base(1_000_000)
+            .refused("any_of"),
         // 000 § 24 / 002 #65 / 004 § 27: 距离法定退休年龄不足1年 — man born 1965-01-15 retires 2025-02-15
         case("000 § 24", "tianjin.benefit.extension-to-retirement", "2024-02-16")
             .born("1965-01-15", Gender::Male)

@@ -650,7 +650,8 @@ impl Eval<'_> {
             .facts
             .prior_grants
             .iter()
-            .filter(|g| g.programme == self.rule.programme && g.period.to < start)
+            .filter(|g| g.programme == self.rule.programme || self.rule.limits.cumulative_with.contains(&g.programme))
+            .filter(|g| g.period.to < start)
             .map(|g| grant_months(g.period))
             .sum();
         (

@@ -488,3 +488,117 @@ fn a_status_subsidy_needs_the_difficulty_valid_on_the_grant_date() {
     let expired = flexible("2023-01-31");
     assert!(expired.failed().any(|c| c.check == "difficulty"), "{expired}");
 }
+
+// === hand-computed cross-checks (policy review) ===
+
+/// 002 #48 "按贷款合同签订日的1年期贷款市场报价利率（LPR）的50%给予贴息"; 002 #47 "最高30万元创业担保
+/// 贷款…贷款期限最长3年…给予全额贴息". LPR 4.05 % until 2020-04-19, 3.85 % from 2020-04-20:
+/// 300,000 × rate × 36/12; Binhai small/micro 3,000,000 × 3.85 % × 50 % × 24/12 = 115,500 yuan.
+#[test]
+fn a_loan_subsidy_uses_the_lpr_of_the_contract_date() {
+    let cap = |contract: &str| {
+        case("002 #47", "binhai.loan.individual", "2020-06-01")
+            .placed(P::StartUp, "2020-03-01", None)
+            .business("2020-03-01", 0)
+            .business_in("120116")
+            .loan(30_000_000, 36, contract)
+            .decide()
+            .max_amount
+            .map(|f| f.get())
+    };
+    assert_eq!(cap("2020-04-19"), Some(3_645_000)); // 300,000 × 4.05 % × 3
+    assert_eq!(cap("2020-04-20"), Some(3_465_000)); // 300,000 × 3.85 % × 3
+    let e = case("002 #48", "binhai.loan.small-micro", "2020-06-01")
+        .no_person()
+        .enterprise(&[E::SmallMicro], "120116")
+        .staff(50, 12, 0)
+        .hires(10, 0)
+        .loan(300_000_000, 24, "2020-04-20")
+        .decide();
+    assert!(e.is_granted(), "{e}");
+    assert_eq!(e.max_amount.map(|f| f.get()), Some(11_550_000));
+}
+
+/// 002 #36 "…补贴标准为最低缴费标准的3/4" per month, at the value in force that month:
+/// December 2020 3/4 × 1,009.20 = 756.90; January 2021 3/4 × 1,123.20 = 842.40; total 1,599.30.
+#[test]
+fn a_flexible_subsidy_uses_each_month_s_minimum_contribution() {
+    let decision = case("002 #36", "tianjin.flexible.special-difficulty-social-insurance", "2021-02-01")
+        .difficulty(&[D::SingleParentHousehold], "2020-11-01")
+        .placed(P::Flexible, "2020-12-01", None)
+        .period("2020-12-01", "2021-01-31")
+        .decide();
+    assert!(decision.is_granted(), "{decision}");
+    assert_eq!(decision.max_amount.map(|f| f.get()), Some(159_930));
+}
+
+/// 000 § 9 "本区企业每招用1名西青户籍人员并签订1年以上（含1年）劳动合同，履行合同满6个月后继续
+/// 履行合同的，按每人2400元…其中招用…“4050”人员…再给予1000元补贴": an open-ended contract meets
+/// 1年以上 (domain §4); 6 full months are reached on 2023-03-01 for a 2022-09-01 hire, not on
+/// 2023-02-28; a woman who turned 40 on the hire day is 4050 at the hire, one born a day later is not.
+#[test]
+fn the_xiqing_local_hukou_hire_counts_full_months_and_4050_from_the_40th_birthday() {
+    let failed = |d: &leye_policy::Decision| d.failed().map(|c| c.check.clone()).collect::<Vec<_>>();
+    let hire = |on: &'static str| {
+        case("000 § 9", "xiqing.hiring.local-hukou-stable-employment", on)
+            .born("1982-09-01", Gender::Female)
+            .enterprise(&[], "120111")
+            .placed(P::Enterprise, "2022-09-01", None)
+    };
+    let ok = hire("2023-03-01").decide();
+    assert!(ok.is_granted(), "{ok}");
+    assert_eq!(ok.max_amount.map(|f| f.get()), Some(240_000));
+    assert_eq!(failed(&hire("2023-02-28").decide()), ["min_months_employed"]);
+    let bonus = |born: &str| {
+        case("000 § 9", "xiqing.hiring.local-hukou-key-group-bonus", "2023-03-01")
+            .born(born, Gender::Female)
+            .placed(P::Enterprise, "2022-09-01", None)
+            .prior("xiqing-hiring-local-hukou", "2023-03-01", "2023-03-01")
+            .decide()
+    };
+    let forty = bonus("1982-09-01");
+    assert!(forty.is_granted(), "{forty}");
+    assert_eq!(forty.max_amount.map(|f| f.get()), Some(100_000));
+    assert!(!bonus("1982-09-02").is_granted());
+}
+
+/// 004 § 10 "对新招用困难村劳动力就业的，标准提高到每人2000元，参保缴费条件放宽至满1个月": the
+/// 2,000 replaces the 1,000 (not both), 1 month of insurance suffices, and 004 is in force
+/// 2020-06-30..2025-06-29 by the hire's date.
+#[test]
+fn heping_s_poor_village_hire_replaces_the_1000_and_follows_004_s_period() {
+    let failed = |d: &leye_policy::Decision| d.failed().map(|c| c.check.clone()).collect::<Vec<_>>();
+    let hire = |hired: &'static str| {
+        case("004 § 10", "heping.hiring.poor-village-labour", "2025-08-01")
+            .groups(&[G::PoorVillageLabour])
+            .placed(P::Enterprise, hired, None)
+            .insured(1)
+    };
+    let ok = hire("2025-06-29").decide();
+    assert!(ok.is_granted(), "{ok}");
+    assert_eq!(ok.max_amount.map(|f| f.get()), Some(200_000));
+    assert_eq!(failed(&hire("2025-06-30").decide()), ["in_force"]);
+    let both = hire("2025-06-01").prior("heping-hiring-one-time", "2025-07-01", "2025-07-01").decide();
+    assert_eq!(failed(&both), ["excludes"]);
+}
+
+/// 000 § 24 "距离法定退休年龄不足1年": a man born 1964-06-15 retires at 60 on 2024-06-15 (1978
+/// law); exactly one year before (2023-06-15) is not 不足1年, the next day is, and the benefit
+/// runs to the day before retirement.
+#[test]
+fn the_benefit_extension_needs_strictly_less_than_a_year_to_retirement() {
+    let ext = |on: &'static str| {
+        case("000 § 24", "tianjin.benefit.extension-to-retirement", on)
+            .born("1964-06-15", Gender::Male)
+            .spell("2022-01-01", None)
+            .attest(&[A::BenefitExhausted])
+            .decide()
+    };
+    assert!(!ext("2023-06-15").is_granted());
+    let ok = ext("2023-06-16");
+    assert!(ok.is_granted(), "{ok}");
+    match ok.outcome {
+        Outcome::Granted { period, .. } => assert_eq!(period.to, d("2024-06-14")),
+        Outcome::Refused => unreachable!(),
+    }
+}

@@ -744,6 +744,40 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_closed_programme_is_found_for_a_fact_that_fell_inside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("events.sqlite"), Default::default()).await.unwrap();
+        // Today is 2025-08-01: Heping's 004 (有效期5年 from 2020-06-30) ended on 2025-06-29.
+        let (clock, _) = clock("2025-08-01");
+        let cases = PersonCases::new(store.clone(), CaseIds::from_key([10; 32]), clock);
+        let finder = Finder::new(
+            cases.clone(),
+            Arc::new(leye_policy::default_catalogue().clone()),
+            dir.path().join(CHECKPOINT_FILE),
+        );
+        // A Heping resident recognised as a difficulty person (valid to
+        // 2025-12-31), placed in a public-welfare post on 2025-06-01, while
+        // 004 § 12 was in force: the placement decides (domain §4), so
+        // Heping's rule is found after 004 ended, and the municipal rule it
+        // replaced on that date is not.
+        let id = resident_id("120101", "19750304", 31);
+        let person = registration(id.clone(), "120101001001", &[]);
+        let case = run(&cases, Target::Person(id), "2025-01-10", PersonCommand::RegisterUnemployment(person)).await;
+        let difficulty = Difficulty {
+            categories: [DifficultyCategory::ZeroEmploymentHousehold].into(),
+            valid: DateRange::new(d("2025-01-10"), d("2025-12-31")).unwrap(),
+        };
+        run(&cases, Target::Case(case), "2025-01-10", PersonCommand::RecogniseDifficulty(difficulty)).await;
+        let post = Placement { kind: PlacementKind::PublicWelfarePost, employer: None, contract_months: None };
+        run(&cases, Target::Case(case), "2025-06-01", PersonCommand::RecordPlacement(post)).await;
+        follow_to_head(&finder, &store, None).await;
+        let rules: Vec<String> = found(&store).await.into_iter().map(|(_, r, _)| r).collect();
+        assert!(rules.iter().any(|r| r == "heping.placement.public-welfare-post"), "{rules:?}");
+        assert!(!rules.iter().any(|r| r.starts_with("tianjin.placement.public-welfare-post")), "{rules:?}");
+        store.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_enterprise_is_found_eligible_from_its_own_case_once() {
         use leye_domain::enterprise::{EnterpriseName, EnterpriseRegistration, Hire};
         let dir = tempfile::tempdir().unwrap();

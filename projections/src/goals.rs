@@ -101,6 +101,13 @@ const XIQING: &str = "120111";
 /// 001 (Xiqing, "乐业西青"): issued 2022-06-21, targets to 2025.
 const XQ_001_FROM: (i32, u32, u32) = (2022, 6, 21);
 const XQ_001_TO: Option<(i32, u32, u32)> = Some((2025, 12, 31));
+/// 001's goals are yearly (domain.md §3: "the goals of 001 are Xiqing's, and
+/// yearly"): the rates ("确保…不低于", "保持在…以上"), the counts ("每年…")
+/// and the 300 posts are compared for a calendar year of its term, 2022
+/// (issued 2022-06-21) to 2025 ("到2025年"); any other period shows the bare
+/// figure. Its stocks (the lists that must be empty) are judged on an
+/// as-of date within the term.
+const XQ_001_YEARS: When = When::Yearly { first: 2022, last: 2025 };
 /// 000 (Xiqing, stabilising employment): issued 2020-05-18, no end stated.
 const XQ_000_FROM: (i32, u32, u32) = (2020, 5, 18);
 /// 003 (the city's 14th five-year plan implementation): 2021–2025, issued 2022-05-05.
@@ -113,7 +120,7 @@ pub const GOALS: &[Goal] = &[
     Goal {
         target: "reemployment_rate",
         scope: Scope::Exactly(XIQING),
-        when: When::Within { from: XQ_001_FROM, to: XQ_001_TO },
+        when: XQ_001_YEARS,
         test: Test::ShareAtLeast(0.9),
         text: "≥ 90 %",
         source: "001 § 9",
@@ -137,7 +144,7 @@ pub const GOALS: &[Goal] = &[
     Goal {
         target: "difficulty_employment_rate",
         scope: Scope::Exactly(XIQING),
-        when: When::Within { from: XQ_001_FROM, to: XQ_001_TO },
+        when: XQ_001_YEARS,
         test: Test::ShareAtLeast(0.9),
         text: "≥ 90 %",
         source: "001 § 9",
@@ -145,7 +152,7 @@ pub const GOALS: &[Goal] = &[
     Goal {
         target: "graduate_service_rate",
         scope: Scope::Exactly(XIQING),
-        when: When::Within { from: XQ_001_FROM, to: XQ_001_TO },
+        when: XQ_001_YEARS,
         test: Test::ShareAtLeast(1.0),
         text: "100 %",
         source: "001 § 8",
@@ -153,7 +160,7 @@ pub const GOALS: &[Goal] = &[
     Goal {
         target: "graduate_employment_rate",
         scope: Scope::Exactly(XIQING),
-        when: When::Within { from: XQ_001_FROM, to: XQ_001_TO },
+        when: XQ_001_YEARS,
         test: Test::ShareAtLeast(0.95),
         text: "≥ 95 %",
         source: "001 § 8",
@@ -161,7 +168,7 @@ pub const GOALS: &[Goal] = &[
     Goal {
         target: "matchmaker_same_day_contact_rate",
         scope: Scope::Exactly(XIQING),
-        when: When::Within { from: XQ_001_FROM, to: XQ_001_TO },
+        when: XQ_001_YEARS,
         test: Test::ShareAtLeast(1.0),
         text: "100 %",
         source: "001 § 14",
@@ -169,7 +176,7 @@ pub const GOALS: &[Goal] = &[
     Goal {
         target: "matchmaker_two_way_rate",
         scope: Scope::Exactly(XIQING),
-        when: When::Within { from: XQ_001_FROM, to: XQ_001_TO },
+        when: XQ_001_YEARS,
         test: Test::ShareAtLeast(1.0),
         text: "100 %",
         source: "001 § 14",
@@ -183,19 +190,19 @@ pub const GOALS: &[Goal] = &[
         text: "every community by 2025",
         source: "001 § 10",
     },
-    // "开发300个以上公益性岗位和社区服务岗位": no "每年": over the plan's term.
+    // "开发300个以上公益性岗位和社区服务岗位": a year's task, as every goal of 001 (domain.md §3).
     Goal {
         target: "welfare_posts_developed",
         scope: Scope::Exactly(XIQING),
-        when: When::Exactly { from: XQ_001_FROM, to: (2025, 12, 31) },
+        when: XQ_001_YEARS,
         test: Test::AtLeast(300),
-        text: "≥ 300 posts, 2022-06-21..2025-12-31",
+        text: "≥ 300 posts / year",
         source: "001 § 9",
     },
     Goal {
         target: "startup_trainees",
         scope: Scope::Exactly(XIQING),
-        when: When::Yearly { first: 2022, last: 2025 },
+        when: XQ_001_YEARS,
         test: Test::AtLeast(2500),
         text: "≥ 2 500 / year",
         source: "001 § 7",
@@ -203,7 +210,7 @@ pub const GOALS: &[Goal] = &[
     Goal {
         target: "internship_posts",
         scope: Scope::Exactly(XIQING),
-        when: When::Yearly { first: 2022, last: 2025 },
+        when: XQ_001_YEARS,
         test: Test::AtLeast(2000),
         text: "≥ 2 000 / year",
         source: "001 § 8",
@@ -211,7 +218,7 @@ pub const GOALS: &[Goal] = &[
     Goal {
         target: "interns",
         scope: Scope::Exactly(XIQING),
-        when: When::Yearly { first: 2022, last: 2025 },
+        when: XQ_001_YEARS,
         test: Test::AtLeast(1000),
         text: "≥ 1 000 / year",
         source: "001 § 8",
@@ -220,7 +227,7 @@ pub const GOALS: &[Goal] = &[
     Goal {
         target: "guarantee_loans_principal_fen",
         scope: Scope::Exactly(XIQING),
-        when: When::Yearly { first: 2022, last: 2025 },
+        when: XQ_001_YEARS,
         test: Test::AtLeast(5_000_000_000),
         text: "≥ 50 000 000 yuan / year",
         source: "001 § 4",
@@ -339,11 +346,20 @@ mod tests {
     }
 
     #[test]
-    fn standing_rates_apply_within_the_term_and_stocks_on_a_date_within_it() {
+    fn rates_of_001_apply_to_a_calendar_year_of_its_term_and_stocks_on_a_date_within_it() {
         let q = p("2023-04-01", "2023-06-30");
-        assert!(goal_for("reemployment_rate", &j("120111"), q, d("2023-06-30")).is_some());
-        assert!(goal_for("reemployment_rate", &j("120111"), p("2022-06-20", "2022-12-31"), d("2022-12-31")).is_none());
+        assert!(goal_for("reemployment_rate", &j("120111"), p("2023-01-01", "2023-12-31"), d("2023-12-31")).is_some());
+        assert!(goal_for("reemployment_rate", &j("120111"), p("2022-01-01", "2022-12-31"), d("2022-12-31")).is_some());
+        assert!(goal_for("reemployment_rate", &j("120111"), q, d("2023-06-30")).is_none(), "a quarter");
         assert!(goal_for("reemployment_rate", &j("120111"), p("2025-07-01", "2026-01-01"), d("2026-01-01")).is_none());
+        assert!(
+            goal_for("welfare_posts_developed", &j("120111"), p("2024-01-01", "2024-12-31"), d("2024-12-31")).is_some()
+        );
+        assert!(
+            goal_for("welfare_posts_developed", &j("120111"), p("2022-06-21", "2025-12-31"), d("2025-12-31")).is_none()
+        );
+        // 000's rates hold from its issue on, for any period.
+        assert!(goal_for("monthly_followup_rate", &j("120111"), q, d("2023-06-30")).is_some());
         assert!(goal_for("long_term_unemployed", &j("120111"), q, d("2025-12-31")).is_some());
         assert!(goal_for("long_term_unemployed", &j("120111"), q, d("2026-01-01")).is_none());
         // 000 § 12: Xiqing and each of its streets/towns, not a community, not another district.

@@ -422,7 +422,9 @@ impl ReadModel {
         ProjectionError,
     > {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT m.household_id, m.case_id, m.relation, m.joined_on, m.left_on, p.community
+            "SELECT m.household_id, m.case_id, m.relation, m.joined_on, m.left_on,
+                    coalesce((SELECT s.community FROM spell s WHERE s.case_id = m.case_id AND s.registered_on <= ?2
+                              ORDER BY s.registered_on DESC, s.spell_no DESC LIMIT 1), p.community)
              FROM household_membership m JOIN person p USING (case_id)
              WHERE m.joined_on <= ?2 AND m.household_id IN ({households})
              ORDER BY m.household_id, m.joined_on, m.case_id, m.membership_no"

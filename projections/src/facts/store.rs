@@ -117,6 +117,22 @@ impl<'a> CaseView<'a> {
         (self.head.home != NO_HOME).then_some(self.head.home)
     }
 
+    /// Where the person lived on `d`: the community of the latest
+    /// registration dated on or before `d` (the spell it opened; of two on
+    /// one day, the later one). `None` before the first registration: a
+    /// registration dated after an as-of date has not happened on it, so
+    /// it cannot move the person on that date.
+    #[inline]
+    pub fn home_on(&self, d: NaiveDate) -> Option<PlaceNo> {
+        let mut home: Option<(NaiveDate, PlaceNo)> = None;
+        for s in self.spells().iter().filter(|s| s.registered_on <= d) {
+            if home.is_none_or(|(on, _)| s.registered_on >= on) {
+                home = Some((s.registered_on, s.community));
+            }
+        }
+        home.map(|(_, p)| p)
+    }
+
     #[inline]
     pub fn graduate_since(&self) -> Option<NaiveDate> {
         self.spans.graduate_since

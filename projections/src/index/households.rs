@@ -31,7 +31,7 @@ impl CaseIndex {
         for h in candidates {
             // A member living in `J` is needed (checked exactly below): skip
             // the households of other places before building their rows.
-            if !self.members[h as usize].iter().any(|c| f.lives_in_j(*c)) {
+            if !self.members[h as usize].iter().any(|c| f.lives_in_j(*c, a)) {
                 continue;
             }
             // A member on `a` (with a `person` row, as listed) whose
@@ -42,7 +42,7 @@ impl CaseIndex {
                 continue;
             }
             let members = self.member_rows(h, a);
-            if !members.iter().any(|m| m.0.member_on(a) && f.lives_in_j(m.1)) {
+            if !members.iter().any(|m| m.0.member_on(a) && f.lives_in_j(m.1, a)) {
                 continue;
             }
             let members: Vec<MemberRow> = members.into_iter().map(|m| m.0).collect();
@@ -97,7 +97,7 @@ impl CaseIndex {
                     relation: self.relations.get(m.relation as usize).cloned().unwrap_or_default(),
                     joined_on: m.joined_on,
                     left_on: m.left_on.filter(|l| *l <= a),
-                    community: self.places[home as usize].clone(),
+                    community: self.places[facts.home_on(a).unwrap_or(home) as usize].clone(),
                 };
                 rows.push((m.joined_on, &self.case_ids[c as usize], no, row, c));
             }

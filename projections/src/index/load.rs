@@ -83,7 +83,10 @@ const SPELL: &str = "SELECT case_id, spell_no, registered_on, ended_on, end_kind
 const PLACEMENT: &str =
     "SELECT case_id, placement_no, started_on, ended_on, kind, community, district FROM placement {cond}";
 const TRAINING: &str = "SELECT case_id, enrolled_on, programme, completed_on, community FROM training {cond}";
-const DIFFICULTY: &str = "SELECT case_id, recognised_on, valid_from, valid_to, zero_employment FROM difficulty {cond}";
+/// The name `difficulty.categories` lists zero-employment household by.
+const ZERO_EMPLOYMENT_CATEGORY: &str = "zero_employment_household";
+const DIFFICULTY: &str =
+    "SELECT case_id, recognised_on, valid_from, valid_to, zero_employment, categories FROM difficulty {cond}";
 const SUBSIDY: &str = "SELECT case_id, subsidy_id, programme, amount_fen, granted_on, revoked_on, district, community FROM subsidy {cond}";
 const MEMBERSHIP: &str =
     "SELECT case_id, membership_no, household_id, relation, joined_on, left_on FROM household_membership {cond}";
@@ -232,7 +235,11 @@ fn read_rows(
         let recognised_on = day(text(r, 1)?)?;
         if r.get::<_, bool>(4)? {
             c.signals.push(recognised_on);
-        } else {
+        }
+        // A recognition listing zero-employment household and another
+        // category is a signal of the household AND a difficulty person of
+        // the other category (001 § 9 counts the two apart).
+        if text(r, 5)?.split(',').any(|k| k != ZERO_EMPLOYMENT_CATEGORY) {
             c.recognitions.push(Recognition {
                 recognised_on,
                 valid_from: day(text(r, 2)?)?,

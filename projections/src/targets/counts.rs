@@ -11,10 +11,12 @@ use chrono::{Datelike, NaiveDate};
 use super::{Facts, Period, count, tally};
 use crate::facts::{CaseNo, CaseSet, PlacementKind};
 
-/// 其他就业困难人员就业率 (001 § 9): persons living in `J` recognised with
-/// employment difficulty in a category other than zero-employment household,
-/// recognised by `E` and valid at some time in `[F, E]`; employed: a placement
-/// started by `E` and not ended before `F` (an end after `A` is not known).
+/// 其他就业困难人员就业率 (001 § 9): persons living in `J` on `E` recognised
+/// with employment difficulty in a category other than zero-employment
+/// household (a recognition listing that category and another counts for the
+/// other), recognised by `E` and valid at some time in `[F, E]`; employed: a
+/// placement current on a day of `[F, E]`: started by `E` and not ended on
+/// or before `F` (an end after `A` is not known).
 /// `(employed, recognised)`.
 pub fn difficulty_employment(f: &Facts<'_>, cases: &[CaseNo], period: Period, a: NaiveDate) -> (usize, usize) {
     tally(cases.iter().map(|c| difficulty_of(f, *c, period, a)))
@@ -25,16 +27,18 @@ pub fn difficulty_employment(f: &Facts<'_>, cases: &[CaseNo], period: Period, a:
 fn difficulty_of(f: &Facts<'_>, c: CaseNo, period: Period, a: NaiveDate) -> Option<bool> {
     let e = period.to.min(a);
     let facts = f.case(c);
-    if facts.recognitions().is_empty() || !f.lives_in_j(c) {
+    if facts.recognitions().is_empty() || !f.lives_in_j(c, e) {
         return None;
     }
     let valid =
         facts.recognitions().iter().any(|r| r.recognised_on <= e && r.valid_from <= e && r.valid_to >= period.from);
+    // Current on a day of [F, E]: started by that day, not ended on or
+    // before it (an end is over on its day).
     valid.then(|| {
         facts
             .placements()
             .iter()
-            .any(|p| p.started_on <= e && p.ended_on.filter(|x| *x <= a).is_none_or(|x| x >= period.from))
+            .any(|p| p.started_on <= e && p.ended_on.filter(|x| *x <= a).is_none_or(|x| x > period.from))
     })
 }
 

@@ -225,7 +225,7 @@ impl SpellList for Overdue {
             return None;
         }
         let dates = f.contacts(s.case, a);
-        (!any_in(dates, last_start, last_end)).then(|| (last_by(dates, a), *s))
+        (!any_in(&dates, last_start, last_end)).then(|| (last_by(&dates, a), *s))
     }
 
     fn order(&self, f: &Facts<'_>, x: &Self::Key, y: &Self::Key) -> Ordering {
@@ -283,7 +283,7 @@ impl SpellList for ExitReview {
         if !(s.ended_on.is_none() && s.registered_on <= self.a) {
             return None;
         }
-        let last = last_by(f.contacts(s.case, self.a), self.a);
+        let last = last_by(&f.contacts(s.case, self.a), self.a);
         let latest = last.unwrap_or(s.registered_on).max(s.registered_on);
         (latest < self.since).then_some((last, *s))
     }

@@ -10,7 +10,7 @@
 //! row in `J`: the rows outside `J` are passed over here). Distinct persons are counted
 //! with a bit per case ([`CaseSet`]), never a set of strings.
 
-use std::collections::BTreeMap;
+use std::{borrow::Cow, collections::BTreeMap};
 
 use chrono::{Datelike, Months, NaiveDate};
 use serde::Serialize;
@@ -54,28 +54,52 @@ impl<'a> Facts<'a> {
         self.in_j.get(p as usize).copied().unwrap_or(false)
     }
 
-    /// The person lives in `J` (community of the latest registration).
-    pub fn lives_in_j(&self, c: CaseNo) -> bool {
-        self.case(c).home().is_some_and(|h| self.place_in_j(h))
+    /// The person lived in `J` on `d` ([`CaseView::home_on`]: the
+    /// community of the latest registration dated by `d`).
+    pub fn lives_in_j(&self, c: CaseNo, d: NaiveDate) -> bool {
+        self.case(c).home_on(d).is_some_and(|h| self.place_in_j(h))
     }
 
-    /// Contact dates on or before `a` of a person living in `J` (sorted);
-    /// none for a person living elsewhere: only `J`'s own caseworkers' follow-up counts.
-    pub fn contacts(&self, c: CaseNo, a: NaiveDate) -> &'a [NaiveDate] {
-        self.living_in_j(c, a, |f| f.contacts())
+    /// Contact dates on or before `a` on which the person lived in `J`
+    /// (sorted): a contact is the follow-up of the jurisdiction the person
+    /// lived in when it was made, wherever they live later, and never of
+    /// the one they move to.
+    pub fn contacts(&self, c: CaseNo, a: NaiveDate) -> Cow<'a, [NaiveDate]> {
+        self.dated_in_j(c, a, |f| f.contacts())
     }
 
-    /// Two-way recommendation dates on or before `a` of a person living in `J`.
-    pub fn two_way(&self, c: CaseNo, a: NaiveDate) -> &'a [NaiveDate] {
-        self.living_in_j(c, a, |f| f.two_way())
+    /// Two-way recommendation dates on or before `a` on which the person lived in `J`.
+    pub fn two_way(&self, c: CaseNo, a: NaiveDate) -> Cow<'a, [NaiveDate]> {
+        self.dated_in_j(c, a, |f| f.two_way())
     }
 
-    fn living_in_j(&self, c: CaseNo, a: NaiveDate, dates: impl Fn(CaseView<'a>) -> &'a [NaiveDate]) -> &'a [NaiveDate] {
-        if !self.lives_in_j(c) {
-            return &[];
+    /// Recommendation and training-enrolment dates on or before `a` on which the person lived in `J`.
+    pub fn other_services(&self, c: CaseNo, a: NaiveDate) -> Cow<'a, [NaiveDate]> {
+        self.dated_in_j(c, a, |f| f.other_services())
+    }
+
+    /// The dates of `dates` on or before `a` on which the person lived in
+    /// `J`. Borrowed when every registration (or none) lies in `J`: the
+    /// case of nearly everyone, who never moves.
+    fn dated_in_j(
+        &self,
+        c: CaseNo,
+        a: NaiveDate,
+        dates: impl Fn(CaseView<'a>) -> &'a [NaiveDate],
+    ) -> Cow<'a, [NaiveDate]> {
+        let case = self.case(c);
+        let d = dates(case);
+        let d = &d[..d.partition_point(|x| *x <= a)];
+        let spells = case.spells();
+        let in_j = spells.iter().filter(|s| self.place_in_j(s.community)).count();
+        if in_j == 0 {
+            return Cow::Borrowed(&[]);
         }
-        let d = dates(self.case(c));
-        &d[..d.partition_point(|x| *x <= a)]
+        if in_j == spells.len() {
+            let first = spells.iter().map(|s| s.registered_on).min().unwrap_or(NaiveDate::MIN);
+            return Cow::Borrowed(&d[d.partition_point(|x| *x < first)..]);
+        }
+        Cow::Owned(d.iter().copied().filter(|x| self.lives_in_j(c, *x)).collect())
     }
 
     /// [`Names::case_key`] of `c`.
@@ -173,8 +197,8 @@ pub fn graduate_spells(f: &Facts<'_>, spells: &[SpellRow], e: NaiveDate) -> Vec<
 
 /// Served at least once (001 § 8): of the persons with a spell of `spells`
 /// open at some time in `[F, E]`, those with a contact, a recommendation or a
-/// training enrolment dated from that spell's registration to `E`, while
-/// living in `J`.
+/// training enrolment dated from that spell's registration to `E`, on a day
+/// the person lived in `J` ([`Facts::contacts`]).
 /// `spells` grouped by case.
 pub fn served(f: &Facts<'_>, spells: &[SpellRow], period: Period, e: NaiveDate) -> (usize, usize) {
     tally(by_case(spells).map(|s| served_case(f, s, period, e)))
@@ -185,11 +209,9 @@ pub fn served_case(f: &Facts<'_>, spells: &[SpellRow], period: Period, e: NaiveD
     let mut counted = false;
     for s in spells.iter().filter(|s| s.overlaps(period.from, e)) {
         counted = true;
-        if !f.lives_in_j(s.case) {
-            continue;
-        }
-        let c = f.case(s.case);
-        if any_in(c.contacts(), s.registered_on, e) || any_in(c.other_services(), s.registered_on, e) {
+        if any_in(&f.contacts(s.case, e), s.registered_on, e)
+            || any_in(&f.other_services(s.case, e), s.registered_on, e)
+        {
             return Some(true);
         }
     }
@@ -198,15 +220,14 @@ pub fn served_case(f: &Facts<'_>, spells: &[SpellRow], period: Period, e: NaiveD
 
 // === long-term unemployment ===
 
-/// How many spells [`long_term`] lists as long-term and as at risk.
+/// How many persons [`long_term`] lists as long-term and as at risk (a
+/// person with two long-term spells counts once). `spells` grouped by case.
 pub fn long_term_counts(spells: &[SpellRow], a: NaiveDate, p: &TargetParams) -> (usize, usize) {
     let (cut, mut out) = (LongTermCut::new(a, p), (0, 0));
-    for s in spells {
-        match cut.label(s) {
-            Some("long_term") => out.0 += 1,
-            Some(_) => out.1 += 1,
-            None => {}
-        }
+    for case in by_case(spells) {
+        let labels: Vec<&str> = case.iter().filter_map(|s| cut.label(s)).collect();
+        out.0 += usize::from(labels.contains(&"long_term"));
+        out.1 += usize::from(labels.contains(&"at_risk"));
     }
     out
 }
@@ -366,7 +387,7 @@ impl FollowupMonths {
                 if self.counted[k] != mark {
                     self.counted[k] = mark;
                     person_months += 1;
-                    followed += usize::from(any_in(contacts, m_start, m_end));
+                    followed += usize::from(any_in(&contacts, m_start, m_end));
                 }
             }
         }
@@ -426,7 +447,7 @@ impl Response {
 pub fn response(f: &Facts<'_>, s: &SpellRow, a: NaiveDate, days: u32) -> Response {
     let contacted = f.contacts(s.case, a).binary_search(&s.registered_on).is_ok();
     let deadline = s.registered_on + chrono::Days::new(u64::from(days));
-    let recommended = any_in(f.two_way(s.case, a), s.registered_on, deadline.min(a));
+    let recommended = any_in(&f.two_way(s.case, a), s.registered_on, deadline.min(a));
     Response { contacted, is_due: deadline <= a, recommended }
 }
 
@@ -436,7 +457,7 @@ pub fn response(f: &Facts<'_>, s: &SpellRow, a: NaiveDate, days: u32) -> Respons
 /// unemployed; `None` when it counts nowhere.
 pub fn employment_of(f: &Facts<'_>, c: CaseNo, a: NaiveDate) -> Option<(PlaceNo, bool, bool)> {
     let facts = f.case(c);
-    let home = facts.home().filter(|h| f.place_in_j(*h))?;
+    let home = facts.home_on(a).filter(|h| f.place_in_j(*h))?;
     let unemployed = facts
         .spells()
         .iter()
@@ -458,7 +479,7 @@ pub struct CommunityRow {
 }
 
 /// 充分就业社区 (001 § 10), on `A`, per community of the person's latest
-/// registration (the persons of `cases` living in `J`): those able
+/// registration dated by `A` (the persons of `cases` living in `J` on `A`): those able
 /// and willing to work known to the service are the persons with a spell open
 /// on `A` (unemployed) or a placement current on `A` (employed); rate =
 /// employed / (employed + unemployed); full employment at ≥ 90 %. Ordered by
@@ -518,6 +539,7 @@ mod tests {
         let store: FactStore = (0..600)
             .map(|_| {
                 let mut at = rng.random_range(0..500u64);
+                let first = at;
                 let spells: Vec<Spell> = (0..rng.random_range(1..4))
                     .map(|_| {
                         let registered_on = day(at);
@@ -527,8 +549,9 @@ mod tests {
                         Spell { registered_on, ended_on, ended_employed: false, community: 0 }
                     })
                     .collect();
+                // Dated from the first registration on, as the decider takes them.
                 let mut contacts: Vec<NaiveDate> =
-                    (0..rng.random_range(0..30)).map(|_| day(rng.random_range(0..900))).collect();
+                    (0..rng.random_range(0..30)).map(|_| day(rng.random_range(first..900))).collect();
                 contacts.sort();
                 CaseFacts { home: Some(0), spells: spells.into(), contacts: contacts.into(), ..CaseFacts::default() }
             })

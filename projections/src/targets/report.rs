@@ -25,7 +25,7 @@ pub type GrantSums = BTreeMap<(u16, i32, u16), (i64, i64)>;
 pub struct PersonTotals {
     /// [`super::reemployment`].
     pub reemployment: (usize, usize),
-    /// [`super::long_term_counts`]: long-term, at risk.
+    /// [`super::long_term_counts`]: persons long-term, at risk.
     pub long_term: (usize, usize),
     /// [`super::served`] and [`super::reemployment`] of the graduates' spells.
     pub graduates_served: (usize, usize),
@@ -164,16 +164,21 @@ fn walk(
             let (followed, person_months) = months.case(f, &spells);
             t.followup.0 += followed;
             t.followup.1 += person_months;
+            // Persons (无…失业半年以上人员): one with two long-term spells in
+            // the look-back counts once; the list shows each spell.
+            let (mut long, mut at_risk) = (false, false);
             for s in &spells {
                 match cut.label(s) {
-                    Some("long_term") => t.long_term.0 += 1,
-                    Some(_) => t.long_term.1 += 1,
+                    Some("long_term") => long = true,
+                    Some(_) => at_risk = true,
                     None => {}
                 }
                 if period.from <= s.registered_on && s.registered_on <= e {
                     response(f, s, a, p.recommendation_days).count(&mut t.same_day, &mut t.two_way);
                 }
             }
+            t.long_term.0 += usize::from(long);
+            t.long_term.1 += usize::from(at_risk);
         }
         if let Some((home, employed, unemployed)) = employment_of(f, c, a) {
             let counts = &mut places[home as usize];

@@ -99,10 +99,17 @@ fn all_rows(db: &Path) -> Tables {
     });
     let home = all(&c, "SELECT case_id, community FROM person", |r| Ok((r.get(0)?, r.get(1)?)));
     let hukou = all(&c, "SELECT case_id, hukou_county FROM person", |r| Ok((r.get(0)?, r.get(1)?)));
-    let difficulty =
-        all(&c, "SELECT case_id, recognised_on, valid_from, valid_to FROM difficulty WHERE zero_employment = 0", |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    // A recognition in a category other than zero-employment household
+    // (also when it lists that one too).
+    let recognitions: Vec<(String, String, String, String, String)> =
+        all(&c, "SELECT case_id, recognised_on, valid_from, valid_to, categories FROM difficulty", |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         });
+    let difficulty = recognitions
+        .into_iter()
+        .filter(|d| d.4.split(',').any(|k| k != "zero_employment_household"))
+        .map(|d| (d.0, d.1, d.2, d.3))
+        .collect();
     let groups = all(&c, "SELECT case_id, grp, since FROM person_group", |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)));
     let memberships = all(
         &c,
@@ -154,7 +161,7 @@ fn households(t: &Tables, j: &Jurisdiction, a: NaiveDate) -> Vec<(String, NaiveD
             relation: m.3.clone(),
             joined_on: date(&m.4),
             left_on: m.5.as_deref().map(date).filter(|l| *l <= a),
-            community: t.home.get(&m.1).cloned().unwrap_or_default(),
+            community: t.home_on(&m.1, a).unwrap_or_else(|| t.home.get(&m.1).cloned().unwrap_or_default()),
         });
     }
     let signals = t.dates(t.signals.iter().filter(|s| date(&s.1) <= a).map(|s| (s.0.clone(), date(&s.1))));
@@ -303,6 +310,15 @@ impl Numbered {
 }
 
 impl Tables {
+    /// The community of `case`'s latest registration dated by `a` (of two on a day, the later).
+    fn home_on(&self, case: &str, a: NaiveDate) -> Option<String> {
+        self.spells
+            .iter()
+            .filter(|s| s.0 == case && date(&s.2) <= a)
+            .max_by_key(|s| (date(&s.2), s.1))
+            .map(|s| s.6.clone())
+    }
+
     fn dates(&self, rows: impl Iterator<Item = (String, NaiveDate)>) -> HashMap<String, Vec<NaiveDate>> {
         let mut out: HashMap<String, Vec<NaiveDate>> = HashMap::new();
         for (case, d) in rows {
@@ -355,9 +371,12 @@ fn oracle(
     };
     put("reemployment_rate", targets::reemployment(&f, &spells, period, e));
     let long = targets::long_term(&f, &spells, a, p);
-    let lt = long.iter().filter(|r| r.status == "long_term").count();
-    put("long_term_unemployed", (lt, 0));
-    put("long_term_at_risk", (long.len() - lt, 0));
+    // Persons: a case with two long-term spells counts once.
+    let persons = |status: &str| {
+        long.iter().filter(|r| r.status == status).map(|r| r.case_id.as_str()).collect::<HashSet<_>>().len()
+    };
+    put("long_term_unemployed", (persons("long_term"), 0));
+    put("long_term_at_risk", (persons("at_risk"), 0));
     let grad_spells = targets::graduate_spells(&f, &spells, e);
     put("graduate_employment_rate", targets::reemployment(&f, &grad_spells, period, e));
     put("graduate_service_rate", targets::served(&f, &grad_spells, period, e));

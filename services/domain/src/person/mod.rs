@@ -339,7 +339,7 @@ fn decide_on_file(file: &PersonFile, command: PersonCommand, on: Date) -> Result
         PersonCommand::RecogniseDifficulty(d) => {
             needs_open_spell("recognising employment difficulty")?;
             not_before_registration()?;
-            check_category_ages(file, &d)?;
+            check_category_ages(file, &d, on)?;
             PersonFact::DifficultyRecognised(d)
         }
         PersonCommand::RecordContact(c) => {
@@ -490,9 +490,16 @@ fn open_training<'a>(file: &'a PersonFile, training_id: &str) -> Result<&'a Trai
     Ok(training)
 }
 
-fn check_category_ages(file: &PersonFile, d: &Difficulty) -> Result<(), Rejection> {
+/// The age categories describe the person as recognised (就业困难人员认定, 002 #36,
+/// 004 § 11 "其他女年满40周岁、男年满50周岁的就业困难人员"): the age must be held
+/// on the recognition date and on the first day of validity, so it is judged
+/// on the earlier of the two. A validity starting after the recognition (a
+/// deferred start) is not refused, but cannot carry an age reached only later.
+fn check_category_ages(file: &PersonFile, d: &Difficulty, on: Date) -> Result<(), Rejection> {
     let id = &file.registration.resident_id;
-    let age = id.age_on(d.valid.from);
+    let (judged_on, which) =
+        if d.valid.from <= on { (d.valid.from, "valid_from") } else { (on, "the recognition date") };
+    let age = id.age_on(judged_on);
     let female = id.gender() == crate::values::Gender::Female;
     for (category, women, men, label) in
         [(DifficultyCategory::Age4050, 40, 50, "4050"), (DifficultyCategory::OlderWorker, 35, 45, "older worker")]
@@ -502,7 +509,7 @@ fn check_category_ages(file: &PersonFile, d: &Difficulty) -> Result<(), Rejectio
             return Err(Rejection::on_field(
                 Code::CategoryAgeMismatch,
                 "difficulty.categories",
-                format!("category {label} needs women {women}+ / men {men}+; the person is {age} on valid_from"),
+                format!("category {label} needs women {women}+ / men {men}+; the person is {age} on {which}"),
             ));
         }
     }

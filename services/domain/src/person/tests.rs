@@ -613,6 +613,32 @@ fn age_categories_are_checked_against_the_resident_id() {
     );
 }
 
+/// 002 #36 / 004 § 11 "其他女年满40周岁、男年满50周岁的就业困难人员" describe the
+/// person as recognised: the age is judged on the earlier of the recognition
+/// date and valid_from, so a validity moved forward to a later birthday
+/// cannot carry an age the person does not yet have.
+#[test]
+fn age_categories_are_judged_on_the_earlier_of_the_recognition_and_valid_from() {
+    // The woman (born 1988-03-02) is 38 on 2026-06-01 and turns 40 on 2028-03-02.
+    let w = given(&[("2026-01-05", PersonFact::Registered(registration(woman())))]);
+    let deferred = w.when(
+        "2026-06-01",
+        PersonCommand::RecogniseDifficulty(difficulty(&[DifficultyCategory::Age4050], "2028-03-02")),
+    );
+    let rejection = deferred.clone().unwrap_err();
+    assert_eq!(rejection.field, Some("difficulty.categories"));
+    assert!(rejection.message.contains("38 on the recognition date"), "{rejection}");
+    then_rejected(deferred, RejectionCode::CategoryAgeMismatch);
+    // Backdated validity: judged on valid_from. The man turns 45 on 2025-06-15.
+    let g = given(&[registered("2025-01-05")]);
+    let older = |from: &str| PersonCommand::RecogniseDifficulty(difficulty(&[DifficultyCategory::OlderWorker], from));
+    then_rejected(g.when("2025-07-01", older("2025-06-14")), RejectionCode::CategoryAgeMismatch);
+    assert!(g.when("2025-07-01", older("2025-06-15")).is_ok());
+    // A deferred start is not refused as such: of age on the recognition date, valid from later.
+    assert!(g.when("2025-06-15", older("2025-08-01")).is_ok());
+    then_rejected(g.when("2025-06-14", older("2025-08-01")), RejectionCode::CategoryAgeMismatch);
+}
+
 #[test]
 fn special_difficulty_follows_from_the_categories() {
     let g = given(&[

@@ -66,11 +66,16 @@ pub enum RejectionCode {
     PersonalDataMissing,
     /// Eligibility under this rule is already noted on the case (政策找人).
     EligibilityAlreadyNoted,
+    /// The registration was exited for death (000 § 20 动态退出): facts that need
+    /// a living person are refused from that date on.
+    Deceased,
+    /// A third public-welfare-post placement: "累计安置不超过2次" (002 #38).
+    WelfarePostLimit,
 }
 
 impl RejectionCode {
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [RejectionCode; 30] = [
+    pub const ALL: [RejectionCode; 32] = [
         Self::CaseNotFound,
         Self::EffectiveDateInFuture,
         Self::BeforeRegistration,
@@ -101,6 +106,8 @@ impl RejectionCode {
         Self::ProposalDecided,
         Self::SelfReview,
         Self::NotSupervisor,
+        Self::Deceased,
+        Self::WelfarePostLimit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -135,6 +142,8 @@ impl RejectionCode {
             Self::AlreadyErased => "ALREADY_ERASED",
             Self::PersonalDataMissing => "PERSONAL_DATA_MISSING",
             Self::EligibilityAlreadyNoted => "ELIGIBILITY_ALREADY_NOTED",
+            Self::Deceased => "DECEASED",
+            Self::WelfarePostLimit => "WELFARE_POST_LIMIT",
         }
     }
 }

@@ -225,6 +225,7 @@ pub fn decide(case: &PersonCase, cmd: DatedCommand, today: Date) -> Result<Vec<P
         (None, PersonCommand::RegisterUnemployment(reg)) => register(None, reg, on)?,
         (None, _) => return Err(Rejection::new(Code::CaseNotFound, "no person case with this id")),
         (Some(file), PersonCommand::ApproveSubsidy(a)) => {
+            refuse_after_death(file, &PersonCommand::ApproveSubsidy(a.clone()), on)?;
             let (approval, grant) = subsidy::decide_approval(&file.proposals, &a, on).map_err(review_refused)?;
             return Ok(vec![
                 PersonEvent { effective_date: on, fact: PersonFact::SubsidyApproved(approval) },
@@ -307,7 +308,62 @@ fn may_join(file: &PersonFile, on: Date) -> Result<(), Rejection> {
     }
 }
 
+/// 002 #38: "可再次通过公益性岗位予以安置，累计安置不超过2次" (不超过 includes 2).
+pub const MAX_PUBLIC_WELFARE_PLACEMENTS: usize = 2;
+
+/// After an exit for death (000 § 20 动态退出, reason deceased) nothing that
+/// needs a living person may be recorded on or after its date: `DECEASED`.
+/// What stays possible winds the case down: erasing the personal data,
+/// revoking a subsidy, rejecting a pending proposal, ending a running benefit,
+/// dropping an open training, leaving a household, and subsidies paid to
+/// someone else (an employer, a training provider) for what happened before.
+/// There is no correction fact: a wrong death record cannot be undone here.
+fn refuse_after_death(file: &PersonFile, command: &PersonCommand, on: Date) -> Result<(), Rejection> {
+    let Some(died) = file.deceased_on().filter(|died| on >= *died) else {
+        return Ok(());
+    };
+    let paid_to_person = |payee: Option<&Payee>| payee.is_none_or(|p| *p == Payee::Person);
+    let needs_living = match command {
+        PersonCommand::ErasePersonalData(_)
+        | PersonCommand::RevokeSubsidy(_)
+        | PersonCommand::RejectSubsidyProposal(_)
+        | PersonCommand::EndBenefit(_)
+        | PersonCommand::DropTraining(_)
+        | PersonCommand::EndPlacement(_)
+        | PersonCommand::LeaveHousehold(_) => false,
+        PersonCommand::ProposeSubsidy(p) => paid_to_person(Some(&p.grant.payee)),
+        PersonCommand::ApproveSubsidy(a) => paid_to_person(
+            file.proposals
+                .iter()
+                .find(|r| r.proposal.grant.subsidy_id == a.proposal_id)
+                .map(|r| &r.proposal.grant.payee),
+        ),
+        PersonCommand::RegisterUnemployment(_)
+        | PersonCommand::RecogniseDifficulty(_)
+        | PersonCommand::RecordContact(_)
+        | PersonCommand::RecommendJob(_)
+        | PersonCommand::EnrolTraining(_)
+        | PersonCommand::CompleteTraining(_)
+        | PersonCommand::RecordPlacement(_)
+        | PersonCommand::StartBenefit(_)
+        | PersonCommand::ExitRegistration(_)
+        | PersonCommand::JoinHousehold(_)
+        | PersonCommand::NoteEligibility(_) => true,
+    };
+    if needs_living {
+        return Err(Rejection::new(
+            Code::Deceased,
+            format!(
+                "the registration was exited for death on {died} (000 § 20); {} needs a living person",
+                command.name()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn decide_on_file(file: &PersonFile, command: PersonCommand, on: Date) -> Result<PersonFact, Rejection> {
+    refuse_after_death(file, &command, on)?;
     let latest_registration = file.latest_spell().registered_on;
     let not_before_registration = || {
         if on < latest_registration {
@@ -381,6 +437,17 @@ fn decide_on_file(file: &PersonFile, command: PersonCommand, on: Date) -> Result
             }
             if let Some(previous_end) = file.placements.last().and_then(|p| p.ended_on) {
                 not_before(previous_end, "the end of the previous placement")?;
+            }
+            let welfare = file.public_welfare_placements();
+            if p.kind == PlacementKind::PublicWelfarePost && welfare >= MAX_PUBLIC_WELFARE_PLACEMENTS {
+                return Err(Rejection::on_field(
+                    Code::WelfarePostLimit,
+                    "placement.kind",
+                    format!(
+                        "a person is placed in a public-welfare post at most {MAX_PUBLIC_WELFARE_PLACEMENTS} times \
+                         in total, \"累计安置不超过2次\" (002 #38); the case already holds {welfare}"
+                    ),
+                ));
             }
             PersonFact::Placed(p)
         }

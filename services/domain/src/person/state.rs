@@ -4,7 +4,7 @@ use crate::{
     Date,
     person::{
         BenefitEndReason, BenefitStart, Difficulty, EligibilityFinding, ExitReason, HouseholdMembership, PersonEvent,
-        PersonFact, Placement, PlacementEndReason, Registration, SubsidyGrant, TrainingEnrolment,
+        PersonFact, Placement, PlacementEndReason, PlacementKind, Registration, SubsidyGrant, TrainingEnrolment,
     },
     subsidy::{self, ProposalRecord, ProposalStatus},
 };
@@ -340,6 +340,20 @@ impl PersonFile {
     /// The eligibility noted under a catalogue rule, if any.
     pub fn eligibility(&self, rule_id: &str) -> Option<&EligibilityRecord> {
         self.eligibilities.iter().find(|e| e.finding.rule_id == rule_id)
+    }
+
+    /// The date the registration was exited for death (000 § 20 动态退出), if it was.
+    /// Nobody registers after it, so only the latest spell can say so.
+    pub fn deceased_on(&self) -> Option<Date> {
+        match self.latest_spell().ended {
+            Some((on, SpellEnd::Exited(ExitReason::Deceased))) => Some(on),
+            _ => None,
+        }
+    }
+
+    /// How many public-welfare-post placements (公益性岗位安置) the case holds.
+    pub fn public_welfare_placements(&self) -> usize {
+        self.placements.iter().filter(|p| p.placement.kind == PlacementKind::PublicWelfarePost).count()
     }
 
     /// The latest date a spell or a placement ended.

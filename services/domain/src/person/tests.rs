@@ -651,6 +651,131 @@ fn special_difficulty_follows_from_the_categories() {
     assert!(g.0.file().unwrap().difficulties[0].special());
 }
 
+// === exit for death (000 § 20 动态退出, reason deceased) ===
+
+fn died(on: &str) -> (&str, PersonFact) {
+    (on, PersonFact::RegistrationExited(RegistrationExit { reason: ExitReason::Deceased }))
+}
+
+/// From the date of an exit for death nothing that needs a living person is
+/// recorded (`DECEASED`); what winds the case down still is.
+#[test]
+fn after_an_exit_for_death_only_facts_that_wind_the_case_down_are_recorded() {
+    let mut paid_to_employer = proposal("s3", "staff-1");
+    paid_to_employer.grant.payee = Payee::Enterprise(credit_code());
+    let g = given(&[
+        registered("2026-01-05"),
+        (
+            "2026-01-06",
+            PersonFact::HouseholdJoined(HouseholdMembership {
+                household_id: uuid::Uuid::from_u128(7),
+                relation: HouseholdRelation::Head,
+            }),
+        ),
+        ("2026-01-10", PersonFact::TrainingEnrolled(training("t1"))),
+        ("2026-01-20", PersonFact::BenefitStarted(BenefitStart { months: 6, extended_to_retirement: false })),
+        ("2026-02-01", PersonFact::SubsidyGranted(grant("s1"))),
+        ("2026-02-10", PersonFact::SubsidyProposed(proposal("s2", "staff-1"))),
+        ("2026-02-10", PersonFact::SubsidyProposed(paid_to_employer.clone())),
+        died("2026-03-01"),
+    ]);
+    let approve = |id: &str| {
+        PersonCommand::ApproveSubsidy(ApproveProposal { proposal_id: id.into(), reviewer: reviewer("chief-1", true) })
+    };
+    let contact = || {
+        PersonCommand::RecordContact(Contact {
+            channel: ContactChannel::Phone,
+            outcome: ContactOutcome::NotReached,
+            note: String::new(),
+        })
+    };
+    let refused = [
+        PersonCommand::RegisterUnemployment(registration(man())),
+        PersonCommand::RecordPlacement(placement()),
+        contact(),
+        PersonCommand::EnrolTraining(training("t2")),
+        PersonCommand::CompleteTraining(TrainingCompletion { training_id: "t1".into(), certificate: None }),
+        PersonCommand::NoteEligibility(finding("xiqing.hiring.one-time")),
+        PersonCommand::ProposeSubsidy(proposal("s4", "staff-1")),
+        approve("s2"),
+        PersonCommand::JoinHousehold(HouseholdMembership {
+            household_id: uuid::Uuid::from_u128(8),
+            relation: HouseholdRelation::Head,
+        }),
+    ];
+    for command in refused {
+        let name = command.name();
+        // On the day of the exit and after it.
+        for on in ["2026-03-01", "2026-05-01"] {
+            let r = g.when(on, command.clone());
+            let text = r.as_ref().map_err(|e| e.to_string()).unwrap_err();
+            assert!(text.contains("death") && text.contains(name), "{text}");
+            then_rejected(r, RejectionCode::Deceased);
+        }
+    }
+    // What stays possible.
+    let allowed = [
+        PersonCommand::ErasePersonalData(PersonalDataErasure { ground: ErasureGround::PurposeAchieved }),
+        PersonCommand::RevokeSubsidy(SubsidyRevocation { subsidy_id: "s1".into(), reason: "paid after death".into() }),
+        PersonCommand::RejectSubsidyProposal(RejectProposal {
+            proposal_id: "s2".into(),
+            reviewer: reviewer("chief-1", true),
+            reason: "the person died".into(),
+        }),
+        PersonCommand::EndBenefit(BenefitEnd { reason: BenefitEndReason::Other }),
+        PersonCommand::DropTraining(TrainingDrop { training_id: "t1".into(), reason: "died".into() }),
+        PersonCommand::LeaveHousehold(HouseholdLeave { household_id: uuid::Uuid::from_u128(7) }),
+        // Paid to the employer for what happened before the death.
+        approve("s3"),
+    ];
+    for command in allowed {
+        let name = command.name();
+        assert!(g.when("2026-05-01", command).is_ok(), "{name}");
+    }
+    let mut another = paid_to_employer;
+    another.grant.subsidy_id = "s5".into();
+    assert!(g.when("2026-05-01", PersonCommand::ProposeSubsidy(another)).is_ok());
+    // A fact dated before the death, recorded late, is still recorded.
+    assert!(g.when("2026-02-15", contact()).is_ok());
+    // Any other exit reason: the person may register again.
+    let moved = given(&[
+        registered("2026-01-05"),
+        ("2026-03-01", PersonFact::RegistrationExited(RegistrationExit { reason: ExitReason::MovedAway })),
+    ]);
+    assert!(moved.when("2026-05-01", PersonCommand::RegisterUnemployment(registration(man()))).is_ok());
+}
+
+// === public-welfare posts: 累计安置不超过2次 (002 #38) ===
+
+/// 002 #38 "可再次通过公益性岗位予以安置，累计安置不超过2次" (domain.md §4.3 "at most twice
+/// in total"). 不超过 includes 2: the second placement is allowed, a third refused.
+#[test]
+fn a_third_public_welfare_post_placement_is_refused() {
+    let welfare =
+        Placement { kind: PlacementKind::PublicWelfarePost, employer: Some(credit_code()), contract_months: Some(36) };
+    let ended = || PersonFact::PlacementEnded(PlacementEnd { reason: PlacementEndReason::PostEnded });
+    let once = [
+        registered("2019-01-05"),
+        ("2019-02-01", PersonFact::Placed(welfare.clone())),
+        ("2022-01-31", ended()),
+        registered("2022-02-01"),
+    ];
+    assert!(given(&once).when("2022-03-01", PersonCommand::RecordPlacement(welfare.clone())).is_ok());
+    let mut twice = once.to_vec();
+    twice.extend([
+        ("2022-03-01", PersonFact::Placed(welfare.clone())),
+        ("2025-02-28", ended()),
+        registered("2025-03-01"),
+    ]);
+    let g = given(&twice);
+    let r = g.when("2025-04-01", PersonCommand::RecordPlacement(welfare));
+    assert_eq!(r.as_ref().unwrap_err().field, Some("placement.kind"));
+    assert!(r.as_ref().unwrap_err().message.contains("002 #38"));
+    then_rejected(r, RejectionCode::WelfarePostLimit);
+    // Other kinds of placement stay open to the person.
+    assert!(g.when("2025-04-01", PersonCommand::RecordPlacement(placement())).is_ok());
+}
+
 // === households (家庭): tests/households.rs ===
 mod households;
 

@@ -128,11 +128,20 @@ pub enum EnterpriseRejectionCode {
     LoanExists,
     /// A guarantee loan's term is outside 1 to 60 months.
     InvalidLoanTerm,
+    /// A layoff plan's notice to the union or staff is dated after the plan's
+    /// filing: a notice not yet given cannot meet the 30 days (000 § 3, 002 #13).
+    NoticeAfterFiling,
+    /// A layoff plan filed after its planned layoff date: a plan is filed
+    /// before it is carried out (对拟进行经济性裁员的企业, 002 #13).
+    LayoffBeforeFiling,
+    /// A registration whose `check_character_valid` flag contradicts the
+    /// GB 32100-2015 check of its credit code.
+    CheckCharacterMismatch,
 }
 
 impl EnterpriseRejectionCode {
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [EnterpriseRejectionCode; 28] = [
+    pub const ALL: [EnterpriseRejectionCode; 31] = [
         Self::CaseNotFound,
         Self::AlreadyRegistered,
         Self::EffectiveDateInFuture,
@@ -161,6 +170,9 @@ impl EnterpriseRejectionCode {
         Self::PostsDevelopmentExists,
         Self::LoanExists,
         Self::InvalidLoanTerm,
+        Self::NoticeAfterFiling,
+        Self::LayoffBeforeFiling,
+        Self::CheckCharacterMismatch,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -193,6 +205,9 @@ impl EnterpriseRejectionCode {
             Self::PostsDevelopmentExists => "POSTS_DEVELOPMENT_EXISTS",
             Self::LoanExists => "LOAN_EXISTS",
             Self::InvalidLoanTerm => "INVALID_LOAN_TERM",
+            Self::NoticeAfterFiling => "NOTICE_AFTER_FILING",
+            Self::LayoffBeforeFiling => "LAYOFF_BEFORE_FILING",
+            Self::CheckCharacterMismatch => "CHECK_CHARACTER_MISMATCH",
         }
     }
 }
@@ -390,7 +405,21 @@ pub fn decide(
         ));
     }
     let fact = match (case.file(), cmd.command) {
-        (None, EnterpriseCommand::Register(reg)) => EnterpriseFact::Registered(reg),
+        (None, EnterpriseCommand::Register(reg)) => {
+            let checked = reg.credit_code.check_character_valid();
+            if reg.check_character_valid != checked {
+                return Err(Rejection::on_field(
+                    Code::CheckCharacterMismatch,
+                    "registration.check_character_valid",
+                    format!(
+                        "the flag says the check character is {}, but the credit code {} the GB 32100-2015 check",
+                        if reg.check_character_valid { "valid" } else { "invalid" },
+                        if checked { "passes" } else { "fails" },
+                    ),
+                ));
+            }
+            EnterpriseFact::Registered(reg)
+        }
         (None, _) => return Err(Rejection::new(Code::CaseNotFound, "no enterprise case with this id")),
         (Some(file), EnterpriseCommand::ApproveSubsidy(a)) => {
             let (approval, grant) = subsidy::decide_approval(&file.proposals, &a, on).map_err(review_refused)?;
@@ -496,6 +525,28 @@ fn decide_on_file(file: &EnterpriseFile, command: EnterpriseCommand, on: Date) -
                     format!(
                         "the union or all staff must be told at least {LAYOFF_NOTICE_DAYS} days before the layoff \
                          (000 § 3, 002 #13); the plan gives {notice}"
+                    ),
+                ));
+            }
+            if p.notice_given_on > on {
+                return Err(Rejection::on_field(
+                    Code::NoticeAfterFiling,
+                    "layoff_plan.notice_given_on",
+                    format!(
+                        "the notice to the union or all staff ({}) is dated after the plan's filing ({on}); \
+                         a plan records a notice already given (000 § 3, 002 #13)",
+                        p.notice_given_on
+                    ),
+                ));
+            }
+            if p.planned_layoff_on < on {
+                return Err(Rejection::on_field(
+                    Code::LayoffBeforeFiling,
+                    "layoff_plan.planned_layoff_on",
+                    format!(
+                        "the planned layoff date ({}) lies before the plan's filing ({on}); a plan is filed \
+                         before it is carried out (对拟进行经济性裁员的企业, 002 #13)",
+                        p.planned_layoff_on
                     ),
                 ));
             }

@@ -121,6 +121,31 @@ fn an_enterprise_registers_once() {
     );
 }
 
+/// The `check_character_valid` flag states what the GB 32100-2015 check of the
+/// credit code gives; a flag contradicting it is refused, naming the field.
+/// 91350100M000100Y44 is the standard's example with a wrong check (3 is due).
+#[test]
+fn the_check_character_flag_agrees_with_the_credit_code() {
+    let early = CreditCode::parse_format("91350100M000100Y44").unwrap();
+    assert!(!early.check_character_valid());
+    let with = |code: CreditCode, valid: bool| {
+        EnterpriseCommand::Register(EnterpriseRegistration {
+            credit_code: code,
+            check_character_valid: valid,
+            ..registration(10)
+        })
+    };
+    let claims_valid = given(&[]).when("2026-01-05", with(early.clone(), true));
+    assert_eq!(claims_valid.as_ref().unwrap_err().field, Some("registration.check_character_valid"));
+    then_rejected(claims_valid, EnterpriseRejectionCode::CheckCharacterMismatch);
+    then_rejected(
+        given(&[]).when("2026-01-05", with(credit_code(), false)),
+        EnterpriseRejectionCode::CheckCharacterMismatch,
+    );
+    // An early code confirmed by hand is registered, flagged as failing the check.
+    assert!(given(&[]).when("2026-01-05", with(early, false)).is_ok());
+}
+
 #[test]
 fn every_fact_but_registration_needs_the_case() {
     then_rejected(
@@ -341,6 +366,31 @@ fn a_layoff_plan_gives_30_days_notice() {
         g.when("2026-05-01", EnterpriseCommand::FileLayoffPlan(plan("p1", "2026-05-01", "2026-04-30"))),
         EnterpriseRejectionCode::NoticeTooShort,
     );
+}
+
+/// A plan records a notice already given, "提前30日向工会或全体职工说明情况"
+/// (000 § 3, 002 #13): a notice dated after the filing is `NOTICE_AFTER_FILING`;
+/// and a plan is filed before it is carried out ("对拟进行经济性裁员的企业",
+/// 002 #13; facts.rs): a layoff planned before the filing is
+/// `LAYOFF_BEFORE_FILING`. The filing day itself is allowed for both.
+#[test]
+fn a_layoff_plan_is_filed_after_its_notice_and_before_its_layoff() {
+    let g = given(&[registered("2026-01-05", 300)]);
+    let file = |on: &str, notice: &str, planned: &str| {
+        g.when(on, EnterpriseCommand::FileLayoffPlan(plan("p1", notice, planned)))
+    };
+    // Filed 2026-11-22 with the notice on 2026-12-01 and the layoff 40 days later.
+    let r = file("2026-11-22", "2026-12-01", "2027-01-10");
+    assert_eq!(r.as_ref().unwrap_err().field, Some("layoff_plan.notice_given_on"));
+    then_rejected(r, EnterpriseRejectionCode::NoticeAfterFiling);
+    then_rejected(file("2026-09-01", "2026-09-02", "2026-10-15"), EnterpriseRejectionCode::NoticeAfterFiling);
+    assert!(file("2026-09-01", "2026-09-01", "2026-10-15").is_ok());
+    // Filed 2026-11-22 for a layoff on 2026-10-15 (already carried out).
+    let r = file("2026-11-22", "2026-09-01", "2026-10-15");
+    assert_eq!(r.as_ref().unwrap_err().field, Some("layoff_plan.planned_layoff_on"));
+    then_rejected(r, EnterpriseRejectionCode::LayoffBeforeFiling);
+    then_rejected(file("2026-10-16", "2026-09-01", "2026-10-15"), EnterpriseRejectionCode::LayoffBeforeFiling);
+    assert!(file("2026-10-15", "2026-09-01", "2026-10-15").is_ok());
 }
 
 #[test]

@@ -558,7 +558,13 @@ impl ReadModel {
              ORDER BY e.found_on, e.case_id, e.rule_id LIMIT ?4 OFFSET ?5"
         ))?;
         let rows = stmt.query_map(
-            params![j.code(), a, programme, i64::try_from(limit).unwrap_or(i64::MAX), offset as i64],
+            params![
+                j.code(),
+                a,
+                programme,
+                i64::try_from(limit).unwrap_or(i64::MAX),
+                i64::try_from(offset).unwrap_or(i64::MAX)
+            ],
             |r| {
                 Ok(EligibleRow {
                     case_id: r.get(0)?,

@@ -258,13 +258,18 @@ fn check_page(f: &mut Fields, page: PageQuery<'_>) -> (u32, Option<usize>) {
     let offset = if page.token.is_empty() {
         Some(0usize)
     } else {
-        f.take("page_token", page.token.parse::<usize>().map_err(|_| "is not a token from a previous page"))
+        // A token is the offset of a page's first row: no list is near
+        // u32::MAX rows, so a larger number was never a previous page's.
+        f.take(
+            "page_token",
+            page.token.parse::<u32>().map(|o| o as usize).map_err(|_| "is not a token from a previous page"),
+        )
     };
     (size, offset)
 }
 
 fn next_token(offset: usize, shown: usize, total: usize) -> String {
-    let next = offset + shown;
+    let next = offset.saturating_add(shown);
     if next < total { next.to_string() } else { String::new() }
 }
 
@@ -415,8 +420,8 @@ impl Analytics {
         })
     }
 
-    /// `GetHousehold`: one household on a date, reached through any of its
-    /// members' places.
+    /// `GetHousehold`: one household on a date, reached through the places
+    /// of its members on that date.
     pub async fn household(
         &self,
         gate: &Gate,
@@ -436,8 +441,12 @@ impl Analytics {
         let ((view, places), checkpoint) = self
             .query(wait, move |rm| {
                 let view = rm.household(&household_id.to_string(), a)?;
-                let members: Vec<String> =
-                    view.iter().flat_map(|v| v.members.iter().map(|m| m.case_id.clone())).collect();
+                // Reached through its members on `a` only: one who has left
+                // (or not yet joined) opens no door to the household.
+                let members: Vec<String> = view
+                    .iter()
+                    .flat_map(|v| v.members.iter().filter(|m| m.member_on_as_of).map(|m| m.case_id.clone()))
+                    .collect();
                 Ok((view, rm.person_places(&members)?))
             })
             .await?;

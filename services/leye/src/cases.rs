@@ -665,10 +665,17 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
     }
 
     /// The case a target names, if it exists and `access` reaches it: its id and revision.
+    /// By natural key (resident id, credit code) a case outside the caller's
+    /// jurisdiction is `NotFound`, as a case that does not exist: a look-up
+    /// must not tell whether someone is registered in another district (the
+    /// audit record keeps the denial).
     pub async fn find(&self, target: &Target, access: &Access) -> Result<(Uuid, u64), AppError> {
         let case_id = target.case_id(&self.ids);
         let history = self.load(&stream_of::<K>(case_id)).await?;
-        self.check_history(case_id, &history, access)?;
+        match self.check_history(case_id, &history, access) {
+            Err(AppError::Denied(_)) if !matches!(target, Target::Case(_)) => return Err(AppError::NotFound),
+            checked => checked?,
+        }
         // By natural key only: a case id keeps naming an erased case.
         if !matches!(target, Target::Case(_)) && !K::findable(&K::fold(history.iter().map(|r| &r.event))) {
             return Err(AppError::NotFound);

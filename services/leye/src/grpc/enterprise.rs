@@ -129,13 +129,28 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
     ) -> Result<Response<pb::RecordHireResponse>, Status> {
         let (gate, r) = gated(request)?;
         let person = r.hire.as_ref().and_then(|h| parse_uuid(&h.person_case_id).ok());
-        // A hire must name a person case that exists: said at once, rather than
-        // later as a refused link. (The linker still handles a case that
-        // changes in between: see crate::linker.)
-        let person_exists = match person {
-            Some(id) => match self.people.find(&Target::Case(id), &Access::internal()).await {
+        // A hire must name a person case that exists AND that the caller may
+        // act on: the linker records the placement on it, so a hire is a
+        // write to the person's case. A caseworker of another district would
+        // otherwise close a spell they may not touch (deny by default; a
+        // cross-district hire is recorded by a principal covering both
+        // places). Either refusal reads the same, so that a hire does not
+        // tell whether a case exists elsewhere; the audit record keeps the
+        // denial. (The linker still handles a case that changes in between:
+        // see crate::linker.)
+        let access = Access::Caller(gate.clone());
+        let person_reachable = match person {
+            Some(id) => match self.people.find(&Target::Case(id), &access).await {
                 Ok(_) => true,
                 Err(AppError::NotFound) => false,
+                Err(AppError::Denied(_)) => {
+                    // A caller outside the enterprise's case is refused for
+                    // that first, as for any other command on it.
+                    if let Ok(enterprise) = parse_uuid(&r.case_id) {
+                        self.cases.find(&Target::Case(enterprise), &access).await.map_err(to_status)?;
+                    }
+                    false
+                }
                 Err(e) => return Err(to_status(e)),
             },
             None => true,
@@ -144,8 +159,12 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
             let h = required(f, "hire", r.hire.as_ref())?;
             let hire_id = f.take("hire.hire_id", code(&h.hire_id));
             let person_case_id = f.take("hire.person_case_id", parse_uuid(&h.person_case_id));
-            if !person_exists {
-                f.bad("hire.person_case_id", "no person case with this id: register the person first");
+            if !person_reachable {
+                f.bad(
+                    "hire.person_case_id",
+                    "no person case with this id in your jurisdiction: register the person first, or have a \
+                     principal covering the person's place record the hire",
+                );
             }
             let contract_months = match h.contract_months {
                 0 => Some(None),

@@ -71,11 +71,17 @@ pub enum RejectionCode {
     Deceased,
     /// A third public-welfare-post placement: "累计安置不超过2次" (002 #38).
     WelfarePostLimit,
+    /// An exit for "reached retirement age" dated before the statutory
+    /// retirement date (domain.md §4.7). Checked by [`crate::person::check_retirement`].
+    BeforeRetirementAge,
+    /// A registration dated on or after the statutory retirement date:
+    /// unemployment registration is for people of working age.
+    PastRetirementAge,
 }
 
 impl RejectionCode {
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [RejectionCode; 32] = [
+    pub const ALL: [RejectionCode; 34] = [
         Self::CaseNotFound,
         Self::EffectiveDateInFuture,
         Self::BeforeRegistration,
@@ -108,6 +114,8 @@ impl RejectionCode {
         Self::NotSupervisor,
         Self::Deceased,
         Self::WelfarePostLimit,
+        Self::BeforeRetirementAge,
+        Self::PastRetirementAge,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -144,6 +152,8 @@ impl RejectionCode {
             Self::EligibilityAlreadyNoted => "ELIGIBILITY_ALREADY_NOTED",
             Self::Deceased => "DECEASED",
             Self::WelfarePostLimit => "WELFARE_POST_LIMIT",
+            Self::BeforeRetirementAge => "BEFORE_RETIREMENT_AGE",
+            Self::PastRetirementAge => "PAST_RETIREMENT_AGE",
         }
     }
 }

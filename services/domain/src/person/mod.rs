@@ -583,6 +583,58 @@ fn check_category_ages(file: &PersonFile, d: &Difficulty, on: Date) -> Result<()
     Ok(())
 }
 
+/// The statutory retirement date (法定退休年龄, domain.md §4.7) of a person, as
+/// far as it is known. The dated tables live in `leye-policy`, so the caller
+/// computes it from the birth date and sex (and, for women, the post type,
+/// when known). For a woman whose post type is unknown `earliest` is the
+/// date as a worker and `latest` as a cadre; otherwise both are the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetirementDates {
+    pub earliest: Date,
+    pub latest: Date,
+}
+
+impl RetirementDates {
+    /// One known date.
+    pub fn exactly(on: Date) -> Self {
+        Self { earliest: on, latest: on }
+    }
+}
+
+/// The retirement-age rules, which [`decide`] cannot check alone (it has no
+/// retirement tables): the caller runs this before `decide` with the
+/// person's [`RetirementDates`].
+/// - An exit for "reached retirement age" (000 § 20 动态退出) dated before the
+///   earliest possible retirement date is `BEFORE_RETIREMENT_AGE` (field
+///   `exit.reason`): the reason is false.
+/// - A registration dated on or after the latest possible retirement date is
+///   `PAST_RETIREMENT_AGE` (field `registration.resident_id`, whose birth date
+///   decides): unemployment registration is for people of working age.
+///
+/// With the post type unknown the check gives the person the benefit of the
+/// doubt. The texts name no date: the retirement date tells the birth date.
+pub fn check_retirement(command: &PersonCommand, on: Date, retirement: RetirementDates) -> Result<(), Rejection> {
+    match command {
+        PersonCommand::ExitRegistration(RegistrationExit { reason: ExitReason::ReachedRetirementAge })
+            if on < retirement.earliest =>
+        {
+            Err(Rejection::on_field(
+                Code::BeforeRetirementAge,
+                "exit.reason",
+                "the exit date lies before the person's statutory retirement date (domain.md §4.7); \
+                 choose another exit reason",
+            ))
+        }
+        PersonCommand::RegisterUnemployment(_) if on >= retirement.latest => Err(Rejection::on_field(
+            Code::PastRetirementAge,
+            "registration.resident_id",
+            "the registration date lies on or after the person's statutory retirement date (domain.md §4.7); \
+             unemployment registration is for people of working age",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Folds one event into the case. Total: an event that cannot apply (never
 /// produced by `decide`) leaves the case as it was.
 pub fn evolve(mut case: PersonCase, event: &PersonEvent) -> PersonCase {

@@ -776,6 +776,45 @@ fn a_third_public_welfare_post_placement_is_refused() {
     assert!(g.when("2025-04-01", PersonCommand::RecordPlacement(placement())).is_ok());
 }
 
+// === statutory retirement age (domain.md §4.7), with dates the caller computes ===
+
+/// An exit for "reached retirement age" before the statutory retirement date
+/// is false (`BEFORE_RETIREMENT_AGE`, field `exit.reason`); a registration on or
+/// after it is past working age (`PAST_RETIREMENT_AGE`, field
+/// `registration.resident_id`). The dates are hand-computed from the 2024
+/// decision: a man born 1980-06-15 (after 1976-12) retires at 63, on
+/// 2043-06-15; a man born 1962-01-01 reached 60 on 2022-01-01 (1978 law).
+#[test]
+fn retirement_age_rules_judge_exits_and_registrations_by_the_retirement_date() {
+    let exit = |reason| PersonCommand::ExitRegistration(RegistrationExit { reason });
+    let at_63 = RetirementDates::exactly(d("2043-06-15"));
+    let r = check_retirement(&exit(ExitReason::ReachedRetirementAge), d(TODAY), at_63);
+    assert_eq!(r.as_ref().unwrap_err().field, Some("exit.reason"));
+    assert_eq!(r.unwrap_err().code, RejectionCode::BeforeRetirementAge);
+    assert!(check_retirement(&exit(ExitReason::ReachedRetirementAge), d("2043-06-14"), at_63).is_err());
+    assert!(check_retirement(&exit(ExitReason::ReachedRetirementAge), d("2043-06-15"), at_63).is_ok());
+    assert!(check_retirement(&exit(ExitReason::NoLongerSeeking), d(TODAY), at_63).is_ok());
+
+    let register = PersonCommand::RegisterUnemployment(registration(id("12011119620101003")));
+    let at_60 = RetirementDates::exactly(d("2022-01-01"));
+    let r = check_retirement(&register, d(TODAY), at_60);
+    assert_eq!(r.as_ref().unwrap_err().field, Some("registration.resident_id"));
+    assert_eq!(r.unwrap_err().code, RejectionCode::PastRetirementAge);
+    assert!(check_retirement(&register, d("2022-01-01"), at_60).is_err());
+    assert!(check_retirement(&register, d("2021-12-31"), at_60).is_ok());
+
+    // A woman whose post type is unknown: worker (earliest) or cadre (latest).
+    // Between the two she may have retired as a worker, or not yet as a cadre.
+    let either = RetirementDates { earliest: d("2030-03-01"), latest: d("2035-03-01") };
+    assert!(check_retirement(&exit(ExitReason::ReachedRetirementAge), d("2032-01-01"), either).is_ok());
+    assert!(check_retirement(&register, d("2032-01-01"), either).is_ok());
+    assert!(check_retirement(&exit(ExitReason::ReachedRetirementAge), d("2030-02-28"), either).is_err());
+    assert!(check_retirement(&register, d("2035-03-01"), either).is_err());
+    // The texts name no date: a retirement date tells the birth date.
+    let text = check_retirement(&register, d(TODAY), at_60).unwrap_err().to_string();
+    assert!(!text.contains("2022") && !text.contains("1962"), "{text}");
+}
+
 // === households (家庭): tests/households.rs ===
 mod households;
 

@@ -11,10 +11,11 @@ use leye_domain::{
     Date,
     person::{self as domain, DatedCommand, PersonCommand},
     values::{
-        CountyCode, CreditCode, DateRange, PersonName, Residence, ResidencePart, ResidentId, code, input, input_text,
-        parse_date,
+        CountyCode, CreditCode, DateRange, Gender, PersonName, Residence, ResidencePart, ResidentId, code, input,
+        input_text, parse_date,
     },
 };
+use leye_policy::PostType;
 use leye_proto::{
     common::v1::CommandContext,
     person::v1::{self as pb, person_case_service_server::PersonCaseService},
@@ -31,7 +32,7 @@ use super::{
 };
 use crate::{
     access::{Access, Denied, Gate},
-    cases::{AsOf, CaseView, CommandMeta, PersonCases, Target},
+    cases::{AppError, AsOf, CaseView, CommandMeta, PersonCases, Target},
     subsidies::{CaseRef, Subsidies},
     wire::subsidy::retirement_pb,
     wire::{
@@ -92,9 +93,47 @@ impl<S: EventStore> PersonApi<S> {
         effective_date: Date,
         command: PersonCommand,
     ) -> Result<Response<R>, Status> {
-        let outcome =
-            self.cases.execute(target, meta, DatedCommand { effective_date, command }).await.map_err(to_status)?;
+        let dated = DatedCommand { effective_date, command };
+        let outcome = match &dated.command {
+            // The retirement-age rules need the catalogue's dated tables, which
+            // the decider has not: checked here, inside the case's turn, with
+            // the birth date and sex of the registration sent or of the case.
+            PersonCommand::RegisterUnemployment(_) | PersonCommand::ExitRegistration(_) => {
+                let catalogue = self.subsidies.catalogue();
+                let sent = match &dated.command {
+                    PersonCommand::RegisterUnemployment(reg) => Some(&reg.resident_id),
+                    _ => None,
+                };
+                self.cases
+                    .execute_with(target, meta, &dated, |case, _| {
+                        let id = sent.or(case.file().map(|f| &f.registration.resident_id));
+                        if let Some(id) = id {
+                            let retirement = retirement_dates(catalogue, id.birth_date(), id.gender());
+                            domain::check_retirement(&dated.command, effective_date, retirement)
+                                .map_err(AppError::Rejected)?;
+                        }
+                        Ok(dated.clone())
+                    })
+                    .await
+            }
+            _ => self.cases.execute(target, meta, dated).await,
+        }
+        .map_err(to_status)?;
         Ok(Response::new(R::of(crate::wire::command_result(&outcome))))
+    }
+}
+
+/// The statutory retirement date (domain.md §4.7) from the catalogue's dated
+/// tables. A woman's post type is not known to the case, so her date lies
+/// between the one as a worker (earliest) and as a cadre (latest).
+fn retirement_dates(catalogue: &leye_policy::Catalogue, birth: Date, gender: Gender) -> domain::RetirementDates {
+    let on = |post| catalogue.retirement(birth, gender, post).1;
+    match gender {
+        Gender::Male => domain::RetirementDates::exactly(on(PostType::Worker)),
+        Gender::Female => {
+            let (worker, cadre) = (on(PostType::Worker), on(PostType::Cadre));
+            domain::RetirementDates { earliest: worker.min(cadre), latest: worker.max(cadre) }
+        }
     }
 }
 
@@ -645,4 +684,138 @@ fn check_placement(f: &mut Fields, p: Option<&pb::Placement>) -> Option<domain::
         other => Some(other),
     };
     Some(domain::Placement { kind: kind?, employer: employer?, contract_months: contract_months? })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{collections::BTreeSet, sync::Arc};
+
+    use chrono::TimeZone;
+    use leye_domain::person::{Education, ExitReason, Hukou, HukouNature, Registration, RegistrationExit};
+    use leye_store::SqliteStore;
+    use tonic_types::StatusExt;
+
+    use super::*;
+    use crate::{identity::CaseIds, subsidies::Subsidies};
+
+    fn d(s: &str) -> Date {
+        parse_date(s).unwrap()
+    }
+
+    fn resident_id(birth: &str, seq: u32) -> ResidentId {
+        const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+        let first17 = format!("120111{birth}{seq:03}");
+        let sum: u32 = first17.bytes().zip(W).map(|(b, w)| u32::from(b - b'0') * w).sum();
+        ResidentId::parse(&format!("{first17}{}", b"10X98765432"[(sum % 11) as usize] as char), d("2026-11-22"))
+            .unwrap()
+    }
+
+    fn registration(id: ResidentId) -> Registration {
+        Registration {
+            resident_id: id.into(),
+            name: Some(PersonName::parse("测试").unwrap()),
+            hukou: Hukou { county: CountyCode::parse("120111").unwrap(), nature: HukouNature::Urban },
+            residence: Residence::parse("120111", "120111001", "120111001002").unwrap(),
+            education: Education::SeniorSecondary,
+            graduation: None,
+            household: None,
+            groups: BTreeSet::new(),
+        }
+    }
+
+    fn meta() -> CommandMeta {
+        CommandMeta {
+            command_id: Uuid::new_v4(),
+            correlation_id: Uuid::new_v4(),
+            causation_id: Uuid::new_v4(),
+            actor: "staff-1".into(),
+            office: "120111001".into(),
+            expected_revision: None,
+            access: Access::internal(),
+        }
+    }
+
+    fn reason(status: &Status) -> String {
+        status.get_details_error_info().map(|i| i.reason).unwrap_or_default()
+    }
+
+    /// Hand-computed from the 2024 decision (domain.md §4.7): a man born
+    /// 1980-06 (after 1976-12) retires at 63; a man born 1962-01 reached 60
+    /// under the 1978 law; a woman born 1975-01 is in the first cohorts of
+    /// both women's schedules: 50y1m as a worker, and as a cadre 55 plus one
+    /// month for each 4 months since 1970-01 (60 months: 16 steps), 56y4m.
+    #[test]
+    fn retirement_dates_come_from_the_catalogue_and_bound_a_woman_by_both_post_types() {
+        let catalogue = leye_policy::default_catalogue();
+        assert_eq!(
+            retirement_dates(catalogue, d("1980-06-15"), Gender::Male),
+            domain::RetirementDates::exactly(d("2043-06-15"))
+        );
+        assert_eq!(
+            retirement_dates(catalogue, d("1962-01-01"), Gender::Male),
+            domain::RetirementDates::exactly(d("2022-01-01"))
+        );
+        assert_eq!(
+            retirement_dates(catalogue, d("1975-01-15"), Gender::Female),
+            domain::RetirementDates { earliest: d("2025-02-15"), latest: d("2031-05-15") }
+        );
+    }
+
+    /// The retirement-age rules hold on the way in: an exit for "reached
+    /// retirement age" at 46 is BEFORE_RETIREMENT_AGE on exit.reason, a
+    /// registration at 64 PAST_RETIREMENT_AGE on registration.resident_id.
+    #[tokio::test]
+    async fn an_exit_for_retirement_age_before_it_and_a_registration_past_it_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("events.sqlite"), Default::default()).await.unwrap();
+        let noon = chrono::Utc.from_utc_datetime(&d("2026-11-22").and_hms_opt(4, 0, 0).unwrap());
+        let cases = PersonCases::new(store, CaseIds::from_key([3; 32]), Arc::new(move || noon));
+        let subsidies = Subsidies::new(cases.clone(), Arc::new(leye_policy::default_catalogue().clone()));
+        let api = PersonApi::new(cases, subsidies);
+
+        let man = resident_id("19800615", 3);
+        let target = || Target::Person(man.clone());
+        let registered: Response<pb::RegisterUnemploymentResponse> = api
+            .run(target(), meta(), d("2026-01-05"), PersonCommand::RegisterUnemployment(registration(man.clone())))
+            .await
+            .unwrap();
+        assert!(registered.into_inner().result.is_some());
+        let exit = |reason| PersonCommand::ExitRegistration(RegistrationExit { reason });
+        let refused = api
+            .run::<pb::ExitRegistrationResponse>(
+                target(),
+                meta(),
+                d("2026-11-22"),
+                exit(ExitReason::ReachedRetirementAge),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(reason(&refused), "BEFORE_RETIREMENT_AGE");
+        assert!(refused.message().starts_with("exit.reason:"), "{}", refused.message());
+        api.run::<pb::ExitRegistrationResponse>(target(), meta(), d("2026-11-22"), exit(ExitReason::NoLongerSeeking))
+            .await
+            .expect("another reason is his to give");
+
+        let old = resident_id("19620101", 3);
+        let refused = api
+            .run::<pb::RegisterUnemploymentResponse>(
+                Target::Person(old.clone()),
+                meta(),
+                d("2026-11-22"),
+                PersonCommand::RegisterUnemployment(registration(old.clone())),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(reason(&refused), "PAST_RETIREMENT_AGE");
+        assert!(refused.message().starts_with("registration.resident_id:"), "{}", refused.message());
+        assert!(!refused.message().contains("1962"), "{}", refused.message());
+        api.run::<pb::RegisterUnemploymentResponse>(
+            Target::Person(old.clone()),
+            meta(),
+            d("2021-12-31"),
+            PersonCommand::RegisterUnemployment(registration(old)),
+        )
+        .await
+        .expect("the day before he reached 60");
+    }
 }

@@ -16,7 +16,14 @@
 //! - An economic layoff plan gives the union or all staff at least 30 days'
 //!   notice, "提前30日向工会或全体职工说明情况" (000 § 3, 002 #13): planned layoff
 //!   date − notice date ≥ 30 days, else `NOTICE_TOO_SHORT` (field
-//!   `layoff_plan.notice_given_on`).
+//!   `layoff_plan.notice_given_on`). The plan records a notice already given:
+//!   a notice dated after the filing is `NOTICE_AFTER_FILING` (same field); and
+//!   it is filed before it is carried out ("对拟进行经济性裁员的企业", 002 #13): a
+//!   layoff planned before the filing date is `LAYOFF_BEFORE_FILING` (field
+//!   `layoff_plan.planned_layoff_on`); the filing day itself is allowed.
+//! - A registration's `check_character_valid` states what the GB 32100-2015
+//!   check of its credit code gives; a contradicting flag is
+//!   `CHECK_CHARACTER_MISMATCH` (field `registration.check_character_valid`).
 //! - Key-enterprise designation needs more than 200 insured employees on its date,
 //!   "对超 200人重点企业进行用工监测" (000 § 28): 200 is `BELOW_KEY_ENTERPRISE_SIZE`,
 //!   201 qualifies; a second designation is `ALREADY_DESIGNATED`.

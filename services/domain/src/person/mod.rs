@@ -11,11 +11,32 @@
 //!   (`BEFORE_START`).
 //! - Difficulty recognition, job recommendation, benefit start and exit need an
 //!   open registration (`NOT_REGISTERED`); "4050" needs women 40+ / men 50+ and
-//!   "older worker" women 35+ / men 45+ on the first day of validity
-//!   (`CATEGORY_AGE_MISMATCH`).
+//!   "older worker" women 35+ / men 45+ on the earlier of the recognition date
+//!   and the first day of validity (`CATEGORY_AGE_MISMATCH`, field
+//!   `difficulty.categories`; 002 #36, 004 § 11: the person as recognised).
 //! - A placement closes the open spell (the person is re-employed); placing
 //!   someone already placed is `ALREADY_PLACED`, ending a placement that does not
-//!   exist `NOT_PLACED`.
+//!   exist `NOT_PLACED`. A third public-welfare-post placement is
+//!   `WELFARE_POST_LIMIT` (field `placement.kind`; 002 #38 "累计安置不超过2次").
+//! - After an exit for death (000 § 20, reason deceased), facts that need a
+//!   living person and are dated on or after the exit are `DECEASED`:
+//!   registration, recognition, contact, recommendation, training enrolment
+//!   or completion, placement, benefit start, exit, joining a household,
+//!   eligibility, and subsidies proposed or approved for the person. Erasure,
+//!   subsidy revocation, rejecting a proposal, ending a benefit or a
+//!   placement, dropping a training, leaving a household, and subsidies paid
+//!   to an employer or provider stay possible. There is no correction fact.
+//! - Statutory retirement age (domain.md §4.7) needs `leye-policy`'s dated
+//!   tables, so [`decide`] does not check it; [`check_retirement`] holds the
+//!   rules, given the person's [`RetirementDates`], and the gRPC edge runs it
+//!   inside the case's turn: an exit for "reached retirement age" before the
+//!   date is `BEFORE_RETIREMENT_AGE` (field `exit.reason`), a registration on
+//!   or after it `PAST_RETIREMENT_AGE` (field `registration.resident_id`).
+//!   For a woman of unknown post type the worker date bounds the exit and the
+//!   cadre date the registration. Benefit "extended to retirement" (000 § 24,
+//!   002 #65) is decided by the policy catalogue's rule
+//!   `tianjin.benefit.extension-to-retirement` when the service starts a
+//!   benefit (`POLICY_REFUSED`), not here.
 //! - Subsidies are proposed and then approved or rejected by another user with
 //!   the supervisor role (`crate::subsidy`): `PROPOSAL_NOT_FOUND`,
 //!   `PROPOSAL_DECIDED`, `SELF_REVIEW`, `NOT_SUPERVISOR`; an approval grants.

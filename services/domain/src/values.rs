@@ -765,4 +765,107 @@ mod tests {
         assert!(CountyCode::parse("990102").is_err());
         assert_eq!(full_years_between(d(2020, 5, 1), d(2020, 4, 1)), 0);
     }
+
+    // === cross-checks from the review of the deciders (independent computations) ===
+
+    /// ISO 7064 MOD 11-2 written out independently of the crate's tables.
+    fn independent_check(first17: &str) -> String {
+        const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+        let sum: u32 = first17.bytes().zip(W).map(|(b, w)| u32::from(b - b'0') * w).sum();
+        format!("{first17}{}", b"10X98765432"[(sum % 11) as usize] as char)
+    }
+
+    /// domain.md §2.1: the check character by MOD 11-2, remainder → "10X98765432";
+    /// only the due character passes, X only in the check position, 18 characters.
+    #[test]
+    fn resident_id_check_character_agrees_with_an_independent_mod_11_2() {
+        let today = d(2026, 11, 22);
+        assert_eq!(independent_check("12011119861123004"), "12011119861123004X");
+        assert!(ResidentId::parse("12011119861123004x", today).is_ok(), "lower-case x");
+        for c in "0123456789X".chars() {
+            let s = format!("12011119861123004{c}");
+            assert_eq!(ResidentId::parse(&s, today).is_ok(), c == 'X', "{s}");
+        }
+        assert!(ResidentId::parse("12011119861122004X", today).is_err());
+        assert!(ResidentId::parse("1201111986112300X4", today).is_err());
+        assert!(ResidentId::parse("12011119861123004", today).is_err());
+        assert!(ResidentId::parse("12011119861123004X0", today).is_err());
+    }
+
+    /// "8-digit birth date YYYYMMDD": 1999-02-30, 2023-02-29, month 13, month 00
+    /// and day 32 are no dates; 2000-02-29 is. A birth today is possible, tomorrow not.
+    #[test]
+    fn resident_id_birth_dates_are_real_and_not_after_today() {
+        let today = d(2026, 11, 22);
+        for body in
+            ["12011119990230001", "12011120230229001", "12011119991301001", "12011119990100001", "12011119990132001"]
+        {
+            let err = ResidentId::parse(&independent_check(body), today).unwrap_err().0;
+            assert!(err.contains("birth date"), "{body}: {err}");
+        }
+        assert!(ResidentId::parse(&independent_check("12011120000229004"), today).is_ok());
+        assert!(ResidentId::parse(&independent_check("12011120261122003"), today).is_ok());
+        let err = ResidentId::parse(&independent_check("12011120261123003"), today).unwrap_err().0;
+        assert!(err.contains("future"), "{err}");
+    }
+
+    /// The address code's first two digits name a province (GB/T 2260): 00, 99,
+    /// 10 and 20 do not. (Only the province is checked: 120000 or 129999 pass.)
+    #[test]
+    fn resident_id_address_codes_start_with_a_province() {
+        for body in ["00011119800615003", "99011119800615003", "10011119800615003", "20011119800615003"] {
+            assert!(ResidentId::parse(&independent_check(body), d(2026, 11, 22)).is_err(), "{body}");
+        }
+    }
+
+    /// Sequence odd = male, even = female; a year older on the exact birthday.
+    #[test]
+    fn sex_follows_the_sequence_and_age_changes_on_the_birthday() {
+        let id = |body: &str| ResidentId::parse(&independent_check(body), d(2026, 11, 22)).unwrap();
+        assert_eq!(id("12011119800615013").gender(), Gender::Male);
+        assert_eq!(id("12011119800615012").gender(), Gender::Female);
+        let woman = id("12011119861122004");
+        assert_eq!(woman.age_on(d(2026, 11, 21)), 39);
+        assert_eq!(woman.age_on(d(2026, 11, 22)), 40);
+    }
+
+    /// Parse errors never repeat any part of the value (it is personal data),
+    /// and multi-byte input never panics.
+    #[test]
+    fn resident_id_errors_never_repeat_any_part_of_the_value() {
+        for raw in [
+            "120111198006150034",
+            "12011119800615003",
+            "120111198006150033 1",
+            "99011119800615003X",
+            "120111199902300014",
+            "12011120301122003X",
+            "1201111980061500Y3",
+        ] {
+            let err = ResidentId::parse(raw, d(2026, 11, 22)).unwrap_err().0;
+            assert!(!err.contains("120111") && !err.contains("1980") && !err.contains("0615"), "{raw}: {err}");
+        }
+        assert!(ResidentId::parse("１2011119800615003３", d(2026, 11, 22)).is_err());
+        assert!(ResidentId::parse("1201111980061500３Ｘ", d(2026, 11, 22)).is_err());
+    }
+
+    /// GB 32100-2015: alphabet 0-9 A-H J-N P-R T-U W-Y (no I O Z S V), weights
+    /// 3^i mod 31, check (31 − Σ mod 31) mod 31. 91350100M000100Y43 is the
+    /// standard's example and 12120111000000001X was computed independently.
+    #[test]
+    fn credit_code_alphabet_and_check_agree_with_the_standard_example() {
+        assert!(CreditCode::parse("91350100M000100Y43").is_ok());
+        assert!(CreditCode::parse("91350100m000100y43").is_ok(), "lower case is the same code");
+        assert!(CreditCode::parse("91350100M000100Y44").is_err());
+        assert!(CreditCode::parse("12120111000000001X").is_ok());
+        for bad in ['I', 'O', 'Z', 'S', 'V'] {
+            let s = format!("91350100M000100{bad}43");
+            assert!(CreditCode::parse(&s).unwrap_err().0.contains("0-9 and A-H"), "{s}");
+            assert!(CreditCode::parse_format(&s).is_err(), "{s}");
+        }
+        for good in ['A', 'H', 'J', 'N', 'P', 'R', 'T', 'U', 'W', 'Y'] {
+            assert!(CreditCode::parse_format(&format!("91350100M000100{good}43")).is_ok(), "{good}");
+        }
+        assert!(CreditCode::parse("９１350100M000100Y43").is_err());
+    }
 }

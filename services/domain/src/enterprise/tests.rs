@@ -689,6 +689,67 @@ fn a_guarantee_loan_has_a_unique_id_and_a_term_of_1_to_60_months() {
 
 // === events ===
 
+// === cross-checks from the review of the deciders (hand-computed cases) ===
+
+/// 000 § 3 "对 20人以上…实时预警、动态跟踪、主动服务…对 40人以上…提供技能培训、专场招聘":
+/// 以上 includes N. The recorded layoff carries the same response as its size.
+#[test]
+fn a_recorded_batch_layoff_carries_the_response_of_its_size() {
+    assert_eq!(layoff_response(19), LayoffResponse::Monitor);
+    assert_eq!(layoff_response(20), LayoffResponse::WarningTrackingProactiveService);
+    assert_eq!(layoff_response(39), LayoffResponse::WarningTrackingProactiveService);
+    assert_eq!(layoff_response(40), LayoffResponse::SkillsTrainingAndJobFairs);
+    assert_eq!(layoff_response(u32::MAX), LayoffResponse::SkillsTrainingAndJobFairs);
+    let Given(case) =
+        given(&[registered("2026-01-05", 300), ("2026-02-01", EnterpriseFact::BatchLayoffReported(layoff("L", 40)))]);
+    assert_eq!(case.file().unwrap().layoff("L").unwrap().response(), LayoffResponse::SkillsTrainingAndJobFairs);
+}
+
+/// 000 § 28 "对超 200人重点企业进行用工监测": 超 excludes 200, also when the size
+/// comes from the latest headcount on the date (201 in October, 200 in November).
+#[test]
+fn a_key_enterprise_has_201_insured_employees_by_the_headcount_on_the_date() {
+    let designate = || EnterpriseCommand::DesignateKeyEnterprise;
+    then_rejected(
+        given(&[registered("2026-01-05", 200)]).when(TODAY, designate()),
+        EnterpriseRejectionCode::BelowKeyEnterpriseSize,
+    );
+    assert!(given(&[registered("2026-01-05", 201)]).when(TODAY, designate()).is_ok());
+    let g = given(&[
+        registered("2026-01-05", 150),
+        ("2026-10-01", EnterpriseFact::HeadcountReported(headcount("2026-10-01", 201))),
+        ("2026-11-01", EnterpriseFact::HeadcountReported(headcount("2026-11-01", 200))),
+    ]);
+    assert!(g.when("2026-10-31", designate()).is_ok());
+    then_rejected(g.when("2026-11-01", designate()), EnterpriseRejectionCode::BelowKeyEnterpriseSize);
+}
+
+/// "提前30日" counted in days across February 2026 (28 days): 2026-01-30 →
+/// 2026-03-01 is 30 days (accepted), → 2026-02-28 is 29 (refused).
+#[test]
+fn layoff_notice_days_are_counted_across_february() {
+    let g = given(&[registered("2026-01-05", 300)]);
+    let file =
+        |planned: &str| g.when("2026-01-30", EnterpriseCommand::FileLayoffPlan(plan("p1", "2026-01-30", planned)));
+    assert!(file("2026-03-01").is_ok());
+    then_rejected(file("2026-02-28"), EnterpriseRejectionCode::NoticeTooShort);
+}
+
+/// Today is allowed and tomorrow refused naming the field; a headcount for a
+/// month not yet begun (December, on 2026-11-22) is refused.
+#[test]
+fn enterprise_facts_dated_today_are_recorded_and_tomorrow_refused() {
+    let g = given(&[registered("2026-01-05", 300)]);
+    let r = g.when("2026-11-23", EnterpriseCommand::ReportBatchLayoff(layoff("L", 20)));
+    assert_eq!(r.as_ref().unwrap_err().field, Some("effective_date"));
+    then_rejected(r, EnterpriseRejectionCode::EffectiveDateInFuture);
+    assert!(g.when(TODAY, EnterpriseCommand::ReportBatchLayoff(layoff("L", 20))).is_ok());
+    then_rejected(
+        g.when(TODAY, EnterpriseCommand::ReportHeadcount(headcount("2026-12-01", 1))),
+        EnterpriseRejectionCode::InvalidMonth,
+    );
+}
+
 fn one_of_each() -> Vec<EnterpriseEvent> {
     [
         EnterpriseFact::Registered(registration(300)),

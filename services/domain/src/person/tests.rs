@@ -815,6 +815,131 @@ fn retirement_age_rules_judge_exits_and_registrations_by_the_retirement_date() {
     assert!(!text.contains("2022") && !text.contains("1962"), "{text}");
 }
 
+// === cross-checks from the review of the deciders (hand-computed cases) ===
+
+fn registered_as(who: &ResidentId, on: &'static str) -> (&'static str, PersonFact) {
+    (on, PersonFact::Registered(registration(who.clone())))
+}
+
+/// Labour Law art. 15: age ≥ 16 on the registration date; the 16th birthday counts.
+#[test]
+fn registration_is_allowed_from_the_16th_birthday() {
+    let born_2010_11_23 = id("12011120101123003");
+    then_rejected(
+        given(&[]).when(TODAY, PersonCommand::RegisterUnemployment(registration(born_2010_11_23))),
+        RejectionCode::UnderWorkingAge,
+    );
+    let sixteen_today = id("12011120101122003");
+    assert!(given(&[]).when(TODAY, PersonCommand::RegisterUnemployment(registration(sixteen_today))).is_ok());
+}
+
+/// domain.md §2.1 "At most one open registration at a time"; not while placed;
+/// a new spell from the day the placement ended, not the day before.
+#[test]
+fn one_open_registration_not_while_placed_and_not_before_the_placement_ended() {
+    let register = || PersonCommand::RegisterUnemployment(registration(man()));
+    then_rejected(given(&[registered("2026-01-05")]).when("2026-02-01", register()), RejectionCode::AlreadyRegistered);
+    let placed = [registered("2026-01-05"), ("2026-03-01", PersonFact::Placed(placement()))];
+    then_rejected(given(&placed).when("2026-04-01", register()), RejectionCode::CurrentlyPlaced);
+    let mut ended = placed.to_vec();
+    ended.push(("2026-06-30", PersonFact::PlacementEnded(PlacementEnd { reason: PlacementEndReason::Dismissed })));
+    then_rejected(given(&ended).when("2026-06-29", register()), RejectionCode::BeforePreviousEnd);
+    assert!(given(&ended).when("2026-06-30", register()).is_ok());
+}
+
+/// Every fact's date lies on or before today: today is allowed, tomorrow is
+/// refused naming the field.
+#[test]
+fn an_effective_date_of_today_is_allowed_and_tomorrow_refused_naming_the_field() {
+    let register = || PersonCommand::RegisterUnemployment(registration(man()));
+    let r = given(&[]).when("2026-11-23", register());
+    assert_eq!(r.as_ref().unwrap_err().field, Some("effective_date"));
+    then_rejected(r, RejectionCode::EffectiveDateInFuture);
+    assert!(given(&[]).when(TODAY, register()).is_ok());
+}
+
+/// domain.md §2.4 / 002 #33 / 004 § 11: "4050" = 女年满40周岁、男年满50周岁; older
+/// worker 女年满35周岁、男年满45周岁. 满N includes N: the exact birthday
+/// qualifies, the day before not; a man of 45 is not "4050".
+#[test]
+fn age_categories_hold_from_the_exact_birthday_naming_the_field() {
+    let woman40 = id("12011119861122004"); // 40 on 2026-11-22
+    let man50 = id("12011119761122003"); // 50 on 2026-11-22
+    let woman35 = id("12011119911122004"); // 35 on 2026-11-22
+    let man45 = id("12011119811122003"); // 45 on 2026-11-22
+    for (who, category) in [
+        (&woman40, DifficultyCategory::Age4050),
+        (&man50, DifficultyCategory::Age4050),
+        (&woman35, DifficultyCategory::OlderWorker),
+        (&man45, DifficultyCategory::OlderWorker),
+    ] {
+        let g = given(&[registered_as(who, "2026-01-05")]);
+        let from = |day: &str| PersonCommand::RecogniseDifficulty(difficulty(&[category], day));
+        assert!(g.when(TODAY, from("2026-11-22")).is_ok(), "{category:?}");
+        let r = g.when(TODAY, from("2026-11-21"));
+        assert_eq!(r.as_ref().unwrap_err().field, Some("difficulty.categories"), "{category:?}");
+        then_rejected(r, RejectionCode::CategoryAgeMismatch);
+    }
+    then_rejected(
+        given(&[registered_as(&man45, "2026-01-05")])
+            .when(TODAY, PersonCommand::RecogniseDifficulty(difficulty(&[DifficultyCategory::Age4050], TODAY))),
+        RejectionCode::CategoryAgeMismatch,
+    );
+}
+
+/// The decider does not judge "extended to retirement" (000 § 24, 002 #65):
+/// it has no retirement tables. The service decides it with the policy
+/// catalogue's rule when it starts a benefit (`subsidies.rs`, tested end to
+/// end in tests/tests/subsidies.rs), so the decider alone accepts the flag.
+#[test]
+fn the_decider_leaves_the_extension_of_benefit_to_retirement_to_the_policy_catalogue() {
+    let g = given(&[registered("2026-01-05")]);
+    let extended = BenefitStart { months: 12, extended_to_retirement: true };
+    assert!(g.when(TODAY, PersonCommand::StartBenefit(extended)).is_ok());
+}
+
+/// Texts never contain personal data: neither the resident ID (nor a part of
+/// it) nor the name, whatever the refusal.
+#[test]
+fn rejection_texts_never_contain_the_resident_id_or_the_name() {
+    let other = woman();
+    let teen = id("12011120101123003");
+    let open = given(&[registered("2026-01-05")]);
+    let placed = given(&[registered("2026-01-05"), ("2026-03-01", PersonFact::Placed(placement()))]);
+    let dead = given(&[registered("2026-01-05"), died("2026-03-01")]);
+    let mut no_name = registration(man());
+    no_name.name = None;
+    let rejections = [
+        given(&[]).when(TODAY, PersonCommand::RegisterUnemployment(registration(teen.clone()))),
+        open.when(TODAY, PersonCommand::RegisterUnemployment(registration(man()))),
+        open.when(TODAY, PersonCommand::RegisterUnemployment(registration(other.clone()))),
+        placed.when(TODAY, PersonCommand::RegisterUnemployment(registration(man()))),
+        open.when("2026-01-04", PersonCommand::RecordPlacement(placement())),
+        open.when(TODAY, PersonCommand::RecogniseDifficulty(difficulty(&[DifficultyCategory::Age4050], TODAY))),
+        open.when("2026-11-23", PersonCommand::RecordPlacement(placement())),
+        dead.when(TODAY, PersonCommand::RegisterUnemployment(registration(man()))),
+        given(&[]).when(TODAY, PersonCommand::RegisterUnemployment(no_name)),
+    ];
+    let name = "测试";
+    for r in rejections {
+        let rejection = r.unwrap_err();
+        let text = format!("{rejection} {rejection:?}");
+        for secret in [man().as_str(), other.as_str(), teen.as_str(), "120111198", "19800615", "19880302", name] {
+            assert!(!text.contains(secret), "{text} contains {secret}");
+        }
+    }
+}
+
+/// A registration without the resident ID or the name names the field.
+#[test]
+fn a_registration_without_the_name_is_refused_naming_the_field() {
+    let mut reg = registration(man());
+    reg.name = None;
+    let r = given(&[]).when(TODAY, PersonCommand::RegisterUnemployment(reg));
+    assert_eq!(r.as_ref().unwrap_err().field, Some("registration.resident_id"));
+    then_rejected(r, RejectionCode::PersonalDataMissing);
+}
+
 // === households (家庭): tests/households.rs ===
 mod households;
 

@@ -314,8 +314,8 @@ async fn a_third_public_welfare_placement_is_refused_citing_the_clause() {
     .await
     .unwrap();
     let employer = credit_code("12120116MB0000001");
-    // Three public-welfare placements: from 880, 600 and 300 days ago.
-    for (start, end) in [(880, Some(650)), (600, Some(350)), (300, None)] {
+    // Two public-welfare placements: from 880 and 600 days ago.
+    for (start, end) in [(880, Some(650)), (600, Some(350))] {
         c.record_placement(pb::RecordPlacementRequest {
             context: ctx(),
             case_id: case_id.clone(),
@@ -355,14 +355,25 @@ async fn a_third_public_welfare_placement_is_refused_citing_the_clause() {
         second.checks.iter().any(|k| !k.passed && k.check.ends_with("prior_placement_subsidy_expired")),
         "{second:#?}"
     );
-    // During the third: refused, citing 002 #38.
-    let third = c.evaluate_subsidy(dry_run(request(200))).await.unwrap().into_inner().decision.unwrap();
-    assert!(!third.granted);
-    let failed: Vec<&pb::PolicyCheck> = third.checks.iter().filter(|k| !k.passed).collect();
-    assert!(failed.iter().any(|k| k.check.contains("public_welfare") && k.clause.contains("002 #38")), "{failed:#?}");
-    let refused = c.propose_subsidy(request(200)).await.unwrap_err();
-    assert_eq!(reason(&refused).as_deref(), Some("POLICY_REFUSED"));
-    assert!(refused.message().contains("002 #38"), "{}", refused.message());
+    // A third placement in such a post is refused ("累计安置不超过2次", 002 #38), naming
+    // the field, and nothing is written.
+    let before = server.event_count();
+    let third = c
+        .record_placement(pb::RecordPlacementRequest {
+            context: ctx(),
+            case_id: case_id.clone(),
+            effective_date: days_ago(300),
+            placement: Some(pb::Placement {
+                kind: pb::PlacementKind::PublicWelfarePost as i32,
+                employer_credit_code: employer.clone(),
+                contract_months: Some(12),
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&third).as_deref(), Some("WELFARE_POST_LIMIT"), "{third:?}");
+    assert!(third.message().contains("002 #38"), "{}", third.message());
+    assert_eq!(server.event_count(), before);
     server.stop().await;
 }
 
@@ -455,7 +466,8 @@ async fn the_case_shows_statutory_retirement_and_the_years_to_it() {
         r.registration.as_mut().unwrap().groups = vec![];
         r
     };
-    let man = c.register_unemployment(register(resident_id("19650515", 11), days_ago(600))).await.unwrap();
+    // Registered before he reaches retirement age (a registration past it is refused).
+    let man = c.register_unemployment(register(resident_id("19650515", 11), "2025-01-02".into())).await.unwrap();
     let man = man.into_inner().result.unwrap().case_id;
     let woman = c.register_unemployment(register(resident_id("19841015", 12), days_ago(10))).await.unwrap();
     let woman = woman.into_inner().result.unwrap().case_id;

@@ -398,6 +398,8 @@ fn settled(case_id: Uuid, rule_id: &str, result: Result<CommandOutcome, AppError
         Err(AppError::Rejected(r)) if r.code == RejectionCode::EligibilityAlreadyNoted => Ok(false),
         Err(AppError::EnterpriseRejected(r)) if r.code == EnterpriseRejectionCode::EligibilityAlreadyNoted => Ok(false),
         Err(AppError::CommandIdReused) => Ok(false),
+        // Nobody is told of a programme after an exit for death: expected, not a warning.
+        Err(AppError::Rejected(r)) if r.code == RejectionCode::Deceased => Ok(false),
         Err(AppError::Rejected(r)) => {
             tracing::warn!(case = %case_id, rule = %rule_id, code = %r.code, "eligibility note refused");
             Ok(false)

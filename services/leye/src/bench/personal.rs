@@ -105,7 +105,7 @@ async fn person_task(
 /// Person `n`: a resident ID of its own and the four commands.
 pub(crate) fn person(n: u64, today: chrono::NaiveDate) -> anyhow::Result<(ResidentId, Vec<PersonCommand>)> {
     let birth =
-        chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default() + chrono::Duration::days((n % 9000) as i64);
+        chrono::NaiveDate::from_ymd_opt(1980, 1, 1).unwrap_or_default() + chrono::Duration::days((n % 9000) as i64);
     let first17 = format!("120111{}{:03}", birth.format("%Y%m%d"), n / 9000 % 1000);
     let check = ResidentId::check_character(&first17).context("17 digits")?;
     let id = ResidentId::parse(&format!("{first17}{check}"), today)?;

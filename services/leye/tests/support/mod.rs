@@ -528,7 +528,7 @@ impl Leye {
 /// A valid resident ID (ISO 7064 MOD 11-2 check character) for person `n`.
 pub fn resident_id(n: u32) -> String {
     const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let birth = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + chrono::Duration::days(i64::from(n % 9000));
+    let birth = chrono::NaiveDate::from_ymd_opt(1980, 1, 1).unwrap() + chrono::Duration::days(i64::from(n % 9000));
     let first17 = format!("120111{}{:03}", birth.format("%Y%m%d"), n / 9000 % 1000);
     let sum: u32 = first17.bytes().zip(W).map(|(b, w)| u32::from(b - b'0') * w).sum();
     format!("{first17}{}", b"10X98765432"[(sum % 11) as usize] as char)

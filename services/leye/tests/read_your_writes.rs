@@ -125,7 +125,7 @@ async fn a_query_at_the_commands_position_sees_it_and_one_too_far_ends_at_the_bo
 
     // The call's own deadline first: DEADLINE_EXCEEDED, from the server, naming the position.
     let mut request = tonic::Request::new(communities(far));
-    request.set_timeout(Duration::from_millis(300));
+    request.set_timeout(Duration::from_millis(500));
     let started = Instant::now();
     let e = analytics.list_communities(request).await.unwrap_err();
     assert_eq!(e.code(), Code::DeadlineExceeded, "{e:?}");

@@ -3,165 +3,22 @@
 //! posts, the local share as a stock, guarantee loans by principal and
 //! subsidised training person-times.
 
-use std::collections::BTreeSet;
-
-use chrono::Utc;
 use leye_domain::{
-    enterprise::{
-        EnterpriseEvent, EnterpriseFact, EnterpriseRegistration, GuaranteeLoan, LoanBorrower, WelfarePostKind,
-        WelfarePostsDevelopment,
-    },
-    envelope::EventMetadata,
+    enterprise::{EnterpriseFact, WelfarePostKind},
     person::*,
-    values::{CountyCode, CreditCode, DistrictCode, Fen, PersonName, Residence},
+    values::Fen,
 };
-use leye_projections::{Jurisdiction, Period, Projector, ReadModel, TargetParams, read_model::TargetReport};
-use leye_store::{Position, RecordedEvent, StreamName};
-use uuid::Uuid;
 
 mod support;
-use support::{d, resident_id};
-
-fn credit_code(district: &str, seq: u32) -> CreditCode {
-    support::credit_code(&format!("91{district}MA05JX{seq:03}"))
-}
-
-const XQ_A: &str = "120111001001"; // Xiqing, street 001
-const XQ_B: &str = "120111002003"; // Xiqing, street 002
-const HP: &str = "120101001001"; // Heping
-
-/// A log built event by event, as the command path records it.
-#[derive(Default)]
-struct World {
-    events: Vec<RecordedEvent>,
-    revisions: std::collections::HashMap<String, u64>,
-}
-
-impl World {
-    fn push(&mut self, stream: String, district: &str, on: &str, event_type: &str, data: Vec<u8>, schema: u32) {
-        let revision = self.revisions.entry(stream.clone()).or_insert(0);
-        let metadata = EventMetadata {
-            command_id: Uuid::new_v4(),
-            correlation_id: Uuid::new_v4(),
-            causation_id: Uuid::new_v4(),
-            actor: "t".into(),
-            office: "o".into(),
-            district: DistrictCode::parse(district).unwrap(),
-            effective_date: d(on),
-            schema_version: schema,
-            command_fingerprint: String::new(),
-            actor_roles: Vec::new(),
-            authenticated_by: String::new(),
-        };
-        self.events.push(RecordedEvent {
-            stream: StreamName::parse(stream).unwrap(),
-            revision: *revision,
-            position: Position::from_sequence(self.events.len() as u64 + 1),
-            event_id: Uuid::new_v4(),
-            event_type: event_type.into(),
-            data,
-            metadata: serde_json::to_vec(&metadata).unwrap(),
-            recorded_at: Utc::now(),
-        });
-        *revision += 1;
-    }
-
-    /// A person `seq` living in `community`, hukou `hukou`, registered on `on`.
-    fn register(&mut self, seq: u32, community: &str, hukou: &str, on: &str) -> &mut Self {
-        let reg = Registration {
-            resident_id: resident_id(seq).into(),
-            name: Some(PersonName::parse("测试").unwrap()),
-            hukou: Hukou { county: CountyCode::parse(hukou).unwrap(), nature: HukouNature::Urban },
-            residence: Residence::parse(&community[..6], &community[..9], community).unwrap(),
-            education: Education::Bachelor,
-            graduation: None,
-            household: None,
-            groups: BTreeSet::new(),
-        };
-        self.person(seq, community, on, PersonFact::Registered(reg))
-    }
-
-    fn person(&mut self, seq: u32, community: &str, on: &str, fact: PersonFact) -> &mut Self {
-        let event = PersonEvent { effective_date: d(on), fact };
-        let (t, data) = (event.fact.event_type(), event.encode());
-        self.push(format!("person-00000000-0000-0000-0000-{seq:012}"), &community[..6], on, t, data, SCHEMA_VERSION);
-        self
-    }
-
-    fn place(&mut self, seq: u32, community: &str, on: &str, kind: PlacementKind) -> &mut Self {
-        let employer = kind.needs_employer().then(|| credit_code("120111", 900));
-        self.person(seq, community, on, PersonFact::Placed(Placement { kind, employer, contract_months: Some(12) }))
-    }
-
-    fn enterprise(&mut self, seq: u32, district: &str, on: &str, fact: EnterpriseFact) -> &mut Self {
-        let event = EnterpriseEvent { effective_date: d(on), fact };
-        let (t, data) = (event.fact.event_type(), event.encode());
-        let stream = format!("enterprise-00000000-0000-0000-0001-{seq:012}");
-        self.push(stream, district, on, t, data, leye_domain::enterprise::SCHEMA_VERSION);
-        self
-    }
-
-    fn register_enterprise(&mut self, seq: u32, district: &str, on: &str) -> &mut Self {
-        let reg: EnterpriseRegistration = serde_json::from_value(serde_json::json!({
-            "credit_code": credit_code(district, seq).as_str(), "name": "测试单位", "district": district,
-            "industry_code": "S9221", "insured_employees": 40, "small_micro": true, "kinds": ["other"],
-        }))
-        .unwrap();
-        self.enterprise(seq, district, on, EnterpriseFact::Registered(reg))
-    }
-
-    fn develop(
-        &mut self,
-        seq: u32,
-        district: &str,
-        on: &str,
-        id: &str,
-        kind: WelfarePostKind,
-        posts: u32,
-    ) -> &mut Self {
-        let posts = std::num::NonZeroU32::new(posts).unwrap();
-        let fact =
-            EnterpriseFact::WelfarePostsDeveloped(WelfarePostsDevelopment { development_id: id.into(), kind, posts });
-        self.enterprise(seq, district, on, fact)
-    }
-
-    fn lend(&mut self, seq: u32, district: &str, on: &str, id: &str, principal_fen: i64) -> &mut Self {
-        let fact = EnterpriseFact::GuaranteeLoanGranted(GuaranteeLoan {
-            loan_id: id.into(),
-            borrower: LoanBorrower::Enterprise,
-            principal: Fen::positive(principal_fen).unwrap(),
-            lender: "天津银行".into(),
-            term_months: 24,
-        });
-        self.enterprise(seq, district, on, fact)
-    }
-
-    fn project(&self) -> (tempfile::TempDir, ReadModel) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("rm.sqlite");
-        Projector::open(&path).unwrap().apply(&self.events).unwrap();
-        let rm = ReadModel::open(&path).unwrap();
-        (dir, rm)
-    }
-}
-
-fn report(rm: &ReadModel, j: &str, from: &str, to: &str, as_of: &str) -> TargetReport {
-    let period = Period::new(d(from), d(to)).unwrap();
-    rm.targets(&Jurisdiction::parse(j).unwrap(), period, d(as_of), &TargetParams::default()).unwrap()
-}
-
-/// (numerator, denominator, goal, met) of one target; `None` when the report has no such target.
-fn t(r: &TargetReport, id: &str) -> Option<(i64, Option<i64>, &'static str, Option<bool>)> {
-    r.targets.iter().find(|t| t.id == id).map(|t| (t.numerator, t.denominator, t.goal, t.met))
-}
+use support::{d, world::*};
 
 #[test]
 fn a_goal_is_judged_only_for_the_jurisdiction_and_period_its_document_sets() {
     // A (Xiqing, street 001) registered 2024-01-10, placed 2024-03-01.
     // B (Heping) registered 2024-01-10, placed 2024-03-01.
     let mut w = World::default();
-    w.register(1, XQ_A, "120111", "2024-01-10").place(1, XQ_A, "2024-03-01", PlacementKind::Enterprise);
-    w.register(2, HP, "120101", "2024-01-10").place(2, HP, "2024-03-01", PlacementKind::Enterprise);
+    w.register_full(1, XQ_A, "120111", "2024-01-10", &[], None).place(1, XQ_A, "2024-03-01", PlacementKind::Enterprise);
+    w.register_full(2, HP, "120101", "2024-01-10", &[], None).place(2, HP, "2024-03-01", PlacementKind::Enterprise);
     let (_dir, rm) = w.project();
     // 001 § 9 (Xiqing; its goals are yearly, 2022–2025): Xiqing 2024 is judged.
     let xq = report(&rm, "120111", "2024-01-01", "2024-12-31", "2024-12-31");
@@ -211,9 +68,24 @@ fn safety_net_posts_are_counted_as_posts_of_both_kinds_beside_the_persons_placed
     // Persons: P1 placed in a public-welfare post, P2 in a community-service post, P3 in an
     // enterprise (not a safety-net post), all in Xiqing in 2024; P1 placed again in 2024 counts once.
     let mut w2 = w;
-    w2.register(1, XQ_A, "120111", "2024-01-02").place(1, XQ_A, "2024-02-01", PlacementKind::PublicWelfarePost);
-    w2.register(2, XQ_B, "120111", "2024-01-02").place(2, XQ_B, "2024-03-01", PlacementKind::CommunityServicePost);
-    w2.register(3, XQ_B, "120111", "2024-01-02").place(3, XQ_B, "2024-03-01", PlacementKind::Enterprise);
+    w2.register_full(1, XQ_A, "120111", "2024-01-02", &[], None).place(
+        1,
+        XQ_A,
+        "2024-02-01",
+        PlacementKind::PublicWelfarePost,
+    );
+    w2.register_full(2, XQ_B, "120111", "2024-01-02", &[], None).place(
+        2,
+        XQ_B,
+        "2024-03-01",
+        PlacementKind::CommunityServicePost,
+    );
+    w2.register_full(3, XQ_B, "120111", "2024-01-02", &[], None).place(
+        3,
+        XQ_B,
+        "2024-03-01",
+        PlacementKind::Enterprise,
+    );
     let (_dir, rm) = w2.project();
     // 001's goals are yearly (domain.md §3): "300个以上" is a year's task. Xiqing
     // developed 200 posts in 2022 and 100 in 2024 (the persons placed are shown beside).
@@ -242,11 +114,31 @@ fn the_local_share_is_of_the_staff_in_public_welfare_posts_on_the_as_of_date() {
     // P3, Heping hukou, community-service post from 2024-01-01 (not a public-welfare post).
     // P4, Xiqing hukou, public-welfare post from 2024-07-01.
     let mut w = World::default();
-    w.register(1, XQ_A, "120111", "2023-12-01").place(1, XQ_A, "2024-01-01", PlacementKind::PublicWelfarePost);
-    w.register(2, XQ_A, "120101", "2023-12-01").place(2, XQ_A, "2024-02-01", PlacementKind::PublicWelfarePost);
+    w.register_full(1, XQ_A, "120111", "2023-12-01", &[], None).place(
+        1,
+        XQ_A,
+        "2024-01-01",
+        PlacementKind::PublicWelfarePost,
+    );
+    w.register_full(2, XQ_A, "120101", "2023-12-01", &[], None).place(
+        2,
+        XQ_A,
+        "2024-02-01",
+        PlacementKind::PublicWelfarePost,
+    );
     w.person(2, XQ_A, "2024-06-30", PersonFact::PlacementEnded(PlacementEnd { reason: PlacementEndReason::Resigned }));
-    w.register(3, XQ_A, "120101", "2023-12-01").place(3, XQ_A, "2024-01-01", PlacementKind::CommunityServicePost);
-    w.register(4, XQ_A, "120111", "2023-12-01").place(4, XQ_A, "2024-07-01", PlacementKind::PublicWelfarePost);
+    w.register_full(3, XQ_A, "120101", "2023-12-01", &[], None).place(
+        3,
+        XQ_A,
+        "2024-01-01",
+        PlacementKind::CommunityServicePost,
+    );
+    w.register_full(4, XQ_A, "120111", "2023-12-01", &[], None).place(
+        4,
+        XQ_A,
+        "2024-07-01",
+        PlacementKind::PublicWelfarePost,
+    );
     let (_dir, rm) = w.project();
     let share =
         |j: &str, as_of: &str| t(&report(&rm, j, "2024-01-01", "2024-12-31", as_of), "public_welfare_local_share");
@@ -312,7 +204,7 @@ fn subsidised_training_person_times_are_trainings_completed_in_the_period() {
     // P2 (Heping): t1 enrolled 2023-01-01, dropped 2023-02-01: none; t2 completed 2026-01-05: after 2025.
     // P3 (Xiqing): t1 completed 2020-12-31: before 2021.
     let mut w = World::default();
-    w.register(1, XQ_A, "120111", "2020-06-01");
+    w.register_full(1, XQ_A, "120111", "2020-06-01", &[], None);
     w.person(1, XQ_A, "2021-03-01", enrol("t1", TrainingProgramme::VocationalSkills)).person(
         1,
         XQ_A,
@@ -325,7 +217,7 @@ fn subsidised_training_person_times_are_trainings_completed_in_the_period() {
         "2025-12-31",
         complete("t2"),
     );
-    w.register(2, HP, "120101", "2020-06-01");
+    w.register_full(2, HP, "120101", "2020-06-01", &[], None);
     w.person(2, HP, "2023-01-01", enrol("t1", TrainingProgramme::OnlineVocational)).person(
         2,
         HP,
@@ -338,7 +230,7 @@ fn subsidised_training_person_times_are_trainings_completed_in_the_period() {
         "2026-01-05",
         complete("t2"),
     );
-    w.register(3, XQ_B, "120111", "2020-06-01");
+    w.register_full(3, XQ_B, "120111", "2020-06-01", &[], None);
     w.person(3, XQ_B, "2020-11-01", enrol("t1", TrainingProgramme::VocationalSkills)).person(
         3,
         XQ_B,

@@ -1,6 +1,8 @@
 //! Fixtures shared by the hand-computed scenario tests: dates, valid resident
 //! ID numbers and credit codes (with their check characters).
 
+pub mod world;
+
 use chrono::NaiveDate;
 use leye_domain::values::{CreditCode, ResidentId};
 

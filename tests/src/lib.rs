@@ -282,6 +282,18 @@ pub fn register_request(resident_id: &str, effective_date: String) -> pb::Regist
 }
 
 /// The `ErrorInfo.reason` of a status, if any.
+/// Registers `resident_id` as unemployed on `effective_date` (the default
+/// registration in Xiqing) and answers the new case's id.
+pub async fn register_person(c: &mut Client, resident_id: &str, effective_date: String) -> String {
+    c.register_unemployment(register_request(resident_id, effective_date))
+        .await
+        .expect("register the person")
+        .into_inner()
+        .result
+        .expect("a command result")
+        .case_id
+}
+
 pub fn reason(status: &tonic::Status) -> Option<String> {
     use tonic_types::StatusExt;
     status.get_error_details().error_info().map(|i| i.reason.clone())

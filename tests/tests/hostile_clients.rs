@@ -90,14 +90,7 @@ async fn a_hire_cannot_place_a_person_outside_the_callers_jurisdiction() {
 
     // A household spanning both districts (legitimate: a family member lives elsewhere).
     let household = Uuid::new_v4().to_string();
-    let victim = city
-        .register_unemployment(register_request(&resident_id("19900101", 1), days_ago(100)))
-        .await
-        .expect("register the Xiqing person")
-        .into_inner()
-        .result
-        .unwrap()
-        .case_id;
+    let victim = register_person(&mut city, &resident_id("19900101", 1), days_ago(100)).await;
     city.join_household(join(&victim, &household, pb::HouseholdRelation::Head)).await.expect("join (Xiqing)");
     let own = heping
         .register_unemployment(pb::RegisterUnemploymentRequest {
@@ -431,14 +424,7 @@ async fn refused_bad_input_without_echo() {
     let server = spawn().await;
     let mut c = server.client().await;
     let id = resident_id("19900101", 1);
-    let case_id = c
-        .register_unemployment(register_request(&id, days_ago(100)))
-        .await
-        .unwrap()
-        .into_inner()
-        .result
-        .unwrap()
-        .case_id;
+    let case_id = register_person(&mut c, &id, days_ago(100)).await;
     let before = server.event_count();
     let mut failures = Vec::new();
     let mut check = |what: &str, r: Result<(), Status>, field: &str, secret: &str| match r {
@@ -515,14 +501,7 @@ async fn refused_bad_input_without_echo() {
 async fn refused_role_principal_and_token_attacks() {
     let server = spawn().await;
     let mut city = server.client().await;
-    let case_id = city
-        .register_unemployment(register_request(&resident_id("19900101", 1), days_ago(100)))
-        .await
-        .unwrap()
-        .into_inner()
-        .result
-        .unwrap()
-        .case_id;
+    let case_id = register_person(&mut city, &resident_id("19900101", 1), days_ago(100)).await;
     let before = server.event_count();
     let mut failures = Vec::new();
     let get = |id: &str| pb::GetCaseRequest { case_id: id.into(), as_of: None };
@@ -616,14 +595,7 @@ async fn refused_oversize_and_area_attacks() {
     let server = spawn().await;
     let mut city = server.client().await;
     let household = Uuid::new_v4().to_string();
-    let case_id = city
-        .register_unemployment(register_request(&resident_id("19900101", 1), days_ago(100)))
-        .await
-        .unwrap()
-        .into_inner()
-        .result
-        .unwrap()
-        .case_id;
+    let case_id = register_person(&mut city, &resident_id("19900101", 1), days_ago(100)).await;
     let joined = city
         .join_household(join(&case_id, &household, pb::HouseholdRelation::Head))
         .await
@@ -799,14 +771,7 @@ async fn a_household_is_not_reachable_through_a_former_member() {
     let server = spawn().await;
     let mut city = server.client().await;
     let household = Uuid::new_v4().to_string();
-    let victim = city
-        .register_unemployment(register_request(&resident_id("19900101", 1), days_ago(100)))
-        .await
-        .unwrap()
-        .into_inner()
-        .result
-        .unwrap()
-        .case_id;
+    let victim = register_person(&mut city, &resident_id("19900101", 1), days_ago(100)).await;
     city.join_household(join(&victim, &household, pb::HouseholdRelation::Head)).await.unwrap();
     let own = city
         .register_unemployment(pb::RegisterUnemploymentRequest {

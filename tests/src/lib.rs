@@ -5,6 +5,8 @@
 //!
 //! Tracing stays silent unless `TEST_LOG` is set.
 
+pub mod raw;
+
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use chrono::{Duration, NaiveDate, Utc};

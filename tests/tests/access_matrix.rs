@@ -20,21 +20,12 @@ use leye::{
 };
 use leye_auth::{Role, dev};
 use leye_e2e::{
-    CITY, TestServer, credit_code, ctx, date, days_ago, dry_run, enterprise_dry_run, enterprise_proposal, reason,
-    register_request, resident_id, spawn, today,
+    CITY, TestServer, credit_code, ctx, date, days_ago, dry_run, enterprise_dry_run, enterprise_proposal, raw::call,
+    reason, register_request, resident_id, spawn, today,
 };
 use leye_proto::{analytics::v1 as apb, audit::v1 as aupb, enterprise::v1 as epb, person::v1 as pb};
-use prost::{
-    Message,
-    bytes::{Buf as _, BufMut as _},
-};
-use tonic::{
-    Code, Status,
-    client::Grpc,
-    codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
-    codegen::http::uri::PathAndQuery,
-    service::interceptor::InterceptedService,
-};
+use prost::Message;
+use tonic::{Code, Status, client::Grpc, service::interceptor::InterceptedService};
 use uuid::Uuid;
 
 /// The district every case of the matrix is in (Xiqing).
@@ -50,67 +41,6 @@ const ALL_ROLES: [Role; 6] =
 const PERSON_RULE: &str = "xiqing.startup.training-certificate";
 /// A Xiqing award to incubators, for the enterprise case.
 const ENTERPRISE_RULE: &str = "xiqing.incubator.municipal-demonstration-award";
-
-// === a client that sends any request as bytes ===
-
-/// Writes the request bytes as they are; reads and drops the answer.
-#[derive(Debug, Clone, Copy, Default)]
-struct RawCodec;
-
-#[derive(Debug)]
-struct RawEncoder;
-
-#[derive(Debug)]
-struct RawDecoder;
-
-impl Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = ();
-    type Encoder = RawEncoder;
-    type Decoder = RawDecoder;
-
-    fn encoder(&mut self) -> RawEncoder {
-        RawEncoder
-    }
-
-    fn decoder(&mut self) -> RawDecoder {
-        RawDecoder
-    }
-}
-
-impl Encoder for RawEncoder {
-    type Item = Vec<u8>;
-    type Error = Status;
-
-    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl Decoder for RawDecoder {
-    type Item = ();
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<()>, Status> {
-        let n = src.remaining();
-        src.advance(n);
-        Ok(Some(()))
-    }
-}
-
-/// Calls `/operation` with `body` (an encoded request message).
-async fn call<T>(grpc: &mut Grpc<T>, operation: &str, body: Vec<u8>) -> Result<(), Status>
-where
-    T: tonic::client::GrpcService<tonic::body::Body>,
-    T::Error: Into<tonic::codegen::StdError>,
-    T::ResponseBody: tonic::codegen::Body<Data = tonic::codegen::Bytes> + Send + 'static,
-    <T::ResponseBody as tonic::codegen::Body>::Error: Into<tonic::codegen::StdError> + Send,
-{
-    grpc.ready().await.map_err(|e| Status::unavailable(format!("channel not ready: {}", e.into())))?;
-    let path = PathAndQuery::try_from(format!("/{operation}")).expect("a gRPC path");
-    grpc.unary(tonic::Request::new(body), path, RawCodec).await.map(|_| ())
-}
 
 /// A channel carrying a development token with `operations` (for `system`).
 async fn authed(server: &TestServer, subject: &str, roles: &[Role], jurisdiction: &str, operations: &[&str]) -> Authed {

@@ -671,61 +671,6 @@ async fn refused_oversize_and_area_attacks() {
     server.stop().await;
 }
 
-// === raw bytes on the wire ===
-
-mod raw {
-    use prost::bytes::{Buf as _, BufMut as _};
-    use tonic::{
-        Status,
-        client::Grpc,
-        codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
-        codegen::http::uri::PathAndQuery,
-    };
-
-    #[derive(Debug, Clone, Copy, Default)]
-    pub struct RawCodec;
-    #[derive(Debug)]
-    pub struct RawEncoder;
-    #[derive(Debug)]
-    pub struct RawDecoder;
-
-    impl Codec for RawCodec {
-        type Encode = Vec<u8>;
-        type Decode = ();
-        type Encoder = RawEncoder;
-        type Decoder = RawDecoder;
-        fn encoder(&mut self) -> RawEncoder {
-            RawEncoder
-        }
-        fn decoder(&mut self) -> RawDecoder {
-            RawDecoder
-        }
-    }
-    impl Encoder for RawEncoder {
-        type Item = Vec<u8>;
-        type Error = Status;
-        fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-            dst.put_slice(&item);
-            Ok(())
-        }
-    }
-    impl Decoder for RawDecoder {
-        type Item = ();
-        type Error = Status;
-        fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<()>, Status> {
-            let n = src.remaining();
-            src.advance(n);
-            Ok(Some(()))
-        }
-    }
-
-    pub async fn call(grpc: &mut Grpc<leye::client::Authed>, operation: &str, body: Vec<u8>) -> Result<(), Status> {
-        grpc.ready().await.map_err(|e| Status::unavailable(format!("not ready: {e}")))?;
-        let path = PathAndQuery::try_from(format!("/{operation}")).expect("a gRPC path");
-        grpc.unary(tonic::Request::new(body), path, RawCodec).await.map(|_| ())
-    }
-}
-
 /// RULE: bad input gets INVALID_ARGUMENT naming the field and the rule.
 /// ATTACK: a string field holding invalid UTF-8, and a message nested past
 /// prost's recursion limit, sent as raw protobuf bytes.

@@ -322,16 +322,35 @@ pub fn input_text(raw: &str, min: usize, max: usize) -> Result<String, ValueErro
 
 /// Whether `s` holds something shaped like a resident ID: 17 digits and a
 /// check character (digit or X) that matches them (ISO 7064 MOD 11-2), not
-/// part of a longer run of digits.
+/// part of a longer run of digits (a letter glued after it does not hide it),
+/// also when written in groups with spaces or hyphens ("120111 19800104
+/// 0003", "120111-198001040003").
 pub fn contains_resident_id(s: &str) -> bool {
-    let b = s.as_bytes();
+    shaped_like_resident_id(s.as_bytes()) || {
+        let joined = join_digit_groups(s.as_bytes());
+        joined.len() != s.len() && shaped_like_resident_id(&joined)
+    }
+}
+
+/// `b` without the spaces and hyphens that stand between two digits.
+fn join_digit_groups(b: &[u8]) -> Vec<u8> {
+    (0..b.len())
+        .filter(|&i| {
+            let between_digits = i > 0 && b.get(i + 1).is_some_and(u8::is_ascii_digit) && b[i - 1].is_ascii_digit();
+            !(matches!(b[i], b' ' | b'-') && between_digits)
+        })
+        .map(|i| b[i])
+        .collect()
+}
+
+fn shaped_like_resident_id(b: &[u8]) -> bool {
     if b.len() < 18 {
         return false;
     }
     (0..=b.len() - 18).any(|i| {
         let w = &b[i..i + 18];
         let bounded_before = i == 0 || !b[i - 1].is_ascii_digit();
-        let bounded_after = b.get(i + 18).is_none_or(|c| !c.is_ascii_alphanumeric());
+        let bounded_after = b.get(i + 18).is_none_or(|c| !c.is_ascii_digit());
         bounded_before
             && bounded_after
             && w[..17].iter().all(u8::is_ascii_digit)
@@ -727,7 +746,18 @@ mod tests {
 
     #[test]
     fn free_text_refuses_what_is_shaped_like_a_resident_id() {
-        for s in ["11010519491231002X", "11010519491231002x", "见11010519491231002X本人", "id:11010519491231002X."] {
+        for s in [
+            "11010519491231002X",
+            "11010519491231002x",
+            "见11010519491231002X本人",
+            "id:11010519491231002X.",
+            // A letter glued after it does not hide it, nor groups of digits.
+            "11010519491231002XA",
+            "120111198001040003a",
+            "本人 120111 19800104 0003 来电",
+            "证件号120111-198001040003",
+            "110105194912310 02X",
+        ] {
             assert!(contains_resident_id(s), "{s}");
         }
         let err = text("本人 11010519491231002X 来访", 0, 500).unwrap_err().0;
@@ -735,7 +765,7 @@ mod tests {
         assert!(code("11010519491231002X").is_err(), "ids of vacancies and trainings too");
         // A wrong check character, a longer run of digits, fewer characters: not a resident ID.
         for s in
-            ["110105194912310021", "9110105194912310021", "11010519491231002X7", "110105194912310 02X", "VAC-2026-0001"]
+            ["110105194912310021", "9110105194912310021", "11010519491231002X7", "VAC-2026-0001", "022-2345 6789 转 12"]
         {
             assert!(!contains_resident_id(s), "{s}");
             assert!(text(s, 0, 50).is_ok(), "{s}");

@@ -97,6 +97,8 @@ fn csv_cell(c: &Cell) -> String {
     match c {
         Cell::Empty => String::new(),
         Cell::Text(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => format!("\t{s}"),
+        // Text Excel would read as a formula (CSV injection): shown as text.
+        Cell::Text(s) if s.starts_with(['=', '+', '-', '@', '\t', '\r']) => quoted(&format!("'{s}")),
         Cell::Text(s) => quoted(s),
         Cell::Int(i) => i.to_string(),
         Cell::Num(f) => f.to_string(),
@@ -201,6 +203,19 @@ mod tests {
              \"a,b\",2,15,120111001001;120101,,\t120111\r\n\
              \"say \"\"hi\"\"\",0,0.25,,2026-01-01,x1\r\n"
         );
+    }
+
+    #[test]
+    fn text_excel_would_read_as_a_formula_is_written_as_text() {
+        let row = |name| Row { name, count: -3, value: -0.5, communities: vec![], date: None, code: "c" };
+        let rows = [row("=HYPERLINK(\"http://x\")"), row("+1+1"), row("-2+3"), row("@SUM(A1:A2)"), row("=1,2")];
+        let mut out = Vec::new();
+        write_csv(&table("t", COLUMNS, &rows).unwrap(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let names: Vec<&str> =
+            text.split("\r\n").skip(1).filter(|l| !l.is_empty()).map(|l| l.rsplitn(6, ',').last().unwrap()).collect();
+        assert_eq!(names, ["\"'=HYPERLINK(\"\"http://x\"\")\"", "'+1+1", "'-2+3", "'@SUM(A1:A2)", "\"'=1,2\""]);
+        assert!(text.contains(",-3,-0.5,"), "numbers stay numbers: {text}");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::{
     access::Access,
-    cases::{AsOf, PersonCases},
+    cases::{AppError, CaseKind, Cases, Enterprise, Person, PersonCases},
 };
 
 /// The operator CLI reads the store file directly: it needs file access,
@@ -32,10 +32,50 @@ pub enum Format {
     Json,
 }
 
-/// Writes the history of `case_id`, up to `recorded_until` if given ("what the
-/// service knew then").
+/// What the printer shows of one kind of case: the fact of an event, and the
+/// case's status after it.
+pub trait Printed: CaseKind {
+    fn fact(event: &Self::Event) -> serde_json::Result<serde_json::Value>;
+    fn status(case: &Self::Case) -> Option<String>;
+}
+
+impl Printed for Person {
+    fn fact(event: &Self::Event) -> serde_json::Result<serde_json::Value> {
+        serde_json::to_value(&event.fact)
+    }
+    fn status(case: &Self::Case) -> Option<String> {
+        case.status().map(|s| format!("{s:?}"))
+    }
+}
+
+impl Printed for Enterprise {
+    fn fact(event: &Self::Event) -> serde_json::Result<serde_json::Value> {
+        serde_json::to_value(&event.fact)
+    }
+    fn status(_case: &Self::Case) -> Option<String> {
+        None
+    }
+}
+
+/// Writes the history of `case_id`, a person case or an enterprise case, up
+/// to `recorded_until` if given ("what the service knew then").
 pub async fn print<S: EventStore>(
     cases: &PersonCases<S>,
+    case_id: Uuid,
+    recorded_until: Option<DateTime<Utc>>,
+    format: Format,
+    out: &mut impl Write,
+) -> anyhow::Result<usize> {
+    match print_kind(cases, case_id, recorded_until, format, out).await {
+        Err(e) if matches!(e.downcast_ref::<AppError>(), Some(AppError::NotFound)) => {
+            print_kind(&cases.of_kind::<Enterprise>(), case_id, recorded_until, format, out).await
+        }
+        other => other,
+    }
+}
+
+async fn print_kind<K: Printed, S: EventStore>(
+    cases: &Cases<K, S>,
     case_id: Uuid,
     recorded_until: Option<DateTime<Utc>>,
     format: Format,
@@ -61,8 +101,8 @@ pub async fn print<S: EventStore>(
                     "command_id": m.command_id,
                     "correlation_id": m.correlation_id,
                     "causation_id": m.causation_id,
-                    "fact": r.event.fact,
-                    "status_after": after.status().map(|s| format!("{s:?}")),
+                    "fact": K::fact(&r.event)?,
+                    "status_after": K::status(after),
                 });
                 writeln!(out, "{line}")?;
             }
@@ -77,18 +117,19 @@ pub async fn print<S: EventStore>(
                     m.command_id, m.correlation_id, m.causation_id
                 )?;
                 writeln!(out, "   event id   {}", r.event_id)?;
-                writeln!(out, "   fact       {}", serde_json::to_string(&r.event.fact)?)?;
-                if let Some(status) = after.status() {
-                    writeln!(out, "   after      {status:?}")?;
+                writeln!(out, "   fact       {}", K::fact(&r.event)?)?;
+                if let Some(status) = K::status(after) {
+                    writeln!(out, "   after      {status}")?;
                 }
             }
         }
         shown += 1;
     }
     if format == Format::Text {
-        let as_of = recorded_until.map_or(AsOf::Latest, AsOf::RecordedAt);
-        let view = cases.state(case_id, as_of, &OPERATOR).await?;
-        writeln!(out, "{shown} event(s); case {case_id} at revision {}", view.revision)?;
+        match history.iter().rfind(|(r, _)| recorded_until.is_none_or(|t| r.recorded_at <= t)) {
+            Some((last, _)) => writeln!(out, "{shown} event(s); case {case_id} at revision {}", last.revision)?,
+            None => writeln!(out, "0 event(s): case {case_id} was not recorded yet then")?,
+        }
     }
     Ok(shown)
 }

@@ -22,6 +22,7 @@ use async_nats::HeaderMap;
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use leye_domain::values::DistrictCode;
+use leye_proto::enterprise::v1 as epb;
 use leye_store::{Position, RecordedEvent};
 use prost::Message;
 use uuid::Uuid;
@@ -40,6 +41,10 @@ pub const SUBJECT_PREFIX: &str = "leye.v1";
 
 /// The subjects of the JetStream stream: everything under [`SUBJECT_PREFIX`].
 pub const STREAM_SUBJECTS: &str = "leye.v1.>";
+
+/// The credit-code prefix of a sole proprietorship (个体工商户: registration
+/// authority 9, kind 2, GB 32100-2015), whose name may be its owner's.
+const SOLE_PROPRIETORSHIP: &str = "92";
 
 /// Names of the headers on every message. Values are ASCII.
 pub mod headers {
@@ -133,7 +138,15 @@ pub fn build(event: RecordedEvent, personal: Option<&PersonalData>) -> Result<Ou
     }
     if let Some(case_id) = cases::case_id_of::<Enterprise>(&event.stream) {
         let recorded = cases::decode_as::<Enterprise>(event).map_err(undecodable)?;
-        let payload = wire::enterprise::to_proto_enterprise_event(&recorded.event.fact).encode_to_vec();
+        let mut message = wire::enterprise::to_proto_enterprise_event(&recorded.event.fact);
+        // A sole proprietorship (个体工商户, credit code 92…) is often named
+        // after its owner: its name is withheld as a person's is.
+        if let (Some(epb::enterprise_event::Event::Registered(r)), None) = (message.event.as_mut(), personal) {
+            if r.credit_code.starts_with(SOLE_PROPRIETORSHIP) {
+                r.name.clear();
+            }
+        }
+        let payload = message.encode_to_vec();
         return Ok(outbound(case_id, &recorded, payload, ENTERPRISE_PAYLOAD_TYPE));
     }
     Err(BuildError::UnknownStream { event_id, position, stream: event.stream.to_string() })
@@ -247,13 +260,14 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_enterprise_event_is_published_under_the_enterprise_kind_with_its_payload_type() {
-        use leye_domain::enterprise::{BatchLayoff, EnterpriseEvent, EnterpriseFact};
-        use leye_proto::enterprise::v1 as epb;
+    /// The message of one enterprise fact of case `case_id`.
+    fn enterprise_message(
+        fact: leye_domain::enterprise::EnterpriseFact,
+        case_id: Uuid,
+        personal: Option<&PersonalData>,
+    ) -> OutboundEvent {
         let effective_date = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
-        let layoff = BatchLayoff { layoff_id: "L1".into(), people: std::num::NonZeroU32::new(40).unwrap() };
-        let event = EnterpriseEvent { effective_date, fact: EnterpriseFact::BatchLayoffReported(layoff) };
+        let event = leye_domain::enterprise::EnterpriseEvent { effective_date, fact };
         let command_id = Uuid::new_v4();
         let metadata = EventMetadata {
             command_id,
@@ -268,8 +282,7 @@ mod tests {
             actor_roles: Vec::new(),
             authenticated_by: String::new(),
         };
-        let case_id = Uuid::new_v4();
-        let m = build(
+        build(
             RecordedEvent {
                 stream: crate::cases::stream_of::<crate::cases::Enterprise>(case_id),
                 revision: 1,
@@ -280,9 +293,18 @@ mod tests {
                 metadata: serde_json::to_vec(&metadata).unwrap(),
                 recorded_at: Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap(),
             },
-            None,
+            personal,
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn an_enterprise_event_is_published_under_the_enterprise_kind_with_its_payload_type() {
+        use leye_domain::enterprise::{BatchLayoff, EnterpriseFact};
+        use leye_proto::enterprise::v1 as epb;
+        let layoff = BatchLayoff { layoff_id: "L1".into(), people: std::num::NonZeroU32::new(40).unwrap() };
+        let case_id = Uuid::new_v4();
+        let m = enterprise_message(EnterpriseFact::BatchLayoffReported(layoff), case_id, None);
         assert_eq!(m.subject, "leye.v1.enterprise.120116.batch_layoff_reported");
         let h = |name: &str| m.headers.get(name).map(|v| v.as_str().to_string()).unwrap_or_default();
         assert_eq!(h(headers::PAYLOAD_TYPE), ENTERPRISE_PAYLOAD_TYPE);
@@ -291,6 +313,31 @@ mod tests {
         assert_eq!(decoded.layoff_response, epb::LayoffResponse::TrainingAndJobFairs as i32);
         let Some(epb::enterprise_event::Event::BatchLayoffReported(l)) = decoded.event else { panic!("not a layoff") };
         assert_eq!((l.layoff_id.as_str(), l.people), ("L1", 40));
+    }
+
+    #[test]
+    fn a_sole_proprietorship_s_name_is_withheld_unless_personal_data_is_published() {
+        use leye_domain::enterprise::{EnterpriseFact, EnterpriseRegistration};
+        use leye_proto::enterprise::v1 as epb;
+        let registration = |code: &str| -> EnterpriseFact {
+            EnterpriseFact::Registered(
+                serde_json::from_value::<EnterpriseRegistration>(serde_json::json!({
+                    "credit_code": code, "name": "西青区测试人五金店", "district": "120111",
+                    "industry_code": "F5211", "insured_employees": 1, "small_micro": true, "kinds": ["other"],
+                }))
+                .unwrap(),
+            )
+        };
+        let name = |m: &OutboundEvent| {
+            let decoded = epb::EnterpriseEvent::decode(m.payload.as_ref()).unwrap();
+            let Some(epb::enterprise_event::Event::Registered(r)) = decoded.event else { panic!("not a registration") };
+            r.name
+        };
+        // 个体工商户 (92…): often its owner's name, withheld by default.
+        assert_eq!(name(&enterprise_message(registration("92120111MA05JX0K03"), Uuid::new_v4(), None)), "");
+        // A company (91…): its registered name.
+        let company = enterprise_message(registration("91120111MA05JX0K06"), Uuid::new_v4(), None);
+        assert_eq!(name(&company), "西青区测试人五金店");
     }
 
     #[test]

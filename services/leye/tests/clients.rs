@@ -198,7 +198,7 @@ fn readme_grpcurl_and_python_examples_run_verbatim() {
     let quick_start = run_block(&blocks[0], tmp.path(), &addr, &token, &path);
     assert!(quick_start.contains("leye.person.v1.PersonCaseService"), "{quick_start}");
     // Quick start, step 4: the analyst's targets over the demo population.
-    let targets = sh_blocks(&readme, &["GetTargets", "$ANALYST"]);
+    let targets = sh_blocks(&readme, &["GetTargets", "export ANALYST"]);
     assert_eq!(targets.len(), 1, "the quick start's targets block: {targets:#?}");
     let targets = run_block(&targets[0], tmp.path(), &addr, &token, &path);
     assert!(targets.contains("\"id\": \"reemployment_rate\""), "{targets}");

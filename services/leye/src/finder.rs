@@ -390,7 +390,7 @@ fn settled(case_id: Uuid, rule_id: &str, result: Result<CommandOutcome, AppError
     match result {
         Ok(outcome) if outcome.duplicate => Ok(false),
         Ok(outcome) => {
-            tracing::info!(case = %case_id, rule = %rule_id, revision = outcome.revision, "eligibility found");
+            tracing::debug!(case = %case_id, rule = %rule_id, revision = outcome.revision, "eligibility found");
             Ok(true)
         }
         // Noted meanwhile (the sweep and the follower raced, or a note of

@@ -1,0 +1,146 @@
+//! Free text and short codes from outside: trimmed, bounded, no control or
+//! bidirectional characters, and never anything shaped like a resident ID
+//! (free text is not sealed at rest nor withheld on NATS).
+
+use super::{ResidentId, ValueError};
+
+/// Trims `raw` and checks it has `min..=max` characters, no control
+/// characters and nothing shaped like a resident ID: free text is not sealed
+/// at rest nor withheld on NATS, so a person is named by the case id, never
+/// by their resident ID, in a note, a reason or an id.
+pub fn text(raw: &str, min: usize, max: usize) -> Result<String, ValueError> {
+    let s = raw.trim();
+    let n = s.chars().count();
+    if n < min {
+        return Err(ValueError::new(if min == 1 {
+            "is required".to_string()
+        } else {
+            format!("needs at least {min} characters")
+        }));
+    }
+    if n > max {
+        return Err(ValueError::new(format!("must be at most {max} characters")));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(ValueError::new("must not contain control characters"));
+    }
+    if contains_resident_id(s) {
+        return Err(ValueError::new(
+            "must not contain a resident ID (18 characters with a valid GB 11643 check character): refer to the person by the case id",
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// The extra rule for text a client sends now: no Unicode bidirectional
+/// embedding, override or isolate controls (U+202A–U+202E, U+2066–U+2069).
+/// They are invisible and make a name or note display in another order than
+/// it reads (the "Trojan Source" trick, on a caseworker's screen or an
+/// auditor's replay). Only new input is held to it: stored facts are read
+/// with [`text`] alone, so a fact recorded before the rule still reads.
+/// Returns `raw` unchanged.
+pub fn input(raw: &str) -> Result<&str, ValueError> {
+    if raw.chars().any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')) {
+        return Err(ValueError::new(
+            "must not contain bidirectional control characters (U+202A to U+202E, U+2066 to U+2069)",
+        ));
+    }
+    Ok(raw)
+}
+
+/// [`text`] for new input: [`input`]'s rule, then [`text`]'s.
+pub fn input_text(raw: &str, min: usize, max: usize) -> Result<String, ValueError> {
+    input(raw).and_then(|s| text(s, min, max))
+}
+
+/// Whether `s` holds something shaped like a resident ID: 17 digits and a
+/// check character (digit or X) that matches them (ISO 7064 MOD 11-2), not
+/// part of a longer run of digits (a letter glued after it does not hide it),
+/// also when written in groups with spaces or hyphens ("120111 19800104
+/// 0003", "120111-198001040003").
+pub fn contains_resident_id(s: &str) -> bool {
+    shaped_like_resident_id(s.as_bytes()) || {
+        let joined = join_digit_groups(s.as_bytes());
+        joined.len() != s.len() && shaped_like_resident_id(&joined)
+    }
+}
+
+/// `b` without the spaces and hyphens that stand between two digits.
+fn join_digit_groups(b: &[u8]) -> Vec<u8> {
+    (0..b.len())
+        .filter(|&i| {
+            let between_digits = i > 0 && b.get(i + 1).is_some_and(u8::is_ascii_digit) && b[i - 1].is_ascii_digit();
+            !(matches!(b[i], b' ' | b'-') && between_digits)
+        })
+        .map(|i| b[i])
+        .collect()
+}
+
+fn shaped_like_resident_id(b: &[u8]) -> bool {
+    if b.len() < 18 {
+        return false;
+    }
+    (0..=b.len() - 18).any(|i| {
+        let w = &b[i..i + 18];
+        let bounded_before = i == 0 || !b[i - 1].is_ascii_digit();
+        let bounded_after = b.get(i + 18).is_none_or(|c| !c.is_ascii_digit());
+        bounded_before
+            && bounded_after
+            && w[..17].iter().all(u8::is_ascii_digit)
+            && std::str::from_utf8(&w[..17])
+                .ok()
+                .and_then(ResidentId::check_character)
+                .is_some_and(|c| c == char::from(w[17].to_ascii_uppercase()))
+    })
+}
+
+/// A short code: 1 to 64 characters of letters, digits, `-`, `_`, `.`, `#`, `:`.
+pub fn code(raw: &str) -> Result<String, ValueError> {
+    let s = text(raw, 1, 64)?;
+    if !s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.#:".contains(c)) {
+        return Err(ValueError::new("may hold only ASCII letters, digits and - _ . # :"));
+    }
+    Ok(s)
+}
+
+/// A programme code: 1 to 64 characters of lowercase ASCII letters, digits and `-`.
+pub fn slug(raw: &str) -> Result<String, ValueError> {
+    let s = text(raw, 1, 64)?;
+    if !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        return Err(ValueError::new("may hold only lowercase ASCII letters, digits and -"));
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_text_refuses_what_is_shaped_like_a_resident_id() {
+        for s in [
+            "11010519491231002X",
+            "11010519491231002x",
+            "见11010519491231002X本人",
+            "id:11010519491231002X.",
+            // A letter glued after it does not hide it, nor groups of digits.
+            "11010519491231002XA",
+            "120111198001040003a",
+            "本人 120111 19800104 0003 来电",
+            "证件号120111-198001040003",
+            "110105194912310 02X",
+        ] {
+            assert!(contains_resident_id(s), "{s}");
+        }
+        let err = text("本人 11010519491231002X 来访", 0, 500).unwrap_err().0;
+        assert!(err.contains("resident ID") && !err.contains("110105"), "{err}");
+        assert!(code("11010519491231002X").is_err(), "ids of vacancies and trainings too");
+        // A wrong check character, a longer run of digits, fewer characters: not a resident ID.
+        for s in
+            ["110105194912310021", "9110105194912310021", "11010519491231002X7", "VAC-2026-0001", "022-2345 6789 转 12"]
+        {
+            assert!(!contains_resident_id(s), "{s}");
+            assert!(text(s, 0, 50).is_ok(), "{s}");
+        }
+    }
+}

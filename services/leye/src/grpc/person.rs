@@ -703,11 +703,9 @@ mod tests {
     }
 
     fn resident_id(birth: &str, seq: u32) -> ResidentId {
-        const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
         let first17 = format!("120111{birth}{seq:03}");
-        let sum: u32 = first17.bytes().zip(W).map(|(b, w)| u32::from(b - b'0') * w).sum();
-        ResidentId::parse(&format!("{first17}{}", b"10X98765432"[(sum % 11) as usize] as char), d("2026-11-22"))
-            .unwrap()
+        let check = ResidentId::check_character(&first17).unwrap();
+        ResidentId::parse(&format!("{first17}{check}"), d("2026-11-22")).unwrap()
     }
 
     fn registration(id: ResidentId) -> Registration {

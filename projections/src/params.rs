@@ -116,7 +116,23 @@ impl Default for TargetParams {
                 // 001's term: "每年…不低于5000万元" until 2025.
                 first_year: Some(2022),
                 last_year: Some(2025),
-                programmes: vec!["xiqing-startup-training".into(), "xiqing-startup-success".into()],
+                // "各类创业补贴" (001 § 4): every kind of start-up subsidy granted
+                // in Xiqing, Xiqing's own (000 § 13) and the municipal ones in
+                // force there (002 #40, #42–#44; 000 § 13 builds on them). Not the
+                // guarantee-loan interest subsidy: 001 § 4 counts loans apart,
+                // by principal.
+                programmes: [
+                    "xiqing-startup-training",
+                    "xiqing-startup-success",
+                    "tianjin-startup-training",
+                    "tianjin-startup-training-success",
+                    "tianjin-startup-social-insurance",
+                    "tianjin-startup-post-subsidy",
+                    "tianjin-startup-one-time",
+                    "tianjin-startup-rent",
+                ]
+                .map(String::from)
+                .to_vec(),
                 amount_fen: 50_000_000 * 100,
                 kind: BudgetKind::Floor,
                 source: "001 § 4".into(),

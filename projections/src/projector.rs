@@ -11,7 +11,7 @@ use std::{borrow::Cow, path::Path, sync::Arc};
 use chrono::{Datelike, Utc};
 use leye_domain::{
     Date,
-    person::{HouseholdMembership, PersonFact, Registration},
+    person::{HouseholdMembership, PersonFact, PersonGroup, Registration},
 };
 use leye_store::{Position, RecordedEvent};
 use rusqlite::{CachedStatement, Connection, OptionalExtension, ToSql, params};
@@ -497,6 +497,13 @@ fn apply_one(f: &mut Fold<'_>, e: &Decoded) -> Result<(), ProjectionError> {
                 leye_domain::person::Payee::TrainingProvider(_) => "training_provider",
             };
             if let Some(place) = f.place(case_id)? {
+                // A grant is the money of the district that granted it (the
+                // event's district): it counts there and, below it, for the
+                // person's community when that lies in the district; else for
+                // the district only, whose code stands in for the community
+                // (TARGETS.md, "Grants").
+                let district = metadata.district.as_str();
+                let community = if place.2.starts_with(district) { place.2.as_str() } else { district };
                 f.stmt(
                     "INSERT INTO subsidy (case_id, subsidy_id, programme, amount_fen, period_from, period_to, payee_kind,
                                           policy_clause, granted_on, district, community)
@@ -512,8 +519,8 @@ fn apply_one(f: &mut Fold<'_>, e: &Decoded) -> Result<(), ProjectionError> {
                     payee,
                     g.policy_clause,
                     on,
-                    metadata.district.as_str(),
-                    place.2,
+                    district,
+                    community,
                 ])?;
             }
         }
@@ -691,8 +698,8 @@ fn registered(
     let spell_no = f.next_spell_no(case_id)?;
     f.stmt(
         "INSERT INTO spell (case_id, spell_no, registered_on, district, street, community, office,
-                            zero_employment_group)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                            zero_employment_group, graduate_group)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         case_id,
@@ -702,7 +709,8 @@ fn registered(
         r.street,
         r.community,
         office,
-        reg.groups.contains(&leye_domain::person::PersonGroup::ZeroEmploymentHousehold),
+        reg.groups.contains(&PersonGroup::ZeroEmploymentHousehold),
+        reg.groups.contains(&PersonGroup::GraduateUnemployedAfterSchool),
     ])?;
     f.opened(case_id, Opens::Spell);
     match joins {

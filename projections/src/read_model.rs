@@ -149,7 +149,9 @@ pub struct HouseholdMember {
     /// `None` while a member on `as_of` (a later leave is not known yet).
     pub left_on: Option<NaiveDate>,
     pub member_on_as_of: bool,
-    /// A placement current on `as_of` (start inclusive, end exclusive).
+    /// Employed on `as_of` (start inclusive, end exclusive): a placement
+    /// current, or the spell closed by an exit as employed and no
+    /// registration since ([`crate::facts::CaseView::employment`]).
     pub employed_on_as_of: bool,
 }
 
@@ -379,12 +381,12 @@ impl ReadModel {
     /// One household on `a`: its members (every membership known on `a`) and
     /// its zero-employment status. `None` when nobody had joined it by `a`.
     pub fn household(&self, household_id: &str, a: NaiveDate) -> Result<Option<HouseholdView>, ProjectionError> {
-        let (mut members, signals, placements) =
+        let (mut members, signals, employment) =
             self.household_rows("SELECT ?1", params![household_id, a.to_string()], a)?;
         let Some(members) = members.remove(household_id) else { return Ok(None) };
-        let status = targets::household_status(&members, &signals, &placements, a);
+        let status = targets::household_status(&members, &signals, &employment, a);
         let employed = |case_id: &str| {
-            placements.get(case_id).is_some_and(|v| v.iter().any(|(s, e)| *s <= a && e.is_none_or(|e| e > a)))
+            employment.get(case_id).is_some_and(|v| v.iter().any(|(s, e)| *s <= a && e.is_none_or(|e| e > a)))
         };
         Ok(Some(HouseholdView {
             household_id: household_id.to_string(),
@@ -404,9 +406,10 @@ impl ReadModel {
         }))
     }
 
-    /// Memberships (by household), zero-employment signals and placements
-    /// (by case) of the households `households` selects (SQL with `?1`, `?2` = `a`),
-    /// as known on `a`.
+    /// Memberships (by household), zero-employment signals and employment
+    /// (by case: placements, and exits as employed until the next
+    /// registration, as [`crate::facts::CaseView::employment`]) of the
+    /// households `households` selects (SQL with `?1`, `?2` = `a`), as known on `a`.
     #[allow(clippy::type_complexity)]
     fn household_rows(
         &self,
@@ -457,15 +460,20 @@ impl ReadModel {
         while let Some(r) = rows.next()? {
             signals.entry(r.get(0)?).or_default().push(date(r.get(1)?)?);
         }
-        let mut placements: HashMap<String, Vec<(NaiveDate, Option<NaiveDate>)>> = HashMap::new();
+        let mut employment: HashMap<String, Vec<(NaiveDate, Option<NaiveDate>)>> = HashMap::new();
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT case_id, started_on, ended_on FROM placement WHERE started_on <= ?2 AND case_id IN ({cases})"
+            "SELECT case_id, started_on, ended_on FROM placement WHERE started_on <= ?2 AND case_id IN ({cases})
+             UNION ALL
+             SELECT s.case_id, s.ended_on,
+                    (SELECT n.registered_on FROM spell n WHERE n.case_id = s.case_id AND n.spell_no = s.spell_no + 1)
+             FROM spell s
+             WHERE s.end_kind = 'exited' AND s.exit_reason = 'employed' AND s.ended_on <= ?2 AND s.case_id IN ({cases})"
         ))?;
         let mut rows = stmt.query(args)?;
         while let Some(r) = rows.next()? {
-            placements.entry(r.get(0)?).or_default().push((date(r.get(1)?)?, known(opt_date(r.get(2)?)?, a)));
+            employment.entry(r.get(0)?).or_default().push((date(r.get(1)?)?, known(opt_date(r.get(2)?)?, a)));
         }
-        Ok((members, signals, placements))
+        Ok((members, signals, employment))
     }
 
     /// Subsidies granted in `period` (not revoked by `a`), by programme, year

@@ -59,7 +59,8 @@ CREATE TABLE IF NOT EXISTS spell (
     street        TEXT NOT NULL,
     community     TEXT NOT NULL,
     office        TEXT NOT NULL,
-    zero_employment_group INTEGER NOT NULL DEFAULT 0 -- 1: this registration listed the group zero_employment_household
+    zero_employment_group INTEGER NOT NULL DEFAULT 0, -- 1: this registration listed the group zero_employment_household
+    graduate_group INTEGER NOT NULL DEFAULT 0 -- 1: this registration listed the group graduate_unemployed_after_school
 );
 CREATE UNIQUE INDEX IF NOT EXISTS spell_key ON spell (case_id, spell_no);
 DROP INDEX IF EXISTS spell_community; -- no query of the service reads it (README, Indexes)
@@ -121,8 +122,8 @@ CREATE TABLE IF NOT EXISTS subsidy (
     policy_clause TEXT NOT NULL,
     granted_on    TEXT NOT NULL,
     revoked_on    TEXT,
-    district      TEXT NOT NULL,
-    community     TEXT NOT NULL,
+    district      TEXT NOT NULL,    -- the event's (where it was recorded): the grant counts there
+    community     TEXT NOT NULL,    -- the person's when granted if in `district`, else `district` (6 digits)
     PRIMARY KEY (case_id, subsidy_id)
 );
 

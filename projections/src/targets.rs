@@ -215,18 +215,21 @@ pub struct HouseholdStatus {
 /// membership periods (`members`, every row of the household known on `A`),
 /// the zero-employment signals of its members (a difficulty recognition in
 /// category "zero-employment household", or a registration listing that
-/// group; dates ≤ `A`) and their placements (`(started_on, ended_on)` known
-/// on `A`). A person counts only while a member: a signal only if dated in the
-/// member's membership current on `A`; a placement only on days it overlaps a
-/// membership. The household has an employed member on day `d` when some
-/// member on `d` has a placement current on `d` (start inclusive, end
-/// exclusive). Zero-employment on `A`: identified, and no employed member on
-/// `A`. Clearing is dynamic: a household whose employed members all stop
-/// working (or leave) is zero-employment again from that day.
+/// group; dates ≤ `A`) and their employment (`(from, until)` known on `A`,
+/// [`CaseView::employment`](crate::facts::CaseView::employment): each
+/// placement, and each spell closed by an exit with reason `employed`, from
+/// the exit until the next registration). A person counts only while a
+/// member: a signal only if dated in the member's membership current on
+/// `A`; employment only on days it overlaps a membership. The household has
+/// an employed member on day `d` when some member on `d` is employed on `d`
+/// (start inclusive, end exclusive). Zero-employment on `A`: identified, and
+/// no employed member on `A`. Clearing is dynamic: a household whose
+/// employed members all stop working (or leave, or register as unemployed
+/// again) is zero-employment again from that day.
 pub fn household_status(
     members: &[MemberRow],
     signals: &HashMap<String, Vec<NaiveDate>>,
-    placements: &HashMap<String, Vec<(NaiveDate, Option<NaiveDate>)>>,
+    employment: &HashMap<String, Vec<(NaiveDate, Option<NaiveDate>)>>,
     a: NaiveDate,
 ) -> HouseholdStatus {
     let identified_on = members
@@ -242,7 +245,7 @@ pub fn household_status(
     // Days with an employed member, from the identification on: [start, end), end None = still on `A`.
     let mut employed: Vec<(NaiveDate, Option<NaiveDate>)> = Vec::new();
     for m in members {
-        for (started, ended) in placements.get(&m.case_id).into_iter().flatten().filter(|(s, _)| *s <= a) {
+        for (started, ended) in employment.get(&m.case_id).into_iter().flatten().filter(|(s, _)| *s <= a) {
             let start = (*started).max(m.joined_on).max(identified_on);
             let end = match (m.left_on, *ended) {
                 (Some(x), Some(y)) => Some(x.min(y)),

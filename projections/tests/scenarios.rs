@@ -616,6 +616,45 @@ fn a_member_who_leaves_no_longer_clears_nor_makes_the_household() {
 }
 
 #[test]
+fn a_member_exited_as_employed_clears_the_household_until_registering_again() {
+    // TARGETS.md "Households": a member whose spell was closed by an exit with reason
+    // employed is employed from the exit until their next registration.
+    // Household H: F registers on 2026-02-01 naming H and listing the group
+    // "zero-employment household": identified on 02-01.
+    // F's registration is exited as employed on 03-01: cleared on 03-01 (not known on 02-28).
+    // F registers again on 05-01 (naming H): unemployed, zero-employment again from 05-01.
+    let h = Uuid::from_u128(13);
+    let mut f = Person::new(6, XQ_A);
+    f.household = Some(h);
+    f.groups = vec![PersonGroup::ZeroEmploymentHousehold];
+    let mut w = World::default();
+    w.register(&f, "2026-02-01").exit(&f, "2026-03-01", ExitReason::Employed);
+    w.register(&f, "2026-05-01");
+    let (_dir, rm) = w.project();
+
+    let feb = zeh(&rm, "", "2026-02-28");
+    assert_eq!((feb.len(), feb[0].since, feb[0].days_outstanding), (1, d("2026-02-01"), 27));
+    assert!(!household(&rm, h, "2026-02-28").members[0].employed_on_as_of, "the exit is dated after 02-28");
+    assert!(zeh(&rm, "", "2026-03-01").is_empty());
+    let v = household(&rm, h, "2026-04-30");
+    assert_eq!((v.status.zero_employment, v.status.cleared_on), (false, Some(d("2026-03-01"))));
+    assert!(v.members[0].employed_on_as_of);
+    let r = report(&rm, "120111", "2026-01-01", "2026-12-31", "2026-04-30");
+    assert_eq!(target(&r, "zero_employment_households_outstanding"), (0, None));
+    // Registered as unemployed again on 05-01: the household falls back, since 05-01.
+    let may = zeh(&rm, "120111", "2026-05-10");
+    assert_eq!(
+        (may.len(), may[0].identified_on, may[0].since, may[0].days_outstanding),
+        (1, d("2026-02-01"), d("2026-05-01"), 9)
+    );
+    let v = household(&rm, h, "2026-05-10");
+    assert_eq!(
+        (v.status.zero_employment, v.status.since, v.members[0].employed_on_as_of),
+        (true, Some(d("2026-05-01")), false)
+    );
+}
+
+#[test]
 fn a_member_who_joins_after_being_placed_clears_from_the_join_and_the_household_can_fall_back() {
     // Household H: D registers on 2026-01-10 naming H and listing the group "zero-employment
     // household": identified on 01-10.
@@ -947,6 +986,63 @@ fn internship_posts_are_summed_across_the_enterprises_of_a_district() {
     // 2 000 posts is a yearly goal of 001 (2022–2025): a half year of 2026 shows the bare figure.
     let t = xq.targets.iter().find(|t| t.id == "internship_posts").unwrap();
     assert_eq!((t.goal, t.met), ("", None));
+}
+
+#[test]
+fn a_grant_counts_for_the_district_it_was_recorded_in_and_its_community_only_if_there() {
+    // TARGETS.md: a person-case grant counts for the district of its event (where it was
+    // recorded), and below it for the person's community when granted if that lies in the
+    // district; else for the district (and the city) only.
+    // G registers in Xiqing (XQ_A) on 2026-01-05 and in Heping (HP) on 2026-03-01.
+    // 2026-04-01: a grant recorded in Xiqing (x1, 1 000 fen): Xiqing and the city only.
+    // 2026-04-02: a grant recorded in Heping (h1, 300 fen): Heping, its street, its community.
+    // K only ever lived in Heping; a grant recorded in Xiqing (k1, 50 fen): Xiqing and the
+    // city only. Twenty more Heping communities make Xiqing's query read the cases of its
+    // places' lists (not every case): K is on the list of the place "120111".
+    let (in_xiqing, in_heping) = (Person::new(8, XQ_A), Person::new(8, HP));
+    let (k_in_xiqing, k_in_heping) = (Person::new(9, XQ_A), Person::new(9, HP));
+    let grant = |id: &str, fen: i64| {
+        PersonFact::SubsidyGranted(SubsidyGrant {
+            subsidy_id: id.into(),
+            programme: "p".into(),
+            amount: Fen::positive(fen).unwrap(),
+            period: DateRange::new(d("2026-01-01"), d("2026-12-31")).unwrap(),
+            payee: Payee::Person,
+            policy_clause: "000 § 13".into(),
+        })
+    };
+    let mut w = World::default();
+    w.register(&in_xiqing, "2026-01-05").register(&in_heping, "2026-03-01");
+    w.record(&in_xiqing, "2026-04-01", grant("x1", 1_000)).record(&in_heping, "2026-04-02", grant("h1", 300));
+    w.register(&k_in_heping, "2026-01-05").record(&k_in_xiqing, "2026-04-03", grant("k1", 50));
+    let communities: Vec<&'static str> =
+        (0..20).map(|n| &*Box::leak(format!("1201010020{n:02}").into_boxed_str())).collect();
+    for (n, c) in communities.into_iter().enumerate() {
+        w.register(&Person::new(100 + n as u32, c), "2026-01-05");
+    }
+    let (_dir, rm) = w.project();
+    let granted = |j: &str| target(&report(&rm, j, "2026-01-01", "2026-12-31", "2026-12-31"), "subsidy_granted_fen").0;
+    let cases: Vec<(&str, i64)> = vec![
+        ("", 1_350),
+        ("120111", 1_050),
+        ("120111001", 0),
+        (XQ_A, 0),
+        ("120101", 300),
+        ("120101001", 300),
+        (HP, 300),
+    ];
+    for (j, fen) in cases {
+        assert_eq!(granted(j), fen, "{j:?}");
+    }
+    let totals = rm
+        .subsidy_totals(
+            &Jurisdiction::parse("").unwrap(),
+            Period::new(d("2026-01-01"), d("2026-12-31")).unwrap(),
+            d("2026-12-31"),
+        )
+        .unwrap();
+    let by_district: Vec<(&str, i64)> = totals.iter().map(|r| (r.district.as_str(), r.amount_fen)).collect();
+    assert_eq!(by_district, vec![("120101", 300), ("120111", 1_050)]);
 }
 
 #[test]

@@ -25,7 +25,8 @@ pub type PlaceNo = u32;
 pub trait Names {
     /// The pseudonymous case id of `case`.
     fn case_id(&self, case: CaseNo) -> &str;
-    /// The 12-digit community code of `place`.
+    /// The code of `place`: a 12-digit community, or the 6-digit district
+    /// a grant counts in when the person lived outside it ([`Grant::community`]).
     fn community(&self, place: PlaceNo) -> &str;
     /// The first 8 bytes of the case id of `case` as a big-endian number:
     /// ordering by it, then by the id, is ordering by the id, mostly
@@ -52,6 +53,13 @@ pub struct Spell {
     pub ended_on: Option<NaiveDate>,
     /// The end was re-employment: `end_kind = 'placed'` or `exit_reason = 'employed'`.
     pub ended_employed: bool,
+    /// The end was an exit with reason `employed` (no placement recorded):
+    /// the person is employed from `ended_on` until the next registration
+    /// ([`CaseView::employment`]).
+    pub exited_employed: bool,
+    /// The registration that opened it listed the group
+    /// `graduate_unemployed_after_school` (`spell.graduate_group`).
+    pub graduate: bool,
     /// The community of the registration that opened it.
     pub community: PlaceNo,
 }
@@ -121,8 +129,6 @@ pub struct CaseFacts {
     /// The community of the latest registration (`person.community`); `None`
     /// when the case has no `person` row.
     pub home: Option<PlaceNo>,
-    /// Since when the case carries the group `graduate_unemployed_after_school`.
-    pub graduate_since: Option<NaiveDate>,
     /// By `spell_no`.
     pub spells: Box<[Spell]>,
     /// By `placement_no`.
@@ -155,9 +161,12 @@ pub struct Grant {
     pub amount_fen: i64,
     pub granted_on: NaiveDate,
     pub revoked_on: Option<NaiveDate>,
-    /// `district` (the recording office's), numbered (a label of the numbering).
+    /// `district` (the event's: where the grant was recorded), numbered (a
+    /// label of the numbering). The grant counts for this district.
     pub district: u16,
-    /// The person's community when granted.
+    /// Where the grant counts below the district: the person's community
+    /// when granted if it lies in `district`, else `district` itself (a
+    /// 6-digit code: the grant counts for the district and the city only).
     pub community: PlaceNo,
 }
 
@@ -184,6 +193,8 @@ pub struct SpellRow {
     pub ended_on: Option<NaiveDate>,
     /// Ended by re-employment, on or before the as-of date.
     pub ended_employed: bool,
+    /// Its registration listed the group `graduate_unemployed_after_school`.
+    pub graduate: bool,
     pub community: PlaceNo,
 }
 
@@ -201,6 +212,7 @@ impl Spell {
             registered_on: self.registered_on,
             ended_on,
             ended_employed: ended_on.is_some() && self.ended_employed,
+            graduate: self.graduate,
             community: self.community,
         })
     }
@@ -292,6 +304,8 @@ mod tests {
             registered_on: d("2026-01-10"),
             ended_on: Some(d("2026-03-01")),
             ended_employed: true,
+            exited_employed: false,
+            graduate: false,
             community: 0,
         };
         assert_eq!(s.at(7, 0, d("2026-01-09")), None);

@@ -7,7 +7,7 @@
 //! field per case (the first design) a case was a 200-byte record plus ten
 //! heap blocks, and a walk over 500 000 cases read some 300 MB of scattered
 //! memory. Here a walk reads each array front to back (what the hardware
-//! prefetches best), a case's record is 56 bytes, and what the lists read of
+//! prefetches best), a case's record is 48 bytes, and what the lists read of
 //! every case (where its spells and contacts lie, its home) is in an array
 //! of its own ([`Head`], 20 bytes a case): a list walks 20 bytes a case
 //! plus the spells, and for the few spells it holds reads the contacts
@@ -62,7 +62,6 @@ impl Default for Head {
 /// Where the rest of one case's rows lie.
 #[derive(Debug, Clone, Copy, Default)]
 struct Spans {
-    graduate_since: Option<NaiveDate>,
     placements: Span,
     /// Lengths of the date lists after the contacts (see [`Head`]).
     date_lens: [u16; 3],
@@ -77,7 +76,7 @@ struct Spans {
 pub struct FactStore {
     cases: Vec<Spans>,
     /// By case, apart from [`Spans`] so that a walk over the spells of
-    /// every case reads 20 bytes a case, not 76.
+    /// every case reads 20 bytes a case, not 68.
     heads: Vec<Head>,
     spells: Vec<Spell>,
     placements: Vec<Placement>,
@@ -92,7 +91,7 @@ pub struct FactStore {
 
 /// One case's facts, borrowed from a [`FactStore`]: [`CaseFacts`] with
 /// slices, each made only when asked for (a definition reads two or three
-/// of the twelve).
+/// of the eleven).
 #[derive(Debug, Clone, Copy)]
 pub struct CaseView<'a> {
     store: &'a FactStore,
@@ -102,7 +101,6 @@ pub struct CaseView<'a> {
 
 /// Where a case not held would lie: nowhere.
 static NO_SPANS: Spans = Spans {
-    graduate_since: None,
     placements: Span { start: 0, len: 0 },
     date_lens: [0; 3],
     trainings: Span { start: 0, len: 0 },
@@ -131,11 +129,6 @@ impl<'a> CaseView<'a> {
             }
         }
         home.map(|(_, p)| p)
-    }
-
-    #[inline]
-    pub fn graduate_since(&self) -> Option<NaiveDate> {
-        self.spans.graduate_since
     }
 
     #[inline]
@@ -203,9 +196,28 @@ impl<'a> CaseView<'a> {
         self.after_contacts(2)
     }
 
-    /// Every community a row of this case names (home, spells, placements,
-    /// trainings), sorted, each once: the case belongs to the jurisdictions
-    /// holding one of them.
+    /// The stretches this case was employed, as known on `a`: `(from,
+    /// until)`, `until` exclusive and `None` while still employed on `a`.
+    /// Each placement started by `a` (until its end, if dated by `a`), and
+    /// each spell closed by an exit with reason `employed` dated by `a`
+    /// (until the next registration, if dated by `a`): an exit as employed
+    /// is employment, as a placement is (TARGETS.md, "Households").
+    pub fn employment(&self, a: NaiveDate) -> impl Iterator<Item = (NaiveDate, Option<NaiveDate>)> + 'a {
+        let known = move |end: Option<NaiveDate>| end.filter(|e| *e <= a);
+        let placed =
+            self.placements().iter().filter(move |p| p.started_on <= a).map(move |p| (p.started_on, known(p.ended_on)));
+        let spells = self.spells();
+        let exited = spells.iter().enumerate().filter_map(move |(i, s)| {
+            let exit = known(s.ended_on).filter(|_| s.exited_employed)?;
+            Some((exit, known(spells.get(i + 1).map(|next| next.registered_on))))
+        });
+        placed.chain(exited)
+    }
+
+    /// Every place a row of this case names (home, spells, placements,
+    /// trainings, grants: a grant's may be a district, [`Grant::community`]),
+    /// sorted, each once: the case belongs to the jurisdictions holding one
+    /// of them.
     pub fn places(&self) -> Vec<PlaceNo> {
         let mut places: Vec<PlaceNo> = self
             .home()
@@ -213,6 +225,7 @@ impl<'a> CaseView<'a> {
             .chain(self.spells().iter().map(|s| s.community))
             .chain(self.placements().iter().map(|p| p.community))
             .chain(self.trainings().iter().map(|t| t.community))
+            .chain(self.grants().iter().map(|g| g.community))
             .collect();
         places.sort_unstable();
         places.dedup();
@@ -291,7 +304,6 @@ impl FactStore {
         }
         let [contacts, rest @ ..] = date_lens;
         let spans = Spans {
-            graduate_since: f.graduate_since,
             placements: append(&mut self.placements, &f.placements),
             date_lens: rest,
             trainings: append(&mut self.trainings, &f.trainings),
@@ -321,7 +333,6 @@ impl FactStore {
             let v = old.case(case as CaseNo);
             let dates = self.dates.len() as u32;
             let spans = Spans {
-                graduate_since: v.graduate_since(),
                 placements: append(&mut self.placements, v.placements()),
                 date_lens: old.cases[case].date_lens,
                 trainings: append(&mut self.trainings, v.trainings()),
@@ -378,7 +389,14 @@ mod tests {
         CaseFacts {
             home: Some(n),
             spells: vec![
-                Spell { registered_on: d(n), ended_on: None, ended_employed: false, community: n };
+                Spell {
+                    registered_on: d(n),
+                    ended_on: None,
+                    ended_employed: false,
+                    exited_employed: false,
+                    graduate: false,
+                    community: n
+                };
                 n as usize
             ]
             .into(),
@@ -396,6 +414,39 @@ mod tests {
         assert_eq!(v.two_way(), &*f.two_way);
         assert_eq!(v.other_services(), &*f.other_services);
         assert_eq!(v.zero_employment_signals(), &*f.zero_employment_signals);
+    }
+
+    #[test]
+    fn employment_is_placements_and_exits_as_employed_until_the_next_registration() {
+        let spell = |registered_on, ended_on, exited_employed| Spell {
+            registered_on,
+            ended_on,
+            ended_employed: exited_employed,
+            exited_employed,
+            graduate: false,
+            community: 0,
+        };
+        // Exited as employed on the 5th, registered again on the 20th (closed by
+        // another exit on the 25th, not as employed), placed on the 28th.
+        let f = CaseFacts {
+            spells: vec![spell(d(1), Some(d(5)), true), spell(d(20), Some(d(25)), false)].into(),
+            placements: vec![Placement {
+                started_on: d(28),
+                ended_on: Some(d(30)),
+                kind: crate::facts::PlacementKind::Other,
+                community: 0,
+                local: false,
+            }]
+            .into(),
+            ..CaseFacts::default()
+        };
+        let store: FactStore = [f].into_iter().collect();
+        let on = |a| store.case(0).employment(a).collect::<Vec<_>>();
+        assert_eq!(on(d(4)), vec![], "the exit is not known before its date");
+        assert_eq!(on(d(19)), vec![(d(5), None)], "the next registration is not known yet");
+        assert_eq!(on(d(27)), vec![(d(5), Some(d(20)))]);
+        assert_eq!(on(d(29)), vec![(d(28), None), (d(5), Some(d(20)))]);
+        assert_eq!(on(d(31)), vec![(d(28), Some(d(30))), (d(5), Some(d(20)))]);
     }
 
     #[test]

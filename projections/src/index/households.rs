@@ -1,7 +1,8 @@
 //! Zero-employment households (零就业家庭) from the index: the households
 //! of the cases with a zero-employment signal, each judged by
 //! [`targets::household_status`] from its members' rows as known on the
-//! as-of date, exactly the rows the SQL of `ReadModel::household` reads.
+//! as-of date, exactly the rows the SQL of `ReadModel::household` reads
+//! (a member's employment: [`CaseView::employment`](crate::facts::CaseView::employment)).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -34,10 +35,10 @@ impl CaseIndex {
             if !self.members[h as usize].iter().any(|c| f.lives_in_j(*c, a)) {
                 continue;
             }
-            // A member on `a` (with a `person` row, as listed) whose
-            // placement is current on `a` makes the household employed on
-            // `a`, whatever else `household_status` finds: most households
-            // are passed over here, before their rows are built.
+            // A member on `a` (with a `person` row, as listed) employed on
+            // `a` (a placement, or an exit as employed) makes the household
+            // employed on `a`, whatever else `household_status` finds: most
+            // households are passed over here, before their rows are built.
             if self.members[h as usize].iter().any(|c| self.employed_member_on(h, *c, a)) {
                 continue;
             }
@@ -46,8 +47,8 @@ impl CaseIndex {
                 continue;
             }
             let members: Vec<MemberRow> = members.into_iter().map(|m| m.0).collect();
-            let (signals, placements) = self.member_facts(h, a);
-            let status = targets::household_status(&members, &signals, &placements, a);
+            let (signals, employment) = self.member_facts(h, a);
+            let status = targets::household_status(&members, &signals, &employment, a);
             let (Some(identified_on), Some(since), true) = (status.identified_on, status.since, status.zero_employment)
             else {
                 continue;
@@ -68,7 +69,9 @@ impl CaseIndex {
         rows
     }
 
-    /// Case `c` is a listed member of `h` on `a` with a placement current on `a`.
+    /// Case `c` is a listed member of `h` on `a`, employed on `a`
+    /// ([`CaseView::employment`](crate::facts::CaseView::employment): start
+    /// inclusive, end exclusive).
     fn employed_member_on(&self, h: HouseholdNo, c: CaseNo, a: NaiveDate) -> bool {
         let facts = self.cases.case(c);
         facts.home().is_some()
@@ -76,7 +79,7 @@ impl CaseIndex {
                 .memberships()
                 .iter()
                 .any(|m| m.household == h && m.joined_on <= a && m.left_on.is_none_or(|l| l > a))
-            && facts.placements().iter().any(|p| p.current_on(a, a))
+            && facts.employment(a).any(|(from, until)| from <= a && until.is_none_or(|u| u > a))
     }
 
     /// Every membership of `h` joined by `a` (a later leave not known yet),
@@ -106,15 +109,17 @@ impl CaseIndex {
         rows.into_iter().map(|r| (r.3, r.4)).collect()
     }
 
-    /// The zero-employment signals dated by `a` and the placements started by
-    /// `a` (end as known on `a`) of the cases with a membership of `h` joined by `a`.
+    /// The zero-employment signals dated by `a` and the employment known on
+    /// `a` ([`CaseView::employment`](crate::facts::CaseView::employment):
+    /// placements, exits as employed) of the cases with a membership of `h`
+    /// joined by `a`.
     #[allow(clippy::type_complexity)]
     fn member_facts(
         &self,
         h: HouseholdNo,
         a: NaiveDate,
     ) -> (HashMap<String, Vec<NaiveDate>>, HashMap<String, Vec<(NaiveDate, Option<NaiveDate>)>>) {
-        let (mut signals, mut placements) = (HashMap::new(), HashMap::new());
+        let (mut signals, mut employment) = (HashMap::new(), HashMap::new());
         for &c in &self.members[h as usize] {
             let facts = self.cases.case(c);
             if !facts.memberships().iter().any(|m| m.household == h && m.joined_on <= a) {
@@ -125,16 +130,11 @@ impl CaseIndex {
             if !dated.is_empty() {
                 signals.insert(id.clone(), dated);
             }
-            let started: Vec<(NaiveDate, Option<NaiveDate>)> = facts
-                .placements()
-                .iter()
-                .filter(|p| p.started_on <= a)
-                .map(|p| (p.started_on, p.ended_on.filter(|e| *e <= a)))
-                .collect();
-            if !started.is_empty() {
-                placements.insert(id.clone(), started);
+            let stretches: Vec<(NaiveDate, Option<NaiveDate>)> = facts.employment(a).collect();
+            if !stretches.is_empty() {
+                employment.insert(id.clone(), stretches);
             }
         }
-        (signals, placements)
+        (signals, employment)
     }
 }

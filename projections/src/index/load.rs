@@ -19,7 +19,6 @@ use crate::{
 struct Rows {
     home: Option<u32>,
     hukou_county: Option<String>,
-    graduate_since: Option<NaiveDate>,
     spells: Vec<(i64, Spell)>,
     placements: Vec<(i64, Placement)>,
     contacts: Vec<NaiveDate>,
@@ -46,7 +45,6 @@ impl Rows {
         self.recognitions.sort_by_key(|r| (r.recognised_on, r.valid_from, r.valid_to));
         CaseFacts {
             home: self.home,
-            graduate_since: self.graduate_since,
             spells: self.spells.into_iter().map(|s| s.1).collect(),
             placements: self.placements.into_iter().map(|p| p.1).collect(),
             contacts: self.contacts.into(),
@@ -68,18 +66,20 @@ fn opt_day(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<NaiveDate
     }
 }
 
-fn ended_employed(r: &rusqlite::Row<'_>, kind: usize, reason: usize) -> rusqlite::Result<bool> {
-    Ok(r.get_ref(kind)?.as_str_or_null().ok().flatten() == Some("placed")
-        || r.get_ref(reason)?.as_str_or_null().ok().flatten() == Some("employed"))
+/// Whether the spell ended by a placement, and whether by an exit as
+/// employed (columns `kind` and `reason`: `end_kind`, `exit_reason`).
+fn ended_by(r: &rusqlite::Row<'_>, kind: usize, reason: usize) -> rusqlite::Result<(bool, bool)> {
+    Ok((
+        r.get_ref(kind)?.as_str_or_null().ok().flatten() == Some("placed"),
+        r.get_ref(reason)?.as_str_or_null().ok().flatten() == Some("employed"),
+    ))
 }
 
 /// The statements that read the rows, each with `{cond}` for "every row" or
 /// "the rows of case ?1".
 const PERSON: &str = "SELECT case_id, community, hukou_county FROM person {cond}";
-const GRADUATE: &str =
-    "SELECT case_id, since FROM person_group WHERE grp = 'graduate_unemployed_after_school' {and_cond}";
 const SPELL: &str = "SELECT case_id, spell_no, registered_on, ended_on, end_kind, exit_reason, community,
-                            zero_employment_group FROM spell {cond}";
+                            zero_employment_group, graduate_group FROM spell {cond}";
 const PLACEMENT: &str =
     "SELECT case_id, placement_no, started_on, ended_on, kind, community, district FROM placement {cond}";
 const TRAINING: &str = "SELECT case_id, enrolled_on, programme, completed_on, community FROM training {cond}";
@@ -106,12 +106,12 @@ enum Which<'a> {
 }
 
 fn sql(template: &str, which: Which<'_>) -> String {
-    let (cond, and_cond) = match which {
-        Which::All => ("", ""),
-        Which::Case(_) => ("WHERE case_id = ?1", "AND case_id = ?1"),
-        Which::After(_) => ("WHERE rowid > ?1", "AND rowid > ?1"),
+    let cond = match which {
+        Which::All => "",
+        Which::Case(_) => "WHERE case_id = ?1",
+        Which::After(_) => "WHERE rowid > ?1",
     };
-    template.replace("{cond}", cond).replace("{and_cond}", and_cond)
+    template.replace("{cond}", cond)
 }
 
 /// Reads every row `template` selects (`which`) into `rows`, numbering the
@@ -192,15 +192,14 @@ fn read_rows(
         c.hukou_county = Some(text(r, 2)?.to_string());
         Ok(())
     })?;
-    read(conn, ix, rows, one, GRADUATE, |_, c, r| {
-        c.graduate_since = Some(day(text(r, 1)?)?);
-        Ok(())
-    })?;
     read(conn, ix, rows, one, SPELL, |ix, c, r| {
+        let (placed, exited_employed) = ended_by(r, 4, 5)?;
         let spell = Spell {
             registered_on: day(text(r, 2)?)?,
             ended_on: opt_day(r, 3)?,
-            ended_employed: ended_employed(r, 4, 5)?,
+            ended_employed: placed || exited_employed,
+            exited_employed,
+            graduate: r.get(8)?,
             community: ix.place(text(r, 6)?),
         };
         c.spells.push((r.get(1)?, spell));

@@ -3,11 +3,12 @@
 //! of this process that opens that generation.
 //!
 //! # What it holds
-//! One [`CaseFacts`] per person case (spells, placements, contact and
-//! service dates, home community, graduate group), cases and communities
-//! numbered ([`CaseNo`], [`PlaceNo`]), dates as 4-byte `NaiveDate`, and per
-//! community the cases with a spell registered there and the cases living
-//! there, so a community's or a street's query reads only its own cases and
+//! One [`CaseFacts`] per person case (spells, each with the graduate group
+//! of its registration; placements, contact and service dates, home
+//! community, grants), cases and communities numbered ([`CaseNo`],
+//! [`PlaceNo`]), dates as 4-byte `NaiveDate`, and per community the cases
+//! with a row naming it (a spell registered there, living there, …), so a
+//! community's or a street's query reads only its own cases and
 //! the city's reads every case once, in order. A whole load numbers the
 //! cases by home community, then case id, so a district's cases are a run
 //! of numbers whose rows lie together (`load.rs`). Memory: see
@@ -134,7 +135,8 @@ impl CaseIndex {
         let mut lines: Vec<String> = (0..self.cases.len())
             .map(|c| {
                 let v = self.cases.case(c as CaseNo);
-                let spells: Vec<_> = v.spells().iter().map(|s| (s.registered_on, s.ended_on)).collect();
+                let spells: Vec<_> =
+                    v.spells().iter().map(|s| (s.registered_on, s.ended_on, s.exited_employed, s.graduate)).collect();
                 let trainings: Vec<_> = v.trainings().iter().map(|t| (t.enrolled_on, t.completed_on)).collect();
                 format!(
                     "{} contacts {:?} two-way {:?} other services {:?} signals {:?} spells {spells:?} trainings {trainings:?}",

@@ -380,7 +380,15 @@ mod tests {
                 let ended_on = (i % 3 == 0).then(|| registered_on + chrono::Days::new(200));
                 CaseFacts {
                     home: Some(0),
-                    spells: vec![Spell { registered_on, ended_on, ended_employed: false, community: 0 }].into(),
+                    spells: vec![Spell {
+                        registered_on,
+                        ended_on,
+                        ended_employed: false,
+                        exited_employed: false,
+                        graduate: false,
+                        community: 0,
+                    }]
+                    .into(),
                     ..CaseFacts::default()
                 }
             })

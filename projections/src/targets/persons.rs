@@ -189,10 +189,11 @@ pub(crate) fn count(sum: &mut (usize, usize), answer: Option<bool>) {
     }
 }
 
-/// The spells of graduates who left school unemployed (`graduate_unemployed_after_school`
-/// since on or before `E`).
-pub fn graduate_spells(f: &Facts<'_>, spells: &[SpellRow], e: NaiveDate) -> Vec<SpellRow> {
-    spells.iter().filter(|s| f.case(s.case).graduate_since().is_some_and(|d| d <= e)).copied().collect()
+/// The spells of graduates who left school unemployed: those whose own
+/// registration listed the group `graduate_unemployed_after_school` (a later
+/// registration without it is not a school leaver's: 001 § 8 销号管理).
+pub fn graduate_spells(spells: &[SpellRow]) -> Vec<SpellRow> {
+    spells.iter().filter(|s| s.graduate).copied().collect()
 }
 
 /// Served at least once (001 § 8): of the persons with a spell of `spells`
@@ -546,7 +547,14 @@ mod tests {
                         at += rng.random_range(0..200);
                         let ended_on = rng.random_bool(0.7).then(|| day(at));
                         at += rng.random_range(1..60);
-                        Spell { registered_on, ended_on, ended_employed: false, community: 0 }
+                        Spell {
+                            registered_on,
+                            ended_on,
+                            ended_employed: false,
+                            exited_employed: false,
+                            graduate: false,
+                            community: 0,
+                        }
                     })
                     .collect();
                 // Dated from the first registration on, as the decider takes them.

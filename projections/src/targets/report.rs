@@ -27,7 +27,8 @@ pub struct PersonTotals {
     pub reemployment: (usize, usize),
     /// [`super::long_term_counts`]: persons long-term, at risk.
     pub long_term: (usize, usize),
-    /// [`super::served`] and [`super::reemployment`] of the graduates' spells.
+    /// [`super::served`] and [`super::reemployment`] of the graduates' spells
+    /// ([`super::graduate_spells`]).
     pub graduates_served: (usize, usize),
     pub graduates_employed: (usize, usize),
     /// [`super::followup`].
@@ -145,7 +146,7 @@ fn walk(
     let mut months = FollowupMonths::new(period, e, p.followup_month_start_day);
     let cut = LongTermCut::new(a, p);
     let mut places: Vec<(i64, i64)> = vec![(0, 0); f.places()];
-    let mut spells: Vec<SpellRow> = Vec::new();
+    let (mut spells, mut graduate): (Vec<SpellRow>, Vec<SpellRow>) = (Vec::new(), Vec::new());
     for &c in cases {
         let facts = f.case(c);
         // This case's spells registered in `J`, as known on `a` (`spells_in`).
@@ -157,9 +158,12 @@ fn walk(
         }
         if !spells.is_empty() {
             count(&mut t.reemployment, reemployed(f, &spells, period, e));
-            if facts.graduate_since().is_some_and(|d| d <= e) {
-                count(&mut t.graduates_served, served_case(f, &spells, period, e));
-                count(&mut t.graduates_employed, reemployed(f, &spells, period, e));
+            // The spells whose own registration listed the graduate group (`graduate_spells`).
+            graduate.clear();
+            graduate.extend(spells.iter().filter(|s| s.graduate));
+            if !graduate.is_empty() {
+                count(&mut t.graduates_served, served_case(f, &graduate, period, e));
+                count(&mut t.graduates_employed, reemployed(f, &graduate, period, e));
             }
             let (followed, person_months) = months.case(f, &spells);
             t.followup.0 += followed;
@@ -225,11 +229,12 @@ mod tests {
                 let place = i % 7;
                 CaseFacts {
                     home: Some(place),
-                    graduate_since: (i % 5 == 0).then(|| day(i)),
                     spells: vec![Spell {
                         registered_on: day(i * 3),
                         ended_on: (i % 3 != 0).then(|| day(i * 3 + 90)),
                         ended_employed: i % 2 == 0,
+                        exited_employed: i % 6 == 2,
+                        graduate: i % 5 == 0,
                         community: place,
                     }]
                     .into(),

@@ -37,12 +37,13 @@ fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
-/// A stored spell: (case_id, spell_no, registered_on, ended_on, end_kind, exit_reason, community).
-type StoredSpell = (String, i64, String, Option<String>, Option<String>, Option<String>, String);
+/// A stored spell: (case_id, spell_no, registered_on, ended_on, end_kind, exit_reason, community,
+/// graduate_group).
+type StoredSpell = (String, i64, String, Option<String>, Option<String>, Option<String>, String, bool);
 
 /// Every row the definitions read, as stored (before any as-of cut).
 struct Tables {
-    /// (case_id, spell_no, registered_on, ended_on, end_kind, exit_reason, community)
+    /// (case_id, spell_no, registered_on, ended_on, end_kind, exit_reason, community, graduate_group)
     spells: Vec<StoredSpell>,
     /// (case_id, kind, started_on, ended_on, community, district)
     placements: Vec<(String, String, String, Option<String>, String, String)>,
@@ -58,12 +59,12 @@ struct Tables {
     /// Recognitions outside the zero-employment category: (case_id, recognised_on, valid_from, valid_to)
     difficulty: Vec<(String, String, String, String)>,
     /// Grants, person cases then enterprise cases: (programme, amount_fen,
-    /// granted_on, revoked_on, district, community; the district for enterprises)
+    /// granted_on, revoked_on, district, community; the district for
+    /// enterprises, and for a person's grant recorded in a district the
+    /// person did not live in)
     grants: Vec<(String, i64, String, Option<String>, String, String)>,
     /// How many of `grants` are on person cases (the rest: enterprise cases).
     person_grants: usize,
-    /// (case_id, grp, since)
-    groups: Vec<(String, String, String)>,
     /// (household_id, case_id, membership_no, relation, joined_on, left_on)
     memberships: Vec<(String, String, i64, String, String, Option<String>)>,
     /// Zero-employment signals: (case_id, date) of a recognition in that
@@ -84,8 +85,8 @@ fn all_rows(db: &Path) -> Tables {
     let c = Connection::open(db).unwrap();
     let spells = all(
         &c,
-        "SELECT case_id, spell_no, registered_on, ended_on, end_kind, exit_reason, community FROM spell",
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+        "SELECT case_id, spell_no, registered_on, ended_on, end_kind, exit_reason, community, graduate_group FROM spell",
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)),
     );
     let placements = all(&c, "SELECT case_id, kind, started_on, ended_on, community, district FROM placement", |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
@@ -110,7 +111,6 @@ fn all_rows(db: &Path) -> Tables {
         .filter(|d| d.4.split(',').any(|k| k != "zero_employment_household"))
         .map(|d| (d.0, d.1, d.2, d.3))
         .collect();
-    let groups = all(&c, "SELECT case_id, grp, since FROM person_group", |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)));
     let memberships = all(
         &c,
         "SELECT household_id, case_id, membership_no, relation, joined_on, left_on FROM household_membership",
@@ -143,7 +143,6 @@ fn all_rows(db: &Path) -> Tables {
         home,
         hukou,
         difficulty,
-        groups,
         memberships,
         signals,
     }
@@ -165,9 +164,21 @@ fn households(t: &Tables, j: &Jurisdiction, a: NaiveDate) -> Vec<(String, NaiveD
         });
     }
     let signals = t.dates(t.signals.iter().filter(|s| date(&s.1) <= a).map(|s| (s.0.clone(), date(&s.1))));
-    let mut placements: HashMap<String, Vec<(NaiveDate, Option<NaiveDate>)>> = HashMap::new();
+    // Employment known on `a`: placements started by `a`, and spells closed by
+    // an exit with reason employed dated by `a`, until the case's next
+    // registration (spell_no + 1) if dated by `a`.
+    let mut employment: HashMap<String, Vec<(NaiveDate, Option<NaiveDate>)>> = HashMap::new();
     for p in t.placements.iter().filter(|p| date(&p.2) <= a) {
-        placements.entry(p.0.clone()).or_default().push((date(&p.2), p.3.as_deref().map(date).filter(|e| *e <= a)));
+        employment.entry(p.0.clone()).or_default().push((date(&p.2), p.3.as_deref().map(date).filter(|e| *e <= a)));
+    }
+    let registered: HashMap<(&str, i64), NaiveDate> =
+        t.spells.iter().map(|s| ((s.0.as_str(), s.1), date(&s.2))).collect();
+    for s in &t.spells {
+        let exit = s.3.as_deref().map(date).filter(|e| *e <= a);
+        if let (Some(exit), Some("exited"), Some("employed")) = (exit, s.4.as_deref(), s.5.as_deref()) {
+            let next = registered.get(&(s.0.as_str(), s.1 + 1)).copied().filter(|r| *r <= a);
+            employment.entry(s.0.clone()).or_default().push((exit, next));
+        }
     }
     let mut out = Vec::new();
     for (household, mut rows) in members {
@@ -175,7 +186,7 @@ fn households(t: &Tables, j: &Jurisdiction, a: NaiveDate) -> Vec<(String, NaiveD
             continue;
         }
         rows.sort_by(|x, y| (x.joined_on, &x.case_id).cmp(&(y.joined_on, &y.case_id)));
-        let status = targets::household_status(&rows, &signals, &placements, a);
+        let status = targets::household_status(&rows, &signals, &employment, a);
         if let (true, Some(identified), Some(since)) = (status.zero_employment, status.identified_on, status.since) {
             out.push((household.to_string(), identified, since));
         }
@@ -221,9 +232,6 @@ impl Numbered {
         for (case, community) in &t.home {
             cases[no[case.as_str()]].home = Some(place(community));
         }
-        for g in t.groups.iter().filter(|g| g.1 == "graduate_unemployed_after_school") {
-            cases[no[g.0.as_str()]].graduate_since = Some(date(&g.2));
-        }
         let mut spells: Vec<&StoredSpell> = t.spells.iter().collect();
         spells.sort_by_key(|s| s.1);
         let mut per_case: Vec<Vec<Spell>> = vec![Vec::new(); case_ids.len()];
@@ -232,6 +240,8 @@ impl Numbered {
                 registered_on: date(&s.2),
                 ended_on: s.3.as_deref().map(date),
                 ended_employed: s.4.as_deref() == Some("placed") || s.5.as_deref() == Some("employed"),
+                exited_employed: s.4.as_deref() == Some("exited") && s.5.as_deref() == Some("employed"),
+                graduate: s.7,
                 community: place(&s.6),
             });
         }
@@ -330,12 +340,15 @@ impl Tables {
 
 /// Subsidy totals by the definition (TARGETS.md): grants in `j` granted in
 /// `[F, E]`, not revoked on `A`, by programme, year and district; enterprise
-/// grants for the city and a district only.
+/// grants for the city and a district only. A person-case grant counts for
+/// its row's district, and below it for the community stored beside it,
+/// which must lie in that district (else the district itself is stored).
 fn subsidy_totals(t: &Tables, j: &Jurisdiction, period: Period, a: NaiveDate) -> Vec<(String, i32, String, i64, i64)> {
     let e = period.to.min(a);
     let enterprise_level = j.code().len() <= 6;
     let mut totals: BTreeMap<(String, i32, String), (i64, i64)> = BTreeMap::new();
     for (i, g) in t.grants.iter().enumerate() {
+        assert!(g.5.starts_with(&g.4), "a grant's place lies in its district: {g:?}");
         let granted = date(&g.2);
         let counted = (i < t.person_grants || enterprise_level)
             && j.contains(&g.5)
@@ -377,7 +390,8 @@ fn oracle(
     };
     put("long_term_unemployed", (persons("long_term"), 0));
     put("long_term_at_risk", (persons("at_risk"), 0));
-    let grad_spells = targets::graduate_spells(&f, &spells, e);
+    // The spells whose own registration listed the group (spell.graduate_group).
+    let grad_spells = targets::graduate_spells(&spells);
     put("graduate_employment_rate", targets::reemployment(&f, &grad_spells, period, e));
     put("graduate_service_rate", targets::served(&f, &grad_spells, period, e));
     put("monthly_followup_rate", targets::followup(&f, &spells, period, e, p.followup_month_start_day));

@@ -276,6 +276,10 @@ fn next_token(offset: usize, shown: usize, total: usize) -> String {
 /// Times a query runs again because a rebuild switched the generation under it.
 const GENERATION_RETRIES: usize = 3;
 
+/// How long a query waits before running again on a generation a rebuild
+/// switched to while it was still behind `min_position`.
+const BEHIND_RETRY: std::time::Duration = std::time::Duration::from_millis(10);
+
 impl Analytics {
     pub fn new(dir: ReadModelDir, params: TargetParams, clock: Clock) -> Self {
         Self { dir, params, clock, progress: None }
@@ -298,15 +302,42 @@ impl Analytics {
     /// A rebuild may switch `CURRENT` and remove the old generation's files
     /// between this query reading `CURRENT` and reading the file it names:
     /// when a query fails and `CURRENT` names another generation by then, it
-    /// runs again on that one (a few times at most).
+    /// runs again on that one (a few times at most). A rebuild while serving
+    /// may also switch to a generation not yet as far as the projector had
+    /// reported: the query then runs again, every [`BEHIND_RETRY`], until that
+    /// generation has caught up or the wait's bound (the same one) runs out.
     async fn query<T: Send + 'static>(
         &self,
         wait: Wait,
-        query: impl Fn(&ReadModel) -> Result<T, leye_projections::ProjectionError> + Send + 'static,
+        query: impl Fn(&ReadModel) -> Result<T, leye_projections::ProjectionError> + Send + Sync + 'static,
     ) -> Result<(T, u64), QueryError> {
-        if let Some(progress) = &self.progress {
-            progress.wait(wait).await?;
+        let query = std::sync::Arc::new(query);
+        let end = self.progress.as_ref().map(|p| p.end_of(wait));
+        loop {
+            if let (Some(progress), Some(end)) = (&self.progress, end) {
+                progress.wait_until(wait.min_position, end).await?;
+            }
+            match self.query_once(query.clone()).await {
+                Ok((_, reached)) if reached < wait.min_position => {
+                    let (until, bound) = end.unwrap_or((std::time::Instant::now(), Bound::Server));
+                    if std::time::Instant::now() + BEHIND_RETRY < until {
+                        tokio::time::sleep(BEHIND_RETRY).await;
+                        continue;
+                    }
+                    return Err(QueryError::NotReached { wanted: wait.min_position, reached, bound });
+                }
+                answer => return answer,
+            }
         }
+    }
+
+    /// One run of a query on the current generation (see [`Self::query`]).
+    async fn query_once<T: Send + 'static>(
+        &self,
+        query: std::sync::Arc<
+            impl Fn(&ReadModel) -> Result<T, leye_projections::ProjectionError> + Send + Sync + 'static,
+        >,
+    ) -> Result<(T, u64), QueryError> {
         let dir = self.dir.clone();
         let ran = tokio::task::spawn_blocking(move || {
             let mut switched = 0;
@@ -324,11 +355,6 @@ impl Analytics {
         })
         .await;
         match ran {
-            // Behind although the projector said otherwise: a rebuild switched
-            // to a generation not yet as far (or no projector runs here).
-            Ok(Ok((_, reached))) if reached < wait.min_position => {
-                Err(QueryError::NotReached { wanted: wait.min_position, reached, bound: Bound::Server })
-            }
             Ok(Ok(v)) => Ok(v),
             Ok(Err(leye_projections::ProjectionError::NotReady)) => {
                 Err(QueryError::Unavailable("the read model is not built yet"))

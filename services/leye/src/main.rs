@@ -306,14 +306,14 @@ enum ProjectionsCommand {
         #[arg(long, default_value = "")]
         jurisdiction: String,
         /// Period start (YYYY-MM-DD); default: 1 January of the period's last year.
-        #[arg(long)]
+        #[arg(long, value_parser = cli_date)]
         from: Option<chrono::NaiveDate>,
         /// Period end (YYYY-MM-DD); default: --as-of if given, else today (Beijing time).
-        #[arg(long)]
+        #[arg(long, value_parser = cli_date)]
         to: Option<chrono::NaiveDate>,
         /// Facts effective after this date are ignored; default, as GetTargets:
         /// the end of the period, or today if that is earlier.
-        #[arg(long)]
+        #[arg(long, value_parser = cli_date)]
         as_of: Option<chrono::NaiveDate>,
         /// Output file; default: standard output.
         #[arg(long)]
@@ -393,6 +393,12 @@ fn main() -> ExitCode {
 }
 
 /// Whether `e` is, at bottom, a write to a closed pipe.
+/// A date on the command line, by the API's rule (`values::parse_date`:
+/// `YYYY-MM-DD`, 1900 or later): an export takes the dates GetTargets takes.
+fn cli_date(raw: &str) -> Result<chrono::NaiveDate, String> {
+    leye_domain::values::parse_date(raw).map_err(|e| e.to_string())
+}
+
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|cause| {
         cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)

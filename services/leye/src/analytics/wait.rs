@@ -68,19 +68,30 @@ impl Progress {
         self.max
     }
 
+    /// When a wait for `wait` must end, and which bound that is: the
+    /// server's maximum from now, or the call's deadline if sooner.
+    pub fn end_of(&self, wait: Wait) -> (Instant, Bound) {
+        let server = Instant::now() + self.max;
+        match wait.deadline {
+            Some(d) if d < server => (d, Bound::Call),
+            _ => (server, Bound::Server),
+        }
+    }
+
     /// Returns once the projector has reached `wait.min_position`, or
     /// [`QueryError::NotReached`] at the first bound.
     pub async fn wait(&self, wait: Wait) -> Result<(), QueryError> {
-        let wanted = wait.min_position;
+        self.wait_until(wait.min_position, self.end_of(wait)).await
+    }
+
+    /// Returns once the projector has reached `wanted`, or
+    /// [`QueryError::NotReached`] at `end` (from [`Self::end_of`]).
+    pub async fn wait_until(&self, wanted: u64, (end, bound): (Instant, Bound)) -> Result<(), QueryError> {
         let mut reached = self.reached.clone();
         if wanted == 0 || *reached.borrow() >= wanted {
             return Ok(());
         }
-        let now = Instant::now();
-        let (limit, bound) = match wait.deadline {
-            Some(d) if d.saturating_duration_since(now) < self.max => (d.saturating_duration_since(now), Bound::Call),
-            _ => (self.max, Bound::Server),
-        };
+        let limit = end.saturating_duration_since(Instant::now());
         let waited = tokio::time::timeout(limit, reached.wait_for(|p| *p >= wanted)).await;
         match waited {
             Ok(Ok(_)) => Ok(()),

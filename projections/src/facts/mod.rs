@@ -227,9 +227,11 @@ impl Placement {
 }
 
 impl SpellRow {
-    /// Open at some time in `[from, to]`: registered by `to`, not ended before `from`.
+    /// Open at some time in `[from, to]`: registered by `to`, not ended before
+    /// `from`. An empty window (`from > to`, e.g. a period that has not begun
+    /// on its as-of date) holds no day, so no spell is open in it.
     pub fn overlaps(&self, from: NaiveDate, to: NaiveDate) -> bool {
-        self.registered_on <= to && self.ended_on.is_none_or(|e| e >= from)
+        from <= to && self.registered_on <= to && self.ended_on.is_none_or(|e| e >= from)
     }
 
     /// Open on day `d`: registered on or before it and not yet ended (a spell

@@ -27,7 +27,8 @@ pub fn difficulty_employment(f: &Facts<'_>, cases: &[CaseNo], period: Period, a:
 fn difficulty_of(f: &Facts<'_>, c: CaseNo, period: Period, a: NaiveDate) -> Option<bool> {
     let e = period.to.min(a);
     let facts = f.case(c);
-    if facts.recognitions().is_empty() || !f.lives_in_j(c, e) {
+    // A period not begun on its as-of date (`E < F`) holds no day.
+    if e < period.from || facts.recognitions().is_empty() || !f.lives_in_j(c, e) {
         return None;
     }
     let valid =

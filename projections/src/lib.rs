@@ -52,4 +52,17 @@ pub enum ProjectionError {
     Corrupt(String),
     #[error("the read model is not built yet")]
     NotReady,
+    /// The read model's directory or files (not the event store).
+    #[error("read-model directory: {0}")]
+    Files(String),
+    /// A generation written by a version of leye with another table format
+    /// ([`projector::FORMAT`]).
+    #[error(
+        "the read model was built by another version of leye (table format {found}, this one reads {wanted}): \
+         run `leye projections rebuild`"
+    )]
+    OtherFormat { found: i32, wanted: i32 },
+    /// Another rebuild of the same read-model directory holds its lock.
+    #[error("another rebuild of this read model is under way (it holds {0}); wait for it to finish")]
+    RebuildUnderWay(String),
 }

@@ -46,6 +46,36 @@ const STATEMENTS: usize = 64;
 /// memory, and 384 MiB is slower (its pages are all written at the end).
 pub const FRESH_CACHE_KIB: u32 = 48 * 1024;
 
+/// The read model's table format, kept in each generation's SQLite
+/// `user_version`. Raised by a version of leye that adds a column or changes
+/// what one holds: a generation of another format is neither folded into nor
+/// read (it would be wrong or fail on a missing column); `leye serve`
+/// rebuilds it before serving, and the CLI asks for `leye projections
+/// rebuild`. 2: `spell.graduate_group`, `subsidy.community` within the
+/// grant's district (generations from before carry 0).
+pub const FORMAT: i32 = 2;
+
+/// The format of the database behind `conn`: `None` while it has no tables
+/// (a new file), else its `user_version` (0 before formats were kept).
+pub(crate) fn format_of(conn: &Connection) -> Result<Option<i32>, rusqlite::Error> {
+    let tables: i64 =
+        conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'checkpoint'", [], |r| {
+            r.get(0)
+        })?;
+    if tables == 0 {
+        return Ok(None);
+    }
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map(Some)
+}
+
+/// Refuses a database of another [`FORMAT`] (a new one passes).
+pub(crate) fn check_format(conn: &Connection) -> Result<(), ProjectionError> {
+    match format_of(conn)? {
+        Some(found) if found != FORMAT => Err(ProjectionError::OtherFormat { found, wanted: FORMAT }),
+        _ => Ok(()),
+    }
+}
+
 /// [`SCHEMA`] without its indexes (one-line statements, [`INDEX_LINE`]).
 fn schema_without_indexes() -> String {
     SCHEMA
@@ -72,9 +102,10 @@ impl Projector {
         // Another opener (a starting projector, a rebuild) may hold the lock a moment.
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
+        check_format(&conn)?;
         // One transaction: one fsync for the whole schema, not one per
         // statement (a new generation is ready that much sooner).
-        conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{SCHEMA}\nCOMMIT;"))?;
+        conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{SCHEMA}\nPRAGMA user_version = {FORMAT};\nCOMMIT;"))?;
         Ok(Self { conn, memory: None })
     }
 
@@ -101,7 +132,10 @@ impl Projector {
             "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;
              PRAGMA cache_size=-{FRESH_CACHE_KIB}; PRAGMA foreign_keys=ON;"
         ))?;
-        conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{}\nCOMMIT;", schema_without_indexes()))?;
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE;\n{}\nPRAGMA user_version = {FORMAT};\nCOMMIT;",
+            schema_without_indexes()
+        ))?;
         Ok(Self { conn, memory: Some(CaseMemory::default()) })
     }
 

@@ -232,6 +232,7 @@ impl ReadModel {
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        crate::projector::check_format(&conn)?;
         Ok(Self { conn, index: SharedIndex::of(path) })
     }
 

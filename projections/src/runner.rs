@@ -76,6 +76,21 @@ impl ReadModelDir {
     }
 
     /// A fresh path for a new generation.
+    /// Takes `<dir>/rebuild.lock` for one rebuild: held until the returned
+    /// file is dropped (or the process ends), refused while another rebuild,
+    /// in this process or another, holds it. Two rebuilds at once would pick
+    /// the same next generation and remove each other's files.
+    pub fn lock_rebuild(&self) -> Result<std::fs::File, ProjectionError> {
+        std::fs::create_dir_all(&self.dir).map_err(io)?;
+        let path = self.dir.join("rebuild.lock");
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => Err(ProjectionError::RebuildUnderWay(path.display().to_string())),
+            Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+        }
+    }
+
     pub fn next_path(&self) -> Result<PathBuf, ProjectionError> {
         std::fs::create_dir_all(&self.dir).map_err(io)?;
         let n = std::fs::read_dir(&self.dir)
@@ -155,7 +170,7 @@ impl ReadModelDir {
 }
 
 fn io(e: std::io::Error) -> ProjectionError {
-    ProjectionError::Corrupt(format!("read-model directory: {e}"))
+    ProjectionError::Files(e.to_string())
 }
 
 /// Removes a generation's files (main file, WAL, shared memory).
@@ -281,6 +296,7 @@ pub async fn rebuild<S: EventStore>(
         Arc,
         atomic::{AtomicU64, Ordering::Relaxed},
     };
+    let _only_rebuild = dir.lock_rebuild()?;
     let path = dir.next_path()?;
     let total = store.head().await?.map_or(0, |p| p.commit);
     let started = Instant::now();
@@ -414,6 +430,18 @@ mod tests {
                 reader.join().unwrap();
             });
         }
+    }
+
+    #[test]
+    fn one_rebuild_at_a_time_holds_the_lock_and_frees_it_when_done() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = ReadModelDir::new(tmp.path().join("rm"));
+        let first = dir.lock_rebuild().unwrap();
+        let refused = dir.lock_rebuild().unwrap_err();
+        assert!(matches!(refused, ProjectionError::RebuildUnderWay(_)), "{refused:?}");
+        assert!(refused.to_string().contains("another rebuild"), "{refused}");
+        drop(first);
+        dir.lock_rebuild().expect("free again once the first is done");
     }
 
     #[test]

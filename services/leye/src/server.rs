@@ -19,7 +19,7 @@ use leye_store::{AnyStore, EventStore};
 use tokio::net::TcpListener;
 use tonic_health::server::HealthReporter;
 
-use leye_projections::runner::ReadModelDir;
+use leye_projections::{ProjectionError, runner::ReadModelDir};
 
 use leye_audit::{AuditLog, AuditOptions};
 use leye_auth::{CertificateMap, TokenVerifier};
@@ -159,8 +159,20 @@ async fn run_checked(
     // The first generation (empty, at checkpoint 0) exists before gRPC serves,
     // so a query right after the start answers rather than "not built yet".
     // On failure the projector retries it and logs why.
-    if let Err(e) = readmodel.current_or_init() {
-        tracing::error!(error = %e, "cannot create the read model yet; the projector retries");
+    match readmodel.current_or_init().and_then(|path| leye_projections::ReadModel::open(&path).map(drop)) {
+        // Built by a version of leye with other tables: rebuilt before serving.
+        Err(ProjectionError::OtherFormat { found, wanted }) => {
+            tracing::warn!(
+                found,
+                wanted,
+                "the read model was built by another version of leye: rebuilding it before serving"
+            );
+            if let Err(e) = leye_projections::runner::rebuild(&store, &readmodel, |_| {}).await {
+                tracing::error!(error = %e, "cannot rebuild the read model; queries answer UNAVAILABLE until `leye projections rebuild`");
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "cannot create the read model yet; the projector retries"),
+        Ok(()) => {}
     }
     let (stop_pruning, pruning_stopped) = tokio::sync::watch::channel(false);
     let pruner = tokio::spawn(keep_pruning(audit.clone(), pruning_stopped).in_current_span());

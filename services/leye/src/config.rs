@@ -157,96 +157,96 @@ impl Default for ServeConfig {
 #[serde(deny_unknown_fields)]
 pub struct ServeSettings {
     /// Address for gRPC, e.g. 0.0.0.0:50051.
-    #[arg(long, env = "LEYE_LISTEN")]
+    #[arg(long, hide_env_values = true, env = "LEYE_LISTEN")]
     pub listen: Option<SocketAddr>,
     /// File holding the event store's chain key (32 bytes, 0600; created with
     /// a new store). Default: <data_dir>/keys/chain.key.
-    #[arg(long, env = "LEYE_CHAIN_KEY_FILE")]
+    #[arg(long, hide_env_values = true, env = "LEYE_CHAIN_KEY_FILE")]
     pub chain_key_file: Option<PathBuf>,
     /// Hash function of a new store's chain: sha256 (default) or sm3 (GB/T
     /// 32905, for deployments assessed under GB/T 39786). An existing store
     /// keeps the one it was created with.
-    #[arg(long, env = "LEYE_CHAIN_ALGORITHM")]
+    #[arg(long, hide_env_values = true, env = "LEYE_CHAIN_ALGORITHM")]
     pub chain_algorithm: Option<String>,
     /// Directory holding the embedded event store and the pseudonym key.
-    #[arg(long, env = "LEYE_DATA_DIR")]
+    #[arg(long, hide_env_values = true, env = "LEYE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// The event store: sqlite:PATH (default: <data_dir>/events.sqlite),
     /// postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (several servers may
     /// share it) or kurrentdb://…. Never printed with its password.
-    #[arg(long, env = "LEYE_STORE")]
+    #[arg(long, hide_env_values = true, env = "LEYE_STORE")]
     #[serde(default, deserialize_with = "deserialize_store")]
     pub store: Option<StoreArg>,
     /// Where the personal-data keys are when they are not beside the event
     /// store: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE, shared by every
     /// server (several servers on a KurrentDB store need it). Default: a
     /// PostgreSQL event store's own database, else <data_dir>/keys/keys.sqlite.
-    #[arg(long, env = "LEYE_KEY_STORE")]
+    #[arg(long, hide_env_values = true, env = "LEYE_KEY_STORE")]
     #[serde(default, deserialize_with = "deserialize_store")]
     pub key_store: Option<StoreArg>,
     /// File holding the secret key that derives case ids from resident IDs.
-    #[arg(long, env = "LEYE_PSEUDONYM_KEY_FILE")]
+    #[arg(long, hide_env_values = true, env = "LEYE_PSEUDONYM_KEY_FILE")]
     pub pseudonym_key_file: Option<PathBuf>,
     /// File holding the master key that wraps each person's data key
     /// (created 0600 on the first start). `LEYE_MASTER_KEY`, holding the key
     /// itself, takes its place when set.
-    #[arg(long, env = "LEYE_MASTER_KEY_FILE")]
+    #[arg(long, hide_env_values = true, env = "LEYE_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
     /// Cipher sealing personal data: aes-256-gcm (default) or sm4-gcm (GB/T 39786 deployments).
-    #[arg(long, env = "LEYE_PERSONAL_DATA_CIPHER")]
+    #[arg(long, hide_env_values = true, env = "LEYE_PERSONAL_DATA_CIPHER")]
     pub personal_data_cipher: Option<String>,
     /// Publish resident ID and name in NATS `registered` payloads, for
     /// subscribers entitled to them (`true`/`false`; default false).
-    #[arg(long, env = "LEYE_NATS_PERSONAL_DATA")]
+    #[arg(long, hide_env_values = true, env = "LEYE_NATS_PERSONAL_DATA")]
     pub nats_personal_data: Option<bool>,
     /// Address for the Prometheus metrics endpoint (`/metrics`), e.g.
     /// 127.0.0.1:9464. Off unless set.
-    #[arg(long, env = "LEYE_METRICS_LISTEN")]
+    #[arg(long, hide_env_values = true, env = "LEYE_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
     /// Address for the bureau's dashboard and its JSON API (`/`, `/api/v1/`),
     /// e.g. 127.0.0.1:8080. Off unless set; beyond loopback it needs TLS.
-    #[arg(long, env = "LEYE_DASHBOARD_LISTEN")]
+    #[arg(long, hide_env_values = true, env = "LEYE_DASHBOARD_LISTEN")]
     pub dashboard_listen: Option<SocketAddr>,
     /// OpenTelemetry collector's OTLP/gRPC endpoint for request spans, e.g.
     /// http://127.0.0.1:4317. Off unless set.
-    #[arg(long, env = "LEYE_OTLP_ENDPOINT")]
+    #[arg(long, hide_env_values = true, env = "LEYE_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
     /// NATS server URL(s), comma-separated: publish every event to JetStream.
     /// Without one, events wait in the store.
-    #[arg(long, env = "LEYE_NATS_URL")]
+    #[arg(long, hide_env_values = true, env = "LEYE_NATS_URL")]
     pub nats_url: Option<NatsUrl>,
     /// JetStream stream name (created or updated on start).
-    #[arg(long, env = "LEYE_NATS_STREAM")]
+    #[arg(long, hide_env_values = true, env = "LEYE_NATS_STREAM")]
     pub nats_stream: Option<String>,
     /// Copies of the stream in the NATS cluster, 1 to 5 (3 in production).
-    #[arg(long, env = "LEYE_NATS_STREAM_REPLICAS")]
+    #[arg(long, hide_env_values = true, env = "LEYE_NATS_STREAM_REPLICAS")]
     pub nats_stream_replicas: Option<usize>,
     /// JetStream de-duplication window by event id, in seconds.
-    #[arg(long, env = "LEYE_NATS_DUPLICATE_WINDOW_SECS")]
+    #[arg(long, hide_env_values = true, env = "LEYE_NATS_DUPLICATE_WINDOW_SECS")]
     pub nats_duplicate_window_secs: Option<u64>,
     /// Messages older than this are removed from the stream (days; 0: never).
-    #[arg(long, env = "LEYE_NATS_MAX_AGE_DAYS")]
+    #[arg(long, hide_env_values = true, env = "LEYE_NATS_MAX_AGE_DAYS")]
     pub nats_max_age_days: Option<u64>,
     /// Size limit of the stream, oldest messages removed first (bytes; 0: none).
-    #[arg(long, env = "LEYE_NATS_MAX_BYTES")]
+    #[arg(long, hide_env_values = true, env = "LEYE_NATS_MAX_BYTES")]
     pub nats_max_bytes: Option<u64>,
     /// Publishes awaiting their acknowledgement at once.
-    #[arg(long, env = "LEYE_NATS_MAX_IN_FLIGHT")]
+    #[arg(long, hide_env_values = true, env = "LEYE_NATS_MAX_IN_FLIGHT")]
     pub nats_max_in_flight: Option<usize>,
     /// How long one acknowledgement may take before publishing restarts, in seconds.
-    #[arg(long, env = "LEYE_NATS_ACK_TIMEOUT_SECS")]
+    #[arg(long, hide_env_values = true, env = "LEYE_NATS_ACK_TIMEOUT_SECS")]
     pub nats_ack_timeout_secs: Option<u64>,
     /// Lag (age of the oldest unpublished event) above which the health
     /// service reports `leye.Publisher` NOT_SERVING, in seconds.
-    #[arg(long, env = "LEYE_PUBLISHER_MAX_LAG_SECS")]
+    #[arg(long, hide_env_values = true, env = "LEYE_PUBLISHER_MAX_LAG_SECS")]
     pub publisher_max_lag_secs: Option<u64>,
     /// Run the policy finder (政策找人): note on person cases the programmes
     /// they are eligible for and have not received (`true`/`false`).
-    #[arg(long, env = "LEYE_POLICY_FINDER")]
+    #[arg(long, hide_env_values = true, env = "LEYE_POLICY_FINDER")]
     pub policy_finder: Option<bool>,
     /// A directory of policy catalogue files (`*.toml`, see policies/README.md)
     /// replacing the catalogue built into the binary.
-    #[arg(long, env = "LEYE_POLICIES")]
+    #[arg(long, hide_env_values = true, env = "LEYE_POLICIES")]
     pub policies: Option<PathBuf>,
     /// Benchmarks only: write events without seals, so that `leye-bench
     /// --compare-chain` can measure what the chain costs. Such a store never
@@ -308,7 +308,7 @@ impl ServeSettings {
     /// Reads a config file. Unknown keys are refused, naming the file.
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("config file {}: {}", path.display(), toml_error(&text, &e)))
     }
 
     /// `self` over `lower`, then the defaults.
@@ -448,6 +448,36 @@ pub fn checkpoint_file_name(stream: &str) -> String {
 /// The name of the default stream, for tools that read it.
 pub const DEFAULT_STREAM: &str = stream::DEFAULT_STREAM;
 
+/// A config file's parse error by line and rule, without the file's text:
+/// toml's own message quotes the offending line, and serde's quotes a
+/// value, either of which may be a password (`store = "postgres://…"`).
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let line = e.span().map(|s| text.get(..s.start).unwrap_or(text).matches('\n').count() + 1);
+    let mut rule = String::new();
+    let mut quoted = false;
+    for c in e.message().trim().chars() {
+        if c == '"' {
+            if !quoted {
+                rule.push_str("\"…\"");
+            }
+            quoted = !quoted;
+        } else if !quoted {
+            rule.push(c);
+        }
+    }
+    // The key of that line (keys are names, never secrets; values are not shown).
+    let key = line
+        .and_then(|n| text.lines().nth(n - 1))
+        .and_then(|l| l.split_once('='))
+        .map(|(k, _)| k.trim())
+        .filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')));
+    match (line, key) {
+        (Some(n), Some(key)) => format!("line {n}, {key}: {rule}"),
+        (Some(n), None) => format!("line {n}: {rule}"),
+        _ => rule,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -458,6 +488,21 @@ mod tests {
         let file = dir.path().join(name);
         std::fs::write(&file, text)?;
         ServeSettings::from_file(&file)
+    }
+
+    #[test]
+    fn a_config_file_error_names_the_line_and_rule_never_the_text() {
+        let secret = "s3cr3t-pw";
+        for (text, names) in [
+            (format!("data_dir = \"/srv\"\nstroe = \"postgres://leye:{secret}@db/leye\"\n"), "stroe"),
+            (format!("store = \"postgres://leye:{secret}@db/leye\n"), "line 1"),
+            (format!("\nstore = [\"postgres://leye:{secret}@db/leye\"]\n"), "invalid type"),
+            (format!("[publisher]\nnats_url = 5\nx = \"{secret}\"\n"), "line"),
+        ] {
+            let e = format!("{:#}", from_toml("leye.toml", &text).unwrap_err());
+            assert!(!e.contains(secret), "the error quotes the file: {e}");
+            assert!(e.contains("leye.toml") && e.contains(names), "{e}");
+        }
     }
 
     #[test]

@@ -43,7 +43,7 @@ use crate::publisher::{
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConsumeArgs {
     /// NATS server URL(s), comma-separated.
-    #[arg(long, env = "LEYE_NATS_URL")]
+    #[arg(long, hide_env_values = true, env = "LEYE_NATS_URL")]
     pub nats_url: NatsUrl,
     /// Name of the durable consumer: the server remembers how far it got.
     #[arg(long)]
@@ -53,7 +53,7 @@ pub struct ConsumeArgs {
     #[arg(long, default_value = "leye.v1.person.>")]
     pub subject: String,
     /// The JetStream stream leye publishes to.
-    #[arg(long, env = "LEYE_NATS_STREAM", default_value = crate::config::DEFAULT_STREAM)]
+    #[arg(long, hide_env_values = true, env = "LEYE_NATS_STREAM", default_value = crate::config::DEFAULT_STREAM)]
     pub stream: String,
     /// Stop after this many events (default: run until interrupted).
     #[arg(long)]

@@ -49,7 +49,7 @@ pub struct TokenArgs {
     /// Lifetime in seconds (at most 12 hours).
     #[arg(long, default_value_t = 8 * 3600)]
     pub ttl_secs: u64,
-    #[arg(long, env = "LEYE_DATA_DIR", default_value = crate::config::DEFAULT_DATA_DIR)]
+    #[arg(long, hide_env_values = true, env = "LEYE_DATA_DIR", default_value = crate::config::DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
 }
 
@@ -71,7 +71,7 @@ pub struct CertsArgs {
 pub enum AuditCommand {
     /// Check the audit trail's hash chain; exits non-zero naming the first break.
     Verify {
-        #[arg(long, env = "LEYE_DATA_DIR", default_value = crate::config::DEFAULT_DATA_DIR)]
+        #[arg(long, hide_env_values = true, env = "LEYE_DATA_DIR", default_value = crate::config::DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
     },
 }

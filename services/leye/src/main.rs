@@ -35,7 +35,7 @@ use leye_store::EventStore;
 #[command(version, about)]
 struct Cli {
     /// Log format.
-    #[arg(long, env = "LEYE_LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    #[arg(long, hide_env_values = true, env = "LEYE_LOG_FORMAT", value_enum, default_value = "text", global = true)]
     log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
@@ -47,24 +47,24 @@ struct Cli {
 struct DataArgs {
     /// TOML config file, as for `leye serve` (its `data_dir`, `pseudonym_key_file`,
     /// `[targets]`, … are used).
-    #[arg(long, env = "LEYE_CONFIG")]
+    #[arg(long, hide_env_values = true, env = "LEYE_CONFIG")]
     config: Option<PathBuf>,
     /// Data directory of the service; default: the config file's `data_dir`,
     /// else ./leye-data.
-    #[arg(long, env = "LEYE_DATA_DIR")]
+    #[arg(long, hide_env_values = true, env = "LEYE_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// The master key file of the personal-data key store, as for `leye serve`
     /// (`LEYE_MASTER_KEY`, holding the key itself, wins).
-    #[arg(long, env = "LEYE_MASTER_KEY_FILE")]
+    #[arg(long, hide_env_values = true, env = "LEYE_MASTER_KEY_FILE")]
     master_key_file: Option<PathBuf>,
     /// The event store, as for `leye serve` (sqlite:PATH, postgres://…); default:
     /// the config file's `store`, else <data_dir>/events.sqlite.
-    #[arg(long, env = "LEYE_STORE")]
+    #[arg(long, hide_env_values = true, env = "LEYE_STORE")]
     store: Option<leye::config::StoreArg>,
     /// The personal-data key store, as for `leye serve` (postgres://…);
     /// default: the config file's `key_store`, else beside a PostgreSQL event
     /// store, else <data_dir>/keys/keys.sqlite.
-    #[arg(long, env = "LEYE_KEY_STORE")]
+    #[arg(long, hide_env_values = true, env = "LEYE_KEY_STORE")]
     key_store: Option<leye::config::StoreArg>,
 }
 
@@ -98,7 +98,7 @@ enum Command {
     Serve {
         /// TOML config file (keys as in the README's configuration table,
         /// e.g. listen, data_dir, nats_url, metrics_listen).
-        #[arg(long, env = "LEYE_CONFIG")]
+        #[arg(long, hide_env_values = true, env = "LEYE_CONFIG")]
         config: Option<PathBuf>,
         #[command(flatten)]
         settings: Box<ServeSettings>,
@@ -120,7 +120,7 @@ enum Command {
     Dev {
         /// TOML config file, as for `leye serve`: `dev token` uses its
         /// `data_dir` unless `--data-dir` or LEYE_DATA_DIR is given.
-        #[arg(long, env = "LEYE_CONFIG", global = true)]
+        #[arg(long, hide_env_values = true, env = "LEYE_CONFIG", global = true)]
         config: Option<PathBuf>,
         #[command(subcommand)]
         command: devtools::DevCommand,
@@ -129,7 +129,7 @@ enum Command {
     Audit {
         /// TOML config file, as for `leye serve`: `audit verify` uses its
         /// `data_dir` unless `--data-dir` or LEYE_DATA_DIR is given.
-        #[arg(long, env = "LEYE_CONFIG", global = true)]
+        #[arg(long, hide_env_values = true, env = "LEYE_CONFIG", global = true)]
         config: Option<PathBuf>,
         #[command(subcommand)]
         command: devtools::AuditCommand,
@@ -201,7 +201,7 @@ enum Command {
         append: bool,
         /// File holding the pseudonym key, as for `leye serve`; default:
         /// `<data_dir>/pseudonym.key`.
-        #[arg(long, env = "LEYE_PSEUDONYM_KEY_FILE")]
+        #[arg(long, hide_env_values = true, env = "LEYE_PSEUDONYM_KEY_FILE")]
         pseudonym_key_file: Option<PathBuf>,
         #[command(flatten)]
         data: DataArgs,
@@ -277,7 +277,7 @@ enum StoreCommand {
         #[arg(long)]
         to: leye::config::StoreArg,
         /// The chain key file (default: <data_dir>/keys/chain.key).
-        #[arg(long, env = "LEYE_CHAIN_KEY_FILE")]
+        #[arg(long, hide_env_values = true, env = "LEYE_CHAIN_KEY_FILE")]
         chain_key_file: Option<PathBuf>,
         /// Events per transaction.
         #[arg(long, default_value_t = 2000)]

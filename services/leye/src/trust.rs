@@ -180,34 +180,34 @@ impl Default for TrustConfig {
 #[serde(deny_unknown_fields)]
 pub struct TrustSettings {
     /// Server certificate (PEM) for TLS on the gRPC port.
-    #[arg(long, env = "LEYE_TLS_CERT")]
+    #[arg(long, hide_env_values = true, env = "LEYE_TLS_CERT")]
     pub tls_cert: Option<PathBuf>,
     /// Server private key (PEM).
-    #[arg(long, env = "LEYE_TLS_KEY")]
+    #[arg(long, hide_env_values = true, env = "LEYE_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
     /// CA (PEM) that client certificates must chain to (mutual TLS).
-    #[arg(long, env = "LEYE_TLS_CLIENT_CA")]
+    #[arg(long, hide_env_values = true, env = "LEYE_TLS_CLIENT_CA")]
     pub tls_client_ca: Option<PathBuf>,
     /// Issuer (`iss`) of accepted bearer tokens.
-    #[arg(long, env = "LEYE_JWT_ISSUER")]
+    #[arg(long, hide_env_values = true, env = "LEYE_JWT_ISSUER")]
     pub jwt_issuer: Option<String>,
     /// Audience (`aud`) accepted tokens must name.
-    #[arg(long, env = "LEYE_JWT_AUDIENCE")]
+    #[arg(long, hide_env_values = true, env = "LEYE_JWT_AUDIENCE")]
     pub jwt_audience: Option<String>,
     /// JWKS file with the issuer's public keys (EdDSA, ES256, RS256).
-    #[arg(long, env = "LEYE_JWKS_FILE")]
+    #[arg(long, hide_env_values = true, env = "LEYE_JWKS_FILE")]
     pub jwks_file: Option<PathBuf>,
     /// Clock skew tolerated on `exp`/`nbf`, seconds (≤ 300).
-    #[arg(long, env = "LEYE_JWT_MAX_CLOCK_SKEW_SECS")]
+    #[arg(long, hide_env_values = true, env = "LEYE_JWT_MAX_CLOCK_SKEW_SECS")]
     pub jwt_max_clock_skew_secs: Option<u64>,
     /// Allow a non-loopback address without TLS and configured authentication.
-    #[arg(long, env = "LEYE_INSECURE")]
+    #[arg(long, hide_env_values = true, env = "LEYE_INSECURE")]
     pub insecure: Option<bool>,
     /// Reflection: public, authenticated (default) or off.
-    #[arg(long, env = "LEYE_REFLECTION", value_parser = parse_reflection)]
+    #[arg(long, hide_env_values = true, env = "LEYE_REFLECTION", value_parser = parse_reflection)]
     pub reflection: Option<ReflectionAccess>,
     /// Days the audit trail is kept (at least 183).
-    #[arg(long, env = "LEYE_AUDIT_RETENTION_DAYS")]
+    #[arg(long, hide_env_values = true, env = "LEYE_AUDIT_RETENTION_DAYS")]
     pub audit_retention_days: Option<u32>,
     /// Client certificates mapped to principals: config file only, `[[clients]]`.
     #[arg(skip)]

@@ -154,7 +154,7 @@ struct Args {
     server: Option<SocketAddr>,
     /// Bearer token for an external `--server` (e.g. from `leye dev token`);
     /// a server the bench starts gets one from its development issuer.
-    #[arg(long, env = "LEYE_TOKEN")]
+    #[arg(long, hide_env_values = true, env = "LEYE_TOKEN")]
     token: Option<String>,
     /// Log filter (`LEYE_LOG`) of the server the bench starts; its log goes to a file.
     #[arg(long, default_value = "info")]

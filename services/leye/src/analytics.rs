@@ -667,8 +667,10 @@ mod tests {
     /// generation it named when a rebuild switched and removed that
     /// generation's files; its first read failed with SQLite's "disk I/O
     /// error" (the WAL index gone). Here the switch happens at that moment,
-    /// every time: the query's first read fails in the same way, and the
-    /// answer comes from the new generation.
+    /// every time, and the query's first read fails in the same way (an
+    /// I/O error, as SQLite gave: the open now reads the file's format first,
+    /// so the removed files no longer fail a read by themselves); the answer
+    /// comes from the new generation.
     #[tokio::test]
     async fn a_query_whose_generation_is_switched_and_removed_under_it_answers_from_the_new_one() {
         use std::sync::{
@@ -690,6 +692,8 @@ mod tests {
                     // A rebuild finishing right now: switch, then prune the old files.
                     switch.0.switch_to(&switch.1)?;
                     assert_eq!(switch.0.prune()?, 1);
+                    let io = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR);
+                    return Err(rusqlite::Error::SqliteFailure(io, Some("disk I/O error".into())).into());
                 }
                 rm.checkpoint()
             })

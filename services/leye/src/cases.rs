@@ -13,7 +13,15 @@
 //! revision, the command is decided again on the new state (so of two
 //! conflicting commands exactly one wins and the other gets the domain's answer,
 //! e.g. `ALREADY_PLACED`); when the client pinned `expected_revision`, it gets
-//! [`AppError::Conflict`] with the current revision.
+//! [`AppError::Conflict`] with the current revision, at once.
+//!
+//! Within one process, commands on one case take turns, so they do not race;
+//! servers sharing a store do race. A command that lost is decided again
+//! after a short random pause (growing with each loss, so servers that keep
+//! colliding spread out), for as long as [`RETRY_FOR`] allows: a busy case
+//! shared by several servers does not answer `ABORTED` to an unpinned
+//! command. The call's deadline (tonic's request timeout, or the client's
+//! `grpc-timeout` when shorter) cancels the command sooner.
 //!
 //! # Idempotency
 //! Event ids derive from the command id, and each event's metadata keeps the
@@ -22,7 +30,7 @@
 //! event ids if two retries race. A rejected command wrote nothing, so its retry
 //! is decided afresh.
 
-use std::{marker::PhantomData, sync::Arc};
+use std::{marker::PhantomData, sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use leye_domain::{
@@ -43,8 +51,27 @@ use crate::{
     personal::PersonalData,
 };
 
-/// How often a command is re-decided after losing a race before giving up.
-const MAX_ATTEMPTS: usize = 5;
+/// How long an unpinned command keeps being decided again after losing races
+/// before it is answered [`AppError::Conflict`]: [`MIN_ATTEMPTS`] are made in
+/// any case. Within the default request timeout (30 s): a call's own deadline
+/// ends it sooner. Set another with [`Cases::with_retry_for`].
+pub const RETRY_FOR: Duration = Duration::from_secs(10);
+
+/// Attempts made however long they take.
+const MIN_ATTEMPTS: u32 = 5;
+
+/// The pause before deciding again after the first lost race: a random time up
+/// to this, doubling with each further loss up to [`RETRY_PAUSE_MAX`].
+const RETRY_PAUSE_FIRST: Duration = Duration::from_millis(4);
+const RETRY_PAUSE_MAX: Duration = Duration::from_millis(100);
+
+/// The pause before attempt `attempt + 1` after `attempt` lost races: random
+/// ("full jitter") up to `RETRY_PAUSE_FIRST * 2^(attempt - 1)`, capped.
+fn retry_pause(attempt: u32) -> Duration {
+    let ceiling = RETRY_PAUSE_FIRST.saturating_mul(1 << attempt.saturating_sub(1).min(16)).min(RETRY_PAUSE_MAX);
+    let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+    Duration::from_nanos(rand::random_range(0..=nanos))
+}
 
 /// Who sends a command, and how to recognise its retries.
 #[derive(Debug, Clone)]
@@ -338,6 +365,8 @@ pub struct Cases<K, S> {
     /// without it payloads are written plain (the format before sealing) and
     /// sealed ones read as withheld.
     personal: Option<Arc<PersonalData>>,
+    /// How long an unpinned command keeps being decided again after lost races.
+    retry_for: Duration,
     kind: PhantomData<fn() -> K>,
 }
 
@@ -358,6 +387,7 @@ impl<K, S: Clone> Clone for Cases<K, S> {
             turns: self.turns.clone(),
             metrics: self.metrics.clone(),
             personal: self.personal.clone(),
+            retry_for: self.retry_for,
             kind: PhantomData,
         }
     }
@@ -393,7 +423,14 @@ pub fn person_case_id(stream: &StreamName) -> Option<Uuid> {
 impl<K: CaseKind, S: EventStore> Cases<K, S> {
     pub fn new(store: S, ids: CaseIds, clock: Clock) -> Self {
         let turns = (0..TURN_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect();
-        Self { store, ids, clock, turns, metrics: None, personal: None, kind: PhantomData }
+        Self { store, ids, clock, turns, metrics: None, personal: None, retry_for: RETRY_FOR, kind: PhantomData }
+    }
+
+    /// Keeps deciding an unpinned command again after lost races for up to
+    /// `retry_for` (default [`RETRY_FOR`]; at least [`MIN_ATTEMPTS`] attempts).
+    pub fn with_retry_for(mut self, retry_for: Duration) -> Self {
+        self.retry_for = retry_for;
+        self
     }
 
     /// Seals personal fields with `personal` (and opens them on read).
@@ -422,6 +459,7 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
             turns: self.turns.clone(),
             metrics: self.metrics.clone(),
             personal: self.personal.clone(),
+            retry_for: self.retry_for,
             kind: PhantomData,
         }
     }
@@ -499,7 +537,10 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
         let stripe = (case_id.as_u128() % self.turns.len() as u128) as usize;
         let _turn = self.turns[stripe].lock().await;
 
-        for attempt in 1..=MAX_ATTEMPTS {
+        let first_try = tokio::time::Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
             let history = self.load(&stream).await?;
             let case = K::fold(history.iter().map(|r| &r.event));
             // The command's type when it is answered before being decided: for
@@ -601,14 +642,24 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
                     if meta.expected_revision.is_some() {
                         return Err(AppError::Conflict { current });
                     }
-                    tracing::debug!(case = %case_id, command = kind, attempt, "lost a race; deciding again");
+                    let pause = retry_pause(attempt);
+                    if attempt >= MIN_ATTEMPTS && first_try.elapsed() + pause > self.retry_for {
+                        tracing::info!(case = %case_id, command = kind, attempt, "lost every race; giving up");
+                        return Err(AppError::Conflict { current });
+                    }
+                    tracing::debug!(
+                        case = %case_id,
+                        command = kind,
+                        attempt,
+                        pause_us = u64::try_from(pause.as_micros()).unwrap_or(u64::MAX),
+                        "lost a race; deciding again"
+                    );
+                    tokio::time::sleep(pause).await;
                 }
                 Err(StoreError::DuplicateEventId { .. }) => return Err(AppError::CommandIdReused),
                 Err(e) => return Err(e.into()),
             }
         }
-        let current = self.load(&stream).await?.last().map(|r| r.revision);
-        Err(AppError::Conflict { current })
     }
 
     /// Every event of a stream, decoded.

@@ -135,7 +135,10 @@ async fn run_checked(
             return Err(e);
         }
     };
-    // On a shared store, one server at a time publishes, links hires and finds people.
+    // On a shared store, one server at a time publishes, links hires and finds
+    // people. A store that refuses appends (as `commands_refused` below) does
+    // not campaign for the hire linker or the policy finder: a server whose
+    // store accepts appends runs them (see `leadership`).
     let nats =
         crate::leadership::Nats { url: config.publisher.nats_url.as_ref(), replicas: config.publisher.stream.replicas };
     let roles = crate::leadership::Roles::campaign(&store, nats, crate::leadership::INTERVAL);
@@ -193,7 +196,14 @@ async fn run_checked(
         let wait_max = config.trust.limits.query_wait_max();
         let analytics = AnalyticsApi::new(readmodel.clone(), config.targets.clone(), clock.clone())
             .with_progress(crate::analytics::Progress::new(reached_rx, wait_max));
-        let cases = PersonCases::new(store.clone(), ids, clock).with_metrics(publisher.metrics.clone());
+        // A command that keeps losing races to other servers is answered
+        // `ABORTED` before the request timeout cancels it.
+        let retry_for = crate::trust::Limits::secs(config.trust.limits.request_timeout_secs)
+            .saturating_sub(std::time::Duration::from_millis(100))
+            .min(crate::cases::RETRY_FOR);
+        let cases = PersonCases::new(store.clone(), ids, clock)
+            .with_metrics(publisher.metrics.clone())
+            .with_retry_for(retry_for);
         let cases = if config.bench_clear_personal_data { cases } else { cases.with_personal_data(personal) };
         let finder_leader = crate::leadership::Roles::leader(&roles.finder);
         finder_task =

@@ -80,11 +80,22 @@ pub async fn verify_any(config: &ServeConfig, quick_check: bool, out: &mut impl 
     if !config.store.is_shared() {
         return verify(config, quick_check, out);
     }
-    let store = leye_store::AnyStore::open(&config.store, &config.any_store_options(false))
+    // A check creates nothing: no schema, no chain record, no key.
+    let store = leye_store::AnyStore::open_existing(&config.store, &config.any_store_options(false))
         .await
         .with_context(|| format!("opening {}", config.store))?;
-    let key = leye_store::chain::ChainKey::load(store.key_file(), store.algorithm())
-        .map_err(|e| anyhow::anyhow!("chain key: {e}"))?;
+    if let Some(p) = store.integrity().filter(|p| p.code == IntegrityProblem::CHAIN_KEY) {
+        let refused = format!("cannot verify {}: {} ({}); nothing was created", store.describe(), p.detail, p.code);
+        store.close().await;
+        anyhow::bail!(refused);
+    }
+    let key = match leye_store::chain::ChainKey::load(store.key_file(), store.algorithm()) {
+        Ok(key) => key,
+        Err(e) => {
+            store.close().await;
+            anyhow::bail!("chain key: {e}");
+        }
+    };
     let started = Instant::now();
     let walked = leye_store::copy::walk(&store, &key, 2000).await;
     let where_ = store.describe();

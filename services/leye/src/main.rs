@@ -735,8 +735,9 @@ async fn open_existing_store(config: &ServeConfig) -> anyhow::Result<leye_store:
     let data_dir = &config.data_dir;
     let path = match &config.store {
         leye_store::StoreLocator::Sqlite(path) => path.clone(),
+        // Reading only: a database without a leye store is refused, not created.
         shared => {
-            return leye_store::AnyStore::open(shared, &config.any_store_options(false))
+            return leye_store::AnyStore::open_existing(shared, &config.any_store_options(false))
                 .await
                 .with_context(|| format!("opening {shared}"));
         }

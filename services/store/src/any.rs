@@ -58,8 +58,25 @@ impl FromStr for StoreLocator {
         {
             Ok(Self::KurrentDb(s.to_owned()))
         } else {
-            Err(format!("store: `{}` is not a store; expected {}", redact_url(s), Self::FORMS))
+            Err(format!("store: {} is not a store; expected {}", shown_refused(s), Self::FORMS))
         }
+    }
+}
+
+/// A value refused as a locator, as an error may show it: never a password.
+/// With a user info (`@`) or a `key=value` the password is masked as in every
+/// locator ([`redact_url`]); otherwise, if it holds a `:`, nothing past the
+/// first `:` is shown (a mistyped `user:password` without a host could follow).
+fn shown_refused(s: &str) -> String {
+    if s.is_empty() {
+        return "an empty value".into();
+    }
+    if s.contains(['@', '=']) {
+        return format!("`{}`", redact_url(s));
+    }
+    match s.split_once(':') {
+        Some((scheme, _)) => format!("a value starting `{scheme}:` (the rest not shown)"),
+        None => format!("`{s}`"),
     }
 }
 
@@ -154,6 +171,32 @@ impl AnyStore {
             StoreLocator::Sqlite(path) => Ok(Self::Sqlite(SqliteStore::open(path, options.sqlite()).await?)),
             StoreLocator::Postgres(url) => Ok(Self::Postgres(PostgresStore::open(url, options.postgres()).await?)),
             StoreLocator::KurrentDb(url) => Ok(Self::KurrentDb(KurrentStore::open(url, options.kurrent()).await?)),
+        }
+    }
+
+    /// Opens the existing store at `locator` and creates nothing: no SQLite
+    /// file, no PostgreSQL schema, no chain record, no key. For read-only
+    /// commands (`leye verify`, `leye replay`, the source of a copy); a store
+    /// that is not there is refused, saying so.
+    pub async fn open_existing(locator: &StoreLocator, options: &AnyStoreOptions) -> Result<Self, StoreError> {
+        match locator {
+            StoreLocator::Sqlite(path) => {
+                if !path.is_file() {
+                    return Err(StoreError::Backend(format!(
+                        "no event store at {}; nothing was created",
+                        path.display()
+                    )));
+                }
+                Ok(Self::Sqlite(SqliteStore::open(path, options.sqlite()).await?))
+            }
+            StoreLocator::Postgres(url) => {
+                let options = PostgresStoreOptions { create: false, ..options.postgres() };
+                Ok(Self::Postgres(PostgresStore::open(url, options).await?))
+            }
+            StoreLocator::KurrentDb(url) => {
+                let options = KurrentStoreOptions { create: false, ..options.kurrent() };
+                Ok(Self::KurrentDb(KurrentStore::open(url, options).await?))
+            }
         }
     }
 
@@ -301,5 +344,17 @@ mod tests {
         let e = "mysql://u:s3cret@h/d".parse::<StoreLocator>().unwrap_err();
         assert!(e.contains("expected sqlite:PATH") && !e.contains("s3cret"), "{e}");
         assert!("sqlite:".parse::<StoreLocator>().is_err());
+        for bad in [
+            "postgres:leye:s3cret@db:5432/leye",
+            "postgres:/leye:s3cret@db:5432/leye",
+            "leye:s3cret@db:5432/leye",
+            "postgres//leye:s3cret@db:5432/leye",
+            "postgres:leye:s3cret",
+            "host=db password=s3cret",
+            "pg://leye:ab/s3cret@db/leye",
+        ] {
+            let e = bad.parse::<StoreLocator>().unwrap_err();
+            assert!(e.contains("postgres://USER") && !e.contains("s3cret"), "{bad}: {e}");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Through the port, for any adapter: walking a store's whole chain, and
-//! copying a log into PostgreSQL with its positions, times and seals, checked
-//! on the way and verified again on arrival.
+//! copying a log into PostgreSQL with its positions, times and seals: the
+//! source walked whole first, then one transaction on the target, checked on
+//! the way and verified before it commits (all or nothing).
 
 use crate::{
     ChainedEvent, EventStore, Position, StoreError,
@@ -49,54 +50,91 @@ pub struct Copied {
     pub end: Link,
 }
 
-/// Copies `from`'s whole log into the empty PostgreSQL store `to`, `page`
-/// events per transaction, each page checked against the chain with `key`
-/// before it is written (a break in the source stops the copy, naming it), then
-/// walks the target's whole chain and requires it to end on the source's last
-/// link. `to` must have been opened with the same chain key.
+/// Copies `from`'s whole log into the empty PostgreSQL store `to`: walks the
+/// source's whole chain first with `key` (a break stops the copy before
+/// anything is written), then [`copy_walked`].
 pub async fn copy_into_postgres<S: EventStore>(
     from: &S,
     to: &PostgresStore,
     key: &ChainKey,
     page: usize,
+    progress: impl FnMut(u64),
+) -> Result<Copied, StoreError> {
+    let walked = walk(from, key, page).await?;
+    if let Some(b) = &walked.broken {
+        return Err(source_broken(b));
+    }
+    copy_walked(from, to, key, &walked, page, progress).await
+}
+
+/// The refusal of a source whose chain is broken.
+pub fn source_broken(b: &ChainBreak) -> StoreError {
+    StoreError::Backend(format!(
+        "the source's chain is broken: {b}; nothing was written to the target (run `leye verify` on the source, \
+         repair or restore it, then copy again)"
+    ))
+}
+
+/// Copies the log of `from` up to the end of `walked` (an intact walk of it
+/// with `key`) into the empty PostgreSQL store `to`, in ONE transaction
+/// ([`PostgresStore::begin_import`]): the target's head locked first (a server
+/// on the target waits; a target holding events is refused), `page` events per
+/// read, each page checked again against the chain on the way (a source that
+/// changed since the walk stops the copy), the chain of what was written walked
+/// inside the transaction and required to end on the source's last link, and
+/// only then committed. Any failure rolls everything back: the target is left
+/// either holding the whole log, verified, or as it was. `to` must have been
+/// opened with the same chain key.
+pub async fn copy_walked<S: EventStore>(
+    from: &S,
+    to: &PostgresStore,
+    key: &ChainKey,
+    walked: &Walked,
+    page: usize,
     mut progress: impl FnMut(u64),
 ) -> Result<Copied, StoreError> {
-    if let Some(head) = to.head().await? {
-        return Err(StoreError::Backend(format!(
-            "the target already holds events (up to position {head}); copy into a new, empty store"
-        )));
+    if let Some(b) = &walked.broken {
+        return Err(source_broken(b));
     }
-    let source_head = from.sealed_head().await?;
-    let mut walker = Walker::new(key, source_head.map(|h| h.seq));
-    let mut after: Option<Position> = None;
-    loop {
-        let batch: Vec<ChainedEvent> = from.read_chain(after, page.max(1)).await?;
-        let Some(last) = batch.last() else { break };
-        after = Some(last.event.position);
-        for c in &batch {
-            walker
-                .step(&EventBytes::from(&c.event), &StoredSeal::from(&c.seal))
-                .map_err(|b| StoreError::Backend(format!("the source's chain is broken, nothing more copied: {b}")))?;
+    let source_end = walked.end;
+    let mut import = to.begin_import().await?;
+    let written = async {
+        let mut walker = Walker::new(key, Some(source_end.seq));
+        let mut after: Option<Position> = None;
+        while walker.last().seq < source_end.seq {
+            let mut batch: Vec<ChainedEvent> = from.read_chain(after, page.max(1)).await.map_err(|e| {
+                StoreError::Backend(format!("reading the source: {e}; nothing was written to the target"))
+            })?;
+            batch.retain(|c| c.event.position.commit <= source_end.seq);
+            let Some(last) = batch.last() else { break };
+            after = Some(last.event.position);
+            for c in &batch {
+                walker.step(&EventBytes::from(&c.event), &StoredSeal::from(&c.seal)).map_err(|b| {
+                    StoreError::Backend(format!(
+                        "the source changed during the copy ({b}); nothing was written to the target"
+                    ))
+                })?;
+            }
+            import.write(&batch).await?;
+            progress(walker.events());
         }
-        to.import(&batch).await?;
-        progress(walker.events());
+        if walker.last() != source_end || walker.events() != walked.events {
+            return Err(StoreError::Backend(format!(
+                "the source changed during the copy: it now ends at position {} after {} events, not at {} after \
+                 {}; nothing was written to the target",
+                walker.last().seq,
+                walker.events(),
+                source_end.seq,
+                walked.events
+            )));
+        }
+        Ok(())
     }
-    walker
-        .finish(source_head.map_or(HeadState::Missing, HeadState::Valid))
-        .map_err(|b| StoreError::Backend(format!("the source's chain is broken: {b}")))?;
-    let source_end = walker.last();
-    let arrived = walk(to, key, page).await?;
-    if let Some(b) = arrived.broken {
-        return Err(StoreError::Backend(format!("the copy does not verify: {b}")));
+    .await;
+    if let Err(e) = written {
+        import.rollback().await;
+        return Err(e);
     }
-    if arrived.end != source_end || arrived.events != walker.events() {
-        return Err(StoreError::Backend(format!(
-            "the copy ends at position {} after {} events, the source at {} after {}",
-            arrived.end.seq,
-            arrived.events,
-            source_end.seq,
-            walker.events()
-        )));
-    }
-    Ok(Copied { events: arrived.events, end: arrived.end })
+    let end = import.commit(source_end, walked.events, page).await?;
+    Ok(Copied { events: walked.events, end })
 }

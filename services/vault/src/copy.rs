@@ -55,6 +55,13 @@ pub fn copy_sqlite_to_postgres(
         }
     }
     let pg = PgKeyStore::open(to)?;
+    // A check value is sealed with a random nonce: a PostgreSQL key store a
+    // server already opened with the same master key holds another text
+    // that opens with the same key. Keep its value then.
+    let check = match pg.meta("check")? {
+        Some(existing) if crate::check_opens(&existing, &sqlite.master) => existing,
+        _ => check,
+    };
     let added = pg.import(rows.clone(), check)?;
     let arrived: HashMap<_, ImportRow> = pg.export()?.into_iter().map(|r| (r.kid, r)).collect();
     for r in &rows {

@@ -567,6 +567,11 @@ impl Vault {
     }
 }
 
+/// Whether the encoded check value `check` opens with `master`.
+pub(crate) fn check_opens(check: &str, master: &MasterKey) -> bool {
+    keystore::parse_sealed(check).is_ok_and(|c| c.alg.open(master.bytes(), CHECK_AAD, &c.nonce, &c.ct).is_some())
+}
+
 /// The check value: a known text sealed with the master key.
 fn check_value(cipher: Cipher, master: &MasterKey) -> Sealed {
     let (nonce, ct) = cipher.seal(master.bytes(), CHECK_AAD, CHECK_PLAINTEXT);

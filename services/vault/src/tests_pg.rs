@@ -225,3 +225,22 @@ fn a_sqlite_key_store_copied_into_postgres_opens_there_the_same() {
     let e = copy_sqlite_to_postgres(&other_file, &other_key, &options(&pg)).unwrap_err().to_string();
     assert!(e.contains("another master key"), "{e}");
 }
+
+/// A server already opened the (empty) PostgreSQL key store with the same
+/// master key: its check value is another text (a random nonce) that opens
+/// with the same key, and the copy is accepted.
+#[test]
+fn a_copy_into_a_key_store_a_server_opened_with_the_same_master_key_is_accepted() {
+    let Some(pg) = TestPostgres::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("keys/keys.sqlite");
+    let key = KeyFile::new(dir.path().join("keys/master.key"));
+    let local = Vault::open(&file, &key, Cipher::Aes256Gcm).unwrap();
+    let subject = Uuid::new_v4();
+    let sealed = local.seal(subject, b"e", subject.as_bytes()).unwrap();
+    drop(local);
+    drop(Vault::open_postgres(&options(&pg), &key, Cipher::Aes256Gcm).unwrap());
+    copy_sqlite_to_postgres(&file, &key, &options(&pg)).unwrap();
+    let shared = Vault::open_postgres(&options(&pg), &key, Cipher::Aes256Gcm).unwrap();
+    assert_eq!(clear(shared.unseal(subject, b"e", &sealed).unwrap()), subject.as_bytes());
+}

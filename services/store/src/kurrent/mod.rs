@@ -131,6 +131,9 @@ pub struct KurrentStoreOptions {
     /// Most time one KurrentDB call (append, read) may take, unless the URL
     /// sets `defaultDeadline`. Default 10 s.
     pub deadline: Duration,
+    /// Create the chain record and the key when missing (a new store).
+    /// `false` (read-only commands) opens an existing store only. Default `true`.
+    pub create: bool,
 }
 
 impl KurrentStoreOptions {
@@ -145,6 +148,7 @@ impl KurrentStoreOptions {
             queue_capacity: 4096,
             poll_interval: Duration::from_secs(1),
             deadline: Duration::from_secs(10),
+            create: true,
         }
     }
 }

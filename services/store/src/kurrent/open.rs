@@ -67,6 +67,11 @@ pub(super) async fn chain(
     let stream = format!("{}-chain", options.namespace);
     let record = match read_record(client, shown, &stream, deadline).await? {
         Some(record) => record,
+        None if !options.create => {
+            return Err(StoreError::Backend(format!(
+                "KurrentDB at {shown}: no leye store there (no stream {stream}); nothing was created"
+            )));
+        }
         None => create(client, shown, &stream, options, deadline).await?,
     };
     if record.schema_version > SCHEMA_VERSION {

@@ -79,6 +79,7 @@ use crate::{
     chain::{ChainAlgorithm, ChainKey},
     headfile::Link,
 };
+pub use import::Import;
 pub use leader::{Leadership, lock_key};
 pub use open::PostgresChainInfo;
 use read::Readers;
@@ -118,6 +119,11 @@ pub struct PostgresStoreOptions {
     pub tail_check: u64,
     /// Most time to open one connection. Default 10 s.
     pub connect_timeout: Duration,
+    /// Create the schema, its tables, the chain record and the key when
+    /// missing (a new store). `false` (read-only commands: verify, replay)
+    /// opens an existing store only: nothing is created or sealed, and a
+    /// database without a leye store in `schema` is refused. Default `true`.
+    pub create: bool,
 }
 
 impl PostgresStoreOptions {
@@ -134,6 +140,7 @@ impl PostgresStoreOptions {
             poll_interval: Duration::from_secs(1),
             tail_check: 1000,
             connect_timeout: Duration::from_secs(10),
+            create: true,
         }
     }
 }
@@ -198,33 +205,140 @@ impl Target {
     }
 }
 
-/// `url` with its password (in the user part or a `password=` parameter)
-/// replaced by `***`: what logs, errors and configuration listings show.
+/// `url` with its password replaced by `***`: what logs, errors and
+/// configuration listings show, for every locator (PostgreSQL, KurrentDB) and
+/// for values refused as locators.
+///
+/// It masks at least what the PostgreSQL driver would take as a password:
+/// - the user info: tokio-postgres takes everything up to the FIRST `@` as
+///   `user[:password]` (a password may hold `/`, `?` or `#`), while a URL
+///   parser ends the user info at the LAST `@` before the path; everything
+///   from the first `:` of the user info to the later of the two is masked.
+///   Without `scheme://` (a mistyped value) the same rule applies from the
+///   start of the text.
+/// - `password=` parameters (any key containing `password`, case and
+///   percent-escapes ignored): in a URL up to the next `&`; in a `key=value`
+///   connection string the value, quoted (`'…'`, backslash escapes) or up to
+///   the next unescaped white space.
 pub fn redact_url(url: &str) -> String {
-    let mut out = url.to_owned();
-    if let Some(scheme_end) = out.find("://") {
-        let rest_start = scheme_end + 3;
-        let authority_end = out[rest_start..].find(['/', '?']).map_or(out.len(), |i| rest_start + i);
-        if let Some(at) = out[rest_start..authority_end].rfind('@') {
-            let userinfo = &out[rest_start..rest_start + at];
-            if let Some(colon) = userinfo.find(':') {
-                out.replace_range(rest_start + colon + 1..rest_start + at, "***");
+    // A URL only when what precedes `://` is a scheme; else `key=value` text.
+    let scheme = url
+        .find("://")
+        .filter(|&i| i > 0 && url[..i].chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')));
+    match scheme {
+        Some(i) => {
+            let body = i + 3;
+            let (head, rest) = mask_user_info(url, body);
+            head + &mask_url_params(&url[rest..])
+        }
+        None => {
+            let masked = mask_key_values(url);
+            let (head, rest) = mask_user_info(&masked, 0);
+            head + &masked[rest..]
+        }
+    }
+}
+
+const MASK: &str = "***";
+
+/// The text up to the end of the user info (its password masked), and where
+/// the rest begins.
+fn mask_user_info(s: &str, body: usize) -> (String, usize) {
+    let Some(first_at) = s[body..].find('@').map(|i| body + i) else { return (s[..body].to_owned(), body) };
+    let Some(colon) = s[body..first_at].find(':').map(|i| body + i) else { return (s[..body].to_owned(), body) };
+    let tail = &s[first_at + 1..];
+    let authority_end = tail.find(['/', '?', '#']).unwrap_or(tail.len());
+    let end = tail[..authority_end].rfind('@').map_or(first_at, |i| first_at + 1 + i);
+    (format!("{}{MASK}", &s[..=colon]), end)
+}
+
+fn is_password_key(key: &str) -> bool {
+    percent_decode(key.trim()).to_ascii_lowercase().contains("password")
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| char::from(c).to_digit(16);
+        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
             }
         }
     }
-    // Parameters: `password=…` up to the next `&` or space.
-    let lower = out.to_ascii_lowercase();
-    let mut result = String::with_capacity(out.len());
-    let mut i = 0;
-    while let Some(found) = lower[i..].find("password=") {
-        let start = i + found + "password=".len();
-        let end = out[start..].find(['&', ' ']).map_or(out.len(), |e| start + e);
-        result.push_str(&out[i..start]);
-        result.push_str("***");
-        i = end;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// URL parameters: a password's value runs to the next `&`.
+fn mask_url_params(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let (mut copied, mut search) = (0, 0);
+    while let Some(eq) = s[search..].find('=').map(|e| search + e) {
+        let key_start = s[..eq].rfind(['?', '&']).map_or(0, |k| k + 1).max(copied);
+        if is_password_key(&s[key_start..eq]) {
+            let end = s[eq + 1..].find('&').map_or(s.len(), |e| eq + 1 + e);
+            out.push_str(&s[copied..=eq]);
+            out.push_str(MASK);
+            copied = end;
+            search = end;
+        } else {
+            search = eq + 1;
+        }
     }
-    result.push_str(&out[i..]);
-    result
+    out.push_str(&s[copied..]);
+    out
+}
+
+/// A `key = value` connection string, as tokio-postgres reads it.
+fn mask_key_values(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let (mut copied, mut search) = (0, 0);
+    while let Some(eq) = s[search..].find('=').map(|e| search + e) {
+        let before = s[..eq].trim_end();
+        let key_start = before
+            .char_indices()
+            .rev()
+            .find(|(_, c)| c.is_whitespace())
+            .map_or(0, |(k, c)| k + c.len_utf8())
+            .max(copied);
+        if key_start < before.len() && is_password_key(&before[key_start..]) {
+            let value = eq + 1 + (s[eq + 1..].len() - s[eq + 1..].trim_start().len());
+            let end = value_end(s, value);
+            out.push_str(&s[copied..value]);
+            out.push_str(MASK);
+            copied = end;
+            search = end.max(eq + 1);
+        } else {
+            search = eq + 1;
+        }
+    }
+    out.push_str(&s[copied..]);
+    out
+}
+
+/// Where the value starting at `start` ends: after its closing quote, or at
+/// the first unescaped white space.
+fn value_end(s: &str, start: usize) -> usize {
+    let quoted = s[start..].starts_with('\'');
+    let mut chars = s[start..].char_indices().skip(usize::from(quoted));
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '\'' if quoted => return start + i + 1,
+            c if c.is_whitespace() && !quoted => return start + i,
+            _ => {}
+        }
+    }
+    s.len()
 }
 
 /// The PostgreSQL event store: a cheap, cloneable handle. Several handles (in
@@ -258,8 +372,10 @@ impl fmt::Debug for PostgresStore {
 
 impl PostgresStore {
     /// Connects to the database at `url` (`postgres://…`), creates the schema
-    /// and tables if missing (one server at a time), checks the chain's tail,
-    /// and starts the writer task. Must run inside a tokio runtime.
+    /// and tables if missing (one server at a time; with
+    /// [`PostgresStoreOptions::create`] `false` nothing is created and a
+    /// database without the store is refused), checks the chain's tail, and
+    /// starts the writer task. Must run inside a tokio runtime.
     pub async fn open(url: &str, options: PostgresStoreOptions) -> Result<Self, StoreError> {
         let target = Target::parse(url, &options)?;
         let mut client = target.connect("open").await?;
@@ -482,5 +598,31 @@ mod tests {
         );
         assert_eq!(redact_url("host=db PASSWORD=s3cret user=a"), "host=db PASSWORD=*** user=a");
         assert!(!redact_url("postgres://u:p@ss:w@rd@h/d").contains("rd@h"));
+        // tokio-postgres takes the user info up to the first `@`: `/`, `?`, `#` are the password's.
+        for (url, pw) in [
+            ("postgres://leye:ab/SlashPw9@127.0.0.1:5/leye", "SlashPw9"),
+            ("postgres://leye:ab?QmarkPw9@127.0.0.1:5/leye", "QmarkPw9"),
+            ("postgresql://leye:ab#HashPw9@127.0.0.1:5/leye", "HashPw9"),
+            ("POSTGRES://leye:a/b?c#d@h/x", "a/b"),
+            ("kurrentdb://admin:ch/ng?it@k1:2113?tls=false", "ng?it"),
+            ("postgres://h/d?user=a&PassWord=s3cret", "s3cret"),
+            ("postgres://h/d?user=a&pass%77ord=s3cret&x=1", "s3cret"),
+            ("postgres://h/d?password=s3c?ret/x=y", "ret"),
+            ("host=db password='a b\\' c' user=u", "c'"),
+            ("host=db password = s3c\\ ret user=u", "ret"),
+            ("host=db user=a:b password=x@y", "x@y"),
+            ("postgres:leye:NoSl-Pw1@db:5432/leye", "NoSl-Pw1"),
+            ("host=db password=x://s3cret", "s3cret"),
+            ("host=db password='a://b@c' user=u", "b@c"),
+            ("postgres:/leye:NoSl-Pw1@db:5432/leye", "NoSl-Pw1"),
+            ("leye:NoSl-Pw1@db:5432/leye", "NoSl-Pw1"),
+            ("postgres//leye:NoSl-Pw1@db:5432/leye", "NoSl-Pw1"),
+        ] {
+            let shown = redact_url(url);
+            assert!(!shown.contains(pw) && shown.contains("***"), "{url} -> {shown}");
+        }
+        assert_eq!(redact_url("postgres://leye:ab/Sl@db:5/leye?x=1"), "postgres://leye:***@db:5/leye?x=1");
+        assert_eq!(redact_url("postgres:leye:pw@db/leye"), "postgres:***@db/leye");
+        assert_eq!(redact_url("host=db password='a b' user=u"), "host=db password=*** user=u");
     }
 }

@@ -67,13 +67,25 @@ pub(super) async fn prepare(
     target: &Target,
     options: &PostgresStoreOptions,
 ) -> Result<Opened, StoreError> {
-    let tx = client.transaction().await.map_err(pg)?;
-    tx.query("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK]).await.map_err(pg)?;
-    tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", target.schema)).await.map_err(pg)?;
-    tx.batch_execute(SCHEMA).await.map_err(pg)?;
+    let tx = if options.create {
+        let tx = client.transaction().await.map_err(pg)?;
+        tx.query("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK]).await.map_err(pg)?;
+        tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", target.schema)).await.map_err(pg)?;
+        tx.batch_execute(SCHEMA).await.map_err(pg)?;
+        tx
+    } else {
+        let tx = client.build_transaction().read_only(true).start().await.map_err(pg)?;
+        require_existing(&tx, target).await?;
+        tx
+    };
     let row =
         tx.query_opt("SELECT schema_version, algorithm, key_id FROM chain WHERE id = 1", &[]).await.map_err(pg)?;
     let (chain, key, problem) = match row {
+        None if !options.create => {
+            return Err(StoreError::Backend(format!(
+                "{target:?} holds no leye store (its chain record is missing); nothing was created"
+            )));
+        }
         None => {
             let algorithm = options.algorithm.unwrap_or_default();
             let key = load_or_create_key(&options.key_file, algorithm)?;
@@ -142,6 +154,34 @@ pub(super) async fn prepare(
     let synchronous_commit: String =
         client.query_one("SHOW synchronous_commit", &[]).await.map_err(pg)?.try_get(0).map_err(pg)?;
     Ok(Opened { chain, key: key.map(Arc::new), problem, synchronous_commit })
+}
+
+/// Refuses a database without the store's schema and tables (an open that
+/// must not create them).
+async fn require_existing(tx: &tokio_postgres::Transaction<'_>, target: &Target) -> Result<(), StoreError> {
+    let schema = &target.schema;
+    let row = tx
+        .query_one(
+            "SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = $1), \
+             (SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename IN ('events', 'log_head', 'chain'))",
+            &[schema],
+        )
+        .await
+        .map_err(pg)?;
+    let (schemas, tables): (i64, i64) = (row.try_get(0).map_err(pg)?, row.try_get(1).map_err(pg)?);
+    if schemas == 0 {
+        return Err(StoreError::Backend(format!(
+            "{target:?}: no leye store there (the database has no schema `{schema}`); nothing was created. \
+             Check the URL and its database, or create the store with `leye serve` or `leye store copy`"
+        )));
+    }
+    if tables < 3 {
+        return Err(StoreError::Backend(format!(
+            "{target:?}: the schema `{schema}` is not a leye store (its tables events, log_head and chain are not \
+             all there); nothing was created"
+        )));
+    }
+    Ok(())
 }
 
 fn load_or_create_key(key_file: &std::path::Path, algorithm: ChainAlgorithm) -> Result<ChainKey, StoreError> {

@@ -47,9 +47,7 @@ impl Reader {
             async move { client.prepare(&sql).await.map_err(pg) }
         };
         let read_all = prepare(format!("SELECT {COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2"));
-        let read_chain = prepare(format!(
-            "SELECT {COLUMNS}, {SEAL_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
-        ));
+        let read_chain = prepare(read_chain_sql());
         let read_stream =
             prepare(format!("SELECT {COLUMNS} FROM events WHERE stream = $1 AND revision >= $2 ORDER BY revision"));
         let head = prepare("SELECT max(position) FROM events".into());
@@ -106,20 +104,7 @@ impl Readers {
         let after = after.map_or(0, |p| signed(p.commit));
         let max = i64::try_from(max).unwrap_or(i64::MAX);
         let rows = r.client.query(&r.read_chain, &[&after, &max]).await.map_err(pg)?;
-        rows.iter()
-            .map(|row| {
-                let fixed = |i: usize| -> Result<[u8; LINK_LEN], StoreError> {
-                    let b: Vec<u8> = row.try_get(i).map_err(pg)?;
-                    b.try_into().map_err(|_| corrupt("seal"))
-                };
-                let check: Vec<u8> = row.try_get(11).map_err(pg)?;
-                let check = check.try_into().map_err(|_| corrupt("seal"))?;
-                Ok(ChainedEvent {
-                    event: decode(row)?,
-                    seal: Seal { prev: fixed(8)?, hash: fixed(9)?, mac: fixed(10)?, check },
-                })
-            })
-            .collect()
+        rows.iter().map(decode_chained).collect()
     }
 
     pub(super) async fn read_stream(
@@ -150,6 +135,22 @@ impl Readers {
         };
         Ok((link, row.try_get(2).map_err(pg)?))
     }
+}
+
+/// The query of one page of the chain: `position > $1`, at most `$2` rows.
+pub(super) fn read_chain_sql() -> String {
+    format!("SELECT {COLUMNS}, {SEAL_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2")
+}
+
+/// One row of the `COLUMNS` then the `SEAL_COLUMNS`.
+pub(super) fn decode_chained(row: &Row) -> Result<ChainedEvent, StoreError> {
+    let fixed = |i: usize| -> Result<[u8; LINK_LEN], StoreError> {
+        let b: Vec<u8> = row.try_get(i).map_err(pg)?;
+        b.try_into().map_err(|_| corrupt("seal"))
+    };
+    let check: Vec<u8> = row.try_get(11).map_err(pg)?;
+    let check = check.try_into().map_err(|_| corrupt("seal"))?;
+    Ok(ChainedEvent { event: decode(row)?, seal: Seal { prev: fixed(8)?, hash: fixed(9)?, mac: fixed(10)?, check } })
 }
 
 /// One row of the `COLUMNS` (first eight columns).

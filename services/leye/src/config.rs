@@ -23,6 +23,7 @@
 //! | publishes in flight | `--nats-max-in-flight` | `LEYE_NATS_MAX_IN_FLIGHT` | `nats_max_in_flight` | `256` |
 //! | ack timeout, seconds | `--nats-ack-timeout-secs` | `LEYE_NATS_ACK_TIMEOUT_SECS` | `nats_ack_timeout_secs` | `5` |
 //! | publisher lag for NOT_SERVING, seconds | `--publisher-max-lag-secs` | `LEYE_PUBLISHER_MAX_LAG_SECS` | `publisher_max_lag_secs` | `30` |
+//! | leadership interval on a shared store, ms (100–60000): a standby takes over within about one after a leader exits or is killed, four if its machine vanishes | `--leadership-interval-ms` | `LEYE_LEADERSHIP_INTERVAL_MS` | `leadership_interval_ms` | `1000` |
 //! | policy finder (政策找人) on/off | `--policy-finder` | `LEYE_POLICY_FINDER` | `policy_finder` | `true` |
 //! | policy catalogue directory (`*.toml`) | `--policies` | `LEYE_POLICIES` | `policies` | the catalogue built into the binary (`policies/`) |
 //! | event-store chain key file | `--chain-key-file` | `LEYE_CHAIN_KEY_FILE` | `chain_key_file` | `<data_dir>/keys/chain.key` |
@@ -77,6 +78,9 @@ pub struct ServeConfig {
     pub bench_clear_personal_data: bool,
     /// The personal-data key store and its master key.
     pub vault: VaultConfig,
+    /// On a shared store, how often leaders prove they lead and standbys try
+    /// to take over (`leadership_interval_ms`).
+    pub leadership_interval: Duration,
     /// Where `/metrics` is served; `None`: not served.
     pub metrics_listen: Option<SocketAddr>,
     /// Where the dashboard and its JSON API are served; `None`: not served.
@@ -240,6 +244,12 @@ pub struct ServeSettings {
     /// service reports `leye.Publisher` NOT_SERVING, in seconds.
     #[arg(long, hide_env_values = true, env = "LEYE_PUBLISHER_MAX_LAG_SECS")]
     pub publisher_max_lag_secs: Option<u64>,
+    /// On a shared store: how often a leader proves it still leads and a
+    /// standby tries to take over, in milliseconds (100–60000). A standby
+    /// takes over within about one interval after a leader exits or is
+    /// killed, about four when the leader's machine vanishes.
+    #[arg(long, hide_env_values = true, env = "LEYE_LEADERSHIP_INTERVAL_MS")]
+    pub leadership_interval_ms: Option<u64>,
     /// Run the policy finder (政策找人): note on person cases the programmes
     /// they are eligible for and have not received (`true`/`false`).
     #[arg(long, hide_env_values = true, env = "LEYE_POLICY_FINDER")]
@@ -380,6 +390,15 @@ impl ServeSettings {
             opener: None,
             leader: None,
         };
+        let leadership_interval = Duration::from_millis(
+            self.leadership_interval_ms
+                .or(lower.leadership_interval_ms)
+                .unwrap_or(crate::leadership::INTERVAL.as_millis() as u64),
+        );
+        anyhow::ensure!(
+            (Duration::from_millis(100)..=Duration::from_secs(60)).contains(&leadership_interval),
+            "leadership_interval_ms: must be 100 to 60000"
+        );
         let metrics_listen = self.metrics_listen.or(lower.metrics_listen);
         let dashboard_listen = self.dashboard_listen.or(lower.dashboard_listen);
         let otlp_endpoint = self.otlp_endpoint.or(lower.otlp_endpoint);
@@ -427,6 +446,7 @@ impl ServeSettings {
             bench_unsealed: self.bench_unsealed || lower.bench_unsealed,
             bench_clear_personal_data: false,
             vault,
+            leadership_interval,
             metrics_listen,
             dashboard_listen,
             otlp_endpoint,
@@ -629,12 +649,28 @@ mod tests {
             ),
             (ServeSettings { otlp_endpoint: Some("collector:4317".into()), ..Default::default() }, "otlp_endpoint"),
             (ServeSettings { otlp_endpoint: Some("http://".into()), ..Default::default() }, "otlp_endpoint"),
+            (ServeSettings { leadership_interval_ms: Some(99), ..Default::default() }, "leadership_interval_ms"),
+            (ServeSettings { leadership_interval_ms: Some(60_001), ..Default::default() }, "leadership_interval_ms"),
         ] {
             let err = settings.layered_over(ServeSettings::default()).unwrap_err().to_string();
             assert!(err.contains(key), "{err}");
         }
         let err = format!("{:#}", from_toml("leye.toml", "nats_url = \"nats://u:secret@[::1\"\n").unwrap_err());
         assert!(err.contains("leye.toml") && err.contains("not a valid URL"), "{err}");
+    }
+
+    #[test]
+    fn the_leadership_interval_is_a_second_unless_configured() {
+        let default = ServeSettings::default().layered_over(ServeSettings::default()).unwrap();
+        assert_eq!(default.leadership_interval, Duration::from_secs(1));
+        let file = from_toml("leye.toml", "leadership_interval_ms = 250\n").unwrap();
+        assert_eq!(
+            ServeSettings::default().layered_over(file).unwrap().leadership_interval,
+            Duration::from_millis(250)
+        );
+        let flag = ServeSettings { leadership_interval_ms: Some(100), ..Default::default() };
+        let file = from_toml("leye.toml", "leadership_interval_ms = 250\n").unwrap();
+        assert_eq!(flag.layered_over(file).unwrap().leadership_interval, Duration::from_millis(100), "flag over file");
     }
 
     #[test]

@@ -141,7 +141,7 @@ async fn run_checked(
     // store accepts appends runs them (see `leadership`).
     let nats =
         crate::leadership::Nats { url: config.publisher.nats_url.as_ref(), replicas: config.publisher.stream.replicas };
-    let roles = crate::leadership::Roles::campaign(&store, nats, crate::leadership::INTERVAL);
+    let roles = crate::leadership::Roles::campaign(&store, nats, config.leadership_interval);
     let mut config = config;
     config.publisher.leader = crate::leadership::Roles::leader(&roles.publisher);
     if config.publisher.personal_data {

@@ -160,6 +160,8 @@ pub struct Bench {
     dir: tempfile::TempDir,
     ca: Vec<u8>,
     runs: u32,
+    /// `--leadership-interval-ms` of every server; `None`: the default.
+    pub leadership_interval_ms: Option<u64>,
 }
 
 /// One `leye serve` process.
@@ -202,7 +204,7 @@ impl Bench {
             .spawn()
             .context("starting nats-server (apt-get install nats-server)")?;
         let nats_url = format!("nats://127.0.0.1:{port}");
-        Ok(Self { pg, nats, nats_url, leye, dir, ca, runs: 0 })
+        Ok(Self { pg, nats, nats_url, leye, dir, ca, runs: 0, leadership_interval_ms: None })
     }
 
     /// A fresh database for the next run; its URL.
@@ -400,6 +402,9 @@ impl Bench {
             .arg("--pseudonym-key-file")
             .arg(&pseudonym)
             .env("LEYE_LOG", "info");
+        if let Some(ms) = self.leadership_interval_ms {
+            cmd.args(["--leadership-interval-ms", &ms.to_string()]);
+        }
         for (k, _) in std::env::vars() {
             if k.starts_with("LEYE_") && k != "LEYE_LOG" {
                 cmd.env_remove(k);

@@ -75,6 +75,19 @@ pub fn lock_for_serving(data_dir: &Path) -> anyhow::Result<DataDirLock> {
     })
 }
 
+/// The lock of a command that must run with no server on `data_dir`
+/// (restore, generate, the source of a store copy): exclusive, refused while
+/// a `leye serve` holds it, and no server starts there until it is dropped.
+/// `doing` ends the refusal: "stop it before {doing}".
+pub fn lock_alone(data_dir: &Path, doing: &str) -> anyhow::Result<DataDirLock> {
+    lock(data_dir, FlockOperation::NonBlockingLockExclusive)?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "a leye server is running on {} (it holds {LOCK_FILE}): stop it before {doing}",
+            data_dir.display()
+        )
+    })
+}
+
 /// `leye backup <dest>`: a verified copy of the running store, and the keys.
 pub fn backup(config: &ServeConfig, dest: &Path, out: &mut impl Write) -> anyhow::Result<()> {
     let store = config.store_file();
@@ -129,9 +142,7 @@ pub fn restore(config: &ServeConfig, src: &Path, force: bool, out: &mut impl Wri
         anyhow::bail!("the backup {} does not verify: {b}; nothing was restored", src.display());
     }
     let data_dir = &config.data_dir;
-    let _lock = lock(data_dir, FlockOperation::NonBlockingLockExclusive)?.ok_or_else(|| {
-        anyhow::anyhow!("a leye server is running on {} (it holds {LOCK_FILE}): stop it first", data_dir.display())
-    })?;
+    let _lock = lock_alone(data_dir, "restoring into it")?;
     let present: Vec<PathBuf> = fs::read_dir(data_dir)
         .with_context(|| format!("reading {}", data_dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -251,10 +262,17 @@ mod tests {
     }
 
     #[test]
-    fn a_restore_is_refused_while_the_directory_is_served() {
+    fn a_restore_generate_or_copy_is_refused_while_the_directory_is_served() {
         let dir = tempfile::tempdir().unwrap();
         let _serving = lock_for_serving(dir.path()).unwrap();
         let _second_server = lock_for_serving(dir.path()).unwrap();
         assert!(lock(dir.path(), FlockOperation::NonBlockingLockExclusive).unwrap().is_none());
+        let e = lock_alone(dir.path(), "generating into it").unwrap_err().to_string();
+        assert!(e.contains("a leye server is running") && e.contains("stop it before generating into it"), "{e}");
+        drop((_serving, _second_server));
+        let alone = lock_alone(dir.path(), "generating into it").unwrap();
+        assert!(lock_for_serving(dir.path()).is_err(), "no server starts while it runs");
+        drop(alone);
+        lock_for_serving(dir.path()).unwrap();
     }
 }

@@ -597,6 +597,9 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
 async fn generate(config: &ServeConfig, people: usize, seed: u64, append: bool) -> anyhow::Result<()> {
     let data_dir = &config.data_dir;
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    // A server on the directory would fold half a population and start its
+    // sweeps on it; the read model is rebuilt here at the end.
+    let _alone = leye::backup::lock_alone(data_dir, "generating into it")?;
     let store = leye_store::AnyStore::open(&config.store, &config.any_store_options(false)).await?;
     let head = match store.head().await {
         Ok(head) => head,

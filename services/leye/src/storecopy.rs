@@ -9,21 +9,17 @@
 //! either holding the whole log, verified, or as it was.
 
 use std::{
-    fs::{File, OpenOptions},
     io::Write,
-    os::unix::fs::OpenOptionsExt,
     path::{Path, PathBuf},
 };
 
+use crate::backup::{DataDirLock, lock_alone};
 use anyhow::Context;
 use leye_store::{
     AnyStore, AnyStoreOptions, StoreLocator,
     chain::ChainKey,
     copy::{Walked, copy_walked, source_broken, walk},
 };
-use rustix::fs::FlockOperation;
-
-use crate::backup::LOCK_FILE;
 
 /// Copies `from` into the new, empty store `to`, both sealed with the chain key
 /// in `options.key_file`; prints progress and the outcome (never a password).
@@ -43,7 +39,7 @@ pub async fn copy(
     let _lock = match from {
         StoreLocator::Sqlite(path) => {
             anyhow::ensure!(path.is_file(), "--from: no event store at {}", path.display());
-            lock_source(path)?
+            Some(lock_source(path)?)
         }
         _ => None,
     };
@@ -141,25 +137,13 @@ async fn run(
 /// Takes the source's data directory lock (`serve.lock` beside the SQLite
 /// file) exclusively for the whole copy, as `leye restore` does: refused while
 /// a `leye serve` holds it, and no server starts there until the copy ends.
-fn lock_source(store: &Path) -> anyhow::Result<Option<File>> {
+fn lock_source(store: &Path) -> anyhow::Result<DataDirLock> {
     let dir = match store.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let path = dir.join(LOCK_FILE);
-    let file = match OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(&path) {
-        Ok(f) => f,
-        // A directory we may not write: a lock a server holds can still be tested.
-        Err(_) if path.exists() => File::open(&path).with_context(|| format!("opening {}", path.display()))?,
-        Err(_) => return Ok(None),
-    };
-    match rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => Ok(Some(file)),
-        Err(rustix::io::Errno::WOULDBLOCK) => anyhow::bail!(
-            "a leye server is running on {} (it holds {LOCK_FILE}): stop it before copying its store, or the \
-             commands it takes meanwhile would be missing from the copy; nothing was copied",
-            dir.display()
-        ),
-        Err(e) => Err(anyhow::anyhow!("locking {}: {e}", path.display())),
-    }
+    lock_alone(
+        &dir,
+        "copying its store (the commands it takes meanwhile would be missing from the copy); nothing was copied",
+    )
 }

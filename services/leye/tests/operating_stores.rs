@@ -2,9 +2,12 @@
 //! servers on one store, `--store` and `leye store copy`, through the public
 //! interfaces only (the `leye` binary, its gRPC API, its logs and /metrics).
 //!
-//! Each test says what the README / OPERATIONS / the issue promise. Tests
-//! named `defect_…` fail on the reviewed tree: they show a promise broken.
-//! The others check promises that held.
+//! Each test says what the README / OPERATIONS / the issue promise. Ten of
+//! them failed when written (passwords in --help, config errors and refused
+//! values; a copy leaving a partial or mixed log, or running beside a server;
+//! verify creating a store; a server that cannot append holding roles;
+//! unpinned commands aborted across servers) and were fixed; the others
+//! held from the start.
 //!
 //! PostgreSQL and nats-server are the test's own (free loopback ports), never
 //! a server already running on the machine.
@@ -79,7 +82,7 @@ fn closed_port() -> u16 {
 /// env) and runs `leye serve --help` sees it in clear: clap prints every set
 /// variable's value (`[env: LEYE_STORE=postgres://leye:…@…]`).
 #[test]
-fn defect_help_prints_the_store_password_from_the_environment() {
+fn help_never_prints_the_store_password_from_the_environment() {
     for args in [&["serve", "--help"][..], &["verify", "--help"][..]] {
         let out = leye()
             .args(args)
@@ -103,7 +106,7 @@ fn defect_help_prints_the_store_password_from_the_environment() {
 /// mistyped key on the store's line, or a missing quote, makes the refusal
 /// quote the whole line, password included (the TOML error's snippet).
 #[test]
-fn defect_a_config_file_error_quotes_the_store_password() {
+fn a_config_file_error_never_quotes_the_store_password() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
         ("typo.toml", "stroe = \"postgres://leye:CfgPw-typo1@127.0.0.1:1/leye\"\n", "stroe"),
@@ -142,7 +145,7 @@ fn defect_a_config_file_error_quotes_the_store_password() {
 /// refusal repeats it with the password in clear: the redaction only knows
 /// `scheme://user:password@`.
 #[test]
-fn defect_a_store_value_without_scheme_slashes_is_refused_with_its_password() {
+fn a_store_value_without_scheme_slashes_is_refused_without_its_password() {
     let dir = tempfile::tempdir().unwrap();
     let mut leaks = Vec::new();
     for bad in [
@@ -172,7 +175,7 @@ fn defect_a_store_value_without_scheme_slashes_is_refused_with_its_password() {
 /// first `@`), but the redaction stops the user info at the first `/` or `?`:
 /// an unreachable database then prints the password in its error.
 #[test]
-fn defect_a_password_with_a_slash_or_question_mark_is_printed_when_postgres_is_unreachable() {
+fn a_password_with_a_slash_or_question_mark_is_masked_when_postgres_is_unreachable() {
     let dir = tempfile::tempdir().unwrap();
     let port = closed_port();
     let mut leaks = Vec::new();
@@ -322,7 +325,7 @@ async fn a_wrong_password_or_an_unreachable_server_fails_clearly_without_printin
 /// snapshot is missing from PostgreSQL. Happens: the copy succeeds while the
 /// server takes commands; the event written after it is not in the target.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn defect_store_copy_runs_while_the_service_runs_on_the_source() {
+async fn store_copy_is_refused_while_the_service_runs_on_the_source() {
     let Some(pg) = TestPostgres::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -356,7 +359,7 @@ async fn defect_store_copy_runs_while_the_service_runs_on_the_source() {
 /// history), and copying the good source afterwards is refused ("already
 /// holds events").
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn defect_a_copy_refused_for_a_tampered_source_leaves_a_truncated_log_that_verifies() {
+async fn a_copy_refused_for_a_tampered_source_leaves_the_target_untouched() {
     let Some(pg) = TestPostgres::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -540,7 +543,7 @@ async fn two_servers(dir: &Path, url: &str, nats: Option<&str>) -> (Leye, Leye, 
 /// racing one on the other server is refused `ABORTED` (`REVISION_CONFLICT`):
 /// the server does not decide it again on the latest revision.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn defect_unpinned_commands_racing_across_two_servers_are_aborted() {
+async fn unpinned_commands_racing_across_two_servers_are_never_aborted() {
     let Some(pg) = TestPostgres::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let (a, b, case) = two_servers(dir.path(), &pg.url(), None).await;
@@ -804,7 +807,7 @@ async fn nats_credentials_are_never_logged() {
 /// rolling restart), the healthy server stands by and no hire is linked and
 /// no eligibility noted anywhere, for as long as the bad server runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn defect_a_server_with_the_wrong_chain_key_takes_the_appending_roles() {
+async fn a_server_with_the_wrong_chain_key_leaves_the_appending_roles_to_a_healthy_one() {
     let Some(pg) = TestPostgres::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let url = pg.url();
@@ -945,7 +948,7 @@ async fn postgres_down_then_back_commands_are_unavailable_then_accepted_once() {
 /// the source and the new server's events chained onto it, a log that
 /// verifies; the rest of the source can never be copied in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn defect_a_server_on_the_target_during_the_copy_leaves_a_mixed_log() {
+async fn a_server_on_the_target_during_the_copy_never_leaves_a_mixed_log() {
     let Some(pg) = TestPostgres::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -1012,7 +1015,7 @@ async fn defect_a_server_on_the_target_during_the_copy_leaves_a_mixed_log() {
 /// events", and the real copy (with the real data directory) is then refused:
 /// "the target's chain uses key …, the source's …".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn defect_verify_on_an_empty_postgres_creates_a_chain_key_and_blocks_the_copy() {
+async fn verify_on_an_empty_postgres_creates_nothing() {
     let Some(pg) = TestPostgres::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("wrong");

@@ -4,14 +4,14 @@
 //! read-your-writes positions, against what README.md, docs/API.md,
 //! projections/README.md, projections/TARGETS.md and the proto promise.
 //!
-//! Failing tests mark defects (each says what was expected and what
-//! happens): `a_period_not_begun_on_its_as_of_date_counts_no_flow`,
+//! Four of these failed when written and were fixed:
+//! `a_period_not_begun_on_its_as_of_date_counts_no_flow`,
 //! `cli_export_refuses_the_dates_grpc_refuses`,
 //! `read_your_writes_keeps_waiting_across_a_rebuild_while_serving`,
-//! `two_rebuilds_at_once_leave_one_generation_named_by_current`. The others
-//! hold promises verified. Report: /work/review/analyst.md.
+//! `two_rebuilds_at_once_leave_one_generation_named_by_current`; the others
+//! held from the start.
 //!
-//! Run: `NATS_SERVER=/usr/sbin/nats-server cargo test -p leye --test analyst_review`
+//! Run: `NATS_SERVER=/usr/sbin/nats-server cargo test -p leye --test analyst_surfaces`
 
 mod support;
 

@@ -42,7 +42,6 @@ use leye_domain::{
 };
 use leye_store::{EventData, EventStore, ExpectedRevision, Position, StoreError, StreamName};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::{
@@ -533,7 +532,7 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
         let case_id = target.case_id(&self.ids);
         meta.access.touch(case_id);
         let stream = stream_of::<K>(case_id);
-        let fingerprint = fingerprint(case_id, request);
+        let fingerprint = fingerprint(&self.ids, case_id, request);
         let stripe = (case_id.as_u128() % self.turns.len() as u128) as usize;
         let _turn = self.turns[stripe].lock().await;
 
@@ -759,7 +758,7 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
                 rule: "decide_detached is for the service's own bulk loads, without sealing".into(),
             });
         }
-        let fingerprint = fingerprint(case_id, &command);
+        let fingerprint = fingerprint(&self.ids, case_id, &command);
         let events = K::decide(case, command, self.today())?;
         events.iter().for_each(|e| K::apply(case, e));
         let district = K::district(case)
@@ -873,11 +872,27 @@ pub fn decode_with<K: CaseKind>(
     })
 }
 
-/// SHA-256 of the case id and the command as decided.
-fn fingerprint(case_id: Uuid, command: &impl Serialize) -> String {
-    let mut h = Sha256::new();
-    h.update(case_id.as_bytes());
+/// The fingerprint kept with a command's events ([`CaseIds::fingerprint`]):
+/// of the case id and the command as decided, without its personal fields
+/// (`resident_id` and `name` at any depth). The case id already stands for the
+/// resident ID; leaving the name out means a fingerprint, even with the key,
+/// never confirms a guessed name of an erased person (a retry with another
+/// spelling of the name is the same command).
+fn fingerprint(ids: &CaseIds, case_id: Uuid, command: &impl Serialize) -> String {
     // Plain data with string keys: serialisation cannot fail.
-    h.update(serde_json::to_vec(command).unwrap_or_default());
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    let mut value = serde_json::to_value(command).unwrap_or_default();
+    without_personal_fields(&mut value);
+    ids.fingerprint(case_id, &serde_json::to_vec(&value).unwrap_or_default())
+}
+
+fn without_personal_fields(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(fields) => {
+            fields.remove("resident_id");
+            fields.remove("name");
+            fields.values_mut().for_each(without_personal_fields);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(without_personal_fields),
+        _ => {}
+    }
 }

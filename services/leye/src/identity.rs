@@ -79,6 +79,18 @@ impl CaseIds {
         self.derive(b"enterprise:", code.as_str())
     }
 
+    /// A command's fingerprint (idempotency: the same command id must carry
+    /// the same command): HMAC-SHA-256 under this key of the case id and the
+    /// command's bytes, hex. Keyed, so that a fingerprint kept in the store's
+    /// clear metadata cannot be tested against guesses without the key.
+    pub fn fingerprint(&self, case_id: Uuid, command: &[u8]) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(b"command:");
+        mac.update(case_id.as_bytes());
+        mac.update(command);
+        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     fn derive(&self, kind: &[u8], natural_key: &str) -> Uuid {
         // HMAC accepts keys of any length.
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");

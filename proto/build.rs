@@ -23,9 +23,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         // INVALID_ARGUMENT, not INTERNAL, for a request that does not decode.
         .codec_path("crate::codec::LeyeCodec")
-        // Registration holds the resident ID and the name: its Debug is written
-        // by hand in lib.rs and redacts them, so no `{:?}` can leak them.
-        .skip_debug(["leye.person.v1.Registration"])
+        // Registration holds the resident ID and the name, a look-up its
+        // resident ID: their Debug is written by hand in lib.rs and redacts
+        // them, so no `{:?}` can leak them.
+        .skip_debug(["leye.person.v1.Registration", "leye.person.v1.FindCaseByResidentIdRequest"])
         .compile_fds(fds)?;
     Ok(())
 }

@@ -58,6 +58,12 @@ pub mod person {
     }
 }
 
+impl fmt::Debug for person::v1::FindCaseByResidentIdRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FindCaseByResidentIdRequest").field("resident_id", &"<redacted>").finish()
+    }
+}
+
 impl fmt::Debug for person::v1::Registration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Registration")
@@ -85,5 +91,7 @@ mod tests {
         assert!(!shown.contains("11010519491231002X"));
         assert!(!shown.contains("张三"));
         assert!(shown.contains("<redacted>"));
+        let look_up = person::v1::FindCaseByResidentIdRequest { resident_id: "11010519491231002X".into() };
+        assert!(!format!("{look_up:?}").contains("11010519491231002X"), "{look_up:?}");
     }
 }

@@ -59,10 +59,33 @@ pub fn input_text(raw: &str, min: usize, max: usize) -> Result<String, ValueErro
 /// also when written in groups with spaces or hyphens ("120111 19800104
 /// 0003", "120111-198001040003").
 pub fn contains_resident_id(s: &str) -> bool {
+    let s = as_typed(s);
     shaped_like_resident_id(s.as_bytes()) || {
         let joined = join_digit_groups(s.as_bytes());
         joined.len() != s.len() && shaped_like_resident_id(&joined)
     }
+}
+
+/// `s` as a Chinese input method may have typed it, read plainly: full-width
+/// digits and X as ASCII (`１２０…Ｘ`), any Unicode space (the ideographic
+/// U+3000, no-break) as a space, dashes and the full-width hyphen as `-`,
+/// and invisible characters (zero-width spaces and joiners, word joiner,
+/// byte-order mark, soft hyphen) left out.
+fn as_typed(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.is_ascii() {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    s.chars()
+        .filter_map(|c| match c {
+            '\u{FF10}'..='\u{FF19}' => char::from_u32(u32::from(c) - 0xFF10 + u32::from('0')),
+            '\u{FF38}' | '\u{FF58}' => Some('X'),
+            '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' => None,
+            '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FF0D}' => Some('-'),
+            c if c.is_whitespace() => Some(' '),
+            c => Some(c),
+        })
+        .collect::<String>()
+        .into()
 }
 
 /// `b` without the spaces and hyphens that stand between two digits.
@@ -129,6 +152,13 @@ mod tests {
             "本人 120111 19800104 0003 来电",
             "证件号120111-198001040003",
             "110105194912310 02X",
+            // As an input method types it: full-width digits and X, the
+            // ideographic space, an invisible zero-width space inside.
+            "１１０１０５１９４９１２３１００２Ｘ",
+            "本人１２０１１１１９８００１０４０００３",
+            "120111\u{3000}19800104\u{3000}0003",
+            "1201111980\u{200B}01040003",
+            "120111\u{2014}198001040003",
         ] {
             assert!(contains_resident_id(s), "{s}");
         }
@@ -136,9 +166,14 @@ mod tests {
         assert!(err.contains("resident ID") && !err.contains("110105"), "{err}");
         assert!(code("11010519491231002X").is_err(), "ids of vacancies and trainings too");
         // A wrong check character, a longer run of digits, fewer characters: not a resident ID.
-        for s in
-            ["110105194912310021", "9110105194912310021", "11010519491231002X7", "VAC-2026-0001", "022-2345 6789 转 12"]
-        {
+        for s in [
+            "110105194912310021",
+            "9110105194912310021",
+            "11010519491231002X7",
+            "VAC-2026-0001",
+            "022-2345 6789 转 12",
+            "电话０２２－２３４５６７８９",
+        ] {
             assert!(!contains_resident_id(s), "{s}");
             assert!(text(s, 0, 50).is_ok(), "{s}");
         }

@@ -192,7 +192,10 @@ where
         let config = self.config.clone();
         let permit = self.in_flight.clone().try_acquire_owned();
         let started = std::time::Instant::now();
-        let operation = path.trim_start_matches('/').to_string();
+        // A path no rule knows is recorded and logged as `other`: its text is
+        // the caller's, and may hold anything (a resident ID in the audit
+        // trail, which is never erased).
+        let operation = method_label(&path, path.trim_start_matches('/')).to_string();
         // Health checks and reflection are not traced (nor counted).
         let span = match admission {
             Admission::Public => tracing::Span::none(),

@@ -121,7 +121,8 @@ fn rule_not_applicable(d: &Decision) -> Option<Status> {
         NotApplicable::UnknownRule => {
             let rule = "no rule with this id in the policy catalogue";
             let mut details = ErrorDetails::with_bad_request_violation("rule_id", rule);
-            details.set_error_info("UNKNOWN_RULE", ERROR_DOMAIN, meta);
+            // An id the catalogue does not hold is the caller's text: not repeated.
+            details.set_error_info("UNKNOWN_RULE", ERROR_DOMAIN, HashMap::new());
             return Some(Status::with_error_details(Code::InvalidArgument, format!("rule_id: {rule}"), details));
         }
         NotApplicable::NotInForce(_) => return None,

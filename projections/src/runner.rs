@@ -84,10 +84,10 @@ impl ReadModelDir {
         std::fs::create_dir_all(&self.dir).map_err(io)?;
         let path = self.dir.join("rebuild.lock");
         let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io)?;
-        match file.try_lock() {
+        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) => Err(ProjectionError::RebuildUnderWay(path.display().to_string())),
-            Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+            Err(rustix::io::Errno::WOULDBLOCK) => Err(ProjectionError::RebuildUnderWay(path.display().to_string())),
+            Err(e) => Err(io(e.into())),
         }
     }
 

@@ -82,7 +82,7 @@ impl fmt::Debug for person::v1::Registration {
 
 #[cfg(test)]
 mod tests {
-    use super::person::v1::Registration;
+    use super::person::v1::{FindCaseByResidentIdRequest, Registration};
 
     #[test]
     fn registration_debug_redacts_personal_data() {
@@ -91,7 +91,7 @@ mod tests {
         assert!(!shown.contains("11010519491231002X"));
         assert!(!shown.contains("张三"));
         assert!(shown.contains("<redacted>"));
-        let look_up = person::v1::FindCaseByResidentIdRequest { resident_id: "11010519491231002X".into() };
+        let look_up = FindCaseByResidentIdRequest { resident_id: "11010519491231002X".into() };
         assert!(!format!("{look_up:?}").contains("11010519491231002X"), "{look_up:?}");
     }
 }

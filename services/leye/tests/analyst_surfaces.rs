@@ -62,14 +62,15 @@ fn generate(d: &Path, people: u32) {
 /// One generated population shared by the tests that only read it (exports).
 fn population() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let t = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-        generate(&t.path().join("d"), 150);
-        t
+    static POPULATION: OnceLock<PathBuf> = OnceLock::new();
+    POPULATION.get_or_init(|| {
+        let t = DIR.get_or_init(|| {
+            let t = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+            generate(&t.path().join("d"), 150);
+            t
+        });
+        t.path().join("d")
     })
-    .path()
-    .join("d")
-    .leak()
 }
 
 fn readmodel(d: &Path) -> PathBuf {

@@ -16,11 +16,11 @@
 //! - An economic layoff plan gives the union or all staff at least 30 days'
 //!   notice, "提前30日向工会或全体职工说明情况" (000 § 3, 002 #13): planned layoff
 //!   date − notice date ≥ 30 days, else `NOTICE_TOO_SHORT` (field
-//!   `layoff_plan.notice_given_on`). The plan records a notice already given:
+//!   `plan.notice_given_on`). The plan records a notice already given:
 //!   a notice dated after the filing is `NOTICE_AFTER_FILING` (same field); and
 //!   it is filed before it is carried out ("对拟进行经济性裁员的企业", 002 #13): a
 //!   layoff planned before the filing date is `LAYOFF_BEFORE_FILING` (field
-//!   `layoff_plan.planned_layoff_on`); the filing day itself is allowed.
+//!   `plan.planned_layoff_on`); the filing day itself is allowed.
 //! - A registration's `check_character_valid` states what the GB 32100-2015
 //!   check of its credit code gives; a contradicting flag is
 //!   `CHECK_CHARACTER_MISMATCH` (field `registration.check_character_valid`).
@@ -528,7 +528,7 @@ fn decide_on_file(file: &EnterpriseFile, command: EnterpriseCommand, on: Date) -
             if notice < LAYOFF_NOTICE_DAYS {
                 return Err(Rejection::on_field(
                     Code::NoticeTooShort,
-                    "layoff_plan.notice_given_on",
+                    "plan.notice_given_on",
                     format!(
                         "the union or all staff must be told at least {LAYOFF_NOTICE_DAYS} days before the layoff \
                          (000 § 3, 002 #13); the plan gives {notice}"
@@ -538,7 +538,7 @@ fn decide_on_file(file: &EnterpriseFile, command: EnterpriseCommand, on: Date) -
             if p.notice_given_on > on {
                 return Err(Rejection::on_field(
                     Code::NoticeAfterFiling,
-                    "layoff_plan.notice_given_on",
+                    "plan.notice_given_on",
                     format!(
                         "the notice to the union or all staff ({}) is dated after the plan's filing ({on}); \
                          a plan records a notice already given (000 § 3, 002 #13)",
@@ -549,7 +549,7 @@ fn decide_on_file(file: &EnterpriseFile, command: EnterpriseCommand, on: Date) -
             if p.planned_layoff_on < on {
                 return Err(Rejection::on_field(
                     Code::LayoffBeforeFiling,
-                    "layoff_plan.planned_layoff_on",
+                    "plan.planned_layoff_on",
                     format!(
                         "the planned layoff date ({}) lies before the plan's filing ({on}); a plan is filed \
                          before it is carried out (对拟进行经济性裁员的企业, 002 #13)",

@@ -359,7 +359,7 @@ fn a_layoff_plan_gives_30_days_notice() {
         EnterpriseFact::LayoffPlanFiled(plan("p1", "2026-05-01", "2026-05-31")),
     );
     let r = g.when("2026-05-01", EnterpriseCommand::FileLayoffPlan(plan("p1", "2026-05-01", "2026-05-30")));
-    assert_eq!(r.as_ref().unwrap_err().field, Some("layoff_plan.notice_given_on"));
+    assert_eq!(r.as_ref().unwrap_err().field, Some("plan.notice_given_on"));
     then_rejected(r, EnterpriseRejectionCode::NoticeTooShort);
     // A layoff planned before the notice is no notice at all.
     then_rejected(
@@ -381,13 +381,13 @@ fn a_layoff_plan_is_filed_after_its_notice_and_before_its_layoff() {
     };
     // Filed 2026-11-22 with the notice on 2026-12-01 and the layoff 40 days later.
     let r = file("2026-11-22", "2026-12-01", "2027-01-10");
-    assert_eq!(r.as_ref().unwrap_err().field, Some("layoff_plan.notice_given_on"));
+    assert_eq!(r.as_ref().unwrap_err().field, Some("plan.notice_given_on"));
     then_rejected(r, EnterpriseRejectionCode::NoticeAfterFiling);
     then_rejected(file("2026-09-01", "2026-09-02", "2026-10-15"), EnterpriseRejectionCode::NoticeAfterFiling);
     assert!(file("2026-09-01", "2026-09-01", "2026-10-15").is_ok());
     // Filed 2026-11-22 for a layoff on 2026-10-15 (already carried out).
     let r = file("2026-11-22", "2026-09-01", "2026-10-15");
-    assert_eq!(r.as_ref().unwrap_err().field, Some("layoff_plan.planned_layoff_on"));
+    assert_eq!(r.as_ref().unwrap_err().field, Some("plan.planned_layoff_on"));
     then_rejected(r, EnterpriseRejectionCode::LayoffBeforeFiling);
     then_rejected(file("2026-10-16", "2026-09-01", "2026-10-15"), EnterpriseRejectionCode::LayoffBeforeFiling);
     assert!(file("2026-10-15", "2026-09-01", "2026-10-15").is_ok());

@@ -441,11 +441,13 @@ fn decide_on_file(file: &PersonFile, command: PersonCommand, on: Date) -> Result
         PersonCommand::CompleteTraining(t) => {
             let training = open_training(file, &t.training_id)?;
             not_before(training.enrolled_on, "the enrolment")?;
+            not_before_registration()?;
             PersonFact::TrainingCompleted(t)
         }
         PersonCommand::DropTraining(t) => {
             let training = open_training(file, &t.training_id)?;
             not_before(training.enrolled_on, "the enrolment")?;
+            not_before_registration()?;
             PersonFact::TrainingDropped(t)
         }
         PersonCommand::RecordPlacement(p) => {
@@ -504,6 +506,7 @@ fn decide_on_file(file: &PersonFile, command: PersonCommand, on: Date) -> Result
                 ));
             }
             not_before(subsidy.granted_on, "the grant")?;
+            not_before_registration()?;
             PersonFact::SubsidyRevoked(r)
         }
         PersonCommand::StartBenefit(b) => {
@@ -522,6 +525,7 @@ fn decide_on_file(file: &PersonFile, command: PersonCommand, on: Date) -> Result
                 return Err(Rejection::new(Code::BenefitNotRunning, "no unemployment benefit is running"));
             };
             not_before(running.started_on, "the start of the benefit")?;
+            not_before_registration()?;
             PersonFact::BenefitEnded(e)
         }
         PersonCommand::ExitRegistration(x) => {

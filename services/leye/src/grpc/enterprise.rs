@@ -37,6 +37,11 @@ use crate::{
     },
 };
 
+/// The largest guarantee-loan principal accepted, in fen: 100 M yuan, far
+/// above any loan the catalogue knows (3 M), so that the totals of a
+/// jurisdiction (sums of principals) can never overflow.
+const MAX_LOAN_PRINCIPAL_FEN: i64 = 10_000_000_000;
+
 /// The gRPC face of [`EnterpriseCases`].
 #[derive(Debug, Clone)]
 pub struct EnterpriseApi<S> {
@@ -266,7 +271,20 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
             let l = required(f, "loan", r.loan.as_ref())?;
             let loan_id = f.take("loan.loan_id", code(&l.loan_id));
             let borrower = check_enum(f, "loan.borrower", l.borrower, loan_borrower);
-            let principal = f.take("loan.principal_fen", leye_domain::values::Fen::positive(l.principal_fen));
+            let principal = f.take(
+                "loan.principal_fen",
+                leye_domain::values::Fen::positive(l.principal_fen).and_then(|p| {
+                    if l.principal_fen <= MAX_LOAN_PRINCIPAL_FEN {
+                        Ok(p)
+                    } else {
+                        Err(leye_domain::values::ValueError(
+                            "must be at most 10 000 000 000 fen (100 M yuan; the largest guarantee loan of the \
+                             catalogue is 3 M, 000 § 14, 002 #47-48)"
+                                .into(),
+                        ))
+                    }
+                }),
+            );
             let lender = f.take("loan.lender", input_text(&l.lender, 1, 100));
             Some(EnterpriseCommand::RecordGuaranteeLoan(domain::GuaranteeLoan {
                 loan_id: loan_id?,
@@ -473,7 +491,9 @@ fn check_registration(f: &mut Fields, reg: Option<&pb::EnterpriseRegistration>) 
     let mut kinds = BTreeSet::new();
     for (i, k) in r.kinds.iter().enumerate() {
         if let Some(k) = check_enum(f, &format!("registration.kinds[{i}]"), *k, enterprise_kind) {
-            kinds.insert(k);
+            if !kinds.insert(k) {
+                f.bad(format!("registration.kinds[{i}]"), "is listed twice");
+            }
         }
     }
     let credit_code = credit_code?;

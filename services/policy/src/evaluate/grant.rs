@@ -71,6 +71,35 @@ impl Eval<'_> {
             );
             return None;
         };
+        // The months lie in the life of what is rewarded: none before the
+        // month of the fact the rule rewards (the hire, the placement, the
+        // training…, when the rule names one and it is known). Months ahead
+        // of the grant may be granted (e.g. three years of a hiring subsidy).
+        let fact_month = (r.in_force_by != InForceBy::GrantDate && self.fact_missing.is_none())
+            .then(|| crate::dates::month_start(self.fact_on));
+        let (starts_in_time, why) = match fact_month {
+            Some(m) if period.from < m => (
+                false,
+                format!(
+                    "{}..{} starts before the month of {} ({}): the subsidy covers no earlier month",
+                    period.from,
+                    period.to,
+                    r.in_force_by.describe(),
+                    self.fact_on
+                ),
+            ),
+            Some(m) => (
+                true,
+                format!(
+                    "{}..{} starts in or after {m}, the month of {}",
+                    period.from,
+                    period.to,
+                    r.in_force_by.describe()
+                ),
+            ),
+            None => (true, format!("{}..{}: the rule names no fact to start from", period.from, period.to)),
+        };
+        self.check("period_start", starts_in_time, why);
         // This programme's grants and those sharing its ceiling (cumulative_with).
         let mine: Vec<_> = self
             .facts
@@ -232,7 +261,21 @@ impl Eval<'_> {
         let r = self.rule;
         let months = period.and_then(|p| whole_months(p.from, p.to));
         let cap: Result<(i64, String), String> = match &r.amount {
-            AmountRule::None => return None,
+            // An entitlement (e.g. benefit extended to retirement) pays no sum
+            // of its own: an amount asked for is refused, not granted.
+            AmountRule::None => {
+                if let Some(a) = req.amount {
+                    self.check(
+                        "amount",
+                        false,
+                        format!(
+                            "{} asked; this rule is an entitlement and grants no amount (leave it 0)",
+                            yuan(a.get())
+                        ),
+                    );
+                }
+                return None;
+            }
             AmountRule::Fixed { fen } => Ok((*fen, format!("standard amount {} (按标准)", yuan(*fen)))),
             AmountRule::UpTo { fen } => Ok((*fen, format!("at most {} (最高)", yuan(*fen)))),
             AmountRule::PerMonth { fen, per_employee_fen, max_per_month_fen } => {

@@ -517,6 +517,38 @@ async fn enterprise_kinds_listed_twice_are_refused_like_person_groups() {
     server.stop().await;
 }
 
+/// A careless client's "no id": the nil UUID as command id would make two
+/// such clients' commands one (the second answered with the first's
+/// outcome). Refused, naming the field; text with invisible characters too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nil_command_id_and_invisible_characters_are_refused() {
+    let server = spawn().await;
+    let mut e = server.enterprise_client().await;
+    let mut s = Sweep::new(&server, &[]);
+    let nil = Some(CommandContext { command_id: uuid::Uuid::nil().to_string(), ..ctx().unwrap() });
+    let r = e
+        .register_enterprise(epb::RegisterEnterpriseRequest {
+            context: nil,
+            effective_date: days_ago(10),
+            registration: Some(enterprise_registration(&credit_code(ENTERPRISE_BODY))),
+        })
+        .await;
+    s.refused("nil command id", r, Code::InvalidArgument, "context.command_id");
+    let r = e
+        .register_enterprise(epb::RegisterEnterpriseRequest {
+            context: ctx(),
+            effective_date: days_ago(10),
+            registration: Some(epb::EnterpriseRegistration {
+                name: "天津\u{200B}示例有限公司".into(),
+                ..enterprise_registration(&credit_code(ENTERPRISE_BODY))
+            }),
+        })
+        .await;
+    s.refused("a zero-width space in the name", r, Code::InvalidArgument, "registration.name");
+    s.finish();
+    server.stop().await;
+}
+
 /// RULE (person.proto, PolicyDecision.amount_fen): "When granted: the
 /// amount in fen (0 for an entitlement)." domain.md §4.6: unemployment
 /// benefit expiring less than 1 year before retirement "continues to

@@ -45,6 +45,17 @@ pub fn input(raw: &str) -> Result<&str, ValueError> {
             "must not contain bidirectional control characters (U+202A to U+202E, U+2066 to U+2069)",
         ));
     }
+    if raw.chars().any(|c| {
+        matches!(
+            c,
+            '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{2028}' | '\u{2029}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
+        )
+    }) {
+        return Err(ValueError::new(
+            "must not contain invisible characters (zero-width space U+200B, direction marks U+200E/U+200F, \
+             line and paragraph separators U+2028/U+2029, U+2060 to U+2064, byte-order mark U+FEFF)",
+        ));
+    }
     Ok(raw)
 }
 
@@ -165,6 +176,14 @@ mod tests {
         let err = text("本人 11010519491231002X 来访", 0, 500).unwrap_err().0;
         assert!(err.contains("resident ID") && !err.contains("110105"), "{err}");
         assert!(code("11010519491231002X").is_err(), "ids of vacancies and trainings too");
+        for hidden in ["a\u{200B}b", "a\u{200F}b", "a\u{2028}b", "\u{FEFF}ab"] {
+            let err = input_text(hidden, 0, 50).unwrap_err().0;
+            assert!(err.contains("invisible characters"), "{hidden:?}: {err}");
+        }
+        assert!(
+            input_text("👨\u{200D}👩\u{200D}👧 一家", 0, 50).is_ok(),
+            "a joiner inside an emoji sequence is not hidden text"
+        );
         // A wrong check character, a longer run of digits, fewer characters: not a resident ID.
         for s in [
             "110105194912310021",

@@ -545,7 +545,14 @@ pub(super) fn check_context(
         (Some(_), _) => return Err(mismatch("context.office")),
         (None, given) => f.take("context.office", input_text(given, 1, 64)),
     };
-    let command_id = f.take("context.command_id", parse_uuid(&c.command_id));
+    // The nil UUID is what a careless client sends for "no id": two such
+    // clients would collide (the second answered with the first's outcome).
+    let command_id = f.take(
+        "context.command_id",
+        parse_uuid(&c.command_id).and_then(|id| {
+            if id.is_nil() { Err("must not be the nil UUID: a fresh UUID for each command".into()) } else { Ok(id) }
+        }),
+    );
     let optional_id = |f: &mut Fields, field: &str, raw: &str| {
         if raw.trim().is_empty() { command_id } else { f.take(field, parse_uuid(raw)) }
     };

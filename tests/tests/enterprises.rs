@@ -135,7 +135,7 @@ async fn layoffs_plans_and_key_enterprise_thresholds() {
     };
     let short = c.file_layoff_plan(plan(&id, 29)).await.unwrap_err();
     assert_eq!(reason(&short).as_deref(), Some("NOTICE_TOO_SHORT"));
-    assert_eq!(bad_fields(&short), ["layoff_plan.notice_given_on"]);
+    assert_eq!(bad_fields(&short), ["plan.notice_given_on"]);
     c.file_layoff_plan(plan(&id, 30)).await.expect("30 days' notice is enough");
 
     let designate =

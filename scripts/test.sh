@@ -172,4 +172,4 @@ echo "checking proto/ with buf $("${BUF}" --version)" >&2
 "${BUF}" format --diff --exit-code proto
 "${BUF}" breaking proto --against proto/buf-baseline.binpb
 
-cargo test --workspace --locked --all-targets
+cargo test --workspace --locked --all-targets --no-fail-fast

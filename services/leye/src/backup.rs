@@ -143,16 +143,25 @@ pub fn restore(config: &ServeConfig, src: &Path, force: bool, out: &mut impl Wri
     }
     let data_dir = &config.data_dir;
     let _lock = lock_alone(data_dir, "restoring into it")?;
+    // The audit trail is not in a backup and stays where it is: it records
+    // who did what, also before the restore (COMPLIANCE §8.1.4.3 c), and the
+    // server goes on appending to it.
+    let kept = |name: &str| {
+        name == LOCK_FILE
+            || name.starts_with("replaced-")
+            || name == crate::trust::AUDIT_KEY_FILE
+            || name.starts_with(crate::trust::AUDIT_FILE)
+    };
     let present: Vec<PathBuf> = fs::read_dir(data_dir)
         .with_context(|| format!("reading {}", data_dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().is_some_and(|n| n != LOCK_FILE && !n.to_string_lossy().starts_with("replaced-")))
+        .filter(|p| p.file_name().is_some_and(|n| !kept(&n.to_string_lossy())))
         .collect();
     if !present.is_empty() {
         anyhow::ensure!(
             force,
             "{} is not empty ({} entries): restore into an empty data directory, or pass --force to move what is \
-             there aside into {}/replaced-<time>/",
+             there aside into {}/replaced-<time>/ (the audit trail stays in place)",
             data_dir.display(),
             present.len(),
             data_dir.display()

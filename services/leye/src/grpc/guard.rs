@@ -226,9 +226,18 @@ where
             let response = inner.call(request).await?;
             let outcome = Status::from_header_map(response.headers());
             let touched = gate.as_ref().map(Gate::touched).unwrap_or_default();
-            let reason = gate.as_ref().and_then(Gate::denial).unwrap_or("");
+            // The access denial, else the refusal's own reason (ErrorInfo: a
+            // code such as ALREADY_REGISTERED, never a value).
+            let reason = match (gate.as_ref().and_then(Gate::denial), &outcome) {
+                (Some(denied), _) => denied.to_string(),
+                (None, Some(status)) => {
+                    use tonic_types::StatusExt;
+                    status.get_error_details().error_info().map(|i| i.reason.clone()).unwrap_or_default()
+                }
+                (None, None) => String::new(),
+            };
             let record = match &outcome {
-                Some(status) => record(Some(&principal), &peer, &operation, touched, code_name(status.code()), reason),
+                Some(status) => record(Some(&principal), &peer, &operation, touched, code_name(status.code()), &reason),
                 None => record(Some(&principal), &peer, &operation, touched, "OK", ""),
             };
             Ok(done.answer(record, response).await)

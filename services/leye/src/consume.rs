@@ -60,6 +60,11 @@ pub struct ConsumeArgs {
     pub max_events: Option<u64>,
 }
 
+/// Messages pulled at most at a time when no `--max-events` bounds them.
+const PULL_BATCH: usize = 100;
+/// How long one pull waits on the server for messages before pulling again.
+const PULL_EXPIRES: Duration = Duration::from_secs(5);
+
 /// Consumes until `max_events` or Ctrl-C, printing to `out`.
 pub async fn run(args: ConsumeArgs, out: &mut (impl Write + Send)) -> anyhow::Result<u64> {
     let client = async_nats::ConnectOptions::new()
@@ -88,49 +93,78 @@ pub async fn run(args: ConsumeArgs, out: &mut (impl Write + Send)) -> anyhow::Re
         )
         .await
         .with_context(|| format!("durable consumer {}", args.durable))?;
-    let mut messages = consumer.messages().await.context("pulling messages")?;
+    // An existing durable keeps the subject it was made with: asking it for
+    // another would print events the caller did not ask for.
+    let follows = &consumer.cached_info().config.filter_subject;
+    anyhow::ensure!(
+        follows == &args.subject,
+        "durable consumer {} follows {follows}, not {}: give another --durable for that subject (or remove this one \
+         with `nats consumer rm {} {}`)",
+        args.durable,
+        args.subject,
+        args.stream,
+        args.durable
+    );
     let mut seen = 0u64;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
-    while args.max_events.is_none_or(|max| seen < max) {
-        let next = tokio::select! {
-            _ = &mut ctrl_c => break,
-            next = messages.next() => next,
-        };
-        let Some(message) = next else { break };
-        let message = message.map_err(|e| anyhow::anyhow!("receiving: {e}"))?;
-        let sequence = message.info().map(|i| i.stream_sequence).unwrap_or(0);
-        let header = |name: &str| {
-            message.headers.as_ref().and_then(|h| h.get(name)).map(|v| v.as_str().to_string()).unwrap_or_default()
-        };
-        let payload = message.payload.as_ref();
-        let fact = match header(headers::PAYLOAD_TYPE).as_str() {
-            ENTERPRISE_PAYLOAD_TYPE => epb::EnterpriseEvent::decode(payload).map(masked_enterprise),
-            _ => pb::PersonEvent::decode(payload).map(masked),
-        };
-        match fact {
-            Ok(fact) => {
-                writeln!(
-                    out,
-                    "seq={sequence} event={} type={} case={} revision={} position={} effective={} subject={} fact={}",
-                    header(headers::EVENT_ID),
-                    header(headers::EVENT_TYPE),
-                    header(headers::CASE_ID),
-                    header(headers::REVISION),
-                    header(headers::GLOBAL_POSITION),
-                    header(headers::EFFECTIVE_DATE),
-                    message.subject,
-                    fact,
-                )?;
-                message.ack().await.map_err(|e| anyhow::anyhow!("acknowledging: {e}"))?;
-            }
-            Err(_) => {
-                writeln!(out, "seq={sequence} event={} undecodable payload: skipped", header(headers::EVENT_ID))?;
-                message.ack_with(AckKind::Term).await.map_err(|e| anyhow::anyhow!("terminating: {e}"))?;
-            }
+    // Batches of at most what is left to print: a run that stops at
+    // --max-events has pulled nothing it does not acknowledge, so the next
+    // run with the same durable continues at once with the next event (a
+    // message pulled and left would come back only after ack_wait, behind
+    // newer ones).
+    'batches: loop {
+        let want = args.max_events.map_or(PULL_BATCH, |max| max.saturating_sub(seen).min(PULL_BATCH as u64) as usize);
+        if want == 0 {
+            break;
         }
-        out.flush()?;
-        seen += 1;
+        let mut messages = consumer
+            .batch()
+            .max_messages(want)
+            .expires(PULL_EXPIRES)
+            .messages()
+            .await
+            .map_err(|e| anyhow::anyhow!("pulling messages: {e}"))?;
+        loop {
+            let next = tokio::select! {
+                _ = &mut ctrl_c => break 'batches,
+                next = messages.next() => next,
+            };
+            let Some(message) = next else { continue 'batches };
+            let message = message.map_err(|e| anyhow::anyhow!("receiving: {e}"))?;
+            let sequence = message.info().map(|i| i.stream_sequence).unwrap_or(0);
+            let header = |name: &str| {
+                message.headers.as_ref().and_then(|h| h.get(name)).map(|v| v.as_str().to_string()).unwrap_or_default()
+            };
+            let payload = message.payload.as_ref();
+            let fact = match header(headers::PAYLOAD_TYPE).as_str() {
+                ENTERPRISE_PAYLOAD_TYPE => epb::EnterpriseEvent::decode(payload).map(masked_enterprise),
+                _ => pb::PersonEvent::decode(payload).map(masked),
+            };
+            match fact {
+                Ok(fact) => {
+                    writeln!(
+                        out,
+                        "seq={sequence} event={} type={} case={} revision={} position={} effective={} subject={} fact={}",
+                        header(headers::EVENT_ID),
+                        header(headers::EVENT_TYPE),
+                        header(headers::CASE_ID),
+                        header(headers::REVISION),
+                        header(headers::GLOBAL_POSITION),
+                        header(headers::EFFECTIVE_DATE),
+                        message.subject,
+                        fact,
+                    )?;
+                    message.ack().await.map_err(|e| anyhow::anyhow!("acknowledging: {e}"))?;
+                }
+                Err(_) => {
+                    writeln!(out, "seq={sequence} event={} undecodable payload: skipped", header(headers::EVENT_ID))?;
+                    message.ack_with(AckKind::Term).await.map_err(|e| anyhow::anyhow!("terminating: {e}"))?;
+                }
+            }
+            out.flush()?;
+            seen += 1;
+        }
     }
     Ok(seen)
 }

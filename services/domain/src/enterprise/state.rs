@@ -284,9 +284,14 @@ impl EnterpriseFile {
         self.insured_employees_on(date).is_some_and(|n| n > KEY_ENTERPRISE_MORE_THAN)
     }
 
-    /// People laid off in batches reported from `from` to `to` (inclusive).
+    /// People laid off in batches reported from `from` to `to` (inclusive),
+    /// at most `u32::MAX`: batches of any size are recorded, and a sum that
+    /// wrapped would read as no layoffs at all (and pass a stability refund).
     pub fn laid_off_between(&self, from: Date, to: Date) -> u32 {
-        self.layoffs.iter().filter(|l| (from..=to).contains(&l.reported_on)).map(|l| l.layoff.people.get()).sum()
+        self.layoffs
+            .iter()
+            .filter(|l| (from..=to).contains(&l.reported_on))
+            .fold(0u32, |sum, l| sum.saturating_add(l.layoff.people.get()))
     }
 
     /// Layoff rate (减员率) over `from..=to`: people laid off in batches in the

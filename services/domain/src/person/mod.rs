@@ -8,7 +8,9 @@
 //! - Every fact's effective date lies on or before today (`EFFECTIVE_DATE_IN_FUTURE`)
 //!   and not before the registration it belongs to, the latest one
 //!   (`BEFORE_REGISTRATION`); what ends something not before it started
-//!   (`BEFORE_START`).
+//!   (`BEFORE_START`). A household leave is bound by its join only: a
+//!   membership outlives a spell, so a move-out between two registrations
+//!   can be recorded.
 //! - Difficulty recognition, job recommendation, benefit start and exit need an
 //!   open registration (`NOT_REGISTERED`); "4050" needs women 40+ / men 50+ and
 //!   "older worker" women 35+ / men 45+ on the earlier of the recognition date
@@ -555,7 +557,8 @@ fn decide_on_file(file: &PersonFile, command: PersonCommand, on: Date) -> Result
             let Some(current) = file.current_household().filter(|h| h.membership.household_id == l.household_id) else {
                 return Err(Rejection::new(Code::NotInHousehold, "the person is not a member of this household"));
             };
-            not_before_registration()?;
+            // A membership outlives a spell (README): a move-out may fall
+            // between two registrations; only the join bounds it.
             not_before(current.joined_on, "joining the household")?;
             PersonFact::HouseholdLeft(l)
         }

@@ -55,25 +55,20 @@ pub const FRESH_CACHE_KIB: u32 = 48 * 1024;
 /// grant's district (generations from before carry 0).
 pub const FORMAT: i32 = 2;
 
-/// The format of the database behind `conn`: `None` while it has no tables
-/// (a new file), else its `user_version` (0 before formats were kept).
-pub(crate) fn format_of(conn: &Connection) -> Result<Option<i32>, rusqlite::Error> {
+/// Refuses a database of another [`FORMAT`]; a new file (no tables yet)
+/// passes. Every query opens the read model through this: the common case
+/// is one header read (`user_version`), the table look-up only when it
+/// differs.
+pub(crate) fn check_format(conn: &Connection) -> Result<(), ProjectionError> {
+    let found: i32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found == FORMAT {
+        return Ok(());
+    }
     let tables: i64 =
         conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'checkpoint'", [], |r| {
             r.get(0)
         })?;
-    if tables == 0 {
-        return Ok(None);
-    }
-    conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map(Some)
-}
-
-/// Refuses a database of another [`FORMAT`] (a new one passes).
-pub(crate) fn check_format(conn: &Connection) -> Result<(), ProjectionError> {
-    match format_of(conn)? {
-        Some(found) if found != FORMAT => Err(ProjectionError::OtherFormat { found, wanted: FORMAT }),
-        _ => Ok(()),
-    }
+    if tables == 0 { Ok(()) } else { Err(ProjectionError::OtherFormat { found, wanted: FORMAT }) }
 }
 
 /// [`SCHEMA`] without its indexes (one-line statements, [`INDEX_LINE`]).

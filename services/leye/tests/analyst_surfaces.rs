@@ -61,16 +61,15 @@ fn generate(d: &Path, people: u32) {
 
 /// One generated population shared by the tests that only read it (exports).
 fn population() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    static POPULATION: OnceLock<PathBuf> = OnceLock::new();
-    POPULATION.get_or_init(|| {
-        let t = DIR.get_or_init(|| {
+    static POPULATION: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &POPULATION
+        .get_or_init(|| {
             let t = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-            generate(&t.path().join("d"), 150);
-            t
-        });
-        t.path().join("d")
-    })
+            let d = t.path().join("d");
+            generate(&d, 150);
+            (t, d)
+        })
+        .1
 }
 
 fn readmodel(d: &Path) -> PathBuf {

@@ -100,15 +100,7 @@ async fn read_from(js: &jetstream::Context, stream: &str, filter: &str, deliver:
             .unwrap_or_else(|_| panic!("{filter}: only {} of {n} messages arrived", out.len()))
             .expect("messages end")
             .expect("a message");
-        let headers = next
-            .headers
-            .as_ref()
-            .map(|h| {
-                h.iter()
-                    .map(|(k, v)| (k.to_string(), v.first().map(|v| v.as_str().to_string()).unwrap_or_default()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let headers = headers_of(&next);
         let stream_sequence = next.info().map(|i| i.stream_sequence).unwrap_or(0);
         out.push(Raw { subject: next.subject.to_string(), stream_sequence, headers, payload: next.payload.to_vec() });
         next.ack().await.expect("ack");

@@ -354,15 +354,7 @@ pub async fn read_all(js: &jetstream::Context, n: usize) -> Vec<Received> {
             .unwrap_or_else(|_| panic!("only {} of {n} messages arrived", out.len()))
             .expect("stream of messages ended")
             .expect("message");
-        let headers = next
-            .headers
-            .as_ref()
-            .map(|h| {
-                h.iter()
-                    .map(|(k, v)| (k.to_string(), v.first().map(|v| v.as_str().to_string()).unwrap_or_default()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let headers = headers_of(&next);
         let event =
             pb::PersonEvent::decode(next.payload.as_ref()).expect("payload decodes as leye.person.v1.PersonEvent");
         out.push(Received { subject: next.subject.to_string(), headers, event });
@@ -757,4 +749,17 @@ pub fn assert_each_once_in_case_order(received: &[Received], sent: &[Sent]) {
         assert_eq!(rev, *want, "case {case}: revision {rev} arrived where {want} was due");
         *want += 1;
     }
+}
+
+/// A JetStream message's headers, name to first value.
+pub fn headers_of(message: &async_nats::jetstream::Message) -> HashMap<String, String> {
+    message
+        .headers
+        .as_ref()
+        .map(|h| {
+            h.iter()
+                .map(|(k, v)| (k.to_string(), v.first().map(|v| v.as_str().to_string()).unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -25,6 +25,12 @@
 //! district and the schema version are read: straight from its bytes when it
 //! is the flat object of plain strings and numbers the service writes
 //! (`meta_as_written`), by serde otherwise (same value, or serde's error).
+//! Of a person event whose metadata the fold does not read (all but a
+//! registration's office and a grant's district: contacts and job
+//! recommendations are three quarters of the log) only the schema version is
+//! read, from its one `"schema_version":` key (`version_as_written`; a JSON
+//! string cannot hold those bytes unescaped), the whole object as above when
+//! that key is not found exactly once with a plain number.
 
 use leye_domain::{
     Date,
@@ -59,7 +65,9 @@ pub(crate) struct Meta {
 pub(crate) enum Case {
     Person {
         case_id: String,
-        metadata: Meta,
+        /// `None` for the events whose metadata the fold does not read
+        /// ([`PERSON_READS_METADATA`]).
+        metadata: Option<Meta>,
         event: PersonEvent,
     },
     Enterprise {
@@ -78,6 +86,10 @@ const PERSON_NOT_FOLDED: [&str; 4] = [
     "person.subsidy_proposal_rejected",
     "person.personal_data_erased",
 ];
+
+/// Person event types whose metadata the fold reads: a registration's office
+/// (its spell's) and a grant's district (where it counts).
+const PERSON_READS_METADATA: [&str; 2] = ["person.registered", "person.subsidy_granted"];
 
 /// Enterprise event types the fold passes over (see `enterprises::apply_one`).
 const ENTERPRISE_NOT_FOLDED: [&str; 9] = [
@@ -130,9 +142,16 @@ impl Decoded {
             if PERSON_NOT_FOLDED.contains(&event_type) {
                 Case::Other
             } else {
-                let metadata = metadata()?;
-                let event = person_event(event_type, metadata.schema_version, &e.data)
-                    .map_err(|err| corrupt(err.to_string()))?;
+                let (version, metadata) = if PERSON_READS_METADATA.contains(&event_type) {
+                    let metadata = metadata()?;
+                    (metadata.schema_version, Some(metadata))
+                } else {
+                    match version_as_written(&e.metadata) {
+                        Some(version) => (version, None),
+                        None => (metadata()?.schema_version, None),
+                    }
+                };
+                let event = person_event(event_type, version, &e.data).map_err(|err| corrupt(err.to_string()))?;
                 Case::Person { case_id: case_id.to_string(), metadata, event }
             }
         } else {
@@ -297,6 +316,33 @@ fn meta_as_written(b: &[u8]) -> Option<Meta> {
     Some(Meta { office: office?, district: district?, schema_version: version? })
 }
 
+/// The schema version of metadata as the service writes it, from its one
+/// `"schema_version":` key, right after `{` or `,` and followed by an
+/// unsigned integer (no leading zero) and `,` or the object's closing `}`:
+/// inside a JSON string those bytes would follow a `\`. `None` when the object does not start
+/// and end as one, the key is missing or found twice, or its value is
+/// anything else: the caller then reads the whole object ([`meta_as_written`],
+/// serde), which says what is wrong.
+fn version_as_written(b: &[u8]) -> Option<u32> {
+    const KEY: &[u8] = br#""schema_version":"#;
+    if b.first() != Some(&b'{') || b.last() != Some(&b'}') {
+        return None;
+    }
+    let mut found = memchr::memmem::find_iter(b, KEY);
+    let start = found.next()?;
+    // A key starts after `{` or `,`; inside a string a quote follows a `\`.
+    if found.next().is_some() || !matches!(start.checked_sub(1).map(|i| b[i]), Some(b'{' | b',')) {
+        return None;
+    }
+    let at = start + KEY.len();
+    let rest = &b[at..];
+    let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 || (digits > 1 && rest[0] == b'0') || !matches!(rest.get(digits), Some(b',' | b'}')) {
+        return None;
+    }
+    std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
+}
+
 /// The index of the first `"`, `\` or control character (below 0x20) in
 /// `b`: what ends a JSON string or makes it unusual. Eight bytes at a time
 /// (a word has such a byte exactly when the classic has-zero/has-less test of
@@ -449,6 +495,36 @@ mod tests {
         let plain = br#"{"office":"1","district":"120102","schema_version":0,"n":10,"a":["x"]}"#;
         let quick = meta_as_written(plain).unwrap();
         assert_eq!(Some((quick.office, quick.district.as_str().to_string(), quick.schema_version)), by_serde(plain));
+    }
+
+    #[test]
+    fn the_version_as_written_is_what_serde_reads_or_nothing() {
+        let written = br#"{"command_id":"147bc4a9-25be-5aff-a77c-390b4cc415f1","actor":"gen-caseworker-05","office":"120102011","district":"120102","effective_date":"2026-09-22","schema_version":1,"command_fingerprint":"15be","actor_roles":["service","admin"]}"#;
+        assert_eq!(version_as_written(written), Some(1));
+        assert_eq!(version_as_written(br#"{"schema_version":12}"#), Some(12));
+        assert_eq!(version_as_written(br#"{"a":"x","schema_version":0,"b":[]}"#), Some(0));
+        // Whatever it reads, serde reads the same number.
+        for data in [&written[..], br#"{"office":"1","district":"120102","schema_version":7}"#] {
+            assert_eq!(version_as_written(data), by_serde(data).map(|m| m.2));
+        }
+        // Anything unusual is left to the whole object's reading.
+        for data in [
+            &br#"{"office":"1","district":"120102"}"#[..],
+            br#"{"schema_version":1,"schema_version":2}"#,
+            br#"{"schema_version":01}"#,
+            br#"{"schema_version":1.0}"#,
+            br#"{"schema_version":-1}"#,
+            br#"{"schema_version":"1"}"#,
+            br#"{"schema_version": 1}"#,
+            br#"{"schema_version":99999999999}"#,
+            br#"{"schema_version":1"#,
+            br#"{"x\"schema_version":1}"#,
+            br#"{"note":"a,\"schema_version\":2","office":"1"}"#,
+            br#"["schema_version":1]"#,
+            b"",
+        ] {
+            assert_eq!(version_as_written(data), None, "{}", String::from_utf8_lossy(data));
+        }
     }
 
     #[test]

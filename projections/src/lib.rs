@@ -27,6 +27,7 @@ mod case_memory;
 mod decoded;
 mod enterprises;
 pub mod facts;
+mod flusher;
 pub mod goals;
 mod index;
 pub mod names;

@@ -20,7 +20,8 @@ use crate::{
     ProjectionError,
     appended::{self, Appended},
     case_memory::{CaseMemory, Closing, Opens, Place},
-    decoded::{Case, Decoded},
+    decoded::{Case, Decoded, Meta},
+    flusher::Flusher,
     names,
 };
 
@@ -45,6 +46,13 @@ const STATEMENTS: usize = 64;
 /// look"): 48 MiB rebuilds as fast as 128 MiB with 80–90 MiB less peak
 /// memory, and 384 MiB is slower (its pages are all written at the end).
 pub const FRESH_CACHE_KIB: u32 = 48 * 1024;
+
+/// Page cache while a fresh generation's indexes are built, in KiB. SQLite
+/// sorts an index's keys in runs of about the page cache's size: runs of
+/// 4 MiB stay in the processor's caches and are merged cheaply, where runs
+/// of 48 MiB did not (500 000 persons: the indexes in 2.4–3.3 s instead of
+/// 4.1–5.2 s; docs/PERFORMANCE.md, "Rebuild, the finish").
+const INDEX_CACHE_KIB: u32 = 4 * 1024;
 
 /// The read model's table format, kept in each generation's SQLite
 /// `user_version`. Raised by a version of leye that adds a column or changes
@@ -87,6 +95,8 @@ pub struct Projector {
     /// `Some` for a generation made by [`Self::create_fresh`]: the fold
     /// remembers what it wrote instead of reading it back.
     memory: Option<CaseMemory>,
+    /// For such a generation: its pages written to disk as the fold goes.
+    flusher: Option<Flusher>,
 }
 
 impl Projector {
@@ -101,7 +111,7 @@ impl Projector {
         // One transaction: one fsync for the whole schema, not one per
         // statement (a new generation is ready that much sooner).
         conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{SCHEMA}\nPRAGMA user_version = {FORMAT};\nCOMMIT;"))?;
-        Ok(Self { conn, memory: None })
+        Ok(Self { conn, memory: None, flusher: None })
     }
 
     /// Creates a new generation for a rebuild, tuned for one bulk writer.
@@ -131,7 +141,7 @@ impl Projector {
             "BEGIN IMMEDIATE;\n{}\nPRAGMA user_version = {FORMAT};\nCOMMIT;",
             schema_without_indexes()
         ))?;
-        Ok(Self { conn, memory: Some(CaseMemory::default()) })
+        Ok(Self { conn, memory: Some(CaseMemory::default()), flusher: Flusher::start(path) })
     }
 
     /// Completes a generation made by [`Self::create_fresh`]: creates the
@@ -139,21 +149,37 @@ impl Projector {
     /// the WAL-mode database the live follower and readers expect, and makes
     /// it durable (fsync) before the caller may publish it.
     pub fn finish_fresh(self) -> Result<(), ProjectionError> {
+        let started = std::time::Instant::now();
         if !self.conn.is_autocommit() {
             self.conn.execute_batch("COMMIT")?; // the fold's one transaction
         }
+        let committed = started.elapsed();
+        // The rows are in the file: on to the disk while the indexes are built.
+        if let Some(flusher) = &self.flusher {
+            flusher.flush_now();
+        }
         // The log is read by now: the index sorts may use the other cores.
         let helpers = std::thread::available_parallelism().map_or(0, |n| n.get().saturating_sub(1)).min(4);
-        self.conn.execute_batch(&format!("PRAGMA threads = {helpers};"))?;
+        self.conn.execute_batch(&format!("PRAGMA threads = {helpers}; PRAGMA cache_size = -{INDEX_CACHE_KIB};"))?;
         self.conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{SCHEMA}\nCOMMIT;"))?;
+        let indexed = started.elapsed();
         self.conn.execute_batch("PRAGMA locking_mode=NORMAL; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")?;
         let path = self.conn.path().map(std::path::PathBuf::from);
+        drop(self.flusher); // waits for a flush under way
         self.conn.close().map_err(|(_, e)| e)?;
+        let closed = started.elapsed();
         if let Some(path) = path {
             std::fs::File::open(&path)
                 .and_then(|f| f.sync_all())
                 .map_err(|e| ProjectionError::Corrupt(format!("syncing {}: {e}", path.display())))?;
         }
+        tracing::debug!(
+            commit_s = committed.as_secs_f64(),
+            indexes_s = (indexed - committed).as_secs_f64(),
+            wal_and_close_s = (closed - indexed).as_secs_f64(),
+            sync_s = (started.elapsed() - closed).as_secs_f64(),
+            "new generation finished"
+        );
         Ok(())
     }
 
@@ -434,6 +460,14 @@ pub(crate) fn name<T: serde::Serialize>(value: &T) -> Cow<'static, str> {
     names::name(value).map_or_else(|| Cow::Owned(names::of(value)), Cow::Borrowed)
 }
 
+/// The metadata of a person event the fold reads it of (the decoder reads it
+/// for those: `decoded::PERSON_READS_METADATA`).
+fn read(metadata: &Option<Meta>) -> Result<&Meta, ProjectionError> {
+    metadata
+        .as_ref()
+        .ok_or_else(|| ProjectionError::Corrupt("a registration's or grant's metadata was not read".into()))
+}
+
 /// Folds one event: person cases here, enterprise cases in
 /// [`crate::enterprises`]; other streams are not projected.
 fn apply_one(f: &mut Fold<'_>, e: &Decoded) -> Result<(), ProjectionError> {
@@ -446,7 +480,7 @@ fn apply_one(f: &mut Fold<'_>, e: &Decoded) -> Result<(), ProjectionError> {
     };
     let on = iso(event.effective_date);
     match &event.fact {
-        PersonFact::Registered(reg) => registered(f, case_id, on.as_str(), reg, &metadata.office)?,
+        PersonFact::Registered(reg) => registered(f, case_id, on.as_str(), reg, &read(metadata)?.office)?,
         PersonFact::DifficultyRecognised(d) => {
             let categories: Vec<Cow<'static, str>> = d.categories.iter().map(name).collect();
             f.stmt("INSERT INTO difficulty (case_id, recognised_on, valid_from, valid_to, special, zero_employment, categories)
@@ -531,7 +565,7 @@ fn apply_one(f: &mut Fold<'_>, e: &Decoded) -> Result<(), ProjectionError> {
                 // person's community when that lies in the district; else for
                 // the district only, whose code stands in for the community
                 // (TARGETS.md, "Grants").
-                let district = metadata.district.as_str();
+                let district = read(metadata)?.district.as_str();
                 let community = if place.2.starts_with(district) { place.2.as_str() } else { district };
                 f.stmt(
                     "INSERT INTO subsidy (case_id, subsidy_id, programme, amount_fen, period_from, period_to, payee_kind,

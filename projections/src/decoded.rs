@@ -325,10 +325,13 @@ fn meta_as_written(b: &[u8]) -> Option<Meta> {
 /// serde), which says what is wrong.
 fn version_as_written(b: &[u8]) -> Option<u32> {
     const KEY: &[u8] = br#""schema_version":"#;
+    /// Built once: building a finder cost more than the search.
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(KEY));
     if b.first() != Some(&b'{') || b.last() != Some(&b'}') {
         return None;
     }
-    let mut found = memchr::memmem::find_iter(b, KEY);
+    let mut found = FINDER.find_iter(b);
     let start = found.next()?;
     // A key starts after `{` or `,`; inside a string a quote follows a `\`.
     if found.next().is_some() || !matches!(start.checked_sub(1).map(|i| b[i]), Some(b'{' | b',')) {

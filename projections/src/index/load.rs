@@ -2,7 +2,7 @@
 //! once ([`load_all`]), or the cases the projector changed since a
 //! checkpoint ([`reload_changed`]).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -296,7 +296,7 @@ pub(super) fn load_all(conn: &Connection) -> Result<CaseIndex, ProjectionError> 
     for (_, id) in &ids {
         ix.case(id);
     }
-    let mut rows = HashMap::new();
+    let mut rows = HashMap::default();
     read_rows(conn, &mut ix, &mut rows, None)?;
     read_appended(conn, &mut ix, &mut rows, false)?;
     // In case order: each case's rows lie next to the next case's (see `FactStore`).
@@ -340,7 +340,7 @@ pub(super) fn reload_changed(conn: &Connection, ix: &mut CaseIndex, to: u64) -> 
         return Ok(false);
     }
     // The new contacts and recommendations, of whichever cases.
-    let mut rows: HashMap<CaseNo, Rows> = HashMap::new();
+    let mut rows: HashMap<CaseNo, Rows> = HashMap::default();
     read_appended(conn, ix, &mut rows, true)?;
     let mut cases: Vec<CaseNo> = changed.iter().map(|id| ix.case(id)).chain(rows.keys().copied()).collect();
     cases.sort_unstable();

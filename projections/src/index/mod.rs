@@ -63,7 +63,9 @@ pub struct CaseIndex {
     case_ids: Vec<String>,
     /// By [`CaseNo`]: [`Names::case_key`] of the case id.
     case_keys: Vec<u64>,
-    case_no: HashMap<String, CaseNo>,
+    /// Case ids are the service's own (pseudonymous, not chosen by a
+    /// client): a fast hash, looked up once per row when the index loads.
+    case_no: rustc_hash::FxHashMap<String, CaseNo>,
     /// By [`PlaceNo`]: the community code.
     places: Vec<String>,
     place_no: HashMap<String, PlaceNo>,

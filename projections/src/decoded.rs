@@ -271,13 +271,9 @@ fn meta_as_written(b: &[u8]) -> Option<Meta> {
                     _ => {}
                 }
             }
-            c @ b'0'..=b'9' => {
-                let digits = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
-                if c == b'0' && digits > 1 {
-                    return None; // a leading zero is not JSON
-                }
-                let number = std::str::from_utf8(&b[i..i + digits]).ok()?;
-                i += digits;
+            b'0'..=b'9' => {
+                let number = unsigned(&b[i..])?;
+                i += number.len();
                 match key {
                     b"schema_version" => once(&mut version, number.parse::<u32>().ok())?,
                     _ if ours => return None,
@@ -339,11 +335,21 @@ fn version_as_written(b: &[u8]) -> Option<u32> {
     }
     let at = start + KEY.len();
     let rest = &b[at..];
-    let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
-    if digits == 0 || (digits > 1 && rest[0] == b'0') || !matches!(rest.get(digits), Some(b',' | b'}')) {
+    let number = unsigned(rest)?;
+    if !matches!(rest.get(number.len()), Some(b',' | b'}')) {
         return None;
     }
-    std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
+    number.parse().ok()
+}
+
+/// The JSON unsigned integer `b` starts with (its digits), `None` when it
+/// starts with no digit or with a leading zero, which JSON does not allow.
+fn unsigned(b: &[u8]) -> Option<&str> {
+    let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 || (digits > 1 && b[0] == b'0') {
+        return None;
+    }
+    std::str::from_utf8(&b[..digits]).ok()
 }
 
 /// The index of the first `"`, `\` or control character (below 0x20) in

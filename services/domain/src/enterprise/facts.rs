@@ -248,3 +248,23 @@ pub struct GuaranteeLoan {
 /// source allows is 3 years (000 § 14, 002 #47, 004 § 17); 5 years leaves room
 /// for an extension (展期) without admitting nonsense.
 pub const MAX_LOAN_TERM_MONTHS: u32 = 60;
+
+/// The largest principal a guarantee loan may be recorded with, in fen:
+/// 100 M yuan, far above any loan the catalogue knows (3 M, 000 § 14, 002
+/// #47-48), so that the sums of a jurisdiction's principals never overflow.
+pub const MAX_LOAN_PRINCIPAL_FEN: i64 = 10_000_000_000;
+
+/// A guarantee loan's principal as given: positive and at most
+/// [`MAX_LOAN_PRINCIPAL_FEN`].
+pub fn loan_principal(amount: i64) -> Result<Fen, ValueError> {
+    let principal = Fen::positive(amount)?;
+    if amount <= MAX_LOAN_PRINCIPAL_FEN {
+        Ok(principal)
+    } else {
+        Err(ValueError(
+            "must be at most 10 000 000 000 fen (100 M yuan; the largest guarantee loan of the catalogue is 3 M, \
+             000 § 14, 002 #47-48)"
+                .into(),
+        ))
+    }
+}

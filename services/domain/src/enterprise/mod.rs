@@ -43,7 +43,8 @@
 //! - A guarantee loan (创业担保贷款, 001 § 4) is recorded under a client-chosen
 //!   id, unique in the case (`LOAN_EXISTS`), with a term of 1 to 60 months
 //!   (`INVALID_LOAN_TERM`, field `loan.term_months`); the principal is a
-//!   positive amount in fen (checked at the edge).
+//!   positive amount in fen of at most `MAX_LOAN_PRINCIPAL_FEN`
+//!   (`loan_principal`, called at the edge).
 //!
 //! - A hire names the person's case but does not touch it: leye's hire linker
 //!   (`services/leye/src/linker.rs`) records the placement on the person's case

@@ -37,11 +37,6 @@ use crate::{
     },
 };
 
-/// The largest guarantee-loan principal accepted, in fen: 100 M yuan, far
-/// above any loan the catalogue knows (3 M), so that the totals of a
-/// jurisdiction (sums of principals) can never overflow.
-const MAX_LOAN_PRINCIPAL_FEN: i64 = 10_000_000_000;
-
 /// The gRPC face of [`EnterpriseCases`].
 #[derive(Debug, Clone)]
 pub struct EnterpriseApi<S> {
@@ -271,20 +266,7 @@ impl<S: EventStore> EnterpriseCaseService for EnterpriseApi<S> {
             let l = required(f, "loan", r.loan.as_ref())?;
             let loan_id = f.take("loan.loan_id", code(&l.loan_id));
             let borrower = check_enum(f, "loan.borrower", l.borrower, loan_borrower);
-            let principal = f.take(
-                "loan.principal_fen",
-                leye_domain::values::Fen::positive(l.principal_fen).and_then(|p| {
-                    if l.principal_fen <= MAX_LOAN_PRINCIPAL_FEN {
-                        Ok(p)
-                    } else {
-                        Err(leye_domain::values::ValueError(
-                            "must be at most 10 000 000 000 fen (100 M yuan; the largest guarantee loan of the \
-                             catalogue is 3 M, 000 § 14, 002 #47-48)"
-                                .into(),
-                        ))
-                    }
-                }),
-            );
+            let principal = f.take("loan.principal_fen", domain::loan_principal(l.principal_fen));
             let lender = f.take("loan.lender", input_text(&l.lender, 1, 100));
             Some(EnterpriseCommand::RecordGuaranteeLoan(domain::GuaranteeLoan {
                 loan_id: loan_id?,

@@ -372,6 +372,11 @@ pub struct Cases<K, S> {
 /// Stripes of [`Cases::turns`]: two cases share one with probability 1/1024.
 const TURN_STRIPES: usize = 1024;
 
+/// The stripe of [`Cases::turns`] whose turn a command on `case_id` takes.
+pub fn turn_of(case_id: Uuid) -> usize {
+    (case_id.as_u128() % TURN_STRIPES as u128) as usize
+}
+
 /// Person-case commands and queries.
 pub type PersonCases<S> = Cases<Person, S>;
 /// Enterprise-case commands and queries.
@@ -533,8 +538,8 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
         meta.access.touch(case_id);
         let stream = stream_of::<K>(case_id);
         let fingerprint = fingerprint(&self.ids, case_id, request);
-        let stripe = (case_id.as_u128() % self.turns.len() as u128) as usize;
-        let _turn = self.turns[stripe].lock().await;
+        let stripe = &self.turns[turn_of(case_id) % self.turns.len()];
+        let mut turn = stripe.lock().await;
 
         let first_try = tokio::time::Instant::now();
         let mut attempt = 0u32;
@@ -653,7 +658,13 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
                         pause_us = u64::try_from(pause.as_micros()).unwrap_or(u64::MAX),
                         "lost a race; deciding again"
                     );
+                    // The turn is given up during the pause: the cases that
+                    // share its stripe go on meanwhile, and another command
+                    // on this case may go first (it is decided on the latest
+                    // revision either way).
+                    drop(turn);
                     tokio::time::sleep(pause).await;
+                    turn = stripe.lock().await;
                 }
                 Err(StoreError::DuplicateEventId { .. }) => return Err(AppError::CommandIdReused),
                 Err(e) => return Err(e.into()),

@@ -40,12 +40,17 @@ struct Racing {
     inner: SqliteStore,
     other: Arc<OnceLock<PersonCases<SqliteStore>>>,
     races: Arc<AtomicU32>,
+    /// When set, only this case's appends meet races.
+    only: Arc<OnceLock<Uuid>>,
 }
 
 impl Racing {
     /// Another server's command on the case of `stream`, if a race is due.
     async fn get_in_first(&self, stream: &StreamName) {
         let Some(case) = person_case_id(stream) else { return };
+        if self.only.get().is_some_and(|only| *only != case) {
+            return;
+        }
         if self.races.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_err() {
             return;
         }
@@ -140,10 +145,21 @@ fn resident_id(n: u32) -> String {
 async fn setup(dir: &std::path::Path) -> (PersonCases<Racing>, Racing, Uuid) {
     let inner = SqliteStore::open(dir.join("events.sqlite"), SqliteStoreOptions::default()).await.unwrap();
     let ids = CaseIds::from_key([5; 32]);
-    let store = Racing { inner: inner.clone(), other: Arc::new(OnceLock::new()), races: Arc::new(AtomicU32::new(0)) };
+    let store = Racing {
+        inner: inner.clone(),
+        other: Arc::new(OnceLock::new()),
+        races: Arc::new(AtomicU32::new(0)),
+        only: Arc::new(OnceLock::new()),
+    };
     store.other.set(PersonCases::new(inner, ids.clone(), Arc::new(chrono::Utc::now))).unwrap();
     let cases = PersonCases::new(store.clone(), ids, Arc::new(chrono::Utc::now));
-    let id = ResidentId::parse(&resident_id(77), cases.today()).unwrap();
+    let case = register(&cases, 77).await;
+    (cases, store, case)
+}
+
+/// Registers the person of `resident_id(n)` and returns the case id.
+async fn register(cases: &PersonCases<Racing>, n: u32) -> Uuid {
+    let id = ResidentId::parse(&resident_id(n), cases.today()).unwrap();
     let registration = person::Registration {
         resident_id: id.clone().into(),
         name: Some(PersonName::parse("测试").unwrap()),
@@ -158,8 +174,7 @@ async fn setup(dir: &std::path::Path) -> (PersonCases<Racing>, Racing, Uuid) {
         effective_date: cases.today().pred_opt().unwrap(),
         command: PersonCommand::RegisterUnemployment(registration),
     };
-    let case = cases.execute(Target::Person(id), meta(None), register).await.unwrap().case_id;
-    (cases, store, case)
+    cases.execute(Target::Person(id), meta(None), register).await.unwrap().case_id
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -207,4 +222,43 @@ async fn a_command_losing_every_race_gives_up_once_its_retry_budget_is_spent() {
     assert!(matches!(lost, AppError::Conflict { current: Some(r) } if u64::from(raced) == r), "{lost:?} after {raced}");
     assert!(raced >= 5, "at least five attempts: {raced}");
     assert!(took < Duration::from_secs(3), "the budget bounds the retries: {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_losing_races_does_not_hold_up_the_cases_that_share_its_turn() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cases, store, losing) = setup(dir.path()).await;
+    // Another person whose case takes its turn on the same stripe.
+    let ids = cases.case_ids().clone();
+    let neighbour = (78..200_000)
+        .find(|&n| {
+            let id = ResidentId::parse(&resident_id(n), cases.today()).unwrap();
+            leye::cases::turn_of(ids.person(&id)) == leye::cases::turn_of(losing)
+        })
+        .expect("a resident ID on the same stripe");
+    let neighbour = register(&cases, neighbour).await;
+    assert_ne!(neighbour, losing);
+
+    // The losing case meets a race on every append for a whole second.
+    store.only.set(losing).unwrap();
+    store.races.store(u32::MAX, Ordering::SeqCst);
+    let slow = cases.clone().with_retry_for(Duration::from_secs(1));
+    let losing_command = tokio::spawn(async move {
+        let lost = slow.execute(Target::Case(losing), meta(None), contact(&slow, "never first")).await;
+        (lost, Instant::now())
+    });
+    while store.races.load(Ordering::SeqCst) == u32::MAX {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    // Its neighbour's command is answered while it is still losing.
+    let outcome = cases.execute(Target::Case(neighbour), meta(None), contact(&cases, "the neighbour")).await.unwrap();
+    let neighbour_done = Instant::now();
+    assert_eq!(outcome.revision, 1, "{outcome:?}");
+    let (lost, losing_done) = losing_command.await.unwrap();
+    assert!(matches!(lost, Err(AppError::Conflict { .. })), "{lost:?}");
+    assert!(
+        neighbour_done < losing_done,
+        "the neighbour waited {:?} past the losing case's last answer",
+        neighbour_done - losing_done
+    );
 }

@@ -21,7 +21,8 @@
 //! colliding spread out), for as long as [`RETRY_FOR`] allows: a busy case
 //! shared by several servers does not answer `ABORTED` to an unpinned
 //! command. The call's deadline (tonic's request timeout, or the client's
-//! `grpc-timeout` when shorter) cancels the command sooner.
+//! `grpc-timeout` when shorter) cancels the command sooner. The turn is given
+//! up for the pause, so the cases that share its stripe are not held up.
 //!
 //! # Idempotency
 //! Event ids derive from the command id, and each event's metadata keeps the

@@ -106,7 +106,11 @@ impl Projector {
         conn.set_prepared_statement_cache_capacity(STATEMENTS);
         // Another opener (a starting projector, a rebuild) may hold the lock a moment.
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
+        // NORMAL: a killed process loses nothing; a power loss may take back
+        // the last batches, rows and checkpoint together, and they are folded
+        // again from the log. Derived data owes nobody an fsync per batch
+        // (every server folds every event; docs/PERFORMANCE.md).
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")?;
         check_format(&conn)?;
         // One transaction: one fsync for the whole schema, not one per
         // statement (a new generation is ready that much sooner).
@@ -163,7 +167,7 @@ impl Projector {
         self.conn.execute_batch(&format!("PRAGMA threads = {helpers}; PRAGMA cache_size = -{INDEX_CACHE_KIB};"))?;
         self.conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{SCHEMA}\nCOMMIT;"))?;
         let indexed = started.elapsed();
-        self.conn.execute_batch("PRAGMA locking_mode=NORMAL; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")?;
+        self.conn.execute_batch("PRAGMA locking_mode=NORMAL; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")?;
         let path = self.conn.path().map(std::path::PathBuf::from);
         drop(self.flusher); // waits for a flush under way
         self.conn.close().map_err(|(_, e)| e)?;

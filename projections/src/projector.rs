@@ -167,7 +167,7 @@ impl Projector {
         self.conn.execute_batch(&format!("PRAGMA threads = {helpers}; PRAGMA cache_size = -{INDEX_CACHE_KIB};"))?;
         self.conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{SCHEMA}\nCOMMIT;"))?;
         let indexed = started.elapsed();
-        self.conn.execute_batch("PRAGMA locking_mode=NORMAL; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")?;
+        self.conn.execute_batch("PRAGMA locking_mode=NORMAL; PRAGMA journal_mode=WAL;")?;
         let path = self.conn.path().map(std::path::PathBuf::from);
         drop(self.flusher); // waits for a flush under way
         self.conn.close().map_err(|(_, e)| e)?;

@@ -100,6 +100,34 @@ pub fn process_cpu_secs() -> f64 {
     (ticks(11) + ticks(12)) as f64 / 100.0
 }
 
+/// CPU seconds of process `pid` and of its children that exited (user +
+/// system, waited-for children included) plus those of its living children:
+/// a server that forks a process per connection (PostgreSQL) is counted
+/// whole, the connections closed since included. 0 when it cannot be read.
+pub fn process_tree_cpu_secs(pid: u32) -> f64 {
+    // (ppid, utime + stime, cutime + cstime) of one `/proc/PID/stat`.
+    fn stat(path: &std::path::Path) -> Option<(u32, u64, u64)> {
+        let text = std::fs::read_to_string(path).ok()?;
+        let (_, rest) = text.rsplit_once(')')?;
+        let f: Vec<u64> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
+        // After the name: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14).
+        Some((u32::try_from(*f.get(1)?).ok()?, f.get(11)? + f.get(12)?, f.get(13)? + f.get(14)?))
+    }
+    let Some((_, own, reaped)) = stat(&std::path::Path::new("/proc").join(pid.to_string()).join("stat")) else {
+        return 0.0;
+    };
+    let children: u64 = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())))
+        .filter_map(|e| stat(&e.path().join("stat")))
+        .filter(|(ppid, ..)| *ppid == pid)
+        .map(|(_, ticks, _)| ticks)
+        .sum();
+    (own + reaped + children) as f64 / 100.0
+}
+
 /// CPU seconds the whole machine was busy so far (every core: user, nice,
 /// system, irq and softirq from `/proc/stat`; idle, I/O wait and time stolen
 /// by the hypervisor left out); 0 elsewhere.
@@ -226,4 +254,23 @@ pub async fn verify_vs_read(store: &std::path::Path, key_file: &std::path::Path)
         verify_per_sec: events as f64 / verified.walk.as_secs_f64().max(1e-9),
         read_per_sec: read as f64 / read_secs.max(1e-9),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// A child's CPU is counted while it runs and after it has exited and
+    /// been waited for (as PostgreSQL's closed connections are).
+    #[test]
+    fn a_process_tree_counts_its_children_living_and_exited() {
+        let me = std::process::id();
+        let before = super::process_tree_cpu_secs(me);
+        let burn = "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done";
+        let status = std::process::Command::new("sh").args(["-c", burn]).status().expect("sh runs");
+        assert!(status.success());
+        let after = super::process_tree_cpu_secs(me);
+        // The loop takes a few hundred ms of CPU on any machine; the bound is
+        // far below it, and this process's own work only adds to `after`.
+        assert!(after - before >= 0.05, "{before} -> {after}");
+        assert_eq!(super::process_tree_cpu_secs(u32::MAX), 0.0);
+    }
 }

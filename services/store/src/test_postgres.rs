@@ -147,6 +147,12 @@ impl TestPostgres {
         self.port
     }
 
+    /// The postmaster's process id (the first line of `postmaster.pid`), while running.
+    pub fn postmaster_pid(&self) -> Option<u32> {
+        let pid = fs::read_to_string(self.data_dir().join("postmaster.pid")).ok()?;
+        pid.lines().next()?.trim().parse().ok()
+    }
+
     /// The bin directory the server was started from (`psql`, `pgbench`).
     pub fn bin_dir(&self) -> &Path {
         &self.bin

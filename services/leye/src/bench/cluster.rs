@@ -15,14 +15,20 @@
 //!   person and sending its four commands (`RegisterUnemployment`,
 //!   `RecordContact`, `RecommendJob`, `RecordPlacement`), every one a
 //!   durable append (and, per registration, sealed personal data).
-//! - **Raw**: the same number of connections, each committing single-row
-//!   INSERTs (the stored events' mean row size, read back from the runs)
-//!   into a plain table: what this PostgreSQL commits per second with a WAL
-//!   flush per commit (it already flushes concurrent commits together).
+//! - **Raw**: the same number of connections, opened and prepared before the
+//!   clock starts, each committing single-row INSERTs (the stored events'
+//!   mean row size, read back from the runs) into a plain table: what this
+//!   PostgreSQL commits per second with a WAL flush per commit (it already
+//!   flushes concurrent commits together).
 //! - **Where it went** ([`Cost`]): each server's `/metrics` before and after
-//!   a run (mean request and append time) and CPU seconds from `/proc`: of
-//!   the servers, of this process (the clients), of the whole machine (the
-//!   rest is PostgreSQL and NATS), per command.
+//!   a run (mean request and append time) and CPU seconds from `/proc`, per
+//!   command: of the servers, of this process (the clients), of PostgreSQL
+//!   (the postmaster and every backend, closed ones included), of
+//!   nats-server, and of the whole machine (the rest: the kernel's own work).
+//!   PostgreSQL's CPU an event beside its CPU a raw INSERT says what share of
+//!   raw the commands would reach if PostgreSQL alone bound them (servers
+//!   and clients on machines of their own): on one shared machine everything
+//!   competes for the same cores.
 //! - **Fail-over**: three servers; the publisher's leader is killed
 //!   (SIGKILL); measured until a standby logs that it leads the publisher
 //!   role, and until a command sent to it right then has succeeded.
@@ -48,6 +54,15 @@ use crate::client::{Authed, Bearer};
 /// The log line of a server that starts publishing as the role's leader.
 const LEADS: &str = "leading the publisher role: publishing";
 
+/// The raw INSERTs of a run: commits/s, and CPU milliseconds a commit of
+/// the whole machine and of PostgreSQL alone.
+#[derive(Debug, Clone, Copy)]
+pub struct RawInserts {
+    pub per_sec: f64,
+    pub machine_ms: f64,
+    pub postgres_ms: f64,
+}
+
 /// One measured run of commands through `servers` servers.
 #[derive(Debug)]
 pub struct ClusterRun {
@@ -64,6 +79,18 @@ pub struct ClusterRun {
     pub first_error: Option<String>,
     /// What the servers' `/metrics` and `/proc` said over the run.
     pub cost: Cost,
+    /// PostgreSQL's statistics of the run's database (servers stopped).
+    pub statements: Statements,
+}
+
+/// What PostgreSQL did for a run (`pg_stat_database`, `pg_stat_user_tables`),
+/// in all: transactions (read-only statements are one each), index scans of
+/// the events table, rows returned.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Statements {
+    pub transactions: f64,
+    pub event_index_scans: f64,
+    pub rows_returned: f64,
 }
 
 /// Where a run's time and CPU went: the servers' own figures (their
@@ -78,9 +105,12 @@ pub struct Cost {
     pub appends: f64,
     pub append_secs: f64,
     /// CPU seconds of the servers, of this bench process (the TLS clients),
-    /// and of the whole machine (PostgreSQL and NATS are the rest).
+    /// of PostgreSQL (every backend, closed ones included), of nats-server,
+    /// and of the whole machine (the rest is the kernel's own work).
     pub server_cpu: f64,
     pub client_cpu: f64,
+    pub postgres_cpu: f64,
+    pub nats_cpu: f64,
     pub machine_cpu: f64,
 }
 
@@ -93,6 +123,8 @@ impl Cost {
             append_secs: self.append_secs - before.append_secs,
             server_cpu: self.server_cpu - before.server_cpu,
             client_cpu: self.client_cpu - before.client_cpu,
+            postgres_cpu: self.postgres_cpu - before.postgres_cpu,
+            nats_cpu: self.nats_cpu - before.nats_cpu,
             machine_cpu: self.machine_cpu - before.machine_cpu,
         }
     }
@@ -107,9 +139,8 @@ impl Cost {
     }
 
     /// Reads every node's `/metrics` and the CPU counters now.
-    async fn now(nodes: &[Node]) -> anyhow::Result<Self> {
-        let mut c =
-            Self { client_cpu: super::process_cpu_secs(), machine_cpu: super::machine_busy_secs(), ..Self::default() };
+    async fn now(nodes: &[Node], processes: Processes) -> anyhow::Result<Self> {
+        let mut c = Self { client_cpu: super::process_cpu_secs(), ..processes.cpu() };
         for n in nodes {
             let text = scrape(n.metrics).await?;
             for line in text.lines().filter(|l| !l.starts_with('#')) {
@@ -127,6 +158,52 @@ impl Cost {
             }
         }
         Ok(c)
+    }
+}
+
+/// [`Statements`] of the database of `url`, once the backends of the stopped
+/// servers have left (each reports its counts as it exits).
+async fn postgres_statements(c: &tokio_postgres::Client, url: &str) -> anyhow::Result<Statements> {
+    let db = url.rsplit('/').next().unwrap_or_default();
+    for _ in 0..50 {
+        let left: i64 = c.query_one("SELECT count(*) FROM pg_stat_activity WHERE datname = $1", &[&db]).await?.get(0);
+        if left <= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let row = c
+        .query_one(
+            "SELECT d.xact_commit + d.xact_rollback, d.tup_returned, \
+                    (SELECT coalesce(sum(idx_scan), 0)::bigint FROM pg_stat_user_tables WHERE relname = 'events') \
+             FROM pg_stat_database d WHERE d.datname = $1",
+            &[&db],
+        )
+        .await?;
+    Ok(Statements {
+        transactions: row.get::<_, i64>(0) as f64,
+        rows_returned: row.get::<_, i64>(1) as f64,
+        event_index_scans: row.get::<_, i64>(2) as f64,
+    })
+}
+
+/// The process ids of the bench's PostgreSQL (its postmaster) and nats-server.
+#[derive(Debug, Clone, Copy)]
+struct Processes {
+    postgres: Option<u32>,
+    nats: Option<u32>,
+}
+
+impl Processes {
+    /// Their CPU seconds so far, and the machine's.
+    fn cpu(self) -> Cost {
+        let tree = |pid: Option<u32>| pid.map_or(0.0, super::process_tree_cpu_secs);
+        Cost {
+            postgres_cpu: tree(self.postgres),
+            nats_cpu: tree(self.nats),
+            machine_cpu: super::machine_busy_secs(),
+            ..Cost::default()
+        }
     }
 }
 
@@ -217,9 +294,14 @@ impl Bench {
         Ok(self.pg.url_for(&name))
     }
 
-    /// Single-row INSERT commits of `row` bytes over `clients` connections:
-    /// commits/s, and the whole machine's CPU milliseconds per commit.
-    pub async fn raw_inserts(&mut self, clients: usize, total: usize, row: usize) -> anyhow::Result<(f64, f64)> {
+    fn processes(&self) -> Processes {
+        Processes { postgres: self.pg.postmaster_pid(), nats: self.nats.id() }
+    }
+
+    /// Single-row INSERT commits of `row` bytes over `clients` connections,
+    /// opened and prepared before the clock starts: commits/s, and the CPU
+    /// (whole machine, PostgreSQL's own) of the commits.
+    pub async fn raw_inserts(&mut self, clients: usize, total: usize, row: usize) -> anyhow::Result<RawInserts> {
         let url = self.database().await?;
         let (setup, conn) = tokio_postgres::connect(&url, NoTls).await?;
         tokio::spawn(conn);
@@ -229,17 +311,19 @@ impl Bench {
             )
             .await?;
         let per = total / clients.max(1);
-        let busy = super::machine_busy_secs();
+        let mut connections = Vec::new();
+        for _ in 0..clients {
+            let (client, conn) = tokio_postgres::connect(&url, NoTls).await?;
+            tokio::spawn(conn);
+            client.batch_execute("SET synchronous_commit TO on").await?;
+            let insert = client.prepare("INSERT INTO raw_bench (event_id, stream, data) VALUES ($1, $2, $3)").await?;
+            connections.push((client, insert));
+        }
+        let before = self.processes().cpu();
         let started = Instant::now();
         let mut tasks = JoinSet::new();
-        for _ in 0..clients {
-            let url = url.clone();
+        for (client, insert) in connections {
             tasks.spawn(async move {
-                let (client, conn) = tokio_postgres::connect(&url, NoTls).await?;
-                tokio::spawn(conn);
-                client.batch_execute("SET synchronous_commit TO on").await?;
-                let insert =
-                    client.prepare("INSERT INTO raw_bench (event_id, stream, data) VALUES ($1, $2, $3)").await?;
                 for _ in 0..per {
                     let id = uuid::Uuid::new_v4();
                     let stream = format!("person-{}", id.simple());
@@ -251,9 +335,11 @@ impl Bench {
         while let Some(r) = tasks.join_next().await {
             r??;
         }
+        let secs = started.elapsed().as_secs_f64();
+        let cost = self.processes().cpu().minus(before);
         let done = (per * clients) as f64;
-        let cpu_ms = 1000.0 * (super::machine_busy_secs() - busy) / done.max(1.0);
-        Ok((done / started.elapsed().as_secs_f64(), cpu_ms))
+        let ms = |cpu: f64| 1000.0 * cpu / done.max(1.0);
+        Ok(RawInserts { per_sec: done / secs, machine_ms: ms(cost.machine_cpu), postgres_ms: ms(cost.postgres_cpu) })
     }
 
     /// `persons` × 4 commands from `clients` clients over `servers` servers.
@@ -270,7 +356,7 @@ impl Bench {
         let before: i64 = c.query_one("SELECT count(*) FROM leye.events", &[]).await?.get(0);
         let base: u64 = rand::random::<u32>().into();
         let next = Arc::new(AtomicU64::new(0));
-        let cost_before = Cost::now(&nodes).await?;
+        let cost_before = Cost::now(&nodes, self.processes()).await?;
         let started = Instant::now();
         let mut set = JoinSet::new();
         for i in 0..clients {
@@ -286,7 +372,7 @@ impl Bench {
             first_error = first_error.or(first);
         }
         let secs = started.elapsed().as_secs_f64();
-        let cost = Cost::now(&nodes).await?.minus(cost_before);
+        let cost = Cost::now(&nodes, self.processes()).await?.minus(cost_before);
         let row = c
             .query_one(
                 "SELECT count(*) - $1, coalesce(avg(length(data) + length(metadata)), 0)::float8 FROM leye.events",
@@ -297,6 +383,7 @@ impl Bench {
         for n in nodes {
             stop(n).await;
         }
+        let statements = postgres_statements(&c, &url).await?;
         Ok(ClusterRun {
             servers,
             clients,
@@ -308,6 +395,7 @@ impl Bench {
             errors,
             first_error,
             cost,
+            statements,
         })
     }
 

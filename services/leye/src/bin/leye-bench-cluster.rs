@@ -66,7 +66,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 }
                 runs.push(r);
             }
-            let (raw, raw_cpu) = bench.raw_inserts(clients, (persons * 4) as usize, row).await?;
+            let raw_run = bench.raw_inserts(clients, (persons * 4) as usize, row).await?;
+            let raw = raw_run.per_sec;
             for r in &runs {
                 println!(
                     "{:>8} {:>8} {:>8} {:>10.0} {:>10.0} {:>10.0} {:>8.2} {:>8.1} {:>9.1} {:>7}",
@@ -88,22 +89,50 @@ async fn run(args: Args) -> anyhow::Result<()> {
             println!("         (raw row {row} B, the events' mean data + metadata)");
             println!(
                 "         where it went (servers' /metrics: mean request and append ms; CPU ms per command from /proc: \
-                 servers, clients, the rest = PostgreSQL + NATS; the raw INSERT's: {raw_cpu:.2} ms of the machine)"
+                 servers, clients, PostgreSQL, NATS, the kernel's own and other; a raw INSERT: {:.2} ms of the \
+                 machine, {:.3} of PostgreSQL)",
+                raw_run.machine_ms, raw_run.postgres_ms
             );
             for r in &runs {
                 let c = &r.cost;
                 let per = |cpu: f64| 1000.0 * cpu / (r.commands.max(1) as f64);
                 println!(
-                    "         {} server(s): request {:.1} ms, append {:.1} ms; CPU/cmd servers {:.2}, clients {:.2}, rest {:.2}, machine {:.2} ms",
+                    "         {} server(s): request {:.1} ms, append {:.1} ms; CPU/cmd servers {:.2}, clients {:.2}, \
+                     PostgreSQL {:.3}, NATS {:.3}, other {:.2}, machine {:.2} ms",
                     r.servers,
                     c.request_ms(),
                     c.append_ms(),
                     per(c.server_cpu),
                     per(c.client_cpu),
-                    per(c.machine_cpu - c.server_cpu - c.client_cpu),
+                    per(c.postgres_cpu),
+                    per(c.nats_cpu),
+                    per(c.machine_cpu - c.server_cpu - c.client_cpu - c.postgres_cpu - c.nats_cpu),
                     per(c.machine_cpu),
                 );
+                let st = &r.statements;
+                let each = |n: f64| n / (r.commands.max(1) as f64);
+                println!(
+                    "           PostgreSQL a command: {:.2} transactions (a read is one), {:.2} index scans of the events, \
+                     {:.1} rows returned",
+                    each(st.transactions),
+                    each(st.event_index_scans),
+                    each(st.rows_returned)
+                );
             }
+            // What a command costs PostgreSQL against a raw INSERT: the share
+            // of raw the commands would reach if PostgreSQL's CPU were the
+            // only limit, the servers and clients on machines of their own.
+            let bound: Vec<String> = runs
+                .iter()
+                .map(|r| {
+                    let pg_per_event = r.cost.postgres_cpu / (r.events.max(1) as f64);
+                    format!("{:.2}", raw_run.postgres_ms / (1000.0 * pg_per_event).max(1e-9))
+                })
+                .collect();
+            println!(
+                "         PostgreSQL's CPU a raw INSERT / an event (of raw if PostgreSQL alone bound it), 1-3 servers: {}",
+                bound.join(" / ")
+            );
         }
     }
     if args.failovers > 0 {

@@ -337,7 +337,8 @@ pub fn followup(f: &Facts<'_>, spells: &[SpellRow], period: Period, e: NaiveDate
     let mut months = FollowupMonths::new(period, e, start_day);
     let mut out = (0, 0);
     for s in by_case(spells) {
-        let (followed, person_months) = months.case(f, s);
+        let contacts = s.first().map_or(Cow::Borrowed(&[][..]), |s| f.contacts(s.case, e));
+        let (followed, person_months) = months.case(&contacts, s);
         out.0 += followed;
         out.1 += person_months;
     }
@@ -352,7 +353,6 @@ pub struct FollowupMonths {
     /// By month: the last case counted in it, plus one (0: none yet).
     counted: Vec<u32>,
     from: NaiveDate,
-    e: NaiveDate,
 }
 
 impl FollowupMonths {
@@ -366,11 +366,12 @@ impl FollowupMonths {
         }
         let counted = vec![0; months.len()];
         let months = months.into_iter().map(|(s, end)| (s, end.min(e))).collect();
-        Self { months, counted, from: period.from, e }
+        Self { months, counted, from: period.from }
     }
 
-    /// `(followed up, person-months)` of one case, from its spells.
-    pub fn case(&mut self, f: &Facts<'_>, spells: &[SpellRow]) -> (usize, usize) {
+    /// `(followed up, person-months)` of one case, from its spells and its
+    /// contacts ([`Facts::contacts`] by `E` or later: the months end by `E`).
+    pub fn case(&mut self, contacts: &[NaiveDate], spells: &[SpellRow]) -> (usize, usize) {
         let (mut followed, mut person_months) = (0, 0);
         for s in spells {
             let mark = s.case.wrapping_add(1);
@@ -378,7 +379,13 @@ impl FollowupMonths {
             // some k on) and not ended before its start (true up to some k):
             // a contiguous run of months.
             let first = self.months.partition_point(|(_, m_end)| s.registered_on > *m_end);
-            let contacts = f.contacts(s.case, self.e);
+            // The months ascend: the first contact on or after a month's
+            // start only moves forward (one pass over the contacts, not a
+            // search a month).
+            let mut next = contacts.len();
+            if let Some((m_start, _)) = self.months.get(first) {
+                next = contacts.partition_point(|d| d < m_start);
+            }
             for k in first..self.months.len() {
                 let (m_start, m_end) = self.months[k];
                 // Open on a day of the month clipped to [F, E].
@@ -388,7 +395,10 @@ impl FollowupMonths {
                 if self.counted[k] != mark {
                     self.counted[k] = mark;
                     person_months += 1;
-                    followed += usize::from(any_in(&contacts, m_start, m_end));
+                    while contacts.get(next).is_some_and(|d| *d < m_start) {
+                        next += 1;
+                    }
+                    followed += usize::from(contacts.get(next).is_some_and(|d| *d <= m_end));
                 }
             }
         }
@@ -446,10 +456,17 @@ impl Response {
 
 /// [`matchmaker`]'s answer for the registration opening spell `s`.
 pub fn response(f: &Facts<'_>, s: &SpellRow, a: NaiveDate, days: u32) -> Response {
-    let contacted = f.contacts(s.case, a).binary_search(&s.registered_on).is_ok();
-    let deadline = s.registered_on + chrono::Days::new(u64::from(days));
-    let recommended = any_in(&f.two_way(s.case, a), s.registered_on, deadline.min(a));
-    Response { contacted, is_due: deadline <= a, recommended }
+    Response::of(&f.contacts(s.case, a), f, s, a, days)
+}
+
+impl Response {
+    /// [`response`] given the case's contacts ([`Facts::contacts`] by `A`).
+    pub fn of(contacts: &[NaiveDate], f: &Facts<'_>, s: &SpellRow, a: NaiveDate, days: u32) -> Self {
+        let contacted = contacts.binary_search(&s.registered_on).is_ok();
+        let deadline = s.registered_on + chrono::Days::new(u64::from(days));
+        let recommended = any_in(&f.two_way(s.case, a), s.registered_on, deadline.min(a));
+        Self { contacted, is_due: deadline <= a, recommended }
+    }
 }
 
 // === full-employment communities ===
@@ -590,9 +607,11 @@ mod tests {
                     m_start = add_months(m_start, 1);
                 }
                 let want = (want_followed, want_months);
-                assert_eq!(months.case(&f, &spells), want, "case {c}, months from day {start_day}");
+                // Contacts by `E`, as `followup` reads them, and by `A`, as a report does.
+                assert_eq!(months.case(&f.contacts(c, e), &spells), want, "case {c}, months from day {start_day}");
                 spells.reverse();
-                assert_eq!(reversed.case(&f, &spells), want, "case {c} reversed, months from day {start_day}");
+                let by_a = f.contacts(c, a);
+                assert_eq!(reversed.case(&by_a, &spells), want, "case {c} reversed, months from day {start_day}");
             }
         }
     }

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 
 use super::{
-    CaseCounts, Facts, FollowupMonths, LongTermCut, Period, TargetParams, add_grants, count, employment_of, reemployed,
-    response, served_case,
+    CaseCounts, Facts, FollowupMonths, LongTermCut, Period, Response, TargetParams, add_grants, count, employment_of,
+    reemployed, served_case,
     split::{over_runs_beside, threads_for},
 };
 use crate::facts::{CaseNo, SpellRow};
@@ -165,7 +165,9 @@ fn walk(
                 count(&mut t.graduates_served, served_case(f, &graduate, period, e));
                 count(&mut t.graduates_employed, reemployed(f, &graduate, period, e));
             }
-            let (followed, person_months) = months.case(f, &spells);
+            // Read once for the case: the follow-up months and each registration's response.
+            let contacts = f.contacts(c, a);
+            let (followed, person_months) = months.case(&contacts, &spells);
             t.followup.0 += followed;
             t.followup.1 += person_months;
             // Persons (无…失业半年以上人员): one with two long-term spells in
@@ -178,7 +180,7 @@ fn walk(
                     None => {}
                 }
                 if period.from <= s.registered_on && s.registered_on <= e {
-                    response(f, s, a, p.recommendation_days).count(&mut t.same_day, &mut t.two_way);
+                    Response::of(&contacts, f, s, a, p.recommendation_days).count(&mut t.same_day, &mut t.two_way);
                 }
             }
             t.long_term.0 += usize::from(long);

@@ -176,14 +176,25 @@ impl TargetParams {
         if !(1..=28).contains(&self.followup_month_start_day) {
             return Err("followup_month_start_day: must be 1 to 28".into());
         }
-        if self.at_risk_after_months >= self.long_term_months {
-            return Err("at_risk_after_months: must be less than long_term_months".into());
-        }
         if !(1..=366).contains(&self.batch_layoff_service_days) {
             return Err("batch_layoff_service_days: must be 1 to 366".into());
         }
-        if self.long_term_months == 0 || self.lookback_years == 0 || self.exit_review_months == 0 {
-            return Err("long_term_months, lookback_years and exit_review_months must be at least 1".into());
+        // Bounded above too: a date moved by an absurd count would leave the
+        // calendar, and no local rule needs more than ten years of anything.
+        let ranges: [(&str, u32, std::ops::RangeInclusive<u32>); 5] = [
+            ("long_term_months", self.long_term_months, 1..=120),
+            ("lookback_years", self.lookback_years, 1..=10),
+            ("exit_review_months", self.exit_review_months, 1..=120),
+            ("recommendation_days", self.recommendation_days, 0..=366),
+            ("zero_employment_clearance_days", self.zero_employment_clearance_days, 0..=3660),
+        ];
+        for (name, value, range) in ranges {
+            if !range.contains(&value) {
+                return Err(format!("{name}: must be {} to {} (got {value})", range.start(), range.end()));
+            }
+        }
+        if self.at_risk_after_months >= self.long_term_months {
+            return Err("at_risk_after_months: must be less than long_term_months".into());
         }
         for (i, b) in self.budget.iter().enumerate() {
             if Jurisdiction::parse(&b.jurisdiction).is_err() {
@@ -199,5 +210,36 @@ impl TargetParams {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_count_out_of_its_range_is_refused_by_name_and_the_edges_are_kept() {
+        assert_eq!(TargetParams::default().validate(), Ok(()));
+        type Set = fn(&mut TargetParams, u32);
+        let counts: [(&str, Set, u32, u32); 5] = [
+            ("long_term_months", |p, v| (p.long_term_months, p.at_risk_after_months) = (v, 0), 1, 120),
+            ("lookback_years", |p, v| p.lookback_years = v, 1, 10),
+            ("exit_review_months", |p, v| p.exit_review_months = v, 1, 120),
+            ("recommendation_days", |p, v| p.recommendation_days = v, 0, 366),
+            ("zero_employment_clearance_days", |p, v| p.zero_employment_clearance_days = v, 0, 3660),
+        ];
+        for (name, set, low, high) in counts {
+            for ok in [low, high] {
+                let mut p = TargetParams::default();
+                set(&mut p, ok);
+                assert_eq!(p.validate(), Ok(()), "{name} = {ok}");
+            }
+            for bad in [low.checked_sub(1), Some(high + 1), Some(u32::MAX)].into_iter().flatten() {
+                let mut p = TargetParams::default();
+                set(&mut p, bad);
+                let refused = p.validate().expect_err(name);
+                assert!(refused.starts_with(&format!("{name}: must be")), "{name} = {bad}: {refused}");
+            }
+        }
     }
 }

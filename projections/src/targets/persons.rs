@@ -89,7 +89,10 @@ impl<'a> Facts<'a> {
     ) -> Cow<'a, [NaiveDate]> {
         let case = self.case(c);
         let d = dates(case);
-        let d = &d[..d.partition_point(|x| *x <= a)];
+        // Both cuts checked at their end first: as of today no date is after
+        // `A`, and none is before the first registration (the decider's
+        // rule), so neither search is usually needed.
+        let d = if d.last().is_none_or(|x| *x <= a) { d } else { &d[..d.partition_point(|x| *x <= a)] };
         let spells = case.spells();
         let in_j = spells.iter().filter(|s| self.place_in_j(s.community)).count();
         if in_j == 0 {
@@ -97,6 +100,9 @@ impl<'a> Facts<'a> {
         }
         if in_j == spells.len() {
             let first = spells.iter().map(|s| s.registered_on).min().unwrap_or(NaiveDate::MIN);
+            if d.first().is_none_or(|x| *x >= first) {
+                return Cow::Borrowed(d);
+            }
             return Cow::Borrowed(&d[d.partition_point(|x| *x < first)..]);
         }
         Cow::Owned(d.iter().copied().filter(|x| self.lives_in_j(c, *x)).collect())
@@ -456,15 +462,16 @@ impl Response {
 
 /// [`matchmaker`]'s answer for the registration opening spell `s`.
 pub fn response(f: &Facts<'_>, s: &SpellRow, a: NaiveDate, days: u32) -> Response {
-    Response::of(&f.contacts(s.case, a), f, s, a, days)
+    Response::of(&f.contacts(s.case, a), &f.two_way(s.case, a), s, a, days)
 }
 
 impl Response {
-    /// [`response`] given the case's contacts ([`Facts::contacts`] by `A`).
-    pub fn of(contacts: &[NaiveDate], f: &Facts<'_>, s: &SpellRow, a: NaiveDate, days: u32) -> Self {
+    /// [`response`] given the case's contacts and two-way recommendations
+    /// ([`Facts::contacts`], [`Facts::two_way`] by `A`).
+    pub fn of(contacts: &[NaiveDate], two_way: &[NaiveDate], s: &SpellRow, a: NaiveDate, days: u32) -> Self {
         let contacted = contacts.binary_search(&s.registered_on).is_ok();
         let deadline = s.registered_on + chrono::Days::new(u64::from(days));
-        let recommended = any_in(&f.two_way(s.case, a), s.registered_on, deadline.min(a));
+        let recommended = any_in(two_way, s.registered_on, deadline.min(a));
         Self { contacted, is_due: deadline <= a, recommended }
     }
 }
@@ -535,6 +542,54 @@ mod tests {
                 for from in (0..500).map(|i| d - chrono::Days::new(i)) {
                     assert_eq!(from <= latest, reached(from, months, d), "{from} + {months} months by {d}");
                 }
+            }
+        }
+    }
+
+    /// A case's dated services as the definitions read them: on or before
+    /// `A` and from the first registration on, whichever side of each cut
+    /// the dates lie (the cuts are checked at their ends before searching).
+    #[test]
+    fn dated_services_are_cut_at_a_and_at_the_first_registration() {
+        use rand::{Rng, SeedableRng};
+
+        use crate::{
+            facts::{CaseFacts, Spell},
+            targets::{Jurisdiction, test_names::Ids},
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(20261204);
+        let day0 = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        let day = |n: u64| day0 + chrono::Days::new(n);
+        let facts: Vec<CaseFacts> = (0..300)
+            .map(|_| {
+                let first = rng.random_range(100..500u64);
+                let spell = |at: u64| Spell {
+                    registered_on: day(at),
+                    ended_on: None,
+                    ended_employed: false,
+                    exited_employed: false,
+                    graduate: false,
+                    community: 0,
+                };
+                // Some dates before the first registration (an older log's),
+                // some after any `A` below, some cases with none.
+                let mut dates: Vec<NaiveDate> =
+                    (0..rng.random_range(0..12)).map(|_| day(rng.random_range(first - 100..first + 400))).collect();
+                dates.sort();
+                let spells = vec![spell(first + 50), spell(first)]; // the earliest is not the first listed
+                CaseFacts { home: Some(0), spells: spells.into(), contacts: dates.into(), ..CaseFacts::default() }
+            })
+            .collect();
+        let store: FactStore = facts.iter().cloned().collect();
+        let ids = Ids((0..300).map(|i| format!("c{i}")).collect());
+        let city = Facts::new(&store, &ids, 1, &Jurisdiction::city());
+        let elsewhere = Facts::new(&store, &ids, 1, &Jurisdiction::parse("120101").unwrap());
+        for (c, case) in facts.iter().enumerate() {
+            let first = case.spells.iter().map(|s| s.registered_on).min().unwrap();
+            for a in [day(0), first, day(450), day(2000)] {
+                let want: Vec<NaiveDate> = case.contacts.iter().copied().filter(|d| first <= *d && *d <= a).collect();
+                assert_eq!(city.contacts(c as CaseNo, a).as_ref(), want.as_slice(), "case {c} as of {a}");
+                assert!(elsewhere.contacts(c as CaseNo, a).is_empty(), "case {c} lives in no community of 120101");
             }
         }
     }

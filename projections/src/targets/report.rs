@@ -165,7 +165,8 @@ fn walk(
                 count(&mut t.graduates_served, served_case(f, &graduate, period, e));
                 count(&mut t.graduates_employed, reemployed(f, &graduate, period, e));
             }
-            // Read once for the case: the follow-up months and each registration's response.
+            // Read once for the case: the follow-up months and each registration's
+            // response (its two-way recommendations below, when one is in the period).
             let contacts = f.contacts(c, a);
             let (followed, person_months) = months.case(&contacts, &spells);
             t.followup.0 += followed;
@@ -173,6 +174,7 @@ fn walk(
             // Persons (无…失业半年以上人员): one with two long-term spells in
             // the look-back counts once; the list shows each spell.
             let (mut long, mut at_risk) = (false, false);
+            let mut two_way = None;
             for s in &spells {
                 match cut.label(s) {
                     Some("long_term") => long = true,
@@ -180,7 +182,9 @@ fn walk(
                     None => {}
                 }
                 if period.from <= s.registered_on && s.registered_on <= e {
-                    Response::of(&contacts, f, s, a, p.recommendation_days).count(&mut t.same_day, &mut t.two_way);
+                    let two_way = two_way.get_or_insert_with(|| f.two_way(c, a));
+                    Response::of(&contacts, two_way, s, a, p.recommendation_days)
+                        .count(&mut t.same_day, &mut t.two_way);
                 }
             }
             t.long_term.0 += usize::from(long);

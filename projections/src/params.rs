@@ -173,15 +173,11 @@ impl Default for TargetParams {
 impl TargetParams {
     /// Checks the parameters, naming the one at fault.
     pub fn validate(&self) -> Result<(), String> {
-        if !(1..=28).contains(&self.followup_month_start_day) {
-            return Err("followup_month_start_day: must be 1 to 28".into());
-        }
-        if !(1..=366).contains(&self.batch_layoff_service_days) {
-            return Err("batch_layoff_service_days: must be 1 to 366".into());
-        }
-        // Bounded above too: a date moved by an absurd count would leave the
-        // calendar, and no local rule needs more than ten years of anything.
-        let ranges: [(&str, u32, std::ops::RangeInclusive<u32>); 5] = [
+        // Every count bounded above too: a date moved by an absurd count would
+        // leave the calendar, and no local rule needs more than ten years of anything.
+        let ranges: [(&str, u32, std::ops::RangeInclusive<u32>); 7] = [
+            ("followup_month_start_day", self.followup_month_start_day, 1..=28),
+            ("batch_layoff_service_days", self.batch_layoff_service_days, 1..=366),
             ("long_term_months", self.long_term_months, 1..=120),
             ("lookback_years", self.lookback_years, 1..=10),
             ("exit_review_months", self.exit_review_months, 1..=120),

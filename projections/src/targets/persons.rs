@@ -388,10 +388,7 @@ impl FollowupMonths {
             // The months ascend: the first contact on or after a month's
             // start only moves forward (one pass over the contacts, not a
             // search a month).
-            let mut next = contacts.len();
-            if let Some((m_start, _)) = self.months.get(first) {
-                next = contacts.partition_point(|d| d < m_start);
-            }
+            let mut next = 0;
             for k in first..self.months.len() {
                 let (m_start, m_end) = self.months[k];
                 // Open on a day of the month clipped to [F, E].
@@ -448,6 +445,15 @@ pub struct Response {
 }
 
 impl Response {
+    /// [`response`] given the case's contacts and two-way recommendations
+    /// ([`Facts::contacts`], [`Facts::two_way`] by `A`).
+    pub fn of(contacts: &[NaiveDate], two_way: &[NaiveDate], s: &SpellRow, a: NaiveDate, days: u32) -> Self {
+        let contacted = contacts.binary_search(&s.registered_on).is_ok();
+        let deadline = s.registered_on + chrono::Days::new(u64::from(days));
+        let recommended = any_in(two_way, s.registered_on, deadline.min(a));
+        Self { contacted, is_due: deadline <= a, recommended }
+    }
+
     /// Counts this registration into the two rates: same-day contacts /
     /// registrations, and recommendations in time / due.
     pub fn count(self, same_day: &mut (usize, usize), in_time: &mut (usize, usize)) {
@@ -463,17 +469,6 @@ impl Response {
 /// [`matchmaker`]'s answer for the registration opening spell `s`.
 pub fn response(f: &Facts<'_>, s: &SpellRow, a: NaiveDate, days: u32) -> Response {
     Response::of(&f.contacts(s.case, a), &f.two_way(s.case, a), s, a, days)
-}
-
-impl Response {
-    /// [`response`] given the case's contacts and two-way recommendations
-    /// ([`Facts::contacts`], [`Facts::two_way`] by `A`).
-    pub fn of(contacts: &[NaiveDate], two_way: &[NaiveDate], s: &SpellRow, a: NaiveDate, days: u32) -> Self {
-        let contacted = contacts.binary_search(&s.registered_on).is_ok();
-        let deadline = s.registered_on + chrono::Days::new(u64::from(days));
-        let recommended = any_in(two_way, s.registered_on, deadline.min(a));
-        Self { contacted, is_due: deadline <= a, recommended }
-    }
 }
 
 // === full-employment communities ===

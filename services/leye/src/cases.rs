@@ -3,9 +3,12 @@
 //! kind; a [`CaseKind`] says how that kind decides, folds and stores its events.
 //!
 //! The command path, in one direction:
-//! request (already parsed into domain types) → load the case stream → a
-//! command id seen before returns the original outcome → fold → `decide` →
-//! append at the expected revision → outcome. Nothing else is written.
+//! request (already parsed into domain types) → load the case stream (or
+//! take the case as this process last recorded it: `memory`) → a command id
+//! seen before returns the original outcome → fold → `decide` → append at
+//! the expected revision → outcome. Nothing else is written. Only an
+//! accepted append is answered from a remembered case; anything else is
+//! decided again on a fresh read.
 //!
 //! # Concurrency
 //! Every append names the revision the decision was based on. If another command
@@ -52,15 +55,20 @@ use crate::{
 };
 
 mod envelope;
+mod memory;
 
 pub use envelope::{decode, decode_as, decode_with};
-use envelope::{earlier_outcome, encode, fingerprint};
+use envelope::{encode, fingerprint};
+use memory::{Basis, CaseMemory};
 
 /// How long an unpinned command keeps being decided again after losing races
 /// before it is answered [`AppError::Conflict`]: [`MIN_ATTEMPTS`] are made in
 /// any case. Within the default request timeout (30 s): a call's own deadline
 /// ends it sooner. Set another with [`Cases::with_retry_for`].
 pub const RETRY_FOR: Duration = Duration::from_secs(10);
+
+/// Cases remembered as last decided, by default ([`Cases::with_memory`]).
+pub const CASE_MEMORY: usize = memory::CAPACITY;
 
 /// Attempts made however long they take.
 const MIN_ATTEMPTS: u32 = 5;
@@ -356,7 +364,7 @@ pub struct CaseView<C = PersonCase> {
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 /// Commands and queries of one case kind over a store.
-pub struct Cases<K, S> {
+pub struct Cases<K: CaseKind, S> {
     store: S,
     ids: CaseIds,
     clock: Clock,
@@ -372,7 +380,24 @@ pub struct Cases<K, S> {
     personal: Option<Arc<PersonalData>>,
     /// How long an unpinned command keeps being decided again after lost races.
     retry_for: Duration,
+    /// The cases this process recorded last, as they then stood: the next
+    /// command on one is decided without reading its stream (`memory`).
+    /// Shared by clones.
+    memory: Arc<CaseMemory<K::Case>>,
     kind: PhantomData<fn() -> K>,
+}
+
+/// How one decision ended ([`Cases::decide_once`]).
+enum Step<C> {
+    /// Appended: the outcome, and the case as it now stands when it may be
+    /// remembered.
+    Recorded(CommandOutcome, Option<Basis<C>>),
+    /// Answered without writing: the command had been recorded before.
+    Answered(CommandOutcome),
+    /// Another command got in first; the store's current revision.
+    Lost { current: Option<u64>, kind: &'static str },
+    /// Not decided on a remembered case (an erasure): decide on a fresh read.
+    Again,
 }
 
 /// Stripes of [`Cases::turns`]: two cases share one with probability 1/1024.
@@ -388,7 +413,7 @@ pub type PersonCases<S> = Cases<Person, S>;
 /// Enterprise-case commands and queries.
 pub type EnterpriseCases<S> = Cases<Enterprise, S>;
 
-impl<K, S: Clone> Clone for Cases<K, S> {
+impl<K: CaseKind, S: Clone> Clone for Cases<K, S> {
     fn clone(&self) -> Self {
         Self {
             store: self.store.clone(),
@@ -398,12 +423,13 @@ impl<K, S: Clone> Clone for Cases<K, S> {
             metrics: self.metrics.clone(),
             personal: self.personal.clone(),
             retry_for: self.retry_for,
+            memory: self.memory.clone(),
             kind: PhantomData,
         }
     }
 }
 
-impl<K, S> std::fmt::Debug for Cases<K, S> {
+impl<K: CaseKind, S> std::fmt::Debug for Cases<K, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cases").field("kind", &std::any::type_name::<K>()).finish_non_exhaustive()
     }
@@ -433,7 +459,40 @@ pub fn person_case_id(stream: &StreamName) -> Option<Uuid> {
 impl<K: CaseKind, S: EventStore> Cases<K, S> {
     pub fn new(store: S, ids: CaseIds, clock: Clock) -> Self {
         let turns = (0..TURN_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect();
-        Self { store, ids, clock, turns, metrics: None, personal: None, retry_for: RETRY_FOR, kind: PhantomData }
+        Self {
+            store,
+            ids,
+            clock,
+            turns,
+            metrics: None,
+            personal: None,
+            retry_for: RETRY_FOR,
+            memory: Arc::new(CaseMemory::new(memory::CAPACITY)),
+            kind: PhantomData,
+        }
+    }
+
+    /// Remembers at most `cases` cases as last recorded (default
+    /// [`memory::CAPACITY`]; 0: every command reads its stream).
+    pub fn with_memory(mut self, cases: usize) -> Self {
+        self.memory = Self::memory_for(cases, self.personal.as_deref());
+        self
+    }
+
+    /// A new memory of `capacity` cases, that drops a person when
+    /// `personal` erases them (here or, with a shared key store, on another
+    /// server).
+    fn memory_for(capacity: usize, personal: Option<&PersonalData>) -> Arc<CaseMemory<K::Case>> {
+        let memory = Arc::new(CaseMemory::new(capacity));
+        if let Some(p) = personal {
+            let weak = Arc::downgrade(&memory);
+            p.on_erasure(move |case_id| {
+                let Some(memory) = weak.upgrade() else { return false };
+                memory.erased(case_id);
+                true
+            });
+        }
+        memory
     }
 
     /// Keeps deciding an unpinned command again after lost races for up to
@@ -445,6 +504,7 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
 
     /// Seals personal fields with `personal` (and opens them on read).
     pub fn with_personal_data(mut self, personal: Arc<PersonalData>) -> Self {
+        self.memory = Self::memory_for(self.memory.capacity(), Some(&personal));
         self.personal = Some(personal);
         self
     }
@@ -470,6 +530,7 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
             metrics: self.metrics.clone(),
             personal: self.personal.clone(),
             retry_for: self.retry_for,
+            memory: Cases::<L, S>::memory_for(self.memory.capacity(), self.personal.as_deref()),
             kind: PhantomData,
         }
     }
@@ -549,106 +610,38 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
 
         let first_try = tokio::time::Instant::now();
         let mut attempt = 0u32;
+        // Whether the case this process remembers may be decided on: not
+        // after a decision on it was not recorded (see `memory`).
+        let mut recall = true;
         loop {
-            attempt += 1;
-            let history = self.load(&stream).await?;
-            let case = K::fold(history.iter().map(|r| &r.event));
-            // The command's type when it is answered before being decided: for
-            // the metrics only (nothing of it reaches the caller).
-            let note_kind = |kind_seen: &mut Option<&'static str>| {
-                if self.metrics.is_some() {
-                    *kind_seen = prepare(&case, self.today()).ok().map(|c| K::command_name(&c));
+            let generation = self.memory.generation();
+            let remembered = if recall { self.recall(case_id) } else { None };
+            let from_memory = remembered.is_some();
+            let basis = match remembered {
+                Some(basis) => basis,
+                None => {
+                    let history = self.load(&stream).await?;
+                    Basis::of(&history, |h| K::fold(h.iter().map(|r| &r.event)))
                 }
             };
-            // The jurisdiction first: a caller outside it learns nothing more,
-            // not even whether its command id was used here.
-            let before = K::place(&case);
-            if let Some(place) = &before {
-                if let Err(denied) = meta.access.check_place(case_id, place) {
-                    note_kind(kind_seen);
-                    return Err(denied.into());
+            let step = self.decide_once(case_id, &stream, &meta, &fingerprint, basis, from_memory, &prepare, kind_seen);
+            match (step.await, from_memory) {
+                (Ok(Step::Recorded(outcome, after)), _) => {
+                    match after {
+                        Some(after) => self.memory.keep(generation, case_id, after),
+                        None => self.memory.forget(case_id),
+                    }
+                    return Ok(outcome);
                 }
-            }
-            if let Some(outcome) = earlier_outcome(case_id, &history, &meta, &fingerprint)? {
-                note_kind(kind_seen);
-                tracing::info!(case = %case_id, revision = outcome.revision, "duplicate command: original outcome returned");
-                return Ok(outcome);
-            }
-            let current = history.last().map(|r| r.revision);
-            if let Some(expected) = meta.expected_revision {
-                if current != Some(expected) {
-                    return Err(AppError::Conflict { current });
+                // Anything but a recorded append is answered on a fresh read.
+                (_, true) => {
+                    self.memory.forget(case_id);
+                    recall = false;
                 }
-            }
-            let today = self.today();
-            let command = prepare(&case, today)?;
-            let kind = K::command_name(&command);
-            *kind_seen = Some(kind);
-            let events = K::decide(&case, command, today).inspect_err(|rejection| {
-                tracing::info!(case = %case_id, command = kind, code = rejection.code(), "command rejected");
-            })?;
-            let mut after = case;
-            events.iter().for_each(|e| K::apply(&mut after, e));
-            let (Some(district), Some(place)) = (K::district(&after), K::place(&after)) else {
-                // decide only accepts facts on a registered case, or a registration.
-                return Err(AppError::Corrupt(format!("case {case_id}: accepted facts left no registration")));
-            };
-            // A registration opens the case where the caller may act; a move
-            // needs a caller covering the new place as well as the old one.
-            if before.as_ref() != Some(&place) {
-                meta.access.check_place(case_id, &place)?;
-            }
-            if events.iter().any(K::erases) {
-                // The key goes before the event is recorded: an erasure on
-                // record is always true. A failed append leaves the key gone and
-                // the command's retry records the event.
-                let personal = self.personal.as_ref().ok_or_else(|| {
-                    AppError::Vault("this service has no personal-data key store to erase from".into())
-                })?;
-                let stored = self.store.read_stream(&stream, 0).await?;
-                let kids = stored.iter().filter_map(|e| PersonalData::key_of(&e.event_type, &e.data)).collect();
-                let destroyed = personal.erase(case_id, kids).await?;
-                tracing::info!(case = %case_id, destroyed, "personal-data keys destroyed");
-            }
-            if let Some(p) = &self.personal {
-                if events.iter().any(|e| PersonalData::seals(K::event_type(e))) {
-                    p.prepare(case_id).await?;
-                }
-            }
-            let data = events
-                .iter()
-                .enumerate()
-                .map(|(i, e)| encode::<K>(&meta, &district, &fingerprint, i, e, case_id, self.personal.as_deref()))
-                .collect::<Result<Vec<EventData>, AppError>>()?;
-            let event_ids: Vec<Uuid> = data.iter().map(|d| d.event_id).collect();
-            let expected = current.map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
-            let started = std::time::Instant::now();
-            let appended = self.store.append(&stream, expected, data).await;
-            if let Some(m) = &self.metrics {
-                m.append(started.elapsed());
-            }
-            match appended {
-                Ok(result) => {
-                    tracing::info!(
-                        case = %case_id,
-                        command = kind,
-                        revision = result.next_expected_revision,
-                        position = %result.position,
-                        "command accepted"
-                    );
-                    return Ok(CommandOutcome {
-                        case_id,
-                        revision: result.next_expected_revision,
-                        event_ids,
-                        duplicate: result.already_written,
-                        position: result.position.commit,
-                    });
-                }
-                Err(StoreError::WrongExpectedRevision { current, .. }) => {
-                    let current = match current {
-                        leye_store::CurrentRevision::Current(r) => Some(r),
-                        leye_store::CurrentRevision::NoStream => None,
-                    };
+                (Ok(Step::Answered(outcome)), false) => return Ok(outcome),
+                (Ok(Step::Again), false) => {}
+                (Ok(Step::Lost { current, kind }), false) => {
+                    attempt += 1;
                     if meta.expected_revision.is_some() {
                         return Err(AppError::Conflict { current });
                     }
@@ -672,9 +665,155 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
                     tokio::time::sleep(pause).await;
                     turn = stripe.lock().await;
                 }
-                Err(StoreError::DuplicateEventId { .. }) => return Err(AppError::CommandIdReused),
-                Err(e) => return Err(e.into()),
+                (Err(e), false) => return Err(e),
             }
+        }
+    }
+
+    /// The case as this process last recorded it, taken out of memory,
+    /// when it may be served: with a shared key store, only while erasures
+    /// are followed.
+    fn recall(&self, case_id: Uuid) -> Option<Basis<K::Case>> {
+        if self.personal.as_ref().is_some_and(|p| !p.vault().cache_fresh()) {
+            self.memory.forget(case_id);
+            return None;
+        }
+        self.memory.take(case_id)
+    }
+
+    /// One decision on `basis` and its append at `basis`'s revision.
+    #[allow(clippy::too_many_arguments)]
+    async fn decide_once(
+        &self,
+        case_id: Uuid,
+        stream: &StreamName,
+        meta: &CommandMeta,
+        fingerprint: &str,
+        basis: Basis<K::Case>,
+        from_memory: bool,
+        prepare: &impl Fn(&K::Case, Date) -> Result<K::Command, AppError>,
+        kind_seen: &mut Option<&'static str>,
+    ) -> Result<Step<K::Case>, AppError> {
+        let Basis { case, revision: current, mut commands } = basis;
+        // The command's type when it is answered before being decided: for
+        // the metrics only (nothing of it reaches the caller).
+        let note_kind = |kind_seen: &mut Option<&'static str>| {
+            if self.metrics.is_some() {
+                *kind_seen = prepare(&case, self.today()).ok().map(|c| K::command_name(&c));
+            }
+        };
+        // The jurisdiction first: a caller outside it learns nothing more,
+        // not even whether its command id was used here.
+        let before = K::place(&case);
+        if let Some(place) = &before {
+            if let Err(denied) = meta.access.check_place(case_id, place) {
+                note_kind(kind_seen);
+                return Err(denied.into());
+            }
+        }
+        if let Some(outcome) = commands.earlier_outcome(case_id, meta.command_id, fingerprint)? {
+            note_kind(kind_seen);
+            if !from_memory {
+                tracing::info!(case = %case_id, revision = outcome.revision, "duplicate command: original outcome returned");
+            }
+            return Ok(Step::Answered(outcome));
+        }
+        if let Some(expected) = meta.expected_revision {
+            if current != Some(expected) {
+                return Err(AppError::Conflict { current });
+            }
+        }
+        let today = self.today();
+        let command = prepare(&case, today)?;
+        let kind = K::command_name(&command);
+        *kind_seen = Some(kind);
+        let events = K::decide(&case, command, today).inspect_err(|rejection| {
+            if !from_memory {
+                tracing::info!(case = %case_id, command = kind, code = rejection.code(), "command rejected");
+            }
+        })?;
+        let erases = events.iter().any(K::erases);
+        if erases && from_memory {
+            return Ok(Step::Again);
+        }
+        let mut after = case;
+        events.iter().for_each(|e| K::apply(&mut after, e));
+        let (Some(district), Some(place)) = (K::district(&after), K::place(&after)) else {
+            // decide only accepts facts on a registered case, or a registration.
+            return Err(AppError::Corrupt(format!("case {case_id}: accepted facts left no registration")));
+        };
+        // A registration opens the case where the caller may act; a move
+        // needs a caller covering the new place as well as the old one.
+        if before.as_ref() != Some(&place) {
+            meta.access.check_place(case_id, &place)?;
+        }
+        if erases {
+            // The key goes before the event is recorded: an erasure on
+            // record is always true. A failed append leaves the key gone and
+            // the command's retry records the event.
+            let personal = self
+                .personal
+                .as_ref()
+                .ok_or_else(|| AppError::Vault("this service has no personal-data key store to erase from".into()))?;
+            let stored = self.store.read_stream(stream, 0).await?;
+            let kids = stored.iter().filter_map(|e| PersonalData::key_of(&e.event_type, &e.data)).collect();
+            let destroyed = personal.erase(case_id, kids).await?;
+            tracing::info!(case = %case_id, destroyed, "personal-data keys destroyed");
+        }
+        if let Some(p) = &self.personal {
+            if events.iter().any(|e| PersonalData::seals(K::event_type(e))) {
+                p.prepare(case_id).await?;
+            }
+        }
+        let data = events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| encode::<K>(meta, &district, fingerprint, i, e, case_id, self.personal.as_deref()))
+            .collect::<Result<Vec<EventData>, AppError>>()?;
+        let event_ids: Vec<Uuid> = data.iter().map(|d| d.event_id).collect();
+        let expected = current.map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
+        let started = std::time::Instant::now();
+        let appended = self.store.append(stream, expected, data).await;
+        if let Some(m) = &self.metrics {
+            m.append(started.elapsed());
+        }
+        match appended {
+            Ok(result) => {
+                tracing::info!(
+                    case = %case_id,
+                    command = kind,
+                    revision = result.next_expected_revision,
+                    position = %result.position,
+                    "command accepted"
+                );
+                let outcome = CommandOutcome {
+                    case_id,
+                    revision: result.next_expected_revision,
+                    event_ids,
+                    duplicate: result.already_written,
+                    position: result.position.commit,
+                };
+                // The case as it now stands, unless the store found the
+                // events already written (the stream may have gone on since)
+                // or they erased the person.
+                let kept = (!result.already_written && !erases).then(|| {
+                    let first = result.next_expected_revision + 1 - outcome.event_ids.len() as u64;
+                    for (i, id) in outcome.event_ids.iter().enumerate() {
+                        commands.add(meta.command_id, fingerprint, *id, first + i as u64, outcome.position);
+                    }
+                    Basis { case: after, revision: Some(result.next_expected_revision), commands }
+                });
+                Ok(Step::Recorded(outcome, kept))
+            }
+            Err(StoreError::WrongExpectedRevision { current, .. }) => {
+                let current = match current {
+                    leye_store::CurrentRevision::Current(r) => Some(r),
+                    leye_store::CurrentRevision::NoStream => None,
+                };
+                Ok(Step::Lost { current, kind })
+            }
+            Err(StoreError::DuplicateEventId { .. }) => Err(AppError::CommandIdReused),
+            Err(e) => Err(e.into()),
         }
     }
 

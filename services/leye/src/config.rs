@@ -24,6 +24,7 @@
 //! | ack timeout, seconds | `--nats-ack-timeout-secs` | `LEYE_NATS_ACK_TIMEOUT_SECS` | `nats_ack_timeout_secs` | `5` |
 //! | publisher lag for NOT_SERVING, seconds | `--publisher-max-lag-secs` | `LEYE_PUBLISHER_MAX_LAG_SECS` | `publisher_max_lag_secs` | `30` |
 //! | leadership interval on a shared store, ms (100–60000): a standby takes over within about one after a leader exits or is killed, four if its machine vanishes | `--leadership-interval-ms` | `LEYE_LEADERSHIP_INTERVAL_MS` | `leadership_interval_ms` | `1000` |
+//! | cases remembered as last decided (0–1000000; 0: every command reads its stream) | `--case-memory` | `LEYE_CASE_MEMORY` | `case_memory` | `16384` |
 //! | policy finder (政策找人) on/off | `--policy-finder` | `LEYE_POLICY_FINDER` | `policy_finder` | `true` |
 //! | policy catalogue directory (`*.toml`) | `--policies` | `LEYE_POLICIES` | `policies` | the catalogue built into the binary (`policies/`) |
 //! | event-store chain key file | `--chain-key-file` | `LEYE_CHAIN_KEY_FILE` | `chain_key_file` | `<data_dir>/keys/chain.key` |
@@ -81,6 +82,9 @@ pub struct ServeConfig {
     /// On a shared store, how often leaders prove they lead and standbys try
     /// to take over (`leadership_interval_ms`).
     pub leadership_interval: Duration,
+    /// Cases a server remembers as it last decided them (`case_memory`):
+    /// the next command on one reads no stream ([`crate::cases`]).
+    pub case_memory: usize,
     /// Where `/metrics` is served; `None`: not served.
     pub metrics_listen: Option<SocketAddr>,
     /// Where the dashboard and its JSON API are served; `None`: not served.
@@ -250,6 +254,10 @@ pub struct ServeSettings {
     /// killed, about four when the leader's machine vanishes.
     #[arg(long, hide_env_values = true, env = "LEYE_LEADERSHIP_INTERVAL_MS")]
     pub leadership_interval_ms: Option<u64>,
+    /// Cases remembered as this server last decided them, so that the next
+    /// command on one reads no stream (0 to 1000000; 0: none).
+    #[arg(long, hide_env_values = true, env = "LEYE_CASE_MEMORY")]
+    pub case_memory: Option<usize>,
     /// Run the policy finder (政策找人): note on person cases the programmes
     /// they are eligible for and have not received (`true`/`false`).
     #[arg(long, hide_env_values = true, env = "LEYE_POLICY_FINDER")]
@@ -399,6 +407,8 @@ impl ServeSettings {
             (Duration::from_millis(100)..=Duration::from_secs(60)).contains(&leadership_interval),
             "leadership_interval_ms: must be 100 to 60000"
         );
+        let case_memory = self.case_memory.or(lower.case_memory).unwrap_or(crate::cases::CASE_MEMORY);
+        anyhow::ensure!(case_memory <= 1_000_000, "case_memory: must be 0 to 1000000 (got {case_memory})");
         let metrics_listen = self.metrics_listen.or(lower.metrics_listen);
         let dashboard_listen = self.dashboard_listen.or(lower.dashboard_listen);
         let otlp_endpoint = self.otlp_endpoint.or(lower.otlp_endpoint);
@@ -447,6 +457,7 @@ impl ServeSettings {
             bench_clear_personal_data: false,
             vault,
             leadership_interval,
+            case_memory,
             metrics_listen,
             dashboard_listen,
             otlp_endpoint,
@@ -651,6 +662,7 @@ mod tests {
             (ServeSettings { otlp_endpoint: Some("http://".into()), ..Default::default() }, "otlp_endpoint"),
             (ServeSettings { leadership_interval_ms: Some(99), ..Default::default() }, "leadership_interval_ms"),
             (ServeSettings { leadership_interval_ms: Some(60_001), ..Default::default() }, "leadership_interval_ms"),
+            (ServeSettings { case_memory: Some(1_000_001), ..Default::default() }, "case_memory"),
         ] {
             let err = settings.layered_over(ServeSettings::default()).unwrap_err().to_string();
             assert!(err.contains(key), "{err}");

@@ -168,6 +168,27 @@ pub struct PersonalData {
     vault: Arc<Vault>,
     /// Registrations opened (or sealed) by this process; shared by clones.
     opened: Arc<OpenedCache>,
+    /// Called with the case of every erasure, made here or (a shared key
+    /// store) on another server: for holders of opened data of their own.
+    hooks: Arc<ErasureHooks>,
+}
+
+/// Returns `false` once it has nothing left to drop (it is then removed).
+type ErasureHook = Box<dyn Fn(Uuid) -> bool + Send + Sync>;
+
+#[derive(Default)]
+struct ErasureHooks(std::sync::Mutex<Vec<ErasureHook>>);
+
+impl std::fmt::Debug for ErasureHooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ErasureHooks")
+    }
+}
+
+impl ErasureHooks {
+    fn call(&self, case_id: Uuid) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).retain(|hook| hook(case_id));
+    }
 }
 
 fn vault_error(e: VaultError) -> AppError {
@@ -192,14 +213,26 @@ fn corrupt(case_id: Uuid, what: &str) -> AppError {
 impl PersonalData {
     pub fn new(vault: Arc<Vault>) -> Self {
         let opened = Arc::new(OpenedCache::new(cache::CAPACITY));
+        let hooks = Arc::new(ErasureHooks::default());
         // Another server's erasure (a shared key store): its opened payloads go too.
-        let purge = Arc::downgrade(&opened);
+        let (purge, others) = (Arc::downgrade(&opened), Arc::downgrade(&hooks));
         vault.on_erasure(move |case_id| {
             if let Some(opened) = purge.upgrade() {
                 opened.purge(case_id);
             }
+            if let Some(hooks) = others.upgrade() {
+                hooks.call(case_id);
+            }
         });
-        Self { vault, opened }
+        Self { vault, opened, hooks }
+    }
+
+    /// Calls `hook` with the case of every erasure from now on: made
+    /// through this codec (or a clone), or on another server sharing the
+    /// key store; after the keys are gone. A hook that returns `false` (its
+    /// holder is gone) is not called again.
+    pub fn on_erasure(&self, hook: impl Fn(Uuid) -> bool + Send + Sync + 'static) {
+        self.hooks.0.lock().unwrap_or_else(|p| p.into_inner()).push(Box::new(hook));
     }
 
     pub fn vault(&self) -> &Vault {
@@ -342,6 +375,7 @@ impl PersonalData {
         .map_err(|e| AppError::Vault(format!("key store task failed: {e}")));
         // A panicked task purged nothing: purge here too.
         self.opened.purge(case_id);
+        self.hooks.call(case_id);
         erased?
     }
 }

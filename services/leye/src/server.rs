@@ -203,7 +203,8 @@ async fn run_checked(
             .min(crate::cases::RETRY_FOR);
         let cases = PersonCases::new(store.clone(), ids, clock)
             .with_metrics(publisher.metrics.clone())
-            .with_retry_for(retry_for);
+            .with_retry_for(retry_for)
+            .with_memory(config.case_memory);
         let cases = if config.bench_clear_personal_data { cases } else { cases.with_personal_data(personal) };
         let finder_leader = crate::leadership::Roles::leader(&roles.finder);
         finder_task =

@@ -877,7 +877,7 @@ fn a_look_up_request_never_prints_its_resident_id_in_debug() {
 /// with that command id and a guessed name answers `duplicate: true` when the
 /// name is right and `ALREADY_EXISTS` (`COMMAND_ID_REUSED`) when it is wrong,
 /// writing nothing either way: an oracle that confirms an erased person's
-/// name, one guess a call (`cases.rs::earlier_outcome` compares the
+/// name, one guess a call (`cases/memory.rs`, `Commands::earlier_outcome`, compares the
 /// fingerprint of the retried command with the stored one).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retried_registration_never_confirms_an_erased_persons_name() {

@@ -239,6 +239,8 @@ pub struct Bench {
     runs: u32,
     /// `--leadership-interval-ms` of every server; `None`: the default.
     pub leadership_interval_ms: Option<u64>,
+    /// `--case-memory` of every server; `None`: the default.
+    pub case_memory: Option<usize>,
 }
 
 /// One `leye serve` process.
@@ -281,7 +283,7 @@ impl Bench {
             .spawn()
             .context("starting nats-server (apt-get install nats-server)")?;
         let nats_url = format!("nats://127.0.0.1:{port}");
-        Ok(Self { pg, nats, nats_url, leye, dir, ca, runs: 0, leadership_interval_ms: None })
+        Ok(Self { pg, nats, nats_url, leye, dir, ca, runs: 0, leadership_interval_ms: None, case_memory: None })
     }
 
     /// A fresh database for the next run; its URL.
@@ -492,6 +494,9 @@ impl Bench {
             .env("LEYE_LOG", "info");
         if let Some(ms) = self.leadership_interval_ms {
             cmd.args(["--leadership-interval-ms", &ms.to_string()]);
+        }
+        if let Some(cases) = self.case_memory {
+            cmd.args(["--case-memory", &cases.to_string()]);
         }
         for (k, _) in std::env::vars() {
             if k.starts_with("LEYE_") && k != "LEYE_LOG" {

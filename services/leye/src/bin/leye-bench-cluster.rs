@@ -35,6 +35,9 @@ struct Args {
     /// The servers' leadership interval, ms (`leye serve --leadership-interval-ms`; default 1000).
     #[arg(long)]
     leadership_interval_ms: Option<u64>,
+    /// Cases each server remembers as last decided (`leye serve --case-memory`; 0: none; default 16384).
+    #[arg(long)]
+    case_memory: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -47,6 +50,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let leye = std::env::current_exe()?.with_file_name("leye");
     let mut bench = Bench::start(&tmp, leye).await?;
     bench.leadership_interval_ms = args.leadership_interval_ms;
+    bench.case_memory = args.case_memory;
     println!(
         "leye serve on one PostgreSQL (fsync, synchronous_commit on), gRPC over TLS, 4 commands per person; \
          raw = single-row INSERT commits of the events' mean row size over as many connections"

@@ -11,29 +11,8 @@ use leye_store::EventData;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{AppError, CaseKind, CommandMeta, CommandOutcome, Person, Recorded, case_id_of};
+use super::{AppError, CaseKind, CommandMeta, Person, Recorded, case_id_of};
 use crate::{identity::CaseIds, personal::PersonalData};
-
-/// The outcome of this command if the stream already holds its events.
-pub(super) fn earlier_outcome<E>(
-    case_id: Uuid,
-    history: &[Recorded<E>],
-    meta: &CommandMeta,
-    fingerprint: &str,
-) -> Result<Option<CommandOutcome>, AppError> {
-    let mine: Vec<&Recorded<E>> = history.iter().filter(|r| r.metadata.command_id == meta.command_id).collect();
-    let Some(last) = mine.last() else { return Ok(None) };
-    if last.metadata.command_fingerprint != fingerprint {
-        return Err(AppError::CommandIdReused);
-    }
-    Ok(Some(CommandOutcome {
-        case_id,
-        revision: last.revision,
-        event_ids: mine.iter().map(|r| r.event_id).collect(),
-        duplicate: true,
-        position: last.position.commit,
-    }))
-}
 
 /// A decided event as the store keeps it: metadata (the command's envelope),
 /// and the payload sealed with `personal` when given.

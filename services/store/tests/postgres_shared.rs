@@ -71,10 +71,13 @@ async fn writers_on_two_servers_followers_see_the_log_in_commit_order() {
     let (a, b) = two_servers(&pg, &key).await;
     assert_eq!(a.synchronous_commit(), "on");
 
-    // Followers on both servers, from the start, while both write.
+    // Followers on both servers, from the start, while both write: three on
+    // each, as a leader's projector, publisher and hire linker.
     let mut followers = Vec::new();
     for store in [&a, &b] {
-        followers.push(store.subscribe_all(None));
+        for _ in 0..3 {
+            followers.push(store.subscribe_all(None));
+        }
     }
     // Pollers reading as fast as they can: every page must continue exactly
     // where the last one ended (a later position visible before an earlier one

@@ -1,29 +1,38 @@
-//! Unpinned commands racing another writer of the same store (another server
-//! on a shared store): the command path (`leye::cases`) decides them again on
-//! the latest revision, with a short random pause, for as long as its retry
-//! budget allows; a pinned `expected_revision` that lost is answered at once.
+//! Commands racing another writer of the same store (another server on a
+//! shared store), and the cases a server remembers as it last decided them.
 //!
-//! The other server is simulated in process: a store wrapper that, before
-//! some appends, records another command on the same case through a second
-//! `PersonCases` (its own turns, as another process has), so the append meets
-//! a real `WrongExpectedRevision` from the store.
+//! - Unpinned commands that lost are decided again on the latest revision,
+//!   with a short random pause, for as long as the retry budget allows; a
+//!   pinned `expected_revision` that lost is answered at once.
+//! - A remembered case (`cases/memory.rs`) spares the next command its
+//!   stream read, and what another server wrote meanwhile is never missed:
+//!   anything but an accepted append is decided again on a fresh read.
+//!
+//! The other server is simulated in process: a second `PersonCases` (its
+//! own turns and memory, as another process has) over the same real SQLite
+//! file, and a store wrapper that, before some appends, records a command
+//! through it first (the append then meets a real `WrongExpectedRevision`)
+//! and counts this server's stream reads.
 
 use std::{
     future::Future,
     sync::{
         Arc, OnceLock,
-        atomic::{AtomicU32, Ordering},
+        atomic::{AtomicU32, AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
 };
 
 use leye::{
     access::Access,
-    cases::{AppError, CommandMeta, PersonCases, Target, person_case_id},
+    cases::{AppError, CommandMeta, PersonCases, Target, person_case_id, person_stream},
     identity::CaseIds,
 };
 use leye_domain::{
-    person::{self, ContactChannel, ContactOutcome, DatedCommand, PersonCommand},
+    person::{
+        self, ContactChannel, ContactOutcome, DatedCommand, PersonCommand, Placement, PlacementEnd, PlacementEndReason,
+        PlacementKind,
+    },
     values::{CountyCode, PersonName, Residence, ResidentId},
 };
 use leye_store::{
@@ -42,9 +51,25 @@ struct Racing {
     races: Arc<AtomicU32>,
     /// When set, only this case's appends meet races.
     only: Arc<OnceLock<Uuid>>,
+    /// This server's stream reads.
+    stream_reads: Arc<AtomicUsize>,
 }
 
 impl Racing {
+    fn other(&self) -> &PersonCases<SqliteStore> {
+        self.other.get().expect("the other server is set up")
+    }
+
+    fn reads(&self) -> usize {
+        self.stream_reads.load(Ordering::SeqCst)
+    }
+
+    /// The event types of `case`'s stream, in order.
+    async fn stream_types(&self, case: Uuid) -> Vec<String> {
+        let events = self.inner.read_stream(&person_stream(case), 0).await.unwrap();
+        events.into_iter().map(|e| e.event_type).collect()
+    }
+
     /// Another server's command on the case of `stream`, if a race is due.
     async fn get_in_first(&self, stream: &StreamName) {
         let Some(case) = person_case_id(stream) else { return };
@@ -54,7 +79,7 @@ impl Racing {
         if self.races.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_err() {
             return;
         }
-        let other = self.other.get().expect("the other server is set up");
+        let other = self.other();
         other.execute(Target::Case(case), meta(None), contact(other, "the other server")).await.unwrap();
     }
 }
@@ -78,6 +103,7 @@ impl EventStore for Racing {
         stream: &StreamName,
         from_revision: u64,
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send {
+        self.stream_reads.fetch_add(1, Ordering::SeqCst);
         self.inner.read_stream(stream, from_revision)
     }
 
@@ -122,15 +148,14 @@ fn meta(expected_revision: Option<u64>) -> CommandMeta {
     }
 }
 
+fn dated<S: EventStore>(cases: &PersonCases<S>, command: PersonCommand) -> DatedCommand {
+    DatedCommand { effective_date: cases.today(), command }
+}
+
 fn contact<S: EventStore>(cases: &PersonCases<S>, note: &str) -> DatedCommand {
-    DatedCommand {
-        effective_date: cases.today(),
-        command: PersonCommand::RecordContact(person::Contact {
-            channel: ContactChannel::Phone,
-            outcome: ContactOutcome::StillSeeking,
-            note: note.into(),
-        }),
-    }
+    let contact =
+        person::Contact { channel: ContactChannel::Phone, outcome: ContactOutcome::StillSeeking, note: note.into() };
+    dated(cases, PersonCommand::RecordContact(contact))
 }
 
 fn resident_id(n: u32) -> String {
@@ -150,6 +175,7 @@ async fn setup(dir: &std::path::Path) -> (PersonCases<Racing>, Racing, Uuid) {
         other: Arc::new(OnceLock::new()),
         races: Arc::new(AtomicU32::new(0)),
         only: Arc::new(OnceLock::new()),
+        stream_reads: Arc::new(AtomicUsize::new(0)),
     };
     store.other.set(PersonCases::new(inner, ids.clone(), Arc::new(chrono::Utc::now))).unwrap();
     let cases = PersonCases::new(store.clone(), ids, Arc::new(chrono::Utc::now));
@@ -260,5 +286,87 @@ async fn a_case_losing_races_does_not_hold_up_the_cases_that_share_its_turn() {
         neighbour_done < losing_done,
         "the neighbour waited {:?} past the losing case's last answer",
         neighbour_done - losing_done
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_command_on_a_case_reads_no_stream_and_a_write_by_another_server_is_never_missed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cases, store, case) = setup(dir.path()).await;
+    let other = store.other();
+    assert_eq!(store.reads(), 1, "the registration read its (empty) stream");
+    for (i, note) in ["first", "second"].into_iter().enumerate() {
+        let outcome = cases.execute(Target::Case(case), meta(None), contact(&cases, note)).await.unwrap();
+        assert_eq!(outcome.revision, i as u64 + 1);
+    }
+    assert_eq!(store.reads(), 1, "two commands decided on the case as this server recorded it");
+
+    // Another server records a contact: this server's memory is now behind.
+    let theirs = other.execute(Target::Case(case), meta(None), contact(other, "other")).await.unwrap();
+    assert_eq!(theirs.revision, 3);
+    let mine = cases.execute(Target::Case(case), meta(None), contact(&cases, "after")).await.unwrap();
+    assert_eq!((mine.revision, mine.duplicate), (4, false), "appended after the other server's event");
+    assert_eq!(store.reads(), 2, "the append at the remembered revision was refused; read once, then recorded");
+    let events = store.inner.read_stream(&person_stream(case), 0).await.unwrap();
+    assert_eq!(events.len(), 5, "nothing lost, nothing doubled");
+    assert_eq!(events[3].event_id, theirs.event_ids[0]);
+    assert_eq!(events[4].event_id, mine.event_ids[0]);
+
+    // Without memory every command reads its stream.
+    let forgetful = cases.clone().with_memory(0);
+    for _ in 0..2 {
+        forgetful.execute(Target::Case(case), meta(None), contact(&forgetful, "again")).await.unwrap();
+    }
+    assert_eq!(store.reads(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_case_remembered_out_of_date_would_refuse_or_answer_is_decided_on_a_fresh_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cases, store, case) = setup(dir.path()).await;
+    let other = store.other();
+    let placement = Placement { kind: PlacementKind::Flexible, employer: None, contract_months: None };
+
+    // A rejection: on the remembered case (never placed) ending a placement
+    // would be refused; the other server placed the person meanwhile.
+    let placed = dated(other, PersonCommand::RecordPlacement(placement));
+    other.execute(Target::Case(case), meta(None), placed).await.unwrap();
+    let end = dated(&cases, PersonCommand::EndPlacement(PlacementEnd { reason: PlacementEndReason::Resigned }));
+    let ended = cases.execute(Target::Case(case), meta(None), end).await.unwrap();
+    assert_eq!(ended.revision, 2, "decided on the placement the other server recorded");
+
+    // A retry on this server of a command the other server recorded after
+    // this server's last command: the original outcome, nothing written.
+    let retried = meta(None);
+    let first = other.execute(Target::Case(case), retried.clone(), contact(other, "once")).await.unwrap();
+    assert_eq!(first.revision, 3);
+    let again = cases.execute(Target::Case(case), retried.clone(), contact(&cases, "once")).await.unwrap();
+    assert_eq!((again.revision, again.event_ids.clone(), again.duplicate), (3, first.event_ids.clone(), true));
+    // The same command id for another command: refused, as on a fresh read.
+    let reused = cases.execute(Target::Case(case), retried, contact(&cases, "another note")).await.unwrap_err();
+    assert!(matches!(reused, AppError::CommandIdReused), "{reused:?}");
+
+    // A pinned revision the other server's write made current: accepted,
+    // although this server remembers the case one revision earlier.
+    cases.execute(Target::Case(case), meta(None), contact(&cases, "mine")).await.unwrap();
+    let theirs = other.execute(Target::Case(case), meta(None), contact(other, "theirs")).await.unwrap();
+    assert_eq!(theirs.revision, 5);
+    let pinned = cases.execute(Target::Case(case), meta(Some(5)), contact(&cases, "pinned")).await.unwrap();
+    assert_eq!(pinned.revision, 6);
+    // And a pinned revision that is out of date is a conflict naming the current one.
+    let stale = cases.execute(Target::Case(case), meta(Some(5)), contact(&cases, "stale")).await.unwrap_err();
+    assert!(matches!(stale, AppError::Conflict { current: Some(6) }), "{stale:?}");
+
+    assert_eq!(
+        store.stream_types(case).await,
+        [
+            "person.registered",
+            "person.placed",
+            "person.placement_ended",
+            "person.contacted",
+            "person.contacted",
+            "person.contacted",
+            "person.contacted"
+        ]
     );
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 
 use super::{Facts, Period, count, tally};
-use crate::facts::{CaseNo, CaseSet, PlacementKind};
+use crate::facts::{CaseNo, CaseSet, Placement, PlacementKind};
 
 /// 其他就业困难人员就业率 (001 § 9): persons living in `J` on `E` recognised
 /// with employment difficulty in a category other than zero-employment
@@ -70,10 +70,12 @@ pub fn placed_in(
 }
 
 fn placed_of(f: &Facts<'_>, c: CaseNo, period: Period, e: NaiveDate, kinds: &impl Fn(PlacementKind) -> bool) -> bool {
-    f.case(c)
-        .placements()
-        .iter()
-        .any(|p| kinds(p.kind) && f.place_in_j(p.community) && period.from <= p.started_on && p.started_on <= e)
+    f.case(c).placements().iter().any(|p| kinds(p.kind) && started_in(f, p, period, e))
+}
+
+/// Placement `p` started in `[F, E]`, in a community of `J` at its start.
+fn started_in(f: &Facts<'_>, p: &Placement, period: Period, e: NaiveDate) -> bool {
+    f.place_in_j(p.community) && period.from <= p.started_on && p.started_on <= e
 }
 
 /// Interns (见习, 001 § 8).
@@ -105,14 +107,15 @@ pub fn public_welfare_local_share(f: &Facts<'_>, cases: &[CaseNo], a: NaiveDate)
 /// [`public_welfare_local_share`] for one case: `None` when not staff on
 /// `A`, else whether local (by any of its current placements).
 fn public_welfare_staff(f: &Facts<'_>, c: CaseNo, a: NaiveDate) -> Option<bool> {
-    let mut current = f
-        .case(c)
-        .placements()
-        .iter()
-        .filter(|p| p.kind == PlacementKind::PublicWelfarePost && f.place_in_j(p.community) && p.current_on(a, a))
-        .peekable();
+    let mut current = f.case(c).placements().iter().filter(|p| staff_on(f, p, a)).peekable();
     current.peek()?;
     Some(current.any(|p| p.local))
+}
+
+/// Placement `p` makes its person 公益性岗位 staff on `A`: a public-welfare
+/// post current on `A`, started in a community of `J`.
+fn staff_on(f: &Facts<'_>, p: &Placement, a: NaiveDate) -> bool {
+    p.kind == PlacementKind::PublicWelfarePost && f.place_in_j(p.community) && p.current_on(a, a)
 }
 
 /// 补贴性职业技能培训 person-times (003 专栏1): trainings completed in `[F, E]`,
@@ -204,9 +207,22 @@ impl CaseCounts {
             self.training_person_times += completions(f, c, period, e);
         }
         if !facts.placements().is_empty() {
-            self.interns += usize::from(placed_of(f, c, period, e, &intern));
-            self.welfare_placed += usize::from(placed_of(f, c, period, e, &safety_net_post));
-            count(&mut self.public_welfare_local, public_welfare_staff(f, c, a));
+            // `placed_of` with `intern` and with `safety_net_post`, and
+            // `public_welfare_staff`, in one pass over the placements.
+            let (mut interned, mut safety_net, mut staff, mut local) = (false, false, false, false);
+            for p in facts.placements() {
+                if started_in(f, p, period, e) {
+                    interned |= intern(p.kind);
+                    safety_net |= safety_net_post(p.kind);
+                }
+                if staff_on(f, p, a) {
+                    staff = true;
+                    local |= p.local;
+                }
+            }
+            self.interns += usize::from(interned);
+            self.welfare_placed += usize::from(safety_net);
+            count(&mut self.public_welfare_local, staff.then_some(local));
         }
         if !facts.grants().is_empty() {
             add_grants(f, c, period, a, &mut self.grants);

@@ -25,6 +25,8 @@ pub struct Facts<'a> {
     names: &'a (dyn Names + Sync),
     /// By [`PlaceNo`]: the community lies in `J`.
     in_j: Vec<bool>,
+    /// Every community lies in `J` (the city).
+    all_in_j: bool,
 }
 
 impl std::fmt::Debug for Facts<'_> {
@@ -36,8 +38,9 @@ impl std::fmt::Debug for Facts<'_> {
 impl<'a> Facts<'a> {
     /// `places` communities are numbered `0..places` in `names`.
     pub fn new(cases: &'a FactStore, names: &'a (dyn Names + Sync), places: usize, j: &Jurisdiction) -> Self {
-        let in_j = (0..places).map(|p| j.contains(names.community(p as PlaceNo))).collect();
-        Self { cases, names, in_j }
+        let in_j: Vec<bool> = (0..places).map(|p| j.contains(names.community(p as PlaceNo))).collect();
+        let all_in_j = in_j.iter().all(|x| *x);
+        Self { cases, names, in_j, all_in_j }
     }
 
     pub fn case(&self, c: CaseNo) -> CaseView<'a> {
@@ -94,7 +97,8 @@ impl<'a> Facts<'a> {
         // rule), so neither search is usually needed.
         let d = if d.last().is_none_or(|x| *x <= a) { d } else { &d[..d.partition_point(|x| *x <= a)] };
         let spells = case.spells();
-        let in_j = spells.iter().filter(|s| self.place_in_j(s.community)).count();
+        let in_j =
+            if self.all_in_j { spells.len() } else { spells.iter().filter(|s| self.place_in_j(s.community)).count() };
         if in_j == 0 {
             return Cow::Borrowed(&[]);
         }
@@ -379,33 +383,43 @@ impl FollowupMonths {
     /// contacts ([`Facts::contacts`] by `E` or later: the months end by `E`).
     pub fn case(&mut self, contacts: &[NaiveDate], spells: &[SpellRow]) -> (usize, usize) {
         let (mut followed, mut person_months) = (0, 0);
+        // A month two spells of the case are open in counts once: marked with
+        // the case. A case of one spell (nearly every case) needs no mark.
+        let marked = spells.len() > 1;
         for s in spells {
             let mark = s.case.wrapping_add(1);
-            // A spell overlaps month k when registered by its end (true from
-            // some k on) and not ended before its start (true up to some k):
-            // a contiguous run of months.
-            let first = self.months.partition_point(|(_, m_end)| s.registered_on > *m_end);
             // The months ascend: the first contact on or after a month's
             // start only moves forward (one pass over the contacts, not a
             // search a month).
             let mut next = 0;
-            for k in first..self.months.len() {
-                let (m_start, m_end) = self.months[k];
-                // Open on a day of the month clipped to [F, E].
-                if !s.overlaps(m_start.max(self.from), m_end) {
-                    break;
-                }
-                if self.counted[k] != mark {
-                    self.counted[k] = mark;
-                    person_months += 1;
-                    while contacts.get(next).is_some_and(|d| *d < m_start) {
-                        next += 1;
+            for k in self.run(s) {
+                if marked {
+                    if self.counted[k] == mark {
+                        continue;
                     }
-                    followed += usize::from(contacts.get(next).is_some_and(|d| *d <= m_end));
+                    self.counted[k] = mark;
                 }
+                let (m_start, m_end) = self.months[k];
+                person_months += 1;
+                while contacts.get(next).is_some_and(|d| *d < m_start) {
+                    next += 1;
+                }
+                followed += usize::from(contacts.get(next).is_some_and(|d| *d <= m_end));
             }
         }
         (followed, person_months)
+    }
+
+    /// The months spell `s` is open on a day of, each clipped to `[F, E]`.
+    /// Registered by a month's end holds from some month on, and not ended
+    /// before its (clipped) start up to some month: a contiguous run, found
+    /// by two searches. (Only the first month can start, clipped, after its
+    /// end, when `E < F`, and it is then the only month.)
+    fn run(&self, s: &SpellRow) -> std::ops::Range<usize> {
+        let first = self.months.partition_point(|(_, m_end)| s.registered_on > *m_end);
+        let open =
+            self.months[first..].partition_point(|(m_start, m_end)| s.overlaps((*m_start).max(self.from), *m_end));
+        first..first + open
     }
 }
 
@@ -478,12 +492,8 @@ pub fn response(f: &Facts<'_>, s: &SpellRow, a: NaiveDate, days: u32) -> Respons
 pub fn employment_of(f: &Facts<'_>, c: CaseNo, a: NaiveDate) -> Option<(PlaceNo, bool, bool)> {
     let facts = f.case(c);
     let home = facts.home_on(a).filter(|h| f.place_in_j(*h))?;
-    let unemployed = facts
-        .spells()
-        .iter()
-        .enumerate()
-        .filter_map(|(no, s)| s.at(c, no, a))
-        .any(|s| s.ended_on.is_none_or(|e| e > a));
+    // A spell as known on `A` ([`Spell::at`](crate::facts::Spell::at)) still open on it.
+    let unemployed = facts.spells().iter().any(|s| s.registered_on <= a && s.ended_on.is_none_or(|e| e > a));
     let employed = facts.placements().iter().any(|p| p.current_on(a, a));
     (unemployed || employed).then_some((home, employed, unemployed))
 }
@@ -592,7 +602,8 @@ mod tests {
     /// Monthly follow-up as 000 § 20 reads, month by month and case by
     /// case, against [`FollowupMonths::case`] (which walks month runs per
     /// spell), on random histories: several spells a case, given in
-    /// order and reversed, months starting on the 1st, 15th, 29th and 31st.
+    /// order and reversed, months starting on the 1st, 15th, 29th and 31st,
+    /// and a period not begun on its as-of date (`E < F`).
     #[test]
     fn followup_months_equal_the_definition_read_month_by_month() {
         use rand::{Rng, SeedableRng};
@@ -633,7 +644,8 @@ mod tests {
             .collect();
         let ids = Ids((0..600).map(|i| format!("c{i}")).collect());
         let f = Facts::new(&store, &ids, 1, &Jurisdiction::city());
-        for (start_day, from, to, a) in [(1, 100, 465, 700), (15, 30, 400, 250), (29, 0, 800, 800), (31, 200, 260, 900)]
+        for (start_day, from, to, a) in
+            [(1, 100, 465, 700), (15, 30, 400, 250), (29, 0, 800, 800), (31, 200, 260, 900), (1, 290, 400, 280)]
         {
             let period = Period::new(day(from), day(to)).unwrap();
             let (a, e) = (day(a), day(to).min(day(a)));

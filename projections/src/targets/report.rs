@@ -196,8 +196,10 @@ fn walk(
             counts.1 += i64::from(unemployed);
         }
         t.counts.add(f, c, period, a);
-        for (year, sums) in years.iter().zip(&mut t.grants_by_year) {
-            add_grants(f, c, *year, a, sums);
+        if !facts.grants().is_empty() {
+            for (year, sums) in years.iter().zip(&mut t.grants_by_year) {
+                add_grants(f, c, *year, a, sums);
+            }
         }
     }
     (t, places)

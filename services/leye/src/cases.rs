@@ -457,12 +457,8 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
     fn memory_for(capacity: usize, personal: Option<&PersonalData>) -> Arc<CaseMemory<K::Case>> {
         let memory = Arc::new(CaseMemory::new(capacity));
         if let Some(p) = personal {
-            let weak = Arc::downgrade(&memory);
-            p.on_erasure(move |case_id| {
-                let Some(memory) = weak.upgrade() else { return false };
-                memory.erased(case_id);
-                true
-            });
+            let listener: std::sync::Weak<CaseMemory<K::Case>> = Arc::downgrade(&memory);
+            p.on_erasure(listener);
         }
         memory
     }

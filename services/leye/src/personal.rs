@@ -23,7 +23,11 @@
 
 mod cache;
 
-use std::{borrow::Cow, path::PathBuf, sync::Arc};
+use std::{
+    borrow::Cow,
+    path::PathBuf,
+    sync::{Arc, Weak},
+};
 
 use cache::OpenedCache;
 
@@ -168,16 +172,23 @@ pub struct PersonalData {
     vault: Arc<Vault>,
     /// Registrations opened (or sealed) by this process; shared by clones.
     opened: Arc<OpenedCache>,
-    /// Called with the case of every erasure, made here or (a shared key
-    /// store) on another server: for holders of opened data of their own.
+    /// Told of every erasure, made here or (a shared key store) on another
+    /// server: the holders of opened data of their own.
     hooks: Arc<ErasureHooks>,
 }
 
-/// Returns `false` once it has nothing left to drop (it is then removed).
-type ErasureHook = Box<dyn Fn(Uuid) -> bool + Send + Sync>;
+/// A holder of opened personal data of its own (the command path's case
+/// memory), told of every erasure ([`PersonalData::on_erasure`]).
+pub trait ErasureListener: Send + Sync {
+    /// The person of `case_id` was erased: drop what is held of them.
+    fn erased(&self, case_id: Uuid);
+}
 
+/// The listeners, held weakly: a listener gone is dropped from the list the
+/// next time one is added or told, so a list never outgrows the listeners
+/// alive.
 #[derive(Default)]
-struct ErasureHooks(std::sync::Mutex<Vec<ErasureHook>>);
+struct ErasureHooks(std::sync::Mutex<Vec<Weak<dyn ErasureListener>>>);
 
 impl std::fmt::Debug for ErasureHooks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -186,8 +197,18 @@ impl std::fmt::Debug for ErasureHooks {
 }
 
 impl ErasureHooks {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Weak<dyn ErasureListener>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn add(&self, listener: Weak<dyn ErasureListener>) {
+        let mut hooks = self.lock();
+        hooks.retain(|h| h.strong_count() > 0);
+        hooks.push(listener);
+    }
+
     fn call(&self, case_id: Uuid) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).retain(|hook| hook(case_id));
+        self.lock().retain(|h| h.upgrade().map(|l| l.erased(case_id)).is_some());
     }
 }
 
@@ -227,12 +248,11 @@ impl PersonalData {
         Self { vault, opened, hooks }
     }
 
-    /// Calls `hook` with the case of every erasure from now on: made
+    /// Tells `listener` of every erasure from now on, while it lives: made
     /// through this codec (or a clone), or on another server sharing the
-    /// key store; after the keys are gone. A hook that returns `false` (its
-    /// holder is gone) is not called again.
-    pub fn on_erasure(&self, hook: impl Fn(Uuid) -> bool + Send + Sync + 'static) {
-        self.hooks.0.lock().unwrap_or_else(|p| p.into_inner()).push(Box::new(hook));
+    /// key store; after the keys are gone.
+    pub fn on_erasure(&self, listener: Weak<dyn ErasureListener>) {
+        self.hooks.add(listener);
     }
 
     pub fn vault(&self) -> &Vault {
@@ -454,6 +474,32 @@ mod tests {
         let restarted = codec(dir.path());
         let opened = json(&restarted.open(case, event, "person.registered", &stored).unwrap());
         assert_eq!(opened["resident_id"]["erased"], Value::Bool(true));
+    }
+
+    /// Listeners are told of erasures while they live, and the list holds
+    /// no more of them than live (a case memory made per request, say, by
+    /// `Cases::of_kind`, leaves nothing behind).
+    #[tokio::test]
+    async fn erasure_listeners_are_told_while_they_live_and_do_not_pile_up() {
+        struct Heard(std::sync::Mutex<Vec<Uuid>>);
+        impl ErasureListener for Heard {
+            fn erased(&self, case_id: Uuid) {
+                self.0.lock().unwrap().push(case_id);
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let personal = codec(dir.path());
+        let live = Arc::new(Heard(std::sync::Mutex::new(Vec::new())));
+        personal.on_erasure(Arc::downgrade(&live) as Weak<Heard>);
+        for _ in 0..1000 {
+            let gone = Arc::new(Heard(std::sync::Mutex::new(Vec::new())));
+            personal.on_erasure(Arc::downgrade(&gone) as Weak<Heard>);
+        }
+        assert!(personal.hooks.lock().len() <= 2, "listeners gone are dropped as others are added");
+        let case = Uuid::new_v4();
+        personal.erase(case, Vec::new()).await.unwrap();
+        assert_eq!(*live.0.lock().unwrap(), vec![case], "told once");
+        assert_eq!(personal.hooks.lock().len(), 1);
     }
 
     #[tokio::test]

@@ -215,7 +215,7 @@ async fn an_unpinned_command_losing_many_races_is_decided_on_the_latest_revision
     // Registration at 0, the other server's twelve contacts, then this one.
     assert_eq!(outcome.revision, 13, "{outcome:?}");
     assert!(!outcome.duplicate);
-    let stream = store.inner.read_stream(&leye::cases::person_stream(case), 0).await.unwrap();
+    let stream = store.inner.read_stream(&person_stream(case), 0).await.unwrap();
     assert_eq!(stream.len(), 14);
     assert_eq!(stream.last().unwrap().event_id, *outcome.event_ids.last().unwrap());
     // Short pauses: well under a second for a dozen races.
@@ -231,7 +231,7 @@ async fn a_pinned_command_that_lost_a_race_is_answered_at_once() {
     let lost = cases.execute(Target::Case(case), meta(Some(0)), contact(&cases, "pinned")).await.unwrap_err();
     assert!(matches!(lost, AppError::Conflict { current: Some(1) }), "{lost:?}");
     assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
-    let stream = store.inner.read_stream(&leye::cases::person_stream(case), 0).await.unwrap();
+    let stream = store.inner.read_stream(&person_stream(case), 0).await.unwrap();
     assert_eq!(stream.len(), 2, "only the other server's contact was recorded");
 }
 

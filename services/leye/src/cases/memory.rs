@@ -34,6 +34,7 @@ use std::{
 use uuid::Uuid;
 
 use super::{CommandOutcome, Recorded};
+use crate::personal::ErasureListener;
 
 /// Cases remembered at most (a person case is a few KiB folded).
 pub const CAPACITY: usize = 16_384;
@@ -199,17 +200,19 @@ impl<C> CaseMemory<C> {
         self.lock().entries.remove(&case_id);
     }
 
-    /// Drops `case_id` (its person was erased) and refuses every basis read
-    /// before now.
-    pub fn erased(&self, case_id: Uuid) {
-        let mut inner = self.lock();
-        inner.generation += 1;
-        inner.entries.remove(&case_id);
-    }
-
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.lock().entries.len()
+    }
+}
+
+impl<C: Send> ErasureListener for CaseMemory<C> {
+    /// Drops `case_id` (its person was erased) and refuses every basis read
+    /// before now.
+    fn erased(&self, case_id: Uuid) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.entries.remove(&case_id);
     }
 }
 

@@ -653,13 +653,13 @@ impl ReadModel {
             // Every per-case figure in one walk over the cases; meanwhile
             // this thread counts the households and reads the enterprises'
             // figures (its connection cannot leave it).
-            let (mut t, (zero_employment_households, enterprises)) =
-                targets::person_totals(&f, &ix.cases_in(&f), period, a, p, &year_periods, || {
-                    let households = ix.zero_employment_households(&f, a, p).len();
-                    let enterprises =
-                        if enterprise_level(j) { self.enterprise_targets(j, period, a, p) } else { Ok(Vec::new()) };
-                    (households, enterprises)
-                });
+            let ask = targets::Ask { period, a, years: year_periods, params: p.clone() };
+            let (mut t, (zero_employment_households, enterprises)) = ix.person_totals(&f, j, &ask, || {
+                let households = ix.zero_employment_households(&f, a, p).len();
+                let enterprises =
+                    if enterprise_level(j) { self.enterprise_targets(j, period, a, p) } else { Ok(Vec::new()) };
+                (households, enterprises)
+            });
             let persons = PersonFigures {
                 grants: named_grants(ix, std::mem::take(&mut t.counts.grants)),
                 grants_by_year: years

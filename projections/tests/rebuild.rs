@@ -391,14 +391,24 @@ fn schema(path: &std::path::Path) -> Vec<String> {
     .collect()
 }
 
+/// The jurisdictions [`answers`] asks of.
+const JURISDICTIONS: [&str; 4] = ["", "120111", "120111001", "120101001001"];
+/// The periods and as-of dates [`answers`] asks for.
+const ASKED: [(&str, &str, &str); 2] =
+    [("2025-01-01", "2025-12-31", "2025-12-31"), ("2026-01-01", "2026-06-30", "2026-12-31")];
+
+fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
 fn answers(path: &std::path::Path) -> Vec<String> {
     let rm = ReadModel::open(path).unwrap();
     let p = TargetParams::default();
     let mut out = Vec::new();
-    for j in ["", "120111", "120111001", "120101001001"] {
+    for j in JURISDICTIONS {
         let j = Jurisdiction::parse(j).unwrap();
-        for (from, to, a) in [("2025-01-01", "2025-12-31", "2025-12-31"), ("2026-01-01", "2026-06-30", "2026-12-31")] {
-            let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        for (from, to, a) in ASKED {
+            let d = day;
             let r = rm.targets(&j, Period::new(d(from), d(to)).unwrap(), d(a), &p).unwrap();
             out.push(format!("{:?}", r.targets));
             out.push(format!("{:?}", rm.long_term(&j, d(a), &p).unwrap()));
@@ -467,10 +477,14 @@ fn live_with_a_crash_equals_a_rebuild_from_zero() {
         if batches % 3 == 0 {
             // Queries while the log is folded: the person-case index follows
             // the live model by reloading the cases each batch changed.
+            // The reports `answers` asks at the end are asked here too: their
+            // sums are kept, and moved on with each refresh (`index/kept.rs`).
             let rm = ReadModel::open(&live).unwrap();
-            let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-            let period = Period::new(d("2025-01-01"), d("2026-12-31")).unwrap();
-            rm.targets(&Jurisdiction::city(), period, d("2026-12-31"), &TargetParams::default()).unwrap();
+            for (j, period, a) in JURISDICTIONS.iter().flat_map(|j| ASKED.map(|(from, to, a)| (j, (from, to), a))) {
+                let j = Jurisdiction::parse(j).unwrap();
+                let period = Period::new(day(period.0), day(period.1)).unwrap();
+                rm.targets(&j, period, day(a), &TargetParams::default()).unwrap();
+            }
             assert_eq!(rm.index_stats().unwrap().checkpoint, rm.checkpoint().unwrap());
         }
         if !crashed && at > log.len() / 2 {
@@ -499,6 +513,7 @@ fn live_with_a_crash_equals_a_rebuild_from_zero() {
     let stats = ReadModel::open(&live).unwrap().index_stats().unwrap();
     assert_eq!(stats.loads, 1, "loaded whole once, then refreshed: {stats:?}");
     assert!(stats.refreshes > 10, "{stats:?}");
+    assert_eq!(stats.kept_reports, 8, "the live answers are from sums kept through the refreshes: {stats:?}");
     assert_eq!(live_answers, answers(&rebuilt));
     // And the index itself: each case's dates (contacts and recommendations
     // added from the rows past the index's rowids) are those of a whole load.

@@ -345,6 +345,7 @@ pub(super) fn reload_changed(conn: &Connection, ix: &mut CaseIndex, to: u64) -> 
     let mut cases: Vec<CaseNo> = changed.iter().map(|id| ix.case(id)).chain(rows.keys().copied()).collect();
     cases.sort_unstable();
     cases.dedup();
+    let mut changes = Vec::with_capacity(cases.len());
     for case in cases {
         let id = ix.case_ids[case as usize].clone();
         read_rows(conn, ix, &mut rows, Some(&id))?;
@@ -360,8 +361,9 @@ pub(super) fn reload_changed(conn: &Connection, ix: &mut CaseIndex, to: u64) -> 
             case_rows.two_way.extend_from_slice(held.two_way());
             case_rows.other_services.extend(recommended);
         }
-        ix.replace(case, case_rows.into_facts());
+        changes.push((case, case_rows.into_facts()));
     }
+    ix.replace_all(changes);
     ix.checkpoint = to;
     Ok(true)
 }

@@ -31,6 +31,7 @@
 //!   four newer ones are cached).
 
 mod households;
+mod kept;
 mod load;
 
 use std::{
@@ -47,7 +48,7 @@ use rusqlite::Connection;
 use crate::{
     ProjectionError,
     facts::{CaseFacts, CaseNo, CaseSet, FactStore, HouseholdNo, Names, PlaceNo},
-    targets::{Facts, Jurisdiction},
+    targets::{self, Ask, Facts, Jurisdiction, PersonTotals},
 };
 
 /// The person-case rows of one generation at one checkpoint.
@@ -85,6 +86,8 @@ pub struct CaseIndex {
     /// Programme and district codes of the grants, numbered as in [`crate::facts::Grant`].
     labels: Vec<String>,
     label_no: HashMap<String, u16>,
+    /// The sums of the reports asked lately, at this checkpoint.
+    kept: kept::KeptReports,
 }
 
 impl Names for CaseIndex {
@@ -128,6 +131,31 @@ impl CaseIndex {
         cases.sort_unstable();
         cases.dedup();
         cases
+    }
+
+    /// The person-case figures of the report `ask` for `J` (`f` is
+    /// [`Self::facts`] of `j`): from the sums kept for it, or from a walk
+    /// over the cases of `J` ([`targets::person_sums`], this thread doing
+    /// `beside` meanwhile), whose sums are kept then (`kept.rs`).
+    pub fn person_totals<U>(
+        &self,
+        f: &Facts<'_>,
+        j: &Jurisdiction,
+        ask: &Ask,
+        beside: impl FnOnce() -> U,
+    ) -> (PersonTotals, U) {
+        if let Some(sums) = self.kept.get(j, ask) {
+            return (sums.totals(), beside());
+        }
+        let (sums, other) = targets::person_sums(f, &self.cases_in(f), ask, beside);
+        let totals = sums.totals();
+        self.kept.keep(j, ask, sums);
+        (totals, other)
+    }
+
+    /// Reports whose sums are kept.
+    pub fn kept_reports(&self) -> usize {
+        self.kept.len()
     }
 
     /// Every case's dates, one line a case (its id first), sorted: what two
@@ -286,6 +314,23 @@ impl CaseIndex {
         remove_sorted(&mut self.signal_cases, case);
     }
 
+    /// Replaces the facts of each case of `changes` (numbered already, each
+    /// once), and keeps the kept reports' sums equal to a walk: each takes
+    /// away the changed cases' sums before, and adds them after (`kept.rs`).
+    fn replace_all(&mut self, changes: Vec<(CaseNo, CaseFacts)>) {
+        let mut kept = self.kept.take();
+        let held: Vec<CaseNo> = changes.iter().map(|(c, _)| *c).filter(|c| (*c as usize) < self.cases.len()).collect();
+        kept.retain_mut(|k| k.sums.take_away(&targets::sums_of(&self.facts(&k.j), &held, &k.ask)));
+        let cases: Vec<CaseNo> = changes.iter().map(|(c, _)| *c).collect();
+        for (case, facts) in changes {
+            self.replace(case, facts);
+        }
+        for k in &mut kept {
+            k.sums.add(&targets::sums_of(&self.facts(&k.j), &cases, &k.ask));
+        }
+        self.kept.put(kept);
+    }
+
     /// Replaces the facts of `case` (numbered already).
     fn replace(&mut self, case: CaseNo, facts: CaseFacts) {
         self.delist(case);
@@ -326,6 +371,8 @@ pub struct IndexStats {
     pub cases: usize,
     /// Its heap memory, bytes.
     pub heap_bytes: usize,
+    /// Reports whose sums it keeps up to date (`kept.rs`).
+    pub kept_reports: usize,
     /// Times it was loaded whole (first use, too many changes).
     pub loads: u64,
     /// Times it moved to a newer checkpoint by reloading the changed cases only.
@@ -374,11 +421,13 @@ impl SharedIndex {
 
     /// [`IndexStats`] of the index at the checkpoint of `conn`'s read transaction.
     pub fn stats(&self, conn: &Connection) -> Result<IndexStats, ProjectionError> {
-        let (checkpoint, cases, heap_bytes) = self.with(conn, |ix| Ok((ix.checkpoint, ix.cases(), ix.heap_bytes())))?;
+        let (checkpoint, cases, heap_bytes, kept_reports) =
+            self.with(conn, |ix| Ok((ix.checkpoint, ix.cases(), ix.heap_bytes(), ix.kept_reports())))?;
         Ok(IndexStats {
             checkpoint,
             cases,
             heap_bytes,
+            kept_reports,
             loads: self.loads.load(Ordering::Relaxed),
             refreshes: self.refreshes.load(Ordering::Relaxed),
         })

@@ -171,7 +171,7 @@ pub(crate) fn add_grants(
 
 /// The counts of this module for one report, in one walk over `cases`
 /// (each case once): the same per-case rules as the functions above.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct CaseCounts {
     pub difficulty: (usize, usize),
     pub start_up_trainees: usize,

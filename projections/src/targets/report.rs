@@ -5,6 +5,11 @@
 //! [`response`], [`employment_of`], [`CaseCounts::add`]). The functions
 //! over a list of spells or cases (what the oracle test and the lists call)
 //! are made of the same per-case forms, so both give the same figures.
+//!
+//! A walk adds up [`Sums`], which add and take away case by case: the
+//! index keeps the sums of the reports asked lately and moves them on as
+//! cases change (`crate::index`, `kept.rs`), so a report asked again needs
+//! no walk.
 
 use std::collections::BTreeMap;
 
@@ -21,7 +26,7 @@ use crate::facts::{CaseNo, SpellRow};
 pub type GrantSums = BTreeMap<(u16, i32, u16), (i64, i64)>;
 
 /// The person-case figures of a report (each as its definition returns it).
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PersonTotals {
     /// [`super::reemployment`].
     pub reemployment: (usize, usize),
@@ -44,103 +49,163 @@ pub struct PersonTotals {
     pub grants_by_year: Vec<GrantSums>,
 }
 
-/// [`PersonTotals`] of `cases` (any superset of the cases with a row in `J`,
-/// each once) over `period` as of `a`, with the grants of each of `years`.
-/// A long walk is split into consecutive runs of cases, taken by a few
-/// threads ([`threads_for`]), and their sums added; meanwhile this thread
-/// does `beside`, the rest of the report that needs no walk
-/// ([`over_runs_beside`]).
-pub fn person_totals<U>(
-    f: &Facts<'_>,
-    cases: &[CaseNo],
-    period: Period,
-    a: NaiveDate,
-    p: &TargetParams,
-    years: &[Period],
-    beside: impl FnOnce() -> U,
-) -> (PersonTotals, U) {
-    totals_on(threads_for(cases.len()), f, cases, period, a, p, years, beside)
+/// What a report's walk is asked, besides its jurisdiction: the period, the
+/// as-of date, the budget years whose grants it sums, and the rules'
+/// parameters. With the jurisdiction, the key of the sums an index keeps
+/// for a report asked again (`crate::index`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ask {
+    pub period: Period,
+    pub a: NaiveDate,
+    pub years: Vec<Period>,
+    pub params: TargetParams,
 }
 
-/// [`person_totals`] on `threads` threads.
-#[allow(clippy::too_many_arguments)]
-fn totals_on<U>(
-    threads: usize,
-    f: &Facts<'_>,
-    cases: &[CaseNo],
-    period: Period,
-    a: NaiveDate,
-    p: &TargetParams,
-    years: &[Period],
-    beside: impl FnOnce() -> U,
-) -> (PersonTotals, U) {
-    let (parts, other) = over_runs_beside(threads, cases, |run| walk(f, run, period, a, p, years), beside);
+/// What a walk over some cases adds up: their [`PersonTotals`] (but the
+/// communities at full employment) and, by community, the persons living
+/// there (employed, unemployed). The sums of two sets of cases add up to
+/// the sums of both, and the sums of a case can be taken away again: an
+/// index keeps the sums of a report asked again up to date by taking away
+/// each changed case's sums before the change and adding them after it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Sums {
+    totals: PersonTotals,
+    places: Vec<(i64, i64)>,
+}
+
+/// [`Sums`] of `cases` (any superset of the cases with a row in `J`, each
+/// once) for `ask`. A long walk is split into consecutive runs of cases,
+/// taken by a few threads ([`threads_for`]), and their sums added;
+/// meanwhile this thread does `beside`, the rest of the report that needs
+/// no walk ([`over_runs_beside`]).
+pub fn person_sums<U>(f: &Facts<'_>, cases: &[CaseNo], ask: &Ask, beside: impl FnOnce() -> U) -> (Sums, U) {
+    sums_on(threads_for(cases.len()), f, cases, ask, beside)
+}
+
+/// [`person_sums`] on `threads` threads.
+fn sums_on<U>(threads: usize, f: &Facts<'_>, cases: &[CaseNo], ask: &Ask, beside: impl FnOnce() -> U) -> (Sums, U) {
+    let (parts, other) = over_runs_beside(threads, cases, |run| walk(f, run, ask), beside);
     let mut parts = parts.into_iter();
-    let (mut t, mut places) = parts.next().unwrap_or_default();
-    for (u, more) in parts {
-        t.add(u);
-        for (sum, (employed, unemployed)) in places.iter_mut().zip(more) {
-            sum.0 += employed;
-            sum.1 += unemployed;
+    let mut sums = parts.next().unwrap_or_default();
+    for more in parts {
+        sums.merge(&more, true);
+    }
+    (sums, other)
+}
+
+/// [`Sums`] of `cases` for `ask`, on this thread: what a few changed cases add.
+pub fn sums_of(f: &Facts<'_>, cases: &[CaseNo], ask: &Ask) -> Sums {
+    walk(f, cases, ask)
+}
+
+impl Sums {
+    /// The report's figures: the totals, and the communities at full employment counted.
+    pub fn totals(&self) -> PersonTotals {
+        let mut t = self.totals.clone();
+        for &(employed, unemployed) in self.places.iter().filter(|(e, u)| e + u > 0) {
+            // As `communities` computes the rate.
+            let rate = employed as f64 / (employed + unemployed) as f64;
+            t.full_employment.0 += usize::from(rate >= 0.9);
+            t.full_employment.1 += 1;
         }
+        t
     }
-    for (employed, unemployed) in places.into_iter().filter(|(e, u)| e + u > 0) {
-        // As `communities` computes the rate.
-        let rate = employed as f64 / (employed + unemployed) as f64;
-        t.full_employment.0 += usize::from(rate >= 0.9);
-        t.full_employment.1 += 1;
+
+    /// Adds `more`.
+    pub fn add(&mut self, more: &Sums) {
+        self.merge(more, true);
     }
-    (t, other)
+
+    /// Takes `less` away; `false` when they were not part of these sums
+    /// (a figure would fall below zero), and these sums are no longer to be
+    /// trusted.
+    #[must_use]
+    pub fn take_away(&mut self, less: &Sums) -> bool {
+        self.merge(less, false)
+    }
+
+    /// Adds `other` (`plus`) or takes it away; `false` when a figure would
+    /// fall below zero.
+    fn merge(&mut self, other: &Sums, plus: bool) -> bool {
+        let mut ok = true;
+        let mut n = |x: &mut usize, d: usize| {
+            if plus {
+                *x += d;
+            } else {
+                match x.checked_sub(d) {
+                    Some(v) => *x = v,
+                    None => ok = false,
+                }
+            }
+        };
+        let (t, m) = (&mut self.totals, &other.totals);
+        for (x, d) in [
+            (&mut t.reemployment, m.reemployment),
+            (&mut t.long_term, m.long_term),
+            (&mut t.graduates_served, m.graduates_served),
+            (&mut t.graduates_employed, m.graduates_employed),
+            (&mut t.followup, m.followup),
+            (&mut t.same_day, m.same_day),
+            (&mut t.two_way, m.two_way),
+            (&mut t.counts.difficulty, m.counts.difficulty),
+            (&mut t.counts.public_welfare_local, m.counts.public_welfare_local),
+        ] {
+            n(&mut x.0, d.0);
+            n(&mut x.1, d.1);
+        }
+        let (c, mc) = (&mut t.counts, &m.counts);
+        for (x, d) in [
+            (&mut c.start_up_trainees, mc.start_up_trainees),
+            (&mut c.interns, mc.interns),
+            (&mut c.welfare_placed, mc.welfare_placed),
+            (&mut c.training_person_times, mc.training_person_times),
+        ] {
+            n(x, d);
+        }
+        ok &= merge_grants(&mut c.grants, &mc.grants, plus);
+        if t.grants_by_year.len() < m.grants_by_year.len() {
+            t.grants_by_year.resize_with(m.grants_by_year.len(), GrantSums::new);
+        }
+        for (sums, more) in t.grants_by_year.iter_mut().zip(&m.grants_by_year) {
+            ok &= merge_grants(sums, more, plus);
+        }
+        // Communities numbered since these sums were made hold nobody yet.
+        if self.places.len() < other.places.len() {
+            self.places.resize(other.places.len(), (0, 0));
+        }
+        let sign = if plus { 1 } else { -1 };
+        for (sum, (employed, unemployed)) in self.places.iter_mut().zip(&other.places) {
+            sum.0 += sign * employed;
+            sum.1 += sign * unemployed;
+            ok &= sum.0 >= 0 && sum.1 >= 0;
+        }
+        ok
+    }
 }
 
-fn add2(sum: &mut (usize, usize), more: (usize, usize)) {
-    sum.0 += more.0;
-    sum.1 += more.1;
-}
-
-/// Adds each of `more`'s grant sums to `sums`.
-fn add_grants_of(sums: &mut GrantSums, more: GrantSums) {
+/// Adds `more`'s grant sums to `sums` (`plus`) or takes them away, dropping
+/// a sum of no grant (a walk makes none); `false` when a count would fall
+/// below zero.
+fn merge_grants(sums: &mut GrantSums, more: &GrantSums, plus: bool) -> bool {
+    let sign = if plus { 1 } else { -1 };
+    let mut ok = true;
     for (key, (n, fen)) in more {
-        let t = sums.entry(key).or_default();
-        t.0 += n;
-        t.1 += fen;
-    }
-}
-
-impl PersonTotals {
-    /// Adds the totals of other cases (before `full_employment` is counted).
-    fn add(&mut self, more: PersonTotals) {
-        add2(&mut self.reemployment, more.reemployment);
-        add2(&mut self.long_term, more.long_term);
-        add2(&mut self.graduates_served, more.graduates_served);
-        add2(&mut self.graduates_employed, more.graduates_employed);
-        add2(&mut self.followup, more.followup);
-        add2(&mut self.same_day, more.same_day);
-        add2(&mut self.two_way, more.two_way);
-        let (c, m) = (&mut self.counts, more.counts);
-        add2(&mut c.difficulty, m.difficulty);
-        c.start_up_trainees += m.start_up_trainees;
-        c.interns += m.interns;
-        c.welfare_placed += m.welfare_placed;
-        add2(&mut c.public_welfare_local, m.public_welfare_local);
-        c.training_person_times += m.training_person_times;
-        add_grants_of(&mut c.grants, m.grants);
-        for (sums, more) in self.grants_by_year.iter_mut().zip(more.grants_by_year) {
-            add_grants_of(sums, more);
+        let t = sums.entry(*key).or_default();
+        t.0 += sign * n;
+        t.1 += sign * fen;
+        ok &= t.0 >= 0;
+        if t.0 == 0 {
+            ok &= t.1 == 0;
+            sums.remove(key);
         }
     }
+    ok
 }
 
-/// The totals of one run of cases, and by community (employed, unemployed)
-/// of the persons living there.
-fn walk(
-    f: &Facts<'_>,
-    cases: &[CaseNo],
-    period: Period,
-    a: NaiveDate,
-    p: &TargetParams,
-    years: &[Period],
-) -> (PersonTotals, Vec<(i64, i64)>) {
+/// The [`Sums`] of one run of cases.
+fn walk(f: &Facts<'_>, cases: &[CaseNo], ask: &Ask) -> Sums {
+    let Ask { period, a, years, params: p } = ask;
+    let (period, a) = (*period, *a);
     let e = period.to.min(a);
     let mut t = PersonTotals { grants_by_year: vec![GrantSums::new(); years.len()], ..PersonTotals::default() };
     let mut months = FollowupMonths::new(period, e, p.followup_month_start_day);
@@ -202,7 +267,7 @@ fn walk(
             }
         }
     }
-    (t, places)
+    Sums { totals: t, places }
 }
 
 #[cfg(test)]
@@ -229,8 +294,8 @@ mod tests {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
 
-    #[test]
-    fn a_walk_split_over_threads_adds_up_to_the_walk_on_one() {
+    /// 2 000 cases in 7 communities, one spell, placement, grant each.
+    fn population() -> (FactStore, Ids) {
         let day = |i: u32| d("2025-01-01") + chrono::Days::new(u64::from(i % 700));
         let store: FactStore = (0..2000u32)
             .map(|i| {
@@ -270,16 +335,48 @@ mod tests {
             .collect();
         let ids =
             Ids((0..2000).map(|i| format!("c{i}")).collect(), (0..7).map(|p| format!("12011100100{p}")).collect());
+        (store, ids)
+    }
+
+    fn ask() -> Ask {
+        Ask {
+            period: Period::new(d("2025-06-01"), d("2026-05-31")).unwrap(),
+            a: d("2026-03-15"),
+            years: vec![Period::new(d("2025-01-01"), d("2025-12-31")).unwrap()],
+            params: TargetParams::default(),
+        }
+    }
+
+    #[test]
+    fn a_walk_split_over_threads_adds_up_to_the_walk_on_one() {
+        let (store, ids) = population();
         let f = Facts::new(&store, &ids, 7, &Jurisdiction::city());
         let cases: Vec<CaseNo> = (0..2000).collect();
-        let period = Period::new(d("2025-06-01"), d("2026-05-31")).unwrap();
-        let years = [Period::new(d("2025-01-01"), d("2025-12-31")).unwrap()];
-        let p = TargetParams::default();
-        let one = totals_on(1, &f, &cases, period, d("2026-03-15"), &p, &years, || ()).0;
+        let one = sums_on(1, &f, &cases, &ask(), || ()).0.totals();
         assert!(one.reemployment.1 > 100 && one.followup.1 > 100 && one.full_employment.1 == 7, "{one:?}");
         for threads in [2, 3, 4] {
-            let (many, ()) = totals_on(threads, &f, &cases, period, d("2026-03-15"), &p, &years, || ());
-            assert_eq!(many, one, "{threads} threads");
+            let (many, ()) = sums_on(threads, &f, &cases, &ask(), || ());
+            assert_eq!(many.totals(), one, "{threads} threads");
+        }
+    }
+
+    #[test]
+    fn the_sums_of_all_cases_less_those_of_some_are_the_sums_of_the_rest() {
+        let (store, ids) = population();
+        for j in [Jurisdiction::city(), Jurisdiction::parse("120111001003").unwrap()] {
+            let f = Facts::new(&store, &ids, 7, &j);
+            let all: Vec<CaseNo> = (0..2000).collect();
+            let (some, rest): (Vec<CaseNo>, Vec<CaseNo>) = all.iter().partition(|c| **c % 5 == 1 || **c > 1900);
+            let mut sums = sums_of(&f, &all, &ask());
+            assert!(sums.take_away(&sums_of(&f, &some, &ask())), "{j:?}");
+            let want = sums_of(&f, &rest, &ask());
+            assert_eq!(sums.totals(), want.totals(), "{j:?}");
+            assert_eq!(sums, want, "no grant sum of nothing is left behind");
+            sums.add(&sums_of(&f, &some, &ask()));
+            assert_eq!(sums.totals(), sums_of(&f, &all, &ask()).totals(), "{j:?}");
+            // Taken away twice: caught, not wrapped around.
+            let mut rest_only = sums_of(&f, &rest, &ask());
+            assert!(!rest_only.take_away(&sums_of(&f, &all, &ask())), "{j:?}");
         }
     }
 }

@@ -58,6 +58,13 @@ fn named_grants(ix: &CaseIndex, totals: std::collections::BTreeMap<(u16, i32, u1
 }
 
 /// The calendar years of the budgets of `j` a report over `period` shows.
+/// What the person-case walk of the report for `j`, `period`, `a` and `p` is
+/// asked: also the key of its kept sums, so made in one place.
+fn ask_of(j: &Jurisdiction, period: Period, a: NaiveDate, p: &TargetParams) -> targets::Ask {
+    let years = budget_years(j, period, p).into_iter().map(|(_, y)| y).collect();
+    targets::Ask { period, a, years, params: p.clone() }
+}
+
 fn budget_years(j: &Jurisdiction, period: Period, p: &TargetParams) -> Vec<(i32, Period)> {
     let mut years = std::collections::BTreeSet::new();
     for b in p.budget.iter().filter(|b| b.jurisdiction == j.code()) {
@@ -632,6 +639,23 @@ impl ReadModel {
         Ok(c.unwrap_or(0) as u64)
     }
 
+    /// Makes the person-case sums of the report [`Self::targets`] gives for
+    /// `j`, `period`, `a` and `p`, and keeps them (the index's kept reports),
+    /// unless they are kept already: the reports a dashboard opens with are
+    /// prepared so, and their first ask needs no walk. `true` when it walked.
+    pub fn prepare_targets(
+        &self,
+        j: &Jurisdiction,
+        period: Period,
+        a: NaiveDate,
+        p: &TargetParams,
+    ) -> Result<bool, ProjectionError> {
+        if self.conn.is_autocommit() {
+            return self.snapshot(|rm| rm.prepare_targets(j, period, a, p));
+        }
+        self.index.with(&self.conn, |ix| Ok(ix.prepare(&ix.facts(j), j, &ask_of(j, period, a, p))))
+    }
+
     /// Every target for `j` over `period`, as of `a`.
     pub fn targets(
         &self,
@@ -649,11 +673,11 @@ impl ReadModel {
         let (mut persons, enterprises) = self.index.with(&self.conn, |ix| {
             let f = ix.facts(j);
             let years = budget_years(j, period, p);
-            let year_periods: Vec<Period> = years.iter().map(|(_, y)| *y).collect();
-            // Every per-case figure in one walk over the cases; meanwhile
-            // this thread counts the households and reads the enterprises'
-            // figures (its connection cannot leave it).
-            let ask = targets::Ask { period, a, years: year_periods, params: p.clone() };
+            // Every per-case figure from the sums kept for this report, or in
+            // one walk over the cases; meanwhile this thread counts the
+            // households and reads the enterprises' figures (its connection
+            // cannot leave it).
+            let ask = ask_of(j, period, a, p);
             let (mut t, (zero_employment_households, enterprises)) = ix.person_totals(&f, j, &ask, || {
                 let households = ix.zero_employment_households(&f, a, p).len();
                 let enterprises =

@@ -515,6 +515,15 @@ fn live_with_a_crash_equals_a_rebuild_from_zero() {
     assert!(stats.refreshes > 10, "{stats:?}");
     assert_eq!(stats.kept_reports, 8, "the live answers are from sums kept through the refreshes: {stats:?}");
     assert_eq!(live_answers, answers(&rebuilt));
+    // A report prepared before anyone asks (as the server prepares the
+    // dashboard's) is walked once and kept; asked then, it equals a walk's.
+    let (rm, p, city) = (ReadModel::open(&live).unwrap(), TargetParams::default(), Jurisdiction::city());
+    let (period, a) = (Period::new(day("2026-01-01"), day("2026-03-31")).unwrap(), day("2026-03-31"));
+    assert!(rm.prepare_targets(&city, period, a, &p).unwrap(), "walked");
+    assert!(!rm.prepare_targets(&city, period, a, &p).unwrap(), "kept: not walked again");
+    assert_eq!(rm.index_stats().unwrap().kept_reports, 9);
+    let walked = ReadModel::open(&rebuilt).unwrap().targets(&city, period, a, &p).unwrap();
+    assert_eq!(format!("{:?}", rm.targets(&city, period, a, &p).unwrap().targets), format!("{:?}", walked.targets));
     // And the index itself: each case's dates (contacts and recommendations
     // added from the rows past the index's rowids) are those of a whole load.
     let refreshed = ReadModel::open(&live).unwrap().index_dates_by_case().unwrap();

@@ -153,6 +153,17 @@ impl CaseIndex {
         (totals, other)
     }
 
+    /// Makes and keeps the sums of the report `ask` for `J` (`f` is
+    /// [`Self::facts`] of `j`) unless they are kept: `true` when it walked.
+    pub fn prepare(&self, f: &Facts<'_>, j: &Jurisdiction, ask: &Ask) -> bool {
+        if self.kept.contains(j, ask) {
+            return false;
+        }
+        let (sums, ()) = targets::person_sums(f, &self.cases_in(f), ask, || ());
+        self.kept.keep(j, ask, sums);
+        true
+    }
+
     /// Reports whose sums are kept.
     pub fn kept_reports(&self) -> usize {
         self.kept.len()

@@ -10,7 +10,10 @@
 //! read model, and runs on the current read-model generation in one read
 //! transaction, off the async threads.
 
+mod prepared;
 mod wait;
+
+pub use prepared::{dashboard_reports, prepare_city_dashboard};
 
 use chrono::{Datelike, NaiveDate};
 use leye_domain::{person::PersonGroup, values::parse_date};
@@ -293,6 +296,11 @@ impl Analytics {
 
     pub fn today(&self) -> NaiveDate {
         leye_domain::beijing_date((self.clock)())
+    }
+
+    /// [`prepare_city_dashboard`] on today, with this service's parameters.
+    pub fn prepare_city_dashboard(&self, rm: &ReadModel) -> Result<usize, leye_projections::ProjectionError> {
+        prepare_city_dashboard(rm, self.today(), &self.params)
     }
 
     /// Runs `query` on the current generation, off the async threads, once

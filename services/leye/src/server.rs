@@ -182,8 +182,9 @@ async fn run_checked(
     let (stop_projector, projector_stopped) = tokio::sync::watch::channel(false);
     // The projector's checkpoint, for queries that wait for a position (read your own writes).
     let (reached, reached_rx) = tokio::sync::watch::channel(0u64);
+    let preparer = crate::analytics::Analytics::new(readmodel.clone(), config.targets.clone(), clock.clone());
     let warmer = tokio::spawn(
-        keep_index_warm(readmodel.clone(), reached.subscribe(), projector_stopped.clone()).in_current_span(),
+        keep_index_warm(readmodel.clone(), preparer, reached.subscribe(), projector_stopped.clone()).in_current_span(),
     );
     let projector =
         tokio::spawn(keep_projecting(store.clone(), readmodel.clone(), projector_stopped, reached).in_current_span());
@@ -399,24 +400,30 @@ async fn keep_projecting(
 /// only spares the analyst the wait (about 20 s for 500 000 persons).
 async fn keep_index_warm(
     dir: ReadModelDir,
+    dashboard: crate::analytics::Analytics,
     mut reached: tokio::sync::watch::Receiver<u64>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
         let warmed = tokio::task::spawn_blocking({
-            let dir = dir.clone();
+            let (dir, dashboard) = (dir.clone(), dashboard.clone());
             move || -> Result<_, leye_projections::ProjectionError> {
                 let started = std::time::Instant::now();
-                let stats = leye_projections::ReadModel::open(&dir.current()?)?.index_stats()?;
-                Ok((stats, started.elapsed()))
+                let rm = leye_projections::ReadModel::open(&dir.current()?)?;
+                let stats = rm.index_stats()?;
+                // The city's dashboard reports, kept from here on (walked only
+                // after a whole load of the index, or on a new day).
+                let walked = dashboard.prepare_city_dashboard(&rm)?;
+                Ok((stats, walked, started.elapsed()))
             }
         })
         .await;
         match warmed {
-            Ok(Ok((stats, took))) if took >= std::time::Duration::from_secs(1) => tracing::info!(
+            Ok(Ok((stats, walked, took))) if took >= std::time::Duration::from_secs(1) || walked > 0 => tracing::info!(
                 cases = stats.cases,
                 heap_mib = stats.heap_bytes >> 20,
                 checkpoint = stats.checkpoint,
+                dashboard_reports_prepared = walked,
                 took_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
                 "read-model index loaded"
             ),

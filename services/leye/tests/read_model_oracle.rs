@@ -460,6 +460,11 @@ async fn the_query_path_answers_as_the_definitions_on_a_generated_population() {
     let n = Numbered::new(&t);
     let rm = ReadModel::open(&db).unwrap();
     let p = TargetParams::default();
+    // The city's dashboard reports, prepared as the server's warm-keeper
+    // prepares them: walked once and kept; the year to date is among the
+    // windows below, so its city answer comes from the kept sums.
+    assert_eq!(leye::analytics::prepare_city_dashboard(&rm, today, &p).unwrap(), 13);
+    assert_eq!(leye::analytics::prepare_city_dashboard(&rm, today, &p).unwrap(), 0, "kept: none walked again");
 
     // Jurisdictions of every level: the city, the three districts, streets and
     // communities with the most spells, and one with none (a valid code).
@@ -476,7 +481,9 @@ async fn the_query_path_answers_as_the_definitions_on_a_generated_population() {
         codes.extend(level.iter().take(3).map(|(c, _)| (*c).clone()));
     }
     let month = |m: u32| today.checked_sub_months(Months::new(m)).unwrap();
+    let year_start = NaiveDate::from_ymd_opt(chrono::Datelike::year(&today), 1, 1).unwrap();
     let windows = [
+        (year_start, today, today),
         (month(12), today, today),
         (month(12), today, month(4)),
         (month(6), month(3), today),

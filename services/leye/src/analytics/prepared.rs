@@ -30,15 +30,17 @@ pub fn dashboard_reports(today: NaiveDate) -> Vec<(Period, NaiveDate)> {
     reports.into_iter().map(|p| (p, p.default_as_of(today))).collect()
 }
 
-/// Prepares the city's dashboard reports on `today` in `rm`: how many had
-/// to be walked (none when they were kept already).
+/// Prepares the city's dashboard reports on `today` in `rm`, in one read
+/// transaction: how many had to be walked (none when they were kept already).
 pub fn prepare_city_dashboard(rm: &ReadModel, today: NaiveDate, p: &TargetParams) -> Result<usize, ProjectionError> {
     let city = Jurisdiction::city();
-    let mut walked = 0;
-    for (period, a) in dashboard_reports(today) {
-        walked += usize::from(rm.prepare_targets(&city, period, a, p)?);
-    }
-    Ok(walked)
+    rm.snapshot(|rm| {
+        let mut walked = 0;
+        for (period, a) in dashboard_reports(today) {
+            walked += usize::from(rm.prepare_targets(&city, period, a, p)?);
+        }
+        Ok(walked)
+    })
 }
 
 #[cfg(test)]

@@ -57,14 +57,14 @@ fn named_grants(ix: &CaseIndex, totals: std::collections::BTreeMap<(u16, i32, u1
         .collect()
 }
 
-/// The calendar years of the budgets of `j` a report over `period` shows.
-/// What the person-case walk of the report for `j`, `period`, `a` and `p` is
-/// asked: also the key of its kept sums, so made in one place.
-fn ask_of(j: &Jurisdiction, period: Period, a: NaiveDate, p: &TargetParams) -> targets::Ask {
-    let years = budget_years(j, period, p).into_iter().map(|(_, y)| y).collect();
-    targets::Ask { period, a, years, params: p.clone() }
+/// What the person-case walk of a report over `period` as of `a` is asked,
+/// with `years` its [`budget_years`]: also the key of its kept sums, so made
+/// in one place.
+fn ask_of(period: Period, a: NaiveDate, years: &[(i32, Period)], p: &TargetParams) -> targets::Ask {
+    targets::Ask { period, a, years: years.iter().map(|(_, y)| *y).collect(), params: p.clone() }
 }
 
+/// The calendar years of the budgets of `j` a report over `period` shows.
 fn budget_years(j: &Jurisdiction, period: Period, p: &TargetParams) -> Vec<(i32, Period)> {
     let mut years = std::collections::BTreeSet::new();
     for b in p.budget.iter().filter(|b| b.jurisdiction == j.code()) {
@@ -653,7 +653,8 @@ impl ReadModel {
         if self.conn.is_autocommit() {
             return self.snapshot(|rm| rm.prepare_targets(j, period, a, p));
         }
-        self.index.with(&self.conn, |ix| Ok(ix.prepare(&ix.facts(j), j, &ask_of(j, period, a, p))))
+        self.index
+            .with(&self.conn, |ix| Ok(ix.prepare(&ix.facts(j), j, &ask_of(period, a, &budget_years(j, period, p), p))))
     }
 
     /// Every target for `j` over `period`, as of `a`.
@@ -677,7 +678,7 @@ impl ReadModel {
             // one walk over the cases; meanwhile this thread counts the
             // households and reads the enterprises' figures (its connection
             // cannot leave it).
-            let ask = ask_of(j, period, a, p);
+            let ask = ask_of(period, a, &years, p);
             let (mut t, (zero_employment_households, enterprises)) = ix.person_totals(&f, j, &ask, || {
                 let households = ix.zero_employment_households(&f, a, p).len();
                 let enterprises =

@@ -18,7 +18,7 @@
 
 use std::sync::Mutex;
 
-use crate::targets::{Ask, Jurisdiction, Sums};
+use crate::targets::{Ask, Jurisdiction, PersonTotals, Sums};
 
 /// Reports kept at most. The dashboard opens 13 reports of a jurisdiction
 /// (the year to date, and each of the last 12 months for its trend): 64
@@ -40,36 +40,32 @@ pub(super) struct Kept {
 pub(super) struct KeptReports(Mutex<Vec<Kept>>);
 
 impl KeptReports {
-    /// A copy of the sums kept for `j` and `ask`, marked as asked now.
-    pub fn get(&self, j: &Jurisdiction, ask: &Ask) -> Option<Sums> {
-        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let i = kept.iter().position(|k| k.j == *j && k.ask == *ask)?;
-        let k = kept.remove(i);
-        let sums = k.sums.clone();
-        kept.push(k);
-        Some(sums)
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Kept>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Sums are kept for `j` and `ask` (marked as asked now).
-    pub fn contains(&self, j: &Jurisdiction, ask: &Ask) -> bool {
-        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(i) = kept.iter().position(|k| k.j == *j && k.ask == *ask) else { return false };
-        let k = kept.remove(i);
-        kept.push(k);
-        true
+    /// The report's figures from the sums kept for `j` and `ask`, marked as
+    /// asked now.
+    pub fn totals(&self, j: &Jurisdiction, ask: &Ask) -> Option<PersonTotals> {
+        asked(&mut self.lock(), j, ask).map(|k| k.sums.totals())
     }
 
-    /// Keeps `sums` for `j` and `ask` (once: two queries of one checkpoint
-    /// that walked at the same time made the same sums).
+    /// Keeps `sums` for `j` and `ask`, unless kept already (two queries of
+    /// one checkpoint that walked at the same time made the same sums).
     pub fn keep(&self, j: &Jurisdiction, ask: &Ask, sums: Sums) {
-        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if kept.iter().any(|k| k.j == *j && k.ask == *ask) {
+        let mut kept = self.lock();
+        if asked(&mut kept, j, ask).is_some() {
             return;
         }
         kept.push(Kept { j: j.clone(), ask: ask.clone(), sums });
         if kept.len() > KEPT {
             kept.remove(0);
         }
+    }
+
+    /// Sums are kept for `j` and `ask` (marked as asked now).
+    pub fn contains(&self, j: &Jurisdiction, ask: &Ask) -> bool {
+        asked(&mut self.lock(), j, ask).is_some()
     }
 
     /// Every kept report, taken out (to be updated and put back).
@@ -84,8 +80,16 @@ impl KeptReports {
 
     /// Reports kept.
     pub fn len(&self) -> usize {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.lock().len()
     }
+}
+
+/// The report kept for `j` and `ask`, moved to the end of `kept` (asked now).
+fn asked<'k>(kept: &'k mut Vec<Kept>, j: &Jurisdiction, ask: &Ask) -> Option<&'k Kept> {
+    let i = kept.iter().position(|k| k.j == *j && k.ask == *ask)?;
+    let k = kept.remove(i);
+    kept.push(k);
+    kept.last()
 }
 
 #[cfg(test)]

@@ -144,13 +144,15 @@ impl CaseIndex {
         ask: &Ask,
         beside: impl FnOnce() -> U,
     ) -> (PersonTotals, U) {
-        if let Some(sums) = self.kept.get(j, ask) {
-            return (sums.totals(), beside());
+        match self.kept.totals(j, ask) {
+            Some(totals) => (totals, beside()),
+            None => {
+                let (sums, other) = targets::person_sums(f, &self.cases_in(f), ask, beside);
+                let totals = sums.totals();
+                self.kept.keep(j, ask, sums);
+                (totals, other)
+            }
         }
-        let (sums, other) = targets::person_sums(f, &self.cases_in(f), ask, beside);
-        let totals = sums.totals();
-        self.kept.keep(j, ask, sums);
-        (totals, other)
     }
 
     /// Makes and keeps the sums of the report `ask` for `J` (`f` is
@@ -159,8 +161,7 @@ impl CaseIndex {
         if self.kept.contains(j, ask) {
             return false;
         }
-        let (sums, ()) = targets::person_sums(f, &self.cases_in(f), ask, || ());
-        self.kept.keep(j, ask, sums);
+        self.kept.keep(j, ask, targets::person_sums(f, &self.cases_in(f), ask, || ()).0);
         true
     }
 

@@ -84,18 +84,13 @@ pub fn person_sums<U>(f: &Facts<'_>, cases: &[CaseNo], ask: &Ask, beside: impl F
 
 /// [`person_sums`] on `threads` threads.
 fn sums_on<U>(threads: usize, f: &Facts<'_>, cases: &[CaseNo], ask: &Ask, beside: impl FnOnce() -> U) -> (Sums, U) {
-    let (parts, other) = over_runs_beside(threads, cases, |run| walk(f, run, ask), beside);
+    let (parts, other) = over_runs_beside(threads, cases, |run| sums_of(f, run, ask), beside);
     let mut parts = parts.into_iter();
     let mut sums = parts.next().unwrap_or_default();
     for more in parts {
         sums.merge(&more, true);
     }
     (sums, other)
-}
-
-/// [`Sums`] of `cases` for `ask`, on this thread: what a few changed cases add.
-pub fn sums_of(f: &Facts<'_>, cases: &[CaseNo], ask: &Ask) -> Sums {
-    walk(f, cases, ask)
 }
 
 impl Sums {
@@ -202,8 +197,9 @@ fn merge_grants(sums: &mut GrantSums, more: &GrantSums, plus: bool) -> bool {
     ok
 }
 
-/// The [`Sums`] of one run of cases.
-fn walk(f: &Facts<'_>, cases: &[CaseNo], ask: &Ask) -> Sums {
+/// [`Sums`] of `cases` for `ask`, on this thread: one run of a walk, or
+/// what a few changed cases add.
+pub fn sums_of(f: &Facts<'_>, cases: &[CaseNo], ask: &Ask) -> Sums {
     let Ask { period, a, years, params: p } = ask;
     let (period, a) = (*period, *a);
     let e = period.to.min(a);

@@ -13,7 +13,7 @@
 mod prepared;
 mod wait;
 
-pub use prepared::{dashboard_reports, prepare_city_dashboard};
+pub use prepared::prepare_city_dashboard;
 
 use chrono::{Datelike, NaiveDate};
 use leye_domain::{person::PersonGroup, values::parse_date};

@@ -120,7 +120,8 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let total: usize = arg("--appends").map_or(Ok(6000), |s| s.parse())?;
-    let writers: usize = arg("--writers").map_or(Ok(2), |s| s.parse())?;
+    let default_writers = PostgresStoreOptions::new("unused").writer_connections;
+    let writers: usize = arg("--writers").map_or(Ok(default_writers), |s| s.parse())?;
     let given = arg("--url");
     let own = match given {
         Some(_) => None,

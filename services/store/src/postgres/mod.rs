@@ -6,13 +6,12 @@
 //!   `(stream, revision)` unique), `log_head` (ONE row: the last position, its
 //!   chain hash, its `recorded_at`, and the head tag of [`ChainKey::head_tag`])
 //!   and `chain` (algorithm, key id, schema version).
-//! - **Writer tasks per handle, group commit.** [`PostgresStore::append`]
-//!   queues its request; a writer task (one connection each,
-//!   [`PostgresStoreOptions::writer_connections`], default 2) drains every
+//! - **A writer task per handle, group commit.** [`PostgresStore::append`]
+//!   queues its request; the writer task (one connection,
+//!   [`PostgresStoreOptions::writer_connections`], default 1) drains every
 //!   request already queued (up to [`PostgresStoreOptions::max_batch`]) and
-//!   commits them in ONE transaction: one WAL flush for the batch. While one
-//!   writer commits, the next waits on the head lock with the next batch, and
-//!   once it holds the lock adds what was queued meanwhile.
+//!   commits them in ONE transaction: one WAL flush for the batch. Once it
+//!   holds the head lock it adds what was queued meanwhile.
 //! - **The global log in commit order, with several servers.** Every batch
 //!   starts with `SELECT … FROM log_head WHERE id = 1 FOR UPDATE`. That row lock
 //!   serialises every writer of every server: a batch reads the last position
@@ -107,8 +106,11 @@ pub struct PostgresStoreOptions {
     pub max_batch: usize,
     /// Most append requests waiting for the writer. Default 4096.
     pub queue_capacity: usize,
-    /// Writer connections taking batches in turn: while one commits, the next
-    /// waits on the head lock with its batch. Default 2.
+    /// Writer connections taking batches in turn (while one commits, the next
+    /// waits on the head lock with its batch). Default 1: a second writer of
+    /// the same handle made fewer appends/s, not more, in
+    /// `leye-bench-pgstore` and `leye-bench-cluster` (docs/PERFORMANCE.md,
+    /// "One writer connection a server").
     pub writer_connections: usize,
     /// Read connections (each pipelines concurrent queries). Default 4.
     pub read_connections: usize,
@@ -135,7 +137,7 @@ impl PostgresStoreOptions {
             algorithm: None,
             max_batch: 1024,
             queue_capacity: 4096,
-            writer_connections: 2,
+            writer_connections: 1,
             read_connections: 4,
             poll_interval: Duration::from_secs(1),
             tail_check: 1000,

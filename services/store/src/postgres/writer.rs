@@ -85,9 +85,9 @@ struct Rows<'a> {
 
 impl Writer {
     /// Takes a batch (everything queued, up to `max_batch`), commits it, and
-    /// again, until every sender is gone and the queue is drained. While one
-    /// writer connection of the handle commits, the next already waits on the
-    /// head lock with its batch: a two-stage pipeline.
+    /// again, until every sender is gone and the queue is drained. With
+    /// several writer connections on a handle, while one commits the next
+    /// already waits on the head lock with its batch.
     pub(super) async fn run(mut self) {
         loop {
             let batch = {

@@ -68,8 +68,12 @@
 //! # Guarantees
 //! - [`AuditLog::record`] returns `Ok(seq)` only once the record is committed
 //!   and fsynced (one transaction and one fsync per batch of queued records:
-//!   group commit from a single writer thread). Any failure — of the
-//!   transaction, or of the head file afterwards — is an `Err`, never a hang.
+//!   group commit from a single writer thread) in the file that is still at
+//!   the trail's path (same device and inode as when opened: a removed or
+//!   replaced trail is an `Err`). The head file is written right after the
+//!   batch's answers; if that write fails, the next batch is refused (`Err`,
+//!   nothing committed) until the head file can be written again. Any
+//!   failure is an `Err`, never a hang.
 //! - Without the key, an edit of any stored field (including `prev`, `mac` and
 //!   the case ids) is found as [`BreakKind::Edited`] at that seq; a deleted
 //!   record in the middle as [`BreakKind::Deleted`]; deleting the newest
@@ -90,9 +94,10 @@
 //! - Whoever holds the key can rewrite everything. Whoever can write the files
 //!   can destroy them (deletion is detected, not prevented) or roll back the
 //!   trail *and* the head file together to an earlier copy of both.
-//! - A crash between a commit and the head file write leaves the head one batch
-//!   behind: those records are accepted if they chain, so deleting exactly that
-//!   batch together with the crash is not detectable.
+//! - The head file follows a batch's answers by its own write: until then, and
+//!   after a crash in between, the head is one batch behind. Those records are
+//!   accepted if they chain, so deleting exactly that batch in that moment (or
+//!   together with the crash) is not detectable.
 //! - Queries trust the file; only [`AuditLog::verify`] checks it.
 //! - Unix only (file modes).
 
@@ -328,9 +333,9 @@ impl AuditLog {
             )));
         }
         let key = Arc::new(ChainKey::load_or_create(key_file)?);
-        let (conn, head, head_file) = store::open_writer(path, &key, options.busy_timeout)?;
+        let (conn, head, head_file, trail) = store::open_writer(path, &key, options.busy_timeout)?;
         let (queue, rx) = mpsc::channel(options.queue_capacity.max(1));
-        let writer = store::Writer::new(conn, rx, Arc::clone(&key), head_file, head, options.max_batch.max(1));
+        let writer = store::Writer::new(conn, rx, Arc::clone(&key), head_file, head, trail, options.max_batch.max(1));
         let thread = thread::Builder::new()
             .name("leye-audit-writer".into())
             .spawn(move || writer.run())

@@ -503,6 +503,38 @@ async fn a_removed_directory_is_an_error_not_a_hang() {
     log.close().await;
 }
 
+/// The head file is written after a batch's answers: when that write fails,
+/// the next batch is refused with nothing committed, and the trail goes on
+/// once the head file can be written again, with the head at its last record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_file_that_cannot_be_written_refuses_the_next_batch_until_it_can() {
+    let trail = Trail::new();
+    let log = trail.open();
+    assert_eq!(log.record(record(0)).await.expect("record"), 1);
+    let head_bytes = std::fs::read(trail.head()).expect("head file");
+    // The head file cannot be opened for writing: a directory in its place.
+    std::fs::remove_file(trail.head()).expect("remove");
+    std::fs::create_dir(trail.head()).expect("a directory in its place");
+    // Committed in the trail, which is still at its path: answered.
+    assert_eq!(log.record(record(1)).await.expect("committed and answered"), 2);
+    // Its head write failed: the next batch is refused and writes nothing.
+    let refused = log.record(record(2)).await;
+    assert!(matches!(refused, Err(AuditError::Head { .. })), "{refused:?}");
+    let committed: i64 =
+        Connection::open(trail.path()).unwrap().query_row("SELECT count(*) FROM records", [], |r| r.get(0)).unwrap();
+    assert_eq!(committed, 2, "the refused batch committed nothing");
+    // The head file back (as it was after the first record): the next batch
+    // first brings it to record 2, then commits.
+    std::fs::remove_dir(trail.head()).expect("remove the directory");
+    std::fs::write(trail.head(), &head_bytes).expect("restore");
+    assert_eq!(log.record(record(3)).await.expect("record"), 3);
+    log.close().await;
+    assert_ok(&trail.verify());
+    let reopened = trail.open();
+    assert_eq!(reopened.record(record(4)).await.expect("the head covers every record"), 4);
+    reopened.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_loose_or_short_key_file_is_refused() {
     let trail = Trail::new();

@@ -256,7 +256,7 @@ impl Writer {
 
     /// Commits `batch` in one transaction, answers every caller, then writes
     /// the head file. The answers do not wait for the head file's two
-    /// fdatasyncs (15–24 % more commands/s at 16 clients: docs/PERFORMANCE.md,
+    /// fdatasyncs (5–10 % more commands/s at 16 clients: docs/PERFORMANCE.md,
     /// "The audit head file after the answers"): the head lags the answered
     /// records only while it is written, as a crash between a commit and the
     /// head write already could leave it. Before the answers, the trail is
@@ -300,10 +300,14 @@ impl Writer {
 
     /// Points the head file at the last committed link; notes a failure.
     fn write_head(&mut self) -> Result<(), AuditError> {
-        let head = self.head.unwrap_or(Link::START);
-        let written = self.head_file.write(&self.key, &head);
-        self.head_behind = written.is_err();
-        written
+        self.head_behind = true;
+        let head = match self.head {
+            Some(link) => link,
+            None => last_link(&self.conn, &self.key)?,
+        };
+        self.head_file.write(&self.key, &head)?;
+        self.head_behind = false;
+        Ok(())
     }
 
     /// Writes the head file again if its last write failed.

@@ -245,7 +245,8 @@ pub async fn follow_reporting<S: EventStore>(
             },
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
-        if let Some(pause) = batch.first().and_then(|_| pause_before_fold(last_fold, Instant::now())) {
+        let pause = if batch.is_empty() { None } else { pause_before_fold(last_fold, Instant::now()) };
+        if let Some(pause) = pause {
             tokio::select! {
                 _ = stop.changed() => return Ok(()),
                 () = tokio::time::sleep(pause) => {}

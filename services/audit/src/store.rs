@@ -298,12 +298,13 @@ impl Writer {
         }
     }
 
-    /// Points the head file at the last committed link; notes a failure.
+    /// Points the head file at the last committed link (read from the trail
+    /// after a failed transaction); notes a failure.
     fn write_head(&mut self) -> Result<(), AuditError> {
         self.head_behind = true;
         let head = match self.head {
             Some(link) => link,
-            None => last_link(&self.conn, &self.key)?,
+            None => *self.head.insert(last_link(&self.conn, &self.key)?),
         };
         self.head_file.write(&self.key, &head)?;
         self.head_behind = false;
@@ -376,11 +377,6 @@ impl Writer {
         tx.commit().map_err(db)?;
         debug!(pruned, anchor = ?end, "pruned the audit trail");
         // The head never moves back, but rewrite it in case an earlier write failed.
-        let head = match self.head {
-            Some(link) => link,
-            None => last_link(&self.conn, &key)?,
-        };
-        self.head = Some(head);
         self.write_head()?;
         Ok(u64::try_from(pruned).unwrap_or(u64::MAX))
     }

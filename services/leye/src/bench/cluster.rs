@@ -7,7 +7,9 @@
 //!   `synchronous_commit` on); a fresh database per measured run.
 //! - **Servers**: `leye serve --store postgres://…` processes (the `leye`
 //!   binary beside the bench), TLS on gRPC (a development CA and server
-//!   certificate), one `nats-server` with JetStream for the publisher. The
+//!   certificate), one `nats-server` with JetStream for the publisher (room
+//!   for the stream's default 10 GiB: with less, JetStream refuses the
+//!   stream and nothing is published). The
 //!   first server makes the keys; the others get copies of its chain and
 //!   master key files and its pseudonym key (the key store is in PostgreSQL).
 //! - **Load**: `clients` concurrent clients spread round robin over the
@@ -20,6 +22,11 @@
 //!   mean row size, read back from the runs) into a plain table: what this
 //!   PostgreSQL commits per second with a WAL flush per commit (it already
 //!   flushes concurrent commits together).
+//! - **Published**: after the last answer the bench waits until the leader
+//!   has put every event of the run's store on NATS (the stream's message
+//!   count), and prints how long after the last answer that was; a run whose
+//!   events are not all on NATS within [`PUBLISH_DEADLINE`] is an error. The
+//!   CPU below is counted to that point, so it includes the publishing.
 //! - **Where it went** ([`Cost`]): each server's `/metrics` before and after
 //!   a run (mean request and append time) and CPU seconds from `/proc`, per
 //!   command: of the servers, of this process (the clients), of PostgreSQL
@@ -51,6 +58,9 @@ use tokio_postgres::NoTls;
 use super::{histogram, sealing_grpc::client};
 use crate::client::{Authed, Bearer};
 
+/// Most time after a run's last answer for every event to be on NATS.
+pub const PUBLISH_DEADLINE: Duration = Duration::from_secs(60);
+
 /// The log line of a server that starts publishing as the role's leader.
 const LEADS: &str = "leading the publisher role: publishing";
 
@@ -74,6 +84,8 @@ pub struct ClusterRun {
     /// Mean stored row (data + metadata bytes) of those events.
     pub mean_row: f64,
     pub secs: f64,
+    /// From the last answer until every event of the store was on NATS.
+    pub published_after: Duration,
     pub latency: Histogram<u64>,
     pub errors: u64,
     pub first_error: Option<String>,
@@ -271,7 +283,7 @@ impl Bench {
         let conf = nats_dir.join("js.conf");
         std::fs::write(
             &conf,
-            format!("jetstream {{\n  store_dir: {:?}\n  max_file_store: 8GB\n}}\n", nats_dir.join("js")),
+            format!("jetstream {{\n  store_dir: {:?}\n  max_file_store: 64GB\n}}\n", nats_dir.join("js")),
         )?;
         let port = free_port()?;
         let nats = tokio::process::Command::new(nats_server())
@@ -347,6 +359,7 @@ impl Bench {
     /// `persons` × 4 commands from `clients` clients over `servers` servers.
     pub async fn commands(&mut self, servers: usize, clients: usize, persons: u64) -> anyhow::Result<ClusterRun> {
         let url = self.database().await?;
+        let js = self.new_stream().await?;
         let nodes = self.start_nodes(&url, servers).await?;
         let mut channels = Vec::new();
         for n in &nodes {
@@ -374,14 +387,30 @@ impl Bench {
             first_error = first_error.or(first);
         }
         let secs = started.elapsed().as_secs_f64();
-        let cost = Cost::now(&nodes, self.processes()).await?.minus(cost_before);
+        let answered = Instant::now();
         let row = c
             .query_one(
-                "SELECT count(*) - $1, coalesce(avg(length(data) + length(metadata)), 0)::float8 FROM leye.events",
+                "SELECT count(*), count(*) - $1, coalesce(avg(length(data) + length(metadata)), 0)::float8 \
+                 FROM leye.events",
                 &[&before],
             )
             .await?;
-        let (events, mean_row): (i64, f64) = (row.get(0), row.get(1));
+        let (stored, events, mean_row): (i64, i64, f64) = (row.get(0), row.get(1), row.get(2));
+        let want = u64::try_from(stored).unwrap_or(0);
+        while on_nats(&js).await < want {
+            if answered.elapsed() > PUBLISH_DEADLINE {
+                bail!(
+                    "{} of the store's {stored} events were on NATS {} s after the last answer (see the servers' logs \
+                     under {})",
+                    on_nats(&js).await,
+                    PUBLISH_DEADLINE.as_secs(),
+                    self.dir.path().display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let published_after = answered.elapsed();
+        let cost = Cost::now(&nodes, self.processes()).await?.minus(cost_before);
         for n in nodes {
             stop(n).await;
         }
@@ -393,6 +422,7 @@ impl Bench {
             events: events as u64,
             mean_row,
             secs,
+            published_after,
             latency,
             errors,
             first_error,
@@ -401,10 +431,20 @@ impl Bench {
         })
     }
 
+    /// Removes the publisher's stream: a new store a run needs a new stream
+    /// (the publisher rightly refuses one filled from another store).
+    async fn new_stream(&self) -> anyhow::Result<async_nats::jetstream::Context> {
+        let nats = async_nats::connect(&self.nats_url).await.context("connecting to the bench's NATS")?;
+        let js = async_nats::jetstream::new(nats);
+        let _ = js.delete_stream(crate::publisher::stream::DEFAULT_STREAM).await;
+        Ok(js)
+    }
+
     /// Fail-over of the publisher role among three servers, `rounds` times:
     /// (ms until a standby leads, ms until a command on it succeeded).
     pub async fn failover(&mut self, rounds: u32) -> anyhow::Result<Vec<(f64, f64)>> {
         let url = self.database().await?;
+        self.new_stream().await?;
         let mut nodes: Vec<Option<Node>> = self.start_nodes(&url, 3).await?.into_iter().map(Some).collect();
         let mut times = Vec::new();
         for _ in 0..rounds {
@@ -546,6 +586,14 @@ impl Bench {
     /// Stops NATS (PostgreSQL stops when dropped).
     pub async fn stop(mut self) {
         let _ = self.nats.kill().await;
+    }
+}
+
+/// Messages in the publisher's stream (0 while it does not exist).
+async fn on_nats(js: &async_nats::jetstream::Context) -> u64 {
+    match js.get_stream(crate::publisher::stream::DEFAULT_STREAM).await {
+        Ok(mut stream) => stream.info().await.map_or(0, |i| i.state.messages),
+        Err(_) => 0,
     }
 }
 

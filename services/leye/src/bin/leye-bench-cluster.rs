@@ -86,6 +86,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
                     r.latency.value_at_quantile(0.99) as f64 / 1000.0,
                     r.errors
                 );
+                println!(
+                    "         every event on NATS {:.0} ms after the last answer",
+                    r.published_after.as_secs_f64() * 1000.0
+                );
                 if let Some(e) = &r.first_error {
                     println!("         first error: {e}");
                 }

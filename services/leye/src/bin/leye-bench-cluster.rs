@@ -70,7 +70,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 }
                 runs.push(r);
             }
-            let raw_run = bench.raw_inserts(clients, (persons * 4) as usize, row).await?;
+            let rows = ((persons * 4) as usize).max(leye::bench::cluster::RAW_MIN_ROWS);
+            let raw_run = bench.raw_inserts(clients, rows, row).await?;
             let raw = raw_run.per_sec;
             for r in &runs {
                 println!(

@@ -15,6 +15,7 @@ use hdrhistogram::Histogram;
 use tokio::task::JoinSet;
 
 pub mod cluster;
+pub mod nats;
 pub mod personal;
 pub mod sealing;
 pub mod sealing_grpc;

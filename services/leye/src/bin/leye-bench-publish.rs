@@ -32,7 +32,7 @@ use std::{
     collections::BTreeSet,
     future::IntoFuture,
     path::PathBuf,
-    process::{ExitCode, Stdio},
+    process::ExitCode,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -58,7 +58,6 @@ use leye_domain::{
     values::{CountyCode, PersonName, Residence, ResidentId},
 };
 use leye_store::{EventStore, SqliteStore};
-use tokio::process::Command;
 use tonic_health::server::HealthReporter;
 use uuid::Uuid;
 
@@ -108,28 +107,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
 
     // 2. nats-server.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let nats_dir = tmp.path().join("nats");
-    std::fs::create_dir_all(&nats_dir)?;
-    let bin = nats_server_bin()?;
-    let log = std::fs::File::create(nats_dir.join("nats.log"))?;
-    // A set file limit, as in the tests: not derived from the disk's free space.
-    let conf = nats_dir.join("js.conf");
-    std::fs::write(
-        &conf,
-        format!("jetstream {{\n  store_dir: {:?}\n  max_file_store: 64GB\n}}\n", nats_dir.join("js")),
-    )?;
-    let mut nats = Command::new(&bin)
-        .arg("-c")
-        .arg(&conf)
-        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string()])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("starting {}", bin.display()))?;
-    let url = format!("nats://127.0.0.1:{port}");
+    let bin = leye::bench::nats::server_bin()?;
+    let (mut nats, url) = leye::bench::nats::start(&tmp.path().join("nats"))?;
     let client = connect(&url).await?;
     println!(
         "nats-server {} ({}) on {url}, file storage in the temporary directory",
@@ -351,19 +330,4 @@ async fn connect(url: &str) -> anyhow::Result<async_nats::Client> {
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     }
-}
-
-/// `nats-server` from `NATS_SERVER`, the `PATH` or `/usr/sbin`.
-fn nats_server_bin() -> anyhow::Result<PathBuf> {
-    if let Some(p) = std::env::var_os("NATS_SERVER") {
-        return Ok(PathBuf::from(p));
-    }
-    let on_path = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join("nats-server"))
-        .find(|p| p.is_file());
-    on_path
-        .or_else(|| Some(PathBuf::from("/usr/sbin/nats-server")).filter(|p| p.is_file()))
-        .context("nats-server not found: set NATS_SERVER or install it (apt-get install nats-server)")
 }

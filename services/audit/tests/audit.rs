@@ -510,8 +510,19 @@ async fn a_removed_directory_is_an_error_not_a_hang() {
 async fn a_head_file_that_cannot_be_written_refuses_the_next_batch_until_it_can() {
     let trail = Trail::new();
     let log = trail.open();
+    let before = std::fs::read(trail.head()).unwrap_or_default();
     assert_eq!(log.record(record(0)).await.expect("record"), 1);
-    let head_bytes = std::fs::read(trail.head()).expect("head file");
+    // The head follows the answers: wait until it covers record 1, so that
+    // the failure below is record 2's head write, not this one's.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let head_bytes = loop {
+        let now = std::fs::read(trail.head()).unwrap_or_default();
+        if now != before {
+            break now;
+        }
+        assert!(std::time::Instant::now() < deadline, "the head file never moved to record 1");
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    };
     // The head file cannot be opened for writing: a directory in its place.
     std::fs::remove_file(trail.head()).expect("remove");
     std::fs::create_dir(trail.head()).expect("a directory in its place");

@@ -108,13 +108,14 @@ mod tests {
     #[tokio::test]
     async fn a_wait_ends_when_the_position_is_reached_or_at_the_first_bound() {
         let (tx, rx) = watch::channel(5u64);
-        let p = Progress::new(rx, Duration::from_millis(200));
+        let p = Progress::new(rx.clone(), Duration::from_millis(200));
         assert!(p.wait(Wait::at_least(0)).await.is_ok());
         assert!(p.wait(Wait::at_least(5)).await.is_ok(), "already there");
-        let waiter = tokio::spawn({
-            let p = p.clone();
-            async move { p.wait(Wait::at_least(8)).await }
-        });
+        // This waiter's bound is far beyond the test's pauses, so a loaded
+        // machine that stalls the test cannot end it by its bound: only the
+        // position can.
+        let patient = Progress::new(rx, Duration::from_secs(600));
+        let waiter = tokio::spawn(async move { patient.wait(Wait::at_least(8)).await });
         tokio::time::sleep(Duration::from_millis(20)).await;
         tx.send_replace(7);
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -125,7 +126,7 @@ mod tests {
         let started = Instant::now();
         let e = p.wait(Wait::at_least(100)).await.unwrap_err();
         assert!(matches!(e, QueryError::NotReached { wanted: 100, reached: 9, bound: Bound::Server }), "{e:?}");
-        assert!(started.elapsed() >= Duration::from_millis(200) && started.elapsed() < Duration::from_secs(2));
+        assert!(started.elapsed() >= Duration::from_millis(200) && started.elapsed() < Duration::from_secs(60));
         let deadline = Some(Instant::now() + Duration::from_millis(50));
         let e = p.wait(Wait { min_position: 100, deadline }).await.unwrap_err();
         assert!(matches!(e, QueryError::NotReached { bound: Bound::Call, .. }), "{e:?}");

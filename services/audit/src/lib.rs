@@ -17,6 +17,8 @@
 //!   shared with the event store's chain).
 //! - `store.rs`: the SQLite schema, the single writer thread (group commit,
 //!   pruning) and the auditors' query.
+//! - `index.rs`: the query keys (principal, operation, time), filled behind
+//!   the records; the query's SQL; their check.
 //! - `verify.rs`: the chain check, shared by [`AuditLog::verify`],
 //!   [`verify_file`], [`AuditLog::open`] (the tail only) and
 //!   [`AuditLog::prune`] (the part it deletes).
@@ -27,8 +29,13 @@
 //!   Table `records` (one row per record, `seq` its `INTEGER PRIMARY KEY`,
 //!   contiguous from 1, or from the anchor + 1 after a prune), table
 //!   `record_cases (seq, case_id)`, an index of the case ids for queries, and
-//!   table `anchor`, the last pruned link. Triggers refuse every `UPDATE`, and
-//!   every `DELETE` unless the writer's prune transaction has set its flag.
+//!   table `anchor`, the last pruned link. The query keys `by_principal`,
+//!   `by_operation`, `by_time` (each `(key, seq)`) and their mark
+//!   `indexed.upto` are written behind the records, every
+//!   [`AuditOptions::index_every`] records, in a transaction of their own
+//!   (schema version 2; a version 1 trail is migrated at open). Triggers
+//!   refuse every `UPDATE` (the mark: every move back), and every `DELETE`
+//!   unless the writer's prune transaction has set its flag.
 //! - **The chain key** (`key_file`): 32 random bytes, mode 0600, created on first
 //!   open. Keep it apart from the trail (another directory, another owner or a
 //!   secret mount): whoever can read it can forge the chain.
@@ -80,7 +87,11 @@
 //!   records as [`BreakKind::Truncated`] against the head file; a forged record
 //!   past the head as [`BreakKind::Inserted`]; a forged or replaced anchor as
 //!   [`BreakKind::AnchorMismatch`]. The case index (`record_cases`) is checked
-//!   against each record's own list.
+//!   against each record's own list, and the query keys against the records
+//!   up to their mark (a missing or changed key row, or a mark past the keys:
+//!   `Edited`; a row for no record: `Inserted`).
+//! - A query sees every committed record whatever the keys' lag: it reads the
+//!   keys up to their mark and the records past it.
 //! - [`AuditLog::prune`] deletes only records older than the retention, and only
 //!   a prefix of the chain (it stops at the first record that is young enough,
 //!   even if older ones follow it), so what remains is one contiguous chain from
@@ -102,6 +113,7 @@
 //! - Unix only (file modes).
 
 mod chain;
+mod index;
 mod store;
 mod verify;
 
@@ -118,6 +130,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+pub use crate::index::INDEX_EVERY;
 use crate::{
     chain::ChainKey,
     store::{Readers, Request},
@@ -174,6 +187,12 @@ pub struct AuditOptions {
     /// How long the writer waits for a lock held by another process before the
     /// batch fails (`PRAGMA busy_timeout`). Default 5 s.
     pub busy_timeout: Duration,
+    /// How many records the query keys (principal, operation, time) may lag
+    /// behind the trail before the writer catches them up in a transaction
+    /// of their own. Queries see every record whatever the lag; a larger lag
+    /// costs them a longer read of the records past the mark. Default
+    /// [`INDEX_EVERY`].
+    pub index_every: u64,
 }
 
 impl Default for AuditOptions {
@@ -183,6 +202,7 @@ impl Default for AuditOptions {
             max_batch: 512,
             queue_capacity: 4096,
             busy_timeout: Duration::from_secs(5),
+            index_every: INDEX_EVERY,
         }
     }
 }
@@ -335,7 +355,7 @@ impl AuditLog {
         let key = Arc::new(ChainKey::load_or_create(key_file)?);
         let (conn, head, head_file, trail) = store::open_writer(path, &key, options.busy_timeout)?;
         let (queue, rx) = mpsc::channel(options.queue_capacity.max(1));
-        let writer = store::Writer::new(conn, rx, Arc::clone(&key), head_file, head, trail, options.max_batch.max(1));
+        let writer = store::Writer::new(conn, rx, Arc::clone(&key), head_file, head, trail, &options);
         let thread = thread::Builder::new()
             .name("leye-audit-writer".into())
             .spawn(move || writer.run())
@@ -387,10 +407,11 @@ impl AuditLog {
     /// read-only connection, never waits for the writer, and sees one committed
     /// snapshot. From async code, call it in `spawn_blocking`.
     ///
-    /// A principal, operation or case filter reads its index in seq order and
-    /// stops after the page. A time range alone reads the whole range from its
-    /// index and sorts it by seq for every page: page wide ranges by another
-    /// filter too, or narrow the range.
+    /// A principal, operation or case filter reads its key in seq order and
+    /// stops after the page; the records past the keys' mark (at most about
+    /// `index_every` and a batch) are read directly. A time range alone reads
+    /// the whole range from its key and sorts it by seq for every page: page
+    /// wide ranges by another filter too, or narrow the range.
     pub fn query(&self, filter: &AuditFilter, after: u64, limit: u32) -> Result<AuditPage, AuditError> {
         self.inner.readers.query(filter, after, limit)
     }

@@ -24,20 +24,22 @@ use std::{
 };
 
 use chrono::DateTime;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params, types::Value};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 use uuid::Uuid;
 
 use crate::{
-    AuditEntry, AuditError, AuditFilter, AuditPage, AuditRecord, MAX_CASE_IDS, MAX_FIELD_BYTES, MAX_PAGE,
+    AuditEntry, AuditError, AuditFilter, AuditOptions, AuditPage, AuditRecord, MAX_CASE_IDS, MAX_FIELD_BYTES, MAX_PAGE,
     chain::{ChainKey, HeadWriter, Link, RecordBytes, hex, read_head, sync_dir, unhex},
-    lock,
+    index, lock,
     verify::{SELECT_RAW, Walker, chain_start, check_tail, signed},
 };
 
-/// The schema version this build writes (`PRAGMA user_version`).
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+/// The schema version this build writes (`PRAGMA user_version`). Version 1
+/// had the query keys as indexes of `records`; version 2 has them in tables
+/// of their own, filled behind the records (`index.rs`).
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE records (
@@ -53,11 +55,6 @@ CREATE TABLE records (
     prev      TEXT    NOT NULL,     -- hex of the previous record's mac
     mac       TEXT    NOT NULL      -- hex HMAC-SHA256(key, prev || canonical record)
 ) STRICT;
--- Each index ends with the rowid (seq): filtered pages come out in seq order.
-CREATE INDEX records_principal ON records (principal);
-CREATE INDEX records_operation ON records (operation);
-CREATE INDEX records_time ON records (time);
-
 -- The case ids again, one row each, for queries by case.
 CREATE TABLE record_cases (
     seq     INTEGER NOT NULL,
@@ -164,8 +161,13 @@ pub(crate) fn open_writer(
             path.display()
         )));
     }
-    if version < SCHEMA_VERSION {
+    if version == 0 {
         tx.execute_batch(SCHEMA).map_err(db)?;
+        tx.execute_batch(index::SCHEMA).map_err(db)?;
+    } else if version == 1 {
+        index::migrate_from_1(&tx)?;
+    }
+    if version < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(db)?;
     }
     tx.commit().map_err(db)?;
@@ -213,6 +215,11 @@ pub(crate) struct Writer {
     head_behind: bool,
     trail: TrailFile,
     max_batch: usize,
+    /// The query keys' mark as last read or moved; `None` after a failed
+    /// catch-up, until re-read.
+    indexed: Option<u64>,
+    /// How far the keys may lag before they are caught up.
+    index_every: u64,
 }
 
 impl Writer {
@@ -223,9 +230,20 @@ impl Writer {
         head_file: HeadWriter,
         head: Link,
         trail: TrailFile,
-        max_batch: usize,
+        options: &AuditOptions,
     ) -> Self {
-        Self { conn, rx, key, head_file, head: Some(head), head_behind: false, trail, max_batch }
+        Self {
+            conn,
+            rx,
+            key,
+            head_file,
+            head: Some(head),
+            head_behind: false,
+            trail,
+            max_batch: options.max_batch.max(1),
+            indexed: None,
+            index_every: options.index_every.max(1),
+        }
     }
 
     /// Commits batches until every sender is gone and the queue is drained.
@@ -296,6 +314,42 @@ impl Writer {
         if let Err(e) = self.write_head() {
             warn!(error = %e, "audit head file not written; the next batch is refused until it is");
         }
+        self.index_if_due();
+    }
+
+    /// Catches the query keys up with the committed records once they lag by
+    /// `index_every` or more (`index.rs`). A failure is logged and tried
+    /// again after the next batch: queries read the records past the mark.
+    fn index_if_due(&mut self) {
+        let Some(head) = self.head else { return };
+        let upto = match self.indexed {
+            Some(upto) => upto,
+            None => match index::mark(&self.conn) {
+                Ok(upto) => *self.indexed.insert(upto),
+                Err(e) => {
+                    warn!(error = %e, "audit index mark not read; queries read the records past it");
+                    return;
+                }
+            },
+        };
+        if head.seq < upto.saturating_add(self.index_every) {
+            return;
+        }
+        let started = Instant::now();
+        match index::catch_up(&mut self.conn, upto, head.seq) {
+            Ok(()) => {
+                self.indexed = Some(head.seq);
+                debug!(
+                    records = head.seq - upto,
+                    index_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                    "audit keys caught up"
+                );
+            }
+            Err(e) => {
+                self.indexed = None;
+                warn!(error = %e, "audit keys not caught up; queries read the records past the mark");
+            }
+        }
     }
 
     /// Points the head file at the last committed link (read from the trail
@@ -364,6 +418,7 @@ impl Writer {
             return Ok(0);
         }
         tx.execute("INSERT INTO pruning (active) VALUES (1)", []).map_err(db)?;
+        index::delete_through(&tx, end.seq)?;
         tx.execute("DELETE FROM record_cases WHERE seq <= ?1", [signed(end.seq)]).map_err(db)?;
         let pruned = tx.execute("DELETE FROM records WHERE seq <= ?1", [signed(end.seq)]).map_err(db)?;
         tx.execute(
@@ -488,9 +543,6 @@ pub(crate) struct Readers {
 /// Most idle read connections kept.
 const MAX_IDLE_READERS: usize = 8;
 
-const SELECT_ENTRY: &str =
-    "SELECT r.seq, r.time, r.principal, r.authn, r.peer, r.operation, r.case_ids, r.outcome, r.reason FROM records r";
-
 impl Readers {
     pub fn new(path: PathBuf, busy_timeout: Duration) -> Self {
         Self { path, idle: Mutex::new(Vec::new()), busy_timeout }
@@ -520,7 +572,7 @@ impl Readers {
         if !(1..=MAX_PAGE).contains(&limit) {
             return Err(AuditError::InvalidQuery(format!("limit must be 1..={MAX_PAGE}, not {limit}")));
         }
-        let (sql, values) = query_sql(filter, after, limit);
+        let (sql, values) = index::query_sql(filter, after, limit);
         self.with(|conn| {
             let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
             let mut rows = stmt.query(rusqlite::params_from_iter(values)).map_err(db)?;
@@ -534,35 +586,6 @@ impl Readers {
             Ok(AuditPage { entries, next_after })
         })
     }
-}
-
-/// The query's SQL and its parameters: one more row than `limit`, to tell
-/// whether another page follows.
-pub(crate) fn query_sql(filter: &AuditFilter, after: u64, limit: u32) -> (String, Vec<Value>) {
-    let mut sql = String::from(SELECT_ENTRY);
-    let mut values = vec![Value::Integer(signed(after))];
-    sql.push_str(" WHERE r.seq > ?1");
-    let mut add = |condition: &str, value: Value, close: &str| {
-        values.push(value);
-        sql.push_str(&format!(" AND {condition} ?{}{close}", values.len()));
-    };
-    if let Some(case) = filter.case_id {
-        add("r.seq IN (SELECT c.seq FROM record_cases c WHERE c.case_id =", Value::Blob(case.as_bytes().to_vec()), ")");
-    }
-    if let Some(principal) = &filter.principal {
-        add("r.principal =", Value::Text(principal.clone()), "");
-    }
-    if let Some(operation) = &filter.operation {
-        add("r.operation =", Value::Text(operation.clone()), "");
-    }
-    if let Some(from) = filter.from {
-        add("r.time >=", Value::Integer(from.timestamp_micros()), "");
-    }
-    if let Some(to) = filter.to {
-        add("r.time <", Value::Integer(to.timestamp_micros()), "");
-    }
-    sql.push_str(&format!(" ORDER BY r.seq LIMIT {}", u64::from(limit) + 1));
-    (sql, values)
 }
 
 fn decode(row: &rusqlite::Row<'_>) -> Result<AuditEntry, AuditError> {
@@ -591,33 +614,4 @@ fn decode(row: &rusqlite::Row<'_>) -> Result<AuditEntry, AuditError> {
 
 pub(crate) fn db(e: rusqlite::Error) -> AuditError {
     AuditError::Storage(e.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every single filter is answered from its index, not by scanning the trail.
-    #[test]
-    fn each_filter_uses_its_index() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let key = ChainKey::load_or_create(&dir.path().join("key")).expect("key");
-        let (conn, _, _, _) = open_writer(&dir.path().join("trail"), &key, Duration::from_secs(1)).expect("open");
-        let now = chrono::Utc::now();
-        let cases = [
-            (AuditFilter { principal: Some("p".into()), ..AuditFilter::default() }, "records_principal"),
-            (AuditFilter { operation: Some("o".into()), ..AuditFilter::default() }, "records_operation"),
-            (AuditFilter { case_id: Some(Uuid::nil()), ..AuditFilter::default() }, "record_cases_case"),
-            (AuditFilter { from: Some(now), to: Some(now), ..AuditFilter::default() }, "records_time"),
-        ];
-        for (filter, index) in cases {
-            let (sql, values) = query_sql(&filter, 0, 10);
-            let plan: Vec<String> = conn
-                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .and_then(|mut s| s.query_map(rusqlite::params_from_iter(values), |r| r.get(3))?.collect())
-                .expect("plan");
-            let plan = plan.join(" | ");
-            assert!(plan.contains(index), "{filter:?} should use {index}: {plan}");
-        }
-    }
 }

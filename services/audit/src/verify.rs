@@ -98,7 +98,7 @@ impl<'k> Walker<'k> {
     }
 }
 
-fn brk(seq: u64, what: BreakKind, detail: String) -> ChainBreak {
+pub(crate) fn brk(seq: u64, what: BreakKind, detail: String) -> ChainBreak {
     ChainBreak { seq, what, detail }
 }
 
@@ -215,6 +215,9 @@ pub(crate) fn verify_trail(path: &Path, key: &ChainKey) -> Result<VerifyReport, 
     }
     if broken.is_none() {
         broken = cases.leftover()?;
+    }
+    if broken.is_none() {
+        broken = crate::index::check(&tx)?;
     }
     let end = walker.link;
     if broken.is_none() {

@@ -37,6 +37,15 @@ impl Trail {
     fn open(&self) -> AuditLog {
         self.open_with(AuditOptions::default()).expect("open")
     }
+    /// Opened with the query keys caught up whenever they lag by `n` records.
+    fn open_indexing_every(&self, n: u64) -> AuditLog {
+        self.open_with(AuditOptions { index_every: n, ..AuditOptions::default() }).expect("open")
+    }
+    /// The query keys' mark: the last record whose keys are in their tables.
+    fn index_mark(&self) -> u64 {
+        let conn = Connection::open(self.path()).expect("connection");
+        conn.query_row("SELECT upto FROM indexed", [], |r| r.get::<_, i64>(0)).expect("mark") as u64
+    }
     fn open_with(&self, options: AuditOptions) -> Result<AuditLog, AuditError> {
         AuditLog::open(&self.path(), &self.key(), options)
     }
@@ -49,7 +58,8 @@ impl Trail {
         conn.execute_batch(
             "DROP TRIGGER IF EXISTS records_no_update; DROP TRIGGER IF EXISTS records_no_delete; \
              DROP TRIGGER IF EXISTS record_cases_no_update; DROP TRIGGER IF EXISTS record_cases_no_delete; \
-             DROP TRIGGER IF EXISTS anchor_no_update; DROP TRIGGER IF EXISTS anchor_no_delete;",
+             DROP TRIGGER IF EXISTS anchor_no_update; DROP TRIGGER IF EXISTS anchor_no_delete; \
+             DROP TRIGGER IF EXISTS by_principal_no_delete; DROP TRIGGER IF EXISTS by_operation_no_delete;",
         )
         .expect("drop triggers");
         conn
@@ -321,13 +331,24 @@ async fn the_case_index_and_forged_appends_are_checked() {
     assert!(matches!(trail.open_with(AuditOptions::default()), Err(AuditError::Tampered(_))));
 }
 
+/// Every filter finds every match once, whether the query keys hold all the
+/// records (caught up after each), some (every 7: up to 98 of 100) or none
+/// (the default lag of 1024): the records past the mark are read directly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn queries_filter_and_page_through_every_match_once() {
-    let trail = Trail::new();
-    let log = trail.open();
-    for i in 0..100 {
-        log.record(record(i)).await.expect("record");
+async fn queries_filter_and_page_through_every_match_once_whatever_the_keys_hold() {
+    for (every, mark) in [(1, 100), (7, 98), (leye_audit::INDEX_EVERY, 0)] {
+        let trail = Trail::new();
+        let log = trail.open_indexing_every(every);
+        for i in 0..100 {
+            log.record(record(i)).await.expect("record");
+        }
+        log.close().await;
+        assert_eq!(trail.index_mark(), mark, "keys caught up every {every}");
+        queries_find_every_match_once(&trail.open()).await;
     }
+}
+
+async fn queries_find_every_match_once(log: &AuditLog) {
     let all: Vec<(u64, AuditRecord)> = (0..100).map(|i| (i as u64 + 1, record(i))).collect();
     let expect = |pred: &dyn Fn(&AuditRecord) -> bool| -> Vec<u64> {
         all.iter().filter(|(_, r)| pred(r)).map(|(s, _)| *s).collect()
@@ -384,6 +405,73 @@ async fn queries_filter_and_page_through_every_match_once() {
     log.close().await;
 }
 
+/// The query keys are checked against the records up to their mark: a key
+/// row removed (which would hide a record from filtered queries), a row for
+/// no record, and a mark moved past the keys are each a break.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_query_keys_are_checked_against_the_records() {
+    let trail = Trail::new();
+    let log = trail.open_indexing_every(4);
+    for i in 0..10 {
+        log.record(record(i)).await.expect("record");
+    }
+    log.close().await;
+    assert_eq!(trail.index_mark(), 8);
+    assert_ok(&trail.verify());
+    let conn = trail.attacker();
+    let hidden = AuditFilter { principal: Some("staff-2".into()), ..AuditFilter::default() };
+    conn.execute("DELETE FROM by_principal WHERE seq = 3", []).expect("hide record 3 from its principal");
+    assert_eq!(broken_at(&trail.verify()), (3, BreakKind::Edited));
+    let seqs = |log: &AuditLog| -> Vec<u64> {
+        log.query(&hidden, 0, 100).expect("query").entries.iter().map(|e| e.seq).collect()
+    };
+    assert_eq!(seqs(&trail.open()), vec![7], "what the keys hide, filtered queries miss: verify is the check");
+    conn.execute("INSERT INTO by_principal (principal, seq) VALUES ('staff-2', 3)", []).expect("restore");
+    assert_ok(&trail.verify());
+
+    conn.execute("INSERT INTO by_operation (operation, seq) VALUES ('x', 5)", []).expect("forge a key");
+    assert_eq!(broken_at(&trail.verify()), (5, BreakKind::Inserted));
+    conn.execute("DELETE FROM by_operation WHERE operation = 'x'", []).expect("undo");
+    assert_ok(&trail.verify());
+
+    conn.execute("UPDATE indexed SET upto = 9", []).expect("move the mark past the keys");
+    assert_eq!(broken_at(&trail.verify()), (9, BreakKind::Edited));
+    assert_eq!(seqs(&trail.open()), vec![3, 7]);
+    let conn = Connection::open(trail.path()).expect("connection");
+    assert!(conn.execute("UPDATE indexed SET upto = 1", []).is_err(), "the mark only moves forward");
+    assert!(conn.execute("DELETE FROM by_time", []).is_err(), "keys are deleted only by pruning");
+}
+
+/// A trail written by the previous schema (version 1: the keys as indexes of
+/// `records`) is migrated at open: its keys are filled, its queries and its
+/// chain check the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_1_trail_gets_its_query_keys_at_open() {
+    let trail = Trail::new();
+    write_sequential(&trail, 100).await;
+    let conn = trail.attacker();
+    conn.execute_batch(
+        "DROP TABLE by_principal; DROP TABLE by_operation; DROP TABLE by_time; DROP TABLE indexed; \
+         CREATE INDEX records_principal ON records (principal); \
+         CREATE INDEX records_operation ON records (operation); CREATE INDEX records_time ON records (time); \
+         PRAGMA user_version = 1;",
+    )
+    .expect("make it a version 1 trail");
+    drop(conn);
+    let log = trail.open();
+    assert_eq!(trail.index_mark(), 100);
+    let conn = Connection::open(trail.path()).expect("connection");
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).expect("version");
+    let old: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'records_%' AND type = 'index'", [], |r| {
+            r.get(0)
+        })
+        .expect("indexes");
+    assert_eq!((version, old), (2, 0));
+    assert_ok(&log.verify().expect("verify"));
+    queries_find_every_match_once(&log).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_below_six_months_is_refused() {
     let trail = Trail::new();
@@ -397,7 +485,8 @@ async fn prune_removes_only_old_records_and_keeps_the_chain_verifiable() {
     let trail = Trail::new();
     let now = base();
     let at = |days: i64, i: usize| AuditRecord { time: now - chrono::Duration::days(days), ..record(i) };
-    let log = trail.open();
+    // Keys caught up every 4 records: the pruned records' keys must go too.
+    let log = trail.open_indexing_every(4);
     for i in 0..10 {
         log.record(at(400, i)).await.expect("record"); // seq 1..=10: past retention
     }

@@ -1,9 +1,9 @@
-//! The query keys: tables `by_principal`, `by_operation` and `by_time`, which
-//! the writer fills behind the records, [`INDEX_EVERY`] records at a time,
-//! in a transaction of their own. Every answer's fsync then carries only the
-//! records and the case index: with the three keys indexed inside each
-//! batch, commands/s were 10–40 % lower (docs/PERFORMANCE.md, "The audit
-//! trail's query keys behind the records").
+//! The query keys: tables `record_cases`, `by_principal`, `by_operation` and
+//! `by_time`, which the writer fills behind the records, [`INDEX_EVERY`]
+//! records at a time, in a transaction of their own. Every answer's fsync
+//! then carries only the records: with the keys written inside each batch,
+//! commands/s were lower (docs/PERFORMANCE.md, "The audit trail's query keys
+//! behind the records").
 //!
 //! `indexed.upto` is the last record whose keys are in the tables, committed
 //! in the same transaction as those keys. A query reads the keys up to the
@@ -15,7 +15,11 @@
 //! the mark: a key row removed (a record hidden from filtered queries), added
 //! or changed, or a mark moved past the keys, is a break.
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, types::Value};
+use rusqlite::{
+    Connection, OptionalExtension, TransactionBehavior,
+    functions::FunctionFlags,
+    types::{Value, ValueRef},
+};
 
 use crate::{
     AuditError, AuditFilter, BreakKind, ChainBreak,
@@ -26,7 +30,9 @@ use crate::{
 /// How many records the keys may lag before the writer catches them up, by default.
 pub const INDEX_EVERY: u64 = 1024;
 
-/// One query key: its table and the `records` column it copies.
+/// One single-valued query key: its table and the `records` column it
+/// copies. The case key (`record_cases`, one row per case id of a record) is
+/// the fourth, filled and checked on its own.
 struct Key {
     table: &'static str,
     column: &'static str,
@@ -90,6 +96,24 @@ pub(crate) fn mark(conn: &Connection) -> Result<u64, AuditError> {
     Ok(upto.map_or(0, |u| u64::try_from(u).unwrap_or(0)))
 }
 
+/// The SQL function `audit_has_case(case_ids, id)`: whether the record's
+/// `case_ids` (16 bytes each) hold `id`. Reads the records past the mark for
+/// a case filter; registered on every connection that queries.
+pub(crate) fn register_functions(conn: &Connection) -> Result<(), AuditError> {
+    conn.create_scalar_function(
+        "audit_has_case",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let (ValueRef::Blob(ids), ValueRef::Blob(id)) = (ctx.get_raw(0), ctx.get_raw(1)) else {
+                return Ok(false);
+            };
+            Ok(ids.chunks_exact(16).any(|c| c == id))
+        },
+    )
+    .map_err(db)
+}
+
 /// Adds the keys of records `from + 1 ..= to` and moves the mark to `to`, in
 /// one transaction. `Err`: nothing changed.
 pub(crate) fn catch_up(conn: &mut Connection, from: u64, to: u64) -> Result<(), AuditError> {
@@ -108,6 +132,17 @@ fn fill(tx: &Connection, from: u64, to: u64) -> Result<(), AuditError> {
             [signed(from), signed(to)],
         )
         .map_err(db)?;
+    }
+    let mut read = tx.prepare("SELECT seq, case_ids FROM records WHERE seq > ?1 AND seq <= ?2").map_err(db)?;
+    let mut insert = tx.prepare("INSERT OR IGNORE INTO record_cases (seq, case_id) VALUES (?1, ?2)").map_err(db)?;
+    let mut rows = read.query([signed(from), signed(to)]).map_err(db)?;
+    while let Some(row) = rows.next().map_err(db)? {
+        let seq: i64 = row.get(0).map_err(db)?;
+        if let ValueRef::Blob(ids) = row.get_ref(1).map_err(db)? {
+            for id in ids.chunks_exact(16) {
+                insert.execute(rusqlite::params![seq, id]).map_err(db)?;
+            }
+        }
     }
     tx.execute("UPDATE indexed SET upto = max(upto, ?1) WHERE id = 1", [signed(to)]).map_err(db)?;
     Ok(())
@@ -135,10 +170,10 @@ const COLUMNS: &str = "r.time, r.principal, r.authn, r.peer, r.operation, r.case
 /// whether another page follows.
 ///
 /// Every filter is a condition on the record itself, so the keys only choose
-/// which records are read, never what matches. Without a case, the first of
-/// principal, operation and time that is set drives the read: its key rows
-/// up to the mark, in seq order (a time range: in time order, then sorted),
-/// joined with the records past the mark.
+/// which records are read, never what matches. The first of case, principal,
+/// operation and time that is set drives the read: its key rows up to the
+/// mark, in seq order (a time range: in time order, then sorted), joined with
+/// the records past the mark.
 pub(crate) fn query_sql(filter: &AuditFilter, after: u64, limit: u32) -> (String, Vec<Value>) {
     let mut values = vec![Value::Integer(signed(after))];
     let mut param = |value: Value| {
@@ -146,9 +181,9 @@ pub(crate) fn query_sql(filter: &AuditFilter, after: u64, limit: u32) -> (String
         format!("?{}", values.len())
     };
     let mut conditions = Vec::new();
-    if let Some(case) = filter.case_id {
-        let p = param(Value::Blob(case.as_bytes().to_vec()));
-        conditions.push(format!("r.seq IN (SELECT c.seq FROM record_cases c WHERE c.case_id = {p})"));
+    let case = filter.case_id.map(|id| param(Value::Blob(id.as_bytes().to_vec())));
+    if let Some(p) = &case {
+        conditions.push(format!("audit_has_case(r.case_ids, {p})"));
     }
     let principal = filter.principal.clone().map(|v| param(Value::Text(v)));
     let operation = filter.operation.clone().map(|v| param(Value::Text(v)));
@@ -177,25 +212,24 @@ pub(crate) fn query_sql(filter: &AuditFilter, after: u64, limit: u32) -> (String
         c.join(" AND ")
     };
     let page = u64::from(limit) + 1;
-    let driving = if filter.case_id.is_some() {
-        None
-    } else if principal.is_some() {
-        Some("by_principal")
-    } else if operation.is_some() {
-        Some("by_operation")
-    } else if from.is_some() || to.is_some() {
-        Some("by_time")
+    // The driving key: its table and its conditions on the key row.
+    let driving = if let Some(p) = &case {
+        Some(("record_cases", vec![format!("k.case_id = {p}")]))
     } else {
-        None
+        let key = [(&principal, "principal"), (&operation, "operation"), (&from, "time"), (&to, "time")]
+            .into_iter()
+            .find_map(|(set, column)| set.as_ref().map(|_| column));
+        key.and_then(|column| KEYS.iter().find(|k| k.column == column)).map(|k| {
+            let on_key: Vec<String> =
+                on("k.").into_iter().filter(|c| c.starts_with(&format!("k.{} ", k.column))).collect();
+            (k.table, on_key)
+        })
     };
     let sql = match driving {
         None => {
             format!("SELECT r.seq, {COLUMNS} FROM records r WHERE {} ORDER BY r.seq LIMIT {page}", all("r.seq > ?1"))
         }
-        Some(table) => {
-            let key = KEYS.iter().find(|k| k.table == table).map_or("seq", |k| k.column);
-            let mut on_key: Vec<String> =
-                on("k.").into_iter().filter(|c| c.starts_with(&format!("k.{key} "))).collect();
+        Some((table, mut on_key)) => {
             on_key.push("k.seq > ?1".into());
             on_key.push("k.seq <= coalesce((SELECT upto FROM indexed WHERE id = 1), 0)".into());
             format!(
@@ -271,6 +305,7 @@ mod tests {
         let key = ChainKey::load_or_create(&dir.path().join("key")).expect("key");
         let (conn, _, _, _) =
             crate::store::open_writer(&dir.path().join("trail"), &key, Duration::from_secs(1)).expect("open");
+        register_functions(&conn).expect("functions");
         let now = chrono::Utc::now();
         let cases = [
             (AuditFilter { principal: Some("p".into()), ..AuditFilter::default() }, "by_principal", true),

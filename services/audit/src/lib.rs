@@ -27,9 +27,9 @@
 //! # Files
 //! - **The trail** (`path`): SQLite, WAL, `synchronous=FULL`, mode 0600.
 //!   Table `records` (one row per record, `seq` its `INTEGER PRIMARY KEY`,
-//!   contiguous from 1, or from the anchor + 1 after a prune), table
-//!   `record_cases (seq, case_id)`, an index of the case ids for queries, and
-//!   table `anchor`, the last pruned link. The query keys `by_principal`,
+//!   contiguous from 1, or from the anchor + 1 after a prune) and table
+//!   `anchor`, the last pruned link. The query keys `record_cases (seq,
+//!   case_id)` (one row per case id, with an index by case), `by_principal`,
 //!   `by_operation`, `by_time` (each `(key, seq)`) and their mark
 //!   `indexed.upto` are written behind the records, every
 //!   [`AuditOptions::index_every`] records, in a transaction of their own
@@ -86,10 +86,10 @@
 //!   record in the middle as [`BreakKind::Deleted`]; deleting the newest
 //!   records as [`BreakKind::Truncated`] against the head file; a forged record
 //!   past the head as [`BreakKind::Inserted`]; a forged or replaced anchor as
-//!   [`BreakKind::AnchorMismatch`]. The case index (`record_cases`) is checked
-//!   against each record's own list, and the query keys against the records
-//!   up to their mark (a missing or changed key row, or a mark past the keys:
-//!   `Edited`; a row for no record: `Inserted`).
+//!   [`BreakKind::AnchorMismatch`]. The query keys are checked against the
+//!   records up to their mark: the case keys against each record's own list,
+//!   the others row by row (a missing or changed key row, or a mark past the
+//!   keys: `Edited`; a row for no record, or past the mark: `Inserted`).
 //! - A query sees every committed record whatever the keys' lag: it reads the
 //!   keys up to their mark and the records past it.
 //! - [`AuditLog::prune`] deletes only records older than the retention, and only

@@ -55,7 +55,8 @@ CREATE TABLE records (
     prev      TEXT    NOT NULL,     -- hex of the previous record's mac
     mac       TEXT    NOT NULL      -- hex HMAC-SHA256(key, prev || canonical record)
 ) STRICT;
--- The case ids again, one row each, for queries by case.
+-- The case ids again, one row each, for queries by case: a query key,
+-- filled behind the records up to `indexed.upto` (index.rs).
 CREATE TABLE record_cases (
     seq     INTEGER NOT NULL,
     case_id BLOB    NOT NULL,
@@ -189,6 +190,7 @@ pub(crate) fn open_read_only(path: &Path) -> Result<Connection, AuditError> {
     let conn = Connection::open_with_flags(path, flags)
         .map_err(|e| AuditError::Storage(format!("{}: {e}", path.display())))?;
     conn.busy_timeout(READ_BUSY_TIMEOUT).map_err(db)?;
+    index::register_functions(&conn)?;
     Ok(conn)
 }
 
@@ -450,8 +452,6 @@ fn insert_all(
              prev, mac) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )
         .map_err(db)?;
-    let mut insert_case =
-        conn.prepare_cached("INSERT OR IGNORE INTO record_cases (seq, case_id) VALUES (?1, ?2)").map_err(db)?;
     let mut link = start;
     let mut seqs = Vec::with_capacity(batch.len());
     for (record, _) in batch {
@@ -485,9 +485,6 @@ fn insert_all(
                 hex(&mac),
             ])
             .map_err(db)?;
-        for id in &record.case_ids {
-            insert_case.execute(params![signed(seq), id.as_bytes().as_slice()]).map_err(db)?;
-        }
         seqs.push(seq);
         link = Link { seq, mac };
     }

@@ -191,7 +191,8 @@ pub(crate) fn verify_trail(path: &Path, key: &ChainKey) -> Result<VerifyReport, 
     let (mut records, mut first_seq, mut last_seq) = (0u64, None, None);
 
     let mut cases_stmt = tx.prepare("SELECT seq, case_id FROM record_cases ORDER BY seq, case_id").map_err(db)?;
-    let mut cases = CaseIndex { rows: cases_stmt.query([]).map_err(db)?, pending: None };
+    let mut cases =
+        CaseIndex { rows: cases_stmt.query([]).map_err(db)?, pending: None, upto: crate::index::mark(&tx)? };
     let mut stmt = tx.prepare(&format!("{SELECT_RAW} ORDER BY seq")).map_err(db)?;
     let mut rows = stmt.query([]).map_err(db)?;
     while let Some(row) = rows.next().map_err(db)? {
@@ -255,10 +256,12 @@ pub(crate) fn verify_trail(path: &Path, key: &ChainKey) -> Result<VerifyReport, 
     Ok(VerifyReport { records, first_seq, last_seq, head_hash: hex(&end.mac), broken })
 }
 
-/// `record_cases` in `(seq, case_id)` order, walked beside the records.
+/// `record_cases` in `(seq, case_id)` order, walked beside the records: the
+/// rows of each record up to the keys' mark, none past it.
 struct CaseIndex<'s> {
     rows: rusqlite::Rows<'s>,
     pending: Option<(i64, Vec<u8>)>,
+    upto: u64,
 }
 
 impl CaseIndex<'_> {
@@ -279,7 +282,7 @@ impl CaseIndex<'_> {
         }
     }
 
-    /// Compares the index rows of `record` with its own list.
+    /// Compares the index rows of `record` with its own list (none past the mark).
     fn check(&mut self, record: &Checked) -> Result<Option<ChainBreak>, AuditError> {
         let mut indexed = Vec::new();
         while let Some((seq, case)) = self.next()? {
@@ -292,6 +295,11 @@ impl CaseIndex<'_> {
                 break;
             }
             indexed.push(case);
+        }
+        if record.seq > self.upto {
+            return Ok((!indexed.is_empty()).then(|| {
+                brk(record.seq, BreakKind::Inserted, "case index rows for a record past the index mark".into())
+            }));
         }
         let same = indexed.len() == record.case_ids.len()
             && indexed.iter().zip(&record.case_ids).all(|(a, b)| a.as_slice() == b.as_slice());

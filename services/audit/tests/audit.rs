@@ -219,7 +219,11 @@ async fn an_edited_field_is_named_by_seq() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_triggers_refuse_updates_and_deletes() {
     let trail = Trail::new();
-    write_sequential(&trail, 3).await;
+    let log = trail.open_indexing_every(1);
+    for i in 0..3 {
+        log.record(record(i)).await.expect("record");
+    }
+    log.close().await;
     let conn = Connection::open(trail.path()).expect("open");
     let update = conn.execute("UPDATE records SET outcome = 'OK' WHERE seq = 1", []);
     assert!(update.expect_err("update refused").to_string().contains("cannot be changed"));
@@ -311,8 +315,18 @@ async fn a_chain_recomputed_without_the_key_is_still_detected() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_case_index_and_forged_appends_are_checked() {
     let trail = Trail::new();
-    write_sequential(&trail, 10).await;
+    let log = trail.open_indexing_every(8);
+    for i in 0..10 {
+        log.record(record(i)).await.expect("record");
+    }
+    log.close().await;
+    assert_eq!(trail.index_mark(), 8, "records 9 and 10 are past the keys");
     let conn = trail.attacker();
+    conn.execute("INSERT INTO record_cases (seq, case_id) VALUES (9, ?1)", [case(7).as_bytes().as_slice()])
+        .expect("a case key past the mark");
+    assert_eq!(broken_at(&trail.verify()), (9, BreakKind::Inserted));
+    conn.execute("DELETE FROM record_cases WHERE seq = 9", []).expect("undo");
+    assert_ok(&trail.verify());
     conn.execute("DELETE FROM record_cases WHERE seq = 4 AND case_id = ?1", [case(3).as_bytes().as_slice()])
         .expect("hide a case");
     assert_eq!(broken_at(&trail.verify()), (4, BreakKind::Edited));

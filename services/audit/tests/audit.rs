@@ -93,7 +93,13 @@ fn record(i: usize) -> AuditRecord {
 
 /// Writes records `0..n` one after the other and closes the log.
 async fn write_sequential(trail: &Trail, n: usize) {
-    let log = trail.open();
+    write_indexing_every(trail, n, leye_audit::INDEX_EVERY).await;
+}
+
+/// Writes records `0..n` one after the other, the query keys caught up
+/// whenever they lag by `every`, and closes the log.
+async fn write_indexing_every(trail: &Trail, n: usize, every: u64) {
+    let log = trail.open_indexing_every(every);
     for i in 0..n {
         log.record(record(i)).await.expect("record");
     }
@@ -219,11 +225,7 @@ async fn an_edited_field_is_named_by_seq() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_triggers_refuse_updates_and_deletes() {
     let trail = Trail::new();
-    let log = trail.open_indexing_every(1);
-    for i in 0..3 {
-        log.record(record(i)).await.expect("record");
-    }
-    log.close().await;
+    write_indexing_every(&trail, 3, 1).await;
     let conn = Connection::open(trail.path()).expect("open");
     let update = conn.execute("UPDATE records SET outcome = 'OK' WHERE seq = 1", []);
     assert!(update.expect_err("update refused").to_string().contains("cannot be changed"));
@@ -315,11 +317,7 @@ async fn a_chain_recomputed_without_the_key_is_still_detected() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_case_index_and_forged_appends_are_checked() {
     let trail = Trail::new();
-    let log = trail.open_indexing_every(8);
-    for i in 0..10 {
-        log.record(record(i)).await.expect("record");
-    }
-    log.close().await;
+    write_indexing_every(&trail, 10, 8).await;
     assert_eq!(trail.index_mark(), 8, "records 9 and 10 are past the keys");
     let conn = trail.attacker();
     conn.execute("INSERT INTO record_cases (seq, case_id) VALUES (9, ?1)", [case(7).as_bytes().as_slice()])
@@ -352,11 +350,7 @@ async fn the_case_index_and_forged_appends_are_checked() {
 async fn queries_filter_and_page_through_every_match_once_whatever_the_keys_hold() {
     for (every, mark) in [(1, 100), (7, 98), (leye_audit::INDEX_EVERY, 0)] {
         let trail = Trail::new();
-        let log = trail.open_indexing_every(every);
-        for i in 0..100 {
-            log.record(record(i)).await.expect("record");
-        }
-        log.close().await;
+        write_indexing_every(&trail, 100, every).await;
         assert_eq!(trail.index_mark(), mark, "keys caught up every {every}");
         queries_find_every_match_once(&trail.open()).await;
     }
@@ -425,11 +419,7 @@ async fn queries_find_every_match_once(log: &AuditLog) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_query_keys_are_checked_against_the_records() {
     let trail = Trail::new();
-    let log = trail.open_indexing_every(4);
-    for i in 0..10 {
-        log.record(record(i)).await.expect("record");
-    }
-    log.close().await;
+    write_indexing_every(&trail, 10, 4).await;
     assert_eq!(trail.index_mark(), 8);
     assert_ok(&trail.verify());
     let conn = trail.attacker();

@@ -191,8 +191,12 @@ pub(crate) fn verify_trail(path: &Path, key: &ChainKey) -> Result<VerifyReport, 
     let (mut records, mut first_seq, mut last_seq) = (0u64, None, None);
 
     let mut cases_stmt = tx.prepare("SELECT seq, case_id FROM record_cases ORDER BY seq, case_id").map_err(db)?;
-    let mut cases =
-        CaseIndex { rows: cases_stmt.query([]).map_err(db)?, pending: None, upto: crate::index::mark(&tx)? };
+    // A version 1 trail (not opened by this build yet) has every record's case
+    // keys and no other key tables.
+    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(db)?;
+    let keyed = version >= 2;
+    let upto = if keyed { crate::index::mark(&tx)? } else { u64::MAX };
+    let mut cases = CaseIndex { rows: cases_stmt.query([]).map_err(db)?, pending: None, upto };
     let mut stmt = tx.prepare(&format!("{SELECT_RAW} ORDER BY seq")).map_err(db)?;
     let mut rows = stmt.query([]).map_err(db)?;
     while let Some(row) = rows.next().map_err(db)? {
@@ -218,7 +222,7 @@ pub(crate) fn verify_trail(path: &Path, key: &ChainKey) -> Result<VerifyReport, 
         broken = cases.leftover()?;
     }
     if broken.is_none() {
-        broken = crate::index::check(&tx)?;
+        broken = if keyed { crate::index::check(&tx)? } else { None };
     }
     let end = walker.link;
     if broken.is_none() {

@@ -86,7 +86,10 @@ pub(crate) fn migrate_from_1(tx: &Connection) -> Result<(), AuditError> {
     .map_err(db)?;
     tx.execute_batch(SCHEMA).map_err(db)?;
     let last: Option<i64> = tx.query_row("SELECT max(seq) FROM records", [], |r| r.get(0)).map_err(db)?;
-    fill(tx, 0, last.map_or(0, |s| u64::try_from(s).unwrap_or(0)))
+    let last = last.map_or(0, |s| u64::try_from(s).unwrap_or(0));
+    // Version 1 wrote every record's case keys with it.
+    fill_single(tx, 0, last)?;
+    set_mark(tx, last)
 }
 
 /// The mark: the last record whose keys are in the tables (0 if the row is gone).
@@ -118,11 +121,14 @@ pub(crate) fn register_functions(conn: &Connection) -> Result<(), AuditError> {
 /// one transaction. `Err`: nothing changed.
 pub(crate) fn catch_up(conn: &mut Connection, from: u64, to: u64) -> Result<(), AuditError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
-    fill(&tx, from, to)?;
+    fill_single(&tx, from, to)?;
+    fill_cases(&tx, from, to)?;
+    set_mark(&tx, to)?;
     tx.commit().map_err(db)
 }
 
-fn fill(tx: &Connection, from: u64, to: u64) -> Result<(), AuditError> {
+/// The principal, operation and time keys of records `from + 1 ..= to`.
+fn fill_single(tx: &Connection, from: u64, to: u64) -> Result<(), AuditError> {
     for Key { table, column } in KEYS {
         tx.execute(
             &format!(
@@ -133,6 +139,11 @@ fn fill(tx: &Connection, from: u64, to: u64) -> Result<(), AuditError> {
         )
         .map_err(db)?;
     }
+    Ok(())
+}
+
+/// The case keys of records `from + 1 ..= to`: one row per case id.
+fn fill_cases(tx: &Connection, from: u64, to: u64) -> Result<(), AuditError> {
     let mut read = tx.prepare("SELECT seq, case_ids FROM records WHERE seq > ?1 AND seq <= ?2").map_err(db)?;
     let mut insert = tx.prepare("INSERT OR IGNORE INTO record_cases (seq, case_id) VALUES (?1, ?2)").map_err(db)?;
     let mut rows = read.query([signed(from), signed(to)]).map_err(db)?;
@@ -144,13 +155,19 @@ fn fill(tx: &Connection, from: u64, to: u64) -> Result<(), AuditError> {
             }
         }
     }
+    Ok(())
+}
+
+fn set_mark(tx: &Connection, to: u64) -> Result<(), AuditError> {
     tx.execute("UPDATE indexed SET upto = max(upto, ?1) WHERE id = 1", [signed(to)]).map_err(db)?;
     Ok(())
 }
 
 /// Deletes the keys of records `..= seq`, inside the prune's transaction
-/// (before the records themselves), by looking each up from its record.
+/// (before the records themselves): the case keys by their seq, the others
+/// by looking each up from its record.
 pub(crate) fn delete_through(tx: &Connection, seq: u64) -> Result<(), AuditError> {
+    tx.execute("DELETE FROM record_cases WHERE seq <= ?1", [signed(seq)]).map_err(db)?;
     for Key { table, column } in KEYS {
         tx.execute(
             &format!(
@@ -180,55 +197,42 @@ pub(crate) fn query_sql(filter: &AuditFilter, after: u64, limit: u32) -> (String
         values.push(value);
         format!("?{}", values.len())
     };
-    let mut conditions = Vec::new();
     let case = filter.case_id.map(|id| param(Value::Blob(id.as_bytes().to_vec())));
-    if let Some(p) = &case {
-        conditions.push(format!("audit_has_case(r.case_ids, {p})"));
+    // (column, comparison) of each set single-valued filter, in the order
+    // that chooses the driving key: principal, operation, time.
+    let mut compared: Vec<(&str, String)> = Vec::new();
+    if let Some(v) = &filter.principal {
+        compared.push(("principal", format!("= {}", param(Value::Text(v.clone())))));
     }
-    let principal = filter.principal.clone().map(|v| param(Value::Text(v)));
-    let operation = filter.operation.clone().map(|v| param(Value::Text(v)));
-    let from = filter.from.map(|t| param(Value::Integer(t.timestamp_micros())));
-    let to = filter.to.map(|t| param(Value::Integer(t.timestamp_micros())));
-    let on = |prefix: &str| {
-        let mut c = Vec::new();
-        if let Some(p) = &principal {
-            c.push(format!("{prefix}principal = {p}"));
-        }
-        if let Some(p) = &operation {
-            c.push(format!("{prefix}operation = {p}"));
-        }
-        if let Some(p) = &from {
-            c.push(format!("{prefix}time >= {p}"));
-        }
-        if let Some(p) = &to {
-            c.push(format!("{prefix}time < {p}"));
-        }
-        c
-    };
-    conditions.extend(on("r."));
-    let all = |extra: &str| {
-        let mut c = vec![extra.to_owned()];
-        c.extend(conditions.iter().cloned());
+    if let Some(v) = &filter.operation {
+        compared.push(("operation", format!("= {}", param(Value::Text(v.clone())))));
+    }
+    if let Some(t) = filter.from {
+        compared.push(("time", format!(">= {}", param(Value::Integer(t.timestamp_micros())))));
+    }
+    if let Some(t) = filter.to {
+        compared.push(("time", format!("< {}", param(Value::Integer(t.timestamp_micros())))));
+    }
+    let on_record = |first: &str| {
+        let mut c = vec![first.to_owned()];
+        c.extend(case.iter().map(|p| format!("audit_has_case(r.case_ids, {p})")));
+        c.extend(compared.iter().map(|(column, cmp)| format!("r.{column} {cmp}")));
         c.join(" AND ")
     };
     let page = u64::from(limit) + 1;
     // The driving key: its table and its conditions on the key row.
-    let driving = if let Some(p) = &case {
-        Some(("record_cases", vec![format!("k.case_id = {p}")]))
-    } else {
-        let key = [(&principal, "principal"), (&operation, "operation"), (&from, "time"), (&to, "time")]
-            .into_iter()
-            .find_map(|(set, column)| set.as_ref().map(|_| column));
-        key.and_then(|column| KEYS.iter().find(|k| k.column == column)).map(|k| {
-            let on_key: Vec<String> =
-                on("k.").into_iter().filter(|c| c.starts_with(&format!("k.{} ", k.column))).collect();
-            (k.table, on_key)
-        })
+    let driving = match &case {
+        Some(p) => Some(("record_cases", vec![format!("k.case_id = {p}")])),
+        None => compared.first().and_then(|(first, _)| KEYS.iter().find(|k| k.column == *first)).map(|k| {
+            let on_key = compared.iter().filter(|(c, _)| *c == k.column).map(|(c, cmp)| format!("k.{c} {cmp}"));
+            (k.table, on_key.collect())
+        }),
     };
     let sql = match driving {
-        None => {
-            format!("SELECT r.seq, {COLUMNS} FROM records r WHERE {} ORDER BY r.seq LIMIT {page}", all("r.seq > ?1"))
-        }
+        None => format!(
+            "SELECT r.seq, {COLUMNS} FROM records r WHERE {} ORDER BY r.seq LIMIT {page}",
+            on_record("r.seq > ?1")
+        ),
         Some((table, mut on_key)) => {
             on_key.push("k.seq > ?1".into());
             on_key.push("k.seq <= coalesce((SELECT upto FROM indexed WHERE id = 1), 0)".into());
@@ -238,8 +242,8 @@ pub(crate) fn query_sql(filter: &AuditFilter, after: u64, limit: u32) -> (String
                  SELECT r.seq AS seq, {COLUMNS} FROM records r WHERE {} \
                  ORDER BY seq LIMIT {page}",
                 on_key.join(" AND "),
-                all("1"),
-                all("r.seq > max(?1, coalesce((SELECT upto FROM indexed WHERE id = 1), 0))"),
+                on_record("1"),
+                on_record("r.seq > max(?1, coalesce((SELECT upto FROM indexed WHERE id = 1), 0))"),
             )
         }
     };

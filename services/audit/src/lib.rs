@@ -17,8 +17,8 @@
 //!   shared with the event store's chain).
 //! - `store.rs`: the SQLite schema, the single writer thread (group commit,
 //!   pruning) and the auditors' query.
-//! - `index.rs`: the query keys (principal, operation, time), filled behind
-//!   the records; the query's SQL; their check.
+//! - `index.rs`: the query keys (case, principal, operation, time), filled
+//!   behind the records; the query's SQL; their check.
 //! - `verify.rs`: the chain check, shared by [`AuditLog::verify`],
 //!   [`verify_file`], [`AuditLog::open`] (the tail only) and
 //!   [`AuditLog::prune`] (the part it deletes).
@@ -187,7 +187,7 @@ pub struct AuditOptions {
     /// How long the writer waits for a lock held by another process before the
     /// batch fails (`PRAGMA busy_timeout`). Default 5 s.
     pub busy_timeout: Duration,
-    /// How many records the query keys (principal, operation, time) may lag
+    /// How many records the query keys (case, principal, operation, time) may lag
     /// behind the trail before the writer catches them up in a transaction
     /// of their own. Queries see every record whatever the lag; a larger lag
     /// costs them a longer read of the records past the mark. Default

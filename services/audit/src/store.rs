@@ -421,7 +421,6 @@ impl Writer {
         }
         tx.execute("INSERT INTO pruning (active) VALUES (1)", []).map_err(db)?;
         index::delete_through(&tx, end.seq)?;
-        tx.execute("DELETE FROM record_cases WHERE seq <= ?1", [signed(end.seq)]).map_err(db)?;
         let pruned = tx.execute("DELETE FROM records WHERE seq <= ?1", [signed(end.seq)]).map_err(db)?;
         tx.execute(
             "INSERT INTO anchor (id, seq, mac, tag, cutoff) VALUES (1, ?1, ?2, ?3, ?4) \

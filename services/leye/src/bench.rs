@@ -141,6 +141,11 @@ pub fn machine_busy_secs() -> f64 {
     (at(0) + at(1) + at(2) + at(5) + at(6)) as f64 / 100.0
 }
 
+/// A loopback port free at the time of the call.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
 pub fn histogram() -> Histogram<u64> {
     // Fixed bounds (so recording never resizes and every histogram merges into
     // every other), 3 significant figures: valid arguments, creation cannot fail.

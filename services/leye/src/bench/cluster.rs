@@ -55,7 +55,7 @@ use leye_store::test_postgres::TestPostgres;
 use tokio::task::JoinSet;
 use tokio_postgres::NoTls;
 
-use super::{histogram, sealing_grpc::client};
+use super::{free_port, histogram, sealing_grpc::client};
 use crate::client::{Authed, Bearer};
 
 /// Fewest rows of a raw run: 2 000 rows over 64 connections (500 persons)
@@ -283,7 +283,7 @@ impl Bench {
         let ca = leye_auth::dev::create_ca(&tls, "bench")?;
         leye_auth::dev::issue_server_cert(&ca, &tls, &["localhost".into()])?;
         let ca = std::fs::read(tls.join("bench-ca.pem"))?;
-        let (nats, nats_url) = super::nats::start(&dir.path().join("nats"))?;
+        let super::nats::Server { child: nats, url: nats_url, .. } = super::nats::start(&dir.path().join("nats"))?;
         Ok(Self { pg, nats, nats_url, leye, dir, ca, runs: 0, leadership_interval_ms: None, case_memory: None })
     }
 
@@ -605,8 +605,4 @@ async fn stop(mut node: Node) {
     if tokio::time::timeout(Duration::from_secs(20), node.child.wait()).await.is_err() {
         let _ = node.child.kill().await;
     }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }

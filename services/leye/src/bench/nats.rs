@@ -17,17 +17,27 @@ use crate::publisher::stream::DEFAULT_MAX_BYTES;
 pub const FILE_STORE_BYTES: u64 = 64 * 1024 * 1024 * 1024;
 const _: () = assert!(FILE_STORE_BYTES >= DEFAULT_MAX_BYTES);
 
+/// A started `nats-server`.
+#[derive(Debug)]
+pub struct Server {
+    /// Killed when dropped.
+    pub child: tokio::process::Child,
+    /// `nats://127.0.0.1:<port>`.
+    pub url: String,
+    /// The binary that runs.
+    pub bin: PathBuf,
+}
+
 /// Starts `nats-server -js` on a free loopback port, its storage and its log
-/// (`nats.log`) under `dir`; killed when the child is dropped. Returns the
-/// child and its `nats://` URL.
-pub fn start(dir: &Path) -> anyhow::Result<(tokio::process::Child, String)> {
+/// (`nats.log`) under `dir`.
+pub fn start(dir: &Path) -> anyhow::Result<Server> {
     std::fs::create_dir_all(dir)?;
     let conf = dir.join("js.conf");
     std::fs::write(
         &conf,
         format!("jetstream {{\n  store_dir: {:?}\n  max_file_store: {FILE_STORE_BYTES}\n}}\n", dir.join("js")),
     )?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = super::free_port()?;
     let bin = server_bin()?;
     let log = std::fs::File::create(dir.join("nats.log"))?;
     let child = tokio::process::Command::new(&bin)
@@ -40,11 +50,11 @@ pub fn start(dir: &Path) -> anyhow::Result<(tokio::process::Child, String)> {
         .kill_on_drop(true)
         .spawn()
         .with_context(|| format!("starting {}", bin.display()))?;
-    Ok((child, format!("nats://127.0.0.1:{port}")))
+    Ok(Server { child, url: format!("nats://127.0.0.1:{port}"), bin })
 }
 
 /// `nats-server` from `NATS_SERVER`, the `PATH` or `/usr/sbin`.
-pub fn server_bin() -> anyhow::Result<PathBuf> {
+fn server_bin() -> anyhow::Result<PathBuf> {
     if let Some(p) = std::env::var_os("NATS_SERVER") {
         return Ok(PathBuf::from(p));
     }

@@ -107,8 +107,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
 
     // 2. nats-server.
-    let bin = leye::bench::nats::server_bin()?;
-    let (mut nats, url) = leye::bench::nats::start(&tmp.path().join("nats"))?;
+    let leye::bench::nats::Server { child: mut nats, url, bin } = leye::bench::nats::start(&tmp.path().join("nats"))?;
     let client = connect(&url).await?;
     println!(
         "nats-server {} ({}) on {url}, file storage in the temporary directory",

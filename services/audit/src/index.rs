@@ -2,8 +2,9 @@
 //! `by_time`, which the writer fills behind the records, [`INDEX_EVERY`]
 //! records at a time, in a transaction of their own. Every answer's fsync
 //! then carries only the records: with the keys written inside each batch,
-//! commands/s were lower (docs/PERFORMANCE.md, "The audit trail's query keys
-//! behind the records").
+//! the trail alone took 40–50 % fewer records/s and a record's median wait was
+//! more than twice as long (docs/PERFORMANCE.md, "The audit trail's query
+//! keys behind the records").
 //!
 //! `indexed.upto` is the last record whose keys are in the tables, committed
 //! in the same transaction as those keys. A query reads the keys up to the
@@ -97,6 +98,14 @@ pub(crate) fn mark(conn: &Connection) -> Result<u64, AuditError> {
     let upto: Option<i64> =
         conn.query_row("SELECT upto FROM indexed WHERE id = 1", [], |r| r.get(0)).optional().map_err(db)?;
     Ok(upto.map_or(0, |u| u64::try_from(u).unwrap_or(0)))
+}
+
+/// The mark of a version 2 trail; `None` for a version 1 trail this build
+/// has not opened yet, whose case keys are complete and which has no other
+/// key tables (`verify` reads such a trail as it is).
+pub(crate) fn keyed_mark(conn: &Connection) -> Result<Option<u64>, AuditError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(db)?;
+    if version >= 2 { mark(conn).map(Some) } else { Ok(None) }
 }
 
 /// The SQL function `audit_has_case(case_ids, id)`: whether the record's
@@ -253,8 +262,8 @@ pub(crate) fn query_sql(filter: &AuditFilter, after: u64, limit: u32) -> (String
 /// The key tables against the records, in the verifier's snapshot: every
 /// record up to the mark has its row in each, and each row is a record's up to
 /// the mark. The first difference, or `None`.
-pub(crate) fn check(conn: &Connection) -> Result<Option<ChainBreak>, AuditError> {
-    let upto = signed(mark(conn)?);
+pub(crate) fn check(conn: &Connection, upto: u64) -> Result<Option<ChainBreak>, AuditError> {
+    let upto = signed(upto);
     let first = |sql: String| -> Result<Option<u64>, AuditError> {
         let seq: Option<i64> = conn.query_row(&sql, [upto], |r| r.get(0)).map_err(db)?;
         Ok(seq.map(|s| u64::try_from(s).unwrap_or(0)))

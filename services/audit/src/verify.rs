@@ -191,11 +191,8 @@ pub(crate) fn verify_trail(path: &Path, key: &ChainKey) -> Result<VerifyReport, 
     let (mut records, mut first_seq, mut last_seq) = (0u64, None, None);
 
     let mut cases_stmt = tx.prepare("SELECT seq, case_id FROM record_cases ORDER BY seq, case_id").map_err(db)?;
-    // A version 1 trail (not opened by this build yet) has every record's case
-    // keys and no other key tables.
-    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(db)?;
-    let keyed = version >= 2;
-    let upto = if keyed { crate::index::mark(&tx)? } else { u64::MAX };
+    let mark = crate::index::keyed_mark(&tx)?;
+    let upto = mark.unwrap_or(u64::MAX);
     let mut cases = CaseIndex { rows: cases_stmt.query([]).map_err(db)?, pending: None, upto };
     let mut stmt = tx.prepare(&format!("{SELECT_RAW} ORDER BY seq")).map_err(db)?;
     let mut rows = stmt.query([]).map_err(db)?;
@@ -222,7 +219,10 @@ pub(crate) fn verify_trail(path: &Path, key: &ChainKey) -> Result<VerifyReport, 
         broken = cases.leftover()?;
     }
     if broken.is_none() {
-        broken = if keyed { crate::index::check(&tx)? } else { None };
+        broken = match mark {
+            Some(upto) => crate::index::check(&tx, upto)?,
+            None => None,
+        };
     }
     let end = walker.link;
     if broken.is_none() {

@@ -30,6 +30,14 @@ use leye::{
 use leye_projections::{ProjectionError, runner::ReadModelDir};
 use leye_store::EventStore;
 
+/// The service allocates and frees small buffers on every request (frames,
+/// protobuf messages, JSON envelopes, SQL rows) from many threads; glibc's
+/// allocator took about a seventh of `leye serve`'s CPU under command load
+/// (`malloc_consolidate`, `_int_free`: docs/PERFORMANCE.md, "The service's
+/// allocator"). mimalloc keeps per-thread free lists.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// leye (乐业): case management for public employment services.
 #[derive(Debug, Parser)]
 #[command(version, about)]

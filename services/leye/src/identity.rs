@@ -46,7 +46,7 @@ impl CaseIds {
         use anyhow::Context;
         if !path.exists() {
             let key: [u8; 32] = rand::random();
-            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            let hex = leye_store::headfile::hex(key.as_slice());
             write_private(path, &hex).with_context(|| format!("creating pseudonym key file {}", path.display()))?;
             tracing::info!(path = %path.display(), "created a new pseudonym key: back it up with the store");
         }
@@ -88,7 +88,7 @@ impl CaseIds {
         mac.update(b"command:");
         mac.update(case_id.as_bytes());
         mac.update(command);
-        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+        leye_store::headfile::hex(&mac.finalize().into_bytes())
     }
 
     fn derive(&self, kind: &[u8], natural_key: &str) -> Uuid {

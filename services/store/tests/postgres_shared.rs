@@ -296,6 +296,12 @@ async fn a_database_restart_costs_the_appends_in_flight_not_the_store() {
 /// `inserted` events (a session reports its counts when it ends, or when idle
 /// for a while).
 async fn events_scanned(pg: &TestPostgres, inserted: i64) -> i64 {
+    events_read(pg, inserted).await.0
+}
+
+/// The events table's statistics once they count `inserted` events: events
+/// read by sequential scans, and index scans.
+async fn events_read(pg: &TestPostgres, inserted: i64) -> (i64, i64) {
     let (client, connection) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls).await.expect("connect");
     tokio::spawn(connection);
     for _ in 0..300 {
@@ -303,14 +309,15 @@ async fn events_scanned(pg: &TestPostgres, inserted: i64) -> i64 {
         client.batch_execute("SELECT pg_stat_clear_snapshot()").await.expect("clear snapshot");
         let row = client
             .query_one(
-                "SELECT n_tup_ins, seq_tup_read FROM pg_stat_user_tables WHERE schemaname = 'leye' AND relname = 'events'",
+                "SELECT n_tup_ins, seq_tup_read, idx_scan FROM pg_stat_user_tables \
+                 WHERE schemaname = 'leye' AND relname = 'events'",
                 &[],
             )
             .await
             .expect("statistics");
-        let (ins, read): (i64, i64) = (row.get(0), row.get(1));
+        let (ins, read, scans): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
         if ins >= inserted {
-            return read;
+            return (read, scans);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -331,8 +338,9 @@ async fn appends_do_not_read_the_whole_log_as_it_grows() {
     // Small batches, as commands make them: the first on a near-empty table,
     // where PostgreSQL settles a prepared statement's plan (after five
     // executions on each writer connection), then 600 more as it grows.
+    // `Any` on a stream the writer does not know: decided from the look-ups.
     for _ in 0..616 {
-        store.append(&stream("case"), ExpectedRevision::NoStream, events(3)).await.expect("append");
+        store.append(&stream("case"), ExpectedRevision::Any, events(3)).await.expect("append");
     }
     // Closed: its sessions end and report their counts.
     store.close().await;
@@ -341,4 +349,70 @@ async fn appends_do_not_read_the_whole_log_as_it_grows() {
     // is chosen (about 40 000 events read in all here); a plan fixed on the
     // near-empty table reads about 570 000, growing with the square of the log.
     assert!(scanned < 100_000, "616 appends growing the log to 1 848 events read {scanned} events by sequential scans");
+}
+
+/// A writer decides appends to the streams it remembers without the
+/// look-ups, and the database corrects whatever that memory no longer knows:
+/// another server's appends, a stream created elsewhere, a retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remembered_revision_that_is_stale_is_corrected_by_the_database() {
+    let Some(pg) = TestPostgres::start() else { return };
+    let keys = tempfile::tempdir().expect("tempdir");
+    let key_file = keys.path().join("chain.key");
+    let (a, b) = two_servers(&pg, &key_file).await;
+    let s = stream("case");
+    a.append(&s, ExpectedRevision::NoStream, events(1)).await.expect("created on a"); // a remembers 0
+    b.append(&s, ExpectedRevision::Exact(0), events(1)).await.expect("appended on b"); // now 1
+    // a still remembers 0: its append collides, and is refused with the database's revision.
+    let r = a.append(&s, ExpectedRevision::Exact(0), events(1)).await;
+    assert!(
+        matches!(r, Err(StoreError::WrongExpectedRevision { current: leye_store::CurrentRevision::Current(1), .. })),
+        "{r:?}"
+    );
+    let ok = a.append(&s, ExpectedRevision::Exact(1), events(1)).await.expect("appended on a");
+    assert_eq!(ok.next_expected_revision, 2);
+    // A stream a never saw, created on b: a's "create" is refused.
+    let t = stream("case");
+    b.append(&t, ExpectedRevision::NoStream, events(2)).await.expect("created on b");
+    let r = a.append(&t, ExpectedRevision::NoStream, events(1)).await;
+    assert!(
+        matches!(r, Err(StoreError::WrongExpectedRevision { current: leye_store::CurrentRevision::Current(1), .. })),
+        "{r:?}"
+    );
+    // b writes at revision 3; a (remembering 2) retries the same events from
+    // revision 2: both of the batch's unique keys collide, and the retry is
+    // answered as written, at b's position.
+    let retried = events(1);
+    let on_b = b.append(&s, ExpectedRevision::Exact(2), retried.clone()).await.expect("b");
+    let on_a = a.append(&s, ExpectedRevision::Exact(2), retried).await.expect("retry on a");
+    assert!(on_a.already_written);
+    assert_eq!((on_a.next_expected_revision, on_a.position), (3, on_b.position));
+    // Nothing was written twice, and the chain holds.
+    let history = a.read_stream(&s, 0).await.expect("read");
+    assert_eq!(history.iter().map(|e| e.revision).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+    let key = ChainKey::load(&key_file, a.chain().algorithm).expect("key");
+    assert_eq!(verify(&a, &key).await, 6, "one chain over both servers' appends");
+}
+
+/// Appends to streams the writer remembers read nothing under the lock: a
+/// case's commands, one after another, cost no index scan of the events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appends_to_remembered_streams_skip_the_look_ups() {
+    let Some(pg) = TestPostgres::start() else { return };
+    let keys = tempfile::tempdir().expect("tempdir");
+    let store = PostgresStore::open(&pg.url(), options(&keys.path().join("chain.key"))).await.expect("open");
+    let cases: Vec<StreamName> = (0..20).map(|_| stream("case")).collect();
+    for s in &cases {
+        store.append(s, ExpectedRevision::NoStream, events(1)).await.expect("create");
+    }
+    for revision in 0..10 {
+        for s in &cases {
+            store.append(s, ExpectedRevision::Exact(revision), events(1)).await.expect("append");
+        }
+    }
+    store.close().await;
+    let (_, scans) = events_read(&pg, 20 * 11).await;
+    // Decided from the look-ups, each of these 220 appends would scan the
+    // events' indexes twice (its event ids, its stream's revision).
+    assert!(scans < 20, "220 appends to remembered streams made {scans} index scans of the events");
 }

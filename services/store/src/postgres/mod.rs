@@ -35,6 +35,14 @@
 //!   whole, every request of the batch gets [`StoreError::Backend`]; if the
 //!   `COMMIT` itself is lost with the connection the outcome is unknown, and a
 //!   retry with the same event ids is answered idempotently.
+//! - **Known streams skip the look-ups.** Each writer remembers the last
+//!   revision of the streams it committed to or looked up (`writer::Heads`,
+//!   never ahead of the database). A batch whose requests all create their
+//!   stream or name a remembered one is decided against that memory and
+//!   written in the lock's next round trip; if the database disagrees (another
+//!   server appended, the stream exists, an event id is a retry), the `INSERT`
+//!   hits a unique key, and the batch is decided again from the look-ups in a
+//!   new transaction. A refusal is always decided from the look-ups.
 //! - **Durability.** Every connection sets `synchronous_commit = on`: an `Ok`
 //!   append is flushed to the primary's WAL (and, when the server names
 //!   `synchronous_standby_names`, acknowledged by a standby: see ARCHITECTURE.md).
@@ -399,6 +407,7 @@ impl PostgresStore {
                 wake: Arc::clone(&wake_tx),
                 max_batch: options.max_batch.max(1),
                 key: opened.key.clone(),
+                heads: writer::Heads::default(),
             };
             writers.push(tokio::spawn(writer.run()));
         }

@@ -12,6 +12,7 @@ use chrono::Utc;
 use tokio::sync::{Mutex, mpsc, oneshot, watch};
 use tokio_postgres::{
     Client, Statement,
+    error::SqlState,
     types::{ToSql, Type},
 };
 use uuid::Uuid;
@@ -42,6 +43,38 @@ pub(super) struct Writer {
     /// `None` when the key is missing or wrong (appends are then refused
     /// before they reach the writer).
     pub key: Option<Arc<ChainKey>>,
+    /// The streams this writer saw committed, and their last revisions then.
+    pub heads: Heads,
+}
+
+/// The last revision of each stream this writer committed to or looked up,
+/// as it was then (at most [`HEADS_CAP`] streams; emptied when full). Never
+/// ahead of the database: a revision is only ever added, and this is filled
+/// after a `COMMIT` succeeded, from what that transaction read or wrote. It
+/// may be behind (another server appended since): the optimistic batch then
+/// collides with the `(stream, revision)` unique key and is decided again
+/// from the database (see [`transaction`]).
+#[derive(Debug, Default)]
+pub(super) struct Heads(HashMap<String, u64>);
+
+/// Streams remembered by [`Heads`]: about 1 MiB of names and numbers.
+const HEADS_CAP: usize = 16_384;
+
+impl Heads {
+    fn get(&self, stream: &str) -> Option<u64> {
+        self.0.get(stream).copied()
+    }
+
+    fn learn(&mut self, current: HashMap<String, CurrentRevision>) {
+        for (stream, revision) in current {
+            if let CurrentRevision::Current(r) = revision {
+                if self.0.len() >= HEADS_CAP && !self.0.contains_key(&stream) {
+                    self.0.clear();
+                }
+                self.0.insert(stream, r);
+            }
+        }
+    }
 }
 
 const INSERT: &str = "INSERT INTO events (position, stream, revision, event_id, event_type, data, metadata, \
@@ -110,10 +143,11 @@ impl Writer {
     async fn commit_batch(&mut self, mut batch: Vec<Request>) {
         let started = Instant::now();
         let results = match self.execute(&mut batch).await {
-            Ok((results, wrote)) => {
+            Ok(Committed { results, wrote, current }) => {
                 if wrote {
                     self.wake.send_modify(|n| *n = n.wrapping_add(1));
                 }
+                self.heads.learn(current);
                 results
             }
             Err(e) => {
@@ -140,17 +174,14 @@ impl Writer {
     /// look-ups; then the insert, the head update, the notification and
     /// `COMMIT` pipelined. `Err`: nothing was written (or, if
     /// the connection died during `COMMIT`, the outcome is unknown).
-    async fn execute(
-        &mut self,
-        batch: &mut Vec<Request>,
-    ) -> Result<(Vec<Result<AppendResult, StoreError>>, bool), StoreError> {
+    async fn execute(&mut self, batch: &mut Vec<Request>) -> Result<Committed, StoreError> {
         let key = self.key.clone().ok_or_else(|| StoreError::Backend("the chain key is not available".into()))?;
         if self.conn.is_none() {
             self.conn = Some(WriterConn::connect(&self.target).await?);
         }
         let Some(conn) = self.conn.as_ref() else { return Err(StoreError::Closed) };
         let more = Gather { rx: &self.rx, max_batch: self.max_batch };
-        let result = transaction(conn, batch, &key, more).await;
+        let result = transaction(conn, batch, &key, more, &self.heads).await;
         if result.is_err() && !conn.client.is_closed() {
             // Ends the transaction the error left open (a no-op when none is).
             let _ = conn.client.batch_execute("ROLLBACK").await;
@@ -188,18 +219,36 @@ struct Gather<'a> {
     max_batch: usize,
 }
 
+/// A committed batch: each request's answer, whether it wrote, and the
+/// revision of every stream it touched as of its commit.
+pub(super) struct Committed {
+    results: Vec<Result<AppendResult, StoreError>>,
+    wrote: bool,
+    current: HashMap<String, CurrentRevision>,
+}
+
+/// One batch, in one transaction under the head lock.
+///
+/// **Optimistic first.** When every request either creates its stream
+/// (`NoStream`) or names a stream in `heads`, the batch is decided against
+/// `heads` alone and written in the lock's next round trip, without the two
+/// look-ups: a stream another server appended to since, a stream that exists
+/// although `heads` does not know it, or an event id already stored (a
+/// retry) makes the `INSERT` collide with a unique key (`(stream, revision)`
+/// or `event_id`), and the batch starts again in a new transaction with the
+/// look-ups. The database decides what is true in both cases: `heads` only
+/// chooses which path to try. A batch whose optimistic decision refuses any
+/// request is decided again from the look-ups in the same transaction, so
+/// every refusal names the stream's current revision in the database.
 async fn transaction(
     conn: &WriterConn,
     batch: &mut Vec<Request>,
     key: &ChainKey,
     more: Gather<'_>,
-) -> Result<(Vec<Result<AppendResult, StoreError>>, bool), StoreError> {
+    heads: &Heads,
+) -> Result<Committed, StoreError> {
     let client = &conn.client;
-    // The head lock first (waiting while another writer commits), then the
-    // requests queued meanwhile join the batch: at low concurrency a batch
-    // gathers about a commit's worth of arrivals instead of the few queued
-    // when it was taken. One more round trip, under the lock.
-    let (_, head) = futures::try_join!(client.batch_execute("BEGIN"), client.query_one(&conn.lock, &[])).map_err(pg)?;
+    let head = begin(conn).await?;
     if let Ok(mut rx) = more.rx.try_lock() {
         while batch.len() < more.max_batch {
             match rx.try_recv() {
@@ -209,25 +258,73 @@ async fn transaction(
         }
     }
     let batch: &[Request] = batch;
+    let (link, recorded_at) = head_link(&head)?;
+    let known_heads =
+        batch.iter().all(|r| r.expected == ExpectedRevision::NoStream || heads.get(r.stream.as_str()).is_some());
+    if known_heads {
+        let current = batch
+            .iter()
+            .map(|r| {
+                let now = heads.get(r.stream.as_str()).map_or(CurrentRevision::NoStream, CurrentRevision::Current);
+                (r.stream.as_str().to_owned(), now)
+            })
+            .collect();
+        let decided = decide_batch(batch, HashMap::new(), current, link, recorded_at, key);
+        if decided.results.iter().all(|r| r.as_ref().is_ok_and(|a| !a.already_written)) {
+            match write(conn, &decided, key).await {
+                Ok(()) => return Ok(decided.committed()),
+                Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                    // The transaction is over (its COMMIT rolled back): again, with the look-ups.
+                    client.batch_execute("ROLLBACK").await.map_err(pg)?;
+                    let head = begin(conn).await?;
+                    let (link, recorded_at) = head_link(&head)?;
+                    return looked_up(conn, batch, link, recorded_at, key).await;
+                }
+                Err(e) => return Err(pg(e)),
+            }
+        }
+    }
+    looked_up(conn, batch, link, recorded_at, key).await
+}
+
+/// `BEGIN` and the head lock, in one round trip: the head row.
+async fn begin(conn: &WriterConn) -> Result<tokio_postgres::Row, StoreError> {
+    let client = &conn.client;
+    let (_, head) = futures::try_join!(client.batch_execute("BEGIN"), client.query_one(&conn.lock, &[])).map_err(pg)?;
+    Ok(head)
+}
+
+/// The head row's link, and the batch's `recorded_at` (never before the head's).
+fn head_link(head: &tokio_postgres::Row) -> Result<(Link, i64), StoreError> {
+    let link = Link {
+        seq: unsigned(head.try_get(0).map_err(pg)?)?,
+        hash: <[u8; LINK_LEN]>::try_from(head.try_get::<_, Vec<u8>>(1).map_err(pg)?.as_slice())
+            .map_err(|_| corrupt("log head hash"))?,
+    };
+    let last_recorded: i64 = head.try_get(2).map_err(pg)?;
+    Ok((link, Utc::now().timestamp_micros().max(last_recorded)))
+}
+
+/// The batch decided against the database's look-ups (under the lock), then written.
+async fn looked_up(
+    conn: &WriterConn,
+    batch: &[Request],
+    link: Link,
+    recorded_at: i64,
+    key: &ChainKey,
+) -> Result<Committed, StoreError> {
+    let client = &conn.client;
     let ids: Vec<&[u8]> =
         batch.iter().flat_map(|r| r.events.iter().map(|e| e.event_id.as_bytes().as_slice())).collect();
     let streams: Vec<&str> = {
         let mut seen = HashSet::new();
         batch.iter().map(|r| r.stream.as_str()).filter(|s| seen.insert(*s)).collect()
     };
-    // Sent in this order on one session: the look-ups run once the lock is held.
     let ids_param: [(&(dyn ToSql + Sync), Type); 1] = [(&ids, Type::BYTEA_ARRAY)];
     let streams_param: [(&(dyn ToSql + Sync), Type); 1] = [(&streams, Type::TEXT_ARRAY)];
     let (found, revisions) =
         futures::try_join!(client.query_typed(IDS, &ids_param), client.query_typed(REVISIONS, &streams_param))
             .map_err(pg)?;
-    let mut link = Link {
-        seq: unsigned(head.try_get(0).map_err(pg)?)?,
-        hash: <[u8; LINK_LEN]>::try_from(head.try_get::<_, Vec<u8>>(1).map_err(pg)?.as_slice())
-            .map_err(|_| corrupt("log head hash"))?,
-    };
-    let last_recorded: i64 = head.try_get(2).map_err(pg)?;
-    let recorded_at = Utc::now().timestamp_micros().max(last_recorded);
     let mut known: HashMap<Uuid, Stored> = HashMap::new();
     for row in found {
         let id: Vec<u8> = row.try_get(0).map_err(pg)?;
@@ -249,55 +346,83 @@ async fn transaction(
         };
         current.insert(name, revision);
     }
-
-    let mut rows = Rows::default();
-    let mut results = Vec::with_capacity(batch.len());
-    for request in batch {
-        results.push(decide(request, &mut known, &mut current, &mut link, recorded_at, key, &mut rows));
-    }
-    let wrote = !rows.position.is_empty();
-    if wrote {
-        let prev: Vec<&[u8]> = rows.seals.iter().map(|s| &s.prev[..]).collect();
-        let hash: Vec<&[u8]> = rows.seals.iter().map(|s| &s.hash[..]).collect();
-        let mac: Vec<&[u8]> = rows.seals.iter().map(|s| &s.mac[..]).collect();
-        let check: Vec<&[u8]> = rows.seals.iter().map(|s| &s.check[..]).collect();
-        let tag = key.head_tag(&link);
-        let position = signed(link.seq);
-        let notify = format!("NOTIFY {NOTIFY_CHANNEL}");
-        let insert_params: [&(dyn ToSql + Sync); 12] = [
-            &rows.position,
-            &rows.stream,
-            &rows.revision,
-            &rows.event_id,
-            &rows.event_type,
-            &rows.data,
-            &rows.metadata,
-            &rows.recorded_at,
-            &prev,
-            &hash,
-            &mac,
-            &check,
-        ];
-        let head_hash: &[u8] = &link.hash;
-        let tag: &[u8] = &tag;
-        let update_params: [&(dyn ToSql + Sync); 4] = [&position, &head_hash, &recorded_at, &tag];
-        // COMMIT in the same pipeline: if a statement before it failed, the
-        // server ends the transaction without committing and the error is ours.
-        futures::try_join!(
-            client.execute(&conn.insert, &insert_params),
-            client.execute(&conn.update, &update_params),
-            client.batch_execute(&notify),
-            client.batch_execute("COMMIT"),
-        )
-        .map_err(pg)?;
-    } else {
-        client.batch_execute("COMMIT").await.map_err(pg)?;
-    }
-    Ok((results, wrote))
+    let decided = decide_batch(batch, known, current, link, recorded_at, key);
+    write(conn, &decided, key).await.map_err(pg)?;
+    Ok(decided.committed())
 }
 
-/// Decides one request against the stored rows and what the batch accepted
-/// before it; an accepted request's events are sealed and added to `rows`.
+/// A batch decided in memory: the answers, the rows to insert, the new head.
+struct Decided<'a> {
+    results: Vec<Result<AppendResult, StoreError>>,
+    rows: Rows<'a>,
+    current: HashMap<String, CurrentRevision>,
+    link: Link,
+    recorded_at: i64,
+}
+
+impl Decided<'_> {
+    fn committed(self) -> Committed {
+        Committed { wrote: !self.rows.position.is_empty(), results: self.results, current: self.current }
+    }
+}
+
+/// Decides each request in arrival order against `known` (stored event ids)
+/// and `current` (each stream's revision), and what the batch accepted before it.
+fn decide_batch<'a>(
+    batch: &'a [Request],
+    mut known: HashMap<Uuid, Stored>,
+    mut current: HashMap<String, CurrentRevision>,
+    mut link: Link,
+    recorded_at: i64,
+    key: &ChainKey,
+) -> Decided<'a> {
+    let mut rows = Rows::default();
+    let results =
+        batch.iter().map(|r| decide(r, &mut known, &mut current, &mut link, recorded_at, key, &mut rows)).collect();
+    Decided { results, rows, current, link, recorded_at }
+}
+
+/// Inserts the decided rows, moves the head, notifies and commits, in one
+/// round trip (or only commits, when nothing was accepted).
+async fn write(conn: &WriterConn, decided: &Decided<'_>, key: &ChainKey) -> Result<(), tokio_postgres::Error> {
+    let client = &conn.client;
+    let rows = &decided.rows;
+    if rows.position.is_empty() {
+        return client.batch_execute("COMMIT").await;
+    }
+    let prev: Vec<&[u8]> = rows.seals.iter().map(|s| &s.prev[..]).collect();
+    let hash: Vec<&[u8]> = rows.seals.iter().map(|s| &s.hash[..]).collect();
+    let mac: Vec<&[u8]> = rows.seals.iter().map(|s| &s.mac[..]).collect();
+    let check: Vec<&[u8]> = rows.seals.iter().map(|s| &s.check[..]).collect();
+    let tag = key.head_tag(&decided.link);
+    let position = signed(decided.link.seq);
+    let notify = format!("NOTIFY {NOTIFY_CHANNEL}");
+    let insert_params: [&(dyn ToSql + Sync); 12] = [
+        &rows.position,
+        &rows.stream,
+        &rows.revision,
+        &rows.event_id,
+        &rows.event_type,
+        &rows.data,
+        &rows.metadata,
+        &rows.recorded_at,
+        &prev,
+        &hash,
+        &mac,
+        &check,
+    ];
+    let head_hash: &[u8] = &decided.link.hash;
+    let tag: &[u8] = &tag;
+    let update_params: [&(dyn ToSql + Sync); 4] = [&position, &head_hash, &decided.recorded_at, &tag];
+    futures::try_join!(
+        client.execute(&conn.insert, &insert_params),
+        client.execute(&conn.update, &update_params),
+        client.batch_execute(&notify),
+        client.batch_execute("COMMIT"),
+    )?;
+    Ok(())
+}
+
 fn decide<'a>(
     request: &'a Request,
     known: &mut HashMap<Uuid, Stored>,

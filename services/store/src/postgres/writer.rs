@@ -171,8 +171,8 @@ impl Writer {
 
     /// The whole batch in one transaction, in three round trips: `BEGIN` and
     /// the head lock (then the requests queued meanwhile join the batch); both
-    /// look-ups; then the insert, the head update, the notification and
-    /// `COMMIT` pipelined. `Err`: nothing was written (or, if
+    /// look-ups, unless every stream is remembered (see [`transaction`]); then
+    /// the insert, the head update, the notification and `COMMIT` pipelined. `Err`: nothing was written (or, if
     /// the connection died during `COMMIT`, the outcome is unknown).
     async fn execute(&mut self, batch: &mut Vec<Request>) -> Result<Committed, StoreError> {
         let key = self.key.clone().ok_or_else(|| StoreError::Backend("the chain key is not available".into()))?;
@@ -248,7 +248,11 @@ async fn transaction(
     heads: &Heads,
 ) -> Result<Committed, StoreError> {
     let client = &conn.client;
-    let head = begin(conn).await?;
+    // The head lock first (waiting while another writer commits), then the
+    // requests queued meanwhile join the batch: at low concurrency a batch
+    // gathers about a commit's worth of arrivals instead of the few queued
+    // when it was taken. One more round trip, under the lock.
+    let (link, recorded_at) = begin(conn).await?;
     if let Ok(mut rx) = more.rx.try_lock() {
         while batch.len() < more.max_batch {
             match rx.try_recv() {
@@ -258,17 +262,19 @@ async fn transaction(
         }
     }
     let batch: &[Request] = batch;
-    let (link, recorded_at) = head_link(&head)?;
-    let known_heads =
-        batch.iter().all(|r| r.expected == ExpectedRevision::NoStream || heads.get(r.stream.as_str()).is_some());
-    if known_heads {
-        let current = batch
-            .iter()
-            .map(|r| {
-                let now = heads.get(r.stream.as_str()).map_or(CurrentRevision::NoStream, CurrentRevision::Current);
-                (r.stream.as_str().to_owned(), now)
-            })
-            .collect();
+    // Each stream's remembered revision, or none when some request names a
+    // stream not remembered and does not create it.
+    let remembered: Option<HashMap<String, CurrentRevision>> = batch
+        .iter()
+        .map(|r| match heads.get(r.stream.as_str()) {
+            Some(revision) => Some((r.stream.as_str().to_owned(), CurrentRevision::Current(revision))),
+            None if r.expected == ExpectedRevision::NoStream => {
+                Some((r.stream.as_str().to_owned(), CurrentRevision::NoStream))
+            }
+            None => None,
+        })
+        .collect();
+    if let Some(current) = remembered {
         let decided = decide_batch(batch, HashMap::new(), current, link, recorded_at, key);
         if decided.results.iter().all(|r| r.as_ref().is_ok_and(|a| !a.already_written)) {
             match write(conn, &decided, key).await {
@@ -276,8 +282,7 @@ async fn transaction(
                 Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
                     // The transaction is over (its COMMIT rolled back): again, with the look-ups.
                     client.batch_execute("ROLLBACK").await.map_err(pg)?;
-                    let head = begin(conn).await?;
-                    let (link, recorded_at) = head_link(&head)?;
+                    let (link, recorded_at) = begin(conn).await?;
                     return looked_up(conn, batch, link, recorded_at, key).await;
                 }
                 Err(e) => return Err(pg(e)),
@@ -287,15 +292,11 @@ async fn transaction(
     looked_up(conn, batch, link, recorded_at, key).await
 }
 
-/// `BEGIN` and the head lock, in one round trip: the head row.
-async fn begin(conn: &WriterConn) -> Result<tokio_postgres::Row, StoreError> {
+/// `BEGIN` and the head lock, in one round trip: the head's link, and the
+/// batch's `recorded_at` (never before the head's).
+async fn begin(conn: &WriterConn) -> Result<(Link, i64), StoreError> {
     let client = &conn.client;
     let (_, head) = futures::try_join!(client.batch_execute("BEGIN"), client.query_one(&conn.lock, &[])).map_err(pg)?;
-    Ok(head)
-}
-
-/// The head row's link, and the batch's `recorded_at` (never before the head's).
-fn head_link(head: &tokio_postgres::Row) -> Result<(Link, i64), StoreError> {
     let link = Link {
         seq: unsigned(head.try_get(0).map_err(pg)?)?,
         hash: <[u8; LINK_LEN]>::try_from(head.try_get::<_, Vec<u8>>(1).map_err(pg)?.as_slice())
@@ -320,6 +321,7 @@ async fn looked_up(
         let mut seen = HashSet::new();
         batch.iter().map(|r| r.stream.as_str()).filter(|s| seen.insert(*s)).collect()
     };
+    // Sent in this order on one session: the look-ups run once the lock is held.
     let ids_param: [(&(dyn ToSql + Sync), Type); 1] = [(&ids, Type::BYTEA_ARRAY)];
     let streams_param: [(&(dyn ToSql + Sync), Type); 1] = [(&streams, Type::TEXT_ARRAY)];
     let (found, revisions) =
@@ -414,6 +416,8 @@ async fn write(conn: &WriterConn, decided: &Decided<'_>, key: &ChainKey) -> Resu
     let head_hash: &[u8] = &decided.link.hash;
     let tag: &[u8] = &tag;
     let update_params: [&(dyn ToSql + Sync); 4] = [&position, &head_hash, &decided.recorded_at, &tag];
+    // COMMIT in the same pipeline: if a statement before it failed, the
+    // server ends the transaction without committing and the error is ours.
     futures::try_join!(
         client.execute(&conn.insert, &insert_params),
         client.execute(&conn.update, &update_params),
@@ -423,6 +427,8 @@ async fn write(conn: &WriterConn, decided: &Decided<'_>, key: &ChainKey) -> Resu
     Ok(())
 }
 
+/// Decides one request against the stored rows and what the batch accepted
+/// before it; an accepted request's events are sealed and added to `rows`.
 fn decide<'a>(
     request: &'a Request,
     known: &mut HashMap<Uuid, Stored>,

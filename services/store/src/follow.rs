@@ -14,22 +14,25 @@ use crate::{Position, RecordedEvent, StoreError};
 /// Events per read while catching up.
 pub(crate) const SUBSCRIPTION_PAGE: usize = 512;
 
-/// How long a caught-up subscription waits after a commit signal before it
-/// reads: the commits of those 2 ms are read in one page instead of one
-/// query each. Under command load every server's projector, and the
-/// leader's publisher, hire linker and policy finder, read the log after
-/// every group commit; coalescing took 13–15 % more commands/s with two
-/// servers on PostgreSQL (docs/PERFORMANCE.md, "Subscriptions read once per
-/// 2 ms"). The price: an event reaches subscribers up to 2 ms later.
+/// How long a caught-up reader waits after a commit signal before it reads:
+/// the commits of those 2 ms are read in one page instead of one query each.
+/// Under command load every server reads the log after every group commit;
+/// coalescing took 13–15 % more commands/s with two servers on PostgreSQL
+/// (docs/PERFORMANCE.md, "Subscriptions read once per 2 ms"). The price: an
+/// event reaches subscribers up to 2 ms later. The store's shared reader
+/// (`tail.rs`) waits it; the subscriptions it signals do not wait again.
 pub(crate) const COALESCE: Duration = Duration::from_millis(2);
 
 /// Delivers the log after `after` into `tx` until the subscriber goes away,
 /// or the store closes (`wake`'s sender dropped) and everything committed was
-/// delivered. `read_page(after)` reads up to [`SUBSCRIPTION_PAGE`] events.
+/// delivered. `read_page(after)` reads up to [`SUBSCRIPTION_PAGE`] events;
+/// after a signal the loop waits `coalesce` ([`COALESCE`] on a store's
+/// commit signal; none on a tail's, which has waited already).
 pub(crate) async fn follow_log<W, F, Fut>(
     mut read_page: F,
     mut wake: watch::Receiver<W>,
     poll_interval: Duration,
+    coalesce: Duration,
     mut after: Option<Position>,
     tx: mpsc::Sender<Result<RecordedEvent, StoreError>>,
 ) where
@@ -65,8 +68,8 @@ pub(crate) async fn follow_log<W, F, Fut>(
             () = tx.closed() => return,
             changed = wake.changed() => {
                 store_open = changed.is_ok();
-                if store_open {
-                    tokio::time::sleep(COALESCE).await;
+                if store_open && !coalesce.is_zero() {
+                    tokio::time::sleep(coalesce).await;
                 }
             }
             () = tokio::time::sleep(poll_interval) => {}
@@ -115,7 +118,7 @@ mod tests {
         };
         let (wake_tx, wake_rx) = watch::channel(0u64);
         let (tx, mut rx) = mpsc::channel(64);
-        let follower = tokio::spawn(follow_log(read_page, wake_rx, Duration::from_secs(60), None, tx));
+        let follower = tokio::spawn(follow_log(read_page, wake_rx, Duration::from_secs(60), COALESCE, None, tx));
         tokio::time::sleep(Duration::from_millis(5)).await; // caught up on an empty log
         assert_eq!(*reads.lock().unwrap(), 1);
         for n in 1..=10 {

@@ -54,6 +54,7 @@ pub mod kurrent;
 pub mod maintenance;
 pub mod postgres;
 pub mod sqlite;
+mod tail;
 pub mod test_postgres;
 
 pub use any::{AnyStore, AnyStoreOptions, StoreLocator};

@@ -416,3 +416,36 @@ async fn appends_to_remembered_streams_skip_the_look_ups() {
     // events' indexes twice (its event ids, its stream's revision).
     assert!(scans < 20, "220 appends to remembered streams made {scans} index scans of the events");
 }
+
+/// A server's followers (projector, publisher, hire linker, policy finder)
+/// subscribe to one store: six caught-up subscriptions and thirty commits
+/// read the events about once a commit between them, not six times.
+#[tokio::test]
+async fn subscriptions_of_one_server_read_each_new_page_once_between_them() {
+    let Some(pg) = TestPostgres::start() else { return };
+    let keys = tempfile::tempdir().expect("tempdir");
+    let store = PostgresStore::open(&pg.url(), options(&keys.path().join("chain.key"))).await.expect("open");
+    let mut subscriptions: Vec<_> = (0..6).map(|_| store.subscribe_all(None)).collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (_, scans_before) = events_read(&pg, 0).await;
+    let mut appended = Vec::new();
+    for _ in 0..30 {
+        let s = stream("case");
+        store.append(&s, ExpectedRevision::NoStream, events(1)).await.expect("append");
+        appended.push(s);
+        tokio::time::sleep(Duration::from_millis(5)).await; // every follower catches up between commits
+    }
+    for subscription in &mut subscriptions {
+        let mut got = Vec::new();
+        while got.len() < 30 {
+            let next = tokio::time::timeout(Duration::from_secs(10), subscription.next()).await;
+            got.push(next.expect("an event within 10 s").expect("open").expect("read").stream);
+        }
+        assert_eq!(got, appended, "every event once, in commit order");
+    }
+    let (_, scans) = events_read(&pg, 30).await;
+    let scans = scans - scans_before;
+    store.close().await;
+    // Each subscription reading for itself: one read per commit each, 180.
+    assert!(scans <= 45, "six subscriptions and 30 commits made {scans} index scans of the events");
+}

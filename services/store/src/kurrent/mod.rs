@@ -539,7 +539,14 @@ impl EventStore for KurrentStore {
                     }
                 };
                 let wake = self.inner.wake.clone();
-                runtime.spawn(crate::follow::follow_log(read_page, wake, self.inner.poll_interval, after, tx));
+                runtime.spawn(crate::follow::follow_log(
+                    read_page,
+                    wake,
+                    self.inner.poll_interval,
+                    crate::follow::COALESCE,
+                    after,
+                    tx,
+                ));
             }
             Err(_) => {
                 let _ = tx.try_send(Err(StoreError::Backend(

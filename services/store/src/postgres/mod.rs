@@ -50,7 +50,9 @@
 //!   query one snapshot. **Followers** re-read after every local commit, on
 //!   every `NOTIFY leye_events` (sent by every server's commits, delivered only
 //!   after they are visible), and every [`PostgresStoreOptions::poll_interval`]
-//!   as a fallback.
+//!   as a fallback. A server's subscriptions share one reader of the new
+//!   events (`tail.rs`): each new page is read once a server, not once
+//!   a follower.
 //! - **The chain** is the port's ([`crate::chain`]): the same seals as the
 //!   SQLite adapter for the same events at the same positions. The head row
 //!   plays the SQLite head file's part, tagged with the key; it moves in the
@@ -85,6 +87,7 @@ use crate::{
     StoreError, StreamName, Subscription,
     chain::{ChainAlgorithm, ChainKey},
     headfile::Link,
+    tail::{KEPT, ReadHead, ReadPage, Tail},
 };
 pub use import::Import;
 pub use leader::{Leadership, lock_key};
@@ -365,13 +368,13 @@ struct Inner {
     key: Option<Arc<ChainKey>>,
     problem: Option<IntegrityProblem>,
     synchronous_commit: String,
-    poll_interval: Duration,
     queue: Mutex<Option<mpsc::Sender<Request>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     listener: JoinHandle<()>,
     readers: Arc<Readers>,
-    /// Bumped after every local commit and every notification.
-    wake: watch::Receiver<u64>,
+    /// The subscriptions' shared reader of new events, woken after every
+    /// local commit and every notification.
+    tail: Tail<u64>,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -418,6 +421,18 @@ impl PostgresStore {
         });
         let listener = tokio::spawn(read::listen(target.clone(), wake_tx, options.poll_interval));
         let readers = Arc::new(Readers::new(target.clone(), options.read_connections.max(1)));
+        let tail = {
+            let (pages, head) = (Arc::clone(&readers), Arc::clone(&readers));
+            let read_page: ReadPage = Arc::new(move |after| {
+                let readers = Arc::clone(&pages);
+                Box::pin(async move { readers.read_all(after, crate::follow::SUBSCRIPTION_PAGE).await })
+            });
+            let read_head: ReadHead = Arc::new(move || {
+                let readers = Arc::clone(&head);
+                Box::pin(async move { readers.head().await })
+            });
+            Tail::new(read_page, read_head, wake_rx, options.poll_interval, KEPT)
+        };
         tracing::debug!(store = ?target, "opened PostgreSQL store");
         Ok(Self {
             inner: Arc::new(Inner {
@@ -427,12 +442,11 @@ impl PostgresStore {
                 key: opened.key,
                 problem: opened.problem,
                 synchronous_commit: opened.synchronous_commit,
-                poll_interval: options.poll_interval,
                 queue: Mutex::new(Some(queue)),
                 writer: Mutex::new(Some(writer)),
                 listener,
                 readers,
-                wake: wake_rx,
+                tail,
             }),
         })
     }
@@ -552,21 +566,11 @@ impl EventStore for PostgresStore {
 
     fn subscribe_all(&self, after: Option<Position>) -> Subscription {
         let (tx, rx) = mpsc::channel(read::SUBSCRIPTION_BUFFER);
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                let readers = Arc::clone(&self.inner.readers);
-                let wake = self.inner.wake.clone();
-                let read_page = move |after| {
-                    let readers = Arc::clone(&readers);
-                    async move { readers.read_all(after, crate::follow::SUBSCRIPTION_PAGE).await }
-                };
-                runtime.spawn(crate::follow::follow_log(read_page, wake, self.inner.poll_interval, after, tx));
-            }
-            Err(_) => {
-                let _ = tx.try_send(Err(StoreError::Backend(
-                    "the PostgreSQL store must be used inside a tokio runtime".into(),
-                )));
-            }
+        if tokio::runtime::Handle::try_current().is_ok() {
+            self.inner.tail.subscribe(after, tx);
+        } else {
+            let _ = tx
+                .try_send(Err(StoreError::Backend("the PostgreSQL store must be used inside a tokio runtime".into())));
         }
         Subscription::from_channel(rx)
     }

@@ -28,7 +28,9 @@
 //! - **Followers.** After each commit the writer publishes the new head on a
 //!   `watch` channel, which wakes subscriptions without polling; they also
 //!   re-check every [`SqliteStoreOptions::poll_interval`] to see appends made by
-//!   another process on the same file.
+//!   another process on the same file. The subscriptions share one reader of
+//!   the new events (`tail.rs`): each new page is read once, not once a
+//!   follower.
 //!
 //! - **The chain.** The writer seals every event it inserts ([`crate::chain`]):
 //!   inside the batch's transaction it reads the last event's hash, gives each
@@ -83,8 +85,9 @@ use crate::{
     AppendResult, ChainedEvent, EventData, EventStore, ExpectedRevision, IntegrityProblem, Position, RecordedEvent,
     StoreError, StreamName, Subscription,
     chain::{ChainAlgorithm, ChainKey},
-    follow::{SUBSCRIPTION_PAGE, follow_log},
+    follow::SUBSCRIPTION_PAGE,
     headfile::{HeadState, Link},
+    tail::{KEPT, ReadHead, ReadPage, Tail},
 };
 
 /// The schema version this build writes (`PRAGMA user_version`). Files with a
@@ -197,12 +200,13 @@ struct Inner {
     problem: Option<IntegrityProblem>,
     unsealed: bool,
     pragmas: SqlitePragmas,
-    poll_interval: Duration,
     /// `None` once closed.
     queue: Mutex<Option<mpsc::Sender<Request>>>,
     writer: Mutex<Option<thread::JoinHandle<()>>>,
     readers: Arc<Readers>,
-    head: watch::Receiver<Option<Position>>,
+    /// The subscriptions' shared reader of new events, woken by the writer's
+    /// head.
+    tail: Tail<Option<Position>>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -254,6 +258,18 @@ impl SqliteStore {
             max_idle: options.read_pool_size,
             busy_timeout,
         });
+        let tail = {
+            let (pages, head) = (Arc::clone(&readers), head_rx.clone());
+            let read_page: ReadPage = Arc::new(move |after| {
+                let readers = Arc::clone(&pages);
+                Box::pin(async move { readers.read_all(after, SUBSCRIPTION_PAGE).await })
+            });
+            let read_head: ReadHead = Arc::new(move || {
+                let head = *head.borrow();
+                Box::pin(async move { Ok(head) })
+            });
+            Tail::new(read_page, read_head, head_rx, options.poll_interval, KEPT)
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
@@ -262,11 +278,10 @@ impl SqliteStore {
                 problem,
                 unsealed,
                 pragmas,
-                poll_interval: options.poll_interval,
                 queue: Mutex::new(Some(queue)),
                 writer: Mutex::new(Some(thread)),
                 readers,
-                head: head_rx,
+                tail,
             }),
         })
     }
@@ -417,20 +432,11 @@ impl EventStore for SqliteStore {
 
     fn subscribe_all(&self, after: Option<Position>) -> Subscription {
         let (tx, rx) = mpsc::channel(SUBSCRIPTION_BUFFER);
-        match Handle::try_current() {
-            Ok(runtime) => {
-                let readers = Arc::clone(&self.inner.readers);
-                let head = self.inner.head.clone();
-                let read_page = move |after| {
-                    let readers = Arc::clone(&readers);
-                    async move { readers.read_all(after, SUBSCRIPTION_PAGE).await }
-                };
-                runtime.spawn(follow_log(read_page, head, self.inner.poll_interval, after, tx));
-            }
-            Err(_) => {
-                // The channel is fresh, so this send cannot fail for lack of room.
-                let _ = tx.try_send(Err(no_runtime()));
-            }
+        if Handle::try_current().is_ok() {
+            self.inner.tail.subscribe(after, tx);
+        } else {
+            // The channel is fresh, so this send cannot fail for lack of room.
+            let _ = tx.try_send(Err(no_runtime()));
         }
         Subscription::from_channel(rx)
     }

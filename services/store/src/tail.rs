@@ -18,8 +18,9 @@
 //! sooner than the tail, and no later.
 //!
 //! The tail starts with the first subscription, stops when no subscription
-//! is left, and restarts on demand after a failed read (its subscriptions
-//! read the store meanwhile). When the store closes, the tail delivers what
+//! is left or [`RESTART_PAUSE`] after a failed read, and is started again by
+//! the next subscription's read (its subscriptions read the store
+//! meanwhile). When the store closes, the tail delivers what
 //! was committed and drops its signal, which ends caught-up subscriptions as
 //! the store's own signal did.
 
@@ -46,6 +47,10 @@ pub(crate) type ReadHead = Arc<dyn Fn() -> BoxFuture<'static, Result<Option<Posi
 
 /// Events a tail keeps: four pages, a few MiB.
 pub(crate) const KEPT: usize = 4 * SUBSCRIPTION_PAGE;
+
+/// How long a tail whose read failed waits before it stops (and may be
+/// started again by the next subscription's read).
+const RESTART_PAUSE: Duration = Duration::from_millis(100);
 
 /// The shared reader of a store's tail; cloning shares it.
 pub(crate) struct Tail<W> {
@@ -167,7 +172,7 @@ impl<W: Send + Sync + 'static> Tail<W> {
     async fn run(self) {
         let head = match (self.inner.read_head)().await {
             Ok(head) => head,
-            Err(e) => return self.stop(Some(e), false),
+            Err(e) => return self.failed(e).await,
         };
         self.state().stretch = Some(Stretch { base: head, events: VecDeque::new() });
         let (tx, mut rx) = mpsc::channel(SUBSCRIPTION_PAGE);
@@ -203,15 +208,23 @@ impl<W: Send + Sync + 'static> Tail<W> {
             signal.send_modify(|n| *n = n.wrapping_add(1));
         };
         follower.abort();
-        self.stop(failure, closed);
+        match failure {
+            Some(e) => self.failed(e).await,
+            None => self.stop(closed),
+        }
+    }
+
+    /// After a failed read: waits [`RESTART_PAUSE`] before stopping, so that
+    /// a store that keeps failing is not asked again at every signal.
+    async fn failed(&self, e: StoreError) {
+        tracing::debug!(error = %e, "the shared reader of the log's tail stopped; subscriptions read the store");
+        tokio::time::sleep(RESTART_PAUSE).await;
+        self.stop(false);
     }
 
     /// Forgets the stretch; wakes the subscriptions, which then read the
     /// store (and start a tail again), or ends them when the store closed.
-    fn stop(&self, failure: Option<StoreError>, closed: bool) {
-        if let Some(e) = failure {
-            tracing::debug!(error = %e, "the shared reader of the log's tail stopped; subscriptions read the store");
-        }
+    fn stop(&self, closed: bool) {
         let mut state = self.state();
         state.stretch = None;
         state.running = false;
@@ -240,6 +253,8 @@ mod tests {
         events: Arc<Mutex<Vec<RecordedEvent>>>,
         reads: Arc<AtomicUsize>,
         failing: Arc<AtomicBool>,
+        head_reads: Arc<AtomicUsize>,
+        head_failing: Arc<AtomicBool>,
     }
 
     impl Log {
@@ -274,8 +289,15 @@ mod tests {
             });
             let log = self.clone();
             let read_head: ReadHead = Arc::new(move || {
+                log.head_reads.fetch_add(1, Ordering::SeqCst);
                 let head = log.events.lock().unwrap().last().map(|e| e.position);
-                Box::pin(async move { Ok(head) })
+                let failing = log.head_failing.load(Ordering::SeqCst);
+                Box::pin(async move {
+                    if failing {
+                        return Err(StoreError::Backend("the head cannot be read".into()));
+                    }
+                    Ok(head)
+                })
             });
             Tail::new(read_page, read_head, wake, Duration::from_secs(60), kept)
         }
@@ -382,6 +404,26 @@ mod tests {
         let mut third = subscribe(&tail, 15);
         commit(&log, &wake, 4, 2).await;
         assert_eq!(received(&mut third, 20).await, (16..=20).collect::<Vec<_>>());
+    }
+
+    /// A tail that cannot start (its head read fails, the log's pages do
+    /// not) is tried again at most every [`RESTART_PAUSE`], not at every
+    /// signal, and its subscription misses nothing meanwhile.
+    #[tokio::test(start_paused = true)]
+    async fn a_tail_that_keeps_failing_is_not_tried_again_at_every_signal() {
+        let log = Log::default();
+        log.head_failing.store(true, Ordering::SeqCst);
+        let (wake, wake_rx) = watch::channel(0u64);
+        let tail = log.tail(wake_rx, KEPT);
+        let mut rx = subscribe(&tail, 0);
+        for _ in 0..100 {
+            log.append(1);
+            wake.send_modify(|w| *w += 1);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(received(&mut rx, 100).await, (1..=100).collect::<Vec<_>>());
+        let tries = log.head_reads.load(Ordering::SeqCst);
+        assert!(tries <= 12, "{tries} starts of the tail in 1 s");
     }
 
     /// When the store closes, caught-up and lagging subscriptions receive

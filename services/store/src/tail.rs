@@ -202,10 +202,14 @@ impl<W: Send + Sync + 'static> Tail<W> {
                 stretch.base = stretch.events.pop_front().map(|e| e.position);
             }
             let Some(signal) = state.signal.as_ref() else { break (failure, true) };
-            if failure.is_some() || signal.receiver_count() == 0 {
+            if signal.receiver_count() == 0 {
                 break (failure, false);
             }
+            // What was read before a failure is served during the pause too.
             signal.send_modify(|n| *n = n.wrapping_add(1));
+            if failure.is_some() {
+                break (failure, false);
+            }
         };
         follower.abort();
         match failure {

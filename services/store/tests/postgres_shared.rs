@@ -301,7 +301,7 @@ async fn events_scanned(pg: &TestPostgres, inserted: i64) -> i64 {
 
 /// The events table's statistics once they count `inserted` events: events
 /// read by sequential scans, and index scans.
-async fn events_read(pg: &TestPostgres, inserted: i64) -> (i64, i64) {
+async fn events_read(pg: &TestPostgres, inserted: i64) -> (i64, i64, i64) {
     let (client, connection) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls).await.expect("connect");
     tokio::spawn(connection);
     for _ in 0..300 {
@@ -309,15 +309,15 @@ async fn events_read(pg: &TestPostgres, inserted: i64) -> (i64, i64) {
         client.batch_execute("SELECT pg_stat_clear_snapshot()").await.expect("clear snapshot");
         let row = client
             .query_one(
-                "SELECT n_tup_ins, seq_tup_read, idx_scan FROM pg_stat_user_tables \
+                "SELECT n_tup_ins, seq_tup_read, idx_scan, seq_scan FROM pg_stat_user_tables \
                  WHERE schemaname = 'leye' AND relname = 'events'",
                 &[],
             )
             .await
             .expect("statistics");
-        let (ins, read, scans): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        let (ins, read, scans, seq_scans): (i64, i64, i64, i64) = (row.get(0), row.get(1), row.get(2), row.get(3));
         if ins >= inserted {
-            return (read, scans);
+            return (read, scans, seq_scans);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -411,7 +411,7 @@ async fn appends_to_remembered_streams_skip_the_look_ups() {
         }
     }
     store.close().await;
-    let (_, scans) = events_read(&pg, 20 * 11).await;
+    let (_, scans, _) = events_read(&pg, 20 * 11).await;
     // Decided from the look-ups, each of these 220 appends would scan the
     // events' indexes twice (its event ids, its stream's revision).
     assert!(scans < 20, "220 appends to remembered streams made {scans} index scans of the events");
@@ -419,7 +419,7 @@ async fn appends_to_remembered_streams_skip_the_look_ups() {
 
 /// A server's followers (projector, publisher, hire linker, policy finder)
 /// subscribe to one store: six caught-up subscriptions and thirty commits
-/// read the events about once a commit between them, not six times.
+/// read the events once or twice a commit between them, not six times.
 #[tokio::test]
 async fn subscriptions_of_one_server_read_each_new_page_once_between_them() {
     let Some(pg) = TestPostgres::start() else { return };
@@ -427,7 +427,7 @@ async fn subscriptions_of_one_server_read_each_new_page_once_between_them() {
     let store = PostgresStore::open(&pg.url(), options(&keys.path().join("chain.key"))).await.expect("open");
     let mut subscriptions: Vec<_> = (0..6).map(|_| store.subscribe_all(None)).collect();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let (_, scans_before) = events_read(&pg, 0).await;
+    let (_, index_before, seq_before) = events_read(&pg, 0).await;
     let mut appended = Vec::new();
     for _ in 0..30 {
         let s = stream("case");
@@ -443,9 +443,13 @@ async fn subscriptions_of_one_server_read_each_new_page_once_between_them() {
         }
         assert_eq!(got, appended, "every event once, in commit order");
     }
-    let (_, scans) = events_read(&pg, 30).await;
-    let scans = scans - scans_before;
+    let (_, index, seq) = events_read(&pg, 30).await;
+    // Every read, whichever plan PostgreSQL chose for the small table.
+    let scans = (index - index_before) + (seq - seq_before);
     store.close().await;
-    // Each subscription reading for itself: one read per commit each, 180.
-    assert!(scans <= 45, "six subscriptions and 30 commits made {scans} index scans of the events");
+    // Each subscription reading for itself: at least one read per commit
+    // each, 180. The shared reader reads once or twice a commit (after the
+    // local commit's signal, and again on its NOTIFY when that comes more
+    // than 2 ms later), plus each subscription's first read.
+    assert!(scans <= 90, "six subscriptions and 30 commits made {scans} scans of the events");
 }

@@ -31,7 +31,10 @@ use std::{
 };
 
 use futures::future::BoxFuture;
-use tokio::sync::{mpsc, watch};
+use tokio::{
+    sync::{mpsc, watch},
+    task::JoinHandle,
+};
 
 use crate::{
     Position, RecordedEvent, StoreError,
@@ -138,10 +141,26 @@ impl<W: Send + Sync + 'static> Tail<W> {
             }
             // The store has closed: deliver what is left from the store itself.
             None => {
-                let read = Arc::clone(&self.inner.read_page);
-                tokio::spawn(follow_log(move |after| read(after), self.inner.wake.clone(), poll, COALESCE, after, tx));
+                self.follow_store(after, tx);
             }
         }
+    }
+
+    /// Follows the store itself after `after` into `tx`, on its commit signal.
+    fn follow_store(
+        &self,
+        after: Option<Position>,
+        tx: mpsc::Sender<Result<RecordedEvent, StoreError>>,
+    ) -> JoinHandle<()> {
+        let read = Arc::clone(&self.inner.read_page);
+        tokio::spawn(follow_log(
+            move |after| read(after),
+            self.inner.wake.clone(),
+            self.inner.poll_interval,
+            COALESCE,
+            after,
+            tx,
+        ))
     }
 
     /// The page after `after`: from the tail when it holds that position,
@@ -176,10 +195,7 @@ impl<W: Send + Sync + 'static> Tail<W> {
         };
         self.state().stretch = Some(Stretch { base: head, events: VecDeque::new() });
         let (tx, mut rx) = mpsc::channel(SUBSCRIPTION_PAGE);
-        let read = Arc::clone(&self.inner.read_page);
-        let follower =
-            follow_log(move |after| read(after), self.inner.wake.clone(), self.inner.poll_interval, COALESCE, head, tx);
-        let follower = tokio::spawn(follower);
+        let follower = self.follow_store(head, tx);
         let mut received = Vec::with_capacity(SUBSCRIPTION_PAGE);
         let (failure, closed) = loop {
             received.clear();
@@ -307,6 +323,16 @@ mod tests {
         }
     }
 
+    /// A log of `events` events, its commit signal, and a tail over it
+    /// keeping `kept` events.
+    fn log_with_tail(events: u64, kept: usize) -> (Log, watch::Sender<u64>, Tail<u64>) {
+        let log = Log::default();
+        log.append(events);
+        let (wake, wake_rx) = watch::channel(0u64);
+        let tail = log.tail(wake_rx, kept);
+        (log, wake, tail)
+    }
+
     fn subscribe(tail: &Tail<u64>, after: u64) -> mpsc::Receiver<Result<RecordedEvent, StoreError>> {
         let (tx, rx) = mpsc::channel(8192);
         tail.subscribe((after > 0).then(|| Position::from_sequence(after)), tx);
@@ -333,15 +359,13 @@ mod tests {
         seqs
     }
 
-    /// Subscriptions at the head, far behind, inside the tail's stretch, ahead
-    /// of the log and at a position the tail has dropped, while the log grows past what the tail keeps: each
-    /// gets every event after its position once, in order.
+    /// Subscriptions at the head, far behind, inside the tail's stretch,
+    /// ahead of the log and at a position the tail has dropped, while the log
+    /// grows past what the tail keeps: each gets every event after its
+    /// position once, in order.
     #[tokio::test(start_paused = true)]
     async fn subscriptions_anywhere_get_every_event_once_in_order() {
-        let log = Log::default();
-        log.append(3000);
-        let (wake, wake_rx) = watch::channel(0u64);
-        let tail = log.tail(wake_rx, 100);
+        let (log, wake, tail) = log_with_tail(3000, 100);
         let mut at_head = subscribe(&tail, 3000);
         tokio::time::sleep(Duration::from_millis(1)).await; // the tail starts at 3000
         commit(&log, &wake, 50, 5).await;
@@ -366,10 +390,7 @@ mod tests {
     /// once a commit, not eight times.
     #[tokio::test(start_paused = true)]
     async fn caught_up_subscriptions_share_one_read_a_commit() {
-        let log = Log::default();
-        log.append(10);
-        let (wake, wake_rx) = watch::channel(0u64);
-        let tail = log.tail(wake_rx, KEPT);
+        let (log, wake, tail) = log_with_tail(10, KEPT);
         let mut subscriptions: Vec<_> = (0..8).map(|_| subscribe(&tail, 10)).collect();
         tokio::time::sleep(Duration::from_millis(5)).await;
         let before = log.reads.load(Ordering::SeqCst);
@@ -386,9 +407,7 @@ mod tests {
     /// themselves meanwhile and miss nothing.
     #[tokio::test(start_paused = true)]
     async fn the_tail_stops_without_subscriptions_and_after_a_failure_and_nothing_is_missed() {
-        let log = Log::default();
-        let (wake, wake_rx) = watch::channel(0u64);
-        let tail = log.tail(wake_rx, KEPT);
+        let (log, wake, tail) = log_with_tail(0, KEPT);
         let first = subscribe(&tail, 0);
         commit(&log, &wake, 5, 1).await;
         drop(first);
@@ -415,10 +434,8 @@ mod tests {
     /// signal, and its subscription misses nothing meanwhile.
     #[tokio::test(start_paused = true)]
     async fn a_tail_that_keeps_failing_is_not_tried_again_at_every_signal() {
-        let log = Log::default();
+        let (log, wake, tail) = log_with_tail(0, KEPT);
         log.head_failing.store(true, Ordering::SeqCst);
-        let (wake, wake_rx) = watch::channel(0u64);
-        let tail = log.tail(wake_rx, KEPT);
         let mut rx = subscribe(&tail, 0);
         for _ in 0..100 {
             log.append(1);
@@ -434,10 +451,7 @@ mod tests {
     /// what was committed and end.
     #[tokio::test(start_paused = true)]
     async fn subscriptions_end_once_the_store_closed_and_everything_was_delivered() {
-        let log = Log::default();
-        log.append(1000);
-        let (wake, wake_rx) = watch::channel(0u64);
-        let tail = log.tail(wake_rx, 100);
+        let (log, wake, tail) = log_with_tail(1000, 100);
         let mut caught_up = subscribe(&tail, 1000);
         let mut lagging = subscribe(&tail, 0);
         commit(&log, &wake, 30, 3).await;

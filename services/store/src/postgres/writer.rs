@@ -172,8 +172,9 @@ impl Writer {
     /// The whole batch in one transaction, in three round trips: `BEGIN` and
     /// the head lock (then the requests queued meanwhile join the batch); both
     /// look-ups, unless every stream is remembered (see [`transaction`]); then
-    /// the insert, the head update, the notification and `COMMIT` pipelined. `Err`: nothing was written (or, if
-    /// the connection died during `COMMIT`, the outcome is unknown).
+    /// the insert, the head update, the notification and `COMMIT` pipelined.
+    /// `Err`: nothing was written (or, if the connection died during
+    /// `COMMIT`, the outcome is unknown).
     async fn execute(&mut self, batch: &mut Vec<Request>) -> Result<Committed, StoreError> {
         let key = self.key.clone().ok_or_else(|| StoreError::Backend("the chain key is not available".into()))?;
         if self.conn.is_none() {

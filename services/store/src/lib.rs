@@ -317,9 +317,10 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         max: usize,
     ) -> impl Future<Output = Result<Vec<ChainedEvent>, StoreError>> + Send;
 
-    /// The last link the store has sealed in its tamper-evident head (`None`
-    /// before the first), as read back and checked against the key. It may lag
-    /// the log by the batches being committed.
+    /// The last link the store has sealed in its tamper-evident head, as read
+    /// back and checked against the key. It may lag the log by the batches
+    /// being committed, down to the chain's start (`seq` 0). `None`: no head
+    /// (an empty log, or a SQLite store's missing head file).
     fn sealed_head(&self) -> impl Future<Output = Result<Option<headfile::Link>, StoreError>> + Send;
 
     /// Position of the last event in the global log, `None` when empty.

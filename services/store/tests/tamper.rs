@@ -185,6 +185,43 @@ async fn a_missing_or_forged_head_file_is_named() {
     refused_on_open(&path, IntegrityProblem::CHAIN_BROKEN).await;
 }
 
+/// Through the port (`copy::walk`, which `leye store copy` runs over its
+/// source): a head file still at the chain's start while events follow it
+/// only lags (the head thread had not written yet, as right after a store's
+/// first appends); a missing head file is a break.
+#[tokio::test]
+async fn through_the_port_a_head_still_at_the_start_lags_and_a_missing_one_breaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.sqlite");
+    let store = SqliteStore::open(&path, SqliteStoreOptions::default()).await.unwrap();
+    let head = headfile::head_path(&path);
+    let at_start = fs::read(&head).unwrap();
+    for i in 0..5 {
+        let s = StreamName::parse(format!("person-{i}")).unwrap();
+        let e = EventData {
+            event_id: Uuid::new_v4(),
+            event_type: "t".into(),
+            data: b"{}".to_vec(),
+            metadata: b"{}".to_vec(),
+        };
+        store.append(&s, ExpectedRevision::NoStream, vec![e]).await.unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.sealed_head().await.unwrap().map(|h| h.seq) != Some(5) {
+        assert!(std::time::Instant::now() < deadline, "the head thread writes the last link");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let key = ChainKey::load(&key_file(&path), store.chain().algorithm).unwrap();
+    fs::write(&head, &at_start).unwrap();
+    let walked = leye_store::copy::walk(&store, &key, 2).await.unwrap();
+    assert_eq!((walked.events, walked.broken), (5, None), "a head at the start lags");
+    fs::remove_file(&head).unwrap();
+    let walked = leye_store::copy::walk(&store, &key, 2).await.unwrap();
+    let broken = walked.broken.expect("a missing head file is found");
+    assert_eq!((broken.kind, broken.position), (BreakKind::BadHead, 5), "{broken}");
+    store.close().await;
+}
+
 #[tokio::test]
 async fn an_overwritten_page_is_found() {
     let (_dir, path) = written(SqliteStoreOptions::default()).await;

@@ -411,7 +411,9 @@ impl EventStore for SqliteStore {
         };
         let path = self.inner.path.clone();
         blocking(move || match seal::read_head(&path, &key)? {
-            HeadState::Valid(link) if link.seq == 0 => Ok(None),
+            // A head still at the chain's start is `Some`: with events after
+            // it, it lags (the head thread had not written yet); `None` is a
+            // missing file, which `copy::walk` names as a break.
             HeadState::Valid(link) => Ok(Some(link)),
             HeadState::Missing => Ok(None),
             HeadState::Invalid => Err(StoreError::Backend("the head file does not verify".into())),

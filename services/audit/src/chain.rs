@@ -7,11 +7,12 @@
 use std::{
     fmt,
     path::{Path, PathBuf},
+    sync::Arc,
 };
 
 use hmac::{Hmac, Mac};
 use leye_store::{
-    headfile::{self, HeadFormat, HeadState},
+    headfile::{self, HeadFormat, HeadState, HeadThread},
     keyfile::{KeyFileError, SecretKey},
 };
 pub(crate) use leye_store::{
@@ -209,23 +210,60 @@ fn shared(link: &Link) -> headfile::Link {
     headfile::Link { seq: link.seq, hash: link.mac }
 }
 
-/// Writes the head file: two slots, each written in place and fdatasynced in
-/// turn (see `leye_store::headfile`).
+/// The head file as opened: two slots, each written in place and
+/// fdatasynced in turn (see `leye_store::headfile`).
 #[derive(Debug)]
 pub(crate) struct HeadWriter(headfile::HeadWriter, PathBuf);
 
 impl HeadWriter {
     /// Uses the head file at `path`, first creating it holding `link` if it
-    /// does not have the expected size.
+    /// does not have the expected size, else pointing it at `link`.
     pub fn open(path: &Path, key: &ChainKey, link: &Link) -> Result<Self, AuditError> {
         headfile::HeadWriter::open(path, HEAD_FORMAT, &shared(link), &key.head_tag(link))
             .map(|w| Self(w, path.to_path_buf()))
             .map_err(|e| head_error(path, e))
     }
 
-    /// Points the head file at `link`.
-    pub fn write(&self, key: &ChainKey, link: &Link) -> Result<(), AuditError> {
-        self.0.write(&shared(link), &key.head_tag(link)).map_err(|e| head_error(&self.1, e))
+    /// Hands the file to a thread of its own, which writes the links the
+    /// writer publishes after its answers (`leye_store::headfile::HeadThread`).
+    pub fn start(self, key: Arc<ChainKey>) -> Result<HeadThreadFile, AuditError> {
+        let tag = Box::new(move |l: &headfile::Link| key.head_tag(&Link { seq: l.seq, mac: l.hash }));
+        let Self(file, path) = self;
+        match HeadThread::start("leye-audit-head", file, tag) {
+            Ok(thread) => Ok(HeadThreadFile { thread, path }),
+            Err(e) => Err(head_error(&path, e)),
+        }
+    }
+}
+
+/// The head file's thread, as the audit writer uses it.
+#[derive(Debug)]
+pub(crate) struct HeadThreadFile {
+    thread: HeadThread,
+    path: PathBuf,
+}
+
+impl HeadThreadFile {
+    /// Asks for the head file to point at `link`, without waiting.
+    pub fn publish(&self, link: &Link) {
+        self.thread.publish(shared(link));
+    }
+
+    /// Whether the last write failed (and none succeeded since).
+    pub fn failed(&self) -> bool {
+        self.thread.failed().is_some()
+    }
+
+    /// Points the head file at `link` and waits for it.
+    pub fn write_now(&self, link: &Link) -> Result<(), AuditError> {
+        self.thread
+            .write_now(shared(link))
+            .map_err(|reason| AuditError::Head { path: self.path.display().to_string(), reason })
+    }
+
+    /// Writes the last link published, then ends the thread.
+    pub fn stop(self) {
+        self.thread.stop();
     }
 }
 

@@ -40,9 +40,11 @@
 //!   open. Keep it apart from the trail (another directory, another owner or a
 //!   secret mount): whoever can read it can forge the chain.
 //! - **The head file** (`<path>.head`): the last committed link, rewritten
-//!   after every batch commit and every prune, in two identical slots written
-//!   and fdatasynced one after the other, so that a crash mid-write leaves one
-//!   valid slot (created atomically: temp file, fsync, rename).
+//!   after batch commits by a thread of its own (`leye_store::headfile::
+//!   HeadThread`: the newest link, those superseded meanwhile skipped), in two
+//!   identical slots written and fdatasynced one after the other, so that a
+//!   crash mid-write leaves one valid slot (created atomically: temp file,
+//!   fsync, rename).
 //!
 //! # The chain
 //! Record `n` stores `prev` (hex of record `n-1`'s `mac`; 64 zeros for record 1;
@@ -77,10 +79,11 @@
 //!   and fsynced (one transaction and one fsync per batch of queued records:
 //!   group commit from a single writer thread) in the file that is still at
 //!   the trail's path (same device and inode as when opened: a removed or
-//!   replaced trail is an `Err`). The head file is written right after the
-//!   batch's answers; if that write fails, the next batch is refused (`Err`,
-//!   nothing committed) until the head file can be written again. Any
-//!   failure is an `Err`, never a hang.
+//!   replaced trail is an `Err`). The head file is written after the batch's
+//!   answers, on its own thread, while the next batches commit; once a write
+//!   has failed, the next batch is refused (`Err`, nothing committed) until
+//!   the head file can be written again. Any failure is an `Err`, never a
+//!   hang.
 //! - Without the key, an edit of any stored field (including `prev`, `mac` and
 //!   the case ids) is found as [`BreakKind::Edited`] at that seq; a deleted
 //!   record in the middle as [`BreakKind::Deleted`]; deleting the newest
@@ -105,9 +108,10 @@
 //! - Whoever holds the key can rewrite everything. Whoever can write the files
 //!   can destroy them (deletion is detected, not prevented) or roll back the
 //!   trail *and* the head file together to an earlier copy of both.
-//! - The head file follows a batch's answers by its own write: until then, and
-//!   after a crash in between, the head is one batch behind. Those records are
-//!   accepted if they chain, so deleting exactly that batch in that moment (or
+//! - The head file follows the answers on its own thread: until its write
+//!   ends, and after a crash in between, the head is behind by the batches
+//!   committed meanwhile (one or two under load). Those records are accepted
+//!   if they chain, so deleting exactly those batches in that moment (or
 //!   together with the crash) is not detectable.
 //! - Queries trust the file; only [`AuditLog::verify`] checks it.
 //! - Unix only (file modes).
@@ -355,7 +359,7 @@ impl AuditLog {
         let key = Arc::new(ChainKey::load_or_create(key_file)?);
         let (conn, head, head_file, trail) = store::open_writer(path, &key, options.busy_timeout)?;
         let (queue, rx) = mpsc::channel(options.queue_capacity.max(1));
-        let writer = store::Writer::new(conn, rx, Arc::clone(&key), head_file, head, trail, &options);
+        let writer = store::Writer::new(conn, rx, Arc::clone(&key), head_file, head, trail, &options)?;
         let thread = thread::Builder::new()
             .name("leye-audit-writer".into())
             .spawn(move || writer.run())

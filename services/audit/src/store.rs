@@ -31,7 +31,7 @@ use uuid::Uuid;
 
 use crate::{
     AuditEntry, AuditError, AuditFilter, AuditOptions, AuditPage, AuditRecord, MAX_CASE_IDS, MAX_FIELD_BYTES, MAX_PAGE,
-    chain::{ChainKey, HeadWriter, Link, RecordBytes, hex, read_head, sync_dir, unhex},
+    chain::{ChainKey, HeadThreadFile, HeadWriter, Link, RecordBytes, hex, read_head, sync_dir, unhex},
     index, lock,
     verify::{SELECT_RAW, Walker, chain_start, check_tail, signed},
 };
@@ -209,12 +209,12 @@ pub(crate) struct Writer {
     conn: Connection,
     rx: mpsc::Receiver<Request>,
     key: Arc<ChainKey>,
-    head_file: HeadWriter,
+    /// The head file, written on a thread of its own after the answers. When
+    /// its last write failed, it is written before the next batch, which is
+    /// refused if it still cannot be.
+    head_file: HeadThreadFile,
     /// The last committed link; `None` after a failed transaction, until re-read.
     head: Option<Link>,
-    /// The head file's last write failed: written before the next batch, which
-    /// is refused if it still cannot be.
-    head_behind: bool,
     trail: TrailFile,
     max_batch: usize,
     /// The query keys' mark as last read or moved; `None` after a failed
@@ -233,19 +233,18 @@ impl Writer {
         head: Link,
         trail: TrailFile,
         options: &AuditOptions,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, AuditError> {
+        Ok(Self {
             conn,
             rx,
+            head_file: head_file.start(Arc::clone(&key))?,
             key,
-            head_file,
             head: Some(head),
-            head_behind: false,
             trail,
             max_batch: options.max_batch.max(1),
             indexed: None,
             index_every: options.index_every.max(1),
-        }
+        })
     }
 
     /// Commits batches until every sender is gone and the queue is drained.
@@ -271,19 +270,20 @@ impl Writer {
             }
             self.commit(appends);
         }
+        self.head_file.stop();
         debug!("audit writer stopped");
     }
 
-    /// Commits `batch` in one transaction, answers every caller, then writes
-    /// the head file. The answers do not wait for the head file's two
-    /// fdatasyncs (5–10 % more commands/s at 16 clients: docs/PERFORMANCE.md,
-    /// "The audit head file after the answers"): the head lags the answered
-    /// records only while it is written, as a crash between a commit and the
-    /// head write already could leave it. Before the answers, the trail is
-    /// checked to be still at its path (a removed or replaced trail is an
-    /// error, not a commit nobody will see); a head file that could not be
-    /// written is written before the next batch, which is refused (nothing
-    /// committed) while it cannot be.
+    /// Commits `batch` in one transaction, answers every caller, then hands
+    /// the new head to the head file's thread. Neither the answers nor the
+    /// next batch wait for the head file's two fdatasyncs (docs/PERFORMANCE.md,
+    /// "The audit head file on a thread of its own"): the head lags the
+    /// answered records by the batches committed while it is written, as a
+    /// crash between a commit and the head write already could leave it.
+    /// Before the answers, the trail is checked to be still at its path (a
+    /// removed or replaced trail is an error, not a commit nobody will see);
+    /// once a head write has failed, the head file is written before the next
+    /// batch, which is refused (nothing committed) while it cannot be.
     fn commit(&mut self, batch: Vec<(AuditRecord, Reply)>) {
         if batch.is_empty() {
             return;
@@ -313,8 +313,8 @@ impl Writer {
                 return;
             }
         }
-        if let Err(e) = self.write_head() {
-            warn!(error = %e, "audit head file not written; the next batch is refused until it is");
+        if let Some(head) = &self.head {
+            self.head_file.publish(head);
         }
         self.index_if_due();
     }
@@ -354,22 +354,19 @@ impl Writer {
         }
     }
 
-    /// Points the head file at the last committed link (read from the trail
-    /// after a failed transaction); notes a failure.
-    fn write_head(&mut self) -> Result<(), AuditError> {
-        self.head_behind = true;
+    /// Writes the head file before the batch if its last write failed: the
+    /// last committed link (read from the trail after a failed transaction).
+    fn catch_up_head(&mut self) -> Result<(), AuditError> {
+        if !self.head_file.failed() {
+            return Ok(());
+        }
         let head = match self.head {
             Some(link) => link,
             None => *self.head.insert(last_link(&self.conn, &self.key)?),
         };
-        self.head_file.write(&self.key, &head)?;
-        self.head_behind = false;
-        Ok(())
-    }
-
-    /// Writes the head file again if its last write failed.
-    fn catch_up_head(&mut self) -> Result<(), AuditError> {
-        if self.head_behind { self.write_head() } else { Ok(()) }
+        self.head_file.write_now(&head).inspect_err(|e| {
+            warn!(error = %e, "audit head file not written; the batch is refused until it is");
+        })
     }
 
     /// Inserts the records, chained, in one transaction. `Err`: nothing written.
@@ -432,8 +429,8 @@ impl Writer {
         tx.execute("DELETE FROM pruning", []).map_err(db)?;
         tx.commit().map_err(db)?;
         debug!(pruned, anchor = ?end, "pruned the audit trail");
-        // The head never moves back, but rewrite it in case an earlier write failed.
-        self.write_head()?;
+        // The head never moves back, but write it if an earlier write failed.
+        self.catch_up_head()?;
         Ok(u64::try_from(pruned).unwrap_or(u64::MAX))
     }
 }

@@ -18,6 +18,9 @@ use std::{
 
 use crate::keyfile::sync_dir;
 
+mod thread;
+pub use thread::{HeadThread, Tag};
+
 /// Length of a chain hash or MAC, in bytes.
 pub const LINK_LEN: usize = 32;
 

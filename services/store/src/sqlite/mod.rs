@@ -77,7 +77,7 @@ use uuid::Uuid;
 
 pub use backup::{BackupReport, backup};
 pub use open::{ChainInfo, default_key_file};
-use open::{HeadThread, Opened, open_writer};
+use open::{Opened, open_writer};
 pub use seal::{HEAD_FORMAT, Verified, VerifyOptions, verify_file};
 use writer::{Request, Writer};
 
@@ -86,7 +86,7 @@ use crate::{
     StoreError, StreamName, Subscription,
     chain::{ChainAlgorithm, ChainKey},
     follow::SUBSCRIPTION_PAGE,
-    headfile::{HeadState, Link},
+    headfile::{HeadState, HeadThread, Link},
     tail::{KEPT, ReadHead, ReadPage, Tail},
 };
 
@@ -239,7 +239,13 @@ impl SqliteStore {
         let (head_tx, head_rx) = watch::channel(head);
         let unsealed = options.unsealed_for_benchmarks;
         let heads = match (head_writer, key.clone()) {
-            (Some(file), Some(key)) if !unsealed => Some(HeadThread::start(file, key)?),
+            (Some(file), Some(key)) if !unsealed => {
+                let tag = Box::new(move |link: &Link| key.head_tag(link));
+                Some(
+                    HeadThread::start("leye-store-head", file, tag)
+                        .map_err(|e| StoreError::Backend(format!("cannot start the head file thread: {e}")))?,
+                )
+            }
             _ => None,
         };
         if unsealed {

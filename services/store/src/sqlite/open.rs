@@ -1,19 +1,18 @@
 //! Opening the store: the writer connection's PRAGMAs, the schema and its
-//! migrations, the chain key, the check at open, and the head file's thread.
+//! migrations, the chain key, the check at open, and the head file.
 
 use std::{
     path::{Path, PathBuf},
-    sync::{Arc, Condvar, Mutex, PoisonError},
-    thread,
+    sync::Arc,
 };
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::{DEFAULT_KEY_FILE, SCHEMA, SCHEMA_VERSION, SqlitePragmas, SqliteStoreOptions, db, lock, seal, unsigned};
+use super::{DEFAULT_KEY_FILE, SCHEMA, SCHEMA_VERSION, SqlitePragmas, SqliteStoreOptions, db, seal, unsigned};
 use crate::{
     IntegrityProblem, Position, StoreError,
     chain::{ChainAlgorithm, ChainKey},
-    headfile::{self, HeadWriter, Link},
+    headfile::{self, HeadWriter},
     keyfile::{self, KeyFileError},
 };
 
@@ -169,68 +168,4 @@ fn load_or_create_key(key_file: &Path, algorithm: ChainAlgorithm) -> Result<Chai
             .map_err(|e| StoreError::Backend(format!("creating {}: {e}", dir.display())))?;
     }
     Ok(ChainKey::new(algorithm, keyfile::SecretKey::load_or_create(key_file).map_err(err)?))
-}
-
-/// The thread that points the head file at the newest committed link, off the
-/// writer's commit path. It writes the latest link published (skipping
-/// intermediate ones) and, when stopped, the last one before it ends.
-pub(super) struct HeadThread {
-    shared: Arc<HeadShared>,
-    thread: thread::JoinHandle<()>,
-}
-
-#[derive(Default)]
-struct HeadShared {
-    /// The newest link committed, and whether the writer has stopped.
-    state: Mutex<(Option<Link>, bool)>,
-    changed: Condvar,
-}
-
-impl HeadThread {
-    pub(super) fn start(file: HeadWriter, key: Arc<ChainKey>) -> Result<Self, StoreError> {
-        let shared = Arc::new(HeadShared::default());
-        let thread = thread::Builder::new()
-            .name("leye-store-head".into())
-            .spawn({
-                let shared = Arc::clone(&shared);
-                move || head_loop(&shared, &file, &key)
-            })
-            .map_err(|e| StoreError::Backend(format!("cannot start the head file thread: {e}")))?;
-        Ok(Self { shared, thread })
-    }
-
-    pub(super) fn publish(&self, link: Link) {
-        lock(&self.shared.state).0 = Some(link);
-        self.shared.changed.notify_one();
-    }
-
-    /// Writes the last link, then ends the thread.
-    pub(super) fn stop(self) {
-        lock(&self.shared.state).1 = true;
-        self.shared.changed.notify_one();
-        let _ = self.thread.join();
-    }
-}
-
-fn head_loop(shared: &HeadShared, file: &HeadWriter, key: &ChainKey) {
-    let mut written: Option<Link> = None;
-    loop {
-        let (next, stopped) = {
-            let mut state = lock(&shared.state);
-            while state.0 == written && !state.1 {
-                state = shared.changed.wait(state).unwrap_or_else(PoisonError::into_inner);
-            }
-            *state
-        };
-        if next != written {
-            if let Some(link) = next {
-                if let Err(e) = file.write(&link, &key.head_tag(&link)) {
-                    tracing::error!(error = %e, position = link.seq, "cannot write the event store's head file");
-                }
-            }
-            written = next;
-        } else if stopped {
-            return;
-        }
-    }
 }

@@ -9,11 +9,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::debug;
 use uuid::Uuid;
 
-use super::{HeadThread, corrupt, db, duplicate_or_db, signed, unsigned};
+use super::{corrupt, db, duplicate_or_db, signed, unsigned};
 use crate::{
     AppendResult, CurrentRevision, EventData, ExpectedRevision, Position, StoreError, StreamName,
     chain::{ChainKey, EventBytes, GENESIS, Seal},
-    headfile::Link,
+    headfile::{HeadThread, Link},
 };
 
 /// One `append` call waiting for the writer.

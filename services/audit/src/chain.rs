@@ -251,7 +251,7 @@ impl HeadThreadFile {
 
     /// Whether the last write failed (and none succeeded since).
     pub fn failed(&self) -> bool {
-        self.thread.failed().is_some()
+        self.thread.failed()
     }
 
     /// Points the head file at `link` and waits for it.

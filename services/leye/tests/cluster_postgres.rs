@@ -1,7 +1,9 @@
 //! Two `leye serve` processes on one PostgreSQL of the test's own and one
 //! nats-server of its own: commands to both, the publisher's leader killed
 //! (SIGKILL) under command load, and afterwards every acknowledged command's
-//! events are in the store once and on NATS once, per case in order.
+//! events are in the store once and on NATS once, per case in order, and the
+//! survivor's read model equals a rebuild; the same with three servers and
+//! three nats-servers, the publisher's leader and then a NATS node killed.
 //!
 //! The servers share the chain, pseudonym and master keys (copies of the
 //! files, as a deployment distributes them); the personal-data key store is
@@ -100,30 +102,8 @@ async fn two_servers_one_store_every_event_once_across_a_publisher_leader_kill()
     assert_eq!(support::stream_messages(&js).await, Some(sent.len() as u64));
 
     // The survivor's read model equals a rebuild of the shared log.
-    let rebuilt = dir.path().join("rebuilt");
-    std::fs::create_dir_all(&rebuilt).unwrap();
-    std::os::unix::fs::symlink(a_dir.join("keys"), rebuilt.join("keys")).unwrap();
-    let leye = |args: &[&str], data: &std::path::Path| {
-        let out = std::process::Command::new(support::LEYE)
-            .args(args)
-            .args(["--store", &url, "--data-dir"])
-            .arg(data)
-            .env_remove("LEYE_STORE")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "leye {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
-    };
-    leye(&["projections", "rebuild"], &rebuilt);
-    let want = leye(&["projections", "export", "targets"], &rebuilt);
-    assert!(want.lines().count() > 2, "{want}");
-    let survivor_dir = survivor.data_dir.clone();
-    support::eventually("the survivor's read model equals the rebuild", Duration::from_secs(30), || {
-        let got = leye(&["projections", "export", "targets"], &survivor_dir);
-        let same = got == want;
-        async move { same.then_some(()) }
-    })
-    .await;
+    read_models_equal_a_rebuild(&url, &a_dir, &dir.path().join("rebuilt"), std::slice::from_ref(&survivor.data_dir))
+        .await;
     for l in [&a, &b] {
         let log = l.log_text();
         assert!(log.contains("event store opened") && log.contains("postgres://leye:***@127.0.0.1"), "{log}");
@@ -131,11 +111,52 @@ async fn two_servers_one_store_every_event_once_across_a_publisher_leader_kill()
     }
 }
 
+/// Rebuilds the read model of the log at `url` into `scratch` (with the key
+/// files of `keys_from`), then waits until the targets each server in
+/// `servers` exports (by data directory; the servers keep running) equal
+/// the rebuild's: every server's projector folded the shared log exactly.
+async fn read_models_equal_a_rebuild(
+    url: &str,
+    keys_from: &std::path::Path,
+    scratch: &std::path::Path,
+    servers: &[std::path::PathBuf],
+) {
+    std::fs::create_dir_all(scratch).unwrap();
+    std::os::unix::fs::symlink(keys_from.join("keys"), scratch.join("keys")).unwrap();
+    let leye = |args: &[&str], data: &std::path::Path| {
+        let out = std::process::Command::new(support::LEYE)
+            .args(args)
+            .args(["--store", url, "--data-dir"])
+            .arg(data)
+            .env_remove("LEYE_STORE")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "leye {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    leye(&["projections", "rebuild"], scratch);
+    let want = leye(&["projections", "export", "targets"], scratch);
+    assert!(want.lines().count() > 2, "{want}");
+    for server in servers {
+        support::eventually(
+            &format!("the read model of {} equals the rebuild", server.display()),
+            Duration::from_secs(30),
+            || {
+                let got = leye(&["projections", "export", "targets"], server);
+                let same = got == want;
+                async move { same.then_some(()) }
+            },
+        )
+        .await;
+    }
+}
+
 /// The deployment of `docker/compose.yaml` as processes: one PostgreSQL,
 /// three nats-servers (stream replicas 3), three leye servers. Under command
 /// load the publisher's leader is killed, then the stream's NATS leader:
-/// every acknowledged event is in the store once and on NATS once, and every
-/// position of the log arrives.
+/// every acknowledged event is in the store once, the stream is the log
+/// (every position once, in order), and each surviving server's read model
+/// equals a rebuild.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_servers_three_nats_nodes_kill_the_leader_then_a_nats_node() {
     let Some(pg) = TestPostgres::start() else { return };
@@ -217,11 +238,17 @@ async fn three_servers_three_nats_nodes_kill_the_leader_then_a_nats_node() {
     let js = jetstream(&survivors).await;
     wait_stream_count(&js, events as u64, Duration::from_secs(120)).await;
     let received = support::read_by_sequence(&js, events as usize).await;
-    let mut positions: Vec<u64> = received.iter().map(|r| r.header("Leye-Global-Position").parse().unwrap()).collect();
-    positions.sort_unstable();
-    assert_eq!(positions, (1..=events as u64).collect::<Vec<_>>(), "every position of the log once on NATS");
+    // In stream order, not only as a set: the stream is the log, unbroken
+    // and in order (so each case's events are in case order) across both kills.
+    let positions: Vec<u64> = received.iter().map(|r| r.header("Leye-Global-Position").parse().unwrap()).collect();
+    assert_eq!(positions, (1..=events as u64).collect::<Vec<_>>(), "the log on NATS: every position once, in order");
     let on_nats: std::collections::HashSet<&str> = received.iter().map(|r| r.header("Leye-Event-Id")).collect();
     assert!(sent.iter().all(|s| on_nats.contains(s.event_id.as_str())), "every acknowledged event on NATS");
+
+    // Each surviving server's read model equals a rebuild of the shared log.
+    let alive: Vec<std::path::PathBuf> =
+        servers.iter().enumerate().filter(|(i, _)| *i != leader).map(|(_, s)| s.data_dir.clone()).collect();
+    read_models_equal_a_rebuild(&url, &first, &dir.path().join("rebuilt"), &alive).await;
 }
 
 /// The case's registration as of its first event: before any erasure is

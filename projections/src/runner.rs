@@ -26,22 +26,86 @@ use crate::{ProjectionError, Projector};
 /// How many events one transaction folds at most.
 const BATCH: usize = 2000;
 
-/// The least time between two commits of the live projector while events keep
+/// The least time between two folds of the live projector while events keep
 /// coming: under command load the events of one pace are folded in one
-/// transaction instead of one per group commit (about every 2 ms). An event
-/// after a quiet pace is folded at once, so a lone command's read-your-writes
-/// wait is unchanged; under load a query waits up to this much longer. Each
-/// server folds every event into its own read model, so this is the cost that
-/// grows with the servers: 11–16 % less CPU a command for two and three
-/// servers in `leye-bench-cluster` (docs/PERFORMANCE.md, "The live projector
-/// folds at most every 20 ms").
-pub const PACE: Duration = Duration::from_millis(20);
+/// transaction instead of one per group commit (about every 2 ms). Each
+/// server folds every event into its own read model, and a fold's cost is
+/// mostly its transaction (WAL frames, checkpoints, the index's changed
+/// cases), so a longer pace costs less CPU per event: 20 ms saved 11–16 % CPU
+/// a command for two and three servers against a fold per group commit, and
+/// 250 ms about 11–16 % less again at three servers (docs/PERFORMANCE.md,
+/// "The live projector folds at most every 250 ms unless a query waits").
+///
+/// The pace is never a query's wait: an event after a quiet pace is folded at
+/// once, a query waiting for a position past the checkpoint (`min_position`,
+/// read your own writes) raises `wanted` and the projector folds at once
+/// ([`follow_reporting`]), and a projector a full [`BATCH`] or more behind
+/// (catching up, or a load of more than a batch a pace) folds at once. Only what
+/// nobody waits for (a dashboard's figures under load) may lag by up to a
+/// pace.
+pub const PACE: Duration = Duration::from_millis(250);
+
+/// Whether the log's head is at least [`BATCH`] positions past `event`, so
+/// that a full batch is waiting (positions count events in the SQL stores; a
+/// store whose positions are bytes only folds sooner): then the projector
+/// folds at once, whatever its pace. A failed look is "no": the pace is kept,
+/// and the subscription reports the store's failure.
+async fn far_behind<S: EventStore>(store: &S, event: &leye_store::RecordedEvent) -> bool {
+    match store.head().await {
+        Ok(Some(head)) => head.commit.saturating_sub(event.position.commit) >= BATCH as u64,
+        _ => false,
+    }
+}
 
 /// How long the live projector waits before folding what it holds, having
-/// last committed at `last` ([`PACE`]).
-fn pause_before_fold(last: Option<Instant>, now: Instant) -> Option<Duration> {
-    let due = last? + PACE;
+/// last folded at `last`: the rest of its `pace`, or nothing when `hurried`
+/// (a query waits past the checkpoint).
+fn pause_before_fold(last: Option<Instant>, now: Instant, pace: Duration, hurried: bool) -> Option<Duration> {
+    if hurried {
+        return None;
+    }
+    let due = last? + pace;
     (due > now).then(|| due - now)
+}
+
+/// What the queries waiting for the read model want of the live projector:
+/// to have folded `position`, while their wait lasts (`until`). A want whose
+/// wait is over hurries nobody: a query for a position the log never reaches
+/// (a mistake, or a hostile client) cannot keep the projector from its pace
+/// for longer than the query's own wait.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Wanted {
+    pub position: u64,
+    pub until: Option<Instant>,
+}
+
+impl Wanted {
+    /// Whether a projector at `checkpoint` should fold at once, at `now`.
+    pub fn hurries(&self, checkpoint: u64, now: Instant) -> bool {
+        self.position > checkpoint && self.until.is_some_and(|until| now < until)
+    }
+
+    /// Adds a query waiting for `position` until `until`: a want whose wait
+    /// is over is replaced, a live one raised to cover both. Returns whether
+    /// anything changed.
+    pub fn join(&mut self, position: u64, until: Instant, now: Instant) -> bool {
+        let before = *self;
+        if self.until.is_none_or(|u| u <= now) {
+            *self = Self { position, until: Some(until) };
+        } else {
+            self.position = self.position.max(position);
+            self.until = self.until.max(Some(until));
+        }
+        *self != before
+    }
+}
+
+/// Returns once queries want the projector hurried past `checkpoint`; never
+/// when no query can ask any more (every sender of `wanted` is gone).
+async fn hurried_past(wanted: &mut watch::Receiver<Wanted>, checkpoint: u64) {
+    if wanted.wait_for(|w| w.hurries(checkpoint, Instant::now())).await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 /// The directory of read-model generations.
@@ -217,17 +281,34 @@ pub async fn follow<S: EventStore>(
     dir: ReadModelDir,
     stop: watch::Receiver<bool>,
 ) -> Result<(), ProjectionError> {
-    follow_reporting(store, dir, stop, &watch::Sender::new(0)).await
+    follow_reporting(store, dir, stop, &watch::Sender::new(0), watch::channel(Wanted::default()).1).await
 }
 
 /// [`follow`], sending the checkpoint (commit position) on `reached` each
 /// time one is committed, and on opening a generation: what queries waiting
-/// for a position (read your own writes) wait on.
+/// for a position (read your own writes) wait on. Such a query first joins
+/// `wanted` ([`Wanted::join`]): while it hurries the projector past its
+/// checkpoint, the projector folds what it holds at once instead of waiting
+/// out its [`PACE`].
 pub async fn follow_reporting<S: EventStore>(
+    store: S,
+    dir: ReadModelDir,
+    stop: watch::Receiver<bool>,
+    reached: &watch::Sender<u64>,
+    wanted: watch::Receiver<Wanted>,
+) -> Result<(), ProjectionError> {
+    follow_paced(store, dir, stop, reached, wanted, PACE).await
+}
+
+/// [`follow_reporting`] at a given pace (the tests' is an hour: what they
+/// see folded was hurried).
+async fn follow_paced<S: EventStore>(
     store: S,
     dir: ReadModelDir,
     mut stop: watch::Receiver<bool>,
     reached: &watch::Sender<u64>,
+    mut wanted: watch::Receiver<Wanted>,
+    pace: Duration,
 ) -> Result<(), ProjectionError> {
     let mut path = dir.current_or_init()?;
     let mut projector = Projector::open(&path)?;
@@ -245,11 +326,18 @@ pub async fn follow_reporting<S: EventStore>(
             },
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
-        let pause = if batch.is_empty() { None } else { pause_before_fold(last_fold, Instant::now()) };
+        let checkpoint = *reached.borrow();
+        let hurried = wanted.borrow().hurries(checkpoint, Instant::now());
+        let mut pause =
+            if batch.is_empty() { None } else { pause_before_fold(last_fold, Instant::now(), pace, hurried) };
+        if pause.is_some() && far_behind(&store, &batch[0]).await {
+            pause = None;
+        }
         if let Some(pause) = pause {
             tokio::select! {
                 _ = stop.changed() => return Ok(()),
                 () = tokio::time::sleep(pause) => {}
+                () = hurried_past(&mut wanted, checkpoint) => {}
             }
         }
         // Take whatever else is already waiting, without blocking.
@@ -431,13 +519,153 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_projector_folds_at_once_after_a_quiet_pace_and_waits_out_a_busy_one() {
+    fn the_projector_folds_at_once_after_a_quiet_pace_and_waits_out_a_busy_one_unless_hurried() {
         let now = Instant::now();
-        assert_eq!(pause_before_fold(None, now), None, "the first fold");
-        assert_eq!(pause_before_fold(Some(now), now), Some(PACE), "just folded");
-        assert_eq!(pause_before_fold(Some(now), now + PACE / 4), Some(PACE - PACE / 4));
-        assert_eq!(pause_before_fold(Some(now), now + PACE), None);
-        assert_eq!(pause_before_fold(Some(now), now + PACE * 3), None, "quiet: at once");
+        let pause = |last, at| pause_before_fold(last, at, PACE, false);
+        assert_eq!(pause(None, now), None, "the first fold");
+        assert_eq!(pause(Some(now), now), Some(PACE), "just folded");
+        assert_eq!(pause(Some(now), now + PACE / 4), Some(PACE - PACE / 4));
+        assert_eq!(pause(Some(now), now + PACE), None);
+        assert_eq!(pause(Some(now), now + PACE * 3), None, "quiet: at once");
+        assert_eq!(pause_before_fold(Some(now), now, PACE, true), None, "hurried: at once");
+    }
+
+    fn event(i: u128) -> leye_store::EventData {
+        leye_store::EventData {
+            event_id: uuid::Uuid::from_u128(i),
+            event_type: "other.noted".into(),
+            data: b"{}".to_vec(),
+            metadata: b"{}".to_vec(),
+        }
+    }
+
+    /// A real SQLite store, a read-model directory, and a live projector
+    /// following it at `pace`, with its `reached` and `wanted` channels.
+    struct Live {
+        store: leye_store::sqlite::SqliteStore,
+        dir: ReadModelDir,
+        stop: watch::Sender<bool>,
+        reached: watch::Sender<u64>,
+        wanted: watch::Sender<Wanted>,
+        task: tokio::task::JoinHandle<Result<(), ProjectionError>>,
+        _tmp: tempfile::TempDir,
+    }
+
+    impl Live {
+        async fn start(store_first: impl AsyncFnOnce(&leye_store::sqlite::SqliteStore), pace: Duration) -> Self {
+            use leye_store::sqlite::{SqliteStore, SqliteStoreOptions};
+            let tmp = tempfile::tempdir().unwrap();
+            let store =
+                SqliteStore::open(tmp.path().join("events.sqlite"), SqliteStoreOptions::default()).await.unwrap();
+            store_first(&store).await;
+            let dir = ReadModelDir::new(tmp.path().join("rm"));
+            let (stop, stopped) = watch::channel(false);
+            let reached = watch::Sender::new(0u64);
+            let (wanted, wanted_rx) = watch::channel(Wanted::default());
+            let task = tokio::spawn({
+                let (store, dir, reached) = (store.clone(), dir.clone(), reached.clone());
+                async move { follow_paced(store, dir, stopped, &reached, wanted_rx, pace).await }
+            });
+            Self { store, dir, stop, reached, wanted, task, _tmp: tmp }
+        }
+
+        async fn append(&self, first: u128, n: u128) -> u64 {
+            let stream = leye_store::StreamName::parse("other-pace").unwrap();
+            let events = (first..first + n).map(event).collect();
+            self.store.append(&stream, leye_store::ExpectedRevision::Any, events).await.unwrap().position.commit
+        }
+
+        /// A query waiting for `position` for `wait`.
+        fn want(&self, position: u64, wait: Duration) {
+            let now = Instant::now();
+            self.wanted.send_if_modified(|w| w.join(position, now + wait, now));
+        }
+
+        async fn reaches(&self, position: u64, within: Duration) -> bool {
+            let mut at = self.reached.subscribe();
+            tokio::time::timeout(within, at.wait_for(|p| *p >= position)).await.is_ok()
+        }
+
+        async fn stop(self) {
+            self.stop.send_replace(true);
+            self.task.await.unwrap().unwrap();
+        }
+    }
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn a_want_hurries_only_past_the_checkpoint_and_while_its_wait_lasts() {
+        let now = Instant::now();
+        let mut w = Wanted::default();
+        assert!(!w.hurries(0, now), "nobody waits");
+        assert!(w.join(10, now + Duration::from_secs(5), now));
+        assert!(w.hurries(9, now) && !w.hurries(10, now), "past the checkpoint only");
+        assert!(!w.hurries(9, now + Duration::from_secs(5)), "the wait is over");
+        assert!(w.join(7, now + Duration::from_secs(8), now), "a second waiter extends the wait");
+        assert_eq!(
+            w,
+            Wanted { position: 10, until: Some(now + Duration::from_secs(8)) },
+            "and keeps the higher position"
+        );
+        assert!(!w.join(3, now + Duration::from_secs(1), now), "covered already");
+        // A want for a position never reached expires; the next replaces it.
+        let later = now + Duration::from_secs(9);
+        assert!(w.join(4, later + Duration::from_secs(5), later));
+        assert_eq!(w, Wanted { position: 4, until: Some(later + Duration::from_secs(5)) });
+    }
+
+    /// At a pace of an hour, an event after a fold waits: until a query
+    /// raises `wanted` to its position, and then it is folded at once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_query_waiting_for_a_position_is_not_kept_waiting_by_the_pace() {
+        let live = Live::start(async |_| {}, HOUR).await;
+        let first = live.append(1, 1).await;
+        assert!(live.reaches(first, Duration::from_secs(10)).await, "the first event: folded at once");
+        let second = live.append(2, 1).await;
+        assert!(!live.reaches(second, Duration::from_millis(300)).await, "within the pace, nobody waiting: not yet");
+        let second_wait = Duration::from_secs(2);
+        let second_wait_over = Instant::now() + second_wait;
+        live.want(second, second_wait);
+        assert!(live.reaches(second, Duration::from_secs(10)).await, "a query waits for it: folded at once");
+        // Past what is wanted again, the pace holds.
+        let third = live.append(3, 1).await;
+        assert!(!live.reaches(third, Duration::from_millis(300)).await, "wanted is behind again: the pace holds");
+        // A query for a position the log never reaches hurries the projector
+        // only while it waits: then the pace holds again.
+        tokio::time::sleep_until(second_wait_over.into()).await;
+        live.want(1_000_000, Duration::from_millis(200));
+        assert!(live.reaches(third, Duration::from_secs(10)).await, "hurried while the query waits");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let fourth = live.append(4, 1).await;
+        assert!(!live.reaches(fourth, Duration::from_millis(300)).await, "its wait is over: the pace holds");
+        live.stop().await;
+    }
+
+    /// A projector behind the log (a restart, a rebuild's switch) folds
+    /// without waiting out a pace until it is within a [`BATCH`] of the head:
+    /// at a pace of an hour it still gets there (more than two batches, so
+    /// it takes several folds).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn catching_up_never_waits_out_the_pace() {
+        let n = (2 * BATCH + 100) as u128;
+        let live = Live::start(
+            async |store| {
+                let stream = leye_store::StreamName::parse("other-pace").unwrap();
+                let events = (1..=n).map(event).collect();
+                store.append(&stream, leye_store::ExpectedRevision::Any, events).await.unwrap();
+            },
+            HOUR,
+        )
+        .await;
+        let near = (n - BATCH as u128) as u64;
+        assert!(live.reaches(near, Duration::from_secs(30)).await, "within a batch of the {n} events' end");
+        // The trickle left waits out the pace, unless a query wants it.
+        live.want(n as u64, Duration::from_secs(60));
+        assert!(live.reaches(n as u64, Duration::from_secs(30)).await, "all {n} events folded");
+        let rm = crate::ReadModel::open(&live.dir.current().unwrap()).unwrap();
+        assert_eq!(rm.checkpoint().unwrap(), n as u64);
+        live.stop().await;
     }
 
     /// Events committed one by one, about every millisecond, to a real SQLite
@@ -457,7 +685,7 @@ mod tests {
         let mut folds = reached.subscribe();
         let follower = tokio::spawn({
             let (store, dir, reached) = (store.clone(), dir.clone(), reached.clone());
-            async move { follow_reporting(store, dir, stop, &reached).await }
+            async move { follow_reporting(store, dir, stop, &reached, watch::channel(Wanted::default()).1).await }
         });
         let counter = tokio::spawn(async move {
             let mut seen = Vec::new();

@@ -182,12 +182,15 @@ async fn run_checked(
     let (stop_projector, projector_stopped) = tokio::sync::watch::channel(false);
     // The projector's checkpoint, for queries that wait for a position (read your own writes).
     let (reached, reached_rx) = tokio::sync::watch::channel(0u64);
+    // What waiting queries want folded: the projector folds at once until past it.
+    let (wanted, wanted_rx) = tokio::sync::watch::channel(leye_projections::runner::Wanted::default());
     let preparer = crate::analytics::Analytics::new(readmodel.clone(), config.targets.clone(), clock.clone());
     let warmer = tokio::spawn(
         keep_index_warm(readmodel.clone(), preparer, reached.subscribe(), projector_stopped.clone()).in_current_span(),
     );
-    let projector =
-        tokio::spawn(keep_projecting(store.clone(), readmodel.clone(), projector_stopped, reached).in_current_span());
+    let projector = tokio::spawn(
+        keep_projecting(store.clone(), readmodel.clone(), projector_stopped, reached, wanted_rx).in_current_span(),
+    );
     let (stop_finder, finder_stopped) = tokio::sync::watch::channel(false);
     let mut finder_task = None;
     // The hire linker stops with the finder: both write through the command path.
@@ -196,7 +199,7 @@ async fn run_checked(
         let ids = CaseIds::load_or_create(&config.pseudonym_key_file)?;
         let wait_max = config.trust.limits.query_wait_max();
         let analytics = AnalyticsApi::new(readmodel.clone(), config.targets.clone(), clock.clone())
-            .with_progress(crate::analytics::Progress::new(reached_rx, wait_max));
+            .with_progress(crate::analytics::Progress::new(reached_rx, wanted, wait_max));
         // A command that keeps losing races to other servers is answered
         // `ABORTED` before the request timeout cancels it.
         let retry_for = crate::trust::Limits::secs(config.trust.limits.request_timeout_secs)
@@ -375,10 +378,19 @@ async fn keep_projecting(
     dir: ReadModelDir,
     mut stop: tokio::sync::watch::Receiver<bool>,
     reached: tokio::sync::watch::Sender<u64>,
+    wanted: tokio::sync::watch::Receiver<leye_projections::runner::Wanted>,
 ) {
     let mut backoff = std::time::Duration::from_millis(200);
     loop {
-        match leye_projections::runner::follow_reporting(store.clone(), dir.clone(), stop.clone(), &reached).await {
+        match leye_projections::runner::follow_reporting(
+            store.clone(),
+            dir.clone(),
+            stop.clone(),
+            &reached,
+            wanted.clone(),
+        )
+        .await
+        {
             Ok(()) => return,
             Err(e) => {
                 tracing::error!(error = %e, retry_in_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX), "projector failed; restarting it")

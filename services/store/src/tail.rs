@@ -48,8 +48,10 @@ pub(crate) type ReadPage =
 /// The store's last position (`None`: the log is empty).
 pub(crate) type ReadHead = Arc<dyn Fn() -> BoxFuture<'static, Result<Option<Position>, StoreError>> + Send + Sync>;
 
-/// Events a tail keeps: four pages, a few MiB.
-pub(crate) const KEPT: usize = 4 * SUBSCRIPTION_PAGE;
+/// Events a tail keeps: eight pages, a few MiB. Enough for the live
+/// projector, which lets up to a batch of 2 000 events gather while it waits
+/// out its pace, to take them from here rather than from the store.
+pub(crate) const KEPT: usize = 8 * SUBSCRIPTION_PAGE;
 
 /// How long a tail whose read failed waits before it stops (and may be
 /// started again by the next subscription's read).

@@ -4,7 +4,9 @@
 //!
 //! The projector reports every checkpoint it commits on a `watch` channel
 //! (`leye_projections::runner::follow_reporting`); a query waits on it, no
-//! polling, bounded by the server's maximum ([`Progress::max`],
+//! polling, having first raised the position the projector is `wanted` at
+//! (so the projector folds at once instead of waiting out its pace,
+//! `runner::PACE`), bounded by the server's maximum ([`Progress::max`],
 //! `limits.query_wait_max_ms`, 5 s by default) and by the call's deadline
 //! when the client sent one. Not reached by then: [`QueryError::NotReached`]
 //! naming the position reached, `UNAVAILABLE` when the server's bound ran
@@ -14,6 +16,7 @@
 
 use std::time::{Duration, Instant};
 
+use leye_projections::runner::Wanted;
 use tokio::sync::watch;
 
 use super::QueryError;
@@ -51,16 +54,18 @@ impl std::fmt::Display for Bound {
     }
 }
 
-/// The projector's position as it reports it, and the server's bound on waiting for it.
+/// The projector's position as it reports it, the position queries want it
+/// at, and the server's bound on waiting for it.
 #[derive(Debug, Clone)]
 pub struct Progress {
     reached: watch::Receiver<u64>,
+    wanted: watch::Sender<Wanted>,
     max: Duration,
 }
 
 impl Progress {
-    pub fn new(reached: watch::Receiver<u64>, max: Duration) -> Self {
-        Self { reached, max }
+    pub fn new(reached: watch::Receiver<u64>, wanted: watch::Sender<Wanted>, max: Duration) -> Self {
+        Self { reached, wanted, max }
     }
 
     /// The longest a query waits.
@@ -91,6 +96,9 @@ impl Progress {
         if wanted == 0 || *reached.borrow() >= wanted {
             return Ok(());
         }
+        // While this query waits, the projector folds at once until past it.
+        let now = Instant::now();
+        self.wanted.send_if_modified(|w| w.join(wanted, end, now));
         let limit = end.saturating_duration_since(Instant::now());
         let waited = tokio::time::timeout(limit, reached.wait_for(|p| *p >= wanted)).await;
         match waited {
@@ -108,15 +116,17 @@ mod tests {
     #[tokio::test]
     async fn a_wait_ends_when_the_position_is_reached_or_at_the_first_bound() {
         let (tx, rx) = watch::channel(5u64);
-        let p = Progress::new(rx.clone(), Duration::from_millis(200));
+        let (wanted, wanted_rx) = watch::channel(Wanted::default());
+        let p = Progress::new(rx.clone(), wanted.clone(), Duration::from_millis(200));
         assert!(p.wait(Wait::at_least(0)).await.is_ok());
         assert!(p.wait(Wait::at_least(5)).await.is_ok(), "already there");
         // This waiter's bound is far beyond the test's pauses, so a loaded
         // machine that stalls the test cannot end it by its bound: only the
         // position can.
-        let patient = Progress::new(rx, Duration::from_secs(600));
+        let patient = Progress::new(rx, wanted, Duration::from_secs(600));
         let waiter = tokio::spawn(async move { patient.wait(Wait::at_least(8)).await });
         tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(wanted_rx.borrow().position, 8, "the waiter asked the projector for its position");
         tx.send_replace(7);
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!waiter.is_finished(), "7 is not 8");
@@ -126,6 +136,7 @@ mod tests {
         let started = Instant::now();
         let e = p.wait(Wait::at_least(100)).await.unwrap_err();
         assert!(matches!(e, QueryError::NotReached { wanted: 100, reached: 9, bound: Bound::Server }), "{e:?}");
+        assert_eq!(wanted_rx.borrow().position, 100, "raised while the patient waiter's want lasts");
         assert!(started.elapsed() >= Duration::from_millis(200) && started.elapsed() < Duration::from_secs(60));
         let deadline = Some(Instant::now() + Duration::from_millis(50));
         let e = p.wait(Wait { min_position: 100, deadline }).await.unwrap_err();

@@ -38,7 +38,7 @@ const BATCH: usize = 2000;
 ///
 /// The pace is never a query's wait: an event after a quiet pace is folded at
 /// once, a query waiting for a position past the checkpoint (`min_position`,
-/// read your own writes) raises `wanted` and the projector folds at once
+/// read your own writes) joins [`Wanted`] and the projector folds at once
 /// ([`follow_reporting`]), and a projector a full [`BATCH`] or more behind
 /// (catching up, or a load of more than a batch a pace) folds at once. Only what
 /// nobody waits for (a dashboard's figures under load) may lag by up to a
@@ -673,20 +673,8 @@ mod tests {
     /// pace at most), not one each, and misses none.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn under_a_stream_of_commits_the_live_projector_folds_once_a_pace_and_misses_nothing() {
-        use leye_store::{
-            EventData, ExpectedRevision, StreamName,
-            sqlite::{SqliteStore, SqliteStoreOptions},
-        };
-        let tmp = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(tmp.path().join("events.sqlite"), SqliteStoreOptions::default()).await.unwrap();
-        let dir = ReadModelDir::new(tmp.path().join("rm"));
-        let (stop_tx, stop) = watch::channel(false);
-        let reached = watch::Sender::new(0u64);
-        let mut folds = reached.subscribe();
-        let follower = tokio::spawn({
-            let (store, dir, reached) = (store.clone(), dir.clone(), reached.clone());
-            async move { follow_reporting(store, dir, stop, &reached, watch::channel(Wanted::default()).1).await }
-        });
+        let live = Live::start(async |_| {}, PACE).await;
+        let mut folds = live.reached.subscribe();
         let counter = tokio::spawn(async move {
             let mut seen = Vec::new();
             while folds.changed().await.is_ok() {
@@ -694,36 +682,26 @@ mod tests {
             }
             seen
         });
-        let stream = StreamName::parse("other-pace").unwrap();
         let started = Instant::now();
         let mut last = 0;
-        for i in 0..200u128 {
-            let event = EventData {
-                event_id: uuid::Uuid::from_u128(i + 1),
-                event_type: "other.noted".into(),
-                data: b"{}".to_vec(),
-                metadata: b"{}".to_vec(),
-            };
-            last = store.append(&stream, ExpectedRevision::Any, vec![event]).await.unwrap().position.commit;
+        for i in 1..=200 {
+            last = live.append(i, 1).await;
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         let elapsed = started.elapsed();
-        let mut done = reached.subscribe();
-        tokio::time::timeout(Duration::from_secs(10), done.wait_for(|at| *at >= last)).await.unwrap().unwrap();
-        stop_tx.send_replace(true);
-        follower.await.unwrap().unwrap();
-        drop(reached);
+        assert!(live.reaches(last, Duration::from_secs(10)).await);
+        assert_eq!(
+            crate::ReadModel::open(&live.dir.current().unwrap()).unwrap().checkpoint().unwrap(),
+            last,
+            "every event folded"
+        );
+        live.stop().await;
         let seen = counter.await.unwrap();
         let most = elapsed.as_millis() / PACE.as_millis() + 3;
         assert!(
             seen.len() as u128 <= most,
             "{} folds for 200 commits over {elapsed:?} (at most {most}: one a pace): {seen:?}",
             seen.len()
-        );
-        assert_eq!(
-            crate::ReadModel::open(&dir.current().unwrap()).unwrap().checkpoint().unwrap(),
-            last,
-            "every event folded"
         );
     }
 

@@ -4,11 +4,11 @@
 //!
 //! The command path, in one direction:
 //! request (already parsed into domain types) → load the case stream (or
-//! take the case as this process last recorded it: `memory`) → a command id
-//! seen before returns the original outcome → fold → `decide` → append at
-//! the expected revision → outcome. Nothing else is written. Only an
-//! accepted append is answered from a remembered case; anything else is
-//! decided again on a fresh read.
+//! take the case as this process last recorded it, or assume a
+//! registration's case new: `memory`) → a command id seen before returns the
+//! original outcome → fold → `decide` → append at the expected revision →
+//! outcome. Nothing else is written. Only an accepted append is answered
+//! from a case not read; anything else is decided again on a fresh read.
 //!
 //! # Concurrency
 //! Every append names the revision the decision was based on. If another command

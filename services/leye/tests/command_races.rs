@@ -7,6 +7,7 @@
 //! - A remembered case (`cases/memory.rs`) spares the next command its
 //!   stream read, and what another server wrote meanwhile is never missed:
 //!   anything but an accepted append is decided again on a fresh read.
+//!   A registration is decided the same way on a case assumed new.
 //!
 //! The other server is simulated in process: a second `PersonCases` (its
 //! own turns and memory, as another process has) over the same real SQLite
@@ -183,15 +184,15 @@ async fn setup(dir: &std::path::Path) -> (PersonCases<Racing>, Racing, Uuid) {
     (cases, store, case)
 }
 
-/// Registers the person of `resident_id(n)` and returns the case id.
-async fn register(cases: &PersonCases<Racing>, n: u32) -> Uuid {
+/// The registration of the person of `resident_id(n)`, and its target.
+fn registration<S: EventStore>(cases: &PersonCases<S>, n: u32, education: person::Education) -> (Target, DatedCommand) {
     let id = ResidentId::parse(&resident_id(n), cases.today()).unwrap();
     let registration = person::Registration {
         resident_id: id.clone().into(),
         name: Some(PersonName::parse("测试").unwrap()),
         hukou: person::Hukou { county: CountyCode::parse("120111").unwrap(), nature: person::HukouNature::Urban },
         residence: Residence::parse("120111", "120111001", "120111001002").unwrap(),
-        education: person::Education::Bachelor,
+        education,
         graduation: None,
         household: None,
         groups: Default::default(),
@@ -200,7 +201,13 @@ async fn register(cases: &PersonCases<Racing>, n: u32) -> Uuid {
         effective_date: cases.today().pred_opt().unwrap(),
         command: PersonCommand::RegisterUnemployment(registration),
     };
-    cases.execute(Target::Person(id), meta(None), register).await.unwrap().case_id
+    (Target::Person(id), register)
+}
+
+/// Registers the person of `resident_id(n)` and returns the case id.
+async fn register(cases: &PersonCases<Racing>, n: u32) -> Uuid {
+    let (target, register) = registration(cases, n, person::Education::Bachelor);
+    cases.execute(target, meta(None), register).await.unwrap().case_id
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -294,19 +301,19 @@ async fn the_next_command_on_a_case_reads_no_stream_and_a_write_by_another_serve
     let dir = tempfile::tempdir().unwrap();
     let (cases, store, case) = setup(dir.path()).await;
     let other = store.other();
-    assert_eq!(store.reads(), 1, "the registration read its (empty) stream");
+    assert_eq!(store.reads(), 0, "the registration was decided on a case assumed new");
     for (i, note) in ["first", "second"].into_iter().enumerate() {
         let outcome = cases.execute(Target::Case(case), meta(None), contact(&cases, note)).await.unwrap();
         assert_eq!(outcome.revision, i as u64 + 1);
     }
-    assert_eq!(store.reads(), 1, "two commands decided on the case as this server recorded it");
+    assert_eq!(store.reads(), 0, "two commands decided on the case as this server recorded it");
 
     // Another server records a contact: this server's memory is now behind.
     let theirs = other.execute(Target::Case(case), meta(None), contact(other, "other")).await.unwrap();
     assert_eq!(theirs.revision, 3);
     let mine = cases.execute(Target::Case(case), meta(None), contact(&cases, "after")).await.unwrap();
     assert_eq!((mine.revision, mine.duplicate), (4, false), "appended after the other server's event");
-    assert_eq!(store.reads(), 2, "the append at the remembered revision was refused; read once, then recorded");
+    assert_eq!(store.reads(), 1, "the append at the remembered revision was refused; read once, then recorded");
     let events = store.inner.read_stream(&person_stream(case), 0).await.unwrap();
     assert_eq!(events.len(), 5, "nothing lost, nothing doubled");
     assert_eq!(events[3].event_id, theirs.event_ids[0]);
@@ -317,7 +324,7 @@ async fn the_next_command_on_a_case_reads_no_stream_and_a_write_by_another_serve
     for _ in 0..2 {
         forgetful.execute(Target::Case(case), meta(None), contact(&forgetful, "again")).await.unwrap();
     }
-    assert_eq!(store.reads(), 4);
+    assert_eq!(store.reads(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -369,4 +376,63 @@ async fn what_a_case_remembered_out_of_date_would_refuse_or_answer_is_decided_on
             "person.contacted"
         ]
     );
+}
+
+/// A registration is decided on a case assumed new, with no read; when the
+/// case exists (another server registered the person), its append at "no
+/// stream" is refused and it gets the answer a fresh read gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registration_reads_no_stream_and_one_of_a_case_that_exists_gets_a_fresh_reads_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cases, store, _) = setup(dir.path()).await;
+    let other = store.other();
+    assert_eq!(store.reads(), 0);
+
+    // Registered by the other server: this server's registration is the
+    // domain's refusal, as the other server's own second one is.
+    let (target, register) = registration(&cases, 78, person::Education::Bachelor);
+    let theirs = other.execute(target.clone(), meta(None), register.clone()).await.unwrap();
+    let mine = cases.execute(target.clone(), meta(None), register.clone()).await.unwrap_err();
+    let again = other.execute(target.clone(), meta(None), register).await.unwrap_err();
+    assert_eq!((mine.code(), again.code()), ("ALREADY_REGISTERED", "ALREADY_REGISTERED"), "{mine:?} / {again:?}");
+    assert_eq!(store.reads(), 1, "the refused append, then one read");
+    assert_eq!(store.stream_types(theirs.case_id).await, ["person.registered"]);
+
+    // Without memory a new person's registration still reads nothing.
+    let forgetful = cases.clone().with_memory(0);
+    let (target, register) = registration(&forgetful, 79, person::Education::Bachelor);
+    let new = forgetful.execute(target, meta(None), register).await.unwrap();
+    assert_eq!((new.revision, new.duplicate, store.reads()), (0, false, 1));
+}
+
+/// A command id the other server recorded, sent to this server (which
+/// remembers the case from before, or assumes a registration's case new):
+/// the same command gets the original outcome, another command under that
+/// id is refused, as on a fresh read, though the store finds the events'
+/// ids already written either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_id_the_other_server_recorded_is_recognised_or_refused_as_on_a_fresh_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cases, store, case) = setup(dir.path()).await;
+    let other = store.other();
+
+    // On a remembered case (this server recorded the registration only).
+    let used = meta(None);
+    let first = other.execute(Target::Case(case), used.clone(), contact(other, "once")).await.unwrap();
+    let reused = cases.execute(Target::Case(case), used.clone(), contact(&cases, "something else")).await.unwrap_err();
+    assert!(matches!(reused, AppError::CommandIdReused), "{reused:?}");
+    let again = cases.execute(Target::Case(case), used, contact(&cases, "once")).await.unwrap();
+    assert_eq!((again.revision, again.event_ids, again.duplicate), (first.revision, first.event_ids, true));
+
+    // On a registration's case assumed new.
+    let used = meta(None);
+    let (target, register) = registration(&cases, 80, person::Education::Bachelor);
+    let first = other.execute(target.clone(), used.clone(), register.clone()).await.unwrap();
+    let (_, changed) = registration(&cases, 80, person::Education::Master);
+    let reused = cases.execute(target.clone(), used.clone(), changed).await.unwrap_err();
+    assert!(matches!(reused, AppError::CommandIdReused), "{reused:?}");
+    let again = cases.execute(target, used, register).await.unwrap();
+    assert_eq!((again.revision, again.event_ids, again.duplicate), (0, first.event_ids, true));
+    assert_eq!(store.stream_types(first.case_id).await, ["person.registered"]);
+    assert_eq!(store.stream_types(case).await, ["person.registered", "person.contacted"]);
 }

@@ -64,22 +64,39 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
 
         let first_try = tokio::time::Instant::now();
         let mut attempt = 0u32;
-        // Whether the case this process remembers may be decided on: not
-        // after a decision on it was not recorded (see `memory`).
-        let mut recall = true;
+        // Whether the command may be decided on a basis not read from the
+        // store: the case this process remembers, or, for a registration
+        // (a case named by who it is for), a case assumed new. Not after a
+        // decision on such a basis was not recorded (see `memory`).
+        let mut unread_allowed = true;
+        let assume_new = matches!(target, Target::Person(_) | Target::Enterprise(_));
+        // Whether the store's "already written" has been checked against a
+        // fresh read of the stream (see below).
+        let mut written_checked = false;
         loop {
             let generation = self.memory.generation();
-            let remembered = if recall { self.recall(case_id) } else { None };
-            let from_memory = remembered.is_some();
-            let basis = match remembered {
+            let unread_basis =
+                if unread_allowed { self.recall(case_id).or_else(|| assume_new.then(Basis::new_case)) } else { None };
+            let unread = unread_basis.is_some();
+            let basis = match unread_basis {
                 Some(basis) => basis,
                 None => {
                     let history = self.load(&stream).await?;
                     Basis::of(&history, |h| K::fold(h.iter().map(|r| &r.event)))
                 }
             };
-            let step = self.decide_once(case_id, &stream, &meta, &fingerprint, basis, from_memory, &prepare, kind_seen);
-            match (step.await, from_memory) {
+            let step = self.decide_once(case_id, &stream, &meta, &fingerprint, basis, unread, &prepare, kind_seen);
+            match (step.await, unread) {
+                // The store found the command's events already written: by a
+                // retry of this command, or by another command under the same
+                // id. Only the stream's fingerprints tell which, so the answer
+                // is given on a fresh read (once: a second "already written"
+                // is the race of two retries, and answered as such).
+                (Ok(Step::Recorded(outcome, _)), _) if outcome.duplicate && !written_checked => {
+                    self.memory.forget(case_id);
+                    unread_allowed = false;
+                    written_checked = true;
+                }
                 (Ok(Step::Recorded(outcome, after)), _) => {
                     match after {
                         Some(after) => self.memory.keep(generation, case_id, after),
@@ -90,7 +107,7 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
                 // Anything but a recorded append is answered on a fresh read.
                 (_, true) => {
                     self.memory.forget(case_id);
-                    recall = false;
+                    unread_allowed = false;
                 }
                 (Ok(Step::Answered(outcome)), false) => return Ok(outcome),
                 (Ok(Step::Again), false) => {}
@@ -135,7 +152,9 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
         self.memory.take(case_id)
     }
 
-    /// One decision on `basis` and its append at `basis`'s revision.
+    /// One decision on `basis` and its append at `basis`'s revision;
+    /// `unread`: the basis was not read from the store (a remembered case, or
+    /// one assumed new), so a refusal on it is decided again, not logged.
     #[allow(clippy::too_many_arguments)]
     async fn decide_once(
         &self,
@@ -144,7 +163,7 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
         meta: &CommandMeta,
         fingerprint: &str,
         basis: Basis<K::Case>,
-        from_memory: bool,
+        unread: bool,
         prepare: &impl Fn(&K::Case, Date) -> Result<K::Command, AppError>,
         kind_seen: &mut Option<&'static str>,
     ) -> Result<Step<K::Case>, AppError> {
@@ -167,7 +186,7 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
         }
         if let Some(outcome) = commands.earlier_outcome(case_id, meta.command_id, fingerprint)? {
             note_kind(kind_seen);
-            if !from_memory {
+            if !unread {
                 tracing::info!(case = %case_id, revision = outcome.revision, "duplicate command: original outcome returned");
             }
             return Ok(Step::Answered(outcome));
@@ -182,12 +201,12 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
         let kind = K::command_name(&command);
         *kind_seen = Some(kind);
         let events = K::decide(&case, command, today).inspect_err(|rejection| {
-            if !from_memory {
+            if !unread {
                 tracing::info!(case = %case_id, command = kind, code = rejection.code(), "command rejected");
             }
         })?;
         let erases = events.iter().any(K::erases);
-        if erases && from_memory {
+        if erases && unread {
             return Ok(Step::Again);
         }
         let mut after = case;
@@ -233,7 +252,9 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
         }
         match appended {
             Ok(result) => {
-                tracing::info!(
+                // Every request is in the audit trail: a line per command
+                // only when asked for (`LEYE_LOG=info,leye::cases=debug`).
+                tracing::debug!(
                     case = %case_id,
                     command = kind,
                     revision = result.next_expected_revision,

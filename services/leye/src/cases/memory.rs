@@ -14,6 +14,18 @@
 //! dropped and the command decided again on a fresh read. An erasure is
 //! never decided on an entry (its key goes before its event).
 //!
+//! A registration (a case named by the person's resident ID or the
+//! enterprise's credit code) is first decided the same way on a case
+//! assumed new, sparing the read of what is nearly always an empty stream:
+//! its append at "no stream" is accepted only if the stream is indeed empty.
+//! A registration of a case that exists is then decided again on a fresh
+//! read, as a remembered case out of date is.
+//!
+//! When the store answers that the command's events were already written
+//! (their ids derive from the command id), the answer is given on a fresh
+//! read: only the stream's fingerprints tell a retry of this command from
+//! another command reusing its id.
+//!
 //! # Personal data
 //! An entry holds the case as folded, names included, as the command path
 //! holds it while deciding. It is dropped when the person is erased here or
@@ -46,6 +58,13 @@ pub(super) struct Basis<C> {
     pub case: C,
     pub revision: Option<u64>,
     pub commands: Commands,
+}
+
+impl<C: Default> Basis<C> {
+    /// A case assumed new: no events, no stream.
+    pub fn new_case() -> Self {
+        Self { case: C::default(), revision: None, commands: Commands::default() }
+    }
 }
 
 impl<C> Basis<C> {

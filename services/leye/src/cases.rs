@@ -30,9 +30,11 @@
 //! # Idempotency
 //! Event ids derive from the command id, and each event's metadata keeps the
 //! command id and a fingerprint of the command. A retry finds its events in the
-//! stream and gets the original outcome back; the store also recognises the
-//! event ids if two retries race. A rejected command wrote nothing, so its retry
-//! is decided afresh.
+//! stream and gets the original outcome back. The store also recognises the
+//! event ids (when two retries race, or when the case was not read); its
+//! "already written" is then answered from a fresh read, whose fingerprints
+//! tell a retry from another command reusing the id (`COMMAND_ID_REUSED`).
+//! A rejected command wrote nothing, so its retry is decided afresh.
 
 use std::{marker::PhantomData, sync::Arc, time::Duration};
 

@@ -12,16 +12,21 @@
 //!   first server makes the keys; the others get copies of its chain and
 //!   master key files and its pseudonym key (the key store is in PostgreSQL).
 //! - **Load**: `clients` concurrent clients spread round robin over the
-//!   servers (one TLS connection per server), each taking the next fresh
+//!   servers (a TLS connection per [`CLIENTS_PER_CONNECTION`] clients of a
+//!   server, as front-ends each hold their own), each taking the next fresh
 //!   person and sending its four commands (`RegisterUnemployment`,
 //!   `RecordContact`, `RecommendJob`, `RecordPlacement`), every one a
 //!   durable append (and, per registration, sealed personal data).
-//! - **Raw**: the same number of connections, opened and prepared before the
-//!   clock starts, each committing single-row INSERTs (the stored events'
+//! - **Raw**: the same number of connections (at most
+//!   [`RAW_MAX_CONNECTIONS`]), opened and prepared before the clock starts,
+//!   each committing single-row INSERTs (the stored events'
 //!   mean row size, read back from the runs; at least [`RAW_MIN_ROWS`] rows
 //!   in all, so that a small run's raw rate is not a warm-up's) into a plain
 //!   table: what this PostgreSQL commits per second with a WAL flush per
-//!   commit (it already flushes concurrent commits together).
+//!   commit (it already flushes concurrent commits together). A run's
+//!   share of raw is against the best raw rate of its size over the run's
+//!   concurrencies (`leye-bench-cluster`): PostgreSQL's limit, not its rate
+//!   at a concurrency that suits it less.
 //! - **Published**: after the last answer the bench waits until the leader
 //!   has put every event of the run's store on NATS (the stream's message
 //!   count), and prints how long after the last answer that was; a run whose
@@ -63,6 +68,16 @@ use crate::client::{Authed, Bearer};
 /// which flattered the small runs' share of raw.
 pub const RAW_MIN_ROWS: usize = 20_000;
 
+/// Most connections of a raw run: the bench's PostgreSQL allows 200, and its
+/// raw rate is flat or falling past 64 on two cores (19 257 INSERT/s at 64,
+/// 18 428 at 128, 2026-12-05 evening).
+pub const RAW_MAX_CONNECTIONS: usize = 128;
+
+/// Clients sharing one TLS connection to a server: below the server's 100
+/// concurrent streams a connection (`limits.max_concurrent_streams`), which
+/// would otherwise queue a larger load in the client.
+pub const CLIENTS_PER_CONNECTION: usize = 64;
+
 /// Most time after a run's last answer for every event to be on NATS.
 pub const PUBLISH_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -73,6 +88,8 @@ const LEADS: &str = "leading the publisher role: publishing";
 /// the whole machine and of PostgreSQL alone.
 #[derive(Debug, Clone, Copy)]
 pub struct RawInserts {
+    /// Connections it committed over.
+    pub connections: usize,
     pub per_sec: f64,
     pub machine_ms: f64,
     pub postgres_ms: f64,
@@ -301,10 +318,12 @@ impl Bench {
         Processes { postgres: self.pg.postmaster_pid(), nats: self.nats.id() }
     }
 
-    /// Single-row INSERT commits of `row` bytes over `clients` connections,
-    /// opened and prepared before the clock starts: commits/s, and the CPU
-    /// (whole machine, PostgreSQL's own) of the commits.
+    /// Single-row INSERT commits of `row` bytes over `clients` connections
+    /// (at most [`RAW_MAX_CONNECTIONS`]), opened and prepared before the
+    /// clock starts: commits/s, and the CPU (whole machine, PostgreSQL's own)
+    /// of the commits.
     pub async fn raw_inserts(&mut self, clients: usize, total: usize, row: usize) -> anyhow::Result<RawInserts> {
+        let clients = clients.clamp(1, RAW_MAX_CONNECTIONS);
         let url = self.database().await?;
         let (setup, conn) = tokio_postgres::connect(&url, NoTls).await?;
         tokio::spawn(conn);
@@ -342,7 +361,12 @@ impl Bench {
         let cost = self.processes().cpu().minus(before);
         let done = (per * clients) as f64;
         let ms = |cpu: f64| 1000.0 * cpu / done.max(1.0);
-        Ok(RawInserts { per_sec: done / secs, machine_ms: ms(cost.machine_cpu), postgres_ms: ms(cost.postgres_cpu) })
+        Ok(RawInserts {
+            connections: clients,
+            per_sec: done / secs,
+            machine_ms: ms(cost.machine_cpu),
+            postgres_ms: ms(cost.postgres_cpu),
+        })
     }
 
     /// `persons` × 4 commands from `clients` clients over `servers` servers.
@@ -350,9 +374,14 @@ impl Bench {
         let url = self.database().await?;
         let js = self.new_stream().await?;
         let nodes = self.start_nodes(&url, servers).await?;
+        // Connections interleaved by server, so that client i goes to server
+        // i % servers whatever their number.
+        let per_server = clients.div_ceil(nodes.len().max(1)).div_ceil(CLIENTS_PER_CONNECTION).max(1);
         let mut channels = Vec::new();
-        for n in &nodes {
-            channels.push(self.authed(n).await?);
+        for _ in 0..per_server {
+            for n in &nodes {
+                channels.push(self.authed(n).await?);
+            }
         }
         // The readiness probes' events are not the run's.
         let (c, conn) = tokio_postgres::connect(&url, NoTls).await?;

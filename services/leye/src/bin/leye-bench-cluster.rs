@@ -1,11 +1,12 @@
 //! `leye-bench-cluster`: commands/s of 1, 2 and 3 `leye serve` processes on
 //! one PostgreSQL, beside that PostgreSQL's raw INSERT rate in the same run,
-//! at two concurrencies and two sizes, and the publisher's fail-over time
-//! (issue 12). See `leye::bench::cluster` for what each figure is.
+//! at several concurrencies and sizes, and the publisher's fail-over time
+//! (issue 12). A run's share is of the best raw rate of its size over the
+//! concurrencies measured. See `leye::bench::cluster` for what each figure is.
 //!
 //! ```text
 //! cargo build --release -p leye --bins
-//! target/release/leye-bench-cluster [--persons 500,1500] [--clients 16,64] [--failovers 3] [--tmp-dir DIR]
+//! target/release/leye-bench-cluster [--persons 500,1500] [--clients 16,64,128] [--failovers 3] [--tmp-dir DIR]
 //!     [--leadership-interval-ms MS]
 //! ```
 //! Needs PostgreSQL (`initdb`, `pg_ctl`) and `nats-server` installed; starts
@@ -14,7 +15,7 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::Parser;
-use leye::bench::cluster::Bench;
+use leye::bench::cluster::{Bench, ClusterRun, RawInserts};
 
 /// Commands/s on PostgreSQL with 1–3 servers, raw INSERT/s, fail-over.
 #[derive(Debug, Parser)]
@@ -24,7 +25,7 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_values_t = [500u64, 1500])]
     persons: Vec<u64>,
     /// Concurrent clients in all (spread over the servers), comma-separated.
-    #[arg(long, value_delimiter = ',', default_values_t = [16usize, 64])]
+    #[arg(long, value_delimiter = ',', default_values_t = [16usize, 64, 128])]
     clients: Vec<usize>,
     /// Fail-overs measured (0: none).
     #[arg(long, default_value_t = 3)]
@@ -61,6 +62,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
     let mut row = 1100usize;
     for &persons in &args.persons {
+        // Every concurrency of this size first: its share of raw is against
+        // the best raw rate among them.
+        let mut measured = Vec::new();
         for &clients in &args.clients {
             let mut runs = Vec::new();
             for servers in 1..=3 {
@@ -71,78 +75,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 runs.push(r);
             }
             let rows = ((persons * 4) as usize).max(leye::bench::cluster::RAW_MIN_ROWS);
-            let raw_run = bench.raw_inserts(clients, rows, row).await?;
-            let raw = raw_run.per_sec;
-            for r in &runs {
-                println!(
-                    "{:>8} {:>8} {:>8} {:>10.0} {:>10.0} {:>10.0} {:>8.2} {:>8.1} {:>9.1} {:>7}",
-                    persons,
-                    r.clients,
-                    r.servers,
-                    r.commands_per_sec(),
-                    r.events_per_sec(),
-                    raw,
-                    r.events_per_sec() / raw,
-                    r.latency.value_at_quantile(0.5) as f64 / 1000.0,
-                    r.latency.value_at_quantile(0.99) as f64 / 1000.0,
-                    r.errors
-                );
-                println!(
-                    "         every event on NATS {:.0} ms after the last answer",
-                    r.published_after.as_secs_f64() * 1000.0
-                );
-                if let Some(e) = &r.first_error {
-                    println!("         first error: {e}");
-                }
-            }
-            println!("         (raw row {row} B, the events' mean data + metadata)");
-            println!(
-                "         where it went (servers' /metrics: mean request and append ms; CPU ms per command from /proc: \
-                 servers, clients, PostgreSQL, NATS, the kernel's own and other; a raw INSERT: {:.2} ms of the \
-                 machine, {:.3} of PostgreSQL)",
-                raw_run.machine_ms, raw_run.postgres_ms
-            );
-            for r in &runs {
-                let c = &r.cost;
-                let per = |cpu: f64| 1000.0 * cpu / (r.commands.max(1) as f64);
-                println!(
-                    "         {} server(s): request {:.1} ms, append {:.1} ms; CPU/cmd servers {:.2}, clients {:.2}, \
-                     PostgreSQL {:.3}, NATS {:.3}, other {:.2}, machine {:.2} ms",
-                    r.servers,
-                    c.request_ms(),
-                    c.append_ms(),
-                    per(c.server_cpu),
-                    per(c.client_cpu),
-                    per(c.postgres_cpu),
-                    per(c.nats_cpu),
-                    per(c.machine_cpu - c.server_cpu - c.client_cpu - c.postgres_cpu - c.nats_cpu),
-                    per(c.machine_cpu),
-                );
-                let st = &r.statements;
-                let each = |n: f64| n / (r.commands.max(1) as f64);
-                println!(
-                    "           PostgreSQL a command: {:.2} transactions (a read is one), {:.2} index scans of the events, \
-                     {:.1} rows returned",
-                    each(st.transactions),
-                    each(st.event_index_scans),
-                    each(st.rows_returned)
-                );
-            }
-            // What a command costs PostgreSQL against a raw INSERT: the share
-            // of raw the commands would reach if PostgreSQL's CPU were the
-            // only limit, the servers and clients on machines of their own.
-            let bound: Vec<String> = runs
-                .iter()
-                .map(|r| {
-                    let pg_per_event = r.cost.postgres_cpu / (r.events.max(1) as f64);
-                    format!("{:.2}", raw_run.postgres_ms / (1000.0 * pg_per_event).max(1e-9))
-                })
-                .collect();
-            println!(
-                "         PostgreSQL's CPU a raw INSERT / an event (of raw if PostgreSQL alone bound it), 1-3 servers: {}",
-                bound.join(" / ")
-            );
+            let raw = bench.raw_inserts(clients, rows, row).await?;
+            measured.push((clients, runs, raw));
         }
+        let best = measured.iter().map(|m| m.2).max_by(|a, b| a.per_sec.total_cmp(&b.per_sec));
+        let Some(best) = best else { continue };
+        for (clients, runs, raw) in &measured {
+            print_runs(persons, *clients, runs, raw, &best, row);
+        }
+        println!(
+            "         of raw: events/s / the best raw of {persons} persons, {:.0} INSERT/s over {} connections",
+            best.per_sec, best.connections
+        );
     }
     if args.failovers > 0 {
         let times = bench.failover(args.failovers).await?;
@@ -156,4 +100,78 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     bench.stop().await;
     Ok(())
+}
+
+/// The rows of one size and concurrency: each server count's rate against
+/// `best` raw, then where its time and CPU went.
+fn print_runs(persons: u64, clients: usize, runs: &[ClusterRun], raw: &RawInserts, best: &RawInserts, row: usize) {
+    for r in runs {
+        println!(
+            "{:>8} {:>8} {:>8} {:>10.0} {:>10.0} {:>10.0} {:>8.2} {:>8.1} {:>9.1} {:>7}",
+            persons,
+            clients,
+            r.servers,
+            r.commands_per_sec(),
+            r.events_per_sec(),
+            raw.per_sec,
+            r.events_per_sec() / best.per_sec,
+            r.latency.value_at_quantile(0.5) as f64 / 1000.0,
+            r.latency.value_at_quantile(0.99) as f64 / 1000.0,
+            r.errors
+        );
+        println!(
+            "         every event on NATS {:.0} ms after the last answer",
+            r.published_after.as_secs_f64() * 1000.0
+        );
+        if let Some(e) = &r.first_error {
+            println!("         first error: {e}");
+        }
+    }
+    println!("         (raw here: {} connections; raw row {row} B, the events' mean data + metadata)", raw.connections);
+    println!(
+        "         where it went (servers' /metrics: mean request and append ms; CPU ms per command from /proc: \
+         servers, clients, PostgreSQL, NATS, the kernel's own and other; a raw INSERT: {:.2} ms of the \
+         machine, {:.3} of PostgreSQL)",
+        raw.machine_ms, raw.postgres_ms
+    );
+    for r in runs {
+        let c = &r.cost;
+        let per = |cpu: f64| 1000.0 * cpu / (r.commands.max(1) as f64);
+        println!(
+            "         {} server(s): request {:.1} ms, append {:.1} ms; CPU/cmd servers {:.2}, clients {:.2}, \
+             PostgreSQL {:.3}, NATS {:.3}, other {:.2}, machine {:.2} ms",
+            r.servers,
+            c.request_ms(),
+            c.append_ms(),
+            per(c.server_cpu),
+            per(c.client_cpu),
+            per(c.postgres_cpu),
+            per(c.nats_cpu),
+            per(c.machine_cpu - c.server_cpu - c.client_cpu - c.postgres_cpu - c.nats_cpu),
+            per(c.machine_cpu),
+        );
+        let st = &r.statements;
+        let each = |n: f64| n / (r.commands.max(1) as f64);
+        println!(
+            "           PostgreSQL a command: {:.2} transactions (a read is one, so is each server's receipt of a \
+             commit's NOTIFY), {:.2} index scans of the events, {:.1} rows returned",
+            each(st.transactions),
+            each(st.event_index_scans),
+            each(st.rows_returned)
+        );
+    }
+    // What a command costs PostgreSQL against a raw INSERT: the share of raw
+    // the commands would reach if PostgreSQL's CPU were the only limit, the
+    // servers and clients on machines of their own.
+    let bound: Vec<String> = runs
+        .iter()
+        .map(|r| {
+            let pg_per_event = r.cost.postgres_cpu / (r.events.max(1) as f64);
+            format!("{:.2}", best.postgres_ms / (1000.0 * pg_per_event).max(1e-9))
+        })
+        .collect();
+    println!(
+        "         PostgreSQL's CPU a raw INSERT / an event (of raw if PostgreSQL alone bound it), 1-3 servers: {}",
+        bound.join(" / ")
+    );
 }

@@ -54,7 +54,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     bench.case_memory = args.case_memory;
     println!(
         "leye serve on one PostgreSQL (fsync, synchronous_commit on), gRPC over TLS, 4 commands per person; \
-         raw = single-row INSERT commits of the events' mean row size over as many connections"
+         raw = single-row INSERT commits of the events' mean row size over as many connections (at most 128); \
+         of raw = events/s / the best raw of the size"
     );
     println!(
         "{:>8} {:>8} {:>8} {:>10} {:>10} {:>10} {:>8} {:>8} {:>9} {:>7}",

@@ -263,6 +263,8 @@ impl PgKeyStore {
             Box::pin(async move {
                 let tx = c.transaction().await.map_err(db)?;
                 tx.query("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK]).await.map_err(db)?;
+                // No notice for each table that exists (logged at every start).
+                tx.batch_execute("SET LOCAL client_min_messages TO warning").await.map_err(db)?;
                 tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")).await.map_err(db)?;
                 tx.batch_execute(SCHEMA).await.map_err(db)?;
                 tx.commit().await.map_err(db)?;

@@ -70,6 +70,9 @@ pub(super) async fn prepare(
     let tx = if options.create {
         let tx = client.transaction().await.map_err(pg)?;
         tx.query("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK]).await.map_err(pg)?;
+        // A schema that exists answers each `IF NOT EXISTS` with a notice,
+        // which the client would log at every start: not news.
+        tx.batch_execute("SET LOCAL client_min_messages TO warning").await.map_err(pg)?;
         tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", target.schema)).await.map_err(pg)?;
         tx.batch_execute(SCHEMA).await.map_err(pg)?;
         tx

@@ -347,7 +347,10 @@ impl PersonalData {
     /// When the pool of keys created ahead runs low, the next batch is
     /// written in the background (`Vault::refill_ahead`), so registrations
     /// keep taking keys from memory instead of waiting for its fsync.
-    pub async fn prepare(self: &Arc<Self>, case_id: Uuid) -> Result<(), AppError> {
+    ///
+    /// Returns the key's id when the case got a fresh one: if the append
+    /// its sealed values go with is refused, [`Self::unbind`] takes it back.
+    pub async fn prepare(self: &Arc<Self>, case_id: Uuid) -> Result<Option<Uuid>, AppError> {
         let prepared = if !self.vault.prepare_blocks(case_id) {
             // A key from the pool in memory: no I/O, no thread hop.
             self.vault.prepare(case_id).map_err(vault_error)
@@ -367,6 +370,15 @@ impl PersonalData {
             });
         }
         prepared
+    }
+
+    /// Takes back the fresh key `kid` that [`Self::prepare`] gave the case
+    /// when nothing sealed with it was recorded (`Vault::unbind`): a refused
+    /// registration of an erased person leaves no live key behind.
+    pub fn unbind(&self, case_id: Uuid, kid: Uuid) {
+        if !self.vault.unbind(case_id, kid) {
+            tracing::debug!(case = %case_id, "an unused fresh data key was already written as the case's");
+        }
     }
 
     /// The data key a stored payload's sealed fields name, if any.

@@ -436,3 +436,44 @@ async fn a_command_id_the_other_server_recorded_is_recognised_or_refused_as_on_a
     assert_eq!(store.stream_types(first.case_id).await, ["person.registered"]);
     assert_eq!(store.stream_types(case).await, ["person.registered", "person.contacted"]);
 }
+
+/// A registration refused after its append on a case assumed new (the
+/// person exists, here erased and still registered) had a fresh data key
+/// sealed for it: the key is taken back, so the erased person has no live
+/// key, also once the assignments pending in memory are written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_registration_of_an_erased_person_leaves_no_live_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cases, _store, _) = setup(dir.path()).await;
+    let keys = dir.path().join("keys.sqlite");
+    let master = leye_vault::KeyFile::new(dir.path().join("master.key"));
+    let vault = leye_vault::Vault::open(&keys, &master, leye_vault::Cipher::default()).unwrap();
+    let personal = Arc::new(leye::personal::PersonalData::new(Arc::new(vault)));
+    let cases = cases.with_personal_data(personal.clone());
+
+    let (target, register) = registration(&cases, 81, person::Education::Bachelor);
+    let case = cases.execute(target.clone(), meta(None), register.clone()).await.unwrap().case_id;
+    let erasure = person::PersonalDataErasure { ground: person::ErasureGround::ConsentWithdrawn };
+    let erase = dated(&cases, PersonCommand::ErasePersonalData(erasure));
+    cases.execute(Target::Case(case), meta(None), erase).await.unwrap();
+
+    let refused = cases.execute(target, meta(None), register).await.unwrap_err();
+    assert_eq!(refused.code(), "ALREADY_REGISTERED", "{refused:?}");
+    // The next batch of keys writes the assignments made since the last.
+    personal.vault().refill_ahead().unwrap();
+    let conn = rusqlite::Connection::open(&keys).unwrap();
+    let live_keys_of = |subject: Uuid| -> i64 {
+        conn.query_row(
+            "SELECT count(*) FROM data_key WHERE subject = ?1 AND destroyed_at IS NULL",
+            [subject.to_string()],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(live_keys_of(case), 0, "the erased person has no live key");
+    // A person registered now gets a key as before.
+    let (target, register) = registration(&cases, 82, person::Education::Bachelor);
+    let other = cases.execute(target, meta(None), register).await.unwrap().case_id;
+    personal.vault().refill_ahead().unwrap();
+    assert_eq!(live_keys_of(other), 1);
+}

@@ -359,7 +359,7 @@ impl Vault {
     /// Seals `plaintext` for `subject` under its live data key (created on
     /// first use), bound to `aad`.
     pub fn seal(&self, subject: Uuid, aad: &[u8], plaintext: &[u8]) -> Result<Sealed, VaultError> {
-        let (kid, key) = self.live_key(subject)?;
+        let (kid, key, _) = self.live_key(subject)?;
         let (nonce, ct) = self.cipher.seal(&key, &aad_with(kid, subject, aad), plaintext);
         Ok(Sealed { alg: self.cipher, kid, nonce: nonce.to_vec(), ct })
     }
@@ -372,7 +372,11 @@ impl Vault {
     /// the subject is first checked in the store: another server may have
     /// destroyed it (an erasure this process has not followed yet), and
     /// nothing new is sealed under a destroyed key.
-    pub fn prepare(&self, subject: Uuid) -> Result<(), VaultError> {
+    ///
+    /// Returns the key's id when this call gave the subject a fresh key: if
+    /// nothing sealed with it is recorded after all, [`Self::unbind`] takes
+    /// it back.
+    pub fn prepare(&self, subject: Uuid) -> Result<Option<Uuid>, VaultError> {
         if let Backend::Postgres(_) = &self.backend {
             let cached = self.caches.live.lock().unwrap_or_else(|p| p.into_inner()).get(&subject).copied();
             if let Some(kid) = cached {
@@ -381,7 +385,32 @@ impl Vault {
                 }
             }
         }
-        self.live_key(subject).map(|_| ())
+        self.live_key(subject).map(|(kid, _, fresh)| fresh.then_some(kid))
+    }
+
+    /// Takes back the key `kid` that [`Self::prepare`] gave `subject` fresh,
+    /// when nothing sealed with it was recorded (the append it went with was
+    /// refused): the subject is not left bound to an unused key, which for
+    /// an erased person would be a live key after the erasure. The key is
+    /// never handed out again; it stays in the store unassigned, as the
+    /// pool's keys a stopped process did not use.
+    ///
+    /// Only while its assignment is not yet written (the next pool refill
+    /// writes it): returns whether it was taken back. Once written, the key
+    /// stays the subject's, unused, and goes with the subject's erasure.
+    pub fn unbind(&self, subject: Uuid, kid: Uuid) -> bool {
+        {
+            let mut assigned = self.assigned.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(i) = assigned.iter().position(|a| *a == (kid, subject)) else { return false };
+            assigned.swap_remove(i);
+        }
+        let mut live = self.caches.live.lock().unwrap_or_else(|p| p.into_inner());
+        if live.get(&subject) == Some(&kid) {
+            live.remove(&subject);
+        }
+        drop(live);
+        self.caches.keys.lock().unwrap_or_else(|p| p.into_inner()).remove(&kid);
+        true
     }
 
     /// Whether [`Self::prepare`] for `subject` would touch the disk (the
@@ -465,12 +494,12 @@ impl Vault {
     }
 
     /// The subject's live key: the one it has, else one from the pool
-    /// (durable before it is handed out).
-    fn live_key(&self, subject: Uuid) -> Result<(Uuid, DataKey), VaultError> {
+    /// (durable before it is handed out; `true`: fresh).
+    fn live_key(&self, subject: Uuid) -> Result<(Uuid, DataKey, bool), VaultError> {
         let cached = self.caches.live.lock().unwrap_or_else(|p| p.into_inner()).get(&subject).copied();
         if let Some(kid) = cached {
             if let Some(key) = self.data_key(subject, kid)? {
-                return Ok((kid, key));
+                return Ok((kid, key, false));
             }
         }
         // A subject this process has not sealed for gets a fresh key (also
@@ -481,7 +510,7 @@ impl Vault {
         self.assigned.lock().unwrap_or_else(|p| p.into_inner()).push((kid, subject));
         self.remember(erasures, kid, subject, &key);
         self.caches.live.lock().unwrap_or_else(|p| p.into_inner()).insert(subject, kid);
-        Ok((kid, key))
+        Ok((kid, key, true))
     }
 
     /// A durable, unassigned key; refills the pool (one transaction, with

@@ -170,6 +170,30 @@ fn keys_come_durable_from_a_pool_are_never_shared_or_reused_and_erase_by_the_ids
 }
 
 #[test]
+fn a_fresh_key_taken_back_before_its_assignment_is_written_is_never_the_subjects() {
+    let (_dir, _, _, vault) = setup(Cipher::Aes256Gcm);
+    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    let assigned_to = |vault: &Vault, subject: Uuid| -> Vec<String> {
+        let conn = vault.lock_conn();
+        let mut q = conn.prepare("SELECT kid FROM data_key WHERE subject = ?1 AND destroyed_at IS NULL").unwrap();
+        q.query_map([subject.to_string()], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    let fresh = vault.prepare(a).unwrap().expect("a has no key yet: a fresh one");
+    assert_eq!(vault.prepare(a).unwrap(), None, "the subject's key now, not a fresh one");
+    assert!(vault.unbind(a, fresh), "still pending: taken back");
+    assert!(!vault.unbind(a, fresh), "once only");
+    let again = vault.prepare(a).unwrap().expect("another fresh key");
+    assert_ne!(again, fresh, "a key taken back is never handed out again");
+    // b's key is written with the next batch; it can no longer be taken back.
+    let kept = vault.prepare(b).unwrap().unwrap();
+    vault.refill_ahead().unwrap();
+    assert!(!vault.unbind(b, kept), "written: stays b's");
+    assert_eq!(assigned_to(&vault, a), [again.to_string()], "only the key a kept");
+    assert_eq!(assigned_to(&vault, b), [kept.to_string()]);
+    assert_eq!(vault.seal(a, b"e", b"alpha").unwrap().kid, again);
+}
+
+#[test]
 fn a_refill_ahead_writes_the_next_keys_durably_before_the_pool_runs_dry() {
     let (_dir, store, source, vault) = setup(Cipher::Aes256Gcm);
     let first = vault.seal(Uuid::new_v4(), b"e", b"x").unwrap();

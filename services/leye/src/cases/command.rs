@@ -233,11 +233,19 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
             let destroyed = personal.erase(case_id, kids).await?;
             tracing::info!(case = %case_id, destroyed, "personal-data keys destroyed");
         }
+        // A key given fresh for this decision, taken back below if its
+        // sealed values are not recorded.
+        let mut fresh_key = None;
         if let Some(p) = &self.personal {
             if events.iter().any(|e| PersonalData::seals(K::event_type(e))) {
-                p.prepare(case_id).await?;
+                fresh_key = p.prepare(case_id).await?;
             }
         }
+        let unbind = || {
+            if let (Some(p), Some(kid)) = (&self.personal, fresh_key) {
+                p.unbind(case_id, kid);
+            }
+        };
         let data = events
             .iter()
             .enumerate()
@@ -252,6 +260,9 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
         }
         match appended {
             Ok(result) => {
+                if result.already_written {
+                    unbind();
+                }
                 // Every request is in the audit trail: a line per command
                 // only when asked for (`LEYE_LOG=info,leye::cases=debug`).
                 tracing::debug!(
@@ -281,13 +292,17 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
                 Ok(Step::Recorded(outcome, kept))
             }
             Err(StoreError::WrongExpectedRevision { current, .. }) => {
+                unbind();
                 let current = match current {
                     leye_store::CurrentRevision::Current(r) => Some(r),
                     leye_store::CurrentRevision::NoStream => None,
                 };
                 Ok(Step::Lost { current, kind })
             }
-            Err(StoreError::DuplicateEventId { .. }) => Err(AppError::CommandIdReused),
+            Err(StoreError::DuplicateEventId { .. }) => {
+                unbind();
+                Err(AppError::CommandIdReused)
+            }
             Err(e) => Err(e.into()),
         }
     }

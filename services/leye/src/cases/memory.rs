@@ -19,7 +19,9 @@
 //! assumed new, sparing the read of what is nearly always an empty stream:
 //! its append at "no stream" is accepted only if the stream is indeed empty.
 //! A registration of a case that exists is then decided again on a fresh
-//! read, as a remembered case out of date is.
+//! read, as a remembered case out of date is; a data key given fresh for
+//! the refused append is taken back (`PersonalData::unbind`), so an erased
+//! person is not left with a live key.
 //!
 //! When the store answers that the command's events were already written
 //! (their ids derive from the command id), the answer is given on a fresh

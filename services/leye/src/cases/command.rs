@@ -233,18 +233,11 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
             let destroyed = personal.erase(case_id, kids).await?;
             tracing::info!(case = %case_id, destroyed, "personal-data keys destroyed");
         }
-        // A key given fresh for this decision, taken back below if its
-        // sealed values are not recorded.
-        let mut fresh_key = None;
-        if let Some(p) = &self.personal {
-            if events.iter().any(|e| PersonalData::seals(K::event_type(e))) {
-                fresh_key = p.prepare(case_id).await?;
-            }
-        }
-        let unbind = || {
-            if let (Some(p), Some(kid)) = (&self.personal, fresh_key) {
-                p.unbind(case_id, kid);
-            }
+        // A key given fresh for this decision (taken back below if none of
+        // its sealed values is recorded).
+        let fresh_key = match &self.personal {
+            Some(p) if events.iter().any(|e| PersonalData::seals(K::event_type(e))) => p.prepare(case_id).await?,
+            _ => None,
         };
         let data = events
             .iter()
@@ -258,11 +251,18 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
         if let Some(m) = &self.metrics {
             m.append(started.elapsed());
         }
+        // The store certainly recorded none of this decision's values when it
+        // refused the revision or found the events already written; an error
+        // may hide a commit, so its key is kept.
+        let not_recorded = match &appended {
+            Ok(result) => result.already_written,
+            Err(e) => matches!(e, StoreError::WrongExpectedRevision { .. } | StoreError::DuplicateEventId { .. }),
+        };
+        if let (true, Some(p), Some(kid)) = (not_recorded, &self.personal, fresh_key) {
+            p.unbind(case_id, kid);
+        }
         match appended {
             Ok(result) => {
-                if result.already_written {
-                    unbind();
-                }
                 // Every request is in the audit trail: a line per command
                 // only when asked for (`LEYE_LOG=info,leye::cases=debug`).
                 tracing::debug!(
@@ -292,17 +292,13 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
                 Ok(Step::Recorded(outcome, kept))
             }
             Err(StoreError::WrongExpectedRevision { current, .. }) => {
-                unbind();
                 let current = match current {
                     leye_store::CurrentRevision::Current(r) => Some(r),
                     leye_store::CurrentRevision::NoStream => None,
                 };
                 Ok(Step::Lost { current, kind })
             }
-            Err(StoreError::DuplicateEventId { .. }) => {
-                unbind();
-                Err(AppError::CommandIdReused)
-            }
+            Err(StoreError::DuplicateEventId { .. }) => Err(AppError::CommandIdReused),
             Err(e) => Err(e.into()),
         }
     }

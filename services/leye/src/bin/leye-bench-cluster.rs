@@ -77,12 +77,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
             }
             let rows = ((persons * 4) as usize).max(leye::bench::cluster::RAW_MIN_ROWS);
             let raw = bench.raw_inserts(clients, rows, row).await?;
-            measured.push((clients, runs, raw));
+            measured.push((runs, raw));
         }
-        let best = measured.iter().map(|m| m.2).max_by(|a, b| a.per_sec.total_cmp(&b.per_sec));
+        let best = measured.iter().map(|m| m.1).max_by(|a, b| a.per_sec.total_cmp(&b.per_sec));
         let Some(best) = best else { continue };
-        for (clients, runs, raw) in &measured {
-            print_runs(persons, *clients, runs, raw, &best, row);
+        for (runs, raw) in &measured {
+            print_runs(persons, runs, raw, &best, row);
         }
         println!(
             "         of raw: events/s / the best raw of {persons} persons, {:.0} INSERT/s over {} connections",
@@ -105,12 +105,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
 /// The rows of one size and concurrency: each server count's rate against
 /// `best` raw, then where its time and CPU went.
-fn print_runs(persons: u64, clients: usize, runs: &[ClusterRun], raw: &RawInserts, best: &RawInserts, row: usize) {
+fn print_runs(persons: u64, runs: &[ClusterRun], raw: &RawInserts, best: &RawInserts, row: usize) {
     for r in runs {
         println!(
             "{:>8} {:>8} {:>8} {:>10.0} {:>10.0} {:>10.0} {:>8.2} {:>8.1} {:>9.1} {:>7}",
             persons,
-            clients,
+            r.clients,
             r.servers,
             r.commands_per_sec(),
             r.events_per_sec(),

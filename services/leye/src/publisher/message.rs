@@ -18,7 +18,7 @@
 //! Subjects and headers hold codes, ids, numbers and dates only; personal data
 //! (resident ID, name, free text) is only ever in the payload.
 
-use async_nats::HeaderMap;
+use async_nats::{HeaderMap, header::HeaderName};
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use leye_domain::values::DistrictCode;
@@ -152,25 +152,27 @@ pub fn build(event: RecordedEvent, personal: Option<&PersonalData>) -> Result<Ou
     Err(BuildError::UnknownStream { event_id, position, stream: event.stream.to_string() })
 }
 
-fn outbound<E>(case_id: Uuid, recorded: &Recorded<E>, payload: Vec<u8>, payload_type: &str) -> OutboundEvent {
+fn outbound<E>(case_id: Uuid, recorded: &Recorded<E>, payload: Vec<u8>, payload_type: &'static str) -> OutboundEvent {
     let meta = wire::to_proto_metadata(case_id, recorded);
     let district = &recorded.metadata.district;
-
+    // Names are static (no copy, no validation per message); values are
+    // moved in where they are already owned strings.
+    let name = HeaderName::from_static;
     let mut h = HeaderMap::new();
-    h.insert(headers::NATS_MSG_ID, meta.event_id.as_str());
-    h.insert(headers::EVENT_ID, meta.event_id.as_str());
-    h.insert(headers::EVENT_TYPE, meta.event_type.as_str());
-    h.insert(headers::SCHEMA_VERSION, meta.schema_version.to_string().as_str());
-    h.insert(headers::CASE_ID, meta.case_id.as_str());
-    h.insert(headers::REVISION, meta.revision.to_string().as_str());
-    h.insert(headers::GLOBAL_POSITION, meta.global_position.to_string().as_str());
-    h.insert(headers::COMMAND_ID, meta.command_id.as_str());
-    h.insert(headers::CORRELATION_ID, meta.correlation_id.as_str());
-    h.insert(headers::CAUSATION_ID, meta.causation_id.as_str());
-    h.insert(headers::EFFECTIVE_DATE, meta.effective_date.as_str());
-    h.insert(headers::RECORDED_AT, recorded.recorded_at.to_rfc3339_opts(SecondsFormat::Micros, true).as_str());
-    h.insert(headers::DISTRICT, district.as_str());
-    h.insert(headers::PAYLOAD_TYPE, payload_type);
+    h.insert(name(headers::NATS_MSG_ID), meta.event_id.as_str());
+    h.insert(name(headers::EVENT_ID), meta.event_id);
+    h.insert(name(headers::EVENT_TYPE), meta.event_type);
+    h.insert(name(headers::SCHEMA_VERSION), meta.schema_version.to_string());
+    h.insert(name(headers::CASE_ID), meta.case_id);
+    h.insert(name(headers::REVISION), meta.revision.to_string());
+    h.insert(name(headers::GLOBAL_POSITION), meta.global_position.to_string());
+    h.insert(name(headers::COMMAND_ID), meta.command_id);
+    h.insert(name(headers::CORRELATION_ID), meta.correlation_id);
+    h.insert(name(headers::CAUSATION_ID), meta.causation_id);
+    h.insert(name(headers::EFFECTIVE_DATE), meta.effective_date);
+    h.insert(name(headers::RECORDED_AT), recorded.recorded_at.to_rfc3339_opts(SecondsFormat::Micros, true));
+    h.insert(name(headers::DISTRICT), district.as_str());
+    h.insert(name(headers::PAYLOAD_TYPE), payload_type);
 
     OutboundEvent {
         subject: subject(&recorded.event_type, district),

@@ -233,10 +233,12 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
             let destroyed = personal.erase(case_id, kids).await?;
             tracing::info!(case = %case_id, destroyed, "personal-data keys destroyed");
         }
-        // A key given fresh for this decision (taken back below if none of
-        // its sealed values is recorded).
+        // A key given fresh for this decision, with the store it came from
+        // (taken back below if none of its sealed values is recorded).
         let fresh_key = match &self.personal {
-            Some(p) if events.iter().any(|e| PersonalData::seals(K::event_type(e))) => p.prepare(case_id).await?,
+            Some(p) if events.iter().any(|e| PersonalData::seals(K::event_type(e))) => {
+                p.prepare(case_id).await?.map(|kid| (p, kid))
+            }
             _ => None,
         };
         let data = events
@@ -258,7 +260,7 @@ impl<K: CaseKind, S: EventStore> Cases<K, S> {
             Ok(result) => result.already_written,
             Err(e) => matches!(e, StoreError::WrongExpectedRevision { .. } | StoreError::DuplicateEventId { .. }),
         };
-        if let (true, Some(p), Some(kid)) = (not_recorded, &self.personal, fresh_key) {
+        if let Some((p, kid)) = fresh_key.filter(|_| not_recorded) {
             p.unbind(case_id, kid);
         }
         match appended {

@@ -507,12 +507,13 @@ pub(crate) fn record_changes(
         "INSERT INTO changed_case (case_id, after_position) VALUES (?1, ?2)
          ON CONFLICT (case_id) DO UPDATE SET after_position = ?2",
     )?;
-    let mut last: Option<&str> = None;
+    // A case's commands interleave with other cases' in the log: one row
+    // per case of the batch, however many of its events the batch holds.
+    let mut noted = std::collections::HashSet::with_capacity(events.len());
     for e in events {
         if let crate::decoded::Case::Person { case_id, .. } = &e.case {
-            if last != Some(case_id.as_str()) {
+            if noted.insert(case_id.as_str()) {
                 stmt.execute(rusqlite::params![case_id, after as i64])?;
-                last = Some(case_id.as_str());
             }
         }
     }

@@ -76,7 +76,7 @@ fn ended_by(r: &rusqlite::Row<'_>, kind: usize, reason: usize) -> rusqlite::Resu
 }
 
 /// The statements that read the rows, each with `{cond}` for "every row" or
-/// "the rows of case ?1".
+/// "the rows of the cases changed since checkpoint ?1".
 const PERSON: &str = "SELECT case_id, community, hukou_county FROM person {cond}";
 const SPELL: &str = "SELECT case_id, spell_no, registered_on, ended_on, end_kind, exit_reason, community,
                             zero_employment_group, graduate_group FROM spell {cond}";
@@ -97,18 +97,18 @@ const RECOMMENDATION: &str = "SELECT case_id, recommended_on, two_way, rowid FRO
 
 /// Which rows a statement reads.
 #[derive(Clone, Copy)]
-enum Which<'a> {
+enum Which {
     All,
-    /// The rows of one case.
-    Case(&'a str),
+    /// The rows of the cases noted in `changed_case` at or after a checkpoint.
+    ChangedSince(i64),
     /// The rows past a rowid (the append-only tables).
     After(i64),
 }
 
-fn sql(template: &str, which: Which<'_>) -> String {
+fn sql(template: &str, which: Which) -> String {
     let cond = match which {
         Which::All => "",
-        Which::Case(_) => "WHERE case_id = ?1",
+        Which::ChangedSince(_) => "WHERE case_id IN (SELECT case_id FROM changed_case WHERE after_position >= ?1)",
         Which::After(_) => "WHERE rowid > ?1",
     };
     template.replace("{cond}", cond)
@@ -120,15 +120,14 @@ fn read(
     conn: &Connection,
     ix: &mut CaseIndex,
     rows: &mut HashMap<CaseNo, Rows>,
-    which: Which<'_>,
+    which: Which,
     template: &str,
     mut put: impl FnMut(&mut CaseIndex, &mut Rows, &rusqlite::Row<'_>) -> rusqlite::Result<()>,
 ) -> Result<(), ProjectionError> {
     let mut stmt = conn.prepare_cached(&sql(template, which))?;
     let mut result = match which {
         Which::All => stmt.query([])?,
-        Which::Case(id) => stmt.query(params![id])?,
-        Which::After(rowid) => stmt.query(params![rowid])?,
+        Which::After(rowid) | Which::ChangedSince(rowid) => stmt.query(params![rowid])?,
     };
     // Rows of one case mostly come together: look the case up once per run.
     let mut last: Option<(String, CaseNo)> = None;
@@ -177,22 +176,21 @@ fn read_appended(
     Ok(())
 }
 
-/// Reads the rows of every case (`one: None`) or of one case, but for the
-/// append-only tables ([`read_appended`]), into `rows`.
+/// Reads the rows of every case or of the changed ones (`which`), but for
+/// the append-only tables ([`read_appended`]), into `rows`.
 fn read_rows(
     conn: &Connection,
     ix: &mut CaseIndex,
     rows: &mut HashMap<CaseNo, Rows>,
-    one: Option<&str>,
+    which: Which,
 ) -> Result<(), ProjectionError> {
-    let one = one.map_or(Which::All, Which::Case);
     // Persons first: a placement's `local` compares with the hukou county.
-    read(conn, ix, rows, one, PERSON, |ix, c, r| {
+    read(conn, ix, rows, which, PERSON, |ix, c, r| {
         c.home = Some(ix.place(text(r, 1)?));
         c.hukou_county = Some(text(r, 2)?.to_string());
         Ok(())
     })?;
-    read(conn, ix, rows, one, SPELL, |ix, c, r| {
+    read(conn, ix, rows, which, SPELL, |ix, c, r| {
         let (placed, exited_employed) = ended_by(r, 4, 5)?;
         let spell = Spell {
             registered_on: day(text(r, 2)?)?,
@@ -208,7 +206,7 @@ fn read_rows(
         }
         Ok(())
     })?;
-    read(conn, ix, rows, one, PLACEMENT, |ix, c, r| {
+    read(conn, ix, rows, which, PLACEMENT, |ix, c, r| {
         let placement = Placement {
             started_on: day(text(r, 2)?)?,
             ended_on: opt_day(r, 3)?,
@@ -219,7 +217,7 @@ fn read_rows(
         c.placements.push((r.get(1)?, placement));
         Ok(())
     })?;
-    read(conn, ix, rows, one, TRAINING, |ix, c, r| {
+    read(conn, ix, rows, which, TRAINING, |ix, c, r| {
         let enrolled_on = day(text(r, 1)?)?;
         c.other_services.push(enrolled_on);
         c.trainings.push(Training {
@@ -230,7 +228,7 @@ fn read_rows(
         });
         Ok(())
     })?;
-    read(conn, ix, rows, one, DIFFICULTY, |_, c, r| {
+    read(conn, ix, rows, which, DIFFICULTY, |_, c, r| {
         let recognised_on = day(text(r, 1)?)?;
         if r.get::<_, bool>(4)? {
             c.signals.push(recognised_on);
@@ -247,7 +245,7 @@ fn read_rows(
         }
         Ok(())
     })?;
-    read(conn, ix, rows, one, SUBSIDY, |ix, c, r| {
+    read(conn, ix, rows, which, SUBSIDY, |ix, c, r| {
         let grant = Grant {
             programme: ix.label(text(r, 2)?),
             amount_fen: r.get(3)?,
@@ -259,7 +257,7 @@ fn read_rows(
         c.grants.push((text(r, 1)?.to_string(), grant));
         Ok(())
     })?;
-    read(conn, ix, rows, one, MEMBERSHIP, |ix, c, r| {
+    read(conn, ix, rows, which, MEMBERSHIP, |ix, c, r| {
         let membership = Membership {
             household: ix.household(text(r, 2)?),
             relation: ix.relation(text(r, 3)?),
@@ -297,7 +295,7 @@ pub(super) fn load_all(conn: &Connection) -> Result<CaseIndex, ProjectionError> 
         ix.case(id);
     }
     let mut rows = HashMap::default();
-    read_rows(conn, &mut ix, &mut rows, None)?;
+    read_rows(conn, &mut ix, &mut rows, Which::All)?;
     read_appended(conn, &mut ix, &mut rows, false)?;
     // In case order: each case's rows lie next to the next case's (see `FactStore`).
     for case in 0..ix.case_ids.len() as CaseNo {
@@ -345,10 +343,11 @@ pub(super) fn reload_changed(conn: &Connection, ix: &mut CaseIndex, to: u64) -> 
     let mut cases: Vec<CaseNo> = changed.iter().map(|id| ix.case(id)).chain(rows.keys().copied()).collect();
     cases.sort_unstable();
     cases.dedup();
+    // The changed cases' rows, a statement a table for all of them (not
+    // seven a case): the same rows, in this read transaction's snapshot.
+    read_rows(conn, ix, &mut rows, Which::ChangedSince(ix.checkpoint as i64))?;
     let mut changes = Vec::with_capacity(cases.len());
     for case in cases {
-        let id = ix.case_ids[case as usize].clone();
-        read_rows(conn, ix, &mut rows, Some(&id))?;
         let mut case_rows = rows.remove(&case).unwrap_or_default();
         if (case as usize) < ix.cases.len() {
             let held = ix.cases.case(case);

@@ -17,6 +17,13 @@ use std::{path::PathBuf, process::ExitCode};
 use clap::Parser;
 use leye::bench::cluster::{Bench, ClusterRun, RawInserts};
 
+/// The bench's clients share the machine with what they measure: the same
+/// allocator as `leye serve` (`main.rs`), not glibc's, whose `malloc` and
+/// `free` took about a seventh of the clients' CPU (docs/PERFORMANCE.md,
+/// "The bench's clients").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Commands/s on PostgreSQL with 1–3 servers, raw INSERT/s, fail-over.
 #[derive(Debug, Parser)]
 #[command(name = "leye-bench-cluster")]

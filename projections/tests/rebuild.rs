@@ -733,3 +733,41 @@ fn fast_decoding_equals_the_domains() {
         assert!(!err.contains("随机"), "no personal data in errors: {err}");
     }
 }
+
+/// A contact row no batch noted in `changed_case` (a hand-mended read
+/// model): the index is loaded whole again, not refreshed from that row
+/// alone, and answers as a whole load of the same file does.
+#[test]
+fn a_row_no_batch_noted_loads_the_index_whole_again() {
+    let log = history(5, 40, 800);
+    let (first, rest) = log.split_at(log.len() / 2);
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live.sqlite");
+    let mut projector = Projector::open(&live).unwrap();
+    projector.apply(first).unwrap();
+    assert_eq!(ReadModel::open(&live).unwrap().index_stats().unwrap().loads, 1);
+    // A case the rest of the log does not touch gets a contact by hand.
+    let touched: std::collections::HashSet<String> = rest.iter().map(|e| e.stream.to_string()).collect();
+    let conn = Connection::open(&live).unwrap();
+    let ids: Vec<String> = conn
+        .prepare("SELECT case_id FROM person")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let untouched = ids.iter().find(|id| !touched.contains(&format!("person-{id}"))).expect("a case the rest leaves");
+    conn.execute(
+        "INSERT INTO contact (case_id, contacted_on, channel, outcome) VALUES (?1, '2026-02-03', 'phone', 'reached')",
+        [untouched],
+    )
+    .unwrap();
+    projector.apply(rest).unwrap();
+
+    let rm = ReadModel::open(&live).unwrap();
+    let kept = rm.index_dates_by_case().unwrap();
+    assert_eq!(rm.index_stats().unwrap().loads, 2, "loaded whole again, not refreshed");
+    let copy = dir.path().join("copy.sqlite");
+    conn.execute("VACUUM INTO ?1", [copy.to_str().unwrap()]).unwrap();
+    assert_eq!(kept, ReadModel::open(&copy).unwrap().index_dates_by_case().unwrap());
+}

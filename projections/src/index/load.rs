@@ -340,9 +340,14 @@ pub(super) fn reload_changed(conn: &Connection, ix: &mut CaseIndex, to: u64) -> 
     // The new contacts and recommendations, of whichever cases.
     let mut rows: HashMap<CaseNo, Rows> = HashMap::default();
     read_appended(conn, ix, &mut rows, true)?;
-    let mut cases: Vec<CaseNo> = changed.iter().map(|id| ix.case(id)).chain(rows.keys().copied()).collect();
+    let mut cases: Vec<CaseNo> = changed.iter().map(|id| ix.case(id)).collect();
     cases.sort_unstable();
     cases.dedup();
+    // Every new contact or recommendation was folded in a batch that noted
+    // its case: anything else is not the live projector's, so load it all again.
+    if rows.keys().any(|case| cases.binary_search(case).is_err()) {
+        return Ok(false);
+    }
     // The changed cases' rows, a statement a table for all of them (not
     // seven a case): the same rows, in this read transaction's snapshot.
     read_rows(conn, ix, &mut rows, Which::ChangedSince(ix.checkpoint as i64))?;

@@ -340,9 +340,9 @@ pub(super) fn reload_changed(conn: &Connection, ix: &mut CaseIndex, to: u64) -> 
     // The new contacts and recommendations, of whichever cases.
     let mut rows: HashMap<CaseNo, Rows> = HashMap::default();
     read_appended(conn, ix, &mut rows, true)?;
+    // One a case: `case_id` is `changed_case`'s key.
     let mut cases: Vec<CaseNo> = changed.iter().map(|id| ix.case(id)).collect();
     cases.sort_unstable();
-    cases.dedup();
     // Every new contact or recommendation was folded in a batch that noted
     // its case: anything else is not the live projector's, so load it all again.
     if rows.keys().any(|case| cases.binary_search(case).is_err()) {

@@ -509,7 +509,7 @@ pub(crate) fn record_changes(
     )?;
     // A case's commands interleave with other cases' in the log: one row
     // per case of the batch, however many of its events the batch holds.
-    let mut noted = std::collections::HashSet::with_capacity(events.len());
+    let mut noted = rustc_hash::FxHashSet::default();
     for e in events {
         if let crate::decoded::Case::Person { case_id, .. } = &e.case {
             if noted.insert(case_id.as_str()) {

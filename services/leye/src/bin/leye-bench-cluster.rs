@@ -20,7 +20,8 @@ use leye::bench::cluster::{Bench, ClusterRun, RawInserts};
 /// The bench's clients share the machine with what they measure: the same
 /// allocator as `leye serve` (`main.rs`), not glibc's, whose `malloc` and
 /// `free` took about a seventh of the clients' CPU (docs/PERFORMANCE.md,
-/// "The bench's clients").
+/// "The read model's bookkeeping, the bench's clients, and where three
+/// servers' CPU goes").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

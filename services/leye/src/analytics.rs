@@ -60,7 +60,9 @@ pub enum QueryError {
     Unavailable(&'static str),
     /// The read model had not reached the request's `min_position` at the
     /// first bound (`UNAVAILABLE` for the server's, `DEADLINE_EXCEEDED` for the call's).
-    #[error("the read model has reached log position {reached}, not min_position {wanted}, within {bound}")]
+    #[error(
+        "the read model has reached log position {reached}, not min_position {wanted}, within {bound} (a query that wakes a sleeping read model waits for the log's head)"
+    )]
     NotReached { wanted: u64, reached: u64, bound: Bound },
 }
 
@@ -321,18 +323,22 @@ impl Analytics {
     ) -> Result<(T, u64), QueryError> {
         let query = std::sync::Arc::new(query);
         let end = self.progress.as_ref().map(|p| p.end_of(wait));
+        let min_position = match &self.progress {
+            Some(progress) => progress.wanted(wait.min_position).await,
+            None => wait.min_position,
+        };
         loop {
             if let (Some(progress), Some(end)) = (&self.progress, end) {
-                progress.wait_until(wait.min_position, end).await?;
+                progress.wait_until(min_position, end).await?;
             }
             match self.query_once(query.clone()).await {
-                Ok((_, reached)) if reached < wait.min_position => {
+                Ok((_, reached)) if reached < min_position => {
                     let (until, bound) = end.unwrap_or((std::time::Instant::now(), Bound::Server));
                     if std::time::Instant::now() + BEHIND_RETRY < until {
                         tokio::time::sleep(BEHIND_RETRY).await;
                         continue;
                     }
-                    return Err(QueryError::NotReached { wanted: wait.min_position, reached, bound });
+                    return Err(QueryError::NotReached { wanted: min_position, reached, bound });
                 }
                 answer => return answer,
             }

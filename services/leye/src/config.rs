@@ -25,6 +25,7 @@
 //! | publisher lag for NOT_SERVING, seconds | `--publisher-max-lag-secs` | `LEYE_PUBLISHER_MAX_LAG_SECS` | `publisher_max_lag_secs` | `30` |
 //! | leadership interval on a shared store, ms (100–60000): a standby takes over within about one after a leader exits or is killed, four if its machine vanishes | `--leadership-interval-ms` | `LEYE_LEADERSHIP_INTERVAL_MS` | `leadership_interval_ms` | `1000` |
 //! | cases remembered as last decided (0–1000000; 0: every command reads its stream) | `--case-memory` | `LEYE_CASE_MEMORY` | `case_memory` | `16384` |
+//! | seconds a query keeps the read model of a server that leads neither the publisher nor the policy finder folding the log (0–86400; 0: always folds; [`crate::folding`]) | `--readmodel-idle-secs` | `LEYE_READMODEL_IDLE_SECS` | `readmodel_idle_secs` | `600` |
 //! | policy finder (政策找人) on/off | `--policy-finder` | `LEYE_POLICY_FINDER` | `policy_finder` | `true` |
 //! | policy catalogue directory (`*.toml`) | `--policies` | `LEYE_POLICIES` | `policies` | the catalogue built into the binary (`policies/`) |
 //! | event-store chain key file | `--chain-key-file` | `LEYE_CHAIN_KEY_FILE` | `chain_key_file` | `<data_dir>/keys/chain.key` |
@@ -85,6 +86,10 @@ pub struct ServeConfig {
     /// Cases a server remembers as it last decided them (`case_memory`):
     /// the next command on one reads no stream ([`crate::cases`]).
     pub case_memory: usize,
+    /// How long a query keeps the read model of a server that leads neither
+    /// the publisher nor the policy finder folding (`readmodel_idle_secs`;
+    /// zero: always; [`crate::folding`]).
+    pub readmodel_idle: Duration,
     /// Where `/metrics` is served; `None`: not served.
     pub metrics_listen: Option<SocketAddr>,
     /// Where the dashboard and its JSON API are served; `None`: not served.
@@ -258,6 +263,12 @@ pub struct ServeSettings {
     /// command on one reads no stream (0 to 1000000; 0: none).
     #[arg(long, hide_env_values = true, env = "LEYE_CASE_MEMORY")]
     pub case_memory: Option<usize>,
+    /// Seconds a query keeps this server's read model folding the log when
+    /// the server leads neither the publisher nor the policy finder (0 to
+    /// 86400; 0: it always folds). A query on a sleeping read model wakes it
+    /// and waits until it has folded the log's head.
+    #[arg(long, hide_env_values = true, env = "LEYE_READMODEL_IDLE_SECS")]
+    pub readmodel_idle_secs: Option<u64>,
     /// Run the policy finder (政策找人): note on person cases the programmes
     /// they are eligible for and have not received (`true`/`false`).
     #[arg(long, hide_env_values = true, env = "LEYE_POLICY_FINDER")]
@@ -409,6 +420,12 @@ impl ServeSettings {
         );
         let case_memory = self.case_memory.or(lower.case_memory).unwrap_or(crate::cases::CASE_MEMORY);
         anyhow::ensure!(case_memory <= 1_000_000, "case_memory: must be 0 to 1000000 (got {case_memory})");
+        let readmodel_idle_secs =
+            self.readmodel_idle_secs.or(lower.readmodel_idle_secs).unwrap_or(crate::folding::IDLE.as_secs());
+        anyhow::ensure!(
+            readmodel_idle_secs <= 86_400,
+            "readmodel_idle_secs: must be 0 to 86400 (got {readmodel_idle_secs})"
+        );
         let metrics_listen = self.metrics_listen.or(lower.metrics_listen);
         let dashboard_listen = self.dashboard_listen.or(lower.dashboard_listen);
         let otlp_endpoint = self.otlp_endpoint.or(lower.otlp_endpoint);
@@ -458,6 +475,7 @@ impl ServeSettings {
             vault,
             leadership_interval,
             case_memory,
+            readmodel_idle: Duration::from_secs(readmodel_idle_secs),
             metrics_listen,
             dashboard_listen,
             otlp_endpoint,
@@ -663,6 +681,7 @@ mod tests {
             (ServeSettings { leadership_interval_ms: Some(99), ..Default::default() }, "leadership_interval_ms"),
             (ServeSettings { leadership_interval_ms: Some(60_001), ..Default::default() }, "leadership_interval_ms"),
             (ServeSettings { case_memory: Some(1_000_001), ..Default::default() }, "case_memory"),
+            (ServeSettings { readmodel_idle_secs: Some(86_401), ..Default::default() }, "readmodel_idle_secs"),
         ] {
             let err = settings.layered_over(ServeSettings::default()).unwrap_err().to_string();
             assert!(err.contains(key), "{err}");

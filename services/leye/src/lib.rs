@@ -53,6 +53,7 @@ pub mod consume;
 pub mod devtools;
 pub mod export;
 pub mod finder;
+pub mod folding;
 pub mod generate;
 pub mod grpc;
 pub mod http;

@@ -14,6 +14,7 @@
 //! | `leye_follower_lag_events` | gauge | `follower` | `leye_store_head_position` − the follower's position |
 //! | `leye_follower_lag_seconds` | gauge | `follower` | age of the oldest event the follower has not handled (now − its `recorded_at`); 0 when caught up |
 //! | `leye_store_head_position` | gauge | | global position of the last event in the store (sampled every 0.5 s) |
+//! | `leye_readmodel_folding` | gauge | | 1 while this server's read model folds the log; 0 while it sleeps (a server that leads neither the publisher nor the policy finder, unread for `readmodel_idle_secs`; its `projector` position then stays where it stopped) |
 //! | `leye_publisher_enabled` | gauge | | 1 when a NATS URL is configured |
 //! | `leye_publisher_connected` | gauge | | 1 while the NATS connection is up |
 //! | `leye_publisher_publishing` | gauge | | 1 while a publishing session runs (stream set up) |

@@ -188,8 +188,25 @@ async fn run_checked(
     let warmer = tokio::spawn(
         keep_index_warm(readmodel.clone(), preparer, reached.subscribe(), projector_stopped.clone()).in_current_span(),
     );
+    // The leader of the publisher (and of the policy finder, which reads the
+    // read model) folds always; another server while it is read (`folding`).
+    let mut leaders = vec![crate::leadership::Roles::leader(&roles.publisher).map(|l| l.0)];
+    if config.finder.enabled {
+        leaders.push(crate::leadership::Roles::leader(&roles.finder).map(|l| l.0));
+    }
+    let (waking, folds, folding_task) = crate::folding::Folding { leaders, idle: config.readmodel_idle }
+        .start(log_head(&store), projector_stopped.clone());
     let projector = tokio::spawn(
-        keep_projecting(store.clone(), readmodel.clone(), projector_stopped, reached, wanted_rx).in_current_span(),
+        keep_projecting(
+            store.clone(),
+            readmodel.clone(),
+            projector_stopped,
+            reached,
+            wanted_rx,
+            folds,
+            publisher.metrics.clone(),
+        )
+        .in_current_span(),
     );
     let (stop_finder, finder_stopped) = tokio::sync::watch::channel(false);
     let mut finder_task = None;
@@ -199,7 +216,7 @@ async fn run_checked(
         let ids = CaseIds::load_or_create(&config.pseudonym_key_file)?;
         let wait_max = config.trust.limits.query_wait_max();
         let analytics = AnalyticsApi::new(readmodel.clone(), config.targets.clone(), clock.clone())
-            .with_progress(crate::analytics::Progress::new(reached_rx, wanted, wait_max));
+            .with_progress(crate::analytics::Progress::new(reached_rx, wanted, wait_max).with_waking(waking));
         // A command that keeps losing races to other servers is answered
         // `ABORTED` before the request timeout cancels it.
         let retry_for = crate::trust::Limits::secs(config.trust.limits.request_timeout_secs)
@@ -310,6 +327,7 @@ async fn run_checked(
         tracing::error!(error = %e, "projector task ended abnormally");
     }
     let _ = warmer.await;
+    let _ = folding_task.await;
     publisher.handle.stop().await;
     if let Some((stop, task)) = metrics {
         stop.send_replace(true);
@@ -371,13 +389,43 @@ pub fn open_audit(config: &ServeConfig) -> anyhow::Result<AuditLog> {
         .map_err(|e| anyhow::anyhow!("opening the audit trail: {e}"))
 }
 
-/// Runs the projector until `stop`, restarting it after a failure (logged at
-/// once) so the read model never silently stops following the log.
+/// The log's head for a query that wakes the read model (`folding`).
+fn log_head(store: &Store) -> crate::folding::Head {
+    let store = store.clone();
+    std::sync::Arc::new(move || {
+        let store = store.clone();
+        Box::pin(async move { store.head().await.map(|h| h.map_or(0, |p| p.commit)).map_err(|e| e.to_string()) })
+    })
+}
+
+/// Runs the projector while `folds` (see `folding`) until `stop`.
 async fn keep_projecting(
     store: Store,
     dir: ReadModelDir,
     mut stop: tokio::sync::watch::Receiver<bool>,
     reached: tokio::sync::watch::Sender<u64>,
+    wanted: tokio::sync::watch::Receiver<leye_projections::runner::Wanted>,
+    mut folds: tokio::sync::watch::Receiver<bool>,
+    metrics: Arc<Metrics>,
+) {
+    loop {
+        let Some(term) = crate::leadership::term(&mut folds, &mut stop).await else { return };
+        metrics.readmodel_folding(true);
+        project(store.clone(), dir.clone(), term, &reached, wanted.clone()).await;
+        metrics.readmodel_folding(false);
+        if *stop.borrow() {
+            return;
+        }
+    }
+}
+
+/// Runs the projector until `stop`, restarting it after a failure (logged at
+/// once) so the read model never silently stops following the log.
+async fn project(
+    store: Store,
+    dir: ReadModelDir,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    reached: &tokio::sync::watch::Sender<u64>,
     wanted: tokio::sync::watch::Receiver<leye_projections::runner::Wanted>,
 ) {
     let mut backoff = std::time::Duration::from_millis(200);
@@ -386,7 +434,7 @@ async fn keep_projecting(
             store.clone(),
             dir.clone(),
             stop.clone(),
-            &reached,
+            reached,
             wanted.clone(),
         )
         .await

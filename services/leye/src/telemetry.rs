@@ -68,6 +68,7 @@ pub struct Metrics {
     grpc_duration: Family<MethodLabels, Histogram, fn() -> Histogram>,
     commands: Family<CommandLabels, Counter>,
     append_duration: Histogram,
+    readmodel_folding: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -119,11 +120,17 @@ impl Metrics {
             "Time of one append to the event store (durable when it returns)",
             append_duration.clone(),
         );
+        let readmodel_folding = Gauge::default();
+        registry.register(
+            "leye_readmodel_folding",
+            "1 while this server's read model folds the log, 0 while it sleeps (nobody read it for readmodel_idle_secs and the server leads neither the publisher nor the policy finder)",
+            readmodel_folding.clone(),
+        );
         let build = Family::<VersionLabels, Gauge>::default();
         build.get_or_create(&VersionLabels { version: env!("CARGO_PKG_VERSION").to_string() }).set(1);
         registry.register("leye_build_info", "Always 1; the version of leye running", build);
         registry.register_collector(Box::new(ProcessCollector));
-        Self { registry, grpc_requests, grpc_duration, commands, append_duration }
+        Self { registry, grpc_requests, grpc_duration, commands, append_duration, readmodel_folding }
     }
 
     /// One request answered with `code` after `elapsed`.
@@ -146,6 +153,11 @@ impl Metrics {
         let labels =
             CommandLabels { command: command.to_string(), outcome: outcome.to_string(), code: code.to_string() };
         self.commands.get_or_create(&labels).inc();
+    }
+
+    /// Whether this server's read model folds the log now (`crate::folding`).
+    pub fn readmodel_folding(&self, folding: bool) {
+        self.readmodel_folding.set(i64::from(folding));
     }
 
     /// One store append took `elapsed`.

@@ -113,6 +113,108 @@ async fn two_servers_one_store_every_event_once_across_a_publisher_leader_kill()
     }
 }
 
+/// The figures of the whole city this year, as `server` answers them, with
+/// the position it answered at.
+async fn city_targets(server: &Leye, min_position: u64) -> (Vec<leye_proto::analytics::v1::Target>, u64) {
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let request = leye_proto::analytics::v1::GetTargetsRequest {
+        jurisdiction: String::new(),
+        period_from: format!("{}-01-01", today.format("%Y")),
+        period_to: today.to_string(),
+        as_of: String::new(),
+        min_position,
+    };
+    let answer = server.targets_client().await.get_targets(request).await.unwrap().into_inner();
+    (answer.targets, answer.checkpoint_position)
+}
+
+/// The log's head (its last global position) in the shared store.
+async fn head(url: &str) -> u64 {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let row = client.query_one("SELECT coalesce(max(position), 0) FROM leye.events", &[]).await.unwrap();
+    row.get::<_, i64>(0) as u64
+}
+
+/// A server's read model (issue 12, `leye::folding`): only the publisher's
+/// leader folds every event; another server's read model sleeps until a
+/// query reads it, and that query is answered as of the log's head when it
+/// asked, with the leader's figures; unread for `--readmodel-idle-secs` it
+/// sleeps again; and the server that takes the publisher over folds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_folds_only_while_read_and_its_answers_cover_the_whole_log() {
+    let Some(pg) = TestPostgres::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start(&dir.path().join("nats")).await;
+    let url = pg.url();
+    let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(&a_dir).unwrap();
+    let args = ["--store", url.as_str(), "--readmodel-idle-secs", "3"];
+    let mut a = Leye::start(&a_dir, Some(&nats.url()), &args).await;
+    run_clients(a.addr, a.token(), 1, 1, 1000).await;
+    support::eventually("A leads the publisher", Duration::from_secs(30), || {
+        let leads = leads_publisher(&a);
+        async move { leads.then_some(()) }
+    })
+    .await;
+    copy_keys(&a_dir, &b_dir);
+    let pseudonym = a_dir.join("pseudonym.key");
+    let mut b_args = args.to_vec();
+    b_args.extend(["--pseudonym-key-file", pseudonym.to_str().unwrap()]);
+    let b = Leye::start(&b_dir, Some(&nats.url()), &b_args).await;
+    tokio::join!(run_clients(a.addr, a.token(), 2, 3, 0), run_clients(b.addr, b.token(), 2, 3, 100));
+
+    let head = head(&url).await;
+    let projector = "leye_follower_position{follower=\"projector\"}";
+    support::eventually("A folded the whole log", Duration::from_secs(30), || {
+        let a = &a;
+        async move { (a.metric(projector).await? >= head as f64).then_some(()) }
+    })
+    .await;
+    assert_eq!(a.metric("leye_readmodel_folding").await, Some(1.0), "the publisher's leader folds");
+    assert_eq!(b.metric("leye_readmodel_folding").await, Some(0.0), "an unread standby does not");
+    assert_eq!(b.metric(projector).await, Some(0.0), "B folded nothing of the {head} events");
+    assert!(b.log_text().contains("the read model sleeps"), "{}", b.log_text());
+
+    // The first query on B wakes it, and is answered as of the head.
+    let (on_a, _) = city_targets(&a, head).await;
+    let (on_b, at) = city_targets(&b, 0).await;
+    assert!(at >= head, "B answered at {at}, before the head {head} when it was asked");
+    assert_eq!(on_b, on_a, "B's figures are the leader's");
+    assert!(on_b.iter().any(|t| t.numerator > 0), "figures that count something: {on_b:?}");
+    assert_eq!(b.metric("leye_readmodel_folding").await, Some(1.0), "read: it folds");
+    // New commands reach B's answers while it folds (the pace bounds their lag).
+    run_clients(a.addr, a.token(), 1, 1, 2000).await;
+    let head = self::head(&url).await;
+    support::eventually("B folds what A appends while it is read", Duration::from_secs(30), || {
+        let b = &b;
+        async move { (b.metric(projector).await? >= head as f64).then_some(()) }
+    })
+    .await;
+    // Unread for its idle time: asleep again.
+    support::eventually("B sleeps again", Duration::from_secs(30), || {
+        let b = &b;
+        async move { (b.metric("leye_readmodel_folding").await? == 0.0).then_some(()) }
+    })
+    .await;
+
+    // The publisher's new leader folds, read or not.
+    a.kill9().await;
+    run_clients(b.addr, b.token(), 1, 2, 3000).await;
+    support::eventually("B leads the publisher", Duration::from_secs(30), || {
+        let leads = leads_publisher(&b);
+        async move { leads.then_some(()) }
+    })
+    .await;
+    let head = self::head(&url).await;
+    support::eventually("B, the leader now, folds the whole log unread", Duration::from_secs(30), || {
+        let b = &b;
+        async move { (b.metric(projector).await? >= head as f64).then_some(()) }
+    })
+    .await;
+    assert_eq!(b.metric("leye_readmodel_folding").await, Some(1.0));
+}
+
 /// Rebuilds the read model of the log at `url` into `scratch` (with the key
 /// files of `keys_from`), then waits until the targets each server in
 /// `servers` exports (by data directory; the servers keep running) equal
@@ -247,7 +349,11 @@ async fn three_servers_three_nats_nodes_kill_the_leader_then_a_nats_node() {
     let on_nats: std::collections::HashSet<&str> = received.iter().map(|r| r.header("Leye-Event-Id")).collect();
     assert!(sent.iter().all(|s| on_nats.contains(s.event_id.as_str())), "every acknowledged event on NATS");
 
-    // Each surviving server's read model equals a rebuild of the shared log.
+    // Each surviving server's read model equals a rebuild of the shared log,
+    // once read: a query wakes the one that leads no role (`leye::folding`).
+    for (_, s) in servers.iter().enumerate().filter(|(i, _)| *i != leader) {
+        city_targets(s, 0).await;
+    }
     let alive: Vec<std::path::PathBuf> =
         servers.iter().enumerate().filter(|(i, _)| *i != leader).map(|(_, s)| s.data_dir.clone()).collect();
     read_models_equal_a_rebuild(&url, &first, &dir.path().join("rebuilt"), &alive).await;

@@ -20,6 +20,7 @@ use leye_projections::runner::Wanted;
 use tokio::sync::watch;
 
 use super::QueryError;
+use crate::folding::Waking;
 
 /// What a query asks to wait for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -61,11 +62,29 @@ pub struct Progress {
     reached: watch::Receiver<u64>,
     wanted: watch::Sender<Wanted>,
     max: Duration,
+    /// Where the projector may sleep ([`crate::folding`]): queries wake it.
+    waking: Option<Waking>,
 }
 
 impl Progress {
     pub fn new(reached: watch::Receiver<u64>, wanted: watch::Sender<Wanted>, max: Duration) -> Self {
-        Self { reached, wanted, max }
+        Self { reached, wanted, max, waking: None }
+    }
+
+    /// Queries note their reads on `waking`, and wait for the log's head when
+    /// the read model sleeps.
+    pub fn with_waking(mut self, waking: Waking) -> Self {
+        self.waking = Some(waking);
+        self
+    }
+
+    /// The position a query asking for `min_position` waits for: higher when
+    /// its read wakes a sleeping read model ([`Waking::wanted`]).
+    pub async fn wanted(&self, min_position: u64) -> u64 {
+        match &self.waking {
+            Some(waking) => waking.wanted(min_position).await,
+            None => min_position,
+        }
     }
 
     /// The longest a query waits.

@@ -7,7 +7,8 @@
 //! bucket). A role's task runs only while its server leads the role, and
 //! stops (to stand by again) when leadership is lost. On the embedded store
 //! the one server leads every role. The read model is each server's own (in
-//! its data directory), so every server projects its own.
+//! its data directory): the publisher's leader folds the log into its own
+//! always, another server only while it is read ([`crate::folding`]).
 //!
 //! A server whose store refuses appends (its check at open found a problem:
 //! another chain key, a broken chain, a damaged file; it refuses commands)

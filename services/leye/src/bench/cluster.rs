@@ -115,6 +115,22 @@ pub struct ClusterRun {
     pub cost: Cost,
     /// PostgreSQL's statistics of the run's database (servers stopped).
     pub statements: Statements,
+    /// With several servers: the first query on a server that never led
+    /// (its read model asleep through the run, `crate::folding`).
+    pub woken: Option<Woken>,
+}
+
+/// A query that woke a sleeping read model, after the run's commands.
+#[derive(Debug, Clone, Copy)]
+pub struct Woken {
+    /// Events the read model had not folded when asked (the log's head
+    /// minus its checkpoint).
+    pub behind: u64,
+    /// Time to the answer (`GetTargets` of the city), which waits for the head.
+    pub answered_after: Duration,
+    /// The position it answered at, and the head when it was asked.
+    pub answered_at: u64,
+    pub head: u64,
 }
 
 /// What PostgreSQL did for a run (`pg_stat_database`, `pg_stat_user_tables`),
@@ -275,6 +291,10 @@ pub struct Bench {
     pub leadership_interval_ms: Option<u64>,
     /// `--case-memory` of every server; `None`: the default.
     pub case_memory: Option<usize>,
+    /// `--readmodel-idle-secs` of every server; `None`: the default (the
+    /// bench asks no query, so only the publisher's leader folds; 0: every
+    /// server folds, as when analysts read each).
+    pub readmodel_idle_secs: Option<u64>,
 }
 
 /// One `leye serve` process.
@@ -301,7 +321,18 @@ impl Bench {
         leye_auth::dev::issue_server_cert(&ca, &tls, &["localhost".into()])?;
         let ca = std::fs::read(tls.join("bench-ca.pem"))?;
         let super::nats::Server { child: nats, url: nats_url, .. } = super::nats::start(&dir.path().join("nats"))?;
-        Ok(Self { pg, nats, nats_url, leye, dir, ca, runs: 0, leadership_interval_ms: None, case_memory: None })
+        Ok(Self {
+            pg,
+            nats,
+            nats_url,
+            leye,
+            dir,
+            ca,
+            runs: 0,
+            leadership_interval_ms: None,
+            case_memory: None,
+            readmodel_idle_secs: None,
+        })
     }
 
     /// A fresh database for the next run; its URL.
@@ -431,6 +462,10 @@ impl Bench {
         }
         let published_after = answered.elapsed();
         let cost = Cost::now(&nodes, self.processes()).await?.minus(cost_before);
+        let woken = match nodes.iter().find(|n| leads(n) == 0) {
+            Some(standby) if nodes.len() > 1 => Some(self.wake(standby, &c).await?),
+            _ => None,
+        };
         for n in nodes {
             stop(n).await;
         }
@@ -448,6 +483,36 @@ impl Bench {
             first_error,
             cost,
             statements,
+            woken,
+        })
+    }
+
+    /// Times the first query on `standby`, whose read model slept through
+    /// the run: it waits until the read model has folded the log's head.
+    async fn wake(&self, standby: &Node, c: &tokio_postgres::Client) -> anyhow::Result<Woken> {
+        use leye_proto::analytics::v1::{GetTargetsRequest, targets_service_client::TargetsServiceClient};
+        const PROJECTOR: &str = "leye_follower_position{follower=\"projector\"} ";
+        let metrics = scrape(standby.metrics).await?;
+        let folded: u64 =
+            metrics.lines().find_map(|l| l.strip_prefix(PROJECTOR)?.trim().parse::<f64>().ok()).map_or(0, |p| p as u64);
+        let head: i64 = c.query_one("SELECT coalesce(max(position), 0) FROM leye.events", &[]).await?.get(0);
+        let head = u64::try_from(head).unwrap_or(0);
+        let mut targets = TargetsServiceClient::new(self.authed_as(standby, leye_auth::Role::Analyst).await?);
+        let today = leye_domain::beijing_date(chrono::Utc::now());
+        let request = GetTargetsRequest {
+            jurisdiction: String::new(),
+            period_from: format!("{}-01-01", today.format("%Y")),
+            period_to: today.to_string(),
+            as_of: String::new(),
+            min_position: 0,
+        };
+        let asked = Instant::now();
+        let answer = targets.get_targets(request).await.context("the standby's first query")?.into_inner();
+        Ok(Woken {
+            behind: head.saturating_sub(folded),
+            answered_after: asked.elapsed(),
+            answered_at: answer.checkpoint_position,
+            head,
         })
     }
 
@@ -558,6 +623,9 @@ impl Bench {
         if let Some(cases) = self.case_memory {
             cmd.args(["--case-memory", &cases.to_string()]);
         }
+        if let Some(secs) = self.readmodel_idle_secs {
+            cmd.args(["--readmodel-idle-secs", &secs.to_string()]);
+        }
         for (k, _) in std::env::vars() {
             if k.starts_with("LEYE_") && k != "LEYE_LOG" {
                 cmd.env_remove(k);
@@ -585,10 +653,14 @@ impl Bench {
 
     /// A TLS channel to `node` with a caseworker's token of its development issuer.
     async fn authed(&self, node: &Node) -> anyhow::Result<Authed> {
+        self.authed_as(node, leye_auth::Role::Caseworker).await
+    }
+
+    async fn authed_as(&self, node: &Node, role: leye_auth::Role) -> anyhow::Result<Authed> {
         let (key, _) = crate::trust::dev_issuer(&node.data)?;
         let claims = leye_auth::dev::DevClaims {
             key_id: Some(crate::trust::DEV_KEY_ID.into()),
-            ..leye_auth::dev::DevClaims::new("bench", &[leye_auth::Role::Caseworker], &["120000"])
+            ..leye_auth::dev::DevClaims::new("bench", &[role], &["120000"])
         };
         let token = leye_auth::dev::issue_token(&key, &claims, chrono::Utc::now().timestamp())?;
         let host = format!("localhost:{}", node.addr.port());

@@ -7,7 +7,7 @@
 //! ```text
 //! cargo build --release -p leye --bins
 //! target/release/leye-bench-cluster [--persons 500,1500] [--clients 16,64,128] [--failovers 3] [--tmp-dir DIR]
-//!     [--leadership-interval-ms MS]
+//!     [--leadership-interval-ms MS] [--case-memory N] [--readmodel-idle-secs S]
 //! ```
 //! Needs PostgreSQL (`initdb`, `pg_ctl`) and `nats-server` installed; starts
 //! its own of each. Errors should be 0.
@@ -47,6 +47,11 @@ struct Args {
     /// Cases each server remembers as last decided (`leye serve --case-memory`; 0: none; default 16384).
     #[arg(long)]
     case_memory: Option<usize>,
+    /// `leye serve --readmodel-idle-secs` of every server (default 600: the
+    /// bench asks no query, so only the publisher's leader folds; 0: every
+    /// server folds, as when analysts read each).
+    #[arg(long)]
+    readmodel_idle_secs: Option<u64>,
 }
 
 fn main() -> ExitCode {
@@ -60,6 +65,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut bench = Bench::start(&tmp, leye).await?;
     bench.leadership_interval_ms = args.leadership_interval_ms;
     bench.case_memory = args.case_memory;
+    bench.readmodel_idle_secs = args.readmodel_idle_secs;
     println!(
         "leye serve on one PostgreSQL (fsync, synchronous_commit on), gRPC over TLS, 4 commands per person; \
          raw = single-row INSERT commits of the events' mean row size over as many connections (at most 128); \
@@ -132,6 +138,15 @@ fn print_runs(persons: u64, runs: &[ClusterRun], raw: &RawInserts, best: &RawIns
             "         every event on NATS {:.0} ms after the last answer",
             r.published_after.as_secs_f64() * 1000.0
         );
+        if let Some(w) = &r.woken {
+            println!(
+                "         a standby's first query after the run: {} events behind, answered in {:.0} ms at position {} (head {})",
+                w.behind,
+                w.answered_after.as_secs_f64() * 1000.0,
+                w.answered_at,
+                w.head
+            );
+        }
         if let Some(e) = &r.first_error {
             println!("         first error: {e}");
         }

@@ -2,9 +2,9 @@
 //!
 //! Every server keeps a read model of its own, in its data directory, and a
 //! live fold costs about 0.02 ms of the machine an event on each server that
-//! folds (docs/PERFORMANCE.md, "What every server's own read model costs"):
-//! three servers all folding every event was the largest cost they added to
-//! each other. So a server folds only while its read model is needed:
+//! folds: three servers all folding every event was the largest cost they
+//! added to each other (docs/PERFORMANCE.md, "Only the publisher's leader
+//! folds every event"). So a server folds only while its read model is needed:
 //! - it leads the publisher: the service's one read model that follows the
 //!   log whether or not anyone reads it (with one server, or on the embedded
 //!   store, that is always this server), or the policy finder, whose sweeps

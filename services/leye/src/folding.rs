@@ -121,7 +121,9 @@ impl Folding {
         let leading = always || leaders.iter().any(|l| *l.borrow());
         let (last_read, read) = watch::channel(None);
         let (folding_tx, folding) = watch::channel(decide(leading, self.idle, None, Instant::now()).0);
-        let task = tokio::spawn(keep_deciding(always, leaders, self.idle, read, folding_tx, stop));
+        // In the caller's span, as every line the server logs.
+        let deciding = keep_deciding(always, leaders, self.idle, read, folding_tx, stop);
+        let task = tokio::spawn(tracing::Instrument::in_current_span(deciding));
         (Waking { last_read, folding: folding.clone(), woken_at: Arc::default(), head }, folding, task)
     }
 }

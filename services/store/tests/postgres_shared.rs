@@ -453,3 +453,68 @@ async fn subscriptions_of_one_server_read_each_new_page_once_between_them() {
     // than 2 ms later), plus each subscription's first read.
     assert!(scans <= 90, "six subscriptions and 30 commits made {scans} scans of the events");
 }
+
+/// The collation `events.stream` is compared in, in the database of `url`.
+async fn stream_collation(url: &str) -> String {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    let row = client
+        .query_one(
+            "SELECT c.collname::text FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation \
+             WHERE a.attrelid = 'leye.events'::regclass AND a.attname = 'stream'",
+            &[],
+        )
+        .await
+        .expect("collation");
+    row.get(0)
+}
+
+/// In a database whose locale is not C, the `(stream, revision)` key is in
+/// byte order: new stores are created so, older ones are brought to it at
+/// open, and the key goes on refusing a second event at a revision between
+/// servers, found by the index with the callers' (default-collated) names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_names_are_keyed_in_byte_order_whatever_the_database_locale() {
+    let Some(pg) = TestPostgres::start() else { return };
+    sql(&pg, "CREATE DATABASE localised TEMPLATE template0 LC_COLLATE 'C.utf8' LC_CTYPE 'C.utf8'").await;
+    let url = pg.url_for("localised");
+    let keys = tempfile::tempdir().expect("tempdir");
+    let key = keys.path().join("chain.key");
+    let open = || PostgresStore::open(&url, options(&key));
+    let (a, b) = (open().await.expect("open a"), open().await.expect("open b"));
+    assert_eq!(stream_collation(&url).await, "C", "a new store");
+
+    let s = stream("case");
+    a.append(&s, ExpectedRevision::NoStream, events(3)).await.expect("append");
+    b.append(&s, ExpectedRevision::Exact(2), events(1)).await.expect("b moves the stream on");
+    // a remembers revision 2: its optimistic insert meets the unique key.
+    let r = a.append(&s, ExpectedRevision::Exact(2), events(1)).await;
+    assert!(matches!(r, Err(StoreError::WrongExpectedRevision { .. })), "{r:?}");
+    a.close().await;
+    b.close().await;
+
+    // A store created before the rule, in the database's collation.
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    client
+        .batch_execute("ALTER TABLE leye.events ALTER COLUMN stream SET DATA TYPE text COLLATE \"default\"")
+        .await
+        .expect("the old collation");
+    assert_eq!(stream_collation(&url).await, "default");
+    let (a, b) = (open().await.expect("open a"), open().await.expect("open b"));
+    assert_eq!(stream_collation(&url).await, "C", "brought to byte order at open");
+    assert!(a.integrity().is_none(), "{:?}", a.integrity());
+    assert_eq!(a.read_stream(&s, 0).await.expect("read").len(), 4, "every event kept");
+    b.append(&s, ExpectedRevision::Exact(3), events(1)).await.expect("append after the rebuild");
+    let r = a.append(&s, ExpectedRevision::Exact(3), events(1)).await;
+    assert!(matches!(r, Err(StoreError::WrongExpectedRevision { .. })), "{r:?}");
+
+    // A name given in the database's collation still finds the key's index.
+    client.batch_execute("SET enable_seqscan = off").await.expect("set");
+    let plan = client
+        .query("EXPLAIN SELECT position FROM leye.events WHERE stream = $1::text", &[&s.as_str()])
+        .await
+        .expect("explain");
+    let plan: Vec<String> = plan.iter().map(|r| r.get(0)).collect();
+    assert!(plan.iter().any(|l| l.contains("events_stream_revision_key")), "{plan:#?}");
+}

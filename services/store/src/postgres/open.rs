@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tokio_postgres::Client;
+use tokio_postgres::{Client, Transaction};
 
 use super::{PostgresStoreOptions, SCHEMA_VERSION, Target, corrupt, pg, signed, unsigned};
 use crate::{
@@ -19,7 +19,7 @@ const SCHEMA_LOCK: i64 = 0x6c65_7965_0001;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
     position    bigint PRIMARY KEY,
-    stream      text   NOT NULL,
+    stream      text   COLLATE \"C\" NOT NULL, -- byte order: see `byte_ordered_streams`
     revision    bigint NOT NULL,
     event_id    bytea  NOT NULL UNIQUE,
     event_type  text   NOT NULL,
@@ -48,6 +48,41 @@ CREATE TABLE IF NOT EXISTS chain (
 );
 ";
 
+/// Stream names are compared byte by byte (`COLLATE "C"`), whatever the
+/// database's locale. The `(stream, revision)` unique key is what refuses a
+/// second event at a revision, between servers too; under a locale's
+/// collation its order is the C library's, which changes between releases
+/// (glibc 2.28) and differs between a primary and a replica on another
+/// libc, and an index built in one order and searched in another misses
+/// rows: the key would no longer refuse. Byte order loses nothing: equality
+/// is bytes under any deterministic collation, nothing reads streams in name
+/// order, and a comparison is a `memcmp` instead of a locale's.
+///
+/// A store whose table was created before this rule (in the database's
+/// collation) is brought to it here, once, under the schema lock: the index
+/// is rebuilt in byte order; the table is not rewritten.
+async fn byte_ordered_streams(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    let collation: String = tx
+        .query_one(
+            "SELECT c.collname::text FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation \
+             WHERE a.attrelid = 'events'::regclass AND a.attname = 'stream'",
+            &[],
+        )
+        .await
+        .map_err(pg)?
+        .try_get(0)
+        .map_err(pg)?;
+    if collation == "C" {
+        return Ok(());
+    }
+    tracing::warn!(
+        collation = %collation,
+        "events.stream is ordered by a locale's collation; rebuilding its unique key in byte order (once)"
+    );
+    tx.batch_execute("ALTER TABLE events ALTER COLUMN stream SET DATA TYPE text COLLATE \"C\"").await.map_err(pg)?;
+    Ok(())
+}
+
 /// The chain's algorithm and key id, as recorded in the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostgresChainInfo {
@@ -75,6 +110,7 @@ pub(super) async fn prepare(
         tx.batch_execute("SET LOCAL client_min_messages TO warning").await.map_err(pg)?;
         tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", target.schema)).await.map_err(pg)?;
         tx.batch_execute(SCHEMA).await.map_err(pg)?;
+        byte_ordered_streams(&tx).await?;
         tx
     } else {
         let tx = client.build_transaction().read_only(true).start().await.map_err(pg)?;

@@ -118,7 +118,7 @@ impl Folding {
     ) -> (Waking, watch::Receiver<bool>, tokio::task::JoinHandle<()>) {
         let always = self.leaders.iter().any(Option::is_none);
         let leaders: Vec<_> = self.leaders.into_iter().flatten().collect();
-        let leading = always || leaders.iter().any(|l| *l.borrow());
+        let leading = leads(always, &leaders);
         let (last_read, read) = watch::channel(None);
         let (folding_tx, folding) = watch::channel(decide(leading, self.idle, None, Instant::now()).0);
         // In the caller's span, as every line the server logs.
@@ -126,6 +126,11 @@ impl Folding {
         let task = tokio::spawn(tracing::Instrument::in_current_span(deciding));
         (Waking { last_read, folding: folding.clone(), woken_at: Arc::default(), head }, folding, task)
     }
+}
+
+/// Whether this server leads a role that keeps its read model folding.
+fn leads(always: bool, leaders: &[watch::Receiver<bool>]) -> bool {
+    always || leaders.iter().any(|l| *l.borrow())
 }
 
 async fn keep_deciding(
@@ -138,7 +143,7 @@ async fn keep_deciding(
 ) {
     let mut first = true;
     loop {
-        let leading = always || leaders.iter().any(|l| *l.borrow());
+        let leading = leads(always, &leaders);
         let (fold, until) = decide(leading, idle, *read.borrow_and_update(), Instant::now());
         let changed = folding.send_if_modified(|f| std::mem::replace(f, fold) != fold);
         if changed || std::mem::take(&mut first) {

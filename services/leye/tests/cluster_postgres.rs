@@ -92,8 +92,7 @@ async fn two_servers_one_store_every_event_once_across_a_publisher_leader_kill()
     assert_each_once_in_case_order(&received, &sent);
 
     // The store holds every acknowledged event once.
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(connection);
+    let client = pg_client(&url).await;
     let row = client.query_one("SELECT count(*), count(DISTINCT event_id) FROM leye.events", &[]).await.unwrap();
     let (events, distinct): (i64, i64) = (row.get(0), row.get(1));
     assert_eq!((events, distinct), (sent.len() as i64, sent.len() as i64), "each event once in the store");
@@ -128,11 +127,16 @@ async fn city_targets(server: &Leye, min_position: u64) -> (Vec<leye_proto::anal
     (answer.targets, answer.checkpoint_position)
 }
 
-/// The log's head (its last global position) in the shared store.
-async fn head(url: &str) -> u64 {
+/// A session on the shared store's database.
+async fn pg_client(url: &str) -> tokio_postgres::Client {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);
-    let row = client.query_one("SELECT coalesce(max(position), 0) FROM leye.events", &[]).await.unwrap();
+    client
+}
+
+/// The log's head (its last global position) in the shared store.
+async fn head(url: &str) -> u64 {
+    let row = pg_client(url).await.query_one("SELECT coalesce(max(position), 0) FROM leye.events", &[]).await.unwrap();
     row.get::<_, i64>(0) as u64
 }
 
@@ -324,8 +328,7 @@ async fn three_servers_three_nats_nodes_kill_the_leader_then_a_nats_node() {
 
     // The store: every acknowledged event once (the killed server's clients
     // may have had commands committed but not acknowledged: counted from the store).
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(connection);
+    let client = pg_client(&url).await;
     let row = client.query_one("SELECT count(*), count(DISTINCT event_id) FROM leye.events", &[]).await.unwrap();
     let (events, distinct): (i64, i64) = (row.get(0), row.get(1));
     assert_eq!(events, distinct, "each event once in the store");
@@ -351,11 +354,11 @@ async fn three_servers_three_nats_nodes_kill_the_leader_then_a_nats_node() {
 
     // Each surviving server's read model equals a rebuild of the shared log,
     // once read: a query wakes the one that leads no role (`leye::folding`).
-    for (_, s) in servers.iter().enumerate().filter(|(i, _)| *i != leader) {
+    let survivors: Vec<&Leye> = servers.iter().enumerate().filter(|(i, _)| *i != leader).map(|(_, s)| s).collect();
+    for s in &survivors {
         city_targets(s, 0).await;
     }
-    let alive: Vec<std::path::PathBuf> =
-        servers.iter().enumerate().filter(|(i, _)| *i != leader).map(|(_, s)| s.data_dir.clone()).collect();
+    let alive: Vec<std::path::PathBuf> = survivors.iter().map(|s| s.data_dir.clone()).collect();
     read_models_equal_a_rebuild(&url, &first, &dir.path().join("rebuilt"), &alive).await;
 }
 

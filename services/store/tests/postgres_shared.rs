@@ -193,10 +193,15 @@ async fn retries_and_conflicts_across_servers() {
     assert_eq!(a.read_stream(&s, 0).await.expect("read").len(), 6);
 }
 
-async fn sql(pg: &TestPostgres, statement: &str) {
-    let (client, connection) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls).await.expect("connect");
+/// A session on the database of `url`, for what the test looks at or does in SQL.
+async fn client(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect");
     tokio::spawn(connection);
-    client.batch_execute(statement).await.expect(statement);
+    client
+}
+
+async fn sql(pg: &TestPostgres, statement: &str) {
+    client(&pg.url()).await.batch_execute(statement).await.expect(statement);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -302,8 +307,7 @@ async fn events_scanned(pg: &TestPostgres, inserted: i64) -> i64 {
 /// The events table's statistics once they count `inserted` events: events
 /// read by sequential scans, and index scans.
 async fn events_read(pg: &TestPostgres, inserted: i64) -> (i64, i64, i64) {
-    let (client, connection) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls).await.expect("connect");
-    tokio::spawn(connection);
+    let client = client(&pg.url()).await;
     for _ in 0..300 {
         // A new snapshot of the statistics for every look.
         client.batch_execute("SELECT pg_stat_clear_snapshot()").await.expect("clear snapshot");
@@ -454,10 +458,8 @@ async fn subscriptions_of_one_server_read_each_new_page_once_between_them() {
     assert!(scans <= 90, "six subscriptions and 30 commits made {scans} scans of the events");
 }
 
-/// The collation `events.stream` is compared in, in the database of `url`.
-async fn stream_collation(url: &str) -> String {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect");
-    tokio::spawn(connection);
+/// The collation `events.stream` is compared in, in `client`'s database.
+async fn stream_collation(client: &tokio_postgres::Client) -> String {
     let row = client
         .query_one(
             "SELECT c.collname::text FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation \
@@ -482,7 +484,8 @@ async fn stream_names_are_keyed_in_byte_order_whatever_the_database_locale() {
     let key = keys.path().join("chain.key");
     let open = || PostgresStore::open(&url, options(&key));
     let (a, b) = (open().await.expect("open a"), open().await.expect("open b"));
-    assert_eq!(stream_collation(&url).await, "C", "a new store");
+    let client = client(&url).await;
+    assert_eq!(stream_collation(&client).await, "C", "a new store");
 
     let s = stream("case");
     a.append(&s, ExpectedRevision::NoStream, events(3)).await.expect("append");
@@ -494,15 +497,13 @@ async fn stream_names_are_keyed_in_byte_order_whatever_the_database_locale() {
     b.close().await;
 
     // A store created before the rule, in the database's collation.
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
-    tokio::spawn(connection);
     client
         .batch_execute("ALTER TABLE leye.events ALTER COLUMN stream SET DATA TYPE text COLLATE \"default\"")
         .await
         .expect("the old collation");
-    assert_eq!(stream_collation(&url).await, "default");
+    assert_eq!(stream_collation(&client).await, "default");
     let (a, b) = (open().await.expect("open a"), open().await.expect("open b"));
-    assert_eq!(stream_collation(&url).await, "C", "brought to byte order at open");
+    assert_eq!(stream_collation(&client).await, "C", "brought to byte order at open");
     assert!(a.integrity().is_none(), "{:?}", a.integrity());
     assert_eq!(a.read_stream(&s, 0).await.expect("read").len(), 4, "every event kept");
     b.append(&s, ExpectedRevision::Exact(3), events(1)).await.expect("append after the rebuild");

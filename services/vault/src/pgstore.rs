@@ -38,7 +38,7 @@ use std::{
 };
 
 use futures::StreamExt as _;
-use tokio_postgres::{AsyncMessage, Client, Config, NoTls};
+use tokio_postgres::{AsyncMessage, Client, Config, NoTls, types::ToSql};
 use uuid::Uuid;
 
 use crate::{
@@ -62,7 +62,11 @@ CREATE TABLE IF NOT EXISTS personal_key (
     created_at   bigint NOT NULL,  -- microseconds since the Unix epoch, UTC
     destroyed_at bigint
 );
-CREATE INDEX IF NOT EXISTS personal_key_subject ON personal_key (subject);
+-- Assigned keys only: nothing looks up the pool's unassigned keys by subject,
+-- and with their NULLs in it the planner took this index for the pool's
+-- assignment UPDATE, reading every unassigned key of every server each time.
+CREATE INDEX IF NOT EXISTS personal_key_subject_assigned ON personal_key (subject) WHERE subject IS NOT NULL;
+DROP INDEX IF EXISTS personal_key_subject;
 CREATE TABLE IF NOT EXISTS personal_key_wrapped (
     kid     bytea PRIMARY KEY REFERENCES personal_key (kid),
     wrapped text  NOT NULL
@@ -78,6 +82,16 @@ CREATE TABLE IF NOT EXISTS personal_key_erasure (
     erased_at bigint  NOT NULL
 );
 ";
+
+/// Records the subject of one key handed out since the last refill (`$1`
+/// the key id, `$2` its subject). One row by its primary key, whatever the
+/// table's statistics say: one `UPDATE … FROM UNNEST(…)` for the whole batch
+/// was planned from a growing table's stale statistics, and either read every
+/// unassigned key of every server through the index on subject or scanned
+/// the table, at each refill (docs/PERFORMANCE.md, "The key pool's
+/// assignments by primary key").
+pub(crate) const ASSIGN: &str =
+    "UPDATE personal_key SET subject = $2 WHERE kid = $1 AND subject IS NULL AND destroyed_at IS NULL";
 
 /// Where the PostgreSQL key store is, and how often erasures are looked for.
 #[derive(Clone)]
@@ -361,17 +375,18 @@ impl PgKeyStore {
             Box::pin(async move {
                 let tx = c.transaction().await.map_err(db)?;
                 if !a_kids.is_empty() {
-                    tx.execute(
-                        "UPDATE personal_key k SET subject = a.subject FROM UNNEST($1::bytea[], $2::bytea[]) AS a(kid, subject)
-                         WHERE k.kid = a.kid AND k.subject IS NULL AND k.destroyed_at IS NULL",
-                        &[&a_kids, &a_subjects],
-                    )
-                    .await
-                    .map_err(db)?;
+                    // Sent together: one round trip for the batch.
+                    let assign = tx.prepare(ASSIGN).await.map_err(db)?;
+                    let params: Vec<[&(dyn ToSql + Sync); 2]> =
+                        a_kids.iter().zip(&a_subjects).map(|(kid, subject)| [kid as _, subject as _]).collect();
+                    futures::future::try_join_all(params.iter().map(|p| tx.execute(&assign, p))).await.map_err(db)?;
                 }
-                tx.execute("INSERT INTO personal_key (kid, created_at) SELECT unnest($1::bytea[]), $2", &[&kids, &now_us()])
-                    .await
-                    .map_err(db)?;
+                tx.execute(
+                    "INSERT INTO personal_key (kid, created_at) SELECT unnest($1::bytea[]), $2",
+                    &[&kids, &now_us()],
+                )
+                .await
+                .map_err(db)?;
                 tx.execute(
                     "INSERT INTO personal_key_wrapped (kid, wrapped) SELECT * FROM UNNEST($1::bytea[], $2::text[])",
                     &[&kids, &wrapped],

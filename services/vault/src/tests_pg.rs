@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use leye_store::test_postgres::TestPostgres;
 
+use crate::pgstore::ASSIGN;
+
 use super::*;
 
 fn clear(o: Opened) -> Vec<u8> {
@@ -243,4 +245,70 @@ fn a_copy_into_a_key_store_a_server_opened_with_the_same_master_key_is_accepted(
     copy_sqlite_to_postgres(&file, &key, &options(&pg)).unwrap();
     let shared = Vault::open_postgres(&options(&pg), &key, Cipher::Aes256Gcm).unwrap();
     assert_eq!(clear(shared.unseal(subject, b"e", &sealed).unwrap()), subject.as_bytes());
+}
+
+/// A refill stays cheap however large the key table grows: each handed-out
+/// key's assignment reaches its row through the primary key, with the
+/// table's statistics stale or fresh (one `UPDATE … FROM UNNEST(…)` for the
+/// batch was planned to read every unassigned key of every server, or the
+/// whole table). The index on subject holds assigned keys only, and still
+/// serves an erasure's look-up by subject; a store made with the earlier
+/// full index loses it at open.
+#[test]
+fn a_refills_assignments_go_through_the_primary_key_and_the_subject_index_holds_assigned_keys_only() {
+    let Some(pg) = TestPostgres::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path(), "m.key", &MasterKey::generate());
+    let (rt, c) = client(&pg);
+    drop(Vault::open_postgres(&options(&pg), &key, Cipher::Aes256Gcm).unwrap());
+    // As an earlier build left the store: a full index on subject.
+    rt.block_on(c.batch_execute("CREATE INDEX personal_key_subject ON leye.personal_key (subject)")).unwrap();
+    let vault = Vault::open_postgres(&options(&pg), &key, Cipher::Aes256Gcm).unwrap();
+    let indexes: Vec<(String, String)> = rt
+        .block_on(c.query("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'personal_key'", &[]))
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert!(!indexes.iter().any(|(name, _)| name == "personal_key_subject"), "the full index is dropped: {indexes:?}");
+    let (_, def) = indexes.iter().find(|(name, _)| name == "personal_key_subject_assigned").expect("the new index");
+    assert!(def.ends_with("WHERE (subject IS NOT NULL)"), "{def}");
+
+    // A city's worth of keys, a few thousand of them unassigned (several
+    // servers' pools), never analysed, then analysed.
+    rt.block_on(c.batch_execute(
+        "SET search_path TO leye;
+         INSERT INTO personal_key (kid, subject, created_at)
+         SELECT uuid_send(gen_random_uuid()), CASE WHEN i % 50 = 0 THEN NULL ELSE uuid_send(gen_random_uuid()) END, 0
+         FROM generate_series(1, 200000) AS i",
+    ))
+    .unwrap();
+    let explain = |sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]| {
+        let rows = rt.block_on(c.query(&format!("EXPLAIN {sql}"), params)).unwrap();
+        rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>().join("\n")
+    };
+    let unassigned: Vec<u8> =
+        rt.block_on(c.query_one("SELECT kid FROM personal_key WHERE subject IS NULL LIMIT 1", &[])).unwrap().get(0);
+    let subject = Uuid::new_v4().as_bytes().to_vec();
+    for analyzed in [false, true] {
+        if analyzed {
+            rt.block_on(c.batch_execute("ANALYZE personal_key")).unwrap();
+        }
+        let plan = explain(ASSIGN, &[&unassigned, &subject]);
+        assert!(plan.contains("Index Scan using personal_key_pkey"), "analyzed {analyzed}: {plan}");
+    }
+    // Through the vault: what it hands out is assigned at the next refill.
+    let handed = Uuid::new_v4();
+    let sealed = vault.seal(handed, b"e", b"x").unwrap();
+    for _ in 0..POOL_BATCH {
+        vault.seal(Uuid::new_v4(), b"e", b"x").unwrap();
+    }
+    let recorded: Option<Vec<u8>> = rt
+        .block_on(c.query_one("SELECT subject FROM personal_key WHERE kid = $1", &[&sealed.kid.as_bytes().to_vec()]))
+        .unwrap()
+        .get(0);
+    assert_eq!(recorded.as_deref(), Some(handed.as_bytes().as_slice()), "the assignment is recorded");
+    // An erasure's look-up by subject uses the index on assigned keys.
+    let plan = explain("SELECT kid FROM personal_key WHERE subject = $1", &[&subject]);
+    assert!(plan.contains("personal_key_subject_assigned"), "{plan}");
 }

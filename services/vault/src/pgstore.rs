@@ -6,7 +6,11 @@
 //! - `personal_key` (kid, subject, created_at, destroyed_at): one row per data
 //!   key, kept as the tombstone once the key is destroyed. No uniqueness on
 //!   the subject: two servers may each assign a key to one subject (erasure
-//!   destroys every key of the subject and every key its values name).
+//!   destroys every key of the subject and every key its values name). A
+//!   key is created unassigned (subject `NULL`) in a refill's batch; the next
+//!   refill records the subjects of those handed out meanwhile, one row by
+//!   its primary key each ([`ASSIGN`]). The index on subject holds assigned
+//!   keys only: an erasure looks a subject up, nothing looks up the NULLs.
 //! - `personal_key_wrapped` (kid, wrapped): the data key wrapped by the master
 //!   key; the row is deleted when the key is destroyed.
 //! - `personal_key_meta` (name, value): the master key's check value.

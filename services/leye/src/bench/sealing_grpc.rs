@@ -183,9 +183,14 @@ pub(crate) async fn client(
             .await;
         let case_id = match registered.map(|r| r.into_inner().result) {
             Ok(Some(r)) => r.case_id,
-            Ok(None) | Err(_) => {
+            Ok(None) => {
                 errors += 1;
-                first.get_or_insert_with(|| "RegisterUnemployment failed".into());
+                first.get_or_insert_with(|| "RegisterUnemployment answered without a result".into());
+                continue;
+            }
+            Err(status) => {
+                errors += 1;
+                first.get_or_insert_with(|| format!("RegisterUnemployment: {:?}: {}", status.code(), status.message()));
                 continue;
             }
         };

@@ -22,7 +22,8 @@
 //! the next subscription's read (its subscriptions read the store
 //! meanwhile). When the store closes, the tail delivers what
 //! was committed and drops its signal, which ends caught-up subscriptions as
-//! the store's own signal did.
+//! the store's own signal did. [`Tail::following`] tells the adapter whether
+//! a tail runs: PostgreSQL's holds its `LISTEN` session only then.
 
 use std::{
     collections::VecDeque,
@@ -76,6 +77,8 @@ struct Inner<W> {
     poll_interval: Duration,
     kept: usize,
     state: Mutex<State>,
+    /// `true` while a tail runs: something follows the log here.
+    following: watch::Sender<bool>,
 }
 
 struct State {
@@ -117,7 +120,25 @@ impl<W: Send + Sync + 'static> Tail<W> {
         kept: usize,
     ) -> Self {
         let state = State { stretch: None, running: false, signal: Some(watch::channel(0).0) };
-        Self { inner: Arc::new(Inner { read_page, read_head, wake, poll_interval, kept, state: Mutex::new(state) }) }
+        let following = watch::channel(false).0;
+        Self {
+            inner: Arc::new(Inner {
+                read_page,
+                read_head,
+                wake,
+                poll_interval,
+                kept,
+                state: Mutex::new(state),
+                following,
+            }),
+        }
+    }
+
+    /// Whether a tail runs, i.e. some subscription follows the log here (it
+    /// stops once none is left, after the next page): `false` from the start
+    /// until the first subscription.
+    pub(crate) fn following(&self) -> watch::Receiver<bool> {
+        self.inner.following.subscribe()
     }
 
     /// Follows the log after `after` into `tx` (the adapters'
@@ -183,6 +204,7 @@ impl<W: Send + Sync + 'static> Tail<W> {
     fn start(&self, state: &mut State) {
         if !state.running {
             state.running = true;
+            self.inner.following.send_replace(true);
             tokio::spawn(self.clone().run());
         }
     }
@@ -250,6 +272,7 @@ impl<W: Send + Sync + 'static> Tail<W> {
         let mut state = self.state();
         state.stretch = None;
         state.running = false;
+        self.inner.following.send_replace(false);
         if closed {
             state.signal = None;
         } else if let Some(signal) = &state.signal {
@@ -410,15 +433,20 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_tail_stops_without_subscriptions_and_after_a_failure_and_nothing_is_missed() {
         let (log, wake, tail) = log_with_tail(0, KEPT);
+        let following = tail.following();
+        assert!(!*following.borrow(), "nothing follows before the first subscription");
         let first = subscribe(&tail, 0);
+        assert!(*following.borrow());
         commit(&log, &wake, 5, 1).await;
         drop(first);
         commit(&log, &wake, 5, 1).await;
         assert!(!tail.state().running, "the tail runs on without subscriptions");
+        assert!(!*following.borrow(), "the adapter is told nothing follows");
         let mut second = subscribe(&tail, 10);
         commit(&log, &wake, 5, 1).await;
         assert_eq!(received(&mut second, 15).await, (11..=15).collect::<Vec<_>>());
         assert!(tail.state().running);
+        assert!(*following.borrow());
         log.failing.store(true, Ordering::SeqCst);
         log.append(1);
         wake.send_modify(|w| *w += 1);

@@ -519,3 +519,66 @@ async fn stream_names_are_keyed_in_byte_order_whatever_the_database_locale() {
     let plan: Vec<String> = plan.iter().map(|r| r.get(0)).collect();
     assert!(plan.iter().any(|l| l.contains("events_stream_revision_key")), "{plan:#?}");
 }
+
+/// The sessions listening for the log's commits, in the test database.
+async fn listening(client: &tokio_postgres::Client) -> i64 {
+    let row = client
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN leye_events'",
+            &[],
+        )
+        .await
+        .expect("pg_stat_activity");
+    row.get(0)
+}
+
+/// Waits up to 10 s for `listening` to be `want`.
+async fn listening_becomes(client: &tokio_postgres::Client, want: i64) -> i64 {
+    let mut now = listening(client).await;
+    for _ in 0..200 {
+        if now == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        now = listening(client).await;
+    }
+    now
+}
+
+/// A server listens for other servers' commits only while something of it
+/// follows the log: PostgreSQL wakes every listening session at every
+/// commit. A subscription makes its server listen, and another server's
+/// commits then reach it by notification (the poll is 30 s); once the last
+/// subscription is gone the session goes too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_listens_for_commits_only_while_something_follows_the_log() {
+    let Some(pg) = TestPostgres::start() else { return };
+    let keys = tempfile::tempdir().expect("tempdir");
+    let (a, b) = two_servers(&pg, &keys.path().join("chain.key")).await;
+    let c = client(&pg.url()).await;
+    a.append(&stream("case"), ExpectedRevision::NoStream, events(2)).await.expect("append");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(listening(&c).await, 0, "two servers that follow nothing listen");
+
+    let mut followed = b.subscribe_all(None);
+    for _ in 0..2 {
+        tokio::time::timeout(Duration::from_secs(10), followed.next())
+            .await
+            .expect("in time")
+            .expect("open")
+            .expect("read");
+    }
+    assert_eq!(listening_becomes(&c, 1).await, 1, "the following server listens");
+    let s = stream("case");
+    a.append(&s, ExpectedRevision::NoStream, events(1)).await.expect("append");
+    let got = tokio::time::timeout(Duration::from_secs(10), followed.next()).await;
+    let got = got.expect("another server's commit within 10 s (the poll is 30 s)").expect("open").expect("read");
+    assert_eq!(got.stream, s);
+
+    drop(followed);
+    // The shared reader notices at its next page that nobody follows.
+    a.append(&stream("case"), ExpectedRevision::NoStream, events(1)).await.expect("append");
+    assert_eq!(listening_becomes(&c, 0).await, 0, "nothing follows: the session is gone");
+    a.close().await;
+    b.close().await;
+}

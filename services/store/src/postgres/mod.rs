@@ -50,7 +50,8 @@
 //!   query one snapshot. **Followers** re-read after every local commit, on
 //!   every `NOTIFY leye_events` (sent by every server's commits, delivered only
 //!   after they are visible), and every [`PostgresStoreOptions::poll_interval`]
-//!   as a fallback. A server's subscriptions share one reader of the new
+//!   as a fallback. A server listens only while something of it follows the
+//!   log (a standby whose read model sleeps does not). A server's subscriptions share one reader of the new
 //!   events (`tail.rs`): each new page is read once a server, not once
 //!   a follower.
 //! - **The chain** is the port's ([`crate::chain`]): the same seals as the
@@ -419,7 +420,6 @@ impl PostgresStore {
                 let _ = w.await;
             }
         });
-        let listener = tokio::spawn(read::listen(target.clone(), wake_tx, options.poll_interval));
         let readers = Arc::new(Readers::new(target.clone(), options.read_connections.max(1)));
         let tail = {
             let (pages, head) = (Arc::clone(&readers), Arc::clone(&readers));
@@ -433,6 +433,7 @@ impl PostgresStore {
             });
             Tail::new(read_page, read_head, wake_rx, options.poll_interval, KEPT)
         };
+        let listener = tokio::spawn(read::listen(target.clone(), wake_tx, tail.following(), options.poll_interval));
         tracing::debug!(store = ?target, "opened PostgreSQL store");
         Ok(Self {
             inner: Arc::new(Inner {

@@ -170,10 +170,24 @@ fn decode(row: &Row) -> Result<RecordedEvent, StoreError> {
     })
 }
 
-/// Listens on [`NOTIFY_CHANNEL`] and bumps `wake` on every notification (and
-/// after every reconnection, for what may have been missed), until aborted.
-pub(super) async fn listen(target: Target, wake: Arc<watch::Sender<u64>>, retry: Duration) {
+/// Listens on [`NOTIFY_CHANNEL`] while `following` (something on this server
+/// follows the log, see [`crate::tail::Tail::following`]) and bumps `wake` on
+/// every notification, and after every (re)connection for what may have been
+/// missed meanwhile, until aborted. While nothing follows it holds no
+/// session: PostgreSQL wakes every listening session of the database at every
+/// commit of every server (whatever the channel), and a standby whose read
+/// model sleeps has nothing to wake.
+pub(super) async fn listen(
+    target: Target,
+    wake: Arc<watch::Sender<u64>>,
+    mut following: watch::Receiver<bool>,
+    retry: Duration,
+) {
     loop {
+        if following.wait_for(|f| *f).await.is_err() {
+            return; // the store's tail is gone
+        }
+        let mut unfollowed = false;
         match target.config.connect(NoTls).await {
             Ok((client, mut connection)) => {
                 let (notes_tx, mut notes) = mpsc::unbounded_channel();
@@ -189,16 +203,29 @@ pub(super) async fn listen(target: Target, wake: Arc<watch::Sender<u64>>, retry:
                 });
                 if client.batch_execute(&format!("LISTEN {NOTIFY_CHANNEL}")).await.is_ok() {
                     wake.send_modify(|n| *n = n.wrapping_add(1));
-                    while notes.recv().await.is_some() {
-                        // Coalesce a burst into one wake-up.
-                        while notes.try_recv().is_ok() {}
-                        wake.send_modify(|n| *n = n.wrapping_add(1));
+                    loop {
+                        tokio::select! {
+                            note = notes.recv() => {
+                                if note.is_none() {
+                                    break; // the connection is lost
+                                }
+                                // Coalesce a burst into one wake-up.
+                                while notes.try_recv().is_ok() {}
+                                wake.send_modify(|n| *n = n.wrapping_add(1));
+                            }
+                            _ = following.wait_for(|f| !*f) => {
+                                unfollowed = true; // the session ends below, its LISTEN with it
+                                break;
+                            }
+                        }
                     }
                 }
                 driver.abort();
             }
             Err(e) => tracing::debug!(error = %e, "cannot open the LISTEN connection; retrying"),
         }
-        tokio::time::sleep(retry).await;
+        if !unfollowed {
+            tokio::time::sleep(retry).await;
+        }
     }
 }

@@ -50,10 +50,11 @@
 //!   query one snapshot. **Followers** re-read after every local commit, on
 //!   every `NOTIFY leye_events` (sent by every server's commits, delivered only
 //!   after they are visible), and every [`PostgresStoreOptions::poll_interval`]
-//!   as a fallback. A server listens only while something of it follows the
-//!   log (a standby whose read model sleeps does not). A server's subscriptions share one reader of the new
-//!   events (`tail.rs`): each new page is read once a server, not once
-//!   a follower.
+//!   as a fallback. A server's subscriptions share one reader of the new
+//!   events (`tail.rs`): each new page is read once a server, not once a
+//!   follower. A server listens only while that reader runs (a standby whose
+//!   read model sleeps does not): PostgreSQL wakes every listening session at
+//!   every notifying commit.
 //! - **The chain** is the port's ([`crate::chain`]): the same seals as the
 //!   SQLite adapter for the same events at the same positions. The head row
 //!   plays the SQLite head file's part, tagged with the key; it moves in the

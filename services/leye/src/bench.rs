@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 pub mod cluster;
 pub mod nats;
 pub mod personal;
+mod pg_sessions;
 pub mod sealing;
 pub mod sealing_grpc;
 
@@ -92,7 +93,12 @@ pub const MAX_LATENCY_US: u64 = 3_600_000_000;
 /// CPU seconds (user + system) this process used so far, from
 /// `/proc/self/stat` (Linux; clock ticks of 1/100 s); 0 elsewhere.
 pub fn process_cpu_secs() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
+    pid_cpu_secs("self")
+}
+
+/// CPU seconds (user + system) of the process `pid` (`self`: this one).
+pub fn pid_cpu_secs(pid: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
     // The fields after the command name (which may hold spaces) in parentheses.
     let Some((_, rest)) = stat.rsplit_once(')') else { return 0.0 };
     let fields: Vec<&str> = rest.split_whitespace().collect();

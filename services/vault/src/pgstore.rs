@@ -644,8 +644,10 @@ pub(crate) struct ImportRow {
 /// hands each to the hooks (which drop the person's keys and opened data
 /// from memory), then records when that look began.
 async fn follow(conn: Arc<Conn>, follower: Arc<Follower>, mut last: i64, poll: Duration) {
+    let mut config = conn.config.clone();
+    config.application_name("leye-keys-erasures");
     loop {
-        let connected = conn.config.connect(NoTls).await;
+        let connected = config.connect(NoTls).await;
         let (client, mut connection) = match connected {
             Ok(c) => c,
             Err(e) => {

@@ -46,6 +46,7 @@
 //!   role, and until a command sent to it right then has succeeded.
 
 use std::{
+    collections::BTreeMap,
     net::SocketAddr,
     path::{Path, PathBuf},
     process::Stdio,
@@ -60,7 +61,7 @@ use leye_store::test_postgres::TestPostgres;
 use tokio::task::JoinSet;
 use tokio_postgres::NoTls;
 
-use super::{free_port, histogram, sealing_grpc::client};
+use super::{free_port, histogram, pg_sessions::Sessions, sealing_grpc::client};
 use crate::client::{Authed, Bearer};
 
 /// Fewest rows of a raw run: 2 000 rows over 64 connections (500 persons)
@@ -113,6 +114,9 @@ pub struct ClusterRun {
     pub first_error: Option<String>,
     /// What the servers' `/metrics` and `/proc` said over the run.
     pub cost: Cost,
+    /// PostgreSQL's CPU seconds over the run by session label (`leye-writer`,
+    /// `leye-keys`, …; `pg_sessions.rs`).
+    pub postgres_sessions: BTreeMap<String, f64>,
     /// PostgreSQL's statistics of the run's database (servers stopped).
     pub statements: Statements,
     /// With several servers: the first query on a server that never led
@@ -421,6 +425,7 @@ impl Bench {
         let base: u64 = rand::random::<u32>().into();
         let next = Arc::new(AtomicU64::new(0));
         let cost_before = Cost::now(&nodes, self.processes()).await?;
+        let sessions_before = Sessions::now(&c).await?;
         let started = Instant::now();
         let mut set = JoinSet::new();
         for i in 0..clients {
@@ -462,6 +467,7 @@ impl Bench {
         }
         let published_after = answered.elapsed();
         let cost = Cost::now(&nodes, self.processes()).await?.minus(cost_before);
+        let postgres_sessions = Sessions::now(&c).await?.since(&sessions_before);
         let woken = match nodes.iter().find(|n| leads(n) == 0) {
             Some(standby) if nodes.len() > 1 => Some(self.wake(standby, &c).await?),
             _ => None,
@@ -482,6 +488,7 @@ impl Bench {
             errors,
             first_error,
             cost,
+            postgres_sessions,
             statements,
             woken,
         })

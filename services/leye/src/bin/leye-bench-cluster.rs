@@ -183,6 +183,9 @@ fn print_runs(persons: u64, runs: &[ClusterRun], raw: &RawInserts, best: &RawIns
             each(st.event_index_scans),
             each(st.rows_returned)
         );
+        let sessions: Vec<String> =
+            r.postgres_sessions.iter().map(|(label, secs)| format!("{label} {:.4}", 1000.0 * each(*secs))).collect();
+        println!("           PostgreSQL CPU-ms a command by session: {}", sessions.join(", "));
     }
     // What a command costs PostgreSQL against a raw INSERT: the share of raw
     // the commands would reach if PostgreSQL's CPU were the only limit, the

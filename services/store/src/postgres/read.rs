@@ -183,12 +183,14 @@ pub(super) async fn listen(
     mut following: watch::Receiver<bool>,
     retry: Duration,
 ) {
+    let mut config = target.config.clone();
+    config.application_name("leye-listen");
     loop {
         if following.wait_for(|f| *f).await.is_err() {
             return; // the store's tail is gone
         }
         let mut unfollowed = false;
-        match target.config.connect(NoTls).await {
+        match config.connect(NoTls).await {
             Ok((client, mut connection)) => {
                 let (notes_tx, mut notes) = mpsc::unbounded_channel();
                 let driver = tokio::spawn(async move {

@@ -98,13 +98,18 @@ pub fn process_cpu_secs() -> f64 {
 
 /// CPU seconds (user + system) of the process `pid` (`self`: this one).
 pub fn pid_cpu_secs(pid: &str) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
+    proc_stat(pid).map_or(0.0, |(_, own, _)| own as f64 / 100.0)
+}
+
+/// (ppid, utime + stime, cutime + cstime) of `/proc/<pid>/stat`, in clock
+/// ticks of 1/100 s.
+fn proc_stat(pid: &str) -> Option<(u32, u64, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The fields after the command name (which may hold spaces) in parentheses.
-    let Some((_, rest)) = stat.rsplit_once(')') else { return 0.0 };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-    (ticks(11) + ticks(12)) as f64 / 100.0
+    let (_, rest) = text.rsplit_once(')')?;
+    let f: Vec<u64> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
+    // After the name: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14).
+    Some((u32::try_from(*f.get(1)?).ok()?, f.get(11)? + f.get(12)?, f.get(13)? + f.get(14)?))
 }
 
 /// CPU seconds of process `pid` and of its children that exited (user +
@@ -112,23 +117,14 @@ pub fn pid_cpu_secs(pid: &str) -> f64 {
 /// a server that forks a process per connection (PostgreSQL) is counted
 /// whole, the connections closed since included. 0 when it cannot be read.
 pub fn process_tree_cpu_secs(pid: u32) -> f64 {
-    // (ppid, utime + stime, cutime + cstime) of one `/proc/PID/stat`.
-    fn stat(path: &std::path::Path) -> Option<(u32, u64, u64)> {
-        let text = std::fs::read_to_string(path).ok()?;
-        let (_, rest) = text.rsplit_once(')')?;
-        let f: Vec<u64> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
-        // After the name: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14).
-        Some((u32::try_from(*f.get(1)?).ok()?, f.get(11)? + f.get(12)?, f.get(13)? + f.get(14)?))
-    }
-    let Some((_, own, reaped)) = stat(&std::path::Path::new("/proc").join(pid.to_string()).join("stat")) else {
+    let Some((_, own, reaped)) = proc_stat(&pid.to_string()) else {
         return 0.0;
     };
     let children: u64 = std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
         .flatten()
-        .filter(|e| e.file_name().to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())))
-        .filter_map(|e| stat(&e.path().join("stat")))
+        .filter_map(|e| e.file_name().to_str().filter(|n| n.bytes().all(|b| b.is_ascii_digit())).and_then(proc_stat))
         .filter(|(ppid, ..)| *ppid == pid)
         .map(|(_, ticks, _)| ticks)
         .sum();

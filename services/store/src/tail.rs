@@ -77,7 +77,8 @@ struct Inner<W> {
     poll_interval: Duration,
     kept: usize,
     state: Mutex<State>,
-    /// `true` while a tail runs: something follows the log here.
+    /// `true` while a tail runs (something follows the log here); set
+    /// under `state`'s lock.
     following: watch::Sender<bool>,
 }
 
@@ -85,7 +86,6 @@ struct State {
     /// The stretch of the log the running tail has read; `None` while no
     /// tail runs, or before it found the head.
     stretch: Option<Stretch>,
-    running: bool,
     /// Bumped after every page the tail kept and when a tail stops; `None`
     /// once the store closed and the tail delivered all it committed.
     signal: Option<watch::Sender<u64>>,
@@ -119,7 +119,7 @@ impl<W: Send + Sync + 'static> Tail<W> {
         poll_interval: Duration,
         kept: usize,
     ) -> Self {
-        let state = State { stretch: None, running: false, signal: Some(watch::channel(0).0) };
+        let state = State { stretch: None, signal: Some(watch::channel(0).0) };
         let following = watch::channel(false).0;
         Self {
             inner: Arc::new(Inner {
@@ -201,10 +201,10 @@ impl<W: Send + Sync + 'static> Tail<W> {
         (self.inner.read_page)(after).await
     }
 
-    fn start(&self, state: &mut State) {
-        if !state.running {
-            state.running = true;
-            self.inner.following.send_replace(true);
+    /// Starts a tail unless one runs; `_locked`: the caller holds the state's
+    /// lock, under which [`Self::stop`] clears `following`.
+    fn start(&self, _locked: &mut State) {
+        if self.inner.following.send_if_modified(|f| !std::mem::replace(f, true)) {
             tokio::spawn(self.clone().run());
         }
     }
@@ -271,7 +271,6 @@ impl<W: Send + Sync + 'static> Tail<W> {
     fn stop(&self, closed: bool) {
         let mut state = self.state();
         state.stretch = None;
-        state.running = false;
         self.inner.following.send_replace(false);
         if closed {
             state.signal = None;
@@ -345,6 +344,12 @@ mod tests {
                 })
             });
             Tail::new(read_page, read_head, wake, Duration::from_secs(60), kept)
+        }
+    }
+
+    impl Tail<u64> {
+        fn running(&self) -> bool {
+            *self.inner.following.borrow()
         }
     }
 
@@ -440,12 +445,12 @@ mod tests {
         commit(&log, &wake, 5, 1).await;
         drop(first);
         commit(&log, &wake, 5, 1).await;
-        assert!(!tail.state().running, "the tail runs on without subscriptions");
+        assert!(!tail.running(), "the tail runs on without subscriptions");
         assert!(!*following.borrow(), "the adapter is told nothing follows");
         let mut second = subscribe(&tail, 10);
         commit(&log, &wake, 5, 1).await;
         assert_eq!(received(&mut second, 15).await, (11..=15).collect::<Vec<_>>());
-        assert!(tail.state().running);
+        assert!(tail.running());
         assert!(*following.borrow());
         log.failing.store(true, Ordering::SeqCst);
         log.append(1);

@@ -373,16 +373,16 @@ impl PgKeyStore {
     ) -> Result<(), VaultError> {
         let kids: Vec<Vec<u8>> = keys.iter().map(|(k, _)| k.as_bytes().to_vec()).collect();
         let wrapped: Vec<String> = keys.iter().map(|(_, w)| encode_sealed(w)).collect();
-        let a_kids: Vec<Vec<u8>> = assigned.iter().map(|(k, _)| k.as_bytes().to_vec()).collect();
-        let a_subjects: Vec<Vec<u8>> = assigned.iter().map(|(_, s)| s.as_bytes().to_vec()).collect();
+        let assigned: Vec<[Vec<u8>; 2]> =
+            assigned.iter().map(|(k, s)| [k.as_bytes().to_vec(), s.as_bytes().to_vec()]).collect();
         self.call(move |c| {
             Box::pin(async move {
                 let tx = c.transaction().await.map_err(db)?;
-                if !a_kids.is_empty() {
+                if !assigned.is_empty() {
                     // Sent together: one round trip for the batch.
                     let assign = tx.prepare(ASSIGN).await.map_err(db)?;
                     let params: Vec<[&(dyn ToSql + Sync); 2]> =
-                        a_kids.iter().zip(&a_subjects).map(|(kid, subject)| [kid as _, subject as _]).collect();
+                        assigned.iter().map(|[kid, subject]| [kid as _, subject as _]).collect();
                     futures::future::try_join_all(params.iter().map(|p| tx.execute(&assign, p))).await.map_err(db)?;
                 }
                 tx.execute(

@@ -59,7 +59,7 @@ use zeroize::Zeroizing;
 pub use cipher::Cipher;
 pub use copy::{CopyReport, copy_sqlite_to_postgres};
 pub use master::{EnvKey, KeyFile, MasterKey, MasterKeySource};
-pub use pgstore::{ERASURE_CHANNEL, PgKeyStoreOptions};
+pub use pgstore::PgKeyStoreOptions;
 
 /// Unwrapped data keys kept in memory at most; the cache is emptied when full.
 const CACHE_LIMIT: usize = 100_000;

@@ -41,8 +41,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use futures::StreamExt as _;
-use tokio_postgres::{AsyncMessage, Client, Config, NoTls, types::ToSql};
+use tokio_postgres::{Client, Config, NoTls, types::ToSql};
 use uuid::Uuid;
 
 use crate::{
@@ -54,8 +53,6 @@ use crate::{
 const SCHEMA_LOCK: i64 = 0x6c65_7965_0101;
 /// The advisory lock serialising erasures, so `seq` follows commit order.
 const ERASURE_LOCK: i64 = 0x6c65_7965_0102;
-/// The channel every erasure notifies.
-pub const ERASURE_CHANNEL: &str = "leye_key_erasure";
 /// Longest wait for one call before it is reported as failed.
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -106,7 +103,7 @@ pub struct PgKeyStoreOptions {
     pub shown: String,
     /// The schema (the event store's, `leye` by default).
     pub schema: String,
-    /// How often the erasure follower looks when no notification came.
+    /// How often the erasure follower looks for erasures other servers made.
     pub poll_interval: Duration,
     /// Caches are served only while the follower's last completed look began
     /// less than this long ago: the longest time a server may serve, from
@@ -466,7 +463,6 @@ impl PgKeyStore {
                 )
                 .await
                 .map_err(db)?;
-                tx.batch_execute(&format!("NOTIFY {ERASURE_CHANNEL}")).await.map_err(db)?;
                 tx.commit().await.map_err(db)?;
                 // Outside the transaction (VACUUM cannot run in one). A
                 // failure leaves the dead tuple to autovacuum; the erasure holds.
@@ -639,16 +635,23 @@ pub(crate) struct ImportRow {
     pub wrapped: Option<Sealed>,
 }
 
-/// Follows `personal_key_erasure` from `last`: on every notification, and
-/// every `poll` without one, reads the erasures past the last one applied,
-/// hands each to the hooks (which drop the person's keys and opened data
-/// from memory), then records when that look began.
+/// Follows `personal_key_erasure` from `last`: every `poll`, reads the
+/// erasures past the last one applied, hands each to the hooks (which drop
+/// the person's keys and opened data from memory), then records when that
+/// look began.
+///
+/// It polls and does not `LISTEN`: PostgreSQL (15) wakes every listening
+/// session of the database at every commit that notifies, on any channel, so
+/// a listener here would be woken at each of the event store's commits on
+/// every server, for an erasure a few times a year (docs/PERFORMANCE.md, "The
+/// erasure follower polls"). A poll every 250 ms keeps well inside the 1 s
+/// bound on serving an erased person from memory ([`Follower::fresh`]).
 async fn follow(conn: Arc<Conn>, follower: Arc<Follower>, mut last: i64, poll: Duration) {
     let mut config = conn.config.clone();
     config.application_name("leye-keys-erasures");
     loop {
         let connected = config.connect(NoTls).await;
-        let (client, mut connection) = match connected {
+        let (client, connection) = match connected {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot follow personal-data erasures; retrying (caches are not served meanwhile)");
@@ -656,18 +659,8 @@ async fn follow(conn: Arc<Conn>, follower: Arc<Follower>, mut last: i64, poll: D
                 continue;
             }
         };
-        let (notes_tx, mut notes) = tokio::sync::mpsc::unbounded_channel();
-        let driver = tokio::spawn(async move {
-            let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
-            while let Some(Ok(message)) = messages.next().await {
-                if let AsyncMessage::Notification(_) = message {
-                    if notes_tx.send(()).is_err() {
-                        return;
-                    }
-                }
-            }
-        });
-        let setup = format!("SET search_path TO \"{}\"; LISTEN {ERASURE_CHANNEL}", conn.schema);
+        let driver = tokio::spawn(connection);
+        let setup = format!("SET search_path TO \"{}\"", conn.schema);
         if client.batch_execute(&setup).await.is_ok() {
             loop {
                 let started = Instant::now();
@@ -691,15 +684,7 @@ async fn follow(conn: Arc<Conn>, follower: Arc<Follower>, mut last: i64, poll: D
                     last = r.get(0);
                 }
                 *follower.synced.lock().unwrap_or_else(|p| p.into_inner()) = Some(started);
-                tokio::select! {
-                    note = notes.recv() => {
-                        if note.is_none() {
-                            break;
-                        }
-                        while notes.try_recv().is_ok() {}
-                    }
-                    () = tokio::time::sleep(poll) => {}
-                }
+                tokio::time::sleep(poll).await;
             }
         }
         driver.abort();

@@ -312,3 +312,53 @@ fn a_refills_assignments_go_through_the_primary_key_and_the_subject_index_holds_
     let plan = explain("SELECT kid FROM personal_key WHERE subject = $1", &[&subject]);
     assert!(plan.contains("personal_key_subject_assigned"), "{plan}");
 }
+
+/// The voluntary context switches of a local process so far (`/proc`).
+fn switches(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("voluntary_ctxt_switches:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn the_erasure_follower_is_woken_by_its_poll_not_by_the_event_stores_commits() {
+    let Some(pg) = TestPostgres::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path(), "m.key", &MasterKey::generate());
+    let mut o = options(&pg);
+    o.poll_interval = Duration::from_secs(1);
+    o.max_staleness = Duration::from_secs(3);
+    let vault = Vault::open_postgres(&o, &key, Cipher::Aes256Gcm).unwrap();
+    let (rt, c) = client(&pg);
+    // The follower's backend (PostgreSQL runs on this machine).
+    let pid: i32 = rt.block_on(async {
+        let find = "SELECT pid FROM pg_stat_activity WHERE application_name = 'leye-keys-erasures'";
+        for _ in 0..500 {
+            if let Some(row) = c.query_opt(find, &[]).await.unwrap() {
+                return row.get(0);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("no erasure follower session");
+    });
+    // Commits that notify, as each of the event store's commits does. A
+    // session that listened on any channel would be woken by each of them
+    // (PostgreSQL 15 signals every listener of the database); a poll every
+    // second wakes the follower a few times in all.
+    const COMMITS: u64 = 500;
+    let (before, started) = (switches(pid), Instant::now());
+    rt.block_on(async {
+        for _ in 0..COMMITS {
+            c.batch_execute("NOTIFY leye_events").await.unwrap();
+        }
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let woken = switches(pid) - before;
+    let polls = started.elapsed().as_secs() + 2;
+    eprintln!("{COMMITS} notifying commits in {:?}: the follower's backend switched {woken} times", started.elapsed());
+    assert!(woken <= 4 * polls + 10, "the erasure follower was woken {woken} times by {COMMITS} commits");
+    assert!(4 * polls + 10 < COMMITS / 2, "the run was too slow to tell ({polls} polls)");
+    // Following erasures by the poll alone is held by
+    // `two_servers_share_keys_and_an_erasure_on_one_reaches_the_others_cache_within_the_staleness_bound`.
+    drop(vault);
+}

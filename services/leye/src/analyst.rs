@@ -4,7 +4,10 @@
 //!   switches to it; a running server keeps answering queries meanwhile and
 //!   its projector follows the switch. Progress goes to stderr.
 //! - `export`: writes a target table or an action list as CSV or xlsx
-//!   ([`crate::export`]).
+//!   ([`crate::export`]), and says on stderr up to which position of the log
+//!   the read model it read had folded ([`freshness`]): on a server that
+//!   leads no role the read model sleeps while nobody queries it, and an
+//!   export there would otherwise be silently as old as its last fold.
 
 use std::io::Write;
 
@@ -158,6 +161,28 @@ pub fn table(
     })
 }
 
+/// What an export says about its read model's age: the position it folded
+/// to, the log's head (or why that could not be read), and a warning when
+/// the read model is behind the head.
+pub fn freshness(folded: u64, head: Result<u64, String>) -> String {
+    match head {
+        Ok(head) if folded >= head => {
+            format!("export: the read model has folded the whole log (position {folded}, the log's head)")
+        }
+        Ok(head) => format!(
+            "export: warning: the read model is {} positions behind the log (folded to {folded}, the log's head at \
+             {head}); this export is as of position {folded}. A server that leads no role folds only while it is \
+             queried (README, \"Running several servers\"): export on the publisher's leader, or query this server \
+             first",
+            head - folded
+        ),
+        Err(e) => format!(
+            "export: warning: the read model is as of position {folded}; the log's head could not be read, so \
+             whether it is behind is unknown ({e})"
+        ),
+    }
+}
+
 /// Writes `what` in `format` for `j`, `period` and `as_of`. Returns the number of rows.
 #[allow(clippy::too_many_arguments)]
 pub fn export(
@@ -197,6 +222,18 @@ mod tests {
         let (p, a) = window(None, None, Some(d("2025-05-05")), today).unwrap();
         assert_eq!((p.from, p.to, a), (d("2025-01-01"), d("2025-05-05"), d("2025-05-05")));
         assert!(window(Some(d("2026-07-01")), Some(d("2026-06-30")), None, today).is_err());
+    }
+
+    #[test]
+    fn an_export_says_how_far_its_read_model_has_folded() {
+        let whole = freshness(120, Ok(120));
+        assert!(whole.contains("whole log") && whole.contains("120") && !whole.contains("warning"), "{whole}");
+        let behind = freshness(100, Ok(130));
+        assert!(behind.contains("warning") && behind.contains("30 positions behind"), "{behind}");
+        assert!(behind.contains("folded to 100") && behind.contains("head at 130"), "{behind}");
+        assert!(behind.contains("publisher's leader"), "says what to do: {behind}");
+        let unknown = freshness(7, Err("PostgreSQL unreachable".into()));
+        assert!(unknown.contains("warning") && unknown.contains("position 7") && unknown.contains("unreachable"));
     }
 
     #[test]

@@ -519,6 +519,17 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
             let (period, as_of) = analyst::window(from, to, as_of, today)?;
             let format = analyst::Format::resolve(format, out.as_deref());
             let rm = leye_projections::ReadModel::open(&current_read_model(&config)?)?;
+            // Before the rows: how old they are (a sleeping standby's read model).
+            let folded = rm.checkpoint()?;
+            let head = match open_existing_store(&config).await {
+                Ok(store) => {
+                    let head = store.head().await;
+                    store.close().await;
+                    head.map(|h| h.map_or(0, |p| p.commit)).map_err(|e| e.to_string())
+                }
+                Err(e) => Err(format!("{e:#}")),
+            };
+            eprintln!("{}", analyst::freshness(folded, head));
             let rows = match out {
                 Some(path) => {
                     let mut file = std::io::BufWriter::new(

@@ -365,6 +365,49 @@ fn generate_leaves_a_read_model_an_export_can_use_at_once() {
     assert!(err.contains("no event store") && err.contains("leye generate"), "{err}");
 }
 
+/// An export says on stderr up to where its read model has folded the log,
+/// and warns when that is behind the log's head: a server that leads no role
+/// folds only while it is queried, and its export would otherwise be silently
+/// old. Here the read model is put back to a copy taken before more events
+/// were added.
+#[test]
+fn an_export_from_a_read_model_behind_the_log_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let generate = |args: &[&str]| {
+        let out = leye().arg("generate").args(args).arg("--data-dir").arg(&data).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    let export = || {
+        let out = leye().args(["projections", "export", "targets", "--data-dir"]).arg(&data).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{err}");
+        let csv = String::from_utf8(out.stdout).unwrap();
+        assert!(csv.starts_with("\u{feff}id,"), "the rows are unchanged on stdout: {csv}");
+        (csv, err)
+    };
+    generate(&["--people", "20", "--seed", "1"]);
+    let (_, err) = export();
+    assert!(err.contains("folded the whole log") && !err.contains("warning"), "{err}");
+    let saved = dir.path().join("readmodel-before");
+    let copy = |from: &std::path::Path, to: &std::path::Path| {
+        assert!(Command::new("cp").arg("-a").arg(from).arg(to).status().unwrap().success());
+    };
+    copy(&data.join("readmodel"), &saved);
+    generate(&["--people", "20", "--seed", "2", "--append"]);
+    std::fs::remove_dir_all(data.join("readmodel")).unwrap();
+    copy(&saved, &data.join("readmodel"));
+
+    let (old, err) = export();
+    assert!(err.contains("warning") && err.contains("positions behind the log"), "{err}");
+    assert!(err.contains("publisher's leader"), "says what to do: {err}");
+    let out = leye().args(["projections", "rebuild", "--data-dir"]).arg(&data).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (new, err) = export();
+    assert!(err.contains("folded the whole log") && !err.contains("warning"), "{err}");
+    assert_ne!(old, new, "the stale export was indeed older");
+}
+
 /// `--config` (or LEYE_CONFIG) with a `data_dir` is read by every data
 /// subcommand, as by `serve`; `--data-dir` still wins.
 #[test]

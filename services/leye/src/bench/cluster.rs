@@ -23,10 +23,12 @@
 //!   mean row size, read back from the runs; at least [`RAW_MIN_ROWS`] rows
 //!   in all, so that a small run's raw rate is not a warm-up's) into a plain
 //!   table: what this PostgreSQL commits per second with a WAL flush per
-//!   commit (it already flushes concurrent commits together). A run's
-//!   share of raw is against the best raw rate of its size over the run's
-//!   concurrencies (`leye-bench-cluster`): PostgreSQL's limit, not its rate
-//!   at a concurrency that suits it less.
+//!   commit (it already flushes concurrent commits together). Measured twice
+//!   for each concurrency, after the one-server and after the three-server
+//!   part. A run's share of raw is against the best raw rate of its size over
+//!   those samples and the run's concurrencies (`leye-bench-cluster`):
+//!   PostgreSQL's limit, not its rate at a concurrency that suits it less or
+//!   in a moment the shared host's disk or CPU was slow.
 //! - **Published**: after the last answer the bench waits until the leader
 //!   has put every event of the run's store on NATS (the stream's message
 //!   count), and prints how long after the last answer that was; a run whose

@@ -529,7 +529,8 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
                 }
                 Err(e) => Err(format!("{e:#}")),
             };
-            eprintln!("{}", analyst::freshness(folded, head));
+            // Not `eprintln!`: a closed stderr must not panic (`| head`).
+            let _ = writeln!(std::io::stderr().lock(), "{}", analyst::freshness(folded, head));
             let rows = match out {
                 Some(path) => {
                     let mut file = std::io::BufWriter::new(

@@ -99,12 +99,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
                     samples.push(bench.raw_inserts(clients, rows, row).await?);
                 }
             }
-            let Some(raw) = best_of(&samples) else { continue };
-            measured.push((runs, raw, samples));
+            measured.push((runs, samples));
         }
-        let Some(best) = best_of(&measured.iter().map(|m| m.1).collect::<Vec<_>>()) else { continue };
-        for (runs, raw, samples) in &measured {
-            print_runs(persons, runs, raw, samples, &best, row);
+        let Some(best) = best_of(measured.iter().flat_map(|m| m.1.iter())) else { continue };
+        for (runs, samples) in &measured {
+            print_runs(persons, runs, samples, &best, row);
         }
         println!(
             "         of raw: events/s / the best raw of {persons} persons, {:.0} INSERT/s over {} connections",
@@ -126,20 +125,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// The sample of the highest rate.
-fn best_of(samples: &[RawInserts]) -> Option<RawInserts> {
-    samples.iter().copied().max_by(|a, b| a.per_sec.total_cmp(&b.per_sec))
+fn best_of<'a>(samples: impl IntoIterator<Item = &'a RawInserts>) -> Option<RawInserts> {
+    samples.into_iter().copied().max_by(|a, b| a.per_sec.total_cmp(&b.per_sec))
 }
 
 /// The rows of one size and concurrency: each server count's rate against
-/// `best` raw, then where its time and CPU went.
-fn print_runs(
-    persons: u64,
-    runs: &[ClusterRun],
-    raw: &RawInserts,
-    samples: &[RawInserts],
-    best: &RawInserts,
-    row: usize,
-) {
+/// `best` raw (beside the better of this concurrency's raw `samples`), then
+/// where its time and CPU went.
+fn print_runs(persons: u64, runs: &[ClusterRun], samples: &[RawInserts], best: &RawInserts, row: usize) {
+    let Some(raw) = best_of(samples) else { return };
     for r in runs {
         println!(
             "{:>8} {:>8} {:>8} {:>10.0} {:>10.0} {:>10.0} {:>8.2} {:>8.1} {:>9.1} {:>7}",

@@ -194,6 +194,14 @@ fn print_runs(persons: u64, runs: &[ClusterRun], samples: &[RawInserts], best: &
             per(c.machine_cpu - c.server_cpu - c.client_cpu - c.postgres_cpu - c.nats_cpu),
             per(c.machine_cpu),
         );
+        // The clients do the same work a command in every build and at every
+        // server count, and run through the host's same slow and fast
+        // moments: the servers' CPU over theirs compares two builds where
+        // either's CPU a command moves by a sixth between runs.
+        println!(
+            "           servers' CPU / the clients' CPU: {:.2} (compares builds across the host's changes of speed)",
+            c.server_cpu / c.client_cpu.max(f64::MIN_POSITIVE),
+        );
         let st = &r.statements;
         let each = |n: f64| n / (r.commands.max(1) as f64);
         println!(

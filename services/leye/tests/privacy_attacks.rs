@@ -431,7 +431,10 @@ async fn call_path(addr: SocketAddr, path: &str, token: Option<&str>) -> String 
     let mut frame = BytesMut::new();
     frame.put_u8(0);
     frame.put_u32(0);
-    body.send_data(Bytes::from(frame), true).unwrap();
+    // The server may answer a path it refuses before the body arrives, and
+    // close the stream: then this send fails (`InactiveStreamId`) and the
+    // answer below is still what the test reads.
+    let _ = body.send_data(Bytes::from(frame), true);
     let response = response.await.expect("a response");
     let (parts, mut body) = response.into_parts();
     if let Some(s) = parts.headers.get("grpc-status") {

@@ -390,13 +390,10 @@ fn an_export_from_a_read_model_behind_the_log_says_so() {
     let (_, err) = export();
     assert!(err.contains("folded the whole log") && !err.contains("warning"), "{err}");
     let saved = dir.path().join("readmodel-before");
-    let copy = |from: &std::path::Path, to: &std::path::Path| {
-        assert!(Command::new("cp").arg("-a").arg(from).arg(to).status().unwrap().success());
-    };
-    copy(&data.join("readmodel"), &saved);
+    support::copy_dir(&data.join("readmodel"), &saved);
     generate(&["--people", "20", "--seed", "2", "--append"]);
     std::fs::remove_dir_all(data.join("readmodel")).unwrap();
-    copy(&saved, &data.join("readmodel"));
+    support::copy_dir(&saved, &data.join("readmodel"));
 
     let (old, err) = export();
     assert!(err.contains("warning") && err.contains("positions behind the log"), "{err}");

@@ -56,19 +56,6 @@ fn entries(dir: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
 /// A closed loopback port: nothing listens there.
 fn closed_port() -> u16 {
     support::free_port()
@@ -367,7 +354,7 @@ async fn a_copy_refused_for_a_tampered_source_leaves_the_target_untouched() {
     let out = leye().args(["generate", "--people", "90", "--data-dir"]).arg(&data).output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
     let good = dir.path().join("good");
-    copy_dir(&data, &good);
+    support::copy_dir(&data, &good);
     let total: i64 = rusqlite::Connection::open(data.join("events.sqlite"))
         .unwrap()
         .query_row("SELECT count(*) FROM events", [], |r| r.get(0))

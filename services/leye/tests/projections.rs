@@ -136,23 +136,10 @@ async fn generation_checkpoint(db: PathBuf) -> u64 {
     .unwrap()
 }
 
-/// Copies a directory tree (the server that wrote it is stopped).
+/// [`support::copy_dir`] off the runtime's threads.
 async fn copy_dir(from: &Path, to: &Path) {
-    fn copy(from: &Path, to: &Path) -> std::io::Result<()> {
-        std::fs::create_dir_all(to)?;
-        for entry in std::fs::read_dir(from)? {
-            let entry = entry?;
-            let target = to.join(entry.file_name());
-            if entry.file_type()?.is_dir() {
-                copy(&entry.path(), &target)?;
-            } else {
-                std::fs::copy(entry.path(), &target)?;
-            }
-        }
-        Ok(())
-    }
     let (from, to) = (from.to_path_buf(), to.to_path_buf());
-    tokio::task::spawn_blocking(move || copy(&from, &to).unwrap()).await.unwrap();
+    tokio::task::spawn_blocking(move || support::copy_dir(&from, &to)).await.unwrap();
 }
 
 // === the leye command line ===

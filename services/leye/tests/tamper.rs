@@ -65,19 +65,6 @@ async fn served(dir: &Path) -> Vec<String> {
     cases
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 fn tamper(dir: &Path, sql: &str) {
     let conn = rusqlite::Connection::open(dir.join("events.sqlite")).unwrap();
     conn.execute_batch(sql).unwrap();
@@ -156,7 +143,7 @@ async fn verify_names_each_break_and_a_server_on_a_broken_store_reads_but_refuse
     ];
     for (name, apply, want) in cases_of_tampering {
         let dir = root.path().join(name);
-        copy_dir(&clean, &dir);
+        support::copy_dir(&clean, &dir);
         apply(&dir);
         let o = leye(&["verify"], &dir).await;
         assert_eq!(o.status.code(), Some(1), "{name}: {}", text(&o));

@@ -763,3 +763,23 @@ pub fn headers_of(message: &async_nats::jetstream::Message) -> HashMap<String, S
         })
         .unwrap_or_default()
 }
+
+/// Copies a directory tree as `cp -a` does: directories, files, and symbolic
+/// links as links (a read model's `current.sqlite` names its generation
+/// relatively). The process that wrote it is stopped, or the copy is taken
+/// as a crash would leave it.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}

@@ -82,10 +82,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         // Every concurrency of this size first: its share of raw is against
         // the best raw rate among them.
         let mut measured = Vec::new();
+        let rows = ((persons * 4) as usize).max(leye::bench::cluster::RAW_MIN_ROWS);
         for &clients in &args.clients {
             let mut runs = Vec::new();
             let mut samples = Vec::new();
-            let rows = ((persons * 4) as usize).max(leye::bench::cluster::RAW_MIN_ROWS);
             for servers in 1..=3 {
                 let r = bench.commands(servers, clients, persons).await?;
                 if r.mean_row > 0.0 {

@@ -4,19 +4,11 @@
 //! the folding thread ([`crate::runner::rebuild`]); the live follower decodes
 //! inside [`crate::Projector::apply`]. Both use this one decoder.
 //!
-//! # Cheaper than the domain's decoder, and equal to it
-//! The domain's `PersonEvent::decode` reads the payload through serde's
-//! `flatten` and internal tag, which buffer every key and value of the object
-//! twice before the fact's own type sees them. Here the fact's type comes from
-//! the stored event type, and the payload is read straight into it (the
-//! `effective_date` and `fact` keys read by a second, skimming pass that
-//! allocates nothing); the fact's tag must name the stored type, as the
-//! domain checks. The result is the domain's value (`PersonEvent`,
-//! `EnterpriseEvent`), so the fold is unchanged; a fact this file does not list,
-//! or a schema version other than the current one, goes through the domain's
-//! decoder (same value or same error). The test
-//! `fast_decoding_equals_the_domains` (tests/rebuild.rs) holds the two equal on
-//! every event of a long random history.
+//! The payload goes through the domain's `PersonEvent::decode` and
+//! `EnterpriseEvent::decode`, which read a payload as the service writes it
+//! straight into its fact's type (`leye_domain`'s `stored` module); the test
+//! `fast_decoding_equals_the_domains` (tests/rebuild.rs) holds what the fold
+//! gets equal to serde's derive on every event of a long random history.
 //!
 //! Events the read model does not fold (subsidy proposals and their review,
 //! erasures, an enterprise's headcounts, hires, plans and shortages) are known
@@ -32,14 +24,9 @@
 //! string cannot hold those bytes unescaped), the whole object as above when
 //! that key is not found exactly once with a plain number.
 
-use leye_domain::{
-    Date,
-    enterprise::{EnterpriseEvent, EnterpriseFact},
-    person::{DecodeError, PersonEvent, PersonFact},
-    values::DistrictCode,
-};
+use leye_domain::{enterprise::EnterpriseEvent, person::PersonEvent, values::DistrictCode};
 use leye_store::{Position, RecordedEvent};
-use serde::{Deserialize, de::DeserializeOwned};
+use serde::Deserialize;
 
 use crate::ProjectionError;
 
@@ -104,14 +91,6 @@ const ENTERPRISE_NOT_FOLDED: [&str; 9] = [
     "enterprise.hire_link_refused",
 ];
 
-/// The two keys every payload has besides its fact's own fields.
-#[derive(Deserialize)]
-struct Head<'a> {
-    effective_date: Date,
-    #[serde(borrow)]
-    fact: std::borrow::Cow<'a, str>,
-}
-
 impl Decoded {
     /// Decodes a stored event (upcast by its schema version). Streams other
     /// than `person-…` and `enterprise-…`, and event types the read model
@@ -134,7 +113,7 @@ impl Decoded {
                 Case::Other
             } else {
                 let metadata = metadata()?;
-                let event = enterprise_event(event_type, metadata.schema_version, &e.data)
+                let event = EnterpriseEvent::decode(event_type, metadata.schema_version, &e.data)
                     .map_err(|err| corrupt(err.to_string()))?;
                 Case::Enterprise { case_id: case_id.to_string(), metadata, event }
             }
@@ -151,7 +130,8 @@ impl Decoded {
                         None => (metadata()?.schema_version, None),
                     }
                 };
-                let event = person_event(event_type, version, &e.data).map_err(|err| corrupt(err.to_string()))?;
+                let event =
+                    PersonEvent::decode(event_type, version, &e.data).map_err(|err| corrupt(err.to_string()))?;
                 Case::Person { case_id: case_id.to_string(), metadata, event }
             }
         } else {
@@ -181,43 +161,6 @@ impl Decoded {
             _ => None,
         }
     }
-}
-
-/// A payload's fact read straight into its type `T` (the object's other
-/// keys, `effective_date` and `fact`, are passed over); `None` when it does
-/// not read (the domain's decoder then says why).
-fn fact<T: DeserializeOwned>(data: &[u8]) -> Option<T> {
-    serde_json::from_slice(data).ok()
-}
-
-/// The payload's date and tag, or `None` when anything about it is unusual
-/// (the domain's decoder then says what).
-fn head(data: &[u8]) -> Option<Head<'_>> {
-    as_written(data).or_else(|| serde_json::from_slice(data).ok())
-}
-
-/// The date and tag of a payload as the service writes it, read from its
-/// first bytes without scanning the rest: `{"effective_date":"YYYY-MM-DD",
-/// "fact":"<tag>",…` (the domain's field order). Anything else: `None`, and
-/// [`head`] reads the object as JSON.
-fn as_written(data: &[u8]) -> Option<Head<'_>> {
-    let rest = data.strip_prefix(br#"{"effective_date":""#)?;
-    let (date, rest) = rest.split_at_checked(10)?;
-    let rest = rest.strip_prefix(br#"","fact":""#)?;
-    let end = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
-    if rest[end] != b'"' {
-        return None; // an escape: let serde read it
-    }
-    let tag = std::str::from_utf8(&rest[..end]).ok()?;
-    let number = |b: &[u8]| -> Option<u32> {
-        b.iter().try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
-    };
-    if date[4] != b'-' || date[7] != b'-' {
-        return None;
-    }
-    let effective_date =
-        Date::from_ymd_opt(i32::try_from(number(&date[..4])?).ok()?, number(&date[5..7])?, number(&date[8..])?)?;
-    Some(Head { effective_date, fact: std::borrow::Cow::Borrowed(tag) })
 }
 
 /// The metadata's three fields the fold reads, from metadata as the service
@@ -376,64 +319,6 @@ fn special(b: &[u8]) -> Option<usize> {
     b[i..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).map(|p| i + p)
 }
 
-/// `PersonEvent::decode`, reading the payload once into the fact's type.
-fn person_event(event_type: &str, version: u32, data: &[u8]) -> Result<PersonEvent, DecodeError> {
-    let slow = || PersonEvent::decode(event_type, version, data);
-    let Some(head) = head(data).filter(|_| version == leye_domain::person::SCHEMA_VERSION) else { return slow() };
-    if event_type.strip_prefix("person.") != Some(&*head.fact) {
-        return slow();
-    }
-    let fact = match &*head.fact {
-        "registered" => fact(data).map(PersonFact::Registered),
-        "difficulty_recognised" => fact(data).map(PersonFact::DifficultyRecognised),
-        "contacted" => fact(data).map(PersonFact::Contacted),
-        "job_recommended" => fact(data).map(PersonFact::JobRecommended),
-        "training_enrolled" => fact(data).map(PersonFact::TrainingEnrolled),
-        "training_completed" => fact(data).map(PersonFact::TrainingCompleted),
-        "training_dropped" => fact(data).map(PersonFact::TrainingDropped),
-        "placed" => fact(data).map(PersonFact::Placed),
-        "placement_ended" => fact(data).map(PersonFact::PlacementEnded),
-        "subsidy_granted" => fact(data).map(PersonFact::SubsidyGranted),
-        "subsidy_revoked" => fact(data).map(PersonFact::SubsidyRevoked),
-        "benefit_started" => fact(data).map(PersonFact::BenefitStarted),
-        "benefit_ended" => fact(data).map(PersonFact::BenefitEnded),
-        "registration_exited" => fact(data).map(PersonFact::RegistrationExited),
-        "household_joined" => fact(data).map(PersonFact::HouseholdJoined),
-        "household_left" => fact(data).map(PersonFact::HouseholdLeft),
-        "eligibility_found" => fact(data).map(PersonFact::EligibilityFound),
-        _ => None,
-    };
-    // The tag chose the type: the domain's check that the payload is the type stored.
-    let Some(fact) = fact.filter(|f| f.event_type() == event_type) else { return slow() };
-    Ok(PersonEvent { effective_date: head.effective_date, fact })
-}
-
-/// `EnterpriseEvent::decode`, reading the payload once into the fact's type.
-fn enterprise_event(event_type: &str, version: u32, data: &[u8]) -> Result<EnterpriseEvent, DecodeError> {
-    let slow = || EnterpriseEvent::decode(event_type, version, data);
-    let Some(head) = head(data).filter(|_| version == leye_domain::enterprise::SCHEMA_VERSION) else {
-        return slow();
-    };
-    if event_type.strip_prefix("enterprise.") != Some(&*head.fact) {
-        return slow();
-    }
-    let fact = match &*head.fact {
-        "registered" => fact(data).map(EnterpriseFact::Registered),
-        "batch_layoff_reported" => fact(data).map(EnterpriseFact::BatchLayoffReported),
-        "layoff_service_provided" => fact(data).map(EnterpriseFact::LayoffServiceProvided),
-        "internship_posts_offered" => fact(data).map(EnterpriseFact::InternshipPostsOffered),
-        "welfare_posts_developed" => fact(data).map(EnterpriseFact::WelfarePostsDeveloped),
-        "guarantee_loan_granted" => fact(data).map(EnterpriseFact::GuaranteeLoanGranted),
-        "subsidy_granted" => fact(data).map(EnterpriseFact::SubsidyGranted),
-        "subsidy_revoked" => fact(data).map(EnterpriseFact::SubsidyRevoked),
-        "eligibility_found" => fact(data).map(EnterpriseFact::EligibilityFound),
-        "designated_key_enterprise" => Some(EnterpriseFact::DesignatedKeyEnterprise),
-        _ => None,
-    };
-    let Some(fact) = fact.filter(|f| f.event_type() == event_type) else { return slow() };
-    Ok(EnterpriseEvent { effective_date: head.effective_date, fact })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -534,31 +419,5 @@ mod tests {
         ] {
             assert_eq!(version_as_written(data), None, "{}", String::from_utf8_lossy(data));
         }
-    }
-
-    #[test]
-    fn the_head_as_written_is_what_serde_reads() {
-        for data in [
-            &br#"{"effective_date":"2025-03-09","fact":"contacted","channel":"phone"}"#[..],
-            br#"{"effective_date":"0999-12-31","fact":"placed"}"#,
-        ] {
-            let quick = as_written(data).unwrap();
-            let serde: Head<'_> = serde_json::from_slice(data).unwrap();
-            assert_eq!((quick.effective_date, &*quick.fact), (serde.effective_date, &*serde.fact));
-        }
-        // Anything unusual is left to serde (and from there to the domain's decoder).
-        for data in [
-            &br#"{"fact":"contacted","effective_date":"2025-03-09"}"#[..],
-            br#"{"effective_date":"2025-02-30","fact":"contacted"}"#,
-            br#"{"effective_date":"2025-3-9xx","fact":"contacted"}"#,
-            br#"{"effective_date":"2025-03-09","fact":"cont\u0061cted"}"#,
-            br#"{"effective_date":"2025-03-09","fact":"#,
-            b"",
-        ] {
-            assert!(as_written(data).is_none(), "{}", String::from_utf8_lossy(data));
-        }
-        let reordered: Head<'_> =
-            serde_json::from_slice(br#"{"fact":"contacted","effective_date":"2025-03-09"}"#).unwrap();
-        assert_eq!(head(br#"{"fact":"contacted","effective_date":"2025-03-09"}"#).unwrap().fact, reordered.fact);
     }
 }

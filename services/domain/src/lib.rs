@@ -26,6 +26,7 @@ pub mod enterprise;
 pub mod envelope;
 pub mod person;
 pub mod rejection;
+mod stored;
 pub mod subsidy;
 pub mod values;
 

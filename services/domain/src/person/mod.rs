@@ -225,8 +225,18 @@ impl PersonEvent {
         crate::envelope::encode_payload(self)
     }
 
-    /// Reads a stored payload, upcasting older schema versions (none yet).
+    /// Reads a stored payload, upcasting older schema versions (none yet):
+    /// straight into the fact's type when the payload is as the service
+    /// writes it, else through serde's derive, with the same value or error
+    /// (`crate::stored`).
     pub fn decode(event_type: &str, schema_version: u32, data: &[u8]) -> Result<Self, DecodeError> {
+        crate::stored::person(event_type, schema_version, data)
+            .map_or_else(|| Self::decode_by_serde(event_type, schema_version, data), Ok)
+    }
+
+    /// [`Self::decode`] through serde's derive alone: slower, and the
+    /// reference the short way is held to.
+    pub fn decode_by_serde(event_type: &str, schema_version: u32, data: &[u8]) -> Result<Self, DecodeError> {
         crate::envelope::decode_payload(event_type, schema_version, SCHEMA_VERSION, data, |e: &Self| {
             e.fact.event_type()
         })

@@ -32,13 +32,36 @@ use crate::{
 
 /// A person event read the short way, `None` when it does not read so.
 pub(crate) fn person(event_type: &str, version: u32, data: &[u8]) -> Option<PersonEvent> {
-    let (effective_date, tag) = head(data).filter(|_| version == person::SCHEMA_VERSION)?;
-    if event_type.strip_prefix("person.") != Some(tag) {
+    let (effective_date, fact) =
+        event(event_type, version, data, ("person.", person::SCHEMA_VERSION), person_fact, PersonFact::event_type)?;
+    Some(PersonEvent { effective_date, fact })
+}
+
+/// An enterprise event read the short way, `None` when it does not read so.
+pub(crate) fn enterprise(event_type: &str, version: u32, data: &[u8]) -> Option<EnterpriseEvent> {
+    let kind = ("enterprise.", enterprise::SCHEMA_VERSION);
+    let (effective_date, fact) = event(event_type, version, data, kind, enterprise_fact, EnterpriseFact::event_type)?;
+    Some(EnterpriseEvent { effective_date, fact })
+}
+
+/// The date and fact of an event of a kind (its event types' prefix, its
+/// current schema version) read the short way: the head as written, the tag
+/// naming the stored type, the fact from the kind's `table`.
+fn event<F>(
+    event_type: &str,
+    version: u32,
+    data: &[u8],
+    (prefix, current): (&str, u32),
+    table: fn(&str, &[u8]) -> Option<Option<F>>,
+    type_of: fn(&F) -> &'static str,
+) -> Option<(Date, F)> {
+    let (effective_date, tag) = head(data).filter(|_| version == current)?;
+    if event_type.strip_prefix(prefix) != Some(tag) {
         return None;
     }
-    let fact = person_fact(tag, data)??;
+    let fact = table(tag, data)??;
     // The tag chose the type: the derive's check that the payload is the type stored.
-    (fact.event_type() == event_type).then_some(PersonEvent { effective_date, fact })
+    (type_of(&fact) == event_type).then_some((effective_date, fact))
 }
 
 /// The fact of a person event tagged `tag`: `None` for a tag this table does
@@ -69,16 +92,6 @@ fn person_fact(tag: &str, data: &[u8]) -> Option<Option<PersonFact>> {
         "personal_data_erased" => fact(data).map(F::PersonalDataErased),
         _ => return None,
     })
-}
-
-/// An enterprise event read the short way, `None` when it does not read so.
-pub(crate) fn enterprise(event_type: &str, version: u32, data: &[u8]) -> Option<EnterpriseEvent> {
-    let (effective_date, tag) = head(data).filter(|_| version == enterprise::SCHEMA_VERSION)?;
-    if event_type.strip_prefix("enterprise.") != Some(tag) {
-        return None;
-    }
-    let fact = enterprise_fact(tag, data)??;
-    (fact.event_type() == event_type).then_some(EnterpriseEvent { effective_date, fact })
 }
 
 /// The fact of an enterprise event tagged `tag`, as [`person_fact`].
@@ -170,13 +183,15 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Keys<A> {
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
         // Keys borrowed from the input: one with an escape fails here, and the derive reads it.
         let Some(key) = self.map.next_key::<&'de str>()? else { return Ok(None) };
-        let (seen, name) = match key {
-            "effective_date" => (&mut self.date, "effective_date"),
-            "fact" => (&mut self.fact, "fact"),
-            _ => return seed.deserialize(de::value::BorrowedStrDeserializer::new(key)).map(Some),
+        let seen = match key {
+            "effective_date" => Some((&mut self.date, "effective_date")),
+            "fact" => Some((&mut self.fact, "fact")),
+            _ => None,
         };
-        if std::mem::replace(seen, true) {
-            return Err(de::Error::duplicate_field(name));
+        if let Some((seen, name)) = seen {
+            if std::mem::replace(seen, true) {
+                return Err(de::Error::duplicate_field(name));
+            }
         }
         seed.deserialize(de::value::BorrowedStrDeserializer::new(key)).map(Some)
     }

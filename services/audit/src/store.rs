@@ -398,6 +398,14 @@ impl Writer {
 
     /// Deletes the prefix of the chain older than `cutoff_us`, after checking it.
     fn prune(&mut self, cutoff_us: i64) -> Result<u64, AuditError> {
+        // The head file may lag the newest record by a write interval, and a
+        // head that names a pruned record is a break: point it at the newest
+        // first (the head never moves back, so it stays at or past the anchor).
+        let newest = match self.head {
+            Some(link) => link,
+            None => *self.head.insert(last_link(&self.conn, &self.key)?),
+        };
+        self.head_file.write_now(&newest)?;
         let key = Arc::clone(&self.key);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
         let start = chain_start(&tx, &key)?.map_err(AuditError::Tampered)?;

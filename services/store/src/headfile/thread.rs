@@ -9,13 +9,27 @@
 //! head lags the log by the batches committed during one write: the lag a
 //! crash between a commit and its head write already allowed, and which every
 //! check accepts (a head behind the log's end that chains is no break).
+//!
+//! Writes start at most once an [`INTERVAL`]: under a stream of commits the
+//! thread wrote back to back, about 50 heads a second, and its `fdatasync`s
+//! (each a doorbell to the disk, and a journal's work in the kernel) cost
+//! about 2 % of a two-core machine for each server (docs/PERFORMANCE.md,
+//! "The head file written at most every 100 ms"). So the head lags the
+//! newest commit by at most an interval and one write. A write asked for
+//! with [`HeadThread::write_now`], and the last one when stopping, do not
+//! wait.
 
 use std::{
     sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError},
     thread,
+    time::{Duration, Instant},
 };
 
 use super::{HeadWriter, LINK_LEN, Link};
+
+/// The shortest time from the start of one head write to the start of the
+/// next (but for [`HeadThread::write_now`] and the last write at a stop).
+pub const INTERVAL: Duration = Duration::from_millis(100);
 
 /// How the owner of a head file tags a link it writes (with its key).
 pub type Tag = Box<dyn Fn(&Link) -> [u8; LINK_LEN] + Send>;
@@ -46,16 +60,23 @@ struct State {
     tried: Option<Link>,
     /// The error of the last write, until one succeeds.
     failed: Option<String>,
+    /// `write_now` waits: the next write does not wait for its interval.
+    urgent: bool,
     stopped: bool,
 }
 
 impl HeadThread {
-    /// Starts the thread `name`, writing `file` with `tag`.
+    /// Starts the thread `name`, writing `file` with `tag`, at most once an
+    /// [`INTERVAL`].
     pub fn start(name: &str, file: HeadWriter, tag: Tag) -> std::io::Result<Self> {
+        Self::start_paced(name, file, tag, INTERVAL)
+    }
+
+    fn start_paced(name: &str, file: HeadWriter, tag: Tag, interval: Duration) -> std::io::Result<Self> {
         let shared = Arc::new(Shared::default());
         let thread = thread::Builder::new().name(name.into()).spawn({
             let shared = Arc::clone(&shared);
-            move || run(&shared, &file, &tag)
+            move || run(&shared, &file, &tag, interval)
         })?;
         Ok(Self { shared, thread: Some(thread) })
     }
@@ -77,6 +98,7 @@ impl HeadThread {
         let mut state = lock(&self.shared.state);
         state.published = Some(link);
         state.tried = None;
+        state.urgent = true;
         self.shared.changed.notify_all();
         while state.tried != Some(link) {
             if state.stopped {
@@ -104,24 +126,35 @@ impl Drop for HeadThread {
     }
 }
 
-fn run(shared: &Shared, file: &HeadWriter, tag: &Tag) {
+fn run(shared: &Shared, file: &HeadWriter, tag: &Tag, interval: Duration) {
+    // When the next write may start.
+    let mut next = Instant::now();
     loop {
         let link = {
             let mut state = lock(&shared.state);
             loop {
                 match state.published {
-                    Some(link) if state.tried != Some(link) => break link,
+                    Some(link) if state.tried != Some(link) => {
+                        let now = Instant::now();
+                        if now >= next || state.urgent || state.stopped {
+                            break link;
+                        }
+                        state =
+                            shared.changed.wait_timeout(state, next - now).unwrap_or_else(PoisonError::into_inner).0;
+                    }
                     _ if state.stopped => return,
                     _ => state = shared.changed.wait(state).unwrap_or_else(PoisonError::into_inner),
                 }
             }
         };
+        next = Instant::now() + interval;
         let written = file.write(&link, &tag(&link));
         if let Err(e) = &written {
             tracing::error!(error = %e, position = link.seq, file = %file.path.display(), "cannot write a head file");
         }
         let mut state = lock(&shared.state);
         state.tried = Some(link);
+        state.urgent = false;
         state.failed = written.err().map(|e| e.to_string());
         drop(state);
         shared.changed.notify_all();
@@ -167,6 +200,29 @@ mod tests {
         heads.publish(link(52));
         heads.stop();
         assert_eq!(head_of(&path), HeadState::Valid(link(52)), "stop writes the last link published");
+    }
+
+    #[test]
+    fn a_write_waits_for_its_interval_unless_asked_for_now_or_stopping() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.head");
+        let file = HeadWriter::open(&path, F, &link(0), &[0; LINK_LEN]).unwrap();
+        let tag = Box::new(|l: &Link| [l.seq as u8; LINK_LEN]);
+        let heads = HeadThread::start_paced("test-head", file, tag, Duration::from_secs(3600)).unwrap();
+        heads.publish(link(1));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while head_of(&path) != HeadState::Valid(link(1)) {
+            assert!(Instant::now() < deadline, "the first link is written at once");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        heads.publish(link(2));
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(head_of(&path), HeadState::Valid(link(1)), "a link within the interval waits");
+        heads.write_now(link(3)).unwrap();
+        assert_eq!(head_of(&path), HeadState::Valid(link(3)), "write_now does not wait");
+        heads.publish(link(4));
+        heads.stop();
+        assert_eq!(head_of(&path), HeadState::Valid(link(4)), "stop writes the last link at once");
     }
 
     #[test]

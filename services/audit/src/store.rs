@@ -360,13 +360,19 @@ impl Writer {
         if !self.head_file.failed() {
             return Ok(());
         }
+        self.write_head_now().inspect_err(|e| {
+            warn!(error = %e, "audit head file not written; the batch is refused until it is");
+        })
+    }
+
+    /// Points the head file at the last committed link now, without waiting
+    /// for the head thread's interval.
+    fn write_head_now(&mut self) -> Result<(), AuditError> {
         let head = match self.head {
             Some(link) => link,
             None => *self.head.insert(last_link(&self.conn, &self.key)?),
         };
-        self.head_file.write_now(&head).inspect_err(|e| {
-            warn!(error = %e, "audit head file not written; the batch is refused until it is");
-        })
+        self.head_file.write_now(&head)
     }
 
     /// Inserts the records, chained, in one transaction. `Err`: nothing written.
@@ -400,12 +406,9 @@ impl Writer {
     fn prune(&mut self, cutoff_us: i64) -> Result<u64, AuditError> {
         // The head file may lag the newest record by a write interval, and a
         // head that names a pruned record is a break: point it at the newest
-        // first (the head never moves back, so it stays at or past the anchor).
-        let newest = match self.head {
-            Some(link) => link,
-            None => *self.head.insert(last_link(&self.conn, &self.key)?),
-        };
-        self.head_file.write_now(&newest)?;
+        // first (the head never moves back, so it stays at or past the anchor;
+        // this also writes it if an earlier write failed).
+        self.write_head_now()?;
         let key = Arc::clone(&self.key);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
         let start = chain_start(&tx, &key)?.map_err(AuditError::Tampered)?;
@@ -437,8 +440,6 @@ impl Writer {
         tx.execute("DELETE FROM pruning", []).map_err(db)?;
         tx.commit().map_err(db)?;
         debug!(pruned, anchor = ?end, "pruned the audit trail");
-        // The head never moves back, but write it if an earlier write failed.
-        self.catch_up_head()?;
         Ok(u64::try_from(pruned).unwrap_or(u64::MAX))
     }
 }

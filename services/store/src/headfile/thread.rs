@@ -60,8 +60,6 @@ struct State {
     tried: Option<Link>,
     /// The error of the last write, until one succeeds.
     failed: Option<String>,
-    /// `write_now` waits: the next write does not wait for its interval.
-    urgent: bool,
     stopped: bool,
 }
 
@@ -98,7 +96,6 @@ impl HeadThread {
         let mut state = lock(&self.shared.state);
         state.published = Some(link);
         state.tried = None;
-        state.urgent = true;
         self.shared.changed.notify_all();
         while state.tried != Some(link) {
             if state.stopped {
@@ -135,8 +132,9 @@ fn run(shared: &Shared, file: &HeadWriter, tag: &Tag, interval: Duration) {
             loop {
                 match state.published {
                     Some(link) if state.tried != Some(link) => {
+                        // `write_now` clears `tried`: it does not wait.
                         let now = Instant::now();
-                        if now >= next || state.urgent || state.stopped {
+                        if now >= next || state.tried.is_none() || state.stopped {
                             break link;
                         }
                         state =
@@ -154,7 +152,6 @@ fn run(shared: &Shared, file: &HeadWriter, tag: &Tag, interval: Duration) {
         }
         let mut state = lock(&shared.state);
         state.tried = Some(link);
-        state.urgent = false;
         state.failed = written.err().map(|e| e.to_string());
         drop(state);
         shared.changed.notify_all();

@@ -14,8 +14,8 @@
 //! (further behind, catching up on older history, or ahead of the tail) it
 //! reads the store itself, as every subscription did before. A subscription
 //! caught up with the tail waits for the tail's signal, given after every
-//! page the tail kept, instead of the store's commit signal: it reads no
-//! sooner than the tail, and no later.
+//! page the tail kept and when the tail found its head, instead of the
+//! store's commit signal: it reads no sooner than the tail, and no later.
 //!
 //! The tail starts with the first subscription, stops when no subscription
 //! is left or [`RESTART_PAUSE`] after a failed read, and is started again by
@@ -217,7 +217,17 @@ impl<W: Send + Sync + 'static> Tail<W> {
             Ok(head) => head,
             Err(e) => return self.failed(e).await,
         };
-        self.state().stretch = Some(Stretch { base: head, events: VecDeque::new() });
+        {
+            let mut state = self.state();
+            state.stretch = Some(Stretch { base: head, events: VecDeque::new() });
+            // A subscription that read the store before `head` was read may
+            // wait, caught up, for a commit that is now behind the base and
+            // will never come from the tail: woken, it reads that from the
+            // store (its position is not in the stretch).
+            if let Some(signal) = &state.signal {
+                signal.send_modify(|n| *n = n.wrapping_add(1));
+            }
+        }
         let (tx, mut rx) = mpsc::channel(SUBSCRIPTION_PAGE);
         let follower = self.follow_store(head, tx);
         let mut received = Vec::with_capacity(SUBSCRIPTION_PAGE);
@@ -299,6 +309,8 @@ mod tests {
         failing: Arc<AtomicBool>,
         head_reads: Arc<AtomicUsize>,
         head_failing: Arc<AtomicBool>,
+        /// While set, a head read waits (a slow first query).
+        head_held: Arc<AtomicBool>,
     }
 
     impl Log {
@@ -334,10 +346,13 @@ mod tests {
             let log = self.clone();
             let read_head: ReadHead = Arc::new(move || {
                 log.head_reads.fetch_add(1, Ordering::SeqCst);
-                let head = log.events.lock().unwrap().last().map(|e| e.position);
-                let failing = log.head_failing.load(Ordering::SeqCst);
+                let log = log.clone();
                 Box::pin(async move {
-                    if failing {
+                    while log.head_held.load(Ordering::SeqCst) {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                    let head = log.events.lock().unwrap().last().map(|e| e.position);
+                    if log.head_failing.load(Ordering::SeqCst) {
                         return Err(StoreError::Backend("the head cannot be read".into()));
                     }
                     Ok(head)
@@ -480,6 +495,22 @@ mod tests {
         assert_eq!(received(&mut rx, 100).await, (1..=100).collect::<Vec<_>>());
         let tries = log.head_reads.load(Ordering::SeqCst);
         assert!(tries <= 12, "{tries} starts of the tail in 1 s");
+    }
+
+    /// A tail whose head read was slow starts past a commit that its caught-up
+    /// subscription has not read: the subscription is woken to read it from
+    /// the store at once, not at the next poll (60 s here) or the next commit.
+    #[tokio::test(start_paused = true)]
+    async fn a_tail_starting_past_a_waiting_subscription_wakes_it() {
+        let (log, wake, tail) = log_with_tail(2, KEPT);
+        log.head_held.store(true, Ordering::SeqCst);
+        let mut rx = subscribe(&tail, 0);
+        assert_eq!(received(&mut rx, 2).await, vec![1, 2]);
+        tokio::time::sleep(Duration::from_millis(10)).await; // caught up, waiting for the tail
+        log.append(1);
+        wake.send_modify(|w| *w += 1); // no follower of the store runs yet
+        log.head_held.store(false, Ordering::SeqCst);
+        assert_eq!(received(&mut rx, 3).await, vec![3]);
     }
 
     /// When the store closes, caught-up and lagging subscriptions receive

@@ -424,7 +424,7 @@ impl Bench {
         let (c, conn) = tokio_postgres::connect(&url, NoTls).await?;
         tokio::spawn(conn);
         let before: i64 = c.query_one("SELECT count(*) FROM leye.events", &[]).await?.get(0);
-        let base: u64 = rand::random::<u32>().into();
+        let base = super::personal::run_base(persons);
         let next = Arc::new(AtomicU64::new(0));
         let cost_before = Cost::now(&nodes, self.processes()).await?;
         let sessions_before = Sessions::now(&c).await?;
@@ -576,7 +576,7 @@ impl Bench {
             };
             let Some((_, c)) = standbys.iter_mut().find(|(i, _)| *i == led_at.0) else { bail!("no standby") };
             let (_, n, _, first) =
-                client(c.clone(), rand::random::<u32>().into(), 1, Arc::new(AtomicU64::new(0))).await;
+                client(c.clone(), super::personal::probe_person(), 1, Arc::new(AtomicU64::new(0))).await;
             anyhow::ensure!(n >= 1, "the command after the fail-over failed: {first:?}");
             let served = started.elapsed();
             times.push((led_at.1.as_secs_f64() * 1000.0, served.as_secs_f64() * 1000.0));
@@ -649,7 +649,7 @@ impl Bench {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let (_, n, _, first) =
-                client(c.clone(), rand::random::<u32>().into(), 1, Arc::new(AtomicU64::new(0))).await;
+                client(c.clone(), super::personal::probe_person(), 1, Arc::new(AtomicU64::new(0))).await;
             if n > 0 {
                 return Ok(node);
             }

@@ -102,6 +102,27 @@ async fn person_task(
     rec
 }
 
+/// The distinct resident IDs [`person`] makes (9 000 birth dates × 1 000
+/// sequence numbers); `n` is taken modulo this.
+const PERSON_IDS: u64 = 9_000_000;
+
+/// The last of them, kept for probes: a server's readiness command, the
+/// fail-over's. A run's persons never meet a probe's, whose person is
+/// placed already (a random probe fell inside a run's range about once in
+/// 300 probes, and that registration was refused as `CURRENTLY_PLACED`).
+const PROBE_IDS: u64 = 100_000;
+
+/// The first `n` of a run of `persons` persons: random, below the probes'.
+pub(crate) fn run_base(persons: u64) -> u64 {
+    rand::random::<u64>() % (PERSON_IDS - PROBE_IDS).saturating_sub(persons).max(1)
+}
+
+/// A probe's person: a different one at each call of this process.
+pub(crate) fn probe_person() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    PERSON_IDS - PROBE_IDS + NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % PROBE_IDS
+}
+
 /// Person `n`: a resident ID of its own and the four commands.
 pub(crate) fn person(n: u64, today: chrono::NaiveDate) -> anyhow::Result<(ResidentId, Vec<PersonCommand>)> {
     let birth =

@@ -162,3 +162,32 @@ pub(crate) fn person(n: u64, today: chrono::NaiveDate) -> anyhow::Result<(Reside
         ],
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    /// A run's persons never include a probe's, whatever the draw: a probe
+    /// inside a run's range had its registration refused as `CURRENTLY_PLACED`.
+    #[test]
+    fn a_runs_persons_never_meet_a_probes() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("a date");
+        let id = |n| person(n, today).expect("a person").0.as_str().to_string();
+        let probes: HashSet<String> = (0..1000).map(|_| id(probe_person())).collect();
+        assert_eq!(probes.len(), 1000, "a probe's person came twice");
+        for persons in [1, 30_000, 500_000] {
+            for _ in 0..100 {
+                let base = run_base(persons);
+                assert!(base + persons <= PERSON_IDS - PROBE_IDS, "{persons} persons from {base} reach the probes'");
+            }
+        }
+        for _ in 0..3 {
+            let base = run_base(30_000);
+            let run: HashSet<String> = (base..base + 30_000).map(id).collect();
+            assert_eq!(run.len(), 30_000, "a run's person came twice");
+            assert!(run.is_disjoint(&probes), "a run from {base} meets a probe");
+        }
+    }
+}

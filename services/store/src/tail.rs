@@ -86,8 +86,9 @@ struct State {
     /// The stretch of the log the running tail has read; `None` while no
     /// tail runs, or before it found the head.
     stretch: Option<Stretch>,
-    /// Bumped after every page the tail kept and when a tail stops; `None`
-    /// once the store closed and the tail delivered all it committed.
+    /// Bumped when a tail has found its head, after every page it kept and
+    /// when it stops; `None` once the store closed and the tail delivered
+    /// all it committed.
     signal: Option<watch::Sender<u64>>,
 }
 

@@ -92,6 +92,15 @@ struct State {
     signal: Option<watch::Sender<u64>>,
 }
 
+impl State {
+    /// Bumps `signal`: every caught-up subscription reads its next page.
+    fn wake_subscriptions(&self) {
+        if let Some(signal) = &self.signal {
+            signal.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
+}
+
 /// The events after `base`, in log order, none left out.
 struct Stretch {
     base: Option<Position>,
@@ -225,9 +234,7 @@ impl<W: Send + Sync + 'static> Tail<W> {
             // wait, caught up, for a commit that is now behind the base and
             // will never come from the tail: woken, it reads that from the
             // store (its position is not in the stretch).
-            if let Some(signal) = &state.signal {
-                signal.send_modify(|n| *n = n.wrapping_add(1));
-            }
+            state.wake_subscriptions();
         }
         let (tx, mut rx) = mpsc::channel(SUBSCRIPTION_PAGE);
         let follower = self.follow_store(head, tx);
@@ -257,7 +264,7 @@ impl<W: Send + Sync + 'static> Tail<W> {
                 break (failure, false);
             }
             // What was read before a failure is served during the pause too.
-            signal.send_modify(|n| *n = n.wrapping_add(1));
+            state.wake_subscriptions();
             if failure.is_some() {
                 break (failure, false);
             }
@@ -285,8 +292,8 @@ impl<W: Send + Sync + 'static> Tail<W> {
         self.inner.following.send_replace(false);
         if closed {
             state.signal = None;
-        } else if let Some(signal) = &state.signal {
-            signal.send_modify(|n| *n = n.wrapping_add(1));
+        } else {
+            state.wake_subscriptions();
         }
     }
 

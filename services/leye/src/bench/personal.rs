@@ -7,7 +7,13 @@
 //! key created and stored durably per registration, AEAD, JSON rework) and
 //! the opening of each registration on every later command's load.
 
-use std::{path::Path, sync::Arc};
+use std::{
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use anyhow::Context;
 use leye_domain::{
@@ -50,7 +56,7 @@ pub async fn command_path(tmp_parent: &Path, sealed: bool, tasks: usize, window:
         cases = cases.with_personal_data(vault.open()?);
     }
     let base: u64 = rand::random::<u32>().into();
-    let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let next = Arc::new(AtomicU64::new(0));
     let rec =
         run_clients(tasks, window, COMMAND_KINDS.len(), |_, rec| person_task(cases.clone(), base, next.clone(), rec))
             .await;
@@ -58,16 +64,11 @@ pub async fn command_path(tmp_parent: &Path, sealed: bool, tasks: usize, window:
     rec
 }
 
-async fn person_task(
-    cases: PersonCases<SqliteStore>,
-    base: u64,
-    next: Arc<std::sync::atomic::AtomicU64>,
-    mut rec: Recorder,
-) -> Recorder {
+async fn person_task(cases: PersonCases<SqliteStore>, base: u64, next: Arc<AtomicU64>, mut rec: Recorder) -> Recorder {
     let today = cases.today();
     let on = today.pred_opt().unwrap_or(today);
     while rec.running() {
-        let n = base + next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = base + next.fetch_add(1, Ordering::Relaxed);
         let (id, commands) = match person(n, today) {
             Ok(p) => p,
             Err(e) => {
@@ -119,8 +120,8 @@ pub(crate) fn run_base(persons: u64) -> u64 {
 
 /// A probe's person: a different one at each call of this process.
 pub(crate) fn probe_person() -> u64 {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    PERSON_IDS - PROBE_IDS + NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % PROBE_IDS
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    PERSON_IDS - PROBE_IDS + NEXT.fetch_add(1, Ordering::Relaxed) % PROBE_IDS
 }
 
 /// Person `n`: a resident ID of its own and the four commands.

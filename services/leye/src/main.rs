@@ -31,12 +31,14 @@ use leye_projections::{ProjectionError, runner::ReadModelDir};
 use leye_store::EventStore;
 
 /// The service allocates and frees small buffers on every request (frames,
-/// protobuf messages, JSON envelopes, SQL rows) from many threads; glibc's
-/// allocator took about a seventh of `leye serve`'s CPU under command load
-/// (`malloc_consolidate`, `_int_free`: docs/PERFORMANCE.md, "The service's
-/// allocator"). mimalloc keeps per-thread free lists.
+/// protobuf messages, JSON envelopes, SQL rows) from many threads, much of it
+/// freed on another thread than the one that allocated it. glibc's allocator
+/// took about a seventh of `leye serve`'s CPU under command load; mimalloc
+/// cut the servers' CPU a command by 15–20 %, and jemalloc 2–5 % more than
+/// mimalloc, with less memory held (docs/PERFORMANCE.md, "The service's
+/// allocator: jemalloc").
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// leye (乐业): case management for public employment services.
 #[derive(Debug, Parser)]

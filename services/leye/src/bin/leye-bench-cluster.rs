@@ -19,11 +19,12 @@ use std::{path::PathBuf, process::ExitCode};
 use clap::Parser;
 use leye::bench::cluster::{Bench, ClusterRun, RawInserts};
 
-/// The bench's clients share the machine with what they measure: the same
-/// allocator as `leye serve` (`main.rs`), not glibc's, whose `malloc` and
-/// `free` took about a seventh of the clients' CPU (docs/PERFORMANCE.md,
-/// "The read model's bookkeeping, the bench's clients, and where three
-/// servers' CPU goes").
+/// The bench's clients share the machine with what they measure: mimalloc,
+/// not glibc's allocator, whose `malloc` and `free` took about a seventh of
+/// the clients' CPU (docs/PERFORMANCE.md, "The read model's bookkeeping, the
+/// bench's clients, and where three servers' CPU goes"). Kept when
+/// `leye serve` moved to jemalloc (`main.rs`), so that the servers' CPU over
+/// the clients' still compares builds of the service.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

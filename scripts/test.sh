@@ -2,7 +2,9 @@
 # Runs leye's whole test suite on a fresh machine: everything the tests need is
 # found or installed here. Used verbatim by .ci/run.
 #
-# Needs: a Rust toolchain, and nats-server for the publisher's tests (they
+# Needs: a Rust toolchain with a C compiler; make (jemalloc, the service's
+# allocator, is built from C; installed from the OS packages when missing);
+# and nats-server for the publisher's tests (they
 # start their own servers on free loopback ports; a NATS already running on
 # the machine is never used). nats-server is taken from $NATS_SERVER, the
 # PATH or /usr/sbin, else installed from the OS packages (Debian/Ubuntu:
@@ -45,6 +47,13 @@ if [[ -z "${NATS_SERVER}" ]]; then
 fi
 export NATS_SERVER
 echo "using $("${NATS_SERVER}" --version) at ${NATS_SERVER}" >&2
+
+if ! command -v make >/dev/null 2>&1; then
+    echo "make not found (jemalloc is built with it): installing it from the OS packages" >&2
+    if [[ "$(id -u)" -eq 0 ]]; then SUDO=(); else SUDO=(sudo); fi
+    "${SUDO[@]}" apt-get update -q
+    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q make
+fi
 
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     echo "python3 with venv not found: installing python3-venv from the OS packages" >&2

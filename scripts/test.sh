@@ -23,6 +23,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# What a fresh machine lacks comes from the OS packages: as root directly,
+# otherwise through sudo.
+if [[ "$(id -u)" -eq 0 ]]; then SUDO=(); else SUDO=(sudo); fi
+apt_install() {
+    "${SUDO[@]}" apt-get update -q
+    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q "$@"
+}
+
 find_nats_server() {
     if [[ -n "${NATS_SERVER:-}" && -x "${NATS_SERVER}" ]]; then
         echo "${NATS_SERVER}"
@@ -36,9 +44,7 @@ find_nats_server() {
 NATS_SERVER="$(find_nats_server)"
 if [[ -z "${NATS_SERVER}" ]]; then
     echo "nats-server not found: installing it from the OS packages" >&2
-    if [[ "$(id -u)" -eq 0 ]]; then SUDO=(); else SUDO=(sudo); fi
-    "${SUDO[@]}" apt-get update -q
-    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q nats-server
+    apt_install nats-server
     NATS_SERVER="$(find_nats_server)"
 fi
 if [[ -z "${NATS_SERVER}" ]]; then
@@ -50,16 +56,12 @@ echo "using $("${NATS_SERVER}" --version) at ${NATS_SERVER}" >&2
 
 if ! command -v make >/dev/null 2>&1; then
     echo "make not found (jemalloc is built with it): installing it from the OS packages" >&2
-    if [[ "$(id -u)" -eq 0 ]]; then SUDO=(); else SUDO=(sudo); fi
-    "${SUDO[@]}" apt-get update -q
-    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q make
+    apt_install make
 fi
 
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     echo "python3 with venv not found: installing python3-venv from the OS packages" >&2
-    if [[ "$(id -u)" -eq 0 ]]; then SUDO=(); else SUDO=(sudo); fi
-    "${SUDO[@]}" apt-get update -q
-    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q python3 python3-venv
+    apt_install python3 python3-venv
 fi
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     echo "error: python3 with the venv module is still missing; install it (python3-venv)" >&2
@@ -83,7 +85,6 @@ if [[ -z "${PROMTOOL}" ]]; then
     echo "promtool not found: unpacking it from Debian's prometheus package into target/tools" >&2
     debs="$(mktemp -d)"
     if ! (cd "${debs}" && apt-get download -q prometheus >/dev/null 2>&1); then
-        if [[ "$(id -u)" -eq 0 ]]; then SUDO=(); else SUDO=(sudo); fi
         "${SUDO[@]}" apt-get update -q
         (cd "${debs}" && apt-get download -q prometheus)
     fi
@@ -106,15 +107,11 @@ echo "using $("${PROMTOOL}" --version 2>&1 | head -1) at ${PROMTOOL}" >&2
 # make the screenshots readable.
 if [[ ! -x /usr/bin/chromium ]] || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk"; then
     echo "chromium or a CJK font not found: installing them from the OS packages" >&2
-    if [[ "$(id -u)" -eq 0 ]]; then SUDO=(); else SUDO=(sudo); fi
-    "${SUDO[@]}" apt-get update -q
-    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q chromium fonts-wqy-zenhei
+    apt_install chromium fonts-wqy-zenhei
 fi
 if ! command -v node >/dev/null 2>&1; then
     echo "node not found: installing nodejs and npm from the OS packages" >&2
-    if [[ "$(id -u)" -eq 0 ]]; then SUDO=(); else SUDO=(sudo); fi
-    "${SUDO[@]}" apt-get update -q
-    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q nodejs npm
+    apt_install nodejs npm
 fi
 # npm ci again whenever the lock file changed since the last install.
 if ! cmp -s tests/dashboard/package-lock.json tests/dashboard/node_modules/.leye-installed-lock.json; then
@@ -140,11 +137,9 @@ find_postgres_bin() {
 LEYE_POSTGRES_BIN="$(find_postgres_bin)"
 if [[ -z "${LEYE_POSTGRES_BIN}" ]]; then
     echo "PostgreSQL not found: installing postgresql from the OS packages (no cluster created)" >&2
-    if [[ "$(id -u)" -eq 0 ]]; then SUDO=(); else SUDO=(sudo); fi
     "${SUDO[@]}" mkdir -p /etc/postgresql-common/createcluster.d
     echo "create_main_cluster = false" | "${SUDO[@]}" tee /etc/postgresql-common/createcluster.d/leye-no-main.conf >/dev/null
-    "${SUDO[@]}" apt-get update -q
-    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q postgresql
+    apt_install postgresql
     LEYE_POSTGRES_BIN="$(find_postgres_bin)"
 fi
 if [[ -z "${LEYE_POSTGRES_BIN}" ]]; then

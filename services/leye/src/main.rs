@@ -34,7 +34,7 @@ use leye_store::EventStore;
 /// protobuf messages, JSON envelopes, SQL rows) from many threads, much of it
 /// freed on another thread than the one that allocated it. glibc's allocator
 /// took about a seventh of `leye serve`'s CPU under command load; mimalloc
-/// cut the servers' CPU a command by 15–20 %, and jemalloc 2–5 % more than
+/// cut the servers' CPU a command by 15–20 %, and jemalloc 3–6 % more than
 /// mimalloc, with less memory held (docs/PERFORMANCE.md, "The service's
 /// allocator: jemalloc").
 #[global_allocator]

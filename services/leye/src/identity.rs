@@ -41,14 +41,20 @@ impl CaseIds {
     }
 
     /// Reads the key file (64 hex characters), creating it with a fresh random
-    /// key (mode 0600) when it does not exist.
+    /// key (mode 0600) when it does not exist. A deployment's servers use
+    /// [`bound`], which checks the key against the key store first.
     pub fn load_or_create(path: &Path) -> anyhow::Result<Self> {
+        if !path.exists() {
+            create(path)?;
+        }
+        Self::load(path)?.ok_or_else(|| anyhow::anyhow!("pseudonym key file {} vanished", path.display()))
+    }
+
+    /// Reads the key file (64 hex characters); `None` when it does not exist.
+    pub fn load(path: &Path) -> anyhow::Result<Option<Self>> {
         use anyhow::Context;
         if !path.exists() {
-            let key: [u8; 32] = rand::random();
-            let hex = leye_store::headfile::hex(key.as_slice());
-            write_private(path, &hex).with_context(|| format!("creating pseudonym key file {}", path.display()))?;
-            tracing::info!(path = %path.display(), "created a new pseudonym key: back it up with the store");
+            return Ok(None);
         }
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading pseudonym key file {}", path.display()))?;
@@ -64,7 +70,18 @@ impl CaseIds {
                 Err(_) => false,
             });
         anyhow::ensure!(valid, "pseudonym key file {} must hold 64 hexadecimal characters", path.display());
-        Ok(Self { key })
+        Ok(Some(Self { key }))
+    }
+
+    /// The key's fingerprint, kept in the key store so that every server of a
+    /// deployment proves it holds the same key ([`bound`]): HMAC-SHA-256
+    /// under the key of a fixed text, hex. It names the key without revealing
+    /// it, and no case id or command fingerprint can equal it (their texts
+    /// start `person:`, `enterprise:`, `command:`).
+    pub fn key_check(&self) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(b"key-check:leye pseudonym key v1");
+        leye_store::headfile::hex(&mac.finalize().into_bytes())
     }
 
     /// The case id of a person.
@@ -101,6 +118,74 @@ impl CaseIds {
         bytes.copy_from_slice(&digest[..16]);
         uuid::Builder::from_custom_bytes(bytes).into_uuid()
     }
+}
+
+/// The deployment's case ids: the key at `path`, bound to the key store
+/// `vault` (which every server of a deployment shares). The first start
+/// records the key's fingerprint there ([`CaseIds::key_check`]); every later
+/// start, on any server, must bring the same key. Refused, before anything is
+/// derived: a key other than the recorded one, and a missing key file once a
+/// key is recorded or the event store holds events (`store_holds_events`):
+/// a new key would open a second case for every person already registered.
+/// The file is created only for a new deployment. Blocks on a shared key store.
+pub fn bound(path: &Path, vault: &leye_vault::Vault, store_holds_events: bool) -> anyhow::Result<CaseIds> {
+    let fix = "every server of one store needs the same key: restore this server's pseudonym key from the backup of \
+               its data directory, or give it a copy of the first server's (`--pseudonym-key-file`, \
+               LEYE_PSEUDONYM_KEY_FILE, `pseudonym_key_file`)";
+    let ids = match CaseIds::load(path)? {
+        Some(ids) => ids,
+        None => {
+            let bound = vault.pseudonym_key_bound()?;
+            anyhow::ensure!(
+                !bound && !store_holds_events,
+                "pseudonym key file {} is missing, but {}: a new key would derive other case ids from the same \
+                 resident IDs; {fix}",
+                path.display(),
+                if bound {
+                    "the key store holds the fingerprint of this deployment's key"
+                } else {
+                    "the event store holds cases derived with a key"
+                }
+            );
+            create(path)?;
+            CaseIds::load_or_create(path)?
+        }
+    };
+    match vault.bind_pseudonym_key(&ids.key_check())? {
+        leye_vault::Binding::Matches => {}
+        leye_vault::Binding::Recorded => {
+            tracing::info!(key_store = vault.describe(), "pseudonym key's fingerprint recorded in the key store")
+        }
+        leye_vault::Binding::Differs => anyhow::bail!(
+            "the pseudonym key in {} is not this deployment's: the key store {} holds another key's fingerprint \
+             (this key would derive other case ids from the same resident IDs); {fix}",
+            path.display(),
+            vault.describe()
+        ),
+    }
+    Ok(ids)
+}
+
+/// [`bound`] from async code: whether `store` holds events is asked first,
+/// and the key store is asked off the runtime's threads.
+pub async fn bound_for(
+    path: &Path,
+    personal: &std::sync::Arc<crate::personal::PersonalData>,
+    store: &impl leye_store::EventStore,
+) -> anyhow::Result<CaseIds> {
+    let holds_events = store.head().await?.is_some();
+    let (path, personal) = (path.to_path_buf(), personal.clone());
+    tokio::task::spawn_blocking(move || bound(&path, personal.vault(), holds_events)).await?
+}
+
+/// Writes a fresh random key to `path` (mode 0600; never over an existing file).
+fn create(path: &Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let key: [u8; 32] = rand::random();
+    let hex = leye_store::headfile::hex(key.as_slice());
+    write_private(path, &hex).with_context(|| format!("creating pseudonym key file {}", path.display()))?;
+    tracing::info!(path = %path.display(), "created a new pseudonym key: back it up with the store");
+    Ok(())
 }
 
 #[cfg(unix)]

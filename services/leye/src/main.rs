@@ -104,7 +104,7 @@ enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the gRPC API on the embedded event store.
+    /// Serve the gRPC API (on the embedded event store unless `--store` names another).
     Serve {
         /// TOML config file (keys as in the README's configuration table,
         /// e.g. listen, data_dir, nats_url, metrics_listen).
@@ -640,14 +640,14 @@ async fn generate(config: &ServeConfig, people: usize, seed: u64, append: bool) 
             head.commit
         );
     }
-    let ids = match CaseIds::load_or_create(&config.pseudonym_key_file) {
+    let personal = personal_data(config, &store).await?;
+    let ids = match leye::identity::bound_for(&config.pseudonym_key_file, &personal, &store).await {
         Ok(ids) => ids,
         Err(e) => {
             store.close().await;
             return Err(e);
         }
     };
-    let personal = personal_data(config, &store).await?;
     let cases = PersonCases::new(store.clone(), ids, Arc::new(chrono::Utc::now)).with_personal_data(personal);
     let cfg = leye::generate::GeneratorConfig::new(seed, people, cases.today());
     let mut bar = ProgressLine::new();

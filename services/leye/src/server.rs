@@ -1,7 +1,8 @@
 //! `leye serve`: open the embedded store, serve gRPC, publish to NATS, serve
 //! metrics, shut down cleanly.
 //!
-//! Start: store → personal-data key store (master key checked) → key → metrics listener (if configured) → publisher and its
+//! Start: store → personal-data key store (master key checked) → pseudonym key (checked against the key
+//! store) → key → metrics listener (if configured) → publisher and its
 //! lag sampler (they report on the shared health service) → projector
 //! (follows the log into the read model) → policy finder (follows the log,
 //! notes eligibilities through the command path) → hire linker (settles each
@@ -30,7 +31,6 @@ use crate::{
     finder,
     grpc::analytics::AnalyticsApi,
     grpc::guard::{Authenticator, GuardConfig},
-    identity::CaseIds,
     linker, publisher,
     telemetry::{self, Followers, Metrics},
     trust::{AUDIT_FILE, AUDIT_KEY_FILE},
@@ -135,6 +135,16 @@ async fn run_checked(
             return Err(e);
         }
     };
+    // The pseudonym key, bound to the key store before any case id is derived
+    // with it: a server with another key would open second cases.
+    let ids = match crate::identity::bound_for(&config.pseudonym_key_file, &personal, &store).await {
+        Ok(ids) => ids,
+        Err(e) => {
+            store.close().await;
+            audit.close().await;
+            return Err(e);
+        }
+    };
     // On a shared store, one server at a time publishes, links hires and finds
     // people. A store that refuses appends (as `commands_refused` below) does
     // not campaign for the hire linker or the policy finder: a server whose
@@ -213,7 +223,6 @@ async fn run_checked(
     // The hire linker stops with the finder: both write through the command path.
     let mut linker_task = None;
     let result = async {
-        let ids = CaseIds::load_or_create(&config.pseudonym_key_file)?;
         let wait_max = config.trust.limits.query_wait_max();
         let analytics = AnalyticsApi::new(readmodel.clone(), config.targets.clone(), clock.clone())
             .with_progress(crate::analytics::Progress::new(reached_rx, wanted, wait_max).with_waking(waking));

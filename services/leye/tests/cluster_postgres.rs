@@ -374,7 +374,8 @@ async fn registration_on(client: &mut support::Client, case_id: &str) -> pb::Reg
 /// is read with their resident ID and name on B (the key store is shared in
 /// PostgreSQL); erased through A, B stops returning them (its caches follow
 /// the erasures within the staleness bound, 1 s); a server whose master key
-/// differs, or is missing, refuses to start, naming the setting.
+/// or pseudonym key differs, or is missing, refuses to start, naming the
+/// setting.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_registered_on_one_server_is_read_on_another_and_an_erasure_on_one_holds_on_both() {
     let Some(pg) = TestPostgres::start() else { return };
@@ -440,16 +441,14 @@ async fn a_person_registered_on_one_server_is_read_on_another_and_an_erasure_on_
     copy_keys(&a_dir, &c_dir);
     std::fs::write(c_dir.join("keys/master.key"), "ab".repeat(32)).unwrap();
     let refused = |data: std::path::PathBuf| {
-        let out = std::process::Command::new(support::LEYE)
-            .args(["serve", "--store", &url, "--listen", &format!("127.0.0.1:{}", support::free_port())])
+        let mut cmd = std::process::Command::new(support::LEYE);
+        cmd.args(["serve", "--store", &url, "--listen", &format!("127.0.0.1:{}", support::free_port())])
             .arg("--data-dir")
             .arg(&data)
             .env_remove("LEYE_STORE")
             .env_remove("LEYE_MASTER_KEY")
-            .output()
-            .unwrap();
-        assert!(!out.status.success(), "started with a wrong or missing master key");
-        String::from_utf8_lossy(&out.stderr).into_owned()
+            .env_remove("LEYE_PSEUDONYM_KEY_FILE");
+        support::refused_start(cmd)
     };
     let err = refused(c_dir.clone());
     assert!(err.contains("does not open the key store") && err.contains("--master-key-file"), "{err}");
@@ -457,4 +456,21 @@ async fn a_person_registered_on_one_server_is_read_on_another_and_an_erasure_on_
     let err = refused(c_dir.clone());
     assert!(err.contains("holds no key") && err.contains("LEYE_MASTER_KEY"), "{err}");
     assert!(!c_dir.join("keys/master.key").exists(), "no new master key made beside a shared key store");
+
+    // The right master key, but no pseudonym key, or another one: refused too
+    // (it would derive another case id for person 4242 and open a second
+    // case), naming the setting; no key is made, none is printed.
+    std::fs::copy(a_dir.join("keys/master.key"), c_dir.join("keys/master.key")).unwrap();
+    let err = refused(c_dir.clone());
+    assert!(err.contains("pseudonym key file") && err.contains("is missing"), "{err}");
+    assert!(err.contains("--pseudonym-key-file") && err.contains("LEYE_PSEUDONYM_KEY_FILE"), "{err}");
+    assert!(!c_dir.join("pseudonym.key").exists(), "no new pseudonym key made beside a deployment's");
+    std::fs::write(c_dir.join("pseudonym.key"), "cd".repeat(32)).unwrap();
+    let err = refused(c_dir.clone());
+    assert!(err.contains("is not this deployment's") && err.contains("--pseudonym-key-file"), "{err}");
+    assert!(!err.contains(&"cd".repeat(32)), "the key is never printed");
+    let ours = std::fs::read_to_string(a_dir.join("pseudonym.key")).unwrap();
+    for l in [&a, &b] {
+        assert!(!l.log_text().contains(ours.trim()), "the key is never logged");
+    }
 }

@@ -251,9 +251,7 @@ fn rotation_keeps_everything_readable_and_a_wrong_or_missing_master_key_stops_th
         if let Some(k) = env {
             c.env("LEYE_MASTER_KEY", k);
         }
-        let out = c.output().unwrap();
-        assert!(!out.status.success(), "leye serve must not start");
-        String::from_utf8_lossy(&out.stderr).to_string()
+        refused_start(c)
     };
     std::fs::write(&key_file, &old_key).unwrap();
     let err = start(None);
@@ -278,6 +276,50 @@ fn rotation_keeps_everything_readable_and_a_wrong_or_missing_master_key_stops_th
     let err = start(Some(new_key.trim()));
     assert!(err.contains("keys.sqlite is missing") && err.contains("restore it"), "{err}");
     assert!(!data.join("keys/keys.sqlite").exists());
+}
+
+/// The pseudonym key is part of the data (README, "Personal data"): a server
+/// started beside a populated store with another key, or with none, would
+/// derive another case id for every person and open second cases. It refuses
+/// to start, naming the setting, makes no key and prints none. A key store
+/// from before the fingerprint was kept: a missing key is still refused (the
+/// store holds cases), and the key present is recorded at the next start.
+#[test]
+fn another_or_no_pseudonym_key_beside_a_populated_store_stops_the_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    run(&data, &["generate", "--people", "20"]);
+    let key_file = data.join("pseudonym.key");
+    let ours = std::fs::read_to_string(&key_file).unwrap();
+    let start = || {
+        let mut cmd = leye_cmd();
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(&data);
+        refused_start(cmd)
+    };
+    std::fs::write(&key_file, "ef".repeat(32)).unwrap();
+    let err = start();
+    assert!(err.contains("is not this deployment's") && err.contains("--pseudonym-key-file"), "{err}");
+    assert!(!err.contains(&"ef".repeat(32)) && !err.contains(ours.trim()), "no key printed: {err}");
+    std::fs::remove_file(&key_file).unwrap();
+    let err = start();
+    assert!(err.contains("is missing") && err.contains("holds the fingerprint"), "{err}");
+    assert!(!key_file.exists(), "no new key is made");
+
+    // As a key store written before the fingerprint was kept.
+    let forget = || {
+        let conn = rusqlite::Connection::open(data.join("keys/keys.sqlite")).unwrap();
+        assert_eq!(conn.execute("DELETE FROM meta WHERE name = 'pseudonym_check'", []).unwrap(), 1);
+    };
+    forget();
+    let err = start();
+    assert!(err.contains("is missing") && err.contains("the event store holds cases"), "{err}");
+    assert!(!key_file.exists(), "no new key is made");
+    // The key present is recorded: the same people again write nothing new,
+    // and another key is refused from then on.
+    std::fs::write(&key_file, &ours).unwrap();
+    run(&data, &["generate", "--people", "20", "--append"]);
+    std::fs::write(&key_file, "ef".repeat(32)).unwrap();
+    assert!(start().contains("is not this deployment's"));
 }
 
 /// position, event id, stream, recorded_at, metadata

@@ -6,7 +6,9 @@
 use std::{collections::HashMap, path::Path};
 
 use crate::{
-    Cipher, MasterKeySource, PgKeyStoreOptions, Vault, VaultError, keystore,
+    Cipher, MasterKeySource, PgKeyStoreOptions, Vault, VaultError,
+    binding::PSEUDONYM_CHECK,
+    keystore,
     pgstore::{ImportRow, PgKeyStore},
     unwrap_key,
 };
@@ -26,8 +28,9 @@ pub struct CopyReport {
 /// every key arrived as it left: the same wrapped bytes for a live key (or
 /// destroyed since, on the PostgreSQL side: a copy never brings a destroyed
 /// key back), a tombstone for a destroyed one, and that the master key of
-/// `source` opens both stores and every key copied. Refuses a PostgreSQL
-/// store holding keys of another master key. May be run again.
+/// `source` opens both stores and every key copied. The pseudonym key's
+/// fingerprint comes along. Refuses a PostgreSQL store holding keys of
+/// another master key, or bound to another pseudonym key. May be run again.
 pub fn copy_sqlite_to_postgres(
     from: &Path,
     source: &dyn MasterKeySource,
@@ -38,7 +41,7 @@ pub fn copy_sqlite_to_postgres(
     }
     // Opening checks the master key against the file's check value.
     let sqlite = Vault::open(from, source, Cipher::default())?;
-    let (rows, check) = {
+    let (rows, check, pseudonym) = {
         let conn = match &sqlite.backend {
             crate::Backend::Sqlite(c) => c.lock().unwrap_or_else(|p| p.into_inner()),
             crate::Backend::Postgres(_) => {
@@ -47,7 +50,7 @@ pub fn copy_sqlite_to_postgres(
         };
         let check = keystore::meta(&conn, "check")?
             .ok_or_else(|| VaultError::Store(format!("{} has no check value", from.display())))?;
-        (keystore::export(&conn)?, check)
+        (keystore::export(&conn)?, check, keystore::meta(&conn, PSEUDONYM_CHECK)?)
     };
     for r in &rows {
         if let Some(w) = &r.wrapped {
@@ -62,7 +65,23 @@ pub fn copy_sqlite_to_postgres(
         Some(existing) if crate::check_opens(&existing, &sqlite.master) => existing,
         _ => check,
     };
+    // The servers of the PostgreSQL store derive case ids with one pseudonym
+    // key: keys of a deployment that used another are refused, before any is
+    // copied (its persons' cases would not be found there).
+    if let (Some(ours), Some(theirs)) = (&pseudonym, pg.meta(PSEUDONYM_CHECK)?) {
+        if *ours != theirs {
+            return Err(VaultError::Store(format!(
+                "{} is bound to another pseudonym key than {} (their servers derive other case ids from the same \
+                 resident ID): nothing copied",
+                pg.describe(),
+                from.display()
+            )));
+        }
+    }
     let added = pg.import(rows.clone(), check)?;
+    if let Some(ours) = &pseudonym {
+        pg.init_meta(PSEUDONYM_CHECK, ours)?;
+    }
     let arrived: HashMap<_, ImportRow> = pg.export()?.into_iter().map(|r| (r.kid, r)).collect();
     for r in &rows {
         let Some(there) = arrived.get(&r.kid) else {

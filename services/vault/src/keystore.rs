@@ -97,6 +97,14 @@ pub(crate) fn set_meta(conn: &Connection, name: &str, value: &str) -> Result<(),
     Ok(())
 }
 
+/// Stores `value` under `name` unless the file holds a value there already;
+/// returns the value stored.
+pub(crate) fn init_meta(conn: &Connection, name: &str, value: &str) -> Result<String, VaultError> {
+    conn.execute("INSERT INTO meta (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING", [name, value])
+        .map_err(db)?;
+    meta(conn, name)?.ok_or_else(|| VaultError::Store(format!("meta {name} missing after it was stored")))
+}
+
 /// Stores new keys, not yet assigned to a subject, durably in one
 /// transaction (one fsync for the whole batch), together with the
 /// assignments made since the last batch (`kid` → subject). An assignment

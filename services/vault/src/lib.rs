@@ -33,8 +33,11 @@
 //!
 //! # Layout
 //! `cipher.rs` (the two AEADs), `master.rs` (master key sources),
-//! `keystore.rs` (the SQLite file), this file (the [`Vault`]).
+//! `keystore.rs` (the SQLite file), `pgstore.rs` (the PostgreSQL one),
+//! `binding.rs` (what every server of a deployment must agree on: the
+//! pseudonym key's fingerprint), this file (the [`Vault`]).
 
+mod binding;
 mod cipher;
 mod copy;
 mod keystore;
@@ -56,6 +59,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
+pub use binding::Binding;
 pub use cipher::Cipher;
 pub use copy::{CopyReport, copy_sqlite_to_postgres};
 pub use master::{EnvKey, KeyFile, MasterKey, MasterKeySource};

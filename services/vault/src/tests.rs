@@ -239,3 +239,22 @@ fn a_key_read_before_an_erasure_is_not_cached_after_it() {
     assert_eq!(clear(vault.unseal(other, b"e", &s).unwrap()), b"beta");
     assert_eq!(vault.caches.keys.lock().unwrap().len(), 1);
 }
+
+/// The key store keeps the fingerprint of the deployment's pseudonym key
+/// (`binding.rs`): recorded by the first start, compared by every later one;
+/// it survives reopening and a master-key rotation (which rewrites the
+/// master key's check value beside it).
+#[test]
+fn the_pseudonym_key_fingerprint_is_recorded_once_then_compared() {
+    let (_dir, store, source, vault) = setup(Cipher::Aes256Gcm);
+    assert!(!vault.pseudonym_key_bound().unwrap());
+    assert_eq!(vault.bind_pseudonym_key("aa11").unwrap(), Binding::Recorded);
+    assert!(vault.pseudonym_key_bound().unwrap());
+    assert_eq!(vault.bind_pseudonym_key("aa11").unwrap(), Binding::Matches);
+    assert_eq!(vault.bind_pseudonym_key("bb22").unwrap(), Binding::Differs, "another key is not recorded over it");
+    drop(vault);
+    let mut vault = Vault::open(&store, &source, Cipher::Aes256Gcm).unwrap();
+    assert_eq!(vault.bind_pseudonym_key("bb22").unwrap(), Binding::Differs, "kept in the file");
+    vault.rotate(&source, MasterKey::generate()).unwrap();
+    assert_eq!(vault.bind_pseudonym_key("aa11").unwrap(), Binding::Matches, "a rotation keeps it");
+}

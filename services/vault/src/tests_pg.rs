@@ -362,3 +362,40 @@ fn the_erasure_follower_is_woken_by_its_poll_not_by_the_event_stores_commits() {
     // `two_servers_share_keys_and_an_erasure_on_one_reaches_the_others_cache_within_the_staleness_bound`.
     drop(vault);
 }
+
+/// The pseudonym key's fingerprint in the shared key store: the first server
+/// records it, the others compare (another key: `Differs`); `leye keys copy`
+/// brings a SQLite key store's fingerprint along, and refuses, copying
+/// nothing, a key store bound to another pseudonym key.
+#[test]
+fn servers_agree_on_the_pseudonym_key_and_a_copy_of_another_deployments_keys_is_refused() {
+    let Some(pg) = TestPostgres::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path(), "master.key", &MasterKey::generate());
+    let first = Vault::open_postgres(&options(&pg), &key, Cipher::Aes256Gcm).unwrap();
+    let second = Vault::open_postgres(&options(&pg), &key, Cipher::Aes256Gcm).unwrap();
+    assert_eq!(first.bind_pseudonym_key("c0ffee").unwrap(), Binding::Recorded);
+    assert_eq!(second.bind_pseudonym_key("c0ffee").unwrap(), Binding::Matches);
+    assert_eq!(second.bind_pseudonym_key("decade").unwrap(), Binding::Differs);
+    drop((first, second));
+
+    // A SQLite key store of the same master key, bound to another pseudonym key.
+    let file = dir.path().join("keys/keys.sqlite");
+    let local = Vault::open(&file, &key, Cipher::Aes256Gcm).unwrap();
+    local.seal(Uuid::new_v4(), b"e", b"x").unwrap();
+    assert_eq!(local.bind_pseudonym_key("decade").unwrap(), Binding::Recorded);
+    drop(local);
+    let shared = Vault::open_postgres(&options(&pg), &key, Cipher::Aes256Gcm).unwrap();
+    let before = shared.counts().unwrap();
+    let e = copy_sqlite_to_postgres(&file, &key, &options(&pg)).unwrap_err().to_string();
+    assert!(e.contains("another pseudonym key") && e.contains("nothing copied"), "{e}");
+    assert_eq!(shared.counts().unwrap(), before, "no key copied");
+    assert_eq!(shared.bind_pseudonym_key("c0ffee").unwrap(), Binding::Matches, "the store's own kept");
+
+    // Into an empty PostgreSQL key store: the fingerprint arrives with the keys.
+    let Some(pg2) = TestPostgres::start() else { return };
+    copy_sqlite_to_postgres(&file, &key, &options(&pg2)).unwrap();
+    let shared = Vault::open_postgres(&options(&pg2), &key, Cipher::Aes256Gcm).unwrap();
+    assert_eq!(shared.bind_pseudonym_key("decade").unwrap(), Binding::Matches);
+    assert_eq!(shared.bind_pseudonym_key("c0ffee").unwrap(), Binding::Differs);
+}

@@ -388,6 +388,25 @@ pub fn spawn_logged(mut cmd: Command, log: &Path) -> Child {
         .expect("start leye serve")
 }
 
+/// Runs `cmd` (a `leye serve` expected to refuse to start) and returns its
+/// stderr; panics if it succeeds, or, after killing it, if it still runs
+/// after 30 s (it started instead of refusing: the test fails, not hangs).
+pub fn refused_start(mut cmd: std::process::Command) -> String {
+    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("leye started instead of refusing: {cmd:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success(), "leye must not start: {cmd:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// `leye serve` as a process on a data directory, killed on drop. Its log is a
 /// file in the data directory.
 #[derive(Debug)]

@@ -80,11 +80,7 @@ pub fn copy(config: &ServeConfig) -> anyhow::Result<String> {
 /// [`copy`] for a vault configuration (`leye store copy` into PostgreSQL
 /// calls it with the target's URL).
 pub fn copy_keys(vault: &VaultConfig) -> anyhow::Result<String> {
-    let shared = vault.shared.as_ref().with_context(
-        || "leye keys copy copies into the key store of a PostgreSQL event store: give --store postgres://…",
-    )?;
-    let options = shared.options();
-    let from = &vault.key_store;
+    let (from, options) = copy_ends(vault)?;
     let r = leye_vault::copy_sqlite_to_postgres(from, vault.source().as_ref(), &options)
         .with_context(|| format!("copying {} into the {}", from.display(), options.describe()))?;
     Ok(format!(
@@ -95,6 +91,24 @@ pub fn copy_keys(vault: &VaultConfig) -> anyhow::Result<String> {
         options.describe(),
         r.added
     ))
+}
+
+/// Whether [`copy_keys`] would be accepted (the master key opens both key
+/// stores, both are bound to the same pseudonym key), copying nothing: `leye
+/// store copy` asks before it copies the log, so that a refusal leaves the
+/// target as it was.
+pub fn check_copy_keys(vault: &VaultConfig) -> anyhow::Result<()> {
+    let (from, options) = copy_ends(vault)?;
+    leye_vault::check_copy_sqlite_to_postgres(from, vault.source().as_ref(), &options)
+        .with_context(|| format!("the key store {} cannot go into the {}", from.display(), options.describe()))
+}
+
+/// The SQLite key store a copy reads and the PostgreSQL one it writes.
+fn copy_ends(vault: &VaultConfig) -> anyhow::Result<(&std::path::Path, leye_vault::PgKeyStoreOptions)> {
+    let shared = vault.shared.as_ref().with_context(
+        || "leye keys copy copies into the key store of a PostgreSQL event store: give --store postgres://…",
+    )?;
+    Ok((&vault.key_store, shared.options()))
 }
 
 /// Seals the personal fields of every registration stored in clear; returns

@@ -490,11 +490,20 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
             }
             let mut out = std::io::stdout().lock();
             let (from, to) = (from.parse("--from")?, to.parse("--to")?);
+            // Into PostgreSQL: the personal-data keys of this data directory
+            // come along; checked first, so that a refusal copies nothing.
+            let keys = match (&to, config.vault.key_store.exists()) {
+                (leye_store::StoreLocator::Postgres(url), true) => {
+                    let mut vault = config.vault.clone();
+                    vault.shared = Some(leye::personal::SharedKeyStore(url.clone()));
+                    let checked = vault.clone();
+                    tokio::task::spawn_blocking(move || leye::keys::check_copy_keys(&checked)).await??;
+                    Some(vault)
+                }
+                _ => None,
+            };
             leye::storecopy::copy(&from, &to, &options, page, &mut out).await?;
-            // Into PostgreSQL: the personal-data keys of this data directory come along.
-            if let (leye_store::StoreLocator::Postgres(url), true) = (&to, config.vault.key_store.exists()) {
-                let mut vault = config.vault.clone();
-                vault.shared = Some(leye::personal::SharedKeyStore(url.clone()));
+            if let Some(vault) = keys {
                 let line = tokio::task::spawn_blocking(move || leye::keys::copy_keys(&vault)).await??;
                 writeln!(out, "{line}")?;
             }

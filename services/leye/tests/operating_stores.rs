@@ -7,7 +7,9 @@
 //! values; a copy leaving a partial or mixed log, or running beside a server;
 //! verify creating a store; a server that cannot append holding roles;
 //! unpinned commands aborted across servers) and were fixed; the others
-//! held from the start.
+//! held from the start, but for a copy into a key store of other keys,
+//! written with its fix (before it, the events went in, then the keys were
+//! refused).
 //!
 //! PostgreSQL and nats-server are the test's own (free loopback ports), never
 //! a server already running on the machine.
@@ -431,6 +433,62 @@ async fn a_copy_into_a_store_holding_events_is_refused_and_changes_nothing() {
             .to_string()
     };
     assert_eq!(first_line(&before), first_line(&after), "the target is unchanged");
+}
+
+/// OPERATIONS: `leye store copy` brings the data directory's key store along,
+/// and is all or nothing. A server started on the new PostgreSQL before the
+/// copy, with keys of its own (another master key; the same master key but
+/// another pseudonym key), made a key store the copy cannot join: refused,
+/// saying why, before a single event is copied. Into a target whose key store
+/// agrees, the copy goes through and a server with the data directory's keys
+/// starts on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_into_a_key_store_of_other_keys_is_refused_before_any_event_is_copied() {
+    let Some(pg) = TestPostgres::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = leye().args(["generate", "--people", "3", "--data-dir"]).arg(&data).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let from = format!("sqlite:{}", data.join("events.sqlite").display());
+    let (client, conn) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    for (db, same_master, refusal) in
+        [("other_master", false, "another master key"), ("other_pseudonym", true, "another pseudonym key")]
+    {
+        client.batch_execute(&format!("CREATE DATABASE {db}")).await.unwrap();
+        let url = pg.url_for(db);
+        let early = dir.path().join(db);
+        // The data directory's chain key (the copy's own checks pass), its
+        // master key or not.
+        std::fs::create_dir_all(early.join("keys")).unwrap();
+        std::fs::copy(data.join("keys/chain.key"), early.join("keys/chain.key")).unwrap();
+        if same_master {
+            std::fs::copy(data.join("keys/master.key"), early.join("keys/master.key")).unwrap();
+        }
+        Leye::start(&early, None, &["--store", &url]).await.terminate().await;
+        let out =
+            leye().args(["store", "copy", "--from", &from, "--to", &url, "--data-dir"]).arg(&data).output().unwrap();
+        let all = text(&out);
+        assert!(!out.status.success() && all.contains(refusal), "{db}: {all}");
+        let (target, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        let events: i64 = target.query_one("SELECT count(*) FROM leye.events", &[]).await.unwrap().get(0);
+        assert_eq!(events, 0, "{db}: no event copied");
+    }
+    // A target whose keys agree (a server given the data directory's chain,
+    // master and pseudonym keys made it): accepted.
+    client.batch_execute("CREATE DATABASE agreeing").await.unwrap();
+    let url = pg.url_for("agreeing");
+    let early = dir.path().join("agreeing");
+    copy_keys(&data, &early);
+    let pseudonym = data.join("pseudonym.key");
+    let pseudonym = pseudonym.to_str().unwrap();
+    Leye::start(&early, None, &["--store", &url, "--pseudonym-key-file", pseudonym]).await.terminate().await;
+    let out = leye().args(["store", "copy", "--from", &from, "--to", &url, "--data-dir"]).arg(&data).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("data keys"), "the key store came along: {}", text(&out));
+    let server = Leye::start(&early, None, &["--store", &url, "--pseudonym-key-file", pseudonym]).await;
+    register(&mut server.client().await, 8).await.expect("a server with the copied store's keys takes commands");
 }
 
 // === two servers on one PostgreSQL ===

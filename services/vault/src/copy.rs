@@ -13,29 +13,29 @@ use crate::{
     unwrap_key,
 };
 
-/// What a copy moved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CopyReport {
-    /// Key rows in the SQLite file (live and destroyed).
-    pub keys: u64,
-    /// Of those, destroyed (tombstones).
-    pub destroyed: u64,
-    /// Rows the PostgreSQL store did not hold before.
-    pub added: u64,
-}
-
-/// Copies the SQLite key store at `from` into PostgreSQL, and checks that
-/// every key arrived as it left: the same wrapped bytes for a live key (or
-/// destroyed since, on the PostgreSQL side: a copy never brings a destroyed
-/// key back), a tombstone for a destroyed one, and that the master key of
-/// `source` opens both stores and every key copied. The pseudonym key's
-/// fingerprint comes along. Refuses a PostgreSQL store holding keys of
-/// another master key, or bound to another pseudonym key. May be run again.
-pub fn copy_sqlite_to_postgres(
+/// Whether [`copy_sqlite_to_postgres`] would be accepted, writing no key: the
+/// master key of `source` opens the file, every key in it and the PostgreSQL
+/// key store (when that holds keys), and both are bound to the same
+/// pseudonym key (when both are). For `leye store copy`, before its events.
+pub fn check_copy_sqlite_to_postgres(
     from: &Path,
     source: &dyn MasterKeySource,
     to: &PgKeyStoreOptions,
-) -> Result<CopyReport, VaultError> {
+) -> Result<(), VaultError> {
+    prepare(from, source, to).map(drop)
+}
+
+/// A copy checked as far as it can be without writing.
+struct Prepared {
+    rows: Vec<ImportRow>,
+    /// The check value to keep: the PostgreSQL store's own when it opens with
+    /// the same master key, else the file's.
+    check: String,
+    pseudonym: Option<String>,
+    pg: PgKeyStore,
+}
+
+fn prepare(from: &Path, source: &dyn MasterKeySource, to: &PgKeyStoreOptions) -> Result<Prepared, VaultError> {
     if !from.exists() {
         return Err(VaultError::Store(format!("no key store at {}", from.display())));
     }
@@ -63,7 +63,8 @@ pub fn copy_sqlite_to_postgres(
     // that opens with the same key. Keep its value then.
     let check = match pg.meta("check")? {
         Some(existing) if crate::check_opens(&existing, &sqlite.master) => existing,
-        _ => check,
+        Some(_) => return Err(another_master_key()),
+        None => check,
     };
     // The servers of the PostgreSQL store derive case ids with one pseudonym
     // key: keys of a deployment that used another are refused, before any is
@@ -78,6 +79,33 @@ pub fn copy_sqlite_to_postgres(
             )));
         }
     }
+    Ok(Prepared { rows, check, pseudonym, pg })
+}
+
+/// What a copy moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CopyReport {
+    /// Key rows in the SQLite file (live and destroyed).
+    pub keys: u64,
+    /// Of those, destroyed (tombstones).
+    pub destroyed: u64,
+    /// Rows the PostgreSQL store did not hold before.
+    pub added: u64,
+}
+
+/// Copies the SQLite key store at `from` into PostgreSQL, and checks that
+/// every key arrived as it left: the same wrapped bytes for a live key (or
+/// destroyed since, on the PostgreSQL side: a copy never brings a destroyed
+/// key back), a tombstone for a destroyed one, and that the master key of
+/// `source` opens both stores and every key copied. The pseudonym key's
+/// fingerprint comes along. Refuses a PostgreSQL store holding keys of
+/// another master key, or bound to another pseudonym key. May be run again.
+pub fn copy_sqlite_to_postgres(
+    from: &Path,
+    source: &dyn MasterKeySource,
+    to: &PgKeyStoreOptions,
+) -> Result<CopyReport, VaultError> {
+    let Prepared { rows, check, pseudonym, pg } = prepare(from, source, to)?;
     let added = pg.import(rows.clone(), check)?;
     if let Some(ours) = &pseudonym {
         pg.init_meta(PSEUDONYM_CHECK, ours)?;
@@ -109,4 +137,13 @@ pub fn copy_sqlite_to_postgres(
     Vault::open_postgres(to, source, Cipher::default())?;
     let destroyed = rows.iter().filter(|r| r.wrapped.is_none()).count() as u64;
     Ok(CopyReport { keys: rows.len() as u64, destroyed, added })
+}
+
+/// The refusal of a PostgreSQL key store whose check value another master key made.
+pub(crate) fn another_master_key() -> VaultError {
+    VaultError::Store(
+        "the PostgreSQL key store holds keys of another master key (its check value differs); copy only into an \
+         empty key store or one copied from the same file"
+            .into(),
+    )
 }

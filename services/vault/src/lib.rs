@@ -61,7 +61,7 @@ use zeroize::Zeroizing;
 
 pub use binding::Binding;
 pub use cipher::Cipher;
-pub use copy::{CopyReport, copy_sqlite_to_postgres};
+pub use copy::{CopyReport, check_copy_sqlite_to_postgres, copy_sqlite_to_postgres};
 pub use master::{EnvKey, KeyFile, MasterKey, MasterKeySource};
 pub use pgstore::PgKeyStoreOptions;
 

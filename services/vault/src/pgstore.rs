@@ -542,13 +542,7 @@ impl PgKeyStore {
                             .map_err(db)?;
                     }
                     Some(r) if r.get::<_, String>(0) == check => {}
-                    Some(_) => {
-                        return Err(VaultError::Store(
-                            "the PostgreSQL key store holds keys of another master key (its check value differs); \
-                             copy only into an empty key store or one copied from the same file"
-                                .into(),
-                        ));
-                    }
+                    Some(_) => return Err(crate::copy::another_master_key()),
                 }
                 let mut added = 0;
                 for chunk in rows.chunks(1000) {

@@ -48,6 +48,13 @@ fn leye() -> Command {
     c
 }
 
+/// `leye generate --people N` into `data` (a synthetic population, its keys
+/// and read model), which must succeed.
+fn generate(data: &Path, people: u32) {
+    let out = leye().args(["generate", "--people", &people.to_string(), "--data-dir"]).arg(data).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
@@ -240,8 +247,7 @@ async fn a_wrong_password_or_an_unreachable_server_fails_clearly_without_printin
         format!("postgres://leye@127.0.0.1:{port}/postgres?password=WrongPw-3x&sslmode=disable"),
         format!("postgres://leye:WrongPw-3x@127.0.0.1:{}/postgres", closed_port()),
     ];
-    let out = leye().args(["generate", "--people", "2", "--data-dir"]).arg(dir.path().join("src")).output().unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    generate(&dir.path().join("src"), 2);
     for url in &wrong {
         let data = dir.path().join("d1");
         let out = leye().args(["verify", "--store", url, "--data-dir"]).arg(&data).output().unwrap();
@@ -318,8 +324,7 @@ async fn store_copy_is_refused_while_the_service_runs_on_the_source() {
     let Some(pg) = TestPostgres::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let out = leye().args(["generate", "--people", "3", "--data-dir"]).arg(&data).output().unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    generate(&data, 3);
     let server = Leye::start(&data, None, &[]).await;
     let from = format!("sqlite:{}", data.join("events.sqlite").display());
     let out =
@@ -353,8 +358,7 @@ async fn a_copy_refused_for_a_tampered_source_leaves_the_target_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     // More events than the check at open covers (the last 1000).
-    let out = leye().args(["generate", "--people", "90", "--data-dir"]).arg(&data).output().unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    generate(&data, 90);
     let good = dir.path().join("good");
     support::copy_dir(&data, &good);
     let total: i64 = rusqlite::Connection::open(data.join("events.sqlite"))
@@ -404,8 +408,7 @@ async fn a_copy_into_a_store_holding_events_is_refused_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     for d in [&a, &b] {
-        let out = leye().args(["generate", "--people", "3", "--data-dir"]).arg(d).output().unwrap();
-        assert!(out.status.success(), "{}", text(&out));
+        generate(&d, 3);
     }
     let url = format!("postgres://leye:CopyPw-5@127.0.0.1:{}/postgres", pg.port());
     let src = |d: &Path| format!("sqlite:{}", d.join("events.sqlite").display());
@@ -447,8 +450,7 @@ async fn a_copy_into_a_key_store_of_other_keys_is_refused_before_any_event_is_co
     let Some(pg) = TestPostgres::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let out = leye().args(["generate", "--people", "3", "--data-dir"]).arg(&data).output().unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    generate(&data, 3);
     let from = format!("sqlite:{}", data.join("events.sqlite").display());
     let (client, conn) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
@@ -794,8 +796,7 @@ fn malformed_postgres_urls_fail_without_a_panic() {
 fn store_from_file_environment_or_flag_in_that_order() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let out = leye().args(["generate", "--people", "2", "--data-dir"]).arg(&data).output().unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    generate(&data, 2);
     let sqlite = format!("sqlite:{}", data.join("events.sqlite").display());
     let closed = format!("postgres://leye:LayerPw-4@127.0.0.1:{}/leye", closed_port());
     let conf = dir.path().join("leye.toml");
@@ -997,8 +998,7 @@ async fn a_server_on_the_target_during_the_copy_never_leaves_a_mixed_log() {
     let Some(pg) = TestPostgres::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let out = leye().args(["generate", "--people", "90", "--data-dir"]).arg(&data).output().unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    generate(&data, 90);
     let total: i64 = rusqlite::Connection::open(data.join("events.sqlite"))
         .unwrap()
         .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
@@ -1077,8 +1077,7 @@ async fn verify_on_an_empty_postgres_creates_nothing() {
     assert!(!all.contains("panicked"), "{all}");
     // The real copy afterwards.
     let real = dir.path().join("real");
-    let out = leye().args(["generate", "--people", "2", "--data-dir"]).arg(&real).output().unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    generate(&real, 2);
     let from = format!("sqlite:{}", real.join("events.sqlite").display());
     let copy =
         leye().args(["store", "copy", "--from", &from, "--to", &pg.url(), "--data-dir"]).arg(&real).output().unwrap();
@@ -1144,8 +1143,7 @@ fn store_copy_page_sizes_at_the_limits_do_not_panic() {
     let Some(pg) = TestPostgres::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let out = leye().args(["generate", "--people", "2", "--data-dir"]).arg(&data).output().unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    generate(&data, 2);
     let from = format!("sqlite:{}", data.join("events.sqlite").display());
     for (i, page) in ["18446744073709551615", "9223372036854775808", "0"].iter().enumerate() {
         let url = pg.url_for("postgres").replace("/postgres", &format!("/db{i}"));

@@ -408,7 +408,7 @@ async fn a_copy_into_a_store_holding_events_is_refused_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     for d in [&a, &b] {
-        generate(&d, 3);
+        generate(d, 3);
     }
     let url = format!("postgres://leye:CopyPw-5@127.0.0.1:{}/postgres", pg.port());
     let src = |d: &Path| format!("sqlite:{}", d.join("events.sqlite").display());

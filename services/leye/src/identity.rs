@@ -147,7 +147,6 @@ pub fn bound(path: &Path, vault: &leye_vault::Vault, store_holds_events: bool) -
                     "the event store holds cases derived with a key"
                 }
             );
-            create(path)?;
             CaseIds::load_or_create(path)?
         }
     };

@@ -80,35 +80,50 @@ pub fn copy(config: &ServeConfig) -> anyhow::Result<String> {
 /// [`copy`] for a vault configuration (`leye store copy` into PostgreSQL
 /// calls it with the target's URL).
 pub fn copy_keys(vault: &VaultConfig) -> anyhow::Result<String> {
-    let (from, options) = copy_ends(vault)?;
-    let r = leye_vault::copy_sqlite_to_postgres(from, vault.source().as_ref(), &options)
-        .with_context(|| format!("copying {} into the {}", from.display(), options.describe()))?;
-    Ok(format!(
-        "{} data keys ({} destroyed) of {} are in the {}, checked ({} new); every server of this store now reads them",
-        r.keys,
-        r.destroyed,
-        from.display(),
-        options.describe(),
-        r.added
-    ))
+    KeysCopy::prepare(vault)?.run()
 }
 
-/// Whether [`copy_keys`] would be accepted (the master key opens both key
-/// stores, both are bound to the same pseudonym key), copying nothing: `leye
-/// store copy` asks before it copies the log, so that a refusal leaves the
-/// target as it was.
-pub fn check_copy_keys(vault: &VaultConfig) -> anyhow::Result<()> {
-    let (from, options) = copy_ends(vault)?;
-    leye_vault::check_copy_sqlite_to_postgres(from, vault.source().as_ref(), &options)
-        .with_context(|| format!("the key store {} cannot go into the {}", from.display(), options.describe()))
+/// A copy of a SQLite key store into the shared PostgreSQL one, checked and
+/// not yet written (`leye_vault::KeyCopy`): `leye store copy` prepares it
+/// before it copies the log, so that a refusal leaves the target as it was.
+#[derive(Debug)]
+pub struct KeysCopy {
+    copy: leye_vault::KeyCopy,
+    vault: VaultConfig,
+    options: leye_vault::PgKeyStoreOptions,
 }
 
-/// The SQLite key store a copy reads and the PostgreSQL one it writes.
-fn copy_ends(vault: &VaultConfig) -> anyhow::Result<(&std::path::Path, leye_vault::PgKeyStoreOptions)> {
-    let shared = vault.shared.as_ref().with_context(
-        || "leye keys copy copies into the key store of a PostgreSQL event store: give --store postgres://…",
-    )?;
-    Ok((&vault.key_store, shared.options()))
+impl KeysCopy {
+    /// Reads `vault`'s SQLite key store and checks it against the PostgreSQL
+    /// one it names (the master key opens both, both are bound to the same
+    /// pseudonym key), writing nothing.
+    pub fn prepare(vault: &VaultConfig) -> anyhow::Result<Self> {
+        let shared = vault.shared.as_ref().with_context(
+            || "leye keys copy copies into the key store of a PostgreSQL event store: give --store postgres://…",
+        )?;
+        let options = shared.options();
+        let from = &vault.key_store;
+        let copy = leye_vault::KeyCopy::prepare(from, vault.source().as_ref(), &options)
+            .with_context(|| format!("copying {} into the {}", from.display(), options.describe()))?;
+        Ok(Self { copy, vault: vault.clone(), options })
+    }
+
+    /// Writes the copy, verified on arrival; returns a report line.
+    pub fn run(self) -> anyhow::Result<String> {
+        let from = &self.vault.key_store;
+        let r = self
+            .copy
+            .run(self.vault.source().as_ref())
+            .with_context(|| format!("copying {} into the {}", from.display(), self.options.describe()))?;
+        Ok(format!(
+            "{} data keys ({} destroyed) of {} are in the {}, checked ({} new); every server of this store now reads them",
+            r.keys,
+            r.destroyed,
+            from.display(),
+            self.options.describe(),
+            r.added
+        ))
+    }
 }
 
 /// Seals the personal fields of every registration stored in clear; returns

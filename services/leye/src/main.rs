@@ -496,15 +496,13 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
                 (leye_store::StoreLocator::Postgres(url), true) => {
                     let mut vault = config.vault.clone();
                     vault.shared = Some(leye::personal::SharedKeyStore(url.clone()));
-                    let checked = vault.clone();
-                    tokio::task::spawn_blocking(move || leye::keys::check_copy_keys(&checked)).await??;
-                    Some(vault)
+                    Some(tokio::task::spawn_blocking(move || leye::keys::KeysCopy::prepare(&vault)).await??)
                 }
                 _ => None,
             };
             leye::storecopy::copy(&from, &to, &options, page, &mut out).await?;
-            if let Some(vault) = keys {
-                let line = tokio::task::spawn_blocking(move || leye::keys::copy_keys(&vault)).await??;
+            if let Some(keys) = keys {
+                let line = tokio::task::spawn_blocking(move || keys.run()).await??;
                 writeln!(out, "{line}")?;
             }
             out.flush()?;

@@ -10,7 +10,7 @@
 //! the caller (a keyed hash of a fixed text), so this crate never sees the
 //! key itself.
 
-use crate::{Backend, Vault, VaultError, keystore};
+use crate::{Vault, VaultError};
 
 /// The row holding the pseudonym key's fingerprint.
 pub(crate) const PSEUDONYM_CHECK: &str = "pseudonym_check";
@@ -33,27 +33,15 @@ impl Vault {
     /// the first to write wins, the other finds [`Binding::Differs`] if its key
     /// is another), else compares it.
     pub fn bind_pseudonym_key(&self, fingerprint: &str) -> Result<Binding, VaultError> {
-        if let Some(held) = self.meta(PSEUDONYM_CHECK)? {
+        if let Some(held) = self.backend.meta(PSEUDONYM_CHECK)? {
             return Ok(if held == fingerprint { Binding::Matches } else { Binding::Differs });
         }
-        let stored = match &self.backend {
-            Backend::Sqlite(c) => {
-                keystore::init_meta(&c.lock().unwrap_or_else(|p| p.into_inner()), PSEUDONYM_CHECK, fingerprint)?
-            }
-            Backend::Postgres(p) => p.init_meta(PSEUDONYM_CHECK, fingerprint)?,
-        };
+        let stored = self.backend.init_meta(PSEUDONYM_CHECK, fingerprint)?;
         Ok(if stored == fingerprint { Binding::Recorded } else { Binding::Differs })
     }
 
     /// Whether the key store holds a pseudonym key's fingerprint.
     pub fn pseudonym_key_bound(&self) -> Result<bool, VaultError> {
-        Ok(self.meta(PSEUDONYM_CHECK)?.is_some())
-    }
-
-    fn meta(&self, name: &str) -> Result<Option<String>, VaultError> {
-        match &self.backend {
-            Backend::Sqlite(c) => keystore::meta(&c.lock().unwrap_or_else(|p| p.into_inner()), name),
-            Backend::Postgres(p) => p.meta(name),
-        }
+        Ok(self.backend.meta(PSEUDONYM_CHECK)?.is_some())
     }
 }

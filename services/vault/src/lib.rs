@@ -61,7 +61,7 @@ use zeroize::Zeroizing;
 
 pub use binding::Binding;
 pub use cipher::Cipher;
-pub use copy::{CopyReport, check_copy_sqlite_to_postgres, copy_sqlite_to_postgres};
+pub use copy::{CopyReport, KeyCopy, copy_sqlite_to_postgres};
 pub use master::{EnvKey, KeyFile, MasterKey, MasterKeySource};
 pub use pgstore::PgKeyStoreOptions;
 
@@ -166,6 +166,21 @@ impl Backend {
         match self {
             Self::Sqlite(c) => keystore::destroy(&mut c.lock().unwrap_or_else(|p| p.into_inner()), subject, kids),
             Self::Postgres(p) => p.destroy(subject, kids),
+        }
+    }
+
+    fn meta(&self, name: &str) -> Result<Option<String>, VaultError> {
+        match self {
+            Self::Sqlite(c) => keystore::meta(&c.lock().unwrap_or_else(|p| p.into_inner()), name),
+            Self::Postgres(p) => p.meta(name),
+        }
+    }
+
+    /// Stores `value` under `name` unless a value is there; the value stored.
+    fn init_meta(&self, name: &str, value: &str) -> Result<String, VaultError> {
+        match self {
+            Self::Sqlite(c) => keystore::init_meta(&c.lock().unwrap_or_else(|p| p.into_inner()), name, value),
+            Self::Postgres(p) => p.init_meta(name, value),
         }
     }
 

@@ -24,6 +24,8 @@
 //!   checkpoint and notes on each person case the programmes it is eligible
 //!   for and has not received.
 //! - [`server`]: wiring for `leye serve`: open the store, serve, publish, shut down.
+//! - [`settings`]: the policy catalogue and target parameters every server of
+//!   a shared key store must share, compared at start and watched while serving.
 //! - [`replay`]: `leye replay`, a case's history for an auditor.
 //! - [`consume`]: `leye consume`, a demo JetStream subscriber.
 //! - [`devtools`]: `leye dev token|certs`, `leye audit verify`.
@@ -68,6 +70,7 @@ pub mod personal;
 pub mod publisher;
 pub mod replay;
 pub mod server;
+pub mod settings;
 pub mod storecopy;
 pub mod subsidies;
 pub mod telemetry;

@@ -436,6 +436,8 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
                 catalogue.parameters().count(),
                 catalogue.retirement_laws().len()
             )?;
+            // What servers on one key store compare (`leye serve --adopt-settings`).
+            writeln!(out, "fingerprint {}", catalogue.fingerprint())?;
             out.flush()?;
             Ok(())
         }

@@ -2,7 +2,8 @@
 //! metrics, shut down cleanly.
 //!
 //! Start: store → personal-data key store (master key checked) → pseudonym key (checked against the key
-//! store) → key → metrics listener (if configured) → publisher and its
+//! store) → policy catalogue and target parameters (compared with those in force on a shared key store,
+//! and watched while serving: `settings`) → metrics listener (if configured) → publisher and its
 //! lag sampler (they report on the shared health service) → projector
 //! (follows the log into the read model) → policy finder (follows the log,
 //! notes eligibilities through the command path) → hire linker (settles each
@@ -145,6 +146,18 @@ async fn run_checked(
             return Err(e);
         }
     };
+    // Then the catalogue and the target parameters, on a shared key store:
+    // a server with others than those in force would decide and report otherwise.
+    let settings = crate::settings::Shared::of(&catalogue, config.policies.as_deref(), &config.targets);
+    let shared_keys = config.vault.shared.is_some();
+    if let Err(e) = crate::settings::bind_for(&personal, &settings, config.adopt_settings, shared_keys).await {
+        store.close().await;
+        audit.close().await;
+        return Err(e);
+    }
+    // Watched while serving (see `shutdown` below).
+    let watch =
+        crate::settings::Watch::new(shared_keys.then(|| personal.clone()), settings, config.leadership_interval);
     // On a shared store, one server at a time publishes, links hires and finds
     // people. A store that refuses appends (as `commands_refused` below) does
     // not campaign for the hire linker or the policy finder: a server whose
@@ -286,9 +299,17 @@ async fn run_checked(
                 .in_current_span(),
             )
         });
-        // gRPC's shutdown signal stops the dashboard too.
+        // gRPC's shutdown signal stops the dashboard too; so does another
+        // server putting other settings in force (the start's error then).
+        let (changed, mut settings_changed) = tokio::sync::oneshot::channel();
         let shutdown = async move {
-            shutdown.await;
+            tokio::select! {
+                () = shutdown => {}
+                e = watch.changed() => {
+                    tracing::error!("{e:#}");
+                    let _ = changed.send(e);
+                }
+            }
             stop_dashboard.send_replace(true);
         };
         let api = crate::grpc::Api {
@@ -306,6 +327,10 @@ async fn run_checked(
             commands_refused: store.integrity().is_some(),
         };
         let served = crate::grpc::serve(cases, api, listener, shutdown).await;
+        let served = match settings_changed.try_recv() {
+            Ok(e) => served.and(Err(e)),
+            Err(_) => served,
+        };
         if let Some(mut task) = dashboard_task {
             match tokio::time::timeout(crate::grpc::SHUTDOWN_GRACE, &mut task).await {
                 Ok(Ok(Ok(()))) => {}

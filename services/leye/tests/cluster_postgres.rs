@@ -474,3 +474,85 @@ async fn a_person_registered_on_one_server_is_read_on_another_and_an_erasure_on_
         assert!(!l.log_text().contains(ours.trim()), "the key is never logged");
     }
 }
+
+/// The first line `leye policies check DIR` prints after "fingerprint ".
+fn catalogue_fingerprint(dir: Option<&std::path::Path>) -> String {
+    let mut cmd = std::process::Command::new(support::LEYE);
+    cmd.args(["policies", "check"]);
+    cmd.args(dir);
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines().find_map(|l| l.strip_prefix("fingerprint ")).expect("a fingerprint line").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_of_one_store_share_the_policy_catalogue_and_target_parameters_or_refuse_to_start() {
+    let Some(pg) = TestPostgres::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let url = pg.url();
+    let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(&a_dir).unwrap();
+    let interval = ["--leadership-interval-ms", "300"];
+    let mut a = Leye::start(&a_dir, None, &[&["--store", url.as_str()][..], &interval].concat()).await;
+    run_case(&mut a.client().await, 5151).await;
+    copy_keys(&a_dir, &b_dir);
+    let pseudonym = a_dir.join("pseudonym.key");
+    let b_args = ["--store", url.as_str(), "--pseudonym-key-file", pseudonym.to_str().unwrap()];
+
+    // B's catalogue: the shipped files with one comment more.
+    let repo_policies = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+    let policies = dir.path().join("policies");
+    support::copy_dir(&repo_policies, &policies);
+    let parameters = policies.join("parameters.toml");
+    let text = std::fs::read_to_string(&parameters).unwrap();
+    std::fs::write(&parameters, format!("{text}\n# amended\n")).unwrap();
+    let (built_in, amended) = (catalogue_fingerprint(None), catalogue_fingerprint(Some(&policies)));
+    assert_ne!(built_in, amended);
+    assert_eq!(catalogue_fingerprint(Some(&repo_policies)), built_in, "the same files where they lie");
+
+    let serve = |data: &std::path::Path, extra: &[&str]| {
+        let mut cmd = std::process::Command::new(support::LEYE);
+        cmd.args(["serve", "--listen", &format!("127.0.0.1:{}", support::free_port())])
+            .arg("--data-dir")
+            .arg(data)
+            .args(b_args)
+            .args(extra)
+            .env_remove("LEYE_STORE")
+            .env_remove("LEYE_POLICIES")
+            .env_remove("LEYE_CONFIG");
+        cmd
+    };
+    // Another catalogue: refused, naming the setting and both fingerprints' heads.
+    let err = support::refused_start(serve(&b_dir, &["--policies", policies.to_str().unwrap()]));
+    assert!(err.contains("policy catalogue in") && err.contains("--policies"), "{err}");
+    assert!(err.contains(&amended[..12]) && err.contains(&built_in[..12]), "{err}");
+    assert!(err.contains("--adopt-settings"), "{err}");
+    // Other target parameters: refused, naming `[targets]`.
+    let config = dir.path().join("b.toml");
+    std::fs::write(&config, "[targets]\nlong_term_months = 7\n").unwrap();
+    let err = support::refused_start(serve(&b_dir, &["--config", config.to_str().unwrap()]));
+    assert!(err.contains("target parameters") && err.contains("`[targets]`"), "{err}");
+    // A stood through both, and still takes commands.
+    run_case(&mut a.client().await, 5252).await;
+
+    // B puts the amended catalogue in force: it serves, and A stops within
+    // about an interval, saying why, with a failure status.
+    let b = Leye::start(
+        &b_dir,
+        None,
+        &[&b_args[..], &interval, &["--policies", policies.to_str().unwrap(), "--adopt-settings"]].concat(),
+    )
+    .await;
+    let exit = a.exited(Duration::from_secs(10)).await;
+    assert!(!exit.success(), "{exit:?}");
+    let log = a.log_text();
+    assert!(log.contains("no longer the one in force") && log.contains("--adopt-settings"), "{log}");
+    run_case(&mut b.client().await, 5353).await;
+    // A again with the built-in catalogue: refused; with B's: it serves.
+    let err = support::refused_start(serve(&a_dir, &[]));
+    assert!(err.contains("built-in policy catalogue") && err.contains(&amended[..12]), "{err}");
+    let a = Leye::start(&a_dir, None, &[&b_args[..], &["--policies", policies.to_str().unwrap()]].concat()).await;
+    run_case(&mut a.client().await, 5454).await;
+    assert!(b.log_text().lines().all(|l| !l.contains("no longer the one in force")), "B kept serving");
+}

@@ -133,6 +133,8 @@ pub struct Catalogue {
     jurisdictions: Vec<JurisdictionInfo>,
     /// Former programme code → the programme it is now (`formerly`).
     former_programmes: BTreeMap<String, String>,
+    /// SHA-256 of the files it was read from ([`Catalogue::fingerprint`]).
+    fingerprint: String,
 }
 
 /// Why no rule version applies to a request.
@@ -184,14 +186,27 @@ impl Catalogue {
     pub fn from_texts<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, CatalogueError> {
         let mut problems = Vec::new();
         let mut parsed = Vec::new();
+        let mut parsed_texts = Vec::new();
         for (name, text) in files {
+            parsed_texts.push((file_name(name), text));
             match toml::from_str::<CatalogueFile>(text) {
                 Ok(f) => parsed.push((name.to_string(), f)),
                 Err(e) => problems.push(syntax_problem(name, text, &e)),
             }
         }
-        let cat = build(parsed, &mut problems);
+        let fingerprint = fingerprint(&parsed_texts);
+        let mut cat = build(parsed, &mut problems);
+        cat.fingerprint = fingerprint;
         if problems.is_empty() { Ok(cat) } else { Err(CatalogueError::Invalid(problems)) }
+    }
+
+    /// Hex SHA-256 of the files the catalogue was read from, by file name
+    /// (without the directory) and bytes: the same files give the same
+    /// fingerprint wherever they lie, the built-in catalogue the same as a
+    /// copy of `policies/`, and a changed byte (a comment too) another.
+    /// Servers of one deployment compare it (`leye::settings`).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// All rule versions, in file order.
@@ -396,6 +411,30 @@ fn is_id(s: &str) -> bool {
             .all(|seg| !seg.is_empty() && seg.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
 }
 
+/// A file's name without its directory (`/etc/leye/policies/tianjin.toml` and
+/// `policies/tianjin.toml` are one file to [`fingerprint`]).
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+/// Hex SHA-256 over the files sorted by name, each as its name's and its
+/// text's lengths (8 bytes, big-endian) before their bytes, so that no two
+/// sets of files run together into the same input.
+fn fingerprint(files: &[(&str, &str)]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut sorted = files.to_vec();
+    sorted.sort();
+    let mut h = Sha256::new();
+    h.update(b"leye policy catalogue v1");
+    for (name, text) in sorted {
+        for part in [name.as_bytes(), text.as_bytes()] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part);
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn build(files: Vec<(String, CatalogueFile)>, problems: &mut Vec<Problem>) -> Catalogue {
     let syntax_ok = problems.is_empty();
     let mut ctx = Ctx { problems };
@@ -485,7 +524,7 @@ fn build(files: Vec<(String, CatalogueFile)>, problems: &mut Vec<Problem>) -> Ca
         check_retirement_laws(&mut ctx, &mut retirement);
         former_programmes = check_former_programmes(&mut ctx, &rules);
     }
-    Catalogue { rules, documents, parameters, retirement, jurisdictions, former_programmes }
+    Catalogue { rules, documents, parameters, retirement, jurisdictions, former_programmes, fingerprint: String::new() }
 }
 
 fn check_rule(ctx: &mut Ctx<'_>, r: &Rule) {

@@ -7,7 +7,7 @@ use std::{collections::HashMap, path::Path};
 
 use crate::{
     Cipher, MasterKeySource, PgKeyStoreOptions, Vault, VaultError,
-    binding::PSEUDONYM_CHECK,
+    binding::Setting,
     keystore,
     pgstore::{ImportRow, PgKeyStore},
     unwrap_key,
@@ -52,7 +52,7 @@ impl KeyCopy {
             };
             let check = keystore::meta(&conn, "check")?
                 .ok_or_else(|| VaultError::Store(format!("{} has no check value", from.display())))?;
-            (keystore::export(&conn)?, check, keystore::meta(&conn, PSEUDONYM_CHECK)?)
+            (keystore::export(&conn)?, check, keystore::meta(&conn, Setting::PseudonymKey.row())?)
         };
         for r in &rows {
             if let Some(w) = &r.wrapped {
@@ -71,7 +71,7 @@ impl KeyCopy {
         // The servers of the PostgreSQL store derive case ids with one pseudonym
         // key: keys of a deployment that used another are refused, before any is
         // copied (its persons' cases would not be found there).
-        if let (Some(ours), Some(theirs)) = (&pseudonym, pg.meta(PSEUDONYM_CHECK)?) {
+        if let (Some(ours), Some(theirs)) = (&pseudonym, pg.meta(Setting::PseudonymKey.row())?) {
             if *ours != theirs {
                 return Err(VaultError::Store(format!(
                     "{} is bound to another pseudonym key than {} (their servers derive other case ids from the same \
@@ -117,7 +117,7 @@ impl KeyCopy {
         let KeyCopy { rows, check, pseudonym, pg, to } = self;
         let added = pg.import(rows.clone(), check)?;
         if let Some(ours) = &pseudonym {
-            pg.init_meta(PSEUDONYM_CHECK, ours)?;
+            pg.init_meta(Setting::PseudonymKey.row(), ours)?;
         }
         let arrived: HashMap<_, ImportRow> = pg.export()?.into_iter().map(|r| (r.kid, r)).collect();
         for r in &rows {

@@ -59,7 +59,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-pub use binding::Binding;
+pub use binding::{Binding, Setting};
 pub use cipher::Cipher;
 pub use copy::{CopyReport, KeyCopy, copy_sqlite_to_postgres};
 pub use master::{EnvKey, KeyFile, MasterKey, MasterKeySource};
@@ -181,6 +181,14 @@ impl Backend {
         match self {
             Self::Sqlite(c) => keystore::init_meta(&c.lock().unwrap_or_else(|p| p.into_inner()), name, value),
             Self::Postgres(p) => p.init_meta(name, value),
+        }
+    }
+
+    /// Stores `value` under `name`, in place of any value there.
+    fn set_meta(&self, name: &str, value: &str) -> Result<(), VaultError> {
+        match self {
+            Self::Sqlite(c) => keystore::set_meta(&c.lock().unwrap_or_else(|p| p.into_inner()), name, value),
+            Self::Postgres(p) => p.set_meta(name, value),
         }
     }
 

@@ -361,6 +361,23 @@ impl PgKeyStore {
         })
     }
 
+    /// Stores `value` under `name`, in place of any value there.
+    pub(crate) fn set_meta(&self, name: &str, value: &str) -> Result<(), VaultError> {
+        let (name, value) = (name.to_owned(), value.to_owned());
+        self.call(move |c| {
+            Box::pin(async move {
+                c.execute(
+                    "INSERT INTO personal_key_meta (name, value) VALUES ($1, $2) \
+                     ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+                    &[&name, &value],
+                )
+                .await
+                .map_err(db)?;
+                Ok(())
+            })
+        })
+    }
+
     /// See `keystore::create_unassigned`: one transaction, committed with
     /// `synchronous_commit = on` before the keys are handed out.
     pub(crate) fn create_unassigned(

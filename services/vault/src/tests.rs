@@ -258,3 +258,22 @@ fn the_pseudonym_key_fingerprint_is_recorded_once_then_compared() {
     vault.rotate(&source, MasterKey::generate()).unwrap();
     assert_eq!(vault.bind_pseudonym_key("aa11").unwrap(), Binding::Matches, "a rotation keeps it");
 }
+
+#[test]
+fn a_setting_is_replaced_only_by_adoption_and_the_pseudonym_key_never() {
+    let (_dir, store, source, vault) = setup(Cipher::Aes256Gcm);
+    assert_eq!(vault.bind(Setting::PolicyCatalogue, "c1").unwrap(), Binding::Recorded);
+    assert_eq!(vault.bind(Setting::TargetParams, "t1").unwrap(), Binding::Recorded, "a row of its own");
+    assert_eq!(vault.bind(Setting::PolicyCatalogue, "c2").unwrap(), Binding::Differs);
+    assert_eq!(vault.adopt(Setting::PolicyCatalogue, "c2").unwrap().as_deref(), Some("c1"));
+    assert_eq!(vault.bind(Setting::PolicyCatalogue, "c2").unwrap(), Binding::Matches);
+    assert_eq!(vault.bind(Setting::PolicyCatalogue, "c1").unwrap(), Binding::Differs);
+    assert_eq!(vault.bound(Setting::TargetParams).unwrap().as_deref(), Some("t1"), "the other setting kept");
+
+    vault.bind_pseudonym_key("aa11").unwrap();
+    assert!(vault.adopt(Setting::PseudonymKey, "bb22").is_err());
+    drop(vault);
+    let vault = Vault::open(&store, &source, Cipher::Aes256Gcm).unwrap();
+    assert_eq!(vault.bound(Setting::PseudonymKey).unwrap().as_deref(), Some("aa11"));
+    assert_eq!(vault.bound(Setting::PolicyCatalogue).unwrap().as_deref(), Some("c2"), "kept in the file");
+}

@@ -481,6 +481,15 @@ impl Leye {
         }
     }
 
+    /// Waits at most `within` for the process to exit on its own; its status.
+    pub async fn exited(&mut self, within: Duration) -> std::process::ExitStatus {
+        let c = self.child.as_mut().expect("running");
+        let exit = tokio::time::timeout(within, c.wait()).await;
+        let exit = exit.unwrap_or_else(|_| panic!("leye did not exit within {within:?}\n{}", self.log_text()));
+        self.child = None;
+        exit.unwrap()
+    }
+
     /// SIGTERM, then wait for a clean exit.
     pub async fn terminate(&mut self) {
         let Some(mut c) = self.child.take() else { return };

@@ -106,8 +106,9 @@ pub struct ServeConfig {
     /// validated at start (an invalid file stops the start, naming file, rule
     /// and field).
     pub policies: Option<PathBuf>,
-    /// On a shared key store, put this server's policy catalogue and target
-    /// parameters in force in place of those recorded (`settings`).
+    /// On a shared key store, put this server's policy catalogue, target
+    /// parameters and publishing settings in force in place of those
+    /// recorded (`settings`).
     pub adopt_settings: bool,
     /// TLS, authentication, reflection, the audit trail, resource limits.
     pub trust: TrustConfig,
@@ -280,11 +281,12 @@ pub struct ServeSettings {
     /// replacing the catalogue built into the binary.
     #[arg(long, hide_env_values = true, env = "LEYE_POLICIES")]
     pub policies: Option<PathBuf>,
-    /// On a PostgreSQL key store: put this server's policy catalogue and
-    /// `[targets]` parameters in force for every server of the deployment, in
-    /// place of those recorded there (the servers running with others stop
-    /// within a leadership interval). Without it, a server whose catalogue or
-    /// parameters differ from those in force refuses to start. Flag only.
+    /// On a PostgreSQL key store: put this server's policy catalogue,
+    /// `[targets]` parameters and publishing settings in force for every
+    /// server of the deployment, in place of those recorded there (the servers
+    /// running with others stop within a leadership interval). Without it, a
+    /// server whose settings differ from those in force refuses to start.
+    /// Flag only.
     #[arg(long)]
     #[serde(skip)]
     pub adopt_settings: bool,

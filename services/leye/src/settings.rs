@@ -1,13 +1,17 @@
 //! The settings every server of one deployment must share, beyond its keys:
 //! the **policy catalogue** (two servers with other catalogues would decide one
-//! subsidy, one registration's age limit, one policy finding two ways) and the
+//! subsidy, one registration's age limit, one policy finding two ways), the
 //! **target parameters** (`[targets]`: each server's read model would report
-//! other figures to analysts).
+//! other figures to analysts) and the **publishing settings** (whether NATS
+//! is configured at all, the stream and its limits, personal data in
+//! payloads: a server with others would, once it leads the publisher,
+//! publish nothing, or into another stream, or resident IDs the deployment
+//! keeps off NATS).
 //!
-//! On a shared (PostgreSQL) key store each is kept as a fingerprint beside the
-//! pseudonym key's (`leye_vault::Setting`): the first server records its own,
-//! every later start compares, and a server with others refuses to start,
-//! naming the setting. `--adopt-settings` puts a server's own in force
+//! On a shared (PostgreSQL) key store each is kept beside the pseudonym
+//! key's fingerprint (`leye_vault::Setting`): the first server records its
+//! own, every later start compares, and a server with others refuses to
+//! start, naming the setting. `--adopt-settings` puts a server's own in force
 //! instead; every running server looks again once a leadership interval and
 //! stops when another was put in force, so that within about one interval no
 //! server decides with the settings it replaced. A single server on its own
@@ -20,37 +24,65 @@ use leye_projections::TargetParams;
 use leye_vault::{Binding, Setting, Vault};
 use sha2::{Digest, Sha256};
 
-use crate::personal::PersonalData;
+use crate::{personal::PersonalData, publisher::PublisherConfig};
 
-/// This server's fingerprints of the shared settings.
+/// This server's shared settings, as kept in the key store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shared {
     /// [`leye_policy::Catalogue::fingerprint`].
     catalogue: String,
     /// Hex SHA-256 of the parameters as JSON.
     targets: String,
+    /// The publishing settings in words (nothing secret: no URL), so that a
+    /// refusal shows both sides.
+    publishing: String,
     /// Where the catalogue came from, for messages.
     catalogue_from: String,
 }
 
 impl Shared {
-    /// The fingerprints of `catalogue` (read from `from`: a directory, or the
-    /// built-in one) and `targets`.
-    pub fn of(catalogue: &leye_policy::Catalogue, from: Option<&std::path::Path>, targets: &TargetParams) -> Self {
+    /// The settings of `catalogue` (read from `from`: a directory, or the
+    /// built-in one), `targets` and `publisher`. Of the publisher only what
+    /// must agree: not the NATS URL (servers may reach other nodes of one
+    /// cluster) nor the tuning (in flight, ack timeout, lag alarm).
+    pub fn of(
+        catalogue: &leye_policy::Catalogue,
+        from: Option<&std::path::Path>,
+        targets: &TargetParams,
+        publisher: &PublisherConfig,
+    ) -> Self {
         let json = serde_json::to_vec(targets).unwrap_or_default();
         let mut h = Sha256::new();
         h.update(b"leye target parameters v1");
         h.update(&json);
+        let stream = &publisher.stream;
+        let publishing = match publisher.nats_url {
+            None => "no NATS (events wait in the store)".to_string(),
+            Some(_) => format!(
+                "stream {} ({} replicas, duplicate window {} s, max age {} s, max bytes {}), personal data {}",
+                stream.name,
+                stream.replicas,
+                stream.duplicate_window.as_secs(),
+                stream.max_age.as_secs(),
+                stream.max_bytes.map_or("unlimited".to_string(), |b| b.to_string()),
+                if publisher.personal_data { "published" } else { "withheld" },
+            ),
+        };
         Self {
             catalogue: catalogue.fingerprint().to_string(),
             targets: leye_store::headfile::hex(h.finalize().as_slice()),
+            publishing,
             catalogue_from: from
                 .map_or("the built-in policy catalogue".into(), |d| format!("the policy catalogue in {}", d.display())),
         }
     }
 
-    fn each(&self) -> [(Setting, &str); 2] {
-        [(Setting::PolicyCatalogue, &self.catalogue), (Setting::TargetParams, &self.targets)]
+    fn each(&self) -> [(Setting, &str); 3] {
+        [
+            (Setting::PolicyCatalogue, &self.catalogue),
+            (Setting::TargetParams, &self.targets),
+            (Setting::Publishing, &self.publishing),
+        ]
     }
 
     /// What `setting` is on this server, and where it is set, for messages.
@@ -59,18 +91,28 @@ impl Shared {
             Setting::PolicyCatalogue => format!(
                 "{} (fingerprint {}; set by `--policies`, LEYE_POLICIES or `policies`)",
                 self.catalogue_from,
-                short(&self.catalogue)
+                shown(setting, &self.catalogue)
+            ),
+            Setting::TargetParams => format!(
+                "the target parameters (fingerprint {}; the config file's `[targets]` table)",
+                shown(setting, &self.targets)
             ),
             _ => format!(
-                "the target parameters (fingerprint {}; the config file's `[targets]` table)",
-                short(&self.targets)
+                "the publishing settings ({}; set by `nats_url`, `nats_stream`, `nats_stream_replicas`, \
+                 `nats_duplicate_window_secs`, `nats_max_age_days`, `nats_max_bytes`, `nats_personal_data`)",
+                self.publishing
             ),
         }
     }
 }
 
-fn short(fingerprint: &str) -> &str {
-    fingerprint.get(..12).unwrap_or(fingerprint)
+/// A recorded setting as messages show it: a fingerprint's first 12
+/// characters, the publishing settings whole.
+fn shown(setting: Setting, value: &str) -> &str {
+    match setting {
+        Setting::Publishing => value,
+        _ => value.get(..12).unwrap_or(value),
+    }
 }
 
 /// Records this server's settings, compares them with those in force, or
@@ -82,7 +124,7 @@ pub fn bind(vault: &Vault, shared: &Shared, adopt: bool) -> anyhow::Result<()> {
             if held.as_deref() != Some(ours) {
                 tracing::warn!(
                     key_store = vault.describe(),
-                    replaced = held.as_deref().map(short),
+                    replaced = held.as_deref().map(|h| shown(setting, h)),
                     "--adopt-settings: {} now in force for every server of this key store; servers with others stop \
                      within a leadership interval",
                     shared.named(setting)
@@ -98,13 +140,13 @@ pub fn bind(vault: &Vault, shared: &Shared, adopt: bool) -> anyhow::Result<()> {
             Binding::Differs => {
                 let held = vault.bound(setting)?.unwrap_or_default();
                 anyhow::bail!(
-                    "{} is not the one in force on this deployment: the key store {} holds fingerprint {} (two \
+                    "{} is not the one in force on this deployment: {} holds {} (two \
                      servers with other settings would decide or report differently); give this server the same as \
                      the others (`leye policies check DIR` prints a catalogue's fingerprint), or put this one in \
                      force on every server with `leye serve --adopt-settings` (the servers with others stop)",
                     shared.named(setting),
                     vault.describe(),
-                    short(&held)
+                    shown(setting, &held)
                 )
             }
         }
@@ -192,7 +234,7 @@ mod tests {
     }
 
     fn shared(targets: TargetParams) -> Shared {
-        Shared::of(leye_policy::default_catalogue(), None, &targets)
+        Shared::of(leye_policy::default_catalogue(), None, &targets, &crate::config::ServeConfig::default().publisher)
     }
 
     #[test]
@@ -214,6 +256,31 @@ mod tests {
         assert_eq!(vault.bound(Setting::TargetParams).unwrap().as_deref(), Some(other.targets.as_str()));
         assert_eq!(vault.bound(Setting::PolicyCatalogue).unwrap().as_deref(), Some(first.catalogue.as_str()));
         let refused = bind(&vault, &first, false).unwrap_err().to_string();
-        assert!(refused.contains(short(&other.targets)), "names the fingerprint in force: {refused}");
+        assert!(refused.contains(&other.targets[..12]), "names the fingerprint in force: {refused}");
+    }
+
+    #[test]
+    fn publishing_settings_are_shown_whole_and_a_nats_url_is_not_among_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = vault(dir.path());
+        let catalogue = leye_policy::default_catalogue();
+        let mut publisher = crate::config::ServeConfig::default().publisher;
+        let of = |p: &PublisherConfig| Shared::of(catalogue, None, &TargetParams::default(), p);
+        let none = of(&publisher);
+        publisher.nats_url = Some(crate::publisher::NatsUrl::try_from("nats://a:4222".to_string()).unwrap());
+        let one_node = of(&publisher);
+        publisher.nats_url = Some(crate::publisher::NatsUrl::try_from("nats://b:4222".to_string()).unwrap());
+        assert_eq!(of(&publisher), one_node, "servers may reach other nodes of one cluster");
+        assert_ne!(one_node, none, "a server without NATS would publish nothing while it leads");
+        publisher.personal_data = true;
+        let personal = of(&publisher);
+        assert_ne!(personal, one_node);
+
+        bind(&vault, &one_node, false).unwrap();
+        let refused = bind(&vault, &personal, false).unwrap_err().to_string();
+        assert!(refused.contains("personal data published") && refused.contains("personal data withheld"), "{refused}");
+        assert!(refused.contains("`nats_personal_data`") && !refused.contains("a:4222"), "{refused}");
+        let refused = bind(&vault, &none, false).unwrap_err().to_string();
+        assert!(refused.contains("no NATS") && refused.contains("stream LEYE_V1"), "{refused}");
     }
 }

@@ -487,7 +487,7 @@ fn catalogue_fingerprint(dir: Option<&std::path::Path>) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn servers_of_one_store_share_the_policy_catalogue_and_target_parameters_or_refuse_to_start() {
+async fn servers_of_one_store_share_the_catalogue_target_parameters_and_publishing_or_refuse_to_start() {
     let Some(pg) = TestPostgres::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let url = pg.url();
@@ -533,6 +533,11 @@ async fn servers_of_one_store_share_the_policy_catalogue_and_target_parameters_o
     std::fs::write(&config, "[targets]\nlong_term_months = 7\n").unwrap();
     let err = support::refused_start(serve(&b_dir, &["--config", config.to_str().unwrap()]));
     assert!(err.contains("target parameters") && err.contains("`[targets]`"), "{err}");
+    // NATS where A publishes nowhere (once leading, one would publish and the
+    // other not): refused, showing both sides, never the URL.
+    let err = support::refused_start(serve(&b_dir, &["--nats-url", "nats://127.0.0.1:9"]));
+    assert!(err.contains("publishing settings") && err.contains("`nats_url`"), "{err}");
+    assert!(err.contains("no NATS") && err.contains("stream LEYE_V1") && !err.contains("127.0.0.1:9"), "{err}");
     // A stood through both, and still takes commands.
     run_case(&mut a.client().await, 5252).await;
 

@@ -9,9 +9,10 @@
 //!   case for every person already registered, and nothing in the log would
 //!   refuse it; so the first server records its key's fingerprint and every
 //!   later start compares. It is never replaced.
-//! - the **policy catalogue** and the **target parameters** (`leye::settings`):
-//!   two servers with other catalogues would decide one subsidy two ways,
-//!   with other parameters report other figures. Recorded at the first start,
+//! - the **policy catalogue**, the **target parameters** and the **publishing
+//!   settings** (`leye::settings`): two servers with other catalogues would
+//!   decide one subsidy two ways, with other parameters report other figures,
+//!   with another stream publish elsewhere once leading. Recorded at the first start,
 //!   compared at every later one, and replaced only on purpose
 //!   ([`Vault::adopt`]).
 
@@ -23,6 +24,7 @@ pub enum Setting {
     PseudonymKey,
     PolicyCatalogue,
     TargetParams,
+    Publishing,
 }
 
 impl Setting {
@@ -32,6 +34,7 @@ impl Setting {
             Self::PseudonymKey => "pseudonym_check",
             Self::PolicyCatalogue => "policy_catalogue_check",
             Self::TargetParams => "target_params_check",
+            Self::Publishing => "publishing_check",
         }
     }
 }

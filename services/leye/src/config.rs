@@ -107,7 +107,7 @@ pub struct ServeConfig {
     /// and field).
     pub policies: Option<PathBuf>,
     /// On a shared key store, put this server's policy catalogue, target
-    /// parameters and publishing settings in force in place of those
+    /// parameters, publishing settings and access rules in force in place of those
     /// recorded (`settings`).
     pub adopt_settings: bool,
     /// TLS, authentication, reflection, the audit trail, resource limits.
@@ -282,7 +282,7 @@ pub struct ServeSettings {
     #[arg(long, hide_env_values = true, env = "LEYE_POLICIES")]
     pub policies: Option<PathBuf>,
     /// On a PostgreSQL key store: put this server's policy catalogue,
-    /// `[targets]` parameters and publishing settings in force for every
+    /// `[targets]` parameters, publishing settings and access rules in force for every
     /// server of the deployment, in place of those recorded there (the servers
     /// running with others stop within a leadership interval). Without it, a
     /// server whose settings differ from those in force refuses to start.

@@ -24,9 +24,9 @@
 //!   checkpoint and notes on each person case the programmes it is eligible
 //!   for and has not received.
 //! - [`server`]: wiring for `leye serve`: open the store, serve, publish, shut down.
-//! - [`settings`]: the policy catalogue, target parameters and publishing
-//!   settings every server of a shared key store must share, compared at
-//!   start and watched while serving.
+//! - [`settings`]: the policy catalogue, target parameters, publishing
+//!   settings and access rules every server of a shared key store must
+//!   share, compared at start and watched while serving.
 //! - [`replay`]: `leye replay`, a case's history for an auditor.
 //! - [`consume`]: `leye consume`, a demo JetStream subscriber.
 //! - [`devtools`]: `leye dev token|certs`, `leye audit verify`.

@@ -2,7 +2,7 @@
 //! metrics, shut down cleanly.
 //!
 //! Start: store → personal-data key store (master key checked) → pseudonym key (checked against the key
-//! store) → policy catalogue, target parameters, publishing settings (compared with those in force on a shared key store,
+//! store) → policy catalogue, target parameters, publishing settings, access rules (compared with those in force on a shared key store,
 //! and watched while serving: `settings`) → metrics listener (if configured) → publisher and its
 //! lag sampler (they report on the shared health service) → projector
 //! (follows the log into the read model) → policy finder (follows the log,
@@ -146,11 +146,16 @@ async fn run_checked(
             return Err(e);
         }
     };
-    // Then the catalogue, the target parameters and the publishing settings,
-    // on a shared key store: a server with others than those in force would
-    // decide, report and publish otherwise.
-    let settings =
-        crate::settings::Shared::of(&catalogue, config.policies.as_deref(), &config.targets, &config.publisher);
+    // Then the catalogue, the target parameters, the publishing settings and
+    // the access rules, on a shared key store: a server with others than
+    // those in force would decide, report, publish and allow otherwise.
+    let settings = crate::settings::Shared::of(
+        &catalogue,
+        config.policies.as_deref(),
+        &config.targets,
+        &config.publisher,
+        &config.trust,
+    );
     let shared_keys = config.vault.shared.is_some();
     if let Err(e) = crate::settings::bind_for(&personal, &settings, config.adopt_settings, shared_keys).await {
         store.close().await;

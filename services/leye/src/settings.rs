@@ -6,7 +6,9 @@
 //! is configured at all, the stream and its limits, personal data in
 //! payloads: a server with others would, once it leads the publisher,
 //! publish nothing, or into another stream, or resident IDs the deployment
-//! keeps off NATS).
+//! keeps off NATS) and the **access rules** (the token issuer and audience,
+//! the client certificates' grants, who may call reflection: a server with
+//! others would allow a call another refuses).
 //!
 //! On a shared (PostgreSQL) key store each is kept beside the pseudonym
 //! key's fingerprint (`leye_vault::Setting`): the first server records its
@@ -36,6 +38,8 @@ pub struct Shared {
     /// The publishing settings in words (nothing secret: no URL), so that a
     /// refusal shows both sides.
     publishing: String,
+    /// Hex SHA-256 of the access rules in a canonical text ([`access_text`]).
+    access: String,
     /// Where the catalogue came from, for messages.
     catalogue_from: String,
 }
@@ -50,11 +54,9 @@ impl Shared {
         from: Option<&std::path::Path>,
         targets: &TargetParams,
         publisher: &PublisherConfig,
+        trust: &crate::trust::TrustConfig,
     ) -> Self {
         let json = serde_json::to_vec(targets).unwrap_or_default();
-        let mut h = Sha256::new();
-        h.update(b"leye target parameters v1");
-        h.update(&json);
         let stream = &publisher.stream;
         let publishing = match publisher.nats_url {
             None => "no NATS (events wait in the store)".to_string(),
@@ -70,18 +72,20 @@ impl Shared {
         };
         Self {
             catalogue: catalogue.fingerprint().to_string(),
-            targets: leye_store::headfile::hex(h.finalize().as_slice()),
+            targets: sha256_hex(b"leye target parameters v1", &json),
             publishing,
+            access: sha256_hex(b"leye access rules v1", access_text(trust).as_bytes()),
             catalogue_from: from
                 .map_or("the built-in policy catalogue".into(), |d| format!("the policy catalogue in {}", d.display())),
         }
     }
 
-    fn each(&self) -> [(Setting, &str); 3] {
+    fn each(&self) -> [(Setting, &str); 4] {
         [
             (Setting::PolicyCatalogue, &self.catalogue),
             (Setting::TargetParams, &self.targets),
             (Setting::Publishing, &self.publishing),
+            (Setting::Access, &self.access),
         ]
     }
 
@@ -97,13 +101,62 @@ impl Shared {
                 "the target parameters (fingerprint {}; the config file's `[targets]` table)",
                 shown(setting, &self.targets)
             ),
-            _ => format!(
+            Setting::Publishing => format!(
                 "the publishing settings ({}; set by `nats_url`, `nats_stream`, `nats_stream_replicas`, \
                  `nats_duplicate_window_secs`, `nats_max_age_days`, `nats_max_bytes`, `nats_personal_data`)",
                 self.publishing
             ),
+            _ => format!(
+                "the access rules (fingerprint {}; set by `[security]` `jwt_issuer`, `jwt_audience`, \
+                 `[[security.clients]]`, `reflection`, `insecure`)",
+                shown(setting, &self.access)
+            ),
         }
     }
+}
+
+fn sha256_hex(domain: &[u8], data: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(domain);
+    h.update(data);
+    leye_store::headfile::hex(h.finalize().as_slice())
+}
+
+/// The access rules every server must apply alike, one line each, the
+/// client grants sorted (their order in the file means nothing). Not the
+/// issuer's key set (`jwks_file`: the identity provider rotates it, and a
+/// server with a stale one refuses tokens rather than allowing more), nor
+/// TLS files (each host has its own), nor resource limits (each machine's
+/// own).
+fn access_text(trust: &crate::trust::TrustConfig) -> String {
+    let mut lines = vec![
+        match &trust.jwt {
+            Some(j) => format!("tokens: issuer {:?}, audience {:?}", j.issuer, j.audience),
+            None => "tokens: the development issuer".to_string(),
+        },
+        format!("reflection: {:?}", trust.reflection),
+        format!("insecure: {}", trust.insecure),
+    ];
+    let mut clients: Vec<String> = trust
+        .clients
+        .iter()
+        .map(|c| {
+            let roles: Vec<&str> = c.roles.iter().map(|r| r.as_str()).collect();
+            format!(
+                "client sha256 {:?} cn {:?}: principal {:?}, roles {roles:?}, jurisdiction {:?}, office {:?}, \
+                 operations {:?}",
+                c.sha256.as_deref().map(|s| s.replace(':', "").to_ascii_lowercase()),
+                c.subject_cn,
+                c.principal,
+                c.jurisdiction,
+                c.office,
+                c.operations
+            )
+        })
+        .collect();
+    clients.sort();
+    lines.extend(clients);
+    lines.join("\n")
 }
 
 /// A recorded setting as messages show it: a fingerprint's first 12
@@ -234,7 +287,40 @@ mod tests {
     }
 
     fn shared(targets: TargetParams) -> Shared {
-        Shared::of(leye_policy::default_catalogue(), None, &targets, &crate::config::ServeConfig::default().publisher)
+        let defaults = crate::config::ServeConfig::default();
+        Shared::of(leye_policy::default_catalogue(), None, &targets, &defaults.publisher, &defaults.trust)
+    }
+
+    #[test]
+    fn access_rules_compare_by_meaning_not_by_the_order_or_spelling_of_the_file() {
+        let catalogue = leye_policy::default_catalogue();
+        let publisher = crate::config::ServeConfig::default().publisher;
+        let of = |trust: &crate::trust::TrustConfig| {
+            Shared::of(catalogue, None, &TargetParams::default(), &publisher, trust).access
+        };
+        let client = |principal: &str, sha256: &str, operations: &[&str]| leye_auth::cert::ClientEntry {
+            sha256: Some(sha256.into()),
+            principal: principal.into(),
+            roles: vec![leye_auth::Role::System],
+            jurisdiction: vec!["120000".into()],
+            operations: operations.iter().map(|o| o.to_string()).collect(),
+            ..Default::default()
+        };
+        let placement = "leye.person.v1.PersonCaseService/RecordPlacement";
+        let a = client("rsj-sync", &"ab".repeat(32), &[placement]);
+        let b = client("mca-sync", &"cd".repeat(32), &[placement]);
+        let trust =
+            |clients: Vec<leye_auth::cert::ClientEntry>| crate::trust::TrustConfig { clients, ..Default::default() };
+        let base = of(&trust(vec![a.clone(), b.clone()]));
+        assert_eq!(of(&trust(vec![b.clone(), a.clone()])), base, "the order of the entries means nothing");
+        let spelled = client("rsj-sync", "AB:".repeat(32).trim_end_matches(':'), &[placement]);
+        assert_eq!(of(&trust(vec![spelled, b.clone()])), base, "a fingerprint's spelling means nothing");
+        let wider = client("rsj-sync", &"ab".repeat(32), &[placement, "leye.person.v1.PersonCaseService/GrantSubsidy"]);
+        assert_ne!(of(&trust(vec![wider, b.clone()])), base, "another grant is another rule");
+        assert_ne!(of(&trust(vec![a.clone()])), base, "a client fewer");
+        let public =
+            crate::trust::TrustConfig { reflection: crate::grpc::guard::ReflectionAccess::Public, ..trust(vec![a, b]) };
+        assert_ne!(of(&public), base);
     }
 
     #[test]
@@ -265,7 +351,8 @@ mod tests {
         let vault = vault(dir.path());
         let catalogue = leye_policy::default_catalogue();
         let mut publisher = crate::config::ServeConfig::default().publisher;
-        let of = |p: &PublisherConfig| Shared::of(catalogue, None, &TargetParams::default(), p);
+        let trust = crate::trust::TrustConfig::default();
+        let of = |p: &PublisherConfig| Shared::of(catalogue, None, &TargetParams::default(), p, &trust);
         let none = of(&publisher);
         publisher.nats_url = Some(crate::publisher::NatsUrl::try_from("nats://a:4222".to_string()).unwrap());
         let one_node = of(&publisher);

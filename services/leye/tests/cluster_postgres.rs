@@ -487,7 +487,7 @@ fn catalogue_fingerprint(dir: Option<&std::path::Path>) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn servers_of_one_store_share_the_catalogue_target_parameters_and_publishing_or_refuse_to_start() {
+async fn servers_of_one_store_share_catalogue_targets_publishing_and_access_or_refuse_to_start() {
     let Some(pg) = TestPostgres::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let url = pg.url();
@@ -538,6 +538,9 @@ async fn servers_of_one_store_share_the_catalogue_target_parameters_and_publishi
     let err = support::refused_start(serve(&b_dir, &["--nats-url", "nats://127.0.0.1:9"]));
     assert!(err.contains("publishing settings") && err.contains("`nats_url`"), "{err}");
     assert!(err.contains("no NATS") && err.contains("stream LEYE_V1") && !err.contains("127.0.0.1:9"), "{err}");
+    // Other access rules (reflection open to anyone where A asks a token): refused.
+    let err = support::refused_start(serve(&b_dir, &["--reflection", "public"]));
+    assert!(err.contains("access rules") && err.contains("`[[security.clients]]`"), "{err}");
     // A stood through both, and still takes commands.
     run_case(&mut a.client().await, 5252).await;
 

@@ -9,10 +9,11 @@
 //!   case for every person already registered, and nothing in the log would
 //!   refuse it; so the first server records its key's fingerprint and every
 //!   later start compares. It is never replaced.
-//! - the **policy catalogue**, the **target parameters** and the **publishing
-//!   settings** (`leye::settings`): two servers with other catalogues would
-//!   decide one subsidy two ways, with other parameters report other figures,
-//!   with another stream publish elsewhere once leading. Recorded at the first start,
+//! - the **policy catalogue**, the **target parameters**, the **publishing
+//!   settings** and the **access rules** (`leye::settings`): two servers with
+//!   other catalogues would decide one subsidy two ways, with other
+//!   parameters report other figures, with another stream publish elsewhere
+//!   once leading, with other rules allow a call the other refuses. Recorded at the first start,
 //!   compared at every later one, and replaced only on purpose
 //!   ([`Vault::adopt`]).
 
@@ -25,6 +26,7 @@ pub enum Setting {
     PolicyCatalogue,
     TargetParams,
     Publishing,
+    Access,
 }
 
 impl Setting {
@@ -35,6 +37,7 @@ impl Setting {
             Self::PolicyCatalogue => "policy_catalogue_check",
             Self::TargetParams => "target_params_check",
             Self::Publishing => "publishing_check",
+            Self::Access => "access_check",
         }
     }
 }

@@ -193,10 +193,10 @@ pub fn bind(vault: &Vault, shared: &Shared, adopt: bool) -> anyhow::Result<()> {
             Binding::Differs => {
                 let held = vault.bound(setting)?.unwrap_or_default();
                 anyhow::bail!(
-                    "{} is not the one in force on this deployment: {} holds {} (two \
-                     servers with other settings would decide or report differently); give this server the same as \
-                     the others (`leye policies check DIR` prints a catalogue's fingerprint), or put this one in \
-                     force on every server with `leye serve --adopt-settings` (the servers with others stop)",
+                    "{}: not what is in force on this deployment ({} holds {}; servers with other settings \
+                     would decide, report, publish or allow differently); give this server the same as the \
+                     others (`leye policies check DIR` prints a catalogue's fingerprint), or put these in force \
+                     on every server with `leye serve --adopt-settings` (the servers with others stop)",
                     shared.named(setting),
                     vault.describe(),
                     shown(setting, &held)
@@ -264,9 +264,9 @@ async fn changed(personal: Arc<PersonalData>, shared: Shared, every: Duration) -
         match looked {
             Ok(Ok(Some(setting))) => {
                 return anyhow::anyhow!(
-                    "{} is no longer the one in force: another server was started with `--adopt-settings`; this \
-                     server stops so as not to decide or report with the settings replaced (start it again with the \
-                     same settings as that server)",
+                    "{}: no longer in force (another server was started with `--adopt-settings`); this \
+                     server stops so as not to decide, report, publish or allow with the settings replaced (start it \
+                     again with the same settings as that server)",
                     shared.named(setting)
                 );
             }

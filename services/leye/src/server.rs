@@ -157,7 +157,10 @@ async fn run_checked(
         &config.trust,
     );
     let shared_keys = config.vault.shared.is_some();
-    if let Err(e) = crate::settings::bind_for(&personal, &settings, config.adopt_settings, shared_keys).await {
+    // `--adopt-settings` puts them in force only once this server is ready to
+    // serve (below): a start that fails before then stops no other server.
+    let compare = shared_keys && !config.adopt_settings;
+    if let Err(e) = crate::settings::bind_for(&personal, &settings, false, compare).await {
         store.close().await;
         audit.close().await;
         return Err(e);
@@ -306,6 +309,10 @@ async fn run_checked(
                 .in_current_span(),
             )
         });
+        // Everything has started: now `--adopt-settings` may stop the others.
+        if config.adopt_settings {
+            watch.adopt().await?;
+        }
         // gRPC's shutdown signal stops the dashboard too; so does another
         // server putting other settings in force (the start's error then).
         let (changed, mut settings_changed) = tokio::sync::oneshot::channel();

@@ -234,6 +234,15 @@ impl Watch {
         Self(personal.map(|p| (p, shared, every)))
     }
 
+    /// Puts these settings in force (`--adopt-settings`), once the server is
+    /// ready to serve; nothing without a shared key store.
+    pub async fn adopt(&self) -> anyhow::Result<()> {
+        match &self.0 {
+            Some((personal, shared, _)) => bind_for(personal, shared, true, true).await,
+            None => Ok(()),
+        }
+    }
+
     /// Resolves, with the reason, once the key store holds other settings
     /// than this server's (another server was started with
     /// `--adopt-settings`); never without a shared key store.

@@ -544,6 +544,16 @@ async fn servers_of_one_store_share_catalogue_targets_publishing_and_access_or_r
     // A stood through both, and still takes commands.
     run_case(&mut a.client().await, 5252).await;
 
+    // B asked to put the amended catalogue in force, but its start fails
+    // (A's metrics address is taken): nothing adopted, A goes on serving.
+    let taken = a.metrics.to_string();
+    let adopt = ["--policies", policies.to_str().unwrap(), "--adopt-settings"];
+    let err = support::refused_start(serve(&b_dir, &[&adopt[..], &["--metrics-listen", &taken]].concat()));
+    assert!(err.contains("metrics"), "{err}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    run_case(&mut a.client().await, 5256).await;
+    assert!(!a.log_text().contains("no longer in force"), "a failed start adopted nothing");
+
     // B puts the amended catalogue in force: it serves, and A stops within
     // about an interval, saying why, with a failure status.
     let b = Leye::start(

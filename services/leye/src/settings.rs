@@ -239,7 +239,10 @@ impl Watch {
     pub async fn adopt(&self) -> anyhow::Result<()> {
         match &self.0 {
             Some((personal, shared, _)) => bind_for(personal, shared, true, true).await,
-            None => Ok(()),
+            None => {
+                tracing::warn!("--adopt-settings has no effect: this server's key store is its own, not shared");
+                Ok(())
+            }
         }
     }
 

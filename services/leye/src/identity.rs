@@ -174,9 +174,7 @@ pub async fn bound_for(
 ) -> anyhow::Result<CaseIds> {
     let holds_events = store.head().await?.is_some();
     let (path, personal) = (path.to_path_buf(), personal.clone());
-    // Its lines carry the caller's span (`serve{insecure=true}`, …).
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(|| bound(&path, personal.vault(), holds_events))).await?
+    crate::logging::blocking(move || bound(&path, personal.vault(), holds_events)).await?
 }
 
 /// Writes a fresh random key to `path` (mode 0600; never over an existing file).

@@ -25,6 +25,14 @@ use opentelemetry_sdk::{
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
 
+/// Runs `f` on a blocking thread (a key store's I/O, off the runtime's
+/// threads) inside the caller's span, so that its log lines carry the
+/// caller's fields (`serve{insecure=true}`, …).
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
+    let span = tracing::Span::current();
+    Ok(tokio::task::spawn_blocking(move || span.in_scope(f)).await?)
+}
+
 /// Whether request spans are exported (set once by [`init`]).
 static EXPORTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 

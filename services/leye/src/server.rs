@@ -137,18 +137,10 @@ async fn run_checked(
         }
     };
     // The pseudonym key, bound to the key store before any case id is derived
-    // with it: a server with another key would open second cases.
-    let ids = match crate::identity::bound_for(&config.pseudonym_key_file, &personal, &store).await {
-        Ok(ids) => ids,
-        Err(e) => {
-            store.close().await;
-            audit.close().await;
-            return Err(e);
-        }
-    };
-    // Then the catalogue, the target parameters, the publishing settings and
-    // the access rules, on a shared key store: a server with others than
-    // those in force would decide, report, publish and allow otherwise.
+    // with it (a server with another key would open second cases); then the
+    // catalogue, the target parameters, the publishing settings and the access
+    // rules, on a shared key store (a server with others than those in force
+    // would decide, report, publish and allow otherwise; watched while serving).
     let settings = crate::settings::Shared::of(
         &catalogue,
         config.policies.as_deref(),
@@ -156,18 +148,22 @@ async fn run_checked(
         &config.publisher,
         &config.trust,
     );
-    let shared_keys = config.vault.shared.is_some();
-    // `--adopt-settings` puts them in force only once this server is ready to
-    // serve (below): a start that fails before then stops no other server.
-    let compare = shared_keys && !config.adopt_settings;
-    if let Err(e) = crate::settings::bind_for(&personal, &settings, false, compare).await {
-        store.close().await;
-        audit.close().await;
-        return Err(e);
-    }
-    // Watched while serving (see `shutdown` below).
-    let watch =
-        crate::settings::Watch::new(shared_keys.then(|| personal.clone()), settings, config.leadership_interval);
+    let shared_keys = config.vault.shared.is_some().then(|| personal.clone());
+    let in_force =
+        crate::settings::InForce::new(shared_keys, settings, config.leadership_interval, config.adopt_settings);
+    let checked = async {
+        let ids = crate::identity::bound_for(&config.pseudonym_key_file, &personal, &store).await?;
+        in_force.check().await?;
+        anyhow::Ok(ids)
+    };
+    let ids = match checked.await {
+        Ok(ids) => ids,
+        Err(e) => {
+            store.close().await;
+            audit.close().await;
+            return Err(e);
+        }
+    };
     // On a shared store, one server at a time publishes, links hires and finds
     // people. A store that refuses appends (as `commands_refused` below) does
     // not campaign for the hire linker or the policy finder: a server whose
@@ -310,16 +306,14 @@ async fn run_checked(
             )
         });
         // Everything has started: now `--adopt-settings` may stop the others.
-        if config.adopt_settings {
-            watch.adopt().await?;
-        }
+        in_force.adopt_if_asked().await?;
         // gRPC's shutdown signal stops the dashboard too; so does another
         // server putting other settings in force (the start's error then).
         let (changed, mut settings_changed) = tokio::sync::oneshot::channel();
         let shutdown = async move {
             tokio::select! {
                 () = shutdown => {}
-                e = watch.changed() => {
+                e = in_force.changed() => {
                     tracing::error!("{e:#}");
                     let _ = changed.send(e);
                 }

@@ -207,84 +207,84 @@ pub fn bind(vault: &Vault, shared: &Shared, adopt: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// [`bind`] from async code, on a shared key store only (`shared_store`);
-/// the key store is asked off the runtime's threads, in the caller's span.
-pub async fn bind_for(
-    personal: &Arc<PersonalData>,
-    shared: &Shared,
+/// This server's settings on its key store: compared at start, put in force
+/// with `--adopt-settings`, watched while serving. Without a shared key store
+/// (`personal` is `None`) there is nothing to compare or watch.
+#[derive(Debug)]
+pub struct InForce {
+    personal: Option<Arc<PersonalData>>,
+    shared: Shared,
+    every: Duration,
     adopt: bool,
-    shared_store: bool,
-) -> anyhow::Result<()> {
-    if !shared_store {
-        return Ok(());
-    }
-    let (personal, shared) = (personal.clone(), shared.clone());
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(|| bind(personal.vault(), &shared, adopt))).await?
 }
 
-/// What a serving server watches: the settings in force on its shared key
-/// store (none on a key store of its own).
-#[derive(Debug)]
-pub struct Watch(Option<(Arc<PersonalData>, Shared, Duration)>);
-
-impl Watch {
-    /// Watches `shared` on `personal`'s key store every `every`; `None`: nothing.
-    pub fn new(personal: Option<Arc<PersonalData>>, shared: Shared, every: Duration) -> Self {
-        Self(personal.map(|p| (p, shared, every)))
+impl InForce {
+    /// `shared` on `personal`'s key store (`None`: not shared), looked at
+    /// again every `every` while serving; `adopt`: `--adopt-settings`.
+    pub fn new(personal: Option<Arc<PersonalData>>, shared: Shared, every: Duration, adopt: bool) -> Self {
+        Self { personal, shared, every, adopt }
     }
 
-    /// Puts these settings in force (`--adopt-settings`), once the server is
-    /// ready to serve; nothing without a shared key store.
-    pub async fn adopt(&self) -> anyhow::Result<()> {
-        match &self.0 {
-            Some((personal, shared, _)) => bind_for(personal, shared, true, true).await,
-            None => {
+    /// At start: records these settings or compares them with those in force
+    /// (refused when others); nothing yet when they are to be adopted.
+    pub async fn check(&self) -> anyhow::Result<()> {
+        match &self.personal {
+            Some(personal) if !self.adopt => self.bind(personal, false).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// With `--adopt-settings`, puts these settings in force: called once
+    /// the server is ready to serve, so a start that fails before stops no
+    /// other server.
+    pub async fn adopt_if_asked(&self) -> anyhow::Result<()> {
+        match (&self.personal, self.adopt) {
+            (Some(personal), true) => self.bind(personal, true).await,
+            (None, true) => {
                 tracing::warn!("--adopt-settings has no effect: this server's key store is its own, not shared");
                 Ok(())
             }
+            (_, false) => Ok(()),
         }
+    }
+
+    async fn bind(&self, personal: &Arc<PersonalData>, adopt: bool) -> anyhow::Result<()> {
+        let (personal, shared) = (personal.clone(), self.shared.clone());
+        crate::logging::blocking(move || bind(personal.vault(), &shared, adopt)).await?
     }
 
     /// Resolves, with the reason, once the key store holds other settings
     /// than this server's (another server was started with
-    /// `--adopt-settings`); never without a shared key store.
+    /// `--adopt-settings`); never without a shared key store. Looks every
+    /// interval; a key store that cannot be asked is asked again at the next
+    /// look (the server goes on: its settings were in force at the last).
     pub async fn changed(self) -> anyhow::Error {
-        match self.0 {
-            Some((personal, shared, every)) => changed(personal, shared, every).await,
-            None => std::future::pending().await,
-        }
-    }
-}
-
-/// [`Watch::changed`]: looks every `every`. A key store that cannot be asked
-/// is asked again at the next look (the server goes on: its settings were in
-/// force at the last).
-async fn changed(personal: Arc<PersonalData>, shared: Shared, every: Duration) -> anyhow::Error {
-    loop {
-        tokio::time::sleep(every).await;
-        let (p, s) = (personal.clone(), shared.clone());
-        let looked = tokio::task::spawn_blocking(move || -> Result<Option<Setting>, leye_vault::VaultError> {
-            for (setting, ours) in s.each() {
-                if p.vault().bound(setting)?.is_some_and(|held| held != ours) {
-                    return Ok(Some(setting));
+        let Some(personal) = self.personal else { return std::future::pending().await };
+        loop {
+            tokio::time::sleep(self.every).await;
+            let (p, s) = (personal.clone(), self.shared.clone());
+            let looked = crate::logging::blocking(move || -> Result<Option<Setting>, leye_vault::VaultError> {
+                for (setting, ours) in s.each() {
+                    if p.vault().bound(setting)?.is_some_and(|held| held != ours) {
+                        return Ok(Some(setting));
+                    }
                 }
+                Ok(None)
+            })
+            .await;
+            match looked {
+                Ok(Ok(Some(setting))) => {
+                    return anyhow::anyhow!(
+                        "{}: no longer in force (another server was started with `--adopt-settings`); this \
+                         server stops so as not to decide, report, publish or allow with the settings replaced \
+                         (start it again with the same settings as that server)",
+                        self.shared.named(setting)
+                    );
+                }
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "cannot look at the settings in force; looking again"),
+                Err(e) => tracing::warn!(error = %e, "the settings look ended abnormally; looking again"),
             }
-            Ok(None)
-        })
-        .await;
-        match looked {
-            Ok(Ok(Some(setting))) => {
-                return anyhow::anyhow!(
-                    "{}: no longer in force (another server was started with `--adopt-settings`); this \
-                     server stops so as not to decide, report, publish or allow with the settings replaced (start it \
-                     again with the same settings as that server)",
-                    shared.named(setting)
-                );
-            }
-            Ok(Ok(None)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "cannot look at the settings in force; looking again"),
-            Err(e) => tracing::warn!(error = %e, "the settings look ended abnormally; looking again"),
         }
     }
 }

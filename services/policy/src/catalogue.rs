@@ -188,13 +188,13 @@ impl Catalogue {
         let mut parsed = Vec::new();
         let mut parsed_texts = Vec::new();
         for (name, text) in files {
-            parsed_texts.push((file_name(name), text));
+            parsed_texts.push((crate::fingerprint::file_name(name), text));
             match toml::from_str::<CatalogueFile>(text) {
                 Ok(f) => parsed.push((name.to_string(), f)),
                 Err(e) => problems.push(syntax_problem(name, text, &e)),
             }
         }
-        let fingerprint = fingerprint(&parsed_texts);
+        let fingerprint = crate::fingerprint::of_files(&parsed_texts);
         let mut cat = build(parsed, &mut problems);
         cat.fingerprint = fingerprint;
         if problems.is_empty() { Ok(cat) } else { Err(CatalogueError::Invalid(problems)) }
@@ -409,30 +409,6 @@ fn is_id(s: &str) -> bool {
         && segs
             .iter()
             .all(|seg| !seg.is_empty() && seg.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
-}
-
-/// A file's name without its directory (`/etc/leye/policies/tianjin.toml` and
-/// `policies/tianjin.toml` are one file to [`fingerprint`]).
-fn file_name(path: &str) -> &str {
-    path.rsplit(['/', '\\']).next().unwrap_or(path)
-}
-
-/// Hex SHA-256 over the files sorted by name, each as its name's and its
-/// text's lengths (8 bytes, big-endian) before their bytes, so that no two
-/// sets of files run together into the same input.
-fn fingerprint(files: &[(&str, &str)]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut sorted = files.to_vec();
-    sorted.sort();
-    let mut h = Sha256::new();
-    h.update(b"leye policy catalogue v1");
-    for (name, text) in sorted {
-        for part in [name.as_bytes(), text.as_bytes()] {
-            h.update((part.len() as u64).to_be_bytes());
-            h.update(part);
-        }
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn build(files: Vec<(String, CatalogueFile)>, problems: &mut Vec<Problem>) -> Catalogue {

@@ -20,6 +20,8 @@
 //! - [`retirement`]: statutory retirement age by birth month, gender and post,
 //!   from the dated retirement laws in `parameters.toml`.
 //! - [`dates`]: counting in whole months.
+//! - `fingerprint`: the catalogue's fingerprint, which the servers of one
+//!   deployment compare.
 //!
 //! # Invariants
 //! - A [`Catalogue`] that exists passed every check in [`catalogue`]: ids
@@ -40,6 +42,7 @@ pub mod catalogue;
 pub mod dates;
 pub mod evaluate;
 pub mod facts;
+mod fingerprint;
 pub mod model;
 pub mod retirement;
 

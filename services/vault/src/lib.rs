@@ -35,7 +35,7 @@
 //! `cipher.rs` (the two AEADs), `master.rs` (master key sources),
 //! `keystore.rs` (the SQLite file), `pgstore.rs` (the PostgreSQL one),
 //! `binding.rs` (what every server of a deployment must agree on: the
-//! pseudonym key's fingerprint), this file (the [`Vault`]).
+//! pseudonym key's fingerprint and the shared settings), this file (the [`Vault`]).
 
 mod binding;
 mod cipher;

@@ -264,12 +264,12 @@ impl InForce {
             tokio::time::sleep(self.every).await;
             let (p, s) = (personal.clone(), self.shared.clone());
             let looked = crate::logging::blocking(move || -> Result<Option<Setting>, leye_vault::VaultError> {
-                for (setting, ours) in s.each() {
-                    if p.vault().bound(setting)?.is_some_and(|held| held != ours) {
-                        return Ok(Some(setting));
-                    }
-                }
-                Ok(None)
+                let each = s.each();
+                let held = p.vault().bound_each(&each.map(|(setting, _)| setting))?;
+                Ok(each
+                    .into_iter()
+                    .zip(held)
+                    .find_map(|((setting, ours), held)| held.is_some_and(|held| held != ours).then_some(setting)))
             })
             .await;
             match looked {

@@ -72,6 +72,14 @@ impl Vault {
         self.backend.meta(setting.row())
     }
 
+    /// The fingerprints the key store holds for `settings`, in their order, in
+    /// one look (a server watching the settings in force asks this once a
+    /// leadership interval).
+    pub fn bound_each(&self, settings: &[Setting]) -> Result<Vec<Option<String>>, VaultError> {
+        let rows: Vec<&str> = settings.iter().map(|s| s.row()).collect();
+        self.backend.metas(&rows)
+    }
+
     /// Records `fingerprint` for `setting` in place of whatever the key store
     /// held; returns what it held. Never for the pseudonym key, whose
     /// replacement would orphan every case (refused as `VaultError::Store`).

@@ -176,6 +176,17 @@ impl Backend {
         }
     }
 
+    /// The values under `names`, in their order: one statement on PostgreSQL.
+    fn metas(&self, names: &[&str]) -> Result<Vec<Option<String>>, VaultError> {
+        match self {
+            Self::Sqlite(c) => {
+                let conn = c.lock().unwrap_or_else(|p| p.into_inner());
+                names.iter().map(|n| keystore::meta(&conn, n)).collect()
+            }
+            Self::Postgres(p) => p.metas(names),
+        }
+    }
+
     /// Stores `value` under `name` unless a value is there; the value stored.
     fn init_meta(&self, name: &str, value: &str) -> Result<String, VaultError> {
         match self {

@@ -342,6 +342,22 @@ impl PgKeyStore {
         })
     }
 
+    /// The values under `names`, in their order (`None` where none is held):
+    /// one statement, however many names.
+    pub(crate) fn metas(&self, names: &[&str]) -> Result<Vec<Option<String>>, VaultError> {
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        self.call(move |c| {
+            Box::pin(async move {
+                let rows = c
+                    .query("SELECT name, value FROM personal_key_meta WHERE name = ANY($1)", &[&names])
+                    .await
+                    .map_err(db)?;
+                let held: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+                Ok(names.iter().map(|n| held.iter().find(|(h, _)| h == n).map(|(_, v)| v.clone())).collect())
+            })
+        })
+    }
+
     /// Stores `value` unless the store holds one already (another server was
     /// first); returns the value stored.
     pub(crate) fn init_meta(&self, name: &str, value: &str) -> Result<String, VaultError> {

@@ -269,6 +269,11 @@ fn a_setting_is_replaced_only_by_adoption_and_the_pseudonym_key_never() {
     assert_eq!(vault.bind(Setting::PolicyCatalogue, "c2").unwrap(), Binding::Matches);
     assert_eq!(vault.bind(Setting::PolicyCatalogue, "c1").unwrap(), Binding::Differs);
     assert_eq!(vault.bound(Setting::TargetParams).unwrap().as_deref(), Some("t1"), "the other setting kept");
+    assert_eq!(
+        vault.bound_each(&[Setting::Access, Setting::TargetParams, Setting::PolicyCatalogue]).unwrap(),
+        [None, Some("t1".to_owned()), Some("c2".to_owned())],
+        "in the order asked"
+    );
 
     vault.bind_pseudonym_key("aa11").unwrap();
     assert!(vault.adopt(Setting::PseudonymKey, "bb22").is_err());

@@ -377,6 +377,12 @@ fn servers_agree_on_the_pseudonym_key_and_a_copy_of_another_deployments_keys_is_
     assert_eq!(first.bind_pseudonym_key("c0ffee").unwrap(), Binding::Recorded);
     assert_eq!(second.bind_pseudonym_key("c0ffee").unwrap(), Binding::Matches);
     assert_eq!(second.bind_pseudonym_key("decade").unwrap(), Binding::Differs);
+    assert_eq!(second.bind(Setting::Access, "a1").unwrap(), Binding::Recorded);
+    assert_eq!(
+        first.bound_each(&[Setting::PolicyCatalogue, Setting::PseudonymKey, Setting::Access]).unwrap(),
+        [None, Some("c0ffee".to_owned()), Some("a1".to_owned())],
+        "one look, in the order asked, none where nothing is held"
+    );
     drop((first, second));
 
     // A SQLite key store of the same master key, bound to another pseudonym key.

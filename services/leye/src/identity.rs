@@ -132,8 +132,8 @@ pub fn bound(path: &Path, vault: &leye_vault::Vault, store_holds_events: bool) -
     let fix = "every server of one store needs the same key: restore this server's pseudonym key from the backup of \
                its data directory, or give it a copy of the first server's (`--pseudonym-key-file`, \
                LEYE_PSEUDONYM_KEY_FILE, `pseudonym_key_file`)";
-    let ids = match CaseIds::load(path)? {
-        Some(ids) => ids,
+    let (ids, created) = match CaseIds::load(path)? {
+        Some(ids) => (ids, false),
         None => {
             let bound = vault.pseudonym_key_bound()?;
             anyhow::ensure!(
@@ -147,20 +147,39 @@ pub fn bound(path: &Path, vault: &leye_vault::Vault, store_holds_events: bool) -
                     "the event store holds cases derived with a key"
                 }
             );
-            CaseIds::load_or_create(path)?
+            (CaseIds::load_or_create(path)?, true)
         }
     };
+    bind(path, ids, created, vault, fix)
+}
+
+/// Records or compares `ids`' fingerprint in the key store. A key file this
+/// start `created` that another server's key beat (two servers first started
+/// at the same moment on an empty shared store: both found no key recorded,
+/// the other recorded first) is removed again, so that this server's next
+/// start finds it missing and asks for the deployment's key rather than
+/// bringing its own again.
+fn bind(path: &Path, ids: CaseIds, created: bool, vault: &leye_vault::Vault, fix: &str) -> anyhow::Result<CaseIds> {
     match vault.bind_pseudonym_key(&ids.key_check())? {
         leye_vault::Binding::Matches => {}
         leye_vault::Binding::Recorded => {
             tracing::info!(key_store = vault.describe(), "pseudonym key's fingerprint recorded in the key store")
         }
-        leye_vault::Binding::Differs => anyhow::bail!(
-            "the pseudonym key in {} is not this deployment's: the key store {} holds another key's fingerprint \
-             (this key would derive other case ids from the same resident IDs); {fix}",
-            path.display(),
-            vault.describe()
-        ),
+        leye_vault::Binding::Differs => {
+            let removed = created && std::fs::remove_file(path).is_ok();
+            anyhow::bail!(
+                "the pseudonym key in {} is not this deployment's: the key store {} holds another key's fingerprint \
+                 (this key would derive other case ids from the same resident IDs){}; {fix}",
+                path.display(),
+                vault.describe(),
+                if removed {
+                    "; this start created that file a moment before another server recorded its own key, and \
+                     removed it again"
+                } else {
+                    ""
+                }
+            )
+        }
     }
     Ok(ids)
 }
@@ -231,5 +250,36 @@ mod tests {
         assert_eq!(first, again);
         std::fs::write(&path, "not hex").unwrap();
         assert!(CaseIds::load_or_create(&path).is_err());
+    }
+
+    /// Two servers first started at the same moment on an empty shared key
+    /// store both find no key recorded and each creates a key file; the one
+    /// whose fingerprint arrives second is refused and removes the file it
+    /// created, so that its next start asks for the deployment's key instead
+    /// of bringing its own again. A key file it did not create is kept.
+    #[test]
+    fn a_key_file_created_by_a_start_that_lost_the_race_is_removed_and_one_brought_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let master = leye_vault::KeyFile::new(dir.path().join("master.key"));
+        let vault =
+            leye_vault::Vault::open(&dir.path().join("keys.sqlite"), &master, leye_vault::Cipher::Aes256Gcm).unwrap();
+        // The other server recorded its key between this start's look and its own record.
+        vault.bind_pseudonym_key(&CaseIds::from_key([7; 32]).key_check()).unwrap();
+
+        let path = dir.path().join("pseudonym.key");
+        let created = CaseIds::load_or_create(&path).unwrap();
+        let e = bind(&path, created, true, &vault, "the fix").unwrap_err().to_string();
+        assert!(e.contains("not this deployment's") && e.contains("removed it again") && e.contains("the fix"), "{e}");
+        assert!(!path.exists(), "the key file this start created is gone");
+        let e = bound(&path, &vault, false).unwrap_err().to_string();
+        assert!(
+            e.contains("is missing") && e.contains("holds the fingerprint"),
+            "the next start asks for the key: {e}"
+        );
+
+        let brought = CaseIds::load_or_create(&path).unwrap();
+        let e = bind(&path, brought, false, &vault, "the fix").unwrap_err().to_string();
+        assert!(!e.contains("removed"), "{e}");
+        assert!(path.exists(), "a key file the operator brought is never removed");
     }
 }

@@ -640,38 +640,53 @@ async fn start_followers(config: &ServeConfig, store: &Store) -> anyhow::Result<
 
 /// Runs the service on `config.listen`, stopping on SIGINT or SIGTERM.
 pub async fn run_until_signal(config: ServeConfig) -> anyhow::Result<()> {
+    // First of all: a signal that arrives while the service starts stops it
+    // cleanly, never by the signal's default action (which would end the
+    // process mid-start, after it had said it listens).
+    let signalled = shutdown_signal();
     // Before the port answers: a restore started once it does is refused.
     let _lock = crate::backup::lock_for_serving(&config.data_dir)?;
     let listener =
         TcpListener::bind(config.listen).await.with_context(|| format!("binding gRPC address {}", config.listen))?;
-    run(config, listener, shutdown_signal(), Arc::new(chrono::Utc::now)).await
+    run(config, listener, signalled, Arc::new(chrono::Utc::now)).await
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
+/// Listens for SIGINT (Ctrl-C) and SIGTERM from the moment it is called,
+/// not from the returned future's first poll (which comes only once the
+/// service serves); the future resolves on either.
+fn shutdown_signal() -> impl Future<Output = ()> + Send {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        async fn wait(listening: std::io::Result<tokio::signal::unix::Signal>, name: &'static str) {
+            match listening {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, signal = name, "cannot listen for the signal");
+                    std::future::pending::<()>().await;
+                }
             }
+        }
+        let interrupt = wait(signal(SignalKind::interrupt()), "SIGINT");
+        let terminate = wait(signal(SignalKind::terminate()), "SIGTERM");
+        async move {
+            tokio::select! {
+                () = interrupt => tracing::info!("SIGINT: shutting down"),
+                () = terminate => tracing::info!("SIGTERM: shutting down"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => tracing::info!("Ctrl-C: shutting down"),
             Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                tracing::error!(error = %e, "cannot listen for Ctrl-C");
                 std::future::pending::<()>().await;
             }
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT: shutting down"),
-        () = term => tracing::info!("SIGTERM: shutting down"),
     }
 }
 

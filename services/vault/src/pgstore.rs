@@ -135,8 +135,15 @@ impl PgKeyStoreOptions {
     }
 }
 
+/// The server's own message and SQLSTATE when it refused a statement (the
+/// driver's text alone is "db error"); never its DETAIL, which may quote a
+/// row's values. As the event store's `pg` (`leye-store`), which this crate
+/// does not depend on.
 fn db(e: tokio_postgres::Error) -> VaultError {
-    VaultError::Store(format!("PostgreSQL: {e}"))
+    match e.as_db_error() {
+        Some(d) => VaultError::Store(format!("PostgreSQL: {e}: {} ({})", d.message(), d.code().code())),
+        None => VaultError::Store(format!("PostgreSQL: {e}")),
+    }
 }
 
 fn now_us() -> i64 {

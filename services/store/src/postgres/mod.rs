@@ -585,8 +585,14 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// With the server's own message and SQLSTATE when it refused a statement
+/// (the driver's text alone is "db error"); never the server's DETAIL, which
+/// may quote a row's values.
 pub(crate) fn pg(e: tokio_postgres::Error) -> StoreError {
-    StoreError::Backend(format!("PostgreSQL: {e}"))
+    StoreError::Backend(match e.as_db_error() {
+        Some(db) => format!("PostgreSQL: {e}: {} ({})", db.message(), db.code().code()),
+        None => format!("PostgreSQL: {e}"),
+    })
 }
 
 fn corrupt(what: &str) -> StoreError {
@@ -603,7 +609,27 @@ fn signed(value: u64) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::{pg, redact_url};
+
+    /// A statement the server refuses: its message and SQLSTATE reach the
+    /// error (the driver's own text is only "db error"), its DETAIL does not.
+    #[tokio::test]
+    async fn a_refused_statement_carries_the_servers_message_and_code_not_its_detail() {
+        let Some(server) = crate::test_postgres::TestPostgres::start() else { return };
+        let (client, conn) = tokio_postgres::connect(&server.url(), tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        let e = client.batch_execute("SELECT 1 / 0").await.unwrap_err();
+        assert!(pg(e).to_string().ends_with("PostgreSQL: db error: division by zero (22012)"));
+        client.batch_execute("CREATE TABLE t (k text PRIMARY KEY); INSERT INTO t VALUES ('a secret')").await.unwrap();
+        let e = client.batch_execute("INSERT INTO t VALUES ('a secret')").await.unwrap_err();
+        assert!(
+            e.as_db_error().and_then(|d| d.detail()).is_some_and(|d| d.contains("a secret")),
+            "the server's DETAIL"
+        );
+        let shown = pg(e).to_string();
+        assert!(shown.contains("duplicate key value violates unique constraint") && shown.contains("23505"), "{shown}");
+        assert!(!shown.contains("a secret"), "{shown}");
+    }
 
     #[test]
     fn passwords_are_never_shown() {

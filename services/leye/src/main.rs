@@ -504,7 +504,15 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
             };
             leye::storecopy::copy(&from, &to, &options, page, &mut out).await?;
             if let Some(keys) = keys {
-                let line = tokio::task::spawn_blocking(move || keys.run()).await??;
+                let key_store = config.vault.key_store.display().to_string();
+                let line = tokio::task::spawn_blocking(move || keys.run()).await?.with_context(|| {
+                    format!(
+                        "the log was copied and verifies, but the personal-data keys of {key_store} were not: run \
+                         `leye keys copy` with the same --data-dir and --store (it adds only what is missing) \
+                         before a server starts on the target, which cannot open a copied person's resident ID \
+                         or name until then"
+                    )
+                })?;
                 writeln!(out, "{line}")?;
             }
             out.flush()?;

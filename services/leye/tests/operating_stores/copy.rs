@@ -277,3 +277,71 @@ fn store_copy_page_sizes_at_the_limits_do_not_panic() {
         assert!(!all.contains("panicked"), "--page {page}: {all}");
     }
 }
+
+/// OPERATIONS: `leye store copy` into PostgreSQL "brings the data directory's
+/// key store along". The log is written in one transaction, the keys after it
+/// commits: two steps. When the keys' step fails once the log is in (here a
+/// trigger refuses every key row), the copy fails saying the log is copied
+/// and the keys are not, naming the command that completes the move; before,
+/// it said only why the key write failed, and a server started on the target
+/// could open no copied person's resident ID or name. `leye keys copy` then
+/// completes it, and a server there reads a copied registration in full.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_refused_after_the_log_was_copied_are_named_with_the_command_that_completes_the_move() {
+    let Some(pg) = TestPostgres::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    generate(&data, 3);
+    let from = format!("sqlite:{}", data.join("events.sqlite").display());
+    let (client, conn) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client.batch_execute("CREATE DATABASE target").await.unwrap();
+    let url = pg.url_for("target");
+    // The target's schema, made by a first start with the data directory's keys.
+    let early = dir.path().join("early");
+    copy_keys(&data, &early);
+    let pseudonym = data.join("pseudonym.key");
+    let pseudonym = pseudonym.to_str().unwrap();
+    Leye::start(&early, None, &["--store", &url, "--pseudonym-key-file", pseudonym]).await.terminate().await;
+    let (target, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    target
+        .batch_execute(
+            "CREATE FUNCTION leye.refuse_keys() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'the test refuses key rows'; END $$; \
+             CREATE TRIGGER refuse_keys BEFORE INSERT ON leye.personal_key \
+             FOR EACH ROW EXECUTE FUNCTION leye.refuse_keys();",
+        )
+        .await
+        .unwrap();
+
+    let out = leye().args(["store", "copy", "--from", &from, "--to", &url, "--data-dir"]).arg(&data).output().unwrap();
+    let all = text(&out);
+    assert!(!out.status.success(), "{all}");
+    assert!(
+        all.contains("the log was copied and verifies, but the personal-data keys")
+            && all.contains("leye keys copy")
+            && all.contains("the test refuses key rows"),
+        "names what is done, what is not and the command: {all}"
+    );
+    let events: i64 = target.query_one("SELECT count(*) FROM leye.events", &[]).await.unwrap().get(0);
+    assert!(events > 0, "the log is in");
+
+    target.batch_execute("DROP TRIGGER refuse_keys ON leye.personal_key").await.unwrap();
+    let out = leye().args(["keys", "copy", "--store", &url, "--data-dir"]).arg(&data).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let server = Leye::start(&early, None, &["--store", &url, "--pseudonym-key-file", pseudonym]).await;
+    let stream: String = target
+        .query_one("SELECT stream FROM leye.events WHERE stream LIKE 'person-%' ORDER BY position LIMIT 1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let as_of = Some(pb::get_case_request::AsOf::Revision(0));
+    let request = pb::GetCaseRequest { case_id: stream.trim_start_matches("person-").into(), as_of };
+    let case = server.client().await.get_case(request).await.unwrap().into_inner().case.unwrap();
+    let registration = case.registration.unwrap();
+    assert!(
+        registration.resident_id.len() == 18 && !registration.name.is_empty(),
+        "a copied person opens once the keys are in"
+    );
+}

@@ -72,6 +72,7 @@ pub mod publisher;
 pub mod replay;
 pub mod server;
 pub mod settings;
+pub mod signals;
 pub mod storecopy;
 pub mod subsidies;
 pub mod telemetry;

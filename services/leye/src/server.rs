@@ -638,56 +638,15 @@ async fn start_followers(config: &ServeConfig, store: &Store) -> anyhow::Result<
     Ok((Publishing { handle, health, metrics, linker_position }, task))
 }
 
-/// Runs the service on `config.listen`, stopping on SIGINT or SIGTERM.
+/// Runs the service on `config.listen`, stopping on SIGINT or SIGTERM
+/// (listened for before anything else: `signals.rs`).
 pub async fn run_until_signal(config: ServeConfig) -> anyhow::Result<()> {
-    // First of all: a signal that arrives while the service starts stops it
-    // cleanly, never by the signal's default action (which would end the
-    // process mid-start, after it had said it listens).
-    let signalled = shutdown_signal();
+    let signalled = crate::signals::shutdown();
     // Before the port answers: a restore started once it does is refused.
     let _lock = crate::backup::lock_for_serving(&config.data_dir)?;
     let listener =
         TcpListener::bind(config.listen).await.with_context(|| format!("binding gRPC address {}", config.listen))?;
     run(config, listener, signalled, Arc::new(chrono::Utc::now)).await
-}
-
-/// Listens for SIGINT (Ctrl-C) and SIGTERM from the moment it is called,
-/// not from the returned future's first poll (which comes only once the
-/// service serves); the future resolves on either.
-fn shutdown_signal() -> impl Future<Output = ()> + Send {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        async fn wait(listening: std::io::Result<tokio::signal::unix::Signal>, name: &'static str) {
-            match listening {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, signal = name, "cannot listen for the signal");
-                    std::future::pending::<()>().await;
-                }
-            }
-        }
-        let interrupt = wait(signal(SignalKind::interrupt()), "SIGINT");
-        let terminate = wait(signal(SignalKind::terminate()), "SIGTERM");
-        async move {
-            tokio::select! {
-                () = interrupt => tracing::info!("SIGINT: shutting down"),
-                () = terminate => tracing::info!("SIGTERM: shutting down"),
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    async {
-        match tokio::signal::ctrl_c().await {
-            Ok(()) => tracing::info!("Ctrl-C: shutting down"),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for Ctrl-C");
-                std::future::pending::<()>().await;
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -583,33 +583,58 @@ async fn stop(mut server: std::process::Child) -> (std::process::ExitStatus, Str
     (exit, logs)
 }
 
+/// `leye serve` on a free port with an empty data directory, once its port
+/// accepts a connection: before it has opened its stores, long before it
+/// serves.
+fn starting_server(round: usize) -> (tempfile::TempDir, std::process::Child) {
+    let data = tempfile::tempdir().unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let server = Command::new(BIN)
+        .args(["serve", "--listen", &addr, "--metrics-listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(std::time::Instant::now() < deadline, "round {round}: the port never accepted");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    (data, server)
+}
+
+fn signal(server: &std::process::Child, name: &str) {
+    let _ = Command::new("kill").args([&format!("-{name}"), &server.id().to_string()]).status();
+}
+
 /// OPERATIONS: `leye serve` stops cleanly on SIGTERM. Also one that arrives
-/// while it starts: here the instant its gRPC port accepts a connection,
-/// before it has opened its stores and long before it serves. Before the
-/// signal was listened for from the start of `serve`, such a SIGTERM ended
-/// the process by the signal's default action (an orchestrator stopping a
-/// server it had just started, or a test stopping one that had only just
-/// said it listens, on a loaded machine).
+/// while it starts. Before the signal was listened for from the start of
+/// `serve`, such a SIGTERM ended the process by the signal's default action
+/// (an orchestrator stopping a server it had just started, or a test stopping
+/// one that had only just said it listens, on a loaded machine).
 #[test]
 fn a_sigterm_while_the_server_starts_stops_it_cleanly() {
     for round in 0..3 {
-        let data = tempfile::tempdir().unwrap();
-        let addr = format!("127.0.0.1:{}", free_port());
-        let server = Command::new(BIN)
-            .args(["serve", "--listen", &addr, "--metrics-listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data.path())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(&addr).is_err() {
-            assert!(std::time::Instant::now() < deadline, "round {round}: the port never accepted");
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+        let (_data, server) = starting_server(round);
+        signal(&server, "TERM");
         let out = server.wait_with_output().unwrap();
         let logs = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "round {round}: {:?}\n{logs}", out.status);
         assert!(logs.contains("SIGTERM: shutting down"), "round {round}: {logs}");
     }
+}
+
+/// OPERATIONS: a second signal stops the server at once (an operator who
+/// will not wait for a long start or drain). Here SIGINT, then SIGTERM, while
+/// it starts: the process ends with 128 + SIGTERM's number, as a shell reports
+/// a process a signal ended, saying why.
+#[test]
+fn a_second_signal_stops_the_server_at_once() {
+    let (_data, server) = starting_server(0);
+    signal(&server, "INT");
+    signal(&server, "TERM");
+    let out = server.wait_with_output().unwrap();
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{:?}\n{logs}", out.status);
+    assert!(logs.contains("SIGINT: shutting down") && logs.contains("SIGTERM again: stopping at once"), "{logs}");
 }

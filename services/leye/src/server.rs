@@ -83,12 +83,15 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
     clock: Clock,
 ) -> anyhow::Result<()> {
-    if config.trust.insecure {
-        // Every log line of an insecure service says so.
-        let span = tracing::warn_span!("serve", insecure = true);
-        return tracing::Instrument::instrument(run_checked(config, listener, shutdown, clock), span).await;
+    match insecure_span(&config) {
+        Some(span) => tracing::Instrument::instrument(run_checked(config, listener, shutdown, clock), span).await,
+        None => run_checked(config, listener, shutdown, clock).await,
     }
-    run_checked(config, listener, shutdown, clock).await
+}
+
+/// Every log line of an insecure service says so: the span it runs in.
+fn insecure_span(config: &ServeConfig) -> Option<tracing::Span> {
+    config.trust.insecure.then(|| tracing::warn_span!("serve", insecure = true))
 }
 
 async fn run_checked(
@@ -641,12 +644,20 @@ async fn start_followers(config: &ServeConfig, store: &Store) -> anyhow::Result<
 /// Runs the service on `config.listen`, stopping on SIGINT or SIGTERM
 /// (listened for before anything else: `signals.rs`).
 pub async fn run_until_signal(config: ServeConfig) -> anyhow::Result<()> {
-    let signalled = crate::signals::shutdown();
-    // Before the port answers: a restore started once it does is refused.
-    let _lock = crate::backup::lock_for_serving(&config.data_dir)?;
-    let listener =
-        TcpListener::bind(config.listen).await.with_context(|| format!("binding gRPC address {}", config.listen))?;
-    run(config, listener, signalled, Arc::new(chrono::Utc::now)).await
+    let span = insecure_span(&config);
+    let serve = async move {
+        let signalled = crate::signals::shutdown();
+        // Before the port answers: a restore started once it does is refused.
+        let _lock = crate::backup::lock_for_serving(&config.data_dir)?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding gRPC address {}", config.listen))?;
+        run_checked(config, listener, signalled, Arc::new(chrono::Utc::now)).await
+    };
+    match span {
+        Some(span) => tracing::Instrument::instrument(serve, span).await,
+        None => serve.await,
+    }
 }
 
 #[cfg(test)]

@@ -36,7 +36,8 @@ fn listen(asked: tokio::sync::watch::Sender<bool>) {
             return;
         }
     };
-    tokio::spawn(async move {
+    // In the caller's span: every line of an insecure server says so.
+    let listening = async move {
         loop {
             // 128 + the signal's number: how a shell reports a process it ended.
             let (name, status) = tokio::select! {
@@ -49,12 +50,13 @@ fn listen(asked: tokio::sync::watch::Sender<bool>) {
             }
             tracing::info!("{name}: shutting down (a second signal stops at once)");
         }
-    });
+    };
+    tokio::spawn(tracing::Instrument::in_current_span(listening));
 }
 
 #[cfg(not(unix))]
 fn listen(asked: tokio::sync::watch::Sender<bool>) {
-    tokio::spawn(async move {
+    tokio::spawn(tracing::Instrument::in_current_span(async move {
         match tokio::signal::ctrl_c().await {
             Ok(()) => {
                 tracing::info!("Ctrl-C: shutting down");
@@ -63,5 +65,5 @@ fn listen(asked: tokio::sync::watch::Sender<bool>) {
             }
             Err(e) => tracing::error!(error = %e, "cannot listen for Ctrl-C"),
         }
-    });
+    }));
 }

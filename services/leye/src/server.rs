@@ -83,15 +83,14 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
     clock: Clock,
 ) -> anyhow::Result<()> {
-    match insecure_span(&config) {
-        Some(span) => tracing::Instrument::instrument(run_checked(config, listener, shutdown, clock), span).await,
-        None => run_checked(config, listener, shutdown, clock).await,
-    }
+    let span = serve_span(&config);
+    tracing::Instrument::instrument(run_checked(config, listener, shutdown, clock), span).await
 }
 
-/// Every log line of an insecure service says so: the span it runs in.
-fn insecure_span(config: &ServeConfig) -> Option<tracing::Span> {
-    config.trust.insecure.then(|| tracing::warn_span!("serve", insecure = true))
+/// What `serve` runs in: every log line of an insecure service says so
+/// (`Span::none()`, which adds nothing, otherwise).
+fn serve_span(config: &ServeConfig) -> tracing::Span {
+    if config.trust.insecure { tracing::warn_span!("serve", insecure = true) } else { tracing::Span::none() }
 }
 
 async fn run_checked(
@@ -644,7 +643,7 @@ async fn start_followers(config: &ServeConfig, store: &Store) -> anyhow::Result<
 /// Runs the service on `config.listen`, stopping on SIGINT or SIGTERM
 /// (listened for before anything else: `signals.rs`).
 pub async fn run_until_signal(config: ServeConfig) -> anyhow::Result<()> {
-    let span = insecure_span(&config);
+    let span = serve_span(&config);
     let serve = async move {
         let signalled = crate::signals::shutdown();
         // Before the port answers: a restore started once it does is refused.
@@ -654,10 +653,7 @@ pub async fn run_until_signal(config: ServeConfig) -> anyhow::Result<()> {
             .with_context(|| format!("binding gRPC address {}", config.listen))?;
         run_checked(config, listener, signalled, Arc::new(chrono::Utc::now)).await
     };
-    match span {
-        Some(span) => tracing::Instrument::instrument(serve, span).await,
-        None => serve.await,
-    }
+    tracing::Instrument::instrument(serve, span).await
 }
 
 #[cfg(test)]

@@ -574,7 +574,7 @@ async fn stop(mut server: std::process::Child) -> (std::process::ExitStatus, Str
     // Let dropped clients' connection tasks close their sockets before this
     // thread blocks in wait() (else shutdown waits out its grace period).
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    signal(&server, "TERM");
     let exit = server.wait().unwrap();
     let mut logs = String::new();
     if let Some(mut err) = server.stderr.take() {

@@ -172,13 +172,8 @@ async fn a_copy_into_a_key_store_of_other_keys_is_refused_before_any_event_is_co
     }
     // A target whose keys agree (a server given the data directory's chain,
     // master and pseudonym keys made it): accepted.
-    client.batch_execute("CREATE DATABASE agreeing").await.unwrap();
-    let url = pg.url_for("agreeing");
-    let early = dir.path().join("agreeing");
-    copy_keys(&data, &early);
-    let pseudonym = data.join("pseudonym.key");
-    let pseudonym = pseudonym.to_str().unwrap();
-    Leye::start(&early, None, &["--store", &url, "--pseudonym-key-file", pseudonym]).await.terminate().await;
+    let (url, early, pseudonym) = target_of_the_data_keys(&pg, &client, &data, "agreeing").await;
+    let pseudonym = pseudonym.as_str();
     let out = leye().args(["store", "copy", "--from", &from, "--to", &url, "--data-dir"]).arg(&data).output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("data keys"), "the key store came along: {}", text(&out));
@@ -295,14 +290,8 @@ async fn keys_refused_after_the_log_was_copied_are_named_with_the_command_that_c
     let from = format!("sqlite:{}", data.join("events.sqlite").display());
     let (client, conn) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
-    client.batch_execute("CREATE DATABASE target").await.unwrap();
-    let url = pg.url_for("target");
-    // The target's schema, made by a first start with the data directory's keys.
-    let early = dir.path().join("early");
-    copy_keys(&data, &early);
-    let pseudonym = data.join("pseudonym.key");
-    let pseudonym = pseudonym.to_str().unwrap();
-    Leye::start(&early, None, &["--store", &url, "--pseudonym-key-file", pseudonym]).await.terminate().await;
+    let (url, early, pseudonym) = target_of_the_data_keys(&pg, &client, &data, "target").await;
+    let pseudonym = pseudonym.as_str();
     let (target, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
     target
@@ -344,4 +333,23 @@ async fn keys_refused_after_the_log_was_copied_are_named_with_the_command_that_c
         registration.resident_id.len() == 18 && !registration.name.is_empty(),
         "a copied person opens once the keys are in"
     );
+}
+
+/// A new database `db` whose schema and key store a first start made with
+/// `data`'s chain, master and pseudonym keys (as an operator's first server
+/// would): its URL, that server's data directory (beside `data`), and the
+/// pseudonym key's path.
+async fn target_of_the_data_keys(
+    pg: &TestPostgres,
+    client: &tokio_postgres::Client,
+    data: &Path,
+    db: &str,
+) -> (String, std::path::PathBuf, String) {
+    client.batch_execute(&format!("CREATE DATABASE {db}")).await.unwrap();
+    let url = pg.url_for(db);
+    let early = data.with_file_name(db);
+    copy_keys(data, &early);
+    let pseudonym = data.join("pseudonym.key").to_str().unwrap().to_owned();
+    Leye::start(&early, None, &["--store", &url, "--pseudonym-key-file", &pseudonym]).await.terminate().await;
+    (url, early, pseudonym)
 }

@@ -583,24 +583,41 @@ async fn stop(mut server: std::process::Child) -> (std::process::ExitStatus, Str
     (exit, logs)
 }
 
-/// `leye serve` on a free port with an empty data directory, once its port
-/// accepts a connection: before it has opened its stores, long before it
-/// serves.
-fn starting_server(round: usize) -> (tempfile::TempDir, std::process::Child) {
-    let data = tempfile::tempdir().unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
-    let server = Command::new(BIN)
-        .args(["serve", "--listen", &addr, "--metrics-listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data.path())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(&addr).is_err() {
-        assert!(std::time::Instant::now() < deadline, "round {round}: the port never accepted");
-        std::thread::sleep(Duration::from_millis(1));
+/// `leye serve` with an empty data directory, caught starting: once it has
+/// logged that its event store is open (after the signals are listened for,
+/// long before it serves). Not "once its port accepts": a port chosen free
+/// may be another test's by then, and a connection to it says nothing of this
+/// server (CI once signalled a server that had not begun).
+struct Starting {
+    _data: tempfile::TempDir,
+    server: std::process::Child,
+    log: String,
+    rest: std::io::BufReader<std::process::ChildStderr>,
+}
+
+impl Starting {
+    fn new() -> Self {
+        use std::io::BufRead;
+        let data = tempfile::tempdir().unwrap();
+        let mut server = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut rest = std::io::BufReader::new(server.stderr.take().unwrap());
+        let mut log = String::new();
+        while !log.contains("event store opened") {
+            assert!(rest.read_line(&mut log).unwrap() > 0, "leye serve ended before opening its store: {log}");
+        }
+        Self { _data: data, server, log, rest }
     }
-    (data, server)
+
+    /// Waits for the exit; its status and the whole log.
+    fn exit(mut self) -> (std::process::ExitStatus, String) {
+        self.rest.read_to_string(&mut self.log).unwrap();
+        (self.server.wait().unwrap(), self.log)
+    }
 }
 
 fn signal(server: &std::process::Child, name: &str) {
@@ -608,18 +625,17 @@ fn signal(server: &std::process::Child, name: &str) {
 }
 
 /// OPERATIONS: `leye serve` stops cleanly on SIGTERM. Also one that arrives
-/// while it starts. Before the signal was listened for from the start of
+/// while it starts (here once its event store is open). Before the signal was listened for from the start of
 /// `serve`, such a SIGTERM ended the process by the signal's default action
 /// (an orchestrator stopping a server it had just started, or a test stopping
 /// one that had only just said it listens, on a loaded machine).
 #[test]
 fn a_sigterm_while_the_server_starts_stops_it_cleanly() {
     for round in 0..3 {
-        let (_data, server) = starting_server(round);
-        signal(&server, "TERM");
-        let out = server.wait_with_output().unwrap();
-        let logs = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "round {round}: {:?}\n{logs}", out.status);
+        let starting = Starting::new();
+        signal(&starting.server, "TERM");
+        let (status, logs) = starting.exit();
+        assert!(status.success(), "round {round}: {status:?}\n{logs}");
         assert!(logs.contains("SIGTERM: shutting down"), "round {round}: {logs}");
     }
 }
@@ -630,11 +646,10 @@ fn a_sigterm_while_the_server_starts_stops_it_cleanly() {
 /// a process a signal ended, saying why.
 #[test]
 fn a_second_signal_stops_the_server_at_once() {
-    let (_data, server) = starting_server(0);
-    signal(&server, "INT");
-    signal(&server, "TERM");
-    let out = server.wait_with_output().unwrap();
-    let logs = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(143), "{:?}\n{logs}", out.status);
+    let starting = Starting::new();
+    signal(&starting.server, "INT");
+    signal(&starting.server, "TERM");
+    let (status, logs) = starting.exit();
+    assert_eq!(status.code(), Some(143), "{status:?}\n{logs}");
     assert!(logs.contains("SIGINT: shutting down") && logs.contains("SIGTERM again: stopping at once"), "{logs}");
 }

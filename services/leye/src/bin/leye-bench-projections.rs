@@ -18,6 +18,11 @@
 //!    `--rounds N` alternates steps 2 and 3 N times: each rebuild is
 //!    compared with the raw read just before it, and the median of the
 //!    rounds' ratios is printed (and used in the growth table).
+//!    With `--live-fold`, each round also folds the whole log through the
+//!    live projector (`Projector::open`, one transaction a batch of 2 000,
+//!    as a standby's read model catches up and as the publisher's leader
+//!    folds under load): its events/s and CPU µs an event beside the raw
+//!    read and the rebuild.
 //! 4. **Queries**: every target (`ReadModel::targets`) for the last 12 months,
 //!    as of today, for the city, one district (Xiqing) and one community (its
 //!    largest), and the city's action lists (long-term, overdue follow-ups,
@@ -58,7 +63,7 @@ use leye::{
 };
 use leye_domain::beijing_date;
 use leye_projections::{
-    Jurisdiction, Period, ReadModel, TargetParams,
+    Jurisdiction, Period, Projector, ReadModel, TargetParams,
     read_model::{IndexStats, TargetReport},
     runner::{self, ReadModelDir},
     targets::{ExitReview, LongTerm, Matchmaker, Overdue, SpellList},
@@ -106,6 +111,9 @@ struct Args {
     /// Raw reads and rebuilds, alternated (the ratio printed is the median).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100))]
     rounds: u64,
+    /// Also fold the whole log through the live projector in each round.
+    #[arg(long)]
+    live_fold: bool,
     /// Timed runs of each query.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     runs: u64,
@@ -230,25 +238,34 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
             rebuilt.events,
             raw.events
         );
-        rounds.push((raw, rebuilt));
+        let live = if args.live_fold { Some(live_fold(&store, &data_dir).await?) } else { None };
+        if let Some(live) = &live {
+            ensure!(
+                live.events == raw.events,
+                "the live fold folded {} events, the log holds {}",
+                live.events,
+                raw.events
+            );
+        }
+        rounds.push(Round { raw, rebuilt, live });
     }
-    let (events, bytes) = rounds.first().map_or((0, 0), |(raw, _)| (raw.events, raw.bytes));
+    let (events, bytes) = rounds.first().map_or((0, 0), |r| (r.raw.events, r.raw.bytes));
     let store_bytes = file_size(&data_dir.join(STORE_FILE));
-    let median = |f: &dyn Fn(&(Pass, Pass)) -> f64| {
+    let median = |f: &dyn Fn(&Round) -> f64| {
         let mut v: Vec<f64> = rounds.iter().map(f).collect();
         v.sort_by(f64::total_cmp);
         // An even number of rounds: the mean of the two middle ones, not the upper.
         let n = v.len();
         if n == 0 { 0.0 } else { (v[(n - 1) / 2] + v[n / 2]) / 2.0 }
     };
-    let raw_rate = median(&|(raw, _)| raw.rate());
-    let rebuild_rate = median(&|(_, rebuilt)| rebuilt.rate());
-    let rebuild_secs = median(&|(_, rebuilt)| rebuilt.secs);
-    let ratio = median(&|(raw, rebuilt)| rebuilt.rate() / raw.rate().max(1e-9));
+    let raw_rate = median(&|r| r.raw.rate());
+    let rebuild_rate = median(&|r| r.rebuilt.rate());
+    let rebuild_secs = median(&|r| r.rebuilt.secs);
+    let ratio = median(&|r| r.rebuilt.rate() / r.raw.rate().max(1e-9));
     // The first rebuild's: a later one starts with what the allocator kept
     // of the earlier rounds (each round's is printed beside its rebuild).
-    let rebuild_peak_rss = rounds.first().and_then(|(_, r)| r.peak_rss);
-    let rss_before = rounds.first().and_then(|(_, r)| r.rss_before);
+    let rebuild_peak_rss = rounds.first().and_then(|r| r.rebuilt.peak_rss);
+    let rss_before = rounds.first().and_then(|r| r.rebuilt.rss_before);
     let db = read_models.current()?;
 
     println!();
@@ -261,7 +278,7 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
         "  {:<52} {:>10} {:>12} {:>10} {:>12} {:>9}",
         "", "seconds", "events/s", "vs raw", "CPU µs/event", "peak RSS"
     );
-    for (i, (raw, rebuilt)) in rounds.iter().enumerate() {
+    for (i, Round { raw, rebuilt, live }) in rounds.iter().enumerate() {
         let round = if rounds.len() > 1 { format!(" (round {})", i + 1) } else { String::new() };
         println!(
             "  {:<52} {:>10.2} {:>12.0} {:>10.2} {:>12}",
@@ -280,6 +297,16 @@ async fn run_size(args: &Args, people: u64) -> anyhow::Result<SizeFigures> {
             per_event(rebuilt.cpu),
             rebuilt.peak_rss.map_or_else(|| "?".to_string(), |b| format!("{:.0} MiB", mib(b)))
         );
+        if let Some(live) = live {
+            println!(
+                "  {:<52} {:>10.2} {:>12.0} {:>10.2} {:>12}",
+                format!("live fold (a transaction a batch){round}"),
+                live.secs,
+                live.rate(),
+                live.rate() / raw.rate().max(1e-9),
+                per_event(live.cpu)
+            );
+        }
     }
     if rounds.len() > 1 {
         println!(
@@ -484,7 +511,15 @@ fn print_growth(sizes: &[SizeFigures]) {
     }
 }
 
-/// One timed pass over the log: a raw read or a rebuild.
+/// One round of step 2./3.: a raw read, a rebuild and, with `--live-fold`,
+/// the live projector's fold, one after another.
+struct Round {
+    raw: Pass,
+    rebuilt: Pass,
+    live: Option<Pass>,
+}
+
+/// One timed pass over the log: a raw read, a rebuild or a live fold.
 struct Pass {
     events: u64,
     /// Payload and metadata bytes read (raw read only).
@@ -541,6 +576,35 @@ async fn rebuild(store: &SqliteStore, read_models: &ReadModelDir) -> anyhow::Res
     let cpu = cpu_seconds().zip(cpu_started).map(|(b, a)| b - a);
     let peak_rss = peak_reset.then(|| rss("VmHWM:")).flatten();
     Ok(Pass { events, bytes: 0, secs, cpu, peak_rss, rss_before })
+}
+
+/// The whole log folded from position zero by the live projector, one
+/// transaction a batch of [`READ_BATCH`] read by `read_all`, into a read
+/// model of its own that is removed afterwards: the rate at which a server's
+/// read model that slept catches up, and what the publisher's leader spends
+/// an event on its fold.
+async fn live_fold(store: &SqliteStore, data_dir: &Path) -> anyhow::Result<Pass> {
+    let path = data_dir.join("live-fold.sqlite");
+    let started = Instant::now();
+    let cpu_started = cpu_seconds();
+    let mut projector = Projector::open(&path)?;
+    let (mut after, mut events) = (None, 0u64);
+    loop {
+        let batch = store.read_all(after, READ_BATCH).await?;
+        let Some(last) = batch.last() else { break };
+        after = Some(last.position);
+        events += batch.len() as u64;
+        projector = tokio::task::spawn_blocking(move || projector.apply(&batch).map(|()| projector)).await??;
+    }
+    drop(projector);
+    let secs = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds().zip(cpu_started).map(|(b, a)| b - a);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.clone().into_os_string();
+        file.push(suffix);
+        let _ = std::fs::remove_file(file);
+    }
+    Ok(Pass { events, bytes: 0, secs, cpu, peak_rss: None, rss_before: None })
 }
 
 /// Resets the process's peak resident set (Linux: `/proc/self/clear_refs`,

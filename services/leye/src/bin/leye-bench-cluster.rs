@@ -110,6 +110,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "         of raw: events/s / the best raw of {persons} persons, {:.0} INSERT/s over {} connections",
             best.per_sec, best.connections
         );
+        for (runs, _) in &measured {
+            println!("         {}", verdict(runs, &best));
+        }
     }
     if args.failovers > 0 {
         let times = bench.failover(args.failovers).await?;
@@ -123,6 +126,28 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     bench.stop().await;
     Ok(())
+}
+
+/// The share of the best raw that every server count must reach (issue 12:
+/// "≥ 0.5 of raw with group commit", at 1, 2 and 3 servers).
+const GOAL: f64 = 0.5;
+
+/// Whether one concurrency's runs met [`GOAL`] at every server count, naming
+/// each count that did not, with its share to three places (a share printed
+/// 0.50 in the table may be 0.497).
+fn verdict(runs: &[ClusterRun], best: &RawInserts) -> String {
+    let clients = runs.first().map_or(0, |r| r.clients);
+    let short: Vec<String> = runs
+        .iter()
+        .map(|r| (r.servers, r.events_per_sec() / best.per_sec))
+        .filter(|(_, share)| *share < GOAL)
+        .map(|(servers, share)| format!("{servers} server(s) {share:.3}"))
+        .collect();
+    if short.is_empty() {
+        format!("goal (≥ {GOAL} of raw at 1, 2 and 3 servers) at {clients} clients: met")
+    } else {
+        format!("goal (≥ {GOAL} of raw at 1, 2 and 3 servers) at {clients} clients: NOT met ({})", short.join(", "))
+    }
 }
 
 /// The sample of the highest rate.

@@ -139,7 +139,7 @@ fn verdict(runs: &[ClusterRun], best: &RawInserts) -> String {
     let clients = runs.first().map_or(0, |r| r.clients);
     let short: Vec<String> = runs
         .iter()
-        .map(|r| (r.servers, r.events_per_sec() / best.per_sec))
+        .map(|r| (r.servers, share(r, best)))
         .filter(|(_, share)| *share < GOAL)
         .map(|(servers, share)| format!("{servers} server(s) {share:.3}"))
         .collect();
@@ -148,6 +148,11 @@ fn verdict(runs: &[ClusterRun], best: &RawInserts) -> String {
     } else {
         format!("goal (≥ {GOAL} of raw at 1, 2 and 3 servers) at {clients} clients: NOT met ({})", short.join(", "))
     }
+}
+
+/// A run's events/s over the best raw INSERT/s of its size: "of raw".
+fn share(run: &ClusterRun, best: &RawInserts) -> f64 {
+    run.events_per_sec() / best.per_sec
 }
 
 /// The sample of the highest rate.
@@ -169,7 +174,7 @@ fn print_runs(persons: u64, runs: &[ClusterRun], samples: &[RawInserts], best: &
             r.commands_per_sec(),
             r.events_per_sec(),
             raw.per_sec,
-            r.events_per_sec() / best.per_sec,
+            share(r, best),
             r.latency.value_at_quantile(0.5) as f64 / 1000.0,
             r.latency.value_at_quantile(0.99) as f64 / 1000.0,
             r.errors

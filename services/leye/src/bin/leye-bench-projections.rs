@@ -580,14 +580,14 @@ async fn rebuild(store: &SqliteStore, read_models: &ReadModelDir) -> anyhow::Res
 
 /// The whole log folded from position zero by the live projector, one
 /// transaction a batch of [`READ_BATCH`] read by `read_all`, into a read
-/// model of its own that is removed afterwards: the rate at which a server's
-/// read model that slept catches up, and what the publisher's leader spends
-/// an event on its fold.
+/// model in a directory of its own, removed with it afterwards: the rate at
+/// which a server's read model that slept catches up, and what the
+/// publisher's leader spends an event on its fold.
 async fn live_fold(store: &SqliteStore, data_dir: &Path) -> anyhow::Result<Pass> {
-    let path = data_dir.join("live-fold.sqlite");
+    let dir = tempfile::Builder::new().prefix("live-fold-").tempdir_in(data_dir)?;
     let started = Instant::now();
     let cpu_started = cpu_seconds();
-    let mut projector = Projector::open(&path)?;
+    let mut projector = Projector::open(&dir.path().join("read-model.sqlite"))?;
     let (mut after, mut events) = (None, 0u64);
     loop {
         let batch = store.read_all(after, READ_BATCH).await?;
@@ -599,11 +599,6 @@ async fn live_fold(store: &SqliteStore, data_dir: &Path) -> anyhow::Result<Pass>
     drop(projector);
     let secs = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds().zip(cpu_started).map(|(b, a)| b - a);
-    for suffix in ["", "-wal", "-shm"] {
-        let mut file = path.clone().into_os_string();
-        file.push(suffix);
-        let _ = std::fs::remove_file(file);
-    }
     Ok(Pass { events, bytes: 0, secs, cpu, peak_rss: None, rss_before: None })
 }
 

@@ -28,6 +28,7 @@ mod decoded;
 mod enterprises;
 pub mod facts;
 mod flusher;
+mod generations;
 pub mod goals;
 mod index;
 pub mod names;
@@ -66,4 +67,8 @@ pub enum ProjectionError {
     /// Another rebuild of the same read-model directory holds its lock.
     #[error("another rebuild of this read model is under way (it holds {0}); wait for it to finish")]
     RebuildUnderWay(String),
+    /// A rebuild given up because the server is stopping: its generation is
+    /// removed and `CURRENT` is untouched.
+    #[error("the rebuild was stopped before it finished")]
+    Stopped,
 }

@@ -3,10 +3,13 @@
 //!
 //! All or nothing: the copy refuses while a server runs on the source (the
 //! data directory's `serve.lock`, as `leye restore` does), walks the source's
-//! whole chain before the target is even opened, then writes the whole log in
-//! ONE PostgreSQL transaction that holds the target's head lock, verifies the
-//! chain of what it wrote and commits only if all is well. The target ends
-//! either holding the whole log, verified, or as it was.
+//! whole chain and checks the target (its key, its log empty) before anything
+//! is written ([`prepare`]), then writes the whole log in ONE PostgreSQL
+//! transaction that holds the target's head lock, verifies the chain of what
+//! it wrote and commits only if all is well ([`Prepared::run`]). The target
+//! ends either holding the whole log, verified, or as it was. The
+//! personal-data keys go between the two (`main.rs`): a log is never in the
+//! target without them.
 
 use std::{
     io::Write,
@@ -16,20 +19,33 @@ use std::{
 use crate::backup::{DataDirLock, lock_alone};
 use anyhow::Context;
 use leye_store::{
-    AnyStore, AnyStoreOptions, StoreLocator,
+    AnyStore, AnyStoreOptions, EventStore, StoreLocator,
     chain::ChainKey,
     copy::{Walked, copy_walked, source_broken, walk},
 };
 
-/// Copies `from` into the new, empty store `to`, both sealed with the chain key
-/// in `options.key_file`; prints progress and the outcome (never a password).
-pub async fn copy(
+/// A copy checked and not yet written: the source walked, the target open,
+/// empty and sealed with the same key. [`Prepared::run`] writes it,
+/// [`Prepared::close`] gives it up.
+#[derive(Debug)]
+pub struct Prepared {
+    source: AnyStore,
+    target: AnyStore,
+    key: ChainKey,
+    walked: Walked,
+    page: usize,
+    _lock: Option<DataDirLock>,
+}
+
+/// Opens `from` and the new, empty store `to`, both sealed with the chain key
+/// in `options.key_file`, walks the source's chain and checks the target,
+/// writing nothing (never a password in an error).
+pub async fn prepare(
     from: &StoreLocator,
     to: &StoreLocator,
     options: &AnyStoreOptions,
     page: usize,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Prepared> {
     anyhow::ensure!(
         matches!(to, StoreLocator::Postgres(_)),
         "--to: the target must be a PostgreSQL store (postgres://…), not {to}; a SQLite store is copied with \
@@ -59,10 +75,30 @@ pub async fn copy(
             return Err(e);
         }
     };
-    let result = run(&source, &target, &key, &walked, page, out).await;
-    source.close().await;
-    target.close().await;
-    result
+    let prepared = Prepared { source, target, key, walked, page, _lock };
+    match check_target(&prepared).await {
+        Ok(()) => Ok(prepared),
+        Err(e) => {
+            prepared.close().await;
+            Err(e)
+        }
+    }
+}
+
+impl Prepared {
+    /// Writes the log in one transaction, verified before it commits; prints
+    /// progress and the outcome. Closes both stores.
+    pub async fn run(self, out: &mut impl Write) -> anyhow::Result<()> {
+        let result = write(&self, out).await;
+        self.close().await;
+        result
+    }
+
+    /// Closes both stores, nothing written.
+    pub async fn close(self) {
+        self.source.close().await;
+        self.target.close().await;
+    }
 }
 
 /// The source's check at open and a walk of its whole chain, before anything
@@ -85,27 +121,38 @@ async fn check_source(source: &AnyStore, page: usize) -> anyhow::Result<(ChainKe
     Ok((key, walked))
 }
 
-async fn run(
-    source: &AnyStore,
-    target: &AnyStore,
-    key: &ChainKey,
-    walked: &Walked,
-    page: usize,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
-    let AnyStore::Postgres(pg) = target else { anyhow::bail!("the target must be a PostgreSQL store") };
-    if let Some(p) = pg.integrity() {
-        anyhow::bail!("the target refuses appends ({}: {}); nothing was written to it", p.code, p.detail);
+/// The target's check before anything is written: it accepts appends, is
+/// sealed with the source's key and algorithm, and holds no events (checked
+/// again under the head lock when the log is written).
+async fn check_target(p: &Prepared) -> anyhow::Result<()> {
+    let AnyStore::Postgres(pg) = &p.target else { anyhow::bail!("the target must be a PostgreSQL store") };
+    if let Some(problem) = pg.integrity() {
+        anyhow::bail!("the target refuses appends ({}: {}); nothing was written to it", problem.code, problem.detail);
     }
     anyhow::ensure!(
-        pg.chain().key_id == key.id() && pg.chain().algorithm == key.algorithm(),
+        pg.chain().key_id == p.key.id() && pg.chain().algorithm == p.key.algorithm(),
         "the target's chain uses key {} ({}), the source's {} ({}): a copy keeps the seals, so both need the same \
          key and algorithm; nothing was written to the target",
         pg.chain().key_id,
         pg.chain().algorithm,
-        key.id(),
-        key.algorithm()
+        p.key.id(),
+        p.key.algorithm()
     );
+    if let Some(head) = pg.head().await.context("reading the target's head")? {
+        anyhow::bail!(
+            "the target {} already holds events (up to position {}); copy into a new, empty store; nothing was \
+             written",
+            p.target.describe(),
+            head.commit
+        );
+    }
+    Ok(())
+}
+
+async fn write(p: &Prepared, out: &mut impl Write) -> anyhow::Result<()> {
+    let (source, walked, key, page) = (&p.source, &p.walked, &p.key, p.page);
+    let AnyStore::Postgres(pg) = &p.target else { anyhow::bail!("the target must be a PostgreSQL store") };
+    let target = &p.target;
     writeln!(
         out,
         "copying {} into {}: the source's chain verifies ({} events); one transaction",

@@ -274,15 +274,16 @@ fn store_copy_page_sizes_at_the_limits_do_not_panic() {
 }
 
 /// OPERATIONS: `leye store copy` into PostgreSQL "brings the data directory's
-/// key store along". The log is written in one transaction, the keys after it
-/// commits: two steps. When the keys' step fails once the log is in (here a
-/// trigger refuses every key row), the copy fails saying the log is copied
-/// and the keys are not, naming the command that completes the move; before,
-/// it said only why the key write failed, and a server started on the target
-/// could open no copied person's resident ID or name. `leye keys copy` then
-/// completes it, and a server there reads a copied registration in full.
+/// key store along". Two writes: the keys, then the log in one transaction.
+/// The keys go first, so that no failure leaves the log in the target without
+/// them (a server started there would open no copied person's resident ID or
+/// name). Keys refused (a trigger refuses every key row): the copy fails
+/// saying so, and nothing of the log is written. The log refused after the
+/// keys went in (a trigger refuses every event row): the copy fails saying
+/// the keys left in harm nothing. Each time, `leye store copy` again
+/// completes the move, and a server there reads a copied registration in full.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keys_refused_after_the_log_was_copied_are_named_with_the_command_that_completes_the_move() {
+async fn a_copy_writes_the_keys_before_the_log_so_a_failure_never_leaves_the_log_without_them() {
     let Some(pg) = TestPostgres::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -294,31 +295,47 @@ async fn keys_refused_after_the_log_was_copied_are_named_with_the_command_that_c
     let pseudonym = pseudonym.as_str();
     let (target, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
-    target
-        .batch_execute(
-            "CREATE FUNCTION leye.refuse_keys() RETURNS trigger LANGUAGE plpgsql AS \
-             $$ BEGIN RAISE EXCEPTION 'the test refuses key rows'; END $$; \
-             CREATE TRIGGER refuse_keys BEFORE INSERT ON leye.personal_key \
-             FOR EACH ROW EXECUTE FUNCTION leye.refuse_keys();",
+    let count = async |table: &str| -> i64 {
+        target.query_one(&format!("SELECT count(*) FROM leye.{table}"), &[]).await.unwrap().get(0)
+    };
+    let copy = || leye().args(["store", "copy", "--from", &from, "--to", &url, "--data-dir"]).arg(&data).output();
+    let refuse = |table: &str| {
+        format!(
+            "CREATE FUNCTION leye.refuse_{table}() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'the test refuses {table} rows'; END $$; \
+             CREATE TRIGGER refuse_{table} BEFORE INSERT ON leye.{table} \
+             FOR EACH ROW EXECUTE FUNCTION leye.refuse_{table}();"
         )
-        .await
-        .unwrap();
+    };
+    let keys_before = count("personal_key").await;
 
-    let out = leye().args(["store", "copy", "--from", &from, "--to", &url, "--data-dir"]).arg(&data).output().unwrap();
+    target.batch_execute(&refuse("personal_key")).await.unwrap();
+    let out = copy().unwrap();
     let all = text(&out);
     assert!(!out.status.success(), "{all}");
     assert!(
-        all.contains("the log was copied and verifies, but the personal-data keys")
-            && all.contains("leye keys copy")
-            && all.contains("the test refuses key rows"),
-        "names what is done, what is not and the command: {all}"
+        all.contains("were not copied, so neither was the log") && all.contains("the test refuses personal_key rows"),
+        "says the keys failed and the log was left alone: {all}"
     );
-    let events: i64 = target.query_one("SELECT count(*) FROM leye.events", &[]).await.unwrap().get(0);
-    assert!(events > 0, "the log is in");
+    assert_eq!(count("events").await, 0, "nothing of the log");
+    assert_eq!(count("personal_key").await, keys_before, "no key either");
+    target.batch_execute("DROP TRIGGER refuse_personal_key ON leye.personal_key").await.unwrap();
 
-    target.batch_execute("DROP TRIGGER refuse_keys ON leye.personal_key").await.unwrap();
-    let out = leye().args(["keys", "copy", "--store", &url, "--data-dir"]).arg(&data).output().unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    target.batch_execute(&refuse("events")).await.unwrap();
+    let out = copy().unwrap();
+    let all = text(&out);
+    assert!(!out.status.success(), "{all}");
+    assert!(
+        all.contains("the log was not copied") && all.contains("harm nothing") && all.contains("refuses events rows"),
+        "says the log failed and the keys in are harmless: {all}"
+    );
+    assert_eq!(count("events").await, 0, "the log is all or nothing");
+    assert!(count("personal_key").await > keys_before, "the keys went in first");
+    target.batch_execute("DROP TRIGGER refuse_events ON leye.events").await.unwrap();
+
+    let out = copy().unwrap();
+    assert!(out.status.success() && text(&out).contains("data keys"), "{}", text(&out));
+    assert!(count("events").await > 0, "the log is in");
     let server = Leye::start(&early, None, &["--store", &url, "--pseudonym-key-file", pseudonym]).await;
     let stream: String = target
         .query_one("SELECT stream FROM leye.events WHERE stream LIKE 'person-%' ORDER BY position LIMIT 1", &[])

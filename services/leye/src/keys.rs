@@ -108,6 +108,11 @@ impl KeysCopy {
         Ok(Self { copy, vault: vault.clone(), options })
     }
 
+    /// The SQLite key store copied.
+    pub fn key_store(&self) -> &std::path::Path {
+        &self.vault.key_store
+    }
+
     /// Writes the copy, verified on arrival; returns a report line.
     pub fn run(self) -> anyhow::Result<String> {
         let from = &self.vault.key_store;

@@ -493,10 +493,8 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
             let mut out = std::io::stdout().lock();
             let (from, to) = (from.parse("--from")?, to.parse("--to")?);
             // Into PostgreSQL: the personal-data keys of this data directory
-            // come along. Both are checked before anything is written, and
-            // the keys go first: a log in the target without its keys would
-            // let a server start there that opens no copied person's resident
-            // ID or name; keys without the log harm nothing.
+            // come along, checked first, so that a refusal copies nothing
+            // (`storecopy` writes them before the log).
             let keys = match (&to, config.vault.key_store.exists()) {
                 (leye_store::StoreLocator::Postgres(url), true) => {
                     let mut vault = config.vault.clone();
@@ -505,33 +503,7 @@ async fn run(command: Command, data_dir_given: bool) -> anyhow::Result<()> {
                 }
                 _ => None,
             };
-            let copy = leye::storecopy::prepare(&from, &to, &options, page).await?;
-            let with_keys = keys.is_some();
-            if let Some(keys) = keys {
-                let key_store = config.vault.key_store.display().to_string();
-                let copied = tokio::task::spawn_blocking(move || keys.run()).await;
-                let line = match copied.map_err(anyhow::Error::from).and_then(|r| r) {
-                    Ok(line) => line,
-                    Err(e) => {
-                        copy.close().await;
-                        return Err(e.context(format!(
-                            "the personal-data keys of {key_store} were not copied, so neither was the log: \
-                             nothing of it was written to the target; run `leye store copy` again once the \
-                             cause is mended (keys already there are kept)"
-                        )));
-                    }
-                };
-                writeln!(out, "{line}")?;
-            }
-            let written = copy.run(&mut out).await;
-            if with_keys {
-                written.context(
-                    "the log was not copied (the target's log is as it was); the personal-data keys now in its \
-                     key store harm nothing: run `leye store copy` again (it adds only the keys missing)",
-                )?;
-            } else {
-                written?;
-            }
+            leye::storecopy::copy(&from, &to, &options, page, keys, &mut out).await?;
             out.flush()?;
             Ok(())
         }

@@ -1,46 +1,86 @@
 //! `leye store copy`: moves an event log from one store to another (today:
-//! into PostgreSQL), positions, times and seals kept.
+//! into PostgreSQL), positions, times and seals kept, and the data
+//! directory's personal-data keys with it.
 //!
 //! All or nothing: the copy refuses while a server runs on the source (the
 //! data directory's `serve.lock`, as `leye restore` does), walks the source's
 //! whole chain and checks the target (its key, its log empty) before anything
-//! is written ([`prepare`]), then writes the whole log in ONE PostgreSQL
-//! transaction that holds the target's head lock, verifies the chain of what
-//! it wrote and commits only if all is well ([`Prepared::run`]). The target
-//! ends either holding the whole log, verified, or as it was. The
-//! personal-data keys go between the two (`main.rs`): a log is never in the
-//! target without them.
+//! is written, then copies the keys, then writes the whole log in ONE
+//! PostgreSQL transaction that holds the target's head lock, verifies the
+//! chain of what it wrote and commits only if all is well. The target's log
+//! ends either whole, verified, or as it was; the keys go first, so that no
+//! failure leaves the log there without them (a server started on it would
+//! open no copied person's resident ID or name), and keys without the log
+//! harm nothing.
 
 use std::{
     io::Write,
     path::{Path, PathBuf},
 };
 
-use crate::backup::{DataDirLock, lock_alone};
+use crate::{
+    backup::{DataDirLock, lock_alone},
+    keys::KeysCopy,
+};
 use anyhow::Context;
 use leye_store::{
     AnyStore, AnyStoreOptions, EventStore, StoreLocator,
     chain::ChainKey,
     copy::{Walked, copy_walked, source_broken, walk},
+    postgres::PostgresStore,
 };
 
+/// Copies `from` into the new, empty PostgreSQL store `to`, both sealed with
+/// the chain key in `options.key_file`, and `keys` (checked already, not
+/// written) into its key store before the log; prints progress and the
+/// outcome (never a password).
+pub async fn copy(
+    from: &StoreLocator,
+    to: &StoreLocator,
+    options: &AnyStoreOptions,
+    page: usize,
+    keys: Option<KeysCopy>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let copy = prepare(from, to, options, page).await?;
+    if let Some(keys) = keys {
+        let key_store = keys.key_store().display().to_string();
+        let copied = tokio::task::spawn_blocking(move || keys.run()).await;
+        match copied.map_err(anyhow::Error::from).and_then(|r| r) {
+            Ok(line) => writeln!(out, "{line}")?,
+            Err(e) => {
+                copy.close().await;
+                return Err(e.context(format!(
+                    "the personal-data keys of {key_store} were not copied, so neither was the log: nothing of \
+                     it was written to the target; run `leye store copy` again once the cause is mended (keys \
+                     already there are kept)"
+                )));
+            }
+        }
+        return copy.run(out).await.context(
+            "the log was not copied (the target's log is as it was); the personal-data keys now in its key \
+             store harm nothing: run `leye store copy` again (it adds only the keys missing)",
+        );
+    }
+    copy.run(out).await
+}
+
 /// A copy checked and not yet written: the source walked, the target open,
-/// empty and sealed with the same key. [`Prepared::run`] writes it,
-/// [`Prepared::close`] gives it up.
-#[derive(Debug)]
-pub struct Prepared {
+/// empty and sealed with the same key.
+struct Prepared {
     source: AnyStore,
-    target: AnyStore,
+    target: PostgresStore,
+    /// The target as messages name it (never a password).
+    shown: String,
     key: ChainKey,
     walked: Walked,
     page: usize,
     _lock: Option<DataDirLock>,
 }
 
-/// Opens `from` and the new, empty store `to`, both sealed with the chain key
-/// in `options.key_file`, walks the source's chain and checks the target,
-/// writing nothing (never a password in an error).
-pub async fn prepare(
+/// Opens both stores, walks the source's chain and checks the target,
+/// writing nothing.
+async fn prepare(
     from: &StoreLocator,
     to: &StoreLocator,
     options: &AnyStoreOptions,
@@ -75,7 +115,14 @@ pub async fn prepare(
             return Err(e);
         }
     };
-    let prepared = Prepared { source, target, key, walked, page, _lock };
+    let shown = target.describe();
+    let AnyStore::Postgres(target) = target else {
+        // `to` is a PostgreSQL locator (checked above): it opens as one.
+        source.close().await;
+        target.close().await;
+        anyhow::bail!("the target {shown} is not a PostgreSQL store");
+    };
+    let prepared = Prepared { source, target, shown, key, walked, page, _lock };
     match check_target(&prepared).await {
         Ok(()) => Ok(prepared),
         Err(e) => {
@@ -88,14 +135,14 @@ pub async fn prepare(
 impl Prepared {
     /// Writes the log in one transaction, verified before it commits; prints
     /// progress and the outcome. Closes both stores.
-    pub async fn run(self, out: &mut impl Write) -> anyhow::Result<()> {
+    async fn run(self, out: &mut impl Write) -> anyhow::Result<()> {
         let result = write(&self, out).await;
         self.close().await;
         result
     }
 
     /// Closes both stores, nothing written.
-    pub async fn close(self) {
+    async fn close(self) {
         self.source.close().await;
         self.target.close().await;
     }
@@ -125,24 +172,24 @@ async fn check_source(source: &AnyStore, page: usize) -> anyhow::Result<(ChainKe
 /// sealed with the source's key and algorithm, and holds no events (checked
 /// again under the head lock when the log is written).
 async fn check_target(p: &Prepared) -> anyhow::Result<()> {
-    let AnyStore::Postgres(pg) = &p.target else { anyhow::bail!("the target must be a PostgreSQL store") };
-    if let Some(problem) = pg.integrity() {
+    let target = &p.target;
+    if let Some(problem) = target.integrity() {
         anyhow::bail!("the target refuses appends ({}: {}); nothing was written to it", problem.code, problem.detail);
     }
     anyhow::ensure!(
-        pg.chain().key_id == p.key.id() && pg.chain().algorithm == p.key.algorithm(),
+        target.chain().key_id == p.key.id() && target.chain().algorithm == p.key.algorithm(),
         "the target's chain uses key {} ({}), the source's {} ({}): a copy keeps the seals, so both need the same \
          key and algorithm; nothing was written to the target",
-        pg.chain().key_id,
-        pg.chain().algorithm,
+        target.chain().key_id,
+        target.chain().algorithm,
         p.key.id(),
         p.key.algorithm()
     );
-    if let Some(head) = pg.head().await.context("reading the target's head")? {
+    if let Some(head) = target.head().await.context("reading the target's head")? {
         anyhow::bail!(
             "the target {} already holds events (up to position {}); copy into a new, empty store; nothing was \
              written",
-            p.target.describe(),
+            p.shown,
             head.commit
         );
     }
@@ -150,19 +197,16 @@ async fn check_target(p: &Prepared) -> anyhow::Result<()> {
 }
 
 async fn write(p: &Prepared, out: &mut impl Write) -> anyhow::Result<()> {
-    let (source, walked, key, page) = (&p.source, &p.walked, &p.key, p.page);
-    let AnyStore::Postgres(pg) = &p.target else { anyhow::bail!("the target must be a PostgreSQL store") };
-    let target = &p.target;
+    let Prepared { source, target, shown, key, walked, page, .. } = p;
     writeln!(
         out,
-        "copying {} into {}: the source's chain verifies ({} events); one transaction",
+        "copying {} into {shown}: the source's chain verifies ({} events); one transaction",
         source.describe(),
-        target.describe(),
         walked.events
     )?;
     let started = std::time::Instant::now();
     let mut last_print = std::time::Instant::now();
-    let copied = copy_walked(source, pg, key, walked, page, |n| {
+    let copied = copy_walked(source, target, key, walked, *page, |n| {
         if last_print.elapsed().as_secs() >= 5 {
             let _ = writeln!(out, "  {n} events written (not committed yet)");
             last_print = std::time::Instant::now();

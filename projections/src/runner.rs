@@ -91,7 +91,7 @@ async fn catch_up<S: EventStore>(
     tracing::info!(
         checkpoint,
         head,
-        "the read model is more than half the log behind: rebuilding it, quicker than folding the events one by one"
+        "the read model is at least half the log behind: rebuilding it, quicker than folding the events one by one"
     );
     match rebuild_until(store, dir, |_| {}, stop.clone()).await {
         Ok(_) => CatchUp::Rebuilt,

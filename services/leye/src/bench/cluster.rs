@@ -42,7 +42,9 @@
 //!   PostgreSQL's CPU an event beside its CPU a raw INSERT says what share of
 //!   raw the commands would reach if PostgreSQL alone bound them (servers
 //!   and clients on machines of their own): on one shared machine everything
-//!   competes for the same cores.
+//!   competes for the same cores. With several servers, the publisher's
+//!   leader's CPU beyond the mean of the others' (which serve as many
+//!   commands) is what the roles only it holds cost ([`Cost::leader_extra_cpu`]).
 //! - **Fail-over**: three servers; the publisher's leader is killed
 //!   (SIGKILL); measured until a standby logs that it leads the publisher
 //!   role, and until a command sent to it right then has succeeded.
@@ -151,7 +153,7 @@ pub struct Statements {
 
 /// Where a run's time and CPU went: the servers' own figures (their
 /// `/metrics`, differences over the run) and CPU seconds from `/proc`.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct Cost {
     /// gRPC requests the servers answered, and their summed time (arrival to
     /// answer, audit record included).
@@ -168,6 +170,11 @@ pub struct Cost {
     pub postgres_cpu: f64,
     pub nats_cpu: f64,
     pub machine_cpu: f64,
+    /// CPU seconds of each server, in the order started.
+    pub node_cpu: Vec<f64>,
+    /// Which server led the publisher role at the end of the run (the
+    /// publisher, the read model every event is folded into, the finder).
+    pub leader: Option<usize>,
 }
 
 impl Cost {
@@ -182,7 +189,23 @@ impl Cost {
             postgres_cpu: self.postgres_cpu - before.postgres_cpu,
             nats_cpu: self.nats_cpu - before.nats_cpu,
             machine_cpu: self.machine_cpu - before.machine_cpu,
+            node_cpu: self
+                .node_cpu
+                .iter()
+                .zip(before.node_cpu.iter().chain(std::iter::repeat(&0.0)))
+                .map(|(a, b)| a - b)
+                .collect(),
+            leader: self.leader,
         }
+    }
+
+    /// The leader's CPU seconds beyond the mean of the others' (which serve
+    /// as many commands): what the roles only it holds cost over the run.
+    /// `None` with one server or no leader known.
+    pub fn leader_extra_cpu(&self) -> Option<f64> {
+        let leader = *self.node_cpu.get(self.leader?)?;
+        let others = self.node_cpu.len().checked_sub(1).filter(|&n| n > 0)?;
+        Some(leader - (self.server_cpu - leader) / others as f64)
     }
 
     /// Mean milliseconds of a request, of an append.
@@ -208,11 +231,15 @@ impl Cost {
                     "leye_grpc_request_duration_seconds_sum" => c.request_secs += value,
                     "leye_store_append_duration_seconds_count" => c.appends += value,
                     "leye_store_append_duration_seconds_sum" => c.append_secs += value,
-                    "process_cpu_seconds_total" => c.server_cpu += value,
+                    "process_cpu_seconds_total" => {
+                        c.server_cpu += value;
+                        c.node_cpu.push(value);
+                    }
                     _ => {}
                 }
             }
         }
+        c.leader = nodes.iter().position(|n| leads(n) > 0);
         Ok(c)
     }
 }
@@ -714,5 +741,21 @@ async fn stop(mut node: Node) {
     }
     if tokio::time::timeout(Duration::from_secs(20), node.child.wait()).await.is_err() {
         let _ = node.child.kill().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cost;
+
+    #[test]
+    fn the_leaders_extra_cpu_is_its_own_beyond_the_mean_of_the_others() {
+        let three = Cost { server_cpu: 5.0, node_cpu: vec![1.0, 3.0, 1.0], leader: Some(1), ..Cost::default() };
+        assert_eq!(three.leader_extra_cpu(), Some(2.0));
+        let later = Cost { server_cpu: 9.0, node_cpu: vec![2.0, 5.0, 2.0], leader: Some(1), ..Cost::default() };
+        assert_eq!(later.minus(three.clone()).leader_extra_cpu(), Some(1.0), "over the run only: 2 against 1");
+        let one = Cost { server_cpu: 2.0, node_cpu: vec![2.0], leader: Some(0), ..Cost::default() };
+        assert_eq!(one.leader_extra_cpu(), None, "no other server to compare with");
+        assert_eq!(Cost { leader: None, ..three }.leader_extra_cpu(), None, "no leader known");
     }
 }

@@ -233,6 +233,13 @@ fn print_runs(persons: u64, runs: &[ClusterRun], samples: &[RawInserts], best: &
             "           servers' CPU / the clients' CPU: {:.2} (compares builds across the host's changes of speed)",
             c.server_cpu / c.client_cpu.max(f64::MIN_POSITIVE),
         );
+        if let Some(extra) = c.leader_extra_cpu() {
+            println!(
+                "           the publisher's leader beyond each other server (its roles: publisher, read model, \
+                 finder): {:.3} CPU-ms an event",
+                1000.0 * extra / (r.events.max(1) as f64),
+            );
+        }
         let st = &r.statements;
         let each = |n: f64| n / (r.commands.max(1) as f64);
         println!(

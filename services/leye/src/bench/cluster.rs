@@ -172,8 +172,8 @@ pub struct Cost {
     pub machine_cpu: f64,
     /// CPU seconds of each server, in the order started.
     pub node_cpu: Vec<f64>,
-    /// Which server led the publisher role at the end of the run (the
-    /// publisher, the read model every event is folded into, the finder).
+    /// The server that led the publisher role (the publisher, the read model
+    /// every event is folded into, the finder), when exactly one ever did.
     pub leader: Option<usize>,
 }
 
@@ -239,7 +239,13 @@ impl Cost {
                 }
             }
         }
-        c.leader = nodes.iter().position(|n| leads(n) > 0);
+        // Only when one server has led: a leadership that moved would split
+        // the roles' CPU between two servers.
+        let led: Vec<usize> = (0..nodes.len()).filter(|&i| leads(&nodes[i]) > 0).collect();
+        c.leader = match led[..] {
+            [one] => Some(one),
+            _ => None,
+        };
         Ok(c)
     }
 }

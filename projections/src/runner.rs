@@ -216,19 +216,18 @@ async fn follow_paced<S: EventStore>(
 ) -> Result<(), ProjectionError> {
     let mut path = dir.current_or_init()?;
     let mut projector = Projector::open(&path)?;
-    let checkpoint = projector.checkpoint()?.map_or(0, |p| p.commit);
-    reached.send_replace(checkpoint);
+    let mut checkpoint = tell_reached(&projector, reached)?;
     match catch_up(&store, &dir, checkpoint, &stop, rebuild_behind).await {
         CatchUp::Live => {}
         CatchUp::Stopped => return Ok(()),
         CatchUp::Rebuilt => {
             path = dir.current_or_init()?;
             projector = Projector::open(&path)?;
-            reached.send_replace(projector.checkpoint()?.map_or(0, |p| p.commit));
+            checkpoint = tell_reached(&projector, reached)?;
         }
     }
     let mut subscription = store.subscribe_all(projector.checkpoint()?);
-    tracing::info!(db = %path.display(), checkpoint = projector.checkpoint()?.map_or(0, |p| p.commit), "projector following the log");
+    tracing::info!(db = %path.display(), checkpoint, "projector following the log");
     let mut last_fold = None;
     loop {
         let mut batch = Vec::new();
@@ -269,15 +268,23 @@ async fn follow_paced<S: EventStore>(
             remove_generation(&old);
             // The new generation has its own checkpoint: follow from there.
             subscription = store.subscribe_all(projector.checkpoint()?);
-            reached.send_replace(projector.checkpoint()?.map_or(0, |p| p.commit));
+            tell_reached(&projector, reached)?;
             continue;
         }
         if !batch.is_empty() {
             projector = apply_batch(projector, batch).await?;
             last_fold = Some(Instant::now());
-            reached.send_replace(projector.checkpoint()?.map_or(0, |p| p.commit));
+            tell_reached(&projector, reached)?;
         }
     }
+}
+
+/// Tells the queries waiting on `reached` the commit position `projector`
+/// has folded (0 before any event), and returns it.
+fn tell_reached(projector: &Projector, reached: &watch::Sender<u64>) -> Result<u64, ProjectionError> {
+    let checkpoint = projector.checkpoint()?.map_or(0, |p| p.commit);
+    reached.send_replace(checkpoint);
+    Ok(checkpoint)
 }
 
 /// Progress of a rebuild.

@@ -162,10 +162,10 @@ pub struct Cost {
     /// Appends to the store, and their summed time (durable when done).
     pub appends: f64,
     pub append_secs: f64,
-    /// CPU seconds of the servers, of this bench process (the TLS clients),
-    /// of PostgreSQL (every backend, closed ones included), of nats-server,
-    /// and of the whole machine (the rest is the kernel's own work).
-    pub server_cpu: f64,
+    /// CPU seconds of this bench process (the TLS clients), of PostgreSQL
+    /// (every backend, closed ones included), of nats-server, and of the
+    /// whole machine (the rest is the kernel's own work); the servers' are
+    /// [`Self::node_cpu`] ([`Self::server_cpu`] in all).
     pub client_cpu: f64,
     pub postgres_cpu: f64,
     pub nats_cpu: f64,
@@ -173,7 +173,8 @@ pub struct Cost {
     /// CPU seconds of each server, in the order started.
     pub node_cpu: Vec<f64>,
     /// The server that led the publisher role (the publisher, the read model
-    /// every event is folded into, the finder), when exactly one ever did.
+    /// every event is folded into, the finder), when exactly one did through
+    /// the run ([`sole_leader`]; set after it).
     pub leader: Option<usize>,
 }
 
@@ -184,7 +185,6 @@ impl Cost {
             request_secs: self.request_secs - before.request_secs,
             appends: self.appends - before.appends,
             append_secs: self.append_secs - before.append_secs,
-            server_cpu: self.server_cpu - before.server_cpu,
             client_cpu: self.client_cpu - before.client_cpu,
             postgres_cpu: self.postgres_cpu - before.postgres_cpu,
             nats_cpu: self.nats_cpu - before.nats_cpu,
@@ -199,13 +199,18 @@ impl Cost {
         }
     }
 
+    /// CPU seconds of all the servers.
+    pub fn server_cpu(&self) -> f64 {
+        self.node_cpu.iter().sum()
+    }
+
     /// The leader's CPU seconds beyond the mean of the others' (which serve
     /// as many commands): what the roles only it holds cost over the run.
     /// `None` with one server or no leader known.
     pub fn leader_extra_cpu(&self) -> Option<f64> {
         let leader = *self.node_cpu.get(self.leader?)?;
         let others = self.node_cpu.len().checked_sub(1).filter(|&n| n > 0)?;
-        Some(leader - (self.server_cpu - leader) / others as f64)
+        Some(leader - (self.server_cpu() - leader) / others as f64)
     }
 
     /// Mean milliseconds of a request, of an append.
@@ -231,21 +236,11 @@ impl Cost {
                     "leye_grpc_request_duration_seconds_sum" => c.request_secs += value,
                     "leye_store_append_duration_seconds_count" => c.appends += value,
                     "leye_store_append_duration_seconds_sum" => c.append_secs += value,
-                    "process_cpu_seconds_total" => {
-                        c.server_cpu += value;
-                        c.node_cpu.push(value);
-                    }
+                    "process_cpu_seconds_total" => c.node_cpu.push(value),
                     _ => {}
                 }
             }
         }
-        // Only when one server has led: a leadership that moved would split
-        // the roles' CPU between two servers.
-        let led: Vec<usize> = (0..nodes.len()).filter(|&i| leads(&nodes[i]) > 0).collect();
-        c.leader = match led[..] {
-            [one] => Some(one),
-            _ => None,
-        };
         Ok(c)
     }
 }
@@ -501,7 +496,8 @@ impl Bench {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let published_after = answered.elapsed();
-        let cost = Cost::now(&nodes, self.processes()).await?.minus(cost_before);
+        let cost =
+            Cost { leader: sole_leader(&nodes), ..Cost::now(&nodes, self.processes()).await?.minus(cost_before) };
         let postgres_sessions = Sessions::now(&c).await?.since(&sessions_before);
         let woken = match nodes.iter().find(|n| leads(n) == 0) {
             Some(standby) if nodes.len() > 1 => Some(self.wake(standby, &c).await?),
@@ -736,6 +732,16 @@ fn leads(node: &Node) -> usize {
     std::fs::read_to_string(&node.log).map_or(0, |t| t.matches(LEADS).count())
 }
 
+/// The one server whose log says it led the publisher role; `None` when
+/// none or several did (a leadership that moved splits the roles' CPU).
+fn sole_leader(nodes: &[Node]) -> Option<usize> {
+    let mut led = (0..nodes.len()).filter(|&i| leads(&nodes[i]) > 0);
+    match (led.next(), led.next()) {
+        (Some(one), None) => Some(one),
+        _ => None,
+    }
+}
+
 /// Where in its log `node` last took the role (to pick the current leader).
 fn last_lead_at(node: &Node) -> usize {
     std::fs::read_to_string(&node.log).ok().and_then(|t| t.rfind(LEADS)).unwrap_or(0)
@@ -756,11 +762,11 @@ mod tests {
 
     #[test]
     fn the_leaders_extra_cpu_is_its_own_beyond_the_mean_of_the_others() {
-        let three = Cost { server_cpu: 5.0, node_cpu: vec![1.0, 3.0, 1.0], leader: Some(1), ..Cost::default() };
+        let three = Cost { node_cpu: vec![1.0, 3.0, 1.0], leader: Some(1), ..Cost::default() };
         assert_eq!(three.leader_extra_cpu(), Some(2.0));
-        let later = Cost { server_cpu: 9.0, node_cpu: vec![2.0, 5.0, 2.0], leader: Some(1), ..Cost::default() };
+        let later = Cost { node_cpu: vec![2.0, 5.0, 2.0], leader: Some(1), ..Cost::default() };
         assert_eq!(later.minus(three.clone()).leader_extra_cpu(), Some(1.0), "over the run only: 2 against 1");
-        let one = Cost { server_cpu: 2.0, node_cpu: vec![2.0], leader: Some(0), ..Cost::default() };
+        let one = Cost { node_cpu: vec![2.0], leader: Some(0), ..Cost::default() };
         assert_eq!(one.leader_extra_cpu(), None, "no other server to compare with");
         assert_eq!(Cost { leader: None, ..three }.leader_extra_cpu(), None, "no leader known");
     }

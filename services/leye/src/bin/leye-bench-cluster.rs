@@ -218,11 +218,11 @@ fn print_runs(persons: u64, runs: &[ClusterRun], samples: &[RawInserts], best: &
             r.servers,
             c.request_ms(),
             c.append_ms(),
-            per(c.server_cpu),
+            per(c.server_cpu()),
             per(c.client_cpu),
             per(c.postgres_cpu),
             per(c.nats_cpu),
-            per(c.machine_cpu - c.server_cpu - c.client_cpu - c.postgres_cpu - c.nats_cpu),
+            per(c.machine_cpu - c.server_cpu() - c.client_cpu - c.postgres_cpu - c.nats_cpu),
             per(c.machine_cpu),
         );
         // The clients do the same work a command in every build and at every
@@ -231,7 +231,7 @@ fn print_runs(persons: u64, runs: &[ClusterRun], samples: &[RawInserts], best: &
         // either's CPU a command moves by a sixth between runs.
         println!(
             "           servers' CPU / the clients' CPU: {:.2} (compares builds across the host's changes of speed)",
-            c.server_cpu / c.client_cpu.max(f64::MIN_POSITIVE),
+            c.server_cpu() / c.client_cpu.max(f64::MIN_POSITIVE),
         );
         if let Some(extra) = c.leader_extra_cpu() {
             println!(

@@ -11,7 +11,7 @@ use crate::{ProjectionError, Projector};
 /// The directory of read-model generations.
 #[derive(Debug, Clone)]
 pub struct ReadModelDir {
-    pub(crate) dir: PathBuf,
+    dir: PathBuf,
 }
 
 impl ReadModelDir {

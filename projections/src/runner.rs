@@ -538,6 +538,11 @@ mod tests {
             (self.store, self.dir, self._tmp)
         }
 
+        /// The directory holding the generations.
+        fn folder(&self) -> std::path::PathBuf {
+            self.dir.current().unwrap().parent().unwrap().to_owned()
+        }
+
         /// The current generation's file name.
         fn generation(&self) -> String {
             self.dir.current().unwrap().file_name().unwrap().to_string_lossy().into_owned()
@@ -712,7 +717,7 @@ mod tests {
         assert_eq!(live.generation(), "rm-2.sqlite", "more than half behind: a new generation");
         let rm = crate::ReadModel::open(&live.dir.current().unwrap()).unwrap();
         assert_eq!(rm.checkpoint().unwrap(), head, "every event, in the rebuilt generation");
-        assert!(!live.dir.dir.join("rm-1.sqlite").exists(), "the old generation pruned");
+        assert!(!live.folder().join("rm-1.sqlite").exists(), "the old generation pruned");
         let next = live.append(1301, 3).await;
         assert!(live.reaches(next, Duration::from_secs(30)).await, "then followed live");
         assert_eq!(live.generation(), "rm-2.sqlite");
@@ -730,7 +735,7 @@ mod tests {
         let r = rebuild_until(&live.store, &live.dir, |_| {}, stopped).await;
         assert!(matches!(r, Err(ProjectionError::Stopped)), "{r:?}");
         assert_eq!(live.generation(), "rm-1.sqlite");
-        let files: Vec<String> = std::fs::read_dir(&live.dir.dir)
+        let files: Vec<String> = std::fs::read_dir(live.folder())
             .unwrap()
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
             .filter(|n| n.starts_with("rm-") && !n.starts_with("rm-1."))

@@ -57,7 +57,6 @@ impl ReadModelDir {
         }
     }
 
-    /// A fresh path for a new generation.
     /// Takes `<dir>/rebuild.lock` for one rebuild: held until the returned
     /// file is dropped (or the process ends), refused while another rebuild,
     /// in this process or another, holds it. Two rebuilds at once would pick
@@ -73,15 +72,12 @@ impl ReadModelDir {
         }
     }
 
+    /// A fresh path for a new generation: one past the highest numbered.
     pub fn next_path(&self) -> Result<PathBuf, ProjectionError> {
         std::fs::create_dir_all(&self.dir).map_err(io)?;
         let n = std::fs::read_dir(&self.dir)
             .map_err(io)?
-            .filter_map(|e| e.ok())
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
-                name.strip_prefix("rm-")?.strip_suffix(".sqlite")?.parse::<u64>().ok()
-            })
+            .filter_map(|e| generation_number(e.ok()?.file_name().to_str()?))
             .max()
             .map_or(1, |n| n + 1);
         Ok(self.dir.join(format!("rm-{n}.sqlite")))
@@ -136,19 +132,26 @@ impl ReadModelDir {
     /// finish on it (the file lives until they close it); new readers open
     /// the current one. Returns how many generations were removed.
     pub fn prune(&self) -> Result<usize, ProjectionError> {
-        let number = |name: &str| name.strip_prefix("rm-")?.strip_suffix(".sqlite")?.parse::<u64>().ok();
         let current = self.current()?;
-        let Some(keep) = current.file_name().and_then(|n| n.to_str()).and_then(number) else { return Ok(0) };
+        let Some(keep) = current.file_name().and_then(|n| n.to_str()).and_then(generation_number) else {
+            return Ok(0);
+        };
         let mut removed = 0;
         for entry in std::fs::read_dir(&self.dir).map_err(io)?.filter_map(|e| e.ok()) {
             let name = entry.file_name();
-            if name.to_str().and_then(number).is_some_and(|n| n < keep) {
+            if name.to_str().and_then(generation_number).is_some_and(|n| n < keep) {
                 remove_generation(&entry.path());
                 removed += 1;
             }
         }
         Ok(removed)
     }
+}
+
+/// The number of a generation's database file, `rm-<n>.sqlite`; `None` for
+/// any other file (its WAL and shared memory included).
+fn generation_number(name: &str) -> Option<u64> {
+    name.strip_prefix("rm-")?.strip_suffix(".sqlite")?.parse().ok()
 }
 
 fn io(e: std::io::Error) -> ProjectionError {

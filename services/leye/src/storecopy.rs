@@ -43,26 +43,24 @@ pub async fn copy(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let copy = prepare(from, to, options, page).await?;
-    if let Some(keys) = keys {
-        let key_store = keys.key_store().display().to_string();
-        let copied = tokio::task::spawn_blocking(move || keys.run()).await;
-        match copied.map_err(anyhow::Error::from).and_then(|r| r) {
-            Ok(line) => writeln!(out, "{line}")?,
-            Err(e) => {
-                copy.close().await;
-                return Err(e.context(format!(
-                    "the personal-data keys of {key_store} were not copied, so neither was the log: nothing of \
-                     it was written to the target; run `leye store copy` again once the cause is mended (keys \
-                     already there are kept)"
-                )));
-            }
+    let Some(keys) = keys else { return copy.run(out).await };
+    let key_store = keys.key_store().display().to_string();
+    let copied = tokio::task::spawn_blocking(move || keys.run()).await;
+    match copied.map_err(anyhow::Error::from).and_then(|r| r) {
+        Ok(line) => writeln!(out, "{line}")?,
+        Err(e) => {
+            copy.close().await;
+            return Err(e.context(format!(
+                "the personal-data keys of {key_store} were not copied, so neither was the log: nothing of it \
+                 was written to the target; run `leye store copy` again once the cause is mended (keys already \
+                 there are kept)"
+            )));
         }
-        return copy.run(out).await.context(
-            "the log was not copied (the target's log is as it was); the personal-data keys now in its key \
-             store harm nothing: run `leye store copy` again (it adds only the keys missing)",
-        );
     }
-    copy.run(out).await
+    copy.run(out).await.context(
+        "the log was not copied (the target's log is as it was); the personal-data keys now in its key store \
+         harm nothing: run `leye store copy` again (it adds only the keys missing)",
+    )
 }
 
 /// A copy checked and not yet written: the source walked, the target open,

@@ -1,15 +1,16 @@
 //! `leye-bench-cluster`: commands/s of 1, 2 and 3 `leye serve` processes on
 //! one PostgreSQL, beside that PostgreSQL's raw INSERT rate in the same run,
 //! at several concurrencies and sizes, and the publisher's fail-over time
-//! (issue 12). A run's share is of the best raw rate of its size over the
-//! concurrencies measured, each measured twice (after the one-server and the
-//! three-server part; the better sample counts). See `leye::bench::cluster`
-//! for what each figure is.
+//! (issue 12). A run's share is of the best raw rate of its size: over 16,
+//! 32, 64 and 128 connections, sampled twice for each concurrency (after the
+//! one-server and the three-server part). See `leye::bench::cluster` for
+//! what each figure is.
 //!
 //! ```text
 //! cargo build --release -p leye --bins
 //! target/release/leye-bench-cluster [--persons 30000] [--clients 256] [--failovers 3] [--tmp-dir DIR]
 //!     [--leadership-interval-ms MS] [--case-memory N] [--readmodel-idle-secs S]
+//!     [--raw-connections 16,32,64,128]
 //! ```
 //! Needs PostgreSQL (`initdb`, `pg_ctl`) and `nats-server` installed; starts
 //! its own of each. Errors should be 0.
@@ -17,7 +18,7 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::Parser;
-use leye::bench::cluster::{Bench, ClusterRun, RawInserts};
+use leye::bench::cluster::{Bench, ClusterRun, RAW_CONNECTIONS, RAW_MAX_CONNECTIONS, RawInserts};
 
 /// The bench's clients share the machine with what they measure: mimalloc,
 /// not glibc's allocator, whose `malloc` and `free` took about a seventh of
@@ -42,6 +43,10 @@ struct Args {
     /// batches (README, "Benchmarks", fewer clients).
     #[arg(long, value_delimiter = ',', default_values_t = [256usize])]
     clients: Vec<usize>,
+    /// The connection counts of each raw sample, comma-separated (each
+    /// 1–160); the best rate of any counts.
+    #[arg(long, value_delimiter = ',', default_values_t = RAW_CONNECTIONS)]
+    raw_connections: Vec<usize>,
     /// Fail-overs measured (0: none).
     #[arg(long, default_value_t = 3)]
     failovers: u32,
@@ -67,6 +72,13 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    if args.raw_connections.is_empty() {
+        anyhow::bail!("--raw-connections: give at least one connection count");
+    }
+    if let Some(bad) = args.raw_connections.iter().find(|&&c| c == 0 || c > RAW_MAX_CONNECTIONS) {
+        anyhow::bail!("--raw-connections: {bad} is not a connection count from 1 to {RAW_MAX_CONNECTIONS}");
+    }
+    let ladder = &args.raw_connections;
     let tmp = args.tmp_dir.unwrap_or_else(std::env::temp_dir);
     let leye = std::env::current_exe()?.with_file_name("leye");
     let mut bench = Bench::start(&tmp, leye).await?;
@@ -75,8 +87,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     bench.readmodel_idle_secs = args.readmodel_idle_secs;
     println!(
         "leye serve on one PostgreSQL (fsync, synchronous_commit on), gRPC over TLS, 4 commands per person; \
-         raw = single-row INSERT commits of the events' mean row size over as many connections (at most 128); \
-         of raw = events/s / the best raw of the size"
+         raw = single-row INSERT commits of the events' mean row size over {} connections; \
+         of raw = events/s / the best raw of the size",
+        raw_ladder(ladder)
     );
     println!(
         "{:>8} {:>8} {:>8} {:>10} {:>10} {:>10} {:>8} {:>8} {:>9} {:>7}",
@@ -98,17 +111,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 }
                 runs.push(r);
                 // Raw twice, after one server's part and after three's,
-                // minutes apart: the better sample counts, so a passing dip
-                // of a shared host's disk or CPU does not flatter the share.
+                // minutes apart, each over every connection count: the best
+                // counts, so neither a count that suits PostgreSQL less nor
+                // a passing dip of a shared host's disk or CPU flatters the
+                // share.
                 if servers != 2 {
-                    samples.push(bench.raw_inserts(clients, rows, row).await?);
+                    samples.extend(bench.raw_sample(ladder, rows, row).await?);
                 }
             }
             measured.push((runs, samples));
         }
         let Some(best) = best_of(measured.iter().flat_map(|m| m.1.iter())) else { continue };
         for (runs, samples) in &measured {
-            print_runs(persons, runs, samples, &best, row);
+            print_runs(persons, runs, samples, &best, row, ladder);
         }
         println!(
             "         of raw: events/s / the best raw of {persons} persons, {:.0} INSERT/s over {} connections",
@@ -159,6 +174,11 @@ fn share(run: &ClusterRun, best: &RawInserts) -> f64 {
     run.events_per_sec() / best.per_sec
 }
 
+/// The connection counts of a raw sample, as "32 / 64 / 128".
+fn raw_ladder(ladder: &[usize]) -> String {
+    ladder.iter().map(ToString::to_string).collect::<Vec<_>>().join(" / ")
+}
+
 /// The sample of the highest rate.
 fn best_of<'a>(samples: impl IntoIterator<Item = &'a RawInserts>) -> Option<RawInserts> {
     samples.into_iter().copied().max_by(|a, b| a.per_sec.total_cmp(&b.per_sec))
@@ -167,7 +187,14 @@ fn best_of<'a>(samples: impl IntoIterator<Item = &'a RawInserts>) -> Option<RawI
 /// The rows of one size and concurrency: each server count's rate against
 /// `best` raw (beside the better of this concurrency's raw `samples`), then
 /// where its time and CPU went.
-fn print_runs(persons: u64, runs: &[ClusterRun], samples: &[RawInserts], best: &RawInserts, row: usize) {
+fn print_runs(
+    persons: u64,
+    runs: &[ClusterRun],
+    samples: &[RawInserts],
+    best: &RawInserts,
+    row: usize,
+    ladder: &[usize],
+) {
     let Some(raw) = best_of(samples) else { return };
     for r in runs {
         println!(
@@ -200,12 +227,18 @@ fn print_runs(persons: u64, runs: &[ClusterRun], samples: &[RawInserts], best: &
             println!("         first error: {e}");
         }
     }
-    let rates: Vec<String> = samples.iter().map(|r| format!("{:.0}", r.per_sec)).collect();
+    // One sample is a rate for each count of the ladder.
+    let sampled: Vec<String> = samples
+        .chunks(ladder.len().max(1))
+        .map(|sample| sample.iter().map(|r| format!("{:.0}", r.per_sec)).collect::<Vec<_>>().join(" / "))
+        .collect();
     println!(
-        "         (raw here: {} connections, the better of {} INSERT/s after 1 and 3 servers; raw row {row} B, the \
-         events' mean data + metadata)",
+        "         (raw here: {:.0} INSERT/s over {} connections, the best of {} connections after 1 and 3 servers: \
+         {} INSERT/s; raw row {row} B, the events' mean data + metadata)",
+        raw.per_sec,
         raw.connections,
-        rates.join(" and ")
+        raw_ladder(ladder),
+        sampled.join(" and ")
     );
     println!(
         "         where it went (servers' /metrics: mean request and append ms; CPU ms per command from /proc: \

@@ -605,7 +605,9 @@ impl Bench {
             let mut standbys = Vec::new();
             for (i, n) in nodes.iter().enumerate() {
                 if let (Some(n), true) = (n, i != leader) {
-                    standbys.push((i, PersonCaseServiceClient::new(self.authed(n).await?)));
+                    let authed =
+                        self.authed(n).await.with_context(|| format!("its log ends:\n{}", log_tail(&n.log)))?;
+                    standbys.push((i, PersonCaseServiceClient::new(authed)));
                 }
             }
             let dead = nodes[leader].take().context("the leader runs")?;
@@ -692,18 +694,31 @@ impl Bench {
         let file = std::fs::File::create(&log)?;
         cmd.stdin(Stdio::null()).stdout(file.try_clone()?).stderr(file).kill_on_drop(true);
         let child = cmd.spawn().with_context(|| format!("starting {}", self.leye.display()))?;
-        let node = Node { child, addr, metrics, data: data.to_path_buf(), log, pseudonym };
-        // Ready once a command answers (the listener is bound before the store opens).
-        let c = PersonCaseServiceClient::new(self.authed(&node).await?);
+        let mut node = Node { child, addr, metrics, data: data.to_path_buf(), log, pseudonym };
+        match self.answers(&node).await {
+            Ok(()) => Ok(node),
+            // The run's directory goes with the error: what the server said
+            // goes into it.
+            Err(e) => {
+                let exited = node.child.try_wait().ok().flatten().map_or("runs".into(), |s| s.to_string());
+                Err(e.context(format!("server {} ({exited}); its log ends:\n{}", node.addr, log_tail(&node.log))))
+            }
+        }
+    }
+
+    /// Whether `node` answers a command within a minute (its listener is
+    /// bound before the store opens).
+    async fn answers(&self, node: &Node) -> anyhow::Result<()> {
+        let c = PersonCaseServiceClient::new(self.authed(node).await?);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let (_, n, _, first) =
                 client(c.clone(), super::personal::probe_person(), 1, Arc::new(AtomicU64::new(0))).await;
             if n > 0 {
-                return Ok(node);
+                return Ok(());
             }
             if Instant::now() > deadline {
-                bail!("{} did not answer a command: {first:?}; log {}", node.addr, node.log.display());
+                bail!("it did not answer a command: {first:?}");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -765,6 +780,13 @@ fn sole_leader(nodes: &[Node]) -> Option<usize> {
 /// Where in its log `node` last took the role (to pick the current leader).
 fn last_lead_at(node: &Node) -> usize {
     std::fs::read_to_string(&node.log).ok().and_then(|t| t.rfind(LEADS)).unwrap_or(0)
+}
+
+/// The last lines of a server's log (its logs hold no personal data).
+fn log_tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_else(|e| format!("(unreadable: {e})"));
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
 async fn stop(mut node: Node) {

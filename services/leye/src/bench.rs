@@ -143,9 +143,20 @@ pub fn machine_busy_secs() -> f64 {
     (at(0) + at(1) + at(2) + at(5) + at(6)) as f64 / 100.0
 }
 
-/// A loopback port free at the time of the call.
+/// A loopback port free at the time of the call, never one this process
+/// has handed out before: a bare `bind(0)` repeats a port it has just
+/// released often enough that a server could be given its neighbour's
+/// (`leye_store::test_postgres::free_port`).
 pub fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    leye_store::test_postgres::free_port().map_err(|e| anyhow::anyhow!("finding a free loopback port: {e}"))
+}
+
+/// The last 20 lines of a server's log (leye's logs hold no personal data),
+/// for an error about that server.
+pub fn log_tail(path: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| format!("(log unreadable: {e})"));
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
 pub fn histogram() -> Histogram<u64> {

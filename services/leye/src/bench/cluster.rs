@@ -67,7 +67,7 @@ use leye_store::test_postgres::TestPostgres;
 use tokio::task::JoinSet;
 use tokio_postgres::NoTls;
 
-use super::{free_port, histogram, pg_sessions::Sessions, sealing_grpc::client};
+use super::{free_port, histogram, log_tail, pg_sessions::Sessions, sealing_grpc::client};
 use crate::client::{Authed, Bearer};
 
 /// Fewest rows of a raw run: 2 000 rows over 64 connections (500 persons)
@@ -780,13 +780,6 @@ fn sole_leader(nodes: &[Node]) -> Option<usize> {
 /// Where in its log `node` last took the role (to pick the current leader).
 fn last_lead_at(node: &Node) -> usize {
     std::fs::read_to_string(&node.log).ok().and_then(|t| t.rfind(LEADS)).unwrap_or(0)
-}
-
-/// The last lines of a server's log (its logs hold no personal data).
-fn log_tail(log: &Path) -> String {
-    let text = std::fs::read_to_string(log).unwrap_or_else(|e| format!("(unreadable: {e})"));
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
 async fn stop(mut node: Node) {

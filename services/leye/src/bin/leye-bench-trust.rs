@@ -61,7 +61,7 @@ use anyhow::{Context, anyhow, bail, ensure};
 use clap::Parser;
 use hdrhistogram::Histogram;
 use leye::{
-    bench::{Recorder, Window},
+    bench::{Recorder, Window, free_port, log_tail},
     client::{Authed, Bearer},
 };
 use leye_audit::{AuditLog, AuditOptions, AuditRecord};
@@ -833,15 +833,4 @@ async fn connect(addr: SocketAddr, token: &str) -> anyhow::Result<Authed> {
         .await
         .with_context(|| format!("connecting to {addr}"))?;
     Ok(InterceptedService::new(channel, Bearer::new(token)?))
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("finding a free port")?;
-    Ok(listener.local_addr()?.port())
-}
-
-fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(20)..].join("\n")
 }

@@ -84,7 +84,7 @@ use chrono::Utc;
 use clap::Parser;
 use hdrhistogram::Histogram;
 use leye::{
-    bench::{Recorder, Window, run_clients},
+    bench::{Recorder, Window, free_port, log_tail, run_clients},
     client::{Authed, Bearer},
 };
 use leye_domain::{

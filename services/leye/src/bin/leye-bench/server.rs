@@ -133,15 +133,3 @@ pub(super) async fn wait_ready(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
-
-/// A loopback port nobody listens on right now.
-pub(super) fn free_port() -> anyhow::Result<u16> {
-    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("finding a free port")?;
-    Ok(listener.local_addr()?.port())
-}
-
-pub(super) fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(20)..].join("\n")
-}

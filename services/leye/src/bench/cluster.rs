@@ -25,9 +25,9 @@
 //!   flushes concurrent commits together). Each sample measures every count
 //!   of [`RAW_CONNECTIONS`] (or `--raw-connections`), whatever the clients:
 //!   the best concurrency for PostgreSQL is not the run's (32 connections
-//!   beat 128 by 41 % on one machine). Sampled twice for each concurrency, after the
-//!   one-server and after the three-server part. A run's share of raw is
-//!   against the best raw rate of its size over every sample
+//!   beat 128 by 41 % on one machine). Sampled twice for each concurrency,
+//!   after the one-server and after the three-server part. A run's share of
+//!   raw is against the best raw rate of its size over every sample
 //!   (`leye-bench-cluster`): PostgreSQL's limit, not its rate at a
 //!   connection count that suits it less or in a moment the shared host's
 //!   disk or CPU was slow.

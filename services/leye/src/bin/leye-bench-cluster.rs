@@ -44,7 +44,7 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_values_t = [256usize])]
     clients: Vec<usize>,
     /// The connection counts of each raw sample, comma-separated (each
-    /// 1–160); the best rate of any counts.
+    /// 1–160); the best rate of them all counts.
     #[arg(long, value_delimiter = ',', default_values_t = RAW_CONNECTIONS)]
     raw_connections: Vec<usize>,
     /// Fail-overs measured (0: none).

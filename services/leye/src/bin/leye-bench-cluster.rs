@@ -45,7 +45,12 @@ struct Args {
     clients: Vec<usize>,
     /// The connection counts of each raw sample, comma-separated (each
     /// 1–160); the best rate of them all counts.
-    #[arg(long, value_delimiter = ',', default_values_t = RAW_CONNECTIONS)]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_values_t = RAW_CONNECTIONS,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=RAW_MAX_CONNECTIONS as u64),
+    )]
     raw_connections: Vec<usize>,
     /// Fail-overs measured (0: none).
     #[arg(long, default_value_t = 3)]
@@ -72,12 +77,6 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    if args.raw_connections.is_empty() {
-        anyhow::bail!("--raw-connections: give at least one connection count");
-    }
-    if let Some(bad) = args.raw_connections.iter().find(|&&c| c == 0 || c > RAW_MAX_CONNECTIONS) {
-        anyhow::bail!("--raw-connections: {bad} is not a connection count from 1 to {RAW_MAX_CONNECTIONS}");
-    }
     let ladder = &args.raw_connections;
     let tmp = args.tmp_dir.unwrap_or_else(std::env::temp_dir);
     let leye = std::env::current_exe()?.with_file_name("leye");

@@ -25,7 +25,7 @@
 //! | publisher lag for NOT_SERVING, seconds | `--publisher-max-lag-secs` | `LEYE_PUBLISHER_MAX_LAG_SECS` | `publisher_max_lag_secs` | `30` |
 //! | leadership interval on a shared store, ms (100–60000): a standby takes over within about one after a leader exits or is killed, four if its machine vanishes | `--leadership-interval-ms` | `LEYE_LEADERSHIP_INTERVAL_MS` | `leadership_interval_ms` | `1000` |
 //! | cases remembered as last decided (0–1000000; 0: every command reads its stream) | `--case-memory` | `LEYE_CASE_MEMORY` | `case_memory` | `16384` |
-//! | seconds a query keeps the read model of a server that leads neither the publisher nor the policy finder folding the log (0–86400; 0: always folds; [`crate::folding`]) | `--readmodel-idle-secs` | `LEYE_READMODEL_IDLE_SECS` | `readmodel_idle_secs` | `600` |
+//! | seconds a query keeps the read model of a server that leads neither the publisher nor the policy finder folding the log, and any server's query index moved on with it (0–86400; 0: always; [`crate::folding`]) | `--readmodel-idle-secs` | `LEYE_READMODEL_IDLE_SECS` | `readmodel_idle_secs` | `600` |
 //! | policy finder (政策找人) on/off | `--policy-finder` | `LEYE_POLICY_FINDER` | `policy_finder` | `true` |
 //! | policy catalogue directory (`*.toml`) | `--policies` | `LEYE_POLICIES` | `policies` | the catalogue built into the binary (`policies/`) |
 //! | event-store chain key file | `--chain-key-file` | `LEYE_CHAIN_KEY_FILE` | `chain_key_file` | `<data_dir>/keys/chain.key` |
@@ -87,8 +87,9 @@ pub struct ServeConfig {
     /// the next command on one reads no stream ([`crate::cases`]).
     pub case_memory: usize,
     /// How long a query keeps the read model of a server that leads neither
-    /// the publisher nor the policy finder folding (`readmodel_idle_secs`;
-    /// zero: always; [`crate::folding`]).
+    /// the publisher nor the policy finder folding, and any server's query
+    /// index moved on as it folds (`readmodel_idle_secs`; zero: always;
+    /// [`crate::folding`]).
     pub readmodel_idle: Duration,
     /// Where `/metrics` is served; `None`: not served.
     pub metrics_listen: Option<SocketAddr>,
@@ -269,8 +270,9 @@ pub struct ServeSettings {
     pub case_memory: Option<usize>,
     /// Seconds a query keeps this server's read model folding the log when
     /// the server leads neither the publisher nor the policy finder (0 to
-    /// 86400; 0: it always folds). A query on a sleeping read model wakes it
-    /// and waits until it has folded the log's head.
+    /// 86400; 0: it always folds), and its query index moved on as it folds.
+    /// A query on a sleeping read model wakes it and waits until it has
+    /// folded the log's head.
     #[arg(long, hide_env_values = true, env = "LEYE_READMODEL_IDLE_SECS")]
     pub readmodel_idle_secs: Option<u64>,
     /// Run the policy finder (政策找人): note on person cases the programmes

@@ -96,6 +96,14 @@ impl Waking {
         }
         min_position.max(self.woken_at.load(Ordering::Relaxed))
     }
+
+    /// Whether a query read this server's read model less than `idle` ago
+    /// (always with no idle time): the rule that keeps a standby's read model
+    /// folding also keeps every server's query index warm (`server.rs`,
+    /// `keep_index_warm`).
+    pub fn read_lately(&self, idle: Duration) -> bool {
+        decide(false, idle, *self.last_read.borrow(), Instant::now()).0
+    }
 }
 
 /// Decides, as leadership and reads change, whether this server folds.
@@ -250,6 +258,24 @@ mod tests {
 
         stop_tx.send_replace(true);
         task.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn read_lately_holds_for_idle_after_each_read_and_always_with_no_idle_time() {
+        let (_stop_tx, stop) = watch::channel(false);
+        let (_leader_tx, leader) = watch::channel(true);
+        let idle = Duration::from_secs(60);
+        let (waking, _folds, _task) =
+            Folding { leaders: vec![Some(leader)], idle }.start(head_at(5, Arc::default()), stop);
+        assert!(!waking.read_lately(idle), "never read (a leader's fold is not a read)");
+        assert!(waking.read_lately(Duration::ZERO), "no idle time: always");
+        waking.wanted(0).await;
+        tokio::time::sleep(idle - Duration::from_secs(1)).await;
+        assert!(waking.read_lately(idle));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(!waking.read_lately(idle), "idle after the last read");
+        waking.wanted(0).await;
+        assert!(waking.read_lately(idle), "a new read");
     }
 
     #[tokio::test(start_paused = true)]

@@ -215,10 +215,6 @@ async fn run_checked(
     let (reached, reached_rx) = tokio::sync::watch::channel(0u64);
     // What waiting queries want folded: the projector folds at once until past it.
     let (wanted, wanted_rx) = tokio::sync::watch::channel(leye_projections::runner::Wanted::default());
-    let preparer = crate::analytics::Analytics::new(readmodel.clone(), config.targets.clone(), clock.clone());
-    let warmer = tokio::spawn(
-        keep_index_warm(readmodel.clone(), preparer, reached.subscribe(), projector_stopped.clone()).in_current_span(),
-    );
     // The leader of the publisher (and of the policy finder, which reads the
     // read model) folds always; another server while it is read (`folding`).
     let mut leaders = vec![crate::leadership::Roles::leader(&roles.publisher).map(|l| l.0)];
@@ -227,6 +223,15 @@ async fn run_checked(
     }
     let (waking, folds, folding_task) = crate::folding::Folding { leaders, idle: config.readmodel_idle }
         .start(log_head(&store), projector_stopped.clone());
+    let warmer = tokio::spawn(
+        keep_index_warm(
+            crate::analytics::Analytics::new(readmodel.clone(), config.targets.clone(), clock.clone()),
+            Warming { dir: readmodel.clone(), waking: waking.clone(), idle: config.readmodel_idle },
+            reached.subscribe(),
+            projector_stopped.clone(),
+        )
+        .in_current_span(),
+    );
     let projector = tokio::spawn(
         keep_projecting(
             store.clone(),
@@ -497,43 +502,62 @@ async fn project(
 }
 
 /// Keeps the read model's in-memory index (`leye_projections::index`) at the
-/// projector's checkpoint, off the query path: it is loaded once the server
-/// starts and whenever a rebuild switches generation, and moved on by the
-/// changed cases after each checkpoint, at most every [`WARM_EVERY`]. A query
-/// that arrives first still loads or refreshes it itself (same answers); this
-/// only spares the analyst the wait (about 20 s for 500 000 persons).
+/// projector's checkpoint, off the query path. It is loaded once the server
+/// starts, whenever a rebuild switches generation, and on each new day (the
+/// dashboard's prepared reports): a whole load takes about 20 s for 500 000
+/// persons, and no analyst waits for it. It is moved on by the cases changed
+/// since (at most every [`WARM_EVERY`] after a checkpoint) only while a query
+/// read the read model less than `readmodel_idle_secs` ago, the rule that
+/// keeps a standby folding ([`crate::folding`]): unread for longer, the first
+/// query after the quiet spell refreshes it itself (the cases changed
+/// meanwhile, a whole load beyond a quarter of them; the same answers) and
+/// the warm-ups resume. Under command load with nobody reading, that was
+/// about a twelfth of what the publisher's leader spends beyond serving
+/// commands (docs/PERFORMANCE.md, "A twentieth machine").
 async fn keep_index_warm(
-    dir: ReadModelDir,
     dashboard: crate::analytics::Analytics,
+    warming: Warming,
     mut reached: tokio::sync::watch::Receiver<u64>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
+    // The generation and the day of the last warm-up.
+    let mut warmed: Option<(std::path::PathBuf, chrono::NaiveDate)> = None;
     loop {
-        let warmed = tokio::task::spawn_blocking({
-            let (dir, dashboard) = (dir.clone(), dashboard.clone());
-            move || -> Result<_, leye_projections::ProjectionError> {
-                let started = std::time::Instant::now();
-                let rm = leye_projections::ReadModel::open(&dir.current()?)?;
-                let stats = rm.index_stats()?;
-                // The city's dashboard reports, kept from here on (walked only
-                // after a whole load of the index, or on a new day).
-                let walked = dashboard.prepare_city_dashboard(&rm)?;
-                Ok((stats, walked, started.elapsed()))
+        let today = dashboard.today();
+        let current = warming.dir.current().ok();
+        if warm_due(warmed.as_ref(), current.as_deref(), today, warming.waking.read_lately(warming.idle)) {
+            let outcome = tokio::task::spawn_blocking({
+                let (dir, dashboard) = (warming.dir.clone(), dashboard.clone());
+                move || -> Result<_, leye_projections::ProjectionError> {
+                    let started = std::time::Instant::now();
+                    let generation = dir.current()?;
+                    let rm = leye_projections::ReadModel::open(&generation)?;
+                    let stats = rm.index_stats()?;
+                    // The city's dashboard reports, kept from here on (walked only
+                    // after a whole load of the index, or on a new day).
+                    let walked = dashboard.prepare_city_dashboard(&rm)?;
+                    Ok((generation, stats, walked, started.elapsed()))
+                }
+            })
+            .await;
+            match outcome {
+                Ok(Ok((generation, stats, walked, took))) => {
+                    warmed = Some((generation, today));
+                    if took >= std::time::Duration::from_secs(1) || walked > 0 {
+                        tracing::info!(
+                            cases = stats.cases,
+                            heap_mib = stats.heap_bytes >> 20,
+                            checkpoint = stats.checkpoint,
+                            dashboard_reports_prepared = walked,
+                            took_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+                            "read-model index loaded"
+                        );
+                    }
+                }
+                Ok(Err(leye_projections::ProjectionError::NotReady)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "read-model index not warmed; queries load it"),
+                Err(e) => tracing::warn!(error = %e, "read-model index warm-up ended abnormally"),
             }
-        })
-        .await;
-        match warmed {
-            Ok(Ok((stats, walked, took))) if took >= std::time::Duration::from_secs(1) || walked > 0 => tracing::info!(
-                cases = stats.cases,
-                heap_mib = stats.heap_bytes >> 20,
-                checkpoint = stats.checkpoint,
-                dashboard_reports_prepared = walked,
-                took_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
-                "read-model index loaded"
-            ),
-            Ok(Ok(_)) | Ok(Err(leye_projections::ProjectionError::NotReady)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "read-model index not warmed; queries load it"),
-            Err(e) => tracing::warn!(error = %e, "read-model index warm-up ended abnormally"),
         }
         tokio::select! {
             _ = stop.wait_for(|s| *s) => return,
@@ -543,6 +567,30 @@ async fn keep_index_warm(
             _ = stop.wait_for(|s| *s) => return,
             () = tokio::time::sleep(WARM_EVERY) => {}
         }
+    }
+}
+
+/// What decides whether the index warm-keeper moves the index on.
+struct Warming {
+    dir: ReadModelDir,
+    /// Whether queries read the read model lately.
+    waking: crate::folding::Waking,
+    /// `readmodel_idle_secs`.
+    idle: std::time::Duration,
+}
+
+/// Whether the index is warmed now, after the last warm-up `warmed` (its
+/// generation and day; `None`: none yet): a first warm-up, a new generation
+/// (`current`: the one `CURRENT` names now), a new day, or a read lately.
+fn warm_due(
+    warmed: Option<&(std::path::PathBuf, chrono::NaiveDate)>,
+    current: Option<&std::path::Path>,
+    today: chrono::NaiveDate,
+    read_lately: bool,
+) -> bool {
+    match warmed {
+        None => true,
+        Some((generation, day)) => read_lately || current != Some(generation.as_path()) || today != *day,
     }
 }
 
@@ -689,5 +737,22 @@ mod tests {
 
     fn followers_of(config: &ServeConfig) -> Followers {
         followers(config).0
+    }
+
+    #[test]
+    fn the_index_is_warmed_first_on_a_new_generation_or_day_and_else_only_while_read() {
+        let (day, next_day) = (
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 8).unwrap(),
+        );
+        let (gen1, gen2) = (std::path::PathBuf::from("rm/gen-1"), std::path::PathBuf::from("rm/gen-2"));
+        let warmed = (gen1.clone(), day);
+        assert!(warm_due(None, Some(&gen1), day, false), "the first warm-up, read or not");
+        assert!(warm_due(None, None, day, false), "no generation yet: tried (and reported) as before");
+        assert!(!warm_due(Some(&warmed), Some(&gen1), day, false), "unread: not moved on");
+        assert!(warm_due(Some(&warmed), Some(&gen1), day, true), "read lately: moved on");
+        assert!(warm_due(Some(&warmed), Some(&gen2), day, false), "a rebuild's generation: loaded");
+        assert!(warm_due(Some(&warmed), None, day, false), "CURRENT unreadable: tried");
+        assert!(warm_due(Some(&warmed), Some(&gen1), next_day, false), "a new day: reports prepared");
     }
 }

@@ -63,6 +63,8 @@ pub struct Waking {
     /// none is answered while the read model catches up.
     woken_at: Arc<AtomicU64>,
     head: Head,
+    /// `readmodel_idle_secs`: how long a read counts as lately.
+    idle: Duration,
 }
 
 impl std::fmt::Debug for Waking {
@@ -97,12 +99,12 @@ impl Waking {
         min_position.max(self.woken_at.load(Ordering::Relaxed))
     }
 
-    /// Whether a query read this server's read model less than `idle` ago
-    /// (always with no idle time): the rule that keeps a standby's read model
-    /// folding also keeps every server's query index warm (`server.rs`,
-    /// `keep_index_warm`).
-    pub fn read_lately(&self, idle: Duration) -> bool {
-        decide(false, idle, *self.last_read.borrow(), Instant::now()).0
+    /// Whether a query read this server's read model less than
+    /// `readmodel_idle_secs` ago (always with no idle time): the rule that
+    /// keeps a standby's read model folding also keeps every server's query
+    /// index warm (`server.rs`, `keep_index_warm`).
+    pub fn read_lately(&self) -> bool {
+        decide(false, self.idle, *self.last_read.borrow(), Instant::now()).0
     }
 }
 
@@ -132,7 +134,7 @@ impl Folding {
         // In the caller's span, as every line the server logs.
         let deciding = keep_deciding(always, leaders, self.idle, read, folding_tx, stop);
         let task = tokio::spawn(tracing::Instrument::in_current_span(deciding));
-        (Waking { last_read, folding: folding.clone(), woken_at: Arc::default(), head }, folding, task)
+        (Waking { last_read, folding: folding.clone(), woken_at: Arc::default(), head, idle: self.idle }, folding, task)
     }
 }
 
@@ -266,16 +268,18 @@ mod tests {
         let (_leader_tx, leader) = watch::channel(true);
         let idle = Duration::from_secs(60);
         let (waking, _folds, _task) =
-            Folding { leaders: vec![Some(leader)], idle }.start(head_at(5, Arc::default()), stop);
-        assert!(!waking.read_lately(idle), "never read (a leader's fold is not a read)");
-        assert!(waking.read_lately(Duration::ZERO), "no idle time: always");
+            Folding { leaders: vec![Some(leader.clone())], idle }.start(head_at(5, Arc::default()), stop.clone());
+        let (always, _, _task) =
+            Folding { leaders: vec![Some(leader)], idle: Duration::ZERO }.start(head_at(5, Arc::default()), stop);
+        assert!(!waking.read_lately(), "never read (a leader's fold is not a read)");
+        assert!(always.read_lately(), "no idle time: always");
         waking.wanted(0).await;
         tokio::time::sleep(idle - Duration::from_secs(1)).await;
-        assert!(waking.read_lately(idle));
+        assert!(waking.read_lately());
         tokio::time::sleep(Duration::from_secs(2)).await;
-        assert!(!waking.read_lately(idle), "idle after the last read");
+        assert!(!waking.read_lately(), "idle after the last read");
         waking.wanted(0).await;
-        assert!(waking.read_lately(idle), "a new read");
+        assert!(waking.read_lately(), "a new read");
     }
 
     #[tokio::test(start_paused = true)]

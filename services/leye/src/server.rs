@@ -225,8 +225,9 @@ async fn run_checked(
         .start(log_head(&store), projector_stopped.clone());
     let warmer = tokio::spawn(
         keep_index_warm(
+            readmodel.clone(),
             crate::analytics::Analytics::new(readmodel.clone(), config.targets.clone(), clock.clone()),
-            Warming { dir: readmodel.clone(), waking: waking.clone(), idle: config.readmodel_idle },
+            waking.clone(),
             reached.subscribe(),
             projector_stopped.clone(),
         )
@@ -515,8 +516,9 @@ async fn project(
 /// about a twelfth of what the publisher's leader spends beyond serving
 /// commands (docs/PERFORMANCE.md, "A twentieth machine").
 async fn keep_index_warm(
+    dir: ReadModelDir,
     dashboard: crate::analytics::Analytics,
-    warming: Warming,
+    waking: crate::folding::Waking,
     mut reached: tokio::sync::watch::Receiver<u64>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
@@ -524,13 +526,14 @@ async fn keep_index_warm(
     let mut warmed: Option<(std::path::PathBuf, chrono::NaiveDate)> = None;
     loop {
         let today = dashboard.today();
-        let current = warming.dir.current().ok();
-        if warm_due(warmed.as_ref(), current.as_deref(), today, warming.waking.read_lately(warming.idle)) {
+        // The generation `CURRENT` names now (read once: the warm-up opens it).
+        let current = dir.current();
+        if warm_due(warmed.as_ref(), current.as_deref().ok(), today, waking.read_lately()) {
             let outcome = tokio::task::spawn_blocking({
-                let (dir, dashboard) = (warming.dir.clone(), dashboard.clone());
+                let dashboard = dashboard.clone();
                 move || -> Result<_, leye_projections::ProjectionError> {
                     let started = std::time::Instant::now();
-                    let generation = dir.current()?;
+                    let generation = current?;
                     let rm = leye_projections::ReadModel::open(&generation)?;
                     let stats = rm.index_stats()?;
                     // The city's dashboard reports, kept from here on (walked only
@@ -568,15 +571,6 @@ async fn keep_index_warm(
             () = tokio::time::sleep(WARM_EVERY) => {}
         }
     }
-}
-
-/// What decides whether the index warm-keeper moves the index on.
-struct Warming {
-    dir: ReadModelDir,
-    /// Whether queries read the read model lately.
-    waking: crate::folding::Waking,
-    /// `readmodel_idle_secs`.
-    idle: std::time::Duration,
 }
 
 /// Whether the index is warmed now, after the last warm-up `warmed` (its

@@ -597,7 +597,6 @@ struct Starting {
 
 impl Starting {
     fn new() -> Self {
-        use std::io::BufRead;
         let data = tempfile::tempdir().unwrap();
         let mut server = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--data-dir"])
@@ -605,12 +604,18 @@ impl Starting {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut rest = std::io::BufReader::new(server.stderr.take().unwrap());
-        let mut log = String::new();
-        while !log.contains("event store opened") {
-            assert!(rest.read_line(&mut log).unwrap() > 0, "leye serve ended before opening its store: {log}");
+        let rest = std::io::BufReader::new(server.stderr.take().unwrap());
+        let mut starting = Self { _data: data, server, log: String::new(), rest };
+        starting.wait_for("event store opened");
+        starting
+    }
+
+    /// Reads the log until it holds `text`.
+    fn wait_for(&mut self, text: &str) {
+        use std::io::BufRead;
+        while !self.log.contains(text) {
+            assert!(self.rest.read_line(&mut self.log).unwrap() > 0, "leye serve ended before {text:?}: {}", self.log);
         }
-        Self { _data: data, server, log, rest }
     }
 
     /// Waits for the exit; its status and the whole log.
@@ -646,8 +651,11 @@ fn a_sigterm_while_the_server_starts_stops_it_cleanly() {
 /// a process a signal ended, saying why.
 #[test]
 fn a_second_signal_stops_the_server_at_once() {
-    let starting = Starting::new();
+    let mut starting = Starting::new();
     signal(&starting.server, "INT");
+    // Two signals sent at once may be taken in either order: the second is
+    // sent once the first was.
+    starting.wait_for("SIGINT: shutting down");
     signal(&starting.server, "TERM");
     let (status, logs) = starting.exit();
     assert_eq!(status.code(), Some(143), "{status:?}\n{logs}");

@@ -18,27 +18,38 @@ use tokio::sync::watch;
 pub use crate::generations::ReadModelDir;
 use crate::{ProjectionError, Projector, generations::remove_generation};
 
-/// How many events one transaction folds at most.
+/// How many events a rebuild reads and folds in one transaction.
 const BATCH: usize = 2000;
+
+/// The most events the live projector gathers into one fold: a pace's worth
+/// under the heaviest load measured (about 16 000 events/s on a 2-core
+/// machine, docs/PERFORMANCE.md), some 10–25 MiB while gathered. A full
+/// batch is folded at once, whatever the pace.
+const LIVE_BATCH: usize = 16_384;
 
 /// The least time between two folds of the live projector while events keep
 /// coming: under command load the events of one pace are folded in one
-/// transaction instead of one per group commit (about every 2 ms). Each
-/// server folds every event into its own read model, and a fold's cost is
-/// mostly its transaction (WAL frames, checkpoints, the index's changed
-/// cases), so a longer pace costs less CPU per event: 20 ms saved 11–16 % CPU
-/// a command for two and three servers against a fold per group commit, and
-/// 250 ms about 11–16 % less again at three servers (docs/PERFORMANCE.md,
-/// "The live projector folds at most every 250 ms unless a query waits").
+/// transaction instead of one per group commit (about every 2 ms). A fold's
+/// cost is mostly its transaction (WAL frames, checkpoints, the index's
+/// changed cases), and the pages a fold rewrites are shared by more events
+/// the more it folds at once, so a longer pace costs less CPU per event: 20
+/// ms saved 11–16 % CPU a command for two and three servers against a fold
+/// per group commit, 250 ms about 11–16 % less again at three servers, and 1
+/// s (with the batch of 2 000 events it replaced, a fold came every 170 ms
+/// under load) about a quarter less of the publisher's leader's own CPU
+/// (docs/PERFORMANCE.md, "The live projector folds at most every 250 ms
+/// unless a query waits" and "A twenty-first machine").
 ///
 /// The pace is never a query's wait: an event after a quiet pace is folded at
 /// once, a query waiting for a position past the checkpoint (`min_position`,
 /// read your own writes) joins [`Wanted`] and the projector folds at once
-/// ([`follow_reporting`]), and a projector a full [`BATCH`] or more behind
-/// (catching up, or a load of more than a batch a pace) folds at once. Only what
+/// ([`follow_reporting`]), and a projector that gathers a full
+/// [`LIVE_BATCH`] while it waits (catching up, or a load of more than a batch
+/// a pace) folds at once. It takes the events from its subscription while it
+/// waits, so they come from the tail's memory, not from the store. Only what
 /// nobody waits for (a dashboard's figures under load) may lag by up to a
 /// pace.
-pub const PACE: Duration = Duration::from_millis(250);
+pub const PACE: Duration = Duration::from_secs(1);
 
 /// The fewest events behind the log at which the live projector rebuilds the
 /// read model instead of folding them ([`rebuild_pays`]): below it a catch-up
@@ -100,18 +111,6 @@ async fn catch_up<S: EventStore>(
             tracing::warn!(error = %e, "no rebuild; folding the events live instead");
             CatchUp::Live
         }
-    }
-}
-
-/// Whether the log's head is at least [`BATCH`] positions past `event`, so
-/// that a full batch is waiting (positions count events in the SQL stores; a
-/// store whose positions are bytes only folds sooner): then the projector
-/// folds at once, whatever its pace. A failed look is "no": the pace is kept,
-/// and the subscription reports the store's failure.
-async fn far_behind<S: EventStore>(store: &S, event: &leye_store::RecordedEvent) -> bool {
-    match store.head().await {
-        Ok(Some(head)) => head.commit.saturating_sub(event.position.commit) >= BATCH as u64,
-        _ => false,
     }
 }
 
@@ -199,19 +198,28 @@ pub async fn follow_reporting<S: EventStore>(
     reached: &watch::Sender<u64>,
     wanted: watch::Receiver<Wanted>,
 ) -> Result<(), ProjectionError> {
-    follow_paced(store, dir, stop, reached, wanted, PACE, REBUILD_BEHIND).await
+    follow_paced(store, dir, stop, reached, wanted, Paced { pace: PACE, batch: LIVE_BATCH }, REBUILD_BEHIND).await
 }
 
-/// [`follow_reporting`] at a given pace (the tests' is an hour: what they
-/// see folded was hurried), rebuilding first when at least `rebuild_behind`
-/// events and half the log behind ([`rebuild_pays`]).
+/// How the live projector gathers events into a fold: at most one fold a
+/// `pace` unless hurried, at most `batch` events in one.
+#[derive(Debug, Clone, Copy)]
+struct Paced {
+    pace: Duration,
+    batch: usize,
+}
+
+/// [`follow_reporting`] at a given pace and batch (the tests' pace is an
+/// hour: what they see folded was hurried or a full batch), rebuilding first
+/// when at least `rebuild_behind` events and half the log behind
+/// ([`rebuild_pays`]).
 async fn follow_paced<S: EventStore>(
     store: S,
     dir: ReadModelDir,
     mut stop: watch::Receiver<bool>,
     reached: &watch::Sender<u64>,
     mut wanted: watch::Receiver<Wanted>,
-    pace: Duration,
+    paced: Paced,
     rebuild_behind: u64,
 ) -> Result<(), ProjectionError> {
     let mut path = dir.current_or_init()?;
@@ -241,23 +249,34 @@ async fn follow_paced<S: EventStore>(
         }
         let checkpoint = *reached.borrow();
         let hurried = wanted.borrow().hurries(checkpoint, Instant::now());
-        let mut pause =
-            if batch.is_empty() { None } else { pause_before_fold(last_fold, Instant::now(), pace, hurried) };
-        if pause.is_some() && far_behind(&store, &batch[0]).await {
-            pause = None;
-        }
+        let pause =
+            if batch.is_empty() { None } else { pause_before_fold(last_fold, Instant::now(), paced.pace, hurried) };
+        // While the pace runs out, take the events as they come (from the
+        // tail's memory), until the batch is full or a query hurries.
+        let mut ended = false;
         if let Some(pause) = pause {
-            tokio::select! {
-                _ = stop.changed() => return Ok(()),
-                () = tokio::time::sleep(pause) => {}
-                () = hurried_past(&mut wanted, checkpoint) => {}
+            let due = tokio::time::Instant::now() + pause;
+            while batch.len() < paced.batch {
+                tokio::select! {
+                    _ = stop.changed() => return Ok(()),
+                    () = tokio::time::sleep_until(due) => break,
+                    () = hurried_past(&mut wanted, checkpoint) => break,
+                    next = subscription.next() => match next {
+                        None => {
+                            ended = true;
+                            break;
+                        }
+                        Some(event) => batch.push(event?),
+                    },
+                }
             }
         }
         // Take whatever else is already waiting, without blocking.
-        while batch.len() < BATCH {
+        while !ended && batch.len() < paced.batch {
             match tokio::time::timeout(Duration::ZERO, subscription.next()).await {
                 Ok(Some(event)) => batch.push(event?),
-                _ => break,
+                Ok(None) => ended = true,
+                Err(_) => break,
             }
         }
         let current = dir.current_or_init()?;
@@ -275,6 +294,9 @@ async fn follow_paced<S: EventStore>(
             projector = apply_batch(projector, batch).await?;
             last_fold = Some(Instant::now());
             tell_reached(&projector, reached)?;
+        }
+        if ended {
+            return Ok(());
         }
     }
 }
@@ -504,21 +526,21 @@ mod tests {
     }
 
     impl Live {
-        async fn start(store_first: impl AsyncFnOnce(&leye_store::sqlite::SqliteStore), pace: Duration) -> Self {
+        async fn start(store_first: impl AsyncFnOnce(&leye_store::sqlite::SqliteStore), paced: Paced) -> Self {
             use leye_store::sqlite::{SqliteStore, SqliteStoreOptions};
             let tmp = tempfile::tempdir().unwrap();
             let store =
                 SqliteStore::open(tmp.path().join("events.sqlite"), SqliteStoreOptions::default()).await.unwrap();
             store_first(&store).await;
             let dir = ReadModelDir::new(tmp.path().join("rm"));
-            Self::follow(store, dir, tmp, pace, REBUILD_BEHIND)
+            Self::follow(store, dir, tmp, paced, REBUILD_BEHIND)
         }
 
         fn follow(
             store: leye_store::sqlite::SqliteStore,
             dir: ReadModelDir,
             tmp: tempfile::TempDir,
-            pace: Duration,
+            paced: Paced,
             rebuild_behind: u64,
         ) -> Self {
             let (stop, stopped) = watch::channel(false);
@@ -526,7 +548,7 @@ mod tests {
             let (wanted, wanted_rx) = watch::channel(Wanted::default());
             let task = tokio::spawn({
                 let (store, dir, reached) = (store.clone(), dir.clone(), reached.clone());
-                async move { follow_paced(store, dir, stopped, &reached, wanted_rx, pace, rebuild_behind).await }
+                async move { follow_paced(store, dir, stopped, &reached, wanted_rx, paced, rebuild_behind).await }
             });
             Self { store, dir, stop, reached, wanted, task, _tmp: tmp }
         }
@@ -571,6 +593,11 @@ mod tests {
 
     const HOUR: Duration = Duration::from_secs(3600);
 
+    /// The live projector's own batch at `pace`.
+    fn paced(pace: Duration) -> Paced {
+        Paced { pace, batch: LIVE_BATCH }
+    }
+
     #[test]
     fn a_want_hurries_only_past_the_checkpoint_and_while_its_wait_lasts() {
         let now = Instant::now();
@@ -596,7 +623,7 @@ mod tests {
     /// raises `wanted` to its position, and then it is folded at once.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_query_waiting_for_a_position_is_not_kept_waiting_by_the_pace() {
-        let live = Live::start(async |_| {}, HOUR).await;
+        let live = Live::start(async |_| {}, paced(HOUR)).await;
         let first = live.append(1, 1).await;
         assert!(live.reaches(first, Duration::from_secs(10)).await, "the first event: folded at once");
         let second = live.append(2, 1).await;
@@ -620,24 +647,27 @@ mod tests {
     }
 
     /// A projector behind the log (a restart, a rebuild's switch) folds
-    /// without waiting out a pace until it is within a [`BATCH`] of the head:
-    /// at a pace of an hour it still gets there (more than two batches, so
-    /// it takes several folds).
+    /// without waiting out a pace until it is within a batch of the head: at
+    /// a pace of an hour and batches of 100 events it still gets there (more
+    /// than two batches, so it takes several folds), each fold a full batch
+    /// gathered while the pace runs.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn catching_up_never_waits_out_the_pace() {
-        let n = (2 * BATCH + 100) as u128;
+        const SMALL: usize = 100;
+        let n = (2 * SMALL + 50) as u128;
         let live = Live::start(
             async |store| {
                 let stream = leye_store::StreamName::parse("other-pace").unwrap();
                 let events = (1..=n).map(event).collect();
                 store.append(&stream, leye_store::ExpectedRevision::Any, events).await.unwrap();
             },
-            HOUR,
+            Paced { pace: HOUR, batch: SMALL },
         )
         .await;
-        let near = (n - BATCH as u128) as u64;
+        let near = (n - SMALL as u128) as u64;
         assert!(live.reaches(near, Duration::from_secs(30)).await, "within a batch of the {n} events' end");
         // The trickle left waits out the pace, unless a query wants it.
+        assert!(!live.reaches(n as u64, Duration::from_millis(300)).await, "the rest waits out the pace");
         live.want(n as u64, Duration::from_secs(60));
         assert!(live.reaches(n as u64, Duration::from_secs(30)).await, "all {n} events folded");
         let rm = crate::ReadModel::open(&live.dir.current().unwrap()).unwrap();
@@ -650,7 +680,7 @@ mod tests {
     /// pace at most), not one each, and misses none.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn under_a_stream_of_commits_the_live_projector_folds_once_a_pace_and_misses_nothing() {
-        let live = Live::start(async |_| {}, PACE).await;
+        let live = Live::start(async |_| {}, paced(PACE)).await;
         let mut folds = live.reached.subscribe();
         let counter = tokio::spawn(async move {
             let mut seen = Vec::new();
@@ -697,22 +727,22 @@ mod tests {
     /// folded, and events after the rebuild are folded live.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_projector_more_than_half_the_log_behind_rebuilds_and_then_follows_live() {
-        let live = Live::start(async |_| {}, PACE).await;
+        let live = Live::start(async |_| {}, paced(PACE)).await;
         let (store, dir, tmp) = live.halt().await;
-        let live = Live::follow(store, dir, tmp, PACE, 300);
+        let live = Live::follow(store, dir, tmp, paced(PACE), 300);
         let head = live.append(1, 400).await;
         assert!(live.reaches(head, Duration::from_secs(30)).await, "folded live from the first event");
         assert_eq!(live.generation(), "rm-1.sqlite", "never behind: no rebuild");
         // Stopped; 200 events more: a third of the log behind, folded live.
         let (store, dir, tmp) = live.halt().await;
         let head = append(&store, 401, 200).await;
-        let live = Live::follow(store, dir, tmp, PACE, 100);
+        let live = Live::follow(store, dir, tmp, paced(PACE), 100);
         assert!(live.reaches(head, Duration::from_secs(30)).await);
         assert_eq!(live.generation(), "rm-1.sqlite", "a third of the log behind: folded live");
         // Stopped; 700 more: more than half the log behind, rebuilt.
         let (store, dir, tmp) = live.halt().await;
         let head = append(&store, 601, 700).await;
-        let live = Live::follow(store, dir, tmp, PACE, 100);
+        let live = Live::follow(store, dir, tmp, paced(PACE), 100);
         assert!(live.reaches(head, Duration::from_secs(30)).await);
         assert_eq!(live.generation(), "rm-2.sqlite", "more than half behind: a new generation");
         let rm = crate::ReadModel::open(&live.dir.current().unwrap()).unwrap();
@@ -728,7 +758,7 @@ mod tests {
     /// `CURRENT` as it was.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_stopped_rebuild_leaves_nothing_behind() {
-        let live = Live::start(async |_| {}, PACE).await;
+        let live = Live::start(async |_| {}, paced(PACE)).await;
         let head = live.append(1, 50).await;
         assert!(live.reaches(head, Duration::from_secs(30)).await);
         let (_stop, stopped) = watch::channel(true);

@@ -49,9 +49,10 @@ pub(crate) type ReadPage =
 /// The store's last position (`None`: the log is empty).
 pub(crate) type ReadHead = Arc<dyn Fn() -> BoxFuture<'static, Result<Option<Position>, StoreError>> + Send + Sync>;
 
-/// Events a tail keeps: eight pages, a few MiB. Enough for the live
-/// projector, which lets up to a batch of 2 000 events gather while it waits
-/// out its pace, to take them from here rather than from the store.
+/// Events a tail keeps: eight pages, a few MiB. The live projector takes
+/// events from its subscription while it waits out its pace (gathering its
+/// batch in its own memory), so a subscription keeping up needs only the
+/// pages read between two of its reads; a slower one reads the store itself.
 pub(crate) const KEPT: usize = 8 * SUBSCRIPTION_PAGE;
 
 /// How long a tail whose read failed waits before it stops (and may be
